@@ -1,0 +1,188 @@
+/**
+ * valibot schemas of every request and response of the Textgate HTTP API.
+ * The server validates with them; the widget and store servers take their types.
+ * @module
+ */
+import * as v from 'valibot'
+import { REDEEM_FAILURES } from './errors'
+
+export const CODE_LENGTH_MIN = 4
+export const CODE_LENGTH_MAX = 10
+
+const isoTimestamp = v.pipe(v.string(), v.isoTimestamp())
+
+/** ISO 3166-1 alpha-2, upper- or lower-case on the way in, upper-case after parsing. */
+export const CountryCode = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166-1 alpha-2 code such as "US"'),
+  v.toUpperCase(),
+)
+
+export const Consent = v.object(
+  {
+    accepted: v.literal(true, 'consent.accepted must be true'),
+    version: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64))),
+  },
+  'consent must be an object { accepted: true, version? }',
+)
+
+export const Channel = v.picklist(['sms'], 'channel must be "sms"')
+
+export const VerificationStatus = v.picklist([
+  'pending',
+  'approved',
+  'expired',
+  'failed',
+  'canceled',
+])
+export type VerificationStatus = v.InferOutput<typeof VerificationStatus>
+
+export const MessageStatus = v.picklist([
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+])
+export type MessageStatus = v.InferOutput<typeof MessageStatus>
+
+// POST /v1/verifications
+export const StartVerificationRequest = v.strictObject({
+  phone: v.pipe(
+    v.string('phone must be a string'),
+    v.trim(),
+    v.minLength(1, 'phone is required'),
+    v.maxLength(40, 'phone is too long'),
+  ),
+  country: v.optional(CountryCode),
+  consent: Consent,
+  locale: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'locale must be BCP 47')),
+  ),
+  channel: v.optional(Channel),
+})
+export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
+
+export const StartVerificationResponse = v.object({
+  id: v.string(),
+  status: v.literal('pending'),
+  to: v.string(),
+  expiresAt: isoTimestamp,
+  resendAfter: isoTimestamp,
+  attemptsLeft: v.number(),
+  codeLength: v.number(),
+})
+export type StartVerificationResponse = v.InferOutput<typeof StartVerificationResponse>
+
+// POST /v1/verifications/{id}/check
+export const CheckVerificationRequest = v.strictObject({
+  code: v.pipe(
+    v.string('code must be a string'),
+    // Shoppers paste codes as "123 456" or "123-456".
+    v.transform((code) => code.replace(/[\s-]/g, '')),
+    v.regex(/^\d+$/, 'code must be digits only'),
+    v.minLength(CODE_LENGTH_MIN),
+    v.maxLength(CODE_LENGTH_MAX),
+  ),
+})
+export type CheckVerificationRequest = v.InferInput<typeof CheckVerificationRequest>
+
+export const CheckVerificationResponse = v.object({
+  id: v.string(),
+  status: v.literal('approved'),
+  token: v.string(),
+})
+export type CheckVerificationResponse = v.InferOutput<typeof CheckVerificationResponse>
+
+// POST /v1/verifications/{id}/resend
+export const ResendVerificationResponse = v.object({
+  resendAfter: isoTimestamp,
+  expiresAt: isoTimestamp,
+  attemptsLeft: v.number(),
+})
+export type ResendVerificationResponse = v.InferOutput<typeof ResendVerificationResponse>
+
+// GET /v1/verifications/{id} (secret key)
+export const VerificationMessage = v.object({
+  id: v.string(),
+  status: MessageStatus,
+  carrier: v.nullable(v.string()),
+  carrierMessageId: v.nullable(v.string()),
+  error: v.nullable(v.string()),
+  createdAt: isoTimestamp,
+  sentAt: v.nullable(isoTimestamp),
+  deliveredAt: v.nullable(isoTimestamp),
+})
+export type VerificationMessage = v.InferOutput<typeof VerificationMessage>
+
+export const VerificationDetails = v.object({
+  id: v.string(),
+  projectId: v.string(),
+  status: VerificationStatus,
+  phone: v.string(),
+  country: v.string(),
+  channel: Channel,
+  locale: v.nullable(v.string()),
+  consent: v.object({ version: v.string(), at: isoTimestamp }),
+  createdAt: isoTimestamp,
+  expiresAt: isoTimestamp,
+  approvedAt: v.nullable(isoTimestamp),
+  attemptsLeft: v.number(),
+  sends: v.number(),
+  messages: v.array(VerificationMessage),
+})
+export type VerificationDetails = v.InferOutput<typeof VerificationDetails>
+
+// POST /v1/tokens/redeem (secret key)
+export const RedeemTokenRequest = v.strictObject({
+  token: v.pipe(v.string('token must be a string'), v.minLength(1), v.maxLength(8192)),
+})
+export type RedeemTokenRequest = v.InferInput<typeof RedeemTokenRequest>
+
+/** The claims of a Textgate phone token, exactly as DESIGN.md fixes them. */
+export const PhoneTokenClaims = v.object({
+  iss: v.string(),
+  aud: v.string(),
+  sub: v.string(),
+  jti: v.string(),
+  iat: v.number(),
+  exp: v.number(),
+  phone_number: v.pipe(v.string(), v.regex(/^\+[1-9]\d{1,14}$/)),
+  phone_number_verified: v.literal(true),
+  consent: v.object({ version: v.string(), at: v.number() }),
+  amr: v.tuple([v.literal('sms')]),
+})
+export type PhoneTokenClaims = v.InferOutput<typeof PhoneTokenClaims>
+
+export const RedeemTokenResponse = v.variant('valid', [
+  v.object({ valid: v.literal(true), claims: PhoneTokenClaims }),
+  v.object({ valid: v.literal(false), reason: v.picklist(REDEEM_FAILURES) }),
+])
+export type RedeemTokenResponse = v.InferOutput<typeof RedeemTokenResponse>
+
+// Sandbox (test-mode keys only)
+export const SandboxRandomNumberQuery = v.object({ country: CountryCode })
+export const SandboxRandomNumberResponse = v.object({ phone: v.string() })
+export type SandboxRandomNumberResponse = v.InferOutput<typeof SandboxRandomNumberResponse>
+
+export const SandboxMessagesQuery = v.object({
+  to: v.pipe(v.string(), v.regex(/^\+[1-9]\d{1,14}$/, 'to must be an E.164 number')),
+})
+export const SandboxMessage = v.object({
+  id: v.string(),
+  to: v.string(),
+  body: v.string(),
+  createdAt: isoTimestamp,
+  status: MessageStatus,
+})
+export type SandboxMessage = v.InferOutput<typeof SandboxMessage>
+/** `GET /v1/sandbox/messages?to=` answers a bare array, newest first. */
+export const SandboxMessagesResponse = v.array(SandboxMessage)
+
+export const HealthResponse = v.object({
+  status: v.picklist(['ok', 'shutting_down', 'database_unreachable']),
+})
+
+/** JWT header `typ` of Textgate phone tokens. */
+export const PHONE_TOKEN_TYPE = 'textgate-verification+jwt'
