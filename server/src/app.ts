@@ -1,0 +1,102 @@
+/**
+ * The Hono app: every route of the public contract, assembled from the units that own them.
+ * @module
+ */
+import { RedeemTokenRequest } from '@textgate/shared'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { sql } from 'kysely'
+import type { Logger } from 'pino'
+import { apiKeyAuth, corsPreflight } from './auth'
+import { readJson } from './http/body'
+import { ApiError, sendError } from './http/errors'
+import { widgetFile } from './http/widget-file'
+import { sandboxRoutes } from './sandbox/routes'
+import type { Secrets } from './secrets'
+import type { Storage } from './storage'
+import type { TokenService } from './tokens'
+import { verificationRoutes } from './verifications/routes'
+import type { VerificationService } from './verifications/service'
+
+export interface AppDeps {
+  storage: Storage
+  secrets: Secrets
+  tokens: TokenService
+  verifications: VerificationService
+  logger: Logger
+  widgetPath: string
+  /** False once shutdown began: health checks then fail so load balancers move away. */
+  isAccepting?: () => boolean
+}
+
+const MAX_BODY_BYTES = 16 * 1024
+
+export function createApp({
+  storage,
+  secrets,
+  tokens,
+  verifications,
+  logger,
+  widgetPath,
+  isAccepting = () => true,
+}: AppDeps) {
+  const { db } = storage
+  const app = new Hono()
+
+  app.use(async function requestLog(c, next) {
+    const started = performance.now()
+    await next()
+    // The path only: queries can hold phone numbers, and headers hold keys.
+    logger.debug(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    )
+  })
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', { limitBytes: MAX_BODY_BYTES })
+      },
+    }),
+  )
+  app.use('/v1/*', corsPreflight())
+
+  app.get('/healthz', async (c) => {
+    if (!isAccepting()) return c.json({ status: 'shutting_down' }, 503)
+    try {
+      await sql`select 1`.execute(db)
+    } catch (error) {
+      logger.error({ err: error }, 'health check: database unreachable')
+      return c.json({ status: 'database_unreachable' }, 503)
+    }
+    return c.json({ status: 'ok' })
+  })
+  app.get('/.well-known/jwks.json', async (c) => {
+    c.header('Access-Control-Allow-Origin', '*')
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json(await tokens.jwks())
+  })
+  app.get('/widget.js', widgetFile(widgetPath))
+
+  app.route('/v1/verifications', verificationRoutes(db, verifications))
+  app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
+  app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
+    const { token } = await readJson(c, RedeemTokenRequest)
+    return c.json(await tokens.redeem(token, c.get('auth').project.id))
+  })
+
+  app.notFound((c) => sendError(c, new ApiError('not_found')))
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return sendError(c, error)
+    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error')
+    return sendError(c, new ApiError('internal_error'))
+  })
+  return app
+}

@@ -1,0 +1,44 @@
+/**
+ * The sandbox carrier: every test-mode key sends through it. It "delivers" each text to the
+ * sandbox inbox of the destination number (readable through GET /v1/sandbox/messages), and
+ * never reaches a real network.
+ * @module
+ */
+import type { Kysely } from 'kysely'
+import { newId } from '../../ids'
+import { encrypt } from '../../secrets'
+import type { Database } from '../../storage'
+import type { CarrierAdapter, OutgoingMessage, SendResult } from '../types'
+
+export interface SandboxCarrierOptions {
+  db: Kysely<Database>
+  encryptionKey: Buffer
+  now?: () => number
+}
+
+/**
+ * @example
+ * const carrier = sandboxCarrier({ db, encryptionKey })
+ * await carrier.send({ id, to: '+12015550123', body: 'Your code is 123456', projectId, mode: 'test' })
+ */
+export function sandboxCarrier({ db, encryptionKey, now = Date.now }: SandboxCarrierOptions) {
+  return {
+    id: 'sandbox',
+    capabilities: { unicode: true, deliveryReports: true, maxParts: 10 },
+    async send(message: OutgoingMessage): Promise<SendResult> {
+      const carrierMessageId = newId('sbx')
+      await db
+        .insertInto('sandbox_messages')
+        .values({
+          id: carrierMessageId,
+          project_id: message.projectId,
+          to: message.to,
+          body_encrypted: encrypt(encryptionKey, message.body),
+          status: 'delivered',
+          created_at: now(),
+        })
+        .execute()
+      return { carrierMessageId, status: 'delivered' }
+    },
+  } satisfies CarrierAdapter
+}

@@ -1,0 +1,205 @@
+/**
+ * `pnpm textgate <command>`: serve, migrate, projects create, keys rotate. Every command takes
+ * `--json` for scripts.
+ * @module
+ */
+import { parseArgs } from 'node:util'
+import { type Config, ConfigError, loadConfig } from '../config'
+import { createLogger } from '../logger'
+import { createProject } from '../projects'
+import { deriveSecrets } from '../secrets'
+import { startServer } from '../server'
+import { migrateToLatest, openStorage, type Storage } from '../storage'
+import { createTokenService } from '../tokens'
+
+const USAGE = `Usage: pnpm textgate <command> [options]
+
+Commands:
+  serve                         start the server (settings from the environment)
+  migrate                       apply pending database migrations
+  projects create --name NAME --origin URL [--origin URL ...]
+                  [--country XX ...] [--brand TEXT] [--code-length 4-10]
+                                create a project; prints its id and test keys
+  keys rotate                   sign new tokens with a new key (old public keys stay
+                                in the JWKS until their tokens have expired)
+
+Options:
+  --json                        machine-readable output
+  --help                        this text
+
+Settings (environment): PORT, PUBLIC_URL, DATABASE_URL, TEXTGATE_SECRET, LOG_LEVEL, NODE_ENV`
+
+class UsageError extends Error {}
+
+interface Output {
+  json: boolean
+  print(human: string, data: unknown): void
+}
+
+function output(json: boolean): Output {
+  return {
+    json,
+    print(human, data) {
+      process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`)
+    },
+  }
+}
+
+async function withStorage<T>(config: Config, run: (storage: Storage) => Promise<T>): Promise<T> {
+  const storage = openStorage(config.databaseUrl)
+  try {
+    await migrateToLatest(storage)
+    return await run(storage)
+  } finally {
+    await storage.close()
+  }
+}
+
+function settings(): Config {
+  return loadConfig(process.env, {
+    warn: (message) => process.stderr.write(`[textgate] warning: ${message}\n`),
+  })
+}
+
+async function serve(): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info', {
+    pretty: Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production',
+  })
+  const config = loadConfig(process.env, { warn: (message) => logger.warn(message) })
+  const server = await startServer(config, { logger })
+  logger.info(
+    {
+      url: server.url,
+      publicUrl: config.publicUrl,
+      database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres',
+      secret: config.secretSource,
+    },
+    `textgate listening on ${server.url}`,
+  )
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: finishing requests under way')
+    server.close().then(
+      () => {
+        logger.info('stopped')
+        logger.flush?.()
+        process.exit(0)
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      country: { type: 'string', multiple: true },
+      brand: { type: 'string' },
+      'code-length': { type: 'string' },
+    },
+  })
+  const out = output(values.json)
+  const command = positionals.join(' ')
+  if (values.help || command === '' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  switch (command) {
+    case 'serve':
+      return serve()
+    case 'migrate': {
+      const config = settings()
+      const storage = openStorage(config.databaseUrl)
+      try {
+        const applied = await migrateToLatest(storage)
+        out.print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', {
+          applied,
+        })
+      } finally {
+        await storage.close()
+      }
+      return
+    }
+    case 'projects create': {
+      if (!values.name) throw new UsageError('projects create needs --name')
+      if (!values.origin?.length)
+        throw new UsageError('projects create needs at least one --origin')
+      const codeLength =
+        values['code-length'] === undefined ? undefined : Number(values['code-length'])
+      const config = settings()
+      const created = await withStorage(config, ({ db }) =>
+        createProject(db, {
+          name: values.name!,
+          origins: values.origin!,
+          countries: values.country,
+          brand: values.brand,
+          codeLength,
+        }),
+      )
+      const origins = JSON.parse(created.project.allowed_origins) as string[]
+      out.print(
+        [
+          `project ${created.project.id} (${created.project.name})`,
+          `  allowed origins:  ${origins.join(', ')}`,
+          `  publishable key:  ${created.publishableKey}`,
+          `  secret key:       ${created.secretKey}`,
+          '  The secret key is shown only this once: store it on your store server.',
+        ].join('\n'),
+        {
+          projectId: created.project.id,
+          name: created.project.name,
+          origins,
+          publishableKey: created.publishableKey,
+          secretKey: created.secretKey,
+        },
+      )
+      return
+    }
+    case 'keys rotate': {
+      const config = settings()
+      const rotated = await withStorage(config, async ({ db }) => {
+        const tokens = createTokenService({
+          db,
+          encryptionKey: deriveSecrets(config.secret).encryptionKey,
+          issuer: config.publicUrl,
+        })
+        await tokens.ensureSigningKey()
+        return tokens.rotate()
+      })
+      out.print(
+        `now signing with ${rotated.kid}; ${rotated.retiredKid ?? 'no key'} retired (still in the JWKS until its tokens expire)`,
+        rotated,
+      )
+      return
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
+    process.exit(2)
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  process.stderr.write(`textgate: ${message}\n`)
+  process.exit(1)
+})

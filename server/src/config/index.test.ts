@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './index'
+
+const SECRET = 's'.repeat(32)
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  return []
+}
+
+describe('settings', () => {
+  it('has the defaults DESIGN.md lists', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-config-'))
+    const config = loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_DATA_DIR: dir })
+    expect(config.port).toBe(8787)
+    expect(config.publicUrl).toBe('http://localhost:8787')
+    expect(config.databaseUrl).toBe(`sqlite:${dir}/textgate.db`)
+  })
+
+  it('derives the public URL from PORT and trims a trailing slash', () => {
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET, PORT: '9000' }).publicUrl).toBe(
+      'http://localhost:9000',
+    )
+    expect(
+      loadConfig({ TEXTGATE_SECRET: SECRET, PUBLIC_URL: 'https://verify.shop.example/' }).publicUrl,
+    ).toBe('https://verify.shop.example')
+  })
+
+  it('names every bad value at once', () => {
+    const found = problems({
+      PORT: 'eighty',
+      PUBLIC_URL: 'verify.example',
+      DATABASE_URL: 'mysql://x',
+      TEXTGATE_SECRET: 'short',
+    })
+    expect(found).toEqual([
+      'PORT must be a whole number',
+      'PUBLIC_URL must be an absolute URL such as https://verify.example.com',
+      'DATABASE_URL must be postgres://…, postgresql://…, sqlite:PATH or sqlite::memory:',
+      'TEXTGATE_SECRET must be at least 32 bytes (try: openssl rand -base64 48)',
+    ])
+    expect(problems({ PORT: '70000', TEXTGATE_SECRET: SECRET })).toEqual([
+      'PORT must be between 0 and 65535',
+    ])
+  })
+
+  it('refuses to start in production without a secret', () => {
+    expect(problems({ NODE_ENV: 'production' })[0]).toMatch(
+      /TEXTGATE_SECRET is required in production/,
+    )
+  })
+
+  it('generates a secret into the data folder outside production, once, with a warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-config-'))
+    const warnings: string[] = []
+    const first = loadConfig({ TEXTGATE_DATA_DIR: dir }, { warn: (m) => warnings.push(m) })
+    expect(first.secretSource).toBe('generated')
+    expect(warnings[0]).toMatch(/generated one into/)
+    expect(warnings[0]).not.toContain(first.secret)
+    const file = join(dir, 'secret')
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.secret)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const second = loadConfig({ TEXTGATE_DATA_DIR: dir })
+    expect(second.secret).toBe(first.secret)
+    expect(second.secretSource).toBe('file')
+  })
+
+  it('accepts the DATABASE_URL forms', () => {
+    for (const url of [
+      'postgres://u@h/db',
+      'postgresql://h/db',
+      'sqlite:./x.db',
+      'sqlite::memory:',
+    ]) {
+      expect(loadConfig({ TEXTGATE_SECRET: SECRET, DATABASE_URL: url }).databaseUrl).toBe(url)
+    }
+  })
+})

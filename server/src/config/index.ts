@@ -1,0 +1,151 @@
+/**
+ * Settings from the environment, exactly as DESIGN.md lists them, checked at start with a
+ * clear message for each bad value.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import * as v from 'valibot'
+import { parseDatabaseUrl } from '../storage'
+
+export interface Config {
+  port: number
+  /** The token issuer; no trailing slash. */
+  publicUrl: string
+  databaseUrl: string
+  secret: string
+  /** Where the secret came from, for the start-up log (never the value). */
+  secretSource: 'environment' | 'generated' | 'file'
+  production: boolean
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  dataDir: string
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`[textgate] [config] invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const MIN_SECRET_BYTES = 32
+
+const EnvSchema = v.object({
+  PORT: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'PORT must be a whole number'),
+      v.transform(Number),
+      v.integer(),
+      v.minValue(0, 'PORT must be between 0 and 65535'),
+      v.maxValue(65535, 'PORT must be between 0 and 65535'),
+    ),
+  ),
+  PUBLIC_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.url('PUBLIC_URL must be an absolute URL such as https://verify.example.com'),
+      v.check(
+        (url) => !URL.canParse(url) || /^https?:$/.test(new URL(url).protocol),
+        'PUBLIC_URL must use http or https',
+      ),
+    ),
+  ),
+  DATABASE_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((url) => {
+        try {
+          parseDatabaseUrl(url)
+          return true
+        } catch {
+          return false
+        }
+      }, 'DATABASE_URL must be postgres://…, postgresql://…, sqlite:PATH or sqlite::memory:'),
+    ),
+  ),
+  TEXTGATE_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (secret) => Buffer.byteLength(secret, 'utf8') >= MIN_SECRET_BYTES,
+        `TEXTGATE_SECRET must be at least ${MIN_SECRET_BYTES} bytes (try: openssl rand -base64 48)`,
+      ),
+    ),
+  ),
+  NODE_ENV: v.optional(v.string()),
+  LOG_LEVEL: v.optional(
+    v.picklist(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ),
+  ),
+  TEXTGATE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1))),
+})
+
+export interface LoadConfigOptions {
+  /** Called with a warning to show the operator (e.g. a generated secret). */
+  warn?: (message: string) => void
+}
+
+/**
+ * Reads and checks the settings. Throws {@link ConfigError} listing every bad value.
+ * @example
+ * const config = loadConfig(process.env)
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  { warn = () => {} }: LoadConfigOptions = {},
+): Config {
+  // An empty variable means "unset", as most shells and .env files intend.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  const parsed = v.safeParse(EnvSchema, present)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.issues.map((issue) => issue.message))
+  }
+  const settings = parsed.output
+  const production = settings.NODE_ENV === 'production'
+  const port = settings.PORT ?? 8787
+  const dataDir = resolve(settings.TEXTGATE_DATA_DIR ?? './data')
+  const publicUrl = (settings.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '')
+  const databaseUrl = settings.DATABASE_URL ?? `sqlite:${dataDir}/textgate.db`
+
+  let secret = settings.TEXTGATE_SECRET
+  let secretSource: Config['secretSource'] = 'environment'
+  if (!secret) {
+    if (production) {
+      throw new ConfigError([
+        'TEXTGATE_SECRET is required in production (at least 32 bytes; try: openssl rand -base64 48)',
+      ])
+    }
+    const file = resolve(dataDir, 'secret')
+    if (existsSync(file)) {
+      secret = readFileSync(file, 'utf8').trim()
+      secretSource = 'file'
+    } else {
+      secret = randomBytes(48).toString('base64url')
+      mkdirSync(dirname(file), { recursive: true })
+      writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+      chmodSync(file, 0o600)
+      secretSource = 'generated'
+      warn(
+        `TEXTGATE_SECRET is not set: generated one into ${file}. Set TEXTGATE_SECRET in production.`,
+      )
+    }
+    if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+      throw new ConfigError([`the secret in ${file} is shorter than ${MIN_SECRET_BYTES} bytes`])
+    }
+  }
+
+  return {
+    port,
+    publicUrl,
+    databaseUrl,
+    secret,
+    secretSource,
+    production,
+    logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
+    dataDir,
+  }
+}

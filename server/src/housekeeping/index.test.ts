@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS } from '../storage/testing'
+import { cleanUp } from './index'
+
+for (const dialect of DIALECTS) {
+  describe(`housekeeping (${dialect})`, () => {
+    it('removes only what has outlived its use', async () => {
+      const storage = await createTestStorage(dialect)
+      const at = Date.parse('2026-11-25T12:00:00Z')
+      await storage.db
+        .insertInto('redeemed_tokens')
+        .values([
+          { jti: 'old', project_id: 'p', redeemed_at: at - 900_000, expires_at: at - 120_000 },
+          { jti: 'live', project_id: 'p', redeemed_at: at, expires_at: at + 600_000 },
+        ])
+        .execute()
+      await storage.db
+        .insertInto('idempotency_keys')
+        .values([
+          {
+            project_id: 'p',
+            key: 'a',
+            request_hash: 'h',
+            response_status: 201,
+            response_body: '{}',
+            created_at: 0,
+            expires_at: at - 1,
+          },
+          {
+            project_id: 'p',
+            key: 'b',
+            request_hash: 'h',
+            response_status: 201,
+            response_body: '{}',
+            created_at: at,
+            expires_at: at + 1,
+          },
+        ])
+        .execute()
+      expect(await cleanUp(storage.db, at)).toEqual({
+        redeemedTokens: 1,
+        idempotencyKeys: 1,
+        sandboxMessages: 0,
+      })
+      const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
+      expect(left).toEqual([{ jti: 'live' }])
+      await storage.dispose()
+    })
+  })
+}

@@ -1,0 +1,43 @@
+/**
+ * Periodic clean-up of rows that only matter for a while: redeemed-token records past their
+ * token's expiry, replayable Idempotency-Key answers after 24 h, and sandbox inboxes after a
+ * week. Each statement is idempotent, so several processes may run it.
+ * @module
+ */
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../storage'
+
+const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
+const REDEEMED_LEEWAY_MS = 60_000
+
+export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
+  const [redeemed, idempotency, sandbox] = await Promise.all([
+    db
+      .deleteFrom('redeemed_tokens')
+      .where('expires_at', '<', at - REDEEMED_LEEWAY_MS)
+      .executeTakeFirst(),
+    db.deleteFrom('idempotency_keys').where('expires_at', '<', at).executeTakeFirst(),
+    db
+      .deleteFrom('sandbox_messages')
+      .where('created_at', '<', at - SANDBOX_RETENTION_MS)
+      .executeTakeFirst(),
+  ])
+  return {
+    redeemedTokens: Number(redeemed.numDeletedRows),
+    idempotencyKeys: Number(idempotency.numDeletedRows),
+    sandboxMessages: Number(sandbox.numDeletedRows),
+  }
+}
+
+/** Runs {@link cleanUp} every `intervalMs`; returns a function that stops it. */
+export function scheduleCleanUp(db: Kysely<Database>, logger: Logger, intervalMs = 10 * 60_000) {
+  const timer = setInterval(() => {
+    cleanUp(db).then(
+      (removed) => logger.debug({ removed }, 'housekeeping'),
+      (error: unknown) => logger.warn({ err: error }, 'housekeeping failed'),
+    )
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}

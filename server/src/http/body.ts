@@ -1,0 +1,50 @@
+/**
+ * Reading request bodies: JSON only, validated by a shared valibot schema, with every failure
+ * turned into the contract's 400/415 errors, never a 500.
+ * @module
+ */
+import type { ErrorCode } from '@textgate/shared'
+import type { Context } from 'hono'
+import * as v from 'valibot'
+import { ApiError, describeIssues } from './errors'
+
+/** The error code for a schema failure whose first issue is at `field`. */
+const FIELD_CODES: Record<string, ErrorCode> = {
+  phone: 'invalid_phone',
+  consent: 'consent_required',
+  code: 'invalid_code_format',
+}
+
+export async function readJson<TSchema extends v.GenericSchema>(
+  c: Context,
+  schema: TSchema,
+): Promise<v.InferOutput<TSchema>> {
+  const type = c.req.header('Content-Type') ?? ''
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new ApiError('unsupported_media_type')
+  }
+  let body: unknown
+  try {
+    body = await c.req.json()
+  } catch {
+    throw new ApiError('invalid_request', { issues: [{ path: '', message: 'body is not JSON' }] })
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ApiError('invalid_request', {
+      issues: [{ path: '', message: 'body must be a JSON object' }],
+    })
+  }
+  return validate(schema, body)
+}
+
+export function validate<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  input: unknown,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, input)
+  if (result.success) return result.output
+  const issues = describeIssues(result.issues)
+  const field = issues[0]?.path.split('.')[0] ?? ''
+  const code = FIELD_CODES[field] ?? 'invalid_request'
+  throw new ApiError(code, { issues }, { message: result.issues[0]?.message })
+}

@@ -1,0 +1,192 @@
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
+import { createProject } from '../projects'
+import { deriveSecrets } from '../secrets'
+import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
+import { createDispatcher, enqueueMessage } from './index'
+
+const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')
+const logger = pino({ level: 'silent' })
+
+function recordingCarrier(behaviour: (m: OutgoingMessage) => void = () => {}) {
+  const sent: OutgoingMessage[] = []
+  const carrier: CarrierAdapter = {
+    id: 'recording',
+    capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+    async send(message) {
+      behaviour(message)
+      sent.push(message)
+      return { carrierMessageId: `c_${sent.length}`, status: 'sent' }
+    },
+  }
+  return { carrier, sent }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`outbox (${dialect})`, () => {
+    let storage: TestStorage
+    let projectId: string
+    let now = 1_000_000
+
+    beforeEach(async () => {
+      storage = await createTestStorage(dialect)
+      projectId = (await createProject(storage.db, { name: 'P', origins: ['https://a.example'] }))
+        .project.id
+    })
+    afterEach(() => storage.dispose())
+
+    async function enqueue(count: number) {
+      const ids: string[] = []
+      for (let i = 0; i < count; i++) {
+        const verificationId = `ver_${i}`
+        await storage.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('verifications')
+            .values({
+              id: verificationId,
+              project_id: projectId,
+              mode: 'test',
+              phone: `+4477009001${String(i).padStart(2, '0')}`,
+              country: 'GB',
+              channel: 'sms',
+              locale: null,
+              status: 'pending',
+              code_hmac: 'x',
+              code_length: 6,
+              consent_version: 'v1',
+              consent_at: now,
+              origin: null,
+              ip: null,
+              created_at: now,
+              expires_at: now + 600_000,
+              resend_after: now + 30_000,
+              approved_at: null,
+            })
+            .execute()
+          ids.push(
+            await enqueueMessage(trx, encryptionKey, {
+              verificationId,
+              projectId,
+              mode: 'test',
+              to: `+4477009001${String(i).padStart(2, '0')}`,
+              body: `code ${i}`,
+              now,
+            }),
+          )
+        })
+      }
+      return ids
+    }
+
+    it('sends each message once, even with two dispatchers sharing the database', async () => {
+      await enqueue(40)
+      const { carrier, sent } = recordingCarrier()
+      const options = {
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => carrier,
+        batchSize: 5,
+      }
+      const a = createDispatcher(options)
+      const b = createDispatcher(options)
+      await Promise.all([a.drain(), b.drain()])
+      expect(sent).toHaveLength(40)
+      expect(new Set(sent.map((m) => m.id)).size).toBe(40)
+      expect(sent.map((m) => m.body).sort()).toContain('code 7')
+      const rows = await storage.db.selectFrom('messages').selectAll().execute()
+      expect(rows.every((r) => r.status === 'sent' && r.body_encrypted === null)).toBe(true)
+    })
+
+    it('stores message bodies encrypted until a carrier takes them', async () => {
+      const [id] = await enqueue(1)
+      const row = await storage.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('id', '=', id!)
+        .executeTakeFirstOrThrow()
+      expect(row.body_encrypted).toMatch(/^v1\./)
+      expect(row.body_encrypted).not.toContain('code 0')
+    })
+
+    it('retries transient failures later and gives up on permanent ones', async () => {
+      const [transientId, permanentId] = await enqueue(2)
+      let failNext = true
+      const { carrier, sent } = recordingCarrier((m) => {
+        if (m.id === permanentId)
+          throw new CarrierError('recording', 'unknown subscriber', { permanent: true })
+        if (failNext) {
+          failNext = false
+          throw new CarrierError('recording', 'timeout', { retryAfterMs: 5_000 })
+        }
+      })
+      const dispatcher = createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => carrier,
+      })
+      await dispatcher.drain()
+      expect(sent).toHaveLength(0)
+      const byId = async (id: string) =>
+        storage.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+      expect((await byId(permanentId!)).status).toBe('failed')
+      expect((await byId(transientId!)).status).toBe('queued')
+
+      now += 4_000
+      await dispatcher.drain()
+      expect(sent).toHaveLength(0)
+      now += 1_001
+      await dispatcher.drain()
+      expect(sent.map((m) => m.id)).toEqual([transientId])
+      expect((await byId(transientId!)).status).toBe('sent')
+      const outbox = await storage.db
+        .selectFrom('outbox')
+        .select(['message_id', 'state', 'attempts'])
+        .execute()
+      expect(outbox.find((o) => o.message_id === permanentId)).toMatchObject({
+        state: 'dead',
+        attempts: 1,
+      })
+      expect(outbox.find((o) => o.message_id === transientId)).toMatchObject({
+        state: 'done',
+        attempts: 2,
+      })
+    })
+
+    it('takes over rows whose claim expired (a process died mid-send)', async () => {
+      await enqueue(1)
+      const hanging: CarrierAdapter = {
+        id: 'hanging',
+        capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+        send: () => new Promise(() => {}),
+      }
+      const dead = createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => hanging,
+        claimMs: 10_000,
+      })
+      void dead.drain()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const { carrier, sent } = recordingCarrier()
+      const survivor = createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => carrier,
+      })
+      await survivor.drain()
+      expect(sent).toHaveLength(0)
+      now += 10_001
+      await survivor.drain()
+      expect(sent).toHaveLength(1)
+    })
+  })
+}

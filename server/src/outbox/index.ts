@@ -1,0 +1,290 @@
+/**
+ * The outbox: a message to send is written in the same transaction as the verification that
+ * needs it, so nothing accepted is lost; the dispatcher then claims rows and hands them to a
+ * carrier. Claims expire, so rows held by a process that crashed are picked up again.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import type { Kysely, Transaction } from 'kysely'
+import type { Logger } from 'pino'
+import { type CarrierAdapter, CarrierError } from '../carriers/types'
+import { newId } from '../ids'
+import { decrypt, encrypt } from '../secrets'
+import type { Database, KeyMode, OutboxRow, Storage } from '../storage'
+
+export interface EnqueueInput {
+  verificationId: string
+  projectId: string
+  mode: KeyMode
+  to: string
+  body: string
+  now: number
+}
+
+/** Writes the message and its outbox row; call inside the verification's transaction. */
+export async function enqueueMessage(
+  trx: Transaction<Database> | Kysely<Database>,
+  encryptionKey: Buffer,
+  input: EnqueueInput,
+): Promise<string> {
+  const messageId = newId('msg')
+  await trx
+    .insertInto('messages')
+    .values({
+      id: messageId,
+      verification_id: input.verificationId,
+      project_id: input.projectId,
+      mode: input.mode,
+      to: input.to,
+      body_encrypted: encrypt(encryptionKey, input.body),
+      status: 'queued',
+      carrier: null,
+      carrier_message_id: null,
+      error: null,
+      created_at: input.now,
+      sent_at: null,
+      delivered_at: null,
+      updated_at: input.now,
+    })
+    .execute()
+  await trx
+    .insertInto('outbox')
+    .values({
+      id: newId('obx'),
+      message_id: messageId,
+      state: 'pending',
+      available_at: input.now,
+      claimed_by: null,
+      claimed_until: null,
+      last_error: null,
+      created_at: input.now,
+    })
+    .execute()
+  return messageId
+}
+
+export interface DispatcherOptions {
+  storage: Storage
+  encryptionKey: Buffer
+  /** The adapter for a message; throws CarrierError when none can take it. */
+  carrierFor: (mode: KeyMode, to: string) => CarrierAdapter
+  logger: Logger
+  now?: () => number
+  pollIntervalMs?: number
+  batchSize?: number
+  /** How long a claim holds before another process may take the row. */
+  claimMs?: number
+  maxAttempts?: number
+}
+
+export interface Dispatcher {
+  start(): void
+  /** Stops claiming and waits for sends under way. */
+  stop(): Promise<void>
+  /** Polls now instead of at the next tick (called after a message is enqueued). */
+  nudge(): void
+  /** Runs claim-and-send rounds until nothing is due; for tests and scripts. */
+  drain(): Promise<number>
+}
+
+const BACKOFF_BASE_MS = 1_000
+const BACKOFF_CAP_MS = 5 * 60_000
+
+/** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)]. */
+export function backoffMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt))
+}
+
+/**
+ * @example
+ * const dispatcher = createDispatcher({ storage, encryptionKey, carrierFor, logger })
+ * dispatcher.start()
+ */
+export function createDispatcher({
+  storage,
+  encryptionKey,
+  carrierFor,
+  logger,
+  now = Date.now,
+  pollIntervalMs = 500,
+  batchSize = 20,
+  claimMs = 30_000,
+  maxAttempts = 8,
+}: DispatcherOptions): Dispatcher {
+  const { db } = storage
+  const workerId = `w_${randomBytes(6).toString('hex')}`
+  let timer: NodeJS.Timeout | undefined
+  let running = false
+  let round: Promise<number> | undefined
+  let again = false
+
+  async function claim(): Promise<OutboxRow[]> {
+    const at = now()
+    let due = db
+      .selectFrom('outbox')
+      .select('id')
+      .where('state', '=', 'pending')
+      .where('available_at', '<=', at)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+      .orderBy('available_at')
+      .limit(batchSize)
+    // Several processes share one PostgreSQL: each takes rows the others have not locked.
+    if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
+    return db
+      .updateTable('outbox')
+      .set((eb) => ({
+        claimed_by: workerId,
+        claimed_until: at + claimMs,
+        attempts: eb('attempts', '+', 1),
+      }))
+      .where('id', 'in', due)
+      .returningAll()
+      .execute()
+  }
+
+  async function deliver(row: OutboxRow): Promise<void> {
+    const message = await db
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', row.message_id)
+      .executeTakeFirstOrThrow()
+    if (!message.body_encrypted) {
+      await db.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
+      return
+    }
+    let carrier: CarrierAdapter | undefined
+    try {
+      carrier = carrierFor(message.mode, message.to)
+      await db
+        .updateTable('messages')
+        .set({ status: 'sending', carrier: carrier.id, updated_at: now() })
+        .where('id', '=', message.id)
+        .where('status', '=', 'queued')
+        .execute()
+      const result = await carrier.send({
+        id: message.id,
+        to: message.to,
+        body: decrypt(encryptionKey, message.body_encrypted),
+        projectId: message.project_id,
+        mode: message.mode,
+      })
+      const at = now()
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('messages')
+          .set({
+            status: result.status,
+            carrier: carrier!.id,
+            carrier_message_id: result.carrierMessageId,
+            body_encrypted: null,
+            sent_at: at,
+            delivered_at: result.status === 'delivered' ? at : null,
+            error: null,
+            updated_at: at,
+          })
+          .where('id', '=', message.id)
+          .execute()
+        await trx
+          .updateTable('outbox')
+          .set({ state: 'done', claimed_until: null, last_error: null })
+          .where('id', '=', row.id)
+          .execute()
+      })
+    } catch (error) {
+      await fail(row, message.id, carrier?.id ?? null, error)
+    }
+  }
+
+  async function fail(row: OutboxRow, messageId: string, carrierId: string | null, error: unknown) {
+    const permanent = error instanceof CarrierError && error.permanent
+    const reason = error instanceof Error ? error.message : String(error)
+    const giveUp = permanent || row.attempts >= maxAttempts
+    const at = now()
+    logger.warn(
+      { messageId, carrier: carrierId, attempt: row.attempts, permanent, giveUp, err: reason },
+      'carrier send failed',
+    )
+    const retryAfter = error instanceof CarrierError ? (error.retryAfterMs ?? 0) : 0
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('outbox')
+        .set({
+          state: giveUp ? 'dead' : 'pending',
+          available_at: at + Math.max(retryAfter, backoffMs(row.attempts)),
+          claimed_until: null,
+          last_error: reason.slice(0, 500),
+        })
+        .where('id', '=', row.id)
+        .execute()
+      await trx
+        .updateTable('messages')
+        .set({
+          status: giveUp ? 'failed' : 'queued',
+          error: reason.slice(0, 500),
+          body_encrypted: giveUp ? null : undefined,
+          updated_at: at,
+        })
+        .where('id', '=', messageId)
+        .execute()
+    })
+  }
+
+  async function runRound(): Promise<number> {
+    let sent = 0
+    for (;;) {
+      const rows = await claim()
+      if (rows.length === 0) return sent
+      await Promise.all(rows.map(deliver))
+      sent += rows.length
+      if (!running && !draining) return sent
+    }
+  }
+
+  let draining = false
+
+  function tick(): void {
+    if (round) {
+      again = true
+      return
+    }
+    round = runRound()
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'outbox round failed')
+        return 0
+      })
+      .finally(() => {
+        round = undefined
+        if (running && again) {
+          again = false
+          tick()
+        }
+      })
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      timer = setInterval(tick, pollIntervalMs)
+      timer.unref()
+      tick()
+    },
+    async stop() {
+      running = false
+      if (timer) clearInterval(timer)
+      await round
+    },
+    nudge() {
+      if (running) tick()
+    },
+    async drain() {
+      draining = true
+      try {
+        await round
+        return await runRound()
+      } finally {
+        draining = false
+      }
+    },
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Phone numbers: parsing and normalising shopper input to E.164 (libphonenumber-js with full
+ * metadata, so the number type is known), and masking for display.
+ * @module
+ */
+import { type CountryCode, type NumberType, parsePhoneNumberWithError } from 'libphonenumber-js/max'
+import { ApiError } from '../http/errors'
+
+export interface ParsedPhone {
+  e164: string
+  country: string
+  type: NumberType
+}
+
+/** Types that can receive a text message. */
+export const SMS_CAPABLE_TYPES: ReadonlySet<NumberType> = new Set([
+  'MOBILE',
+  'FIXED_LINE_OR_MOBILE',
+])
+
+/**
+ * Parses `phone` (E.164, `00…`, or national digits with `country`) and checks it can get SMS.
+ * Throws ApiError `invalid_phone` or `unsupported_number_type`; never anything else.
+ * @example
+ * parsePhone('(201) 555-0123', 'US') // { e164: '+12015550123', country: 'US', type: ... }
+ */
+export function parsePhone(phone: string, country?: string): ParsedPhone {
+  const input = phone.trim().replace(/^00/, '+')
+  let parsed: ReturnType<typeof parsePhoneNumberWithError>
+  try {
+    parsed = parsePhoneNumberWithError(
+      input,
+      input.startsWith('+') ? undefined : { defaultCountry: country as CountryCode },
+    )
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'INVALID'
+    throw new ApiError('invalid_phone', {
+      reason: reason === 'INVALID_COUNTRY' ? 'country_required' : reason.toLowerCase(),
+    })
+  }
+  if (!parsed.isValid() || !parsed.country) {
+    throw new ApiError('invalid_phone', { reason: 'invalid_number' })
+  }
+  const type = parsed.getType()
+  if (!type || !SMS_CAPABLE_TYPES.has(type)) {
+    throw new ApiError('unsupported_number_type', { numberType: type?.toLowerCase() ?? 'unknown' })
+  }
+  return { e164: parsed.number, country: parsed.country, type }
+}
+
+/**
+ * Hides all but the country code and the last two digits: `+1 ••• ••• ••67`.
+ * The widget shows it; it tells a bystander nothing.
+ */
+export function maskPhone(e164: string): string {
+  const digits = e164.slice(1)
+  const visibleEnd = digits.slice(-2)
+  let countryCode = digits.slice(0, 1)
+  try {
+    countryCode = parsePhoneNumberWithError(e164).countryCallingCode
+  } catch {
+    // Only valid numbers are stored, so this is unreachable in practice.
+  }
+  const hidden = digits.length - countryCode.length - visibleEnd.length
+  return `+${countryCode} ${'•'.repeat(Math.max(0, hidden))}${visibleEnd}`
+}

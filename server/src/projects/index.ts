@@ -1,0 +1,186 @@
+/**
+ * Projects and their API keys. Publishable keys (`pk_…`) go in the widget and are bound to the
+ * project's allowed origins; secret keys (`sk_…`) stay on store servers. Both are stored only
+ * as SHA-256 hashes: they are long random strings, so a fast hash is enough to make a leaked
+ * table useless.
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { newId } from '../ids'
+import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
+
+const KEY_PATTERN = /^(pk|sk)_(test|live)_[A-Za-z0-9]{24,64}$/
+const PREFIX: Record<KeyKind, string> = { publishable: 'pk', secret: 'sk' }
+
+export interface CreateProjectInput {
+  name: string
+  origins: string[]
+  countries?: string[] | null
+  brand?: string
+  codeLength?: number
+}
+
+export interface CreatedProject {
+  project: Project
+  publishableKey: string
+  secretKey: string
+}
+
+/** Normalises an origin ("https://Shop.example/" → "https://shop.example"); throws if not one. */
+export function normalizeOrigin(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new Error(`"${value}" is not an origin such as https://shop.example`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`"${value}" must use http or https`)
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+    throw new Error(`"${value}" must be an origin only (scheme, host and port, no path)`)
+  }
+  return url.origin
+}
+
+export function hashKey(rawKey: string): string {
+  return createHash('sha256').update(rawKey).digest('hex')
+}
+
+function randomKeyBody(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+  // 256 % 62 != 0: reject bytes ≥ 248 so every character is equally likely.
+  let body = ''
+  while (body.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte < 248 && body.length < length) body += alphabet[byte % 62]
+    }
+  }
+  return body
+}
+
+/** Creates a key for the project and returns it in clear: the only time it is ever seen. */
+export async function createApiKey(
+  db: Kysely<Database>,
+  projectId: string,
+  kind: KeyKind,
+  mode: KeyMode,
+  now = Date.now(),
+): Promise<string> {
+  const rawKey = `${PREFIX[kind]}_${mode}_${randomKeyBody(kind === 'secret' ? 40 : 32)}`
+  await db
+    .insertInto('api_keys')
+    .values({
+      id: newId('key'),
+      project_id: projectId,
+      kind,
+      mode,
+      key_hash: hashKey(rawKey),
+      hint: `${rawKey.slice(0, 12)}…${rawKey.slice(-4)}`,
+      created_at: now,
+      revoked_at: null,
+    })
+    .execute()
+  return rawKey
+}
+
+/**
+ * Creates a project with one test publishable key and one test secret key.
+ * @example
+ * const { project, publishableKey, secretKey } = await createProject(db, {
+ *   name: 'Shop', origins: ['https://shop.example'],
+ * })
+ */
+export async function createProject(
+  db: Kysely<Database>,
+  input: CreateProjectInput,
+): Promise<CreatedProject> {
+  const name = input.name.trim()
+  if (!name) throw new Error('a project needs a name')
+  if (input.origins.length === 0) throw new Error('a project needs at least one --origin')
+  const origins = [...new Set(input.origins.map(normalizeOrigin))]
+  const countries = input.countries?.map((country) => {
+    if (!/^[A-Za-z]{2}$/.test(country)) throw new Error(`"${country}" is not an ISO country code`)
+    return country.toUpperCase()
+  })
+  const codeLength = input.codeLength ?? 6
+  if (!Number.isInteger(codeLength) || codeLength < 4 || codeLength > 10) {
+    throw new Error('the code length must be 4 to 10 digits')
+  }
+  const now = Date.now()
+  const project: Project = {
+    id: newId('prj'),
+    name,
+    allowed_origins: JSON.stringify(origins),
+    allowed_countries: countries?.length ? JSON.stringify(countries) : null,
+    brand: input.brand?.trim() || name,
+    code_length: codeLength,
+    created_at: now,
+  }
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('projects').values(project).execute()
+    const publishableKey = await createApiKey(trx, project.id, 'publishable', 'test', now)
+    const secretKey = await createApiKey(trx, project.id, 'secret', 'test', now)
+    return { project, publishableKey, secretKey }
+  })
+}
+
+export interface KeyLookup {
+  apiKey: ApiKey
+  project: Project
+}
+
+/** The active key and its project, or undefined for a malformed, unknown or revoked key. */
+export async function findApiKey(
+  db: Kysely<Database>,
+  rawKey: string,
+): Promise<KeyLookup | undefined> {
+  if (!KEY_PATTERN.test(rawKey)) return undefined
+  const row = await db
+    .selectFrom('api_keys')
+    .innerJoin('projects', 'projects.id', 'api_keys.project_id')
+    .selectAll('api_keys')
+    .select([
+      'projects.name',
+      'projects.allowed_origins',
+      'projects.allowed_countries',
+      'projects.brand',
+      'projects.code_length',
+      'projects.created_at as project_created_at',
+    ])
+    .where('api_keys.key_hash', '=', hashKey(rawKey))
+    .where('api_keys.revoked_at', 'is', null)
+    .executeTakeFirst()
+  if (!row) return undefined
+  const { name, allowed_origins, allowed_countries, brand, code_length, project_created_at } = row
+  return {
+    apiKey: {
+      id: row.id,
+      project_id: row.project_id,
+      kind: row.kind,
+      mode: row.mode,
+      key_hash: row.key_hash,
+      hint: row.hint,
+      created_at: row.created_at,
+      revoked_at: row.revoked_at,
+    },
+    project: {
+      id: row.project_id,
+      name,
+      allowed_origins,
+      allowed_countries,
+      brand,
+      code_length,
+      created_at: project_created_at,
+    },
+  }
+}
+
+export function allowedOrigins(project: Project): string[] {
+  return JSON.parse(project.allowed_origins) as string[]
+}
+
+export function allowedCountries(project: Project): string[] | null {
+  return project.allowed_countries ? (JSON.parse(project.allowed_countries) as string[]) : null
+}

@@ -1,0 +1,38 @@
+/**
+ * Test numbers for the sandbox: valid mobile numbers of a country, drawn at random around
+ * the country's example mobile number. Test-mode keys never reach a real carrier, so these
+ * numbers are never actually texted.
+ * @module
+ */
+import { randomInt } from 'node:crypto'
+import {
+  type CountryCode,
+  getExampleNumber,
+  parsePhoneNumberWithError,
+} from 'libphonenumber-js/max'
+import examples from 'libphonenumber-js/mobile/examples'
+import { SMS_CAPABLE_TYPES } from '../phone'
+
+/** A random valid mobile number of `country` in E.164, or undefined if it has none. */
+export function randomMobileNumber(country: string): string | undefined {
+  const example = getExampleNumber(country as CountryCode, examples)
+  if (!example) return undefined
+  const national = example.nationalNumber
+  // Vary the last digits only, fewer for short numbering plans, so the number stays valid.
+  const vary = Math.min(4, national.length - 3)
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let tail = ''
+    for (let i = 0; i < vary; i++) tail += String(randomInt(0, 10))
+    const candidate = `+${example.countryCallingCode}${national.slice(0, national.length - vary)}${tail}`
+    try {
+      const parsed = parsePhoneNumberWithError(candidate)
+      const type = parsed.getType()
+      if (parsed.isValid() && parsed.country === country && type && SMS_CAPABLE_TYPES.has(type)) {
+        return parsed.number
+      }
+    } catch {
+      // Try another tail.
+    }
+  }
+  return example.number
+}

@@ -1,0 +1,128 @@
+/**
+ * Starting and stopping a Textgate server process: storage, signing keys, the outbox
+ * dispatcher and the HTTP listener, with a graceful shutdown that lets requests under way
+ * finish before the database closes.
+ * @module
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { serve } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { createApp } from './app'
+import { sandboxCarrier } from './carriers/sandbox'
+import { CarrierError } from './carriers/types'
+import type { Config } from './config'
+import { scheduleCleanUp } from './housekeeping'
+import { createDispatcher } from './outbox'
+import { deriveSecrets } from './secrets'
+import { migrateToLatest, openStorage } from './storage'
+import { createTokenService } from './tokens'
+import { createVerificationService } from './verifications/service'
+
+export const DEFAULT_WIDGET_PATH = fileURLToPath(
+  new URL('../../widget/dist/widget.js', import.meta.url),
+)
+
+export interface RunningServer {
+  url: string
+  port: number
+  /** Stops accepting, lets requests under way finish, stops the dispatcher, closes the DB. */
+  close(): Promise<void>
+}
+
+export interface StartServerOptions {
+  logger: Logger
+  widgetPath?: string
+  /** Bind address; defaults to every interface. */
+  hostname?: string
+  /** Milliseconds requests under way get to finish on shutdown. */
+  shutdownGraceMs?: number
+}
+
+/**
+ * @example
+ * const server = await startServer(loadConfig(process.env), { logger })
+ * process.on('SIGTERM', () => server.close())
+ */
+export async function startServer(
+  config: Config,
+  {
+    logger,
+    widgetPath = DEFAULT_WIDGET_PATH,
+    hostname,
+    shutdownGraceMs = 10_000,
+  }: StartServerOptions,
+): Promise<RunningServer> {
+  const storage = openStorage(config.databaseUrl)
+  const applied = await migrateToLatest(storage)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+  const secrets = deriveSecrets(config.secret)
+  const tokens = createTokenService({
+    db: storage.db,
+    encryptionKey: secrets.encryptionKey,
+    issuer: config.publicUrl,
+  })
+  await tokens.ensureSigningKey()
+
+  const sandbox = sandboxCarrier({ db: storage.db, encryptionKey: secrets.encryptionKey })
+  const dispatcher = createDispatcher({
+    storage,
+    encryptionKey: secrets.encryptionKey,
+    logger,
+    carrierFor: (mode) => {
+      if (mode === 'test') return sandbox
+      throw new CarrierError('router', 'no live carrier route is configured', { permanent: true })
+    },
+  })
+  const verifications = createVerificationService({
+    db: storage.db,
+    secrets,
+    tokens,
+    onEnqueued: () => dispatcher.nudge(),
+  })
+
+  let accepting = true
+  const app = createApp({
+    storage,
+    secrets,
+    tokens,
+    verifications,
+    logger,
+    widgetPath,
+    isAccepting: () => accepting,
+  })
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = serve({ fetch: app.fetch, port: config.port, hostname }, () =>
+      resolve(listening as Server),
+    ) as Server
+    listening.once('error', reject)
+  })
+  dispatcher.start()
+  const stopCleanUp = scheduleCleanUp(storage.db, logger)
+  const port = (server.address() as AddressInfo).port
+  const url = `http://localhost:${port}`
+
+  let closing: Promise<void> | undefined
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      accepting = false
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
+        force.unref()
+        server.close(() => {
+          clearTimeout(force)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      stopCleanUp()
+      await dispatcher.stop()
+      await storage.close()
+    })()
+    return closing
+  }
+
+  return { url, port, close }
+}

@@ -1,0 +1,102 @@
+/**
+ * Opens the database named by DATABASE_URL (SQLite by default, PostgreSQL to scale out)
+ * and runs migrations.
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Migrator } from 'kysely/migration'
+import pg from 'pg'
+import { migrationProvider } from './migrations'
+import type { Database } from './schema'
+
+export type * from './schema'
+
+export type DialectName = 'sqlite' | 'postgres'
+
+export interface Storage {
+  db: Kysely<Database>
+  dialect: DialectName
+  /** Closes every connection. */
+  close(): Promise<void>
+}
+
+export type DatabaseLocation =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; connectionString: string }
+
+/**
+ * Reads a DATABASE_URL: `postgres://…`, `postgresql://…`, `sqlite:PATH` or `sqlite::memory:`.
+ * Throws with a readable message for anything else.
+ */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', connectionString: url }
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length)
+    if (path.length === 0) throw new Error('sqlite: needs a path, as in sqlite:./data/textgate.db')
+    return { dialect: 'sqlite', path }
+  }
+  throw new Error('must start with postgres://, postgresql:// or sqlite: (e.g. sqlite:./data/db)')
+}
+
+const INT8_OID = 20
+
+/**
+ * Opens a connection pool for `url`. Times are stored as epoch ms in bigint columns, so
+ * PostgreSQL's int8 is parsed to a number (safe: ms timestamps stay far below 2^53).
+ * @example
+ * const storage = openStorage('sqlite::memory:')
+ * await migrateToLatest(storage)
+ */
+export function openStorage(
+  url: string,
+  options: { poolSize?: number; onIdleClientError?: (error: Error) => void } = {},
+): Storage {
+  const location = parseDatabaseUrl(url)
+  if (location.dialect === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: location.connectionString,
+      max: options.poolSize ?? 10,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID
+            ? (value: string) => Number(value)
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    })
+    // An idle connection the server dropped (restart, failover) must not crash the process:
+    // the pool discards it and opens a new one when needed.
+    pool.on(
+      'error',
+      options.onIdleClientError ??
+        ((error) =>
+          process.stderr.write(`[textgate] [storage] idle connection lost: ${error.message}\n`)),
+    )
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return { db, dialect: 'postgres', close: () => db.destroy() }
+  }
+  if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true })
+  const sqlite = new SqliteDatabase(location.path)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('foreign_keys = ON')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(storage: Storage): Promise<string[]> {
+  const migrator = new Migrator({ db: storage.db, provider: migrationProvider })
+  const { error, results = [] } = await migrator.migrateToLatest()
+  const failed = results.find((result) => result.status === 'Error')
+  if (error) {
+    const name = failed ? ` (${failed.migrationName})` : ''
+    throw new Error(`[textgate] [storage] migration failed${name}: ${String(error)}`, {
+      cause: error,
+    })
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

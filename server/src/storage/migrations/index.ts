@@ -1,0 +1,15 @@
+/**
+ * Every migration, listed explicitly so that bundling can never lose one.
+ * Add a file named `YYYYMMDDTHHMMSS-what.ts` and list it here, in order.
+ * @module
+ */
+import type { Migration, MigrationProvider } from 'kysely/migration'
+import * as initial from './20261125T000000-initial'
+
+export const migrations: Record<string, Migration> = {
+  '20261125T000000-initial': initial,
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+}

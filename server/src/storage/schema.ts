@@ -1,0 +1,164 @@
+/**
+ * Table types of Textgate's database. Times are epoch milliseconds (integers on both dialects);
+ * JSON columns are text.
+ * @module
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+export interface ProjectTable {
+  id: string
+  name: string
+  /** JSON array of origins such as "https://shop.example". */
+  allowed_origins: string
+  /** JSON array of ISO alpha-2 codes, or null for every country. */
+  allowed_countries: string | null
+  brand: string
+  code_length: number
+  created_at: number
+}
+
+export type KeyKind = 'publishable' | 'secret'
+export type KeyMode = 'test' | 'live'
+
+export interface ApiKeyTable {
+  id: string
+  project_id: string
+  kind: KeyKind
+  mode: KeyMode
+  /** SHA-256 (hex) of the whole key; keys are looked up by it and never stored in clear. */
+  key_hash: string
+  /** The first characters and the last four, for display ("sk_test_…a1b2"). */
+  hint: string
+  created_at: number
+  revoked_at: number | null
+}
+
+export type VerificationStatusColumn = 'pending' | 'approved' | 'expired' | 'failed' | 'canceled'
+
+export interface VerificationTable {
+  id: string
+  project_id: string
+  mode: KeyMode
+  phone: string
+  country: string
+  channel: 'sms'
+  locale: string | null
+  status: VerificationStatusColumn
+  /** HMAC-SHA256(pepper, code), hex. The code itself is never stored. */
+  code_hmac: string
+  code_length: number
+  /** Checks made (each check reserves one before comparing). */
+  attempts: Generated<number>
+  sends: Generated<number>
+  consent_version: string
+  consent_at: number
+  origin: string | null
+  ip: string | null
+  created_at: number
+  expires_at: number
+  resend_after: number
+  approved_at: number | null
+}
+
+export type MessageStatusColumn =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'undelivered'
+  | 'failed'
+
+export interface MessageTable {
+  id: string
+  verification_id: string
+  project_id: string
+  mode: KeyMode
+  to: string
+  /** The text, encrypted (it holds the code); set to null once a carrier accepted it. */
+  body_encrypted: string | null
+  status: MessageStatusColumn
+  carrier: string | null
+  carrier_message_id: string | null
+  error: string | null
+  created_at: number
+  sent_at: number | null
+  delivered_at: number | null
+  updated_at: number
+}
+
+export type OutboxState = 'pending' | 'done' | 'dead'
+
+export interface OutboxTable {
+  id: string
+  message_id: string
+  state: OutboxState
+  available_at: number
+  attempts: Generated<number>
+  claimed_by: string | null
+  claimed_until: number | null
+  last_error: string | null
+  created_at: number
+}
+
+export interface SandboxMessageTable {
+  id: string
+  project_id: string
+  to: string
+  /** Encrypted like message bodies: sandbox texts hold codes too. */
+  body_encrypted: string
+  status: MessageStatusColumn
+  created_at: number
+}
+
+export interface SigningKeyTable {
+  kid: string
+  alg: 'EdDSA' | 'ES256'
+  /** Public JWK, JSON. */
+  public_jwk: string
+  /** Private key as PKCS#8, encrypted with the key derived from TEXTGATE_SECRET. */
+  private_key_encrypted: string
+  created_at: number
+  /** When it stopped signing (a newer key took over); null while current. */
+  retired_at: number | null
+}
+
+export interface RedeemedTokenTable {
+  jti: string
+  project_id: string
+  redeemed_at: number
+  /** The token's own exp, in ms: the row can be dropped after it. */
+  expires_at: number
+}
+
+export interface IdempotencyKeyTable {
+  project_id: string
+  key: string
+  /** SHA-256 of the canonical request, to tell a replay from a different request. */
+  request_hash: string
+  response_status: number
+  response_body: string
+  created_at: number
+  expires_at: number
+}
+
+export interface Database {
+  projects: ProjectTable
+  api_keys: ApiKeyTable
+  verifications: VerificationTable
+  messages: MessageTable
+  outbox: OutboxTable
+  sandbox_messages: SandboxMessageTable
+  signing_keys: SigningKeyTable
+  redeemed_tokens: RedeemedTokenTable
+  idempotency_keys: IdempotencyKeyTable
+}
+
+export type Project = Selectable<ProjectTable>
+export type NewProject = Insertable<ProjectTable>
+export type ApiKey = Selectable<ApiKeyTable>
+export type Verification = Selectable<VerificationTable>
+export type NewVerification = Insertable<VerificationTable>
+export type VerificationUpdate = Updateable<VerificationTable>
+export type Message = Selectable<MessageTable>
+export type OutboxRow = Selectable<OutboxTable>
+export type SigningKey = Selectable<SigningKeyTable>

@@ -1,0 +1,69 @@
+/**
+ * Test helpers: every storage-backed suite loops over {@link DIALECTS} and gets a fresh,
+ * migrated database per suite from {@link createTestStorage}.
+ *
+ * PostgreSQL runs when TEXTGATE_TEST_POSTGRES_URL points at a server where the user may
+ * create databases (CI sets it to the local server). `DIALECTS=sqlite` or `DIALECTS=postgres`
+ * narrows the loop.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { type DialectName, migrateToLatest, openStorage, type Storage } from './index'
+
+const postgresUrl = process.env.TEXTGATE_TEST_POSTGRES_URL
+
+function selectDialects(): DialectName[] {
+  const wanted = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim())
+  const available: DialectName[] = postgresUrl ? ['sqlite', 'postgres'] : ['sqlite']
+  return available.filter((dialect) => wanted.includes(dialect))
+}
+
+export const DIALECTS: DialectName[] = selectDialects()
+
+/** Said once by the suites, so nobody mistakes a SQLite-only run for a full one. */
+export const DIALECT_NOTE = postgresUrl
+  ? `storage suites run on: ${DIALECTS.join(', ')}`
+  : 'storage suites ran on SQLite only: set TEXTGATE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run PostgreSQL too'
+
+export interface TestStorage extends Storage {
+  /** Closes and, on PostgreSQL, drops the database. */
+  dispose(): Promise<void>
+  url: string
+}
+
+/** A fresh migrated database of `dialect` (SQLite in memory, or a new PostgreSQL database). */
+export async function createTestStorage(dialect: DialectName): Promise<TestStorage> {
+  if (dialect === 'sqlite') {
+    const url = 'sqlite::memory:'
+    const storage = openStorage(url)
+    await migrateToLatest(storage)
+    return { ...storage, url, dispose: () => storage.close() }
+  }
+  if (!postgresUrl) throw new Error('TEXTGATE_TEST_POSTGRES_URL is not set')
+  const name = `textgate_test_${randomBytes(6).toString('hex')}`
+  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`))
+  const url = new URL(postgresUrl)
+  url.pathname = `/${name}`
+  // Dropping the database ends its connections: expected, so not reported.
+  const storage = openStorage(url.toString(), { poolSize: 20, onIdleClientError: () => {} })
+  await migrateToLatest(storage)
+  return {
+    ...storage,
+    url: url.toString(),
+    dispose: async () => {
+      await storage.close()
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    },
+  }
+}
+
+async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgresUrl })
+  await client.connect()
+  try {
+    return await run(client)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A whole Textgate app on a fresh database, with a clock the test moves, for HTTP-level tests.
+ * Requests go through the real Hono app (`app.request`), as a browser's would.
+ * @module
+ */
+import { pino } from 'pino'
+import { createApp } from '../app'
+import { sandboxCarrier } from '../carriers/sandbox'
+import { createDispatcher } from '../outbox'
+import { type CreateProjectInput, createProject } from '../projects'
+import { deriveSecrets } from '../secrets'
+import type { DialectName } from '../storage'
+import { createTestStorage } from '../storage/testing'
+import { createTokenService } from '../tokens'
+import { createVerificationService } from '../verifications/service'
+
+export const ORIGIN = 'https://shop.example'
+export const ISSUER = 'https://verify.example'
+
+export async function createHarness(dialect: DialectName) {
+  const storage = await createTestStorage(dialect)
+  const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
+  let nowMs = Date.parse('2026-11-25T12:00:00Z')
+  const now = () => nowMs
+  const logger = pino({ level: 'silent' })
+  const tokens = createTokenService({
+    db: storage.db,
+    encryptionKey: secrets.encryptionKey,
+    issuer: ISSUER,
+    now,
+  })
+  await tokens.ensureSigningKey()
+  const sandbox = sandboxCarrier({ db: storage.db, encryptionKey: secrets.encryptionKey, now })
+  const dispatcher = createDispatcher({
+    storage,
+    encryptionKey: secrets.encryptionKey,
+    logger,
+    now,
+    carrierFor: () => sandbox,
+  })
+  const verifications = createVerificationService({ db: storage.db, secrets, tokens, now })
+  const app = createApp({
+    storage,
+    secrets,
+    tokens,
+    verifications,
+    logger,
+    widgetPath: '/nonexistent/widget.js',
+  })
+
+  async function project(input: Partial<CreateProjectInput> = {}) {
+    return createProject(storage.db, { name: 'Shop', origins: [ORIGIN], ...input })
+  }
+
+  async function call(
+    method: string,
+    path: string,
+    {
+      key,
+      body,
+      origin = ORIGIN,
+      headers = {},
+    }: {
+      key?: string
+      body?: unknown
+      origin?: string | null
+      headers?: Record<string, string>
+    } = {},
+  ) {
+    const init: RequestInit = {
+      method,
+      headers: {
+        ...(key ? { Authorization: `Bearer ${key}` } : {}),
+        ...(origin ? { Origin: origin } : {}),
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    }
+    // Each request a millisecond later, so "newest first" is well defined.
+    nowMs += 1
+    const response = await app.request(`http://textgate.test${path}`, init)
+    const text = await response.text()
+    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
+    const json: any = text ? JSON.parse(text) : undefined
+    return { status: response.status, headers: response.headers, json }
+  }
+
+  /** Sends what is due and returns the codes in the number's sandbox inbox, newest first. */
+  async function inbox(key: string, to: string): Promise<string[]> {
+    await dispatcher.drain()
+    const { json } = await call('GET', `/v1/sandbox/messages?to=${encodeURIComponent(to)}`, { key })
+    return (json as { body: string }[]).map((m) => /^(\d+)/.exec(m.body)?.[1] ?? '')
+  }
+
+  return {
+    app,
+    storage,
+    db: storage.db,
+    secrets,
+    tokens,
+    dispatcher,
+    call,
+    inbox,
+    project,
+    now,
+    advance(ms: number) {
+      nowMs += ms
+    },
+    dispose: () => storage.dispose(),
+  }
+}
+
+export type Harness = Awaited<ReturnType<typeof createHarness>>

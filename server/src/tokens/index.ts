@@ -1,0 +1,246 @@
+/**
+ * Phone tokens: signing keys (created on first start, private halves encrypted at rest,
+ * rotated by `pnpm textgate keys rotate`), the JWKS, issuing and one-time redemption.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  PHONE_TOKEN_TYPE,
+  type PhoneTokenClaims,
+  PhoneTokenClaims as PhoneTokenClaimsSchema,
+  type RedeemTokenResponse,
+} from '@textgate/shared'
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  errors,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importPKCS8,
+  type JSONWebKeySet,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose'
+import type { Kysely } from 'kysely'
+import * as v from 'valibot'
+import { decrypt, encrypt } from '../secrets'
+import type { Database, SigningKey } from '../storage'
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256'
+
+/** DESIGN.md: `exp` is 10 minutes at most. */
+export const MAX_TOKEN_TTL_SECONDS = 600
+/** Clock skew allowed to store servers, so a retired key stays published a little longer. */
+const JWKS_LEEWAY_MS = 60_000
+/** How often a running server looks for a key rotated by another process. */
+const CURRENT_KEY_RECHECK_MS = 3_000
+
+export interface TokenServiceOptions {
+  db: Kysely<Database>
+  encryptionKey: Buffer
+  /** The server's public URL: the `iss` claim. */
+  issuer: string
+  alg?: SigningAlgorithm
+  ttlSeconds?: number
+  now?: () => number
+}
+
+export interface IssueTokenInput {
+  projectId: string
+  verificationId: string
+  /** E.164. */
+  phone: string
+  /** `at` in epoch milliseconds. */
+  consent: { version: string; at: number }
+}
+
+interface CurrentKey {
+  kid: string
+  alg: SigningAlgorithm
+  privateKey: CryptoKey
+  checkedAt: number
+}
+
+/**
+ * @example
+ * const tokens = createTokenService({ db, encryptionKey, issuer: 'https://verify.example' })
+ * await tokens.ensureSigningKey()
+ * const token = await tokens.issue({ projectId, verificationId, phone, consent })
+ */
+export function createTokenService({
+  db,
+  encryptionKey,
+  issuer,
+  alg = 'EdDSA',
+  ttlSeconds = MAX_TOKEN_TTL_SECONDS,
+  now = Date.now,
+}: TokenServiceOptions) {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
+    throw new Error(`[textgate] [tokens] ttlSeconds must be 1 to ${MAX_TOKEN_TTL_SECONDS}`)
+  }
+  const ttlMs = ttlSeconds * 1000
+  let current: CurrentKey | undefined
+
+  async function newKeyRow(at: number): Promise<SigningKey> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
+    const jwk = await exportJWK(publicKey)
+    const kid = `${new Date(at).toISOString().slice(0, 10)}_${(await calculateJwkThumbprint(jwk)).slice(0, 16)}`
+    return {
+      kid,
+      alg,
+      public_jwk: JSON.stringify({ ...jwk, kid, alg, use: 'sig' }),
+      private_key_encrypted: encrypt(encryptionKey, await exportPKCS8(privateKey)),
+      created_at: at,
+      retired_at: null,
+    }
+  }
+
+  /** The one unretired key. */
+  async function currentRow(): Promise<SigningKey | undefined> {
+    return db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'asc')
+      .orderBy('kid', 'asc')
+      .limit(1)
+      .executeTakeFirst()
+  }
+
+  async function load(row: SigningKey, at: number): Promise<CurrentKey> {
+    const pkcs8 = decrypt(encryptionKey, row.private_key_encrypted)
+    return {
+      kid: row.kid,
+      alg: row.alg,
+      privateKey: (await importPKCS8(pkcs8, row.alg)) as CryptoKey,
+      checkedAt: at,
+    }
+  }
+
+  async function currentKey(): Promise<CurrentKey> {
+    const at = now()
+    if (current && at - current.checkedAt < CURRENT_KEY_RECHECK_MS) return current
+    const row = await currentRow()
+    if (!row) throw new Error('[textgate] [tokens] no signing key: call ensureSigningKey() first')
+    current = current?.kid === row.kid ? { ...current, checkedAt: at } : await load(row, at)
+    return current
+  }
+
+  async function publishedKeys(at: number): Promise<JWK[]> {
+    const rows = await db
+      .selectFrom('signing_keys')
+      .select(['public_jwk', 'retired_at'])
+      .where((eb) =>
+        eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', at - ttlMs - JWKS_LEEWAY_MS)]),
+      )
+      .orderBy('created_at', 'desc')
+      .execute()
+    return rows.map((row) => JSON.parse(row.public_jwk) as JWK)
+  }
+
+  return {
+    /** Creates the first signing key if there is none. Safe when processes start together. */
+    async ensureSigningKey(): Promise<{ kid: string }> {
+      const existing = await currentRow()
+      if (existing) return { kid: existing.kid }
+      const row = await newKeyRow(now())
+      try {
+        await db.insertInto('signing_keys').values(row).execute()
+      } catch (error) {
+        // Another process created the first key at the same moment (one current key at most,
+        // by a unique index): use theirs.
+        const winner = await currentRow()
+        if (!winner) throw error
+        return { kid: winner.kid }
+      }
+      return { kid: row.kid }
+    },
+
+    async issue({ projectId, verificationId, phone, consent }: IssueTokenInput): Promise<string> {
+      const key = await currentKey()
+      const iat = Math.floor(now() / 1000)
+      const claims: Omit<PhoneTokenClaims, 'iss' | 'aud' | 'sub' | 'jti' | 'iat' | 'exp'> = {
+        phone_number: phone,
+        phone_number_verified: true,
+        consent: { version: consent.version, at: Math.floor(consent.at / 1000) },
+        amr: ['sms'],
+      }
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: PHONE_TOKEN_TYPE })
+        .setIssuer(issuer)
+        .setAudience(projectId)
+        .setSubject(verificationId)
+        .setJti(randomBytes(18).toString('base64url'))
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttlSeconds)
+        .sign(key.privateKey)
+    },
+
+    /** Public keys of the current key and of retired keys whose tokens may still be valid. */
+    async jwks(): Promise<JSONWebKeySet> {
+      return { keys: await publishedKeys(now()) }
+    },
+
+    /** Signs with a new key from now on; the old key stays published until its tokens expire. */
+    async rotate(): Promise<{ kid: string; retiredKid: string | null }> {
+      const at = now()
+      const row = await newKeyRow(at)
+      const retired = await db.transaction().execute(async (trx) => {
+        const old = await trx
+          .updateTable('signing_keys')
+          .set({ retired_at: at })
+          .where('retired_at', 'is', null)
+          .returning('kid')
+          .execute()
+        await trx.insertInto('signing_keys').values(row).execute()
+        return old
+      })
+      current = undefined
+      return { kid: row.kid, retiredKid: retired[0]?.kid ?? null }
+    },
+
+    /**
+     * Checks a token and consumes it: valid once, then `already_redeemed`. The jti's primary
+     * key decides between concurrent calls, in any number of processes.
+     */
+    async redeem(token: string, projectId: string): Promise<RedeemTokenResponse> {
+      const at = now()
+      let claims: PhoneTokenClaims
+      try {
+        const keys = createLocalJWKSet({ keys: await publishedKeys(at) })
+        const verified = await jwtVerify(token, keys, {
+          issuer,
+          typ: PHONE_TOKEN_TYPE,
+          algorithms: ['EdDSA', 'ES256'],
+          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud'],
+          currentDate: new Date(at),
+        })
+        const parsed = v.safeParse(PhoneTokenClaimsSchema, verified.payload)
+        if (!parsed.success) return { valid: false, reason: 'invalid_token' }
+        claims = parsed.output
+      } catch (error) {
+        if (error instanceof errors.JWTExpired) return { valid: false, reason: 'expired' }
+        return { valid: false, reason: 'invalid_token' }
+      }
+      if (claims.aud !== projectId) return { valid: false, reason: 'wrong_project' }
+      const inserted = await db
+        .insertInto('redeemed_tokens')
+        .values({
+          jti: claims.jti,
+          project_id: projectId,
+          redeemed_at: at,
+          expires_at: claims.exp * 1000,
+        })
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .executeTakeFirst()
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+        return { valid: false, reason: 'already_redeemed' }
+      }
+      return { valid: true, claims }
+    },
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>

@@ -1,0 +1,65 @@
+/**
+ * HTTP routes of verifications: the widget's start, check and resend (publishable key) and
+ * the store server's read (secret key).
+ * @module
+ */
+
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { CheckVerificationRequest, StartVerificationRequest } from '@textgate/shared'
+import { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import { apiKeyAuth } from '../auth'
+import { readJson } from '../http/body'
+import { ApiError } from '../http/errors'
+import type { Database } from '../storage'
+import type { VerificationService } from './service'
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+function clientIp(c: Parameters<typeof getConnInfo>[0]): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null
+  } catch {
+    return null
+  }
+}
+
+export function verificationRoutes(db: Kysely<Database>, verifications: VerificationService) {
+  const publishable = apiKeyAuth({ db, kinds: ['publishable'] })
+  const secret = apiKeyAuth({ db, kinds: ['secret'] })
+
+  return new Hono()
+    .post('/', publishable, async (c) => {
+      const idempotencyKey = c.req.header('Idempotency-Key')
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new ApiError('invalid_request', {
+          issues: [
+            { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },
+          ],
+        })
+      }
+      const input = await readJson(c, StartVerificationRequest)
+      const result = await verifications.start(c.get('auth'), input, {
+        origin: c.req.header('Origin') ?? null,
+        ip: clientIp(c),
+        idempotencyKey,
+      })
+      if (result.replayed) c.header('Idempotent-Replayed', 'true')
+      return c.json(result.body, result.status as 201)
+    })
+    .post('/:id/check', publishable, async (c) => {
+      const { code } = await readJson(c, CheckVerificationRequest)
+      return c.json(await verifications.check(c.get('auth'), c.req.param('id'), code))
+    })
+    .post('/:id/resend', publishable, async (c) => {
+      return c.json(
+        await verifications.resend(c.get('auth'), c.req.param('id'), {
+          origin: c.req.header('Origin') ?? null,
+          ip: clientIp(c),
+        }),
+      )
+    })
+    .get('/:id', secret, async (c) => {
+      return c.json(await verifications.get(c.get('auth'), c.req.param('id')))
+    })
+}

@@ -1,0 +1,419 @@
+/**
+ * The verification core: start, check, resend and read, with the limits of NIST SP 800-63B
+ * and OWASP ASVS (10-minute codes, 5 wrong checks, at most 5 sends with growing back-off).
+ * Every limit is enforced by a conditional UPDATE, so it holds across server processes.
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import type {
+  CheckVerificationResponse,
+  ResendVerificationResponse,
+  StartVerificationResponse,
+  VerificationDetails,
+} from '@textgate/shared'
+import type { Kysely } from 'kysely'
+import { codeMatches, generateCode, hashCode } from '../codes'
+import { ApiError } from '../http/errors'
+import { newId } from '../ids'
+import { enqueueMessage } from '../outbox'
+import { maskPhone, parsePhone } from '../phone'
+import { allowedCountries, type KeyLookup } from '../projects'
+import type { Secrets } from '../secrets'
+import type { Database, Verification } from '../storage'
+import { renderCodeMessage } from '../templates'
+import type { TokenService } from '../tokens'
+
+export const CODE_TTL_MS = 10 * 60_000
+export const MAX_CHECKS = 5
+export const MAX_SENDS = 5
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000
+const DEFAULT_CONSENT_VERSION = 'v1'
+
+/** Wait before the next send, after `sends` sends: 30 s, 60 s, 2 min, 4 min. */
+export function resendDelayMs(sends: number): number {
+  return 30_000 * 2 ** Math.max(0, sends - 1)
+}
+
+export interface StartInput {
+  phone: string
+  country?: string | undefined
+  consent: { accepted: true; version?: string | undefined }
+  locale?: string | undefined
+  channel?: 'sms' | undefined
+}
+
+export interface RequestMeta {
+  origin: string | null
+  ip: string | null
+  idempotencyKey?: string | undefined
+}
+
+export interface StartResult {
+  status: number
+  body: StartVerificationResponse
+  replayed: boolean
+}
+
+export interface VerificationServiceOptions {
+  db: Kysely<Database>
+  secrets: Secrets
+  tokens: TokenService
+  now?: () => number
+  /** Called after a message was committed to the outbox. */
+  onEnqueued?: () => void
+}
+
+class IdempotencyRace extends Error {}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * @example
+ * const verifications = createVerificationService({ db, secrets, tokens })
+ * const { body } = await verifications.start(auth, { phone: '+447700900123', consent: { accepted: true } }, meta)
+ */
+export function createVerificationService({
+  db,
+  secrets,
+  tokens,
+  now = Date.now,
+  onEnqueued = () => {},
+}: VerificationServiceOptions) {
+  async function readIdempotent(
+    projectId: string,
+    key: string,
+    requestHash: string,
+    at: number,
+  ): Promise<StartResult | undefined> {
+    const row = await db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('key', '=', key)
+      .executeTakeFirst()
+    if (!row) return undefined
+    if (row.expires_at <= at) {
+      await db
+        .deleteFrom('idempotency_keys')
+        .where('project_id', '=', projectId)
+        .where('key', '=', key)
+        .where('expires_at', '<=', at)
+        .execute()
+      return undefined
+    }
+    if (row.request_hash !== requestHash) throw new ApiError('idempotency_conflict')
+    return {
+      status: row.response_status,
+      body: JSON.parse(row.response_body) as StartVerificationResponse,
+      replayed: true,
+    }
+  }
+
+  /** The error that says why `row` can take no check or resend. */
+  function notPendingError(row: Verification, at: number): ApiError {
+    if (row.status === 'failed' || row.attempts >= MAX_CHECKS) {
+      return new ApiError('max_attempts_reached', {}, { retryAfterSeconds: 0 })
+    }
+    if (row.status === 'expired' || (row.status === 'pending' && row.expires_at <= at)) {
+      return new ApiError('verification_expired')
+    }
+    return new ApiError('verification_not_pending', { status: row.status })
+  }
+
+  async function load(projectId: string, id: string): Promise<Verification> {
+    const row = await db
+      .selectFrom('verifications')
+      .selectAll()
+      .where('id', '=', id)
+      .where('project_id', '=', projectId)
+      .executeTakeFirst()
+    if (!row) throw new ApiError('verification_not_found')
+    return row
+  }
+
+  async function markExpired(id: string, at: number): Promise<void> {
+    await db
+      .updateTable('verifications')
+      .set({ status: 'expired' })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('expires_at', '<=', at)
+      .execute()
+  }
+
+  return {
+    async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
+      const at = now()
+      const { project, apiKey } = auth
+      const phone = parsePhone(input.phone, input.country)
+      const countries = allowedCountries(project)
+      if (countries && !countries.includes(phone.country)) {
+        throw new ApiError('country_not_allowed', { country: phone.country })
+      }
+
+      const requestHash = createHash('sha256')
+        .update(
+          JSON.stringify([
+            phone.e164,
+            input.consent.version ?? null,
+            input.locale ?? null,
+            input.channel ?? 'sms',
+          ]),
+        )
+        .digest('hex')
+      if (meta.idempotencyKey) {
+        const replay = await readIdempotent(project.id, meta.idempotencyKey, requestHash, at)
+        if (replay) return replay
+      }
+
+      const id = newId('ver')
+      const code = generateCode(project.code_length)
+      const expiresAt = at + CODE_TTL_MS
+      const resendAfter = at + resendDelayMs(1)
+      const body: StartVerificationResponse = {
+        id,
+        status: 'pending',
+        to: maskPhone(phone.e164),
+        expiresAt: iso(expiresAt),
+        resendAfter: iso(resendAfter),
+        attemptsLeft: MAX_CHECKS,
+        codeLength: project.code_length,
+      }
+      try {
+        await db.transaction().execute(async (trx) => {
+          if (meta.idempotencyKey) {
+            // Inserted first: a concurrent request with the same key waits here, then finds it.
+            const inserted = await trx
+              .insertInto('idempotency_keys')
+              .values({
+                project_id: project.id,
+                key: meta.idempotencyKey,
+                request_hash: requestHash,
+                response_status: 201,
+                response_body: JSON.stringify(body),
+                created_at: at,
+                expires_at: at + IDEMPOTENCY_TTL_MS,
+              })
+              .onConflict((oc) => oc.columns(['project_id', 'key']).doNothing())
+              .executeTakeFirst()
+            if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new IdempotencyRace()
+          }
+          await trx
+            .insertInto('verifications')
+            .values({
+              id,
+              project_id: project.id,
+              mode: apiKey.mode,
+              phone: phone.e164,
+              country: phone.country,
+              channel: 'sms',
+              locale: input.locale ?? null,
+              status: 'pending',
+              code_hmac: hashCode(secrets.pepper, id, code),
+              code_length: project.code_length,
+              attempts: 0,
+              sends: 1,
+              consent_version: input.consent.version ?? DEFAULT_CONSENT_VERSION,
+              consent_at: at,
+              origin: meta.origin,
+              ip: meta.ip,
+              created_at: at,
+              expires_at: expiresAt,
+              resend_after: resendAfter,
+              approved_at: null,
+            })
+            .execute()
+          await enqueueMessage(trx, secrets.encryptionKey, {
+            verificationId: id,
+            projectId: project.id,
+            mode: apiKey.mode,
+            to: phone.e164,
+            body: renderCodeMessage({
+              brand: project.brand,
+              code,
+              minutes: CODE_TTL_MS / 60_000,
+              origin: meta.origin,
+            }),
+            now: at,
+          })
+        })
+      } catch (error) {
+        if (error instanceof IdempotencyRace && meta.idempotencyKey) {
+          const replay = await readIdempotent(project.id, meta.idempotencyKey, requestHash, at)
+          if (replay) return replay
+        }
+        throw error
+      }
+      onEnqueued()
+      return { status: 201, body, replayed: false }
+    },
+
+    async check(auth: KeyLookup, id: string, code: string): Promise<CheckVerificationResponse> {
+      const at = now()
+      const projectId = auth.project.id
+      // Reserve the attempt before comparing: parallel guesses can never exceed MAX_CHECKS.
+      const reserved = await db
+        .updateTable('verifications')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', id)
+        .where('project_id', '=', projectId)
+        .where('status', '=', 'pending')
+        .where('attempts', '<', MAX_CHECKS)
+        .where('expires_at', '>', at)
+        .returning(['code_hmac', 'attempts'])
+        .executeTakeFirst()
+      if (!reserved) {
+        const row = await load(projectId, id)
+        if (row.status === 'pending' && row.expires_at <= at) await markExpired(id, at)
+        throw notPendingError(row, at)
+      }
+
+      if (!codeMatches(secrets.pepper, id, code, reserved.code_hmac)) {
+        const attemptsLeft = MAX_CHECKS - reserved.attempts
+        if (attemptsLeft <= 0) {
+          await db
+            .updateTable('verifications')
+            .set({ status: 'failed' })
+            .where('id', '=', id)
+            .where('status', '=', 'pending')
+            .execute()
+          throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
+        }
+        throw new ApiError('incorrect_code', { attemptsLeft })
+      }
+
+      const approved = await db
+        .updateTable('verifications')
+        .set({ status: 'approved', approved_at: at })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .returning(['phone', 'consent_version', 'consent_at'])
+        .executeTakeFirst()
+      if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      const token = await tokens.issue({
+        projectId,
+        verificationId: id,
+        phone: approved.phone,
+        consent: { version: approved.consent_version, at: approved.consent_at },
+      })
+      return { id, status: 'approved', token }
+    },
+
+    async resend(
+      auth: KeyLookup,
+      id: string,
+      meta: RequestMeta,
+    ): Promise<ResendVerificationResponse> {
+      const at = now()
+      const { project } = auth
+      const row = await load(project.id, id)
+      if (row.status !== 'pending' || row.expires_at <= at || row.attempts >= MAX_CHECKS) {
+        if (row.status === 'pending' && row.expires_at <= at) await markExpired(id, at)
+        throw notPendingError(row, at)
+      }
+      if (row.sends >= MAX_SENDS)
+        throw new ApiError(
+          'max_sends_reached',
+          {},
+          { retryAfterSeconds: (row.expires_at - at) / 1000 },
+        )
+      if (row.resend_after > at) {
+        throw new ApiError(
+          'rate_limited',
+          { resendAfter: iso(row.resend_after) },
+          { retryAfterSeconds: (row.resend_after - at) / 1000 },
+        )
+      }
+
+      const code = generateCode(row.code_length)
+      const expiresAt = at + CODE_TTL_MS
+      const resendAfter = at + resendDelayMs(row.sends + 1)
+      const updated = await db.transaction().execute(async (trx) => {
+        // Conditional on the row we read: two racing resends cannot both send.
+        const result = await trx
+          .updateTable('verifications')
+          .set({
+            sends: row.sends + 1,
+            code_hmac: hashCode(secrets.pepper, id, code),
+            expires_at: expiresAt,
+            resend_after: resendAfter,
+          })
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .where('sends', '=', row.sends)
+          .where('resend_after', '<=', at)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) === 0) return false
+        await enqueueMessage(trx, secrets.encryptionKey, {
+          verificationId: id,
+          projectId: project.id,
+          mode: row.mode,
+          to: row.phone,
+          body: renderCodeMessage({
+            brand: project.brand,
+            code,
+            minutes: CODE_TTL_MS / 60_000,
+            origin: meta.origin ?? row.origin,
+          }),
+          now: at,
+        })
+        return true
+      })
+      if (!updated) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+      onEnqueued()
+      return {
+        resendAfter: iso(resendAfter),
+        expiresAt: iso(expiresAt),
+        attemptsLeft: MAX_CHECKS - row.attempts,
+      }
+    },
+
+    async get(auth: KeyLookup, id: string): Promise<VerificationDetails> {
+      const at = now()
+      const row = await load(auth.project.id, id)
+      const status = row.status === 'pending' && row.expires_at <= at ? 'expired' : row.status
+      const messages = await db
+        .selectFrom('messages')
+        .select([
+          'id',
+          'status',
+          'carrier',
+          'carrier_message_id',
+          'error',
+          'created_at',
+          'sent_at',
+          'delivered_at',
+        ])
+        .where('verification_id', '=', id)
+        .orderBy('created_at')
+        .execute()
+      return {
+        id: row.id,
+        projectId: row.project_id,
+        status,
+        phone: row.phone,
+        country: row.country,
+        channel: row.channel,
+        locale: row.locale,
+        consent: { version: row.consent_version, at: iso(row.consent_at) },
+        createdAt: iso(row.created_at),
+        expiresAt: iso(row.expires_at),
+        approvedAt: row.approved_at === null ? null : iso(row.approved_at),
+        attemptsLeft: Math.max(0, MAX_CHECKS - row.attempts),
+        sends: row.sends,
+        messages: messages.map((m) => ({
+          id: m.id,
+          status: m.status,
+          carrier: m.carrier,
+          carrierMessageId: m.carrier_message_id,
+          error: m.error,
+          createdAt: iso(m.created_at),
+          sentAt: m.sent_at === null ? null : iso(m.sent_at),
+          deliveredAt: m.delivered_at === null ? null : iso(m.delivered_at),
+        })),
+      }
+    },
+  }
+}
+
+export type VerificationService = ReturnType<typeof createVerificationService>

@@ -1,0 +1,434 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness, ORIGIN } from '../testing/harness'
+import { MAX_CHECKS } from './service'
+
+const PHONE = '+447400123123'
+
+for (const dialect of DIALECTS) {
+  describe(`verifications (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    let sk: string
+    let projectId: string
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Northwind' })
+      pk = created.publishableKey
+      sk = created.secretKey
+      projectId = created.project.id
+    })
+    afterAll(() => h.dispose())
+
+    const start = (body: unknown = { phone: PHONE, consent: { accepted: true } }, headers = {}) =>
+      h.call('POST', '/v1/verifications', { key: pk, body, headers })
+
+    async function startAndReadCode(phone = PHONE) {
+      const started = await start({ phone, consent: { accepted: true, version: 'tos-2026' } })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(sk, phone)
+      return { id: started.json.id as string, code: code! }
+    }
+
+    it('starts a verification and texts a 6-digit code through the sandbox', async () => {
+      const started = await start()
+      expect(started.status).toBe(201)
+      expect(started.json).toMatchObject({
+        status: 'pending',
+        to: '+44 ••••••••23',
+        attemptsLeft: 5,
+        codeLength: 6,
+      })
+      expect(started.json.id).toMatch(/^ver_/)
+      expect(Date.parse(started.json.expiresAt) - h.now()).toBe(10 * 60_000)
+      expect(Date.parse(started.json.resendAfter) - h.now()).toBe(30_000)
+      expect(started.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
+
+      await h.dispatcher.drain()
+      const { json: inbox } = await h.call(
+        'GET',
+        `/v1/sandbox/messages?to=${encodeURIComponent(PHONE)}`,
+        { key: sk },
+      )
+      expect(inbox[0].body).toMatch(/^\d{6} is your Northwind verification code/)
+      expect(inbox[0].body).toMatch(/\n@shop\.example #\d{6}$/)
+    })
+
+    it('never stores the code in clear', async () => {
+      const { id, code } = await startAndReadCode()
+      const row = await h.db
+        .selectFrom('verifications')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      expect(JSON.stringify(row)).not.toContain(code)
+      expect(row.code_hmac).toMatch(/^[0-9a-f]{64}$/)
+      const messages = await h.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('verification_id', '=', id)
+        .execute()
+      expect(messages).toHaveLength(1)
+      expect(messages[0]!.body_encrypted).toBeNull()
+      expect(messages[0]!.status).toBe('delivered')
+    })
+
+    it('approves the right code once and signs a token', async () => {
+      const { id, code } = await startAndReadCode()
+      const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(checked.status).toBe(200)
+      expect(checked.json).toMatchObject({ id, status: 'approved' })
+      expect(checked.json.token.split('.')).toHaveLength(3)
+      const again = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(again.status).toBe(409)
+      expect(again.json.error.code).toBe('verification_not_pending')
+    })
+
+    it('accepts a pasted code with spaces and dashes', async () => {
+      const { id, code } = await startAndReadCode()
+      const pasted = `${code.slice(0, 3)} - ${code.slice(3)}`
+      const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code: pasted },
+      })
+      expect(checked.status).toBe(200)
+    })
+
+    it('counts wrong codes down and locks after five', async () => {
+      const { id, code } = await startAndReadCode()
+      const wrong = code === '000000' ? '111111' : '000000'
+      for (let left = MAX_CHECKS - 1; left >= 1; left--) {
+        const res = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code: wrong },
+        })
+        expect(res.status).toBe(400)
+        expect(res.json.error).toMatchObject({ code: 'incorrect_code', attemptsLeft: left })
+      }
+      const fifth = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code: wrong },
+      })
+      expect(fifth.status).toBe(429)
+      expect(fifth.json.error.code).toBe('max_attempts_reached')
+      expect(fifth.headers.get('Retry-After')).toMatch(/^\d+$/)
+      const right = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(right.status).toBe(429)
+      expect(right.json.error.code).toBe('max_attempts_reached')
+    })
+
+    it('never compares more than five codes, even when guesses race', async () => {
+      const { id } = await startAndReadCode()
+      const guesses = Array.from({ length: 30 }, (_, i) => String(100000 + i))
+      const results = await Promise.all(
+        guesses.map((code) =>
+          h.call('POST', `/v1/verifications/${id}/check`, { key: pk, body: { code } }),
+        ),
+      )
+      const compared = results.filter(
+        (r) => r.json.error?.code === 'incorrect_code' || r.status === 200,
+      )
+      expect(
+        compared.length + results.filter((r) => r.json.error?.attemptsLeft === 0).length,
+      ).toBeLessThanOrEqual(MAX_CHECKS)
+      const row = await h.db
+        .selectFrom('verifications')
+        .select('attempts')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      expect(row.attempts).toBe(MAX_CHECKS)
+    })
+
+    it('refuses an expired code with 410', async () => {
+      const { id, code } = await startAndReadCode()
+      h.advance(10 * 60_000 + 1)
+      const res = await h.call('POST', `/v1/verifications/${id}/check`, { key: pk, body: { code } })
+      expect(res.status).toBe(410)
+      expect(res.json.error.code).toBe('verification_expired')
+      const details = await h.call('GET', `/v1/verifications/${id}`, { key: sk, origin: null })
+      expect(details.json.status).toBe('expired')
+    })
+
+    it('backs resends off (30 s, then growing), replaces the code, and stops at five sends', async () => {
+      const { id, code: first } = await startAndReadCode('+447400123555')
+      const early = await h.call('POST', `/v1/verifications/${id}/resend`, { key: pk })
+      expect(early.status).toBe(429)
+      expect(early.json.error.code).toBe('rate_limited')
+      expect(Number(early.headers.get('Retry-After'))).toBe(30)
+
+      const waits = [30_000, 60_000, 120_000, 240_000]
+      let latest = first
+      for (const [i, wait] of waits.entries()) {
+        h.advance(wait)
+        const res = await h.call('POST', `/v1/verifications/${id}/resend`, { key: pk })
+        expect(res.status, `resend ${i + 1}`).toBe(200)
+        expect(res.json.attemptsLeft).toBe(5)
+        const next = waits[i + 1]
+        if (next) expect(Date.parse(res.json.resendAfter) - h.now()).toBe(next)
+        const codes = await h.inbox(sk, '+447400123555')
+        expect(codes).toHaveLength(i + 2)
+        latest = codes[0]!
+      }
+      h.advance(480_000 - 1)
+      const sixth = await h.call('POST', `/v1/verifications/${id}/resend`, { key: pk })
+      expect(sixth.status).toBe(429)
+      expect(sixth.json.error.code).toBe('max_sends_reached')
+
+      if (latest !== first) {
+        const old = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code: first },
+        })
+        expect(old.json.error.code).toBe('incorrect_code')
+      }
+      const ok = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code: latest },
+      })
+      expect(ok.status).toBe(200)
+    })
+
+    it('answers the same Idempotency-Key and body with the same verification and one SMS', async () => {
+      const phone = '+447400123777'
+      const body = { phone, consent: { accepted: true } }
+      const headers = { 'Idempotency-Key': 'idem-1' }
+      const results = await Promise.all(Array.from({ length: 8 }, () => start(body, headers)))
+      const ids = new Set(results.map((r) => r.json.id))
+      expect(ids.size).toBe(1)
+      expect(results.every((r) => r.status === 201)).toBe(true)
+      expect(results.filter((r) => r.headers.get('Idempotent-Replayed') === 'true')).toHaveLength(7)
+      expect(await h.inbox(sk, phone)).toHaveLength(1)
+
+      const different = await start(
+        { phone: '+447400123778', consent: { accepted: true } },
+        headers,
+      )
+      expect(different.status).toBe(409)
+      expect(different.json.error.code).toBe('idempotency_conflict')
+    })
+
+    it('reads national numbers with a country, and 00-prefixed ones', async () => {
+      const national = await start({
+        phone: '07400 123124',
+        country: 'gb',
+        consent: { accepted: true },
+      })
+      expect(national.status).toBe(201)
+      const zeros = await start({ phone: '0044 7400 123125', consent: { accepted: true } })
+      expect(zeros.status).toBe(201)
+      const details = await h.call('GET', `/v1/verifications/${national.json.id}`, {
+        key: sk,
+        origin: null,
+      })
+      expect(details.json).toMatchObject({
+        phone: '+447400123124',
+        country: 'GB',
+        status: 'pending',
+      })
+      expect(details.json.messages[0]).toMatchObject({ status: 'queued' })
+    })
+
+    it.each([
+      [{ phone: 'not a number', consent: { accepted: true } }, 400, 'invalid_phone'],
+      [{ phone: '7700900123', consent: { accepted: true } }, 400, 'invalid_phone'],
+      [{ phone: '+4477009', consent: { accepted: true } }, 400, 'invalid_phone'],
+      [{ phone: PHONE }, 400, 'consent_required'],
+      [{ phone: PHONE, consent: { accepted: false } }, 400, 'consent_required'],
+      [
+        { phone: PHONE, consent: { accepted: true }, channel: 'carrier-pigeon' },
+        400,
+        'invalid_request',
+      ],
+      [{ phone: PHONE, consent: { accepted: true }, extra: 1 }, 400, 'invalid_request'],
+      [{ phone: '+19005550123', consent: { accepted: true } }, 422, 'unsupported_number_type'],
+      [{ phone: '+442079460000', consent: { accepted: true } }, 422, 'unsupported_number_type'],
+      ['{not json', 400, 'invalid_request'],
+      [[1, 2], 400, 'invalid_request'],
+    ])('refuses %j with %i %s', async (body, status, code) => {
+      const before = await h.db
+        .selectFrom('verifications')
+        .select(h.db.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+      const res = await start(body)
+      expect(res.status).toBe(status)
+      expect(res.json.error.code).toBe(code)
+      expect(res.json.error.message).toEqual(expect.any(String))
+      const after = await h.db
+        .selectFrom('verifications')
+        .select(h.db.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+      expect(Number(after.n)).toBe(Number(before.n))
+    })
+
+    it('wants JSON and a small body', async () => {
+      const form = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: 'phone=1',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      })
+      expect(form.status).toBe(415)
+      const huge = await start({
+        phone: PHONE,
+        consent: { accepted: true, version: 'x'.repeat(40_000) },
+      })
+      expect(huge.status).toBe(413)
+      expect(huge.json.error.code).toBe('payload_too_large')
+    })
+
+    it('keeps to the countries a project allows', async () => {
+      const fr = await h.project({ name: 'FR only', countries: ['FR'] })
+      const res = await h.call('POST', '/v1/verifications', {
+        key: fr.publishableKey,
+        body: { phone: PHONE, consent: { accepted: true } },
+      })
+      expect(res.status).toBe(422)
+      expect(res.json.error).toMatchObject({ code: 'country_not_allowed', country: 'GB' })
+    })
+
+    it('checks keys, key kinds and origins', async () => {
+      const body = { phone: PHONE, consent: { accepted: true } }
+      const none = await h.call('POST', '/v1/verifications', { body })
+      expect(none.status).toBe(401)
+      expect(none.json.error.code).toBe('invalid_api_key')
+      const unknown = await h.call('POST', '/v1/verifications', {
+        key: `pk_test_${'x'.repeat(32)}`,
+        body,
+      })
+      expect(unknown.status).toBe(401)
+      const secret = await h.call('POST', '/v1/verifications', { key: sk, body })
+      expect(secret.status).toBe(403)
+      expect(secret.json.error.code).toBe('wrong_key_type')
+      const foreign = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body,
+        origin: 'https://evil.example',
+      })
+      expect(foreign.status).toBe(403)
+      expect(foreign.json.error.code).toBe('origin_not_allowed')
+      const noOrigin = await h.call('POST', '/v1/verifications', { key: pk, body, origin: null })
+      expect(noOrigin.status).toBe(403)
+      const { id } = await startAndReadCode()
+      const publishableRead = await h.call('GET', `/v1/verifications/${id}`, { key: pk })
+      expect(publishableRead.status).toBe(403)
+      const redeemWithPk = await h.call('POST', '/v1/tokens/redeem', {
+        key: pk,
+        body: { token: 'x' },
+      })
+      expect(redeemWithPk.status).toBe(403)
+    })
+
+    it('answers CORS preflights and limits reads to the key’s origins', async () => {
+      const res = await h.app.request('http://textgate.test/v1/verifications', {
+        method: 'OPTIONS',
+        headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' },
+      })
+      expect(res.status).toBe(204)
+      expect(res.headers.get('Access-Control-Allow-Headers')).toContain('Idempotency-Key')
+      const ok = await start()
+      expect(ok.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
+    })
+
+    it('keeps each project’s verifications and inbox to itself', async () => {
+      const other = await h.project({ name: 'Other' })
+      const { id } = await startAndReadCode()
+      const read = await h.call('GET', `/v1/verifications/${id}`, {
+        key: other.secretKey,
+        origin: null,
+      })
+      expect(read.status).toBe(404)
+      const check = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: other.publishableKey,
+        body: { code: '123456' },
+      })
+      expect(check.status).toBe(404)
+      const inbox = await h.call('GET', `/v1/sandbox/messages?to=${encodeURIComponent(PHONE)}`, {
+        key: other.secretKey,
+      })
+      expect(inbox.json).toEqual([])
+    })
+
+    it('redeems a token once, for its own project only', async () => {
+      const { id, code } = await startAndReadCode()
+      const { json } = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      const other = await h.project({ name: 'Elsewhere' })
+      const foreign = await h.call('POST', '/v1/tokens/redeem', {
+        key: other.secretKey,
+        body: { token: json.token },
+      })
+      expect(foreign.json).toEqual({ valid: false, reason: 'wrong_project' })
+      const first = await h.call('POST', '/v1/tokens/redeem', {
+        key: sk,
+        body: { token: json.token },
+      })
+      expect(first.status).toBe(200)
+      expect(first.json.valid).toBe(true)
+      expect(first.json.claims).toMatchObject({
+        aud: projectId,
+        sub: id,
+        phone_number: PHONE,
+        phone_number_verified: true,
+        amr: ['sms'],
+        consent: { version: 'tos-2026' },
+      })
+      const second = await h.call('POST', '/v1/tokens/redeem', {
+        key: sk,
+        body: { token: json.token },
+      })
+      expect(second.json).toEqual({ valid: false, reason: 'already_redeemed' })
+    })
+
+    it('shows the store server each message with its carrier and status', async () => {
+      const { id } = await startAndReadCode()
+      const { status, json } = await h.call('GET', `/v1/verifications/${id}`, {
+        key: sk,
+        origin: null,
+      })
+      expect(status).toBe(200)
+      expect(json).toMatchObject({
+        id,
+        projectId,
+        phone: PHONE,
+        status: 'pending',
+        sends: 1,
+        attemptsLeft: 5,
+      })
+      expect(json.messages).toHaveLength(1)
+      expect(json.messages[0]).toMatchObject({ status: 'delivered', carrier: 'sandbox' })
+      expect(json.messages[0].carrierMessageId).toMatch(/^sbx_/)
+    })
+
+    it('gives sandbox test numbers that the server accepts', async () => {
+      for (const country of ['US', 'GB', 'DE', 'IN', 'BR', 'JP', 'FR', 'CN']) {
+        const { status, json } = await h.call(
+          'GET',
+          `/v1/sandbox/numbers/random?country=${country}`,
+          { key: pk },
+        )
+        expect(status, country).toBe(200)
+        const started = await start({ phone: json.phone, consent: { accepted: true } })
+        expect(started.status, `${country} ${json.phone}`).toBe(201)
+      }
+      const bad = await h.call('GET', '/v1/sandbox/numbers/random?country=XYZ', { key: pk })
+      expect(bad.status).toBe(400)
+    })
+
+    it('answers unknown routes with the JSON error shape', async () => {
+      const res = await h.call('GET', '/v1/nothing-here')
+      expect(res.status).toBe(404)
+      expect(res.json).toEqual({ error: { code: 'not_found', message: expect.any(String) } })
+    })
+  })
+}
