@@ -1,0 +1,80 @@
+/**
+ * The widget's client for the three publishable-key endpoints.
+ * @module
+ */
+import type {
+  CheckVerificationResponse,
+  ResendVerificationResponse,
+  StartVerificationRequest,
+  StartVerificationResponse,
+} from '@textgate/shared'
+// The errors module alone: the schemas (valibot) stay out of the widget bundle.
+import { isErrorBody } from '@textgate/shared/errors'
+
+export class TextgateApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly details: Record<string, unknown> = {},
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message)
+    this.name = 'TextgateApiError'
+  }
+}
+
+export interface ClientOptions {
+  server: string
+  publishableKey: string
+}
+
+export function createClient({ server, publishableKey }: ClientOptions) {
+  const base = server.replace(/\/+$/, '')
+
+  async function post<T>(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    let response: Response
+    try {
+      response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${publishableKey}`,
+          'Content-Type': 'application/json',
+          ...headers,
+        },
+        body: JSON.stringify(body ?? {}),
+      })
+    } catch {
+      throw new TextgateApiError('network_error', 'network error', 0)
+    }
+    const json: unknown = await response.json().catch(() => undefined)
+    if (response.ok) return json as T
+    const retryAfter = Number(response.headers.get('Retry-After'))
+    if (isErrorBody(json)) {
+      const { code, message, ...details } = json.error
+      return Promise.reject(
+        new TextgateApiError(code, message, response.status, details, retryAfter || undefined),
+      )
+    }
+    throw new TextgateApiError('unknown', `HTTP ${response.status}`, response.status)
+  }
+
+  return {
+    start: (body: StartVerificationRequest, idempotencyKey: string) =>
+      post<StartVerificationResponse>('/v1/verifications', body, {
+        'Idempotency-Key': idempotencyKey,
+      }),
+    check: (id: string, code: string) =>
+      post<CheckVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/check`, {
+        code,
+      }),
+    resend: (id: string) =>
+      post<ResendVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/resend`, {}),
+  }
+}
+
+export type TextgateClient = ReturnType<typeof createClient>

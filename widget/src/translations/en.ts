@@ -1,0 +1,92 @@
+/**
+ * English texts of <textgate-verify>. Every locale file has this shape; plurals are functions.
+ * @module
+ */
+
+export interface Translation {
+  $code: string
+  $dir: 'ltr' | 'rtl'
+  countryLabel: string
+  phoneLabel: string
+  phonePlaceholder: string
+  consentDefault: string
+  sendCode: string
+  sending: string
+  codeLabel: (length: number) => string
+  codeSentTo: (to: string) => string
+  verify: string
+  verifying: string
+  resend: string
+  resendIn: (seconds: number) => string
+  newCodeSent: string
+  expiresAt: (time: string) => string
+  attemptsLeft: (count: number) => string
+  changeNumber: string
+  verified: (phone: string) => string
+  required: string
+  retry: string
+  phoneErrors: {
+    empty: string
+    tooShort: string
+    tooLong: string
+    invalidCountry: string
+    invalid: string
+  }
+  consentMissing: string
+  /** Messages for the server's error codes; `unknown` for any code not listed. */
+  errors: Record<string, string> & { unknown: string; network_error: string }
+  rateLimited: (seconds: number) => string
+}
+
+export const en: Translation = {
+  $code: 'en',
+  $dir: 'ltr',
+  countryLabel: 'Country',
+  phoneLabel: 'Phone number',
+  phonePlaceholder: 'Phone number',
+  consentDefault:
+    'I agree to receive a one-time code by text message. Message and data rates may apply.',
+  sendCode: 'Send code',
+  sending: 'Sending…',
+  codeLabel: (length) => `${length}-digit code`,
+  codeSentTo: (to) => `We sent a code to ${to}.`,
+  verify: 'Verify',
+  verifying: 'Checking…',
+  resend: 'Send a new code',
+  resendIn: (seconds) => `New code in ${seconds} s`,
+  newCodeSent: 'A new code is on its way.',
+  expiresAt: (time) => `The code expires at ${time}.`,
+  attemptsLeft: (count) => (count === 1 ? '1 attempt left.' : `${count} attempts left.`),
+  changeNumber: 'Change number',
+  verified: (phone) => `${phone} is verified.`,
+  required: 'Verify your phone number.',
+  retry: 'Try again',
+  phoneErrors: {
+    empty: 'Enter your phone number.',
+    tooShort: 'This number is too short.',
+    tooLong: 'This number is too long.',
+    invalidCountry: 'Choose your country, or start the number with +.',
+    invalid: 'This is not a valid phone number.',
+  },
+  consentMissing: 'Please accept to receive the code.',
+  errors: {
+    unknown: 'Something went wrong. Please try again.',
+    network_error: 'We could not reach the server. Check your connection.',
+    invalid_phone: 'This is not a valid phone number.',
+    unsupported_number_type: 'This number cannot receive text messages. Use a mobile number.',
+    country_not_allowed: 'Numbers from this country are not accepted here.',
+    consent_required: 'Please accept to receive the code.',
+    incorrect_code: 'That code is not right.',
+    invalid_code_format: 'The code is digits only.',
+    verification_expired: 'This code has expired. Send a new one.',
+    max_attempts_reached: 'Too many wrong codes. Start again with your number.',
+    max_sends_reached: 'Too many codes were sent. Try again later.',
+    verification_not_pending: 'This code was already used. Start again.',
+    verification_not_found: 'This verification is no longer valid. Start again.',
+    blocked: 'We cannot send a code to this number.',
+    invalid_api_key: 'This form is not set up correctly (invalid key).',
+    origin_not_allowed: 'This form is not set up correctly (site not allowed).',
+    wrong_key_type: 'This form is not set up correctly (wrong key).',
+  },
+  rateLimited: (seconds) => `Too many attempts. Try again in ${seconds} s.`,
+}
