@@ -1,0 +1,294 @@
+/**
+ * The demo store's own server: what a store developer writes to use Textgate.
+ *
+ * The registration form carries the widget's token as `phone_token`. The store checks it offline
+ * with `verifyPhoneToken` (signature, issuer, audience, expiry), then redeems it once with its
+ * secret key so a token cannot create two accounts, and only then stores the account.
+ *
+ * Run: `tsx demo/src/store-server.ts` (settings below), or `pnpm start` for everything at once.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { serve } from '@hono/node-server'
+import { isErrorBody } from '@textgate/shared/errors'
+import { PhoneTokenError, verifyPhoneToken } from '@textgate/shared/verify'
+import Database from 'better-sqlite3'
+import { Hono } from 'hono'
+import { inboxPage, registerPage, STORE_CSS, welcomePage } from './pages'
+
+export interface StoreOptions {
+  /** Where this server reaches Textgate (server to server). */
+  textgateUrl: string
+  /** Textgate's PUBLIC_URL: the token issuer, and where browsers load `/widget.js`. */
+  publicTextgateUrl?: string
+  projectId: string
+  publishableKey: string
+  secretKey: string
+  dbPath: string
+}
+
+interface Account {
+  id: number
+  name: string
+  email: string
+  phone: string
+  phone_verified_at: string
+  created_at: string
+}
+
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f6f5c"/></svg>'
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+const TOKEN_PROBLEMS: Record<string, string> = {
+  invalid_token: 'Please verify your phone number before creating the account.',
+  expired: 'Your phone verification has expired. Please verify the number again.',
+  wrong_audience: 'That phone verification was not made for this store. Please verify again.',
+  wrong_issuer: 'That phone verification was not made for this store. Please verify again.',
+  unknown_key: 'We could not check your phone verification. Please verify again.',
+  jwks_unreachable: 'We could not check your phone verification just now. Please try again.',
+  already_redeemed: 'That phone verification was already used. Please verify the number again.',
+}
+
+export function openAccounts(dbPath: string) {
+  const db = new Database(dbPath)
+  db.pragma('journal_mode = WAL')
+  db.exec(`CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    phone_verified_at TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  )`)
+  const insert = db.prepare(
+    'INSERT INTO accounts (name, email, phone, phone_verified_at, created_at) VALUES (?, ?, ?, ?, ?)',
+  )
+  const byId = db.prepare('SELECT * FROM accounts WHERE id = ?')
+  return {
+    create(account: Omit<Account, 'id' | 'created_at'>): number {
+      const result = insert.run(
+        account.name,
+        account.email,
+        account.phone,
+        account.phone_verified_at,
+        new Date().toISOString(),
+      )
+      return Number(result.lastInsertRowid)
+    },
+    find: (id: number) => byId.get(id) as Account | undefined,
+    close: () => db.close(),
+  }
+}
+
+export function createStoreApp(options: StoreOptions) {
+  const textgateUrl = options.textgateUrl.replace(/\/+$/, '')
+  const publicUrl = (options.publicTextgateUrl ?? textgateUrl).replace(/\/+$/, '')
+  const accounts = openAccounts(options.dbPath)
+  const secret = { Authorization: `Bearer ${options.secretKey}` }
+  const app = new Hono()
+
+  async function textgate(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${textgateUrl}${path}`, {
+      ...init,
+      headers: { ...secret, ...init.headers },
+      signal: AbortSignal.timeout(5_000),
+    })
+  }
+
+  async function testNumberHint(): Promise<string | undefined> {
+    try {
+      const response = await textgate('/v1/sandbox/numbers/random?country=GB')
+      if (!response.ok) return undefined
+      return ((await response.json()) as { phone: string }).phone
+    } catch {
+      return undefined
+    }
+  }
+
+  async function page(values?: { name?: string; email?: string }, error?: string) {
+    return registerPage({
+      textgateUrl: publicUrl,
+      publishableKey: options.publishableKey,
+      values,
+      error,
+      testNumber: await testNumberHint(),
+    })
+  }
+
+  app.use('*', async (c, next) => {
+    await next()
+    c.header('X-Content-Type-Options', 'nosniff')
+    c.header('Referrer-Policy', 'same-origin')
+    if (c.res.headers.get('Content-Type')?.startsWith('text/html')) {
+      c.header(
+        'Content-Security-Policy',
+        `default-src 'self'; script-src 'self' ${publicUrl}; connect-src 'self' ${publicUrl}; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'`,
+      )
+    }
+  })
+
+  app.get('/', async (c) => c.html(await page()))
+
+  app.get('/store.css', (c) => {
+    c.header('Content-Type', 'text/css; charset=utf-8')
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.body(STORE_CSS)
+  })
+
+  app.get('/favicon.ico', (c) => {
+    c.header('Content-Type', 'image/svg+xml')
+    c.header('Cache-Control', 'public, max-age=86400')
+    return c.body(FAVICON)
+  })
+
+  app.get('/privacy', (c) =>
+    c.text(
+      'Northwind Outfitters keeps your phone number to secure your account and never sells it.',
+    ),
+  )
+
+  app.post('/register', async (c) => {
+    const form = await c.req.parseBody()
+    const name = typeof form.name === 'string' ? form.name.trim() : ''
+    const email = typeof form.email === 'string' ? form.email.trim() : ''
+    const values = { name, email }
+    if (name.length === 0 || name.length > 200) {
+      return c.html(await page(values, 'Please enter your name.'), 422)
+    }
+    if (!EMAIL.test(email) || email.length > 320) {
+      return c.html(await page(values, 'Please enter a valid email address.'), 422)
+    }
+
+    // 1. Offline check: signature against Textgate's JWKS, issuer, audience (this project), expiry.
+    let phone: string
+    let verifiedAt: number
+    try {
+      const claims = await verifyPhoneToken(form.phone_token, {
+        issuer: publicUrl,
+        audience: options.projectId,
+        jwksUrl: `${textgateUrl}/.well-known/jwks.json`,
+      })
+      phone = claims.phone_number
+      verifiedAt = claims.iat
+    } catch (error) {
+      const code = error instanceof PhoneTokenError ? error.code : 'invalid_token'
+      return c.html(await page(values, TOKEN_PROBLEMS[code]), 422)
+    }
+
+    // 2. One use only: redeem the token so a replayed form cannot create a second account.
+    try {
+      const response = await textgate('/v1/tokens/redeem', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: form.phone_token }),
+      })
+      const body: unknown = await response.json()
+      if (!response.ok) {
+        const message = isErrorBody(body) ? body.error.message : `HTTP ${response.status}`
+        throw new Error(message)
+      }
+      const result = body as { valid: boolean; reason?: string }
+      if (!result.valid) {
+        const message = TOKEN_PROBLEMS[result.reason ?? ''] ?? TOKEN_PROBLEMS.invalid_token
+        return c.html(await page(values, message), 422)
+      }
+    } catch (error) {
+      console.error('[demo] could not redeem the phone token:', (error as Error).message)
+      return c.html(await page(values, TOKEN_PROBLEMS.jwks_unreachable), 503)
+    }
+
+    const id = accounts.create({
+      name,
+      email,
+      phone,
+      phone_verified_at: new Date(verifiedAt * 1000).toISOString(),
+    })
+    return c.redirect(`/welcome/${id}`, 303)
+  })
+
+  app.get('/welcome/:id', (c) => {
+    const account = accounts.find(Number(c.req.param('id')))
+    if (!account) return c.html(registerPageMissing(), 404)
+    return c.html(welcomePage(account))
+  })
+
+  app.get('/sandbox', async (c) => {
+    const to = (c.req.query('to') ?? '').replace(/[\s().-]/g, '')
+    if (!/^\+[1-9]\d{1,14}$/.test(to)) {
+      return c.html(
+        inboxPage(to, [], 'Enter the number in international form, like +447400123123.'),
+        400,
+      )
+    }
+    try {
+      const response = await textgate(`/v1/sandbox/messages?to=${encodeURIComponent(to)}`)
+      const body: unknown = await response.json()
+      if (!response.ok) {
+        const message = isErrorBody(body) ? body.error.message : `HTTP ${response.status}`
+        return c.html(inboxPage(to, [], message), 502)
+      }
+      return c.html(inboxPage(to, body as { body: string; createdAt: string }[]))
+    } catch (error) {
+      return c.html(inboxPage(to, [], `Textgate is unreachable: ${(error as Error).message}`), 502)
+    }
+  })
+
+  return { app, close: () => accounts.close() }
+}
+
+function registerPageMissing(): string {
+  return '<!doctype html><title>Not found</title><p>No such account. <a href="/">Register</a></p>'
+}
+
+export interface DemoProjectFile {
+  projectId: string
+  publishableKey: string
+  secretKey: string
+}
+
+async function main() {
+  const textgateUrl = process.env.TEXTGATE_URL ?? 'http://localhost:8787'
+  const port = Number(process.env.DEMO_PORT ?? 3000)
+  const projectFile = resolve(process.env.DEMO_PROJECT_FILE ?? './data/demo-project.json')
+  const dbPath = resolve(process.env.DEMO_DB_PATH ?? './data/demo-store.db')
+  let project: DemoProjectFile
+  try {
+    project = JSON.parse(readFileSync(projectFile, 'utf8')) as DemoProjectFile
+  } catch (error) {
+    console.error(
+      `[demo] cannot read the demo project at ${projectFile} (${(error as Error).message}).\n` +
+        '       Create one with: pnpm textgate projects create --name "Demo store" --origin http://localhost:3000 --json',
+    )
+    process.exit(1)
+  }
+  await mkdir(dirname(dbPath), { recursive: true })
+  const store = createStoreApp({
+    textgateUrl,
+    publicTextgateUrl: process.env.TEXTGATE_PUBLIC_URL,
+    projectId: project.projectId,
+    publishableKey: project.publishableKey,
+    secretKey: project.secretKey,
+    dbPath,
+  })
+  const server = serve({ fetch: store.app.fetch, port, hostname: process.env.DEMO_HOST }, () =>
+    console.log(`[demo] store listening on http://localhost:${port}`),
+  )
+  const stop = () => {
+    server.close(() => {
+      store.close()
+      process.exit(0)
+    })
+    setTimeout(() => process.exit(0), 5_000).unref()
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  await main()
+}

@@ -1,0 +1,116 @@
+/**
+ * The demo store's server against a real Textgate process: what it accepts and what it refuses.
+ */
+import { join } from 'node:path'
+import { createStoreApp } from '@textgate/demo/store-server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type CreatedProject,
+  createProject,
+  sandboxNumber,
+  startTextgate,
+  tempDir,
+  verifyThroughApi,
+} from '../support/processes'
+
+const ORIGIN = 'http://store.test'
+
+describe('demo store server', () => {
+  let textgate: Awaited<ReturnType<typeof startTextgate>>
+  let project: CreatedProject
+  let other: CreatedProject
+  let store: ReturnType<typeof createStoreApp>
+  const dir = tempDir('tg-store-')
+
+  beforeAll(async () => {
+    textgate = await startTextgate()
+    project = createProject(textgate.env, 'Store', [ORIGIN])
+    other = createProject(textgate.env, 'Another store', [ORIGIN])
+    store = createStoreApp({
+      textgateUrl: textgate.url,
+      projectId: project.projectId,
+      publishableKey: project.publishableKey,
+      secretKey: project.secretKey,
+      dbPath: join(dir.path, 'store.db'),
+    })
+  })
+
+  afterAll(async () => {
+    store?.close()
+    await textgate?.close()
+    dir.remove()
+  })
+
+  function register(fields: Record<string, string>) {
+    return store.app.request('http://store.test/register', {
+      method: 'POST',
+      body: new URLSearchParams(fields),
+    })
+  }
+
+  it('serves the registration page with the widget script and the publishable key', async () => {
+    const response = await store.app.request('http://store.test/')
+    const html = await response.text()
+    expect(response.status).toBe(200)
+    expect(html).toContain(`<script type="module" src="${textgate.url}/widget.js"></script>`)
+    expect(html).toContain(`publishable-key="${project.publishableKey}"`)
+    expect(html).not.toContain(project.secretKey)
+    expect(response.headers.get('Content-Security-Policy')).toContain("script-src 'self'")
+  })
+
+  it('creates the account from a valid token and refuses the same token a second time', async () => {
+    const phone = await sandboxNumber(textgate.url, project, 'GB')
+    const token = await verifyThroughApi(textgate.url, project, phone)
+    const fields = { name: 'Ada <Lovelace>', email: 'ada@example.com', phone_token: token }
+
+    const created = await register(fields)
+    expect(created.status).toBe(303)
+    const welcome = await store.app.request(`http://store.test${created.headers.get('Location')}`)
+    const html = await welcome.text()
+    expect(html).toContain('Ada &lt;Lovelace&gt;')
+    expect(html).toContain(phone)
+
+    const replayed = await register(fields)
+    expect(replayed.status).toBe(422)
+    expect(await replayed.text()).toContain('already used')
+  })
+
+  it('refuses a token made for another project', async () => {
+    const phone = await sandboxNumber(textgate.url, other, 'GB')
+    const token = await verifyThroughApi(textgate.url, other, phone)
+    const response = await register({ name: 'Eve', email: 'eve@example.com', phone_token: token })
+    expect(response.status).toBe(422)
+    expect(await response.text()).toContain('not made for this store')
+  })
+
+  it('refuses a tampered token: a changed phone number breaks the signature', async () => {
+    const phone = await sandboxNumber(textgate.url, project, 'US')
+    const token = await verifyThroughApi(textgate.url, project, phone)
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
+    claims.phone_number = '+15005550006'
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`
+    const response = await register({
+      name: 'Mallory',
+      email: 'm@example.com',
+      phone_token: forged,
+    })
+    expect(response.status).toBe(422)
+    expect(await response.text()).toContain('Please verify your phone number')
+  })
+
+  it('keeps what the shopper typed when the form comes back with an error', async () => {
+    const response = await register({ name: 'Grace', email: 'not-an-email', phone_token: '' })
+    const html = await response.text()
+    expect(response.status).toBe(422)
+    expect(html).toContain('Please enter a valid email address.')
+    expect(html).toContain('value="Grace"')
+    expect(html).toContain('value="not-an-email"')
+  })
+
+  it('refuses a form without a token', async () => {
+    const response = await register({ name: 'Grace', email: 'grace@example.com' })
+    expect(response.status).toBe(422)
+    expect(await response.text()).toContain('Please verify your phone number')
+  })
+})

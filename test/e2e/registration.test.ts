@@ -1,0 +1,155 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/browser'
+import {
+  type CreatedProject,
+  createProject,
+  freePort,
+  ROOT,
+  sandboxNumber as randomNumber,
+  type Started,
+  sandboxCode,
+  startProcess,
+  startTextgate,
+  tempDir,
+} from '../support/processes'
+
+const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
+
+describe('a shopper registers at the demo store', () => {
+  let textgate: Awaited<ReturnType<typeof startTextgate>>
+  let store: Started
+  let project: CreatedProject
+  let browser: Browser
+  let storeUrl: string
+  const dir = tempDir('tg-e2e-')
+
+  beforeAll(async () => {
+    textgate = await startTextgate()
+    const storePort = await freePort()
+    storeUrl = `http://127.0.0.1:${storePort}`
+    project = createProject(textgate.env, 'Demo store', [storeUrl])
+    const projectFile = join(dir.path, 'demo-project.json')
+    writeFileSync(projectFile, JSON.stringify(project))
+    store = await startProcess(
+      [STORE_ENTRY],
+      {
+        TEXTGATE_URL: textgate.url,
+        DEMO_PORT: String(storePort),
+        DEMO_PROJECT_FILE: projectFile,
+        DEMO_DB_PATH: join(dir.path, 'store.db'),
+      },
+      storePort,
+      '/',
+    )
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await store?.stop()
+    await textgate?.close()
+    dir.remove()
+  })
+
+  const sandboxNumber = (country = 'GB') => randomNumber(textgate.url, project, country)
+  const latestCode = (phone: string) => sandboxCode(textgate.url, project, phone)
+
+  const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
+
+  async function sendCode(page: Page, phone: string) {
+    await widget(page, 'phone-input').fill(phone)
+    await widget(page, 'consent-checkbox').check()
+    await widget(page, 'submit-button').click()
+    await expect.poll(() => widget(page, 'code-input').isVisible()).toBe(true)
+  }
+
+  it('verifies the number, submits the form and sees the welcome page', async () => {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    // The store serves a strict CSP (no inline scripts or styles): a violation is an error here.
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text())
+    })
+    await page.goto(storeUrl)
+    await page.fill('input[name="name"]', 'Ada Lovelace')
+    await page.fill('input[name="email"]', 'ada@example.com')
+    const phone = await sandboxNumber('GB')
+    await sendCode(page, phone)
+    const code = await latestCode(phone)
+    await widget(page, 'code-input').fill(code)
+    await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+    await page.locator('form[action="/register"] > button[type="submit"]').click()
+    await page.waitForURL(/\/welcome\//)
+    const text = (await page.locator('body').textContent()) ?? ''
+    expect(text).toContain('Ada Lovelace')
+    expect(text.replace(/\s/g, '')).toContain(phone)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('keeps the form from submitting until the number is verified', async () => {
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    await page.fill('input[name="name"]', 'Grace Hopper')
+    await page.fill('input[name="email"]', 'grace@example.com')
+    await page.locator('form[action="/register"] > button[type="submit"]').click()
+    await page.waitForTimeout(300)
+    expect(page.url()).toBe(`${storeUrl}/`)
+    await page.close()
+  })
+
+  it('locks the verification after five wrong codes', async () => {
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    const phone = await sandboxNumber('US')
+    await sendCode(page, phone)
+    const code = await latestCode(phone)
+    const wrong = code === '000000' ? '111111' : '000000'
+    for (let i = 0; i < 4; i++) {
+      await widget(page, 'code-input').fill(wrong)
+      await expect.poll(() => widget(page, 'error').textContent()).toMatch(new RegExp(`${4 - i}`))
+    }
+    await widget(page, 'code-input').fill(wrong)
+    await expect.poll(() => widget(page, 'error').textContent()).toMatch(/too many/i)
+    await widget(page, 'code-input')
+      .fill(code)
+      .catch(() => {})
+    await page.waitForTimeout(300)
+    expect(await widget(page, 'done').count()).toBe(0)
+    await page.close()
+  })
+
+  it('tells the shopper when the code has expired', async () => {
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    const phone = await sandboxNumber('GB')
+    await sendCode(page, phone)
+    const code = await latestCode(phone)
+    // Ten minutes pass: move the verification's expiry into the past in Textgate's database.
+    const db = new Database(String(textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
+    db.prepare('UPDATE verifications SET expires_at = ? WHERE phone = ?').run(Date.now() - 1, phone)
+    db.close()
+    await widget(page, 'code-input').fill(code)
+    await expect.poll(() => widget(page, 'error').textContent()).toMatch(/expired/i)
+    expect(await widget(page, 'done').count()).toBe(0)
+    await page.close()
+  })
+
+  it('refuses the widget on a page from an origin the project does not allow', async () => {
+    const page = await browser.newPage()
+    // localhost and 127.0.0.1 are different origins; only the latter is allowed.
+    await page.goto(storeUrl.replace('127.0.0.1', 'localhost'))
+    const phone = await sandboxNumber('GB')
+    await widget(page, 'phone-input').fill(phone)
+    await widget(page, 'consent-checkbox').check()
+    await widget(page, 'submit-button').click()
+    await expect.poll(() => widget(page, 'error').textContent()).not.toBe('')
+    expect(await widget(page, 'code-input').count()).toBe(0)
+    await page.close()
+  })
+})

@@ -1,0 +1,206 @@
+/**
+ * Real processes for cross-package tests: the Textgate CLI and server, the demo store, each
+ * on a free loopback port with its own temporary data folder.
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+const TSX = join(ROOT, 'node_modules/.bin/tsx')
+const CLI = join(ROOT, 'server/src/cli/main.ts')
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+export function tempDir(prefix = 'tg-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+export type Env = Record<string, string | undefined>
+
+/** Runs a CLI command to completion. */
+export function cli(args: string[], env: Env) {
+  const result = spawnSync(TSX, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  })
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+export interface CreatedProject {
+  projectId: string
+  name: string
+  origins: string[]
+  publishableKey: string
+  secretKey: string
+}
+
+export function createProject(env: Env, name: string, origins: string[]): CreatedProject {
+  const result = cli(
+    ['projects', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o]), '--json'],
+    env,
+  )
+  if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
+  return JSON.parse(result.stdout) as CreatedProject
+}
+
+export interface Started {
+  child: ChildProcess
+  url: string
+  output: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts a long-running TS entry point and waits until `readyPath` answers 200. */
+export async function startProcess(
+  entry: string[],
+  env: Env,
+  port: number,
+  readyPath = '/healthz',
+): Promise<Started> {
+  const child = spawn(TSX, entry, {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let log = ''
+  child.stdout?.on('data', (chunk) => {
+    log += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    log += chunk
+  })
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => resolveExit(code)),
+  )
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry.join(' ')} exited early:\n${log}`)
+    try {
+      const response = await fetch(`${url}${readyPath}`)
+      if (response.ok) break
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`${entry.join(' ')} did not become ready:\n${log}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    child,
+    url,
+    output: () => log,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789'
+
+/** Starts `pnpm textgate serve` on a fresh SQLite (or `databaseUrl`) in its own data folder. */
+export async function startTextgate(options: { databaseUrl?: string; env?: Env } = {}) {
+  const dir = tempDir('tg-server-')
+  const port = await freePort()
+  const env: Env = {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    TEXTGATE_SECRET: TEST_SECRET,
+    TEXTGATE_DATA_DIR: dir.path,
+    DATABASE_URL: options.databaseUrl ?? `sqlite:${dir.path}/textgate.db`,
+    ...options.env,
+  }
+  const server = await startProcess([CLI, 'serve'], env, port)
+  return {
+    ...server,
+    env,
+    port,
+    async close() {
+      const code = await server.stop()
+      dir.remove()
+      return code
+    },
+  }
+}
+
+/** Verifies `phone` through the public API, as the widget would, and returns the phone token. */
+export async function verifyThroughApi(
+  textgateUrl: string,
+  project: CreatedProject,
+  phone: string,
+): Promise<string> {
+  const origin = project.origins[0] ?? ''
+  const headers = {
+    Authorization: `Bearer ${project.publishableKey}`,
+    'Content-Type': 'application/json',
+    Origin: origin,
+  }
+  const started = await fetch(`${textgateUrl}/v1/verifications`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ phone, consent: { accepted: true, version: 'test' } }),
+  })
+  if (started.status !== 201) throw new Error(`start failed: ${await started.text()}`)
+  const { id } = (await started.json()) as { id: string }
+  const code = await sandboxCode(textgateUrl, project, phone)
+  const checked = await fetch(`${textgateUrl}/v1/verifications/${id}/check`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ code }),
+  })
+  if (checked.status !== 200) throw new Error(`check failed: ${await checked.text()}`)
+  return ((await checked.json()) as { token: string }).token
+}
+
+/** The newest code in `phone`'s sandbox inbox, waiting up to 10 s for one other than `previous`. */
+export async function sandboxCode(
+  textgateUrl: string,
+  project: CreatedProject,
+  phone: string,
+  previousId?: string,
+): Promise<string> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const res = await fetch(`${textgateUrl}/v1/sandbox/messages?to=${encodeURIComponent(phone)}`, {
+      headers: { Authorization: `Bearer ${project.secretKey}` },
+    })
+    const messages = (await res.json()) as { id: string; body: string }[]
+    const newest = messages[0]
+    if (newest && newest.id !== previousId) {
+      const code = /^(\d+)/.exec(newest.body)?.[1]
+      if (code) return code
+    }
+    if (Date.now() > deadline) throw new Error(`no code reached ${phone}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+export async function sandboxNumber(
+  textgateUrl: string,
+  project: CreatedProject,
+  country = 'GB',
+): Promise<string> {
+  const res = await fetch(`${textgateUrl}/v1/sandbox/numbers/random?country=${country}`, {
+    headers: { Authorization: `Bearer ${project.secretKey}` },
+  })
+  if (!res.ok) throw new Error(`no sandbox number: ${await res.text()}`)
+  return ((await res.json()) as { phone: string }).phone
+}
