@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import { apiKeyAuth, corsPreflight } from './auth'
+import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
 import { widgetFile } from './http/widget-file'
@@ -25,6 +26,8 @@ export interface AppDeps {
   verifications: VerificationService
   logger: Logger
   widgetPath: string
+  /** Proxies whose X-Forwarded-For is trusted for the client's address (TRUST_PROXY). */
+  trustProxyHops?: number
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
 }
@@ -38,6 +41,7 @@ export function createApp({
   verifications,
   logger,
   widgetPath,
+  trustProxyHops = 0,
   isAccepting = () => true,
 }: AppDeps) {
   const { db } = storage
@@ -85,7 +89,8 @@ export function createApp({
   })
   app.get('/widget.js', widgetFile(widgetPath))
 
-  app.route('/v1/verifications', verificationRoutes(db, verifications))
+  app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
+  app.route('/v1/fraud', fraudRoutes(db))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)

@@ -13,6 +13,7 @@ import { createApp } from './app'
 import { sandboxCarrier } from './carriers/sandbox'
 import { CarrierError } from './carriers/types'
 import type { Config } from './config'
+import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
 import { createDispatcher } from './outbox'
 import { deriveSecrets } from './secrets'
@@ -75,10 +76,12 @@ export async function startServer(
       throw new CarrierError('router', 'no live carrier route is configured', { permanent: true })
     },
   })
+  const fraud = createFraud({ db: storage.db, secrets, logger })
   const verifications = createVerificationService({
     db: storage.db,
     secrets,
     tokens,
+    fraud,
     onEnqueued: () => dispatcher.nudge(),
   })
 
@@ -90,6 +93,7 @@ export async function startServer(
     verifications,
     logger,
     widgetPath,
+    trustProxyHops: config.trustProxyHops,
     isAccepting: () => accepting,
   })
 

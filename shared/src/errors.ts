@@ -25,6 +25,10 @@ export const ERRORS = {
     message: 'This publishable key cannot be used from this origin.',
   },
   blocked: { status: 403, message: 'This request cannot be completed.' },
+  challenge_required: {
+    status: 428,
+    message: 'Solve the challenge in this answer, then send the request again with it.',
+  },
   not_found: { status: 404, message: 'Not found.' },
   verification_not_found: { status: 404, message: 'No such verification.' },
   idempotency_conflict: {

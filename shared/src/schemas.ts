@@ -44,6 +44,7 @@ export const MessageStatus = v.picklist([
   'delivered',
   'undelivered',
   'failed',
+  'suppressed',
 ])
 export type MessageStatus = v.InferOutput<typeof MessageStatus>
 
@@ -61,6 +62,15 @@ export const StartVerificationRequest = v.strictObject({
     v.pipe(v.string(), v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'locale must be BCP 47')),
   ),
   channel: v.optional(Channel),
+  /**
+   * The solved proof-of-work challenge (ALTCHA payload, base64 JSON) when a previous start
+   * answered 428 `challenge_required`.
+   */
+  challenge: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))),
+  /** A Turnstile or hCaptcha response token, for projects that configured one. */
+  captcha: v.optional(
+    v.strictObject({ token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)) }),
+  ),
 })
 export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
 
@@ -74,6 +84,16 @@ export const StartVerificationResponse = v.object({
   codeLength: v.number(),
 })
 export type StartVerificationResponse = v.InferOutput<typeof StartVerificationResponse>
+
+/** The proof-of-work puzzle in a 428 `challenge_required` error (ALTCHA, SHA-256). */
+export const PowChallenge = v.object({
+  algorithm: v.literal('SHA-256'),
+  challenge: v.string(),
+  maxnumber: v.number(),
+  salt: v.string(),
+  signature: v.string(),
+})
+export type PowChallenge = v.InferOutput<typeof PowChallenge>
 
 // POST /v1/verifications/{id}/check
 export const CheckVerificationRequest = v.strictObject({
@@ -131,6 +151,11 @@ export const VerificationDetails = v.object({
   attemptsLeft: v.number(),
   sends: v.number(),
   messages: v.array(VerificationMessage),
+  /** The fraud guard's decision for this verification and its reasons (`shadow:` = recorded only). */
+  risk: v.object({
+    decision: v.nullable(v.picklist(['allow', 'challenge', 'block'])),
+    reasons: v.array(v.string()),
+  }),
 })
 export type VerificationDetails = v.InferOutput<typeof VerificationDetails>
 
@@ -179,6 +204,43 @@ export const SandboxMessage = v.object({
 export type SandboxMessage = v.InferOutput<typeof SandboxMessage>
 /** `GET /v1/sandbox/messages?to=` answers a bare array, newest first. */
 export const SandboxMessagesResponse = v.array(SandboxMessage)
+
+// Fraud guard (secret key)
+export const FraudListEntryRequest = v.strictObject({
+  list: v.picklist(['allow', 'block'], 'list must be allow or block'),
+  kind: v.picklist(
+    ['phone', 'prefix', 'ip', 'country'],
+    'kind must be phone, prefix, ip or country',
+  ),
+  value: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  note: v.optional(v.pipe(v.string(), v.maxLength(500))),
+})
+export type FraudListEntryRequest = v.InferInput<typeof FraudListEntryRequest>
+
+export const FraudListEntry = v.object({
+  id: v.string(),
+  projectId: v.string(),
+  list: v.picklist(['allow', 'block']),
+  kind: v.picklist(['phone', 'prefix', 'ip', 'country']),
+  value: v.string(),
+  note: v.nullable(v.string()),
+  createdAt: isoTimestamp,
+})
+export type FraudListEntry = v.InferOutput<typeof FraudListEntry>
+
+export const FraudEvent = v.object({
+  id: v.string(),
+  verificationId: v.nullable(v.string()),
+  phone: v.string(),
+  country: v.string(),
+  ip: v.nullable(v.string()),
+  decision: v.picklist(['allow', 'challenge', 'block']),
+  outcome: v.string(),
+  reasons: v.array(v.string()),
+  shadowReasons: v.array(v.string()),
+  createdAt: isoTimestamp,
+})
+export type FraudEvent = v.InferOutput<typeof FraudEvent>
 
 export const HealthResponse = v.object({
   status: v.picklist(['ok', 'shutting_down', 'database_unreachable']),

@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, createProject, startTextgate, tempDir } from '../support/processes'
+import { cli, cliAsync, createProject, startTextgate, tempDir } from '../support/processes'
 
 describe('pnpm textgate', () => {
   it('names each bad setting and refuses to start', () => {
@@ -66,7 +66,7 @@ describe('a running server', () => {
       keys: { kid: string }[]
     }
     expect(before.keys).toHaveLength(1)
-    const rotated = cli(['keys', 'rotate', '--json'], server.env)
+    const rotated = await cliAsync(['keys', 'rotate', '--json'], server.env)
     expect(rotated.status, rotated.stderr).toBe(0)
     const { kid, retiredKid } = JSON.parse(rotated.stdout) as { kid: string; retiredKid: string }
     expect(retiredKid).toBe(before.keys[0]!.kid)

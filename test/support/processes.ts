@@ -41,6 +41,32 @@ export function cli(args: string[], env: Env) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
+/**
+ * Like {@link cli}, without blocking this process's event loop: use it while this process holds
+ * keep-alive connections to a server (a blocked loop misses the server closing idle sockets).
+ */
+export function cliAsync(
+  args: string[],
+  env: Env,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(TSX, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }))
+  })
+}
+
 export interface CreatedProject {
   projectId: string
   name: string

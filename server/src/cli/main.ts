@@ -3,14 +3,17 @@
  * `--json` for scripts.
  * @module
  */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config'
+import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { startServer } from '../server'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { createTokenService } from '../tokens'
+import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -20,14 +23,17 @@ Commands:
   projects create --name NAME --origin URL [--origin URL ...]
                   [--country XX ...] [--brand TEXT] [--code-length 4-10]
                                 create a project; prints its id and test keys
+                  [--fraud-settings FILE]  (see README: fraud guard)
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
+${FRAUD_USAGE}
 
 Options:
   --json                        machine-readable output
   --help                        this text
 
-Settings (environment): PORT, PUBLIC_URL, DATABASE_URL, TEXTGATE_SECRET, LOG_LEVEL, NODE_ENV`
+Settings (environment): PORT, PUBLIC_URL, DATABASE_URL, TEXTGATE_SECRET, LOG_LEVEL, NODE_ENV,
+TEXTGATE_DATA_DIR, TRUST_PROXY`
 
 class UsageError extends Error {}
 
@@ -109,6 +115,16 @@ async function run(argv: string[]): Promise<void> {
       country: { type: 'string', multiple: true },
       brand: { type: 'string' },
       'code-length': { type: 'string' },
+      'fraud-settings': { type: 'string' },
+      project: { type: 'string' },
+      file: { type: 'string' },
+      phone: { type: 'string' },
+      prefix: { type: 'string' },
+      ip: { type: 'string' },
+      note: { type: 'string' },
+      id: { type: 'string' },
+      limit: { type: 'string' },
+      decision: { type: 'string' },
     },
   })
   const out = output(values.json)
@@ -147,6 +163,9 @@ async function run(argv: string[]): Promise<void> {
           countries: values.country,
           brand: values.brand,
           codeLength,
+          fraudSettings: values['fraud-settings']
+            ? JSON.parse(readFileSync(values['fraud-settings'], 'utf8'))
+            : undefined,
         }),
       )
       const origins = JSON.parse(created.project.allowed_origins) as string[]
@@ -185,17 +204,26 @@ async function run(argv: string[]): Promise<void> {
       )
       return
     }
-    default:
+    default: {
+      if (positionals[0] === 'fraud' && positionals.length === 2) {
+        const config = settings()
+        const result = await withStorage(config, ({ db }) =>
+          fraudCommand(positionals[1] ?? '', values, db),
+        )
+        out.print(result.human, result.data)
+        return
+      }
       throw new UsageError(`unknown command "${command}"`)
+    }
   }
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof FraudUsageError) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)
   }
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof FraudSettingsError) {
     process.stderr.write(`${error.message}\n`)
     process.exit(1)
   }

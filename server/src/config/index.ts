@@ -20,6 +20,8 @@ export interface Config {
   production: boolean
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   dataDir: string
+  /** Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none). */
+  trustProxyHops: number
 }
 
 export class ConfigError extends Error {
@@ -82,6 +84,16 @@ const EnvSchema = v.object({
     ),
   ),
   TEXTGATE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1))),
+  TRUST_PROXY: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^(false|true|\d{1,2})$/,
+        'TRUST_PROXY must be false, true (one proxy) or the number of proxies in front of the server',
+      ),
+      v.transform((value) => (value === 'false' ? 0 : value === 'true' ? 1 : Number(value))),
+    ),
+  ),
 })
 
 export interface LoadConfigOptions {
@@ -147,5 +159,6 @@ export function loadConfig(
     production,
     logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
     dataDir,
+    trustProxyHops: settings.TRUST_PROXY ?? 0,
   }
 }

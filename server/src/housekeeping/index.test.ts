@@ -37,10 +37,24 @@ for (const dialect of DIALECTS) {
           },
         ])
         .execute()
+      await storage.db
+        .insertInto('fraud_counters')
+        .values([
+          { key: 'start:old', bucket: at - 7_200_000, count: 3, expires_at: at - 1 },
+          { key: 'start:now', bucket: at - 60_000, count: 1, expires_at: at + 3_600_000 },
+        ])
+        .execute()
+      await storage.db
+        .insertInto('fraud_spent_challenges')
+        .values({ signature: 'spent', expires_at: at - 1 })
+        .execute()
       expect(await cleanUp(storage.db, at)).toEqual({
         redeemedTokens: 1,
         idempotencyKeys: 1,
         sandboxMessages: 0,
+        fraudCounters: 1,
+        spentChallenges: 1,
+        fraudEvents: 0,
       })
       const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
       expect(left).toEqual([{ jti: 'live' }])

@@ -1,7 +1,7 @@
 /**
  * Periodic clean-up of rows that only matter for a while: redeemed-token records past their
- * token's expiry, replayable Idempotency-Key answers after 24 h, and sandbox inboxes after a
- * week. Each statement is idempotent, so several processes may run it.
+ * token's expiry, replayable Idempotency-Key answers after 24 h, sandbox inboxes after a
+ * week, the fraud guard's expired counters and spent challenges, and its decisions after 30 days. Each statement is idempotent, so several processes may run it.
  * @module
  */
 import type { Kysely } from 'kysely'
@@ -10,9 +10,10 @@ import type { Database } from '../storage'
 
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
 const REDEEMED_LEEWAY_MS = 60_000
+const FRAUD_EVENT_RETENTION_MS = 30 * 24 * 60 * 60_000
 
 export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
-  const [redeemed, idempotency, sandbox] = await Promise.all([
+  const [redeemed, idempotency, sandbox, counters, challenges, events] = await Promise.all([
     db
       .deleteFrom('redeemed_tokens')
       .where('expires_at', '<', at - REDEEMED_LEEWAY_MS)
@@ -22,11 +23,20 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
       .deleteFrom('sandbox_messages')
       .where('created_at', '<', at - SANDBOX_RETENTION_MS)
       .executeTakeFirst(),
+    db.deleteFrom('fraud_counters').where('expires_at', '<', at).executeTakeFirst(),
+    db.deleteFrom('fraud_spent_challenges').where('expires_at', '<', at).executeTakeFirst(),
+    db
+      .deleteFrom('fraud_events')
+      .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
+      .executeTakeFirst(),
   ])
   return {
     redeemedTokens: Number(redeemed.numDeletedRows),
     idempotencyKeys: Number(idempotency.numDeletedRows),
     sandboxMessages: Number(sandbox.numDeletedRows),
+    fraudCounters: Number(counters.numDeletedRows),
+    spentChallenges: Number(challenges.numDeletedRows),
+    fraudEvents: Number(events.numDeletedRows),
   }
 }
 

@@ -9,14 +9,11 @@ import { ApiError } from '../http/errors'
 export interface ParsedPhone {
   e164: string
   country: string
-  type: NumberType
+  type: NonNullable<NumberType> | 'UNKNOWN'
 }
 
 /** Types that can receive a text message. */
-export const SMS_CAPABLE_TYPES: ReadonlySet<NumberType> = new Set([
-  'MOBILE',
-  'FIXED_LINE_OR_MOBILE',
-])
+export const SMS_CAPABLE_TYPES: ReadonlySet<string> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE'])
 
 /**
  * Parses `phone` (E.164, `00…`, or national digits with `country`) and checks it can get SMS.
@@ -25,6 +22,18 @@ export const SMS_CAPABLE_TYPES: ReadonlySet<NumberType> = new Set([
  * parsePhone('(201) 555-0123', 'US') // { e164: '+12015550123', country: 'US', type: ... }
  */
 export function parsePhone(phone: string, country?: string): ParsedPhone {
+  const parsed = parsePhoneAnyType(phone, country)
+  if (!SMS_CAPABLE_TYPES.has(parsed.type)) {
+    throw new ApiError('unsupported_number_type', { numberType: parsed.type.toLowerCase() })
+  }
+  return parsed
+}
+
+/**
+ * Like {@link parsePhone}, but any valid number passes, whatever its type (`UNKNOWN` when
+ * the metadata cannot tell): the fraud guard decides which types may receive a code.
+ */
+export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone {
   const input = phone.trim().replace(/^00/, '+')
   let parsed: ReturnType<typeof parsePhoneNumberWithError>
   try {
@@ -41,11 +50,7 @@ export function parsePhone(phone: string, country?: string): ParsedPhone {
   if (!parsed.isValid() || !parsed.country) {
     throw new ApiError('invalid_phone', { reason: 'invalid_number' })
   }
-  const type = parsed.getType()
-  if (!type || !SMS_CAPABLE_TYPES.has(type)) {
-    throw new ApiError('unsupported_number_type', { numberType: type?.toLowerCase() ?? 'unknown' })
-  }
-  return { e164: parsed.number, country: parsed.country, type }
+  return { e164: parsed.number, country: parsed.country, type: parsed.getType() ?? 'UNKNOWN' }
 }
 
 /**

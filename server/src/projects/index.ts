@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
 
@@ -19,6 +20,8 @@ export interface CreateProjectInput {
   countries?: string[] | null
   brand?: string
   codeLength?: number
+  /** Fraud guard settings (see fraud/settings.ts); validated, defaults for what is missing. */
+  fraudSettings?: FraudSettingsInput
 }
 
 export interface CreatedProject {
@@ -117,6 +120,8 @@ export async function createProject(
     brand: input.brand?.trim() || name,
     code_length: codeLength,
     created_at: now,
+    // Stored as given (once validated), so later defaults still apply to what it leaves out.
+    fraud_settings: input.fraudSettings ? validSettingsJson(input.fraudSettings) : null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -148,12 +153,21 @@ export async function findApiKey(
       'projects.brand',
       'projects.code_length',
       'projects.created_at as project_created_at',
+      'projects.fraud_settings',
     ])
     .where('api_keys.key_hash', '=', hashKey(rawKey))
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst()
   if (!row) return undefined
-  const { name, allowed_origins, allowed_countries, brand, code_length, project_created_at } = row
+  const {
+    name,
+    allowed_origins,
+    allowed_countries,
+    brand,
+    code_length,
+    project_created_at,
+    fraud_settings,
+  } = row
   return {
     apiKey: {
       id: row.id,
@@ -173,6 +187,7 @@ export async function findApiKey(
       brand,
       code_length,
       created_at: project_created_at,
+      fraud_settings,
     },
   }
 }
@@ -183,4 +198,24 @@ export function allowedOrigins(project: Project): string[] {
 
 export function allowedCountries(project: Project): string[] | null {
   return project.allowed_countries ? (JSON.parse(project.allowed_countries) as string[]) : null
+}
+
+/** Replaces a project's fraud settings (validated; throws FraudSettingsError). */
+export async function setFraudSettings(
+  db: Kysely<Database>,
+  projectId: string,
+  settings: unknown,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('projects')
+    .set({ fraud_settings: validSettingsJson(settings) })
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+function validSettingsJson(settings: unknown): string {
+  const value = typeof settings === 'string' ? JSON.parse(settings) : settings
+  parseFraudSettings(value)
+  return JSON.stringify(value)
 }

@@ -18,9 +18,11 @@ export function randomMobileNumber(country: string): string | undefined {
   const example = getExampleNumber(country as CountryCode, examples)
   if (!example) return undefined
   const national = example.nationalNumber
-  // Vary the last digits only, fewer for short numbering plans, so the number stays valid.
-  const vary = Math.min(4, national.length - 3)
-  for (let attempt = 0; attempt < 50; attempt++) {
+  // Vary the last digits, fewer for short numbering plans and more tries for longer spans,
+  // so the number stays valid and test numbers rarely share a range (the fraud guard counts
+  // starts per number prefix).
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const vary = Math.max(1, Math.min(attempt < 40 ? 6 : 4, national.length - 3))
     let tail = ''
     for (let i = 0; i < vary; i++) tail += String(randomInt(0, 10))
     const candidate = `+${example.countryCallingCode}${national.slice(0, national.length - vary)}${tail}`

@@ -15,6 +15,8 @@ export interface ProjectTable {
   brand: string
   code_length: number
   created_at: number
+  /** JSON of the fraud guard's settings (see fraud/settings.ts), or null for the defaults. */
+  fraud_settings: string | null
 }
 
 export type KeyKind = 'publishable' | 'secret'
@@ -58,6 +60,10 @@ export interface VerificationTable {
   expires_at: number
   resend_after: number
   approved_at: number | null
+  /** The fraud guard's enforced decision: allow, challenge (solved) or block (no SMS sent). */
+  risk_decision: string | null
+  /** JSON array of reason codes, enforced and shadow (`shadow:` prefix). */
+  risk_reasons: string | null
 }
 
 export type MessageStatusColumn =
@@ -67,6 +73,8 @@ export type MessageStatusColumn =
   | 'delivered'
   | 'undelivered'
   | 'failed'
+  /** Never handed to a carrier: the fraud guard blocked the number. */
+  | 'suppressed'
 
 export interface MessageTable {
   id: string
@@ -141,6 +149,50 @@ export interface IdempotencyKeyTable {
   expires_at: number
 }
 
+export interface FraudCounterTable {
+  key: string
+  /** Start of the counter's fixed window, epoch ms. */
+  bucket: number
+  count: number
+  expires_at: number
+}
+
+export type FraudListName = 'allow' | 'block'
+export type FraudListKind = 'phone' | 'prefix' | 'ip' | 'country'
+
+export interface FraudListEntryTable {
+  id: string
+  /** '*' for every project. */
+  project_id: string
+  list: FraudListName
+  kind: FraudListKind
+  value: string
+  note: string | null
+  created_at: number
+}
+
+export interface FraudEventTable {
+  id: string
+  project_id: string
+  verification_id: string | null
+  phone: string
+  country: string
+  ip: string | null
+  /** What the checks decided (allow, challenge, block). */
+  decision: string
+  /** What happened: sent, decoy, challenged, solved, refused, allowed_by_list. */
+  outcome: string
+  /** JSON arrays of reason codes. */
+  reasons: string
+  shadow_reasons: string
+  created_at: number
+}
+
+export interface FraudSpentChallengeTable {
+  signature: string
+  expires_at: number
+}
+
 export interface Database {
   projects: ProjectTable
   api_keys: ApiKeyTable
@@ -151,6 +203,10 @@ export interface Database {
   signing_keys: SigningKeyTable
   redeemed_tokens: RedeemedTokenTable
   idempotency_keys: IdempotencyKeyTable
+  fraud_counters: FraudCounterTable
+  fraud_list_entries: FraudListEntryTable
+  fraud_events: FraudEventTable
+  fraud_spent_challenges: FraudSpentChallengeTable
 }
 
 export type Project = Selectable<ProjectTable>

@@ -6,6 +6,7 @@
 import { pino } from 'pino'
 import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
+import { createFraud } from '../fraud'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -38,7 +39,8 @@ export async function createHarness(dialect: DialectName) {
     now,
     carrierFor: () => sandbox,
   })
-  const verifications = createVerificationService({ db: storage.db, secrets, tokens, now })
+  const fraud = createFraud({ db: storage.db, secrets, now })
+  const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
   const app = createApp({
     storage,
     secrets,
@@ -46,10 +48,20 @@ export async function createHarness(dialect: DialectName) {
     verifications,
     logger,
     widgetPath: '/nonexistent/widget.js',
+    trustProxyHops: 1,
   })
 
+  /**
+   * A project. Velocity and conversion checks are off unless `fraudSettings` is given: suites
+   * of the core start many verifications for one number, and the guard has its own suite.
+   */
   async function project(input: Partial<CreateProjectInput> = {}) {
-    return createProject(storage.db, { name: 'Shop', origins: [ORIGIN], ...input })
+    return createProject(storage.db, {
+      name: 'Shop',
+      origins: [ORIGIN],
+      fraudSettings: { velocity: { mode: 'off' }, conversion: { mode: 'off' } },
+      ...input,
+    })
   }
 
   async function call(
@@ -99,6 +111,7 @@ export async function createHarness(dialect: DialectName) {
     db: storage.db,
     secrets,
     tokens,
+    fraud,
     dispatcher,
     call,
     inbox,

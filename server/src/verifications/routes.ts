@@ -4,27 +4,23 @@
  * @module
  */
 
-import { getConnInfo } from '@hono/node-server/conninfo'
 import { CheckVerificationRequest, StartVerificationRequest } from '@textgate/shared'
 import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
+import { clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import type { Database } from '../storage'
 import type { VerificationService } from './service'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
-function clientIp(c: Parameters<typeof getConnInfo>[0]): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null
-  } catch {
-    return null
-  }
-}
-
-export function verificationRoutes(db: Kysely<Database>, verifications: VerificationService) {
+export function verificationRoutes(
+  db: Kysely<Database>,
+  verifications: VerificationService,
+  trustProxyHops = 0,
+) {
   const publishable = apiKeyAuth({ db, kinds: ['publishable'] })
   const secret = apiKeyAuth({ db, kinds: ['secret'] })
 
@@ -41,7 +37,7 @@ export function verificationRoutes(db: Kysely<Database>, verifications: Verifica
       const input = await readJson(c, StartVerificationRequest)
       const result = await verifications.start(c.get('auth'), input, {
         origin: c.req.header('Origin') ?? null,
-        ip: clientIp(c),
+        ip: clientIp(c, trustProxyHops),
         idempotencyKey,
       })
       if (result.replayed) c.header('Idempotent-Replayed', 'true')
@@ -55,7 +51,7 @@ export function verificationRoutes(db: Kysely<Database>, verifications: Verifica
       return c.json(
         await verifications.resend(c.get('auth'), c.req.param('id'), {
           origin: c.req.header('Origin') ?? null,
-          ip: clientIp(c),
+          ip: clientIp(c, trustProxyHops),
         }),
       )
     })

@@ -13,10 +13,11 @@ import type {
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
 import { codeMatches, generateCode, hashCode } from '../codes'
+import type { FraudGuard } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import { enqueueMessage } from '../outbox'
-import { maskPhone, parsePhone } from '../phone'
+import { maskPhone, parsePhoneAnyType } from '../phone'
 import { allowedCountries, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database, Verification } from '../storage'
@@ -40,6 +41,8 @@ export interface StartInput {
   consent: { accepted: true; version?: string | undefined }
   locale?: string | undefined
   channel?: 'sms' | undefined
+  challenge?: string | undefined
+  captcha?: { token: string } | undefined
 }
 
 export interface RequestMeta {
@@ -58,6 +61,7 @@ export interface VerificationServiceOptions {
   db: Kysely<Database>
   secrets: Secrets
   tokens: TokenService
+  fraud: FraudGuard
   now?: () => number
   /** Called after a message was committed to the outbox. */
   onEnqueued?: () => void
@@ -76,9 +80,37 @@ export function createVerificationService({
   db,
   secrets,
   tokens,
+  fraud,
   now = Date.now,
   onEnqueued = () => {},
 }: VerificationServiceOptions) {
+  /** A message row that never reaches a carrier: what a blocked number "gets". */
+  async function suppressMessage(
+    trx: Parameters<typeof enqueueMessage>[0],
+    row: { verificationId: string; projectId: string; mode: Verification['mode']; to: string },
+    at: number,
+  ) {
+    await trx
+      .insertInto('messages')
+      .values({
+        id: newId('msg'),
+        verification_id: row.verificationId,
+        project_id: row.projectId,
+        mode: row.mode,
+        to: row.to,
+        body_encrypted: null,
+        status: 'suppressed',
+        carrier: null,
+        carrier_message_id: null,
+        error: 'blocked by the fraud guard',
+        created_at: at,
+        sent_at: null,
+        delivered_at: null,
+        updated_at: at,
+      })
+      .execute()
+  }
+
   async function readIdempotent(
     projectId: string,
     key: string,
@@ -145,7 +177,7 @@ export function createVerificationService({
     async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
       const at = now()
       const { project, apiKey } = auth
-      const phone = parsePhone(input.phone, input.country)
+      const phone = parsePhoneAnyType(input.phone, input.country)
       const countries = allowedCountries(project)
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
@@ -165,6 +197,19 @@ export function createVerificationService({
         const replay = await readIdempotent(project.id, meta.idempotencyKey, requestHash, at)
         if (replay) return replay
       }
+
+      // Throws the challenge or the refusal; a blocked number gets a decoy: same answer, no text.
+      const risk = await fraud.assess({
+        projectId: project.id,
+        fraudSettings: project.fraud_settings,
+        mode: apiKey.mode,
+        phone: phone.e164,
+        country: phone.country,
+        numberType: phone.type.toLowerCase(),
+        ip: meta.ip,
+        challenge: input.challenge,
+        captchaToken: input.captcha?.token,
+      })
 
       const id = newId('ver')
       const code = generateCode(project.code_length)
@@ -221,21 +266,34 @@ export function createVerificationService({
               expires_at: expiresAt,
               resend_after: resendAfter,
               approved_at: null,
+              risk_decision: risk.decision,
+              risk_reasons: JSON.stringify([
+                ...risk.reasons,
+                ...risk.shadowReasons.map((r) => `shadow:${r}`),
+              ]),
             })
             .execute()
-          await enqueueMessage(trx, secrets.encryptionKey, {
+          await fraud.record(trx, risk, id)
+          const message = {
             verificationId: id,
             projectId: project.id,
             mode: apiKey.mode,
             to: phone.e164,
-            body: renderCodeMessage({
-              brand: project.brand,
-              code,
-              minutes: CODE_TTL_MS / 60_000,
-              origin: meta.origin,
-            }),
-            now: at,
-          })
+          }
+          if (risk.decoy) {
+            await suppressMessage(trx, message, at)
+          } else {
+            await enqueueMessage(trx, secrets.encryptionKey, {
+              ...message,
+              body: renderCodeMessage({
+                brand: project.brand,
+                code,
+                minutes: CODE_TTL_MS / 60_000,
+                origin: meta.origin,
+              }),
+              now: at,
+            })
+          }
         })
       } catch (error) {
         if (error instanceof IdempotencyRace && meta.idempotencyKey) {
@@ -244,7 +302,8 @@ export function createVerificationService({
         }
         throw error
       }
-      onEnqueued()
+      if (!risk.decoy) onEnqueued()
+      await fraud.afterStart(risk)
       return { status: 201, body, replayed: false }
     },
 
@@ -260,25 +319,30 @@ export function createVerificationService({
         .where('status', '=', 'pending')
         .where('attempts', '<', MAX_CHECKS)
         .where('expires_at', '>', at)
-        .returning(['code_hmac', 'attempts'])
+        .returning(['code_hmac', 'attempts', 'phone', 'country'])
         .executeTakeFirst()
       if (!reserved) {
         const row = await load(projectId, id)
         if (row.status === 'pending' && row.expires_at <= at) await markExpired(id, at)
         throw notPendingError(row, at)
       }
+      const fail = async () => {
+        await db
+          .updateTable('verifications')
+          .set({ status: 'failed' })
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .execute()
+        throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
+      }
+      // Guessing is bounded per number too: new verifications do not bring new guesses.
+      const maxWrong = fraud.settingsOf(auth.project.fraud_settings).maxWrongCodesPerNumber
+      if ((await fraud.wrongCodes(projectId, reserved.phone)) >= maxWrong) await fail()
 
       if (!codeMatches(secrets.pepper, id, code, reserved.code_hmac)) {
+        const wrong = await fraud.countWrongCode(projectId, reserved.phone)
         const attemptsLeft = MAX_CHECKS - reserved.attempts
-        if (attemptsLeft <= 0) {
-          await db
-            .updateTable('verifications')
-            .set({ status: 'failed' })
-            .where('id', '=', id)
-            .where('status', '=', 'pending')
-            .execute()
-          throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
-        }
+        if (attemptsLeft <= 0 || wrong >= maxWrong) await fail()
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 
@@ -290,6 +354,12 @@ export function createVerificationService({
         .returning(['phone', 'consent_version', 'consent_at'])
         .executeTakeFirst()
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      await fraud.afterApproved({
+        projectId,
+        fraudSettings: auth.project.fraud_settings,
+        phone: reserved.phone,
+        country: reserved.country,
+      })
       const token = await tokens.issue({
         projectId,
         verificationId: id,
@@ -344,11 +414,13 @@ export function createVerificationService({
           .where('resend_after', '<=', at)
           .executeTakeFirst()
         if (Number(result.numUpdatedRows) === 0) return false
+        const message = { verificationId: id, projectId: project.id, mode: row.mode, to: row.phone }
+        if (row.risk_decision === 'block') {
+          await suppressMessage(trx, message, at)
+          return true
+        }
         await enqueueMessage(trx, secrets.encryptionKey, {
-          verificationId: id,
-          projectId: project.id,
-          mode: row.mode,
-          to: row.phone,
+          ...message,
           body: renderCodeMessage({
             brand: project.brand,
             code,
@@ -360,7 +432,7 @@ export function createVerificationService({
         return true
       })
       if (!updated) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
-      onEnqueued()
+      if (row.risk_decision !== 'block') onEnqueued()
       return {
         resendAfter: iso(resendAfter),
         expiresAt: iso(expiresAt),
@@ -401,6 +473,10 @@ export function createVerificationService({
         approvedAt: row.approved_at === null ? null : iso(row.approved_at),
         attemptsLeft: Math.max(0, MAX_CHECKS - row.attempts),
         sends: row.sends,
+        risk: {
+          decision: (row.risk_decision ?? null) as VerificationDetails['risk']['decision'],
+          reasons: row.risk_reasons ? (JSON.parse(row.risk_reasons) as string[]) : [],
+        },
         messages: messages.map((m) => ({
           id: m.id,
           status: m.status,

@@ -5,9 +5,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely/migration'
 import * as initial from './20261125T000000-initial'
+import * as fraudGuard from './20261127T100000-fraud-guard'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
+  '20261127T100000-fraud-guard': fraudGuard,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,125 @@
+/**
+ * `pnpm textgate fraud …`: the operator's commands for the fraud guard.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import type { Kysely } from 'kysely'
+import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../fraud/lists'
+import { recentEvents } from '../fraud/routes'
+import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../fraud/settings'
+import { ApiError } from '../http/errors'
+import { setFraudSettings } from '../projects'
+import type { Database, FraudListKind } from '../storage'
+
+export const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
+                                show a project's fraud settings, or replace them
+  fraud block|allow --project ID (--phone N | --prefix P | --ip A[/BITS] | --country XX)
+                  [--note TEXT]  add to the block or allow list (--project '*': every project)
+  fraud lists --project ID      show the allow and block lists
+  fraud remove --project ID --id ENTRY
+                                remove a list entry
+  fraud events --project ID [--limit N] [--decision allow|challenge|block]
+                                the latest decisions with their reasons`
+
+export interface FraudCliValues {
+  project?: string | undefined
+  file?: string | undefined
+  phone?: string | undefined
+  prefix?: string | undefined
+  ip?: string | undefined
+  country?: string[] | undefined
+  note?: string | undefined
+  id?: string | undefined
+  limit?: string | undefined
+  decision?: string | undefined
+}
+
+export class FraudUsageError extends Error {}
+
+export async function fraudCommand(
+  sub: string,
+  values: FraudCliValues,
+  db: Kysely<Database>,
+): Promise<{ human: string; data: unknown }> {
+  const project = values.project
+  if (!project) throw new FraudUsageError(`fraud ${sub} needs --project ID`)
+  try {
+    switch (sub) {
+      case 'settings': {
+        if (values.file) {
+          const text = readFileSync(values.file, 'utf8')
+          if (!(await setFraudSettings(db, project, text))) {
+            throw new FraudUsageError(`no project ${project}`)
+          }
+        }
+        const row = await db
+          .selectFrom('projects')
+          .select('fraud_settings')
+          .where('id', '=', project)
+          .executeTakeFirst()
+        if (!row) throw new FraudUsageError(`no project ${project}`)
+        const effective = row.fraud_settings
+          ? parseFraudSettings(row.fraud_settings)
+          : DEFAULT_FRAUD_SETTINGS
+        return {
+          human: `${values.file ? 'saved. ' : ''}effective settings of ${project}:\n${JSON.stringify(effective, null, 2)}`,
+          data: effective,
+        }
+      }
+      case 'block':
+      case 'allow': {
+        const given = (
+          [
+            ['phone', values.phone],
+            ['prefix', values.prefix],
+            ['ip', values.ip],
+            ['country', values.country?.[0]],
+          ] as [FraudListKind, string | undefined][]
+        ).filter(([, value]) => value !== undefined)
+        if (given.length !== 1) {
+          throw new FraudUsageError(
+            `fraud ${sub} needs exactly one of --phone, --prefix, --ip, --country`,
+          )
+        }
+        const [kind, value] = given[0] as [FraudListKind, string]
+        const entry = await addListEntry(db, project, { list: sub, kind, value, note: values.note })
+        const where = project === ALL_PROJECTS ? 'every project' : project
+        return { human: `${sub} ${kind} ${entry.value} for ${where} (${entry.id})`, data: entry }
+      }
+      case 'lists': {
+        const entries = await listEntries(db, project)
+        const lines = entries.map(
+          (e) =>
+            `${e.id}  ${e.list.padEnd(5)} ${e.kind.padEnd(7)} ${e.value}${e.note ? `  # ${e.note}` : ''}${e.projectId === ALL_PROJECTS ? '  (every project)' : ''}`,
+        )
+        return { human: lines.length ? lines.join('\n') : 'no entries', data: entries }
+      }
+      case 'remove': {
+        if (!values.id) throw new FraudUsageError('fraud remove needs --id ENTRY')
+        const removed = await removeListEntry(db, project, values.id)
+        if (!removed) throw new FraudUsageError(`no entry ${values.id} in ${project}`)
+        return { human: `removed ${values.id}`, data: { removed: values.id } }
+      }
+      case 'events': {
+        const limit = values.limit === undefined ? 50 : Number(values.limit)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+          throw new FraudUsageError('--limit must be 1 to 500')
+        }
+        const events = await recentEvents(db, project, { limit, decision: values.decision })
+        const lines = events.map(
+          (e) =>
+            `${e.createdAt}  ${e.decision.padEnd(9)} ${e.outcome.padEnd(15)} ${e.phone.padEnd(16)} ${(e.ip ?? '-').padEnd(15)} ${e.reasons.join(' ')}${e.shadowReasons.length ? ` [shadow: ${e.shadowReasons.join(' ')}]` : ''}`,
+        )
+        return { human: lines.length ? lines.join('\n') : 'no decisions yet', data: events }
+      }
+      default:
+        throw new FraudUsageError(`unknown command "fraud ${sub}"`)
+    }
+  } catch (error) {
+    if (error instanceof ApiError) {
+      const issues = (error.details.issues as { message: string }[] | undefined) ?? []
+      throw new FraudUsageError(issues.map((i) => i.message).join('; ') || error.message)
+    }
+    throw error
+  }
+}

@@ -1,0 +1,446 @@
+import { solveChallenge } from 'altcha-lib/v1'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+import { FraudSettingsError, type FraudSettingsInput, parseFraudSettings } from './settings'
+
+const CONSENT = { accepted: true, version: 'v1' }
+
+/** Solves a 428's proof of work the way the widget's worker does, and encodes the payload. */
+async function solve(challenge: {
+  algorithm: string
+  challenge: string
+  salt: string
+  signature: string
+  maxnumber: number
+}): Promise<string> {
+  const solution = await solveChallenge(
+    challenge.challenge,
+    challenge.salt,
+    challenge.algorithm,
+    challenge.maxnumber,
+  ).promise
+  if (!solution) throw new Error('no solution')
+  return Buffer.from(
+    JSON.stringify({
+      algorithm: challenge.algorithm,
+      challenge: challenge.challenge,
+      number: solution.number,
+      salt: challenge.salt,
+      signature: challenge.signature,
+    }),
+  ).toString('base64')
+}
+
+describe('fraud settings', () => {
+  it('fills every default from {}', () => {
+    const settings = parseFraudSettings({})
+    expect(settings.numberType.allow).toEqual(['mobile', 'fixed_line_or_mobile'])
+    expect(settings.velocity.rules.length).toBeGreaterThan(5)
+    expect(settings.spend.dailyProjectCap).toBe(50)
+  })
+
+  it('names every bad field', () => {
+    try {
+      parseFraudSettings({
+        velocity: { rules: [{ scope: 'galaxy', window: 'soon' }] },
+        spend: { dailyProjectCap: -1 },
+        surprise: true,
+      })
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(FraudSettingsError)
+      const message = (error as Error).message
+      expect(message).toContain('velocity.rules.0.scope: scope must be one of')
+      expect(message).toContain('velocity.rules.0.window: a window is a duration')
+      expect(message).toContain('spend.dailyProjectCap')
+      expect(message).toContain('surprise')
+    }
+  })
+
+  it('wants digits on a prefix rule and a limit on every rule', () => {
+    expect(() =>
+      parseFraudSettings({ velocity: { rules: [{ scope: 'prefix', window: '1h', blockAt: 3 }] } }),
+    ).toThrow(/prefix rule needs digits/)
+    expect(() =>
+      parseFraudSettings({ velocity: { rules: [{ scope: 'ip', window: '1h' }] } }),
+    ).toThrow(/needs challengeAt, blockAt or both/)
+  })
+})
+
+describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
+  let h: Harness
+
+  beforeEach(async () => {
+    h = await createHarness(dialect)
+  })
+  afterEach(async () => {
+    await h.dispose()
+  })
+
+  async function shop(fraudSettings: FraudSettingsInput = {}) {
+    return h.project({ fraudSettings })
+  }
+
+  function start(
+    key: string,
+    phone: string,
+    { ip = '198.51.100.7', ...extra }: { ip?: string; challenge?: string } = {},
+  ) {
+    return h.call('POST', '/v1/verifications', {
+      key,
+      body: { phone, consent: CONSENT, ...extra },
+      headers: { 'X-Forwarded-For': ip },
+    })
+  }
+
+  async function details(secretKey: string, id: string) {
+    return (await h.call('GET', `/v1/verifications/${id}`, { key: secretKey })).json
+  }
+
+  describe('number type', () => {
+    it('refuses premium-rate, toll-free, pager, VoIP and fixed-line numbers before sending', async () => {
+      const { publishableKey } = await shop()
+      for (const phone of [
+        '+449098765432',
+        '+448001234567',
+        '+447640123456',
+        '+445612345678',
+        '+441212345678',
+      ]) {
+        const res = await start(publishableKey, phone)
+        expect(res.status, phone).toBe(422)
+        expect(res.json.error.code).toBe('unsupported_number_type')
+      }
+      await h.dispatcher.drain()
+      expect(await h.db.selectFrom('messages').select('id').execute()).toEqual([])
+    })
+
+    it('takes the types a project allows, and only records them in shadow mode', async () => {
+      const allowing = await shop({ numberType: { allow: ['mobile', 'fixed_line'] } })
+      expect((await start(allowing.publishableKey, '+441212345678')).status).toBe(201)
+      const shadow = await shop({ numberType: { mode: 'shadow' } })
+      const res = await start(shadow.publishableKey, '+449098765432')
+      expect(res.status).toBe(201)
+      const row = await details(shadow.secretKey, res.json.id)
+      expect(row.risk.reasons).toContain('shadow:block:number_type.premium_rate')
+    })
+  })
+
+  describe('block lists: a blocked number gets a decoy', () => {
+    it('answers like a normal start, sends nothing, and no code can ever pass', async () => {
+      const { publishableKey, secretKey } = await shop()
+      const listed = await h.call('POST', '/v1/fraud/lists', {
+        key: secretKey,
+        body: { list: 'block', kind: 'phone', value: '+44 7400 111222', note: 'pumping' },
+      })
+      expect(listed.status).toBe(201)
+      expect(listed.json).toMatchObject({ list: 'block', kind: 'phone', value: '+447400111222' })
+
+      const blocked = await start(publishableKey, '+447400111222')
+      const normal = await start(publishableKey, '+447400333444')
+      expect(blocked.status).toBe(201)
+      expect(Object.keys(blocked.json).sort()).toEqual(Object.keys(normal.json).sort())
+      expect(blocked.json.status).toBe('pending')
+
+      expect(await h.inbox(secretKey, '+447400111222')).toEqual([])
+      expect(await h.inbox(secretKey, '+447400333444')).toHaveLength(1)
+      const row = await details(secretKey, blocked.json.id)
+      expect(row.risk).toEqual({ decision: 'block', reasons: ['block:list.block.phone'] })
+      expect(row.messages.map((m: { status: string }) => m.status)).toEqual(['suppressed'])
+
+      const check = await h.call('POST', `/v1/verifications/${blocked.json.id}/check`, {
+        key: publishableKey,
+        body: { code: '123456' },
+      })
+      expect(check.json.error.code).toBe('incorrect_code')
+    })
+
+    it('blocks a prefix and a country for the number, an IP network with a generic 403', async () => {
+      const { publishableKey, secretKey } = await shop()
+      for (const [kind, value] of [
+        ['prefix', '+4474005'],
+        ['country', 'fr'],
+        ['ip', '203.0.113.0/24'],
+      ]) {
+        const res = await h.call('POST', '/v1/fraud/lists', {
+          key: secretKey,
+          body: { list: 'block', kind, value },
+        })
+        expect(res.status).toBe(201)
+      }
+      const byPrefix = await start(publishableKey, '+447400512345')
+      expect(byPrefix.status).toBe(201)
+      expect((await details(secretKey, byPrefix.json.id)).risk.decision).toBe('block')
+      const byCountry = await start(publishableKey, '+33612345678')
+      expect((await details(secretKey, byCountry.json.id)).risk.decision).toBe('block')
+
+      const byIp = await start(publishableKey, '+447400600700', { ip: '203.0.113.99' })
+      expect(byIp.status).toBe(403)
+      expect(byIp.json.error).toEqual({
+        code: 'blocked',
+        message: 'This request cannot be completed.',
+      })
+    })
+
+    it('lets an allow-listed number skip velocity, and validates list entries', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'phone', window: '1h', blockAt: 1 }] },
+      })
+      await h.call('POST', '/v1/fraud/lists', {
+        key: secretKey,
+        body: { list: 'allow', kind: 'phone', value: '+447400222333', note: 'QA phone' },
+      })
+      for (let i = 0; i < 3; i++) {
+        const res = await start(publishableKey, '+447400222333')
+        expect((await details(secretKey, res.json.id)).risk.decision).toBe('allow')
+      }
+      const bad = await h.call('POST', '/v1/fraud/lists', {
+        key: secretKey,
+        body: { list: 'block', kind: 'ip', value: 'not-an-ip' },
+      })
+      expect(bad.status).toBe(400)
+      expect(bad.json.error.issues[0].message).toMatch(/address or a CIDR/)
+      const refused = await h.call('GET', '/v1/fraud/lists', { key: publishableKey })
+      expect(refused.json.error.code).toBe('wrong_key_type')
+
+      const entries = (await h.call('GET', '/v1/fraud/lists', { key: secretKey })).json
+      expect(entries).toHaveLength(1)
+      const removed = await h.call('DELETE', `/v1/fraud/lists/${entries[0].id}`, { key: secretKey })
+      expect(removed.status).toBe(204)
+      expect((await h.call('GET', '/v1/fraud/lists', { key: secretKey })).json).toEqual([])
+    })
+  })
+
+  describe('velocity and the challenge', () => {
+    it('asks for proof of work past the limit, accepts a solution once', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 2, blockAt: 10 }] },
+      })
+      const phone = '+447400444555'
+      expect((await start(publishableKey, phone)).status).toBe(201)
+      expect((await start(publishableKey, phone)).status).toBe(201)
+      const third = await start(publishableKey, phone)
+      expect(third.status).toBe(428)
+      expect(third.json.error.code).toBe('challenge_required')
+      expect(third.json.error.challenge).toMatchObject({ algorithm: 'SHA-256', maxnumber: 50_000 })
+
+      const payload = await solve(third.json.error.challenge)
+      const solved = await start(publishableKey, phone, { challenge: payload })
+      expect(solved.status).toBe(201)
+      const row = await details(secretKey, solved.json.id)
+      expect(row.risk).toEqual({ decision: 'challenge', reasons: ['challenge:velocity.phone.1h'] })
+      expect(await h.inbox(secretKey, phone)).toHaveLength(3)
+
+      const replayed = await start(publishableKey, phone, { challenge: payload })
+      expect(replayed.status).toBe(428)
+      const forged = await start(publishableKey, phone, {
+        challenge: Buffer.from('{"salt":"x","signature":"y"}').toString('base64'),
+      })
+      expect(forged.status).toBe(428)
+    })
+
+    it('makes the puzzle harder as reasons pile up', async () => {
+      const { publishableKey } = await shop({
+        velocity: {
+          rules: [
+            { scope: 'phone', window: '1h', challengeAt: 1 },
+            { scope: 'ip', window: '1h', challengeAt: 1 },
+            { scope: 'prefix', digits: 3, window: '1h', challengeAt: 1 },
+          ],
+        },
+      })
+      await start(publishableKey, '+447400555666')
+      const res = await start(publishableKey, '+447400555666')
+      expect(res.json.error.challenge.maxnumber).toBe(200_000)
+    })
+
+    it('refuses an IP past its block limit with 429 and Retry-After', async () => {
+      const { publishableKey } = await shop({
+        velocity: { rules: [{ scope: 'ip', window: '10m', blockAt: 3 }] },
+      })
+      for (let i = 0; i < 3; i++) {
+        expect((await start(publishableKey, `+44740066600${i}`, { ip: '192.0.2.10' })).status).toBe(
+          201,
+        )
+      }
+      const refused = await start(publishableKey, '+447400666009', { ip: '192.0.2.10' })
+      expect(refused.status).toBe(429)
+      expect(refused.json.error.code).toBe('rate_limited')
+      expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0)
+      // Another address is not affected; ten minutes later the first one is free again.
+      expect((await start(publishableKey, '+447400666010', { ip: '192.0.2.11' })).status).toBe(201)
+      h.advance(20 * 60_000)
+      expect((await start(publishableKey, '+447400666011', { ip: '192.0.2.10' })).status).toBe(201)
+    })
+
+    it('counts an IPv4 /24 and an IPv6 /48 as one network', async () => {
+      const { publishableKey } = await shop({
+        velocity: { rules: [{ scope: 'network', window: '1h', blockAt: 2 }] },
+      })
+      expect((await start(publishableKey, '+447400777001', { ip: '192.0.2.1' })).status).toBe(201)
+      expect((await start(publishableKey, '+447400777002', { ip: '192.0.2.200' })).status).toBe(201)
+      expect((await start(publishableKey, '+447400777003', { ip: '192.0.2.77' })).status).toBe(429)
+      expect((await start(publishableKey, '+447400777004', { ip: '2001:db8:1:2::1' })).status).toBe(
+        201,
+      )
+      expect(
+        (await start(publishableKey, '+447400777005', { ip: '2001:db8:1:ff::9' })).status,
+      ).toBe(201)
+      expect((await start(publishableKey, '+447400777006', { ip: '2001:db8:1::5' })).status).toBe(
+        429,
+      )
+    })
+
+    it('blocks sequential numbers in one range with decoys', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'prefix', digits: 3, window: '1h', blockAt: 3 }] },
+      })
+      const statuses: number[] = []
+      const decisions: string[] = []
+      for (let i = 0; i < 6; i++) {
+        const res = await start(publishableKey, `+44740088800${i}`, { ip: `198.51.100.${i}` })
+        statuses.push(res.status)
+        decisions.push((await details(secretKey, res.json.id)).risk.decision)
+      }
+      expect(statuses).toEqual([201, 201, 201, 201, 201, 201])
+      expect(decisions).toEqual(['allow', 'allow', 'allow', 'block', 'block', 'block'])
+      await h.dispatcher.drain()
+      const sent = await h.db
+        .selectFrom('messages')
+        .select('status')
+        .where('status', '!=', 'suppressed')
+        .execute()
+      expect(sent).toHaveLength(3)
+    })
+
+    it('records but does not enforce a check in shadow mode', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'shadow', rules: [{ scope: 'phone', window: '1h', blockAt: 1 }] },
+      })
+      await start(publishableKey, '+447400999111')
+      const second = await start(publishableKey, '+447400999111')
+      const row = await details(secretKey, second.json.id)
+      expect(row.risk).toEqual({ decision: 'allow', reasons: ['shadow:block:velocity.phone.1h'] })
+      expect(await h.inbox(secretKey, '+447400999111')).toHaveLength(2)
+    })
+  })
+
+  describe('conversion-rate breaker', () => {
+    it('challenges then blocks a prefix whose codes nobody enters', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'off' },
+        conversion: {
+          minSentPerPrefix: 4,
+          prefixDigits: 4,
+          challengeBelow: 0.5,
+          blockBelow: 0.21,
+          minSent: 1000,
+        },
+      })
+      // One good shopper in the range enters the code; four pumped numbers never do.
+      const good = await start(publishableKey, '+447400130001')
+      const [code] = await h.inbox(secretKey, '+447400130001')
+      await h.call('POST', `/v1/verifications/${good.json.id}/check`, {
+        key: publishableKey,
+        body: { code },
+      })
+      for (let i = 2; i <= 4; i++) await start(publishableKey, `+44740013000${i}`)
+      // 1 entered of 4 sent: 25 % < 50 % → challenge.
+      const challenged = await start(publishableKey, '+447400130005')
+      expect(challenged.status).toBe(428)
+      expect((await start(publishableKey, '+447400139999')).json.error.code).toBe(
+        'challenge_required',
+      )
+      // Solving lets it through; then 1 entered of 5 sent = 20 % < 21 % → block (a decoy).
+      const payload = await solve(challenged.json.error.challenge)
+      expect((await start(publishableKey, '+447400130006', { challenge: payload })).status).toBe(
+        201,
+      )
+      const blocked = await start(publishableKey, '+447400130007')
+      expect(blocked.status).toBe(201)
+      expect((await details(secretKey, blocked.json.id)).risk.reasons).toContain(
+        'block:conversion.prefix',
+      )
+      // Another range of the same country is untouched.
+      expect((await start(publishableKey, '+447400990001')).status).toBe(201)
+    })
+  })
+
+  describe('daily spend caps', () => {
+    it('stops texts to a country at its cap, and the whole project at its cap', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'off' },
+        spend: { dailyCountryCap: 0.1, dailyProjectCap: 0.25, defaultCostPerSms: 0.05 },
+      })
+      const gb = []
+      for (let i = 0; i < 3; i++) gb.push(await start(publishableKey, `+4474001400${i}0`))
+      const decisions = await Promise.all(
+        gb.map(async (r) => (await details(secretKey, r.json.id)).risk.decision),
+      )
+      expect(decisions).toEqual(['allow', 'allow', 'block'])
+      expect(gb.map((r) => r.status)).toEqual([201, 201, 201])
+      // France has budget left, then the project's 0.25 runs out.
+      expect((await start(publishableKey, '+33612345001')).status).toBe(201)
+      expect((await start(publishableKey, '+33612345002')).status).toBe(201)
+      const over = await start(publishableKey, '+33612345003')
+      expect(over.status).toBe(403)
+      expect(over.json.error.code).toBe('blocked')
+      // A new UTC day, a new budget.
+      h.advance(24 * 3_600_000)
+      expect((await start(publishableKey, '+33612345004')).status).toBe(201)
+    })
+  })
+
+  describe('guessing', () => {
+    it('bounds wrong codes per number across verifications', async () => {
+      const { publishableKey } = await shop({
+        velocity: { mode: 'off' },
+        maxWrongCodesPerNumber: 7,
+      })
+      const phone = '+447400150015'
+      const codes: string[] = []
+      for (let v = 0; v < 2; v++) {
+        const res = await start(publishableKey, phone)
+        for (let i = 0; i < 5; i++) {
+          const check = await h.call('POST', `/v1/verifications/${res.json.id}/check`, {
+            key: publishableKey,
+            body: { code: '000000' },
+          })
+          codes.push(check.json.error.code)
+        }
+      }
+      // 5 on the first (the fifth fails it), then the second stops at the 7th wrong guess overall.
+      expect(codes.slice(0, 5)).toEqual([
+        ...Array(4).fill('incorrect_code'),
+        'max_attempts_reached',
+      ])
+      expect(codes.slice(5, 7)).toEqual(['incorrect_code', 'max_attempts_reached'])
+      expect(
+        codes
+          .slice(7)
+          .every((c) => c === 'max_attempts_reached' || c === 'verification_not_pending'),
+      ).toBe(true)
+    })
+  })
+
+  describe('the operator sees every decision', () => {
+    it('lists decisions with reasons through the API', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 1 }] },
+      })
+      await start(publishableKey, '+447400160016')
+      await start(publishableKey, '+447400160016')
+      const events = (await h.call('GET', '/v1/fraud/events?limit=10', { key: secretKey })).json
+      expect(events.map((e: { outcome: string }) => e.outcome)).toEqual(['challenged', 'sent'])
+      expect(events[0]).toMatchObject({
+        decision: 'challenge',
+        phone: '+447400160016',
+        ip: '198.51.100.7',
+        reasons: ['challenge:velocity.phone.1h'],
+      })
+      const bad = await h.call('GET', '/v1/fraud/events?decision=maybe', { key: secretKey })
+      expect(bad.status).toBe(400)
+    })
+  })
+})

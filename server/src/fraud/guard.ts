@@ -1,0 +1,291 @@
+/**
+ * The fraud guard: every check runs before anything is sent, each says allow, challenge or
+ * block with reason codes, and the enforced verdict decides what the shopper gets:
+ *
+ * - allow: the code is sent.
+ * - challenge: 428 `challenge_required` with a proof-of-work puzzle; a start that carries a
+ *   solution (or the store's captcha token) goes ahead.
+ * - block about the number (lists, velocity per number/prefix/country, conversion, country
+ *   spend): answered exactly like a normal start, but no text is sent (a decoy), so an attacker
+ *   learns nothing about which numbers are blocked.
+ * - block about the requester (IP lists, IP/network/project velocity, project spend cap):
+ *   a generic 429 or 403.
+ *
+ * Checks in shadow mode decide and are recorded, but never enforced.
+ * @module
+ */
+import type { Kysely, Transaction } from 'kysely'
+import type { Logger } from 'pino'
+import { ApiError } from '../http/errors'
+import { newId } from '../ids'
+import type { Database } from '../storage'
+import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
+import { conversionCheck, countEntered, countSent } from './checks/conversion'
+import { listsCheck } from './checks/lists'
+import { numberTypeCheck } from './checks/number-type'
+import { spendCheck } from './checks/spend'
+import { velocityCheck } from './checks/velocity'
+import { hitCounters, readCounters } from './counters'
+import { DEFAULT_FRAUD_SETTINGS, type FraudSettings, parseFraudSettings } from './settings'
+import { type CheckResult, type Decision, type Finding, type FraudContext, SEVERITY } from './types'
+
+export type Outcome = 'sent' | 'decoy' | 'solved' | 'allowed_by_list'
+
+export interface Assessment {
+  decision: Decision
+  outcome: Outcome
+  reasons: string[]
+  shadowReasons: string[]
+  /** True when no text may be sent. */
+  decoy: boolean
+}
+
+export interface AssessInput {
+  projectId: string
+  fraudSettings: string | null
+  mode: FraudContext['mode']
+  phone: string
+  country: string
+  numberType: string
+  ip: string | null
+  challenge?: string | undefined
+  captchaToken?: string | undefined
+}
+
+export interface FraudGuardOptions {
+  db: Kysely<Database>
+  challenges: ChallengeService
+  logger?: Logger | undefined
+  now?: () => number
+}
+
+const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
+
+function worst(findings: Finding[]): Decision {
+  let decision: Decision = 'allow'
+  for (const f of findings) if (SEVERITY[f.decision] > SEVERITY[decision]) decision = f.decision
+  return decision
+}
+
+export function createFraudGuard({ db, challenges, logger, now = Date.now }: FraudGuardOptions) {
+  const settingsCache = new Map<string, FraudSettings>()
+  function settingsOf(json: string | null): FraudSettings {
+    if (json === null) return DEFAULT_FRAUD_SETTINGS
+    let settings = settingsCache.get(json)
+    if (!settings) {
+      settings = parseFraudSettings(json)
+      if (settingsCache.size > 1000) settingsCache.clear()
+      settingsCache.set(json, settings)
+    }
+    return settings
+  }
+
+  async function recordRefusal(
+    ctx: FraudContext,
+    decision: Decision,
+    outcome: string,
+    reasons: string[],
+    shadowReasons: string[],
+  ) {
+    await db
+      .insertInto('fraud_events')
+      .values({
+        id: newId('fev'),
+        project_id: ctx.projectId,
+        verification_id: null,
+        phone: ctx.phone,
+        country: ctx.country,
+        ip: ctx.ip,
+        decision,
+        outcome,
+        reasons: JSON.stringify(reasons),
+        shadow_reasons: JSON.stringify(shadowReasons),
+        created_at: ctx.at,
+      })
+      .execute()
+  }
+
+  return {
+    settingsOf,
+
+    /**
+     * Runs every check for a start. Returns the assessment when the start may go ahead (sent
+     * or decoy); throws the ApiError the shopper gets otherwise (challenge or refusal).
+     */
+    async assess(input: AssessInput): Promise<Assessment & { ctx: FraudContext }> {
+      const ctx: FraudContext = {
+        projectId: input.projectId,
+        mode: input.mode,
+        phone: input.phone,
+        country: input.country,
+        numberType: input.numberType,
+        ip: input.ip,
+        at: now(),
+        settings: settingsOf(input.fraudSettings),
+      }
+      const results: CheckResult[] = [numberTypeCheck(ctx)]
+      const lists = await listsCheck(ctx, { db })
+      results.push(lists)
+      // Every check runs whatever the lists say: equal work keeps answers equal in timing.
+      if (ctx.settings.velocity.mode !== 'off') results.push(await velocityCheck(ctx, { db }))
+      if (ctx.settings.conversion.mode !== 'off') results.push(await conversionCheck(ctx, { db }))
+
+      const enforced: Finding[] = []
+      const shadowReasons: string[] = []
+      for (const result of results) {
+        if (result.mode === 'off') continue
+        if (result.mode === 'shadow') {
+          for (const f of result.findings) shadowReasons.push(`${f.decision}:${f.reason}`)
+          continue
+        }
+        // An allow-list entry lifts every finding but the number type's.
+        if (lists.allowedBy && lists.mode === 'enforce' && result.check !== 'number_type') {
+          continue
+        }
+        enforced.push(...result.findings)
+      }
+
+      const typeFinding = enforced.find((f) => f.reason.startsWith('number_type.'))
+      if (typeFinding) {
+        await recordRefusal(ctx, 'block', 'refused', [typeFinding.reason], shadowReasons)
+        throw new ApiError('unsupported_number_type', {
+          numberType: ctx.numberType,
+        })
+      }
+
+      let decision = worst(enforced)
+      let outcome: Outcome =
+        lists.allowedBy && lists.mode === 'enforce' ? 'allowed_by_list' : 'sent'
+      const reasons = enforced.map((f) => `${f.decision}:${f.reason}`)
+      if (outcome === 'allowed_by_list') reasons.push(`allow:${lists.allowedBy}`)
+
+      if (decision === 'challenge') {
+        const required = difficultyFor(
+          enforced.filter((f) => f.decision === 'challenge').length,
+          ctx.settings.challenge,
+        )
+        let solved = false
+        if (input.challenge) {
+          solved = await challenges.redeem(input.challenge, ctx.projectId, required, ctx.at)
+        }
+        const captcha = ctx.settings.challenge.captcha
+        if (!solved && captcha && input.captchaToken) {
+          solved = await verifyCaptcha(captcha, input.captchaToken, ctx.ip)
+        }
+        if (!solved) {
+          await recordRefusal(ctx, decision, 'challenged', reasons, shadowReasons)
+          throw new ApiError('challenge_required', {
+            challenge: await challenges.issue(ctx.projectId, required, ctx.at),
+          })
+        }
+        outcome = 'solved'
+      }
+
+      // Money last: only a start that would really be sent reserves its cost.
+      if (decision !== 'block') {
+        const spend = await spendCheck(ctx, { db })
+        if (spend.mode === 'shadow') {
+          for (const f of spend.findings) shadowReasons.push(`${f.decision}:${f.reason}`)
+        } else if (spend.mode === 'enforce' && spend.findings.length > 0) {
+          enforced.push(...spend.findings)
+          reasons.push(...spend.findings.map((f) => `${f.decision}:${f.reason}`))
+          decision = 'block'
+          logger?.warn(
+            {
+              projectId: ctx.projectId,
+              country: ctx.country,
+              reasons: spend.findings.map((f) => f.reason),
+            },
+            'fraud guard: daily spend cap reached',
+          )
+        }
+      } else {
+        // A decoy does the same reads as a real start, so it answers in the same time.
+        await readCounters(
+          db,
+          [{ key: `spend:${ctx.projectId}:read`, windowMs: 86_400_000 }],
+          ctx.at,
+        )
+      }
+
+      if (decision === 'block') {
+        const requestFinding = enforced.find((f) => f.decision === 'block' && f.scope === 'request')
+        if (requestFinding) {
+          await recordRefusal(ctx, decision, 'refused', reasons, shadowReasons)
+          if (requestFinding.reason.startsWith('velocity.')) {
+            throw new ApiError(
+              'rate_limited',
+              {},
+              {
+                retryAfterSeconds: (requestFinding.retryAfterMs ?? 60_000) / 1000,
+              },
+            )
+          }
+          throw new ApiError('blocked')
+        }
+        return { ctx, decision, outcome: 'decoy', reasons, shadowReasons, decoy: true }
+      }
+      return { ctx, decision, outcome, reasons, shadowReasons, decoy: false }
+    },
+
+    /** Records the decision with the verification it produced (inside its transaction). */
+    async record(
+      trx: Transaction<Database> | Kysely<Database>,
+      assessment: Assessment & { ctx: FraudContext },
+      verificationId: string,
+    ) {
+      const { ctx } = assessment
+      await trx
+        .insertInto('fraud_events')
+        .values({
+          id: newId('fev'),
+          project_id: ctx.projectId,
+          verification_id: verificationId,
+          phone: ctx.phone,
+          country: ctx.country,
+          ip: ctx.ip,
+          decision: assessment.decision,
+          outcome: assessment.outcome,
+          reasons: JSON.stringify(assessment.reasons),
+          shadow_reasons: JSON.stringify(assessment.shadowReasons),
+          created_at: ctx.at,
+        })
+        .execute()
+    },
+
+    /** After the start committed: a real text counts towards the conversion rates. */
+    async afterStart(assessment: Assessment & { ctx: FraudContext }) {
+      if (!assessment.decoy) await countSent({ db }, assessment.ctx)
+    },
+
+    async afterApproved(input: {
+      projectId: string
+      fraudSettings: string | null
+      phone: string
+      country: string
+    }) {
+      await countEntered({ db }, { ...input, at: now(), settings: settingsOf(input.fraudSettings) })
+    },
+
+    /** Wrong codes for this number across all its verifications in the last 24 h. */
+    async wrongCodes(projectId: string, phone: string): Promise<number> {
+      const [value] = await readCounters(
+        db,
+        [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
+        now(),
+      )
+      return value ?? 0
+    },
+
+    async countWrongCode(projectId: string, phone: string): Promise<number> {
+      const [value] = await hitCounters(
+        db,
+        [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
+        now(),
+      )
+      return value ?? 0
+    },
+  }
+}
+
+export type FraudGuard = ReturnType<typeof createFraudGuard>

@@ -1,0 +1,178 @@
+/**
+ * Allow and block lists: numbers, number prefixes, IP addresses or networks, and countries,
+ * per project or for every project (`*`). Managed by `pnpm textgate fraud …` and by the
+ * secret-key API; read on every start.
+ * @module
+ */
+import type { Kysely } from 'kysely'
+import { ApiError } from '../http/errors'
+import { newId } from '../ids'
+import type { Database, FraudListKind, FraudListName } from '../storage'
+import { ipMatches, isIpOrCidr } from './network'
+
+export const ALL_PROJECTS = '*'
+
+export interface ListEntryInput {
+  list: FraudListName
+  kind: FraudListKind
+  value: string
+  note?: string | undefined
+}
+
+export interface ListEntry {
+  id: string
+  projectId: string
+  list: FraudListName
+  kind: FraudListKind
+  value: string
+  note: string | null
+  createdAt: string
+}
+
+/** Canonical form of a list value, or an error that says what is wrong with it. */
+export function normaliseListValue(kind: FraudListKind, raw: string): string {
+  const value = raw.trim()
+  switch (kind) {
+    case 'phone':
+    case 'prefix': {
+      const compact = value.replace(/[\s().-]/g, '').replace(/^00/, '+')
+      const pattern = kind === 'phone' ? /^\+[1-9]\d{6,14}$/ : /^\+[1-9]\d{0,14}$/
+      if (!pattern.test(compact)) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'value', message: `a ${kind} is written +<digits>, like +4474001` }],
+        })
+      }
+      return compact
+    }
+    case 'ip':
+      if (!isIpOrCidr(value)) {
+        throw new ApiError('invalid_request', {
+          issues: [
+            { path: 'value', message: 'an ip is an address or a CIDR range like 203.0.113.0/24' },
+          ],
+        })
+      }
+      return value.toLowerCase()
+    case 'country':
+      if (!/^[A-Za-z]{2}$/.test(value)) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'value', message: 'a country is an ISO 3166 alpha-2 code like GB' }],
+        })
+      }
+      return value.toUpperCase()
+  }
+}
+
+const toEntry = (row: {
+  id: string
+  project_id: string
+  list: FraudListName
+  kind: FraudListKind
+  value: string
+  note: string | null
+  created_at: number
+}): ListEntry => ({
+  id: row.id,
+  projectId: row.project_id,
+  list: row.list,
+  kind: row.kind,
+  value: row.value,
+  note: row.note,
+  createdAt: new Date(Number(row.created_at)).toISOString(),
+})
+
+export async function addListEntry(
+  db: Kysely<Database>,
+  projectId: string,
+  input: ListEntryInput,
+  at = Date.now(),
+): Promise<ListEntry> {
+  const value = normaliseListValue(input.kind, input.value)
+  const row = {
+    id: newId('fle'),
+    project_id: projectId,
+    list: input.list,
+    kind: input.kind,
+    value,
+    note: input.note ?? null,
+    created_at: at,
+  }
+  await db
+    .insertInto('fraud_list_entries')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['project_id', 'list', 'kind', 'value']).doUpdateSet({ note: row.note }),
+    )
+    .execute()
+  const stored = await db
+    .selectFrom('fraud_list_entries')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('list', '=', input.list)
+    .where('kind', '=', input.kind)
+    .where('value', '=', value)
+    .executeTakeFirstOrThrow()
+  return toEntry(stored)
+}
+
+export async function removeListEntry(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+): Promise<boolean> {
+  const result = await db
+    .deleteFrom('fraud_list_entries')
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
+
+export async function listEntries(db: Kysely<Database>, projectId: string): Promise<ListEntry[]> {
+  const rows = await db
+    .selectFrom('fraud_list_entries')
+    .selectAll()
+    .where('project_id', 'in', [projectId, ALL_PROJECTS])
+    .orderBy('created_at')
+    .execute()
+  return rows.map(toEntry)
+}
+
+export interface ListSubject {
+  phone: string
+  country: string
+  ip: string | null
+}
+
+export interface ListMatch {
+  list: FraudListName
+  kind: FraudListKind
+  value: string
+}
+
+/** The entries that match a request; block entries first. */
+export async function matchLists(
+  db: Kysely<Database>,
+  projectId: string,
+  subject: ListSubject,
+): Promise<ListMatch[]> {
+  const prefixes: string[] = []
+  for (let end = 2; end <= subject.phone.length; end++) prefixes.push(subject.phone.slice(0, end))
+  const rows = await db
+    .selectFrom('fraud_list_entries')
+    .select(['list', 'kind', 'value'])
+    .where('project_id', 'in', [projectId, ALL_PROJECTS])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('kind', '=', 'phone'), eb('value', '=', subject.phone)]),
+        eb.and([eb('kind', '=', 'prefix'), eb('value', 'in', prefixes)]),
+        eb.and([eb('kind', '=', 'country'), eb('value', '=', subject.country)]),
+        eb('kind', '=', 'ip'),
+      ]),
+    )
+    .execute()
+  const matches = rows.filter(
+    (row) => row.kind !== 'ip' || (subject.ip !== null && ipMatches(subject.ip, row.value)),
+  )
+  return matches.sort((a, b) => (a.list === b.list ? 0 : a.list === 'block' ? -1 : 1))
+}

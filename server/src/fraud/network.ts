@@ -1,0 +1,54 @@
+/**
+ * Addresses and number ranges as the guard groups them: an IPv4 /24 or IPv6 /48 network
+ * (one customer's allocation, roughly), and a phone number without its last digits.
+ * @module
+ */
+import ipaddr from 'ipaddr.js'
+
+/** Normalised address text (IPv4-mapped IPv6 becomes IPv4), or null when not an address. */
+export function normaliseIp(ip: string | null | undefined): string | null {
+  if (!ip || !ipaddr.isValid(ip)) return null
+  const parsed = ipaddr.process(ip)
+  return parsed.toString()
+}
+
+/** `203.0.113.0/24` or `2001:db8:1::/48`. */
+export function networkOf(ip: string): string {
+  const parsed = ipaddr.process(ip)
+  if (parsed.kind() === 'ipv4') {
+    const [a, b, c] = (parsed as ipaddr.IPv4).octets
+    return `${a}.${b}.${c}.0/24`
+  }
+  const parts = (parsed as ipaddr.IPv6).parts
+  return `${parts
+    .slice(0, 3)
+    .map((p) => p.toString(16))
+    .join(':')}::/48`
+}
+
+/** Does `ip` fall in `range` (an address or CIDR)? Invalid input never matches. */
+export function ipMatches(ip: string, range: string): boolean {
+  try {
+    const address = ipaddr.process(ip)
+    if (!range.includes('/')) return address.toString() === ipaddr.process(range).toString()
+    const [network, bits] = ipaddr.parseCIDR(range)
+    const comparable =
+      address.kind() === network.kind()
+        ? address
+        : address.kind() === 'ipv4'
+          ? (address as ipaddr.IPv4).toIPv4MappedAddress()
+          : null
+    return comparable?.match([network, bits]) ?? false
+  } catch {
+    return false
+  }
+}
+
+export function isIpOrCidr(value: string): boolean {
+  return ipaddr.isValid(value) || ipaddr.isValidCIDR(value)
+}
+
+/** `+447400123456` without its last `digits` digits: `+447400123`. */
+export function prefixOf(e164: string, digits: number): string {
+  return e164.slice(0, Math.max(2, e164.length - digits))
+}

@@ -1,0 +1,71 @@
+/**
+ * The operator's side of the fraud guard (secret key): allow and block lists, and the log of
+ * decisions with their reasons.
+ * @module
+ */
+import { FraudListEntryRequest } from '@textgate/shared'
+import { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import { apiKeyAuth } from '../auth'
+import { readJson } from '../http/body'
+import { ApiError } from '../http/errors'
+import type { Database } from '../storage'
+import { addListEntry, listEntries, removeListEntry } from './lists'
+
+export async function recentEvents(
+  db: Kysely<Database>,
+  projectId: string,
+  { limit = 50, decision }: { limit?: number; decision?: string | undefined } = {},
+) {
+  let query = db
+    .selectFrom('fraud_events')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+  if (decision) query = query.where('decision', '=', decision)
+  const rows = await query.execute()
+  return rows.map((row) => ({
+    id: row.id,
+    verificationId: row.verification_id,
+    phone: row.phone,
+    country: row.country,
+    ip: row.ip,
+    decision: row.decision as 'allow' | 'challenge' | 'block',
+    outcome: row.outcome,
+    reasons: JSON.parse(row.reasons) as string[],
+    shadowReasons: JSON.parse(row.shadow_reasons) as string[],
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+  }))
+}
+
+export function fraudRoutes(db: Kysely<Database>) {
+  const secret = apiKeyAuth({ db, kinds: ['secret'] })
+  return new Hono()
+    .get('/lists', secret, async (c) => c.json(await listEntries(db, c.get('auth').project.id)))
+    .post('/lists', secret, async (c) => {
+      const input = await readJson(c, FraudListEntryRequest)
+      return c.json(await addListEntry(db, c.get('auth').project.id, input), 201)
+    })
+    .delete('/lists/:id', secret, async (c) => {
+      const removed = await removeListEntry(db, c.get('auth').project.id, c.req.param('id'))
+      if (!removed) throw new ApiError('not_found')
+      return c.body(null, 204)
+    })
+    .get('/events', secret, async (c) => {
+      const limit = Number(c.req.query('limit') ?? 50)
+      const decision = c.req.query('decision')
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'limit', message: 'limit must be 1 to 500' }],
+        })
+      }
+      if (decision !== undefined && !['allow', 'challenge', 'block'].includes(decision)) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'decision', message: 'decision must be allow, challenge or block' }],
+        })
+      }
+      return c.json(await recentEvents(db, c.get('auth').project.id, { limit, decision }))
+    })
+}

@@ -1,0 +1,166 @@
+/**
+ * The fraud guard's settings per project: which checks run, whether each enforces or only
+ * records (shadow), and their limits. Stored as JSON on the project; every field has a default,
+ * so `{}` is a complete, safe configuration.
+ * @module
+ */
+import * as v from 'valibot'
+
+export type CheckMode = 'enforce' | 'shadow' | 'off'
+const Mode = v.picklist(['enforce', 'shadow', 'off'], 'mode must be enforce, shadow or off')
+
+const Duration = v.pipe(
+  v.string('a window is a duration such as "10m", "1h" or "24h"'),
+  v.regex(/^\d+[smhd]$/, 'a window is a duration such as "10m", "1h" or "24h"'),
+)
+const Count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1))
+const Share = v.pipe(v.number(), v.minValue(0), v.maxValue(1))
+const Money = v.pipe(v.number(), v.minValue(0))
+const Country = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'a country is an ISO 3166 alpha-2 code'))
+
+export const VELOCITY_SCOPES = ['phone', 'ip', 'network', 'prefix', 'country', 'project'] as const
+export type VelocityScope = (typeof VELOCITY_SCOPES)[number]
+
+const VelocityRule = v.pipe(
+  v.strictObject({
+    scope: v.picklist(VELOCITY_SCOPES, `scope must be one of ${VELOCITY_SCOPES.join(', ')}`),
+    window: Duration,
+    /** For `prefix`: how many trailing digits are dropped (the number "without its last digits"). */
+    digits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8))),
+    challengeAt: v.optional(Count),
+    blockAt: v.optional(Count),
+  }),
+  v.check(
+    (rule) => rule.challengeAt !== undefined || rule.blockAt !== undefined,
+    'a velocity rule needs challengeAt, blockAt or both',
+  ),
+  v.check(
+    (rule) => rule.scope !== 'prefix' || rule.digits !== undefined,
+    'a prefix rule needs digits (how many trailing digits to drop)',
+  ),
+)
+export type VelocityRule = v.InferOutput<typeof VelocityRule>
+
+export const NUMBER_TYPES = [
+  'mobile',
+  'fixed_line_or_mobile',
+  'fixed_line',
+  'voip',
+  'toll_free',
+  'premium_rate',
+  'shared_cost',
+  'personal_number',
+  'pager',
+  'uan',
+  'voicemail',
+  'unknown',
+] as const
+
+const DEFAULT_VELOCITY: VelocityRule[] = [
+  { scope: 'phone', window: '1h', challengeAt: 3, blockAt: 8 },
+  { scope: 'phone', window: '24h', blockAt: 15 },
+  { scope: 'ip', window: '10m', challengeAt: 5, blockAt: 30 },
+  { scope: 'ip', window: '24h', challengeAt: 20, blockAt: 200 },
+  { scope: 'network', window: '1h', challengeAt: 20, blockAt: 300 },
+  { scope: 'prefix', digits: 3, window: '1h', challengeAt: 2, blockAt: 4 },
+  { scope: 'prefix', digits: 5, window: '1h', challengeAt: 6, blockAt: 20 },
+  { scope: 'country', window: '1h', challengeAt: 1000 },
+  { scope: 'project', window: '1h', challengeAt: 5000 },
+]
+
+export const FraudSettings = v.strictObject({
+  lists: v.optional(v.strictObject({ mode: v.optional(Mode, 'enforce') }), {}),
+  numberType: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      allow: v.optional(v.array(v.picklist(NUMBER_TYPES, 'unknown number type')), [
+        'mobile',
+        'fixed_line_or_mobile',
+      ]),
+    }),
+    {},
+  ),
+  velocity: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      rules: v.optional(v.array(VelocityRule), DEFAULT_VELOCITY),
+    }),
+    {},
+  ),
+  conversion: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      window: v.optional(Duration, '1h'),
+      /** Codes sent in the window before the rate is judged at all. */
+      minSent: v.optional(Count, 30),
+      challengeBelow: v.optional(Share, 0.4),
+      blockBelow: v.optional(Share, 0.1),
+      /** Trailing digits dropped for the per-prefix breaker. */
+      prefixDigits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)), 4),
+      minSentPerPrefix: v.optional(Count, 8),
+    }),
+    {},
+  ),
+  spend: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      /** Per UTC day, in the currency of the costs below. */
+      dailyProjectCap: v.optional(Money, 50),
+      dailyCountryCap: v.optional(Money, 20),
+      defaultCostPerSms: v.optional(Money, 0.05),
+      costs: v.optional(v.record(Country, Money), {}),
+    }),
+    {},
+  ),
+  challenge: v.optional(
+    v.strictObject({
+      /** Work (SHA-256 tries, worst case) at the first level of risk; doubles per extra reason. */
+      baseDifficulty: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000)), 50_000),
+      maxDifficulty: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000)), 1_000_000),
+      /** A store's own Turnstile or hCaptcha, accepted instead of the proof of work. */
+      captcha: v.optional(
+        v.strictObject({
+          provider: v.picklist(['turnstile', 'hcaptcha']),
+          secret: v.pipe(v.string(), v.minLength(1)),
+          verifyUrl: v.optional(v.pipe(v.string(), v.url())),
+        }),
+      ),
+    }),
+    {},
+  ),
+  /** Code guesses per number across all its verifications in 24 h. */
+  maxWrongCodesPerNumber: v.optional(Count, 15),
+})
+export type FraudSettings = v.InferOutput<typeof FraudSettings>
+export type FraudSettingsInput = v.InferInput<typeof FraudSettings>
+
+export class FraudSettingsError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid fraud settings:\n  ${issues.join('\n  ')}`)
+    this.name = 'FraudSettingsError'
+  }
+}
+
+/** Parses settings JSON (or an object); throws FraudSettingsError with one line per issue. */
+export function parseFraudSettings(input: unknown): FraudSettings {
+  const value = typeof input === 'string' ? JSON.parse(input) : (input ?? {})
+  const result = v.safeParse(FraudSettings, value)
+  if (!result.success) {
+    throw new FraudSettingsError(
+      result.issues.map((issue) => {
+        const path = issue.path?.map((p) => String(p.key)).join('.') ?? '(root)'
+        return `${path}: ${issue.message}`
+      }),
+    )
+  }
+  return result.output
+}
+
+export const DEFAULT_FRAUD_SETTINGS: FraudSettings = parseFraudSettings({})
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+export function durationMs(duration: string): number {
+  const unit = duration.slice(-1) as keyof typeof UNIT_MS
+  return Number(duration.slice(0, -1)) * UNIT_MS[unit]
+}
