@@ -255,7 +255,12 @@ export function createFraudGuard({ db, challenges, logger, now = Date.now }: Fra
 
     /** After the start committed: a real text counts towards the conversion rates. */
     async afterStart(assessment: Assessment & { ctx: FraudContext }) {
-      if (!assessment.decoy) await countSent({ db }, assessment.ctx)
+      const { ctx } = assessment
+      // Decoys are counted apart (same work, so the same timing), never as codes sent.
+      await countSent(
+        { db },
+        assessment.decoy ? { ...ctx, projectId: `${ctx.projectId}:decoy` } : ctx,
+      )
     },
 
     async afterApproved(input: {

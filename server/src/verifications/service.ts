@@ -84,16 +84,20 @@ export function createVerificationService({
   now = Date.now,
   onEnqueued = () => {},
 }: VerificationServiceOptions) {
-  /** A message row that never reaches a carrier: what a blocked number "gets". */
+  /**
+   * What a blocked number "gets": a message row that never reaches a carrier, written with the
+   * same statements as a real one (its outbox row is born done), so both take the same time.
+   */
   async function suppressMessage(
     trx: Parameters<typeof enqueueMessage>[0],
     row: { verificationId: string; projectId: string; mode: Verification['mode']; to: string },
     at: number,
   ) {
+    const messageId = newId('msg')
     await trx
       .insertInto('messages')
       .values({
-        id: newId('msg'),
+        id: messageId,
         verification_id: row.verificationId,
         project_id: row.projectId,
         mode: row.mode,
@@ -107,6 +111,19 @@ export function createVerificationService({
         sent_at: null,
         delivered_at: null,
         updated_at: at,
+      })
+      .execute()
+    await trx
+      .insertInto('outbox')
+      .values({
+        id: newId('obx'),
+        message_id: messageId,
+        state: 'done',
+        available_at: at,
+        claimed_by: null,
+        claimed_until: null,
+        last_error: null,
+        created_at: at,
       })
       .execute()
   }

@@ -1,0 +1,83 @@
+/**
+ * The fraud guard's counters hold across server processes: two real servers on one database
+ * share one limit, with requests racing between them.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../server/src/storage/testing'
+import { type CreatedProject, cli, startTextgate, tempDir } from '../support/processes'
+
+const ORIGIN = 'https://shop.example'
+const LIMIT = 20
+const REQUESTS = 60
+
+describe.each(DIALECTS)('two server processes on one %s database', (dialect) => {
+  const dir = tempDir('tg-fraud-')
+  let storage: TestStorage | undefined
+  let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+  let project: CreatedProject
+
+  beforeAll(async () => {
+    let databaseUrl = `sqlite:${join(dir.path, 'shared.db')}`
+    if (dialect === 'postgres') {
+      storage = await createTestStorage('postgres')
+      databaseUrl = storage.url
+    }
+    const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: '1' }
+    servers = [await startTextgate({ databaseUrl, env }), await startTextgate({ databaseUrl, env })]
+    // Only the per-IP rule, so that every refusal below is that rule's.
+    const settings = join(dir.path, 'fraud.json')
+    writeFileSync(
+      settings,
+      JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '10m', blockAt: LIMIT }] } }),
+    )
+    const created = cli(
+      [
+        'projects',
+        'create',
+        '--name',
+        'Shared',
+        '--origin',
+        ORIGIN,
+        '--fraud-settings',
+        settings,
+        '--json',
+      ],
+      servers[0]!.env,
+    )
+    expect(created.status, created.stderr).toBe(0)
+    project = JSON.parse(created.stdout) as CreatedProject
+  })
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+    await storage?.dispose()
+    dir.remove()
+  })
+
+  it(`lets exactly ${LIMIT} of ${REQUESTS} racing starts from one address through`, async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: REQUESTS }, async (_, i) => {
+        const server = servers[i % 2]!
+        // Numbers in different ranges, so no other rule could apply.
+        const phone = `+447400${String(100_000 + i * 7_919).slice(-6)}`
+        const res = await fetch(`${server.url}/v1/verifications`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${project.publishableKey}`,
+            Origin: ORIGIN,
+            'Content-Type': 'application/json',
+            'X-Forwarded-For': '203.0.113.50',
+          },
+          body: JSON.stringify({ phone, consent: { accepted: true } }),
+        })
+        const body = (await res.json()) as { error?: { code: string } }
+        return res.status === 201 ? 201 : `${res.status} ${body.error?.code}`
+      }),
+    )
+    const accepted = statuses.filter((s) => s === 201).length
+    expect(statuses.filter((s) => s !== 201 && s !== '429 rate_limited')).toEqual([])
+    expect(accepted).toBe(LIMIT)
+  })
+})
