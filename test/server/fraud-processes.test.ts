@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../server/src/storage/testing'
-import { type CreatedProject, cli, startTextgate, tempDir } from '../support/processes'
+import { type CreatedProject, cliAsync, startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
 const LIMIT = 20
@@ -32,7 +32,7 @@ describe.each(DIALECTS)('two server processes on one %s database', (dialect) => 
       settings,
       JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '10m', blockAt: LIMIT }] } }),
     )
-    const created = cli(
+    const created = await cliAsync(
       [
         'projects',
         'create',

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -117,12 +118,7 @@ export async function startProcess(
   const deadline = Date.now() + 30_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry.join(' ')} exited early:\n${log}`)
-    try {
-      const response = await fetch(`${url}${readyPath}`)
-      if (response.ok) break
-    } catch {
-      // Not listening yet.
-    }
+    if (await answers200(`${url}${readyPath}`)) break
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       throw new Error(`${entry.join(' ')} did not become ready:\n${log}`)
@@ -138,6 +134,21 @@ export async function startProcess(
       return exited
     },
   }
+}
+
+/**
+ * One GET on a connection of its own (no keep-alive pool): polling must not leave idle sockets
+ * behind that a later `fetch` could pick up after the server closed them.
+ */
+function answers200(url: string): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const req = httpGet(url, { agent: false }, (res) => {
+      res.resume()
+      resolveAnswer(res.statusCode === 200)
+    })
+    req.on('error', () => resolveAnswer(false))
+    req.setTimeout(2_000, () => req.destroy())
+  })
 }
 
 export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789'
