@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
 import {
   type CreatedProject,
+  cliAsync,
   createProject,
   freePort,
   ROOT,
@@ -138,6 +139,51 @@ describe('a shopper registers at the demo store', () => {
     await expect.poll(() => widget(page, 'error').textContent()).toMatch(/expired/i)
     expect(await widget(page, 'done').count()).toBe(0)
     await page.close()
+  })
+
+  it("solves the fraud guard's proof-of-work challenge without the shopper noticing", async () => {
+    // From now on, every start from this address after its first in two hours is challenged.
+    const settings = join(dir.path, 'fraud.json')
+    writeFileSync(
+      settings,
+      JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '2h', challengeAt: 1 }] } }),
+    )
+    const set = await cliAsync(
+      ['fraud', 'settings', '--project', project.projectId, '--file', settings],
+      textgate.env,
+    )
+    expect(set.status, set.stderr).toBe(0)
+    try {
+      const page = await browser.newPage()
+      await page.goto(storeUrl)
+      await sendCode(page, await sandboxNumber('GB'))
+      await page.reload()
+      const phone = await sandboxNumber('GB')
+      await sendCode(page, phone)
+      const code = await latestCode(phone)
+      await widget(page, 'code-input').fill(code)
+      await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+      const events = await fetch(`${textgate.url}/v1/fraud/events?limit=3`, {
+        headers: { Authorization: `Bearer ${project.secretKey}` },
+      })
+      const [solved, challenged, first] = (await events.json()) as {
+        outcome: string
+        phone: string
+      }[]
+      expect([solved?.outcome, challenged?.outcome, first?.outcome]).toEqual([
+        'solved',
+        'challenged',
+        'sent',
+      ])
+      expect(solved?.phone).toBe(phone)
+      await page.close()
+    } finally {
+      writeFileSync(settings, '{}')
+      await cliAsync(
+        ['fraud', 'settings', '--project', project.projectId, '--file', settings],
+        textgate.env,
+      )
+    }
   })
 
   it('refuses the widget on a page from an origin the project does not allow', async () => {

@@ -4,12 +4,14 @@
  */
 import type {
   CheckVerificationResponse,
+  PowChallenge,
   ResendVerificationResponse,
   StartVerificationRequest,
   StartVerificationResponse,
 } from '@textgate/shared'
 // The errors module alone: the schemas (valibot) stay out of the widget bundle.
 import { isErrorBody } from '@textgate/shared/errors'
+import { solveChallenge } from '../challenge/solve'
 
 export class TextgateApiError extends Error {
   constructor(
@@ -64,10 +66,33 @@ export function createClient({ server, publishableKey }: ClientOptions) {
   }
 
   return {
-    start: (body: StartVerificationRequest, idempotencyKey: string) =>
-      post<StartVerificationResponse>('/v1/verifications', body, {
-        'Idempotency-Key': idempotencyKey,
-      }),
+    /**
+     * Starts a verification. When the fraud guard asks for proof of work (428
+     * `challenge_required`), solves it and sends the start again with the solution, without
+     * the shopper doing anything (a harder puzzle the second time is solved once more).
+     */
+    async start(body: StartVerificationRequest, idempotencyKey: string) {
+      const send = (extra: { challenge?: string } = {}) =>
+        post<StartVerificationResponse>(
+          '/v1/verifications',
+          { ...body, ...extra },
+          { 'Idempotency-Key': idempotencyKey },
+        )
+      let attempt = 0
+      let extra: { challenge?: string } = {}
+      for (;;) {
+        try {
+          return await send(extra)
+        } catch (error) {
+          const challenge =
+            error instanceof TextgateApiError && error.code === 'challenge_required'
+              ? (error.details.challenge as PowChallenge | undefined)
+              : undefined
+          if (!challenge || attempt++ >= 2) throw error
+          extra = { challenge: await solveChallenge(challenge) }
+        }
+      }
+    },
     check: (id: string, code: string) =>
       post<CheckVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/check`, {
         code,
