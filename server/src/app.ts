@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import { apiKeyAuth, corsPreflight } from './auth'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
-import { widgetFile } from './http/widget-file'
+import { widgetChunks, widgetFile } from './http/widget-file'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -84,6 +84,7 @@ export function createApp({
     return c.json(await tokens.jwks())
   })
   app.get('/widget.js', widgetFile(widgetPath))
+  app.get('/chunks/:name', widgetChunks(widgetPath))
 
   app.route('/v1/verifications', verificationRoutes(db, verifications))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
