@@ -10,6 +10,8 @@ export default defineConfig({
     sourcemap: false,
     modulePreload: false,
     emptyOutDir: true,
+    // dist/.vite/manifest.json: which chunk holds which module, for scripts/size.mjs.
+    manifest: true,
     rollupOptions: {
       input: 'src/index.ts',
       preserveEntrySignatures: 'strict',
