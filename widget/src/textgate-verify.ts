@@ -380,7 +380,13 @@ export class TextgateVerify extends LitElement {
       this.partElement<HTMLElement>(this.step === 'code' ? 'code-input' : 'phone-input') ??
       undefined
     if (this.required && !this.token) {
-      this.internals.setValidity({ valueMissing: true }, this.t.required, anchor)
+      // Nothing typed: "value missing"; otherwise the problem shown at the field, if any.
+      const started = this.step !== 'phone' || /\d/.test(this.phoneText)
+      this.internals.setValidity(
+        started ? { customError: true } : { valueMissing: true },
+        this.error || this.t.required,
+        anchor,
+      )
     } else {
       this.internals.setValidity({})
     }

@@ -13,6 +13,23 @@ describe('form API and theming', () => {
     expect(el.validity.valueMissing).to.equal(true)
     expect(el.validationMessage).to.equal('Verify your phone number.')
     expect(form.checkValidity()).to.equal(false)
+    // Once a number is typed, the message says what is wrong with it.
+    insertText(part<HTMLInputElement>(el, 'phone-input'), '020 7946 0000')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => el.validationMessage.includes('landline'), el.validationMessage)
+    expect(el.validity.customError).to.equal(true)
+    expect(el.validity.valueMissing).to.equal(false)
+  })
+
+  it('without default-country, takes the country from the browser languages', async () => {
+    const { el } = await mount('')
+    const expected = navigator.languages
+      .map((tag) => new Intl.Locale(tag).region)
+      .find((region) => region)
+    const names = new Intl.DisplayNames(['en'], { type: 'region' })
+    const text = part(el, 'country-button').textContent ?? ''
+    if (expected) expect(text).to.contain(names.of(expected))
+    else expect(text).to.contain('Choose a country')
   })
 
   it('returns to the start when the form is reset', async () => {
