@@ -46,8 +46,10 @@ const TERMINAL = new Set([
   'max_attempts_reached',
   'verification_not_pending',
   'verification_not_found',
-  'max_sends_reached',
 ])
+
+/** Failures worth repeating as they were: "Try again" offers that. */
+const RETRYABLE = new Set(['network_error', 'service_unavailable', 'internal_error'])
 
 interface OtpCredentials {
   get(options: { otp: { transport: string[] }; signal: AbortSignal }): Promise<{ code?: string }>
@@ -433,9 +435,7 @@ export class TextgateVerify extends LitElement {
         : t.rateLimitedNoWait
     }
     this.showError(message, at)
-    if (apiError.code === 'network_error' || apiError.code === 'service_unavailable') {
-      this.retryable = retry
-    }
+    if (RETRYABLE.has(apiError.code)) this.retryable = retry
     this.terminal = this.step === 'code' && TERMINAL.has(apiError.code)
     const detail: TextgateErrorDetail = { code: apiError.code, message }
     if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds

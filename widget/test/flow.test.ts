@@ -186,6 +186,37 @@ describe('errors', () => {
     expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
   })
 
+  it('a network failure while checking the code offers Try again, which checks it again', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': ['network-error', approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => part(el, 'retry-button'), 'no Try again')
+    const verified = oneEvent(el, 'textgate-verified')
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
+  })
+
+  it('max_sends_reached on resend keeps the code that was sent usable', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started(0)],
+      '/v1/verifications/:id/resend': [refusal(429, 'max_sends_reached')],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    await waitUntil(() => !part<HTMLButtonElement>(el, 'resend-button').disabled)
+    part<HTMLButtonElement>(el, 'resend-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('Too many codes'))
+    const verified = oneEvent(el, 'textgate-verified')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await verified
+  })
+
   it('rate_limited says how long to wait', async () => {
     server = fakeServer({
       '/v1/verifications': [{ ...refusal(429, 'rate_limited'), headers: { 'Retry-After': '42' } }],
