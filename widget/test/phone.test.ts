@@ -96,6 +96,25 @@ describe('phone number: formatting as typed', () => {
     }
   })
 
+  it('formatInput: caret after edits in the middle, selections and pastes', () => {
+    // "(201) 555-0123": select "555" and type 9 → "(201) 9-0123" before formatting.
+    let result = formatInput('(201) 9-0123', 7, 'US', 'insertText', '(201) 555-0123')
+    expect(result.text).to.equal('(201) 901-23')
+    expect(result.text.slice(0, result.caret)).to.equal('(201) 9')
+    // Paste "555" in the middle of "(201) 012-3".
+    result = formatInput('(201) 555012-3', 9, 'US', 'insertFromPaste', '(201) 012-3')
+    expect(result.text).to.equal('(201) 555-0123')
+    expect(result.text.slice(0, result.caret)).to.equal('(201) 555')
+    // Backspace over ") " removes the 1 before it.
+    result = formatInput('(201555-0123', 4, 'US', 'deleteContentBackward', '(201) 555-0123')
+    expect(result.text).to.equal('(205) 550-123')
+    expect(result.text.slice(0, result.caret)).to.equal('(20')
+    // Deleting a selection across a space removes only what was selected.
+    result = formatInput('07400 3123', 6, 'GB', 'deleteContentBackward', '07400 123123')
+    expect(result.text.replace(/\D/g, '')).to.equal('074003123')
+    expect(result.text.slice(0, result.caret).replace(/\D/g, '')).to.equal('07400')
+  })
+
   it('formatInput: 00 becomes +, and the caret follows the digits', () => {
     const result = formatInput('0033612345678', 13, 'FR')
     expect(result.text).to.equal('+33 6 12 34 56 78')
