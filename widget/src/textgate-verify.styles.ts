@@ -141,6 +141,12 @@ export const styles = css`
     border-radius: var(--_radius);
     box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
   }
+  .panel[popover] {
+    position: fixed;
+    inset: auto;
+    margin: 0;
+    color: inherit;
+  }
   [part~='country-list'] {
     list-style: none;
     margin: 0;

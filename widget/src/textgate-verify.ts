@@ -51,6 +51,9 @@ const TERMINAL = new Set([
 /** Failures worth repeating as they were: "Try again" offers that. */
 const RETRYABLE = new Set(['network_error', 'service_unavailable', 'internal_error'])
 
+/** The country panel goes in the top layer where `popover` exists: no ancestor can clip it. */
+const POPOVER = typeof HTMLElement !== 'undefined' && 'showPopover' in HTMLElement.prototype
+
 interface OtpCredentials {
   get(options: { otp: { transport: string[] }; signal: AbortSignal }): Promise<{ code?: string }>
 }
@@ -283,6 +286,7 @@ export class TextgateVerify extends LitElement {
     super.disconnectedCallback()
     this.stopCountdown()
     this.stopOtp()
+    this.stopFollowing()
     this.pageLangObserver?.disconnect()
   }
 
@@ -367,6 +371,10 @@ export class TextgateVerify extends LitElement {
           // Browsers without CustomStateSet keep working, without the :state() hooks.
         }
       }
+    }
+    if (changed.has('pickerOpen' as keyof TextgateVerify)) {
+      if (this.pickerOpen) this.showPanel()
+      else this.stopFollowing()
     }
     if (changed.has('active' as keyof TextgateVerify) && this.pickerOpen) {
       this.renderRoot
@@ -712,6 +720,44 @@ export class TextgateVerify extends LitElement {
     }
   }
 
+  private readonly followButton = () => this.placePanel()
+
+  /** Shows the panel in the top layer, under the button (above it when there is no room). */
+  private showPanel(): void {
+    const panel = this.partElement('country-panel')
+    if (!panel || !POPOVER) return
+    if (!panel.matches(':popover-open')) panel.showPopover()
+    this.placePanel()
+    window.addEventListener('scroll', this.followButton, true)
+    window.addEventListener('resize', this.followButton)
+  }
+
+  private placePanel(): void {
+    const panel = this.partElement('country-panel')
+    const button = this.partElement('country-button')
+    if (!panel || !button || !POPOVER) return
+    const anchor = button.getBoundingClientRect()
+    const height = panel.offsetHeight
+    const below = anchor.bottom + 4
+    const top =
+      below + height > window.innerHeight && anchor.top - 4 - height >= 0
+        ? anchor.top - 4 - height
+        : below
+    panel.style.top = `${top}px`
+    if (this.t.$dir === 'rtl') {
+      panel.style.left = 'auto'
+      panel.style.right = `${Math.max(0, document.documentElement.clientWidth - anchor.right)}px`
+    } else {
+      panel.style.right = 'auto'
+      panel.style.left = `${Math.max(0, anchor.left)}px`
+    }
+  }
+
+  private stopFollowing(): void {
+    window.removeEventListener('scroll', this.followButton, true)
+    window.removeEventListener('resize', this.followButton)
+  }
+
   private chooseCountry(country: Country): void {
     const previous = dialCodeOf(this.country)
     // An international number in the field moves to the new dial code.
@@ -799,7 +845,7 @@ export class TextgateVerify extends LitElement {
         </button>
         ${
           this.pickerOpen
-            ? html`<div part="country-panel" class="panel">
+            ? html`<div part="country-panel" class="panel" popover=${POPOVER ? 'manual' : nothing}>
               <input
                 part="country-search"
                 type="text"

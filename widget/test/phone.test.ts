@@ -265,6 +265,21 @@ describe('country: detection and picker', () => {
     expect(part(el, 'country-panel')).to.equal(null)
   })
 
+  it('opens above everything: an ancestor with overflow hidden does not clip the list', async () => {
+    const { el, form } = await mount()
+    form.style.cssText = 'overflow: hidden; height: 90px; position: relative'
+    part<HTMLButtonElement>(el, 'country-button').click()
+    await el.updateComplete
+    const panel = part(el, 'country-panel')
+    expect(panel.matches(':popover-open')).to.equal(true)
+    const option = el.shadowRoot!.getElementById('country-GB')!.getBoundingClientRect()
+    expect(option.top).to.be.greaterThan(form.getBoundingClientRect().bottom - 40)
+    const hit = el.shadowRoot!.elementFromPoint(option.left + 10, option.top + option.height / 2)
+    expect(hit?.closest('[part~="country-option"]')).to.exist
+    const button = part(el, 'country-button').getBoundingClientRect()
+    expect(panel.getBoundingClientRect().left).to.be.closeTo(button.left, 1)
+  })
+
   it('shows the ISO code where flag emoji do not render', async () => {
     const { el } = await mount('default-country="GB"')
     const flag = part(el, 'country-button').querySelector('.flag')!
