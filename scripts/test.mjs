@@ -74,10 +74,20 @@ const steps = [
   ['lint (biome)', bin('biome'), ['check', '.']],
   ['types (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
   [
+    'widget phone metadata is current (scripts/metadata.mjs --check)',
+    process.execPath,
+    [join(root, 'widget', 'scripts', 'metadata.mjs'), '--check'],
+  ],
+  [
     'widget build (vite)',
     bin('vite', 'widget'),
     ['build', '--logLevel', 'warn'],
     { cwd: join(root, 'widget') },
+  ],
+  [
+    'widget size: what the flow loads, gzip, against the budget (scripts/size.mjs)',
+    process.execPath,
+    [join(root, 'widget', 'scripts', 'size.mjs')],
   ],
 ]
 for (const [label, command, args, options] of steps) {

@@ -6,7 +6,9 @@ export default {
   files: 'test/**/*.test.ts',
   nodeResolve: { exportConditions: ['production'] },
   concurrency: 1,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: '../tsconfig.json' })],
+  plugins: [
+    esbuildPlugin({ ts: true, json: true, target: 'es2022', tsconfig: '../tsconfig.json' }),
+  ],
   browsers: [
     chromeLauncher({
       launchOptions: {

@@ -11,7 +11,7 @@ import { apiKeyAuth, corsPreflight } from './auth'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
-import { widgetFile } from './http/widget-file'
+import { widgetChunks, widgetFile } from './http/widget-file'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -88,6 +88,7 @@ export function createApp({
     return c.json(await tokens.jwks())
   })
   app.get('/widget.js', widgetFile(widgetPath))
+  app.get('/chunks/:name', widgetChunks(widgetPath))
 
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
   app.route('/v1/fraud', fraudRoutes(db))

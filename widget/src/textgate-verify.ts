@@ -1,17 +1,21 @@
 import type { StartVerificationResponse } from '@textgate/shared'
-import type { CountryCode } from 'libphonenumber-js/min'
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
+import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from './i18n'
 import {
   type Country,
+  type CountryCode,
   checkPhone,
   countryFromLanguages,
   countryList,
+  dialCodeOf,
   formatInput,
   isCountry,
+  loadFor,
 } from './phone'
+import { canShowFlags, searchCountries } from './phone/search'
 import { styles } from './textgate-verify.styles'
-import { en, type Translation } from './translations/en'
+import type { Translation } from './translations/en'
 
 export type TextgateStep = 'phone' | 'code' | 'done'
 
@@ -25,30 +29,61 @@ export interface TextgateStepDetail {
   step: TextgateStep
 }
 export interface TextgateErrorDetail {
+  /** A server error code (`rate_limited`, `blocked`…), `network_error` or `unknown`. */
   code: string
+  /** The message shown to the shopper, in the widget's language. */
   message: string
+  /** Seconds to wait, for `rate_limited`. */
+  retryAfter?: number
 }
 
 /** Where the widget script was loaded from: the Textgate server, by default. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
 
+/** Error codes after which the verification cannot go on: the shopper starts again. */
+const TERMINAL = new Set([
+  'verification_expired',
+  'max_attempts_reached',
+  'verification_not_pending',
+  'verification_not_found',
+])
+
+/** Failures worth repeating as they were: "Try again" offers that. */
+const RETRYABLE = new Set(['network_error', 'service_unavailable', 'internal_error'])
+
+/** The country panel goes in the top layer where `popover` exists: no ancestor can clip it. */
+const POPOVER = typeof HTMLElement !== 'undefined' && 'showPopover' in HTMLElement.prototype
+
+interface OtpCredentials {
+  get(options: { otp: { transport: string[] }; signal: AbortSignal }): Promise<{ code?: string }>
+}
+
 /**
  * @summary Phone verification for a store's sign-up form: phone number, consent, one-time code.
  *   Form-associated: once verified, the form submits a signed token under the element's `name`.
  *
+ * @attr lang - Language of the texts; else the page's `<html lang>`, else the browser's.
+ * @attr theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ *
  * @event textgate-step - The shopper moved to another step; `detail: { step }`.
  * @event textgate-verified - The number is verified; `detail: { token, phone, verificationId }`.
- * @event textgate-error - The server or the network refused a step; `detail: { code, message }`.
+ * @event textgate-error - The server or the network refused a step;
+ *   `detail: { code, message, retryAfter? }`.
  *
  * @csspart base - The wrapper of everything.
- * @csspart country-select - The country `<select>`.
+ * @csspart country-button - The country picker's button (flag, or ISO code, and dial code).
+ * @csspart country-panel - The picker's popup: search field and list.
+ * @csspart country-search - The picker's search field (a combobox).
+ * @csspart country-list - The picker's listbox.
+ * @csspart country-option - One country in the list.
  * @csspart phone-input - The phone number input.
  * @csspart consent - The consent label (checkbox and text).
  * @csspart consent-checkbox - The consent checkbox.
  * @csspart submit-button - "Send code" and "Verify".
  * @csspart code-input - The one-time code input.
  * @csspart resend-button - "Send a new code".
- * @csspart change-button - "Change number".
+ * @csspart change-button - "Change number" / "Start again".
+ * @csspart retry-button - "Try again" after a network failure.
  * @csspart error - The error message.
  * @csspart status - The status line (code sent to…, attempts left).
  * @csspart done - The verified message.
@@ -57,8 +92,9 @@ const SCRIPT_ORIGIN = new URL(import.meta.url).origin
  * @cssproperty --textgate-color-primary-text - Text on primary buttons.
  * @cssproperty --textgate-color-text - Text.
  * @cssproperty --textgate-color-muted - Secondary text.
- * @cssproperty --textgate-color-background - Input backgrounds.
+ * @cssproperty --textgate-color-background - Input and popup backgrounds.
  * @cssproperty --textgate-color-border - Input and secondary button borders.
+ * @cssproperty --textgate-color-highlight - The active option in the country list.
  * @cssproperty --textgate-color-error - Error text and invalid borders.
  * @cssproperty --textgate-color-success - The verified message.
  * @cssproperty --textgate-radius - Corner radius of inputs and buttons.
@@ -82,6 +118,8 @@ export class TextgateVerify extends LitElement {
     defaultCountry: { type: String, attribute: 'default-country' },
     consentText: { type: String, attribute: 'consent-text' },
     consentVersion: { type: String, attribute: 'consent-version' },
+    theme: { type: String, reflect: true },
+    t: { state: true },
     step: { state: true },
     country: { state: true },
     phoneText: { state: true },
@@ -89,10 +127,16 @@ export class TextgateVerify extends LitElement {
     codeText: { state: true },
     busy: { state: true },
     error: { state: true },
+    errorAt: { state: true },
+    retryable: { state: true },
+    terminal: { state: true },
     status: { state: true },
     verification: { state: true },
     verifiedPhone: { state: true },
     clock: { state: true },
+    pickerOpen: { state: true },
+    query: { state: true },
+    active: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -108,7 +152,10 @@ export class TextgateVerify extends LitElement {
   declare consentText: string
   /** Sent with the verification, and in the token's `consent.version` claim. */
   declare consentVersion: string
+  /** `light` or `dark`; unset follows the system. */
+  declare theme: string
 
+  declare private t: Translation
   declare private step: TextgateStep
   declare private country: CountryCode | undefined
   declare private phoneText: string
@@ -116,10 +163,19 @@ export class TextgateVerify extends LitElement {
   declare private codeText: string
   declare private busy: boolean
   declare private error: string
+  /** Which field the error is about, for aria-invalid. */
+  declare private errorAt: 'phone' | 'consent' | 'code' | ''
+  /** The failed action, when a retry can repeat it (network failures). */
+  declare private retryable: (() => Promise<void>) | undefined
+  /** The verification cannot go on: only "Start again" is offered. */
+  declare private terminal: boolean
   declare private status: string
   declare private verification: StartVerificationResponse | undefined
   declare private verifiedPhone: string
   declare private clock: number
+  declare private pickerOpen: boolean
+  declare private query: string
+  declare private active: number
 
   private readonly internals: ElementInternals
   private countryChosen = false
@@ -128,7 +184,9 @@ export class TextgateVerify extends LitElement {
   private countdown: ReturnType<typeof setInterval> | undefined
   private idempotencyKey = ''
   private countries: Country[] | undefined
-  private readonly t: Translation = en
+  private otp: AbortController | undefined
+  private locale: Locale = 'en'
+  private pageLangObserver: MutationObserver | undefined
 
   constructor() {
     super()
@@ -141,6 +199,8 @@ export class TextgateVerify extends LitElement {
     this.defaultCountry = ''
     this.consentText = ''
     this.consentVersion = 'v1'
+    this.theme = ''
+    this.t = en
     this.step = 'phone'
     this.country = undefined
     this.phoneText = ''
@@ -148,10 +208,16 @@ export class TextgateVerify extends LitElement {
     this.codeText = ''
     this.busy = false
     this.error = ''
+    this.errorAt = ''
+    this.retryable = undefined
+    this.terminal = false
     this.status = ''
     this.verification = undefined
     this.verifiedPhone = ''
     this.clock = Date.now()
+    this.pickerOpen = false
+    this.query = ''
+    this.active = 0
   }
 
   /** The token once verified, else an empty string. */
@@ -171,6 +237,10 @@ export class TextgateVerify extends LitElement {
     return this.internals.validationMessage
   }
 
+  get willValidate(): boolean {
+    return this.internals.willValidate
+  }
+
   checkValidity(): boolean {
     return this.internals.checkValidity()
   }
@@ -179,34 +249,56 @@ export class TextgateVerify extends LitElement {
     return this.internals.reportValidity()
   }
 
-  /** Back to the phone step, forgetting any code and token. */
+  /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
     this.stopCountdown()
+    this.stopOtp()
     this.step = 'phone'
     this.codeText = ''
     this.consent = false
-    this.error = ''
+    this.clearError()
     this.status = ''
     this.verification = undefined
     this.token = ''
     this.verifiedPhone = ''
+    this.verifiedE164 = ''
     this.idempotencyKey = ''
     this.busy = false
+    this.pickerOpen = false
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
     if (!this.country) {
       const fromAttribute = this.defaultCountry.toUpperCase()
-      this.country = isCountry(fromAttribute)
-        ? (fromAttribute as CountryCode)
-        : countryFromLanguages(navigator.languages ?? [navigator.language])
+      this.setCountry(
+        isCountry(fromAttribute)
+          ? fromAttribute
+          : countryFromLanguages(navigator.languages ?? [navigator.language]),
+      )
     }
+    this.pageLangObserver = new MutationObserver(() => this.applyLocale())
+    this.pageLangObserver.observe(document.documentElement, { attributeFilter: ['lang'] })
+    this.applyLocale()
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     this.stopCountdown()
+    this.stopOtp()
+    this.stopFollowing()
+    this.pageLangObserver?.disconnect()
+  }
+
+  /** `lang` is HTMLElement's own property: watched here rather than declared to Lit. */
+  static override get observedAttributes(): string[] {
+    // biome-ignore lint/complexity/noThisInStatic: super must see this class's Lit properties.
+    return [...super.observedAttributes, 'lang']
+  }
+
+  override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    super.attributeChangedCallback(name, old, value)
+    if (name === 'lang' && this.isConnected) this.applyLocale()
   }
 
   formResetCallback(): void {
@@ -218,9 +310,49 @@ export class TextgateVerify extends LitElement {
     this.disabled = disabled
   }
 
+  /** The texts in use: the element's lang, else the page's, else the browser's languages. */
+  private applyLocale(): void {
+    const locale = chooseLocale(
+      this.getAttribute('lang') ?? '',
+      document.documentElement.lang,
+      navigator.languages ?? [navigator.language],
+    )
+    this.locale = locale
+    const ready = loadedTranslation(locale)
+    if (ready) this.setTranslation(ready)
+    else
+      void loadTranslation(locale).then((translation) => {
+        if (this.locale === locale) this.setTranslation(translation)
+      })
+  }
+
+  private setTranslation(translation: Translation): void {
+    if (translation === this.t) return
+    this.t = translation
+    this.countries = undefined
+  }
+
+  /** Sets the country and loads its phone metadata, then formats the number again. */
+  private setCountry(country: CountryCode | undefined): void {
+    this.country = country
+    void this.loadPhoneData()
+  }
+
+  private async loadPhoneData(): Promise<void> {
+    try {
+      await loadFor(this.phoneText, this.country)
+    } catch {
+      return // Offline: the number stays unformatted; checking it reports the network failure.
+    }
+    const input = this.partElement<HTMLInputElement>('phone-input')
+    const caret = input ? (input.selectionStart ?? this.phoneText.length) : this.phoneText.length
+    const focused = !!input && this.shadowRoot?.activeElement === input
+    this.applyFormatted(formatInput(this.phoneText, caret, this.country), input, focused)
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('defaultCountry') && !this.countryChosen && isCountry(this.defaultCountry)) {
-      this.country = this.defaultCountry.toUpperCase() as CountryCode
+      this.setCountry(this.defaultCountry.toUpperCase() as CountryCode)
     }
   }
 
@@ -240,14 +372,31 @@ export class TextgateVerify extends LitElement {
         }
       }
     }
+    if (changed.has('pickerOpen' as keyof TextgateVerify)) {
+      if (this.pickerOpen) this.showPanel()
+      else this.stopFollowing()
+    }
+    if (changed.has('active' as keyof TextgateVerify) && this.pickerOpen) {
+      this.renderRoot
+        .querySelector(`#country-${this.activeCountry()?.code}`)
+        ?.scrollIntoView({ block: 'nearest' })
+    }
     this.syncFormValue()
   }
 
   private syncFormValue(): void {
     this.internals.setFormValue(this.token || null)
-    const anchor = this.renderRoot.querySelector<HTMLElement>('input, button') ?? undefined
+    const anchor =
+      this.partElement<HTMLElement>(this.step === 'code' ? 'code-input' : 'phone-input') ??
+      undefined
     if (this.required && !this.token) {
-      this.internals.setValidity({ valueMissing: true }, this.t.required, anchor)
+      // Nothing typed: "value missing"; otherwise the problem shown at the field, if any.
+      const started = this.step !== 'phone' || /\d/.test(this.phoneText)
+      this.internals.setValidity(
+        started ? { customError: true } : { valueMissing: true },
+        this.error || this.t.required,
+        anchor,
+      )
     } else {
       this.internals.setValidity({})
     }
@@ -264,25 +413,56 @@ export class TextgateVerify extends LitElement {
     return createClient({ server: this.server, publishableKey: this.publishableKey })
   }
 
-  private fail(error: unknown): void {
-    const apiError =
-      error instanceof TextgateApiError ? error : new TextgateApiError('unknown', String(error), 0)
-    let message = this.t.errors[apiError.code] ?? this.t.errors.unknown
-    if (apiError.code === 'incorrect_code' && typeof apiError.details.attemptsLeft === 'number') {
-      message = `${message} ${this.t.attemptsLeft(apiError.details.attemptsLeft)}`
-    }
-    if (apiError.code === 'rate_limited' && apiError.retryAfterSeconds) {
-      message = this.t.rateLimited(apiError.retryAfterSeconds)
-    }
-    this.error = message
-    this.dispatch('textgate-error', { code: apiError.code, message })
+  private clearError(): void {
+    this.error = ''
+    this.errorAt = ''
+    this.retryable = undefined
+    this.terminal = false
   }
 
-  private onCountryChange(event: Event): void {
-    const value = (event.target as HTMLSelectElement).value
-    this.country = isCountry(value) ? (value as CountryCode) : undefined
-    this.countryChosen = true
-    this.error = ''
+  private showError(message: string, at: TextgateVerify['errorAt']): void {
+    this.error = message
+    this.errorAt = at
+    this.retryable = undefined
+    this.terminal = false
+  }
+
+  /** Shows a refused request's message; `retry` repeats the action after a network failure. */
+  private fail(error: unknown, at: TextgateVerify['errorAt'], retry?: () => Promise<void>): void {
+    const apiError =
+      error instanceof TextgateApiError ? error : new TextgateApiError('unknown', String(error), 0)
+    const t = this.t
+    const errors = t.errors as Record<string, string | undefined>
+    let message = errors[apiError.code] ?? t.errors.unknown
+    if (apiError.code === 'incorrect_code' && typeof apiError.details.attemptsLeft === 'number') {
+      message = `${message} ${t.attemptsLeft(apiError.details.attemptsLeft)}`
+    }
+    if (apiError.code === 'rate_limited') {
+      message = apiError.retryAfterSeconds
+        ? t.rateLimited(apiError.retryAfterSeconds)
+        : t.rateLimitedNoWait
+    }
+    this.showError(message, at)
+    if (RETRYABLE.has(apiError.code)) this.retryable = retry
+    this.terminal = this.step === 'code' && TERMINAL.has(apiError.code)
+    const detail: TextgateErrorDetail = { code: apiError.code, message }
+    if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds
+    this.dispatch('textgate-error', detail)
+  }
+
+  /** Shows a formatted number; `moveCaret` when the shopper is typing in the field. */
+  private applyFormatted(
+    result: ReturnType<typeof formatInput>,
+    input: HTMLInputElement | null,
+    moveCaret: boolean,
+  ): void {
+    this.phoneText = result.text
+    if (input) {
+      if (input.value !== result.text) input.value = result.text
+      if (moveCaret) input.setSelectionRange(result.caret, result.caret)
+    }
+    // A number typed with + names its country: the shopper's own input, so it may change it.
+    if (result.country && result.country !== this.country) this.country = result.country
   }
 
   private onPhoneInput(event: InputEvent): void {
@@ -291,31 +471,46 @@ export class TextgateVerify extends LitElement {
       input.value,
       input.selectionStart ?? input.value.length,
       this.country,
-      event.inputType?.startsWith('deleteContentBackward') ?? false,
+      event.inputType ?? '',
       this.phoneText,
     )
-    this.phoneText = result.text
-    input.value = result.text
-    input.setSelectionRange(result.caret, result.caret)
-    if (result.country && result.country !== this.country) this.country = result.country
-    this.error = ''
+    this.applyFormatted(result, input, true)
+    if (this.errorAt === 'phone') this.clearError()
+    if (result.text.startsWith('+') && !result.country) void this.loadPhoneData()
   }
 
-  private async onSendCode(event: Event): Promise<void> {
-    event.preventDefault()
+  /** Checks the number when the shopper leaves the field, so problems show before sending. */
+  private async onPhoneBlur(): Promise<void> {
+    if (!this.phoneText.replace(/\D/g, '') || this.step !== 'phone') return
+    const checked = await checkPhone(this.phoneText, this.country).catch(() => undefined)
+    if (checked && !checked.ok && this.step === 'phone') {
+      this.showError(this.t.phoneErrors[checked.reason], 'phone')
+    }
+  }
+
+  private async onSendCode(event?: Event): Promise<void> {
+    event?.preventDefault()
     if (this.busy) return
-    const checked = checkPhone(this.phoneText, this.country)
+    this.clearError()
+    let checked: Awaited<ReturnType<typeof checkPhone>>
+    try {
+      checked = await checkPhone(this.phoneText, this.country)
+    } catch {
+      this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', () =>
+        this.onSendCode(),
+      )
+      return
+    }
     if (!checked.ok) {
-      this.error = this.t.phoneErrors[checked.reason]
+      this.showError(this.t.phoneErrors[checked.reason], 'phone')
       this.focusPart('phone-input')
       return
     }
     if (!this.consent) {
-      this.error = this.t.consentMissing
+      this.showError(this.t.consentMissing, 'consent')
       this.focusPart('consent-checkbox')
       return
     }
-    this.error = ''
     this.busy = true
     this.idempotencyKey ||= crypto.randomUUID()
     try {
@@ -328,66 +523,108 @@ export class TextgateVerify extends LitElement {
         },
         this.idempotencyKey,
       )
+      this.idempotencyKey = ''
       this.verification = started
       this.verifiedPhone = checked.international
       this.verifiedE164 = checked.e164
       this.codeText = ''
       this.status = this.t.codeSentTo(checked.international)
       this.step = 'code'
+      this.busy = false
       this.startCountdown()
       await this.updateComplete
       this.focusPart('code-input')
+      this.startOtp()
     } catch (error) {
-      this.fail(error)
-    } finally {
-      this.idempotencyKey = ''
+      // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
+      if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
+        this.idempotencyKey = ''
+      }
       this.busy = false
+      this.fail(error, 'phone', () => this.onSendCode())
     }
   }
 
-  private onCodeInput(event: Event): void {
-    const input = event.target as HTMLInputElement
+  /** WebOTP: the browser offers the code from an SMS ending in `@host #code`. */
+  private startOtp(): void {
+    this.stopOtp()
+    const credentials = navigator.credentials as unknown as OtpCredentials | undefined
+    if (!('OTPCredential' in window) || !credentials) return
+    const controller = new AbortController()
+    this.otp = controller
+    credentials
+      .get({ otp: { transport: ['sms'] }, signal: controller.signal })
+      .then((credential) => {
+        if (controller.signal.aborted || this.step !== 'code' || !credential?.code) return
+        this.setCode(credential.code)
+      })
+      .catch(() => {
+        // Aborted, refused or unsupported: the shopper types the code.
+      })
+  }
+
+  private stopOtp(): void {
+    this.otp?.abort()
+    this.otp = undefined
+  }
+
+  private setCode(text: string): void {
     const length = this.verification?.codeLength ?? 6
-    const digits = input.value.replace(/\D/g, '').slice(0, length)
-    input.value = digits
+    const digits = text.replace(/\D/g, '').slice(0, length)
+    const input = this.partElement<HTMLInputElement>('code-input')
+    if (input) input.value = digits
     this.codeText = digits
-    this.error = ''
+    if (this.errorAt === 'code' && !this.terminal) this.clearError()
     if (digits.length === length) void this.onCheck()
+  }
+
+  private onCodeInput(event: Event): void {
+    // The shopper types: WebOTP stops waiting.
+    this.stopOtp()
+    this.setCode((event.target as HTMLInputElement).value)
   }
 
   private async onCheck(event?: Event): Promise<void> {
     event?.preventDefault()
     const verification = this.verification
-    if (!verification || this.busy) return
+    if (!verification || this.busy || this.terminal) return
     if (this.codeText.length !== verification.codeLength) {
-      this.error = this.t.errors.invalid_code_format ?? this.t.errors.unknown
+      this.showError(this.t.codeLabel(verification.codeLength), 'code')
+      this.focusPart('code-input')
       return
     }
+    this.stopOtp()
     this.busy = true
     try {
       const checked = await this.client().check(verification.id, this.codeText)
       this.token = checked.token
       this.stopCountdown()
+      this.busy = false
       this.step = 'done'
-      this.status = ''
-      this.error = ''
+      this.status = this.t.verified(this.verifiedPhone)
+      this.clearError()
       this.dispatch('textgate-verified', {
         token: checked.token,
         phone: this.verifiedE164,
         verificationId: verification.id,
       })
+      await this.updateComplete
+      this.focusPart('done')
     } catch (error) {
-      this.fail(error)
+      this.busy = false
+      this.fail(error, 'code', () => this.onCheck())
       if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
         this.codeText = ''
+        await this.updateComplete
         const input = this.partElement<HTMLInputElement>('code-input')
         if (input) {
           input.value = ''
           input.focus()
         }
+      } else if (this.terminal) {
+        await this.updateComplete
+        this.focusPart('change-button')
       }
-    } finally {
-      this.busy = false
     }
   }
 
@@ -399,13 +636,20 @@ export class TextgateVerify extends LitElement {
       const resent = await this.client().resend(verification.id)
       this.verification = { ...verification, ...resent }
       this.status = this.t.newCodeSent
-      this.error = ''
+      this.clearError()
       this.startCountdown()
+      this.startOtp()
     } catch (error) {
-      this.fail(error)
+      this.fail(error, 'code', () => this.onResend())
     } finally {
       this.busy = false
     }
+  }
+
+  private async onRetry(): Promise<void> {
+    const retry = this.retryable
+    this.clearError()
+    if (retry) await retry()
   }
 
   private async onChangeNumber(): Promise<void> {
@@ -435,50 +679,238 @@ export class TextgateVerify extends LitElement {
     this.partElement(name)?.focus()
   }
 
+  /** Focuses the field of the current step. */
   override focus(options?: FocusOptions): void {
     const target =
-      this.step === 'code' ? 'code-input' : this.step === 'phone' ? 'phone-input' : 'change-button'
+      this.step === 'code' ? 'code-input' : this.step === 'phone' ? 'phone-input' : 'done'
     const element = this.partElement(target)
     if (element) element.focus(options)
     else super.focus(options)
   }
 
-  private renderPhoneStep() {
+  // ── Country picker: a button opening an in-shadow combobox (search field) and listbox ──
+
+  private countryOptions(): Country[] {
+    this.countries ??= countryList(this.t.$code)
+    return searchCountries(this.countries, this.query)
+  }
+
+  private activeCountry(): Country | undefined {
+    return this.countryOptions()[this.active]
+  }
+
+  private async openPicker(): Promise<void> {
+    if (this.disabled || this.busy) return
+    this.query = ''
+    const options = this.countryOptions()
+    this.active = Math.max(
+      0,
+      options.findIndex((c) => c.code === this.country),
+    )
+    this.pickerOpen = true
+    await this.updateComplete
+    this.focusPart('country-search')
+  }
+
+  private async closePicker(focusButton = true): Promise<void> {
+    this.pickerOpen = false
+    if (focusButton) {
+      await this.updateComplete
+      this.focusPart('country-button')
+    }
+  }
+
+  private readonly followButton = () => this.placePanel()
+
+  /** Shows the panel in the top layer, under the button (above it when there is no room). */
+  private showPanel(): void {
+    const panel = this.partElement('country-panel')
+    if (!panel || !POPOVER) return
+    if (!panel.matches(':popover-open')) panel.showPopover()
+    this.placePanel()
+    window.addEventListener('scroll', this.followButton, true)
+    window.addEventListener('resize', this.followButton)
+  }
+
+  private placePanel(): void {
+    const panel = this.partElement('country-panel')
+    const button = this.partElement('country-button')
+    if (!panel || !button || !POPOVER) return
+    const anchor = button.getBoundingClientRect()
+    const height = panel.offsetHeight
+    const below = anchor.bottom + 4
+    const top =
+      below + height > window.innerHeight && anchor.top - 4 - height >= 0
+        ? anchor.top - 4 - height
+        : below
+    panel.style.top = `${top}px`
+    if (this.t.$dir === 'rtl') {
+      panel.style.left = 'auto'
+      panel.style.right = `${Math.max(0, document.documentElement.clientWidth - anchor.right)}px`
+    } else {
+      panel.style.right = 'auto'
+      panel.style.left = `${Math.max(0, anchor.left)}px`
+    }
+  }
+
+  private stopFollowing(): void {
+    window.removeEventListener('scroll', this.followButton, true)
+    window.removeEventListener('resize', this.followButton)
+  }
+
+  private chooseCountry(country: Country): void {
+    const previous = dialCodeOf(this.country)
+    // An international number in the field moves to the new dial code.
+    if (previous && this.phoneText.startsWith(`+${previous}`)) {
+      this.phoneText = `+${country.dialCode}${this.phoneText.slice(previous.length + 1)}`
+    }
+    this.countryChosen = true
+    this.setCountry(country.code)
+    if (this.errorAt === 'phone') this.clearError()
+    void this.closePicker(false).then(() => this.focusPart('phone-input'))
+  }
+
+  private onPickerButtonKey(event: KeyboardEvent): void {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault()
+      void this.openPicker()
+    }
+  }
+
+  private onSearchInput(event: Event): void {
+    this.query = (event.target as HTMLInputElement).value
+    this.active = 0
+  }
+
+  private onSearchKey(event: KeyboardEvent): void {
+    const count = this.countryOptions().length
+    const steps: Record<string, number> = {
+      ArrowDown: 1,
+      ArrowUp: -1,
+      PageDown: 10,
+      PageUp: -10,
+    }
+    // Home and End move the caret in the search text; with Ctrl they go to the list's ends.
+    if (event.ctrlKey && event.key === 'Home') steps.Home = -count
+    if (event.ctrlKey && event.key === 'End') steps.End = count
+    const step = steps[event.key]
+    if (step !== undefined) {
+      event.preventDefault()
+      this.active = Math.min(Math.max(this.active + step, 0), Math.max(count - 1, 0))
+    } else if (event.key === 'Enter') {
+      event.preventDefault()
+      const country = this.activeCountry()
+      if (country) this.chooseCountry(country)
+    } else if (event.key === 'Escape') {
+      event.preventDefault()
+      event.stopPropagation()
+      void this.closePicker()
+    } else if (event.key === 'Tab') {
+      void this.closePicker(false)
+    }
+  }
+
+  private onPickerFocusOut(event: FocusEvent): void {
+    const next = event.relatedTarget as Node | null
+    const picker = this.renderRoot.querySelector('.picker')
+    if (this.pickerOpen && (!next || !picker?.contains(next))) this.pickerOpen = false
+  }
+
+  private flag(country: Country | undefined) {
+    if (!country) return html`<span class="flag" aria-hidden="true">🌐</span>`
+    return canShowFlags()
+      ? html`<span class="flag" aria-hidden="true">${country.flag}</span>`
+      : html`<span class="flag iso" aria-hidden="true">${country.code}</span>`
+  }
+
+  private renderPicker() {
     const t = this.t
     this.countries ??= countryList(t.$code)
-    const invalid = this.error !== '' && this.step === 'phone'
+    const current = this.countries.find((c) => c.code === this.country)
+    const options = this.pickerOpen ? this.countryOptions() : []
+    const active = options[this.active]
+    return html`
+      <div class="picker" @focusout=${this.onPickerFocusOut}>
+        <button
+          part="country-button"
+          type="button"
+          aria-haspopup="listbox"
+          aria-expanded=${this.pickerOpen ? 'true' : 'false'}
+          ?disabled=${this.disabled || this.busy}
+          @click=${() => (this.pickerOpen ? this.closePicker() : this.openPicker())}
+          @keydown=${this.onPickerButtonKey}
+        >
+          ${this.flag(current)}<span class="visually-hidden">${t.countryButton(current?.name)}</span
+          ><span class="dial" dir="ltr">${current ? `+${current.dialCode}` : ''}</span>
+        </button>
+        ${
+          this.pickerOpen
+            ? html`<div part="country-panel" class="panel" popover=${POPOVER ? 'manual' : nothing}>
+              <input
+                part="country-search"
+                type="text"
+                role="combobox"
+                autocomplete="off"
+                spellcheck="false"
+                aria-label=${t.countrySearch}
+                placeholder=${t.countrySearch}
+                aria-expanded="true"
+                aria-controls="country-list"
+                aria-autocomplete="list"
+                aria-activedescendant=${active ? `country-${active.code}` : nothing}
+                .value=${this.query}
+                @input=${this.onSearchInput}
+                @keydown=${this.onSearchKey}
+              />
+              <ul id="country-list" part="country-list" role="listbox" aria-label=${t.countryLabel}>
+                ${options.map(
+                  (c, index) => html`<li
+                    id="country-${c.code}"
+                    part="country-option"
+                    role="option"
+                    aria-selected=${index === this.active ? 'true' : 'false'}
+                    class=${c.code === this.country ? 'current' : ''}
+                    @pointerdown=${(e: Event) => e.preventDefault()}
+                    @click=${() => this.chooseCountry(c)}
+                  >
+                    ${this.flag(c)}<span class="name">${c.name}</span
+                    ><span class="dial" dir="ltr">+${c.dialCode}</span>
+                  </li>`,
+                )}
+              </ul>
+              <p class="visually-hidden" role="status">
+                ${options.length ? t.countryResults(options.length) : t.noCountryMatch}
+              </p>
+              ${options.length ? nothing : html`<p class="hint">${t.noCountryMatch}</p>`}
+            </div>`
+            : nothing
+        }
+      </div>
+    `
+  }
+
+  private renderPhoneStep() {
+    const t = this.t
     return html`
       <form class="step" novalidate @submit=${this.onSendCode}>
         <div>
           <label for="phone">${t.phoneLabel}</label>
           <div class="row">
-            <select
-              part="country-select"
-              aria-label=${t.countryLabel}
-              .value=${this.country ?? ''}
-              ?disabled=${this.disabled || this.busy}
-              @change=${this.onCountryChange}
-            >
-              <option value="" ?selected=${!this.country}>🌐 —</option>
-              ${this.countries.map(
-                (c) =>
-                  html`<option value=${c.code} ?selected=${c.code === this.country}>
-                    ${c.flag} ${c.name} +${c.dialCode}
-                  </option>`,
-              )}
-            </select>
+            ${this.renderPicker()}
             <input
               id="phone"
               part="phone-input"
               type="tel"
+              dir="ltr"
               autocomplete="tel"
               inputmode="tel"
               placeholder=${t.phonePlaceholder}
               .value=${this.phoneText}
-              aria-invalid=${invalid ? 'true' : 'false'}
+              aria-invalid=${this.errorAt === 'phone' ? 'true' : 'false'}
               aria-describedby="error"
               ?disabled=${this.disabled || this.busy}
               @input=${this.onPhoneInput}
+              @blur=${this.onPhoneBlur}
             />
           </div>
         </div>
@@ -487,10 +919,11 @@ export class TextgateVerify extends LitElement {
             part="consent-checkbox"
             type="checkbox"
             .checked=${this.consent}
+            aria-invalid=${this.errorAt === 'consent' ? 'true' : 'false'}
             ?disabled=${this.disabled || this.busy}
             @change=${(e: Event) => {
               this.consent = (e.target as HTMLInputElement).checked
-              this.error = ''
+              if (this.errorAt === 'consent') this.clearError()
             }}
           />
           <span><slot name="consent">${this.consentText || t.consentDefault}</slot></span>
@@ -522,32 +955,44 @@ export class TextgateVerify extends LitElement {
             id="code"
             part="code-input"
             type="text"
+            dir="ltr"
             inputmode="numeric"
             autocomplete="one-time-code"
-            pattern="[0-9]*"
-            maxlength=${verification.codeLength}
             .value=${this.codeText}
-            aria-invalid=${this.error ? 'true' : 'false'}
+            aria-invalid=${this.errorAt === 'code' ? 'true' : 'false'}
             aria-describedby="status error"
-            ?disabled=${this.disabled}
+            ?disabled=${this.disabled || this.terminal}
             @input=${this.onCodeInput}
           />
         </div>
         <p class="hint">${t.expiresAt(expires)}</p>
         <div class="actions">
-          <button part="submit-button" type="submit" ?disabled=${this.disabled || this.busy}>
-            ${this.busy ? t.verifying : t.verify}
-          </button>
+          ${
+            this.terminal
+              ? nothing
+              : html`<button
+                  part="submit-button"
+                  type="submit"
+                  ?disabled=${this.disabled || this.busy}
+                >
+                  ${this.busy ? t.verifying : t.verify}
+                </button>
+                <button
+                  part="resend-button"
+                  type="button"
+                  ?disabled=${this.disabled || this.busy || waitSeconds > 0}
+                  @click=${this.onResend}
+                >
+                  ${waitSeconds > 0 ? t.resendIn(waitSeconds) : t.resend}
+                </button>`
+          }
           <button
-            part="resend-button"
+            part="change-button"
             type="button"
-            ?disabled=${this.disabled || this.busy || waitSeconds > 0}
-            @click=${this.onResend}
+            ?disabled=${this.busy}
+            @click=${this.onChangeNumber}
           >
-            ${waitSeconds > 0 ? t.resendIn(waitSeconds) : t.resend}
-          </button>
-          <button part="change-button" type="button" ?disabled=${this.busy} @click=${this.onChangeNumber}>
-            ${t.changeNumber}
+            ${this.terminal ? t.startAgain : t.changeNumber}
           </button>
         </div>
       </form>
@@ -556,7 +1001,7 @@ export class TextgateVerify extends LitElement {
 
   private renderDoneStep() {
     return html`
-      <p part="done">✓ ${this.t.verified(this.verifiedPhone)}</p>
+      <p part="done" tabindex="-1">✓ ${this.t.verified(this.verifiedPhone)}</p>
       <div class="actions">
         <button part="change-button" type="button" @click=${this.onChangeNumber}>
           ${this.t.changeNumber}
@@ -575,8 +1020,17 @@ export class TextgateVerify extends LitElement {
     return html`
       <div part="base" dir=${this.t.$dir} lang=${this.t.$code}>
         ${body}
-        <p id="status" part="status" role="status" aria-live="polite">${this.status || nothing}</p>
-        <p id="error" part="error" role="alert">${this.error}</p>
+        <p id="status" part="status" role="status">${this.status}</p>
+        <div class="error-row">
+          <p id="error" part="error" role="alert">${this.error}</p>
+          ${
+            this.retryable
+              ? html`<button part="retry-button" type="button" @click=${this.onRetry}>
+                ${this.t.retry}
+              </button>`
+              : nothing
+          }
+        </div>
       </div>
     `
   }

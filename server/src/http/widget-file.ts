@@ -1,10 +1,12 @@
 /**
- * Serves the built widget (`widget/dist/widget.js`) with ETag and pre-compressed bodies.
- * The file is re-read when it changes on disk, so a rebuild needs no restart.
+ * Serves the built widget (`widget/dist/widget.js`) and the chunks it imports lazily
+ * (`widget/dist/chunks/*.js`: other languages, each country's phone metadata) with ETag and
+ * pre-compressed bodies. A file is re-read when it changes on disk, so a rebuild needs no restart.
  * @module
  */
 import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { brotliCompressSync, gzipSync } from 'node:zlib'
 import type { Context } from 'hono'
 import { ApiError } from './errors'
@@ -17,10 +19,10 @@ interface Loaded {
   brotli: Buffer
 }
 
-export function widgetFile(path: string) {
+function fileLoader(path: string) {
   let loaded: Loaded | undefined
 
-  function load(): Loaded | undefined {
+  return function load(): Loaded | undefined {
     let mtimeMs: number
     try {
       mtimeMs = statSync(path).mtimeMs
@@ -38,26 +40,59 @@ export function widgetFile(path: string) {
     }
     return loaded
   }
+}
 
+function send(c: Context, file: Loaded, cacheControl: string): Response {
+  // A module script from another origin needs CORS; the file is public.
+  c.header('Access-Control-Allow-Origin', '*')
+  c.header('Cache-Control', cacheControl)
+  c.header('ETag', file.etag)
+  c.header('Vary', 'Accept-Encoding')
+  c.header('Content-Type', 'text/javascript; charset=utf-8')
+  if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304)
+  const accepted = c.req.header('Accept-Encoding') ?? ''
+  const [encoding, body] = /\bbr\b/.test(accepted)
+    ? ['br', file.brotli]
+    : /\bgzip\b/.test(accepted)
+      ? ['gzip', file.gzip]
+      : [undefined, file.raw]
+  if (encoding) c.header('Content-Encoding', encoding)
+  return c.body(new Uint8Array(body))
+}
+
+/** `GET /widget.js`: short-lived cache, the URL never changes. */
+export function widgetFile(path: string) {
+  const load = fileLoader(path)
   return function serveWidget(c: Context): Response {
     const file = load()
     if (!file) {
       throw new ApiError('not_found', {}, { message: 'widget.js is not built: run `pnpm build`' })
     }
-    // A module script from another origin needs CORS; the file is public.
-    c.header('Access-Control-Allow-Origin', '*')
-    c.header('Cache-Control', 'public, max-age=300')
-    c.header('ETag', file.etag)
-    c.header('Vary', 'Accept-Encoding')
-    c.header('Content-Type', 'text/javascript; charset=utf-8')
-    if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304)
-    const accepted = c.req.header('Accept-Encoding') ?? ''
-    const [encoding, body] = /\bbr\b/.test(accepted)
-      ? ['br', file.brotli]
-      : /\bgzip\b/.test(accepted)
-        ? ['gzip', file.gzip]
-        : [undefined, file.raw]
-    if (encoding) c.header('Content-Encoding', encoding)
-    return c.body(new Uint8Array(body))
+    return send(c, file, 'public, max-age=300')
+  }
+}
+
+/** Chunk names as Vite writes them: `<name>-<hash>.js`; nothing else is served. */
+const CHUNK_NAME = /^[\w.-]+-[\w-]{6,}\.js$/
+
+/**
+ * `GET /chunks/:name`: the widget's lazy chunks, from `<dir of widget.js>/chunks`. Their names
+ * carry a content hash, so they are cached for a year.
+ */
+export function widgetChunks(widgetPath: string) {
+  const dir = join(widgetPath, '..', 'chunks')
+  const loaders = new Map<string, () => Loaded | undefined>()
+  return function serveChunk(c: Context): Response {
+    const name = c.req.param('name') ?? ''
+    if (!CHUNK_NAME.test(name) || name.includes('..')) throw new ApiError('not_found')
+    let load = loaders.get(name)
+    if (!load) {
+      load = fileLoader(join(dir, name))
+      if (!load()) throw new ApiError('not_found')
+      loaders.set(name, load)
+    }
+    const file = load()
+    if (!file) throw new ApiError('not_found')
+    return send(c, file, 'public, max-age=31536000, immutable')
   }
 }

@@ -1,21 +1,96 @@
 /**
- * Phone input helpers around libphonenumber-js (min metadata): the country list, as-you-type
- * formatting that keeps the caret after the same digit, and validation before any SMS.
+ * Phone input helpers around libphonenumber-js/core with metadata split by calling code
+ * (see scripts/metadata.mjs): the country list, as-you-type formatting that keeps the caret after
+ * the same digit, and validation (including the number type) before any SMS is paid for.
+ *
+ * Metadata is loaded lazily, one calling code at a time. Functions that need it are synchronous
+ * and degrade to unformatted digits while it loads; `loadFor()` says when it is there.
  * @module
  */
 import {
   AsYouType,
   type CountryCode,
-  getCountries,
-  getCountryCallingCode,
+  type MetadataJson,
   parsePhoneNumberWithError,
-} from 'libphonenumber-js/min'
+  validatePhoneNumberLength,
+} from 'libphonenumber-js/core'
+import { CALLING_CODES, LOADERS, METADATA_VERSION } from './metadata/index'
+
+export type { CountryCode }
 
 export interface Country {
   code: CountryCode
   name: string
   dialCode: string
   flag: string
+}
+
+/** Grows as calling codes load; libphonenumber-js only ever sees loaded countries. */
+const metadata = {
+  version: METADATA_VERSION,
+  country_calling_codes: CALLING_CODES,
+  countries: {},
+  nonGeographic: {},
+} as unknown as MetadataJson & { countries: Record<string, unknown> }
+
+const DIAL_CODES = new Map<string, string>()
+for (const [callingCode, countries] of Object.entries(CALLING_CODES)) {
+  for (const country of countries) DIAL_CODES.set(country, callingCode)
+}
+
+const loaded = new Set<string>()
+const loading = new Map<string, Promise<void>>()
+
+/** Loads the metadata of one calling code (once); resolves when formatting can use it. */
+export function loadCallingCode(callingCode: string): Promise<void> {
+  if (loaded.has(callingCode)) return Promise.resolve()
+  const loader = LOADERS[callingCode]
+  if (!loader) return Promise.resolve()
+  let pending = loading.get(callingCode)
+  if (!pending) {
+    pending = loader().then(
+      (module) => {
+        Object.assign(metadata.countries, module.default)
+        loaded.add(callingCode)
+      },
+      (error: unknown) => {
+        loading.delete(callingCode)
+        throw error
+      },
+    )
+    loading.set(callingCode, pending)
+  }
+  return pending
+}
+
+export const dialCodeOf = (country: string | undefined) =>
+  country ? DIAL_CODES.get(country.toUpperCase()) : undefined
+
+/** The calling code an international number's digits start with (codes are prefix-free). */
+export function callingCodeOfDigits(digits: string): string | undefined {
+  for (let length = 1; length <= 3 && length <= digits.length; length++) {
+    const candidate = digits.slice(0, length)
+    if (CALLING_CODES[candidate]) return candidate
+  }
+  return undefined
+}
+
+/** The calling code whose metadata `text` (typed in `country`) needs, if any. */
+function neededCallingCode(text: string, country: string | undefined): string | undefined {
+  const international = text.trim().replace(/^00/, '+')
+  if (international.startsWith('+')) return callingCodeOfDigits(international.replace(/\D/g, ''))
+  return dialCodeOf(country)
+}
+
+/** Loads what formatting and checking `text` in `country` need. */
+export function loadFor(text: string, country: string | undefined): Promise<void> {
+  const code = neededCallingCode(text, country)
+  return code ? loadCallingCode(code) : Promise.resolve()
+}
+
+function ready(text: string, country: string | undefined): boolean {
+  const code = neededCallingCode(text, country)
+  return !code || loaded.has(code)
 }
 
 /** The flag emoji of an ISO alpha-2 code (regional indicator symbols). */
@@ -30,18 +105,18 @@ export function countryList(locale: string): Country[] {
   } catch {
     names = undefined
   }
-  return getCountries()
-    .map((code) => ({
-      code,
+  return [...DIAL_CODES]
+    .map(([code, dialCode]) => ({
+      code: code as CountryCode,
       name: names?.of(code) ?? code,
-      dialCode: getCountryCallingCode(code),
+      dialCode,
       flag: flagEmoji(code),
     }))
     .sort((a, b) => a.name.localeCompare(b.name, locale))
 }
 
 export function isCountry(code: string | null | undefined): code is CountryCode {
-  return !!code && (getCountries() as string[]).includes(code.toUpperCase())
+  return !!code && DIAL_CODES.has(code.toUpperCase())
 }
 
 export interface Formatted {
@@ -52,58 +127,107 @@ export interface Formatted {
   country: CountryCode | undefined
 }
 
+const DIGIT = /[\d+]/
 const countDigits = (text: string) => (text.match(/[\d+]/g) ?? []).length
+
+/** Removes the `n`-th (1-based) digit or `+` of `text`. */
+function removeDigit(text: string, n: number): string {
+  let seen = 0
+  const index = [...text].findIndex((ch) => DIGIT.test(ch) && ++seen === n)
+  return index < 0 ? text : text.slice(0, index) + text.slice(index + 1)
+}
 
 /**
  * Formats `raw` as the shopper types, keeping the caret after the digit it followed.
- * `deleted` is true for a backward delete: deleting only a space or bracket deletes the
- * digit before it instead, as shoppers expect.
+ * `inputType` is the InputEvent's: when a delete removed only a space or bracket, the digit
+ * next to it goes instead (before the caret for Backspace, after it for Delete), as shoppers
+ * expect. A leading `00` becomes `+`, and a bracketed trunk `(0)` after the dial code goes.
  */
 export function formatInput(
   raw: string,
   caret: number,
   country: CountryCode | undefined,
-  deleted = false,
+  inputType = '',
   previous = '',
 ): Formatted {
-  let text = raw.replace(/^\s*00/, '+')
+  let text = raw
   let digitsBefore = countDigits(text.slice(0, caret))
-  if (deleted && countDigits(text) === countDigits(previous) && digitsBefore > 0) {
-    // Only a formatting character went: remove the digit before the caret too.
-    let seen = 0
-    const index = [...text].findIndex((ch) => /[\d+]/.test(ch) && ++seen === digitsBefore)
-    text = text.slice(0, index) + text.slice(index + 1)
+  if (/^\s*00/.test(text)) {
+    text = text.replace(/^\s*00/, '+')
+    digitsBefore = Math.max(0, digitsBefore - 1)
+  }
+  // "+44 (0)7400…": the national trunk 0 in brackets is not dialled from abroad.
+  const trunk = /^(\s*\+\s*\d{1,3}\s*)\(0\)/.exec(text)
+  if (trunk) {
+    text = text.replace(trunk[0], trunk[1]!)
+    if (caret > trunk[0].length - 2) digitsBefore = Math.max(0, digitsBefore - 1)
+  }
+  const onlyFormattingWent =
+    inputType.startsWith('delete') && countDigits(raw) === countDigits(previous)
+  if (onlyFormattingWent && inputType === 'deleteContentBackward' && digitsBefore > 0) {
+    text = removeDigit(text, digitsBefore)
     digitsBefore -= 1
+  } else if (onlyFormattingWent && inputType === 'deleteContentForward') {
+    text = removeDigit(text, digitsBefore + 1)
   }
   const cleaned = text.replace(/[^\d+]/g, '').replace(/(?!^)\+/g, '')
-  const formatter = new AsYouType(cleaned.startsWith('+') ? undefined : country)
-  const formatted = formatter.input(cleaned)
+  const international = cleaned.startsWith('+')
+  let formatted = cleaned
+  let detected: CountryCode | undefined
+  if (ready(cleaned, country)) {
+    const formatter = new AsYouType(international ? undefined : country, metadata)
+    formatted = formatter.input(cleaned)
+    if (international) detected = formatter.getCountry()
+  }
   let position = 0
   let seen = 0
   while (position < formatted.length && seen < digitsBefore) {
-    if (/[\d+]/.test(formatted[position]!)) seen++
+    if (DIGIT.test(formatted[position]!)) seen++
     position++
   }
-  return {
-    text: formatted,
-    caret: position,
-    country: cleaned.startsWith('+') ? formatter.getCountry() : undefined,
-  }
+  return { text: formatted, caret: position, country: detected }
 }
+
+export type PhoneProblem =
+  | 'empty'
+  | 'tooShort'
+  | 'tooLong'
+  | 'invalidCountry'
+  | 'invalid'
+  | 'landline'
+  | 'notMobile'
 
 export type PhoneCheck =
   | { ok: true; e164: string; country: CountryCode; national: string; international: string }
-  | { ok: false; reason: 'empty' | 'tooShort' | 'tooLong' | 'invalidCountry' | 'invalid' }
+  | { ok: false; reason: PhoneProblem }
 
-/** Checks a number before any SMS is paid for. */
-export function checkPhone(input: string, country: CountryCode | undefined): PhoneCheck {
+/** Checks a number before any SMS is paid for: possible, valid, and of a type that gets SMS. */
+export async function checkPhone(
+  input: string,
+  country: CountryCode | undefined,
+): Promise<PhoneCheck> {
   const text = input.trim().replace(/^00/, '+')
   if (text.replace(/\D/g, '').length === 0) return { ok: false, reason: 'empty' }
+  const international = text.startsWith('+')
+  if (!international && !country) return { ok: false, reason: 'invalidCountry' }
+  if (international && !callingCodeOfDigits(text.replace(/\D/g, ''))) {
+    return { ok: false, reason: 'invalid' }
+  }
+  await loadFor(text, country)
+  const defaultCountry = international ? undefined : country
+  const length = validatePhoneNumberLength(text, { defaultCountry }, metadata)
+  if (length === 'TOO_SHORT' || length === 'NOT_A_NUMBER') return { ok: false, reason: 'tooShort' }
+  if (length === 'TOO_LONG') return { ok: false, reason: 'tooLong' }
+  if (length === 'INVALID_COUNTRY') return { ok: false, reason: 'invalidCountry' }
+  if (length === 'INVALID_LENGTH') return { ok: false, reason: 'invalid' }
   try {
-    const parsed = parsePhoneNumberWithError(text, text.startsWith('+') ? undefined : country)
-    if (!parsed.isValid() || !parsed.country) {
-      const length = parsed.nationalNumber.length
-      return { ok: false, reason: length < 6 ? 'tooShort' : length > 14 ? 'tooLong' : 'invalid' }
+    const parsed = parsePhoneNumberWithError(text, { defaultCountry }, metadata)
+    if (!parsed.isValid() || !parsed.country) return { ok: false, reason: 'invalid' }
+    // The server's rule too: only these types can receive a text message.
+    const type = parsed.getType()
+    if (type === 'FIXED_LINE') return { ok: false, reason: 'landline' }
+    if (type !== 'MOBILE' && type !== 'FIXED_LINE_OR_MOBILE') {
+      return { ok: false, reason: 'notMobile' }
     }
     return {
       ok: true,
@@ -121,10 +245,15 @@ export function checkPhone(input: string, country: CountryCode | undefined): Pho
   }
 }
 
-/** A likely country from the browser's languages ("en-GB" → GB), if any. */
+/** A likely country from the browser's languages ("en-GB", "zh-Hant-TW"), if one names a region. */
 export function countryFromLanguages(languages: readonly string[]): CountryCode | undefined {
   for (const language of languages) {
-    const region = language.split('-')[1]
+    let region: string | undefined
+    try {
+      region = new Intl.Locale(language).region
+    } catch {
+      region = undefined
+    }
     if (region && isCountry(region)) return region.toUpperCase() as CountryCode
   }
   return undefined

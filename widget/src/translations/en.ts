@@ -1,5 +1,6 @@
 /**
- * English texts of <textgate-verify>. Every locale file has this shape; plurals are functions.
+ * English texts of <textgate-verify>, and the shape every locale file has (plurals and values
+ * are functions). English is built into widget.js; every other locale is a lazy chunk.
  * @module
  */
 
@@ -7,6 +8,11 @@ export interface Translation {
   $code: string
   $dir: 'ltr' | 'rtl'
   countryLabel: string
+  /** The picker button's accessible name: the country chosen, or none. */
+  countryButton: (country: string | undefined) => string
+  countrySearch: string
+  countryResults: (count: number) => string
+  noCountryMatch: string
   phoneLabel: string
   phonePlaceholder: string
   consentDefault: string
@@ -22,6 +28,7 @@ export interface Translation {
   expiresAt: (time: string) => string
   attemptsLeft: (count: number) => string
   changeNumber: string
+  startAgain: string
   verified: (phone: string) => string
   required: string
   retry: string
@@ -31,19 +38,45 @@ export interface Translation {
     tooLong: string
     invalidCountry: string
     invalid: string
+    landline: string
+    notMobile: string
   }
   consentMissing: string
-  /** Messages for the server's error codes; `unknown` for any code not listed. */
-  errors: Record<string, string> & { unknown: string; network_error: string }
+  /** Messages for the server's error codes and `network_error`; `unknown` for any other. */
+  errors: {
+    unknown: string
+    network_error: string
+    invalid_phone: string
+    unsupported_number_type: string
+    country_not_allowed: string
+    consent_required: string
+    incorrect_code: string
+    invalid_code_format: string
+    verification_expired: string
+    max_attempts_reached: string
+    max_sends_reached: string
+    verification_not_pending: string
+    verification_not_found: string
+    blocked: string
+    invalid_api_key: string
+    origin_not_allowed: string
+    wrong_key_type: string
+    service_unavailable: string
+  }
   rateLimited: (seconds: number) => string
+  rateLimitedNoWait: string
 }
 
-export const en: Translation = {
+const en: Translation = {
   $code: 'en',
   $dir: 'ltr',
   countryLabel: 'Country',
+  countryButton: (country) => (country ? `Country: ${country}` : 'Choose a country'),
+  countrySearch: 'Search by country, code or +dial code',
+  countryResults: (count) => (count === 1 ? '1 country' : `${count} countries`),
+  noCountryMatch: 'No country matches.',
   phoneLabel: 'Phone number',
-  phonePlaceholder: 'Phone number',
+  phonePlaceholder: 'Mobile number',
   consentDefault:
     'I agree to receive a one-time code by text message. Message and data rates may apply.',
   sendCode: 'Send code',
@@ -58,6 +91,7 @@ export const en: Translation = {
   expiresAt: (time) => `The code expires at ${time}.`,
   attemptsLeft: (count) => (count === 1 ? '1 attempt left.' : `${count} attempts left.`),
   changeNumber: 'Change number',
+  startAgain: 'Start again',
   verified: (phone) => `${phone} is verified.`,
   required: 'Verify your phone number.',
   retry: 'Try again',
@@ -67,18 +101,20 @@ export const en: Translation = {
     tooLong: 'This number is too long.',
     invalidCountry: 'Choose your country, or start the number with +.',
     invalid: 'This is not a valid phone number.',
+    landline: 'This is a landline number. Enter a mobile number to get a text message.',
+    notMobile: 'This number cannot receive text messages. Enter a mobile number.',
   },
   consentMissing: 'Please accept to receive the code.',
   errors: {
     unknown: 'Something went wrong. Please try again.',
-    network_error: 'We could not reach the server. Check your connection.',
+    network_error: 'We could not reach the server. Check your connection and try again.',
     invalid_phone: 'This is not a valid phone number.',
     unsupported_number_type: 'This number cannot receive text messages. Use a mobile number.',
     country_not_allowed: 'Numbers from this country are not accepted here.',
     consent_required: 'Please accept to receive the code.',
     incorrect_code: 'That code is not right.',
     invalid_code_format: 'The code is digits only.',
-    verification_expired: 'This code has expired. Send a new one.',
+    verification_expired: 'This code has expired. Start again to get a new one.',
     max_attempts_reached: 'Too many wrong codes. Start again with your number.',
     max_sends_reached: 'Too many codes were sent. Try again later.',
     verification_not_pending: 'This code was already used. Start again.',
@@ -87,6 +123,10 @@ export const en: Translation = {
     invalid_api_key: 'This form is not set up correctly (invalid key).',
     origin_not_allowed: 'This form is not set up correctly (site not allowed).',
     wrong_key_type: 'This form is not set up correctly (wrong key).',
+    service_unavailable: 'The service is busy. Please try again in a moment.',
   },
   rateLimited: (seconds) => `Too many attempts. Try again in ${seconds} s.`,
+  rateLimitedNoWait: 'Too many attempts. Try again later.',
 }
+
+export default en

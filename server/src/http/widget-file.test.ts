@@ -1,0 +1,65 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { Hono } from 'hono'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ApiError, sendError } from './errors'
+import { widgetChunks, widgetFile } from './widget-file'
+
+const dir = mkdtempSync(join(tmpdir(), 'tg-widget-'))
+mkdirSync(join(dir, 'chunks'))
+writeFileSync(join(dir, 'widget.js'), 'import("./chunks/fr-Ab12Cd34.js")\n')
+writeFileSync(join(dir, 'chunks', 'fr-Ab12Cd34.js'), 'export default { $code: "fr" }\n')
+writeFileSync(join(dir, 'secret.js'), 'not a chunk\n')
+
+const app = new Hono()
+app.get('/widget.js', widgetFile(join(dir, 'widget.js')))
+app.get('/chunks/:name', widgetChunks(join(dir, 'widget.js')))
+app.onError((error, c) =>
+  sendError(c, error instanceof ApiError ? error : new ApiError('internal_error')),
+)
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('widget files', () => {
+  it('serves widget.js for a short while, with CORS for module scripts from a store', async () => {
+    const response = await app.request('/widget.js')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Content-Type')).toBe('text/javascript; charset=utf-8')
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=300')
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBe('*')
+  })
+
+  it('serves a lazy chunk, compressed, cached for good (its name has a content hash)', async () => {
+    const response = await app.request('/chunks/fr-Ab12Cd34.js', {
+      headers: { 'Accept-Encoding': 'gzip' },
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Content-Type')).toBe('text/javascript; charset=utf-8')
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=31536000, immutable')
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBe('*')
+    expect(response.headers.get('Content-Encoding')).toBe('gzip')
+    const body = gunzipSync(Buffer.from(await response.arrayBuffer())).toString()
+    expect(body).toBe('export default { $code: "fr" }\n')
+    const etag = response.headers.get('ETag')!
+    const again = await app.request('/chunks/fr-Ab12Cd34.js', {
+      headers: { 'If-None-Match': etag },
+    })
+    expect(again.status).toBe(304)
+  })
+
+  it('serves nothing else from the disk', async () => {
+    for (const path of [
+      '/chunks/missing-Ab12Cd34.js',
+      '/chunks/..%2Fsecret.js',
+      '/chunks/..%2Fwidget.js',
+      '/chunks/%2E%2E%2Fsecret.js',
+      '/chunks/fr-Ab12Cd34.ts',
+    ]) {
+      const response = await app.request(path)
+      expect(response.status, path).toBe(404)
+      expect((await response.json()).error.code, path).toBe('not_found')
+    }
+  })
+})

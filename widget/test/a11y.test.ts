@@ -1,0 +1,135 @@
+/// <reference types="mocha" />
+import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { emulateMedia, sendKeys } from '@web/test-runner-commands'
+import { loadCallingCode } from '../src/phone'
+import {
+  approved,
+  axeViolations,
+  fakeServer,
+  fillPhone,
+  mount,
+  part,
+  reachCodeStep,
+  refusal,
+  started,
+} from './helpers'
+
+describe('accessibility (axe-core)', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  before(() => loadCallingCode('44'))
+  afterEach(async () => {
+    server?.restore()
+    await emulateMedia({ colorScheme: 'light' })
+  })
+
+  it('phone step: no violations', async () => {
+    const { form } = await mount()
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('picker open: no violations', async () => {
+    const { el, form } = await mount()
+    part<HTMLButtonElement>(el, 'country-button').click()
+    await el.updateComplete
+    expect(part(el, 'country-list')).to.exist
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('code step: no violations', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el, form } = await mount()
+    await reachCodeStep(el)
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('error state: no violations', async () => {
+    const { el, form } = await mount()
+    await fillPhone(el, '020 7946 0000')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.trim())
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('network error with Try again: no violations', async () => {
+    server = fakeServer({ '/v1/verifications': ['network-error'] })
+    const { el, form } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'retry-button'))
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('done step: no violations', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el, form } = await mount()
+    await reachCodeStep(el)
+    const verified = oneEvent(el, 'textgate-verified')
+    part<HTMLInputElement>(el, 'code-input').focus()
+    document.execCommand('insertText', false, '123456')
+    await verified
+    await el.updateComplete
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('dark theme (system) and theme="dark": no contrast violations', async () => {
+    await emulateMedia({ colorScheme: 'dark' })
+    const { el, form } = await mount()
+    // A page in dark mode: the widget draws on the page's own background.
+    form.style.background = '#111318'
+    await fillPhone(el, '020 7946 0000')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.trim())
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
+  it('announces through live regions: status (polite) and error (alert)', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el } = await mount()
+    expect(part(el, 'status').getAttribute('role')).to.equal('status')
+    expect(part(el, 'error').getAttribute('role')).to.equal('alert')
+    await reachCodeStep(el)
+    expect(part(el, 'status').textContent).to.contain('We sent a code to +44 7400 123123')
+    expect(part(el, 'code-input').getAttribute('aria-describedby')).to.equal('status error')
+  })
+
+  it('can be used with the keyboard alone, focus following each step', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [
+        refusal(400, 'incorrect_code', { attemptsLeft: 4 }),
+        approved,
+      ],
+    })
+    const { el, form } = await mount('default-country="US"')
+    const active = () => el.shadowRoot!.activeElement
+    form.querySelector<HTMLInputElement>('#before')!.focus()
+    await sendKeys({ press: 'Tab' })
+    expect(active()).to.equal(part(el, 'country-button'))
+    await sendKeys({ press: 'Enter' })
+    await el.updateComplete
+    await sendKeys({ type: 'gb' })
+    await sendKeys({ press: 'Enter' })
+    await el.updateComplete
+    expect(active()).to.equal(part(el, 'phone-input'))
+    await sendKeys({ type: '07400123123' })
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('07400 123123')
+    await sendKeys({ press: 'Tab' })
+    expect(active()).to.equal(part(el, 'consent-checkbox'))
+    await sendKeys({ press: 'Space' })
+    await sendKeys({ press: 'Tab' })
+    expect(active()).to.equal(part(el, 'submit-button'))
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => active() === part(el, 'code-input'), 'focus never reached the code')
+    await sendKeys({ type: '111111' })
+    await waitUntil(() => part(el, 'error').textContent?.includes('4 attempts left'))
+    expect(active()).to.equal(part(el, 'code-input'))
+    const verified = oneEvent(el, 'textgate-verified')
+    await sendKeys({ type: '123456' })
+    await verified
+    await waitUntil(() => active() === part(el, 'done'), 'focus never reached done')
+    expect(server.calls[0]!.body).to.include({ phone: '+447400123123' })
+  })
+})

@@ -1,0 +1,283 @@
+/// <reference types="mocha" />
+import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import {
+  approved,
+  fakeServer,
+  fillPhone,
+  insertText,
+  mount,
+  part,
+  reachCodeStep,
+  refusal,
+  started,
+  type,
+} from './helpers'
+
+describe('code step', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  afterEach(() => server?.restore())
+
+  it('starts a verification with the key, an Idempotency-Key and the consent version', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el } = await mount('default-country="GB" consent-version="tos-2026"')
+    await reachCodeStep(el)
+    const [call] = server.calls
+    expect(call!.url).to.equal('https://verify.example/v1/verifications')
+    expect(call!.headers.get('Authorization')).to.equal('Bearer pk_test_x')
+    expect(call!.headers.get('Idempotency-Key')).to.match(/^[0-9a-f-]{36}$/)
+    expect(call!.body).to.deep.equal({
+      phone: '+447400123123',
+      country: 'GB',
+      consent: { accepted: true, version: 'tos-2026' },
+      locale: 'en',
+    })
+    expect(part(el, 'status').textContent).to.contain('+44 7400 123123')
+    const code = part<HTMLInputElement>(el, 'code-input')
+    expect(code.getAttribute('autocomplete')).to.equal('one-time-code')
+    expect(code.getAttribute('inputmode')).to.equal('numeric')
+    expect(el.shadowRoot!.activeElement).to.equal(code)
+  })
+
+  it('shows attempts left for a wrong code, then submits the token with the form', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [
+        refusal(400, 'incorrect_code', { attemptsLeft: 4 }),
+        approved,
+      ],
+    })
+    const { form, el } = await mount()
+    expect(form.checkValidity()).to.equal(false)
+    await reachCodeStep(el)
+    type(part<HTMLInputElement>(el, 'code-input'), '111111')
+    await waitUntil(() => part(el, 'error').textContent?.includes('4 attempts left'))
+    const verified = oneEvent(el, 'textgate-verified')
+    type(part<HTMLInputElement>(el, 'code-input'), '123456')
+    const { detail } = await verified
+    expect(detail).to.deep.equal({
+      token: 'tok.en.value',
+      phone: '+447400123123',
+      verificationId: 'ver_abc',
+    })
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
+    await el.updateComplete
+    expect(part(el, 'done').textContent).to.contain('verified')
+    expect(new FormData(form).get('phone_token')).to.equal('tok.en.value')
+    expect(form.checkValidity()).to.equal(true)
+    expect(el.matches(':state(verified)')).to.equal(true)
+    await waitUntil(() => el.shadowRoot!.activeElement === part(el, 'done'), 'focus on done')
+  })
+
+  it('takes a pasted code with spaces and dashes, and submits at full length', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const verified = oneEvent(el, 'textgate-verified')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '12-34 56')
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
+  })
+
+  describe('WebOTP', () => {
+    const credentials = navigator.credentials as unknown as Record<string, unknown>
+    const win = window as unknown as Record<string, unknown>
+    const hadOtp = 'OTPCredential' in window
+    afterEach(() => {
+      delete credentials.get
+      if (!hadOtp) delete win.OTPCredential
+    })
+
+    function fakeOtp(code: Promise<string>) {
+      const signals: AbortSignal[] = []
+      win.OTPCredential ??= class {}
+      credentials.get = (options: { otp?: unknown; signal: AbortSignal }) => {
+        expect(options.otp).to.deep.equal({ transport: ['sms'] })
+        signals.push(options.signal)
+        return new Promise((resolve, reject) => {
+          options.signal.addEventListener('abort', () => reject(new DOMException('', 'AbortError')))
+          void code.then((value) => resolve({ code: value, type: 'otp' }))
+        })
+      }
+      return signals
+    }
+
+    it('fills and submits the code the browser reads from the SMS', async () => {
+      server = fakeServer({
+        '/v1/verifications': [started()],
+        '/v1/verifications/:id/check': [approved],
+      })
+      const signals = fakeOtp(Promise.resolve('654321'))
+      const { el } = await mount()
+      const verified = oneEvent(el, 'textgate-verified')
+      await fillPhone(el, '07400 123123')
+      part<HTMLButtonElement>(el, 'submit-button').click()
+      await verified
+      expect(signals).to.have.length(1)
+      expect(server.calls.at(-1)!.body).to.deep.equal({ code: '654321' })
+    })
+
+    it('stops waiting for the SMS when the shopper types', async () => {
+      server = fakeServer({ '/v1/verifications': [started()] })
+      const signals = fakeOtp(new Promise(() => {}))
+      const { el } = await mount()
+      await reachCodeStep(el)
+      expect(signals[0]!.aborted).to.equal(false)
+      type(part<HTMLInputElement>(el, 'code-input'), '1')
+      expect(signals[0]!.aborted).to.equal(true)
+    })
+  })
+
+  it('disables resend with a countdown until resendAfter', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started(1_500)],
+      '/v1/verifications/:id/resend': [
+        {
+          status: 200,
+          body: {
+            resendAfter: new Date(Date.now() + 60_000).toISOString(),
+            expiresAt: new Date(Date.now() + 600_000).toISOString(),
+            attemptsLeft: 5,
+          },
+        },
+      ],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const resend = () => part<HTMLButtonElement>(el, 'resend-button')
+    expect(resend().disabled).to.equal(true)
+    expect(resend().textContent).to.match(/New code in \d s/)
+    await waitUntil(() => !resend().disabled, 'resend never enabled', { timeout: 4000 })
+    resend().click()
+    await waitUntil(() => part(el, 'status').textContent?.includes('new code'))
+    expect(resend().disabled).to.equal(true)
+  })
+
+  it('change number goes back to the phone step with the number kept', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    part<HTMLButtonElement>(el, 'change-button').click()
+    await waitUntil(() => part(el, 'phone-input'))
+    await el.updateComplete
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('07400 123123')
+    await waitUntil(() => el.shadowRoot!.activeElement === part(el, 'phone-input'))
+  })
+})
+
+describe('errors', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  afterEach(() => server?.restore())
+
+  it('says when the network is down, and sends again with Try again (same Idempotency-Key)', async () => {
+    server = fakeServer({ '/v1/verifications': ['network-error', started()] })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const failed = oneEvent(el, 'textgate-error')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    expect((await failed).detail.code).to.equal('network_error')
+    await el.updateComplete
+    expect(part(el, 'error').textContent).to.match(/could not reach/i)
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await waitUntil(() => part(el, 'code-input'))
+    const [first, second] = server.calls
+    expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
+  })
+
+  it('a network failure while checking the code offers Try again, which checks it again', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': ['network-error', approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => part(el, 'retry-button'), 'no Try again')
+    const verified = oneEvent(el, 'textgate-verified')
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
+  })
+
+  it('max_sends_reached on resend keeps the code that was sent usable', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started(0)],
+      '/v1/verifications/:id/resend': [refusal(429, 'max_sends_reached')],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    await waitUntil(() => !part<HTMLButtonElement>(el, 'resend-button').disabled)
+    part<HTMLButtonElement>(el, 'resend-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('Too many codes'))
+    const verified = oneEvent(el, 'textgate-verified')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await verified
+  })
+
+  it('rate_limited says how long to wait', async () => {
+    server = fakeServer({
+      '/v1/verifications': [{ ...refusal(429, 'rate_limited'), headers: { 'Retry-After': '42' } }],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const failed = oneEvent(el, 'textgate-error')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    expect((await failed).detail).to.deep.equal({
+      code: 'rate_limited',
+      message: 'Too many attempts. Try again in 42 s.',
+      retryAfter: 42,
+    })
+  })
+
+  it('blocked is named at the phone step', async () => {
+    server = fakeServer({ '/v1/verifications': [refusal(403, 'blocked')] })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('cannot send a code'))
+  })
+
+  for (const [code, status, pattern] of [
+    ['verification_expired', 410, /expired/],
+    ['max_attempts_reached', 429, /Too many wrong codes/],
+  ] as const) {
+    it(`${code} ends the code step with Start again`, async () => {
+      server = fakeServer({
+        '/v1/verifications': [started()],
+        '/v1/verifications/:id/check': [refusal(status, code)],
+      })
+      const { el } = await mount()
+      await reachCodeStep(el)
+      type(part<HTMLInputElement>(el, 'code-input'), '123456')
+      await waitUntil(() => pattern.test(part(el, 'error').textContent ?? ''))
+      await el.updateComplete
+      expect(part(el, 'submit-button')).to.equal(null)
+      expect(part<HTMLInputElement>(el, 'code-input').disabled).to.equal(true)
+      const change = part<HTMLButtonElement>(el, 'change-button')
+      expect(change.textContent?.trim()).to.equal('Start again')
+      await waitUntil(() => el.shadowRoot!.activeElement === change, 'focus on Start again')
+      change.click()
+      await waitUntil(() => part(el, 'phone-input'))
+    })
+  }
+
+  it('maps every server error code to a message of its own', async () => {
+    const { ERROR_CODES } = await import('@textgate/shared/errors')
+    const { default: en } = await import('../src/translations/en')
+    const errors = en.errors as Record<string, string>
+    const generic = new Set(['invalid_request', 'not_found', 'idempotency_conflict'])
+    const handledElsewhere = new Set([
+      'rate_limited',
+      'payload_too_large',
+      'unsupported_media_type',
+      'internal_error',
+    ])
+    const missing = ERROR_CODES.filter(
+      (code) => !errors[code] && !generic.has(code) && !handledElsewhere.has(code),
+    )
+    expect(missing).to.deep.equal([])
+  })
+})

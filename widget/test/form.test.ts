@@ -1,0 +1,108 @@
+/// <reference types="mocha" />
+import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import type { TextgateStepDetail } from '../src/index'
+import { approved, fakeServer, insertText, mount, part, reachCodeStep, started } from './helpers'
+
+describe('form API and theming', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  afterEach(() => server?.restore())
+
+  it('is invalid with a localised message until verified', async () => {
+    const { form, el } = await mount()
+    expect(el.checkValidity()).to.equal(false)
+    expect(el.validity.valueMissing).to.equal(true)
+    expect(el.validationMessage).to.equal('Verify your phone number.')
+    expect(form.checkValidity()).to.equal(false)
+    // Once a number is typed, the message says what is wrong with it.
+    insertText(part<HTMLInputElement>(el, 'phone-input'), '020 7946 0000')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => el.validationMessage.includes('landline'), el.validationMessage)
+    expect(el.validity.customError).to.equal(true)
+    expect(el.validity.valueMissing).to.equal(false)
+  })
+
+  it('without default-country, takes the country from the browser languages', async () => {
+    const { el } = await mount('')
+    const expected = navigator.languages
+      .map((tag) => new Intl.Locale(tag).region)
+      .find((region) => region)
+    const names = new Intl.DisplayNames(['en'], { type: 'region' })
+    const text = part(el, 'country-button').textContent ?? ''
+    if (expected) expect(text).to.contain(names.of(expected))
+    else expect(text).to.contain('Choose a country')
+  })
+
+  it('returns to the start when the form is reset', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { form, el } = await mount()
+    await reachCodeStep(el)
+    expect(el.matches(':state(code-sent)')).to.equal(true)
+    form.reset()
+    await el.updateComplete
+    expect(el.matches(':state(code-sent)')).to.equal(false)
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
+    expect(new FormData(form).get('phone_token')).to.equal(null)
+  })
+
+  it('fires textgate-step with typed details, and reset() and focus() work', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    const steps: TextgateStepDetail['step'][] = []
+    el.addEventListener('textgate-step', (e) => steps.push(e.detail.step))
+    await reachCodeStep(el)
+    const verified = oneEvent(el, 'textgate-verified')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await verified
+    await el.updateComplete
+    expect(el.value).to.equal('tok.en.value')
+    el.reset()
+    await el.updateComplete
+    expect(steps).to.deep.equal(['code', 'done', 'phone'])
+    expect(el.value).to.equal('')
+    expect(el.matches(':state(verified)')).to.equal(false)
+    el.focus()
+    expect(el.shadowRoot!.activeElement).to.equal(part(el, 'phone-input'))
+  })
+
+  it('follows prefers-color-scheme unless theme is set, and takes --textgate-* overrides', async () => {
+    const { emulateMedia } = await import('@web/test-runner-commands')
+    const { el } = await mount()
+    const background = () => getComputedStyle(part(el, 'phone-input')).backgroundColor
+    expect(background()).to.equal('rgb(255, 255, 255)')
+    await emulateMedia({ colorScheme: 'dark' })
+    expect(background()).to.equal('rgb(27, 31, 41)')
+    el.setAttribute('theme', 'light')
+    await el.updateComplete
+    expect(background()).to.equal('rgb(255, 255, 255)')
+    await emulateMedia({ colorScheme: 'light' })
+    el.setAttribute('theme', 'dark')
+    await el.updateComplete
+    expect(background()).to.equal('rgb(27, 31, 41)')
+    el.style.setProperty('--textgate-color-background', 'rgb(1, 2, 3)')
+    expect(background()).to.equal('rgb(1, 2, 3)')
+    // Set on an ancestor, it reaches the widget too.
+    el.style.removeProperty('--textgate-color-background')
+    el.parentElement!.style.setProperty('--textgate-color-primary', 'rgb(9, 8, 7)')
+    expect(getComputedStyle(part(el, 'submit-button')).backgroundColor).to.equal('rgb(9, 8, 7)')
+  })
+
+  it('exposes parts for styling with ::part()', async () => {
+    const { el } = await mount()
+    for (const name of [
+      'base',
+      'country-button',
+      'phone-input',
+      'consent',
+      'consent-checkbox',
+      'submit-button',
+      'status',
+      'error',
+    ]) {
+      expect(part(el, name), name).to.exist
+    }
+    await waitUntil(() => true)
+  })
+})
