@@ -57,6 +57,8 @@ const de: Translation = {
     verification_not_pending: 'Dieser Code wurde bereits verwendet. Beginnen Sie neu.',
     verification_not_found: 'Diese Bestätigung ist nicht mehr gültig. Beginnen Sie neu.',
     blocked: 'An diese Nummer können wir keinen Code senden.',
+    challenge_required:
+      'Wir konnten diese Anfrage nicht bestätigen. Bitte versuchen Sie es erneut.',
     invalid_api_key: 'Dieses Formular ist falsch eingerichtet (ungültiger Schlüssel).',
     origin_not_allowed: 'Dieses Formular ist falsch eingerichtet (Website nicht erlaubt).',
     wrong_key_type: 'Dieses Formular ist falsch eingerichtet (falscher Schlüssel).',

@@ -58,6 +58,7 @@ export interface Translation {
     verification_not_pending: string
     verification_not_found: string
     blocked: string
+    challenge_required: string
     invalid_api_key: string
     origin_not_allowed: string
     wrong_key_type: string
@@ -120,6 +121,7 @@ const en: Translation = {
     verification_not_pending: 'This code was already used. Start again.',
     verification_not_found: 'This verification is no longer valid. Start again.',
     blocked: 'We cannot send a code to this number.',
+    challenge_required: 'We could not confirm this request. Please try again.',
     invalid_api_key: 'This form is not set up correctly (invalid key).',
     origin_not_allowed: 'This form is not set up correctly (site not allowed).',
     wrong_key_type: 'This form is not set up correctly (wrong key).',

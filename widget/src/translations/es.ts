@@ -53,6 +53,7 @@ const es: Translation = {
     verification_not_pending: 'Este código ya se usó. Empieza de nuevo.',
     verification_not_found: 'Esta verificación ya no es válida. Empieza de nuevo.',
     blocked: 'No podemos enviar un código a este número.',
+    challenge_required: 'No pudimos confirmar esta solicitud. Inténtalo de nuevo.',
     invalid_api_key: 'Este formulario no está bien configurado (clave no válida).',
     origin_not_allowed: 'Este formulario no está bien configurado (sitio no permitido).',
     wrong_key_type: 'Este formulario no está bien configurado (clave incorrecta).',

@@ -53,6 +53,7 @@ const fr: Translation = {
     verification_not_pending: 'Ce code a déjà été utilisé. Recommencez.',
     verification_not_found: 'Cette vérification n’est plus valable. Recommencez.',
     blocked: 'Nous ne pouvons pas envoyer de code à ce numéro.',
+    challenge_required: 'Nous n’avons pas pu confirmer cette demande. Veuillez réessayer.',
     invalid_api_key: 'Ce formulaire est mal configuré (clé invalide).',
     origin_not_allowed: 'Ce formulaire est mal configuré (site non autorisé).',
     wrong_key_type: 'Ce formulaire est mal configuré (mauvaise clé).',

@@ -53,6 +53,7 @@ const id: Translation = {
     verification_not_pending: 'Kode ini sudah digunakan. Mulai lagi.',
     verification_not_found: 'Verifikasi ini sudah tidak berlaku. Mulai lagi.',
     blocked: 'Kami tidak dapat mengirim kode ke nomor ini.',
+    challenge_required: 'Kami tidak dapat mengonfirmasi permintaan ini. Silakan coba lagi.',
     invalid_api_key: 'Formulir ini tidak diatur dengan benar (kunci tidak valid).',
     origin_not_allowed: 'Formulir ini tidak diatur dengan benar (situs tidak diizinkan).',
     wrong_key_type: 'Formulir ini tidak diatur dengan benar (kunci salah).',

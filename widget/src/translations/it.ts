@@ -53,6 +53,7 @@ const it: Translation = {
     verification_not_pending: 'Questo codice è già stato usato. Ricomincia.',
     verification_not_found: 'Questa verifica non è più valida. Ricomincia.',
     blocked: 'Non possiamo inviare un codice a questo numero.',
+    challenge_required: 'Non è stato possibile confermare questa richiesta. Riprova.',
     invalid_api_key: 'Questo modulo non è configurato correttamente (chiave non valida).',
     origin_not_allowed: 'Questo modulo non è configurato correttamente (sito non consentito).',
     wrong_key_type: 'Questo modulo non è configurato correttamente (chiave errata).',

@@ -54,6 +54,7 @@ const ja: Translation = {
     verification_not_pending: 'このコードは使用済みです。やり直してください。',
     verification_not_found: 'この確認は無効になりました。やり直してください。',
     blocked: 'この番号にはコードを送信できません。',
+    challenge_required: 'このリクエストを確認できませんでした。もう一度お試しください。',
     invalid_api_key: 'このフォームの設定に問題があります(無効なキー)。',
     origin_not_allowed: 'このフォームの設定に問題があります(許可されていないサイト)。',
     wrong_key_type: 'このフォームの設定に問題があります(キーの種類が違います)。',

@@ -53,6 +53,7 @@ const ko: Translation = {
     verification_not_pending: '이미 사용된 코드입니다. 다시 시작하세요.',
     verification_not_found: '이 인증은 더 이상 유효하지 않습니다. 다시 시작하세요.',
     blocked: '이 번호로는 코드를 보낼 수 없습니다.',
+    challenge_required: '이 요청을 확인할 수 없습니다. 다시 시도해 주세요.',
     invalid_api_key: '이 양식의 설정이 잘못되었습니다(잘못된 키).',
     origin_not_allowed: '이 양식의 설정이 잘못되었습니다(허용되지 않은 사이트).',
     wrong_key_type: '이 양식의 설정이 잘못되었습니다(잘못된 종류의 키).',

@@ -53,6 +53,7 @@ const ptBR: Translation = {
     verification_not_pending: 'Este código já foi usado. Comece de novo.',
     verification_not_found: 'Esta verificação não é mais válida. Comece de novo.',
     blocked: 'Não podemos enviar um código para este número.',
+    challenge_required: 'Não conseguimos confirmar esta solicitação. Tente novamente.',
     invalid_api_key: 'Este formulário não está configurado corretamente (chave inválida).',
     origin_not_allowed: 'Este formulário não está configurado corretamente (site não permitido).',
     wrong_key_type: 'Este formulário não está configurado corretamente (chave errada).',

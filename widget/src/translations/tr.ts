@@ -53,6 +53,7 @@ const tr: Translation = {
     verification_not_pending: 'Bu kod zaten kullanıldı. Baştan başlayın.',
     verification_not_found: 'Bu doğrulama artık geçerli değil. Baştan başlayın.',
     blocked: 'Bu numaraya kod gönderemiyoruz.',
+    challenge_required: 'Bu isteği doğrulayamadık. Lütfen tekrar deneyin.',
     invalid_api_key: 'Bu form doğru ayarlanmamış (geçersiz anahtar).',
     origin_not_allowed: 'Bu form doğru ayarlanmamış (siteye izin verilmiyor).',
     wrong_key_type: 'Bu form doğru ayarlanmamış (yanlış anahtar).',

@@ -53,6 +53,7 @@ const vi: Translation = {
     verification_not_pending: 'Mã này đã được dùng. Hãy bắt đầu lại.',
     verification_not_found: 'Lượt xác minh này không còn hiệu lực. Hãy bắt đầu lại.',
     blocked: 'Chúng tôi không thể gửi mã đến số này.',
+    challenge_required: 'Chúng tôi không thể xác nhận yêu cầu này. Vui lòng thử lại.',
     invalid_api_key: 'Biểu mẫu này chưa được thiết lập đúng (khóa không hợp lệ).',
     origin_not_allowed: 'Biểu mẫu này chưa được thiết lập đúng (trang web không được phép).',
     wrong_key_type: 'Biểu mẫu này chưa được thiết lập đúng (sai loại khóa).',

@@ -52,6 +52,7 @@ const zhCN: Translation = {
     verification_not_pending: '此验证码已使用。请重新开始。',
     verification_not_found: '此验证已失效。请重新开始。',
     blocked: '我们无法向此号码发送验证码。',
+    challenge_required: '我们无法确认此请求，请重试。',
     invalid_api_key: '此表单配置有误（密钥无效）。',
     origin_not_allowed: '此表单配置有误（网站未获允许）。',
     wrong_key_type: '此表单配置有误（密钥类型错误）。',

@@ -52,6 +52,7 @@ const zhTW: Translation = {
     verification_not_pending: '此驗證碼已使用過。請重新開始。',
     verification_not_found: '此驗證已失效。請重新開始。',
     blocked: '我們無法傳送驗證碼至此號碼。',
+    challenge_required: '我們無法確認此請求，請再試一次。',
     invalid_api_key: '此表單設定有誤（金鑰無效）。',
     origin_not_allowed: '此表單設定有誤（網站未獲允許）。',
     wrong_key_type: '此表單設定有誤（金鑰類型錯誤）。',
