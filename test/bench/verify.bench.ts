@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import { parseFraudSettings } from '../../server/src/fraud/settings'
 import {
   createProject,
   freePort,
@@ -126,6 +127,22 @@ async function load(
   }
 }
 
+const HIGH = 1_000_000_000
+const BENCH_FRAUD_SETTINGS = {
+  velocity: {
+    rules: parseFraudSettings({}).velocity.rules.map((rule) => ({
+      ...rule,
+      ...(rule.challengeAt ? { challengeAt: HIGH } : {}),
+      ...(rule.blockAt ? { blockAt: HIGH } : {}),
+    })),
+  },
+  conversion: { challengeBelow: 0, blockBelow: 0 },
+  spend: { dailyProjectCap: HIGH, dailyCountryCap: HIGH },
+}
+
+/** A distinct client address per request, as real shoppers have (X-Forwarded-For). */
+const clientIp = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+
 /** Distinct valid UK mobile numbers: +44 7400 12xxxx. */
 const phoneNumber = (i: number) => `+44740012${String(i % 10_000).padStart(4, '0')}`
 
@@ -142,10 +159,14 @@ async function main() {
     { PORT: String(baselinePort) },
     baselinePort,
   )
-  const textgate = await startTextgate({ env: { LOG_LEVEL: 'warn' } })
+  const textgate = await startTextgate({ env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' } })
   const results: Result[] = []
   try {
-    const project = createProject(textgate.env, 'Bench store', [ORIGIN])
+    // The fraud guard runs in full (every default counter is read and written), with limits
+    // raised so that the synthetic traffic, sequential numbers that nobody enters, is not refused.
+    const settingsFile = join(textgate.env.TEXTGATE_DATA_DIR ?? '', 'bench-fraud.json')
+    writeFileSync(settingsFile, JSON.stringify(BENCH_FRAUD_SETTINGS))
+    const project = createProject(textgate.env, 'Bench store', [ORIGIN], settingsFile)
     const publicHeaders = { Authorization: `Bearer ${project.publishableKey}`, Origin: ORIGIN }
     const startBody = (i: number) =>
       JSON.stringify({ phone: phoneNumber(i), consent: { accepted: true, version: 'bench' } })
@@ -169,7 +190,7 @@ async function main() {
     const ids: string[] = []
     const start = await load('POST /v1/verifications', textgate.url, REQUESTS, (i) => ({
       path: '/v1/verifications',
-      headers: publicHeaders,
+      headers: { ...publicHeaders, 'X-Forwarded-For': clientIp(i) },
       body: startBody(i),
       expect: 201,
     }))
@@ -184,6 +205,7 @@ async function main() {
           ...publicHeaders,
           'Content-Type': 'application/json',
           'Idempotency-Key': `bench-${i}`,
+          'X-Forwarded-For': clientIp(i + REQUESTS),
         },
         body: startBody(i + REQUESTS),
       })
@@ -199,7 +221,7 @@ async function main() {
 
     const check = await load('POST /v1/verifications/{id}/check', textgate.url, REQUESTS, (i) => ({
       path: `/v1/verifications/${ids[i]}/check`,
-      headers: publicHeaders,
+      headers: { ...publicHeaders, 'X-Forwarded-For': clientIp(i + REQUESTS) },
       body: JSON.stringify({ code: codes[i] }),
       expect: 200,
     }))

@@ -76,9 +76,22 @@ export interface CreatedProject {
   secretKey: string
 }
 
-export function createProject(env: Env, name: string, origins: string[]): CreatedProject {
+export function createProject(
+  env: Env,
+  name: string,
+  origins: string[],
+  fraudSettingsFile?: string,
+): CreatedProject {
   const result = cli(
-    ['projects', 'create', '--name', name, ...origins.flatMap((o) => ['--origin', o]), '--json'],
+    [
+      'projects',
+      'create',
+      '--name',
+      name,
+      ...origins.flatMap((o) => ['--origin', o]),
+      ...(fraudSettingsFile ? ['--fraud-settings', fraudSettingsFile] : []),
+      '--json',
+    ],
     env,
   )
   if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)

@@ -118,6 +118,7 @@ export class TextgateVerify extends LitElement {
     defaultCountry: { type: String, attribute: 'default-country' },
     consentText: { type: String, attribute: 'consent-text' },
     consentVersion: { type: String, attribute: 'consent-version' },
+    captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
     t: { state: true },
     step: { state: true },
@@ -152,6 +153,11 @@ export class TextgateVerify extends LitElement {
   declare consentText: string
   /** Sent with the verification, and in the token's `consent.version` claim. */
   declare consentVersion: string
+  /**
+   * A Turnstile or hCaptcha response token from the store's own widget, sent with the start;
+   * the server accepts it instead of a proof of work when the project configured that captcha.
+   */
+  declare captchaToken: string | undefined
   /** `light` or `dark`; unset follows the system. */
   declare theme: string
 
@@ -520,6 +526,7 @@ export class TextgateVerify extends LitElement {
           country: checked.country,
           consent: { accepted: true, version: this.consentVersion || 'v1' },
           locale: this.t.$code,
+          ...(this.captchaToken ? { captcha: { token: this.captchaToken } } : {}),
         },
         this.idempotencyKey,
       )

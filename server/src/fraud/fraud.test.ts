@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { solveChallenge } from 'altcha-lib/v1'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DIALECTS } from '../storage/testing'
@@ -238,6 +240,52 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
         challenge: Buffer.from('{"salt":"x","signature":"y"}').toString('base64'),
       })
       expect(forged.status).toBe(428)
+    })
+
+    it("accepts the store's own Turnstile token instead, checked with siteverify", async () => {
+      const received: URLSearchParams[] = []
+      const siteverify = createServer((req, res) => {
+        let body = ''
+        req.on('data', (chunk) => {
+          body += chunk
+        })
+        req.on('end', () => {
+          const form = new URLSearchParams(body)
+          received.push(form)
+          res.setHeader('Content-Type', 'application/json')
+          res.end(JSON.stringify({ success: form.get('response') === 'good-token' }))
+        })
+      })
+      await new Promise<void>((resolve) => siteverify.listen(0, '127.0.0.1', resolve))
+      const { port } = siteverify.address() as AddressInfo
+      try {
+        const { publishableKey } = await shop({
+          velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 1 }] },
+          challenge: {
+            captcha: {
+              provider: 'turnstile',
+              secret: 'turnstile-secret',
+              verifyUrl: `http://127.0.0.1:${port}/siteverify`,
+            },
+          },
+        })
+        const phone = '+447400444666'
+        expect((await start(publishableKey, phone)).status).toBe(201)
+        const call = (token: string) =>
+          h.call('POST', '/v1/verifications', {
+            key: publishableKey,
+            body: { phone, consent: CONSENT, captcha: { token } },
+            headers: { 'X-Forwarded-For': '198.51.100.7' },
+          })
+        expect((await call('bad-token')).status).toBe(428)
+        expect((await call('good-token')).status).toBe(201)
+        expect(received.map((f) => Object.fromEntries(f))).toEqual([
+          { secret: 'turnstile-secret', response: 'bad-token', remoteip: '198.51.100.7' },
+          { secret: 'turnstile-secret', response: 'good-token', remoteip: '198.51.100.7' },
+        ])
+      } finally {
+        siteverify.close()
+      }
     })
 
     it('makes the puzzle harder as reasons pile up', async () => {
