@@ -1,9 +1,23 @@
+import { createServer } from 'node:net'
 import { esbuildPlugin } from '@web/dev-server-esbuild'
 import { chromeLauncher } from '@web/test-runner-chrome'
+
+/** A free loopback port: the fixed default (8000) may be taken by another run on the machine. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
 
 // Debian's Chromium; nothing downloads a browser of its own.
 export default {
   files: 'test/**/*.test.ts',
+  hostname: '127.0.0.1',
+  port: await freePort(),
   nodeResolve: { exportConditions: ['production'] },
   concurrency: 1,
   plugins: [
