@@ -28,6 +28,7 @@ export interface AppDeps {
   widgetPath: string
   /** Proxies whose X-Forwarded-For is trusted for the client's address (TRUST_PROXY). */
   trustProxyHops?: number
+  now?: () => number
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
 }
@@ -42,6 +43,7 @@ export function createApp({
   logger,
   widgetPath,
   trustProxyHops = 0,
+  now = Date.now,
   isAccepting = () => true,
 }: AppDeps) {
   const { db } = storage
@@ -91,7 +93,7 @@ export function createApp({
   app.get('/chunks/:name', widgetChunks(widgetPath))
 
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
-  app.route('/v1/fraud', fraudRoutes(db))
+  app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import type { Kysely } from 'kysely'
 import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../fraud/lists'
-import { recentEvents } from '../fraud/routes'
+import { recentEvents, summary } from '../fraud/routes'
 import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../fraud/settings'
 import { ApiError } from '../http/errors'
 import { setFraudSettings } from '../projects'
@@ -19,7 +19,10 @@ export const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
   fraud remove --project ID --id ENTRY
                                 remove a list entry
   fraud events --project ID [--limit N] [--decision allow|challenge|block]
-                                the latest decisions with their reasons`
+                                the latest decisions with their reasons
+  fraud summary --project ID [--hours N]
+                                what the guard did lately: outcomes, top reasons, the number
+                                ranges and countries it stopped most`
 
 export interface FraudCliValues {
   project?: string | undefined
@@ -32,6 +35,7 @@ export interface FraudCliValues {
   id?: string | undefined
   limit?: string | undefined
   decision?: string | undefined
+  hours?: string | undefined
 }
 
 export class FraudUsageError extends Error {}
@@ -111,6 +115,32 @@ export async function fraudCommand(
             `${e.createdAt}  ${e.decision.padEnd(9)} ${e.outcome.padEnd(15)} ${e.phone.padEnd(16)} ${(e.ip ?? '-').padEnd(15)} ${e.reasons.join(' ')}${e.shadowReasons.length ? ` [shadow: ${e.shadowReasons.join(' ')}]` : ''}`,
         )
         return { human: lines.length ? lines.join('\n') : 'no decisions yet', data: events }
+      }
+      case 'summary': {
+        const hours = values.hours === undefined ? 1 : Number(values.hours)
+        if (!Number.isFinite(hours) || hours <= 0) throw new FraudUsageError('--hours must be > 0')
+        const result = await summary(db, project, Date.now() - hours * 3_600_000)
+        const list = (items: { key: string; count: number }[]) =>
+          items.length
+            ? items.map((i) => `    ${String(i.count).padStart(6)}  ${i.key}`).join('\n')
+            : '    -'
+        return {
+          human: [
+            `since ${result.since}: ${result.starts} starts`,
+            `  outcomes: ${
+              Object.entries(result.outcomes)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ') || '-'
+            }`,
+            '  top reasons:',
+            list(result.topReasons),
+            '  ranges stopped most:',
+            list(result.topStoppedRanges),
+            '  countries stopped most:',
+            list(result.topStoppedCountries),
+          ].join('\n'),
+          data: result,
+        }
       }
       default:
         throw new FraudUsageError(`unknown command "fraud ${sub}"`)

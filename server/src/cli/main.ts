@@ -125,6 +125,7 @@ async function run(argv: string[]): Promise<void> {
       id: { type: 'string' },
       limit: { type: 'string' },
       decision: { type: 'string' },
+      hours: { type: 'string' },
     },
   })
   const out = output(values.json)

@@ -490,5 +490,26 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       const bad = await h.call('GET', '/v1/fraud/events?decision=maybe', { key: secretKey })
       expect(bad.status).toBe(400)
     })
+
+    it('sums up what the guard stopped', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'prefix', digits: 4, window: '1h', blockAt: 2 }] },
+      })
+      for (let i = 0; i < 5; i++) await start(publishableKey, `+44740017000${i}`)
+      await start(publishableKey, '+449098765432')
+      const res = await h.call('GET', '/v1/fraud/summary?hours=1', { key: secretKey })
+      expect(res.json).toMatchObject({
+        starts: 6,
+        outcomes: { sent: 2, decoy: 3, refused: 1 },
+        topStoppedRanges: [
+          { key: '+44740017xxxx', count: 3 },
+          { key: '+44909876xxxx', count: 1 },
+        ],
+        topStoppedCountries: [{ key: 'GB', count: 4 }],
+      })
+      expect(res.json.topReasons[0]).toEqual({ key: 'block:velocity.prefix4.1h', count: 3 })
+      h.advance(2 * 3_600_000)
+      expect((await h.call('GET', '/v1/fraud/summary', { key: secretKey })).json.starts).toBe(0)
+    })
   })
 })

@@ -40,7 +40,48 @@ export async function recentEvents(
   }))
 }
 
-export function fraudRoutes(db: Kysely<Database>) {
+/**
+ * What the guard did lately, at a glance: decisions by outcome, the most frequent reasons,
+ * and the number ranges (last 4 digits dropped) and countries it stopped most.
+ */
+export async function summary(db: Kysely<Database>, projectId: string, since: number) {
+  const rows = await db
+    .selectFrom('fraud_events')
+    .select(['outcome', 'reasons', 'phone', 'country'])
+    .where('project_id', '=', projectId)
+    .where('created_at', '>=', since)
+    .execute()
+  const outcomes: Record<string, number> = {}
+  const reasons = new Map<string, number>()
+  const ranges = new Map<string, number>()
+  const countries = new Map<string, number>()
+  for (const row of rows) {
+    outcomes[row.outcome] = (outcomes[row.outcome] ?? 0) + 1
+    for (const reason of JSON.parse(row.reasons) as string[]) {
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+    }
+    if (row.outcome === 'decoy' || row.outcome === 'refused') {
+      const range = `${row.phone.slice(0, -4)}xxxx`
+      ranges.set(range, (ranges.get(range) ?? 0) + 1)
+      countries.set(row.country, (countries.get(row.country) ?? 0) + 1)
+    }
+  }
+  const top = (map: Map<string, number>) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([key, count]) => ({ key, count }))
+  return {
+    since: new Date(since).toISOString(),
+    starts: rows.length,
+    outcomes,
+    topReasons: top(reasons),
+    topStoppedRanges: top(ranges),
+    topStoppedCountries: top(countries),
+  }
+}
+
+export function fraudRoutes(db: Kysely<Database>, now: () => number = Date.now) {
   const secret = apiKeyAuth({ db, kinds: ['secret'] })
   return new Hono()
     .get('/lists', secret, async (c) => c.json(await listEntries(db, c.get('auth').project.id)))
@@ -52,6 +93,15 @@ export function fraudRoutes(db: Kysely<Database>) {
       const removed = await removeListEntry(db, c.get('auth').project.id, c.req.param('id'))
       if (!removed) throw new ApiError('not_found')
       return c.body(null, 204)
+    })
+    .get('/summary', secret, async (c) => {
+      const hours = Number(c.req.query('hours') ?? 1)
+      if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 30) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'hours', message: 'hours must be more than 0 and at most 720' }],
+        })
+      }
+      return c.json(await summary(db, c.get('auth').project.id, now() - hours * 3_600_000))
     })
     .get('/events', secret, async (c) => {
       const limit = Number(c.req.query('limit') ?? 50)

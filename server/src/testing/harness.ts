@@ -49,6 +49,7 @@ export async function createHarness(dialect: DialectName) {
     logger,
     widgetPath: '/nonexistent/widget.js',
     trustProxyHops: 1,
+    now,
   })
 
   /**
