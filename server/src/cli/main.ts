@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config'
 import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
-import { createProject } from '../projects'
+import { createProject, setTemplates } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { startServer } from '../server'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
@@ -24,6 +24,9 @@ Commands:
                   [--country XX ...] [--brand TEXT] [--code-length 4-10]
                                 create a project; prints its id and test keys
                   [--fraud-settings FILE]  (see README: fraud guard)
+                  [--templates FILE]  code-message templates, JSON { "fr": "{code} est …" }
+  templates set --project ID --file FILE | --reset
+                                replace a project's code-message templates
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
@@ -126,6 +129,8 @@ async function run(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       decision: { type: 'string' },
       hours: { type: 'string' },
+      templates: { type: 'string' },
+      reset: { type: 'boolean', default: false },
     },
   })
   const out = output(values.json)
@@ -167,6 +172,9 @@ async function run(argv: string[]): Promise<void> {
           fraudSettings: values['fraud-settings']
             ? JSON.parse(readFileSync(values['fraud-settings'], 'utf8'))
             : undefined,
+          templates: values.templates
+            ? JSON.parse(readFileSync(values.templates, 'utf8'))
+            : undefined,
         }),
       )
       const origins = JSON.parse(created.project.allowed_origins) as string[]
@@ -185,6 +193,24 @@ async function run(argv: string[]): Promise<void> {
           publishableKey: created.publishableKey,
           secretKey: created.secretKey,
         },
+      )
+      return
+    }
+    case 'templates set': {
+      if (!values.project) throw new UsageError('templates set needs --project ID')
+      if (!values.file && !values.reset)
+        throw new UsageError('templates set needs --file or --reset')
+      const templates = values.reset ? null : JSON.parse(readFileSync(values.file!, 'utf8'))
+      const config = settings()
+      const found = await withStorage(config, ({ db }) =>
+        setTemplates(db, values.project!, templates),
+      )
+      if (!found) throw new UsageError(`no project ${values.project}`)
+      out.print(
+        templates
+          ? `templates saved for ${Object.keys(templates).join(', ')}`
+          : 'back to the default templates',
+        { projectId: values.project, templates },
       )
       return
     }

@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely'
 import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
+import { templateProblem } from '../templates'
 
 const KEY_PATTERN = /^(pk|sk)_(test|live)_[A-Za-z0-9]{24,64}$/
 const PREFIX: Record<KeyKind, string> = { publishable: 'pk', secret: 'sk' }
@@ -22,6 +23,8 @@ export interface CreateProjectInput {
   codeLength?: number
   /** Fraud guard settings (see fraud/settings.ts); validated, defaults for what is missing. */
   fraudSettings?: FraudSettingsInput
+  /** Code-message templates by locale (`{ "en": "{code} is your code", "fr": … }`). */
+  templates?: Record<string, string>
 }
 
 export interface CreatedProject {
@@ -122,6 +125,7 @@ export async function createProject(
     created_at: now,
     // Stored as given (once validated), so later defaults still apply to what it leaves out.
     fraud_settings: input.fraudSettings ? validSettingsJson(input.fraudSettings) : null,
+    message_templates: input.templates ? validTemplatesJson(input.templates) : null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -154,6 +158,7 @@ export async function findApiKey(
       'projects.code_length',
       'projects.created_at as project_created_at',
       'projects.fraud_settings',
+      'projects.message_templates',
     ])
     .where('api_keys.key_hash', '=', hashKey(rawKey))
     .where('api_keys.revoked_at', 'is', null)
@@ -167,6 +172,7 @@ export async function findApiKey(
     code_length,
     project_created_at,
     fraud_settings,
+    message_templates,
   } = row
   return {
     apiKey: {
@@ -188,6 +194,7 @@ export async function findApiKey(
       code_length,
       created_at: project_created_at,
       fraud_settings,
+      message_templates,
     },
   }
 }
@@ -218,4 +225,36 @@ function validSettingsJson(settings: unknown): string {
   const value = typeof settings === 'string' ? JSON.parse(settings) : settings
   parseFraudSettings(value)
   return JSON.stringify(value)
+}
+
+/** Validates templates (each needs {code}; known placeholders only) and returns their JSON. */
+export function validTemplatesJson(templates: unknown): string {
+  if (typeof templates !== 'object' || templates === null || Array.isArray(templates)) {
+    throw new Error(
+      'templates are a JSON object of locale → text, like { "en": "{code} is your code" }',
+    )
+  }
+  for (const [locale, text] of Object.entries(templates)) {
+    if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(locale)) {
+      throw new Error(`"${locale}" is not a BCP 47 language tag`)
+    }
+    if (typeof text !== 'string') throw new Error(`the template for ${locale} must be text`)
+    const problem = templateProblem(text)
+    if (problem) throw new Error(`template ${locale}: ${problem}`)
+  }
+  return JSON.stringify(templates)
+}
+
+/** Replaces a project's code-message templates (null: back to the defaults). */
+export async function setTemplates(
+  db: Kysely<Database>,
+  projectId: string,
+  templates: Record<string, string> | null,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('projects')
+    .set({ message_templates: templates ? validTemplatesJson(templates) : null })
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }

@@ -17,6 +17,8 @@ export interface ProjectTable {
   created_at: number
   /** JSON of the fraud guard's settings (see fraud/settings.ts), or null for the defaults. */
   fraud_settings: string | null
+  /** JSON object of locale → code-message template, or null for the defaults. */
+  message_templates: string | null
 }
 
 export type KeyKind = 'publishable' | 'secret'

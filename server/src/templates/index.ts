@@ -1,8 +1,13 @@
 /**
- * The text of the code message. The last line, `@host #code`, lets browsers with the WebOTP
- * API offer the code to the page of that host only.
+ * The text of the code message: the project's own template for the shopper's language when it
+ * has one, else the default in that language, else English. Placeholders: `{code}` (required),
+ * `{brand}`, `{minutes}`. The last line, `@host #code`, lets browsers with the WebOTP API offer
+ * the code to the page of that host only.
  * @module
  */
+import { DEFAULT_TEMPLATES } from './defaults'
+
+export { DEFAULT_TEMPLATES }
 
 export interface CodeMessageInput {
   brand: string
@@ -10,10 +15,61 @@ export interface CodeMessageInput {
   minutes: number
   /** The widget page's origin, when known: it enables the WebOTP line. */
   origin: string | null
+  /** BCP 47 tag the widget sent (`fr-CA`, `zh-TW`, …). */
+  locale?: string | null | undefined
+  /** The project's templates by locale or language (JSON column), if any. */
+  templates?: Record<string, string> | null | undefined
 }
 
-export function renderCodeMessage({ brand, code, minutes, origin }: CodeMessageInput): string {
-  const text = `${code} is your ${brand} verification code. It expires in ${minutes} minutes. Never share it.`
+const PLACEHOLDER = /\{(\w+)\}/g
+const KNOWN = new Set(['code', 'brand', 'minutes'])
+export const MAX_TEMPLATE_LENGTH = 320
+
+/** Why a template cannot be used, or null when it can. */
+export function templateProblem(template: string): string | null {
+  if (!template.includes('{code}')) return 'a template must contain {code}'
+  if (template.length > MAX_TEMPLATE_LENGTH) {
+    return `a template is at most ${MAX_TEMPLATE_LENGTH} characters`
+  }
+  for (const [, name] of template.matchAll(PLACEHOLDER)) {
+    if (!KNOWN.has(name ?? ''))
+      return `unknown placeholder {${name}} (use {code}, {brand}, {minutes})`
+  }
+  return null
+}
+
+/** The best template for `locale`: exact tag, then its language, then a same-language tag. */
+export function pickTemplate(
+  locale: string | null | undefined,
+  templates: Record<string, string>,
+): string | undefined {
+  if (!locale) return undefined
+  const exact = Object.keys(templates).find((tag) => tag.toLowerCase() === locale.toLowerCase())
+  if (exact) return templates[exact]
+  const language = locale.split('-')[0]?.toLowerCase() ?? ''
+  if (templates[language]) return templates[language]
+  const sibling = Object.keys(templates).find(
+    (tag) => tag.split('-')[0]?.toLowerCase() === language,
+  )
+  return sibling ? templates[sibling] : undefined
+}
+
+export function renderCodeMessage({
+  brand,
+  code,
+  minutes,
+  origin,
+  locale,
+  templates,
+}: CodeMessageInput): string {
+  // The shopper's language first (the store's wording, else ours), then the store's English.
+  const template =
+    pickTemplate(locale, templates ?? {}) ??
+    pickTemplate(locale, DEFAULT_TEMPLATES) ??
+    templates?.en ??
+    (DEFAULT_TEMPLATES.en as string)
+  const values: Record<string, string> = { code, brand, minutes: String(minutes) }
+  const text = template.replace(PLACEHOLDER, (match, name: string) => values[name] ?? match)
   if (!origin) return text
   return `${text}\n\n@${new URL(origin).host} #${code}`
 }

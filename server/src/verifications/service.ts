@@ -71,6 +71,11 @@ class IdempotencyRace extends Error {}
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+const templatesOf = (project: { message_templates: string | null }) =>
+  project.message_templates
+    ? (JSON.parse(project.message_templates) as Record<string, string>)
+    : null
+
 /**
  * @example
  * const verifications = createVerificationService({ db, secrets, tokens })
@@ -307,6 +312,8 @@ export function createVerificationService({
                 code,
                 minutes: CODE_TTL_MS / 60_000,
                 origin: meta.origin,
+                locale: input.locale,
+                templates: templatesOf(project),
               }),
               now: at,
             })
@@ -443,6 +450,8 @@ export function createVerificationService({
             code,
             minutes: CODE_TTL_MS / 60_000,
             origin: meta.origin ?? row.origin,
+            locale: row.locale,
+            templates: templatesOf(project),
           }),
           now: at,
         })
