@@ -129,7 +129,7 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
       if (sent?.unicode !== undefined) expect(sent.unicode).toBe(true)
     })
 
-    it('maps a 5xx answer to a transient error', async () => {
+    it("maps a server error (HTTP 5xx, or the carrier's own equivalent) to a transient error", async () => {
       s.fake.failNext({ kind: 'server_error' })
       const error = await carrierErrorOf(s.adapter.send(message('Your code is 111111')))
       expect(error.permanent).toBe(false)
