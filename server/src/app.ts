@@ -8,6 +8,8 @@ import { bodyLimit } from 'hono/body-limit'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import { apiKeyAuth, corsPreflight } from './auth'
+import { carrierReportRoutes } from './carriers/reports'
+import type { CarrierAdapter } from './carriers/types'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
 import { widgetFile } from './http/widget-file'
@@ -27,6 +29,11 @@ export interface AppDeps {
   widgetPath: string
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
+  /** Live carrier adapters whose delivery reports /v1/carriers/{id}/reports accepts. */
+  carriers?: () => Iterable<CarrierAdapter>
+  /** The public URL carriers call back (signatures over the URL are checked against it). */
+  publicUrl?: string
+  now?: () => number
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -39,6 +46,9 @@ export function createApp({
   logger,
   widgetPath,
   isAccepting = () => true,
+  carriers = () => [],
+  publicUrl,
+  now = Date.now,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -57,14 +67,15 @@ export function createApp({
       'request',
     )
   })
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError('payload_too_large', { limitBytes: MAX_BODY_BYTES })
-      },
-    }),
+  const apiBodyLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', { limitBytes: MAX_BODY_BYTES })
+    },
+  })
+  // Carrier callbacks come in batches larger than any API request: their route sets its own.
+  app.use('/v1/*', (c, next) =>
+    c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
   app.use('/v1/*', corsPreflight())
 
@@ -87,6 +98,7 @@ export function createApp({
 
   app.route('/v1/verifications', verificationRoutes(db, verifications))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
+  app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)
     return c.json(await tokens.redeem(token, c.get('auth').project.id))

@@ -91,6 +91,7 @@ export async function startServer(
     logger,
     widgetPath,
     isAccepting: () => accepting,
+    publicUrl: config.publicUrl,
   })
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
+import { segmentInfo } from '../carriers/segments'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
@@ -28,6 +29,7 @@ export async function enqueueMessage(
   input: EnqueueInput,
 ): Promise<string> {
   const messageId = newId('msg')
+  const { encoding, segments } = segmentInfo(input.body)
   await trx
     .insertInto('messages')
     .values({
@@ -45,6 +47,8 @@ export async function enqueueMessage(
       sent_at: null,
       delivered_at: null,
       updated_at: input.now,
+      encoding,
+      segments,
     })
     .execute()
   await trx
@@ -181,6 +185,10 @@ export function createDispatcher({
             delivered_at: result.status === 'delivered' ? at : null,
             error: null,
             updated_at: at,
+            status_at: at,
+            ...(result.cost
+              ? { cost_amount: result.cost.amount, cost_currency: result.cost.currency }
+              : {}),
           })
           .where('id', '=', message.id)
           .execute()

@@ -6,6 +6,7 @@
 import { pino } from 'pino'
 import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
+import type { CarrierAdapter } from '../carriers/types'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -17,7 +18,14 @@ import { createVerificationService } from '../verifications/service'
 export const ORIGIN = 'https://shop.example'
 export const ISSUER = 'https://verify.example'
 
-export async function createHarness(dialect: DialectName) {
+export interface HarnessOptions {
+  /** A carrier for live-mode keys (test-mode keys always use the sandbox). */
+  liveCarrier?: CarrierAdapter
+  /** The public URL carriers call back, for URL-signing carriers. */
+  publicUrl?: string
+}
+
+export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
   const storage = await createTestStorage(dialect)
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
@@ -36,7 +44,7 @@ export async function createHarness(dialect: DialectName) {
     encryptionKey: secrets.encryptionKey,
     logger,
     now,
-    carrierFor: () => sandbox,
+    carrierFor: (mode) => (mode === 'live' && options.liveCarrier ? options.liveCarrier : sandbox),
   })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, now })
   const app = createApp({
@@ -46,6 +54,9 @@ export async function createHarness(dialect: DialectName) {
     verifications,
     logger,
     widgetPath: '/nonexistent/widget.js',
+    carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
+    publicUrl: options.publicUrl,
+    now,
   })
 
   async function project(input: Partial<CreateProjectInput> = {}) {

@@ -383,6 +383,13 @@ export function createVerificationService({
           'created_at',
           'sent_at',
           'delivered_at',
+          'error_code',
+          'cost_amount',
+          'cost_currency',
+          'encoding',
+          'segments',
+          'failed_at',
+          'status_at',
         ])
         .where('verification_id', '=', id)
         .orderBy('created_at')
@@ -410,6 +417,15 @@ export function createVerificationService({
           createdAt: iso(m.created_at),
           sentAt: m.sent_at === null ? null : iso(m.sent_at),
           deliveredAt: m.delivered_at === null ? null : iso(m.delivered_at),
+          failedAt: m.failed_at === null ? null : iso(m.failed_at),
+          statusAt: m.status_at === null ? null : iso(m.status_at),
+          errorCode: m.error_code,
+          cost:
+            m.cost_amount === null || m.cost_currency === null
+              ? null
+              : { amount: m.cost_amount, currency: m.cost_currency },
+          encoding: m.encoding === 'GSM-7' || m.encoding === 'UCS-2' ? m.encoding : null,
+          segments: m.segments,
         })),
       }
     },

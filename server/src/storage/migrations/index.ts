@@ -5,9 +5,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely/migration'
 import * as initial from './20261125T000000-initial'
+import * as carrierFields from './20261127T120000-carrier-fields'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
+  '20261127T120000-carrier-fields': carrierFields,
 }
 
 export const migrationProvider: MigrationProvider = {
