@@ -47,12 +47,19 @@ export async function carrierFetch(
  * The error for a non-2xx answer: 408, 425, 429 and 5xx are transient (retried, honouring
  * Retry-After); every other 4xx — bad number, bad credentials, refused content — is permanent.
  */
-export function httpStatusError(carrier: string, response: Response, detail: string) {
+export function httpStatusError(
+  carrier: string,
+  response: Response,
+  detail: string,
+  options: { code?: string; permanent?: boolean } = {},
+) {
   const status = response.status
   const transient = status === 408 || status === 425 || status === 429 || status >= 500
+  const permanent = options.permanent ?? !transient
   return new CarrierError(carrier, `HTTP ${status}: ${detail}`.slice(0, 300), {
-    permanent: !transient,
-    retryAfterMs: transient ? parseRetryAfter(response.headers.get('retry-after')) : undefined,
+    permanent,
+    retryAfterMs: permanent ? undefined : parseRetryAfter(response.headers.get('retry-after')),
+    code: options.code,
   })
 }
 

@@ -7,7 +7,7 @@ import { infobipCarrier } from './infobip/index'
 import { statusesBefore } from './reports'
 import { startTwilioFake } from './twilio/fake'
 import { twilioCarrier } from './twilio/index'
-import type { CallbackRequest } from './types'
+import { type CallbackRequest, CarrierError } from './types'
 
 const PUBLIC_URL = 'https://verify.example'
 const accountSid = `AC${'fedcba9876543210'.repeat(2)}`
@@ -159,6 +159,41 @@ for (const dialect of DIALECTS) {
         origin: null,
       })
       expect(other.status).toBe(404)
+    })
+  })
+
+  describe(`carrier refusals over HTTP (${dialect})`, () => {
+    let h: Harness
+    afterEach(() => h?.dispose())
+
+    it("records a permanent refusal with the carrier's error code", async () => {
+      h = await createHarness(dialect, {
+        liveCarrier: {
+          id: 'refusing',
+          capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+          async send() {
+            throw new CarrierError('refusing', 'HTTP 400: 21211 not a valid number', {
+              permanent: true,
+              code: '21211',
+            })
+          },
+        },
+      })
+      const { project } = await h.project()
+      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123778', consent: { accepted: true } },
+      })
+      await h.dispatcher.drain()
+      const details = await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })
+      expect(details.json.messages[0]).toMatchObject({
+        status: 'failed',
+        carrier: 'refusing',
+        errorCode: '21211',
+        error: expect.stringContaining('not a valid number'),
+      })
     })
   })
 

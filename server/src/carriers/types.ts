@@ -97,14 +97,17 @@ export interface CarrierAdapter {
 export class CarrierError extends Error {
   readonly permanent: boolean
   readonly retryAfterMs: number | undefined
+  /** The carrier's own error code (Twilio 21211, Vonage status 3, …), when it gave one. */
+  readonly code: string | undefined
   constructor(
     readonly carrier: string,
     message: string,
-    options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    options: { permanent?: boolean; retryAfterMs?: number; code?: string; cause?: unknown } = {},
   ) {
     super(`[textgate] [${carrier}] ${message}`, { cause: options.cause })
     this.name = 'CarrierError'
     this.permanent = options.permanent ?? false
     this.retryAfterMs = options.retryAfterMs
+    this.code = options.code
   }
 }

@@ -229,6 +229,7 @@ export function createDispatcher({
         .set({
           status: giveUp ? 'failed' : 'queued',
           error: reason.slice(0, 500),
+          error_code: error instanceof CarrierError ? (error.code ?? null) : null,
           body_encrypted: giveUp ? null : undefined,
           updated_at: at,
         })

@@ -140,6 +140,7 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
         const transient = response.status === 429 || response.status >= 500 || TRANSIENT.has(code)
         throw new CarrierError('alibaba', `${code}: ${json?.Message ?? ''}`.slice(0, 300), {
           permanent: !transient,
+          code: json?.Code,
         })
       }
       if (!json?.BizId) throw new CarrierError('alibaba', 'answer without BizId')

@@ -132,7 +132,14 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
         | undefined
       if (!response.ok) {
         const e = json?.requestError?.serviceException
-        throw httpStatusError('infobip', response, `${e?.messageId ?? ''} ${e?.text ?? ''}`.trim())
+        throw httpStatusError(
+          'infobip',
+          response,
+          `${e?.messageId ?? ''} ${e?.text ?? ''}`.trim(),
+          {
+            code: e?.messageId,
+          },
+        )
       }
       const sent = json?.messages?.[0]
       if (!sent?.messageId) throw new CarrierError('infobip', 'answer without a messageId')
@@ -140,6 +147,7 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
       if (group === 'REJECTED' || group === 'UNDELIVERABLE') {
         throw new CarrierError('infobip', `${group} ${sent.status?.name ?? ''}`.trim(), {
           permanent: true,
+          code: sent.status?.id === undefined ? undefined : String(sent.status.id),
         })
       }
       return { carrierMessageId: sent.messageId, status: 'sent' }

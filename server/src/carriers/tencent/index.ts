@@ -180,6 +180,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       if (error?.Code) {
         throw new CarrierError('tencent', `${error.Code}: ${error.Message ?? ''}`, {
           permanent: !transientCode(error.Code),
+          code: error.Code,
         })
       }
       const status = json?.Response?.SendStatusSet?.[0]
@@ -188,6 +189,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
         const code = status.Code ?? 'unknown'
         throw new CarrierError('tencent', `${code}: ${status.Message ?? ''}`, {
           permanent: !transientCode(code),
+          code,
         })
       }
       if (!status.SerialNo) throw new CarrierError('tencent', 'answer without SerialNo')

@@ -104,17 +104,15 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
         | undefined
       if (!response.ok) {
         const code = json?.code
-        const error = httpStatusError(
+        throw httpStatusError(
           'twilio',
           response,
           `${code ?? ''} ${json?.message ?? 'no error message'}`.trim(),
+          {
+            code: code === undefined ? undefined : String(code),
+            ...(code !== undefined && PERMANENT_CODES.has(code) ? { permanent: true } : {}),
+          },
         )
-        if (code !== undefined && PERMANENT_CODES.has(code)) {
-          throw new CarrierError('twilio', error.message.replace(/^\[textgate\] \[twilio\] /, ''), {
-            permanent: true,
-          })
-        }
-        throw error
       }
       if (!json?.sid) throw new CarrierError('twilio', 'answer without a message sid')
       const parts = Number(json.num_segments)

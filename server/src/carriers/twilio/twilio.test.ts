@@ -27,6 +27,26 @@ carrierConformance('twilio', async () => {
   }
 })
 
+describe('twilio adapter details', () => {
+  it("keeps Twilio's error code on the CarrierError", async () => {
+    const fake = await startTwilioFake({ accountSid, authToken, callbackUrl })
+    try {
+      const adapter = twilioCarrier({
+        accountSid,
+        authToken,
+        from: '+15005550006',
+        baseUrl: fake.baseUrl,
+      })
+      const error = await adapter
+        .send({ id: 'm', to: fake.invalidNumber, body: 'x', projectId: 'p', mode: 'live' })
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ permanent: true, code: '21211' })
+    } finally {
+      await fake.close()
+    }
+  })
+})
+
 describe('twilio fake, driven by the official twilio SDK', () => {
   let fake: Awaited<ReturnType<typeof startTwilioFake>>
   let client: twilio.Twilio

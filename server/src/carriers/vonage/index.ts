@@ -171,6 +171,7 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
         const status = failed?.status ?? 'none'
         throw new CarrierError('vonage', `status ${status}: ${failed?.['error-text'] ?? ''}`, {
           permanent: !TRANSIENT.has(status),
+          code: status,
         })
       }
       const id = parts[0]?.['message-id']
