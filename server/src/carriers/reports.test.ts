@@ -8,6 +8,8 @@ import { statusesBefore } from './reports'
 import { startTwilioFake } from './twilio/fake'
 import { twilioCarrier } from './twilio/index'
 import { type CallbackRequest, CarrierError } from './types'
+import { startVonageFake } from './vonage/fake'
+import { vonageCarrier } from './vonage/index'
 
 const PUBLIC_URL = 'https://verify.example'
 const accountSid = `AC${'fedcba9876543210'.repeat(2)}`
@@ -33,7 +35,7 @@ async function deliver(h: Harness, request: CallbackRequest) {
     headers[name === 'content-type' ? 'Content-Type' : name] = value
   }
   return h.call(request.method, `${url.pathname}${url.search}`, {
-    body: request.body,
+    body: request.method === 'GET' ? undefined : request.body,
     headers,
     origin: null,
   })
@@ -159,6 +161,68 @@ for (const dialect of DIALECTS) {
         origin: null,
       })
       expect(other.status).toBe(404)
+    })
+  })
+
+  describe(`delivery reports over HTTP: vonage receipts as GET query strings (${dialect})`, () => {
+    let h: Harness
+    afterEach(() => h?.dispose())
+
+    it('checks the signature over the query and records price and carrier time', async () => {
+      const signature = { secret: 'vonage-reports-signature-secret', method: 'sha256' as const }
+      const callback = `${PUBLIC_URL}/v1/carriers/vonage/reports`
+      const fake = await startVonageFake({
+        apiKey: 'k1',
+        apiSecret: 's1',
+        signature,
+        callbackUrl: callback,
+      })
+      try {
+        h = await createHarness(dialect, {
+          publicUrl: PUBLIC_URL,
+          liveCarrier: vonageCarrier({
+            apiKey: 'k1',
+            signature,
+            from: 'Shop',
+            callbackUrl: callback,
+            restHost: fake.baseUrl,
+          }),
+        })
+        const { project } = await h.project()
+        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const started = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone: '+447400123778', consent: { accepted: true } },
+        })
+        await h.dispatcher.drain()
+        const path = `/v1/verifications/${started.json.id}`
+        const sent = (await h.call('GET', path, { key: sk })).json.messages[0]
+        expect(sent).toMatchObject({
+          status: 'sent',
+          carrier: 'vonage',
+          cost: { amount: '0.03330000', currency: 'EUR' },
+        })
+        expect(fake.sends.at(-1)).toMatchObject({
+          clientRef: expect.stringMatching(/^msg_/),
+          callback,
+        })
+
+        const at = Date.parse('2026-11-25T12:00:07Z')
+        const post = fake.deliveryReport(sent.carrierMessageId, 'delivered', { at })
+        const query = new URLSearchParams(JSON.parse(post.body) as Record<string, string>)
+        const get = { method: 'GET', url: `${callback}?${query}`, headers: {}, body: '' }
+        const tampered = { ...get, url: get.url.replace('status=delivered', 'status=failed') }
+        expect((await deliver(h, tampered)).status).toBe(401)
+        expect((await deliver(h, get)).json).toEqual({ received: 1, applied: 1 })
+        const after = (await h.call('GET', path, { key: sk })).json.messages[0]
+        expect(after).toMatchObject({
+          status: 'delivered',
+          deliveredAt: '2026-11-25T12:00:07.000Z',
+        })
+      } finally {
+        await fake.close()
+      }
     })
   })
 
