@@ -189,6 +189,8 @@ export function createDispatcher({
             ...(result.cost
               ? { cost_amount: result.cost.amount, cost_currency: result.cost.currency }
               : {}),
+            // The carrier's own part count, when it states one, is what it bills.
+            ...(result.parts ? { segments: result.parts } : {}),
           })
           .where('id', '=', message.id)
           .execute()

@@ -8,6 +8,8 @@ const apiKey = 'infobip-api-key-0123456789abcdef'
 const callbackToken = 'cbt_0123456789abcdef'
 const notifyUrl = `https://verify.example/v1/carriers/infobip/reports?token=${callbackToken}`
 const TIMEOUT_MS = 300
+/** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */
+const SEND_TIMEOUT_MS = 10_000
 
 carrierConformance('infobip', async () => {
   const fake = await startInfobipFake({ apiKey, notifyUrl })
@@ -20,8 +22,13 @@ carrierConformance('infobip', async () => {
   }
   return {
     fake,
-    adapter: infobipCarrier({ ...common, apiKey }),
-    badCredentials: infobipCarrier({ ...common, apiKey: 'wrong-secret' }),
+    adapter: infobipCarrier({ ...common, apiKey, timeoutMs: SEND_TIMEOUT_MS }),
+    timeoutAdapter: infobipCarrier({ ...common, apiKey }),
+    badCredentials: infobipCarrier({
+      ...common,
+      apiKey: 'wrong-secret',
+      timeoutMs: SEND_TIMEOUT_MS,
+    }),
     timeoutMs: TIMEOUT_MS,
     reportsCarryTime: true,
   }

@@ -11,6 +11,8 @@ const templates = { '1110': '{1} is your verification code. It expires in 10 min
 const callbackToken = 'cbt_tencent_0123'
 const callbackUrl = `https://verify.example/v1/carriers/tencent/reports?token=${callbackToken}`
 const TIMEOUT_MS = 300
+/** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */
+const SEND_TIMEOUT_MS = 10_000
 
 carrierConformance('tencent', async () => {
   const fake = await startTencentFake({ secretId, secretKey, smsSdkAppId, templates, callbackUrl })
@@ -25,8 +27,13 @@ carrierConformance('tencent', async () => {
   }
   return {
     fake,
-    adapter: tencentCarrier({ ...common, secretKey }),
-    badCredentials: tencentCarrier({ ...common, secretKey: 'wrong-secret' }),
+    adapter: tencentCarrier({ ...common, secretKey, timeoutMs: SEND_TIMEOUT_MS }),
+    timeoutAdapter: tencentCarrier({ ...common, secretKey }),
+    badCredentials: tencentCarrier({
+      ...common,
+      secretKey: 'wrong-secret',
+      timeoutMs: SEND_TIMEOUT_MS,
+    }),
     timeoutMs: TIMEOUT_MS,
     reportsCarryTime: true,
     throttlesWithoutRetryAfter:

@@ -8,6 +8,8 @@ const accountSid = `AC${'0123456789abcdef'.repeat(2)}`
 const authToken = 'twilio-test-auth-token-0123456789'
 const callbackUrl = 'https://verify.example/v1/carriers/twilio/reports?project=p1'
 const TIMEOUT_MS = 300
+/** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */
+const SEND_TIMEOUT_MS = 10_000
 
 carrierConformance('twilio', async () => {
   const fake = await startTwilioFake({ accountSid, authToken, callbackUrl })
@@ -20,8 +22,13 @@ carrierConformance('twilio', async () => {
   }
   return {
     fake,
-    adapter: twilioCarrier({ ...common, authToken }),
-    badCredentials: twilioCarrier({ ...common, authToken: 'wrong-secret' }),
+    adapter: twilioCarrier({ ...common, authToken, timeoutMs: SEND_TIMEOUT_MS }),
+    timeoutAdapter: twilioCarrier({ ...common, authToken }),
+    badCredentials: twilioCarrier({
+      ...common,
+      authToken: 'wrong-secret',
+      timeoutMs: SEND_TIMEOUT_MS,
+    }),
     timeoutMs: TIMEOUT_MS,
     reportsCarryTime: false,
   }

@@ -9,6 +9,8 @@ const apiSecret = 'vonage-api-secret'
 const signature = { secret: 'vonage-signature-secret-0123456789', method: 'sha256' as const }
 const callbackUrl = 'https://verify.example/v1/carriers/vonage/reports'
 const TIMEOUT_MS = 300
+/** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */
+const SEND_TIMEOUT_MS = 10_000
 
 carrierConformance('vonage', async () => {
   const fake = await startVonageFake({ apiKey, apiSecret, signature, callbackUrl })
@@ -21,8 +23,13 @@ carrierConformance('vonage', async () => {
   }
   return {
     fake,
-    adapter: vonageCarrier({ ...common, signature }),
-    badCredentials: vonageCarrier({ ...common, apiSecret: 'wrong-secret' }),
+    adapter: vonageCarrier({ ...common, signature, timeoutMs: SEND_TIMEOUT_MS }),
+    timeoutAdapter: vonageCarrier({ ...common, signature }),
+    badCredentials: vonageCarrier({
+      ...common,
+      apiSecret: 'wrong-secret',
+      timeoutMs: SEND_TIMEOUT_MS,
+    }),
     timeoutMs: TIMEOUT_MS,
     reportsCarryTime: true,
   }
