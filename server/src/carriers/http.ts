@@ -56,11 +56,20 @@ export function httpStatusError(
   const status = response.status
   const transient = status === 408 || status === 425 || status === 429 || status >= 500
   const permanent = options.permanent ?? !transient
-  return new CarrierError(carrier, `HTTP ${status}: ${detail}`.slice(0, 300), {
+  return new CarrierError(carrier, `HTTP ${status}: ${scrubNumbers(detail)}`.slice(0, 300), {
     permanent,
     retryAfterMs: permanent ? undefined : parseRetryAfter(response.headers.get('retry-after')),
     code: options.code,
   })
+}
+
+/**
+ * Masks phone numbers in a carrier's error text ("The 'To' number +4477… is not valid"), which
+ * ends up in logs and in the messages table.
+ * @example scrubNumbers("The 'To' number +447700900123 is not valid") // "The 'To' number [number] is not valid"
+ */
+export function scrubNumbers(text: string): string {
+  return text.replace(/\+?\d[\d ()-]{5,}\d/g, '[number]')
 }
 
 /** Reads a body as JSON, or undefined when it is not JSON. */

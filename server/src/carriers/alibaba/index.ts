@@ -11,7 +11,14 @@
  * @module
  */
 import { createHmac, randomUUID } from 'node:crypto'
-import { carrierFetch, DEFAULT_TIMEOUT_MS, digitsOnly, readJsonBody, safeEqual } from '../http'
+import {
+  carrierFetch,
+  DEFAULT_TIMEOUT_MS,
+  digitsOnly,
+  readJsonBody,
+  safeEqual,
+  scrubNumbers,
+} from '../http'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -138,10 +145,14 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
       const code = json?.Code ?? `HTTP ${response.status}`
       if (!response.ok || code !== 'OK') {
         const transient = response.status === 429 || response.status >= 500 || TRANSIENT.has(code)
-        throw new CarrierError('alibaba', `${code}: ${json?.Message ?? ''}`.slice(0, 300), {
-          permanent: !transient,
-          code: json?.Code,
-        })
+        throw new CarrierError(
+          'alibaba',
+          `${code}: ${scrubNumbers(json?.Message ?? '')}`.slice(0, 300),
+          {
+            permanent: !transient,
+            code: json?.Code,
+          },
+        )
       }
       if (!json?.BizId) throw new CarrierError('alibaba', 'answer without BizId')
       return { carrierMessageId: json.BizId, status: 'sent' }

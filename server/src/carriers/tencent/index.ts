@@ -12,7 +12,14 @@
  * @module
  */
 import { createHash, createHmac } from 'node:crypto'
-import { carrierFetch, DEFAULT_TIMEOUT_MS, httpStatusError, readJsonBody, safeEqual } from '../http'
+import {
+  carrierFetch,
+  DEFAULT_TIMEOUT_MS,
+  httpStatusError,
+  readJsonBody,
+  safeEqual,
+  scrubNumbers,
+} from '../http'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -178,7 +185,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
         throw httpStatusError('tencent', response, json?.Response?.Error?.Code ?? '')
       const error = json?.Response?.Error
       if (error?.Code) {
-        throw new CarrierError('tencent', `${error.Code}: ${error.Message ?? ''}`, {
+        throw new CarrierError('tencent', `${error.Code}: ${scrubNumbers(error.Message ?? '')}`, {
           permanent: !transientCode(error.Code),
           code: error.Code,
         })
@@ -187,7 +194,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       if (!status) throw new CarrierError('tencent', 'answer without SendStatusSet')
       if (status.Code !== 'Ok') {
         const code = status.Code ?? 'unknown'
-        throw new CarrierError('tencent', `${code}: ${status.Message ?? ''}`, {
+        throw new CarrierError('tencent', `${code}: ${scrubNumbers(status.Message ?? '')}`, {
           permanent: !transientCode(code),
           code,
         })

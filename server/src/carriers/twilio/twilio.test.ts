@@ -124,3 +124,24 @@ describe('twilio fake, driven by the official twilio SDK', () => {
     )
   })
 })
+
+describe('carrier error texts', () => {
+  it('never carry the phone number the carrier echoed', async () => {
+    const fake = await startTwilioFake({ accountSid, authToken, callbackUrl })
+    try {
+      const adapter = twilioCarrier({
+        accountSid,
+        authToken,
+        from: '+15005550006',
+        baseUrl: fake.baseUrl,
+      })
+      const error = (await adapter
+        .send({ id: 'm', to: fake.invalidNumber, body: 'x', projectId: 'p', mode: 'live' })
+        .catch((e: unknown) => e)) as Error
+      expect(error.message).toContain('[number]')
+      expect(error.message).not.toContain(fake.invalidNumber.slice(1))
+    } finally {
+      await fake.close()
+    }
+  })
+})

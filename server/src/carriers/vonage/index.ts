@@ -16,6 +16,7 @@ import {
   httpStatusError,
   readJsonBody,
   safeEqual,
+  scrubNumbers,
 } from '../http'
 import { encodingOf } from '../segments'
 import {
@@ -169,10 +170,14 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
       const failed = parts.find((p) => p.status !== '0')
       if (failed || parts.length === 0) {
         const status = failed?.status ?? 'none'
-        throw new CarrierError('vonage', `status ${status}: ${failed?.['error-text'] ?? ''}`, {
-          permanent: !TRANSIENT.has(status),
-          code: status,
-        })
+        throw new CarrierError(
+          'vonage',
+          `status ${status}: ${scrubNumbers(failed?.['error-text'] ?? '')}`,
+          {
+            permanent: !TRANSIENT.has(status),
+            code: status,
+          },
+        )
       }
       const id = parts[0]?.['message-id']
       if (!id) throw new CarrierError('vonage', 'answer without a message-id')
