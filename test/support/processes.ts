@@ -92,7 +92,10 @@ export async function startProcess(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry.join(' ')} exited early:\n${log}`)
     try {
-      const response = await fetch(`${url}${readyPath}`)
+      // No keep-alive: tests block the event loop in spawnSync (cli) for seconds, the server
+      // closes idle sockets after 5 s meanwhile, and fetch would then reuse this dead one.
+      const response = await fetch(`${url}${readyPath}`, { headers: { Connection: 'close' } })
+      await response.arrayBuffer()
       if (response.ok) break
     } catch {
       // Not listening yet.
