@@ -8,6 +8,8 @@ import { bodyLimit } from 'hono/body-limit'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import { apiKeyAuth, corsPreflight } from './auth'
+import { carrierReportRoutes } from './carriers/reports'
+import type { CarrierAdapter } from './carriers/types'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
@@ -31,6 +33,10 @@ export interface AppDeps {
   now?: () => number
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
+  /** Live carrier adapters whose delivery reports /v1/carriers/{id}/reports accepts. */
+  carriers?: () => Iterable<CarrierAdapter>
+  /** The public URL carriers call back (signatures over the URL are checked against it). */
+  publicUrl?: string
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -45,6 +51,8 @@ export function createApp({
   trustProxyHops = 0,
   now = Date.now,
   isAccepting = () => true,
+  carriers = () => [],
+  publicUrl,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -63,14 +71,15 @@ export function createApp({
       'request',
     )
   })
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError('payload_too_large', { limitBytes: MAX_BODY_BYTES })
-      },
-    }),
+  const apiBodyLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', { limitBytes: MAX_BODY_BYTES })
+    },
+  })
+  // Carrier callbacks come in batches larger than any API request: their route sets its own.
+  app.use('/v1/*', (c, next) =>
+    c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
   app.use('/v1/*', corsPreflight())
 
@@ -95,6 +104,7 @@ export function createApp({
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
+  app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)
     return c.json(await tokens.redeem(token, c.get('auth').project.id))

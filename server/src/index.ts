@@ -3,6 +3,16 @@
  * @module
  */
 export { createApp } from './app'
+export { alibabaCarrier } from './carriers/alibaba'
+export { genericHttpCarrier } from './carriers/generic'
+export { infobipCarrier } from './carriers/infobip'
+export { carrierReportRoutes } from './carriers/reports'
+export { segmentInfo } from './carriers/segments'
+export { tencentCarrier } from './carriers/tencent'
+export { twilioCarrier } from './carriers/twilio'
+export type { CarrierAdapter, CarrierCapabilities, DeliveryReport } from './carriers/types'
+export { CarrierError } from './carriers/types'
+export { vonageCarrier } from './carriers/vonage'
 export { type Config, ConfigError, loadConfig } from './config'
 export { createLogger } from './logger'
 export { createProject } from './projects'

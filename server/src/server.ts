@@ -95,6 +95,7 @@ export async function startServer(
     widgetPath,
     trustProxyHops: config.trustProxyHops,
     isAccepting: () => accepting,
+    publicUrl: config.publicUrl,
   })
 
   const server = await new Promise<Server>((resolve, reject) => {

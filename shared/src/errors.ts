@@ -19,6 +19,10 @@ export const ERRORS = {
   invalid_code_format: { status: 400, message: 'The code must be digits only.' },
   incorrect_code: { status: 400, message: 'The code is incorrect.' },
   invalid_api_key: { status: 401, message: 'The API key is missing, malformed or unknown.' },
+  invalid_signature: {
+    status: 401,
+    message: 'The callback signature or token is missing or wrong.',
+  },
   wrong_key_type: { status: 403, message: 'This endpoint does not accept this kind of key.' },
   origin_not_allowed: {
     status: 403,

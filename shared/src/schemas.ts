@@ -133,6 +133,18 @@ export const VerificationMessage = v.object({
   createdAt: isoTimestamp,
   sentAt: v.nullable(isoTimestamp),
   deliveredAt: v.nullable(isoTimestamp),
+  // Added with carrier dispatch (optional, so older servers' answers still parse).
+  /** When a carrier reported the message failed or undelivered. */
+  failedAt: v.optional(v.nullable(isoTimestamp)),
+  /** When the carrier says the current status was reached. */
+  statusAt: v.optional(v.nullable(isoTimestamp)),
+  /** The carrier's own error code. */
+  errorCode: v.optional(v.nullable(v.string())),
+  /** What the carrier charged: a decimal string and an ISO 4217 currency. */
+  cost: v.optional(v.nullable(v.object({ amount: v.string(), currency: v.string() }))),
+  encoding: v.optional(v.nullable(v.picklist(['GSM-7', 'UCS-2']))),
+  /** Parts the text takes (153/67 characters each once it is longer than one). */
+  segments: v.optional(v.nullable(v.number())),
 })
 export type VerificationMessage = v.InferOutput<typeof VerificationMessage>
 

@@ -13,23 +13,80 @@ export interface OutgoingMessage {
   mode: KeyMode
 }
 
+/** A price as the carrier states it: a decimal string, never a float. */
+export interface Cost {
+  amount: string
+  currency: string
+}
+
 export interface SendResult {
   carrierMessageId: string
   /** `delivered` when the carrier confirms delivery synchronously (the sandbox does). */
   status: 'sent' | 'delivered'
+  /** What the carrier charged, when its answer says so. */
+  cost?: Cost
+  /** Parts the carrier reports it split the text into, when it says so. */
+  parts?: number
 }
+
+export interface SenderIdRules {
+  /** Whether an alphanumeric sender ("Shop") may be used where the destination allows it. */
+  alphanumeric: boolean
+  /** Longest alphanumeric sender accepted (11 on GSM networks). */
+  maxLength: number
+}
+
+/** How a carrier's delivery-report callbacks prove they come from it. */
+export type CallbackAuth =
+  /** The carrier signs each callback (body and/or URL) with a shared secret. */
+  | 'signature'
+  /** The carrier does not sign; a secret token placed in the callback URL is checked. */
+  | 'url-token'
+  | 'none'
 
 export interface CarrierCapabilities {
   unicode: boolean
   deliveryReports: boolean
   /** Largest number of concatenated parts the carrier accepts for one message. */
   maxParts: number
+  senderId?: SenderIdRules
+  /** The carrier sends only pre-registered templates (e.g. mainland China), not free text. */
+  templatesOnly?: boolean
+  callbackAuth?: CallbackAuth
+}
+
+/** A carrier callback as received: what signature checks and parsers need, nothing framework-bound. */
+export interface CallbackRequest {
+  method: string
+  /** The full public URL the carrier called, query included (Twilio signs it). */
+  url: string
+  /** Header names in lower case. */
+  headers: Record<string, string>
+  /** The raw body, exactly as received. */
+  body: string
+}
+
+export type ReportStatus = 'sent' | 'delivered' | 'failed' | 'undelivered'
+
+/** A delivery report, the same shape whatever carrier sent it. */
+export interface DeliveryReport {
+  carrierMessageId: string
+  status: ReportStatus
+  /** The carrier's own error code, as text, when the report carries one. */
+  errorCode?: string
+  /** When the carrier says the status changed (epoch ms); the receive time when it does not. */
+  at: number
+  cost?: Cost
 }
 
 export interface CarrierAdapter {
   readonly id: string
   readonly capabilities: CarrierCapabilities
   send(message: OutgoingMessage): Promise<SendResult>
+  /** True when the callback provably comes from this carrier (signature or URL token). */
+  verifyCallback?(request: CallbackRequest): boolean
+  /** The delivery reports a verified callback carries (statuses we do not track are left out). */
+  parseReports?(request: CallbackRequest, receivedAt: number): DeliveryReport[]
   close?(): Promise<void>
 }
 
@@ -40,14 +97,17 @@ export interface CarrierAdapter {
 export class CarrierError extends Error {
   readonly permanent: boolean
   readonly retryAfterMs: number | undefined
+  /** The carrier's own error code (Twilio 21211, Vonage status 3, …), when it gave one. */
+  readonly code: string | undefined
   constructor(
     readonly carrier: string,
     message: string,
-    options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    options: { permanent?: boolean; retryAfterMs?: number; code?: string; cause?: unknown } = {},
   ) {
     super(`[textgate] [${carrier}] ${message}`, { cause: options.cause })
     this.name = 'CarrierError'
     this.permanent = options.permanent ?? false
     this.retryAfterMs = options.retryAfterMs
+    this.code = options.code
   }
 }

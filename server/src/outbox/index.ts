@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
+import { segmentInfo } from '../carriers/segments'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
@@ -19,6 +20,12 @@ export interface EnqueueInput {
   to: string
   body: string
   now: number
+  /**
+   * A fraud-guard decoy: the message is written (status `suppressed`, no body kept) with the
+   * same statements and work as a real one, so the answer takes the same time, but its outbox
+   * row is born done and no carrier ever sees it.
+   */
+  suppressed?: boolean
 }
 
 /** Writes the message and its outbox row; call inside the verification's transaction. */
@@ -28,6 +35,8 @@ export async function enqueueMessage(
   input: EnqueueInput,
 ): Promise<string> {
   const messageId = newId('msg')
+  const { encoding, segments } = segmentInfo(input.body)
+  const bodyEncrypted = encrypt(encryptionKey, input.body)
   await trx
     .insertInto('messages')
     .values({
@@ -36,15 +45,17 @@ export async function enqueueMessage(
       project_id: input.projectId,
       mode: input.mode,
       to: input.to,
-      body_encrypted: encrypt(encryptionKey, input.body),
-      status: 'queued',
+      body_encrypted: input.suppressed ? null : bodyEncrypted,
+      status: input.suppressed ? 'suppressed' : 'queued',
       carrier: null,
       carrier_message_id: null,
-      error: null,
+      error: input.suppressed ? 'blocked by the fraud guard' : null,
       created_at: input.now,
       sent_at: null,
       delivered_at: null,
       updated_at: input.now,
+      encoding,
+      segments,
     })
     .execute()
   await trx
@@ -52,7 +63,7 @@ export async function enqueueMessage(
     .values({
       id: newId('obx'),
       message_id: messageId,
-      state: 'pending',
+      state: input.suppressed ? 'done' : 'pending',
       available_at: input.now,
       claimed_by: null,
       claimed_until: null,
@@ -181,6 +192,12 @@ export function createDispatcher({
             delivered_at: result.status === 'delivered' ? at : null,
             error: null,
             updated_at: at,
+            status_at: at,
+            ...(result.cost
+              ? { cost_amount: result.cost.amount, cost_currency: result.cost.currency }
+              : {}),
+            // The carrier's own part count, when it states one, is what it bills.
+            ...(result.parts ? { segments: result.parts } : {}),
           })
           .where('id', '=', message.id)
           .execute()
@@ -221,6 +238,7 @@ export function createDispatcher({
         .set({
           status: giveUp ? 'failed' : 'queued',
           error: reason.slice(0, 500),
+          error_code: error instanceof CarrierError ? (error.code ?? null) : null,
           body_encrypted: giveUp ? null : undefined,
           updated_at: at,
         })

@@ -94,6 +94,17 @@ export interface MessageTable {
   sent_at: number | null
   delivered_at: number | null
   updated_at: number
+  /** The carrier's own error code from its answer or a delivery report. */
+  error_code: string | null
+  /** What the carrier charged, as a decimal string, and its currency. */
+  cost_amount: string | null
+  cost_currency: string | null
+  /** 'GSM-7' or 'UCS-2', and the number of parts the text takes. */
+  encoding: string | null
+  segments: number | null
+  failed_at: number | null
+  /** When the carrier says the current status was reached (its clock, or receive time). */
+  status_at: number | null
 }
 
 export type OutboxState = 'pending' | 'done' | 'dead'

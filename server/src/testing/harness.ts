@@ -6,6 +6,7 @@
 import { pino } from 'pino'
 import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
+import type { CarrierAdapter } from '../carriers/types'
 import { createFraud } from '../fraud'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
@@ -18,7 +19,14 @@ import { createVerificationService } from '../verifications/service'
 export const ORIGIN = 'https://shop.example'
 export const ISSUER = 'https://verify.example'
 
-export async function createHarness(dialect: DialectName) {
+export interface HarnessOptions {
+  /** A carrier for live-mode keys (test-mode keys always use the sandbox). */
+  liveCarrier?: CarrierAdapter
+  /** The public URL carriers call back, for URL-signing carriers. */
+  publicUrl?: string
+}
+
+export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
   const storage = await createTestStorage(dialect)
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
@@ -37,7 +45,7 @@ export async function createHarness(dialect: DialectName) {
     encryptionKey: secrets.encryptionKey,
     logger,
     now,
-    carrierFor: () => sandbox,
+    carrierFor: (mode) => (mode === 'live' && options.liveCarrier ? options.liveCarrier : sandbox),
   })
   const fraud = createFraud({ db: storage.db, secrets, now })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
@@ -49,6 +57,8 @@ export async function createHarness(dialect: DialectName) {
     logger,
     widgetPath: '/nonexistent/widget.js',
     trustProxyHops: 1,
+    carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
+    publicUrl: options.publicUrl,
     now,
   })
 

@@ -89,50 +89,6 @@ export function createVerificationService({
   now = Date.now,
   onEnqueued = () => {},
 }: VerificationServiceOptions) {
-  /**
-   * What a blocked number "gets": a message row that never reaches a carrier, written with the
-   * same statements as a real one (its outbox row is born done), so both take the same time.
-   */
-  async function suppressMessage(
-    trx: Parameters<typeof enqueueMessage>[0],
-    row: { verificationId: string; projectId: string; mode: Verification['mode']; to: string },
-    at: number,
-  ) {
-    const messageId = newId('msg')
-    await trx
-      .insertInto('messages')
-      .values({
-        id: messageId,
-        verification_id: row.verificationId,
-        project_id: row.projectId,
-        mode: row.mode,
-        to: row.to,
-        body_encrypted: null,
-        status: 'suppressed',
-        carrier: null,
-        carrier_message_id: null,
-        error: 'blocked by the fraud guard',
-        created_at: at,
-        sent_at: null,
-        delivered_at: null,
-        updated_at: at,
-      })
-      .execute()
-    await trx
-      .insertInto('outbox')
-      .values({
-        id: newId('obx'),
-        message_id: messageId,
-        state: 'done',
-        available_at: at,
-        claimed_by: null,
-        claimed_until: null,
-        last_error: null,
-        created_at: at,
-      })
-      .execute()
-  }
-
   async function readIdempotent(
     projectId: string,
     key: string,
@@ -302,22 +258,20 @@ export function createVerificationService({
             mode: apiKey.mode,
             to: phone.e164,
           }
-          if (risk.decoy) {
-            await suppressMessage(trx, message, at)
-          } else {
-            await enqueueMessage(trx, secrets.encryptionKey, {
-              ...message,
-              body: renderCodeMessage({
-                brand: project.brand,
-                code,
-                minutes: CODE_TTL_MS / 60_000,
-                origin: meta.origin,
-                locale: input.locale,
-                templates: templatesOf(project),
-              }),
-              now: at,
-            })
-          }
+          // A blocked number gets a decoy: written the same way, never sent.
+          await enqueueMessage(trx, secrets.encryptionKey, {
+            ...message,
+            body: renderCodeMessage({
+              brand: project.brand,
+              code,
+              minutes: CODE_TTL_MS / 60_000,
+              origin: meta.origin,
+              locale: input.locale,
+              templates: templatesOf(project),
+            }),
+            now: at,
+            suppressed: risk.decoy,
+          })
         })
       } catch (error) {
         if (error instanceof IdempotencyRace && meta.idempotencyKey) {
@@ -439,11 +393,8 @@ export function createVerificationService({
           .executeTakeFirst()
         if (Number(result.numUpdatedRows) === 0) return false
         const message = { verificationId: id, projectId: project.id, mode: row.mode, to: row.phone }
-        if (row.risk_decision === 'block') {
-          await suppressMessage(trx, message, at)
-          return true
-        }
         await enqueueMessage(trx, secrets.encryptionKey, {
+          suppressed: row.risk_decision === 'block',
           ...message,
           body: renderCodeMessage({
             brand: project.brand,
@@ -481,6 +432,13 @@ export function createVerificationService({
           'created_at',
           'sent_at',
           'delivered_at',
+          'error_code',
+          'cost_amount',
+          'cost_currency',
+          'encoding',
+          'segments',
+          'failed_at',
+          'status_at',
         ])
         .where('verification_id', '=', id)
         .orderBy('created_at')
@@ -512,6 +470,15 @@ export function createVerificationService({
           createdAt: iso(m.created_at),
           sentAt: m.sent_at === null ? null : iso(m.sent_at),
           deliveredAt: m.delivered_at === null ? null : iso(m.delivered_at),
+          failedAt: m.failed_at === null ? null : iso(m.failed_at),
+          statusAt: m.status_at === null ? null : iso(m.status_at),
+          errorCode: m.error_code,
+          cost:
+            m.cost_amount === null || m.cost_currency === null
+              ? null
+              : { amount: m.cost_amount, currency: m.cost_currency },
+          encoding: m.encoding === 'GSM-7' || m.encoding === 'UCS-2' ? m.encoding : null,
+          segments: m.segments,
         })),
       }
     },

@@ -7,11 +7,13 @@ import type { Migration, MigrationProvider } from 'kysely/migration'
 import * as initial from './20261125T000000-initial'
 import * as fraudGuard from './20261127T100000-fraud-guard'
 import * as messageTemplates from './20261127T110000-message-templates'
+import * as carrierFields from './20261127T120000-carrier-fields'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
   '20261127T100000-fraud-guard': fraudGuard,
   '20261127T110000-message-templates': messageTemplates,
+  '20261127T120000-carrier-fields': carrierFields,
 }
 
 export const migrationProvider: MigrationProvider = {

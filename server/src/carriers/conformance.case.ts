@@ -1,0 +1,244 @@
+/**
+ * The conformance suite every HTTP carrier adapter passes against its local fake: sending
+ * (short, long, unicode), transient and permanent errors, timeouts, delivery reports and
+ * callback authentication. Each adapter's test calls {@link carrierConformance} with a factory.
+ * Where a carrier lacks a capability the case is skipped with the reason in its name.
+ * @module
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type CallbackRequest,
+  type CarrierAdapter,
+  CarrierError,
+  type OutgoingMessage,
+  type ReportStatus,
+} from './types'
+
+/** What the fake saw of one send, normalised from the carrier's wire format. */
+export interface FakeSend {
+  to: string
+  text: string
+  /** The encoding the request asked for, when the wire format has such a field. */
+  unicode?: boolean
+  /** Template-only carriers: the parameters sent for the registered template. */
+  templateParams?: string[]
+}
+
+export type FakeFailure =
+  | { kind: 'server_error' }
+  | { kind: 'rate_limited'; retryAfterSeconds: number }
+  | { kind: 'hang' }
+
+/** A local HTTP server speaking one carrier's wire format, on 127.0.0.1. */
+export interface CarrierFake {
+  /** Base URL the adapter is pointed at. */
+  baseUrl: string
+  /** Every accepted send, oldest first. */
+  sends: FakeSend[]
+  /** The next send request fails this way (once). */
+  failNext(failure: FakeFailure): void
+  /** A number the fake treats as invalid, as the real carrier would reject it. */
+  invalidNumber: string
+  /**
+   * The callback the carrier would make for `carrierMessageId`, authenticated as it would be.
+   * `status` is the normalised status to express in the carrier's own vocabulary; undefined
+   * when the carrier has no word for it (some report only delivered or failed).
+   */
+  deliveryReport(
+    carrierMessageId: string,
+    status: ReportStatus,
+    options?: { errorCode?: string; at?: number; unsigned?: boolean },
+  ): CallbackRequest | undefined
+  close(): Promise<void>
+}
+
+export interface ConformanceSetup {
+  fake: CarrierFake
+  /** An adapter pointed at the fake with valid credentials (and a generous timeout). */
+  adapter: CarrierAdapter
+  /** The same adapter with the short timeout `timeoutMs`, for the case where the fake hangs. */
+  timeoutAdapter: CarrierAdapter
+  /** The same adapter with wrong credentials. */
+  badCredentials: CarrierAdapter
+  /** `timeoutAdapter`'s configured timeout (ms). */
+  timeoutMs: number
+  /** Whether the carrier's report carries its own timestamp (else receive time is used). */
+  reportsCarryTime: boolean
+  /**
+   * Set when the carrier signals throttling in its answer body without HTTP 429 or Retry-After
+   * (the reason is shown in the skipped case's name).
+   */
+  throttlesWithoutRetryAfter?: string
+}
+
+function message(body: string, to = '+447700900123'): OutgoingMessage {
+  return {
+    id: `msg_conf_${Math.random().toString(36).slice(2)}`,
+    to,
+    body,
+    projectId: 'prj_conf',
+    mode: 'live',
+  }
+}
+
+async function carrierErrorOf(promise: Promise<unknown>): Promise<CarrierError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(CarrierError)
+    return error as CarrierError
+  }
+  throw new Error('expected the send to fail')
+}
+
+/**
+ * @example
+ * carrierConformance('twilio', async () => { const fake = await startTwilioFake(); … })
+ */
+export function carrierConformance(name: string, setup: () => Promise<ConformanceSetup>) {
+  describe(`carrier conformance: ${name}`, () => {
+    let s: ConformanceSetup
+    beforeAll(async () => {
+      s = await setup()
+    })
+    afterAll(async () => {
+      await s?.fake.close()
+    })
+
+    it('sends a short text and returns the carrier message id', async () => {
+      const before = s.fake.sends.length
+      const result = await s.adapter.send(message('Your Shop code is 123456'))
+      expect(result.carrierMessageId).toMatch(/\S/)
+      expect(result.status).toBe('sent')
+      const expected = s.adapter.capabilities.templatesOnly
+        ? { to: '+447700900123', templateParams: ['123456'] }
+        : { to: '+447700900123', text: 'Your Shop code is 123456' }
+      expect(s.fake.sends.slice(before)).toEqual([expect.objectContaining(expected)])
+    })
+
+    it('sends a long text (several parts) whole', async (ctx) => {
+      if (s.adapter.capabilities.templatesOnly) {
+        ctx.skip(`${name} sends registered templates only: the text is not ours to send`)
+      }
+      const body = `Your Shop code is 123456. ${'This text is long enough to need parts. '.repeat(9)}`
+      expect(body.length).toBeGreaterThan(320)
+      await s.adapter.send(message(body))
+      expect(s.fake.sends.at(-1)?.text).toBe(body)
+    })
+
+    const unicodeCase = 'sends unicode text unchanged (Cyrillic, accents, emoji)'
+    it('has declared capabilities', () => {
+      expect(s.adapter.capabilities.maxParts).toBeGreaterThanOrEqual(1)
+      expect(typeof s.adapter.capabilities.unicode).toBe('boolean')
+    })
+    it(unicodeCase, async (ctx) => {
+      if (!s.adapter.capabilities.unicode) ctx.skip(`${name} declares no unicode support`)
+      if (s.adapter.capabilities.templatesOnly) {
+        ctx.skip(`${name} sends registered templates only: the text is not ours to send`)
+      }
+      const body = 'Ваш код 123456 — ¡código! 🔐'
+      await s.adapter.send(message(body))
+      const sent = s.fake.sends.at(-1)
+      expect(sent?.text).toBe(body)
+      if (sent?.unicode !== undefined) expect(sent.unicode).toBe(true)
+    })
+
+    it("maps a server error (HTTP 5xx, or the carrier's own equivalent) to a transient error", async () => {
+      s.fake.failNext({ kind: 'server_error' })
+      const error = await carrierErrorOf(s.adapter.send(message('Your code is 111111')))
+      expect(error.permanent).toBe(false)
+    })
+
+    it('maps a 429 with Retry-After to a transient error with retryAfterMs', async (ctx) => {
+      if (s.throttlesWithoutRetryAfter) ctx.skip(s.throttlesWithoutRetryAfter)
+      s.fake.failNext({ kind: 'rate_limited', retryAfterSeconds: 7 })
+      const error = await carrierErrorOf(s.adapter.send(message('Your code is 222222')))
+      expect(error.permanent).toBe(false)
+      expect(error.retryAfterMs).toBe(7000)
+    })
+
+    it('maps throttling, however the carrier signals it, to a transient error', async () => {
+      s.fake.failNext({ kind: 'rate_limited', retryAfterSeconds: 7 })
+      const error = await carrierErrorOf(s.adapter.send(message('Your code is 222223')))
+      expect(error.permanent).toBe(false)
+    })
+
+    it('maps an invalid number to a permanent error', async () => {
+      const error = await carrierErrorOf(
+        s.adapter.send(message('Your code is 333333', s.fake.invalidNumber)),
+      )
+      expect(error.permanent).toBe(true)
+    })
+
+    it('maps an authentication failure to a permanent error, without echoing secrets', async () => {
+      const error = await carrierErrorOf(s.badCredentials.send(message('Your code is 444444')))
+      expect(error.permanent).toBe(true)
+      expect(error.message).not.toMatch(/wrong-secret/)
+    })
+
+    it('aborts a send the carrier never answers within its timeout, as transient', async () => {
+      s.fake.failNext({ kind: 'hang' })
+      const started = performance.now()
+      const error = await carrierErrorOf(s.timeoutAdapter.send(message('Your code is 555555')))
+      const elapsed = performance.now() - started
+      expect(error.permanent).toBe(false)
+      expect(error.message).toMatch(/no answer within/)
+      // Generous bound: the point is that it aborts at all, not how precisely.
+      expect(elapsed).toBeLessThan(s.timeoutMs + 2_000)
+    })
+
+    const dlrCase = 'parses delivery reports into the normalised shape'
+    it(dlrCase, async (ctx) => {
+      if (!s.adapter.capabilities.deliveryReports || !s.adapter.parseReports) {
+        ctx.skip(`${name} declares no delivery reports`)
+      }
+      const { carrierMessageId } = await s.adapter.send(message('Your code is 666666'))
+      const at = Date.parse('2026-11-27T10:15:00Z')
+      const received = Date.parse('2026-11-27T10:15:30Z')
+      const cases: { status: ReportStatus; errorCode?: string }[] = [
+        { status: 'sent' },
+        { status: 'delivered' },
+        { status: 'undelivered', errorCode: '30003' },
+        { status: 'failed', errorCode: '30007' },
+      ]
+      let checked = 0
+      for (const c of cases) {
+        const request = s.fake.deliveryReport(carrierMessageId, c.status, {
+          errorCode: c.errorCode,
+          at,
+        })
+        if (!request) continue // the carrier has no word for this status
+        checked += 1
+        expect(s.adapter.verifyCallback?.(request) ?? true).toBe(true)
+        const reports = s.adapter.parseReports!(request, received)
+        expect(reports).toHaveLength(1)
+        expect(reports[0]).toMatchObject({
+          carrierMessageId,
+          status: c.status,
+          at: s.reportsCarryTime ? at : received,
+        })
+        if (c.errorCode) expect(reports[0]?.errorCode).toBe(c.errorCode)
+        else expect(reports[0]?.errorCode).toBeUndefined()
+      }
+      expect(checked).toBeGreaterThanOrEqual(2)
+    })
+
+    const sigCase = 'accepts a correctly signed callback and rejects a tampered one'
+    it(sigCase, async (ctx) => {
+      const auth = s.adapter.capabilities.callbackAuth ?? 'none'
+      if (auth === 'none' || !s.adapter.verifyCallback) {
+        ctx.skip(`${name} callbacks carry no signature or token`)
+      }
+      const request = s.fake.deliveryReport('conf-id-1', 'delivered')!
+      expect(s.adapter.verifyCallback!(request)).toBe(true)
+      if (auth === 'signature') {
+        const tamperedBody = request.body.includes('conf-id-1')
+          ? { ...request, body: request.body.replace('conf-id-1', 'conf-id-2') }
+          : { ...request, url: request.url.replace('conf-id-1', 'conf-id-2') }
+        expect(s.adapter.verifyCallback!(tamperedBody)).toBe(false)
+      }
+      const unsigned = s.fake.deliveryReport('conf-id-1', 'delivered', { unsigned: true })!
+      expect(s.adapter.verifyCallback!(unsigned)).toBe(false)
+    })
+  })
+}

@@ -1,0 +1,80 @@
+/**
+ * A made-up but typical JSON SMS gateway for the generic adapter: `POST /api/v1/messages` with
+ * a bearer token, `202 { data: { message: { id } } }`, problem-style errors, and signed event
+ * callbacks (`X-Signature: sha256=<hex>` over the raw body). Test-only; there is no SDK.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { CarrierFake, FakeSend } from '../conformance.case'
+import { type FakeAnswer, startFakeServer } from '../fake-server'
+import type { ReportStatus } from '../types'
+import { genericSignature } from './index'
+
+export interface GenericFakeOptions {
+  token: string
+  secret: string
+  callbackUrl: string
+}
+
+const INVALID = '+15550000000'
+
+function problem(status: number, code: string, detail: string): FakeAnswer {
+  return { status, body: { error: { code, detail } } }
+}
+
+export async function startGenericFake(options: GenericFakeOptions) {
+  const sends: (FakeSend & { ref?: string })[] = []
+  const server = await startFakeServer(
+    (request) => {
+      if (request.method !== 'POST' || request.url !== '/api/v1/messages') {
+        return problem(404, 'not_found', 'no such endpoint')
+      }
+      if (request.headers.authorization !== `Bearer ${options.token}`) {
+        return problem(401, 'unauthorized', 'bad token')
+      }
+      const body = JSON.parse(request.body) as {
+        recipient?: string
+        content?: string
+        ref?: string
+      }
+      if (!body.recipient || !body.content) return problem(422, 'invalid', 'recipient and content')
+      if (body.recipient === INVALID)
+        return problem(422, 'invalid_recipient', 'not a mobile number')
+      sends.push({ to: body.recipient, text: body.content, ref: body.ref })
+      return { status: 202, body: { data: { message: { id: randomUUID(), state: 'accepted' } } } }
+    },
+    (f) =>
+      f.kind === 'rate_limited'
+        ? {
+            ...problem(429, 'rate_limited', 'slow down'),
+            headers: { 'Retry-After': String(f.retryAfterSeconds) },
+          }
+        : problem(503, 'unavailable', 'try again'),
+  )
+  const words: Record<ReportStatus, string> = {
+    sent: 'submitted',
+    delivered: 'delivered',
+    undelivered: 'expired',
+    failed: 'rejected',
+  }
+  return {
+    baseUrl: server.baseUrl,
+    sends,
+    invalidNumber: INVALID,
+    failNext: server.failNext,
+    close: server.close,
+    deliveryReport(carrierMessageId, status, reportOptions = {}) {
+      const body = JSON.stringify({
+        event: {
+          message_id: carrierMessageId,
+          state: words[status],
+          ...(reportOptions.errorCode ? { error_code: reportOptions.errorCode } : {}),
+          occurred_at: new Date(reportOptions.at ?? Date.now()).toISOString(),
+        },
+      })
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (!reportOptions.unsigned) headers['x-signature'] = genericSignature(options.secret, body)
+      return { method: 'POST', url: options.callbackUrl, headers, body }
+    },
+  } satisfies CarrierFake
+}

@@ -1,0 +1,197 @@
+/**
+ * A generic HTTP carrier, for the many SMS gateways with a plain JSON or form API: the URL,
+ * method, body template, auth header and where the message id sits in the answer are all
+ * configuration. Delivery reports are JSON posts signed with HMAC-SHA256 over the raw body
+ * (`<header>: sha256=<hex>`), read through configured paths.
+ * @module
+ */
+import { createHmac } from 'node:crypto'
+import { carrierFetch, DEFAULT_TIMEOUT_MS, digitsOnly, httpStatusError, safeEqual } from '../http'
+import { encodingOf } from '../segments'
+import {
+  type CallbackRequest,
+  type CarrierAdapter,
+  type CarrierCapabilities,
+  CarrierError,
+  type DeliveryReport,
+  type OutgoingMessage,
+  type ReportStatus,
+  type SendResult,
+} from '../types'
+
+/** A body template: strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}. */
+export type BodyTemplate = { [key: string]: string | number | boolean | BodyTemplate }
+
+export interface GenericHttpOptions {
+  /** The carrier's name in routes, logs and the messages table. */
+  id?: string
+  url: string
+  method?: 'POST' | 'PUT'
+  bodyFormat?: 'json' | 'form'
+  body: BodyTemplate
+  /** Extra headers, the auth header among them ("Authorization": "Bearer …"). */
+  headers?: Record<string, string>
+  from?: string
+  /** Dotted path of the message id in the JSON answer, e.g. "data.message.id". */
+  responseIdPath: string
+  callback?: {
+    secret: string
+    /** Header carrying `sha256=<hex>`; default X-Signature. */
+    header?: string
+    idPath: string
+    statusPath: string
+    /** The gateway's status words to ours; unknown words are ignored. */
+    statusMap: Record<string, ReportStatus>
+    errorCodePath?: string
+    /** Dotted path of an ISO-8601 time or epoch seconds. */
+    timePath?: string
+    /** Reports may come as one object or as an array under this path. */
+    listPath?: string
+  }
+  capabilities?: Partial<CarrierCapabilities>
+  timeoutMs?: number
+}
+
+/** Reads `a.b.0.c` from a JSON value. */
+export function readPath(value: unknown, path: string): unknown {
+  let current = value
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined
+    current = (current as Record<string, unknown>)[key]
+  }
+  return current
+}
+
+function fill(template: BodyTemplate, values: Record<string, string>): BodyTemplate {
+  const out: BodyTemplate = {}
+  for (const [key, value] of Object.entries(template)) {
+    out[key] =
+      typeof value === 'string'
+        ? value.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => values[name] ?? whole)
+        : typeof value === 'object'
+          ? fill(value, values)
+          : value
+  }
+  return out
+}
+
+/** The signature header value for a raw body. */
+export function genericSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+}
+
+/**
+ * @example
+ * genericHttpCarrier({
+ *   url: 'https://sms.example/api/messages',
+ *   headers: { Authorization: 'Bearer …' },
+ *   body: { recipient: '{{to}}', content: '{{text}}', ref: '{{id}}' },
+ *   responseIdPath: 'data.message.id',
+ * })
+ */
+export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter {
+  const id = options.id ?? 'generic'
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const callback = options.callback
+  const signatureHeader = (callback?.header ?? 'X-Signature').toLowerCase()
+
+  return {
+    id,
+    capabilities: {
+      unicode: true,
+      deliveryReports: Boolean(callback),
+      maxParts: 6,
+      senderId: { alphanumeric: true, maxLength: 11 },
+      templatesOnly: false,
+      callbackAuth: callback ? 'signature' : 'none',
+      ...options.capabilities,
+    },
+
+    async send(message: OutgoingMessage): Promise<SendResult> {
+      const values = {
+        to: message.to,
+        toDigits: digitsOnly(message.to),
+        text: message.body,
+        id: message.id,
+        from: options.from ?? '',
+        encoding: encodingOf(message.body),
+      }
+      const body = fill(options.body, values)
+      const form = options.bodyFormat === 'form'
+      const response = await carrierFetch(
+        id,
+        options.url,
+        {
+          method: options.method ?? 'POST',
+          headers: {
+            'Content-Type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+            Accept: 'application/json',
+            ...options.headers,
+          },
+          body: form
+            ? new URLSearchParams(
+                Object.entries(body).map(([k, v]) => [
+                  k,
+                  typeof v === 'object' ? JSON.stringify(v) : String(v),
+                ]),
+              ).toString()
+            : JSON.stringify(body),
+        },
+        timeoutMs,
+      )
+      const text = await response.text()
+      if (!response.ok) throw httpStatusError(id, response, text.slice(0, 200))
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch {
+        throw new CarrierError(id, 'answer is not JSON')
+      }
+      const carrierMessageId = readPath(json, options.responseIdPath)
+      if (typeof carrierMessageId !== 'string' && typeof carrierMessageId !== 'number') {
+        throw new CarrierError(id, `answer has no message id at ${options.responseIdPath}`)
+      }
+      return { carrierMessageId: String(carrierMessageId), status: 'sent' }
+    },
+
+    verifyCallback(request: CallbackRequest): boolean {
+      if (!callback) return false
+      const given = request.headers[signatureHeader]
+      return Boolean(given) && safeEqual(given!, genericSignature(callback.secret, request.body))
+    },
+
+    parseReports(request: CallbackRequest, receivedAt: number): DeliveryReport[] {
+      if (!callback) return []
+      let json: unknown
+      try {
+        json = JSON.parse(request.body)
+      } catch {
+        return []
+      }
+      const listed = callback.listPath ? readPath(json, callback.listPath) : json
+      const items = Array.isArray(listed) ? listed : [listed]
+      const reports: DeliveryReport[] = []
+      for (const item of items) {
+        const messageId = readPath(item, callback.idPath)
+        const status = callback.statusMap[String(readPath(item, callback.statusPath))]
+        if ((typeof messageId !== 'string' && typeof messageId !== 'number') || !status) continue
+        const report: DeliveryReport = {
+          carrierMessageId: String(messageId),
+          status,
+          at: receivedAt,
+        }
+        if (callback.timePath) {
+          const time = readPath(item, callback.timePath)
+          const at = typeof time === 'number' ? time * 1000 : Date.parse(String(time))
+          if (!Number.isNaN(at)) report.at = at
+        }
+        if (callback.errorCodePath) {
+          const code = readPath(item, callback.errorCodePath)
+          if (code !== undefined && code !== null && code !== '') report.errorCode = String(code)
+        }
+        reports.push(report)
+      }
+      return reports
+    },
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Infobip SMS: `POST {baseUrl}/sms/2/text/advanced` with `Authorization: App <api key>` and a
+ * JSON body `{ messages: [{ destinations: [{ to, messageId }], from, text, notifyUrl, … }] }`.
+ * The answer lists each message with a status object (`groupName` PENDING, or REJECTED when
+ * Infobip refuses it at once). Delivery reports are JSON `{ results: [...] }` posts; Infobip
+ * does not sign them, so the callback URL carries a secret token that is checked instead.
+ * @module
+ */
+import {
+  carrierFetch,
+  DEFAULT_TIMEOUT_MS,
+  digitsOnly,
+  httpStatusError,
+  readJsonBody,
+  safeEqual,
+} from '../http'
+import {
+  type CallbackRequest,
+  type CarrierAdapter,
+  CarrierError,
+  type DeliveryReport,
+  type OutgoingMessage,
+  type ReportStatus,
+  type SendResult,
+} from '../types'
+
+export interface InfobipOptions {
+  /** The account's personal base URL, e.g. https://xxxxx.api.infobip.com. */
+  baseUrl: string
+  apiKey: string
+  from: string
+  /** Our /v1/carriers/infobip/reports URL; `?token=` is appended when callbackToken is set. */
+  notifyUrl?: string
+  /** The secret token the reports URL carries (Infobip reports are unsigned). */
+  callbackToken?: string
+  timeoutMs?: number
+}
+
+interface InfobipStatus {
+  groupId?: number
+  groupName?: string
+  id?: number
+  name?: string
+  description?: string
+}
+
+interface InfobipReport {
+  messageId?: string
+  doneAt?: string
+  sentAt?: string
+  status?: InfobipStatus
+  error?: { id?: number; name?: string; groupName?: string; permanent?: boolean }
+  /** Parts the text was split into; the price is per part. */
+  smsCount?: number
+  price?: { pricePerMessage?: number; currency?: string }
+}
+
+const GROUPS: Record<string, ReportStatus | undefined> = {
+  PENDING: 'sent',
+  DELIVERED: 'delivered',
+  UNDELIVERABLE: 'undelivered',
+  EXPIRED: 'undelivered',
+  REJECTED: 'failed',
+}
+
+/** Infobip's timestamps ("2026-11-27T10:15:00.000+0000") as epoch ms. */
+export function parseInfobipTime(value: string | undefined): number {
+  if (!value) return Number.NaN
+  return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+}
+
+/** Decimal text of a JSON number price, without float noise. */
+function priceText(value: number): string {
+  return Number(value.toFixed(10)).toString()
+}
+
+/**
+ * @example
+ * const infobip = infobipCarrier({ baseUrl: 'https://xxxxx.api.infobip.com', apiKey, from: 'Shop' })
+ */
+export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
+  const baseUrl = options.baseUrl.replace(/\/$/, '')
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  let notifyUrl = options.notifyUrl
+  if (notifyUrl && options.callbackToken) {
+    const url = new URL(notifyUrl)
+    url.searchParams.set('token', options.callbackToken)
+    notifyUrl = url.toString()
+  }
+
+  return {
+    id: 'infobip',
+    capabilities: {
+      unicode: true,
+      deliveryReports: true,
+      maxParts: 10,
+      senderId: { alphanumeric: true, maxLength: 11 },
+      templatesOnly: false,
+      callbackAuth: options.callbackToken ? 'url-token' : 'none',
+    },
+
+    async send(message: OutgoingMessage): Promise<SendResult> {
+      const body = {
+        messages: [
+          {
+            destinations: [{ to: digitsOnly(message.to), messageId: message.id }],
+            from: options.from,
+            text: message.body,
+            ...(notifyUrl ? { notifyUrl, notifyContentType: 'application/json' } : {}),
+          },
+        ],
+      }
+      const response = await carrierFetch(
+        'infobip',
+        `${baseUrl}/sms/2/text/advanced`,
+        {
+          method: 'POST',
+          headers: {
+            Authorization: `App ${options.apiKey}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+          },
+          body: JSON.stringify(body),
+        },
+        timeoutMs,
+      )
+      const json = (await readJsonBody(response)) as
+        | {
+            messages?: { messageId?: string; status?: InfobipStatus }[]
+            requestError?: { serviceException?: { messageId?: string; text?: string } }
+          }
+        | undefined
+      if (!response.ok) {
+        const e = json?.requestError?.serviceException
+        throw httpStatusError(
+          'infobip',
+          response,
+          `${e?.messageId ?? ''} ${e?.text ?? ''}`.trim(),
+          {
+            code: e?.messageId,
+          },
+        )
+      }
+      const sent = json?.messages?.[0]
+      if (!sent?.messageId) throw new CarrierError('infobip', 'answer without a messageId')
+      const group = sent.status?.groupName
+      if (group === 'REJECTED' || group === 'UNDELIVERABLE') {
+        throw new CarrierError('infobip', `${group} ${sent.status?.name ?? ''}`.trim(), {
+          permanent: true,
+          code: sent.status?.id === undefined ? undefined : String(sent.status.id),
+        })
+      }
+      return { carrierMessageId: sent.messageId, status: 'sent' }
+    },
+
+    verifyCallback(request: CallbackRequest): boolean {
+      if (!options.callbackToken) return false
+      const token = new URL(request.url).searchParams.get('token') ?? ''
+      return safeEqual(token, options.callbackToken)
+    },
+
+    parseReports(request: CallbackRequest, receivedAt: number): DeliveryReport[] {
+      let parsed: { results?: InfobipReport[] }
+      try {
+        parsed = JSON.parse(request.body) as { results?: InfobipReport[] }
+      } catch {
+        return []
+      }
+      const reports: DeliveryReport[] = []
+      for (const result of parsed.results ?? []) {
+        const status = GROUPS[result.status?.groupName ?? '']
+        if (!result.messageId || !status) continue
+        const at = parseInfobipTime(result.doneAt ?? result.sentAt)
+        const report: DeliveryReport = {
+          carrierMessageId: result.messageId,
+          status,
+          at: Number.isNaN(at) ? receivedAt : at,
+        }
+        if (result.error?.id) report.errorCode = String(result.error.id)
+        const price = result.price
+        if (price?.currency && typeof price.pricePerMessage === 'number') {
+          const parts = result.smsCount ?? 1
+          report.cost = {
+            amount: priceText(price.pricePerMessage * parts),
+            currency: price.currency,
+          }
+        }
+        reports.push(report)
+      }
+      return reports
+    },
+  }
+}

@@ -1,0 +1,341 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey } from '../projects'
+import { DIALECT_NOTE, DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+import { startInfobipFake } from './infobip/fake'
+import { infobipCarrier } from './infobip/index'
+import { statusesBefore } from './reports'
+import { startTwilioFake } from './twilio/fake'
+import { twilioCarrier } from './twilio/index'
+import { type CallbackRequest, CarrierError } from './types'
+import { startVonageFake } from './vonage/fake'
+import { vonageCarrier } from './vonage/index'
+
+const PUBLIC_URL = 'https://verify.example'
+const accountSid = `AC${'fedcba9876543210'.repeat(2)}`
+const authToken = 'twilio-reports-auth-token'
+const twilioCallback = `${PUBLIC_URL}/v1/carriers/twilio/reports`
+const infobipKey = 'infobip-reports-key'
+const infobipToken = 'cbt_reports_token'
+const infobipCallback = `${PUBLIC_URL}/v1/carriers/infobip/reports`
+
+console.info(DIALECT_NOTE)
+
+it('orders statuses: queued < sending < sent < final', () => {
+  expect(statusesBefore('sent')).toEqual(['queued', 'sending'])
+  expect(statusesBefore('delivered')).toEqual(['queued', 'sending', 'sent'])
+  expect(statusesBefore('queued')).toEqual([])
+})
+
+/** Posts a carrier's callback to the app, as the carrier would. */
+async function deliver(h: Harness, request: CallbackRequest) {
+  const url = new URL(request.url)
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    headers[name === 'content-type' ? 'Content-Type' : name] = value
+  }
+  return h.call(request.method, `${url.pathname}${url.search}`, {
+    body: request.method === 'GET' ? undefined : request.body,
+    headers,
+    origin: null,
+  })
+}
+
+for (const dialect of DIALECTS) {
+  describe(`delivery reports over HTTP: twilio (${dialect})`, () => {
+    let fake: Awaited<ReturnType<typeof startTwilioFake>>
+    let h: Harness
+    beforeAll(async () => {
+      fake = await startTwilioFake({ accountSid, authToken, callbackUrl: twilioCallback })
+    })
+    afterAll(() => fake.close())
+    afterEach(() => h?.dispose())
+
+    async function sentMessage(brand = 'Shop') {
+      h = await createHarness(dialect, {
+        publicUrl: PUBLIC_URL,
+        liveCarrier: twilioCarrier({
+          accountSid,
+          authToken,
+          from: '+15005550006',
+          statusCallbackUrl: twilioCallback,
+          baseUrl: fake.baseUrl,
+        }),
+      })
+      const { project } = await h.project({ brand })
+      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123778', consent: { accepted: true } },
+      })
+      expect(started.status).toBe(201)
+      await h.dispatcher.drain()
+      const details = await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })
+      return { id: started.json.id as string, sk, message: details.json.messages[0] }
+    }
+
+    it('records the send: carrier id, encoding and part count', async () => {
+      const { message } = await sentMessage()
+      expect(message).toMatchObject({
+        status: 'sent',
+        carrier: 'twilio',
+        carrierMessageId: expect.stringMatching(/^SM/),
+        encoding: 'GSM-7',
+        segments: 1,
+        errorCode: null,
+        cost: null,
+      })
+      expect(fake.sends.at(-1)?.to).toBe('+447400123778')
+    })
+
+    it('records UCS-2 and two parts for a Cyrillic brand', async () => {
+      const { message } = await sentMessage('Магазин Ромашка')
+      expect(message).toMatchObject({ encoding: 'UCS-2', segments: 2 })
+    })
+
+    it('moves the status forward only; duplicates and late reports are no-ops', async () => {
+      const { id, sk, message } = await sentMessage()
+      const sid = message.carrierMessageId as string
+
+      const delivered = await deliver(h, fake.deliveryReport(sid, 'delivered'))
+      expect(delivered).toMatchObject({ status: 200, json: { received: 1, applied: 1 } })
+      const receivedAt = new Date(h.now()).toISOString()
+
+      for (const late of ['delivered', 'sent', 'failed'] as const) {
+        const again = await deliver(h, fake.deliveryReport(sid, late, { errorCode: '30008' }))
+        expect(again).toMatchObject({ status: 200, json: { received: 1, applied: 0 } })
+      }
+      const details = await h.call('GET', `/v1/verifications/${id}`, { key: sk })
+      expect(details.json.messages[0]).toMatchObject({
+        status: 'delivered',
+        deliveredAt: receivedAt,
+        statusAt: receivedAt,
+        failedAt: null,
+        errorCode: null,
+      })
+    })
+
+    it('records a failure with the carrier error code', async () => {
+      const { id, sk, message } = await sentMessage()
+      const sid = message.carrierMessageId as string
+      const failed = await deliver(
+        h,
+        fake.deliveryReport(sid, 'undelivered', { errorCode: '30003' }),
+      )
+      expect(failed.json).toEqual({ received: 1, applied: 1 })
+      const details = await h.call('GET', `/v1/verifications/${id}`, { key: sk })
+      expect(details.json.messages[0]).toMatchObject({
+        status: 'undelivered',
+        errorCode: '30003',
+        error: 'twilio reported undelivered (error 30003)',
+        deliveredAt: null,
+        failedAt: expect.any(String),
+      })
+    })
+
+    it('rejects a tampered or unsigned callback and changes nothing', async () => {
+      const { id, sk, message } = await sentMessage()
+      const sid = message.carrierMessageId as string
+      const genuine = fake.deliveryReport(sid, 'failed')
+      const tampered = { ...genuine, body: genuine.body.replace('failed', 'delivered') }
+      expect(await deliver(h, tampered)).toMatchObject({
+        status: 401,
+        json: { error: { code: 'invalid_signature' } },
+      })
+      const unsigned = fake.deliveryReport(sid, 'failed', { unsigned: true })
+      expect((await deliver(h, unsigned)).status).toBe(401)
+      // Signed for another URL: Twilio signs the URL it called.
+      const elsewhere = { ...genuine, url: `${twilioCallback}?x=1` }
+      expect((await deliver(h, elsewhere)).status).toBe(401)
+      const details = await h.call('GET', `/v1/verifications/${id}`, { key: sk })
+      expect(details.json.messages[0].status).toBe('sent')
+    })
+
+    it('ignores a report for a message it does not know, and 404s an unknown carrier', async () => {
+      await sentMessage()
+      const unknown = await deliver(h, fake.deliveryReport('SMnope', 'delivered'))
+      expect(unknown).toMatchObject({ status: 200, json: { received: 1, applied: 0 } })
+      const other = await h.call('POST', '/v1/carriers/nobody/reports', {
+        body: '{}',
+        origin: null,
+      })
+      expect(other.status).toBe(404)
+    })
+  })
+
+  describe(`delivery reports over HTTP: vonage receipts as GET query strings (${dialect})`, () => {
+    let h: Harness
+    afterEach(() => h?.dispose())
+
+    it('checks the signature over the query and records price and carrier time', async () => {
+      const signature = { secret: 'vonage-reports-signature-secret', method: 'sha256' as const }
+      const callback = `${PUBLIC_URL}/v1/carriers/vonage/reports`
+      const fake = await startVonageFake({
+        apiKey: 'k1',
+        apiSecret: 's1',
+        signature,
+        callbackUrl: callback,
+      })
+      try {
+        h = await createHarness(dialect, {
+          publicUrl: PUBLIC_URL,
+          liveCarrier: vonageCarrier({
+            apiKey: 'k1',
+            signature,
+            from: 'Shop',
+            callbackUrl: callback,
+            restHost: fake.baseUrl,
+          }),
+        })
+        const { project } = await h.project()
+        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const started = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone: '+447400123778', consent: { accepted: true } },
+        })
+        await h.dispatcher.drain()
+        const path = `/v1/verifications/${started.json.id}`
+        const sent = (await h.call('GET', path, { key: sk })).json.messages[0]
+        expect(sent).toMatchObject({
+          status: 'sent',
+          carrier: 'vonage',
+          cost: { amount: '0.03330000', currency: 'EUR' },
+        })
+        expect(fake.sends.at(-1)).toMatchObject({
+          clientRef: expect.stringMatching(/^msg_/),
+          callback,
+        })
+
+        const at = Date.parse('2026-11-25T12:00:07Z')
+        const post = fake.deliveryReport(sent.carrierMessageId, 'delivered', { at })
+        const query = new URLSearchParams(JSON.parse(post.body) as Record<string, string>)
+        const get = { method: 'GET', url: `${callback}?${query}`, headers: {}, body: '' }
+        const tampered = { ...get, url: get.url.replace('status=delivered', 'status=failed') }
+        expect((await deliver(h, tampered)).status).toBe(401)
+        expect((await deliver(h, get)).json).toEqual({ received: 1, applied: 1 })
+        const after = (await h.call('GET', path, { key: sk })).json.messages[0]
+        expect(after).toMatchObject({
+          status: 'delivered',
+          deliveredAt: '2026-11-25T12:00:07.000Z',
+        })
+      } finally {
+        await fake.close()
+      }
+    })
+  })
+
+  describe(`carrier refusals over HTTP (${dialect})`, () => {
+    let h: Harness
+    afterEach(() => h?.dispose())
+
+    it("records a permanent refusal with the carrier's error code", async () => {
+      h = await createHarness(dialect, {
+        liveCarrier: {
+          id: 'refusing',
+          capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+          async send() {
+            throw new CarrierError('refusing', 'HTTP 400: 21211 not a valid number', {
+              permanent: true,
+              code: '21211',
+            })
+          },
+        },
+      })
+      const { project } = await h.project()
+      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123778', consent: { accepted: true } },
+      })
+      await h.dispatcher.drain()
+      const details = await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })
+      expect(details.json.messages[0]).toMatchObject({
+        status: 'failed',
+        carrier: 'refusing',
+        errorCode: '21211',
+        error: expect.stringContaining('not a valid number'),
+      })
+    })
+  })
+
+  describe(`delivery reports over HTTP: infobip batches with prices (${dialect})`, () => {
+    let fake: Awaited<ReturnType<typeof startInfobipFake>>
+    let h: Harness
+    beforeAll(async () => {
+      fake = await startInfobipFake({
+        apiKey: infobipKey,
+        notifyUrl: `${infobipCallback}?token=${infobipToken}`,
+      })
+    })
+    afterAll(() => fake.close())
+    afterEach(() => h?.dispose())
+
+    it('applies each report of a batch, with cost and the carrier time', async () => {
+      h = await createHarness(dialect, {
+        publicUrl: PUBLIC_URL,
+        liveCarrier: infobipCarrier({
+          baseUrl: fake.baseUrl,
+          apiKey: infobipKey,
+          from: 'Shop',
+          notifyUrl: infobipCallback,
+          callbackToken: infobipToken,
+        }),
+      })
+      const { project } = await h.project()
+      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const ids: string[] = []
+      for (const phone of ['+447400123778', '+447400123779']) {
+        const started = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone, consent: { accepted: true } },
+        })
+        ids.push(started.json.id)
+      }
+      await h.dispatcher.drain()
+      const messages = await Promise.all(
+        ids.map(
+          async (id) =>
+            (await h.call('GET', `/v1/verifications/${id}`, { key: sk })).json.messages[0],
+        ),
+      )
+      const doneAt = Date.parse('2026-11-25T12:00:05Z')
+      const first = fake.deliveryReport(messages[0].carrierMessageId, 'delivered', { at: doneAt })
+      const second = fake.deliveryReport(messages[1].carrierMessageId, 'failed', {
+        at: doneAt,
+        errorCode: '27',
+      })
+      const batch = {
+        ...first,
+        body: JSON.stringify({
+          results: [...JSON.parse(first.body).results, ...JSON.parse(second.body).results],
+        }),
+      }
+      const answer = await deliver(h, batch)
+      expect(answer).toMatchObject({ status: 200, json: { received: 2, applied: 2 } })
+      const [a, b] = await Promise.all(
+        ids.map(
+          async (id) =>
+            (await h.call('GET', `/v1/verifications/${id}`, { key: sk })).json.messages[0],
+        ),
+      )
+      expect(a).toMatchObject({
+        status: 'delivered',
+        deliveredAt: '2026-11-25T12:00:05.000Z',
+        cost: { amount: '0.0125', currency: 'EUR' },
+      })
+      expect(b).toMatchObject({
+        status: 'failed',
+        errorCode: '27',
+        failedAt: '2026-11-25T12:00:05.000Z',
+        cost: { amount: '0.0125', currency: 'EUR' },
+      })
+
+      const wrongToken = { ...first, url: first.url.replace(infobipToken, 'guess') }
+      expect((await deliver(h, wrongToken)).status).toBe(401)
+    })
+  })
+}

@@ -1,0 +1,150 @@
+/**
+ * Delivery-report intake: `POST` (or `GET`, for carriers that call back with a query string)
+ * `/v1/carriers/{carrier}/reports`. The carrier's adapter proves the callback is genuine
+ * (signature or URL token) and parses it; each report then moves its message's status forward
+ * only: queued < sending < sent < delivered | failed | undelivered. Duplicates, reports that
+ * arrive out of order and reports for unknown messages change nothing and are still
+ * acknowledged, so carriers stop retrying them.
+ * @module
+ */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import { ApiError } from '../http/errors'
+import type { Database, MessageStatusColumn } from '../storage'
+import type { CallbackRequest, CarrierAdapter, DeliveryReport } from './types'
+
+/** Reports can come in batches (Infobip sends up to 100 per post). */
+const MAX_REPORT_BYTES = 512 * 1024
+
+const RANK: Record<MessageStatusColumn, number> = {
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  failed: 3,
+  undelivered: 3,
+  // Never sent: no report can move it.
+  suppressed: 4,
+}
+
+/** The statuses a message may be in for `next` to move it forward. */
+export function statusesBefore(next: MessageStatusColumn): MessageStatusColumn[] {
+  return (Object.keys(RANK) as MessageStatusColumn[]).filter((s) => RANK[s] < RANK[next])
+}
+
+export interface ApplyResult {
+  received: number
+  applied: number
+}
+
+/**
+ * Applies reports of `carrier` to the messages table, forward only. Each report is one
+ * conditional UPDATE, so concurrent reports for the same message (several server processes)
+ * cannot move it backwards either.
+ */
+export async function applyReports(
+  db: Kysely<Database>,
+  carrier: string,
+  reports: DeliveryReport[],
+  now: number,
+): Promise<ApplyResult> {
+  let applied = 0
+  for (const report of reports) {
+    const final = report.status !== 'sent'
+    const failed = report.status === 'failed' || report.status === 'undelivered'
+    const result = await db
+      .updateTable('messages')
+      .set({
+        status: report.status,
+        status_at: report.at,
+        updated_at: now,
+        ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
+        ...(failed
+          ? {
+              failed_at: report.at,
+              error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
+            }
+          : {}),
+        ...(report.errorCode ? { error_code: report.errorCode } : {}),
+        ...(report.cost
+          ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
+          : {}),
+        // A final status means the text is out of our hands: never keep its body.
+        ...(final ? { body_encrypted: null } : {}),
+      })
+      .where('carrier', '=', carrier)
+      .where('carrier_message_id', '=', report.carrierMessageId)
+      .where('status', 'in', statusesBefore(report.status))
+      .executeTakeFirst()
+    applied += Number(result.numUpdatedRows)
+  }
+  return { received: reports.length, applied }
+}
+
+export interface ReportRoutesOptions {
+  db: Kysely<Database>
+  /** The adapters whose reports are accepted, by id. */
+  carriers: () => Iterable<CarrierAdapter>
+  logger: Logger
+  /**
+   * The server's public URL: carriers that sign the URL (Twilio) sign the one they called, which
+   * behind a proxy is not the one this process sees.
+   */
+  publicUrl?: string
+  now?: () => number
+}
+
+/**
+ * @example
+ * app.route('/v1/carriers', carrierReportRoutes({ db, carriers: () => [twilio], logger }))
+ */
+export function carrierReportRoutes({
+  db,
+  carriers,
+  logger,
+  publicUrl,
+  now = Date.now,
+}: ReportRoutesOptions) {
+  const routes = new Hono()
+  routes.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_REPORT_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', { limitBytes: MAX_REPORT_BYTES })
+      },
+    }),
+  )
+  routes.on(['GET', 'POST'], '/:carrier/reports', async (c) => {
+    const id = c.req.param('carrier')
+    const adapter = [...carriers()].find((a) => a.id === id)
+    if (!adapter?.parseReports || !adapter.verifyCallback) throw new ApiError('not_found')
+    const requestUrl = new URL(c.req.url)
+    const url = publicUrl
+      ? `${publicUrl.replace(/\/$/, '')}${requestUrl.pathname}${requestUrl.search}`
+      : requestUrl.toString()
+    const headers: Record<string, string> = {}
+    c.req.raw.headers.forEach((value, name) => {
+      headers[name.toLowerCase()] = value
+    })
+    const request: CallbackRequest = {
+      method: c.req.method,
+      url,
+      headers,
+      body: c.req.method === 'POST' ? await c.req.text() : '',
+    }
+    if (!adapter.verifyCallback(request)) {
+      // Neither the body nor the URL is logged: both can hold numbers and tokens.
+      logger.warn({ carrier: id }, 'delivery report with a wrong or missing signature')
+      throw new ApiError('invalid_signature')
+    }
+    const at = now()
+    const reports = adapter.parseReports(request, at)
+    const result = await applyReports(db, adapter.id, reports, at)
+    logger.debug({ carrier: id, ...result }, 'delivery reports')
+    return c.json(result)
+  })
+  return routes
+}
