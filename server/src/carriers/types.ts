@@ -17,6 +17,25 @@ export interface SendResult {
   carrierMessageId: string
   /** `delivered` when the carrier confirms delivery synchronously (the sandbox does). */
   status: 'sent' | 'delivered'
+  /** The adapter that took the message, when `send` went through a router to another one. */
+  carrier?: string
+  /** How many parts (segments) the carrier was handed, when the adapter knows. */
+  segments?: number
+}
+
+/** Where a delivery report leaves a message (a subset of the message statuses). */
+export type DeliveryStatus = 'sent' | 'delivered' | 'undelivered' | 'failed'
+
+/** A delivery report, normalised from whatever the carrier sent. */
+export interface DeliveryReport {
+  /** The id the carrier returned when it accepted the message. */
+  carrierMessageId: string
+  status: DeliveryStatus
+  /** The carrier's own word for the state (e.g. SMPP "DELIVRD", "UNDELIV"). */
+  carrierStatus?: string
+  errorCode?: string | undefined
+  /** When the carrier says it happened (epoch ms). */
+  at: number
 }
 
 export interface CarrierCapabilities {
@@ -31,6 +50,8 @@ export interface CarrierAdapter {
   readonly capabilities: CarrierCapabilities
   send(message: OutgoingMessage): Promise<SendResult>
   close?(): Promise<void>
+  /** Adapters with asynchronous delivery reports call `listener` for each; returns "unsubscribe". */
+  onReport?(listener: (report: DeliveryReport) => void): () => void
 }
 
 /**
