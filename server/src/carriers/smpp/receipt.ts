@@ -59,7 +59,8 @@ function parseReceiptDate(value: string | undefined): number | undefined {
 /** Reads the text form; keys are case-insensitive, "submit date"/"done date" contain a space. */
 export function parseReceiptText(text: string): Record<string, string> {
   const fields: Record<string, string> = {}
-  const pattern = /(id|sub|dlvrd|submit date|done date|stat|err|text):\s*(.*?)(?=\s+(?:id|sub|dlvrd|submit date|done date|stat|err|text):|$)/gis
+  const pattern =
+    /(id|sub|dlvrd|submit date|done date|stat|err|text):\s*(.*?)(?=\s+(?:id|sub|dlvrd|submit date|done date|stat|err|text):|$)/gis
   for (const match of text.matchAll(pattern)) {
     fields[match[1]!.toLowerCase()] = match[2]!.trim()
   }

@@ -3,11 +3,12 @@ declare module 'smpp' {
   import type { EventEmitter } from 'node:events'
   import type { Server as NetServer, Socket } from 'node:net'
 
-  export interface PDU {
+  export class PDU {
+    constructor(command: string, options?: Record<string, unknown>)
     command: string
     command_id: number
     command_status: number
-    sequence_number: number
+    sequence_number: number;
     [field: string]: unknown
     response(options?: Record<string, unknown>): PDU
     isResponse(): boolean
