@@ -61,7 +61,8 @@ export function parseReceiptText(text: string): Record<string, string> {
   const fields: Record<string, string> = {}
   const pattern =
     /(id|sub|dlvrd|submit date|done date|stat|err|text):\s*(.*?)(?=\s+(?:id|sub|dlvrd|submit date|done date|stat|err|text):|$)/gis
-  for (const match of text.matchAll(pattern)) {
+  // Some SMSCs wrap the text ("done\ndate:…"): read every run of white space as one space.
+  for (const match of text.replace(/\s+/g, ' ').matchAll(pattern)) {
     fields[match[1]!.toLowerCase()] = match[2]!.trim()
   }
   return fields

@@ -73,6 +73,16 @@ describe('delivery receipts', () => {
         short_message: { message: 'id:9 sub:001 dlvrd:000 stat:REJECTD err:0B' },
       }),
     ).toMatchObject({ carrierMessageId: '9', status: 'failed', errorCode: '0B' })
+    // Seconds in the dates, and a line break inside "done date".
+    expect(
+      parseReceipt({
+        esm_class: 0x04,
+        short_message: {
+          message:
+            'id:64567 sub:001 dlvrd:001 submit date:190608165232 done\ndate:190608165237 stat:DELIVRD err:000 text:Hello',
+        },
+      }),
+    ).toMatchObject({ carrierMessageId: '64567', at: Date.UTC(2019, 5, 8, 16, 52, 37) })
     // A mobile-originated text is not a receipt.
     expect(parseReceipt({ esm_class: 0, short_message: { message: 'id:1 stat:DELIVRD' } })).toBe(
       null,
@@ -208,7 +218,8 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     await adapter.send(message('+447700900127', 'first'))
     expect(smsc.binds).toBe(1)
     smsc.dropBinds()
-    await until(() => adapter.state !== 'bound')
+    // The jittered wait may be near zero: the re-bind can be done before the next poll.
+    await until(() => adapter.state !== 'bound' || smsc.binds === 2)
     // While waiting to re-bind, sends fail at once with a transient error naming a wait.
     const during = await adapter.send(message('+447700900127', 'during')).catch((e) => e)
     if (adapter.state === 'waiting') {
