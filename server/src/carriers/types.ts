@@ -21,6 +21,8 @@ export interface SendResult {
   carrier?: string
   /** How many parts (segments) the carrier was handed, when the adapter knows. */
   segments?: number
+  /** What sending it cost, when the route names a per-segment price. */
+  cost?: number
 }
 
 /** Where a delivery report leaves a message (a subset of the message statuses). */
