@@ -52,6 +52,8 @@ export interface CarrierAdapter {
   readonly capabilities: CarrierCapabilities
   send(message: OutgoingMessage): Promise<SendResult>
   close?(): Promise<void>
+  /** Opens the connection ahead of the first send (connection-oriented adapters such as SMPP). */
+  connect?(): Promise<void>
   /** Adapters with asynchronous delivery reports call `listener` for each; returns "unsubscribe". */
   onReport?(listener: (report: DeliveryReport) => void): () => void
 }

@@ -55,8 +55,6 @@ const msg = (to = '+447700900123', projectId = 'prj_shop'): OutgoingMessage => (
   mode: 'live',
 })
 
-const noSleep = async () => {}
-
 describe('routing rules', () => {
   const routing = config({
     projects: {

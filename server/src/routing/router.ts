@@ -50,6 +50,8 @@ export interface Router extends CarrierAdapter {
   /** The routes a message would try, in order (weighted choices drawn now). */
   plan(projectId: string, to: string): PlannedRoute[]
   health(): RouteHealth[]
+  /** Opens every connection-oriented adapter now; failures are logged and retried by them. */
+  connect(): Promise<void>
   onReport(listener: (report: DeliveryReport & { carrier: string }) => void): () => void
   close(): Promise<void>
 }
@@ -243,6 +245,16 @@ export function createRouter({
       return () => {
         for (const stop of unsubscribe) stop()
       }
+    },
+    async connect() {
+      await Promise.all(
+        [...adapters.values()].map((adapter) =>
+          adapter.connect?.().catch((error: unknown) => {
+            const reason = error instanceof Error ? error.message : String(error)
+            logger?.warn({ carrier: adapter.id, err: reason }, 'carrier not reachable yet')
+          }),
+        ),
+      )
     },
     async close() {
       await Promise.all([...adapters.values()].map((adapter) => adapter.close?.()))
