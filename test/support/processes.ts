@@ -141,6 +141,11 @@ export async function startTextgate(options: { databaseUrl?: string; env?: Env }
   }
 }
 
+/** Starts `pnpm textgate serve` again with the environment (data folder, port) of an earlier start. */
+export function restartTextgate(env: Env): Promise<Started> {
+  return startProcess([CLI, 'serve'], env, Number(env.PORT))
+}
+
 /** Verifies `phone` through the public API, as the widget would, and returns the phone token. */
 export async function verifyThroughApi(
   textgateUrl: string,

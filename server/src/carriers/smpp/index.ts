@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
-import * as smpp from 'smpp'
+import smpp, { type PDU, type Session } from 'smpp'
 import {
   type CarrierAdapter,
   CarrierError,
@@ -81,7 +81,7 @@ function statusName(status: number): string {
 }
 
 interface Pending {
-  resolve(pdu: smpp.PDU): void
+  resolve(pdu: PDU): void
   reject(error: Error): void
   timer: NodeJS.Timeout
 }
@@ -109,14 +109,14 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   } = options
 
   let state: SmppCarrier['state'] = 'idle'
-  let session: smpp.Session | undefined
-  let binding: Promise<smpp.Session> | undefined
+  let session: Session | undefined
+  let binding: Promise<Session> | undefined
   let reconnectTimer: NodeJS.Timeout | undefined
   let reconnectAt = 0
   let failedBinds = 0
   let keepalive: NodeJS.Timeout | undefined
   let reference = randomInt(256)
-  const pending = new Map<smpp.Session, Set<Pending>>()
+  const pending = new Map<Session, Set<Pending>>()
   const listeners = new Set<(report: DeliveryReport) => void>()
   /** Ids of the later parts of a concatenated text → the id the dispatcher recorded (first part). */
   const partOf = new Map<string, string>()
@@ -143,10 +143,10 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
 
   /** Sends a request and resolves with its response; rejects if the bind drops or times out. */
   function request(
-    current: smpp.Session,
+    current: Session,
     command: string,
     fields: Record<string, unknown>,
-  ): Promise<smpp.PDU> {
+  ): Promise<PDU> {
     return new Promise((resolve, reject) => {
       let set = pending.get(current)
       if (!set) {
@@ -193,7 +193,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     }
   }
 
-  function onDropped(dropped: smpp.Session, reason: string): void {
+  function onDropped(dropped: Session, reason: string): void {
     if (session !== dropped) return
     session = undefined
     if (keepalive) clearInterval(keepalive)
@@ -225,11 +225,11 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     reconnectTimer.unref()
   }
 
-  function bind(): Promise<smpp.Session> {
+  function bind(): Promise<Session> {
     if (session) return Promise.resolve(session)
     if (binding) return binding
     state = 'connecting'
-    binding = new Promise<smpp.Session>((resolve, reject) => {
+    binding = new Promise<Session>((resolve, reject) => {
       const candidate = smpp.connect({ host: options.host, port: options.port })
       let settled = false
       const fail = (error: CarrierError) => {
@@ -285,16 +285,16 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     return binding
   }
 
-  function attachHandlers(current: smpp.Session): void {
-    current.on('deliver_sm', (pdu: smpp.PDU) => {
+  function attachHandlers(current: Session): void {
+    current.on('deliver_sm', (pdu: PDU) => {
       current.send(pdu.response())
       const report = parseReceipt(pdu as Parameters<typeof parseReceipt>[0])
       if (report) emitReport(report)
     })
-    current.on('enquire_link', (pdu: smpp.PDU) => {
+    current.on('enquire_link', (pdu: PDU) => {
       current.send(pdu.response())
     })
-    current.on('unbind', (pdu: smpp.PDU) => {
+    current.on('unbind', (pdu: PDU) => {
       current.send(pdu.response())
       current.close()
     })
@@ -307,7 +307,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   }
 
   /** A bound session, waiting for a bind under way; fails fast while backing off. */
-  async function ready(): Promise<smpp.Session> {
+  async function ready(): Promise<Session> {
     if (session) return session
     if (state === 'closed') throw transient('the adapter is closed')
     if (state === 'waiting' && reconnectTimer) {

@@ -43,4 +43,15 @@ declare module 'smpp' {
   export const ESME_RMSGQFUL: number
   export const ESME_RINVDSTADR: number
   export const ESME_RBINDFAIL: number
+
+  // Under Node's ESM loader the package is CommonJS whose exports are built in loops, so only
+  // the default import (module.exports) carries them.
+  const smpp: {
+    PDU: typeof PDU
+    connect: typeof connect
+    createServer: typeof createServer
+    errors: typeof errors
+    ESME_RBINDFAIL: number
+  }
+  export default smpp
 }

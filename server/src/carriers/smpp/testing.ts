@@ -5,7 +5,7 @@
  * @module
  */
 import type { AddressInfo } from 'node:net'
-import * as smpp from 'smpp'
+import smpp, { type PDU, type Session } from 'smpp'
 
 export interface SubmittedMessage {
   messageId: string
@@ -98,7 +98,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
   let refusals: { count: number; status: number } = { count: 0, status: 0 }
   let refusingBinds = false
   let muted = false
-  const sessions = new Set<smpp.Session>()
+  const sessions = new Set<Session>()
   const timers = new Set<NodeJS.Timeout>()
   const later = (ms: number, run: () => void) => {
     const timer = setTimeout(() => {
@@ -166,7 +166,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     session.on('error', () => {
       // A client that vanished; nothing to do.
     })
-    session.on('bind_transceiver', (pdu: smpp.PDU) => {
+    session.on('bind_transceiver', (pdu: PDU) => {
       if (muted) return
       if (
         refusingBinds ||
@@ -180,15 +180,15 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
       smsc.binds++
       session.send(pdu.response({ system_id: 'fake-smsc' }))
     })
-    session.on('enquire_link', (pdu: smpp.PDU) => {
+    session.on('enquire_link', (pdu: PDU) => {
       smsc.enquireLinks++
       if (!muted) session.send(pdu.response())
     })
-    session.on('unbind', (pdu: smpp.PDU) => {
+    session.on('unbind', (pdu: PDU) => {
       session.send(pdu.response())
       session.close()
     })
-    session.on('submit_sm', (pdu: smpp.PDU) => {
+    session.on('submit_sm', (pdu: PDU) => {
       if (muted) return
       if (!bound) {
         session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
@@ -196,20 +196,18 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
       }
       outstanding++
       smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
-      const answer = () => {
-        outstanding--
-        if (session.socket.destroyed) return
-        if (refusals.count > 0) {
-          refusals.count--
-          session.send(pdu.response({ command_status: refusals.status }))
-          return
-        }
-        const messageId = (nextId++).toString(16).toUpperCase()
+      // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
+      // client vanishes before the response reaches it.
+      let refusal = 0
+      let submitted: SubmittedMessage | undefined
+      if (refusals.count > 0) {
+        refusals.count--
+        refusal = refusals.status
+      } else {
         const payload = pdu.message_payload !== undefined
         const content = payload ? pdu.message_payload : pdu.short_message
-        const at = Date.now()
-        const submitted: SubmittedMessage = {
-          messageId,
+        submitted = {
+          messageId: (nextId++).toString(16).toUpperCase(),
           to: `+${String(pdu.destination_addr)}`,
           from: String(pdu.source_addr),
           dataCoding: Number(pdu.data_coding),
@@ -218,19 +216,29 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
           concat: concatOf(content),
           viaPayload: payload,
           registeredDelivery: Number(pdu.registered_delivery),
-          at,
+          at: Date.now(),
         }
         smsc.submitted.push(submitted)
+      }
+      const answer = () => {
+        outstanding--
+        if (session.socket.destroyed) return
+        if (!submitted) {
+          session.send(pdu.response({ command_status: refusal }))
+          return
+        }
+        const { messageId, at } = submitted
         session.send(pdu.response({ message_id: messageId }))
         if (options.receipts === 'none' || !(submitted.registeredDelivery & 0x03)) return
+        const text = submitted.text
         later(options.receiptDelayMs, () => {
           if (session.socket.destroyed) return
-          const text = `id:${messageId} sub:001 dlvrd:001 submit date:${stamp(at)} done date:${stamp(Date.now())} stat:DELIVRD err:000 text:${submitted.text.slice(0, 20)}`
+          const receipt = `id:${messageId} sub:001 dlvrd:001 submit date:${stamp(at)} done date:${stamp(Date.now())} stat:DELIVRD err:000 text:${text.slice(0, 20)}`
           session.deliver_sm({
             source_addr: pdu.destination_addr,
             destination_addr: pdu.source_addr,
             esm_class: 0x04,
-            short_message: { message: text },
+            short_message: { message: receipt },
             ...(options.receipts === 'tlv'
               ? { receipted_message_id: messageId, message_state: 2 }
               : {}),
