@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli, createProject, startTextgate, tempDir } from '../support/processes'
@@ -38,6 +39,54 @@ describe('pnpm textgate', () => {
     })
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain('must be an origin only')
+  })
+})
+
+describe('pnpm textgate routes', () => {
+  it('checks a routing file and names each bad field, without printing secrets', {
+    timeout: 45_000,
+  }, () => {
+    const dir = tempDir()
+    const file = `${dir.path}/routes.json`
+    const carrier = {
+      id: 'smsc-a',
+      type: 'smpp',
+      host: '127.0.0.1',
+      port: 2775,
+      systemId: 'shop',
+      passwordEnv: 'SMSC_A_PASSWORD',
+      sourceAddr: 'Shop',
+    }
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [carrier],
+        projects: { '*': { rules: [{ prefixes: ['+44'], routes: [{ carrier: 'smsc-a' }] }] } },
+      }),
+    )
+    const ok = cli(['routes', 'check', '--file', file], { SMSC_A_PASSWORD: 'hunter22' })
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain('is valid: 1 carriers (smsc-a)')
+    const plan = cli(
+      ['routes', 'plan', '--file', file, '--project', 'prj_x', '--to', '+447400123456'],
+      {
+        SMSC_A_PASSWORD: 'hunter22',
+      },
+    )
+    expect(plan.stdout).toContain('1. smsc-a (priority 0, weight 1) from projects.*.rules.0')
+    expect(`${ok.stdout}${plan.stdout}`).not.toContain('hunter22')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [{ ...carrier, port: 0, password: 'hunter22', passwordEnv: undefined }],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'smsc-b' }] }] } },
+      }),
+    )
+    const bad = cli(['routes', 'check', '--file', file], {})
+    dir.remove()
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain('carriers.0.port: must be 1 to 65535')
+    expect(bad.stderr).not.toContain('hunter22')
   })
 })
 
