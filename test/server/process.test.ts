@@ -117,6 +117,10 @@ describe('a running server', () => {
     expect(before.keys).toHaveLength(1)
     const rotated = cli(['keys', 'rotate', '--json'], server.env)
     expect(rotated.status, rotated.stderr).toBe(0)
+    // cli() blocks this event loop (spawnSync). On a loaded machine that can outlast the server's
+    // keep-alive timeout: let the loop notice the connection the server closed meanwhile, so
+    // that fetch does not reuse it ("other side closed").
+    await new Promise((resolve) => setTimeout(resolve, 100))
     const { kid, retiredKid } = JSON.parse(rotated.stdout) as { kid: string; retiredKid: string }
     expect(retiredKid).toBe(before.keys[0]!.kid)
     const after = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
