@@ -108,6 +108,17 @@ describe('a running server', () => {
     expect(project.publishableKey).toMatch(/^pk_test_[A-Za-z0-9]{32}$/)
     expect(project.secretKey).toMatch(/^sk_test_[A-Za-z0-9]{40}$/)
     expect(project.origins).toEqual(['https://shop.example', 'http://localhost:3000'])
+    const live = cli(
+      ['keys', 'create', '--project', project.projectId, '--live', '--json'],
+      server.env,
+    )
+    expect(live.status, live.stderr).toBe(0)
+    expect(JSON.parse(live.stdout)).toMatchObject({
+      projectId: project.projectId,
+      mode: 'live',
+      publishableKey: expect.stringMatching(/^pk_live_[A-Za-z0-9]{32}$/),
+      secretKey: expect.stringMatching(/^sk_live_[A-Za-z0-9]{40}$/),
+    })
   })
 
   it('starts signing with a rotated key while the old one stays published', async () => {
