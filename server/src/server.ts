@@ -16,6 +16,7 @@ import type { Config } from './config'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
 import { createDispatcher } from './outbox'
+import { routerFromConfig } from './routing'
 import { deriveSecrets } from './secrets'
 import { migrateToLatest, openStorage } from './storage'
 import { createTokenService } from './tokens'
@@ -67,12 +68,16 @@ export async function startServer(
   await tokens.ensureSigningKey()
 
   const sandbox = sandboxCarrier({ db: storage.db, encryptionKey: secrets.encryptionKey })
+  // Live keys go through the routing file's routes; test keys never leave the sandbox.
+  const router = config.routing ? routerFromConfig(config.routing, { logger }) : undefined
   const dispatcher = createDispatcher({
     storage,
     encryptionKey: secrets.encryptionKey,
     logger,
+    claimMs: config.outboxClaimMs,
     carrierFor: (mode) => {
       if (mode === 'test') return sandbox
+      if (router) return router
       throw new CarrierError('router', 'no live carrier route is configured', { permanent: true })
     },
   })
@@ -104,6 +109,8 @@ export async function startServer(
     ) as Server
     listening.once('error', reject)
   })
+  // Bind to the carriers in the background: the first live text should not wait for it.
+  void router?.connect()
   dispatcher.start()
   const stopCleanUp = scheduleCleanUp(storage.db, logger)
   const port = (server.address() as AddressInfo).port
@@ -124,6 +131,7 @@ export async function startServer(
       })
       stopCleanUp()
       await dispatcher.stop()
+      await router?.close()
       await storage.close()
     })()
     return closing

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli, cliAsync, createProject, startTextgate, tempDir } from '../support/processes'
@@ -41,6 +42,54 @@ describe('pnpm textgate', () => {
   })
 })
 
+describe('pnpm textgate routes', () => {
+  it('checks a routing file and names each bad field, without printing secrets', {
+    timeout: 45_000,
+  }, () => {
+    const dir = tempDir()
+    const file = `${dir.path}/routes.json`
+    const carrier = {
+      id: 'smsc-a',
+      type: 'smpp',
+      host: '127.0.0.1',
+      port: 2775,
+      systemId: 'shop',
+      passwordEnv: 'SMSC_A_PASSWORD',
+      sourceAddr: 'Shop',
+    }
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [carrier],
+        projects: { '*': { rules: [{ prefixes: ['+44'], routes: [{ carrier: 'smsc-a' }] }] } },
+      }),
+    )
+    const ok = cli(['routes', 'check', '--file', file], { SMSC_A_PASSWORD: 'hunter22' })
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain('is valid: 1 carriers (smsc-a)')
+    const plan = cli(
+      ['routes', 'plan', '--file', file, '--project', 'prj_x', '--to', '+447400123456'],
+      {
+        SMSC_A_PASSWORD: 'hunter22',
+      },
+    )
+    expect(plan.stdout).toContain('1. smsc-a (priority 0, weight 1) from projects.*.rules.0')
+    expect(`${ok.stdout}${plan.stdout}`).not.toContain('hunter22')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [{ ...carrier, port: 0, password: 'hunter22', passwordEnv: undefined }],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'smsc-b' }] }] } },
+      }),
+    )
+    const bad = cli(['routes', 'check', '--file', file], {})
+    dir.remove()
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain('carriers.0.port: must be 1 to 65535')
+    expect(bad.stderr).not.toContain('hunter22')
+  })
+})
+
 describe('a running server', () => {
   let server: Awaited<ReturnType<typeof startTextgate>>
   beforeAll(async () => {
@@ -59,6 +108,17 @@ describe('a running server', () => {
     expect(project.publishableKey).toMatch(/^pk_test_[A-Za-z0-9]{32}$/)
     expect(project.secretKey).toMatch(/^sk_test_[A-Za-z0-9]{40}$/)
     expect(project.origins).toEqual(['https://shop.example', 'http://localhost:3000'])
+    const live = cli(
+      ['keys', 'create', '--project', project.projectId, '--live', '--json'],
+      server.env,
+    )
+    expect(live.status, live.stderr).toBe(0)
+    expect(JSON.parse(live.stdout)).toMatchObject({
+      projectId: project.projectId,
+      mode: 'live',
+      publishableKey: expect.stringMatching(/^pk_live_[A-Za-z0-9]{32}$/),
+      secretKey: expect.stringMatching(/^sk_live_[A-Za-z0-9]{40}$/),
+    })
   })
 
   it('starts signing with a rotated key while the old one stays published', async () => {
@@ -68,6 +128,10 @@ describe('a running server', () => {
     expect(before.keys).toHaveLength(1)
     const rotated = await cliAsync(['keys', 'rotate', '--json'], server.env)
     expect(rotated.status, rotated.stderr).toBe(0)
+    // cli() blocks this event loop (spawnSync). On a loaded machine that can outlast the server's
+    // keep-alive timeout: let the loop notice the connection the server closed meanwhile, so
+    // that fetch does not reuse it ("other side closed").
+    await new Promise((resolve) => setTimeout(resolve, 100))
     const { kid, retiredKid } = JSON.parse(rotated.stdout) as { kid: string; retiredKid: string }
     expect(retiredKid).toBe(before.keys[0]!.kid)
     const after = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
@@ -80,7 +144,9 @@ describe('a running server', () => {
 
 describe('shutdown', () => {
   it('finishes a request under way on SIGTERM, then exits cleanly', async () => {
-    const server = await startTextgate()
+    // Node itself, not the tsx wrapper: tsx gives a child only 30 ms to acknowledge a relayed
+    // SIGTERM before it SIGKILLs it and exits 143, which a loaded machine can miss.
+    const server = await startTextgate({ direct: true })
     const project = createProject(server.env, 'Shutdown', ['https://shop.example'])
     const body = JSON.stringify({ phone: '+447400123123', consent: { accepted: true } })
     // Send the headers and half the body, signal, then the rest: the request is in flight.

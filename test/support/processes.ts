@@ -111,8 +111,13 @@ export async function startProcess(
   env: Env,
   port: number,
   readyPath = '/healthz',
+  { direct = false }: { direct?: boolean } = {},
 ): Promise<Started> {
-  const child = spawn(TSX, entry, {
+  // The tsx binary runs the program in a child node process: a signal it cannot relay (SIGKILL)
+  // would kill only the wrapper. `direct` runs node itself with tsx's loader, so child.pid is
+  // the program and SIGKILL reaches it.
+  const [command, args] = direct ? [process.execPath, ['--import', 'tsx', ...entry]] : [TSX, entry]
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +172,9 @@ function answers200(url: string): Promise<boolean> {
 export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789'
 
 /** Starts `pnpm textgate serve` on a fresh SQLite (or `databaseUrl`) in its own data folder. */
-export async function startTextgate(options: { databaseUrl?: string; env?: Env } = {}) {
+export async function startTextgate(
+  options: { databaseUrl?: string; env?: Env; direct?: boolean } = {},
+) {
   const dir = tempDir('tg-server-')
   const port = await freePort()
   const env: Env = {
@@ -178,7 +185,9 @@ export async function startTextgate(options: { databaseUrl?: string; env?: Env }
     DATABASE_URL: options.databaseUrl ?? `sqlite:${dir.path}/textgate.db`,
     ...options.env,
   }
-  const server = await startProcess([CLI, 'serve'], env, port)
+  const server = await startProcess([CLI, 'serve'], env, port, '/healthz', {
+    direct: options.direct,
+  })
   return {
     ...server,
     env,
@@ -189,6 +198,14 @@ export async function startTextgate(options: { databaseUrl?: string; env?: Env }
       return code
     },
   }
+}
+
+/**
+ * Starts `pnpm textgate serve` again with the environment (data folder, port) of an earlier
+ * start, as a direct node process: `stop('SIGKILL')` then really kills the server.
+ */
+export function restartTextgate(env: Env): Promise<Started> {
+  return startProcess([CLI, 'serve'], env, Number(env.PORT), '/healthz', { direct: true })
 }
 
 /** Verifies `phone` through the public API, as the widget would, and returns the phone token. */

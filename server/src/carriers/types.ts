@@ -23,10 +23,14 @@ export interface SendResult {
   carrierMessageId: string
   /** `delivered` when the carrier confirms delivery synchronously (the sandbox does). */
   status: 'sent' | 'delivered'
-  /** What the carrier charged, when its answer says so. */
+  /** What the carrier charged, or what the route's per-segment price makes it. */
   cost?: Cost
   /** Parts the carrier reports it split the text into, when it says so. */
   parts?: number
+  /** The adapter that took the message, when `send` went through a router to another one. */
+  carrier?: string
+  /** How many parts (segments) the carrier was handed, when the adapter knows. */
+  segments?: number
 }
 
 export interface SenderIdRules {
@@ -67,13 +71,17 @@ export interface CallbackRequest {
 }
 
 export type ReportStatus = 'sent' | 'delivered' | 'failed' | 'undelivered'
+/** Another name for {@link ReportStatus}, as the SMPP adapter says it. */
+export type DeliveryStatus = ReportStatus
 
 /** A delivery report, the same shape whatever carrier sent it. */
 export interface DeliveryReport {
   carrierMessageId: string
   status: ReportStatus
+  /** The carrier's own word for the state (e.g. SMPP "DELIVRD", "UNDELIV"). */
+  carrierStatus?: string
   /** The carrier's own error code, as text, when the report carries one. */
-  errorCode?: string
+  errorCode?: string | undefined
   /** When the carrier says the status changed (epoch ms); the receive time when it does not. */
   at: number
   cost?: Cost
@@ -88,6 +96,10 @@ export interface CarrierAdapter {
   /** The delivery reports a verified callback carries (statuses we do not track are left out). */
   parseReports?(request: CallbackRequest, receivedAt: number): DeliveryReport[]
   close?(): Promise<void>
+  /** Opens the connection ahead of the first send (connection-oriented adapters such as SMPP). */
+  connect?(): Promise<void>
+  /** Adapters with asynchronous delivery reports call `listener` for each; returns "unsubscribe". */
+  onReport?(listener: (report: DeliveryReport) => void): () => void
 }
 
 /**

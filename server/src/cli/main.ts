@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config'
 import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
-import { createProject, setTemplates } from '../projects'
+import { createApiKey, createProject, setTemplates } from '../projects'
+import { loadRoutingFile, RoutingConfigError, routerFromConfig } from '../routing'
 import { deriveSecrets } from '../secrets'
 import { startServer } from '../server'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
@@ -30,13 +31,20 @@ Commands:
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
+  keys create --project ID [--live]
+                                a new publishable and secret key pair for a project
+                                (test mode, or live mode with --live)
+  routes check [--file PATH]    check a routing file (default: TEXTGATE_ROUTES_FILE)
+  routes plan --project ID --to +E164 [--file PATH]
+                                the routes a live message to that number would try
 
 Options:
   --json                        machine-readable output
   --help                        this text
 
 Settings (environment): PORT, PUBLIC_URL, DATABASE_URL, TEXTGATE_SECRET, LOG_LEVEL, NODE_ENV,
-TEXTGATE_DATA_DIR, TRUST_PROXY`
+TEXTGATE_DATA_DIR, TRUST_PROXY, TEXTGATE_ROUTES_FILE (live carriers and routes),
+TEXTGATE_OUTBOX_CLAIM_MS`
 
 class UsageError extends Error {}
 
@@ -131,6 +139,8 @@ async function run(argv: string[]): Promise<void> {
       hours: { type: 'string' },
       templates: { type: 'string' },
       reset: { type: 'boolean', default: false },
+      live: { type: 'boolean', default: false },
+      to: { type: 'string' },
     },
   })
   const out = output(values.json)
@@ -231,6 +241,75 @@ async function run(argv: string[]): Promise<void> {
       )
       return
     }
+    case 'keys create': {
+      if (!values.project) throw new UsageError('keys create needs --project')
+      const mode = values.live ? 'live' : 'test'
+      const config = settings()
+      const keys = await withStorage(config, async ({ db }) => {
+        const project = await db
+          .selectFrom('projects')
+          .select('id')
+          .where('id', '=', values.project!)
+          .executeTakeFirst()
+        if (!project) throw new Error(`no project ${values.project}`)
+        return {
+          projectId: project.id,
+          mode,
+          publishableKey: await createApiKey(db, project.id, 'publishable', mode),
+          secretKey: await createApiKey(db, project.id, 'secret', mode),
+        }
+      })
+      out.print(
+        [
+          `${mode} keys for project ${keys.projectId}`,
+          `  publishable key:  ${keys.publishableKey}`,
+          `  secret key:       ${keys.secretKey}`,
+          '  The secret key is shown only this once: store it on your store server.',
+          mode === 'live' && !process.env.TEXTGATE_ROUTES_FILE
+            ? '  Live keys send through TEXTGATE_ROUTES_FILE: set it before serving.'
+            : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+        keys,
+      )
+      return
+    }
+    case 'routes check':
+    case 'routes plan': {
+      const file = values.file ?? process.env.TEXTGATE_ROUTES_FILE
+      if (!file) throw new UsageError(`${command} needs --file or TEXTGATE_ROUTES_FILE`)
+      const routing = loadRoutingFile(file)
+      if (command === 'routes check') {
+        const rules = Object.values(routing.projects).reduce((n, p) => n + p.rules.length, 0)
+        out.print(
+          `${file} is valid: ${routing.carriers.length} carriers (${routing.carriers.map((c) => c.id).join(', ')}), ${rules} rules for ${Object.keys(routing.projects).length} project keys`,
+          {
+            valid: true,
+            carriers: routing.carriers.map((c) => ({ id: c.id, type: c.type })),
+            projects: Object.keys(routing.projects),
+          },
+        )
+        return
+      }
+      if (!values.project || !values.to)
+        throw new UsageError('routes plan needs --project and --to')
+      const router = routerFromConfig(routing)
+      const plan = router.plan(values.project, values.to)
+      await router.close()
+      out.print(
+        plan.length === 0
+          ? `no route for ${values.to} in project ${values.project}`
+          : plan
+              .map(
+                (route, i) =>
+                  `${i + 1}. ${route.carrier} (priority ${route.priority}, weight ${route.weight}${route.costPerSegment === undefined ? '' : `, ${route.costPerSegment} per segment`}) from ${route.rule}`,
+              )
+              .join('\n'),
+        { routes: plan },
+      )
+      return
+    }
     default: {
       if (positionals[0] === 'fraud' && positionals.length === 2) {
         const config = settings()
@@ -250,7 +329,11 @@ run(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)
   }
-  if (error instanceof ConfigError || error instanceof FraudSettingsError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof FraudSettingsError ||
+    error instanceof RoutingConfigError
+  ) {
     process.stderr.write(`${error.message}\n`)
     process.exit(1)
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -82,5 +82,50 @@ describe('settings', () => {
     ]) {
       expect(loadConfig({ TEXTGATE_SECRET: SECRET, DATABASE_URL: url }).databaseUrl).toBe(url)
     }
+  })
+
+  it('reads TEXTGATE_ROUTES_FILE and names each problem in it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-routes-'))
+    const file = join(dir, 'routes.json')
+    const carrier = {
+      id: 'smsc-a',
+      type: 'smpp',
+      host: '127.0.0.1',
+      port: 2775,
+      systemId: 'shop',
+      passwordEnv: 'SMSC_A_PASSWORD',
+      sourceAddr: 'Shop',
+    }
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [carrier],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'smsc-a' }] }] } },
+      }),
+    )
+    const config = loadConfig({
+      TEXTGATE_SECRET: SECRET,
+      TEXTGATE_ROUTES_FILE: file,
+      SMSC_A_PASSWORD: 'pw',
+    })
+    expect(config.routing?.carriers.map((c) => c.id)).toEqual(['smsc-a'])
+    expect(config.outboxClaimMs).toBe(30_000)
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [{ ...carrier, port: 'x' }],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'smsc-b' }] }] } },
+      }),
+    )
+    expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })).toEqual([
+      `TEXTGATE_ROUTES_FILE (${file}): carriers.0.port: must be a number`,
+    ])
+    writeFileSync(file, '{ nope')
+    expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })[0]).toMatch(
+      /^TEXTGATE_ROUTES_FILE \(.*routes.json\): not valid JSON/,
+    )
+    expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_OUTBOX_CLAIM_MS: '5' })[0]).toBe(
+      'TEXTGATE_OUTBOX_CLAIM_MS must be at least 1000',
+    )
   })
 })

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import * as v from 'valibot'
+import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/config'
 import { parseDatabaseUrl } from '../storage'
 
 export interface Config {
@@ -22,6 +23,10 @@ export interface Config {
   dataDir: string
   /** Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none). */
   trustProxyHops: number
+  /** Live-mode routes and carriers from TEXTGATE_ROUTES_FILE; without it live keys cannot send. */
+  routing?: RoutingConfig
+  /** How long a dispatcher's claim on an outbox row holds before another process may take it. */
+  outboxClaimMs: number
 }
 
 export class ConfigError extends Error {
@@ -94,6 +99,15 @@ const EnvSchema = v.object({
       v.transform((value) => (value === 'false' ? 0 : value === 'true' ? 1 : Number(value))),
     ),
   ),
+  TEXTGATE_ROUTES_FILE: v.optional(v.pipe(v.string(), v.minLength(1))),
+  TEXTGATE_OUTBOX_CLAIM_MS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_OUTBOX_CLAIM_MS must be a whole number of milliseconds'),
+      v.transform(Number),
+      v.minValue(1_000, 'TEXTGATE_OUTBOX_CLAIM_MS must be at least 1000'),
+    ),
+  ),
 })
 
 export interface LoadConfigOptions {
@@ -150,6 +164,18 @@ export function loadConfig(
     }
   }
 
+  let routing: RoutingConfig | undefined
+  if (settings.TEXTGATE_ROUTES_FILE) {
+    try {
+      routing = loadRoutingFile(resolve(settings.TEXTGATE_ROUTES_FILE), env)
+    } catch (error) {
+      if (!(error instanceof RoutingConfigError)) throw error
+      throw new ConfigError(
+        error.problems.map((problem) => `TEXTGATE_ROUTES_FILE (${error.source}): ${problem}`),
+      )
+    }
+  }
+
   return {
     port,
     publicUrl,
@@ -160,5 +186,7 @@ export function loadConfig(
     logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
     dataDir,
     trustProxyHops: settings.TRUST_PROXY ?? 0,
+    routing,
+    outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
   }
 }

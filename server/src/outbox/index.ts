@@ -180,12 +180,14 @@ export function createDispatcher({
         mode: message.mode,
       })
       const at = now()
+      // A router names the adapter that actually took the message.
+      const carrierId = result.carrier ?? carrier.id
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('messages')
           .set({
             status: result.status,
-            carrier: carrier!.id,
+            carrier: carrierId,
             carrier_message_id: result.carrierMessageId,
             body_encrypted: null,
             sent_at: at,

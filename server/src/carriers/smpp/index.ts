@@ -1,0 +1,432 @@
+/**
+ * The SMPP 3.4 carrier adapter: one bind_transceiver session to an SMSC, kept alive with
+ * enquire_link and re-bound with full-jitter backoff after it drops. Texts go out as submit_sm
+ * (GSM-7 or UCS-2, long ones as UDH-concatenated parts or one message_payload), at most
+ * `window` PDUs outstanding at once; delivery receipts (deliver_sm) come back through
+ * {@link SmppCarrier.onReport}.
+ * @module
+ */
+import { randomInt } from 'node:crypto'
+import type { Logger } from 'pino'
+import smpp, { type PDU, type Session } from 'smpp'
+import {
+  type CarrierAdapter,
+  CarrierError,
+  type DeliveryReport,
+  type OutgoingMessage,
+  type SendResult,
+} from '../types'
+import { concatUdh, encodeText } from './encoding'
+import { parseReceipt } from './receipt'
+
+export interface SmppCarrierOptions {
+  /** The adapter id routes refer to. */
+  id: string
+  host: string
+  port: number
+  systemId: string
+  password: string
+  systemType?: string
+  /** Sender id: digits (international) or up to 11 letters (alphanumeric). */
+  sourceAddr: string
+  /** Maximum submit_sm awaiting their response. */
+  window?: number
+  enquireLinkMs?: number
+  /** How long a request may wait for its response before the bind is deemed dead. */
+  responseTimeoutMs?: number
+  connectTimeoutMs?: number
+  reconnectBaseMs?: number
+  reconnectMaxMs?: number
+  /** Waiting time asked for when the SMSC throttles (ESME_RTHROTTLED, ESME_RMSGQFUL). */
+  throttleRetryAfterMs?: number
+  /** How texts longer than one segment are sent. */
+  longMessages?: 'udh' | 'payload'
+  maxParts?: number
+  logger?: Logger
+}
+
+export interface SmppCarrier extends CarrierAdapter {
+  onReport(listener: (report: DeliveryReport) => void): () => void
+  close(): Promise<void>
+  /** Binds now instead of at the first send. */
+  connect(): Promise<void>
+  /** The bind's state, for tests and health checks. */
+  readonly state: 'idle' | 'connecting' | 'bound' | 'waiting' | 'closed'
+}
+
+/** Command status codes (SMPP 3.4 §5.1.3) that say the message itself is wrong: never retried. */
+const PERMANENT_STATUSES = new Set([
+  0x01, // ESME_RINVMSGLEN
+  0x0a, // ESME_RINVSRCADR
+  0x0b, // ESME_RINVDSTADR
+  0x33, // ESME_RINVNUMDESTS
+  0x43, // ESME_RINVESMCLASS
+  0x48, // ESME_RINVSRCTON
+  0x49, // ESME_RINVSRCNPI
+  0x50, // ESME_RINVDSTTON
+  0x51, // ESME_RINVDSTNPI
+  0x61, // ESME_RINVSCHED
+  0x62, // ESME_RINVEXPIRY
+  0x65, // ESME_RX_R_APPN (receiver rejected the message permanently)
+  0xc0, // ESME_RINVOPTPARSTREAM
+  0xc2, // ESME_RINVPARLEN
+  0xc4, // ESME_RINVOPTPARAMVAL
+])
+const THROTTLED_STATUSES = new Set([0x58 /* ESME_RTHROTTLED */, 0x14 /* ESME_RMSGQFUL */])
+
+const STATUS_NAMES = new Map(Object.entries(smpp.errors).map(([name, code]) => [code, name]))
+
+function statusName(status: number): string {
+  return STATUS_NAMES.get(status) ?? `0x${status.toString(16).padStart(8, '0')}`
+}
+
+interface Pending {
+  resolve(pdu: PDU): void
+  reject(error: Error): void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * @example
+ * const carrier = smppCarrier({ id: 'smsc-a', host: '127.0.0.1', port: 2775,
+ *   systemId: 'textgate', password: process.env.SMSC_PASSWORD!, sourceAddr: 'Shop' })
+ * carrier.onReport((report) => console.log(report.carrierMessageId, report.status))
+ * await carrier.send({ id, to: '+447700900123', body: 'Your code is 123456', projectId, mode: 'live' })
+ */
+export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
+  const {
+    id,
+    window = 10,
+    enquireLinkMs = 30_000,
+    responseTimeoutMs = 10_000,
+    connectTimeoutMs = 5_000,
+    reconnectBaseMs = 250,
+    reconnectMaxMs = 30_000,
+    throttleRetryAfterMs = 1_000,
+    longMessages = 'udh',
+    maxParts = 10,
+    logger,
+  } = options
+
+  let state: SmppCarrier['state'] = 'idle'
+  let session: Session | undefined
+  let binding: Promise<Session> | undefined
+  let reconnectTimer: NodeJS.Timeout | undefined
+  let reconnectAt = 0
+  let failedBinds = 0
+  let keepalive: NodeJS.Timeout | undefined
+  let reference = randomInt(256)
+  const pending = new Map<Session, Set<Pending>>()
+  const listeners = new Set<(report: DeliveryReport) => void>()
+  /** Ids of the later parts of a concatenated text → the id the dispatcher recorded (first part). */
+  const partOf = new Map<string, string>()
+
+  // The submit window: a counting semaphore.
+  let outstanding = 0
+  const waiters: (() => void)[] = []
+  async function acquire(): Promise<void> {
+    if (outstanding < window) {
+      outstanding++
+      return
+    }
+    await new Promise<void>((resolve) => waiters.push(resolve))
+  }
+  function release(): void {
+    const next = waiters.shift()
+    if (next) next()
+    else outstanding--
+  }
+
+  function transient(message: string, retryAfterMs?: number, cause?: unknown): CarrierError {
+    return new CarrierError(id, message, { retryAfterMs, cause })
+  }
+
+  /** Sends a request and resolves with its response; rejects if the bind drops or times out. */
+  function request(
+    current: Session,
+    command: string,
+    fields: Record<string, unknown>,
+  ): Promise<PDU> {
+    return new Promise((resolve, reject) => {
+      let set = pending.get(current)
+      if (!set) {
+        set = new Set()
+        pending.set(current, set)
+      }
+      const entries = set
+      const entry: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          entries.delete(entry)
+          reject(transient(`no ${command}_resp within ${responseTimeoutMs} ms`))
+          // A bind that stops answering is dead: drop it so that it is re-bound.
+          onDropped(current, `no ${command}_resp`)
+          current.destroy()
+        }, responseTimeoutMs),
+      }
+      entries.add(entry)
+      const pdu = new smpp.PDU(command, fields)
+      const written = current.send(pdu, (response) => {
+        clearTimeout(entry.timer)
+        entries.delete(entry)
+        resolve(response)
+      })
+      if (!written) {
+        clearTimeout(entry.timer)
+        entries.delete(entry)
+        reject(transient('the SMPP connection is not writable'))
+        onDropped(current, 'not writable')
+      }
+    })
+  }
+
+  function emitReport(report: DeliveryReport): void {
+    const first = partOf.get(report.carrierMessageId)
+    const normalised = first ? { ...report, carrierMessageId: first } : report
+    for (const listener of listeners) {
+      try {
+        listener(normalised)
+      } catch (error) {
+        logger?.error({ err: error, carrier: id }, 'delivery report listener failed')
+      }
+    }
+  }
+
+  function onDropped(dropped: Session, reason: string): void {
+    if (session !== dropped) return
+    session = undefined
+    if (keepalive) clearInterval(keepalive)
+    keepalive = undefined
+    const set = pending.get(dropped)
+    pending.delete(dropped)
+    for (const entry of set ?? []) {
+      clearTimeout(entry.timer)
+      entry.reject(transient(`the SMPP bind dropped (${reason})`))
+    }
+    if (state === 'closed') return
+    logger?.warn({ carrier: id, reason }, 'SMPP bind dropped; re-binding')
+    scheduleReconnect()
+  }
+
+  function scheduleReconnect(): void {
+    if (state === 'closed' || reconnectTimer) return
+    const delay = randomInt(
+      Math.max(1, Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** Math.min(failedBinds, 20))) + 1,
+    )
+    state = 'waiting'
+    reconnectAt = Date.now() + delay
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined
+      bind().catch(() => {
+        // bind() schedules the next attempt itself.
+      })
+    }, delay)
+    reconnectTimer.unref()
+  }
+
+  function bind(): Promise<Session> {
+    if (session) return Promise.resolve(session)
+    if (binding) return binding
+    state = 'connecting'
+    binding = new Promise<Session>((resolve, reject) => {
+      const candidate = smpp.connect({ host: options.host, port: options.port })
+      let settled = false
+      const fail = (error: CarrierError) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        candidate.destroy()
+        failedBinds++
+        binding = undefined
+        reject(error)
+        scheduleReconnect()
+      }
+      const timer = setTimeout(
+        () => fail(transient(`no bind within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      )
+      candidate.on('error', (error: Error) => {
+        if (!settled) fail(transient(`cannot connect: ${error.message}`, undefined, error))
+        else logger?.warn({ carrier: id, err: error.message }, 'SMPP socket error')
+      })
+      candidate.on('close', () => {
+        if (!settled) fail(transient('the SMSC closed the connection before the bind'))
+        else onDropped(candidate, 'connection closed')
+      })
+      candidate.on('connect', () => {
+        // Small PDUs must not wait for the peer's delayed ACK (Nagle): the window needs them out.
+        candidate.socket.setNoDelay(true)
+        candidate.bind_transceiver(
+          {
+            system_id: options.systemId,
+            password: options.password,
+            system_type: options.systemType ?? '',
+            interface_version: 0x34,
+          },
+          (response) => {
+            if (settled) return
+            if (response.command_status !== 0) {
+              fail(transient(`bind refused: ${statusName(response.command_status)}`))
+              return
+            }
+            settled = true
+            clearTimeout(timer)
+            failedBinds = 0
+            binding = undefined
+            session = candidate
+            state = 'bound'
+            attachHandlers(candidate)
+            resolve(candidate)
+          },
+        )
+      })
+    })
+    return binding
+  }
+
+  function attachHandlers(current: Session): void {
+    current.on('deliver_sm', (pdu: PDU) => {
+      current.send(pdu.response())
+      const report = parseReceipt(pdu as Parameters<typeof parseReceipt>[0])
+      if (report) emitReport(report)
+    })
+    current.on('enquire_link', (pdu: PDU) => {
+      current.send(pdu.response())
+    })
+    current.on('unbind', (pdu: PDU) => {
+      current.send(pdu.response())
+      current.close()
+    })
+    keepalive = setInterval(() => {
+      request(current, 'enquire_link', {}).catch(() => {
+        // request() already dropped the bind; the close handler re-binds.
+      })
+    }, enquireLinkMs)
+    keepalive.unref()
+  }
+
+  /** A bound session, waiting for a bind under way; fails fast while backing off. */
+  async function ready(): Promise<Session> {
+    if (session) return session
+    if (state === 'closed') throw transient('the adapter is closed')
+    if (state === 'waiting' && reconnectTimer) {
+      throw transient('the SMPP bind is down; re-binding', Math.max(0, reconnectAt - Date.now()))
+    }
+    return bind()
+  }
+
+  async function submit(fields: Record<string, unknown>): Promise<string> {
+    await acquire()
+    try {
+      const current = await ready()
+      const response = await request(current, 'submit_sm', fields)
+      const status = response.command_status
+      if (status === 0) {
+        const messageId = String(response.message_id ?? '')
+        if (!messageId) throw transient('submit_sm_resp carried no message_id')
+        return messageId
+      }
+      const name = statusName(status)
+      if (THROTTLED_STATUSES.has(status)) {
+        throw transient(`throttled by the SMSC (${name})`, throttleRetryAfterMs)
+      }
+      throw new CarrierError(id, `submit_sm refused: ${name}`, {
+        permanent: PERMANENT_STATUSES.has(status),
+      })
+    } finally {
+      release()
+    }
+  }
+
+  const carrier: SmppCarrier = {
+    id,
+    capabilities: { unicode: true, deliveryReports: true, maxParts },
+    get state() {
+      return state
+    },
+    async connect() {
+      await bind()
+    },
+    onReport(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async send(message: OutgoingMessage): Promise<SendResult> {
+      const encoded = encodeText(message.body)
+      if (encoded.parts.length > maxParts) {
+        throw new CarrierError(
+          id,
+          `the text needs ${encoded.parts.length} parts (at most ${maxParts})`,
+          {
+            permanent: true,
+          },
+        )
+      }
+      const base = {
+        source_addr_ton: /^\+?\d+$/.test(options.sourceAddr) ? 1 : 5,
+        source_addr_npi: /^\+?\d+$/.test(options.sourceAddr) ? 1 : 0,
+        source_addr: options.sourceAddr.replace(/^\+/, ''),
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: message.to.replace(/^\+/, ''),
+        registered_delivery: 0x01,
+        data_coding: encoded.dataCoding,
+      }
+      if (encoded.parts.length === 1) {
+        const carrierMessageId = await submit({ ...base, short_message: encoded.whole })
+        return { carrierMessageId, status: 'sent', segments: 1 }
+      }
+      if (longMessages === 'payload') {
+        const carrierMessageId = await submit({
+          ...base,
+          short_message: Buffer.alloc(0),
+          message_payload: encoded.whole,
+        })
+        return { carrierMessageId, status: 'sent', segments: encoded.parts.length }
+      }
+      reference = (reference + 1) % 256
+      const ids: string[] = []
+      for (const [index, part] of encoded.parts.entries()) {
+        const udh = concatUdh(reference, encoded.parts.length, index + 1)
+        try {
+          ids.push(
+            await submit({ ...base, esm_class: 0x40, short_message: Buffer.concat([udh, part]) }),
+          )
+        } catch (error) {
+          // Parts already accepted will reach the phone; a retry sends the whole text again.
+          if (ids.length > 0 && error instanceof CarrierError && !error.permanent) {
+            logger?.warn({ carrier: id, sentParts: ids.length }, 'long text cut after some parts')
+          }
+          throw error
+        }
+      }
+      const first = ids[0]!
+      for (const later of ids.slice(1)) partOf.set(later, first)
+      // Receipts of later parts are mapped to the first part's id; keep the map bounded.
+      while (partOf.size > 10_000) partOf.delete(partOf.keys().next().value!)
+      return { carrierMessageId: first, status: 'sent', segments: ids.length }
+    },
+    async close() {
+      const current = session
+      state = 'closed'
+      if (reconnectTimer) clearTimeout(reconnectTimer)
+      reconnectTimer = undefined
+      if (keepalive) clearInterval(keepalive)
+      keepalive = undefined
+      if (!current) return
+      try {
+        await Promise.race([
+          request(current, 'unbind', {}),
+          new Promise((resolve) => setTimeout(resolve, 1_000)),
+        ])
+      } catch {
+        // Closing anyway.
+      }
+      await new Promise<void>((resolve) => {
+        current.destroy(() => resolve())
+      })
+    },
+  }
+  return carrier
+}

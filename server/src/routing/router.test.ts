@@ -1,0 +1,382 @@
+import { describe, expect, it } from 'vitest'
+import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
+import { parseRoutingConfig, RoutingConfigError } from './config'
+import { createRouter } from './router'
+
+type Behaviour = 'ok' | 'down' | 'throttled' | 'permanent' | ((n: number) => 'ok' | 'down')
+
+/** A deterministic fake adapter: does what its script says, and records every call. */
+function fake(id: string, behaviour: Behaviour = 'ok', retryAfterMs?: number) {
+  const calls: OutgoingMessage[] = []
+  let mode = behaviour
+  const adapter: CarrierAdapter & { calls: OutgoingMessage[]; set(b: Behaviour): void } = {
+    id,
+    capabilities: { unicode: true, deliveryReports: false, maxParts: 5 },
+    calls,
+    set(b) {
+      mode = b
+    },
+    async send(message) {
+      calls.push(message)
+      const now = typeof mode === 'function' ? mode(calls.length) : mode
+      if (now === 'down') throw new CarrierError(id, 'connection refused')
+      if (now === 'throttled') throw new CarrierError(id, 'throttled', { retryAfterMs })
+      if (now === 'permanent') throw new CarrierError(id, 'invalid number', { permanent: true })
+      return { carrierMessageId: `${id}-${calls.length}`, status: 'sent', segments: 2 }
+    },
+  }
+  return adapter
+}
+
+function config(overrides: { projects: unknown; retry?: unknown; breaker?: unknown }) {
+  const carriers = ['a', 'b', 'c'].map((id) => ({
+    id,
+    type: 'smpp',
+    host: '127.0.0.1',
+    port: 2775,
+    systemId: 'tg',
+    password: 'pw',
+    sourceAddr: 'Shop',
+  }))
+  return parseRoutingConfig({ carriers, ...overrides })
+}
+
+/** A scripted random source: returns the listed values in turn, then repeats the last. */
+function scripted(...values: number[]) {
+  let i = 0
+  return () => values[Math.min(i++, values.length - 1)]!
+}
+
+const msg = (to = '+447700900123', projectId = 'prj_shop'): OutgoingMessage => ({
+  id: 'msg_1',
+  to,
+  body: 'Your code is 123456',
+  projectId,
+  mode: 'live',
+})
+
+describe('routing rules', () => {
+  const routing = config({
+    projects: {
+      '*': { rules: [{ routes: [{ carrier: 'c' }] }] },
+      prj_shop: {
+        rules: [
+          { countries: ['GB'], routes: [{ carrier: 'b' }] },
+          { prefixes: ['+4477'], routes: [{ carrier: 'a', costPerSegment: 0.03 }] },
+          { countries: ['US', 'CA'], prefixes: ['+1'], routes: [{ carrier: 'b' }] },
+        ],
+      },
+    },
+  })
+  const router = createRouter({
+    config: routing,
+    adapters: new Map(['a', 'b', 'c'].map((id) => [id, fake(id)])),
+  })
+
+  it('picks the most specific rule: longest prefix, then a named country, then the default', () => {
+    expect(router.plan('prj_shop', '+447700900123').map((r) => r.carrier)).toEqual(['a'])
+    expect(router.plan('prj_shop', '+442071838750').map((r) => r.carrier)).toEqual(['b'])
+    expect(router.plan('prj_shop', '+12015550123').map((r) => r.carrier)).toEqual(['b'])
+    expect(router.plan('prj_shop', '+33612345678').map((r) => r.carrier)).toEqual(['c'])
+    expect(router.plan('prj_other', '+447700900123').map((r) => r.carrier)).toEqual(['c'])
+    expect(router.plan('prj_shop', '+447700900123')[0]!.rule).toBe('projects.prj_shop.rules.1')
+  })
+
+  it('reports the carrier that took the message and its cost', async () => {
+    const result = await router.send(msg())
+    expect(result).toMatchObject({ carrier: 'a', carrierMessageId: 'a-1', segments: 2 })
+    expect(result.cost).toBeCloseTo(0.06)
+  })
+
+  it('refuses a destination no rule covers, permanently', async () => {
+    const bare = createRouter({
+      config: config({
+        projects: { prj_x: { rules: [{ prefixes: ['+44'], routes: [{ carrier: 'a' }] }] } },
+      }),
+      adapters: new Map([['a', fake('a')]]),
+    })
+    await expect(bare.send(msg('+33612345678', 'prj_x'))).rejects.toMatchObject({
+      permanent: true,
+    })
+  })
+})
+
+describe('weighted choice among equal priorities', () => {
+  const routing = config({
+    projects: {
+      '*': {
+        rules: [
+          {
+            routes: [
+              { carrier: 'a', priority: 0, weight: 3 },
+              { carrier: 'b', priority: 0, weight: 1 },
+              { carrier: 'c', priority: 1 },
+            ],
+          },
+        ],
+      },
+    },
+  })
+
+  it('orders by weight with the draw, and keeps lower priorities last', () => {
+    const adapters = new Map(['a', 'b', 'c'].map((id) => [id, fake(id)]))
+    // total 4: a draw below 3 picks a, at or above 3 picks b.
+    expect(
+      createRouter({ config: routing, adapters, random: scripted(0.5) })
+        .plan('prj_x', '+447700900123')
+        .map((r) => r.carrier),
+    ).toEqual(['a', 'b', 'c'])
+    expect(
+      createRouter({ config: routing, adapters, random: scripted(0.8) })
+        .plan('prj_x', '+447700900123')
+        .map((r) => r.carrier),
+    ).toEqual(['b', 'a', 'c'])
+  })
+
+  it('shares traffic about 3:1 over many draws', async () => {
+    const a = fake('a')
+    const b = fake('b')
+    let seed = 7
+    const lcg = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const router = createRouter({
+      config: routing,
+      adapters: new Map([
+        ['a', a],
+        ['b', b],
+        ['c', fake('c')],
+      ]),
+      random: lcg,
+    })
+    for (let i = 0; i < 400; i++) await router.send(msg())
+    expect(a.calls.length / 400).toBeGreaterThan(0.68)
+    expect(a.calls.length / 400).toBeLessThan(0.82)
+    expect(a.calls.length + b.calls.length).toBe(400)
+  })
+})
+
+describe('failover, retries and circuit breakers', () => {
+  function setUp(
+    a: ReturnType<typeof fake>,
+    b: ReturnType<typeof fake>,
+    extra: { retry?: unknown; breaker?: unknown } = {},
+  ) {
+    const waits: number[] = []
+    const router = createRouter({
+      config: config({
+        projects: {
+          '*': {
+            rules: [
+              {
+                routes: [
+                  { carrier: 'a', priority: 0 },
+                  { carrier: 'b', priority: 1 },
+                ],
+              },
+            ],
+          },
+        },
+        ...extra,
+      }),
+      adapters: new Map([
+        ['a', a],
+        ['b', b],
+      ]),
+      random: () => 0.5,
+      sleep: async (ms) => {
+        waits.push(ms)
+      },
+    })
+    return { router, waits }
+  }
+
+  it('retries a route with full-jitter backoff, then fails over to the next', async () => {
+    const a = fake('a', 'down')
+    const b = fake('b')
+    const { router, waits } = setUp(a, b, { retry: { attempts: 2, baseMs: 100, maxWaitMs: 2000 } })
+    const result = await router.send(msg())
+    expect(result.carrier).toBe('b')
+    expect(a.calls).toHaveLength(3)
+    // uniform in [0, base·2^attempt): with the draw at 0.5, 50 then 100.
+    expect(waits).toEqual([50, 100])
+  })
+
+  it('honours a short Retry-After, and fails over at once on a long one', async () => {
+    const short = setUp(
+      fake('a', (n) => (n === 1 ? 'down' : 'ok')),
+      fake('b'),
+    )
+    expect((await short.router.send(msg())).carrier).toBe('a')
+
+    const throttled = fake('a', 'throttled', 700)
+    const t = setUp(throttled, fake('b'))
+    expect((await t.router.send(msg())).carrier).toBe('b')
+    expect(t.waits).toEqual([700])
+
+    const long = fake('a', 'throttled', 60_000)
+    const l = setUp(long, fake('b'))
+    expect((await l.router.send(msg())).carrier).toBe('b')
+    expect(long.calls).toHaveLength(1)
+    expect(l.waits).toEqual([])
+  })
+
+  it('never retries nor fails over a permanent error', async () => {
+    const a = fake('a', 'permanent')
+    const b = fake('b')
+    const { router, waits } = setUp(a, b)
+    await expect(router.send(msg())).rejects.toMatchObject({ permanent: true, carrier: 'a' })
+    expect(a.calls).toHaveLength(1)
+    expect(b.calls).toHaveLength(0)
+    expect(waits).toEqual([])
+  })
+
+  it('gives the outbox a transient error with the shortest Retry-After when all routes fail', async () => {
+    const { router } = setUp(fake('a', 'throttled', 5_000), fake('b', 'throttled', 3_000))
+    const error = await router.send(msg()).catch((e) => e)
+    expect(error).toBeInstanceOf(CarrierError)
+    expect(error).toMatchObject({ permanent: false, retryAfterMs: 3_000 })
+    expect(error.message).toContain('a: [a] throttled')
+    expect(error.message).toContain('b: [b] throttled')
+  })
+
+  it('opens a route after consecutive failures, skips it, then probes it half-open', async () => {
+    const a = fake('a', 'down')
+    const b = fake('b')
+    const { router } = setUp(a, b, {
+      retry: { attempts: 0, baseMs: 1, maxWaitMs: 0 },
+      breaker: { failures: 3, halfOpenAfterMs: 60 },
+    })
+    for (let i = 0; i < 3; i++) expect((await router.send(msg())).carrier).toBe('b')
+    expect(a.calls).toHaveLength(3)
+    expect(router.health().find((h) => h.carrier === 'a')?.state).toBe('open')
+    // Open: a is not even tried.
+    for (let i = 0; i < 5; i++) expect((await router.send(msg())).carrier).toBe('b')
+    expect(a.calls).toHaveLength(3)
+    // After halfOpenAfter, one probe goes through; a healthy a closes the circuit.
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    a.set('ok')
+    expect((await router.send(msg())).carrier).toBe('a')
+    expect(router.health().find((h) => h.carrier === 'a')?.state).toBe('closed')
+  })
+
+  it('lets only one probe through half-open and re-opens when it fails', async () => {
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const a = fake('a', 'down')
+    const b = fake('b')
+    const { router } = setUp(a, b, {
+      retry: { attempts: 0, baseMs: 1, maxWaitMs: 0 },
+      breaker: { failures: 1, halfOpenAfterMs: 40 },
+    })
+    await router.send(msg())
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    const slowDown = a.send.bind(a)
+    a.send = async (m) => {
+      await gate
+      return slowDown(m)
+    }
+    const probe = router.send(msg())
+    const others = await Promise.all([router.send(msg()), router.send(msg())])
+    expect(others.map((r) => r.carrier)).toEqual(['b', 'b'])
+    release()
+    expect((await probe).carrier).toBe('b')
+    expect(router.health().find((h) => h.carrier === 'a')?.state).toBe('open')
+  })
+
+  it('does not count permanent errors against a route', async () => {
+    const a = fake('a', 'permanent')
+    const { router } = setUp(a, fake('b'), { breaker: { failures: 1, halfOpenAfterMs: 10_000 } })
+    for (let i = 0; i < 3; i++) await router.send(msg()).catch(() => {})
+    expect(router.health().find((h) => h.carrier === 'a')?.state).toBe('closed')
+    expect(a.calls).toHaveLength(3)
+  })
+})
+
+describe('routing file validation', () => {
+  function problems(input: unknown, env: Record<string, string> = {}): string[] {
+    try {
+      parseRoutingConfig(input, 'routes.json', env)
+    } catch (error) {
+      if (error instanceof RoutingConfigError) return error.problems
+      throw error
+    }
+    return []
+  }
+
+  it('names each bad field by its path', () => {
+    const found = problems({
+      carriers: [
+        {
+          id: 'a',
+          type: 'smpp',
+          host: '127.0.0.1',
+          port: 99999,
+          systemId: 'tg',
+          passwordEnv: 'SMSC_A',
+          sourceAddr: 'Shop',
+          colour: 'red',
+        },
+        { id: 'b', type: 'carrier-pigeon' },
+      ],
+      projects: {
+        nope: { rules: [] },
+        '*': {
+          rules: [
+            { countries: ['gb'], prefixes: ['4477'], routes: [{ carrier: 'a', weight: -1 }] },
+            { routes: [] },
+          ],
+        },
+      },
+    })
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'carriers.0.port: must be 1 to 65535',
+        expect.stringMatching(/^carriers\.0\.colour: /),
+        'carriers.1.type: unknown carrier type "carrier-pigeon" (known: "smpp")',
+        expect.stringMatching(/^projects.nope: project keys must be/),
+        'projects.*.rules.0.countries.0: must be an upper-case ISO 3166 alpha-2 code',
+        'projects.*.rules.0.prefixes.0: must be "+" and 1 to 15 digits',
+        'projects.*.rules.0.routes.0.weight: must not be negative',
+        'projects.*.rules.1.routes: must list at least one route',
+      ]),
+    )
+  })
+
+  it('checks references, duplicates and secrets after the shape', () => {
+    const carrier = {
+      type: 'smpp',
+      host: '127.0.0.1',
+      port: 2775,
+      systemId: 'tg',
+      sourceAddr: 'Shop',
+    }
+    expect(
+      problems({
+        carriers: [
+          { ...carrier, id: 'a', passwordEnv: 'SMSC_A' },
+          { ...carrier, id: 'a', password: 'pw' },
+          { ...carrier, id: 'c' },
+        ],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'z' }, { carrier: 'a', weight: 0 }] }] } },
+      }),
+    ).toEqual([
+      'carriers.0.passwordEnv: the environment variable SMSC_A is not set',
+      'carriers.1.id: "a" is used twice',
+      'carriers.2: needs "passwordEnv" (or "password")',
+      'projects.*.rules.0.routes.0.carrier: no carrier "z" is defined',
+    ])
+    expect(
+      problems(
+        {
+          carriers: [{ ...carrier, id: 'a', passwordEnv: 'SMSC_A' }],
+          projects: { '*': { rules: [{ routes: [{ carrier: 'a', weight: 0 }] }] } },
+        },
+        { SMSC_A: 'pw' },
+      ),
+    ).toEqual(['projects.*.rules.0.routes: every route of priority 0 has weight 0'])
+  })
+})
