@@ -270,6 +270,8 @@ describe('errors', () => {
     const errors = en.errors as Record<string, string>
     const generic = new Set(['invalid_request', 'not_found', 'idempotency_conflict'])
     const handledElsewhere = new Set([
+      // Carrier callbacks only: never an answer to the widget.
+      'invalid_signature',
       'rate_limited',
       'payload_too_large',
       'unsupported_media_type',

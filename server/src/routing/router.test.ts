@@ -85,7 +85,7 @@ describe('routing rules', () => {
   it('reports the carrier that took the message and its cost', async () => {
     const result = await router.send(msg())
     expect(result).toMatchObject({ carrier: 'a', carrierMessageId: 'a-1', segments: 2 })
-    expect(result.cost).toBeCloseTo(0.06)
+    expect(result.cost).toEqual({ amount: '0.060000', currency: 'USD' })
   })
 
   it('refuses a destination no rule covers, permanently', async () => {
