@@ -81,7 +81,15 @@ export async function startServer(
       throw new CarrierError('router', 'no live carrier route is configured', { permanent: true })
     },
   })
-  const fraud = createFraud({ db: storage.db, secrets, logger })
+  const fraud = createFraud({
+    db: storage.db,
+    secrets,
+    logger,
+    // Spend caps count what the first live route for the number charges, when it names a price.
+    routeCost: router
+      ? (projectId, phone) => router.plan(projectId, phone)[0]?.costPerSegment
+      : undefined,
+  })
   const verifications = createVerificationService({
     db: storage.db,
     secrets,

@@ -2,8 +2,10 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { solveChallenge } from 'altcha-lib/v1'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
+import { createTestStorage, DIALECTS } from '../storage/testing'
 import { createHarness, type Harness } from '../testing/harness'
+import { createChallengeService } from './challenge'
+import { createFraudGuard } from './guard'
 import { FraudSettingsError, type FraudSettingsInput, parseFraudSettings } from './settings'
 
 const CONSENT = { accepted: true, version: 'v1' }
@@ -511,5 +513,40 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       h.advance(2 * 3_600_000)
       expect((await h.call('GET', '/v1/fraud/summary', { key: secretKey })).json.starts).toBe(0)
     })
+  })
+})
+
+describe.each(DIALECTS)('spend caps from route prices on %s', (dialect) => {
+  it("counts the first live route's price, and the settings' cost in test mode", async () => {
+    const storage = await createTestStorage(dialect)
+    try {
+      const guard = createFraudGuard({
+        db: storage.db,
+        challenges: createChallengeService(storage.db, Buffer.alloc(32, 7)),
+        routeCost: (_projectId, phone) => (phone.startsWith('+234') ? 0.4 : undefined),
+      })
+      const fraudSettings = JSON.stringify({
+        velocity: { mode: 'off' },
+        spend: { dailyCountryCap: 1, dailyProjectCap: 100, defaultCostPerSms: 0.01 },
+      })
+      const assess = (mode: 'live' | 'test', phone: string, country: string) =>
+        guard.assess({
+          projectId: 'prj_spend',
+          fraudSettings,
+          mode,
+          phone,
+          country,
+          numberType: 'mobile',
+          ip: '198.51.100.1',
+        })
+      // 0.4 a text on the live route to Nigeria: the third passes the cap of 1.
+      const live = []
+      for (let i = 0; i < 3; i++) live.push((await assess('live', `+23480310000${i}`, 'NG')).decoy)
+      expect(live).toEqual([false, false, true])
+      // Test mode (sandbox) costs what the settings say: 0.01, far below the cap.
+      expect((await assess('test', '+447400200200', 'GB')).decoy).toBe(false)
+    } finally {
+      await storage.dispose()
+    }
   })
 })

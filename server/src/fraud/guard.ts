@@ -55,6 +55,8 @@ export interface AssessInput {
 export interface FraudGuardOptions {
   db: Kysely<Database>
   challenges: ChallengeService
+  /** Price of one text to `phone` on the route a live message of the project would take. */
+  routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
   logger?: Logger | undefined
   now?: () => number
 }
@@ -67,7 +69,13 @@ function worst(findings: Finding[]): Decision {
   return decision
 }
 
-export function createFraudGuard({ db, challenges, logger, now = Date.now }: FraudGuardOptions) {
+export function createFraudGuard({
+  db,
+  challenges,
+  routeCost,
+  logger,
+  now = Date.now,
+}: FraudGuardOptions) {
   const settingsCache = new Map<string, FraudSettings>()
   function settingsOf(json: string | null): FraudSettings {
     if (json === null) return DEFAULT_FRAUD_SETTINGS
@@ -122,6 +130,7 @@ export function createFraudGuard({ db, challenges, logger, now = Date.now }: Fra
         ip: input.ip,
         at: now(),
         settings: settingsOf(input.fraudSettings),
+        routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
       }
       const results: CheckResult[] = [numberTypeCheck(ctx)]
       const lists = await listsCheck(ctx, { db })

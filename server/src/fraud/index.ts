@@ -17,9 +17,11 @@ export function createFraud(options: {
   secrets: Secrets
   logger?: Logger
   now?: () => number
+  routeCost?: (projectId: string, phone: string) => number | undefined
 }) {
   return createFraudGuard({
     db: options.db,
+    routeCost: options.routeCost,
     challenges: createChallengeService(options.db, options.secrets.pepper),
     logger: options.logger,
     now: options.now,

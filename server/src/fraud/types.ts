@@ -32,6 +32,8 @@ export interface FraudContext {
   ip: string | null
   at: number
   settings: FraudSettings
+  /** The price of one text on the route a live message would take, when the routing names one. */
+  routeCost?: number | undefined
 }
 
 export interface CheckDeps {

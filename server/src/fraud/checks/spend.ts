@@ -1,6 +1,7 @@
 /**
  * Daily spend caps per project and per destination country, from the cost of one text to
- * that country. The cost of a message is reserved atomically before it is queued, so two
+ * that country: the first live route's per-segment price when the routing file names one,
+ * else `spend.costs[country]`, else `spend.defaultCostPerSms`. The cost of a message is reserved atomically before it is queued, so two
  * processes cannot both spend the last of a cap.
  * @module
  */
@@ -11,9 +12,10 @@ const DAY_MS = 86_400_000
 /** Costs are counted in millionths, so that counters stay integers. */
 const MICRO = 1_000_000
 
-export function costOf(ctx: Pick<FraudContext, 'country' | 'settings'>): number {
+/** The route's price when the routing names one, else the settings' cost for the country. */
+export function costOf(ctx: Pick<FraudContext, 'country' | 'settings' | 'routeCost'>): number {
   const { costs, defaultCostPerSms } = ctx.settings.spend
-  return costs[ctx.country] ?? defaultCostPerSms
+  return ctx.routeCost ?? costs[ctx.country] ?? defaultCostPerSms
 }
 
 export async function spendCheck(ctx: FraudContext, { db }: CheckDeps): Promise<CheckResult> {
