@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp } from './app'
+import { applyReports } from './carriers/reports'
 import { sandboxCarrier } from './carriers/sandbox'
 import { CarrierError } from './carriers/types'
 import type { Config } from './config'
@@ -109,6 +110,14 @@ export async function startServer(
     trustProxyHops: config.trustProxyHops,
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
+    carriers: () => router?.adapters() ?? [],
+  })
+  // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
+  // exactly as HTTP callbacks do.
+  router?.onReport((report) => {
+    applyReports(storage.db, report.carrier, [report], Date.now()).catch((error: unknown) =>
+      logger.warn({ err: error, carrier: report.carrier }, 'could not store a delivery report'),
+    )
   })
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -53,6 +53,8 @@ export interface Router extends CarrierAdapter {
   /** Opens every connection-oriented adapter now; failures are logged and retried by them. */
   connect(): Promise<void>
   onReport(listener: (report: DeliveryReport & { carrier: string }) => void): () => void
+  /** Every carrier adapter of the routing file (their callbacks are taken at /v1/carriers/…). */
+  adapters(): Iterable<CarrierAdapter>
   close(): Promise<void>
 }
 
@@ -259,6 +261,8 @@ export function createRouter({
         ),
       )
     },
+    adapters: () => adapters.values(),
+
     async close() {
       await Promise.all([...adapters.values()].map((adapter) => adapter.close?.()))
     },
