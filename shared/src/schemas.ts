@@ -95,6 +95,22 @@ export const PowChallenge = v.object({
 })
 export type PowChallenge = v.InferOutput<typeof PowChallenge>
 
+// GET /v1/config (publishable key)
+export const WidgetConfigResponse = v.object({
+  /** A hint of the shopper's country (CDN country header, else Accept-Language region). */
+  country: v.nullable(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/))),
+  /** The only countries the project accepts, or null for every country. */
+  allowedCountries: v.nullable(v.array(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/)))),
+  codeLength: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(CODE_LENGTH_MIN),
+    v.maxValue(CODE_LENGTH_MAX),
+  ),
+  brand: v.string(),
+})
+export type WidgetConfigResponse = v.InferOutput<typeof WidgetConfigResponse>
+
 // POST /v1/verifications/{id}/check
 export const CheckVerificationRequest = v.strictObject({
   code: v.pipe(
