@@ -1,4 +1,4 @@
-import type { StartVerificationResponse } from '@textgate/shared'
+import type { StartVerificationResponse, WidgetConfigResponse } from '@textgate/shared'
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
 import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from './i18n'
@@ -138,6 +138,7 @@ export class TextgateVerify extends LitElement {
     pickerOpen: { state: true },
     query: { state: true },
     active: { state: true },
+    allowed: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -182,9 +183,17 @@ export class TextgateVerify extends LitElement {
   declare private pickerOpen: boolean
   declare private query: string
   declare private active: number
+  /** The only countries the project accepts (from `GET /v1/config`), or null for all. */
+  declare private allowed: readonly CountryCode[] | null
 
   private readonly internals: ElementInternals
+  /** The shopper picked a country in the list: nothing detected replaces it. */
   private countryChosen = false
+  /** The shopper typed or pasted a number with `+`: its country is theirs, as if chosen. */
+  private countryTyped = false
+  /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
+  private serverHint: CountryCode | undefined
+  private configRequested = false
   private verifiedE164 = ''
   private token = ''
   private countdown: ReturnType<typeof setInterval> | undefined
@@ -224,6 +233,7 @@ export class TextgateVerify extends LitElement {
     this.pickerOpen = false
     this.query = ''
     this.active = 0
+    this.allowed = null
   }
 
   /** The token once verified, else an empty string. */
@@ -275,14 +285,7 @@ export class TextgateVerify extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
-    if (!this.country) {
-      const fromAttribute = this.defaultCountry.toUpperCase()
-      this.setCountry(
-        isCountry(fromAttribute)
-          ? fromAttribute
-          : countryFromLanguages(navigator.languages ?? [navigator.language]),
-      )
-    }
+    this.detectCountry()
     this.pageLangObserver = new MutationObserver(() => this.applyLocale())
     this.pageLangObserver.observe(document.documentElement, { attributeFilter: ['lang'] })
     this.applyLocale()
@@ -338,6 +341,57 @@ export class TextgateVerify extends LitElement {
     this.countries = undefined
   }
 
+  /**
+   * The starting country, unless the shopper chose one or typed a number with `+`: the
+   * `default-country` attribute, else the server's hint, else the browser's languages —
+   * the first the project accepts, else the first country it accepts.
+   */
+  private detectCountry(): void {
+    if (this.countryChosen || this.countryTyped) return
+    const allowed = this.allowed
+    const accepted = (code: string | undefined): code is CountryCode =>
+      isCountry(code) && (!allowed || allowed.includes(code.toUpperCase() as CountryCode))
+    const candidates = [
+      this.defaultCountry.toUpperCase(),
+      this.serverHint,
+      countryFromLanguages(navigator.languages ?? [navigator.language]),
+    ]
+    const found = candidates.find(accepted) ?? allowed?.[0]
+    const next = found ? (found.toUpperCase() as CountryCode) : undefined
+    if (next !== this.country) this.setCountry(next)
+  }
+
+  /** Asks the server for the project's settings once; without them the widget still works. */
+  private async loadConfig(): Promise<void> {
+    let config: WidgetConfigResponse
+    try {
+      config = await this.client().config()
+    } catch {
+      return // The server checks the country at the start anyway.
+    }
+    this.serverHint = isCountry(config.country)
+      ? (config.country.toUpperCase() as CountryCode)
+      : undefined
+    const allowed = (config.allowedCountries ?? [])
+      .map((code) => code.toUpperCase())
+      .filter((code): code is CountryCode => isCountry(code))
+    this.allowed = allowed.length ? allowed : null
+    this.countries = undefined
+    this.detectCountry()
+  }
+
+  /** A message when the project does not take numbers of `country`, else undefined. */
+  private notOffered(country: CountryCode): string | undefined {
+    if (!this.allowed || this.allowed.includes(country)) return undefined
+    let name: string = country
+    try {
+      name = new Intl.DisplayNames([this.t.$code, 'en'], { type: 'region' }).of(country) ?? country
+    } catch {
+      // The ISO code stands in for the name.
+    }
+    return this.t.countryNotOffered(name)
+  }
+
   /** Sets the country and loads its phone metadata, then formats the number again. */
   private setCountry(country: CountryCode | undefined): void {
     this.country = country
@@ -357,12 +411,14 @@ export class TextgateVerify extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('defaultCountry') && !this.countryChosen && isCountry(this.defaultCountry)) {
-      this.setCountry(this.defaultCountry.toUpperCase() as CountryCode)
-    }
+    if (changed.has('defaultCountry') && this.isConnected) this.detectCountry()
   }
 
   protected override updated(changed: PropertyValues<this>): void {
+    if (!this.configRequested && this.publishableKey && this.isConnected) {
+      this.configRequested = true
+      void this.loadConfig()
+    }
     if (changed.has('step' as keyof TextgateVerify)) {
       this.dispatch('textgate-step', { step: this.step })
       const states = this.internals.states
@@ -468,6 +524,7 @@ export class TextgateVerify extends LitElement {
       if (moveCaret) input.setSelectionRange(result.caret, result.caret)
     }
     // A number typed with + names its country: the shopper's own input, so it may change it.
+    if (result.country) this.countryTyped = true
     if (result.country && result.country !== this.country) this.country = result.country
   }
 
@@ -489,9 +546,11 @@ export class TextgateVerify extends LitElement {
   private async onPhoneBlur(): Promise<void> {
     if (!this.phoneText.replace(/\D/g, '') || this.step !== 'phone') return
     const checked = await checkPhone(this.phoneText, this.country).catch(() => undefined)
-    if (checked && !checked.ok && this.step === 'phone') {
-      this.showError(this.t.phoneErrors[checked.reason], 'phone')
-    }
+    if (!checked || this.step !== 'phone') return
+    const problem = checked.ok
+      ? this.notOffered(checked.country)
+      : this.t.phoneErrors[checked.reason]
+    if (problem) this.showError(problem, 'phone')
   }
 
   private async onSendCode(event?: Event): Promise<void> {
@@ -509,6 +568,12 @@ export class TextgateVerify extends LitElement {
     }
     if (!checked.ok) {
       this.showError(this.t.phoneErrors[checked.reason], 'phone')
+      this.focusPart('phone-input')
+      return
+    }
+    const notOffered = this.notOffered(checked.country)
+    if (notOffered) {
+      this.showError(notOffered, 'phone')
       this.focusPart('phone-input')
       return
     }
@@ -697,9 +762,15 @@ export class TextgateVerify extends LitElement {
 
   // ── Country picker: a button opening an in-shadow combobox (search field) and listbox ──
 
+  /** Every country the project accepts, in the widget's language. */
+  private countryCatalog(): Country[] {
+    const allowed = this.allowed
+    this.countries ??= countryList(this.t.$code).filter((c) => !allowed || allowed.includes(c.code))
+    return this.countries
+  }
+
   private countryOptions(): Country[] {
-    this.countries ??= countryList(this.t.$code)
-    return searchCountries(this.countries, this.query)
+    return searchCountries(this.countryCatalog(), this.query)
   }
 
   private activeCountry(): Country | undefined {
@@ -832,8 +903,9 @@ export class TextgateVerify extends LitElement {
 
   private renderPicker() {
     const t = this.t
-    this.countries ??= countryList(t.$code)
-    const current = this.countries.find((c) => c.code === this.country)
+    const current =
+      this.countryCatalog().find((c) => c.code === this.country) ??
+      countryList(t.$code).find((c) => c.code === this.country)
     const options = this.pickerOpen ? this.countryOptions() : []
     const active = options[this.active]
     return html`
