@@ -22,8 +22,10 @@ export const Consent = v.object(
   {
     accepted: v.literal(true, 'consent.accepted must be true'),
     version: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64))),
+    /** The shopper's separate, optional opt-in to marketing messages from the store. */
+    marketing: v.optional(v.boolean('consent.marketing must be true or false')),
   },
-  'consent must be an object { accepted: true, version? }',
+  'consent must be an object { accepted: true, version?, marketing? }',
 )
 
 export const Channel = v.picklist(['sms'], 'channel must be "sms"')
@@ -160,7 +162,7 @@ export const VerificationDetails = v.object({
   country: v.string(),
   channel: Channel,
   locale: v.nullable(v.string()),
-  consent: v.object({ version: v.string(), at: isoTimestamp }),
+  consent: v.object({ version: v.string(), at: isoTimestamp, marketing: v.boolean() }),
   createdAt: isoTimestamp,
   expiresAt: isoTimestamp,
   approvedAt: v.nullable(isoTimestamp),

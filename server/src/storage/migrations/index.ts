@@ -6,10 +6,12 @@
 import type { Migration, MigrationProvider } from 'kysely/migration'
 import * as initial from './20261125T000000-initial'
 import * as fraudGuard from './20261127T100000-fraud-guard'
+import * as marketingConsent from './20261127T210000-marketing-consent'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
   '20261127T100000-fraud-guard': fraudGuard,
+  '20261127T210000-marketing-consent': marketingConsent,
 }
 
 export const migrationProvider: MigrationProvider = {
