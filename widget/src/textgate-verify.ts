@@ -24,6 +24,8 @@ export interface TextgateVerifiedDetail {
   /** E.164. */
   phone: string
   verificationId: string
+  /** The shopper ticked the optional marketing checkbox before the code was sent. */
+  marketing: boolean
 }
 export interface TextgateStepDetail {
   step: TextgateStep
@@ -118,6 +120,7 @@ export class TextgateVerify extends LitElement {
     defaultCountry: { type: String, attribute: 'default-country' },
     consentText: { type: String, attribute: 'consent-text' },
     consentVersion: { type: String, attribute: 'consent-version' },
+    marketingText: { type: String, attribute: 'marketing-text' },
     captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
     t: { state: true },
@@ -125,6 +128,8 @@ export class TextgateVerify extends LitElement {
     country: { state: true },
     phoneText: { state: true },
     consent: { state: true },
+    marketing: { state: true },
+    marketingSlotted: { state: true },
     codeText: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -161,12 +166,21 @@ export class TextgateVerify extends LitElement {
   declare captchaToken: string | undefined
   /** `light` or `dark`; unset follows the system. */
   declare theme: string
+  /**
+   * Label of an optional marketing opt-in checkbox, shown only when this (or the `marketing`
+   * slot) is given. Never ticked by default; once verified, the form also submits
+   * `<name>_marketing=yes` when the shopper ticked it.
+   */
+  declare marketingText: string
 
   declare private t: Translation
   declare private step: TextgateStep
   declare private country: CountryCode | undefined
   declare private phoneText: string
   declare private consent: boolean
+  declare private marketing: boolean
+  /** The page put an element in the `marketing` slot. */
+  declare private marketingSlotted: boolean
   declare private codeText: string
   declare private busy: boolean
   declare private error: string
@@ -195,6 +209,9 @@ export class TextgateVerify extends LitElement {
   private serverHint: CountryCode | undefined
   private configRequested = false
   private verifiedE164 = ''
+  /** The marketing opt-in sent with the verification that is pending or done. */
+  private marketingSent = false
+  private childObserver: MutationObserver | undefined
   private token = ''
   private countdown: ReturnType<typeof setInterval> | undefined
   private idempotencyKey = ''
@@ -214,6 +231,9 @@ export class TextgateVerify extends LitElement {
     this.defaultCountry = ''
     this.consentText = ''
     this.consentVersion = 'v1'
+    this.marketingText = ''
+    this.marketing = false
+    this.marketingSlotted = false
     this.theme = ''
     this.t = en
     this.step = 'phone'
@@ -272,6 +292,8 @@ export class TextgateVerify extends LitElement {
     this.step = 'phone'
     this.codeText = ''
     this.consent = false
+    this.marketing = false
+    this.marketingSent = false
     this.clearError()
     this.status = ''
     this.verification = undefined
@@ -286,6 +308,11 @@ export class TextgateVerify extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback()
     this.detectCountry()
+    this.marketingSlotted = this.hasMarketingSlot()
+    this.childObserver = new MutationObserver(() => {
+      this.marketingSlotted = this.hasMarketingSlot()
+    })
+    this.childObserver.observe(this, { childList: true, subtree: true, attributeFilter: ['slot'] })
     this.pageLangObserver = new MutationObserver(() => this.applyLocale())
     this.pageLangObserver.observe(document.documentElement, { attributeFilter: ['lang'] })
     this.applyLocale()
@@ -297,6 +324,16 @@ export class TextgateVerify extends LitElement {
     this.stopOtp()
     this.stopFollowing()
     this.pageLangObserver?.disconnect()
+    this.childObserver?.disconnect()
+  }
+
+  private hasMarketingSlot(): boolean {
+    return [...this.children].some((child) => child.slot === 'marketing')
+  }
+
+  /** The optional marketing checkbox is offered only when the page labels it. */
+  private get marketingOffered(): boolean {
+    return !!this.marketingText || this.marketingSlotted
   }
 
   /** `lang` is HTMLElement's own property: watched here rather than declared to Lit. */
@@ -447,7 +484,15 @@ export class TextgateVerify extends LitElement {
   }
 
   private syncFormValue(): void {
-    this.internals.setFormValue(this.token || null)
+    if (this.token && this.name && this.marketingSent) {
+      // The opt-in travels beside the token, as its own field: the token's claims stay fixed.
+      const value = new FormData()
+      value.append(this.name, this.token)
+      value.append(`${this.name}_marketing`, 'yes')
+      this.internals.setFormValue(value)
+    } else {
+      this.internals.setFormValue(this.token || null)
+    }
     const anchor =
       this.partElement<HTMLElement>(this.step === 'code' ? 'code-input' : 'phone-input') ??
       undefined
@@ -584,12 +629,17 @@ export class TextgateVerify extends LitElement {
     }
     this.busy = true
     this.idempotencyKey ||= crypto.randomUUID()
+    const marketing = this.marketingOffered ? this.marketing : undefined
     try {
       const started = await this.client().start(
         {
           phone: checked.e164,
           country: checked.country,
-          consent: { accepted: true, version: this.consentVersion || 'v1' },
+          consent: {
+            accepted: true,
+            version: this.consentVersion || 'v1',
+            ...(marketing === undefined ? {} : { marketing }),
+          },
           locale: this.t.$code,
           ...(this.captchaToken ? { captcha: { token: this.captchaToken } } : {}),
         },
@@ -597,6 +647,7 @@ export class TextgateVerify extends LitElement {
       )
       this.idempotencyKey = ''
       this.verification = started
+      this.marketingSent = marketing === true
       this.verifiedPhone = checked.international
       this.verifiedE164 = checked.e164
       this.codeText = ''
@@ -679,6 +730,7 @@ export class TextgateVerify extends LitElement {
         token: checked.token,
         phone: this.verifiedE164,
         verificationId: verification.id,
+        marketing: this.marketingSent,
       })
       await this.updateComplete
       this.focusPart('done')
@@ -1007,6 +1059,22 @@ export class TextgateVerify extends LitElement {
           />
           <span><slot name="consent">${this.consentText || t.consentDefault}</slot></span>
         </label>
+        ${
+          this.marketingOffered
+            ? html`<label part="marketing">
+                <input
+                  part="marketing-checkbox"
+                  type="checkbox"
+                  .checked=${this.marketing}
+                  ?disabled=${this.disabled || this.busy}
+                  @change=${(e: Event) => {
+                    this.marketing = (e.target as HTMLInputElement).checked
+                  }}
+                />
+                <span><slot name="marketing">${this.marketingText}</slot></span>
+              </label>`
+            : nothing
+        }
         <div class="actions">
           <button part="submit-button" type="submit" ?disabled=${this.disabled || this.busy}>
             ${this.busy ? t.sending : t.sendCode}

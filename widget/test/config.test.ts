@@ -106,7 +106,9 @@ describe('project settings from GET /v1/config', () => {
     await waitUntil(() => server!.calls.length === 1)
     await fillPhone(el, '+44 7400 123123')
     part<HTMLButtonElement>(el, 'submit-button').click()
-    await waitUntil(() => part(el, 'error').textContent?.includes('United Kingdom'))
+    await waitUntil(() => part(el, 'error').textContent?.includes('United Kingdom'), 'no message', {
+      timeout: 5000,
+    })
     expect(part(el, 'error').textContent).to.contain('can’t be used here')
     expect(part(el, 'phone-input').getAttribute('aria-invalid')).to.equal('true')
     expect(server.calls.map((c) => c.url)).to.deep.equal(['https://verify.example/v1/config'])
