@@ -64,13 +64,30 @@ interface OtpCredentials {
  * @summary Phone verification for a store's sign-up form: phone number, consent, one-time code.
  *   Form-associated: once verified, the form submits a signed token under the element's `name`.
  *
- * @attr lang - Language of the texts; else the page's `<html lang>`, else the browser's.
- * @attr theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ * @tag textgate-verify
  *
- * @event textgate-step - The shopper moved to another step; `detail: { step }`.
- * @event textgate-verified - The number is verified; `detail: { token, phone, verificationId }`.
- * @event textgate-error - The server or the network refused a step;
- *   `detail: { code, message, retryAfter? }`.
+ * @attr {string} publishable-key - Publishable key of the store's project (`pk_test_…`, `pk_live_…`).
+ * @attr {string} name - Name of the form field the token is submitted as.
+ * @attr {boolean} required - The form cannot be submitted until the number is verified.
+ * @attr {boolean} disabled - Disables every control.
+ * @attr {string} default-country - ISO 3166 alpha-2 country to start with.
+ * @attr {string} consent-text - Text of the consent checkbox; the `consent` slot replaces it.
+ * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
+ * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
+ * @attr {string} lang - Language of the texts; else the page's `<html lang>`, else the browser's.
+ * @attr {string} theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ *
+ * @prop {string} server - Base URL of the Textgate server; defaults to where widget.js came from.
+ * @prop {string | undefined} captchaToken - A Turnstile or hCaptcha token sent with the start.
+ * @prop {string} value - The token once verified, else an empty string (read-only).
+ * @prop {HTMLFormElement | null} form - The form the element belongs to (read-only).
+ *
+ * @fires {CustomEvent<TextgateStepDetail>} textgate-step - The shopper moved to another step;
+ *   `detail: { step }`.
+ * @fires {CustomEvent<TextgateVerifiedDetail>} textgate-verified - The number is verified;
+ *   `detail: { token, phone, verificationId, marketing }`.
+ * @fires {CustomEvent<TextgateErrorDetail>} textgate-error - The server or the network refused a
+ *   step; `detail: { code, message, retryAfter? }`.
  *
  * @csspart base - The wrapper of everything.
  * @csspart country-button - The country picker's button (flag, or ISO code, and dial code).
@@ -81,6 +98,8 @@ interface OtpCredentials {
  * @csspart phone-input - The phone number input.
  * @csspart consent - The consent label (checkbox and text).
  * @csspart consent-checkbox - The consent checkbox.
+ * @csspart marketing - The optional marketing opt-in label (checkbox and text).
+ * @csspart marketing-checkbox - The optional marketing opt-in checkbox.
  * @csspart submit-button - "Send code" and "Verify".
  * @csspart code-input - The one-time code input.
  * @csspart resend-button - "Send a new code".
@@ -90,21 +109,22 @@ interface OtpCredentials {
  * @csspart status - The status line (code sent to…, attempts left).
  * @csspart done - The verified message.
  *
- * @cssproperty --textgate-color-primary - Buttons, focus rings, checkbox.
- * @cssproperty --textgate-color-primary-text - Text on primary buttons.
- * @cssproperty --textgate-color-text - Text.
- * @cssproperty --textgate-color-muted - Secondary text.
- * @cssproperty --textgate-color-background - Input and popup backgrounds.
- * @cssproperty --textgate-color-border - Input and secondary button borders.
- * @cssproperty --textgate-color-highlight - The active option in the country list.
- * @cssproperty --textgate-color-error - Error text and invalid borders.
- * @cssproperty --textgate-color-success - The verified message.
- * @cssproperty --textgate-radius - Corner radius of inputs and buttons.
- * @cssproperty --textgate-spacing - Base spacing.
- * @cssproperty --textgate-font-family - Font (inherits by default).
- * @cssproperty --textgate-font-size - Base font size.
+ * @cssprop --textgate-color-primary - Buttons, focus rings, checkbox.
+ * @cssprop --textgate-color-primary-text - Text on primary buttons.
+ * @cssprop --textgate-color-text - Text.
+ * @cssprop --textgate-color-muted - Secondary text.
+ * @cssprop --textgate-color-background - Input and popup backgrounds.
+ * @cssprop --textgate-color-border - Input and secondary button borders.
+ * @cssprop --textgate-color-highlight - The active option in the country list.
+ * @cssprop --textgate-color-error - Error text and invalid borders.
+ * @cssprop --textgate-color-success - The verified message.
+ * @cssprop --textgate-radius - Corner radius of inputs and buttons.
+ * @cssprop --textgate-spacing - Base spacing.
+ * @cssprop --textgate-font-family - Font (inherits by default).
+ * @cssprop --textgate-font-size - Base font size.
  *
  * @slot consent - Consent text with the store's own link; replaces `consent-text`.
+ * @slot marketing - Marketing opt-in text with the store's own link; replaces `marketing-text`.
  */
 export class TextgateVerify extends LitElement {
   static override styles = styles
