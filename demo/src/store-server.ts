@@ -17,7 +17,7 @@ import { isErrorBody } from '@textgate/shared/errors'
 import { PhoneTokenError, verifyPhoneToken } from '@textgate/shared/verify'
 import Database from 'better-sqlite3'
 import { Hono } from 'hono'
-import { inboxPage, registerPage, STORE_CSS, welcomePage } from './pages'
+import { inboxPage, registerPage, STORE_CSS, themesPage, welcomePage } from './pages'
 
 export interface StoreOptions {
   /** Where this server reaches Textgate (server to server). */
@@ -133,6 +133,10 @@ export function createStoreApp(options: StoreOptions) {
   })
 
   app.get('/', async (c) => c.html(await page()))
+
+  app.get('/themes', (c) =>
+    c.html(themesPage({ textgateUrl: publicUrl, publishableKey: options.publishableKey })),
+  )
 
   app.get('/store.css', (c) => {
     c.header('Content-Type', 'text/css; charset=utf-8')
