@@ -61,6 +61,24 @@ for (const dialect of DIALECTS) {
       expect((await config({}, sk)).json.error.code).toBe('wrong_key_type')
     })
 
+    it('takes the Referer’s origin for a same-origin GET, which carries no Origin', async () => {
+      const sameOrigin = await config({ Referer: `${ORIGIN}/` }, pk, null)
+      expect(sameOrigin.status).toBe(200)
+      expect(sameOrigin.headers.get('access-control-allow-origin')).toBeNull()
+      const foreign = await config({ Referer: 'https://evil.example/register' }, pk, null)
+      expect(foreign.status).toBe(403)
+      expect(foreign.json.error.code).toBe('origin_not_allowed')
+      expect((await config({ Referer: 'not a url' }, pk, null)).status).toBe(403)
+      // Only for GET: a start without Origin is still refused, whatever its Referer.
+      const start = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        origin: null,
+        headers: { Referer: `${ORIGIN}/` },
+        body: { phone: '+447400123123', consent: { accepted: true } },
+      })
+      expect(start.status).toBe(403)
+    })
+
     it('reads the country from CDN headers, in order, ignoring unknown and invalid ones', async () => {
       expect((await config({ 'CF-IPCountry': 'de' })).json.country).toBe('DE')
       expect((await config({ 'CloudFront-Viewer-Country': 'JP' })).json.country).toBe('JP')

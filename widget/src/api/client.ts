@@ -76,6 +76,9 @@ export function createClient({ server, publishableKey }: ClientOptions) {
       request<WidgetConfigResponse>('/v1/config', {
         method: 'GET',
         headers: { Authorization: `Bearer ${publishableKey}` },
+        // A same-origin GET carries no Origin header: the server then checks the Referer's
+        // origin, which this policy always sends (and never more than the origin).
+        referrerPolicy: 'origin',
       }),
     /**
      * Starts a verification. When the fraud guard asks for proof of work (428
