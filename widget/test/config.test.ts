@@ -18,6 +18,8 @@ describe('project settings from GET /v1/config', () => {
     expect(call!.url).to.equal('https://verify.example/v1/config')
     expect(call!.method).to.equal('GET')
     expect(call!.headers.get('Authorization')).to.equal('Bearer pk_test_x')
+    // A same-origin GET has no Origin header: the server then reads the Referer's origin.
+    expect(call!.referrerPolicy).to.equal('origin')
     el.setAttribute('lang', 'fr')
     el.setAttribute('default-country', 'FR')
     await el.updateComplete
@@ -103,7 +105,8 @@ describe('project settings from GET /v1/config', () => {
       '/v1/verifications': [started()],
     })
     const { el } = await mount('default-country="FR"')
-    await waitUntil(() => server!.calls.length === 1)
+    // The settings have arrived (a start sent before would meet the server's own refusal).
+    await waitUntil(() => (el as unknown as { allowed: unknown }).allowed !== null)
     await fillPhone(el, '+44 7400 123123')
     part<HTMLButtonElement>(el, 'submit-button').click()
     await waitUntil(() => part(el, 'error').textContent?.includes('United Kingdom'), 'no message', {

@@ -10,6 +10,7 @@ export interface Call {
   method: string
   headers: Headers
   body: unknown
+  referrerPolicy: string | undefined
 }
 
 export type Reply =
@@ -47,6 +48,7 @@ export function fakeServer(routes: Record<string, Reply[]>) {
       method: init?.method ?? 'GET',
       headers: new Headers(init?.headers),
       body: init?.body ? JSON.parse(String(init.body)) : undefined,
+      referrerPolicy: init?.referrerPolicy,
     })
     const reply = routes[path]?.shift()
     if (!reply) throw new Error(`unexpected ${path}`)
