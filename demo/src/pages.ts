@@ -55,7 +55,7 @@ export function registerPage({
   <form method="post" action="/register">
     <label>Full name <input name="name" autocomplete="name" required value="${escapeHtml(values.name ?? '')}"></label>
     <label>Email <input name="email" type="email" autocomplete="email" required value="${escapeHtml(values.email ?? '')}"></label>
-    <textgate-verify publishable-key="${escapeHtml(publishableKey)}" name="phone_token" required consent-version="northwind-sms-2026-11">
+    <textgate-verify publishable-key="${escapeHtml(publishableKey)}" name="phone_token" required consent-version="northwind-sms-2026-11" marketing-text="Also text me offers and early access to new collections (optional).">
       <span slot="consent">Text me a one-time code to confirm this number. See our <a href="/privacy">privacy notice</a>.</span>
     </textgate-verify>
     <button type="submit" class="primary">Create account</button>
@@ -111,13 +111,19 @@ export function themesPage({ textgateUrl, publishableKey }: ThemesPageInput): st
   )
 }
 
-export function welcomePage(account: { name: string; phone: string; email: string }): string {
+export function welcomePage(account: {
+  name: string
+  phone: string
+  email: string
+  marketing_opt_in?: number
+}): string {
   return layout(
     'Welcome',
     `<section class="card">
   <h1>Welcome, ${escapeHtml(account.name)}!</h1>
   <p>Your account is ready. We verified your phone number <strong class="phone">${escapeHtml(account.phone)}</strong>.</p>
   <p>We will write to <strong>${escapeHtml(account.email)}</strong> about your orders.</p>
+  ${account.marketing_opt_in ? '<p class="offers">You asked for offers by text: watch your phone for early access.</p>' : ''}
   <p><a href="/">Register another account</a></p>
 </section>`,
   )
