@@ -79,6 +79,11 @@ const steps = [
     [join(root, 'widget', 'scripts', 'metadata.mjs'), '--check'],
   ],
   [
+    'widget custom elements manifest is current and lists every part (scripts/manifest.mjs --check)',
+    process.execPath,
+    [join(root, 'widget', 'scripts', 'manifest.mjs'), '--check'],
+  ],
+  [
     'widget build (vite)',
     bin('vite', 'widget'),
     ['build', '--logLevel', 'warn'],

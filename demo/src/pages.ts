@@ -25,7 +25,7 @@ ${head}
 <body>
 <header class="masthead"><a href="/" class="brand">Northwind Outfitters</a><span>Gear for the long way round</span></header>
 <main>${body}</main>
-<footer>A sample store for <a href="https://github.com/">Textgate</a>: phone verification you host yourself.</footer>
+<footer>A sample store for <a href="https://github.com/">Textgate</a>: phone verification you host yourself. · <a href="/themes">Widget themes</a></footer>
 </body>
 </html>`
 }
@@ -55,7 +55,7 @@ export function registerPage({
   <form method="post" action="/register">
     <label>Full name <input name="name" autocomplete="name" required value="${escapeHtml(values.name ?? '')}"></label>
     <label>Email <input name="email" type="email" autocomplete="email" required value="${escapeHtml(values.email ?? '')}"></label>
-    <textgate-verify publishable-key="${escapeHtml(publishableKey)}" name="phone_token" required consent-version="northwind-sms-2026-11">
+    <textgate-verify publishable-key="${escapeHtml(publishableKey)}" name="phone_token" required consent-version="northwind-sms-2026-11" marketing-text="Also text me offers and early access to new collections (optional).">
       <span slot="consent">Text me a one-time code to confirm this number. See our <a href="/privacy">privacy notice</a>.</span>
     </textgate-verify>
     <button type="submit" class="primary">Create account</button>
@@ -74,13 +74,56 @@ export function registerPage({
   )
 }
 
-export function welcomePage(account: { name: string; phone: string; email: string }): string {
+export interface ThemesPageInput {
+  textgateUrl: string
+  publishableKey: string
+}
+
+/**
+ * Three differently themed widgets: the default light look, a dark theme from `theme="dark"` and
+ * custom properties, and a brand restyled with ::part(). Every rule is in /store.css.
+ */
+export function themesPage({ textgateUrl, publishableKey }: ThemesPageInput): string {
+  const script = `<script type="module" src="${escapeHtml(textgateUrl)}/widget.js"></script>`
+  const key = escapeHtml(publishableKey)
+  return layout(
+    'Widget themes',
+    `<section class="themes-intro">
+  <h1>One widget, three looks</h1>
+  <p class="lead">Each widget below is the same <code>&lt;textgate-verify&gt;</code>, themed only from this store's stylesheet: <code>--textgate-*</code> custom properties and <code>::part()</code>.</p>
+</section>
+<section class="card theme-card" aria-labelledby="theme-light-title">
+  <h2 id="theme-light-title">Default, light</h2>
+  <p class="lead">No styling beyond the store's accent colour.</p>
+  <textgate-verify id="theme-light" class="theme-light" theme="light" publishable-key="${key}" default-country="GB"></textgate-verify>
+</section>
+<section class="card theme-card theme-card-dark" aria-labelledby="theme-dark-title">
+  <h2 id="theme-dark-title">Dark</h2>
+  <p class="lead"><code>theme="dark"</code> and a few custom properties.</p>
+  <textgate-verify id="theme-dark" class="theme-dark" theme="dark" publishable-key="${key}" default-country="GB"></textgate-verify>
+</section>
+<section class="card theme-card theme-card-brand" aria-labelledby="theme-brand-title">
+  <h2 id="theme-brand-title">Branded</h2>
+  <p class="lead">Pill-shaped fields and a loud button, restyled with <code>::part()</code>.</p>
+  <textgate-verify id="theme-brand" class="theme-brand" theme="light" publishable-key="${key}" default-country="GB" marketing-text="Send me the winter catalogue by text."></textgate-verify>
+</section>`,
+    script,
+  )
+}
+
+export function welcomePage(account: {
+  name: string
+  phone: string
+  email: string
+  marketing_opt_in?: number
+}): string {
   return layout(
     'Welcome',
     `<section class="card">
   <h1>Welcome, ${escapeHtml(account.name)}!</h1>
   <p>Your account is ready. We verified your phone number <strong class="phone">${escapeHtml(account.phone)}</strong>.</p>
   <p>We will write to <strong>${escapeHtml(account.email)}</strong> about your orders.</p>
+  ${account.marketing_opt_in ? '<p class="offers">You asked for offers by text: watch your phone for early access.</p>' : ''}
   <p><a href="/">Register another account</a></p>
 </section>`,
   )
@@ -133,5 +176,30 @@ textgate-verify { --textgate-color-primary: var(--accent); }
 .inbox { padding-left: 1.25rem; }
 .inbox pre { white-space: pre-wrap; font: inherit; margin: 0.25rem 0 1rem; }
 code { background: #eef0f4; padding: 0.1rem 0.35rem; border-radius: 4px; }
+.themes-intro { width: 100%; max-width: 60rem; text-align: center; }
+.themes-intro h1 { margin-bottom: 0.25rem; }
+.theme-card { width: min(100%, 24rem); }
+.theme-card-dark { background: #11151c; color: #e8ebf2; }
+.theme-card-dark .lead { color: #a9b1c2; }
+.theme-card-dark code { background: #252b38; }
+textgate-verify.theme-dark {
+  --textgate-color-primary: #8ab4ff;
+  --textgate-color-primary-text: #0b1020;
+  --textgate-color-background: #1b1f29;
+  --textgate-color-border: #3a4152;
+  --textgate-color-text: #e8ebf2;
+  --textgate-color-muted: #a9b1c2;
+}
+.theme-card-brand { background: #fff8f0; border: 2px solid #b3261e; }
+textgate-verify.theme-brand {
+  --textgate-color-primary: #b3261e;
+  --textgate-radius: 999px;
+  --textgate-font-family: Georgia, "Times New Roman", serif;
+}
+textgate-verify.theme-brand::part(phone-input) { border: 2px solid #b3261e; background: #fffdf9; }
+textgate-verify.theme-brand::part(country-button) { border: 2px solid #b3261e; }
+textgate-verify.theme-brand::part(submit-button) { background: #1d2330; color: #ffd166; border: none; text-transform: uppercase; letter-spacing: 0.08em; font-weight: 700; }
+textgate-verify.theme-brand::part(consent),
+textgate-verify.theme-brand::part(marketing) { font-style: italic; }
 footer { text-align: center; color: var(--muted); font-size: 0.85rem; padding: 2rem 1rem; }
 `

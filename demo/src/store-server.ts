@@ -17,7 +17,7 @@ import { isErrorBody } from '@textgate/shared/errors'
 import { PhoneTokenError, verifyPhoneToken } from '@textgate/shared/verify'
 import Database from 'better-sqlite3'
 import { Hono } from 'hono'
-import { inboxPage, registerPage, STORE_CSS, welcomePage } from './pages'
+import { inboxPage, registerPage, STORE_CSS, themesPage, welcomePage } from './pages'
 
 export interface StoreOptions {
   /** Where this server reaches Textgate (server to server). */
@@ -36,6 +36,8 @@ interface Account {
   email: string
   phone: string
   phone_verified_at: string
+  /** 1 when the shopper ticked the widget's optional marketing checkbox. */
+  marketing_opt_in: number
   created_at: string
 }
 
@@ -65,8 +67,13 @@ export function openAccounts(dbPath: string) {
     phone_verified_at TEXT NOT NULL,
     created_at TEXT NOT NULL
   )`)
+  // Stores created before the marketing opt-in get its column.
+  const columns = db.prepare('PRAGMA table_info(accounts)').all() as { name: string }[]
+  if (!columns.some((column) => column.name === 'marketing_opt_in')) {
+    db.exec('ALTER TABLE accounts ADD COLUMN marketing_opt_in INTEGER NOT NULL DEFAULT 0')
+  }
   const insert = db.prepare(
-    'INSERT INTO accounts (name, email, phone, phone_verified_at, created_at) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO accounts (name, email, phone, phone_verified_at, marketing_opt_in, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   )
   const byId = db.prepare('SELECT * FROM accounts WHERE id = ?')
   return {
@@ -76,6 +83,7 @@ export function openAccounts(dbPath: string) {
         account.email,
         account.phone,
         account.phone_verified_at,
+        account.marketing_opt_in,
         new Date().toISOString(),
       )
       return Number(result.lastInsertRowid)
@@ -133,6 +141,10 @@ export function createStoreApp(options: StoreOptions) {
   })
 
   app.get('/', async (c) => c.html(await page()))
+
+  app.get('/themes', (c) =>
+    c.html(themesPage({ textgateUrl: publicUrl, publishableKey: options.publishableKey })),
+  )
 
   app.get('/store.css', (c) => {
     c.header('Content-Type', 'text/css; charset=utf-8')
@@ -207,6 +219,8 @@ export function createStoreApp(options: StoreOptions) {
       email,
       phone,
       phone_verified_at: new Date(verifiedAt * 1000).toISOString(),
+      // The widget adds `phone_token_marketing=yes` beside the token when the shopper opted in.
+      marketing_opt_in: form.phone_token_marketing === 'yes' ? 1 : 0,
     })
     return c.redirect(`/welcome/${id}`, 303)
   })

@@ -20,6 +20,7 @@ import type { Storage } from './storage'
 import type { TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
+import { widgetConfigRoutes } from './widget-config/routes'
 
 export interface AppDeps {
   storage: Storage
@@ -102,6 +103,7 @@ export function createApp({
   app.get('/chunks/:name', widgetChunks(widgetPath))
 
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
+  app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))

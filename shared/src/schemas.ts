@@ -22,8 +22,10 @@ export const Consent = v.object(
   {
     accepted: v.literal(true, 'consent.accepted must be true'),
     version: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64))),
+    /** The shopper's separate, optional opt-in to marketing messages from the store. */
+    marketing: v.optional(v.boolean('consent.marketing must be true or false')),
   },
-  'consent must be an object { accepted: true, version? }',
+  'consent must be an object { accepted: true, version?, marketing? }',
 )
 
 export const Channel = v.picklist(['sms'], 'channel must be "sms"')
@@ -95,6 +97,22 @@ export const PowChallenge = v.object({
 })
 export type PowChallenge = v.InferOutput<typeof PowChallenge>
 
+// GET /v1/config (publishable key)
+export const WidgetConfigResponse = v.object({
+  /** A hint of the shopper's country (CDN country header, else Accept-Language region). */
+  country: v.nullable(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/))),
+  /** The only countries the project accepts, or null for every country. */
+  allowedCountries: v.nullable(v.array(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/)))),
+  codeLength: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(CODE_LENGTH_MIN),
+    v.maxValue(CODE_LENGTH_MAX),
+  ),
+  brand: v.string(),
+})
+export type WidgetConfigResponse = v.InferOutput<typeof WidgetConfigResponse>
+
 // POST /v1/verifications/{id}/check
 export const CheckVerificationRequest = v.strictObject({
   code: v.pipe(
@@ -156,7 +174,7 @@ export const VerificationDetails = v.object({
   country: v.string(),
   channel: Channel,
   locale: v.nullable(v.string()),
-  consent: v.object({ version: v.string(), at: isoTimestamp }),
+  consent: v.object({ version: v.string(), at: isoTimestamp, marketing: v.boolean() }),
   createdAt: isoTimestamp,
   expiresAt: isoTimestamp,
   approvedAt: v.nullable(isoTimestamp),

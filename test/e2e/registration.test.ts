@@ -89,7 +89,25 @@ describe('a shopper registers at the demo store', () => {
     const text = (await page.locator('body').textContent()) ?? ''
     expect(text).toContain('Ada Lovelace')
     expect(text.replace(/\s/g, '')).toContain(phone)
+    expect(text).not.toContain('offers by text')
     expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('submits the optional marketing opt-in beside the token when the shopper ticks it', async () => {
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    await page.fill('input[name="name"]', 'Mary Somerville')
+    await page.fill('input[name="email"]', 'mary@example.com')
+    expect(await widget(page, 'marketing-checkbox').isChecked()).toBe(false)
+    await widget(page, 'marketing-checkbox').check()
+    const phone = await sandboxNumber('GB')
+    await sendCode(page, phone)
+    await widget(page, 'code-input').fill(await latestCode(phone))
+    await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+    await page.locator('form[action="/register"] > button[type="submit"]').click()
+    await page.waitForURL(/\/welcome\//)
+    expect(await page.locator('.offers').textContent()).toContain('offers by text')
     await page.close()
   })
 

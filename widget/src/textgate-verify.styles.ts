@@ -174,14 +174,16 @@ export const styles = css`
   [part~='country-option'].current .name {
     font-weight: 600;
   }
-  [part~='consent'] {
+  [part~='consent'],
+  [part~='marketing'] {
     display: flex;
     gap: 0.5rem;
     align-items: flex-start;
     font-weight: 400;
     color: var(--_muted);
   }
-  [part~='consent-checkbox'] {
+  [part~='consent-checkbox'],
+  [part~='marketing-checkbox'] {
     margin-block-start: 0.2rem;
     inline-size: 1.1rem;
     block-size: 1.1rem;

@@ -1,4 +1,4 @@
-import type { StartVerificationResponse } from '@textgate/shared'
+import type { StartVerificationResponse, WidgetConfigResponse } from '@textgate/shared'
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
 import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from './i18n'
@@ -24,6 +24,8 @@ export interface TextgateVerifiedDetail {
   /** E.164. */
   phone: string
   verificationId: string
+  /** The shopper ticked the optional marketing checkbox before the code was sent. */
+  marketing: boolean
 }
 export interface TextgateStepDetail {
   step: TextgateStep
@@ -62,13 +64,30 @@ interface OtpCredentials {
  * @summary Phone verification for a store's sign-up form: phone number, consent, one-time code.
  *   Form-associated: once verified, the form submits a signed token under the element's `name`.
  *
- * @attr lang - Language of the texts; else the page's `<html lang>`, else the browser's.
- * @attr theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ * @tag textgate-verify
  *
- * @event textgate-step - The shopper moved to another step; `detail: { step }`.
- * @event textgate-verified - The number is verified; `detail: { token, phone, verificationId }`.
- * @event textgate-error - The server or the network refused a step;
- *   `detail: { code, message, retryAfter? }`.
+ * @attr {string} publishable-key - Publishable key of the store's project (`pk_test_…`, `pk_live_…`).
+ * @attr {string} name - Name of the form field the token is submitted as.
+ * @attr {boolean} required - The form cannot be submitted until the number is verified.
+ * @attr {boolean} disabled - Disables every control.
+ * @attr {string} default-country - ISO 3166 alpha-2 country to start with.
+ * @attr {string} consent-text - Text of the consent checkbox; the `consent` slot replaces it.
+ * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
+ * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
+ * @attr {string} lang - Language of the texts; else the page's `<html lang>`, else the browser's.
+ * @attr {string} theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ *
+ * @prop {string} server - Base URL of the Textgate server; defaults to where widget.js came from.
+ * @prop {string | undefined} captchaToken - A Turnstile or hCaptcha token sent with the start.
+ * @prop {string} value - The token once verified, else an empty string (read-only).
+ * @prop {HTMLFormElement | null} form - The form the element belongs to (read-only).
+ *
+ * @fires {CustomEvent<TextgateStepDetail>} textgate-step - The shopper moved to another step;
+ *   `detail: { step }`.
+ * @fires {CustomEvent<TextgateVerifiedDetail>} textgate-verified - The number is verified;
+ *   `detail: { token, phone, verificationId, marketing }`.
+ * @fires {CustomEvent<TextgateErrorDetail>} textgate-error - The server or the network refused a
+ *   step; `detail: { code, message, retryAfter? }`.
  *
  * @csspart base - The wrapper of everything.
  * @csspart country-button - The country picker's button (flag, or ISO code, and dial code).
@@ -79,6 +98,8 @@ interface OtpCredentials {
  * @csspart phone-input - The phone number input.
  * @csspart consent - The consent label (checkbox and text).
  * @csspart consent-checkbox - The consent checkbox.
+ * @csspart marketing - The optional marketing opt-in label (checkbox and text).
+ * @csspart marketing-checkbox - The optional marketing opt-in checkbox.
  * @csspart submit-button - "Send code" and "Verify".
  * @csspart code-input - The one-time code input.
  * @csspart resend-button - "Send a new code".
@@ -88,21 +109,22 @@ interface OtpCredentials {
  * @csspart status - The status line (code sent to…, attempts left).
  * @csspart done - The verified message.
  *
- * @cssproperty --textgate-color-primary - Buttons, focus rings, checkbox.
- * @cssproperty --textgate-color-primary-text - Text on primary buttons.
- * @cssproperty --textgate-color-text - Text.
- * @cssproperty --textgate-color-muted - Secondary text.
- * @cssproperty --textgate-color-background - Input and popup backgrounds.
- * @cssproperty --textgate-color-border - Input and secondary button borders.
- * @cssproperty --textgate-color-highlight - The active option in the country list.
- * @cssproperty --textgate-color-error - Error text and invalid borders.
- * @cssproperty --textgate-color-success - The verified message.
- * @cssproperty --textgate-radius - Corner radius of inputs and buttons.
- * @cssproperty --textgate-spacing - Base spacing.
- * @cssproperty --textgate-font-family - Font (inherits by default).
- * @cssproperty --textgate-font-size - Base font size.
+ * @cssprop --textgate-color-primary - Buttons, focus rings, checkbox.
+ * @cssprop --textgate-color-primary-text - Text on primary buttons.
+ * @cssprop --textgate-color-text - Text.
+ * @cssprop --textgate-color-muted - Secondary text.
+ * @cssprop --textgate-color-background - Input and popup backgrounds.
+ * @cssprop --textgate-color-border - Input and secondary button borders.
+ * @cssprop --textgate-color-highlight - The active option in the country list.
+ * @cssprop --textgate-color-error - Error text and invalid borders.
+ * @cssprop --textgate-color-success - The verified message.
+ * @cssprop --textgate-radius - Corner radius of inputs and buttons.
+ * @cssprop --textgate-spacing - Base spacing.
+ * @cssprop --textgate-font-family - Font (inherits by default).
+ * @cssprop --textgate-font-size - Base font size.
  *
  * @slot consent - Consent text with the store's own link; replaces `consent-text`.
+ * @slot marketing - Marketing opt-in text with the store's own link; replaces `marketing-text`.
  */
 export class TextgateVerify extends LitElement {
   static override styles = styles
@@ -118,6 +140,7 @@ export class TextgateVerify extends LitElement {
     defaultCountry: { type: String, attribute: 'default-country' },
     consentText: { type: String, attribute: 'consent-text' },
     consentVersion: { type: String, attribute: 'consent-version' },
+    marketingText: { type: String, attribute: 'marketing-text' },
     captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
     t: { state: true },
@@ -125,6 +148,8 @@ export class TextgateVerify extends LitElement {
     country: { state: true },
     phoneText: { state: true },
     consent: { state: true },
+    marketing: { state: true },
+    marketingSlotted: { state: true },
     codeText: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -138,6 +163,7 @@ export class TextgateVerify extends LitElement {
     pickerOpen: { state: true },
     query: { state: true },
     active: { state: true },
+    allowed: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -160,12 +186,21 @@ export class TextgateVerify extends LitElement {
   declare captchaToken: string | undefined
   /** `light` or `dark`; unset follows the system. */
   declare theme: string
+  /**
+   * Label of an optional marketing opt-in checkbox, shown only when this (or the `marketing`
+   * slot) is given. Never ticked by default; once verified, the form also submits
+   * `<name>_marketing=yes` when the shopper ticked it.
+   */
+  declare marketingText: string
 
   declare private t: Translation
   declare private step: TextgateStep
   declare private country: CountryCode | undefined
   declare private phoneText: string
   declare private consent: boolean
+  declare private marketing: boolean
+  /** The page put an element in the `marketing` slot. */
+  declare private marketingSlotted: boolean
   declare private codeText: string
   declare private busy: boolean
   declare private error: string
@@ -182,10 +217,21 @@ export class TextgateVerify extends LitElement {
   declare private pickerOpen: boolean
   declare private query: string
   declare private active: number
+  /** The only countries the project accepts (from `GET /v1/config`), or null for all. */
+  declare private allowed: readonly CountryCode[] | null
 
   private readonly internals: ElementInternals
+  /** The shopper picked a country in the list: nothing detected replaces it. */
   private countryChosen = false
+  /** The shopper typed or pasted a number with `+`: its country is theirs, as if chosen. */
+  private countryTyped = false
+  /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
+  private serverHint: CountryCode | undefined
+  private configRequested = false
   private verifiedE164 = ''
+  /** The marketing opt-in sent with the verification that is pending or done. */
+  private marketingSent = false
+  private childObserver: MutationObserver | undefined
   private token = ''
   private countdown: ReturnType<typeof setInterval> | undefined
   private idempotencyKey = ''
@@ -205,6 +251,9 @@ export class TextgateVerify extends LitElement {
     this.defaultCountry = ''
     this.consentText = ''
     this.consentVersion = 'v1'
+    this.marketingText = ''
+    this.marketing = false
+    this.marketingSlotted = false
     this.theme = ''
     this.t = en
     this.step = 'phone'
@@ -224,6 +273,7 @@ export class TextgateVerify extends LitElement {
     this.pickerOpen = false
     this.query = ''
     this.active = 0
+    this.allowed = null
   }
 
   /** The token once verified, else an empty string. */
@@ -262,6 +312,8 @@ export class TextgateVerify extends LitElement {
     this.step = 'phone'
     this.codeText = ''
     this.consent = false
+    this.marketing = false
+    this.marketingSent = false
     this.clearError()
     this.status = ''
     this.verification = undefined
@@ -275,14 +327,12 @@ export class TextgateVerify extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
-    if (!this.country) {
-      const fromAttribute = this.defaultCountry.toUpperCase()
-      this.setCountry(
-        isCountry(fromAttribute)
-          ? fromAttribute
-          : countryFromLanguages(navigator.languages ?? [navigator.language]),
-      )
-    }
+    this.detectCountry()
+    this.marketingSlotted = this.hasMarketingSlot()
+    this.childObserver = new MutationObserver(() => {
+      this.marketingSlotted = this.hasMarketingSlot()
+    })
+    this.childObserver.observe(this, { childList: true, subtree: true, attributeFilter: ['slot'] })
     this.pageLangObserver = new MutationObserver(() => this.applyLocale())
     this.pageLangObserver.observe(document.documentElement, { attributeFilter: ['lang'] })
     this.applyLocale()
@@ -294,6 +344,16 @@ export class TextgateVerify extends LitElement {
     this.stopOtp()
     this.stopFollowing()
     this.pageLangObserver?.disconnect()
+    this.childObserver?.disconnect()
+  }
+
+  private hasMarketingSlot(): boolean {
+    return [...this.children].some((child) => child.slot === 'marketing')
+  }
+
+  /** The optional marketing checkbox is offered only when the page labels it. */
+  private get marketingOffered(): boolean {
+    return !!this.marketingText || this.marketingSlotted
   }
 
   /** `lang` is HTMLElement's own property: watched here rather than declared to Lit. */
@@ -338,6 +398,57 @@ export class TextgateVerify extends LitElement {
     this.countries = undefined
   }
 
+  /**
+   * The starting country, unless the shopper chose one or typed a number with `+`: the
+   * `default-country` attribute, else the server's hint, else the browser's languages —
+   * the first the project accepts, else the first country it accepts.
+   */
+  private detectCountry(): void {
+    if (this.countryChosen || this.countryTyped) return
+    const allowed = this.allowed
+    const accepted = (code: string | undefined): code is CountryCode =>
+      isCountry(code) && (!allowed || allowed.includes(code.toUpperCase() as CountryCode))
+    const candidates = [
+      this.defaultCountry.toUpperCase(),
+      this.serverHint,
+      countryFromLanguages(navigator.languages ?? [navigator.language]),
+    ]
+    const found = candidates.find(accepted) ?? allowed?.[0]
+    const next = found ? (found.toUpperCase() as CountryCode) : undefined
+    if (next !== this.country) this.setCountry(next)
+  }
+
+  /** Asks the server for the project's settings once; without them the widget still works. */
+  private async loadConfig(): Promise<void> {
+    let config: WidgetConfigResponse
+    try {
+      config = await this.client().config()
+    } catch {
+      return // The server checks the country at the start anyway.
+    }
+    this.serverHint = isCountry(config.country)
+      ? (config.country.toUpperCase() as CountryCode)
+      : undefined
+    const allowed = (config.allowedCountries ?? [])
+      .map((code) => code.toUpperCase())
+      .filter((code): code is CountryCode => isCountry(code))
+    this.allowed = allowed.length ? allowed : null
+    this.countries = undefined
+    this.detectCountry()
+  }
+
+  /** A message when the project does not take numbers of `country`, else undefined. */
+  private notOffered(country: CountryCode): string | undefined {
+    if (!this.allowed || this.allowed.includes(country)) return undefined
+    let name: string = country
+    try {
+      name = new Intl.DisplayNames([this.t.$code, 'en'], { type: 'region' }).of(country) ?? country
+    } catch {
+      // The ISO code stands in for the name.
+    }
+    return this.t.countryNotOffered(name)
+  }
+
   /** Sets the country and loads its phone metadata, then formats the number again. */
   private setCountry(country: CountryCode | undefined): void {
     this.country = country
@@ -357,12 +468,14 @@ export class TextgateVerify extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('defaultCountry') && !this.countryChosen && isCountry(this.defaultCountry)) {
-      this.setCountry(this.defaultCountry.toUpperCase() as CountryCode)
-    }
+    if (changed.has('defaultCountry') && this.isConnected) this.detectCountry()
   }
 
   protected override updated(changed: PropertyValues<this>): void {
+    if (!this.configRequested && this.publishableKey && this.isConnected) {
+      this.configRequested = true
+      void this.loadConfig()
+    }
     if (changed.has('step' as keyof TextgateVerify)) {
       this.dispatch('textgate-step', { step: this.step })
       const states = this.internals.states
@@ -391,7 +504,15 @@ export class TextgateVerify extends LitElement {
   }
 
   private syncFormValue(): void {
-    this.internals.setFormValue(this.token || null)
+    if (this.token && this.name && this.marketingSent) {
+      // The opt-in travels beside the token, as its own field: the token's claims stay fixed.
+      const value = new FormData()
+      value.append(this.name, this.token)
+      value.append(`${this.name}_marketing`, 'yes')
+      this.internals.setFormValue(value)
+    } else {
+      this.internals.setFormValue(this.token || null)
+    }
     const anchor =
       this.partElement<HTMLElement>(this.step === 'code' ? 'code-input' : 'phone-input') ??
       undefined
@@ -468,6 +589,7 @@ export class TextgateVerify extends LitElement {
       if (moveCaret) input.setSelectionRange(result.caret, result.caret)
     }
     // A number typed with + names its country: the shopper's own input, so it may change it.
+    if (result.country) this.countryTyped = true
     if (result.country && result.country !== this.country) this.country = result.country
   }
 
@@ -489,9 +611,11 @@ export class TextgateVerify extends LitElement {
   private async onPhoneBlur(): Promise<void> {
     if (!this.phoneText.replace(/\D/g, '') || this.step !== 'phone') return
     const checked = await checkPhone(this.phoneText, this.country).catch(() => undefined)
-    if (checked && !checked.ok && this.step === 'phone') {
-      this.showError(this.t.phoneErrors[checked.reason], 'phone')
-    }
+    if (!checked || this.step !== 'phone') return
+    const problem = checked.ok
+      ? this.notOffered(checked.country)
+      : this.t.phoneErrors[checked.reason]
+    if (problem) this.showError(problem, 'phone')
   }
 
   private async onSendCode(event?: Event): Promise<void> {
@@ -512,6 +636,12 @@ export class TextgateVerify extends LitElement {
       this.focusPart('phone-input')
       return
     }
+    const notOffered = this.notOffered(checked.country)
+    if (notOffered) {
+      this.showError(notOffered, 'phone')
+      this.focusPart('phone-input')
+      return
+    }
     if (!this.consent) {
       this.showError(this.t.consentMissing, 'consent')
       this.focusPart('consent-checkbox')
@@ -519,12 +649,17 @@ export class TextgateVerify extends LitElement {
     }
     this.busy = true
     this.idempotencyKey ||= crypto.randomUUID()
+    const marketing = this.marketingOffered ? this.marketing : undefined
     try {
       const started = await this.client().start(
         {
           phone: checked.e164,
           country: checked.country,
-          consent: { accepted: true, version: this.consentVersion || 'v1' },
+          consent: {
+            accepted: true,
+            version: this.consentVersion || 'v1',
+            ...(marketing === undefined ? {} : { marketing }),
+          },
           locale: this.t.$code,
           ...(this.captchaToken ? { captcha: { token: this.captchaToken } } : {}),
         },
@@ -532,6 +667,7 @@ export class TextgateVerify extends LitElement {
       )
       this.idempotencyKey = ''
       this.verification = started
+      this.marketingSent = marketing === true
       this.verifiedPhone = checked.international
       this.verifiedE164 = checked.e164
       this.codeText = ''
@@ -614,6 +750,7 @@ export class TextgateVerify extends LitElement {
         token: checked.token,
         phone: this.verifiedE164,
         verificationId: verification.id,
+        marketing: this.marketingSent,
       })
       await this.updateComplete
       this.focusPart('done')
@@ -697,9 +834,15 @@ export class TextgateVerify extends LitElement {
 
   // ── Country picker: a button opening an in-shadow combobox (search field) and listbox ──
 
+  /** Every country the project accepts, in the widget's language. */
+  private countryCatalog(): Country[] {
+    const allowed = this.allowed
+    this.countries ??= countryList(this.t.$code).filter((c) => !allowed || allowed.includes(c.code))
+    return this.countries
+  }
+
   private countryOptions(): Country[] {
-    this.countries ??= countryList(this.t.$code)
-    return searchCountries(this.countries, this.query)
+    return searchCountries(this.countryCatalog(), this.query)
   }
 
   private activeCountry(): Country | undefined {
@@ -832,8 +975,9 @@ export class TextgateVerify extends LitElement {
 
   private renderPicker() {
     const t = this.t
-    this.countries ??= countryList(t.$code)
-    const current = this.countries.find((c) => c.code === this.country)
+    const current =
+      this.countryCatalog().find((c) => c.code === this.country) ??
+      countryList(t.$code).find((c) => c.code === this.country)
     const options = this.pickerOpen ? this.countryOptions() : []
     const active = options[this.active]
     return html`
@@ -935,6 +1079,22 @@ export class TextgateVerify extends LitElement {
           />
           <span><slot name="consent">${this.consentText || t.consentDefault}</slot></span>
         </label>
+        ${
+          this.marketingOffered
+            ? html`<label part="marketing">
+                <input
+                  part="marketing-checkbox"
+                  type="checkbox"
+                  .checked=${this.marketing}
+                  ?disabled=${this.disabled || this.busy}
+                  @change=${(e: Event) => {
+                    this.marketing = (e.target as HTMLInputElement).checked
+                  }}
+                />
+                <span><slot name="marketing">${this.marketingText}</slot></span>
+              </label>`
+            : nothing
+        }
         <div class="actions">
           <button part="submit-button" type="submit" ?disabled=${this.disabled || this.busy}>
             ${this.busy ? t.sending : t.sendCode}

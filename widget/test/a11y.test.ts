@@ -27,6 +27,17 @@ describe('accessibility (axe-core)', () => {
     expect(await axeViolations(form)).to.deep.equal([])
   })
 
+  it('phone step with the marketing opt-in, light and dark: no violations', async () => {
+    const { el, form } = await mount('default-country="GB" marketing-text="Send me offers"')
+    const box = part<HTMLInputElement>(el, 'marketing-checkbox')
+    expect(box.closest('label')!.textContent).to.contain('Send me offers')
+    expect(await axeViolations(form)).to.deep.equal([])
+    await emulateMedia({ colorScheme: 'dark' })
+    // A page in dark mode: the widget draws on the page's own background.
+    form.style.background = '#111318'
+    expect(await axeViolations(form)).to.deep.equal([])
+  })
+
   it('picker open: no violations', async () => {
     const { el, form } = await mount()
     part<HTMLButtonElement>(el, 'country-button').click()

@@ -58,6 +58,7 @@ describe('code step', () => {
       token: 'tok.en.value',
       phone: '+447400123123',
       verificationId: 'ver_abc',
+      marketing: false,
     })
     expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
     await el.updateComplete

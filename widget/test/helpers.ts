@@ -10,28 +10,50 @@ export interface Call {
   method: string
   headers: Headers
   body: unknown
+  referrerPolicy: string | undefined
 }
 
 export type Reply =
-  | { status: number; body: unknown; headers?: Record<string, string> }
+  | {
+      status: number
+      body: unknown
+      headers?: Record<string, string>
+      /** The reply waits for this, as a slow server would. */
+      after?: Promise<unknown>
+    }
   | 'network-error'
 
-/** Replaces fetch with a scripted server; each call takes the next reply for its path. */
+// No test reaches the network: the widget's server is https://verify.example, and any call to it
+// that a test did not script fails like an unreachable server.
+const networkFetch = window.fetch
+window.fetch = (input: RequestInfo | URL, init?: RequestInit) =>
+  new URL(String(input), location.href).origin === 'https://verify.example'
+    ? Promise.reject(new TypeError('Failed to fetch'))
+    : networkFetch(input, init)
+
+/**
+ * Replaces fetch with a scripted server; each call takes the next reply for its path.
+ * The widget asks `GET /v1/config` once on connect: unless scripted, that call fails as a
+ * network error would and is not recorded (the widget then works without it).
+ */
 export function fakeServer(routes: Record<string, Reply[]>) {
   const calls: Call[] = []
   const original = window.fetch
   window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input)
     const path = new URL(url).pathname.replace(/ver_[a-z0-9]+/, ':id')
+    if (path === '/v1/config' && !routes[path]) throw new TypeError('Failed to fetch')
     calls.push({
       url,
       method: init?.method ?? 'GET',
       headers: new Headers(init?.headers),
       body: init?.body ? JSON.parse(String(init.body)) : undefined,
+      referrerPolicy: init?.referrerPolicy,
     })
     const reply = routes[path]?.shift()
     if (!reply) throw new Error(`unexpected ${path}`)
     if (reply === 'network-error') throw new TypeError('Failed to fetch')
+    await reply.after
     return new Response(JSON.stringify(reply.body), {
       status: reply.status,
       headers: { 'Content-Type': 'application/json', ...reply.headers },
@@ -51,6 +73,11 @@ export const started = (resendInMs = 30_000) => ({
     attemptsLeft: 5,
     codeLength: 6,
   },
+})
+
+export const config = (body: Record<string, unknown> = {}) => ({
+  status: 200,
+  body: { country: null, allowedCountries: null, codeLength: 6, brand: 'Shop', ...body },
 })
 
 export const approved = {

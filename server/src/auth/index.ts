@@ -56,11 +56,29 @@ export interface ApiKeyAuthOptions {
  * @example
  * app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), handler)
  */
+/**
+ * The page's origin for the publishable-key check. Browsers send no `Origin` with a same-origin
+ * GET (a store serving Textgate under its own origin, behind a proxy): for GET only, the origin
+ * of `Referer` stands in (the widget sends its GETs with the `origin` referrer policy).
+ */
+function requestOrigin(c: Context): string | undefined {
+  const origin = c.req.header('Origin')
+  if (origin || c.req.method !== 'GET') return origin
+  const referer = c.req.header('Referer')
+  if (!referer) return undefined
+  try {
+    const { origin: fromReferer } = new URL(referer)
+    return fromReferer === 'null' ? undefined : fromReferer
+  } catch {
+    return undefined
+  }
+}
+
 export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): MiddlewareHandler {
   return async function apiKeyAuth(c, next) {
-    const origin = c.req.header('Origin')
+    const origin = requestOrigin(c)
     // Errors from here carry nothing worth hiding: let the page read them, to help its developer.
-    if (origin) allowOrigin(c, origin)
+    if (c.req.header('Origin')) allowOrigin(c, c.req.header('Origin') as string)
     const header = c.req.header('Authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     const lookup = match?.[1] ? await findApiKey(db, match[1]) : undefined

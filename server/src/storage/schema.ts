@@ -56,6 +56,8 @@ export interface VerificationTable {
   sends: Generated<number>
   consent_version: string
   consent_at: number
+  /** The optional marketing opt-in given with the start: 1 yes, 0 no. */
+  consent_marketing: Generated<number>
   origin: string | null
   ip: string | null
   created_at: number

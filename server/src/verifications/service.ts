@@ -38,7 +38,7 @@ export function resendDelayMs(sends: number): number {
 export interface StartInput {
   phone: string
   country?: string | undefined
-  consent: { accepted: true; version?: string | undefined }
+  consent: { accepted: true; version?: string | undefined; marketing?: boolean | undefined }
   locale?: string | undefined
   channel?: 'sms' | undefined
   challenge?: string | undefined
@@ -168,6 +168,8 @@ export function createVerificationService({
             input.consent.version ?? null,
             input.locale ?? null,
             input.channel ?? 'sms',
+            // Only when given: hashes of starts without the opt-in stay as they were.
+            ...(input.consent.marketing ? ['marketing'] : []),
           ]),
         )
         .digest('hex')
@@ -238,6 +240,7 @@ export function createVerificationService({
               sends: 1,
               consent_version: input.consent.version ?? DEFAULT_CONSENT_VERSION,
               consent_at: at,
+              consent_marketing: input.consent.marketing ? 1 : 0,
               origin: meta.origin,
               ip: meta.ip,
               created_at: at,
@@ -451,7 +454,11 @@ export function createVerificationService({
         country: row.country,
         channel: row.channel,
         locale: row.locale,
-        consent: { version: row.consent_version, at: iso(row.consent_at) },
+        consent: {
+          version: row.consent_version,
+          at: iso(row.consent_at),
+          marketing: Number(row.consent_marketing) === 1,
+        },
         createdAt: iso(row.created_at),
         expiresAt: iso(row.expires_at),
         approvedAt: row.approved_at === null ? null : iso(row.approved_at),

@@ -410,6 +410,56 @@ for (const dialect of DIALECTS) {
       expect(json.messages[0].carrierMessageId).toMatch(/^sbx_/)
     })
 
+    it('stores the optional marketing opt-in and returns it, never in the token', async () => {
+      const read = async (id: string) =>
+        (await h.call('GET', `/v1/verifications/${id}`, { key: sk, origin: null })).json
+      const optedIn = await start({
+        phone: '+447400123901',
+        consent: { accepted: true, version: 'tos-2026', marketing: true },
+      })
+      expect(optedIn.status).toBe(201)
+      expect((await read(optedIn.json.id)).consent).toMatchObject({
+        version: 'tos-2026',
+        marketing: true,
+      })
+      const optedOut = await start({
+        phone: '+447400123902',
+        consent: { accepted: true, marketing: false },
+      })
+      expect((await read(optedOut.json.id)).consent.marketing).toBe(false)
+      const unsaid = await start({ phone: '+447400123903', consent: { accepted: true } })
+      expect((await read(unsaid.json.id)).consent.marketing).toBe(false)
+      const row = await h.db
+        .selectFrom('verifications')
+        .select(['id', 'consent_marketing'])
+        .where('id', 'in', [optedIn.json.id, optedOut.json.id])
+        .execute()
+      expect(Object.fromEntries(row.map((r) => [r.id, Number(r.consent_marketing)]))).toEqual({
+        [optedIn.json.id]: 1,
+        [optedOut.json.id]: 0,
+      })
+      const bad = await start({
+        phone: '+447400123904',
+        consent: { accepted: true, marketing: 'yes' },
+      })
+      expect(bad.status).toBe(400)
+      // The token's claims stay as DESIGN.md fixes them.
+      const [code] = await h.inbox(sk, '+447400123901')
+      const checked = await h.call('POST', `/v1/verifications/${optedIn.json.id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      const redeemed = await h.call('POST', '/v1/tokens/redeem', {
+        key: sk,
+        body: { token: checked.json.token },
+        origin: null,
+      })
+      expect(redeemed.json.claims.consent).toEqual({
+        version: 'tos-2026',
+        at: expect.any(Number),
+      })
+    })
+
     it('gives sandbox test numbers that the server accepts', async () => {
       for (const country of ['US', 'GB', 'DE', 'IN', 'BR', 'JP', 'FR', 'CN']) {
         const { status, json } = await h.call(

@@ -1,5 +1,5 @@
 /**
- * The widget's client for the three publishable-key endpoints.
+ * The widget's client for the publishable-key endpoints.
  * @module
  */
 import type {
@@ -8,6 +8,7 @@ import type {
   ResendVerificationResponse,
   StartVerificationRequest,
   StartVerificationResponse,
+  WidgetConfigResponse,
 } from '@textgate/shared'
 // The errors module alone: the schemas (valibot) stay out of the widget bundle.
 import { isErrorBody } from '@textgate/shared/errors'
@@ -39,17 +40,21 @@ export function createClient({ server, publishableKey }: ClientOptions) {
     body: unknown,
     headers: Record<string, string> = {},
   ): Promise<T> {
+    return request<T>(path, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${publishableKey}`,
+        'Content-Type': 'application/json',
+        ...headers,
+      },
+      body: JSON.stringify(body ?? {}),
+    })
+  }
+
+  async function request<T>(path: string, init: RequestInit): Promise<T> {
     let response: Response
     try {
-      response = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${publishableKey}`,
-          'Content-Type': 'application/json',
-          ...headers,
-        },
-        body: JSON.stringify(body ?? {}),
-      })
+      response = await fetch(`${base}${path}`, init)
     } catch {
       throw new TextgateApiError('network_error', 'network error', 0)
     }
@@ -66,6 +71,15 @@ export function createClient({ server, publishableKey }: ClientOptions) {
   }
 
   return {
+    /** The project's settings for the widget and a hint of the shopper's country. */
+    config: () =>
+      request<WidgetConfigResponse>('/v1/config', {
+        method: 'GET',
+        headers: { Authorization: `Bearer ${publishableKey}` },
+        // A same-origin GET carries no Origin header: the server then checks the Referer's
+        // origin, which this policy always sends (and never more than the origin).
+        referrerPolicy: 'origin',
+      }),
     /**
      * Starts a verification. When the fraud guard asks for proof of work (428
      * `challenge_required`), solves it and sends the start again with the solution, without

@@ -39,6 +39,8 @@ const de: Translation = {
     notMobile: 'Diese Nummer kann keine SMS empfangen. Geben Sie eine Handynummer ein.',
   },
   consentMissing: 'Bitte stimmen Sie dem Empfang des Codes zu.',
+  countryNotOffered: (country) =>
+    `Nummern aus ${country} können hier nicht verwendet werden. Bitte nutzen Sie eine Nummer aus einem anderen Land.`,
   errors: {
     unknown: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
     network_error:

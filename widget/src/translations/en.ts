@@ -42,6 +42,8 @@ export interface Translation {
     notMobile: string
   }
   consentMissing: string
+  /** A number of a country the project does not accept; `country` is its name. */
+  countryNotOffered: (country: string) => string
   /** Messages for the server's error codes and `network_error`; `unknown` for any other. */
   errors: {
     unknown: string
@@ -106,6 +108,8 @@ const en: Translation = {
     notMobile: 'This number cannot receive text messages. Enter a mobile number.',
   },
   consentMissing: 'Please accept to receive the code.',
+  countryNotOffered: (country) =>
+    `Numbers from ${country} can’t be used here. Please use a number from another country.`,
   errors: {
     unknown: 'Something went wrong. Please try again.',
     network_error: 'We could not reach the server. Check your connection and try again.',

@@ -38,6 +38,8 @@ const es: Translation = {
     notMobile: 'Este número no puede recibir SMS. Introduce un número de móvil.',
   },
   consentMissing: 'Acepta recibir el código.',
+  countryNotOffered: (country) =>
+    `Aquí no se pueden usar números de ${country}. Usa un número de otro país.`,
   errors: {
     unknown: 'Algo salió mal. Inténtalo de nuevo.',
     network_error: 'No pudimos conectar con el servidor. Revisa tu conexión e inténtalo de nuevo.',

@@ -38,6 +38,8 @@ const fr: Translation = {
     notMobile: 'Ce numéro ne peut pas recevoir de SMS. Saisissez un numéro de mobile.',
   },
   consentMissing: 'Veuillez accepter de recevoir le code.',
+  countryNotOffered: (country) =>
+    `Les numéros de ce pays (${country}) ne peuvent pas être utilisés ici. Utilisez un numéro d’un autre pays.`,
   errors: {
     unknown: 'Une erreur est survenue. Veuillez réessayer.',
     network_error: 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',

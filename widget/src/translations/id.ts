@@ -38,6 +38,8 @@ const id: Translation = {
     notMobile: 'Nomor ini tidak dapat menerima SMS. Masukkan nomor ponsel.',
   },
   consentMissing: 'Setujui untuk menerima kode.',
+  countryNotOffered: (country) =>
+    `Nomor dari ${country} tidak dapat digunakan di sini. Gunakan nomor dari negara lain.`,
   errors: {
     unknown: 'Terjadi kesalahan. Silakan coba lagi.',
     network_error: 'Server tidak dapat dihubungi. Periksa koneksi Anda lalu coba lagi.',

@@ -38,6 +38,8 @@ const it: Translation = {
     notMobile: 'Questo numero non può ricevere SMS. Inserisci un numero di cellulare.',
   },
   consentMissing: 'Accetta di ricevere il codice.',
+  countryNotOffered: (country) =>
+    `I numeri di questo paese (${country}) non possono essere usati qui. Usa un numero di un altro paese.`,
   errors: {
     unknown: 'Qualcosa è andato storto. Riprova.',
     network_error: 'Impossibile raggiungere il server. Controlla la connessione e riprova.',

@@ -38,6 +38,8 @@ const ja: Translation = {
     notMobile: 'この番号では SMS を受信できません。携帯電話番号を入力してください。',
   },
   consentMissing: 'コードの受信に同意してください。',
+  countryNotOffered: (country) =>
+    `${country}の電話番号はここでは使用できません。別の国の番号を入力してください。`,
   errors: {
     unknown: '問題が発生しました。もう一度お試しください。',
     network_error: 'サーバーに接続できませんでした。接続を確認してもう一度お試しください。',

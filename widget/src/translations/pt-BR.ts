@@ -38,6 +38,8 @@ const ptBR: Translation = {
     notMobile: 'Este número não recebe SMS. Digite um número de celular.',
   },
   consentMissing: 'Aceite receber o código.',
+  countryNotOffered: (country) =>
+    `Números deste país (${country}) não podem ser usados aqui. Use um número de outro país.`,
   errors: {
     unknown: 'Algo deu errado. Tente novamente.',
     network_error: 'Não foi possível acessar o servidor. Verifique sua conexão e tente novamente.',

@@ -38,6 +38,8 @@ const tr: Translation = {
     notMobile: 'Bu numara SMS alamaz. Cep telefonu numarası girin.',
   },
   consentMissing: 'Lütfen kodu almayı kabul edin.',
+  countryNotOffered: (country) =>
+    `${country} numaraları burada kullanılamaz. Lütfen başka bir ülkeden numara girin.`,
   errors: {
     unknown: 'Bir sorun oluştu. Lütfen tekrar deneyin.',
     network_error: 'Sunucuya ulaşılamadı. Bağlantınızı kontrol edip tekrar deneyin.',

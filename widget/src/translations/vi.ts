@@ -38,6 +38,8 @@ const vi: Translation = {
     notMobile: 'Số này không nhận được tin nhắn SMS. Hãy nhập số di động.',
   },
   consentMissing: 'Vui lòng đồng ý nhận mã.',
+  countryNotOffered: (country) =>
+    `Không thể dùng số của ${country} ở đây. Vui lòng dùng số của quốc gia khác.`,
   errors: {
     unknown: 'Đã xảy ra lỗi. Vui lòng thử lại.',
     network_error: 'Không kết nối được máy chủ. Kiểm tra kết nối rồi thử lại.',

@@ -37,6 +37,7 @@ const zhCN: Translation = {
     notMobile: '此号码无法接收短信。请输入手机号码。',
   },
   consentMissing: '请同意接收验证码。',
+  countryNotOffered: (country) => `此处不能使用${country}的号码。请使用其他国家/地区的号码。`,
   errors: {
     unknown: '出了点问题，请重试。',
     network_error: '无法连接服务器。请检查网络后重试。',

@@ -8,12 +8,14 @@ import * as initial from './20261125T000000-initial'
 import * as fraudGuard from './20261127T100000-fraud-guard'
 import * as messageTemplates from './20261127T110000-message-templates'
 import * as carrierFields from './20261127T120000-carrier-fields'
+import * as marketingConsent from './20261127T210000-marketing-consent'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
   '20261127T100000-fraud-guard': fraudGuard,
   '20261127T110000-message-templates': messageTemplates,
   '20261127T120000-carrier-fields': carrierFields,
+  '20261127T210000-marketing-consent': marketingConsent,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,136 @@
+/// <reference types="mocha" />
+import { expect, waitUntil } from '@open-wc/testing'
+import { countryFromLanguages } from '../src/phone'
+import { config, fakeServer, fillPhone, insertText, mount, part, started } from './helpers'
+
+const countryShown = (el: HTMLElement) =>
+  el.shadowRoot!.querySelector('[part~="country-button"]')!.textContent ?? ''
+
+describe('project settings from GET /v1/config', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  afterEach(() => server?.restore())
+
+  it('asks once on connect, with the publishable key', async () => {
+    server = fakeServer({ '/v1/config': [config()] })
+    const { el } = await mount()
+    await waitUntil(() => server!.calls.length === 1)
+    const [call] = server.calls
+    expect(call!.url).to.equal('https://verify.example/v1/config')
+    expect(call!.method).to.equal('GET')
+    expect(call!.headers.get('Authorization')).to.equal('Bearer pk_test_x')
+    // A same-origin GET has no Origin header: the server then reads the Referer's origin.
+    expect(call!.referrerPolicy).to.equal('origin')
+    el.setAttribute('lang', 'fr')
+    el.setAttribute('default-country', 'FR')
+    await el.updateComplete
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(server.calls).to.have.length(1)
+  })
+
+  it('without default-country, takes the server hint before the browser languages', async () => {
+    server = fakeServer({ '/v1/config': [config({ country: 'JP' })] })
+    const { el } = await mount('')
+    await waitUntil(() => countryShown(el).includes('Japan'), 'the hint was not applied')
+  })
+
+  it('keeps default-country over the server hint', async () => {
+    server = fakeServer({ '/v1/config': [config({ country: 'JP' })] })
+    const { el } = await mount('default-country="FR"')
+    await waitUntil(() => server!.calls.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await el.updateComplete
+    expect(countryShown(el)).to.contain('France')
+  })
+
+  it('without a hint, falls back to the browser languages', async () => {
+    server = fakeServer({ '/v1/config': [config()] })
+    const { el } = await mount('')
+    await waitUntil(() => server!.calls.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await el.updateComplete
+    const fromLanguages = countryFromLanguages(navigator.languages)
+    const name = fromLanguages
+      ? new Intl.DisplayNames(['en'], { type: 'region' }).of(fromLanguages)!
+      : 'Choose a country'
+    expect(countryShown(el)).to.contain(name)
+  })
+
+  it('never overrides a country the shopper typed with + or chose', async () => {
+    let answer!: () => void
+    const slow = new Promise<void>((resolve) => (answer = resolve))
+    server = fakeServer({ '/v1/config': [{ ...config({ country: 'JP' }), after: slow }] })
+    const { el } = await mount('')
+    insertText(part<HTMLInputElement>(el, 'phone-input'), '+33 6 12 34 56 78')
+    await waitUntil(() => countryShown(el).includes('France'))
+    answer()
+    await waitUntil(() => server!.calls.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await el.updateComplete
+    expect(countryShown(el)).to.contain('France')
+
+    let answer2!: () => void
+    const slow2 = new Promise<void>((resolve) => (answer2 = resolve))
+    server.restore()
+    server = fakeServer({ '/v1/config': [{ ...config({ country: 'JP' }), after: slow2 }] })
+    const second = await mount('default-country="GB"')
+    part<HTMLButtonElement>(second.el, 'country-button').click()
+    await second.el.updateComplete
+    insertText(part<HTMLInputElement>(second.el, 'country-search'), 'Germany')
+    await second.el.updateComplete
+    part<HTMLInputElement>(second.el, 'country-search').dispatchEvent(
+      new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }),
+    )
+    await second.el.updateComplete
+    answer2()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await second.el.updateComplete
+    expect(countryShown(second.el)).to.contain('Germany')
+  })
+
+  it('lists only the allowed countries and starts on one of them', async () => {
+    server = fakeServer({ '/v1/config': [config({ allowedCountries: ['FR', 'BE'] })] })
+    const { el } = await mount('default-country="GB"')
+    await waitUntil(() => countryShown(el).includes('France'), 'not moved to an allowed country')
+    part<HTMLButtonElement>(el, 'country-button').click()
+    await el.updateComplete
+    const options = [...el.shadowRoot!.querySelectorAll('[part~="country-option"]')].map(
+      (o) => o.id,
+    )
+    expect(options).to.have.members(['country-FR', 'country-BE'])
+  })
+
+  it('explains at the field, before any start, that a number of another country is refused', async () => {
+    server = fakeServer({
+      '/v1/config': [config({ allowedCountries: ['FR', 'BE'] })],
+      '/v1/verifications': [started()],
+    })
+    const { el } = await mount('default-country="FR"')
+    // The settings have arrived (a start sent before would meet the server's own refusal).
+    await waitUntil(() => (el as unknown as { allowed: unknown }).allowed !== null)
+    await fillPhone(el, '+44 7400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('United Kingdom'), 'no message', {
+      timeout: 5000,
+    })
+    expect(part(el, 'error').textContent).to.contain('can’t be used here')
+    expect(part(el, 'phone-input').getAttribute('aria-invalid')).to.equal('true')
+    expect(server.calls.map((c) => c.url)).to.deep.equal(['https://verify.example/v1/config'])
+    // A French number goes through.
+    const input = part<HTMLInputElement>(el, 'phone-input')
+    input.select()
+    insertText(input, '+33 6 12 34 56 78')
+    await el.updateComplete
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'code-input'), 'code step never showed')
+    expect(server.calls.at(-1)!.body).to.include({ phone: '+33612345678', country: 'FR' })
+  })
+
+  it('works without the settings when the server cannot answer', async () => {
+    server = fakeServer({ '/v1/config': ['network-error'], '/v1/verifications': [started()] })
+    const { el } = await mount('default-country="GB"')
+    await fillPhone(el, '07400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'code-input'), 'code step never showed')
+    expect(part(el, 'error').textContent).to.equal('')
+  })
+})
