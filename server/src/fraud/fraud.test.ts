@@ -442,6 +442,35 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     })
   })
 
+  describe('resends', () => {
+    it('pay like first texts: past the cap a resend is a decoy', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'off' },
+        spend: { dailyCountryCap: 0.1, defaultCostPerSms: 0.05 },
+      })
+      const started = await start(publishableKey, '+447400210021')
+      const resend = () =>
+        h.call('POST', `/v1/verifications/${started.json.id}/resend`, { key: publishableKey })
+      h.advance(31_000)
+      expect((await resend()).status).toBe(200)
+      h.advance(61_000)
+      const third = await resend()
+      expect(third.status).toBe(200)
+      expect(Object.keys(third.json).sort()).toEqual(['attemptsLeft', 'expiresAt', 'resendAfter'])
+      const statuses = (await details(secretKey, started.json.id)).messages.map(
+        (m: { status: string }) => m.status,
+      )
+      await h.dispatcher.drain()
+      expect(statuses.slice(0, 2).every((s: string) => s !== 'suppressed')).toBe(true)
+      expect(statuses[2]).toBe('suppressed')
+      const events = (await h.call('GET', '/v1/fraud/events?limit=1', { key: secretKey })).json
+      expect(events[0]).toMatchObject({
+        outcome: 'resend_suppressed',
+        reasons: ['block:spend.country'],
+      })
+    })
+  })
+
   describe('guessing', () => {
     it('bounds wrong codes per number across verifications', async () => {
       const { publishableKey } = await shop({

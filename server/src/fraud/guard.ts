@@ -237,6 +237,36 @@ export function createFraudGuard({
       return { ctx, decision, outcome, reasons, shadowReasons, decoy: false }
     },
 
+    /**
+     * Before a resend: reserves its cost against the daily caps and counts it as a code sent.
+     * Returns true when a cap is reached (the resend becomes a decoy), false to send.
+     */
+    async reserveResend(
+      input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'>,
+    ): Promise<boolean> {
+      const ctx: FraudContext = {
+        ...input,
+        numberType: 'mobile',
+        at: now(),
+        settings: settingsOf(input.fraudSettings),
+        routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
+      }
+      const spend = await spendCheck(ctx, { db })
+      const blocked = spend.mode === 'enforce' && spend.findings.length > 0
+      if (blocked) {
+        await recordRefusal(
+          ctx,
+          'block',
+          'resend_suppressed',
+          spend.findings.map((f) => `block:${f.reason}`),
+          [],
+        )
+      } else {
+        await countSent({ db }, ctx)
+      }
+      return blocked
+    },
+
     /** Records the decision with the verification it produced (inside its transaction). */
     async record(
       trx: Transaction<Database> | Kysely<Database>,

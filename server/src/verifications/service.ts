@@ -376,6 +376,19 @@ export function createVerificationService({
         )
       }
 
+      // A resend is a text paid for like the first: it reserves its cost against the spend caps
+      // and counts as a code sent; past a cap it becomes a decoy too.
+      const suppressed =
+        row.risk_decision === 'block' ||
+        (await fraud.reserveResend({
+          projectId: project.id,
+          fraudSettings: project.fraud_settings,
+          mode: row.mode,
+          phone: row.phone,
+          country: row.country,
+          ip: meta.ip,
+        }))
+
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
       const resendAfter = at + resendDelayMs(row.sends + 1)
@@ -397,7 +410,7 @@ export function createVerificationService({
         if (Number(result.numUpdatedRows) === 0) return false
         const message = { verificationId: id, projectId: project.id, mode: row.mode, to: row.phone }
         await enqueueMessage(trx, secrets.encryptionKey, {
-          suppressed: row.risk_decision === 'block',
+          suppressed,
           ...message,
           body: renderCodeMessage({
             brand: project.brand,
@@ -412,7 +425,7 @@ export function createVerificationService({
         return true
       })
       if (!updated) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
-      if (row.risk_decision !== 'block') onEnqueued()
+      if (!suppressed) onEnqueued()
       return {
         resendAfter: iso(resendAfter),
         expiresAt: iso(expiresAt),
