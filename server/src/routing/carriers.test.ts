@@ -1,4 +1,5 @@
 /** The routing file's HTTP carrier entries: their checks, and the adapters they become. */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseRoutingConfig, RoutingConfigError } from './config'
 import { carrierFromSpec, routerFromConfig } from './index'
@@ -21,9 +22,9 @@ const carriers = [
   {
     id: 'tw',
     type: 'twilio',
-    accountSid: 'AC0123',
+    accountSid: 'AC0123456789abcdef0123456789abcdef',
     authTokenEnv: 'TWILIO_TOKEN',
-    apiKey: { sid: 'SK0123', secretEnv: 'TWILIO_KEY_SECRET' },
+    apiKey: { sid: 'SK0123456789abcdef0123456789abcdef', secretEnv: 'TWILIO_KEY_SECRET' },
     from: '+15005550006',
     baseUrl: 'http://127.0.0.1:9/twilio',
   },
@@ -203,7 +204,7 @@ describe('HTTP carriers in the routing file', () => {
       problems(
         routing([
           twilioWithoutFrom,
-          { ...twilio, id: 'tw2', messagingServiceSid: 'MG0123' },
+          { ...twilio, id: 'tw2', messagingServiceSid: 'MG0123456789abcdef0123456789abcdef' },
           vonageWithoutSecret,
           { ...carriers[4], headersEnv: { 'x-tenant': 'GATEWAY_AUTH' } },
         ]),
@@ -214,5 +215,20 @@ describe('HTTP carriers in the routing file', () => {
       'carriers.2: needs "apiSecretEnv" or "signature"',
       'carriers.3.headersEnv.x-tenant: the header is also in "headers"',
     ])
+  })
+})
+
+describe("the README's carrier examples", () => {
+  it('validate and build, one entry per HTTP type', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const from = readme.indexOf('One entry per')
+    const start = readme.indexOf('```json', from) + '```json'.length
+    const entries = JSON.parse(readme.slice(start, readme.indexOf('```', start))) as unknown[]
+    const env = Object.fromEntries(
+      [...JSON.stringify(entries).matchAll(/"([A-Z][A-Z0-9_]+)"/g)].map(([, name]) => [name, 'x']),
+    )
+    const config = parseRoutingConfig({ carriers: entries, projects: {} }, 'README.md', env)
+    expect(config.carriers.map((spec) => carrierFromSpec(spec, { env }).id)).toHaveLength(6)
+    expect(new Set(config.carriers.map((spec) => spec.type)).size).toBe(6)
   })
 })

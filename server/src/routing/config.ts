@@ -132,13 +132,19 @@ export const TwilioCarrierSchema = v.strictObject(
   {
     id: Identifier,
     type: v.literal('twilio'),
-    accountSid: v.pipe(v.string('must be a string'), v.regex(/^AC\w+$/, 'must start with "AC"')),
+    accountSid: v.pipe(
+      v.string('must be a string'),
+      v.regex(/^AC[0-9a-f]{32}$/i, 'must be "AC" and 32 hex digits'),
+    ),
     authTokenEnv: EnvName,
     /** An API key to authenticate sends instead of the Auth Token (which still signs callbacks). */
     apiKey: v.optional(
       v.strictObject(
         {
-          sid: v.pipe(v.string('must be a string'), v.regex(/^SK\w+$/, 'must start with "SK"')),
+          sid: v.pipe(
+            v.string('must be a string'),
+            v.regex(/^SK[0-9a-f]{32}$/i, 'must be "SK" and 32 hex digits'),
+          ),
           secretEnv: EnvName,
         },
         fieldMessage,
@@ -146,7 +152,10 @@ export const TwilioCarrierSchema = v.strictObject(
     ),
     from: v.optional(Sender),
     messagingServiceSid: v.optional(
-      v.pipe(v.string('must be a string'), v.regex(/^MG\w+$/, 'must start with "MG"')),
+      v.pipe(
+        v.string('must be a string'),
+        v.regex(/^MG[0-9a-f]{32}$/i, 'must be "MG" and 32 hex digits'),
+      ),
     ),
     /** Default: PUBLIC_URL + /v1/carriers/{id}/reports. */
     statusCallbackUrl: v.optional(HttpUrl),
