@@ -1,6 +1,7 @@
 /** The routing file's HTTP carrier entries: their checks, and the adapters they become. */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { type FakeRequest, startFakeServer } from '../carriers/fake-server'
 import { parseRoutingConfig, RoutingConfigError } from './config'
 import { carrierFromSpec, routerFromConfig } from './index'
 
@@ -230,5 +231,66 @@ describe("the README's carrier examples", () => {
     const config = parseRoutingConfig({ carriers: entries, projects: {} }, 'README.md', env)
     expect(config.carriers.map((spec) => carrierFromSpec(spec, { env }).id)).toHaveLength(6)
     expect(new Set(config.carriers.map((spec) => spec.type)).size).toBe(6)
+  })
+})
+
+describe('HTTP carriers built from the routing file, on the wire', () => {
+  it('send with the secrets from the environment and point reports at PUBLIC_URL', async () => {
+    const seen: FakeRequest[] = []
+    const gateway = await startFakeServer(
+      (request) => {
+        seen.push(request)
+        if (request.url === '/sms/json') {
+          return { status: 200, body: { messages: [{ status: '0', 'message-id': 'vg-1' }] } }
+        }
+        if (request.url === '/sms/2/text/advanced') {
+          return {
+            status: 200,
+            body: { messages: [{ messageId: 'ib-1', status: { groupName: 'PENDING' } }] },
+          }
+        }
+        return { status: 200, body: { data: { message: { id: 'gw-1' } } } }
+      },
+      () => ({ status: 500 }),
+    )
+    try {
+      const entries = [
+        { ...carriers[2], restHost: gateway.baseUrl, callbackTokenEnv: 'VONAGE_SIG' },
+        { ...carriers[3], baseUrl: gateway.baseUrl },
+        { ...carriers[4], url: `${gateway.baseUrl}/api/messages` },
+      ]
+      const config = parseRoutingConfig(routing(entries), 'routes.json', ENV)
+      const publicUrl = 'https://verify.example/'
+      const message = {
+        id: 'msg_1',
+        to: '+447700900123',
+        body: '123456 is your code',
+        projectId: 'prj_1',
+        mode: 'live' as const,
+      }
+      const ids = []
+      for (const spec of config.carriers) {
+        const result = await carrierFromSpec(spec, { env: ENV, publicUrl }).send(message)
+        ids.push(result.carrierMessageId)
+      }
+      expect(ids).toEqual(['vg-1', 'ib-1', 'gw-1'])
+
+      const vonage = new URLSearchParams(seen[0]?.body)
+      expect(vonage.get('api_secret')).toBe('vonage-secret')
+      expect(vonage.get('callback')).toBe(
+        'https://verify.example/v1/carriers/vg-plain/reports?token=vonage-sig',
+      )
+      expect(seen[1]?.headers.authorization).toBe('App infobip-key')
+      expect(JSON.parse(seen[1]?.body ?? '{}').messages[0].notifyUrl).toBe(
+        'https://verify.example/v1/carriers/ib/reports?token=infobip-token',
+      )
+      expect(seen[2]?.headers).toMatchObject({ authorization: 'Bearer gw', 'x-tenant': 'shop' })
+      expect(JSON.parse(seen[2]?.body ?? '{}')).toMatchObject({
+        recipient: '+447700900123',
+        meta: { ref: 'msg_1', flash: false },
+      })
+    } finally {
+      await gateway.close()
+    }
   })
 })

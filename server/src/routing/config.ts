@@ -1,13 +1,17 @@
 /**
  * The routing file: the live carriers (connections) and, per project, the rules that choose
  * an ordered list of routes for a destination. Checked with valibot; every bad field is named
- * by its path in the file.
+ * by its path in the file. Carrier types: `smpp` and the HTTP adapters (`twilio`, `vonage`,
+ * `infobip`, `generic`, `alibaba`, `tencent`); secrets are named by environment variable
+ * (`…Env` fields), never written in the file.
  *
  * ```json
  * {
  *   "carriers": [
  *     { "id": "smsc-a", "type": "smpp", "host": "smpp.example.net", "port": 2775,
- *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop" }
+ *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop" },
+ *     { "id": "twilio-us", "type": "twilio", "accountSid": "AC…",
+ *       "authTokenEnv": "TWILIO_AUTH_TOKEN", "from": "+15005550006" }
  *   ],
  *   "projects": {
  *     "*": { "rules": [{ "routes": [{ "carrier": "smsc-a" }] }] },
