@@ -70,7 +70,9 @@ export async function startServer(
 
   const sandbox = sandboxCarrier({ db: storage.db, encryptionKey: secrets.encryptionKey })
   // Live keys go through the routing file's routes; test keys never leave the sandbox.
-  const router = config.routing ? routerFromConfig(config.routing, { logger }) : undefined
+  const router = config.routing
+    ? routerFromConfig(config.routing, { logger, publicUrl: config.publicUrl })
+    : undefined
   const dispatcher = createDispatcher({
     storage,
     encryptionKey: secrets.encryptionKey,

@@ -120,6 +120,24 @@ describe('settings', () => {
     expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })).toEqual([
       `TEXTGATE_ROUTES_FILE (${file}): carriers.0.port: must be a number`,
     ])
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [
+          {
+            id: 'twilio-us',
+            type: 'twilio',
+            accountSid: 'AC0123456789abcdef0123456789abcdef',
+            authTokenEnv: 'TWILIO_AUTH_TOKEN',
+            from: '+15005550006',
+          },
+        ],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'twilio-us' }] }] } },
+      }),
+    )
+    expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })).toEqual([
+      `TEXTGATE_ROUTES_FILE (${file}): carriers.0.authTokenEnv: the environment variable TWILIO_AUTH_TOKEN is not set (carrier "twilio-us")`,
+    ])
     writeFileSync(file, '{ nope')
     expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })[0]).toMatch(
       /^TEXTGATE_ROUTES_FILE \(.*routes.json\): not valid JSON/,

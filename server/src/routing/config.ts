@@ -1,13 +1,17 @@
 /**
  * The routing file: the live carriers (connections) and, per project, the rules that choose
  * an ordered list of routes for a destination. Checked with valibot; every bad field is named
- * by its path in the file.
+ * by its path in the file. Carrier types: `smpp` and the HTTP adapters (`twilio`, `vonage`,
+ * `infobip`, `generic`, `alibaba`, `tencent`); secrets are named by environment variable
+ * (`…Env` fields), never written in the file.
  *
  * ```json
  * {
  *   "carriers": [
  *     { "id": "smsc-a", "type": "smpp", "host": "smpp.example.net", "port": 2775,
- *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop" }
+ *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop" },
+ *     { "id": "twilio-us", "type": "twilio", "accountSid": "AC…",
+ *       "authTokenEnv": "TWILIO_AUTH_TOKEN", "from": "+15005550006" }
  *   ],
  *   "projects": {
  *     "*": { "rules": [{ "routes": [{ "carrier": "smsc-a" }] }] },
@@ -49,6 +53,14 @@ const Milliseconds = v.pipe(
   v.minValue(0, 'must not be negative'),
 )
 
+/** Missing required fields and unknown fields are told apart. */
+const fieldMessage = (issue: v.BaseIssue<unknown>) =>
+  issue.expected === 'never'
+    ? 'is not a known field'
+    : issue.expected?.startsWith('"')
+      ? 'is required'
+      : 'must be an object'
+
 export const SmppCarrierSchema = v.strictObject(
   {
     id: Identifier,
@@ -82,13 +94,283 @@ export const SmppCarrierSchema = v.strictObject(
     longMessages: v.optional(v.picklist(['udh', 'payload'], 'must be "udh" or "payload"')),
     maxParts: v.optional(PositiveInteger),
   },
-  'is not a known field',
+  fieldMessage,
 )
+
+/** The name of an environment variable holding a secret: the file never holds the secret. */
+const EnvName = v.pipe(
+  v.string('must be an environment variable name'),
+  v.regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)'),
+)
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value)
+    return protocol === 'http:' || protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+const HttpUrl = v.pipe(
+  v.string('must be a URL'),
+  v.check(isHttpUrl, 'must be an http or https URL such as https://api.example.com'),
+)
+
+const Text = v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'))
+
+const UtcOffset = v.pipe(
+  v.string('must be a string'),
+  v.regex(/^[+-]\d{2}:\d{2}$/, 'must be a UTC offset such as "+08:00"'),
+)
+
+const Sender = v.pipe(
+  v.string('must be a string'),
+  v.regex(
+    /^(\+?\d{1,15}|[A-Za-z0-9 ._-]{1,11})$/,
+    'must be a number (up to 15 digits) or up to 11 letters and digits',
+  ),
+)
+
+export const TwilioCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('twilio'),
+    accountSid: v.pipe(
+      v.string('must be a string'),
+      v.regex(/^AC[0-9a-f]{32}$/i, 'must be "AC" and 32 hex digits'),
+    ),
+    authTokenEnv: EnvName,
+    /** An API key to authenticate sends instead of the Auth Token (which still signs callbacks). */
+    apiKey: v.optional(
+      v.strictObject(
+        {
+          sid: v.pipe(
+            v.string('must be a string'),
+            v.regex(/^SK[0-9a-f]{32}$/i, 'must be "SK" and 32 hex digits'),
+          ),
+          secretEnv: EnvName,
+        },
+        fieldMessage,
+      ),
+    ),
+    from: v.optional(Sender),
+    messagingServiceSid: v.optional(
+      v.pipe(
+        v.string('must be a string'),
+        v.regex(/^MG[0-9a-f]{32}$/i, 'must be "MG" and 32 hex digits'),
+      ),
+    ),
+    /** Default: PUBLIC_URL + /v1/carriers/{id}/reports. */
+    statusCallbackUrl: v.optional(HttpUrl),
+    baseUrl: v.optional(HttpUrl),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+export const VonageCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('vonage'),
+    apiKey: Text,
+    apiSecretEnv: v.optional(EnvName),
+    /** Signs sends and checks receipts' signatures (instead of apiSecretEnv). */
+    signature: v.optional(
+      v.strictObject(
+        {
+          secretEnv: EnvName,
+          method: v.picklist(
+            ['md5hash', 'md5', 'sha1', 'sha256', 'sha512'],
+            'must be "md5hash", "md5", "sha1", "sha256" or "sha512"',
+          ),
+        },
+        fieldMessage,
+      ),
+    ),
+    /** Without a signature, receipts are checked by this token in the callback URL. */
+    callbackTokenEnv: v.optional(EnvName),
+    from: Sender,
+    /** Default: PUBLIC_URL + /v1/carriers/{id}/reports (with ?token= when callbackTokenEnv). */
+    callbackUrl: v.optional(HttpUrl),
+    currency: v.optional(
+      v.pipe(v.string('must be a string'), v.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code')),
+    ),
+    restHost: v.optional(HttpUrl),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+export const InfobipCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('infobip'),
+    /** The account's personal base URL, e.g. https://xxxxx.api.infobip.com. */
+    baseUrl: HttpUrl,
+    apiKeyEnv: EnvName,
+    from: Sender,
+    /** Default: PUBLIC_URL + /v1/carriers/{id}/reports; ?token= is added when callbackTokenEnv. */
+    notifyUrl: v.optional(HttpUrl),
+    callbackTokenEnv: v.optional(EnvName),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+type BodyTemplateValue = string | number | boolean | { [key: string]: BodyTemplateValue }
+const BodyTemplateValueSchema: v.GenericSchema<BodyTemplateValue> = v.union(
+  [
+    v.string(),
+    v.number(),
+    v.boolean(),
+    v.record(
+      v.string(),
+      v.lazy(() => BodyTemplateValueSchema),
+    ),
+  ],
+  'must be a string, number, boolean or object',
+)
+
+const ReportStatusSchema = v.picklist(
+  ['sent', 'delivered', 'failed', 'undelivered'],
+  'must be "sent", "delivered", "failed" or "undelivered"',
+)
+
+const HeaderName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9-]+$/, 'header names must be letters, digits and "-"'),
+)
+
+export const GenericCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('generic'),
+    url: HttpUrl,
+    method: v.optional(v.picklist(['POST', 'PUT'], 'must be "POST" or "PUT"')),
+    bodyFormat: v.optional(v.picklist(['json', 'form'], 'must be "json" or "form"')),
+    /** Strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}. */
+    body: v.record(v.string(), BodyTemplateValueSchema, 'must be an object'),
+    /** Headers without secrets; an Authorization header belongs in headersEnv. */
+    headers: v.optional(
+      v.record(
+        v.pipe(
+          HeaderName,
+          v.check(
+            (name) => name.toLowerCase() !== 'authorization',
+            'Authorization holds a secret: put it in "headersEnv"',
+          ),
+        ),
+        v.string('must be a string'),
+        'must be an object',
+      ),
+    ),
+    /** Header name to the environment variable holding its whole value ("Bearer …"). */
+    headersEnv: v.optional(v.record(HeaderName, EnvName, 'must be an object')),
+    from: v.optional(Sender),
+    /** Dotted path of the message id in the JSON answer, e.g. "data.message.id". */
+    responseIdPath: Text,
+    callback: v.optional(
+      v.strictObject(
+        {
+          secretEnv: EnvName,
+          header: v.optional(HeaderName),
+          idPath: Text,
+          statusPath: Text,
+          statusMap: v.record(v.string(), ReportStatusSchema, 'must be an object'),
+          errorCodePath: v.optional(Text),
+          timePath: v.optional(Text),
+          listPath: v.optional(Text),
+        },
+        fieldMessage,
+      ),
+    ),
+    capabilities: v.optional(
+      v.strictObject(
+        {
+          unicode: v.optional(v.boolean('must be true or false')),
+          maxParts: v.optional(PositiveInteger),
+          templatesOnly: v.optional(v.boolean('must be true or false')),
+          senderId: v.optional(
+            v.strictObject(
+              {
+                alphanumeric: v.boolean('must be true or false'),
+                maxLength: v.pipe(v.number('must be a number'), v.integer(), v.minValue(0)),
+              },
+              fieldMessage,
+            ),
+          ),
+        },
+        fieldMessage,
+      ),
+    ),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+export const AlibabaCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('alibaba'),
+    accessKeyId: Text,
+    accessKeySecretEnv: EnvName,
+    signName: Text,
+    /** The approved template; its variable `code` gets the verification code. */
+    templateCode: Text,
+    endpoint: v.optional(HttpUrl),
+    regionId: v.optional(Text),
+    callbackTokenEnv: v.optional(EnvName),
+    reportUtcOffset: v.optional(UtcOffset),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+export const TencentCarrierSchema = v.strictObject(
+  {
+    id: Identifier,
+    type: v.literal('tencent'),
+    secretId: Text,
+    secretKeyEnv: EnvName,
+    smsSdkAppId: Text,
+    /** The approved template; its one parameter gets the verification code. */
+    templateId: Text,
+    signName: v.optional(Text),
+    senderId: v.optional(Text),
+    region: v.optional(Text),
+    /** https://sms.tencentcloudapi.com (default) or https://sms.intl.tencentcloudapi.com. */
+    endpoint: v.optional(HttpUrl),
+    callbackTokenEnv: v.optional(EnvName),
+    reportUtcOffset: v.optional(UtcOffset),
+    timeoutMs: v.optional(Milliseconds),
+  },
+  fieldMessage,
+)
+
+export const CARRIER_TYPES = [
+  'smpp',
+  'twilio',
+  'vonage',
+  'infobip',
+  'generic',
+  'alibaba',
+  'tencent',
+] as const
 
 export const CarrierSchema = v.variant(
   'type',
-  [SmppCarrierSchema],
-  (issue) => `unknown carrier type ${JSON.stringify(issue.input)} (known: "smpp")`,
+  [
+    SmppCarrierSchema,
+    TwilioCarrierSchema,
+    VonageCarrierSchema,
+    InfobipCarrierSchema,
+    GenericCarrierSchema,
+    AlibabaCarrierSchema,
+    TencentCarrierSchema,
+  ],
+  (issue) =>
+    `unknown carrier type ${JSON.stringify(issue.input)} (known: ${CARRIER_TYPES.map((t) => `"${t}"`).join(', ')})`,
 )
 
 export const RouteSchema = v.strictObject({
@@ -195,14 +477,15 @@ export function parseRoutingConfig(
   config.carriers.forEach((carrier, index) => {
     if (ids.has(carrier.id)) problems.push(`carriers.${index}.id: "${carrier.id}" is used twice`)
     ids.add(carrier.id)
-    if (carrier.password === undefined && carrier.passwordEnv === undefined) {
-      problems.push(`carriers.${index}: needs "passwordEnv" (or "password")`)
+    for (const [field, name] of secretEnvFields(carrier)) {
+      // An empty SMPP password can be genuine; an empty API secret or token never is.
+      if (env[name] === undefined || (env[name] === '' && carrier.type !== 'smpp')) {
+        problems.push(
+          `carriers.${index}.${field}: the environment variable ${name} is ${env[name] === undefined ? 'not set' : 'empty'} (carrier "${carrier.id}")`,
+        )
+      }
     }
-    if (carrier.passwordEnv !== undefined && env[carrier.passwordEnv] === undefined) {
-      problems.push(
-        `carriers.${index}.passwordEnv: the environment variable ${carrier.passwordEnv} is not set`,
-      )
-    }
+    problems.push(...carrierProblems(carrier).map((p) => `carriers.${index}${p}`))
   })
   for (const [project, { rules }] of Object.entries(config.projects)) {
     rules.forEach((rule, r) => {
@@ -250,9 +533,86 @@ export function loadRoutingFile(
   return parseRoutingConfig(json, path, env)
 }
 
-/** The password of a carrier, from its environment variable when it names one. */
+/** The `…Env` fields of a carrier entry, as [path within the entry, variable name]. */
+export function secretEnvFields(carrier: CarrierSpec): [string, string][] {
+  const fields: [string, string | undefined][] = []
+  switch (carrier.type) {
+    case 'smpp':
+      fields.push(['passwordEnv', carrier.passwordEnv])
+      break
+    case 'twilio':
+      fields.push(['authTokenEnv', carrier.authTokenEnv])
+      fields.push(['apiKey.secretEnv', carrier.apiKey?.secretEnv])
+      break
+    case 'vonage':
+      fields.push(['apiSecretEnv', carrier.apiSecretEnv])
+      fields.push(['signature.secretEnv', carrier.signature?.secretEnv])
+      fields.push(['callbackTokenEnv', carrier.callbackTokenEnv])
+      break
+    case 'infobip':
+      fields.push(['apiKeyEnv', carrier.apiKeyEnv])
+      fields.push(['callbackTokenEnv', carrier.callbackTokenEnv])
+      break
+    case 'generic':
+      for (const [header, name] of Object.entries(carrier.headersEnv ?? {})) {
+        fields.push([`headersEnv.${header}`, name])
+      }
+      fields.push(['callback.secretEnv', carrier.callback?.secretEnv])
+      break
+    case 'alibaba':
+      fields.push(['accessKeySecretEnv', carrier.accessKeySecretEnv])
+      fields.push(['callbackTokenEnv', carrier.callbackTokenEnv])
+      break
+    case 'tencent':
+      fields.push(['secretKeyEnv', carrier.secretKeyEnv])
+      fields.push(['callbackTokenEnv', carrier.callbackTokenEnv])
+      break
+  }
+  return fields.filter((field): field is [string, string] => field[1] !== undefined)
+}
+
+/** What one field cannot say alone; each problem starts with its path within the entry. */
+function carrierProblems(carrier: CarrierSpec): string[] {
+  switch (carrier.type) {
+    case 'smpp':
+      return carrier.password === undefined && carrier.passwordEnv === undefined
+        ? [': needs "passwordEnv" (or "password")']
+        : []
+    case 'twilio':
+      if (carrier.from === undefined && carrier.messagingServiceSid === undefined) {
+        return [': needs "from" or "messagingServiceSid"']
+      }
+      if (carrier.from !== undefined && carrier.messagingServiceSid !== undefined) {
+        return ['.messagingServiceSid: set "from" or "messagingServiceSid", not both']
+      }
+      return []
+    case 'vonage':
+      if (carrier.apiSecretEnv === undefined && carrier.signature === undefined) {
+        return [': needs "apiSecretEnv" or "signature"']
+      }
+      return []
+    case 'generic': {
+      const headers = Object.keys(carrier.headers ?? {}).map((h) => h.toLowerCase())
+      return Object.keys(carrier.headersEnv ?? {})
+        .filter((h) => headers.includes(h.toLowerCase()))
+        .map((h) => `.headersEnv.${h}: the header is also in "headers"`)
+    }
+    default:
+      return []
+  }
+}
+
+/** The value of an `…Env` field (checked to be set when the file was loaded). */
+export function secretFromEnv(
+  name: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  return env[name] ?? ''
+}
+
+/** The password of an SMPP carrier, from its environment variable when it names one. */
 export function carrierPassword(
-  carrier: CarrierSpec,
+  carrier: CarrierSpec & { type: 'smpp' },
   env: Record<string, string | undefined> = process.env,
 ): string {
   return carrier.passwordEnv !== undefined

@@ -3,9 +3,15 @@
  * @module
  */
 import type { Logger } from 'pino'
+import { alibabaCarrier } from '../carriers/alibaba'
+import { genericHttpCarrier } from '../carriers/generic'
+import { infobipCarrier } from '../carriers/infobip'
 import { smppCarrier } from '../carriers/smpp'
+import { tencentCarrier } from '../carriers/tencent'
+import { twilioCarrier } from '../carriers/twilio'
 import type { CarrierAdapter } from '../carriers/types'
-import { type CarrierSpec, carrierPassword, type RoutingConfig } from './config'
+import { vonageCarrier } from '../carriers/vonage'
+import { type CarrierSpec, carrierPassword, type RoutingConfig, secretFromEnv } from './config'
 import { createRouter, type Router } from './router'
 
 export {
@@ -16,11 +22,33 @@ export {
 } from './config'
 export { createRouter, type PlannedRoute, type Router } from './router'
 
+export interface CarrierBuildOptions {
+  logger?: Logger
+  env?: Record<string, string | undefined>
+  /**
+   * The server's public URL: carriers told per message where to post reports (Twilio, Vonage,
+   * Infobip) get `{publicUrl}/v1/carriers/{id}/reports` unless the entry names its own URL.
+   */
+  publicUrl?: string
+}
+
+/**
+ * The adapter under the entry's id: messages, routes and the report URL
+ * (/v1/carriers/{id}/reports) all use it, so two accounts of one provider can coexist.
+ */
+function named(adapter: CarrierAdapter, id: string): CarrierAdapter {
+  return adapter.id === id ? adapter : { ...adapter, id }
+}
+
 /** Builds the adapter a carrier entry describes. */
 export function carrierFromSpec(
   spec: CarrierSpec,
-  { logger, env = process.env }: { logger?: Logger; env?: Record<string, string | undefined> } = {},
+  { logger, env = process.env, publicUrl }: CarrierBuildOptions = {},
 ): CarrierAdapter {
+  const secret = (name: string) => secretFromEnv(name, env)
+  const reportsUrl = publicUrl
+    ? `${publicUrl.replace(/\/+$/, '')}/v1/carriers/${encodeURIComponent(spec.id)}/reports`
+    : undefined
   switch (spec.type) {
     case 'smpp':
       return smppCarrier({
@@ -39,17 +67,127 @@ export function carrierFromSpec(
         maxParts: spec.maxParts,
         logger,
       })
+    case 'twilio':
+      return named(
+        twilioCarrier({
+          accountSid: spec.accountSid,
+          authToken: secret(spec.authTokenEnv),
+          apiKey: spec.apiKey && { sid: spec.apiKey.sid, secret: secret(spec.apiKey.secretEnv) },
+          from: spec.from,
+          messagingServiceSid: spec.messagingServiceSid,
+          statusCallbackUrl: spec.statusCallbackUrl ?? reportsUrl,
+          baseUrl: spec.baseUrl,
+          timeoutMs: spec.timeoutMs,
+        }),
+        spec.id,
+      )
+    case 'vonage': {
+      const callbackToken = spec.callbackTokenEnv ? secret(spec.callbackTokenEnv) : undefined
+      let callbackUrl = spec.callbackUrl
+      if (!callbackUrl && reportsUrl) {
+        const url = new URL(reportsUrl)
+        // Unsigned receipts are checked by the token in the URL they are posted to.
+        if (!spec.signature && callbackToken) url.searchParams.set('token', callbackToken)
+        callbackUrl = url.toString()
+      }
+      return named(
+        vonageCarrier({
+          apiKey: spec.apiKey,
+          apiSecret: spec.apiSecretEnv ? secret(spec.apiSecretEnv) : undefined,
+          signature: spec.signature && {
+            secret: secret(spec.signature.secretEnv),
+            method: spec.signature.method,
+          },
+          callbackToken,
+          from: spec.from,
+          callbackUrl,
+          currency: spec.currency,
+          restHost: spec.restHost,
+          timeoutMs: spec.timeoutMs,
+        }),
+        spec.id,
+      )
+    }
+    case 'infobip':
+      return named(
+        infobipCarrier({
+          baseUrl: spec.baseUrl,
+          apiKey: secret(spec.apiKeyEnv),
+          from: spec.from,
+          notifyUrl: spec.notifyUrl ?? reportsUrl,
+          callbackToken: spec.callbackTokenEnv ? secret(spec.callbackTokenEnv) : undefined,
+          timeoutMs: spec.timeoutMs,
+        }),
+        spec.id,
+      )
+    case 'generic':
+      return genericHttpCarrier({
+        id: spec.id,
+        url: spec.url,
+        method: spec.method,
+        bodyFormat: spec.bodyFormat,
+        body: spec.body,
+        headers: {
+          ...spec.headers,
+          ...Object.fromEntries(
+            Object.entries(spec.headersEnv ?? {}).map(([header, name]) => [header, secret(name)]),
+          ),
+        },
+        from: spec.from,
+        responseIdPath: spec.responseIdPath,
+        callback: spec.callback && {
+          secret: secret(spec.callback.secretEnv),
+          header: spec.callback.header,
+          idPath: spec.callback.idPath,
+          statusPath: spec.callback.statusPath,
+          statusMap: spec.callback.statusMap,
+          errorCodePath: spec.callback.errorCodePath,
+          timePath: spec.callback.timePath,
+          listPath: spec.callback.listPath,
+        },
+        capabilities: spec.capabilities,
+        timeoutMs: spec.timeoutMs,
+      })
+    case 'alibaba':
+      return named(
+        alibabaCarrier({
+          accessKeyId: spec.accessKeyId,
+          accessKeySecret: secret(spec.accessKeySecretEnv),
+          signName: spec.signName,
+          templateCode: spec.templateCode,
+          endpoint: spec.endpoint,
+          regionId: spec.regionId,
+          callbackToken: spec.callbackTokenEnv ? secret(spec.callbackTokenEnv) : undefined,
+          reportUtcOffset: spec.reportUtcOffset,
+          timeoutMs: spec.timeoutMs,
+        }),
+        spec.id,
+      )
+    case 'tencent':
+      return named(
+        tencentCarrier({
+          secretId: spec.secretId,
+          secretKey: secret(spec.secretKeyEnv),
+          smsSdkAppId: spec.smsSdkAppId,
+          templateId: spec.templateId,
+          signName: spec.signName,
+          senderId: spec.senderId,
+          region: spec.region,
+          endpoint: spec.endpoint,
+          callbackToken: spec.callbackTokenEnv ? secret(spec.callbackTokenEnv) : undefined,
+          reportUtcOffset: spec.reportUtcOffset,
+          timeoutMs: spec.timeoutMs,
+        }),
+        spec.id,
+      )
   }
 }
 
 /**
  * @example
- * const router = routerFromConfig(loadRoutingFile('routes.json'), { logger })
+ * const router = routerFromConfig(loadRoutingFile('routes.json'), { logger, publicUrl })
  */
-export function routerFromConfig(
-  config: RoutingConfig,
-  options: { logger?: Logger; env?: Record<string, string | undefined> } = {},
-): Router {
+export function routerFromConfig(config: RoutingConfig, options: CarrierBuildOptions = {}): Router {
   const adapters = new Map(
     config.carriers.map((spec) => [spec.id, carrierFromSpec(spec, options)] as const),
   )

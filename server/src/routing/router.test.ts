@@ -336,7 +336,7 @@ describe('routing file validation', () => {
       expect.arrayContaining([
         'carriers.0.port: must be 1 to 65535',
         expect.stringMatching(/^carriers\.0\.colour: /),
-        'carriers.1.type: unknown carrier type "carrier-pigeon" (known: "smpp")',
+        'carriers.1.type: unknown carrier type "carrier-pigeon" (known: "smpp", "twilio", "vonage", "infobip", "generic", "alibaba", "tencent")',
         expect.stringMatching(/^projects.nope: project keys must be/),
         'projects.*.rules.0.countries.0: must be an upper-case ISO 3166 alpha-2 code',
         'projects.*.rules.0.prefixes.0: must be "+" and 1 to 15 digits',
@@ -364,7 +364,7 @@ describe('routing file validation', () => {
         projects: { '*': { rules: [{ routes: [{ carrier: 'z' }, { carrier: 'a', weight: 0 }] }] } },
       }),
     ).toEqual([
-      'carriers.0.passwordEnv: the environment variable SMSC_A is not set',
+      'carriers.0.passwordEnv: the environment variable SMSC_A is not set (carrier "a")',
       'carriers.1.id: "a" is used twice',
       'carriers.2: needs "passwordEnv" (or "password")',
       'projects.*.rules.0.routes.0.carrier: no carrier "z" is defined',

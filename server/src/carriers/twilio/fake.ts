@@ -27,8 +27,17 @@ function twilioError(status: number, code: number, message: string): FakeAnswer 
   }
 }
 
+/** An accepted send as it arrived: the Basic credentials, the whole form and the sid given. */
+export interface TwilioFakeRequest {
+  user: string
+  password: string
+  form: Record<string, string>
+  sid: string
+}
+
 export async function startTwilioFake(options: TwilioFakeOptions) {
   const sends: FakeSend[] = []
+  const accepted: TwilioFakeRequest[] = []
   const path = `/2010-04-01/Accounts/${options.accountSid}/Messages.json`
   const server = await startFakeServer(
     (request) => {
@@ -65,6 +74,12 @@ export async function startTwilioFake(options: TwilioFakeOptions) {
       }
       sends.push({ to, text: body })
       const sid = `SM${randomBytes(16).toString('hex')}`
+      accepted.push({
+        user: credentials[0],
+        password: credentials[1],
+        form: Object.fromEntries(form),
+        sid,
+      })
       const date = new Date().toUTCString().replace('GMT', '+0000')
       return {
         status: 201,
@@ -108,7 +123,7 @@ export async function startTwilioFake(options: TwilioFakeOptions) {
     failed: 'failed',
   }
 
-  return {
+  const fake = {
     baseUrl: server.baseUrl,
     sends,
     invalidNumber: INVALID,
@@ -140,4 +155,5 @@ export async function startTwilioFake(options: TwilioFakeOptions) {
       return { method: 'POST', url: options.callbackUrl, headers, body: params.toString() }
     },
   } satisfies CarrierFake
+  return { ...fake, accepted }
 }

@@ -1,0 +1,131 @@
+/**
+ * A live text through the routing file to an HTTP carrier (the local Twilio fake on loopback),
+ * and its signed status callback taken at /v1/carriers/{id}/reports, as the store's server sees
+ * it. The callback is signed over PUBLIC_URL, as Twilio signs the URL it was given, while the
+ * test posts to the server's own loopback address (a proxy in between, as in production).
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTwilioFake } from '../../server/src/carriers/twilio/fake'
+import { createApiKey, createProject } from '../../server/src/projects'
+import { openStorage } from '../../server/src/storage'
+import { startTextgate, tempDir } from '../support/processes'
+
+const ORIGIN = 'https://shop.example'
+const PUBLIC_URL = 'https://verify.shop.example'
+const CARRIER = 'twilio-eu'
+const ACCOUNT_SID = 'AC00000000000000000000000000000001'
+const AUTH_TOKEN = 'local-twilio-auth-token'
+const REPORTS_URL = `${PUBLIC_URL}/v1/carriers/${CARRIER}/reports`
+
+describe('live texts over an HTTP carrier (Twilio)', () => {
+  const dir = tempDir('tg-http-carrier-')
+  let twilio: Awaited<ReturnType<typeof startTwilioFake>>
+  let server: Awaited<ReturnType<typeof startTextgate>>
+  let keys: { publishable: string; secret: string }
+
+  beforeAll(async () => {
+    twilio = await startTwilioFake({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      callbackUrl: REPORTS_URL,
+    })
+    const routesFile = join(dir.path, 'routes.json')
+    writeFileSync(
+      routesFile,
+      JSON.stringify({
+        carriers: [
+          {
+            id: CARRIER,
+            type: 'twilio',
+            accountSid: ACCOUNT_SID,
+            authTokenEnv: 'TG_HTTP_TWILIO_TOKEN',
+            from: '+15005550006',
+            baseUrl: twilio.baseUrl,
+          },
+        ],
+        projects: { '*': { rules: [{ routes: [{ carrier: CARRIER, costPerSegment: 0.05 }] }] } },
+      }),
+    )
+    server = await startTextgate({
+      env: {
+        TEXTGATE_ROUTES_FILE: routesFile,
+        TG_HTTP_TWILIO_TOKEN: AUTH_TOKEN,
+        PUBLIC_URL,
+      },
+    })
+    const storage = openStorage(String(server.env.DATABASE_URL))
+    const { project } = await createProject(storage.db, { name: 'Live shop', origins: [ORIGIN] })
+    keys = {
+      publishable: await createApiKey(storage.db, project.id, 'publishable', 'live'),
+      secret: await createApiKey(storage.db, project.id, 'secret', 'live'),
+    }
+    await storage.close()
+  })
+
+  afterAll(async () => {
+    await server?.close()
+    await twilio?.close()
+    dir.remove()
+  })
+
+  it('sends through the route, then a signed status callback marks the text delivered', async () => {
+    const started = await fetch(`${server.url}/v1/verifications`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${keys.publishable}`,
+        'Content-Type': 'application/json',
+        Origin: ORIGIN,
+      },
+      body: JSON.stringify({ phone: '+447400321321', consent: { accepted: true } }),
+    })
+    expect(started.status).toBe(201)
+    const { id } = (await started.json()) as { id: string }
+
+    const read = async () => {
+      const res = await fetch(`${server.url}/v1/verifications/${id}`, {
+        headers: { Authorization: `Bearer ${keys.secret}` },
+      })
+      expect(res.status).toBe(200)
+      return (await res.json()) as {
+        messages: { status: string; carrier: string | null; deliveredAt: string | null }[]
+      }
+    }
+    await expect
+      .poll(async () => (await read()).messages[0]?.status, { timeout: 15_000, interval: 100 })
+      .toBe('sent')
+
+    // What Twilio received: the account's credentials, the number, the code text, our callback.
+    expect(twilio.accepted).toHaveLength(1)
+    const [request] = twilio.accepted
+    expect(request).toMatchObject({ user: ACCOUNT_SID, password: AUTH_TOKEN })
+    expect(request?.form).toMatchObject({
+      To: '+447400321321',
+      From: '+15005550006',
+      StatusCallback: REPORTS_URL,
+    })
+    expect(request?.form.Body).toMatch(/^\d{4,10} is your Live shop verification code\./)
+
+    const report = twilio.deliveryReport(request!.sid, 'delivered')
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/v1/carriers/${CARRIER}/reports`, {
+        method: 'POST',
+        headers,
+        body: report.body,
+      })
+
+    // A forged callback (signature of another token) changes nothing.
+    const forged = await post({ ...report.headers, 'x-twilio-signature': 'AAAA' })
+    expect(forged.status).toBe(401)
+    expect((await read()).messages[0]?.status).toBe('sent')
+
+    const accepted = await post(report.headers)
+    expect(accepted.status).toBe(200)
+    expect(await accepted.json()).toEqual({ received: 1, applied: 1 })
+
+    const [message] = (await read()).messages
+    expect(message).toMatchObject({ status: 'delivered', carrier: CARRIER })
+    expect(message?.deliveredAt).not.toBeNull()
+  })
+})
