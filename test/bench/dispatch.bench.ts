@@ -1,6 +1,7 @@
 /**
- * `pnpm bench:dispatch`: how fast the outbox gets accepted texts to an SMPP peer, against the
- * raw SMPP adapter sending to the same peer in the same run.
+ * `pnpm bench:dispatch`: how fast the outbox gets accepted texts to a carrier, against the raw
+ * adapter sending to the same carrier in the same run — for an SMPP peer and for an HTTP carrier
+ * (the local Twilio fake, which speaks Twilio's Messages API).
  *
  * The peer is the `smpp` package's own server on 127.0.0.1 (a fake SMSC that acknowledges at
  * once and sends TLV receipts), in this process. Four runs, each adapter with its own bind:
@@ -23,6 +24,8 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { smppCarrier } from '../../server/src/carriers/smpp'
 import { startFakeSmsc } from '../../server/src/carriers/smpp/testing'
+import { twilioCarrier } from '../../server/src/carriers/twilio'
+import { startTwilioFake } from '../../server/src/carriers/twilio/fake'
 import type { CarrierAdapter } from '../../server/src/carriers/types'
 import { createLogger } from '../../server/src/logger'
 import { createDispatcher, enqueueMessage } from '../../server/src/outbox'
@@ -64,6 +67,8 @@ function summarise(name: string, latencies: number[], seconds: number, errors: n
   }
 }
 
+const TWILIO_SID = `AC${'0123456789abcdef'.repeat(2)}`
+const TWILIO_TOKEN = 'bench-twilio-auth-token'
 const phone = (i: number) => `+447400${String(i).padStart(6, '0')}`
 const body = (i: number) => `Your Bench store code is ${String(100_000 + i)}`
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -81,212 +86,258 @@ async function paced(count: number, rate: number, run: (i: number) => Promise<vo
   await Promise.all(all)
 }
 
+interface Target {
+  /** Label in the table, e.g. "SMPP peer" or "HTTP fake (Twilio)". */
+  label: string
+  /** A fresh adapter with its own connection to the target. */
+  adapter(id: string): CarrierAdapter & { connect?(): Promise<void> }
+  /** The routing file's carrier entry for the router in front of the outbox. */
+  spec: Record<string, unknown>
+}
+
+/** The four runs against one target: raw burst, raw paced, outbox drain, outbox paced. */
+async function runCarrier(target: Target, dir: string): Promise<Result[]> {
+  const results: Result[] = []
+  const { label } = target
+  // Warm-up (JIT, the peer's code paths), not counted.
+  const warm = target.adapter('warm')
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      warm.send({ id: `w${i}`, to: phone(i), body: body(i), projectId: 'p', mode: 'live' }),
+    ),
+  )
+  await warm.close?.()
+
+  // 1. The raw adapter: a burst for throughput, then a paced run for latency.
+  const raw = target.adapter('raw')
+  await raw.connect?.()
+  let rawErrors = 0
+  const rawSend = async (i: number, latencies: number[]) => {
+    const t0 = performance.now()
+    try {
+      await raw.send({ id: `r${i}`, to: phone(i), body: body(i), projectId: 'p', mode: 'live' })
+      latencies.push(performance.now() - t0)
+    } catch {
+      rawErrors++
+    }
+  }
+  const burstLatencies: number[] = []
+  const rawStart = performance.now()
+  await Promise.all(Array.from({ length: MESSAGES }, (_, i) => rawSend(i, burstLatencies)))
+  results.push(
+    summarise(
+      `${label}: raw adapter send, burst`,
+      burstLatencies,
+      (performance.now() - rawStart) / 1000,
+      rawErrors,
+    ),
+  )
+  const pacedLatencies: number[] = []
+  const pacedStart = performance.now()
+  await paced(PACED, RATE, (i) => rawSend(MESSAGES + i, pacedLatencies))
+  results.push(
+    summarise(
+      `${label}: raw adapter send, ${RATE}/s`,
+      pacedLatencies,
+      (performance.now() - pacedStart) / 1000,
+      rawErrors,
+    ),
+  )
+  await raw.close?.()
+
+  // 2. The outbox: storage, dispatcher, router, adapter.
+  const storage = openStorage(
+    process.env.BENCH_DATABASE_URL ?? `sqlite:${dir}/bench-${label.replace(/\W+/g, '-')}.db`,
+  )
+  await migrateToLatest(storage)
+  const { encryptionKey } = deriveSecrets('bench-secret-0123456789-0123456789-0123')
+  const projectId = (
+    await createProject(storage.db, { name: 'Bench', origins: ['https://bench.test'] })
+  ).project.id
+  const adapter = target.adapter('bench-carrier')
+  const acked = new Map<string, number>()
+  const timed: CarrierAdapter = {
+    ...adapter,
+    id: adapter.id,
+    capabilities: adapter.capabilities,
+    async send(message) {
+      const result = await adapter.send(message)
+      acked.set(message.id, performance.now())
+      return result
+    },
+  }
+  const router = createRouter({
+    config: parseRoutingConfig({
+      carriers: [{ id: 'bench-carrier', ...target.spec }],
+      projects: { '*': { rules: [{ routes: [{ carrier: 'bench-carrier' }] }] } },
+    }),
+    adapters: new Map([['bench-carrier', timed]]),
+    logger,
+  })
+  await adapter.connect?.()
+  const dispatcher = createDispatcher({
+    storage,
+    encryptionKey,
+    logger,
+    carrierFor: () => router,
+    pollIntervalMs: 50,
+  })
+  const accepted = new Map<string, number>()
+  const enqueue = async (i: number) => {
+    const verificationId = `ver_bench_${i}`
+    const at = Date.now()
+    const messageId = await storage.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('verifications')
+        .values({
+          id: verificationId,
+          project_id: projectId,
+          mode: 'live',
+          phone: phone(i),
+          country: 'GB',
+          channel: 'sms',
+          locale: null,
+          status: 'pending',
+          code_hmac: 'x',
+          code_length: 6,
+          consent_version: 'bench',
+          consent_at: at,
+          origin: null,
+          ip: null,
+          created_at: at,
+          expires_at: at + 600_000,
+          resend_after: at + 30_000,
+          approved_at: null,
+        })
+        .execute()
+      return enqueueMessage(trx, encryptionKey, {
+        verificationId,
+        projectId,
+        mode: 'live',
+        to: phone(i),
+        body: body(i),
+        now: at,
+      })
+    })
+    accepted.set(messageId, performance.now())
+    dispatcher.nudge()
+  }
+  const waitForAcks = async (count: number) => {
+    const deadline = Date.now() + 120_000
+    while (acked.size < count && Date.now() < deadline) await sleep(2)
+  }
+  /** Rows not done once the dispatcher has recorded the last acks (bounded wait). */
+  const outboxErrors = async () => {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const row = await storage.db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '!=', 'done')
+        .executeTakeFirstOrThrow()
+      if (Number(row.n) === 0 || Date.now() > deadline) return Number(row.n)
+      await sleep(20)
+    }
+  }
+
+  // 2a. Throughput: MESSAGES accepted texts waiting, then the dispatcher drains them.
+  for (let i = 0; i < MESSAGES; i++) await enqueue(i)
+  const drainStart = performance.now()
+  dispatcher.start()
+  await waitForAcks(MESSAGES)
+  const drained = [...acked.values()]
+  results.push(
+    summarise(
+      `${label}: outbox drain (${storage.dialect})`,
+      drained.map((at) => at - drainStart),
+      (Math.max(...drained) - drainStart) / 1000,
+      MESSAGES - acked.size + (await outboxErrors()),
+    ),
+  )
+
+  // 2b. Latency: texts accepted at RATE per second while the dispatcher runs.
+  acked.clear()
+  accepted.clear()
+  const pacedOutboxStart = performance.now()
+  await paced(PACED, RATE, (i) => enqueue(MESSAGES + i))
+  await waitForAcks(PACED)
+  await dispatcher.stop()
+  results.push(
+    summarise(
+      `${label}: outbox dispatch, ${RATE}/s (${storage.dialect})`,
+      [...acked].map(([id, at]) => at - (accepted.get(id) ?? at)),
+      (performance.now() - pacedOutboxStart) / 1000,
+      PACED - acked.size + (await outboxErrors()),
+    ),
+  )
+  await router.close()
+  await storage.close()
+  return results
+}
+
 async function main() {
   console.log(
     `Dispatch benchmark: ${MESSAGES} texts per run, submit window ${WINDOW}, ` +
-      `${cpus().length} CPUs, Node ${process.version}, SMPP peer on 127.0.0.1\n`,
+      `${cpus().length} CPUs, Node ${process.version}, carriers on 127.0.0.1\n`,
   )
   const smsc = await startFakeSmsc({ receipts: 'tlv' })
-  const adapterOptions = {
-    host: smsc.host,
-    port: smsc.port,
-    systemId: smsc.options.systemId,
-    password: smsc.options.password,
-    sourceAddr: 'Bench',
-    window: WINDOW,
-    logger,
-  }
+  const twilio = await startTwilioFake({
+    accountSid: TWILIO_SID,
+    authToken: TWILIO_TOKEN,
+    callbackUrl: 'https://bench.test/v1/carriers/bench-carrier/reports',
+  })
+  process.env.BENCH_TWILIO_TOKEN = TWILIO_TOKEN
   const dir = tempDir('tg-bench-dispatch-')
-  const results: Result[] = []
+  const groups: Result[][] = []
   try {
-    // Warm-up (JIT, the peer's code paths), not counted.
-    const warm = smppCarrier({ id: 'warm', ...adapterOptions })
-    await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        warm.send({ id: `w${i}`, to: phone(i), body: body(i), projectId: 'p', mode: 'live' }),
-      ),
-    )
-    await warm.close()
-
-    // 1. The raw adapter: a burst for throughput, then a paced run for latency.
-    const raw = smppCarrier({ id: 'raw', ...adapterOptions })
-    await raw.connect()
-    let rawErrors = 0
-    const rawSend = async (i: number, latencies: number[]) => {
-      const t0 = performance.now()
-      try {
-        await raw.send({ id: `r${i}`, to: phone(i), body: body(i), projectId: 'p', mode: 'live' })
-        latencies.push(performance.now() - t0)
-      } catch {
-        rawErrors++
-      }
+    const smppOptions = {
+      host: smsc.host,
+      port: smsc.port,
+      systemId: smsc.options.systemId,
+      password: smsc.options.password,
+      sourceAddr: 'Bench',
+      window: WINDOW,
     }
-    const burstLatencies: number[] = []
-    const rawStart = performance.now()
-    await Promise.all(Array.from({ length: MESSAGES }, (_, i) => rawSend(i, burstLatencies)))
-    results.push(
-      summarise(
-        'raw adapter send, burst',
-        burstLatencies,
-        (performance.now() - rawStart) / 1000,
-        rawErrors,
+    groups.push(
+      await runCarrier(
+        {
+          label: 'SMPP peer',
+          adapter: (id) => smppCarrier({ id, ...smppOptions, logger }),
+          spec: { type: 'smpp', ...smppOptions },
+        },
+        dir.path,
       ),
     )
-    const pacedLatencies: number[] = []
-    const pacedStart = performance.now()
-    await paced(PACED, RATE, (i) => rawSend(MESSAGES + i, pacedLatencies))
-    results.push(
-      summarise(
-        `raw adapter send, ${RATE}/s`,
-        pacedLatencies,
-        (performance.now() - pacedStart) / 1000,
-        rawErrors,
-      ),
-    )
-    await raw.close()
-
-    // 2. The outbox: storage, dispatcher, router, adapter.
-    const storage = openStorage(process.env.BENCH_DATABASE_URL ?? `sqlite:${dir.path}/bench.db`)
-    await migrateToLatest(storage)
-    const { encryptionKey } = deriveSecrets('bench-secret-0123456789-0123456789-0123')
-    const projectId = (
-      await createProject(storage.db, { name: 'Bench', origins: ['https://bench.test'] })
-    ).project.id
-    const adapter = smppCarrier({ id: 'bench-smsc', ...adapterOptions })
-    const acked = new Map<string, number>()
-    const timed: CarrierAdapter = {
-      ...adapter,
-      id: adapter.id,
-      capabilities: adapter.capabilities,
-      async send(message) {
-        const result = await adapter.send(message)
-        acked.set(message.id, performance.now())
-        return result
-      },
-    }
-    const router = createRouter({
-      config: parseRoutingConfig({
-        carriers: [
-          {
-            id: 'bench-smsc',
-            type: 'smpp',
-            host: smsc.host,
-            port: smsc.port,
-            systemId: smsc.options.systemId,
-            password: smsc.options.password,
-            sourceAddr: 'Bench',
-            window: WINDOW,
+    groups.push(
+      await runCarrier(
+        {
+          label: 'HTTP fake (Twilio)',
+          adapter: (id) => ({
+            ...twilioCarrier({
+              accountSid: TWILIO_SID,
+              authToken: TWILIO_TOKEN,
+              from: '+15005550006',
+              baseUrl: twilio.baseUrl,
+            }),
+            id,
+          }),
+          spec: {
+            type: 'twilio',
+            accountSid: TWILIO_SID,
+            authTokenEnv: 'BENCH_TWILIO_TOKEN',
+            from: '+15005550006',
+            baseUrl: twilio.baseUrl,
           },
-        ],
-        projects: { '*': { rules: [{ routes: [{ carrier: 'bench-smsc' }] }] } },
-      }),
-      adapters: new Map([['bench-smsc', timed]]),
-      logger,
-    })
-    await adapter.connect()
-    const dispatcher = createDispatcher({
-      storage,
-      encryptionKey,
-      logger,
-      carrierFor: () => router,
-      pollIntervalMs: 50,
-    })
-    const accepted = new Map<string, number>()
-    const enqueue = async (i: number) => {
-      const verificationId = `ver_bench_${i}`
-      const at = Date.now()
-      const messageId = await storage.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('verifications')
-          .values({
-            id: verificationId,
-            project_id: projectId,
-            mode: 'live',
-            phone: phone(i),
-            country: 'GB',
-            channel: 'sms',
-            locale: null,
-            status: 'pending',
-            code_hmac: 'x',
-            code_length: 6,
-            consent_version: 'bench',
-            consent_at: at,
-            origin: null,
-            ip: null,
-            created_at: at,
-            expires_at: at + 600_000,
-            resend_after: at + 30_000,
-            approved_at: null,
-          })
-          .execute()
-        return enqueueMessage(trx, encryptionKey, {
-          verificationId,
-          projectId,
-          mode: 'live',
-          to: phone(i),
-          body: body(i),
-          now: at,
-        })
-      })
-      accepted.set(messageId, performance.now())
-      dispatcher.nudge()
-    }
-    const waitForAcks = async (count: number) => {
-      const deadline = Date.now() + 120_000
-      while (acked.size < count && Date.now() < deadline) await sleep(2)
-    }
-    /** Rows not done once the dispatcher has recorded the last acks (bounded wait). */
-    const outboxErrors = async () => {
-      const deadline = Date.now() + 10_000
-      for (;;) {
-        const row = await storage.db
-          .selectFrom('outbox')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('state', '!=', 'done')
-          .executeTakeFirstOrThrow()
-        if (Number(row.n) === 0 || Date.now() > deadline) return Number(row.n)
-        await sleep(20)
-      }
-    }
-
-    // 2a. Throughput: MESSAGES accepted texts waiting, then the dispatcher drains them.
-    for (let i = 0; i < MESSAGES; i++) await enqueue(i)
-    const drainStart = performance.now()
-    dispatcher.start()
-    await waitForAcks(MESSAGES)
-    const drained = [...acked.values()]
-    results.push(
-      summarise(
-        `outbox drain (${storage.dialect})`,
-        drained.map((at) => at - drainStart),
-        (Math.max(...drained) - drainStart) / 1000,
-        MESSAGES - acked.size + (await outboxErrors()),
+        },
+        dir.path,
       ),
     )
-
-    // 2b. Latency: texts accepted at RATE per second while the dispatcher runs.
-    acked.clear()
-    accepted.clear()
-    const pacedOutboxStart = performance.now()
-    await paced(PACED, RATE, (i) => enqueue(MESSAGES + i))
-    await waitForAcks(PACED)
-    await dispatcher.stop()
-    results.push(
-      summarise(
-        `outbox dispatch, ${RATE}/s (${storage.dialect})`,
-        [...acked].map(([id, at]) => at - (accepted.get(id) ?? at)),
-        (performance.now() - pacedOutboxStart) / 1000,
-        PACED - acked.size + (await outboxErrors()),
-      ),
-    )
-    await router.close()
-    await storage.close()
   } finally {
     await smsc.close()
+    await twilio.close()
     dir.remove()
   }
-
-  const [rawBurst, rawPaced, drain, dispatch] = results as [Result, Result, Result, Result]
+  const results = groups.flat()
   console.table(
     results.map((r) => ({
       run: r.name,
@@ -296,14 +347,20 @@ async function main() {
       errors: r.errors,
     })),
   )
+  for (const group of groups) {
+    const [rawBurst, rawPaced, drain, dispatch] = group as [Result, Result, Result, Result]
+    const label = rawBurst.name.split(':')[0]
+    console.log(
+      `\n${label}` +
+        `\n  throughput, outbox drain / raw burst:                  ${(drain.perSecond / rawBurst.perSecond).toFixed(2)}` +
+        `\n  p99 accepted→acknowledged, outbox / raw send at ${RATE}/s: ${(dispatch.p99 / rawPaced.p99).toFixed(2)}` +
+        `\n  p50 accepted→acknowledged, outbox / raw send at ${RATE}/s: ${(dispatch.p50 / rawPaced.p50).toFixed(2)}`,
+    )
+  }
   console.log(
-    `\nthroughput, outbox drain / raw burst:                  ${(drain.perSecond / rawBurst.perSecond).toFixed(2)}` +
-      `\np99 accepted→acknowledged, outbox / raw send at ${RATE}/s: ${(dispatch.p99 / rawPaced.p99).toFixed(2)}` +
-      `\np50 accepted→acknowledged, outbox / raw send at ${RATE}/s: ${(dispatch.p50 / rawPaced.p50).toFixed(2)}`,
-  )
-  console.log(
-    '\nBoth ran against the same SMPP peer on this machine in this run. Burst latencies include\n' +
-      'queueing behind all texts at once; the paced runs arrive below capacity.',
+    '\nEach outbox run is compared with the raw adapter against the same carrier fake, on this\n' +
+      'machine, in this run. Burst latencies include queueing behind all texts at once; the paced\n' +
+      'runs arrive below capacity.',
   )
   const outDir = join(ROOT, 'test/.tmp')
   mkdirSync(outDir, { recursive: true })
