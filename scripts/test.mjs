@@ -136,6 +136,11 @@ console.log(
     ? 'storage suites ran on SQLite and PostgreSQL'
     : 'storage suites ran on SQLite only (set TEXTGATE_TEST_POSTGRES_URL=postgres://… to add PostgreSQL)',
 )
+console.log(
+  process.env.TEXTGATE_TEST_REDIS_URL
+    ? 'fraud counters ran on the database and on Redis'
+    : 'fraud counters ran on the database only (set TEXTGATE_TEST_REDIS_URL=redis://… to add Redis)',
+)
 if (failures.length) console.log(`failed steps: ${failures.join(', ')}`)
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
 process.exit(failures.length || failed ? 1 : 0)

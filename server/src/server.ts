@@ -88,11 +88,23 @@ export async function startServer(
     db: storage.db,
     secrets,
     logger,
+    redisUrl: config.redisUrl,
     // Spend caps count what the first live route for the number charges, when it names a price.
     routeCost: router
       ? (projectId, phone) => router.plan(projectId, phone)[0]?.costPerSegment
       : undefined,
   })
+  if (config.redisUrl) {
+    try {
+      await fraud.checkCounters()
+    } catch (error) {
+      await fraud.close()
+      throw new Error(
+        `[textgate] [fraud] Redis at REDIS_URL is unreachable: ${(error as Error).message}`,
+      )
+    }
+    logger.info('fraud guard counters in Redis')
+  }
   const verifications = createVerificationService({
     db: storage.db,
     secrets,
@@ -151,6 +163,7 @@ export async function startServer(
       stopCleanUp()
       await dispatcher.stop()
       await router?.close()
+      await fraud.close()
       await storage.close()
     })()
     return closing

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../server/src/storage/testing'
 import { type CreatedProject, cliAsync, startTextgate, tempDir } from '../support/processes'
@@ -12,7 +13,21 @@ const ORIGIN = 'https://shop.example'
 const LIMIT = 20
 const REQUESTS = 60
 
-describe.each(DIALECTS)('two server processes on one %s database', (dialect) => {
+const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL
+const SETUPS: [string, 'sqlite' | 'postgres', string | undefined][] = [
+  ...DIALECTS.map((d) => [`one ${d} database`, d, undefined] as [string, typeof d, undefined]),
+  ...(redisUrl
+    ? [['SQLite files and one Redis', 'sqlite', redisUrl] as [string, 'sqlite', string]]
+    : []),
+]
+
+if (!redisUrl) {
+  describe('two server processes sharing Redis counters', () => {
+    it.skip('needs TEXTGATE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379); CI sets it', () => {})
+  })
+}
+
+describe.each(SETUPS)('two server processes on %s', (_name, dialect, redis) => {
   const dir = tempDir('tg-fraud-')
   let storage: TestStorage | undefined
   let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
@@ -24,7 +39,11 @@ describe.each(DIALECTS)('two server processes on one %s database', (dialect) => 
       storage = await createTestStorage('postgres')
       databaseUrl = storage.url
     }
-    const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: '1' }
+    const env = {
+      DATABASE_URL: databaseUrl,
+      TRUST_PROXY: '1',
+      ...(redis ? { REDIS_URL: redis } : {}),
+    }
     servers = [await startTextgate({ databaseUrl, env }), await startTextgate({ databaseUrl, env })]
     // Only the per-IP rule, so that every refusal below is that rule's.
     const settings = join(dir.path, 'fraud.json')
@@ -79,5 +98,14 @@ describe.each(DIALECTS)('two server processes on one %s database', (dialect) => 
     const accepted = statuses.filter((s) => s === 201).length
     expect(statuses.filter((s) => s !== 201 && s !== '429 rate_limited')).toEqual([])
     expect(accepted).toBe(LIMIT)
+    if (redis) {
+      // The limit held through Redis: the database kept no velocity counters at all.
+      const db = new Database(join(dir.path, 'shared.db'), { readonly: true })
+      const rows = db
+        .prepare("SELECT count(*) AS n FROM fraud_counters WHERE key LIKE 'start:%'")
+        .get() as { n: number }
+      db.close()
+      expect(rows.n).toBe(0)
+    }
   })
 })

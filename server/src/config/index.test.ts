@@ -50,6 +50,12 @@ describe('settings', () => {
     expect(problems({ PORT: '70000', TEXTGATE_SECRET: SECRET })).toEqual([
       'PORT must be between 0 and 65535',
     ])
+    expect(
+      problems({ REDIS_URL: 'localhost:6379', TRUST_PROXY: 'maybe', TEXTGATE_SECRET: SECRET }),
+    ).toEqual([
+      'TRUST_PROXY must be false, true (one proxy) or the number of proxies in front of the server',
+      'REDIS_URL must be redis://host:port[/db] or rediss://… (TLS)',
+    ])
   })
 
   it('refuses to start in production without a secret', () => {

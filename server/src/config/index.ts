@@ -23,6 +23,8 @@ export interface Config {
   dataDir: string
   /** Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none). */
   trustProxyHops: number
+  /** Redis for the fraud guard's counters (REDIS_URL); unset: counters live in the database. */
+  redisUrl?: string | undefined
   /** Live-mode routes and carriers from TEXTGATE_ROUTES_FILE; without it live keys cannot send. */
   routing?: RoutingConfig
   /** How long a dispatcher's claim on an outbox row holds before another process may take it. */
@@ -97,6 +99,15 @@ const EnvSchema = v.object({
         'TRUST_PROXY must be false, true (one proxy) or the number of proxies in front of the server',
       ),
       v.transform((value) => (value === 'false' ? 0 : value === 'true' ? 1 : Number(value))),
+    ),
+  ),
+  REDIS_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (url) => URL.canParse(url) && /^rediss?:$/.test(new URL(url).protocol),
+        'REDIS_URL must be redis://host:port[/db] or rediss://… (TLS)',
+      ),
     ),
   ),
   TEXTGATE_ROUTES_FILE: v.optional(v.pipe(v.string(), v.minLength(1))),
@@ -186,6 +197,7 @@ export function loadConfig(
     logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
     dataDir,
     trustProxyHops: settings.TRUST_PROXY ?? 0,
+    redisUrl: settings.REDIS_URL,
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
   }

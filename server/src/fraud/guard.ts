@@ -25,7 +25,7 @@ import { listsCheck } from './checks/lists'
 import { numberTypeCheck } from './checks/number-type'
 import { spendCheck } from './checks/spend'
 import { velocityCheck } from './checks/velocity'
-import { hitCounters, readCounters } from './counters'
+import { type CounterStore, databaseCounters } from './counters'
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings, parseFraudSettings } from './settings'
 import { type CheckResult, type Decision, type Finding, type FraudContext, SEVERITY } from './types'
 
@@ -55,6 +55,8 @@ export interface AssessInput {
 export interface FraudGuardOptions {
   db: Kysely<Database>
   challenges: ChallengeService
+  /** Where counters live: the database unless a Redis store is given. */
+  counters?: CounterStore | undefined
   /** Price of one text to `phone` on the route a live message of the project would take. */
   routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
   logger?: Logger | undefined
@@ -72,10 +74,12 @@ function worst(findings: Finding[]): Decision {
 export function createFraudGuard({
   db,
   challenges,
+  counters = databaseCounters(db),
   routeCost,
   logger,
   now = Date.now,
 }: FraudGuardOptions) {
+  const deps = { db, counters }
   const settingsCache = new Map<string, FraudSettings>()
   function settingsOf(json: string | null): FraudSettings {
     if (json === null) return DEFAULT_FRAUD_SETTINGS
@@ -133,11 +137,11 @@ export function createFraudGuard({
         routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
       }
       const results: CheckResult[] = [numberTypeCheck(ctx)]
-      const lists = await listsCheck(ctx, { db })
+      const lists = await listsCheck(ctx, deps)
       results.push(lists)
       // Every check runs whatever the lists say: equal work keeps answers equal in timing.
-      if (ctx.settings.velocity.mode !== 'off') results.push(await velocityCheck(ctx, { db }))
-      if (ctx.settings.conversion.mode !== 'off') results.push(await conversionCheck(ctx, { db }))
+      if (ctx.settings.velocity.mode !== 'off') results.push(await velocityCheck(ctx, deps))
+      if (ctx.settings.conversion.mode !== 'off') results.push(await conversionCheck(ctx, deps))
 
       const enforced: Finding[] = []
       const shadowReasons: string[] = []
@@ -192,7 +196,7 @@ export function createFraudGuard({
 
       // Money last: only a start that would really be sent reserves its cost.
       if (decision !== 'block') {
-        const spend = await spendCheck(ctx, { db })
+        const spend = await spendCheck(ctx, deps)
         if (spend.mode === 'shadow') {
           for (const f of spend.findings) shadowReasons.push(`${f.decision}:${f.reason}`)
         } else if (spend.mode === 'enforce' && spend.findings.length > 0) {
@@ -209,12 +213,9 @@ export function createFraudGuard({
           )
         }
       } else {
-        // A decoy does the same reads as a real start, so it answers in the same time.
-        await readCounters(
-          db,
-          [{ key: `spend:${ctx.projectId}:read`, windowMs: 86_400_000 }],
-          ctx.at,
-        )
+        // A decoy does the same work as a real start, so it answers in the same time: its
+        // cost goes to a counter of what the guard saved.
+        await spendCheck({ ...ctx, projectId: `${ctx.projectId}:saved` }, deps)
       }
 
       if (decision === 'block') {
@@ -251,7 +252,7 @@ export function createFraudGuard({
         settings: settingsOf(input.fraudSettings),
         routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
       }
-      const spend = await spendCheck(ctx, { db })
+      const spend = await spendCheck(ctx, deps)
       const blocked = spend.mode === 'enforce' && spend.findings.length > 0
       if (blocked) {
         await recordRefusal(
@@ -262,7 +263,7 @@ export function createFraudGuard({
           [],
         )
       } else {
-        await countSent({ db }, ctx)
+        await countSent(deps, ctx)
       }
       return blocked
     },
@@ -297,7 +298,7 @@ export function createFraudGuard({
       const { ctx } = assessment
       // Decoys are counted apart (same work, so the same timing), never as codes sent.
       await countSent(
-        { db },
+        deps,
         assessment.decoy ? { ...ctx, projectId: `${ctx.projectId}:decoy` } : ctx,
       )
     },
@@ -308,13 +309,22 @@ export function createFraudGuard({
       phone: string
       country: string
     }) {
-      await countEntered({ db }, { ...input, at: now(), settings: settingsOf(input.fraudSettings) })
+      await countEntered(deps, { ...input, at: now(), settings: settingsOf(input.fraudSettings) })
+    },
+
+    /** One round trip to the counter store: throws when it cannot be reached. */
+    checkCounters: async () => {
+      await counters.read([{ key: 'health', windowMs: 60_000 }], now())
+    },
+
+    /** Closes the counter store's connection (Redis). */
+    close: async () => {
+      await counters.close?.()
     },
 
     /** Wrong codes for this number across all its verifications in the last 24 h. */
     async wrongCodes(projectId: string, phone: string): Promise<number> {
-      const [value] = await readCounters(
-        db,
+      const [value] = await counters.read(
         [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
         now(),
       )
@@ -322,8 +332,7 @@ export function createFraudGuard({
     },
 
     async countWrongCode(projectId: string, phone: string): Promise<number> {
-      const [value] = await hitCounters(
-        db,
+      const [value] = await counters.hit(
         [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
         now(),
       )

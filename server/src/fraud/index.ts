@@ -2,11 +2,14 @@
  * The fraud guard: checks before any text is sent, challenges, lists, and the decision log.
  * @module
  */
+
+import { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { createChallengeService } from './challenge'
+import { redisCounters } from './counters'
 import { createFraudGuard } from './guard'
 
 export type { FraudGuard } from './guard'
@@ -18,9 +21,21 @@ export function createFraud(options: {
   logger?: Logger
   now?: () => number
   routeCost?: (projectId: string, phone: string) => number | undefined
+  /** Keep counters in this Redis instead of the database. */
+  redisUrl?: string | undefined
 }) {
+  const counters = options.redisUrl
+    ? redisCounters(
+        new Redis(options.redisUrl, {
+          // Fail a start fast rather than wait long while Redis is away.
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+        }),
+      )
+    : undefined
   return createFraudGuard({
     db: options.db,
+    counters,
     routeCost: options.routeCost,
     challenges: createChallengeService(options.db, options.secrets.pepper),
     logger: options.logger,

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Database, KeyMode } from '../storage'
+import type { CounterStore } from './counters'
 import type { CheckMode, FraudSettings } from './settings'
 
 export type Decision = 'allow' | 'challenge' | 'block'
@@ -38,6 +39,7 @@ export interface FraudContext {
 
 export interface CheckDeps {
   db: Kysely<Database>
+  counters: CounterStore
 }
 
 export interface CheckResult {

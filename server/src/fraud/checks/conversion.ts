@@ -4,7 +4,7 @@
  * volume, a low rate asks for a challenge and a very low one blocks.
  * @module
  */
-import { type CounterRef, hitCounters, readCounters } from '../counters'
+import type { CounterRef } from '../counters'
 import { prefixOf } from '../network'
 import { durationMs, type FraudSettings } from '../settings'
 import type { CheckDeps, CheckResult, Finding, FraudContext } from '../types'
@@ -30,11 +30,13 @@ function refs(
   }
 }
 
-export async function conversionCheck(ctx: FraudContext, { db }: CheckDeps): Promise<CheckResult> {
+export async function conversionCheck(
+  ctx: FraudContext,
+  { counters }: CheckDeps,
+): Promise<CheckResult> {
   const settings = ctx.settings.conversion
   const r = refs(ctx.projectId, ctx.phone, ctx.country, settings)
-  const [countrySent, countryEntered, prefixSent, prefixEntered] = await readCounters(
-    db,
+  const [countrySent, countryEntered, prefixSent, prefixEntered] = await counters.read(
     [r.country.sent, r.country.entered, r.prefix.sent, r.prefix.entered],
     ctx.at,
   )
@@ -59,7 +61,7 @@ export async function countSent(
   ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
 ): Promise<void> {
   const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await hitCounters(deps.db, [r.country.sent, r.prefix.sent], ctx.at)
+  await deps.counters.hit([r.country.sent, r.prefix.sent], ctx.at)
 }
 
 /** Counts a code entered correctly for `phone`. */
@@ -68,5 +70,5 @@ export async function countEntered(
   ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
 ): Promise<void> {
   const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await hitCounters(deps.db, [r.country.entered, r.prefix.entered], ctx.at)
+  await deps.counters.hit([r.country.entered, r.prefix.entered], ctx.at)
 }

@@ -5,7 +5,6 @@
  * processes cannot both spend the last of a cap.
  * @module
  */
-import { hitCounters } from '../counters'
 import type { CheckDeps, CheckResult, Finding, FraudContext } from '../types'
 
 const DAY_MS = 86_400_000
@@ -18,13 +17,12 @@ export function costOf(ctx: Pick<FraudContext, 'country' | 'settings' | 'routeCo
   return ctx.routeCost ?? costs[ctx.country] ?? defaultCostPerSms
 }
 
-export async function spendCheck(ctx: FraudContext, { db }: CheckDeps): Promise<CheckResult> {
+export async function spendCheck(ctx: FraudContext, { counters }: CheckDeps): Promise<CheckResult> {
   const { mode, dailyProjectCap, dailyCountryCap } = ctx.settings.spend
   const cost = Math.round(costOf(ctx) * MICRO)
   // A fixed UTC day: the bucket is the day, and only the current bucket is compared.
   const dayStart = Math.floor(ctx.at / DAY_MS) * DAY_MS
-  const [project, country] = await hitCounters(
-    db,
+  const [project, country] = await counters.hit(
     [
       { key: `spend:${ctx.projectId}:project:${dayStart}`, windowMs: DAY_MS },
       { key: `spend:${ctx.projectId}:country:${ctx.country}:${dayStart}`, windowMs: DAY_MS },

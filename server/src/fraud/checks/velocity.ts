@@ -5,7 +5,6 @@
  * @module
  */
 import type { CounterRef } from '../counters'
-import { hitCounters } from '../counters'
 import { networkOf, prefixOf } from '../network'
 import { durationMs, type VelocityRule } from '../settings'
 import type { CheckDeps, CheckResult, Finding, FraudContext } from '../types'
@@ -29,7 +28,10 @@ function subjectOf(rule: VelocityRule, ctx: FraudContext): string | null {
 
 const NUMBER_SCOPES = new Set(['phone', 'prefix', 'country'])
 
-export async function velocityCheck(ctx: FraudContext, { db }: CheckDeps): Promise<CheckResult> {
+export async function velocityCheck(
+  ctx: FraudContext,
+  { counters }: CheckDeps,
+): Promise<CheckResult> {
   const { mode, rules } = ctx.settings.velocity
   const active: { rule: VelocityRule; ref: CounterRef }[] = []
   for (const rule of rules) {
@@ -44,8 +46,7 @@ export async function velocityCheck(ctx: FraudContext, { db }: CheckDeps): Promi
       },
     })
   }
-  const values = await hitCounters(
-    db,
+  const values = await counters.hit(
     active.map((a) => a.ref),
     ctx.at,
   )
