@@ -12,6 +12,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
+import { newId } from '../ids'
 import type { Database, MessageStatusColumn } from '../storage'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from './types'
 
@@ -37,7 +38,12 @@ export function statusesBefore(next: MessageStatusColumn): MessageStatusColumn[]
 export interface ApplyResult {
   received: number
   applied: number
+  /** Reports for message ids not stored yet, kept until the dispatcher stores them. */
+  held?: number
 }
+
+/** How long a report for a message id we do not know yet is kept. */
+export const EARLY_REPORT_TTL_MS = 60 * 60_000
 
 /**
  * Applies reports of `carrier` to the messages table, forward only. Each report is one
@@ -49,8 +55,10 @@ export async function applyReports(
   carrier: string,
   reports: DeliveryReport[],
   now: number,
+  { hold = true }: { hold?: boolean } = {},
 ): Promise<ApplyResult> {
   let applied = 0
+  let held = 0
   for (const report of reports) {
     const final = report.status !== 'sent'
     const failed = report.status === 'failed' || report.status === 'undelivered'
@@ -78,9 +86,68 @@ export async function applyReports(
       .where('carrier_message_id', '=', report.carrierMessageId)
       .where('status', 'in', statusesBefore(report.status))
       .executeTakeFirst()
-    applied += Number(result.numUpdatedRows)
+    const updated = Number(result.numUpdatedRows)
+    applied += updated
+    if (updated === 0 && hold) {
+      const known = await db
+        .selectFrom('messages')
+        .select('id')
+        .where('carrier', '=', carrier)
+        .where('carrier_message_id', '=', report.carrierMessageId)
+        .executeTakeFirst()
+      if (!known) {
+        // Faster than our own commit: keep it until the dispatcher stores the carrier's id.
+        await db
+          .insertInto('early_reports')
+          .values({
+            id: newId('erp'),
+            carrier,
+            carrier_message_id: report.carrierMessageId,
+            report: JSON.stringify(report),
+            received_at: now,
+            expires_at: now + EARLY_REPORT_TTL_MS,
+          })
+          .execute()
+        held++
+      }
+    }
   }
-  return { received: reports.length, applied }
+  return { received: reports.length, applied, ...(held ? { held } : {}) }
+}
+
+/**
+ * Applies held reports whose message is now known: for one message right after the dispatcher
+ * stored its carrier id, or for all (housekeeping sweep). Expired ones are dropped.
+ */
+export async function applyEarlyReports(
+  db: Kysely<Database>,
+  now: number,
+  only?: { carrier: string; carrierMessageId: string },
+): Promise<number> {
+  let query = db.selectFrom('early_reports').selectAll().orderBy('received_at')
+  if (only) {
+    query = query
+      .where('carrier', '=', only.carrier)
+      .where('carrier_message_id', '=', only.carrierMessageId)
+  }
+  const rows = await query.limit(1000).execute()
+  let applied = 0
+  for (const row of rows) {
+    const report = JSON.parse(row.report) as DeliveryReport
+    const known = await db
+      .selectFrom('messages')
+      .select('id')
+      .where('carrier', '=', row.carrier)
+      .where('carrier_message_id', '=', row.carrier_message_id)
+      .executeTakeFirst()
+    if (known) {
+      applied += (await applyReports(db, row.carrier, [report], now, { hold: false })).applied
+      await db.deleteFrom('early_reports').where('id', '=', row.id).execute()
+    } else if (Number(row.expires_at) <= now) {
+      await db.deleteFrom('early_reports').where('id', '=', row.id).execute()
+    }
+  }
+  return applied
 }
 
 export interface ReportRoutesOptions {

@@ -49,6 +49,7 @@ for (const dialect of DIALECTS) {
         .values({ signature: 'spent', expires_at: at - 1 })
         .execute()
       expect(await cleanUp(storage.db, at)).toEqual({
+        earlyReports: 0,
         redeemedTokens: 1,
         idempotencyKeys: 1,
         sandboxMessages: 0,

@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { applyEarlyReports } from '../carriers/reports'
 import type { Database } from '../storage'
 
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
@@ -30,7 +31,10 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
       .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
       .executeTakeFirst(),
   ])
+  // Reports held for a message id that was stored meanwhile, or expired.
+  const earlyReports = await applyEarlyReports(db, at)
   return {
+    earlyReports,
     redeemedTokens: Number(redeemed.numDeletedRows),
     idempotencyKeys: Number(idempotency.numDeletedRows),
     sandboxMessages: Number(sandbox.numDeletedRows),

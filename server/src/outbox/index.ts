@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
+import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { newId } from '../ids'
@@ -164,6 +165,8 @@ export function createDispatcher({
       return
     }
     let carrier: CarrierAdapter | undefined
+    let sentBy = ''
+    let sentId = ''
     try {
       carrier = carrierFor(message.mode, message.to)
       await db
@@ -182,6 +185,8 @@ export function createDispatcher({
       const at = now()
       // A router names the adapter that actually took the message.
       const carrierId = result.carrier ?? carrier.id
+      sentBy = carrierId
+      sentId = result.carrierMessageId
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('messages')
@@ -211,7 +216,13 @@ export function createDispatcher({
       })
     } catch (error) {
       await fail(row, message.id, carrier?.id ?? null, error)
+      return
     }
+    // A fast carrier may have reported before the commit above: apply what it said. (The
+    // housekeeping sweep catches a report that raced this very moment.)
+    await applyEarlyReports(db, now(), { carrier: sentBy, carrierMessageId: sentId }).catch(
+      (error: unknown) => logger.warn({ err: error, messageId: message.id }, 'early reports'),
+    )
   }
 
   async function fail(row: OutboxRow, messageId: string, carrierId: string | null, error: unknown) {

@@ -208,6 +208,16 @@ export interface FraudSpentChallengeTable {
   expires_at: number
 }
 
+export interface EarlyReportTable {
+  id: string
+  carrier: string
+  carrier_message_id: string
+  /** The normalised DeliveryReport, JSON. */
+  report: string
+  received_at: number
+  expires_at: number
+}
+
 export interface Database {
   projects: ProjectTable
   api_keys: ApiKeyTable
@@ -222,6 +232,7 @@ export interface Database {
   fraud_list_entries: FraudListEntryTable
   fraud_events: FraudEventTable
   fraud_spent_challenges: FraudSpentChallengeTable
+  early_reports: EarlyReportTable
 }
 
 export type Project = Selectable<ProjectTable>

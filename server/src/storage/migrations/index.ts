@@ -9,6 +9,7 @@ import * as fraudGuard from './20261127T100000-fraud-guard'
 import * as messageTemplates from './20261127T110000-message-templates'
 import * as carrierFields from './20261127T120000-carrier-fields'
 import * as marketingConsent from './20261127T210000-marketing-consent'
+import * as earlyReports from './20261127T220000-early-reports'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '20261127T110000-message-templates': messageTemplates,
   '20261127T120000-carrier-fields': carrierFields,
   '20261127T210000-marketing-consent': marketingConsent,
+  '20261127T220000-early-reports': earlyReports,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+import { applyEarlyReports, applyReports, EARLY_REPORT_TTL_MS } from './reports'
+
+describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) => {
+  let h: Harness
+  beforeEach(async () => {
+    h = await createHarness(dialect)
+  })
+  afterEach(async () => {
+    await h.dispose()
+  })
+
+  async function messageSentAs(carrierMessageId: string) {
+    const { publishableKey } = await h.project()
+    const started = await h.call('POST', '/v1/verifications', {
+      key: publishableKey,
+      body: { phone: '+447400606060', consent: { accepted: true } },
+    })
+    // As the dispatcher does once the carrier answered: carrier, its id, status sent.
+    await h.db
+      .updateTable('messages')
+      .set({ carrier: 'twilio', carrier_message_id: carrierMessageId, status: 'sent' })
+      .where('verification_id', '=', started.json.id)
+      .execute()
+    return started.json.id as string
+  }
+
+  const report = (carrierMessageId: string, at: number) => ({
+    carrierMessageId,
+    status: 'delivered' as const,
+    at,
+  })
+
+  it('holds a report for an id not stored yet, then applies it once the id is stored', async () => {
+    const at = h.now()
+    const early = await applyReports(h.db, 'twilio', [report('SMearly1', at)], at)
+    expect(early).toEqual({ received: 1, applied: 0, held: 1 })
+
+    await messageSentAs('SMearly1')
+    expect(
+      await applyEarlyReports(h.db, h.now(), { carrier: 'twilio', carrierMessageId: 'SMearly1' }),
+    ).toBe(1)
+    const message = await h.db
+      .selectFrom('messages')
+      .select(['status', 'delivered_at'])
+      .executeTakeFirstOrThrow()
+    expect(message.status).toBe('delivered')
+    expect(Number(message.delivered_at)).toBe(at)
+    expect(await h.db.selectFrom('early_reports').selectAll().execute()).toEqual([])
+  })
+
+  it('drops held reports that never find their message, after an hour', async () => {
+    const at = h.now()
+    await applyReports(h.db, 'twilio', [report('SMnever', at)], at)
+    expect(await applyEarlyReports(h.db, at + 60_000)).toBe(0)
+    expect(await h.db.selectFrom('early_reports').select('id').execute()).toHaveLength(1)
+    expect(await applyEarlyReports(h.db, at + EARLY_REPORT_TTL_MS + 1)).toBe(0)
+    expect(await h.db.selectFrom('early_reports').select('id').execute()).toEqual([])
+  })
+
+  it('the housekeeping sweep applies a held report whose message appeared meanwhile', async () => {
+    const at = h.now()
+    await applyReports(h.db, 'twilio', [report('SMrace', at)], at)
+    await messageSentAs('SMrace')
+    expect(await applyEarlyReports(h.db, h.now())).toBe(1)
+  })
+})
