@@ -25,7 +25,13 @@ import {
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
 import examples from 'libphonenumber-js/mobile/examples'
-import { type CreatedProject, cliAsync, ROOT, startTextgate } from '../support/processes'
+import {
+  type CreatedProject,
+  cliAsync,
+  ROOT,
+  sandboxCode,
+  startTextgate,
+} from '../support/processes'
 
 const ATTACK_REQUESTS = Number(process.env.ATTACK_REQUESTS ?? 3000)
 const ATTACK_IPS = Number(process.env.ATTACK_IPS ?? 300)
@@ -160,18 +166,9 @@ async function details(client: Client, id: string) {
   return (await res.json()) as { risk: { decision: string | null }; messages: { status: string }[] }
 }
 
+/** The code in the shopper's sandbox inbox, or undefined when none arrives (a decoy). */
 async function codeFor(client: Client, phone: string): Promise<string | undefined> {
-  const deadline = Date.now() + 5_000
-  while (Date.now() < deadline) {
-    const res = await fetch(`${client.url}/v1/sandbox/messages?to=${encodeURIComponent(phone)}`, {
-      headers: { Authorization: `Bearer ${client.project.secretKey}` },
-    })
-    const [newest] = (await res.json()) as { body: string }[]
-    const code = newest ? /^(\d+)/.exec(newest.body)?.[1] : undefined
-    if (code) return code
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return undefined
+  return sandboxCode(client.url, client.project, phone).catch(() => undefined)
 }
 
 async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>) {

@@ -8,8 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTwilioFake } from '../../server/src/carriers/twilio/fake'
-import { createApiKey, createProject } from '../../server/src/projects'
-import { openStorage } from '../../server/src/storage'
+import { createLiveProject, type LiveKeys, startLive } from '../support/live'
 import { startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
@@ -23,7 +22,7 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
   const dir = tempDir('tg-http-carrier-')
   let twilio: Awaited<ReturnType<typeof startTwilioFake>>
   let server: Awaited<ReturnType<typeof startTextgate>>
-  let keys: { publishable: string; secret: string }
+  let keys: LiveKeys
 
   beforeAll(async () => {
     twilio = await startTwilioFake({
@@ -55,13 +54,7 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
         PUBLIC_URL,
       },
     })
-    const storage = openStorage(String(server.env.DATABASE_URL))
-    const { project } = await createProject(storage.db, { name: 'Live shop', origins: [ORIGIN] })
-    keys = {
-      publishable: await createApiKey(storage.db, project.id, 'publishable', 'live'),
-      secret: await createApiKey(storage.db, project.id, 'secret', 'live'),
-    }
-    await storage.close()
+    keys = await createLiveProject(String(server.env.DATABASE_URL), ORIGIN)
   })
 
   afterAll(async () => {
@@ -71,15 +64,7 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
   })
 
   it('sends through the route, then a signed status callback marks the text delivered', async () => {
-    const started = await fetch(`${server.url}/v1/verifications`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${keys.publishable}`,
-        'Content-Type': 'application/json',
-        Origin: ORIGIN,
-      },
-      body: JSON.stringify({ phone: '+447400321321', consent: { accepted: true } }),
-    })
+    const started = await startLive(server.url, keys, ORIGIN, '+447400321321')
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
 

@@ -6,8 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeSmsc, startFakeSmsc } from '../../server/src/carriers/smpp/testing'
-import { createApiKey, createProject } from '../../server/src/projects'
-import { openStorage } from '../../server/src/storage'
+import { createLiveProject, type LiveKeys, startLive } from '../support/live'
 import { startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
@@ -16,7 +15,7 @@ describe('live texts over SMPP', () => {
   const dir = tempDir('tg-smpp-')
   let smsc: FakeSmsc
   let server: Awaited<ReturnType<typeof startTextgate>>
-  let keys: { publishable: string; secret: string }
+  let keys: LiveKeys
 
   beforeAll(async () => {
     smsc = await startFakeSmsc({ receipts: 'tlv', receiptDelayMs: 50 })
@@ -43,13 +42,7 @@ describe('live texts over SMPP', () => {
     server = await startTextgate({
       env: { TEXTGATE_ROUTES_FILE: routesFile, TG_RECEIPT_SMSC_PASSWORD: smsc.options.password },
     })
-    const storage = openStorage(String(server.env.DATABASE_URL))
-    const { project } = await createProject(storage.db, { name: 'Live shop', origins: [ORIGIN] })
-    keys = {
-      publishable: await createApiKey(storage.db, project.id, 'publishable', 'live'),
-      secret: await createApiKey(storage.db, project.id, 'secret', 'live'),
-    }
-    await storage.close()
+    keys = await createLiveProject(String(server.env.DATABASE_URL), ORIGIN)
   })
 
   afterAll(async () => {
@@ -59,15 +52,7 @@ describe('live texts over SMPP', () => {
   })
 
   it('sends through the route and stores the receipt: delivered, with carrier and cost', async () => {
-    const started = await fetch(`${server.url}/v1/verifications`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${keys.publishable}`,
-        'Content-Type': 'application/json',
-        Origin: ORIGIN,
-      },
-      body: JSON.stringify({ phone: '+447400321321', consent: { accepted: true } }),
-    })
+    const started = await startLive(server.url, keys, ORIGIN, '+447400321321')
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
 

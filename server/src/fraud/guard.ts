@@ -92,29 +92,59 @@ export function createFraudGuard({
     return settings
   }
 
-  async function recordRefusal(
+  /** One row of the decision log; `verificationId` is null for refusals and challenges. */
+  async function logEvent(
+    target: Transaction<Database> | Kysely<Database>,
+    ctx: FraudContext,
+    event: {
+      verificationId: string | null
+      decision: Decision
+      outcome: string
+      reasons: string[]
+      shadowReasons: string[]
+    },
+  ) {
+    await target
+      .insertInto('fraud_events')
+      .values({
+        id: newId('fev'),
+        project_id: ctx.projectId,
+        verification_id: event.verificationId,
+        phone: ctx.phone,
+        country: ctx.country,
+        ip: ctx.ip,
+        decision: event.decision,
+        outcome: event.outcome,
+        reasons: JSON.stringify(event.reasons),
+        shadow_reasons: JSON.stringify(event.shadowReasons),
+        created_at: ctx.at,
+      })
+      .execute()
+  }
+
+  const recordRefusal = (
     ctx: FraudContext,
     decision: Decision,
     outcome: string,
     reasons: string[],
     shadowReasons: string[],
-  ) {
-    await db
-      .insertInto('fraud_events')
-      .values({
-        id: newId('fev'),
-        project_id: ctx.projectId,
-        verification_id: null,
-        phone: ctx.phone,
-        country: ctx.country,
-        ip: ctx.ip,
-        decision,
-        outcome,
-        reasons: JSON.stringify(reasons),
-        shadow_reasons: JSON.stringify(shadowReasons),
-        created_at: ctx.at,
-      })
-      .execute()
+  ) => logEvent(db, ctx, { verificationId: null, decision, outcome, reasons, shadowReasons })
+
+  /** What every check sees: the request, the project's settings, the clock and the route price. */
+  function contextOf(
+    input: Omit<AssessInput, 'challenge' | 'captchaToken' | 'numberType'> & { numberType?: string },
+  ): FraudContext {
+    return {
+      projectId: input.projectId,
+      mode: input.mode,
+      phone: input.phone,
+      country: input.country,
+      numberType: input.numberType ?? 'mobile',
+      ip: input.ip,
+      at: now(),
+      settings: settingsOf(input.fraudSettings),
+      routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
+    }
   }
 
   return {
@@ -125,17 +155,7 @@ export function createFraudGuard({
      * or decoy); throws the ApiError the shopper gets otherwise (challenge or refusal).
      */
     async assess(input: AssessInput): Promise<Assessment & { ctx: FraudContext }> {
-      const ctx: FraudContext = {
-        projectId: input.projectId,
-        mode: input.mode,
-        phone: input.phone,
-        country: input.country,
-        numberType: input.numberType,
-        ip: input.ip,
-        at: now(),
-        settings: settingsOf(input.fraudSettings),
-        routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
-      }
+      const ctx = contextOf(input)
       const results: CheckResult[] = [numberTypeCheck(ctx)]
       const lists = await listsCheck(ctx, deps)
       results.push(lists)
@@ -245,13 +265,7 @@ export function createFraudGuard({
     async reserveResend(
       input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'>,
     ): Promise<boolean> {
-      const ctx: FraudContext = {
-        ...input,
-        numberType: 'mobile',
-        at: now(),
-        settings: settingsOf(input.fraudSettings),
-        routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
-      }
+      const ctx = contextOf(input)
       const spend = await spendCheck(ctx, deps)
       const blocked = spend.mode === 'enforce' && spend.findings.length > 0
       if (blocked) {
@@ -274,23 +288,13 @@ export function createFraudGuard({
       assessment: Assessment & { ctx: FraudContext },
       verificationId: string,
     ) {
-      const { ctx } = assessment
-      await trx
-        .insertInto('fraud_events')
-        .values({
-          id: newId('fev'),
-          project_id: ctx.projectId,
-          verification_id: verificationId,
-          phone: ctx.phone,
-          country: ctx.country,
-          ip: ctx.ip,
-          decision: assessment.decision,
-          outcome: assessment.outcome,
-          reasons: JSON.stringify(assessment.reasons),
-          shadow_reasons: JSON.stringify(assessment.shadowReasons),
-          created_at: ctx.at,
-        })
-        .execute()
+      await logEvent(trx, assessment.ctx, {
+        verificationId,
+        decision: assessment.decision,
+        outcome: assessment.outcome,
+        reasons: assessment.reasons,
+        shadowReasons: assessment.shadowReasons,
+      })
     },
 
     /** After the start committed: a real text counts towards the conversion rates. */

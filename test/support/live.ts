@@ -1,0 +1,39 @@
+/**
+ * Live-mode helpers for process tests: a project with live keys written straight into a
+ * running server's database (as `projects create` + `keys create --live` do, without two more
+ * process starts), and the two calls every live test makes.
+ * @module
+ */
+import { createApiKey, createProject } from '../../server/src/projects'
+import { openStorage } from '../../server/src/storage'
+
+export interface LiveKeys {
+  publishable: string
+  secret: string
+}
+
+export async function createLiveProject(databaseUrl: string, origin: string): Promise<LiveKeys> {
+  const storage = openStorage(databaseUrl)
+  try {
+    const { project } = await createProject(storage.db, { name: 'Live shop', origins: [origin] })
+    return {
+      publishable: await createApiKey(storage.db, project.id, 'publishable', 'live'),
+      secret: await createApiKey(storage.db, project.id, 'secret', 'live'),
+    }
+  } finally {
+    await storage.close()
+  }
+}
+
+/** POST /v1/verifications with the live publishable key, as the widget on `origin` would. */
+export function startLive(url: string, keys: LiveKeys, origin: string, phone: string) {
+  return fetch(`${url}/v1/verifications`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${keys.publishable}`,
+      'Content-Type': 'application/json',
+      Origin: origin,
+    },
+    body: JSON.stringify({ phone, consent: { accepted: true } }),
+  })
+}
