@@ -78,6 +78,7 @@ export async function startServer(
     encryptionKey: secrets.encryptionKey,
     logger,
     claimMs: config.outboxClaimMs,
+    window: config.outboxWindow,
     carrierFor: (mode) => {
       if (mode === 'test') return sandbox
       if (router) return router

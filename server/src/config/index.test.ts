@@ -116,6 +116,13 @@ describe('settings', () => {
     })
     expect(config.routing?.carriers.map((c) => c.id)).toEqual(['smsc-a'])
     expect(config.outboxClaimMs).toBe(30_000)
+    expect(config.outboxWindow).toBe(1)
+    expect(() => loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_OUTBOX_WINDOW: '0' })).toThrow(
+      /TEXTGATE_OUTBOX_WINDOW must be at least 1/,
+    )
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_OUTBOX_WINDOW: '8' }).outboxWindow).toBe(
+      8,
+    )
     writeFileSync(
       file,
       JSON.stringify({

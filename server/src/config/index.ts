@@ -29,6 +29,8 @@ export interface Config {
   routing?: RoutingConfig
   /** How long a dispatcher's claim on an outbox row holds before another process may take it. */
   outboxClaimMs: number
+  /** Texts a process sends at once without having recorded them: the most a crash can repeat. */
+  outboxWindow: number
 }
 
 export class ConfigError extends Error {
@@ -119,6 +121,15 @@ const EnvSchema = v.object({
       v.minValue(1_000, 'TEXTGATE_OUTBOX_CLAIM_MS must be at least 1000'),
     ),
   ),
+  TEXTGATE_OUTBOX_WINDOW: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_OUTBOX_WINDOW must be a whole number of texts'),
+      v.transform(Number),
+      v.minValue(1, 'TEXTGATE_OUTBOX_WINDOW must be at least 1'),
+      v.maxValue(256, 'TEXTGATE_OUTBOX_WINDOW must be at most 256'),
+    ),
+  ),
 })
 
 export interface LoadConfigOptions {
@@ -200,5 +211,6 @@ export function loadConfig(
     redisUrl: settings.REDIS_URL,
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
+    outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? 1,
   }
 }

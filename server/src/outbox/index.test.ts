@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
         logger,
         now: () => now,
         carrierFor: () => carrier,
-        batchSize: 5,
+        window: 3,
       }
       const a = createDispatcher(options)
       const b = createDispatcher(options)
@@ -151,10 +151,114 @@ for (const dialect of DIALECTS) {
         state: 'dead',
         attempts: 1,
       })
+      // Attempts count failed sends: the one transient failure.
       expect(outbox.find((o) => o.message_id === transientId)).toMatchObject({
         state: 'done',
-        attempts: 2,
+        attempts: 1,
       })
+    })
+
+    for (const window of [1, 4]) {
+      it(`has at most window=${window} texts at the carrier unrecorded at once`, async () => {
+        await enqueue(12)
+        let underway = 0
+        let most = 0
+        const sent: string[] = []
+        const carrier: CarrierAdapter = {
+          id: 'slow',
+          capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+          async send(message) {
+            underway++
+            most = Math.max(most, underway)
+            await new Promise((resolve) => setTimeout(resolve, 20))
+            sent.push(message.id)
+            // A worker claims its next text only after recording this one's answer.
+            underway--
+            return { carrierMessageId: `c_${message.id}`, status: 'sent' }
+          },
+        }
+        await createDispatcher({
+          storage,
+          encryptionKey,
+          logger,
+          now: () => now,
+          carrierFor: () => carrier,
+          window,
+        }).drain()
+        expect(new Set(sent).size).toBe(12)
+        expect(most).toBeLessThanOrEqual(window)
+        // …and the window is used: with several slots, sends do overlap.
+        if (window > 1) expect(most).toBeGreaterThan(1)
+      })
+    }
+
+    it('does not count a crash as a failed attempt, and warns it may resend', async () => {
+      const [id] = await enqueue(1)
+      // A process claimed the row, marked the text as being sent, and died.
+      await storage.db
+        .updateTable('outbox')
+        .set({ claimed_by: 'w_dead', claimed_until: now - 1 })
+        .execute()
+      await storage.db.updateTable('messages').set({ status: 'sending' }).execute()
+      const warnings: string[] = []
+      const { carrier, sent } = recordingCarrier()
+      await createDispatcher({
+        storage,
+        encryptionKey,
+        logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
+        now: () => now,
+        carrierFor: () => carrier,
+      }).drain()
+      expect(sent.map((m) => m.id)).toEqual([id])
+      expect(warnings.join('')).toContain('resending after a crash')
+      const outbox = await storage.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()
+      expect(outbox).toMatchObject({ state: 'done', attempts: 0 })
+    })
+
+    it('renews the claim of a send under way, so no other process takes the row', async () => {
+      await enqueue(1)
+      let finish: () => void = () => {}
+      const slow: CarrierAdapter = {
+        id: 'slow',
+        capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+        send: () =>
+          new Promise((resolve) => {
+            finish = () => resolve({ carrierMessageId: 'c_slow', status: 'sent' })
+          }),
+      }
+      let clock = now
+      const first = createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => clock,
+        carrierFor: () => slow,
+        claimMs: 1_000,
+      })
+      const draining = first.drain()
+      const claimed = async () =>
+        (await storage.db.selectFrom('outbox').select('claimed_until').executeTakeFirstOrThrow())
+          .claimed_until
+      while ((await claimed()) === null) await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(await claimed()).toBe(now + 1_000)
+      // Real time passes (renewals run every claimMs/3, at least 250 ms) while the clock moves
+      // past the first claim's end: the renewals must have moved it on.
+      clock += 900
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      clock += 900
+      const { carrier, sent } = recordingCarrier()
+      await createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => clock,
+        carrierFor: () => carrier,
+      }).drain()
+      expect(sent).toHaveLength(0)
+      finish()
+      await draining
+      const row = await storage.db.selectFrom('messages').selectAll().executeTakeFirstOrThrow()
+      expect(row).toMatchObject({ status: 'sent', carrier_message_id: 'c_slow' })
     })
 
     it('takes over rows whose claim expired (a process died mid-send)', async () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
@@ -83,9 +83,20 @@ export interface DispatcherOptions {
   logger: Logger
   now?: () => number
   pollIntervalMs?: number
-  batchSize?: number
-  /** How long a claim holds before another process may take the row. */
+  /**
+   * Texts this process may have handed to carriers without having recorded the answer yet: the
+   * number of sends under way at once, and so the most texts a crash can cause to be sent twice
+   * (the carrier took them, the process died before writing that down, another claim resends).
+   * 1 (the default) keeps "at most one duplicate per crash"; raise it for throughput on slow
+   * carriers and accept up to that many duplicates per crash.
+   */
+  window?: number
+  /**
+   * How long a claim holds before another process may take the row. A send under way renews
+   * its claim, so a slow carrier does not let a second process send the same text.
+   */
   claimMs?: number
+  /** Failed sends after which a text is given up (`dead`); crashes are not counted. */
   maxAttempts?: number
 }
 
@@ -97,6 +108,15 @@ export interface Dispatcher {
   nudge(): void
   /** Runs claim-and-send rounds until nothing is due; for tests and scripts. */
   drain(): Promise<number>
+}
+
+interface Claimed {
+  row: OutboxRow
+  message: Selectable<Database['messages']>
+  /** The adapter for the text; absent for a decoy (no body) or when none can take it. */
+  carrier?: CarrierAdapter
+  /** Why no adapter can take the text (carrierFor threw). */
+  noCarrier?: unknown
 }
 
 const BACKOFF_BASE_MS = 1_000
@@ -119,7 +139,7 @@ export function createDispatcher({
   logger,
   now = Date.now,
   pollIntervalMs = 500,
-  batchSize = 20,
+  window = 1,
   claimMs = 30_000,
   maxAttempts = 8,
 }: DispatcherOptions): Dispatcher {
@@ -130,51 +150,88 @@ export function createDispatcher({
   let round: Promise<number> | undefined
   let again = false
 
-  async function claim(): Promise<OutboxRow[]> {
+  /**
+   * Claims the next due row and marks its text as being sent, in one transaction (one commit per
+   * text before the send). Undefined when nothing is due.
+   */
+  async function claim(): Promise<Claimed | undefined> {
     const at = now()
-    let due = db
-      .selectFrom('outbox')
-      .select('id')
-      .where('state', '=', 'pending')
-      .where('available_at', '<=', at)
-      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
-      .orderBy('available_at')
-      .limit(batchSize)
-    // Several processes share one PostgreSQL: each takes rows the others have not locked.
-    if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
-    return db
-      .updateTable('outbox')
-      .set((eb) => ({
-        claimed_by: workerId,
-        claimed_until: at + claimMs,
-        attempts: eb('attempts', '+', 1),
-      }))
-      .where('id', 'in', due)
-      .returningAll()
-      .execute()
+    return db.transaction().execute(async (trx) => {
+      let due = trx
+        .selectFrom('outbox')
+        .select('id')
+        .where('state', '=', 'pending')
+        .where('available_at', '<=', at)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+        .orderBy('available_at')
+        .limit(1)
+      // Several processes share one PostgreSQL: each takes rows the others have not locked.
+      if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
+      const row = await trx
+        .updateTable('outbox')
+        .set({ claimed_by: workerId, claimed_until: at + claimMs })
+        .where('id', 'in', due)
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) return undefined
+      const message = await trx
+        .selectFrom('messages')
+        .selectAll()
+        .where('id', '=', row.message_id)
+        .executeTakeFirstOrThrow()
+      if (!message.body_encrypted) return { row, message }
+      let carrier: CarrierAdapter | undefined
+      try {
+        carrier = carrierFor(message.mode, message.to)
+      } catch (error) {
+        return { row, message, noCarrier: error }
+      }
+      await trx
+        .updateTable('messages')
+        .set({ status: 'sending', carrier: carrier.id, updated_at: at })
+        .where('id', '=', message.id)
+        .where('status', '=', 'queued')
+        .execute()
+      return { row, message, carrier }
+    })
   }
 
-  async function deliver(row: OutboxRow): Promise<void> {
-    const message = await db
-      .selectFrom('messages')
-      .selectAll()
-      .where('id', '=', row.message_id)
-      .executeTakeFirstOrThrow()
+  /** Keeps the claim on `row` alive while its send is under way (a slow carrier, failovers). */
+  function holdClaim(row: OutboxRow): () => void {
+    const timer = setInterval(
+      () => {
+        db.updateTable('outbox')
+          .set({ claimed_until: now() + claimMs })
+          .where('id', '=', row.id)
+          .where('claimed_by', '=', workerId)
+          .where('state', '=', 'pending')
+          .execute()
+          .catch((error: unknown) => logger.warn({ err: error, row: row.id }, 'claim renewal'))
+      },
+      Math.max(250, Math.floor(claimMs / 3)),
+    )
+    timer.unref()
+    return () => clearInterval(timer)
+  }
+
+  async function deliver({ row, message, carrier, noCarrier }: Claimed): Promise<void> {
     if (!message.body_encrypted) {
       await db.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
       return
     }
-    let carrier: CarrierAdapter | undefined
+    if (!carrier) {
+      await fail(row, message.id, null, noCarrier)
+      return
+    }
+    if (message.status === 'sending') {
+      // Claimed before by a process that died (or lost its claim) mid-send: the carrier may
+      // already have this text. Sending again is the price of losing nothing.
+      logger.warn({ messageId: message.id, carrier: message.carrier }, 'resending after a crash')
+    }
     let sentBy = ''
     let sentId = ''
+    const release = holdClaim(row)
     try {
-      carrier = carrierFor(message.mode, message.to)
-      await db
-        .updateTable('messages')
-        .set({ status: 'sending', carrier: carrier.id, updated_at: now() })
-        .where('id', '=', message.id)
-        .where('status', '=', 'queued')
-        .execute()
       const result = await carrier.send({
         id: message.id,
         to: message.to,
@@ -215,8 +272,10 @@ export function createDispatcher({
           .execute()
       })
     } catch (error) {
-      await fail(row, message.id, carrier?.id ?? null, error)
+      await fail(row, message.id, carrier.id, error)
       return
+    } finally {
+      release()
     }
     // A fast carrier may have reported before the commit above: apply what it said. (The
     // housekeeping sweep catches a report that raced this very moment.)
@@ -228,10 +287,11 @@ export function createDispatcher({
   async function fail(row: OutboxRow, messageId: string, carrierId: string | null, error: unknown) {
     const permanent = error instanceof CarrierError && error.permanent
     const reason = error instanceof Error ? error.message : String(error)
-    const giveUp = permanent || row.attempts >= maxAttempts
+    const attempts = row.attempts + 1
+    const giveUp = permanent || attempts >= maxAttempts
     const at = now()
     logger.warn(
-      { messageId, carrier: carrierId, attempt: row.attempts, permanent, giveUp, err: reason },
+      { messageId, carrier: carrierId, attempt: attempts, permanent, giveUp, err: reason },
       'carrier send failed',
     )
     const retryAfter = error instanceof CarrierError ? (error.retryAfterMs ?? 0) : 0
@@ -240,7 +300,8 @@ export function createDispatcher({
         .updateTable('outbox')
         .set({
           state: giveUp ? 'dead' : 'pending',
-          available_at: at + Math.max(retryAfter, backoffMs(row.attempts)),
+          attempts,
+          available_at: at + Math.max(retryAfter, backoffMs(attempts)),
           claimed_until: null,
           last_error: reason.slice(0, 500),
         })
@@ -260,15 +321,21 @@ export function createDispatcher({
     })
   }
 
-  async function runRound(): Promise<number> {
+  /** One of `window` workers: claims a row, sends it, records the answer, and goes on. */
+  async function work(): Promise<number> {
     let sent = 0
     for (;;) {
-      const rows = await claim()
-      if (rows.length === 0) return sent
-      await Promise.all(rows.map(deliver))
-      sent += rows.length
       if (!running && !draining) return sent
+      const claimed = await claim()
+      if (!claimed) return sent
+      await deliver(claimed)
+      sent++
     }
+  }
+
+  async function runRound(): Promise<number> {
+    const counts = await Promise.all(Array.from({ length: window }, work))
+    return counts.reduce((sum, n) => sum + n, 0)
   }
 
   let draining = false
