@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTwilioFake } from '../../server/src/carriers/twilio/fake'
 import { createLiveProject, type LiveKeys, startLive } from '../support/live'
-import { startTextgate, tempDir } from '../support/processes'
+import { cliAsync, startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
 const PUBLIC_URL = 'https://verify.shop.example'
@@ -112,5 +112,14 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
     const [message] = (await read()).messages
     expect(message).toMatchObject({ status: 'delivered', carrier: CARRIER })
     expect(message?.deliveredAt).not.toBeNull()
+
+    // The operator's view of the same database: nothing waiting, the route's figures.
+    const status = await cliAsync(['outbox', 'status', '--json'], server.env)
+    expect(status.stderr).toBe('')
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      pending: { due: 0, claimed: 0, retrying: 0 },
+      dead: 0,
+      carriers: [{ carrier: CARRIER, sent: 1, delivered: 1, failed: 0, deliveryRate: 1 }],
+    })
   })
 })

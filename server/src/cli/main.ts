@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config'
 import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
+import { formatOutboxStatus, outboxStatus } from '../outbox/status'
 import { createApiKey, createProject, setTemplates } from '../projects'
 import { loadRoutingFile, RoutingConfigError, routerFromConfig } from '../routing'
 import { deriveSecrets } from '../secrets'
@@ -34,6 +35,8 @@ ${FRAUD_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
+  outbox status [--hours N]     texts waiting, being sent, given up; each carrier's
+                                delivery figures over the last N hours (default 1)
   routes check [--file PATH]    check a routing file (default: TEXTGATE_ROUTES_FILE)
   routes plan --project ID --to +E164 [--file PATH]
                                 the routes a live message to that number would try
@@ -273,6 +276,15 @@ async function run(argv: string[]): Promise<void> {
           .join('\n'),
         keys,
       )
+      return
+    }
+    case 'outbox status': {
+      const hours = values.hours === undefined ? 1 : Number(values.hours)
+      if (!Number.isFinite(hours) || hours <= 0) throw new UsageError('--hours must be > 0')
+      const status = await withStorage(settings(), ({ db }) =>
+        outboxStatus(db, Date.now(), { hours }),
+      )
+      out.print(formatOutboxStatus(status), status)
       return
     }
     case 'routes check':
