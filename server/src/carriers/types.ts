@@ -11,6 +11,12 @@ export interface OutgoingMessage {
   body: string
   projectId: string
   mode: KeyMode
+  /**
+   * When the code in the text stops working (epoch ms): adapters ask the carrier to drop the
+   * text after it (SMPP validity_period, Twilio ValidityPeriod, Vonage ttl, Infobip
+   * validityPeriod), since a code that arrives late is of no use.
+   */
+  expiresAt?: number
 }
 
 /** A price as the carrier states it: a decimal string, never a float. */

@@ -192,6 +192,53 @@ for (const dialect of DIALECTS) {
       })
     }
 
+    it('does not send a code that can no longer be used, and tells carriers when codes expire', async () => {
+      const [expiredId, approvedId, liveId] = await enqueue(3)
+      await storage.db
+        .updateTable('verifications')
+        .set({ expires_at: now })
+        .where('id', '=', 'ver_0')
+        .execute()
+      await storage.db
+        .updateTable('verifications')
+        .set({ status: 'approved' })
+        .where('id', '=', 'ver_1')
+        .execute()
+      const { carrier, sent } = recordingCarrier()
+      await createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => carrier,
+      }).drain()
+      expect(sent.map((m) => [m.id, m.expiresAt])).toEqual([[liveId, now + 600_000]])
+      const rows = await storage.db
+        .selectFrom('messages')
+        .innerJoin('outbox', 'outbox.message_id', 'messages.id')
+        .select(['messages.id', 'messages.status', 'messages.error', 'outbox.state'])
+        .select('messages.body_encrypted')
+        .where('messages.id', 'in', [expiredId!, approvedId!])
+        .orderBy('messages.verification_id')
+        .execute()
+      expect(rows).toEqual([
+        {
+          id: expiredId,
+          status: 'failed',
+          error: 'the code expired before it could be sent',
+          state: 'dead',
+          body_encrypted: null,
+        },
+        {
+          id: approvedId,
+          status: 'failed',
+          error: 'the verification is already approved',
+          state: 'dead',
+          body_encrypted: null,
+        },
+      ])
+    })
+
     it('does not count a crash as a failed attempt, and warns it may resend', async () => {
       const [id] = await enqueue(1)
       // A process claimed the row, marked the text as being sent, and died.

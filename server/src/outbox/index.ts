@@ -117,6 +117,10 @@ interface Claimed {
   carrier?: CarrierAdapter
   /** Why no adapter can take the text (carrierFor threw). */
   noCarrier?: unknown
+  /** Why the text is not worth sending any more. */
+  stale?: string
+  /** When the code in the text stops working. */
+  expiresAt?: number
 }
 
 const BACKOFF_BASE_MS = 1_000
@@ -180,6 +184,19 @@ export function createDispatcher({
         .where('id', '=', row.message_id)
         .executeTakeFirstOrThrow()
       if (!message.body_encrypted) return { row, message }
+      const verification = await trx
+        .selectFrom('verifications')
+        .select(['status', 'expires_at'])
+        .where('id', '=', message.verification_id)
+        .executeTakeFirst()
+      // A code that can no longer be used is not worth a text (a long outage, or a resend
+      // still queued when the shopper already verified with the earlier code).
+      if (!verification || verification.expires_at <= at) {
+        return { row, message, stale: 'the code expired before it could be sent' }
+      }
+      if (verification.status !== 'pending') {
+        return { row, message, stale: `the verification is already ${verification.status}` }
+      }
       let carrier: CarrierAdapter | undefined
       try {
         carrier = carrierFor(message.mode, message.to)
@@ -192,7 +209,7 @@ export function createDispatcher({
         .where('id', '=', message.id)
         .where('status', '=', 'queued')
         .execute()
-      return { row, message, carrier }
+      return { row, message, carrier, expiresAt: verification.expires_at }
     })
   }
 
@@ -214,9 +231,14 @@ export function createDispatcher({
     return () => clearInterval(timer)
   }
 
-  async function deliver({ row, message, carrier, noCarrier }: Claimed): Promise<void> {
+  async function deliver(claimed: Claimed): Promise<void> {
+    const { row, message, carrier, noCarrier, stale, expiresAt } = claimed
     if (!message.body_encrypted) {
       await db.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
+      return
+    }
+    if (stale) {
+      await drop(row, message.id, stale)
       return
     }
     if (!carrier) {
@@ -238,6 +260,7 @@ export function createDispatcher({
         body: decrypt(encryptionKey, message.body_encrypted),
         projectId: message.project_id,
         mode: message.mode,
+        ...(expiresAt ? { expiresAt } : {}),
       })
       const at = now()
       // A router names the adapter that actually took the message.
@@ -282,6 +305,31 @@ export function createDispatcher({
     await applyEarlyReports(db, now(), { carrier: sentBy, carrierMessageId: sentId }).catch(
       (error: unknown) => logger.warn({ err: error, messageId: message.id }, 'early reports'),
     )
+  }
+
+  /** Gives up a text that is no use any more, without a carrier seeing it. */
+  async function drop(row: OutboxRow, messageId: string, reason: string): Promise<void> {
+    const at = now()
+    logger.info({ messageId, reason }, 'text not sent')
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('outbox')
+        .set({ state: 'dead', claimed_until: null, last_error: reason })
+        .where('id', '=', row.id)
+        .execute()
+      await trx
+        .updateTable('messages')
+        .set({
+          status: 'failed',
+          error: reason,
+          error_code: 'not_sent',
+          body_encrypted: null,
+          updated_at: at,
+          failed_at: at,
+        })
+        .where('id', '=', messageId)
+        .execute()
+    })
   }
 
   async function fail(row: OutboxRow, messageId: string, carrierId: string | null, error: unknown) {
