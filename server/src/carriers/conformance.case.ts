@@ -87,8 +87,8 @@ export interface ConformanceSetup {
   /** Whether the carrier's report carries its own timestamp (else receive time is used). */
   reportsCarryTime: boolean
   /**
-   * Set when the carrier signals throttling in its answer body without HTTP 429 or Retry-After
-   * (the reason is shown in the skipped case's name).
+   * Set when the carrier signals throttling in its answer body (or its own protocol, as SMPP
+   * does) without HTTP 429 or Retry-After (the reason is shown in the skipped case's name).
    */
   throttlesWithoutRetryAfter?: string
   /**
@@ -101,7 +101,7 @@ export interface ConformanceSetup {
 /** How long the delivery-report case waits for a pushed report to reach `onReport`. */
 const PUSHED_REPORT_TIMEOUT_MS = 3_000
 
-/** The reports `adapter.onReport` hands on while `push` runs and until one names `id`. */
+/** The reports `adapter.onReport` hands on from `push` until one names `carrierMessageId`. */
 async function pushedReports(
   adapter: CarrierAdapter,
   carrierMessageId: string,
@@ -260,8 +260,7 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
     const dlrCase = 'parses delivery reports into the normalised shape'
     it(dlrCase, async (ctx) => {
       const fake = s.fake
-      const pushed = 'pushReport' in fake
-      const reader = pushed ? s.adapter.onReport : s.adapter.parseReports
+      const reader = 'pushReport' in fake ? s.adapter.onReport : s.adapter.parseReports
       if (!s.adapter.capabilities.deliveryReports || !reader) {
         ctx.skip(`${name} declares no delivery reports`)
       }

@@ -73,6 +73,16 @@ describe('delivery receipts', () => {
         short_message: { message: 'id:9 sub:001 dlvrd:000 stat:REJECTD err:0B' },
       }),
     ).toMatchObject({ carrierMessageId: '9', status: 'failed', errorCode: '0B' })
+    // network_error_code (network type, then the code in two octets) wins over the text's err.
+    expect(
+      parseReceipt({
+        esm_class: 0x04,
+        receipted_message_id: 'A2',
+        message_state: 8,
+        network_error_code: Buffer.from([0x03, 0x75, 0x33]),
+        short_message: { message: 'id:A2 stat:REJECTD err:000' },
+      }),
+    ).toMatchObject({ carrierMessageId: 'A2', status: 'failed', errorCode: '30003' })
     // Seconds in the dates, and a line break inside "done date".
     expect(
       parseReceipt({

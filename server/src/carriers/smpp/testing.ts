@@ -49,6 +49,7 @@ export interface ReassembledText {
   messageId: string
 }
 
+/** How {@link FakeSmsc.deliverReceipt} words a receipt. */
 export interface ReceiptOptions {
   /** The SMSC's error code, sent as `err:` and (TLV form) in network_error_code. */
   errorCode?: string
@@ -145,11 +146,12 @@ function receiptFields(
     receipted_message_id: submitted.messageId,
     message_state: state,
   }
-  if (options.errorCode !== undefined) {
+  const numeric = Number(options.errorCode)
+  if (options.errorCode !== undefined && Number.isInteger(numeric) && numeric <= 0xffff) {
     // network_error_code: network type (3 = GSM) then the code in two octets.
     const code = Buffer.alloc(3)
     code.writeUInt8(3, 0)
-    code.writeUInt16BE(Number(options.errorCode), 1)
+    code.writeUInt16BE(numeric, 1)
     tlvs.network_error_code = code
   }
   return {
