@@ -263,7 +263,7 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
   })
 
   it('fails permanently when the SMSC refuses the credentials, without a re-bind loop', async () => {
-    const adapter = await setUp({}, { password: 'wrong-secret', reconnectMaxMs: 300 })
+    const adapter = await setUp({}, { password: 'wrong-secret', reconnectMaxMs: 1_000 })
     const refused = await adapter.send(message('+447700900130', 'x')).catch((e) => e)
     expect(refused).toBeInstanceOf(CarrierError)
     expect(refused).toMatchObject({ permanent: true, code: 'ESME_RINVPASWD' })
