@@ -1,8 +1,9 @@
 /**
- * The conformance suite every HTTP carrier adapter passes against its local fake: sending
- * (short, long, unicode), transient and permanent errors, timeouts, delivery reports and
- * callback authentication. Each adapter's test calls {@link carrierConformance} with a factory.
- * Where a carrier lacks a capability the case is skipped with the reason in its name.
+ * The conformance suite every carrier adapter passes against its local fake: sending (short,
+ * long, unicode), transient and permanent errors, timeouts, delivery reports and authentication
+ * (signed callbacks for HTTP carriers; the bind's credentials for SMPP). Each adapter's test
+ * calls {@link carrierConformance} with a factory. Where a carrier lacks a capability the case
+ * is skipped with the reason in its name.
  * @module
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +11,7 @@ import {
   type CallbackRequest,
   type CarrierAdapter,
   CarrierError,
+  type DeliveryReport,
   type OutgoingMessage,
   type ReportStatus,
 } from './types'
@@ -29,9 +31,9 @@ export type FakeFailure =
   | { kind: 'rate_limited'; retryAfterSeconds: number }
   | { kind: 'hang' }
 
-/** A local HTTP server speaking one carrier's wire format, on 127.0.0.1. */
-export interface CarrierFake {
-  /** Base URL the adapter is pointed at. */
+/** What every carrier fake offers, however its delivery reports travel. */
+export interface CarrierFakeBase {
+  /** Base URL (or `smpp://host:port`) the adapter is pointed at. */
   baseUrl: string
   /** Every accepted send, oldest first. */
   sends: FakeSend[]
@@ -39,6 +41,11 @@ export interface CarrierFake {
   failNext(failure: FakeFailure): void
   /** A number the fake treats as invalid, as the real carrier would reject it. */
   invalidNumber: string
+  close(): Promise<void>
+}
+
+/** A local HTTP server speaking one carrier's wire format, on 127.0.0.1. */
+export interface CarrierFake extends CarrierFakeBase {
   /**
    * The callback the carrier would make for `carrierMessageId`, authenticated as it would be.
    * `status` is the normalised status to express in the carrier's own vocabulary; undefined
@@ -49,11 +56,26 @@ export interface CarrierFake {
     status: ReportStatus,
     options?: { errorCode?: string; at?: number; unsigned?: boolean },
   ): CallbackRequest | undefined
-  close(): Promise<void>
+}
+
+/**
+ * A fake that pushes delivery reports over the adapter's own connection (an SMSC sending
+ * deliver_sm over the bind) instead of calling back over HTTP; they reach `adapter.onReport`.
+ */
+export interface PushingCarrierFake extends CarrierFakeBase {
+  /**
+   * Pushes the report the carrier would send for `carrierMessageId` with `status` (in its own
+   * vocabulary); resolves true once sent, false when the carrier has no word for the status.
+   */
+  pushReport(
+    carrierMessageId: string,
+    status: ReportStatus,
+    options?: { errorCode?: string; at?: number },
+  ): Promise<boolean>
 }
 
 export interface ConformanceSetup {
-  fake: CarrierFake
+  fake: CarrierFake | PushingCarrierFake
   /** An adapter pointed at the fake with valid credentials (and a generous timeout). */
   adapter: CarrierAdapter
   /** The same adapter with the short timeout `timeoutMs`, for the case where the fake hangs. */
@@ -65,10 +87,49 @@ export interface ConformanceSetup {
   /** Whether the carrier's report carries its own timestamp (else receive time is used). */
   reportsCarryTime: boolean
   /**
-   * Set when the carrier signals throttling in its answer body without HTTP 429 or Retry-After
-   * (the reason is shown in the skipped case's name).
+   * Set when the carrier signals throttling in its answer body (or its own protocol, as SMPP
+   * does) without HTTP 429 or Retry-After (the reason is shown in the skipped case's name).
    */
   throttlesWithoutRetryAfter?: string
+  /**
+   * The wait the adapter asks for when the carrier throttles without naming one (SMPP's
+   * ESME_RTHROTTLED); the throttling case then checks that the error carries it.
+   */
+  throttleRetryAfterMs?: number
+}
+
+/** How long the delivery-report case waits for a pushed report to reach `onReport`. */
+const PUSHED_REPORT_TIMEOUT_MS = 3_000
+
+/** The reports `adapter.onReport` hands on from `push` until one names `carrierMessageId`. */
+async function pushedReports(
+  adapter: CarrierAdapter,
+  carrierMessageId: string,
+  push: () => Promise<boolean>,
+): Promise<DeliveryReport[] | undefined> {
+  const reports: DeliveryReport[] = []
+  let arrived: () => void = () => {}
+  const named = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  const unsubscribe = adapter.onReport!((report) => {
+    reports.push(report)
+    if (report.carrierMessageId === carrierMessageId) arrived()
+  })
+  try {
+    if (!(await push())) return undefined // the carrier has no word for this status
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no report for ${carrierMessageId} reached onReport`)),
+        PUSHED_REPORT_TIMEOUT_MS,
+      )
+    })
+    await Promise.race([named, timeout]).finally(() => clearTimeout(timer))
+    return reports
+  } finally {
+    unsubscribe()
+  }
 }
 
 function message(body: string, to = '+447700900123'): OutgoingMessage {
@@ -102,6 +163,10 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
       s = await setup()
     })
     afterAll(async () => {
+      // Connection-oriented adapters (SMPP) hold a bind open: close it before the fake.
+      await Promise.all(
+        [s?.adapter, s?.timeoutAdapter, s?.badCredentials].map((adapter) => adapter?.close?.()),
+      )
       await s?.fake.close()
     })
 
@@ -161,6 +226,9 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
       s.fake.failNext({ kind: 'rate_limited', retryAfterSeconds: 7 })
       const error = await carrierErrorOf(s.adapter.send(message('Your code is 222223')))
       expect(error.permanent).toBe(false)
+      if (s.throttleRetryAfterMs !== undefined) {
+        expect(error.retryAfterMs).toBe(s.throttleRetryAfterMs)
+      }
     })
 
     it('maps an invalid number to a permanent error', async () => {
@@ -173,6 +241,8 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
     it('maps an authentication failure to a permanent error, without echoing secrets', async () => {
       const error = await carrierErrorOf(s.badCredentials.send(message('Your code is 444444')))
       expect(error.permanent).toBe(true)
+      // The error says what went wrong: refused credentials, not some other failure.
+      expect(error.message).toMatch(/authenticat|credential|unauthori[sz]ed|signature|\b40[13]\b/i)
       expect(error.message).not.toMatch(/wrong-secret/)
     })
 
@@ -189,7 +259,9 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
 
     const dlrCase = 'parses delivery reports into the normalised shape'
     it(dlrCase, async (ctx) => {
-      if (!s.adapter.capabilities.deliveryReports || !s.adapter.parseReports) {
+      const fake = s.fake
+      const reader = 'pushReport' in fake ? s.adapter.onReport : s.adapter.parseReports
+      if (!s.adapter.capabilities.deliveryReports || !reader) {
         ctx.skip(`${name} declares no delivery reports`)
       }
       const { carrierMessageId } = await s.adapter.send(message('Your code is 666666'))
@@ -203,19 +275,31 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
       ]
       let checked = 0
       for (const c of cases) {
-        const request = s.fake.deliveryReport(carrierMessageId, c.status, {
-          errorCode: c.errorCode,
-          at,
-        })
-        if (!request) continue // the carrier has no word for this status
+        const options = { errorCode: c.errorCode, at }
+        let reports: DeliveryReport[]
+        /** When the report was received, for carriers whose reports carry no time. */
+        let receivedAt: unknown = received
+        if ('pushReport' in fake) {
+          // Pushed over the adapter's connection: whatever the adapter hands to onReport.
+          const before = Date.now()
+          const got = await pushedReports(s.adapter, carrierMessageId, () =>
+            fake.pushReport(carrierMessageId, c.status, options),
+          )
+          if (!got) continue // the carrier has no word for this status
+          reports = got
+          receivedAt = expect.toSatisfy((t: number) => t >= before && t <= Date.now())
+        } else {
+          const request = fake.deliveryReport(carrierMessageId, c.status, options)
+          if (!request) continue // the carrier has no word for this status
+          expect(s.adapter.verifyCallback?.(request) ?? true).toBe(true)
+          reports = s.adapter.parseReports!(request, received)
+        }
         checked += 1
-        expect(s.adapter.verifyCallback?.(request) ?? true).toBe(true)
-        const reports = s.adapter.parseReports!(request, received)
         expect(reports).toHaveLength(1)
         expect(reports[0]).toMatchObject({
           carrierMessageId,
           status: c.status,
-          at: s.reportsCarryTime ? at : received,
+          at: s.reportsCarryTime ? at : receivedAt,
         })
         if (c.errorCode) expect(reports[0]?.errorCode).toBe(c.errorCode)
         else expect(reports[0]?.errorCode).toBeUndefined()
@@ -225,11 +309,18 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
 
     const sigCase = 'accepts a correctly signed callback and rejects a tampered one'
     it(sigCase, async (ctx) => {
+      const fake = s.fake
+      if ('pushReport' in fake) {
+        ctx.skip(
+          `callback signature: skipped — ${name} reports come over its own authenticated connection, not as callbacks (the authentication case checks that wrong credentials are refused)`,
+        )
+        return
+      }
       const auth = s.adapter.capabilities.callbackAuth ?? 'none'
       if (auth === 'none' || !s.adapter.verifyCallback) {
         ctx.skip(`${name} callbacks carry no signature or token`)
       }
-      const request = s.fake.deliveryReport('conf-id-1', 'delivered')!
+      const request = fake.deliveryReport('conf-id-1', 'delivered')!
       expect(s.adapter.verifyCallback!(request)).toBe(true)
       if (auth === 'signature') {
         const tamperedBody = request.body.includes('conf-id-1')
@@ -237,7 +328,7 @@ export function carrierConformance(name: string, setup: () => Promise<Conformanc
           : { ...request, url: request.url.replace('conf-id-1', 'conf-id-2') }
         expect(s.adapter.verifyCallback!(tamperedBody)).toBe(false)
       }
-      const unsigned = s.fake.deliveryReport('conf-id-1', 'delivered', { unsigned: true })!
+      const unsigned = fake.deliveryReport('conf-id-1', 'delivered', { unsigned: true })!
       expect(s.adapter.verifyCallback!(unsigned)).toBe(false)
     })
   })

@@ -50,8 +50,11 @@ export interface SmppCarrier extends CarrierAdapter {
   close(): Promise<void>
   /** Binds now instead of at the first send. */
   connect(): Promise<void>
-  /** The bind's state, for tests and health checks. */
-  readonly state: 'idle' | 'connecting' | 'bound' | 'waiting' | 'closed'
+  /**
+   * The bind's state, for tests and health checks. `refused`: the SMSC refused the credentials;
+   * no re-bind is scheduled, and sends fail at once (permanently) until the hold has passed.
+   */
+  readonly state: 'idle' | 'connecting' | 'bound' | 'waiting' | 'refused' | 'closed'
 }
 
 /** Command status codes (SMPP 3.4 §5.1.3) that say the message itself is wrong: never retried. */
@@ -73,6 +76,15 @@ const PERMANENT_STATUSES = new Set([
   0xc4, // ESME_RINVOPTPARAMVAL
 ])
 const THROTTLED_STATUSES = new Set([0x58 /* ESME_RTHROTTLED */, 0x14 /* ESME_RMSGQFUL */])
+/**
+ * bind_resp statuses that refuse our credentials: retrying the same system_id and password
+ * cannot help (and may lock the account), so they are permanent and start no re-bind loop.
+ */
+const CREDENTIAL_STATUSES = new Set([
+  0x0d, // ESME_RBINDFAIL (what many SMSCs answer to a wrong password)
+  0x0e, // ESME_RINVPASWD
+  0x0f, // ESME_RINVSYSID
+])
 
 const STATUS_NAMES = new Map(Object.entries(smpp.errors).map(([name, code]) => [code, name]))
 
@@ -114,6 +126,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   let reconnectTimer: NodeJS.Timeout | undefined
   let reconnectAt = 0
   let failedBinds = 0
+  /** After a credentials refusal: its status name, and until when sends fail without a bind. */
+  let refusal: { status: string; until: number } | undefined
   let keepalive: NodeJS.Timeout | undefined
   let reference = randomInt(256)
   const pending = new Map<Session, Set<Pending>>()
@@ -141,6 +155,15 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     return new CarrierError(id, message, { retryAfterMs, cause })
   }
 
+  /** The permanent error of a bind whose system_id or password the SMSC refused. */
+  function credentialsRefused(status: string): CarrierError {
+    return new CarrierError(
+      id,
+      `the SMSC refused the bind credentials (${status}): check system_id and password`,
+      { permanent: true, code: status },
+    )
+  }
+
   /** Sends a request and resolves with its response; rejects if the bind drops or times out. */
   function request(
     current: Session,
@@ -159,7 +182,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         reject,
         timer: setTimeout(() => {
           entries.delete(entry)
-          reject(transient(`no ${command}_resp within ${responseTimeoutMs} ms`))
+          reject(transient(`no answer within ${responseTimeoutMs} ms (no ${command}_resp)`))
           // A bind that stops answering is dead: drop it so that it is re-bound.
           onDropped(current, `no ${command}_resp`)
           current.destroy()
@@ -232,7 +255,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     binding = new Promise<Session>((resolve, reject) => {
       const candidate = smpp.connect({ host: options.host, port: options.port })
       let settled = false
-      const fail = (error: CarrierError) => {
+      /** Gives up this attempt; `retry` schedules the next one with backoff. */
+      const fail = (error: CarrierError, retry = true) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -240,7 +264,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         failedBinds++
         binding = undefined
         reject(error)
-        scheduleReconnect()
+        if (retry) scheduleReconnect()
       }
       const timer = setTimeout(
         () => fail(transient(`no bind within ${connectTimeoutMs} ms`)),
@@ -266,10 +290,23 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
           },
           (response) => {
             if (settled) return
-            if (response.command_status !== 0) {
-              fail(transient(`bind refused: ${statusName(response.command_status)}`))
+            const status = response.command_status
+            if (CREDENTIAL_STATUSES.has(status)) {
+              const name = statusName(status)
+              logger?.error(
+                { carrier: id, status: name },
+                'the SMSC refused the bind credentials; not re-binding on our own',
+              )
+              refusal = { status: name, until: Date.now() + reconnectMaxMs }
+              if (state !== 'closed') state = 'refused'
+              fail(credentialsRefused(name), false)
               return
             }
+            if (status !== 0) {
+              fail(transient(`bind refused: ${statusName(status)}`))
+              return
+            }
+            refusal = undefined
             settled = true
             clearTimeout(timer)
             failedBinds = 0
@@ -310,6 +347,10 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   async function ready(): Promise<Session> {
     if (session) return session
     if (state === 'closed') throw transient('the adapter is closed')
+    // Refused credentials: fail at once for a while instead of hammering the SMSC with binds.
+    if (state === 'refused' && refusal && Date.now() < refusal.until) {
+      throw credentialsRefused(refusal.status)
+    }
     if (state === 'waiting' && reconnectTimer) {
       throw transient('the SMPP bind is down; re-binding', Math.max(0, reconnectAt - Date.now()))
     }

@@ -73,6 +73,16 @@ describe('delivery receipts', () => {
         short_message: { message: 'id:9 sub:001 dlvrd:000 stat:REJECTD err:0B' },
       }),
     ).toMatchObject({ carrierMessageId: '9', status: 'failed', errorCode: '0B' })
+    // network_error_code (network type, then the code in two octets) wins over the text's err.
+    expect(
+      parseReceipt({
+        esm_class: 0x04,
+        receipted_message_id: 'A2',
+        message_state: 8,
+        network_error_code: Buffer.from([0x03, 0x75, 0x33]),
+        short_message: { message: 'id:A2 stat:REJECTD err:000' },
+      }),
+    ).toMatchObject({ carrierMessageId: 'A2', status: 'failed', errorCode: '30003' })
     // Seconds in the dates, and a line break inside "done date".
     expect(
       parseReceipt({
@@ -250,6 +260,35 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     smsc.mute(false)
     await until(() => adapter.state === 'bound')
     expect((await adapter.send(message('+447700900128', 'z'))).status).toBe('sent')
+  })
+
+  it('fails permanently when the SMSC refuses the credentials, without a re-bind loop', async () => {
+    const adapter = await setUp({}, { password: 'wrong-secret', reconnectMaxMs: 1_000 })
+    const refused = await adapter.send(message('+447700900130', 'x')).catch((e) => e)
+    expect(refused).toBeInstanceOf(CarrierError)
+    expect(refused).toMatchObject({ permanent: true, code: 'ESME_RINVPASWD' })
+    expect(refused.message).toContain('refused the bind credentials')
+    expect(refused.message).not.toContain('wrong-secret')
+    expect(adapter.state).toBe('refused')
+    // Held: the next send fails at once without binding, and nothing re-binds on its own.
+    expect(await adapter.send(message('+447700900130', 'y')).catch((e) => e)).toMatchObject({
+      permanent: true,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    expect(smsc.bindAttempts).toBe(1)
+    expect(smsc.binds).toBe(0)
+  })
+
+  it('reads ESME_RBINDFAIL as refused credentials too, and binds once they are accepted', async () => {
+    const adapter = await setUp({ receipts: 'none' }, { reconnectMaxMs: 100 })
+    smsc.refuseBinds(true, 0x0d) // ESME_RBINDFAIL
+    const refused = await adapter.send(message('+447700900131', 'x')).catch((e) => e)
+    expect(refused).toMatchObject({ permanent: true, code: 'ESME_RBINDFAIL' })
+    smsc.refuseBinds(false)
+    // Once the hold has passed, a send binds again.
+    await new Promise((resolve) => setTimeout(resolve, 120))
+    expect((await adapter.send(message('+447700900131', 'y'))).status).toBe('sent')
+    expect(smsc.bindAttempts).toBe(2)
   })
 
   it('refuses texts with more parts than allowed as permanent', async () => {

@@ -1,11 +1,13 @@
 /**
  * A real SMPP peer for tests and benchmarks: the `smpp` package's own server on 127.0.0.1,
- * acting as an SMSC that binds transceivers, acknowledges submit_sm, sends delivery receipts
- * (TLV or text form), throttles or refuses on demand, and drops binds when told to.
+ * acting as an SMSC that checks bind credentials, acknowledges submit_sm, sends delivery
+ * receipts (TLV or text form, on its own or when told to), fails, throttles, hangs or refuses on
+ * demand, and drops binds when told to.
  * @module
  */
 import type { AddressInfo } from 'node:net'
 import smpp, { type PDU, type Session } from 'smpp'
+import type { ReportStatus } from '../types'
 
 export interface SubmittedMessage {
   messageId: string
@@ -26,32 +28,71 @@ export interface SubmittedMessage {
 export interface FakeSmscOptions {
   systemId?: string
   password?: string
-  /** Receipt form; 'none' sends none. */
+  /** Receipts sent on their own after each accepted submit_sm, and in which form; 'none' sends none. */
   receipts?: 'tlv' | 'text' | 'none'
+  /** A destination refused with ESME_RINVDSTADR (E.164, with the plus). */
+  invalidNumber?: string
   receiptDelayMs?: number
   /** Delay before each submit_sm_resp. */
   ackDelayMs?: number
+}
+
+/** How the next submit_sm fails: ESME_RSYSERR, ESME_RTHROTTLED, or no submit_sm_resp at all. */
+export type SmscFailure = 'system_error' | 'throttled' | 'hang'
+
+/** A whole text as the handset would show it: concatenated parts joined, in order of completion. */
+export interface ReassembledText {
+  to: string
+  text: string
+  dataCoding: number
+  /** The message id of the first part. */
+  messageId: string
+}
+
+/** How {@link FakeSmsc.deliverReceipt} words a receipt. */
+export interface ReceiptOptions {
+  /** The SMSC's error code, sent as `err:` and (TLV form) in network_error_code. */
+  errorCode?: string
+  /** The "done date" (epoch ms); now when not given. */
+  at?: number
+  /** Receipt form; the SMSC's own form, or TLV when it sends none on its own. */
+  form?: 'tlv' | 'text'
 }
 
 export interface FakeSmsc {
   host: string
   port: number
   submitted: SubmittedMessage[]
+  /** Successful binds. */
   binds: number
+  /** Every bind_transceiver received, refused ones included. */
+  bindAttempts: number
   /** The most submit_sm seen outstanding (received, not yet answered) at once on one bind. */
   maxOutstanding: number
   enquireLinks: number
   options: Required<FakeSmscOptions>
   /** Answers the next `count` submit_sm with `status` instead of accepting them. */
   refuseNext(count: number, status: number): void
-  /** Refuses binds (ESME_RBINDFAIL) while true. */
-  refuseBinds(refuse: boolean): void
+  /** The next submit_sm fails this way (once). */
+  failNext(failure: SmscFailure): void
+  /**
+   * Refuses binds with `status` while `refuse` is true. The default, ESME_RSYSERR, is a passing
+   * trouble of the SMSC; ESME_RBINDFAIL or ESME_RINVPASWD say the credentials are refused.
+   */
+  refuseBinds(refuse: boolean, status?: number): void
   /** Stops answering anything (a hung SMSC) while true. */
   mute(muted: boolean): void
   /** Destroys every bound session's socket. */
   dropBinds(): void
   /** Texts reassembled: concatenated parts joined by reference, keyed by destination. */
   texts(): Map<string, string[]>
+  /** Texts reassembled, in the order they were completed. */
+  reassembled(): ReassembledText[]
+  /**
+   * Sends the delivery receipt of `messageId` as a deliver_sm over the bind that submitted it (or
+   * any bound one); resolves once the client answered with deliver_sm_resp.
+   */
+  deliverReceipt(messageId: string, status: ReportStatus, options?: ReceiptOptions): Promise<void>
   close(): Promise<void>
 }
 
@@ -74,10 +115,52 @@ function concatOf(value: unknown): SubmittedMessage['concat'] {
   return { reference: header[2]!, total: header[3]!, index: header[4]! }
 }
 
+/** "YYMMDDhhmm" in UTC, with "ss" appended when the time is not on a whole minute. */
 function stamp(at: number): string {
   const d = new Date(at)
   const two = (n: number) => String(n).padStart(2, '0')
-  return `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}`
+  const minutes = `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}`
+  return at % 60_000 === 0 ? minutes : `${minutes}${two(d.getUTCSeconds())}`
+}
+
+/** Our normalised status as an SMPP message state: the text-form word and the TLV value. */
+const RECEIPT_STATES: Record<ReportStatus, { stat: string; state: number }> = {
+  sent: { stat: 'ENROUTE', state: 1 },
+  delivered: { stat: 'DELIVRD', state: 2 },
+  undelivered: { stat: 'UNDELIV', state: 5 },
+  failed: { stat: 'REJECTD', state: 8 },
+}
+
+/** The deliver_sm fields of a receipt (SMPP 3.4 Appendix B text, plus TLVs in the TLV form). */
+function receiptFields(
+  submitted: Pick<SubmittedMessage, 'messageId' | 'to' | 'from' | 'text' | 'at'>,
+  status: ReportStatus,
+  options: ReceiptOptions & { form: 'tlv' | 'text' },
+): Record<string, unknown> {
+  const { stat, state } = RECEIPT_STATES[status]
+  const done = options.at ?? Date.now()
+  const err = options.errorCode ?? '000'
+  const dlvrd = status === 'delivered' ? '001' : '000'
+  const receipt = `id:${submitted.messageId} sub:001 dlvrd:${dlvrd} submit date:${stamp(submitted.at)} done date:${stamp(done)} stat:${stat} err:${err} text:${submitted.text.slice(0, 20)}`
+  const tlvs: Record<string, unknown> = {
+    receipted_message_id: submitted.messageId,
+    message_state: state,
+  }
+  const numeric = Number(options.errorCode)
+  if (options.errorCode !== undefined && Number.isInteger(numeric) && numeric <= 0xffff) {
+    // network_error_code: network type (3 = GSM) then the code in two octets.
+    const code = Buffer.alloc(3)
+    code.writeUInt8(3, 0)
+    code.writeUInt16BE(numeric, 1)
+    tlvs.network_error_code = code
+  }
+  return {
+    source_addr: submitted.to.replace(/^\+/, ''),
+    destination_addr: submitted.from,
+    esm_class: 0x04,
+    short_message: { message: receipt },
+    ...(options.form === 'tlv' ? tlvs : {}),
+  }
 }
 
 /**
@@ -92,13 +175,17 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     receipts: 'tlv',
     receiptDelayMs: 5,
     ackDelayMs: 0,
+    invalidNumber: '+447700900000',
     ...input,
   }
   let nextId = 1
   let refusals: { count: number; status: number } = { count: 0, status: 0 }
-  let refusingBinds = false
+  let nextFailure: SmscFailure | undefined
+  let bindRefusal: number | undefined
   let muted = false
   const sessions = new Set<Session>()
+  /** The bind each accepted message came over: its receipts go back there. */
+  const sessionOf = new Map<string, Session>()
   const timers = new Set<NodeJS.Timeout>()
   const later = (ms: number, run: () => void) => {
     const timer = setTimeout(() => {
@@ -113,14 +200,18 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     port: 0,
     submitted: [],
     binds: 0,
+    bindAttempts: 0,
     maxOutstanding: 0,
     enquireLinks: 0,
     options,
     refuseNext(count, status) {
       refusals = { count, status }
     },
-    refuseBinds(refuse) {
-      refusingBinds = refuse
+    failNext(failure) {
+      nextFailure = failure
+    },
+    refuseBinds(refuse, status = smpp.errors.ESME_RSYSERR!) {
+      bindRefusal = refuse ? status : undefined
     },
     mute(value) {
       muted = value
@@ -130,25 +221,46 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     },
     texts() {
       const byTo = new Map<string, string[]>()
+      for (const { to, text } of smsc.reassembled()) byTo.set(to, [...(byTo.get(to) ?? []), text])
+      return byTo
+    },
+    reassembled() {
+      const whole: ReassembledText[] = []
       const partial = new Map<string, SubmittedMessage[]>()
       for (const message of smsc.submitted) {
+        const { to, dataCoding } = message
         if (!message.concat) {
-          byTo.set(message.to, [...(byTo.get(message.to) ?? []), message.text])
+          whole.push({ to, text: message.text, dataCoding, messageId: message.messageId })
           continue
         }
         const key = `${message.to}/${message.concat.reference}`
         const parts = [...(partial.get(key) ?? []), message]
         partial.set(key, parts)
         if (parts.length === message.concat.total) {
-          const text = parts
-            .sort((a, b) => a.concat!.index - b.concat!.index)
-            .map((part) => part.text)
-            .join('')
-          byTo.set(message.to, [...(byTo.get(message.to) ?? []), text])
+          parts.sort((a, b) => a.concat!.index - b.concat!.index)
+          const text = parts.map((part) => part.text).join('')
+          whole.push({ to, text, dataCoding, messageId: parts[0]!.messageId })
           partial.delete(key)
         }
       }
-      return byTo
+      return whole
+    },
+    deliverReceipt(messageId, status, receiptOptions = {}) {
+      const submitted = smsc.submitted.find((m) => m.messageId === messageId)
+      if (!submitted) return Promise.reject(new Error(`fake SMSC: no message ${messageId}`))
+      const own = sessionOf.get(messageId)
+      const session =
+        own && sessions.has(own) ? own : [...sessions].find((s) => boundSessions.has(s))
+      if (!session) return Promise.reject(new Error('fake SMSC: no bound session for the receipt'))
+      const form = receiptOptions.form ?? (options.receipts === 'text' ? 'text' : 'tlv')
+      const fields = receiptFields(submitted, status, { ...receiptOptions, form })
+      return new Promise((resolve, reject) => {
+        const written = session.deliver_sm(fields, (response) => {
+          if (response.command_status === 0) resolve()
+          else reject(new Error(`fake SMSC: deliver_sm answered with ${response.command_status}`))
+        })
+        if (!written) reject(new Error('fake SMSC: the receipt could not be written'))
+      })
     },
     async close() {
       for (const timer of timers) clearTimeout(timer)
@@ -157,6 +269,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     },
   }
 
+  const boundSessions = new WeakSet<Session>()
   const server = smpp.createServer({}, (session) => {
     sessions.add(session)
     session.socket.setNoDelay(true)
@@ -168,15 +281,19 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     })
     session.on('bind_transceiver', (pdu: PDU) => {
       if (muted) return
-      if (
-        refusingBinds ||
-        pdu.system_id !== options.systemId ||
-        pdu.password !== options.password
-      ) {
-        session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }))
+      smsc.bindAttempts++
+      const refusal =
+        pdu.system_id !== options.systemId
+          ? smpp.errors.ESME_RINVSYSID
+          : pdu.password !== options.password
+            ? smpp.errors.ESME_RINVPASWD
+            : bindRefusal
+      if (refusal !== undefined) {
+        session.send(pdu.response({ command_status: refusal }))
         return
       }
       bound = true
+      boundSessions.add(session)
       smsc.binds++
       session.send(pdu.response({ system_id: 'fake-smsc' }))
     })
@@ -194,13 +311,20 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
         session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
         return
       }
+      const failure = nextFailure
+      nextFailure = undefined
+      if (failure === 'hang') return // never answered: the client's response timeout must fire
       outstanding++
       smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
       // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
       // client vanishes before the response reaches it.
       let refusal = 0
       let submitted: SubmittedMessage | undefined
-      if (refusals.count > 0) {
+      if (failure) {
+        refusal = failure === 'throttled' ? smpp.errors.ESME_RTHROTTLED! : smpp.errors.ESME_RSYSERR!
+      } else if (`+${String(pdu.destination_addr)}` === options.invalidNumber) {
+        refusal = smpp.errors.ESME_RINVDSTADR!
+      } else if (refusals.count > 0) {
         refusals.count--
         refusal = refusals.status
       } else {
@@ -219,6 +343,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
           at: Date.now(),
         }
         smsc.submitted.push(submitted)
+        sessionOf.set(submitted.messageId, session)
       }
       const answer = () => {
         outstanding--
@@ -227,22 +352,13 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
           session.send(pdu.response({ command_status: refusal }))
           return
         }
-        const { messageId, at } = submitted
-        session.send(pdu.response({ message_id: messageId }))
-        if (options.receipts === 'none' || !(submitted.registeredDelivery & 0x03)) return
-        const text = submitted.text
+        const accepted = submitted
+        session.send(pdu.response({ message_id: accepted.messageId }))
+        const form = options.receipts
+        if (form === 'none' || !(accepted.registeredDelivery & 0x03)) return
         later(options.receiptDelayMs, () => {
           if (session.socket.destroyed) return
-          const receipt = `id:${messageId} sub:001 dlvrd:001 submit date:${stamp(at)} done date:${stamp(Date.now())} stat:DELIVRD err:000 text:${text.slice(0, 20)}`
-          session.deliver_sm({
-            source_addr: pdu.destination_addr,
-            destination_addr: pdu.source_addr,
-            esm_class: 0x04,
-            short_message: { message: receipt },
-            ...(options.receipts === 'tlv'
-              ? { receipted_message_id: messageId, message_state: 2 }
-              : {}),
-          })
+          session.deliver_sm(receiptFields(accepted, 'delivered', { form }))
         })
       }
       if (options.ackDelayMs > 0) later(options.ackDelayMs, answer)
