@@ -80,7 +80,7 @@ export async function applyReports(
           ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
           : {}),
         // A final status means the text is out of our hands: never keep its body.
-        ...(final ? { body_encrypted: null } : {}),
+        ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
       })
       .where('carrier', '=', carrier)
       .where('carrier_message_id', '=', report.carrierMessageId)

@@ -8,6 +8,7 @@ export interface OutgoingMessage {
   /** Our message id; adapters pass it as the carrier's client reference where they can. */
   id: string
   to: string
+  /** The rendered text, as free-text carriers send it. */
   body: string
   projectId: string
   mode: KeyMode
@@ -17,6 +18,38 @@ export interface OutgoingMessage {
    * validityPeriod), since a code that arrives late is of no use.
    */
   expiresAt?: number
+  /**
+   * What the text was made of, and the project's registrations for its locale: template-only
+   * carriers (Alibaba, Tencent) build their request from it, India's DLT ids ride along.
+   * Absent on messages queued before it existed.
+   */
+  template?: TemplateData
+}
+
+/** The values a code message is made of; registered templates name them as their parameters. */
+export type TemplateParamName = 'code' | 'minutes' | 'brand'
+
+/** A code message's values plus the project's registrations resolved for its locale. */
+export interface TemplateData {
+  values: Record<TemplateParamName, string>
+  /** The locale the text was rendered for (BCP 47), when the widget sent one. */
+  locale: string | null
+  /** The registered Chinese signature (签名) without brackets; 【…】 in free texts to +86. */
+  signName?: string
+  alibaba?: {
+    templateCode?: string
+    signName?: string
+    /** The template's variable → our value, e.g. `{ "code": "code", "min": "minutes" }`. */
+    params?: Record<string, TemplateParamName>
+  }
+  tencent?: {
+    templateId?: string
+    signName?: string
+    /** Our values in the order of the template's {1}, {2}, … */
+    params?: TemplateParamName[]
+  }
+  /** India DLT: the principal entity id and the registered content template id. */
+  indiaDlt?: { entityId?: string; templateId?: string }
 }
 
 /** A price as the carrier states it: a decimal string, never a float. */

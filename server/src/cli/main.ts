@@ -9,11 +9,18 @@ import { type Config, ConfigError, loadConfig } from '../config'
 import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
 import { formatOutboxStatus, outboxStatus } from '../outbox/status'
-import { createApiKey, createProject, setTemplates } from '../projects'
+import {
+  createApiKey,
+  createProject,
+  getRegistrations,
+  setRegistrations,
+  setTemplates,
+} from '../projects'
 import { loadRoutingFile, RoutingConfigError, routerFromConfig } from '../routing'
 import { deriveSecrets } from '../secrets'
 import { startServer } from '../server'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
+import { parseRegistrations, RegistrationsError } from '../templates/registrations'
 import { createTokenService } from '../tokens'
 import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
 
@@ -27,8 +34,14 @@ Commands:
                                 create a project; prints its id and test keys
                   [--fraud-settings FILE]  (see README: fraud guard)
                   [--templates FILE]  code-message templates, JSON { "fr": "{code} est …" }
+                  [--registrations FILE]  China sign name and template ids, India DLT ids
   templates set --project ID --file FILE | --reset
                                 replace a project's code-message templates
+  registrations set --project ID --file FILE | --reset
+                                China sign name and Alibaba/Tencent template ids, India
+                                DLT ids for a project (see README: China and India)
+  registrations show --project ID
+                                a project's SMS registrations
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
@@ -141,6 +154,7 @@ async function run(argv: string[]): Promise<void> {
       decision: { type: 'string' },
       hours: { type: 'string' },
       templates: { type: 'string' },
+      registrations: { type: 'string' },
       reset: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       to: { type: 'string' },
@@ -188,6 +202,9 @@ async function run(argv: string[]): Promise<void> {
           templates: values.templates
             ? JSON.parse(readFileSync(values.templates, 'utf8'))
             : undefined,
+          registrations: values.registrations
+            ? readFileSync(values.registrations, 'utf8')
+            : undefined,
         }),
       )
       const origins = JSON.parse(created.project.allowed_origins) as string[]
@@ -225,6 +242,35 @@ async function run(argv: string[]): Promise<void> {
           : 'back to the default templates',
         { projectId: values.project, templates },
       )
+      return
+    }
+    case 'registrations set': {
+      if (!values.project) throw new UsageError('registrations set needs --project ID')
+      if (!values.file && !values.reset)
+        throw new UsageError('registrations set needs --file or --reset')
+      const registrations = values.reset ? null : readFileSync(values.file!, 'utf8')
+      const config = settings()
+      const found = await withStorage(config, ({ db }) =>
+        setRegistrations(db, values.project!, registrations),
+      )
+      if (!found) throw new UsageError(`no project ${values.project}`)
+      const saved = registrations === null ? null : parseRegistrations(registrations)
+      out.print(saved ? 'SMS registrations saved' : 'SMS registrations removed', {
+        projectId: values.project,
+        registrations: saved,
+      })
+      return
+    }
+    case 'registrations show': {
+      if (!values.project) throw new UsageError('registrations show needs --project ID')
+      const config = settings()
+      const registrations = await withStorage(config, ({ db }) =>
+        getRegistrations(db, values.project!),
+      )
+      out.print(registrations ? JSON.stringify(registrations, null, 2) : 'no SMS registrations', {
+        projectId: values.project,
+        registrations,
+      })
       return
     }
     case 'keys rotate': {
@@ -344,6 +390,7 @@ run(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof ConfigError ||
     error instanceof FraudSettingsError ||
+    error instanceof RegistrationsError ||
     error instanceof RoutingConfigError
   ) {
     process.stderr.write(`${error.message}\n`)

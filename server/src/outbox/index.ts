@@ -9,7 +9,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
-import { type CarrierAdapter, CarrierError } from '../carriers/types'
+import { type CarrierAdapter, CarrierError, type TemplateData } from '../carriers/types'
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, OutboxRow, Storage } from '../storage'
@@ -20,6 +20,8 @@ export interface EnqueueInput {
   mode: KeyMode
   to: string
   body: string
+  /** The values and registrations template-only carriers need (stored encrypted). */
+  template?: TemplateData
   now: number
   /**
    * A fraud-guard decoy: the message is written (status `suppressed`, no body kept) with the
@@ -47,6 +49,10 @@ export async function enqueueMessage(
       mode: input.mode,
       to: input.to,
       body_encrypted: input.suppressed ? null : bodyEncrypted,
+      template_encrypted:
+        input.suppressed || !input.template
+          ? null
+          : encrypt(encryptionKey, JSON.stringify(input.template)),
       status: input.suppressed ? 'suppressed' : 'queued',
       carrier: null,
       carrier_message_id: null,
@@ -261,6 +267,13 @@ export function createDispatcher({
         projectId: message.project_id,
         mode: message.mode,
         ...(expiresAt ? { expiresAt } : {}),
+        ...(message.template_encrypted
+          ? {
+              template: JSON.parse(
+                decrypt(encryptionKey, message.template_encrypted),
+              ) as TemplateData,
+            }
+          : {}),
       })
       const at = now()
       // A router names the adapter that actually took the message.
@@ -275,6 +288,7 @@ export function createDispatcher({
             carrier: carrierId,
             carrier_message_id: result.carrierMessageId,
             body_encrypted: null,
+            template_encrypted: null,
             sent_at: at,
             delivered_at: result.status === 'delivered' ? at : null,
             error: null,
@@ -324,6 +338,7 @@ export function createDispatcher({
           error: reason,
           error_code: 'not_sent',
           body_encrypted: null,
+          template_encrypted: null,
           updated_at: at,
           failed_at: at,
         })
@@ -362,6 +377,7 @@ export function createDispatcher({
           error: reason.slice(0, 500),
           error_code: error instanceof CarrierError ? (error.code ?? null) : null,
           body_encrypted: giveUp ? null : undefined,
+          template_encrypted: giveUp ? null : undefined,
           updated_at: at,
         })
         .where('id', '=', messageId)

@@ -11,6 +11,7 @@ import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
 import { templateProblem } from '../templates'
+import { parseRegistrations, type SmsRegistrations } from '../templates/registrations'
 
 const KEY_PATTERN = /^(pk|sk)_(test|live)_[A-Za-z0-9]{24,64}$/
 const PREFIX: Record<KeyKind, string> = { publishable: 'pk', secret: 'sk' }
@@ -25,6 +26,8 @@ export interface CreateProjectInput {
   fraudSettings?: FraudSettingsInput
   /** Code-message templates by locale (`{ "en": "{code} is your code", "fr": … }`). */
   templates?: Record<string, string>
+  /** China sign name and template ids, India DLT ids (see templates/registrations.ts). */
+  registrations?: unknown
 }
 
 export interface CreatedProject {
@@ -126,6 +129,9 @@ export async function createProject(
     // Stored as given (once validated), so later defaults still apply to what it leaves out.
     fraud_settings: input.fraudSettings ? validSettingsJson(input.fraudSettings) : null,
     message_templates: input.templates ? validTemplatesJson(input.templates) : null,
+    sms_registrations: input.registrations
+      ? JSON.stringify(parseRegistrations(input.registrations))
+      : null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -159,6 +165,7 @@ export async function findApiKey(
       'projects.created_at as project_created_at',
       'projects.fraud_settings',
       'projects.message_templates',
+      'projects.sms_registrations',
     ])
     .where('api_keys.key_hash', '=', hashKey(rawKey))
     .where('api_keys.revoked_at', 'is', null)
@@ -173,6 +180,7 @@ export async function findApiKey(
     project_created_at,
     fraud_settings,
     message_templates,
+    sms_registrations,
   } = row
   return {
     apiKey: {
@@ -195,6 +203,7 @@ export async function findApiKey(
       created_at: project_created_at,
       fraud_settings,
       message_templates,
+      sms_registrations,
     },
   }
 }
@@ -257,4 +266,36 @@ export async function setTemplates(
     .where('id', '=', projectId)
     .executeTakeFirst()
   return Number(result.numUpdatedRows) > 0
+}
+
+/**
+ * Replaces a project's SMS registrations (China sign name and template ids, India DLT ids);
+ * null removes them. Validated first: throws RegistrationsError naming each bad field.
+ * Returns false when there is no such project.
+ */
+export async function setRegistrations(
+  db: Kysely<Database>,
+  projectId: string,
+  registrations: unknown,
+): Promise<boolean> {
+  const value = registrations === null ? null : JSON.stringify(parseRegistrations(registrations))
+  const result = await db
+    .updateTable('projects')
+    .set({ sms_registrations: value })
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+/** A project's SMS registrations, or null when none are set (or no such project). */
+export async function getRegistrations(
+  db: Kysely<Database>,
+  projectId: string,
+): Promise<SmsRegistrations | null> {
+  const row = await db
+    .selectFrom('projects')
+    .select('sms_registrations')
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  return row?.sms_registrations ? parseRegistrations(row.sms_registrations) : null
 }

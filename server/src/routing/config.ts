@@ -53,6 +53,24 @@ const Milliseconds = v.pipe(
   v.minValue(0, 'must not be negative'),
 )
 
+const TemplateParam = v.picklist(
+  ['code', 'minutes', 'brand'],
+  'must be "code", "minutes" or "brand"',
+)
+
+/** A vendor-specific SMPP TLV tag (0x1400–0x3FFF), as a number or "0x…" text. */
+const VendorTlvTag = v.pipe(
+  v.union(
+    [v.number(), v.pipe(v.string(), v.regex(/^0x[0-9a-f]{1,4}$/i))],
+    'must be a tag such as "0x1400"',
+  ),
+  v.transform((tag) => (typeof tag === 'number' ? tag : Number.parseInt(tag, 16))),
+  v.check(
+    (tag) => Number.isInteger(tag) && tag >= 0x1400 && tag <= 0x3fff,
+    'must be a vendor-specific tag, 0x1400 to 0x3FFF',
+  ),
+)
+
 /** Missing required fields and unknown fields are told apart. */
 const fieldMessage = (issue: v.BaseIssue<unknown>) =>
   issue.expected === 'never'
@@ -93,6 +111,20 @@ export const SmppCarrierSchema = v.strictObject(
     throttleRetryAfterMs: v.optional(Milliseconds),
     longMessages: v.optional(v.picklist(['udh', 'payload'], 'must be "udh" or "payload"')),
     maxParts: v.optional(PositiveInteger),
+    /**
+     * India DLT: the TLVs carrying the principal entity id and content template id on texts to
+     * +91 (default 0x1400 and 0x1401, as Indian operators' SMPP DLT specifications name them);
+     * false sends none (the SMSC maps them itself).
+     */
+    dltTlvs: v.optional(
+      v.union(
+        [
+          v.literal(false),
+          v.strictObject({ entityId: VendorTlvTag, templateId: VendorTlvTag }, fieldMessage),
+        ],
+        'must be false or { "entityId": "0x1400", "templateId": "0x1401" }',
+      ),
+    ),
   },
   fieldMessage,
 )
@@ -249,7 +281,10 @@ export const GenericCarrierSchema = v.strictObject(
     url: HttpUrl,
     method: v.optional(v.picklist(['POST', 'PUT'], 'must be "POST" or "PUT"')),
     bodyFormat: v.optional(v.picklist(['json', 'form'], 'must be "json" or "form"')),
-    /** Strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}. */
+    /**
+     * Strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}, {{code}},
+     * {{minutes}}, {{brand}}, {{locale}}, {{signName}}, {{dltEntityId}}, {{dltTemplateId}}.
+     */
     body: v.record(v.string(), BodyTemplateValueSchema, 'must be an object'),
     /** Headers without secrets; an Authorization header belongs in headersEnv. */
     headers: v.optional(
@@ -315,9 +350,18 @@ export const AlibabaCarrierSchema = v.strictObject(
     type: v.literal('alibaba'),
     accessKeyId: Text,
     accessKeySecretEnv: EnvName,
-    signName: Text,
-    /** The approved template; its variable `code` gets the verification code. */
-    templateCode: Text,
+    /** The sign name used when a project registers none (pnpm textgate registrations set). */
+    signName: v.optional(Text),
+    /** The template used when a project registers none. */
+    templateCode: v.optional(Text),
+    /** Template variable → "code" | "minutes" | "brand"; default { "code": "code" }. */
+    templateParams: v.optional(
+      v.record(
+        v.pipe(v.string(), v.regex(/^\w{1,32}$/, 'variable names are letters, digits and _')),
+        TemplateParam,
+        'must be an object of template variable → "code", "minutes" or "brand"',
+      ),
+    ),
     endpoint: v.optional(HttpUrl),
     regionId: v.optional(Text),
     callbackTokenEnv: v.optional(EnvName),
@@ -334,8 +378,10 @@ export const TencentCarrierSchema = v.strictObject(
     secretId: Text,
     secretKeyEnv: EnvName,
     smsSdkAppId: Text,
-    /** The approved template; its one parameter gets the verification code. */
-    templateId: Text,
+    /** The template used when a project registers none (pnpm textgate registrations set). */
+    templateId: v.optional(Text),
+    /** Our values in the template's {1}, {2}, … order; default ["code"]. */
+    templateParams: v.optional(v.array(TemplateParam, 'must be a list such as ["code"]')),
     signName: v.optional(Text),
     senderId: v.optional(Text),
     region: v.optional(Text),

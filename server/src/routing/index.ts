@@ -65,6 +65,7 @@ export function carrierFromSpec(
         throttleRetryAfterMs: spec.throttleRetryAfterMs,
         longMessages: spec.longMessages,
         maxParts: spec.maxParts,
+        dltTlvs: spec.dltTlvs,
         logger,
       })
     case 'twilio':
@@ -155,6 +156,7 @@ export function carrierFromSpec(
           accessKeySecret: secret(spec.accessKeySecretEnv),
           signName: spec.signName,
           templateCode: spec.templateCode,
+          templateParams: spec.templateParams,
           endpoint: spec.endpoint,
           regionId: spec.regionId,
           callbackToken: spec.callbackTokenEnv ? secret(spec.callbackTokenEnv) : undefined,
@@ -170,6 +172,7 @@ export function carrierFromSpec(
           secretKey: secret(spec.secretKeyEnv),
           smsSdkAppId: spec.smsSdkAppId,
           templateId: spec.templateId,
+          templateParams: spec.templateParams,
           signName: spec.signName,
           senderId: spec.senderId,
           region: spec.region,

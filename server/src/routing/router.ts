@@ -4,6 +4,8 @@
  * breaker, retried with full-jitter backoff (honouring a carrier's Retry-After when it is short
  * enough), and the next route takes over when a carrier did not accept the message. A
  * permanent refusal (a bad number, rejected content) is final: never retried, never failed over.
+ * Texts to mainland China (+86) without the 【signature】 are not handed to free-text routes;
+ * when no template-only route is left, the message fails permanently.
  * @module
  */
 import {
@@ -17,6 +19,7 @@ import {
 } from 'cockatiel'
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import type { Logger } from 'pino'
+import { CHINA_SIGNATURE_REQUIRED, missingChinaSignature } from '../carriers/template-data'
 import {
   type CarrierAdapter,
   CarrierError,
@@ -169,11 +172,19 @@ export function createRouter({
     }
     const failures: string[] = []
     const retryAfters: number[] = []
+    let unsigned = 0
     for (const route of routes) {
       const adapter = adapters.get(route.carrier)
       const breaker = breakers.get(route.carrier)
       if (!adapter || !breaker) {
         failures.push(`${route.carrier}: not available`)
+        continue
+      }
+      // Mainland China: a free text without the 【signature】 never leaves; template-only
+      // routes (which send the sign name as a field) may still take it.
+      if (missingChinaSignature(adapter.capabilities, message)) {
+        failures.push(`${route.carrier}: unsigned text to +86`)
+        unsigned++
         continue
       }
       for (let attempt = 0; ; attempt++) {
@@ -216,6 +227,9 @@ export function createRouter({
           break
         }
       }
+    }
+    if (unsigned > 0 && unsigned === failures.length) {
+      throw new CarrierError('router', CHINA_SIGNATURE_REQUIRED, { permanent: true })
     }
     // Nobody took it: the outbox tries again later, no sooner than every carrier asked.
     throw new CarrierError('router', `no route accepted the message (${failures.join('; ')})`, {

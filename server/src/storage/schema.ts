@@ -19,6 +19,8 @@ export interface ProjectTable {
   fraud_settings: string | null
   /** JSON object of locale → code-message template, or null for the defaults. */
   message_templates: string | null
+  /** JSON of the China sign name, Alibaba/Tencent template ids and India DLT ids, or null. */
+  sms_registrations: string | null
 }
 
 export type KeyKind = 'publishable' | 'secret'
@@ -88,6 +90,8 @@ export interface MessageTable {
   to: string
   /** The text, encrypted (it holds the code); set to null once a carrier accepted it. */
   body_encrypted: string | null
+  /** The template data (TemplateData JSON, it holds the code), encrypted; nulled with the body. */
+  template_encrypted: string | null
   status: MessageStatusColumn
   carrier: string | null
   carrier_message_id: string | null

@@ -2,9 +2,11 @@
  * The text of the code message: the project's own template for the shopper's language when it
  * has one, else the default in that language, else English. Placeholders: `{code}` (required),
  * `{brand}`, `{minutes}`. The last line, `@host #code`, lets browsers with the WebOTP API offer
- * the code to the page of that host only.
+ * the code to the page of that host only. Texts to mainland China start with the project's
+ * registered 【signature】 when it has one (see ./registrations.ts).
  * @module
  */
+import { withChinaSignature } from '../carriers/template-data'
 import { DEFAULT_TEMPLATES } from './defaults'
 
 export { DEFAULT_TEMPLATES }
@@ -19,6 +21,11 @@ export interface CodeMessageInput {
   locale?: string | null | undefined
   /** The project's templates by locale or language (JSON column), if any. */
   templates?: Record<string, string> | null | undefined
+  /**
+   * The registered Chinese signature, for texts to mainland China (+86): the text then starts
+   * with 【signature】 unless the template already does.
+   */
+  chinaSignature?: string | null | undefined
 }
 
 const PLACEHOLDER = /\{(\w+)\}/g
@@ -39,10 +46,10 @@ export function templateProblem(template: string): string | null {
 }
 
 /** The best template for `locale`: exact tag, then its language, then a same-language tag. */
-export function pickTemplate(
+export function pickTemplate<T = string>(
   locale: string | null | undefined,
-  templates: Record<string, string>,
-): string | undefined {
+  templates: Record<string, T>,
+): T | undefined {
   if (!locale) return undefined
   const exact = Object.keys(templates).find((tag) => tag.toLowerCase() === locale.toLowerCase())
   if (exact) return templates[exact]
@@ -61,6 +68,7 @@ export function renderCodeMessage({
   origin,
   locale,
   templates,
+  chinaSignature,
 }: CodeMessageInput): string {
   // The shopper's language first (the store's wording, else ours), then the store's English.
   const template =
@@ -69,7 +77,8 @@ export function renderCodeMessage({
     templates?.en ??
     (DEFAULT_TEMPLATES.en as string)
   const values: Record<string, string> = { code, brand, minutes: String(minutes) }
-  const text = template.replace(PLACEHOLDER, (match, name: string) => values[name] ?? match)
+  const filled = template.replace(PLACEHOLDER, (match, name: string) => values[name] ?? match)
+  const text = chinaSignature ? withChinaSignature(filled, chinaSignature) : filled
   if (!origin) return text
   return `${text}\n\n@${new URL(origin).host} #${code}`
 }

@@ -12,6 +12,8 @@ import type {
   VerificationDetails,
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
+import { isMainlandChina } from '../carriers/template-data'
+import type { TemplateData } from '../carriers/types'
 import { codeMatches, generateCode, hashCode } from '../codes'
 import type { FraudGuard } from '../fraud/guard'
 import { ApiError } from '../http/errors'
@@ -20,8 +22,9 @@ import { enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
 import { allowedCountries, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
-import type { Database, Verification } from '../storage'
+import type { Database, Project, Verification } from '../storage'
 import { renderCodeMessage } from '../templates'
+import { templateData } from '../templates/registrations'
 import type { TokenService } from '../tokens'
 
 export const CODE_TTL_MS = 10 * 60_000
@@ -75,6 +78,37 @@ const templatesOf = (project: { message_templates: string | null }) =>
   project.message_templates
     ? (JSON.parse(project.message_templates) as Record<string, string>)
     : null
+
+/**
+ * The text of a code message and the template data carriers need: the project's registrations
+ * for the locale, and the 【signature】 in front of texts to mainland China when it has one.
+ */
+function codeMessage(
+  project: Pick<Project, 'brand' | 'message_templates' | 'sms_registrations'>,
+  to: string,
+  code: string,
+  origin: string | null,
+  locale: string | null | undefined,
+): { body: string; template: TemplateData } {
+  const minutes = CODE_TTL_MS / 60_000
+  const template = templateData({
+    code,
+    minutes,
+    brand: project.brand,
+    locale,
+    registrations: project.sms_registrations,
+  })
+  const body = renderCodeMessage({
+    brand: project.brand,
+    code,
+    minutes,
+    origin,
+    locale,
+    templates: templatesOf(project),
+    chinaSignature: isMainlandChina(to) ? template.signName : undefined,
+  })
+  return { body, template }
+}
 
 /**
  * @example
@@ -264,14 +298,7 @@ export function createVerificationService({
           // A blocked number gets a decoy: written the same way, never sent.
           await enqueueMessage(trx, secrets.encryptionKey, {
             ...message,
-            body: renderCodeMessage({
-              brand: project.brand,
-              code,
-              minutes: CODE_TTL_MS / 60_000,
-              origin: meta.origin,
-              locale: input.locale,
-              templates: templatesOf(project),
-            }),
+            ...codeMessage(project, phone.e164, code, meta.origin, input.locale),
             now: at,
             suppressed: risk.decoy,
           })
@@ -412,14 +439,7 @@ export function createVerificationService({
         await enqueueMessage(trx, secrets.encryptionKey, {
           suppressed,
           ...message,
-          body: renderCodeMessage({
-            brand: project.brand,
-            code,
-            minutes: CODE_TTL_MS / 60_000,
-            origin: meta.origin ?? row.origin,
-            locale: row.locale,
-            templates: templatesOf(project),
-          }),
+          ...codeMessage(project, row.phone, code, meta.origin ?? row.origin, row.locale),
           now: at,
         })
         return true

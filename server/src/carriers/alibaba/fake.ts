@@ -27,7 +27,12 @@ function answer(status: number, code: string, message: string, extra: object = {
 }
 
 export async function startAlibabaFake(options: AlibabaFakeOptions) {
-  const sends: FakeSend[] = []
+  const sends: (FakeSend & {
+    signName?: string
+    templateCode?: string
+    /** TemplateParam as sent: the template's variables by name. */
+    variables?: Record<string, string>
+  })[] = []
   const nonces = new Set<string>()
   const server = await startFakeServer(
     (request) => {
@@ -83,7 +88,14 @@ export async function startAlibabaFake(options: AlibabaFakeOptions) {
         return answer(200, 'isv.MOBILE_NUMBER_ILLEGAL', '非法手机号')
       }
       const text = template.replace(/\$\{(\w+)\}/g, (_, name: string) => variables[name] ?? '')
-      sends.push({ to, text, templateParams: Object.values(variables) })
+      sends.push({
+        to,
+        text,
+        templateParams: Object.values(variables),
+        signName: params.SignName,
+        templateCode: params.TemplateCode,
+        variables,
+      })
       return answer(200, 'OK', 'OK', { BizId: `${Date.now()}${Math.floor(Math.random() * 1e6)}^0` })
     },
     (f) =>

@@ -5,7 +5,10 @@
  * `POST&%2F&<encoded canonical query>` signed with HMAC-SHA1 keyed `AccessKeySecret&`, base64,
  * sent as `Signature`. SendSms answers `{ Code: "OK", BizId }`; refusals carry other codes
  * (`isv.MOBILE_NUMBER_ILLEGAL`, `isv.BUSINESS_LIMIT_CONTROL`, …), in HTTP 200 or 4xx/5xx.
- * Alibaba sends registered templates only (`TemplateCode`, `TemplateParam` JSON).
+ * Alibaba sends registered templates only: `TemplateCode` and `SignName` come from the project's
+ * registrations for the message's locale (falling back to the carrier entry), and the
+ * `TemplateParam` JSON object is built from the message's values under the variable names the
+ * mapping declares (`{ "code": "code", "min": "minutes" }`; by default `{ code }`).
  * Delivery receipts (SmsReport, HTTP batch push) are unsigned JSON arrays, so the callback URL
  * carries a secret token.
  * @module
@@ -19,6 +22,7 @@ import {
   safeEqual,
   scrubNumbers,
 } from '../http'
+import { namedParams } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -26,15 +30,18 @@ import {
   type DeliveryReport,
   type OutgoingMessage,
   type SendResult,
+  type TemplateParamName,
 } from '../types'
 
 export interface AlibabaOptions {
   accessKeyId: string
   accessKeySecret: string
-  signName: string
-  templateCode: string
-  /** Template variables from our text; by default `{ code }` (first 4–10 digit run). */
-  templateParam?: (message: OutgoingMessage) => Record<string, string>
+  /** The sign name (签名) used when the project registers none. */
+  signName?: string
+  /** The template code (SMS_…) used when the project registers none. */
+  templateCode?: string
+  /** Template variable → our value, when the project declares none; default `{ code: 'code' }`. */
+  templateParams?: Record<string, TemplateParamName>
   endpoint?: string
   regionId?: string
   callbackToken?: string
@@ -78,11 +85,43 @@ const TRANSIENT = new Set([
   'InternalError',
 ])
 
+/**
+ * Messages queued before template data existed carry only their text: the code is then read
+ * from it (the first run of 4 to 10 digits). Everything newer is built from named values.
+ */
 export function defaultTemplateParam(message: OutgoingMessage): Record<string, string> {
   const code = /\d{4,10}/.exec(message.body)?.[0]
   if (!code)
     throw new CarrierError('alibaba', 'no code in the text for the template', { permanent: true })
   return { code }
+}
+
+/** TemplateCode, SignName and TemplateParam for a message: the project's, else the entry's. */
+export function alibabaTemplate(
+  message: OutgoingMessage,
+  options: Pick<AlibabaOptions, 'signName' | 'templateCode' | 'templateParams'>,
+): { templateCode: string; signName: string; params: Record<string, string> } {
+  const data = message.template
+  const templateCode = data?.alibaba?.templateCode ?? options.templateCode
+  const signName = data?.alibaba?.signName ?? data?.signName ?? options.signName
+  if (!templateCode) {
+    throw new CarrierError(
+      'alibaba',
+      'no template code: register alibaba.templateCode for the project (pnpm textgate registrations set) or set templateCode on the carrier entry',
+      { permanent: true },
+    )
+  }
+  if (!signName) {
+    throw new CarrierError(
+      'alibaba',
+      'no sign name: register signName for the project (pnpm textgate registrations set) or set signName on the carrier entry',
+      { permanent: true },
+    )
+  }
+  const params = data
+    ? namedParams(data, data.alibaba?.params ?? options.templateParams ?? { code: 'code' })
+    : defaultTemplateParam(message)
+  return { templateCode, signName, params }
 }
 
 /**
@@ -93,7 +132,6 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
   const endpoint = (options.endpoint ?? 'https://dysmsapi.aliyuncs.com').replace(/\/$/, '')
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const now = options.now ?? Date.now
-  const templateParam = options.templateParam ?? defaultTemplateParam
   const offset = options.reportUtcOffset ?? '+08:00'
 
   return {
@@ -108,6 +146,7 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
+      const template = alibabaTemplate(message, options)
       const params: Record<string, string> = {
         AccessKeyId: options.accessKeyId,
         Action: 'SendSms',
@@ -120,9 +159,9 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
         Version: '2017-05-25',
         // Mainland numbers go without the country code; others in full, without '+'.
         PhoneNumbers: message.to.startsWith('+86') ? message.to.slice(3) : digitsOnly(message.to),
-        SignName: options.signName,
-        TemplateCode: options.templateCode,
-        TemplateParam: JSON.stringify(templateParam(message)),
+        SignName: template.signName,
+        TemplateCode: template.templateCode,
+        TemplateParam: JSON.stringify(template.params),
         OutId: message.id,
       }
       params.Signature = alibabaSignature(params, 'POST', options.accessKeySecret)

@@ -23,7 +23,8 @@ function problem(status: number, code: string, detail: string): FakeAnswer {
 }
 
 export async function startGenericFake(options: GenericFakeOptions) {
-  const sends: (FakeSend & { ref?: string })[] = []
+  const sends: (FakeSend & { ref?: string; dlt?: { entityId?: string; templateId?: string } })[] =
+    []
   const server = await startFakeServer(
     (request) => {
       if (request.method !== 'POST' || request.url !== '/api/v1/messages') {
@@ -36,11 +37,22 @@ export async function startGenericFake(options: GenericFakeOptions) {
         recipient?: string
         content?: string
         ref?: string
+        /** India DLT ids, when the body template maps them (pe_id, template_id). */
+        pe_id?: string
+        template_id?: string
       }
       if (!body.recipient || !body.content) return problem(422, 'invalid', 'recipient and content')
       if (body.recipient === INVALID)
         return problem(422, 'invalid_recipient', 'not a mobile number')
-      sends.push({ to: body.recipient, text: body.content, ref: body.ref })
+      sends.push({
+        to: body.recipient,
+        text: body.content,
+        ref: body.ref,
+        dlt:
+          body.pe_id || body.template_id
+            ? { entityId: body.pe_id, templateId: body.template_id }
+            : undefined,
+      })
       return { status: 202, body: { data: { message: { id: randomUUID(), state: 'accepted' } } } }
     },
     (f) =>

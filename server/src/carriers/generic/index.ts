@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto'
 import { carrierFetch, DEFAULT_TIMEOUT_MS, digitsOnly, httpStatusError, safeEqual } from '../http'
 import { encodingOf } from '../segments'
+import { indiaDltIds } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -19,7 +20,12 @@ import {
   type SendResult,
 } from '../types'
 
-/** A body template: strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}. */
+/**
+ * A body template: strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}},
+ * {{encoding}}, and for gateways that want them {{code}}, {{minutes}}, {{brand}}, {{locale}},
+ * {{signName}} and India's DLT ids {{dltEntityId}}, {{dltTemplateId}} (set on texts to +91 only;
+ * each is empty when the message has no such value).
+ */
 export type BodyTemplate = { [key: string]: string | number | boolean | BodyTemplate }
 
 export interface GenericHttpOptions {
@@ -75,6 +81,21 @@ function fill(template: BodyTemplate, values: Record<string, string>): BodyTempl
   return out
 }
 
+/** The template placeholders of a message; empty text for what it does not have. */
+function templateValues(message: OutgoingMessage): Record<string, string> {
+  const data = message.template
+  const dlt = indiaDltIds(message)
+  return {
+    code: data?.values.code ?? '',
+    minutes: data?.values.minutes ?? '',
+    brand: data?.values.brand ?? '',
+    locale: data?.locale ?? '',
+    signName: data?.signName ?? '',
+    dltEntityId: dlt?.entityId ?? '',
+    dltTemplateId: dlt?.templateId ?? '',
+  }
+}
+
 /** The signature header value for a raw body. */
 export function genericSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
@@ -115,6 +136,7 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
         id: message.id,
         from: options.from ?? '',
         encoding: encodingOf(message.body),
+        ...templateValues(message),
       }
       const body = fill(options.body, values)
       const form = options.bodyFormat === 'form'

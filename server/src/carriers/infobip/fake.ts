@@ -29,7 +29,12 @@ interface Destination {
 }
 
 export async function startInfobipFake(options: InfobipFakeOptions) {
-  const sends: (FakeSend & { notifyUrl?: string; messageId?: string })[] = []
+  const sends: (FakeSend & {
+    notifyUrl?: string
+    messageId?: string
+    /** India DLT ids from `regional.indiaDlt`, when the request carried them. */
+    dlt?: { entityId?: string; templateId?: string }
+  })[] = []
   const server = await startFakeServer(
     (request) => {
       const url = new URL(request.url, 'http://fake')
@@ -45,6 +50,7 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
           from?: string
           text?: string
           notifyUrl?: string
+          regional?: { indiaDlt?: { principalEntityId?: string; contentTemplateId?: string } }
         }[]
       }
       try {
@@ -74,7 +80,17 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
             })
             continue
           }
-          sends.push({ to: `+${to}`, text: m.text ?? '', notifyUrl: m.notifyUrl, messageId })
+          const indiaDlt = m.regional?.indiaDlt
+          sends.push({
+            to: `+${to}`,
+            text: m.text ?? '',
+            notifyUrl: m.notifyUrl,
+            messageId,
+            dlt: indiaDlt && {
+              entityId: indiaDlt.principalEntityId,
+              templateId: indiaDlt.contentTemplateId,
+            },
+          })
           answers.push({
             messageId,
             to,

@@ -4,6 +4,8 @@
  * The answer lists each message with a status object (`groupName` PENDING, or REJECTED when
  * Infobip refuses it at once). Delivery reports are JSON `{ results: [...] }` posts; Infobip
  * does not sign them, so the callback URL carries a secret token that is checked instead.
+ * Texts to India (+91) carry the project's DLT ids as `regional.indiaDlt`
+ * (`principalEntityId`, `contentTemplateId`).
  * @module
  */
 import {
@@ -14,6 +16,7 @@ import {
   readJsonBody,
   safeEqual,
 } from '../http'
+import { indiaDltIds } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -100,6 +103,7 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
+      const dlt = indiaDltIds(message)
       const body = {
         messages: [
           {
@@ -107,6 +111,17 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
             from: options.from,
             text: message.body,
             ...(notifyUrl ? { notifyUrl, notifyContentType: 'application/json' } : {}),
+            // India DLT: the registered entity and content template ride with the message.
+            ...(dlt
+              ? {
+                  regional: {
+                    indiaDlt: {
+                      principalEntityId: dlt.entityId,
+                      contentTemplateId: dlt.templateId,
+                    },
+                  },
+                }
+              : {}),
           },
         ],
       }

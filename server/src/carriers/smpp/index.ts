@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import smpp, { type PDU, type Session } from 'smpp'
+import { indiaDltIds } from '../template-data'
 import {
   type CarrierAdapter,
   CarrierError,
@@ -42,7 +43,39 @@ export interface SmppCarrierOptions {
   /** How texts longer than one segment are sent. */
   longMessages?: 'udh' | 'payload'
   maxParts?: number
+  /**
+   * India DLT: the vendor TLVs that carry the principal entity id and the content template id
+   * on texts to +91 (see {@link DEFAULT_DLT_TLVS}); false sends none.
+   */
+  dltTlvs?: { entityId: number; templateId: number } | false
   logger?: Logger
+}
+
+/**
+ * The TLV tags Indian operators' SMPP DLT specifications use for the principal entity id (PE_ID,
+ * 0x1400) and the content template id (0x1401), as text. Other SMSCs may use others: set them
+ * per carrier entry.
+ */
+export const DEFAULT_DLT_TLVS = { entityId: 0x1400, templateId: 0x1401 } as const
+
+/** The PDU field name of a vendor TLV, registered with the smpp library once per tag. */
+function vendorTlv(tag: number): string {
+  const name = `vendor_tlv_${tag.toString(16)}`
+  smpp.addTLV(name, { id: tag, type: smpp.types.tlv.string })
+  return name
+}
+
+/** The TLV fields carrying India DLT ids, for a message to +91 that has them. */
+function dltFields(
+  message: OutgoingMessage,
+  tags: { entityId: number; templateId: number } | false,
+): Record<string, string> {
+  const dlt = indiaDltIds(message)
+  if (!dlt || !tags) return {}
+  const fields: Record<string, string> = {}
+  if (dlt.entityId) fields[vendorTlv(tags.entityId)] = dlt.entityId
+  if (dlt.templateId) fields[vendorTlv(tags.templateId)] = dlt.templateId
+  return fields
 }
 
 export interface SmppCarrier extends CarrierAdapter {
@@ -413,6 +446,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         destination_addr: message.to.replace(/^\+/, ''),
         registered_delivery: 0x01,
         data_coding: encoded.dataCoding,
+        ...dltFields(message, options.dltTlvs ?? DEFAULT_DLT_TLVS),
       }
       if (encoded.parts.length === 1) {
         const carrierMessageId = await submit({ ...base, short_message: encoded.whole })

@@ -52,6 +52,9 @@ declare module 'smpp' {
     createServer: typeof createServer
     errors: typeof errors
     ESME_RBINDFAIL: number
+    /** Registers an optional parameter (TLV) by name, for every PDU of the process. */
+    addTLV(name: string, options: { id: number; type: unknown }): void
+    types: { tlv: Record<'cstring' | 'string' | 'buffer' | 'int8' | 'int16' | 'int32', unknown> }
   }
   export default smpp
 }

@@ -32,7 +32,7 @@ function errorAnswer(code: string, message: string): FakeAnswer {
 }
 
 export async function startTencentFake(options: TencentFakeOptions) {
-  const sends: FakeSend[] = []
+  const sends: (FakeSend & { signName?: string; templateId?: string })[] = []
   const server = await startFakeServer(
     (request) => {
       if (request.method !== 'POST' || request.url !== '/') {
@@ -80,6 +80,7 @@ export async function startTencentFake(options: TencentFakeOptions) {
         TemplateId?: string
         TemplateParamSet?: string[]
         SessionContext?: string
+        SignName?: string
       }
       if (body.SmsSdkAppId !== options.smsSdkAppId) {
         return errorAnswer('InvalidParameterValue.SdkAppIdNotExist', 'SdkAppId not found')
@@ -103,7 +104,13 @@ export async function startTencentFake(options: TencentFakeOptions) {
             IsoCode: '',
           }
         }
-        sends.push({ to: phone, text, templateParams: paramsGiven })
+        sends.push({
+          to: phone,
+          text,
+          templateParams: paramsGiven,
+          signName: body.SignName,
+          templateId: body.TemplateId,
+        })
         return {
           SerialNo: `2028:${randomUUID().replace(/-/g, '').slice(0, 20)}`,
           PhoneNumber: phone,

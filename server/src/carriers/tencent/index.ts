@@ -6,8 +6,10 @@
  * which an HMAC chain keyed "TC3"+SecretKey → date → service → "tc3_request" signs.
  * Answers are HTTP 200 even on errors (`Response.Error.Code`); each number has its own
  * `SendStatusSet` entry with `Code: "Ok"` on success.
- * Tencent sends registered templates only: the template's parameters are taken from our text
- * (by default the code, its first run of 4 to 10 digits).
+ * Tencent sends registered templates only: `TemplateId` and `SignName` come from the project's
+ * registrations for the message's locale (falling back to the carrier entry), and
+ * `TemplateParamSet` lists the message's values in the order the mapping declares
+ * (`["code", "minutes"]`; by default `["code"]`). Mainland China numbers need a sign name.
  * Status callbacks are unsigned JSON arrays, so the callback URL carries a secret token.
  * @module
  */
@@ -20,6 +22,7 @@ import {
   safeEqual,
   scrubNumbers,
 } from '../http'
+import { orderedParams } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -27,21 +30,23 @@ import {
   type DeliveryReport,
   type OutgoingMessage,
   type SendResult,
+  type TemplateParamName,
 } from '../types'
 
 export interface TencentOptions {
   secretId: string
   secretKey: string
   smsSdkAppId: string
-  templateId: string
-  /** The approved signature text (required for mainland China numbers). */
+  /** The template id used when the project registers none. */
+  templateId?: string
+  /** The approved signature text (required for mainland China numbers), when the project has none. */
   signName?: string
   senderId?: string
   region?: string
   /** https://sms.tencentcloudapi.com (or sms.intl.tencentcloudapi.com). */
   endpoint?: string
-  /** Template parameters from our text; by default the code (first 4–10 digit run). */
-  templateParams?: (message: OutgoingMessage) => string[]
+  /** Our values in the template's {1}, {2}, … order when the project declares none; default ["code"]. */
+  templateParams?: TemplateParamName[]
   /** Checked against `?token=` of the status callback URL configured in the console. */
   callbackToken?: string
   /** Zone of the callback's `user_receive_time` (Beijing time unless the account says else). */
@@ -104,11 +109,43 @@ function transientCode(code: string): boolean {
   )
 }
 
+/**
+ * Messages queued before template data existed carry only their text: the code is then read
+ * from it (the first run of 4 to 10 digits). Everything newer is built from named values.
+ */
 export function defaultTemplateParams(message: OutgoingMessage): string[] {
   const code = /\d{4,10}/.exec(message.body)?.[0]
   if (!code)
     throw new CarrierError('tencent', 'no code in the text for the template', { permanent: true })
   return [code]
+}
+
+/** TemplateId, SignName and TemplateParamSet for a message: the project's, else the entry's. */
+export function tencentTemplate(
+  message: OutgoingMessage,
+  options: Pick<TencentOptions, 'signName' | 'templateId' | 'templateParams'>,
+): { templateId: string; signName: string | undefined; params: string[] } {
+  const data = message.template
+  const templateId = data?.tencent?.templateId ?? options.templateId
+  const signName = data?.tencent?.signName ?? data?.signName ?? options.signName
+  if (!templateId) {
+    throw new CarrierError(
+      'tencent',
+      'no template id: register tencent.templateId for the project (pnpm textgate registrations set) or set templateId on the carrier entry',
+      { permanent: true },
+    )
+  }
+  if (!signName && message.to.startsWith('+86')) {
+    throw new CarrierError(
+      'tencent',
+      'texts to mainland China (+86) need a sign name: register signName for the project (pnpm textgate registrations set) or set signName on the carrier entry',
+      { permanent: true },
+    )
+  }
+  const params = data
+    ? orderedParams(data, data.tencent?.params ?? options.templateParams ?? ['code'])
+    : defaultTemplateParams(message)
+  return { templateId, signName, params }
 }
 
 /**
@@ -122,7 +159,6 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
   const service = url.hostname.split('.')[0]!
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const now = options.now ?? Date.now
-  const params = options.templateParams ?? defaultTemplateParams
   const offset = options.reportUtcOffset ?? '+08:00'
 
   return {
@@ -137,13 +173,14 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
+      const template = tencentTemplate(message, options)
       const body = JSON.stringify({
         PhoneNumberSet: [message.to],
         SmsSdkAppId: options.smsSdkAppId,
-        TemplateId: options.templateId,
-        TemplateParamSet: params(message),
+        TemplateId: template.templateId,
+        TemplateParamSet: template.params,
         SessionContext: message.id,
-        ...(options.signName ? { SignName: options.signName } : {}),
+        ...(template.signName ? { SignName: template.signName } : {}),
         ...(options.senderId ? { SenderId: options.senderId } : {}),
       })
       const contentType = 'application/json'

@@ -30,7 +30,12 @@ function failure(status: string, errorText: string): FakeAnswer {
 }
 
 export async function startVonageFake(options: VonageFakeOptions) {
-  const sends: (FakeSend & { clientRef?: string; callback?: string })[] = []
+  const sends: (FakeSend & {
+    clientRef?: string
+    callback?: string
+    /** India DLT ids from `entity-id` and `content-id`, when the request carried them. */
+    dlt?: { entityId?: string; templateId?: string }
+  })[] = []
   let balance = 10
   const server = await startFakeServer(
     (request) => {
@@ -85,6 +90,10 @@ export async function startVonageFake(options: VonageFakeOptions) {
         unicode,
         clientRef: params['client-ref'],
         callback: params.callback,
+        dlt:
+          params['entity-id'] || params['content-id']
+            ? { entityId: params['entity-id'], templateId: params['content-id'] }
+            : undefined,
       })
       return {
         status: 200,

@@ -1,7 +1,8 @@
 /**
  * Vonage (Nexmo) SMS API: `POST {restHost}/sms/json`, form-encoded, authenticated by
  * `api_key` + `api_secret`, or by `api_key` + `timestamp` + `sig` (signed requests). The answer
- * is HTTP 200 even on failure: each part carries its own `status` ("0" is success).
+ * is HTTP 200 even on failure: each part carries its own `status` ("0" is success). Texts to
+ * India (+91) carry the project's DLT ids as `entity-id` and `content-id`.
  * Delivery receipts arrive as GET query parameters or as a POST (JSON or form); with a signature
  * secret they carry `sig`: every other parameter, sorted by name, as `&name=value` (with `&` and
  * `=` in values replaced by `_`), hashed with the secret (md5hash appends it and takes MD5; the
@@ -19,6 +20,7 @@ import {
   scrubNumbers,
 } from '../http'
 import { encodingOf } from '../segments'
+import { indiaDltIds } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
@@ -129,6 +131,10 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
         type: encodingOf(message.body) === 'UCS-2' ? 'unicode' : 'text',
         'client-ref': message.id,
       }
+      // India DLT: the registered entity and content template (signed like every parameter).
+      const dlt = indiaDltIds(message)
+      if (dlt?.entityId) params['entity-id'] = dlt.entityId
+      if (dlt?.templateId) params['content-id'] = dlt.templateId
       if (options.callbackUrl) {
         params.callback = options.callbackUrl
         params['status-report-req'] = '1'
