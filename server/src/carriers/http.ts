@@ -45,19 +45,23 @@ export async function carrierFetch(
 
 /**
  * The error for a non-2xx answer: 408, 425, 429 and 5xx are transient (retried, honouring
- * Retry-After); every other 4xx — bad number, bad credentials, refused content — is permanent.
+ * Retry-After); 401 and 403 (credentials refused, account not allowed) are faults of the route,
+ * not of the text (see {@link CarrierError.routeFault}); every other 4xx — bad number, refused
+ * content — is permanent.
  */
 export function httpStatusError(
   carrier: string,
   response: Response,
   detail: string,
-  options: { code?: string; permanent?: boolean } = {},
+  options: { code?: string; permanent?: boolean; routeFault?: boolean } = {},
 ) {
   const status = response.status
   const transient = status === 408 || status === 425 || status === 429 || status >= 500
-  const permanent = options.permanent ?? !transient
+  const routeFault = options.routeFault ?? (status === 401 || status === 403)
+  const permanent = !routeFault && (options.permanent ?? !transient)
   return new CarrierError(carrier, `HTTP ${status}: ${scrubNumbers(detail)}`.slice(0, 300), {
     permanent,
+    routeFault,
     retryAfterMs: permanent ? undefined : parseRetryAfter(response.headers.get('retry-after')),
     code: options.code,
   })

@@ -147,17 +147,31 @@ export interface CarrierAdapter {
  */
 export class CarrierError extends Error {
   readonly permanent: boolean
+  /**
+   * The route itself cannot send anything now, whatever the text: credentials refused, account
+   * suspended or out of credit, destination not enabled for the account. Not the text's fault,
+   * so never `permanent`: the router moves to the next route at once (retrying the same
+   * credentials is pointless), the route's breaker counts it, and the outbox tries again later.
+   */
+  readonly routeFault: boolean
   readonly retryAfterMs: number | undefined
   /** The carrier's own error code (Twilio 21211, Vonage status 3, …), when it gave one. */
   readonly code: string | undefined
   constructor(
     readonly carrier: string,
     message: string,
-    options: { permanent?: boolean; retryAfterMs?: number; code?: string; cause?: unknown } = {},
+    options: {
+      permanent?: boolean
+      routeFault?: boolean
+      retryAfterMs?: number
+      code?: string
+      cause?: unknown
+    } = {},
   ) {
     super(`[textgate] [${carrier}] ${message}`, { cause: options.cause })
     this.name = 'CarrierError'
-    this.permanent = options.permanent ?? false
+    this.routeFault = options.routeFault ?? false
+    this.permanent = !this.routeFault && (options.permanent ?? false)
     this.retryAfterMs = options.retryAfterMs
     this.code = options.code
   }

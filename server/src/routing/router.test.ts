@@ -3,7 +3,13 @@ import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carr
 import { parseRoutingConfig, RoutingConfigError } from './config'
 import { createRouter } from './router'
 
-type Behaviour = 'ok' | 'down' | 'throttled' | 'permanent' | ((n: number) => 'ok' | 'down')
+type Behaviour =
+  | 'ok'
+  | 'down'
+  | 'throttled'
+  | 'permanent'
+  | 'refused'
+  | ((n: number) => 'ok' | 'down')
 
 /** A deterministic fake adapter: does what its script says, and records every call. */
 function fake(id: string, behaviour: Behaviour = 'ok', retryAfterMs?: number) {
@@ -22,6 +28,9 @@ function fake(id: string, behaviour: Behaviour = 'ok', retryAfterMs?: number) {
       if (now === 'down') throw new CarrierError(id, 'connection refused')
       if (now === 'throttled') throw new CarrierError(id, 'throttled', { retryAfterMs })
       if (now === 'permanent') throw new CarrierError(id, 'invalid number', { permanent: true })
+      if (now === 'refused') {
+        throw new CarrierError(id, 'credentials refused', { routeFault: true, permanent: true })
+      }
       return { carrierMessageId: `${id}-${calls.length}`, status: 'sent', segments: 2 }
     },
   }
@@ -230,6 +239,20 @@ describe('failover, retries and circuit breakers', () => {
     expect(a.calls).toHaveLength(1)
     expect(b.calls).toHaveLength(0)
     expect(waits).toEqual([])
+  })
+
+  it('fails over at once, without retrying, when the route itself cannot send', async () => {
+    const a = fake('a', 'refused')
+    const b = fake('b')
+    const { router, waits } = setUp(a, b, { retry: { attempts: 2, baseMs: 100, maxWaitMs: 2000 } })
+    expect((await router.send(msg())).carrier).toBe('b')
+    expect(a.calls).toHaveLength(1)
+    expect(waits).toEqual([])
+    // With no route left the text is not lost: the outbox gets a transient error.
+    const alone = setUp(fake('a', 'refused'), fake('b', 'refused'))
+    const error = await alone.router.send(msg()).catch((e) => e)
+    expect(error).toMatchObject({ permanent: false })
+    expect(error.message).toContain('a: [a] credentials refused')
   })
 
   it('gives the outbox a transient error with the shortest Retry-After when all routes fail', async () => {

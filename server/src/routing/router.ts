@@ -2,8 +2,10 @@
  * The router: for each message, the project's rules choose an ordered list of routes (by
  * priority, then weighted among equal priorities); each route is tried behind its own circuit
  * breaker, retried with full-jitter backoff (honouring a carrier's Retry-After when it is short
- * enough), and the next route takes over when a carrier did not accept the message. A
- * permanent refusal (a bad number, rejected content) is final: never retried, never failed over.
+ * enough), and the next route takes over when a carrier did not accept the message — at once,
+ * without retries, when the route itself cannot send (credentials refused, account out of
+ * credit). A permanent refusal (a bad number, rejected content) is final: never retried, never
+ * failed over.
  * Texts to mainland China (+86) without the 【signature】 are not handed to free-text routes;
  * when no template-only route is left, the message fails permanently.
  * @module
@@ -216,6 +218,12 @@ export function createRouter({
           }
           if (error instanceof CarrierError && error.permanent) throw error
           const reason = error instanceof Error ? error.message : String(error)
+          if (error instanceof CarrierError && error.routeFault) {
+            // The same credentials will be refused again: straight to the next route.
+            logger?.warn({ carrier: route.carrier, err: reason }, 'route cannot send')
+            failures.push(`${route.carrier}: ${reason.replace(/^\[textgate\] /, '')}`)
+            break
+          }
           const retryAfterMs = error instanceof CarrierError ? error.retryAfterMs : undefined
           const wait = Math.max(retryAfterMs ?? 0, fullJitter(attempt))
           if (attempt < retry.attempts && wait <= retry.maxWaitMs) {

@@ -74,11 +74,25 @@ export function alibabaSignature(
   return createHmac('sha1', `${accessKeySecret}&`).update(stringToSign, 'utf8').digest('base64')
 }
 
+/**
+ * SendSms codes about the account, not the text (see CarrierError.routeFault): access key or
+ * signature refused, permission missing, account missing, abnormal or suspended, out of credit.
+ */
+const ROUTE_FAULT = new Set([
+  'InvalidAccessKeyId.NotFound',
+  'InvalidAccessKeyId.Inactive',
+  'SignatureDoesNotMatch',
+  'isp.RAM_PERMISSION_DENY',
+  'isv.ACCOUNT_NOT_EXISTS',
+  'isv.ACCOUNT_ABNORMAL',
+  'isv.OUT_OF_SERVICE',
+  'isv.AMOUNT_NOT_ENOUGH',
+])
+
 /** SendSms codes that retrying can fix; everything else is permanent. */
 const TRANSIENT = new Set([
   'isv.BUSINESS_LIMIT_CONTROL',
   'isp.SYSTEM_ERROR',
-  'isp.RAM_PERMISSION_DENY',
   'Throttling.User',
   'Throttling',
   'ServiceUnavailable',
@@ -189,6 +203,7 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
           `${code}: ${scrubNumbers(json?.Message ?? '')}`.slice(0, 300),
           {
             permanent: !transient,
+            routeFault: response.status === 401 || response.status === 403 || ROUTE_FAULT.has(code),
             code: json?.Code,
           },
         )

@@ -111,7 +111,8 @@ const PERMANENT_STATUSES = new Set([
 const THROTTLED_STATUSES = new Set([0x58 /* ESME_RTHROTTLED */, 0x14 /* ESME_RMSGQFUL */])
 /**
  * bind_resp statuses that refuse our credentials: retrying the same system_id and password
- * cannot help (and may lock the account), so they are permanent and start no re-bind loop.
+ * cannot help (and may lock the account), so they are faults of the route (the router moves on
+ * to the next one) and start no re-bind loop.
  */
 const CREDENTIAL_STATUSES = new Set([
   0x0d, // ESME_RBINDFAIL (what many SMSCs answer to a wrong password)
@@ -193,7 +194,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     return new CarrierError(
       id,
       `the SMSC refused the bind credentials (${status}): check system_id and password`,
-      { permanent: true, code: status },
+      { routeFault: true, code: status },
     )
   }
 

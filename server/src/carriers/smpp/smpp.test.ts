@@ -262,17 +262,17 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     expect((await adapter.send(message('+447700900128', 'z'))).status).toBe('sent')
   })
 
-  it('fails permanently when the SMSC refuses the credentials, without a re-bind loop', async () => {
+  it('fails as a fault of the route when the SMSC refuses the credentials, without a re-bind loop', async () => {
     const adapter = await setUp({}, { password: 'wrong-secret', reconnectMaxMs: 1_000 })
     const refused = await adapter.send(message('+447700900130', 'x')).catch((e) => e)
     expect(refused).toBeInstanceOf(CarrierError)
-    expect(refused).toMatchObject({ permanent: true, code: 'ESME_RINVPASWD' })
+    expect(refused).toMatchObject({ permanent: false, routeFault: true, code: 'ESME_RINVPASWD' })
     expect(refused.message).toContain('refused the bind credentials')
     expect(refused.message).not.toContain('wrong-secret')
     expect(adapter.state).toBe('refused')
     // Held: the next send fails at once without binding, and nothing re-binds on its own.
     expect(await adapter.send(message('+447700900130', 'y')).catch((e) => e)).toMatchObject({
-      permanent: true,
+      routeFault: true,
     })
     await new Promise((resolve) => setTimeout(resolve, 150))
     expect(smsc.bindAttempts).toBe(1)
@@ -283,7 +283,7 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     const adapter = await setUp({ receipts: 'none' }, { reconnectMaxMs: 100 })
     smsc.refuseBinds(true, 0x0d) // ESME_RBINDFAIL
     const refused = await adapter.send(message('+447700900131', 'x')).catch((e) => e)
-    expect(refused).toMatchObject({ permanent: true, code: 'ESME_RBINDFAIL' })
+    expect(refused).toMatchObject({ routeFault: true, code: 'ESME_RBINDFAIL' })
     smsc.refuseBinds(false)
     // Once the hold has passed, a send binds again.
     await new Promise((resolve) => setTimeout(resolve, 120))

@@ -104,7 +104,18 @@ function transientCode(code: string): boolean {
   return (
     code === 'RequestLimitExceeded' ||
     code.startsWith('InternalError') ||
-    code.startsWith('LimitExceeded') ||
+    code.startsWith('LimitExceeded')
+  )
+}
+
+/**
+ * Codes about the account, not the text (see CarrierError.routeFault): credentials or
+ * signature refused, operation not authorised, SMS package used up.
+ */
+function routeFaultCode(code: string): boolean {
+  return (
+    code.startsWith('AuthFailure') ||
+    code.startsWith('UnauthorizedOperation') ||
     code === 'FailedOperation.InsufficientBalanceInSmsPackage'
   )
 }
@@ -224,6 +235,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       if (error?.Code) {
         throw new CarrierError('tencent', `${error.Code}: ${scrubNumbers(error.Message ?? '')}`, {
           permanent: !transientCode(error.Code),
+          routeFault: routeFaultCode(error.Code),
           code: error.Code,
         })
       }
@@ -233,6 +245,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
         const code = status.Code ?? 'unknown'
         throw new CarrierError('tencent', `${code}: ${scrubNumbers(status.Message ?? '')}`, {
           permanent: !transientCode(code),
+          routeFault: routeFaultCode(code),
           code,
         })
       }

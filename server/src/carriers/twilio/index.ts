@@ -34,7 +34,12 @@ export interface TwilioOptions {
 }
 
 /** Twilio error codes that no retry can fix (invalid or unreachable number, opted out, …). */
-const PERMANENT_CODES = new Set([21211, 21214, 21408, 21610, 21612, 21614, 21617, 30006])
+const PERMANENT_CODES = new Set([21211, 21214, 21610, 21612, 21614, 21617, 30006])
+/**
+ * Codes that say the account cannot send, not that the text is bad: 20003 authentication,
+ * 21408 region not enabled for the account, 20005 account not active, 30002 account suspended.
+ */
+const ROUTE_FAULT_CODES = new Set([20003, 20005, 21408, 30002])
 
 const STATUS: Record<string, ReportStatus | undefined> = {
   sent: 'sent',
@@ -111,6 +116,7 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
           {
             code: code === undefined ? undefined : String(code),
             ...(code !== undefined && PERMANENT_CODES.has(code) ? { permanent: true } : {}),
+            ...(code !== undefined && ROUTE_FAULT_CODES.has(code) ? { routeFault: true } : {}),
           },
         )
       }

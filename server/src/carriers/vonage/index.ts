@@ -52,7 +52,13 @@ export interface VonageOptions {
 }
 
 /** SMS API status codes ("0" is success) that retrying can fix. */
-const TRANSIENT = new Set(['1', '5', '9', '10'])
+const TRANSIENT = new Set(['1', '5', '10'])
+/**
+ * Statuses about the account, not the text: 4 invalid credentials, 8 account barred, 9 quota
+ * (credit) exceeded, 11 account not enabled for this API, 14 invalid signature, 29 destination
+ * not whitelisted (trial account), 32 signature and secret disallowed.
+ */
+const ROUTE_FAULT = new Set(['4', '8', '9', '11', '14', '29', '32'])
 
 const STATUS: Record<string, ReportStatus | undefined> = {
   delivered: 'delivered',
@@ -181,6 +187,7 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
           `status ${status}: ${scrubNumbers(failed?.['error-text'] ?? '')}`,
           {
             permanent: !TRANSIENT.has(status),
+            routeFault: ROUTE_FAULT.has(status),
             code: status,
           },
         )
