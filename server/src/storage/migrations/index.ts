@@ -10,6 +10,7 @@ import * as messageTemplates from './20261127T110000-message-templates'
 import * as carrierFields from './20261127T120000-carrier-fields'
 import * as marketingConsent from './20261127T210000-marketing-consent'
 import * as earlyReports from './20261127T220000-early-reports'
+import * as messageParts from './20261128T000000-message-parts'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '20261127T120000-carrier-fields': carrierFields,
   '20261127T210000-marketing-consent': marketingConsent,
   '20261127T220000-early-reports': earlyReports,
+  '20261128T000000-message-parts': messageParts,
 }
 
 export const migrationProvider: MigrationProvider = {
