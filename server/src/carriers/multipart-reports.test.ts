@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../projects'
 import { DIALECTS } from '../storage/testing'
 import { createHarness, type Harness } from '../testing/harness'
+import { applyReports } from './reports'
 import type { CallbackRequest, CarrierAdapter, ReportStatus } from './types'
 import { startVonageFake } from './vonage/fake'
 import { vonageCarrier } from './vonage/index'
@@ -129,6 +130,32 @@ for (const dialect of DIALECTS) {
       expect(failed.error).toMatch(/part 2 of 3/)
       await post(h, receipt(ids[2]!, 'delivered', '2026-11-25T12:00:09Z'))
       expect(await message()).toMatchObject({ status: 'failed', deliveredAt: null })
+    })
+
+    it('is delivered when the receipts of all parts are applied concurrently', async () => {
+      const { message, ids } = await sentInParts()
+      // Straight to the intake, without HTTP, so the three transactions overlap.
+      const results = await Promise.all(
+        ids.map((id, n) =>
+          applyReports(
+            h.db,
+            'vonage',
+            [
+              {
+                carrierMessageId: id,
+                status: 'delivered',
+                at: Date.parse(`2026-11-25T12:00:0${n + 1}Z`),
+              },
+            ],
+            h.now(),
+          ),
+        ),
+      )
+      expect(results.map((r) => r.applied)).toEqual([1, 1, 1])
+      expect(await message()).toMatchObject({
+        status: 'delivered',
+        deliveredAt: '2026-11-25T12:00:03.000Z',
+      })
     })
 
     it('holds receipts for parts that beat our own commit, and applies them after it', async () => {
