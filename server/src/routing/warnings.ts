@@ -10,7 +10,7 @@ const REPORT_PROOF: Partial<
   Record<CarrierSpec['type'], (spec: CarrierSpec) => string | undefined>
 > = {
   vonage: (spec) =>
-    spec.type === 'vonage' && !spec.signature
+    spec.type === 'vonage' && !spec.signature && !spec.callbackTokenEnv
       ? '"signature" (Vonage signs receipts with it) or "callbackTokenEnv"'
       : undefined,
   infobip: (spec) =>
