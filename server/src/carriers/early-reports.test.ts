@@ -40,7 +40,10 @@ describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) =>
 
     await messageSentAs('SMearly1')
     expect(
-      await applyEarlyReports(h.db, h.now(), { carrier: 'twilio', carrierMessageId: 'SMearly1' }),
+      await applyEarlyReports(h.db, h.now(), {
+        carrier: 'twilio',
+        carrierMessageIds: ['SMearly1'],
+      }),
     ).toBe(1)
     const message = await h.db
       .selectFrom('messages')

@@ -2,9 +2,11 @@
  * Delivery-report intake: `POST` (or `GET`, for carriers that call back with a query string)
  * `/v1/carriers/{carrier}/reports`. The carrier's adapter proves the callback is genuine
  * (signature or URL token) and parses it; each report then moves its message's status forward
- * only: queued < sending < sent < delivered | failed | undelivered. Duplicates, reports that
- * arrive out of order and reports for unknown messages change nothing and are still
- * acknowledged, so carriers stop retrying them.
+ * only: queued < sending < sent < delivered | failed | undelivered. A report may name any part
+ * of a long text: the message then follows the aggregate rule of ./parts (delivered once every
+ * part is, failed as soon as one part fails). Duplicates and reports that arrive out of order
+ * change nothing; reports for ids not stored yet are held for an hour (the carrier can beat
+ * our own commit); all are acknowledged, so carriers stop retrying them.
  * @module
  */
 import { Hono } from 'hono'
@@ -13,30 +15,19 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
-import type { Database, MessageStatusColumn } from '../storage'
+import type { Database } from '../storage'
+import { applyPartReport, findPart } from './parts'
+import { statusesBefore } from './status-order'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from './types'
 
 /** Reports can come in batches (Infobip sends up to 100 per post). */
 const MAX_REPORT_BYTES = 512 * 1024
 
-const RANK: Record<MessageStatusColumn, number> = {
-  queued: 0,
-  sending: 1,
-  sent: 2,
-  delivered: 3,
-  failed: 3,
-  undelivered: 3,
-  // Never sent: no report can move it.
-  suppressed: 4,
-}
-
-/** The statuses a message may be in for `next` to move it forward. */
-export function statusesBefore(next: MessageStatusColumn): MessageStatusColumn[] {
-  return (Object.keys(RANK) as MessageStatusColumn[]).filter((s) => RANK[s] < RANK[next])
-}
+export { statusesBefore }
 
 export interface ApplyResult {
   received: number
+  /** Reports that moved a message, or a part of one, forward. */
   applied: number
   /** Reports for message ids not stored yet, kept until the dispatcher stores them. */
   held?: number
@@ -45,10 +36,63 @@ export interface ApplyResult {
 /** How long a report for a message id we do not know yet is kept. */
 export const EARLY_REPORT_TTL_MS = 60 * 60_000
 
+type Outcome = 'applied' | 'stale' | 'unknown'
+
 /**
- * Applies reports of `carrier` to the messages table, forward only. Each report is one
- * conditional UPDATE, so concurrent reports for the same message (several server processes)
- * cannot move it backwards either.
+ * Applies one report: to its part when the id is one part of a long text (see ./parts),
+ * else to the message with that carrier id, forward only.
+ */
+async function applyReport(
+  db: Kysely<Database>,
+  carrier: string,
+  report: DeliveryReport,
+  now: number,
+): Promise<Outcome> {
+  // The message first, then the part: both are committed together, so a message seen here
+  // means its parts are visible too, and a first part's id is never taken for a whole text.
+  const message = await db
+    .selectFrom('messages')
+    .select('id')
+    .where('carrier', '=', carrier)
+    .where('carrier_message_id', '=', report.carrierMessageId)
+    .executeTakeFirst()
+  if (await findPart(db, carrier, report.carrierMessageId)) {
+    return (await applyPartReport(db, carrier, report, now)) ? 'applied' : 'stale'
+  }
+  if (!message) return 'unknown'
+  const final = report.status !== 'sent'
+  const failed = report.status === 'failed' || report.status === 'undelivered'
+  const result = await db
+    .updateTable('messages')
+    .set({
+      status: report.status,
+      status_at: report.at,
+      updated_at: now,
+      ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
+      ...(failed
+        ? {
+            failed_at: report.at,
+            error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
+          }
+        : {}),
+      ...(report.errorCode ? { error_code: report.errorCode } : {}),
+      ...(report.cost
+        ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
+        : {}),
+      // A final status means the text is out of our hands: never keep its body.
+      ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
+    })
+    .where('id', '=', message.id)
+    .where('status', 'in', statusesBefore(report.status))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0 ? 'applied' : 'stale'
+}
+
+/**
+ * Applies reports of `carrier` to the messages table, forward only. A report may name a whole
+ * message or any part of a long text (the message then follows the aggregate rule of
+ * ./parts). Each is a conditional UPDATE, so concurrent reports for the same message (several
+ * server processes) cannot move it backwards either.
  */
 export async function applyReports(
   db: Kysely<Database>,
@@ -60,56 +104,22 @@ export async function applyReports(
   let applied = 0
   let held = 0
   for (const report of reports) {
-    const final = report.status !== 'sent'
-    const failed = report.status === 'failed' || report.status === 'undelivered'
-    const result = await db
-      .updateTable('messages')
-      .set({
-        status: report.status,
-        status_at: report.at,
-        updated_at: now,
-        ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
-        ...(failed
-          ? {
-              failed_at: report.at,
-              error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
-            }
-          : {}),
-        ...(report.errorCode ? { error_code: report.errorCode } : {}),
-        ...(report.cost
-          ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
-          : {}),
-        // A final status means the text is out of our hands: never keep its body.
-        ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
-      })
-      .where('carrier', '=', carrier)
-      .where('carrier_message_id', '=', report.carrierMessageId)
-      .where('status', 'in', statusesBefore(report.status))
-      .executeTakeFirst()
-    const updated = Number(result.numUpdatedRows)
-    applied += updated
-    if (updated === 0 && hold) {
-      const known = await db
-        .selectFrom('messages')
-        .select('id')
-        .where('carrier', '=', carrier)
-        .where('carrier_message_id', '=', report.carrierMessageId)
-        .executeTakeFirst()
-      if (!known) {
-        // Faster than our own commit: keep it until the dispatcher stores the carrier's id.
-        await db
-          .insertInto('early_reports')
-          .values({
-            id: newId('erp'),
-            carrier,
-            carrier_message_id: report.carrierMessageId,
-            report: JSON.stringify(report),
-            received_at: now,
-            expires_at: now + EARLY_REPORT_TTL_MS,
-          })
-          .execute()
-        held++
-      }
+    const outcome = await applyReport(db, carrier, report, now)
+    if (outcome === 'applied') applied++
+    if (outcome === 'unknown' && hold) {
+      // Faster than our own commit: keep it until the dispatcher stores the carrier's id.
+      await db
+        .insertInto('early_reports')
+        .values({
+          id: newId('erp'),
+          carrier,
+          carrier_message_id: report.carrierMessageId,
+          report: JSON.stringify(report),
+          received_at: now,
+          expires_at: now + EARLY_REPORT_TTL_MS,
+        })
+        .execute()
+      held++
     }
   }
   return { received: reports.length, applied, ...(held ? { held } : {}) }
@@ -117,33 +127,28 @@ export async function applyReports(
 
 /**
  * Applies held reports whose message is now known: for one message right after the dispatcher
- * stored its carrier id, or for all (housekeeping sweep). Expired ones are dropped.
+ * stored its carrier ids (every part's, for a long text), or for all (housekeeping sweep).
+ * Expired ones are dropped.
  */
 export async function applyEarlyReports(
   db: Kysely<Database>,
   now: number,
-  only?: { carrier: string; carrierMessageId: string },
+  only?: { carrier: string; carrierMessageIds: string[] },
 ): Promise<number> {
+  if (only?.carrierMessageIds.length === 0) return 0
   let query = db.selectFrom('early_reports').selectAll().orderBy('received_at')
   if (only) {
     query = query
       .where('carrier', '=', only.carrier)
-      .where('carrier_message_id', '=', only.carrierMessageId)
+      .where('carrier_message_id', 'in', only.carrierMessageIds)
   }
   const rows = await query.limit(1000).execute()
   let applied = 0
   for (const row of rows) {
     const report = JSON.parse(row.report) as DeliveryReport
-    const known = await db
-      .selectFrom('messages')
-      .select('id')
-      .where('carrier', '=', row.carrier)
-      .where('carrier_message_id', '=', row.carrier_message_id)
-      .executeTakeFirst()
-    if (known) {
-      applied += (await applyReports(db, row.carrier, [report], now, { hold: false })).applied
-      await db.deleteFrom('early_reports').where('id', '=', row.id).execute()
-    } else if (Number(row.expires_at) <= now) {
+    const outcome = await applyReport(db, row.carrier, report, now)
+    if (outcome === 'applied') applied++
+    if (outcome !== 'unknown' || Number(row.expires_at) <= now) {
       await db.deleteFrom('early_reports').where('id', '=', row.id).execute()
     }
   }

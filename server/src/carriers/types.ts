@@ -58,7 +58,14 @@ export interface Cost {
   currency: string
 }
 
+/** One part of a long text as the carrier took it: its own id, and its price when stated. */
+export interface SentPart {
+  carrierMessageId: string
+  cost?: Cost
+}
+
 export interface SendResult {
+  /** The carrier's id for the message; for a text sent in parts, the first part's id. */
   carrierMessageId: string
   /** `delivered` when the carrier confirms delivery synchronously (the sandbox does). */
   status: 'sent' | 'delivered'
@@ -70,6 +77,12 @@ export interface SendResult {
   carrier?: string
   /** How many parts (segments) the carrier was handed, when the adapter knows. */
   segments?: number
+  /**
+   * Every part's own id, in order, when the carrier gives one per part (Vonage answers one
+   * `message-id` per part; SMPP takes one submit_sm per UDH part) and reports each part on its
+   * own. The dispatcher stores them with the send, so a report for any part finds its message.
+   */
+  sentParts?: SentPart[]
 }
 
 export interface SenderIdRules {

@@ -16,7 +16,7 @@ import {
   setRegistrations,
   setTemplates,
 } from '../projects'
-import { loadRoutingFile, RoutingConfigError, routerFromConfig } from '../routing'
+import { loadRoutingFile, RoutingConfigError, routerFromConfig, routingWarnings } from '../routing'
 import { deriveSecrets } from '../secrets'
 import { startServer } from '../server'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
@@ -340,12 +340,17 @@ async function run(argv: string[]): Promise<void> {
       const routing = loadRoutingFile(file)
       if (command === 'routes check') {
         const rules = Object.values(routing.projects).reduce((n, p) => n + p.rules.length, 0)
+        const warnings = routingWarnings(routing)
         out.print(
-          `${file} is valid: ${routing.carriers.length} carriers (${routing.carriers.map((c) => c.id).join(', ')}), ${rules} rules for ${Object.keys(routing.projects).length} project keys`,
+          [
+            `${file} is valid: ${routing.carriers.length} carriers (${routing.carriers.map((c) => c.id).join(', ')}), ${rules} rules for ${Object.keys(routing.projects).length} project keys`,
+            ...warnings.map((w) => `warning: ${w}`),
+          ].join('\n'),
           {
             valid: true,
             carriers: routing.carriers.map((c) => ({ id: c.id, type: c.type })),
             projects: Object.keys(routing.projects),
+            warnings,
           },
         )
         return

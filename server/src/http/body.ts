@@ -8,10 +8,15 @@ import type { Context } from 'hono'
 import * as v from 'valibot'
 import { ApiError, describeIssues } from './errors'
 
-/** The error code for a schema failure whose first issue is at `field`. */
+/**
+ * The error code for a schema failure whose first issue is at this path. Only a missing or
+ * refused consent is `consent_required`; a wrong `consent.version` or `consent.marketing` is a
+ * plain validation error naming the field (the shopper did consent).
+ */
 const FIELD_CODES: Record<string, ErrorCode> = {
   phone: 'invalid_phone',
   consent: 'consent_required',
+  'consent.accepted': 'consent_required',
   code: 'invalid_code_format',
 }
 
@@ -44,7 +49,6 @@ export function validate<TSchema extends v.GenericSchema>(
   const result = v.safeParse(schema, input)
   if (result.success) return result.output
   const issues = describeIssues(result.issues)
-  const field = issues[0]?.path.split('.')[0] ?? ''
-  const code = FIELD_CODES[field] ?? 'invalid_request'
+  const code = FIELD_CODES[issues[0]?.path ?? ''] ?? 'invalid_request'
   throw new ApiError(code, { issues }, { message: result.issues[0]?.message })
 }

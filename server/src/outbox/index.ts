@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { Logger } from 'pino'
+import { recordParts } from '../carriers/parts'
 import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
 import { type CarrierAdapter, CarrierError, type TemplateData } from '../carriers/types'
@@ -257,7 +258,7 @@ export function createDispatcher({
       logger.warn({ messageId: message.id, carrier: message.carrier }, 'resending after a crash')
     }
     let sentBy = ''
-    let sentId = ''
+    let sentIds: string[] = []
     const release = holdClaim(row)
     try {
       const result = await carrier.send({
@@ -279,7 +280,12 @@ export function createDispatcher({
       // A router names the adapter that actually took the message.
       const carrierId = result.carrier ?? carrier.id
       sentBy = carrierId
-      sentId = result.carrierMessageId
+      sentIds = [
+        ...new Set([
+          result.carrierMessageId,
+          ...(result.sentParts ?? []).map((p) => p.carrierMessageId),
+        ]),
+      ]
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('messages')
@@ -302,6 +308,12 @@ export function createDispatcher({
           })
           .where('id', '=', message.id)
           .execute()
+        // Every part's id of a long text, so a report for any part finds the message.
+        await recordParts(
+          trx,
+          { messageId: message.id, carrier: carrierId, status: result.status, at },
+          result.sentParts,
+        )
         await trx
           .updateTable('outbox')
           .set({ state: 'done', claimed_until: null, last_error: null })
@@ -316,7 +328,7 @@ export function createDispatcher({
     }
     // A fast carrier may have reported before the commit above: apply what it said. (The
     // housekeeping sweep catches a report that raced this very moment.)
-    await applyEarlyReports(db, now(), { carrier: sentBy, carrierMessageId: sentId }).catch(
+    await applyEarlyReports(db, now(), { carrier: sentBy, carrierMessageIds: sentIds }).catch(
       (error: unknown) => logger.warn({ err: error, messageId: message.id }, 'early reports'),
     )
   }

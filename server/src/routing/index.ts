@@ -9,10 +9,11 @@ import { infobipCarrier } from '../carriers/infobip'
 import { smppCarrier } from '../carriers/smpp'
 import { tencentCarrier } from '../carriers/tencent'
 import { twilioCarrier } from '../carriers/twilio'
-import type { CarrierAdapter } from '../carriers/types'
+import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage'
 import { type CarrierSpec, carrierPassword, type RoutingConfig, secretFromEnv } from './config'
 import { createRouter, type Router } from './router'
+import { routingWarnings } from './warnings'
 
 export {
   loadRoutingFile,
@@ -21,6 +22,7 @@ export {
   RoutingConfigError,
 } from './config'
 export { createRouter, type PlannedRoute, type Router } from './router'
+export { routingWarnings } from './warnings'
 
 export interface CarrierBuildOptions {
   logger?: Logger
@@ -33,11 +35,44 @@ export interface CarrierBuildOptions {
 }
 
 /**
- * The adapter under the entry's id: messages, routes and the report URL
- * (/v1/carriers/{id}/reports) all use it, so two accounts of one provider can coexist.
+ * A carrier's refusal as said by the entry `id` instead of the provider ("[textgate] [twilio-eu]
+ * HTTP 400: …" rather than "[textgate] [twilio] …"), keeping whether and when to retry.
+ */
+export function asEntryError(error: unknown, id: string): unknown {
+  if (!(error instanceof CarrierError) || error.carrier === id) return error
+  const prefix = `[textgate] [${error.carrier}] `
+  const detail = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message
+  const renamed = new CarrierError(id, detail, {
+    permanent: error.permanent,
+    routeFault: error.routeFault,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    ...(error.code === undefined ? {} : { code: error.code }),
+    cause: error.cause,
+  })
+  renamed.stack = error.stack?.replace(error.message, renamed.message)
+  return renamed
+}
+
+/**
+ * The adapter under the entry's id: messages, routes, the report URL
+ * (/v1/carriers/{id}/reports), errors and logs all use it, so two accounts of one provider can
+ * coexist and the operator reads the name they configured.
  */
 function named(adapter: CarrierAdapter, id: string): CarrierAdapter {
-  return adapter.id === id ? adapter : { ...adapter, id }
+  if (adapter.id === id) return adapter
+  return {
+    ...adapter,
+    id,
+    async send(message) {
+      try {
+        return await adapter.send(message)
+      } catch (error) {
+        throw asEntryError(error, id)
+      }
+    },
+  }
 }
 
 /** Builds the adapter a carrier entry describes. */
@@ -191,6 +226,7 @@ export function carrierFromSpec(
  * const router = routerFromConfig(loadRoutingFile('routes.json'), { logger, publicUrl })
  */
 export function routerFromConfig(config: RoutingConfig, options: CarrierBuildOptions = {}): Router {
+  for (const warning of routingWarnings(config)) options.logger?.warn(warning)
   const adapters = new Map(
     config.carriers.map((spec) => [spec.id, carrierFromSpec(spec, options)] as const),
   )

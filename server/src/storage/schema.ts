@@ -222,6 +222,28 @@ export interface EarlyReportTable {
   expires_at: number
 }
 
+/** Status a part of a long text can be in: what its own delivery reports said. */
+export type MessagePartStatus = 'sent' | 'delivered' | 'failed' | 'undelivered'
+
+/**
+ * One part of a text the carrier split (or we split) into several, each with its own carrier
+ * id and delivery reports. Only messages of more than one part have rows here.
+ */
+export interface MessagePartTable {
+  carrier: string
+  carrier_message_id: string
+  message_id: string
+  /** 1-based, in the order the carrier answered. */
+  part: number
+  status: MessagePartStatus
+  /** When the carrier says the part reached `status` (epoch ms). */
+  status_at: number | null
+  error_code: string | null
+  /** What this part cost, as the send answer or its latest report stated it. */
+  cost_amount: string | null
+  cost_currency: string | null
+}
+
 export interface Database {
   projects: ProjectTable
   api_keys: ApiKeyTable
@@ -237,6 +259,7 @@ export interface Database {
   fraud_events: FraudEventTable
   fraud_spent_challenges: FraudSpentChallengeTable
   early_reports: EarlyReportTable
+  message_parts: MessagePartTable
 }
 
 export type Project = Selectable<ProjectTable>

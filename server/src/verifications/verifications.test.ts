@@ -270,6 +270,20 @@ for (const dialect of DIALECTS) {
       expect(Number(after.n)).toBe(Number(before.n))
     })
 
+    it.each([
+      [{ marketing: 'yes' }, 'consent.marketing', /consent\.marketing must be true or false/],
+      [{ version: 42 }, 'consent.version', /./],
+    ])(
+      'answers a wrongly typed consent field %j with a 400 naming it',
+      async (extra, path, message) => {
+        const res = await start({ phone: PHONE, consent: { accepted: true, ...extra } })
+        expect(res.status).toBe(400)
+        expect(res.json.error.code).toBe('invalid_request')
+        expect(res.json.error.message).toMatch(message)
+        expect(res.json.error.issues[0]).toMatchObject({ path })
+      },
+    )
+
     it('wants JSON and a small body', async () => {
       const form = await h.call('POST', '/v1/verifications', {
         key: pk,

@@ -166,8 +166,6 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   let reference = randomInt(256)
   const pending = new Map<Session, Set<Pending>>()
   const listeners = new Set<(report: DeliveryReport) => void>()
-  /** Ids of the later parts of a concatenated text → the id the dispatcher recorded (first part). */
-  const partOf = new Map<string, string>()
 
   // The submit window: a counting semaphore.
   let outstanding = 0
@@ -238,12 +236,15 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     })
   }
 
+  /**
+   * Hands a receipt to the listeners as the SMSC sent it: a receipt for a later part of a long
+   * text names that part's id, which the dispatcher stored (see SendResult.sentParts), so any
+   * process finds its message, also after a restart.
+   */
   function emitReport(report: DeliveryReport): void {
-    const first = partOf.get(report.carrierMessageId)
-    const normalised = first ? { ...report, carrierMessageId: first } : report
     for (const listener of listeners) {
       try {
-        listener(normalised)
+        listener(report)
       } catch (error) {
         logger?.error({ err: error, carrier: id }, 'delivery report listener failed')
       }
@@ -477,11 +478,13 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
           throw error
         }
       }
-      const first = ids[0]!
-      for (const later of ids.slice(1)) partOf.set(later, first)
-      // Receipts of later parts are mapped to the first part's id; keep the map bounded.
-      while (partOf.size > 10_000) partOf.delete(partOf.keys().next().value!)
-      return { carrierMessageId: first, status: 'sent', segments: ids.length }
+      // Each part gets its own receipt: every id goes back to be stored with the message.
+      return {
+        carrierMessageId: ids[0]!,
+        status: 'sent',
+        segments: ids.length,
+        sentParts: ids.map((carrierMessageId) => ({ carrierMessageId })),
+      }
     },
     async close() {
       const current = session

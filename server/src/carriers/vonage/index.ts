@@ -19,6 +19,7 @@ import {
   safeEqual,
   scrubNumbers,
 } from '../http'
+import { sumDecimals } from '../money'
 import { encodingOf } from '../segments'
 import { indiaDltIds } from '../template-data'
 import {
@@ -29,6 +30,7 @@ import {
   type OutgoingMessage,
   type ReportStatus,
   type SendResult,
+  type SentPart,
 } from '../types'
 
 export type VonageSignatureMethod = 'md5hash' | 'md5' | 'sha1' | 'sha256' | 'sha512'
@@ -192,16 +194,21 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
           },
         )
       }
-      const id = parts[0]?.['message-id']
-      if (!id) throw new CarrierError('vonage', 'answer without a message-id')
+      // One entry per part, each with its own id: Vonage sends a receipt for each part.
+      const currency = options.currency ?? 'EUR'
+      const sentParts: SentPart[] = parts.map((p) => {
+        const partId = p['message-id']
+        if (!partId) throw new CarrierError('vonage', 'answer without a message-id')
+        const price = p['message-price']
+        return { carrierMessageId: partId, ...(price ? { cost: { amount: price, currency } } : {}) }
+      })
       const prices = parts.map((p) => p['message-price']).filter((p) => p !== undefined)
       return {
-        carrierMessageId: id,
+        carrierMessageId: sentParts[0]!.carrierMessageId,
         status: 'sent',
         parts: parts.length,
-        ...(prices.length > 0
-          ? { cost: { amount: sumDecimals(prices), currency: options.currency ?? 'EUR' } }
-          : {}),
+        sentParts,
+        ...(prices.length > 0 ? { cost: { amount: sumDecimals(prices), currency } } : {}),
       }
     },
 
@@ -239,13 +246,5 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
   }
 }
 
-/** Adds decimal strings exactly (Vonage prices have up to 8 decimals). */
-export function sumDecimals(values: string[]): string {
-  const scale = Math.max(0, ...values.map((v) => v.split('.')[1]?.length ?? 0))
-  const total = values.reduce((sum, v) => {
-    const [whole = '0', fraction = ''] = v.split('.')
-    return sum + BigInt(whole + fraction.padEnd(scale, '0'))
-  }, 0n)
-  const digits = total.toString().padStart(scale + 1, '0')
-  return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`
-}
+/** Adds decimal strings exactly (kept here for callers that import it from the adapter). */
+export { sumDecimals }

@@ -10,6 +10,7 @@ import * as messageTemplates from './20261127T110000-message-templates'
 import * as carrierFields from './20261127T120000-carrier-fields'
 import * as marketingConsent from './20261127T210000-marketing-consent'
 import * as earlyReports from './20261127T220000-early-reports'
+import * as messageParts from './20261128T000000-message-parts'
 import * as smsRegistrations from './20261128T010000-sms-registrations'
 
 export const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '20261127T120000-carrier-fields': carrierFields,
   '20261127T210000-marketing-consent': marketingConsent,
   '20261127T220000-early-reports': earlyReports,
+  '20261128T000000-message-parts': messageParts,
   '20261128T010000-sms-registrations': smsRegistrations,
 }
 
