@@ -4,7 +4,7 @@ import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carr
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
-import { createDispatcher, enqueueMessage } from './index'
+import { createDispatcher, type DispatcherOptions, enqueueMessage } from './index'
 
 const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')
 const logger = pino({ level: 'silent' })
@@ -35,6 +35,18 @@ for (const dialect of DIALECTS) {
         .project.id
     })
     afterEach(() => storage.dispose())
+
+    /** A dispatcher on this test's storage and clock, sending through `carrier`. */
+    function dispatcher(carrier: CarrierAdapter, options: Partial<DispatcherOptions> = {}) {
+      return createDispatcher({
+        storage,
+        encryptionKey,
+        logger,
+        now: () => now,
+        carrierFor: () => carrier,
+        ...options,
+      })
+    }
 
     async function enqueue(count: number) {
       const ids: string[] = []
@@ -122,14 +134,8 @@ for (const dialect of DIALECTS) {
           throw new CarrierError('recording', 'timeout', { retryAfterMs: 5_000 })
         }
       })
-      const dispatcher = createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => now,
-        carrierFor: () => carrier,
-      })
-      await dispatcher.drain()
+      const retrying = dispatcher(carrier)
+      await retrying.drain()
       expect(sent).toHaveLength(0)
       const byId = async (id: string) =>
         storage.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
@@ -137,10 +143,10 @@ for (const dialect of DIALECTS) {
       expect((await byId(transientId!)).status).toBe('queued')
 
       now += 4_000
-      await dispatcher.drain()
+      await retrying.drain()
       expect(sent).toHaveLength(0)
       now += 1_001
-      await dispatcher.drain()
+      await retrying.drain()
       expect(sent.map((m) => m.id)).toEqual([transientId])
       expect((await byId(transientId!)).status).toBe('sent')
       const outbox = await storage.db
@@ -177,14 +183,7 @@ for (const dialect of DIALECTS) {
             return { carrierMessageId: `c_${message.id}`, status: 'sent' }
           },
         }
-        await createDispatcher({
-          storage,
-          encryptionKey,
-          logger,
-          now: () => now,
-          carrierFor: () => carrier,
-          window,
-        }).drain()
+        await dispatcher(carrier, { window }).drain()
         expect(new Set(sent).size).toBe(12)
         expect(most).toBeLessThanOrEqual(window)
         // …and the window is used: with several slots, sends do overlap.
@@ -205,13 +204,7 @@ for (const dialect of DIALECTS) {
         .where('id', '=', 'ver_1')
         .execute()
       const { carrier, sent } = recordingCarrier()
-      await createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => now,
-        carrierFor: () => carrier,
-      }).drain()
+      await dispatcher(carrier).drain()
       expect(sent.map((m) => [m.id, m.expiresAt])).toEqual([[liveId, now + 600_000]])
       const rows = await storage.db
         .selectFrom('messages')
@@ -249,12 +242,8 @@ for (const dialect of DIALECTS) {
       await storage.db.updateTable('messages').set({ status: 'sending' }).execute()
       const warnings: string[] = []
       const { carrier, sent } = recordingCarrier()
-      await createDispatcher({
-        storage,
-        encryptionKey,
+      await dispatcher(carrier, {
         logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
-        now: () => now,
-        carrierFor: () => carrier,
       }).drain()
       expect(sent.map((m) => m.id)).toEqual([id])
       expect(warnings.join('')).toContain('resending after a crash')
@@ -274,14 +263,7 @@ for (const dialect of DIALECTS) {
           }),
       }
       let clock = now
-      const first = createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => clock,
-        carrierFor: () => slow,
-        claimMs: 1_000,
-      })
+      const first = dispatcher(slow, { now: () => clock, claimMs: 1_000 })
       const draining = first.drain()
       const claimed = async () =>
         (await storage.db.selectFrom('outbox').select('claimed_until').executeTakeFirstOrThrow())
@@ -294,13 +276,7 @@ for (const dialect of DIALECTS) {
       await new Promise((resolve) => setTimeout(resolve, 700))
       clock += 900
       const { carrier, sent } = recordingCarrier()
-      await createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => clock,
-        carrierFor: () => carrier,
-      }).drain()
+      await dispatcher(carrier, { now: () => clock }).drain()
       expect(sent).toHaveLength(0)
       finish()
       await draining
@@ -315,24 +291,11 @@ for (const dialect of DIALECTS) {
         capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
         send: () => new Promise(() => {}),
       }
-      const dead = createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => now,
-        carrierFor: () => hanging,
-        claimMs: 10_000,
-      })
+      const dead = dispatcher(hanging, { claimMs: 10_000 })
       void dead.drain()
       await new Promise((resolve) => setTimeout(resolve, 50))
       const { carrier, sent } = recordingCarrier()
-      const survivor = createDispatcher({
-        storage,
-        encryptionKey,
-        logger,
-        now: () => now,
-        carrierFor: () => carrier,
-      })
+      const survivor = dispatcher(carrier)
       await survivor.drain()
       expect(sent).toHaveLength(0)
       now += 10_001

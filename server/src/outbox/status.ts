@@ -58,55 +58,19 @@ export async function outboxStatus(
   const since = now - hours * 3_600_000
   const pending = await db
     .selectFrom('outbox')
-    .select((eb) => [
-      eb.fn
-        .sum<number>(
-          eb
-            .case()
-            .when(
-              eb.and([
-                eb('available_at', '<=', now),
-                eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]),
-              ]),
-            )
-            .then(1)
-            .else(0)
-            .end(),
-        )
-        .as('due'),
-      eb.fn
-        .sum<number>(eb.case().when('claimed_until', '>=', now).then(1).else(0).end())
-        .as('claimed'),
-      eb.fn
-        .sum<number>(
-          eb
-            .case()
-            .when(
-              eb.and([
-                eb('available_at', '>', now),
-                eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]),
-              ]),
-            )
-            .then(1)
-            .else(0)
-            .end(),
-        )
-        .as('retrying'),
-      eb.fn
-        .min<number>(
-          eb
-            .case()
-            .when(
-              eb.and([
-                eb('available_at', '<=', now),
-                eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]),
-              ]),
-            )
-            .then(eb.ref('available_at'))
-            .end(),
-        )
-        .as('oldest_due'),
-    ])
+    .select((eb) => {
+      const unclaimed = eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])
+      const due = eb.and([eb('available_at', '<=', now), unclaimed])
+      const retrying = eb.and([eb('available_at', '>', now), unclaimed])
+      return [
+        eb.fn.sum<number>(eb.case().when(due).then(1).else(0).end()).as('due'),
+        eb.fn
+          .sum<number>(eb.case().when('claimed_until', '>=', now).then(1).else(0).end())
+          .as('claimed'),
+        eb.fn.sum<number>(eb.case().when(retrying).then(1).else(0).end()).as('retrying'),
+        eb.fn.min<number>(eb.case().when(due).then(eb.ref('available_at')).end()).as('oldest_due'),
+      ]
+    })
     .where('state', '=', 'pending')
     .executeTakeFirstOrThrow()
   const dead = await db
