@@ -109,6 +109,12 @@ export interface CarrierCapabilities {
   /** The carrier sends only pre-registered templates (e.g. mainland China), not free text. */
   templatesOnly?: boolean
   callbackAuth?: CallbackAuth
+  /**
+   * The adapter passes the code's remaining lifetime ({@link OutgoingMessage.expiresAt}) to the
+   * carrier, which drops the text instead of delivering it late. False (or absent) where the
+   * carrier has no such parameter.
+   */
+  validityPeriod?: boolean
 }
 
 /** A carrier callback as received: what signature checks and parsers need, nothing framework-bound. */

@@ -129,6 +129,16 @@ describe('HTTP carriers in the routing file', () => {
     }
     expect(adapters.find((a) => a.id === 'gw')?.capabilities.maxParts).toBe(3)
     expect(adapters.find((a) => a.id === 'ali')?.capabilities.templatesOnly).toBe(true)
+    // Which adapters hand the code's remaining lifetime to their carrier.
+    expect(Object.fromEntries(adapters.map((a) => [a.id, a.capabilities.validityPeriod]))).toEqual({
+      tw: true,
+      vg: true,
+      'vg-plain': true,
+      ib: true,
+      gw: false,
+      ali: false,
+      tc: false,
+    })
     const router = routerFromConfig(config, { env: ENV })
     expect([...router.adapters()].map((a) => a.id)).toHaveLength(7)
     await router.close()
@@ -289,6 +299,43 @@ describe('HTTP carriers built from the routing file, on the wire', () => {
         recipient: '+447700900123',
         meta: { ref: 'msg_1', flash: false },
       })
+    } finally {
+      await gateway.close()
+    }
+  })
+
+  it("gives the generic gateway {{validitySeconds}} within the entry's validitySeconds range", async () => {
+    const seen: FakeRequest[] = []
+    const gateway = await startFakeServer(
+      (request) => {
+        seen.push(request)
+        return { status: 200, body: { data: { message: { id: 'gw-1' } } } }
+      },
+      () => ({ status: 500 }),
+    )
+    try {
+      const entry = {
+        ...carriers[4],
+        url: `${gateway.baseUrl}/api/messages`,
+        body: { recipient: '{{to}}', content: '{{text}}', ttl: '{{validitySeconds}}' },
+        validitySeconds: { min: 60, max: 300 },
+      }
+      const config = parseRoutingConfig(routing([entry]), 'routes.json', ENV)
+      const adapter = carrierFromSpec(config.carriers[0]!, { env: ENV })
+      expect(adapter.capabilities.validityPeriod).toBe(true)
+      const message = {
+        id: 'm',
+        to: '+447700900123',
+        body: 'x',
+        projectId: 'p',
+        mode: 'live' as const,
+      }
+      await adapter.send({ ...message, expiresAt: Date.now() + 86_400_000 })
+      await adapter.send({ ...message, expiresAt: Date.now() + 1_000 })
+      expect(seen.map((r) => JSON.parse(r.body).ttl)).toEqual(['300', '60'])
+      expect(problems(routing([{ ...entry, validitySeconds: { min: 0 } }]))).toEqual([
+        'carriers.0.validitySeconds.min: must be at least 1',
+      ])
     } finally {
       await gateway.close()
     }

@@ -283,7 +283,8 @@ export const GenericCarrierSchema = v.strictObject(
     bodyFormat: v.optional(v.picklist(['json', 'form'], 'must be "json" or "form"')),
     /**
      * Strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}}, {{encoding}}, {{code}},
-     * {{minutes}}, {{brand}}, {{locale}}, {{signName}}, {{dltEntityId}}, {{dltTemplateId}}.
+     * {{minutes}}, {{brand}}, {{locale}}, {{signName}}, {{dltEntityId}}, {{dltTemplateId}},
+     * {{validitySeconds}}.
      */
     body: v.record(v.string(), BodyTemplateValueSchema, 'must be an object'),
     /** Headers without secrets; an Authorization header belongs in headersEnv. */
@@ -317,6 +318,13 @@ export const GenericCarrierSchema = v.strictObject(
           timePath: v.optional(Text),
           listPath: v.optional(Text),
         },
+        fieldMessage,
+      ),
+    ),
+    /** The range the gateway accepts for {{validitySeconds}} (seconds); default 1, no maximum. */
+    validitySeconds: v.optional(
+      v.strictObject(
+        { min: v.optional(PositiveInteger), max: v.optional(PositiveInteger) },
         fieldMessage,
       ),
     ),

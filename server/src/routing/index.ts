@@ -182,6 +182,7 @@ export function carrierFromSpec(
           listPath: spec.callback.listPath,
         },
         capabilities: spec.capabilities,
+        validitySeconds: spec.validitySeconds,
         timeoutMs: spec.timeoutMs,
       })
     case 'alibaba':

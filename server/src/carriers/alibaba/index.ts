@@ -157,6 +157,9 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
       senderId: { alphanumeric: false, maxLength: 0 },
       templatesOnly: true,
       callbackAuth: options.callbackToken ? 'url-token' : 'none',
+      // SendSms takes no validity period (only the account's default in the console applies):
+      // a text whose code expired is not sent by the outbox, but may still arrive late.
+      validityPeriod: false,
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {

@@ -23,8 +23,12 @@ function problem(status: number, code: string, detail: string): FakeAnswer {
 }
 
 export async function startGenericFake(options: GenericFakeOptions) {
-  const sends: (FakeSend & { ref?: string; dlt?: { entityId?: string; templateId?: string } })[] =
-    []
+  const sends: (FakeSend & {
+    ref?: string
+    dlt?: { entityId?: string; templateId?: string }
+    /** `validity_seconds` as sent, when the body template maps it. */
+    validitySeconds?: string
+  })[] = []
   const server = await startFakeServer(
     (request) => {
       if (request.method !== 'POST' || request.url !== '/api/v1/messages') {
@@ -40,6 +44,8 @@ export async function startGenericFake(options: GenericFakeOptions) {
         /** India DLT ids, when the body template maps them (pe_id, template_id). */
         pe_id?: string
         template_id?: string
+        /** The code's remaining lifetime, when the body template maps it. */
+        validity_seconds?: string
       }
       if (!body.recipient || !body.content) return problem(422, 'invalid', 'recipient and content')
       if (body.recipient === INVALID)
@@ -52,6 +58,7 @@ export async function startGenericFake(options: GenericFakeOptions) {
           body.pe_id || body.template_id
             ? { entityId: body.pe_id, templateId: body.template_id }
             : undefined,
+        ...(body.validity_seconds !== undefined ? { validitySeconds: body.validity_seconds } : {}),
       })
       return { status: 202, body: { data: { message: { id: randomUUID(), state: 'accepted' } } } }
     },

@@ -67,6 +67,68 @@ describe('generic adapter details', () => {
     }
   })
 
+  it('fills {{validitySeconds}} with the seconds left, clamped, and empty without an expiry', async () => {
+    const fake = await startGenericFake({ token, secret, callbackUrl })
+    try {
+      const T = Date.UTC(2026, 10, 27, 12, 0, 0)
+      const base = options(fake.baseUrl, token)
+      const adapter = genericHttpCarrier({
+        ...base,
+        body: { ...base.body, validity_seconds: '{{validitySeconds}}' },
+        validitySeconds: { min: 30, max: 3_600 },
+        now: () => T,
+      })
+      expect(adapter.capabilities.validityPeriod).toBe(true)
+      expect(genericHttpCarrier(base).capabilities.validityPeriod).toBe(false)
+      const send = (id: string, expiresAt?: number) =>
+        adapter.send({
+          id,
+          to: '+447700900123',
+          body: 'Code 1',
+          projectId: 'p',
+          mode: 'live',
+          ...(expiresAt === undefined ? {} : { expiresAt }),
+        })
+      await send('v1', T + 600_000)
+      await send('v2', T + 599_999)
+      await send('v3', T + 86_400_000)
+      await send('v4', T + 10_000)
+      await send('v5')
+      expect(fake.sends.map((s) => [s.ref, s.validitySeconds])).toEqual([
+        ['v1', '600'],
+        ['v2', '599'],
+        ['v3', '3600'],
+        ['v4', '30'],
+        ['v5', ''],
+      ])
+      // Without a configured range: at least 1 s, no maximum.
+      const open = genericHttpCarrier({
+        ...base,
+        body: { ...base.body, validity_seconds: '{{validitySeconds}}' },
+        now: () => T,
+      })
+      await open.send({
+        id: 'v6',
+        to: '+447700900123',
+        body: 'x',
+        projectId: 'p',
+        mode: 'live',
+        expiresAt: T + 86_400_000,
+      })
+      await open.send({
+        id: 'v7',
+        to: '+447700900123',
+        body: 'x',
+        projectId: 'p',
+        mode: 'live',
+        expiresAt: T - 1,
+      })
+      expect(fake.sends.slice(-2).map((s) => s.validitySeconds)).toEqual(['86400', '1'])
+    } finally {
+      await fake.close()
+    }
+  })
+
   it('reads dotted paths, array indexes included', () => {
     expect(readPath({ a: { b: [{ c: 1 }] } }, 'a.b.0.c')).toBe(1)
     expect(readPath({ a: null }, 'a.b')).toBeUndefined()

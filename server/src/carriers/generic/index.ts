@@ -19,12 +19,15 @@ import {
   type ReportStatus,
   type SendResult,
 } from '../types'
+import { remainingValidity } from '../validity'
 
 /**
  * A body template: strings may hold {{to}}, {{toDigits}}, {{text}}, {{id}}, {{from}},
  * {{encoding}}, and for gateways that want them {{code}}, {{minutes}}, {{brand}}, {{locale}},
- * {{signName}} and India's DLT ids {{dltEntityId}}, {{dltTemplateId}} (set on texts to +91 only;
- * each is empty when the message has no such value).
+ * {{signName}}, India's DLT ids {{dltEntityId}}, {{dltTemplateId}} (set on texts to +91 only),
+ * and {{validitySeconds}}: the code's remaining lifetime in whole seconds, for the gateway's
+ * validity or TTL field (clamped to `validitySeconds`). Each is empty when the message has no
+ * such value; values are text, as placeholders sit in strings.
  */
 export type BodyTemplate = { [key: string]: string | number | boolean | BodyTemplate }
 
@@ -56,6 +59,10 @@ export interface GenericHttpOptions {
   }
   capabilities?: Partial<CarrierCapabilities>
   timeoutMs?: number
+  /** The range the gateway accepts for {{validitySeconds}}; default 1 s, no maximum. */
+  validitySeconds?: { min?: number; max?: number }
+  /** The clock the code's remaining lifetime ({{validitySeconds}}) is measured with. */
+  now?: () => number
 }
 
 /** Reads `a.b.0.c` from a JSON value. */
@@ -115,6 +122,12 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const callback = options.callback
   const signatureHeader = (callback?.header ?? 'X-Signature').toLowerCase()
+  const now = options.now ?? Date.now
+  const validityRange = {
+    unitMs: 1_000,
+    min: options.validitySeconds?.min ?? 1,
+    max: options.validitySeconds?.max ?? Number.MAX_SAFE_INTEGER,
+  }
 
   return {
     id,
@@ -125,6 +138,8 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
       senderId: { alphanumeric: true, maxLength: 11 },
       templatesOnly: false,
       callbackAuth: callback ? 'signature' : 'none',
+      // Honoured when the request template passes it on.
+      validityPeriod: JSON.stringify(options.body).includes('{{validitySeconds}}'),
       ...options.capabilities,
     },
 
@@ -137,6 +152,7 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
         from: options.from ?? '',
         encoding: encodingOf(message.body),
         ...templateValues(message),
+        validitySeconds: String(remainingValidity(message, now(), validityRange) ?? ''),
       }
       const body = fill(options.body, values)
       const form = options.bodyFormat === 'form'

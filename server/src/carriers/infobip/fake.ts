@@ -34,6 +34,8 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
     messageId?: string
     /** India DLT ids from `regional.indiaDlt`, when the request carried them. */
     dlt?: { entityId?: string; templateId?: string }
+    /** `validityPeriod` in minutes, as the request carried it. */
+    validityPeriod?: number
   })[] = []
   const server = await startFakeServer(
     (request) => {
@@ -50,6 +52,7 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
           from?: string
           text?: string
           notifyUrl?: string
+          validityPeriod?: unknown
           regional?: { indiaDlt?: { principalEntityId?: string; contentTemplateId?: string } }
         }[]
       }
@@ -60,6 +63,12 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
       }
       const messages = body.messages ?? []
       if (messages.length === 0) return requestError(400, 'BAD_REQUEST', 'No messages')
+      for (const m of messages) {
+        const validity = m.validityPeriod
+        if (validity !== undefined && (!Number.isInteger(validity) || (validity as number) < 1)) {
+          return requestError(400, 'BAD_REQUEST', 'Invalid validityPeriod')
+        }
+      }
       const answers = []
       for (const m of messages) {
         for (const d of m.destinations ?? []) {
@@ -90,6 +99,10 @@ export async function startInfobipFake(options: InfobipFakeOptions) {
               entityId: indiaDlt.principalEntityId,
               templateId: indiaDlt.contentTemplateId,
             },
+            // As sent (Infobip itself would cut more than 2,880 minutes back to 2,880).
+            ...(m.validityPeriod !== undefined
+              ? { validityPeriod: m.validityPeriod as number }
+              : {}),
           })
           answers.push({
             messageId,

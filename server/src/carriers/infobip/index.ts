@@ -26,6 +26,7 @@ import {
   type ReportStatus,
   type SendResult,
 } from '../types'
+import { remainingValidity, type ValidityRange } from '../validity'
 
 export interface InfobipOptions {
   /** The account's personal base URL, e.g. https://xxxxx.api.infobip.com. */
@@ -37,7 +38,15 @@ export interface InfobipOptions {
   /** The secret token the reports URL carries (Infobip reports are unsigned). */
   callbackToken?: string
   timeoutMs?: number
+  /** The clock the code's remaining lifetime (validityPeriod) is measured with. */
+  now?: () => number
 }
+
+/**
+ * `validityPeriod`: how long, in whole minutes, Infobip may try to send the text; at most 2,880
+ * (48 hours, its default: longer values fall back to it), at least one minute.
+ */
+export const INFOBIP_VALIDITY: ValidityRange = { unitMs: 60_000, min: 1, max: 2_880 }
 
 interface InfobipStatus {
   groupId?: number
@@ -84,6 +93,7 @@ function priceText(value: number): string {
 export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
   const baseUrl = options.baseUrl.replace(/\/$/, '')
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const now = options.now ?? Date.now
   let notifyUrl = options.notifyUrl
   if (notifyUrl && options.callbackToken) {
     const url = new URL(notifyUrl)
@@ -100,10 +110,12 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
       senderId: { alphanumeric: true, maxLength: 11 },
       templatesOnly: false,
       callbackAuth: options.callbackToken ? 'url-token' : 'none',
+      validityPeriod: true,
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const dlt = indiaDltIds(message)
+      const validityPeriod = remainingValidity(message, now(), INFOBIP_VALIDITY)
       const body = {
         messages: [
           {
@@ -111,6 +123,8 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
             from: options.from,
             text: message.body,
             ...(notifyUrl ? { notifyUrl, notifyContentType: 'application/json' } : {}),
+            // The code's remaining lifetime: Infobip drops the text once it has passed.
+            ...(validityPeriod !== undefined ? { validityPeriod } : {}),
             // India DLT: the registered entity and content template ride with the message.
             ...(dlt
               ? {

@@ -60,6 +60,37 @@ describe('infobip adapter details', () => {
     expect(fake.sends.at(-1)).toMatchObject({ messageId: 'msg_ib1', notifyUrl })
   })
 
+  it("sends validityPeriod: the code's remaining lifetime in whole minutes, 1 … 2,880", async () => {
+    const T = Date.UTC(2026, 10, 27, 12, 0, 0)
+    const adapter = infobipCarrier({ baseUrl: fake.baseUrl, apiKey, from: 'Shop', now: () => T })
+    const send = (id: string, expiresAt?: number) =>
+      adapter.send({
+        id,
+        to: '+447700900123',
+        body: 'Code 1',
+        projectId: 'p',
+        mode: 'live',
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      })
+    await send('vp_10m', T + 600_000)
+    await send('vp_9m59', T + 599_999)
+    await send('vp_3d', T + 3 * 86_400_000)
+    await send('vp_30s', T + 30_000)
+    await send('vp_past', T - 1_000)
+    await send('vp_none')
+    const recorded = fake.sends
+      .filter((s) => s.messageId?.startsWith('vp_'))
+      .map((s) => [s.messageId, s.validityPeriod])
+    expect(recorded).toEqual([
+      ['vp_10m', 10],
+      ['vp_9m59', 9],
+      ['vp_3d', 2_880],
+      ['vp_30s', 1],
+      ['vp_past', 1],
+      ['vp_none', undefined],
+    ])
+  })
+
   it('reads the price of every part and Infobip timestamps', () => {
     const adapter = infobipCarrier({ baseUrl: fake.baseUrl, apiKey, from: 'Shop', callbackToken })
     const report = fake.deliveryReport('m1', 'delivered', {

@@ -17,6 +17,7 @@ import {
   type OutgoingMessage,
   type SendResult,
 } from '../types'
+import { remainingValidity, type ValidityRange } from '../validity'
 import { concatUdh, encodeText } from './encoding'
 import { parseReceipt } from './receipt'
 
@@ -76,6 +77,32 @@ function dltFields(
   if (dlt.entityId) fields[vendorTlv(tags.entityId)] = dlt.entityId
   if (dlt.templateId) fields[vendorTlv(tags.templateId)] = dlt.templateId
   return fields
+}
+
+/**
+ * The validity_period we ask for, in seconds: at least 1 s (an empty field would mean the SMSC's
+ * default, often days), at most a day (SMSCs may refuse longer relative offsets with
+ * ESME_RINVEXPIRY; no code lives that long).
+ */
+export const SMPP_VALIDITY: ValidityRange = { unitMs: 1_000, min: 1, max: 86_400 }
+
+/**
+ * A relative time (SMPP 3.4 §7.1.1): "YYMMDDhhmmss000R", the offset from the SMSC's current
+ * time. Years and months are left at 00 (their length is not fixed); seconds below a day fill
+ * days, hours, minutes and seconds.
+ */
+export function relativeTime(seconds: number): string {
+  const two = (n: number) => String(n).padStart(2, '0')
+  const days = Math.floor(seconds / 86_400)
+  const hours = Math.floor((seconds % 86_400) / 3_600)
+  const minutes = Math.floor((seconds % 3_600) / 60)
+  return `0000${two(days)}${two(hours)}${two(minutes)}${two(seconds % 60)}000R`
+}
+
+/** The submit_sm validity_period of a message: the code's remaining lifetime, or none. */
+function validityField(message: OutgoingMessage): { validity_period?: string } {
+  const seconds = remainingValidity(message, Date.now(), SMPP_VALIDITY)
+  return seconds === undefined ? {} : { validity_period: relativeTime(seconds) }
 }
 
 export interface SmppCarrier extends CarrierAdapter {
@@ -417,7 +444,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
 
   const carrier: SmppCarrier = {
     id,
-    capabilities: { unicode: true, deliveryReports: true, maxParts },
+    capabilities: { unicode: true, deliveryReports: true, maxParts, validityPeriod: true },
     get state() {
       return state
     },
@@ -449,6 +476,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         registered_delivery: 0x01,
         data_coding: encoded.dataCoding,
         ...dltFields(message, options.dltTlvs ?? DEFAULT_DLT_TLVS),
+        // Every part of a long text carries it: the SMSC drops what it cannot deliver in time.
+        ...validityField(message),
       }
       if (encoded.parts.length === 1) {
         const carrierMessageId = await submit({ ...base, short_message: encoded.whole })

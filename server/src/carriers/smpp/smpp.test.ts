@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { decodeText, encodeText } from './encoding'
-import { type SmppCarrier, smppCarrier } from './index'
+import { relativeTime, type SmppCarrier, smppCarrier } from './index'
 import { parseReceipt, parseReceiptText } from './receipt'
 import { type FakeSmsc, type FakeSmscOptions, startFakeSmsc } from './testing'
 
@@ -297,4 +297,61 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     expect(error).toMatchObject({ permanent: true })
     expect(smsc.submitted).toHaveLength(0)
   })
+
+  it('asks the SMSC to drop the text when the code expires (relative validity_period)', async () => {
+    const adapter = await setUp({ receipts: 'none' })
+    const sentAt = Date.now()
+    await adapter.send({ ...message('+447700900140', 'Code 1'), expiresAt: sentAt + 600_000 })
+    const validity = smsc.submitted[0]?.validityPeriod
+    expect(validity).toMatch(/^0000\d{8}000R$/)
+    // Rounded down from what was left at send time: 10 minutes minus the few ms elapsed.
+    expect(secondsOf(validity!)).toBeGreaterThanOrEqual(590)
+    expect(secondsOf(validity!)).toBeLessThanOrEqual(600)
+  })
+
+  it('puts the validity_period on every part of a long text, and in message_payload texts', async () => {
+    const adapter = await setUp({ receipts: 'none' })
+    const expiresAt = Date.now() + 300_000
+    await adapter.send({ ...message('+447700900141', 'a'.repeat(400)), expiresAt })
+    expect(smsc.submitted).toHaveLength(3)
+    const periods = smsc.submitted.map((part) => part.validityPeriod)
+    expect(new Set(periods).size).toBe(1)
+    expect(secondsOf(periods[0]!)).toBeGreaterThanOrEqual(290)
+    expect(secondsOf(periods[0]!)).toBeLessThanOrEqual(300)
+    await carrier?.close()
+    const payload = await setUp({ receipts: 'none' }, { longMessages: 'payload' })
+    await payload.send({ ...message('+447700900142', 'b'.repeat(400)), expiresAt })
+    expect(smsc.submitted[0]).toMatchObject({ viaPayload: true })
+    expect(secondsOf(smsc.submitted[0]!.validityPeriod!)).toBeGreaterThan(0)
+  })
+
+  it('clamps the validity_period to 1 s … 1 day, and sends none without an expiry', async () => {
+    const adapter = await setUp({ receipts: 'none' })
+    const now = Date.now()
+    await adapter.send({ ...message('+447700900143', 'far'), expiresAt: now + 3 * 86_400_000 })
+    await adapter.send({ ...message('+447700900144', 'close'), expiresAt: now + 200 })
+    await adapter.send({ ...message('+447700900145', 'gone'), expiresAt: now - 5_000 })
+    await adapter.send(message('+447700900146', 'no expiry'))
+    expect(smsc.submitted.map((m) => [m.text, m.validityPeriod])).toEqual([
+      ['far', '000001000000000R'],
+      ['close', '000000000001000R'],
+      ['gone', '000000000001000R'],
+      ['no expiry', undefined],
+    ])
+  })
 })
+
+describe('SMPP relative time', () => {
+  it('writes YYMMDDhhmmss000R with days, hours, minutes and seconds', () => {
+    expect(relativeTime(1)).toBe('000000000001000R')
+    expect(relativeTime(599)).toBe('000000000959000R')
+    expect(relativeTime(3_725)).toBe('000000010205000R')
+    expect(relativeTime(86_400)).toBe('000001000000000R')
+  })
+})
+
+/** The seconds a relative validity_period made of days, hours, minutes and seconds stands for. */
+function secondsOf(relative: string): number {
+  const [dd, hh, mm, ss] = [4, 6, 8, 10].map((at) => Number(relative.slice(at, at + 2)))
+  return dd! * 86_400 + hh! * 3_600 + mm! * 60 + ss!
+}

@@ -22,6 +22,11 @@ export interface SubmittedMessage {
   concat?: { reference: number; total: number; index: number }
   viaPayload: boolean
   registeredDelivery: number
+  /**
+   * The validity_period exactly as it came over the wire ("YYMMDDhhmmss000R" when relative),
+   * or undefined when the field was empty (the SMSC's default validity).
+   */
+  validityPeriod?: string
   at: number
 }
 
@@ -113,6 +118,31 @@ function concatOf(value: unknown): SubmittedMessage['concat'] {
   const header = (value as TextPart | undefined)?.udh?.find((udh) => udh[0] === 0x00)
   if (!header || header.length < 5) return undefined
   return { reference: header[2]!, total: header[3]!, index: header[4]! }
+}
+
+/** Reads a C-Octet String (NUL-terminated) at `offset`: its text and the offset after it. */
+function cstring(body: Buffer, offset: number): [string, number] {
+  const end = body.indexOf(0, offset)
+  if (end < 0) return [body.toString('latin1', offset), body.length]
+  return [body.toString('latin1', offset, end), end + 1]
+}
+
+/**
+ * The validity_period of a submit_sm body (the PDU after command_length), as sent. The `smpp`
+ * library hands it over turned into a Date against this machine's clock, which hides whether it
+ * was relative and what it said, so the fake reads the bytes (SMPP 3.4 §4.4.1 field order).
+ */
+function rawValidityPeriod(body: Buffer): string | undefined {
+  let offset = 12 // command_id, command_status, sequence_number
+  ;[, offset] = cstring(body, offset) // service_type
+  offset += 2 // source_addr_ton, source_addr_npi
+  ;[, offset] = cstring(body, offset) // source_addr
+  offset += 2 // dest_addr_ton, dest_addr_npi
+  ;[, offset] = cstring(body, offset) // destination_addr
+  offset += 3 // esm_class, protocol_id, priority_flag
+  ;[, offset] = cstring(body, offset) // schedule_delivery_time
+  const [validity] = cstring(body, offset)
+  return validity === '' ? undefined : validity
 }
 
 /** "YYMMDDhhmm" in UTC, with "ss" appended when the time is not on a whole minute. */
@@ -273,6 +303,15 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
   const server = smpp.createServer({}, (session) => {
     sessions.add(session)
     session.socket.setNoDelay(true)
+    // The raw bytes of the PDU being handled: the library reads each PDU's 4-octet length, then
+    // the rest in one read, and emits it synchronously before the next read.
+    let lastBody: Buffer | undefined
+    const read = session.socket.read.bind(session.socket)
+    session.socket.read = ((size?: number) => {
+      const chunk: unknown = read(size)
+      if (Buffer.isBuffer(chunk) && size !== 4) lastBody = chunk
+      return chunk
+    }) as typeof session.socket.read
     let bound = false
     let outstanding = 0
     session.on('close', () => sessions.delete(session))
@@ -330,6 +369,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
       } else {
         const payload = pdu.message_payload !== undefined
         const content = payload ? pdu.message_payload : pdu.short_message
+        const validityPeriod = lastBody && rawValidityPeriod(lastBody)
         submitted = {
           messageId: (nextId++).toString(16).toUpperCase(),
           to: `+${String(pdu.destination_addr)}`,
@@ -340,6 +380,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
           concat: concatOf(content),
           viaPayload: payload,
           registeredDelivery: Number(pdu.registered_delivery),
+          ...(validityPeriod ? { validityPeriod } : {}),
           at: Date.now(),
         }
         smsc.submitted.push(submitted)

@@ -181,6 +181,9 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       senderId: { alphanumeric: true, maxLength: 11 },
       templatesOnly: true,
       callbackAuth: options.callbackToken ? 'url-token' : 'none',
+      // SendSms takes no validity period: a text whose code expired is not sent by the outbox,
+      // but one already handed over may still arrive late.
+      validityPeriod: false,
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {

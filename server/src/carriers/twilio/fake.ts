@@ -33,6 +33,8 @@ export interface TwilioFakeRequest {
   password: string
   form: Record<string, string>
   sid: string
+  /** ValidityPeriod in seconds, when the send asked for one. */
+  validityPeriod?: number
 }
 
 export async function startTwilioFake(options: TwilioFakeOptions) {
@@ -65,6 +67,14 @@ export async function startTwilioFake(options: TwilioFakeOptions) {
       if (to === INVALID || !/^\+[1-9]\d{6,14}$/.test(to)) {
         return twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`)
       }
+      const validity = form.get('ValidityPeriod')
+      const validityPeriod = validity === null ? undefined : Number(validity)
+      if (
+        validityPeriod !== undefined &&
+        !(/^\d+$/.test(validity!) && validityPeriod >= 1 && validityPeriod <= 36_000)
+      ) {
+        return twilioError(400, 21624, 'Invalid validity period value')
+      }
       if (body.length > 1600) {
         return twilioError(
           400,
@@ -79,6 +89,7 @@ export async function startTwilioFake(options: TwilioFakeOptions) {
         password: credentials[1],
         form: Object.fromEntries(form),
         sid,
+        ...(validityPeriod !== undefined ? { validityPeriod } : {}),
       })
       const date = new Date().toUTCString().replace('GMT', '+0000')
       return {

@@ -17,6 +17,7 @@ import {
   type ReportStatus,
   type SendResult,
 } from '../types'
+import { remainingValidity, type ValidityRange } from '../validity'
 
 export interface TwilioOptions {
   accountSid: string
@@ -31,7 +32,15 @@ export interface TwilioOptions {
   statusCallbackUrl?: string
   baseUrl?: string
   timeoutMs?: number
+  /** The clock the code's remaining lifetime (ValidityPeriod) is measured with. */
+  now?: () => number
 }
+
+/**
+ * ValidityPeriod: how long, in whole seconds, Twilio may keep the text queued before dropping
+ * it; Twilio accepts 1 to 36,000 (10 hours, its default).
+ */
+export const TWILIO_VALIDITY: ValidityRange = { unitMs: 1_000, min: 1, max: 36_000 }
 
 /** Twilio error codes that no retry can fix (invalid or unreachable number, opted out, …). */
 const PERMANENT_CODES = new Set([21211, 21214, 21610, 21612, 21614, 21617, 30006])
@@ -65,6 +74,7 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
 export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
   const baseUrl = (options.baseUrl ?? 'https://api.twilio.com').replace(/\/$/, '')
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const now = options.now ?? Date.now
   const user = options.apiKey?.sid ?? options.accountSid
   const password = options.apiKey?.secret ?? options.authToken
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
@@ -83,6 +93,7 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
       senderId: { alphanumeric: true, maxLength: 11 },
       templatesOnly: false,
       callbackAuth: 'signature',
+      validityPeriod: true,
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
@@ -90,6 +101,8 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
       if (options.messagingServiceSid) form.set('MessagingServiceSid', options.messagingServiceSid)
       else form.set('From', options.from!)
       if (options.statusCallbackUrl) form.set('StatusCallback', options.statusCallbackUrl)
+      const validity = remainingValidity(message, now(), TWILIO_VALIDITY)
+      if (validity !== undefined) form.set('ValidityPeriod', String(validity))
       const response = await carrierFetch(
         'twilio',
         endpoint,

@@ -54,6 +54,55 @@ describe('twilio adapter details', () => {
   })
 })
 
+describe('twilio ValidityPeriod', () => {
+  const T = Date.UTC(2026, 10, 27, 12, 0, 0)
+  it("sends the code's remaining lifetime in seconds, rounded down and clamped to 1 … 36,000", async () => {
+    const fake = await startTwilioFake({ accountSid, authToken, callbackUrl })
+    try {
+      const adapter = twilioCarrier({
+        accountSid,
+        authToken,
+        from: '+15005550006',
+        baseUrl: fake.baseUrl,
+        now: () => T,
+      })
+      const send = (to: string, expiresAt?: number) =>
+        adapter.send({
+          id: to,
+          to,
+          body: 'Your code is 123456',
+          projectId: 'p',
+          mode: 'live',
+          ...(expiresAt === undefined ? {} : { expiresAt }),
+        })
+      await send('+447700900101', T + 600_000)
+      await send('+447700900102', T + 599_999)
+      await send('+447700900103', T + 20 * 3_600_000)
+      await send('+447700900104', T + 400)
+      await send('+447700900105', T - 10_000)
+      await send('+447700900106')
+      expect(fake.accepted.map((a) => [a.form.To, a.form.ValidityPeriod])).toEqual([
+        ['+447700900101', '600'],
+        ['+447700900102', '599'],
+        ['+447700900103', '36000'],
+        ['+447700900104', '1'],
+        ['+447700900105', '1'],
+        ['+447700900106', undefined],
+      ])
+      expect(fake.accepted.map((a) => a.validityPeriod)).toEqual([
+        600,
+        599,
+        36_000,
+        1,
+        1,
+        undefined,
+      ])
+    } finally {
+      await fake.close()
+    }
+  })
+})
+
 describe('twilio fake, driven by the official twilio SDK', () => {
   let fake: Awaited<ReturnType<typeof startTwilioFake>>
   let client: twilio.Twilio
@@ -77,6 +126,39 @@ describe('twilio fake, driven by the official twilio SDK', () => {
     expect(created.numSegments).toBe('1')
     expect(created.dateCreated).toBeInstanceOf(Date)
     expect(fake.sends.at(-1)).toEqual({ to: '+447700900123', text: 'Ваш код 123456' })
+  })
+
+  it("records the SDK's validityPeriod as the same ValidityPeriod field the adapter sends", async () => {
+    await client.messages.create({
+      to: '+447700900123',
+      from: '+15005550006',
+      body: 'Your code is 123456',
+      validityPeriod: 600,
+    })
+    const sdk = fake.accepted.at(-1)!
+    expect(sdk.validityPeriod).toBe(600)
+    const adapter = twilioCarrier({
+      accountSid,
+      authToken,
+      from: '+15005550006',
+      baseUrl: fake.baseUrl,
+      now: () => 1_000_000,
+    })
+    await adapter.send({
+      id: 'm',
+      to: '+447700900123',
+      body: 'Your code is 123456',
+      projectId: 'p',
+      mode: 'live',
+      expiresAt: 1_600_000,
+    })
+    const ours = fake.accepted.at(-1)!
+    expect(ours.form).toEqual(sdk.form)
+    // Out of Twilio's range: refused with its code, as the SDK reports it.
+    const refused = await client.messages
+      .create({ to: '+447700900123', from: '+15005550006', body: 'x', validityPeriod: 36_001 })
+      .catch((e: unknown) => e as { status: number; code: number })
+    expect(refused).toMatchObject({ status: 400, code: 21624 })
   })
 
   it('answers errors the SDK turns into RestException with Twilio codes', async () => {

@@ -35,6 +35,8 @@ export async function startVonageFake(options: VonageFakeOptions) {
     callback?: string
     /** India DLT ids from `entity-id` and `content-id`, when the request carried them. */
     dlt?: { entityId?: string; templateId?: string }
+    /** `ttl` in milliseconds, when the send asked for one. */
+    ttl?: number
   })[] = []
   let balance = 10
   const server = await startFakeServer(
@@ -77,6 +79,13 @@ export async function startVonageFake(options: VonageFakeOptions) {
       if (`+${to}` === INVALID || !/^[1-9]\d{6,14}$/.test(to)) {
         return failure('3', 'Invalid to address')
       }
+      const ttl = params.ttl === undefined ? undefined : Number(params.ttl)
+      if (
+        ttl !== undefined &&
+        !(/^\d+$/.test(params.ttl!) && ttl >= 20_000 && ttl <= 604_800_000)
+      ) {
+        return failure('3', 'Invalid ttl param')
+      }
       const unicode = params.type === 'unicode'
       const segments = new SegmentedMessage(text, unicode ? 'UCS-2' : 'auto')
       if (!unicode && segments.encodingName !== 'GSM-7') {
@@ -94,6 +103,7 @@ export async function startVonageFake(options: VonageFakeOptions) {
           params['entity-id'] || params['content-id']
             ? { entityId: params['entity-id'], templateId: params['content-id'] }
             : undefined,
+        ...(ttl !== undefined ? { ttl } : {}),
       })
       return {
         status: 200,

@@ -32,6 +32,7 @@ import {
   type SendResult,
   type SentPart,
 } from '../types'
+import { remainingValidity, type ValidityRange } from '../validity'
 
 export type VonageSignatureMethod = 'md5hash' | 'md5' | 'sha1' | 'sha256' | 'sha512'
 
@@ -52,6 +53,12 @@ export interface VonageOptions {
   timeoutMs?: number
   now?: () => number
 }
+
+/**
+ * `ttl`: how long, in milliseconds, Vonage attempts delivery (72 hours by default); its SMS API
+ * accepts 20,000 (20 s) to 604,800,000 (7 days).
+ */
+export const VONAGE_VALIDITY: ValidityRange = { unitMs: 1, min: 20_000, max: 604_800_000 }
 
 /** SMS API status codes ("0" is success) that retrying can fix. */
 const TRANSIENT = new Set(['1', '5', '10'])
@@ -128,6 +135,7 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
       senderId: { alphanumeric: true, maxLength: 11 },
       templatesOnly: false,
       callbackAuth: options.signature ? 'signature' : options.callbackToken ? 'url-token' : 'none',
+      validityPeriod: true,
     },
 
     async send(message: OutgoingMessage): Promise<SendResult> {
@@ -143,6 +151,9 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
       const dlt = indiaDltIds(message)
       if (dlt?.entityId) params['entity-id'] = dlt.entityId
       if (dlt?.templateId) params['content-id'] = dlt.templateId
+      // The code's remaining lifetime: Vonage stops trying once it has passed.
+      const ttl = remainingValidity(message, now(), VONAGE_VALIDITY)
+      if (ttl !== undefined) params.ttl = String(ttl)
       if (options.callbackUrl) {
         params.callback = options.callbackUrl
         params['status-report-req'] = '1'

@@ -42,6 +42,40 @@ describe('vonage adapter details', () => {
   })
   afterAll(() => fake.close())
 
+  it("sends ttl: the code's remaining lifetime in ms, clamped to 20 s … 7 days, signed", async () => {
+    // A fixed clock near the real one: the fake checks the signed timestamp against it.
+    const T = Date.now()
+    const adapter = vonageCarrier({
+      apiKey,
+      signature,
+      from: 'Shop',
+      restHost: fake.baseUrl,
+      now: () => T,
+    })
+    const send = (to: string, expiresAt?: number) =>
+      adapter.send({
+        id: `ttl_${to}`,
+        to,
+        body: 'Code 1234',
+        projectId: 'p',
+        mode: 'live',
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      })
+    const start = fake.sends.length
+    await send('+447700900201', T + 600_000)
+    await send('+447700900202', T + 30 * 86_400_000)
+    await send('+447700900203', T + 5_000)
+    await send('+447700900204', T - 1_000)
+    await send('+447700900205')
+    expect(fake.sends.slice(start).map((s) => [s.to, s.ttl])).toEqual([
+      ['+447700900201', 600_000],
+      ['+447700900202', 604_800_000],
+      ['+447700900203', 20_000],
+      ['+447700900204', 20_000],
+      ['+447700900205', undefined],
+    ])
+  })
+
   it('authenticates with api_key/api_secret too, and marks UCS-2 text as type=unicode', async () => {
     const adapter = vonageCarrier({ apiKey, apiSecret, from: 'Shop', restHost: fake.baseUrl })
     await adapter.send({
