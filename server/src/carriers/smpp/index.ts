@@ -7,6 +7,7 @@
  * @module
  */
 import { randomInt } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
 import smpp, { type PDU, type Session } from 'smpp'
 import { indiaDltIds } from '../template-data'
@@ -19,6 +20,21 @@ import {
 } from '../types'
 import { concatUdh, encodeText } from './encoding'
 import { parseReceipt } from './receipt'
+
+/**
+ * TLS to the SMSC ("ssmpp"): the server certificate is verified against `ca` (or Node's bundled
+ * roots when not given); `cert` and `key` are a client certificate for SMSCs that require one.
+ * Contents (PEM), not file names: the routing file's loader reads the files.
+ */
+export interface SmppTlsOptions {
+  ca?: string | Buffer
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** The name checked against the certificate (and sent as SNI); the host when not given. */
+  servername?: string
+  /** false accepts any certificate (and logs a warning when the adapter is made). */
+  rejectUnauthorized?: boolean
+}
 
 export interface SmppCarrierOptions {
   /** The adapter id routes refer to. */
@@ -48,6 +64,8 @@ export interface SmppCarrierOptions {
    * on texts to +91 (see {@link DEFAULT_DLT_TLVS}); false sends none.
    */
   dltTlvs?: { entityId: number; templateId: number } | false
+  /** Connect over TLS; true verifies the SMSC's certificate against Node's bundled roots. */
+  tls?: boolean | SmppTlsOptions
   logger?: Logger
 }
 
@@ -119,6 +137,13 @@ const CREDENTIAL_STATUSES = new Set([
   0x0f, // ESME_RINVSYSID
 ])
 
+/**
+ * The TLS alerts an SMSC sends when it refuses our client certificate (or its absence): like
+ * refused credentials, retrying with the same certificate cannot help.
+ */
+const CLIENT_CERT_REFUSED =
+  /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/
+
 const STATUS_NAMES = new Map(Object.entries(smpp.errors).map(([name, code]) => [code, name]))
 
 function statusName(status: number): string {
@@ -152,6 +177,13 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     maxParts = 10,
     logger,
   } = options
+  const tls = options.tls === true ? {} : options.tls || undefined
+  if (tls?.rejectUnauthorized === false) {
+    logger?.warn(
+      { carrier: id },
+      `SMPP carrier "${id}": TLS certificate verification is off (tls.rejectUnauthorized false); anyone on the path can read and alter the traffic`,
+    )
+  }
 
   let state: SmppCarrier['state'] = 'idle'
   let session: Session | undefined
@@ -159,8 +191,11 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   let reconnectTimer: NodeJS.Timeout | undefined
   let reconnectAt = 0
   let failedBinds = 0
-  /** After a credentials refusal: its status name, and until when sends fail without a bind. */
-  let refusal: { status: string; until: number } | undefined
+  /**
+   * After a refusal that the same settings cannot get past (bind credentials, a TLS certificate):
+   * the error sends fail with, and until when they fail without a bind.
+   */
+  let refusal: { error: () => CarrierError; until: number } | undefined
   let keepalive: NodeJS.Timeout | undefined
   let reference = randomInt(256)
   const pending = new Map<Session, Set<Pending>>()
@@ -195,6 +230,39 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       `the SMSC refused the bind credentials (${status}): check system_id and password`,
       { permanent: true, code: status },
     )
+  }
+
+  /**
+   * The permanent error of a TLS handshake that failed on a certificate: the SMSC's, which we
+   * could not verify (wrong CA, name, expiry), or ours, which the SMSC refused. A configuration
+   * problem, like refused credentials; null for any other connection error.
+   */
+  function certificateError(
+    error: Error & { code?: string },
+    socket: TLSSocket,
+  ): CarrierError | null {
+    const code = error.code ?? ''
+    if (socket.authorizationError) {
+      return new CarrierError(
+        id,
+        `TLS certificate verification failed: the SMSC's certificate is not trusted (${socket.authorizationError}: ${error.message}); check tls.caFile and tls.servername`,
+        { permanent: true, code: String(socket.authorizationError), cause: error },
+      )
+    }
+    if (CLIENT_CERT_REFUSED.test(code)) {
+      return new CarrierError(
+        id,
+        `TLS handshake failed: the SMSC refused our client certificate (${code}); check tls.certFile and tls.keyFile`,
+        { permanent: true, code, cause: error },
+      )
+    }
+    return null
+  }
+
+  /** Holds off binds after a permanent refusal: sends fail with `error` until the hold passes. */
+  function hold(error: () => CarrierError): void {
+    refusal = { error, until: Date.now() + reconnectMaxMs }
+    if (state !== 'closed') state = 'refused'
   }
 
   /** Sends a request and resolves with its response; rejects if the bind drops or times out. */
@@ -286,7 +354,11 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     if (binding) return binding
     state = 'connecting'
     binding = new Promise<Session>((resolve, reject) => {
-      const candidate = smpp.connect({ host: options.host, port: options.port })
+      const candidate = smpp.connect(
+        tls
+          ? { ...tls, host: options.host, port: options.port, tls: true }
+          : { host: options.host, port: options.port },
+      )
       let settled = false
       /** Gives up this attempt; `retry` schedules the next one with backoff. */
       const fail = (error: CarrierError, retry = true) => {
@@ -304,14 +376,23 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         connectTimeoutMs,
       )
       candidate.on('error', (error: Error) => {
-        if (!settled) fail(transient(`cannot connect: ${error.message}`, undefined, error))
+        const refused = !settled && tls && certificateError(error, candidate.socket as TLSSocket)
+        if (refused) {
+          logger?.error(
+            { carrier: id, code: refused.code },
+            'TLS certificate problem; not re-binding on our own',
+          )
+          hold(() => certificateError(error, candidate.socket as TLSSocket)!)
+          fail(refused, false)
+        } else if (!settled) fail(transient(`cannot connect: ${error.message}`, undefined, error))
         else logger?.warn({ carrier: id, err: error.message }, 'SMPP socket error')
       })
       candidate.on('close', () => {
         if (!settled) fail(transient('the SMSC closed the connection before the bind'))
         else onDropped(candidate, 'connection closed')
       })
-      candidate.on('connect', () => {
+      // Over TLS the bind waits for the handshake (and the certificate check) to succeed.
+      candidate.on(tls ? 'secureConnect' : 'connect', () => {
         // Small PDUs must not wait for the peer's delayed ACK (Nagle): the window needs them out.
         candidate.socket.setNoDelay(true)
         candidate.bind_transceiver(
@@ -330,8 +411,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
                 { carrier: id, status: name },
                 'the SMSC refused the bind credentials; not re-binding on our own',
               )
-              refusal = { status: name, until: Date.now() + reconnectMaxMs }
-              if (state !== 'closed') state = 'refused'
+              hold(() => credentialsRefused(name))
               fail(credentialsRefused(name), false)
               return
             }
@@ -380,9 +460,10 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   async function ready(): Promise<Session> {
     if (session) return session
     if (state === 'closed') throw transient('the adapter is closed')
-    // Refused credentials: fail at once for a while instead of hammering the SMSC with binds.
+    // Refused credentials or certificate: fail at once for a while instead of hammering the
+    // SMSC with binds.
     if (state === 'refused' && refusal && Date.now() < refusal.until) {
-      throw credentialsRefused(refusal.status)
+      throw refusal.error()
     }
     if (state === 'waiting' && reconnectTimer) {
       throw transient('the SMPP bind is down; re-binding', Math.max(0, reconnectAt - Date.now()))

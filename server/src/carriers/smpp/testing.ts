@@ -5,7 +5,11 @@
  * demand, and drops binds when told to.
  * @module
  */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import smpp, { type PDU, type Session } from 'smpp'
 import type { ReportStatus } from '../types'
 
@@ -35,7 +39,105 @@ export interface FakeSmscOptions {
   receiptDelayMs?: number
   /** Delay before each submit_sm_resp. */
   ackDelayMs?: number
+  /**
+   * Listen over TLS ("ssmpp") with this key and certificate (PEM); with `ca`, also require a
+   * client certificate issued by it.
+   */
+  tls?: { key: string; cert: string; ca?: string }
 }
+
+/** A PEM key and certificate. */
+export interface KeyPair {
+  key: string
+  cert: string
+}
+
+/** A throwaway PKI for TLS tests: made by {@link makeTestPki}, never written to the repository. */
+export interface TestPki {
+  /** The CA that issued `server` and `client`. */
+  ca: string
+  /** For 127.0.0.1 and localhost. */
+  server: KeyPair
+  /** A client certificate (CN textgate). */
+  client: KeyPair
+  /** Another CA, which issued nothing here: trusting it alone must refuse `server`. */
+  otherCa: string
+}
+
+/**
+ * Makes a CA, a server certificate for 127.0.0.1/localhost and a client certificate, with the
+ * `openssl` command (P-256 keys, valid one day), in a temporary folder removed at once.
+ */
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'textgate-pki-'))
+  const openssl = (...args: string[]) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8')
+  try {
+    for (const ca of ['ca', 'other-ca']) {
+      openssl(
+        'req',
+        '-x509',
+        ...ecKey,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.crt`,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=Textgate test ${ca}`,
+      )
+    }
+    const leaves = {
+      server: 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+      client: 'extendedKeyUsage=clientAuth\n',
+    }
+    for (const [name, extensions] of Object.entries(leaves)) {
+      writeFileSync(join(dir, `${name}.ext`), extensions)
+      openssl(
+        'req',
+        ...ecKey,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name === 'server' ? 'localhost' : 'textgate'}`,
+      )
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(Date.now()),
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.crt`,
+      )
+    }
+    return {
+      ca: read('ca.crt'),
+      server: { key: read('server.key'), cert: read('server.crt') },
+      client: { key: read('client.key'), cert: read('client.crt') },
+      otherCa: read('other-ca.crt'),
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The options in force: the given ones over the defaults. */
+export type FakeSmscSettings = Required<Omit<FakeSmscOptions, 'tls'>> & Pick<FakeSmscOptions, 'tls'>
 
 /** How the next submit_sm fails: ESME_RSYSERR, ESME_RTHROTTLED, or no submit_sm_resp at all. */
 export type SmscFailure = 'system_error' | 'throttled' | 'hang'
@@ -70,7 +172,7 @@ export interface FakeSmsc {
   /** The most submit_sm seen outstanding (received, not yet answered) at once on one bind. */
   maxOutstanding: number
   enquireLinks: number
-  options: Required<FakeSmscOptions>
+  options: FakeSmscSettings
   /** Answers the next `count` submit_sm with `status` instead of accepting them. */
   refuseNext(count: number, status: number): void
   /** The next submit_sm fails this way (once). */
@@ -169,7 +271,7 @@ function receiptFields(
  * const carrier = smppCarrier({ id: 'a', host: smsc.host, port: smsc.port, systemId: 'tg', password: 'pw', sourceAddr: 'Shop' })
  */
 export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSmsc> {
-  const options: Required<FakeSmscOptions> = {
+  const options: FakeSmscSettings = {
     systemId: 'textgate',
     password: 'secret1',
     receipts: 'tlv',
@@ -270,101 +372,112 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
   }
 
   const boundSessions = new WeakSet<Session>()
-  const server = smpp.createServer({}, (session) => {
-    sessions.add(session)
-    session.socket.setNoDelay(true)
-    let bound = false
-    let outstanding = 0
-    session.on('close', () => sessions.delete(session))
-    session.on('error', () => {
-      // A client that vanished; nothing to do.
-    })
-    session.on('bind_transceiver', (pdu: PDU) => {
-      if (muted) return
-      smsc.bindAttempts++
-      const refusal =
-        pdu.system_id !== options.systemId
-          ? smpp.errors.ESME_RINVSYSID
-          : pdu.password !== options.password
-            ? smpp.errors.ESME_RINVPASWD
-            : bindRefusal
-      if (refusal !== undefined) {
-        session.send(pdu.response({ command_status: refusal }))
-        return
-      }
-      bound = true
-      boundSessions.add(session)
-      smsc.binds++
-      session.send(pdu.response({ system_id: 'fake-smsc' }))
-    })
-    session.on('enquire_link', (pdu: PDU) => {
-      smsc.enquireLinks++
-      if (!muted) session.send(pdu.response())
-    })
-    session.on('unbind', (pdu: PDU) => {
-      session.send(pdu.response())
-      session.close()
-    })
-    session.on('submit_sm', (pdu: PDU) => {
-      if (muted) return
-      if (!bound) {
-        session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
-        return
-      }
-      const failure = nextFailure
-      nextFailure = undefined
-      if (failure === 'hang') return // never answered: the client's response timeout must fire
-      outstanding++
-      smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
-      // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
-      // client vanishes before the response reaches it.
-      let refusal = 0
-      let submitted: SubmittedMessage | undefined
-      if (failure) {
-        refusal = failure === 'throttled' ? smpp.errors.ESME_RTHROTTLED! : smpp.errors.ESME_RSYSERR!
-      } else if (`+${String(pdu.destination_addr)}` === options.invalidNumber) {
-        refusal = smpp.errors.ESME_RINVDSTADR!
-      } else if (refusals.count > 0) {
-        refusals.count--
-        refusal = refusals.status
-      } else {
-        const payload = pdu.message_payload !== undefined
-        const content = payload ? pdu.message_payload : pdu.short_message
-        submitted = {
-          messageId: (nextId++).toString(16).toUpperCase(),
-          to: `+${String(pdu.destination_addr)}`,
-          from: String(pdu.source_addr),
-          dataCoding: Number(pdu.data_coding),
-          esmClass: Number(pdu.esm_class),
-          text: textOf(content),
-          concat: concatOf(content),
-          viaPayload: payload,
-          registeredDelivery: Number(pdu.registered_delivery),
-          at: Date.now(),
+  const tls = options.tls
+  const server = smpp.createServer(
+    tls
+      ? {
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
         }
-        smsc.submitted.push(submitted)
-        sessionOf.set(submitted.messageId, session)
-      }
-      const answer = () => {
-        outstanding--
-        if (session.socket.destroyed) return
-        if (!submitted) {
+      : {},
+    (session) => {
+      sessions.add(session)
+      session.socket.setNoDelay(true)
+      let bound = false
+      let outstanding = 0
+      session.on('close', () => sessions.delete(session))
+      session.on('error', () => {
+        // A client that vanished; nothing to do.
+      })
+      session.on('bind_transceiver', (pdu: PDU) => {
+        if (muted) return
+        smsc.bindAttempts++
+        const refusal =
+          pdu.system_id !== options.systemId
+            ? smpp.errors.ESME_RINVSYSID
+            : pdu.password !== options.password
+              ? smpp.errors.ESME_RINVPASWD
+              : bindRefusal
+        if (refusal !== undefined) {
           session.send(pdu.response({ command_status: refusal }))
           return
         }
-        const accepted = submitted
-        session.send(pdu.response({ message_id: accepted.messageId }))
-        const form = options.receipts
-        if (form === 'none' || !(accepted.registeredDelivery & 0x03)) return
-        later(options.receiptDelayMs, () => {
+        bound = true
+        boundSessions.add(session)
+        smsc.binds++
+        session.send(pdu.response({ system_id: 'fake-smsc' }))
+      })
+      session.on('enquire_link', (pdu: PDU) => {
+        smsc.enquireLinks++
+        if (!muted) session.send(pdu.response())
+      })
+      session.on('unbind', (pdu: PDU) => {
+        session.send(pdu.response())
+        session.close()
+      })
+      session.on('submit_sm', (pdu: PDU) => {
+        if (muted) return
+        if (!bound) {
+          session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
+          return
+        }
+        const failure = nextFailure
+        nextFailure = undefined
+        if (failure === 'hang') return // never answered: the client's response timeout must fire
+        outstanding++
+        smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
+        // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
+        // client vanishes before the response reaches it.
+        let refusal = 0
+        let submitted: SubmittedMessage | undefined
+        if (failure) {
+          refusal =
+            failure === 'throttled' ? smpp.errors.ESME_RTHROTTLED! : smpp.errors.ESME_RSYSERR!
+        } else if (`+${String(pdu.destination_addr)}` === options.invalidNumber) {
+          refusal = smpp.errors.ESME_RINVDSTADR!
+        } else if (refusals.count > 0) {
+          refusals.count--
+          refusal = refusals.status
+        } else {
+          const payload = pdu.message_payload !== undefined
+          const content = payload ? pdu.message_payload : pdu.short_message
+          submitted = {
+            messageId: (nextId++).toString(16).toUpperCase(),
+            to: `+${String(pdu.destination_addr)}`,
+            from: String(pdu.source_addr),
+            dataCoding: Number(pdu.data_coding),
+            esmClass: Number(pdu.esm_class),
+            text: textOf(content),
+            concat: concatOf(content),
+            viaPayload: payload,
+            registeredDelivery: Number(pdu.registered_delivery),
+            at: Date.now(),
+          }
+          smsc.submitted.push(submitted)
+          sessionOf.set(submitted.messageId, session)
+        }
+        const answer = () => {
+          outstanding--
           if (session.socket.destroyed) return
-          session.deliver_sm(receiptFields(accepted, 'delivered', { form }))
-        })
-      }
-      if (options.ackDelayMs > 0) later(options.ackDelayMs, answer)
-      else answer()
-    })
-  })
+          if (!submitted) {
+            session.send(pdu.response({ command_status: refusal }))
+            return
+          }
+          const accepted = submitted
+          session.send(pdu.response({ message_id: accepted.messageId }))
+          const form = options.receipts
+          if (form === 'none' || !(accepted.registeredDelivery & 0x03)) return
+          later(options.receiptDelayMs, () => {
+            if (session.socket.destroyed) return
+            session.deliver_sm(receiptFields(accepted, 'delivered', { form }))
+          })
+        }
+        if (options.ackDelayMs > 0) later(options.ackDelayMs, answer)
+        else answer()
+      })
+    },
+  )
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   smsc.port = (server.address() as AddressInfo).port
