@@ -2,9 +2,14 @@
  * SMPP over TLS ("ssmpp") against the fake SMSC listening over TLS, with a throwaway PKI made
  * by the `openssl` command for this run (nothing is kept on disk).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { loadRoutingFile, parseRoutingConfig, RoutingConfigError } from '../../routing/config'
+import { carrierFromSpec } from '../../routing/index'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { type SmppCarrier, type SmppCarrierOptions, smppCarrier } from './index'
 import {
@@ -164,5 +169,132 @@ describe('SMPP over TLS', () => {
     const clearError = await clear.adapter.send(message('+447700900147', 'y')).catch((e) => e)
     expect(clearError).toBeInstanceOf(CarrierError)
     expect(clear.fake.bindAttempts).toBe(0)
+  })
+})
+
+describe('routing file: SMPP tls', () => {
+  let pki: TestPki
+  let dir: string
+  const smpp = {
+    id: 'smsc-a',
+    type: 'smpp',
+    host: '127.0.0.1',
+    port: 3550,
+    systemId: 'textgate',
+    password: 'secret1',
+    sourceAddr: 'Shop',
+  }
+  const parse = (tls: unknown, baseDir?: string) =>
+    parseRoutingConfig(
+      { carriers: [{ ...smpp, tls }], projects: {} },
+      'routes.json',
+      {},
+      baseDir ?? dir,
+    )
+  const problems = (tls: unknown) => {
+    try {
+      parse(tls)
+    } catch (error) {
+      if (error instanceof RoutingConfigError) return error.problems
+      throw error
+    }
+    return []
+  }
+
+  beforeAll(() => {
+    pki = makeTestPki()
+    dir = mkdtempSync(join(tmpdir(), 'textgate-tls-config-'))
+    writeFileSync(join(dir, 'ca.pem'), pki.ca)
+    writeFileSync(join(dir, 'client.pem'), pki.client.cert)
+    writeFileSync(join(dir, 'client.key'), pki.client.key)
+    writeFileSync(join(dir, 'server.key'), pki.server.key)
+    writeFileSync(join(dir, 'notes.txt'), 'not a certificate')
+  })
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('takes true, or files relative to the routing file', () => {
+    expect(parse(true).carriers[0]).toMatchObject({ tls: true })
+    const parsed = parse({
+      caFile: 'ca.pem',
+      certFile: 'client.pem',
+      keyFile: 'client.key',
+      servername: 'smsc.example.net',
+    })
+    expect(parsed.carriers[0]).toMatchObject({
+      tls: { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'client.pem') },
+    })
+    writeFileSync(
+      join(dir, 'routes.json'),
+      JSON.stringify({ carriers: [{ ...smpp, tls: { caFile: 'ca.pem' } }], projects: {} }),
+    )
+    expect(loadRoutingFile(join(dir, 'routes.json'), {}).carriers[0]).toMatchObject({
+      tls: { caFile: join(dir, 'ca.pem') },
+    })
+  })
+
+  it('names each bad field with one message', () => {
+    expect(problems('yes')).toEqual([
+      'carriers.0.tls: must be true or an object such as { "caFile": "smsc-ca.pem" }',
+    ])
+    expect(problems({ caFile: 3 })).toEqual(['carriers.0.tls.caFile: must be a file path'])
+    expect(problems({ verify: false })).toEqual(['carriers.0.tls.verify: is not a known field'])
+    expect(problems({ rejectUnauthorized: 'no' })).toEqual([
+      'carriers.0.tls.rejectUnauthorized: must be true or false',
+    ])
+    expect(problems({ servername: '' })).toEqual(['carriers.0.tls.servername: must not be empty'])
+  })
+
+  it('reads the files at start-up, naming the entry and the field of one it cannot use', () => {
+    expect(problems({ caFile: 'missing.pem' })).toEqual([
+      `carriers.0.tls.caFile: cannot read ${join(dir, 'missing.pem')} (ENOENT) (carrier "smsc-a")`,
+    ])
+    expect(problems({ caFile: 'notes.txt' })).toEqual([
+      `carriers.0.tls.caFile: ${join(dir, 'notes.txt')} holds no PEM certificate (carrier "smsc-a")`,
+    ])
+    expect(problems({ certFile: 'client.pem' })).toEqual([
+      'carriers.0.tls.keyFile: is required with "certFile" (the client certificate\'s key) (carrier "smsc-a")',
+    ])
+    expect(problems({ keyFile: 'client.key' })).toEqual([
+      'carriers.0.tls.certFile: is required with "keyFile" (carrier "smsc-a")',
+    ])
+    const mismatch = problems({ certFile: 'client.pem', keyFile: 'server.key' })
+    expect(mismatch).toHaveLength(1)
+    expect(mismatch[0]).toMatch(
+      /^carriers\.0\.tls\.keyFile: .*server\.key is not an unencrypted PEM key/,
+    )
+    // Never any key material.
+    expect(mismatch[0]).not.toContain('PRIVATE KEY')
+    const keyBody = pki.server.key.split('\n')[1]!
+    expect(mismatch[0]).not.toContain(keyBody.slice(0, 16))
+  })
+
+  it('builds an adapter that sends over TLS, and warns at start-up when verification is off', async () => {
+    const smsc = await startFakeSmsc({ tls: pki.server })
+    const { lines, logger } = capturingLogger()
+    const secure = parse({ caFile: 'ca.pem' }).carriers[0]!
+    const insecure = parse({ rejectUnauthorized: false }).carriers[0]!
+    const adapters = [
+      carrierFromSpec({ ...secure, port: smsc.port } as typeof secure, { logger, env: {} }),
+      carrierFromSpec({ ...insecure, id: 'smsc-b', port: smsc.port } as typeof insecure, {
+        logger,
+        env: {},
+      }),
+    ] as SmppCarrier[]
+    try {
+      const warnings = lines.filter((line) => line.level === 40)
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatchObject({ carrier: 'smsc-b' })
+      expect(String(warnings[0]!.msg)).toContain('"smsc-b"')
+      for (const adapter of adapters) {
+        expect((await adapter.send(message('+447700900150', 'x'))).status).toBe('sent')
+      }
+      expect(smsc.submitted).toHaveLength(2)
+    } finally {
+      for (const adapter of adapters) await adapter.close()
+      await smsc.close()
+    }
   })
 })
