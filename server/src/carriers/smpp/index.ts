@@ -371,8 +371,17 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         reject(error)
         if (retry) scheduleReconnect()
       }
+      /** Over TLS: whether the handshake is done (a clear-text port never answers it). */
+      let secured = false
       const timer = setTimeout(
-        () => fail(transient(`no bind within ${connectTimeoutMs} ms`)),
+        () =>
+          fail(
+            transient(
+              tls && !secured
+                ? `no TLS handshake within ${connectTimeoutMs} ms (does the SMSC take TLS on port ${options.port}?)`
+                : `no bind within ${connectTimeoutMs} ms`,
+            ),
+          ),
         connectTimeoutMs,
       )
       candidate.on('error', (error: Error) => {
@@ -393,6 +402,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       })
       // Over TLS the bind waits for the handshake (and the certificate check) to succeed.
       candidate.on(tls ? 'secureConnect' : 'connect', () => {
+        secured = Boolean(tls)
         // Small PDUs must not wait for the peer's delayed ACK (Nagle): the window needs them out.
         candidate.socket.setNoDelay(true)
         candidate.bind_transceiver(

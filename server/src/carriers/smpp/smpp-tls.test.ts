@@ -160,9 +160,13 @@ describe('SMPP over TLS', () => {
   })
 
   it('does not talk TLS to a clear-text SMSC, nor clear text to a TLS one', async () => {
-    const { adapter } = await setUp({ tls: { ca: pki.ca } }, { tls: undefined })
+    const { adapter } = await setUp(
+      { tls: { ca: pki.ca }, connectTimeoutMs: 300 },
+      { tls: undefined },
+    )
     const error = await adapter.send(message('+447700900147', 'x')).catch((e) => e)
     expect(error).toMatchObject({ permanent: false })
+    expect(error.message).toContain('no TLS handshake within 300 ms')
     await carrier?.close()
     await smsc?.close()
     const clear = await setUp({ connectTimeoutMs: 500 })
