@@ -197,6 +197,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
    */
   let refusal: { error: () => CarrierError; until: number } | undefined
   let keepalive: NodeJS.Timeout | undefined
+  /** Gives up the bind under way (its connection too), when close() comes during it. */
+  let abandonBind: (() => void) | undefined
   let reference = randomInt(256)
   const pending = new Map<Session, Set<Pending>>()
   const listeners = new Set<(report: DeliveryReport) => void>()
@@ -352,6 +354,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   function bind(): Promise<Session> {
     if (session) return Promise.resolve(session)
     if (binding) return binding
+    if (state === 'closed') return Promise.reject(transient('the adapter is closed'))
     state = 'connecting'
     binding = new Promise<Session>((resolve, reject) => {
       const candidate = smpp.connect(
@@ -364,6 +367,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       const fail = (error: CarrierError, retry = true) => {
         if (settled) return
         settled = true
+        abandonBind = undefined
         clearTimeout(timer)
         candidate.destroy()
         failedBinds++
@@ -373,6 +377,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       }
       /** Over TLS: whether the handshake is done (a clear-text port never answers it). */
       let secured = false
+      abandonBind = () => fail(transient('the adapter is closed'), false)
       const timer = setTimeout(
         () =>
           fail(
@@ -431,6 +436,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
             }
             refusal = undefined
             settled = true
+            abandonBind = undefined
             clearTimeout(timer)
             failedBinds = 0
             binding = undefined
@@ -580,6 +586,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       reconnectTimer = undefined
       if (keepalive) clearInterval(keepalive)
       keepalive = undefined
+      // A bind under way (a re-bind, say) must not outlive the adapter with its connection.
+      abandonBind?.()
       if (!current) return
       try {
         await Promise.race([
@@ -590,7 +598,9 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         // Closing anyway.
       }
       await new Promise<void>((resolve) => {
-        current.destroy(() => resolve())
+        // The SMSC may have closed the connection after unbind_resp: no 'close' would come again.
+        if (current.socket.destroyed) resolve()
+        else current.destroy(() => resolve())
       })
     },
   }

@@ -159,6 +159,20 @@ describe('SMPP over TLS', () => {
     expect(fake.submitted).toHaveLength(0)
   })
 
+  it('gives up a bind under way when closed, leaving no connection behind', async () => {
+    const { adapter, fake } = await setUp({ tls: { ca: pki.ca } })
+    const binding = adapter.connect().catch((e) => e)
+    await adapter.close()
+    expect(await binding).toMatchObject({ permanent: false })
+    expect((await binding).message).toContain('closed')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(fake.binds).toBe(0)
+    expect(adapter.state).toBe('closed')
+    // The fake's close waits for every connection: none is left open.
+    await fake.close()
+    smsc = undefined
+  })
+
   it('does not talk TLS to a clear-text SMSC, nor clear text to a TLS one', async () => {
     const { adapter } = await setUp(
       { tls: { ca: pki.ca }, connectTimeoutMs: 300 },

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import smpp, { type PDU, type Session } from 'smpp'
@@ -367,12 +367,15 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     async close() {
       for (const timer of timers) clearTimeout(timer)
       for (const session of sessions) session.destroy()
+      // Connections still in their TLS handshake have no session yet.
+      for (const socket of connections) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
 
   const boundSessions = new WeakSet<Session>()
   const tls = options.tls
+  const connections = new Set<Socket>()
   const server = smpp.createServer(
     tls
       ? {
@@ -479,6 +482,10 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     },
   )
 
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket)
+    socket.on('close', () => connections.delete(socket))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   smsc.port = (server.address() as AddressInfo).port
   return smsc
