@@ -70,8 +70,16 @@ export interface TestPki {
  */
 export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'textgate-pki-'))
-  const openssl = (...args: string[]) =>
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+  const openssl = (...args: string[]) => {
+    try {
+      execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('makeTestPki needs the openssl command (Debian package "openssl")')
+      }
+      throw error
+    }
+  }
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
   const read = (name: string) => readFileSync(join(dir, name), 'utf8')
   try {
@@ -376,111 +384,109 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
   const boundSessions = new WeakSet<Session>()
   const tls = options.tls
   const connections = new Set<Socket>()
-  const server = smpp.createServer(
-    tls
-      ? {
-          key: tls.key,
-          cert: tls.cert,
-          ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+  /** TLS ("ssmpp") when a key and certificate are given; with a CA, clients must present one. */
+  const serverOptions = tls
+    ? {
+        key: tls.key,
+        cert: tls.cert,
+        ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      }
+    : {}
+  const server = smpp.createServer(serverOptions, (session) => {
+    sessions.add(session)
+    session.socket.setNoDelay(true)
+    let bound = false
+    let outstanding = 0
+    session.on('close', () => sessions.delete(session))
+    session.on('error', () => {
+      // A client that vanished; nothing to do.
+    })
+    session.on('bind_transceiver', (pdu: PDU) => {
+      if (muted) return
+      smsc.bindAttempts++
+      const refusal =
+        pdu.system_id !== options.systemId
+          ? smpp.errors.ESME_RINVSYSID
+          : pdu.password !== options.password
+            ? smpp.errors.ESME_RINVPASWD
+            : bindRefusal
+      if (refusal !== undefined) {
+        session.send(pdu.response({ command_status: refusal }))
+        return
+      }
+      bound = true
+      boundSessions.add(session)
+      smsc.binds++
+      session.send(pdu.response({ system_id: 'fake-smsc' }))
+    })
+    session.on('enquire_link', (pdu: PDU) => {
+      smsc.enquireLinks++
+      if (!muted) session.send(pdu.response())
+    })
+    session.on('unbind', (pdu: PDU) => {
+      session.send(pdu.response())
+      session.close()
+    })
+    session.on('submit_sm', (pdu: PDU) => {
+      if (muted) return
+      if (!bound) {
+        session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
+        return
+      }
+      const failure = nextFailure
+      nextFailure = undefined
+      if (failure === 'hang') return // never answered: the client's response timeout must fire
+      outstanding++
+      smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
+      // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
+      // client vanishes before the response reaches it.
+      let refusal = 0
+      let submitted: SubmittedMessage | undefined
+      if (failure) {
+        refusal = failure === 'throttled' ? smpp.errors.ESME_RTHROTTLED! : smpp.errors.ESME_RSYSERR!
+      } else if (`+${String(pdu.destination_addr)}` === options.invalidNumber) {
+        refusal = smpp.errors.ESME_RINVDSTADR!
+      } else if (refusals.count > 0) {
+        refusals.count--
+        refusal = refusals.status
+      } else {
+        const payload = pdu.message_payload !== undefined
+        const content = payload ? pdu.message_payload : pdu.short_message
+        submitted = {
+          messageId: (nextId++).toString(16).toUpperCase(),
+          to: `+${String(pdu.destination_addr)}`,
+          from: String(pdu.source_addr),
+          dataCoding: Number(pdu.data_coding),
+          esmClass: Number(pdu.esm_class),
+          text: textOf(content),
+          concat: concatOf(content),
+          viaPayload: payload,
+          registeredDelivery: Number(pdu.registered_delivery),
+          at: Date.now(),
         }
-      : {},
-    (session) => {
-      sessions.add(session)
-      session.socket.setNoDelay(true)
-      let bound = false
-      let outstanding = 0
-      session.on('close', () => sessions.delete(session))
-      session.on('error', () => {
-        // A client that vanished; nothing to do.
-      })
-      session.on('bind_transceiver', (pdu: PDU) => {
-        if (muted) return
-        smsc.bindAttempts++
-        const refusal =
-          pdu.system_id !== options.systemId
-            ? smpp.errors.ESME_RINVSYSID
-            : pdu.password !== options.password
-              ? smpp.errors.ESME_RINVPASWD
-              : bindRefusal
-        if (refusal !== undefined) {
+        smsc.submitted.push(submitted)
+        sessionOf.set(submitted.messageId, session)
+      }
+      const answer = () => {
+        outstanding--
+        if (session.socket.destroyed) return
+        if (!submitted) {
           session.send(pdu.response({ command_status: refusal }))
           return
         }
-        bound = true
-        boundSessions.add(session)
-        smsc.binds++
-        session.send(pdu.response({ system_id: 'fake-smsc' }))
-      })
-      session.on('enquire_link', (pdu: PDU) => {
-        smsc.enquireLinks++
-        if (!muted) session.send(pdu.response())
-      })
-      session.on('unbind', (pdu: PDU) => {
-        session.send(pdu.response())
-        session.close()
-      })
-      session.on('submit_sm', (pdu: PDU) => {
-        if (muted) return
-        if (!bound) {
-          session.send(pdu.response({ command_status: 0x04 /* ESME_RINVBNDSTS */ }))
-          return
-        }
-        const failure = nextFailure
-        nextFailure = undefined
-        if (failure === 'hang') return // never answered: the client's response timeout must fire
-        outstanding++
-        smsc.maxOutstanding = Math.max(smsc.maxOutstanding, outstanding)
-        // Like a real SMSC, an accepted text is taken on receipt: it goes out even when the
-        // client vanishes before the response reaches it.
-        let refusal = 0
-        let submitted: SubmittedMessage | undefined
-        if (failure) {
-          refusal =
-            failure === 'throttled' ? smpp.errors.ESME_RTHROTTLED! : smpp.errors.ESME_RSYSERR!
-        } else if (`+${String(pdu.destination_addr)}` === options.invalidNumber) {
-          refusal = smpp.errors.ESME_RINVDSTADR!
-        } else if (refusals.count > 0) {
-          refusals.count--
-          refusal = refusals.status
-        } else {
-          const payload = pdu.message_payload !== undefined
-          const content = payload ? pdu.message_payload : pdu.short_message
-          submitted = {
-            messageId: (nextId++).toString(16).toUpperCase(),
-            to: `+${String(pdu.destination_addr)}`,
-            from: String(pdu.source_addr),
-            dataCoding: Number(pdu.data_coding),
-            esmClass: Number(pdu.esm_class),
-            text: textOf(content),
-            concat: concatOf(content),
-            viaPayload: payload,
-            registeredDelivery: Number(pdu.registered_delivery),
-            at: Date.now(),
-          }
-          smsc.submitted.push(submitted)
-          sessionOf.set(submitted.messageId, session)
-        }
-        const answer = () => {
-          outstanding--
+        const accepted = submitted
+        session.send(pdu.response({ message_id: accepted.messageId }))
+        const form = options.receipts
+        if (form === 'none' || !(accepted.registeredDelivery & 0x03)) return
+        later(options.receiptDelayMs, () => {
           if (session.socket.destroyed) return
-          if (!submitted) {
-            session.send(pdu.response({ command_status: refusal }))
-            return
-          }
-          const accepted = submitted
-          session.send(pdu.response({ message_id: accepted.messageId }))
-          const form = options.receipts
-          if (form === 'none' || !(accepted.registeredDelivery & 0x03)) return
-          later(options.receiptDelayMs, () => {
-            if (session.socket.destroyed) return
-            session.deliver_sm(receiptFields(accepted, 'delivered', { form }))
-          })
-        }
-        if (options.ackDelayMs > 0) later(options.ackDelayMs, answer)
-        else answer()
-      })
-    },
-  )
+          session.deliver_sm(receiptFields(accepted, 'delivered', { form }))
+        })
+      }
+      if (options.ackDelayMs > 0) later(options.ackDelayMs, answer)
+      else answer()
+    })
+  })
 
   server.on('connection', (socket: Socket) => {
     connections.add(socket)
