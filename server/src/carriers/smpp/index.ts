@@ -3,7 +3,8 @@
  * enquire_link and re-bound with full-jitter backoff after it drops. Texts go out as submit_sm
  * (GSM-7 or UCS-2, long ones as UDH-concatenated parts or one message_payload), at most
  * `window` PDUs outstanding at once; delivery receipts (deliver_sm) come back through
- * {@link SmppCarrier.onReport}.
+ * {@link SmppCarrier.onReport}. Over TLS ("ssmpp") when `tls` is set, with the SMSC's certificate
+ * verified unless `rejectUnauthorized: false` says otherwise.
  * @module
  */
 import { randomInt } from 'node:crypto'
@@ -359,7 +360,14 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     binding = new Promise<Session>((resolve, reject) => {
       const candidate = smpp.connect(
         tls
-          ? { ...tls, host: options.host, port: options.port, tls: true }
+          ? {
+              ...tls,
+              // Verification is on unless switched off in so many words.
+              rejectUnauthorized: tls.rejectUnauthorized !== false,
+              host: options.host,
+              port: options.port,
+              tls: true,
+            }
           : { host: options.host, port: options.port },
       )
       let settled = false

@@ -310,6 +310,18 @@ describe('routing file: SMPP tls', () => {
         expect((await adapter.send(message('+447700900150', 'x'))).status).toBe('sent')
       }
       expect(smsc.submitted).toHaveLength(2)
+      // Verification stays on when the entry does not mention rejectUnauthorized.
+      writeFileSync(join(dir, 'other-ca.pem'), pki.otherCa)
+      const untrusted = parse({ caFile: 'other-ca.pem' }).carriers[0]!
+      const refusing = carrierFromSpec(
+        { ...untrusted, id: 'smsc-c', port: smsc.port } as typeof untrusted,
+        { env: {} },
+      ) as SmppCarrier
+      adapters.push(refusing)
+      const refused = await refusing.send(message('+447700900151', 'x')).catch((e) => e)
+      expect(refused).toMatchObject({ permanent: true })
+      expect(refused.message).toContain('TLS certificate verification failed')
+      expect(smsc.submitted).toHaveLength(2)
     } finally {
       for (const adapter of adapters) await adapter.close()
       await smsc.close()
