@@ -108,6 +108,7 @@ describe('SMPP over TLS', () => {
     expect(again).toMatchObject({ permanent: true })
     expect(again.message).toContain('TLS certificate verification failed')
     await new Promise((resolve) => setTimeout(resolve, 150))
+    expect(fake.connections).toBe(1)
     expect(fake.bindAttempts).toBe(0)
     expect(fake.submitted).toHaveLength(0)
     expect(lines.some((line) => line.level === 50 && line.carrier === 'smsc-tls')).toBe(true)

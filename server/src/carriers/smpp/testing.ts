@@ -177,6 +177,8 @@ export interface FakeSmsc {
   binds: number
   /** Every bind_transceiver received, refused ones included. */
   bindAttempts: number
+  /** Every connection accepted, TLS handshakes that failed included. */
+  connections: number
   /** The most submit_sm seen outstanding (received, not yet answered) at once on one bind. */
   maxOutstanding: number
   enquireLinks: number
@@ -311,6 +313,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     submitted: [],
     binds: 0,
     bindAttempts: 0,
+    connections: 0,
     maxOutstanding: 0,
     enquireLinks: 0,
     options,
@@ -490,6 +493,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
 
   server.on('connection', (socket: Socket) => {
     connections.add(socket)
+    smsc.connections++
     socket.on('close', () => connections.delete(socket))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
