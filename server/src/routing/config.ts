@@ -8,8 +8,9 @@
  * ```json
  * {
  *   "carriers": [
- *     { "id": "smsc-a", "type": "smpp", "host": "smpp.example.net", "port": 2775,
- *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop" },
+ *     { "id": "smsc-a", "type": "smpp", "host": "smpp.example.net", "port": 3550,
+ *       "systemId": "shop", "passwordEnv": "SMSC_A_PASSWORD", "sourceAddr": "Shop",
+ *       "tls": { "caFile": "smsc-a-ca.pem" } },
  *     { "id": "twilio-us", "type": "twilio", "accountSid": "AC…",
  *       "authTokenEnv": "TWILIO_AUTH_TOKEN", "from": "+15005550006" }
  *   ],
@@ -26,7 +27,10 @@
  * ```
  * @module
  */
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import * as v from 'valibot'
 
 const Identifier = v.pipe(
@@ -79,6 +83,33 @@ const fieldMessage = (issue: v.BaseIssue<unknown>) =>
       ? 'is required'
       : 'must be an object'
 
+const FilePath = v.pipe(v.string('must be a file path'), v.minLength(1, 'must not be empty'))
+
+/**
+ * SMPP over TLS: `true` verifies the SMSC's certificate against Node's bundled roots; an object
+ * names the CA to verify it against, the name to check, and a client certificate. Files (PEM)
+ * are relative to the routing file and read at start-up.
+ */
+const SmppTlsObjectSchema = v.strictObject(
+  {
+    caFile: v.optional(FilePath),
+    servername: v.optional(
+      v.pipe(v.string('must be a host name'), v.minLength(1, 'must not be empty')),
+    ),
+    certFile: v.optional(FilePath),
+    keyFile: v.optional(FilePath),
+    /** false accepts any certificate: it must be written out, and is warned about. */
+    rejectUnauthorized: v.optional(v.boolean('must be true or false')),
+  },
+  fieldMessage,
+)
+// An object is checked field by field (one message per bad field); anything else must be a boolean.
+const SmppTlsSchema = v.lazy((input) =>
+  typeof input === 'object' && input !== null && !Array.isArray(input)
+    ? SmppTlsObjectSchema
+    : v.boolean('must be true or an object such as { "caFile": "smsc-ca.pem" }'),
+)
+
 export const SmppCarrierSchema = v.strictObject(
   {
     id: Identifier,
@@ -125,6 +156,7 @@ export const SmppCarrierSchema = v.strictObject(
         'must be false or { "entityId": "0x1400", "templateId": "0x1401" }',
       ),
     ),
+    tls: v.optional(SmppTlsSchema),
   },
   fieldMessage,
 )
@@ -514,6 +546,8 @@ export function parseRoutingConfig(
   input: unknown,
   source = 'routing config',
   env: Record<string, string | undefined> = process.env,
+  /** Where relative file names (SMPP tls.caFile, …) start: the routing file's folder. */
+  baseDir = process.cwd(),
 ): RoutingConfig {
   const parsed = v.safeParse(RoutingSchema, input)
   if (!parsed.success) {
@@ -540,6 +574,18 @@ export function parseRoutingConfig(
       }
     }
     problems.push(...carrierProblems(carrier).map((p) => `carriers.${index}${p}`))
+    if (carrier.type === 'smpp' && typeof carrier.tls === 'object') {
+      const { tls } = carrier
+      for (const field of TLS_FILES) {
+        const file = tls[field]
+        if (file !== undefined) tls[field] = resolve(baseDir, file)
+      }
+      problems.push(
+        ...readSmppTls(carrier).problems.map(
+          (p) => `carriers.${index}${p} (carrier "${carrier.id}")`,
+        ),
+      )
+    }
   })
   for (const [project, { rules }] of Object.entries(config.projects)) {
     rules.forEach((rule, r) => {
@@ -584,7 +630,80 @@ export function loadRoutingFile(
     const reason = error instanceof Error ? error.message : String(error)
     throw new RoutingConfigError(path, [`not valid JSON: ${reason}`])
   }
-  return parseRoutingConfig(json, path, env)
+  return parseRoutingConfig(json, path, env, dirname(resolve(path)))
+}
+
+/** The file fields of an SMPP entry's `tls`. */
+const TLS_FILES = ['caFile', 'certFile', 'keyFile'] as const
+
+/** An SMPP entry's TLS settings with its files read (PEM contents), as the adapter takes them. */
+export interface SmppTlsMaterial {
+  ca?: Buffer
+  cert?: Buffer
+  key?: Buffer
+  servername?: string
+  rejectUnauthorized?: boolean
+}
+
+/**
+ * Reads the files an SMPP entry's `tls` names (absolute once the routing file was parsed) and
+ * checks that they hold a certificate, and a key that goes with the client certificate. Each
+ * problem starts with its path within the entry; no message quotes a file's contents.
+ */
+export function readSmppTls(carrier: CarrierSpec & { type: 'smpp' }): {
+  tls: boolean | SmppTlsMaterial | undefined
+  problems: string[]
+} {
+  const spec = carrier.tls
+  if (typeof spec !== 'object') return { tls: spec, problems: [] }
+  const problems: string[] = []
+  const files: Partial<Record<(typeof TLS_FILES)[number], Buffer>> = {}
+  for (const field of TLS_FILES) {
+    const file = spec[field]
+    if (file === undefined) continue
+    try {
+      files[field] = readFileSync(file)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      problems.push(`.tls.${field}: cannot read ${file} (${code})`)
+    }
+  }
+  if (spec.certFile !== undefined && spec.keyFile === undefined) {
+    problems.push('.tls.keyFile: is required with "certFile" (the client certificate\'s key)')
+  }
+  if (spec.keyFile !== undefined && spec.certFile === undefined) {
+    problems.push('.tls.certFile: is required with "keyFile"')
+  }
+  for (const field of ['caFile', 'certFile'] as const) {
+    const pem = files[field]
+    if (!pem) continue
+    try {
+      new X509Certificate(pem)
+    } catch {
+      problems.push(`.tls.${field}: ${spec[field]} holds no PEM certificate`)
+    }
+  }
+  if (problems.length === 0 && files.certFile && files.keyFile) {
+    try {
+      createSecureContext({ cert: files.certFile, key: files.keyFile })
+    } catch (error) {
+      // OpenSSL's reason (no start line, key values mismatch, …) quotes nothing of the key.
+      const reason = (error as { code?: string }).code ?? 'unusable'
+      problems.push(
+        `.tls.keyFile: ${spec.keyFile} is not an unencrypted PEM key for the certFile certificate (${reason})`,
+      )
+    }
+  }
+  return {
+    tls: {
+      ca: files.caFile,
+      cert: files.certFile,
+      key: files.keyFile,
+      servername: spec.servername,
+      rejectUnauthorized: spec.rejectUnauthorized,
+    },
+    problems,
+  }
 }
 
 /** The `…Env` fields of a carrier entry, as [path within the entry, variable name]. */

@@ -11,7 +11,14 @@ import { tencentCarrier } from '../carriers/tencent'
 import { twilioCarrier } from '../carriers/twilio'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage'
-import { type CarrierSpec, carrierPassword, type RoutingConfig, secretFromEnv } from './config'
+import {
+  type CarrierSpec,
+  carrierPassword,
+  type RoutingConfig,
+  RoutingConfigError,
+  readSmppTls,
+  secretFromEnv,
+} from './config'
 import { createRouter, type Router } from './router'
 import { routingWarnings } from './warnings'
 
@@ -85,7 +92,15 @@ export function carrierFromSpec(
     ? `${publicUrl.replace(/\/+$/, '')}/v1/carriers/${encodeURIComponent(spec.id)}/reports`
     : undefined
   switch (spec.type) {
-    case 'smpp':
+    case 'smpp': {
+      // The files were checked when the routing file was loaded; read them again for the adapter.
+      const { tls, problems } = readSmppTls(spec)
+      if (problems.length > 0) {
+        throw new RoutingConfigError(
+          'routing config',
+          problems.map((problem) => `carrier "${spec.id}"${problem}`),
+        )
+      }
       return smppCarrier({
         id: spec.id,
         host: spec.host,
@@ -101,8 +116,10 @@ export function carrierFromSpec(
         longMessages: spec.longMessages,
         maxParts: spec.maxParts,
         dltTlvs: spec.dltTlvs,
+        tls,
         logger,
       })
+    }
     case 'twilio':
       return named(
         twilioCarrier({

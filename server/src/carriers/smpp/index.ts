@@ -3,10 +3,12 @@
  * enquire_link and re-bound with full-jitter backoff after it drops. Texts go out as submit_sm
  * (GSM-7 or UCS-2, long ones as UDH-concatenated parts or one message_payload), at most
  * `window` PDUs outstanding at once; delivery receipts (deliver_sm) come back through
- * {@link SmppCarrier.onReport}.
+ * {@link SmppCarrier.onReport}. Over TLS ("ssmpp") when `tls` is set, with the SMSC's certificate
+ * verified unless `rejectUnauthorized: false` says otherwise.
  * @module
  */
 import { randomInt } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
 import smpp, { type PDU, type Session } from 'smpp'
 import { indiaDltIds } from '../template-data'
@@ -20,6 +22,21 @@ import {
 import { remainingValidity, type ValidityRange } from '../validity'
 import { concatUdh, encodeText } from './encoding'
 import { parseReceipt } from './receipt'
+
+/**
+ * TLS to the SMSC ("ssmpp"): the server certificate is verified against `ca` (or Node's bundled
+ * roots when not given); `cert` and `key` are a client certificate for SMSCs that require one.
+ * Contents (PEM), not file names: the routing file's loader reads the files.
+ */
+export interface SmppTlsOptions {
+  ca?: string | Buffer
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** The name checked against the certificate (and sent as SNI); the host when not given. */
+  servername?: string
+  /** false accepts any certificate (and logs a warning when the adapter is made). */
+  rejectUnauthorized?: boolean
+}
 
 export interface SmppCarrierOptions {
   /** The adapter id routes refer to. */
@@ -49,6 +66,8 @@ export interface SmppCarrierOptions {
    * on texts to +91 (see {@link DEFAULT_DLT_TLVS}); false sends none.
    */
   dltTlvs?: { entityId: number; templateId: number } | false
+  /** Connect over TLS; true verifies the SMSC's certificate against Node's bundled roots. */
+  tls?: boolean | SmppTlsOptions
   logger?: Logger
 }
 
@@ -147,6 +166,13 @@ const CREDENTIAL_STATUSES = new Set([
   0x0f, // ESME_RINVSYSID
 ])
 
+/**
+ * The TLS alerts an SMSC sends when it refuses our client certificate (or its absence): like
+ * refused credentials, retrying with the same certificate cannot help.
+ */
+const CLIENT_CERT_REFUSED =
+  /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/
+
 const STATUS_NAMES = new Map(Object.entries(smpp.errors).map(([name, code]) => [code, name]))
 
 function statusName(status: number): string {
@@ -180,6 +206,13 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     maxParts = 10,
     logger,
   } = options
+  const tls = options.tls === true ? {} : options.tls || undefined
+  if (tls?.rejectUnauthorized === false) {
+    logger?.warn(
+      { carrier: id },
+      `SMPP carrier "${id}": TLS certificate verification is off (tls.rejectUnauthorized false); anyone on the path can read and alter the traffic`,
+    )
+  }
 
   let state: SmppCarrier['state'] = 'idle'
   let session: Session | undefined
@@ -187,9 +220,14 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   let reconnectTimer: NodeJS.Timeout | undefined
   let reconnectAt = 0
   let failedBinds = 0
-  /** After a credentials refusal: its status name, and until when sends fail without a bind. */
-  let refusal: { status: string; until: number } | undefined
+  /**
+   * After a refusal that the same settings cannot get past (bind credentials, a TLS certificate):
+   * the error sends fail with, and until when they fail without a bind.
+   */
+  let refusal: { error: () => CarrierError; until: number } | undefined
   let keepalive: NodeJS.Timeout | undefined
+  /** Gives up the bind under way (its connection too), when close() comes during it. */
+  let abandonBind: (() => void) | undefined
   let reference = randomInt(256)
   const pending = new Map<Session, Set<Pending>>()
   const listeners = new Set<(report: DeliveryReport) => void>()
@@ -221,6 +259,39 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       `the SMSC refused the bind credentials (${status}): check system_id and password`,
       { routeFault: true, code: status },
     )
+  }
+
+  /**
+   * The error of a TLS handshake that failed on a certificate: the SMSC's, which we
+   * could not verify (wrong CA, name, expiry), or ours, which the SMSC refused. A configuration
+   * problem, like refused credentials; null for any other connection error.
+   */
+  function certificateError(
+    error: Error & { code?: string },
+    socket: TLSSocket,
+  ): CarrierError | null {
+    const code = error.code ?? ''
+    if (socket.authorizationError) {
+      return new CarrierError(
+        id,
+        `TLS certificate verification failed: the SMSC's certificate is not trusted (${socket.authorizationError}: ${error.message}); check tls.caFile and tls.servername`,
+        { routeFault: true, code: String(socket.authorizationError), cause: error },
+      )
+    }
+    if (CLIENT_CERT_REFUSED.test(code)) {
+      return new CarrierError(
+        id,
+        `TLS handshake failed: the SMSC refused our client certificate (${code}); check tls.certFile and tls.keyFile`,
+        { routeFault: true, code, cause: error },
+      )
+    }
+    return null
+  }
+
+  /** Holds off binds after a permanent refusal: sends fail with `error` until the hold passes. */
+  function hold(error: () => CarrierError): void {
+    refusal = { error, until: Date.now() + reconnectMaxMs }
+    if (state !== 'closed') state = 'refused'
   }
 
   /** Sends a request and resolves with its response; rejects if the bind drops or times out. */
@@ -313,14 +384,27 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   function bind(): Promise<Session> {
     if (session) return Promise.resolve(session)
     if (binding) return binding
+    if (state === 'closed') return Promise.reject(transient('the adapter is closed'))
     state = 'connecting'
     binding = new Promise<Session>((resolve, reject) => {
-      const candidate = smpp.connect({ host: options.host, port: options.port })
+      const candidate = smpp.connect(
+        tls
+          ? {
+              ...tls,
+              // Verification is on unless switched off in so many words.
+              rejectUnauthorized: tls.rejectUnauthorized !== false,
+              host: options.host,
+              port: options.port,
+              tls: true,
+            }
+          : { host: options.host, port: options.port },
+      )
       let settled = false
       /** Gives up this attempt; `retry` schedules the next one with backoff. */
       const fail = (error: CarrierError, retry = true) => {
         if (settled) return
         settled = true
+        abandonBind = undefined
         clearTimeout(timer)
         candidate.destroy()
         failedBinds++
@@ -328,19 +412,39 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         reject(error)
         if (retry) scheduleReconnect()
       }
+      /** Over TLS: whether the handshake is done (a clear-text port never answers it). */
+      let secured = false
+      abandonBind = () => fail(transient('the adapter is closed'), false)
       const timer = setTimeout(
-        () => fail(transient(`no bind within ${connectTimeoutMs} ms`)),
+        () =>
+          fail(
+            transient(
+              tls && !secured
+                ? `no TLS handshake within ${connectTimeoutMs} ms (does the SMSC take TLS on port ${options.port}?)`
+                : `no bind within ${connectTimeoutMs} ms`,
+            ),
+          ),
         connectTimeoutMs,
       )
       candidate.on('error', (error: Error) => {
-        if (!settled) fail(transient(`cannot connect: ${error.message}`, undefined, error))
+        const refused = !settled && tls && certificateError(error, candidate.socket as TLSSocket)
+        if (refused) {
+          logger?.error(
+            { carrier: id, code: refused.code },
+            'TLS certificate problem; not re-binding on our own',
+          )
+          hold(() => certificateError(error, candidate.socket as TLSSocket)!)
+          fail(refused, false)
+        } else if (!settled) fail(transient(`cannot connect: ${error.message}`, undefined, error))
         else logger?.warn({ carrier: id, err: error.message }, 'SMPP socket error')
       })
       candidate.on('close', () => {
         if (!settled) fail(transient('the SMSC closed the connection before the bind'))
         else onDropped(candidate, 'connection closed')
       })
-      candidate.on('connect', () => {
+      // Over TLS the bind waits for the handshake (and the certificate check) to succeed.
+      candidate.on(tls ? 'secureConnect' : 'connect', () => {
+        secured = Boolean(tls)
         // Small PDUs must not wait for the peer's delayed ACK (Nagle): the window needs them out.
         candidate.socket.setNoDelay(true)
         candidate.bind_transceiver(
@@ -359,8 +463,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
                 { carrier: id, status: name },
                 'the SMSC refused the bind credentials; not re-binding on our own',
               )
-              refusal = { status: name, until: Date.now() + reconnectMaxMs }
-              if (state !== 'closed') state = 'refused'
+              hold(() => credentialsRefused(name))
               fail(credentialsRefused(name), false)
               return
             }
@@ -370,6 +473,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
             }
             refusal = undefined
             settled = true
+            abandonBind = undefined
             clearTimeout(timer)
             failedBinds = 0
             binding = undefined
@@ -409,9 +513,10 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
   async function ready(): Promise<Session> {
     if (session) return session
     if (state === 'closed') throw transient('the adapter is closed')
-    // Refused credentials: fail at once for a while instead of hammering the SMSC with binds.
+    // Refused credentials or certificate: fail at once for a while instead of hammering the
+    // SMSC with binds.
     if (state === 'refused' && refusal && Date.now() < refusal.until) {
-      throw credentialsRefused(refusal.status)
+      throw refusal.error()
     }
     if (state === 'waiting' && reconnectTimer) {
       throw transient('the SMPP bind is down; re-binding', Math.max(0, reconnectAt - Date.now()))
@@ -522,6 +627,8 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
       reconnectTimer = undefined
       if (keepalive) clearInterval(keepalive)
       keepalive = undefined
+      // A bind under way (a re-bind, say) must not outlive the adapter with its connection.
+      abandonBind?.()
       if (!current) return
       try {
         await Promise.race([
@@ -532,7 +639,9 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         // Closing anyway.
       }
       await new Promise<void>((resolve) => {
-        current.destroy(() => resolve())
+        // The SMSC may have closed the connection after unbind_resp: no 'close' would come again.
+        if (current.socket.destroyed) resolve()
+        else current.destroy(() => resolve())
       })
     },
   }

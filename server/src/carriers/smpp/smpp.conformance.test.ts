@@ -1,10 +1,17 @@
 /**
  * The shared carrier conformance suite, run against the SMPP adapter bound to a real SMPP peer
- * on 127.0.0.1 (the fake SMSC), once for each receipt form: TLV and text.
+ * on 127.0.0.1 (the fake SMSC), once for each receipt form: TLV and text, and once more over TLS
+ * (TLV receipts), with a throwaway CA made for the run.
  */
 import { carrierConformance, type FakeFailure, type PushingCarrierFake } from '../conformance.case'
 import { smppCarrier } from './index'
-import { type FakeSmsc, type SmscFailure, startFakeSmsc } from './testing'
+import {
+  type FakeSmsc,
+  makeTestPki,
+  type SmscFailure,
+  startFakeSmsc,
+  type TestPki,
+} from './testing'
 
 const TIMEOUT_MS = 300
 /** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */
@@ -40,11 +47,22 @@ function conformanceView(smsc: FakeSmsc, form: 'tlv' | 'text'): PushingCarrierFa
   }
 }
 
-for (const form of ['tlv', 'text'] as const) {
-  carrierConformance(`smpp (${form} receipts)`, async () => {
+let pki: TestPki | undefined
+
+for (const [form, overTls] of [
+  ['tlv', false],
+  ['text', false],
+  ['tlv', true],
+] as const) {
+  carrierConformance(`smpp (${form} receipts${overTls ? ', over TLS' : ''})`, async () => {
+    if (overTls) pki ??= makeTestPki()
     // Receipts only when the suite pushes one, so that none arrives unasked.
-    const smsc = await startFakeSmsc({ receipts: 'none' })
+    const smsc = await startFakeSmsc({
+      receipts: 'none',
+      tls: overTls ? pki?.server : undefined,
+    })
     const common = {
+      tls: overTls ? { ca: pki?.ca } : undefined,
       id: 'smsc-conf',
       host: smsc.host,
       port: smsc.port,

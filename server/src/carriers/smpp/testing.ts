@@ -5,7 +5,11 @@
  * demand, and drops binds when told to.
  * @module
  */
-import type { AddressInfo } from 'node:net'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { AddressInfo, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import smpp, { type PDU, type Session } from 'smpp'
 import type { ReportStatus } from '../types'
 
@@ -40,7 +44,113 @@ export interface FakeSmscOptions {
   receiptDelayMs?: number
   /** Delay before each submit_sm_resp. */
   ackDelayMs?: number
+  /**
+   * Listen over TLS ("ssmpp") with this key and certificate (PEM); with `ca`, also require a
+   * client certificate issued by it.
+   */
+  tls?: { key: string; cert: string; ca?: string }
 }
+
+/** A PEM key and certificate. */
+export interface KeyPair {
+  key: string
+  cert: string
+}
+
+/** A throwaway PKI for TLS tests: made by {@link makeTestPki}, never written to the repository. */
+export interface TestPki {
+  /** The CA that issued `server` and `client`. */
+  ca: string
+  /** For 127.0.0.1 and localhost. */
+  server: KeyPair
+  /** A client certificate (CN textgate). */
+  client: KeyPair
+  /** Another CA, which issued nothing here: trusting it alone must refuse `server`. */
+  otherCa: string
+}
+
+/**
+ * Makes a CA, a server certificate for 127.0.0.1/localhost and a client certificate, with the
+ * `openssl` command (P-256 keys, valid one day), in a temporary folder removed at once.
+ */
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'textgate-pki-'))
+  const openssl = (...args: string[]) => {
+    try {
+      execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('makeTestPki needs the openssl command (Debian package "openssl")')
+      }
+      throw error
+    }
+  }
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8')
+  try {
+    for (const ca of ['ca', 'other-ca']) {
+      openssl(
+        'req',
+        '-x509',
+        ...ecKey,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.crt`,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=Textgate test ${ca}`,
+      )
+    }
+    const leaves = {
+      server: 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+      client: 'extendedKeyUsage=clientAuth\n',
+    }
+    for (const [name, extensions] of Object.entries(leaves)) {
+      writeFileSync(join(dir, `${name}.ext`), extensions)
+      openssl(
+        'req',
+        ...ecKey,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name === 'server' ? 'localhost' : 'textgate'}`,
+      )
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(Date.now()),
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.crt`,
+      )
+    }
+    return {
+      ca: read('ca.crt'),
+      server: { key: read('server.key'), cert: read('server.crt') },
+      client: { key: read('client.key'), cert: read('client.crt') },
+      otherCa: read('other-ca.crt'),
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The options in force: the given ones over the defaults. */
+export type FakeSmscSettings = Required<Omit<FakeSmscOptions, 'tls'>> & Pick<FakeSmscOptions, 'tls'>
 
 /** How the next submit_sm fails: ESME_RSYSERR, ESME_RTHROTTLED, or no submit_sm_resp at all. */
 export type SmscFailure = 'system_error' | 'throttled' | 'hang'
@@ -72,10 +182,12 @@ export interface FakeSmsc {
   binds: number
   /** Every bind_transceiver received, refused ones included. */
   bindAttempts: number
+  /** Every connection accepted, TLS handshakes that failed included. */
+  connections: number
   /** The most submit_sm seen outstanding (received, not yet answered) at once on one bind. */
   maxOutstanding: number
   enquireLinks: number
-  options: Required<FakeSmscOptions>
+  options: FakeSmscSettings
   /** Answers the next `count` submit_sm with `status` instead of accepting them. */
   refuseNext(count: number, status: number): void
   /** The next submit_sm fails this way (once). */
@@ -199,7 +311,7 @@ function receiptFields(
  * const carrier = smppCarrier({ id: 'a', host: smsc.host, port: smsc.port, systemId: 'tg', password: 'pw', sourceAddr: 'Shop' })
  */
 export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSmsc> {
-  const options: Required<FakeSmscOptions> = {
+  const options: FakeSmscSettings = {
     systemId: 'textgate',
     password: 'secret1',
     receipts: 'tlv',
@@ -231,6 +343,7 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     submitted: [],
     binds: 0,
     bindAttempts: 0,
+    connections: 0,
     maxOutstanding: 0,
     enquireLinks: 0,
     options,
@@ -295,12 +408,24 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     async close() {
       for (const timer of timers) clearTimeout(timer)
       for (const session of sessions) session.destroy()
+      // Connections still in their TLS handshake have no session yet.
+      for (const socket of connections) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
 
   const boundSessions = new WeakSet<Session>()
-  const server = smpp.createServer({}, (session) => {
+  const tls = options.tls
+  const connections = new Set<Socket>()
+  /** TLS ("ssmpp") when a key and certificate are given; with a CA, clients must present one. */
+  const serverOptions = tls
+    ? {
+        key: tls.key,
+        cert: tls.cert,
+        ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      }
+    : {}
+  const server = smpp.createServer(serverOptions, (session) => {
     sessions.add(session)
     session.socket.setNoDelay(true)
     // The raw bytes of the PDU being handled: the library reads each PDU's 4-octet length, then
@@ -407,6 +532,11 @@ export async function startFakeSmsc(input: FakeSmscOptions = {}): Promise<FakeSm
     })
   })
 
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket)
+    smsc.connections++
+    socket.on('close', () => connections.delete(socket))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   smsc.port = (server.address() as AddressInfo).port
   return smsc
