@@ -17,6 +17,9 @@
  * The two outbox runs are made once per dispatcher window (TEXTGATE_OUTBOX_WINDOW: texts handed
  * over and not yet recorded, the most a crash can duplicate): the default 1, and 16.
  *
+ * A third target is the same SMPP peer answering after BENCH_SLOW_ACK_MS (50): a carrier across a
+ * WAN, where the dispatcher window decides throughput (300 texts, paced at 10/s).
+ *
  * Settings: BENCH_MESSAGES (2000), BENCH_WINDOW (10), BENCH_RATE (100), BENCH_PACED (500),
  * BENCH_OUTBOX_WINDOWS (1,16), BENCH_DATABASE_URL. Output: a table, the ratios, and
  * test/.tmp/bench-dispatch.json.
@@ -38,11 +41,14 @@ import { deriveSecrets } from '../../server/src/secrets'
 import { migrateToLatest, openStorage } from '../../server/src/storage'
 import { ROOT, tempDir } from '../support/processes'
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000)
+const DEFAULT_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 10)
 /** Arrival rate (texts/s) and count of the latency runs: below capacity, so no backlog. */
-const RATE = Number(process.env.BENCH_RATE ?? 100)
-const PACED = Number(process.env.BENCH_PACED ?? 500)
+const DEFAULT_RATE = Number(process.env.BENCH_RATE ?? 100)
+const DEFAULT_PACED = Number(process.env.BENCH_PACED ?? 500)
+/** The SMSC's answer delay in the slow-carrier run (ms): a carrier across a WAN. */
+const SLOW_ACK_MS = Number(process.env.BENCH_SLOW_ACK_MS ?? 50)
+const SLOW_MESSAGES = 300
 /** Dispatcher windows to measure the outbox with. */
 const OUTBOX_WINDOWS = (process.env.BENCH_OUTBOX_WINDOWS ?? '1,16').split(',').map(Number)
 const logger = createLogger('warn', { pretty: false })
@@ -98,12 +104,23 @@ interface Target {
   adapter(id: string): CarrierAdapter & { connect?(): Promise<void> }
   /** The routing file's carrier entry for the router in front of the outbox. */
   spec: Record<string, unknown>
+  /** Texts per burst/drain, paced texts and their rate, when not the defaults. */
+  counts?: { messages: number; paced: number; rate: number }
 }
 
 /** Runs against one target: raw burst, raw paced, then outbox drain and paced per window. */
 async function runCarrier(target: Target, dir: string): Promise<Result[]> {
   const results: Result[] = []
   const { label } = target
+  const {
+    messages: MESSAGES,
+    paced: PACED,
+    rate: RATE,
+  } = target.counts ?? {
+    messages: DEFAULT_MESSAGES,
+    paced: DEFAULT_PACED,
+    rate: DEFAULT_RATE,
+  }
   // Warm-up (JIT, the peer's code paths), not counted.
   const warm = target.adapter('warm')
   await Promise.all(
@@ -286,10 +303,12 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
 
 async function main() {
   console.log(
-    `Dispatch benchmark: ${MESSAGES} texts per run, submit window ${WINDOW}, ` +
+    `Dispatch benchmark: ${DEFAULT_MESSAGES} texts per run (${SLOW_MESSAGES} with the slow SMSC), ` +
+      `SMPP submit window ${WINDOW}, ` +
       `${cpus().length} CPUs, Node ${process.version}, carriers on 127.0.0.1\n`,
   )
   const smsc = await startFakeSmsc({ receipts: 'tlv' })
+  const slowSmsc = await startFakeSmsc({ receipts: 'tlv', ackDelayMs: SLOW_ACK_MS })
   const twilio = await startTwilioFake({
     accountSid: TWILIO_SID,
     authToken: TWILIO_TOKEN,
@@ -313,6 +332,20 @@ async function main() {
           label: 'SMPP peer',
           adapter: (id) => smppCarrier({ id, ...smppOptions, logger }),
           spec: { type: 'smpp', ...smppOptions },
+        },
+        dir.path,
+      ),
+    )
+    // The same peer answering after SLOW_ACK_MS, as a carrier across a WAN does: where the
+    // dispatcher's window matters (fewer texts, paced at 10/s, to keep the run short).
+    const slowOptions = { ...smppOptions, port: slowSmsc.port }
+    groups.push(
+      await runCarrier(
+        {
+          label: `SMPP peer, acks after ${SLOW_ACK_MS} ms`,
+          adapter: (id) => smppCarrier({ id, ...slowOptions, logger }),
+          spec: { type: 'smpp', ...slowOptions },
+          counts: { messages: SLOW_MESSAGES, paced: 100, rate: 10 },
         },
         dir.path,
       ),
@@ -343,6 +376,7 @@ async function main() {
     )
   } finally {
     await smsc.close()
+    await slowSmsc.close()
     await twilio.close()
     dir.remove()
   }
@@ -364,7 +398,7 @@ async function main() {
       const dispatch = outbox[index * 2 + 1] as Result
       console.log(
         `  window ${outboxWindow}: throughput, outbox drain / raw burst: ${(drain.perSecond / rawBurst.perSecond).toFixed(2)};` +
-          ` at ${RATE}/s, accepted→acknowledged outbox / raw send: p99 ${(dispatch.p99 / rawPaced.p99).toFixed(2)},` +
+          ` paced, accepted→acknowledged outbox / raw send: p99 ${(dispatch.p99 / rawPaced.p99).toFixed(2)},` +
           ` p50 ${(dispatch.p50 / rawPaced.p50).toFixed(2)}`,
       )
     }
@@ -378,7 +412,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true })
   writeFileSync(
     join(outDir, 'bench-dispatch.json'),
-    `${JSON.stringify({ messages: MESSAGES, window: WINDOW, outboxWindows: OUTBOX_WINDOWS, rate: RATE, paced: PACED, cpus: cpus().length, node: process.version, results }, null, 2)}\n`,
+    `${JSON.stringify({ messages: DEFAULT_MESSAGES, slowMessages: SLOW_MESSAGES, slowAckMs: SLOW_ACK_MS, window: WINDOW, outboxWindows: OUTBOX_WINDOWS, rate: DEFAULT_RATE, paced: DEFAULT_PACED, cpus: cpus().length, node: process.version, results }, null, 2)}\n`,
   )
   if (results.some((r) => r.errors > 0)) {
     console.error('\nThe benchmark saw errors: figures are not valid.')
