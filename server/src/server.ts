@@ -57,7 +57,9 @@ export async function startServer(
     shutdownGraceMs = 10_000,
   }: StartServerOptions,
 ): Promise<RunningServer> {
-  const storage = openStorage(config.databaseUrl)
+  // Each dispatcher worker holds a connection while it claims or records a text: leave room
+  // beside them for API requests.
+  const storage = openStorage(config.databaseUrl, { poolSize: 10 + config.outboxWindow })
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)

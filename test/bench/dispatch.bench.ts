@@ -172,6 +172,8 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
     const storage = openStorage(
       process.env.BENCH_DATABASE_URL ??
         `sqlite:${dir}/bench-${label.replace(/\W+/g, '-')}-${outboxWindow}.db`,
+      // As the server sizes it: room for every dispatcher worker beside the API's requests.
+      { poolSize: 10 + outboxWindow },
     )
     await migrateToLatest(storage)
     const { encryptionKey } = deriveSecrets('bench-secret-0123456789-0123456789-0123')
@@ -208,8 +210,10 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
       window: outboxWindow,
     })
     const accepted = new Map<string, number>()
+    const runTag = `${label.replace(/\W+/g, '')}_${outboxWindow}`
     const enqueue = async (i: number) => {
-      const verificationId = `ver_bench_${i}`
+      // Unique per run: on PostgreSQL every run shares one database.
+      const verificationId = `ver_bench_${runTag}_${i}`
       const at = Date.now()
       const messageId = await storage.db.transaction().execute(async (trx) => {
         await trx
