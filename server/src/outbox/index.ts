@@ -10,7 +10,12 @@ import type { Logger } from 'pino'
 import { recordParts } from '../carriers/parts'
 import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
-import { type CarrierAdapter, CarrierError, type TemplateData } from '../carriers/types'
+import {
+  type CarrierAdapter,
+  CarrierError,
+  type SendResult,
+  type TemplateData,
+} from '../carriers/types'
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, OutboxRow, Storage } from '../storage'
@@ -117,6 +122,12 @@ export interface Dispatcher {
   drain(): Promise<number>
 }
 
+/** What a worker writes about a text it handled, and what it does once that is committed. */
+interface Outcome {
+  write: (trx: Transaction<Database>) => Promise<void>
+  after?: () => Promise<void>
+}
+
 interface Claimed {
   row: OutboxRow
   message: Selectable<Database['messages']>
@@ -162,12 +173,11 @@ export function createDispatcher({
   let again = false
 
   /**
-   * Claims the next due row and marks its text as being sent, in one transaction (one commit per
-   * text before the send). Undefined when nothing is due.
+   * Claims the next due row and marks its text as being sent, inside `trx`. Undefined when
+   * nothing is due.
    */
-  async function claim(): Promise<Claimed | undefined> {
-    const at = now()
-    return db.transaction().execute(async (trx) => {
+  async function claimIn(trx: Transaction<Database>, at: number): Promise<Claimed | undefined> {
+    {
       let due = trx
         .selectFrom('outbox')
         .select('id')
@@ -217,7 +227,11 @@ export function createDispatcher({
         .where('status', '=', 'queued')
         .execute()
       return { row, message, carrier, expiresAt: verification.expires_at }
-    })
+    }
+  }
+
+  function claim(): Promise<Claimed | undefined> {
+    return db.transaction().execute((trx) => claimIn(trx, now()))
   }
 
   /** Keeps the claim on `row` alive while its send is under way (a slow carrier, failovers). */
@@ -238,30 +252,30 @@ export function createDispatcher({
     return () => clearInterval(timer)
   }
 
-  async function deliver(claimed: Claimed): Promise<void> {
+  /**
+   * Sends a claimed text (or decides not to) and says what to write about it; nothing is
+   * written here, so the worker can record it in the same commit as its next claim.
+   */
+  async function deliver(claimed: Claimed): Promise<Outcome> {
     const { row, message, carrier, noCarrier, stale, expiresAt } = claimed
     if (!message.body_encrypted) {
-      await db.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
-      return
+      return {
+        write: async (trx) => {
+          await trx.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
+        },
+      }
     }
-    if (stale) {
-      await drop(row, message.id, stale)
-      return
-    }
-    if (!carrier) {
-      await fail(row, message.id, null, noCarrier)
-      return
-    }
+    if (stale) return { write: drop(row, message.id, stale) }
+    if (!carrier) return { write: fail(row, message.id, null, noCarrier) }
     if (message.status === 'sending') {
       // Claimed before by a process that died (or lost its claim) mid-send: the carrier may
       // already have this text. Sending again is the price of losing nothing.
       logger.warn({ messageId: message.id, carrier: message.carrier }, 'resending after a crash')
     }
-    let sentBy = ''
-    let sentIds: string[] = []
     const release = holdClaim(row)
+    let result: SendResult
     try {
-      const result = await carrier.send({
+      result = await carrier.send({
         id: message.id,
         to: message.to,
         body: decrypt(encryptionKey, message.body_encrypted),
@@ -276,17 +290,22 @@ export function createDispatcher({
             }
           : {}),
       })
-      const at = now()
-      // A router names the adapter that actually took the message.
-      const carrierId = result.carrier ?? carrier.id
-      sentBy = carrierId
-      sentIds = [
-        ...new Set([
-          result.carrierMessageId,
-          ...(result.sentParts ?? []).map((p) => p.carrierMessageId),
-        ]),
-      ]
-      await db.transaction().execute(async (trx) => {
+    } catch (error) {
+      return { write: fail(row, message.id, carrier.id, error) }
+    } finally {
+      release()
+    }
+    const at = now()
+    // A router names the adapter that actually took the message.
+    const carrierId = result.carrier ?? carrier.id
+    const sentIds = [
+      ...new Set([
+        result.carrierMessageId,
+        ...(result.sentParts ?? []).map((p) => p.carrierMessageId),
+      ]),
+    ]
+    return {
+      write: async (trx) => {
         await trx
           .updateTable('messages')
           .set({
@@ -319,25 +338,25 @@ export function createDispatcher({
           .set({ state: 'done', claimed_until: null, last_error: null })
           .where('id', '=', row.id)
           .execute()
-      })
-    } catch (error) {
-      await fail(row, message.id, carrier.id, error)
-      return
-    } finally {
-      release()
+      },
+      // A fast carrier may have reported before our commit: apply what it said. (The
+      // housekeeping sweep catches a report that raced this very moment.)
+      after: async () => {
+        await applyEarlyReports(db, now(), {
+          carrier: carrierId,
+          carrierMessageIds: sentIds,
+        }).catch((error: unknown) =>
+          logger.warn({ err: error, messageId: message.id }, 'early reports'),
+        )
+      },
     }
-    // A fast carrier may have reported before the commit above: apply what it said. (The
-    // housekeeping sweep catches a report that raced this very moment.)
-    await applyEarlyReports(db, now(), { carrier: sentBy, carrierMessageIds: sentIds }).catch(
-      (error: unknown) => logger.warn({ err: error, messageId: message.id }, 'early reports'),
-    )
   }
 
   /** Gives up a text that is no use any more, without a carrier seeing it. */
-  async function drop(row: OutboxRow, messageId: string, reason: string): Promise<void> {
+  function drop(row: OutboxRow, messageId: string, reason: string): Outcome['write'] {
     const at = now()
     logger.info({ messageId, reason }, 'text not sent')
-    await db.transaction().execute(async (trx) => {
+    return async (trx) => {
       await trx
         .updateTable('outbox')
         .set({ state: 'dead', claimed_until: null, last_error: reason })
@@ -356,10 +375,15 @@ export function createDispatcher({
         })
         .where('id', '=', messageId)
         .execute()
-    })
+    }
   }
 
-  async function fail(row: OutboxRow, messageId: string, carrierId: string | null, error: unknown) {
+  function fail(
+    row: OutboxRow,
+    messageId: string,
+    carrierId: string | null,
+    error: unknown,
+  ): Outcome['write'] {
     const permanent = error instanceof CarrierError && error.permanent
     const reason = error instanceof Error ? error.message : String(error)
     const attempts = row.attempts + 1
@@ -370,7 +394,7 @@ export function createDispatcher({
       'carrier send failed',
     )
     const retryAfter = error instanceof CarrierError ? (error.retryAfterMs ?? 0) : 0
-    await db.transaction().execute(async (trx) => {
+    return async (trx) => {
       await trx
         .updateTable('outbox')
         .set({
@@ -394,19 +418,36 @@ export function createDispatcher({
         })
         .where('id', '=', messageId)
         .execute()
-    })
+    }
   }
 
-  /** One of `window` workers: claims a row, sends it, records the answer, and goes on. */
+  /**
+   * One of `window` workers: claims a row, sends it, then records the answer and claims the next
+   * row in one commit — so the answer is always written before the next text goes out, at one
+   * commit per text.
+   */
   async function work(): Promise<number> {
     let sent = 0
-    for (;;) {
-      if (!running && !draining) return sent
-      const claimed = await claim()
-      if (!claimed) return sent
-      await deliver(claimed)
+    if (!running && !draining) return sent
+    let claimed = await claim()
+    while (claimed) {
+      const outcome = await deliver(claimed)
+      const goOn = running || draining
+      try {
+        claimed = await db.transaction().execute(async (trx) => {
+          await outcome.write(trx)
+          return goOn ? claimIn(trx, now()) : undefined
+        })
+      } catch (error) {
+        // Whatever failed, the answer must not be lost with the claim: write it on its own.
+        logger.warn({ err: error }, 'outbox claim failed; recording the last answer alone')
+        await db.transaction().execute((trx) => outcome.write(trx))
+        claimed = undefined
+      }
       sent++
+      await outcome.after?.()
     }
+    return sent
   }
 
   async function runRound(): Promise<number> {
