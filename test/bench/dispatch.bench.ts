@@ -39,6 +39,7 @@ import { createProject } from '../../server/src/projects'
 import { createRouter, parseRoutingConfig } from '../../server/src/routing'
 import { deriveSecrets } from '../../server/src/secrets'
 import { migrateToLatest, openStorage } from '../../server/src/storage'
+import { insertTestVerification } from '../../server/src/storage/testing'
 import { ROOT, tempDir } from '../support/processes'
 
 const DEFAULT_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000)
@@ -216,29 +217,12 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
       const verificationId = `ver_bench_${runTag}_${i}`
       const at = Date.now()
       const messageId = await storage.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('verifications')
-          .values({
-            id: verificationId,
-            project_id: projectId,
-            mode: 'live',
-            phone: phone(i),
-            country: 'GB',
-            channel: 'sms',
-            locale: null,
-            status: 'pending',
-            code_hmac: 'x',
-            code_length: 6,
-            consent_version: 'bench',
-            consent_at: at,
-            origin: null,
-            ip: null,
-            created_at: at,
-            expires_at: at + 600_000,
-            resend_after: at + 30_000,
-            approved_at: null,
-          })
-          .execute()
+        await insertTestVerification(trx, {
+          id: verificationId,
+          projectId,
+          phone: phone(i),
+          now: at,
+        })
         return enqueueMessage(trx, encryptionKey, {
           verificationId,
           projectId,

@@ -3,7 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
-import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
+import {
+  createTestStorage,
+  DIALECTS,
+  insertTestVerification,
+  type TestStorage,
+} from '../storage/testing'
 import { createDispatcher, type DispatcherOptions, enqueueMessage } from './index'
 
 const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')
@@ -53,29 +58,13 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < count; i++) {
         const verificationId = `ver_${i}`
         await storage.db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto('verifications')
-            .values({
-              id: verificationId,
-              project_id: projectId,
-              mode: 'test',
-              phone: `+4477009001${String(i).padStart(2, '0')}`,
-              country: 'GB',
-              channel: 'sms',
-              locale: null,
-              status: 'pending',
-              code_hmac: 'x',
-              code_length: 6,
-              consent_version: 'v1',
-              consent_at: now,
-              origin: null,
-              ip: null,
-              created_at: now,
-              expires_at: now + 600_000,
-              resend_after: now + 30_000,
-              approved_at: null,
-            })
-            .execute()
+          await insertTestVerification(trx, {
+            id: verificationId,
+            projectId,
+            mode: 'test',
+            phone: `+4477009001${String(i).padStart(2, '0')}`,
+            now,
+          })
           ids.push(
             await enqueueMessage(trx, encryptionKey, {
               verificationId,

@@ -177,57 +177,56 @@ export function createDispatcher({
    * nothing is due.
    */
   async function claimIn(trx: Transaction<Database>, at: number): Promise<Claimed | undefined> {
-    {
-      let due = trx
-        .selectFrom('outbox')
-        .select('id')
-        .where('state', '=', 'pending')
-        .where('available_at', '<=', at)
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
-        .orderBy('available_at')
-        .limit(1)
-      // Several processes share one PostgreSQL: each takes rows the others have not locked.
-      if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
-      const row = await trx
-        .updateTable('outbox')
-        .set({ claimed_by: workerId, claimed_until: at + claimMs })
-        .where('id', 'in', due)
-        .returningAll()
-        .executeTakeFirst()
-      if (!row) return undefined
-      const message = await trx
-        .selectFrom('messages')
-        .selectAll()
-        .where('id', '=', row.message_id)
-        .executeTakeFirstOrThrow()
-      if (!message.body_encrypted) return { row, message }
-      const verification = await trx
-        .selectFrom('verifications')
-        .select(['status', 'expires_at'])
-        .where('id', '=', message.verification_id)
-        .executeTakeFirst()
-      // A code that can no longer be used is not worth a text (a long outage, or a resend
-      // still queued when the shopper already verified with the earlier code).
-      if (!verification || verification.expires_at <= at) {
-        return { row, message, stale: 'the code expired before it could be sent' }
-      }
-      if (verification.status !== 'pending') {
-        return { row, message, stale: `the verification is already ${verification.status}` }
-      }
-      let carrier: CarrierAdapter | undefined
-      try {
-        carrier = carrierFor(message.mode, message.to)
-      } catch (error) {
-        return { row, message, noCarrier: error }
-      }
-      await trx
-        .updateTable('messages')
-        .set({ status: 'sending', carrier: carrier.id, updated_at: at })
-        .where('id', '=', message.id)
-        .where('status', '=', 'queued')
-        .execute()
-      return { row, message, carrier, expiresAt: verification.expires_at }
+    let due = trx
+      .selectFrom('outbox')
+      .select('id')
+      .where('state', '=', 'pending')
+      .where('available_at', '<=', at)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+      .orderBy('available_at')
+      .limit(1)
+    // Several processes share one PostgreSQL: each takes rows the others have not locked.
+    if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
+    const row = await trx
+      .updateTable('outbox')
+      .set({ claimed_by: workerId, claimed_until: at + claimMs })
+      .where('id', 'in', due)
+      .returningAll()
+      .executeTakeFirst()
+    if (!row) return undefined
+    // The text and the state of its code, in one read.
+    const { verification_status, verification_expires_at, ...message } = await trx
+      .selectFrom('messages')
+      .leftJoin('verifications', 'verifications.id', 'messages.verification_id')
+      .selectAll('messages')
+      .select([
+        'verifications.status as verification_status',
+        'verifications.expires_at as verification_expires_at',
+      ])
+      .where('messages.id', '=', row.message_id)
+      .executeTakeFirstOrThrow()
+    if (!message.body_encrypted) return { row, message }
+    // A code that can no longer be used is not worth a text (a long outage, or a resend
+    // still queued when the shopper already verified with the earlier code).
+    if (verification_expires_at === null || verification_expires_at <= at) {
+      return { row, message, stale: 'the code expired before it could be sent' }
     }
+    if (verification_status !== 'pending') {
+      return { row, message, stale: `the verification is already ${verification_status}` }
+    }
+    let carrier: CarrierAdapter | undefined
+    try {
+      carrier = carrierFor(message.mode, message.to)
+    } catch (error) {
+      return { row, message, noCarrier: error }
+    }
+    await trx
+      .updateTable('messages')
+      .set({ status: 'sending', carrier: carrier.id, updated_at: at })
+      .where('id', '=', message.id)
+      .where('status', '=', 'queued')
+      .execute()
+    return { row, message, carrier, expiresAt: verification_expires_at }
   }
 
   function claim(): Promise<Claimed | undefined> {

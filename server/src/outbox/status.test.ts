@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createProject } from '../projects'
-import { createTestStorage, DIALECTS } from '../storage/testing'
+import { createTestStorage, DIALECTS, insertTestVerification } from '../storage/testing'
 import { formatOutboxStatus, maskPhone, outboxStatus } from './status'
 
 const NOW = 1_800_000_000_000
@@ -18,29 +18,12 @@ for (const dialect of DIALECTS) {
           outbox: { state: string; availableAt?: number; claimedUntil?: number; error?: string },
         ) {
           n++
-          await db
-            .insertInto('verifications')
-            .values({
-              id: `ver_${n}`,
-              project_id: project.id,
-              mode: 'live',
-              phone: `+4474001234${String(n).padStart(2, '0')}`,
-              country: 'GB',
-              channel: 'sms',
-              locale: null,
-              status: 'pending',
-              code_hmac: 'x',
-              code_length: 6,
-              consent_version: 'v1',
-              consent_at: NOW,
-              origin: null,
-              ip: null,
-              created_at: NOW,
-              expires_at: NOW + 600_000,
-              resend_after: NOW + 30_000,
-              approved_at: null,
-            })
-            .execute()
+          await insertTestVerification(db, {
+            id: `ver_${n}`,
+            projectId: project.id,
+            phone: `+4474001234${String(n).padStart(2, '0')}`,
+            now: NOW,
+          })
           await db
             .insertInto('messages')
             .values({

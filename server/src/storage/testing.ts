@@ -8,8 +8,16 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import type { Kysely, Transaction } from 'kysely'
 import pg from 'pg'
-import { type DialectName, migrateToLatest, openStorage, type Storage } from './index'
+import {
+  type Database,
+  type DialectName,
+  type KeyMode,
+  migrateToLatest,
+  openStorage,
+  type Storage,
+} from './index'
 
 const postgresUrl = process.env.TEXTGATE_TEST_POSTGRES_URL
 
@@ -66,4 +74,37 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
   } finally {
     await client.end()
   }
+}
+
+/**
+ * A pending verification row (no real code: its HMAC is a placeholder) for tests and benchmarks
+ * that need one to hang messages and outbox rows on. Its code expires 10 minutes after `now`.
+ */
+export async function insertTestVerification(
+  db: Kysely<Database> | Transaction<Database>,
+  row: { id: string; projectId: string; phone: string; now: number; mode?: KeyMode },
+): Promise<void> {
+  await db
+    .insertInto('verifications')
+    .values({
+      id: row.id,
+      project_id: row.projectId,
+      mode: row.mode ?? 'live',
+      phone: row.phone,
+      country: 'GB',
+      channel: 'sms',
+      locale: null,
+      status: 'pending',
+      code_hmac: 'x',
+      code_length: 6,
+      consent_version: 'v1',
+      consent_at: row.now,
+      origin: null,
+      ip: null,
+      created_at: row.now,
+      expires_at: row.now + 600_000,
+      resend_after: row.now + 30_000,
+      approved_at: null,
+    })
+    .execute()
 }
