@@ -41,7 +41,10 @@ async function runScenario(databaseUrl: string | undefined) {
   let server: Started = first
   try {
     const storage = openStorage(String(first.env.DATABASE_URL))
-    const { project } = await createProject(storage.db, { name: 'Hooks', origins: ['https://shop.example'] })
+    const { project } = await createProject(storage.db, {
+      name: 'Hooks',
+      origins: ['https://shop.example'],
+    })
     const created = await createEndpoint(
       storage.db,
       deriveSecrets(TEST_SECRET).encryptionKey,
