@@ -262,8 +262,9 @@ for (const dialect of DIALECTS) {
       expect(await codeOf(verifyPhoneToken(undefined, { issuer, audience: 'prj_a' }))).toBe(
         'invalid_token',
       )
+      strangerStorage = await createTestStorage(dialect)
       const stranger = createTokenService({
-        db: (strangerStorage = await createTestStorage(dialect)).db,
+        db: strangerStorage.db,
         encryptionKey,
         issuer,
       })
