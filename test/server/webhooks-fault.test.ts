@@ -59,26 +59,17 @@ async function runScenario(databaseUrl: string | undefined) {
         const at = Date.now()
         const id = await storage.db.transaction().execute((trx) =>
           emitWebhookEvent(trx, {
-            type: n === EVENTS_EACH - 1 ? 'verification.failed' : 'verification.approved',
+            type: 'verification.approved',
             projectId: project.id,
             mode: 'test',
             orderKey: verificationId,
             at,
-            data:
-              n === EVENTS_EACH - 1
-                ? {
-                    verificationId,
-                    phone: '+447400123456',
-                    country: 'GB',
-                    reason: 'expired',
-                    failedAt: new Date(at).toISOString(),
-                  }
-                : {
-                    verificationId,
-                    phone: '+447400123456',
-                    country: 'GB',
-                    approvedAt: new Date(at).toISOString(),
-                  },
+            data: {
+              verificationId,
+              phone: `+4474001234${String(n).padStart(2, '0')}`,
+              country: 'GB',
+              approvedAt: new Date(at).toISOString(),
+            },
           }),
         )
         raised.push({ id: id as string, key: verificationId })
