@@ -109,7 +109,8 @@ export function createApp({
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)
-    return c.json(await tokens.redeem(token, c.get('auth').project.id))
+    const { project, apiKey } = c.get('auth')
+    return c.json(await tokens.redeem(token, project.id, apiKey.mode))
   })
 
   app.notFound((c) => sendError(c, new ApiError('not_found')))

@@ -82,5 +82,7 @@ export const REDEEM_FAILURES = [
   'invalid_token',
   'expired',
   'wrong_project',
+  /** A test-mode token sent with a live key, or a live token with a test key. */
+  'wrong_mode',
 ] as const
 export type RedeemFailure = (typeof REDEEM_FAILURES)[number]

@@ -169,6 +169,8 @@ export type VerificationMessage = v.InferOutput<typeof VerificationMessage>
 export const VerificationDetails = v.object({
   id: v.string(),
   projectId: v.string(),
+  /** `test` when a test-mode key started it (sandbox carrier); its token is a test token. */
+  mode: v.picklist(['live', 'test']),
   status: VerificationStatus,
   phone: v.string(),
   country: v.string(),
@@ -198,6 +200,11 @@ export type RedeemTokenRequest = v.InferInput<typeof RedeemTokenRequest>
 /** The claims of a Textgate phone token, exactly as DESIGN.md fixes them. */
 export const PhoneTokenClaims = v.object({
   iss: v.string(),
+  /**
+   * Which kind of key made the verification. A test token's `aud` is also `<projectId>:test`,
+   * so a store that checks only `aud` against its project id refuses it too.
+   */
+  mode: v.picklist(['live', 'test']),
   aud: v.string(),
   sub: v.string(),
   jti: v.string(),
@@ -275,6 +282,13 @@ export type FraudEvent = v.InferOutput<typeof FraudEvent>
 export const HealthResponse = v.object({
   status: v.picklist(['ok', 'shutting_down', 'database_unreachable']),
 })
+
+export const TEST_AUDIENCE_SUFFIX = ':test'
+
+/** The `aud` of a phone token: the project id, with `:test` after it for test-mode tokens. */
+export function tokenAudience(projectId: string, mode: 'live' | 'test'): string {
+  return mode === 'test' ? `${projectId}${TEST_AUDIENCE_SUFFIX}` : projectId
+}
 
 /** JWT header `typ` of Textgate phone tokens. */
 export const PHONE_TOKEN_TYPE = 'textgate-verification+jwt'

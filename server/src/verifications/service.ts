@@ -327,7 +327,7 @@ export function createVerificationService({
         .where('status', '=', 'pending')
         .where('attempts', '<', MAX_CHECKS)
         .where('expires_at', '>', at)
-        .returning(['code_hmac', 'attempts', 'phone', 'country'])
+        .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode'])
         .executeTakeFirst()
       if (!reserved) {
         const row = await load(projectId, id)
@@ -372,6 +372,7 @@ export function createVerificationService({
       const token = await tokens.issue({
         projectId,
         verificationId: id,
+        mode: reserved.mode,
         phone: approved.phone,
         consent: { version: approved.consent_version, at: approved.consent_at },
       })
@@ -483,6 +484,7 @@ export function createVerificationService({
       return {
         id: row.id,
         projectId: row.project_id,
+        mode: row.mode,
         status,
         phone: row.phone,
         country: row.country,
