@@ -408,6 +408,7 @@ export function createVerificationService({
       await fraud.afterApproved({
         projectId,
         fraudSettings: auth.project.fraud_settings,
+        mode: auth.apiKey.mode,
         phone: reserved.phone,
         country: reserved.country,
       })
