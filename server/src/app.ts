@@ -3,17 +3,20 @@
  * @module
  */
 import { RedeemTokenRequest } from '@textgate/shared'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { sql } from 'kysely'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { apiKeyAuth, corsPreflight } from './auth'
 import { carrierReportRoutes } from './carriers/reports'
 import type { CarrierAdapter } from './carriers/types'
 import { fraudRoutes } from './fraud/routes'
+import { healthRoutes } from './health'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
+import { requestId } from './http/request-id'
 import { widgetChunks, widgetFile } from './http/widget-file'
+import { httpMetrics, metricsHandler } from './metrics'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -39,6 +42,10 @@ export interface AppDeps {
   carriers?: () => Iterable<CarrierAdapter>
   /** The public URL carriers call back (signatures over the URL are checked against it). */
   publicUrl?: string
+  /** Serves GET /metrics from `registry`, to `Authorization: Bearer <token>` only. */
+  metrics?: { registry: Registry; token: string }
+  /** Whether a request came through a trusted proxy (its X-Request-Id is then kept). */
+  fromTrustedProxy?: (c: Context) => boolean
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -55,10 +62,14 @@ export function createApp({
   isAccepting = () => true,
   carriers = () => [],
   publicUrl,
+  metrics,
+  fromTrustedProxy = () => trustProxyHops > 0,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
 
+  app.use(requestId({ fromTrustedProxy }))
+  app.use(httpMetrics())
   app.use(async function requestLog(c, next) {
     const started = performance.now()
     await next()
@@ -85,16 +96,8 @@ export function createApp({
   )
   app.use('/v1/*', corsPreflight())
 
-  app.get('/healthz', async (c) => {
-    if (!isAccepting()) return c.json({ status: 'shutting_down' }, 503)
-    try {
-      await sql`select 1`.execute(db)
-    } catch (error) {
-      logger.error({ err: error }, 'health check: database unreachable')
-      return c.json({ status: 'database_unreachable' }, 503)
-    }
-    return c.json({ status: 'ok' })
-  })
+  app.route('/', healthRoutes({ db, logger, isAccepting, now }))
+  if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
   app.get('/.well-known/jwks.json', async (c) => {
     c.header('Access-Control-Allow-Origin', '*')
     c.header('Cache-Control', 'public, max-age=300')

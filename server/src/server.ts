@@ -8,6 +8,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { createApp } from './app'
 import { applyReports } from './carriers/reports'
@@ -16,6 +17,13 @@ import { CarrierError } from './carriers/types'
 import type { Config } from './config'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
+import {
+  codeLabel,
+  createMetricsRegistry,
+  metricsHandler,
+  webhookAttempts,
+  webhookEndpointsDisabled,
+} from './metrics'
 import { createDispatcher } from './outbox'
 import { routerFromConfig } from './routing'
 import { deriveSecrets } from './secrets'
@@ -31,6 +39,8 @@ export const DEFAULT_WIDGET_PATH = fileURLToPath(
 export interface RunningServer {
   url: string
   port: number
+  /** The METRICS_PORT listener's port, when one was asked for. */
+  metricsPort?: number
   /** Stops accepting, lets requests under way finish, stops the dispatcher, closes the DB. */
   close(): Promise<void>
 }
@@ -93,6 +103,12 @@ export async function startServer(
     encryptionKey: secrets.encryptionKey,
     logger,
     claimMs: config.webhookClaimMs,
+    onAttempt: ({ type, outcome, final }) =>
+      webhookAttempts.inc({
+        type: codeLabel(type),
+        result: outcome.ok ? 'delivered' : final ? 'failed' : 'retrying',
+      }),
+    onEndpointDisabled: () => webhookEndpointsDisabled.inc(),
   })
   const fraud = createFraud({
     db: storage.db,
@@ -124,6 +140,10 @@ export async function startServer(
   })
 
   let accepting = true
+  const metricsRegistry = createMetricsRegistry({
+    db: storage.db,
+    breakers: () => router?.health() ?? [],
+  })
   const app = createApp({
     storage,
     secrets,
@@ -135,6 +155,9 @@ export async function startServer(
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
     carriers: () => router?.adapters() ?? [],
+    ...(config.metricsToken
+      ? { metrics: { registry: metricsRegistry, token: config.metricsToken } }
+      : {}),
   })
   // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
   // exactly as HTTP callbacks do.
@@ -150,6 +173,19 @@ export async function startServer(
     ) as Server
     listening.once('error', reject)
   })
+  // METRICS_PORT: /metrics alone on a port of its own (a private network's), token optional.
+  let metricsServer: Server | undefined
+  if (config.metricsPort !== undefined) {
+    const metricsApp = new Hono()
+    metricsApp.get('/metrics', metricsHandler(metricsRegistry, config.metricsToken))
+    metricsServer = await new Promise<Server>((resolve, reject) => {
+      const listening = serve(
+        { fetch: metricsApp.fetch, port: config.metricsPort as number, hostname },
+        () => resolve(listening as Server),
+      ) as Server
+      listening.once('error', reject)
+    })
+  }
   // Bind to the carriers in the background: the first live text should not wait for it.
   void router?.connect()
   dispatcher.start()
@@ -178,6 +214,7 @@ export async function startServer(
         })
         server.closeIdleConnections()
       })
+      metricsServer?.close()
       stopCleanUp()
       clearInterval(expiry)
       await webhooks.stop()
@@ -189,5 +226,6 @@ export async function startServer(
     return closing
   }
 
-  return { url, port, close }
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined
+  return { url, port, close, ...(metricsAddress ? { metricsPort: metricsAddress.port } : {}) }
 }

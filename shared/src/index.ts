@@ -4,5 +4,6 @@
  * @module
  */
 export * from './errors'
+export * from './operations'
 export * from './schemas'
 export * from './webhooks'

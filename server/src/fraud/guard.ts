@@ -15,10 +15,12 @@
  * only by their phase and what they return, never by their names or reason codes.
  * @module
  */
+
 import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import { codeLabel, fraudDecisions } from '../metrics'
 import type { Database } from '../storage'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
 import { FRAUD_CHECKS } from './checks'
@@ -128,6 +130,9 @@ export function createFraudGuard({
       shadowReasons: string[]
     },
   ) {
+    for (const reason of event.reasons.length > 0 ? event.reasons : ['none']) {
+      fraudDecisions.inc({ decision: event.decision, reason: codeLabel(reason) })
+    }
     await target
       .insertInto('fraud_events')
       .values({

@@ -8,6 +8,7 @@ import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
 import type { CarrierAdapter } from '../carriers/types'
 import { createFraud } from '../fraud'
+import { createMetricsRegistry } from '../metrics'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -19,6 +20,7 @@ import { createWebhookDispatcher } from '../webhooks'
 
 export const ORIGIN = 'https://shop.example'
 export const ISSUER = 'https://verify.example'
+export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
 
 export interface HarnessOptions {
   /** A carrier for live-mode keys (test-mode keys always use the sandbox). */
@@ -69,6 +71,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,
     now,
+    metrics: { registry: createMetricsRegistry({ db: storage.db, now }), token: METRICS_TOKEN },
   })
 
   /**

@@ -18,6 +18,7 @@ import { codeMatches, generateCode, hashCode } from '../codes'
 import type { FraudGuard } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import { verificationsTotal } from '../metrics'
 import { enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
 import { allowedCountries, type KeyLookup } from '../projects'
@@ -306,6 +307,7 @@ export function createVerificationService({
         throw error
       }
       if (!risk.decoy) onEnqueued()
+      verificationsTotal.inc({ status: 'started', country: phone.country })
       await fraud.afterStart(risk)
       return { status: 201, body, replayed: false }
     },
@@ -330,7 +332,7 @@ export function createVerificationService({
         throw notPendingError(row, at)
       }
       const fail = async () => {
-        await db.transaction().execute(async (trx) => {
+        const failedNow = await db.transaction().execute(async (trx) => {
           const failed = await trx
             .updateTable('verifications')
             .set({ status: 'failed' })
@@ -338,7 +340,7 @@ export function createVerificationService({
             .where('status', '=', 'pending')
             .returning(['mode', 'phone', 'country'])
             .executeTakeFirst()
-          if (!failed) return
+          if (!failed) return undefined
           await emitWebhookEvent(trx, {
             type: 'verification.failed',
             projectId,
@@ -353,7 +355,9 @@ export function createVerificationService({
               failedAt: iso(at),
             },
           })
+          return failed
         })
+        if (failedNow) verificationsTotal.inc({ status: 'failed', country: failedNow.country })
         throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
       }
       // Guessing is bounded per number too: new verifications do not bring new guesses.
@@ -405,6 +409,7 @@ export function createVerificationService({
         return row
       })
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      verificationsTotal.inc({ status: 'approved', country: approved.country })
       await fraud.afterApproved({
         projectId,
         fraudSettings: auth.project.fraud_settings,
@@ -583,7 +588,7 @@ export async function expireVerifications(
   at: number,
   id?: string,
 ): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  const expired = await db.transaction().execute(async (trx) => {
     let update = trx
       .updateTable('verifications')
       .set({ status: 'expired' })
@@ -600,10 +605,10 @@ export async function expireVerifications(
           .limit(500),
       )
     }
-    const expired = await update
+    const rows = await update
       .returning(['id', 'project_id', 'mode', 'phone', 'country', 'expires_at'])
       .execute()
-    for (const row of expired) {
+    for (const row of rows) {
       await emitWebhookEvent(trx, {
         type: 'verification.failed',
         projectId: row.project_id,
@@ -619,6 +624,8 @@ export async function expireVerifications(
         },
       })
     }
-    return expired.length
+    return rows
   })
+  for (const row of expired) verificationsTotal.inc({ status: 'expired', country: row.country })
+  return expired.length
 }

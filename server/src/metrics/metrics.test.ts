@@ -1,0 +1,190 @@
+import { Writable } from 'node:stream'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../config'
+import { requestId } from '../http/request-id'
+import { createLogger } from '../logger'
+import { startServer } from '../server'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness, METRICS_TOKEN } from '../testing/harness'
+import { bearerMatches } from './index'
+
+const PHONE = '+447400123999'
+
+for (const dialect of DIALECTS) {
+  describe(`metrics (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    let sk: string
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project()
+      pk = created.publishableKey
+      sk = created.secretKey
+    })
+    afterAll(() => h.dispose())
+
+    const scrape = async (token: string | null = METRICS_TOKEN) => {
+      const response = await h.app.request('http://textgate.test/metrics', {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      })
+      return {
+        status: response.status,
+        type: response.headers.get('Content-Type'),
+        text: await response.text(),
+      }
+    }
+
+    it('answers only the metrics token', async () => {
+      expect((await scrape(null)).status).toBe(401)
+      expect((await scrape('wrong-token-wrong-token-wrong-token')).status).toBe(401)
+      expect((await scrape(sk)).status).toBe(401)
+      const ok = await scrape()
+      expect(ok.status).toBe(200)
+      expect(ok.type).toMatch(/^text\/plain; version=0\.0\.4/)
+    })
+
+    it('counts requests by route pattern, verifications by status and country, fraud decisions, queues', async () => {
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: PHONE, consent: { accepted: true } },
+      })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(sk, PHONE)
+      await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      await h.call('GET', '/v1/verifications/ver_doesnotexist00000000', { key: sk })
+      await h.call('GET', '/wp-login.php?user=+447400123999')
+      // A text still waiting, for the queue gauges.
+      await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123998', consent: { accepted: true } },
+      })
+      const { text } = await scrape()
+      expect(text).toMatch(
+        /textgate_http_requests_total\{method="POST",route="\/v1\/verifications\/:id\/check",status="200"\} \d+/,
+      )
+      expect(text).toMatch(
+        /textgate_http_requests_total\{method="GET",route="\/v1\/verifications\/:id",status="404"\} \d+/,
+      )
+      expect(text).toMatch(
+        /textgate_http_requests_total\{method="GET",route="unmatched",status="404"\}/,
+      )
+      expect(text).toMatch(
+        /textgate_http_request_duration_seconds_bucket\{le="0.005",method="POST"/,
+      )
+      expect(text).toMatch(/textgate_verifications_total\{status="started",country="GB"\} \d+/)
+      expect(text).toMatch(/textgate_verifications_total\{status="approved",country="GB"\} \d+/)
+      expect(text).toMatch(
+        /textgate_fraud_decisions_total\{decision="allow",reason="[a-z_]+"\} \d+/,
+      )
+      expect(text).toMatch(/^textgate_outbox_depth [1-9]\d*$/m)
+      expect(text).toMatch(/^textgate_outbox_oldest_age_seconds \d/m)
+      expect(text).toMatch(/^textgate_webhook_queue_depth \d+$/m)
+      expect(text).toMatch(/^textgate_webhook_queue_oldest_age_seconds \d/m)
+      expect(text).toMatch(/^process_cpu_user_seconds_total /m)
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m)
+      // Bounded labels: no ids, numbers or paths as sent.
+      const labels = [...text.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).join('\n')
+      expect(labels).not.toMatch(/ver_|\+44|7400|wp-login|doesnotexist/)
+    })
+  })
+}
+
+describe('request ids', () => {
+  function app(trusted: boolean) {
+    const lines: Record<string, unknown>[] = []
+    const logger = createLogger('info', {
+      destination: new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(String(chunk)) as Record<string, unknown>)
+          done()
+        },
+      }),
+    })
+    const hono = new Hono()
+    hono.use(requestId({ fromTrustedProxy: () => trusted }))
+    hono.get('/work', async (c) => {
+      // A unit's own logger, made at start-up, deep in an async call chain.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      logger.info('working')
+      await Promise.resolve().then(() => logger.warn('still working'))
+      return c.text('ok')
+    })
+    return { hono, lines }
+  }
+
+  it('makes one per request, returns it, and puts it in every log line of the request', async () => {
+    const { hono, lines } = app(false)
+    const [a, b] = await Promise.all([hono.request('/work'), hono.request('/work')])
+    const idA = a.headers.get('X-Request-Id')
+    const idB = b.headers.get('X-Request-Id')
+    expect(idA).toMatch(/^[0-9a-f-]{36}$/)
+    expect(idB).not.toBe(idA)
+    expect(lines).toHaveLength(4)
+    expect(lines.filter((l) => l.requestId === idA)).toHaveLength(2)
+    expect(lines.filter((l) => l.requestId === idB)).toHaveLength(2)
+  })
+
+  it('keeps an incoming id only from a trusted proxy, and only a sane one', async () => {
+    const untrusted = app(false)
+    const spoofed = await untrusted.hono.request('/work', {
+      headers: { 'X-Request-Id': 'abc-123' },
+    })
+    expect(spoofed.headers.get('X-Request-Id')).not.toBe('abc-123')
+
+    const trusted = app(true)
+    const kept = await trusted.hono.request('/work', {
+      headers: {
+        'X-Request-Id': 'edge-7f3a',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+    })
+    expect(kept.headers.get('X-Request-Id')).toBe('edge-7f3a')
+    expect(trusted.lines[0]).toMatchObject({
+      requestId: 'edge-7f3a',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    })
+    for (const bad of ['x'.repeat(200), 'a b', 'id"x', '<script>']) {
+      const replaced = await trusted.hono.request('/work', { headers: { 'X-Request-Id': bad } })
+      expect(replaced.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/)
+    }
+  })
+
+  it('compares the metrics token in constant time and exactly', () => {
+    expect(bearerMatches('Bearer abcdefghijklmnop', 'abcdefghijklmnop')).toBe(true)
+    expect(bearerMatches('bearer abcdefghijklmnop', 'abcdefghijklmnop')).toBe(true)
+    expect(bearerMatches('Bearer abcdefghijklmno', 'abcdefghijklmnop')).toBe(false)
+    expect(bearerMatches(undefined, 'abcdefghijklmnop')).toBe(false)
+  })
+})
+
+describe('METRICS_PORT', () => {
+  it('serves /metrics on its own port, and the main port not at all without a token', async () => {
+    const config = loadConfig({
+      PORT: '0',
+      METRICS_PORT: '0',
+      DATABASE_URL: 'sqlite::memory:',
+      TEXTGATE_SECRET: 'metrics-port-test-secret-0123456789-0123456789',
+    })
+    const server = await startServer(config, {
+      logger: createLogger('silent'),
+      hostname: '127.0.0.1',
+    })
+    try {
+      expect(server.metricsPort).toBeGreaterThan(0)
+      const own = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)
+      expect(own.status).toBe(200)
+      expect(await own.text()).toMatch(/textgate_outbox_depth 0/)
+      const main = await fetch(`http://127.0.0.1:${server.port}/metrics`)
+      expect(main.status).toBe(404)
+      const other = await fetch(`http://127.0.0.1:${server.metricsPort}/v1/verifications`)
+      expect(other.status).toBe(404)
+    } finally {
+      await server.close()
+    }
+  })
+})
