@@ -17,6 +17,7 @@
  */
 import type { Kysely, Transaction } from 'kysely'
 import type { Database, MessagePartStatus, MessagePartTable } from '../storage'
+import { messageStatusMoved } from '../webhooks/message-status'
 import { sumDecimals } from './money'
 import { statusesBefore } from './status-order'
 import type { Cost, DeliveryReport, SentPart } from './types'
@@ -167,7 +168,7 @@ export async function applyPartReport(
     if (aggregate.status === 'sent') return true
     const at = aggregate.at ?? report.at
     const failed = aggregate.status !== 'delivered'
-    await trx
+    const settled = await trx
       .updateTable('messages')
       .set({
         status: aggregate.status,
@@ -185,7 +186,8 @@ export async function applyPartReport(
       })
       .where('id', '=', messageId)
       .where('status', 'in', statusesBefore(aggregate.status))
-      .execute()
+      .executeTakeFirst()
+    if (Number(settled.numUpdatedRows) > 0) await messageStatusMoved(trx, messageId, at)
     return true
   })
 }

@@ -16,6 +16,7 @@ import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database } from '../storage'
+import { messageStatusMoved } from '../webhooks/message-status'
 import { applyPartReport, findPart } from './parts'
 import { statusesBefore } from './status-order'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from './types'
@@ -62,30 +63,34 @@ async function applyReport(
   if (!message) return 'unknown'
   const final = report.status !== 'sent'
   const failed = report.status === 'failed' || report.status === 'undelivered'
-  const result = await db
-    .updateTable('messages')
-    .set({
-      status: report.status,
-      status_at: report.at,
-      updated_at: now,
-      ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
-      ...(failed
-        ? {
-            failed_at: report.at,
-            error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
-          }
-        : {}),
-      ...(report.errorCode ? { error_code: report.errorCode } : {}),
-      ...(report.cost
-        ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
-        : {}),
-      // A final status means the text is out of our hands: never keep its body.
-      ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
-    })
-    .where('id', '=', message.id)
-    .where('status', 'in', statusesBefore(report.status))
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) > 0 ? 'applied' : 'stale'
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('messages')
+      .set({
+        status: report.status,
+        status_at: report.at,
+        updated_at: now,
+        ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
+        ...(failed
+          ? {
+              failed_at: report.at,
+              error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
+            }
+          : {}),
+        ...(report.errorCode ? { error_code: report.errorCode } : {}),
+        ...(report.cost
+          ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
+          : {}),
+        // A final status means the text is out of our hands: never keep its body.
+        ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
+      })
+      .where('id', '=', message.id)
+      .where('status', 'in', statusesBefore(report.status))
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return 'stale'
+    await messageStatusMoved(trx, message.id, report.at)
+    return 'applied'
+  })
 }
 
 /**

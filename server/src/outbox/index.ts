@@ -19,6 +19,7 @@ import {
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, OutboxRow, Storage } from '../storage'
+import { messageStatusMoved } from '../webhooks/message-status'
 
 export interface EnqueueInput {
   verificationId: string
@@ -332,6 +333,7 @@ export function createDispatcher({
           { messageId: message.id, carrier: carrierId, status: result.status, at },
           result.sentParts,
         )
+        await messageStatusMoved(trx, message.id, at)
         await trx
           .updateTable('outbox')
           .set({ state: 'done', claimed_until: null, last_error: null })
@@ -374,6 +376,7 @@ export function createDispatcher({
         })
         .where('id', '=', messageId)
         .execute()
+      await messageStatusMoved(trx, messageId, at)
     }
   }
 
@@ -417,6 +420,7 @@ export function createDispatcher({
         })
         .where('id', '=', messageId)
         .execute()
+      if (giveUp) await messageStatusMoved(trx, messageId, at)
     }
   }
 

@@ -96,6 +96,7 @@ for (const dialect of DIALECTS) {
       await h.webhooks.drain()
       expect(receiver.rejected).toEqual([])
       expect(receiver.received.map((r) => r.event.type)).toEqual([
+        'message.delivered',
         'verification.approved',
         'consent.marketing',
       ])
@@ -105,7 +106,12 @@ for (const dialect of DIALECTS) {
         expect(r.body).not.toContain(code)
         expect(r.event.data).toMatchObject({ projectId, mode: 'test', verificationId: id })
       }
-      expect(receiver.received[0]?.event.data.phone).toBe(PHONE)
+      expect(receiver.received[0]?.event.data).toMatchObject({
+        to: PHONE,
+        carrier: 'sandbox',
+        status: 'delivered',
+      })
+      expect(receiver.received[1]?.event.data.phone).toBe(PHONE)
     })
 
     it('sends only the event types an endpoint asked for', async () => {
@@ -146,6 +152,8 @@ for (const dialect of DIALECTS) {
         expect.objectContaining({ verificationId: second.json.id, reason: 'expired' }),
       )
       expect(failed.filter((d) => d.verificationId === second.json.id)).toHaveLength(1)
+      // The expired verification's text is given up (message.failed), not sent.
+      await h.dispatcher.drain()
     })
 
     it('keeps retrying while the receiver is down, then delivers everything in order', async () => {
@@ -159,7 +167,8 @@ for (const dialect of DIALECTS) {
       })
       expect(log.status).toBe(200)
       const attempted = log.json.data.filter((d: { attempts: number }) => d.attempts > 0)
-      // The consent events wait behind their verification's approval: one attempt each so far.
+      // Later events wait behind their verification's first (message.delivered): one attempt
+      // each so far.
       expect(attempted).toHaveLength(2)
       expect(attempted[0].log[0]).toMatchObject({ attempt: 1, statusCode: 503 })
       expect(attempted[0].log[0].latencyMs).toBeGreaterThanOrEqual(0)
@@ -174,12 +183,12 @@ for (const dialect of DIALECTS) {
       h.advance(6_100)
       await h.webhooks.drain()
       expect(receiver.rejected).toEqual([])
-      expect(receiver.received).toHaveLength(4)
+      expect(receiver.received).toHaveLength(6)
       for (const id of ids) {
         const types = receiver.received
           .filter((r) => r.event.data.verificationId === id)
           .map((r) => r.event.type)
-        expect(types).toEqual(['verification.approved', 'consent.marketing'])
+        expect(types).toEqual(['message.delivered', 'verification.approved', 'consent.marketing'])
       }
       const after = await h.call('GET', `/v1/webhooks/endpoints/${(await list())[0]}`, { key: sk })
       expect(after.json.failingSince).toBeNull()

@@ -1,0 +1,74 @@
+/**
+ * What happens when a code text reaches a status worth telling: `message.delivered` or
+ * `message.failed` for the store, and the texts and delivery-latency metrics. Called by every
+ * writer of a message's status, inside its transaction, right after the status moved.
+ * @module
+ */
+import type { Kysely, Transaction } from 'kysely'
+import { codeLabel, deliveryLatency, messagesTotal } from '../metrics'
+import type { Database } from '../storage'
+import { emitWebhookEvent } from './emit'
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Reads the message as it now is and raises its event (delivered, undelivered, failed). */
+export async function messageStatusMoved(
+  trx: Transaction<Database> | Kysely<Database>,
+  messageId: string,
+  at: number,
+): Promise<void> {
+  const message = await trx
+    .selectFrom('messages')
+    .select([
+      'id',
+      'verification_id',
+      'project_id',
+      'mode',
+      'to',
+      'status',
+      'carrier',
+      'error_code',
+      'segments',
+      'created_at',
+      'delivered_at',
+    ])
+    .where('id', '=', messageId)
+    .executeTakeFirst()
+  if (!message) return
+  const carrier = codeLabel(message.carrier ?? 'none')
+  messagesTotal.inc({ carrier, status: message.status })
+  if (message.status === 'delivered' && message.delivered_at !== null) {
+    deliveryLatency.observe(
+      { carrier },
+      Math.max(0, message.delivered_at - message.created_at) / 1000,
+    )
+  }
+  if (
+    message.status !== 'delivered' &&
+    message.status !== 'failed' &&
+    message.status !== 'undelivered'
+  ) {
+    return
+  }
+  const data = {
+    messageId: message.id,
+    verificationId: message.verification_id,
+    to: message.to,
+    carrier: message.carrier,
+    status: message.status,
+    errorCode: message.error_code,
+    segments: message.segments,
+    at: iso(at),
+  }
+  const event = {
+    projectId: message.project_id,
+    mode: message.mode,
+    orderKey: message.verification_id,
+    at,
+  }
+  if (message.status === 'delivered') {
+    await emitWebhookEvent(trx, { ...event, type: 'message.delivered', data })
+  } else {
+    await emitWebhookEvent(trx, { ...event, type: 'message.failed', data })
+  }
+}
