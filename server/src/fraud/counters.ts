@@ -32,62 +32,133 @@ function estimate(
   return { current, previous, value: current + previous * overlap }
 }
 
-async function previousAndCurrent(db: Kysely<Database>, refs: CounterRef[], at: number) {
-  const keys = [...new Set(refs.map(rowKey))]
-  const counts = new Map<string, number>()
-  if (keys.length === 0) return counts
-  const oldest = Math.min(...refs.map((r) => bucketOf(at, r.windowMs) - r.windowMs))
-  const rows = await db
-    .selectFrom('fraud_counters')
-    .select(['key', 'bucket', 'count'])
-    .where('key', 'in', keys)
-    .where('bucket', '>=', oldest)
-    .execute()
-  for (const row of rows) counts.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
-  return counts
+/** One caller's counters waiting for the next round trip. */
+interface Pending {
+  refs: CounterRef[]
+  at: number
+  /** What to add; null to read only. */
+  amount: number | null
+  resolve(values: number[]): void
+  reject(error: unknown): void
+}
+
+/** Rows of one multi-row upsert: PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_ROWS_PER_UPSERT = 1_000
+
+/**
+ * Runs every queued caller's hits and reads in two statements: one multi-row upsert for all the
+ * hits (`… ON CONFLICT DO UPDATE … RETURNING`, rows in key order so that two processes lock them
+ * in the same order) and one select for the previous windows and the reads. Several callers
+ * hitting one counter get the values they would have got one after another, so every limit
+ * stays exact: the upsert returns the total, and each caller's value is that total less what
+ * the callers queued after it added.
+ */
+async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
+  const added = new Map<
+    string,
+    { key: string; bucket: number; count: number; expires_at: number }
+  >()
+  const hitsOf = batch.map(({ refs, at, amount }) => {
+    if (amount === null) return []
+    const unique = new Map<string, CounterRef>()
+    for (const ref of refs) unique.set(rowKey(ref), ref)
+    return [...unique.values()].map((ref) => {
+      const bucket = bucketOf(at, ref.windowMs)
+      const id = `${rowKey(ref)}@${bucket}`
+      const row = added.get(id)
+      if (row) row.count += amount
+      else {
+        added.set(id, {
+          key: rowKey(ref),
+          bucket,
+          count: amount,
+          expires_at: bucket + 2 * ref.windowMs,
+        })
+      }
+      return { id, amount }
+    })
+  })
+
+  const totals = new Map<string, number>()
+  const rows = [...added.values()].sort((a, b) =>
+    a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
+  )
+  for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
+    const updated = await db
+      .insertInto('fraud_counters')
+      .values(rows.slice(from, from + MAX_ROWS_PER_UPSERT))
+      .onConflict((oc) =>
+        oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
+          count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
+        })),
+      )
+      .returning(['key', 'bucket', 'count'])
+      .execute()
+    for (const row of updated) totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+  }
+
+  // Previous windows of the hits, current and previous windows of the reads.
+  const keys = new Set<string>()
+  let oldest = Number.POSITIVE_INFINITY
+  for (const { refs, at } of batch) {
+    for (const ref of refs) {
+      keys.add(rowKey(ref))
+      oldest = Math.min(oldest, bucketOf(at, ref.windowMs) - ref.windowMs)
+    }
+  }
+  const stored = new Map<string, number>()
+  if (keys.size > 0) {
+    const found = await db
+      .selectFrom('fraud_counters')
+      .select(['key', 'bucket', 'count'])
+      .where('key', 'in', [...keys])
+      .where('bucket', '>=', oldest)
+      .execute()
+    for (const row of found) stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+  }
+  for (const [id, total] of totals) stored.set(id, total)
+
+  // Each hit's own value: the total less what later callers of the batch added.
+  const later = new Map<string, number>()
+  const own: Map<string, number>[] = batch.map(() => new Map())
+  for (let i = batch.length - 1; i >= 0; i--) {
+    for (const { id, amount } of hitsOf[i] ?? []) {
+      const after = later.get(id) ?? 0
+      own[i]?.set(id, (totals.get(id) ?? 0) - after)
+      later.set(id, after + amount)
+    }
+  }
+  batch.forEach(({ refs, at, resolve }, i) => {
+    const counts = new Map(stored)
+    for (const [id, value] of own[i] ?? []) counts.set(id, value)
+    resolve(refs.map((ref) => estimate(ref, at, counts).value))
+  })
 }
 
 /**
- * Adds `amount` to each counter and returns each one's sliding value including this hit,
- * in the order of `refs`.
+ * Counters in the database. Calls made while a round trip is being prepared (by the checks of
+ * one start, which run side by side, and by concurrent requests) share it: see {@link runBatch}.
  */
-export async function hitCounters(
-  db: Kysely<Database>,
-  refs: CounterRef[],
-  at: number,
-  amount = 1,
-): Promise<number[]> {
-  if (refs.length === 0) return []
-  const unique = new Map<string, CounterRef>()
-  for (const ref of refs) unique.set(rowKey(ref), ref)
-  const rows = [...unique.values()].map((ref) => {
-    const bucket = bucketOf(at, ref.windowMs)
-    return { key: rowKey(ref), bucket, count: amount, expires_at: bucket + 2 * ref.windowMs }
-  })
-  const updated = await db
-    .insertInto('fraud_counters')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
-        count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
-      })),
-    )
-    .returning(['key', 'bucket', 'count'])
-    .execute()
-  const counts = await previousAndCurrent(db, refs, at)
-  // The upsert's own answer is authoritative for the current window.
-  for (const row of updated) counts.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
-  return refs.map((ref) => estimate(ref, at, counts).value)
-}
-
-/** The sliding value of each counter, without counting anything. */
-export async function readCounters(
-  db: Kysely<Database>,
-  refs: CounterRef[],
-  at: number,
-): Promise<number[]> {
-  const counts = await previousAndCurrent(db, refs, at)
-  return refs.map((ref) => estimate(ref, at, counts).value)
+export function databaseCounters(db: Kysely<Database>): CounterStore {
+  let queue: Pending[] = []
+  function flush() {
+    const batch = queue
+    queue = []
+    runBatch(db, batch).catch((error: unknown) => {
+      for (const pending of batch) pending.reject(error)
+    })
+  }
+  function enqueue(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
+    if (refs.length === 0) return Promise.resolve([])
+    return new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ refs, at, amount, resolve, reject })
+    })
+  }
+  return {
+    hit: (refs, at, amount = 1) => enqueue(refs, at, amount),
+    read: (refs, at) => enqueue(refs, at, null),
+  }
 }
 
 /** Where the guard keeps its counters. */
@@ -97,13 +168,6 @@ export interface CounterStore {
   /** Each counter's sliding value, without counting. */
   read(refs: CounterRef[], at: number): Promise<number[]>
   close?(): Promise<void>
-}
-
-export function databaseCounters(db: Kysely<Database>): CounterStore {
-  return {
-    hit: (refs, at, amount = 1) => hitCounters(db, refs, at, amount),
-    read: (refs, at) => readCounters(db, refs, at),
-  }
 }
 
 /** The part of an ioredis client the counters use. */
