@@ -23,11 +23,11 @@ const bucketOf = (at: number, windowMs: number) => Math.floor(at / windowMs) * w
 function estimate(
   ref: CounterRef,
   at: number,
-  counts: Map<string, number>,
+  countOf: (id: string) => number | undefined,
 ): { current: number; previous: number; value: number } {
   const bucket = bucketOf(at, ref.windowMs)
-  const current = counts.get(`${rowKey(ref)}@${bucket}`) ?? 0
-  const previous = counts.get(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
+  const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
   const overlap = 1 - (at - bucket) / ref.windowMs
   return { current, previous, value: current + previous * overlap }
 }
@@ -129,9 +129,9 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     }
   }
   batch.forEach(({ refs, at, resolve }, i) => {
-    const counts = new Map(stored)
-    for (const [id, value] of own[i] ?? []) counts.set(id, value)
-    resolve(refs.map((ref) => estimate(ref, at, counts).value))
+    const mine = own[i]
+    const countOf = (id: string) => mine?.get(id) ?? stored.get(id)
+    resolve(refs.map((ref) => estimate(ref, at, countOf).value))
   })
 }
 
@@ -214,7 +214,7 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
         [`${rowKey(ref)}@${bucket}`, Number(current ?? 0)],
         [`${rowKey(ref)}@${bucket - ref.windowMs}`, Number(previous ?? 0)],
       ])
-      return estimate(ref, at, counts).value
+      return estimate(ref, at, (id) => counts.get(id)).value
     })
   }
   return {
