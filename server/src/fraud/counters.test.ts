@@ -78,6 +78,16 @@ describe.each(stores)('fraud counters in %s', (_name, setup) => {
     expect(await store.read([shared, own(1), own(2)], T0 + 5)).toEqual([8, 5, 2])
   })
 
+  it('counts a fixed window alone, and adds without answering', async () => {
+    const { store, dispose } = await setup()
+    disposers.push(dispose)
+    const day = { key: 'spend:p:project', windowMs: 24 * HOUR, fixed: true }
+    await store.add([day], T0, 7)
+    // The next day starts from nothing: yesterday's spend does not slide into it.
+    expect(await store.hit([day], T0 + 24 * HOUR, 2)).toEqual([2])
+    expect(await store.read([day], T0 + 24 * HOUR + 5)).toEqual([2])
+  })
+
   it('keeps counters with the same key but different windows apart', async () => {
     const { store, dispose } = await setup()
     disposers.push(dispose)

@@ -15,6 +15,11 @@ export interface CounterRef {
   /** What is counted, e.g. `start:ip:203.0.113.7`. */
   key: string
   windowMs: number
+  /**
+   * A fixed window (a day's spend): only the current window counts, so a hit needs no read of
+   * the previous one.
+   */
+  fixed?: boolean
 }
 
 const rowKey = (ref: CounterRef) => `${ref.key}|${ref.windowMs}`
@@ -28,6 +33,7 @@ function estimate(
   const bucket = bucketOf(at, ref.windowMs)
   const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
   const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  if (ref.fixed) return { current, previous: 0, value: current }
   const overlap = 1 - (at - bucket) / ref.windowMs
   return { current, previous, value: current + previous * overlap }
 }
@@ -38,6 +44,8 @@ interface Pending {
   at: number
   /** What to add; null to read only. */
   amount: number | null
+  /** False when the caller only adds and wants no values back. */
+  values: boolean
   resolve(values: number[]): void
   reject(error: unknown): void
 }
@@ -97,13 +105,15 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     for (const row of updated) totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
   }
 
-  // Previous windows of the hits, current and previous windows of the reads.
+  // Previous windows of the sliding hits, current (and previous) windows of the reads.
   const keys = new Set<string>()
   let oldest = Number.POSITIVE_INFINITY
-  for (const { refs, at } of batch) {
+  for (const { refs, at, amount, values } of batch) {
+    if (!values) continue
     for (const ref of refs) {
+      if (amount !== null && ref.fixed) continue
       keys.add(rowKey(ref))
-      oldest = Math.min(oldest, bucketOf(at, ref.windowMs) - ref.windowMs)
+      oldest = Math.min(oldest, bucketOf(at, ref.windowMs) - (ref.fixed ? 0 : ref.windowMs))
     }
   }
   const stored = new Map<string, number>()
@@ -148,15 +158,23 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
       for (const pending of batch) pending.reject(error)
     })
   }
-  function enqueue(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
+  function enqueue(
+    refs: CounterRef[],
+    at: number,
+    amount: number | null,
+    values = true,
+  ): Promise<number[]> {
     if (refs.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
       if (queue.length === 0) setImmediate(flush)
-      queue.push({ refs, at, amount, resolve, reject })
+      queue.push({ refs, at, amount, values, resolve, reject })
     })
   }
   return {
     hit: (refs, at, amount = 1) => enqueue(refs, at, amount),
+    add: async (refs, at, amount = 1) => {
+      await enqueue(refs, at, amount, false)
+    },
     read: (refs, at) => enqueue(refs, at, null),
   }
 }
@@ -165,6 +183,8 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
 export interface CounterStore {
   /** Adds `amount` to each counter; each one's sliding value including this hit. */
   hit(refs: CounterRef[], at: number, amount?: number): Promise<number[]>
+  /** Adds `amount` to each counter, when the values are not needed (one statement less). */
+  add(refs: CounterRef[], at: number, amount?: number): Promise<void>
   /** Each counter's sliding value, without counting. */
   read(refs: CounterRef[], at: number): Promise<number[]>
   close?(): Promise<void>
@@ -219,6 +239,9 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
   }
   return {
     hit: (refs, at, amount = 1) => run(refs, at, amount),
+    add: async (refs, at, amount = 1) => {
+      await run(refs, at, amount)
+    },
     read: (refs, at) => run(refs, at, null),
     close: async () => {
       await redis.quit()
