@@ -60,7 +60,10 @@ export function output(json: boolean): Output {
 export interface CommandInput {
   /** The command's words, e.g. `['fraud', 'block']`. */
   words: string[]
+  /** Every option of {@link OPTIONS}, parsed; empty for a command with its own arguments. */
   values: Values
+  /** The arguments as given (for a command that parses its own options). */
+  argv: string[]
   out: Output
 }
 
@@ -69,6 +72,11 @@ export interface Command {
   name: string
   /** Its lines in `--help`, indented as the usage is. */
   usage: string
+  /**
+   * It parses `argv` itself (its options are its own, not in {@link OPTIONS}): it is found by
+   * its first word, before the shared parse, unless `--help` is given.
+   */
+  ownArguments?: boolean
   run(input: CommandInput): Promise<void>
 }
 

@@ -24,6 +24,13 @@ TEXTGATE_DATA_DIR, TRUST_PROXY, TEXTGATE_ROUTES_FILE (live carriers and routes),
 TEXTGATE_OUTBOX_CLAIM_MS, TEXTGATE_OUTBOX_WINDOW`
 
 async function run(argv: string[]): Promise<void> {
+  const own = COMMANDS.find(
+    (c) => c.ownArguments && c.name.split(' ')[0] === argv[0] && !argv.includes('--help'),
+  )
+  if (own) {
+    const out = output(argv.includes('--json'))
+    return own.run({ words: [], values: parseCommandLine([]).values, argv, out })
+  }
   const { values, positionals: words } = parseCommandLine(argv)
   const name = words.join(' ')
   if (values.help || name === '' || name === 'help') {
@@ -32,7 +39,7 @@ async function run(argv: string[]): Promise<void> {
   }
   const command = COMMANDS.find((c) => answersTo(c, words))
   if (!command) throw new UsageError(`unknown command "${name}"`)
-  await command.run({ words, values, out: output(values.json) })
+  await command.run({ words, values, argv, out: output(values.json) })
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {

@@ -16,6 +16,7 @@ import { routesCheckCommand } from './routes-check'
 import { routesPlanCommand } from './routes-plan'
 import { serveCommand } from './serve'
 import { templatesSetCommand } from './templates-set'
+import { webhooksCommand } from './webhooks'
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   registrationsShowCommand,
   keysRotateCommand,
   fraudCommand,
+  webhooksCommand,
   keysCreateCommand,
   outboxStatusCommand,
   routesCheckCommand,
