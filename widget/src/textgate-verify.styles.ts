@@ -64,7 +64,8 @@ export const styles = [
     display: grid;
     gap: var(--_spacing);
   }
-  label {
+  label,
+  .label {
     display: block;
     font-weight: 600;
     margin-block-end: calc(var(--_spacing) / 3);

@@ -229,7 +229,7 @@ describe('errors', () => {
     part<HTMLButtonElement>(el, 'submit-button').click()
     expect((await failed).detail).to.deep.equal({
       code: 'rate_limited',
-      message: 'Too many attempts. Try again in 42 s.',
+      message: 'Too many attempts. Try again in 42 seconds.',
       retryAfter: 42,
     })
   })
