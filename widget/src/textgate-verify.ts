@@ -12,7 +12,7 @@ import type {
 import { asApiError, errorMessage, RETRYABLE, TERMINAL } from './errors'
 import type { TextgateErrorDetail, TextgateEventMap, TextgateStep } from './events'
 import { syncFormValue } from './form-value'
-import type { Country, CountryCode } from './phone'
+import { asciiDigits, type Country, type CountryCode } from './phone'
 import { PhoneField } from './phone/field'
 import { renderCodeStep } from './steps/code-step'
 import { renderDoneStep } from './steps/done-step'
@@ -522,7 +522,7 @@ export class TextgateVerify extends LitElement {
 
   private setCode(text: string): void {
     const length = this.verification?.codeLength ?? 6
-    const digits = text.replace(/\D/g, '').slice(0, length)
+    const digits = asciiDigits(text).replace(/\D/g, '').slice(0, length)
     const input = this.partElement<HTMLInputElement>('code-input')
     if (input) input.value = digits
     this.codeText = digits
