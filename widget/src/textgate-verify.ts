@@ -40,7 +40,8 @@ type ErrorField = 'phone' | 'consent' | 'code' | ''
  * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
  * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
  * @attr {string} lang - Language of the texts; else the page's `<html lang>`, else the browser's.
- * @attr {string} theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ * @attr {string} theme - `light`, `dark`, or `auto` (follows the system's mode); without it the
+ *   widget takes the page's `color-scheme`, which is light unless the page declares otherwise.
  *
  * @prop {string} server - Base URL of the Textgate server; defaults to where widget.js came from.
  * @prop {string | undefined} captchaToken - A Turnstile or hCaptcha token sent with the start.
@@ -141,7 +142,7 @@ export class TextgateVerify extends LitElement {
    * the server accepts it instead of a proof of work when the project configured that captcha.
    */
   declare captchaToken: string | undefined
-  /** `light` or `dark`; unset follows the system. */
+  /** `light`, `dark` or `auto` (the system's mode); unset takes the page's `color-scheme`. */
   declare theme: string
   /**
    * Label of an optional marketing opt-in checkbox, shown only when this (or the `marketing`
