@@ -7,15 +7,7 @@ import { createHarness, type Harness } from '../testing/harness'
 /** A live carrier that refuses every text for good, with its own error code. */
 const refusing: CarrierAdapter = {
   id: 'refusing',
-  capabilities: {
-    unicode: true,
-    deliveryReports: false,
-    maxParts: 10,
-    senderId: false,
-    templatesOnly: false,
-    callbackAuth: 'none',
-    validityPeriod: false,
-  } as CarrierAdapter['capabilities'],
+  capabilities: { unicode: true, deliveryReports: false, maxParts: 10 },
   async send() {
     throw new CarrierError('refusing', 'number not reachable', { permanent: true, code: '21614' })
   },
