@@ -14,6 +14,7 @@ import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
 import { widgetChunks, widgetFile } from './http/widget-file'
+import { keyRoutes } from './keys/routes'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -105,6 +106,7 @@ export function createApp({
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
+  app.route('/v1/keys', keyRoutes(db, logger, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {

@@ -8,7 +8,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
 import { ApiError } from '../http/errors'
-import { allowedOrigins, findApiKey, type KeyLookup } from '../projects'
+import { keyCacheFor } from '../keys/cache'
+import { allowedOrigins, type KeyLookup } from '../projects'
 import type { Database, KeyKind } from '../storage'
 
 declare module 'hono' {
@@ -81,7 +82,7 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     if (c.req.header('Origin')) allowOrigin(c, c.req.header('Origin') as string)
     const header = c.req.header('Authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    const lookup = match?.[1] ? await findApiKey(db, match[1]) : undefined
+    const lookup = match?.[1] ? await keyCacheFor(db).find(match[1]) : undefined
     if (!lookup) {
       c.header('WWW-Authenticate', 'Bearer')
       throw new ApiError('invalid_api_key')

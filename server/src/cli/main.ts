@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { pino } from 'pino'
 import { type Config, ConfigError, loadConfig } from '../config'
 import { FraudSettingsError } from '../fraud/settings'
 import { createLogger } from '../logger'
@@ -23,6 +24,7 @@ import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { parseRegistrations, RegistrationsError } from '../templates/registrations'
 import { createTokenService } from '../tokens'
 import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
+import { KEYS_USAGE, KeysUsageError, keysCommand } from './keys'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -48,6 +50,7 @@ ${FRAUD_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
+${KEYS_USAGE}
   outbox status [--hours N]     texts waiting, being sent, given up; each carrier's
                                 delivery figures over the last N hours (default 1)
   routes check [--file PATH]    check a routing file (default: TEXTGATE_ROUTES_FILE)
@@ -373,6 +376,16 @@ async function run(argv: string[]): Promise<void> {
       )
       return
     }
+    case 'keys list':
+    case 'keys revoke': {
+      // The key.revoked event goes to stderr: stdout is the command's answer (--json).
+      const logger = pino({ level: 'info', base: { service: 'textgate' } }, pino.destination(2))
+      const result = await withStorage(settings(), ({ db }) =>
+        keysCommand(positionals[1] as 'list' | 'revoke', values, db, logger),
+      )
+      out.print(result.human, result.data)
+      return
+    }
     default: {
       if (positionals[0] === 'fraud' && positionals.length === 2) {
         const config = settings()
@@ -388,7 +401,11 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof FraudUsageError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof FraudUsageError ||
+    error instanceof KeysUsageError
+  ) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)
   }
