@@ -27,6 +27,12 @@ for (const dialect of DIALECTS) {
 
     it('lists kind, mode, prefix, created and last used, never the key itself', async () => {
       await asStore(sk, 'GET', '/v1/fraud/lists')
+      // Written off the request's path: it lands a moment later.
+      const secretOf = (json: { kind: string; lastUsedAt: string | null }[]) =>
+        json.find((k) => k.kind === 'secret')
+      await expect
+        .poll(async () => secretOf((await asStore(sk, 'GET', '/v1/keys')).json)?.lastUsedAt)
+        .not.toBeNull()
       const { status, json } = await asStore(sk, 'GET', '/v1/keys')
       expect(status).toBe(200)
       expect(json).toHaveLength(2)
