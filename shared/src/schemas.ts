@@ -74,6 +74,40 @@ export const MessageStatus = v.picklist([
 export type MessageStatus = v.InferOutput<typeof MessageStatus>
 
 // POST /v1/verifications
+const signalCount = (name: string) =>
+  v.pipe(
+    v.number(`signals.${name} must be a number`),
+    v.safeInteger(`signals.${name} must be a whole number`),
+    v.minValue(0, `signals.${name} must be 0 or more`),
+  )
+
+/**
+ * What the widget noticed while the shopper entered the number, for the fraud guard. Every field
+ * is optional: a store server calling the API directly simply sends none.
+ */
+export const CallerSignals = v.strictObject({
+  /** Random per browser, kept in localStorage "textgate:device". */
+  deviceId: v.optional(
+    v.pipe(
+      v.string('signals.deviceId must be a string'),
+      v.regex(/^[A-Za-z0-9_-]{16,64}$/, 'signals.deviceId must be 16 to 64 of A-Z a-z 0-9 _ -'),
+    ),
+  ),
+  /** Milliseconds from the widget first shown to Send. */
+  shownMs: v.optional(signalCount('shownMs')),
+  /** How the number got into the field. */
+  entry: v.optional(v.picklist(['typed', 'pasted', 'autofilled', 'mixed'])),
+  /** Key events in the phone field. */
+  keys: v.optional(signalCount('keys')),
+  /** Focus events on the phone field. */
+  focuses: v.optional(signalCount('focuses')),
+  /** The page was visible at Send. */
+  visible: v.optional(v.boolean('signals.visible must be true or false')),
+  /** `navigator.webdriver`: the browser says automation drives it. */
+  webdriver: v.optional(v.boolean('signals.webdriver must be true or false')),
+})
+export type CallerSignals = v.InferInput<typeof CallerSignals>
+
 export const StartVerificationRequest = v.strictObject({
   phone: v.pipe(
     v.string('phone must be a string'),
@@ -111,6 +145,8 @@ export const StartVerificationRequest = v.strictObject({
       ),
     }),
   ),
+  /** What the widget noticed while the number was entered (optional, for the fraud guard). */
+  signals: v.optional(CallerSignals),
 })
 export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
 

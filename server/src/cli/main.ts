@@ -25,6 +25,7 @@ import { parseRegistrations, RegistrationsError } from '../templates/registratio
 import { createTokenService } from '../tokens'
 import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
 import { KEYS_USAGE, KeysUsageError, keysCommand } from './keys'
+import { WEBHOOKS_USAGE, WebhooksUsageError, webhooksCommand } from './webhooks'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -47,6 +48,7 @@ Commands:
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
+${WEBHOOKS_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
@@ -134,6 +136,14 @@ async function serve(): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
+  if (argv[0] === 'webhooks' && !argv.includes('--help')) {
+    const config = settings()
+    const result = await withStorage(config, (storage) =>
+      webhooksCommand(argv, { storage, secret: config.secret }),
+    )
+    output(argv.includes('--json')).print(result.human, result.data)
+    return
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -404,7 +414,8 @@ run(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof UsageError ||
     error instanceof FraudUsageError ||
-    error instanceof KeysUsageError
+    error instanceof KeysUsageError ||
+    error instanceof WebhooksUsageError
   ) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)

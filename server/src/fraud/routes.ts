@@ -11,7 +11,7 @@ import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
 import { isId } from '../ids'
 import type { Database } from '../storage'
-import { addListEntry, listEntries, removeListEntry } from './lists'
+import { addListEntry, listEntries, removeListEntry } from './list-entries'
 
 export async function recentEvents(
   db: Kysely<Database>,

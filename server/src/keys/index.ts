@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { createApiKey, hashKey } from '../projects'
 import type { ApiKey, Database, KeyKind, KeyMode } from '../storage'
+import { emitWebhookEvent } from '../webhooks/emit'
 import { forgetCachedKeys } from './invalidation'
 
 export interface KeySummary {
@@ -110,25 +111,37 @@ export async function revokeKey(
     by,
   }: { mode?: KeyMode | undefined; now?: number; logger?: Logger | undefined; by: string },
 ): Promise<RevokeResult> {
-  let update = db
-    .updateTable('api_keys')
-    .set({ revoked_at: now })
-    .where('id', '=', keyId)
-    .where('project_id', '=', projectId)
-    .where('revoked_at', 'is', null)
-  if (mode) update = update.where('mode', '=', mode)
-  const result = await update.executeTakeFirst()
+  const found = await findKey(db, projectId, keyId)
+  if (!found || (mode && found.mode !== mode)) return { revoked: false, reason: 'not_found' }
+  const revoked = await db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('id', '=', keyId)
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) return false
+    // The webhook event exists exactly when the revocation does.
+    await emitWebhookEvent(trx, {
+      type: 'key.revoked',
+      projectId,
+      mode: found.mode,
+      data: { keyId, kind: found.kind, hint: found.prefix, revokedAt: iso(now) as string },
+      at: now,
+    })
+    return true
+  })
   forgetCachedKeys(db)
-  const key = await findKey(db, projectId, keyId)
-  if (!key || (mode && key.mode !== mode)) return { revoked: false, reason: 'not_found' }
-  if (Number(result.numUpdatedRows) === 0) return { revoked: false, reason: 'already_revoked', key }
+  const key = (await findKey(db, projectId, keyId)) as KeySummary
+  if (!revoked) return { revoked: false, reason: 'already_revoked', key }
   keyRevoked(logger, key, by)
   return { revoked: true, key }
 }
 
 /**
- * The one place a key revocation is announced: a structured log line now (`event: key.revoked`);
- * the webhooks unit hooks its `key.revoked` event here.
+ * The log line of a revocation (`event: key.revoked`); the webhook event of the same name is
+ * written with the revocation itself, in {@link revokeKey}'s transaction.
  */
 export function keyRevoked(logger: Logger | undefined, key: KeySummary, by: string): void {
   logger?.info(

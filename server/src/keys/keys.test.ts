@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../projects'
 import { DIALECTS } from '../storage/testing'
 import { createHarness, type Harness } from '../testing/harness'
+import { createEndpoint } from '../webhooks/endpoints'
 import { createKeyCache } from './cache'
 
 const PHONE = '+447400123456'
@@ -74,6 +75,38 @@ for (const dialect of DIALECTS) {
       const again = await asStore(next, 'POST', `/v1/keys/${old.id}/revoke`)
       expect(again.json.revokedAt).toBe(revoked.json.revokedAt)
       sk = next
+    })
+
+    it('raises the key.revoked webhook event with the revocation, never the key', async () => {
+      await createEndpoint(
+        h.db,
+        h.secrets.encryptionKey,
+        { projectId, mode: 'test' },
+        { url: 'https://hooks.shop.example/textgate', events: ['key.revoked'] },
+      )
+      const created = await asStore(sk, 'POST', '/v1/keys', { kind: 'secret' })
+      await asStore(sk, 'POST', `/v1/keys/${created.json.id}/revoke`)
+      const events = await h.db
+        .selectFrom('webhook_messages')
+        .selectAll()
+        .where('type', '=', 'key.revoked')
+        .execute()
+      expect(events).toHaveLength(1)
+      expect(JSON.parse(events[0]!.payload).data).toMatchObject({
+        keyId: created.json.id,
+        kind: 'secret',
+        mode: 'test',
+        hint: created.json.prefix,
+      })
+      expect(events[0]!.payload).not.toContain(created.json.key)
+      // Revoking again raises nothing more.
+      await asStore(sk, 'POST', `/v1/keys/${created.json.id}/revoke`)
+      const after = await h.db
+        .selectFrom('webhook_messages')
+        .select('id')
+        .where('type', '=', 'key.revoked')
+        .execute()
+      expect(after).toHaveLength(1)
     })
 
     it('revokes a publishable key: the widget is refused', async () => {
