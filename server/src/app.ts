@@ -13,6 +13,8 @@ import type { CarrierAdapter } from './carriers/types'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
+import { responseHeaders } from './http/headers'
+import { requestGuard } from './http/request-guard'
 import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
 import { sandboxRoutes } from './sandbox/routes'
@@ -74,6 +76,8 @@ export function createApp({
       'request',
     )
   })
+  app.use(responseHeaders())
+  app.use(requestGuard())
   const apiBodyLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -84,7 +88,7 @@ export function createApp({
   app.use('/v1/*', (c, next) =>
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
-  app.use('/v1/*', corsPreflight())
+  app.use('/v1/*', corsPreflight(db))
 
   app.get('/healthz', async (c) => {
     if (!isAccepting()) return c.json({ status: 'shutting_down' }, 503)
