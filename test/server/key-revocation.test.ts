@@ -14,7 +14,7 @@ for (const dialect of DIALECTS) {
     let storage: TestStorage | undefined
     const dir = tempDir('tg-revoke-')
     let databaseUrl: string
-    let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+    const servers: Awaited<ReturnType<typeof startTextgate>>[] = []
 
     beforeAll(async () => {
       if (dialect === 'postgres') {
@@ -23,8 +23,10 @@ for (const dialect of DIALECTS) {
       } else {
         databaseUrl = `sqlite:${dir.path}/shared.db`
       }
-      servers = await Promise.all([startTextgate({ databaseUrl }), startTextgate({ databaseUrl })])
-    }, 60_000)
+      // One after the other: the first migrates the database, the second finds it ready.
+      servers.push(await startTextgate({ databaseUrl }))
+      servers.push(await startTextgate({ databaseUrl }))
+    }, 120_000)
     afterAll(async () => {
       await Promise.all(servers.map((s) => s.close()))
       await storage?.dispose()
