@@ -14,8 +14,11 @@ import { fraudRoutes } from './fraud/routes'
 import { healthRoutes } from './health'
 import { readJson } from './http/body'
 import { ApiError, sendError } from './http/errors'
+import { responseHeaders } from './http/headers'
+import { requestGuard } from './http/request-guard'
 import { requestId } from './http/request-id'
 import { widgetChunks, widgetFile } from './http/widget-file'
+import { keyRoutes } from './keys/routes'
 import { httpMetrics, metricsHandler } from './metrics'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
@@ -84,6 +87,8 @@ export function createApp({
       'request',
     )
   })
+  app.use(responseHeaders())
+  app.use(requestGuard())
   const apiBodyLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -94,7 +99,7 @@ export function createApp({
   app.use('/v1/*', (c, next) =>
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
-  app.use('/v1/*', corsPreflight())
+  app.use('/v1/*', corsPreflight(db))
 
   app.route('/', healthRoutes({ db, logger, isAccepting, now }))
   if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
@@ -109,6 +114,7 @@ export function createApp({
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
+  app.route('/v1/keys', keyRoutes(db, logger, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
