@@ -50,6 +50,53 @@ export const MessageStatus = v.picklist([
 ])
 export type MessageStatus = v.InferOutput<typeof MessageStatus>
 
+const SignalCount = v.pipe(
+  v.number(),
+  v.integer('must be a whole number'),
+  v.minValue(0),
+  v.maxValue(1_000_000),
+)
+
+/**
+ * First-party signals about the caller, gathered by the widget and sent with the start; every
+ * field is optional (a store server calling the API directly has none). See the README's
+ * "Caller signals" for what each one is and the wording a store can use in its privacy notice.
+ */
+export const CallerSignals = v.strictObject(
+  {
+    /** Random per browser, kept in first-party storage (`textgate:device`). */
+    deviceId: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^[A-Za-z0-9_-]{16,64}$/,
+          'signals.deviceId must be 16-64 characters [A-Za-z0-9_-]',
+        ),
+      ),
+    ),
+    /** Milliseconds from the widget first shown to Send. */
+    shownMs: v.optional(
+      v.pipe(v.number(), v.integer('signals.shownMs must be a whole number'), v.minValue(0)),
+    ),
+    entry: v.optional(
+      v.picklist(
+        ['typed', 'pasted', 'autofilled', 'mixed'],
+        'signals.entry must be typed, pasted, autofilled or mixed',
+      ),
+    ),
+    /** Key events in the phone field. */
+    keys: v.optional(SignalCount),
+    /** Focus events. */
+    focuses: v.optional(SignalCount),
+    /** Page visible at Send. */
+    visible: v.optional(v.boolean('signals.visible must be true or false')),
+    /** `navigator.webdriver`. */
+    webdriver: v.optional(v.boolean('signals.webdriver must be true or false')),
+  },
+  'signals must be an object { deviceId?, shownMs?, entry?, keys?, focuses?, visible?, webdriver? }',
+)
+export type CallerSignals = v.InferOutput<typeof CallerSignals>
+
 // POST /v1/verifications
 export const StartVerificationRequest = v.strictObject({
   phone: v.pipe(
@@ -73,6 +120,8 @@ export const StartVerificationRequest = v.strictObject({
   captcha: v.optional(
     v.strictObject({ token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)) }),
   ),
+  /** First-party caller signals from the widget (all optional). */
+  signals: v.optional(CallerSignals),
 })
 export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
 
@@ -185,6 +234,8 @@ export const VerificationDetails = v.object({
   risk: v.object({
     decision: v.nullable(v.picklist(['allow', 'challenge', 'block'])),
     reasons: v.array(v.string()),
+    /** The caller signals the widget sent with the start, as stored (absent when none). */
+    signals: v.optional(CallerSignals),
   }),
 })
 export type VerificationDetails = v.InferOutput<typeof VerificationDetails>

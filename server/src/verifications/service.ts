@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type {
+  CallerSignals,
   CheckVerificationResponse,
   ResendVerificationResponse,
   StartVerificationResponse,
@@ -46,12 +47,15 @@ export interface StartInput {
   channel?: 'sms' | undefined
   challenge?: string | undefined
   captcha?: { token: string } | undefined
+  signals?: CallerSignals | undefined
 }
 
 export interface RequestMeta {
   origin: string | null
   ip: string | null
   idempotencyKey?: string | undefined
+  /** The caller's User-Agent header, weighed by the fraud guard for automation hints. */
+  userAgent?: string | null | undefined
 }
 
 export interface StartResult {
@@ -223,6 +227,8 @@ export function createVerificationService({
         ip: meta.ip,
         challenge: input.challenge,
         captchaToken: input.captcha?.token,
+        signals: input.signals,
+        userAgent: meta.userAgent ?? null,
       })
 
       const id = newId('ver')
@@ -286,6 +292,7 @@ export function createVerificationService({
                 ...risk.reasons,
                 ...risk.shadowReasons.map((r) => `shadow:${r}`),
               ]),
+              signals: input.signals ? JSON.stringify(input.signals) : null,
             })
             .execute()
           await fraud.record(trx, risk, id)
@@ -327,7 +334,7 @@ export function createVerificationService({
         .where('status', '=', 'pending')
         .where('attempts', '<', MAX_CHECKS)
         .where('expires_at', '>', at)
-        .returning(['code_hmac', 'attempts', 'phone', 'country'])
+        .returning(['code_hmac', 'attempts', 'phone', 'country', 'signals'])
         .executeTakeFirst()
       if (!reserved) {
         const row = await load(projectId, id)
@@ -367,6 +374,9 @@ export function createVerificationService({
         fraudSettings: auth.project.fraud_settings,
         phone: reserved.phone,
         country: reserved.country,
+        deviceId: reserved.signals
+          ? (JSON.parse(reserved.signals) as CallerSignals).deviceId
+          : undefined,
       })
       const token = await tokens.issue({
         projectId,
@@ -500,6 +510,7 @@ export function createVerificationService({
         risk: {
           decision: (row.risk_decision ?? null) as VerificationDetails['risk']['decision'],
           reasons: row.risk_reasons ? (JSON.parse(row.risk_reasons) as string[]) : [],
+          ...(row.signals ? { signals: JSON.parse(row.signals) as CallerSignals } : {}),
         },
         messages: messages.map((m) => ({
           id: m.id,

@@ -8,6 +8,7 @@ import type { CounterRef } from '../counters'
 import { prefixOf } from '../network'
 import { durationMs, type FraudSettings } from '../settings'
 import type { CheckDeps, CheckResult, Finding, FraudContext } from '../types'
+import { sentRefs } from './destination'
 
 function refs(
   projectId: string,
@@ -61,14 +62,19 @@ export async function countSent(
   ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
 ): Promise<void> {
   const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await deps.counters.hit([r.country.sent, r.prefix.sent], ctx.at)
+  await deps.counters.hit(
+    [r.country.sent, r.prefix.sent, ...sentRefs(ctx.projectId, ctx.country)],
+    ctx.at,
+  )
 }
 
 /** Counts a code entered correctly for `phone`. */
 export async function countEntered(
   deps: CheckDeps,
   ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
+  /** Other counters of a verified shopper, counted in the same write. */
+  also: CounterRef[] = [],
 ): Promise<void> {
   const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await deps.counters.hit([r.country.entered, r.prefix.entered], ctx.at)
+  await deps.counters.hit([r.country.entered, r.prefix.entered, ...also], ctx.at)
 }
