@@ -6,7 +6,7 @@
  * | caller \ destination | open      | cold (no history)              | restricted                   |
  * |----------------------|-----------|--------------------------------|------------------------------|
  * | trusted device       | allow     | allow                          | priced challenge             |
- * | human-looking        | allow     | priced challenge               | escalate (captcha or 4× work)|
+ * | human-looking        | allow     | high risk: escalate; else challenge | escalate (captcha or 4× work)|
  * | unknown (no signals) | allow     | high risk: decoy; else challenge | probe when due, else decoy |
  * | bot                  | challenge | decoy                          | decoy                        |
  * @module
@@ -34,7 +34,8 @@ export function weigh(
         return caller === 'bot' ? 'challenge' : 'allow'
       case 'cold':
         if (caller === 'trusted') return 'allow'
-        if (caller === 'human') return 'challenge'
+        // High risk and no history: the interactive step (or 4× the work) for a new device.
+        if (caller === 'human') return risk === 'high' ? 'escalate' : 'challenge'
         if (caller === 'unknown') return risk === 'high' ? 'decoy' : 'challenge'
         return 'decoy'
       case 'restricted':
