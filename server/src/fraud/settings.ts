@@ -137,6 +137,15 @@ export const FraudSettings = v.strictObject({
       budgetPerHour: v.optional(RiskCounts, { low: 50, medium: 10, high: 3 }),
       /** Texts nobody entered in 24 h a country may have on top of its baseline, by prior risk. */
       unconvertedPerDay: v.optional(RiskCounts, { low: 100, medium: 20, high: 5 }),
+      /** Verified shoppers a day (EWMA) that open a medium- or high-risk country. */
+      openAtVerifiedPerDay: v.optional(
+        v.strictObject({
+          low: v.pipe(v.number(), v.minValue(0)),
+          medium: v.pipe(v.number(), v.minValue(0)),
+          high: v.pipe(v.number(), v.minValue(0)),
+        }),
+        { low: 0, medium: 1, high: 3 },
+      ),
       /** Rate ceiling per hour: budget + this times the baseline's verified shoppers per hour. */
       ceilingMultiplier: v.optional(v.pipe(v.number(), v.minValue(1)), 4),
       /** Starts per hour (sent or not) above this times the rate ceiling is a surge. */

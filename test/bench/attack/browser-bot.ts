@@ -23,8 +23,9 @@ export interface BrowserBot {
   close(): Promise<void>
 }
 
-function processCpuSeconds(rootPid: number): number {
-  // Sum utime+stime (and reaped children's) over the browser's process tree, from /proc.
+/** CPU seconds of every process below this one (utime + stime, and their reaped children's). */
+function descendantsCpuSeconds(): number {
+  const rootPid = process.pid
   const ticks = 100
   const stats = new Map<number, { ppid: number; cpu: number }>()
   for (const entry of readdirSync('/proc')) {
@@ -47,7 +48,7 @@ function processCpuSeconds(rootPid: number): number {
     }
     return false
   }
-  for (const [pid, { cpu }] of stats) if (inTree(pid)) total += cpu
+  for (const [pid, { cpu }] of stats) if (pid !== rootPid && inTree(pid)) total += cpu
   return total / ticks
 }
 
@@ -69,8 +70,8 @@ export async function createBrowserBot(): Promise<BrowserBot> {
     args: [...CHROMIUM_ARGS, '--disable-blink-features=AutomationControlled'],
     headless: true,
   })
-  const browserPid = (browser as unknown as { process?: () => { pid?: number } }).process?.()?.pid
-  const startCpu = browserPid ? processCpuSeconds(browserPid) : 0
+  // Chromium's processes are this process's descendants (and nothing else here is).
+  const startCpu = descendantsCpuSeconds()
 
   return {
     origin,
@@ -132,7 +133,7 @@ export async function createBrowserBot(): Promise<BrowserBot> {
         await context.close()
       }
     },
-    cpuSeconds: () => (browserPid ? processCpuSeconds(browserPid) - startCpu : 0),
+    cpuSeconds: () => descendantsCpuSeconds() - startCpu,
     async close() {
       await browser.close()
       await new Promise<void>((resolve) => page.close(() => resolve()))

@@ -3,7 +3,8 @@
  * the store's own baseline of verified shoppers there. A country is
  *
  * - `open`: the store has history there, or the prior says pumping is rare there;
- * - `cold`: no history and a medium- or high-risk prior: a small budget per hour;
+ * - `cold`: a medium- or high-risk prior and too little history (fewer verified shoppers a day
+ *   than `openAtVerifiedPerDay`): a small budget per hour;
  * - `restricted`: above a ceiling — texts per hour, starts per hour (a surge, counted as it
  *   starts), texts nobody entered in 24 h, or spend today — or its codes are rarely entered.
  *
@@ -129,8 +130,9 @@ export function judgeDestination(
   if (unconverted24h >= unconvertedCeiling) reasons.push('destination.unconverted')
   if (spentToday >= spendCeiling) reasons.push('destination.spend')
   if (reasons.length > 0) return { state: 'restricted', reasons, figures }
-  // History of its own opens a country: a verified shopper a day or more, or one today.
-  const history = baseline.perDay >= 1 || counts.verified24h >= 1
+  // History of its own opens a country: enough verified shoppers a day, steadily (the EWMA),
+  // not one shopper today.
+  const history = baseline.perDay >= settings.openAtVerifiedPerDay[prior.risk]
   if (!history && prior.risk !== 'low') {
     return { state: 'cold', reasons: [`destination.cold.${prior.risk}`], figures }
   }
