@@ -23,6 +23,7 @@ import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { parseRegistrations, RegistrationsError } from '../templates/registrations'
 import { createTokenService } from '../tokens'
 import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
+import { WEBHOOKS_USAGE, WebhooksUsageError, webhooksCommand } from './webhooks'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -45,6 +46,7 @@ Commands:
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
+${WEBHOOKS_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
@@ -131,6 +133,14 @@ async function serve(): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
+  if (argv[0] === 'webhooks' && !argv.includes('--help')) {
+    const config = settings()
+    const result = await withStorage(config, (storage) =>
+      webhooksCommand(argv, { storage, secret: config.secret }),
+    )
+    output(argv.includes('--json')).print(result.human, result.data)
+    return
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -388,7 +398,11 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof FraudUsageError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof FraudUsageError ||
+    error instanceof WebhooksUsageError
+  ) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)
   }

@@ -1,8 +1,8 @@
 /**
  * Restrictions of a destination (a country or a number prefix) and their lifting, as operators
  * see them: one function opens or lifts one, and it alone writes the structured log line and
- * the decision-log entry with the reason and the figures (the `fraud.restricted|lifted` webhooks
- * are wired to {@link onRestrictionEvent}). One row per restricted destination makes it happen
+ * the decision-log entry with the reason and the figures, and raises the `fraud.restricted|lifted`
+ * webhook event (live mode: the guard weighs destinations for live keys only). One row per restricted destination makes it happen
  * once across processes: the insert that wins emits `restricted`, the delete that wins `lifted`.
  *
  * A restricted destination is half-open: {@link takeProbe} lets a caller through at growing
@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { newId } from '../ids'
 import type { Database } from '../storage'
+import { emitWebhookEvent } from '../webhooks/emit'
 
 export interface RestrictionEvent {
   type: 'fraud.restricted' | 'fraud.lifted'
@@ -68,6 +69,19 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
         created_at: event.at,
       })
       .execute()
+    await emitWebhookEvent(db, {
+      type: event.type,
+      projectId: event.projectId,
+      mode: 'live',
+      data: {
+        subject: { kind: kind === 'prefix' ? 'prefix' : 'country', value },
+        reasons: event.reasons,
+        until: null,
+        at: new Date(event.at).toISOString(),
+      },
+      orderKey: event.subject,
+      at: event.at,
+    })
     for (const listener of listeners) {
       try {
         await listener(event)
@@ -103,8 +117,14 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
         })
         .onConflict((oc) => oc.columns(['project_id', 'subject']).doNothing())
         .executeTakeFirst()
-      known.set(key, { restricted: true, at, nextProbeAt: at + firstProbeAfterMs })
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+      const opened = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0
+      // An older restriction keeps its probe schedule (0: read it when a probe is asked for).
+      known.set(key, {
+        restricted: true,
+        at,
+        nextProbeAt: opened ? at + firstProbeAfterMs : (seen?.nextProbeAt ?? 0),
+      })
+      if (opened) {
         await emit({ type: 'fraud.restricted', projectId, subject, reasons, figures, at })
       }
     },

@@ -9,7 +9,7 @@
  * SHA-256 tries, half of it on average. See the README for what this costs in CPU seconds.
  * @module
  */
-import type { CallerClass } from './checks/caller'
+import type { CallerClass } from './callers'
 import type { DestinationPrior } from './destinations/prior'
 import type { FraudSettings } from './settings'
 

@@ -11,9 +11,9 @@
  * | bot                  | challenge | decoy                          | decoy                        |
  * @module
  */
-import type { CallerClass } from './checks/caller'
-import type { DestinationState } from './checks/destination'
+import type { CallerClass } from './callers'
 import type { DestinationRisk } from './destinations/prior'
+import type { DestinationState } from './destinations/verdict'
 
 export type Action = 'allow' | 'challenge' | 'escalate' | 'probe' | 'decoy'
 

@@ -241,7 +241,8 @@ export const SCENARIOS: Scenario[] = [
             fraudSettings: null,
             phone: mobileNumber(random, country),
             country,
-            deviceId,
+            mode: 'live',
+            signals: { deviceId },
           })
         }
       }

@@ -1,142 +1,250 @@
 /**
- * Destination risk: how much traffic a country may take, from the built-in prior (risk, cost) and
- * the store's own baseline of verified shoppers there. A country is
+ * The destination check: destination risk (the built-in prior and the store's own baseline,
+ * see destinations/) weighed with the caller's first-party signals (see callers.ts), as the
+ * table in weigh.ts says. It restricts a country or prefix that runs over a ceiling (or whose
+ * codes are rarely entered), emits `fraud.restricted|lifted`, lets half-open probes through,
+ * and prices its challenges (pricing.ts). Live keys only: test keys text the sandbox.
  *
- * - `open`: the store has history there, or the prior says pumping is rare there;
- * - `cold`: a medium- or high-risk prior and too little history (fewer verified shoppers a day
- *   than `openAtVerifiedPerDay`): a small budget per hour;
- * - `restricted`: above a ceiling — texts per hour, starts per hour (a surge, counted as it
- *   starts), texts nobody entered in 24 h, or spend today — or its codes are rarely entered.
- *
- * Every ceiling is the prior's budget plus a multiple of the baseline, so a store's own busy
- * countries get room in proportion to their real shoppers (a flash sale) and a country the store
- * never sold to gets a few texts an hour. The figures go to the decision log.
+ * Modes: `destinations.mode` for the check; `callers.mode` for the weight of the signals (off or
+ * shadow: every caller is weighed as a person, and what the signals would change is recorded).
  * @module
  */
-import type { CounterRef } from '../counters'
-import type { Baseline } from '../destinations/baseline'
-import { type DestinationPrior, priorOf } from '../destinations/prior'
-import type { FraudContext } from '../types'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../../storage'
+import { type CallerClass, judgeCaller } from '../callers'
+import { createBaselines } from '../destinations/baseline'
+import {
+  type DestinationState,
+  destinationHitRefs,
+  destinationReadRefs,
+  judgeDestination,
+  sentRefs,
+  verifiedRefs,
+} from '../destinations/verdict'
+import { createRestrictions } from '../events'
+import { prefixOf } from '../network'
+import { pricedDifficulty } from '../pricing'
+import { durationMs } from '../settings'
+import type { Finding, FraudCheck, FraudContext } from '../types'
+import { type Action, weigh } from '../weigh'
+import { conversionRefs } from './conversion'
 
-const HOUR_MS = 3_600_000
-const DAY_MS = 86_400_000
-const MICRO = 1_000_000
-const DEVICE_MEMORY_MS = 30 * DAY_MS
-
-export type DestinationState = 'open' | 'cold' | 'restricted'
-
-export interface DestinationFigures {
-  risk: DestinationPrior['risk']
-  cost: number
-  baselinePerHour: number
-  baselinePerDay: number
-  starts1h: number
-  sent1h: number
-  unconverted24h: number
-  spentToday: number
-  rateCeiling: number
-  surgeCeiling: number
-  unconvertedCeiling: number
-  spendCeiling: number
-}
-
-export interface DestinationVerdict {
-  state: DestinationState
-  /** `destination.*` reason codes: why it is cold or restricted. */
-  reasons: string[]
-  figures: DestinationFigures
-}
-
-/** Counters hit on every start: starts per country and per device in the last hour. */
-export function destinationHitRefs(ctx: FraudContext, deviceId: string | undefined) {
-  const refs: CounterRef[] = [
-    { key: `dest-start:${ctx.projectId}:${ctx.country}`, windowMs: HOUR_MS },
-  ]
-  if (deviceId) refs.push({ key: `device-start:${ctx.projectId}:${deviceId}`, windowMs: HOUR_MS })
-  return refs
-}
-
-/** Counters read on every start: texts and verified shoppers per country, spend, the device. */
-export function destinationReadRefs(ctx: FraudContext, deviceId: string | undefined) {
-  const dayStart = Math.floor(ctx.at / DAY_MS) * DAY_MS
-  const refs: CounterRef[] = [
-    { key: `dest-sent:${ctx.projectId}:${ctx.country}`, windowMs: HOUR_MS },
-    { key: `dest-sent:${ctx.projectId}:${ctx.country}`, windowMs: DAY_MS },
-    { key: `dest-verified:${ctx.projectId}:${ctx.country}`, windowMs: DAY_MS },
-    { key: `spend:${ctx.projectId}:country:${ctx.country}:${dayStart}`, windowMs: DAY_MS },
-  ]
-  if (deviceId) {
-    refs.push({ key: `device-verified:${ctx.projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
+/** Per database: the baseline cache and what this process knows of restrictions. */
+const state = new WeakMap<
+  Kysely<Database>,
+  {
+    baselines: ReturnType<typeof createBaselines>
+    restrictions: ReturnType<typeof createRestrictions>
   }
-  return refs
-}
-
-/** Counted with every real text (not decoys). */
-export const sentRefs = (projectId: string, country: string): CounterRef[] => [
-  { key: `dest-sent:${projectId}:${country}`, windowMs: HOUR_MS },
-  { key: `dest-sent:${projectId}:${country}`, windowMs: DAY_MS },
-]
-
-/** Counted with every code entered. */
-export function verifiedRefs(projectId: string, country: string, deviceId: string | undefined) {
-  const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
-  if (deviceId) {
-    refs.push({ key: `device-verified:${projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
+>()
+function stateOf(db: Kysely<Database>, logger: Logger | undefined) {
+  let s = state.get(db)
+  if (!s) {
+    s = { baselines: createBaselines(db), restrictions: createRestrictions(db, logger) }
+    state.set(db, s)
   }
-  return refs
+  return s
 }
 
-export function judgeDestination(
-  ctx: Pick<FraudContext, 'country' | 'settings' | 'routeCost'>,
-  counts: {
-    starts1h: number
-    sent1h: number
-    sent24h: number
-    verified24h: number
-    spentMicro: number
+const isLive = (ctx: FraudContext) => ctx.project.mode === 'live'
+
+export const destinationCheck: FraudCheck = {
+  id: 'destination',
+  phase: 'screen',
+  mode: (settings) => settings.destinations.mode,
+  async run(ctx, { db, counters, logger }) {
+    const settings = ctx.settings.destinations
+    if (!isLive(ctx) || settings.mode === 'off') return { findings: [] }
+    const { baselines, restrictions } = stateOf(db, logger)
+    const conversion = conversionRefs(ctx)
+    const [hits, reads, baseline] = await Promise.all([
+      counters.hit(destinationHitRefs(ctx), ctx.at),
+      counters.read(
+        [
+          ...destinationReadRefs(ctx),
+          conversion.country.sent,
+          conversion.country.entered,
+          conversion.prefix.sent,
+          conversion.prefix.entered,
+        ],
+        ctx.at,
+      ),
+      baselines.of(ctx.project.id, `country:${ctx.destination.country}`, ctx.at),
+    ])
+    const [sent1h = 0, sent24h = 0, verified24h = 0, spentMicro = 0, deviceVerified = 0] = reads
+    const [countrySent = 0, countryEntered = 0, prefixSent = 0, prefixEntered = 0] = reads.slice(5)
+    const deviceStarts = ctx.caller.signals?.deviceId ? hits[1] : undefined
+    const caller = judgeCaller(
+      ctx.caller.signals,
+      ctx.caller.userAgent,
+      { deviceStarts1h: deviceStarts, deviceVerified30d: deviceVerified },
+      ctx.settings.callers,
+    )
+    const destination = judgeDestination(
+      ctx,
+      { starts1h: hits[0] ?? 0, sent1h, sent24h, verified24h, spentMicro },
+      baseline,
+    )
+
+    // The conversion breaker, as a restriction of the country or the number's prefix.
+    const breaker = ctx.settings.conversion
+    const breaks = (sent: number, entered: number, minSent: number) =>
+      breaker.mode === 'enforce' && sent >= minSent && entered / sent < breaker.blockBelow
+    const countrySubject = `country:${ctx.destination.country}`
+    const prefixSubject = `prefix:${prefixOf(ctx.destination.phone, breaker.prefixDigits)}`
+    const restrictedBy = destination.state === 'restricted' ? [...destination.reasons] : []
+    if (breaks(countrySent, countryEntered, breaker.minSent))
+      restrictedBy.push('conversion.country')
+    const prefixBroken = breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)
+
+    const enforcing = settings.mode === 'enforce'
+    const firstProbeMs = durationMs(settings.firstProbeAfter)
+    let where: DestinationState = destination.state
+    let probeSubject: string | undefined
+    const figures = { country: ctx.destination.country, ...destination.figures }
+    if (restrictedBy.length > 0) {
+      where = 'restricted'
+      probeSubject = countrySubject
+      if (enforcing) {
+        await restrictions.restrict(
+          ctx.project.id,
+          countrySubject,
+          restrictedBy,
+          figures,
+          ctx.at,
+          firstProbeMs,
+        )
+      }
+    } else if (enforcing) {
+      // Held at least minRestriction, so a restriction does not flap with the window.
+      const held = await restrictions.lift(
+        ctx.project.id,
+        countrySubject,
+        figures,
+        ctx.at,
+        durationMs(settings.minRestriction),
+      )
+      if (held) {
+        where = 'restricted'
+        probeSubject = countrySubject
+        restrictedBy.push('destination.held')
+      }
+    }
+    if (prefixBroken) {
+      where = 'restricted'
+      restrictedBy.push('conversion.prefix')
+      probeSubject ??= prefixSubject
+      if (enforcing) {
+        await restrictions.restrict(
+          ctx.project.id,
+          prefixSubject,
+          ['conversion.prefix'],
+          figures,
+          ctx.at,
+          firstProbeMs,
+        )
+      }
+    }
+
+    const weighSignals = ctx.settings.callers.mode === 'enforce'
+    const acting = weigh(where, destination.figures.risk, weighSignals ? caller.class : 'human')
+    let action: Action = acting.action
+    // Half-open: a caller the guard is unsure of gets through now and then, with the hardest work.
+    if (action === 'probe') {
+      const due =
+        enforcing &&
+        probeSubject !== undefined &&
+        (ctx.caller.answered
+          ? await restrictions.takeProbe(ctx.project.id, probeSubject, ctx.at, firstProbeMs)
+          : await restrictions.probeDue(ctx.project.id, probeSubject, ctx.at))
+      action = due ? 'probe' : 'decoy'
+    }
+    const why = [
+      ...(where === 'restricted' ? restrictedBy : destination.reasons),
+      ...caller.reasons,
+    ]
+    const numbers: Record<string, number> = {
+      ...numeric(destination.figures),
+      ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
+      deviceVerified30d: round(deviceVerified),
+    }
+    const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
+
+    // What the signals would change, while they are only recorded (callers in shadow).
+    const shadowReasons: string[] = []
+    if (ctx.settings.callers.mode === 'shadow') {
+      const real = weigh(where, destination.figures.risk, caller.class)
+      if (real.action !== acting.action) {
+        const would = real.action === 'probe' ? 'decoy' : real.action
+        shadowReasons.push(
+          ...findingsOf(would, why, caller.class, destination, numbers, ctx).map(
+            (f) => `${f.decision}:${f.reason}`,
+          ),
+        )
+      }
+    }
+    return { findings, shadowReasons }
   },
-  baseline: Baseline,
-): DestinationVerdict {
-  const settings = ctx.settings.destinations
-  const prior = priorOf(ctx.country, settings.prior)
-  const cost = ctx.routeCost ?? ctx.settings.spend.costs[ctx.country] ?? prior.cost
-  const budget = settings.budgetPerHour[prior.risk]
-  const rateCeiling = Math.ceil(budget + settings.ceilingMultiplier * baseline.perHour)
-  const surgeCeiling = Math.ceil(settings.surgeMultiplier * rateCeiling)
-  const unconvertedCeiling = Math.ceil(
-    settings.unconvertedPerDay[prior.risk] + settings.ceilingMultiplier * baseline.perDay,
-  )
-  const spendCeiling =
-    cost * (settings.spendMultiplier * baseline.perDay + settings.spendMultiplier * budget * 24)
-  const unconverted24h = Math.max(0, counts.sent24h - counts.verified24h)
-  const spentToday = counts.spentMicro / MICRO
-  const figures: DestinationFigures = {
-    risk: prior.risk,
-    cost,
-    baselinePerHour: round(baseline.perHour),
-    baselinePerDay: round(baseline.perDay),
-    starts1h: round(counts.starts1h),
-    sent1h: round(counts.sent1h),
-    unconverted24h: round(unconverted24h),
-    spentToday: round(spentToday),
-    rateCeiling,
-    surgeCeiling,
-    unconvertedCeiling,
-    spendCeiling: round(spendCeiling),
+
+  async afterSent(ctx, { counters }) {
+    if (!isLive(ctx)) return
+    await counters.hit(sentRefs(ctx.project.id, ctx.destination.country), ctx.at)
+  },
+
+  async afterApproved(ctx, { db, counters, logger }) {
+    if (!isLive(ctx)) return
+    const { baselines } = stateOf(db, logger)
+    await counters.hit(
+      verifiedRefs(ctx.project.id, ctx.destination.country, ctx.caller.signals?.deviceId),
+      ctx.at,
+    )
+    await baselines.countVerified(
+      ctx.project.id,
+      [
+        `country:${ctx.destination.country}`,
+        `prefix:${prefixOf(ctx.destination.phone, ctx.settings.conversion.prefixDigits)}`,
+      ],
+      ctx.at,
+    )
+  },
+}
+
+function findingsOf(
+  action: Action,
+  why: string[],
+  caller: CallerClass,
+  destination: ReturnType<typeof judgeDestination>,
+  figures: Record<string, number>,
+  ctx: FraudContext,
+): Finding[] {
+  if (action === 'allow') return []
+  const reasons = why.length > 0 ? why : [`destination.${action}`]
+  if (action === 'decoy') {
+    return reasons.map((reason) => ({ decision: 'block', reason, scope: 'number', figures }))
   }
-  const reasons: string[] = []
-  if (counts.sent1h >= rateCeiling) reasons.push('destination.rate')
-  if (counts.starts1h > surgeCeiling) reasons.push('destination.surge')
-  if (unconverted24h >= unconvertedCeiling) reasons.push('destination.unconverted')
-  if (spentToday >= spendCeiling) reasons.push('destination.spend')
-  if (reasons.length > 0) return { state: 'restricted', reasons, figures }
-  // History of its own opens a country: enough verified shoppers a day, steadily (the EWMA),
-  // not one shopper today.
-  const history = baseline.perDay >= settings.openAtVerifiedPerDay[prior.risk]
-  if (!history && prior.risk !== 'low') {
-    return { state: 'cold', reasons: [`destination.cold.${prior.risk}`], figures }
-  }
-  return { state: 'open', reasons: [], figures }
+  const escalated = action === 'escalate' || action === 'probe'
+  const difficulty = ctx.settings.challenge.priced
+    ? pricedDifficulty(
+        { cost: destination.figures.cost, risk: destination.figures.risk, caller, escalated },
+        ctx.settings.challenge,
+      )
+    : undefined
+  const extra = escalated ? [action === 'probe' ? 'destination.probe' : 'caller.escalated'] : []
+  return [...reasons, ...extra].map((reason) => ({
+    decision: 'challenge',
+    reason,
+    scope: 'number',
+    figures,
+    ...(difficulty !== undefined ? { difficulty } : {}),
+    ...(escalated ? { interactive: true } : {}),
+  }))
 }
 
 const round = (n: number) => Math.round(n * 100) / 100
+
+function numeric(values: object): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, value] of Object.entries(values)) if (typeof value === 'number') out[key] = value
+  return out
+}

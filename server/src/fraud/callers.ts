@@ -11,8 +11,8 @@
  * The class alone never refuses anyone: the guard weighs it with the destination (see guard.ts).
  * @module
  */
-import type { CallerSignals } from '@textgate/shared'
-import type { FraudSettings } from '../settings'
+import type { FraudSettings } from './settings'
+import type { CallerSignals } from './types'
 
 export type CallerClass = 'trusted' | 'human' | 'unknown' | 'bot'
 
