@@ -189,13 +189,13 @@ export const destinationCheck: FraudCheck = {
 
   async afterSent(ctx, { counters }) {
     if (!isLive(ctx)) return
-    await counters.hit(sentRefs(ctx.project.id, ctx.destination.country), ctx.at)
+    await counters.add(sentRefs(ctx.project.id, ctx.destination.country), ctx.at)
   },
 
   async afterApproved(ctx, { db, counters, logger }) {
     if (!isLive(ctx)) return
     const { baselines } = stateOf(db, logger)
-    await counters.hit(
+    await counters.add(
       verifiedRefs(ctx.project.id, ctx.destination.country, ctx.caller.signals?.deviceId),
       ctx.at,
     )
