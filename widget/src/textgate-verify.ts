@@ -654,6 +654,7 @@ export class TextgateVerify extends LitElement {
         ),
         status: this.status,
         message: this.message('code'),
+        timeLocale: this.locale.tag,
       })
     }
     if (this.step === 'done') return renderDoneStep({ t, on, verifiedPhone: this.verifiedPhone })

@@ -16,6 +16,11 @@ import { pickerStyles } from './textgate-country-picker.styles'
 export const PICKER_PARTS =
   'country-button, country-panel, country-search, country-list, country-option'
 
+/** The no-country globe, drawn, for systems without colour emoji. */
+const GLOBE = html`<svg viewBox="0 0 16 16" width="1em" height="1em" fill="none" stroke="currentColor">
+  <circle cx="8" cy="8" r="7" /><ellipse cx="8" cy="8" rx="3" ry="7" /><path d="M1 8h14" />
+</svg>`
+
 export class CountryPickEvent extends Event {
   constructor(readonly country: Country) {
     super('textgate-country-pick', { bubbles: true })
@@ -23,8 +28,9 @@ export class CountryPickEvent extends Event {
 }
 
 export function flag(country: Country | undefined) {
-  if (!country) return html`<span class="flag" aria-hidden="true">🌐</span>`
-  return canShowFlags()
+  const emoji = canShowFlags()
+  if (!country) return html`<span class="flag" aria-hidden="true">${emoji ? '🌐' : GLOBE}</span>`
+  return emoji
     ? html`<span class="flag" aria-hidden="true">${country.flag}</span>`
     : html`<span class="flag iso" aria-hidden="true">${country.code}</span>`
 }

@@ -78,7 +78,7 @@ export function renderPhoneStep(v: PhoneStepView) {
           ?disabled=${off}
           @change=${on.consent}
         />
-        <span><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
+        <span dir="auto"><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
       </label>
       ${v.message('consent')}
       ${
@@ -91,7 +91,7 @@ export function renderPhoneStep(v: PhoneStepView) {
                 ?disabled=${off}
                 @change=${on.marketing}
               />
-              <span><slot name="marketing">${v.marketingText}</slot></span>
+              <span dir="auto"><slot name="marketing">${v.marketingText}</slot></span>
             </label>`
           : nothing
       }
