@@ -16,6 +16,8 @@ export interface PhoneStepView {
   invalid: 'phone' | 'consent' | 'code' | ''
   countries: readonly Country[]
   country: Country | undefined
+  /** Listed first in the picker. */
+  preferred: readonly string[]
   phoneText: string
   consent: boolean
   consentText: string
@@ -48,6 +50,7 @@ export function renderPhoneStep(v: PhoneStepView) {
             .t=${t}
             .countries=${v.countries}
             .current=${v.country}
+            .preferred=${v.preferred}
             ?disabled=${off}
             @textgate-country-pick=${on.pick}
           ></textgate-country-picker>
