@@ -20,13 +20,16 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
+ * BENCH_BEFORE=<git revision> also runs that revision's server (checked out under test/.tmp)
+ * in the SQLite rounds, for before/after rows from one run.
+ *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
  * generator is the bottleneck, so ratios mean nothing) or when any row saw an error; it then exits
  * non-zero. Output: tables with ratios, and test/.tmp/bench-verify.json.
  * @module
  */
-import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -60,6 +63,8 @@ const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 5)
 const LEAK_PERCENT = Number(process.env.BENCH_LEAK_PERCENT ?? 10)
 /** Verifications prepared for each check row: more than a 2-core machine checks in a row. */
 const CHECK_SUPPLY = Number(process.env.BENCH_CHECK_SUPPLY ?? 60_000)
+/** A git revision whose server runs beside this one in the SQLite rounds (before/after rows). */
+const BEFORE = process.env.BENCH_BEFORE
 /** Rounds of the SQLite comparison: Textgate and the peer take turns, the median round counts. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BARE_MINIMUM = 10_000
@@ -157,6 +162,23 @@ function report(row: Row): Row {
   return row
 }
 
+/**
+ * The CLI of another revision's server, checked out under test/.tmp (its own source, this
+ * checkout's installed packages), for before/after rows measured in one run.
+ */
+function checkoutBefore(revision: string): string {
+  const dir = join(TMP, `before-${revision.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
+  if (!existsSync(join(dir, 'server'))) {
+    mkdirSync(dir, { recursive: true })
+    execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir}`, {
+      cwd: ROOT,
+    })
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+    symlinkSync(join(ROOT, 'server/node_modules'), join(dir, 'server/node_modules'))
+  }
+  return join(dir, 'server/src/cli/main.ts')
+}
+
 /** The row of median throughput. */
 function median(list: Row[]): Row {
   const sorted = [...list].sort((a, b) => a.perSecond - b.perSecond)
@@ -182,11 +204,13 @@ interface TextgateUnderTest {
 async function startTextgates(
   databaseUrl: string | undefined,
   processes = 1,
+  cliPath?: string,
 ): Promise<TextgateUnderTest> {
   const first = await startTextgate({
     databaseUrl,
     env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
     direct: true,
+    ...(cliPath ? { cliPath } : {}),
   })
   const servers = [first]
   try {
@@ -196,12 +220,13 @@ async function startTextgates(
           databaseUrl: first.env.DATABASE_URL,
           env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
           direct: true,
+          ...(cliPath ? { cliPath } : {}),
         }),
       )
     }
     const settingsFile = join(first.env.TEXTGATE_DATA_DIR ?? '', 'bench-fraud.json')
     writeFileSync(settingsFile, JSON.stringify(BENCH_FRAUD_SETTINGS))
-    const project = createProject(first.env, 'Bench store', [ORIGIN], settingsFile)
+    const project = createProject(first.env, 'Bench store', [ORIGIN], settingsFile, cliPath)
     return {
       urls: servers.map((s) => s.url),
       project,
@@ -389,13 +414,20 @@ async function main() {
     const dir = tempDir('tg-peer-')
     const port = await freePort()
     let peer: Started | undefined
-    const rounds: Record<'start' | 'check' | 'peerSend' | 'peerVerify', Row[]> = {
+    let before: TextgateUnderTest | undefined
+    const rounds: Record<
+      'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck',
+      Row[]
+    > = {
       start: [],
       check: [],
       peerSend: [],
       peerVerify: [],
+      beforeStart: [],
+      beforeCheck: [],
     }
     try {
+      if (BEFORE) before = await startTextgates(undefined, 1, checkoutBefore(BEFORE))
       peer = await startProcess(
         [join(ROOT, 'test/bench/peer-server.ts')],
         { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
@@ -406,6 +438,7 @@ async function main() {
       for (let round = 1; round <= ROUNDS; round++) {
         if (ROUNDS > 1) console.log(`  round ${round}`)
         rounds.start.push(await startRow('Textgate start (POST /v1/verifications)', tg))
+        if (before) rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
         rounds.peerSend.push(
           report({
             name: 'better-auth send-otp',
@@ -421,6 +454,7 @@ async function main() {
           }),
         )
         rounds.check.push(await checkRow('Textgate check (POST …/check)', tg))
+        if (before) rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
         const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
         const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
         writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
@@ -444,6 +478,11 @@ async function main() {
       await peer?.stop()
       dir.remove()
       await tg.close()
+      await before?.close()
+    }
+    if (before) {
+      rows.beforeStart = median(rounds.beforeStart)
+      rows.beforeCheck = median(rounds.beforeCheck)
     }
     rows.start = median(rounds.start)
     rows.check = median(rounds.check)
@@ -557,6 +596,8 @@ async function main() {
     startHalf: rows.peerSend,
     checkHalf: rows.peerVerify,
     pgStart: rows.peerSend,
+    beforeStart: rows.peerSend,
+    beforeCheck: rows.peerVerify,
     pgCheck: rows.peerVerify,
   }
   const table = Object.entries(rows).map(([key, r]) => ({
@@ -573,6 +614,12 @@ async function main() {
   }))
   console.log('')
   console.table(table)
+  if (rows.beforeStart && rows.start && rows.beforeCheck && rows.check) {
+    console.log(
+      `After ÷ before (${BEFORE}): start ${ratio(rows.start, rows.beforeStart)}×, check ${ratio(rows.check, rows.beforeCheck)}× ` +
+        `in throughput; CPU per start ${cpuRatio(rows.start, rows.beforeStart)}× less, per check ${cpuRatio(rows.check, rows.beforeCheck)}× less`,
+    )
+  }
   if (rows.pgStart && rows.start) {
     console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
   }
