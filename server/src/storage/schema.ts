@@ -37,6 +37,8 @@ export interface ApiKeyTable {
   hint: string
   created_at: number
   revoked_at: number | null
+  /** Last request made with the key, to the minute (each process writes it once a minute). */
+  last_used_at: number | null
 }
 
 export type VerificationStatusColumn = 'pending' | 'approved' | 'expired' | 'failed' | 'canceled'
@@ -244,6 +246,18 @@ export interface MessagePartTable {
   cost_currency: string | null
 }
 
+/** That an erasure by number happened (GDPR Art. 17): never the number. */
+export interface ErasureTable {
+  id: string
+  /** '*' when every project's rows were searched. */
+  project_id: string
+  /** `cli`, or the id of the secret key that asked. */
+  requested_by: string
+  /** JSON object: table → rows removed or masked. */
+  rows: string
+  created_at: number
+}
+
 export interface WebhookEndpointTable {
   id: string
   project_id: string
@@ -324,6 +338,7 @@ export interface Database {
   fraud_spent_challenges: FraudSpentChallengeTable
   early_reports: EarlyReportTable
   message_parts: MessagePartTable
+  erasures: ErasureTable
   webhook_endpoints: WebhookEndpointTable
   webhook_messages: WebhookMessageTable
   webhook_deliveries: WebhookDeliveryTable

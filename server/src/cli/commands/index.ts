@@ -6,6 +6,8 @@
 import type { Command } from '../command'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
+import { keysListCommand } from './keys-list'
+import { keysRevokeCommand } from './keys-revoke'
 import { keysRotateCommand } from './keys-rotate'
 import { migrateCommand } from './migrate'
 import { outboxStatusCommand } from './outbox-status'
@@ -29,6 +31,8 @@ export const COMMANDS: readonly Command[] = [
   fraudCommand,
   webhooksCommand,
   keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
   outboxStatusCommand,
   routesCheckCommand,
   routesPlanCommand,
