@@ -20,6 +20,7 @@ import { requestId } from './http/request-id'
 import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
 import { httpMetrics, metricsHandler } from './metrics'
+import { openApiRoutes } from './openapi/routes'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -103,6 +104,7 @@ export function createApp({
 
   app.route('/', healthRoutes({ db, logger, isAccepting, now }))
   if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
+  app.route('/', openApiRoutes({ serverUrl: publicUrl }))
   app.get('/.well-known/jwks.json', async (c) => {
     c.header('Access-Control-Allow-Origin', '*')
     c.header('Cache-Control', 'public, max-age=300')

@@ -23,3 +23,66 @@ export const ReadinessResponse = v.object({
   oldestDueSeconds: v.object({ outbox: v.number(), webhooks: v.number() }),
 })
 export type ReadinessResponse = v.InferOutput<typeof ReadinessResponse>
+
+const isoTimestamp = v.pipe(v.string(), v.isoTimestamp())
+
+/** `GET /healthz`: the process is alive (503 `shutting_down` while it drains). */
+export const LivenessResponse = v.object({ status: v.picklist(['ok', 'shutting_down']) })
+
+/** A key as the keys API lists it: never the key itself. */
+export const ApiKeySummary = v.object({
+  id: v.string(),
+  projectId: v.string(),
+  kind: v.picklist(['publishable', 'secret']),
+  mode: v.picklist(['live', 'test']),
+  /** The first characters and the last four. */
+  prefix: v.string(),
+  createdAt: isoTimestamp,
+  lastUsedAt: v.nullable(isoTimestamp),
+  revokedAt: v.nullable(isoTimestamp),
+})
+export const ApiKeyList = v.array(ApiKeySummary)
+export const CreatedApiKey = v.object({
+  ...ApiKeySummary.entries,
+  /** The key in clear: shown this once. */
+  key: v.string(),
+})
+export const CreateApiKeyRequest = v.strictObject({
+  kind: v.picklist(['publishable', 'secret']),
+})
+
+const Ranked = v.array(v.object({ key: v.string(), count: v.number() }))
+
+/** `GET /v1/fraud/summary`: what the guard did lately. */
+export const FraudSummary = v.object({
+  since: isoTimestamp,
+  starts: v.number(),
+  outcomes: v.record(v.string(), v.number()),
+  topReasons: Ranked,
+  topStoppedRanges: Ranked,
+  topStoppedCountries: Ranked,
+})
+
+/** `GET /.well-known/jwks.json`: the public keys that sign phone tokens. */
+export const JsonWebKeySet = v.object({
+  keys: v.array(
+    v.looseObject({
+      kty: v.string(),
+      kid: v.string(),
+      alg: v.optional(v.picklist(['EdDSA', 'ES256'])),
+      use: v.optional(v.literal('sig')),
+    }),
+  ),
+})
+
+/** `/v1/carriers/{carrier}/reports`: how many reports moved a message forward. */
+export const CarrierReportsResult = v.object({
+  received: v.number(),
+  applied: v.number(),
+  held: v.optional(v.number()),
+})
+
+/** The body of every error answer. */
+export const ErrorResponse = v.object({
+  error: v.looseObject({ code: v.string(), message: v.string() }),
+})

@@ -9,11 +9,17 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createProject } from '../../server/src/projects'
 import { deriveSecrets } from '../../server/src/secrets'
-import { openStorage } from '../../server/src/storage'
+import { migrateToLatest, openStorage } from '../../server/src/storage'
 import { createTestStorage, type TestStorage } from '../../server/src/storage/testing'
 import { createEndpoint, emitWebhookEvent } from '../../server/src/webhooks'
 import { startReceiver } from '../../server/src/webhooks/receiver.testing'
-import { restartTextgate, type Started, startTextgate, TEST_SECRET } from '../support/processes'
+import {
+  restartTextgate,
+  type Started,
+  startTextgate,
+  TEST_SECRET,
+  tempDir,
+} from '../support/processes'
 
 const POSTGRES_URL = process.env.TEXTGATE_TEST_POSTGRES_URL
 const VERIFICATIONS = 30
@@ -29,18 +35,19 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
   return true
 }
 
-async function runScenario(databaseUrl: string | undefined) {
+async function runScenario(postgresUrl: string | undefined) {
   const receiver = await startReceiver()
   // Slow answers keep deliveries under way when the process dies.
   receiver.delayMs = 60
-  const first = await startTextgate({
-    databaseUrl,
-    direct: true,
-    env: { TEXTGATE_WEBHOOK_CLAIM_MS: '1500' },
-  })
-  let server: Started = first
+  const data = tempDir('tg-hooks-')
+  const databaseUrl = postgresUrl ?? `sqlite:${data.path}/textgate.db`
+  // Every event is written before the server starts: a second process writing the same SQLite
+  // file while the server does is not how Textgate runs (one process per SQLite file).
+  const storage = openStorage(databaseUrl)
+  await migrateToLatest(storage)
+  let server: Started | undefined
+  let first: Awaited<ReturnType<typeof startTextgate>> | undefined
   try {
-    const storage = openStorage(String(first.env.DATABASE_URL))
     const { project } = await createProject(storage.db, {
       name: 'Hooks',
       origins: ['https://shop.example'],
@@ -76,6 +83,12 @@ async function runScenario(databaseUrl: string | undefined) {
       }
     }
     await storage.close()
+    first = await startTextgate({
+      databaseUrl,
+      direct: true,
+      env: { TEXTGATE_WEBHOOK_CLAIM_MS: '1500' },
+    })
+    server = first
 
     const got = () => new Set(receiver.received.map((r) => r.id))
     let crashes = 0
@@ -107,9 +120,10 @@ async function runScenario(databaseUrl: string | undefined) {
       orderBroken,
     }
   } finally {
-    await server.stop('SIGTERM')
-    await first.close()
+    await server?.stop('SIGTERM')
+    await first?.close()
     await receiver.close()
+    data.remove()
   }
 }
 

@@ -333,7 +333,10 @@ export function createDispatcher({
           { messageId: message.id, carrier: carrierId, status: result.status, at },
           result.sentParts,
         )
-        await messageStatusMoved(trx, message.id, at)
+        await messageStatusMoved(trx, message.id, at, {
+          status: result.status,
+          carrier: carrierId,
+        })
         await trx
           .updateTable('outbox')
           .set({ state: 'done', claimed_until: null, last_error: null })

@@ -9,6 +9,7 @@ import { sandboxCarrier } from '../carriers/sandbox'
 import type { CarrierAdapter } from '../carriers/types'
 import { createFraud } from '../fraud'
 import { createMetricsRegistry } from '../metrics'
+import { checkResponse } from '../openapi/contract.testing'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -125,6 +126,15 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     const text = await response.text()
     // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
     const json: any = text ? JSON.parse(text) : undefined
+    // Every answer of every HTTP-level test is held to the OpenAPI document.
+    const problems = checkResponse(
+      method,
+      path,
+      response.status,
+      response.headers.get('Content-Type'),
+      json,
+    )
+    if (problems.length > 0) throw new Error(`[openapi] ${problems.join('; ')}`)
     return { status: response.status, headers: response.headers, json }
   }
 

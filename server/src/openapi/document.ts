@@ -1,0 +1,612 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same valibot schemas the server
+ * validates with (shared/): one table of operations here names each route's schemas, and
+ * @valibot/to-json-schema turns them into JSON Schema 2020-12. Webhook events are in `webhooks`.
+ * @module
+ */
+import {
+  ApiKeyList,
+  ApiKeySummary,
+  CarrierReportsResult,
+  CheckVerificationRequest,
+  CheckVerificationResponse,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  CreateWebhookEndpointRequest,
+  ERRORS,
+  ErrorResponse,
+  FraudEvent,
+  FraudListEntry,
+  FraudListEntryRequest,
+  FraudSummary,
+  JsonWebKeySet,
+  LivenessResponse,
+  ReadinessResponse,
+  RedeemTokenRequest,
+  RedeemTokenResponse,
+  ReplayWebhooksRequest,
+  ReplayWebhooksResponse,
+  ResendVerificationResponse,
+  RotateWebhookSecretRequest,
+  SandboxMessagesResponse,
+  SandboxRandomNumberResponse,
+  StartVerificationRequest,
+  StartVerificationResponse,
+  UpdateWebhookEndpointRequest,
+  VerificationDetails,
+  WEBHOOK_EVENT_TYPES,
+  WebhookDeliveryList,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointWithSecret,
+  WebhookEvent,
+  WidgetConfigResponse,
+} from '@textgate/shared'
+import { toJsonSchema } from '@valibot/to-json-schema'
+import * as v from 'valibot'
+
+type Security = 'publishable' | 'secret' | 'testSecret' | 'metrics' | 'carrier' | 'none'
+
+interface Param {
+  name: string
+  description: string
+  required?: boolean
+  schema: v.GenericSchema
+}
+
+interface Response {
+  description: string
+  schema?: v.GenericSchema
+  /** Defaults to application/json when a schema is given. */
+  contentType?: string
+}
+
+export interface Operation {
+  method: 'get' | 'post' | 'patch' | 'delete'
+  /** OpenAPI path template, `{id}` for parameters. */
+  path: string
+  operationId: string
+  summary: string
+  tag: string
+  security: Security
+  body?: v.GenericSchema
+  /** The body may be left out (an empty POST). */
+  bodyOptional?: boolean
+  query?: Param[]
+  headers?: Param[]
+  responses: Record<string, Response>
+}
+
+const str = v.string()
+const id = (description: string): Param => ({ name: 'id', description, schema: str })
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'post',
+    path: '/v1/verifications',
+    operationId: 'startVerification',
+    summary: 'Start a verification: check the number, screen it, text a code.',
+    tag: 'Verifications',
+    security: 'publishable',
+    body: StartVerificationRequest,
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        description: 'Replays the first answer for 24 h when the same request is sent again.',
+        schema: v.pipe(v.string(), v.maxLength(255)),
+      },
+    ],
+    responses: {
+      '201': { description: 'Started; a code is on its way.', schema: StartVerificationResponse },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/verifications/{id}/check',
+    operationId: 'checkVerification',
+    summary: 'Check the code; the answer carries the phone token.',
+    tag: 'Verifications',
+    security: 'publishable',
+    body: CheckVerificationRequest,
+    responses: { '200': { description: 'Approved.', schema: CheckVerificationResponse } },
+  },
+  {
+    method: 'post',
+    path: '/v1/verifications/{id}/resend',
+    operationId: 'resendVerification',
+    summary: 'Send a new code (with back-off).',
+    tag: 'Verifications',
+    security: 'publishable',
+    bodyOptional: true,
+    responses: { '200': { description: 'Sent.', schema: ResendVerificationResponse } },
+  },
+  {
+    method: 'get',
+    path: '/v1/verifications/{id}',
+    operationId: 'getVerification',
+    summary: 'A verification with its texts and their carrier status.',
+    tag: 'Verifications',
+    security: 'secret',
+    responses: { '200': { description: 'The verification.', schema: VerificationDetails } },
+  },
+  {
+    method: 'get',
+    path: '/v1/config',
+    operationId: 'widgetConfig',
+    summary: "The widget's settings for this key and a country hint.",
+    tag: 'Verifications',
+    security: 'publishable',
+    responses: { '200': { description: 'Settings.', schema: WidgetConfigResponse } },
+  },
+  {
+    method: 'post',
+    path: '/v1/tokens/redeem',
+    operationId: 'redeemToken',
+    summary: 'Consume a phone token once.',
+    tag: 'Tokens',
+    security: 'secret',
+    body: RedeemTokenRequest,
+    responses: {
+      '200': {
+        description: '`valid: true` with the claims the first time, then a reason.',
+        schema: RedeemTokenResponse,
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    operationId: 'jwks',
+    summary: 'Public keys that sign phone tokens.',
+    tag: 'Tokens',
+    security: 'none',
+    responses: { '200': { description: 'The key set.', schema: JsonWebKeySet } },
+  },
+  {
+    method: 'get',
+    path: '/v1/keys',
+    operationId: 'listKeys',
+    summary: "The project's keys of the caller's mode.",
+    tag: 'Keys',
+    security: 'secret',
+    responses: { '200': { description: 'Keys (never the keys themselves).', schema: ApiKeyList } },
+  },
+  {
+    method: 'post',
+    path: '/v1/keys',
+    operationId: 'createKey',
+    summary: 'One more key (for rotation without downtime).',
+    tag: 'Keys',
+    security: 'secret',
+    body: CreateApiKeyRequest,
+    responses: { '201': { description: 'The key, shown once.', schema: CreatedApiKey } },
+  },
+  {
+    method: 'post',
+    path: '/v1/keys/{id}/revoke',
+    operationId: 'revokeKey',
+    summary: 'Revoke a key (reaches every process within seconds).',
+    tag: 'Keys',
+    security: 'secret',
+    bodyOptional: true,
+    responses: { '200': { description: 'The revoked key.', schema: ApiKeySummary } },
+  },
+  {
+    method: 'get',
+    path: '/v1/fraud/lists',
+    operationId: 'listFraudListEntries',
+    summary: 'Allow and block list entries.',
+    tag: 'Fraud guard',
+    security: 'secret',
+    responses: { '200': { description: 'Entries.', schema: v.array(FraudListEntry) } },
+  },
+  {
+    method: 'post',
+    path: '/v1/fraud/lists',
+    operationId: 'addFraudListEntry',
+    summary: 'Allow or block a number, prefix, address or country.',
+    tag: 'Fraud guard',
+    security: 'secret',
+    body: FraudListEntryRequest,
+    responses: { '201': { description: 'Added.', schema: FraudListEntry } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/fraud/lists/{id}',
+    operationId: 'removeFraudListEntry',
+    summary: 'Remove a list entry.',
+    tag: 'Fraud guard',
+    security: 'secret',
+    responses: { '204': { description: 'Removed.' } },
+  },
+  {
+    method: 'get',
+    path: '/v1/fraud/events',
+    operationId: 'listFraudEvents',
+    summary: "The guard's latest decisions with reason codes.",
+    tag: 'Fraud guard',
+    security: 'secret',
+    query: [
+      { name: 'limit', description: '1–500 (50).', schema: v.pipe(str, v.regex(/^\d+$/)) },
+      {
+        name: 'decision',
+        description: 'Only this decision.',
+        schema: v.picklist(['allow', 'challenge', 'block']),
+      },
+    ],
+    responses: { '200': { description: 'Decisions, newest first.', schema: v.array(FraudEvent) } },
+  },
+  {
+    method: 'get',
+    path: '/v1/fraud/summary',
+    operationId: 'fraudSummary',
+    summary: 'Outcomes, top reasons, ranges and countries stopped most.',
+    tag: 'Fraud guard',
+    security: 'secret',
+    query: [{ name: 'hours', description: 'Window in hours (1).', schema: str }],
+    responses: { '200': { description: 'Summary.', schema: FraudSummary } },
+  },
+  {
+    method: 'get',
+    path: '/v1/sandbox/numbers/random',
+    operationId: 'sandboxRandomNumber',
+    summary: 'A valid mobile number reserved for tests.',
+    tag: 'Sandbox',
+    security: 'testSecret',
+    query: [{ name: 'country', description: 'ISO 3166-1 alpha-2.', required: true, schema: str }],
+    responses: { '200': { description: 'A number.', schema: SandboxRandomNumberResponse } },
+  },
+  {
+    method: 'get',
+    path: '/v1/sandbox/messages',
+    operationId: 'sandboxMessages',
+    summary: 'Texts "delivered" to a sandbox number, newest first.',
+    tag: 'Sandbox',
+    security: 'testSecret',
+    query: [{ name: 'to', description: 'E.164 number.', required: true, schema: str }],
+    responses: { '200': { description: 'Messages.', schema: SandboxMessagesResponse } },
+  },
+  ...(['get', 'post'] as const).map(
+    (method): Operation => ({
+      method,
+      path: '/v1/carriers/{carrier}/reports',
+      operationId: `carrierReports${method === 'get' ? 'Get' : 'Post'}`,
+      summary: "A live carrier's delivery reports (checked by its signature or URL token).",
+      tag: 'Carriers',
+      security: 'carrier',
+      bodyOptional: true,
+      responses: { '200': { description: 'Applied.', schema: CarrierReportsResult } },
+    }),
+  ),
+  {
+    method: 'get',
+    path: '/v1/webhooks/endpoints',
+    operationId: 'listWebhookEndpoints',
+    summary: "Webhook endpoints of the caller's mode.",
+    tag: 'Webhooks',
+    security: 'secret',
+    responses: { '200': { description: 'Endpoints.', schema: WebhookEndpointList } },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/endpoints',
+    operationId: 'createWebhookEndpoint',
+    summary: 'Add an endpoint; the answer carries its `whsec_` secret once.',
+    tag: 'Webhooks',
+    security: 'secret',
+    body: CreateWebhookEndpointRequest,
+    responses: { '201': { description: 'Created.', schema: WebhookEndpointWithSecret } },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/endpoints/{id}',
+    operationId: 'getWebhookEndpoint',
+    summary: 'One endpoint.',
+    tag: 'Webhooks',
+    security: 'secret',
+    responses: { '200': { description: 'The endpoint.', schema: WebhookEndpoint } },
+  },
+  {
+    method: 'patch',
+    path: '/v1/webhooks/endpoints/{id}',
+    operationId: 'updateWebhookEndpoint',
+    summary: 'Change the URL, events, description, or enable/disable.',
+    tag: 'Webhooks',
+    security: 'secret',
+    body: UpdateWebhookEndpointRequest,
+    responses: { '200': { description: 'Updated.', schema: WebhookEndpoint } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhooks/endpoints/{id}',
+    operationId: 'deleteWebhookEndpoint',
+    summary: 'Delete an endpoint and its delivery log.',
+    tag: 'Webhooks',
+    security: 'secret',
+    responses: { '204': { description: 'Deleted.' } },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/endpoints/{id}/rotate-secret',
+    operationId: 'rotateWebhookSecret',
+    summary: 'A new secret; the previous one keeps signing for a while.',
+    tag: 'Webhooks',
+    security: 'secret',
+    body: RotateWebhookSecretRequest,
+    bodyOptional: true,
+    responses: { '200': { description: 'The new secret.', schema: WebhookEndpointWithSecret } },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks/endpoints/{id}/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: 'The delivery log: deliveries with every attempt.',
+    tag: 'Webhooks',
+    security: 'secret',
+    query: [
+      {
+        name: 'state',
+        description: 'Only this state.',
+        schema: v.picklist(['pending', 'delivered', 'failed']),
+      },
+      { name: 'limit', description: '1–100 (50).', schema: v.pipe(str, v.regex(/^\d{1,3}$/)) },
+    ],
+    responses: { '200': { description: 'Deliveries, newest first.', schema: WebhookDeliveryList } },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/endpoints/{id}/replay',
+    operationId: 'replayWebhookEndpoint',
+    summary: 'Send every failed delivery again (same `webhook-id`).',
+    tag: 'Webhooks',
+    security: 'secret',
+    body: ReplayWebhooksRequest,
+    bodyOptional: true,
+    responses: { '200': { description: 'How many.', schema: ReplayWebhooksResponse } },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/deliveries/{id}/replay',
+    operationId: 'replayWebhookDelivery',
+    summary: 'Send one delivery again (same `webhook-id`).',
+    tag: 'Webhooks',
+    security: 'secret',
+    bodyOptional: true,
+    responses: { '200': { description: 'How many (0 or 1).', schema: ReplayWebhooksResponse } },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'liveness',
+    summary: 'Liveness: the process answers.',
+    tag: 'Operations',
+    security: 'none',
+    responses: {
+      '200': { description: 'Alive.', schema: LivenessResponse },
+      '503': { description: 'Shutting down.', schema: LivenessResponse },
+    },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'readiness',
+    summary: 'Readiness: database, migrations, outboxes.',
+    tag: 'Operations',
+    security: 'none',
+    responses: {
+      '200': { description: 'Ready.', schema: ReadinessResponse },
+      '503': { description: 'Not ready; the failing check says why.', schema: ReadinessResponse },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics (METRICS_TOKEN; or on METRICS_PORT).',
+    tag: 'Operations',
+    security: 'metrics',
+    responses: {
+      '200': { description: 'Prometheus text format 0.0.4.', contentType: 'text/plain' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    summary: 'This document.',
+    tag: 'Operations',
+    security: 'none',
+    responses: { '200': { description: 'OpenAPI 3.1.', contentType: 'application/json' } },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'docs',
+    summary: 'This document, readable (Swagger UI, self-hosted).',
+    tag: 'Operations',
+    security: 'none',
+    responses: { '200': { description: 'HTML.', contentType: 'text/html' } },
+  },
+  {
+    method: 'get',
+    path: '/docs/{file}',
+    operationId: 'docsAsset',
+    summary: "The reference page's scripts and styles.",
+    tag: 'Operations',
+    security: 'none',
+    responses: {
+      '200': { description: 'A static file.', contentType: 'application/octet-stream' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/widget.js',
+    operationId: 'widget',
+    summary: 'The <textgate-verify> element, one ES module.',
+    tag: 'Widget',
+    security: 'none',
+    responses: { '200': { description: 'JavaScript.', contentType: 'text/javascript' } },
+  },
+  {
+    method: 'get',
+    path: '/chunks/{name}',
+    operationId: 'widgetChunk',
+    summary: "The widget's lazy chunks (languages, phone metadata).",
+    tag: 'Widget',
+    security: 'none',
+    responses: { '200': { description: 'JavaScript.', contentType: 'text/javascript' } },
+  },
+]
+
+type JsonSchema = Record<string, unknown>
+
+/** JSON Schema 2020-12 of a valibot schema; checks that JSON Schema cannot say are left out. */
+export function jsonSchema(schema: v.GenericSchema, typeMode: 'input' | 'output'): JsonSchema {
+  const { $schema: _, ...rest } = toJsonSchema(schema, {
+    target: 'draft-2020-12',
+    typeMode,
+    errorMode: 'ignore',
+  }) as JsonSchema
+  return rest
+}
+
+const SECURITY: Record<Security, Record<string, string[]>[]> = {
+  publishable: [{ publishableKey: [] }],
+  secret: [{ secretKey: [] }],
+  testSecret: [{ secretKey: [] }],
+  metrics: [{ metricsToken: [] }],
+  carrier: [],
+  none: [],
+}
+
+function operationObject(op: Operation) {
+  const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string)
+  const parameters = [
+    ...pathParams.map((name) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      description: name === 'id' ? 'The id.' : `The ${name}.`,
+    })),
+    ...(op.query ?? []).map((p) => ({
+      name: p.name,
+      in: 'query',
+      required: p.required ?? false,
+      description: p.description,
+      schema: jsonSchema(p.schema, 'input'),
+    })),
+    ...(op.headers ?? []).map((p) => ({
+      name: p.name,
+      in: 'header',
+      required: p.required ?? false,
+      description: p.description,
+      schema: jsonSchema(p.schema, 'input'),
+    })),
+  ]
+  const responses: Record<string, unknown> = {}
+  for (const [status, response] of Object.entries(op.responses)) {
+    responses[status] = {
+      description: response.description,
+      ...(response.schema
+        ? { content: { 'application/json': { schema: jsonSchema(response.schema, 'output') } } }
+        : response.contentType
+          ? { content: { [response.contentType]: {} } }
+          : {}),
+    }
+  }
+  responses.default = {
+    description: 'An error: `{ error: { code, message, …details } }` (see the `ErrorCode` enum).',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  }
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    tags: [op.tag],
+    security: SECURITY[op.security],
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: !op.bodyOptional,
+            content: { 'application/json': { schema: jsonSchema(op.body, 'input') } },
+          },
+        }
+      : {}),
+    responses,
+  }
+}
+
+/**
+ * @example
+ * app.get('/openapi.json', (c) => c.json(buildOpenApiDocument({ serverUrl: config.publicUrl })))
+ */
+export function buildOpenApiDocument({ serverUrl }: { serverUrl?: string } = {}) {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const op of OPERATIONS) {
+    paths[op.path] ??= {}
+    ;(paths[op.path] as Record<string, unknown>)[op.method] = operationObject(op)
+  }
+  const webhooks: Record<string, unknown> = {}
+  for (const type of WEBHOOK_EVENT_TYPES) {
+    const option = WebhookEvent.options.find((o) => o.entries.type.literal === type)
+    if (!option) continue
+    webhooks[type] = {
+      post: {
+        summary: `${type} (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)`,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: jsonSchema(option, 'output') } },
+        },
+        responses: { '2XX': { description: 'Received; any other answer is retried.' } },
+      },
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Textgate',
+      version: '1',
+      description:
+        'Phone verification by SMS for online stores. Generated from the valibot schemas the server validates with.',
+      license: { name: 'See the repository' },
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    tags: [...new Set(OPERATIONS.map((op) => op.tag))].map((name) => ({ name })),
+    paths,
+    webhooks,
+    components: {
+      securitySchemes: {
+        publishableKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: '`pk_test_…` / `pk_live_…`, from one of the key’s allowed origins.',
+        },
+        secretKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: '`sk_test_…` / `sk_live_…`, from the store’s server only.',
+        },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
+      },
+      schemas: {
+        Error: {
+          ...jsonSchema(ErrorResponse, 'output'),
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string', enum: Object.keys(ERRORS) },
+                message: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+  }
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>

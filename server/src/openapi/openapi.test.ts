@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../testing/harness'
+import { checkResponse } from './contract.testing'
+import { buildOpenApiDocument } from './document'
+
+describe('OpenAPI document', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await createHarness('sqlite')
+  })
+  afterAll(() => h.dispose())
+
+  it('documents every route the app serves', () => {
+    const document = buildOpenApiDocument()
+    const served = h.app.routes
+      .filter((route) => route.method !== 'ALL')
+      .map((route) => ({
+        method: route.method.toLowerCase(),
+        path: route.path.replace(/:(\w+)/g, '{$1}'),
+      }))
+    expect(served.length).toBeGreaterThan(30)
+    const missing = served.filter(
+      ({ method, path }) =>
+        !(document.paths as Record<string, Record<string, unknown>>)[path]?.[method],
+    )
+    expect(missing).toEqual([])
+    // …and documents nothing the app does not serve.
+    const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method} ${path}`),
+    )
+    const servedKeys = new Set(served.map((r) => `${r.method} ${r.path}`))
+    expect(documented.filter((key) => !servedKeys.has(key))).toEqual([])
+  })
+
+  it('is OpenAPI 3.1 with JSON Schema 2020-12, and lists every webhook event', async () => {
+    const response = await h.call('GET', '/openapi.json')
+    expect(response.status).toBe(200)
+    expect(response.json.openapi).toBe('3.1.0')
+    expect(Object.keys(response.json.webhooks)).toEqual([
+      'verification.approved',
+      'verification.failed',
+      'message.delivered',
+      'message.failed',
+      'fraud.restricted',
+      'fraud.lifted',
+      'consent.marketing',
+      'key.revoked',
+    ])
+    const start = response.json.paths['/v1/verifications'].post
+    expect(start.requestBody.content['application/json'].schema.properties.phone.type).toBe(
+      'string',
+    )
+    expect(start.responses['201'].content['application/json'].schema.required).toContain(
+      'expiresAt',
+    )
+    expect(response.json.components.schemas.Error.properties.error.properties.code.enum).toContain(
+      'invalid_phone',
+    )
+  })
+
+  it('refuses answers that do not match their documented schema', () => {
+    expect(checkResponse('GET', '/healthz', 200, 'application/json', { status: 'ok' })).toEqual([])
+    expect(
+      checkResponse('GET', '/healthz', 200, 'application/json', { status: 'fine' }),
+    ).toHaveLength(1)
+    expect(
+      checkResponse('POST', '/v1/verifications', 201, 'application/json', { id: 'ver_x' }),
+    ).toHaveLength(1)
+    expect(
+      checkResponse('POST', '/v1/verifications', 400, 'application/json', {
+        error: { code: 'nope', message: 'x' },
+      }),
+    ).toHaveLength(1)
+    expect(checkResponse('GET', '/v1/undocumented', 200, 'application/json', {})).toHaveLength(1)
+  })
+
+  it('serves /docs with a strict CSP and its assets from this server', async () => {
+    const page = await h.app.request('http://textgate.test/docs')
+    expect(page.status).toBe(200)
+    const csp = page.headers.get('Content-Security-Policy') ?? ''
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).not.toContain('unsafe-inline')
+    const html = await page.text()
+    expect(html).not.toMatch(/https?:\/\//)
+    for (const asset of ['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']) {
+      expect(html).toContain(asset)
+      const answer = await h.app.request(`http://textgate.test${asset}`)
+      expect(answer.status, asset).toBe(200)
+    }
+    expect((await h.app.request('http://textgate.test/docs/..%2Fpackage.json')).status).toBe(404)
+  })
+})

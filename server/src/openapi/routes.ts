@@ -1,0 +1,85 @@
+/**
+ * `/openapi.json` (generated once per process) and `/docs`, Swagger UI served from this server
+ * (swagger-ui-dist, no CDN) under a strict CSP of its own: scripts, styles and requests from
+ * 'self' only, nothing inline.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { Hono } from 'hono'
+import { buildOpenApiDocument } from './document'
+
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Textgate API reference</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+`
+
+const INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  tryItOutEnabled: false,
+  validatorUrl: null,
+});
+`
+
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+}
+
+export function openApiRoutes({ serverUrl }: { serverUrl?: string | undefined } = {}) {
+  const routes = new Hono()
+  let document: string | undefined
+  const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+  const cache = new Map<string, Buffer>()
+
+  routes.get('/openapi.json', (c) => {
+    document ??= JSON.stringify(buildOpenApiDocument(serverUrl ? { serverUrl } : {}))
+    c.header('Content-Type', 'application/json; charset=utf-8')
+    c.header('Cache-Control', 'public, max-age=300')
+    c.header('Access-Control-Allow-Origin', '*')
+    return c.body(document)
+  })
+  routes.get('/docs', (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP)
+    c.header('Cache-Control', 'no-cache')
+    return c.html(PAGE)
+  })
+  routes.get('/docs/:file', (c) => {
+    const file = c.req.param('file')
+    c.header('Content-Security-Policy', DOCS_CSP)
+    c.header('Cache-Control', 'public, max-age=86400')
+    if (file === 'init.js') {
+      c.header('Content-Type', 'text/javascript; charset=utf-8')
+      return c.body(INIT)
+    }
+    const type = ASSETS[file]
+    if (!type) return c.json({ error: { code: 'not_found', message: 'Not found.' } }, 404)
+    let body = cache.get(file)
+    if (!body) {
+      body = readFileSync(join(dist, file))
+      cache.set(file, body)
+    }
+    c.header('Content-Type', type)
+    return c.body(new Uint8Array(body))
+  })
+  return routes
+}
