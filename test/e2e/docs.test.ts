@@ -41,14 +41,14 @@ describe('/docs', () => {
     })
     const response = await page.goto(`${textgate.url}/docs`)
     expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/)
-    const document = (await (await fetch(`${textgate.url}/openapi.json`)).json()) as {
+    const spec = (await (await fetch(`${textgate.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>
       webhooks: Record<string, unknown>
     }
     // Every operation, and every webhook event (Swagger UI shows those as operations too).
     const operations =
-      Object.values(document.paths).reduce((n, ops) => n + Object.keys(ops).length, 0) +
-      Object.keys(document.webhooks).length
+      Object.values(spec.paths).reduce((n, ops) => n + Object.keys(ops).length, 0) +
+      Object.keys(spec.webhooks).length
     await page.waitForSelector('.opblock', { timeout: 20_000 })
     await expect.poll(() => page.locator('.opblock').count(), { timeout: 10_000 }).toBe(operations)
     expect(await page.locator('.opblock-tag').count()).toBeGreaterThanOrEqual(8)

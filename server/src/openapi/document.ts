@@ -78,7 +78,6 @@ export interface Operation {
 }
 
 const str = v.string()
-const id = (description: string): Param => ({ name: 'id', description, schema: str })
 
 export const OPERATIONS: Operation[] = [
   {
