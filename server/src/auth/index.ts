@@ -7,6 +7,7 @@
 
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
+import { ipAllowed } from '../console/security'
 import { ApiError } from '../http/errors'
 import { allowedOrigins, findApiKey, type KeyLookup } from '../projects'
 import type { Database, KeyKind } from '../storage'
@@ -14,6 +15,8 @@ import type { Database, KeyKind } from '../storage'
 declare module 'hono' {
   interface ContextVariableMap {
     auth: KeyLookup
+    /** The client's address (TRUST_PROXY applied), set once per request by the app. */
+    clientIp: string | null
   }
 }
 
@@ -91,6 +94,10 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     }
     if (testOnly && lookup.apiKey.mode !== 'test') {
       throw new ApiError('wrong_key_type', { expected: 'test-mode key', got: 'live-mode key' })
+    }
+    // The project's IP allowlist binds its secret keys (store servers have fixed addresses).
+    if (lookup.apiKey.kind === 'secret' && !ipAllowed(lookup.project, c.get('clientIp') ?? null)) {
+      throw new ApiError('ip_not_allowed')
     }
     if (lookup.apiKey.kind === 'publishable') {
       if (!origin || !allowedOrigins(lookup.project).includes(origin)) {

@@ -23,6 +23,12 @@ import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { parseRegistrations, RegistrationsError } from '../templates/registrations'
 import { createTokenService } from '../tokens'
 import { FRAUD_USAGE, FraudUsageError, fraudCommand } from './fraud'
+import {
+  auditVerifyCommand,
+  OPERATORS_USAGE,
+  OperatorsUsageError,
+  operatorsCommand,
+} from './operators'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -45,6 +51,7 @@ Commands:
   keys rotate                   sign new tokens with a new key (old public keys stay
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
+${OPERATORS_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
@@ -158,6 +165,8 @@ async function run(argv: string[]): Promise<void> {
       reset: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       to: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
     },
   })
   const out = output(values.json)
@@ -373,7 +382,23 @@ async function run(argv: string[]): Promise<void> {
       )
       return
     }
+    case 'audit verify': {
+      const result = await withStorage(settings(), ({ db }) =>
+        auditVerifyCommand(db, values.project),
+      )
+      out.print(result.human, result.data)
+      if (result.exitCode) process.exitCode = result.exitCode
+      return
+    }
     default: {
+      if (positionals[0] === 'operators' && positionals.length === 2) {
+        const config = settings()
+        const result = await withStorage(config, ({ db }) =>
+          operatorsCommand(positionals[1] ?? '', values, db, config.publicUrl),
+        )
+        out.print(result.human, result.data)
+        return
+      }
       if (positionals[0] === 'fraud' && positionals.length === 2) {
         const config = settings()
         const result = await withStorage(config, ({ db }) =>
@@ -388,7 +413,11 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof FraudUsageError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof FraudUsageError ||
+    error instanceof OperatorsUsageError
+  ) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)
   }

@@ -132,6 +132,7 @@ export async function createProject(
     sms_registrations: input.registrations
       ? JSON.stringify(parseRegistrations(input.registrations))
       : null,
+    ip_allowlist: null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -166,6 +167,7 @@ export async function findApiKey(
       'projects.fraud_settings',
       'projects.message_templates',
       'projects.sms_registrations',
+      'projects.ip_allowlist',
     ])
     .where('api_keys.key_hash', '=', hashKey(rawKey))
     .where('api_keys.revoked_at', 'is', null)
@@ -181,6 +183,7 @@ export async function findApiKey(
     fraud_settings,
     message_templates,
     sms_registrations,
+    ip_allowlist,
   } = row
   return {
     apiKey: {
@@ -204,6 +207,7 @@ export async function findApiKey(
       fraud_settings,
       message_templates,
       sms_registrations,
+      ip_allowlist,
     },
   }
 }

@@ -12,6 +12,7 @@ import * as marketingConsent from './20261127T210000-marketing-consent'
 import * as earlyReports from './20261127T220000-early-reports'
 import * as messageParts from './20261128T000000-message-parts'
 import * as smsRegistrations from './20261128T010000-sms-registrations'
+import * as operatorsAudit from './20261201T020000-operators-audit'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -22,6 +23,7 @@ export const migrations: Record<string, Migration> = {
   '20261127T220000-early-reports': earlyReports,
   '20261128T000000-message-parts': messageParts,
   '20261128T010000-sms-registrations': smsRegistrations,
+  '20261201T020000-operators-audit': operatorsAudit,
 }
 
 export const migrationProvider: MigrationProvider = {
