@@ -24,6 +24,7 @@ import type { Storage } from './storage'
 import type { TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
+import { webhookRoutes } from './webhooks/routes'
 import { widgetConfigRoutes } from './widget-config/routes'
 
 export interface AppDeps {
@@ -126,10 +127,12 @@ export function createApp({
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
+  app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)
-    return c.json(await tokens.redeem(token, c.get('auth').project.id))
+    const { project, apiKey } = c.get('auth')
+    return c.json(await tokens.redeem(token, project.id, apiKey.mode))
   })
 
   app.route(

@@ -21,7 +21,8 @@ import { routerFromConfig } from './routing'
 import { deriveSecrets } from './secrets'
 import { migrateToLatest, openStorage } from './storage'
 import { createTokenService } from './tokens'
-import { createVerificationService } from './verifications/service'
+import { createVerificationService, expireVerifications } from './verifications/service'
+import { createWebhookDispatcher } from './webhooks'
 
 export const DEFAULT_WIDGET_PATH = fileURLToPath(
   new URL('../../widget/dist/widget.js', import.meta.url),
@@ -90,6 +91,12 @@ export async function startServer(
       throw new CarrierError('router', 'no live carrier route is configured', { permanent: true })
     },
   })
+  const webhooks = createWebhookDispatcher({
+    storage,
+    encryptionKey: secrets.encryptionKey,
+    logger,
+    claimMs: config.webhookClaimMs,
+  })
   const fraud = createFraud({
     db: storage.db,
     secrets,
@@ -152,7 +159,15 @@ export async function startServer(
   // Bind to the carriers in the background: the first live text should not wait for it.
   void router?.connect()
   dispatcher.start()
+  webhooks.start()
   const stopCleanUp = scheduleCleanUp(storage.db, logger)
+  // Codes that ran out become `verification.failed` (expired) events within half a minute.
+  const expiry = setInterval(() => {
+    expireVerifications(storage.db, Date.now()).catch((error: unknown) =>
+      logger.warn({ err: error }, 'expiring verifications failed'),
+    )
+  }, 30_000)
+  expiry.unref()
   const port = (server.address() as AddressInfo).port
   const url = `http://localhost:${port}`
 
@@ -170,6 +185,8 @@ export async function startServer(
         server.closeIdleConnections()
       })
       stopCleanUp()
+      clearInterval(expiry)
+      await webhooks.stop()
       await dispatcher.stop()
       await router?.close()
       await fraud.close()

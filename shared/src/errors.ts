@@ -35,6 +35,17 @@ export const ERRORS = {
   },
   not_found: { status: 404, message: 'Not found.' },
   verification_not_found: { status: 404, message: 'No such verification.' },
+  webhook_endpoint_not_found: { status: 404, message: 'No such webhook endpoint.' },
+  webhook_delivery_not_found: { status: 404, message: 'No such webhook delivery.' },
+  webhook_url_not_allowed: {
+    status: 422,
+    message:
+      'Webhook URLs must be https and reach a public address (plain http only to loopback, in test mode).',
+  },
+  webhook_endpoint_disabled: {
+    status: 409,
+    message: 'This webhook endpoint is disabled: enable it before replaying.',
+  },
   idempotency_conflict: {
     status: 409,
     message: 'This Idempotency-Key was already used with a different request.',
@@ -94,5 +105,7 @@ export const REDEEM_FAILURES = [
   'invalid_token',
   'expired',
   'wrong_project',
+  /** A test-mode token sent with a live key, or a live token with a test key. */
+  'wrong_mode',
 ] as const
 export type RedeemFailure = (typeof REDEEM_FAILURES)[number]

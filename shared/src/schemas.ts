@@ -51,6 +51,40 @@ export const MessageStatus = v.picklist([
 export type MessageStatus = v.InferOutput<typeof MessageStatus>
 
 // POST /v1/verifications
+const signalCount = (name: string) =>
+  v.pipe(
+    v.number(`signals.${name} must be a number`),
+    v.safeInteger(`signals.${name} must be a whole number`),
+    v.minValue(0, `signals.${name} must be 0 or more`),
+  )
+
+/**
+ * What the widget noticed while the shopper entered the number, for the fraud guard. Every field
+ * is optional: a store server calling the API directly simply sends none.
+ */
+export const CallerSignals = v.strictObject({
+  /** Random per browser, kept in localStorage "textgate:device". */
+  deviceId: v.optional(
+    v.pipe(
+      v.string('signals.deviceId must be a string'),
+      v.regex(/^[A-Za-z0-9_-]{16,64}$/, 'signals.deviceId must be 16 to 64 of A-Z a-z 0-9 _ -'),
+    ),
+  ),
+  /** Milliseconds from the widget first shown to Send. */
+  shownMs: v.optional(signalCount('shownMs')),
+  /** How the number got into the field. */
+  entry: v.optional(v.picklist(['typed', 'pasted', 'autofilled', 'mixed'])),
+  /** Key events in the phone field. */
+  keys: v.optional(signalCount('keys')),
+  /** Focus events on the phone field. */
+  focuses: v.optional(signalCount('focuses')),
+  /** The page was visible at Send. */
+  visible: v.optional(v.boolean('signals.visible must be true or false')),
+  /** `navigator.webdriver`: the browser says automation drives it. */
+  webdriver: v.optional(v.boolean('signals.webdriver must be true or false')),
+})
+export type CallerSignals = v.InferInput<typeof CallerSignals>
+
 export const StartVerificationRequest = v.strictObject({
   phone: v.pipe(
     v.string('phone must be a string'),
@@ -73,6 +107,8 @@ export const StartVerificationRequest = v.strictObject({
   captcha: v.optional(
     v.strictObject({ token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)) }),
   ),
+  /** What the widget noticed while the number was entered (optional, for the fraud guard). */
+  signals: v.optional(CallerSignals),
 })
 export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
 
@@ -169,6 +205,8 @@ export type VerificationMessage = v.InferOutput<typeof VerificationMessage>
 export const VerificationDetails = v.object({
   id: v.string(),
   projectId: v.string(),
+  /** `test` when a test-mode key started it (sandbox carrier); its token is a test token. */
+  mode: v.picklist(['live', 'test']),
   status: VerificationStatus,
   phone: v.string(),
   country: v.string(),
@@ -198,6 +236,11 @@ export type RedeemTokenRequest = v.InferInput<typeof RedeemTokenRequest>
 /** The claims of a Textgate phone token, exactly as DESIGN.md fixes them. */
 export const PhoneTokenClaims = v.object({
   iss: v.string(),
+  /**
+   * Which kind of key made the verification. A test token's `aud` is also `<projectId>:test`,
+   * so a store that checks only `aud` against its project id refuses it too.
+   */
+  mode: v.picklist(['live', 'test']),
   aud: v.string(),
   sub: v.string(),
   jti: v.string(),
@@ -275,6 +318,13 @@ export type FraudEvent = v.InferOutput<typeof FraudEvent>
 export const HealthResponse = v.object({
   status: v.picklist(['ok', 'shutting_down', 'database_unreachable']),
 })
+
+export const TEST_AUDIENCE_SUFFIX = ':test'
+
+/** The `aud` of a phone token: the project id, with `:test` after it for test-mode tokens. */
+export function tokenAudience(projectId: string, mode: 'live' | 'test'): string {
+  return mode === 'test' ? `${projectId}${TEST_AUDIENCE_SUFFIX}` : projectId
+}
 
 /** JWT header `typ` of Textgate phone tokens. */
 export const PHONE_TOKEN_TYPE = 'textgate-verification+jwt'

@@ -1,130 +1,72 @@
 /**
- * `pnpm bench`: how fast Textgate starts and checks verifications on loopback, against a bare
- * Hono route measured in the same run on the same machine.
+ * `pnpm bench`: how fast Textgate starts and checks verifications on loopback, side by side in
+ * one run with a bare Hono route (the ceiling of the HTTP stack) and with a peer, better-auth's
+ * phone-number plugin (send-otp, verify).
  *
- * Both servers run as their own Node processes (tsx), Textgate on a fresh SQLite file with the
- * sandbox carrier and LOG_LEVEL=warn. The load generator is this process: a fixed number of
- * keep-alive connections, each sending its next request as soon as the last one answered
- * (closed loop), so throughput = requests / wall time and latency is per request.
+ * Every server is a Node process of its own; the load generator (autocannon, load.ts) is a
+ * process of its own too, so it never shares an event loop with what it measures. Each row runs
+ * BENCH_SECONDS (10) after a warm-up of BENCH_WARMUP seconds (3), closed loop over
+ * BENCH_CONNECTIONS (10) keep-alive connections; every request has its own phone number and its
+ * own client address. Textgate's fraud guard runs in full (every counter read and written) with
+ * its limits raised so the synthetic traffic is not refused.
  *
- * Settings: BENCH_REQUESTS (default 2000), BENCH_CONCURRENCY (default 16).
- * Output: a table with ratios, and test/.tmp/bench-verify.json. Exits non-zero on any error.
+ * Sections (BENCH_SECTIONS, default all):
+ * - `sqlite`: bare Hono; Textgate start and check on SQLite; better-auth send-otp and verify;
+ *   then start and check again at half their maximum rate (latency at a load with headroom).
+ * - `postgres`: start and check on PostgreSQL (BENCH_POSTGRES_URL, else
+ *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after).
+ * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL.
+ * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (5) rows of
+ *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
+ *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
+ *
+ * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
+ * generator is the bottleneck, so ratios mean nothing) or when any row saw an error; it then exits
+ * non-zero. Output: tables with ratios, and test/.tmp/bench-verify.json.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
-import { cpus } from 'node:os'
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
+import { deriveSecrets, openStorage } from '@textgate/server'
+import pg from 'pg'
+import { hashCode } from '../../server/src/codes'
 import { parseFraudSettings } from '../../server/src/fraud/settings'
+import { newId } from '../../server/src/ids'
 import {
+  type CreatedProject,
   createProject,
   freePort,
   ROOT,
-  sandboxCode,
+  type Started,
   startProcess,
   startTextgate,
+  TEST_SECRET,
+  tempDir,
 } from '../support/processes'
+import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000)
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
+const SECTIONS = new Set(
+  (process.env.BENCH_SECTIONS ?? 'sqlite,postgres,scale,memory').split(',').map((s) => s.trim()),
+)
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
+const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2,4').split(',').map(Number)
+const MEMORY_STARTS = Number(process.env.BENCH_MEMORY_STARTS ?? 100_000)
+const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 5)
+const LEAK_PERCENT = Number(process.env.BENCH_LEAK_PERCENT ?? 10)
+/** Verifications prepared for each check row: more than a 2-core machine checks in a row. */
+const CHECK_SUPPLY = Number(process.env.BENCH_CHECK_SUPPLY ?? 60_000)
+const BARE_MINIMUM = 10_000
 const ORIGIN = 'http://bench.store.test'
+const TMP = join(ROOT, 'test/.tmp')
 
-interface Result {
+interface Row extends LoadResult {
   name: string
-  requests: number
-  errors: number
-  seconds: number
-  perSecond: number
-  p50: number
-  p99: number
-}
-
-function send(
-  agent: Agent,
-  url: URL,
-  path: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path,
-        method: 'POST',
-        headers: {
-          ...headers,
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-/** Closed-loop load: `requests` calls over `CONCURRENCY` keep-alive connections. */
-async function load(
-  name: string,
-  baseUrl: string,
-  requests: number,
-  next: (i: number) => {
-    path: string
-    headers: Record<string, string>
-    body: string
-    expect: number
-  },
-): Promise<Result> {
-  const url = new URL(baseUrl)
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-  const latencies: number[] = []
-  let errors = 0
-  let firstError = ''
-  let index = 0
-  const started = performance.now()
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (;;) {
-        const i = index++
-        if (i >= requests) return
-        const call = next(i)
-        const t0 = performance.now()
-        try {
-          const status = await send(agent, url, call.path, call.headers, call.body)
-          if (status !== call.expect) {
-            errors++
-            firstError ||= `HTTP ${status} on ${call.path}`
-          }
-        } catch (error) {
-          errors++
-          firstError ||= (error as Error).message
-        }
-        latencies.push(performance.now() - t0)
-      }
-    }),
-  )
-  const seconds = (performance.now() - started) / 1000
-  agent.destroy()
-  latencies.sort((a, b) => a - b)
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-  if (errors > 0) console.error(`  ${name}: ${errors} errors, first: ${firstError}`)
-  return {
-    name,
-    requests,
-    errors,
-    seconds,
-    perSecond: requests / seconds,
-    p50: at(0.5),
-    p99: at(0.99),
-  }
+  kind: LoadKind
 }
 
 const HIGH = 1_000_000_000
@@ -140,120 +82,472 @@ const BENCH_FRAUD_SETTINGS = {
   spend: { dailyProjectCap: HIGH, dailyCountryCap: HIGH },
 }
 
-/** A distinct client address per request, as real shoppers have (X-Forwarded-For). */
-const clientIp = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+/** Phone numbers and addresses are never reused in a run: each row takes the next range. */
+let nextOffset = 0
+function takeRange(count: number): number {
+  const offset = nextOffset
+  nextOffset += count
+  return offset
+}
 
-/** Distinct valid UK mobile numbers: +44 7400 12xxxx. */
-const phoneNumber = (i: number) => `+44740012${String(i % 10_000).padStart(4, '0')}`
+/** Runs the load generator as its own process and returns what it measured. */
+function load(
+  spec: Omit<LoadSpec, 'connections' | 'durationSeconds' | 'warmupSeconds'> & Partial<LoadSpec>,
+): Promise<LoadResult> {
+  const full: LoadSpec = {
+    connections: CONNECTIONS,
+    durationSeconds: SECONDS,
+    warmupSeconds: WARMUP,
+    ...spec,
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/bench/load.ts'), JSON.stringify(full)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+    })
+    child.on('close', (status) => {
+      if (status !== 0) return reject(new Error(`load generator exited with ${status}`))
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult)
+    })
+  })
+}
+
+/** A row's requests use fresh numbers: budget for the fastest rate a 2-core machine reaches. */
+const rangeFor = (seconds = SECONDS + WARMUP) => seconds * 40_000
+
+function report(row: Row): Row {
+  const flag = row.errors > 0 ? `  INVALID: ${row.errors} errors, first ${row.firstError}` : ''
+  const ran = row.exhausted
+    ? ` (ran out of prepared verifications after ${row.seconds.toFixed(1)} s)`
+    : ''
+  console.log(
+    `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms${ran}${flag}`,
+  )
+  return row
+}
+
+/** Resident set size of a process, in MiB (Linux /proc). */
+function rssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return kb / 1024
+}
+
+interface TextgateUnderTest {
+  urls: string[]
+  project: CreatedProject
+  databaseUrl: string
+  pids: (number | undefined)[]
+  close(): Promise<void>
+}
+
+/** Starts `processes` Textgate servers on one database and creates the bench project. */
+async function startTextgates(
+  databaseUrl: string | undefined,
+  processes = 1,
+): Promise<TextgateUnderTest> {
+  const first = await startTextgate({
+    databaseUrl,
+    env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
+    direct: true,
+  })
+  const servers = [first]
+  try {
+    for (let i = 1; i < processes; i++) {
+      servers.push(
+        await startTextgate({
+          databaseUrl: first.env.DATABASE_URL,
+          env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
+          direct: true,
+        }),
+      )
+    }
+    const settingsFile = join(first.env.TEXTGATE_DATA_DIR ?? '', 'bench-fraud.json')
+    writeFileSync(settingsFile, JSON.stringify(BENCH_FRAUD_SETTINGS))
+    const project = createProject(first.env, 'Bench store', [ORIGIN], settingsFile)
+    return {
+      urls: servers.map((s) => s.url),
+      project,
+      databaseUrl: first.env.DATABASE_URL ?? '',
+      pids: servers.map((s) => s.child.pid),
+      close: async () => {
+        for (const s of servers.reverse()) await s.close()
+      },
+    }
+  } catch (error) {
+    for (const s of servers) await s.close()
+    throw error
+  }
+}
+
+/**
+ * Pending verifications with known codes, written straight into the database (untimed) as a
+ * start writes them, for a check row: `[id, phone, code]` in a file for the load generator.
+ */
+async function prepareChecks(tg: TextgateUnderTest, count: number): Promise<string> {
+  const { pepper } = deriveSecrets(TEST_SECRET)
+  const storage = openStorage(tg.databaseUrl)
+  const offset = takeRange(count)
+  const at = Date.now()
+  const supply: [string, string, string][] = []
+  try {
+    for (let from = 0; from < count; from += 1000) {
+      const rows = []
+      for (let i = from; i < Math.min(count, from + 1000); i++) {
+        const id = newId('ver')
+        const code = String(100_000 + ((i * 7919) % 900_000))
+        const phone = phoneNumber(offset + i)
+        supply.push([id, phone, code])
+        rows.push({
+          id,
+          project_id: tg.project.projectId,
+          mode: 'test' as const,
+          phone,
+          country: 'GB',
+          channel: 'sms' as const,
+          locale: null,
+          status: 'pending' as const,
+          code_hmac: hashCode(pepper, id, code),
+          code_length: 6,
+          attempts: 0,
+          sends: 1,
+          consent_version: 'bench',
+          consent_at: at,
+          consent_marketing: 0,
+          origin: ORIGIN,
+          ip: clientIp(offset + i),
+          created_at: at,
+          expires_at: at + 600_000,
+          resend_after: at + 30_000,
+          approved_at: null,
+          risk_decision: 'allow',
+          risk_reasons: '[]',
+        })
+      }
+      await storage.db.insertInto('verifications').values(rows).execute()
+    }
+  } finally {
+    await storage.close()
+  }
+  mkdirSync(TMP, { recursive: true })
+  const file = join(TMP, `bench-supply-${process.pid}.json`)
+  writeFileSync(file, JSON.stringify(supply))
+  return file
+}
+
+const headersFor = (project: CreatedProject) => ({
+  authorization: `Bearer ${project.publishableKey}`,
+  origin: ORIGIN,
+})
+
+async function startRow(name: string, tg: TextgateUnderTest, extra: Partial<LoadSpec> = {}) {
+  const row = await load({
+    targets: tg.urls,
+    kind: 'start',
+    headers: headersFor(tg.project),
+    offset: takeRange(rangeFor()),
+    expect: 201,
+    ...extra,
+  })
+  return report({ name, kind: 'start', ...row })
+}
+
+async function checkRow(name: string, tg: TextgateUnderTest, extra: Partial<LoadSpec> = {}) {
+  const supplyFile = await prepareChecks(tg, CHECK_SUPPLY)
+  const row = await load({
+    targets: tg.urls,
+    kind: 'check',
+    headers: headersFor(tg.project),
+    offset: takeRange(CHECK_SUPPLY),
+    expect: 200,
+    supplyFile,
+    ...extra,
+  })
+  return report({ name, kind: 'check', ...row })
+}
+
+async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const admin = new URL(POSTGRES_URL ?? '')
+  const name = `tg_bench_${process.pid}_${Date.now()}`
+  const exec = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin.toString() })
+    await client.connect()
+    try {
+      await client.query(sql)
+    } finally {
+      await client.end()
+    }
+  }
+  await exec(`CREATE DATABASE ${name}`)
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  try {
+    return await run(url.toString())
+  } finally {
+    await exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  }
+}
 
 async function main() {
+  const load1 = loadavg()[0]?.toFixed(2)
   console.log(
-    `Textgate benchmark: ${REQUESTS} requests per run, ${CONCURRENCY} connections, ` +
-      `${cpus().length} CPUs, Node ${process.version}, loopback\n`,
+    `Textgate benchmark: ${SECONDS} s per row after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
+      `autocannon in its own process; ${cpus().length} CPUs, load average ${load1} at start, ` +
+      `Node ${process.version}, loopback\n`,
   )
-  if (REQUESTS > 5_000) throw new Error('BENCH_REQUESTS is at most 5000 (distinct numbers)')
-
-  const baselinePort = await freePort()
-  const baseline = await startProcess(
-    [join(ROOT, 'test/bench/baseline-server.ts')],
-    { PORT: String(baselinePort) },
-    baselinePort,
-  )
-  const textgate = await startTextgate({ env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' } })
-  const results: Result[] = []
-  try {
-    // The fraud guard runs in full (every default counter is read and written), with limits
-    // raised so that the synthetic traffic, sequential numbers that nobody enters, is not refused.
-    const settingsFile = join(textgate.env.TEXTGATE_DATA_DIR ?? '', 'bench-fraud.json')
-    writeFileSync(settingsFile, JSON.stringify(BENCH_FRAUD_SETTINGS))
-    const project = createProject(textgate.env, 'Bench store', [ORIGIN], settingsFile)
-    const publicHeaders = { Authorization: `Bearer ${project.publishableKey}`, Origin: ORIGIN }
-    const startBody = (i: number) =>
-      JSON.stringify({ phone: phoneNumber(i), consent: { accepted: true, version: 'bench' } })
-
-    // Warm-up on both (JIT, connection pools, SQLite page cache), not counted.
-    await load('warm-up', baseline.url, 200, (i) => ({
-      path: '/echo',
-      headers: {},
-      body: startBody(i),
-      expect: 201,
-    }))
-
-    const base = await load('bare Hono route', baseline.url, REQUESTS, (i) => ({
-      path: '/echo',
-      headers: {},
-      body: startBody(i),
-      expect: 201,
-    }))
-    results.push(base)
-
-    const ids: string[] = []
-    const start = await load('POST /v1/verifications', textgate.url, REQUESTS, (i) => ({
-      path: '/v1/verifications',
-      headers: { ...publicHeaders, 'X-Forwarded-For': clientIp(i) },
-      body: startBody(i),
-      expect: 201,
-    }))
-    results.push(start)
-
-    // Untimed: find each verification's id and code (the sandbox inbox) for the check run.
-    const idsByPhone = new Map<string, string>()
-    for (let i = 0; i < REQUESTS; i++) {
-      const res = await fetch(`${textgate.url}/v1/verifications`, {
-        method: 'POST',
-        headers: {
-          ...publicHeaders,
-          'Content-Type': 'application/json',
-          'Idempotency-Key': `bench-${i}`,
-          'X-Forwarded-For': clientIp(i + REQUESTS),
-        },
-        body: startBody(i + REQUESTS),
-      })
-      if (res.status !== 201) throw new Error(`setup start failed: ${await res.text()}`)
-      idsByPhone.set(phoneNumber(i + REQUESTS), ((await res.json()) as { id: string }).id)
-    }
-    const codes: string[] = []
-    for (let i = 0; i < REQUESTS; i++) {
-      const phone = phoneNumber(i + REQUESTS)
-      ids.push(idsByPhone.get(phone) ?? '')
-      codes.push(await sandboxCode(textgate.url, project, phone))
-    }
-
-    const check = await load('POST /v1/verifications/{id}/check', textgate.url, REQUESTS, (i) => ({
-      path: `/v1/verifications/${ids[i]}/check`,
-      headers: { ...publicHeaders, 'X-Forwarded-For': clientIp(i + REQUESTS) },
-      body: JSON.stringify({ code: codes[i] }),
-      expect: 200,
-    }))
-    results.push(check)
-  } finally {
-    await baseline.stop()
-    await textgate.close()
+  const rows: Record<string, Row> = {}
+  const problems: string[] = []
+  const out: Record<string, unknown> = {
+    seconds: SECONDS,
+    warmup: WARMUP,
+    connections: CONNECTIONS,
+    cpus: cpus().length,
+    loadAverageAtStart: loadavg(),
+    node: process.version,
   }
 
-  const base = results[0]!
-  const rows = results.map((r) => ({
+  // The ceiling: a bare Hono route on the same runtime and HTTP stack.
+  {
+    const port = await freePort()
+    const bare = await startProcess(
+      [join(ROOT, 'test/bench/baseline-server.ts')],
+      { PORT: String(port) },
+      port,
+      '/healthz',
+      { direct: true },
+    )
+    try {
+      rows.bare = report({
+        name: 'bare Hono route (POST /echo)',
+        kind: 'echo',
+        ...(await load({
+          targets: [bare.url],
+          kind: 'echo',
+          headers: {},
+          offset: takeRange(rangeFor()),
+          expect: 201,
+        })),
+      })
+    } finally {
+      await bare.stop()
+    }
+    if (rows.bare.perSecond < BARE_MINIMUM) {
+      problems.push(
+        `INVALID: the bare Hono route ran at ${rows.bare.perSecond.toFixed(0)} req/s (< ${BARE_MINIMUM}): ` +
+          'the machine or the load generator is the bottleneck',
+      )
+      console.log(`  ${problems.at(-1)}`)
+    }
+  }
+
+  if (SECTIONS.has('sqlite')) {
+    console.log('\nSQLite, one server process')
+    const tg = await startTextgates(undefined)
+    try {
+      rows.start = await startRow('Textgate start (POST /v1/verifications)', tg)
+      rows.check = await checkRow('Textgate check (POST …/check)', tg)
+    } finally {
+      await tg.close()
+    }
+
+    console.log('\nbetter-auth phone-number plugin (peer), SQLite')
+    const dir = tempDir('tg-peer-')
+    const port = await freePort()
+    const peer: Started = await startProcess(
+      [join(ROOT, 'test/bench/peer-server.ts')],
+      { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
+      port,
+      '/healthz',
+      { direct: true },
+    )
+    try {
+      const offset = takeRange(rangeFor())
+      rows.peerSend = report({
+        name: 'better-auth send-otp',
+        kind: 'peer-send',
+        ...(await load({
+          targets: [peer.url],
+          kind: 'peer-send',
+          headers: {},
+          offset,
+          expect: 200,
+        })),
+      })
+      const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
+      const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
+      writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
+      rows.peerVerify = report({
+        name: 'better-auth verify',
+        kind: 'peer-verify',
+        ...(await load({
+          targets: [peer.url],
+          kind: 'peer-verify',
+          headers: {},
+          offset: takeRange(codes.length),
+          expect: 200,
+          supplyFile,
+        })),
+      })
+    } finally {
+      await peer.stop()
+      dir.remove()
+    }
+
+    console.log('\nSQLite at half the maximum rate (latency with headroom)')
+    const tgHalf = await startTextgates(undefined)
+    try {
+      rows.startHalf = await startRow('Textgate start at ½ max rate', tgHalf, {
+        rate: Math.max(1, Math.round(rows.start.perSecond / 2)),
+      })
+      rows.checkHalf = await checkRow('Textgate check at ½ max rate', tgHalf, {
+        rate: Math.max(1, Math.round(rows.check.perSecond / 2)),
+      })
+    } finally {
+      await tgHalf.close()
+    }
+  }
+
+  if ((SECTIONS.has('postgres') || SECTIONS.has('scale')) && !POSTGRES_URL) {
+    console.log('\nPostgreSQL rows skipped: set BENCH_POSTGRES_URL or TEXTGATE_TEST_POSTGRES_URL')
+  }
+  if (SECTIONS.has('postgres') && POSTGRES_URL) {
+    console.log('\nPostgreSQL, one server process')
+    await withPostgresDatabase(async (url) => {
+      const tg = await startTextgates(url)
+      try {
+        rows.pgStart = await startRow('Textgate start on PostgreSQL', tg)
+        rows.pgCheck = await checkRow('Textgate check on PostgreSQL', tg)
+      } finally {
+        await tg.close()
+      }
+    })
+  }
+
+  const scale: { processes: number; row: Row }[] = []
+  if (SECTIONS.has('scale') && POSTGRES_URL) {
+    console.log('\nScale-out: start on N server processes sharing one PostgreSQL')
+    for (const processes of PROCESSES) {
+      await withPostgresDatabase(async (url) => {
+        const tg = await startTextgates(url, processes)
+        try {
+          const row = await startRow(
+            `start, ${processes} process${processes > 1 ? 'es' : ''}`,
+            tg,
+            {
+              connections: Math.max(CONNECTIONS, processes * 4),
+            },
+          )
+          scale.push({ processes, row })
+        } finally {
+          await tg.close()
+        }
+      })
+    }
+  }
+
+  const memory: { after: number; rssMiB: number }[] = []
+  let leak: { growthPercent: number; leaked: boolean } | undefined
+  if (SECTIONS.has('memory')) {
+    console.log(`\nMemory: one SQLite server, ${MEMORY_STARTS} starts in ${MEMORY_ROWS} rows`)
+    const tg = await startTextgates(undefined)
+    try {
+      await new Promise((r) => setTimeout(r, 1000))
+      memory.push({ after: 0, rssMiB: rssMiB(tg.pids[0]) })
+      console.log(`  RSS idle: ${memory[0]?.rssMiB.toFixed(1)} MiB`)
+      const perRow = Math.ceil(MEMORY_STARTS / MEMORY_ROWS)
+      for (let r = 1; r <= MEMORY_ROWS; r++) {
+        const row = await startRow(`starts ${(r - 1) * perRow + 1}–${r * perRow}`, tg, {
+          amount: perRow,
+          durationSeconds: 3600,
+          warmupSeconds: 0,
+          offset: takeRange(perRow + 1000),
+        })
+        if (row.errors > 0) problems.push(`memory row ${r}: ${row.errors} errors`)
+        memory.push({ after: r * perRow, rssMiB: rssMiB(tg.pids[0]) })
+        console.log(`    RSS after ${r * perRow} starts: ${memory.at(-1)?.rssMiB.toFixed(1)} MiB`)
+      }
+      const second = memory[Math.min(2, memory.length - 1)]?.rssMiB ?? 0
+      const last = memory.at(-1)?.rssMiB ?? 0
+      const growthPercent = second > 0 ? ((last - second) / second) * 100 : 0
+      leak = { growthPercent, leaked: growthPercent > LEAK_PERCENT }
+      console.log(
+        `  leak check: RSS ${growthPercent >= 0 ? '+' : ''}${growthPercent.toFixed(1)} % from after row 2 to after row ${MEMORY_ROWS} ` +
+          `(limit ${LEAK_PERCENT} %): ${leak.leaked ? 'GROWS — possible leak' : 'no growth'}`,
+      )
+      if (leak.leaked)
+        problems.push(`memory grew ${growthPercent.toFixed(1)} % across repeated rows`)
+    } finally {
+      await tg.close()
+    }
+  }
+
+  // Summary with ratios.
+  const bare = rows.bare.perSecond
+  const ratio = (a: Row | undefined, b: Row | undefined) =>
+    a && b && b.perSecond > 0 ? (a.perSecond / b.perSecond).toFixed(2) : ''
+  const peerOf: Partial<Record<string, Row | undefined>> = {
+    start: rows.peerSend,
+    check: rows.peerVerify,
+    startHalf: rows.peerSend,
+    checkHalf: rows.peerVerify,
+    pgStart: rows.peerSend,
+    pgCheck: rows.peerVerify,
+  }
+  const table = Object.entries(rows).map(([key, r]) => ({
     run: r.name,
     'req/s': r.perSecond.toFixed(0),
-    'vs bare': r === base ? '1.00' : (r.perSecond / base.perSecond).toFixed(2),
+    'vs bare': (r.perSecond / bare).toFixed(3),
+    'vs peer': key.endsWith('Half') ? '' : ratio(r, peerOf[key]),
     'p50 ms': r.p50.toFixed(2),
     'p99 ms': r.p99.toFixed(2),
-    'p99 vs bare': r === base ? '1.00' : (r.p99 / base.p99).toFixed(2),
     errors: r.errors,
+    valid: r.errors === 0 ? 'yes' : 'INVALID',
   }))
-  console.table(rows)
+  console.log('')
+  console.table(table)
+  if (rows.pgStart && rows.start) {
+    console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
+  }
+  if (rows.pgCheck && rows.check) {
+    console.log(`PostgreSQL check ÷ SQLite check: ${ratio(rows.pgCheck, rows.check)}`)
+  }
+  if (scale.length > 0) {
+    const one = scale[0]?.row
+    console.table(
+      scale.map(({ processes, row }) => ({
+        processes,
+        'start req/s': row.perSecond.toFixed(0),
+        'vs 1 process': ratio(row, one),
+        'p99 ms': row.p99.toFixed(2),
+        errors: row.errors,
+      })),
+    )
+  }
+  for (const [key, r] of Object.entries(rows)) {
+    if (r.errors > 0) problems.push(`${r.name}: ${r.errors} errors (first: ${r.firstError})`)
+    void key
+  }
+  for (const { row } of scale) {
+    if (row.errors > 0)
+      problems.push(`${row.name}: ${row.errors} errors (first: ${row.firstError})`)
+  }
   console.log(
-    '\n"vs bare" = throughput as a share of the bare Hono route; "p99 vs bare" = how many times\n' +
-      'slower the 99th percentile is. Both servers ran on this machine in this run.',
+    '\n"vs bare" = throughput as a share of the bare Hono route; "vs peer" = Textgate ÷ better-auth' +
+      '\n(start ÷ send-otp, check ÷ verify). Every server and the load generator ran on this machine' +
+      `\nin this run; load average at the end ${loadavg()[0]?.toFixed(2)} (other work on the machine skews absolute figures).`,
   )
-  const outDir = join(ROOT, 'test/.tmp')
-  mkdirSync(outDir, { recursive: true })
+  mkdirSync(TMP, { recursive: true })
   writeFileSync(
-    join(outDir, 'bench-verify.json'),
-    `${JSON.stringify({ requests: REQUESTS, concurrency: CONCURRENCY, cpus: cpus().length, node: process.version, results }, null, 2)}\n`,
+    join(TMP, 'bench-verify.json'),
+    `${JSON.stringify({ ...out, rows, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
   )
-  if (results.some((r) => r.errors > 0)) {
-    console.error('\nThe benchmark saw errors: figures are not valid.')
+  if (problems.length > 0) {
+    console.error(`\n${problems.map((p) => `- ${p}`).join('\n')}\nThe run is INVALID.`)
     process.exit(1)
   }
 }

@@ -6,7 +6,7 @@
 // committed file differs from a fresh analysis, or when a part used in the element's template
 // (`part="…"`) is not documented with @csspart, or a documented part is never used.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,11 +40,30 @@ if (!write && committed && committed !== fresh) {
   problems.push('widget/custom-elements.json is out of date with the element’s JSDoc')
 }
 
-// Parts in the template: every static name in a part="…" attribute of the element's source.
-const source = readFileSync(join(widget, 'src', 'textgate-verify.ts'), 'utf8')
-const used = new Set(
-  [...source.matchAll(/\spart="([^"$]+)"/g)].flatMap((m) => m[1].trim().split(/\s+/)),
+// Parts in the template: every static name in a part="…" attribute of the widget's sources (the
+// element, its step renders and its country picker, whose parts it forwards with exportparts).
+const sourceFiles = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return sourceFiles(path)
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.styles.ts') ? [path] : []
+  })
+const sources = sourceFiles(join(widget, 'src')).map((path) => readFileSync(path, 'utf8'))
+const partsIn = (source) =>
+  [...source.matchAll(/\spart="([^"$]+)"/g)].flatMap((m) => m[1].trim().split(/\s+/))
+const used = new Set(sources.flatMap(partsIn))
+// The picker's parts reach the page only if <textgate-verify> forwards each of them.
+const picker = readFileSync(
+  join(widget, 'src', 'country-picker', 'textgate-country-picker.ts'),
+  'utf8',
 )
+const forwarded = new Set(
+  (picker.match(/PICKER_PARTS =\s*'([^']+)'/)?.[1] ?? '').split(/,\s*/).filter(Boolean),
+)
+for (const name of new Set(partsIn(picker))) {
+  if (!forwarded.has(name))
+    problems.push(`picker part "${name}" is not in PICKER_PARTS (exportparts)`)
+}
 const manifest = JSON.parse(fresh)
 const element = manifest.modules
   .flatMap((m) => m.declarations ?? [])

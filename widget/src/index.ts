@@ -3,6 +3,7 @@
  * `<script type="module" src="https://VERIFY_HOST/widget.js"></script>`.
  * @module
  */
+import { TextgateCountryPicker } from './country-picker/textgate-country-picker'
 import { TextgateVerify } from './textgate-verify'
 
 export type {
@@ -10,9 +11,12 @@ export type {
   TextgateStep,
   TextgateStepDetail,
   TextgateVerifiedDetail,
-} from './textgate-verify'
+} from './events'
 export { TextgateVerify }
 
+if (!customElements.get('textgate-country-picker')) {
+  customElements.define('textgate-country-picker', TextgateCountryPicker)
+}
 if (!customElements.get('textgate-verify')) {
   customElements.define('textgate-verify', TextgateVerify)
 }

@@ -1,9 +1,12 @@
 import { css } from 'lit'
+import { controlStyles } from './controls.styles'
 
 // Every colour is a private `--_x` resolved from the public `--textgate-x` (set on the element or
 // any ancestor) with a light or dark default. Dark follows prefers-color-scheme unless the
 // `theme` attribute says `light` or `dark`.
-export const styles = css`
+export const styles = [
+  controlStyles,
+  css`
   :host {
     --_primary: var(--textgate-color-primary, #2f5bea);
     --_primary-text: var(--textgate-color-primary-text, #ffffff);
@@ -53,9 +56,6 @@ export const styles = css`
   :host([hidden]) {
     display: none;
   }
-  * {
-    box-sizing: border-box;
-  }
   [part~='base'] {
     display: grid;
     gap: var(--_spacing);
@@ -73,106 +73,9 @@ export const styles = css`
     display: flex;
     gap: calc(var(--_spacing) / 2);
   }
-  input[type='tel'],
-  input[type='text'],
-  [part~='country-button'] {
-    font: inherit;
-    color: inherit;
-    background: var(--_background);
-    border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    padding: calc(var(--_spacing) * 0.66) var(--_spacing);
-    min-height: 2.75rem;
-  }
-  input[type='tel'],
-  input[type='text'] {
-    flex: 1;
-    min-width: 0;
-    width: 100%;
-  }
   [part~='code-input'] {
     letter-spacing: 0.3em;
     font-variant-numeric: tabular-nums;
-  }
-  input:focus-visible,
-  button:focus-visible,
-  [part~='done']:focus-visible {
-    outline: 2px solid var(--_primary);
-    outline-offset: 2px;
-  }
-  [aria-invalid='true'] {
-    border-color: var(--_error);
-  }
-  .picker {
-    position: relative;
-    flex: none;
-  }
-  [part~='country-button'] {
-    display: inline-flex;
-    align-items: center;
-    gap: 0.35rem;
-    white-space: nowrap;
-  }
-  .flag {
-    font-size: 1.2em;
-    line-height: 1;
-  }
-  .flag.iso {
-    font-size: 0.75em;
-    font-weight: 700;
-    letter-spacing: 0.05em;
-    padding: 0.15em 0.3em;
-    border: 1px solid currentColor;
-    border-radius: 3px;
-    min-width: 2.2em;
-    text-align: center;
-  }
-  .panel {
-    position: absolute;
-    z-index: 10;
-    inset-block-start: calc(100% + 4px);
-    inset-inline-start: 0;
-    width: min(20rem, 90vw);
-    display: grid;
-    gap: 0.25rem;
-    padding: 0.4rem;
-    background: var(--_background);
-    border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
-  }
-  .panel[popover] {
-    position: fixed;
-    inset: auto;
-    margin: 0;
-    color: inherit;
-  }
-  [part~='country-list'] {
-    list-style: none;
-    margin: 0;
-    padding: 0;
-    max-height: 16rem;
-    overflow-y: auto;
-  }
-  [part~='country-option'] {
-    display: flex;
-    align-items: center;
-    gap: 0.5rem;
-    padding: 0.4rem 0.5rem;
-    border-radius: calc(var(--_radius) / 2);
-    cursor: pointer;
-  }
-  [part~='country-option'] .name {
-    flex: 1;
-  }
-  [part~='country-option'] .dial {
-    color: var(--_muted);
-  }
-  [part~='country-option'][aria-selected='true'] {
-    background: var(--_highlight);
-  }
-  [part~='country-option'].current .name {
-    font-weight: 600;
   }
   [part~='consent'],
   [part~='marketing'] {
@@ -188,13 +91,6 @@ export const styles = css`
     inline-size: 1.1rem;
     block-size: 1.1rem;
     accent-color: var(--_primary);
-  }
-  button {
-    font: inherit;
-    border-radius: var(--_radius);
-    min-height: 2.75rem;
-    padding: 0 calc(var(--_spacing) * 1.5);
-    cursor: pointer;
   }
   [part~='submit-button'] {
     border: 0;
@@ -227,8 +123,7 @@ export const styles = css`
     color: var(--_error);
     margin: 0;
   }
-  [part~='status'],
-  .hint {
+  [part~='status'] {
     color: var(--_muted);
     margin: 0;
   }
@@ -242,12 +137,5 @@ export const styles = css`
     flex-wrap: wrap;
     gap: calc(var(--_spacing) / 2);
   }
-  .visually-hidden {
-    position: absolute;
-    inline-size: 1px;
-    block-size: 1px;
-    overflow: hidden;
-    clip-path: inset(50%);
-    white-space: nowrap;
-  }
-`
+`,
+]

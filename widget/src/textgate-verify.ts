@@ -1,64 +1,28 @@
-import type { StartVerificationResponse, WidgetConfigResponse } from '@textgate/shared'
+import type { StartVerificationResponse } from '@textgate/shared'
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
-import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from './i18n'
-import {
-  type Country,
-  type CountryCode,
-  checkPhone,
-  countryFromLanguages,
-  countryList,
-  dialCodeOf,
-  formatInput,
-  isCountry,
-  loadFor,
-} from './phone'
-import { canShowFlags, searchCountries } from './phone/search'
+import { CountdownController } from './controllers/countdown'
+import { LocaleController } from './controllers/locale'
+import { SlotPresenceController } from './controllers/slot-presence'
+import { WebOtpController } from './controllers/web-otp'
+import type {
+  CountryPickEvent,
+  TextgateCountryPicker,
+} from './country-picker/textgate-country-picker'
+import { asApiError, errorMessage, RETRYABLE, TERMINAL } from './errors'
+import type { TextgateErrorDetail, TextgateEventMap, TextgateStep } from './events'
+import { syncFormValue } from './form-value'
+import type { Country, CountryCode } from './phone'
+import { PhoneField } from './phone/field'
+import { renderCodeStep } from './steps/code-step'
+import { renderDoneStep } from './steps/done-step'
+import { renderPhoneStep } from './steps/phone-step'
 import { styles } from './textgate-verify.styles'
-import type { Translation } from './translations/en'
-
-export type TextgateStep = 'phone' | 'code' | 'done'
-
-export interface TextgateVerifiedDetail {
-  token: string
-  /** E.164. */
-  phone: string
-  verificationId: string
-  /** The shopper ticked the optional marketing checkbox before the code was sent. */
-  marketing: boolean
-}
-export interface TextgateStepDetail {
-  step: TextgateStep
-}
-export interface TextgateErrorDetail {
-  /** A server error code (`rate_limited`, `blocked`…), `network_error` or `unknown`. */
-  code: string
-  /** The message shown to the shopper, in the widget's language. */
-  message: string
-  /** Seconds to wait, for `rate_limited`. */
-  retryAfter?: number
-}
 
 /** Where the widget script was loaded from: the Textgate server, by default. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
 
-/** Error codes after which the verification cannot go on: the shopper starts again. */
-const TERMINAL = new Set([
-  'verification_expired',
-  'max_attempts_reached',
-  'verification_not_pending',
-  'verification_not_found',
-])
-
-/** Failures worth repeating as they were: "Try again" offers that. */
-const RETRYABLE = new Set(['network_error', 'service_unavailable', 'internal_error'])
-
-/** The country panel goes in the top layer where `popover` exists: no ancestor can clip it. */
-const POPOVER = typeof HTMLElement !== 'undefined' && 'showPopover' in HTMLElement.prototype
-
-interface OtpCredentials {
-  get(options: { otp: { transport: string[] }; signal: AbortSignal }): Promise<{ code?: string }>
-}
+type ErrorField = 'phone' | 'consent' | 'code' | ''
 
 /**
  * @summary Phone verification for a store's sign-up form: phone number, consent, one-time code.
@@ -143,13 +107,9 @@ export class TextgateVerify extends LitElement {
     marketingText: { type: String, attribute: 'marketing-text' },
     captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
-    t: { state: true },
     step: { state: true },
-    country: { state: true },
-    phoneText: { state: true },
     consent: { state: true },
     marketing: { state: true },
-    marketingSlotted: { state: true },
     codeText: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -159,11 +119,6 @@ export class TextgateVerify extends LitElement {
     status: { state: true },
     verification: { state: true },
     verifiedPhone: { state: true },
-    clock: { state: true },
-    pickerOpen: { state: true },
-    query: { state: true },
-    active: { state: true },
-    allowed: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -193,19 +148,14 @@ export class TextgateVerify extends LitElement {
    */
   declare marketingText: string
 
-  declare private t: Translation
   declare private step: TextgateStep
-  declare private country: CountryCode | undefined
-  declare private phoneText: string
   declare private consent: boolean
   declare private marketing: boolean
-  /** The page put an element in the `marketing` slot. */
-  declare private marketingSlotted: boolean
   declare private codeText: string
   declare private busy: boolean
   declare private error: string
   /** Which field the error is about, for aria-invalid. */
-  declare private errorAt: 'phone' | 'consent' | 'code' | ''
+  declare private errorAt: ErrorField
   /** The failed action, when a retry can repeat it (network failures). */
   declare private retryable: (() => Promise<void>) | undefined
   /** The verification cannot go on: only "Start again" is offered. */
@@ -213,32 +163,45 @@ export class TextgateVerify extends LitElement {
   declare private status: string
   declare private verification: StartVerificationResponse | undefined
   declare private verifiedPhone: string
-  declare private clock: number
-  declare private pickerOpen: boolean
-  declare private query: string
-  declare private active: number
-  /** The only countries the project accepts (from `GET /v1/config`), or null for all. */
-  declare private allowed: readonly CountryCode[] | null
 
   private readonly internals: ElementInternals
-  /** The shopper picked a country in the list: nothing detected replaces it. */
-  private countryChosen = false
-  /** The shopper typed or pasted a number with `+`: its country is theirs, as if chosen. */
-  private countryTyped = false
-  /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
-  private serverHint: CountryCode | undefined
+  private readonly clock = new CountdownController(this)
+  private readonly otp = new WebOtpController(this, (code) => {
+    if (this.step === 'code') this.setCode(code)
+  })
+  private readonly locale = new LocaleController(this)
+  private readonly phone = new PhoneField(this, () =>
+    this.partElement<HTMLInputElement>('phone-input'),
+  )
+  private readonly marketingSlot = new SlotPresenceController(this, 'marketing')
   private configRequested = false
   private verifiedE164 = ''
   /** The marketing opt-in sent with the verification that is pending or done. */
   private marketingSent = false
-  private childObserver: MutationObserver | undefined
   private token = ''
-  private countdown: ReturnType<typeof setInterval> | undefined
   private idempotencyKey = ''
-  private countries: Country[] | undefined
-  private otp: AbortController | undefined
-  private locale: Locale = 'en'
-  private pageLangObserver: MutationObserver | undefined
+
+  /** The step renders' event handlers: one object, so Lit keeps the same listeners. */
+  private readonly on = {
+    send: (event?: Event) => void this.onSendCode(event),
+    phoneInput: (event: InputEvent) => this.onPhoneInput(event),
+    phoneBlur: () => void this.onPhoneBlur(),
+    consent: (event: Event) => {
+      this.consent = (event.target as HTMLInputElement).checked
+      if (this.errorAt === 'consent') this.clearError()
+    },
+    marketing: (event: Event) => {
+      this.marketing = (event.target as HTMLInputElement).checked
+    },
+    pick: (event: CountryPickEvent) => this.chooseCountry(event.country),
+    check: (event?: Event) => void this.onCheck(event),
+    codeInput: (event: Event) => {
+      this.otp.stop() // The shopper types: WebOTP stops waiting.
+      this.setCode((event.target as HTMLInputElement).value)
+    },
+    resend: () => void this.onResend(),
+    change: () => void this.onChangeNumber(),
+  }
 
   constructor() {
     super()
@@ -253,27 +216,15 @@ export class TextgateVerify extends LitElement {
     this.consentVersion = 'v1'
     this.marketingText = ''
     this.marketing = false
-    this.marketingSlotted = false
     this.theme = ''
-    this.t = en
     this.step = 'phone'
-    this.country = undefined
-    this.phoneText = ''
     this.consent = false
     this.codeText = ''
     this.busy = false
-    this.error = ''
-    this.errorAt = ''
-    this.retryable = undefined
-    this.terminal = false
+    this.clearError()
     this.status = ''
     this.verification = undefined
     this.verifiedPhone = ''
-    this.clock = Date.now()
-    this.pickerOpen = false
-    this.query = ''
-    this.active = 0
-    this.allowed = null
   }
 
   /** The token once verified, else an empty string. */
@@ -307,8 +258,8 @@ export class TextgateVerify extends LitElement {
 
   /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
-    this.stopCountdown()
-    this.stopOtp()
+    this.clock.stop()
+    this.otp.stop()
     this.step = 'phone'
     this.codeText = ''
     this.consent = false
@@ -322,38 +273,17 @@ export class TextgateVerify extends LitElement {
     this.verifiedE164 = ''
     this.idempotencyKey = ''
     this.busy = false
-    this.pickerOpen = false
+    void this.picker?.hide(false)
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
-    this.detectCountry()
-    this.marketingSlotted = this.hasMarketingSlot()
-    this.childObserver = new MutationObserver(() => {
-      this.marketingSlotted = this.hasMarketingSlot()
-    })
-    this.childObserver.observe(this, { childList: true, subtree: true, attributeFilter: ['slot'] })
-    this.pageLangObserver = new MutationObserver(() => this.applyLocale())
-    this.pageLangObserver.observe(document.documentElement, { attributeFilter: ['lang'] })
-    this.applyLocale()
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    this.stopCountdown()
-    this.stopOtp()
-    this.stopFollowing()
-    this.pageLangObserver?.disconnect()
-    this.childObserver?.disconnect()
-  }
-
-  private hasMarketingSlot(): boolean {
-    return [...this.children].some((child) => child.slot === 'marketing')
+    this.phone.detect(this.defaultCountry)
   }
 
   /** The optional marketing checkbox is offered only when the page labels it. */
   private get marketingOffered(): boolean {
-    return !!this.marketingText || this.marketingSlotted
+    return !!this.marketingText || this.marketingSlot.filled
   }
 
   /** `lang` is HTMLElement's own property: watched here rather than declared to Lit. */
@@ -364,111 +294,47 @@ export class TextgateVerify extends LitElement {
 
   override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     super.attributeChangedCallback(name, old, value)
-    if (name === 'lang' && this.isConnected) this.applyLocale()
+    if (name === 'lang' && this.isConnected) this.locale.apply()
   }
 
   formResetCallback(): void {
     this.reset()
-    this.phoneText = ''
+    this.phone.clear()
   }
 
   formDisabledCallback(disabled: boolean): void {
     this.disabled = disabled
   }
 
-  /** The texts in use: the element's lang, else the page's, else the browser's languages. */
-  private applyLocale(): void {
-    const locale = chooseLocale(
-      this.getAttribute('lang') ?? '',
-      document.documentElement.lang,
-      navigator.languages ?? [navigator.language],
-    )
-    this.locale = locale
-    const ready = loadedTranslation(locale)
-    if (ready) this.setTranslation(ready)
-    else
-      void loadTranslation(locale).then((translation) => {
-        if (this.locale === locale) this.setTranslation(translation)
-      })
-  }
-
-  private setTranslation(translation: Translation): void {
-    if (translation === this.t) return
-    this.t = translation
-    this.countries = undefined
-  }
-
-  /**
-   * The starting country, unless the shopper chose one or typed a number with `+`: the
-   * `default-country` attribute, else the server's hint, else the browser's languages —
-   * the first the project accepts, else the first country it accepts.
-   */
-  private detectCountry(): void {
-    if (this.countryChosen || this.countryTyped) return
-    const allowed = this.allowed
-    const accepted = (code: string | undefined): code is CountryCode =>
-      isCountry(code) && (!allowed || allowed.includes(code.toUpperCase() as CountryCode))
-    const candidates = [
-      this.defaultCountry.toUpperCase(),
-      this.serverHint,
-      countryFromLanguages(navigator.languages ?? [navigator.language]),
-    ]
-    const found = candidates.find(accepted) ?? allowed?.[0]
-    const next = found ? (found.toUpperCase() as CountryCode) : undefined
-    if (next !== this.country) this.setCountry(next)
+  /** The widget's texts. */
+  private get t() {
+    return this.locale.t
   }
 
   /** Asks the server for the project's settings once; without them the widget still works. */
   private async loadConfig(): Promise<void> {
-    let config: WidgetConfigResponse
     try {
-      config = await this.client().config()
+      this.phone.configure(await this.client().config())
     } catch {
       return // The server checks the country at the start anyway.
     }
-    this.serverHint = isCountry(config.country)
-      ? (config.country.toUpperCase() as CountryCode)
-      : undefined
-    const allowed = (config.allowedCountries ?? [])
-      .map((code) => code.toUpperCase())
-      .filter((code): code is CountryCode => isCountry(code))
-    this.allowed = allowed.length ? allowed : null
-    this.countries = undefined
-    this.detectCountry()
+    this.phone.detect(this.defaultCountry)
   }
 
   /** A message when the project does not take numbers of `country`, else undefined. */
   private notOffered(country: CountryCode): string | undefined {
-    if (!this.allowed || this.allowed.includes(country)) return undefined
-    let name: string = country
-    try {
-      name = new Intl.DisplayNames([this.t.$code, 'en'], { type: 'region' }).of(country) ?? country
-    } catch {
-      // The ISO code stands in for the name.
-    }
-    return this.t.countryNotOffered(name)
+    const name = this.phone.refused(country, this.t.$code)
+    return name ? this.t.countryNotOffered(name) : undefined
   }
 
-  /** Sets the country and loads its phone metadata, then formats the number again. */
-  private setCountry(country: CountryCode | undefined): void {
-    this.country = country
-    void this.loadPhoneData()
-  }
-
-  private async loadPhoneData(): Promise<void> {
-    try {
-      await loadFor(this.phoneText, this.country)
-    } catch {
-      return // Offline: the number stays unformatted; checking it reports the network failure.
-    }
-    const input = this.partElement<HTMLInputElement>('phone-input')
-    const caret = input ? (input.selectionStart ?? this.phoneText.length) : this.phoneText.length
-    const focused = !!input && this.shadowRoot?.activeElement === input
-    this.applyFormatted(formatInput(this.phoneText, caret, this.country), input, focused)
+  private chooseCountry(country: Country): void {
+    this.phone.choose(country)
+    if (this.errorAt === 'phone') this.clearError()
+    this.focusPart('phone-input')
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('defaultCountry') && this.isConnected) this.detectCountry()
+    if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -491,42 +357,31 @@ export class TextgateVerify extends LitElement {
         }
       }
     }
-    if (changed.has('pickerOpen' as keyof TextgateVerify)) {
-      if (this.pickerOpen) this.showPanel()
-      else this.stopFollowing()
-    }
-    if (changed.has('active' as keyof TextgateVerify) && this.pickerOpen) {
-      this.renderRoot
-        .querySelector(`#country-${this.activeCountry()?.code}`)
-        ?.scrollIntoView({ block: 'nearest' })
-    }
     this.syncFormValue()
   }
 
+  /** Also waits for the country picker's own render. */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    const done = await super.getUpdateComplete()
+    await this.picker?.updateComplete
+    return done
+  }
+
+  private get picker(): TextgateCountryPicker | null {
+    return this.renderRoot?.querySelector('textgate-country-picker') ?? null
+  }
+
   private syncFormValue(): void {
-    if (this.token && this.name && this.marketingSent) {
-      // The opt-in travels beside the token, as its own field: the token's claims stay fixed.
-      const value = new FormData()
-      value.append(this.name, this.token)
-      value.append(`${this.name}_marketing`, 'yes')
-      this.internals.setFormValue(value)
-    } else {
-      this.internals.setFormValue(this.token || null)
-    }
-    const anchor =
-      this.partElement<HTMLElement>(this.step === 'code' ? 'code-input' : 'phone-input') ??
-      undefined
-    if (this.required && !this.token) {
-      // Nothing typed: "value missing"; otherwise the problem shown at the field, if any.
-      const started = this.step !== 'phone' || /\d/.test(this.phoneText)
-      this.internals.setValidity(
-        started ? { customError: true } : { valueMissing: true },
-        this.error || this.t.required,
-        anchor,
-      )
-    } else {
-      this.internals.setValidity({})
-    }
+    const anchor = this.partElement(this.step === 'code' ? 'code-input' : 'phone-input')
+    syncFormValue(this.internals, {
+      name: this.name,
+      token: this.token,
+      marketing: this.marketingSent,
+      required: this.required,
+      started: this.step !== 'phone' || /\d/.test(this.phone.text),
+      message: this.error || this.t.required,
+      anchor: anchor ?? undefined,
+    })
   }
 
   private dispatch<K extends keyof TextgateEventMap>(
@@ -541,13 +396,10 @@ export class TextgateVerify extends LitElement {
   }
 
   private clearError(): void {
-    this.error = ''
-    this.errorAt = ''
-    this.retryable = undefined
-    this.terminal = false
+    this.showError('', '')
   }
 
-  private showError(message: string, at: TextgateVerify['errorAt']): void {
+  private showError(message: string, at: ErrorField): void {
     this.error = message
     this.errorAt = at
     this.retryable = undefined
@@ -555,20 +407,9 @@ export class TextgateVerify extends LitElement {
   }
 
   /** Shows a refused request's message; `retry` repeats the action after a network failure. */
-  private fail(error: unknown, at: TextgateVerify['errorAt'], retry?: () => Promise<void>): void {
-    const apiError =
-      error instanceof TextgateApiError ? error : new TextgateApiError('unknown', String(error), 0)
-    const t = this.t
-    const errors = t.errors as Record<string, string | undefined>
-    let message = errors[apiError.code] ?? t.errors.unknown
-    if (apiError.code === 'incorrect_code' && typeof apiError.details.attemptsLeft === 'number') {
-      message = `${message} ${t.attemptsLeft(apiError.details.attemptsLeft)}`
-    }
-    if (apiError.code === 'rate_limited') {
-      message = apiError.retryAfterSeconds
-        ? t.rateLimited(apiError.retryAfterSeconds)
-        : t.rateLimitedNoWait
-    }
+  private fail(error: unknown, at: ErrorField, retry?: () => Promise<void>): void {
+    const apiError = asApiError(error)
+    const message = errorMessage(apiError, this.t)
     this.showError(message, at)
     if (RETRYABLE.has(apiError.code)) this.retryable = retry
     this.terminal = this.step === 'code' && TERMINAL.has(apiError.code)
@@ -577,40 +418,15 @@ export class TextgateVerify extends LitElement {
     this.dispatch('textgate-error', detail)
   }
 
-  /** Shows a formatted number; `moveCaret` when the shopper is typing in the field. */
-  private applyFormatted(
-    result: ReturnType<typeof formatInput>,
-    input: HTMLInputElement | null,
-    moveCaret: boolean,
-  ): void {
-    this.phoneText = result.text
-    if (input) {
-      if (input.value !== result.text) input.value = result.text
-      if (moveCaret) input.setSelectionRange(result.caret, result.caret)
-    }
-    // A number typed with + names its country: the shopper's own input, so it may change it.
-    if (result.country) this.countryTyped = true
-    if (result.country && result.country !== this.country) this.country = result.country
-  }
-
   private onPhoneInput(event: InputEvent): void {
-    const input = event.target as HTMLInputElement
-    const result = formatInput(
-      input.value,
-      input.selectionStart ?? input.value.length,
-      this.country,
-      event.inputType ?? '',
-      this.phoneText,
-    )
-    this.applyFormatted(result, input, true)
+    this.phone.onInput(event)
     if (this.errorAt === 'phone') this.clearError()
-    if (result.text.startsWith('+') && !result.country) void this.loadPhoneData()
   }
 
   /** Checks the number when the shopper leaves the field, so problems show before sending. */
   private async onPhoneBlur(): Promise<void> {
-    if (!this.phoneText.replace(/\D/g, '') || this.step !== 'phone') return
-    const checked = await checkPhone(this.phoneText, this.country).catch(() => undefined)
+    if (!this.phone.text.replace(/\D/g, '') || this.step !== 'phone') return
+    const checked = await this.phone.check().catch(() => undefined)
     if (!checked || this.step !== 'phone') return
     const problem = checked.ok
       ? this.notOffered(checked.country)
@@ -622,23 +438,20 @@ export class TextgateVerify extends LitElement {
     event?.preventDefault()
     if (this.busy) return
     this.clearError()
-    let checked: Awaited<ReturnType<typeof checkPhone>>
+    let checked: Awaited<ReturnType<PhoneField['check']>>
     try {
-      checked = await checkPhone(this.phoneText, this.country)
+      checked = await this.phone.check()
     } catch {
       this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', () =>
         this.onSendCode(),
       )
       return
     }
-    if (!checked.ok) {
-      this.showError(this.t.phoneErrors[checked.reason], 'phone')
-      this.focusPart('phone-input')
-      return
-    }
-    const notOffered = this.notOffered(checked.country)
-    if (notOffered) {
-      this.showError(notOffered, 'phone')
+    const problem = checked.ok
+      ? this.notOffered(checked.country)
+      : this.t.phoneErrors[checked.reason]
+    if (problem || !checked.ok) {
+      this.showError(problem ?? '', 'phone')
       this.focusPart('phone-input')
       return
     }
@@ -674,10 +487,10 @@ export class TextgateVerify extends LitElement {
       this.status = this.t.codeSentTo(checked.international)
       this.step = 'code'
       this.busy = false
-      this.startCountdown()
+      this.clock.start()
       await this.updateComplete
       this.focusPart('code-input')
-      this.startOtp()
+      this.otp.start()
     } catch (error) {
       // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
       if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
@@ -686,29 +499,6 @@ export class TextgateVerify extends LitElement {
       this.busy = false
       this.fail(error, 'phone', () => this.onSendCode())
     }
-  }
-
-  /** WebOTP: the browser offers the code from an SMS ending in `@host #code`. */
-  private startOtp(): void {
-    this.stopOtp()
-    const credentials = navigator.credentials as unknown as OtpCredentials | undefined
-    if (!('OTPCredential' in window) || !credentials) return
-    const controller = new AbortController()
-    this.otp = controller
-    credentials
-      .get({ otp: { transport: ['sms'] }, signal: controller.signal })
-      .then((credential) => {
-        if (controller.signal.aborted || this.step !== 'code' || !credential?.code) return
-        this.setCode(credential.code)
-      })
-      .catch(() => {
-        // Aborted, refused or unsupported: the shopper types the code.
-      })
-  }
-
-  private stopOtp(): void {
-    this.otp?.abort()
-    this.otp = undefined
   }
 
   private setCode(text: string): void {
@@ -721,12 +511,6 @@ export class TextgateVerify extends LitElement {
     if (digits.length === length) void this.onCheck()
   }
 
-  private onCodeInput(event: Event): void {
-    // The shopper types: WebOTP stops waiting.
-    this.stopOtp()
-    this.setCode((event.target as HTMLInputElement).value)
-  }
-
   private async onCheck(event?: Event): Promise<void> {
     event?.preventDefault()
     const verification = this.verification
@@ -736,12 +520,12 @@ export class TextgateVerify extends LitElement {
       this.focusPart('code-input')
       return
     }
-    this.stopOtp()
+    this.otp.stop()
     this.busy = true
     try {
       const checked = await this.client().check(verification.id, this.codeText)
       this.token = checked.token
-      this.stopCountdown()
+      this.clock.stop()
       this.busy = false
       this.step = 'done'
       this.status = this.t.verified(this.verifiedPhone)
@@ -781,8 +565,8 @@ export class TextgateVerify extends LitElement {
       this.verification = { ...verification, ...resent }
       this.status = this.t.newCodeSent
       this.clearError()
-      this.startCountdown()
-      this.startOtp()
+      this.clock.start()
+      this.otp.start()
     } catch (error) {
       this.fail(error, 'code', () => this.onResend())
     } finally {
@@ -802,19 +586,6 @@ export class TextgateVerify extends LitElement {
     this.focusPart('phone-input')
   }
 
-  private startCountdown(): void {
-    this.stopCountdown()
-    this.clock = Date.now()
-    this.countdown = setInterval(() => {
-      this.clock = Date.now()
-    }, 1000)
-  }
-
-  private stopCountdown(): void {
-    if (this.countdown) clearInterval(this.countdown)
-    this.countdown = undefined
-  }
-
   private partElement<T extends HTMLElement>(name: string): T | null {
     return this.renderRoot.querySelector<T>(`[part~="${name}"]`)
   }
@@ -832,361 +603,44 @@ export class TextgateVerify extends LitElement {
     else super.focus(options)
   }
 
-  // ── Country picker: a button opening an in-shadow combobox (search field) and listbox ──
-
-  /** Every country the project accepts, in the widget's language. */
-  private countryCatalog(): Country[] {
-    const allowed = this.allowed
-    this.countries ??= countryList(this.t.$code).filter((c) => !allowed || allowed.includes(c.code))
-    return this.countries
-  }
-
-  private countryOptions(): Country[] {
-    return searchCountries(this.countryCatalog(), this.query)
-  }
-
-  private activeCountry(): Country | undefined {
-    return this.countryOptions()[this.active]
-  }
-
-  private async openPicker(): Promise<void> {
-    if (this.disabled || this.busy) return
-    this.query = ''
-    const options = this.countryOptions()
-    this.active = Math.max(
-      0,
-      options.findIndex((c) => c.code === this.country),
-    )
-    this.pickerOpen = true
-    await this.updateComplete
-    this.focusPart('country-search')
-  }
-
-  private async closePicker(focusButton = true): Promise<void> {
-    this.pickerOpen = false
-    if (focusButton) {
-      await this.updateComplete
-      this.focusPart('country-button')
+  private renderStep() {
+    const { t, on } = this
+    const invalid = this.errorAt
+    if (this.step === 'code' && this.verification) {
+      return renderCodeStep({
+        t,
+        on,
+        invalid,
+        disabled: this.disabled,
+        busy: this.busy,
+        terminal: this.terminal,
+        verification: this.verification,
+        codeText: this.codeText,
+        resendWait: this.clock.secondsUntil(this.verification.resendAfter),
+      })
     }
-  }
-
-  private readonly followButton = () => this.placePanel()
-
-  /** Shows the panel in the top layer, under the button (above it when there is no room). */
-  private showPanel(): void {
-    const panel = this.partElement('country-panel')
-    if (!panel || !POPOVER) return
-    if (!panel.matches(':popover-open')) panel.showPopover()
-    this.placePanel()
-    window.addEventListener('scroll', this.followButton, true)
-    window.addEventListener('resize', this.followButton)
-  }
-
-  private placePanel(): void {
-    const panel = this.partElement('country-panel')
-    const button = this.partElement('country-button')
-    if (!panel || !button || !POPOVER) return
-    const anchor = button.getBoundingClientRect()
-    const height = panel.offsetHeight
-    const below = anchor.bottom + 4
-    const top =
-      below + height > window.innerHeight && anchor.top - 4 - height >= 0
-        ? anchor.top - 4 - height
-        : below
-    panel.style.top = `${top}px`
-    if (this.t.$dir === 'rtl') {
-      panel.style.left = 'auto'
-      panel.style.right = `${Math.max(0, document.documentElement.clientWidth - anchor.right)}px`
-    } else {
-      panel.style.right = 'auto'
-      panel.style.left = `${Math.max(0, anchor.left)}px`
-    }
-  }
-
-  private stopFollowing(): void {
-    window.removeEventListener('scroll', this.followButton, true)
-    window.removeEventListener('resize', this.followButton)
-  }
-
-  private chooseCountry(country: Country): void {
-    const previous = dialCodeOf(this.country)
-    // An international number in the field moves to the new dial code.
-    if (previous && this.phoneText.startsWith(`+${previous}`)) {
-      this.phoneText = `+${country.dialCode}${this.phoneText.slice(previous.length + 1)}`
-    }
-    this.countryChosen = true
-    this.setCountry(country.code)
-    if (this.errorAt === 'phone') this.clearError()
-    void this.closePicker(false).then(() => this.focusPart('phone-input'))
-  }
-
-  private onPickerButtonKey(event: KeyboardEvent): void {
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault()
-      void this.openPicker()
-    }
-  }
-
-  private onSearchInput(event: Event): void {
-    this.query = (event.target as HTMLInputElement).value
-    this.active = 0
-  }
-
-  private onSearchKey(event: KeyboardEvent): void {
-    const count = this.countryOptions().length
-    const steps: Record<string, number> = {
-      ArrowDown: 1,
-      ArrowUp: -1,
-      PageDown: 10,
-      PageUp: -10,
-    }
-    // Home and End move the caret in the search text; with Ctrl they go to the list's ends.
-    if (event.ctrlKey && event.key === 'Home') steps.Home = -count
-    if (event.ctrlKey && event.key === 'End') steps.End = count
-    const step = steps[event.key]
-    if (step !== undefined) {
-      event.preventDefault()
-      this.active = Math.min(Math.max(this.active + step, 0), Math.max(count - 1, 0))
-    } else if (event.key === 'Enter') {
-      event.preventDefault()
-      const country = this.activeCountry()
-      if (country) this.chooseCountry(country)
-    } else if (event.key === 'Escape') {
-      event.preventDefault()
-      event.stopPropagation()
-      void this.closePicker()
-    } else if (event.key === 'Tab') {
-      void this.closePicker(false)
-    }
-  }
-
-  private onPickerFocusOut(event: FocusEvent): void {
-    const next = event.relatedTarget as Node | null
-    const picker = this.renderRoot.querySelector('.picker')
-    if (this.pickerOpen && (!next || !picker?.contains(next))) this.pickerOpen = false
-  }
-
-  private flag(country: Country | undefined) {
-    if (!country) return html`<span class="flag" aria-hidden="true">🌐</span>`
-    return canShowFlags()
-      ? html`<span class="flag" aria-hidden="true">${country.flag}</span>`
-      : html`<span class="flag iso" aria-hidden="true">${country.code}</span>`
-  }
-
-  private renderPicker() {
-    const t = this.t
-    const current =
-      this.countryCatalog().find((c) => c.code === this.country) ??
-      countryList(t.$code).find((c) => c.code === this.country)
-    const options = this.pickerOpen ? this.countryOptions() : []
-    const active = options[this.active]
-    return html`
-      <div class="picker" @focusout=${this.onPickerFocusOut}>
-        <button
-          part="country-button"
-          type="button"
-          aria-haspopup="listbox"
-          aria-expanded=${this.pickerOpen ? 'true' : 'false'}
-          ?disabled=${this.disabled || this.busy}
-          @click=${() => (this.pickerOpen ? this.closePicker() : this.openPicker())}
-          @keydown=${this.onPickerButtonKey}
-        >
-          ${this.flag(current)}<span class="visually-hidden">${t.countryButton(current?.name)}</span
-          ><span class="dial" dir="ltr">${current ? `+${current.dialCode}` : ''}</span>
-        </button>
-        ${
-          this.pickerOpen
-            ? html`<div part="country-panel" class="panel" popover=${POPOVER ? 'manual' : nothing}>
-              <input
-                part="country-search"
-                type="text"
-                role="combobox"
-                autocomplete="off"
-                spellcheck="false"
-                aria-label=${t.countrySearch}
-                placeholder=${t.countrySearch}
-                aria-expanded="true"
-                aria-controls="country-list"
-                aria-autocomplete="list"
-                aria-activedescendant=${active ? `country-${active.code}` : nothing}
-                .value=${this.query}
-                @input=${this.onSearchInput}
-                @keydown=${this.onSearchKey}
-              />
-              <ul id="country-list" part="country-list" role="listbox" aria-label=${t.countryLabel}>
-                ${options.map(
-                  (c, index) => html`<li
-                    id="country-${c.code}"
-                    part="country-option"
-                    role="option"
-                    aria-selected=${index === this.active ? 'true' : 'false'}
-                    class=${c.code === this.country ? 'current' : ''}
-                    @pointerdown=${(e: Event) => e.preventDefault()}
-                    @click=${() => this.chooseCountry(c)}
-                  >
-                    ${this.flag(c)}<span class="name">${c.name}</span
-                    ><span class="dial" dir="ltr">+${c.dialCode}</span>
-                  </li>`,
-                )}
-              </ul>
-              <p class="visually-hidden" role="status">
-                ${options.length ? t.countryResults(options.length) : t.noCountryMatch}
-              </p>
-              ${options.length ? nothing : html`<p class="hint">${t.noCountryMatch}</p>`}
-            </div>`
-            : nothing
-        }
-      </div>
-    `
-  }
-
-  private renderPhoneStep() {
-    const t = this.t
-    return html`
-      <form class="step" novalidate @submit=${this.onSendCode}>
-        <div>
-          <label for="phone">${t.phoneLabel}</label>
-          <div class="row">
-            ${this.renderPicker()}
-            <input
-              id="phone"
-              part="phone-input"
-              type="tel"
-              dir="ltr"
-              autocomplete="tel"
-              inputmode="tel"
-              placeholder=${t.phonePlaceholder}
-              .value=${this.phoneText}
-              aria-invalid=${this.errorAt === 'phone' ? 'true' : 'false'}
-              aria-describedby="error"
-              ?disabled=${this.disabled || this.busy}
-              @input=${this.onPhoneInput}
-              @blur=${this.onPhoneBlur}
-            />
-          </div>
-        </div>
-        <label part="consent">
-          <input
-            part="consent-checkbox"
-            type="checkbox"
-            .checked=${this.consent}
-            aria-invalid=${this.errorAt === 'consent' ? 'true' : 'false'}
-            ?disabled=${this.disabled || this.busy}
-            @change=${(e: Event) => {
-              this.consent = (e.target as HTMLInputElement).checked
-              if (this.errorAt === 'consent') this.clearError()
-            }}
-          />
-          <span><slot name="consent">${this.consentText || t.consentDefault}</slot></span>
-        </label>
-        ${
-          this.marketingOffered
-            ? html`<label part="marketing">
-                <input
-                  part="marketing-checkbox"
-                  type="checkbox"
-                  .checked=${this.marketing}
-                  ?disabled=${this.disabled || this.busy}
-                  @change=${(e: Event) => {
-                    this.marketing = (e.target as HTMLInputElement).checked
-                  }}
-                />
-                <span><slot name="marketing">${this.marketingText}</slot></span>
-              </label>`
-            : nothing
-        }
-        <div class="actions">
-          <button part="submit-button" type="submit" ?disabled=${this.disabled || this.busy}>
-            ${this.busy ? t.sending : t.sendCode}
-          </button>
-        </div>
-      </form>
-    `
-  }
-
-  private renderCodeStep(verification: StartVerificationResponse) {
-    const t = this.t
-    const waitSeconds = Math.max(
-      0,
-      Math.ceil((Date.parse(verification.resendAfter) - this.clock) / 1000),
-    )
-    const expires = new Date(verification.expiresAt).toLocaleTimeString(t.$code, {
-      hour: 'numeric',
-      minute: '2-digit',
+    if (this.step === 'done') return renderDoneStep({ t, on, verifiedPhone: this.verifiedPhone })
+    return renderPhoneStep({
+      t,
+      on,
+      invalid,
+      disabled: this.disabled,
+      busy: this.busy,
+      countries: this.phone.catalog(t.$code),
+      country: this.phone.find(this.phone.country, t.$code),
+      phoneText: this.phone.text,
+      consent: this.consent,
+      consentText: this.consentText,
+      marketingOffered: this.marketingOffered,
+      marketing: this.marketing,
+      marketingText: this.marketingText,
     })
-    return html`
-      <form class="step" novalidate @submit=${this.onCheck}>
-        <div>
-          <label for="code">${t.codeLabel(verification.codeLength)}</label>
-          <input
-            id="code"
-            part="code-input"
-            type="text"
-            dir="ltr"
-            inputmode="numeric"
-            autocomplete="one-time-code"
-            .value=${this.codeText}
-            aria-invalid=${this.errorAt === 'code' ? 'true' : 'false'}
-            aria-describedby="status error"
-            ?disabled=${this.disabled || this.terminal}
-            @input=${this.onCodeInput}
-          />
-        </div>
-        <p class="hint">${t.expiresAt(expires)}</p>
-        <div class="actions">
-          ${
-            this.terminal
-              ? nothing
-              : html`<button
-                  part="submit-button"
-                  type="submit"
-                  ?disabled=${this.disabled || this.busy}
-                >
-                  ${this.busy ? t.verifying : t.verify}
-                </button>
-                <button
-                  part="resend-button"
-                  type="button"
-                  ?disabled=${this.disabled || this.busy || waitSeconds > 0}
-                  @click=${this.onResend}
-                >
-                  ${waitSeconds > 0 ? t.resendIn(waitSeconds) : t.resend}
-                </button>`
-          }
-          <button
-            part="change-button"
-            type="button"
-            ?disabled=${this.busy}
-            @click=${this.onChangeNumber}
-          >
-            ${this.terminal ? t.startAgain : t.changeNumber}
-          </button>
-        </div>
-      </form>
-    `
-  }
-
-  private renderDoneStep() {
-    return html`
-      <p part="done" tabindex="-1">✓ ${this.t.verified(this.verifiedPhone)}</p>
-      <div class="actions">
-        <button part="change-button" type="button" @click=${this.onChangeNumber}>
-          ${this.t.changeNumber}
-        </button>
-      </div>
-    `
   }
 
   protected override render() {
-    const body =
-      this.step === 'code' && this.verification
-        ? this.renderCodeStep(this.verification)
-        : this.step === 'done'
-          ? this.renderDoneStep()
-          : this.renderPhoneStep()
     return html`
       <div part="base" dir=${this.t.$dir} lang=${this.t.$code}>
-        ${body}
+        ${this.renderStep()}
         <p id="status" part="status" role="status">${this.status}</p>
         <div class="error-row">
           <p id="error" part="error" role="alert">${this.error}</p>
@@ -1201,12 +655,6 @@ export class TextgateVerify extends LitElement {
       </div>
     `
   }
-}
-
-export interface TextgateEventMap {
-  'textgate-step': CustomEvent<TextgateStepDetail>
-  'textgate-verified': CustomEvent<TextgateVerifiedDetail>
-  'textgate-error': CustomEvent<TextgateErrorDetail>
 }
 
 declare global {

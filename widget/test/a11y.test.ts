@@ -7,6 +7,7 @@ import {
   axeViolations,
   fakeServer,
   fillPhone,
+  focused,
   mount,
   part,
   reachCodeStep,
@@ -115,7 +116,7 @@ describe('accessibility (axe-core)', () => {
       ],
     })
     const { el, form } = await mount('default-country="US"')
-    const active = () => el.shadowRoot!.activeElement
+    const active = () => focused(el)
     form.querySelector<HTMLInputElement>('#before')!.focus()
     await sendKeys({ press: 'Tab' })
     expect(active()).to.equal(part(el, 'country-button'))

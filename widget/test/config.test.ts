@@ -1,10 +1,18 @@
 /// <reference types="mocha" />
 import { expect, waitUntil } from '@open-wc/testing'
 import { countryFromLanguages } from '../src/phone'
-import { config, fakeServer, fillPhone, insertText, mount, part, started } from './helpers'
+import {
+  config,
+  fakeServer,
+  fillPhone,
+  insertText,
+  mount,
+  part,
+  pickerRoot,
+  started,
+} from './helpers'
 
-const countryShown = (el: HTMLElement) =>
-  el.shadowRoot!.querySelector('[part~="country-button"]')!.textContent ?? ''
+const countryShown = (el: HTMLElement) => part(el, 'country-button')!.textContent ?? ''
 
 describe('project settings from GET /v1/config', () => {
   let server: ReturnType<typeof fakeServer> | undefined
@@ -93,7 +101,7 @@ describe('project settings from GET /v1/config', () => {
     await waitUntil(() => countryShown(el).includes('France'), 'not moved to an allowed country')
     part<HTMLButtonElement>(el, 'country-button').click()
     await el.updateComplete
-    const options = [...el.shadowRoot!.querySelectorAll('[part~="country-option"]')].map(
+    const options = [...pickerRoot(el).querySelectorAll('[part~="country-option"]')].map(
       (o) => o.id,
     )
     expect(options).to.have.members(['country-FR', 'country-BE'])

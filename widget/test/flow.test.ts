@@ -4,6 +4,7 @@ import {
   approved,
   fakeServer,
   fillPhone,
+  focused,
   insertText,
   mount,
   part,
@@ -35,7 +36,7 @@ describe('code step', () => {
     const code = part<HTMLInputElement>(el, 'code-input')
     expect(code.getAttribute('autocomplete')).to.equal('one-time-code')
     expect(code.getAttribute('inputmode')).to.equal('numeric')
-    expect(el.shadowRoot!.activeElement).to.equal(code)
+    expect(focused(el)).to.equal(code)
   })
 
   it('shows attempts left for a wrong code, then submits the token with the form', async () => {
@@ -66,7 +67,7 @@ describe('code step', () => {
     expect(new FormData(form).get('phone_token')).to.equal('tok.en.value')
     expect(form.checkValidity()).to.equal(true)
     expect(el.matches(':state(verified)')).to.equal(true)
-    await waitUntil(() => el.shadowRoot!.activeElement === part(el, 'done'), 'focus on done')
+    await waitUntil(() => focused(el) === part(el, 'done'), 'focus on done')
   })
 
   it('takes a pasted code with spaces and dashes, and submits at full length', async () => {
@@ -164,7 +165,7 @@ describe('code step', () => {
     await waitUntil(() => part(el, 'phone-input'))
     await el.updateComplete
     expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('07400 123123')
-    await waitUntil(() => el.shadowRoot!.activeElement === part(el, 'phone-input'))
+    await waitUntil(() => focused(el) === part(el, 'phone-input'))
   })
 })
 
@@ -259,7 +260,7 @@ describe('errors', () => {
       expect(part<HTMLInputElement>(el, 'code-input').disabled).to.equal(true)
       const change = part<HTMLButtonElement>(el, 'change-button')
       expect(change.textContent?.trim()).to.equal('Start again')
-      await waitUntil(() => el.shadowRoot!.activeElement === change, 'focus on Start again')
+      await waitUntil(() => focused(el) === change, 'focus on Start again')
       change.click()
       await waitUntil(() => part(el, 'phone-input'))
     })

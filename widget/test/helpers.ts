@@ -90,8 +90,30 @@ export const refusal = (status: number, code: string, extra: Record<string, unkn
   body: { error: { code, message: 'x', ...extra } },
 })
 
-export const part = <T extends HTMLElement>(el: TextgateVerify, name: string) =>
-  el.shadowRoot!.querySelector<T>(`[part~="${name}"]`)!
+/** The element of a part, in the widget's shadow tree or its country picker's. */
+export const part = <T extends HTMLElement>(el: HTMLElement, name: string) =>
+  deepQuery<T>(el.shadowRoot!, `[part~="${name}"]`)!
+
+function deepQuery<T extends Element>(root: ShadowRoot, selector: string): T | null {
+  const found = root.querySelector<T>(selector)
+  if (found) return found
+  for (const host of root.querySelectorAll('*')) {
+    const inner = host.shadowRoot && deepQuery<T>(host.shadowRoot, selector)
+    if (inner) return inner
+  }
+  return null
+}
+
+/** The focused element, inside the widget's shadow trees. */
+export function focused(el: HTMLElement): Element | null {
+  let active = el.shadowRoot!.activeElement
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement
+  return active
+}
+
+/** The country picker's shadow root. */
+export const pickerRoot = (el: HTMLElement) =>
+  el.shadowRoot!.querySelector('textgate-country-picker')!.shadowRoot!
 
 /** Sets the value one character at a time, with the caret at the end (no real keyboard). */
 export function type(input: HTMLInputElement, text: string) {

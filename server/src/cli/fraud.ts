@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Kysely } from 'kysely'
-import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../fraud/lists'
+import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../fraud/list-entries'
 import { recentEvents, summary } from '../fraud/routes'
 import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../fraud/settings'
 import { ApiError } from '../http/errors'

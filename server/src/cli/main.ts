@@ -29,6 +29,7 @@ import {
   OperatorsUsageError,
   operatorsCommand,
 } from './operators'
+import { WEBHOOKS_USAGE, WebhooksUsageError, webhooksCommand } from './webhooks'
 
 const USAGE = `Usage: pnpm textgate <command> [options]
 
@@ -52,6 +53,7 @@ Commands:
                                 in the JWKS until their tokens have expired)
 ${FRAUD_USAGE}
 ${OPERATORS_USAGE}
+${WEBHOOKS_USAGE}
   keys create --project ID [--live]
                                 a new publishable and secret key pair for a project
                                 (test mode, or live mode with --live)
@@ -138,6 +140,14 @@ async function serve(): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
+  if (argv[0] === 'webhooks' && !argv.includes('--help')) {
+    const config = settings()
+    const result = await withStorage(config, (storage) =>
+      webhooksCommand(argv, { storage, secret: config.secret }),
+    )
+    output(argv.includes('--json')).print(result.human, result.data)
+    return
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -416,7 +426,8 @@ run(process.argv.slice(2)).catch((error: unknown) => {
   if (
     error instanceof UsageError ||
     error instanceof FraudUsageError ||
-    error instanceof OperatorsUsageError
+    error instanceof OperatorsUsageError ||
+    error instanceof WebhooksUsageError
   ) {
     process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
     process.exit(2)

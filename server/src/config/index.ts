@@ -31,6 +31,12 @@ export interface Config {
   outboxClaimMs: number
   /** Texts a process sends at once without having recorded them: the most a crash can repeat. */
   outboxWindow: number
+  /** How long a claim on a webhook delivery holds before another process may take it. */
+  webhookClaimMs: number
+  /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
+  metricsToken?: string | undefined
+  /** A separate port serving only /metrics, without a token (METRICS_PORT). */
+  metricsPort?: number | undefined
 }
 
 export class ConfigError extends Error {
@@ -119,6 +125,31 @@ const EnvSchema = v.object({
       v.regex(/^\d+$/, 'TEXTGATE_OUTBOX_CLAIM_MS must be a whole number of milliseconds'),
       v.transform(Number),
       v.minValue(1_000, 'TEXTGATE_OUTBOX_CLAIM_MS must be at least 1000'),
+    ),
+  ),
+  TEXTGATE_WEBHOOK_CLAIM_MS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_WEBHOOK_CLAIM_MS must be a whole number of milliseconds'),
+      v.transform(Number),
+      v.minValue(1_000, 'TEXTGATE_WEBHOOK_CLAIM_MS must be at least 1000'),
+    ),
+  ),
+  METRICS_TOKEN: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(16, 'METRICS_TOKEN must be at least 16 characters'),
+      v.regex(/^[\x21-\x7e]+$/, 'METRICS_TOKEN must be printable ASCII without spaces'),
+    ),
+  ),
+  METRICS_PORT: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'METRICS_PORT must be a whole number'),
+      v.transform(Number),
+      v.integer(),
+      v.minValue(0, 'METRICS_PORT must be between 0 and 65535'),
+      v.maxValue(65535, 'METRICS_PORT must be between 0 and 65535'),
     ),
   ),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
@@ -212,5 +243,8 @@ export function loadConfig(
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
     outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? 1,
+    webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
+    metricsToken: settings.METRICS_TOKEN,
+    metricsPort: settings.METRICS_PORT,
   }
 }

@@ -1,17 +1,18 @@
 /**
- * The fraud guard: every check runs before anything is sent, each says allow, challenge or
- * block with reason codes, and the enforced verdict decides what the shopper gets:
+ * The fraud guard: runs every {@link FraudCheck} of `checks/` before anything is sent; each
+ * says allow, challenge or block with reason codes, and the enforced verdict decides what the
+ * shopper gets:
  *
  * - allow: the code is sent.
  * - challenge: 428 `challenge_required` with a proof-of-work puzzle; a start that carries a
  *   solution (or the store's captcha token) goes ahead.
- * - block about the number (lists, velocity per number/prefix/country, conversion, country
- *   spend): answered exactly like a normal start, but no text is sent (a decoy), so an attacker
- *   learns nothing about which numbers are blocked.
- * - block about the requester (IP lists, IP/network/project velocity, project spend cap):
- *   a generic 429 or 403.
+ * - block about the number (scope `number`): answered exactly like a normal start, but no text
+ *   is sent (a decoy), so an attacker learns nothing about which numbers are blocked.
+ * - block about the requester (scope `request`) or by a gate: refused with the finding's
+ *   refusal (a generic 403, a 429 with Retry-After, or a 400 for an unsupported number type).
  *
- * Checks in shadow mode decide and are recorded, but never enforced.
+ * Checks in shadow mode decide and are recorded, but never enforced. The guard knows checks
+ * only by their phase and what they return, never by their names or reason codes.
  * @module
  */
 import type { Kysely, Transaction } from 'kysely'
@@ -20,14 +21,18 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database } from '../storage'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
-import { conversionCheck, countEntered, countSent } from './checks/conversion'
-import { listsCheck } from './checks/lists'
-import { numberTypeCheck } from './checks/number-type'
-import { spendCheck } from './checks/spend'
-import { velocityCheck } from './checks/velocity'
+import { FRAUD_CHECKS } from './checks'
+import { type ContextInput, fraudContext } from './context'
 import { type CounterStore, databaseCounters } from './counters'
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings, parseFraudSettings } from './settings'
-import { type CheckResult, type Decision, type Finding, type FraudContext, SEVERITY } from './types'
+import {
+  type Decision,
+  type Finding,
+  type FraudCheck,
+  type FraudContext,
+  SEVERITY,
+  tallyOf,
+} from './types'
 
 export type Outcome = 'sent' | 'decoy' | 'solved' | 'allowed_by_list'
 
@@ -36,18 +41,15 @@ export interface Assessment {
   outcome: Outcome
   reasons: string[]
   shadowReasons: string[]
+  /** The enforced findings behind `reasons`, with their figures. */
+  findings: Finding[]
   /** True when no text may be sent. */
   decoy: boolean
 }
 
-export interface AssessInput {
-  projectId: string
+export interface AssessInput extends ContextInput {
   fraudSettings: string | null
-  mode: FraudContext['mode']
-  phone: string
-  country: string
   numberType: string
-  ip: string | null
   challenge?: string | undefined
   captchaToken?: string | undefined
 }
@@ -61,6 +63,8 @@ export interface FraudGuardOptions {
   routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
   logger?: Logger | undefined
   now?: () => number
+  /** The checks to run, in order; every check of `checks/` unless given. */
+  checks?: readonly FraudCheck[]
 }
 
 const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
@@ -71,6 +75,23 @@ function worst(findings: Finding[]): Decision {
   return decision
 }
 
+const reasonOf = (f: Finding) => `${f.decision}:${f.reason}`
+
+/** The error a refusing finding is answered with. */
+function refusalError(finding: Finding): ApiError {
+  const { code, details = {}, retryAfterMs } = finding.refusal ?? { code: 'blocked' as const }
+  if (code === 'rate_limited') {
+    return new ApiError(code, details, { retryAfterSeconds: (retryAfterMs ?? 60_000) / 1000 })
+  }
+  return new ApiError(code, details)
+}
+
+interface Enforced {
+  check: FraudCheck
+  findings: Finding[]
+  warn?: string | undefined
+}
+
 export function createFraudGuard({
   db,
   challenges,
@@ -78,8 +99,11 @@ export function createFraudGuard({
   routeCost,
   logger,
   now = Date.now,
+  checks = FRAUD_CHECKS,
 }: FraudGuardOptions) {
   const deps = { db, counters }
+  const screening = checks.filter((check) => check.phase !== 'reserve')
+  const reserving = checks.filter((check) => check.phase === 'reserve')
   const settingsCache = new Map<string, FraudSettings>()
   function settingsOf(json: string | null): FraudSettings {
     if (json === null) return DEFAULT_FRAUD_SETTINGS
@@ -108,11 +132,11 @@ export function createFraudGuard({
       .insertInto('fraud_events')
       .values({
         id: newId('fev'),
-        project_id: ctx.projectId,
+        project_id: ctx.project.id,
         verification_id: event.verificationId,
-        phone: ctx.phone,
-        country: ctx.country,
-        ip: ctx.ip,
+        phone: ctx.destination.phone,
+        country: ctx.destination.country,
+        ip: ctx.caller.ip,
         decision: event.decision,
         outcome: event.outcome,
         reasons: JSON.stringify(event.reasons),
@@ -130,21 +154,27 @@ export function createFraudGuard({
     shadowReasons: string[],
   ) => logEvent(db, ctx, { verificationId: null, decision, outcome, reasons, shadowReasons })
 
-  /** What every check sees: the request, the project's settings, the clock and the route price. */
-  function contextOf(
-    input: Omit<AssessInput, 'challenge' | 'captchaToken' | 'numberType'> & { numberType?: string },
-  ): FraudContext {
-    return {
-      projectId: input.projectId,
-      mode: input.mode,
-      phone: input.phone,
-      country: input.country,
-      numberType: input.numberType ?? 'mobile',
-      ip: input.ip,
-      at: now(),
-      settings: settingsOf(input.fraudSettings),
-      routeCost: input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined,
+  const contextOf = (input: ContextInput & { fraudSettings: string | null }): FraudContext =>
+    fraudContext(input, { settings: settingsOf(input.fraudSettings), at: now(), routeCost })
+
+  /** Runs `list` in order; what enforcing checks found, shadow reasons, and an enforced allow. */
+  async function runChecks(list: readonly FraudCheck[], ctx: FraudContext) {
+    const enforced: Enforced[] = []
+    const shadowReasons: string[] = []
+    let allow: string | undefined
+    for (const check of list) {
+      const mode = check.mode(ctx.settings)
+      const outcome = await check.run(ctx, deps)
+      if (mode === 'shadow') shadowReasons.push(...outcome.findings.map(reasonOf))
+      if (mode !== 'enforce') continue
+      enforced.push({ check, findings: outcome.findings, warn: outcome.warn })
+      allow ??= outcome.allow
     }
+    return { enforced, shadowReasons, allow }
+  }
+
+  async function afterSent(ctx: FraudContext) {
+    for (const check of checks) await check.afterSent?.(ctx, deps)
   }
 
   return {
@@ -156,41 +186,26 @@ export function createFraudGuard({
      */
     async assess(input: AssessInput): Promise<Assessment & { ctx: FraudContext }> {
       const ctx = contextOf(input)
-      const results: CheckResult[] = [numberTypeCheck(ctx)]
-      const lists = await listsCheck(ctx, deps)
-      results.push(lists)
-      // Every check runs whatever the lists say: equal work keeps answers equal in timing.
-      if (ctx.settings.velocity.mode !== 'off') results.push(await velocityCheck(ctx, deps))
-      if (ctx.settings.conversion.mode !== 'off') results.push(await conversionCheck(ctx, deps))
+      // Every check runs whatever the others say: equal work keeps answers equal in timing.
+      const { enforced: screened, shadowReasons, allow } = await runChecks(screening, ctx)
 
-      const enforced: Finding[] = []
-      const shadowReasons: string[] = []
-      for (const result of results) {
-        if (result.mode === 'off') continue
-        if (result.mode === 'shadow') {
-          for (const f of result.findings) shadowReasons.push(`${f.decision}:${f.reason}`)
-          continue
-        }
-        // An allow-list entry lifts every finding but the number type's.
-        if (lists.allowedBy && lists.mode === 'enforce' && result.check !== 'number_type') {
-          continue
-        }
-        enforced.push(...result.findings)
+      const gate = screened
+        .filter((r) => r.check.phase === 'gate')
+        .flatMap((r) => r.findings)
+        .find((f) => f.decision === 'block')
+      if (gate) {
+        await recordRefusal(ctx, 'block', 'refused', [gate.reason], shadowReasons)
+        throw refusalError(gate)
       }
 
-      const typeFinding = enforced.find((f) => f.reason.startsWith('number_type.'))
-      if (typeFinding) {
-        await recordRefusal(ctx, 'block', 'refused', [typeFinding.reason], shadowReasons)
-        throw new ApiError('unsupported_number_type', {
-          numberType: ctx.numberType,
-        })
-      }
-
+      // An enforced allow (a list entry) lifts every screening finding.
+      const enforced = screened
+        .filter((r) => !(allow && r.check.phase === 'screen'))
+        .flatMap((r) => r.findings)
       let decision = worst(enforced)
-      let outcome: Outcome =
-        lists.allowedBy && lists.mode === 'enforce' ? 'allowed_by_list' : 'sent'
-      const reasons = enforced.map((f) => `${f.decision}:${f.reason}`)
-      if (outcome === 'allowed_by_list') reasons.push(`allow:${lists.allowedBy}`)
+      let outcome: Outcome = allow ? 'allowed_by_list' : 'sent'
+      const reasons = enforced.map(reasonOf)
+      if (allow) reasons.push(`allow:${allow}`)
 
       if (decision === 'challenge') {
         const required = difficultyFor(
@@ -199,63 +214,56 @@ export function createFraudGuard({
         )
         let solved = false
         if (input.challenge) {
-          solved = await challenges.redeem(input.challenge, ctx.projectId, required, ctx.at)
+          solved = await challenges.redeem(input.challenge, ctx.project.id, required, ctx.at)
         }
         const captcha = ctx.settings.challenge.captcha
         if (!solved && captcha && input.captchaToken) {
-          solved = await verifyCaptcha(captcha, input.captchaToken, ctx.ip)
+          solved = await verifyCaptcha(captcha, input.captchaToken, ctx.caller.ip)
         }
         if (!solved) {
           await recordRefusal(ctx, decision, 'challenged', reasons, shadowReasons)
           throw new ApiError('challenge_required', {
-            challenge: await challenges.issue(ctx.projectId, required, ctx.at),
+            challenge: await challenges.issue(ctx.project.id, required, ctx.at),
           })
         }
         outcome = 'solved'
       }
 
-      // Money last: only a start that would really be sent reserves its cost.
-      if (decision !== 'block') {
-        const spend = await spendCheck(ctx, deps)
-        if (spend.mode === 'shadow') {
-          for (const f of spend.findings) shadowReasons.push(`${f.decision}:${f.reason}`)
-        } else if (spend.mode === 'enforce' && spend.findings.length > 0) {
-          enforced.push(...spend.findings)
-          reasons.push(...spend.findings.map((f) => `${f.decision}:${f.reason}`))
-          decision = 'block'
-          logger?.warn(
-            {
-              projectId: ctx.projectId,
-              country: ctx.country,
-              reasons: spend.findings.map((f) => f.reason),
-            },
-            'fraud guard: daily spend cap reached',
-          )
-        }
-      } else {
-        // A decoy does the same work as a real start, so it answers in the same time: its
-        // cost goes to a counter of what the guard saved.
-        await spendCheck({ ...ctx, projectId: `${ctx.projectId}:saved` }, deps)
-      }
-
+      // Money last: only a start that would really be sent reserves its cost. A decoy does the
+      // same work, so it answers in the same time: its cost goes to a tally of what was saved.
       if (decision === 'block') {
-        const requestFinding = enforced.find((f) => f.decision === 'block' && f.scope === 'request')
-        if (requestFinding) {
-          await recordRefusal(ctx, decision, 'refused', reasons, shadowReasons)
-          if (requestFinding.reason.startsWith('velocity.')) {
-            throw new ApiError(
-              'rate_limited',
-              {},
+        await runChecks(reserving, tallyOf(ctx, 'saved'))
+      } else {
+        const reserved = await runChecks(reserving, ctx)
+        shadowReasons.push(...reserved.shadowReasons)
+        for (const { findings, warn } of reserved.enforced) {
+          if (findings.length === 0) continue
+          enforced.push(...findings)
+          reasons.push(...findings.map(reasonOf))
+          decision = 'block'
+          if (warn) {
+            logger?.warn(
               {
-                retryAfterSeconds: (requestFinding.retryAfterMs ?? 60_000) / 1000,
+                projectId: ctx.project.id,
+                country: ctx.destination.country,
+                reasons: findings.map((f) => f.reason),
               },
+              warn,
             )
           }
-          throw new ApiError('blocked')
         }
-        return { ctx, decision, outcome: 'decoy', reasons, shadowReasons, decoy: true }
       }
-      return { ctx, decision, outcome, reasons, shadowReasons, decoy: false }
+
+      const findings = enforced
+      if (decision === 'block') {
+        const refusing = enforced.find((f) => f.decision === 'block' && f.scope === 'request')
+        if (refusing) {
+          await recordRefusal(ctx, decision, 'refused', reasons, shadowReasons)
+          throw refusalError(refusing)
+        }
+        return { ctx, decision, outcome: 'decoy', reasons, shadowReasons, findings, decoy: true }
+      }
+      return { ctx, decision, outcome, reasons, shadowReasons, findings, decoy: false }
     },
 
     /**
@@ -266,20 +274,14 @@ export function createFraudGuard({
       input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'>,
     ): Promise<boolean> {
       const ctx = contextOf(input)
-      const spend = await spendCheck(ctx, deps)
-      const blocked = spend.mode === 'enforce' && spend.findings.length > 0
-      if (blocked) {
-        await recordRefusal(
-          ctx,
-          'block',
-          'resend_suppressed',
-          spend.findings.map((f) => `block:${f.reason}`),
-          [],
-        )
-      } else {
-        await countSent(deps, ctx)
+      const reserved = await runChecks(reserving, ctx)
+      const findings = reserved.enforced.flatMap((r) => r.findings)
+      if (findings.length > 0) {
+        await recordRefusal(ctx, 'block', 'resend_suppressed', findings.map(reasonOf), [])
+        return true
       }
-      return blocked
+      await afterSent(ctx)
+      return false
     },
 
     /** Records the decision with the verification it produced (inside its transaction). */
@@ -299,21 +301,14 @@ export function createFraudGuard({
 
     /** After the start committed: a real text counts towards the conversion rates. */
     async afterStart(assessment: Assessment & { ctx: FraudContext }) {
-      const { ctx } = assessment
       // Decoys are counted apart (same work, so the same timing), never as codes sent.
-      await countSent(
-        deps,
-        assessment.decoy ? { ...ctx, projectId: `${ctx.projectId}:decoy` } : ctx,
-      )
+      await afterSent(assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx)
     },
 
-    async afterApproved(input: {
-      projectId: string
-      fraudSettings: string | null
-      phone: string
-      country: string
-    }) {
-      await countEntered(deps, { ...input, at: now(), settings: settingsOf(input.fraudSettings) })
+    /** After the right code was entered. */
+    async afterApproved(input: Omit<AssessInput, 'numberType' | 'ip'>) {
+      const ctx = contextOf({ ...input, ip: null })
+      for (const check of checks) await check.afterApproved?.(ctx, deps)
     },
 
     /** One round trip to the counter store: throws when it cannot be reached. */

@@ -10,7 +10,7 @@ import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
 import type { Database } from '../storage'
-import { addListEntry, listEntries, removeListEntry } from './lists'
+import { addListEntry, listEntries, removeListEntry } from './list-entries'
 
 export async function recentEvents(
   db: Kysely<Database>,

@@ -330,6 +330,70 @@ export interface AuditHeadTable {
   hash: string
 }
 
+export interface WebhookEndpointTable {
+  id: string
+  project_id: string
+  mode: KeyMode
+  url: string
+  description: string | null
+  /** JSON array of event types, or null for every type. */
+  events: string | null
+  /** 1 enabled, 0 disabled. */
+  enabled: Generated<number>
+  /** 'manual' or 'failing' (disabled after days of failed deliveries). */
+  disabled_reason: string | null
+  /** Since when every attempt failed; null while the endpoint answers. */
+  failing_since: number | null
+  /** The `whsec_` secret, encrypted like signing keys. */
+  secret_encrypted: string
+  /** After a rotation, the previous secret signs too until `previous_secret_expires_at`. */
+  previous_secret_encrypted: string | null
+  previous_secret_expires_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+/** One event: its id is the `webhook-id` every delivery of it carries. */
+export interface WebhookMessageTable {
+  id: string
+  project_id: string
+  mode: KeyMode
+  type: string
+  /** The JSON body sent, exactly. */
+  payload: string
+  created_at: number
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed'
+
+/** The webhook outbox: one row per event and endpoint. */
+export interface WebhookDeliveryTable {
+  id: string
+  message_id: string
+  endpoint_id: string
+  /** Deliveries with the same key (a verification id) go to an endpoint in `seq` order. */
+  order_key: string | null
+  seq: number
+  state: WebhookDeliveryState
+  attempts: Generated<number>
+  available_at: number
+  claimed_by: string | null
+  claimed_until: number | null
+  created_at: number
+  delivered_at: number | null
+}
+
+/** The delivery log: one row per attempt. */
+export interface WebhookAttemptTable {
+  id: string
+  delivery_id: string
+  attempt: number
+  status_code: number | null
+  latency_ms: number
+  error: string | null
+  created_at: number
+}
+
 export interface Database {
   projects: ProjectTable
   api_keys: ApiKeyTable
@@ -352,6 +416,10 @@ export interface Database {
   operator_sessions: OperatorSessionTable
   audit_log: AuditLogTable
   audit_heads: AuditHeadTable
+  webhook_endpoints: WebhookEndpointTable
+  webhook_messages: WebhookMessageTable
+  webhook_deliveries: WebhookDeliveryTable
+  webhook_attempts: WebhookAttemptTable
 }
 
 export type Project = Selectable<ProjectTable>

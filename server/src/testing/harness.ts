@@ -15,6 +15,7 @@ import type { DialectName } from '../storage'
 import { createTestStorage } from '../storage/testing'
 import { createTokenService } from '../tokens'
 import { createVerificationService } from '../verifications/service'
+import { createWebhookDispatcher } from '../webhooks'
 
 export const ORIGIN = 'https://shop.example'
 export const ISSUER = 'https://verify.example'
@@ -46,6 +47,14 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     logger,
     now,
     carrierFor: (mode) => (mode === 'live' && options.liveCarrier ? options.liveCarrier : sandbox),
+  })
+  // Scheduled on the test's clock, signed with the real time: receivers check it against theirs.
+  const webhooks = createWebhookDispatcher({
+    storage,
+    encryptionKey: secrets.encryptionKey,
+    logger,
+    now,
+    timeoutMs: 5_000,
   })
   const fraud = createFraud({ db: storage.db, secrets, now })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
@@ -124,6 +133,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     tokens,
     fraud,
     dispatcher,
+    webhooks,
     call,
     inbox,
     project,

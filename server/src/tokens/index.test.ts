@@ -1,9 +1,20 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { PhoneTokenError, verifyPhoneToken } from '@textgate/shared/verify'
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import {
+  PhoneTokenError,
+  verifyPhoneToken,
+  verifyPhoneTokenWithKeys,
+} from '@textgate/shared/verify'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  importPKCS8,
+  jwtVerify,
+  SignJWT,
+} from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deriveSecrets } from '../secrets'
+import { decrypt, deriveSecrets } from '../secrets'
 import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
 import { createTokenService, type TokenService } from './index'
 
@@ -12,6 +23,7 @@ const ISSUER = 'https://verify.example'
 const input = {
   projectId: 'prj_a',
   verificationId: 'ver_1',
+  mode: 'live' as const,
   phone: '+447400123123',
   consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
 }
@@ -44,6 +56,7 @@ for (const dialect of DIALECTS) {
         'iat',
         'iss',
         'jti',
+        'mode',
         'phone_number',
         'phone_number_verified',
         'sub',
@@ -51,6 +64,7 @@ for (const dialect of DIALECTS) {
       expect(claims).toMatchObject({
         iss: ISSUER,
         aud: 'prj_a',
+        mode: 'live',
         sub: 'ver_1',
         phone_number: '+447400123123',
         phone_number_verified: true,
@@ -108,35 +122,63 @@ for (const dialect of DIALECTS) {
 
     it('redeems once; wrong project, tampered and expired tokens are refused', async () => {
       const token = await tokens.issue(input)
-      expect(await tokens.redeem(token, 'prj_other')).toEqual({
+      expect(await tokens.redeem(token, 'prj_other', 'live')).toEqual({
         valid: false,
         reason: 'wrong_project',
       })
       const [h, p, s] = token.split('.') as [string, string, string]
       const tampered = `${h}.${p.slice(0, -2)}${p.at(-2) === 'A' ? 'B' : 'A'}${p.at(-1)}.${s}`
-      expect(await tokens.redeem(tampered, 'prj_a')).toEqual({
+      expect(await tokens.redeem(tampered, 'prj_a', 'live')).toEqual({
         valid: false,
         reason: 'invalid_token',
       })
-      expect(await tokens.redeem('garbage', 'prj_a')).toEqual({
+      expect(await tokens.redeem('garbage', 'prj_a', 'live')).toEqual({
         valid: false,
         reason: 'invalid_token',
       })
-      const first = await tokens.redeem(token, 'prj_a')
+      const first = await tokens.redeem(token, 'prj_a', 'live')
       expect(first).toMatchObject({ valid: true, claims: { sub: 'ver_1' } })
-      expect(await tokens.redeem(token, 'prj_a')).toEqual({
+      expect(await tokens.redeem(token, 'prj_a', 'live')).toEqual({
         valid: false,
         reason: 'already_redeemed',
       })
       const late = await tokens.issue(input)
       now += 601_000
-      expect(await tokens.redeem(late, 'prj_a')).toEqual({ valid: false, reason: 'expired' })
+      expect(await tokens.redeem(late, 'prj_a', 'live')).toEqual({
+        valid: false,
+        reason: 'expired',
+      })
+    })
+
+    it('marks a test token in its mode claim and its audience, and redeems it only with a test key', async () => {
+      const token = await tokens.issue({ ...input, verificationId: 'ver_t', mode: 'test' })
+      expect(decodeJwt(token)).toMatchObject({ aud: 'prj_a:test', mode: 'test' })
+      // A store that checks only iss and aud with a generic JWT library refuses it.
+      const jwks = createLocalJWKSet(await tokens.jwks())
+      await expect(
+        jwtVerify(token, jwks, { issuer: ISSUER, audience: 'prj_a', currentDate: new Date(now) }),
+      ).rejects.toThrow(/aud/)
+      expect(await tokens.redeem(token, 'prj_a', 'live')).toEqual({
+        valid: false,
+        reason: 'wrong_mode',
+      })
+      const live = await tokens.issue({ ...input, verificationId: 'ver_l' })
+      expect(await tokens.redeem(live, 'prj_a', 'test')).toEqual({
+        valid: false,
+        reason: 'wrong_mode',
+      })
+      // Refused ones stay unredeemed: the right key still redeems them once.
+      expect(await tokens.redeem(token, 'prj_a', 'test')).toMatchObject({
+        valid: true,
+        claims: { mode: 'test', aud: 'prj_a:test' },
+      })
+      expect(await tokens.redeem(live, 'prj_a', 'live')).toMatchObject({ valid: true })
     })
 
     it('lets exactly one of many concurrent redeems win', async () => {
       const token = await tokens.issue(input)
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => tokens.redeem(token, 'prj_a')),
+        Array.from({ length: 20 }, () => tokens.redeem(token, 'prj_a', 'live')),
       )
       expect(results.filter((r) => r.valid)).toHaveLength(1)
       expect(results.filter((r) => !r.valid && r.reason === 'already_redeemed')).toHaveLength(19)
@@ -144,97 +186,191 @@ for (const dialect of DIALECTS) {
   })
 }
 
-describe('verifyPhoneToken (store servers)', () => {
-  let storage: TestStorage
-  let tokens: TokenService
-  let server: Server
-  let issuer: string
-  let jwksRequests = 0
+for (const dialect of DIALECTS) {
+  describe(`verifyPhoneToken (store servers, ${dialect})`, () => {
+    let storage: TestStorage
+    let tokens: TokenService
+    let server: Server
+    let issuer: string
+    let jwksRequests = 0
+    let strangerStorage: TestStorage | undefined
 
-  beforeAll(async () => {
-    storage = await createTestStorage('sqlite')
-    server = createServer(async (req, res) => {
-      jwksRequests++
-      if (req.url !== '/.well-known/jwks.json') {
-        res.writeHead(404).end()
-        return
-      }
-      res.setHeader('Content-Type', 'application/json')
-      res.end(JSON.stringify(await tokens.jwks()))
+    beforeAll(async () => {
+      storage = await createTestStorage(dialect)
+      server = createServer(async (req, res) => {
+        jwksRequests++
+        if (req.url !== '/.well-known/jwks.json') {
+          res.writeHead(404).end()
+          return
+        }
+        res.setHeader('Content-Type', 'application/json')
+        res.end(JSON.stringify(await tokens.jwks()))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
+      await tokens.ensureSigningKey()
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
-    await tokens.ensureSigningKey()
-  })
-  afterAll(async () => {
-    server.close()
-    await storage.dispose()
-  })
+    afterAll(async () => {
+      server.close()
+      await storage.dispose()
+      await strangerStorage?.dispose()
+    })
 
-  const codeOf = async (promise: Promise<unknown>) => {
-    try {
-      await promise
-      return 'ok'
-    } catch (error) {
-      return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
+    const codeOf = async (promise: Promise<unknown>) => {
+      try {
+        await promise
+        return 'ok'
+      } catch (error) {
+        return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
+      }
     }
-  }
 
-  it('returns the claims of a valid token, fetching the JWKS once', async () => {
-    const before = jwksRequests
-    for (let i = 0; i < 3; i++) {
-      const claims = await verifyPhoneToken(await tokens.issue(input), {
+    it('returns the claims of a valid token, fetching the JWKS once', async () => {
+      const before = jwksRequests
+      for (let i = 0; i < 3; i++) {
+        const claims = await verifyPhoneToken(await tokens.issue(input), {
+          issuer,
+          audience: 'prj_a',
+        })
+        expect(claims.phone_number).toBe('+447400123123')
+      }
+      expect(jwksRequests - before).toBe(1)
+    })
+
+    it('refuses tokens it must not trust, each with its own code', async () => {
+      const token = await tokens.issue(input)
+      expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_b' }))).toBe(
+        'wrong_audience',
+      )
+      expect(
+        await codeOf(
+          verifyPhoneToken(token, {
+            issuer: 'https://evil.example',
+            audience: 'prj_a',
+            jwksUrl: `${issuer}/.well-known/jwks.json`,
+          }),
+        ),
+      ).toBe('wrong_issuer')
+      const [h, p, s] = token.split('.') as [string, string, string]
+      expect(await codeOf(verifyPhoneToken(`${h}.${p}x.${s}`, { issuer, audience: 'prj_a' }))).toBe(
+        'invalid_token',
+      )
+      expect(await codeOf(verifyPhoneToken('', { issuer, audience: 'prj_a' }))).toBe(
+        'invalid_token',
+      )
+      expect(await codeOf(verifyPhoneToken(undefined, { issuer, audience: 'prj_a' }))).toBe(
+        'invalid_token',
+      )
+      strangerStorage = await createTestStorage(dialect)
+      const stranger = createTokenService({
+        db: strangerStorage.db,
+        encryptionKey,
+        issuer,
+      })
+      await stranger.ensureSigningKey()
+      expect(
+        await codeOf(verifyPhoneToken(await stranger.issue(input), { issuer, audience: 'prj_a' })),
+      ).toBe('unknown_key')
+      const expiring = createTokenService({
+        db: storage.db,
+        encryptionKey,
+        issuer,
+        now: () => Date.now() - 700_000,
+      })
+      expect(
+        await codeOf(verifyPhoneToken(await expiring.issue(input), { issuer, audience: 'prj_a' })),
+      ).toBe('expired')
+      expect(
+        await codeOf(verifyPhoneToken(token, { issuer: 'http://127.0.0.1:1', audience: 'prj_a' })),
+      ).toBe('jwks_unreachable')
+    })
+
+    it('refuses test tokens unless the store opts in with allowTestMode', async () => {
+      const token = await tokens.issue({ ...input, mode: 'test' })
+      expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('test_mode')
+      expect(
+        await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a', allowTestMode: false })),
+      ).toBe('test_mode')
+      const claims = await verifyPhoneToken(token, {
         issuer,
         audience: 'prj_a',
+        allowTestMode: true,
       })
-      expect(claims.phone_number).toBe('+447400123123')
-    }
-    expect(jwksRequests - before).toBe(1)
-  })
+      expect(claims).toMatchObject({ mode: 'test', aud: 'prj_a:test' })
+      // Opting in to test tokens does not open the door to another project's.
+      expect(
+        await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_b', allowTestMode: true })),
+      ).toBe('wrong_audience')
+      const live = await tokens.issue(input)
+      expect(
+        await verifyPhoneToken(live, { issuer, audience: 'prj_a', allowTestMode: true }),
+      ).toMatchObject({ mode: 'live', aud: 'prj_a' })
+    })
 
-  it('refuses tokens it must not trust, each with its own code', async () => {
-    const token = await tokens.issue(input)
-    expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_b' }))).toBe(
-      'wrong_audience',
-    )
-    expect(
-      await codeOf(
-        verifyPhoneToken(token, {
-          issuer: 'https://evil.example',
-          audience: 'prj_a',
-          jwksUrl: `${issuer}/.well-known/jwks.json`,
-        }),
-      ),
-    ).toBe('wrong_issuer')
-    const [h, p, s] = token.split('.') as [string, string, string]
-    expect(await codeOf(verifyPhoneToken(`${h}.${p}x.${s}`, { issuer, audience: 'prj_a' }))).toBe(
-      'invalid_token',
-    )
-    expect(await codeOf(verifyPhoneToken('', { issuer, audience: 'prj_a' }))).toBe('invalid_token')
-    expect(await codeOf(verifyPhoneToken(undefined, { issuer, audience: 'prj_a' }))).toBe(
-      'invalid_token',
-    )
-    const stranger = createTokenService({
-      db: (await createTestStorage('sqlite')).db,
-      encryptionKey,
-      issuer,
+    it('throws at call time when the issuer or the audience is missing or empty', async () => {
+      const token = await tokens.issue(input)
+      const bad: unknown[] = [undefined, null, '', '   ', 42]
+      for (const value of bad) {
+        await expect(
+          verifyPhoneToken(token, { issuer, audience: value as string }),
+        ).rejects.toThrow(/options\.audience must be a non-empty string/)
+        await expect(
+          verifyPhoneToken(token, { issuer: value as string, audience: 'prj_a' }),
+        ).rejects.toThrow(/options\.issuer must be a non-empty string/)
+        await expect(
+          verifyPhoneTokenWithKeys(token, createLocalJWKSet(await tokens.jwks()), {
+            issuer,
+            audience: value as string,
+          }),
+        ).rejects.toThrow(TypeError)
+      }
     })
-    await stranger.ensureSigningKey()
-    expect(
-      await codeOf(verifyPhoneToken(await stranger.issue(input), { issuer, audience: 'prj_a' })),
-    ).toBe('unknown_key')
-    const expiring = createTokenService({
-      db: storage.db,
-      encryptionKey,
-      issuer,
-      now: () => Date.now() - 700_000,
+
+    it('refuses tokens signed with our key that lack aud, iss, sub, jti, exp or mode, or mix modes', async () => {
+      const row = await storage.db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .where('retired_at', 'is', null)
+        .executeTakeFirstOrThrow()
+      const key = await importPKCS8(decrypt(encryptionKey, row.private_key_encrypted), row.alg)
+      const iat = Math.floor(Date.now() / 1000)
+      const full: Record<string, unknown> = {
+        iss: issuer,
+        aud: 'prj_a',
+        sub: 'ver_1',
+        jti: 'j1',
+        iat,
+        exp: iat + 600,
+        mode: 'live',
+        phone_number: '+447400123123',
+        phone_number_verified: true,
+        consent: { version: 'v1', at: iat },
+        amr: ['sms'],
+      }
+      const sign = (claims: Record<string, unknown>) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: row.alg, kid: row.kid, typ: 'textgate-verification+jwt' })
+          .sign(key)
+      // The forger's tool works: the full set passes.
+      expect(await codeOf(verifyPhoneToken(await sign(full), { issuer, audience: 'prj_a' }))).toBe(
+        'ok',
+      )
+      for (const claim of ['aud', 'iss', 'sub', 'jti', 'exp', 'mode']) {
+        const { [claim]: _dropped, ...rest } = full
+        const code = await codeOf(verifyPhoneToken(await sign(rest), { issuer, audience: 'prj_a' }))
+        expect([claim, code]).toEqual([claim, expect.stringMatching(/invalid_token|wrong_/)])
+      }
+      // A live mode claim under the test audience, or the reverse, is nobody's token.
+      for (const mixed of [
+        { ...full, aud: 'prj_a:test' },
+        { ...full, mode: 'test' },
+      ]) {
+        const code = await codeOf(
+          verifyPhoneToken(await sign(mixed), { issuer, audience: 'prj_a', allowTestMode: true }),
+        )
+        expect(code).toBe('invalid_token')
+      }
     })
-    expect(
-      await codeOf(verifyPhoneToken(await expiring.issue(input), { issuer, audience: 'prj_a' })),
-    ).toBe('expired')
-    expect(
-      await codeOf(verifyPhoneToken(token, { issuer: 'http://127.0.0.1:1', audience: 'prj_a' })),
-    ).toBe('jwks_unreachable')
   })
-})
+}

@@ -9,6 +9,7 @@ import {
   type PhoneTokenClaims,
   PhoneTokenClaims as PhoneTokenClaimsSchema,
   type RedeemTokenResponse,
+  tokenAudience,
 } from '@textgate/shared'
 import {
   calculateJwkThumbprint,
@@ -26,7 +27,7 @@ import {
 import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { decrypt, encrypt } from '../secrets'
-import type { Database, SigningKey } from '../storage'
+import type { Database, KeyMode, SigningKey } from '../storage'
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
 
@@ -50,6 +51,8 @@ export interface TokenServiceOptions {
 export interface IssueTokenInput {
   projectId: string
   verificationId: string
+  /** The verification's mode: a test token says so in `mode` and in its `aud`. */
+  mode: KeyMode
   /** E.164. */
   phone: string
   /** `at` in epoch milliseconds. */
@@ -67,7 +70,7 @@ interface CurrentKey {
  * @example
  * const tokens = createTokenService({ db, encryptionKey, issuer: 'https://verify.example' })
  * await tokens.ensureSigningKey()
- * const token = await tokens.issue({ projectId, verificationId, phone, consent })
+ * const token = await tokens.issue({ projectId, verificationId, mode: 'live', phone, consent })
  */
 export function createTokenService({
   db,
@@ -158,10 +161,17 @@ export function createTokenService({
       return { kid: row.kid }
     },
 
-    async issue({ projectId, verificationId, phone, consent }: IssueTokenInput): Promise<string> {
+    async issue({
+      projectId,
+      verificationId,
+      mode,
+      phone,
+      consent,
+    }: IssueTokenInput): Promise<string> {
       const key = await currentKey()
       const iat = Math.floor(now() / 1000)
       const claims: Omit<PhoneTokenClaims, 'iss' | 'aud' | 'sub' | 'jti' | 'iat' | 'exp'> = {
+        mode,
         phone_number: phone,
         phone_number_verified: true,
         consent: { version: consent.version, at: Math.floor(consent.at / 1000) },
@@ -170,7 +180,7 @@ export function createTokenService({
       return new SignJWT(claims)
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: PHONE_TOKEN_TYPE })
         .setIssuer(issuer)
-        .setAudience(projectId)
+        .setAudience(tokenAudience(projectId, mode))
         .setSubject(verificationId)
         .setJti(randomBytes(18).toString('base64url'))
         .setIssuedAt(iat)
@@ -203,9 +213,10 @@ export function createTokenService({
 
     /**
      * Checks a token and consumes it: valid once, then `already_redeemed`. The jti's primary
-     * key decides between concurrent calls, in any number of processes.
+     * key decides between concurrent calls, in any number of processes. A token whose mode is
+     * not the key's (`keyMode`) is `wrong_mode` and stays unredeemed.
      */
-    async redeem(token: string, projectId: string): Promise<RedeemTokenResponse> {
+    async redeem(token: string, projectId: string, keyMode: KeyMode): Promise<RedeemTokenResponse> {
       const at = now()
       let claims: PhoneTokenClaims
       try {
@@ -214,7 +225,7 @@ export function createTokenService({
           issuer,
           typ: PHONE_TOKEN_TYPE,
           algorithms: ['EdDSA', 'ES256'],
-          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud'],
+          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud', 'mode'],
           currentDate: new Date(at),
         })
         const parsed = v.safeParse(PhoneTokenClaimsSchema, verified.payload)
@@ -224,7 +235,10 @@ export function createTokenService({
         if (error instanceof errors.JWTExpired) return { valid: false, reason: 'expired' }
         return { valid: false, reason: 'invalid_token' }
       }
-      if (claims.aud !== projectId) return { valid: false, reason: 'wrong_project' }
+      if (claims.aud !== tokenAudience(projectId, claims.mode)) {
+        return { valid: false, reason: 'wrong_project' }
+      }
+      if (claims.mode !== keyMode) return { valid: false, reason: 'wrong_mode' }
       const inserted = await db
         .insertInto('redeemed_tokens')
         .values({

@@ -26,6 +26,7 @@ import type { Database, Project, Verification } from '../storage'
 import { renderCodeMessage } from '../templates'
 import { templateData } from '../templates/registrations'
 import type { TokenService } from '../tokens'
+import { emitWebhookEvent } from '../webhooks/emit'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -176,13 +177,7 @@ export function createVerificationService({
   }
 
   async function markExpired(id: string, at: number): Promise<void> {
-    await db
-      .updateTable('verifications')
-      .set({ status: 'expired' })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .where('expires_at', '<=', at)
-      .execute()
+    await expireVerifications(db, at, id)
   }
 
   return {
@@ -327,7 +322,7 @@ export function createVerificationService({
         .where('status', '=', 'pending')
         .where('attempts', '<', MAX_CHECKS)
         .where('expires_at', '>', at)
-        .returning(['code_hmac', 'attempts', 'phone', 'country'])
+        .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode'])
         .executeTakeFirst()
       if (!reserved) {
         const row = await load(projectId, id)
@@ -335,12 +330,30 @@ export function createVerificationService({
         throw notPendingError(row, at)
       }
       const fail = async () => {
-        await db
-          .updateTable('verifications')
-          .set({ status: 'failed' })
-          .where('id', '=', id)
-          .where('status', '=', 'pending')
-          .execute()
+        await db.transaction().execute(async (trx) => {
+          const failed = await trx
+            .updateTable('verifications')
+            .set({ status: 'failed' })
+            .where('id', '=', id)
+            .where('status', '=', 'pending')
+            .returning(['mode', 'phone', 'country'])
+            .executeTakeFirst()
+          if (!failed) return
+          await emitWebhookEvent(trx, {
+            type: 'verification.failed',
+            projectId,
+            mode: failed.mode,
+            orderKey: id,
+            at,
+            data: {
+              verificationId: id,
+              phone: failed.phone,
+              country: failed.country,
+              reason: 'max_attempts',
+              failedAt: iso(at),
+            },
+          })
+        })
         throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
       }
       // Guessing is bounded per number too: new verifications do not bring new guesses.
@@ -354,23 +367,55 @@ export function createVerificationService({
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 
-      const approved = await db
-        .updateTable('verifications')
-        .set({ status: 'approved', approved_at: at })
-        .where('id', '=', id)
-        .where('status', '=', 'pending')
-        .returning(['phone', 'consent_version', 'consent_at'])
-        .executeTakeFirst()
+      const approved = await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('verifications')
+          .set({ status: 'approved', approved_at: at })
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .returning([
+            'phone',
+            'country',
+            'mode',
+            'consent_version',
+            'consent_at',
+            'consent_marketing',
+          ])
+          .executeTakeFirst()
+        if (!row) return undefined
+        const event = { projectId, mode: row.mode, orderKey: id, at }
+        await emitWebhookEvent(trx, {
+          ...event,
+          type: 'verification.approved',
+          data: { verificationId: id, phone: row.phone, country: row.country, approvedAt: iso(at) },
+        })
+        // The opt-in counts once the number is proven to be the shopper's.
+        if (Number(row.consent_marketing) === 1) {
+          await emitWebhookEvent(trx, {
+            ...event,
+            type: 'consent.marketing',
+            data: {
+              verificationId: id,
+              phone: row.phone,
+              consentVersion: row.consent_version,
+              at: iso(at),
+            },
+          })
+        }
+        return row
+      })
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
       await fraud.afterApproved({
         projectId,
         fraudSettings: auth.project.fraud_settings,
+        mode: auth.apiKey.mode,
         phone: reserved.phone,
         country: reserved.country,
       })
       const token = await tokens.issue({
         projectId,
         verificationId: id,
+        mode: reserved.mode,
         phone: approved.phone,
         consent: { version: approved.consent_version, at: approved.consent_at },
       })
@@ -482,6 +527,7 @@ export function createVerificationService({
       return {
         id: row.id,
         projectId: row.project_id,
+        mode: row.mode,
         status,
         phone: row.phone,
         country: row.country,
@@ -526,3 +572,53 @@ export function createVerificationService({
 }
 
 export type VerificationService = ReturnType<typeof createVerificationService>
+
+/**
+ * Marks pending verifications whose code ran out as expired (one by id, or every one due) and
+ * raises `verification.failed` for each, in the same transaction. Safe to run in several
+ * processes: a row is expired once.
+ */
+export async function expireVerifications(
+  db: Kysely<Database>,
+  at: number,
+  id?: string,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    let update = trx
+      .updateTable('verifications')
+      .set({ status: 'expired' })
+      .where('status', '=', 'pending')
+      .where('expires_at', '<=', at)
+    if (id !== undefined) update = update.where('id', '=', id)
+    else {
+      update = update.where('id', 'in', (eb) =>
+        eb
+          .selectFrom('verifications')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('expires_at', '<=', at)
+          .limit(500),
+      )
+    }
+    const expired = await update
+      .returning(['id', 'project_id', 'mode', 'phone', 'country', 'expires_at'])
+      .execute()
+    for (const row of expired) {
+      await emitWebhookEvent(trx, {
+        type: 'verification.failed',
+        projectId: row.project_id,
+        mode: row.mode,
+        orderKey: row.id,
+        at,
+        data: {
+          verificationId: row.id,
+          phone: row.phone,
+          country: row.country,
+          reason: 'expired',
+          failedAt: iso(row.expires_at),
+        },
+      })
+    }
+    return expired.length
+  })
+}

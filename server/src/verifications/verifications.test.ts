@@ -390,7 +390,8 @@ for (const dialect of DIALECTS) {
       expect(first.status).toBe(200)
       expect(first.json.valid).toBe(true)
       expect(first.json.claims).toMatchObject({
-        aud: projectId,
+        aud: `${projectId}:test`,
+        mode: 'test',
         sub: id,
         phone_number: PHONE,
         phone_number_verified: true,

@@ -10,13 +10,15 @@ import {
   jwtVerify,
 } from 'jose'
 import * as v from 'valibot'
-import { PHONE_TOKEN_TYPE, PhoneTokenClaims } from '../schemas'
+import { PHONE_TOKEN_TYPE, PhoneTokenClaims, tokenAudience } from '../schemas'
 
 export type PhoneTokenErrorCode =
   | 'invalid_token'
   | 'expired'
   | 'wrong_audience'
   | 'wrong_issuer'
+  /** A test-mode token (made with a `pk_test_` key) where `allowTestMode` is not set. */
+  | 'test_mode'
   | 'unknown_key'
   | 'jwks_unreachable'
 
@@ -36,9 +38,32 @@ export interface VerifyPhoneTokenOptions {
   issuer: string
   /** Your project id (`prj_…`): tokens of other projects are refused. */
   audience: string
+  /**
+   * Accept test-mode tokens too (their `aud` is `<projectId>:test`, their `mode` claim `test`):
+   * anyone can make one with a publishable test key and the sandbox inbox, so only a store's
+   * development or demo set-up should set this. Default false.
+   */
+  allowTestMode?: boolean
   /** Defaults to `${issuer}/.well-known/jwks.json`. */
   jwksUrl?: string
   clockToleranceSeconds?: number
+}
+
+/**
+ * A store that forgot to set its issuer or project id (an unset environment variable) would
+ * otherwise accept every project's tokens: jose skips a check it is given no value for.
+ */
+function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
+  for (const name of ['issuer', 'audience'] as const) {
+    const value = options[name]
+    if (typeof value !== 'string' || value.trim().length === 0) {
+      throw new TypeError(
+        `[textgate] [verify] options.${name} must be a non-empty string (${
+          name === 'issuer' ? "the Textgate server's PUBLIC_URL" : 'your project id, prj_…'
+        }); got ${value === undefined ? 'undefined' : JSON.stringify(value)}`,
+      )
+    }
+  }
 }
 
 // One key set per URL for the life of the process: jose caches the keys and refetches on an
@@ -64,19 +89,23 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
 export async function verifyPhoneTokenWithKeys(
   token: string,
   keys: JWTVerifyGetKey,
-  { issuer, audience, clockToleranceSeconds = 5 }: Omit<VerifyPhoneTokenOptions, 'jwksUrl'>,
+  options: Omit<VerifyPhoneTokenOptions, 'jwksUrl'>,
 ): Promise<PhoneTokenClaims> {
-  const options: JWTVerifyOptions = {
+  checkOptions(options)
+  const { issuer, audience, allowTestMode = false, clockToleranceSeconds = 5 } = options
+  const testAudience = tokenAudience(audience, 'test')
+  const verifyOptions: JWTVerifyOptions = {
     issuer: issuer.replace(/\/+$/, ''),
-    audience,
+    // The test audience is accepted here only to name the refusal precisely below.
+    audience: [audience, testAudience],
     typ: PHONE_TOKEN_TYPE,
     algorithms: ['EdDSA', 'ES256'],
-    requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    requiredClaims: ['iss', 'aud', 'sub', 'jti', 'exp', 'iat', 'mode'],
     clockTolerance: clockToleranceSeconds,
   }
   let payload: unknown
   try {
-    payload = (await jwtVerify(token, keys, options)).payload
+    payload = (await jwtVerify(token, keys, verifyOptions)).payload
   } catch (error) {
     throw translate(error)
   }
@@ -87,7 +116,18 @@ export async function verifyPhoneTokenWithKeys(
       `claims are not a phone token's: ${parsed.issues[0]?.message}`,
     )
   }
-  return parsed.output
+  const claims = parsed.output
+  // The mode claim and the audience must agree: one without the other is not our token.
+  if (claims.aud !== tokenAudience(audience, claims.mode)) {
+    throw new PhoneTokenError('invalid_token', 'the mode claim and the audience disagree')
+  }
+  if (claims.mode === 'test' && !allowTestMode) {
+    throw new PhoneTokenError(
+      'test_mode',
+      'the token was made with a test-mode key (set allowTestMode only in development)',
+    )
+  }
+  return claims
 }
 
 /**
@@ -99,6 +139,7 @@ export async function verifyPhoneTokenWithKeys(
  * const claims = await verifyPhoneToken(form.get('phone_token'), {
  *   issuer: 'https://verify.shop.example',
  *   audience: 'prj_…',
+ *   // allowTestMode: true, // development only: accept tokens made with pk_test_ keys
  * })
  * createAccount({ phone: claims.phone_number })
  */
@@ -106,6 +147,7 @@ export async function verifyPhoneToken(
   token: unknown,
   { jwksUrl, ...options }: VerifyPhoneTokenOptions,
 ): Promise<PhoneTokenClaims> {
+  checkOptions(options)
   if (typeof token !== 'string' || token.length === 0) {
     throw new PhoneTokenError('invalid_token', 'no token was submitted')
   }

@@ -6,69 +6,64 @@
  */
 import type { CounterRef } from '../counters'
 import { prefixOf } from '../network'
-import { durationMs, type FraudSettings } from '../settings'
-import type { CheckDeps, CheckResult, Finding, FraudContext } from '../types'
+import { durationMs } from '../settings'
+import type { Finding, FraudCheck, FraudContext } from '../types'
 
-function refs(
-  projectId: string,
-  phone: string,
-  country: string,
-  settings: FraudSettings['conversion'],
-) {
-  const windowMs = durationMs(settings.window)
-  const prefix = prefixOf(phone, settings.prefixDigits)
+function refs({ project, destination, settings }: FraudContext) {
+  const windowMs = durationMs(settings.conversion.window)
+  const prefix = prefixOf(destination.phone, settings.conversion.prefixDigits)
   const ref = (what: string, scope: string): CounterRef => ({
-    key: `${what}:${projectId}:${scope}`,
+    key: `${what}:${project.id}:${scope}`,
     windowMs,
   })
   return {
     country: {
-      sent: ref('sent', `country:${country}`),
-      entered: ref('entered', `country:${country}`),
+      sent: ref('sent', `country:${destination.country}`),
+      entered: ref('entered', `country:${destination.country}`),
     },
     prefix: { sent: ref('sent', `prefix:${prefix}`), entered: ref('entered', `prefix:${prefix}`) },
   }
 }
 
-export async function conversionCheck(
-  ctx: FraudContext,
-  { counters }: CheckDeps,
-): Promise<CheckResult> {
-  const settings = ctx.settings.conversion
-  const r = refs(ctx.projectId, ctx.phone, ctx.country, settings)
-  const [countrySent, countryEntered, prefixSent, prefixEntered] = await counters.read(
-    [r.country.sent, r.country.entered, r.prefix.sent, r.prefix.entered],
-    ctx.at,
-  )
-  const findings: Finding[] = []
-  const judge = (name: string, sent = 0, entered = 0, minSent: number) => {
-    if (sent < minSent) return
-    const rate = entered / sent
-    if (rate < settings.blockBelow) {
-      findings.push({ decision: 'block', reason: `conversion.${name}`, scope: 'number' })
-    } else if (rate < settings.challengeBelow) {
-      findings.push({ decision: 'challenge', reason: `conversion.${name}`, scope: 'number' })
+export const conversionCheck: FraudCheck = {
+  id: 'conversion',
+  phase: 'screen',
+  mode: (settings) => settings.conversion.mode,
+  async run(ctx, { counters }) {
+    const settings = ctx.settings.conversion
+    if (settings.mode === 'off') return { findings: [] }
+    const r = refs(ctx)
+    const [countrySent, countryEntered, prefixSent, prefixEntered] = await counters.read(
+      [r.country.sent, r.country.entered, r.prefix.sent, r.prefix.entered],
+      ctx.at,
+    )
+    const findings: Finding[] = []
+    const judge = (name: string, sent = 0, entered = 0, minSent: number) => {
+      if (sent < minSent) return
+      const rate = entered / sent
+      const figures = { sent, entered, rate }
+      if (rate < settings.blockBelow) {
+        findings.push({ decision: 'block', reason: `conversion.${name}`, scope: 'number', figures })
+      } else if (rate < settings.challengeBelow) {
+        findings.push({
+          decision: 'challenge',
+          reason: `conversion.${name}`,
+          scope: 'number',
+          figures,
+        })
+      }
     }
-  }
-  judge('country', countrySent, countryEntered, settings.minSent)
-  judge('prefix', prefixSent, prefixEntered, settings.minSentPerPrefix)
-  return { check: 'conversion', mode: settings.mode, findings }
-}
-
-/** Counts a code sent to `phone` (called once its message is queued). */
-export async function countSent(
-  deps: CheckDeps,
-  ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
-): Promise<void> {
-  const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await deps.counters.hit([r.country.sent, r.prefix.sent], ctx.at)
-}
-
-/** Counts a code entered correctly for `phone`. */
-export async function countEntered(
-  deps: CheckDeps,
-  ctx: Pick<FraudContext, 'projectId' | 'phone' | 'country' | 'at' | 'settings'>,
-): Promise<void> {
-  const r = refs(ctx.projectId, ctx.phone, ctx.country, ctx.settings.conversion)
-  await deps.counters.hit([r.country.entered, r.prefix.entered], ctx.at)
+    judge('country', countrySent, countryEntered, settings.minSent)
+    judge('prefix', prefixSent, prefixEntered, settings.minSentPerPrefix)
+    return { findings }
+  },
+  // Counted whatever the mode, so the rates are true the moment the breaker is switched on.
+  async afterSent(ctx, { counters }) {
+    const r = refs(ctx)
+    await counters.hit([r.country.sent, r.prefix.sent], ctx.at)
+  },
+  async afterApproved(ctx, { counters }) {
+    const r = refs(ctx)
+    await counters.hit([r.country.entered, r.prefix.entered], ctx.at)
+  },
 }

@@ -1,27 +1,31 @@
 /**
  * Allow and block lists. A block entry blocks; an allow entry (a tester's number, the office
- * network) lets the request skip every other check but the number type.
+ * network) lets the request skip every other screening check (not the number type, not the
+ * spend caps).
  * @module
  */
-import { matchLists } from '../lists'
-import type { CheckDeps, CheckResult, FraudContext } from '../types'
+import { matchLists } from '../list-entries'
+import type { FraudCheck } from '../types'
 
-export async function listsCheck(
-  ctx: FraudContext,
-  { db }: CheckDeps,
-): Promise<CheckResult & { allowedBy?: string }> {
-  const { mode } = ctx.settings.lists
-  const matches = await matchLists(db, ctx.projectId, ctx)
-  const blocked = matches.filter((m) => m.list === 'block')
-  const allowed = matches.find((m) => m.list === 'allow')
-  return {
-    check: 'lists',
-    mode,
-    findings: blocked.map((m) => ({
-      decision: 'block' as const,
-      reason: `list.block.${m.kind}`,
-      scope: m.kind === 'ip' ? ('request' as const) : ('number' as const),
-    })),
-    ...(allowed && blocked.length === 0 ? { allowedBy: `list.allow.${allowed.kind}` } : {}),
-  }
+export const listsCheck: FraudCheck = {
+  id: 'lists',
+  phase: 'screen',
+  mode: (settings) => settings.lists.mode,
+  async run({ project, destination, caller }, { db }) {
+    const matches = await matchLists(db, project.id, {
+      phone: destination.phone,
+      country: destination.country,
+      ip: caller.ip,
+    })
+    const blocked = matches.filter((m) => m.list === 'block')
+    const allowed = matches.find((m) => m.list === 'allow')
+    return {
+      findings: blocked.map((m) => ({
+        decision: 'block' as const,
+        reason: `list.block.${m.kind}`,
+        scope: m.kind === 'ip' ? ('request' as const) : ('number' as const),
+      })),
+      allow: allowed && blocked.length === 0 ? `list.allow.${allowed.kind}` : undefined,
+    }
+  },
 }

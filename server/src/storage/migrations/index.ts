@@ -12,7 +12,8 @@ import * as marketingConsent from './20261127T210000-marketing-consent'
 import * as earlyReports from './20261127T220000-early-reports'
 import * as messageParts from './20261128T000000-message-parts'
 import * as smsRegistrations from './20261128T010000-sms-registrations'
-import * as operatorsAudit from './20261201T020000-operators-audit'
+import * as webhooks from './20261201T021500-webhooks'
+import * as operatorsAudit from './20261201T030000-operators-audit'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -23,7 +24,8 @@ export const migrations: Record<string, Migration> = {
   '20261127T220000-early-reports': earlyReports,
   '20261128T000000-message-parts': messageParts,
   '20261128T010000-sms-registrations': smsRegistrations,
-  '20261201T020000-operators-audit': operatorsAudit,
+  '20261201T021500-webhooks': webhooks,
+  '20261201T030000-operators-audit': operatorsAudit,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,185 @@
+/**
+ * `pnpm textgate webhooks …`: webhook endpoints, their delivery log and replays, for the
+ * operator (the same functions as the secret-key API).
+ * @module
+ */
+
+import { parseArgs } from 'node:util'
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@textgate/shared'
+import { ApiError } from '../http/errors'
+import { deriveSecrets } from '../secrets'
+import type { Storage } from '../storage'
+import {
+  createEndpoint,
+  deleteEndpoint,
+  listDeliveries,
+  listEndpoints,
+  replay,
+  rotateSecret,
+  updateEndpoint,
+} from '../webhooks'
+import type { Scope } from '../webhooks/endpoints'
+
+export const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
+                                add an endpoint (test mode unless --live); prints its
+                                whsec_ secret once. Events: ${WEBHOOK_EVENT_TYPES.join(', ')}
+  webhooks list --project ID [--live]
+                                endpoints with their state (disabled: manual or failing)
+  webhooks enable|disable --project ID --endpoint ID [--live]
+  webhooks delete --project ID --endpoint ID [--live]
+  webhooks rotate-secret --project ID --endpoint ID [--keep-hours N] [--live]
+                                a new secret; the old one also signs for N hours (24)
+  webhooks deliveries --project ID --endpoint ID [--state pending|delivered|failed]
+                  [--limit N] [--live]   the delivery log: each attempt's status and latency
+  webhooks replay --project ID (--delivery ID | --endpoint ID [--since ISO-TIME]) [--live]
+                                send one delivery again, or every failed one (same webhook-id)`
+
+export class WebhooksUsageError extends Error {}
+
+export interface WebhooksCommandContext {
+  storage: Storage
+  secret: string
+}
+
+/** Runs `webhooks <sub> ...args`; returns what to print. */
+export async function webhooksCommand(
+  argv: string[],
+  { storage, secret }: WebhooksCommandContext,
+): Promise<{ human: string; data: unknown }> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      project: { type: 'string' },
+      url: { type: 'string' },
+      event: { type: 'string', multiple: true },
+      description: { type: 'string' },
+      endpoint: { type: 'string' },
+      delivery: { type: 'string' },
+      since: { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      'keep-hours': { type: 'string' },
+      live: { type: 'boolean', default: false },
+    },
+  })
+  const sub = positionals[1] ?? ''
+  if (!values.project) throw new WebhooksUsageError(`webhooks ${sub} needs --project ID`)
+  const scope: Scope = { projectId: values.project, mode: values.live ? 'live' : 'test' }
+  const { db } = storage
+  const needEndpoint = () => {
+    if (!values.endpoint) throw new WebhooksUsageError(`webhooks ${sub} needs --endpoint ID`)
+    return values.endpoint
+  }
+  try {
+    switch (sub) {
+      case 'create': {
+        if (!values.url) throw new WebhooksUsageError('webhooks create needs --url URL')
+        const events = values.event as WebhookEventType[] | undefined
+        for (const event of events ?? []) {
+          if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event)) {
+            throw new WebhooksUsageError(`unknown event type "${event}"`)
+          }
+        }
+        const created = await createEndpoint(db, deriveSecrets(secret).encryptionKey, scope, {
+          url: values.url,
+          events,
+          description: values.description,
+        })
+        return {
+          human: `endpoint ${created.id} (${created.mode}) → ${created.url}\nsecret: ${created.secret}\n(shown once: give it to the receiver's Standard Webhooks verifier)`,
+          data: created,
+        }
+      }
+      case 'list': {
+        const endpoints = await listEndpoints(db, scope)
+        return {
+          human:
+            endpoints.length === 0
+              ? `no ${scope.mode}-mode webhook endpoints`
+              : endpoints
+                  .map(
+                    (e) =>
+                      `${e.id} ${e.enabled ? 'enabled' : `disabled (${e.disabledReason})`} ${e.url} events: ${e.events?.join(',') ?? 'all'}${e.failingSince ? ` failing since ${e.failingSince}` : ''}`,
+                  )
+                  .join('\n'),
+          data: endpoints,
+        }
+      }
+      case 'enable':
+      case 'disable': {
+        const updated = await updateEndpoint(db, scope, needEndpoint(), {
+          enabled: sub === 'enable',
+        })
+        return { human: `${updated.id} ${updated.enabled ? 'enabled' : 'disabled'}`, data: updated }
+      }
+      case 'delete': {
+        await deleteEndpoint(db, scope, needEndpoint())
+        return { human: `deleted ${values.endpoint}`, data: { deleted: values.endpoint } }
+      }
+      case 'rotate-secret': {
+        const hours = values['keep-hours'] === undefined ? 24 : Number(values['keep-hours'])
+        if (!Number.isFinite(hours) || hours < 0 || hours > 168) {
+          throw new WebhooksUsageError('--keep-hours must be between 0 and 168')
+        }
+        const rotated = await rotateSecret(
+          db,
+          deriveSecrets(secret).encryptionKey,
+          scope,
+          needEndpoint(),
+          hours * 3_600_000,
+        )
+        return {
+          human: `new secret: ${rotated.secret}${rotated.previousSecretExpiresAt ? `\nthe previous secret also signs until ${rotated.previousSecretExpiresAt}` : ''}`,
+          data: rotated,
+        }
+      }
+      case 'deliveries': {
+        const state = values.state as 'pending' | 'delivered' | 'failed' | undefined
+        if (state && !['pending', 'delivered', 'failed'].includes(state)) {
+          throw new WebhooksUsageError('--state must be pending, delivered or failed')
+        }
+        const limit = values.limit === undefined ? 50 : Number(values.limit)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          throw new WebhooksUsageError('--limit must be 1–1000')
+        }
+        const deliveries = await listDeliveries(db, scope, needEndpoint(), { state, limit })
+        return {
+          human:
+            deliveries
+              .map((d) =>
+                [
+                  `${d.id} ${d.type} ${d.state} webhook-id ${d.messageId} attempts ${d.attempts}`,
+                  ...d.log.map(
+                    (a) =>
+                      `  #${a.attempt} ${a.at} ${a.statusCode ?? 'no answer'} ${a.latencyMs} ms${a.error ? ` ${a.error}` : ''}`,
+                  ),
+                ].join('\n'),
+              )
+              .join('\n') || 'no deliveries',
+          data: deliveries,
+        }
+      }
+      case 'replay': {
+        let since: number | undefined
+        if (values.since !== undefined) {
+          since = Date.parse(values.since)
+          if (Number.isNaN(since)) throw new WebhooksUsageError('--since must be an ISO time')
+        }
+        const replayed = values.delivery
+          ? await replay(db, scope, { deliveryId: values.delivery })
+          : await replay(db, scope, { endpointId: needEndpoint(), since })
+        return { human: `replaying ${replayed} deliveries`, data: { replayed } }
+      }
+      default:
+        throw new WebhooksUsageError(`unknown command "webhooks ${sub}"`)
+    }
+  } catch (error) {
+    if (error instanceof ApiError)
+      throw new WebhooksUsageError(
+        `${error.message}${error.details.reason ? ` (${String(error.details.reason)})` : ''}`,
+      )
+    throw error
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The {@link FraudContext} of a start, resend or approval: what every check sees.
+ * @module
+ */
+import { networkOf } from './network'
+import type { FraudSettings } from './settings'
+import type { CallerSignals, FraudContext } from './types'
+
+export interface ContextInput {
+  projectId: string
+  mode: FraudContext['project']['mode']
+  phone: string
+  country: string
+  /** libphonenumber's type, lower case; `mobile` when unknown (a resend, an approval). */
+  numberType?: string | undefined
+  ip: string | null
+  signals?: CallerSignals | undefined
+}
+
+export function fraudContext(
+  input: ContextInput,
+  options: {
+    settings: FraudSettings
+    at: number
+    /** Price of one text to `phone` on the route a live message of the project would take. */
+    routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
+  },
+): FraudContext {
+  const { settings, routeCost } = options
+  let cost: number | undefined
+  return {
+    project: { id: input.projectId, mode: input.mode },
+    destination: {
+      phone: input.phone,
+      country: input.country,
+      numberType: input.numberType ?? 'mobile',
+      // Asked of the router only by a check that needs it (spend), once.
+      get cost() {
+        cost ??=
+          (input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined) ??
+          settings.spend.costs[input.country] ??
+          settings.spend.defaultCostPerSms
+        return cost
+      },
+    },
+    caller: {
+      ip: input.ip,
+      network: input.ip === null ? null : networkOf(input.ip),
+      signals: input.signals,
+    },
+    at: options.at,
+    settings,
+  }
+}

@@ -1,0 +1,66 @@
+import { decodeJwt } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey } from '../projects'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+
+const PHONE = '+447400123777'
+
+for (const dialect of DIALECTS) {
+  describe(`a test-mode token never passes as live (${dialect})`, () => {
+    let h: Harness
+    let projectId: string
+    let pkTest: string
+    let skTest: string
+    let skLive: string
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Modes' })
+      projectId = created.project.id
+      pkTest = created.publishableKey
+      skTest = created.secretKey
+      skLive = await createApiKey(h.db, projectId, 'secret', 'live')
+    })
+    afterAll(() => h.dispose())
+
+    it('refuses a sandbox-made token at redeem with a live key, and shows the mode', async () => {
+      // What anyone holding a page's pk_test_ can do: start, read the sandbox inbox, check.
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pkTest,
+        body: { phone: PHONE, consent: { accepted: true } },
+      })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(skTest, PHONE)
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pkTest,
+        body: { code },
+      })
+      expect(checked.status).toBe(200)
+      expect(decodeJwt(checked.json.token)).toMatchObject({
+        mode: 'test',
+        aud: `${projectId}:test`,
+      })
+
+      const asLive = await h.call('POST', '/v1/tokens/redeem', {
+        key: skLive,
+        origin: null,
+        body: { token: checked.json.token },
+      })
+      expect(asLive.json).toEqual({ valid: false, reason: 'wrong_mode' })
+
+      const read = await h.call('GET', `/v1/verifications/${started.json.id}`, {
+        key: skLive,
+        origin: null,
+      })
+      expect(read.json).toMatchObject({ mode: 'test', status: 'approved' })
+
+      const asTest = await h.call('POST', '/v1/tokens/redeem', {
+        key: skTest,
+        origin: null,
+        body: { token: checked.json.token },
+      })
+      expect(asTest.json).toMatchObject({ valid: true, claims: { mode: 'test' } })
+    })
+  })
+}

@@ -1,0 +1,293 @@
+/**
+ * The webhook dispatcher: claims due deliveries (the webhook outbox), signs and posts them,
+ * logs every attempt, retries on the schedule, and disables an endpoint that fails for days.
+ * Claims expire, so a process killed mid-delivery loses nothing: another one (or the same one
+ * restarted) sends the event again with the same `webhook-id`.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import type { Selectable, Transaction } from 'kysely'
+import type { Logger } from 'pino'
+import { newId } from '../ids'
+import { decrypt } from '../secrets'
+import type { Database, Storage, WebhookEndpointTable } from '../storage'
+import { onWebhookEvent } from './emit'
+import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
+import { type SendInput, type SendOutcome, sendWebhook } from './send'
+
+export interface WebhookDispatcherOptions {
+  storage: Storage
+  encryptionKey: Buffer
+  logger: Logger
+  now?: () => number
+  /** The time signed into `webhook-timestamp`; receivers check it against their own clock. */
+  signingClock?: () => number
+  pollIntervalMs?: number
+  /** Deliveries under way at once in this process. */
+  window?: number
+  /** How long a claim holds before another process may take the delivery. */
+  claimMs?: number
+  /** Time an endpoint gets to answer. */
+  timeoutMs?: number
+  /** Replaces the HTTP post (tests of scheduling). */
+  send?: (input: SendInput) => Promise<SendOutcome>
+  /** Called after each attempt (metrics). */
+  onAttempt?: (attempt: { type: string; outcome: SendOutcome; final: boolean }) => void
+  /** Called when an endpoint is disabled for failing. */
+  onEndpointDisabled?: (endpoint: { id: string; projectId: string; url: string }) => void
+}
+
+export interface WebhookDispatcher {
+  start(): void
+  stop(): Promise<void>
+  nudge(): void
+  /** Delivers everything due now (for tests and scripts); returns attempts made. */
+  drain(): Promise<number>
+}
+
+interface Claimed {
+  delivery: { id: string; message_id: string; endpoint_id: string; attempts: number }
+  endpoint: Selectable<WebhookEndpointTable>
+  message: { id: string; type: string; payload: string }
+}
+
+export function createWebhookDispatcher({
+  storage,
+  encryptionKey,
+  logger,
+  now = Date.now,
+  signingClock = Date.now,
+  pollIntervalMs = 500,
+  window = 4,
+  claimMs = 60_000,
+  timeoutMs = 15_000,
+  send = sendWebhook,
+  onAttempt,
+  onEndpointDisabled,
+}: WebhookDispatcherOptions): WebhookDispatcher {
+  const { db } = storage
+  const workerId = `wh_${randomBytes(6).toString('hex')}`
+  let running = false
+  let draining = false
+  let timer: NodeJS.Timeout | undefined
+  let round: Promise<number> | undefined
+  let again = false
+  let unsubscribe: (() => void) | undefined
+
+  async function claimIn(trx: Transaction<Database>, at: number) {
+    let due = trx
+      .selectFrom('webhook_deliveries as d')
+      .select('d.id')
+      .where('d.state', '=', 'pending')
+      .where('d.available_at', '<=', at)
+      .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', at)]))
+      .where('d.endpoint_id', 'in', (eb) =>
+        eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
+      )
+      // Events of one verification reach an endpoint in order: wait for earlier ones.
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('webhook_deliveries as p')
+              .select('p.id')
+              .whereRef('p.endpoint_id', '=', 'd.endpoint_id')
+              .whereRef('p.order_key', '=', 'd.order_key')
+              .where('p.state', '=', 'pending')
+              .where((eb) =>
+                eb.or([
+                  eb('p.seq', '<', eb.ref('d.seq')),
+                  eb.and([eb('p.seq', '=', eb.ref('d.seq')), eb('p.id', '<', eb.ref('d.id'))]),
+                ]),
+              ),
+          ),
+        ),
+      )
+      .orderBy('d.available_at')
+      .limit(1)
+    if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
+    const delivery = await trx
+      .updateTable('webhook_deliveries')
+      .set({ claimed_by: workerId, claimed_until: at + claimMs })
+      .where('id', 'in', due)
+      .returning(['id', 'message_id', 'endpoint_id', 'attempts'])
+      .executeTakeFirst()
+    if (!delivery) return undefined
+    const endpoint = await trx
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('id', '=', delivery.endpoint_id)
+      .executeTakeFirstOrThrow()
+    const message = await trx
+      .selectFrom('webhook_messages')
+      .select(['id', 'type', 'payload'])
+      .where('id', '=', delivery.message_id)
+      .executeTakeFirstOrThrow()
+    return { delivery, endpoint, message } satisfies Claimed
+  }
+
+  async function attempt({ delivery, endpoint, message }: Claimed): Promise<void> {
+    const at = now()
+    const secrets = [decrypt(encryptionKey, endpoint.secret_encrypted)]
+    if (
+      endpoint.previous_secret_encrypted &&
+      endpoint.previous_secret_expires_at !== null &&
+      endpoint.previous_secret_expires_at > at
+    ) {
+      secrets.push(decrypt(encryptionKey, endpoint.previous_secret_encrypted))
+    }
+    const outcome = await send({
+      url: endpoint.url,
+      mode: endpoint.mode,
+      messageId: message.id,
+      payload: message.payload,
+      secrets,
+      at: new Date(signingClock()),
+      timeoutMs,
+    })
+    const done = now()
+    const attempts = delivery.attempts + 1
+    const delay = outcome.ok ? undefined : retryDelayMs(attempts)
+    const final = outcome.ok || delay === undefined
+    let disabled = false
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('webhook_attempts')
+        .values({
+          id: newId('wha'),
+          delivery_id: delivery.id,
+          attempt: attempts,
+          status_code: outcome.statusCode,
+          latency_ms: outcome.latencyMs,
+          error: outcome.error?.slice(0, 300) ?? null,
+          created_at: done,
+        })
+        .execute()
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          state: outcome.ok ? 'delivered' : delay === undefined ? 'failed' : 'pending',
+          attempts,
+          available_at: done + (delay ?? 0),
+          claimed_by: null,
+          claimed_until: null,
+          delivered_at: outcome.ok ? done : null,
+        })
+        .where('id', '=', delivery.id)
+        .where('claimed_by', '=', workerId)
+        .execute()
+      if (outcome.ok) {
+        await trx
+          .updateTable('webhook_endpoints')
+          .set({ failing_since: null })
+          .where('id', '=', endpoint.id)
+          .where('failing_since', 'is not', null)
+          .execute()
+        return
+      }
+      const failingSince = endpoint.failing_since ?? at
+      if (endpoint.failing_since === null) {
+        await trx
+          .updateTable('webhook_endpoints')
+          .set({ failing_since: at })
+          .where('id', '=', endpoint.id)
+          .where('failing_since', 'is', null)
+          .execute()
+      } else if (done - failingSince >= DISABLE_AFTER_MS) {
+        const result = await trx
+          .updateTable('webhook_endpoints')
+          .set({ enabled: 0, disabled_reason: 'failing', updated_at: done })
+          .where('id', '=', endpoint.id)
+          .where('enabled', '=', 1)
+          .executeTakeFirst()
+        disabled = Number(result.numUpdatedRows) > 0
+      }
+    })
+    onAttempt?.({ type: message.type, outcome, final })
+    const log = { endpointId: endpoint.id, deliveryId: delivery.id, webhookId: message.id }
+    if (outcome.ok) logger.debug({ ...log, attempt: attempts }, 'webhook delivered')
+    else {
+      logger.warn(
+        { ...log, attempt: attempts, status: outcome.statusCode, err: outcome.error, final },
+        final ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry',
+      )
+    }
+    if (disabled) {
+      // The operator-visible event: an error-level line, the endpoint's state in the CLI and
+      // API, and a metric.
+      logger.error(
+        {
+          endpointId: endpoint.id,
+          projectId: endpoint.project_id,
+          url: endpoint.url,
+          failingSince: new Date(endpoint.failing_since ?? at).toISOString(),
+        },
+        'webhook endpoint disabled: every delivery failed for 5 days',
+      )
+      onEndpointDisabled?.({ id: endpoint.id, projectId: endpoint.project_id, url: endpoint.url })
+    }
+  }
+
+  async function work(): Promise<number> {
+    let made = 0
+    while (running || draining) {
+      const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
+      if (!claimed) break
+      await attempt(claimed)
+      made++
+    }
+    return made
+  }
+
+  async function runRound(): Promise<number> {
+    const counts = await Promise.all(Array.from({ length: window }, work))
+    return counts.reduce((sum, n) => sum + n, 0)
+  }
+
+  function tick(): void {
+    if (round) {
+      again = true
+      return
+    }
+    round = runRound()
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'webhook round failed')
+        return 0
+      })
+      .finally(() => {
+        round = undefined
+        if (running && again) {
+          again = false
+          tick()
+        }
+      })
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      timer = setInterval(tick, pollIntervalMs)
+      timer.unref()
+      unsubscribe = onWebhookEvent(() => setTimeout(tick, 20).unref())
+      tick()
+    },
+    async stop() {
+      running = false
+      unsubscribe?.()
+      if (timer) clearInterval(timer)
+      await round
+    },
+    nudge() {
+      if (running) tick()
+    },
+    async drain() {
+      draining = true
+      try {
+        await round
+        return await runRound()
+      } finally {
+        draining = false
+      }
+    },
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The one way to raise a webhook event. Call it inside the transaction that makes the change
+ * the event reports, so the event exists exactly when the change does (the outbox pattern);
+ * the webhook dispatcher then delivers it to every endpoint that wants it.
+ * @module
+ */
+import type { WebhookEventData, WebhookEventType } from '@textgate/shared'
+import type { Kysely, Transaction } from 'kysely'
+import { newId } from '../ids'
+import type { Database, KeyMode } from '../storage'
+
+export interface WebhookEventInput<T extends WebhookEventType> {
+  type: T
+  projectId: string
+  mode: KeyMode
+  /** The event's payload, without `projectId` and `mode` (taken from above). */
+  data: Omit<WebhookEventData<T>, 'projectId' | 'mode'>
+  /** Events with the same key (a verification id) reach each endpoint in the order raised. */
+  orderKey?: string | null
+  /** When it happened (epoch ms); the payload's `timestamp`. */
+  at: number
+}
+
+let sequence = 0
+const listeners = new Set<() => void>()
+
+/** Called (in this process) after an event was written; the dispatcher polls sooner. */
+export function onWebhookEvent(listener: () => void): () => void {
+  listeners.add(listener)
+  return () => listeners.delete(listener)
+}
+
+/** Event types an endpoint wants: its JSON filter, or every type when null. */
+export function wants(events: string | null, type: string): boolean {
+  return events === null || (JSON.parse(events) as string[]).includes(type)
+}
+
+/**
+ * Writes the event and one delivery per endpoint of the project and mode that wants it.
+ * Returns the event's id (the `webhook-id`), or null when no endpoint wants it (nothing is
+ * written then).
+ * @example
+ * await db.transaction().execute(async (trx) => {
+ *   await trx.updateTable('verifications').set({ status: 'approved' }).where('id', '=', id).execute()
+ *   await emitWebhookEvent(trx, { type: 'verification.approved', projectId, mode, data, orderKey: id, at })
+ * })
+ */
+export async function emitWebhookEvent<T extends WebhookEventType>(
+  db: Transaction<Database> | Kysely<Database>,
+  input: WebhookEventInput<T>,
+): Promise<string | null> {
+  const endpoints = await db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'events', 'enabled', 'disabled_reason'])
+    .where('project_id', '=', input.projectId)
+    .where('mode', '=', input.mode)
+    .execute()
+  // A manually disabled endpoint gets nothing; one disabled for failing keeps its events as
+  // failed deliveries, so a replay after it is fixed recovers them.
+  const targets = endpoints.filter(
+    (e) => wants(e.events, input.type) && (e.enabled === 1 || e.disabled_reason === 'failing'),
+  )
+  if (targets.length === 0) return null
+  const id = newId('msg')
+  const payload = JSON.stringify({
+    type: input.type,
+    timestamp: new Date(input.at).toISOString(),
+    data: { projectId: input.projectId, mode: input.mode, ...input.data },
+  })
+  await db
+    .insertInto('webhook_messages')
+    .values({
+      id,
+      project_id: input.projectId,
+      mode: input.mode,
+      type: input.type,
+      payload,
+      created_at: input.at,
+    })
+    .execute()
+  // Several events in one millisecond keep the order they were raised in.
+  sequence = (sequence + 1) % 1000
+  const seq = input.at * 1000 + sequence
+  await db
+    .insertInto('webhook_deliveries')
+    .values(
+      targets.map((endpoint) => ({
+        id: newId('whd'),
+        message_id: id,
+        endpoint_id: endpoint.id,
+        order_key: input.orderKey ?? null,
+        seq,
+        state: endpoint.enabled === 1 ? ('pending' as const) : ('failed' as const),
+        available_at: input.at,
+        claimed_by: null,
+        claimed_until: null,
+        created_at: input.at,
+        delivered_at: null,
+      })),
+    )
+    .execute()
+  for (const listener of listeners) queueMicrotask(listener)
+  return id
+}

@@ -1,0 +1,85 @@
+/**
+ * The secret-key API for webhooks: endpoints (create, list, read, update, delete, rotate the
+ * secret), their delivery log, and replays. A key sees only its own mode's endpoints.
+ * @module
+ */
+import {
+  CreateWebhookEndpointRequest,
+  ReplayWebhooksRequest,
+  RotateWebhookSecretRequest,
+  UpdateWebhookEndpointRequest,
+  WebhookDeliveriesQuery,
+} from '@textgate/shared'
+import { type Context, Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import { apiKeyAuth } from '../auth'
+import { readJson, validate } from '../http/body'
+import type { Database } from '../storage'
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listDeliveries,
+  listEndpoints,
+  replay,
+  rotateSecret,
+  type Scope,
+  updateEndpoint,
+} from './endpoints'
+
+const scopeOf = (c: Context): Scope => {
+  const { project, apiKey } = c.get('auth')
+  return { projectId: project.id, mode: apiKey.mode }
+}
+
+/** A replay body is optional: none (or an empty one) replays everything failed. */
+async function readOptional<T>(c: Context, read: () => Promise<T>, empty: T): Promise<T> {
+  const length = c.req.header('Content-Length')
+  if (!c.req.header('Content-Type') && (length === undefined || length === '0')) return empty
+  return read()
+}
+
+export function webhookRoutes(db: Kysely<Database>, encryptionKey: Buffer, now = Date.now) {
+  const routes = new Hono()
+  routes.use(apiKeyAuth({ db, kinds: ['secret'] }))
+
+  routes.get('/endpoints', async (c) => c.json({ data: await listEndpoints(db, scopeOf(c)) }))
+  routes.post('/endpoints', async (c) => {
+    const input = await readJson(c, CreateWebhookEndpointRequest)
+    return c.json(await createEndpoint(db, encryptionKey, scopeOf(c), input, now()), 201)
+  })
+  routes.get('/endpoints/:id', async (c) =>
+    c.json(await getEndpoint(db, scopeOf(c), c.req.param('id'))),
+  )
+  routes.patch('/endpoints/:id', async (c) => {
+    const input = await readJson(c, UpdateWebhookEndpointRequest)
+    return c.json(await updateEndpoint(db, scopeOf(c), c.req.param('id'), input, now()))
+  })
+  routes.delete('/endpoints/:id', async (c) => {
+    await deleteEndpoint(db, scopeOf(c), c.req.param('id'))
+    return c.body(null, 204)
+  })
+  routes.post('/endpoints/:id/rotate-secret', async (c) => {
+    const input = await readOptional(c, () => readJson(c, RotateWebhookSecretRequest), {})
+    const keepMs =
+      input.keepPreviousSeconds === undefined ? undefined : input.keepPreviousSeconds * 1000
+    return c.json(
+      await rotateSecret(db, encryptionKey, scopeOf(c), c.req.param('id'), keepMs, now()),
+    )
+  })
+  routes.get('/endpoints/:id/deliveries', async (c) => {
+    const query = validate(WebhookDeliveriesQuery, c.req.query())
+    return c.json({ data: await listDeliveries(db, scopeOf(c), c.req.param('id'), query) })
+  })
+  routes.post('/endpoints/:id/replay', async (c) => {
+    const input = await readOptional(c, () => readJson(c, ReplayWebhooksRequest), {})
+    const since = input.since === undefined ? undefined : Date.parse(input.since)
+    const replayed = await replay(db, scopeOf(c), { endpointId: c.req.param('id'), since }, now())
+    return c.json({ replayed })
+  })
+  routes.post('/deliveries/:id/replay', async (c) => {
+    const replayed = await replay(db, scopeOf(c), { deliveryId: c.req.param('id') }, now())
+    return c.json({ replayed })
+  })
+  return routes
+}

@@ -1,0 +1,34 @@
+/**
+ * When a failed webhook delivery is tried again. Standard Webhooks recommends exponential
+ * back-off with jitter over a few days; these are Svix's steps, extended to about three days.
+ * @module
+ */
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+
+/** Wait after the n-th failed attempt (index n-1); after the last one the delivery fails. */
+export const RETRY_DELAYS_MS = [
+  5 * SECOND,
+  5 * MINUTE,
+  30 * MINUTE,
+  2 * HOUR,
+  5 * HOUR,
+  10 * HOUR,
+  14 * HOUR,
+  20 * HOUR,
+  24 * HOUR,
+] as const
+
+/** Attempts in all: the first and one after each delay (about 76 hours end to end). */
+export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1
+
+/** An endpoint whose every attempt failed for this long is disabled. */
+export const DISABLE_AFTER_MS = 5 * 24 * HOUR
+
+/** The wait after `attempts` failed attempts, ±20 % jitter; undefined when none is left. */
+export function retryDelayMs(attempts: number, random = Math.random): number | undefined {
+  const base = RETRY_DELAYS_MS[attempts - 1]
+  if (base === undefined) return undefined
+  return Math.round(base * (0.8 + 0.4 * random()))
+}

@@ -1,0 +1,99 @@
+/**
+ * One signed POST to an endpoint, over node:http(s) with the guarded DNS lookup, no redirects
+ * followed, and a bounded time. The answer's body is read and dropped: only the status counts.
+ * @module
+ */
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { Webhook } from 'standardwebhooks'
+import type { KeyMode } from '../storage'
+import { guardedLookup, literalAllowed } from './url-policy'
+
+export interface SendInput {
+  url: string
+  mode: KeyMode
+  /** The event id, the same on every attempt and replay. */
+  messageId: string
+  payload: string
+  /** Current secret first; during a rotation the previous one signs too. */
+  secrets: string[]
+  at: Date
+  timeoutMs: number
+}
+
+export interface SendOutcome {
+  statusCode: number | null
+  latencyMs: number
+  error: string | null
+  ok: boolean
+}
+
+/** The `webhook-signature` value: one `v1,<base64>` per secret, space-separated. */
+export function signatureHeader(
+  secrets: string[],
+  messageId: string,
+  at: Date,
+  payload: string,
+): string {
+  return secrets.map((secret) => new Webhook(secret).sign(messageId, at, payload)).join(' ')
+}
+
+export function sendWebhook(input: SendInput): Promise<SendOutcome> {
+  const started = performance.now()
+  const elapsed = () => Math.round(performance.now() - started)
+  return new Promise((resolve) => {
+    let settled = false
+    const finish = (outcome: Omit<SendOutcome, 'latencyMs' | 'ok'>) => {
+      if (settled) return
+      settled = true
+      const ok =
+        outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300
+      resolve({ ...outcome, latencyMs: elapsed(), ok })
+    }
+    const url = new URL(input.url)
+    if (!literalAllowed(input.url, input.mode)) {
+      finish({ statusCode: null, error: 'the address is private or reserved' })
+      return
+    }
+    const body = Buffer.from(input.payload)
+    const seconds = Math.floor(input.at.getTime() / 1000)
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: 'POST',
+        lookup: guardedLookup(input.mode) as never,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'user-agent': 'Textgate-Webhooks/1',
+          'webhook-id': input.messageId,
+          'webhook-timestamp': String(seconds),
+          'webhook-signature': signatureHeader(
+            input.secrets,
+            input.messageId,
+            new Date(seconds * 1000),
+            input.payload,
+          ),
+        },
+        timeout: input.timeoutMs,
+      },
+      (response) => {
+        let read = 0
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length
+          if (read > 64 * 1024) response.destroy()
+        })
+        response.on('error', () => {})
+        response.on('close', () => finish({ statusCode: response.statusCode ?? null, error: null }))
+        response.on('end', () => finish({ statusCode: response.statusCode ?? null, error: null }))
+      },
+    )
+    request.on('timeout', () => {
+      request.destroy(new Error(`no answer within ${input.timeoutMs} ms`))
+    })
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      finish({ statusCode: null, error: (error.code ? `${error.code}: ` : '') + error.message })
+    })
+    request.end(body)
+  })
+}

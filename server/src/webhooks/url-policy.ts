@@ -1,0 +1,129 @@
+/**
+ * Where webhooks may go. Live-mode endpoints must be https on a public address, checked when
+ * the endpoint is saved and again on every connection (the address the name resolves to at
+ * send time is the one connected to, so DNS rebinding cannot reach a private network).
+ * Test-mode endpoints may also use plain http to loopback, for a developer's own machine.
+ * @module
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import { isIP } from 'node:net'
+import ipaddr from 'ipaddr.js'
+import type { KeyMode } from '../storage'
+
+export class WebhookUrlError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WebhookUrlError'
+  }
+}
+
+/** True for an address on the public internet (no private, loopback, link-local, CGNAT …). */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false
+  let parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
+  }
+  return parsed.range() === 'unicast'
+}
+
+export function isLoopbackAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false
+  let parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
+  }
+  return parsed.range() === 'loopback'
+}
+
+const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1')
+
+const isLoopbackHost = (host: string) =>
+  host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host)
+
+/**
+ * Checks the shape of an endpoint URL for `mode` and returns it normalised. DNS is checked
+ * separately ({@link checkResolvedHost}) and again on every delivery.
+ */
+export function checkWebhookUrl(raw: string, mode: KeyMode): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new WebhookUrlError('the URL is not an absolute URL')
+  }
+  if (url.username || url.password) throw new WebhookUrlError('the URL must not hold credentials')
+  const host = hostOf(url)
+  if (url.protocol === 'http:') {
+    if (mode === 'test' && isLoopbackHost(host)) return url.toString()
+    throw new WebhookUrlError(
+      mode === 'test'
+        ? 'plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)'
+        : 'live-mode webhook URLs must be https',
+    )
+  }
+  if (url.protocol !== 'https:') throw new WebhookUrlError('the URL must be https')
+  if (mode === 'live') {
+    if (isLoopbackHost(host)) throw new WebhookUrlError('live-mode webhooks cannot go to loopback')
+    if (isIP(host) && !isPublicAddress(host)) {
+      throw new WebhookUrlError('live-mode webhooks cannot go to a private or reserved address')
+    }
+  }
+  return url.toString()
+}
+
+/** Whether `address` may be connected to for an endpoint of `mode` with hostname `host`. */
+function addressAllowed(address: string, mode: KeyMode): boolean {
+  // Test mode reaches a developer's own machine and network; live mode only the internet.
+  return mode === 'test' || isPublicAddress(address)
+}
+
+/** Resolves `host` and refuses when any address it has is not allowed (checked on save). */
+export async function checkResolvedHost(rawUrl: string, mode: KeyMode): Promise<void> {
+  const host = hostOf(new URL(rawUrl))
+  if (isIP(host)) return
+  const addresses = await new Promise<LookupAddress[]>((resolve) =>
+    dnsLookup(host, { all: true }, (error, found) => resolve(error ? [] : found)),
+  )
+  const bad = addresses.find((a) => !addressAllowed(a.address, mode))
+  if (bad) throw new WebhookUrlError(`${host} resolves to a private or reserved address`)
+}
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void
+
+/**
+ * A `lookup` for http.request that resolves the name and refuses to connect when an address
+ * is not allowed: the check and the connection use the same answer.
+ */
+export function guardedLookup(mode: KeyMode) {
+  return function guardedLookup(
+    hostname: string,
+    options: { all?: boolean },
+    callback: LookupCallback,
+  ): void {
+    dnsLookup(hostname, { all: true }, (error, addresses) => {
+      if (error) return callback(error, [])
+      const allowed = addresses.filter((a) => addressAllowed(a.address, mode))
+      if (allowed.length === 0) {
+        const refused = Object.assign(
+          new Error(`${hostname} resolves only to private or reserved addresses`),
+          { code: 'EADDRNOTALLOWED' },
+        )
+        return callback(refused, [])
+      }
+      if (options.all) return callback(null, allowed)
+      const first = allowed[0] as LookupAddress
+      callback(null, first.address, first.family)
+    })
+  }
+}
+
+/** For IP-literal hosts (no lookup happens): the same rule. */
+export function literalAllowed(rawUrl: string, mode: KeyMode): boolean {
+  const host = hostOf(new URL(rawUrl))
+  return !isIP(host) || addressAllowed(host, mode)
+}

@@ -1,0 +1,420 @@
+import { WebhookEvent } from '@textgate/shared'
+import { pino } from 'pino'
+import * as v from 'valibot'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+import { expireVerifications } from '../verifications/service'
+import { createWebhookDispatcher } from './dispatcher'
+import { emitWebhookEvent } from './emit'
+import { type Receiver, startReceiver } from './receiver.testing'
+import { MAX_ATTEMPTS, RETRY_DELAYS_MS, retryDelayMs } from './schedule'
+import type { SendInput, SendOutcome } from './send'
+import { guardedLookup } from './url-policy'
+
+const PHONE = '+447400123456'
+
+describe('retry schedule', () => {
+  it('backs off exponentially with jitter over about three days', () => {
+    const total = RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0)
+    expect(total / 3_600_000).toBeGreaterThan(70)
+    expect(total / 3_600_000).toBeLessThan(80)
+    for (let i = 1; i < RETRY_DELAYS_MS.length; i++) {
+      expect(RETRY_DELAYS_MS[i]).toBeGreaterThanOrEqual(RETRY_DELAYS_MS[i - 1] as number)
+    }
+    expect(retryDelayMs(1, () => 0)).toBe(4_000)
+    expect(retryDelayMs(1, () => 1)).toBe(6_000)
+    expect(retryDelayMs(MAX_ATTEMPTS)).toBeUndefined()
+  })
+})
+
+describe('guarded DNS lookup', () => {
+  it('refuses to connect a live endpoint to a name that resolves to loopback', async () => {
+    const result = await new Promise<{ error: NodeJS.ErrnoException | null }>((resolve) =>
+      guardedLookup('live')('localhost', { all: true }, (error) => resolve({ error })),
+    )
+    expect(result.error?.code).toBe('EADDRNOTALLOWED')
+    const test = await new Promise<{ error: NodeJS.ErrnoException | null }>((resolve) =>
+      guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
+    )
+    expect(test.error).toBeNull()
+  })
+})
+
+for (const dialect of DIALECTS) {
+  describe(`webhooks (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    let sk: string
+    let projectId: string
+    let receiver: Receiver
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Northwind' })
+      pk = created.publishableKey
+      sk = created.secretKey
+      projectId = created.project.id
+    })
+    afterAll(() => h.dispose())
+    afterEach(async () => {
+      await receiver?.close()
+      await h.db.deleteFrom('webhook_attempts').execute()
+      await h.db.deleteFrom('webhook_deliveries').execute()
+      await h.db.deleteFrom('webhook_endpoints').execute()
+    })
+
+    async function endpoint(events?: string[]) {
+      receiver = await startReceiver()
+      const created = await h.call('POST', '/v1/webhooks/endpoints', {
+        key: sk,
+        body: { url: receiver.url, ...(events ? { events } : {}) },
+      })
+      expect(created.status).toBe(201)
+      receiver.secrets.push(created.json.secret)
+      return created.json as { id: string; secret: string }
+    }
+
+    async function verify(marketing = false) {
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: PHONE, consent: { accepted: true, version: 'tos-1', marketing } },
+      })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(sk, PHONE)
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(checked.status).toBe(200)
+      return { id: started.json.id as string, code: code as string }
+    }
+
+    it('delivers verification.approved then consent.marketing, signed, typed, without the code', async () => {
+      await endpoint()
+      const { id, code } = await verify(true)
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received.map((r) => r.event.type)).toEqual([
+        'verification.approved',
+        'consent.marketing',
+      ])
+      for (const r of receiver.received) {
+        expect(r.id).toMatch(/^msg_/)
+        expect(v.safeParse(WebhookEvent, r.event).success).toBe(true)
+        expect(r.body).not.toContain(code)
+        expect(r.event.data).toMatchObject({ projectId, mode: 'test', verificationId: id })
+      }
+      expect(receiver.received[0]?.event.data.phone).toBe(PHONE)
+    })
+
+    it('sends only the event types an endpoint asked for', async () => {
+      await endpoint(['verification.failed'])
+      await verify(true)
+      await h.webhooks.drain()
+      expect(receiver.received).toEqual([])
+    })
+
+    it('raises verification.failed for too many wrong codes and for an expired code', async () => {
+      await endpoint(['verification.failed'])
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: PHONE, consent: { accepted: true } },
+      })
+      const [code] = await h.inbox(sk, PHONE)
+      const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0')
+      for (let i = 0; i < 5; i++) {
+        await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+          key: pk,
+          body: { code: wrong },
+        })
+      }
+      const second = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123457', consent: { accepted: true } },
+      })
+      h.advance(11 * 60_000)
+      expect(await expireVerifications(h.db, h.now())).toBeGreaterThanOrEqual(1)
+      // Expired once only, however often the sweep runs.
+      expect(await expireVerifications(h.db, h.now())).toBe(0)
+      await h.webhooks.drain()
+      const failed = receiver.received.map((r) => r.event.data)
+      expect(failed).toContainEqual(
+        expect.objectContaining({ verificationId: started.json.id, reason: 'max_attempts' }),
+      )
+      expect(failed).toContainEqual(
+        expect.objectContaining({ verificationId: second.json.id, reason: 'expired' }),
+      )
+      expect(failed.filter((d) => d.verificationId === second.json.id)).toHaveLength(1)
+    })
+
+    it('keeps retrying while the receiver is down, then delivers everything in order', async () => {
+      await endpoint()
+      receiver.status = 503
+      const ids = [(await verify(true)).id, (await verify(true)).id]
+      await h.webhooks.drain()
+      expect(receiver.received).toEqual([])
+      const log = await h.call('GET', `/v1/webhooks/endpoints/${(await list())[0]}/deliveries`, {
+        key: sk,
+      })
+      expect(log.status).toBe(200)
+      const attempted = log.json.data.filter((d: { attempts: number }) => d.attempts > 0)
+      // The consent events wait behind their verification's approval: one attempt each so far.
+      expect(attempted).toHaveLength(2)
+      expect(attempted[0].log[0]).toMatchObject({ attempt: 1, statusCode: 503 })
+      expect(attempted[0].log[0].latencyMs).toBeGreaterThanOrEqual(0)
+      expect(attempted[0].state).toBe('pending')
+      const endpointRow = await h.call('GET', `/v1/webhooks/endpoints/${(await list())[0]}`, {
+        key: sk,
+      })
+      expect(endpointRow.json.failingSince).not.toBeNull()
+
+      receiver.status = 204
+      // The first retry is due 4–6 s later.
+      h.advance(6_100)
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received).toHaveLength(4)
+      for (const id of ids) {
+        const types = receiver.received
+          .filter((r) => r.event.data.verificationId === id)
+          .map((r) => r.event.type)
+        expect(types).toEqual(['verification.approved', 'consent.marketing'])
+      }
+      const after = await h.call('GET', `/v1/webhooks/endpoints/${(await list())[0]}`, { key: sk })
+      expect(after.json.failingSince).toBeNull()
+    })
+
+    async function list(): Promise<string[]> {
+      const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
+      return listed.json.data.map((e: { id: string }) => e.id)
+    }
+
+    it('signs with both secrets during a rotation, then with the new one alone', async () => {
+      const created = await endpoint(['verification.approved'])
+      const rotated = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+        key: sk,
+        body: { keepPreviousSeconds: 3600 },
+      })
+      expect(rotated.status).toBe(200)
+      expect(rotated.json.secret).toMatch(/^whsec_/)
+      expect(rotated.json.secret).not.toBe(created.secret)
+      await verify()
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received[0]?.signature.split(' ')).toHaveLength(2)
+      // A receiver that knows only the new secret accepts it, as one that knows only the old.
+      receiver.secrets = [rotated.json.secret]
+      await verify()
+      receiver.secrets = [created.secret]
+      await verify()
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received).toHaveLength(3)
+
+      const now = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+        key: sk,
+        body: { keepPreviousSeconds: 0 },
+      })
+      receiver.secrets = [rotated.json.secret]
+      await verify()
+      await h.webhooks.drain()
+      expect(receiver.rejected).toHaveLength(1)
+      // Refused by the receiver, retried on the schedule: it gets it once it has the new secret.
+      receiver.secrets = [now.json.secret]
+      h.advance(6_100)
+      await h.webhooks.drain()
+      expect(receiver.received.at(-1)?.signature.split(' ')).toHaveLength(1)
+    })
+
+    it('replays a delivery with the same webhook-id, so the receiver can tell', async () => {
+      const created = await endpoint(['verification.approved'])
+      await verify()
+      await h.webhooks.drain()
+      const log = await h.call('GET', `/v1/webhooks/endpoints/${created.id}/deliveries`, {
+        key: sk,
+      })
+      const delivery = log.json.data[0]
+      expect(delivery.state).toBe('delivered')
+      const replayed = await h.call('POST', `/v1/webhooks/deliveries/${delivery.id}/replay`, {
+        key: sk,
+      })
+      expect(replayed.json).toEqual({ replayed: 1 })
+      await h.webhooks.drain()
+      expect(receiver.received).toHaveLength(2)
+      expect(receiver.received[1]?.id).toBe(receiver.received[0]?.id)
+      expect(receiver.received[1]?.duplicate).toBe(true)
+    })
+
+    it('refuses endpoints that are not https, or private, in live mode', async () => {
+      const live = await h.project({ name: 'Live shop' })
+      const { createApiKey } = await import('../projects')
+      const liveKeys = { secretKey: await createApiKey(h.db, live.project.id, 'secret', 'live') }
+      const refuse = async (key: string, url: string) => {
+        const r = await h.call('POST', '/v1/webhooks/endpoints', { key, body: { url } })
+        expect(r.status, url).toBe(422)
+        expect(r.json.error.code).toBe('webhook_url_not_allowed')
+      }
+      for (const url of [
+        'http://hooks.example.com/x',
+        'https://127.0.0.1/x',
+        'https://[::1]/x',
+        'https://localhost/x',
+        'https://10.1.2.3/x',
+        'https://192.168.1.5/x',
+        'https://169.254.169.254/latest/meta-data',
+        'https://100.64.0.1/x',
+        'https://[fd00::1]/x',
+        'https://[::ffff:10.0.0.1]/x',
+        'ftp://example.com/x',
+        'https://user:pw@example.com/x',
+      ]) {
+        await refuse(liveKeys.secretKey, url)
+      }
+      await refuse(sk, 'http://hooks.example.com/x')
+      const ok = await h.call('POST', '/v1/webhooks/endpoints', {
+        key: liveKeys.secretKey,
+        body: { url: 'https://93.184.215.14/hooks' },
+      })
+      expect(ok.status).toBe(201)
+      // A test key sees only test endpoints.
+      expect(await list()).toEqual([])
+    })
+
+    it('answers other projects, publishable keys and bad bodies with clear errors', async () => {
+      const created = await endpoint()
+      const other = await h.project({ name: 'Other' })
+      const foreign = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, {
+        key: other.secretKey,
+      })
+      expect(foreign.status).toBe(404)
+      expect(foreign.json.error.code).toBe('webhook_endpoint_not_found')
+      const publishable = await h.call('GET', '/v1/webhooks/endpoints', { key: pk })
+      expect(publishable.status).toBe(403)
+      const bad = await h.call('POST', '/v1/webhooks/endpoints', {
+        key: sk,
+        body: { url: receiver.url, events: ['verification.nope'] },
+      })
+      expect(bad.status).toBe(400)
+      expect(bad.json.error.code).toBe('invalid_request')
+      const disabled = await h.call('PATCH', `/v1/webhooks/endpoints/${created.id}`, {
+        key: sk,
+        body: { enabled: false },
+      })
+      expect(disabled.json).toMatchObject({ enabled: false, disabledReason: 'manual' })
+      await verify()
+      await h.webhooks.drain()
+      expect(receiver.received).toEqual([])
+      const deleted = await h.call('DELETE', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(deleted.status).toBe(204)
+    })
+
+    it('gives up after the schedule and disables an endpoint failing for days', async () => {
+      const created = await endpoint(['verification.approved'])
+      let clock = Date.now()
+      const attempts: SendInput[] = []
+      const lines: { msg: string; endpointId?: string }[] = []
+      const logger = pino(
+        { level: 'warn' },
+        { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) },
+      )
+      const failing = createWebhookDispatcher({
+        storage: h.storage,
+        encryptionKey: h.secrets.encryptionKey,
+        logger,
+        now: () => clock,
+        send: async (input): Promise<SendOutcome> => {
+          attempts.push(input)
+          return { ok: false, statusCode: 500, latencyMs: 3, error: null }
+        },
+      })
+      await h.db.transaction().execute((trx) =>
+        emitWebhookEvent(trx, {
+          type: 'verification.approved',
+          projectId,
+          mode: 'test',
+          orderKey: 'ver_x',
+          at: clock,
+          data: {
+            verificationId: 'ver_x',
+            phone: PHONE,
+            country: 'GB',
+            approvedAt: new Date(clock).toISOString(),
+          },
+        }),
+      )
+      const started = clock
+      for (let i = 0; i < MAX_ATTEMPTS + 2; i++) {
+        await failing.drain()
+        const next = await h.db
+          .selectFrom('webhook_deliveries')
+          .select(['available_at', 'state'])
+          .executeTakeFirstOrThrow()
+        if (next.state !== 'pending') break
+        clock = next.available_at
+      }
+      expect(attempts).toHaveLength(MAX_ATTEMPTS)
+      expect(new Set(attempts.map((a) => a.messageId)).size).toBe(1)
+      const hours = (clock - started) / 3_600_000
+      expect(hours).toBeGreaterThan(55)
+      expect(hours).toBeLessThan(95)
+      // Given up, not yet disabled: that takes 5 days of failures.
+      const given = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(given.json).toMatchObject({ enabled: true })
+      clock = started + 5 * 24 * 3_600_000
+      await h.db.transaction().execute((trx) =>
+        emitWebhookEvent(trx, {
+          type: 'verification.approved',
+          projectId,
+          mode: 'test',
+          orderKey: 'ver_y',
+          at: clock,
+          data: {
+            verificationId: 'ver_y',
+            phone: PHONE,
+            country: 'GB',
+            approvedAt: new Date(clock).toISOString(),
+          },
+        }),
+      )
+      await failing.drain()
+      const endpointNow = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(endpointNow.json).toMatchObject({ enabled: false, disabledReason: 'failing' })
+      expect(lines.some((l) => l.msg.startsWith('webhook endpoint disabled'))).toBe(true)
+      const failed = await h.call(
+        'GET',
+        `/v1/webhooks/endpoints/${created.id}/deliveries?state=failed`,
+        { key: sk },
+      )
+      expect(failed.json.data.at(-1).log).toHaveLength(MAX_ATTEMPTS)
+
+      // Events raised while it is disabled are kept as failed; enabling and replaying sends all.
+      await verify()
+      const refused = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/replay`, {
+        key: sk,
+      })
+      expect(refused.json.error.code).toBe('webhook_endpoint_disabled')
+      await h.call('PATCH', `/v1/webhooks/endpoints/${created.id}`, {
+        key: sk,
+        body: { enabled: true },
+      })
+      const replayed = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/replay`, {
+        key: sk,
+        body: {},
+      })
+      // ver_x (given up) and the approval raised while disabled; ver_y, pending when the
+      // endpoint was disabled, resumes on its own schedule.
+      expect(replayed.json).toEqual({ replayed: 2 })
+      await h.webhooks.drain()
+      const got = receiver.received.map((r) => r.event.data.verificationId)
+      expect(got).toHaveLength(2)
+      expect(got).toContain('ver_x')
+      const pending = await h.call(
+        'GET',
+        `/v1/webhooks/endpoints/${created.id}/deliveries?state=pending`,
+        { key: sk },
+      )
+      expect(pending.json.data).toHaveLength(1)
+    })
+  })
+}

@@ -1,0 +1,148 @@
+/**
+ * The benchmark's load generator, run as a process of its own so that it never shares an event
+ * loop (or a core's time slice) with a server it measures: autocannon, closed loop over keep-alive
+ * connections, or at a fixed overall rate. Every request carries its own phone number and its own
+ * client address (X-Forwarded-For), as real shoppers do.
+ *
+ * Input: one JSON {@link LoadSpec} as the first argument. Output: one JSON {@link LoadResult} line
+ * on stdout. Used by verify.bench.ts; not meant to be run by hand.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import autocannon from 'autocannon'
+
+import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
+
+type Supply = [id: string, phone: string, code: string][]
+
+function bodyFor(kind: LoadKind, i: number, supply: Supply): { path: string; body: string } {
+  switch (kind) {
+    case 'echo':
+    case 'start':
+      return {
+        path: kind === 'echo' ? '/echo' : '/v1/verifications',
+        body: JSON.stringify({
+          phone: phoneNumber(i),
+          consent: { accepted: true, version: 'bench' },
+        }),
+      }
+    case 'check': {
+      const [id, , code] = supply[i] ?? ['none', '', '']
+      return { path: `/v1/verifications/${id}/check`, body: JSON.stringify({ code }) }
+    }
+    case 'peer-send':
+      return {
+        path: '/api/auth/phone-number/send-otp',
+        body: JSON.stringify({ phoneNumber: phoneNumber(i) }),
+      }
+    case 'peer-verify': {
+      const [, phoneNumber, code] = supply[i] ?? ['', '', '']
+      return {
+        path: '/api/auth/phone-number/verify',
+        body: JSON.stringify({ phoneNumber, code }),
+      }
+    }
+  }
+}
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  const supply: Supply = spec.supplyFile
+    ? (JSON.parse(readFileSync(spec.supplyFile, 'utf8')) as Supply)
+    : []
+  const limited = spec.kind === 'check' || spec.kind === 'peer-verify'
+  let next = limited ? 0 : spec.offset
+  let exhausted = false
+
+  async function phase(seconds: number, measured: boolean) {
+    const latencies: number[] = []
+    let errors = 0
+    let firstError = ''
+    let sent = 0
+    const instances: autocannon.Instance[] = []
+    const started = performance.now()
+    const perTarget = Math.max(1, Math.floor(spec.connections / spec.targets.length))
+    const runs = spec.targets.map(
+      (url) =>
+        new Promise<void>((resolve, reject) => {
+          const instance = autocannon(
+            {
+              url,
+              connections: perTarget,
+              duration: seconds,
+              ...(spec.amount && measured
+                ? { amount: Math.ceil(spec.amount / spec.targets.length) }
+                : {}),
+              ...(spec.rate
+                ? { overallRate: Math.max(1, Math.round(spec.rate / spec.targets.length)) }
+                : {}),
+              timeout: 10,
+              requests: [
+                {
+                  method: 'POST',
+                  setupRequest: (request) => {
+                    const i = next++
+                    if (limited && i >= supply.length) {
+                      exhausted = true
+                      for (const other of instances) other.stop()
+                    }
+                    const { path, body } = bodyFor(spec.kind, i, supply)
+                    return {
+                      ...request,
+                      path,
+                      body,
+                      headers: {
+                        ...spec.headers,
+                        'content-type': 'application/json',
+                        'x-forwarded-for': clientIp(limited ? spec.offset + i : i),
+                      },
+                    }
+                  },
+                },
+              ],
+            },
+            (error) => (error ? reject(error) : resolve()),
+          )
+          instances.push(instance)
+          instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+            // Requests sent after the supply ran out carry no real id: not part of the figures.
+            if (exhausted && statusCode !== spec.expect) return
+            sent++
+            latencies.push(responseTime)
+            if (statusCode !== spec.expect) {
+              errors++
+              firstError ||= `HTTP ${statusCode}`
+            }
+          })
+          instance.on('reqError', (error: Error) => {
+            errors++
+            firstError ||= error.message
+          })
+        }),
+    )
+    await Promise.all(runs)
+    const elapsed = (performance.now() - started) / 1000
+    latencies.sort((a, b) => a - b)
+    const at = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+    return { sent, errors, firstError, elapsed, p50: at(0.5), p99: at(0.99), measured }
+  }
+
+  let warmupRequests = 0
+  if (spec.warmupSeconds > 0) warmupRequests = (await phase(spec.warmupSeconds, false)).sent
+  const measured = await phase(spec.durationSeconds, true)
+  return {
+    requests: measured.sent,
+    errors: measured.errors,
+    firstError: measured.firstError,
+    seconds: measured.elapsed,
+    perSecond: measured.sent / measured.elapsed,
+    p50: measured.p50,
+    p99: measured.p99,
+    warmupRequests,
+    exhausted,
+  }
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec
+const result = await run(spec)
+process.stdout.write(`${JSON.stringify(result)}\n`)

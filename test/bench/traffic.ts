@@ -1,0 +1,45 @@
+/**
+ * What the benchmark's load generator is told and answers, and the numbers and addresses its
+ * requests carry: shared by verify.bench.ts and load.ts.
+ * @module
+ */
+export type LoadKind = 'echo' | 'start' | 'check' | 'peer-send' | 'peer-verify'
+
+export interface LoadSpec {
+  /** Base URLs: one autocannon instance per URL (several server processes), sharing the load. */
+  targets: string[]
+  kind: LoadKind
+  headers: Record<string, string>
+  /** Index of the first phone number and client address this run uses. */
+  offset: number
+  connections: number
+  durationSeconds: number
+  warmupSeconds: number
+  /** Requests per second over all connections; absent = as fast as answers come. */
+  rate?: number
+  /** Stop after this many requests (the memory rows). */
+  amount?: number
+  /** For check and verify: a JSON file of `[id, phone, code][]`, consumed in order. */
+  supplyFile?: string
+  /** The HTTP status every answer must have; anything else counts as an error. */
+  expect: number
+}
+
+export interface LoadResult {
+  requests: number
+  errors: number
+  firstError: string
+  seconds: number
+  perSecond: number
+  p50: number
+  p99: number
+  /** Requests the warm-up sent (and numbers or supply it consumed). */
+  warmupRequests: number
+  /** True when a supply-limited run ran out before its duration. */
+  exhausted: boolean
+}
+
+/** Distinct valid UK mobile numbers: +44 7400 000000 … +44 7409 999999 (10 million). */
+export const phoneNumber = (i: number) => `+44740${String(i % 10_000_000).padStart(7, '0')}`
+/** A distinct client address per request (10.0.0.0/8). */
+export const clientIp = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`

@@ -1,0 +1,146 @@
+/**
+ * Webhooks lose nothing: the real server process is SIGKILLed while it delivers events to a
+ * slow receiver on loopback; after each restart every event must reach the receiver, each
+ * signature verified with the `standardwebhooks` package, the events of one verification in
+ * the order they were raised, and any copy carrying the same `webhook-id` (so the receiver can
+ * drop it). Events are written into the server's database from here, exactly as
+ * emitWebhookEvent does inside a request's transaction.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { createProject } from '../../server/src/projects'
+import { deriveSecrets } from '../../server/src/secrets'
+import { openStorage } from '../../server/src/storage'
+import { createTestStorage, type TestStorage } from '../../server/src/storage/testing'
+import { createEndpoint, emitWebhookEvent } from '../../server/src/webhooks'
+import { startReceiver } from '../../server/src/webhooks/receiver.testing'
+import { restartTextgate, type Started, startTextgate, TEST_SECRET } from '../support/processes'
+
+const POSTGRES_URL = process.env.TEXTGATE_TEST_POSTGRES_URL
+const VERIFICATIONS = 30
+const EVENTS_EACH = 3
+const CRASHES = 3
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return true
+}
+
+async function runScenario(databaseUrl: string | undefined) {
+  const receiver = await startReceiver()
+  // Slow answers keep deliveries under way when the process dies.
+  receiver.delayMs = 60
+  const first = await startTextgate({
+    databaseUrl,
+    direct: true,
+    env: { TEXTGATE_WEBHOOK_CLAIM_MS: '1500' },
+  })
+  let server: Started = first
+  try {
+    const storage = openStorage(String(first.env.DATABASE_URL))
+    const { project } = await createProject(storage.db, {
+      name: 'Hooks',
+      origins: ['https://shop.example'],
+    })
+    const created = await createEndpoint(
+      storage.db,
+      deriveSecrets(TEST_SECRET).encryptionKey,
+      { projectId: project.id, mode: 'test' },
+      { url: receiver.url },
+    )
+    receiver.secrets.push(created.secret)
+    const raised: { id: string; key: string }[] = []
+    for (let n = 0; n < EVENTS_EACH; n++) {
+      for (let v = 0; v < VERIFICATIONS; v++) {
+        const verificationId = `ver_fault${v}`
+        const at = Date.now()
+        const id = await storage.db.transaction().execute((trx) =>
+          emitWebhookEvent(trx, {
+            type: 'verification.approved',
+            projectId: project.id,
+            mode: 'test',
+            orderKey: verificationId,
+            at,
+            data: {
+              verificationId,
+              phone: `+4474001234${String(n).padStart(2, '0')}`,
+              country: 'GB',
+              approvedAt: new Date(at).toISOString(),
+            },
+          }),
+        )
+        raised.push({ id: id as string, key: verificationId })
+      }
+    }
+    await storage.close()
+
+    const got = () => new Set(receiver.received.map((r) => r.id))
+    let crashes = 0
+    for (let i = 0; i < CRASHES; i++) {
+      const target = Math.floor(((i + 1) * raised.length) / (CRASHES + 2))
+      await until(() => receiver.received.length >= target, 20_000)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 100))
+      await server.stop('SIGKILL')
+      crashes++
+      server = await restartTextgate(first.env)
+    }
+    const complete = await until(() => raised.every((e) => got().has(e.id)), 30_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const received = receiver.received
+    // First arrival of each event, per verification, in the order raised.
+    const firstSeen = received.filter((r) => !r.duplicate)
+    const orderBroken = [...new Set(raised.map((e) => e.key))].filter((key) => {
+      const want = raised.filter((e) => e.key === key).map((e) => e.id)
+      const seen = firstSeen.filter((r) => r.event.data.verificationId === key).map((r) => r.id)
+      return JSON.stringify(want) !== JSON.stringify(seen)
+    })
+    return {
+      complete,
+      crashes,
+      raised: raised.length,
+      lost: raised.filter((e) => !got().has(e.id)).length,
+      duplicates: received.filter((r) => r.duplicate).length,
+      rejected: receiver.rejected.length,
+      orderBroken,
+    }
+  } finally {
+    await server.stop('SIGTERM')
+    await first.close()
+    await receiver.close()
+  }
+}
+
+function check(outcome: Awaited<ReturnType<typeof runScenario>>, dialect: string) {
+  console.log(
+    `webhook fault test (${dialect}): ${outcome.crashes} SIGKILLs, ${outcome.raised} events, ` +
+      `${outcome.lost} lost, ${outcome.duplicates} copies with a repeated webhook-id`,
+  )
+  expect(outcome.crashes).toBe(CRASHES)
+  expect(outcome.rejected).toBe(0)
+  expect(outcome.lost).toBe(0)
+  expect(outcome.complete).toBe(true)
+  expect(outcome.orderBroken).toEqual([])
+}
+
+describe('webhooks under crashes: every event reaches the receiver, signed, in order', () => {
+  it('on SQLite', { timeout: 90_000 }, async () => {
+    check(await runScenario(undefined), 'sqlite')
+  })
+
+  describe.skipIf(!POSTGRES_URL)(
+    POSTGRES_URL ? 'PostgreSQL' : 'PostgreSQL (skipped: TEXTGATE_TEST_POSTGRES_URL is not set)',
+    () => {
+      let storage: TestStorage | undefined
+      afterAll(async () => {
+        await storage?.dispose()
+      })
+      it('on PostgreSQL', { timeout: 90_000 }, async () => {
+        storage = await createTestStorage('postgres')
+        check(await runScenario(storage.url), 'postgres')
+      })
+    },
+  )
+})

@@ -1,0 +1,51 @@
+/**
+ * The widget's language: the element's `lang`, else the page's `<html lang>` (watched), else the
+ * browser's languages. English is built in; another language's texts load first, then apply.
+ * @module
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit'
+import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from '../i18n'
+import type { Translation } from '../translations/en'
+
+export class LocaleController implements ReactiveController {
+  /** The texts in use. */
+  t: Translation = en
+  private locale: Locale = 'en'
+  private pageLang: MutationObserver | undefined
+
+  constructor(private readonly host: ReactiveControllerHost & HTMLElement) {
+    host.addController(this)
+  }
+
+  hostConnected(): void {
+    this.pageLang = new MutationObserver(() => this.apply())
+    this.pageLang.observe(document.documentElement, { attributeFilter: ['lang'] })
+    this.apply()
+  }
+
+  hostDisconnected(): void {
+    this.pageLang?.disconnect()
+  }
+
+  /** Chooses the locale again (the element's or the page's `lang` changed). */
+  apply(): void {
+    const locale = chooseLocale(
+      this.host.getAttribute('lang') ?? '',
+      document.documentElement.lang,
+      navigator.languages ?? [navigator.language],
+    )
+    this.locale = locale
+    const ready = loadedTranslation(locale)
+    if (ready) this.set(ready)
+    else
+      void loadTranslation(locale).then((translation) => {
+        if (this.locale === locale) this.set(translation)
+      })
+  }
+
+  private set(translation: Translation): void {
+    if (translation === this.t) return
+    this.t = translation
+    this.host.requestUpdate()
+  }
+}

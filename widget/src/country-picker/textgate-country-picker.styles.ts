@@ -1,0 +1,68 @@
+import { css } from 'lit'
+import { controlStyles } from '../controls.styles'
+
+export const pickerStyles = [
+  controlStyles,
+  css`
+    :host {
+      display: block;
+      flex: none;
+    }
+    .picker {
+      position: relative;
+    }
+    [part~='country-button'] {
+      display: inline-flex;
+      align-items: center;
+      gap: 0.35rem;
+      white-space: nowrap;
+    }
+    .panel {
+      position: absolute;
+      z-index: 10;
+      inset-block-start: calc(100% + 4px);
+      inset-inline-start: 0;
+      width: min(20rem, 90vw);
+      display: grid;
+      gap: 0.25rem;
+      padding: 0.4rem;
+      background: var(--_background);
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      box-shadow: 0 8px 24px rgb(0 0 0 / 0.18);
+    }
+    .panel[popover] {
+      position: fixed;
+      inset: auto;
+      margin: 0;
+      color: inherit;
+    }
+    [part~='country-list'] {
+      list-style: none;
+      margin: 0;
+      padding: 0;
+      max-height: 16rem;
+      overflow-y: auto;
+    }
+    [part~='country-option'] {
+      display: flex;
+      align-items: center;
+      gap: 0.5rem;
+      padding: 0.4rem 0.5rem;
+      border-radius: calc(var(--_radius) / 2);
+      cursor: pointer;
+    }
+    [part~='country-option'] .name {
+      flex: 1;
+    }
+    [part~='country-option'] .dial {
+      color: var(--_muted);
+    }
+    [part~='country-option'][aria-selected='true'] {
+      background: var(--_highlight);
+    }
+    [part~='country-option'].current .name {
+      font-weight: 600;
+    }
+  `,
+]

@@ -1,0 +1,34 @@
+/**
+ * What the widget tells the shopper when the server or the network refuses a step.
+ * @module
+ */
+import { TextgateApiError } from './api/client'
+import type { Translation } from './translations/en'
+
+/** Error codes after which the verification cannot go on: the shopper starts again. */
+export const TERMINAL = new Set([
+  'verification_expired',
+  'max_attempts_reached',
+  'verification_not_pending',
+  'verification_not_found',
+])
+
+/** Failures worth repeating as they were: "Try again" offers that. */
+export const RETRYABLE = new Set(['network_error', 'service_unavailable', 'internal_error'])
+
+/** Any thrown value as an API error (`unknown` when it is not one). */
+export const asApiError = (error: unknown): TextgateApiError =>
+  error instanceof TextgateApiError ? error : new TextgateApiError('unknown', String(error), 0)
+
+/** The shopper's message for a refusal, in the widget's language. */
+export function errorMessage(error: TextgateApiError, t: Translation): string {
+  const errors = t.errors as Record<string, string | undefined>
+  if (error.code === 'rate_limited') {
+    return error.retryAfterSeconds ? t.rateLimited(error.retryAfterSeconds) : t.rateLimitedNoWait
+  }
+  const message = errors[error.code] ?? t.errors.unknown
+  if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {
+    return `${message} ${t.attemptsLeft(error.details.attemptsLeft)}`
+  }
+  return message
+}

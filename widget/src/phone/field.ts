@@ -1,0 +1,167 @@
+/**
+ * The phone number field's state: the text as formatted while typed, and its country — which
+ * countries the project offers and which the widget starts with (the project's allowed list and
+ * the server's guess from `GET /v1/config`, the `default-country` attribute, the browser's
+ * languages). Once the shopper picks a country or types a number with `+`, that country is theirs.
+ * @module
+ */
+import type { WidgetConfigResponse } from '@textgate/shared'
+import type { ReactiveControllerHost } from 'lit'
+import {
+  type Country,
+  type CountryCode,
+  checkPhone,
+  countryFromLanguages,
+  countryList,
+  dialCodeOf,
+  type Formatted,
+  formatInput,
+  isCountry,
+  loadFor,
+} from './index'
+
+export class PhoneField {
+  /** The number as shown in the field. */
+  text = ''
+  country: CountryCode | undefined
+  /** The only countries the project accepts, or null for all. */
+  allowed: readonly CountryCode[] | null = null
+  /** The shopper chose the country (in the list, or by typing `+`): nothing detected replaces it. */
+  private chosen = false
+  /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
+  private serverHint: CountryCode | undefined
+  private readonly catalogs = new Map<string, Country[]>()
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    /** The field, when rendered. */
+    private readonly input: () => HTMLInputElement | null,
+  ) {}
+
+  /** Takes the project's settings. */
+  configure(config: WidgetConfigResponse): void {
+    this.serverHint = isCountry(config.country)
+      ? (config.country.toUpperCase() as CountryCode)
+      : undefined
+    const allowed = (config.allowedCountries ?? [])
+      .map((code) => code.toUpperCase())
+      .filter((code): code is CountryCode => isCountry(code))
+    this.allowed = allowed.length ? allowed : null
+    this.catalogs.clear()
+    this.host.requestUpdate()
+  }
+
+  /**
+   * Sets the starting country unless the shopper chose one: `defaultCountry`, else the server's
+   * hint, else the browser's languages — the first the project accepts, else the first country
+   * it accepts.
+   */
+  detect(defaultCountry: string): void {
+    if (this.chosen) return
+    const allowed = this.allowed
+    const accepted = (code: string | undefined): code is CountryCode =>
+      isCountry(code) && (!allowed || allowed.includes(code.toUpperCase() as CountryCode))
+    const candidates = [
+      defaultCountry.toUpperCase(),
+      this.serverHint,
+      countryFromLanguages(navigator.languages ?? [navigator.language]),
+    ]
+    const found = candidates.find(accepted) ?? allowed?.[0]
+    const next = found ? (found.toUpperCase() as CountryCode) : undefined
+    if (next !== this.country) this.setCountry(next)
+  }
+
+  /** Every country the project accepts, named in `locale`. */
+  catalog(locale: string): Country[] {
+    let list = this.catalogs.get(locale)
+    if (!list) {
+      const allowed = this.allowed
+      list = countryList(locale).filter((c) => !allowed || allowed.includes(c.code))
+      this.catalogs.set(locale, list)
+    }
+    return list
+  }
+
+  /** `code` as a country named in `locale`, whether the project accepts it or not. */
+  find(code: CountryCode | undefined, locale: string): Country | undefined {
+    if (!code) return undefined
+    return (
+      this.catalog(locale).find((c) => c.code === code) ??
+      countryList(locale).find((c) => c.code === code)
+    )
+  }
+
+  /** The country's name in `locale` when the project does not take its numbers, else undefined. */
+  refused(code: CountryCode, locale: string): string | undefined {
+    if (!this.allowed || this.allowed.includes(code)) return undefined
+    return this.find(code, locale)?.name ?? code
+  }
+
+  /** The shopper picked `country` in the list. */
+  choose(country: Country): void {
+    const previous = dialCodeOf(this.country)
+    // An international number in the field moves to the new dial code.
+    if (previous && this.text.startsWith(`+${previous}`)) {
+      this.text = `+${country.dialCode}${this.text.slice(previous.length + 1)}`
+    }
+    this.chosen = true
+    this.setCountry(country.code)
+  }
+
+  /** The shopper typed, pasted or deleted in the field. */
+  onInput(event: InputEvent): void {
+    const input = event.target as HTMLInputElement
+    const result = formatInput(
+      input.value,
+      input.selectionStart ?? input.value.length,
+      this.country,
+      event.inputType ?? '',
+      this.text,
+    )
+    this.apply(result, true)
+    if (result.text.startsWith('+') && !result.country) void this.loadMetadata()
+  }
+
+  clear(): void {
+    this.text = ''
+    this.host.requestUpdate()
+  }
+
+  /** Checks the number (loading its country's metadata first). */
+  check() {
+    return checkPhone(this.text, this.country)
+  }
+
+  /** Sets the country and loads its phone metadata, then formats the number again. */
+  private setCountry(country: CountryCode | undefined): void {
+    this.country = country
+    this.host.requestUpdate()
+    void this.loadMetadata()
+  }
+
+  private async loadMetadata(): Promise<void> {
+    try {
+      await loadFor(this.text, this.country)
+    } catch {
+      return // Offline: the number stays unformatted; checking it reports the network failure.
+    }
+    const input = this.input()
+    const caret = input ? (input.selectionStart ?? this.text.length) : this.text.length
+    const focused = !!input && (input.getRootNode() as ShadowRoot).activeElement === input
+    this.apply(formatInput(this.text, caret, this.country), focused)
+  }
+
+  /** Shows a formatted number; `moveCaret` when the shopper is typing in the field. */
+  private apply(result: Formatted, moveCaret: boolean): void {
+    this.text = result.text
+    const input = this.input()
+    if (input) {
+      if (input.value !== result.text) input.value = result.text
+      if (moveCaret) input.setSelectionRange(result.caret, result.caret)
+    }
+    // A number typed with + names its country: the shopper's own input, so it may change it.
+    if (result.country) this.chosen = true
+    if (result.country && result.country !== this.country) this.country = result.country
+    this.host.requestUpdate()
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The second step: the one-time code, Verify, Send a new code, Change number.
+ * @module
+ */
+import type { StartVerificationResponse } from '@textgate/shared'
+import { html, nothing } from 'lit'
+import type { Translation } from '../translations/en'
+
+export interface CodeStepView {
+  t: Translation
+  disabled: boolean
+  busy: boolean
+  invalid: 'phone' | 'consent' | 'code' | ''
+  /** The verification cannot go on: only "Start again" is offered. */
+  terminal: boolean
+  verification: StartVerificationResponse
+  codeText: string
+  /** Seconds until a new code may be sent. */
+  resendWait: number
+  on: {
+    check: (event: Event) => void
+    codeInput: (event: Event) => void
+    resend: () => void
+    change: () => void
+  }
+}
+
+export function renderCodeStep(v: CodeStepView) {
+  const { t, on, verification } = v
+  const expires = new Date(verification.expiresAt).toLocaleTimeString(t.$code, {
+    hour: 'numeric',
+    minute: '2-digit',
+  })
+  return html`
+    <form class="step" novalidate @submit=${on.check}>
+      <div>
+        <label for="code">${t.codeLabel(verification.codeLength)}</label>
+        <input
+          id="code"
+          part="code-input"
+          type="text"
+          dir="ltr"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          .value=${v.codeText}
+          aria-invalid=${v.invalid === 'code' ? 'true' : 'false'}
+          aria-describedby="status error"
+          ?disabled=${v.disabled || v.terminal}
+          @input=${on.codeInput}
+        />
+      </div>
+      <p class="hint">${t.expiresAt(expires)}</p>
+      <div class="actions">
+        ${
+          v.terminal
+            ? nothing
+            : html`<button part="submit-button" type="submit" ?disabled=${v.disabled || v.busy}>
+                  ${v.busy ? t.verifying : t.verify}
+                </button>
+                <button
+                  part="resend-button"
+                  type="button"
+                  ?disabled=${v.disabled || v.busy || v.resendWait > 0}
+                  @click=${on.resend}
+                >
+                  ${v.resendWait > 0 ? t.resendIn(v.resendWait) : t.resend}
+                </button>`
+        }
+        <button part="change-button" type="button" ?disabled=${v.busy} @click=${on.change}>
+          ${v.terminal ? t.startAgain : t.changeNumber}
+        </button>
+      </div>
+    </form>
+  `
+}

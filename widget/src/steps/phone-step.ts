@@ -1,0 +1,99 @@
+/**
+ * The first step: country, phone number, consent (and the optional marketing opt-in), Send.
+ * @module
+ */
+import { html, nothing } from 'lit'
+import { type CountryPickEvent, PICKER_PARTS } from '../country-picker/textgate-country-picker'
+import type { Country } from '../phone'
+import type { Translation } from '../translations/en'
+
+export interface PhoneStepView {
+  t: Translation
+  disabled: boolean
+  busy: boolean
+  invalid: 'phone' | 'consent' | 'code' | ''
+  countries: readonly Country[]
+  country: Country | undefined
+  phoneText: string
+  consent: boolean
+  consentText: string
+  /** The marketing checkbox is offered (by `marketing-text` or the `marketing` slot). */
+  marketingOffered: boolean
+  marketing: boolean
+  marketingText: string
+  on: {
+    send: (event: Event) => void
+    phoneInput: (event: InputEvent) => void
+    phoneBlur: () => void
+    consent: (event: Event) => void
+    marketing: (event: Event) => void
+    pick: (event: CountryPickEvent) => void
+  }
+}
+
+export function renderPhoneStep(v: PhoneStepView) {
+  const { t, on } = v
+  const off = v.disabled || v.busy
+  return html`
+    <form class="step" novalidate @submit=${on.send}>
+      <div>
+        <label for="phone">${t.phoneLabel}</label>
+        <div class="row">
+          <textgate-country-picker
+            exportparts=${PICKER_PARTS}
+            .t=${t}
+            .countries=${v.countries}
+            .current=${v.country}
+            ?disabled=${off}
+            @textgate-country-pick=${on.pick}
+          ></textgate-country-picker>
+          <input
+            id="phone"
+            part="phone-input"
+            type="tel"
+            dir="ltr"
+            autocomplete="tel"
+            inputmode="tel"
+            placeholder=${t.phonePlaceholder}
+            .value=${v.phoneText}
+            aria-invalid=${v.invalid === 'phone' ? 'true' : 'false'}
+            aria-describedby="error"
+            ?disabled=${off}
+            @input=${on.phoneInput}
+            @blur=${on.phoneBlur}
+          />
+        </div>
+      </div>
+      <label part="consent">
+        <input
+          part="consent-checkbox"
+          type="checkbox"
+          .checked=${v.consent}
+          aria-invalid=${v.invalid === 'consent' ? 'true' : 'false'}
+          ?disabled=${off}
+          @change=${on.consent}
+        />
+        <span><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
+      </label>
+      ${
+        v.marketingOffered
+          ? html`<label part="marketing">
+              <input
+                part="marketing-checkbox"
+                type="checkbox"
+                .checked=${v.marketing}
+                ?disabled=${off}
+                @change=${on.marketing}
+              />
+              <span><slot name="marketing">${v.marketingText}</slot></span>
+            </label>`
+          : nothing
+      }
+      <div class="actions">
+        <button part="submit-button" type="submit" ?disabled=${off}>
+          ${v.busy ? t.sending : t.sendCode}
+        </button>
+      </div>
+    </form>
+  `
+}
