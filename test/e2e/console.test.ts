@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
@@ -247,5 +248,29 @@ describe('the operator console in Chromium', () => {
     expect(verified.status).toBe(0)
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true })
     await page.context().close()
-  })
+
+    // Someone with the database file lifts the append-only triggers and edits one row.
+    const file = new Database(textgate.env.DATABASE_URL!.slice('sqlite:'.length))
+    const row = file
+      .prepare(
+        "select id, seq from audit_log where project_id = ? and action = 'settings.update' order by seq limit 1",
+      )
+      .get(project.projectId) as { id: string; seq: number }
+    expect(() =>
+      file.prepare('update audit_log set actor_label = ? where id = ?').run('x', row.id),
+    ).toThrow(/append-only/)
+    file.exec('drop trigger audit_log_no_update')
+    file
+      .prepare('update audit_log set actor_label = ? where id = ?')
+      .run('someone-else@shop.example', row.id)
+    file.close()
+    const broken = await cliAsync(['audit', 'verify', '--json'], textgate.env)
+    expect(broken.status).toBe(1)
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      ok: false,
+      broken: { projectId: project.projectId, seq: row.seq, id: row.id, reason: 'hash_mismatch' },
+    })
+    const human = await cliAsync(['audit', 'verify'], textgate.env)
+    expect(human.stdout).toContain(`at entry #${row.seq} (${row.id}): hash mismatch`)
+  }, 60_000)
 })

@@ -30,7 +30,8 @@ export const controlStyles = css`
     outline: 2px solid var(--_primary);
     outline-offset: 2px;
   }
-  [aria-invalid='true'] {
+  /* Outranks input[type='tel'] and input[type='text'] above. */
+  input[type][aria-invalid='true'] {
     border-color: var(--_error);
   }
   button {

@@ -4,6 +4,7 @@
  */
 import { TextgateApiError } from './api/client'
 import type { Translation } from './translations/en'
+import { humanWait } from './wait'
 
 /** Error codes after which the verification cannot go on: the shopper starts again. */
 export const TERMINAL = new Set([
@@ -24,7 +25,9 @@ export const asApiError = (error: unknown): TextgateApiError =>
 export function errorMessage(error: TextgateApiError, t: Translation): string {
   const errors = t.errors as Record<string, string | undefined>
   if (error.code === 'rate_limited') {
-    return error.retryAfterSeconds ? t.rateLimited(error.retryAfterSeconds) : t.rateLimitedNoWait
+    return error.retryAfterSeconds
+      ? t.rateLimited(humanWait(error.retryAfterSeconds, t.$code))
+      : t.rateLimitedNoWait
   }
   const message = errors[error.code] ?? t.errors.unknown
   if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {

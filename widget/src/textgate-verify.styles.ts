@@ -2,21 +2,29 @@ import { css } from 'lit'
 import { controlStyles } from './controls.styles'
 
 // Every colour is a private `--_x` resolved from the public `--textgate-x` (set on the element or
-// any ancestor) with a light or dark default. Dark follows prefers-color-scheme unless the
-// `theme` attribute says `light` or `dark`.
+// any ancestor) with a light and a dark default, chosen by light-dark() from the color-scheme the
+// widget inherits: a page that declares none gets the light look, whatever the system's mode. The
+// `theme` attribute decides instead: `light`, `dark`, or `auto` (follow the system). Text on the
+// primary colour is black or white, whichever contrasts more with it: white below the WCAG
+// relative luminance 0.1791 (from its linear sRGB channels), where both contrasts are equal, so it
+// gets at least 4.58:1; unless the store sets --textgate-color-primary-text.
 export const styles = [
   controlStyles,
   css`
   :host {
-    --_primary: var(--textgate-color-primary, #2f5bea);
-    --_primary-text: var(--textgate-color-primary-text, #ffffff);
-    --_text: var(--textgate-color-text, #1b1f29);
-    --_muted: var(--textgate-color-muted, #545b6a);
-    --_background: var(--textgate-color-background, #ffffff);
-    --_border: var(--textgate-color-border, #8a91a1);
-    --_highlight: var(--textgate-color-highlight, #e3e9fd);
-    --_error: var(--textgate-color-error, #b3202a);
-    --_success: var(--textgate-color-success, #13693f);
+    --_primary: var(--textgate-color-primary, light-dark(#2f5bea, #8aa4ff));
+    --_y: clamp(0, (0.1791 - 0.2126 * r - 0.7152 * g - 0.0722 * b) * infinity, 1);
+    --_primary-text: var(
+      --textgate-color-primary-text,
+      color(from var(--_primary) srgb-linear var(--_y) var(--_y) var(--_y))
+    );
+    --_text: var(--textgate-color-text, light-dark(#1b1f29, #e8eaf0));
+    --_muted: var(--textgate-color-muted, light-dark(#545b6a, #aab0bf));
+    --_background: var(--textgate-color-background, light-dark(#ffffff, #1b1f29));
+    --_border: var(--textgate-color-border, light-dark(#8a91a1, #6b7283));
+    --_highlight: var(--textgate-color-highlight, light-dark(#e3e9fd, #2c3760));
+    --_error: var(--textgate-color-error, light-dark(#b3202a, #ff8a8f));
+    --_success: var(--textgate-color-success, light-dark(#13693f, #6fd6a0));
     --_radius: var(--textgate-radius, 8px);
     --_spacing: var(--textgate-spacing, 0.75rem);
 
@@ -24,13 +32,30 @@ export const styles = [
     color: var(--_text);
     font-family: var(--textgate-font-family, inherit);
     font-size: var(--textgate-font-size, 1rem);
+  }
+  :host([theme='light']) {
     color-scheme: light;
   }
-  @media (prefers-color-scheme: dark) {
-    :host(:not([theme])),
-    :host([theme='']) {
+  :host([theme='dark']) {
+    color-scheme: dark;
+  }
+  :host([theme='auto']) {
+    color-scheme: light dark;
+  }
+  /* Browsers before light-dark() (2024): light, or dark with theme="dark". */
+  @supports not (color: light-dark(#000, #fff)) {
+    :host {
+      --_primary: var(--textgate-color-primary, #2f5bea);
+      --_text: var(--textgate-color-text, #1b1f29);
+      --_muted: var(--textgate-color-muted, #545b6a);
+      --_background: var(--textgate-color-background, #ffffff);
+      --_border: var(--textgate-color-border, #8a91a1);
+      --_highlight: var(--textgate-color-highlight, #e3e9fd);
+      --_error: var(--textgate-color-error, #b3202a);
+      --_success: var(--textgate-color-success, #13693f);
+    }
+    :host([theme='dark']) {
       --_primary: var(--textgate-color-primary, #8aa4ff);
-      --_primary-text: var(--textgate-color-primary-text, #0d1430);
       --_text: var(--textgate-color-text, #e8eaf0);
       --_muted: var(--textgate-color-muted, #aab0bf);
       --_background: var(--textgate-color-background, #1b1f29);
@@ -38,20 +63,15 @@ export const styles = [
       --_highlight: var(--textgate-color-highlight, #2c3760);
       --_error: var(--textgate-color-error, #ff8a8f);
       --_success: var(--textgate-color-success, #6fd6a0);
-      color-scheme: dark;
     }
   }
-  :host([theme='dark']) {
-    --_primary: var(--textgate-color-primary, #8aa4ff);
-    --_primary-text: var(--textgate-color-primary-text, #0d1430);
-    --_text: var(--textgate-color-text, #e8eaf0);
-    --_muted: var(--textgate-color-muted, #aab0bf);
-    --_background: var(--textgate-color-background, #1b1f29);
-    --_border: var(--textgate-color-border, #6b7283);
-    --_highlight: var(--textgate-color-highlight, #2c3760);
-    --_error: var(--textgate-color-error, #ff8a8f);
-    --_success: var(--textgate-color-success, #6fd6a0);
-    color-scheme: dark;
+  @supports not (color: color(from red srgb-linear r g b)) {
+    :host {
+      --_primary-text: var(--textgate-color-primary-text, #ffffff);
+    }
+    :host([theme='dark']) {
+      --_primary-text: var(--textgate-color-primary-text, #0d1430);
+    }
   }
   :host([hidden]) {
     display: none;
@@ -64,7 +84,8 @@ export const styles = [
     display: grid;
     gap: var(--_spacing);
   }
-  label {
+  label,
+  .label {
     display: block;
     font-weight: 600;
     margin-block-end: calc(var(--_spacing) / 3);

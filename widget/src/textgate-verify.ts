@@ -12,12 +12,13 @@ import type {
 import { asApiError, errorMessage, RETRYABLE, TERMINAL } from './errors'
 import type { TextgateErrorDetail, TextgateEventMap, TextgateStep } from './events'
 import { syncFormValue } from './form-value'
-import type { Country, CountryCode } from './phone'
+import { asciiDigits, type Country, type CountryCode } from './phone'
 import { PhoneField } from './phone/field'
 import { renderCodeStep } from './steps/code-step'
 import { renderDoneStep } from './steps/done-step'
 import { renderPhoneStep } from './steps/phone-step'
 import { styles } from './textgate-verify.styles'
+import { humanWait } from './wait'
 
 /** Where the widget script was loaded from: the Textgate server, by default. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
@@ -39,7 +40,8 @@ type ErrorField = 'phone' | 'consent' | 'code' | ''
  * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
  * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
  * @attr {string} lang - Language of the texts; else the page's `<html lang>`, else the browser's.
- * @attr {string} theme - `light` or `dark`; without it the widget follows `prefers-color-scheme`.
+ * @attr {string} theme - `light`, `dark`, or `auto` (follows the system's mode); without it the
+ *   widget takes the page's `color-scheme`, which is light unless the page declares otherwise.
  *
  * @prop {string} server - Base URL of the Textgate server; defaults to where widget.js came from.
  * @prop {string | undefined} captchaToken - A Turnstile or hCaptcha token sent with the start.
@@ -119,6 +121,7 @@ export class TextgateVerify extends LitElement {
     status: { state: true },
     verification: { state: true },
     verifiedPhone: { state: true },
+    waitUntil: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -139,7 +142,7 @@ export class TextgateVerify extends LitElement {
    * the server accepts it instead of a proof of work when the project configured that captcha.
    */
   declare captchaToken: string | undefined
-  /** `light` or `dark`; unset follows the system. */
+  /** `light`, `dark` or `auto` (the system's mode); unset takes the page's `color-scheme`. */
   declare theme: string
   /**
    * Label of an optional marketing opt-in checkbox, shown only when this (or the `marketing`
@@ -163,6 +166,8 @@ export class TextgateVerify extends LitElement {
   declare private status: string
   declare private verification: StartVerificationResponse | undefined
   declare private verifiedPhone: string
+  /** A rate limit holds Send (and "Send a new code") until then, in ms since the epoch; 0 when none. */
+  declare private waitUntil: number
 
   private readonly internals: ElementInternals
   private readonly clock = new CountdownController(this)
@@ -225,6 +230,7 @@ export class TextgateVerify extends LitElement {
     this.status = ''
     this.verification = undefined
     this.verifiedPhone = ''
+    this.waitUntil = 0
   }
 
   /** The token once verified, else an empty string. */
@@ -270,6 +276,7 @@ export class TextgateVerify extends LitElement {
     this.verification = undefined
     this.token = ''
     this.verifiedPhone = ''
+    this.waitUntil = 0
     this.verifiedE164 = ''
     this.idempotencyKey = ''
     this.busy = false
@@ -334,6 +341,14 @@ export class TextgateVerify extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.waitUntil) {
+      const left = this.clock.secondsUntil(this.waitUntil)
+      if (left > 0) this.error = this.t.rateLimited(humanWait(left, this.t.$code))
+      else {
+        this.waitUntil = 0
+        this.clearError()
+      }
+    }
     if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
   }
 
@@ -411,6 +426,10 @@ export class TextgateVerify extends LitElement {
     const apiError = asApiError(error)
     const message = errorMessage(apiError, this.t)
     this.showError(message, at)
+    if (apiError.code === 'rate_limited' && apiError.retryAfterSeconds) {
+      this.waitUntil = Date.now() + apiError.retryAfterSeconds * 1000
+      this.clock.start()
+    }
     if (RETRYABLE.has(apiError.code)) this.retryable = retry
     this.terminal = this.step === 'code' && TERMINAL.has(apiError.code)
     const detail: TextgateErrorDetail = { code: apiError.code, message }
@@ -498,12 +517,13 @@ export class TextgateVerify extends LitElement {
       }
       this.busy = false
       this.fail(error, 'phone', () => this.onSendCode())
+      await this.focusAfterFailure('phone-input')
     }
   }
 
   private setCode(text: string): void {
     const length = this.verification?.codeLength ?? 6
-    const digits = text.replace(/\D/g, '').slice(0, length)
+    const digits = asciiDigits(text).replace(/\D/g, '').slice(0, length)
     const input = this.partElement<HTMLInputElement>('code-input')
     if (input) input.value = digits
     this.codeText = digits
@@ -528,7 +548,7 @@ export class TextgateVerify extends LitElement {
       this.clock.stop()
       this.busy = false
       this.step = 'done'
-      this.status = this.t.verified(this.verifiedPhone)
+      this.status = ''
       this.clearError()
       this.dispatch('textgate-verified', {
         token: checked.token,
@@ -552,6 +572,8 @@ export class TextgateVerify extends LitElement {
       } else if (this.terminal) {
         await this.updateComplete
         this.focusPart('change-button')
+      } else {
+        await this.focusAfterFailure('code-input')
       }
     }
   }
@@ -563,14 +585,18 @@ export class TextgateVerify extends LitElement {
     try {
       const resent = await this.client().resend(verification.id)
       this.verification = { ...verification, ...resent }
-      this.status = this.t.newCodeSent
+      // The number stays in view: "We sent a code to … A new code is on its way."
+      this.status = `${this.t.codeSentTo(this.verifiedPhone)} ${this.t.newCodeSent}`
       this.clearError()
       this.clock.start()
-      this.otp.start()
-    } catch (error) {
-      this.fail(error, 'code', () => this.onResend())
-    } finally {
       this.busy = false
+      this.otp.start()
+      await this.updateComplete
+      this.focusPart('code-input')
+    } catch (error) {
+      this.busy = false
+      this.fail(error, 'code', () => this.onResend())
+      await this.focusAfterFailure('code-input')
     }
   }
 
@@ -592,6 +618,12 @@ export class TextgateVerify extends LitElement {
 
   private focusPart(name: string): void {
     this.partElement(name)?.focus()
+  }
+
+  /** The button pressed was disabled while busy: focus goes to Try again, else to `field`. */
+  private async focusAfterFailure(field: string): Promise<void> {
+    await this.updateComplete
+    this.focusPart(this.retryable ? 'retry-button' : field)
   }
 
   /** Focuses the field of the current step. */
@@ -616,7 +648,12 @@ export class TextgateVerify extends LitElement {
         terminal: this.terminal,
         verification: this.verification,
         codeText: this.codeText,
-        resendWait: this.clock.secondsUntil(this.verification.resendAfter),
+        resendWait: Math.max(
+          this.clock.secondsUntil(this.verification.resendAfter),
+          this.clock.secondsUntil(this.waitUntil),
+        ),
+        status: this.status,
+        message: this.message('code'),
       })
     }
     if (this.step === 'done') return renderDoneStep({ t, on, verifiedPhone: this.verifiedPhone })
@@ -626,6 +663,8 @@ export class TextgateVerify extends LitElement {
       invalid,
       disabled: this.disabled,
       busy: this.busy,
+      waiting: this.waitUntil > 0,
+      message: (place) => this.message(place),
       countries: this.phone.catalog(t.$code),
       country: this.phone.find(this.phone.country, t.$code),
       phoneText: this.phone.text,
@@ -637,21 +676,30 @@ export class TextgateVerify extends LitElement {
     })
   }
 
+  /** The error line (with Try again) when it belongs at `place`: under the field it is about. */
+  private message(place: ErrorField) {
+    if (place !== (this.errorAt || (this.step === 'code' ? 'code' : 'phone'))) return nothing
+    return html`<div class="error-row">
+      <p id="error" part="error" role="alert">${this.error}</p>
+      ${
+        this.retryable
+          ? html`<button part="retry-button" type="button" @click=${this.onRetry}>
+            ${this.t.retry}
+          </button>`
+          : nothing
+      }
+    </div>`
+  }
+
   protected override render() {
     return html`
       <div part="base" dir=${this.t.$dir} lang=${this.t.$code}>
         ${this.renderStep()}
-        <p id="status" part="status" role="status">${this.status}</p>
-        <div class="error-row">
-          <p id="error" part="error" role="alert">${this.error}</p>
-          ${
-            this.retryable
-              ? html`<button part="retry-button" type="button" @click=${this.onRetry}>
-                ${this.t.retry}
-              </button>`
-              : nothing
-          }
-        </div>
+        ${
+          this.step === 'phone'
+            ? html`<p id="status" part="status" role="status">${this.status}</p>`
+            : nothing
+        }
       </div>
     `
   }

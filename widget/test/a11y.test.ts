@@ -34,7 +34,8 @@ describe('accessibility (axe-core)', () => {
     expect(box.closest('label')!.textContent).to.contain('Send me offers')
     expect(await axeViolations(form)).to.deep.equal([])
     await emulateMedia({ colorScheme: 'dark' })
-    // A page in dark mode: the widget draws on the page's own background.
+    // A page in dark mode (theme="auto" follows it): the widget draws on the page's background.
+    el.setAttribute('theme', 'auto')
     form.style.background = '#111318'
     expect(await axeViolations(form)).to.deep.equal([])
   })
@@ -86,9 +87,9 @@ describe('accessibility (axe-core)', () => {
     expect(await axeViolations(form)).to.deep.equal([])
   })
 
-  it('dark theme (system) and theme="dark": no contrast violations', async () => {
+  it('dark theme (theme="auto", system dark): no contrast violations', async () => {
     await emulateMedia({ colorScheme: 'dark' })
-    const { el, form } = await mount()
+    const { el, form } = await mount('default-country="GB" theme="auto"')
     // A page in dark mode: the widget draws on the page's own background.
     form.style.background = '#111318'
     await fillPhone(el, '020 7946 0000')

@@ -114,7 +114,10 @@ describe('project settings from GET /v1/config', () => {
     })
     const { el } = await mount('default-country="FR"')
     // The settings have arrived (a start sent before would meet the server's own refusal).
-    await waitUntil(() => (el as unknown as { allowed: unknown }).allowed !== null)
+    await waitUntil(
+      () => (el as unknown as { phone: { allowed: unknown } }).phone.allowed !== null,
+      'the settings never arrived',
+    )
     await fillPhone(el, '+44 7400 123123')
     part<HTMLButtonElement>(el, 'submit-button').click()
     await waitUntil(() => part(el, 'error').textContent?.includes('United Kingdom'), 'no message', {

@@ -76,12 +76,15 @@ describe('form API and theming', () => {
     expect(focused(el)).to.equal(part(el, 'phone-input'))
   })
 
-  it('follows prefers-color-scheme unless theme is set, and takes --textgate-* overrides', async () => {
+  it('is light unless the page or theme says otherwise, and takes --textgate-* overrides', async () => {
     const { emulateMedia } = await import('@web/test-runner-commands')
     const { el } = await mount()
     const background = () => getComputedStyle(part(el, 'phone-input')).backgroundColor
     expect(background()).to.equal('rgb(255, 255, 255)')
     await emulateMedia({ colorScheme: 'dark' })
+    expect(background()).to.equal('rgb(255, 255, 255)')
+    el.setAttribute('theme', 'auto')
+    await el.updateComplete
     expect(background()).to.equal('rgb(27, 31, 41)')
     el.setAttribute('theme', 'light')
     await el.updateComplete

@@ -58,6 +58,36 @@ describe.each(stores)('fraud counters in %s', (_name, setup) => {
     expect(await store.read([ref], T0 + 3 * HOUR)).toEqual([0])
   })
 
+  it('gives concurrent callers of one counter the values they would get one after another', async () => {
+    const { store, dispose } = await setup()
+    disposers.push(dispose)
+    const shared = { key: 'spend:p:project', windowMs: HOUR }
+    const own = (n: number) => ({ key: `start:p:phone:+44740000000${n}`, windowMs: HOUR })
+    // Different amounts, other counters beside, a read among them: whatever share a round trip.
+    const [a, b, c] = await Promise.all([
+      store.hit([shared, own(1)], T0 + 1, 5),
+      store.hit([own(2), shared], T0 + 2, 2),
+      store.hit([shared], T0 + 3, 1),
+      store.read([own(1)], T0 + 4),
+    ])
+    const sharedValues = [a?.[0], b?.[1], c?.[0]].sort((x, y) => (x ?? 0) - (y ?? 0))
+    // Each value is the running total after that caller's own amount: never one past the total.
+    expect(sharedValues.at(-1)).toBe(8)
+    expect(new Set(sharedValues).size).toBe(3)
+    expect([a?.[1], b?.[0]]).toEqual([5, 2])
+    expect(await store.read([shared, own(1), own(2)], T0 + 5)).toEqual([8, 5, 2])
+  })
+
+  it('counts a fixed window alone, and adds without answering', async () => {
+    const { store, dispose } = await setup()
+    disposers.push(dispose)
+    const day = { key: 'spend:p:project', windowMs: 24 * HOUR, fixed: true }
+    await store.add([day], T0, 7)
+    // The next day starts from nothing: yesterday's spend does not slide into it.
+    expect(await store.hit([day], T0 + 24 * HOUR, 2)).toEqual([2])
+    expect(await store.read([day], T0 + 24 * HOUR + 5)).toEqual([2])
+  })
+
   it('keeps counters with the same key but different windows apart', async () => {
     const { store, dispose } = await setup()
     disposers.push(dispose)

@@ -15,6 +15,11 @@ export interface CounterRef {
   /** What is counted, e.g. `start:ip:203.0.113.7`. */
   key: string
   windowMs: number
+  /**
+   * A fixed window (a day's spend): only the current window counts, so a hit needs no read of
+   * the previous one.
+   */
+  fixed?: boolean
 }
 
 const rowKey = (ref: CounterRef) => `${ref.key}|${ref.windowMs}`
@@ -23,87 +28,166 @@ const bucketOf = (at: number, windowMs: number) => Math.floor(at / windowMs) * w
 function estimate(
   ref: CounterRef,
   at: number,
-  counts: Map<string, number>,
+  countOf: (id: string) => number | undefined,
 ): { current: number; previous: number; value: number } {
   const bucket = bucketOf(at, ref.windowMs)
-  const current = counts.get(`${rowKey(ref)}@${bucket}`) ?? 0
-  const previous = counts.get(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
+  const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  if (ref.fixed) return { current, previous: 0, value: current }
   const overlap = 1 - (at - bucket) / ref.windowMs
   return { current, previous, value: current + previous * overlap }
 }
 
-async function previousAndCurrent(db: Kysely<Database>, refs: CounterRef[], at: number) {
-  const keys = [...new Set(refs.map(rowKey))]
-  const counts = new Map<string, number>()
-  if (keys.length === 0) return counts
-  const oldest = Math.min(...refs.map((r) => bucketOf(at, r.windowMs) - r.windowMs))
-  const rows = await db
-    .selectFrom('fraud_counters')
-    .select(['key', 'bucket', 'count'])
-    .where('key', 'in', keys)
-    .where('bucket', '>=', oldest)
-    .execute()
-  for (const row of rows) counts.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
-  return counts
+/** One caller's counters waiting for the next round trip. */
+interface Pending {
+  refs: CounterRef[]
+  at: number
+  /** What to add; null to read only. */
+  amount: number | null
+  /** False when the caller only adds and wants no values back. */
+  values: boolean
+  resolve(values: number[]): void
+  reject(error: unknown): void
+}
+
+/** Rows of one multi-row upsert: PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_ROWS_PER_UPSERT = 1_000
+
+/**
+ * Runs every queued caller's hits and reads in two statements: one multi-row upsert for all the
+ * hits (`… ON CONFLICT DO UPDATE … RETURNING`, rows in key order so that two processes lock them
+ * in the same order) and one select for the previous windows and the reads. Several callers
+ * hitting one counter get the values they would have got one after another, so every limit
+ * stays exact: the upsert returns the total, and each caller's value is that total less what
+ * the callers queued after it added.
+ */
+async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
+  const added = new Map<
+    string,
+    { key: string; bucket: number; count: number; expires_at: number }
+  >()
+  const hitsOf = batch.map(({ refs, at, amount }) => {
+    if (amount === null) return []
+    const unique = new Map<string, CounterRef>()
+    for (const ref of refs) unique.set(rowKey(ref), ref)
+    return [...unique.values()].map((ref) => {
+      const bucket = bucketOf(at, ref.windowMs)
+      const id = `${rowKey(ref)}@${bucket}`
+      const row = added.get(id)
+      if (row) row.count += amount
+      else {
+        added.set(id, {
+          key: rowKey(ref),
+          bucket,
+          count: amount,
+          expires_at: bucket + 2 * ref.windowMs,
+        })
+      }
+      return { id, amount }
+    })
+  })
+
+  const totals = new Map<string, number>()
+  const rows = [...added.values()].sort((a, b) =>
+    a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
+  )
+  for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
+    const updated = await db
+      .insertInto('fraud_counters')
+      .values(rows.slice(from, from + MAX_ROWS_PER_UPSERT))
+      .onConflict((oc) =>
+        oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
+          count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
+        })),
+      )
+      .returning(['key', 'bucket', 'count'])
+      .execute()
+    for (const row of updated) totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+  }
+
+  // Previous windows of the sliding hits, current (and previous) windows of the reads.
+  const keys = new Set<string>()
+  let oldest = Number.POSITIVE_INFINITY
+  for (const { refs, at, amount, values } of batch) {
+    if (!values) continue
+    for (const ref of refs) {
+      if (amount !== null && ref.fixed) continue
+      keys.add(rowKey(ref))
+      oldest = Math.min(oldest, bucketOf(at, ref.windowMs) - (ref.fixed ? 0 : ref.windowMs))
+    }
+  }
+  const stored = new Map<string, number>()
+  if (keys.size > 0) {
+    const found = await db
+      .selectFrom('fraud_counters')
+      .select(['key', 'bucket', 'count'])
+      .where('key', 'in', [...keys])
+      .where('bucket', '>=', oldest)
+      .execute()
+    for (const row of found) stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+  }
+  for (const [id, total] of totals) stored.set(id, total)
+
+  // Each hit's own value: the total less what later callers of the batch added.
+  const later = new Map<string, number>()
+  const own: Map<string, number>[] = batch.map(() => new Map())
+  for (let i = batch.length - 1; i >= 0; i--) {
+    for (const { id, amount } of hitsOf[i] ?? []) {
+      const after = later.get(id) ?? 0
+      own[i]?.set(id, (totals.get(id) ?? 0) - after)
+      later.set(id, after + amount)
+    }
+  }
+  batch.forEach(({ refs, at, resolve }, i) => {
+    const mine = own[i]
+    const countOf = (id: string) => mine?.get(id) ?? stored.get(id)
+    resolve(refs.map((ref) => estimate(ref, at, countOf).value))
+  })
 }
 
 /**
- * Adds `amount` to each counter and returns each one's sliding value including this hit,
- * in the order of `refs`.
+ * Counters in the database. Calls made while a round trip is being prepared (by the checks of
+ * one start, which run side by side, and by concurrent requests) share it: see {@link runBatch}.
  */
-export async function hitCounters(
-  db: Kysely<Database>,
-  refs: CounterRef[],
-  at: number,
-  amount = 1,
-): Promise<number[]> {
-  if (refs.length === 0) return []
-  const unique = new Map<string, CounterRef>()
-  for (const ref of refs) unique.set(rowKey(ref), ref)
-  const rows = [...unique.values()].map((ref) => {
-    const bucket = bucketOf(at, ref.windowMs)
-    return { key: rowKey(ref), bucket, count: amount, expires_at: bucket + 2 * ref.windowMs }
-  })
-  const updated = await db
-    .insertInto('fraud_counters')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
-        count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
-      })),
-    )
-    .returning(['key', 'bucket', 'count'])
-    .execute()
-  const counts = await previousAndCurrent(db, refs, at)
-  // The upsert's own answer is authoritative for the current window.
-  for (const row of updated) counts.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
-  return refs.map((ref) => estimate(ref, at, counts).value)
-}
-
-/** The sliding value of each counter, without counting anything. */
-export async function readCounters(
-  db: Kysely<Database>,
-  refs: CounterRef[],
-  at: number,
-): Promise<number[]> {
-  const counts = await previousAndCurrent(db, refs, at)
-  return refs.map((ref) => estimate(ref, at, counts).value)
+export function databaseCounters(db: Kysely<Database>): CounterStore {
+  let queue: Pending[] = []
+  function flush() {
+    const batch = queue
+    queue = []
+    runBatch(db, batch).catch((error: unknown) => {
+      for (const pending of batch) pending.reject(error)
+    })
+  }
+  function enqueue(
+    refs: CounterRef[],
+    at: number,
+    amount: number | null,
+    values = true,
+  ): Promise<number[]> {
+    if (refs.length === 0) return Promise.resolve([])
+    return new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ refs, at, amount, values, resolve, reject })
+    })
+  }
+  return {
+    hit: (refs, at, amount = 1) => enqueue(refs, at, amount),
+    add: async (refs, at, amount = 1) => {
+      await enqueue(refs, at, amount, false)
+    },
+    read: (refs, at) => enqueue(refs, at, null),
+  }
 }
 
 /** Where the guard keeps its counters. */
 export interface CounterStore {
   /** Adds `amount` to each counter; each one's sliding value including this hit. */
   hit(refs: CounterRef[], at: number, amount?: number): Promise<number[]>
+  /** Adds `amount` to each counter, when the values are not needed (one statement less). */
+  add(refs: CounterRef[], at: number, amount?: number): Promise<void>
   /** Each counter's sliding value, without counting. */
   read(refs: CounterRef[], at: number): Promise<number[]>
   close?(): Promise<void>
-}
-
-export function databaseCounters(db: Kysely<Database>): CounterStore {
-  return {
-    hit: (refs, at, amount = 1) => hitCounters(db, refs, at, amount),
-    read: (refs, at) => readCounters(db, refs, at),
-  }
 }
 
 /** The part of an ioredis client the counters use. */
@@ -150,11 +234,14 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
         [`${rowKey(ref)}@${bucket}`, Number(current ?? 0)],
         [`${rowKey(ref)}@${bucket - ref.windowMs}`, Number(previous ?? 0)],
       ])
-      return estimate(ref, at, counts).value
+      return estimate(ref, at, (id) => counts.get(id)).value
     })
   }
   return {
     hit: (refs, at, amount = 1) => run(refs, at, amount),
+    add: async (refs, at, amount = 1) => {
+      await run(refs, at, amount)
+    },
     read: (refs, at) => run(refs, at, null),
     close: async () => {
       await redis.quit()

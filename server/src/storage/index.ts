@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, SqliteDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { migrationProvider } from './migrations'
@@ -83,8 +83,39 @@ export function openStorage(
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+/** Prepared statements kept per connection; the hot path uses a few dozen distinct ones. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * Kysely asks better-sqlite3 to prepare every query anew, which costs as much as running it:
+ * keep each prepared statement by its SQL text (least recently used out past the bound). A
+ * statement is bound afresh on every run, and the one connection runs one query at a time.
+ */
+function withStatementCache(sqlite: KyselySqlite): KyselySqlite {
+  const statements = new Map<string, ReturnType<KyselySqlite['prepare']>>()
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = statements.get(sql)
+      if (statement) {
+        statements.delete(sql)
+      } else {
+        statement = sqlite.prepare(sql)
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = statements.keys().next().value
+          if (oldest !== undefined) statements.delete(oldest)
+        }
+      }
+      statements.set(sql, statement)
+      return statement
+    },
+  }
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

@@ -127,6 +127,21 @@ export interface Formatted {
   country: CountryCode | undefined
 }
 
+/**
+ * Every Unicode decimal digit (Arabic-Indic, Persian, Devanagari, full-width…) as 0–9, and a
+ * full-width plus as +: shoppers type with the keyboard of their language.
+ */
+export function asciiDigits(text: string): string {
+  return text.replace(/[\p{Nd}＋]/gu, (ch) => {
+    if (ch === '＋') return '+'
+    const code = ch.codePointAt(0)!
+    // Unicode keeps each script's digits 0–9 as one run of ten code points.
+    let zero = code
+    while (zero > code - 50 && /\p{Nd}/u.test(String.fromCodePoint(zero - 1))) zero--
+    return String((code - zero) % 10)
+  })
+}
+
 const DIGIT = /[\d+]/
 const countDigits = (text: string) => (text.match(/[\d+]/g) ?? []).length
 
@@ -150,8 +165,8 @@ export function formatInput(
   inputType = '',
   previous = '',
 ): Formatted {
-  let text = raw
-  let digitsBefore = countDigits(text.slice(0, caret))
+  let text = asciiDigits(raw)
+  let digitsBefore = countDigits(asciiDigits(raw.slice(0, caret)))
   if (/^\s*00/.test(text)) {
     text = text.replace(/^\s*00/, '+')
     digitsBefore = Math.max(0, digitsBefore - 1)
@@ -178,6 +193,9 @@ export function formatInput(
     const formatter = new AsYouType(international ? undefined : country, metadata)
     formatted = formatter.input(cleaned)
     if (international) detected = formatter.getCountry()
+    else if (formatted === cleaned && country && !cleaned.startsWith('0')) {
+      formatted = withoutTrunk(cleaned, country) ?? formatted
+    }
   }
   let position = 0
   let seen = 0
@@ -186,6 +204,20 @@ export function formatInput(
     position++
   }
   return { text: formatted, caret: position, country: detected }
+}
+
+/**
+ * A national number typed without its trunk 0 after the dial code the picker shows ("7400 123456"
+ * under +44): formatted as the international number is, without the dial code.
+ */
+function withoutTrunk(digits: string, country: CountryCode): string | undefined {
+  const dialCode = dialCodeOf(country)
+  if (!dialCode) return undefined
+  const formatter = new AsYouType(undefined, metadata)
+  const international = formatter.input(`+${dialCode}${digits}`)
+  if (formatter.getCountry() !== country) return undefined
+  const national = international.slice(dialCode.length + 1).trimStart()
+  return countDigits(national) === digits.length ? national : undefined
 }
 
 export type PhoneProblem =
@@ -206,7 +238,7 @@ export async function checkPhone(
   input: string,
   country: CountryCode | undefined,
 ): Promise<PhoneCheck> {
-  const text = input.trim().replace(/^00/, '+')
+  const text = asciiDigits(input).trim().replace(/^00/, '+')
   if (text.replace(/\D/g, '').length === 0) return { ok: false, reason: 'empty' }
   const international = text.startsWith('+')
   if (!international && !country) return { ok: false, reason: 'invalidCountry' }

@@ -17,6 +17,10 @@ export interface CodeStepView {
   codeText: string
   /** Seconds until a new code may be sent. */
   resendWait: number
+  /** "We sent a code to …", and what happened since. */
+  status: string
+  /** The error line, under the field. */
+  message: unknown
   on: {
     check: (event: Event) => void
     codeInput: (event: Event) => void
@@ -33,6 +37,7 @@ export function renderCodeStep(v: CodeStepView) {
   })
   return html`
     <form class="step" novalidate @submit=${on.check}>
+      <p id="status" part="status" role="status">${v.status}</p>
       <div>
         <label for="code">${t.codeLabel(verification.codeLength)}</label>
         <input
@@ -48,6 +53,7 @@ export function renderCodeStep(v: CodeStepView) {
           ?disabled=${v.disabled || v.terminal}
           @input=${on.codeInput}
         />
+        ${v.message}
       </div>
       <p class="hint">${t.expiresAt(expires)}</p>
       <div class="actions">

@@ -13,7 +13,12 @@ export interface DoneStepView {
 
 export function renderDoneStep(v: DoneStepView) {
   return html`
-    <p part="done" tabindex="-1">✓ ${v.t.verified(v.verifiedPhone)}</p>
+    <div role="group" aria-labelledby="done-label">
+      <span id="done-label" class="label">${v.t.phoneLabel}</span>
+      <p part="done" tabindex="-1">
+        ✓ ${v.t.verified(v.verifiedPhone)}
+      </p>
+    </div>
     <div class="actions">
       <button part="change-button" type="button" @click=${v.on.change}>
         ${v.t.changeNumber}

@@ -11,6 +11,8 @@ export interface PhoneStepView {
   t: Translation
   disabled: boolean
   busy: boolean
+  /** A rate limit holds Send. */
+  waiting: boolean
   invalid: 'phone' | 'consent' | 'code' | ''
   countries: readonly Country[]
   country: Country | undefined
@@ -21,6 +23,8 @@ export interface PhoneStepView {
   marketingOffered: boolean
   marketing: boolean
   marketingText: string
+  /** The error (and status) line when it belongs at `place`. */
+  message: (place: 'phone' | 'consent') => unknown
   on: {
     send: (event: Event) => void
     phoneInput: (event: InputEvent) => void
@@ -63,6 +67,7 @@ export function renderPhoneStep(v: PhoneStepView) {
             @blur=${on.phoneBlur}
           />
         </div>
+        ${v.message('phone')}
       </div>
       <label part="consent">
         <input
@@ -75,6 +80,7 @@ export function renderPhoneStep(v: PhoneStepView) {
         />
         <span><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
       </label>
+      ${v.message('consent')}
       ${
         v.marketingOffered
           ? html`<label part="marketing">
@@ -90,7 +96,7 @@ export function renderPhoneStep(v: PhoneStepView) {
           : nothing
       }
       <div class="actions">
-        <button part="submit-button" type="submit" ?disabled=${off}>
+        <button part="submit-button" type="submit" ?disabled=${off || v.waiting}>
           ${v.busy ? t.sending : t.sendCode}
         </button>
       </div>

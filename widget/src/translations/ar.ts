@@ -80,7 +80,7 @@ const ar: Translation = {
     wrong_key_type: 'هذا النموذج غير مُعدّ بشكل صحيح (مفتاح خاطئ).',
     service_unavailable: 'الخدمة مشغولة. حاول مرة أخرى بعد قليل.',
   },
-  rateLimited: (seconds) => `محاولات كثيرة. حاول مرة أخرى بعد ${seconds} ث.`,
+  rateLimited: (wait) => `محاولات كثيرة. حاول مرة أخرى بعد ${wait}.`,
   rateLimitedNoWait: 'محاولات كثيرة. حاول لاحقًا.',
 }
 

@@ -66,7 +66,8 @@ export interface Translation {
     wrong_key_type: string
     service_unavailable: string
   }
-  rateLimited: (seconds: number) => string
+  /** `wait` is a duration in words, as Intl formats it ("10 minutes", "45 seconds"). */
+  rateLimited: (wait: string) => string
   rateLimitedNoWait: string
 }
 
@@ -131,7 +132,7 @@ const en: Translation = {
     wrong_key_type: 'This form is not set up correctly (wrong key).',
     service_unavailable: 'The service is busy. Please try again in a moment.',
   },
-  rateLimited: (seconds) => `Too many attempts. Try again in ${seconds} s.`,
+  rateLimited: (wait) => `Too many attempts. Try again in ${wait}.`,
   rateLimitedNoWait: 'Too many attempts. Try again later.',
 }
 

@@ -61,7 +61,7 @@ const es: Translation = {
     wrong_key_type: 'Este formulario no está bien configurado (clave incorrecta).',
     service_unavailable: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
   },
-  rateLimited: (seconds) => `Demasiados intentos. Inténtalo de nuevo en ${seconds} s.`,
+  rateLimited: (wait) => `Demasiados intentos. Inténtalo de nuevo en ${wait}.`,
   rateLimitedNoWait: 'Demasiados intentos. Inténtalo más tarde.',
 }
 

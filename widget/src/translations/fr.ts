@@ -61,7 +61,7 @@ const fr: Translation = {
     wrong_key_type: 'Ce formulaire est mal configuré (mauvaise clé).',
     service_unavailable: 'Le service est occupé. Réessayez dans un instant.',
   },
-  rateLimited: (seconds) => `Trop de tentatives. Réessayez dans ${seconds} s.`,
+  rateLimited: (wait) => `Trop de tentatives. Réessayez dans ${wait}.`,
   rateLimitedNoWait: 'Trop de tentatives. Réessayez plus tard.',
 }
 

@@ -60,7 +60,7 @@ const hi: Translation = {
     wrong_key_type: 'यह फ़ॉर्म सही तरह से सेट नहीं है (गलत कुंजी)।',
     service_unavailable: 'सेवा व्यस्त है। कृपया थोड़ी देर में फिर से कोशिश करें।',
   },
-  rateLimited: (seconds) => `बहुत ज़्यादा प्रयास। ${seconds} सेकंड बाद फिर से कोशिश करें।`,
+  rateLimited: (wait) => `बहुत ज़्यादा प्रयास। ${wait} बाद फिर से कोशिश करें।`,
   rateLimitedNoWait: 'बहुत ज़्यादा प्रयास। बाद में कोशिश करें।',
 }
 

@@ -61,7 +61,7 @@ const id: Translation = {
     wrong_key_type: 'Formulir ini tidak diatur dengan benar (kunci salah).',
     service_unavailable: 'Layanan sedang sibuk. Coba lagi sebentar lagi.',
   },
-  rateLimited: (seconds) => `Terlalu banyak percobaan. Coba lagi dalam ${seconds} dtk.`,
+  rateLimited: (wait) => `Terlalu banyak percobaan. Coba lagi dalam ${wait}.`,
   rateLimitedNoWait: 'Terlalu banyak percobaan. Coba lagi nanti.',
 }
 

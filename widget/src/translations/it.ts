@@ -61,7 +61,7 @@ const it: Translation = {
     wrong_key_type: 'Questo modulo non è configurato correttamente (chiave errata).',
     service_unavailable: 'Il servizio è occupato. Riprova tra un momento.',
   },
-  rateLimited: (seconds) => `Troppi tentativi. Riprova tra ${seconds} s.`,
+  rateLimited: (wait) => `Troppi tentativi. Riprova tra ${wait}.`,
   rateLimitedNoWait: 'Troppi tentativi. Riprova più tardi.',
 }
 

@@ -61,7 +61,7 @@ const ptBR: Translation = {
     wrong_key_type: 'Este formulário não está configurado corretamente (chave errada).',
     service_unavailable: 'O serviço está ocupado. Tente novamente em instantes.',
   },
-  rateLimited: (seconds) => `Muitas tentativas. Tente novamente em ${seconds} s.`,
+  rateLimited: (wait) => `Muitas tentativas. Tente novamente em ${wait}.`,
   rateLimitedNoWait: 'Muitas tentativas. Tente mais tarde.',
 }
 

@@ -68,7 +68,7 @@ const ru: Translation = {
     wrong_key_type: 'Форма настроена неправильно (не тот ключ).',
     service_unavailable: 'Сервис перегружен. Попробуйте через минуту.',
   },
-  rateLimited: (seconds) => `Слишком много попыток. Повторите через ${seconds} с.`,
+  rateLimited: (wait) => `Слишком много попыток. Повторите через ${wait}.`,
   rateLimitedNoWait: 'Слишком много попыток. Попробуйте позже.',
 }
 

@@ -61,7 +61,7 @@ const tr: Translation = {
     wrong_key_type: 'Bu form doğru ayarlanmamış (yanlış anahtar).',
     service_unavailable: 'Hizmet şu anda yoğun. Biraz sonra tekrar deneyin.',
   },
-  rateLimited: (seconds) => `Çok fazla deneme. ${seconds} sn sonra tekrar deneyin.`,
+  rateLimited: (wait) => `Çok fazla deneme. ${wait} sonra tekrar deneyin.`,
   rateLimitedNoWait: 'Çok fazla deneme. Daha sonra tekrar deneyin.',
 }
 

@@ -61,7 +61,7 @@ const vi: Translation = {
     wrong_key_type: 'Biểu mẫu này chưa được thiết lập đúng (sai loại khóa).',
     service_unavailable: 'Dịch vụ đang bận. Vui lòng thử lại sau giây lát.',
   },
-  rateLimited: (seconds) => `Thử quá nhiều lần. Hãy thử lại sau ${seconds} giây.`,
+  rateLimited: (wait) => `Thử quá nhiều lần. Hãy thử lại sau ${wait}.`,
   rateLimitedNoWait: 'Thử quá nhiều lần. Vui lòng thử lại sau.',
 }
 

@@ -60,10 +60,10 @@ export const conversionCheck: FraudCheck = {
   // Counted whatever the mode, so the rates are true the moment the breaker is switched on.
   async afterSent(ctx, { counters }) {
     const r = refs(ctx)
-    await counters.hit([r.country.sent, r.prefix.sent], ctx.at)
+    await counters.add([r.country.sent, r.prefix.sent], ctx.at)
   },
   async afterApproved(ctx, { counters }) {
     const r = refs(ctx)
-    await counters.hit([r.country.entered, r.prefix.entered], ctx.at)
+    await counters.add([r.country.entered, r.prefix.entered], ctx.at)
   },
 }

@@ -22,8 +22,12 @@ export const spendCheck: FraudCheck = {
     const dayStart = Math.floor(at / DAY_MS) * DAY_MS
     const [projectSpend = 0, countrySpend = 0] = await counters.hit(
       [
-        { key: `spend:${project.id}:project:${dayStart}`, windowMs: DAY_MS },
-        { key: `spend:${project.id}:country:${destination.country}:${dayStart}`, windowMs: DAY_MS },
+        { key: `spend:${project.id}:project:${dayStart}`, windowMs: DAY_MS, fixed: true },
+        {
+          key: `spend:${project.id}:country:${destination.country}:${dayStart}`,
+          windowMs: DAY_MS,
+          fixed: true,
+        },
       ],
       dayStart,
       cost,

@@ -1,10 +1,10 @@
 /**
- * `operators create|link|list` and `audit verify`: the first owner comes from here, with a
- * one-time setup link; the audit log's hash chains are checked here.
+ * `pnpm textgate operators create|link|list`: console operators. The first owner comes from
+ * here, with a one-time setup link (password + authenticator app).
  * @module
  */
 import type { Kysely } from 'kysely'
-import { appendAudit, GLOBAL_CHAIN, verifyAuditChain } from '../audit'
+import { appendAudit, GLOBAL_CHAIN } from '../../audit'
 import {
   ALL_PROJECTS,
   createOperator,
@@ -13,23 +13,21 @@ import {
   issueSetupLink,
   OperatorError,
   ROLES,
-} from '../operators'
-import type { Database } from '../storage'
+} from '../../operators'
+import type { Database } from '../../storage'
+import { type Command, settings, UsageError, withStorage } from '../command'
 
-export const OPERATORS_USAGE = `  operators create --email EMAIL --role owner|developer|analyst|support [--project ID]
+const OPERATORS_USAGE = `  operators create --email EMAIL --role owner|developer|analyst|support [--project ID]
                                 a console operator (every project without --project);
                                 prints a one-time setup link (password + authenticator)
   operators link --email EMAIL  a new one-time setup link (resets password and authenticator)
-  operators list                operators and their roles
-  audit verify [--project ID]   check the audit log's hash chains; names the first broken link`
+  operators list                operators and their roles`
 
-export class OperatorsUsageError extends Error {}
+class OperatorsUsageError extends UsageError {}
 
-export interface CommandResult {
+interface CommandResult {
   human: string
   data: unknown
-  /** Non-zero: the command ran but found a problem (a broken chain). */
-  exitCode?: number
 }
 
 const CLI_ACTOR = { type: 'cli' as const, id: null, label: 'cli' }
@@ -38,7 +36,7 @@ export function setupUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/console/setup#token=${token}`
 }
 
-export async function operatorsCommand(
+async function operatorsSubcommand(
   sub: string,
   values: { email?: string; role?: string; project?: string },
   db: Kysely<Database>,
@@ -151,21 +149,14 @@ export async function operatorsCommand(
   }
 }
 
-export async function auditVerifyCommand(
-  db: Kysely<Database>,
-  projectId: string | undefined,
-): Promise<CommandResult> {
-  const report = await verifyAuditChain(db, { projectId })
-  if (report.ok) {
-    return {
-      human: `audit log intact: ${report.rows} entries in ${report.chains} chains`,
-      data: report,
-    }
-  }
-  const b = report.broken!
-  return {
-    human: `audit log BROKEN in chain ${b.projectId} at entry #${b.seq}${b.id ? ` (${b.id})` : ''}: ${b.reason.replaceAll('_', ' ')}`,
-    data: report,
-    exitCode: 1,
-  }
+export const operatorsCommand: Command = {
+  name: 'operators *',
+  usage: OPERATORS_USAGE,
+  async run({ words, values, out }) {
+    const config = settings()
+    const result = await withStorage(config, ({ db }) =>
+      operatorsSubcommand(words[1] ?? '', values, db, config.publicUrl),
+    )
+    out.print(result.human, result.data)
+  },
 }

@@ -6,9 +6,9 @@
 
 import { parseArgs } from 'node:util'
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@textgate/shared'
-import { ApiError } from '../http/errors'
-import { deriveSecrets } from '../secrets'
-import type { Storage } from '../storage'
+import { ApiError } from '../../http/errors'
+import { deriveSecrets } from '../../secrets'
+import type { Storage } from '../../storage'
 import {
   createEndpoint,
   deleteEndpoint,
@@ -17,10 +17,11 @@ import {
   replay,
   rotateSecret,
   updateEndpoint,
-} from '../webhooks'
-import type { Scope } from '../webhooks/endpoints'
+} from '../../webhooks'
+import type { Scope } from '../../webhooks/endpoints'
+import { type Command, settings, UsageError, withStorage } from '../command'
 
-export const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
+const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
                                 add an endpoint (test mode unless --live); prints its
                                 whsec_ secret once. Events: ${WEBHOOK_EVENT_TYPES.join(', ')}
   webhooks list --project ID [--live]
@@ -34,15 +35,15 @@ export const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event
   webhooks replay --project ID (--delivery ID | --endpoint ID [--since ISO-TIME]) [--live]
                                 send one delivery again, or every failed one (same webhook-id)`
 
-export class WebhooksUsageError extends Error {}
+class WebhooksUsageError extends UsageError {}
 
-export interface WebhooksCommandContext {
+interface WebhooksCommandContext {
   storage: Storage
   secret: string
 }
 
 /** Runs `webhooks <sub> ...args`; returns what to print. */
-export async function webhooksCommand(
+async function webhooksSubcommand(
   argv: string[],
   { storage, secret }: WebhooksCommandContext,
 ): Promise<{ human: string; data: unknown }> {
@@ -182,4 +183,17 @@ export async function webhooksCommand(
       )
     throw error
   }
+}
+
+export const webhooksCommand: Command = {
+  name: 'webhooks *',
+  usage: WEBHOOKS_USAGE,
+  ownArguments: true,
+  async run({ argv, out }) {
+    const config = settings()
+    const result = await withStorage(config, (storage) =>
+      webhooksSubcommand(argv, { storage, secret: config.secret }),
+    )
+    out.print(result.human, result.data)
+  },
 }

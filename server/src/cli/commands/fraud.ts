@@ -4,14 +4,15 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Kysely } from 'kysely'
-import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../fraud/list-entries'
-import { recentEvents, summary } from '../fraud/routes'
-import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../fraud/settings'
-import { ApiError } from '../http/errors'
-import { setFraudSettings } from '../projects'
-import type { Database, FraudListKind } from '../storage'
+import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../../fraud/list-entries'
+import { recentEvents, summary } from '../../fraud/routes'
+import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../../fraud/settings'
+import { ApiError } from '../../http/errors'
+import { setFraudSettings } from '../../projects'
+import type { Database, FraudListKind } from '../../storage'
+import { type Command, settings, UsageError, withStorage } from '../command'
 
-export const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
+const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
                                 show a project's fraud settings, or replace them
   fraud block|allow --project ID (--phone N | --prefix P | --ip A[/BITS] | --country XX)
                   [--note TEXT]  add to the block or allow list (--project '*': every project)
@@ -38,9 +39,9 @@ export interface FraudCliValues {
   hours?: string | undefined
 }
 
-export class FraudUsageError extends Error {}
+class FraudUsageError extends UsageError {}
 
-export async function fraudCommand(
+async function fraudSubcommand(
   sub: string,
   values: FraudCliValues,
   db: Kysely<Database>,
@@ -152,4 +153,15 @@ export async function fraudCommand(
     }
     throw error
   }
+}
+
+export const fraudCommand: Command = {
+  name: 'fraud *',
+  usage: FRAUD_USAGE,
+  async run({ words, values, out }) {
+    const result = await withStorage(settings(), ({ db }) =>
+      fraudSubcommand(words[1] ?? '', values, db),
+    )
+    out.print(result.human, result.data)
+  },
 }

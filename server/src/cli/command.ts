@@ -1,0 +1,110 @@
+/**
+ * What a command of `pnpm textgate` is, and what every command shares: the parsed options, the
+ * output (human or `--json`), the settings and a migrated database.
+ * @module
+ */
+import { parseArgs } from 'node:util'
+import { type Config, loadConfig } from '../config'
+import { migrateToLatest, openStorage, type Storage } from '../storage'
+
+/** Every option any command takes (one parse for all, so each command sees the same flags). */
+export const OPTIONS = {
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+  name: { type: 'string' },
+  origin: { type: 'string', multiple: true },
+  country: { type: 'string', multiple: true },
+  brand: { type: 'string' },
+  'code-length': { type: 'string' },
+  'fraud-settings': { type: 'string' },
+  project: { type: 'string' },
+  file: { type: 'string' },
+  phone: { type: 'string' },
+  prefix: { type: 'string' },
+  ip: { type: 'string' },
+  note: { type: 'string' },
+  id: { type: 'string' },
+  limit: { type: 'string' },
+  decision: { type: 'string' },
+  hours: { type: 'string' },
+  templates: { type: 'string' },
+  registrations: { type: 'string' },
+  reset: { type: 'boolean', default: false },
+  live: { type: 'boolean', default: false },
+  to: { type: 'string' },
+  email: { type: 'string' },
+  role: { type: 'string' },
+} as const
+
+export function parseCommandLine(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
+}
+
+export type Values = ReturnType<typeof parseCommandLine>['values']
+
+/** A mistake in how a command was called: printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+export interface Output {
+  json: boolean
+  print(human: string, data: unknown): void
+}
+
+export function output(json: boolean): Output {
+  return {
+    json,
+    print(human, data) {
+      process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`)
+    },
+  }
+}
+
+export interface CommandInput {
+  /** The command's words, e.g. `['fraud', 'block']`. */
+  words: string[]
+  /** Every option of {@link OPTIONS}, parsed; empty for a command with its own arguments. */
+  values: Values
+  /** The arguments as given (for a command that parses its own options). */
+  argv: string[]
+  out: Output
+}
+
+export interface Command {
+  /** The words that name it (`projects create`); `*` stands for any one word (`fraud *`). */
+  name: string
+  /** Its lines in `--help`, indented as the usage is. */
+  usage: string
+  /**
+   * It parses `argv` itself (its options are its own, not in {@link OPTIONS}): it is found by
+   * its first word, before the shared parse, unless `--help` is given.
+   */
+  ownArguments?: boolean
+  run(input: CommandInput): Promise<void>
+}
+
+/** Does `command` answer to these words? */
+export function answersTo(command: Command, words: string[]): boolean {
+  const pattern = command.name.split(' ')
+  return pattern.length === words.length && pattern.every((w, i) => w === '*' || w === words[i])
+}
+
+/** The settings from the environment; warnings to stderr. */
+export function settings(): Config {
+  return loadConfig(process.env, {
+    warn: (message) => process.stderr.write(`[textgate] warning: ${message}\n`),
+  })
+}
+
+/** Runs `run` on the configured database, migrated first, and closes it after. */
+export async function withStorage<T>(
+  config: Config,
+  run: (storage: Storage) => Promise<T>,
+): Promise<T> {
+  const storage = openStorage(config.databaseUrl)
+  try {
+    await migrateToLatest(storage)
+    return await run(storage)
+  } finally {
+    await storage.close()
+  }
+}

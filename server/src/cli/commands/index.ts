@@ -1,0 +1,39 @@
+/**
+ * Every command of `pnpm textgate`, in the order `--help` lists them. A new command is a file
+ * in this folder and one line here.
+ * @module
+ */
+import type { Command } from '../command'
+import { auditVerifyCommand } from './audit-verify'
+import { fraudCommand } from './fraud'
+import { keysCreateCommand } from './keys-create'
+import { keysRotateCommand } from './keys-rotate'
+import { migrateCommand } from './migrate'
+import { operatorsCommand } from './operators'
+import { outboxStatusCommand } from './outbox-status'
+import { projectsCreateCommand } from './projects-create'
+import { registrationsSetCommand } from './registrations-set'
+import { registrationsShowCommand } from './registrations-show'
+import { routesCheckCommand } from './routes-check'
+import { routesPlanCommand } from './routes-plan'
+import { serveCommand } from './serve'
+import { templatesSetCommand } from './templates-set'
+import { webhooksCommand } from './webhooks'
+
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  migrateCommand,
+  projectsCreateCommand,
+  templatesSetCommand,
+  registrationsSetCommand,
+  registrationsShowCommand,
+  keysRotateCommand,
+  fraudCommand,
+  webhooksCommand,
+  operatorsCommand,
+  auditVerifyCommand,
+  keysCreateCommand,
+  outboxStatusCommand,
+  routesCheckCommand,
+  routesPlanCommand,
+]

@@ -1,0 +1,23 @@
+/**
+ * `pnpm textgate migrate`: applies pending database migrations.
+ * @module
+ */
+import { migrateToLatest, openStorage } from '../../storage'
+import { type Command, settings } from '../command'
+
+export const migrateCommand: Command = {
+  name: 'migrate',
+  usage: '  migrate                       apply pending database migrations',
+  async run({ out }) {
+    const config = settings()
+    const storage = openStorage(config.databaseUrl)
+    try {
+      const applied = await migrateToLatest(storage)
+      out.print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', {
+        applied,
+      })
+    } finally {
+      await storage.close()
+    }
+  },
+}

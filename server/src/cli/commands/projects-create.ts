@@ -1,0 +1,60 @@
+/**
+ * `pnpm textgate projects create`: a project and its test keys.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { createProject } from '../../projects'
+import { type Command, settings, UsageError, withStorage } from '../command'
+
+export const projectsCreateCommand: Command = {
+  name: 'projects create',
+  usage: `  projects create --name NAME --origin URL [--origin URL ...]
+                  [--country XX ...] [--brand TEXT] [--code-length 4-10]
+                                create a project; prints its id and test keys
+                  [--fraud-settings FILE]  (see README: fraud guard)
+                  [--templates FILE]  code-message templates, JSON { "fr": "{code} est …" }
+                  [--registrations FILE]  China sign name and template ids, India DLT ids`,
+  async run({ values, out }) {
+    const { name, origin } = values
+    if (!name) throw new UsageError('projects create needs --name')
+    if (!origin?.length) throw new UsageError('projects create needs at least one --origin')
+    const codeLength =
+      values['code-length'] === undefined ? undefined : Number(values['code-length'])
+    const config = settings()
+    const created = await withStorage(config, ({ db }) =>
+      createProject(db, {
+        name,
+        origins: origin,
+        countries: values.country,
+        brand: values.brand,
+        codeLength,
+        fraudSettings: values['fraud-settings']
+          ? JSON.parse(readFileSync(values['fraud-settings'], 'utf8'))
+          : undefined,
+        templates: values.templates
+          ? JSON.parse(readFileSync(values.templates, 'utf8'))
+          : undefined,
+        registrations: values.registrations
+          ? readFileSync(values.registrations, 'utf8')
+          : undefined,
+      }),
+    )
+    const origins = JSON.parse(created.project.allowed_origins) as string[]
+    out.print(
+      [
+        `project ${created.project.id} (${created.project.name})`,
+        `  allowed origins:  ${origins.join(', ')}`,
+        `  publishable key:  ${created.publishableKey}`,
+        `  secret key:       ${created.secretKey}`,
+        '  The secret key is shown only this once: store it on your store server.',
+      ].join('\n'),
+      {
+        projectId: created.project.id,
+        name: created.project.name,
+        origins,
+        publishableKey: created.publishableKey,
+        secretKey: created.secretKey,
+      },
+    )
+  },
+}
