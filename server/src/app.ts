@@ -16,7 +16,10 @@ import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { clientIp } from './http/client-ip'
 import { ApiError, sendError } from './http/errors'
+import { responseHeaders } from './http/headers'
+import { requestGuard } from './http/request-guard'
 import { widgetChunks, widgetFile } from './http/widget-file'
+import { keyRoutes } from './keys/routes'
 import type { Router, RoutingConfig } from './routing'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
@@ -85,6 +88,8 @@ export function createApp({
       'request',
     )
   })
+  app.use(responseHeaders())
+  app.use(requestGuard())
   const apiBodyLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -95,7 +100,7 @@ export function createApp({
   app.use('/v1/*', (c, next) =>
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
-  app.use('/v1/*', corsPreflight())
+  app.use('/v1/*', corsPreflight(db))
   app.use('*', async function clientAddress(c, next) {
     c.set('clientIp', clientIp(c, trustProxyHops))
     await next()
@@ -126,6 +131,7 @@ export function createApp({
   app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
+  app.route('/v1/keys', keyRoutes(db, logger, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))

@@ -11,6 +11,20 @@ export const CODE_LENGTH_MAX = 10
 
 const isoTimestamp = v.pipe(v.string(), v.isoTimestamp())
 
+/**
+ * Free text from a client: no control characters (NUL, newlines, escapes, C1). They have no place
+ * in a note or a tag, PostgreSQL refuses NUL in text, and they make logs lie.
+ */
+const CONTROL_CHARACTERS = /[\p{Cc}]/u
+const noControlCharacters = (field: string) =>
+  v.check(
+    (value: string) => !CONTROL_CHARACTERS.test(value),
+    `${field} must not contain control characters`,
+  )
+
+/** Goes into the signed token as `consent.version`: a short tag in a safe alphabet. */
+export const CONSENT_VERSION = /^[A-Za-z0-9._:+/@ -]{1,64}$/
+
 /** ISO 3166-1 alpha-2, upper- or lower-case on the way in, upper-case after parsing. */
 export const CountryCode = v.pipe(
   v.string(),
@@ -21,7 +35,16 @@ export const CountryCode = v.pipe(
 export const Consent = v.object(
   {
     accepted: v.literal(true, 'consent.accepted must be true'),
-    version: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64))),
+    version: v.optional(
+      v.pipe(
+        v.string('consent.version must be a string'),
+        v.trim(),
+        v.regex(
+          CONSENT_VERSION,
+          'consent.version must be 1 to 64 letters, digits, spaces or . _ : + / @ -',
+        ),
+      ),
+    ),
     /** The shopper's separate, optional opt-in to marketing messages from the store. */
     marketing: v.optional(v.boolean('consent.marketing must be true or false')),
   },
@@ -88,6 +111,7 @@ export type CallerSignals = v.InferInput<typeof CallerSignals>
 export const StartVerificationRequest = v.strictObject({
   phone: v.pipe(
     v.string('phone must be a string'),
+    noControlCharacters('phone'),
     v.trim(),
     v.minLength(1, 'phone is required'),
     v.maxLength(40, 'phone is too long'),
@@ -102,10 +126,24 @@ export const StartVerificationRequest = v.strictObject({
    * The solved proof-of-work challenge (ALTCHA payload, base64 JSON) when a previous start
    * answered 428 `challenge_required`.
    */
-  challenge: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))),
+  challenge: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(4096),
+      v.regex(/^[A-Za-z0-9+/=_-]+$/, 'challenge must be the base64 payload the widget solved'),
+    ),
+  ),
   /** A Turnstile or hCaptcha response token, for projects that configured one. */
   captcha: v.optional(
-    v.strictObject({ token: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)) }),
+    v.strictObject({
+      token: v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.maxLength(4096),
+        v.regex(/^[\x21-\x7e]+$/, 'captcha.token must be visible ASCII'),
+      ),
+    }),
   ),
   /** What the widget noticed while the number was entered (optional, for the fraud guard). */
   signals: v.optional(CallerSignals),
@@ -285,8 +323,8 @@ export const FraudListEntryRequest = v.strictObject({
     ['phone', 'prefix', 'ip', 'country'],
     'kind must be phone, prefix, ip or country',
   ),
-  value: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
-  note: v.optional(v.pipe(v.string(), v.maxLength(500))),
+  value: v.pipe(v.string(), v.minLength(1), v.maxLength(64), noControlCharacters('value')),
+  note: v.optional(v.pipe(v.string(), v.maxLength(500), noControlCharacters('note'))),
 })
 export type FraudListEntryRequest = v.InferInput<typeof FraudListEntryRequest>
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KEY_CACHE_TTL_MS } from '../../server/src/keys/cache'
 import { launchChromium } from '../support/browser'
 import {
   type CreatedProject,
@@ -171,6 +172,8 @@ describe('a shopper registers at the demo store', () => {
       textgate.env,
     )
     expect(set.status, set.stderr).toBe(0)
+    // A running server reads a project's settings afresh once its key cache entry expires.
+    await new Promise((resolve) => setTimeout(resolve, KEY_CACHE_TTL_MS + 100))
     try {
       const page = await browser.newPage()
       await page.goto(storeUrl)

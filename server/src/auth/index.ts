@@ -1,7 +1,7 @@
 /**
  * API key authentication. Publishable keys are accepted only from their project's allowed
- * origins (checked here, server-side, and mirrored in CORS headers); secret keys only where
- * the endpoint is meant for store servers.
+ * origins (checked here, server-side, and mirrored in CORS headers, which only these answers
+ * get); secret keys only where the endpoint is meant for store servers.
  * @module
  */
 
@@ -9,8 +9,10 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
 import { ipAllowed } from '../console/security'
 import { ApiError } from '../http/errors'
-import { allowedOrigins, findApiKey, type KeyLookup } from '../projects'
+import { keyCacheFor } from '../keys/cache'
+import { allowedOrigins, type KeyLookup } from '../projects'
 import type { Database, KeyKind } from '../storage'
+import { allowOrigin, isKnownOrigin } from './cors'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -20,31 +22,7 @@ declare module 'hono' {
   }
 }
 
-const EXPOSED_HEADERS = 'Retry-After, Idempotent-Replayed'
-
-/** Lets a browser on `origin` read this response. */
-export function allowOrigin(c: Context, origin: string): void {
-  c.header('Access-Control-Allow-Origin', origin)
-  c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS)
-  c.header('Vary', 'Origin', { append: true })
-}
-
-/**
- * Answers CORS preflights. The key is not sent with a preflight, so any origin gets one;
- * the real request is then checked against the key's origins.
- */
-export function corsPreflight(): MiddlewareHandler {
-  return async function corsPreflight(c, next) {
-    const origin = c.req.header('Origin')
-    if (c.req.method !== 'OPTIONS' || !origin) return next()
-    c.header('Access-Control-Allow-Origin', origin)
-    c.header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
-    c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type, Idempotency-Key')
-    c.header('Access-Control-Max-Age', '600')
-    c.header('Vary', 'Origin')
-    return c.body(null, 204)
-  }
-}
+export { allowOrigin, corsPreflight, isPublishableRoute } from './cors'
 
 export interface ApiKeyAuthOptions {
   db: Kysely<Database>
@@ -80,11 +58,15 @@ function requestOrigin(c: Context): string | undefined {
 export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): MiddlewareHandler {
   return async function apiKeyAuth(c, next) {
     const origin = requestOrigin(c)
-    // Errors from here carry nothing worth hiding: let the page read them, to help its developer.
-    if (c.req.header('Origin')) allowOrigin(c, c.req.header('Origin') as string)
+    const sent = c.req.header('Origin')
+    // A widget route's errors help the page's developer: readable from origins some project
+    // allows (the key's own are checked below). Secret-key routes never get CORS headers.
+    if (sent && kinds.includes('publishable') && (await isKnownOrigin(db, sent))) {
+      allowOrigin(c, sent)
+    }
     const header = c.req.header('Authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    const lookup = match?.[1] ? await findApiKey(db, match[1]) : undefined
+    const lookup = match?.[1] ? await keyCacheFor(db).find(match[1]) : undefined
     if (!lookup) {
       c.header('WWW-Authenticate', 'Bearer')
       throw new ApiError('invalid_api_key')
@@ -95,9 +77,13 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     if (testOnly && lookup.apiKey.mode !== 'test') {
       throw new ApiError('wrong_key_type', { expected: 'test-mode key', got: 'live-mode key' })
     }
-    // The project's IP allowlist binds its secret keys (store servers have fixed addresses).
-    if (lookup.apiKey.kind === 'secret' && !ipAllowed(lookup.project, c.get('clientIp') ?? null)) {
-      throw new ApiError('ip_not_allowed')
+    if (lookup.apiKey.kind === 'secret') {
+      // A secret key's answer is never for a browser, even on a route the widget also uses.
+      c.header('Access-Control-Allow-Origin', undefined)
+      c.header('Access-Control-Expose-Headers', undefined)
+      // The project's IP allowlist binds its secret keys (store servers have fixed addresses).
+      if (!ipAllowed(lookup.project, c.get('clientIp') ?? null))
+        throw new ApiError('ip_not_allowed')
     }
     if (lookup.apiKey.kind === 'publishable') {
       if (!origin || !allowedOrigins(lookup.project).includes(origin)) {

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
+import { isId } from '../ids'
 import type { Database } from '../storage'
 import { addListEntry, listEntries, removeListEntry } from './list-entries'
 
@@ -90,7 +91,9 @@ export function fraudRoutes(db: Kysely<Database>, now: () => number = Date.now) 
       return c.json(await addListEntry(db, c.get('auth').project.id, input), 201)
     })
     .delete('/lists/:id', secret, async (c) => {
-      const removed = await removeListEntry(db, c.get('auth').project.id, c.req.param('id'))
+      const id = c.req.param('id')
+      if (!isId('fle', id)) throw new ApiError('not_found')
+      const removed = await removeListEntry(db, c.get('auth').project.id, id)
       if (!removed) throw new ApiError('not_found')
       return c.body(null, 204)
     })
@@ -101,7 +104,9 @@ export function fraudRoutes(db: Kysely<Database>, now: () => number = Date.now) 
           issues: [{ path: 'hours', message: 'hours must be more than 0 and at most 720' }],
         })
       }
-      return c.json(await summary(db, c.get('auth').project.id, now() - hours * 3_600_000))
+      // Whole milliseconds: times are integer columns, and PostgreSQL refuses 1.5 for a bigint.
+      const since = Math.floor(now() - hours * 3_600_000)
+      return c.json(await summary(db, c.get('auth').project.id, since))
     })
     .get('/events', secret, async (c) => {
       const limit = Number(c.req.query('limit') ?? 50)

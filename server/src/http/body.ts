@@ -13,12 +13,12 @@ import { ApiError, describeIssues } from './errors'
  * refused consent is `consent_required`; a wrong `consent.version` or `consent.marketing` is a
  * plain validation error naming the field (the shopper did consent).
  */
-const FIELD_CODES: Record<string, ErrorCode> = {
-  phone: 'invalid_phone',
-  consent: 'consent_required',
-  'consent.accepted': 'consent_required',
-  code: 'invalid_code_format',
-}
+const FIELD_CODES: ReadonlyMap<string, ErrorCode> = new Map([
+  ['phone', 'invalid_phone'],
+  ['consent', 'consent_required'],
+  ['consent.accepted', 'consent_required'],
+  ['code', 'invalid_code_format'],
+])
 
 export async function readJson<TSchema extends v.GenericSchema>(
   c: Context,
@@ -49,6 +49,7 @@ export function validate<TSchema extends v.GenericSchema>(
   const result = v.safeParse(schema, input)
   if (result.success) return result.output
   const issues = describeIssues(result.issues)
-  const code = FIELD_CODES[issues[0]?.path ?? ''] ?? 'invalid_request'
+  // A Map: a body key named `toString` or `__proto__` must not find Object.prototype's members.
+  const code = FIELD_CODES.get(issues[0]?.path ?? '') ?? 'invalid_request'
   throw new ApiError(code, { issues }, { message: result.issues[0]?.message })
 }

@@ -43,8 +43,11 @@ function fileLoader(path: string) {
 }
 
 function send(c: Context, file: Loaded, cacheControl: string): Response {
-  // A module script from another origin needs CORS; the file is public.
+  // A module script from another origin needs CORS; the file is public, and stores load it
+  // from their own pages (also those sending Cross-Origin-Embedder-Policy).
   c.header('Access-Control-Allow-Origin', '*')
+  c.header('Cross-Origin-Resource-Policy', 'cross-origin')
+  c.header('X-Content-Type-Options', 'nosniff')
   c.header('Cache-Control', cacheControl)
   c.header('ETag', file.etag)
   c.header('Vary', 'Accept-Encoding')

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
+import { forgetCachedKeys } from '../keys/invalidation'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
 import { templateProblem } from '../templates'
 import { parseRegistrations, type SmsRegistrations } from '../templates/registrations'
@@ -89,6 +90,7 @@ export async function createApiKey(
       hint: `${rawKey.slice(0, 12)}…${rawKey.slice(-4)}`,
       created_at: now,
       revoked_at: null,
+      last_used_at: null,
     })
     .execute()
   return rawKey
@@ -147,12 +149,27 @@ export interface KeyLookup {
   project: Project
 }
 
-/** The active key and its project, or undefined for a malformed, unknown or revoked key. */
+/** True when `rawKey` has the shape of a Textgate API key (`pk_test_…`, `sk_live_…`). */
+export function isApiKeyShaped(rawKey: string): boolean {
+  return KEY_PATTERN.test(rawKey)
+}
+
+/**
+ * The active key and its project, or undefined for a malformed, unknown or revoked key. Straight
+ * from the database: requests go through the cache in keys/cache.ts.
+ */
 export async function findApiKey(
   db: Kysely<Database>,
   rawKey: string,
 ): Promise<KeyLookup | undefined> {
   if (!KEY_PATTERN.test(rawKey)) return undefined
+  return findApiKeyByHash(db, hashKey(rawKey))
+}
+
+export async function findApiKeyByHash(
+  db: Kysely<Database>,
+  keyHash: string,
+): Promise<KeyLookup | undefined> {
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('projects', 'projects.id', 'api_keys.project_id')
@@ -169,7 +186,7 @@ export async function findApiKey(
       'projects.sms_registrations',
       'projects.ip_allowlist',
     ])
-    .where('api_keys.key_hash', '=', hashKey(rawKey))
+    .where('api_keys.key_hash', '=', keyHash)
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst()
   if (!row) return undefined
@@ -195,6 +212,7 @@ export async function findApiKey(
       hint: row.hint,
       created_at: row.created_at,
       revoked_at: row.revoked_at,
+      last_used_at: row.last_used_at,
     },
     project: {
       id: row.project_id,
@@ -231,6 +249,7 @@ export async function setFraudSettings(
     .set({ fraud_settings: validSettingsJson(settings) })
     .where('id', '=', projectId)
     .executeTakeFirst()
+  forgetCachedKeys(db)
   return Number(result.numUpdatedRows) > 0
 }
 
@@ -269,6 +288,7 @@ export async function setTemplates(
     .set({ message_templates: templates ? validTemplatesJson(templates) : null })
     .where('id', '=', projectId)
     .executeTakeFirst()
+  forgetCachedKeys(db)
   return Number(result.numUpdatedRows) > 0
 }
 
@@ -288,6 +308,7 @@ export async function setRegistrations(
     .set({ sms_registrations: value })
     .where('id', '=', projectId)
     .executeTakeFirst()
+  forgetCachedKeys(db)
   return Number(result.numUpdatedRows) > 0
 }
 

@@ -39,6 +39,8 @@ export interface ApiKeyTable {
   hint: string
   created_at: number
   revoked_at: number | null
+  /** Last request made with the key, to the minute (each process writes it once a minute). */
+  last_used_at: number | null
 }
 
 export type VerificationStatusColumn = 'pending' | 'approved' | 'expired' | 'failed' | 'canceled'
@@ -330,6 +332,18 @@ export interface AuditHeadTable {
   hash: string
 }
 
+/** That an erasure by number happened (GDPR Art. 17): never the number. */
+export interface ErasureTable {
+  id: string
+  /** '*' when every project's rows were searched. */
+  project_id: string
+  /** `cli`, or the id of the secret key that asked. */
+  requested_by: string
+  /** JSON object: table → rows removed or masked. */
+  rows: string
+  created_at: number
+}
+
 export interface WebhookEndpointTable {
   id: string
   project_id: string
@@ -416,6 +430,7 @@ export interface Database {
   operator_sessions: OperatorSessionTable
   audit_log: AuditLogTable
   audit_heads: AuditHeadTable
+  erasures: ErasureTable
   webhook_endpoints: WebhookEndpointTable
   webhook_messages: WebhookMessageTable
   webhook_deliveries: WebhookDeliveryTable

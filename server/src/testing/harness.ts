@@ -25,6 +25,8 @@ export interface HarnessOptions {
   liveCarrier?: CarrierAdapter
   /** The public URL carriers call back, for URL-signing carriers. */
   publicUrl?: string
+  /** A built widget.js to serve (default: none, /widget.js answers 404). */
+  widgetPath?: string
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
@@ -64,7 +66,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     tokens,
     verifications,
     logger,
-    widgetPath: '/nonexistent/widget.js',
+    widgetPath: options.widgetPath ?? '/nonexistent/widget.js',
     trustProxyHops: 1,
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,

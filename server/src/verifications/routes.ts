@@ -11,10 +11,18 @@ import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
+import { isId } from '../ids'
 import type { Database } from '../storage'
 import type { VerificationService } from './service'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+/** The `:id` of the path, refused as unknown before any query when it is not a verification id. */
+function verificationId(c: { req: { param(name: 'id'): string } }): string {
+  const id = c.req.param('id')
+  if (!isId('ver', id)) throw new ApiError('verification_not_found')
+  return id
+}
 
 export function verificationRoutes(
   db: Kysely<Database>,
@@ -44,18 +52,19 @@ export function verificationRoutes(
       return c.json(result.body, result.status as 201)
     })
     .post('/:id/check', publishable, async (c) => {
+      const id = verificationId(c)
       const { code } = await readJson(c, CheckVerificationRequest)
-      return c.json(await verifications.check(c.get('auth'), c.req.param('id'), code))
+      return c.json(await verifications.check(c.get('auth'), id, code))
     })
     .post('/:id/resend', publishable, async (c) => {
       return c.json(
-        await verifications.resend(c.get('auth'), c.req.param('id'), {
+        await verifications.resend(c.get('auth'), verificationId(c), {
           origin: c.req.header('Origin') ?? null,
           ip: clientIp(c, trustProxyHops),
         }),
       )
     })
     .get('/:id', secret, async (c) => {
-      return c.json(await verifications.get(c.get('auth'), c.req.param('id')))
+      return c.json(await verifications.get(c.get('auth'), verificationId(c)))
     })
 }

@@ -15,11 +15,13 @@ interface Key {
   id: string
   kind: string
   mode: string
-  hint: string
-  createdAt: number
-  revokedAt: number | null
-  lastUsedAt: number | null
+  prefix: string
+  createdAt: string
+  revokedAt: string | null
+  lastUsedAt: string | null
 }
+
+const at = (iso: string | null) => (iso === null ? null : Date.parse(iso))
 interface Operator {
   id: string
   email: string
@@ -100,7 +102,7 @@ export class SettingsPage extends ProjectPage {
   }
 
   private revoke(key: Key) {
-    if (!confirm(t.settings.confirmRevoke(key.hint))) return
+    if (!confirm(t.settings.confirmRevoke(key.prefix))) return
     void this.act(async () => {
       await api('POST', `${this.base}/settings/keys/${key.id}/revoke`)
       await this.load()
@@ -187,9 +189,9 @@ export class SettingsPage extends ProjectPage {
         <tbody>${this.keys.map(
           (
             k,
-          ) => html`<tr><td><code>${k.hint}</code></td><td>${k.kind}</td><td>${k.mode}</td><td>${fmt.time(k.createdAt)}</td>
-            <td>${k.lastUsedAt ? fmt.time(k.lastUsedAt) : t.settings.never}</td><td>${k.revokedAt ? fmt.time(k.revokedAt) : t.settings.active}</td>
-            <td>${this.can('keys.write') && !k.revokedAt ? html`<button type="button" class="danger" aria-label=${t.settings.revokeLabel(k.hint)} @click=${() => this.revoke(k)}>${t.settings.revoke}</button>` : ''}</td></tr>`,
+          ) => html`<tr><td><code>${k.prefix}</code></td><td>${k.kind}</td><td>${k.mode}</td><td>${fmt.time(at(k.createdAt))}</td>
+            <td>${k.lastUsedAt ? fmt.time(at(k.lastUsedAt)) : t.settings.never}</td><td>${k.revokedAt ? fmt.time(at(k.revokedAt)) : t.settings.active}</td>
+            <td>${this.can('keys.write') && !k.revokedAt ? html`<button type="button" class="danger" aria-label=${t.settings.revokeLabel(k.prefix)} @click=${() => this.revoke(k)}>${t.settings.revoke}</button>` : ''}</td></tr>`,
         )}</tbody></table>`,
         )}
         ${

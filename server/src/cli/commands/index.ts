@@ -7,6 +7,8 @@ import type { Command } from '../command'
 import { auditVerifyCommand } from './audit-verify'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
+import { keysListCommand } from './keys-list'
+import { keysRevokeCommand } from './keys-revoke'
 import { keysRotateCommand } from './keys-rotate'
 import { migrateCommand } from './migrate'
 import { operatorsCommand } from './operators'
@@ -33,6 +35,8 @@ export const COMMANDS: readonly Command[] = [
   operatorsCommand,
   auditVerifyCommand,
   keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
   outboxStatusCommand,
   routesCheckCommand,
   routesPlanCommand,

@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
+import { createKey, listKeys, revokeKey } from '../../keys'
 import {
   createOperator,
   issueSetupLink,
@@ -13,7 +14,7 @@ import {
   setRole,
 } from '../../operators'
 import { endAllSessions } from '../../operators/sessions'
-import { allowedCountries, allowedOrigins, createApiKey, normalizeOrigin } from '../../projects'
+import { allowedCountries, allowedOrigins, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
@@ -56,7 +57,7 @@ const Invite = v.strictObject({
 })
 const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
 
-export function settingsRoutes({ db, tokens, publicUrl, now }: ProjectRoutesDeps) {
+export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
   const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
   return new Hono()
     .get('/', need('settings.read'), (c) => c.json(presentSettings(c.get('project'))))
@@ -99,60 +100,35 @@ export function settingsRoutes({ db, tokens, publicUrl, now }: ProjectRoutesDeps
       })
       return c.json(presentSettings(updated))
     })
-    .get('/keys', need('keys.read'), async (c) => {
-      const keys = await db
-        .selectFrom('api_keys')
-        .selectAll()
-        .where('project_id', '=', c.get('project').id)
-        .orderBy('created_at', 'desc')
-        .execute()
-      return c.json({
-        keys: keys.map((k) => ({
-          id: k.id,
-          kind: k.kind,
-          mode: k.mode,
-          hint: k.hint,
-          createdAt: k.created_at,
-          revokedAt: k.revoked_at,
-          lastUsedAt: (k as { last_used_at?: number | null }).last_used_at ?? null,
-        })),
-      })
-    })
+    .get('/keys', need('keys.read'), async (c) =>
+      c.json({ keys: await listKeys(db, c.get('project').id) }),
+    )
     .post('/keys', need('keys.write'), async (c) => {
       const { mode } = await readJson(c, KeyCreate)
       const projectId = c.get('project').id
-      const publishableKey = await createApiKey(db, projectId, 'publishable', mode, now())
-      const secretKey = await createApiKey(db, projectId, 'secret', mode, now())
-      const hint = (key: string) => `${key.slice(0, 8)}…${key.slice(-4)}`
+      const publishable = await createKey(db, projectId, 'publishable', mode, now())
+      const secret = await createKey(db, projectId, 'secret', mode, now())
       auditNote(c, {
         action: 'keys.create',
         target: projectId,
-        after: { mode, publishable: hint(publishableKey), secret: hint(secretKey) },
+        after: { mode, publishable: publishable.summary.prefix, secret: secret.summary.prefix },
       })
-      return c.json({ mode, publishableKey, secretKey }, 201)
+      return c.json({ mode, publishableKey: publishable.key, secretKey: secret.key }, 201)
     })
     .post('/keys/:keyId/revoke', need('keys.write'), async (c) => {
-      const key = await db
-        .selectFrom('api_keys')
-        .selectAll()
-        .where('id', '=', c.req.param('keyId'))
-        .where('project_id', '=', c.get('project').id)
-        .executeTakeFirst()
-      if (!key) throw new ApiError('not_found')
-      if (key.revoked_at === null) {
-        await db
-          .updateTable('api_keys')
-          .set({ revoked_at: now() })
-          .where('id', '=', key.id)
-          .execute()
-      }
+      const result = await revokeKey(db, c.get('project').id, c.req.param('keyId'), {
+        now: now(),
+        logger,
+        by: `operator ${c.get('operator').email}`,
+      })
+      if (!result.revoked && result.reason === 'not_found') throw new ApiError('not_found')
       auditNote(c, {
         action: 'keys.revoke',
-        target: key.id,
-        before: { hint: key.hint, revokedAt: key.revoked_at },
-        after: { hint: key.hint, revokedAt: key.revoked_at ?? now() },
+        target: c.req.param('keyId'),
+        before: result.revoked ? { ...result.key, revokedAt: null } : result.key,
+        after: result.key,
       })
-      return c.json({ ok: true })
+      return c.json({ revoked: result.revoked, key: result.key })
     })
     .post('/signing-key/rotate', need('keys.write'), async (c) => {
       if (c.get('role') !== 'owner') throw new ApiError('forbidden', { permission: 'owner' })

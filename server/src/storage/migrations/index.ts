@@ -13,6 +13,7 @@ import * as earlyReports from './20261127T220000-early-reports'
 import * as messageParts from './20261128T000000-message-parts'
 import * as smsRegistrations from './20261128T010000-sms-registrations'
 import * as webhooks from './20261201T021500-webhooks'
+import * as keyUseAndErasures from './20261201T023000-key-use-and-erasures'
 import * as operatorsAudit from './20261201T030000-operators-audit'
 
 export const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '20261128T000000-message-parts': messageParts,
   '20261128T010000-sms-registrations': smsRegistrations,
   '20261201T021500-webhooks': webhooks,
+  '20261201T023000-key-use-and-erasures': keyUseAndErasures,
   '20261201T030000-operators-audit': operatorsAudit,
 }
 
