@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import * as v from 'valibot'
-import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/config'
+import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 
 export interface Config {
