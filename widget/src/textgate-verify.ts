@@ -298,7 +298,17 @@ export class TextgateVerify extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
+    this.removeFallback()
     this.phone.detect(this.defaultCountry)
+  }
+
+  /**
+   * The page's fallback for when widget.js never runs (children marked `data-textgate-fallback`,
+   * such as a message and a hidden required input that keeps the form from posting) goes once the
+   * element runs: it validates the form itself.
+   */
+  private removeFallback(): void {
+    for (const child of this.querySelectorAll(':scope > [data-textgate-fallback]')) child.remove()
   }
 
   /** The optional marketing checkbox is offered only when the page labels it. */
@@ -363,6 +373,10 @@ export class TextgateVerify extends LitElement {
       }
     }
     if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
+  }
+
+  protected override firstUpdated(): void {
+    this.removeFallback() // Children the parser added after connect.
   }
 
   protected override updated(changed: PropertyValues<this>): void {
