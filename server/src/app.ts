@@ -7,12 +7,15 @@ import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { auditTrail } from './audit'
 import { apiKeyAuth, corsPreflight } from './auth'
-import { carrierReportRoutes } from './carriers/reports'
 import type { CarrierAdapter } from './carriers/types'
+import { consoleRoutes } from './console'
+import { carrierReportRoutes } from './delivery/reports'
 import { fraudRoutes } from './fraud/routes'
 import { healthRoutes } from './health'
 import { readJson } from './http/body'
+import { clientIp } from './http/client-ip'
 import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
@@ -21,6 +24,7 @@ import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
 import { httpMetrics, metricsHandler } from './metrics'
 import { openApiRoutes } from './openapi/routes'
+import type { Router, RoutingConfig } from './routing'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -50,6 +54,11 @@ export interface AppDeps {
   metrics?: { registry: Registry; token: string }
   /** Whether a request came through a trusted proxy (its X-Request-Id is then kept). */
   fromTrustedProxy?: (c: Context) => boolean
+  /** The console's built page (server/console/dist by default). */
+  consoleDir?: string
+  /** The live router and its routing file, for the console's routing view. */
+  router?: Router
+  routing?: RoutingConfig
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -68,6 +77,9 @@ export function createApp({
   publicUrl,
   metrics,
   fromTrustedProxy = () => trustProxyHops > 0,
+  consoleDir,
+  router,
+  routing,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -101,6 +113,14 @@ export function createApp({
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
   app.use('/v1/*', corsPreflight(db))
+  app.use('*', async function clientAddress(c, next) {
+    c.set('clientIp', clientIp(c, trustProxyHops))
+    await next()
+  })
+  // Every secret-key write and every operator action, whatever the route.
+  const audit = auditTrail({ db, logger, trustProxyHops, now })
+  app.use('/v1/*', audit)
+  app.use('/console/api/*', audit)
 
   app.route('/', healthRoutes({ db, logger, isAccepting, now }))
   if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
@@ -125,6 +145,23 @@ export function createApp({
     const { project, apiKey } = c.get('auth')
     return c.json(await tokens.redeem(token, project.id, apiKey.mode))
   })
+
+  app.route(
+    '/console',
+    consoleRoutes({
+      db,
+      encryptionKey: secrets.encryptionKey,
+      publicUrl: publicUrl ?? 'http://localhost:8787',
+      logger,
+      trustProxyHops,
+      consoleDir,
+      now,
+      tokens,
+      verifications,
+      router,
+      routing,
+    }),
+  )
 
   app.notFound((c) => sendError(c, new ApiError('not_found')))
   app.onError((error, c) => {
