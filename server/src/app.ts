@@ -124,7 +124,14 @@ export function createApp({
 
   app.route('/', healthRoutes({ db, logger, isAccepting, now }))
   if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
-  app.route('/', openApiRoutes({ serverUrl: publicUrl }))
+  app.route(
+    '/',
+    openApiRoutes({
+      serverUrl: publicUrl,
+      internalRoutes: () =>
+        app.routes.filter((r) => r.method !== 'ALL' && r.path.startsWith('/console')),
+    }),
+  )
   app.get('/.well-known/jwks.json', async (c) => {
     c.header('Access-Control-Allow-Origin', '*')
     c.header('Cache-Control', 'public, max-age=300')

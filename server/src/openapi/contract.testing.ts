@@ -62,6 +62,8 @@ export function checkResponse(
   const path = new URL(url, 'http://x').pathname
   const lower = method.toLowerCase()
   if (lower === 'options' || lower === 'head') return []
+  // The console's own page API is listed without schemas (internal to its page).
+  if (path === '/console' || path.startsWith('/console/')) return []
   const operation =
     compiled.find((op) => op.method === lower && op.path === path) ??
     compiled.find((op) => op.method === lower && op.pattern.test(path))

@@ -540,11 +540,49 @@ function operationObject(op: Operation) {
  * @example
  * app.get('/openapi.json', (c) => c.json(buildOpenApiDocument({ serverUrl: config.publicUrl })))
  */
-export function buildOpenApiDocument({ serverUrl }: { serverUrl?: string } = {}) {
+export function buildOpenApiDocument({
+  serverUrl,
+  internalRoutes = [],
+}: {
+  serverUrl?: string
+  /**
+   * Routes of the operator console's own page API (session cookie, not for stores): listed so
+   * that every served route is in the document, without schemas (see README).
+   */
+  internalRoutes?: { method: string; path: string }[]
+} = {}) {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const op of OPERATIONS) {
     paths[op.path] ??= {}
     ;(paths[op.path] as Record<string, unknown>)[op.method] = operationObject(op)
+  }
+  for (const route of internalRoutes) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}')
+    const method = route.method.toLowerCase()
+    paths[path] ??= {}
+    ;(paths[path] as Record<string, unknown>)[method] ??= {
+      operationId: `console_${method}_${path.replace(/[^a-zA-Z0-9]+/g, '_')}`,
+      summary: 'Operator console (its own page API; session cookie, not for stores).',
+      tags: ['Console (internal)'],
+      'x-internal': true,
+      ...(path.includes('{')
+        ? {
+            parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+              name: m[1],
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+            })),
+          }
+        : {}),
+      responses: {
+        '200': { description: 'See the console.' },
+        default: {
+          description: 'An error.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    }
   }
   const webhooks: Record<string, unknown> = {}
   for (const type of WEBHOOK_EVENT_TYPES) {
@@ -572,7 +610,12 @@ export function buildOpenApiDocument({ serverUrl }: { serverUrl?: string } = {})
       license: { name: 'See the repository' },
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
-    tags: [...new Set(OPERATIONS.map((op) => op.tag))].map((name) => ({ name })),
+    tags: [
+      ...new Set([
+        ...OPERATIONS.map((op) => op.tag),
+        ...(internalRoutes.length ? ['Console (internal)'] : []),
+      ]),
+    ].map((name) => ({ name })),
     paths,
     webhooks,
     components: {

@@ -45,14 +45,26 @@ const ASSETS: Record<string, string> = {
   'favicon-32x32.png': 'image/png',
 }
 
-export function openApiRoutes({ serverUrl }: { serverUrl?: string | undefined } = {}) {
+export function openApiRoutes({
+  serverUrl,
+  internalRoutes = () => [],
+}: {
+  serverUrl?: string | undefined
+  /** Read when the document is first asked for, once every route is registered. */
+  internalRoutes?: () => { method: string; path: string }[]
+} = {}) {
   const routes = new Hono()
   let document: string | undefined
   const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
   const cache = new Map<string, Buffer>()
 
   routes.get('/openapi.json', (c) => {
-    document ??= JSON.stringify(buildOpenApiDocument(serverUrl ? { serverUrl } : {}))
+    document ??= JSON.stringify(
+      buildOpenApiDocument({
+        ...(serverUrl ? { serverUrl } : {}),
+        internalRoutes: internalRoutes(),
+      }),
+    )
     c.header('Content-Type', 'application/json; charset=utf-8')
     c.header('Cache-Control', 'public, max-age=300')
     c.header('Access-Control-Allow-Origin', '*')
