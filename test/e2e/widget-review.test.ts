@@ -27,6 +27,8 @@ import {
 
 const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
 const SCREENS = join(ROOT, 'test/.tmp/screens')
+/** The machine may be busy: polls wait up to 15 s. */
+const POLL = { timeout: 15_000 }
 
 /** Text the shopper cannot read in full: every element with a text node that overflows its box. */
 function clippedText(): string[] {
@@ -105,10 +107,10 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
         }
       }
     }, variant)
-    await expect.poll(() => widget(page, 'phone-input').isVisible()).toBe(true)
+    await expect.poll(() => widget(page, 'phone-input').isVisible(), POLL).toBe(true)
     if (variant.lang) {
       await expect
-        .poll(() => widget(page, 'base').getAttribute('lang'))
+        .poll(() => widget(page, 'base').getAttribute('lang'), POLL)
         .toBe(variant.lang === 'ar' ? 'ar' : variant.lang)
     }
     return page
@@ -121,15 +123,15 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
     await widget(page, 'consent-checkbox').check()
     await widget(page, 'submit-button').click()
     await expect
-      .poll(async () => ((await widget(page, 'error').textContent()) ?? '').trim())
+      .poll(async () => ((await widget(page, 'error').textContent()) ?? '').trim(), POLL)
       .not.toBe('')
     await at('phone')
     await widget(page, 'phone-input').fill(phone)
     await widget(page, 'submit-button').click()
-    await expect.poll(() => widget(page, 'code-input').isVisible()).toBe(true)
+    await expect.poll(() => widget(page, 'code-input').isVisible(), POLL).toBe(true)
     await at('code')
     await widget(page, 'code-input').fill(await sandboxCode(textgate.url, project, phone))
-    await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => widget(page, 'done').isVisible(), POLL).toBe(true)
     await at('done')
     return phone
   }
@@ -163,7 +165,7 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
         // The country list too, in the phone step.
         if (step === 'phone') {
           await widget(page, 'country-button').click()
-          await expect.poll(() => widget(page, 'country-search').isVisible()).toBe(true)
+          await expect.poll(() => widget(page, 'country-search').isVisible(), POLL).toBe(true)
           for (const text of await page.evaluate(clippedText)) clipped.push(`list: ${text}`)
           await page.keyboard.press('Escape')
         }
@@ -187,10 +189,10 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
     await widget(page, 'phone-input').fill(phone)
     await widget(page, 'consent-checkbox').check()
     await widget(page, 'submit-button').click()
-    await expect.poll(() => widget(page, 'code-input').isVisible()).toBe(true)
-    await expect.poll(() => page.inputValue('#inbox-to')).toBe(phone)
+    await expect.poll(() => widget(page, 'code-input').isVisible(), POLL).toBe(true)
+    await expect.poll(() => page.inputValue('#inbox-to'), POLL).toBe(phone)
     await widget(page, 'code-input').fill(await sandboxCode(textgate.url, project, phone))
-    await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => widget(page, 'done').isVisible(), POLL).toBe(true)
     await page.locator('form[action="/register"] > button[type="submit"]').click()
     await page.waitForURL(/\/welcome\//)
     const shown = (await page.locator('.phone').textContent()) ?? ''
