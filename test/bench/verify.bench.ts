@@ -360,6 +360,7 @@ async function main() {
       `Node ${process.version}, loopback\n`,
   )
   const rows: Record<string, Row> = {}
+  let pairedRatios: Record<string, number> = {}
   const problems: string[] = []
   const out: Record<string, unknown> = {
     seconds: SECONDS,
@@ -479,6 +480,28 @@ async function main() {
       dir.remove()
       await tg.close()
       await before?.close()
+    }
+    // Rows measured back to back in one round share the machine's load: their ratios, one per
+    // round, are steadier than ratios of medians.
+    const paired = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
+      const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
+      return values[Math.floor((values.length - 1) / 2)] ?? 0
+    }
+    const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
+    const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
+    pairedRatios = {
+      startVsSendOtp: paired(rounds.start, rounds.peerSend, throughput),
+      checkVsVerify: paired(rounds.check, rounds.peerVerify, throughput),
+      startVsSendOtpPerCpu: paired(rounds.start, rounds.peerSend, perCpu),
+      checkVsVerifyPerCpu: paired(rounds.check, rounds.peerVerify, perCpu),
+      ...(before
+        ? {
+            startAfterVsBefore: paired(rounds.start, rounds.beforeStart, throughput),
+            checkAfterVsBefore: paired(rounds.check, rounds.beforeCheck, throughput),
+            startAfterVsBeforePerCpu: paired(rounds.start, rounds.beforeStart, perCpu),
+            checkAfterVsBeforePerCpu: paired(rounds.check, rounds.beforeCheck, perCpu),
+          }
+        : {}),
     }
     if (before) {
       rows.beforeStart = median(rounds.beforeStart)
@@ -614,11 +637,13 @@ async function main() {
   }))
   console.log('')
   console.table(table)
-  if (rows.beforeStart && rows.start && rows.beforeCheck && rows.check) {
+  if (Object.keys(pairedRatios).length > 0) {
     console.log(
-      `After ÷ before (${BEFORE}): start ${ratio(rows.start, rows.beforeStart)}×, check ${ratio(rows.check, rows.beforeCheck)}× ` +
-        `in throughput; CPU per start ${cpuRatio(rows.start, rows.beforeStart)}× less, per check ${cpuRatio(rows.check, rows.beforeCheck)}× less`,
+      'Ratios within each round (median over rounds; throughput, then requests per CPU-second):',
     )
+    for (const [name, value] of Object.entries(pairedRatios)) {
+      console.log(`  ${name.padEnd(26)} ${value.toFixed(2)}`)
+    }
   }
   if (rows.pgStart && rows.start) {
     console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
@@ -657,7 +682,7 @@ async function main() {
   mkdirSync(TMP, { recursive: true })
   writeFileSync(
     join(TMP, 'bench-verify.json'),
-    `${JSON.stringify({ ...out, rows, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
+    `${JSON.stringify({ ...out, rows, pairedRatios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
   )
   if (problems.length > 0) {
     console.error(`\n${problems.map((p) => `- ${p}`).join('\n')}\nThe run is INVALID.`)
