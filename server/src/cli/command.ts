@@ -32,6 +32,8 @@ export const OPTIONS = {
   reset: { type: 'boolean', default: false },
   live: { type: 'boolean', default: false },
   to: { type: 'string' },
+  email: { type: 'string' },
+  role: { type: 'string' },
 } as const
 
 export function parseCommandLine(argv: string[]) {

@@ -4,12 +4,14 @@
  * @module
  */
 import type { Command } from '../command'
+import { auditVerifyCommand } from './audit-verify'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
 import { keysListCommand } from './keys-list'
 import { keysRevokeCommand } from './keys-revoke'
 import { keysRotateCommand } from './keys-rotate'
 import { migrateCommand } from './migrate'
+import { operatorsCommand } from './operators'
 import { outboxStatusCommand } from './outbox-status'
 import { projectsCreateCommand } from './projects-create'
 import { registrationsSetCommand } from './registrations-set'
@@ -30,6 +32,8 @@ export const COMMANDS: readonly Command[] = [
   keysRotateCommand,
   fraudCommand,
   webhooksCommand,
+  operatorsCommand,
+  auditVerifyCommand,
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,
