@@ -20,7 +20,7 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
- * BENCH_BEFORE=<git revision> also runs that revision's server (checked out under test/.tmp)
+ * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
  * in the SQLite rounds, for before/after rows from one run.
  *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
@@ -29,7 +29,7 @@
  * @module
  */
 import { execSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -163,20 +163,18 @@ function report(row: Row): Row {
 }
 
 /**
- * The CLI of another revision's server, checked out under test/.tmp (its own source, this
- * checkout's installed packages), for before/after rows measured in one run.
+ * The CLI of another revision's server, checked out in a temporary folder outside the repository
+ * (so no test runner finds its tests) with this checkout's installed packages, for before/after
+ * rows measured in one run.
  */
-function checkoutBefore(revision: string): string {
-  const dir = join(TMP, `before-${revision.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
-  if (!existsSync(join(dir, 'server'))) {
-    mkdirSync(dir, { recursive: true })
-    execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir}`, {
-      cwd: ROOT,
-    })
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-    symlinkSync(join(ROOT, 'server/node_modules'), join(dir, 'server/node_modules'))
-  }
-  return join(dir, 'server/src/cli/main.ts')
+function checkoutBefore(revision: string): { cliPath: string; remove(): void } {
+  const dir = tempDir('tg-bench-before-')
+  execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir.path}`, {
+    cwd: ROOT,
+  })
+  symlinkSync(join(ROOT, 'node_modules'), join(dir.path, 'node_modules'))
+  symlinkSync(join(ROOT, 'server/node_modules'), join(dir.path, 'server/node_modules'))
+  return { cliPath: join(dir.path, 'server/src/cli/main.ts'), remove: dir.remove }
 }
 
 /** The row of median throughput. */
@@ -416,6 +414,7 @@ async function main() {
     const port = await freePort()
     let peer: Started | undefined
     let before: TextgateUnderTest | undefined
+    let beforeCheckout: { cliPath: string; remove(): void } | undefined
     const rounds: Record<
       'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck',
       Row[]
@@ -428,7 +427,10 @@ async function main() {
       beforeCheck: [],
     }
     try {
-      if (BEFORE) before = await startTextgates(undefined, 1, checkoutBefore(BEFORE))
+      if (BEFORE) {
+        beforeCheckout = checkoutBefore(BEFORE)
+        before = await startTextgates(undefined, 1, beforeCheckout.cliPath)
+      }
       peer = await startProcess(
         [join(ROOT, 'test/bench/peer-server.ts')],
         { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
@@ -480,6 +482,7 @@ async function main() {
       dir.remove()
       await tg.close()
       await before?.close()
+      beforeCheckout?.remove()
     }
     // Rows measured back to back in one round share the machine's load: their ratios, one per
     // round, are steadier than ratios of medians.
