@@ -34,9 +34,9 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
 import pg from 'pg'
-import { hashCode } from '../../server/src/codes'
 import { parseFraudSettings } from '../../server/src/fraud/settings'
 import { newId } from '../../server/src/ids'
+import { hashCode } from '../../server/src/one-time-codes'
 import {
   type CreatedProject,
   createProject,

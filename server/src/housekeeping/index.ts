@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { applyEarlyReports } from '../carriers/reports'
+import { applyEarlyReports } from '../delivery/reports'
 import type { Database } from '../storage'
 
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
