@@ -12,6 +12,7 @@ import { carrierReportRoutes } from './carriers/reports'
 import type { CarrierAdapter } from './carriers/types'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
+import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client-ip'
 import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
@@ -34,7 +35,9 @@ export interface AppDeps {
   logger: Logger
   widgetPath: string
   /** Proxies whose X-Forwarded-For is trusted for the client's address (TRUST_PROXY). */
-  trustProxyHops?: number
+  trustedProxies?: TrustedProxies
+  /** The peer assumed for requests without a socket (in-process tests); default none. */
+  peerWhenUnknown?: string | null
   now?: () => number
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
@@ -53,7 +56,8 @@ export function createApp({
   verifications,
   logger,
   widgetPath,
-  trustProxyHops = 0,
+  trustedProxies = NO_TRUSTED_PROXIES,
+  peerWhenUnknown = null,
   now = Date.now,
   isAccepting = () => true,
   carriers = () => [],
@@ -108,7 +112,10 @@ export function createApp({
   app.get('/widget.js', widgetFile(widgetPath))
   app.get('/chunks/:name', widgetChunks(widgetPath))
 
-  app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
+  app.route(
+    '/v1/verifications',
+    verificationRoutes(db, verifications, (c) => clientIp(c, trustedProxies, peerWhenUnknown)),
+  )
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/keys', keyRoutes(db, logger, now))

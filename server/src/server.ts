@@ -131,7 +131,7 @@ export async function startServer(
     verifications,
     logger,
     widgetPath,
-    trustProxyHops: config.trustProxyHops,
+    trustedProxies: config.trustedProxies,
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
     carriers: () => router?.adapters() ?? [],
@@ -145,8 +145,9 @@ export async function startServer(
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = serve({ fetch: app.fetch, port: config.port, hostname }, () =>
-      resolve(listening as Server),
+    const listening = serve(
+      { fetch: app.fetch, port: config.port, hostname: hostname ?? config.host },
+      () => resolve(listening as Server),
     ) as Server
     listening.once('error', reject)
   })

@@ -8,6 +8,7 @@ import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
 import type { CarrierAdapter } from '../carriers/types'
 import { createFraud } from '../fraud'
+import { trustedProxies } from '../http/client-ip'
 import { createDispatcher } from '../outbox'
 import { type CreateProjectInput, createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -67,7 +68,10 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     verifications,
     logger,
     widgetPath: options.widgetPath ?? '/nonexistent/widget.js',
-    trustProxyHops: 1,
+    // In-process requests have no socket: they count as coming from a local proxy, so tests
+    // give each simulated client its own address with X-Forwarded-For.
+    trustedProxies: trustedProxies('loopback'),
+    peerWhenUnknown: '127.0.0.1',
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,
     now,
