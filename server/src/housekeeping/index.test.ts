@@ -56,6 +56,7 @@ for (const dialect of DIALECTS) {
         fraudCounters: 1,
         spentChallenges: 1,
         fraudEvents: 0,
+        callbackReplays: 0,
       })
       const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
       expect(left).toEqual([{ jti: 'live' }])

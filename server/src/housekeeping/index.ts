@@ -31,6 +31,10 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
       .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
       .executeTakeFirst(),
   ])
+  const replays = await db
+    .deleteFrom('callback_replays')
+    .where('expires_at', '<', at)
+    .executeTakeFirst()
   // Reports held for a message id that was stored meanwhile, or expired.
   const earlyReports = await applyEarlyReports(db, at)
   return {
@@ -41,6 +45,7 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
     fraudCounters: Number(counters.numDeletedRows),
     spentChallenges: Number(challenges.numDeletedRows),
     fraudEvents: Number(events.numDeletedRows),
+    callbackReplays: Number(replays.numDeletedRows),
   }
 }
 

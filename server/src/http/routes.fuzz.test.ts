@@ -292,7 +292,9 @@ for (const dialect of DIALECTS) {
             headers.Origin = input.origin
             if (input.body !== undefined) headers['Content-Type'] = input.contentType
             if (input.signed && input.body !== undefined) {
-              headers['X-Signature'] = genericSignature(CALLBACK_SECRET, input.body)
+              const timestamp = String(Math.floor(Date.now() / 1000))
+              headers['X-Signature-Timestamp'] = timestamp
+              headers['X-Signature'] = genericSignature(CALLBACK_SECRET, input.body, timestamp)
             }
             const withBody = route.method !== 'GET' && route.method !== 'HEAD'
             const response = await h.app.request(

@@ -3,7 +3,7 @@
  * Requests go through the real Hono app (`app.request`), as a browser's would.
  * @module
  */
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { createApp } from '../app'
 import { sandboxCarrier } from '../carriers/sandbox'
 import type { CarrierAdapter } from '../carriers/types'
@@ -28,6 +28,8 @@ export interface HarnessOptions {
   publicUrl?: string
   /** A built widget.js to serve (default: none, /widget.js answers 404). */
   widgetPath?: string
+  /** Where the app logs (default: silent). */
+  logger?: Logger
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
@@ -35,7 +37,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
   const now = () => nowMs
-  const logger = pino({ level: 'silent' })
+  const logger = options.logger ?? pino({ level: 'silent' })
   const tokens = createTokenService({
     db: storage.db,
     encryptionKey: secrets.encryptionKey,
