@@ -1,9 +1,10 @@
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 
 // The entry is served by the Textgate server at /widget.js; translations other than English and
 // each country's phone metadata are separate chunks under /chunks/, loaded only when used.
 // Not a "lib" build: Vite leaves whitespace unminified in ES library builds.
 export default defineConfig({
+  plugins: [collapseTemplates()],
   build: {
     target: 'es2022',
     minify: true,
@@ -22,3 +23,42 @@ export default defineConfig({
     },
   },
 })
+
+// A Vite plugin for the built widget: the html`` and css`` templates keep their source
+// indentation and CSS comments through minification (the minifier leaves template text alone).
+// In every template literal of the output it turns a newline followed by spaces into one space
+// and drops `/* … */` comments that start with "/* ": HTML and CSS render the same, and the
+// widget is smaller. A newline not followed by a space (Lit's own `[ \t\n\f\r]` pattern,
+// libraries' multi-line messages) is left as it is.
+function collapseTemplates(): Plugin {
+  return {
+    name: 'textgate-collapse-templates',
+    apply: 'build',
+    renderChunk(code) {
+      const edits: [number, number, string][] = []
+      // biome-ignore lint/suspicious/noExplicitAny: a walk over any ESTree node.
+      const visit = (node: any): void => {
+        if (!node || typeof node !== 'object') return
+        if (Array.isArray(node)) {
+          for (const child of node) visit(child)
+          return
+        }
+        if (node.type === 'TemplateElement') {
+          const raw = code.slice(node.start, node.end)
+          const collapsed = raw.replace(/\/\* [^*]*\*\//g, '').replace(/\n +/g, ' ')
+          if (collapsed !== raw) edits.push([node.start, node.end, collapsed])
+          return
+        }
+        for (const key in node) {
+          if (key !== 'parent' && key !== 'type') visit(node[key])
+        }
+      }
+      visit(this.parse(code))
+      if (!edits.length) return null
+      edits.sort((a, b) => b[0] - a[0])
+      let out = code
+      for (const [start, end, text] of edits) out = out.slice(0, start) + text + out.slice(end)
+      return { code: out, map: null }
+    },
+  }
+}

@@ -261,6 +261,8 @@ export const VerificationDetails = v.object({
   risk: v.object({
     decision: v.nullable(v.picklist(['allow', 'challenge', 'block'])),
     reasons: v.array(v.string()),
+    /** The caller signals the widget sent with the start, as stored (absent when none). */
+    signals: v.optional(CallerSignals),
   }),
 })
 export type VerificationDetails = v.InferOutput<typeof VerificationDetails>

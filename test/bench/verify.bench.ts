@@ -20,13 +20,16 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
+ * BENCH_BEFORE=<git revision> also runs that revision's server (checked out under test/.tmp)
+ * in the SQLite rounds, for before/after rows from one run.
+ *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
  * generator is the bottleneck, so ratios mean nothing) or when any row saw an error; it then exits
  * non-zero. Output: tables with ratios, and test/.tmp/bench-verify.json.
  * @module
  */
-import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -60,11 +63,17 @@ const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 5)
 const LEAK_PERCENT = Number(process.env.BENCH_LEAK_PERCENT ?? 10)
 /** Verifications prepared for each check row: more than a 2-core machine checks in a row. */
 const CHECK_SUPPLY = Number(process.env.BENCH_CHECK_SUPPLY ?? 60_000)
+/** A git revision whose server runs beside this one in the SQLite rounds (before/after rows). */
+const BEFORE = process.env.BENCH_BEFORE
+/** Rounds of the SQLite comparison: Textgate and the peer take turns, the median round counts. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BARE_MINIMUM = 10_000
 const ORIGIN = 'http://bench.store.test'
 const TMP = join(ROOT, 'test/.tmp')
 
 interface Row extends LoadResult {
+  /** Server CPU time per request (warm-up included), ms. */
+  cpuMsPerRequest: number
   name: string
   kind: LoadKind
 }
@@ -90,17 +99,37 @@ function takeRange(count: number): number {
   return offset
 }
 
-/** Runs the load generator as its own process and returns what it measured. */
-function load(
-  spec: Omit<LoadSpec, 'connections' | 'durationSeconds' | 'warmupSeconds'> & Partial<LoadSpec>,
-): Promise<LoadResult> {
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+function cpuOf(pids: (number | undefined)[]): number {
+  let total = 0
+  for (const pid of pids) total += cpuMs(pid)
+  return total
+}
+
+/**
+ * Runs the load generator as its own process and returns what it measured, with the CPU time
+ * the servers (`pids`) spent per request: unlike req/s, that hardly moves when other work
+ * shares the machine.
+ */
+async function load(
+  spec: Omit<LoadSpec, 'connections' | 'durationSeconds' | 'warmupSeconds'> &
+    Partial<LoadSpec> & { pids: (number | undefined)[] },
+): Promise<LoadResult & { cpuMsPerRequest: number }> {
+  const { pids, ...rest } = spec
   const full: LoadSpec = {
     connections: CONNECTIONS,
     durationSeconds: SECONDS,
     warmupSeconds: WARMUP,
-    ...spec,
+    ...rest,
   }
-  return new Promise((resolve, reject) => {
+  const cpuBefore = cpuOf(pids)
+  const result = await new Promise<LoadResult>((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'test/bench/load.ts'), JSON.stringify(full)],
@@ -115,6 +144,8 @@ function load(
       resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult)
     })
   })
+  const cpu = cpuOf(pids) - cpuBefore
+  return { ...result, cpuMsPerRequest: cpu / Math.max(1, result.requests + result.warmupRequests) }
 }
 
 /** A row's requests use fresh numbers: budget for the fastest rate a 2-core machine reaches. */
@@ -126,9 +157,32 @@ function report(row: Row): Row {
     ? ` (ran out of prepared verifications after ${row.seconds.toFixed(1)} s)`
     : ''
   console.log(
-    `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms${ran}${flag}`,
+    `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${ran}${flag}`,
   )
   return row
+}
+
+/**
+ * The CLI of another revision's server, checked out under test/.tmp (its own source, this
+ * checkout's installed packages), for before/after rows measured in one run.
+ */
+function checkoutBefore(revision: string): string {
+  const dir = join(TMP, `before-${revision.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
+  if (!existsSync(join(dir, 'server'))) {
+    mkdirSync(dir, { recursive: true })
+    execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir}`, {
+      cwd: ROOT,
+    })
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+    symlinkSync(join(ROOT, 'server/node_modules'), join(dir, 'server/node_modules'))
+  }
+  return join(dir, 'server/src/cli/main.ts')
+}
+
+/** The row of median throughput. */
+function median(list: Row[]): Row {
+  const sorted = [...list].sort((a, b) => a.perSecond - b.perSecond)
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Row
 }
 
 /** Resident set size of a process, in MiB (Linux /proc). */
@@ -150,11 +204,13 @@ interface TextgateUnderTest {
 async function startTextgates(
   databaseUrl: string | undefined,
   processes = 1,
+  cliPath?: string,
 ): Promise<TextgateUnderTest> {
   const first = await startTextgate({
     databaseUrl,
     env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
     direct: true,
+    ...(cliPath ? { cliPath } : {}),
   })
   const servers = [first]
   try {
@@ -164,12 +220,13 @@ async function startTextgates(
           databaseUrl: first.env.DATABASE_URL,
           env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
           direct: true,
+          ...(cliPath ? { cliPath } : {}),
         }),
       )
     }
     const settingsFile = join(first.env.TEXTGATE_DATA_DIR ?? '', 'bench-fraud.json')
     writeFileSync(settingsFile, JSON.stringify(BENCH_FRAUD_SETTINGS))
-    const project = createProject(first.env, 'Bench store', [ORIGIN], settingsFile)
+    const project = createProject(first.env, 'Bench store', [ORIGIN], settingsFile, cliPath)
     return {
       urls: servers.map((s) => s.url),
       project,
@@ -248,6 +305,7 @@ const headersFor = (project: CreatedProject) => ({
 async function startRow(name: string, tg: TextgateUnderTest, extra: Partial<LoadSpec> = {}) {
   const row = await load({
     targets: tg.urls,
+    pids: tg.pids,
     kind: 'start',
     headers: headersFor(tg.project),
     offset: takeRange(rangeFor()),
@@ -261,6 +319,7 @@ async function checkRow(name: string, tg: TextgateUnderTest, extra: Partial<Load
   const supplyFile = await prepareChecks(tg, CHECK_SUPPLY)
   const row = await load({
     targets: tg.urls,
+    pids: tg.pids,
     kind: 'check',
     headers: headersFor(tg.project),
     offset: takeRange(CHECK_SUPPLY),
@@ -327,6 +386,7 @@ async function main() {
         kind: 'echo',
         ...(await load({
           targets: [bare.url],
+          pids: [bare.child.pid],
           kind: 'echo',
           headers: {},
           offset: takeRange(rangeFor()),
@@ -346,56 +406,94 @@ async function main() {
   }
 
   if (SECTIONS.has('sqlite')) {
-    console.log('\nSQLite, one server process')
+    console.log(
+      `\nSQLite: Textgate and better-auth's phone-number plugin (peer), one process each, ` +
+        `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} taking turns (the median round is kept)`,
+    )
     const tg = await startTextgates(undefined)
-    try {
-      rows.start = await startRow('Textgate start (POST /v1/verifications)', tg)
-      rows.check = await checkRow('Textgate check (POST …/check)', tg)
-    } finally {
-      await tg.close()
-    }
-
-    console.log('\nbetter-auth phone-number plugin (peer), SQLite')
     const dir = tempDir('tg-peer-')
     const port = await freePort()
-    const peer: Started = await startProcess(
-      [join(ROOT, 'test/bench/peer-server.ts')],
-      { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
-      port,
-      '/healthz',
-      { direct: true },
-    )
+    let peer: Started | undefined
+    let before: TextgateUnderTest | undefined
+    const rounds: Record<
+      'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck',
+      Row[]
+    > = {
+      start: [],
+      check: [],
+      peerSend: [],
+      peerVerify: [],
+      beforeStart: [],
+      beforeCheck: [],
+    }
     try {
-      const offset = takeRange(rangeFor())
-      rows.peerSend = report({
-        name: 'better-auth send-otp',
-        kind: 'peer-send',
-        ...(await load({
-          targets: [peer.url],
-          kind: 'peer-send',
-          headers: {},
-          offset,
-          expect: 200,
-        })),
-      })
-      const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
-      const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
-      writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
-      rows.peerVerify = report({
-        name: 'better-auth verify',
-        kind: 'peer-verify',
-        ...(await load({
-          targets: [peer.url],
-          kind: 'peer-verify',
-          headers: {},
-          offset: takeRange(codes.length),
-          expect: 200,
-          supplyFile,
-        })),
-      })
+      if (BEFORE) before = await startTextgates(undefined, 1, checkoutBefore(BEFORE))
+      peer = await startProcess(
+        [join(ROOT, 'test/bench/peer-server.ts')],
+        { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
+        port,
+        '/healthz',
+        { direct: true },
+      )
+      for (let round = 1; round <= ROUNDS; round++) {
+        if (ROUNDS > 1) console.log(`  round ${round}`)
+        rounds.start.push(await startRow('Textgate start (POST /v1/verifications)', tg))
+        if (before) rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
+        rounds.peerSend.push(
+          report({
+            name: 'better-auth send-otp',
+            kind: 'peer-send',
+            ...(await load({
+              pids: [peer.child.pid],
+              targets: [peer.url],
+              kind: 'peer-send',
+              headers: {},
+              offset: takeRange(rangeFor()),
+              expect: 200,
+            })),
+          }),
+        )
+        rounds.check.push(await checkRow('Textgate check (POST …/check)', tg))
+        if (before) rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
+        const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
+        const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
+        writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
+        rounds.peerVerify.push(
+          report({
+            name: 'better-auth verify',
+            kind: 'peer-verify',
+            ...(await load({
+              pids: [peer.child.pid],
+              targets: [peer.url],
+              kind: 'peer-verify',
+              headers: {},
+              offset: takeRange(codes.length),
+              expect: 200,
+              supplyFile,
+            })),
+          }),
+        )
+      }
     } finally {
-      await peer.stop()
+      await peer?.stop()
       dir.remove()
+      await tg.close()
+      await before?.close()
+    }
+    if (before) {
+      rows.beforeStart = median(rounds.beforeStart)
+      rows.beforeCheck = median(rounds.beforeCheck)
+    }
+    rows.start = median(rounds.start)
+    rows.check = median(rounds.check)
+    rows.peerSend = median(rounds.peerSend)
+    rows.peerVerify = median(rounds.peerVerify)
+    // A row with errors in any round makes the kept row invalid too.
+    for (const [key, list] of Object.entries(rounds)) {
+      const errors = list.reduce((sum, r) => sum + r.errors, 0)
+      const row = rows[key]
+      if (row && errors > row.errors)
+        rows[key] = { ...row, errors, firstError: list.find((r) => r.errors > 0)?.firstError ?? '' }
     }
 
     console.log('\nSQLite at half the maximum rate (latency with headroom)')
@@ -490,12 +588,16 @@ async function main() {
   const bare = rows.bare.perSecond
   const ratio = (a: Row | undefined, b: Row | undefined) =>
     a && b && b.perSecond > 0 ? (a.perSecond / b.perSecond).toFixed(2) : ''
+  const cpuRatio = (a: Row | undefined, b: Row | undefined) =>
+    a && b && a.cpuMsPerRequest > 0 ? (b.cpuMsPerRequest / a.cpuMsPerRequest).toFixed(2) : ''
   const peerOf: Partial<Record<string, Row | undefined>> = {
     start: rows.peerSend,
     check: rows.peerVerify,
     startHalf: rows.peerSend,
     checkHalf: rows.peerVerify,
     pgStart: rows.peerSend,
+    beforeStart: rows.peerSend,
+    beforeCheck: rows.peerVerify,
     pgCheck: rows.peerVerify,
   }
   const table = Object.entries(rows).map(([key, r]) => ({
@@ -505,11 +607,19 @@ async function main() {
     'vs peer': key.endsWith('Half') ? '' : ratio(r, peerOf[key]),
     'p50 ms': r.p50.toFixed(2),
     'p99 ms': r.p99.toFixed(2),
+    'CPU ms/req': r.cpuMsPerRequest.toFixed(3),
+    'req per CPU-s vs peer': key.endsWith('Half') ? '' : cpuRatio(r, peerOf[key]),
     errors: r.errors,
     valid: r.errors === 0 ? 'yes' : 'INVALID',
   }))
   console.log('')
   console.table(table)
+  if (rows.beforeStart && rows.start && rows.beforeCheck && rows.check) {
+    console.log(
+      `After ÷ before (${BEFORE}): start ${ratio(rows.start, rows.beforeStart)}×, check ${ratio(rows.check, rows.beforeCheck)}× ` +
+        `in throughput; CPU per start ${cpuRatio(rows.start, rows.beforeStart)}× less, per check ${cpuRatio(rows.check, rows.beforeCheck)}× less`,
+    )
+  }
   if (rows.pgStart && rows.start) {
     console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
   }
@@ -538,7 +648,10 @@ async function main() {
   }
   console.log(
     '\n"vs bare" = throughput as a share of the bare Hono route; "vs peer" = Textgate ÷ better-auth' +
-      '\n(start ÷ send-otp, check ÷ verify). Every server and the load generator ran on this machine' +
+      '\n(start ÷ send-otp, check ÷ verify). "CPU ms/req" = the server processes\' CPU time per request' +
+      '\n(background work such as sending the text included); "req per CPU-s vs peer" = how many more' +
+      '\nrequests Textgate serves per second of CPU than the peer: what throughput compares to when the' +
+      '\nmachine is quiet, and steady when it is not. Every server and the load generator ran on this machine' +
       `\nin this run; load average at the end ${loadavg()[0]?.toFixed(2)} (other work on the machine skews absolute figures).`,
   )
   mkdirSync(TMP, { recursive: true })

@@ -88,13 +88,14 @@ async function runFaultScenario(
     // `projects create` and `keys create --live` do) to spare two process starts.
     const storage = openStorage(String(env.DATABASE_URL))
     // The fraud guard would rightly stop a burst of sequential numbers from one address: this
-    // test is about the outbox, so velocity, conversion and spend checks are off for it.
+    // test is about the outbox, so velocity, conversion, destination and spend checks are off.
     const { project } = await createProject(storage.db, {
       name: 'Fault shop',
       origins: [ORIGIN],
       fraudSettings: {
         velocity: { mode: 'off' },
         conversion: { mode: 'off' },
+        destinations: { mode: 'off' },
         spend: { mode: 'off' },
       },
     })

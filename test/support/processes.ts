@@ -33,8 +33,8 @@ export function tempDir(prefix = 'tg-'): { path: string; remove(): void } {
 export type Env = Record<string, string | undefined>
 
 /** Runs a CLI command to completion. */
-export function cli(args: string[], env: Env) {
-  const result = spawnSync(TSX, [CLI, ...args], {
+export function cli(args: string[], env: Env, cliPath = CLI) {
+  const result = spawnSync(TSX, [cliPath, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -81,6 +81,8 @@ export function createProject(
   name: string,
   origins: string[],
   fraudSettingsFile?: string,
+  /** Another checkout's CLI (the benchmark's before rows). */
+  cliPath = CLI,
 ): CreatedProject {
   const result = cli(
     [
@@ -93,6 +95,7 @@ export function createProject(
       '--json',
     ],
     env,
+    cliPath,
   )
   if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
   return JSON.parse(result.stdout) as CreatedProject
@@ -173,7 +176,13 @@ export const TEST_SECRET = 'e2e-secret-0123456789-0123456789-0123456789'
 
 /** Starts `pnpm textgate serve` on a fresh SQLite (or `databaseUrl`) in its own data folder. */
 export async function startTextgate(
-  options: { databaseUrl?: string; env?: Env; direct?: boolean } = {},
+  options: {
+    databaseUrl?: string
+    env?: Env
+    direct?: boolean
+    /** Another checkout's CLI (the benchmark's before rows). */
+    cliPath?: string
+  } = {},
 ) {
   const dir = tempDir('tg-server-')
   const port = await freePort()
@@ -185,7 +194,7 @@ export async function startTextgate(
     DATABASE_URL: options.databaseUrl ?? `sqlite:${dir.path}/textgate.db`,
     ...options.env,
   }
-  const server = await startProcess([CLI, 'serve'], env, port, '/healthz', {
+  const server = await startProcess([options.cliPath ?? CLI, 'serve'], env, port, '/healthz', {
     direct: options.direct,
   })
   return {

@@ -81,6 +81,15 @@ export function chooseLocale(
   return 'en'
 }
 
+/**
+ * The tag to format dates and numbers with for `locale`: the most precise of the element's lang,
+ * the page's and the browser's languages that names it ("en-GB" before "en"), else the locale.
+ */
+export function formatTag(locale: Locale, tags: readonly string[]): string {
+  const same = tags.filter((tag) => matchLocale(tag) === locale)
+  return same.find((tag) => tag.includes('-')) ?? same[0] ?? locale
+}
+
 const cache = new Map<Locale, Translation>([['en', en]])
 
 /** The texts of a locale already loaded, if so. */

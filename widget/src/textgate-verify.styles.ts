@@ -108,6 +108,7 @@ export const styles = [
   }
   [part~='consent-checkbox'],
   [part~='marketing-checkbox'] {
+    flex: none;
     margin-block-start: 0.2rem;
     inline-size: 1.1rem;
     block-size: 1.1rem;
@@ -157,6 +158,16 @@ export const styles = [
     display: flex;
     flex-wrap: wrap;
     gap: calc(var(--_spacing) / 2);
+  }
+  /* Verify, Send a new code and Change number share one row on a phone: long labels wrap
+     between words inside their button. */
+  .actions.code {
+    flex-wrap: nowrap;
+  }
+  .actions.code button {
+    flex: 1 1 auto;
+    padding-inline: calc(var(--_spacing) * 0.6);
+    line-height: 1.2;
   }
 `,
 ]

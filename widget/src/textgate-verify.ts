@@ -36,6 +36,8 @@ type ErrorField = 'phone' | 'consent' | 'code' | ''
  * @attr {boolean} required - The form cannot be submitted until the number is verified.
  * @attr {boolean} disabled - Disables every control.
  * @attr {string} default-country - ISO 3166 alpha-2 country to start with.
+ * @attr {string} preferred-countries - ISO 3166 alpha-2 countries listed first in the picker
+ *   (comma or space separated), before the detected country.
  * @attr {string} consent-text - Text of the consent checkbox; the `consent` slot replaces it.
  * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
  * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
@@ -104,6 +106,7 @@ export class TextgateVerify extends LitElement {
     disabled: { type: Boolean, reflect: true },
     server: { type: String },
     defaultCountry: { type: String, attribute: 'default-country' },
+    preferredCountries: { type: String, attribute: 'preferred-countries' },
     consentText: { type: String, attribute: 'consent-text' },
     consentVersion: { type: String, attribute: 'consent-version' },
     marketingText: { type: String, attribute: 'marketing-text' },
@@ -134,6 +137,8 @@ export class TextgateVerify extends LitElement {
   declare server: string
   /** ISO 3166 alpha-2 country to start with. */
   declare defaultCountry: string
+  /** ISO 3166 alpha-2 countries listed first in the picker, before the detected one. */
+  declare preferredCountries: string
   declare consentText: string
   /** Sent with the verification, and in the token's `consent.version` claim. */
   declare consentVersion: string
@@ -217,6 +222,7 @@ export class TextgateVerify extends LitElement {
     this.disabled = false
     this.server = SCRIPT_ORIGIN
     this.defaultCountry = ''
+    this.preferredCountries = ''
     this.consentText = ''
     this.consentVersion = 'v1'
     this.marketingText = ''
@@ -654,6 +660,7 @@ export class TextgateVerify extends LitElement {
         ),
         status: this.status,
         message: this.message('code'),
+        timeLocale: this.locale.tag,
       })
     }
     if (this.step === 'done') return renderDoneStep({ t, on, verifiedPhone: this.verifiedPhone })
@@ -666,6 +673,7 @@ export class TextgateVerify extends LitElement {
       waiting: this.waitUntil > 0,
       message: (place) => this.message(place),
       countries: this.phone.catalog(t.$code),
+      preferred: this.phone.preferred(this.preferredCountries),
       country: this.phone.find(this.phone.country, t.$code),
       phoneText: this.phone.text,
       consent: this.consent,

@@ -55,6 +55,13 @@ export interface IndiaDltIds {
   templateId?: string
 }
 
+declare module './types' {
+  interface TemplateRegistrations {
+    /** India DLT: the principal entity id and the registered content template id. */
+    indiaDlt?: IndiaDltIds
+  }
+}
+
 /** India DLT ids to pass with a text to a +91 number, or undefined when none apply. */
 export function indiaDltIds(message: OutgoingMessage): IndiaDltIds | undefined {
   const dlt = message.template?.indiaDlt

@@ -29,27 +29,22 @@ export interface OutgoingMessage {
 /** The values a code message is made of; registered templates name them as their parameters. */
 export type TemplateParamName = 'code' | 'minutes' | 'brand'
 
+/**
+ * What a project registered for one carrier or one country's rules (Alibaba's template code,
+ * India's DLT ids …), under that carrier's or rule's key. Empty here: each carrier folder that
+ * reads registrations adds its own key by declaration merging (`declare module '../types'`),
+ * so no vendor field lives in the shared types.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the carrier folders
+export interface TemplateRegistrations {}
+
 /** A code message's values plus the project's registrations resolved for its locale. */
-export interface TemplateData {
+export interface TemplateData extends TemplateRegistrations {
   values: Record<TemplateParamName, string>
   /** The locale the text was rendered for (BCP 47), when the widget sent one. */
   locale: string | null
   /** The registered Chinese signature (签名) without brackets; 【…】 in free texts to +86. */
   signName?: string
-  alibaba?: {
-    templateCode?: string
-    signName?: string
-    /** The template's variable → our value, e.g. `{ "code": "code", "min": "minutes" }`. */
-    params?: Record<string, TemplateParamName>
-  }
-  tencent?: {
-    templateId?: string
-    signName?: string
-    /** Our values in the order of the template's {1}, {2}, … */
-    params?: TemplateParamName[]
-  }
-  /** India DLT: the principal entity id and the registered content template id. */
-  indiaDlt?: { entityId?: string; templateId?: string }
 }
 
 /** A price as the carrier states it: a decimal string, never a float. */

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
-import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/config'
+import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 
 export interface Config {

@@ -15,6 +15,9 @@ export interface ContextInput {
   numberType?: string | undefined
   ip: string | null
   signals?: CallerSignals | undefined
+  userAgent?: string | null | undefined
+  /** The start carries a challenge solution or a captcha token. */
+  answered?: boolean | undefined
 }
 
 export function fraudContext(
@@ -47,6 +50,8 @@ export function fraudContext(
       ip: input.ip,
       network: input.ip === null ? null : networkOf(input.ip),
       signals: input.signals,
+      userAgent: input.userAgent,
+      answered: input.answered,
     },
     at: options.at,
     settings,

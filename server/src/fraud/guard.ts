@@ -102,7 +102,7 @@ export function createFraudGuard({
   now = Date.now,
   checks = FRAUD_CHECKS,
 }: FraudGuardOptions) {
-  const deps = { db, counters }
+  const deps = { db, counters, logger }
   const screening = checks.filter((check) => check.phase !== 'reserve')
   const reserving = checks.filter((check) => check.phase === 'reserve')
   const settingsCache = new Map<string, FraudSettings>()
@@ -127,8 +127,12 @@ export function createFraudGuard({
       outcome: string
       reasons: string[]
       shadowReasons: string[]
+      findings?: Finding[]
     },
   ) {
+    const figures = Object.fromEntries(
+      (event.findings ?? []).filter((f) => f.figures).map((f) => [f.reason, f.figures]),
+    )
     await target
       .insertInto('fraud_events')
       .values({
@@ -142,6 +146,7 @@ export function createFraudGuard({
         outcome: event.outcome,
         reasons: JSON.stringify(event.reasons),
         shadow_reasons: JSON.stringify(event.shadowReasons),
+        figures: Object.keys(figures).length > 0 ? JSON.stringify(figures) : null,
         created_at: ctx.at,
       })
       .execute()
@@ -153,7 +158,9 @@ export function createFraudGuard({
     outcome: string,
     reasons: string[],
     shadowReasons: string[],
-  ) => logEvent(db, ctx, { verificationId: null, decision, outcome, reasons, shadowReasons })
+    findings?: Finding[],
+  ) =>
+    logEvent(db, ctx, { verificationId: null, decision, outcome, reasons, shadowReasons, findings })
 
   const contextOf = (input: ContextInput & { fraudSettings: string | null }): FraudContext =>
     fraudContext(input, { settings: settingsOf(input.fraudSettings), at: now(), routeCost })
@@ -169,6 +176,7 @@ export function createFraudGuard({
       const mode = check.mode(ctx.settings)
       const outcome = outcomes[i] as CheckOutcome
       if (mode === 'shadow') shadowReasons.push(...outcome.findings.map(reasonOf))
+      if (mode !== 'off') shadowReasons.push(...(outcome.shadowReasons ?? []))
       if (mode !== 'enforce') continue
       enforced.push({ check, findings: outcome.findings, warn: outcome.warn })
       allow ??= outcome.allow
@@ -188,7 +196,10 @@ export function createFraudGuard({
      * or decoy); throws the ApiError the shopper gets otherwise (challenge or refusal).
      */
     async assess(input: AssessInput): Promise<Assessment & { ctx: FraudContext }> {
-      const ctx = contextOf(input)
+      const ctx = contextOf({
+        ...input,
+        answered: input.challenge !== undefined || input.captchaToken !== undefined,
+      })
       // Every check runs whatever the others say: equal work keeps answers equal in timing.
       const { enforced: screened, shadowReasons, allow } = await runChecks(screening, ctx)
 
@@ -211,22 +222,27 @@ export function createFraudGuard({
       if (allow) reasons.push(`allow:${allow}`)
 
       if (decision === 'challenge') {
-        const required = difficultyFor(
-          enforced.filter((f) => f.decision === 'challenge').length,
-          ctx.settings.challenge,
+        const asking = enforced.filter((f) => f.decision === 'challenge')
+        // The work grows with the reasons, and is at least what a priced finding asks.
+        const required = Math.max(
+          difficultyFor(asking.length, ctx.settings.challenge),
+          ...asking.map((f) => Math.min(f.difficulty ?? 0, ctx.settings.challenge.maxDifficulty)),
         )
+        const captcha = ctx.settings.challenge.captcha
+        // At high risk, a store with Turnstile or hCaptcha gets the interactive step only.
+        const interactive = captcha !== undefined && asking.some((f) => f.interactive)
         let solved = false
-        if (input.challenge) {
+        if (input.challenge && !interactive) {
           solved = await challenges.redeem(input.challenge, ctx.project.id, required, ctx.at)
         }
-        const captcha = ctx.settings.challenge.captcha
         if (!solved && captcha && input.captchaToken) {
           solved = await verifyCaptcha(captcha, input.captchaToken, ctx.caller.ip)
         }
         if (!solved) {
-          await recordRefusal(ctx, decision, 'challenged', reasons, shadowReasons)
+          await recordRefusal(ctx, decision, 'challenged', reasons, shadowReasons, enforced)
           throw new ApiError('challenge_required', {
             challenge: await challenges.issue(ctx.project.id, required, ctx.at),
+            ...(interactive ? { captcha: { provider: captcha.provider } } : {}),
           })
         }
         outcome = 'solved'
@@ -261,7 +277,7 @@ export function createFraudGuard({
       if (decision === 'block') {
         const refusing = enforced.find((f) => f.decision === 'block' && f.scope === 'request')
         if (refusing) {
-          await recordRefusal(ctx, decision, 'refused', reasons, shadowReasons)
+          await recordRefusal(ctx, decision, 'refused', reasons, shadowReasons, enforced)
           throw refusalError(refusing)
         }
         return { ctx, decision, outcome: 'decoy', reasons, shadowReasons, findings, decoy: true }
@@ -299,6 +315,7 @@ export function createFraudGuard({
         outcome: assessment.outcome,
         reasons: assessment.reasons,
         shadowReasons: assessment.shadowReasons,
+        findings: assessment.findings,
       })
     },
 

@@ -17,6 +17,7 @@ const Count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue
 const Share = v.pipe(v.number(), v.minValue(0), v.maxValue(1))
 const Money = v.pipe(v.number(), v.minValue(0))
 const Country = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'a country is an ISO 3166 alpha-2 code'))
+const RiskCounts = v.strictObject({ low: Count, medium: Count, high: Count })
 
 export const VELOCITY_SCOPES = ['phone', 'ip', 'network', 'prefix', 'country', 'project'] as const
 export type VelocityScope = (typeof VELOCITY_SCOPES)[number]
@@ -112,11 +113,73 @@ export const FraudSettings = v.strictObject({
     }),
     {},
   ),
+  /**
+   * Destination risk: the built-in prior (known pumping destinations, their cost), the project's
+   * own baseline of verified shoppers per country, and the ceilings and breaker built on them.
+   */
+  destinations: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      /** Per-country overrides of the built-in prior (fraud/destinations/prior.ts). */
+      prior: v.optional(
+        v.record(
+          Country,
+          v.strictObject({
+            risk: v.optional(
+              v.picklist(['low', 'medium', 'high'], 'risk must be low, medium or high'),
+            ),
+            cost: v.optional(Money),
+          }),
+        ),
+        {},
+      ),
+      /** Texts per hour a country gets on top of its baseline, by prior risk. */
+      budgetPerHour: v.optional(RiskCounts, { low: 50, medium: 10, high: 3 }),
+      /** Texts nobody entered in 24 h a country may have on top of its baseline, by prior risk. */
+      unconvertedPerDay: v.optional(RiskCounts, { low: 100, medium: 20, high: 5 }),
+      /** Verified shoppers a day (EWMA) that open a medium- or high-risk country. */
+      openAtVerifiedPerDay: v.optional(
+        v.strictObject({
+          low: v.pipe(v.number(), v.minValue(0)),
+          medium: v.pipe(v.number(), v.minValue(0)),
+          high: v.pipe(v.number(), v.minValue(0)),
+        }),
+        { low: 0, medium: 1, high: 3 },
+      ),
+      /** Rate ceiling per hour: budget + this times the baseline's verified shoppers per hour. */
+      ceilingMultiplier: v.optional(v.pipe(v.number(), v.minValue(1)), 4),
+      /** Starts per hour (sent or not) above this times the rate ceiling is a surge. */
+      surgeMultiplier: v.optional(v.pipe(v.number(), v.minValue(1)), 3),
+      /** Spend ceiling per day: cost of this times the expected daily texts plus the budget. */
+      spendMultiplier: v.optional(v.pipe(v.number(), v.minValue(1)), 3),
+      /** Half-open: the first probe after a restriction starts; each further one waits twice as long. */
+      firstProbeAfter: v.optional(Duration, '1h'),
+      /** A restriction is held at least this long before it may be lifted. */
+      minRestriction: v.optional(Duration, '30m'),
+    }),
+    {},
+  ),
+  /** The caller's first-party signals from the widget: device velocity, automation, interaction. */
+  callers: v.optional(
+    v.strictObject({
+      mode: v.optional(Mode, 'enforce'),
+      /** Starts per device id per hour before the device counts as a bot's. */
+      deviceStartsPerHour: v.optional(Count, 4),
+      /** Less time than this from the widget shown to Send is not a person typing a number. */
+      minShownMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 800),
+    }),
+    {},
+  ),
   challenge: v.optional(
     v.strictObject({
       /** Work (SHA-256 tries, worst case) at the first level of risk; doubles per extra reason. */
       baseDifficulty: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000)), 50_000),
-      maxDifficulty: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000)), 1_000_000),
+      maxDifficulty: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000)), 4_000_000),
+      /**
+       * Price the proof of work at the destination's cost and risk and the caller's risk (see the
+       * README's "Challenges priced at what a text is worth"); false keeps the flat difficulty.
+       */
+      priced: v.optional(v.boolean(), true),
       /** A store's own Turnstile or hCaptcha, accepted instead of the proof of work. */
       captcha: v.optional(
         v.strictObject({

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
 import type { Database, KeyMode } from '../storage'
 import type { CounterStore } from './counters'
 import type { CheckMode, FraudSettings } from './settings'
@@ -38,6 +39,13 @@ export interface Finding {
   refusal?: Refusal
   /** The figures behind the finding (a count and its limit, a rate), for the decision log. */
   figures?: Record<string, number>
+  /** For a challenge: the proof-of-work difficulty this finding asks at least (priced). */
+  difficulty?: number
+  /**
+   * For a challenge: only the store's interactive captcha passes (when the project configured
+   * Turnstile or hCaptcha); a proof of work is not enough.
+   */
+  interactive?: boolean
 }
 
 /** What the caller told about itself (the widget's optional `signals` on a start). */
@@ -78,6 +86,10 @@ export interface FraudContext {
     /** The address's network (IPv4 /24, IPv6 /48), or null when the address is unknown. */
     network: string | null
     signals?: CallerSignals | undefined
+    /** The User-Agent header, when the start came with one. */
+    userAgent?: string | null | undefined
+    /** The start carries an answer to a challenge (a proof of work or a captcha token). */
+    answered?: boolean | undefined
   }
   at: number
   settings: FraudSettings
@@ -87,6 +99,7 @@ export interface FraudContext {
 export interface CheckDeps {
   db: Kysely<Database>
   counters: CounterStore
+  logger?: Logger | undefined
 }
 
 /** What one run of a check says. */
@@ -99,6 +112,11 @@ export interface CheckOutcome {
   allow?: string | undefined
   /** A line for the operator's log when this outcome is enforced with findings. */
   warn?: string | undefined
+  /**
+   * Reasons recorded but not enforced even when the check enforces (a part of the check in
+   * shadow mode), as `decision:reason`.
+   */
+  shadowReasons?: string[] | undefined
 }
 
 /**

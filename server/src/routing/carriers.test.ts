@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { type FakeRequest, startFakeServer } from '../carriers/fake-server'
-import { parseRoutingConfig, RoutingConfigError } from './config'
 import { carrierFromSpec, routerFromConfig } from './index'
+import { parseRoutingConfig, RoutingConfigError } from './routing-file'
 
 const ENV = {
   TWILIO_TOKEN: 'twilio-token',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
-import { parseRoutingConfig, RoutingConfigError } from './config'
 import { carrierFromSpec } from './index'
 import { createRouter } from './router'
+import { parseRoutingConfig, RoutingConfigError } from './routing-file'
 
 /** A recording adapter; template-only ones stand for Alibaba or Tencent. */
 function recorder(id: string, templatesOnly = false) {

@@ -4,8 +4,8 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { startTwilioFake } from '../carriers/twilio/fake'
 import { CarrierError } from '../carriers/types'
-import { parseRoutingConfig } from './config'
 import { carrierFromSpec, routerFromConfig, routingWarnings } from './index'
+import { parseRoutingConfig } from './routing-file'
 
 const ENV = { VONAGE_SECRET: 'vonage-secret', VONAGE_SIG: 'vonage-sig', TW_TOKEN: 'tw-token' }
 

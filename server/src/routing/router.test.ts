@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
-import { parseRoutingConfig, RoutingConfigError } from './config'
 import { createRouter } from './router'
+import { parseRoutingConfig, RoutingConfigError } from './routing-file'
 
 type Behaviour =
   | 'ok'

@@ -29,7 +29,7 @@ import {
   type OutgoingMessage,
   type SendResult,
 } from '../carriers/types'
-import type { RouteSpec, RoutingConfig, RuleSpec } from './config'
+import type { RouteSpec, RoutingConfig, RuleSpec } from './routing-file'
 
 export interface PlannedRoute extends RouteSpec {
   /** Which rule chose it: "projects.<key>.rules.<n>". */

@@ -72,6 +72,8 @@ export interface VerificationTable {
   risk_decision: string | null
   /** JSON array of reason codes, enforced and shadow (`shadow:` prefix). */
   risk_reasons: string | null
+  /** JSON of the caller's first-party signals sent with the start (see CallerSignals), or null. */
+  signals: string | null
 }
 
 export type MessageStatusColumn =
@@ -206,7 +208,33 @@ export interface FraudEventTable {
   /** JSON arrays of reason codes. */
   reasons: string
   shadow_reasons: string
+  /** JSON object of the figures behind the reasons (counts, ceilings, scores), or null. */
+  figures: string | null
   created_at: number
+}
+
+/** EWMA of verified shoppers per hour for one destination and slot (hour of week, or 168: any). */
+export interface FraudBaselineTable {
+  project_id: string
+  /** `country:NG` or `prefix:+234803`. */
+  subject: string
+  slot: number
+  ewma: number
+  /** Hour (slot 168) or week (slots 0-167) number that `count` belongs to, not yet in `ewma`. */
+  period: number
+  count: number
+}
+
+/** A destination restricted now; the row is deleted when the restriction is lifted. */
+export interface FraudRestrictionTable {
+  project_id: string
+  subject: string
+  reason: string
+  figures: string
+  since: number
+  /** Half-open probes let through so far; the next one may go at `next_probe_at`. */
+  probes: number
+  next_probe_at: number
 }
 
 export interface FraudSpentChallengeTable {
@@ -343,6 +371,8 @@ export interface Database {
   fraud_list_entries: FraudListEntryTable
   fraud_events: FraudEventTable
   fraud_spent_challenges: FraudSpentChallengeTable
+  fraud_baselines: FraudBaselineTable
+  fraud_restrictions: FraudRestrictionTable
   early_reports: EarlyReportTable
   message_parts: MessagePartTable
   erasures: ErasureTable

@@ -80,14 +80,19 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
   })
 
   /**
-   * A project. Velocity and conversion checks are off unless `fraudSettings` is given: suites
+   * A project. Velocity, conversion, destination and caller checks are off unless `fraudSettings` is given: suites
    * of the core start many verifications for one number, and the guard has its own suite.
    */
   async function project(input: Partial<CreateProjectInput> = {}) {
     return createProject(storage.db, {
       name: 'Shop',
       origins: [ORIGIN],
-      fraudSettings: { velocity: { mode: 'off' }, conversion: { mode: 'off' } },
+      fraudSettings: {
+        velocity: { mode: 'off' },
+        conversion: { mode: 'off' },
+        destinations: { mode: 'off' },
+        callers: { mode: 'off' },
+      },
       ...input,
     })
   }

@@ -47,6 +47,7 @@ export function verificationRoutes(
         origin: c.req.header('Origin') ?? null,
         ip: ipOf(c),
         idempotencyKey,
+        userAgent: c.req.header('User-Agent') ?? null,
       })
       if (result.replayed) c.header('Idempotent-Replayed', 'true')
       return c.json(result.body, result.status as 201)

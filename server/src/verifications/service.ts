@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type {
+  CallerSignals,
   CheckVerificationResponse,
   ResendVerificationResponse,
   StartVerificationResponse,
@@ -47,12 +48,15 @@ export interface StartInput {
   channel?: 'sms' | undefined
   challenge?: string | undefined
   captcha?: { token: string } | undefined
+  signals?: CallerSignals | undefined
 }
 
 export interface RequestMeta {
   origin: string | null
   ip: string | null
   idempotencyKey?: string | undefined
+  /** The caller's User-Agent header, weighed by the fraud guard for automation hints. */
+  userAgent?: string | null | undefined
 }
 
 export interface StartResult {
@@ -218,6 +222,8 @@ export function createVerificationService({
         ip: meta.ip,
         challenge: input.challenge,
         captchaToken: input.captcha?.token,
+        signals: input.signals,
+        userAgent: meta.userAgent ?? null,
       })
 
       const id = newId('ver')
@@ -281,6 +287,7 @@ export function createVerificationService({
                 ...risk.reasons,
                 ...risk.shadowReasons.map((r) => `shadow:${r}`),
               ]),
+              signals: input.signals ? JSON.stringify(input.signals) : null,
             })
             .execute()
           await fraud.record(trx, risk, id)
@@ -322,7 +329,7 @@ export function createVerificationService({
         .where('status', '=', 'pending')
         .where('attempts', '<', MAX_CHECKS)
         .where('expires_at', '>', at)
-        .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode'])
+        .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals'])
         .executeTakeFirst()
       if (!reserved) {
         const row = await load(projectId, id)
@@ -411,6 +418,7 @@ export function createVerificationService({
         mode: auth.apiKey.mode,
         phone: reserved.phone,
         country: reserved.country,
+        signals: reserved.signals ? (JSON.parse(reserved.signals) as CallerSignals) : undefined,
       })
       const token = await tokens.issue({
         projectId,
@@ -546,6 +554,7 @@ export function createVerificationService({
         risk: {
           decision: (row.risk_decision ?? null) as VerificationDetails['risk']['decision'],
           reasons: row.risk_reasons ? (JSON.parse(row.risk_reasons) as string[]) : [],
+          ...(row.signals ? { signals: JSON.parse(row.signals) as CallerSignals } : {}),
         },
         messages: messages.map((m) => ({
           id: m.id,

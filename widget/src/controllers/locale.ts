@@ -4,12 +4,21 @@
  * @module
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
-import { chooseLocale, en, type Locale, loadedTranslation, loadTranslation } from '../i18n'
+import {
+  chooseLocale,
+  en,
+  formatTag,
+  type Locale,
+  loadedTranslation,
+  loadTranslation,
+} from '../i18n'
 import type { Translation } from '../translations/en'
 
 export class LocaleController implements ReactiveController {
   /** The texts in use. */
   t: Translation = en
+  /** The shopper's own tag for that language ("en-GB"), for dates and times. */
+  tag = 'en'
   private locale: Locale = 'en'
   private pageLang: MutationObserver | undefined
 
@@ -29,12 +38,14 @@ export class LocaleController implements ReactiveController {
 
   /** Chooses the locale again (the element's or the page's `lang` changed). */
   apply(): void {
-    const locale = chooseLocale(
+    const tags = [
       this.host.getAttribute('lang') ?? '',
       document.documentElement.lang,
-      navigator.languages ?? [navigator.language],
-    )
+      ...(navigator.languages ?? [navigator.language]),
+    ]
+    const locale = chooseLocale(tags[0]!, tags[1]!, tags.slice(2))
     this.locale = locale
+    this.tag = formatTag(locale, tags)
     const ready = loadedTranslation(locale)
     if (ready) this.set(ready)
     else

@@ -1,7 +1,9 @@
 /**
- * Places a popup panel beside its anchor in the top layer (`popover="manual"`), where no ancestor
- * can clip it: under the anchor, above it when there is no room below; it follows the anchor while
- * the page scrolls or resizes. Without the Popover API the panel stays absolutely positioned.
+ * Shows a panel as a popup beside its anchor or, on a phone-sized viewport, as a full-screen sheet.
+ * The popup goes in the top layer (`popover="manual"`), where no ancestor can clip it: under the
+ * anchor, above it when there is no room below, following it while the page scrolls or resizes;
+ * without the Popover API it stays absolutely positioned. The sheet is a modal `<dialog>`: the
+ * page behind is inert (focus stays in it), and Escape or Android's back closes it.
  * @module
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
@@ -15,7 +17,12 @@ export interface PopoverOptions {
   rtl: () => boolean
 }
 
+/** Below this width the panel is a full-screen sheet. */
+const SHEET_QUERY = '(max-width: 40rem)'
+
 export class PopoverController implements ReactiveController {
+  /** The panel shows as a full-screen sheet (decided when it opens). */
+  sheet = false
   private following = false
   private readonly follow = () => this.place()
 
@@ -26,8 +33,18 @@ export class PopoverController implements ReactiveController {
     host.addController(this)
   }
 
+  /** Decides, before the panel renders, whether it will be a popup or a sheet. */
+  choose(): void {
+    this.sheet = typeof matchMedia === 'function' && matchMedia(SHEET_QUERY).matches
+  }
+
+  /** Shows the rendered panel: `showModal()` for the sheet, in the top layer for the popup. */
   show(): void {
     const panel = this.options.panel()
+    if (panel instanceof HTMLDialogElement) {
+      if (!panel.open) panel.showModal()
+      return
+    }
     if (!panel || !POPOVER) return
     if (!panel.matches(':popover-open')) panel.showPopover()
     this.place()

@@ -37,6 +37,43 @@ export const pickerStyles = [
       margin: 0;
       color: inherit;
     }
+    /* On phones: a full-screen modal sheet, the list filling the height above the keyboard. */
+    .panel.sheet {
+      position: fixed;
+      inset: 0;
+      width: 100%;
+      max-width: none;
+      height: 100%;
+      max-height: none;
+      margin: 0;
+      border: 0;
+      border-radius: 0;
+      padding: var(--_spacing);
+      color: inherit;
+    }
+    .panel.sheet[open] {
+      display: flex;
+      flex-direction: column;
+    }
+    .sheet::backdrop {
+      background: rgb(0 0 0 / 0.4);
+    }
+    .sheet [part~='country-list'] {
+      flex: 1;
+      max-height: none;
+    }
+    .sheet [part~='country-search'] {
+      flex: none;
+    }
+    .close {
+      align-self: end;
+      border: 1px solid var(--_border);
+      background: transparent;
+      color: inherit;
+    }
+    .last-preferred {
+      border-block-end: 1px solid var(--_border);
+    }
     [part~='country-list'] {
       list-style: none;
       margin: 0;

@@ -8,13 +8,18 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { POPOVER, PopoverController } from '../controllers/popover'
 import { en, type Translation } from '../i18n'
-import type { Country } from '../phone'
+import { type Country, regionCodes } from '../phone'
 import { canShowFlags, searchCountries } from '../phone/search'
 import { pickerStyles } from './textgate-country-picker.styles'
 
 /** The parts of the picker, forwarded by <textgate-verify> under the same names. */
 export const PICKER_PARTS =
   'country-button, country-panel, country-search, country-list, country-option'
+
+/** The no-country globe, drawn, for systems without colour emoji. */
+const GLOBE = html`<svg viewBox="0 0 16 16" width="1em" height="1em" fill="none" stroke="currentColor">
+  <circle cx="8" cy="8" r="7" /><ellipse cx="8" cy="8" rx="3" ry="7" /><path d="M1 8h14" />
+</svg>`
 
 export class CountryPickEvent extends Event {
   constructor(readonly country: Country) {
@@ -23,8 +28,9 @@ export class CountryPickEvent extends Event {
 }
 
 export function flag(country: Country | undefined) {
-  if (!country) return html`<span class="flag" aria-hidden="true">🌐</span>`
-  return canShowFlags()
+  const emoji = canShowFlags()
+  if (!country) return html`<span class="flag" aria-hidden="true">${emoji ? '🌐' : GLOBE}</span>`
+  return emoji
     ? html`<span class="flag" aria-hidden="true">${country.flag}</span>`
     : html`<span class="flag iso" aria-hidden="true">${country.code}</span>`
 }
@@ -37,6 +43,7 @@ export class TextgateCountryPicker extends LitElement {
     t: { attribute: false },
     countries: { attribute: false },
     current: { attribute: false },
+    preferred: { attribute: false },
     disabled: { type: Boolean },
     open: { state: true },
     query: { state: true },
@@ -49,6 +56,8 @@ export class TextgateCountryPicker extends LitElement {
   declare countries: readonly Country[]
   /** The country chosen, if any. */
   declare current: Country | undefined
+  /** Countries listed first, in this order, when nothing is searched. */
+  declare preferred: readonly string[]
   declare disabled: boolean
   declare open: boolean
   declare private query: string
@@ -59,13 +68,18 @@ export class TextgateCountryPicker extends LitElement {
     anchor: () => this.partElement('country-button'),
     rtl: () => this.t.$dir === 'rtl',
   })
-  private found: { countries: readonly Country[]; query: string; list: Country[] } | undefined
+  /** Alpha-3 codes and common names, from a chunk loaded when the list first opens. */
+  private aliasOf: ((query: string) => string | undefined) | undefined
+  private found:
+    | { countries: readonly Country[]; query: string; key: string; list: Country[]; top: number }
+    | undefined
 
   constructor() {
     super()
     this.t = en
     this.countries = []
     this.current = undefined
+    this.preferred = []
     this.disabled = false
     this.open = false
     this.query = ''
@@ -75,6 +89,18 @@ export class TextgateCountryPicker extends LitElement {
   /** Opens the list with the current country active and the search field focused. */
   async show(): Promise<void> {
     if (this.disabled) return
+    if (!this.aliasOf) {
+      void import('../phone/aliases')
+        .then(({ aliases }) => {
+          this.aliasOf = aliases(regionCodes())
+          this.found = undefined
+          this.requestUpdate()
+        })
+        .catch(() => {
+          // Offline: names and alpha-2 codes still match.
+        })
+    }
+    this.placement.choose()
     this.query = ''
     this.active = Math.max(
       0,
@@ -96,12 +122,26 @@ export class TextgateCountryPicker extends LitElement {
     return this.renderRoot.querySelector<HTMLElement>(`[part~="${name}"]`)
   }
 
-  /** The countries matching the search, best first (kept while neither changes). */
+  /**
+   * The countries matching the search, best first; without a search, the preferred ones lead.
+   * Kept while nothing they depend on changes.
+   */
   private options(): Country[] {
+    const key = this.preferred.join()
     const m = this.found
-    if (m && m.countries === this.countries && m.query === this.query) return m.list
-    const list = searchCountries(this.countries, this.query)
-    this.found = { countries: this.countries, query: this.query, list }
+    if (m && m.countries === this.countries && m.query === this.query && m.key === key) {
+      return m.list
+    }
+    let list = searchCountries(this.countries, this.query, this.aliasOf)
+    let top = 0
+    if (!this.query.trim()) {
+      const first = this.preferred
+        .map((code) => list.find((c) => c.code === code))
+        .filter((c): c is Country => !!c)
+      top = first.length
+      list = [...first, ...list.filter((c) => !first.includes(c))]
+    }
+    this.found = { countries: this.countries, query: this.query, key, list, top }
     return list
   }
 
@@ -162,11 +202,70 @@ export class TextgateCountryPicker extends LitElement {
     if (this.open && (!next || !this.renderRoot.contains(next))) this.open = false
   }
 
+  /** The search field, the list and its live count: in the popup or the sheet. */
+  private renderList() {
+    const t = this.t
+    const current = this.current
+    const options = this.options()
+    const active = options[this.active]
+    const top = this.found?.top ?? 0
+    return html`<input
+        part="country-search"
+        type="text"
+        role="combobox"
+        autocomplete="off"
+        spellcheck="false"
+        aria-label=${t.countrySearch}
+        placeholder=${t.countrySearch}
+        aria-expanded="true"
+        aria-controls="country-list"
+        aria-autocomplete="list"
+        aria-activedescendant=${active ? `country-${active.code}` : nothing}
+        .value=${this.query}
+        @input=${this.onSearchInput}
+        @keydown=${this.onSearchKey}
+      />
+      <ul id="country-list" part="country-list" role="listbox" aria-label=${t.countryLabel}>
+        ${options.map(
+          (c, index) => html`<li
+            id="country-${c.code}"
+            part="country-option"
+            role="option"
+            aria-selected=${index === this.active ? 'true' : 'false'}
+            class="${c.code === current?.code ? 'current' : ''} ${index === top - 1 ? 'last-preferred' : ''}"
+            @pointerdown=${(e: Event) => e.preventDefault()}
+            @click=${() => this.choose(c)}
+          >
+            ${flag(c)}<span class="name">${c.name}</span
+            ><span class="dial" dir="ltr">+${c.dialCode}</span>
+          </li>`,
+        )}
+      </ul>
+      <p class="visually-hidden" role="status">
+        ${options.length ? t.countryResults(options.length) : t.noCountryMatch}
+      </p>
+      ${options.length ? nothing : html`<p class="hint">${t.noCountryMatch}</p>`}`
+  }
+
   protected override render() {
     const t = this.t
     const current = this.current
-    const options = this.open ? this.options() : []
-    const active = options[this.active]
+    let panel: unknown = nothing
+    if (this.open && this.placement.sheet) {
+      panel = html`<dialog
+        part="country-panel"
+        class="panel sheet"
+        aria-label=${t.countryLabel}
+        @close=${() => this.open && this.hide()}
+      >
+        <button class="close" type="button" @click=${() => this.hide()}>${t.closeList}</button>
+        ${this.renderList()}
+      </dialog>`
+    } else if (this.open) {
+      panel = html`<div part="country-panel" class="panel" popover=${POPOVER ? 'manual' : nothing}>
+        ${this.renderList()}
+      </div>`
+    }
     return html`
       <div class="picker" @focusout=${this.onFocusOut}>
         <button
@@ -181,48 +280,7 @@ export class TextgateCountryPicker extends LitElement {
           ${flag(current)}<span class="visually-hidden">${t.countryButton(current?.name)}</span
           ><span class="dial" dir="ltr">${current ? `+${current.dialCode}` : ''}</span>
         </button>
-        ${
-          this.open
-            ? html`<div part="country-panel" class="panel" popover=${POPOVER ? 'manual' : nothing}>
-              <input
-                part="country-search"
-                type="text"
-                role="combobox"
-                autocomplete="off"
-                spellcheck="false"
-                aria-label=${t.countrySearch}
-                placeholder=${t.countrySearch}
-                aria-expanded="true"
-                aria-controls="country-list"
-                aria-autocomplete="list"
-                aria-activedescendant=${active ? `country-${active.code}` : nothing}
-                .value=${this.query}
-                @input=${this.onSearchInput}
-                @keydown=${this.onSearchKey}
-              />
-              <ul id="country-list" part="country-list" role="listbox" aria-label=${t.countryLabel}>
-                ${options.map(
-                  (c, index) => html`<li
-                    id="country-${c.code}"
-                    part="country-option"
-                    role="option"
-                    aria-selected=${index === this.active ? 'true' : 'false'}
-                    class=${c.code === current?.code ? 'current' : ''}
-                    @pointerdown=${(e: Event) => e.preventDefault()}
-                    @click=${() => this.choose(c)}
-                  >
-                    ${flag(c)}<span class="name">${c.name}</span
-                    ><span class="dial" dir="ltr">+${c.dialCode}</span>
-                  </li>`,
-                )}
-              </ul>
-              <p class="visually-hidden" role="status">
-                ${options.length ? t.countryResults(options.length) : t.noCountryMatch}
-              </p>
-              ${options.length ? nothing : html`<p class="hint">${t.noCountryMatch}</p>`}
-            </div>`
-            : nothing
-        }
+        ${panel}
       </div>
     `
   }

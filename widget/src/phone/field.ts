@@ -26,6 +26,8 @@ export class PhoneField {
   country: CountryCode | undefined
   /** The only countries the project accepts, or null for all. */
   allowed: readonly CountryCode[] | null = null
+  /** The country the page, the server or the browser suggests. */
+  detected: CountryCode | undefined
   /** The shopper chose the country (in the list, or by typing `+`): nothing detected replaces it. */
   private chosen = false
   /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
@@ -57,7 +59,6 @@ export class PhoneField {
    * it accepts.
    */
   detect(defaultCountry: string): void {
-    if (this.chosen) return
     const allowed = this.allowed
     const accepted = (code: string | undefined): code is CountryCode =>
       isCountry(code) && (!allowed || allowed.includes(code.toUpperCase() as CountryCode))
@@ -68,7 +69,20 @@ export class PhoneField {
     ]
     const found = candidates.find(accepted) ?? allowed?.[0]
     const next = found ? (found.toUpperCase() as CountryCode) : undefined
-    if (next !== this.country) this.setCountry(next)
+    this.detected = next
+    if (!this.chosen && next !== this.country) this.setCountry(next)
+  }
+
+  /**
+   * The countries to list first: the store's (`preferred`, ISO codes separated by commas or
+   * spaces), then the detected one; only those the project accepts.
+   */
+  preferred(preferred: string): CountryCode[] {
+    const codes = [...preferred.toUpperCase().split(/[\s,]+/), this.detected]
+    return [...new Set(codes)].filter(
+      (code): code is CountryCode =>
+        isCountry(code) && (!this.allowed || this.allowed.includes(code as CountryCode)),
+    )
   }
 
   /** Every country the project accepts, named in `locale`. */

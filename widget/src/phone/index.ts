@@ -21,6 +21,8 @@ export type { CountryCode }
 export interface Country {
   code: CountryCode
   name: string
+  /** The English name, when `name` is in another language: shoppers search by either. */
+  english?: string
   dialCode: string
   flag: string
 }
@@ -93,26 +95,34 @@ function ready(text: string, country: string | undefined): boolean {
   return !code || loaded.has(code)
 }
 
+/** Every region with a calling code, in alphabetical order of its ISO alpha-2 code. */
+export const regionCodes = (): string[] => [...DIAL_CODES.keys()].sort()
+
 /** The flag emoji of an ISO alpha-2 code (regional indicator symbols). */
 export function flagEmoji(code: string): string {
   return String.fromCodePoint(...[...code.toUpperCase()].map((c) => 0x1f1e6 + c.charCodeAt(0) - 65))
 }
 
 export function countryList(locale: string): Country[] {
-  let names: Intl.DisplayNames | undefined
-  try {
-    names = new Intl.DisplayNames([locale, 'en'], { type: 'region' })
-  } catch {
-    names = undefined
-  }
+  const names = regionNames(locale)
+  const english = locale.startsWith('en') ? undefined : regionNames('en')
   return [...DIAL_CODES]
     .map(([code, dialCode]) => ({
       code: code as CountryCode,
       name: names?.of(code) ?? code,
+      english: english?.of(code),
       dialCode,
       flag: flagEmoji(code),
     }))
     .sort((a, b) => a.name.localeCompare(b.name, locale))
+}
+
+function regionNames(locale: string): Intl.DisplayNames | undefined {
+  try {
+    return new Intl.DisplayNames([locale, 'en'], { type: 'region' })
+  } catch {
+    return undefined
+  }
 }
 
 export function isCountry(code: string | null | undefined): code is CountryCode {

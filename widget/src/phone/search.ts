@@ -7,28 +7,42 @@ import type { Country } from './index'
 const fold = (text: string) =>
   text
     .normalize('NFD')
-    .replace(/\p{Diacritic}/gu, '')
+    .replace(/[\p{Diacritic}.]/gu, '')
     .toLowerCase()
 
 /**
- * Countries matching `query`, best first: an exact ISO code, then dial codes ("+44", "44"),
- * then names starting with the query, then names containing it. Order is kept within a rank.
+ * Countries matching `query`, best first: an exact ISO code (alpha-2, or alpha-3 and common names
+ * through `alias`), then dial codes ("+44", "44"), then names starting with the query, then names
+ * containing it; the English name counts as much as the one in the widget's language. Order is
+ * kept within a rank.
  */
-export function searchCountries(countries: readonly Country[], query: string): Country[] {
+export function searchCountries(
+  countries: readonly Country[],
+  query: string,
+  alias?: (query: string) => string | undefined,
+): Country[] {
   const q = fold(query.trim())
   if (!q) return [...countries]
   const digits = q.replace(/^\+/, '')
   const isDial = /^\+?\d+$/.test(q)
+  const named = isDial ? undefined : alias?.(q)
   const ranked: Country[][] = [[], [], [], [], []]
   for (const country of countries) {
-    const name = fold(country.name)
+    const names = [fold(country.name), fold(country.english ?? '')].filter(Boolean)
     let rank = -1
     if (isDial) {
       if (country.dialCode === digits) rank = 1
       else if (country.dialCode.startsWith(digits)) rank = 2
-    } else if (q.length === 2 && country.code.toLowerCase() === q) rank = 0
-    else if (name.startsWith(q)) rank = 3
-    else if (name.includes(q) || name.split(/[\s-]+/).some((word) => word.startsWith(q))) rank = 4
+    } else if ((q.length === 2 && country.code.toLowerCase() === q) || country.code === named) {
+      rank = 0
+    } else if (names.some((name) => name.startsWith(q))) rank = 3
+    else if (
+      names.some(
+        (name) => name.includes(q) || name.split(/[\s-]+/).some((word) => word.startsWith(q)),
+      )
+    ) {
+      rank = 4
+    }
     if (rank >= 0) ranked[rank]!.push(country)
   }
   return ranked.flat()

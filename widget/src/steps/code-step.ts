@@ -17,6 +17,8 @@ export interface CodeStepView {
   codeText: string
   /** Seconds until a new code may be sent. */
   resendWait: number
+  /** The shopper's own tag for the widget's language ("en-GB"), for the expiry's clock format. */
+  timeLocale: string
   /** "We sent a code to …", and what happened since. */
   status: string
   /** The error line, under the field. */
@@ -31,9 +33,8 @@ export interface CodeStepView {
 
 export function renderCodeStep(v: CodeStepView) {
   const { t, on, verification } = v
-  const expires = new Date(verification.expiresAt).toLocaleTimeString(t.$code, {
-    hour: 'numeric',
-    minute: '2-digit',
+  const expires = new Date(verification.expiresAt).toLocaleTimeString([v.timeLocale, t.$code], {
+    timeStyle: 'short',
   })
   return html`
     <form class="step" novalidate @submit=${on.check}>
@@ -56,7 +57,7 @@ export function renderCodeStep(v: CodeStepView) {
         ${v.message}
       </div>
       <p class="hint">${t.expiresAt(expires)}</p>
-      <div class="actions">
+      <div class="actions code">
         ${
           v.terminal
             ? nothing

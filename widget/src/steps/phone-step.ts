@@ -16,6 +16,8 @@ export interface PhoneStepView {
   invalid: 'phone' | 'consent' | 'code' | ''
   countries: readonly Country[]
   country: Country | undefined
+  /** Listed first in the picker. */
+  preferred: readonly string[]
   phoneText: string
   consent: boolean
   consentText: string
@@ -48,6 +50,7 @@ export function renderPhoneStep(v: PhoneStepView) {
             .t=${t}
             .countries=${v.countries}
             .current=${v.country}
+            .preferred=${v.preferred}
             ?disabled=${off}
             @textgate-country-pick=${on.pick}
           ></textgate-country-picker>
@@ -78,7 +81,7 @@ export function renderPhoneStep(v: PhoneStepView) {
           ?disabled=${off}
           @change=${on.consent}
         />
-        <span><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
+        <span dir="auto"><slot name="consent">${v.consentText || t.consentDefault}</slot></span>
       </label>
       ${v.message('consent')}
       ${
@@ -91,7 +94,7 @@ export function renderPhoneStep(v: PhoneStepView) {
                 ?disabled=${off}
                 @change=${on.marketing}
               />
-              <span><slot name="marketing">${v.marketingText}</slot></span>
+              <span dir="auto"><slot name="marketing">${v.marketingText}</slot></span>
             </label>`
           : nothing
       }

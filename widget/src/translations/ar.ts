@@ -10,6 +10,7 @@ const ar: Translation = {
   countryLabel: 'البلد',
   countryButton: (country) => (country ? `البلد: ${country}` : 'اختر البلد'),
   countrySearch: 'ابحث باسم البلد أو رمزه أو مفتاح الاتصال',
+  closeList: 'إغلاق',
   countryResults: (n) =>
     count(n, {
       zero: 'لا توجد بلدان',

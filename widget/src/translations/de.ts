@@ -6,6 +6,7 @@ const de: Translation = {
   countryLabel: 'Land',
   countryButton: (country) => (country ? `Land: ${country}` : 'Land auswählen'),
   countrySearch: 'Land, Kürzel oder Vorwahl suchen',
+  closeList: 'Schließen',
   countryResults: (count) => (count === 1 ? '1 Land' : `${count} Länder`),
   noCountryMatch: 'Kein Land gefunden.',
   phoneLabel: 'Telefonnummer',

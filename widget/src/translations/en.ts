@@ -11,6 +11,8 @@ export interface Translation {
   /** The picker button's accessible name: the country chosen, or none. */
   countryButton: (country: string | undefined) => string
   countrySearch: string
+  /** Closes the country list (its full-screen sheet on phones). */
+  closeList: string
   countryResults: (count: number) => string
   noCountryMatch: string
   phoneLabel: string
@@ -77,6 +79,7 @@ const en: Translation = {
   countryLabel: 'Country',
   countryButton: (country) => (country ? `Country: ${country}` : 'Choose a country'),
   countrySearch: 'Search by country, code or +dial code',
+  closeList: 'Close',
   countryResults: (count) => (count === 1 ? '1 country' : `${count} countries`),
   noCountryMatch: 'No country matches.',
   phoneLabel: 'Phone number',

@@ -6,6 +6,7 @@ const es: Translation = {
   countryLabel: 'País',
   countryButton: (country) => (country ? `País: ${country}` : 'Elige un país'),
   countrySearch: 'Busca país, código o prefijo',
+  closeList: 'Cerrar',
   countryResults: (count) => (count === 1 ? '1 país' : `${count} países`),
   noCountryMatch: 'Ningún país coincide.',
   phoneLabel: 'Número de teléfono',

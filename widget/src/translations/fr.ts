@@ -6,6 +6,7 @@ const fr: Translation = {
   countryLabel: 'Pays',
   countryButton: (country) => (country ? `Pays : ${country}` : 'Choisir un pays'),
   countrySearch: 'Rechercher un pays, un code ou un indicatif',
+  closeList: 'Fermer',
   countryResults: (count) => `${count} pays`,
   noCountryMatch: 'Aucun pays ne correspond.',
   phoneLabel: 'Numéro de téléphone',

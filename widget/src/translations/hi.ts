@@ -6,6 +6,7 @@ const hi: Translation = {
   countryLabel: 'देश',
   countryButton: (country) => (country ? `देश: ${country}` : 'देश चुनें'),
   countrySearch: 'देश, कोड या डायल कोड खोजें',
+  closeList: 'बंद करें',
   countryResults: (count) => `${count} देश`,
   noCountryMatch: 'कोई देश नहीं मिला।',
   phoneLabel: 'फ़ोन नंबर',

@@ -6,6 +6,7 @@ const id: Translation = {
   countryLabel: 'Negara',
   countryButton: (country) => (country ? `Negara: ${country}` : 'Pilih negara'),
   countrySearch: 'Cari nama negara, kode, atau kode telepon',
+  closeList: 'Tutup',
   countryResults: (count) => `${count} negara`,
   noCountryMatch: 'Tidak ada negara yang cocok.',
   phoneLabel: 'Nomor telepon',

@@ -6,6 +6,7 @@ const it: Translation = {
   countryLabel: 'Paese',
   countryButton: (country) => (country ? `Paese: ${country}` : 'Scegli un paese'),
   countrySearch: 'Cerca paese, codice o prefisso',
+  closeList: 'Chiudi',
   countryResults: (count) => (count === 1 ? '1 paese' : `${count} paesi`),
   noCountryMatch: 'Nessun paese corrisponde.',
   phoneLabel: 'Numero di telefono',

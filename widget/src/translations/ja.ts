@@ -6,6 +6,7 @@ const ja: Translation = {
   countryLabel: '国',
   countryButton: (country) => (country ? `国: ${country}` : '国を選択'),
   countrySearch: '国名、国コード、国番号で検索',
+  closeList: '閉じる',
   countryResults: (count) => `${count} か国`,
   noCountryMatch: '該当する国がありません。',
   phoneLabel: '電話番号',

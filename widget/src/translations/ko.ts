@@ -6,6 +6,7 @@ const ko: Translation = {
   countryLabel: '국가',
   countryButton: (country) => (country ? `국가: ${country}` : '국가 선택'),
   countrySearch: '국가명, 국가 코드, 국가 번호로 검색',
+  closeList: '닫기',
   countryResults: (count) => `${count}개 국가`,
   noCountryMatch: '일치하는 국가가 없습니다.',
   phoneLabel: '전화번호',

@@ -6,6 +6,7 @@ const ptBR: Translation = {
   countryLabel: 'País',
   countryButton: (country) => (country ? `País: ${country}` : 'Escolha um país'),
   countrySearch: 'Busque país, sigla ou código de discagem',
+  closeList: 'Fechar',
   countryResults: (count) => (count === 1 ? '1 país' : `${count} países`),
   noCountryMatch: 'Nenhum país encontrado.',
   phoneLabel: 'Número de telefone',

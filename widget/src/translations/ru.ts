@@ -12,6 +12,7 @@ const ru: Translation = {
   countryLabel: 'Страна',
   countryButton: (country) => (country ? `Страна: ${country}` : 'Выберите страну'),
   countrySearch: 'Поиск страны, кода или телефонного кода',
+  closeList: 'Закрыть',
   countryResults: (count) => `${count} ${pick(count, 'страна', 'страны', 'стран')}`,
   noCountryMatch: 'Страна не найдена.',
   phoneLabel: 'Номер телефона',

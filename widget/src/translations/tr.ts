@@ -6,6 +6,7 @@ const tr: Translation = {
   countryLabel: 'Ülke',
   countryButton: (country) => (country ? `Ülke: ${country}` : 'Ülke seçin'),
   countrySearch: 'Ülke adı, kodu veya alan kodu ile arayın',
+  closeList: 'Kapat',
   countryResults: (count) => `${count} ülke`,
   noCountryMatch: 'Eşleşen ülke yok.',
   phoneLabel: 'Telefon numarası',

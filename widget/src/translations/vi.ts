@@ -6,6 +6,7 @@ const vi: Translation = {
   countryLabel: 'Quốc gia',
   countryButton: (country) => (country ? `Quốc gia: ${country}` : 'Chọn quốc gia'),
   countrySearch: 'Tìm theo tên, mã quốc gia hoặc mã vùng',
+  closeList: 'Đóng',
   countryResults: (count) => `${count} quốc gia`,
   noCountryMatch: 'Không có quốc gia phù hợp.',
   phoneLabel: 'Số điện thoại',

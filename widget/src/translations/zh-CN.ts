@@ -6,6 +6,7 @@ const zhCN: Translation = {
   countryLabel: '国家/地区',
   countryButton: (country) => (country ? `国家/地区：${country}` : '选择国家/地区'),
   countrySearch: '按名称、代码或区号搜索',
+  closeList: '关闭',
   countryResults: (count) => `${count} 个国家/地区`,
   noCountryMatch: '没有匹配的国家/地区。',
   phoneLabel: '手机号码',

@@ -6,6 +6,7 @@ const zhTW: Translation = {
   countryLabel: '國家/地區',
   countryButton: (country) => (country ? `國家/地區：${country}` : '選擇國家/地區'),
   countrySearch: '依名稱、代碼或國碼搜尋',
+  closeList: '關閉',
   countryResults: (count) => `${count} 個國家/地區`,
   noCountryMatch: '沒有相符的國家/地區。',
   phoneLabel: '手機號碼',

@@ -26,12 +26,25 @@ import { namedParams } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
   type SendResult,
   type TemplateParamName,
 } from '../types'
+
+declare module '../types' {
+  interface TemplateRegistrations {
+    /** The project's Alibaba Cloud registration for the message's locale. */
+    alibaba?: {
+      templateCode?: string
+      signName?: string
+      /** The template's variable → our value, e.g. `{ "code": "code", "min": "minutes" }`. */
+      params?: Record<string, TemplateParamName>
+    }
+  }
+}
 
 export interface AlibabaOptions {
   accessKeyId: string
@@ -138,6 +151,23 @@ export function alibabaTemplate(
   return { templateCode, signName, params }
 }
 
+/** What the adapter can do, for these options. */
+export function alibabaCapabilities(
+  options: Pick<AlibabaOptions, 'callbackToken'>,
+): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: true,
+    maxParts: 10,
+    senderId: { alphanumeric: false, maxLength: 0 },
+    templatesOnly: true,
+    callbackAuth: options.callbackToken ? 'url-token' : 'none',
+    // SendSms takes no validity period (only the account's default in the console applies):
+    // a text whose code expired is not sent by the outbox, but may still arrive late.
+    validityPeriod: false,
+  }
+}
+
 /**
  * @example
  * alibabaCarrier({ accessKeyId, accessKeySecret, signName: 'Shop', templateCode: 'SMS_123' })
@@ -150,17 +180,7 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
 
   return {
     id: 'alibaba',
-    capabilities: {
-      unicode: true,
-      deliveryReports: true,
-      maxParts: 10,
-      senderId: { alphanumeric: false, maxLength: 0 },
-      templatesOnly: true,
-      callbackAuth: options.callbackToken ? 'url-token' : 'none',
-      // SendSms takes no validity period (only the account's default in the console applies):
-      // a text whose code expired is not sent by the outbox, but may still arrive late.
-      validityPeriod: false,
-    },
+    capabilities: alibabaCapabilities(options),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const template = alibabaTemplate(message, options)

@@ -116,6 +116,23 @@ export function genericSignature(secret: string, body: string, timestamp: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`
 }
 
+/** What the adapter can do, for these options: reports only with a callback, validity only when the body passes it on. */
+export function genericCapabilities(
+  options: Pick<GenericHttpOptions, 'callback' | 'body' | 'capabilities'>,
+): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: Boolean(options.callback),
+    maxParts: 6,
+    senderId: { alphanumeric: true, maxLength: 11 },
+    templatesOnly: false,
+    callbackAuth: options.callback ? 'signature' : 'none',
+    // Honoured when the request template passes it on.
+    validityPeriod: JSON.stringify(options.body).includes('{{validitySeconds}}'),
+    ...options.capabilities,
+  }
+}
+
 /**
  * @example
  * genericHttpCarrier({
@@ -142,17 +159,7 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
 
   return {
     id,
-    capabilities: {
-      unicode: true,
-      deliveryReports: Boolean(callback),
-      maxParts: 6,
-      senderId: { alphanumeric: true, maxLength: 11 },
-      templatesOnly: false,
-      callbackAuth: callback ? 'signature' : 'none',
-      // Honoured when the request template passes it on.
-      validityPeriod: JSON.stringify(options.body).includes('{{validitySeconds}}'),
-      ...options.capabilities,
-    },
+    capabilities: genericCapabilities(options),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const values = {

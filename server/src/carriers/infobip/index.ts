@@ -20,6 +20,7 @@ import { indiaDltIds } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
@@ -86,6 +87,21 @@ function priceText(value: number): string {
   return Number(value.toFixed(10)).toString()
 }
 
+/** What the adapter can do, for these options. */
+export function infobipCapabilities(
+  options: Pick<InfobipOptions, 'callbackToken'>,
+): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: true,
+    maxParts: 10,
+    senderId: { alphanumeric: true, maxLength: 11 },
+    templatesOnly: false,
+    callbackAuth: options.callbackToken ? 'url-token' : 'none',
+    validityPeriod: true,
+  }
+}
+
 /**
  * @example
  * const infobip = infobipCarrier({ baseUrl: 'https://xxxxx.api.infobip.com', apiKey, from: 'Shop' })
@@ -103,15 +119,7 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
 
   return {
     id: 'infobip',
-    capabilities: {
-      unicode: true,
-      deliveryReports: true,
-      maxParts: 10,
-      senderId: { alphanumeric: true, maxLength: 11 },
-      templatesOnly: false,
-      callbackAuth: options.callbackToken ? 'url-token' : 'none',
-      validityPeriod: true,
-    },
+    capabilities: infobipCapabilities(options),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const dlt = indiaDltIds(message)

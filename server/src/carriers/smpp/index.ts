@@ -14,6 +14,7 @@ import smpp, { type PDU, type Session } from 'smpp'
 import { indiaDltIds } from '../template-data'
 import {
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
@@ -183,6 +184,13 @@ interface Pending {
   resolve(pdu: PDU): void
   reject(error: Error): void
   timer: NodeJS.Timeout
+}
+
+/** What the adapter can do: long texts up to `maxParts` parts (10 by default). */
+export function smppCapabilities({
+  maxParts = 10,
+}: Pick<SmppCarrierOptions, 'maxParts'>): CarrierCapabilities {
+  return { unicode: true, deliveryReports: true, maxParts, validityPeriod: true }
 }
 
 /**
@@ -549,7 +557,7 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
 
   const carrier: SmppCarrier = {
     id,
-    capabilities: { unicode: true, deliveryReports: true, maxParts, validityPeriod: true },
+    capabilities: smppCapabilities({ maxParts }),
     get state() {
       return state
     },

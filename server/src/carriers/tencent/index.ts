@@ -26,12 +26,25 @@ import { orderedParams } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
   type SendResult,
   type TemplateParamName,
 } from '../types'
+
+declare module '../types' {
+  interface TemplateRegistrations {
+    /** The project's Tencent Cloud registration for the message's locale. */
+    tencent?: {
+      templateId?: string
+      signName?: string
+      /** Our values in the order of the template's {1}, {2}, … */
+      params?: TemplateParamName[]
+    }
+  }
+}
 
 export interface TencentOptions {
   secretId: string
@@ -159,6 +172,23 @@ export function tencentTemplate(
   return { templateId, signName, params }
 }
 
+/** What the adapter can do, for these options. */
+export function tencentCapabilities(
+  options: Pick<TencentOptions, 'callbackToken'>,
+): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: true,
+    maxParts: 10,
+    senderId: { alphanumeric: true, maxLength: 11 },
+    templatesOnly: true,
+    callbackAuth: options.callbackToken ? 'url-token' : 'none',
+    // SendSms takes no validity period: a text whose code expired is not sent by the outbox,
+    // but one already handed over may still arrive late.
+    validityPeriod: false,
+  }
+}
+
 /**
  * @example
  * tencentCarrier({ secretId, secretKey, smsSdkAppId: '1400006666', templateId: '1110', signName: 'Shop' })
@@ -174,17 +204,7 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
 
   return {
     id: 'tencent',
-    capabilities: {
-      unicode: true,
-      deliveryReports: true,
-      maxParts: 10,
-      senderId: { alphanumeric: true, maxLength: 11 },
-      templatesOnly: true,
-      callbackAuth: options.callbackToken ? 'url-token' : 'none',
-      // SendSms takes no validity period: a text whose code expired is not sent by the outbox,
-      // but one already handed over may still arrive late.
-      validityPeriod: false,
-    },
+    capabilities: tencentCapabilities(options),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const template = tencentTemplate(message, options)

@@ -11,6 +11,7 @@ import { carrierFetch, DEFAULT_TIMEOUT_MS, httpStatusError, readJsonBody, safeEq
 import {
   type CallbackRequest,
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
@@ -67,6 +68,20 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64')
 }
 
+/** What the adapter can do, for these options. */
+export function twilioCapabilities(): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: true,
+    // Twilio accepts bodies up to 1600 characters, split into at most 10 segments.
+    maxParts: 10,
+    senderId: { alphanumeric: true, maxLength: 11 },
+    templatesOnly: false,
+    callbackAuth: 'signature',
+    validityPeriod: true,
+  }
+}
+
 /**
  * @example
  * const twilio = twilioCarrier({ accountSid: 'AC…', authToken, from: '+15005550006' })
@@ -85,16 +100,7 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
 
   return {
     id: 'twilio',
-    capabilities: {
-      unicode: true,
-      deliveryReports: true,
-      // Twilio accepts bodies up to 1600 characters, split into at most 10 segments.
-      maxParts: 10,
-      senderId: { alphanumeric: true, maxLength: 11 },
-      templatesOnly: false,
-      callbackAuth: 'signature',
-      validityPeriod: true,
-    },
+    capabilities: twilioCapabilities(),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const form = new URLSearchParams({ To: message.to, Body: message.body })

@@ -26,6 +26,7 @@ import { indiaDltIds } from '../template-data'
 import {
   type CallbackRequest,
   type CarrierAdapter,
+  type CarrierCapabilities,
   CarrierError,
   type DeliveryReport,
   type OutgoingMessage,
@@ -115,6 +116,21 @@ export function vonageCallbackParams(request: CallbackRequest): Record<string, s
   return params
 }
 
+/** What the adapter can do, for these options. */
+export function vonageCapabilities(
+  options: Pick<VonageOptions, 'callbackToken' | 'signature'>,
+): CarrierCapabilities {
+  return {
+    unicode: true,
+    deliveryReports: true,
+    maxParts: 6,
+    senderId: { alphanumeric: true, maxLength: 11 },
+    templatesOnly: false,
+    callbackAuth: options.signature ? 'signature' : options.callbackToken ? 'url-token' : 'none',
+    validityPeriod: true,
+  }
+}
+
 /**
  * @example
  * const vonage = vonageCarrier({ apiKey, apiSecret, from: 'Shop' })
@@ -129,15 +145,7 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
 
   return {
     id: 'vonage',
-    capabilities: {
-      unicode: true,
-      deliveryReports: true,
-      maxParts: 6,
-      senderId: { alphanumeric: true, maxLength: 11 },
-      templatesOnly: false,
-      callbackAuth: options.signature ? 'signature' : options.callbackToken ? 'url-token' : 'none',
-      validityPeriod: true,
-    },
+    capabilities: vonageCapabilities(options),
 
     async send(message: OutgoingMessage): Promise<SendResult> {
       const params: Record<string, string> = {

@@ -2,6 +2,10 @@
  * The conversion-rate breaker: SMS pumping sends codes nobody enters. Per country and per
  * number prefix, codes sent versus codes entered in a sliding window; once there is enough
  * volume, a low rate asks for a challenge and a very low one blocks.
+ *
+ * While the destination check enforces, a very low rate restricts the country or prefix there
+ * (where each caller is weighed, and probes go through) instead of a decoy for every start:
+ * this check then only asks for a challenge.
  * @module
  */
 import type { CounterRef } from '../counters'
@@ -9,7 +13,7 @@ import { prefixOf } from '../network'
 import { durationMs } from '../settings'
 import type { Finding, FraudCheck, FraudContext } from '../types'
 
-function refs({ project, destination, settings }: FraudContext) {
+export function conversionRefs({ project, destination, settings }: FraudContext) {
   const windowMs = durationMs(settings.conversion.window)
   const prefix = prefixOf(destination.phone, settings.conversion.prefixDigits)
   const ref = (what: string, scope: string): CounterRef => ({
@@ -32,7 +36,7 @@ export const conversionCheck: FraudCheck = {
   async run(ctx, { counters }) {
     const settings = ctx.settings.conversion
     if (settings.mode === 'off') return { findings: [] }
-    const r = refs(ctx)
+    const r = conversionRefs(ctx)
     const [countrySent, countryEntered, prefixSent, prefixEntered] = await counters.read(
       [r.country.sent, r.country.entered, r.prefix.sent, r.prefix.entered],
       ctx.at,
@@ -43,7 +47,10 @@ export const conversionCheck: FraudCheck = {
       const rate = entered / sent
       const figures = { sent, entered, rate }
       if (rate < settings.blockBelow) {
-        findings.push({ decision: 'block', reason: `conversion.${name}`, scope: 'number', figures })
+        const takenOver =
+          ctx.settings.destinations.mode === 'enforce' && ctx.project.mode === 'live'
+        const decision = takenOver ? 'challenge' : 'block'
+        findings.push({ decision, reason: `conversion.${name}`, scope: 'number', figures })
       } else if (rate < settings.challengeBelow) {
         findings.push({
           decision: 'challenge',
@@ -59,11 +66,11 @@ export const conversionCheck: FraudCheck = {
   },
   // Counted whatever the mode, so the rates are true the moment the breaker is switched on.
   async afterSent(ctx, { counters }) {
-    const r = refs(ctx)
+    const r = conversionRefs(ctx)
     await counters.add([r.country.sent, r.prefix.sent], ctx.at)
   },
   async afterApproved(ctx, { counters }) {
-    const r = refs(ctx)
+    const r = conversionRefs(ctx)
     await counters.add([r.country.entered, r.prefix.entered], ctx.at)
   },
 }

@@ -5,6 +5,7 @@
  */
 import type { FraudCheck } from '../types'
 import { conversionCheck } from './conversion'
+import { destinationCheck } from './destination'
 import { listsCheck } from './lists'
 import { numberTypeCheck } from './number-type'
 import { spendCheck } from './spend'
@@ -15,5 +16,6 @@ export const FRAUD_CHECKS: readonly FraudCheck[] = [
   listsCheck,
   velocityCheck,
   conversionCheck,
+  destinationCheck,
   spendCheck,
 ]

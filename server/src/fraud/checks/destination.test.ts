@@ -1,0 +1,193 @@
+import { expect, it } from 'vitest'
+import { fraudCheckContract, type TestStart } from '../../../testing/fraud-check.case'
+import { createChallengeService } from '../challenge'
+import { fraudContext } from '../context'
+import { databaseCounters } from '../counters'
+import { createFraudGuard } from '../guard'
+import { type FraudSettingsInput, parseFraudSettings } from '../settings'
+import type { CallerSignals, CheckDeps } from '../types'
+import { destinationCheck } from './destination'
+
+const AT = Date.parse('2026-12-07T12:00:00Z')
+const HOUR = 3_600_000
+const HUMAN: CallerSignals = {
+  deviceId: 'dev_human_0123456789',
+  shownMs: 9_000,
+  entry: 'typed',
+  keys: 13,
+  focuses: 1,
+  visible: true,
+  webdriver: false,
+}
+
+const liveStart = (overrides: Partial<TestStart> = {}): TestStart => ({
+  projectId: 'prj_dest',
+  mode: 'live',
+  phone: '+2348031234567',
+  country: 'NG',
+  numberType: 'mobile',
+  ip: '203.0.113.7',
+  ...overrides,
+})
+
+/** Texts sent to `country` (as the guard counts them after each real start). */
+async function sendTexts(deps: CheckDeps, start: TestStart, count: number, at: number) {
+  const ctx = fraudContext(start, { settings: parseFraudSettings({}), at })
+  for (let i = 0; i < count; i++) await destinationCheck.afterSent?.(ctx, deps)
+}
+
+fraudCheckContract({
+  check: destinationCheck,
+  settings: (mode) => ({ destinations: { mode } }),
+  // Great Britain (a low-risk destination) past its hourly budget of 50 texts, for a caller
+  // without signals: a decoy.
+  provoke: async (start, { deps }) => {
+    const judged = { ...start, mode: 'live' as const }
+    await sendTexts(deps, judged, 50, Date.parse('2026-11-25T12:00:00Z'))
+    return judged
+  },
+  additionalTests: ({ storage }) => {
+    const deps = () => ({ db: storage().db, counters: databaseCounters(storage().db) })
+    const guardAt = (at: () => number) =>
+      createFraudGuard({
+        db: storage().db,
+        challenges: createChallengeService(storage().db, Buffer.alloc(32, 7)),
+        now: at,
+      })
+    const run = (start: TestStart, settings: FraudSettingsInput = {}, at = AT) =>
+      destinationCheck.run(
+        fraudContext(start, { settings: parseFraudSettings(settings), at }),
+        deps(),
+      )
+    const reasons = async (start: TestStart, settings: FraudSettingsInput = {}) =>
+      (await run(start, settings)).findings.map((f) => `${f.decision}:${f.reason}`)
+
+    it('weighs a cold high-risk country by the caller: no signals a decoy, a person the interactive step, a trusted device through', async () => {
+      expect(await reasons(liveStart())).toEqual([
+        'block:destination.cold.high',
+        'block:caller.no_signals',
+      ])
+      const person = await run(liveStart({ signals: HUMAN }))
+      expect(person.findings.map((f) => f.decision)).toEqual(['challenge', 'challenge'])
+      expect(person.findings.every((f) => f.interactive)).toBe(true)
+      // $0.30 × high risk × escalated: 50 000 × 6 × 4 × 1 × 4, capped at the maximum.
+      expect(person.findings[0]?.difficulty).toBe(4_000_000)
+      expect(await reasons(liveStart({ signals: { ...HUMAN, webdriver: true } }))).toContain(
+        'block:caller.webdriver',
+      )
+      // A device that verified here before is trusted.
+      const approved = fraudContext(liveStart({ signals: HUMAN }), {
+        settings: parseFraudSettings({}),
+        at: AT - HOUR,
+      })
+      await destinationCheck.afterApproved?.(approved, deps())
+      expect(await reasons(liveStart({ signals: HUMAN, phone: '+2348039999999' }))).toEqual([])
+      // Test keys only text the sandbox: nothing to weigh.
+      expect(await reasons(liveStart({ mode: 'test' }))).toEqual([])
+    })
+
+    it('opens a country once the store has steady history there', async () => {
+      const settings = parseFraudSettings({})
+      // Four verified shoppers a day in Kenya for a week.
+      for (let h = 0; h < 7 * 24; h += 6) {
+        const ctx = fraudContext(liveStart({ country: 'KE', phone: '+254712345678' }), {
+          settings,
+          at: AT - 7 * 24 * HOUR + h * HOUR,
+        })
+        await destinationCheck.afterApproved?.(ctx, deps())
+      }
+      const kenya = liveStart({ country: 'KE', phone: '+254712000111' })
+      expect(await reasons(kenya)).toEqual([])
+      // Nigeria, with no history, stays cold.
+      expect(await reasons(liveStart())).toContain('block:destination.cold.high')
+    })
+
+    it('restricts a country over its ceiling once, lets a probe through, and lifts it later', async () => {
+      const gb = liveStart({ country: 'GB', phone: '+447400123456' })
+      await sendTexts(deps(), gb, 60, AT)
+      const restricted = await run(gb)
+      expect(restricted.findings.map((f) => f.reason)).toEqual([
+        'destination.rate',
+        'caller.no_signals',
+      ])
+      expect(restricted.findings[0]?.figures).toMatchObject({ sent1h: 60, rateCeiling: 50 })
+      await run(gb)
+      const events = await storage()
+        .db.selectFrom('fraud_events')
+        .select(['outcome', 'reasons', 'figures'])
+        .where('outcome', 'in', ['restricted', 'lifted'])
+        .execute()
+      expect(events).toHaveLength(1)
+      expect(events[0]?.outcome).toBe('restricted')
+      expect(JSON.parse(events[0]?.reasons ?? '[]')).toEqual(['destination.rate'])
+      expect(JSON.parse(events[0]?.figures ?? '{}')).toMatchObject({ country: 'GB', sent1h: 60 })
+
+      // Half-open: an hour later one caller without signals may probe, with the hardest work.
+      const later = AT + HOUR + 60_000
+      const offer = await run(gb, {}, later)
+      expect(offer.findings.map((f) => `${f.decision}:${f.reason}`)).toContain(
+        'challenge:destination.probe',
+      )
+      const taken = await run({ ...gb, answered: true }, {}, later)
+      expect(taken.findings.some((f) => f.reason === 'destination.probe')).toBe(true)
+      const next = await run({ ...gb, answered: true }, {}, later + 1000)
+      expect(next.findings.every((f) => f.decision === 'block')).toBe(true)
+
+      // Two quiet hours later the rate is back under the ceiling: lifted, once.
+      const quiet = later + 2 * HOUR + 60_000
+      expect(await reasons(gb, {})).not.toEqual([])
+      expect((await run(gb, {}, quiet)).findings).toEqual([])
+      await run(gb, {}, quiet + 1000)
+      const lifted = await storage()
+        .db.selectFrom('fraud_events')
+        .select('outcome')
+        .where('outcome', '=', 'lifted')
+        .execute()
+      expect(lifted).toHaveLength(1)
+    })
+
+    it('counts one device across rotating addresses', async () => {
+      const start = liveStart({ country: 'GB', phone: '+447400123456', signals: HUMAN })
+      for (let i = 0; i < 4; i++) {
+        expect(await reasons({ ...start, ip: `198.51.100.${i + 1}` })).toEqual([])
+      }
+      expect(await reasons({ ...start, ip: '198.51.100.99' })).toEqual([
+        'challenge:caller.device_velocity',
+      ])
+    })
+
+    it('callers in shadow: records what the signals would change, acts as for a person', async () => {
+      const start = liveStart({ signals: { ...HUMAN, webdriver: true } })
+      const shadow = await run(start, { callers: { mode: 'shadow' } })
+      expect(shadow.findings.every((f) => f.decision === 'challenge')).toBe(true)
+      expect(shadow.shadowReasons).toContain('block:caller.webdriver')
+      // Through the guard: the decision log keeps the shadow reason, the start is challenged.
+      const guard = guardAt(() => AT)
+      await expect(
+        guard.assess({
+          ...start,
+          fraudSettings: JSON.stringify({ callers: { mode: 'shadow' } }),
+        }),
+      ).rejects.toMatchObject({ code: 'challenge_required' })
+      const logged = await storage()
+        .db.selectFrom('fraud_events')
+        .select(['shadow_reasons', 'outcome'])
+        .execute()
+      expect(JSON.parse(logged[0]?.shadow_reasons ?? '[]')).toContain('block:caller.webdriver')
+    })
+
+    it('destinations in shadow: the guard sends, and logs the decoy it would have made', async () => {
+      const guard = guardAt(() => AT)
+      const assessment = await guard.assess({
+        ...liveStart(),
+        fraudSettings: JSON.stringify({ destinations: { mode: 'shadow' } }),
+      })
+      expect(assessment.decoy).toBe(false)
+      expect(assessment.shadowReasons).toEqual([
+        'block:destination.cold.high',
+        'block:caller.no_signals',
+      ])
+      expect(await storage().db.selectFrom('fraud_restrictions').selectAll().execute()).toEqual([])
+    })
+  },
+})

@@ -1,0 +1,250 @@
+/**
+ * The destination check: destination risk (the built-in prior and the store's own baseline,
+ * see destinations/) weighed with the caller's first-party signals (see callers.ts), as the
+ * table in weigh.ts says. It restricts a country or prefix that runs over a ceiling (or whose
+ * codes are rarely entered), emits `fraud.restricted|lifted`, lets half-open probes through,
+ * and prices its challenges (pricing.ts). Live keys only: test keys text the sandbox.
+ *
+ * Modes: `destinations.mode` for the check; `callers.mode` for the weight of the signals (off or
+ * shadow: every caller is weighed as a person, and what the signals would change is recorded).
+ * @module
+ */
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../../storage'
+import { type CallerClass, judgeCaller } from '../callers'
+import { createBaselines } from '../destinations/baseline'
+import {
+  type DestinationState,
+  destinationHitRefs,
+  destinationReadRefs,
+  judgeDestination,
+  sentRefs,
+  verifiedRefs,
+} from '../destinations/verdict'
+import { createRestrictions } from '../events'
+import { prefixOf } from '../network'
+import { pricedDifficulty } from '../pricing'
+import { durationMs } from '../settings'
+import type { Finding, FraudCheck, FraudContext } from '../types'
+import { type Action, weigh } from '../weigh'
+import { conversionRefs } from './conversion'
+
+/** Per database: the baseline cache and what this process knows of restrictions. */
+const state = new WeakMap<
+  Kysely<Database>,
+  {
+    baselines: ReturnType<typeof createBaselines>
+    restrictions: ReturnType<typeof createRestrictions>
+  }
+>()
+function stateOf(db: Kysely<Database>, logger: Logger | undefined) {
+  let s = state.get(db)
+  if (!s) {
+    s = { baselines: createBaselines(db), restrictions: createRestrictions(db, logger) }
+    state.set(db, s)
+  }
+  return s
+}
+
+const isLive = (ctx: FraudContext) => ctx.project.mode === 'live'
+
+export const destinationCheck: FraudCheck = {
+  id: 'destination',
+  phase: 'screen',
+  mode: (settings) => settings.destinations.mode,
+  async run(ctx, { db, counters, logger }) {
+    const settings = ctx.settings.destinations
+    if (!isLive(ctx) || settings.mode === 'off') return { findings: [] }
+    const { baselines, restrictions } = stateOf(db, logger)
+    const conversion = conversionRefs(ctx)
+    const [hits, reads, baseline] = await Promise.all([
+      counters.hit(destinationHitRefs(ctx), ctx.at),
+      counters.read(
+        [
+          ...destinationReadRefs(ctx),
+          conversion.country.sent,
+          conversion.country.entered,
+          conversion.prefix.sent,
+          conversion.prefix.entered,
+        ],
+        ctx.at,
+      ),
+      baselines.of(ctx.project.id, `country:${ctx.destination.country}`, ctx.at),
+    ])
+    const [sent1h = 0, sent24h = 0, verified24h = 0, spentMicro = 0, deviceVerified = 0] = reads
+    const [countrySent = 0, countryEntered = 0, prefixSent = 0, prefixEntered = 0] = reads.slice(5)
+    const deviceStarts = ctx.caller.signals?.deviceId ? hits[1] : undefined
+    const caller = judgeCaller(
+      ctx.caller.signals,
+      ctx.caller.userAgent,
+      { deviceStarts1h: deviceStarts, deviceVerified30d: deviceVerified },
+      ctx.settings.callers,
+    )
+    const destination = judgeDestination(
+      ctx,
+      { starts1h: hits[0] ?? 0, sent1h, sent24h, verified24h, spentMicro },
+      baseline,
+    )
+
+    // The conversion breaker, as a restriction of the country or the number's prefix.
+    const breaker = ctx.settings.conversion
+    const breaks = (sent: number, entered: number, minSent: number) =>
+      breaker.mode === 'enforce' && sent >= minSent && entered / sent < breaker.blockBelow
+    const countrySubject = `country:${ctx.destination.country}`
+    const prefixSubject = `prefix:${prefixOf(ctx.destination.phone, breaker.prefixDigits)}`
+    const restrictedBy = destination.state === 'restricted' ? [...destination.reasons] : []
+    if (breaks(countrySent, countryEntered, breaker.minSent))
+      restrictedBy.push('conversion.country')
+    const prefixBroken = breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)
+
+    const enforcing = settings.mode === 'enforce'
+    const firstProbeMs = durationMs(settings.firstProbeAfter)
+    let where: DestinationState = destination.state
+    let probeSubject: string | undefined
+    const figures = { country: ctx.destination.country, ...destination.figures }
+    if (restrictedBy.length > 0) {
+      where = 'restricted'
+      probeSubject = countrySubject
+      if (enforcing) {
+        await restrictions.restrict(
+          ctx.project.id,
+          countrySubject,
+          restrictedBy,
+          figures,
+          ctx.at,
+          firstProbeMs,
+        )
+      }
+    } else if (enforcing) {
+      // Held at least minRestriction, so a restriction does not flap with the window.
+      const held = await restrictions.lift(
+        ctx.project.id,
+        countrySubject,
+        figures,
+        ctx.at,
+        durationMs(settings.minRestriction),
+      )
+      if (held) {
+        where = 'restricted'
+        probeSubject = countrySubject
+        restrictedBy.push('destination.held')
+      }
+    }
+    if (prefixBroken) {
+      where = 'restricted'
+      restrictedBy.push('conversion.prefix')
+      probeSubject ??= prefixSubject
+      if (enforcing) {
+        await restrictions.restrict(
+          ctx.project.id,
+          prefixSubject,
+          ['conversion.prefix'],
+          figures,
+          ctx.at,
+          firstProbeMs,
+        )
+      }
+    }
+
+    const weighSignals = ctx.settings.callers.mode === 'enforce'
+    const acting = weigh(where, destination.figures.risk, weighSignals ? caller.class : 'human')
+    let action: Action = acting.action
+    // Half-open: a caller the guard is unsure of gets through now and then, with the hardest work.
+    if (action === 'probe') {
+      const due =
+        enforcing &&
+        probeSubject !== undefined &&
+        (ctx.caller.answered
+          ? await restrictions.takeProbe(ctx.project.id, probeSubject, ctx.at, firstProbeMs)
+          : await restrictions.probeDue(ctx.project.id, probeSubject, ctx.at))
+      action = due ? 'probe' : 'decoy'
+    }
+    const why = [
+      ...(where === 'restricted' ? restrictedBy : destination.reasons),
+      ...caller.reasons,
+    ]
+    const numbers: Record<string, number> = {
+      ...numeric(destination.figures),
+      ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
+      deviceVerified30d: round(deviceVerified),
+    }
+    const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
+
+    // What the signals would change, while they are only recorded (callers in shadow).
+    const shadowReasons: string[] = []
+    if (ctx.settings.callers.mode === 'shadow') {
+      const real = weigh(where, destination.figures.risk, caller.class)
+      if (real.action !== acting.action) {
+        const would = real.action === 'probe' ? 'decoy' : real.action
+        shadowReasons.push(
+          ...findingsOf(would, why, caller.class, destination, numbers, ctx).map(
+            (f) => `${f.decision}:${f.reason}`,
+          ),
+        )
+      }
+    }
+    return { findings, shadowReasons }
+  },
+
+  async afterSent(ctx, { counters }) {
+    if (!isLive(ctx)) return
+    await counters.add(sentRefs(ctx.project.id, ctx.destination.country), ctx.at)
+  },
+
+  async afterApproved(ctx, { db, counters, logger }) {
+    if (!isLive(ctx)) return
+    const { baselines } = stateOf(db, logger)
+    await counters.add(
+      verifiedRefs(ctx.project.id, ctx.destination.country, ctx.caller.signals?.deviceId),
+      ctx.at,
+    )
+    await baselines.countVerified(
+      ctx.project.id,
+      [
+        `country:${ctx.destination.country}`,
+        `prefix:${prefixOf(ctx.destination.phone, ctx.settings.conversion.prefixDigits)}`,
+      ],
+      ctx.at,
+    )
+  },
+}
+
+function findingsOf(
+  action: Action,
+  why: string[],
+  caller: CallerClass,
+  destination: ReturnType<typeof judgeDestination>,
+  figures: Record<string, number>,
+  ctx: FraudContext,
+): Finding[] {
+  if (action === 'allow') return []
+  const reasons = why.length > 0 ? why : [`destination.${action}`]
+  if (action === 'decoy') {
+    return reasons.map((reason) => ({ decision: 'block', reason, scope: 'number', figures }))
+  }
+  const escalated = action === 'escalate' || action === 'probe'
+  const difficulty = ctx.settings.challenge.priced
+    ? pricedDifficulty(
+        { cost: destination.figures.cost, risk: destination.figures.risk, caller, escalated },
+        ctx.settings.challenge,
+      )
+    : undefined
+  const extra = escalated ? [action === 'probe' ? 'destination.probe' : 'caller.escalated'] : []
+  return [...reasons, ...extra].map((reason) => ({
+    decision: 'challenge',
+    reason,
+    scope: 'number',
+    figures,
+    ...(difficulty !== undefined ? { difficulty } : {}),
+    ...(escalated ? { interactive: true } : {}),
+  }))
+}
+
+const round = (n: number) => Math.round(n * 100) / 100
+
+function numeric(values: object): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, value] of Object.entries(values)) if (typeof value === 'number') out[key] = value
+  return out
+}

@@ -1,0 +1,150 @@
+/**
+ * Destination risk: how much traffic a country may take, from the built-in prior (risk, cost) and
+ * the store's own baseline of verified shoppers there. A country is
+ *
+ * - `open`: the store has history there, or the prior says pumping is rare there;
+ * - `cold`: a medium- or high-risk prior and too little history (fewer verified shoppers a day
+ *   than `openAtVerifiedPerDay`): a small budget per hour;
+ * - `restricted`: above a ceiling — texts per hour, starts per hour (a surge, counted as it
+ *   starts), texts nobody entered in 24 h, or spend today — or its codes are rarely entered.
+ *
+ * Every ceiling is the prior's budget plus a multiple of the baseline, so a store's own busy
+ * countries get room in proportion to their real shoppers (a flash sale) and a country the store
+ * never sold to gets a few texts an hour. The figures go to the decision log.
+ * @module
+ */
+import type { CounterRef } from '../counters'
+import type { FraudContext } from '../types'
+import type { Baseline } from './baseline'
+import { type DestinationPrior, priorOf } from './prior'
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+const MICRO = 1_000_000
+const DEVICE_MEMORY_MS = 30 * DAY_MS
+
+export type DestinationState = 'open' | 'cold' | 'restricted'
+
+export interface DestinationFigures {
+  risk: DestinationPrior['risk']
+  cost: number
+  baselinePerHour: number
+  baselinePerDay: number
+  starts1h: number
+  sent1h: number
+  unconverted24h: number
+  spentToday: number
+  rateCeiling: number
+  surgeCeiling: number
+  unconvertedCeiling: number
+  spendCeiling: number
+}
+
+export interface DestinationVerdict {
+  state: DestinationState
+  /** `destination.*` reason codes: why it is cold or restricted. */
+  reasons: string[]
+  figures: DestinationFigures
+}
+
+/** Counters hit on every start: starts per country and per device in the last hour. */
+export function destinationHitRefs({ project, destination, caller }: FraudContext) {
+  const refs: CounterRef[] = [
+    { key: `dest-start:${project.id}:${destination.country}`, windowMs: HOUR_MS },
+  ]
+  const deviceId = caller.signals?.deviceId
+  if (deviceId) refs.push({ key: `device-start:${project.id}:${deviceId}`, windowMs: HOUR_MS })
+  return refs
+}
+
+/** Counters read on every start: texts and verified shoppers per country, spend, the device. */
+export function destinationReadRefs({ project, destination, caller, at }: FraudContext) {
+  const dayStart = Math.floor(at / DAY_MS) * DAY_MS
+  const country = destination.country
+  const deviceId = caller.signals?.deviceId
+  return [
+    { key: `dest-sent:${project.id}:${country}`, windowMs: HOUR_MS },
+    { key: `dest-sent:${project.id}:${country}`, windowMs: DAY_MS },
+    { key: `dest-verified:${project.id}:${country}`, windowMs: DAY_MS },
+    // The spend check's tally of today for this country.
+    { key: `spend:${project.id}:country:${country}:${dayStart}`, windowMs: DAY_MS },
+    // Read even without a device id, so every start reads as many rows (equal timing).
+    { key: `device-verified:${project.id}:${deviceId ?? '-'}`, windowMs: DEVICE_MEMORY_MS },
+  ] satisfies CounterRef[]
+}
+
+/** Counted with every real text (not decoys). */
+export const sentRefs = (projectId: string, country: string): CounterRef[] => [
+  { key: `dest-sent:${projectId}:${country}`, windowMs: HOUR_MS },
+  { key: `dest-sent:${projectId}:${country}`, windowMs: DAY_MS },
+]
+
+/** Counted with every code entered. */
+export function verifiedRefs(projectId: string, country: string, deviceId: string | undefined) {
+  const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
+  if (deviceId) {
+    refs.push({ key: `device-verified:${projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
+  }
+  return refs
+}
+
+export function judgeDestination(
+  ctx: Pick<FraudContext, 'destination' | 'settings'>,
+  counts: {
+    starts1h: number
+    sent1h: number
+    sent24h: number
+    verified24h: number
+    spentMicro: number
+  },
+  baseline: Baseline,
+): DestinationVerdict {
+  const settings = ctx.settings.destinations
+  const { country } = ctx.destination
+  const prior = priorOf(country, settings.prior)
+  // The route's price or the project's cost for the country when set, else the prior's.
+  const cost =
+    ctx.settings.spend.costs[country] !== undefined ||
+    ctx.destination.cost !== ctx.settings.spend.defaultCostPerSms
+      ? ctx.destination.cost
+      : prior.cost
+  const budget = settings.budgetPerHour[prior.risk]
+  const rateCeiling = Math.ceil(budget + settings.ceilingMultiplier * baseline.perHour)
+  const surgeCeiling = Math.ceil(settings.surgeMultiplier * rateCeiling)
+  const unconvertedCeiling = Math.ceil(
+    settings.unconvertedPerDay[prior.risk] + settings.ceilingMultiplier * baseline.perDay,
+  )
+  const spendCeiling =
+    cost * (settings.spendMultiplier * baseline.perDay + settings.spendMultiplier * budget * 24)
+  const unconverted24h = Math.max(0, counts.sent24h - counts.verified24h)
+  const spentToday = counts.spentMicro / MICRO
+  const figures: DestinationFigures = {
+    risk: prior.risk,
+    cost,
+    baselinePerHour: round(baseline.perHour),
+    baselinePerDay: round(baseline.perDay),
+    starts1h: round(counts.starts1h),
+    sent1h: round(counts.sent1h),
+    unconverted24h: round(unconverted24h),
+    spentToday: round(spentToday),
+    rateCeiling,
+    surgeCeiling,
+    unconvertedCeiling,
+    spendCeiling: round(spendCeiling),
+  }
+  const reasons: string[] = []
+  if (counts.sent1h >= rateCeiling) reasons.push('destination.rate')
+  if (counts.starts1h > surgeCeiling) reasons.push('destination.surge')
+  if (unconverted24h >= unconvertedCeiling) reasons.push('destination.unconverted')
+  if (spentToday >= spendCeiling) reasons.push('destination.spend')
+  if (reasons.length > 0) return { state: 'restricted', reasons, figures }
+  // History of its own opens a country: enough verified shoppers a day, steadily (the EWMA),
+  // not one shopper today.
+  const history = baseline.perDay >= settings.openAtVerifiedPerDay[prior.risk]
+  if (!history && prior.risk !== 'low') {
+    return { state: 'cold', reasons: [`destination.cold.${prior.risk}`], figures }
+  }
+  return { state: 'open', reasons: [], figures }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100

@@ -1,0 +1,266 @@
+/**
+ * The scenarios of `pnpm attack`, each a timeline of starts by attackers and real shoppers.
+ * Times are offsets from the simulated start, in milliseconds.
+ * @module
+ */
+import type { CountryCode } from 'libphonenumber-js/max'
+import {
+  BROWSER_AGENT,
+  type Caller,
+  humanSignals,
+  ipv4,
+  ipv6,
+  mobileNumber,
+  type Random,
+} from './actors'
+import type { World } from './world'
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+export interface AttackEvent {
+  kind: 'attack'
+  at: number
+  phone: string
+  caller: Caller
+}
+export interface ShopperEvent {
+  kind: 'shopper'
+  at: number
+  phone: string
+  caller: Caller
+}
+export interface BrowserBotEvent {
+  kind: 'browser-bot'
+  at: number
+  phone: string
+  ip: string
+}
+export type SimEvent = AttackEvent | ShopperEvent | BrowserBotEvent
+
+export interface Scenario {
+  key: string
+  title: string
+  /** The store configured Turnstile. */
+  captcha?: boolean
+  /** Needs headless Chromium and the built widget. */
+  browser?: boolean
+  /** No attack: only false positives are measured. */
+  shoppersOnly?: boolean
+  /** History the store had before the scenario (verified shoppers), through the real path. */
+  warmup?: (world: World, random: Random) => Promise<{ returningDevices: string[] }>
+  events: (random: Random, context: { returningDevices: string[] }) => SimEvent[]
+}
+
+/** Where pumpers send: high-cost destinations in Africa and South, Central and South-East Asia. */
+export const PUMPED: CountryCode[] = ['NG', 'GH', 'KE', 'CI', 'PK', 'BD', 'UZ', 'KH', 'ID', 'PH']
+const ELSEWHERE: CountryCode[] = [
+  'GB',
+  'US',
+  'DE',
+  'FR',
+  'ES',
+  'IT',
+  'NL',
+  'IN',
+  'BR',
+  'MX',
+  'JP',
+  'AU',
+]
+
+const scale = (n: number) => Math.max(1, Math.round(n * Number(process.env.ATTACK_SCALE ?? 1)))
+
+function shopper(
+  random: Random,
+  country: CountryCode,
+  at: number,
+  deviceId?: string,
+): ShopperEvent {
+  const phone = mobileNumber(random, country)
+  return {
+    kind: 'shopper',
+    at,
+    phone,
+    caller: {
+      ip: random.next() < 0.5 ? ipv4(random) : ipv6(random),
+      userAgent: BROWSER_AGENT,
+      signals: humanSignals(random, deviceId ?? random.id(22), phone),
+      canSolveCaptcha: true,
+    },
+  }
+}
+
+function shoppers(random: Random, count: number, countries: CountryCode[], spanMs: number) {
+  return Array.from({ length: count }, () =>
+    shopper(random, random.pick(countries), random.int(0, spanMs)),
+  )
+}
+
+/** An address pool where each address is used one to three times, IPv4 and IPv6 mixed. */
+function rotatingAddresses(random: Random, starts: number): string[] {
+  const out: string[] = []
+  while (out.length < starts) {
+    const ip = random.next() < 0.5 ? ipv4(random) : ipv6(random)
+    const uses = random.int(1, 3)
+    for (let i = 0; i < uses; i++) out.push(ip)
+  }
+  // Shuffled, so an address's uses are spread out.
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1))
+    ;[out[i], out[j]] = [out[j] as string, out[i] as string]
+  }
+  return out.slice(0, starts)
+}
+
+const scriptCaller = (ip: string, signals?: Caller['signals']): Caller => ({
+  ip,
+  userAgent: BROWSER_AGENT,
+  signals,
+  canSolveCaptcha: false,
+})
+
+/** Random pumping: valid mobiles drawn at random in the pumped countries, never repeating. */
+function randomPumping(
+  random: Random,
+  starts: number,
+  spanMs: number,
+  signals: (random: Random) => Caller['signals'],
+): AttackEvent[] {
+  const ips = rotatingAddresses(random, starts)
+  const seen = new Set<string>()
+  const events: AttackEvent[] = []
+  for (let i = 0; i < starts; i++) {
+    let phone = mobileNumber(random, random.pick(PUMPED))
+    while (seen.has(phone)) phone = mobileNumber(random, random.pick(PUMPED))
+    seen.add(phone)
+    events.push({
+      kind: 'attack',
+      at: random.int(0, spanMs),
+      phone,
+      caller: scriptCaller(ips[i] as string, signals(random)),
+    })
+  }
+  return events
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    key: 'a',
+    title: '(a) sequential ranges (the old pnpm attack)',
+    events(random) {
+      const ranges = [447_911_200_000, 2_348_031_000_000, 923_001_230_000, 4_915_901_000_000]
+      const premium = [449_098_700_000, 19_005_550_000]
+      const all = [...ranges, ...premium]
+      const ips = Array.from({ length: 300 }, () => ipv4(random))
+      const n = scale(600)
+      const attacks: SimEvent[] = Array.from({ length: n }, (_, i) => ({
+        kind: 'attack' as const,
+        at: Math.floor((i / n) * 30 * MINUTE),
+        phone: `+${(all[i % all.length] as number) + Math.floor(i / all.length)}`,
+        caller: scriptCaller(random.pick(ips)),
+      }))
+      return [...attacks, ...shoppers(random, scale(60), ELSEWHERE, 30 * MINUTE)]
+    },
+  },
+  {
+    key: 'b',
+    title: '(b) random pumping, 10 high-cost countries, rotating IPv4/IPv6, every PoW solved',
+    events(random) {
+      return [
+        ...randomPumping(random, scale(1600), HOUR, () => undefined),
+        ...shoppers(random, scale(10), PUMPED, HOUR),
+        ...shoppers(random, scale(50), ELSEWHERE, HOUR),
+      ]
+    },
+  },
+  {
+    key: 'c',
+    title: '(c) slow drip under every hourly limit, over a simulated day',
+    events(random) {
+      // About one start per pumped country every 15 minutes, for 24 hours.
+      return [
+        ...randomPumping(random, scale(960), 24 * HOUR, () => undefined),
+        ...shoppers(random, scale(8), PUMPED, 24 * HOUR),
+        ...shoppers(random, scale(32), ELSEWHERE, 24 * HOUR),
+      ]
+    },
+  },
+  {
+    key: 'd',
+    title: '(d) botnet: a fresh device id on every start, no interaction signals',
+    events(random) {
+      return [
+        ...randomPumping(random, scale(1000), HOUR, (r) => ({ deviceId: r.id(22) })),
+        ...shoppers(random, scale(10), PUMPED, HOUR),
+        ...shoppers(random, scale(40), ELSEWHERE, HOUR),
+      ]
+    },
+  },
+  {
+    key: 'e',
+    title:
+      '(e) widget-driving bot in headless Chromium replaying plausible signals (store has Turnstile)',
+    captcha: true,
+    browser: true,
+    events(random) {
+      const countries: CountryCode[] = ['NG', 'PK', 'ID', 'KE']
+      const n = scale(20)
+      const bots: SimEvent[] = Array.from({ length: n }, (_, i) => ({
+        kind: 'browser-bot' as const,
+        at: Math.floor((i / n) * 20 * MINUTE),
+        phone: mobileNumber(random, random.pick(countries)),
+        ip: random.next() < 0.5 ? ipv4(random) : ipv6(random),
+      }))
+      return [
+        ...bots,
+        ...shoppers(random, scale(8), countries, 20 * MINUTE),
+        ...shoppers(random, scale(8), ELSEWHERE, 20 * MINUTE),
+      ]
+    },
+  },
+  {
+    key: 'f',
+    title: "(f) flash sale: a burst in the country most of the store's shoppers are in",
+    shoppersOnly: true,
+    async warmup(world, random) {
+      // Two weeks of history: mostly Great Britain, busier by day, a little elsewhere.
+      const devices: string[] = []
+      const start = world.now()
+      for (let hour = 0; hour < 14 * 24; hour++) {
+        const at = start + hour * HOUR
+        const local = new Date(at).getUTCHours()
+        const gb = local >= 8 && local <= 22 ? 4 : 1
+        for (let i = 0; i < gb + (random.next() < 0.3 ? 1 : 0); i++) {
+          const deviceId = random.id(22)
+          if (random.next() < 0.2) devices.push(deviceId)
+          const country = random.next() < 0.9 ? 'GB' : random.pick(['US', 'DE', 'FR'] as const)
+          world.setNow(at + i * 60_000)
+          await world.fraud.afterApproved({
+            projectId: world.projectId,
+            fraudSettings: null,
+            phone: mobileNumber(random, country),
+            country,
+            mode: 'live',
+            signals: { deviceId },
+          })
+        }
+      }
+      world.setNow(start + 14 * 24 * HOUR)
+      return { returningDevices: devices }
+    },
+    events(random, { returningDevices }) {
+      // The sale: ten times the usual hour, a third of them returning shoppers.
+      return Array.from({ length: scale(300) }, () =>
+        shopper(
+          random,
+          random.next() < 0.95 ? 'GB' : 'IE',
+          random.int(0, HOUR),
+          random.next() < 0.33 && returningDevices.length > 0
+            ? random.pick(returningDevices)
+            : undefined,
+        ),
+      )
+    },
+  },
+]
