@@ -18,6 +18,7 @@ import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
 import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
+import { erasureRoutes } from './privacy/routes'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -119,6 +120,7 @@ export function createApp({
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/keys', keyRoutes(db, logger, now))
+  app.route('/v1/erasures', erasureRoutes(storage, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))

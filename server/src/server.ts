@@ -155,7 +155,12 @@ export async function startServer(
   void router?.connect()
   dispatcher.start()
   webhooks.start()
-  const stopCleanUp = scheduleCleanUp(storage.db, logger)
+  const stopCleanUp = scheduleCleanUp(
+    storage.db,
+    logger,
+    undefined,
+    config.retentionDays * 24 * 60 * 60_000,
+  )
   // Codes that ran out become `verification.failed` (expired) events within half a minute.
   const expiry = setInterval(() => {
     expireVerifications(storage.db, Date.now()).catch((error: unknown) =>

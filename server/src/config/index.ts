@@ -23,6 +23,8 @@ export interface Config {
   production: boolean
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   dataDir: string
+  /** Days verifications, messages and fraud decisions keep full numbers and addresses. */
+  retentionDays: number
   /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For is trusted (TRUST_PROXY). */
   trustedProxies: TrustedProxies
   /** The address the server listens on (HOST); unset: every interface. */
@@ -103,6 +105,15 @@ const EnvSchema = v.object({
     ),
   ),
   TEXTGATE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1))),
+  TEXTGATE_RETENTION_DAYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_RETENTION_DAYS must be a whole number of days'),
+      v.transform(Number),
+      v.minValue(1, 'TEXTGATE_RETENTION_DAYS must be 1 to 3650'),
+      v.maxValue(3650, 'TEXTGATE_RETENTION_DAYS must be 1 to 3650'),
+    ),
+  ),
   TRUST_PROXY: v.optional(
     v.pipe(
       v.string(),
@@ -220,7 +231,10 @@ export function loadConfig(
       secretSource = 'file'
     } else {
       secret = randomBytes(48).toString('base64url')
-      mkdirSync(dirname(file), { recursive: true })
+      if (!existsSync(dirname(file))) {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+        chmodSync(dirname(file), 0o700)
+      }
       writeFileSync(file, `${secret}\n`, { mode: 0o600 })
       chmodSync(file, 0o600)
       secretSource = 'generated'
@@ -254,6 +268,7 @@ export function loadConfig(
     production,
     logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
     dataDir,
+    retentionDays: settings.TEXTGATE_RETENTION_DAYS ?? 30,
     trustedProxies: settings.TRUST_PROXY ?? NO_TRUSTED_PROXIES,
     host: settings.HOST,
     redisUrl: settings.REDIS_URL,

@@ -30,10 +30,12 @@ export interface HarnessOptions {
   widgetPath?: string
   /** Where the app logs (default: silent). */
   logger?: Logger
+  /** SQLite only: a database file instead of memory (the erasure test reads its bytes). */
+  sqliteFile?: string | undefined
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
-  const storage = await createTestStorage(dialect)
+  const storage = await createTestStorage(dialect, { sqliteFile: options.sqliteFile })
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
   const now = () => nowMs

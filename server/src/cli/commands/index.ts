@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from '../command'
+import { eraseCommand } from './erase'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
 import { keysListCommand } from './keys-list'
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,
+  eraseCommand,
   outboxStatusCommand,
   routesCheckCommand,
   routesPlanCommand,
