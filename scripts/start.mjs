@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm start`: everything a newcomer needs, in one terminal.
-//   1. builds the widget (vite) so the server can serve /widget.js,
+//   1. builds the widget and the operator console (vite) so the server can serve them,
 //   2. creates the demo project and its test keys on first run (./data/demo-project.json, 0600),
+//      and the demo project's owner in the console (a one-time setup link until it is used),
 //   3. starts the Textgate server (SQLite in ./data, sandbox carrier) and the demo store,
 //   4. prints the URLs, and stops both on Ctrl-C (or when either one dies).
 // Settings: PORT (Textgate, 8787), DEMO_PORT (demo store, 3000); everything else as in the README.
@@ -36,6 +37,13 @@ const build = spawnSync(vite, ['build', '--logLevel', 'warn'], {
   stdio: 'inherit',
 })
 if (build.status !== 0) fail('the widget did not build (see above)')
+say('building the operator console…')
+const consoleBuild = spawnSync(
+  join(root, 'server', 'console', 'node_modules', '.bin', 'vite'),
+  ['build', '--logLevel', 'warn'],
+  { cwd: join(root, 'server', 'console'), stdio: 'inherit' },
+)
+if (consoleBuild.status !== 0) fail('the console did not build (see above)')
 
 if (!existsSync(projectFile)) {
   const origins = [storeUrl, `http://127.0.0.1:${demoPort}`]
@@ -60,6 +68,35 @@ if (!existsSync(projectFile)) {
   say(`using the demo project in ${projectFile}`)
 }
 const project = JSON.parse(readFileSync(projectFile, 'utf8'))
+
+// The demo project's owner in the console: created once; until its setup link is used, every
+// start prints a fresh one (the link is the only way in: a password and an authenticator app).
+const DEMO_OWNER = 'owner@demo-store.example'
+const cliEnv = { ...process.env, LOG_LEVEL: 'warn', PUBLIC_URL: textgateUrl }
+const runCli = (args) =>
+  spawnSync(tsx, [cli, ...args, '--json'], { cwd: root, encoding: 'utf8', env: cliEnv })
+const listed = runCli(['operators', 'list'])
+if (listed.status !== 0) fail(`could not list console operators:\n${listed.stderr}`)
+const owner = JSON.parse(listed.stdout).operators.find((o) => o.email === DEMO_OWNER)
+let ownerLogin
+if (owner?.setUp) {
+  ownerLogin = `log in as ${DEMO_OWNER} with the password and authenticator you set up`
+} else {
+  const made = owner
+    ? runCli(['operators', 'link', '--email', DEMO_OWNER])
+    : runCli([
+        'operators',
+        'create',
+        '--email',
+        DEMO_OWNER,
+        '--role',
+        'owner',
+        '--project',
+        project.projectId,
+      ])
+  if (made.status !== 0) fail(`could not set up the demo owner:\n${made.stderr}`)
+  ownerLogin = `${DEMO_OWNER}: open ${JSON.parse(made.stdout).setupUrl}\n                    (one use: choose a password, add the authenticator app)`
+}
 
 const children = []
 let stopping = false
@@ -147,6 +184,8 @@ if (!ready) {
     Demo store      ${storeUrl}          ← open this, register with a test number
     Sandbox inbox   ${storeUrl}/sandbox?to=+447400123123
     Textgate API    ${textgateUrl}       (widget at /widget.js, keys at /.well-known/jwks.json)
+    Console         ${textgateUrl}/console
+      demo owner    ${ownerLogin}
     Project         ${project.projectId}  (test keys in ${projectFile})
 
   Test keys send no real SMS: the code shows up in the sandbox inbox. Ctrl-C stops everything.

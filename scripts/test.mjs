@@ -90,6 +90,12 @@ const steps = [
     { cwd: join(root, 'widget') },
   ],
   [
+    'operator console build (vite)',
+    bin('vite', 'server/console'),
+    ['build', '--logLevel', 'warn'],
+    { cwd: join(root, 'server', 'console') },
+  ],
+  [
     'widget size: what the flow loads, gzip, against the budget (scripts/size.mjs)',
     process.execPath,
     [join(root, 'widget', 'scripts', 'size.mjs')],

@@ -7,9 +7,11 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
+import { auditTrail } from './audit'
 import { apiKeyAuth, corsPreflight } from './auth'
-import { carrierReportRoutes } from './carriers/reports'
 import type { CarrierAdapter } from './carriers/types'
+import { consoleRoutes } from './console'
+import { carrierReportRoutes } from './delivery/reports'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
 import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client-ip'
@@ -19,6 +21,7 @@ import { requestGuard } from './http/request-guard'
 import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
 import { erasureRoutes } from './privacy/routes'
+import type { Router, RoutingConfig } from './routing'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
@@ -46,6 +49,11 @@ export interface AppDeps {
   carriers?: () => Iterable<CarrierAdapter>
   /** The public URL carriers call back (signatures over the URL are checked against it). */
   publicUrl?: string
+  /** The console's built page (server/console/dist by default). */
+  consoleDir?: string
+  /** The live router and its routing file, for the console's routing view. */
+  router?: Router
+  routing?: RoutingConfig
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -63,6 +71,9 @@ export function createApp({
   isAccepting = () => true,
   carriers = () => [],
   publicUrl,
+  consoleDir,
+  router,
+  routing,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -94,6 +105,14 @@ export function createApp({
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
   app.use('/v1/*', corsPreflight(db))
+  app.use('*', async function clientAddress(c, next) {
+    c.set('clientIp', clientIp(c, trustedProxies, peerWhenUnknown))
+    await next()
+  })
+  // Every secret-key write and every operator action, whatever the route.
+  const audit = auditTrail({ db, logger, now })
+  app.use('/v1/*', audit)
+  app.use('/console/api/*', audit)
 
   app.get('/healthz', async (c) => {
     if (!isAccepting()) return c.json({ status: 'shutting_down' }, 503)
@@ -115,7 +134,7 @@ export function createApp({
 
   app.route(
     '/v1/verifications',
-    verificationRoutes(db, verifications, (c) => clientIp(c, trustedProxies, peerWhenUnknown)),
+    verificationRoutes(db, verifications, (c) => c.get('clientIp')),
   )
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
@@ -129,6 +148,22 @@ export function createApp({
     const { project, apiKey } = c.get('auth')
     return c.json(await tokens.redeem(token, project.id, apiKey.mode))
   })
+
+  app.route(
+    '/console',
+    consoleRoutes({
+      db,
+      encryptionKey: secrets.encryptionKey,
+      publicUrl: publicUrl ?? 'http://localhost:8787',
+      logger,
+      consoleDir,
+      now,
+      tokens,
+      verifications,
+      router,
+      routing,
+    }),
+  )
 
   app.notFound((c) => sendError(c, new ApiError('not_found')))
   app.onError((error, c) => {

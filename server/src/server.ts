@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp } from './app'
-import { applyReports } from './carriers/reports'
 import { sandboxCarrier } from './carriers/sandbox'
 import { CarrierError } from './carriers/types'
 import type { Config } from './config'
+import { applyReports } from './delivery/reports'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
 import { createDispatcher } from './outbox'
@@ -42,6 +42,8 @@ export interface StartServerOptions {
   hostname?: string
   /** Milliseconds requests under way get to finish on shutdown. */
   shutdownGraceMs?: number
+  /** The console's built page (server/console/dist by default). */
+  consoleDir?: string
 }
 
 /**
@@ -56,6 +58,7 @@ export async function startServer(
     widgetPath = DEFAULT_WIDGET_PATH,
     hostname,
     shutdownGraceMs = 10_000,
+    consoleDir,
   }: StartServerOptions,
 ): Promise<RunningServer> {
   // Each dispatcher worker holds a connection while it claims or records a text: leave room
@@ -135,6 +138,9 @@ export async function startServer(
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
     carriers: () => router?.adapters() ?? [],
+    consoleDir,
+    router,
+    routing: config.routing,
   })
   // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
   // exactly as HTTP callbacks do.

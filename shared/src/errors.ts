@@ -63,6 +63,18 @@ export const ERRORS = {
     status: 429,
     message: 'Too many codes were sent. Start a new verification later.',
   },
+  unauthenticated: { status: 401, message: 'Log in to the console first.' },
+  invalid_credentials: { status: 401, message: 'The email or password is wrong.' },
+  invalid_totp: { status: 401, message: 'That authenticator code is not right.' },
+  forbidden: { status: 403, message: 'Your role does not allow this.' },
+  csrf_failed: { status: 403, message: 'The request did not come from the console.' },
+  ip_not_allowed: {
+    status: 403,
+    message: 'This address is not on the project’s IP allowlist.',
+  },
+  link_invalid: { status: 410, message: 'This link has expired or was already used.' },
+  weak_password: { status: 422, message: 'Choose a stronger password.' },
+  operator_exists: { status: 409, message: 'An operator with this email already exists.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is shutting down or unavailable.' },
 } as const satisfies Record<string, { status: number; message: string }>

@@ -42,7 +42,7 @@ export const styles = [
   :host([theme='auto']) {
     color-scheme: light dark;
   }
-  /* Browsers before light-dark() (2024): light, or dark with theme="dark". */
+  /* Browsers before light-dark() (2024) get the light look. */
   @supports not (color: light-dark(#000, #fff)) {
     :host {
       --_primary: var(--textgate-color-primary, #2f5bea);
@@ -53,16 +53,6 @@ export const styles = [
       --_highlight: var(--textgate-color-highlight, #e3e9fd);
       --_error: var(--textgate-color-error, #b3202a);
       --_success: var(--textgate-color-success, #13693f);
-    }
-    :host([theme='dark']) {
-      --_primary: var(--textgate-color-primary, #8aa4ff);
-      --_text: var(--textgate-color-text, #e8eaf0);
-      --_muted: var(--textgate-color-muted, #aab0bf);
-      --_background: var(--textgate-color-background, #1b1f29);
-      --_border: var(--textgate-color-border, #6b7283);
-      --_highlight: var(--textgate-color-highlight, #2c3760);
-      --_error: var(--textgate-color-error, #ff8a8f);
-      --_success: var(--textgate-color-success, #6fd6a0);
     }
   }
   @supports not (color: color(from red srgb-linear r g b)) {

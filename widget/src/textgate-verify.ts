@@ -3,6 +3,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
 import { CountdownController } from './controllers/countdown'
 import { LocaleController } from './controllers/locale'
+import { SignalsController } from './controllers/signals'
 import { SlotPresenceController } from './controllers/slot-presence'
 import { WebOtpController } from './controllers/web-otp'
 import type {
@@ -184,6 +185,7 @@ export class TextgateVerify extends LitElement {
     this.partElement<HTMLInputElement>('phone-input'),
   )
   private readonly marketingSlot = new SlotPresenceController(this, 'marketing')
+  private readonly signals = new SignalsController(this)
   private configRequested = false
   private verifiedE164 = ''
   /** The marketing opt-in sent with the verification that is pending or done. */
@@ -194,7 +196,12 @@ export class TextgateVerify extends LitElement {
   /** The step renders' event handlers: one object, so Lit keeps the same listeners. */
   private readonly on = {
     send: (event?: Event) => void this.onSendCode(event),
-    phoneInput: (event: InputEvent) => this.onPhoneInput(event),
+    phoneInput: (event: InputEvent) => {
+      this.signals.input(event)
+      this.onPhoneInput(event)
+    },
+    phoneKey: () => this.signals.key(),
+    phoneFocus: () => this.signals.focus(),
     phoneBlur: () => void this.onPhoneBlur(),
     consent: (event: Event) => {
       this.consent = (event.target as HTMLInputElement).checked
@@ -291,7 +298,17 @@ export class TextgateVerify extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
+    this.removeFallback()
     this.phone.detect(this.defaultCountry)
+  }
+
+  /**
+   * The page's fallback for when widget.js never runs (children marked `data-textgate-fallback`,
+   * such as a message and a hidden required input that keeps the form from posting) goes once the
+   * element runs: it validates the form itself.
+   */
+  private removeFallback(): void {
+    for (const child of this.querySelectorAll(':scope > [data-textgate-fallback]')) child.remove()
   }
 
   /** The optional marketing checkbox is offered only when the page labels it. */
@@ -356,6 +373,10 @@ export class TextgateVerify extends LitElement {
       }
     }
     if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
+  }
+
+  protected override firstUpdated(): void {
+    this.removeFallback() // Children the parser added after connect.
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -500,6 +521,7 @@ export class TextgateVerify extends LitElement {
           },
           locale: this.t.$code,
           ...(this.captchaToken ? { captcha: { token: this.captchaToken } } : {}),
+          signals: this.signals.collect(),
         },
         this.idempotencyKey,
       )

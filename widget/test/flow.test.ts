@@ -26,12 +26,14 @@ describe('code step', () => {
     expect(call!.url).to.equal('https://verify.example/v1/verifications')
     expect(call!.headers.get('Authorization')).to.equal('Bearer pk_test_x')
     expect(call!.headers.get('Idempotency-Key')).to.match(/^[0-9a-f-]{36}$/)
-    expect(call!.body).to.deep.equal({
+    const { signals, ...body } = call!.body as Record<string, unknown>
+    expect(body).to.deep.equal({
       phone: '+447400123123',
       country: 'GB',
       consent: { accepted: true, version: 'tos-2026' },
       locale: 'en',
     })
+    expect(signals).to.include({ entry: 'typed', keys: 0, visible: true })
     expect(part(el, 'status').textContent).to.contain('+44 7400 123123')
     const code = part<HTMLInputElement>(el, 'code-input')
     expect(code.getAttribute('autocomplete')).to.equal('one-time-code')

@@ -7,6 +7,7 @@
 
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
+import { ipAllowed } from '../console/security'
 import { ApiError } from '../http/errors'
 import { keyCacheFor } from '../keys/cache'
 import { allowedOrigins, type KeyLookup } from '../projects'
@@ -16,6 +17,8 @@ import { allowOrigin, isKnownOrigin } from './cors'
 declare module 'hono' {
   interface ContextVariableMap {
     auth: KeyLookup
+    /** The client's address (TRUST_PROXY applied), set once per request by the app. */
+    clientIp: string | null
   }
 }
 
@@ -78,6 +81,9 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
       // A secret key's answer is never for a browser, even on a route the widget also uses.
       c.header('Access-Control-Allow-Origin', undefined)
       c.header('Access-Control-Expose-Headers', undefined)
+      // The project's IP allowlist binds its secret keys (store servers have fixed addresses).
+      if (!ipAllowed(lookup.project, c.get('clientIp') ?? null))
+        throw new ApiError('ip_not_allowed')
     }
     if (lookup.apiKey.kind === 'publishable') {
       if (!origin || !allowedOrigins(lookup.project).includes(origin)) {

@@ -33,6 +33,8 @@ export const OPTIONS = {
   live: { type: 'boolean', default: false },
   'include-lists': { type: 'boolean', default: false },
   to: { type: 'string' },
+  email: { type: 'string' },
+  role: { type: 'string' },
 } as const
 
 export function parseCommandLine(argv: string[]) {

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { applyEarlyReports } from '../carriers/reports'
+import { applyEarlyReports } from '../delivery/reports'
 import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
 

@@ -7,8 +7,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { Logger } from 'pino'
-import { recordParts } from '../carriers/parts'
-import { applyEarlyReports } from '../carriers/reports'
 import { segmentInfo } from '../carriers/segments'
 import {
   type CarrierAdapter,
@@ -16,6 +14,14 @@ import {
   type SendResult,
   type TemplateData,
 } from '../carriers/types'
+import {
+  recordNotSent,
+  recordQueued,
+  recordSendFailure,
+  recordSending,
+  recordSent,
+} from '../delivery/messages'
+import { applyEarlyReports } from '../delivery/reports'
 import { newId } from '../ids'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, OutboxRow, Storage } from '../storage'
@@ -46,31 +52,22 @@ export async function enqueueMessage(
   const messageId = newId('msg')
   const { encoding, segments } = segmentInfo(input.body)
   const bodyEncrypted = encrypt(encryptionKey, input.body)
-  await trx
-    .insertInto('messages')
-    .values({
-      id: messageId,
-      verification_id: input.verificationId,
-      project_id: input.projectId,
-      mode: input.mode,
-      to: input.to,
-      body_encrypted: input.suppressed ? null : bodyEncrypted,
-      template_encrypted:
-        input.suppressed || !input.template
-          ? null
-          : encrypt(encryptionKey, JSON.stringify(input.template)),
-      status: input.suppressed ? 'suppressed' : 'queued',
-      carrier: null,
-      carrier_message_id: null,
-      error: input.suppressed ? 'blocked by the fraud guard' : null,
-      created_at: input.now,
-      sent_at: null,
-      delivered_at: null,
-      updated_at: input.now,
-      encoding,
-      segments,
-    })
-    .execute()
+  await recordQueued(trx, {
+    id: messageId,
+    verificationId: input.verificationId,
+    projectId: input.projectId,
+    mode: input.mode,
+    to: input.to,
+    bodyEncrypted: input.suppressed ? null : bodyEncrypted,
+    templateEncrypted:
+      input.suppressed || !input.template
+        ? null
+        : encrypt(encryptionKey, JSON.stringify(input.template)),
+    encoding,
+    segments,
+    suppressed: Boolean(input.suppressed),
+    now: input.now,
+  })
   await trx
     .insertInto('outbox')
     .values({
@@ -220,12 +217,7 @@ export function createDispatcher({
     } catch (error) {
       return { row, message, noCarrier: error }
     }
-    await trx
-      .updateTable('messages')
-      .set({ status: 'sending', carrier: carrier.id, updated_at: at })
-      .where('id', '=', message.id)
-      .where('status', '=', 'queued')
-      .execute()
+    await recordSending(trx, message.id, carrier.id, at)
     return { row, message, carrier, expiresAt: verification_expires_at }
   }
 
@@ -305,33 +297,7 @@ export function createDispatcher({
     ]
     return {
       write: async (trx) => {
-        await trx
-          .updateTable('messages')
-          .set({
-            status: result.status,
-            carrier: carrierId,
-            carrier_message_id: result.carrierMessageId,
-            body_encrypted: null,
-            template_encrypted: null,
-            sent_at: at,
-            delivered_at: result.status === 'delivered' ? at : null,
-            error: null,
-            updated_at: at,
-            status_at: at,
-            ...(result.cost
-              ? { cost_amount: result.cost.amount, cost_currency: result.cost.currency }
-              : {}),
-            // The carrier's own part count, when it states one, is what it bills.
-            ...(result.parts ? { segments: result.parts } : {}),
-          })
-          .where('id', '=', message.id)
-          .execute()
-        // Every part's id of a long text, so a report for any part finds the message.
-        await recordParts(
-          trx,
-          { messageId: message.id, carrier: carrierId, status: result.status, at },
-          result.sentParts,
-        )
+        await recordSent(trx, { messageId: message.id, carrier: carrierId, result, at })
         await trx
           .updateTable('outbox')
           .set({ state: 'done', claimed_until: null, last_error: null })
@@ -361,19 +327,7 @@ export function createDispatcher({
         .set({ state: 'dead', claimed_until: null, last_error: reason })
         .where('id', '=', row.id)
         .execute()
-      await trx
-        .updateTable('messages')
-        .set({
-          status: 'failed',
-          error: reason,
-          error_code: 'not_sent',
-          body_encrypted: null,
-          template_encrypted: null,
-          updated_at: at,
-          failed_at: at,
-        })
-        .where('id', '=', messageId)
-        .execute()
+      await recordNotSent(trx, messageId, reason, at)
     }
   }
 
@@ -405,18 +359,13 @@ export function createDispatcher({
         })
         .where('id', '=', row.id)
         .execute()
-      await trx
-        .updateTable('messages')
-        .set({
-          status: giveUp ? 'failed' : 'queued',
-          error: reason.slice(0, 500),
-          error_code: error instanceof CarrierError ? (error.code ?? null) : null,
-          body_encrypted: giveUp ? null : undefined,
-          template_encrypted: giveUp ? null : undefined,
-          updated_at: at,
-        })
-        .where('id', '=', messageId)
-        .execute()
+      await recordSendFailure(trx, {
+        messageId,
+        giveUp,
+        reason,
+        errorCode: error instanceof CarrierError ? (error.code ?? null) : null,
+        at,
+      })
     }
   }
 

@@ -134,6 +134,7 @@ export async function createProject(
     sms_registrations: input.registrations
       ? JSON.stringify(parseRegistrations(input.registrations))
       : null,
+    ip_allowlist: null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -183,6 +184,7 @@ export async function findApiKeyByHash(
       'projects.fraud_settings',
       'projects.message_templates',
       'projects.sms_registrations',
+      'projects.ip_allowlist',
     ])
     .where('api_keys.key_hash', '=', keyHash)
     .where('api_keys.revoked_at', 'is', null)
@@ -198,6 +200,7 @@ export async function findApiKeyByHash(
     fraud_settings,
     message_templates,
     sms_registrations,
+    ip_allowlist,
   } = row
   return {
     apiKey: {
@@ -222,6 +225,7 @@ export async function findApiKeyByHash(
       fraud_settings,
       message_templates,
       sms_registrations,
+      ip_allowlist,
     },
   }
 }

@@ -21,6 +21,8 @@ export interface ProjectTable {
   message_templates: string | null
   /** JSON of the China sign name, Alibaba/Tencent template ids and India DLT ids, or null. */
   sms_registrations: string | null
+  /** JSON array of CIDRs the console and secret-key API accept calls from, or null for any. */
+  ip_allowlist: string | null
 }
 
 export type KeyKind = 'publishable' | 'secret'
@@ -74,6 +76,8 @@ export interface VerificationTable {
   risk_reasons: string | null
   /** JSON of the caller's first-party signals sent with the start (see CallerSignals), or null. */
   signals: string | null
+  /** When the store's server first redeemed the token issued for it (kept for the funnel). */
+  token_redeemed_at: number | null
 }
 
 export type MessageStatusColumn =
@@ -274,6 +278,88 @@ export interface MessagePartTable {
   cost_currency: string | null
 }
 
+export type OperatorRole = 'owner' | 'developer' | 'analyst' | 'support'
+
+export interface OperatorTable {
+  id: string
+  /** Lower-cased. */
+  email: string
+  /** scrypt, `scrypt$N$r$p$salt$hash` (base64url); null until the setup link is used. */
+  password_hash: string | null
+  /** The TOTP secret, encrypted like signing keys; null until the setup link is used. */
+  totp_secret_encrypted: string | null
+  /** The last TOTP time step accepted: a code is never taken twice. */
+  totp_last_step: number | null
+  failed_logins: Generated<number>
+  locked_until: number | null
+  created_at: number
+  disabled_at: number | null
+}
+
+export interface OperatorRoleTable {
+  operator_id: string
+  /** A project id, or '*' for every project. */
+  project_id: string
+  role: OperatorRole
+  created_at: number
+}
+
+/** A one-time setup (first owner, invitation) link; only its SHA-256 is kept. */
+export interface OperatorLinkTable {
+  token_hash: string
+  operator_id: string
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+export interface OperatorSessionTable {
+  /** SHA-256 of the cookie's value: a leaked table opens no session. */
+  id_hash: string
+  operator_id: string
+  /** 'mfa' after the password, waiting for the second factor; 'full' after it. */
+  stage: 'mfa' | 'full'
+  created_at: number
+  last_seen_at: number
+  /** The absolute end of the session, whatever its activity. */
+  expires_at: number
+  ip: string | null
+  user_agent: string | null
+}
+
+export type AuditActorType = 'operator' | 'secret_key' | 'cli' | 'system'
+
+export interface AuditLogTable {
+  id: string
+  /** The project the action touched, or '*' for actions outside any one project. */
+  project_id: string
+  /** 1, 2, 3… within the project's chain. */
+  seq: number
+  at: number
+  actor_type: AuditActorType
+  actor_id: string | null
+  /** The operator's email, the key's hint, "cli". */
+  actor_label: string
+  action: string
+  target: string | null
+  ip: string | null
+  user_agent: string | null
+  /** The HTTP status the action ended with, when it came over HTTP. */
+  status: number | null
+  /** JSON of what the target was before and after, when the action changed one. */
+  before: string | null
+  after: string | null
+  prev_hash: string
+  /** SHA-256 over prev_hash and this row's fields (see audit/chain.ts). */
+  hash: string
+}
+
+export interface AuditHeadTable {
+  project_id: string
+  seq: number
+  hash: string
+}
+
 /** That an erasure by number happened (GDPR Art. 17): never the number. */
 export interface ErasureTable {
   id: string
@@ -375,6 +461,12 @@ export interface Database {
   fraud_restrictions: FraudRestrictionTable
   early_reports: EarlyReportTable
   message_parts: MessagePartTable
+  operators: OperatorTable
+  operator_roles: OperatorRoleTable
+  operator_links: OperatorLinkTable
+  operator_sessions: OperatorSessionTable
+  audit_log: AuditLogTable
+  audit_heads: AuditHeadTable
   erasures: ErasureTable
   callback_replays: CallbackReplayTable
   webhook_endpoints: WebhookEndpointTable
@@ -392,3 +484,5 @@ export type VerificationUpdate = Updateable<VerificationTable>
 export type Message = Selectable<MessageTable>
 export type OutboxRow = Selectable<OutboxTable>
 export type SigningKey = Selectable<SigningKeyTable>
+export type Operator = Selectable<OperatorTable>
+export type AuditRow = Selectable<AuditLogTable>

@@ -252,6 +252,14 @@ export function createTokenService({
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
         return { valid: false, reason: 'already_redeemed' }
       }
+      // Kept on the verification for the console's funnel: redeemed_tokens rows expire.
+      await db
+        .updateTable('verifications')
+        .set({ token_redeemed_at: at })
+        .where('id', '=', claims.sub)
+        .where('project_id', '=', projectId)
+        .where('token_redeemed_at', 'is', null)
+        .execute()
       return { valid: true, claims }
     },
   }

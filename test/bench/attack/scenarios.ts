@@ -160,7 +160,7 @@ export const SCENARIOS: Scenario[] = [
         phone: `+${(all[i % all.length] as number) + Math.floor(i / all.length)}`,
         caller: scriptCaller(random.pick(ips)),
       }))
-      return [...attacks, ...shoppers(random, scale(60), ELSEWHERE, 30 * MINUTE)]
+      return [...attacks, ...shoppers(random, scale(30), ELSEWHERE, 30 * MINUTE)]
     },
   },
   {
@@ -168,9 +168,9 @@ export const SCENARIOS: Scenario[] = [
     title: '(b) random pumping, 10 high-cost countries, rotating IPv4/IPv6, every PoW solved',
     events(random) {
       return [
-        ...randomPumping(random, scale(1600), HOUR, () => undefined),
-        ...shoppers(random, scale(10), PUMPED, HOUR),
-        ...shoppers(random, scale(50), ELSEWHERE, HOUR),
+        ...randomPumping(random, scale(1200), HOUR, () => undefined),
+        ...shoppers(random, scale(8), PUMPED, HOUR),
+        ...shoppers(random, scale(30), ELSEWHERE, HOUR),
       ]
     },
   },
@@ -178,11 +178,11 @@ export const SCENARIOS: Scenario[] = [
     key: 'c',
     title: '(c) slow drip under every hourly limit, over a simulated day',
     events(random) {
-      // About one start per pumped country every 15 minutes, for 24 hours.
+      // About one start per pumped country every 20 minutes, for 24 hours.
       return [
-        ...randomPumping(random, scale(960), 24 * HOUR, () => undefined),
-        ...shoppers(random, scale(8), PUMPED, 24 * HOUR),
-        ...shoppers(random, scale(32), ELSEWHERE, 24 * HOUR),
+        ...randomPumping(random, scale(720), 24 * HOUR, () => undefined),
+        ...shoppers(random, scale(6), PUMPED, 24 * HOUR),
+        ...shoppers(random, scale(18), ELSEWHERE, 24 * HOUR),
       ]
     },
   },
@@ -191,9 +191,9 @@ export const SCENARIOS: Scenario[] = [
     title: '(d) botnet: a fresh device id on every start, no interaction signals',
     events(random) {
       return [
-        ...randomPumping(random, scale(1000), HOUR, (r) => ({ deviceId: r.id(22) })),
-        ...shoppers(random, scale(10), PUMPED, HOUR),
-        ...shoppers(random, scale(40), ELSEWHERE, HOUR),
+        ...randomPumping(random, scale(800), HOUR, (r) => ({ deviceId: r.id(22) })),
+        ...shoppers(random, scale(8), PUMPED, HOUR),
+        ...shoppers(random, scale(24), ELSEWHERE, HOUR),
       ]
     },
   },
@@ -205,7 +205,7 @@ export const SCENARIOS: Scenario[] = [
     browser: true,
     events(random) {
       const countries: CountryCode[] = ['NG', 'PK', 'ID', 'KE']
-      const n = scale(20)
+      const n = scale(12)
       const bots: SimEvent[] = Array.from({ length: n }, (_, i) => ({
         kind: 'browser-bot' as const,
         at: Math.floor((i / n) * 20 * MINUTE),
@@ -214,8 +214,8 @@ export const SCENARIOS: Scenario[] = [
       }))
       return [
         ...bots,
-        ...shoppers(random, scale(8), countries, 20 * MINUTE),
-        ...shoppers(random, scale(8), ELSEWHERE, 20 * MINUTE),
+        ...shoppers(random, scale(6), countries, 20 * MINUTE),
+        ...shoppers(random, scale(6), ELSEWHERE, 20 * MINUTE),
       ]
     },
   },
@@ -251,7 +251,7 @@ export const SCENARIOS: Scenario[] = [
     },
     events(random, { returningDevices }) {
       // The sale: ten times the usual hour, a third of them returning shoppers.
-      return Array.from({ length: scale(300) }, () =>
+      return Array.from({ length: scale(200) }, () =>
         shopper(
           random,
           random.next() < 0.95 ? 'GB' : 'IE',

@@ -31,6 +31,8 @@ export interface PhoneStepView {
     send: (event: Event) => void
     phoneInput: (event: InputEvent) => void
     phoneBlur: () => void
+    phoneKey: () => void
+    phoneFocus: () => void
     consent: (event: Event) => void
     marketing: (event: Event) => void
     pick: (event: CountryPickEvent) => void
@@ -68,6 +70,8 @@ export function renderPhoneStep(v: PhoneStepView) {
             ?disabled=${off}
             @input=${on.phoneInput}
             @blur=${on.phoneBlur}
+            @keydown=${on.phoneKey}
+            @focus=${on.phoneFocus}
           />
         </div>
         ${v.message('phone')}

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from '../command'
+import { auditVerifyCommand } from './audit-verify'
 import { eraseCommand } from './erase'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
@@ -11,6 +12,7 @@ import { keysListCommand } from './keys-list'
 import { keysRevokeCommand } from './keys-revoke'
 import { keysRotateCommand } from './keys-rotate'
 import { migrateCommand } from './migrate'
+import { operatorsCommand } from './operators'
 import { outboxStatusCommand } from './outbox-status'
 import { projectsCreateCommand } from './projects-create'
 import { registrationsSetCommand } from './registrations-set'
@@ -31,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   keysRotateCommand,
   fraudCommand,
   webhooksCommand,
+  operatorsCommand,
+  auditVerifyCommand,
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,

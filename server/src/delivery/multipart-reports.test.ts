@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { CallbackRequest, CarrierAdapter, ReportStatus } from '../carriers/types'
+import { startVonageFake } from '../carriers/vonage/fake'
+import { vonageCarrier } from '../carriers/vonage/index'
 import { createApiKey } from '../projects'
 import { DIALECTS } from '../storage/testing'
 import { createHarness, type Harness } from '../testing/harness'
 import { applyReports } from './reports'
-import type { CallbackRequest, CarrierAdapter, ReportStatus } from './types'
-import { startVonageFake } from './vonage/fake'
-import { vonageCarrier } from './vonage/index'
 
 const PUBLIC_URL = 'https://verify.example'
 const callback = `${PUBLIC_URL}/v1/carriers/vonage/reports`

@@ -13,13 +13,13 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
+import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database } from '../storage'
-import { CALLBACK_MAX_SKEW_MS } from './callback-time'
 import { applyPartReport, findPart } from './parts'
 import { statusesBefore } from './status-order'
-import type { CallbackRequest, CarrierAdapter, DeliveryReport } from './types'
 
 /** Reports can come in batches (Infobip sends up to 100 per post). */
 const MAX_REPORT_BYTES = 512 * 1024

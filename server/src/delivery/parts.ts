@@ -16,10 +16,10 @@
  * @module
  */
 import type { Kysely, Transaction } from 'kysely'
+import { sumDecimals } from '../carriers/money'
+import type { Cost, DeliveryReport, SentPart } from '../carriers/types'
 import type { Database, MessagePartStatus, MessagePartTable } from '../storage'
-import { sumDecimals } from './money'
 import { statusesBefore } from './status-order'
-import type { Cost, DeliveryReport, SentPart } from './types'
 
 const PART_STATUSES: MessagePartStatus[] = ['sent', 'delivered', 'failed', 'undelivered']
 

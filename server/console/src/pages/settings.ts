@@ -1,0 +1,249 @@
+import { html } from 'lit'
+import { ApiError, api } from '../api'
+import { fmt, ProjectPage, scrollTable } from '../page'
+import { t } from '../strings/en'
+
+interface Settings {
+  name: string
+  brand: string
+  allowedOrigins: string[]
+  allowedCountries: string[] | null
+  codeLength: number
+  ipAllowlist: string[]
+}
+interface Key {
+  id: string
+  kind: string
+  mode: string
+  prefix: string
+  createdAt: string
+  revokedAt: string | null
+  lastUsedAt: string | null
+}
+
+const at = (iso: string | null) => (iso === null ? null : Date.parse(iso))
+interface Operator {
+  id: string
+  email: string
+  role: string
+  allProjects: boolean
+  pending: boolean
+}
+
+const lines = (text: string) =>
+  text
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+export class SettingsPage extends ProjectPage {
+  static override properties = {
+    ...ProjectPage.properties,
+    settings: { state: true },
+    keys: { state: true },
+    operators: { state: true },
+    message: { state: true },
+    newKeys: { state: true },
+    link: { state: true },
+  }
+  declare settings: Settings | undefined
+  declare keys: Key[]
+  declare operators: Operator[] | undefined
+  declare message: string
+  declare newKeys: { publishableKey: string; secretKey: string } | undefined
+  declare link: string
+
+  constructor() {
+    super()
+    this.keys = []
+    this.message = ''
+    this.link = ''
+  }
+
+  protected async load() {
+    this.settings = await api<Settings>('GET', `${this.base}/settings`)
+    this.keys = (await api<{ keys: Key[] }>('GET', `${this.base}/settings/keys`)).keys
+    this.operators = this.can('operators.manage')
+      ? (await api<{ operators: Operator[] }>('GET', `${this.base}/settings/operators`)).operators
+      : undefined
+  }
+
+  private async act(run: () => Promise<string | undefined>) {
+    this.message = ''
+    try {
+      const said = await run()
+      this.message = said ?? t.settings.saved
+    } catch (error) {
+      this.message = `${t.app.error}: ${error instanceof ApiError ? error.message : String(error)}`
+    }
+  }
+
+  private save(event: SubmitEvent) {
+    event.preventDefault()
+    const form = new FormData(event.target as HTMLFormElement)
+    void this.act(async () => {
+      this.settings = await api<Settings>('PUT', `${this.base}/settings`, {
+        name: String(form.get('name')),
+        brand: String(form.get('brand')),
+        allowedOrigins: lines(String(form.get('origins'))),
+        allowedCountries: lines(String(form.get('countries'))),
+        codeLength: Number(form.get('codeLength')),
+        ipAllowlist: lines(String(form.get('ipAllowlist'))),
+      })
+    })
+  }
+
+  private createKeys(mode: 'test' | 'live') {
+    void this.act(async () => {
+      this.newKeys = await api('POST', `${this.base}/settings/keys`, { mode })
+      await this.load()
+      return t.settings.newKeys
+    })
+  }
+
+  private revoke(key: Key) {
+    if (!confirm(t.settings.confirmRevoke(key.prefix))) return
+    void this.act(async () => {
+      await api('POST', `${this.base}/settings/keys/${key.id}/revoke`)
+      await this.load()
+    })
+  }
+
+  private rotateSigning() {
+    void this.act(async () => {
+      const { kid } = await api<{ kid: string }>('POST', `${this.base}/settings/signing-key/rotate`)
+      return t.settings.rotated(kid)
+    })
+  }
+
+  private invite(event: SubmitEvent) {
+    event.preventDefault()
+    const form = new FormData(event.target as HTMLFormElement)
+    void this.act(async () => {
+      const answer = await api<{ setupUrl: string | null }>(
+        'POST',
+        `${this.base}/settings/operators`,
+        {
+          email: String(form.get('email')),
+          role: String(form.get('role')),
+        },
+      )
+      this.link = answer.setupUrl ?? ''
+      await this.load()
+    })
+  }
+
+  private operatorAction(op: Operator, action: 'link' | 'remove' | 'role', role?: string) {
+    void this.act(async () => {
+      if (action === 'link') {
+        this.link = (
+          await api<{ setupUrl: string }>('POST', `${this.base}/settings/operators/${op.id}/link`)
+        ).setupUrl
+      } else if (action === 'remove') {
+        await api('DELETE', `${this.base}/settings/operators/${op.id}`)
+      } else {
+        await api('PUT', `${this.base}/settings/operators/${op.id}`, { role })
+      }
+      await this.load()
+    })
+  }
+
+  override render() {
+    const s = this.settings
+    const write = this.can('settings.write')
+    return html`<h1>${t.settings.heading}</h1>
+      ${this.status()}
+      <p role="status" data-testid="settings-message">${this.message}</p>
+      ${
+        s
+          ? html`<section class="card" aria-labelledby="project-h"><h2 id="project-h">${t.settings.project}</h2>
+        <form @submit=${this.save}>
+          <div class="grid">
+            <div><label for="name">${t.settings.name}</label><input id="name" name="name" .value=${s.name} ?disabled=${!write}></div>
+            <div><label for="brand">${t.settings.brand}</label><input id="brand" name="brand" .value=${s.brand} ?disabled=${!write}></div>
+            <div><label for="codeLength">${t.settings.codeLength}</label>
+              <input id="codeLength" name="codeLength" type="number" min="4" max="10" .value=${String(s.codeLength)} ?disabled=${!write}></div>
+          </div>
+          <label for="origins">${t.settings.origins}</label>
+          <textarea id="origins" name="origins" .value=${s.allowedOrigins.join('\n')} ?disabled=${!write}></textarea>
+          <label for="countries">${t.settings.countries}</label>
+          <input id="countries" name="countries" .value=${(s.allowedCountries ?? []).join(', ')} ?disabled=${!write}>
+          <label for="ipAllowlist">${t.settings.ipAllowlist}</label>
+          <textarea id="ipAllowlist" name="ipAllowlist" .value=${s.ipAllowlist.join('\n')} ?disabled=${!write}></textarea>
+          ${write ? html`<p><button type="submit">${t.settings.save}</button></p>` : ''}
+        </form></section>`
+          : ''
+      }
+      <section class="card" aria-labelledby="keys-h"><h2 id="keys-h">${t.settings.keys}</h2>
+        ${
+          this.newKeys
+            ? html`<div class="card" role="status"><p>${t.settings.newKeys}</p>
+              <p><code data-testid="new-publishable">${this.newKeys.publishableKey}</code></p>
+              <p><code data-testid="new-secret">${this.newKeys.secretKey}</code></p></div>`
+            : ''
+        }
+        ${scrollTable(
+          t.settings.keys,
+          html`<table><thead><tr><th scope="col">${t.settings.key}</th><th scope="col">${t.settings.kind}</th><th scope="col">${t.settings.mode}</th>
+          <th scope="col">${t.settings.created}</th><th scope="col">${t.settings.lastUsed}</th><th scope="col">${t.settings.revoked}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
+        <tbody>${this.keys.map(
+          (
+            k,
+          ) => html`<tr><td><code>${k.prefix}</code></td><td>${k.kind}</td><td>${k.mode}</td><td>${fmt.time(at(k.createdAt))}</td>
+            <td>${k.lastUsedAt ? fmt.time(at(k.lastUsedAt)) : t.settings.never}</td><td>${k.revokedAt ? fmt.time(at(k.revokedAt)) : t.settings.active}</td>
+            <td>${this.can('keys.write') && !k.revokedAt ? html`<button type="button" class="danger" aria-label=${t.settings.revokeLabel(k.prefix)} @click=${() => this.revoke(k)}>${t.settings.revoke}</button>` : ''}</td></tr>`,
+        )}</tbody></table>`,
+        )}
+        ${
+          this.can('keys.write')
+            ? html`<p class="row"><button type="button" @click=${() => this.createKeys('test')}>${t.settings.createTest}</button>
+              <button type="button" class="secondary" @click=${() => this.createKeys('live')}>${t.settings.createLive}</button></p>
+              <p class="muted">${t.settings.rotate}</p>`
+            : ''
+        }
+      </section>
+      ${
+        this.project.role === 'owner'
+          ? html`<section class="card" aria-labelledby="signing-h"><h2 id="signing-h">${t.settings.signing}</h2>
+            <button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></section>`
+          : ''
+      }
+      ${
+        this.operators
+          ? html`<section class="card" aria-labelledby="ops-h"><h2 id="ops-h">${t.settings.operators}</h2>
+          ${scrollTable(
+            t.settings.operators,
+            html`<table><thead><tr><th scope="col">${t.settings.email}</th><th scope="col">${t.settings.role}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
+          <tbody>${this.operators.map(
+            (
+              op,
+            ) => html`<tr><td>${op.email}${op.pending ? html` <span class="muted">(${t.settings.pending})</span>` : ''}</td>
+              <td>${
+                op.allProjects
+                  ? html`${t.roles[op.role]} (${t.settings.allProjects})`
+                  : html`<label class="visually-hidden" for="role-${op.id}">${t.settings.role} ${op.email}</label>
+                    <select id="role-${op.id}" @change=${(e: Event) => this.operatorAction(op, 'role', (e.target as HTMLSelectElement).value)}>
+                      ${Object.entries(t.roles).map(([value, label]) => html`<option value=${value} ?selected=${value === op.role}>${label}</option>`)}
+                    </select>`
+              }</td>
+              <td>${
+                op.allProjects
+                  ? ''
+                  : html`<button type="button" class="secondary" @click=${() => this.operatorAction(op, 'link')}>${t.settings.newLink}</button>
+                    <button type="button" class="danger" @click=${() => this.operatorAction(op, 'remove')}>${t.settings.removeOperator}</button>`
+              }</td></tr>`,
+          )}</tbody></table>`,
+          )}
+          <form class="row" @submit=${this.invite}>
+            <div><label for="invite-email">${t.settings.email}</label><input id="invite-email" name="email" type="email" required></div>
+            <div><label for="invite-role">${t.settings.role}</label><select id="invite-role" name="role">
+              ${Object.entries(t.roles).map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></div>
+            <button type="submit">${t.settings.invite}</button>
+          </form>
+          ${this.link ? html`<p>${t.settings.setupLink} <code data-testid="setup-link">${this.link}</code></p>` : ''}
+        </section>`
+          : ''
+      }`
+  }
+}
+customElements.define('tg-settings-page', SettingsPage)

@@ -1,0 +1,162 @@
+/**
+ * `pnpm textgate operators create|link|list`: console operators. The first owner comes from
+ * here, with a one-time setup link (password + authenticator app).
+ * @module
+ */
+import type { Kysely } from 'kysely'
+import { appendAudit, GLOBAL_CHAIN } from '../../audit'
+import {
+  ALL_PROJECTS,
+  createOperator,
+  findOperatorByEmail,
+  isRole,
+  issueSetupLink,
+  OperatorError,
+  ROLES,
+} from '../../operators'
+import type { Database } from '../../storage'
+import { type Command, settings, UsageError, withStorage } from '../command'
+
+const OPERATORS_USAGE = `  operators create --email EMAIL --role owner|developer|analyst|support [--project ID]
+                                a console operator (every project without --project);
+                                prints a one-time setup link (password + authenticator)
+  operators link --email EMAIL  a new one-time setup link (resets password and authenticator)
+  operators list                operators and their roles`
+
+class OperatorsUsageError extends UsageError {}
+
+interface CommandResult {
+  human: string
+  data: unknown
+}
+
+const CLI_ACTOR = { type: 'cli' as const, id: null, label: 'cli' }
+
+export function setupUrl(publicUrl: string, token: string): string {
+  return `${publicUrl}/console/setup#token=${token}`
+}
+
+async function operatorsSubcommand(
+  sub: string,
+  values: { email?: string; role?: string; project?: string },
+  db: Kysely<Database>,
+  publicUrl: string,
+): Promise<CommandResult> {
+  switch (sub) {
+    case 'create': {
+      if (!values.email) throw new OperatorsUsageError('operators create needs --email')
+      if (!isRole(values.role)) {
+        throw new OperatorsUsageError(`operators create needs --role ${ROLES.join('|')}`)
+      }
+      const projectId = values.project ?? ALL_PROJECTS
+      if (values.project) {
+        const project = await db
+          .selectFrom('projects')
+          .select('id')
+          .where('id', '=', values.project)
+          .executeTakeFirst()
+        if (!project) throw new OperatorsUsageError(`no project ${values.project}`)
+      }
+      try {
+        const { operator, setupToken } = await createOperator(db, {
+          email: values.email,
+          grants: [{ projectId, role: values.role }],
+        })
+        await appendAudit(db, {
+          projectId: values.project ?? GLOBAL_CHAIN,
+          actor: CLI_ACTOR,
+          action: 'operator.create',
+          target: operator.id,
+          after: { email: operator.email, role: values.role, project: projectId },
+        })
+        const link = setupUrl(publicUrl, setupToken)
+        return {
+          human: [
+            `operator ${operator.email} (${values.role}, ${values.project ? `project ${values.project}` : 'every project'})`,
+            `  setup link (one use, 72 hours): ${link}`,
+            '  Open it to choose a password and add the authenticator app.',
+          ].join('\n'),
+          data: {
+            operatorId: operator.id,
+            email: operator.email,
+            role: values.role,
+            projectId,
+            setupUrl: link,
+          },
+        }
+      } catch (error) {
+        if (error instanceof OperatorError) throw new OperatorsUsageError(error.message)
+        throw error
+      }
+    }
+    case 'link': {
+      if (!values.email) throw new OperatorsUsageError('operators link needs --email')
+      const operator = await findOperatorByEmail(db, values.email).catch(() => undefined)
+      if (!operator) throw new OperatorsUsageError(`no operator ${values.email}`)
+      const token = await issueSetupLink(db, operator.id)
+      await appendAudit(db, {
+        projectId: GLOBAL_CHAIN,
+        actor: CLI_ACTOR,
+        action: 'operator.link',
+        target: operator.id,
+        after: { reset: operator.password_hash !== null },
+      })
+      const link = setupUrl(publicUrl, token)
+      return {
+        human: `setup link for ${operator.email} (one use, 72 hours): ${link}`,
+        data: {
+          operatorId: operator.id,
+          email: operator.email,
+          setupUrl: link,
+          setUp: operator.password_hash !== null,
+        },
+      }
+    }
+    case 'list': {
+      const rows = await db
+        .selectFrom('operators')
+        .leftJoin('operator_roles', 'operator_roles.operator_id', 'operators.id')
+        .select([
+          'operators.id',
+          'operators.email',
+          'operators.password_hash',
+          'operator_roles.project_id',
+          'operator_roles.role',
+        ])
+        .orderBy('operators.email')
+        .execute()
+      const data = rows.map((r) => ({
+        id: r.id,
+        email: r.email,
+        setUp: r.password_hash !== null,
+        projectId: r.project_id,
+        role: r.role,
+      }))
+      return {
+        human: data.length
+          ? data
+              .map(
+                (r) =>
+                  `${r.email}  ${r.role ?? '-'} in ${r.projectId ?? '-'}${r.setUp ? '' : '  (setup pending)'}`,
+              )
+              .join('\n')
+          : 'no operators',
+        data: { operators: data },
+      }
+    }
+    default:
+      throw new OperatorsUsageError(`unknown command "operators ${sub}"`)
+  }
+}
+
+export const operatorsCommand: Command = {
+  name: 'operators *',
+  usage: OPERATORS_USAGE,
+  async run({ words, values, out }) {
+    const config = settings()
+    const result = await withStorage(config, ({ db }) =>
+      operatorsSubcommand(words[1] ?? '', values, db, config.publicUrl),
+    )
+    out.print(result.human, result.data)
+  },
+}

@@ -1,0 +1,239 @@
+/**
+ * Logging in and out, the setup link (first owner, invitations) and the session the console
+ * page asks for on load.
+ * @module
+ */
+import { decodeBase32IgnorePadding } from '@oslojs/encoding'
+import { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import * as v from 'valibot'
+import { GLOBAL_CHAIN } from '../audit'
+import { readJson } from '../http/body'
+import type { clientIp } from '../http/client-ip'
+import { ApiError } from '../http/errors'
+import {
+  checkPassword,
+  checkTotp,
+  completeSetup,
+  describeSetupLink,
+  newTotpSecret,
+  OperatorError,
+  PERMISSIONS,
+  ROLE_PERMISSIONS,
+  rolesOf,
+} from '../operators'
+import {
+  ABSOLUTE_TIMEOUT_MS,
+  createSession,
+  csrfToken,
+  endAllSessions,
+  endSession,
+  IDLE_TIMEOUT_MS,
+  MFA_STAGE_MS,
+} from '../operators/sessions'
+import { totpSecretText, totpUri } from '../operators/totp'
+import type { Database } from '../storage'
+import {
+  auditNote,
+  type CookieSettings,
+  clearSessionCookie,
+  requireOperator,
+  setSessionCookie,
+} from './security'
+
+const Login = v.strictObject({
+  email: v.pipe(v.string(), v.maxLength(254)),
+  password: v.pipe(v.string(), v.maxLength(1024)),
+})
+const Totp = v.strictObject({ code: v.pipe(v.string(), v.maxLength(12)) })
+const SetupToken = v.strictObject({ token: v.pipe(v.string(), v.minLength(20), v.maxLength(100)) })
+const Setup = v.strictObject({
+  token: v.pipe(v.string(), v.minLength(20), v.maxLength(100)),
+  password: v.pipe(v.string(), v.maxLength(1024)),
+  totpSecret: v.pipe(v.string(), v.regex(/^[A-Z2-7]{32}$/)),
+  code: v.pipe(v.string(), v.maxLength(12)),
+})
+
+export interface AuthRoutesOptions {
+  db: Kysely<Database>
+  encryptionKey: Buffer
+  cookie: CookieSettings
+  csrf: Buffer
+  issuer: string
+  now: () => number
+}
+
+export function asApiError(error: unknown): never {
+  if (error instanceof OperatorError) {
+    switch (error.code) {
+      case 'locked':
+        throw new ApiError(
+          'rate_limited',
+          {},
+          {
+            message: error.message,
+            retryAfterSeconds: Number(error.details.retryAfterSeconds ?? 60),
+          },
+        )
+      case 'invalid_email':
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'email', message: error.message }],
+        })
+      default:
+        throw new ApiError(error.code, error.details, { message: error.message })
+    }
+  }
+  throw error
+}
+
+export function authRoutes(options: AuthRoutesOptions) {
+  const { db, encryptionKey, cookie, csrf, issuer, now } = options
+  const who = (c: Parameters<typeof clientIp>[0]) => ({
+    ip: c.get('clientIp'),
+    userAgent: c.req.header('User-Agent') ?? null,
+  })
+
+  return new Hono()
+    .post('/login', async (c) => {
+      const { email, password } = await readJson(c, Login)
+      try {
+        const operator = await checkPassword(db, email, password, now())
+        const id = await createSession(
+          db,
+          { operatorId: operator.id, stage: 'mfa', ...who(c) },
+          now(),
+        )
+        setSessionCookie(c, cookie, id, MFA_STAGE_MS)
+        return c.json({ next: 'totp', csrfToken: csrfToken(csrf, id) })
+      } catch (error) {
+        auditNote(c, {
+          projectId: GLOBAL_CHAIN,
+          action: 'login.password_refused',
+          target: null,
+          actor: { type: 'operator', id: null, label: email.trim().toLowerCase().slice(0, 254) },
+        })
+        asApiError(error)
+      }
+    })
+    .post('/login/totp', async (c) => {
+      const { code } = await readJson(c, Totp)
+      const session = c.get('session')
+      if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
+      try {
+        const operator = await checkTotp(db, encryptionKey, session.operatorId, code, now())
+        // A new id once fully logged in: an id seen before this point opens nothing.
+        await endSession(db, session.id)
+        const id = await createSession(
+          db,
+          { operatorId: operator.id, stage: 'full', ...who(c) },
+          now(),
+        )
+        setSessionCookie(c, cookie, id, ABSOLUTE_TIMEOUT_MS)
+        auditNote(c, {
+          projectId: GLOBAL_CHAIN,
+          action: 'login',
+          target: null,
+          actor: { type: 'operator', id: operator.id, label: operator.email },
+        })
+        return c.json({ ok: true, csrfToken: csrfToken(csrf, id) })
+      } catch (error) {
+        const operator = await db
+          .selectFrom('operators')
+          .select(['id', 'email'])
+          .where('id', '=', session.operatorId)
+          .executeTakeFirst()
+        auditNote(c, {
+          projectId: GLOBAL_CHAIN,
+          action: 'login.totp_refused',
+          target: null,
+          actor: {
+            type: 'operator',
+            id: operator?.id ?? null,
+            label: operator?.email ?? 'unknown',
+          },
+        })
+        asApiError(error)
+      }
+    })
+    .post('/setup/describe', async (c) => {
+      const { token } = await readJson(c, SetupToken)
+      try {
+        const { email } = await describeSetupLink(db, token, now())
+        const secret = newTotpSecret()
+        return c.json({
+          email,
+          totpSecret: totpSecretText(secret),
+          otpauthUri: totpUri(secret, 'Textgate', email),
+        })
+      } catch (error) {
+        asApiError(error)
+      }
+    })
+    .post('/setup', async (c) => {
+      const input = await readJson(c, Setup)
+      try {
+        const operator = await completeSetup(
+          db,
+          encryptionKey,
+          {
+            token: input.token,
+            password: input.password,
+            totpSecret: decodeBase32IgnorePadding(input.totpSecret),
+            totpCode: input.code.trim(),
+          },
+          now(),
+        )
+        auditNote(c, {
+          projectId: GLOBAL_CHAIN,
+          action: 'operator.setup',
+          target: operator.id,
+          actor: { type: 'operator', id: operator.id, label: operator.email },
+        })
+        return c.json({ ok: true, email: operator.email })
+      } catch (error) {
+        asApiError(error)
+      }
+    })
+    .post('/logout', async (c) => {
+      const session = c.get('session')
+      if (session) await endSession(db, session.id)
+      clearSessionCookie(c, cookie)
+      auditNote(c, { projectId: GLOBAL_CHAIN, action: 'logout', target: null })
+      return c.json({ ok: true })
+    })
+    .post('/logout/everywhere', requireOperator(db), async (c) => {
+      const ended = await endAllSessions(db, c.get('operator').id)
+      clearSessionCookie(c, cookie)
+      auditNote(c, {
+        projectId: GLOBAL_CHAIN,
+        action: 'logout.everywhere',
+        target: c.get('operator').id,
+        after: { sessionsEnded: ended },
+      })
+      return c.json({ ok: true, sessionsEnded: ended })
+    })
+    .get('/session', requireOperator(db), async (c) => {
+      const operator = c.get('operator')
+      const session = c.get('session')
+      const { roles } = await rolesOf(db, operator.id)
+      const wildcard = roles['*']
+      const rows = await db
+        .selectFrom('projects')
+        .select(['id', 'name'])
+        .orderBy('created_at')
+        .execute()
+      const projects = rows
+        .map((p) => ({ ...p, role: roles[p.id] ?? wildcard }))
+        .filter((p) => p.role !== undefined)
+        .map((p) => ({ ...p, permissions: ROLE_PERMISSIONS[p.role!] }))
+      return c.json({
+        operator,
+        csrfToken: csrfToken(csrf, session.id),
+        projects,
+        permissions: PERMISSIONS,
+        idleTimeoutMs: IDLE_TIMEOUT_MS,
+        expiresAt: session.expiresAt,
+        issuer,
+      })
+    })
+}

@@ -1,0 +1,396 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appendAudit, verifyAuditChain } from '../audit'
+import { completeSetup, createOperator } from '../operators'
+import { IDLE_TIMEOUT_MS } from '../operators/sessions'
+import { newTotpSecret, totpCode } from '../operators/totp'
+import { DIALECT_NOTE, DIALECTS } from '../storage/testing'
+import { createHarness, type Harness } from '../testing/harness'
+import { consoleRequest, GOOD_PASSWORD, login, makeOperator, type TestOperator } from './testing'
+
+console.info(DIALECT_NOTE)
+
+for (const dialect of DIALECTS) {
+  describe(`console operators, sessions and roles (${dialect})`, () => {
+    let h: Harness
+    let projectId: string
+    let otherProjectId: string
+    let secretKey: string
+    const ops: Record<string, TestOperator> = {}
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Shop' })
+      projectId = created.project.id
+      secretKey = created.secretKey
+      otherProjectId = (await h.project({ name: 'Other shop' })).project.id
+      for (const role of ['owner', 'developer', 'analyst', 'support'] as const) {
+        ops[role] = await makeOperator(h, `${role}@shop.example`, role, projectId)
+      }
+    }, 60_000)
+    afterAll(() => h?.dispose())
+
+    it('logs in only with the password and then the TOTP code', async () => {
+      const first = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.owner!.email, password: GOOD_PASSWORD },
+      })
+      expect(first.status).toBe(200)
+      expect(first.json.next).toBe('totp')
+      expect(first.headers.get('Set-Cookie')).toMatch(/HttpOnly/i)
+      expect(first.headers.get('Set-Cookie')).toMatch(/SameSite=Strict/i)
+      // Past the password only: nothing but the second factor is open.
+      const early = await consoleRequest(h, 'GET', '/session', { cookie: first.cookie })
+      expect(early.status).toBe(401)
+      const wrong = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: '000000' === totpCode(ops.owner!.secret, h.now()) ? '111111' : '000000' },
+      })
+      expect(wrong.status).toBe(401)
+      expect(wrong.json.error.code).toBe('invalid_totp')
+      h.advance(30_000)
+      const code = totpCode(ops.owner!.secret, h.now())
+      const second = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code },
+      })
+      expect(second.status).toBe(200)
+      // A new session id after the second factor.
+      expect(second.cookie).not.toBe(first.cookie)
+      const session = await consoleRequest(h, 'GET', '/session', { cookie: second.cookie })
+      expect(session.status).toBe(200)
+      expect(session.json.operator.email).toBe('owner@shop.example')
+      expect(session.json.projects.map((p: { id: string }) => p.id)).toEqual([projectId])
+
+      // The same code again (a replay, even in a new login) is refused.
+      const again = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.owner!.email, password: GOOD_PASSWORD },
+      })
+      const replay = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: again.cookie,
+        csrf: again.json.csrfToken,
+        body: { code },
+      })
+      expect(replay.status).toBe(401)
+    })
+
+    it('answers a wrong password and an unknown email alike, and audits both', async () => {
+      const wrong = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.owner!.email, password: 'not the password at all' },
+      })
+      const unknown = await consoleRequest(h, 'POST', '/login', {
+        body: { email: 'nobody@shop.example', password: 'not the password at all' },
+      })
+      expect(wrong.status).toBe(401)
+      expect(unknown.status).toBe(401)
+      expect(wrong.json).toEqual(unknown.json)
+      const refused = await h.db
+        .selectFrom('audit_log')
+        .select(['actor_label', 'action', 'status'])
+        .where('action', '=', 'login.password_refused')
+        .execute()
+      expect(refused).toEqual(
+        expect.arrayContaining([
+          { actor_label: 'owner@shop.example', action: 'login.password_refused', status: 401 },
+          { actor_label: 'nobody@shop.example', action: 'login.password_refused', status: 401 },
+        ]),
+      )
+    })
+
+    it('refuses short and breached passwords at setup (NIST 800-63B)', async () => {
+      const { setupToken } = await createOperator(h.db, {
+        email: 'new@shop.example',
+        grants: [{ projectId, role: 'analyst' }],
+        now: h.now(),
+      })
+      const secret = newTotpSecret()
+      const attempt = (password: string) =>
+        completeSetup(
+          h.db,
+          h.secrets.encryptionKey,
+          { token: setupToken, password, totpSecret: secret, totpCode: totpCode(secret, h.now()) },
+          h.now(),
+        )
+      await expect(attempt('short1')).rejects.toMatchObject({
+        code: 'weak_password',
+        details: { problem: 'too_short' },
+      })
+      await expect(attempt('password1234')).rejects.toMatchObject({
+        details: { problem: 'breached' },
+      })
+      await expect(attempt('iloveyou2024!')).rejects.toMatchObject({
+        details: { problem: 'breached' },
+      })
+      // Through the API: the same refusal as a 422, and the link still works afterwards.
+      const describe = await consoleRequest(h, 'POST', '/setup/describe', {
+        body: { token: setupToken },
+      })
+      expect(describe.status).toBe(200)
+      expect(describe.json.otpauthUri).toMatch(/^otpauth:\/\/totp\//)
+      const weak = await consoleRequest(h, 'POST', '/setup', {
+        body: {
+          token: setupToken,
+          password: 'qwertyuiop123',
+          totpSecret: describe.json.totpSecret,
+          code: '123456',
+        },
+      })
+      expect(weak.status).toBe(422)
+      expect(weak.json.error.code).toBe('weak_password')
+      const { decodeBase32IgnorePadding } = await import('@oslojs/encoding')
+      const done = await consoleRequest(h, 'POST', '/setup', {
+        body: {
+          token: setupToken,
+          password: GOOD_PASSWORD,
+          totpSecret: describe.json.totpSecret,
+          code: totpCode(decodeBase32IgnorePadding(describe.json.totpSecret), h.now()),
+        },
+      })
+      expect(done.status).toBe(200)
+      const reused = await consoleRequest(h, 'POST', '/setup/describe', {
+        body: { token: setupToken },
+      })
+      expect(reused.status).toBe(410)
+    })
+
+    it('ends a session after 30 idle minutes, and after 12 hours whatever the activity', async () => {
+      const idle = await login(h, ops.analyst!)
+      h.advance(IDLE_TIMEOUT_MS + 1000)
+      expect((await idle.call('GET', '/session')).status).toBe(401)
+
+      const busy = await login(h, ops.analyst!)
+      for (let hour = 0; hour < 12 * 3; hour += 1) {
+        h.advance(20 * 60_000)
+        if ((await busy.call('GET', '/session')).status !== 200) break
+      }
+      expect((await busy.call('GET', '/session')).status).toBe(401)
+    })
+
+    it('logs out everywhere: every session of the operator ends', async () => {
+      const phone = await login(h, ops.developer!)
+      const laptop = await login(h, ops.developer!)
+      expect((await phone.call('GET', '/session')).status).toBe(200)
+      expect((await laptop.call('POST', '/logout/everywhere')).status).toBe(200)
+      expect((await phone.call('GET', '/session')).status).toBe(401)
+      expect((await laptop.call('GET', '/session')).status).toBe(401)
+    })
+
+    it('refuses changes without the CSRF token or from another origin', async () => {
+      const owner = await login(h, ops.owner!)
+      const body = { brand: 'Shop!' }
+      const noToken = await consoleRequest(h, 'PUT', `/projects/${projectId}/settings`, {
+        cookie: owner.cookie,
+        body,
+      })
+      expect(noToken.status).toBe(403)
+      expect(noToken.json.error.code).toBe('csrf_failed')
+      const foreign = await owner.call('PUT', `/projects/${projectId}/settings`, {
+        body,
+        headers: { Origin: 'https://evil.example' },
+      })
+      expect(foreign.status).toBe(403)
+      const loginCsrf = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.owner!.email, password: GOOD_PASSWORD },
+        headers: { Origin: 'https://evil.example' },
+      })
+      expect(loginCsrf.status).toBe(403)
+      expect((await owner.call('PUT', `/projects/${projectId}/settings`, { body })).status).toBe(
+        200,
+      )
+    })
+
+    it('enforces each role on the server, whatever the page shows', async () => {
+      const p = `/projects/${projectId}`
+      const cases: [string, string, unknown?][] = [
+        ['GET', `${p}/overview?from=${h.now() - 86_400_000}&to=${h.now()}`],
+        ['GET', `${p}/audit`],
+        ['GET', `${p}/settings`],
+        ['PUT', `${p}/settings`, { brand: 'Shop' }],
+        ['GET', `${p}/settings/keys`],
+        ['GET', `${p}/settings/operators`],
+      ]
+      const expected: Record<string, number[]> = {
+        owner: [200, 200, 200, 200, 200, 200],
+        developer: [403, 403, 200, 200, 200, 403],
+        analyst: [200, 403, 403, 403, 403, 403],
+        support: [403, 403, 403, 403, 403, 403],
+      }
+      for (const [role, statuses] of Object.entries(expected)) {
+        const client = await login(h, ops[role]!)
+        const got = []
+        for (const [method, path, body] of cases)
+          got.push((await client.call(method, path, { body })).status)
+        expect({ role, got }).toEqual({ role, got: statuses })
+        // No role in another project: 403, the same as a project that does not exist.
+        expect((await client.call('GET', `/projects/${otherProjectId}/settings`)).status).toBe(403)
+        expect((await client.call('GET', '/projects/prj_nope/settings')).status).toBe(403)
+      }
+    })
+
+    it('applies the project IP allowlist to the console and to secret keys', async () => {
+      const owner = await login(h, ops.owner!, { 'X-Forwarded-For': '203.0.113.7' })
+      const set = await owner.call('PUT', `/projects/${projectId}/settings`, {
+        body: { ipAllowlist: ['203.0.113.0/24', '2001:db8::/32'] },
+      })
+      expect(set.status).toBe(200)
+      expect(set.json.ipAllowlist).toEqual(['203.0.113.0/24', '2001:db8::/32'])
+      const outside = await owner.call('GET', `/projects/${projectId}/settings`, {
+        headers: { 'X-Forwarded-For': '198.51.100.1' },
+      })
+      expect(outside.status).toBe(403)
+      expect(outside.json.error.code).toBe('ip_not_allowed')
+      const redeemOutside = await h.call('POST', '/v1/tokens/redeem', {
+        key: secretKey,
+        body: { token: 'x.y.z' },
+        headers: { 'X-Forwarded-For': '198.51.100.1' },
+      })
+      expect(redeemOutside.status).toBe(403)
+      const redeemInside = await h.call('POST', '/v1/tokens/redeem', {
+        key: secretKey,
+        body: { token: 'x.y.z' },
+        headers: { 'X-Forwarded-For': '203.0.113.9' },
+      })
+      expect(redeemInside.status).toBe(200)
+      const bad = await owner.call('PUT', `/projects/${projectId}/settings`, {
+        body: { ipAllowlist: ['not-an-ip'] },
+      })
+      expect(bad.status).toBe(400)
+      expect(
+        (await owner.call('PUT', `/projects/${projectId}/settings`, { body: { ipAllowlist: [] } }))
+          .status,
+      ).toBe(200)
+    })
+
+    it('audits operator actions and secret-key writes with who, what, where, before and after', async () => {
+      const owner = await login(h, ops.owner!, { 'X-Forwarded-For': '192.0.2.44' })
+      await owner.call('PUT', `/projects/${projectId}/settings`, { body: { codeLength: 8 } })
+      await h.call('POST', '/v1/tokens/redeem', { key: secretKey, body: { token: 'a.b.c' } })
+      const { json } = await owner.call('GET', `/projects/${projectId}/audit?limit=10`)
+      const change = json.entries.find(
+        (e: { action: string; after: { codeLength?: number } }) =>
+          e.action === 'settings.update' && e.after.codeLength === 8,
+      )
+      expect(change).toMatchObject({
+        actor: { type: 'operator', label: 'owner@shop.example' },
+        ip: '192.0.2.44',
+        status: 200,
+        before: { codeLength: 6 },
+        after: { codeLength: 8 },
+      })
+      const redeem = json.entries.find(
+        (e: { actor: { type: string } }) => e.actor.type === 'secret_key',
+      )
+      expect(redeem).toMatchObject({ action: 'POST /v1/tokens/redeem', status: 200 })
+      expect(redeem.actor.label).toMatch(/^sk_test_/)
+      const exported = await owner.call('GET', `/projects/${projectId}/audit/export`)
+      expect(exported.headers.get('Content-Type')).toMatch(/x-ndjson/)
+      const lines = exported.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(lines.length).toBe(json.entries.length >= 10 ? lines.length : json.entries.length)
+      expect(lines[0].seq).toBeGreaterThan(lines.at(-1).seq)
+    })
+
+    it('keeps the audit log append-only and detects an edited row by name', async () => {
+      expect((await verifyAuditChain(h.db)).ok).toBe(true)
+      await expect(
+        sql`update audit_log set actor_label = 'someone else'`.execute(h.db),
+      ).rejects.toThrow(/append-only/)
+      await expect(sql`delete from audit_log`.execute(h.db)).rejects.toThrow(/append-only/)
+    })
+  })
+
+  describe(`audit chain tamper detection (${dialect})`, () => {
+    let h: Harness
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+    })
+    afterAll(() => h?.dispose())
+
+    it('names the first broken link after a row is edited, removed or cut off the end', async () => {
+      const actor = { type: 'cli' as const, id: null, label: 'cli' }
+      const rows = []
+      for (let i = 0; i < 5; i += 1) {
+        rows.push(
+          await appendAudit(h.db, { projectId: 'prj_a', actor, action: `step.${i}`, after: { i } }),
+        )
+        await appendAudit(h.db, { projectId: 'prj_b', actor, action: `other.${i}` })
+      }
+      expect(await verifyAuditChain(h.db)).toMatchObject({ ok: true, chains: 2, rows: 10 })
+      // Someone with database access lifts the protection and edits the third row.
+      await dropProtection(h)
+      await h.db
+        .updateTable('audit_log')
+        .set({ after: '{"i":99}' })
+        .where('id', '=', rows[2]!.id)
+        .execute()
+      expect(await verifyAuditChain(h.db)).toMatchObject({
+        ok: false,
+        broken: { projectId: 'prj_a', seq: 3, id: rows[2]!.id, reason: 'hash_mismatch' },
+      })
+      // Recomputing that row's hash does not help: the next row's link breaks instead.
+      const { rowHash } = await import('../audit/chain')
+      const edited = await h.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('id', '=', rows[2]!.id)
+        .executeTakeFirstOrThrow()
+      await h.db
+        .updateTable('audit_log')
+        .set({ hash: rowHash(edited) })
+        .where('id', '=', rows[2]!.id)
+        .execute()
+      expect((await verifyAuditChain(h.db)).broken).toMatchObject({
+        seq: 4,
+        id: rows[3]!.id,
+        reason: 'prev_hash_mismatch',
+      })
+      // A removed row in the other chain, and a row cut off the end.
+      const b = await h.db
+        .selectFrom('audit_log')
+        .select(['id', 'seq'])
+        .where('project_id', '=', 'prj_b')
+        .orderBy('seq')
+        .execute()
+      await h.db.deleteFrom('audit_log').where('id', '=', b[1]!.id).execute()
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_b' })).toMatchObject({
+        ok: false,
+        broken: { projectId: 'prj_b', seq: 2, reason: 'missing_row' },
+      })
+      await h.db.deleteFrom('audit_log').where('id', '=', b[4]!.id).execute()
+      await h.db
+        .deleteFrom('audit_log')
+        .where('project_id', '=', 'prj_b')
+        .where('seq', '<=', 4)
+        .execute()
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_b' })).toMatchObject({
+        ok: false,
+        broken: { reason: 'missing_row' },
+      })
+    })
+
+    it('keeps one gapless chain per project under concurrent appends', async () => {
+      const actor = { type: 'cli' as const, id: null, label: 'cli' }
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          appendAudit(h.db, { projectId: 'prj_c', actor, action: `c.${i}` }),
+        ),
+      )
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_c' })).toMatchObject({
+        ok: true,
+        rows: 40,
+      })
+    })
+  })
+}
+
+async function dropProtection(h: Harness) {
+  if (h.storage.dialect === 'postgres') {
+    await sql`drop trigger audit_log_append_only on audit_log`.execute(h.db)
+  } else {
+    await sql`drop trigger audit_log_no_update`.execute(h.db)
+    await sql`drop trigger audit_log_no_delete`.execute(h.db)
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The operator console at /console: the page (a Lit app built from server/console) and its
+ * JSON API at /console/api, behind operator sessions, per-project roles and IP allowlists.
+ * @module
+ */
+import { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../storage'
+import { authRoutes } from './auth-routes'
+import { type ProjectRoutesDeps, projectRoutes } from './project-routes'
+import {
+  consoleHeaders,
+  cookieSettings,
+  csrfKey,
+  projectAccess,
+  requireOperator,
+  sessionGate,
+} from './security'
+import { consoleAsset, consolePage, DEFAULT_CONSOLE_DIR } from './static'
+
+export interface ConsoleOptions extends Omit<ProjectRoutesDeps, 'db' | 'now'> {
+  db: Kysely<Database>
+  encryptionKey: Buffer
+  publicUrl: string
+  logger: Logger
+  consoleDir?: string
+  now?: () => number
+}
+
+/**
+ * @example
+ * app.route('/console', consoleRoutes({ db, encryptionKey, publicUrl, logger, ... }))
+ */
+export function consoleRoutes(options: ConsoleOptions) {
+  const { db, encryptionKey, publicUrl, consoleDir = DEFAULT_CONSOLE_DIR, now = Date.now } = options
+  const cookie = cookieSettings(publicUrl)
+  const csrf = csrfKey(encryptionKey)
+  const api = new Hono()
+  api.use(sessionGate({ db, cookie, csrf, publicUrl, now }))
+  api.route('/', authRoutes({ db, encryptionKey, cookie, csrf, issuer: publicUrl, now }))
+  api.use('/projects/:projectId/*', requireOperator(db), projectAccess(db))
+  api.route('/projects/:projectId', projectRoutes({ ...options, db, now }))
+
+  const app = new Hono()
+  app.use(consoleHeaders())
+  app.route('/api', api)
+  app.get('/assets/:name', consoleAsset(consoleDir))
+  const page = consolePage(consoleDir)
+  app.get('/', page)
+  app.get('/*', (c) => (c.req.path.startsWith('/console/api/') ? c.notFound() : page(c)))
+  return app
+}

@@ -1,0 +1,74 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { listAudit, verifyAuditChain } from '../../audit'
+import { validate } from '../../http/body'
+import type { AuditRow } from '../../storage'
+import type { ProjectRoutesDeps } from '../project-routes'
+import { need } from '../security'
+
+const AuditQuery = v.object({
+  since: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
+  until: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
+  actor: v.optional(v.pipe(v.string(), v.maxLength(254))),
+  action: v.optional(v.pipe(v.string(), v.maxLength(120))),
+  before: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
+  limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(500))),
+})
+
+function present(row: AuditRow) {
+  return {
+    id: row.id,
+    seq: Number(row.seq),
+    at: Number(row.at),
+    actor: { type: row.actor_type, id: row.actor_id, label: row.actor_label },
+    action: row.action,
+    target: row.target,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    status: row.status,
+    before: row.before ? JSON.parse(row.before) : null,
+    after: row.after ? JSON.parse(row.after) : null,
+    hash: row.hash,
+    prevHash: row.prev_hash,
+  }
+}
+
+function query(c: { req: { query(name: string): string | undefined } }) {
+  const read = (name: string) => c.req.query(name) || undefined
+  return validate(AuditQuery, {
+    since: read('since'),
+    until: read('until'),
+    actor: read('actor'),
+    action: read('action'),
+    before: read('before'),
+    limit: read('limit'),
+  })
+}
+
+export function auditRoutes({ db }: ProjectRoutesDeps) {
+  return new Hono()
+    .get('/', need('audit.read'), async (c) => {
+      const q = query(c)
+      const rows = await listAudit(db, {
+        projectId: c.get('project').id,
+        ...q,
+        limit: q.limit ?? 100,
+      })
+      return c.json({ entries: rows.map(present) })
+    })
+    .get('/export', need('audit.read'), async (c) => {
+      const rows = await listAudit(db, {
+        projectId: c.get('project').id,
+        ...query(c),
+        limit: 10_000,
+      })
+      c.header('Content-Type', 'application/x-ndjson; charset=utf-8')
+      c.header('Content-Disposition', `attachment; filename="audit-${c.get('project').id}.jsonl"`)
+      return c.body(
+        rows.map((row) => JSON.stringify(present(row))).join('\n') + (rows.length ? '\n' : ''),
+      )
+    })
+    .get('/verify', need('audit.read'), async (c) => {
+      return c.json(await verifyAuditChain(db, { projectId: c.get('project').id }))
+    })
+}

@@ -1,0 +1,262 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { isIpOrCidr } from '../../fraud/network'
+import { readJson } from '../../http/body'
+import { ApiError } from '../../http/errors'
+import { createKey, listKeys, revokeKey } from '../../keys'
+import {
+  createOperator,
+  issueSetupLink,
+  OperatorError,
+  projectOperators,
+  ROLES,
+  removeRole,
+  setRole,
+} from '../../operators'
+import { endAllSessions } from '../../operators/sessions'
+import { allowedCountries, allowedOrigins, normalizeOrigin } from '../../projects'
+import type { Project } from '../../storage'
+import { asApiError } from '../auth-routes'
+import type { ProjectRoutesDeps } from '../project-routes'
+import { auditNote, ipAllowlist, need } from '../security'
+
+const SettingsUpdate = v.strictObject({
+  name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))),
+  brand: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(40))),
+  allowedOrigins: v.optional(
+    v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.minLength(1), v.maxLength(50)),
+  ),
+  allowedCountries: v.optional(
+    v.nullable(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')))),
+  ),
+  codeLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4), v.maxValue(10))),
+  ipAllowlist: v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.check(isIpOrCidr, 'an IP address or CIDR range'))),
+      v.maxLength(100),
+    ),
+  ),
+})
+
+export function presentSettings(project: Project) {
+  return {
+    id: project.id,
+    name: project.name,
+    brand: project.brand,
+    allowedOrigins: allowedOrigins(project),
+    allowedCountries: allowedCountries(project),
+    codeLength: project.code_length,
+    ipAllowlist: ipAllowlist(project),
+  }
+}
+
+const KeyCreate = v.strictObject({ mode: v.picklist(['test', 'live']) })
+const Invite = v.strictObject({
+  email: v.pipe(v.string(), v.maxLength(254)),
+  role: v.picklist(ROLES),
+})
+const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
+
+export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
+  const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
+  return new Hono()
+    .get('/', need('settings.read'), (c) => c.json(presentSettings(c.get('project'))))
+    .put('/', need('settings.write'), async (c) => {
+      const input = await readJson(c, SettingsUpdate)
+      const project = c.get('project')
+      let origins: string[] | undefined
+      try {
+        origins = input.allowedOrigins && [...new Set(input.allowedOrigins.map(normalizeOrigin))]
+      } catch (error) {
+        throw new ApiError('invalid_request', {
+          issues: [{ path: 'allowedOrigins', message: (error as Error).message }],
+        })
+      }
+      const countries =
+        input.allowedCountries === undefined
+          ? undefined
+          : input.allowedCountries?.length
+            ? JSON.stringify([...new Set(input.allowedCountries.map((x) => x.toUpperCase()))])
+            : null
+      const changes = {
+        ...(input.name === undefined ? {} : { name: input.name }),
+        ...(input.brand === undefined ? {} : { brand: input.brand }),
+        ...(origins === undefined ? {} : { allowed_origins: JSON.stringify(origins) }),
+        ...(countries === undefined ? {} : { allowed_countries: countries }),
+        ...(input.codeLength === undefined ? {} : { code_length: input.codeLength }),
+        ...(input.ipAllowlist === undefined
+          ? {}
+          : { ip_allowlist: input.ipAllowlist.length ? JSON.stringify(input.ipAllowlist) : null }),
+      }
+      if (Object.keys(changes).length) {
+        await db.updateTable('projects').set(changes).where('id', '=', project.id).execute()
+      }
+      const updated = { ...project, ...changes }
+      auditNote(c, {
+        action: 'settings.update',
+        target: project.id,
+        before: presentSettings(project),
+        after: presentSettings(updated),
+      })
+      return c.json(presentSettings(updated))
+    })
+    .get('/keys', need('keys.read'), async (c) =>
+      c.json({ keys: await listKeys(db, c.get('project').id) }),
+    )
+    .post('/keys', need('keys.write'), async (c) => {
+      const { mode } = await readJson(c, KeyCreate)
+      const projectId = c.get('project').id
+      const publishable = await createKey(db, projectId, 'publishable', mode, now())
+      const secret = await createKey(db, projectId, 'secret', mode, now())
+      auditNote(c, {
+        action: 'keys.create',
+        target: projectId,
+        after: { mode, publishable: publishable.summary.prefix, secret: secret.summary.prefix },
+      })
+      return c.json({ mode, publishableKey: publishable.key, secretKey: secret.key }, 201)
+    })
+    .post('/keys/:keyId/revoke', need('keys.write'), async (c) => {
+      const result = await revokeKey(db, c.get('project').id, c.req.param('keyId'), {
+        now: now(),
+        logger,
+        by: `operator ${c.get('operator').email}`,
+      })
+      if (!result.revoked && result.reason === 'not_found') throw new ApiError('not_found')
+      auditNote(c, {
+        action: 'keys.revoke',
+        target: c.req.param('keyId'),
+        before: result.revoked ? { ...result.key, revokedAt: null } : result.key,
+        after: result.key,
+      })
+      return c.json({ revoked: result.revoked, key: result.key })
+    })
+    .post('/signing-key/rotate', need('keys.write'), async (c) => {
+      if (c.get('role') !== 'owner') throw new ApiError('forbidden', { permission: 'owner' })
+      if (!tokens) throw new ApiError('service_unavailable')
+      await tokens.ensureSigningKey()
+      const rotated = await tokens.rotate()
+      auditNote(c, {
+        action: 'signing_key.rotate',
+        target: rotated.kid,
+        before: { kid: rotated.retiredKid },
+        after: { kid: rotated.kid },
+      })
+      return c.json(rotated)
+    })
+    .get('/operators', need('operators.manage'), async (c) =>
+      c.json({ operators: await projectOperators(db, c.get('project').id) }),
+    )
+    .post('/operators', need('operators.manage'), async (c) => {
+      const { email, role } = await readJson(c, Invite)
+      const projectId = c.get('project').id
+      try {
+        const { operator, setupToken } = await createOperator(db, {
+          email,
+          grants: [{ projectId, role }],
+          now: now(),
+        })
+        auditNote(c, {
+          action: 'operator.invite',
+          target: operator.id,
+          after: { email: operator.email, role },
+        })
+        return c.json(
+          { id: operator.id, email: operator.email, role, setupUrl: setupUrl(setupToken) },
+          201,
+        )
+      } catch (error) {
+        if (error instanceof OperatorError && error.code === 'operator_exists') {
+          // An existing operator gets the role in this project (no new link: they log in as usual).
+          const existing = await db
+            .selectFrom('operators')
+            .select(['id', 'email'])
+            .where('email', '=', email.trim().toLowerCase())
+            .executeTakeFirstOrThrow()
+          await setRole(db, existing.id, { projectId, role }, now())
+          auditNote(c, {
+            action: 'operator.grant',
+            target: existing.id,
+            after: { email: existing.email, role },
+          })
+          return c.json({ id: existing.id, email: existing.email, role, setupUrl: null }, 200)
+        }
+        asApiError(error)
+      }
+    })
+    .put('/operators/:operatorId', need('operators.manage'), async (c) => {
+      const { role } = await readJson(c, RoleChange)
+      const operatorId = c.req.param('operatorId')
+      const projectId = c.get('project').id
+      const current = await db
+        .selectFrom('operator_roles')
+        .select('role')
+        .where('operator_id', '=', operatorId)
+        .where('project_id', '=', projectId)
+        .executeTakeFirst()
+      if (!current) throw new ApiError('not_found')
+      await setRole(db, operatorId, { projectId, role }, now())
+      auditNote(c, {
+        action: 'operator.role',
+        target: operatorId,
+        before: { role: current.role },
+        after: { role },
+      })
+      return c.json({ ok: true })
+    })
+    .delete('/operators/:operatorId', need('operators.manage'), async (c) => {
+      const operatorId = c.req.param('operatorId')
+      const projectId = c.get('project').id
+      if (operatorId === c.get('operator').id) {
+        throw new ApiError('invalid_request', { message: 'You cannot remove yourself.' })
+      }
+      const current = await db
+        .selectFrom('operator_roles')
+        .select('role')
+        .where('operator_id', '=', operatorId)
+        .where('project_id', '=', projectId)
+        .executeTakeFirst()
+      if (!current) throw new ApiError('not_found')
+      await removeRole(db, operatorId, projectId)
+      const left = await db
+        .selectFrom('operator_roles')
+        .select('project_id')
+        .where('operator_id', '=', operatorId)
+        .execute()
+      if (left.length === 0) await endAllSessions(db, operatorId)
+      auditNote(c, {
+        action: 'operator.remove',
+        target: operatorId,
+        before: { role: current.role },
+        after: null,
+      })
+      return c.json({ ok: true })
+    })
+    .post('/operators/:operatorId/link', need('operators.manage'), async (c) => {
+      const operatorId = c.req.param('operatorId')
+      const row = await db
+        .selectFrom('operator_roles')
+        .innerJoin('operators', 'operators.id', 'operator_roles.operator_id')
+        .select(['operators.id', 'operators.password_hash'])
+        .where('operator_roles.operator_id', '=', operatorId)
+        .where('operator_roles.project_id', '=', c.get('project').id)
+        .executeTakeFirst()
+      if (!row) throw new ApiError('not_found')
+      // A link for an operator already set up resets their password and authenticator: only
+      // for operators of this project alone, or an owner here could take over one from elsewhere.
+      const elsewhere = await db
+        .selectFrom('operator_roles')
+        .select('project_id')
+        .where('operator_id', '=', operatorId)
+        .where('project_id', '!=', c.get('project').id)
+        .executeTakeFirst()
+      if (elsewhere)
+        throw new ApiError('forbidden', { message: 'This operator also works on other projects.' })
+      const token = await issueSetupLink(db, operatorId, now())
+      auditNote(c, {
+        action: 'operator.link',
+        target: operatorId,
+        after: { reset: row.password_hash !== null },
+      })
+      return c.json({ setupUrl: setupUrl(token) })
+    })
+}

@@ -1,0 +1,34 @@
+/**
+ * Everything under /console/api/projects/:projectId: one Hono app per page, each route behind
+ * the permission it needs.
+ * @module
+ */
+import { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Router, RoutingConfig } from '../routing'
+import type { Database } from '../storage'
+import type { TokenService } from '../tokens'
+import type { VerificationService } from '../verifications/service'
+import { auditRoutes } from './pages/audit'
+import { overviewRoutes } from './pages/overview'
+import { settingsRoutes } from './pages/settings'
+
+export interface ProjectRoutesDeps {
+  db: Kysely<Database>
+  encryptionKey: Buffer
+  logger: Logger
+  publicUrl: string
+  now: () => number
+  tokens?: TokenService
+  verifications?: VerificationService
+  router?: Router
+  routing?: RoutingConfig
+}
+
+export function projectRoutes(deps: ProjectRoutesDeps) {
+  return new Hono()
+    .route('/overview', overviewRoutes(deps))
+    .route('/audit', auditRoutes(deps))
+    .route('/settings', settingsRoutes(deps))
+}

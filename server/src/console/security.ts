@@ -1,0 +1,195 @@
+/**
+ * What every console request passes through: security headers, the session cookie, CSRF and
+ * origin checks, per-project roles and the project's IP allowlist.
+ * @module
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { Context, MiddlewareHandler } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import type { Kysely } from 'kysely'
+import { ipMatches } from '../fraud/network'
+import { clientIp } from '../http/client-ip'
+import { ApiError } from '../http/errors'
+import { can, type Permission, roleIn, rolesOf } from '../operators'
+import { csrfToken, readSession, type Session } from '../operators/sessions'
+import type { Database, OperatorRole, Project } from '../storage'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    session: Session & { id: string }
+    project: Project
+    role: OperatorRole
+  }
+}
+
+/** No inline script or style anywhere in the console. */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+export function consoleHeaders(): MiddlewareHandler {
+  return async function consoleHeaders(c, next) {
+    await next()
+    c.header('Content-Security-Policy', CONSOLE_CSP)
+    c.header('X-Content-Type-Options', 'nosniff')
+    c.header('X-Frame-Options', 'DENY')
+    c.header('Referrer-Policy', 'no-referrer')
+    c.header('Cross-Origin-Opener-Policy', 'same-origin')
+    if (c.req.path.startsWith('/console/api/')) c.header('Cache-Control', 'no-store')
+  }
+}
+
+export interface CookieSettings {
+  name: string
+  secure: boolean
+  path: string
+}
+
+/**
+ * Secure cookies with the `__Host-` prefix, except when the server's public URL is plain
+ * http on this machine (a developer's `pnpm start`), where browsers would drop them.
+ */
+export function cookieSettings(publicUrl: string): CookieSettings {
+  const url = new URL(publicUrl)
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  const secure = !(url.protocol === 'http:' && local)
+  return secure
+    ? { name: '__Host-textgate_console', secure: true, path: '/' }
+    : { name: 'textgate_console', secure: false, path: '/console' }
+}
+
+export function setSessionCookie(c: Context, cookie: CookieSettings, id: string, maxAgeMs: number) {
+  setCookie(c, cookie.name, id, {
+    httpOnly: true,
+    secure: cookie.secure,
+    sameSite: 'Strict',
+    path: cookie.path,
+    maxAge: Math.floor(maxAgeMs / 1000),
+  })
+}
+
+export function clearSessionCookie(c: Context, cookie: CookieSettings) {
+  deleteCookie(c, cookie.name, { path: cookie.path, secure: cookie.secure })
+}
+
+export function sessionCookie(c: Context, cookie: CookieSettings): string | undefined {
+  return getCookie(c, cookie.name)
+}
+
+export function csrfKey(encryptionKey: Buffer): Buffer {
+  return createHmac('sha256', encryptionKey).update('textgate/console-csrf/v1').digest()
+}
+
+/** The request comes from a page of this server (Origin, or Fetch Metadata, says so). */
+function sameOrigin(c: Context, publicUrl: string): boolean {
+  const origin = c.req.header('Origin')
+  if (origin) return origin === new URL(publicUrl).origin || origin === new URL(c.req.url).origin
+  const site = c.req.header('Sec-Fetch-Site')
+  return site === 'same-origin'
+}
+
+export interface SessionGateOptions {
+  db: Kysely<Database>
+  cookie: CookieSettings
+  csrf: Buffer
+  publicUrl: string
+  now: () => number
+}
+
+/**
+ * Reads the session (any stage) into `c.get('session')`, and on every change refuses a request
+ * from another origin or without the session's anti-CSRF token.
+ */
+export function sessionGate({
+  db,
+  cookie,
+  csrf,
+  publicUrl,
+  now,
+}: SessionGateOptions): MiddlewareHandler {
+  return async function sessionGate(c, next) {
+    const id = sessionCookie(c, cookie)
+    const session = id ? await readSession(db, id, now()) : undefined
+    if (session && id) c.set('session', { ...session, id })
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      if (!sameOrigin(c, publicUrl)) throw new ApiError('csrf_failed')
+      if (session && id) {
+        const sent = Buffer.from(c.req.header('X-CSRF-Token') ?? '')
+        const expected = Buffer.from(csrfToken(csrf, id))
+        if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+          throw new ApiError('csrf_failed')
+        }
+      }
+    }
+    await next()
+  }
+}
+
+/** Only an operator past both factors. */
+export function requireOperator(db: Kysely<Database>): MiddlewareHandler {
+  return async function requireOperator(c, next) {
+    const session = c.get('session')
+    if (session?.stage !== 'full') throw new ApiError('unauthenticated')
+    const operator = await db
+      .selectFrom('operators')
+      .select(['id', 'email'])
+      .where('id', '=', session.operatorId)
+      .executeTakeFirst()
+    if (!operator) throw new ApiError('unauthenticated')
+    c.set('operator', operator)
+    await next()
+  }
+}
+
+export function ipAllowlist(project: Pick<Project, 'ip_allowlist'>): string[] {
+  return project.ip_allowlist ? (JSON.parse(project.ip_allowlist) as string[]) : []
+}
+
+/** True when the project has no allowlist, or `ip` is in one of its ranges. */
+export function ipAllowed(project: Pick<Project, 'ip_allowlist'>, ip: string | null): boolean {
+  const ranges = ipAllowlist(project)
+  if (ranges.length === 0) return true
+  return ip !== null && ranges.some((range) => ipMatches(ip, range))
+}
+
+/**
+ * `/projects/:projectId/*`: the operator's role in that project (403 without one, the same
+ * answer whether the project exists or not), and the project's IP allowlist.
+ */
+export function projectAccess(db: Kysely<Database>): MiddlewareHandler {
+  return async function projectAccess(c, next) {
+    const projectId = c.req.param('projectId') ?? ''
+    const role = roleIn(await rolesOf(db, c.get('operator').id), projectId)
+    const project = role
+      ? await db.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst()
+      : undefined
+    if (!role || !project) throw new ApiError('forbidden')
+    c.set('audit', { projectId })
+    if (!ipAllowed(project, c.get('clientIp'))) throw new ApiError('ip_not_allowed')
+    c.set('project', project)
+    c.set('role', role)
+    await next()
+  }
+}
+
+/** 403 unless the operator's role in the project grants `permission`. */
+export function need(permission: Permission): MiddlewareHandler {
+  return async function need(c, next) {
+    if (!can(c.get('role'), permission)) throw new ApiError('forbidden', { permission })
+    await next()
+  }
+}
+
+/** Adds to what the audit trail records for this request. */
+export function auditNote(c: Context, note: import('../audit').AuditNote): void {
+  c.set('audit', { ...c.get('audit'), ...note })
+}

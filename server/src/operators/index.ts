@@ -1,0 +1,360 @@
+/**
+ * Operator accounts: created by the CLI or by an owner's invitation, each with a one-time setup
+ * link where the operator chooses a password and enrols a TOTP authenticator; per-project roles;
+ * login (password, then the second factor) with a lockout after repeated failures.
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { newId } from '../ids'
+import { decryptToBuffer, encrypt } from '../secrets'
+import type { Database, Operator, OperatorRole } from '../storage'
+import { hashPassword, passwordProblem, spendPasswordTime, verifyPassword } from './passwords'
+import { matchTotp, newTotpSecret } from './totp'
+
+export { can, isRole, PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES } from './roles'
+
+export const ALL_PROJECTS = '*'
+/** Setup and invitation links work once, within this time. */
+export const LINK_TTL_MS = 72 * 3600_000
+const MAX_FAILED_LOGINS = 10
+const LOCKOUT_MS = 15 * 60_000
+
+export class OperatorError extends Error {
+  constructor(
+    readonly code:
+      | 'invalid_email'
+      | 'operator_exists'
+      | 'link_invalid'
+      | 'weak_password'
+      | 'invalid_totp'
+      | 'invalid_credentials'
+      | 'locked',
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message)
+  }
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase()
+  if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    throw new OperatorError('invalid_email', `"${raw}" is not an email address`)
+  }
+  return email
+}
+
+export interface RoleGrant {
+  projectId: string
+  role: OperatorRole
+}
+
+/** Creates an operator (no password yet) and returns the one-time setup token. */
+export async function createOperator(
+  db: Kysely<Database>,
+  input: { email: string; grants: RoleGrant[]; now?: number },
+): Promise<{ operator: Operator; setupToken: string }> {
+  const email = normaliseEmail(input.email)
+  const now = input.now ?? Date.now()
+  const existing = await db
+    .selectFrom('operators')
+    .select('id')
+    .where('email', '=', email)
+    .executeTakeFirst()
+  if (existing) throw new OperatorError('operator_exists', `an operator ${email} already exists`)
+  const operator: Operator = {
+    id: newId('op'),
+    email,
+    password_hash: null,
+    totp_secret_encrypted: null,
+    totp_last_step: null,
+    failed_logins: 0,
+    locked_until: null,
+    created_at: now,
+    disabled_at: null,
+  }
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('operators').values(operator).execute()
+    for (const grant of input.grants) await setRole(trx, operator.id, grant, now)
+  })
+  const setupToken = await issueSetupLink(db, operator.id, now)
+  return { operator, setupToken }
+}
+
+export async function setRole(
+  db: Kysely<Database>,
+  operatorId: string,
+  { projectId, role }: RoleGrant,
+  now = Date.now(),
+): Promise<void> {
+  await db
+    .insertInto('operator_roles')
+    .values({ operator_id: operatorId, project_id: projectId, role, created_at: now })
+    .onConflict((oc) => oc.columns(['operator_id', 'project_id']).doUpdateSet({ role }))
+    .execute()
+}
+
+export async function removeRole(
+  db: Kysely<Database>,
+  operatorId: string,
+  projectId: string,
+): Promise<void> {
+  await db
+    .deleteFrom('operator_roles')
+    .where('operator_id', '=', operatorId)
+    .where('project_id', '=', projectId)
+    .execute()
+}
+
+/** A new one-time link (earlier unused ones stop working). Only its hash is stored. */
+export async function issueSetupLink(
+  db: Kysely<Database>,
+  operatorId: string,
+  now = Date.now(),
+): Promise<string> {
+  const token = randomBytes(32).toString('base64url')
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('operator_links')
+      .set({ used_at: now })
+      .where('operator_id', '=', operatorId)
+      .where('used_at', 'is', null)
+      .execute()
+    await trx
+      .insertInto('operator_links')
+      .values({
+        token_hash: hashToken(token),
+        operator_id: operatorId,
+        created_at: now,
+        expires_at: now + LINK_TTL_MS,
+        used_at: null,
+      })
+      .execute()
+  })
+  return token
+}
+
+async function openLink(db: Kysely<Database>, token: string, now: number) {
+  const row = await db
+    .selectFrom('operator_links')
+    .innerJoin('operators', 'operators.id', 'operator_links.operator_id')
+    .selectAll('operators')
+    .select(['operator_links.expires_at as link_expires_at', 'operator_links.used_at'])
+    .where('operator_links.token_hash', '=', hashToken(token))
+    .executeTakeFirst()
+  if (!row || row.used_at !== null || row.link_expires_at <= now || row.disabled_at !== null) {
+    throw new OperatorError('link_invalid', 'This link has expired or was already used.')
+  }
+  return row
+}
+
+/** The operator a setup link belongs to (for the setup page), without using the link. */
+export async function describeSetupLink(db: Kysely<Database>, token: string, now = Date.now()) {
+  const row = await openLink(db, token, now)
+  return { operatorId: row.id, email: row.email }
+}
+
+/**
+ * Uses a setup link: sets the password and the TOTP secret, once the operator proved their
+ * authenticator works by typing its current code.
+ */
+export async function completeSetup(
+  db: Kysely<Database>,
+  encryptionKey: Buffer,
+  input: { token: string; password: string; totpSecret: Uint8Array; totpCode: string },
+  now = Date.now(),
+): Promise<Operator> {
+  const row = await openLink(db, input.token, now)
+  const problem = await passwordProblem(input.password, row.email)
+  if (problem) throw new OperatorError('weak_password', passwordMessage(problem), { problem })
+  const step = matchTotp(input.totpSecret, input.totpCode, now, null)
+  if (step === null) {
+    throw new OperatorError('invalid_totp', 'That code does not match: check the clock and retry.')
+  }
+  const passwordHash = await hashPassword(input.password)
+  const used = await db
+    .updateTable('operator_links')
+    .set({ used_at: now })
+    .where('token_hash', '=', hashToken(input.token))
+    .where('used_at', 'is', null)
+    .executeTakeFirst()
+  if (Number(used.numUpdatedRows) !== 1) {
+    throw new OperatorError('link_invalid', 'This link has expired or was already used.')
+  }
+  await db
+    .updateTable('operators')
+    .set({
+      password_hash: passwordHash,
+      totp_secret_encrypted: encrypt(encryptionKey, Buffer.from(input.totpSecret)),
+      totp_last_step: step,
+      failed_logins: 0,
+      locked_until: null,
+    })
+    .where('id', '=', row.id)
+    .execute()
+  return { ...row, password_hash: passwordHash }
+}
+
+export function passwordMessage(problem: string): string {
+  switch (problem) {
+    case 'too_short':
+      return 'Use at least 12 characters.'
+    case 'too_long':
+      return 'Use at most 256 characters.'
+    case 'breached':
+      return 'This password appears in lists of breached passwords: choose another.'
+    default:
+      return 'The password must not contain your email address.'
+  }
+}
+
+/** A fresh TOTP secret for a setup page (kept by the browser until the setup completes). */
+export { newTotpSecret }
+
+async function recordFailure(db: Kysely<Database>, operator: Operator, now: number) {
+  const failures = operator.failed_logins + 1
+  await db
+    .updateTable('operators')
+    .set({
+      failed_logins: failures >= MAX_FAILED_LOGINS ? 0 : failures,
+      locked_until: failures >= MAX_FAILED_LOGINS ? now + LOCKOUT_MS : operator.locked_until,
+    })
+    .where('id', '=', operator.id)
+    .execute()
+}
+
+/**
+ * The first factor. The same error, after the same work, for an unknown email, a wrong password
+ * and an account not set up yet.
+ */
+export async function checkPassword(
+  db: Kysely<Database>,
+  emailRaw: string,
+  password: string,
+  now = Date.now(),
+): Promise<Operator> {
+  let email: string
+  try {
+    email = normaliseEmail(emailRaw)
+  } catch {
+    email = ''
+  }
+  const operator = email
+    ? await db.selectFrom('operators').selectAll().where('email', '=', email).executeTakeFirst()
+    : undefined
+  const invalid = new OperatorError('invalid_credentials', 'The email or password is wrong.')
+  if (!operator?.password_hash || operator.disabled_at !== null) {
+    await spendPasswordTime(password)
+    throw invalid
+  }
+  if (operator.locked_until !== null && operator.locked_until > now) {
+    await spendPasswordTime(password)
+    throw new OperatorError('locked', 'Too many failed logins: try again later.', {
+      retryAfterSeconds: Math.ceil((operator.locked_until - now) / 1000),
+    })
+  }
+  if (!(await verifyPassword(password, operator.password_hash))) {
+    await recordFailure(db, operator, now)
+    throw invalid
+  }
+  return operator
+}
+
+/** The second factor; each step is taken once (the update is conditional on the last step). */
+export async function checkTotp(
+  db: Kysely<Database>,
+  encryptionKey: Buffer,
+  operatorId: string,
+  code: string,
+  now = Date.now(),
+): Promise<Operator> {
+  const operator = await db
+    .selectFrom('operators')
+    .selectAll()
+    .where('id', '=', operatorId)
+    .executeTakeFirst()
+  if (!operator?.totp_secret_encrypted || operator.disabled_at !== null) {
+    throw new OperatorError('invalid_totp', 'That code is not right.')
+  }
+  if (operator.locked_until !== null && operator.locked_until > now) {
+    throw new OperatorError('locked', 'Too many failed logins: try again later.', {
+      retryAfterSeconds: Math.ceil((operator.locked_until - now) / 1000),
+    })
+  }
+  const secret = new Uint8Array(decryptToBuffer(encryptionKey, operator.totp_secret_encrypted))
+  const step = matchTotp(secret, code.trim(), now, operator.totp_last_step)
+  if (step === null) {
+    await recordFailure(db, operator, now)
+    throw new OperatorError('invalid_totp', 'That code is not right.')
+  }
+  let taken = db
+    .updateTable('operators')
+    .set({ totp_last_step: step, failed_logins: 0, locked_until: null })
+    .where('id', '=', operatorId)
+  taken =
+    operator.totp_last_step === null
+      ? taken.where('totp_last_step', 'is', null)
+      : taken.where('totp_last_step', '<', step)
+  const result = await taken.executeTakeFirst()
+  if (Number(result.numUpdatedRows) !== 1) {
+    throw new OperatorError('invalid_totp', 'That code is not right.')
+  }
+  return operator
+}
+
+export interface OperatorRoles {
+  /** Role per project id; '*' applies to every project without its own entry. */
+  roles: Record<string, OperatorRole>
+}
+
+export async function rolesOf(db: Kysely<Database>, operatorId: string): Promise<OperatorRoles> {
+  const rows = await db
+    .selectFrom('operator_roles')
+    .select(['project_id', 'role'])
+    .where('operator_id', '=', operatorId)
+    .execute()
+  return { roles: Object.fromEntries(rows.map((r) => [r.project_id, r.role])) }
+}
+
+export function roleIn(roles: OperatorRoles, projectId: string): OperatorRole | undefined {
+  return roles.roles[projectId] ?? roles.roles[ALL_PROJECTS]
+}
+
+export async function findOperatorByEmail(db: Kysely<Database>, email: string) {
+  return db
+    .selectFrom('operators')
+    .selectAll()
+    .where('email', '=', normaliseEmail(email))
+    .executeTakeFirst()
+}
+
+/** Operators with a role in the project (directly or through '*'). */
+export async function projectOperators(db: Kysely<Database>, projectId: string) {
+  return db
+    .selectFrom('operator_roles')
+    .innerJoin('operators', 'operators.id', 'operator_roles.operator_id')
+    .select([
+      'operators.id',
+      'operators.email',
+      'operator_roles.role',
+      'operator_roles.project_id',
+      'operators.password_hash',
+      'operators.disabled_at',
+      'operators.created_at',
+    ])
+    .where('operator_roles.project_id', 'in', [projectId, ALL_PROJECTS])
+    .orderBy('operators.email')
+    .execute()
+    .then((rows) =>
+      rows.map(({ password_hash, ...row }) => ({
+        ...row,
+        allProjects: row.project_id === ALL_PROJECTS,
+        pending: password_hash === null,
+      })),
+    )
+}

@@ -1,0 +1,276 @@
+/**
+ * The operator console in a real Chromium against a real Textgate process: the first owner from
+ * the CLI through the setup page, TOTP login with the keyboard only, what each role sees and
+ * what the server refuses it, axe in light and dark, a strict CSP, 390 px wide, and a screenshot
+ * of every page under test/.tmp/console/.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/browser'
+import {
+  apiFromPage,
+  axeViolations,
+  CONSOLE_PASSWORD,
+  createOperatorCli,
+  freshTotp,
+  loginWithKeyboard,
+  nextTotp,
+  setUpThroughApi,
+  watchPage,
+  wrongTotp,
+} from '../support/console'
+import {
+  type CreatedProject,
+  cliAsync,
+  createProject,
+  ROOT,
+  sandboxNumber,
+  startTextgate,
+  verifyThroughApi,
+} from '../support/processes'
+
+const SHOTS = join(ROOT, 'test', '.tmp', 'console')
+
+/** The pages each role's navigation offers, in order. */
+const ROLE_PAGES: Record<string, string[]> = {
+  owner: ['overview', 'settings', 'audit'],
+  developer: ['settings'],
+  analyst: ['overview'],
+  support: [],
+}
+
+describe('the operator console in Chromium', () => {
+  let textgate: Awaited<ReturnType<typeof startTextgate>>
+  let project: CreatedProject
+  let browser: Browser
+  const secrets: Record<string, string> = {}
+  const emails: Record<string, string> = {}
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true })
+    textgate = await startTextgate()
+    project = createProject(textgate.env, 'Console shop', ['https://shop.example'])
+    // Traffic for the overview: verified shoppers, one token redeemed.
+    for (let i = 0; i < 3; i += 1) {
+      const token = await verifyThroughApi(
+        textgate.url,
+        project,
+        await sandboxNumber(textgate.url, project, 'GB'),
+      )
+      if (i === 0) {
+        await fetch(`${textgate.url}/v1/tokens/redeem`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${project.secretKey}`,
+            'Content-Type': 'application/json',
+          },
+          body: JSON.stringify({ token }),
+        })
+      }
+    }
+    for (const role of ['developer', 'analyst', 'support']) {
+      emails[role] = `${role}@shop.example`
+      const made = await createOperatorCli(textgate.env, emails[role]!, role, project.projectId)
+      secrets[role] = await setUpThroughApi(textgate.url, made.setupUrl)
+    }
+    browser = await launchChromium()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await textgate?.close()
+  })
+
+  async function newPage(
+    width = 1280,
+  ): Promise<{ page: Page; watch: Awaited<ReturnType<typeof watchPage>> }> {
+    const context = await browser.newContext({ viewport: { width, height: 900 } })
+    const page = await context.newPage()
+    const watch = await watchPage(page)
+    return { page, watch }
+  }
+
+  it('sets up the first owner from the CLI link: password rules, QR code, authenticator code', async () => {
+    const made = await createOperatorCli(textgate.env, 'owner@shop.example', 'owner')
+    expect(made.setupUrl).toMatch(new RegExp(`^${textgate.url}/console/setup#token=`))
+    emails.owner = made.email
+    const { page, watch } = await newPage()
+    await page.goto(made.setupUrl)
+    await page.locator('#password').waitFor()
+    expect(await page.locator('tg-qr-code svg rect').count()).toBeGreaterThan(100)
+    await page.screenshot({ path: join(SHOTS, 'setup.png'), fullPage: true })
+    expect(await axeViolations(page)).toEqual([])
+    const secret = (await page.locator('[data-testid="totp-secret"]').textContent())!.trim()
+    // A breached password is refused, in words.
+    await page.locator('#password').fill('password123456')
+    await page.locator('#confirm').fill('password123456')
+    await page.locator('#code').fill(nextTotp(secret, 0))
+    await page.getByRole('button', { name: 'Finish setup' }).click()
+    await expect.poll(() => page.locator('[role="alert"]').textContent()).toMatch(/breached/)
+    await page.locator('#password').fill(CONSOLE_PASSWORD)
+    await page.locator('#confirm').fill(CONSOLE_PASSWORD)
+    await page.locator('#code').fill(nextTotp(secret, 0))
+    await page.getByRole('button', { name: 'Finish setup' }).click()
+    await expect.poll(() => page.locator('[role="status"]').first().textContent()).toMatch(/ready/)
+    secrets.owner = secret
+    // The link works once.
+    const again = await newPage()
+    await again.page.goto(made.setupUrl)
+    await expect
+      .poll(() => again.page.locator('[role="alert"]').textContent())
+      .toMatch(/expired|used/)
+    expect(await watch.violations()).toEqual([])
+    expect(watch.errors).toEqual([])
+    await page.context().close()
+    await again.page.context().close()
+  })
+
+  it('refuses a wrong authenticator code, then logs in with the right one', async () => {
+    const { page, watch } = await newPage()
+    await page.goto(`${textgate.url}/console/`)
+    await page.locator('#email').fill(emails.owner!)
+    await page.locator('#password').fill(CONSOLE_PASSWORD)
+    await page.screenshot({ path: join(SHOTS, 'login.png'), fullPage: true })
+    expect(await axeViolations(page)).toEqual([])
+    await page.getByRole('button', { name: 'Continue' }).click()
+    await page.locator('#totp').fill(wrongTotp(secrets.owner!))
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect.poll(() => page.locator('[role="alert"]').textContent()).toMatch(/not right/)
+    await page.screenshot({ path: join(SHOTS, 'login-totp.png'), fullPage: true })
+    await page.locator('#totp').fill(await freshTotp(secrets.owner!))
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.locator('nav#nav').waitFor()
+    expect(await watch.violations()).toEqual([])
+    await page.context().close()
+  })
+
+  for (const role of ['owner', 'developer', 'analyst', 'support']) {
+    it(`${role}: sees only its pages, each with 0 axe violations in light and dark; the server refuses the rest`, async () => {
+      const { page, watch } = await newPage()
+      await loginWithKeyboard(page, textgate.url, emails[role]!, secrets[role]!)
+      const nav = await page.locator('nav#nav a').allTextContents()
+      const expected = ROLE_PAGES[role]!
+      expect(nav.length).toBe(expected.length)
+      for (const name of expected) {
+        await page.goto(`${textgate.url}/console/p/${project.projectId}/${name}`)
+        await page.locator('main h1').first().waitFor()
+        await expect
+          .poll(() => page.locator('main [role="status"]').first().textContent())
+          .not.toMatch(/Loading/)
+        for (const scheme of ['light', 'dark'] as const) {
+          await page.emulateMedia({ colorScheme: scheme })
+          const violations = await axeViolations(page)
+          expect({ role, name, scheme, violations }).toEqual({ role, name, scheme, violations: [] })
+          await page.screenshot({
+            path: join(SHOTS, `${role}-${name}-${scheme}.png`),
+            fullPage: true,
+          })
+        }
+      }
+      const p = `/projects/${project.projectId}`
+      const statuses = {
+        overview: await apiFromPage(
+          page,
+          'GET',
+          `${p}/overview?from=${Date.now() - 86_400_000}&to=${Date.now()}`,
+        ),
+        audit: await apiFromPage(page, 'GET', `${p}/audit`),
+        settings: await apiFromPage(page, 'GET', `${p}/settings`),
+        settingsWrite: await apiFromPage(page, 'PUT', `${p}/settings`, { brand: 'Console shop' }),
+        keys: await apiFromPage(page, 'GET', `${p}/settings/keys`),
+      }
+      const expectedStatuses: Record<string, typeof statuses> = {
+        owner: { overview: 200, audit: 200, settings: 200, settingsWrite: 200, keys: 200 },
+        developer: { overview: 403, audit: 403, settings: 200, settingsWrite: 200, keys: 200 },
+        analyst: { overview: 200, audit: 403, settings: 403, settingsWrite: 403, keys: 403 },
+        support: { overview: 403, audit: 403, settings: 403, settingsWrite: 403, keys: 403 },
+      }
+      expect(statuses).toEqual(expectedStatuses[role])
+      // A page outside the role, typed into the address bar: the page says so.
+      if (!expected.includes('audit')) {
+        await page.goto(`${textgate.url}/console/p/${project.projectId}/audit`)
+        await expect.poll(() => page.locator('main [role="alert"]').textContent()).toMatch(/role/)
+      }
+      expect(await watch.violations()).toEqual([])
+      expect(watch.errors).toEqual([])
+      await page.context().close()
+    }, 90_000)
+  }
+
+  it('overview figures match the traffic, at 390 px without sideways scrolling', async () => {
+    const { page } = await newPage(390)
+    await loginWithKeyboard(page, textgate.url, emails.analyst!, secrets.analyst!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/overview`)
+    await expect.poll(() => page.locator('[data-testid="funnel-started"]').textContent()).toBe('3')
+    expect(await page.locator('[data-testid="funnel-verified"]').textContent()).toBe('3')
+    expect(await page.locator('[data-testid="funnel-redeemed"]').textContent()).toBe('1')
+    const overflow = await page.evaluate(() => {
+      // Elements (through shadow roots) that stick out of the viewport, for a readable failure.
+      const wide: string[] = []
+      const walk = (root: Document | ShadowRoot) => {
+        for (const el of root.querySelectorAll('*')) {
+          const box = el.getBoundingClientRect()
+          if (box.right > window.innerWidth + 1 && !el.parentElement?.closest('.scroll, .wrap'))
+            wide.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(box.right)}`)
+          if (el.shadowRoot) walk(el.shadowRoot)
+        }
+      }
+      walk(document)
+      return {
+        scroll: document.documentElement.scrollWidth - window.innerWidth,
+        wide: wide.slice(0, 5),
+      }
+    })
+    expect(overflow).toEqual({ scroll: 0, wide: [] })
+    // The menu opens with the keyboard.
+    await page.getByRole('button', { name: 'Menu' }).focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('nav#nav').isVisible()).toBe(true)
+    await page.screenshot({ path: join(SHOTS, 'overview-390.png'), fullPage: true })
+    await page.context().close()
+  }, 60_000)
+
+  it('audits the console actions and verifies the chain from the CLI', async () => {
+    const { page } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/audit`)
+    await expect
+      .poll(() => page.locator('tg-audit-page table').textContent())
+      .toMatch(/settings\.update/)
+    await page.getByRole('button', { name: 'Check the hash chain' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="chain"]').textContent())
+      .toMatch(/Chain intact/)
+    const verified = await cliAsync(['audit', 'verify', '--json'], textgate.env)
+    expect(verified.status).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true })
+    await page.context().close()
+
+    // Someone with the database file lifts the append-only triggers and edits one row.
+    const file = new Database(textgate.env.DATABASE_URL!.slice('sqlite:'.length))
+    const row = file
+      .prepare(
+        "select id, seq from audit_log where project_id = ? and action = 'settings.update' order by seq limit 1",
+      )
+      .get(project.projectId) as { id: string; seq: number }
+    expect(() =>
+      file.prepare('update audit_log set actor_label = ? where id = ?').run('x', row.id),
+    ).toThrow(/append-only/)
+    file.exec('drop trigger audit_log_no_update')
+    file
+      .prepare('update audit_log set actor_label = ? where id = ?')
+      .run('someone-else@shop.example', row.id)
+    file.close()
+    const broken = await cliAsync(['audit', 'verify', '--json'], textgate.env)
+    expect(broken.status).toBe(1)
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      ok: false,
+      broken: { projectId: project.projectId, seq: row.seq, id: row.id, reason: 'hash_mismatch' },
+    })
+    const human = await cliAsync(['audit', 'verify'], textgate.env)
+    expect(human.stdout).toContain(`at entry #${row.seq} (${row.id}): hash mismatch`)
+  }, 60_000)
+})
