@@ -6,7 +6,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { clientIp } from '../http/client-ip'
 import type { Database } from '../storage'
 import { type AuditActor, appendAudit, GLOBAL_CHAIN } from './index'
 
