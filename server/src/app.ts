@@ -18,7 +18,6 @@ import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client
 import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
-import { widgetChunks, widgetFile } from './http/widget-file'
 import { keyRoutes } from './keys/routes'
 import { erasureRoutes } from './privacy/routes'
 import type { Router, RoutingConfig } from './routing'
@@ -29,6 +28,7 @@ import type { TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
 import { webhookRoutes } from './webhooks/routes'
+import { widgetChunks, widgetFile } from './widget-assets'
 import { widgetConfigRoutes } from './widget-config/routes'
 
 export interface AppDeps {

@@ -36,10 +36,10 @@ const SHOTS = join(ROOT, 'test', '.tmp', 'console')
 
 /** The pages each role's navigation offers, in order. */
 const ROLE_PAGES: Record<string, string[]> = {
-  owner: ['overview', 'settings', 'audit'],
-  developer: ['settings'],
-  analyst: ['overview'],
-  support: [],
+  owner: ['overview', 'verifications', 'lookup', 'settings', 'audit', 'sandbox'],
+  developer: ['settings', 'sandbox'],
+  analyst: ['overview', 'verifications'],
+  support: ['lookup'],
 }
 
 describe('the operator console in Chromium', () => {
@@ -48,6 +48,7 @@ describe('the operator console in Chromium', () => {
   let browser: Browser
   const secrets: Record<string, string> = {}
   const emails: Record<string, string> = {}
+  const verifiedPhones: string[] = []
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true })
@@ -55,11 +56,9 @@ describe('the operator console in Chromium', () => {
     project = createProject(textgate.env, 'Console shop', ['https://shop.example'])
     // Traffic for the overview: verified shoppers, one token redeemed.
     for (let i = 0; i < 3; i += 1) {
-      const token = await verifyThroughApi(
-        textgate.url,
-        project,
-        await sandboxNumber(textgate.url, project, 'GB'),
-      )
+      const phone = await sandboxNumber(textgate.url, project, 'GB')
+      verifiedPhones.push(phone)
+      const token = await verifyThroughApi(textgate.url, project, phone)
       if (i === 0) {
         await fetch(`${textgate.url}/v1/tokens/redeem`, {
           method: 'POST',
@@ -232,6 +231,89 @@ describe('the operator console in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'overview-390.png'), fullPage: true })
     await page.context().close()
   }, 60_000)
+
+  it('support looks up one shopper by full number (audited); the analyst sees numbers masked', async () => {
+    const { page } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.support!, secrets.support!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/lookup`)
+    await page.locator('#phone').fill(verifiedPhones[0]!)
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.locator('[data-testid="detail-phone"]').first().textContent())
+      .toBe(verifiedPhones[0])
+    await page.screenshot({ path: join(SHOTS, 'support-lookup-result.png'), fullPage: true })
+    // The list is not support's: the server says so too.
+    expect(await apiFromPage(page, 'GET', `/projects/${project.projectId}/verifications`)).toBe(403)
+    await page.context().close()
+
+    const analyst = await newPage()
+    await loginWithKeyboard(analyst.page, textgate.url, emails.analyst!, secrets.analyst!)
+    await analyst.page.goto(`${textgate.url}/console/p/${project.projectId}/verifications`)
+    const firstLink = analyst.page.locator('tg-table a').first()
+    await firstLink.waitFor()
+    await firstLink.focus()
+    await analyst.page.keyboard.press('Enter')
+    const shown = await analyst.page.locator('[data-testid="detail-phone"]').textContent()
+    expect(shown).toContain('•')
+    expect(verifiedPhones).not.toContain(shown)
+    for (const scheme of ['light', 'dark'] as const) {
+      await analyst.page.emulateMedia({ colorScheme: scheme })
+      expect(await axeViolations(analyst.page)).toEqual([])
+    }
+    await analyst.page.screenshot({
+      path: join(SHOTS, 'analyst-verification-detail.png'),
+      fullPage: true,
+    })
+    expect(
+      await apiFromPage(
+        analyst.page,
+        'POST',
+        `/projects/${project.projectId}/verifications/lookup`,
+        { phone: verifiedPhones[0] },
+      ),
+    ).toBe(403)
+    await analyst.page.context().close()
+  }, 90_000)
+
+  it('sandbox: the plain-language box gives a number and sends a code that shows in the live inbox', async () => {
+    const { page, watch } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.developer!, secrets.developer!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/sandbox`)
+    await page.locator('#ask').fill('give me a random UK number')
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.locator('[data-testid="ask-answer"]').textContent())
+      .toMatch(/\+44\d{10}/)
+    const phone = /\+44\d{10}/.exec(
+      (await page.locator('[data-testid="ask-answer"]').textContent())!,
+    )![0]
+    await page.locator('#ask').fill(`send a test code to ${phone}`)
+    await page.keyboard.press('Enter')
+    // The inbox refreshes by itself.
+    await expect
+      .poll(() => page.locator('[data-testid="inbox-body"]').first().textContent(), {
+        timeout: 15_000,
+      })
+      .toMatch(/\d{6}/)
+    await page.locator('#ask').fill(`show the last 2 messages to ${phone}`)
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.locator('[data-testid="ask-answer"]').textContent())
+      .toContain(phone)
+    await page.locator('#ask').fill('make me a sandwich')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.locator('tg-sandbox-page [role="status"] li').count()).toBe(4)
+    // "why was … blocked" reads the fraud log: not a developer's.
+    expect(
+      await apiFromPage(page, 'POST', `/projects/${project.projectId}/sandbox/ask`, {
+        text: `why was ${phone} blocked?`,
+      }),
+    ).toBe(403)
+    await page.screenshot({ path: join(SHOTS, 'developer-sandbox-ask.png'), fullPage: true })
+    expect(await watch.violations()).toEqual([])
+    expect(watch.errors).toEqual([])
+    await page.context().close()
+  }, 90_000)
 
   it('audits the console actions and verifies the chain from the CLI', async () => {
     const { page } = await newPage()

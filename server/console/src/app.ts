@@ -6,6 +6,8 @@ import { base } from './styles'
 import './pages/login'
 import './pages/setup'
 import './pages/overview'
+import './pages/verifications'
+import './pages/sandbox'
 import './pages/settings'
 import './pages/audit'
 

@@ -75,6 +75,10 @@ export const base = css`
   .field { margin-bottom: 0.75rem; }
   .row { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: end; }
   .row > * { min-width: 0; }
+  .grow { flex: 1 1 16rem; }
+  .grow input { width: 100%; }
+  .timeline li { margin: 0.3rem 0; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
   .card {
     background: var(--surface);
     border: 1px solid var(--border);

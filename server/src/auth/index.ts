@@ -33,11 +33,6 @@ export interface ApiKeyAuthOptions {
 }
 
 /**
- * Authenticates `Authorization: Bearer <key>` and sets `c.get('auth')`.
- * @example
- * app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), handler)
- */
-/**
  * The page's origin for the publishable-key check. Browsers send no `Origin` with a same-origin
  * GET (a store serving Textgate under its own origin, behind a proxy): for GET only, the origin
  * of `Referer` stands in (the widget sends its GETs with the `origin` referrer policy).
@@ -55,6 +50,11 @@ function requestOrigin(c: Context): string | undefined {
   }
 }
 
+/**
+ * Authenticates `Authorization: Bearer <key>` and sets `c.get('auth')`.
+ * @example
+ * app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), handler)
+ */
 export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): MiddlewareHandler {
   return async function apiKeyAuth(c, next) {
     const origin = requestOrigin(c)

@@ -293,6 +293,68 @@ for (const dialect of DIALECTS) {
       expect(lines[0].seq).toBeGreaterThan(lines.at(-1).seq)
     })
 
+    it('lists verifications masked, looks one up by full number for support (audited), runs the sandbox', async () => {
+      const developer = await login(h, ops.developer!)
+      const sent = await developer.call('POST', `/projects/${projectId}/sandbox/ask`, {
+        body: { text: 'send a test code to +44 7400 123456' },
+      })
+      expect(sent.status).toBe(200)
+      expect(sent.json.intent).toEqual({ kind: 'send_code', phone: '+447400123456' })
+      await h.dispatcher.drain()
+      const inbox = await developer.call('GET', `/projects/${projectId}/sandbox/inbox`)
+      expect(inbox.json.messages[0]).toMatchObject({
+        to: '+447400123456',
+        code: expect.stringMatching(/^\d{4,10}$/),
+      })
+      const random = await developer.call('POST', `/projects/${projectId}/sandbox/ask`, {
+        body: { text: 'give me a random France number' },
+      })
+      expect(random.json.phone).toMatch(/^\+33/)
+
+      const analyst = await login(h, ops.analyst!)
+      const list = await analyst.call('GET', `/projects/${projectId}/verifications?country=GB`)
+      expect(list.status).toBe(200)
+      expect(list.json.verifications[0].phone).not.toBe('+447400123456')
+      expect(list.json.verifications[0].phone).toContain('•')
+      const detail = await analyst.call(
+        'GET',
+        `/projects/${projectId}/verifications/${sent.json.verification.id}`,
+      )
+      expect(detail.json).toMatchObject({
+        checks: { attempts: 0, sends: 1 },
+        token: { issuedAt: null },
+      })
+      expect(JSON.stringify(detail.json)).not.toMatch(/\b\d{6}\b.*is your/)
+      expect(
+        (
+          await analyst.call('POST', `/projects/${projectId}/verifications/lookup`, {
+            body: { phone: '+447400123456' },
+          })
+        ).status,
+      ).toBe(403)
+
+      const support = await login(h, ops.support!)
+      const found = await support.call('POST', `/projects/${projectId}/verifications/lookup`, {
+        body: { phone: '+44 7400 123456' },
+      })
+      expect(found.status).toBe(200)
+      expect(found.json.verifications[0]).toMatchObject({
+        id: sent.json.verification.id,
+        phone: '+447400123456',
+      })
+      expect((await support.call('GET', `/projects/${projectId}/verifications`)).status).toBe(403)
+      const audited = await h.db
+        .selectFrom('audit_log')
+        .select(['actor_label', 'target', 'after'])
+        .where('action', '=', 'verifications.lookup')
+        .execute()
+      expect(audited).toContainEqual({
+        actor_label: 'support@shop.example',
+        target: '+4474•••••456',
+        after: JSON.stringify({ found: [sent.json.verification.id] }),
+      })
+    })
+
     it('keeps the audit log append-only and detects an edited row by name', async () => {
       expect((await verifyAuditChain(h.db)).ok).toBe(true)
       await expect(

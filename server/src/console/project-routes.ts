@@ -12,7 +12,9 @@ import type { TokenService } from '../tokens'
 import type { VerificationService } from '../verifications/service'
 import { auditRoutes } from './pages/audit'
 import { overviewRoutes } from './pages/overview'
+import { sandboxRoutes } from './pages/sandbox'
 import { settingsRoutes } from './pages/settings'
+import { verificationRoutes } from './pages/verifications'
 
 export interface ProjectRoutesDeps {
   db: Kysely<Database>
@@ -31,4 +33,6 @@ export function projectRoutes(deps: ProjectRoutesDeps) {
     .route('/overview', overviewRoutes(deps))
     .route('/audit', auditRoutes(deps))
     .route('/settings', settingsRoutes(deps))
+    .route('/verifications', verificationRoutes(deps))
+    .route('/sandbox', sandboxRoutes(deps))
 }

@@ -284,7 +284,7 @@ export const en = {
     time: 'Time',
     text: 'Text',
     copy: 'Copy code',
-    copyLabel: (to: string) => `Copy the code sent to ${to}`,
+    copyLabel: (to: string) => `Copy code sent to ${to}`,
     copied: 'Copied',
     random: 'Random test number',
     country: 'Country',

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ApiError, sendError } from './errors'
-import { widgetChunks, widgetFile } from './widget-file'
+import { ApiError, sendError } from '../http/errors'
+import { widgetChunks, widgetFile } from './index'
 
 const dir = mkdtempSync(join(tmpdir(), 'tg-widget-'))
 mkdirSync(join(dir, 'chunks'))

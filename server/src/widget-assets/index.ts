@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { brotliCompressSync, gzipSync } from 'node:zlib'
 import type { Context } from 'hono'
-import { ApiError } from './errors'
+import { ApiError } from '../http/errors'
 
 interface Loaded {
   mtimeMs: number
