@@ -44,6 +44,7 @@ import {
 } from '@textgate/shared'
 import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
+import { ErasureRequest } from '../privacy/routes'
 
 type Security = 'publishable' | 'secret' | 'testSecret' | 'metrics' | 'carrier' | 'none'
 
@@ -189,6 +190,21 @@ export const OPERATIONS: Operation[] = [
     security: 'secret',
     bodyOptional: true,
     responses: { '200': { description: 'The revoked key.', schema: ApiKeySummary } },
+  },
+  {
+    method: 'post',
+    path: '/v1/erasures',
+    operationId: 'eraseNumber',
+    summary: "Erase everything kept about a number in the caller's project.",
+    tag: 'Keys',
+    security: 'secret',
+    body: ErasureRequest,
+    responses: {
+      '200': {
+        description: 'The erasure id and rows removed per table.',
+        schema: v.object({ id: v.string(), rows: v.record(v.string(), v.number()) }),
+      },
+    },
   },
   {
     method: 'get',

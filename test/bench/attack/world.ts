@@ -12,6 +12,7 @@ import { serve } from '@hono/node-server'
 import { createApp } from '../../../server/src/app'
 import { sandboxCarrier } from '../../../server/src/carriers/sandbox'
 import { createFraud } from '../../../server/src/fraud'
+import { trustedProxies } from '../../../server/src/http/client-ip'
 import { createLogger } from '../../../server/src/logger'
 import { createDispatcher } from '../../../server/src/outbox'
 import { createApiKey, createProject } from '../../../server/src/projects'
@@ -82,7 +83,8 @@ export async function createWorld(options: WorldOptions) {
     verifications,
     logger,
     widgetPath: options.widgetPath ?? '/nonexistent/widget.js',
-    trustProxyHops: 1,
+    // The simulated clients come through 127.0.0.1 and say who they are in X-Forwarded-For.
+    trustedProxies: trustedProxies('loopback'),
     carriers: () => [],
     now,
   })
