@@ -2,6 +2,8 @@
  * The Hono app: every route of the public contract, assembled from the units that own them.
  * @module
  */
+
+import { getConnInfo } from '@hono/node-server/conninfo'
 import { RedeemTokenRequest } from '@textgate/shared'
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -80,7 +82,15 @@ export function createApp({
   carriers = () => [],
   publicUrl,
   metrics,
-  fromTrustedProxy = () => trustProxyHops > 0,
+  // Only a request whose peer is a trusted proxy may name its own request id.
+  fromTrustedProxy = (c) => {
+    try {
+      const peer = getConnInfo(c).remote.address
+      return peer !== undefined && trustedProxies.has(peer)
+    } catch {
+      return false
+    }
+  },
   consoleDir,
   router,
   routing,
