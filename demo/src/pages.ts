@@ -2,6 +2,7 @@
  * The demo store's HTML. No inline scripts or styles: the pages work under a strict CSP.
  * @module
  */
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 
 export function escapeHtml(value: string): string {
   return value
@@ -45,7 +46,8 @@ export function registerPage({
   error,
   testNumber,
 }: RegisterPageInput): string {
-  const script = `<script type="module" src="${escapeHtml(textgateUrl)}/widget.js"></script>`
+  const script = `<script type="module" src="${escapeHtml(textgateUrl)}/widget.js"></script>
+<script type="module" src="/store.js"></script>`
   return layout(
     'Create your account',
     `<section class="card">
@@ -66,7 +68,7 @@ export function registerPage({
   <p>This store uses a <strong>test key</strong>: no real text message is sent. Codes land in the sandbox inbox.</p>
   ${testNumber ? `<p>A test number you can use: <code>${escapeHtml(testNumber)}</code></p>` : ''}
   <form method="get" action="/sandbox" class="inline">
-    <label>Read the inbox of <input name="to" placeholder="+447400123123" value="${escapeHtml(testNumber ?? '')}"></label>
+    <label>Read the inbox of <input id="inbox-to" name="to" placeholder="+447400123123" value="${escapeHtml(testNumber ?? '')}"></label>
     <button type="submit">Open inbox</button>
   </form>
 </aside>`,
@@ -111,6 +113,11 @@ export function themesPage({ textgateUrl, publishableKey }: ThemesPageInput): st
   )
 }
 
+/** An E.164 number as people write it ("+44 7400 123456"); as it is when it does not parse. */
+export function formatPhone(e164: string): string {
+  return parsePhoneNumberFromString(e164)?.formatInternational() ?? e164
+}
+
 export function welcomePage(account: {
   name: string
   phone: string
@@ -121,7 +128,7 @@ export function welcomePage(account: {
     'Welcome',
     `<section class="card">
   <h1>Welcome, ${escapeHtml(account.name)}!</h1>
-  <p>Your account is ready. We verified your phone number <strong class="phone">${escapeHtml(account.phone)}</strong>.</p>
+  <p>Your account is ready. We verified your phone number <strong class="phone">${escapeHtml(formatPhone(account.phone))}</strong>.</p>
   <p>We will write to <strong>${escapeHtml(account.email)}</strong> about your orders.</p>
   ${account.marketing_opt_in ? '<p class="offers">You asked for offers by text: watch your phone for early access.</p>' : ''}
   <p><a href="/">Register another account</a></p>
@@ -167,6 +174,7 @@ main { display: flex; flex-wrap: wrap; gap: 1.5rem; justify-content: center; ali
 form { display: grid; gap: 1rem; }
 form.inline { gap: 0.5rem; }
 label { display: grid; gap: 0.3rem; font-weight: 600; }
+label input { font-weight: 400; }
 input { font: inherit; padding: 0.6rem 0.75rem; border: 1px solid #c9ceda; border-radius: 8px; }
 button { font: inherit; padding: 0.7rem 1rem; border-radius: 8px; border: 1px solid var(--ink); background: #fff; cursor: pointer; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
@@ -202,4 +210,15 @@ textgate-verify.theme-brand::part(submit-button) { background: #1d2330; color: #
 textgate-verify.theme-brand::part(consent),
 textgate-verify.theme-brand::part(marketing) { font-style: italic; }
 footer { text-align: center; color: var(--muted); font-size: 0.85rem; padding: 2rem 1rem; }
+`
+
+/**
+ * The register page's own script (same origin, so the strict CSP allows it): once the widget has
+ * sent a code, the sandbox inbox box shows the number the shopper typed, not the hint.
+ */
+export const STORE_JS = `const widget = document.querySelector('textgate-verify')
+const inbox = document.getElementById('inbox-to')
+widget?.addEventListener('textgate-step', (event) => {
+  if (inbox && event.detail.phone) inbox.value = event.detail.phone
+})
 `

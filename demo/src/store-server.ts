@@ -17,7 +17,7 @@ import { isErrorBody } from '@textgate/shared/errors'
 import { PhoneTokenError, verifyPhoneToken } from '@textgate/shared/verify'
 import Database from 'better-sqlite3'
 import { Hono } from 'hono'
-import { inboxPage, registerPage, STORE_CSS, themesPage, welcomePage } from './pages'
+import { inboxPage, registerPage, STORE_CSS, STORE_JS, themesPage, welcomePage } from './pages'
 
 export interface StoreOptions {
   /** Where this server reaches Textgate (server to server). */
@@ -152,6 +152,12 @@ export function createStoreApp(options: StoreOptions) {
     c.header('Content-Type', 'text/css; charset=utf-8')
     c.header('Cache-Control', 'public, max-age=300')
     return c.body(STORE_CSS)
+  })
+
+  app.get('/store.js', (c) => {
+    c.header('Content-Type', 'text/javascript; charset=utf-8')
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.body(STORE_JS)
   })
 
   app.get('/favicon.ico', (c) => {

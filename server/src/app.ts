@@ -14,11 +14,12 @@ import { consoleRoutes } from './console'
 import { carrierReportRoutes } from './delivery/reports'
 import { fraudRoutes } from './fraud/routes'
 import { readJson } from './http/body'
-import { clientIp } from './http/client-ip'
+import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client-ip'
 import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
 import { keyRoutes } from './keys/routes'
+import { erasureRoutes } from './privacy/routes'
 import type { Router, RoutingConfig } from './routing'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
@@ -38,7 +39,9 @@ export interface AppDeps {
   logger: Logger
   widgetPath: string
   /** Proxies whose X-Forwarded-For is trusted for the client's address (TRUST_PROXY). */
-  trustProxyHops?: number
+  trustedProxies?: TrustedProxies
+  /** The peer assumed for requests without a socket (in-process tests); default none. */
+  peerWhenUnknown?: string | null
   now?: () => number
   /** False once shutdown began: health checks then fail so load balancers move away. */
   isAccepting?: () => boolean
@@ -62,7 +65,8 @@ export function createApp({
   verifications,
   logger,
   widgetPath,
-  trustProxyHops = 0,
+  trustedProxies = NO_TRUSTED_PROXIES,
+  peerWhenUnknown = null,
   now = Date.now,
   isAccepting = () => true,
   carriers = () => [],
@@ -102,11 +106,11 @@ export function createApp({
   )
   app.use('/v1/*', corsPreflight(db))
   app.use('*', async function clientAddress(c, next) {
-    c.set('clientIp', clientIp(c, trustProxyHops))
+    c.set('clientIp', clientIp(c, trustedProxies, peerWhenUnknown))
     await next()
   })
   // Every secret-key write and every operator action, whatever the route.
-  const audit = auditTrail({ db, logger, trustProxyHops, now })
+  const audit = auditTrail({ db, logger, now })
   app.use('/v1/*', audit)
   app.use('/console/api/*', audit)
 
@@ -128,10 +132,14 @@ export function createApp({
   app.get('/widget.js', widgetFile(widgetPath))
   app.get('/chunks/:name', widgetChunks(widgetPath))
 
-  app.route('/v1/verifications', verificationRoutes(db, verifications, trustProxyHops))
+  app.route(
+    '/v1/verifications',
+    verificationRoutes(db, verifications, (c) => c.get('clientIp')),
+  )
   app.route('/v1/config', widgetConfigRoutes(db))
   app.route('/v1/fraud', fraudRoutes(db, now))
   app.route('/v1/keys', keyRoutes(db, logger, now))
+  app.route('/v1/erasures', erasureRoutes(storage, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
   app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
@@ -148,7 +156,6 @@ export function createApp({
       encryptionKey: secrets.encryptionKey,
       publicUrl: publicUrl ?? 'http://localhost:8787',
       logger,
-      trustProxyHops,
       consoleDir,
       now,
       tokens,

@@ -134,7 +134,7 @@ export async function startServer(
     verifications,
     logger,
     widgetPath,
-    trustProxyHops: config.trustProxyHops,
+    trustedProxies: config.trustedProxies,
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
     carriers: () => router?.adapters() ?? [],
@@ -151,8 +151,9 @@ export async function startServer(
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = serve({ fetch: app.fetch, port: config.port, hostname }, () =>
-      resolve(listening as Server),
+    const listening = serve(
+      { fetch: app.fetch, port: config.port, hostname: hostname ?? config.host },
+      () => resolve(listening as Server),
     ) as Server
     listening.once('error', reject)
   })
@@ -160,7 +161,12 @@ export async function startServer(
   void router?.connect()
   dispatcher.start()
   webhooks.start()
-  const stopCleanUp = scheduleCleanUp(storage.db, logger)
+  const stopCleanUp = scheduleCleanUp(
+    storage.db,
+    logger,
+    undefined,
+    config.retentionDays * 24 * 60 * 60_000,
+  )
   // Codes that ran out become `verification.failed` (expired) events within half a minute.
   const expiry = setInterval(() => {
     expireVerifications(storage.db, Date.now()).catch((error: unknown) =>

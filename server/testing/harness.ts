@@ -3,11 +3,12 @@
  * Requests go through the real Hono app (`app.request`), as a browser's would.
  * @module
  */
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { createApp } from '../src/app'
 import { sandboxCarrier } from '../src/carriers/sandbox'
 import type { CarrierAdapter } from '../src/carriers/types'
 import { createFraud } from '../src/fraud'
+import { trustedProxies } from '../src/http/client-ip'
 import { createDispatcher } from '../src/outbox'
 import { type CreateProjectInput, createProject } from '../src/projects'
 import { deriveSecrets } from '../src/secrets'
@@ -27,14 +28,18 @@ export interface HarnessOptions {
   publicUrl?: string
   /** A built widget.js to serve (default: none, /widget.js answers 404). */
   widgetPath?: string
+  /** Where the app logs (default: silent). */
+  logger?: Logger
+  /** SQLite only: a database file instead of memory (the erasure test reads its bytes). */
+  sqliteFile?: string | undefined
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
-  const storage = await createTestStorage(dialect)
+  const storage = await createTestStorage(dialect, { sqliteFile: options.sqliteFile })
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
   const now = () => nowMs
-  const logger = pino({ level: 'silent' })
+  const logger = options.logger ?? pino({ level: 'silent' })
   const tokens = createTokenService({
     db: storage.db,
     encryptionKey: secrets.encryptionKey,
@@ -67,7 +72,10 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     verifications,
     logger,
     widgetPath: options.widgetPath ?? '/nonexistent/widget.js',
-    trustProxyHops: 1,
+    // In-process requests have no socket: they count as coming from a local proxy, so tests
+    // give each simulated client its own address with X-Forwarded-For.
+    trustedProxies: trustedProxies('loopback'),
+    peerWhenUnknown: '127.0.0.1',
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,
     now,

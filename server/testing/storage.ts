@@ -41,9 +41,12 @@ export interface TestStorage extends Storage {
 }
 
 /** A fresh migrated database of `dialect` (SQLite in memory, or a new PostgreSQL database). */
-export async function createTestStorage(dialect: DialectName): Promise<TestStorage> {
+export async function createTestStorage(
+  dialect: DialectName,
+  { sqliteFile }: { sqliteFile?: string | undefined } = {},
+): Promise<TestStorage> {
   if (dialect === 'sqlite') {
-    const url = 'sqlite::memory:'
+    const url = sqliteFile ? `sqlite:${sqliteFile}` : 'sqlite::memory:'
     const storage = openStorage(url)
     await migrateToLatest(storage)
     return { ...storage, url, dispose: () => storage.close() }

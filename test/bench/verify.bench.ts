@@ -20,7 +20,7 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
- * BENCH_BEFORE=<git revision> also runs that revision's server (checked out under test/.tmp)
+ * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
  * in the SQLite rounds, for before/after rows from one run.
  *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
@@ -29,7 +29,7 @@
  * @module
  */
 import { execSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -163,20 +163,18 @@ function report(row: Row): Row {
 }
 
 /**
- * The CLI of another revision's server, checked out under test/.tmp (its own source, this
- * checkout's installed packages), for before/after rows measured in one run.
+ * The CLI of another revision's server, checked out in a temporary folder outside the repository
+ * (so no test runner finds its tests) with this checkout's installed packages, for before/after
+ * rows measured in one run.
  */
-function checkoutBefore(revision: string): string {
-  const dir = join(TMP, `before-${revision.replace(/[^A-Za-z0-9_.-]/g, '_')}`)
-  if (!existsSync(join(dir, 'server'))) {
-    mkdirSync(dir, { recursive: true })
-    execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir}`, {
-      cwd: ROOT,
-    })
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-    symlinkSync(join(ROOT, 'server/node_modules'), join(dir, 'server/node_modules'))
-  }
-  return join(dir, 'server/src/cli/main.ts')
+function checkoutBefore(revision: string): { cliPath: string; remove(): void } {
+  const dir = tempDir('tg-bench-before-')
+  execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir.path}`, {
+    cwd: ROOT,
+  })
+  symlinkSync(join(ROOT, 'node_modules'), join(dir.path, 'node_modules'))
+  symlinkSync(join(ROOT, 'server/node_modules'), join(dir.path, 'server/node_modules'))
+  return { cliPath: join(dir.path, 'server/src/cli/main.ts'), remove: dir.remove }
 }
 
 /** The row of median throughput. */
@@ -360,6 +358,7 @@ async function main() {
       `Node ${process.version}, loopback\n`,
   )
   const rows: Record<string, Row> = {}
+  let pairedRatios: Record<string, number> = {}
   const problems: string[] = []
   const out: Record<string, unknown> = {
     seconds: SECONDS,
@@ -415,6 +414,7 @@ async function main() {
     const port = await freePort()
     let peer: Started | undefined
     let before: TextgateUnderTest | undefined
+    let beforeCheckout: { cliPath: string; remove(): void } | undefined
     const rounds: Record<
       'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck',
       Row[]
@@ -427,7 +427,10 @@ async function main() {
       beforeCheck: [],
     }
     try {
-      if (BEFORE) before = await startTextgates(undefined, 1, checkoutBefore(BEFORE))
+      if (BEFORE) {
+        beforeCheckout = checkoutBefore(BEFORE)
+        before = await startTextgates(undefined, 1, beforeCheckout.cliPath)
+      }
       peer = await startProcess(
         [join(ROOT, 'test/bench/peer-server.ts')],
         { PORT: String(port), PEER_DB: join(dir.path, 'peer.db') },
@@ -479,6 +482,29 @@ async function main() {
       dir.remove()
       await tg.close()
       await before?.close()
+      beforeCheckout?.remove()
+    }
+    // Rows measured back to back in one round share the machine's load: their ratios, one per
+    // round, are steadier than ratios of medians.
+    const paired = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
+      const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
+      return values[Math.floor((values.length - 1) / 2)] ?? 0
+    }
+    const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
+    const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
+    pairedRatios = {
+      startVsSendOtp: paired(rounds.start, rounds.peerSend, throughput),
+      checkVsVerify: paired(rounds.check, rounds.peerVerify, throughput),
+      startVsSendOtpPerCpu: paired(rounds.start, rounds.peerSend, perCpu),
+      checkVsVerifyPerCpu: paired(rounds.check, rounds.peerVerify, perCpu),
+      ...(before
+        ? {
+            startAfterVsBefore: paired(rounds.start, rounds.beforeStart, throughput),
+            checkAfterVsBefore: paired(rounds.check, rounds.beforeCheck, throughput),
+            startAfterVsBeforePerCpu: paired(rounds.start, rounds.beforeStart, perCpu),
+            checkAfterVsBeforePerCpu: paired(rounds.check, rounds.beforeCheck, perCpu),
+          }
+        : {}),
     }
     if (before) {
       rows.beforeStart = median(rounds.beforeStart)
@@ -614,11 +640,13 @@ async function main() {
   }))
   console.log('')
   console.table(table)
-  if (rows.beforeStart && rows.start && rows.beforeCheck && rows.check) {
+  if (Object.keys(pairedRatios).length > 0) {
     console.log(
-      `After ÷ before (${BEFORE}): start ${ratio(rows.start, rows.beforeStart)}×, check ${ratio(rows.check, rows.beforeCheck)}× ` +
-        `in throughput; CPU per start ${cpuRatio(rows.start, rows.beforeStart)}× less, per check ${cpuRatio(rows.check, rows.beforeCheck)}× less`,
+      'Ratios within each round (median over rounds; throughput, then requests per CPU-second):',
     )
+    for (const [name, value] of Object.entries(pairedRatios)) {
+      console.log(`  ${name.padEnd(26)} ${value.toFixed(2)}`)
+    }
   }
   if (rows.pgStart && rows.start) {
     console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
@@ -657,7 +685,7 @@ async function main() {
   mkdirSync(TMP, { recursive: true })
   writeFileSync(
     join(TMP, 'bench-verify.json'),
-    `${JSON.stringify({ ...out, rows, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
+    `${JSON.stringify({ ...out, rows, pairedRatios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
   )
   if (problems.length > 0) {
     console.error(`\n${problems.map((p) => `- ${p}`).join('\n')}\nThe run is INVALID.`)

@@ -165,7 +165,12 @@ describe('a shopper registers at the demo store', () => {
     const settings = join(dir.path, 'fraud.json')
     writeFileSync(
       settings,
-      JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '2h', challengeAt: 1 }] } }),
+      // The caller check stays out of it: Playwright's Chromium reports navigator.webdriver and
+      // fills fields without keys, which the widget's caller signals now tell the guard.
+      JSON.stringify({
+        velocity: { rules: [{ scope: 'ip', window: '2h', challengeAt: 1 }] },
+        callers: { mode: 'off' },
+      }),
     )
     const set = await cliAsync(
       ['fraud', 'settings', '--project', project.projectId, '--file', settings],
@@ -205,7 +210,7 @@ describe('a shopper registers at the demo store', () => {
         textgate.env,
       )
     }
-  })
+  }, 60_000)
 
   it('refuses the widget on a page from an origin the project does not allow', async () => {
     const page = await browser.newPage()

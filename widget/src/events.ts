@@ -15,6 +15,8 @@ export interface TextgateVerifiedDetail {
 }
 export interface TextgateStepDetail {
   step: TextgateStep
+  /** E.164: the number the code went to, in the code and done steps. */
+  phone?: string
 }
 export interface TextgateErrorDetail {
   /** A server error code (`rate_limited`, `blocked`…), `network_error` or `unknown`. */

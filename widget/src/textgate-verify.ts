@@ -21,6 +21,13 @@ import { renderPhoneStep } from './steps/phone-step'
 import { styles } from './textgate-verify.styles'
 import { humanWait } from './wait'
 
+/** A mouse button, finger or pen is down anywhere on the page. */
+let pointerPressed = false
+if (typeof addEventListener === 'function') {
+  addEventListener('pointerdown', () => (pointerPressed = true), true)
+  addEventListener('pointerup', () => (pointerPressed = false), true)
+}
+
 /** Where the widget script was loaded from: the Textgate server, by default. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
 
@@ -52,7 +59,7 @@ type ErrorField = 'phone' | 'consent' | 'code' | ''
  * @prop {HTMLFormElement | null} form - The form the element belongs to (read-only).
  *
  * @fires {CustomEvent<TextgateStepDetail>} textgate-step - The shopper moved to another step;
- *   `detail: { step }`.
+ *   `detail: { step, phone? }` (`phone`, E.164, in the code and done steps).
  * @fires {CustomEvent<TextgateVerifiedDetail>} textgate-verified - The number is verified;
  *   `detail: { token, phone, verificationId, marketing }`.
  * @fires {CustomEvent<TextgateErrorDetail>} textgate-error - The server or the network refused a
@@ -385,7 +392,10 @@ export class TextgateVerify extends LitElement {
       void this.loadConfig()
     }
     if (changed.has('step' as keyof TextgateVerify)) {
-      this.dispatch('textgate-step', { step: this.step })
+      this.dispatch(
+        'textgate-step',
+        this.step === 'phone' ? { step: this.step } : { step: this.step, phone: this.verifiedE164 },
+      )
       const states = this.internals.states
       for (const [state, on] of [
         ['code-sent', this.step === 'code'],
@@ -477,7 +487,16 @@ export class TextgateVerify extends LitElement {
     const problem = checked.ok
       ? this.notOffered(checked.country)
       : this.t.phoneErrors[checked.reason]
-    if (problem) this.showError(problem, 'phone')
+    if (!problem) return
+    // Leaving the field by pressing another control (consent, Send, the store's button): the
+    // message, which moves what is below it, waits until that press is over, so it lands.
+    if (pointerPressed) {
+      await new Promise((resolve) => {
+        addEventListener('click', () => setTimeout(resolve), { once: true, capture: true })
+        setTimeout(resolve, 1000) // Pressed and dragged away: no click comes.
+      })
+    }
+    if (this.step === 'phone' && !this.error) this.showError(problem, 'phone')
   }
 
   private async onSendCode(event?: Event): Promise<void> {
@@ -528,10 +547,11 @@ export class TextgateVerify extends LitElement {
       this.idempotencyKey = ''
       this.verification = started
       this.marketingSent = marketing === true
-      this.verifiedPhone = checked.international
+      // Isolated left to right (LRI … PDI): in an Arabic sentence the number keeps its order.
+      this.verifiedPhone = `\u2066${checked.international}\u2069`
       this.verifiedE164 = checked.e164
       this.codeText = ''
-      this.status = this.t.codeSentTo(checked.international)
+      this.status = this.t.codeSentTo(this.verifiedPhone)
       this.step = 'code'
       this.busy = false
       this.clock.start()

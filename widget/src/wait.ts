@@ -10,9 +10,5 @@ export function humanWait(seconds: number, locale: string): string {
       : seconds <= 7200
         ? [Math.ceil(seconds / 60), 'minute']
         : [Math.ceil(seconds / 3600), 'hour']
-  try {
-    return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(value)
-  } catch {
-    return `${value} ${unit}${value === 1 ? '' : 's'}`
-  }
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(value)
 }

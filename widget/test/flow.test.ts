@@ -281,8 +281,20 @@ describe('errors', () => {
       'unsupported_media_type',
       'internal_error',
     ])
-    // The webhook endpoints take secret keys only: never an answer to the widget.
-    const secretOnly = (code: string) => code.startsWith('webhook_')
+    // The webhook endpoints take secret keys, the console its operators: never an answer to the
+    // widget's publishable key.
+    const operatorOnly = new Set([
+      'unauthenticated',
+      'invalid_credentials',
+      'invalid_totp',
+      'forbidden',
+      'csrf_failed',
+      'ip_not_allowed',
+      'link_invalid',
+      'weak_password',
+      'operator_exists',
+    ])
+    const secretOnly = (code: string) => code.startsWith('webhook_') || operatorOnly.has(code)
     const missing = ERROR_CODES.filter(
       (code) =>
         !errors[code] && !generic.has(code) && !handledElsewhere.has(code) && !secretOnly(code),

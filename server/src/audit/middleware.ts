@@ -6,7 +6,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import { clientIp } from '../http/client-ip'
 import type { Database } from '../storage'
 import { type AuditActor, appendAudit, GLOBAL_CHAIN } from './index'
 
@@ -35,7 +34,6 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 export interface AuditTrailOptions {
   db: Kysely<Database>
   logger: Logger
-  trustProxyHops?: number
   now?: () => number
 }
 
@@ -43,12 +41,7 @@ export interface AuditTrailOptions {
  * @example
  * app.use('/v1/*', auditTrail({ db, logger }))
  */
-export function auditTrail({
-  db,
-  logger,
-  trustProxyHops = 0,
-  now = Date.now,
-}: AuditTrailOptions): MiddlewareHandler {
+export function auditTrail({ db, logger, now = Date.now }: AuditTrailOptions): MiddlewareHandler {
   return async function auditTrail(c, next) {
     await next()
     const note = c.get('audit')
@@ -70,7 +63,7 @@ export function auditTrail({
         actor,
         action: note?.action ?? `${c.req.method} ${c.req.path}`,
         target: note?.target ?? c.req.path,
-        ip: clientIp(c, trustProxyHops),
+        ip: c.get('clientIp'),
         userAgent: c.req.header('User-Agent') ?? null,
         status: c.res.status,
         before: note?.before,

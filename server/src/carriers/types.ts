@@ -146,6 +146,12 @@ export interface CarrierAdapter {
   send(message: OutgoingMessage): Promise<SendResult>
   /** True when the callback provably comes from this carrier (signature or URL token). */
   verifyCallback?(request: CallbackRequest): boolean
+  /**
+   * A value unique to one signed callback (its signature), for callbacks signed with a
+   * timestamp: the same value twice is a replay and is not applied again. Undefined when the
+   * callback carries no such signature (URL-token callbacks).
+   */
+  callbackReplayKey?(request: CallbackRequest): string | undefined
   /** The delivery reports a verified callback carries (statuses we do not track are left out). */
   parseReports?(request: CallbackRequest, receivedAt: number): DeliveryReport[]
   close?(): Promise<void>

@@ -31,6 +31,7 @@ export const OPTIONS = {
   registrations: { type: 'string' },
   reset: { type: 'boolean', default: false },
   live: { type: 'boolean', default: false },
+  'include-lists': { type: 'boolean', default: false },
   to: { type: 'string' },
   email: { type: 'string' },
   role: { type: 'string' },

@@ -53,7 +53,7 @@ describe('settings', () => {
     expect(
       problems({ REDIS_URL: 'localhost:6379', TRUST_PROXY: 'maybe', TEXTGATE_SECRET: SECRET }),
     ).toEqual([
-      'TRUST_PROXY must be false, true (one proxy) or the number of proxies in front of the server',
+      'TRUST_PROXY: "maybe" is not an address, a CIDR range, loopback or private',
       'REDIS_URL must be redis://host:port[/db] or rediss://… (TLS)',
     ])
   })

@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
+import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 
@@ -21,8 +23,12 @@ export interface Config {
   production: boolean
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   dataDir: string
-  /** Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none). */
-  trustProxyHops: number
+  /** Days verifications, messages and fraud decisions keep full numbers and addresses. */
+  retentionDays: number
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For is trusted (TRUST_PROXY). */
+  trustedProxies: TrustedProxies
+  /** The address the server listens on (HOST); unset: every interface. */
+  host?: string | undefined
   /** Redis for the fraud guard's counters (REDIS_URL); unset: counters live in the database. */
   redisUrl?: string | undefined
   /** Live-mode routes and carriers from TEXTGATE_ROUTES_FILE; without it live keys cannot send. */
@@ -99,14 +105,35 @@ const EnvSchema = v.object({
     ),
   ),
   TEXTGATE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1))),
+  TEXTGATE_RETENTION_DAYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_RETENTION_DAYS must be a whole number of days'),
+      v.transform(Number),
+      v.minValue(1, 'TEXTGATE_RETENTION_DAYS must be 1 to 3650'),
+      v.maxValue(3650, 'TEXTGATE_RETENTION_DAYS must be 1 to 3650'),
+    ),
+  ),
   TRUST_PROXY: v.optional(
     v.pipe(
       v.string(),
-      v.regex(
-        /^(false|true|\d{1,2})$/,
-        'TRUST_PROXY must be false, true (one proxy) or the number of proxies in front of the server',
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        try {
+          return trustedProxies(dataset.value)
+        } catch (error) {
+          addIssue({ message: (error as Error).message })
+          return NEVER
+        }
+      }),
+    ),
+  ),
+  HOST: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (host) => ipaddr.isValid(host) || /^[A-Za-z0-9.-]{1,253}$/.test(host),
+        'HOST must be an address to listen on, such as 127.0.0.1, ::1, 0.0.0.0 or ::',
       ),
-      v.transform((value) => (value === 'false' ? 0 : value === 'true' ? 1 : Number(value))),
     ),
   ),
   REDIS_URL: v.optional(
@@ -204,7 +231,10 @@ export function loadConfig(
       secretSource = 'file'
     } else {
       secret = randomBytes(48).toString('base64url')
-      mkdirSync(dirname(file), { recursive: true })
+      if (!existsSync(dirname(file))) {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+        chmodSync(dirname(file), 0o700)
+      }
       writeFileSync(file, `${secret}\n`, { mode: 0o600 })
       chmodSync(file, 0o600)
       secretSource = 'generated'
@@ -238,7 +268,9 @@ export function loadConfig(
     production,
     logLevel: settings.LOG_LEVEL ?? (production ? 'info' : 'info'),
     dataDir,
-    trustProxyHops: settings.TRUST_PROXY ?? 0,
+    retentionDays: settings.TEXTGATE_RETENTION_DAYS ?? 30,
+    trustedProxies: settings.TRUST_PROXY ?? NO_TRUSTED_PROXIES,
+    host: settings.HOST,
     redisUrl: settings.REDIS_URL,
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { GLOBAL_CHAIN } from '../audit'
 import { readJson } from '../http/body'
-import { clientIp } from '../http/client-ip'
+import type { clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import {
   checkPassword,
@@ -60,7 +60,6 @@ export interface AuthRoutesOptions {
   cookie: CookieSettings
   csrf: Buffer
   issuer: string
-  trustProxyHops: number
   now: () => number
 }
 
@@ -88,9 +87,9 @@ export function asApiError(error: unknown): never {
 }
 
 export function authRoutes(options: AuthRoutesOptions) {
-  const { db, encryptionKey, cookie, csrf, issuer, trustProxyHops, now } = options
+  const { db, encryptionKey, cookie, csrf, issuer, now } = options
   const who = (c: Parameters<typeof clientIp>[0]) => ({
-    ip: clientIp(c, trustProxyHops),
+    ip: c.get('clientIp'),
     userAgent: c.req.header('User-Agent') ?? null,
   })
 

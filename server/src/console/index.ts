@@ -24,7 +24,6 @@ export interface ConsoleOptions extends Omit<ProjectRoutesDeps, 'db' | 'now'> {
   encryptionKey: Buffer
   publicUrl: string
   logger: Logger
-  trustProxyHops?: number
   consoleDir?: string
   now?: () => number
 }
@@ -34,23 +33,13 @@ export interface ConsoleOptions extends Omit<ProjectRoutesDeps, 'db' | 'now'> {
  * app.route('/console', consoleRoutes({ db, encryptionKey, publicUrl, logger, ... }))
  */
 export function consoleRoutes(options: ConsoleOptions) {
-  const {
-    db,
-    encryptionKey,
-    publicUrl,
-    trustProxyHops = 0,
-    consoleDir = DEFAULT_CONSOLE_DIR,
-    now = Date.now,
-  } = options
+  const { db, encryptionKey, publicUrl, consoleDir = DEFAULT_CONSOLE_DIR, now = Date.now } = options
   const cookie = cookieSettings(publicUrl)
   const csrf = csrfKey(encryptionKey)
   const api = new Hono()
   api.use(sessionGate({ db, cookie, csrf, publicUrl, now }))
-  api.route(
-    '/',
-    authRoutes({ db, encryptionKey, cookie, csrf, issuer: publicUrl, trustProxyHops, now }),
-  )
-  api.use('/projects/:projectId/*', requireOperator(db), projectAccess(db, trustProxyHops))
+  api.route('/', authRoutes({ db, encryptionKey, cookie, csrf, issuer: publicUrl, now }))
+  api.use('/projects/:projectId/*', requireOperator(db), projectAccess(db))
   api.route('/projects/:projectId', projectRoutes({ ...options, db, now }))
 
   const app = new Hono()

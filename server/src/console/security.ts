@@ -8,7 +8,6 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Kysely } from 'kysely'
 import { ipMatches } from '../fraud/network'
-import { clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import { can, type Permission, roleIn, rolesOf } from '../operators'
 import { csrfToken, readSession, type Session } from '../operators/sessions'
@@ -165,7 +164,7 @@ export function ipAllowed(project: Pick<Project, 'ip_allowlist'>, ip: string | n
  * `/projects/:projectId/*`: the operator's role in that project (403 without one, the same
  * answer whether the project exists or not), and the project's IP allowlist.
  */
-export function projectAccess(db: Kysely<Database>, trustProxyHops: number): MiddlewareHandler {
+export function projectAccess(db: Kysely<Database>): MiddlewareHandler {
   return async function projectAccess(c, next) {
     const projectId = c.req.param('projectId') ?? ''
     const role = roleIn(await rolesOf(db, c.get('operator').id), projectId)
@@ -174,7 +173,7 @@ export function projectAccess(db: Kysely<Database>, trustProxyHops: number): Mid
       : undefined
     if (!role || !project) throw new ApiError('forbidden')
     c.set('audit', { projectId })
-    if (!ipAllowed(project, clientIp(c, trustProxyHops))) throw new ApiError('ip_not_allowed')
+    if (!ipAllowed(project, c.get('clientIp'))) throw new ApiError('ip_not_allowed')
     c.set('project', project)
     c.set('role', role)
     await next()

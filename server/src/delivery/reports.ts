@@ -13,6 +13,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
@@ -155,6 +156,8 @@ export async function applyEarlyReports(
   return applied
 }
 
+const BAD_SIGNATURE_WARN_EVERY_MS = 60_000
+
 export interface ReportRoutesOptions {
   db: Kysely<Database>
   /** The adapters whose reports are accepted, by id. */
@@ -180,6 +183,22 @@ export function carrierReportRoutes({
   now = Date.now,
 }: ReportRoutesOptions) {
   const routes = new Hono()
+  // One warning a minute per carrier at most, with the count since: bad callbacks cannot flood.
+  const badSignatures = new Map<string, { warnedAt: number; since: number }>()
+  function warnBadSignature(carrier: string): void {
+    const at = Date.now()
+    const seen = badSignatures.get(carrier)
+    if (seen && at - seen.warnedAt < BAD_SIGNATURE_WARN_EVERY_MS) {
+      seen.since++
+      return
+    }
+    badSignatures.set(carrier, { warnedAt: at, since: 0 })
+    // Neither the body nor the URL is logged: both can hold numbers and tokens.
+    logger.warn(
+      { carrier, suppressedSinceLastWarning: seen?.since ?? 0 },
+      'delivery report with a wrong, stale or missing signature',
+    )
+  }
   routes.use(
     '*',
     bodyLimit({
@@ -208,11 +227,27 @@ export function carrierReportRoutes({
       body: c.req.method === 'POST' ? await c.req.text() : '',
     }
     if (!adapter.verifyCallback(request)) {
-      // Neither the body nor the URL is logged: both can hold numbers and tokens.
-      logger.warn({ carrier: id }, 'delivery report with a wrong or missing signature')
+      warnBadSignature(id)
       throw new ApiError('invalid_signature')
     }
     const at = now()
+    const replayKey = adapter.callbackReplayKey?.(request)
+    if (replayKey) {
+      const fresh = await db
+        .insertInto('callback_replays')
+        .values({
+          carrier: adapter.id,
+          signature: replayKey.slice(0, 512),
+          expires_at: at + 2 * CALLBACK_MAX_SKEW_MS,
+        })
+        .onConflict((oc) => oc.columns(['carrier', 'signature']).doNothing())
+        .executeTakeFirst()
+      if (Number(fresh.numInsertedOrUpdatedRows ?? 0) === 0) {
+        // A copy of a callback already applied: acknowledged (so the carrier stops), not applied.
+        logger.debug({ carrier: id }, 'replayed delivery report ignored')
+        return c.json({ replayed: true })
+      }
+    }
     const reports = adapter.parseReports(request, at)
     const result = await applyReports(db, adapter.id, reports, at)
     logger.debug({ carrier: id, ...result }, 'delivery reports')

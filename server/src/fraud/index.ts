@@ -9,8 +9,9 @@ import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { createChallengeService } from './challenge'
-import { redisCounters } from './counters'
+import { databaseCounters, redisCounters } from './counters'
 import { createFraudGuard } from './guard'
+import { keyedCounters } from './keyed-counters'
 
 export type { FraudGuard } from './guard'
 export { FraudSettingsError, parseFraudSettings } from './settings'
@@ -32,10 +33,11 @@ export function createFraud(options: {
           connectTimeout: 2_000,
         }),
       )
-    : undefined
+    : databaseCounters(options.db)
   return createFraudGuard({
     db: options.db,
-    counters,
+    // Keys of counters name numbers and addresses: stored only as keyed HMACs.
+    counters: keyedCounters(counters, options.secrets.pepper),
     routeCost: options.routeCost,
     challenges: createChallengeService(options.db, options.secrets.pepper),
     logger: options.logger,

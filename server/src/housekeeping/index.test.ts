@@ -56,6 +56,8 @@ for (const dialect of DIALECTS) {
         fraudCounters: 1,
         spentChallenges: 1,
         fraudEvents: 0,
+        callbackReplays: 0,
+        masked: { verifications: 0, messages: 0, fraudEvents: 0 },
       })
       const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
       expect(left).toEqual([{ jti: 'live' }])

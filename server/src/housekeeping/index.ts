@@ -7,13 +7,18 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../delivery/reports'
+import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
 
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
 const REDEEMED_LEEWAY_MS = 60_000
 const FRAUD_EVENT_RETENTION_MS = 30 * 24 * 60 * 60_000
 
-export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
+export async function cleanUp(
+  db: Kysely<Database>,
+  at = Date.now(),
+  { retentionMs = DEFAULT_RETENTION_DAYS * DAY_MS }: { retentionMs?: number } = {},
+) {
   const [redeemed, idempotency, sandbox, counters, challenges, events] = await Promise.all([
     db
       .deleteFrom('redeemed_tokens')
@@ -31,6 +36,11 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
       .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
       .executeTakeFirst(),
   ])
+  const replays = await db
+    .deleteFrom('callback_replays')
+    .where('expires_at', '<', at)
+    .executeTakeFirst()
+  const retention = await applyRetention(db, at, retentionMs)
   // Reports held for a message id that was stored meanwhile, or expired.
   const earlyReports = await applyEarlyReports(db, at)
   return {
@@ -41,13 +51,20 @@ export async function cleanUp(db: Kysely<Database>, at = Date.now()) {
     fraudCounters: Number(counters.numDeletedRows),
     spentChallenges: Number(challenges.numDeletedRows),
     fraudEvents: Number(events.numDeletedRows),
+    callbackReplays: Number(replays.numDeletedRows),
+    masked: retention,
   }
 }
 
 /** Runs {@link cleanUp} every `intervalMs`; returns a function that stops it. */
-export function scheduleCleanUp(db: Kysely<Database>, logger: Logger, intervalMs = 10 * 60_000) {
+export function scheduleCleanUp(
+  db: Kysely<Database>,
+  logger: Logger,
+  intervalMs = 10 * 60_000,
+  retentionMs = DEFAULT_RETENTION_DAYS * DAY_MS,
+) {
   const timer = setInterval(() => {
-    cleanUp(db).then(
+    cleanUp(db, Date.now(), { retentionMs }).then(
       (removed) => logger.debug({ removed }, 'housekeeping'),
       (error: unknown) => logger.warn({ err: error }, 'housekeeping failed'),
     )

@@ -1,28 +1,127 @@
 /**
- * The client's IP address: the socket's peer, or — behind `TRUST_PROXY` proxies — the address
- * those proxies put in X-Forwarded-For. Only as many hops as configured are trusted, so a client
- * cannot pick its own address by sending the header.
+ * The client's IP address. Forwarded headers are honoured only from proxies the operator trusts
+ * by address (TRUST_PROXY: a list of addresses and CIDR ranges): starting at the socket's peer,
+ * each trusted hop hands over to the address it forwarded for (X-Forwarded-For, right to left),
+ * and the first untrusted address is the client. A client that reaches the port directly is its
+ * socket address, whatever headers it sends.
  * @module
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
+import ipaddr from 'ipaddr.js'
 import { normaliseIp } from '../fraud/network'
 
-export function clientIp(c: Context, trustedHops: number): string | null {
-  let peer: string | null = null
+/** Named ranges TRUST_PROXY accepts beside addresses and CIDRs. */
+export const PROXY_RANGE_NAMES: Record<string, string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', '169.254.0.0/16'],
+}
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
+
+export interface TrustedProxies {
+  /** As configured, normalised (`10.0.0.0/8`, `::1/128`). */
+  readonly ranges: readonly string[]
+  has(ip: string): boolean
+}
+
+/**
+ * Parses a TRUST_PROXY value: `false`/empty (trust no one), or a comma-separated list of
+ * addresses, CIDR ranges and the names `loopback` and `private`. `true` and hop counts (the old
+ * form) mean `loopback,private`. Throws naming each entry that is none of these.
+ * @example
+ * trustedProxies('loopback, 10.1.0.0/16').has('10.1.2.3') // true
+ */
+export function trustedProxies(value: string | undefined): TrustedProxies {
+  const text = (value ?? '').trim()
+  const entries =
+    text === '' || text === 'false'
+      ? []
+      : text === 'true' || /^\d{1,2}$/.test(text)
+        ? ['loopback', 'private']
+        : text.split(',').map((entry) => entry.trim())
+  const ranges: string[] = []
+  const bad: string[] = []
+  for (const entry of entries) {
+    for (const item of PROXY_RANGE_NAMES[entry] ?? [entry]) {
+      if (ipaddr.isValidCIDR(item)) {
+        const [address, bits] = ipaddr.parseCIDR(item)
+        ranges.push(`${address.toString()}/${bits}`)
+      } else if (ipaddr.isValid(item)) {
+        const address = ipaddr.process(item)
+        ranges.push(`${address.toString()}/${address.kind() === 'ipv4' ? 32 : 128}`)
+      } else {
+        bad.push(entry)
+      }
+    }
+  }
+  if (bad.length > 0) {
+    throw new Error(
+      `TRUST_PROXY: ${bad.map((b) => `"${b}"`).join(', ')} is not an address, a CIDR range, loopback or private`,
+    )
+  }
+  const parsed: Range[] = ranges.map((range) => ipaddr.parseCIDR(range))
+  return {
+    ranges,
+    has(ip) {
+      if (!ipaddr.isValid(ip)) return false
+      const address = ipaddr.process(ip)
+      return parsed.some(([network, bits]) => {
+        if (address.kind() === network.kind()) return address.match(network, bits)
+        // An IPv4 peer against an IPv6 range written for mapped addresses, and the reverse.
+        if (address.kind() === 'ipv4' && network.kind() === 'ipv6') {
+          return (address as ipaddr.IPv4).toIPv4MappedAddress().match(network, bits)
+        }
+        return false
+      })
+    },
+  }
+}
+
+export const NO_TRUSTED_PROXIES = trustedProxies('false')
+
+/**
+ * @param peerWhenUnknown the peer to assume when the request came without a socket (an
+ * in-process `app.request` in tests).
+ */
+export function clientIp(
+  c: Context,
+  trusted: TrustedProxies,
+  peerWhenUnknown: string | null = null,
+): string | null {
+  let peer: string | null
   try {
-    peer = getConnInfo(c).remote.address ?? null
+    peer = getConnInfo(c).remote.address ?? peerWhenUnknown
   } catch {
-    peer = null
+    peer = peerWhenUnknown
   }
-  if (trustedHops > 0) {
-    const forwarded = (c.req.header('X-Forwarded-For') ?? '')
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean)
-    // The right-most `trustedHops` entries were added by our proxies; the one before is the client.
-    const candidate = forwarded[forwarded.length - trustedHops]
-    if (candidate) return normaliseIp(candidate) ?? normaliseIp(peer)
+  let current = normaliseIp(peer)
+  if (!current || trusted.ranges.length === 0 || !trusted.has(current)) return current
+  const forwarded = (c.req.header('X-Forwarded-For') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+  // Right to left: each address was added by the hop after it; stop at the first we do not trust.
+  while (current && trusted.has(current)) {
+    const next = forwarded.pop()
+    if (next === undefined) return current
+    const address = normaliseIp(next)
+    // A malformed entry from a trusted proxy: the last address we could believe.
+    if (!address) return current
+    current = address
   }
-  return normaliseIp(peer)
+  return current
+}
+
+/**
+ * The key per-address limits count under: an IPv4 address as it is, an IPv6 address by its /64
+ * (one subscriber's network: a client with IPv6 picks any address in it at no cost).
+ * @example
+ * addressGroup('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
+ */
+export function addressGroup(ip: string): string {
+  const parsed = ipaddr.process(ip)
+  if (parsed.kind() === 'ipv4') return parsed.toString()
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4)
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`
 }

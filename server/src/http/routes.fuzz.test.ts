@@ -292,7 +292,9 @@ for (const dialect of DIALECTS) {
             headers.Origin = input.origin
             if (input.body !== undefined) headers['Content-Type'] = input.contentType
             if (input.signed && input.body !== undefined) {
-              headers['X-Signature'] = genericSignature(CALLBACK_SECRET, input.body)
+              const timestamp = String(Math.floor(Date.now() / 1000))
+              headers['X-Signature-Timestamp'] = timestamp
+              headers['X-Signature'] = genericSignature(CALLBACK_SECRET, input.body, timestamp)
             }
             const withBody = route.method !== 'GET' && route.method !== 'HEAD'
             const response = await h.app.request(
@@ -376,11 +378,18 @@ interface Route {
   params: string[]
 }
 
+/**
+ * Skipped by name, with the reason: the operator console's static files (its page and assets)
+ * answer 503 "not built" in a checkout without the console build; the console's API is fuzzed.
+ */
+const SKIPPED = [/^\/console(\/assets|\/?$|\/:)/]
+
 /** Every method and path the app routes, from Hono's own table (middleware left out). */
 function routesOf(h: Harness): Route[] {
   const seen = new Map<string, Route>()
   for (const { method, path } of h.app.routes) {
     if (method === 'ALL' || path.includes('*')) continue
+    if (SKIPPED.some((pattern) => pattern.test(path))) continue
     const params = [...path.matchAll(/:(\w+)/g)].map((m) => m[1] as string)
     seen.set(`${method} ${path}`, { method, path, params })
   }

@@ -3,7 +3,7 @@
  * and runs migrations.
  * @module
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, SqliteDialect } from 'kysely'
@@ -77,7 +77,7 @@ export function openStorage(
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     return { db, dialect: 'postgres', close: () => db.destroy() }
   }
-  if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true })
+  if (location.path !== ':memory:') protectDatabaseFile(location.path)
   const sqlite = new SqliteDatabase(location.path)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
@@ -87,6 +87,24 @@ export function openStorage(
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+/**
+ * The SQLite file holds numbers and addresses: its folder (when we create it) is 0700 and the
+ * file 0600, whatever the umask. SQLite gives the WAL and shared-memory files the mode of the
+ * database file.
+ */
+function protectDatabaseFile(path: string): void {
+  const dir = dirname(path)
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    chmodSync(dir, 0o700)
+  }
+  closeSync(openSync(path, 'a', 0o600))
+  chmodSync(path, 0o600)
+  for (const companion of [`${path}-wal`, `${path}-shm`]) {
+    if (existsSync(companion)) chmodSync(companion, 0o600)
+  }
 }
 
 /** Prepared statements kept per connection; the hot path uses a few dozen distinct ones. */

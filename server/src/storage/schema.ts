@@ -436,6 +436,13 @@ export interface WebhookAttemptTable {
   created_at: number
 }
 
+/** A signed callback already applied (its signature), kept while its timestamp is fresh. */
+export interface CallbackReplayTable {
+  carrier: string
+  signature: string
+  expires_at: number
+}
+
 export interface Database {
   projects: ProjectTable
   api_keys: ApiKeyTable
@@ -461,6 +468,7 @@ export interface Database {
   audit_log: AuditLogTable
   audit_heads: AuditHeadTable
   erasures: ErasureTable
+  callback_replays: CallbackReplayTable
   webhook_endpoints: WebhookEndpointTable
   webhook_messages: WebhookMessageTable
   webhook_deliveries: WebhookDeliveryTable

@@ -5,11 +5,10 @@
  */
 
 import { CheckVerificationRequest, StartVerificationRequest } from '@textgate/shared'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
-import { clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import { isId } from '../ids'
 import type { Database } from '../storage'
@@ -27,7 +26,8 @@ function verificationId(c: { req: { param(name: 'id'): string } }): string {
 export function verificationRoutes(
   db: Kysely<Database>,
   verifications: VerificationService,
-  trustProxyHops = 0,
+  /** The client's address (http/client-ip.ts, with the server's trusted proxies). */
+  ipOf: (c: Context) => string | null = () => null,
 ) {
   const publishable = apiKeyAuth({ db, kinds: ['publishable'] })
   const secret = apiKeyAuth({ db, kinds: ['secret'] })
@@ -45,7 +45,7 @@ export function verificationRoutes(
       const input = await readJson(c, StartVerificationRequest)
       const result = await verifications.start(c.get('auth'), input, {
         origin: c.req.header('Origin') ?? null,
-        ip: clientIp(c, trustProxyHops),
+        ip: ipOf(c),
         idempotencyKey,
         userAgent: c.req.header('User-Agent') ?? null,
       })
@@ -61,7 +61,7 @@ export function verificationRoutes(
       return c.json(
         await verifications.resend(c.get('auth'), verificationId(c), {
           origin: c.req.header('Origin') ?? null,
-          ip: clientIp(c, trustProxyHops),
+          ip: ipOf(c),
         }),
       )
     })

@@ -92,7 +92,12 @@ export async function startGenericFake(options: GenericFakeOptions) {
         },
       })
       const headers: Record<string, string> = { 'content-type': 'application/json' }
-      if (!reportOptions.unsigned) headers['x-signature'] = genericSignature(options.secret, body)
+      if (!reportOptions.unsigned) {
+        // Signed when sent (now), whatever time the report itself states.
+        const timestamp = String(Math.floor(Date.now() / 1000))
+        headers['x-signature-timestamp'] = timestamp
+        headers['x-signature'] = genericSignature(options.secret, body, timestamp)
+      }
       return { method: 'POST', url: options.callbackUrl, headers, body }
     },
   } satisfies CarrierFake

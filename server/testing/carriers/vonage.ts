@@ -162,7 +162,8 @@ export async function startVonageFake(options: VonageFakeOptions) {
         'err-code': reportOptions.errorCode ?? '0',
         'api-key': options.apiKey,
         'message-timestamp': stamp,
-        timestamp: String(Math.floor(at.getTime() / 1000)),
+        // When Vonage signed the callback (now), not when the status changed.
+        timestamp: String(Math.floor(Date.now() / 1000)),
         nonce: randomBytes(8).toString('hex'),
       }
       if (!reportOptions.unsigned) {

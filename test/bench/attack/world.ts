@@ -12,6 +12,7 @@ import { serve } from '@hono/node-server'
 import { createApp } from '@textgate/server/app'
 import { sandboxCarrier } from '@textgate/server/carriers/sandbox'
 import { createFraud } from '@textgate/server/fraud'
+import { trustedProxies } from '@textgate/server/http/client-ip'
 import { createLogger } from '@textgate/server/logger'
 import { createDispatcher } from '@textgate/server/outbox'
 import { createApiKey, createProject } from '@textgate/server/projects'
@@ -82,7 +83,8 @@ export async function createWorld(options: WorldOptions) {
     verifications,
     logger,
     widgetPath: options.widgetPath ?? '/nonexistent/widget.js',
-    trustProxyHops: 1,
+    // The simulated clients come through 127.0.0.1 and say who they are in X-Forwarded-For.
+    trustedProxies: trustedProxies('loopback'),
     carriers: () => [],
     now,
   })

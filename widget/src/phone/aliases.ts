@@ -13,7 +13,7 @@ const ALPHA3 =
 
 /** Common names (lowercase, no accents or dots, `_` for spaces) → alpha-2. */
 const NAMES =
-  'uk=GB britain=GB great_britain=GB england=GB scotland=GB wales=GB northern_ireland=GB usa=US america=US uae=AE emirates=AE dubai=AE holland=NL korea=KR dprk=KP czech_republic=CZ ivory_coast=CI cote_divoire=CI burma=MM swaziland=SZ turkey=TR persia=IR ksa=SA drc=CD dr_congo=CD congo_kinshasa=CD congo_brazzaville=CG cape_verde=CV east_timor=TL viet_nam=VN macau=MO falklands=FK deutschland=DE espana=ES nippon=JP bharat=IN prc=CN'
+  'uk=GB britain=GB great_britain=GB england=GB scotland=GB wales=GB usa=US america=US uae=AE emirates=AE holland=NL korea=KR dprk=KP czech_republic=CZ ivory_coast=CI cote_divoire=CI burma=MM swaziland=SZ turkey=TR persia=IR ksa=SA drc=CD dr_congo=CD congo_kinshasa=CD cape_verde=CV east_timor=TL viet_nam=VN macau=MO falklands=FK deutschland=DE espana=ES nippon=JP bharat=IN prc=CN'
 
 /**
  * A lookup of alpha-3 codes and common names: `regions` is every region with a calling code, in

@@ -1,5 +1,9 @@
 import type { Translation } from './en'
 
+// Portuguese says "0 país" as it says "1 país" (CLDR: 0 and 1 are "one").
+const plural = new Intl.PluralRules('pt-BR')
+const one = (count: number) => plural.select(count) === 'one'
+
 const ptBR: Translation = {
   $code: 'pt-BR',
   $dir: 'ltr',
@@ -7,7 +11,7 @@ const ptBR: Translation = {
   countryButton: (country) => (country ? `País: ${country}` : 'Escolha um país'),
   countrySearch: 'Busque país, sigla ou código de discagem',
   closeList: 'Fechar',
-  countryResults: (count) => (count === 1 ? '1 país' : `${count} países`),
+  countryResults: (count) => `${count} ${one(count) ? 'país' : 'países'}`,
   noCountryMatch: 'Nenhum país encontrado.',
   phoneLabel: 'Número de telefone',
   phonePlaceholder: 'Número de celular',
@@ -23,7 +27,8 @@ const ptBR: Translation = {
   resendIn: (seconds) => `Novo código em ${seconds} s`,
   newCodeSent: 'Um novo código está a caminho.',
   expiresAt: (time) => `O código expira às ${time}.`,
-  attemptsLeft: (count) => (count === 1 ? 'Resta 1 tentativa.' : `Restam ${count} tentativas.`),
+  attemptsLeft: (count) =>
+    one(count) ? `Resta ${count} tentativa.` : `Restam ${count} tentativas.`,
   changeNumber: 'Trocar número',
   startAgain: 'Começar de novo',
   verified: (phone) => `${phone} foi verificado.`,

@@ -5,7 +5,9 @@
  * (`<header>: sha256=<hex>`), read through configured paths.
  * @module
  */
+
 import { createHmac } from 'node:crypto'
+import { isFreshTimestamp } from '../callback-time'
 import { carrierFetch, DEFAULT_TIMEOUT_MS, digitsOnly, httpStatusError, safeEqual } from '../http'
 import { encodingOf } from '../segments'
 import { indiaDltIds } from '../template-data'
@@ -47,6 +49,12 @@ export interface GenericHttpOptions {
     secret: string
     /** Header carrying `sha256=<hex>`; default X-Signature. */
     header?: string
+    /**
+     * Header carrying the Unix time (seconds) the gateway signed at; default
+     * `<header>-Timestamp`. The signature covers `<timestamp>.<raw body>`; callbacks more than
+     * 5 minutes off our clock, or seen before, are refused.
+     */
+    timestampHeader?: string
     idPath: string
     statusPath: string
     /** The gateway's status words to ours; unknown words are ignored. */
@@ -103,9 +111,9 @@ function templateValues(message: OutgoingMessage): Record<string, string> {
   }
 }
 
-/** The signature header value for a raw body. */
-export function genericSignature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+/** The signature header value: HMAC-SHA256 of `<timestamp>.<raw body>`. */
+export function genericSignature(secret: string, body: string, timestamp: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`
 }
 
 /** What the adapter can do, for these options: reports only with a callback, validity only when the body passes it on. */
@@ -139,6 +147,9 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const callback = options.callback
   const signatureHeader = (callback?.header ?? 'X-Signature').toLowerCase()
+  const timestampHeader = (
+    callback?.timestampHeader ?? `${signatureHeader}-timestamp`
+  ).toLowerCase()
   const now = options.now ?? Date.now
   const validityRange = {
     unitMs: 1_000,
@@ -202,7 +213,13 @@ export function genericHttpCarrier(options: GenericHttpOptions): CarrierAdapter 
     verifyCallback(request: CallbackRequest): boolean {
       if (!callback) return false
       const given = request.headers[signatureHeader]
-      return Boolean(given) && safeEqual(given!, genericSignature(callback.secret, request.body))
+      const timestamp = request.headers[timestampHeader]
+      if (!given || !timestamp || !isFreshTimestamp(timestamp, now())) return false
+      return safeEqual(given, genericSignature(callback.secret, request.body, timestamp))
+    },
+
+    callbackReplayKey(request: CallbackRequest): string | undefined {
+      return request.headers[signatureHeader]
     },
 
     parseReports(request: CallbackRequest, receivedAt: number): DeliveryReport[] {

@@ -10,6 +10,7 @@
  * @module
  */
 import { createHash, createHmac } from 'node:crypto'
+import { isFreshTimestamp } from '../callback-time'
 import {
   carrierFetch,
   DEFAULT_TIMEOUT_MS,
@@ -235,6 +236,8 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
       const params = vonageCallbackParams(request)
       if (options.signature) {
         if (!params.sig) return false
+        // Signed callbacks carry the Unix time they were signed at: refuse stale ones.
+        if (!isFreshTimestamp(params.timestamp, now())) return false
         const expected = vonageSignature(params, options.signature.secret, options.signature.method)
         return safeEqual(params.sig.toLowerCase(), expected.toLowerCase())
       }
@@ -243,6 +246,11 @@ export function vonageCarrier(options: VonageOptions): CarrierAdapter {
         return safeEqual(token, options.callbackToken)
       }
       return false
+    },
+
+    callbackReplayKey(request: CallbackRequest): string | undefined {
+      if (!options.signature) return undefined
+      return vonageCallbackParams(request).sig?.toLowerCase()
     },
 
     parseReports(request: CallbackRequest, receivedAt: number): DeliveryReport[] {

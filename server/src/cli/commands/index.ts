@@ -5,6 +5,7 @@
  */
 import type { Command } from '../command'
 import { auditVerifyCommand } from './audit-verify'
+import { eraseCommand } from './erase'
 import { fraudCommand } from './fraud'
 import { keysCreateCommand } from './keys-create'
 import { keysListCommand } from './keys-list'
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,
+  eraseCommand,
   outboxStatusCommand,
   routesCheckCommand,
   routesPlanCommand,

@@ -5,6 +5,7 @@
  * with Retry-After.
  * @module
  */
+import { addressGroup } from '../../http/client-ip'
 import type { CounterRef } from '../counters'
 import { prefixOf } from '../network'
 import { durationMs, type VelocityRule } from '../settings'
@@ -17,7 +18,8 @@ function subjectOf(rule: VelocityRule, { destination, caller }: FraudContext): s
     case 'prefix':
       return prefixOf(destination.phone, rule.digits ?? 3)
     case 'ip':
-      return caller.ip
+      // IPv6 by its /64: a client picks any address of its network at no cost.
+      return caller.ip ? addressGroup(caller.ip) : null
     case 'network':
       return caller.network
     case 'country':

@@ -15,6 +15,7 @@ import * as smsRegistrations from './20261128T010000-sms-registrations'
 import * as webhooks from './20261201T021500-webhooks'
 import * as keyUseAndErasures from './20261201T023000-key-use-and-erasures'
 import * as fraudDestinations from './20261201T030000-fraud-destinations'
+import * as callbackReplays from './20261201T031000-callback-replays'
 import * as operatorsAudit from './20261201T033000-operators-audit'
 
 export const migrations: Record<string, Migration> = {
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T021500-webhooks': webhooks,
   '20261201T023000-key-use-and-erasures': keyUseAndErasures,
   '20261201T030000-fraud-destinations': fraudDestinations,
+  '20261201T031000-callback-replays': callbackReplays,
   '20261201T033000-operators-audit': operatorsAudit,
 }
 

@@ -1,0 +1,39 @@
+/**
+ * `pnpm textgate erase --phone N [--country XX] (--project ID | --project '*') [--include-lists]`:
+ * erasure by number (GDPR Art. 17). Prints how many rows of each table were removed or masked,
+ * never the number.
+ * @module
+ */
+import { parsePhoneAnyType } from '../../phone'
+import { eraseNumber } from '../../privacy/erasure'
+import { type Command, settings, UsageError, withStorage } from '../command'
+
+export const eraseCommand: Command = {
+  name: 'erase',
+  usage: `  erase --phone N [--country XX] --project ID|'*' [--include-lists]
+                                erase a number from every record (GDPR Art. 17); block/allow
+                                entries for it only with --include-lists`,
+  async run({ values, out }) {
+    const { phone, project } = values
+    if (!phone) throw new UsageError('erase needs --phone (E.164, or national with --country)')
+    if (!project) throw new UsageError("erase needs --project ID (or '*' for every project)")
+    let e164: string
+    try {
+      e164 = parsePhoneAnyType(phone, values.country?.[0]).e164
+    } catch {
+      throw new UsageError(
+        `--phone ${phone} is not a valid number (national numbers need --country)`,
+      )
+    }
+    const erased = await withStorage(settings(), (storage) =>
+      eraseNumber(storage, {
+        phone: e164,
+        projectId: project,
+        includeLists: values['include-lists'],
+        requestedBy: 'cli',
+      }),
+    )
+    const lines = Object.entries(erased.rows).map(([table, n]) => `  ${table}: ${n}`)
+    out.print([`erasure ${erased.id} done`, ...lines].join('\n'), erased)
+  },
+}

@@ -1,0 +1,229 @@
+/**
+ * Data at rest: erasure by number leaves the number in no form anywhere — the SQLite file and its
+ * WAL byte by byte, every PostgreSQL table row by row — and retention masks old rows across
+ * processes while their counts survive.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
+import { createEndpoint } from '../webhooks/endpoints'
+import { applyRetention, DAY_MS } from './retention'
+
+const PHONE = '+447400123456'
+/** Every form the number could be written in. */
+const FORMS = ['+447400123456', '447400123456', '07400123456', '07400 123456', '7400123456']
+const OTHER = '+447400654321'
+
+/** The forms of the number found in the database: file bytes on SQLite, rows on PostgreSQL. */
+async function formsFound(h: Harness, file: string | undefined): Promise<string[]> {
+  let haystack = ''
+  if (file) {
+    for (const path of [file, `${file}-wal`]) {
+      if (existsSync(path)) haystack += readFileSync(path).toString('latin1')
+    }
+  } else {
+    const { rows } = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(h.db)
+    for (const { table_name } of rows) {
+      const dump = await sql<{
+        row: string
+      }>`select row_to_json(t)::text as row from ${sql.table(table_name)} t`.execute(h.db)
+      haystack += dump.rows.map((r) => r.row).join('\n')
+    }
+  }
+  return FORMS.filter((form) => haystack.includes(form))
+}
+
+for (const dialect of DIALECTS) {
+  describe(`erasure by number (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    let sk: string
+    let projectId: string
+    const dir = mkdtempSync(join(tmpdir(), 'tg-erasure-'))
+    const file = dialect === 'sqlite' ? join(dir, 'textgate.db') : undefined
+
+    beforeAll(async () => {
+      h = await createHarness(dialect, { sqliteFile: file })
+      // Default fraud settings: counters keyed by the number are written too.
+      const created = await h.project({ name: 'Erase', fraudSettings: {} })
+      pk = created.publishableKey
+      sk = created.secretKey
+      projectId = created.project.id
+      await createEndpoint(
+        h.db,
+        h.secrets.encryptionKey,
+        { projectId, mode: 'test' },
+        { url: 'https://hooks.shop.example/textgate' },
+      )
+    })
+    afterAll(async () => {
+      await h.dispose()
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    async function verify(phone: string, idempotencyKey?: string) {
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone, consent: { accepted: true, marketing: true } },
+        headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
+      })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(sk, phone)
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(checked.status).toBe(200)
+      return started.json.id as string
+    }
+
+    it('removes the number in every form from every table, keeping operator lists unless asked', async () => {
+      const id = await verify(PHONE, 'idem-erase-1')
+      await verify(PHONE)
+      await verify(OTHER)
+      const wrong = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code: '000000' },
+      })
+      expect(wrong.status).toBeGreaterThanOrEqual(400)
+      const listed = await h.call('POST', '/v1/fraud/lists', {
+        key: sk,
+        origin: null,
+        body: { list: 'allow', kind: 'phone', value: PHONE, note: 'VIP' },
+      })
+      expect(listed.status).toBe(201)
+      expect(await formsFound(h, file)).toContain(PHONE)
+
+      const erased = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: '07400 123456', country: 'GB' },
+      })
+      expect(erased.status).toBe(200)
+      expect(erased.json.rows).toMatchObject({ verifications: 2, sandboxMessages: 2 })
+      expect(erased.json.rows.messages).toBeGreaterThanOrEqual(2)
+      // The operator's allow entry stays: only it still holds the number.
+      const lists = await h.call('GET', '/v1/fraud/lists', { key: sk, origin: null })
+      expect(lists.json.some((e: { value: string }) => e.value === PHONE)).toBe(true)
+
+      const all = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: PHONE, includeLists: true },
+      })
+      expect(all.json.rows.listEntries).toBe(1)
+      expect(await formsFound(h, file)).toEqual([])
+
+      // The other shopper's records are untouched; the erased verification reads as erased.
+      const read = await h.call('GET', `/v1/verifications/${id}`, { key: sk, origin: null })
+      expect(read.json.phone).toBe('[erased]')
+      expect(read.json.status).toBe('approved')
+      const others = await h.db
+        .selectFrom('verifications')
+        .select('phone')
+        .where('phone', '=', OTHER)
+        .execute()
+      expect(others).toHaveLength(1)
+
+      // A record that erasures happened, without the number.
+      const records = await h.db.selectFrom('erasures').selectAll().execute()
+      expect(records).toHaveLength(2)
+      expect(JSON.stringify(records)).not.toMatch(/7400/)
+      expect(records[0]).toMatchObject({ project_id: projectId })
+    })
+
+    it('keeps counter keys only as keyed HMACs', async () => {
+      const keys = await h.db.selectFrom('fraud_counters').select('key').execute()
+      expect(keys.length).toBeGreaterThan(0)
+      // `<HMAC>|<window ms>`: nothing of the number, the prefix, the address or the project.
+      for (const { key } of keys) expect(key).toMatch(/^[A-Za-z0-9_-]{32}\|\d+$/)
+    })
+
+    it('refuses a bad number with 400 and changes nothing', async () => {
+      const before = await h.db.selectFrom('erasures').select('id').execute()
+      const res = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: 'not a number' },
+      })
+      expect(res.status).toBe(400)
+      expect(await h.db.selectFrom('erasures').select('id').execute()).toHaveLength(before.length)
+      const pkTry = await h.call('POST', '/v1/erasures', { key: pk, body: { phone: PHONE } })
+      expect(pkTry.status).toBe(403)
+    })
+
+    if (file) {
+      it('keeps the database files readable by their owner only', () => {
+        for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+          if (existsSync(path)) expect([path, statSync(path).mode & 0o777]).toEqual([path, 0o600])
+        }
+        expect(statSync(dir).mode & 0o777).toBe(0o700)
+      })
+    }
+  })
+
+  describe(`retention (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    let sk: string
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Retain', fraudSettings: {} })
+      pk = created.publishableKey
+      sk = created.secretKey
+    })
+    afterAll(() => h.dispose())
+
+    it('masks numbers and addresses past the retention time, in two processes at once, keeping counts', async () => {
+      for (const phone of [PHONE, OTHER]) {
+        const res = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          headers: { 'X-Forwarded-For': '203.0.113.77' },
+          body: { phone, consent: { accepted: true } },
+        })
+        expect(res.status).toBe(201)
+      }
+      await h.dispatcher.drain()
+      const countsBefore = await h.db
+        .selectFrom('verifications')
+        .select(['status', 'country'])
+        .execute()
+      // Not yet: 29 days later nothing changes.
+      const early = await applyRetention(h.db, h.now() + 29 * DAY_MS, 30 * DAY_MS)
+      expect(early).toEqual({ verifications: 0, messages: 0, fraudEvents: 0 })
+      // 31 days later, two processes run housekeeping at the same moment.
+      const at = h.now() + 31 * DAY_MS
+      const [a, b] = await Promise.all([
+        applyRetention(h.db, at, 30 * DAY_MS),
+        applyRetention(h.db, at, 30 * DAY_MS),
+      ])
+      expect(a.verifications + b.verifications).toBe(2)
+      expect(a.messages + b.messages).toBe(2)
+      const rows = await h.db
+        .selectFrom('verifications')
+        .select(['phone', 'ip', 'status', 'country'])
+        .execute()
+      expect(rows.map((r) => r.phone).sort()).toEqual(['+44…21', '+44…56'])
+      expect(rows.every((r) => r.ip === null)).toBe(true)
+      expect(rows.map(({ status, country }) => ({ status, country }))).toEqual(countsBefore)
+      const messages = await h.db.selectFrom('messages').select('to').execute()
+      expect(messages.every((m) => m.to.includes('…'))).toBe(true)
+      const events = await h.db.selectFrom('fraud_events').select(['phone', 'ip']).execute()
+      expect(events.every((e) => e.phone.includes('…') && e.ip === null)).toBe(true)
+      // Idempotent: a later run has nothing left to do.
+      expect(await applyRetention(h.db, at + 1, 30 * DAY_MS)).toEqual({
+        verifications: 0,
+        messages: 0,
+        fraudEvents: 0,
+      })
+      void sk
+    })
+  })
+}

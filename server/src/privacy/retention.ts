@@ -1,0 +1,62 @@
+/**
+ * Retention: after `TEXTGATE_RETENTION_DAYS` (default 30), verifications, messages and fraud
+ * decisions keep no full number and no client address. The rows stay, masked (`+44…23`), so
+ * funnels, delivery figures and baselines — counts by status, country, carrier and day — survive.
+ * Each statement is idempotent and touches only rows not yet masked, so every process may run it
+ * at the same time, on SQLite and PostgreSQL.
+ * @module
+ */
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../storage'
+
+export const DEFAULT_RETENTION_DAYS = 30
+export const DAY_MS = 24 * 60 * 60_000
+/** What a masked number looks like: country code, an ellipsis, the last two digits. */
+export const MASK_MARK = '…'
+
+/** `+447400123456` → `+44…56`, in SQL (the same on SQLite and PostgreSQL). */
+const masked = (column: string) =>
+  sql<string>`substr(${sql.ref(column)}, 1, 3) || ${MASK_MARK} || substr(${sql.ref(column)}, length(${sql.ref(column)}) - 1)`
+
+export interface RetentionResult {
+  verifications: number
+  messages: number
+  fraudEvents: number
+}
+
+/** Masks what is older than `retentionMs` at `at`. */
+export async function applyRetention(
+  db: Kysely<Database>,
+  at: number,
+  retentionMs: number,
+): Promise<RetentionResult> {
+  const cutoff = at - retentionMs
+  const [verifications, messages, fraudEvents] = await Promise.all([
+    db
+      .updateTable('verifications')
+      .set({ phone: masked('phone'), ip: null })
+      .where('created_at', '<', cutoff)
+      .where('phone', 'like', '+%')
+      .where('phone', 'not like', `%${MASK_MARK}%`)
+      .executeTakeFirst(),
+    db
+      .updateTable('messages')
+      .set({ to: masked('to') })
+      .where('created_at', '<', cutoff)
+      .where('to', 'like', '+%')
+      .where('to', 'not like', `%${MASK_MARK}%`)
+      .executeTakeFirst(),
+    db
+      .updateTable('fraud_events')
+      .set({ phone: masked('phone'), ip: null })
+      .where('created_at', '<', cutoff)
+      .where('phone', 'like', '+%')
+      .where('phone', 'not like', `%${MASK_MARK}%`)
+      .executeTakeFirst(),
+  ])
+  return {
+    verifications: Number(verifications.numUpdatedRows),
+    messages: Number(messages.numUpdatedRows),
+    fraudEvents: Number(fraudEvents.numUpdatedRows),
+  }
+}
