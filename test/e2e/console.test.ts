@@ -36,9 +36,9 @@ const SHOTS = join(ROOT, 'test', '.tmp', 'console')
 
 /** The pages each role's navigation offers, in order. */
 const ROLE_PAGES: Record<string, string[]> = {
-  owner: ['overview', 'verifications', 'lookup', 'settings', 'audit', 'sandbox'],
+  owner: ['overview', 'verifications', 'lookup', 'fraud', 'settings', 'audit', 'sandbox'],
   developer: ['settings', 'sandbox'],
-  analyst: ['overview', 'verifications'],
+  analyst: ['overview', 'verifications', 'fraud'],
   support: ['lookup'],
 }
 
@@ -125,7 +125,7 @@ describe('the operator console in Chromium', () => {
     expect(watch.errors).toEqual([])
     await page.context().close()
     await again.page.context().close()
-  })
+  }, 60_000)
 
   it('refuses a wrong authenticator code, then logs in with the right one', async () => {
     const { page, watch } = await newPage()
@@ -144,7 +144,7 @@ describe('the operator console in Chromium', () => {
     await page.locator('nav#nav').waitFor()
     expect(await watch.violations()).toEqual([])
     await page.context().close()
-  })
+  }, 60_000)
 
   for (const role of ['owner', 'developer', 'analyst', 'support']) {
     it(`${role}: sees only its pages, each with 0 axe violations in light and dark; the server refuses the rest`, async () => {

@@ -8,6 +8,7 @@ import './pages/setup'
 import './pages/overview'
 import './pages/verifications'
 import './pages/sandbox'
+import './pages/fraud'
 import './pages/settings'
 import './pages/audit'
 

@@ -22,6 +22,7 @@ for (const dialect of DIALECTS) {
     let projectId: string
     let otherProjectId: string
     let secretKey: string
+    let publishableKey: string
     const ops: Record<string, TestOperator> = {}
 
     beforeAll(async () => {
@@ -29,6 +30,7 @@ for (const dialect of DIALECTS) {
       const created = await h.project({ name: 'Shop' })
       projectId = created.project.id
       secretKey = created.secretKey
+      publishableKey = created.publishableKey
       otherProjectId = (await h.project({ name: 'Other shop' })).project.id
       for (const role of ['owner', 'developer', 'analyst', 'support'] as const) {
         ops[role] = await makeOperator(h, `${role}@shop.example`, role, projectId)
@@ -232,7 +234,7 @@ for (const dialect of DIALECTS) {
         expect((await client.call('GET', `/projects/${otherProjectId}/settings`)).status).toBe(403)
         expect((await client.call('GET', '/projects/prj_nope/settings')).status).toBe(403)
       }
-    })
+    }, 60_000)
 
     it('applies the project IP allowlist to the console and to secret keys', async () => {
       const owner = await login(h, ops.owner!, { 'X-Forwarded-For': '203.0.113.7' })
@@ -359,6 +361,52 @@ for (const dialect of DIALECTS) {
         target: '+4474•••••456',
         after: JSON.stringify({ found: [sent.json.verification.id] }),
       })
+    })
+
+    it('fraud: lists, per-check modes (owner only) and a what-if over the last 24 hours', async () => {
+      const owner = await login(h, ops.owner!)
+      const p = `/projects/${projectId}/fraud`
+      const added = await owner.call('POST', `${p}/lists`, {
+        body: { list: 'block', kind: 'prefix', value: '+2348', note: 'pumping' },
+      })
+      expect(added.status).toBe(201)
+      expect((await owner.call('GET', `${p}/lists`)).json.entries).toContainEqual(
+        expect.objectContaining({ value: '+2348', note: 'pumping' }),
+      )
+      const blocked = await h.call('POST', '/v1/verifications', {
+        key: publishableKey,
+        body: { phone: '+2348030000000', consent: { accepted: true } },
+      })
+      expect(blocked.status, JSON.stringify(blocked.json)).toBeLessThan(300)
+      const modes = (await owner.call('GET', `${p}/settings`)).json.modes
+      expect(modes.lists).toBe('enforce')
+      const whatIf = await owner.call('POST', `${p}/what-if`, { body: { modes: { lists: 'off' } } })
+      expect(whatIf.json.changed).toContainEqual(
+        expect.objectContaining({ was: 'block', wouldBe: 'allow' }),
+      )
+      const analyst = await login(h, ops.analyst!)
+      expect(
+        (await analyst.call('PUT', `${p}/settings`, { body: { modes: { lists: 'shadow' } } }))
+          .status,
+      ).toBe(403)
+      expect(
+        (
+          await analyst.call('POST', `${p}/lists`, {
+            body: { list: 'block', kind: 'ip', value: '192.0.2.1' },
+          })
+        ).status,
+      ).toBe(403)
+      expect((await analyst.call('GET', `${p}/events`)).json.events[0].phone).toContain('•')
+      const saved = await owner.call('PUT', `${p}/settings`, {
+        body: { modes: { lists: 'shadow' } },
+      })
+      expect(saved.json.modes.lists).toBe('shadow')
+      expect(
+        (await owner.call('PUT', `${p}/settings`, { body: { modes: { nope: 'off' } } })).status,
+      ).toBe(400)
+      await owner.call('PUT', `${p}/settings`, { body: { modes: { lists: 'enforce' } } })
+      const entry = added.json.id
+      expect((await owner.call('DELETE', `${p}/lists/${entry}`)).status).toBe(200)
     })
 
     it('keeps the audit log append-only and detects an edited row by name', async () => {

@@ -11,6 +11,7 @@ import type { Database } from '../storage'
 import type { TokenService } from '../tokens'
 import type { VerificationService } from '../verifications/service'
 import { auditRoutes } from './pages/audit'
+import { fraudRoutes } from './pages/fraud'
 import { overviewRoutes } from './pages/overview'
 import { sandboxRoutes } from './pages/sandbox'
 import { settingsRoutes } from './pages/settings'
@@ -35,4 +36,5 @@ export function projectRoutes(deps: ProjectRoutesDeps) {
     .route('/settings', settingsRoutes(deps))
     .route('/verifications', verificationRoutes(deps))
     .route('/sandbox', sandboxRoutes(deps))
+    .route('/fraud', fraudRoutes(deps))
 }

@@ -186,7 +186,6 @@ export const en = {
     changed: (n: number) => `${n} decision${n === 1 ? '' : 's'} would change`,
     before: 'Was',
     after: 'Would be',
-    expiresIn: 'Expires after (days, empty for never)',
   },
   messaging: {
     heading: 'Messaging',
