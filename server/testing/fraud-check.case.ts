@@ -16,7 +16,7 @@ import { createFraudGuard } from '../src/fraud/guard'
 import { type CheckMode, type FraudSettingsInput, parseFraudSettings } from '../src/fraud/settings'
 import type { CheckDeps, CheckOutcome, FraudCheck, FraudContext } from '../src/fraud/types'
 import { ApiError } from '../src/http/errors'
-import { createTestStorage, DIALECTS, type TestStorage } from '../src/storage/testing'
+import { createTestStorage, DIALECTS, type TestStorage } from './storage'
 
 export const CONTRACT_CASES = [
   'has a stable id and phase, and reads its mode from the settings',

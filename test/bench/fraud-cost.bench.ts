@@ -9,8 +9,8 @@
  * Env: FRAUD_BENCH_STARTS (per round, 600), FRAUD_BENCH_ROUNDS (3), DIALECTS.
  * @module
  */
-import { createApiKey, createProject } from '../../server/src/projects'
-import { DIALECTS } from '../../server/src/storage/testing'
+import { createApiKey, createProject } from '@textgate/server/projects'
+import { DIALECTS } from '@textgate/server/testing/storage'
 import { BROWSER_AGENT, humanSignals, seededRandom } from './attack/actors'
 import { createWorld, type World } from './attack/world'
 

@@ -33,10 +33,10 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
+import { parseFraudSettings } from '@textgate/server/fraud/settings'
+import { newId } from '@textgate/server/ids'
+import { hashCode } from '@textgate/server/one-time-codes'
 import pg from 'pg'
-import { parseFraudSettings } from '../../server/src/fraud/settings'
-import { newId } from '../../server/src/ids'
-import { hashCode } from '../../server/src/one-time-codes'
 import {
   type CreatedProject,
   createProject,

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { KEY_CACHE_TTL_MS } from '@textgate/server/keys/cache'
 import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KEY_CACHE_TTL_MS } from '../../server/src/keys/cache'
 import { launchChromium } from '../support/browser'
 import {
   type CreatedProject,

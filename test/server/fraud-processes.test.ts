@@ -4,9 +4,9 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../server/src/storage/testing'
 import { type CreatedProject, cliAsync, startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'

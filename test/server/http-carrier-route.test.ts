@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { startTwilioFake } from '@textgate/server/testing/carriers/twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTwilioFake } from '../../server/src/carriers/twilio/fake'
 import { createLiveProject, type LiveKeys, startLive } from '../support/live'
 import { cliAsync, startTextgate, tempDir } from '../support/processes'
 

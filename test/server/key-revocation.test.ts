@@ -2,8 +2,9 @@
  * Revoking a key reaches every server process within seconds: two real servers on one database,
  * the key revoked from the command line (a third process), both polled until they refuse it.
  */
+
+import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../server/src/storage/testing'
 import { cliAsync, createProject, startTextgate, TEST_SECRET, tempDir } from '../support/processes'
 
 /** The promise of the key cache (keys/cache.ts), with room for a loaded machine. */

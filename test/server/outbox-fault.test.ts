@@ -8,11 +8,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createApiKey, createProject } from '@textgate/server/projects'
+import { openStorage } from '@textgate/server/storage'
+import { type FakeSmsc, startFakeSmsc } from '@textgate/server/testing/carriers/smpp'
+import { createTestStorage, type TestStorage } from '@textgate/server/testing/storage'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type FakeSmsc, startFakeSmsc } from '../../server/src/carriers/smpp/testing'
-import { createApiKey, createProject } from '../../server/src/projects'
-import { openStorage } from '../../server/src/storage'
-import { createTestStorage, type TestStorage } from '../../server/src/storage/testing'
 import { restartTextgate, type Started, startTextgate, tempDir } from '../support/processes'
 
 const POSTGRES_URL = process.env.TEXTGATE_TEST_POSTGRES_URL

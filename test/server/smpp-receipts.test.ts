@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type FakeSmsc, startFakeSmsc } from '@textgate/server/testing/carriers/smpp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeSmsc, startFakeSmsc } from '../../server/src/carriers/smpp/testing'
 import { createLiveProject, type LiveKeys, startLive } from '../support/live'
 import { startTextgate, tempDir } from '../support/processes'
 

@@ -6,13 +6,14 @@
  * drop it). Events are written into the server's database from here, exactly as
  * emitWebhookEvent does inside a request's transaction.
  */
+
+import { createProject } from '@textgate/server/projects'
+import { deriveSecrets } from '@textgate/server/secrets'
+import { migrateToLatest, openStorage } from '@textgate/server/storage'
+import { createTestStorage, type TestStorage } from '@textgate/server/testing/storage'
+import { startReceiver } from '@textgate/server/testing/webhook-receiver'
+import { createEndpoint, emitWebhookEvent } from '@textgate/server/webhooks'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createProject } from '../../server/src/projects'
-import { deriveSecrets } from '../../server/src/secrets'
-import { migrateToLatest, openStorage } from '../../server/src/storage'
-import { createTestStorage, type TestStorage } from '../../server/src/storage/testing'
-import { createEndpoint, emitWebhookEvent } from '../../server/src/webhooks'
-import { startReceiver } from '../../server/src/webhooks/receiver.testing'
 import {
   restartTextgate,
   type Started,

@@ -4,8 +4,8 @@
  * process starts), and the two calls every live test makes.
  * @module
  */
-import { createApiKey, createProject } from '../../server/src/projects'
-import { openStorage } from '../../server/src/storage'
+import { createApiKey, createProject } from '@textgate/server/projects'
+import { openStorage } from '@textgate/server/storage'
 
 export interface LiveKeys {
   publishable: string

@@ -6,8 +6,8 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { genericHttpCarrier, genericSignature } from './generic'
 import { vonageCarrier, vonageSignature } from './vonage/index'
 

@@ -1,12 +1,18 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  consoleRequest,
+  GOOD_PASSWORD,
+  login,
+  makeOperator,
+  type TestOperator,
+} from '../../testing/console'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
 import { appendAudit, verifyAuditChain } from '../audit'
 import { completeSetup, createOperator } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
 import { newTotpSecret, totpCode } from '../operators/totp'
-import { DIALECT_NOTE, DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
-import { consoleRequest, GOOD_PASSWORD, login, makeOperator, type TestOperator } from './testing'
 
 console.info(DIALECT_NOTE)
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { login, makeOperator } from '../../testing/console'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { newId } from '../ids'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
-import { login, makeOperator } from './testing'
 
 /** A seeded random generator: the same data on both dialects. */
 function rng(seed: number) {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { applyEarlyReports, applyReports, EARLY_REPORT_TTL_MS } from './reports'
 
 describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) => {

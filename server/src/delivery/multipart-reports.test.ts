@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startVonageFake } from '../../testing/carriers/vonage'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import type { CallbackRequest, CarrierAdapter, ReportStatus } from '../carriers/types'
-import { startVonageFake } from '../carriers/vonage/fake'
 import { vonageCarrier } from '../carriers/vonage/index'
 import { createApiKey } from '../projects'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 import { applyReports } from './reports'
 
 const PUBLIC_URL = 'https://verify.example'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { type CounterStore, databaseCounters, redisCounters } from './counters'
 
 const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL

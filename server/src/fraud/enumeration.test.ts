@@ -3,8 +3,8 @@
  * must not differ in status, body shape or timing, or an attacker could sort numbers by them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 
 const PER_GROUP = 60
 

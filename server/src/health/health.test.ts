@@ -1,9 +1,9 @@
 import { ReadinessResponse } from '@textgate/shared'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { newId } from '../ids'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 
 for (const dialect of DIALECTS) {
   describe(`health probes (${dialect})`, () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS } from '../storage/testing'
+import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { cleanUp } from './index'
 
 for (const dialect of DIALECTS) {

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { loadConfig } from '../config'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 import { addressGroup, clientIp, type TrustedProxies, trustedProxies } from './client-ip'
 
 /** A real server on 127.0.0.1 answering with the client address it sees. */

@@ -11,10 +11,10 @@
 import { ERROR_CODES } from '@textgate/shared'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { genericHttpCarrier, genericSignature } from '../carriers/generic'
 import { createApiKey } from '../projects'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness, ORIGIN } from '../testing/harness'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7e47_ca7e)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80)

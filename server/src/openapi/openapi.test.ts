@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, type Harness } from '../testing/harness'
+import { createHarness, type Harness } from '../../testing/harness'
 import { checkResponse } from './contract.testing'
 import type { buildOpenApiDocument } from './document'
 

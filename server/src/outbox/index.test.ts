@@ -1,14 +1,14 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
-import { createProject } from '../projects'
-import { deriveSecrets } from '../secrets'
 import {
   createTestStorage,
   DIALECTS,
   insertTestVerification,
   type TestStorage,
-} from '../storage/testing'
+} from '../../testing/storage'
+import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
+import { createProject } from '../projects'
+import { deriveSecrets } from '../secrets'
 import { createDispatcher, type DispatcherOptions, enqueueMessage } from './index'
 
 const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')

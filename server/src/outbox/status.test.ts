@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, insertTestVerification } from '../../testing/storage'
 import { createProject } from '../projects'
-import { createTestStorage, DIALECTS, insertTestVerification } from '../storage/testing'
 import { formatOutboxStatus, maskPhone, outboxStatus } from './status'
 
 const NOW = 1_800_000_000_000

@@ -1,7 +1,7 @@
 /** The routing file's HTTP carrier entries: their checks, and the adapters they become. */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { type FakeRequest, startFakeServer } from '../carriers/fake-server'
+import { type FakeRequest, startFakeServer } from '../../testing/carriers/fake-server'
 import { carrierFromSpec, routerFromConfig } from './index'
 import { parseRoutingConfig, RoutingConfigError } from './routing-file'
 

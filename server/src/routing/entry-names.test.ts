@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { startTwilioFake } from '../carriers/twilio/fake'
+import { startTwilioFake } from '../../testing/carriers/twilio'
 import { CarrierError } from '../carriers/types'
 import { carrierFromSpec, routerFromConfig, routingWarnings } from './index'
 import { parseRoutingConfig } from './routing-file'

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { migrateToLatest, openStorage, parseDatabaseUrl } from './index'
 import { migrations } from './migrations'
-import { createTestStorage, DIALECTS } from './testing'
 
 describe('DATABASE_URL', () => {
   it('reads every documented form', () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { validTemplatesJson } from '../projects'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 import { DEFAULT_TEMPLATES, renderCodeMessage, templateProblem } from './index'
 
 const base = { brand: 'Northwind', code: '482913', minutes: 10, origin: null }

@@ -14,8 +14,8 @@ import {
   SignJWT,
 } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { decrypt, deriveSecrets } from '../secrets'
-import { createTestStorage, DIALECTS, type TestStorage } from '../storage/testing'
 import { createTokenService, type TokenService } from './index'
 
 const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')

@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { createApiKey } from '../projects'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 
 const PHONE = '+447400123777'
 

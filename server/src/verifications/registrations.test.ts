@@ -1,15 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startAlibabaFake } from '../carriers/alibaba/fake'
+import { startAlibabaFake } from '../../testing/carriers/alibaba'
+import { startInfobipFake } from '../../testing/carriers/infobip'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
 import { alibabaCarrier } from '../carriers/alibaba/index'
-import { startInfobipFake } from '../carriers/infobip/fake'
 import { infobipCarrier } from '../carriers/infobip/index'
 import type { CarrierAdapter, OutgoingMessage } from '../carriers/types'
 import { createApiKey, getRegistrations, setRegistrations } from '../projects'
 import { createRouter } from '../routing/router'
 import { parseRoutingConfig } from '../routing/routing-file'
-import { DIALECT_NOTE, DIALECTS } from '../storage/testing'
 import { RegistrationsError } from '../templates/registrations'
-import { createHarness, type Harness } from '../testing/harness'
 
 console.info(DIALECT_NOTE)
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness, ORIGIN } from '../testing/harness'
+import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { MAX_CHECKS } from './service'
 
 const PHONE = '+447400123123'

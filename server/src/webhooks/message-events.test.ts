@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { createApiKey } from '../projects'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness } from '../testing/harness'
 
 /** A live carrier that refuses every text for good, with its own error code. */
 const refusing: CarrierAdapter = {

@@ -1,8 +1,8 @@
 import { WidgetConfigResponse } from '@textgate/shared'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DIALECTS } from '../storage/testing'
-import { createHarness, type Harness, ORIGIN } from '../testing/harness'
+import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
 
 for (const dialect of DIALECTS) {
   describe(`GET /v1/config (${dialect})`, () => {

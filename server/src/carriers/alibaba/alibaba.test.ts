@@ -1,9 +1,9 @@
 import Dysmsapi, { SendSmsRequest } from '@alicloud/dysmsapi20170525'
 import { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startAlibabaFake } from '../../../testing/carriers/alibaba'
 import type { OutgoingMessage, TemplateData } from '../types'
-import { startAlibabaFake } from './fake'
 import { alibabaCarrier, alibabaSignature, percentEncode } from './index'
 
 const accessKeyId = 'LTAI5tEXAMPLEKEYID0000'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
-import { startGenericFake } from './fake'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startGenericFake } from '../../../testing/carriers/generic'
 import { type GenericHttpOptions, genericHttpCarrier, readPath } from './index'
 
 const token = 'generic-bearer-token'

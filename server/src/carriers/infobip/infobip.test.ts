@@ -1,7 +1,7 @@
 import { AuthType, Infobip } from '@infobip-api/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
-import { startInfobipFake } from './fake'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startInfobipFake } from '../../../testing/carriers/infobip'
 import { infobipCarrier, parseInfobipTime } from './index'
 
 const apiKey = 'infobip-api-key-0123456789abcdef'

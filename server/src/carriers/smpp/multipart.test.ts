@@ -6,10 +6,10 @@
 import type { AddressInfo } from 'node:net'
 import smpp, { type PDU, type Session } from 'smpp'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../../testing/harness'
+import { DIALECTS } from '../../../testing/storage'
 import { applyReports } from '../../delivery/reports'
 import { createApiKey } from '../../projects'
-import { DIALECTS } from '../../storage/testing'
-import { createHarness, type Harness } from '../../testing/harness'
 import { type SmppCarrier, smppCarrier } from './index'
 
 /**

@@ -8,17 +8,17 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { carrierFromSpec } from '../../routing/index'
-import { loadRoutingFile, parseRoutingConfig, RoutingConfigError } from '../../routing/routing-file'
-import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
-import { type SmppCarrier, type SmppCarrierOptions, smppCarrier } from './index'
 import {
   type FakeSmsc,
   type FakeSmscOptions,
   makeTestPki,
   startFakeSmsc,
   type TestPki,
-} from './testing'
+} from '../../../testing/carriers/smpp'
+import { carrierFromSpec } from '../../routing/index'
+import { loadRoutingFile, parseRoutingConfig, RoutingConfigError } from '../../routing/routing-file'
+import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
+import { type SmppCarrier, type SmppCarrierOptions, smppCarrier } from './index'
 
 function message(to: string, body: string): OutgoingMessage {
   return { id: `msg_${to}`, to, body, projectId: 'prj_1', mode: 'live' }

@@ -3,15 +3,19 @@
  * on 127.0.0.1 (the fake SMSC), once for each receipt form: TLV and text, and once more over TLS
  * (TLV receipts), with a throwaway CA made for the run.
  */
-import { carrierConformance, type FakeFailure, type PushingCarrierFake } from '../conformance.case'
-import { smppCarrier } from './index'
+import {
+  carrierConformance,
+  type FakeFailure,
+  type PushingCarrierFake,
+} from '../../../testing/carrier-conformance.case'
 import {
   type FakeSmsc,
   makeTestPki,
   type SmscFailure,
   startFakeSmsc,
   type TestPki,
-} from './testing'
+} from '../../../testing/carriers/smpp'
+import { smppCarrier } from './index'
 
 const TIMEOUT_MS = 300
 /** Ordinary sends get a generous budget: a loaded CI machine must not make them time out. */

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { type FakeSmsc, type FakeSmscOptions, startFakeSmsc } from '../../../testing/carriers/smpp'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { decodeText, encodeText } from './encoding'
 import { relativeTime, type SmppCarrier, smppCarrier } from './index'
 import { parseReceipt, parseReceiptText } from './receipt'
-import { type FakeSmsc, type FakeSmscOptions, startFakeSmsc } from './testing'
 
 function message(to: string, body: string, id = `msg_${to}`): OutgoingMessage {
   return { id, to, body, projectId: 'prj_1', mode: 'live' }

@@ -1,8 +1,8 @@
 import { sms } from 'tencentcloud-sdk-nodejs-sms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startTencentFake } from '../../../testing/carriers/tencent'
 import type { OutgoingMessage, TemplateData } from '../types'
-import { startTencentFake } from './fake'
 import { defaultTemplateParams, tencentCarrier } from './index'
 
 const secretId = 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE'

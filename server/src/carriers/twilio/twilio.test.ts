@@ -1,7 +1,7 @@
 import twilio from 'twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
-import { startTwilioFake } from './fake'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startTwilioFake } from '../../../testing/carriers/twilio'
 import { twilioCarrier, twilioSignature } from './index'
 
 const accountSid = `AC${'0123456789abcdef'.repeat(2)}`

@@ -1,7 +1,7 @@
 import { Vonage } from '@vonage/server-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { carrierConformance } from '../conformance.case'
-import { startVonageFake } from './fake'
+import { carrierConformance } from '../../../testing/carrier-conformance.case'
+import { startVonageFake } from '../../../testing/carriers/vonage'
 import { sumDecimals, vonageCallbackParams, vonageCarrier, vonageSignature } from './index'
 
 const apiKey = 'abcd1234'

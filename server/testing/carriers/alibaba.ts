@@ -7,10 +7,10 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { type FakeAnswer, startFakeServer } from '../fake-server'
-import { safeEqual } from '../http'
-import { alibabaSignature } from './index'
+import { alibabaSignature } from '../../src/carriers/alibaba/index'
+import { safeEqual } from '../../src/carriers/http'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface AlibabaFakeOptions {
   accessKeyId: string

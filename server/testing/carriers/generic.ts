@@ -5,10 +5,10 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { type FakeAnswer, startFakeServer } from '../fake-server'
-import type { ReportStatus } from '../types'
-import { genericSignature } from './index'
+import { genericSignature } from '../../src/carriers/generic/index'
+import type { ReportStatus } from '../../src/carriers/types'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface GenericFakeOptions {
   token: string

@@ -2,10 +2,10 @@
  * Console test helpers: operators with known TOTP secrets, logged in through the real API.
  * @module
  */
-import { completeSetup, createOperator } from '../operators'
-import { newTotpSecret, totpCode } from '../operators/totp'
-import type { OperatorRole } from '../storage'
-import type { Harness } from '../testing/harness'
+import { completeSetup, createOperator } from '../src/operators'
+import { newTotpSecret, totpCode } from '../src/operators/totp'
+import type { OperatorRole } from '../src/storage'
+import type { Harness } from './harness'
 
 export const CONSOLE_ORIGIN = 'http://textgate.test'
 export const GOOD_PASSWORD = 'correct horse battery staple 42'

@@ -7,10 +7,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SegmentedMessage } from 'sms-segments-calculator'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { basicCredentials, type FakeAnswer, startFakeServer } from '../fake-server'
-import type { ReportStatus } from '../types'
-import { type VonageSignatureMethod, vonageSignature } from './index'
+import type { ReportStatus } from '../../src/carriers/types'
+import { type VonageSignatureMethod, vonageSignature } from '../../src/carriers/vonage/index'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { basicCredentials, type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface VonageFakeOptions {
   apiKey: string

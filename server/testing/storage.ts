@@ -17,7 +17,7 @@ import {
   migrateToLatest,
   openStorage,
   type Storage,
-} from './index'
+} from '../src/storage/index'
 
 const postgresUrl = process.env.TEXTGATE_TEST_POSTGRES_URL
 

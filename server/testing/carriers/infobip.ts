@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SegmentedMessage } from 'sms-segments-calculator'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { type FakeAnswer, startFakeServer } from '../fake-server'
-import type { ReportStatus } from '../types'
+import type { ReportStatus } from '../../src/carriers/types'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface InfobipFakeOptions {
   apiKey: string

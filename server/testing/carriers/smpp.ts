@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import smpp, { type PDU, type Session } from 'smpp'
-import type { ReportStatus } from '../types'
+import type { ReportStatus } from '../../src/carriers/types'
 
 export interface SubmittedMessage {
   messageId: string

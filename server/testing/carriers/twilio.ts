@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SegmentedMessage } from 'sms-segments-calculator'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { basicCredentials, type FakeAnswer, startFakeServer } from '../fake-server'
-import type { ReportStatus } from '../types'
-import { twilioSignature } from './index'
+import { twilioSignature } from '../../src/carriers/twilio/index'
+import type { ReportStatus } from '../../src/carriers/types'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { basicCredentials, type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface TwilioFakeOptions {
   accountSid: string

@@ -14,7 +14,7 @@ import {
   type DeliveryReport,
   type OutgoingMessage,
   type ReportStatus,
-} from './types'
+} from '../src/carriers/types'
 
 /** What the fake saw of one send, normalised from the carrier's wire format. */
 export interface FakeSend {

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { FakeFailure } from './conformance.case'
+import type { FakeFailure } from '../carrier-conformance.case'
 
 export interface FakeRequest {
   method: string

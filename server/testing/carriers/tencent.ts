@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import { SegmentedMessage } from 'sms-segments-calculator'
-import type { CarrierFake, FakeSend } from '../conformance.case'
-import { type FakeAnswer, startFakeServer } from '../fake-server'
-import { safeEqual } from '../http'
-import { tc3Authorization } from './index'
+import { safeEqual } from '../../src/carriers/http'
+import { tc3Authorization } from '../../src/carriers/tencent/index'
+import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
+import { type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface TencentFakeOptions {
   secretId: string
