@@ -1,10 +1,14 @@
-/** Message status has one owner: only delivery/ writes the messages and message_parts tables. */
+/**
+ * Message status has one owner: only delivery/ creates messages or message parts, or sets their
+ * status. (Others may still touch other columns: erasure and retention mask the number.)
+ */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { expect, it } from 'vitest'
 
 const SRC = join(__dirname, '..')
-const WRITES = /\.(updateTable|insertInto)\(\s*'(messages|message_parts)'/
+/** An insert into, or an update of, messages or message_parts, up to the statement's end. */
+const WRITE = /\.(updateTable|insertInto)\(\s*'(messages|message_parts)'\s*\)([\s\S]*?)\.execute/g
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -14,9 +18,17 @@ function sources(dir: string): string[] {
   })
 }
 
-it('no module outside delivery/ writes a message or a message part', () => {
+/** Does the file create a message (or part) or set a status? */
+function writesStatus(text: string): boolean {
+  for (const [, verb, , chain] of text.matchAll(WRITE)) {
+    if (verb === 'insertInto' || /\bstatus\b/.test(chain ?? '')) return true
+  }
+  return false
+}
+
+it('no module outside delivery/ creates a message or sets its status', () => {
   const writers = sources(SRC)
-    .filter((file) => WRITES.test(readFileSync(file, 'utf8')))
+    .filter((file) => writesStatus(readFileSync(file, 'utf8')))
     .map((file) => relative(SRC, file))
   expect(writers.filter((file) => !file.startsWith('delivery/'))).toEqual([])
   // The check sees the writes that do exist.
