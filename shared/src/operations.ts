@@ -75,12 +75,14 @@ export const JsonWebKeySet = v.object({
   ),
 })
 
-/** `/v1/carriers/{carrier}/reports`: how many reports moved a message forward. */
-export const CarrierReportsResult = v.object({
-  received: v.number(),
-  applied: v.number(),
-  held: v.optional(v.number()),
-})
+/**
+ * `/v1/carriers/{carrier}/reports`: how many reports moved a message forward, or `replayed` for
+ * a copy of a callback already applied (acknowledged, not applied again).
+ */
+export const CarrierReportsResult = v.union([
+  v.object({ received: v.number(), applied: v.number(), held: v.optional(v.number()) }),
+  v.object({ replayed: v.literal(true) }),
+])
 
 /** The body of every error answer. */
 export const ErrorResponse = v.object({
