@@ -225,6 +225,7 @@ export function createVerificationService({
         captchaToken: input.captcha?.token,
         signals: input.signals,
         userAgent: meta.userAgent ?? null,
+        keyKind: apiKey.kind,
       })
 
       const id = newId('ver')
