@@ -27,7 +27,14 @@ export function difficultyFor(reasons: number, settings: FraudSettings['challeng
   return Math.min(settings.maxDifficulty, raw)
 }
 
-export function createChallengeService(db: Kysely<Database>, pepper: Buffer): ChallengeService {
+export function createChallengeService(
+  db: Kysely<Database>,
+  pepper: Buffer,
+  options: {
+    /** The secret number of a puzzle (random unless given: a simulation that plays people). */
+    numberFor?: (maxnumber: number) => number
+  } = {},
+): ChallengeService {
   const hmacKey = createHmac('sha256', pepper).update('textgate/fraud/altcha').digest('hex')
   return {
     async issue(projectId, difficulty, at) {
@@ -35,6 +42,7 @@ export function createChallengeService(db: Kysely<Database>, pepper: Buffer): Ch
         algorithm: 'SHA-256',
         hmacKey,
         maxnumber: difficulty,
+        ...(options.numberFor ? { number: options.numberFor(difficulty) } : {}),
         expires: new Date(at + CHALLENGE_TTL_MS),
         params: { p: projectId, d: String(difficulty) },
       })

@@ -87,6 +87,7 @@ function shopper(
       userAgent: BROWSER_AGENT,
       signals: humanSignals(random, deviceId ?? random.id(22), phone),
       canSolveCaptcha: true,
+      person: true,
     },
   }
 }
