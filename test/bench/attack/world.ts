@@ -86,8 +86,8 @@ export async function createWorld(options: WorldOptions) {
     },
   })
   const challenges: ChallengeService = {
-    async issue(projectId, difficulty, at) {
-      const challenge = await puzzles.issue(projectId, difficulty, at)
+    async issue(projectId, difficulty, at, phone) {
+      const challenge = await puzzles.issue(projectId, difficulty, at, phone)
       answers.set(challenge.challenge, picked)
       return challenge
     },
