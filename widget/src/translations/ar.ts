@@ -81,7 +81,7 @@ const ar: Translation = {
     wrong_key_type: 'هذا النموذج غير مُعدّ بشكل صحيح (مفتاح خاطئ).',
     service_unavailable: 'الخدمة مشغولة. حاول مرة أخرى بعد قليل.',
   },
-  rateLimited: (wait) => `محاولات كثيرة. حاول مرة أخرى بعد ${wait}.`,
+  rateLimited: (when) => `محاولات كثيرة. حاول مرة أخرى ${when}.`,
   rateLimitedNoWait: 'محاولات كثيرة. حاول لاحقًا.',
 }
 

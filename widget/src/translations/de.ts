@@ -67,7 +67,7 @@ const de: Translation = {
     wrong_key_type: 'Dieses Formular ist falsch eingerichtet (falscher Schlüssel).',
     service_unavailable: 'Der Dienst ist ausgelastet. Bitte versuchen Sie es gleich noch einmal.',
   },
-  rateLimited: (wait) => `Zu viele Versuche. Versuchen Sie es in ${wait} erneut.`,
+  rateLimited: (when) => `Zu viele Versuche. Versuchen Sie es ${when} erneut.`,
   rateLimitedNoWait: 'Zu viele Versuche. Versuchen Sie es später erneut.',
 }
 

@@ -68,8 +68,11 @@ export interface Translation {
     wrong_key_type: string
     service_unavailable: string
   }
-  /** `wait` is a duration in words, as Intl formats it ("10 minutes", "45 seconds"). */
-  rateLimited: (wait: string) => string
+  /**
+   * `when` is a time from now in words, as Intl.RelativeTimeFormat words it in the language: "in
+   * 10 minutes", "через 1 минуту", "10 分後"; the sentence takes it whole (it carries its "in").
+   */
+  rateLimited: (when: string) => string
   rateLimitedNoWait: string
 }
 
@@ -135,7 +138,7 @@ const en: Translation = {
     wrong_key_type: 'This form is not set up correctly (wrong key).',
     service_unavailable: 'The service is busy. Please try again in a moment.',
   },
-  rateLimited: (wait) => `Too many attempts. Try again in ${wait}.`,
+  rateLimited: (when) => `Too many attempts. Try again ${when}.`,
   rateLimitedNoWait: 'Too many attempts. Try again later.',
 }
 

@@ -62,7 +62,7 @@ const es: Translation = {
     wrong_key_type: 'Este formulario no está bien configurado (clave incorrecta).',
     service_unavailable: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
   },
-  rateLimited: (wait) => `Demasiados intentos. Inténtalo de nuevo en ${wait}.`,
+  rateLimited: (when) => `Demasiados intentos. Inténtalo de nuevo ${when}.`,
   rateLimitedNoWait: 'Demasiados intentos. Inténtalo más tarde.',
 }
 

@@ -62,7 +62,7 @@ const fr: Translation = {
     wrong_key_type: 'Ce formulaire est mal configuré (mauvaise clé).',
     service_unavailable: 'Le service est occupé. Réessayez dans un instant.',
   },
-  rateLimited: (wait) => `Trop de tentatives. Réessayez dans ${wait}.`,
+  rateLimited: (when) => `Trop de tentatives. Réessayez ${when}.`,
   rateLimitedNoWait: 'Trop de tentatives. Réessayez plus tard.',
 }
 

@@ -62,7 +62,7 @@ const id: Translation = {
     wrong_key_type: 'Formulir ini tidak diatur dengan benar (kunci salah).',
     service_unavailable: 'Layanan sedang sibuk. Coba lagi sebentar lagi.',
   },
-  rateLimited: (wait) => `Terlalu banyak percobaan. Coba lagi dalam ${wait}.`,
+  rateLimited: (when) => `Terlalu banyak percobaan. Coba lagi ${when}.`,
   rateLimitedNoWait: 'Terlalu banyak percobaan. Coba lagi nanti.',
 }
 

@@ -62,7 +62,7 @@ const it: Translation = {
     wrong_key_type: 'Questo modulo non è configurato correttamente (chiave errata).',
     service_unavailable: 'Il servizio è occupato. Riprova tra un momento.',
   },
-  rateLimited: (wait) => `Troppi tentativi. Riprova tra ${wait}.`,
+  rateLimited: (when) => `Troppi tentativi. Riprova ${when}.`,
   rateLimitedNoWait: 'Troppi tentativi. Riprova più tardi.',
 }
 

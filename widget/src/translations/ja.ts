@@ -63,7 +63,7 @@ const ja: Translation = {
     wrong_key_type: 'このフォームの設定に問題があります(キーの種類が違います)。',
     service_unavailable: 'サービスが混み合っています。少し待ってからお試しください。',
   },
-  rateLimited: (wait) => `試行回数が多すぎます。${wait}後にお試しください。`,
+  rateLimited: (when) => `試行回数が多すぎます。${when}にお試しください。`,
   rateLimitedNoWait: '試行回数が多すぎます。しばらくしてからお試しください。',
 }
 

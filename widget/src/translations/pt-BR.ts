@@ -67,7 +67,7 @@ const ptBR: Translation = {
     wrong_key_type: 'Este formulário não está configurado corretamente (chave errada).',
     service_unavailable: 'O serviço está ocupado. Tente novamente em instantes.',
   },
-  rateLimited: (wait) => `Muitas tentativas. Tente novamente em ${wait}.`,
+  rateLimited: (when) => `Muitas tentativas. Tente novamente ${when}.`,
   rateLimitedNoWait: 'Muitas tentativas. Tente mais tarde.',
 }
 

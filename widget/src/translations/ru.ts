@@ -69,7 +69,7 @@ const ru: Translation = {
     wrong_key_type: 'Форма настроена неправильно (не тот ключ).',
     service_unavailable: 'Сервис перегружен. Попробуйте через минуту.',
   },
-  rateLimited: (wait) => `Слишком много попыток. Повторите через ${wait}.`,
+  rateLimited: (when) => `Слишком много попыток. Повторите ${when}.`,
   rateLimitedNoWait: 'Слишком много попыток. Попробуйте позже.',
 }
 

@@ -62,7 +62,7 @@ const tr: Translation = {
     wrong_key_type: 'Bu form doğru ayarlanmamış (yanlış anahtar).',
     service_unavailable: 'Hizmet şu anda yoğun. Biraz sonra tekrar deneyin.',
   },
-  rateLimited: (wait) => `Çok fazla deneme. ${wait} sonra tekrar deneyin.`,
+  rateLimited: (when) => `Çok fazla deneme. ${when} tekrar deneyin.`,
   rateLimitedNoWait: 'Çok fazla deneme. Daha sonra tekrar deneyin.',
 }
 

@@ -62,7 +62,7 @@ const vi: Translation = {
     wrong_key_type: 'Biểu mẫu này chưa được thiết lập đúng (sai loại khóa).',
     service_unavailable: 'Dịch vụ đang bận. Vui lòng thử lại sau giây lát.',
   },
-  rateLimited: (wait) => `Thử quá nhiều lần. Hãy thử lại sau ${wait}.`,
+  rateLimited: (when) => `Thử quá nhiều lần. Hãy thử lại ${when}.`,
   rateLimitedNoWait: 'Thử quá nhiều lần. Vui lòng thử lại sau.',
 }
 
