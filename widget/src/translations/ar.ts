@@ -26,7 +26,14 @@ const ar: Translation = {
   consentDefault: 'أوافق على تلقي رمز لمرة واحدة في رسالة نصية. قد تُطبَّق رسوم الرسائل والبيانات.',
   sendCode: 'إرسال الرمز',
   sending: 'جارٍ الإرسال…',
-  codeLabel: (length) => `رمز من ${length} أرقام`,
+  codeLabel: (n) =>
+    count(n, {
+      one: 'رمز من رقم واحد',
+      two: 'رمز من رقمين',
+      few: `رمز من ${n} أرقام`,
+      many: `رمز من ${n} رقمًا`,
+      other: `رمز من ${n} رقم`,
+    }),
   codeSentTo: (to) => `أرسلنا رمزًا إلى ${to}.`,
   verify: 'تحقق',
   verifying: 'جارٍ التحقق…',

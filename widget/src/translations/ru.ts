@@ -21,7 +21,7 @@ const ru: Translation = {
     'Я согласен получить одноразовый код в SMS. Оператор может взимать плату за сообщения.',
   sendCode: 'Отправить код',
   sending: 'Отправляем…',
-  codeLabel: (length) => `Код из ${length} цифр`,
+  codeLabel: (length) => `Код из ${length} ${pick(length, 'цифры', 'цифр', 'цифр')}`,
   codeSentTo: (to) => `Мы отправили код на ${to}.`,
   verify: 'Подтвердить',
   verifying: 'Проверяем…',
