@@ -34,4 +34,4 @@ export function errorMessage(error: TextgateApiError, t: Translation): string {
 
 /** "Too many attempts. Try again in 10 minutes.", or "… later." when the wait is not known. */
 export const rateLimitMessage = (seconds: number | undefined, t: Translation): string =>
-  seconds ? t.rateLimited(waitIn(seconds, t.$code)) : t.rateLimitedNoWait
+  seconds ? t.rateLimited(waitIn(seconds, t.$code)) : t.errors.rate_limited

@@ -87,9 +87,9 @@ const ar: Translation = {
     origin_not_allowed: 'هذا النموذج غير مُعدّ بشكل صحيح (الموقع غير مسموح به).',
     wrong_key_type: 'هذا النموذج غير مُعدّ بشكل صحيح (مفتاح خاطئ).',
     service_unavailable: 'الخدمة مشغولة. حاول مرة أخرى بعد قليل.',
+    rate_limited: 'محاولات كثيرة. حاول لاحقًا.',
   },
   rateLimited: (when) => `محاولات كثيرة. حاول مرة أخرى ${when}.`,
-  rateLimitedNoWait: 'محاولات كثيرة. حاول لاحقًا.',
 }
 
 export default ar

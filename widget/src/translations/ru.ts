@@ -68,9 +68,9 @@ const ru: Translation = {
     origin_not_allowed: 'Форма настроена неправильно (сайт не разрешён).',
     wrong_key_type: 'Форма настроена неправильно (не тот ключ).',
     service_unavailable: 'Сервис перегружен. Попробуйте через минуту.',
+    rate_limited: 'Слишком много попыток. Попробуйте позже.',
   },
   rateLimited: (when) => `Слишком много попыток. Повторите ${when}.`,
-  rateLimitedNoWait: 'Слишком много попыток. Попробуйте позже.',
 }
 
 export default ru
