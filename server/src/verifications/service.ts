@@ -22,7 +22,7 @@ import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
 import { enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
-import { allowedCountries, type KeyLookup } from '../projects'
+import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database, Project, Verification } from '../storage'
 import { renderCodeMessage } from '../templates'
@@ -89,7 +89,7 @@ const templatesOf = (project: { message_templates: string | null }) =>
  * The text of a code message and the template data carriers need: the project's registrations
  * for the locale, and the 【signature】 in front of texts to mainland China when it has one.
  */
-function codeMessage(
+export function codeMessage(
   project: Pick<Project, 'brand' | 'message_templates' | 'sms_registrations'>,
   to: string,
   code: string,
@@ -194,6 +194,20 @@ export function createVerificationService({
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
       }
+      // A project that names its consent versions records the current one when the widget
+      // names none, and refuses a version it does not know (an old page, a typo).
+      const versions = consentVersions(project)
+      const consentVersion = input.consent.version ?? versions?.[0] ?? DEFAULT_CONSENT_VERSION
+      if (versions && !versions.includes(consentVersion)) {
+        throw new ApiError('invalid_request', {
+          issues: [
+            {
+              path: 'consent.version',
+              message: `consent.version must be one of this project's: ${versions.join(', ')}`,
+            },
+          ],
+        })
+      }
 
       const requestHash = createHash('sha256')
         .update(
@@ -274,7 +288,7 @@ export function createVerificationService({
               code_length: project.code_length,
               attempts: 0,
               sends: 1,
-              consent_version: input.consent.version ?? DEFAULT_CONSENT_VERSION,
+              consent_version: consentVersion,
               consent_at: at,
               consent_marketing: input.consent.marketing ? 1 : 0,
               origin: meta.origin,
