@@ -429,8 +429,14 @@ describe('the operator console in Chromium', () => {
       .poll(() => page.locator('[data-testid="preview-text"]').textContent())
       .toMatch(/^\d{6} is your Console shop code/)
     expect(await page.locator('[data-testid="preview-segments"]').textContent()).toBe('1')
-    // An emoji needs UCS-2, and a long text then takes more parts; the cost follows.
-    await template.fill(`{code} 🙂 ${'ваш код для входа в магазин. '.repeat(3)}`)
+    // A Russian template: Cyrillic needs UCS-2 (70 characters a part), so it takes two parts
+    // and costs twice as much on the route.
+    await page.locator('#new-locale').fill('ru')
+    await page.getByRole('button', { name: 'Add a locale' }).click()
+    await expect.poll(() => template.inputValue()).toContain('ваш код подтверждения')
+    await template.fill(
+      'Код {code} для входа в {brand}. Никому его не сообщайте: он действует {minutes} минут.',
+    )
     await expect
       .poll(() => page.locator('[data-testid="preview-encoding"]').textContent())
       .toBe('UCS-2')
@@ -449,7 +455,9 @@ describe('the operator console in Chromium', () => {
       .toContain('E2E_GATEWAY_TOKEN')
     const text = await pageText(page)
     for (const secret of Object.values(ROUTING_SECRETS)) expect(text).not.toContain(secret)
-    await page.screenshot({ path: join(SHOTS, 'messaging.png'), fullPage: false })
+    // The README's picture: templates, preview and cost per route in one view.
+    await page.setViewportSize({ width: 1280, height: 1450 })
+    await page.screenshot({ path: join(SHOTS, 'messaging.png') })
     expect(await watch.violations()).toEqual([])
     expect(watch.errors).toEqual([])
     await page.context().close()

@@ -231,7 +231,7 @@ export class MessagingPage extends ProjectPage {
                 p.routes.length
                   ? scrollTable(
                       t.messaging.costPerRoute,
-                      html`<table><thead><tr><th scope="col">${t.messaging.route}</th><th scope="col" class="num">${t.messaging.perSegment}</th><th scope="col" class="num">${t.messaging.costPerRoute}</th></tr></thead>
+                      html`<table><thead><tr><th scope="col">${t.messaging.route}</th><th scope="col" class="num">${t.messaging.perSegment}</th><th scope="col" class="num">${t.messaging.costOfText}</th></tr></thead>
                       <tbody>${p.routes.map(
                         (r) => html`<tr><td>${r.carrier} <span class="muted">(${r.rule})</span></td>
                           <td class="num">${r.costPerSegment === null ? t.messaging.noPrice : fmt.money(r.costPerSegment, 'USD')}</td>
