@@ -73,7 +73,7 @@ for (const dialect of DIALECTS) {
         fraudEvents: 0,
         callbackReplays: 0,
         expiredListEntries: 1,
-        masked: { verifications: 0, messages: 0, fraudEvents: 0 },
+        masked: { verifications: 0, messages: 0, fraudEvents: 0, signals: 0, figures: 0 },
       })
       const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
       expect(left).toEqual([{ jti: 'live' }])
