@@ -351,6 +351,19 @@ export class TextgateVerify extends LitElement {
     this.dispatch('textgate-error', this.problem.fail(error, at, retry, this.step === 'code'))
   }
 
+  /** One request of the flow, with the controls busy; a refusal is shown at `at` and returned. */
+  private async request<T>(at: ErrorField, retry: () => Promise<void>, run: () => Promise<T>) {
+    this.busy = true
+    try {
+      return { value: await run() }
+    } catch (error) {
+      this.fail(error, at, retry)
+      return { error }
+    } finally {
+      this.busy = false
+    }
+  }
+
   /** Checks the number when the shopper leaves the field, so problems show before sending. */
   private async onPhoneBlur(): Promise<void> {
     if (!/\d/.test(this.phone.text) || this.step !== 'phone') return
@@ -378,25 +391,20 @@ export class TextgateVerify extends LitElement {
       this.problem.show(this.t.consentMissing, 'consent')
       return this.focusPart('consent-checkbox')
     }
-    this.busy = true
-    try {
-      await this.session.start({
+    const started = await this.request('phone', retry, () =>
+      this.session.start({
         number: checked.number,
         consentVersion: this.consentVersion,
         marketing: this.marketingOffered ? this.marketing : undefined,
         locale: this.t.$code,
         captchaToken: this.captchaToken,
         signals: this.signals.collect(),
-      })
-    } catch (error) {
-      this.busy = false
-      this.fail(error, 'phone', retry)
-      return this.focusAfterFailure('phone-input')
-    }
+      }),
+    )
+    if ('error' in started) return this.focusAfterFailure('phone-input')
     this.codeText = ''
     this.status = this.t.codeSentTo(this.session.shownPhone)
     this.step = 'code'
-    this.busy = false
     this.clock.start()
     await this.focusAfter('code-input')
     this.otp.start()
@@ -421,13 +429,13 @@ export class TextgateVerify extends LitElement {
       return this.focusPart('code-input')
     }
     this.otp.stop()
-    this.busy = true
-    let token: string
-    try {
-      token = await this.session.check(this.codeText)
-    } catch (error) {
-      this.busy = false
-      this.fail(error, 'code', () => this.onCheck())
+    const checked = await this.request(
+      'code',
+      () => this.onCheck(),
+      () => this.session.check(this.codeText),
+    )
+    if ('error' in checked) {
+      const { error } = checked
       if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
         this.codeText = ''
         await this.updateComplete
@@ -438,8 +446,8 @@ export class TextgateVerify extends LitElement {
       else await this.focusAfterFailure('code-input')
       return
     }
+    const token = checked.value
     this.clock.stop()
-    this.busy = false
     this.step = 'done'
     this.status = ''
     this.problem.clear()
@@ -450,19 +458,16 @@ export class TextgateVerify extends LitElement {
 
   private async onResend(): Promise<void> {
     if (!this.session.pending || this.busy) return
-    this.busy = true
-    try {
-      await this.session.resend()
-    } catch (error) {
-      this.busy = false
-      this.fail(error, 'code', () => this.onResend())
-      return this.focusAfterFailure('code-input')
-    }
+    const resent = await this.request(
+      'code',
+      () => this.onResend(),
+      () => this.session.resend(),
+    )
+    if ('error' in resent) return this.focusAfterFailure('code-input')
     // The number stays in view: "We sent a code to … A new code is on its way."
     this.status = `${this.t.codeSentTo(this.session.shownPhone)} ${this.t.newCodeSent}`
     this.problem.clear()
     this.clock.start()
-    this.busy = false
     this.otp.start()
     await this.focusAfter('code-input')
   }
