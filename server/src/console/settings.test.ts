@@ -127,6 +127,40 @@ for (const dialect of DIALECTS) {
       expect(audit).toHaveLength(2)
     })
 
+    it('rotates the signing key (owner only): the JWKS keeps the old key, new tokens use the new one', async () => {
+      const before = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
+        (k: { kid: string }) => k.kid,
+      )
+      for (const role of ['developer', 'analyst', 'support']) {
+        const refused = await clients[role]!.call('POST', `${base()}/settings/signing-key/rotate`)
+        expect([role, refused.status]).toEqual([role, 403])
+      }
+      const rotated = await clients.owner!.call('POST', `${base()}/settings/signing-key/rotate`)
+      expect(rotated.status).toBe(200)
+      expect(before).toContain(rotated.json.retiredKid)
+      expect(before).not.toContain(rotated.json.kid)
+      const after = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
+        (k: { kid: string }) => k.kid,
+      )
+      expect(after).toEqual(expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]))
+      const token = await h.tokens.issue({
+        projectId,
+        verificationId: 'ver_rotation',
+        phone: '+447400100010',
+        mode: 'test',
+        consent: { version: 'v1', at: h.now() },
+      })
+      const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())
+      expect(header.kid).toBe(rotated.json.kid)
+      const audit = await h.db
+        .selectFrom('audit_log')
+        .select(['action', 'target'])
+        .where('action', '=', 'signing_key.rotate')
+        .where('status', '=', 200)
+        .execute()
+      expect(audit).toEqual([{ action: 'signing_key.rotate', target: rotated.json.kid }])
+    })
+
     it('adds a list entry with a note and an expiry; once expired no list shows it', async () => {
       const expiresAt = new Date(h.now() + 3_600_000).toISOString()
       const added = await clients.owner!.call('POST', `${base()}/fraud/lists`, {
