@@ -20,7 +20,7 @@ import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
 import { enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
-import { allowedCountries, type KeyLookup } from '../projects'
+import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import type { TokenService } from '../tokens'
@@ -104,6 +104,20 @@ export function createVerificationService({
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
       }
+      // A project that names its consent versions records the current one when the widget
+      // names none, and refuses a version it does not know (an old page, a typo).
+      const versions = consentVersions(project)
+      const consentVersion = input.consent.version ?? versions?.[0] ?? DEFAULT_CONSENT_VERSION
+      if (versions && !versions.includes(consentVersion)) {
+        throw new ApiError('invalid_request', {
+          issues: [
+            {
+              path: 'consent.version',
+              message: `consent.version must be one of this project's: ${versions.join(', ')}`,
+            },
+          ],
+        })
+      }
 
       const requestHash = startRequestHash({
         e164: phone.e164,
@@ -171,7 +185,7 @@ export function createVerificationService({
             code_length: project.code_length,
             attempts: 0,
             sends: 1,
-            consent_version: input.consent.version ?? DEFAULT_CONSENT_VERSION,
+            consent_version: consentVersion,
             consent_at: at,
             consent_marketing: input.consent.marketing ? 1 : 0,
             origin: meta.origin,
