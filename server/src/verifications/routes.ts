@@ -1,6 +1,6 @@
 /**
  * HTTP routes of verifications: the widget's start, check and resend (publishable key) and
- * the store server's read (secret key).
+ * the store server's read and cancel (secret key).
  * @module
  */
 
@@ -64,6 +64,9 @@ export function verificationRoutes(
           ip: ipOf(c),
         }),
       )
+    })
+    .post('/:id/cancel', secret, async (c) => {
+      return c.json(await verifications.cancel(c.get('auth'), verificationId(c)))
     })
     .get('/:id', secret, async (c) => {
       return c.json(await verifications.get(c.get('auth'), verificationId(c)))

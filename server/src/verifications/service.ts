@@ -11,6 +11,7 @@ import type {
   ResendVerificationResponse,
   StartVerificationResponse,
   VerificationDetails,
+  WebhookEventData,
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
 import { isMainlandChina } from '../carriers/template-data'
@@ -348,20 +349,7 @@ export function createVerificationService({
             .returning(['mode', 'phone', 'country'])
             .executeTakeFirst()
           if (!failed) return undefined
-          await emitWebhookEvent(trx, {
-            type: 'verification.failed',
-            projectId,
-            mode: failed.mode,
-            orderKey: id,
-            at,
-            data: {
-              verificationId: id,
-              phone: failed.phone,
-              country: failed.country,
-              reason: 'max_attempts',
-              failedAt: iso(at),
-            },
-          })
+          await emitFailed(trx, { id, project_id: projectId, ...failed }, 'max_attempts', at)
           return failed
         })
         if (failedNow) verificationsTotal.inc({ status: 'failed', country: failedNow.country })
@@ -511,6 +499,41 @@ export function createVerificationService({
       }
     },
 
+    /**
+     * `POST /v1/verifications/{id}/cancel` (secret key): the store ends a pending verification
+     * (the shopper left, changed the number): its code stops working and `verification.failed`
+     * (canceled) is raised. Canceling a canceled one again answers the same; any other
+     * finished one is not pending any more.
+     */
+    async cancel(auth: KeyLookup, id: string): Promise<VerificationDetails> {
+      const at = now()
+      const canceled = await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('verifications')
+          .set({ status: 'canceled' })
+          .where('id', '=', id)
+          .where('project_id', '=', auth.project.id)
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', at)
+          .returning(['id', 'project_id', 'mode', 'phone', 'country'])
+          .executeTakeFirst()
+        if (row) await emitFailed(trx, row, 'canceled', at)
+        return row
+      })
+      if (canceled) {
+        verificationsTotal.inc({ status: 'canceled', country: canceled.country })
+      } else {
+        const row = await load(auth.project.id, id)
+        if (row.status === 'pending' && row.expires_at <= at) await markExpired(id, at)
+        if (row.status !== 'canceled') {
+          throw row.status === 'expired' || row.status === 'pending'
+            ? new ApiError('verification_expired')
+            : new ApiError('verification_not_pending', { status: row.status })
+        }
+      }
+      return this.get(auth, id)
+    },
+
     async get(auth: KeyLookup, id: string): Promise<VerificationDetails> {
       const at = now()
       const row = await load(auth.project.id, id)
@@ -617,24 +640,36 @@ export async function expireVerifications(
     const rows = await update
       .returning(['id', 'project_id', 'mode', 'phone', 'country', 'expires_at'])
       .execute()
-    for (const row of rows) {
-      await emitWebhookEvent(trx, {
-        type: 'verification.failed',
-        projectId: row.project_id,
-        mode: row.mode,
-        orderKey: row.id,
-        at,
-        data: {
-          verificationId: row.id,
-          phone: row.phone,
-          country: row.country,
-          reason: 'expired',
-          failedAt: iso(row.expires_at),
-        },
-      })
-    }
+    for (const row of rows) await emitFailed(trx, row, 'expired', at, row.expires_at)
     return rows
   })
   for (const row of expired) verificationsTotal.inc({ status: 'expired', country: row.country })
   return expired.length
+}
+
+type VerificationFailedReason = WebhookEventData<'verification.failed'>['reason']
+type FailedRow = Pick<Verification, 'id' | 'project_id' | 'mode' | 'phone' | 'country'>
+
+/** `verification.failed` for a row that just left `pending`, in the transaction that moved it. */
+function emitFailed(
+  trx: Kysely<Database>,
+  row: FailedRow,
+  reason: VerificationFailedReason,
+  at: number,
+  failedAt = at,
+): Promise<unknown> {
+  return emitWebhookEvent(trx, {
+    type: 'verification.failed',
+    projectId: row.project_id,
+    mode: row.mode,
+    orderKey: row.id,
+    at,
+    data: {
+      verificationId: row.id,
+      phone: row.phone,
+      country: row.country,
+      reason,
+      failedAt: iso(failedAt),
+    },
+  })
 }
