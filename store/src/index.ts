@@ -4,13 +4,15 @@
  * webhooks.
  * @module
  */
-export type {
-  PhoneTokenClaims,
-  RedeemFailure,
-  WebhookEvent,
-  WebhookEventData,
-  WebhookEventType,
-} from '@textgate/shared'
+import type { PhoneTokenClaims as Claims, WebhookEvent as Event } from '@textgate/shared'
+
+export type { RedeemFailure, WebhookEventData, WebhookEventType } from '@textgate/shared'
+// Aliases, so the published types name these as types only (in shared they are valibot schemas
+// too, which this package does not export).
+/** The claims of a verified phone token. */
+export type PhoneTokenClaims = Claims
+/** The JSON body of a webhook request, by `type`. */
+export type WebhookEvent = Event
 export * from './redeem'
 export * from './verify-token'
 export * from './webhooks'
