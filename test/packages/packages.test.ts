@@ -167,8 +167,10 @@ describe('installed packages (npm pack, plain npm)', () => {
     let storeUrl = ''
     let keys: CreatedProject
 
+    const data = tempDir('tg-packages-data-')
+    afterAll(() => data.remove())
+
     beforeAll(async () => {
-      const data = tempDir('tg-packages-data-')
       const port = await freePort()
       textgateUrl = `http://127.0.0.1:${port}`
       const env = {
