@@ -9,6 +9,7 @@ import './pages/overview'
 import './pages/verifications'
 import './pages/sandbox'
 import './pages/fraud'
+import './pages/messaging'
 import './pages/settings'
 import './pages/audit'
 
@@ -37,7 +38,7 @@ const PAGES = [
   {
     path: 'messaging',
     label: t.nav.messaging,
-    permission: 'messaging.read',
+    permission: 'delivery.read',
     tag: 'tg-messaging-page',
   },
   { path: 'settings', label: t.nav.settings, permission: 'settings.read', tag: 'tg-settings-page' },

@@ -46,7 +46,14 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { ErasureRequest } from '../privacy/routes'
 
-type Security = 'publishable' | 'secret' | 'testSecret' | 'metrics' | 'carrier' | 'none'
+type Security =
+  | 'publishable'
+  | 'publishableOrSecret'
+  | 'secret'
+  | 'testSecret'
+  | 'metrics'
+  | 'carrier'
+  | 'none'
 
 interface Param {
   name: string
@@ -89,7 +96,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'startVerification',
     summary: 'Start a verification: check the number, screen it, text a code.',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     body: StartVerificationRequest,
     headers: [
       {
@@ -108,7 +115,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'checkVerification',
     summary: 'Check the code; the answer carries the phone token.',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     body: CheckVerificationRequest,
     responses: { '200': { description: 'Approved.', schema: CheckVerificationResponse } },
   },
@@ -118,7 +125,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'resendVerification',
     summary: 'Send a new code (with back-off).',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     bodyOptional: true,
     responses: { '200': { description: 'Sent.', schema: ResendVerificationResponse } },
   },
@@ -502,6 +509,7 @@ export function jsonSchema(schema: v.GenericSchema, typeMode: 'input' | 'output'
 
 const SECURITY: Record<Security, Record<string, string[]>[]> = {
   publishable: [{ publishableKey: [] }],
+  publishableOrSecret: [{ publishableKey: [] }, { secretKey: [] }],
   secret: [{ secretKey: [] }],
   testSecret: [{ secretKey: [] }],
   metrics: [{ metricsToken: [] }],

@@ -23,6 +23,8 @@ export interface ProjectTable {
   sms_registrations: string | null
   /** JSON array of CIDRs the console and secret-key API accept calls from, or null for any. */
   ip_allowlist: string | null
+  /** JSON array of the consent versions starts may name (the first is current), or null: any. */
+  consent_versions: string | null
 }
 
 export type KeyKind = 'publishable' | 'secret'
@@ -196,6 +198,8 @@ export interface FraudListEntryTable {
   value: string
   note: string | null
   created_at: number
+  /** When the entry stops counting (epoch ms); null: never. */
+  expires_at: number | null
 }
 
 export interface FraudEventTable {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import type { Selectable, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { newId } from '../ids'
+import { createPollingLoop, type PollingLoop } from '../polling'
 import { decrypt } from '../secrets'
 import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { onWebhookEvent } from './emit'
@@ -37,13 +38,8 @@ export interface WebhookDispatcherOptions {
   onEndpointDisabled?: (endpoint: { id: string; projectId: string; url: string }) => void
 }
 
-export interface WebhookDispatcher {
-  start(): void
-  stop(): Promise<void>
-  nudge(): void
-  /** Delivers everything due now (for tests and scripts); returns attempts made. */
-  drain(): Promise<number>
-}
+/** `drain` delivers everything due now (for tests and scripts) and returns attempts made. */
+export type WebhookDispatcher = PollingLoop
 
 interface Claimed {
   delivery: { id: string; message_id: string; endpoint_id: string; attempts: number }
@@ -67,12 +63,6 @@ export function createWebhookDispatcher({
 }: WebhookDispatcherOptions): WebhookDispatcher {
   const { db } = storage
   const workerId = `wh_${randomBytes(6).toString('hex')}`
-  let running = false
-  let draining = false
-  let timer: NodeJS.Timeout | undefined
-  let round: Promise<number> | undefined
-  let again = false
-  let unsubscribe: (() => void) | undefined
 
   async function claimIn(trx: Transaction<Database>, at: number) {
     let due = trx
@@ -227,9 +217,9 @@ export function createWebhookDispatcher({
     }
   }
 
-  async function work(): Promise<number> {
+  async function work(active: () => boolean): Promise<number> {
     let made = 0
-    while (running || draining) {
+    while (active()) {
       const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
       if (!claimed) break
       await attempt(claimed)
@@ -238,56 +228,12 @@ export function createWebhookDispatcher({
     return made
   }
 
-  async function runRound(): Promise<number> {
-    const counts = await Promise.all(Array.from({ length: window }, work))
-    return counts.reduce((sum, n) => sum + n, 0)
-  }
-
-  function tick(): void {
-    if (round) {
-      again = true
-      return
-    }
-    round = runRound()
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'webhook round failed')
-        return 0
-      })
-      .finally(() => {
-        round = undefined
-        if (running && again) {
-          again = false
-          tick()
-        }
-      })
-  }
-
-  return {
-    start() {
-      if (running) return
-      running = true
-      timer = setInterval(tick, pollIntervalMs)
-      timer.unref()
-      unsubscribe = onWebhookEvent(() => setTimeout(tick, 20).unref())
-      tick()
-    },
-    async stop() {
-      running = false
-      unsubscribe?.()
-      if (timer) clearInterval(timer)
-      await round
-    },
-    nudge() {
-      if (running) tick()
-    },
-    async drain() {
-      draining = true
-      try {
-        await round
-        return await runRound()
-      } finally {
-        draining = false
-      }
-    },
-  }
+  return createPollingLoop({
+    window,
+    pollIntervalMs,
+    logger,
+    label: 'webhook round failed',
+    work,
+    subscribe: (tick) => onWebhookEvent(() => setTimeout(tick, 20).unref()),
+  })
 }

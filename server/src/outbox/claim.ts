@@ -1,0 +1,98 @@
+/**
+ * Claiming the next due outbox row: the row, its text and the state of its code, in one
+ * transaction. Claims expire, so rows held by a process that crashed are picked up again.
+ * @module
+ */
+import type { Selectable, Transaction } from 'kysely'
+import type { CarrierAdapter } from '../carriers/types'
+import { recordSending } from '../delivery/messages'
+import type { Database, OutboxRow } from '../storage'
+import type { DispatchContext } from './context'
+
+export interface Claimed {
+  row: OutboxRow
+  message: Selectable<Database['messages']>
+  /** The adapter for the text; absent for a decoy (no body) or when none can take it. */
+  carrier?: CarrierAdapter
+  /** Why no adapter can take the text (carrierFor threw). */
+  noCarrier?: unknown
+  /** Why the text is not worth sending any more. */
+  stale?: string
+  /** When the code in the text stops working. */
+  expiresAt?: number
+}
+
+/**
+ * Claims the next due row and marks its text as being sent, inside `trx`. Undefined when
+ * nothing is due.
+ */
+export async function claimNext(
+  ctx: DispatchContext,
+  trx: Transaction<Database>,
+  at: number,
+): Promise<Claimed | undefined> {
+  let due = trx
+    .selectFrom('outbox')
+    .select('id')
+    .where('state', '=', 'pending')
+    .where('available_at', '<=', at)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+    .orderBy('available_at')
+    .limit(1)
+  // Several processes share one PostgreSQL: each takes rows the others have not locked.
+  if (ctx.dialect === 'postgres') due = due.forUpdate().skipLocked()
+  const row = await trx
+    .updateTable('outbox')
+    .set({ claimed_by: ctx.workerId, claimed_until: at + ctx.claimMs })
+    .where('id', 'in', due)
+    .returningAll()
+    .executeTakeFirst()
+  if (!row) return undefined
+  // The text and the state of its code, in one read.
+  const { verification_status, verification_expires_at, ...message } = await trx
+    .selectFrom('messages')
+    .leftJoin('verifications', 'verifications.id', 'messages.verification_id')
+    .selectAll('messages')
+    .select([
+      'verifications.status as verification_status',
+      'verifications.expires_at as verification_expires_at',
+    ])
+    .where('messages.id', '=', row.message_id)
+    .executeTakeFirstOrThrow()
+  if (!message.body_encrypted) return { row, message }
+  // A code that can no longer be used is not worth a text (a long outage, or a resend
+  // still queued when the shopper already verified with the earlier code).
+  if (verification_expires_at === null || verification_expires_at <= at) {
+    return { row, message, stale: 'the code expired before it could be sent' }
+  }
+  if (verification_status !== 'pending') {
+    return { row, message, stale: `the verification is already ${verification_status}` }
+  }
+  let carrier: CarrierAdapter | undefined
+  try {
+    carrier = ctx.carrierFor(message.mode, message.to)
+  } catch (error) {
+    return { row, message, noCarrier: error }
+  }
+  await recordSending(trx, message.id, carrier.id, at)
+  return { row, message, carrier, expiresAt: verification_expires_at }
+}
+
+/** Keeps the claim on `row` alive while its send is under way (a slow carrier, failovers). */
+export function holdClaim(ctx: DispatchContext, row: OutboxRow): () => void {
+  const timer = setInterval(
+    () => {
+      ctx.db
+        .updateTable('outbox')
+        .set({ claimed_until: ctx.now() + ctx.claimMs })
+        .where('id', '=', row.id)
+        .where('claimed_by', '=', ctx.workerId)
+        .where('state', '=', 'pending')
+        .execute()
+        .catch((error: unknown) => ctx.logger.warn({ err: error, row: row.id }, 'claim renewal'))
+    },
+    Math.max(250, Math.floor(ctx.claimMs / 3)),
+  )
+  timer.unref()
+  return () => clearInterval(timer)
+}

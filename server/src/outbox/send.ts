@@ -1,0 +1,158 @@
+/**
+ * Sending a claimed text, or deciding not to, and what to write about it. Nothing is written
+ * here: the worker records the outcome in the same commit as its next claim.
+ * @module
+ */
+import type { Transaction } from 'kysely'
+import { CarrierError, type SendResult, type TemplateData } from '../carriers/types'
+import { recordNotSent, recordSendFailure, recordSent } from '../delivery/messages'
+import { applyEarlyReports } from '../delivery/reports'
+import { decrypt } from '../secrets'
+import type { Database, OutboxRow } from '../storage'
+import { type Claimed, holdClaim } from './claim'
+import type { DispatchContext } from './context'
+
+/** What a worker writes about a text it handled, and what it does once that is committed. */
+export interface Outcome {
+  write: (trx: Transaction<Database>) => Promise<void>
+  after?: () => Promise<void>
+}
+
+const BACKOFF_BASE_MS = 1_000
+const BACKOFF_CAP_MS = 5 * 60_000
+
+/** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)]. */
+export function backoffMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt))
+}
+
+/** Sends a claimed text (or decides not to) and says what to write about it. */
+export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<Outcome> {
+  const { row, message, carrier, noCarrier, stale, expiresAt } = claimed
+  const { logger, encryptionKey, now } = ctx
+  if (!message.body_encrypted) {
+    return {
+      write: async (trx) => {
+        await trx.updateTable('outbox').set({ state: 'done' }).where('id', '=', row.id).execute()
+      },
+    }
+  }
+  if (stale) return { write: drop(ctx, row, message.id, stale) }
+  if (!carrier) return { write: fail(ctx, row, message.id, null, noCarrier) }
+  if (message.status === 'sending') {
+    // Claimed before by a process that died (or lost its claim) mid-send: the carrier may
+    // already have this text. Sending again is the price of losing nothing.
+    logger.warn({ messageId: message.id, carrier: message.carrier }, 'resending after a crash')
+  }
+  const release = holdClaim(ctx, row)
+  let result: SendResult
+  try {
+    result = await carrier.send({
+      id: message.id,
+      to: message.to,
+      body: decrypt(encryptionKey, message.body_encrypted),
+      projectId: message.project_id,
+      mode: message.mode,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(message.template_encrypted
+        ? {
+            template: JSON.parse(
+              decrypt(encryptionKey, message.template_encrypted),
+            ) as TemplateData,
+          }
+        : {}),
+    })
+  } catch (error) {
+    return { write: fail(ctx, row, message.id, carrier.id, error) }
+  } finally {
+    release()
+  }
+  const at = now()
+  // A router names the adapter that actually took the message.
+  const carrierId = result.carrier ?? carrier.id
+  const sentIds = [
+    ...new Set([
+      result.carrierMessageId,
+      ...(result.sentParts ?? []).map((p) => p.carrierMessageId),
+    ]),
+  ]
+  return {
+    write: async (trx) => {
+      await recordSent(trx, { messageId: message.id, carrier: carrierId, result, at })
+      await trx
+        .updateTable('outbox')
+        .set({ state: 'done', claimed_until: null, last_error: null })
+        .where('id', '=', row.id)
+        .execute()
+    },
+    // A fast carrier may have reported before our commit: apply what it said. (The
+    // housekeeping sweep catches a report that raced this very moment.)
+    after: async () => {
+      await applyEarlyReports(ctx.db, now(), {
+        carrier: carrierId,
+        carrierMessageIds: sentIds,
+      }).catch((error: unknown) =>
+        logger.warn({ err: error, messageId: message.id }, 'early reports'),
+      )
+    },
+  }
+}
+
+/** Gives up a text that is no use any more, without a carrier seeing it. */
+function drop(
+  ctx: DispatchContext,
+  row: OutboxRow,
+  messageId: string,
+  reason: string,
+): Outcome['write'] {
+  const at = ctx.now()
+  ctx.logger.info({ messageId, reason }, 'text not sent')
+  return async (trx) => {
+    await trx
+      .updateTable('outbox')
+      .set({ state: 'dead', claimed_until: null, last_error: reason })
+      .where('id', '=', row.id)
+      .execute()
+    await recordNotSent(trx, messageId, reason, at)
+  }
+}
+
+/** A failed send: retried after a backoff, or given up when permanent or tried too often. */
+function fail(
+  ctx: DispatchContext,
+  row: OutboxRow,
+  messageId: string,
+  carrierId: string | null,
+  error: unknown,
+): Outcome['write'] {
+  const permanent = error instanceof CarrierError && error.permanent
+  const reason = error instanceof Error ? error.message : String(error)
+  const attempts = row.attempts + 1
+  const giveUp = permanent || attempts >= ctx.maxAttempts
+  const at = ctx.now()
+  ctx.logger.warn(
+    { messageId, carrier: carrierId, attempt: attempts, permanent, giveUp, err: reason },
+    'carrier send failed',
+  )
+  const retryAfter = error instanceof CarrierError ? (error.retryAfterMs ?? 0) : 0
+  return async (trx) => {
+    await trx
+      .updateTable('outbox')
+      .set({
+        state: giveUp ? 'dead' : 'pending',
+        attempts,
+        available_at: at + Math.max(retryAfter, backoffMs(attempts)),
+        claimed_until: null,
+        last_error: reason.slice(0, 500),
+      })
+      .where('id', '=', row.id)
+      .execute()
+    await recordSendFailure(trx, {
+      messageId,
+      giveUp,
+      reason,
+      errorCode: error instanceof CarrierError ? (error.code ?? null) : null,
+      at,
+    })
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * A verification's states and the only writes that move it: pending → approved, failed,
+ * expired or canceled, and a pending code renewed by a resend. Every move is a conditional UPDATE, so a
+ * limit holds across server processes and a row moves once.
+ * @module
+ */
+import type { WebhookEventData } from '@textgate/shared'
+import type { Kysely, Transaction } from 'kysely'
+import { ApiError } from '../http/errors'
+import { verificationsTotal } from '../metrics'
+import type { Database, NewVerification, Verification } from '../storage'
+import { emitWebhookEvent } from '../webhooks/emit'
+
+export const CODE_TTL_MS = 10 * 60_000
+export const MAX_CHECKS = 5
+export const MAX_SENDS = 5
+
+/** Wait before the next send, after `sends` sends: 30 s, 60 s, 2 min, 4 min. */
+export function resendDelayMs(sends: number): number {
+  return 30_000 * 2 ** Math.max(0, sends - 1)
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Writes a new pending verification; call inside the start's transaction. */
+export async function insertPending(
+  trx: Transaction<Database>,
+  row: NewVerification & { status: 'pending' },
+): Promise<void> {
+  await trx.insertInto('verifications').values(row).execute()
+}
+
+/** The verification `id` of the project; throws `verification_not_found`. */
+export async function loadVerification(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+): Promise<Verification> {
+  const row = await db
+    .selectFrom('verifications')
+    .selectAll()
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  if (!row) throw new ApiError('verification_not_found')
+  return row
+}
+
+/** The error that says why `row` can take no check or resend. */
+export function notPendingError(row: Verification, at: number): ApiError {
+  if (row.status === 'failed' || row.attempts >= MAX_CHECKS) {
+    return new ApiError('max_attempts_reached', {}, { retryAfterSeconds: 0 })
+  }
+  if (row.status === 'expired' || (row.status === 'pending' && row.expires_at <= at)) {
+    return new ApiError('verification_expired')
+  }
+  return new ApiError('verification_not_pending', { status: row.status })
+}
+
+/**
+ * Reserves one check before the code is compared: parallel guesses can never exceed
+ * MAX_CHECKS. Undefined when the verification takes no check.
+ */
+export async function reserveAttempt(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+  at: number,
+) {
+  return db
+    .updateTable('verifications')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .where('status', '=', 'pending')
+    .where('attempts', '<', MAX_CHECKS)
+    .where('expires_at', '>', at)
+    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals'])
+    .executeTakeFirst()
+}
+
+/** pending → failed (too many wrong codes), with `verification.failed`; once. */
+export async function markFailed(db: Kysely<Database>, projectId: string, id: string, at: number) {
+  const failed = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('verifications')
+      .set({ status: 'failed' })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .returning(['mode', 'phone', 'country'])
+      .executeTakeFirst()
+    if (!row) return undefined
+    await emitFailed(trx, { id, project_id: projectId, ...row }, 'max_attempts', at)
+    return row
+  })
+  if (failed) verificationsTotal.inc({ status: 'failed', country: failed.country })
+  return failed
+}
+
+/**
+ * pending → approved, with `verification.approved` (and `consent.marketing` when opted in);
+ * once. Undefined when another check approved it first.
+ */
+export async function markApproved(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+  at: number,
+) {
+  const approved = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('verifications')
+      .set({ status: 'approved', approved_at: at })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .returning(['phone', 'country', 'mode', 'consent_version', 'consent_at', 'consent_marketing'])
+      .executeTakeFirst()
+    if (!row) return undefined
+    const event = { projectId, mode: row.mode, orderKey: id, at }
+    await emitWebhookEvent(trx, {
+      ...event,
+      type: 'verification.approved',
+      data: { verificationId: id, phone: row.phone, country: row.country, approvedAt: iso(at) },
+    })
+    // The opt-in counts once the number is proven to be the shopper's.
+    if (Number(row.consent_marketing) === 1) {
+      await emitWebhookEvent(trx, {
+        ...event,
+        type: 'consent.marketing',
+        data: {
+          verificationId: id,
+          phone: row.phone,
+          consentVersion: row.consent_version,
+          at: iso(at),
+        },
+      })
+    }
+    return row
+  })
+  if (approved) verificationsTotal.inc({ status: 'approved', country: approved.country })
+  return approved
+}
+
+/**
+ * A resend's new code, conditional on the row read before: two racing resends cannot both
+ * send. False when another one won.
+ */
+export async function renewCode(
+  trx: Transaction<Database>,
+  row: Pick<Verification, 'id' | 'sends'>,
+  next: { codeHmac: string; expiresAt: number; resendAfter: number; at: number },
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('verifications')
+    .set({
+      sends: row.sends + 1,
+      code_hmac: next.codeHmac,
+      expires_at: next.expiresAt,
+      resend_after: next.resendAfter,
+    })
+    .where('id', '=', row.id)
+    .where('status', '=', 'pending')
+    .where('sends', '=', row.sends)
+    .where('resend_after', '<=', next.at)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+/**
+ * pending → canceled by the store (`POST /v1/verifications/{id}/cancel`), with
+ * `verification.failed` (canceled); once, and only while the code is still valid. Undefined
+ * when the verification was not pending (or had expired).
+ */
+export async function markCanceled(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+  at: number,
+) {
+  const canceled = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('verifications')
+      .set({ status: 'canceled' })
+      .where('id', '=', id)
+      .where('project_id', '=', projectId)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', at)
+      .returning(['id', 'project_id', 'mode', 'phone', 'country'])
+      .executeTakeFirst()
+    if (row) await emitFailed(trx, row, 'canceled', at)
+    return row
+  })
+  if (canceled) verificationsTotal.inc({ status: 'canceled', country: canceled.country })
+  return canceled
+}
+
+/**
+ * Marks pending verifications whose code ran out as expired (one by id, or every one due) and
+ * raises `verification.failed` for each, in the same transaction. Safe to run in several
+ * processes: a row is expired once.
+ */
+export async function expireVerifications(
+  db: Kysely<Database>,
+  at: number,
+  id?: string,
+): Promise<number> {
+  const expired = await db.transaction().execute(async (trx) => {
+    let update = trx
+      .updateTable('verifications')
+      .set({ status: 'expired' })
+      .where('status', '=', 'pending')
+      .where('expires_at', '<=', at)
+    if (id !== undefined) update = update.where('id', '=', id)
+    else {
+      update = update.where('id', 'in', (eb) =>
+        eb
+          .selectFrom('verifications')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('expires_at', '<=', at)
+          .limit(500),
+      )
+    }
+    const rows = await update
+      .returning(['id', 'project_id', 'mode', 'phone', 'country', 'expires_at'])
+      .execute()
+    for (const row of rows) await emitFailed(trx, row, 'expired', at, row.expires_at)
+    return rows
+  })
+  for (const row of expired) verificationsTotal.inc({ status: 'expired', country: row.country })
+  return expired.length
+}
+
+/** `verification.failed` for a row that just left `pending`, in the transaction that moved it. */
+function emitFailed(
+  trx: Transaction<Database>,
+  row: Pick<Verification, 'id' | 'project_id' | 'mode' | 'phone' | 'country'>,
+  reason: WebhookEventData<'verification.failed'>['reason'],
+  at: number,
+  failedAt = at,
+) {
+  return emitWebhookEvent(trx, {
+    type: 'verification.failed',
+    projectId: row.project_id,
+    mode: row.mode,
+    orderKey: row.id,
+    at,
+    data: {
+      verificationId: row.id,
+      phone: row.phone,
+      country: row.country,
+      reason,
+      failedAt: iso(failedAt),
+    },
+  })
+}
