@@ -23,7 +23,9 @@ const METADATA_HASH = metadataHash()
 // The entry is served by the Textgate server at /widget.js; translations other than English and
 // each country's phone metadata are separate chunks under /chunks/, loaded only when used.
 // Not a "lib" build: Vite leaves whitespace unminified in ES library builds.
-export default defineConfig({
+// `--mode module` builds the npm package's entry for bundlers instead (scripts/pack.mjs): the
+// same code with `lit` left as an import, so a store whose own code uses Lit loads it once.
+export default defineConfig(({ mode }) => ({
   plugins: [collapseTemplates(), plainDynamicImports()],
   build: {
     target: 'es2022',
@@ -31,13 +33,15 @@ export default defineConfig({
     sourcemap: false,
     modulePreload: false,
     emptyOutDir: true,
+    outDir: mode === 'module' ? 'dist-module' : 'dist',
     // dist/.vite/manifest.json: which chunk holds which module, for scripts/size.mjs.
-    manifest: true,
+    manifest: mode !== 'module',
     rollupOptions: {
       input: 'src/index.ts',
       preserveEntrySignatures: 'strict',
+      external: mode === 'module' ? [/^lit(\/|$)/, /^@lit\//] : [],
       output: {
-        entryFileNames: 'widget.js',
+        entryFileNames: mode === 'module' ? 'index.js' : 'widget.js',
         chunkFileNames: (chunk) =>
           chunk.facadeModuleId?.startsWith(METADATA_DIR)
             ? `chunks/[name]-${METADATA_HASH}.js`
@@ -45,7 +49,7 @@ export default defineConfig({
       },
     },
   },
-})
+}))
 
 // A Vite plugin for the built widget: the html`` and css`` templates keep their source
 // indentation and CSS comments through minification (the minifier leaves template text alone).

@@ -182,13 +182,15 @@ export async function startTextgate(
     direct?: boolean
     /** Another checkout's CLI (the benchmark's before rows). */
     cliPath?: string
+    /** The host of PUBLIC_URL (WebAuthn needs a name such as localhost, not an address). */
+    publicHost?: string
   } = {},
 ) {
   const dir = tempDir('tg-server-')
   const port = await freePort()
   const env: Env = {
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${options.publicHost ?? '127.0.0.1'}:${port}`,
     TEXTGATE_SECRET: TEST_SECRET,
     TEXTGATE_DATA_DIR: dir.path,
     DATABASE_URL: options.databaseUrl ?? `sqlite:${dir.path}/textgate.db`,

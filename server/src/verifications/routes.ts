@@ -1,7 +1,7 @@
 /**
  * HTTP routes of verifications: the widget's start, check and resend (publishable key, or the
  * store's own server with its secret key: the fraud guard weighs it as the store's server) and
- * the store server's read (secret key).
+ * the store server's read and cancel (secret key).
  * @module
  */
 
@@ -65,6 +65,9 @@ export function verificationRoutes(
           ip: ipOf(c),
         }),
       )
+    })
+    .post('/:id/cancel', secret, async (c) => {
+      return c.json(await verifications.cancel(c.get('auth'), verificationId(c)))
     })
     .get('/:id', secret, async (c) => {
       return c.json(await verifications.get(c.get('auth'), verificationId(c)))

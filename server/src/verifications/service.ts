@@ -36,6 +36,7 @@ import {
   MAX_CHECKS,
   MAX_SENDS,
   markApproved,
+  markCanceled,
   markFailed,
   notPendingError,
   renewCode,
@@ -338,6 +339,26 @@ export function createVerificationService({
         expiresAt: iso(expiresAt),
         attemptsLeft: MAX_CHECKS - row.attempts,
       }
+    },
+
+    /**
+     * `POST /v1/verifications/{id}/cancel` (secret key): the store ends a pending verification
+     * (the shopper left, or changed the number); its code stops working. Canceling a canceled
+     * one again answers the same; an expired one is expired, any other is not pending.
+     */
+    async cancel(auth: KeyLookup, id: string): Promise<VerificationDetails> {
+      const projectId = auth.project.id
+      const at = now()
+      if (!(await markCanceled(db, projectId, id, at))) {
+        const row = await loadVerification(db, projectId, id)
+        if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
+        if (row.status !== 'canceled') {
+          throw row.status === 'expired' || row.status === 'pending'
+            ? new ApiError('verification_expired')
+            : new ApiError('verification_not_pending', { status: row.status })
+        }
+      }
+      return readVerification(db, projectId, id, at)
     },
 
     get(auth: KeyLookup, id: string): Promise<VerificationDetails> {
