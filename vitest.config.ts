@@ -14,7 +14,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['shared/src/**/*.test.ts', 'server/src/**/*.test.ts', 'demo/src/**/*.test.ts'],
+          include: [
+            'shared/src/**/*.test.ts',
+            'store/src/**/*.test.ts',
+            'server/src/**/*.test.ts',
+            'demo/src/**/*.test.ts',
+          ],
         },
       },
       {

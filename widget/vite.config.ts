@@ -1,28 +1,55 @@
-import { defineConfig, type Plugin } from 'vite'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { defineConfig, type Plugin, version as viteVersion } from 'vite'
+
+const METADATA_DIR = join(import.meta.dirname, 'src', 'phone', 'metadata')
+
+/**
+ * One hash for every phone metadata chunk: that of all their sources and the bundler's version.
+ * widget.js lists a loader per calling code (about 200); with one shared hash in their names
+ * instead of one random hash each, that list compresses to a third (about 1.4 kB gzip less).
+ * The names still change whenever any metadata does, so they stay safe to cache for a year.
+ */
+function metadataHash(): string {
+  const hash = createHash('sha256').update(viteVersion)
+  for (const name of readdirSync(METADATA_DIR).sort()) {
+    hash.update(name).update(readFileSync(join(METADATA_DIR, name)))
+  }
+  return hash.digest('base64url').slice(0, 8)
+}
+const METADATA_HASH = metadataHash()
 
 // The entry is served by the Textgate server at /widget.js; translations other than English and
 // each country's phone metadata are separate chunks under /chunks/, loaded only when used.
 // Not a "lib" build: Vite leaves whitespace unminified in ES library builds.
-export default defineConfig({
-  plugins: [collapseTemplates()],
+// `--mode module` builds the npm package's entry for bundlers instead (scripts/pack.mjs): the
+// same code with `lit` left as an import, so a store whose own code uses Lit loads it once.
+export default defineConfig(({ mode }) => ({
+  plugins: [collapseTemplates(), plainDynamicImports()],
   build: {
     target: 'es2022',
     minify: true,
     sourcemap: false,
     modulePreload: false,
     emptyOutDir: true,
+    outDir: mode === 'module' ? 'dist-module' : 'dist',
     // dist/.vite/manifest.json: which chunk holds which module, for scripts/size.mjs.
-    manifest: true,
+    manifest: mode !== 'module',
     rollupOptions: {
       input: 'src/index.ts',
       preserveEntrySignatures: 'strict',
+      external: mode === 'module' ? [/^lit(\/|$)/, /^@lit\//] : [],
       output: {
-        entryFileNames: 'widget.js',
-        chunkFileNames: 'chunks/[name]-[hash].js',
+        entryFileNames: mode === 'module' ? 'index.js' : 'widget.js',
+        chunkFileNames: (chunk) =>
+          chunk.facadeModuleId?.startsWith(METADATA_DIR)
+            ? `chunks/[name]-${METADATA_HASH}.js`
+            : 'chunks/[name]-[hash].js',
       },
     },
   },
-})
+}))
 
 // A Vite plugin for the built widget: the html`` and css`` templates keep their source
 // indentation and CSS comments through minification (the minifier leaves template text alone).
@@ -59,6 +86,26 @@ function collapseTemplates(): Plugin {
       let out = code
       for (const [start, end, text] of edits) out = out.slice(0, start) + text + out.slice(end)
       return { code: out, map: null }
+    },
+  }
+}
+
+// Vite wraps every dynamic import in its preload helper, which adds the chunk's CSS and module
+// preloads first. The widget's chunks have neither (no CSS files; modulePreload is off), so each
+// `__vitePreload(load, __VITE_PRELOAD__)` becomes `(load)()`, and the unused helper (about
+// 0.6 kB gzip) drops out at minification.
+function plainDynamicImports(): Plugin {
+  return {
+    name: 'textgate-plain-dynamic-imports',
+    apply: 'build',
+    enforce: 'post',
+    renderChunk(code) {
+      const calls = code.split('__vitePreload(').length - 1
+      const ends = code.split(', __VITE_PRELOAD__)').length - 1
+      if (calls === 0) return null
+      if (calls !== ends) this.error(`expected ${calls} preload markers, found ${ends}`)
+      const plain = code.replaceAll('__vitePreload(', '(').replaceAll(', __VITE_PRELOAD__)', ')()')
+      return { code: plain, map: null }
     },
   }
 }

@@ -13,6 +13,7 @@ import { createMetricsRegistry } from '../src/metrics'
 import { checkResponse } from '../src/openapi/contract.testing'
 import { createDispatcher } from '../src/outbox'
 import { type CreateProjectInput, createProject } from '../src/projects'
+import type { Router, RoutingConfig } from '../src/routing'
 import { deriveSecrets } from '../src/secrets'
 import type { DialectName } from '../src/storage'
 import { createTokenService } from '../src/tokens'
@@ -35,6 +36,9 @@ export interface HarnessOptions {
   logger?: Logger
   /** SQLite only: a database file instead of memory (the erasure test reads its bytes). */
   sqliteFile?: string | undefined
+  /** A live router and its routing file, for the console's Messaging page. */
+  router?: Router
+  routing?: RoutingConfig
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
@@ -83,6 +87,8 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     publicUrl: options.publicUrl,
     now,
     metrics: { registry: createMetricsRegistry({ db: storage.db, now }), token: METRICS_TOKEN },
+    ...(options.router ? { router: options.router } : {}),
+    ...(options.routing ? { routing: options.routing } : {}),
   })
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Code both sides of Textgate use: API schemas, error codes and types.
- * Store servers verify tokens with `@textgate/shared/verify`.
+ * Store servers verify tokens with `@textgate/store`.
  * @module
  */
 export * from './errors'

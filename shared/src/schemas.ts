@@ -327,6 +327,8 @@ export const FraudListEntryRequest = v.strictObject({
   ),
   value: v.pipe(v.string(), v.minLength(1), v.maxLength(64), noControlCharacters('value')),
   note: v.optional(v.pipe(v.string(), v.maxLength(500), noControlCharacters('note'))),
+  /** When the entry stops counting (ISO 8601, in the future); absent: never. */
+  expiresAt: v.optional(v.pipe(v.string(), v.isoTimestamp('expiresAt must be an ISO 8601 time'))),
 })
 export type FraudListEntryRequest = v.InferInput<typeof FraudListEntryRequest>
 
@@ -338,6 +340,7 @@ export const FraudListEntry = v.object({
   value: v.string(),
   note: v.nullable(v.string()),
   createdAt: isoTimestamp,
+  expiresAt: v.nullable(isoTimestamp),
 })
 export type FraudListEntry = v.InferOutput<typeof FraudListEntry>
 

@@ -11,11 +11,23 @@
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
-import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
+import {
+  clientIp,
+  type LoadKind,
+  type LoadResult,
+  type LoadSpec,
+  phoneNumber,
+  signalsFor,
+} from './traffic'
 
 type Supply = [id: string, phone: string, code: string][]
 
-function bodyFor(kind: LoadKind, i: number, supply: Supply): { path: string; body: string } {
+function bodyFor(
+  kind: LoadKind,
+  i: number,
+  supply: Supply,
+  signals = false,
+): { path: string; body: string } {
   switch (kind) {
     case 'echo':
     case 'start':
@@ -24,6 +36,7 @@ function bodyFor(kind: LoadKind, i: number, supply: Supply): { path: string; bod
         body: JSON.stringify({
           phone: phoneNumber(i),
           consent: { accepted: true, version: 'bench' },
+          ...(signals ? { signals: signalsFor(i) } : {}),
         }),
       }
     case 'check': {
@@ -85,7 +98,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
                       exhausted = true
                       for (const other of instances) other.stop()
                     }
-                    const { path, body } = bodyFor(spec.kind, i, supply)
+                    const { path, body } = bodyFor(spec.kind, i, supply, spec.signals)
                     return {
                       ...request,
                       path,

@@ -23,6 +23,8 @@ export interface LoadSpec {
   supplyFile?: string
   /** The HTTP status every answer must have; anything else counts as an error. */
   expect: number
+  /** Starts carry the widget's caller signals (a device id of their own each). */
+  signals?: boolean
 }
 
 export interface LoadResult {
@@ -43,3 +45,14 @@ export interface LoadResult {
 export const phoneNumber = (i: number) => `+44740${String(i % 10_000_000).padStart(7, '0')}`
 /** A distinct client address per request (10.0.0.0/8). */
 export const clientIp = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+
+/** The caller signals a person's widget sends, with a device id of its own per request. */
+export const signalsFor = (i: number) => ({
+  deviceId: `bench_device_${String(i).padStart(10, '0')}`,
+  shownMs: 9000,
+  entry: 'typed',
+  keys: 13,
+  focuses: 1,
+  visible: true,
+  webdriver: false,
+})

@@ -16,6 +16,11 @@
  * - `postgres`: start and check on PostgreSQL (BENCH_POSTGRES_URL, else
  *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after).
  * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL.
+ * - `guard`: the fraud guard's cost, live keys (the guard weighs live traffic only; no routes
+ *   file, so nothing leaves the machine) and the widget's caller signals on every start: start
+ *   with every check off, with round 1's checks (destinations and callers off), and with every
+ *   check on, on one SQLite server, BENCH_ROUNDS rounds taking turns; prints on ÷ off and
+ *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90).
  * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (5) rows of
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
@@ -36,9 +41,10 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
-import { parseFraudSettings } from '@textgate/server/fraud/settings'
+import { type FraudSettingsInput, parseFraudSettings } from '@textgate/server/fraud/settings'
 import { newId } from '@textgate/server/ids'
 import { hashCode } from '@textgate/server/one-time-codes'
+import { createApiKey, createProject as createStoreProject } from '@textgate/server/projects'
 import pg from 'pg'
 import {
   type CreatedProject,
@@ -57,7 +63,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
 const SECTIONS = new Set(
-  (process.env.BENCH_SECTIONS ?? 'sqlite,postgres,scale,memory').split(',').map((s) => s.trim()),
+  (process.env.BENCH_SECTIONS ?? 'sqlite,guard,postgres,scale,memory')
+    .split(',')
+    .map((s) => s.trim()),
 )
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
 const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2,4').split(',').map(Number)
@@ -97,6 +105,35 @@ const BENCH_FRAUD_SETTINGS = {
   conversion: { challengeBelow: 0, blockBelow: 0 },
   spend: { dailyProjectCap: HIGH, dailyCountryCap: HIGH },
 }
+
+/** Every check off: the guard's floor. */
+const OFF = { mode: 'off' } as const
+const GUARD_OFF: FraudSettingsInput = {
+  lists: OFF,
+  numberType: OFF,
+  velocity: OFF,
+  conversion: OFF,
+  spend: OFF,
+  destinations: OFF,
+  callers: OFF,
+}
+/** Round 1's checks on, the destination and caller checks (round 2) off. */
+const GUARD_ROUND1: FraudSettingsInput = {
+  ...BENCH_FRAUD_SETTINGS,
+  destinations: OFF,
+  callers: OFF,
+}
+/** Every check on, its limits raised so the synthetic traffic is weighed in full, never refused. */
+const GUARD_ON: FraudSettingsInput = {
+  ...BENCH_FRAUD_SETTINGS,
+  destinations: {
+    budgetPerHour: { low: HIGH, medium: HIGH, high: HIGH },
+    unconvertedPerDay: { low: HIGH, medium: HIGH, high: HIGH },
+  },
+  callers: { deviceStartsPerHour: HIGH },
+}
+/** The guard's cost must stay under this share of start throughput. */
+const GUARD_GOAL = 0.9
 
 /** Phone numbers and addresses are never reused in a run: each row takes the next range. */
 let nextOffset = 0
@@ -543,6 +580,69 @@ async function main() {
     } finally {
       await tgHalf.close()
     }
+  }
+
+  if (SECTIONS.has('guard')) {
+    console.log(
+      `\nFraud guard cost: live-key starts with caller signals, one SQLite server, ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} taking turns`,
+    )
+    const tg = await startTextgates(undefined)
+    const settings = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
+    const turns: Record<keyof typeof settings, Row[]> = { off: [], round1: [], on: [] }
+    try {
+      const storage = openStorage(tg.databaseUrl)
+      const keys: Record<string, string> = {}
+      try {
+        for (const [name, fraudSettings] of Object.entries(settings)) {
+          const { project } = await createStoreProject(storage.db, {
+            name: `Guard ${name}`,
+            origins: [ORIGIN],
+            fraudSettings,
+          })
+          keys[name] = await createApiKey(storage.db, project.id, 'publishable', 'live')
+        }
+      } finally {
+        await storage.close()
+      }
+      const names = Object.keys(settings) as (keyof typeof settings)[]
+      for (let round = 1; round <= ROUNDS; round++) {
+        if (ROUNDS > 1) console.log(`  round ${round}`)
+        // A different row first in each round, so no setting always runs on a fresh machine.
+        for (let i = 0; i < names.length; i++) {
+          const name = names[(i + round - 1) % names.length] as keyof typeof settings
+          turns[name].push(
+            await startRow(`start, guard ${name === 'round1' ? 'round 1 only' : name}`, tg, {
+              headers: { authorization: `Bearer ${keys[name]}`, origin: ORIGIN },
+              signals: true,
+            }),
+          )
+        }
+      }
+    } finally {
+      await tg.close()
+    }
+    const pairedMedian = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
+      const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
+      return values[Math.floor((values.length - 1) / 2)] ?? 0
+    }
+    const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
+    const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
+    const guard = {
+      onVsOff: pairedMedian(turns.on, turns.off, throughput),
+      onVsRound1: pairedMedian(turns.on, turns.round1, throughput),
+      onVsOffPerCpu: pairedMedian(turns.on, turns.off, perCpu),
+      onVsRound1PerCpu: pairedMedian(turns.on, turns.round1, perCpu),
+    }
+    rows.guardOff = median(turns.off)
+    rows.guardRound1 = median(turns.round1)
+    rows.guardOn = median(turns.on)
+    out.guard = guard
+    console.log(
+      `  start throughput, guard on ÷ off: ${guard.onVsOff.toFixed(2)} (per CPU-second ${guard.onVsOffPerCpu.toFixed(2)}); ` +
+        `on ÷ round 1 only (the destination and caller checks): ${guard.onVsRound1.toFixed(2)} ` +
+        `(per CPU-second ${guard.onVsRound1PerCpu.toFixed(2)}), goal ≥ ${GUARD_GOAL.toFixed(2)} ` +
+        `${guard.onVsRound1 >= GUARD_GOAL ? '✓' : '✗'}; load average ${loadavg()[0]?.toFixed(2)}`,
+    )
   }
 
   if ((SECTIONS.has('postgres') || SECTIONS.has('scale')) && !POSTGRES_URL) {

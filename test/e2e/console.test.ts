@@ -4,7 +4,8 @@
  * what the server refuses it, axe in light and dark, a strict CSP, 390 px wide, and a screenshot
  * of every page under test/.tmp/console/.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
@@ -36,10 +37,84 @@ const SHOTS = join(ROOT, 'test', '.tmp', 'console')
 
 /** The pages each role's navigation offers, in order. */
 const ROLE_PAGES: Record<string, string[]> = {
-  owner: ['overview', 'verifications', 'lookup', 'fraud', 'settings', 'audit', 'sandbox'],
-  developer: ['settings', 'sandbox'],
-  analyst: ['overview', 'verifications', 'fraud'],
+  owner: [
+    'overview',
+    'verifications',
+    'lookup',
+    'fraud',
+    'messaging',
+    'settings',
+    'audit',
+    'sandbox',
+  ],
+  developer: ['messaging', 'settings', 'sandbox'],
+  analyst: ['overview', 'verifications', 'fraud', 'messaging'],
   support: ['lookup'],
+}
+
+/** Secrets in the routing file the server runs with: no console page may show one. */
+const ROUTING_SECRETS = {
+  literal: 'literal-api-key-0d9c7b',
+  urlPassword: 'url-password-5e4f3a',
+  envToken: 'env-token-value-81f2e3',
+}
+
+function writeRoutingFile(dir: string): string {
+  const file = join(dir, 'routes.json')
+  writeFileSync(
+    file,
+    JSON.stringify({
+      carriers: [
+        {
+          id: 'gateway',
+          type: 'generic',
+          url: `https://shop:${ROUTING_SECRETS.urlPassword}@127.0.0.1:9/send`,
+          body: { to: '{{to}}', text: '{{text}}', api_key: ROUTING_SECRETS.literal },
+          headersEnv: { Authorization: 'E2E_GATEWAY_TOKEN' },
+          responseIdPath: 'id',
+        },
+      ],
+      projects: { '*': { rules: [{ routes: [{ carrier: 'gateway', costPerSegment: 0.04 }] }] } },
+    }),
+  )
+  return file
+}
+
+/** How far the page scrolls sideways, and elements (through shadow roots) that stick out. */
+function sidewaysOverflow(page: Page): Promise<{ scroll: number; wide: string[] }> {
+  return page.evaluate(() => {
+    const wide: string[] = []
+    const walk = (root: Document | ShadowRoot) => {
+      for (const el of root.querySelectorAll('*')) {
+        const box = el.getBoundingClientRect()
+        if (box.right > window.innerWidth + 1 && !el.parentElement?.closest('.scroll, .wrap'))
+          wide.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(box.right)}`)
+        if (el.shadowRoot) walk(el.shadowRoot)
+      }
+    }
+    walk(document)
+    return {
+      scroll: document.documentElement.scrollWidth - window.innerWidth,
+      wide: wide.slice(0, 5),
+    }
+  })
+}
+
+/** Every text of the page, through shadow roots (inputs' values too). */
+function pageText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const parts: string[] = []
+    const walk = (root: Document | ShadowRoot) => {
+      for (const el of root.querySelectorAll('*')) {
+        if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)
+          parts.push(el.value)
+        if (el.shadowRoot) walk(el.shadowRoot)
+      }
+      for (const node of root.childNodes) parts.push(node.textContent ?? '')
+    }
+    walk(document)
+    return parts.join('\n')
+  })
 }
 
 describe('the operator console in Chromium', () => {
@@ -52,7 +127,13 @@ describe('the operator console in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true })
-    textgate = await startTextgate()
+    const routesDir = mkdtempSync(join(tmpdir(), 'tg-console-routes-'))
+    textgate = await startTextgate({
+      env: {
+        TEXTGATE_ROUTES_FILE: writeRoutingFile(routesDir),
+        E2E_GATEWAY_TOKEN: `Bearer ${ROUTING_SECRETS.envToken}`,
+      },
+    })
     project = createProject(textgate.env, 'Console shop', ['https://shop.example'])
     // Traffic for the overview: verified shoppers, one token redeemed.
     for (let i = 0; i < 3; i += 1) {
@@ -180,12 +261,52 @@ describe('the operator console in Chromium', () => {
         settings: await apiFromPage(page, 'GET', `${p}/settings`),
         settingsWrite: await apiFromPage(page, 'PUT', `${p}/settings`, { brand: 'Console shop' }),
         keys: await apiFromPage(page, 'GET', `${p}/settings/keys`),
+        messaging: await apiFromPage(page, 'GET', `${p}/messaging`),
+        delivery: await apiFromPage(page, 'GET', `${p}/messaging/delivery`),
+        templatesWrite: await apiFromPage(page, 'PUT', `${p}/messaging/templates`, {
+          templates: { en: '{code} is your {brand} code' },
+        }),
+        fraudWrite: await apiFromPage(page, 'POST', `${p}/fraud/lists`, {
+          list: 'block',
+          kind: 'prefix',
+          value: '+999',
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      }
+      const refused = {
+        overview: 403,
+        audit: 403,
+        settings: 403,
+        settingsWrite: 403,
+        keys: 403,
+        messaging: 403,
+        delivery: 403,
+        templatesWrite: 403,
+        fraudWrite: 403,
       }
       const expectedStatuses: Record<string, typeof statuses> = {
-        owner: { overview: 200, audit: 200, settings: 200, settingsWrite: 200, keys: 200 },
-        developer: { overview: 403, audit: 403, settings: 200, settingsWrite: 200, keys: 200 },
-        analyst: { overview: 200, audit: 403, settings: 403, settingsWrite: 403, keys: 403 },
-        support: { overview: 403, audit: 403, settings: 403, settingsWrite: 403, keys: 403 },
+        owner: {
+          overview: 200,
+          audit: 200,
+          settings: 200,
+          settingsWrite: 200,
+          keys: 200,
+          messaging: 200,
+          delivery: 200,
+          templatesWrite: 200,
+          fraudWrite: 201,
+        },
+        developer: {
+          ...refused,
+          settings: 200,
+          settingsWrite: 200,
+          keys: 200,
+          messaging: 200,
+          delivery: 200,
+          templatesWrite: 200,
+        },
+        analyst: { ...refused, overview: 200, delivery: 200 },
+        support: refused,
       }
       expect(statuses).toEqual(expectedStatuses[role])
       // A page outside the role, typed into the address bar: the page says so.
@@ -206,29 +327,58 @@ describe('the operator console in Chromium', () => {
     await expect.poll(() => page.locator('[data-testid="funnel-started"]').textContent()).toBe('3')
     expect(await page.locator('[data-testid="funnel-verified"]').textContent()).toBe('3')
     expect(await page.locator('[data-testid="funnel-redeemed"]').textContent()).toBe('1')
-    const overflow = await page.evaluate(() => {
-      // Elements (through shadow roots) that stick out of the viewport, for a readable failure.
-      const wide: string[] = []
-      const walk = (root: Document | ShadowRoot) => {
-        for (const el of root.querySelectorAll('*')) {
-          const box = el.getBoundingClientRect()
-          if (box.right > window.innerWidth + 1 && !el.parentElement?.closest('.scroll, .wrap'))
-            wide.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(box.right)}`)
-          if (el.shadowRoot) walk(el.shadowRoot)
-        }
-      }
-      walk(document)
-      return {
-        scroll: document.documentElement.scrollWidth - window.innerWidth,
-        wide: wide.slice(0, 5),
-      }
-    })
+    const overflow = await sidewaysOverflow(page)
     expect(overflow).toEqual({ scroll: 0, wide: [] })
     // The menu opens with the keyboard.
     await page.getByRole('button', { name: 'Menu' }).focus()
     await page.keyboard.press('Enter')
     await expect.poll(() => page.locator('nav#nav').isVisible()).toBe(true)
     await page.screenshot({ path: join(SHOTS, 'overview-390.png'), fullPage: true })
+    await page.context().close()
+  }, 60_000)
+
+  it('every page fits 390 px without sideways scrolling', async () => {
+    const { page, watch } = await newPage(390)
+    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
+    const wide: Record<string, { scroll: number; wide: string[] }> = {}
+    for (const name of ROLE_PAGES.owner!) {
+      await page.goto(`${textgate.url}/console/p/${project.projectId}/${name}`)
+      await page.locator('main h1').first().waitFor()
+      await expect
+        .poll(() => page.locator('main [role="status"]').first().textContent())
+        .not.toMatch(/Loading/)
+      const overflow = await sidewaysOverflow(page)
+      if (overflow.scroll > 0 || overflow.wide.length > 0) wide[name] = overflow
+      await page.screenshot({ path: join(SHOTS, `owner-${name}-390.png`), fullPage: true })
+    }
+    expect(wide).toEqual({})
+    expect(await watch.violations()).toEqual([])
+    expect(watch.errors).toEqual([])
+    await page.context().close()
+  }, 120_000)
+
+  it('messaging with the keyboard alone: tab to the template, type, the preview follows', async () => {
+    const { page } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    await page.locator('[data-testid="preview-text"]').waitFor()
+    const focusedId = () =>
+      page.evaluate(() => {
+        let el: Element | null = document.activeElement
+        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+        return el?.id ?? ''
+      })
+    let steps = 0
+    while ((await focusedId()) !== 'template' && steps < 40) {
+      await page.keyboard.press('Tab')
+      steps += 1
+    }
+    expect(await focusedId()).toBe('template')
+    await page.keyboard.press('ControlOrMeta+A')
+    await page.keyboard.type('Use {code} at {brand}')
+    await expect
+      .poll(() => page.locator('[data-testid="preview-text"]').textContent())
+      .toMatch(/^Use \d{6} at Console shop/)
     await page.context().close()
   }, 60_000)
 
@@ -310,6 +460,127 @@ describe('the operator console in Chromium', () => {
       }),
     ).toBe(403)
     await page.screenshot({ path: join(SHOTS, 'developer-sandbox-ask.png'), fullPage: true })
+    expect(await watch.violations()).toEqual([])
+    expect(watch.errors).toEqual([])
+    await page.context().close()
+  }, 90_000)
+
+  it('messaging: the live preview follows the draft (GSM-7 to UCS-2, parts, cost), the routing file shows no secret', async () => {
+    const { page, watch } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.developer!, secrets.developer!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    await expect
+      .poll(() => page.locator('[data-testid="preview-encoding"]').textContent())
+      .toBe('GSM-7')
+    const template = page.locator('#template')
+    await template.fill('{code} is your {brand} code')
+    await expect
+      .poll(() => page.locator('[data-testid="preview-text"]').textContent())
+      .toMatch(/^\d{6} is your Console shop code/)
+    expect(await page.locator('[data-testid="preview-segments"]').textContent()).toBe('1')
+    // A Russian template: Cyrillic needs UCS-2 (70 characters a part), so it takes two parts
+    // and costs twice as much on the route.
+    await page.locator('#new-locale').fill('ru')
+    await page.getByRole('button', { name: 'Add a locale' }).click()
+    await expect.poll(() => template.inputValue()).toContain('ваш код подтверждения')
+    await template.fill(
+      'Код {code} для входа в {brand}. Никому его не сообщайте: он действует {minutes} минут.',
+    )
+    await expect
+      .poll(() => page.locator('[data-testid="preview-encoding"]').textContent())
+      .toBe('UCS-2')
+    const parts = Number(await page.locator('[data-testid="preview-segments"]').textContent())
+    expect(parts).toBeGreaterThan(1)
+    await expect
+      .poll(() => page.locator('[data-testid="preview"] table').textContent())
+      .toContain((0.04 * parts).toFixed(2))
+    await page.getByRole('button', { name: 'Save templates' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="messaging-note"]').textContent())
+      .toBe('Saved.')
+    // The routing file is there, and none of its secrets.
+    await expect
+      .poll(() => page.locator('[data-testid="routing-file"]').textContent())
+      .toContain('E2E_GATEWAY_TOKEN')
+    const text = await pageText(page)
+    for (const secret of Object.values(ROUTING_SECRETS)) expect(text).not.toContain(secret)
+    // The README's picture: templates, preview and cost per route in one view.
+    await page.setViewportSize({ width: 1280, height: 1450 })
+    await page.screenshot({ path: join(SHOTS, 'messaging.png') })
+    expect(await watch.violations()).toEqual([])
+    expect(watch.errors).toEqual([])
+    await page.context().close()
+
+    // The analyst sees the figures only, and the server keeps templates from them.
+    const analyst = await newPage(390)
+    await loginWithKeyboard(analyst.page, textgate.url, emails.analyst!, secrets.analyst!)
+    await analyst.page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    await analyst.page.locator('[data-testid="outbox"]').waitFor()
+    expect(await analyst.page.locator('#template').count()).toBe(0)
+    expect(await analyst.page.locator('[data-testid="routing-file"]').count()).toBe(0)
+    const wide = await analyst.page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    )
+    expect(wide).toBe(0)
+    await analyst.page.screenshot({
+      path: join(SHOTS, 'analyst-messaging-390.png'),
+      fullPage: true,
+    })
+    await analyst.page.context().close()
+  }, 90_000)
+
+  it('fraud list entry with an expiry, consent versions and a key rotation, from the pages', async () => {
+    const { page, watch } = await newPage()
+    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/fraud`)
+    await page.locator('#value').fill('+4474009')
+    await page.locator('#note').fill('pumping from this range')
+    await page.locator('#expires').fill('2099-01-02T03:04')
+    await page.getByRole('button', { name: 'Add entry' }).click()
+    // The row of the new entry (the decision log may hold numbers in that range too).
+    const row = page.locator('tg-fraud-page tr', { hasText: 'pumping from this range' })
+    await expect.poll(() => row.count()).toBe(1)
+    expect(await row.textContent()).toContain('+4474009')
+    expect(await row.textContent()).toMatch(/2099/)
+    await page.screenshot({ path: join(SHOTS, 'owner-fraud-expiry.png'), fullPage: true })
+
+    await page.goto(`${textgate.url}/console/p/${project.projectId}/settings`)
+    await page.locator('#consentVersions').fill('2026-12\n2026-01')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="settings-message"]').textContent())
+      .toBe('Saved.')
+    const start = (version: string) =>
+      fetch(`${textgate.url}/v1/verifications`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${project.publishableKey}`,
+          Origin: 'https://shop.example',
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({ phone: '+447400123999', consent: { accepted: true, version } }),
+      })
+    await expect.poll(async () => (await start('2020-01')).status, { timeout: 10_000 }).toBe(400)
+    await page
+      .getByRole('button', { name: /^Rotate sk_test_/ })
+      .first()
+      .click()
+    await expect
+      .poll(() => page.locator('[data-testid="rotated-key"]').textContent())
+      .toMatch(/^sk_test_/)
+    const rotated = (await page.locator('[data-testid="rotated-key"]').textContent())!
+    const redeem = await fetch(`${textgate.url}/v1/tokens/redeem`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${rotated}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: 'not-a-token' }),
+    })
+    expect(redeem.status).not.toBe(401)
+    await page.locator('#consentVersions').fill('')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      expect(await axeViolations(page)).toEqual([])
+    }
     expect(await watch.violations()).toEqual([])
     expect(watch.errors).toEqual([])
     await page.context().close()

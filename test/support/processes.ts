@@ -186,13 +186,15 @@ export async function startTextgate(
     cliPath?: string
     /** Node flags of a direct process (e.g. --cpu-prof). */
     nodeArgs?: string[]
+    /** The host of PUBLIC_URL (WebAuthn needs a name such as localhost, not an address). */
+    publicHost?: string
   } = {},
 ) {
   const dir = tempDir('tg-server-')
   const port = await freePort()
   const env: Env = {
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${options.publicHost ?? '127.0.0.1'}:${port}`,
     TEXTGATE_SECRET: TEST_SECRET,
     TEXTGATE_DATA_DIR: dir.path,
     DATABASE_URL: options.databaseUrl ?? `sqlite:${dir.path}/textgate.db`,

@@ -4,7 +4,7 @@
  */
 import { TextgateApiError } from './api/client'
 import type { Translation } from './translations/en'
-import { humanWait } from './wait'
+import { waitIn } from './wait'
 
 /** Error codes after which the verification cannot go on: the shopper starts again. */
 export const TERMINAL = new Set([
@@ -24,14 +24,14 @@ export const asApiError = (error: unknown): TextgateApiError =>
 /** The shopper's message for a refusal, in the widget's language. */
 export function errorMessage(error: TextgateApiError, t: Translation): string {
   const errors = t.errors as Record<string, string | undefined>
-  if (error.code === 'rate_limited') {
-    return error.retryAfterSeconds
-      ? t.rateLimited(humanWait(error.retryAfterSeconds, t.$code))
-      : t.rateLimitedNoWait
-  }
+  if (error.code === 'rate_limited') return rateLimitMessage(error.retryAfterSeconds, t)
   const message = errors[error.code] ?? t.errors.unknown
   if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {
     return `${message} ${t.attemptsLeft(error.details.attemptsLeft)}`
   }
   return message
 }
+
+/** "Too many attempts. Try again in 10 minutes.", or "… later." when the wait is not known. */
+export const rateLimitMessage = (seconds: number | undefined, t: Translation): string =>
+  seconds ? t.rateLimited(waitIn(seconds, t.$code)) : t.errors.rate_limited

@@ -1,8 +1,10 @@
-import type { StartVerificationResponse } from '@textgate/shared'
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
 import { createClient, TextgateApiError } from './api/client'
+import { VerificationSession } from './api/session'
 import { CountdownController } from './controllers/countdown'
+import { FormController } from './controllers/form'
 import { LocaleController } from './controllers/locale'
+import { type ErrorField, ProblemController } from './controllers/problem'
 import { SignalsController } from './controllers/signals'
 import { SlotPresenceController } from './controllers/slot-presence'
 import { WebOtpController } from './controllers/web-otp'
@@ -10,28 +12,17 @@ import type {
   CountryPickEvent,
   TextgateCountryPicker,
 } from './country-picker/textgate-country-picker'
-import { asApiError, errorMessage, RETRYABLE, TERMINAL } from './errors'
-import type { TextgateErrorDetail, TextgateEventMap, TextgateStep } from './events'
-import { syncFormValue } from './form-value'
-import { asciiDigits, type Country, type CountryCode } from './phone'
+import type { TextgateEventMap, TextgateStep } from './events'
+import { asciiDigits } from './phone'
 import { PhoneField } from './phone/field'
+import { afterPress } from './pointer'
 import { renderCodeStep } from './steps/code-step'
 import { renderDoneStep } from './steps/done-step'
 import { renderPhoneStep } from './steps/phone-step'
 import { styles } from './textgate-verify.styles'
-import { humanWait } from './wait'
-
-/** A mouse button, finger or pen is down anywhere on the page. */
-let pointerPressed = false
-if (typeof addEventListener === 'function') {
-  addEventListener('pointerdown', () => (pointerPressed = true), true)
-  addEventListener('pointerup', () => (pointerPressed = false), true)
-}
 
 /** Where the widget script was loaded from: the Textgate server, by default. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
-
-type ErrorField = 'phone' | 'consent' | 'code' | ''
 
 /**
  * @summary Phone verification for a store's sign-up form: phone number, consent, one-time code.
@@ -125,14 +116,7 @@ export class TextgateVerify extends LitElement {
     marketing: { state: true },
     codeText: { state: true },
     busy: { state: true },
-    error: { state: true },
-    errorAt: { state: true },
-    retryable: { state: true },
-    terminal: { state: true },
     status: { state: true },
-    verification: { state: true },
-    verifiedPhone: { state: true },
-    waitUntil: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -169,55 +153,55 @@ export class TextgateVerify extends LitElement {
   declare private marketing: boolean
   declare private codeText: string
   declare private busy: boolean
-  declare private error: string
-  /** Which field the error is about, for aria-invalid. */
-  declare private errorAt: ErrorField
-  /** The failed action, when a retry can repeat it (network failures). */
-  declare private retryable: (() => Promise<void>) | undefined
-  /** The verification cannot go on: only "Start again" is offered. */
-  declare private terminal: boolean
   declare private status: string
-  declare private verification: StartVerificationResponse | undefined
-  declare private verifiedPhone: string
-  /** A rate limit holds Send (and "Send a new code") until then, in ms since the epoch; 0 when none. */
-  declare private waitUntil: number
 
-  private readonly internals: ElementInternals
   private readonly clock = new CountdownController(this)
+  private readonly locale = new LocaleController(this)
+  private readonly problem = new ProblemController(this, this.clock, () => this.t)
+  private readonly formValue = new FormController(this, () => ({
+    step: this.step,
+    name: this.name,
+    token: this.session.token,
+    marketing: this.session.marketing,
+    required: this.required,
+    started: this.step !== 'phone' || /\d/.test(this.phone.text),
+    message: this.problem.message || this.t.required,
+    anchor: this.partElement(this.step === 'code' ? 'code-input' : 'phone-input') ?? undefined,
+  }))
   private readonly otp = new WebOtpController(this, (code) => {
     if (this.step === 'code') this.setCode(code)
   })
-  private readonly locale = new LocaleController(this)
   private readonly phone = new PhoneField(this, () =>
     this.partElement<HTMLInputElement>('phone-input'),
   )
+  private readonly session = new VerificationSession(this, () => this.client())
   private readonly marketingSlot = new SlotPresenceController(this, 'marketing')
   private readonly signals = new SignalsController(this)
   private configRequested = false
-  private verifiedE164 = ''
-  /** The marketing opt-in sent with the verification that is pending or done. */
-  private marketingSent = false
-  private token = ''
-  private idempotencyKey = ''
 
   /** The step renders' event handlers: one object, so Lit keeps the same listeners. */
   private readonly on = {
     send: (event?: Event) => void this.onSendCode(event),
     phoneInput: (event: InputEvent) => {
       this.signals.input(event)
-      this.onPhoneInput(event)
+      this.phone.onInput(event)
+      this.problem.clearAt('phone')
     },
     phoneKey: () => this.signals.key(),
     phoneFocus: () => this.signals.focus(),
     phoneBlur: () => void this.onPhoneBlur(),
     consent: (event: Event) => {
       this.consent = (event.target as HTMLInputElement).checked
-      if (this.errorAt === 'consent') this.clearError()
+      this.problem.clearAt('consent')
     },
     marketing: (event: Event) => {
       this.marketing = (event.target as HTMLInputElement).checked
     },
-    pick: (event: CountryPickEvent) => this.chooseCountry(event.country),
+    pick: (event: CountryPickEvent) => {
+      this.phone.choose(event.country)
+      this.problem.clearAt('phone')
+      this.focusPart('phone-input')
+    },
     check: (event?: Event) => void this.onCheck(event),
     codeInput: (event: Event) => {
       this.otp.stop() // The shopper types: WebOTP stops waiting.
@@ -229,7 +213,6 @@ export class TextgateVerify extends LitElement {
 
   constructor() {
     super()
-    this.internals = this.attachInternals()
     this.publishableKey = ''
     this.name = ''
     this.required = false
@@ -240,98 +223,59 @@ export class TextgateVerify extends LitElement {
     this.consentText = ''
     this.consentVersion = 'v1'
     this.marketingText = ''
-    this.marketing = false
     this.theme = ''
     this.step = 'phone'
-    this.consent = false
-    this.codeText = ''
-    this.busy = false
-    this.clearError()
     this.status = ''
-    this.verification = undefined
-    this.verifiedPhone = ''
-    this.waitUntil = 0
+    this.reset()
   }
 
   /** The token once verified, else an empty string. */
   get value(): string {
-    return this.token
+    return this.session.token
   }
 
   get form(): HTMLFormElement | null {
-    return this.internals.form
+    return this.formValue.internals.form
   }
 
   get validity(): ValidityState {
-    return this.internals.validity
+    return this.formValue.internals.validity
   }
 
   get validationMessage(): string {
-    return this.internals.validationMessage
+    return this.formValue.internals.validationMessage
   }
 
   get willValidate(): boolean {
-    return this.internals.willValidate
+    return this.formValue.internals.willValidate
   }
 
   checkValidity(): boolean {
-    return this.internals.checkValidity()
+    return this.formValue.internals.checkValidity()
   }
 
   reportValidity(): boolean {
-    return this.internals.reportValidity()
+    return this.formValue.internals.reportValidity()
   }
 
   /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
     this.clock.stop()
     this.otp.stop()
+    this.problem.reset()
+    this.session.reset()
     this.step = 'phone'
     this.codeText = ''
     this.consent = false
     this.marketing = false
-    this.marketingSent = false
-    this.clearError()
     this.status = ''
-    this.verification = undefined
-    this.token = ''
-    this.verifiedPhone = ''
-    this.waitUntil = 0
-    this.verifiedE164 = ''
-    this.idempotencyKey = ''
     this.busy = false
     void this.picker?.hide(false)
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
-    this.removeFallback()
     this.phone.detect(this.defaultCountry)
-  }
-
-  /**
-   * The page's fallback for when widget.js never runs (children marked `data-textgate-fallback`,
-   * such as a message and a hidden required input that keeps the form from posting) goes once the
-   * element runs: it validates the form itself.
-   */
-  private removeFallback(): void {
-    for (const child of this.querySelectorAll(':scope > [data-textgate-fallback]')) child.remove()
-  }
-
-  /** The optional marketing checkbox is offered only when the page labels it. */
-  private get marketingOffered(): boolean {
-    return !!this.marketingText || this.marketingSlot.filled
-  }
-
-  /** `lang` is HTMLElement's own property: watched here rather than declared to Lit. */
-  static override get observedAttributes(): string[] {
-    // biome-ignore lint/complexity/noThisInStatic: super must see this class's Lit properties.
-    return [...super.observedAttributes, 'lang']
-  }
-
-  override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
-    super.attributeChangedCallback(name, old, value)
-    if (name === 'lang' && this.isConnected) this.locale.apply()
   }
 
   formResetCallback(): void {
@@ -343,73 +287,26 @@ export class TextgateVerify extends LitElement {
     this.disabled = disabled
   }
 
+  /** Focuses the field of the current step. */
+  override focus(options?: FocusOptions): void {
+    const target = { phone: 'phone-input', code: 'code-input', done: 'done' }[this.step]
+    const element = this.partElement(target)
+    if (element) element.focus(options)
+    else super.focus(options)
+  }
+
   /** The widget's texts. */
   private get t() {
     return this.locale.t
   }
 
-  /** Asks the server for the project's settings once; without them the widget still works. */
-  private async loadConfig(): Promise<void> {
-    try {
-      this.phone.configure(await this.client().config())
-    } catch {
-      return // The server checks the country at the start anyway.
-    }
-    this.phone.detect(this.defaultCountry)
+  /** The optional marketing checkbox is offered only when the page labels it. */
+  private get marketingOffered(): boolean {
+    return !!this.marketingText || this.marketingSlot.filled
   }
 
-  /** A message when the project does not take numbers of `country`, else undefined. */
-  private notOffered(country: CountryCode): string | undefined {
-    const name = this.phone.refused(country, this.t.$code)
-    return name ? this.t.countryNotOffered(name) : undefined
-  }
-
-  private chooseCountry(country: Country): void {
-    this.phone.choose(country)
-    if (this.errorAt === 'phone') this.clearError()
-    this.focusPart('phone-input')
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (this.waitUntil) {
-      const left = this.clock.secondsUntil(this.waitUntil)
-      if (left > 0) this.error = this.t.rateLimited(humanWait(left, this.t.$code))
-      else {
-        this.waitUntil = 0
-        this.clearError()
-      }
-    }
-    if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
-  }
-
-  protected override firstUpdated(): void {
-    this.removeFallback() // Children the parser added after connect.
-  }
-
-  protected override updated(changed: PropertyValues<this>): void {
-    if (!this.configRequested && this.publishableKey && this.isConnected) {
-      this.configRequested = true
-      void this.loadConfig()
-    }
-    if (changed.has('step' as keyof TextgateVerify)) {
-      this.dispatch(
-        'textgate-step',
-        this.step === 'phone' ? { step: this.step } : { step: this.step, phone: this.verifiedE164 },
-      )
-      const states = this.internals.states
-      for (const [state, on] of [
-        ['code-sent', this.step === 'code'],
-        ['verified', this.step === 'done'],
-      ] as const) {
-        try {
-          if (on) states.add(state)
-          else states.delete(state)
-        } catch {
-          // Browsers without CustomStateSet keep working, without the :state() hooks.
-        }
-      }
-    }
-    this.syncFormValue()
+  private get picker(): TextgateCountryPicker | null {
+    return this.renderRoot?.querySelector('textgate-country-picker') ?? null
   }
 
   /** Also waits for the country picker's own render. */
@@ -419,21 +316,23 @@ export class TextgateVerify extends LitElement {
     return done
   }
 
-  private get picker(): TextgateCountryPicker | null {
-    return this.renderRoot?.querySelector('textgate-country-picker') ?? null
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
   }
 
-  private syncFormValue(): void {
-    const anchor = this.partElement(this.step === 'code' ? 'code-input' : 'phone-input')
-    syncFormValue(this.internals, {
-      name: this.name,
-      token: this.token,
-      marketing: this.marketingSent,
-      required: this.required,
-      started: this.step !== 'phone' || /\d/.test(this.phone.text),
-      message: this.error || this.t.required,
-      anchor: anchor ?? undefined,
-    })
+  protected override updated(changed: PropertyValues<this>): void {
+    if (!this.configRequested && this.publishableKey && this.isConnected) {
+      // The project's settings, asked once; without them the widget still works.
+      this.configRequested = true
+      void this.phone.loadConfig(
+        () => this.client().config(),
+        () => this.defaultCountry,
+      )
+    }
+    if (changed.has('step' as keyof TextgateVerify)) {
+      const phone = this.step === 'phone' ? {} : { phone: this.session.e164 }
+      this.dispatch('textgate-step', { step: this.step, ...phone })
+    }
   }
 
   private dispatch<K extends keyof TextgateEventMap>(
@@ -447,273 +346,181 @@ export class TextgateVerify extends LitElement {
     return createClient({ server: this.server, publishableKey: this.publishableKey })
   }
 
-  private clearError(): void {
-    this.showError('', '')
+  /** Shows a refused request's message and tells the page; `retry` repeats a network failure. */
+  private fail(error: unknown, at: ErrorField, retry: () => Promise<void>): void {
+    this.dispatch('textgate-error', this.problem.fail(error, at, retry, this.step === 'code'))
   }
 
-  private showError(message: string, at: ErrorField): void {
-    this.error = message
-    this.errorAt = at
-    this.retryable = undefined
-    this.terminal = false
-  }
-
-  /** Shows a refused request's message; `retry` repeats the action after a network failure. */
-  private fail(error: unknown, at: ErrorField, retry?: () => Promise<void>): void {
-    const apiError = asApiError(error)
-    const message = errorMessage(apiError, this.t)
-    this.showError(message, at)
-    if (apiError.code === 'rate_limited' && apiError.retryAfterSeconds) {
-      this.waitUntil = Date.now() + apiError.retryAfterSeconds * 1000
-      this.clock.start()
+  /** One request of the flow, with the controls busy; a refusal is shown at `at` and returned. */
+  private async request<T>(at: ErrorField, retry: () => Promise<void>, run: () => Promise<T>) {
+    this.busy = true
+    try {
+      return { value: await run() }
+    } catch (error) {
+      this.fail(error, at, retry)
+      return { error }
+    } finally {
+      this.busy = false
     }
-    if (RETRYABLE.has(apiError.code)) this.retryable = retry
-    this.terminal = this.step === 'code' && TERMINAL.has(apiError.code)
-    const detail: TextgateErrorDetail = { code: apiError.code, message }
-    if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds
-    this.dispatch('textgate-error', detail)
-  }
-
-  private onPhoneInput(event: InputEvent): void {
-    this.phone.onInput(event)
-    if (this.errorAt === 'phone') this.clearError()
   }
 
   /** Checks the number when the shopper leaves the field, so problems show before sending. */
   private async onPhoneBlur(): Promise<void> {
-    if (!this.phone.text.replace(/\D/g, '') || this.step !== 'phone') return
-    const checked = await this.phone.check().catch(() => undefined)
-    if (!checked || this.step !== 'phone') return
-    const problem = checked.ok
-      ? this.notOffered(checked.country)
-      : this.t.phoneErrors[checked.reason]
-    if (!problem) return
+    if (!/\d/.test(this.phone.text) || this.step !== 'phone') return
+    const checked = await this.phone.validate(this.t).catch(() => undefined)
+    if (!checked || !('problem' in checked) || this.step !== 'phone') return
     // Leaving the field by pressing another control (consent, Send, the store's button): the
     // message, which moves what is below it, waits until that press is over, so it lands.
-    if (pointerPressed) {
-      await new Promise((resolve) => {
-        addEventListener('click', () => setTimeout(resolve), { once: true, capture: true })
-        setTimeout(resolve, 1000) // Pressed and dragged away: no click comes.
-      })
-    }
-    if (this.step === 'phone' && !this.error) this.showError(problem, 'phone')
+    await afterPress()
+    if (this.step === 'phone' && !this.problem.message) this.problem.show(checked.problem, 'phone')
   }
 
   private async onSendCode(event?: Event): Promise<void> {
     event?.preventDefault()
     if (this.busy) return
-    this.clearError()
-    let checked: Awaited<ReturnType<PhoneField['check']>>
-    try {
-      checked = await this.phone.check()
-    } catch {
-      this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', () =>
-        this.onSendCode(),
-      )
-      return
-    }
-    const problem = checked.ok
-      ? this.notOffered(checked.country)
-      : this.t.phoneErrors[checked.reason]
-    if (problem || !checked.ok) {
-      this.showError(problem ?? '', 'phone')
-      this.focusPart('phone-input')
-      return
+    this.problem.clear()
+    const retry = () => this.onSendCode()
+    const checked = await this.phone.validate(this.t).catch(() => undefined)
+    if (!checked)
+      return this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', retry)
+    if ('problem' in checked) {
+      this.problem.show(checked.problem, 'phone')
+      return this.focusPart('phone-input')
     }
     if (!this.consent) {
-      this.showError(this.t.consentMissing, 'consent')
-      this.focusPart('consent-checkbox')
-      return
+      this.problem.show(this.t.consentMissing, 'consent')
+      return this.focusPart('consent-checkbox')
     }
-    this.busy = true
-    this.idempotencyKey ||= crypto.randomUUID()
-    const marketing = this.marketingOffered ? this.marketing : undefined
-    try {
-      const started = await this.client().start(
-        {
-          phone: checked.e164,
-          country: checked.country,
-          consent: {
-            accepted: true,
-            version: this.consentVersion || 'v1',
-            ...(marketing === undefined ? {} : { marketing }),
-          },
-          locale: this.t.$code,
-          ...(this.captchaToken ? { captcha: { token: this.captchaToken } } : {}),
-          signals: this.signals.collect(),
-        },
-        this.idempotencyKey,
-      )
-      this.idempotencyKey = ''
-      this.verification = started
-      this.marketingSent = marketing === true
-      // Isolated left to right (LRI … PDI): in an Arabic sentence the number keeps its order.
-      this.verifiedPhone = `\u2066${checked.international}\u2069`
-      this.verifiedE164 = checked.e164
-      this.codeText = ''
-      this.status = this.t.codeSentTo(this.verifiedPhone)
-      this.step = 'code'
-      this.busy = false
-      this.clock.start()
-      await this.updateComplete
-      this.focusPart('code-input')
-      this.otp.start()
-    } catch (error) {
-      // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
-      if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
-        this.idempotencyKey = ''
-      }
-      this.busy = false
-      this.fail(error, 'phone', () => this.onSendCode())
-      await this.focusAfterFailure('phone-input')
-    }
+    const started = await this.request('phone', retry, () =>
+      this.session.start({
+        number: checked.number,
+        consentVersion: this.consentVersion,
+        marketing: this.marketingOffered ? this.marketing : undefined,
+        locale: this.t.$code,
+        captchaToken: this.captchaToken,
+        signals: this.signals.collect(),
+      }),
+    )
+    if ('error' in started) return this.focusAfterFailure('phone-input')
+    this.codeText = ''
+    this.status = this.t.codeSentTo(this.session.shownPhone)
+    this.step = 'code'
+    this.clock.start()
+    await this.focusAfter('code-input')
+    this.otp.start()
   }
 
   private setCode(text: string): void {
-    const length = this.verification?.codeLength ?? 6
+    const length = this.session.pending?.codeLength ?? 6
     const digits = asciiDigits(text).replace(/\D/g, '').slice(0, length)
     const input = this.partElement<HTMLInputElement>('code-input')
     if (input) input.value = digits
     this.codeText = digits
-    if (this.errorAt === 'code' && !this.terminal) this.clearError()
+    if (!this.problem.terminal) this.problem.clearAt('code')
     if (digits.length === length) void this.onCheck()
   }
 
   private async onCheck(event?: Event): Promise<void> {
     event?.preventDefault()
-    const verification = this.verification
-    if (!verification || this.busy || this.terminal) return
-    if (this.codeText.length !== verification.codeLength) {
-      this.showError(this.t.codeLabel(verification.codeLength), 'code')
-      this.focusPart('code-input')
-      return
+    const pending = this.session.pending
+    if (!pending || this.busy || this.problem.terminal) return
+    if (this.codeText.length !== pending.codeLength) {
+      this.problem.show(this.t.codeLabel(pending.codeLength), 'code')
+      return this.focusPart('code-input')
     }
     this.otp.stop()
-    this.busy = true
-    try {
-      const checked = await this.client().check(verification.id, this.codeText)
-      this.token = checked.token
-      this.clock.stop()
-      this.busy = false
-      this.step = 'done'
-      this.status = ''
-      this.clearError()
-      this.dispatch('textgate-verified', {
-        token: checked.token,
-        phone: this.verifiedE164,
-        verificationId: verification.id,
-        marketing: this.marketingSent,
-      })
-      await this.updateComplete
-      this.focusPart('done')
-    } catch (error) {
-      this.busy = false
-      this.fail(error, 'code', () => this.onCheck())
+    const checked = await this.request(
+      'code',
+      () => this.onCheck(),
+      () => this.session.check(this.codeText),
+    )
+    if ('error' in checked) {
+      const { error } = checked
       if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
         this.codeText = ''
         await this.updateComplete
         const input = this.partElement<HTMLInputElement>('code-input')
-        if (input) {
-          input.value = ''
-          input.focus()
-        }
-      } else if (this.terminal) {
-        await this.updateComplete
-        this.focusPart('change-button')
-      } else {
-        await this.focusAfterFailure('code-input')
-      }
+        if (input) input.value = ''
+        input?.focus()
+      } else if (this.problem.terminal) await this.focusAfter('change-button')
+      else await this.focusAfterFailure('code-input')
+      return
     }
+    const token = checked.value
+    this.clock.stop()
+    this.step = 'done'
+    this.status = ''
+    this.problem.clear()
+    const { e164: phone, marketing } = this.session
+    this.dispatch('textgate-verified', { token, phone, verificationId: pending.id, marketing })
+    await this.focusAfter('done')
   }
 
   private async onResend(): Promise<void> {
-    const verification = this.verification
-    if (!verification || this.busy) return
-    this.busy = true
-    try {
-      const resent = await this.client().resend(verification.id)
-      this.verification = { ...verification, ...resent }
-      // The number stays in view: "We sent a code to … A new code is on its way."
-      this.status = `${this.t.codeSentTo(this.verifiedPhone)} ${this.t.newCodeSent}`
-      this.clearError()
-      this.clock.start()
-      this.busy = false
-      this.otp.start()
-      await this.updateComplete
-      this.focusPart('code-input')
-    } catch (error) {
-      this.busy = false
-      this.fail(error, 'code', () => this.onResend())
-      await this.focusAfterFailure('code-input')
-    }
-  }
-
-  private async onRetry(): Promise<void> {
-    const retry = this.retryable
-    this.clearError()
-    if (retry) await retry()
+    if (!this.session.pending || this.busy) return
+    const resent = await this.request(
+      'code',
+      () => this.onResend(),
+      () => this.session.resend(),
+    )
+    if ('error' in resent) return this.focusAfterFailure('code-input')
+    // The number stays in view: "We sent a code to … A new code is on its way."
+    this.status = `${this.t.codeSentTo(this.session.shownPhone)} ${this.t.newCodeSent}`
+    this.problem.clear()
+    this.clock.start()
+    this.otp.start()
+    await this.focusAfter('code-input')
   }
 
   private async onChangeNumber(): Promise<void> {
     this.reset()
-    await this.updateComplete
-    this.focusPart('phone-input')
+    await this.focusAfter('phone-input')
   }
 
   private partElement<T extends HTMLElement>(name: string): T | null {
-    return this.renderRoot.querySelector<T>(`[part~="${name}"]`)
+    return this.renderRoot?.querySelector<T>(`[part~="${name}"]`) ?? null
   }
 
   private focusPart(name: string): void {
     this.partElement(name)?.focus()
   }
 
-  /** The button pressed was disabled while busy: focus goes to Try again, else to `field`. */
-  private async focusAfterFailure(field: string): Promise<void> {
+  /** Focuses a part once the state just set is rendered. */
+  private async focusAfter(name: string): Promise<void> {
     await this.updateComplete
-    this.focusPart(this.retryable ? 'retry-button' : field)
+    this.focusPart(name)
   }
 
-  /** Focuses the field of the current step. */
-  override focus(options?: FocusOptions): void {
-    const target =
-      this.step === 'code' ? 'code-input' : this.step === 'phone' ? 'phone-input' : 'done'
-    const element = this.partElement(target)
-    if (element) element.focus(options)
-    else super.focus(options)
+  /** The button pressed was disabled while busy: focus goes to Try again, else to `field`. */
+  private focusAfterFailure(field: string): Promise<void> {
+    return this.focusAfter(this.problem.retry ? 'retry-button' : field)
   }
 
   private renderStep() {
-    const { t, on } = this
-    const invalid = this.errorAt
-    if (this.step === 'code' && this.verification) {
+    const { t, on, problem } = this
+    const common = { t, on, invalid: problem.at, disabled: this.disabled, busy: this.busy }
+    const verification = this.session.pending
+    if (this.step === 'code' && verification) {
       return renderCodeStep({
-        t,
-        on,
-        invalid,
-        disabled: this.disabled,
-        busy: this.busy,
-        terminal: this.terminal,
-        verification: this.verification,
+        ...common,
+        terminal: problem.terminal,
+        verification,
         codeText: this.codeText,
         resendWait: Math.max(
-          this.clock.secondsUntil(this.verification.resendAfter),
-          this.clock.secondsUntil(this.waitUntil),
+          this.clock.secondsUntil(verification.resendAfter),
+          this.clock.secondsUntil(problem.waitUntil),
         ),
         status: this.status,
-        message: this.message('code'),
+        message: problem.render('code', 'code'),
         timeLocale: this.locale.tag,
       })
     }
-    if (this.step === 'done') return renderDoneStep({ t, on, verifiedPhone: this.verifiedPhone })
+    if (this.step === 'done')
+      return renderDoneStep({ t, on, verifiedPhone: this.session.shownPhone })
     return renderPhoneStep({
-      t,
-      on,
-      invalid,
-      disabled: this.disabled,
-      busy: this.busy,
-      waiting: this.waitUntil > 0,
-      message: (place) => this.message(place),
+      ...common,
+      waiting: problem.waitUntil > 0,
+      message: (place) => problem.render(place, 'phone'),
       countries: this.phone.catalog(t.$code),
       preferred: this.phone.preferred(this.preferredCountries),
       country: this.phone.find(this.phone.country, t.$code),
@@ -724,21 +531,6 @@ export class TextgateVerify extends LitElement {
       marketing: this.marketing,
       marketingText: this.marketingText,
     })
-  }
-
-  /** The error line (with Try again) when it belongs at `place`: under the field it is about. */
-  private message(place: ErrorField) {
-    if (place !== (this.errorAt || (this.step === 'code' ? 'code' : 'phone'))) return nothing
-    return html`<div class="error-row">
-      <p id="error" part="error" role="alert">${this.error}</p>
-      ${
-        this.retryable
-          ? html`<button part="retry-button" type="button" @click=${this.onRetry}>
-            ${this.t.retry}
-          </button>`
-          : nothing
-      }
-    </div>`
   }
 
   protected override render() {

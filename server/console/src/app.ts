@@ -9,8 +9,10 @@ import './pages/overview'
 import './pages/verifications'
 import './pages/sandbox'
 import './pages/fraud'
+import './pages/messaging'
 import './pages/settings'
 import './pages/audit'
+import './pages/account'
 
 interface SessionInfo {
   operator: { id: string; email: string }
@@ -37,7 +39,7 @@ const PAGES = [
   {
     path: 'messaging',
     label: t.nav.messaging,
-    permission: 'messaging.read',
+    permission: 'delivery.read',
     tag: 'tg-messaging-page',
   },
   { path: 'settings', label: t.nav.settings, permission: 'settings.read', tag: 'tg-settings-page' },
@@ -169,7 +171,7 @@ export class ConsoleApp extends LitElement {
       : []
     const pageName = match?.[2] ?? allowed[0]?.path
     const page = allowed.find((p) => p.path === pageName)
-    if (project && !match && allowed[0]) {
+    if (project && !match && allowed[0] && this.path !== '/console/account') {
       history.replaceState(null, '', `/console/p/${project.id}/${allowed[0].path}`)
     }
     return html`
@@ -191,6 +193,7 @@ export class ConsoleApp extends LitElement {
               : nothing
         }
         <span class="who muted">${t.app.signedInAs(operator.email)}${project ? ` · ${t.roles[project.role] ?? project.role}` : ''}</span>
+        ${link('/console/account', t.account.link, this.path === '/console/account')}
         <button type="button" class="secondary" @click=${() => this.logout(false)}>${t.app.logout}</button>
         <button type="button" class="secondary" @click=${() => this.logout(true)}>${t.app.logoutEverywhere}</button>
       </header>
@@ -203,11 +206,13 @@ export class ConsoleApp extends LitElement {
         </nav>
         <main id="main" tabindex="-1">
           ${
-            !project
-              ? html`<h1>${t.app.title}</h1><p>${t.app.noProjects}</p>`
-              : !page
-                ? html`<h1>${t.app.title}</h1><p role="alert">${pageName && PAGES.some((p) => p.path === pageName) ? t.app.forbidden : t.app.notFound}</p>`
-                : this.renderPage(page.tag, project, match?.[3] ?? '')
+            this.path === '/console/account'
+              ? html`<tg-account-page></tg-account-page>`
+              : !project
+                ? html`<h1>${t.app.title}</h1><p>${t.app.noProjects}</p>`
+                : !page
+                  ? html`<h1>${t.app.title}</h1><p role="alert">${pageName && PAGES.some((p) => p.path === pageName) ? t.app.forbidden : t.app.notFound}</p>`
+                  : this.renderPage(page.tag, project, match?.[3] ?? '')
           }
         </main>
       </div>

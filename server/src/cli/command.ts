@@ -23,6 +23,7 @@ export const OPTIONS = {
   prefix: { type: 'string' },
   ip: { type: 'string' },
   note: { type: 'string' },
+  expires: { type: 'string' },
   id: { type: 'string' },
   limit: { type: 'string' },
   decision: { type: 'string' },

@@ -55,6 +55,38 @@ export interface Overview {
 
 const n = (value: unknown): number => Number(value ?? 0)
 
+export interface Percentiles {
+  median: number | null
+  p95: number | null
+  count: number
+}
+
+/**
+ * Median and 95th percentile (nearest rank) of a query's `ms` column, on either dialect.
+ * @example await percentiles(db, sql`select delivered_at - sent_at as ms from messages ...`)
+ */
+export async function percentiles(
+  db: Kysely<Database>,
+  durations: ReturnType<typeof sql<number>>,
+): Promise<Percentiles> {
+  const row = await sql<{ median: number | null; p95: number | null; count: number }>`
+    with ranked as (
+      select x.ms, row_number() over (order by x.ms) as rn, count(*) over () as total
+      from (${durations}) x
+    )
+    select
+      min(case when rn = (50 * total + 99) / 100 then ms end) as median,
+      min(case when rn = (95 * total + 99) / 100 then ms end) as p95,
+      max(total) as count
+    from ranked`.execute(db)
+  const first = row.rows[0]
+  return {
+    median: first?.median === null || first?.median === undefined ? null : n(first.median),
+    p95: first?.p95 === null || first?.p95 === undefined ? null : n(first.p95),
+    count: n(first?.count),
+  }
+}
+
 export async function overview(db: Kysely<Database>, query: OverviewQuery): Promise<Overview> {
   const { projectId, from, to, mode } = query
   let verifications = db
@@ -116,32 +148,16 @@ export async function overview(db: Kysely<Database>, query: OverviewQuery): Prom
     .orderBy('texts', 'desc')
     .execute()
 
-  const percentiles = async (durations: ReturnType<typeof sql<number>>) => {
-    const row = await sql<{ median: number | null; p95: number | null; count: number }>`
-      with ranked as (
-        select x.ms, row_number() over (order by x.ms) as rn, count(*) over () as total
-        from (${durations}) x
-      )
-      select
-        min(case when rn = (50 * total + 99) / 100 then ms end) as median,
-        min(case when rn = (95 * total + 99) / 100 then ms end) as p95,
-        max(total) as count
-      from ranked`.execute(db)
-    const first = row.rows[0]
-    return {
-      median: first?.median === null || first?.median === undefined ? null : n(first.median),
-      p95: first?.p95 === null || first?.p95 === undefined ? null : n(first.p95),
-      count: n(first?.count),
-    }
-  }
   const modeFilter = (alias: string) =>
     mode ? sql`and ${sql.ref(`${alias}.mode`)} = ${mode}` : sql``
   const deliverMs = await percentiles(
+    db,
     sql<number>`select m.delivered_at - m.created_at as ms from messages m
       where m.project_id = ${projectId} and m.created_at >= ${from} and m.created_at < ${to}
       and m.delivered_at is not null ${modeFilter('m')}`,
   )
   const verifyMs = await percentiles(
+    db,
     sql<number>`select v.approved_at - v.created_at as ms from verifications v
       where v.project_id = ${projectId} and v.created_at >= ${from} and v.created_at < ${to}
       and v.approved_at is not null ${modeFilter('v')}`,

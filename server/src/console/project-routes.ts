@@ -12,6 +12,7 @@ import type { TokenService } from '../tokens'
 import type { VerificationService } from '../verifications/service'
 import { auditRoutes } from './pages/audit'
 import { fraudRoutes } from './pages/fraud'
+import { messagingRoutes } from './pages/messaging'
 import { overviewRoutes } from './pages/overview'
 import { sandboxRoutes } from './pages/sandbox'
 import { settingsRoutes } from './pages/settings'
@@ -37,4 +38,5 @@ export function projectRoutes(deps: ProjectRoutesDeps) {
     .route('/verifications', verificationRoutes(deps))
     .route('/sandbox', sandboxRoutes(deps))
     .route('/fraud', fraudRoutes(deps))
+    .route('/messaging', messagingRoutes(deps))
 }

@@ -1,10 +1,13 @@
 /**
  * The caller: first-party signals the widget sends with a start (a random per-browser device id,
- * how the number was entered, automation hints), weighed into one of four classes:
+ * how the number was entered, automation hints), weighed into one of five classes:
  *
+ * - `server`: the store's own server, starting with its secret key: no browser, so no signals,
+ *   and the store answers for it (its secret keys are bound to its IP allowlist);
  * - `trusted`: a device that verified at this store in the last 30 days, and nothing bot-like;
  * - `human`: interaction signals present and plausible, no automation hint;
- * - `unknown`: no interaction signals (a store server calling the API directly, or a script);
+ * - `unknown`: no interaction signals on a publishable key (not the widget: a script, or a store
+ *   server using its publishable key);
  * - `bot`: an automation hint, an interaction no person produces, or one device id starting
  *   verifications from address after address.
  *
@@ -14,7 +17,7 @@
 import type { FraudSettings } from './settings'
 import type { CallerSignals } from './types'
 
-export type CallerClass = 'trusted' | 'human' | 'unknown' | 'bot'
+export type CallerClass = 'server' | 'trusted' | 'human' | 'unknown' | 'bot'
 
 export interface CallerFigures {
   /** Starts from this device id in the last hour, this one included. */
@@ -36,7 +39,9 @@ export function judgeCaller(
   userAgent: string | null | undefined,
   figures: CallerFigures,
   settings: FraudSettings['callers'],
+  keyKind?: 'publishable' | 'secret',
 ): CallerVerdict {
+  if (keyKind === 'secret') return { class: 'server', reasons: ['caller.store_server'] }
   const bot: string[] = []
   if (signals?.webdriver === true) bot.push('caller.webdriver')
   if (userAgent && HEADLESS_AGENT.test(userAgent)) bot.push('caller.automation_agent')

@@ -15,10 +15,24 @@ import type { FraudSettings } from './settings'
 const CHALLENGE_TTL_MS = 5 * 60_000
 
 export interface ChallengeService {
-  /** A puzzle of `difficulty` tries (worst case), bound to the project. */
-  issue(projectId: string, difficulty: number, at: number): Promise<PowChallenge>
-  /** True when `payload` solves a puzzle we issued for this project, at least this hard, once. */
-  redeem(payload: string, projectId: string, minDifficulty: number, at: number): Promise<boolean>
+  /**
+   * A puzzle of `difficulty` tries (worst case), bound to the project and, when given, to the
+   * number it was quoted for (`phone`).
+   */
+  issue(projectId: string, difficulty: number, at: number, phone?: string): Promise<PowChallenge>
+  /**
+   * True when `payload` solves a puzzle we issued for this project, once, and at least
+   * `minDifficulty` hard — or, for a puzzle quoted for this very `phone`, at the price quoted: a
+   * shopper who solved the puzzle they were given is not asked again because the risk rose while
+   * they solved it (the decision itself is taken anew).
+   */
+  redeem(
+    payload: string,
+    projectId: string,
+    minDifficulty: number,
+    at: number,
+    phone?: string,
+  ): Promise<boolean>
 }
 
 /** Difficulty for a request with `reasons` challenge reasons: doubles per extra reason. */
@@ -27,16 +41,27 @@ export function difficultyFor(reasons: number, settings: FraudSettings['challeng
   return Math.min(settings.maxDifficulty, raw)
 }
 
-export function createChallengeService(db: Kysely<Database>, pepper: Buffer): ChallengeService {
+export function createChallengeService(
+  db: Kysely<Database>,
+  pepper: Buffer,
+  options: {
+    /** The secret number of a puzzle (random unless given: a simulation that plays people). */
+    numberFor?: (maxnumber: number) => number
+  } = {},
+): ChallengeService {
   const hmacKey = createHmac('sha256', pepper).update('textgate/fraud/altcha').digest('hex')
+  // The number a puzzle was quoted for, as a keyed hash (the salt travels in the clear).
+  const quotedFor = (phone: string) =>
+    createHmac('sha256', hmacKey).update(phone).digest('base64url').slice(0, 16)
   return {
-    async issue(projectId, difficulty, at) {
+    async issue(projectId, difficulty, at, phone) {
       const challenge = await createChallenge({
         algorithm: 'SHA-256',
         hmacKey,
         maxnumber: difficulty,
+        ...(options.numberFor ? { number: options.numberFor(difficulty) } : {}),
         expires: new Date(at + CHALLENGE_TTL_MS),
-        params: { p: projectId, d: String(difficulty) },
+        params: { p: projectId, d: String(difficulty), ...(phone ? { q: quotedFor(phone) } : {}) },
       })
       return {
         algorithm: 'SHA-256',
@@ -47,7 +72,7 @@ export function createChallengeService(db: Kysely<Database>, pepper: Buffer): Ch
       }
     },
 
-    async redeem(payload, projectId, minDifficulty, at) {
+    async redeem(payload, projectId, minDifficulty, at, phone) {
       let decoded: { salt?: unknown; signature?: unknown }
       try {
         decoded = JSON.parse(Buffer.from(payload, 'base64').toString('utf8'))
@@ -56,7 +81,8 @@ export function createChallengeService(db: Kysely<Database>, pepper: Buffer): Ch
       }
       if (typeof decoded.salt !== 'string' || typeof decoded.signature !== 'string') return false
       const params = Object.fromEntries(new URLSearchParams(decoded.salt.split('?')[1] ?? ''))
-      if (params.p !== projectId || Number(params.d) < minDifficulty) return false
+      const quoted = phone !== undefined && params.q === quotedFor(phone)
+      if (params.p !== projectId || (!quoted && Number(params.d) < minDifficulty)) return false
       const expires = Number(params.expires) * 1000
       if (!Number.isFinite(expires) || expires <= at) return false
       let valid = false

@@ -18,6 +18,8 @@ export interface ContextInput {
   userAgent?: string | null | undefined
   /** The start carries a challenge solution or a captcha token. */
   answered?: boolean | undefined
+  /** The kind of API key the start came with. */
+  keyKind?: 'publishable' | 'secret' | undefined
 }
 
 export function fraudContext(
@@ -52,6 +54,7 @@ export function fraudContext(
       signals: input.signals,
       userAgent: input.userAgent,
       answered: input.answered,
+      keyKind: input.keyKind,
     },
     at: options.at,
     settings,

@@ -1,15 +1,16 @@
 /**
  * Restrictions of a destination (a country or a number prefix) and their lifting, as operators
- * see them: one function opens or lifts one, and it alone writes the structured log line and
- * the decision-log entry with the reason and the figures, and raises the `fraud.restricted|lifted`
- * webhook event (live mode: the guard weighs destinations for live keys only). One row per restricted destination makes it happen
- * once across processes: the insert that wins emits `restricted`, the delete that wins `lifted`.
+ * see them: one function opens or lifts one, and it alone writes the decision-log entry with the
+ * reason and the figures and raises the `fraud.restricted|lifted` webhook event (live mode: the
+ * guard weighs destinations for live keys only), in the same transaction as the restriction row,
+ * then writes the structured log line. One row per restricted destination makes it happen once
+ * across processes: the insert that wins emits `restricted`, the delete that wins `lifted`.
  *
  * A restricted destination is half-open: {@link takeProbe} lets a caller through at growing
  * intervals (1 h, 2 h, 4 h, … by default) so it can show the destination recovered.
  * @module
  */
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { newId } from '../ids'
 import type { Database } from '../storage'
@@ -40,19 +41,13 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
   /** What this process last saw per destination, to skip the database while nothing changes. */
   const known = new Map<string, { restricted: boolean; at: number; nextProbeAt: number }>()
 
-  async function emit(event: RestrictionEvent) {
+  /**
+   * The decision-log entry and the webhook event, in the transaction that opened or lifted the
+   * restriction: either all of them are there, or none.
+   */
+  async function record(trx: Transaction<Database>, event: RestrictionEvent) {
     const [kind, value] = event.subject.split(':') as [string, string]
-    logger?.warn(
-      {
-        event: event.type,
-        projectId: event.projectId,
-        subject: event.subject,
-        reasons: event.reasons,
-        figures: event.figures,
-      },
-      `fraud guard: ${event.subject} ${event.type === 'fraud.restricted' ? 'restricted' : 'lifted'}`,
-    )
-    await db
+    await trx
       .insertInto('fraud_events')
       .values({
         id: newId('fev'),
@@ -69,7 +64,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
         created_at: event.at,
       })
       .execute()
-    await emitWebhookEvent(db, {
+    await emitWebhookEvent(trx, {
       type: event.type,
       projectId: event.projectId,
       mode: 'live',
@@ -82,6 +77,20 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       orderKey: event.subject,
       at: event.at,
     })
+  }
+
+  /** After the commit: the operator's log line and the in-process listeners. */
+  async function announce(event: RestrictionEvent) {
+    logger?.warn(
+      {
+        event: event.type,
+        projectId: event.projectId,
+        subject: event.subject,
+        reasons: event.reasons,
+        figures: event.figures,
+      },
+      `fraud guard: ${event.subject} ${event.type === 'fraud.restricted' ? 'restricted' : 'lifted'}`,
+    )
     for (const listener of listeners) {
       try {
         await listener(event)
@@ -104,29 +113,39 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       const key = `${projectId}|${subject}`
       const seen = known.get(key)
       if (seen?.restricted && at - seen.at < STATE_CACHE_MS && at >= seen.at) return
-      const inserted = await db
-        .insertInto('fraud_restrictions')
-        .values({
-          project_id: projectId,
-          subject,
-          reason: reasons.join(','),
-          figures: JSON.stringify(figures),
-          since: at,
-          probes: 0,
-          next_probe_at: at + firstProbeAfterMs,
-        })
-        .onConflict((oc) => oc.columns(['project_id', 'subject']).doNothing())
-        .executeTakeFirst()
-      const opened = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0
+      const event: RestrictionEvent = {
+        type: 'fraud.restricted',
+        projectId,
+        subject,
+        reasons,
+        figures,
+        at,
+      }
+      const opened = await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('fraud_restrictions')
+          .values({
+            project_id: projectId,
+            subject,
+            reason: reasons.join(','),
+            figures: JSON.stringify(figures),
+            since: at,
+            probes: 0,
+            next_probe_at: at + firstProbeAfterMs,
+          })
+          .onConflict((oc) => oc.columns(['project_id', 'subject']).doNothing())
+          .executeTakeFirst()
+        const won = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0
+        if (won) await record(trx, event)
+        return won
+      })
       // An older restriction keeps its probe schedule (0: read it when a probe is asked for).
       known.set(key, {
         restricted: true,
         at,
         nextProbeAt: opened ? at + firstProbeAfterMs : (seen?.nextProbeAt ?? 0),
       })
-      if (opened) {
-        await emit({ type: 'fraud.restricted', projectId, subject, reasons, figures, at })
-      }
+      if (opened) await announce(event)
     },
 
     /** Lifts an open restriction held at least `minMs`; emits `fraud.lifted` when this call did. */
@@ -140,15 +159,29 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       const key = `${projectId}|${subject}`
       const seen = known.get(key)
       if (seen && !seen.restricted && at - seen.at < STATE_CACHE_MS && at >= seen.at) return
-      const lifted = await db
-        .deleteFrom('fraud_restrictions')
-        .where('project_id', '=', projectId)
-        .where('subject', '=', subject)
-        .where('since', '<=', at - minMs)
-        .returning(['reason'])
-        .execute()
+      const lifted = await db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .deleteFrom('fraud_restrictions')
+          .where('project_id', '=', projectId)
+          .where('subject', '=', subject)
+          .where('since', '<=', at - minMs)
+          .returning(['reason'])
+          .execute()
+        const row = rows[0]
+        if (!row) return undefined
+        const event: RestrictionEvent = {
+          type: 'fraud.lifted',
+          projectId,
+          subject,
+          reasons: [`lifted:${row.reason}`],
+          figures,
+          at,
+        }
+        await record(trx, event)
+        return event
+      })
       const stillOpen =
-        lifted.length === 0 &&
+        lifted === undefined &&
         (await db
           .selectFrom('fraud_restrictions')
           .select('subject')
@@ -156,17 +189,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
           .where('subject', '=', subject)
           .executeTakeFirst()) !== undefined
       if (!stillOpen) known.set(key, { restricted: false, at, nextProbeAt: 0 })
-      const row = lifted[0]
-      if (row) {
-        await emit({
-          type: 'fraud.lifted',
-          projectId,
-          subject,
-          reasons: [`lifted:${row.reason}`],
-          figures,
-          at,
-        })
-      }
+      if (lifted) await announce(lifted)
       return stillOpen
     },
 

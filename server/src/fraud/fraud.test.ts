@@ -290,6 +290,30 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       }
     })
 
+    it('honours a solved puzzle at the price quoted for its number, even when the risk rose meanwhile', async () => {
+      const { publishableKey } = await shop({
+        velocity: {
+          rules: [
+            { scope: 'phone', window: '1h', challengeAt: 1 },
+            { scope: 'ip', window: '1h', challengeAt: 2 },
+            { scope: 'prefix', digits: 3, window: '1h', challengeAt: 2 },
+          ],
+        },
+      })
+      expect((await start(publishableKey, '+447400444701')).status).toBe(201)
+      const quoted = await start(publishableKey, '+447400444701')
+      expect(quoted.json.error.challenge.maxnumber).toBe(50_000)
+      const payload = await solve(quoted.json.error.challenge)
+      // Another number in the prefix now asks twice the work: the puzzle quoted for the first
+      // number is not its price.
+      const other = await start(publishableKey, '+447400444702', { challenge: payload })
+      expect(other.status).toBe(428)
+      expect(other.json.error.challenge.maxnumber).toBe(100_000)
+      // The shopper who solved it, though, is not asked again for the same number.
+      const solved = await start(publishableKey, '+447400444701', { challenge: payload })
+      expect(solved.status).toBe(201)
+    })
+
     it('makes the puzzle harder as reasons pile up', async () => {
       const { publishableKey } = await shop({
         velocity: {

@@ -238,7 +238,13 @@ export function createFraudGuard({
         const interactive = captcha !== undefined && asking.some((f) => f.interactive)
         let solved = false
         if (input.challenge && !interactive) {
-          solved = await challenges.redeem(input.challenge, ctx.project.id, required, ctx.at)
+          solved = await challenges.redeem(
+            input.challenge,
+            ctx.project.id,
+            required,
+            ctx.at,
+            ctx.destination.phone,
+          )
         }
         if (!solved && captcha && input.captchaToken) {
           solved = await verifyCaptcha(captcha, input.captchaToken, ctx.caller.ip)
@@ -246,7 +252,12 @@ export function createFraudGuard({
         if (!solved) {
           await recordRefusal(ctx, decision, 'challenged', reasons, shadowReasons, enforced)
           throw new ApiError('challenge_required', {
-            challenge: await challenges.issue(ctx.project.id, required, ctx.at),
+            challenge: await challenges.issue(
+              ctx.project.id,
+              required,
+              ctx.at,
+              ctx.destination.phone,
+            ),
             ...(interactive ? { captcha: { provider: captcha.provider } } : {}),
           })
         }

@@ -8,11 +8,12 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
-import { createChallengeService } from './challenge'
+import { type ChallengeService, createChallengeService } from './challenge'
 import { databaseCounters, redisCounters } from './counters'
 import { createFraudGuard } from './guard'
 import { keyedCounters } from './keyed-counters'
 
+export { type ChallengeService, createChallengeService } from './challenge'
 export type { FraudGuard } from './guard'
 export { FraudSettingsError, parseFraudSettings } from './settings'
 
@@ -24,6 +25,8 @@ export function createFraud(options: {
   routeCost?: (projectId: string, phone: string) => number | undefined
   /** Keep counters in this Redis instead of the database. */
   redisUrl?: string | undefined
+  /** The proof-of-work puzzles (the database's, with the pepper, unless given). */
+  challenges?: ChallengeService
 }) {
   const counters = options.redisUrl
     ? redisCounters(
@@ -39,7 +42,7 @@ export function createFraud(options: {
     // Keys of counters name numbers and addresses: stored only as keyed HMACs.
     counters: keyedCounters(counters, options.secrets.pepper),
     routeCost: options.routeCost,
-    challenges: createChallengeService(options.db, options.secrets.pepper),
+    challenges: options.challenges ?? createChallengeService(options.db, options.secrets.pepper),
     logger: options.logger,
     now: options.now,
   })

@@ -1,10 +1,11 @@
 /**
  * Allow and block lists: numbers, number prefixes, IP addresses or networks, and countries,
- * per project or for every project (`*`). Managed by `pnpm textgate fraud …` and by the
- * secret-key API; read on every start.
+ * per project or for every project (`*`), each with an optional note and expiry. Managed by
+ * `pnpm textgate fraud …`, the secret-key API and the console; read on every start. An expired
+ * entry counts for nothing (the guard and the lists skip it) until housekeeping deletes it.
  * @module
  */
-import type { Kysely } from 'kysely'
+import type { ExpressionBuilder, Kysely } from 'kysely'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database, FraudListKind, FraudListName } from '../storage'
@@ -17,6 +18,8 @@ export interface ListEntryInput {
   kind: FraudListKind
   value: string
   note?: string | undefined
+  /** When the entry stops counting: an ISO time or epoch ms, in the future; absent: never. */
+  expiresAt?: string | number | null | undefined
 }
 
 export interface ListEntry {
@@ -27,6 +30,7 @@ export interface ListEntry {
   value: string
   note: string | null
   createdAt: string
+  expiresAt: string | null
 }
 
 /** Canonical form of a list value, or an error that says what is wrong with it. */
@@ -71,6 +75,7 @@ const toEntry = (row: {
   value: string
   note: string | null
   created_at: number
+  expires_at: number | null
 }): ListEntry => ({
   id: row.id,
   projectId: row.project_id,
@@ -79,7 +84,24 @@ const toEntry = (row: {
   value: row.value,
   note: row.note,
   createdAt: new Date(Number(row.created_at)).toISOString(),
+  expiresAt: row.expires_at === null ? null : new Date(Number(row.expires_at)).toISOString(),
 })
+
+/** The expiry as epoch ms, or an error when it is not a time after `at`. */
+function expiryOf(raw: string | number | null | undefined, at: number): number | null {
+  if (raw === null || raw === undefined) return null
+  const ms = typeof raw === 'number' ? raw : Date.parse(raw)
+  if (!Number.isFinite(ms) || ms <= at) {
+    throw new ApiError('invalid_request', {
+      issues: [{ path: 'expiresAt', message: 'an expiry is a time in the future' }],
+    })
+  }
+  return Math.floor(ms)
+}
+
+/** Entries in force at `at`: no expiry, or one still ahead. */
+const inForce = (at: number) => (eb: ExpressionBuilder<Database, 'fraud_list_entries'>) =>
+  eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)])
 
 export async function addListEntry(
   db: Kysely<Database>,
@@ -88,6 +110,7 @@ export async function addListEntry(
   at = Date.now(),
 ): Promise<ListEntry> {
   const value = normaliseListValue(input.kind, input.value)
+  const expiresAt = expiryOf(input.expiresAt, at)
   const row = {
     id: newId('fle'),
     project_id: projectId,
@@ -96,12 +119,15 @@ export async function addListEntry(
     value,
     note: input.note ?? null,
     created_at: at,
+    expires_at: expiresAt,
   }
   await db
     .insertInto('fraud_list_entries')
     .values(row)
     .onConflict((oc) =>
-      oc.columns(['project_id', 'list', 'kind', 'value']).doUpdateSet({ note: row.note }),
+      oc
+        .columns(['project_id', 'list', 'kind', 'value'])
+        .doUpdateSet({ note: row.note, expires_at: row.expires_at }),
     )
     .execute()
   const stored = await db
@@ -128,11 +154,17 @@ export async function removeListEntry(
   return Number(result.numDeletedRows) > 0
 }
 
-export async function listEntries(db: Kysely<Database>, projectId: string): Promise<ListEntry[]> {
+/** The project's entries (and those for every project) in force at `at`, oldest first. */
+export async function listEntries(
+  db: Kysely<Database>,
+  projectId: string,
+  at = Date.now(),
+): Promise<ListEntry[]> {
   const rows = await db
     .selectFrom('fraud_list_entries')
     .selectAll()
     .where('project_id', 'in', [projectId, ALL_PROJECTS])
+    .where(inForce(at))
     .orderBy('created_at')
     .execute()
   return rows.map(toEntry)
@@ -150,11 +182,12 @@ export interface ListMatch {
   value: string
 }
 
-/** The entries that match a request; block entries first. */
+/** The entries in force at `at` that match a request; block entries first. */
 export async function matchLists(
   db: Kysely<Database>,
   projectId: string,
   subject: ListSubject,
+  at = Date.now(),
 ): Promise<ListMatch[]> {
   const prefixes: string[] = []
   for (let end = 2; end <= subject.phone.length; end++) prefixes.push(subject.phone.slice(0, end))
@@ -162,6 +195,7 @@ export async function matchLists(
     .selectFrom('fraud_list_entries')
     .select(['list', 'kind', 'value'])
     .where('project_id', 'in', [projectId, ALL_PROJECTS])
+    .where(inForce(at))
     .where((eb) =>
       eb.or([
         eb.and([eb('kind', '=', 'phone'), eb('value', '=', subject.phone)]),
@@ -175,4 +209,13 @@ export async function matchLists(
     (row) => row.kind !== 'ip' || (subject.ip !== null && ipMatches(subject.ip, row.value)),
   )
   return matches.sort((a, b) => (a.list === b.list ? 0 : a.list === 'block' ? -1 : 1))
+}
+
+/** Deletes entries that expired before `at` (housekeeping); returns how many. */
+export async function deleteExpiredListEntries(db: Kysely<Database>, at: number): Promise<number> {
+  const result = await db
+    .deleteFrom('fraud_list_entries')
+    .where('expires_at', '<=', at)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }

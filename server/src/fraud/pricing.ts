@@ -3,7 +3,7 @@
  * destination's cost and risk and with the caller's risk.
  *
  *   difficulty = base × max(1, cost / $0.05) × risk (low 1, medium 2, high 4)
- *                × caller (trusted ½, human 1, unknown 2, bot 4) × 4 when escalated
+ *                × caller (trusted ½, human 1, server or unknown 2, bot 4) × 4 when escalated
  *
  * clamped to [base, maxDifficulty]. Difficulty is ALTCHA's `maxnumber`: the worst case in
  * SHA-256 tries, half of it on average. See the README for what this costs in CPU seconds.
@@ -15,7 +15,13 @@ import type { FraudSettings } from './settings'
 
 const REFERENCE_COST = 0.05
 const RISK_FACTOR: Record<DestinationPrior['risk'], number> = { low: 1, medium: 2, high: 4 }
-const CALLER_FACTOR: Record<CallerClass, number> = { trusted: 0.5, human: 1, unknown: 2, bot: 4 }
+const CALLER_FACTOR: Record<CallerClass, number> = {
+  trusted: 0.5,
+  human: 1,
+  server: 2,
+  unknown: 2,
+  bot: 4,
+}
 export const ESCALATION_FACTOR = 4
 
 export function pricedDifficulty(

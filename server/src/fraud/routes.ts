@@ -85,10 +85,12 @@ export async function summary(db: Kysely<Database>, projectId: string, since: nu
 export function fraudRoutes(db: Kysely<Database>, now: () => number = Date.now) {
   const secret = apiKeyAuth({ db, kinds: ['secret'] })
   return new Hono()
-    .get('/lists', secret, async (c) => c.json(await listEntries(db, c.get('auth').project.id)))
+    .get('/lists', secret, async (c) =>
+      c.json(await listEntries(db, c.get('auth').project.id, now())),
+    )
     .post('/lists', secret, async (c) => {
       const input = await readJson(c, FraudListEntryRequest)
-      return c.json(await addListEntry(db, c.get('auth').project.id, input), 201)
+      return c.json(await addListEntry(db, c.get('auth').project.id, input, now()), 201)
     })
     .delete('/lists/:id', secret, async (c) => {
       const id = c.req.param('id')

@@ -90,6 +90,11 @@ export interface FraudContext {
     userAgent?: string | null | undefined
     /** The start carries an answer to a challenge (a proof of work or a captcha token). */
     answered?: boolean | undefined
+    /**
+     * The kind of key the start came with: `secret` is the store's own server calling the API
+     * (it sends no browser signals, and the store answers for it).
+     */
+    keyKind?: 'publishable' | 'secret' | undefined
   }
   at: number
   settings: FraudSettings

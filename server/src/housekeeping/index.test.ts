@@ -48,6 +48,21 @@ for (const dialect of DIALECTS) {
         .insertInto('fraud_spent_challenges')
         .values({ signature: 'spent', expires_at: at - 1 })
         .execute()
+      const entry = {
+        project_id: 'p',
+        list: 'block' as const,
+        kind: 'prefix' as const,
+        note: null,
+        created_at: 0,
+      }
+      await storage.db
+        .insertInto('fraud_list_entries')
+        .values([
+          { ...entry, id: 'fle_expired', value: '+4474', expires_at: at - 1 },
+          { ...entry, id: 'fle_later', value: '+4475', expires_at: at + 60_000 },
+          { ...entry, id: 'fle_never', value: '+4476', expires_at: null },
+        ])
+        .execute()
       expect(await cleanUp(storage.db, at)).toEqual({
         earlyReports: 0,
         redeemedTokens: 1,
@@ -57,10 +72,17 @@ for (const dialect of DIALECTS) {
         spentChallenges: 1,
         fraudEvents: 0,
         callbackReplays: 0,
-        masked: { verifications: 0, messages: 0, fraudEvents: 0 },
+        expiredListEntries: 1,
+        masked: { verifications: 0, messages: 0, fraudEvents: 0, signals: 0, figures: 0 },
       })
       const left = await storage.db.selectFrom('redeemed_tokens').select('jti').execute()
       expect(left).toEqual([{ jti: 'live' }])
+      const entries = await storage.db
+        .selectFrom('fraud_list_entries')
+        .select('id')
+        .orderBy('id')
+        .execute()
+      expect(entries.map((e) => e.id)).toEqual(['fle_later', 'fle_never'])
       await storage.dispose()
     })
   })

@@ -1,12 +1,13 @@
 /**
  * Periodic clean-up of rows that only matter for a while: redeemed-token records past their
  * token's expiry, replayable Idempotency-Key answers after 24 h, sandbox inboxes after a
- * week, the fraud guard's expired counters and spent challenges, and its decisions after 30 days. Each statement is idempotent, so several processes may run it.
+ * week, the fraud guard's expired counters, spent challenges and list entries, and its decisions after 30 days. Each statement is idempotent, so several processes may run it.
  * @module
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../delivery/reports'
+import { deleteExpiredListEntries } from '../fraud/list-entries'
 import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
 
@@ -36,6 +37,7 @@ export async function cleanUp(
       .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
       .executeTakeFirst(),
   ])
+  const listEntries = await deleteExpiredListEntries(db, at)
   const replays = await db
     .deleteFrom('callback_replays')
     .where('expires_at', '<', at)
@@ -52,6 +54,7 @@ export async function cleanUp(
     spentChallenges: Number(challenges.numDeletedRows),
     fraudEvents: Number(events.numDeletedRows),
     callbackReplays: Number(replays.numDeletedRows),
+    expiredListEntries: listEntries,
     masked: retention,
   }
 }

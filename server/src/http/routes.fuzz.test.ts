@@ -8,13 +8,21 @@
  * below). fast-check prints the seed and the shrunk counter-example of a failure; re-run with
  * `FUZZ_SEED=<seed> pnpm vitest run server/src/http/routes.fuzz.test.ts`.
  */
-import { ERROR_CODES } from '@textgate/shared'
+import { ERROR_CODES, ERRORS, type ErrorCode } from '@textgate/shared'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import { genericHttpCarrier, genericSignature } from '../carriers/generic'
 import { createApiKey } from '../projects'
+
+/** The routes <textgate-verify> calls with its publishable key. */
+const WIDGET_ROUTES = new Set([
+  'GET /v1/config',
+  'POST /v1/verifications',
+  'POST /v1/verifications/:id/check',
+  'POST /v1/verifications/:id/resend',
+])
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7e47_ca7e)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80)
@@ -314,6 +322,15 @@ for (const dialect of DIALECTS) {
               expect(Object.keys(json), where).toEqual(['error'])
               expect(ERROR_CODES, where).toContain(json.error.code)
               expect(typeof json.error.message, where).toBe('string')
+              // The widget words only the codes shared/errors.ts marks for it: a widget route
+              // answering a publishable key with a code marked `widget: false` breaks that.
+              if (
+                WIDGET_ROUTES.has(`${route.method} ${route.path}`) &&
+                input.key.startsWith('pk')
+              ) {
+                const { widget } = ERRORS[json.error.code as ErrorCode]
+                expect(widget, `${where}: ${json.error.code} reaches the widget`).not.toBe(false)
+              }
             }
           }),
           { seed: SEED, numRuns: RUNS, endOnFailure: true },

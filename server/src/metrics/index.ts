@@ -10,6 +10,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { Kysely } from 'kysely'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { type QueueFigures, queueFigures } from '../outbox/status'
 import type { Database } from '../storage'
 
 /** Counters and histograms every unit updates (one per process). */
@@ -98,28 +99,14 @@ export function createMetricsRegistry({
   now = Date.now,
 }: MetricsSources): Registry {
   const gauges = new Registry()
-  const queue = async (
-    table: 'outbox' | 'webhook_deliveries',
-  ): Promise<{ depth: number; oldest: number }> => {
-    const row = await db
-      .selectFrom(table)
-      .select((eb) => [eb.fn.countAll<number>().as('depth'), eb.fn.min('created_at').as('oldest')])
-      .where('state', '=', 'pending')
-      .executeTakeFirst()
-    const oldest = row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest)
-    return {
-      depth: Number(row?.depth ?? 0),
-      oldest: oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000),
-    }
-  }
   for (const [table, name, what] of [
     ['outbox', 'textgate_outbox', 'code texts'],
     ['webhook_deliveries', 'textgate_webhook_queue', 'webhook deliveries'],
   ] as const) {
-    let last: Promise<{ depth: number; oldest: number }> | undefined
+    let last: Promise<QueueFigures> | undefined
     // One query per scrape serves both gauges of a queue.
     const read = () => {
-      last ??= queue(table).finally(() => {
+      last ??= queueFigures(db, table, now()).finally(() => {
         setTimeout(() => {
           last = undefined
         }, 0)
@@ -139,7 +126,7 @@ export function createMetricsRegistry({
       help: `Age of the oldest pending ${what}; 0 when none.`,
       registers: [gauges],
       async collect() {
-        this.set((await read()).oldest)
+        this.set((await read()).oldestAgeSeconds)
       },
     })
   }

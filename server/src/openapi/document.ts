@@ -46,7 +46,14 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { ErasureRequest } from '../privacy/routes'
 
-type Security = 'publishable' | 'secret' | 'testSecret' | 'metrics' | 'carrier' | 'none'
+type Security =
+  | 'publishable'
+  | 'publishableOrSecret'
+  | 'secret'
+  | 'testSecret'
+  | 'metrics'
+  | 'carrier'
+  | 'none'
 
 interface Param {
   name: string
@@ -76,6 +83,8 @@ export interface Operation {
   query?: Param[]
   headers?: Param[]
   responses: Record<string, Response>
+  /** A route of the console's own page API: listed, marked `x-internal`, not for stores. */
+  internal?: boolean
 }
 
 const str = v.string()
@@ -87,7 +96,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'startVerification',
     summary: 'Start a verification: check the number, screen it, text a code.',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     body: StartVerificationRequest,
     headers: [
       {
@@ -106,7 +115,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'checkVerification',
     summary: 'Check the code; the answer carries the phone token.',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     body: CheckVerificationRequest,
     responses: { '200': { description: 'Approved.', schema: CheckVerificationResponse } },
   },
@@ -116,7 +125,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'resendVerification',
     summary: 'Send a new code (with back-off).',
     tag: 'Verifications',
-    security: 'publishable',
+    security: 'publishableOrSecret',
     bodyOptional: true,
     responses: { '200': { description: 'Sent.', schema: ResendVerificationResponse } },
   },
@@ -128,6 +137,19 @@ export const OPERATIONS: Operation[] = [
     tag: 'Verifications',
     security: 'secret',
     responses: { '200': { description: 'The verification.', schema: VerificationDetails } },
+  },
+  {
+    method: 'post',
+    path: '/v1/verifications/{id}/cancel',
+    operationId: 'cancelVerification',
+    summary:
+      'Cancel a pending verification: its code stops working, `verification.failed` (canceled) is sent.',
+    tag: 'Verifications',
+    security: 'secret',
+    bodyOptional: true,
+    responses: {
+      '200': { description: 'Canceled (again: the same answer).', schema: VerificationDetails },
+    },
   },
   {
     method: 'get',
@@ -487,11 +509,17 @@ export function jsonSchema(schema: v.GenericSchema, typeMode: 'input' | 'output'
 
 const SECURITY: Record<Security, Record<string, string[]>[]> = {
   publishable: [{ publishableKey: [] }],
+  publishableOrSecret: [{ publishableKey: [] }, { secretKey: [] }],
   secret: [{ secretKey: [] }],
   testSecret: [{ secretKey: [] }],
   metrics: [{ metricsToken: [] }],
   carrier: [],
   none: [],
+}
+
+const ERROR_RESPONSE = {
+  description: 'An error: `{ error: { code, message, …details } }` (see the `ErrorCode` enum).',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 }
 
 function operationObject(op: Operation) {
@@ -530,15 +558,12 @@ function operationObject(op: Operation) {
           : {}),
     }
   }
-  responses.default = {
-    description: 'An error: `{ error: { code, message, …details } }` (see the `ErrorCode` enum).',
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  }
+  responses.default = ERROR_RESPONSE
   return {
     operationId: op.operationId,
     summary: op.summary,
     tags: [op.tag],
-    security: SECURITY[op.security],
+    ...(op.internal ? { 'x-internal': true } : { security: SECURITY[op.security] }),
     ...(parameters.length ? { parameters } : {}),
     ...(op.body
       ? {
@@ -574,31 +599,18 @@ export function buildOpenApiDocument({
   }
   for (const route of internalRoutes) {
     const path = route.path.replace(/:(\w+)/g, '{$1}')
-    const method = route.method.toLowerCase()
+    const method = route.method.toLowerCase() as Operation['method']
     paths[path] ??= {}
-    ;(paths[path] as Record<string, unknown>)[method] ??= {
+    ;(paths[path] as Record<string, unknown>)[method] ??= operationObject({
+      method,
+      path,
       operationId: `console_${method}_${path.replace(/[^a-zA-Z0-9]+/g, '_')}`,
       summary: 'Operator console (its own page API; session cookie, not for stores).',
-      tags: ['Console (internal)'],
-      'x-internal': true,
-      ...(path.includes('{')
-        ? {
-            parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-              name: m[1],
-              in: 'path',
-              required: true,
-              schema: { type: 'string' },
-            })),
-          }
-        : {}),
-      responses: {
-        '200': { description: 'See the console.' },
-        default: {
-          description: 'An error.',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
-      },
-    }
+      tag: 'Console (internal)',
+      security: 'none',
+      internal: true,
+      responses: { '200': { description: 'See the console.' } },
+    })
   }
   const webhooks: Record<string, unknown> = {}
   for (const type of WEBHOOK_EVENT_TYPES) {

@@ -18,8 +18,10 @@ export const PERMISSIONS = [
   'pii.read',
   'fraud.read',
   'fraud.write',
-  /** Templates, registrations, routing (secrets never shown), outbox status. */
+  /** Templates, registrations, the routing file (secrets never shown), previews. */
   'messaging.read',
+  /** Per route breaker state, delivery rate and latency; outbox status (figures only). */
+  'delivery.read',
   'templates.write',
   'settings.read',
   'settings.write',
@@ -36,6 +38,7 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, readonly Permission[]> = {
   owner: PERMISSIONS,
   developer: [
     'messaging.read',
+    'delivery.read',
     'templates.write',
     'settings.read',
     'settings.write',
@@ -43,7 +46,7 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, readonly Permission[]> = {
     'keys.write',
     'sandbox.use',
   ],
-  analyst: ['overview.read', 'verifications.list', 'fraud.read', 'messaging.read'],
+  analyst: ['overview.read', 'verifications.list', 'fraud.read', 'delivery.read'],
   support: ['verifications.lookup', 'pii.read'],
 }
 

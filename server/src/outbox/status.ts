@@ -39,6 +39,34 @@ export interface CarrierTally {
   deliveryRate: number | null
 }
 
+export interface QueueFigures {
+  /** Pending rows (waiting or being retried). */
+  depth: number
+  /** Age of the oldest pending row in seconds; 0 when none. */
+  oldestAgeSeconds: number
+}
+
+/**
+ * The figures /metrics exports for a queue (`textgate_outbox_depth`, `…_oldest_age_seconds`);
+ * the console shows the same ones from here.
+ */
+export async function queueFigures(
+  db: Kysely<Database>,
+  table: 'outbox' | 'webhook_deliveries',
+  now: number,
+): Promise<QueueFigures> {
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => [eb.fn.countAll<number>().as('depth'), eb.fn.min('created_at').as('oldest')])
+    .where('state', '=', 'pending')
+    .executeTakeFirst()
+  const oldest = row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest)
+  return {
+    depth: Number(row?.depth ?? 0),
+    oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000),
+  }
+}
+
 /** "+447400123456" → "+4474•••••456": enough to tell texts apart, not to dial. */
 export function maskPhone(phone: string): string {
   if (phone.length <= 7) return phone

@@ -186,18 +186,36 @@ for (const dialect of DIALECTS) {
         const res = await h.call('POST', '/v1/verifications', {
           key: pk,
           headers: { 'X-Forwarded-For': '203.0.113.77' },
-          body: { phone, consent: { accepted: true } },
+          body: {
+            phone,
+            consent: { accepted: true },
+            signals: { deviceId: 'dev_retained_0123456789', entry: 'typed', keys: 12 },
+          },
         })
         expect(res.status).toBe(201)
       }
       await h.dispatcher.drain()
+      // Figures behind a decision (a device's count among them) are kept with the decision.
+      await h.db.updateTable('fraud_events').set({ figures: '{"deviceStarts1h":2}' }).execute()
+      const withSignals = await h.db
+        .selectFrom('verifications')
+        .select('signals')
+        .where('signals', 'like', '%dev_retained_%')
+        .execute()
+      expect(withSignals).toHaveLength(2)
       const countsBefore = await h.db
         .selectFrom('verifications')
         .select(['status', 'country'])
         .execute()
       // Not yet: 29 days later nothing changes.
       const early = await applyRetention(h.db, h.now() + 29 * DAY_MS, 30 * DAY_MS)
-      expect(early).toEqual({ verifications: 0, messages: 0, fraudEvents: 0 })
+      expect(early).toEqual({
+        verifications: 0,
+        messages: 0,
+        fraudEvents: 0,
+        signals: 0,
+        figures: 0,
+      })
       // 31 days later, two processes run housekeeping at the same moment.
       const at = h.now() + 31 * DAY_MS
       const [a, b] = await Promise.all([
@@ -206,6 +224,23 @@ for (const dialect of DIALECTS) {
       ])
       expect(a.verifications + b.verifications).toBe(2)
       expect(a.messages + b.messages).toBe(2)
+      expect(a.signals + b.signals).toBe(2)
+      expect(a.figures + b.figures).toBe(2)
+      // No device id and no figures are left anywhere past the retention time.
+      expect(
+        await h.db
+          .selectFrom('verifications')
+          .select('id')
+          .where('signals', 'is not', null)
+          .execute(),
+      ).toEqual([])
+      expect(
+        await h.db
+          .selectFrom('fraud_events')
+          .select('id')
+          .where('figures', 'is not', null)
+          .execute(),
+      ).toEqual([])
       const rows = await h.db
         .selectFrom('verifications')
         .select(['phone', 'ip', 'status', 'country'])
@@ -222,6 +257,8 @@ for (const dialect of DIALECTS) {
         verifications: 0,
         messages: 0,
         fraudEvents: 0,
+        signals: 0,
+        figures: 0,
       })
       void sk
     })

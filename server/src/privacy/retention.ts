@@ -1,6 +1,8 @@
 /**
  * Retention: after `TEXTGATE_RETENTION_DAYS` (default 30), verifications, messages and fraud
- * decisions keep no full number and no client address. The rows stay, masked (`+44…23`), so
+ * decisions keep no full number, no client address, no device id or other signals of the caller
+ * (`verifications.signals`) and no figures behind a decision (`fraud_events.figures`, which can
+ * name a device's or an address's counts). The rows stay, masked (`+44…23`), so
  * funnels, delivery figures and baselines — counts by status, country, carrier and day — survive.
  * Each statement is idempotent and touches only rows not yet masked, so every process may run it
  * at the same time, on SQLite and PostgreSQL.
@@ -22,6 +24,10 @@ export interface RetentionResult {
   verifications: number
   messages: number
   fraudEvents: number
+  /** Verifications whose caller signals (the device id among them) were cleared. */
+  signals: number
+  /** Decision-log rows whose figures were cleared. */
+  figures: number
 }
 
 /** Masks what is older than `retentionMs` at `at`. */
@@ -31,7 +37,7 @@ export async function applyRetention(
   retentionMs: number,
 ): Promise<RetentionResult> {
   const cutoff = at - retentionMs
-  const [verifications, messages, fraudEvents] = await Promise.all([
+  const [verifications, messages, fraudEvents, signals, figures] = await Promise.all([
     db
       .updateTable('verifications')
       .set({ phone: masked('phone'), ip: null })
@@ -53,10 +59,25 @@ export async function applyRetention(
       .where('phone', 'like', '+%')
       .where('phone', 'not like', `%${MASK_MARK}%`)
       .executeTakeFirst(),
+    // Apart from the masking above, so rows masked before signals were kept are cleared too.
+    db
+      .updateTable('verifications')
+      .set({ signals: null })
+      .where('created_at', '<', cutoff)
+      .where('signals', 'is not', null)
+      .executeTakeFirst(),
+    db
+      .updateTable('fraud_events')
+      .set({ figures: null })
+      .where('created_at', '<', cutoff)
+      .where('figures', 'is not', null)
+      .executeTakeFirst(),
   ])
   return {
     verifications: Number(verifications.numUpdatedRows),
     messages: Number(messages.numUpdatedRows),
     fraudEvents: Number(fraudEvents.numUpdatedRows),
+    signals: Number(signals.numUpdatedRows),
+    figures: Number(figures.numUpdatedRows),
   }
 }

@@ -135,6 +135,7 @@ export async function createProject(
       ? JSON.stringify(parseRegistrations(input.registrations))
       : null,
     ip_allowlist: null,
+    consent_versions: null,
   }
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('projects').values(project).execute()
@@ -185,6 +186,7 @@ export async function findApiKeyByHash(
       'projects.message_templates',
       'projects.sms_registrations',
       'projects.ip_allowlist',
+      'projects.consent_versions',
     ])
     .where('api_keys.key_hash', '=', keyHash)
     .where('api_keys.revoked_at', 'is', null)
@@ -201,6 +203,7 @@ export async function findApiKeyByHash(
     message_templates,
     sms_registrations,
     ip_allowlist,
+    consent_versions,
   } = row
   return {
     apiKey: {
@@ -226,6 +229,7 @@ export async function findApiKeyByHash(
       message_templates,
       sms_registrations,
       ip_allowlist,
+      consent_versions,
     },
   }
 }
@@ -236,6 +240,11 @@ export function allowedOrigins(project: Project): string[] {
 
 export function allowedCountries(project: Project): string[] | null {
   return project.allowed_countries ? (JSON.parse(project.allowed_countries) as string[]) : null
+}
+
+/** The consent versions a start may name (the first is the current one), or null for any. */
+export function consentVersions(project: Project): string[] | null {
+  return project.consent_versions ? (JSON.parse(project.consent_versions) as string[]) : null
 }
 
 /** Replaces a project's fraud settings (validated; throws FraudSettingsError). */

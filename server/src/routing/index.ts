@@ -12,7 +12,7 @@ export {
   type CarrierBuildOptions,
   carrierFromSpec,
 } from '../carriers/registry'
-export { createRouter, type PlannedRoute, type Router } from './router'
+export { createRouter, type PlannedRoute, type Router, routeCost } from './router'
 export {
   loadRoutingFile,
   parseRoutingConfig,

@@ -102,6 +102,19 @@ function weightedOrder<T extends { weight: number }>(items: T[], random: () => n
   return ordered
 }
 
+/**
+ * What a text of `segments` parts costs on a route that states its price, or undefined. Route
+ * prices are in the operator's currency, which the routing file calls USD.
+ * @example routeCost({ costPerSegment: 0.032 }, 2) // { amount: '0.064000', currency: 'USD' }
+ */
+export function routeCost(
+  route: Pick<RouteSpec, 'costPerSegment'>,
+  segments: number,
+): { amount: string; currency: string } | undefined {
+  if (route.costPerSegment === undefined) return undefined
+  return { amount: (route.costPerSegment * segments).toFixed(6), currency: 'USD' }
+}
+
 const isRouteFailure = (error: unknown) => !(error instanceof CarrierError && error.permanent)
 
 /**
@@ -205,11 +218,7 @@ export function createRouter({
           return {
             ...result,
             carrier: result.carrier ?? adapter.id,
-            // Route prices are in the operator's currency, which the routing file calls USD.
-            cost:
-              route.costPerSegment === undefined
-                ? result.cost
-                : { amount: (route.costPerSegment * segments).toFixed(6), currency: 'USD' },
+            cost: routeCost(route, segments) ?? result.cost,
           }
         } catch (error) {
           if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {

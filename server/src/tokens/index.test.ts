@@ -1,10 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import {
-  PhoneTokenError,
-  verifyPhoneToken,
-  verifyPhoneTokenWithKeys,
-} from '@textgate/shared/verify'
+import { PhoneTokenError, verifyPhoneToken, verifyPhoneTokenWithKeys } from '@textgate/store'
 import {
   createLocalJWKSet,
   decodeJwt,

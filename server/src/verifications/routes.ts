@@ -1,6 +1,7 @@
 /**
- * HTTP routes of verifications: the widget's start, check and resend (publishable key) and
- * the store server's read (secret key).
+ * HTTP routes of verifications: the widget's start, check and resend (publishable key, or the
+ * store's own server with its secret key: the fraud guard weighs it as the store's server) and
+ * the store server's read and cancel (secret key).
  * @module
  */
 
@@ -29,11 +30,11 @@ export function verificationRoutes(
   /** The client's address (http/client-ip.ts, with the server's trusted proxies). */
   ipOf: (c: Context) => string | null = () => null,
 ) {
-  const publishable = apiKeyAuth({ db, kinds: ['publishable'] })
   const secret = apiKeyAuth({ db, kinds: ['secret'] })
+  const either = apiKeyAuth({ db, kinds: ['publishable', 'secret'] })
 
   return new Hono()
-    .post('/', publishable, async (c) => {
+    .post('/', either, async (c) => {
       const idempotencyKey = c.req.header('Idempotency-Key')
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new ApiError('invalid_request', {
@@ -52,18 +53,21 @@ export function verificationRoutes(
       if (result.replayed) c.header('Idempotent-Replayed', 'true')
       return c.json(result.body, result.status as 201)
     })
-    .post('/:id/check', publishable, async (c) => {
+    .post('/:id/check', either, async (c) => {
       const id = verificationId(c)
       const { code } = await readJson(c, CheckVerificationRequest)
       return c.json(await verifications.check(c.get('auth'), id, code))
     })
-    .post('/:id/resend', publishable, async (c) => {
+    .post('/:id/resend', either, async (c) => {
       return c.json(
         await verifications.resend(c.get('auth'), verificationId(c), {
           origin: c.req.header('Origin') ?? null,
           ip: ipOf(c),
         }),
       )
+    })
+    .post('/:id/cancel', secret, async (c) => {
+      return c.json(await verifications.cancel(c.get('auth'), verificationId(c)))
     })
     .get('/:id', secret, async (c) => {
       return c.json(await verifications.get(c.get('auth'), verificationId(c)))

@@ -20,7 +20,7 @@ import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
 import { enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
-import { allowedCountries, type KeyLookup } from '../projects'
+import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
@@ -37,6 +37,7 @@ import {
   MAX_CHECKS,
   MAX_SENDS,
   markApproved,
+  markCanceled,
   markFailed,
   notPendingError,
   renewCode,
@@ -107,6 +108,20 @@ export function createVerificationService({
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
       }
+      // A project that names its consent versions records the current one when the widget
+      // names none, and refuses a version it does not know (an old page, a typo).
+      const versions = consentVersions(project)
+      const consentVersion = input.consent.version ?? versions?.[0] ?? DEFAULT_CONSENT_VERSION
+      if (versions && !versions.includes(consentVersion)) {
+        throw new ApiError('invalid_request', {
+          issues: [
+            {
+              path: 'consent.version',
+              message: `consent.version must be one of this project's: ${versions.join(', ')}`,
+            },
+          ],
+        })
+      }
 
       const requestHash = startRequestHash({
         e164: phone.e164,
@@ -134,6 +149,7 @@ export function createVerificationService({
         captchaToken: input.captcha?.token,
         signals: input.signals,
         userAgent: meta.userAgent ?? null,
+        keyKind: apiKey.kind,
       })
 
       const id = newId('ver')
@@ -173,7 +189,7 @@ export function createVerificationService({
             code_length: project.code_length,
             attempts: 0,
             sends: 1,
-            consent_version: input.consent.version ?? DEFAULT_CONSENT_VERSION,
+            consent_version: consentVersion,
             consent_at: at,
             consent_marketing: input.consent.marketing ? 1 : 0,
             origin: meta.origin,
@@ -326,6 +342,26 @@ export function createVerificationService({
         expiresAt: iso(expiresAt),
         attemptsLeft: MAX_CHECKS - row.attempts,
       }
+    },
+
+    /**
+     * `POST /v1/verifications/{id}/cancel` (secret key): the store ends a pending verification
+     * (the shopper left, or changed the number); its code stops working. Canceling a canceled
+     * one again answers the same; an expired one is expired, any other is not pending.
+     */
+    async cancel(auth: KeyLookup, id: string): Promise<VerificationDetails> {
+      const projectId = auth.project.id
+      const at = now()
+      if (!(await markCanceled(db, projectId, id, at))) {
+        const row = await loadVerification(db, projectId, id)
+        if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
+        if (row.status !== 'canceled') {
+          throw row.status === 'expired' || row.status === 'pending'
+            ? new ApiError('verification_expired')
+            : new ApiError('verification_not_pending', { status: row.status })
+        }
+      }
+      return readVerification(db, projectId, id, at)
     },
 
     get(auth: KeyLookup, id: string): Promise<VerificationDetails> {

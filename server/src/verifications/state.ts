@@ -1,9 +1,10 @@
 /**
- * A verification's states and the only writes that move it: pending → approved, failed or
- * expired, and a pending code renewed by a resend. Every move is a conditional UPDATE, so a
+ * A verification's states and the only writes that move it: pending → approved, failed,
+ * expired or canceled, and a pending code renewed by a resend. Every move is a conditional UPDATE, so a
  * limit holds across server processes and a row moves once.
  * @module
  */
+import type { WebhookEventData } from '@textgate/shared'
 import type { Kysely, Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
@@ -89,20 +90,7 @@ export async function markFailed(db: Kysely<Database>, projectId: string, id: st
       .returning(['mode', 'phone', 'country'])
       .executeTakeFirst()
     if (!row) return undefined
-    await emitWebhookEvent(trx, {
-      type: 'verification.failed',
-      projectId,
-      mode: row.mode,
-      orderKey: id,
-      at,
-      data: {
-        verificationId: id,
-        phone: row.phone,
-        country: row.country,
-        reason: 'max_attempts',
-        failedAt: iso(at),
-      },
-    })
+    await emitFailed(trx, { id, project_id: projectId, ...row }, 'max_attempts', at)
     return row
   })
   if (failed) verificationsTotal.inc({ status: 'failed', country: failed.country })
@@ -179,6 +167,34 @@ export async function renewCode(
 }
 
 /**
+ * pending → canceled by the store (`POST /v1/verifications/{id}/cancel`), with
+ * `verification.failed` (canceled); once, and only while the code is still valid. Undefined
+ * when the verification was not pending (or had expired).
+ */
+export async function markCanceled(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+  at: number,
+) {
+  const canceled = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('verifications')
+      .set({ status: 'canceled' })
+      .where('id', '=', id)
+      .where('project_id', '=', projectId)
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', at)
+      .returning(['id', 'project_id', 'mode', 'phone', 'country'])
+      .executeTakeFirst()
+    if (row) await emitFailed(trx, row, 'canceled', at)
+    return row
+  })
+  if (canceled) verificationsTotal.inc({ status: 'canceled', country: canceled.country })
+  return canceled
+}
+
+/**
  * Marks pending verifications whose code ran out as expired (one by id, or every one due) and
  * raises `verification.failed` for each, in the same transaction. Safe to run in several
  * processes: a row is expired once.
@@ -208,24 +224,33 @@ export async function expireVerifications(
     const rows = await update
       .returning(['id', 'project_id', 'mode', 'phone', 'country', 'expires_at'])
       .execute()
-    for (const row of rows) {
-      await emitWebhookEvent(trx, {
-        type: 'verification.failed',
-        projectId: row.project_id,
-        mode: row.mode,
-        orderKey: row.id,
-        at,
-        data: {
-          verificationId: row.id,
-          phone: row.phone,
-          country: row.country,
-          reason: 'expired',
-          failedAt: iso(row.expires_at),
-        },
-      })
-    }
+    for (const row of rows) await emitFailed(trx, row, 'expired', at, row.expires_at)
     return rows
   })
   for (const row of expired) verificationsTotal.inc({ status: 'expired', country: row.country })
   return expired.length
+}
+
+/** `verification.failed` for a row that just left `pending`, in the transaction that moved it. */
+function emitFailed(
+  trx: Transaction<Database>,
+  row: Pick<Verification, 'id' | 'project_id' | 'mode' | 'phone' | 'country'>,
+  reason: WebhookEventData<'verification.failed'>['reason'],
+  at: number,
+  failedAt = at,
+) {
+  return emitWebhookEvent(trx, {
+    type: 'verification.failed',
+    projectId: row.project_id,
+    mode: row.mode,
+    orderKey: row.id,
+    at,
+    data: {
+      verificationId: row.id,
+      phone: row.phone,
+      country: row.country,
+      reason,
+      failedAt: iso(failedAt),
+    },
+  })
 }

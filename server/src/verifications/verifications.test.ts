@@ -319,9 +319,11 @@ for (const dialect of DIALECTS) {
         body,
       })
       expect(unknown.status).toBe(401)
-      const secret = await h.call('POST', '/v1/verifications', { key: sk, body })
-      expect(secret.status).toBe(403)
-      expect(secret.json.error.code).toBe('wrong_key_type')
+      // The store's own server may start with its secret key, without an Origin, and its
+      // answer is never readable by a browser.
+      const secret = await h.call('POST', '/v1/verifications', { key: sk, body, origin: null })
+      expect(secret.status).toBe(201)
+      expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
       const foreign = await h.call('POST', '/v1/verifications', {
         key: pk,
         body,

@@ -156,6 +156,67 @@ for (const dialect of DIALECTS) {
       await h.dispatcher.drain()
     })
 
+    it('cancels a pending verification for the store, once, with verification.failed (canceled)', async () => {
+      await endpoint(['verification.failed'])
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: PHONE, consent: { accepted: true } },
+      })
+      const id = started.json.id as string
+      const [code] = await h.inbox(sk, PHONE)
+      expect((await h.call('POST', `/v1/verifications/${id}/cancel`, { key: pk })).status).toBe(403)
+      const canceled = await h.call('POST', `/v1/verifications/${id}/cancel`, { key: sk })
+      expect(canceled.status).toBe(200)
+      expect(canceled.json).toMatchObject({ id, status: 'canceled' })
+      // Again: the same answer, and no second event.
+      const again = await h.call('POST', `/v1/verifications/${id}/cancel`, { key: sk })
+      expect(again.json).toMatchObject({ id, status: 'canceled' })
+      // Its code no longer works.
+      const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(checked.status).toBe(409)
+      expect(checked.json.error).toMatchObject({
+        code: 'verification_not_pending',
+        status: 'canceled',
+      })
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      const failed = receiver.received.map((r) => r.event)
+      expect(failed).toEqual([
+        expect.objectContaining({
+          type: 'verification.failed',
+          data: expect.objectContaining({ verificationId: id, reason: 'canceled', phone: PHONE }),
+        }),
+      ])
+
+      // An approved one is not pending any more; an expired one is expired; others unknown.
+      const approved = await verify()
+      const late = await h.call('POST', `/v1/verifications/${approved.id}/cancel`, { key: sk })
+      expect(late.status).toBe(409)
+      expect(late.json.error).toMatchObject({
+        code: 'verification_not_pending',
+        status: 'approved',
+      })
+      const other = await h.project({ name: 'Other' })
+      const foreign = await h.call('POST', `/v1/verifications/${id}/cancel`, {
+        key: other.secretKey,
+      })
+      expect(foreign.status).toBe(404)
+      const stale = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123458', consent: { accepted: true } },
+      })
+      h.advance(11 * 60_000)
+      const expired = await h.call('POST', `/v1/verifications/${stale.json.id}/cancel`, { key: sk })
+      expect(expired.status).toBe(410)
+      await h.webhooks.drain()
+      expect(receiver.received.map((r) => r.event.data.reason)).toEqual(['canceled', 'expired'])
+      // The expired verification's text is given up here, not in the next test.
+      await h.dispatcher.drain()
+    })
+
     it('keeps retrying while the receiver is down, then delivers everything in order', async () => {
       await endpoint()
       receiver.status = 503

@@ -80,7 +80,8 @@ const CHUNK_NAME = /^[\w.-]+-[\w-]{6,}\.js$/
 
 /**
  * `GET /chunks/:name`: the widget's lazy chunks, from `<dir of widget.js>/chunks`. Their names
- * carry a content hash, so they are cached for a year.
+ * carry a hash of their content (the phone metadata chunks share one, of all the metadata), so
+ * they are cached for a year.
  */
 export function widgetChunks(widgetPath: string) {
   const dir = join(widgetPath, '..', 'chunks')

@@ -3,7 +3,7 @@
  * person's browser sends, and a start that answers every challenge the way its actor can.
  * @module
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { CallerSignals } from '@textgate/shared'
 import {
   type CountryCode,
@@ -91,12 +91,19 @@ export interface PowChallenge {
   maxnumber: number
 }
 
-/** Solves an ALTCHA SHA-256 puzzle the fast way (native hashing); returns its CPU seconds. */
-export function solvePow(c: PowChallenge): { payload: string; cpuSeconds: number } {
+/**
+ * Solves an ALTCHA SHA-256 puzzle the fast way (native one-shot hashing, about twice as fast as
+ * a hash object per try); returns its CPU seconds. A simulated person's device is handed the
+ * number the world knows (`known`): its time is not a measured figure.
+ */
+export function solvePow(
+  c: PowChallenge,
+  known?: number | undefined,
+): { payload: string; cpuSeconds: number } {
   const started = process.cpuUsage()
-  let number = -1
-  for (let n = 0; n <= c.maxnumber; n++) {
-    if (createHash('sha256').update(`${c.salt}${n}`).digest('hex') === c.challenge) {
+  let number = known ?? -1
+  for (let n = 0; known === undefined && n <= c.maxnumber; n++) {
+    if (hash('sha256', `${c.salt}${n}`, 'hex') === c.challenge) {
       number = n
       break
     }
@@ -120,6 +127,8 @@ export interface Caller {
   signals?: CallerSignals | undefined
   /** A person can pass the store's captcha; a bot cannot. */
   canSolveCaptcha: boolean
+  /** A simulated person: its device's proof of work is not simulated hash by hash. */
+  person?: boolean
 }
 
 export interface StartOutcome {
@@ -195,7 +204,10 @@ export async function start(world: World, phone: string, caller: Caller): Promis
       continue
     }
     if (!error?.challenge) return { status: 428, challenges, captcha, cpuSeconds }
-    const solved = solvePow(error.challenge)
+    const solved = solvePow(
+      error.challenge,
+      caller.person ? world.answerOf(error.challenge.challenge) : undefined,
+    )
     cpuSeconds += solved.cpuSeconds
     extra = { challenge: solved.payload }
   }

@@ -87,6 +87,7 @@ function shopper(
       userAgent: BROWSER_AGENT,
       signals: humanSignals(random, deviceId ?? random.id(22), phone),
       canSolveCaptcha: true,
+      person: true,
     },
   }
 }
@@ -144,6 +145,35 @@ function randomPumping(
   return events
 }
 
+/**
+ * (e): headless Chromium drives the store's real page and widget, one fresh profile (so a fresh
+ * device id) per start, typing the number and replaying plausible interaction signals, among
+ * real shoppers in the same countries; with the store's Turnstile configured or without one.
+ */
+function widgetBot(key: string, captcha: boolean): Scenario {
+  return {
+    key,
+    title: `(${key}) widget-driving bot in headless Chromium replaying plausible signals (${captcha ? 'store has Turnstile' : 'no captcha configured'})`,
+    captcha,
+    browser: true,
+    events(random) {
+      const countries: CountryCode[] = ['NG', 'PK', 'ID', 'KE']
+      const n = scale(40)
+      const bots: SimEvent[] = Array.from({ length: n }, (_, i) => ({
+        kind: 'browser-bot' as const,
+        at: Math.floor((i / n) * HOUR),
+        phone: mobileNumber(random, random.pick(countries)),
+        ip: random.next() < 0.5 ? ipv4(random) : ipv6(random),
+      }))
+      return [
+        ...bots,
+        ...shoppers(random, scale(8), countries, HOUR),
+        ...shoppers(random, scale(8), ELSEWHERE, HOUR),
+      ]
+    },
+  }
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     key: 'a',
@@ -197,28 +227,8 @@ export const SCENARIOS: Scenario[] = [
       ]
     },
   },
-  {
-    key: 'e',
-    title:
-      '(e) widget-driving bot in headless Chromium replaying plausible signals (store has Turnstile)',
-    captcha: true,
-    browser: true,
-    events(random) {
-      const countries: CountryCode[] = ['NG', 'PK', 'ID', 'KE']
-      const n = scale(12)
-      const bots: SimEvent[] = Array.from({ length: n }, (_, i) => ({
-        kind: 'browser-bot' as const,
-        at: Math.floor((i / n) * 20 * MINUTE),
-        phone: mobileNumber(random, random.pick(countries)),
-        ip: random.next() < 0.5 ? ipv4(random) : ipv6(random),
-      }))
-      return [
-        ...bots,
-        ...shoppers(random, scale(6), countries, 20 * MINUTE),
-        ...shoppers(random, scale(6), ELSEWHERE, 20 * MINUTE),
-      ]
-    },
-  },
+  widgetBot('e', true),
+  widgetBot('e2', false),
   {
     key: 'f',
     title: "(f) flash sale: a burst in the country most of the store's shoppers are in",

@@ -5,13 +5,13 @@
  * tokens a simulated person earned.
  * @module
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp } from '@textgate/server/app'
 import { sandboxCarrier } from '@textgate/server/carriers/sandbox'
-import { createFraud } from '@textgate/server/fraud'
+import { type ChallengeService, createChallengeService, createFraud } from '@textgate/server/fraud'
 import { trustedProxies } from '@textgate/server/http/client-ip'
 import { createLogger } from '@textgate/server/logger'
 import { createDispatcher } from '@textgate/server/outbox'
@@ -74,7 +74,26 @@ export async function createWorld(options: WorldOptions) {
     now,
     carrierFor: () => sandbox,
   })
-  const fraud = createFraud({ db: storage.db, secrets, now, logger })
+  // The real puzzles and their real check; the world remembers each puzzle's number so that a
+  // simulated person's device "solves" it instantly (its time is not a measured figure), while
+  // attackers solve every puzzle themselves.
+  const answers = new Map<string, number>()
+  let picked = 0
+  const puzzles = createChallengeService(storage.db, secrets.pepper, {
+    numberFor: (maxnumber) => {
+      picked = randomInt(0, maxnumber + 1)
+      return picked
+    },
+  })
+  const challenges: ChallengeService = {
+    async issue(projectId, difficulty, at, phone) {
+      const challenge = await puzzles.issue(projectId, difficulty, at, phone)
+      answers.set(challenge.challenge, picked)
+      return challenge
+    },
+    redeem: (...args) => puzzles.redeem(...args),
+  }
+  const fraud = createFraud({ db: storage.db, secrets, now, logger, challenges })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
   const app = createApp({
     storage,
@@ -121,6 +140,8 @@ export async function createWorld(options: WorldOptions) {
     setNow(ms: number) {
       if (ms > nowMs) nowMs = ms
     },
+    /** The number that solves a puzzle the server issued (for simulated people only). */
+    answerOf: (challenge: string) => answers.get(challenge),
     /** A captcha token a person just earned (the simulated Turnstile widget). */
     earnCaptchaToken(): string {
       const token = randomBytes(12).toString('hex')

@@ -1,6 +1,6 @@
 /**
- * The widget's language: the element's `lang`, else the page's `<html lang>` (watched), else the
- * browser's languages. English is built in; another language's texts load first, then apply.
+ * The widget's language: the element's `lang`, else the page's `<html lang>` (both watched), else
+ * the browser's languages. English is built in; another language's texts load first, then apply.
  * @module
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
@@ -20,24 +20,25 @@ export class LocaleController implements ReactiveController {
   /** The shopper's own tag for that language ("en-GB"), for dates and times. */
   tag = 'en'
   private locale: Locale = 'en'
-  private pageLang: MutationObserver | undefined
+  private langs: MutationObserver | undefined
 
   constructor(private readonly host: ReactiveControllerHost & HTMLElement) {
     host.addController(this)
   }
 
   hostConnected(): void {
-    this.pageLang = new MutationObserver(() => this.apply())
-    this.pageLang.observe(document.documentElement, { attributeFilter: ['lang'] })
+    this.langs = new MutationObserver(() => this.apply())
+    this.langs.observe(document.documentElement, { attributeFilter: ['lang'] })
+    this.langs.observe(this.host, { attributeFilter: ['lang'] })
     this.apply()
   }
 
   hostDisconnected(): void {
-    this.pageLang?.disconnect()
+    this.langs?.disconnect()
   }
 
-  /** Chooses the locale again (the element's or the page's `lang` changed). */
-  apply(): void {
+  /** Chooses the locale (again: the element's or the page's `lang` changed). */
+  private apply(): void {
     const tags = [
       this.host.getAttribute('lang') ?? '',
       document.documentElement.lang,

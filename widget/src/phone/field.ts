@@ -7,6 +7,7 @@
  */
 import type { WidgetConfigResponse } from '@textgate/shared'
 import type { ReactiveControllerHost } from 'lit'
+import type { Translation } from '../translations/en'
 import {
   type Country,
   type CountryCode,
@@ -18,7 +19,11 @@ import {
   formatInput,
   isCountry,
   loadFor,
+  type PhoneCheck,
 } from './index'
+
+/** A number the project takes, or what the shopper is told about the one typed. */
+export type Validated = { number: Extract<PhoneCheck, { ok: true }> } | { problem: string }
 
 export class PhoneField {
   /** The number as shown in the field. */
@@ -144,6 +149,28 @@ export class PhoneField {
   /** Checks the number (loading its country's metadata first). */
   check() {
     return checkPhone(this.text, this.country)
+  }
+
+  /**
+   * Checks the number for sending: the number when it is valid and the project takes its
+   * country, else the message for the shopper in `t`'s language. Rejects when the country's
+   * metadata cannot load.
+   */
+  async validate(t: Translation): Promise<Validated> {
+    const checked = await this.check()
+    if (!checked.ok) return { problem: t.phoneErrors[checked.reason] }
+    const refused = this.refused(checked.country, t.$code)
+    return refused ? { problem: t.countryNotOffered(refused) } : { number: checked }
+  }
+
+  /** Takes the project's settings from `load`, then detects again; without them all still works. */
+  async loadConfig(load: () => Promise<WidgetConfigResponse>, defaultCountry: () => string) {
+    try {
+      this.configure(await load())
+    } catch {
+      return // The server checks the country at the start anyway.
+    }
+    this.detect(defaultCountry())
   }
 
   /** Sets the country and loads its phone metadata, then formats the number again. */

@@ -26,7 +26,14 @@ const ar: Translation = {
   consentDefault: 'أوافق على تلقي رمز لمرة واحدة في رسالة نصية. قد تُطبَّق رسوم الرسائل والبيانات.',
   sendCode: 'إرسال الرمز',
   sending: 'جارٍ الإرسال…',
-  codeLabel: (length) => `رمز من ${length} أرقام`,
+  codeLabel: (n) =>
+    count(n, {
+      one: 'رمز من رقم واحد',
+      two: 'رمز من رقمين',
+      few: `رمز من ${n} أرقام`,
+      many: `رمز من ${n} رقمًا`,
+      other: `رمز من ${n} رقم`,
+    }),
   codeSentTo: (to) => `أرسلنا رمزًا إلى ${to}.`,
   verify: 'تحقق',
   verifying: 'جارٍ التحقق…',
@@ -80,9 +87,9 @@ const ar: Translation = {
     origin_not_allowed: 'هذا النموذج غير مُعدّ بشكل صحيح (الموقع غير مسموح به).',
     wrong_key_type: 'هذا النموذج غير مُعدّ بشكل صحيح (مفتاح خاطئ).',
     service_unavailable: 'الخدمة مشغولة. حاول مرة أخرى بعد قليل.',
+    rate_limited: 'محاولات كثيرة. حاول لاحقًا.',
   },
-  rateLimited: (wait) => `محاولات كثيرة. حاول مرة أخرى بعد ${wait}.`,
-  rateLimitedNoWait: 'محاولات كثيرة. حاول لاحقًا.',
+  rateLimited: (when) => `محاولات كثيرة. حاول مرة أخرى ${when}.`,
 }
 
 export default ar

@@ -66,9 +66,9 @@ const de: Translation = {
     origin_not_allowed: 'Dieses Formular ist falsch eingerichtet (Website nicht erlaubt).',
     wrong_key_type: 'Dieses Formular ist falsch eingerichtet (falscher Schlüssel).',
     service_unavailable: 'Der Dienst ist ausgelastet. Bitte versuchen Sie es gleich noch einmal.',
+    rate_limited: 'Zu viele Versuche. Versuchen Sie es später erneut.',
   },
-  rateLimited: (wait) => `Zu viele Versuche. Versuchen Sie es in ${wait} erneut.`,
-  rateLimitedNoWait: 'Zu viele Versuche. Versuchen Sie es später erneut.',
+  rateLimited: (when) => `Zu viele Versuche. Versuchen Sie es ${when} erneut.`,
 }
 
 export default de

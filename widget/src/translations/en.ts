@@ -3,6 +3,7 @@
  * are functions). English is built into widget.js; every other locale is a lazy chunk.
  * @module
  */
+import type { WidgetErrorCode } from '@textgate/shared'
 
 export interface Translation {
   $code: string
@@ -46,31 +47,17 @@ export interface Translation {
   consentMissing: string
   /** A number of a country the project does not accept; `country` is its name. */
   countryNotOffered: (country: string) => string
-  /** Messages for the server's error codes and `network_error`; `unknown` for any other. */
-  errors: {
-    unknown: string
-    network_error: string
-    invalid_phone: string
-    unsupported_number_type: string
-    country_not_allowed: string
-    consent_required: string
-    incorrect_code: string
-    invalid_code_format: string
-    verification_expired: string
-    max_attempts_reached: string
-    max_sends_reached: string
-    verification_not_pending: string
-    verification_not_found: string
-    blocked: string
-    challenge_required: string
-    invalid_api_key: string
-    origin_not_allowed: string
-    wrong_key_type: string
-    service_unavailable: string
-  }
-  /** `wait` is a duration in words, as Intl formats it ("10 minutes", "45 seconds"). */
-  rateLimited: (wait: string) => string
-  rateLimitedNoWait: string
+  /**
+   * The shopper's message for each server error code the widget words itself (`widget:
+   * 'message'` in shared/errors.ts: a new such code needs a message here), `network_error`, and
+   * `unknown` for any other. `rate_limited` is the wait when the server gives none.
+   */
+  errors: Record<WidgetErrorCode | 'unknown' | 'network_error', string>
+  /**
+   * `when` is a time from now in words, as Intl.RelativeTimeFormat words it in the language: "in
+   * 10 minutes", "через 1 минуту", "10 分後"; the sentence takes it whole (it carries its "in").
+   */
+  rateLimited: (when: string) => string
 }
 
 const en: Translation = {
@@ -134,9 +121,9 @@ const en: Translation = {
     origin_not_allowed: 'This form is not set up correctly (site not allowed).',
     wrong_key_type: 'This form is not set up correctly (wrong key).',
     service_unavailable: 'The service is busy. Please try again in a moment.',
+    rate_limited: 'Too many attempts. Try again later.',
   },
-  rateLimited: (wait) => `Too many attempts. Try again in ${wait}.`,
-  rateLimitedNoWait: 'Too many attempts. Try again later.',
+  rateLimited: (when) => `Too many attempts. Try again ${when}.`,
 }
 
 export default en

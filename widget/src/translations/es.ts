@@ -61,9 +61,9 @@ const es: Translation = {
     origin_not_allowed: 'Este formulario no está bien configurado (sitio no permitido).',
     wrong_key_type: 'Este formulario no está bien configurado (clave incorrecta).',
     service_unavailable: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
+    rate_limited: 'Demasiados intentos. Inténtalo más tarde.',
   },
-  rateLimited: (wait) => `Demasiados intentos. Inténtalo de nuevo en ${wait}.`,
-  rateLimitedNoWait: 'Demasiados intentos. Inténtalo más tarde.',
+  rateLimited: (when) => `Demasiados intentos. Inténtalo de nuevo ${when}.`,
 }
 
 export default es

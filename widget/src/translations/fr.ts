@@ -61,9 +61,9 @@ const fr: Translation = {
     origin_not_allowed: 'Ce formulaire est mal configuré (site non autorisé).',
     wrong_key_type: 'Ce formulaire est mal configuré (mauvaise clé).',
     service_unavailable: 'Le service est occupé. Réessayez dans un instant.',
+    rate_limited: 'Trop de tentatives. Réessayez plus tard.',
   },
-  rateLimited: (wait) => `Trop de tentatives. Réessayez dans ${wait}.`,
-  rateLimitedNoWait: 'Trop de tentatives. Réessayez plus tard.',
+  rateLimited: (when) => `Trop de tentatives. Réessayez ${when}.`,
 }
 
 export default fr

@@ -60,9 +60,9 @@ const hi: Translation = {
     origin_not_allowed: 'यह फ़ॉर्म सही तरह से सेट नहीं है (साइट की अनुमति नहीं)।',
     wrong_key_type: 'यह फ़ॉर्म सही तरह से सेट नहीं है (गलत कुंजी)।',
     service_unavailable: 'सेवा व्यस्त है। कृपया थोड़ी देर में फिर से कोशिश करें।',
+    rate_limited: 'बहुत ज़्यादा प्रयास। बाद में कोशिश करें।',
   },
-  rateLimited: (wait) => `बहुत ज़्यादा प्रयास। ${wait} बाद फिर से कोशिश करें।`,
-  rateLimitedNoWait: 'बहुत ज़्यादा प्रयास। बाद में कोशिश करें।',
+  rateLimited: (when) => `बहुत ज़्यादा प्रयास। ${when} फिर से कोशिश करें।`,
 }
 
 export default hi

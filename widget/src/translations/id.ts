@@ -61,9 +61,9 @@ const id: Translation = {
     origin_not_allowed: 'Formulir ini tidak diatur dengan benar (situs tidak diizinkan).',
     wrong_key_type: 'Formulir ini tidak diatur dengan benar (kunci salah).',
     service_unavailable: 'Layanan sedang sibuk. Coba lagi sebentar lagi.',
+    rate_limited: 'Terlalu banyak percobaan. Coba lagi nanti.',
   },
-  rateLimited: (wait) => `Terlalu banyak percobaan. Coba lagi dalam ${wait}.`,
-  rateLimitedNoWait: 'Terlalu banyak percobaan. Coba lagi nanti.',
+  rateLimited: (when) => `Terlalu banyak percobaan. Coba lagi ${when}.`,
 }
 
 export default id

@@ -61,9 +61,9 @@ const it: Translation = {
     origin_not_allowed: 'Questo modulo non è configurato correttamente (sito non consentito).',
     wrong_key_type: 'Questo modulo non è configurato correttamente (chiave errata).',
     service_unavailable: 'Il servizio è occupato. Riprova tra un momento.',
+    rate_limited: 'Troppi tentativi. Riprova più tardi.',
   },
-  rateLimited: (wait) => `Troppi tentativi. Riprova tra ${wait}.`,
-  rateLimitedNoWait: 'Troppi tentativi. Riprova più tardi.',
+  rateLimited: (when) => `Troppi tentativi. Riprova ${when}.`,
 }
 
 export default it

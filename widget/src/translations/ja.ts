@@ -62,9 +62,9 @@ const ja: Translation = {
     origin_not_allowed: 'このフォームの設定に問題があります(許可されていないサイト)。',
     wrong_key_type: 'このフォームの設定に問題があります(キーの種類が違います)。',
     service_unavailable: 'サービスが混み合っています。少し待ってからお試しください。',
+    rate_limited: '試行回数が多すぎます。しばらくしてからお試しください。',
   },
-  rateLimited: (wait) => `試行回数が多すぎます。${wait}後にお試しください。`,
-  rateLimitedNoWait: '試行回数が多すぎます。しばらくしてからお試しください。',
+  rateLimited: (when) => `試行回数が多すぎます。${when}にお試しください。`,
 }
 
 export default ja

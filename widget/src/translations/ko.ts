@@ -61,9 +61,9 @@ const ko: Translation = {
     origin_not_allowed: '이 양식의 설정이 잘못되었습니다(허용되지 않은 사이트).',
     wrong_key_type: '이 양식의 설정이 잘못되었습니다(잘못된 종류의 키).',
     service_unavailable: '서비스가 혼잡합니다. 잠시 후 다시 시도하세요.',
+    rate_limited: '시도 횟수가 너무 많습니다. 나중에 다시 시도하세요.',
   },
-  rateLimited: (wait) => `시도 횟수가 너무 많습니다. ${wait} 후 다시 시도하세요.`,
-  rateLimitedNoWait: '시도 횟수가 너무 많습니다. 나중에 다시 시도하세요.',
+  rateLimited: (when) => `시도 횟수가 너무 많습니다. ${when} 다시 시도하세요.`,
 }
 
 export default ko

@@ -66,9 +66,9 @@ const ptBR: Translation = {
     origin_not_allowed: 'Este formulário não está configurado corretamente (site não permitido).',
     wrong_key_type: 'Este formulário não está configurado corretamente (chave errada).',
     service_unavailable: 'O serviço está ocupado. Tente novamente em instantes.',
+    rate_limited: 'Muitas tentativas. Tente mais tarde.',
   },
-  rateLimited: (wait) => `Muitas tentativas. Tente novamente em ${wait}.`,
-  rateLimitedNoWait: 'Muitas tentativas. Tente mais tarde.',
+  rateLimited: (when) => `Muitas tentativas. Tente novamente ${when}.`,
 }
 
 export default ptBR

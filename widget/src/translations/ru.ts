@@ -21,7 +21,7 @@ const ru: Translation = {
     'Я согласен получить одноразовый код в SMS. Оператор может взимать плату за сообщения.',
   sendCode: 'Отправить код',
   sending: 'Отправляем…',
-  codeLabel: (length) => `Код из ${length} цифр`,
+  codeLabel: (length) => `Код из ${length} ${pick(length, 'цифры', 'цифр', 'цифр')}`,
   codeSentTo: (to) => `Мы отправили код на ${to}.`,
   verify: 'Подтвердить',
   verifying: 'Проверяем…',
@@ -68,9 +68,9 @@ const ru: Translation = {
     origin_not_allowed: 'Форма настроена неправильно (сайт не разрешён).',
     wrong_key_type: 'Форма настроена неправильно (не тот ключ).',
     service_unavailable: 'Сервис перегружен. Попробуйте через минуту.',
+    rate_limited: 'Слишком много попыток. Попробуйте позже.',
   },
-  rateLimited: (wait) => `Слишком много попыток. Повторите через ${wait}.`,
-  rateLimitedNoWait: 'Слишком много попыток. Попробуйте позже.',
+  rateLimited: (when) => `Слишком много попыток. Повторите ${when}.`,
 }
 
 export default ru

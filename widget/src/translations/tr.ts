@@ -61,9 +61,9 @@ const tr: Translation = {
     origin_not_allowed: 'Bu form doğru ayarlanmamış (siteye izin verilmiyor).',
     wrong_key_type: 'Bu form doğru ayarlanmamış (yanlış anahtar).',
     service_unavailable: 'Hizmet şu anda yoğun. Biraz sonra tekrar deneyin.',
+    rate_limited: 'Çok fazla deneme. Daha sonra tekrar deneyin.',
   },
-  rateLimited: (wait) => `Çok fazla deneme. ${wait} sonra tekrar deneyin.`,
-  rateLimitedNoWait: 'Çok fazla deneme. Daha sonra tekrar deneyin.',
+  rateLimited: (when) => `Çok fazla deneme. ${when} tekrar deneyin.`,
 }
 
 export default tr

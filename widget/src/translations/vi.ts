@@ -61,9 +61,9 @@ const vi: Translation = {
     origin_not_allowed: 'Biểu mẫu này chưa được thiết lập đúng (trang web không được phép).',
     wrong_key_type: 'Biểu mẫu này chưa được thiết lập đúng (sai loại khóa).',
     service_unavailable: 'Dịch vụ đang bận. Vui lòng thử lại sau giây lát.',
+    rate_limited: 'Thử quá nhiều lần. Vui lòng thử lại sau.',
   },
-  rateLimited: (wait) => `Thử quá nhiều lần. Hãy thử lại sau ${wait}.`,
-  rateLimitedNoWait: 'Thử quá nhiều lần. Vui lòng thử lại sau.',
+  rateLimited: (when) => `Thử quá nhiều lần. Hãy thử lại ${when}.`,
 }
 
 export default vi

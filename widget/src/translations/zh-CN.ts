@@ -59,9 +59,9 @@ const zhCN: Translation = {
     origin_not_allowed: '此表单配置有误（网站未获允许）。',
     wrong_key_type: '此表单配置有误（密钥类型错误）。',
     service_unavailable: '服务繁忙，请稍后重试。',
+    rate_limited: '尝试次数过多。请稍后再试。',
   },
-  rateLimited: (wait) => `尝试次数过多。请在 ${wait}后重试。`,
-  rateLimitedNoWait: '尝试次数过多。请稍后再试。',
+  rateLimited: (when) => `尝试次数过多。请在${when}重试。`,
 }
 
 export default zhCN

@@ -59,9 +59,9 @@ const zhTW: Translation = {
     origin_not_allowed: '此表單設定有誤（網站未獲允許）。',
     wrong_key_type: '此表單設定有誤（金鑰類型錯誤）。',
     service_unavailable: '服務忙碌中，請稍後再試。',
+    rate_limited: '嘗試次數過多。請稍後再試。',
   },
-  rateLimited: (wait) => `嘗試次數過多。請於 ${wait}後再試。`,
-  rateLimitedNoWait: '嘗試次數過多。請稍後再試。',
+  rateLimited: (when) => `嘗試次數過多。請於${when}再試。`,
 }
 
 export default zhTW

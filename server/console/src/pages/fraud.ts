@@ -20,6 +20,7 @@ interface ListEntry {
   value: string
   note: string | null
   createdAt: string
+  expiresAt: string | null
 }
 interface Changed {
   id: string
@@ -92,6 +93,8 @@ export class FraudPage extends ProjectPage {
         kind: String(form.get('kind')),
         value: String(form.get('value')),
         note: String(form.get('note') ?? '') || undefined,
+        // The browser's local time, sent as an instant.
+        expiresAt: form.get('expires') ? new Date(String(form.get('expires'))).toISOString() : null,
       })
       await this.load()
       return t.fraud.saved
@@ -165,11 +168,12 @@ export class FraudPage extends ProjectPage {
         ${scrollTable(
           t.fraud.lists,
           html`<table><thead><tr><th scope="col">${t.fraud.list}</th><th scope="col">${t.fraud.kind}</th><th scope="col">${t.fraud.value}</th>
-          <th scope="col">${t.fraud.note}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
+          <th scope="col">${t.fraud.note}</th><th scope="col">${t.fraud.expires}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
           <tbody>${this.entries.map(
             (
               e,
             ) => html`<tr><td>${e.list}</td><td>${e.kind}</td><td class="mono">${e.value}</td><td>${e.note ?? ''}</td>
+              <td>${e.expiresAt ? fmt.time(Date.parse(e.expiresAt)) : t.fraud.never}</td>
               <td>${write && e.projectId !== '*' ? html`<button type="button" class="danger" aria-label=${t.fraud.removeLabel(e.value)} @click=${() => this.removeEntry(e)}>${t.fraud.remove}</button>` : ''}</td></tr>`,
           )}</tbody></table>`,
         )}
@@ -180,6 +184,7 @@ export class FraudPage extends ProjectPage {
               <div><label for="kind">${t.fraud.kind}</label><select id="kind" name="kind"><option>phone</option><option>prefix</option><option>ip</option><option>country</option></select></div>
               <div><label for="value">${t.fraud.value}</label><input id="value" name="value" required></div>
               <div><label for="note">${t.fraud.note}</label><input id="note" name="note"></div>
+              <div><label for="expires">${t.fraud.expires}</label><input id="expires" name="expires" type="datetime-local"></div>
               <button type="submit">${t.fraud.add}</button></form>`
             : ''
         }

@@ -9,6 +9,7 @@ interface Settings {
   allowedOrigins: string[]
   allowedCountries: string[] | null
   codeLength: number
+  consentVersions: string[] | null
   ipAllowlist: string[]
 }
 interface Key {
@@ -44,6 +45,7 @@ export class SettingsPage extends ProjectPage {
     operators: { state: true },
     message: { state: true },
     newKeys: { state: true },
+    rotatedKey: { state: true },
     link: { state: true },
   }
   declare settings: Settings | undefined
@@ -51,6 +53,7 @@ export class SettingsPage extends ProjectPage {
   declare operators: Operator[] | undefined
   declare message: string
   declare newKeys: { publishableKey: string; secretKey: string } | undefined
+  declare rotatedKey: string | undefined
   declare link: string
 
   constructor() {
@@ -88,6 +91,7 @@ export class SettingsPage extends ProjectPage {
         allowedOrigins: lines(String(form.get('origins'))),
         allowedCountries: lines(String(form.get('countries'))),
         codeLength: Number(form.get('codeLength')),
+        consentVersions: lines(String(form.get('consentVersions'))),
         ipAllowlist: lines(String(form.get('ipAllowlist'))),
       })
     })
@@ -106,6 +110,16 @@ export class SettingsPage extends ProjectPage {
     void this.act(async () => {
       await api('POST', `${this.base}/settings/keys/${key.id}/revoke`)
       await this.load()
+    })
+  }
+
+  private rotate(key: Key) {
+    void this.act(async () => {
+      this.rotatedKey = (
+        await api<{ key: string }>('POST', `${this.base}/settings/keys/${key.id}/rotate`, {})
+      ).key
+      await this.load()
+      return t.settings.rotatedKey
     })
   }
 
@@ -168,6 +182,8 @@ export class SettingsPage extends ProjectPage {
           <textarea id="origins" name="origins" .value=${s.allowedOrigins.join('\n')} ?disabled=${!write}></textarea>
           <label for="countries">${t.settings.countries}</label>
           <input id="countries" name="countries" .value=${(s.allowedCountries ?? []).join(', ')} ?disabled=${!write}>
+          <label for="consentVersions">${t.settings.consentVersions}</label>
+          <textarea id="consentVersions" name="consentVersions" .value=${(s.consentVersions ?? []).join('\n')} ?disabled=${!write}></textarea>
           <label for="ipAllowlist">${t.settings.ipAllowlist}</label>
           <textarea id="ipAllowlist" name="ipAllowlist" .value=${s.ipAllowlist.join('\n')} ?disabled=${!write}></textarea>
           ${write ? html`<p><button type="submit">${t.settings.save}</button></p>` : ''}
@@ -182,6 +198,12 @@ export class SettingsPage extends ProjectPage {
               <p><code data-testid="new-secret">${this.newKeys.secretKey}</code></p></div>`
             : ''
         }
+        ${
+          this.rotatedKey
+            ? html`<div class="card" role="status"><p>${t.settings.rotatedKey}</p>
+              <p><code data-testid="rotated-key">${this.rotatedKey}</code></p></div>`
+            : ''
+        }
         ${scrollTable(
           t.settings.keys,
           html`<table><thead><tr><th scope="col">${t.settings.key}</th><th scope="col">${t.settings.kind}</th><th scope="col">${t.settings.mode}</th>
@@ -191,7 +213,12 @@ export class SettingsPage extends ProjectPage {
             k,
           ) => html`<tr><td><code>${k.prefix}</code></td><td>${k.kind}</td><td>${k.mode}</td><td>${fmt.time(at(k.createdAt))}</td>
             <td>${k.lastUsedAt ? fmt.time(at(k.lastUsedAt)) : t.settings.never}</td><td>${k.revokedAt ? fmt.time(at(k.revokedAt)) : t.settings.active}</td>
-            <td>${this.can('keys.write') && !k.revokedAt ? html`<button type="button" class="danger" aria-label=${t.settings.revokeLabel(k.prefix)} @click=${() => this.revoke(k)}>${t.settings.revoke}</button>` : ''}</td></tr>`,
+            <td>${
+              this.can('keys.write') && !k.revokedAt
+                ? html`<button type="button" class="secondary" aria-label=${t.settings.rotateLabel(k.prefix)} @click=${() => this.rotate(k)}>${t.settings.rotateKey}</button>
+                  <button type="button" class="danger" aria-label=${t.settings.revokeLabel(k.prefix)} @click=${() => this.revoke(k)}>${t.settings.revoke}</button>`
+                : ''
+            }</td></tr>`,
         )}</tbody></table>`,
         )}
         ${

@@ -15,7 +15,8 @@ import { type Command, settings, UsageError, withStorage } from '../command'
 const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
                                 show a project's fraud settings, or replace them
   fraud block|allow --project ID (--phone N | --prefix P | --ip A[/BITS] | --country XX)
-                  [--note TEXT]  add to the block or allow list (--project '*': every project)
+                  [--note TEXT] [--expires ISO-TIME]
+                                add to the block or allow list (--project '*': every project)
   fraud lists --project ID      show the allow and block lists
   fraud remove --project ID --id ENTRY
                                 remove a list entry
@@ -33,6 +34,7 @@ export interface FraudCliValues {
   ip?: string | undefined
   country?: string[] | undefined
   note?: string | undefined
+  expires?: string | undefined
   id?: string | undefined
   limit?: string | undefined
   decision?: string | undefined
@@ -87,7 +89,13 @@ async function fraudSubcommand(
           )
         }
         const [kind, value] = given[0] as [FraudListKind, string]
-        const entry = await addListEntry(db, project, { list: sub, kind, value, note: values.note })
+        const entry = await addListEntry(db, project, {
+          list: sub,
+          kind,
+          value,
+          note: values.note,
+          expiresAt: values.expires,
+        })
         const where = project === ALL_PROJECTS ? 'every project' : project
         return { human: `${sub} ${kind} ${entry.value} for ${where} (${entry.id})`, data: entry }
       }
@@ -95,7 +103,7 @@ async function fraudSubcommand(
         const entries = await listEntries(db, project)
         const lines = entries.map(
           (e) =>
-            `${e.id}  ${e.list.padEnd(5)} ${e.kind.padEnd(7)} ${e.value}${e.note ? `  # ${e.note}` : ''}${e.projectId === ALL_PROJECTS ? '  (every project)' : ''}`,
+            `${e.id}  ${e.list.padEnd(5)} ${e.kind.padEnd(7)} ${e.value}${e.note ? `  # ${e.note}` : ''}${e.expiresAt ? `  (until ${e.expiresAt})` : ''}${e.projectId === ALL_PROJECTS ? '  (every project)' : ''}`,
         )
         return { human: lines.length ? lines.join('\n') : 'no entries', data: entries }
       }

@@ -20,6 +20,8 @@ const ListAdd = v.strictObject({
   kind: v.picklist(['phone', 'prefix', 'ip', 'country']),
   value: v.pipe(v.string(), v.maxLength(64)),
   note: v.optional(v.pipe(v.string(), v.maxLength(200))),
+  /** ISO 8601; absent or null: never. */
+  expiresAt: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
 })
 
 /** The settings key of the check a reason code comes from (`velocity.ip.1h` → `velocity`). */
@@ -107,7 +109,7 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
       })
     })
     .get('/lists', need('fraud.read'), async (c) =>
-      c.json({ entries: await listEntries(db, c.get('project').id) }),
+      c.json({ entries: await listEntries(db, c.get('project').id, now()) }),
     )
     .post('/lists', need('fraud.write'), async (c) => {
       const input = await readJson(c, ListAdd)
@@ -117,7 +119,9 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
     })
     .delete('/lists/:entryId', need('fraud.write'), async (c) => {
       const projectId = c.get('project').id
-      const before = (await listEntries(db, projectId)).find((e) => e.id === c.req.param('entryId'))
+      const before = (await listEntries(db, projectId, now())).find(
+        (e) => e.id === c.req.param('entryId'),
+      )
       // Entries for every project ('*') are the CLI's to change, not one project's owner's.
       if (!before || before.projectId !== projectId) throw new ApiError('not_found')
       await removeListEntry(db, projectId, before.id)

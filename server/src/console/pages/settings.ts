@@ -1,9 +1,11 @@
+import { CONSENT_VERSION } from '@textgate/shared'
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
 import { createKey, listKeys, revokeKey } from '../../keys'
+import { forgetCachedKeys } from '../../keys/invalidation'
 import {
   createOperator,
   issueSetupLink,
@@ -14,7 +16,7 @@ import {
   setRole,
 } from '../../operators'
 import { endAllSessions } from '../../operators/sessions'
-import { allowedCountries, allowedOrigins, normalizeOrigin } from '../../projects'
+import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
@@ -30,6 +32,21 @@ const SettingsUpdate = v.strictObject({
     v.nullable(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')))),
   ),
   codeLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4), v.maxValue(10))),
+  /** The first is current (recorded when the widget names none); empty or null: any version. */
+  consentVersions: v.optional(
+    v.nullable(
+      v.pipe(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.trim(),
+            v.regex(CONSENT_VERSION, '1 to 64 letters, digits, spaces or . _ : + / @ -'),
+          ),
+        ),
+        v.maxLength(20),
+      ),
+    ),
+  ),
   ipAllowlist: v.optional(
     v.pipe(
       v.array(v.pipe(v.string(), v.check(isIpOrCidr, 'an IP address or CIDR range'))),
@@ -46,11 +63,16 @@ export function presentSettings(project: Project) {
     allowedOrigins: allowedOrigins(project),
     allowedCountries: allowedCountries(project),
     codeLength: project.code_length,
+    consentVersions: consentVersions(project),
     ipAllowlist: ipAllowlist(project),
   }
 }
 
 const KeyCreate = v.strictObject({ mode: v.picklist(['test', 'live']) })
+const KeyRotate = v.strictObject({
+  /** Revoke the old key at once (a leaked key) instead of after the new one is deployed. */
+  revokeOld: v.optional(v.boolean(), false),
+})
 const Invite = v.strictObject({
   email: v.pipe(v.string(), v.maxLength(254)),
   role: v.picklist(ROLES),
@@ -84,12 +106,21 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         ...(origins === undefined ? {} : { allowed_origins: JSON.stringify(origins) }),
         ...(countries === undefined ? {} : { allowed_countries: countries }),
         ...(input.codeLength === undefined ? {} : { code_length: input.codeLength }),
+        ...(input.consentVersions === undefined
+          ? {}
+          : {
+              consent_versions: input.consentVersions?.length
+                ? JSON.stringify([...new Set(input.consentVersions)])
+                : null,
+            }),
         ...(input.ipAllowlist === undefined
           ? {}
           : { ip_allowlist: input.ipAllowlist.length ? JSON.stringify(input.ipAllowlist) : null }),
       }
       if (Object.keys(changes).length) {
         await db.updateTable('projects').set(changes).where('id', '=', project.id).execute()
+        // Keys carry their project's settings in the key cache: starts see the change at once.
+        forgetCachedKeys(db)
       }
       const updated = { ...project, ...changes }
       auditNote(c, {
@@ -129,6 +160,31 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         after: result.key,
       })
       return c.json({ revoked: result.revoked, key: result.key })
+    })
+    .post('/keys/:keyId/rotate', need('keys.write'), async (c) => {
+      const { revokeOld } = await readJson(c, KeyRotate)
+      const projectId = c.get('project').id
+      const old = (await listKeys(db, projectId)).find((k) => k.id === c.req.param('keyId'))
+      if (!old) throw new ApiError('not_found')
+      if (old.revokedAt) throw new ApiError('invalid_request', { message: 'That key is revoked.' })
+      const replacement = await createKey(db, projectId, old.kind, old.mode, now())
+      const revoked = revokeOld
+        ? await revokeKey(db, projectId, old.id, {
+            now: now(),
+            logger,
+            by: `operator ${c.get('operator').email}`,
+          })
+        : undefined
+      auditNote(c, {
+        action: 'keys.rotate',
+        target: old.id,
+        before: old,
+        after: { replacement: replacement.summary, oldRevoked: revoked?.revoked ?? false },
+      })
+      return c.json(
+        { key: replacement.key, replacement: replacement.summary, oldRevoked: revokeOld },
+        201,
+      )
     })
     .post('/signing-key/rotate', need('keys.write'), async (c) => {
       if (c.get('role') !== 'owner') throw new ApiError('forbidden', { permission: 'owner' })

@@ -40,7 +40,7 @@ fraudCheckContract({
   check: destinationCheck,
   settings: (mode) => ({ destinations: { mode } }),
   // Great Britain (a low-risk destination) past its hourly budget of 50 texts, for a caller
-  // without signals: a decoy.
+  // without signals: throttled (a refusal, never a decoy).
   provoke: async (start, { deps }) => {
     const judged = { ...start, mode: 'live' as const }
     await sendTexts(deps, judged, 50, Date.parse('2026-11-25T12:00:00Z'))
@@ -62,11 +62,23 @@ fraudCheckContract({
     const reasons = async (start: TestStart, settings: FraudSettingsInput = {}) =>
       (await run(start, settings)).findings.map((f) => `${f.decision}:${f.reason}`)
 
-    it('weighs a cold high-risk country by the caller: no signals a decoy, a person the interactive step, a trusted device through', async () => {
+    it('weighs a cold high-risk country by the caller: no signals throttled, a person the interactive step, a trusted device through', async () => {
       expect(await reasons(liveStart())).toEqual([
         'block:destination.cold.high',
         'block:caller.no_signals',
       ])
+      // Lacking signals is no reason for a decoy: the caller is told, with a Retry-After.
+      const unsigned = await run(liveStart())
+      expect(unsigned.findings.every((f) => f.scope === 'request')).toBe(true)
+      expect(unsigned.findings[0]?.refusal).toMatchObject({ code: 'rate_limited' })
+      // A store with a captcha: the interactive step instead, which a person can pass.
+      const withCaptcha = await run(liveStart(), {
+        challenge: { captcha: { provider: 'turnstile', secret: 's' } },
+      })
+      expect(withCaptcha.findings.length).toBeGreaterThan(0)
+      expect(withCaptcha.findings.every((f) => f.decision === 'challenge' && f.interactive)).toBe(
+        true,
+      )
       const person = await run(liveStart({ signals: HUMAN }))
       expect(person.findings.map((f) => f.decision)).toEqual(['challenge', 'challenge'])
       expect(person.findings.every((f) => f.interactive)).toBe(true)
@@ -144,6 +156,32 @@ fraudCheckContract({
         .where('outcome', '=', 'lifted')
         .execute()
       expect(lifted).toHaveLength(1)
+    })
+
+    it('weighs the store server (secret key) as itself: the cold budget, then probes and throttling, never a decoy', async () => {
+      const server = liveStart({ keyKind: 'secret', phone: '+2348031110000' })
+      // Cold Nigeria, no signals: through while the cold budget lasts.
+      expect(await reasons(server)).toEqual([])
+      // Past the budget (3 an hour for a high-risk country): restricted, and the server is told.
+      await sendTexts(deps(), server, 3, AT)
+      const over = await run(server)
+      expect(over.findings.length).toBeGreaterThan(0)
+      for (const f of over.findings) {
+        expect(f).toMatchObject({ decision: 'block', scope: 'request' })
+        expect(f.refusal?.code).toBe('rate_limited')
+      }
+      expect(over.findings.map((f) => f.reason)).toContain('caller.store_server')
+      // An hour later one start of the server's is the half-open probe, as it is (no puzzle).
+      const later = AT + HOUR + 60_000
+      await sendTexts(deps(), server, 3, later - 60_000)
+      expect((await run(server, {}, later)).findings).toEqual([])
+      expect((await run(server, {}, later + 1000)).findings[0]?.refusal?.code).toBe('rate_limited')
+      // The same start with a publishable key and no signals gets no probe without a puzzle.
+      const browserless = liveStart({ phone: '+2348031110001' })
+      const restricted = await run(browserless, {}, later + 2000)
+      expect(
+        restricted.findings.every((f) => f.decision === 'block' && f.scope === 'request'),
+      ).toBe(true)
     })
 
     it('counts one device across rotating addresses', async () => {

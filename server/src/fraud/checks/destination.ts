@@ -6,7 +6,8 @@
  * and prices its challenges (pricing.ts). Live keys only: test keys text the sandbox.
  *
  * Modes: `destinations.mode` for the check; `callers.mode` for the weight of the signals (off or
- * shadow: every caller is weighed as a person, and what the signals would change is recorded).
+ * shadow: every browser caller is weighed as a person, and what the signals would change is
+ * recorded; a start with a secret key is the store's server whatever the mode).
  * @module
  */
 import type { Kysely } from 'kysely'
@@ -80,6 +81,7 @@ export const destinationCheck: FraudCheck = {
       ctx.caller.userAgent,
       { deviceStarts1h: deviceStarts, deviceVerified30d: deviceVerified },
       ctx.settings.callers,
+      ctx.caller.keyKind,
     )
     const destination = judgeDestination(
       ctx,
@@ -147,18 +149,27 @@ export const destinationCheck: FraudCheck = {
       }
     }
 
+    // Off or shadow: every caller is weighed as a person (the key kind is not a signal).
     const weighSignals = ctx.settings.callers.mode === 'enforce'
-    const acting = weigh(where, destination.figures.risk, weighSignals ? caller.class : 'human')
+    const captcha = ctx.settings.challenge.captcha !== undefined
+    const acting = weigh(
+      where,
+      destination.figures.risk,
+      weighSignals || caller.class === 'server' ? caller.class : 'human',
+      captcha,
+    )
     let action: Action = acting.action
-    // Half-open: a caller the guard is unsure of gets through now and then, with the hardest work.
+    // Half-open: a caller the guard is unsure of gets through now and then (a browser with the
+    // hardest work, the store's server as it is); the others are throttled, never decoyed.
     if (action === 'probe') {
+      const server = acting.caller === 'server'
       const due =
         enforcing &&
         probeSubject !== undefined &&
-        (ctx.caller.answered
+        (ctx.caller.answered || server
           ? await restrictions.takeProbe(ctx.project.id, probeSubject, ctx.at, firstProbeMs)
           : await restrictions.probeDue(ctx.project.id, probeSubject, ctx.at))
-      action = due ? 'probe' : 'decoy'
+      action = !due ? 'throttle' : server ? 'allow' : 'probe'
     }
     const why = [
       ...(where === 'restricted' ? restrictedBy : destination.reasons),
@@ -174,9 +185,9 @@ export const destinationCheck: FraudCheck = {
     // What the signals would change, while they are only recorded (callers in shadow).
     const shadowReasons: string[] = []
     if (ctx.settings.callers.mode === 'shadow') {
-      const real = weigh(where, destination.figures.risk, caller.class)
+      const real = weigh(where, destination.figures.risk, caller.class, captcha)
       if (real.action !== acting.action) {
-        const would = real.action === 'probe' ? 'decoy' : real.action
+        const would = real.action === 'probe' ? 'throttle' : real.action
         shadowReasons.push(
           ...findingsOf(would, why, caller.class, destination, numbers, ctx).map(
             (f) => `${f.decision}:${f.reason}`,
@@ -222,6 +233,17 @@ function findingsOf(
   const reasons = why.length > 0 ? why : [`destination.${action}`]
   if (action === 'decoy') {
     return reasons.map((reason) => ({ decision: 'block', reason, scope: 'number', figures }))
+  }
+  if (action === 'throttle') {
+    // Told plainly, with when to try again: the next half-open probe at the earliest.
+    const retryAfterMs = durationMs(ctx.settings.destinations.firstProbeAfter)
+    return reasons.map((reason) => ({
+      decision: 'block',
+      reason,
+      scope: 'request',
+      refusal: { code: 'rate_limited', retryAfterMs },
+      figures,
+    }))
   }
   const escalated = action === 'escalate' || action === 'probe'
   const difficulty = ctx.settings.challenge.priced

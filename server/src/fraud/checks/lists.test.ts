@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { fraudCheckContract } from '../../../testing/fraud-check.case'
 import { fraudContext } from '../context'
 import { databaseCounters } from '../counters'
-import { addListEntry } from '../list-entries'
+import { addListEntry, listEntries } from '../list-entries'
 import { DEFAULT_FRAUD_SETTINGS } from '../settings'
 import { listsCheck } from './lists'
 
@@ -34,6 +34,46 @@ fraudCheckContract({
         findings: [{ decision: 'block', reason: 'list.block.country', scope: 'number' }],
         allow: undefined,
       })
+    })
+
+    it('an entry stops counting once it has expired', async () => {
+      const { db } = storage()
+      const deps = { db, counters: databaseCounters(db) }
+      const at = Date.parse('2026-11-25T12:00:00Z')
+      const ctxAt = (when: number) =>
+        fraudContext(
+          {
+            projectId: 'prj_expiry',
+            mode: 'test',
+            phone: '+447400123456',
+            country: 'GB',
+            ip: null,
+          },
+          { settings: DEFAULT_FRAUD_SETTINGS, at: when },
+        )
+      await addListEntry(
+        db,
+        'prj_expiry',
+        { list: 'block', kind: 'phone', value: '+447400123456', expiresAt: at + 3_600_000 },
+        at,
+      )
+      expect((await listsCheck.run(ctxAt(at + 3_599_999), deps)).findings).toEqual([
+        { decision: 'block', reason: 'list.block.phone', scope: 'number' },
+      ])
+      expect((await listsCheck.run(ctxAt(at + 3_600_000), deps)).findings).toEqual([])
+      expect(await listEntries(db, 'prj_expiry', at + 3_600_000)).toEqual([])
+      expect((await listEntries(db, 'prj_expiry', at)).map((e) => e.expiresAt)).toEqual([
+        '2026-11-25T13:00:00.000Z',
+      ])
+      // An expiry in the past is refused, with the field named.
+      await expect(
+        addListEntry(
+          db,
+          'prj_expiry',
+          { list: 'block', kind: 'country', value: 'NG', expiresAt: '2026-11-25T11:00:00Z' },
+          at,
+        ),
+      ).rejects.toMatchObject({ details: { issues: [{ path: 'expiresAt' }] } })
     })
   },
 })

@@ -11,12 +11,13 @@ export const listsCheck: FraudCheck = {
   id: 'lists',
   phase: 'screen',
   mode: (settings) => settings.lists.mode,
-  async run({ project, destination, caller }, { db }) {
-    const matches = await matchLists(db, project.id, {
-      phone: destination.phone,
-      country: destination.country,
-      ip: caller.ip,
-    })
+  async run({ project, destination, caller, at }, { db }) {
+    const matches = await matchLists(
+      db,
+      project.id,
+      { phone: destination.phone, country: destination.country, ip: caller.ip },
+      at,
+    )
     const blocked = matches.filter((m) => m.list === 'block')
     const allowed = matches.find((m) => m.list === 'allow')
     return {

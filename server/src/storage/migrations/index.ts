@@ -17,6 +17,8 @@ import * as keyUseAndErasures from './20261201T023000-key-use-and-erasures'
 import * as fraudDestinations from './20261201T030000-fraud-destinations'
 import * as callbackReplays from './20261201T031000-callback-replays'
 import * as operatorsAudit from './20261201T033000-operators-audit'
+import * as listExpiryConsentVersions from './20261201T060000-list-expiry-consent-versions'
+import * as operatorPasskeys from './20261201T070000-operator-passkeys'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -32,6 +34,8 @@ export const migrations: Record<string, Migration> = {
   '20261201T030000-fraud-destinations': fraudDestinations,
   '20261201T031000-callback-replays': callbackReplays,
   '20261201T033000-operators-audit': operatorsAudit,
+  '20261201T060000-list-expiry-consent-versions': listExpiryConsentVersions,
+  '20261201T070000-operator-passkeys': operatorPasskeys,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,8 @@
  * For store servers: verify a Textgate phone token offline, against the server's JWKS.
  * @module
  */
+
+import { PHONE_TOKEN_TYPE, PhoneTokenClaims, tokenAudience } from '@textgate/shared'
 import {
   createRemoteJWKSet,
   errors,
@@ -10,7 +12,6 @@ import {
   jwtVerify,
 } from 'jose'
 import * as v from 'valibot'
-import { PHONE_TOKEN_TYPE, PhoneTokenClaims, tokenAudience } from '../schemas'
 
 export type PhoneTokenErrorCode =
   | 'invalid_token'
@@ -134,7 +135,7 @@ export async function verifyPhoneTokenWithKeys(
  * Verifies a phone token a shopper's form submitted, offline against the JWKS.
  * Throws {@link PhoneTokenError} with a stable `code` when the token cannot be trusted.
  * @example
- * import { verifyPhoneToken } from '@textgate/shared/verify'
+ * import { verifyPhoneToken } from '@textgate/store'
  *
  * const claims = await verifyPhoneToken(form.get('phone_token'), {
  *   issuer: 'https://verify.shop.example',

@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// `pnpm pack:all`: builds the three packages a store installs and packs each with `npm pack`.
+//   @textgate/widget  the element for bundlers (ESM, lit as a dependency) and the script-tag
+//                     build (dist/widget.js, everything inside), types, custom-elements.json
+//   @textgate/store   verifyPhoneToken, the redeem client, the webhook verifier (WebCrypto and
+//                     fetch only: Node, Deno, Bun, edge runtimes), types
+//   @textgate/server  the server and its CLI as built JS: `npx textgate serve`
+// The workspace packages point at TypeScript sources and at each other (`workspace:*`), which
+// npm cannot install; so each package is staged in dist/packages/<name>/ with a manifest of its
+// own (built files, real dependencies only) and packed from there into dist/tarballs/.
+// Prints each tarball's packed and unpacked size; `--json` prints them as JSON instead.
+import { spawnSync } from 'node:child_process'
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { rollup } from 'rollup'
+import { dts } from 'rollup-plugin-dts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const out = join(root, 'dist')
+const staged = (name) => join(out, 'packages', name)
+const tarballs = join(out, 'tarballs')
+const json = process.argv.includes('--json')
+const say = (line) => json || console.log(`[pack] ${line}`)
+const manifest = (pkg) => JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8'))
+const version = manifest('.').version ?? manifest('server').version
+
+function run(command, args, cwd) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: 'pipe' })
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  }
+  return result.stdout
+}
+
+/** Only the named dependencies, with the workspace's version ranges. */
+function pick(pkg, names) {
+  const { dependencies = {}, devDependencies = {} } = manifest(pkg)
+  return Object.fromEntries(
+    names.map((name) => {
+      const range = dependencies[name] ?? devDependencies[name]
+      if (!range || range.startsWith('workspace:'))
+        throw new Error(`${pkg}: no version for ${name}`)
+      return [name, range]
+    }),
+  )
+}
+
+/** One .d.ts for an entry, with @textgate/shared's types inlined (it is not published). */
+async function bundleTypes(input, file, external) {
+  const bundle = await rollup({
+    input,
+    external: (id) => external.some((name) => id === name || id.startsWith(`${name}/`)),
+    plugins: [dts({ respectExternal: true, tsconfig: join(root, 'tsconfig.json') })],
+  })
+  await bundle.write({ file, format: 'es' })
+  await bundle.close()
+}
+
+function writeManifest(name, fields) {
+  const common = {
+    version,
+    type: 'module',
+    engines: manifest('.').engines,
+    repository: manifest('.').repository,
+  }
+  writeFileSync(
+    join(staged(name), 'package.json'),
+    `${JSON.stringify({ name: `@textgate/${name}`, ...common, ...fields }, null, 2)}\n`,
+  )
+}
+
+async function store() {
+  const dir = staged('store')
+  const external = ['jose', 'valibot']
+  await build({
+    entryPoints: [join(root, 'store/src/index.ts')],
+    outfile: join(dir, 'dist/index.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    external,
+    legalComments: 'none',
+  })
+  await bundleTypes(join(root, 'store/src/index.ts'), join(dir, 'dist/index.d.ts'), external)
+  cpSync(join(root, 'store/README.md'), join(dir, 'README.md'))
+  writeManifest('store', {
+    description: manifest('store').description,
+    sideEffects: false,
+    exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+    files: ['dist'],
+    dependencies: pick('store', external),
+  })
+}
+
+async function widget() {
+  const dir = staged('widget')
+  const vite = join(root, 'widget/node_modules/.bin/vite')
+  const cwd = join(root, 'widget')
+  run(vite, ['build', '--logLevel', 'warn'], cwd)
+  run(vite, ['build', '--mode', 'module', '--logLevel', 'warn'], cwd)
+  // The script-tag build, as the server serves it: everything inside, chunks beside it.
+  cpSync(join(cwd, 'dist/widget.js'), join(dir, 'dist/widget.js'))
+  cpSync(join(cwd, 'dist/chunks'), join(dir, 'dist/chunks'), { recursive: true })
+  cpSync(join(cwd, 'dist-module'), join(dir, 'dist/module'), { recursive: true })
+  await bundleTypes(join(cwd, 'src/index.ts'), join(dir, 'dist/module/index.d.ts'), ['lit'])
+  cpSync(join(cwd, 'custom-elements.json'), join(dir, 'custom-elements.json'))
+  cpSync(join(cwd, 'README.md'), join(dir, 'README.md'))
+  writeManifest('widget', {
+    description:
+      'The <textgate-verify> phone verification element: for bundlers, or as one script tag.',
+    // Importing the package defines the elements.
+    sideEffects: true,
+    exports: {
+      '.': { types: './dist/module/index.d.ts', default: './dist/module/index.js' },
+      './widget.js': './dist/widget.js',
+      './custom-elements.json': './custom-elements.json',
+      './package.json': './package.json',
+    },
+    types: './dist/module/index.d.ts',
+    customElements: 'custom-elements.json',
+    files: ['dist', 'custom-elements.json'],
+    dependencies: pick('widget', ['lit']),
+  })
+}
+
+async function server() {
+  const dir = staged('server')
+  const { dependencies } = manifest('server')
+  const external = Object.keys(dependencies).filter((name) => !name.startsWith('@textgate/'))
+  // lib/cli/ is two levels deep, as server/src/server.ts and server/src/console/static.ts are
+  // below the repository's widget/ and server/console/: their `new URL('../../…')` defaults
+  // then find widget/dist and console/dist inside the package.
+  await build({
+    entryPoints: [join(root, 'server/src/cli/main.ts')],
+    outfile: join(dir, 'lib/cli/textgate.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external,
+    banner: { js: '#!/usr/bin/env node' },
+    legalComments: 'none',
+  })
+  run(
+    join(root, 'server/console/node_modules/.bin/vite'),
+    ['build', '--logLevel', 'warn'],
+    join(root, 'server/console'),
+  )
+  cpSync(join(root, 'server/console/dist'), join(dir, 'console/dist'), { recursive: true })
+  cpSync(join(root, 'widget/dist/widget.js'), join(dir, 'widget/dist/widget.js'))
+  cpSync(join(root, 'widget/dist/chunks'), join(dir, 'widget/dist/chunks'), { recursive: true })
+  cpSync(join(root, 'server/README.md'), join(dir, 'README.md'))
+  writeManifest('server', {
+    description: manifest('.').description,
+    bin: { textgate: './lib/cli/textgate.js' },
+    files: ['lib', 'console/dist', 'widget/dist'],
+    // pino-pretty: `serve` pretty-prints its log on a terminal outside production.
+    dependencies: { ...pick('server', external), ...pick('server', ['pino-pretty']) },
+  })
+}
+
+rmSync(out, { recursive: true, force: true })
+mkdirSync(tarballs, { recursive: true })
+const packed = []
+for (const [name, make] of [
+  ['store', store],
+  ['widget', widget],
+  ['server', server],
+]) {
+  say(`building @textgate/${name}…`)
+  await make()
+  const [info] = JSON.parse(
+    run('npm', ['pack', '--json', '--pack-destination', tarballs], staged(name)),
+  )
+  const entry = {
+    name: info.name,
+    file: join(tarballs, info.filename),
+    packedBytes: info.size,
+    unpackedBytes: info.unpackedSize,
+    files: info.entryCount,
+  }
+  packed.push(entry)
+  say(
+    `${entry.name}: ${(entry.packedBytes / 1024).toFixed(1)} kB packed, ${(entry.unpackedBytes / 1024).toFixed(1)} kB unpacked, ${entry.files} files`,
+  )
+}
+if (json) console.log(JSON.stringify(packed, null, 2))

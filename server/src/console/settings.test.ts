@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ConsoleClient, login, makeOperator, type TestOperator } from '../../testing/console'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
+
+console.info(DIALECT_NOTE)
+
+for (const dialect of DIALECTS) {
+  describe(`console settings, keys and fraud lists (${dialect})`, () => {
+    let h: Harness
+    let projectId: string
+    let publishableKey: string
+    let secretKey: string
+    const clients: Record<string, ConsoleClient> = {}
+    const ops: Record<string, TestOperator> = {}
+
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      const created = await h.project({ name: 'Shop' })
+      projectId = created.project.id
+      publishableKey = created.publishableKey
+      secretKey = created.secretKey
+      for (const role of ['owner', 'developer', 'analyst', 'support'] as const) {
+        ops[role] = await makeOperator(h, `${role}@shop.example`, role, projectId)
+        clients[role] = await login(h, ops[role])
+      }
+    }, 60_000)
+    afterAll(() => h?.dispose())
+
+    const base = () => `/projects/${projectId}`
+    const start = (phone: string, version?: string) =>
+      h.call('POST', '/v1/verifications', {
+        key: publishableKey,
+        body: { phone, consent: { accepted: true, ...(version ? { version } : {}) } },
+      })
+
+    it('keeps consent versions: the current one is recorded, unknown ones are refused', async () => {
+      expect((await start('+447400100001', 'anything')).status).toBe(201)
+      const saved = await clients.developer!.call('PUT', `${base()}/settings`, {
+        body: { consentVersions: ['2026-11', '2026-01'] },
+      })
+      expect(saved.status).toBe(200)
+      expect(saved.json.consentVersions).toEqual(['2026-11', '2026-01'])
+      expect((await clients.owner!.call('GET', `${base()}/settings`)).json.consentVersions).toEqual(
+        ['2026-11', '2026-01'],
+      )
+      const refused = await start('+447400100002', '2025-01')
+      expect(refused.status).toBe(400)
+      expect(refused.json.error.issues[0].path).toBe('consent.version')
+      const current = await start('+447400100003')
+      expect(current.status).toBe(201)
+      const older = await start('+447400100004', '2026-01')
+      expect(older.status).toBe(201)
+      const rows = await h.db
+        .selectFrom('verifications')
+        .select(['id', 'consent_version'])
+        .where('id', 'in', [current.json.id, older.json.id])
+        .execute()
+      expect(Object.fromEntries(rows.map((r) => [r.id, r.consent_version]))).toEqual({
+        [current.json.id]: '2026-11',
+        [older.json.id]: '2026-01',
+      })
+      const bad = await clients.owner!.call('PUT', `${base()}/settings`, {
+        body: { consentVersions: ['no\nnewlines'] },
+      })
+      expect(bad.status).toBe(400)
+      expect(
+        (
+          await clients.analyst!.call('PUT', `${base()}/settings`, {
+            body: { consentVersions: [] },
+          })
+        ).status,
+      ).toBe(403)
+      // Empty: any version again.
+      await clients.owner!.call('PUT', `${base()}/settings`, { body: { consentVersions: [] } })
+      expect((await start('+447400100005', '2025-01')).status).toBe(201)
+    })
+
+    it('rotates a key: a replacement of the same kind and mode, the old one revoked now or later', async () => {
+      const keys = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
+      const secret = keys.find((k: { kind: string }) => k.kind === 'secret')
+      expect(secret.lastUsedAt).toBeNull()
+      const lookup = (key: string) => h.call('GET', '/v1/fraud/lists', { key, origin: null })
+      expect((await lookup(secretKey)).status).toBe(200)
+      const used = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
+      expect(used.find((k: { id: string }) => k.id === secret.id).lastUsedAt).not.toBeNull()
+
+      const later = await clients.developer!.call(
+        'POST',
+        `${base()}/settings/keys/${secret.id}/rotate`,
+        { body: {} },
+      )
+      expect(later.status).toBe(201)
+      expect(later.json.replacement).toMatchObject({ kind: 'secret', mode: 'test' })
+      expect(later.json.key).toMatch(/^sk_test_/)
+      expect((await lookup(secretKey)).status).toBe(200)
+      expect((await lookup(later.json.key)).status).toBe(200)
+
+      const now = await clients.owner!.call(
+        'POST',
+        `${base()}/settings/keys/${later.json.replacement.id}/rotate`,
+        { body: { revokeOld: true } },
+      )
+      expect(now.status).toBe(201)
+      h.advance(5_000) // past the key cache's lifetime
+      expect((await lookup(later.json.key)).status).toBe(401)
+      expect((await lookup(now.json.key)).status).toBe(200)
+      const again = await clients.owner!.call(
+        'POST',
+        `${base()}/settings/keys/${later.json.replacement.id}/rotate`,
+        { body: {} },
+      )
+      expect(again.status).toBe(400)
+      expect(
+        (
+          await clients.analyst!.call('POST', `${base()}/settings/keys/${secret.id}/rotate`, {
+            body: {},
+          })
+        ).status,
+      ).toBe(403)
+      const audit = await h.db
+        .selectFrom('audit_log')
+        .select('action')
+        .where('action', '=', 'keys.rotate')
+        .where('status', '=', 201)
+        .execute()
+      expect(audit).toHaveLength(2)
+    })
+
+    it('rotates the signing key (owner only): the JWKS keeps the old key, new tokens use the new one', async () => {
+      const before = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
+        (k: { kid: string }) => k.kid,
+      )
+      for (const role of ['developer', 'analyst', 'support']) {
+        const refused = await clients[role]!.call('POST', `${base()}/settings/signing-key/rotate`)
+        expect([role, refused.status]).toEqual([role, 403])
+      }
+      const rotated = await clients.owner!.call('POST', `${base()}/settings/signing-key/rotate`)
+      expect(rotated.status).toBe(200)
+      expect(before).toContain(rotated.json.retiredKid)
+      expect(before).not.toContain(rotated.json.kid)
+      const after = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
+        (k: { kid: string }) => k.kid,
+      )
+      expect(after).toEqual(expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]))
+      const token = await h.tokens.issue({
+        projectId,
+        verificationId: 'ver_rotation',
+        phone: '+447400100010',
+        mode: 'test',
+        consent: { version: 'v1', at: h.now() },
+      })
+      const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())
+      expect(header.kid).toBe(rotated.json.kid)
+      const audit = await h.db
+        .selectFrom('audit_log')
+        .select(['action', 'target'])
+        .where('action', '=', 'signing_key.rotate')
+        .where('status', '=', 200)
+        .execute()
+      expect(audit).toEqual([{ action: 'signing_key.rotate', target: rotated.json.kid }])
+    })
+
+    it('adds a list entry with a note and an expiry; once expired no list shows it', async () => {
+      const expiresAt = new Date(h.now() + 3_600_000).toISOString()
+      const added = await clients.owner!.call('POST', `${base()}/fraud/lists`, {
+        body: { list: 'block', kind: 'prefix', value: '+44 7400 9', note: 'pumping', expiresAt },
+      })
+      expect(added.status).toBe(201)
+      expect(added.json).toMatchObject({ value: '+4474009', note: 'pumping', expiresAt })
+      const forever = await clients.owner!.call('POST', `${base()}/fraud/lists`, {
+        body: { list: 'block', kind: 'country', value: 'NG' },
+      })
+      expect(forever.json.expiresAt).toBeNull()
+      const values = async () =>
+        (await clients.analyst!.call('GET', `${base()}/fraud/lists`)).json.entries.map(
+          (e: { value: string }) => e.value,
+        )
+      expect(await values()).toEqual(['+4474009', 'NG'])
+      // The guard blocks the prefix while the entry is in force (a decoy: no text is sent).
+      const blocked = await start('+447400912345')
+      expect(blocked.status).toBe(201)
+      const decision = await h.db
+        .selectFrom('fraud_events')
+        .select('decision')
+        .where('verification_id', '=', blocked.json.id)
+        .executeTakeFirstOrThrow()
+      expect(decision.decision).toBe('block')
+
+      h.advance(3_600_000)
+      // An hour is past the sessions' idle timeout: log in again.
+      clients.analyst = await login(h, ops.analyst!)
+      clients.owner = await login(h, ops.owner!)
+      expect(await values()).toEqual(['NG'])
+      const api = await h.call('GET', '/v1/fraud/lists', { key: secretKey, origin: null })
+      expect(api.status).toBe(200)
+      expect(api.json.map((e: { value: string }) => e.value)).toEqual(['NG'])
+      const free = await start('+447400912346')
+      const after = await h.db
+        .selectFrom('fraud_events')
+        .select('decision')
+        .where('verification_id', '=', free.json.id)
+        .executeTakeFirst()
+      expect(after?.decision ?? 'allow').toBe('allow')
+
+      const past = await clients.owner!.call('POST', `${base()}/fraud/lists`, {
+        body: {
+          list: 'block',
+          kind: 'phone',
+          value: '+447400100009',
+          expiresAt: new Date(h.now() - 1).toISOString(),
+        },
+      })
+      expect(past.status).toBe(400)
+      expect(past.json.error.issues[0].path).toBe('expiresAt')
+      expect(
+        (
+          await clients.analyst!.call('POST', `${base()}/fraud/lists`, {
+            body: { list: 'block', kind: 'country', value: 'GB' },
+          })
+        ).status,
+      ).toBe(403)
+    })
+  })
+}

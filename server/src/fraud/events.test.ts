@@ -1,0 +1,118 @@
+/**
+ * Restriction events are atomic with the restriction: a restriction opened or lifted always has
+ * its decision-log entry and its webhook event, and a failure to write them leaves the
+ * restriction as it was (so the next start tries again, and the event is not lost).
+ */
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
+import { createProject } from '../projects'
+import { createRestrictions, onRestrictionEvent, type RestrictionEvent } from './events'
+
+const AT = Date.parse('2026-12-07T12:00:00Z')
+const HOUR = 3_600_000
+const SUBJECT = 'country:NG'
+
+for (const dialect of DIALECTS) {
+  describe(`restriction events (${dialect})`, () => {
+    let storage: TestStorage
+    let projectId = ''
+    const heard: RestrictionEvent[] = []
+    let stopListening: (() => void) | undefined
+
+    beforeAll(async () => {
+      storage = await createTestStorage(dialect)
+      projectId = (
+        await createProject(storage.db, { name: 'Events', origins: ['https://shop.example'] })
+      ).project.id
+      // A live endpoint that wants every event (written directly: no address to resolve).
+      await storage.db
+        .insertInto('webhook_endpoints')
+        .values({
+          id: 'whe_events',
+          project_id: projectId,
+          mode: 'live',
+          url: 'https://hooks.shop.example/textgate',
+          description: null,
+          events: null,
+          disabled_reason: null,
+          failing_since: null,
+          secret_encrypted: 'x',
+          previous_secret_encrypted: null,
+          previous_secret_expires_at: null,
+          created_at: AT,
+          updated_at: AT,
+        })
+        .execute()
+      stopListening = onRestrictionEvent((event) => {
+        if (event.projectId === projectId) heard.push(event)
+      })
+    })
+    afterAll(async () => {
+      stopListening?.()
+      await storage.dispose()
+    })
+
+    const rows = async () => ({
+      restrictions: await storage.db
+        .selectFrom('fraud_restrictions')
+        .select('subject')
+        .where('project_id', '=', projectId)
+        .execute(),
+      events: await storage.db
+        .selectFrom('fraud_events')
+        .select('outcome')
+        .where('project_id', '=', projectId)
+        .orderBy('created_at')
+        .execute(),
+      webhooks: await storage.db
+        .selectFrom('webhook_messages')
+        .select('type')
+        .where('project_id', '=', projectId)
+        .orderBy('created_at')
+        .execute(),
+    })
+
+    /** Makes every write to the decision log fail, then puts it back. */
+    async function withoutDecisionLog(run: () => Promise<unknown>) {
+      await sql`alter table fraud_events rename to fraud_events_away`.execute(storage.db)
+      try {
+        await expect(run()).rejects.toThrow()
+      } finally {
+        await sql`alter table fraud_events_away rename to fraud_events`.execute(storage.db)
+      }
+    }
+
+    it('opens and lifts a restriction together with its decision-log entry and webhook, or not at all', async () => {
+      // A fresh process view each time, so no cache of this one skips the database.
+      const restrictions = () => createRestrictions(storage.db)
+      const restrict = (at: number) =>
+        restrictions().restrict(projectId, SUBJECT, ['destination.rate'], { sent1h: 9 }, at, HOUR)
+
+      await withoutDecisionLog(() => restrict(AT))
+      expect(await rows()).toEqual({ restrictions: [], events: [], webhooks: [] })
+      expect(heard).toEqual([])
+
+      await restrict(AT + 1000)
+      expect(await rows()).toEqual({
+        restrictions: [{ subject: SUBJECT }],
+        events: [{ outcome: 'restricted' }],
+        webhooks: [{ type: 'fraud.restricted' }],
+      })
+      expect(heard.map((e) => e.type)).toEqual(['fraud.restricted'])
+
+      const lift = (at: number) => restrictions().lift(projectId, SUBJECT, { sent1h: 0 }, at, 0)
+      await withoutDecisionLog(() => lift(AT + HOUR))
+      expect((await rows()).restrictions).toEqual([{ subject: SUBJECT }])
+      expect((await rows()).events).toEqual([{ outcome: 'restricted' }])
+
+      expect(await lift(AT + HOUR + 1000)).toBe(false)
+      expect(await rows()).toEqual({
+        restrictions: [],
+        events: [{ outcome: 'restricted' }, { outcome: 'lifted' }],
+        webhooks: [{ type: 'fraud.restricted' }, { type: 'fraud.lifted' }],
+      })
+      expect(heard.map((e) => e.type)).toEqual(['fraud.restricted', 'fraud.lifted'])
+    })
+  })
+}

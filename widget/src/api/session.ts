@@ -1,0 +1,96 @@
+/**
+ * One verification as the widget runs it against the server: the start (with its consent, and an
+ * Idempotency-Key that survives a network failure, so a retry never sends a second SMS), the
+ * resends and the check, and what they leave behind (the number the code went to, the token).
+ * The element decides when each happens; this keeps what the server said.
+ * @module
+ */
+import type { CallerSignals, StartVerificationResponse } from '@textgate/shared'
+import type { ReactiveControllerHost } from 'lit'
+import type { PhoneCheck } from '../phone'
+import { TextgateApiError, type TextgateClient } from './client'
+
+export interface StartOptions {
+  number: Extract<PhoneCheck, { ok: true }>
+  consentVersion: string
+  /** The marketing opt-in, when the checkbox is offered. */
+  marketing: boolean | undefined
+  locale: string
+  captchaToken: string | undefined
+  signals: CallerSignals
+}
+
+export class VerificationSession {
+  /** The pending (or approved) verification. */
+  pending: StartVerificationResponse | undefined
+  /** The number the code went to, formatted and isolated left to right for any language. */
+  shownPhone = ''
+  /** The same in E.164. */
+  e164 = ''
+  /** The marketing opt-in sent with the verification. */
+  marketing = false
+  /** The token once approved, else ''. */
+  token = ''
+  private idempotencyKey = ''
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly client: () => TextgateClient,
+  ) {}
+
+  /** Forgets the verification and its token. */
+  reset(): void {
+    this.pending = undefined
+    this.shownPhone = this.e164 = this.token = this.idempotencyKey = ''
+    this.marketing = false
+    this.host.requestUpdate()
+  }
+
+  /** Starts a verification: the code goes out. */
+  async start(options: StartOptions): Promise<void> {
+    const { number, marketing } = options
+    const consent = { accepted: true as const, version: options.consentVersion || 'v1' }
+    this.idempotencyKey ||= crypto.randomUUID()
+    try {
+      this.pending = await this.client().start(
+        {
+          phone: number.e164,
+          country: number.country,
+          consent: marketing === undefined ? consent : { ...consent, marketing },
+          locale: options.locale,
+          ...(options.captchaToken ? { captcha: { token: options.captchaToken } } : {}),
+          signals: options.signals,
+        },
+        this.idempotencyKey,
+      )
+    } catch (error) {
+      // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
+      if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
+        this.idempotencyKey = ''
+      }
+      throw error
+    }
+    this.idempotencyKey = ''
+    this.marketing = marketing === true
+    // Isolated left to right (LRI … PDI): in an Arabic sentence the number keeps its order.
+    this.shownPhone = `\u2066${number.international}\u2069`
+    this.e164 = number.e164
+    this.host.requestUpdate()
+  }
+
+  /** Sends a new code. */
+  async resend(): Promise<void> {
+    const pending = this.pending
+    if (!pending) return
+    this.pending = { ...pending, ...(await this.client().resend(pending.id)) }
+    this.host.requestUpdate()
+  }
+
+  /** Checks `code`; resolves with the token once approved. */
+  async check(code: string): Promise<string> {
+    const pending = this.pending
+    if (!pending) throw new TextgateApiError('verification_not_found', 'not started', 0)
+    this.token = (await this.client().check(pending.id, code)).token
+    return this.token
+  }
+}

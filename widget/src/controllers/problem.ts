@@ -1,0 +1,107 @@
+/**
+ * What went wrong, and where: the error line of <textgate-verify>, the field it is about
+ * (`aria-invalid`), "Try again" after a failure worth repeating, the terminal state after which
+ * only "Start again" is offered, and a rate limit's live countdown, which holds Send until it ends.
+ * @module
+ */
+import { html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit'
+import { asApiError, errorMessage, RETRYABLE, rateLimitMessage, TERMINAL } from '../errors'
+import type { TextgateErrorDetail } from '../events'
+import type { Translation } from '../translations/en'
+import type { CountdownController } from './countdown'
+
+/** The field a message is about; '' for none. */
+export type ErrorField = 'phone' | 'consent' | 'code' | ''
+
+export class ProblemController implements ReactiveController {
+  /** The message shown, '' for none. */
+  message = ''
+  /** Which field it is about, for aria-invalid and where the line shows. */
+  at: ErrorField = ''
+  /** The failed action, when "Try again" can repeat it (network failures). */
+  retry: (() => Promise<void>) | undefined
+  /** The verification cannot go on: only "Start again" is offered. */
+  terminal = false
+  /** A rate limit holds Send (and "Send a new code") until then, in ms since the epoch; 0 if none. */
+  waitUntil = 0
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly clock: CountdownController,
+    private readonly texts: () => Translation,
+  ) {
+    host.addController(this)
+  }
+
+  show(message: string, at: ErrorField): void {
+    this.message = message
+    this.at = at
+    this.retry = undefined
+    this.terminal = false
+    this.host.requestUpdate()
+  }
+
+  clear(): void {
+    this.show('', '')
+  }
+
+  /** Clears the message when it is about `field`. */
+  clearAt(field: ErrorField): void {
+    if (this.at === field) this.clear()
+  }
+
+  /** Back to no problem and no rate limit. */
+  reset(): void {
+    this.waitUntil = 0
+    this.clear()
+  }
+
+  /**
+   * Shows a refused request's message; `retry` repeats the action after a network failure, and
+   * `mayEnd` lets a refusal end the verification. Returns the `textgate-error` event's detail.
+   */
+  fail(error: unknown, at: ErrorField, retry?: () => Promise<void>, mayEnd = false) {
+    const apiError = asApiError(error)
+    const message = errorMessage(apiError, this.texts())
+    this.show(message, at)
+    if (apiError.code === 'rate_limited' && apiError.retryAfterSeconds) {
+      this.waitUntil = Date.now() + apiError.retryAfterSeconds * 1000
+      this.clock.start()
+    }
+    if (RETRYABLE.has(apiError.code)) this.retry = retry
+    this.terminal = mayEnd && TERMINAL.has(apiError.code)
+    const detail: TextgateErrorDetail = { code: apiError.code, message }
+    if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds
+    return detail
+  }
+
+  /** The rate limit's message counts down with the clock; when it ends, Send is back. */
+  hostUpdate(): void {
+    if (!this.waitUntil) return
+    const left = this.clock.secondsUntil(this.waitUntil)
+    if (left > 0) this.message = rateLimitMessage(left, this.texts())
+    else this.reset()
+  }
+
+  /** "Try again": repeats the failed action. */
+  readonly onRetry = async (): Promise<void> => {
+    const retry = this.retry
+    this.clear()
+    if (retry) await retry()
+  }
+
+  /** The error line (with Try again) if it belongs at `place`: under `this.at`, else `home`. */
+  render(place: ErrorField, home: ErrorField) {
+    if (place !== (this.at || home)) return nothing
+    return html`<div class="error-row">
+      <p id="error" part="error" role="alert">${this.message}</p>
+      ${
+        this.retry
+          ? html`<button part="retry-button" type="button" @click=${this.onRetry}>
+            ${this.texts().retry}
+          </button>`
+          : nothing
+      }
+    </div>`
+  }
+}

@@ -1,0 +1,90 @@
+/// <reference types="mocha" />
+// The verification session (src/api/session.ts) on its own: what it sends, and what it keeps.
+import { expect } from '@open-wc/testing'
+import { createClient, TextgateApiError } from '../src/api/client'
+import { type StartOptions, VerificationSession } from '../src/api/session'
+import { approved, fakeServer, refusal, started } from './helpers'
+
+const host = { requestUpdate: () => {} } as unknown as ConstructorParameters<
+  typeof VerificationSession
+>[0]
+const client = () => createClient({ server: 'https://verify.example', publishableKey: 'pk_test_x' })
+const options = (marketing?: boolean): StartOptions => ({
+  number: {
+    ok: true,
+    e164: '+447400123123',
+    country: 'GB',
+    national: '07400 123123',
+    international: '+44 7400 123123',
+  },
+  consentVersion: '',
+  marketing,
+  locale: 'en',
+  captchaToken: undefined,
+  signals: {},
+})
+
+describe('verification session', () => {
+  let server: ReturnType<typeof fakeServer> | undefined
+  afterEach(() => server?.restore())
+
+  it('keeps the Idempotency-Key across a network failure, and takes a new one after a refusal', async () => {
+    server = fakeServer({
+      '/v1/verifications': ['network-error', refusal(403, 'blocked'), started()],
+    })
+    const session = new VerificationSession(host, client)
+    const failed = async () => {
+      try {
+        await session.start(options())
+      } catch (error) {
+        return (error as TextgateApiError).code
+      }
+      return 'started'
+    }
+    expect(await failed()).to.equal('network_error')
+    expect(await failed()).to.equal('blocked')
+    expect(await failed()).to.equal('started')
+    const keys = server.calls.map((call) => call.headers.get('Idempotency-Key'))
+    expect(keys[0]).to.equal(keys[1])
+    expect(keys[2]).to.not.equal(keys[1])
+    expect(server.calls[0]!.body).to.deep.include({
+      phone: '+447400123123',
+      country: 'GB',
+      consent: { accepted: true, version: 'v1' },
+    })
+  })
+
+  it('sends the marketing opt-in only when offered, and keeps what the server said', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const session = new VerificationSession(host, client)
+    await session.start(options(true))
+    expect((server.calls[0]!.body as { consent: unknown }).consent).to.deep.equal({
+      accepted: true,
+      version: 'v1',
+      marketing: true,
+    })
+    expect(session.pending?.id).to.equal('ver_abc')
+    expect(session.shownPhone).to.equal('\u2066+44 7400 123123\u2069')
+    expect(session.e164).to.equal('+447400123123')
+    expect(session.marketing).to.equal(true)
+    expect(await session.check('123456')).to.equal('tok.en.value')
+    expect(session.token).to.equal('tok.en.value')
+    session.reset()
+    expect([session.pending, session.token, session.e164, session.marketing]).to.deep.equal([
+      undefined,
+      '',
+      '',
+      false,
+    ])
+  })
+
+  it('refuses to check before a start', async () => {
+    const session = new VerificationSession(host, client)
+    const error = await session.check('123456').catch((e: unknown) => e)
+    expect(error).to.be.instanceOf(TextgateApiError)
+    expect((error as TextgateApiError).code).to.equal('verification_not_found')
+  })
+})
