@@ -117,6 +117,7 @@ export const ERRORS = {
   unauthenticated: { status: 401, message: 'Log in to the console first.', widget: false },
   invalid_credentials: { status: 401, message: 'The email or password is wrong.', widget: false },
   invalid_totp: { status: 401, message: 'That authenticator code is not right.', widget: false },
+  invalid_passkey: { status: 401, message: 'The passkey was not accepted.', widget: false },
   forbidden: { status: 403, message: 'Your role does not allow this.', widget: false },
   csrf_failed: {
     status: 403,

@@ -12,7 +12,7 @@
  *   browser bot, the CPU of its whole Chromium process tree).
  *
  * Env: ATTACK_SEEDS=1,2,3 (else 5 random seeds), ATTACK_RUNS (seeds when random, default 5),
- * SCENARIOS=a,b (default all), DIALECTS=sqlite|postgres (PostgreSQL needs
+ * SCENARIOS=a,b (default all but the variations: v-medium, v-slow, v-devices, v-small), DIALECTS=sqlite|postgres (PostgreSQL needs
  * TEXTGATE_TEST_POSTGRES_URL), ATTACK_SCALE=0.5 (fewer starts). Exits 2 when a goal is missed.
  * Writes test/.tmp/attack.json.
  * @module
@@ -165,7 +165,8 @@ async function main() {
     ? process.env.ATTACK_SEEDS.split(',').map((s) => Number(s.trim()))
     : Array.from({ length: Number(process.env.ATTACK_RUNS ?? 5) }, () => randomInt(1, 2 ** 31))
   const wanted = process.env.SCENARIOS?.split(',').map((s) => s.trim())
-  const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.key))
+  // Variations run only when named.
+  const scenarios = SCENARIOS.filter((s) => (wanted ? wanted.includes(s.key) : !s.variation))
   console.log(
     `pnpm attack: ${scenarios.length} scenarios × ${seeds.length} seeds (${seeds.join(', ')}) on ${DIALECTS.join(' and ')}, default fraud settings, live keys, loopback HTTP, simulated clock\n`,
   )

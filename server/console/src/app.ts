@@ -12,6 +12,7 @@ import './pages/fraud'
 import './pages/messaging'
 import './pages/settings'
 import './pages/audit'
+import './pages/account'
 
 interface SessionInfo {
   operator: { id: string; email: string }
@@ -168,9 +169,10 @@ export class ConsoleApp extends LitElement {
     const allowed = project
       ? PAGES.filter((p) => project.permissions.includes(p.permission) && customElements.get(p.tag))
       : []
-    const pageName = match?.[2] ?? allowed[0]?.path
+    const onAccount = this.path === '/console/account'
+    const pageName = match?.[2] ?? (onAccount ? undefined : allowed[0]?.path)
     const page = allowed.find((p) => p.path === pageName)
-    if (project && !match && allowed[0]) {
+    if (project && !match && allowed[0] && !onAccount) {
       history.replaceState(null, '', `/console/p/${project.id}/${allowed[0].path}`)
     }
     return html`
@@ -192,6 +194,7 @@ export class ConsoleApp extends LitElement {
               : nothing
         }
         <span class="who muted">${t.app.signedInAs(operator.email)}${project ? ` · ${t.roles[project.role] ?? project.role}` : ''}</span>
+        ${link('/console/account', t.account.link, onAccount)}
         <button type="button" class="secondary" @click=${() => this.logout(false)}>${t.app.logout}</button>
         <button type="button" class="secondary" @click=${() => this.logout(true)}>${t.app.logoutEverywhere}</button>
       </header>
@@ -204,11 +207,13 @@ export class ConsoleApp extends LitElement {
         </nav>
         <main id="main" tabindex="-1">
           ${
-            !project
-              ? html`<h1>${t.app.title}</h1><p>${t.app.noProjects}</p>`
-              : !page
-                ? html`<h1>${t.app.title}</h1><p role="alert">${pageName && PAGES.some((p) => p.path === pageName) ? t.app.forbidden : t.app.notFound}</p>`
-                : this.renderPage(page.tag, project, match?.[3] ?? '')
+            onAccount
+              ? html`<tg-account-page></tg-account-page>`
+              : !project
+                ? html`<h1>${t.app.title}</h1><p>${t.app.noProjects}</p>`
+                : !page
+                  ? html`<h1>${t.app.title}</h1><p role="alert">${pageName && PAGES.some((p) => p.path === pageName) ? t.app.forbidden : t.app.notFound}</p>`
+                  : this.renderPage(page.tag, project, match?.[3] ?? '')
           }
         </main>
       </div>

@@ -4,7 +4,8 @@
  * @module
  */
 import { decodeBase32IgnorePadding } from '@oslojs/encoding'
-import { Hono } from 'hono'
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
+import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { GLOBAL_CHAIN } from '../audit'
@@ -22,6 +23,15 @@ import {
   ROLE_PERMISSIONS,
   rolesOf,
 } from '../operators'
+import {
+  checkPasskey,
+  listPasskeys,
+  loginOptions,
+  registerPasskey,
+  registrationOptions,
+  relyingParty,
+  removePasskey,
+} from '../operators/passkeys'
 import {
   ABSOLUTE_TIMEOUT_MS,
   createSession,
@@ -46,6 +56,19 @@ const Login = v.strictObject({
   password: v.pipe(v.string(), v.maxLength(1024)),
 })
 const Totp = v.strictObject({ code: v.pipe(v.string(), v.maxLength(12)) })
+/** A WebAuthn response as @simplewebauthn/browser returns it; checked by the library itself. */
+const WebAuthnResponse = v.looseObject({
+  id: v.pipe(v.string(), v.maxLength(1024)),
+  rawId: v.pipe(v.string(), v.maxLength(1024)),
+  type: v.literal('public-key'),
+  response: v.looseObject({ clientDataJSON: v.pipe(v.string(), v.maxLength(4096)) }),
+  clientExtensionResults: v.optional(v.record(v.string(), v.unknown()), {}),
+})
+const PasskeyLogin = v.strictObject({ response: WebAuthnResponse })
+const PasskeyAdd = v.strictObject({
+  name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(60)),
+  response: WebAuthnResponse,
+})
 const SetupToken = v.strictObject({ token: v.pipe(v.string(), v.minLength(20), v.maxLength(100)) })
 const Setup = v.strictObject({
   token: v.pipe(v.string(), v.minLength(20), v.maxLength(100)),
@@ -88,10 +111,45 @@ export function asApiError(error: unknown): never {
 
 export function authRoutes(options: AuthRoutesOptions) {
   const { db, encryptionKey, cookie, csrf, issuer, now } = options
+  const rp = relyingParty(issuer)
   const who = (c: Parameters<typeof clientIp>[0]) => ({
     ip: c.get('clientIp'),
     userAgent: c.req.header('User-Agent') ?? null,
   })
+
+  /** Both factors passed: a new session id (an id seen before this point opens nothing). */
+  async function finishLogin(
+    c: Context,
+    session: { id: string },
+    operator: { id: string; email: string },
+    by: 'totp' | 'passkey',
+  ) {
+    await endSession(db, session.id)
+    const id = await createSession(db, { operatorId: operator.id, stage: 'full', ...who(c) }, now())
+    setSessionCookie(c, cookie, id, ABSOLUTE_TIMEOUT_MS)
+    auditNote(c, {
+      projectId: GLOBAL_CHAIN,
+      action: 'login',
+      target: null,
+      actor: { type: 'operator', id: operator.id, label: operator.email },
+      after: { secondFactor: by },
+    })
+    return c.json({ ok: true, csrfToken: csrfToken(csrf, id) })
+  }
+
+  async function refusedSecondFactor(c: Context, operatorId: string, action: string) {
+    const operator = await db
+      .selectFrom('operators')
+      .select(['id', 'email'])
+      .where('id', '=', operatorId)
+      .executeTakeFirst()
+    auditNote(c, {
+      projectId: GLOBAL_CHAIN,
+      action,
+      target: null,
+      actor: { type: 'operator', id: operator?.id ?? null, label: operator?.email ?? 'unknown' },
+    })
+  }
 
   return new Hono()
     .post('/login', async (c) => {
@@ -104,7 +162,12 @@ export function authRoutes(options: AuthRoutesOptions) {
           now(),
         )
         setSessionCookie(c, cookie, id, MFA_STAGE_MS)
-        return c.json({ next: 'totp', csrfToken: csrfToken(csrf, id) })
+        const passkeys = await listPasskeys(db, operator.id)
+        return c.json({
+          next: 'totp',
+          passkey: passkeys.length > 0,
+          csrfToken: csrfToken(csrf, id),
+        })
       } catch (error) {
         auditNote(c, {
           projectId: GLOBAL_CHAIN,
@@ -121,39 +184,69 @@ export function authRoutes(options: AuthRoutesOptions) {
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
       try {
         const operator = await checkTotp(db, encryptionKey, session.operatorId, code, now())
-        // A new id once fully logged in: an id seen before this point opens nothing.
-        await endSession(db, session.id)
-        const id = await createSession(
-          db,
-          { operatorId: operator.id, stage: 'full', ...who(c) },
-          now(),
-        )
-        setSessionCookie(c, cookie, id, ABSOLUTE_TIMEOUT_MS)
-        auditNote(c, {
-          projectId: GLOBAL_CHAIN,
-          action: 'login',
-          target: null,
-          actor: { type: 'operator', id: operator.id, label: operator.email },
-        })
-        return c.json({ ok: true, csrfToken: csrfToken(csrf, id) })
+        return await finishLogin(c, session, operator, 'totp')
       } catch (error) {
-        const operator = await db
-          .selectFrom('operators')
-          .select(['id', 'email'])
-          .where('id', '=', session.operatorId)
-          .executeTakeFirst()
-        auditNote(c, {
-          projectId: GLOBAL_CHAIN,
-          action: 'login.totp_refused',
-          target: null,
-          actor: {
-            type: 'operator',
-            id: operator?.id ?? null,
-            label: operator?.email ?? 'unknown',
-          },
-        })
+        await refusedSecondFactor(c, session.operatorId, 'login.totp_refused')
         asApiError(error)
       }
+    })
+    .post('/login/passkey/options', async (c) => {
+      const session = c.get('session')
+      if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
+      const options = await loginOptions(db, rp, session.operatorId, session.idHash)
+      return c.json({ options })
+    })
+    .post('/login/passkey', async (c) => {
+      const { response } = await readJson(c, PasskeyLogin)
+      const session = c.get('session')
+      if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
+      try {
+        const operator = await checkPasskey(db, rp, {
+          operatorId: session.operatorId,
+          sessionHash: session.idHash,
+          response: response as unknown as AuthenticationResponseJSON,
+          now: now(),
+        })
+        return await finishLogin(c, session, operator, 'passkey')
+      } catch (error) {
+        await refusedSecondFactor(c, session.operatorId, 'login.passkey_refused')
+        asApiError(error)
+      }
+    })
+    .get('/passkeys', requireOperator(db), async (c) =>
+      c.json({ passkeys: await listPasskeys(db, c.get('operator').id) }),
+    )
+    .post('/passkeys/options', requireOperator(db), async (c) => {
+      const options = await registrationOptions(db, rp, c.get('operator'), c.get('session').idHash)
+      return c.json({ options })
+    })
+    .post('/passkeys', requireOperator(db), async (c) => {
+      const { name, response } = await readJson(c, PasskeyAdd)
+      const operator = c.get('operator')
+      try {
+        const passkey = await registerPasskey(db, rp, {
+          operatorId: operator.id,
+          sessionHash: c.get('session').idHash,
+          name,
+          response: response as unknown as RegistrationResponseJSON,
+          now: now(),
+        })
+        auditNote(c, {
+          projectId: GLOBAL_CHAIN,
+          action: 'passkey.add',
+          target: passkey.id,
+          after: { name: passkey.name },
+        })
+        return c.json(passkey, 201)
+      } catch (error) {
+        asApiError(error)
+      }
+    })
+    .delete('/passkeys/:passkeyId', requireOperator(db), async (c) => {
+      const id = c.req.param('passkeyId')
+      if (!(await removePasskey(db, c.get('operator').id, id))) throw new ApiError('not_found')
+      auditNote(c, { projectId: GLOBAL_CHAIN, action: 'passkey.remove', target: id, after: null })
+      return c.json({ ok: true })
     })
     .post('/setup/describe', async (c) => {
       const { token } = await readJson(c, SetupToken)

@@ -11,7 +11,7 @@
  * | store server (sk_)   | allow     | allow (the cold budget is its ceiling)| probe when due, else throttle     |
  * | trusted device       | allow     | allow                                 | priced challenge                  |
  * | human-looking        | allow     | high risk: escalate; else challenge   | escalate (captcha or 4× work)     |
- * | unknown (no signals) | allow     | high risk: captcha if the store has one, else throttle; else challenge | captcha if the store has one, else probe when due, else throttle |
+ * | unknown (no signals) | allow     | captcha if the store has one, else throttle | captcha if the store has one, else probe when due, else throttle |
  * | bot                  | challenge | decoy                                 | decoy                             |
  * @module
  */
@@ -42,11 +42,9 @@ export function weigh(
         if (caller === 'trusted' || caller === 'server') return 'allow'
         // High risk and no history: the interactive step (or 4× the work) for a new device.
         if (caller === 'human') return risk === 'high' ? 'escalate' : 'challenge'
-        if (caller === 'unknown') {
-          if (risk !== 'high') return 'challenge'
-          // Proof of work alone is what a pumping script solves: only a captcha tells.
-          return captcha ? 'escalate' : 'throttle'
-        }
+        // Proof of work alone is what a pumping script solves: only a captcha tells. Medium risk
+        // too: a pumper simply picks the countries a prior does not call high.
+        if (caller === 'unknown') return captcha ? 'escalate' : 'throttle'
         return 'decoy'
       case 'restricted':
         if (caller === 'trusted') return 'challenge'

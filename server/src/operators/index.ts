@@ -28,6 +28,7 @@ export class OperatorError extends Error {
       | 'link_invalid'
       | 'weak_password'
       | 'invalid_totp'
+      | 'invalid_passkey'
       | 'invalid_credentials'
       | 'locked',
     message: string,
@@ -216,7 +217,8 @@ export function passwordMessage(problem: string): string {
 /** A fresh TOTP secret for a setup page (kept by the browser until the setup completes). */
 export { newTotpSecret }
 
-async function recordFailure(db: Kysely<Database>, operator: Operator, now: number) {
+/** One more failed login; the tenth in a row locks the account for a while. */
+export async function recordFailure(db: Kysely<Database>, operator: Operator, now: number) {
   const failures = operator.failed_logins + 1
   await db
     .updateTable('operators')

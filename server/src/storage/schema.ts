@@ -329,6 +329,23 @@ export interface OperatorSessionTable {
   expires_at: number
   ip: string | null
   user_agent: string | null
+  /** The pending WebAuthn challenge (passkey registration or login), cleared once used. */
+  challenge: string | null
+}
+
+export interface OperatorPasskeyTable {
+  id: string
+  operator_id: string
+  /** base64url credential id. */
+  credential_id: string
+  /** COSE public key, base64url. */
+  public_key: string
+  counter: number
+  /** JSON array of transports the authenticator named, or null. */
+  transports: string | null
+  name: string
+  created_at: number
+  last_used_at: number | null
 }
 
 export type AuditActorType = 'operator' | 'secret_key' | 'cli' | 'system'
@@ -469,6 +486,7 @@ export interface Database {
   operator_roles: OperatorRoleTable
   operator_links: OperatorLinkTable
   operator_sessions: OperatorSessionTable
+  operator_passkeys: OperatorPasskeyTable
   audit_log: AuditLogTable
   audit_heads: AuditHeadTable
   erasures: ErasureTable

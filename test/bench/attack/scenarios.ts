@@ -47,6 +47,11 @@ export interface Scenario {
   browser?: boolean
   /** No attack: only false positives are measured. */
   shoppersOnly?: boolean
+  /**
+   * A variation the guard was not tuned on (other countries, pace, signals, store size): run
+   * only when named in SCENARIOS, to see where the guard's defaults stop holding.
+   */
+  variation?: boolean
   /** History the store had before the scenario (verified shoppers), through the real path. */
   warmup?: (world: World, random: Random) => Promise<{ returningDevices: string[] }>
   events: (random: Random, context: { returningDevices: string[] }) => SimEvent[]
@@ -126,20 +131,21 @@ function randomPumping(
   random: Random,
   starts: number,
   spanMs: number,
-  signals: (random: Random) => Caller['signals'],
+  signals: (random: Random, phone: string) => Caller['signals'],
+  countries: CountryCode[] = PUMPED,
 ): AttackEvent[] {
   const ips = rotatingAddresses(random, starts)
   const seen = new Set<string>()
   const events: AttackEvent[] = []
   for (let i = 0; i < starts; i++) {
-    let phone = mobileNumber(random, random.pick(PUMPED))
-    while (seen.has(phone)) phone = mobileNumber(random, random.pick(PUMPED))
+    let phone = mobileNumber(random, random.pick(countries))
+    while (seen.has(phone)) phone = mobileNumber(random, random.pick(countries))
     seen.add(phone)
     events.push({
       kind: 'attack',
       at: random.int(0, spanMs),
       phone,
-      caller: scriptCaller(ips[i] as string, signals(random)),
+      caller: scriptCaller(ips[i] as string, signals(random, phone)),
     })
   }
   return events
@@ -271,6 +277,84 @@ export const SCENARIOS: Scenario[] = [
             : undefined,
         ),
       )
+    },
+  },
+  {
+    key: 'v-medium',
+    title: '(variation) random pumping of medium-risk and unlisted countries, no signals',
+    variation: true,
+    events(random) {
+      const countries: CountryCode[] = ['EG', 'MA', 'DZ', 'TN', 'TH', 'MY', 'TR', 'UA', 'BO', 'PE']
+      return [
+        ...randomPumping(random, scale(1200), HOUR, () => undefined, countries),
+        ...shoppers(random, scale(8), countries, HOUR),
+        ...shoppers(random, scale(30), ELSEWHERE, HOUR),
+      ]
+    },
+  },
+  {
+    key: 'v-slow',
+    title:
+      '(variation) a slower attacker: one start per pumped country every two hours for two days',
+    variation: true,
+    events(random) {
+      return [
+        ...randomPumping(random, scale(240), 48 * HOUR, () => undefined),
+        ...shoppers(random, scale(8), PUMPED, 48 * HOUR),
+        ...shoppers(random, scale(16), ELSEWHERE, 48 * HOUR),
+      ]
+    },
+  },
+  {
+    key: 'v-devices',
+    title:
+      '(variation) a script replaying human signals, each device id used 2-3 times, no captcha configured',
+    variation: true,
+    events(random) {
+      let device = random.id(22)
+      let left = 0
+      return [
+        ...randomPumping(random, scale(600), HOUR, (r, phone) => {
+          if (left === 0) {
+            device = r.id(22)
+            left = r.int(2, 3)
+          }
+          left--
+          return humanSignals(r, device, phone)
+        }),
+        ...shoppers(random, scale(8), PUMPED, HOUR),
+        ...shoppers(random, scale(16), ELSEWHERE, HOUR),
+      ]
+    },
+  },
+  {
+    key: 'v-small',
+    title:
+      '(variation) a small store (about one verified shopper a day) attacked at a quarter of (b)',
+    variation: true,
+    async warmup(world, random) {
+      const start = world.now()
+      for (let day = 0; day < 14; day++) {
+        const at = start + day * 24 * HOUR + random.int(9, 20) * HOUR
+        world.setNow(at)
+        await world.fraud.afterApproved({
+          projectId: world.projectId,
+          fraudSettings: null,
+          phone: mobileNumber(random, 'GB'),
+          country: 'GB',
+          mode: 'live',
+          signals: { deviceId: random.id(22) },
+        })
+      }
+      world.setNow(start + 14 * 24 * HOUR)
+      return { returningDevices: [] }
+    },
+    events(random) {
+      return [
+        ...randomPumping(random, scale(300), HOUR, () => undefined),
+        ...shoppers(random, scale(2), PUMPED, HOUR),
+        ...shoppers(random, scale(4), ['GB'], HOUR),
+      ]
     },
   },
 ]

@@ -1,3 +1,4 @@
+import { startAuthentication } from '@simplewebauthn/browser'
 import { css, html, LitElement } from 'lit'
 import { ApiError, api, setCsrf } from '../api'
 import { t } from '../strings/en'
@@ -12,6 +13,7 @@ export class LoginPage extends LitElement {
     step: { state: true },
     error: { state: true },
     busy: { state: true },
+    passkey: { state: true },
   }
   static override styles = [
     base,
@@ -20,12 +22,35 @@ export class LoginPage extends LitElement {
   declare step: 'password' | 'totp'
   declare error: string
   declare busy: boolean
+  /** The operator has a passkey: it may replace the authenticator code. */
+  declare passkey: boolean
 
   constructor() {
     super()
     this.step = 'password'
     this.error = ''
     this.busy = false
+    this.passkey = false
+  }
+
+  private async withPasskey() {
+    this.busy = true
+    this.error = ''
+    try {
+      const { options } = await api<{
+        options: Parameters<typeof startAuthentication>[0]['optionsJSON'] | null
+      }>('POST', '/login/passkey/options')
+      if (!options) throw new ApiError(401, 'invalid_passkey', t.login.totpHelp)
+      const response = await startAuthentication({ optionsJSON: options })
+      const answer = await api<{ csrfToken: string }>('POST', '/login/passkey', { response })
+      setCsrf(answer.csrfToken)
+      this.dispatchEvent(new CustomEvent('tg-logged-in', { bubbles: true, composed: true }))
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error)
+      if (error instanceof ApiError && error.code === 'unauthenticated') this.step = 'password'
+    } finally {
+      this.busy = false
+    }
   }
 
   private async submit(event: SubmitEvent) {
@@ -35,11 +60,12 @@ export class LoginPage extends LitElement {
     this.error = ''
     try {
       if (this.step === 'password') {
-        const answer = await api<{ csrfToken: string }>('POST', '/login', {
+        const answer = await api<{ csrfToken: string; passkey?: boolean }>('POST', '/login', {
           email: String(form.get('email') ?? ''),
           password: String(form.get('password') ?? ''),
         })
         setCsrf(answer.csrfToken)
+        this.passkey = answer.passkey === true
         this.step = 'totp'
         await this.updateComplete
         this.renderRoot.querySelector<HTMLInputElement>('#totp')?.focus()
@@ -76,7 +102,13 @@ export class LoginPage extends LitElement {
               <button type="button" class="secondary" @click=${() => {
                 this.step = 'password'
                 this.error = ''
-              }}>${t.login.back}</button></div>`
+              }}>${t.login.back}</button></div>
+              ${
+                this.passkey
+                  ? html`<p><button type="button" class="secondary" ?disabled=${this.busy}
+                      @click=${() => this.withPasskey()}>${t.login.usePasskey}</button></p>`
+                  : ''
+              }`
         }
         <p role="alert" class="error">${this.error}</p>
       </form>`

@@ -71,6 +71,14 @@ fraudCheckContract({
       const unsigned = await run(liveStart())
       expect(unsigned.findings.every((f) => f.scope === 'request')).toBe(true)
       expect(unsigned.findings[0]?.refusal).toMatchObject({ code: 'rate_limited' })
+      // Medium risk too (Egypt): a pumper would simply pick the countries not called high.
+      const egypt = await run(liveStart({ country: 'EG', phone: '+201001234567' }))
+      expect(egypt.findings.map((f) => f.refusal?.code)).toContain('rate_limited')
+      expect(
+        (await run(liveStart({ country: 'EG', phone: '+201001234567', signals: HUMAN }))).findings
+          .map((f) => f.decision)
+          .every((d) => d === 'challenge'),
+      ).toBe(true)
       // A store with a captcha: the interactive step instead, which a person can pass.
       const withCaptcha = await run(liveStart(), {
         challenge: { captcha: { provider: 'turnstile', secret: 's' } },

@@ -18,6 +18,7 @@ import * as fraudDestinations from './20261201T030000-fraud-destinations'
 import * as callbackReplays from './20261201T031000-callback-replays'
 import * as operatorsAudit from './20261201T033000-operators-audit'
 import * as listExpiryConsentVersions from './20261201T060000-list-expiry-consent-versions'
+import * as operatorPasskeys from './20261201T070000-operator-passkeys'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T031000-callback-replays': callbackReplays,
   '20261201T033000-operators-audit': operatorsAudit,
   '20261201T060000-list-expiry-consent-versions': listExpiryConsentVersions,
+  '20261201T070000-operator-passkeys': operatorPasskeys,
 }
 
 export const migrationProvider: MigrationProvider = {
