@@ -95,16 +95,30 @@ async function store() {
   })
 }
 
+/**
+ * Builds with vite into dist/build/<name>, never into the workspace's widget/dist or
+ * server/console/dist: a server under test elsewhere may be serving those right now.
+ */
+function viteBuild(pkg, name, args = []) {
+  const outDir = join(out, 'build', name)
+  run(
+    join(root, pkg, 'node_modules/.bin/vite'),
+    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn', ...args],
+    join(root, pkg),
+  )
+  return outDir
+}
+
 async function widget() {
   const dir = staged('widget')
-  const vite = join(root, 'widget/node_modules/.bin/vite')
   const cwd = join(root, 'widget')
-  run(vite, ['build', '--logLevel', 'warn'], cwd)
-  run(vite, ['build', '--mode', 'module', '--logLevel', 'warn'], cwd)
+  const script = viteBuild('widget', 'widget')
+  const module = viteBuild('widget', 'widget-module', ['--mode', 'module'])
   // The script-tag build, as the server serves it: everything inside, chunks beside it.
-  cpSync(join(cwd, 'dist/widget.js'), join(dir, 'dist/widget.js'))
-  cpSync(join(cwd, 'dist/chunks'), join(dir, 'dist/chunks'), { recursive: true })
-  cpSync(join(cwd, 'dist-module'), join(dir, 'dist/module'), { recursive: true })
+  cpSync(join(script, 'widget.js'), join(dir, 'dist/widget.js'))
+  cpSync(join(script, 'chunks'), join(dir, 'dist/chunks'), { recursive: true })
+  cpSync(join(module, 'index.js'), join(dir, 'dist/module/index.js'))
+  cpSync(join(module, 'chunks'), join(dir, 'dist/module/chunks'), { recursive: true })
   await bundleTypes(join(cwd, 'src/index.ts'), join(dir, 'dist/module/index.d.ts'), ['lit'])
   cpSync(join(cwd, 'custom-elements.json'), join(dir, 'custom-elements.json'))
   cpSync(join(cwd, 'README.md'), join(dir, 'README.md'))
@@ -144,14 +158,10 @@ async function server() {
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
   })
-  run(
-    join(root, 'server/console/node_modules/.bin/vite'),
-    ['build', '--logLevel', 'warn'],
-    join(root, 'server/console'),
-  )
-  cpSync(join(root, 'server/console/dist'), join(dir, 'console/dist'), { recursive: true })
-  cpSync(join(root, 'widget/dist/widget.js'), join(dir, 'widget/dist/widget.js'))
-  cpSync(join(root, 'widget/dist/chunks'), join(dir, 'widget/dist/chunks'), { recursive: true })
+  cpSync(viteBuild('server/console', 'console'), join(dir, 'console/dist'), { recursive: true })
+  const script = join(out, 'build', 'widget')
+  cpSync(join(script, 'widget.js'), join(dir, 'widget/dist/widget.js'))
+  cpSync(join(script, 'chunks'), join(dir, 'widget/dist/chunks'), { recursive: true })
   cpSync(join(root, 'server/README.md'), join(dir, 'README.md'))
   writeManifest('server', {
     description: manifest('.').description,

@@ -33,7 +33,6 @@ export default defineConfig(({ mode }) => ({
     sourcemap: false,
     modulePreload: false,
     emptyOutDir: true,
-    outDir: mode === 'module' ? 'dist-module' : 'dist',
     // dist/.vite/manifest.json: which chunk holds which module, for scripts/size.mjs.
     manifest: mode !== 'module',
     rollupOptions: {

@@ -25,6 +25,9 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
+ * BENCH_CPU_PROF=<folder> writes a V8 CPU profile of each Textgate server process there (open it
+ * in Chrome DevTools or speedscope) to see where a request's time goes.
+ *
  * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
  * in the SQLite rounds, for before/after rows from one run.
  *
@@ -76,6 +79,10 @@ const BEFORE = process.env.BENCH_BEFORE
 /** Rounds of the SQLite comparison: Textgate and the peer take turns, the median round counts. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BARE_MINIMUM = 10_000
+const CPU_PROF = process.env.BENCH_CPU_PROF
+/** The environment of a Textgate server under test. */
+const SERVER_ENV = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
+const SERVER_NODE_ARGS = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []
 const ORIGIN = 'http://bench.store.test'
 const TMP = join(ROOT, 'test/.tmp')
 
@@ -243,8 +250,9 @@ async function startTextgates(
 ): Promise<TextgateUnderTest> {
   const first = await startTextgate({
     databaseUrl,
-    env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
+    env: SERVER_ENV,
     direct: true,
+    nodeArgs: SERVER_NODE_ARGS,
     ...(cliPath ? { cliPath } : {}),
   })
   const servers = [first]
@@ -253,8 +261,9 @@ async function startTextgates(
       servers.push(
         await startTextgate({
           databaseUrl: first.env.DATABASE_URL,
-          env: { LOG_LEVEL: 'warn', TRUST_PROXY: '1' },
+          env: SERVER_ENV,
           direct: true,
+          nodeArgs: SERVER_NODE_ARGS,
           ...(cliPath ? { cliPath } : {}),
         }),
       )

@@ -3,6 +3,8 @@
  * authenticator (DevTools protocol) against a real Textgate process whose public URL is
  * http://localhost:PORT (WebAuthn takes a host name as relying party, never an IP address).
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
@@ -15,7 +17,9 @@ import {
   setUpThroughApi,
   watchPage,
 } from '../support/console'
-import { createProject, startTextgate } from '../support/processes'
+import { createProject, ROOT, startTextgate } from '../support/processes'
+
+const SHOTS = join(ROOT, 'test', '.tmp', 'console')
 
 describe('console passkeys in Chromium', () => {
   let textgate: Awaited<ReturnType<typeof startTextgate>>
@@ -25,6 +29,7 @@ describe('console passkeys in Chromium', () => {
   const email = 'owner@passkeys.example'
 
   beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true })
     textgate = await startTextgate({ publicHost: 'localhost' })
     base = `http://localhost:${textgate.port}`
     createProject(textgate.env, 'Passkey shop', ['https://shop.example'])
@@ -58,6 +63,9 @@ describe('console passkeys in Chromium', () => {
     await loginWithKeyboard(page, base, email, secret)
     // Without a passkey yet, the login offers only the code (checked below after adding one).
     await page.getByRole('link', { name: 'Your account' }).click()
+    // No project page is the current one here.
+    await page.locator('#passkey-name').waitFor()
+    expect(await page.locator('nav#nav a[aria-current="page"]').count()).toBe(0)
     await page.locator('#passkey-name').fill('This laptop')
     await page.getByRole('button', { name: 'Add a passkey' }).click()
     await expect
@@ -69,6 +77,7 @@ describe('console passkeys in Chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme })
       expect(await axeViolations(page)).toEqual([])
+      await page.screenshot({ path: join(SHOTS, `owner-account-${scheme}.png`), fullPage: true })
     }
     // The browser's authenticator holds the one passkey the server registered.
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })

@@ -3,11 +3,11 @@
  * `npm pack`, and plain npm installs the tarballs into a fresh project outside the workspace.
  * There the packed server runs as `npx textgate serve` (SQLite in a temporary folder, sandbox
  * carrier), a Node store server built on @textgate/store verifies a real token, redeems it and
- * verifies a real webhook, @textgate/store runs with web globals alone, and a vite build
- * imports the widget.
+ * verifies a real webhook, @textgate/store runs with web globals alone and on Bun and Deno
+ * (from their npm packages), and a vite build imports the widget.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createContext, runInContext } from 'node:vm'
 import { build } from 'esbuild'
@@ -30,12 +30,13 @@ interface Packed {
 
 const project = tempDir('tg-packages-')
 const dir = project.path
+const runtimes = join(dir, 'runtimes')
 const children: ChildProcess[] = []
 let packed: Packed[] = []
 
-function run(command: string, args: string[], env: Record<string, string> = {}) {
+function run(command: string, args: string[], env: Record<string, string> = {}, cwd = dir) {
   const result = spawnSync(command, args, {
-    cwd: dir,
+    cwd,
     encoding: 'utf8',
     env: { ...process.env, ...env },
     timeout: 8 * 60_000,
@@ -128,6 +129,20 @@ beforeAll(async () => {
     `vite@${vite}`,
   ])
   provideSqliteBinary()
+  // Bun and Deno in a folder of their own (installed here, before any server runs: a blocking
+  // install must not hold this process while it keeps connections to a server open). npm 11
+  // runs a dependency's install script only when the project allows it.
+  mkdirSync(runtimes)
+  writeFileSync(
+    join(runtimes, 'package.json'),
+    JSON.stringify({ private: true, allowScripts: { bun: true, deno: true } }),
+  )
+  run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...RUNTIMES],
+    {},
+    runtimes,
+  )
 }, 20 * 60_000)
 
 afterAll(async () => {
@@ -166,6 +181,12 @@ describe('installed packages (npm pack, plain npm)', () => {
     let textgateUrl = ''
     let storeUrl = ''
     let keys: CreatedProject
+    let webhookSecret = ''
+    /**
+     * The one real token of these tests: verifying offline does not consume it, and more
+     * verifications from one address without the widget's signals would meet the fraud guard.
+     */
+    let token = ''
 
     const data = tempDir('tg-packages-data-')
     afterAll(() => data.remove())
@@ -208,7 +229,7 @@ describe('installed packages (npm pack, plain npm)', () => {
         body: JSON.stringify({ url: `${storeUrl}/webhooks`, events: ['verification.approved'] }),
       })
       expect(endpoint.status).toBe(201)
-      const { secret } = (await endpoint.json()) as { secret: string }
+      webhookSecret = ((await endpoint.json()) as { secret: string }).secret
       writeFileSync(join(dir, 'store-server.mjs'), STORE_SERVER)
       await start(
         process.execPath,
@@ -218,7 +239,7 @@ describe('installed packages (npm pack, plain npm)', () => {
           TEXTGATE_URL: textgateUrl,
           TEXTGATE_PROJECT_ID: keys.projectId,
           TEXTGATE_SECRET_KEY: keys.secretKey,
-          TEXTGATE_WEBHOOK_SECRET: secret,
+          TEXTGATE_WEBHOOK_SECRET: webhookSecret,
         },
         `${storeUrl}/events`,
       )
@@ -233,7 +254,7 @@ describe('installed packages (npm pack, plain npm)', () => {
     })
 
     it('verifies a real token, redeems it once, and verifies the webhook it caused', async () => {
-      const token = await verifyThroughApi(textgateUrl, keys, '+447400123321')
+      token = await verifyThroughApi(textgateUrl, keys, '+447400123321')
       const register = () =>
         fetch(`${storeUrl}/register`, { method: 'POST', body: token }).then((r) => r.json())
       const first = await register()
@@ -283,7 +304,6 @@ describe('installed packages (npm pack, plain npm)', () => {
       const code = bundled.outputFiles[0]?.text ?? ''
       expect(code).not.toMatch(/["']node:|\brequire\(/)
 
-      const token = await verifyThroughApi(textgateUrl, keys, '+447400123322')
       // A fresh realm whose only globals are web ones: no process, Buffer, require or module.
       const context = createContext({
         fetch,
@@ -307,11 +327,40 @@ describe('installed packages (npm pack, plain npm)', () => {
         `textgateStore.verifyPhoneToken(${JSON.stringify(token)}, { issuer: ${JSON.stringify(textgateUrl)}, audience: ${JSON.stringify(keys.projectId)}, allowTestMode: true }).then((c) => c.phone_number)`,
         context,
       )
-      expect(await verify).toBe('+447400123322')
+      expect(await verify).toBe('+447400123321')
       expect(runInContext('typeof process + typeof require + typeof Buffer', context)).toBe(
         'undefinedundefinedundefined',
       )
     })
+    it('runs @textgate/store on Bun and Deno (each installed from npm)', async () => {
+      // The raw body and headers of the last webhook the store server accepted.
+      const webhook = await fetch(`${storeUrl}/last-webhook`).then((r) => r.json())
+      expect(webhook.headers['webhook-id']).toMatch(/^msg_/)
+      writeFileSync(
+        join(dir, 'runtime-input.json'),
+        JSON.stringify({
+          token,
+          issuer: textgateUrl,
+          audience: keys.projectId,
+          secret: webhookSecret,
+          webhook,
+        }),
+      )
+      writeFileSync(join(dir, 'runtime-check.mjs'), RUNTIME_CHECK)
+      const bin = (name: string) => join(runtimes, 'node_modules/.bin', name)
+      for (const [runtime, args] of [
+        [bin('bun'), ['run', 'runtime-check.mjs']],
+        [bin('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read=.', 'runtime-check.mjs']],
+      ] as const) {
+        const out = JSON.parse(run(runtime, [...args]))
+        expect(out, runtime).toEqual({
+          phone: '+447400123321',
+          webhookId: webhook.headers['webhook-id'],
+          refused: 'invalid_signature',
+          runtime: runtime.endsWith('bun') ? 'bun' : 'deno',
+        })
+      }
+    }, 300_000)
   })
 
   it('builds a page that imports the widget with vite', () => {
@@ -343,6 +392,7 @@ import { createRedeemClient, PhoneTokenError, verifyPhoneToken, verifyWebhook, W
 const env = process.env
 const textgate = createRedeemClient({ url: env.TEXTGATE_URL, secretKey: env.TEXTGATE_SECRET_KEY })
 const events = []
+let lastWebhook = null
 
 async function text(req) {
   let body = ''
@@ -367,11 +417,16 @@ createServer(async (req, res) => {
       return send(res, 200, { phone: claims.phone_number, verificationId: claims.sub, redeemed })
     }
     if (req.method === 'POST' && req.url === '/webhooks') {
-      const { id, event } = await verifyWebhook(await text(req), req.headers, env.TEXTGATE_WEBHOOK_SECRET)
+      const body = await text(req)
+      const { id, event } = await verifyWebhook(body, req.headers, env.TEXTGATE_WEBHOOK_SECRET)
       events.push({ id, type: event.type, verificationId: event.data.verificationId })
+      const headers = {}
+      for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) headers[name] = req.headers[name]
+      lastWebhook = { body, headers }
       return send(res, 204, '')
     }
     if (req.url === '/events') return send(res, 200, events)
+    if (req.url === '/last-webhook') return send(res, 200, lastWebhook)
     send(res, 404, 'not found')
   } catch (error) {
     if (error instanceof PhoneTokenError || error instanceof WebhookVerificationError) {
@@ -380,4 +435,27 @@ createServer(async (req, res) => {
     send(res, 500, String(error))
   }
 }).listen(Number(env.STORE_PORT), '127.0.0.1')
+`
+
+/** Bun and Deno, from their npm packages (each ships its binary in a platform package). */
+const RUNTIMES = ['bun@1.4.5', 'deno@2.9.6']
+
+/** Run by Bun and by Deno in the store's project: the installed @textgate/store, nothing else. */
+const RUNTIME_CHECK = `
+import { verifyPhoneToken, verifyWebhook } from '@textgate/store'
+import input from './runtime-input.json' with { type: 'json' }
+
+const claims = await verifyPhoneToken(input.token, {
+  issuer: input.issuer,
+  audience: input.audience,
+  allowTestMode: true,
+})
+const { body, headers } = input.webhook
+const webhook = await verifyWebhook(body, new Headers(headers), input.secret)
+const refused = await verifyWebhook(body + ' ', headers, input.secret).then(
+  () => 'accepted',
+  (error) => error.code,
+)
+const runtime = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun' : 'other'
+console.log(JSON.stringify({ phone: claims.phone_number, webhookId: webhook.id, refused, runtime }))
 `

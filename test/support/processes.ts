@@ -114,12 +114,14 @@ export async function startProcess(
   env: Env,
   port: number,
   readyPath = '/healthz',
-  { direct = false }: { direct?: boolean } = {},
+  { direct = false, nodeArgs = [] }: { direct?: boolean; nodeArgs?: string[] } = {},
 ): Promise<Started> {
   // The tsx binary runs the program in a child node process: a signal it cannot relay (SIGKILL)
   // would kill only the wrapper. `direct` runs node itself with tsx's loader, so child.pid is
   // the program and SIGKILL reaches it.
-  const [command, args] = direct ? [process.execPath, ['--import', 'tsx', ...entry]] : [TSX, entry]
+  const [command, args] = direct
+    ? [process.execPath, [...nodeArgs, '--import', 'tsx', ...entry]]
+    : [TSX, entry]
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
@@ -182,6 +184,8 @@ export async function startTextgate(
     direct?: boolean
     /** Another checkout's CLI (the benchmark's before rows). */
     cliPath?: string
+    /** Node flags of a direct process (e.g. --cpu-prof). */
+    nodeArgs?: string[]
     /** The host of PUBLIC_URL (WebAuthn needs a name such as localhost, not an address). */
     publicHost?: string
   } = {},
@@ -198,6 +202,7 @@ export async function startTextgate(
   }
   const server = await startProcess([options.cliPath ?? CLI, 'serve'], env, port, '/healthz', {
     direct: options.direct,
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   })
   return {
     ...server,

@@ -169,9 +169,10 @@ export class ConsoleApp extends LitElement {
     const allowed = project
       ? PAGES.filter((p) => project.permissions.includes(p.permission) && customElements.get(p.tag))
       : []
-    const pageName = match?.[2] ?? allowed[0]?.path
+    const onAccount = this.path === '/console/account'
+    const pageName = match?.[2] ?? (onAccount ? undefined : allowed[0]?.path)
     const page = allowed.find((p) => p.path === pageName)
-    if (project && !match && allowed[0] && this.path !== '/console/account') {
+    if (project && !match && allowed[0] && !onAccount) {
       history.replaceState(null, '', `/console/p/${project.id}/${allowed[0].path}`)
     }
     return html`
@@ -193,7 +194,7 @@ export class ConsoleApp extends LitElement {
               : nothing
         }
         <span class="who muted">${t.app.signedInAs(operator.email)}${project ? ` · ${t.roles[project.role] ?? project.role}` : ''}</span>
-        ${link('/console/account', t.account.link, this.path === '/console/account')}
+        ${link('/console/account', t.account.link, onAccount)}
         <button type="button" class="secondary" @click=${() => this.logout(false)}>${t.app.logout}</button>
         <button type="button" class="secondary" @click=${() => this.logout(true)}>${t.app.logoutEverywhere}</button>
       </header>
@@ -206,7 +207,7 @@ export class ConsoleApp extends LitElement {
         </nav>
         <main id="main" tabindex="-1">
           ${
-            this.path === '/console/account'
+            onAccount
               ? html`<tg-account-page></tg-account-page>`
               : !project
                 ? html`<h1>${t.app.title}</h1><p>${t.app.noProjects}</p>`

@@ -34,7 +34,7 @@ export const httpDuration = new Histogram({
 
 export const verificationsTotal = new Counter({
   name: 'textgate_verifications_total',
-  help: 'Verifications by what happened (started, approved, failed, expired) and the number’s country.',
+  help: 'Verifications by what happened (started, approved, failed, expired, canceled) and the number’s country.',
   labelNames: ['status', 'country'] as const,
   registers: [counters],
 })

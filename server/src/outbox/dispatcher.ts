@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { CarrierAdapter } from '../carriers/types'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import type { KeyMode, Storage } from '../storage'
+import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import { claimNext } from './claim'
 import type { DispatchContext } from './context'
 import { deliver } from './send'
@@ -72,6 +73,9 @@ export function createDispatcher({
     maxAttempts,
   }
 
+  // The workers' claims and answers share commits with each other and with starts.
+  const inTransaction = sharedBatchedTransactions(db)
+
   /**
    * One of `window` workers: claims a row, sends it, then records the answer and claims the next
    * row in one commit — so the answer is always written before the next text goes out, at one
@@ -80,12 +84,12 @@ export function createDispatcher({
   async function work(active: () => boolean): Promise<number> {
     let sent = 0
     if (!active()) return sent
-    let claimed = await db.transaction().execute((trx) => claimNext(ctx, trx, now()))
+    let claimed = await inTransaction((trx) => claimNext(ctx, trx, now()))
     while (claimed) {
       const outcome = await deliver(ctx, claimed)
       const goOn = active()
       try {
-        claimed = await db.transaction().execute(async (trx) => {
+        claimed = await inTransaction(async (trx) => {
           await outcome.write(trx)
           return goOn ? claimNext(ctx, trx, now()) : undefined
         })

@@ -23,6 +23,7 @@ import { maskPhone, parsePhoneAnyType } from '../phone'
 import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
+import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import type { TokenService } from '../tokens'
 import { codeMessage } from './code-message'
 import { IdempotencyRace, keepIdempotent, readIdempotent, startRequestHash } from './idempotency'
@@ -96,6 +97,8 @@ export function createVerificationService({
   now = Date.now,
   onEnqueued = () => {},
 }: VerificationServiceOptions) {
+  // Starts arriving together share one commit (with the dispatcher's writes of that moment).
+  const inStartTransaction = sharedBatchedTransactions(db)
   return {
     async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
       const at = now()
@@ -163,7 +166,7 @@ export function createVerificationService({
         codeLength: project.code_length,
       }
       try {
-        await db.transaction().execute(async (trx) => {
+        await inStartTransaction(async (trx) => {
           if (idempotencyKey) {
             await keepIdempotent(trx, {
               projectId: project.id,

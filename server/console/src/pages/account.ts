@@ -93,7 +93,7 @@ export class AccountPage extends LitElement {
           this.passkeys.length
             ? scrollTable(
                 t.account.passkeys,
-                html`<table data-testid="passkeys"><thead><tr><th scope="col">${t.account.name}</th><th scope="col">${t.account.created}</th>
+                html`<table data-testid="passkeys"><thead><tr><th scope="col">${t.account.nameColumn}</th><th scope="col">${t.account.created}</th>
                 <th scope="col">${t.account.lastUsed}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
                 <tbody>${this.passkeys.map(
                   (p) => html`<tr><td>${p.name}</td><td>${fmt.time(p.createdAt)}</td>

@@ -58,6 +58,7 @@ export const en = {
       'A passkey (this device, a phone or a security key) can replace the authenticator code after your password.',
     none: 'No passkeys yet.',
     name: 'Name of the new passkey',
+    nameColumn: 'Name',
     add: 'Add a passkey',
     added: 'Passkey added.',
     remove: 'Remove',

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely'
 import { newId } from '../../ids'
 import { encrypt } from '../../secrets'
 import type { Database } from '../../storage'
+import { sharedBatchedTransactions } from '../../storage/batched-transactions'
 import type { CarrierAdapter, OutgoingMessage, SendResult } from '../types'
 
 export interface SandboxCarrierOptions {
@@ -22,22 +23,24 @@ export interface SandboxCarrierOptions {
  * await carrier.send({ id, to: '+12015550123', body: 'Your code is 123456', projectId, mode: 'test' })
  */
 export function sandboxCarrier({ db, encryptionKey, now = Date.now }: SandboxCarrierOptions) {
+  const inTransaction = sharedBatchedTransactions(db)
   return {
     id: 'sandbox',
     capabilities: { unicode: true, deliveryReports: true, maxParts: 10 },
     async send(message: OutgoingMessage): Promise<SendResult> {
       const carrierMessageId = newId('sbx')
-      await db
-        .insertInto('sandbox_messages')
-        .values({
-          id: carrierMessageId,
-          project_id: message.projectId,
-          to: message.to,
-          body_encrypted: encrypt(encryptionKey, message.body),
-          status: 'delivered',
-          created_at: now(),
-        })
-        .execute()
+      const row = {
+        id: carrierMessageId,
+        project_id: message.projectId,
+        to: message.to,
+        body_encrypted: encrypt(encryptionKey, message.body),
+        status: 'delivered' as const,
+        created_at: now(),
+      }
+      // Shares a commit with the other writes of the moment (starts, other texts).
+      await inTransaction(async (trx) => {
+        await trx.insertInto('sandbox_messages').values(row).execute()
+      })
       return { carrierMessageId, status: 'delivered' }
     },
   } satisfies CarrierAdapter

@@ -1,0 +1,85 @@
+/**
+ * Group commit: transactions queued in the same turn of the event loop run as one database
+ * transaction, so concurrent requests share one commit (the dearest statement of a write on
+ * SQLite, and a WAL flush on PostgreSQL). A batch that fails runs each of its transactions
+ * again on its own, so one request's error never becomes another's.
+ * @module
+ */
+import type { Kysely, Transaction } from 'kysely'
+import type { Database } from './schema'
+
+/** Runs `body` in a transaction that may be shared with others queued at the same time. */
+export type BatchedTransaction = <T>(body: (trx: Transaction<Database>) => Promise<T>) => Promise<T>
+
+interface Queued {
+  body: (trx: Transaction<Database>) => Promise<unknown>
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+const shared = new WeakMap<Kysely<Database>, BatchedTransaction>()
+
+/**
+ * The batcher of `db` that every hot-path writer shares (starts, the dispatcher's claims and
+ * answers, the sandbox inbox), so their writes of one turn share one commit.
+ */
+export function sharedBatchedTransactions(db: Kysely<Database>): BatchedTransaction {
+  let batcher = shared.get(db)
+  if (!batcher) {
+    batcher = batchedTransactions(db)
+    shared.set(db, batcher)
+  }
+  return batcher
+}
+
+/**
+ * A body must be safe to run twice (it is re-run alone when its batch fails) and must write
+ * only through `trx`. Bodies of one batch run one after another on one connection.
+ * @example
+ * const inTransaction = batchedTransactions(db)
+ * await inTransaction(async (trx) => { await trx.insertInto('outbox').values(row).execute() })
+ */
+export function batchedTransactions(
+  db: Kysely<Database>,
+  { maxBatch = 32 }: { maxBatch?: number } = {},
+): BatchedTransaction {
+  let queue: Queued[] = []
+  let scheduled = false
+
+  function alone({ body, resolve, reject }: Queued): Promise<void> {
+    return db.transaction().execute(body).then(resolve, reject)
+  }
+
+  async function flush(): Promise<void> {
+    scheduled = false
+    const batch = queue.slice(0, maxBatch)
+    queue = queue.slice(maxBatch)
+    if (queue.length > 0) schedule()
+    if (batch.length === 1) return alone(batch[0] as Queued)
+    let values: unknown[]
+    try {
+      values = await db.transaction().execute(async (trx) => {
+        const out: unknown[] = []
+        for (const { body } of batch) out.push(await body(trx))
+        return out
+      })
+    } catch {
+      // Whichever body failed (or the commit), each gets its own answer.
+      for (const queued of batch) await alone(queued)
+      return
+    }
+    for (const [i, { resolve }] of batch.entries()) resolve(values[i])
+  }
+
+  function schedule(): void {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(() => void flush())
+  }
+
+  return <T>(body: (trx: Transaction<Database>) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ body, resolve: resolve as (value: unknown) => void, reject })
+      schedule()
+    })
+}
