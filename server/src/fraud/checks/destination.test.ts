@@ -202,6 +202,21 @@ fraudCheckContract({
       ])
     })
 
+    it('counts a start once, not again when it comes back with the answer to its challenge', async () => {
+      const device = { ...HUMAN, deviceId: 'dev_retrying_0123456789' }
+      const start = liveStart({ country: 'GB', phone: '+447400123999', signals: device })
+      for (let i = 0; i < 4; i++) {
+        expect(await reasons({ ...start, ip: `198.51.100.${i + 1}` })).toEqual([])
+        expect(await reasons({ ...start, ip: `198.51.100.${i + 1}`, answered: true })).toEqual([])
+      }
+      expect(await reasons({ ...start, ip: '198.51.100.99' })).toEqual([
+        'challenge:caller.device_velocity',
+      ])
+      // Answered or not, the device's figure is there for the decision log.
+      const answered = await run({ ...start, ip: '198.51.100.99', answered: true })
+      expect(answered.findings[0]?.figures?.deviceStarts1h).toBe(5)
+    })
+
     it('callers in shadow: records what the signals would change, acts as for a person', async () => {
       const start = liveStart({ signals: { ...HUMAN, webdriver: true } })
       const shadow = await run(start, { callers: { mode: 'shadow' } })

@@ -19,6 +19,7 @@ import {
   type DestinationState,
   destinationHitRefs,
   destinationReadRefs,
+  deviceStartRef,
   judgeDestination,
   sentRefs,
   verifiedRefs,
@@ -59,6 +60,7 @@ export const destinationCheck: FraudCheck = {
     if (!isLive(ctx) || settings.mode === 'off') return { findings: [] }
     const { baselines, restrictions } = stateOf(db, logger)
     const conversion = conversionRefs(ctx)
+    const deviceId = ctx.caller.signals?.deviceId
     const [hits, reads, baseline] = await Promise.all([
       counters.hit(destinationHitRefs(ctx), ctx.at),
       counters.read(
@@ -68,6 +70,8 @@ export const destinationCheck: FraudCheck = {
           conversion.country.entered,
           conversion.prefix.sent,
           conversion.prefix.entered,
+          // An answered start was counted when it was first asked: read only.
+          ...(deviceId && ctx.caller.answered ? [deviceStartRef(ctx.project.id, deviceId)] : []),
         ],
         ctx.at,
       ),
@@ -75,7 +79,7 @@ export const destinationCheck: FraudCheck = {
     ])
     const [sent1h = 0, sent24h = 0, verified24h = 0, spentMicro = 0, deviceVerified = 0] = reads
     const [countrySent = 0, countryEntered = 0, prefixSent = 0, prefixEntered = 0] = reads.slice(5)
-    const deviceStarts = ctx.caller.signals?.deviceId ? hits[1] : undefined
+    const deviceStarts = deviceId ? (ctx.caller.answered ? reads[9] : hits[1]) : undefined
     const caller = judgeCaller(
       ctx.caller.signals,
       ctx.caller.userAgent,

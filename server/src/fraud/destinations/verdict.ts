@@ -47,13 +47,23 @@ export interface DestinationVerdict {
   figures: DestinationFigures
 }
 
-/** Counters hit on every start: starts per country and per device in the last hour. */
+/** Starts of a device in the last hour. */
+export const deviceStartRef = (projectId: string, deviceId: string): CounterRef => ({
+  key: `device-start:${projectId}:${deviceId}`,
+  windowMs: HOUR_MS,
+})
+
+/**
+ * Counters hit on every start: starts per country and per device in the last hour. A start sent
+ * again with the answer to its challenge is the same start: its device is not counted twice
+ * (a shopper who solved a puzzle or two would otherwise look like a device on a spree).
+ */
 export function destinationHitRefs({ project, destination, caller }: FraudContext) {
   const refs: CounterRef[] = [
     { key: `dest-start:${project.id}:${destination.country}`, windowMs: HOUR_MS },
   ]
   const deviceId = caller.signals?.deviceId
-  if (deviceId) refs.push({ key: `device-start:${project.id}:${deviceId}`, windowMs: HOUR_MS })
+  if (deviceId && !caller.answered) refs.push(deviceStartRef(project.id, deviceId))
   return refs
 }
 
