@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { isErrorBody } from '@textgate/shared/errors'
-import { PhoneTokenError, verifyPhoneToken } from '@textgate/store'
+import { createRedeemClient, PhoneTokenError, verifyPhoneToken } from '@textgate/store'
 import Database from 'better-sqlite3'
 import { Hono } from 'hono'
 import { inboxPage, registerPage, STORE_CSS, STORE_JS, themesPage, welcomePage } from './pages'
@@ -101,6 +101,11 @@ export function createStoreApp(options: StoreOptions) {
   const accounts = openAccounts(options.dbPath)
   const secret = { Authorization: `Bearer ${options.secretKey}` }
   const app = new Hono()
+  const redeemer = createRedeemClient({
+    url: textgateUrl,
+    secretKey: options.secretKey,
+    timeoutMs: 5_000,
+  })
 
   async function textgate(path: string, init: RequestInit = {}): Promise<Response> {
     return fetch(`${textgateUrl}${path}`, {
@@ -204,19 +209,9 @@ export function createStoreApp(options: StoreOptions) {
 
     // 2. One use only: redeem the token so a replayed form cannot create a second account.
     try {
-      const response = await textgate('/v1/tokens/redeem', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ token: form.phone_token }),
-      })
-      const body: unknown = await response.json()
-      if (!response.ok) {
-        const message = isErrorBody(body) ? body.error.message : `HTTP ${response.status}`
-        throw new Error(message)
-      }
-      const result = body as { valid: boolean; reason?: string }
+      const result = await redeemer.redeem(form.phone_token)
       if (!result.valid) {
-        const message = TOKEN_PROBLEMS[result.reason ?? ''] ?? TOKEN_PROBLEMS.invalid_token
+        const message = TOKEN_PROBLEMS[result.reason] ?? TOKEN_PROBLEMS.invalid_token
         return c.html(await page(values, message), 422)
       }
     } catch (error) {

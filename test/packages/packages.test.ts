@@ -188,10 +188,12 @@ describe('installed packages (npm pack, plain npm)', () => {
      */
     let token = ''
 
-    const data = tempDir('tg-packages-data-')
-    afterAll(() => data.remove())
+    // Made in beforeAll, not while collecting: a failed install must leave no folder behind.
+    let data: ReturnType<typeof tempDir> | undefined
+    afterAll(() => data?.remove())
 
     beforeAll(async () => {
+      data = tempDir('tg-packages-data-')
       const port = await freePort()
       textgateUrl = `http://127.0.0.1:${port}`
       const env = {

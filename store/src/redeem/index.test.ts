@@ -26,6 +26,9 @@ describe('createRedeemClient', () => {
     expect(seen[0]?.url).toBe(`${url}/v1/tokens/redeem`)
     expect(seen[0]?.headers.get('authorization')).toBe(`Bearer ${secretKey}`)
     expect(await seen[0]?.json()).toEqual({ token: 't.o.k' })
+    // A form field that is missing or a file is not a token: no request is made for it.
+    expect(await client.redeem(undefined)).toEqual({ valid: false, reason: 'invalid_token' })
+    expect(seen).toHaveLength(1)
   })
 
   it('turns an API error and an unreachable server into RedeemError with a code', async () => {

@@ -38,9 +38,10 @@ export interface RedeemClient {
   /**
    * Consumes `token` once. Resolves `{ valid: true, claims }` the first time and
    * `{ valid: false, reason }` after (or for a token that is not valid); rejects with
-   * {@link RedeemError} when Textgate cannot answer or refuses the key.
+   * {@link RedeemError} when Textgate cannot answer or refuses the key. Takes the form value
+   * as it came: anything but a non-empty string is `{ valid: false, reason: 'invalid_token' }`.
    */
-  redeem(token: string): Promise<RedeemResult>
+  redeem(token: unknown): Promise<RedeemResult>
 }
 
 /**
