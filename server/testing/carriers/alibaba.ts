@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { alibabaSignature } from '../../src/carriers/alibaba/index'
 import { safeEqual } from '../../src/carriers/http'
 import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
-import { type FakeAnswer, startFakeServer } from './fake-server'
+import { chinaTime, type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface AlibabaFakeOptions {
   accessKeyId: string
@@ -107,10 +107,6 @@ export async function startAlibabaFake(options: AlibabaFakeOptions) {
             'The request has failed due to a temporary failure of the server.',
           ),
   )
-
-  function chinaTime(ms: number): string {
-    return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
-  }
 
   return {
     baseUrl: server.baseUrl,

@@ -92,3 +92,8 @@ export function basicCredentials(header: string | undefined): [string, string] |
   const colon = decoded.indexOf(':')
   return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)]
 }
+
+/** China Standard Time (UTC+8) as "YYYY-MM-DD HH:mm:ss", the way Alibaba and Tencent write it. */
+export function chinaTime(ms: number): string {
+  return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
+}

@@ -11,7 +11,7 @@ import { SegmentedMessage } from 'sms-segments-calculator'
 import { safeEqual } from '../../src/carriers/http'
 import { tc3Authorization } from '../../src/carriers/tencent/index'
 import type { CarrierFake, FakeSend } from '../carrier-conformance.case'
-import { type FakeAnswer, startFakeServer } from './fake-server'
+import { chinaTime, type FakeAnswer, startFakeServer } from './fake-server'
 
 export interface TencentFakeOptions {
   secretId: string
@@ -132,11 +132,6 @@ export async function startTencentFake(options: TencentFakeOptions) {
         : errorAnswer('InternalError.Timeout', 'internal timeout'),
   )
 
-  /** Beijing time, as Tencent writes it in callbacks. */
-  function beijing(ms: number): string {
-    return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
-  }
-
   return {
     baseUrl: server.baseUrl,
     sends,
@@ -149,7 +144,7 @@ export async function startTencentFake(options: TencentFakeOptions) {
       const url = new URL(options.callbackUrl)
       if (reportOptions.unsigned) url.searchParams.delete('token')
       const item = {
-        user_receive_time: beijing(reportOptions.at ?? Date.now()),
+        user_receive_time: chinaTime(reportOptions.at ?? Date.now()),
         nationcode: '44',
         mobile: '7700900123',
         report_status: status === 'delivered' ? 'SUCCESS' : 'FAIL',
