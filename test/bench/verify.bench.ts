@@ -67,6 +67,8 @@ const SECTIONS = new Set(
     .split(',')
     .map((s) => s.trim()),
 )
+/** `start` runs only the start rows (and the peer's send-otp) of the sqlite and postgres sections. */
+const KINDS = new Set((process.env.BENCH_KINDS ?? 'start,check').split(',').map((s) => s.trim()))
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
 const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2,4').split(',').map(Number)
 const MEMORY_STARTS = Number(process.env.BENCH_MEMORY_STARTS ?? 100_000)
@@ -82,7 +84,11 @@ const BARE_MINIMUM = 10_000
 const CPU_PROF = process.env.BENCH_CPU_PROF
 /** The environment of a Textgate server under test. */
 const SERVER_ENV = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
-const SERVER_NODE_ARGS = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []
+const SERVER_NODE_ARGS = [
+  ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+  // Extra node flags for the Textgate servers (e.g. `--require ./count-statements.cjs`).
+  ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+]
 const ORIGIN = 'http://bench.store.test'
 const TMP = join(ROOT, 'test/.tmp')
 
@@ -502,6 +508,7 @@ async function main() {
             })),
           }),
         )
+        if (!KINDS.has('check')) continue
         rounds.check.push(await checkRow('Textgate check (POST …/check)', tg))
         if (before) rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
         const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
@@ -557,9 +564,11 @@ async function main() {
       rows.beforeCheck = median(rounds.beforeCheck)
     }
     rows.start = median(rounds.start)
-    rows.check = median(rounds.check)
     rows.peerSend = median(rounds.peerSend)
-    rows.peerVerify = median(rounds.peerVerify)
+    if (KINDS.has('check')) {
+      rows.check = median(rounds.check)
+      rows.peerVerify = median(rounds.peerVerify)
+    }
     // A row with errors in any round makes the kept row invalid too.
     for (const [key, list] of Object.entries(rounds)) {
       const errors = list.reduce((sum, r) => sum + r.errors, 0)
@@ -568,16 +577,15 @@ async function main() {
         rows[key] = { ...row, errors, firstError: list.find((r) => r.errors > 0)?.firstError ?? '' }
     }
 
-    console.log('\nSQLite at half the maximum rate (latency with headroom)')
-    const tgHalf = await startTextgates(undefined)
-    try {
+    const tgHalf = KINDS.has('check') ? await startTextgates(undefined) : undefined
+    if (tgHalf && rows.check) {
+      console.log('\nSQLite at half the maximum rate (latency with headroom)')
       rows.startHalf = await startRow('Textgate start at ½ max rate', tgHalf, {
         rate: Math.max(1, Math.round(rows.start.perSecond / 2)),
       })
       rows.checkHalf = await checkRow('Textgate check at ½ max rate', tgHalf, {
         rate: Math.max(1, Math.round(rows.check.perSecond / 2)),
       })
-    } finally {
       await tgHalf.close()
     }
   }
@@ -654,7 +662,7 @@ async function main() {
       const tg = await startTextgates(url)
       try {
         rows.pgStart = await startRow('Textgate start on PostgreSQL', tg)
-        rows.pgCheck = await checkRow('Textgate check on PostgreSQL', tg)
+        if (KINDS.has('check')) rows.pgCheck = await checkRow('Textgate check on PostgreSQL', tg)
       } finally {
         await tg.close()
       }
