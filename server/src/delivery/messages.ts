@@ -8,6 +8,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, KeyMode } from '../storage'
+import { insertRow } from '../storage/row-insert'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { recordParts } from './parts'
 
@@ -31,28 +32,25 @@ export interface NewMessage {
 
 /** Writes a new message, `queued` (or `suppressed` for a decoy). */
 export async function recordQueued(trx: Writer, message: NewMessage): Promise<void> {
-  await trx
-    .insertInto('messages')
-    .values({
-      id: message.id,
-      verification_id: message.verificationId,
-      project_id: message.projectId,
-      mode: message.mode,
-      to: message.to,
-      body_encrypted: message.bodyEncrypted,
-      template_encrypted: message.templateEncrypted,
-      status: message.suppressed ? 'suppressed' : 'queued',
-      carrier: null,
-      carrier_message_id: null,
-      error: message.suppressed ? 'blocked by the fraud guard' : null,
-      created_at: message.now,
-      sent_at: null,
-      delivered_at: null,
-      updated_at: message.now,
-      encoding: message.encoding,
-      segments: message.segments,
-    })
-    .execute()
+  await insertRow(trx, 'messages', {
+    id: message.id,
+    verification_id: message.verificationId,
+    project_id: message.projectId,
+    mode: message.mode,
+    to: message.to,
+    body_encrypted: message.bodyEncrypted,
+    template_encrypted: message.templateEncrypted,
+    status: message.suppressed ? 'suppressed' : 'queued',
+    carrier: null,
+    carrier_message_id: null,
+    error: message.suppressed ? 'blocked by the fraud guard' : null,
+    created_at: message.now,
+    sent_at: null,
+    delivered_at: null,
+    updated_at: message.now,
+    encoding: message.encoding,
+    segments: message.segments,
+  })
 }
 
 /** A worker is handing the queued message to `carrier`. */

@@ -22,6 +22,7 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import { codeLabel, fraudDecisions } from '../metrics'
 import type { Database } from '../storage'
+import { insertRow } from '../storage/row-insert'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
 import { FRAUD_CHECKS } from './checks'
 import { type ContextInput, fraudContext } from './context'
@@ -138,23 +139,20 @@ export function createFraudGuard({
     const figures = Object.fromEntries(
       (event.findings ?? []).filter((f) => f.figures).map((f) => [f.reason, f.figures]),
     )
-    await target
-      .insertInto('fraud_events')
-      .values({
-        id: newId('fev'),
-        project_id: ctx.project.id,
-        verification_id: event.verificationId,
-        phone: ctx.destination.phone,
-        country: ctx.destination.country,
-        ip: ctx.caller.ip,
-        decision: event.decision,
-        outcome: event.outcome,
-        reasons: JSON.stringify(event.reasons),
-        shadow_reasons: JSON.stringify(event.shadowReasons),
-        figures: Object.keys(figures).length > 0 ? JSON.stringify(figures) : null,
-        created_at: ctx.at,
-      })
-      .execute()
+    await insertRow(target, 'fraud_events', {
+      id: newId('fev'),
+      project_id: ctx.project.id,
+      verification_id: event.verificationId,
+      phone: ctx.destination.phone,
+      country: ctx.destination.country,
+      ip: ctx.caller.ip,
+      decision: event.decision,
+      outcome: event.outcome,
+      reasons: JSON.stringify(event.reasons),
+      shadow_reasons: JSON.stringify(event.shadowReasons),
+      figures: Object.keys(figures).length > 0 ? JSON.stringify(figures) : null,
+      created_at: ctx.at,
+    })
   }
 
   const recordRefusal = (

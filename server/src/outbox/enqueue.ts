@@ -9,6 +9,7 @@ import { recordQueued } from '../delivery/messages'
 import { newId } from '../ids'
 import { encrypt } from '../secrets'
 import type { Database, KeyMode } from '../storage'
+import { insertRow } from '../storage/row-insert'
 
 export interface EnqueueInput {
   verificationId: string
@@ -52,18 +53,15 @@ export async function enqueueMessage(
     suppressed: Boolean(input.suppressed),
     now: input.now,
   })
-  await trx
-    .insertInto('outbox')
-    .values({
-      id: newId('obx'),
-      message_id: messageId,
-      state: input.suppressed ? 'done' : 'pending',
-      available_at: input.now,
-      claimed_by: null,
-      claimed_until: null,
-      last_error: null,
-      created_at: input.now,
-    })
-    .execute()
+  await insertRow(trx, 'outbox', {
+    id: newId('obx'),
+    message_id: messageId,
+    state: input.suppressed ? 'done' : 'pending',
+    available_at: input.now,
+    claimed_by: null,
+    claimed_until: null,
+    last_error: null,
+    created_at: input.now,
+  })
   return messageId
 }

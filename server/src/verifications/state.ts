@@ -10,6 +10,7 @@ import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, NewVerification, Verification } from '../storage'
 import { emitWebhookEvent } from '../webhooks/emit'
+import { insertRow } from '../storage/row-insert'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -27,7 +28,7 @@ export async function insertPending(
   trx: Transaction<Database>,
   row: NewVerification & { status: 'pending' },
 ): Promise<void> {
-  await trx.insertInto('verifications').values(row).execute()
+  await insertRow(trx, 'verifications', row)
 }
 
 /** The verification `id` of the project; throws `verification_not_found`. */
