@@ -10,6 +10,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Database } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 
 export interface CounterRef {
   /** What is counted, e.g. `start:ip:203.0.113.7`. */
@@ -92,16 +93,30 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
   )
   for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
-    const updated = await db
-      .insertInto('fraud_counters')
-      .values(rows.slice(from, from + MAX_ROWS_PER_UPSERT))
-      .onConflict((oc) =>
-        oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
-          count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
-        })),
-      )
-      .returning(['key', 'bucket', 'count'])
-      .execute()
+    const part = rows.slice(from, from + MAX_ROWS_PER_UPSERT)
+    // Compiled once per number of rows (see runTemplate): four values a row.
+    const updated = await runTemplate(
+      db,
+      `counters.upsert:${part.length}`,
+      part.flatMap((row) => [row.key, row.bucket, row.count, row.expires_at]),
+      (v) =>
+        db
+          .insertInto('fraud_counters')
+          .values(
+            part.map((_, i) => ({
+              key: v(4 * i),
+              bucket: v(4 * i + 1),
+              count: v(4 * i + 2),
+              expires_at: v(4 * i + 3),
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
+              count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
+            })),
+          )
+          .returning(['key', 'bucket', 'count']),
+    )
     for (const row of updated) totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
   }
 
@@ -118,12 +133,22 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
   }
   const stored = new Map<string, number>()
   if (keys.size > 0) {
-    const found = await db
-      .selectFrom('fraud_counters')
-      .select(['key', 'bucket', 'count'])
-      .where('key', 'in', [...keys])
-      .where('bucket', '>=', oldest)
-      .execute()
+    const wanted = [...keys]
+    const found = await runTemplate(
+      db,
+      `counters.read:${wanted.length}`,
+      [oldest, ...wanted],
+      (v) =>
+        db
+          .selectFrom('fraud_counters')
+          .select(['key', 'bucket', 'count'])
+          .where(
+            'key',
+            'in',
+            wanted.map((_, i) => v(1 + i)),
+          )
+          .where('bucket', '>=', v(0)),
+    )
     for (const row of found) stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
   }
   for (const [id, total] of totals) stored.set(id, total)

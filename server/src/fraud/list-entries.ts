@@ -10,6 +10,7 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database, FraudListKind, FraudListName } from '../storage'
 import { ipMatches, isIpOrCidr } from './network'
+import { runTemplate } from '../storage/query-templates'
 
 export const ALL_PROJECTS = '*'
 
@@ -191,20 +192,33 @@ export async function matchLists(
 ): Promise<ListMatch[]> {
   const prefixes: string[] = []
   for (let end = 2; end <= subject.phone.length; end++) prefixes.push(subject.phone.slice(0, end))
-  const rows = await db
-    .selectFrom('fraud_list_entries')
-    .select(['list', 'kind', 'value'])
-    .where('project_id', 'in', [projectId, ALL_PROJECTS])
-    .where(inForce(at))
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('kind', '=', 'phone'), eb('value', '=', subject.phone)]),
-        eb.and([eb('kind', '=', 'prefix'), eb('value', 'in', prefixes)]),
-        eb.and([eb('kind', '=', 'country'), eb('value', '=', subject.country)]),
-        eb('kind', '=', 'ip'),
-      ]),
-    )
-    .execute()
+  // Every start runs this: compiled once per number length (see runTemplate).
+  const rows = await runTemplate(
+    db,
+    `matchLists:${prefixes.length}`,
+    [projectId, at, subject.phone, subject.country, ...prefixes],
+    (v) =>
+      db
+        .selectFrom('fraud_list_entries')
+        .select(['list', 'kind', 'value'])
+        .where('project_id', 'in', [v(0), ALL_PROJECTS])
+        .where(inForce(v(1)))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('kind', '=', 'phone'), eb('value', '=', v(2))]),
+            eb.and([
+              eb('kind', '=', 'prefix'),
+              eb(
+                'value',
+                'in',
+                prefixes.map((_, i) => v(4 + i)),
+              ),
+            ]),
+            eb.and([eb('kind', '=', 'country'), eb('value', '=', v(3))]),
+            eb('kind', '=', 'ip'),
+          ]),
+        ),
+  )
   const matches = rows.filter(
     (row) => row.kind !== 'ip' || (subject.ip !== null && ipMatches(subject.ip, row.value)),
   )
