@@ -561,7 +561,7 @@ async function main() {
     }
     if (before) {
       rows.beforeStart = median(rounds.beforeStart)
-      rows.beforeCheck = median(rounds.beforeCheck)
+      if (KINDS.has('check')) rows.beforeCheck = median(rounds.beforeCheck)
     }
     rows.start = median(rounds.start)
     rows.peerSend = median(rounds.peerSend)
