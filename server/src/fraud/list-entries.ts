@@ -9,8 +9,8 @@ import type { ExpressionBuilder, Kysely } from 'kysely'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database, FraudListKind, FraudListName } from '../storage'
-import { ipMatches, isIpOrCidr } from './network'
 import { runTemplate } from '../storage/query-templates'
+import { ipMatches, isIpOrCidr } from './network'
 
 export const ALL_PROJECTS = '*'
 

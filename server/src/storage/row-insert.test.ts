@@ -31,11 +31,7 @@ for (const dialect of DIALECTS) {
         // An undefined column is left out, as Kysely leaves it: another shape.
         await insertRow(db, 'fraud_events', event('d', { ip: undefined }))
         await db.insertInto('fraud_events').values(event('k')).execute()
-        const rows = await db
-          .selectFrom('fraud_events')
-          .selectAll()
-          .orderBy('id')
-          .execute()
+        const rows = await db.selectFrom('fraud_events').selectAll().orderBy('id').execute()
         expect(rows.map((r) => [r.id, r.ip, Number(r.created_at)])).toEqual([
           ['a', 'ip of a', 1],
           ['b', 'ip of b', 2],

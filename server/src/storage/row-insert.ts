@@ -43,8 +43,7 @@ export async function insertRow<T extends keyof Database & string>(
   const shape = `${table}(${columns.join(',')})`
   let sql = byShape.get(shape)
   if (sql === undefined) {
-    // biome-ignore lint/suspicious/noExplicitAny: any table's row, checked by the signature
-    const query = db.insertInto(table).values(row as any)
+    const query = db.insertInto(table).values(row as never)
     const first = query.compile()
     sql = sameValues(first.parameters, parameters) ? first.sql : null
     byShape.set(shape, sql)
@@ -52,10 +51,9 @@ export async function insertRow<T extends keyof Database & string>(
     return
   }
   if (sql === null) {
-    // biome-ignore lint/suspicious/noExplicitAny: as above
     await db
       .insertInto(table)
-      .values(row as any)
+      .values(row as never)
       .execute()
     return
   }

@@ -9,8 +9,8 @@ import type { Kysely, Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, NewVerification, Verification } from '../storage'
-import { emitWebhookEvent } from '../webhooks/emit'
 import { insertRow } from '../storage/row-insert'
+import { emitWebhookEvent } from '../webhooks/emit'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
