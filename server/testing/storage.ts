@@ -163,11 +163,16 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
   let slot = 0
   try {
     for (; ; slot++) {
+      // Advisory locks are reentrant within a session: this process's own leases are skipped.
+      const key = `${family}:${slot}`
+      if (heldSlots.has(key)) continue
+      heldSlots.add(key)
       const { rows } = await admin.query<{ leased: boolean }>(
         'SELECT pg_try_advisory_lock($1, $2) AS leased',
         [family, slot],
       )
       if (rows[0]?.leased) break
+      heldSlots.delete(key)
     }
     const name = `${template}_${slot}`
     const clone = async () => {
@@ -188,8 +193,12 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
         await clone()
       },
       release: async () => {
-        await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot])
-        adminSessionDone()
+        try {
+          await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot])
+        } finally {
+          heldSlots.delete(`${family}:${slot}`)
+          adminSessionDone()
+        }
       },
     }
     const found = await admin.query<{ fingerprint: string | null }>(
@@ -200,10 +209,15 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
     else await clone()
     return lease
   } catch (error) {
+    await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot]).catch(() => {})
+    heldSlots.delete(`${family}:${slot}`)
     adminSessionDone()
     throw error
   }
 }
+
+/** The slots this process holds (`family:slot`). */
+const heldSlots = new Set<string>()
 
 /**
  * One administrative connection per test process holds the leases' locks; it closes a moment

@@ -6,6 +6,8 @@ describe('operator password hashes', () => {
 
   it('hash at OWASP scrypt parameters by default, and verify', async () => {
     expect(PASSWORD_COST).toEqual({ N: 32768, r: 8, p: 3 })
+    // Suites share modules (isolate: false), and the harness lowers the cost: back to the default.
+    setPasswordCostForTests(PASSWORD_COST)
     const stored = await hashPassword('correct horse battery staple 42')
     expect(stored).toMatch(/^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/)
     expect(await verifyPassword('correct horse battery staple 42', stored)).toBe(true)

@@ -105,6 +105,29 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('gives suites open at once databases of their own', async () => {
+      const storages = await Promise.all([1, 2, 3].map(() => createTestStorage(dialect)))
+      try {
+        await storages[0]?.db
+          .insertInto('projects')
+          .values({
+            id: 'prj_mine',
+            name: 'x',
+            allowed_origins: '[]',
+            allowed_countries: null,
+            brand: 'x',
+            code_length: 6,
+            created_at: 1,
+          })
+          .execute()
+        for (const other of storages.slice(1)) {
+          expect(await other.db.selectFrom('projects').selectAll().execute()).toEqual([])
+        }
+      } finally {
+        await Promise.all(storages.map((storage) => storage.dispose()))
+      }
+    })
+
     it('round-trips epoch milliseconds as numbers', async () => {
       const storage = await createTestStorage(dialect)
       try {
