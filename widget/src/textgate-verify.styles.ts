@@ -169,8 +169,10 @@ export const styles = [
     border: 0;
     background: transparent;
     color: var(--_text);
-    /* Lined up with Verify's edge; 44 px tall, and wider than that in every language. */
+    /* Lined up with Verify's edge; at least 44 px each way, even for a two-character label. */
     padding-inline: 0;
+    min-inline-size: 2.75rem;
+    text-align: start;
     text-decoration: underline;
     text-underline-offset: 0.2em;
   }
