@@ -64,6 +64,8 @@ interface Result {
   perSecond: number
   p50: number
   p99: number
+  /** Drain rows: CPU time of this process per text, ms. */
+  cpuMsPerText?: number
 }
 
 function summarise(name: string, latencies: number[], seconds: number, errors: number): Result {
@@ -258,17 +260,22 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
     // 2a. Throughput: MESSAGES accepted texts waiting, then the dispatcher drains them.
     for (let i = 0; i < MESSAGES; i++) await enqueue(i)
     const drainStart = performance.now()
+    const cpuBefore = process.cpuUsage()
     dispatcher.start()
     await waitForAcks(MESSAGES)
+    const cpu = process.cpuUsage(cpuBefore)
     const drained = [...acked.values()]
-    results.push(
-      summarise(
+    results.push({
+      ...summarise(
         `${label}: outbox drain, window ${outboxWindow} (${storage.dialect})`,
         drained.map((at) => at - drainStart),
         (Math.max(...drained) - drainStart) / 1000,
         MESSAGES - acked.size + (await outboxErrors()),
       ),
-    )
+      // This process's CPU (dispatcher, adapter and the in-process peer): steadier than msg/s
+      // when other work shares the machine.
+      cpuMsPerText: (cpu.user + cpu.system) / 1000 / MESSAGES,
+    })
 
     // 2b. Latency: texts accepted at RATE per second while the dispatcher runs.
     acked.clear()
@@ -382,6 +389,7 @@ async function main() {
       'msg/s': r.perSecond.toFixed(0),
       'p50 ms': r.p50.toFixed(2),
       'p99 ms': r.p99.toFixed(2),
+      'CPU ms/text': r.cpuMsPerText?.toFixed(3) ?? '',
       errors: r.errors,
     })),
   )
