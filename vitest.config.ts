@@ -14,6 +14,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          isolate: false,
+          maxWorkers: 2,
           include: [
             'shared/src/**/*.test.ts',
             'store/src/**/*.test.ts',
