@@ -1,9 +1,15 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
- * Two projects: `unit` is the everyday loop (unit tests and in-process HTTP tests through the
- * real Hono app, real SQLite/PostgreSQL: `pnpm test:unit`); `process` starts real server
- * processes, browsers and faults (`pnpm test:process`). `pnpm test` runs both, and more.
+ * Three projects:
+ * - `unit`, the everyday loop (`pnpm test:unit`): unit tests and in-process HTTP tests through
+ *   the real Hono app on real SQLite/PostgreSQL. Two workers and no per-file module isolation:
+ *   suites share loaded modules (each still gets its own database and app), which saves most of
+ *   the time a file used to spend importing.
+ * - `fuzz` (`pnpm test:fuzz`): the property-based fuzzing of every route, thousands of
+ *   in-process requests.
+ * - `process` (`pnpm test:process`): real server processes, browsers and faults.
+ * `pnpm test` (and CI) runs all three, and more.
  */
 export default defineConfig({
   test: {
@@ -14,12 +20,22 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          isolate: false,
+          maxWorkers: 2,
           include: [
             'shared/src/**/*.test.ts',
             'store/src/**/*.test.ts',
             'server/src/**/*.test.ts',
             'demo/src/**/*.test.ts',
           ],
+          exclude: [...configDefaults.exclude, '**/*.fuzz.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'fuzz',
+          include: ['server/src/**/*.fuzz.test.ts'],
         },
       },
       {

@@ -11,6 +11,7 @@ import { createFraud } from '../src/fraud'
 import { trustedProxies } from '../src/http/client-ip'
 import { createMetricsRegistry } from '../src/metrics'
 import { checkResponse } from '../src/openapi/contract.testing'
+import { setPasswordCostForTests } from '../src/operators/passwords'
 import { createDispatcher } from '../src/outbox'
 import { type CreateProjectInput, createProject } from '../src/projects'
 import type { Router, RoutingConfig } from '../src/routing'
@@ -24,6 +25,13 @@ import { createTestStorage } from './storage'
 export const ORIGIN = 'https://shop.example'
 export const ISSUER = 'https://verify.example'
 export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
+
+/**
+ * scrypt at 1 MiB instead of production's 32 MiB (x3): the console suites create and log in
+ * operators hundreds of times. Production's cost is checked by operators/passwords.test.ts, and
+ * the process and browser suites log in to real servers at that cost.
+ */
+export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 }
 
 export interface HarnessOptions {
   /** A carrier for live-mode keys (test-mode keys always use the sandbox). */
@@ -42,6 +50,7 @@ export interface HarnessOptions {
 }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
+  setPasswordCostForTests(TEST_PASSWORD_COST)
   const storage = await createTestStorage(dialect, { sqliteFile: options.sqliteFile })
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')

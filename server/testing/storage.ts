@@ -1,5 +1,5 @@
 /**
- * Test helpers: every storage-backed suite loops over {@link DIALECTS} and gets a fresh,
+ * Test helpers: every storage-backed suite loops over {@link DIALECTS} and gets an empty,
  * migrated database per suite from {@link createTestStorage}.
  *
  * PostgreSQL runs when TEXTGATE_TEST_POSTGRES_URL points at a server where the user may
@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import pg from 'pg'
 import {
   type Database,
@@ -36,12 +36,15 @@ export const DIALECT_NOTE = postgresUrl
   : 'storage suites ran on SQLite only: set TEXTGATE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run PostgreSQL too'
 
 export interface TestStorage extends Storage {
-  /** Closes and, on PostgreSQL, drops the database. */
+  /** Closes it and, on PostgreSQL, gives the database back to the pool (emptied when next leased). */
   dispose(): Promise<void>
   url: string
 }
 
-/** A fresh migrated database of `dialect` (SQLite in memory, or a new PostgreSQL database). */
+/**
+ * An empty migrated database of `dialect`: SQLite in memory (or in `sqliteFile`), or a PostgreSQL
+ * database of its own leased from a pool of clones of one migrated template.
+ */
 export async function createTestStorage(
   dialect: DialectName,
   { sqliteFile }: { sqliteFile?: string | undefined } = {},
@@ -49,24 +52,118 @@ export async function createTestStorage(
   if (dialect === 'sqlite') {
     const url = sqliteFile ? `sqlite:${sqliteFile}` : 'sqlite::memory:'
     const storage = openStorage(url)
-    await migrateToLatest(storage)
+    try {
+      await replaySqliteSchema(storage.db)
+      // Finds nothing to do when the replay is complete; migrates (and says so by being slow)
+      // if a migration was somehow left out.
+      await migrateToLatest(storage)
+    } catch (error) {
+      await storage.close()
+      throw error
+    }
     return { ...storage, url, dispose: () => storage.close() }
   }
   if (!postgresUrl) throw new Error('TEXTGATE_TEST_POSTGRES_URL is not set')
-  const name = `textgate_test_${randomBytes(6).toString('hex')}`
-  const template = await postgresTemplate()
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`))
-  const url = databaseUrl(name)
-  // Dropping the database ends its connections: expected, so not reported.
-  const storage = openStorage(url.toString(), { poolSize: 20, onIdleClientError: () => {} })
-  await migrateToLatest(storage)
-  return {
-    ...storage,
-    url: url.toString(),
-    dispose: async () => {
+  const lease = await leasePostgresDatabase()
+  try {
+    const url = databaseUrl(lease.name).toString()
+    const open = () => openStorage(url, { poolSize: 20, onIdleClientError: () => {} })
+    let storage = open()
+    try {
+      // The checks run on the suite's own connection, which is then warm for the suite.
+      if ((await schemaFingerprint(storage.db)) === lease.fingerprint) {
+        await emptyDatabase(storage.db)
+      } else {
+        await storage.close()
+        await lease.recreate()
+        storage = open()
+      }
+      // No migrateToLatest: the template is named by the migrations it holds, and the fingerprint
+      // includes the migrations recorded, so the database is at the latest already.
+    } catch (error) {
       await storage.close()
-      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-    },
+      throw error
+    }
+    return {
+      ...storage,
+      url,
+      dispose: async () => {
+        try {
+          await storage.close()
+        } finally {
+          await lease.release()
+        }
+      },
+    }
+  } catch (error) {
+    await lease.release()
+    throw error
+  }
+}
+
+/**
+ * SQLite's template: the schema a migrated database ends with, read from `sqlite_master` in the
+ * order its objects were created, with the migration records. Replaying it into an empty
+ * database gives the schema the migrations give (table rebuilds included) in a fraction of the
+ * time. Built once per test process; the first replay is compared with the template, object
+ * by object, and a difference fails the suite.
+ */
+let sqliteTemplate: Promise<SqliteTemplate> | undefined
+let sqliteReplayChecked = false
+
+interface SqliteTemplate {
+  ddl: string[]
+  migrations: { name: string; timestamp: string }[]
+  objects: string
+}
+
+const sqliteObjects = async (db: Kysely<Database>) =>
+  JSON.stringify(
+    (
+      await sql<{ type: string; name: string; tbl_name: string; sql: string | null }>`
+        SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name`.execute(db)
+    ).rows,
+  )
+
+function sqliteSchema(): Promise<SqliteTemplate> {
+  sqliteTemplate ??= (async () => {
+    const template = openStorage('sqlite::memory:')
+    try {
+      await migrateToLatest(template)
+      const { rows } = await sql<{ sql: string }>`
+        SELECT sql FROM sqlite_master
+          WHERE sql IS NOT NULL AND substr(name, 1, 7) <> 'sqlite_'
+          ORDER BY rowid`.execute(template.db)
+      const { rows: migrations } = await sql<{ name: string; timestamp: string }>`
+        SELECT name, timestamp FROM kysely_migration ORDER BY name`.execute(template.db)
+      return {
+        ddl: rows.map((row) => row.sql),
+        migrations,
+        objects: await sqliteObjects(template.db),
+      }
+    } finally {
+      await template.close()
+    }
+  })()
+  return sqliteTemplate
+}
+
+async function replaySqliteSchema(db: Kysely<Database>): Promise<void> {
+  const { ddl, migrations, objects } = await sqliteSchema()
+  await db.transaction().execute(async (trx) => {
+    for (const statement of ddl) await sql.raw(statement).execute(trx)
+    for (const migration of migrations) {
+      await sql`INSERT INTO kysely_migration (name, timestamp)
+        VALUES (${migration.name}, ${migration.timestamp})`.execute(trx)
+    }
+    await sql`INSERT INTO kysely_migration_lock (id, is_locked)
+      VALUES ('migration_lock', 0)`.execute(trx)
+  })
+  if (!sqliteReplayChecked) {
+    if ((await sqliteObjects(db)) !== objects) {
+      throw new Error('[test storage] the replayed SQLite schema differs from the migrated one')
+    }
+    sqliteReplayChecked = true
   }
 }
 
@@ -79,10 +176,9 @@ const databaseUrl = (name: string) => {
 let template: Promise<string> | undefined
 
 /**
- * A database migrated once, copied for each test (CREATE DATABASE … TEMPLATE): copying is
- * several times faster than migrating. Named by the migrations it holds, so test runs share it
- * until a migration is added; test workers build it under an advisory lock. Each copy is still
- * migrated to the latest, which finds nothing to do.
+ * A database migrated once, cloned into the pool's databases (CREATE DATABASE … TEMPLATE):
+ * cloning is several times faster than migrating. Named by the migrations it holds, so test
+ * runs share it until a migration is added; test workers build it under an advisory lock.
  */
 function postgresTemplate(): Promise<string> {
   template ??= (async () => {
@@ -109,6 +205,204 @@ function postgresTemplate(): Promise<string> {
     return name
   })()
   return template
+}
+
+/**
+ * PostgreSQL test databases are leased, not made per test: creating a database from the
+ * template and dropping it again cost PostgreSQL two file copies and checkpoints (seconds on a
+ * busy machine), while emptying the tables of a leased one takes milliseconds. Slot `n` of a
+ * template is the database `<template>_<n>`, held with a session advisory lock for as long as
+ * the suite uses it: the lock goes when the suite disposes its storage or its process ends.
+ *
+ * The next lease empties every table (children before parents) and restarts any sequence. A
+ * suite that changed the schema (dropped a table, say) leaves a database whose catalog no longer
+ * matches the fingerprint written on it when it was cloned: that one is dropped and cloned anew.
+ */
+interface PostgresLease {
+  name: string
+  /** The schema fingerprint of a pristine clone (the database's comment). */
+  fingerprint: string | null
+  /** Drops the database and clones it from the template again. */
+  recreate(): Promise<void>
+  release(): Promise<void>
+}
+
+async function leasePostgresDatabase(): Promise<PostgresLease> {
+  const template = await postgresTemplate()
+  const family = Number.parseInt(
+    createHash('sha256').update(template).digest('hex').slice(0, 7),
+    16,
+  )
+  const admin = await adminSession()
+  let slot = 0
+  try {
+    for (; ; slot++) {
+      // Advisory locks are reentrant within a session: this process's own leases are skipped.
+      const key = `${family}:${slot}`
+      if (heldSlots.has(key)) continue
+      heldSlots.add(key)
+      const { rows } = await admin.query<{ leased: boolean }>(
+        'SELECT pg_try_advisory_lock($1, $2) AS leased',
+        [family, slot],
+      )
+      if (rows[0]?.leased) break
+      heldSlots.delete(key)
+    }
+    const name = `${template}_${slot}`
+    const clone = async () => {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`)
+      const storage = openStorage(databaseUrl(name).toString(), { poolSize: 1 })
+      try {
+        lease.fingerprint = await schemaFingerprint(storage.db)
+      } finally {
+        await storage.close()
+      }
+      await admin.query(`COMMENT ON DATABASE ${name} IS '${lease.fingerprint}'`)
+    }
+    const lease: PostgresLease = {
+      name,
+      fingerprint: null,
+      recreate: async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        await clone()
+      },
+      release: async () => {
+        try {
+          await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot])
+        } finally {
+          heldSlots.delete(`${family}:${slot}`)
+          adminSessionDone()
+        }
+      },
+    }
+    const found = await admin.query<{ fingerprint: string | null }>(
+      "SELECT shobj_description(oid, 'pg_database') AS fingerprint FROM pg_database WHERE datname = $1",
+      [name],
+    )
+    if (found.rowCount) lease.fingerprint = found.rows[0]?.fingerprint ?? null
+    else await clone()
+    return lease
+  } catch (error) {
+    await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot]).catch(() => {})
+    heldSlots.delete(`${family}:${slot}`)
+    adminSessionDone()
+    throw error
+  }
+}
+
+/** The slots this process holds (`family:slot`). */
+const heldSlots = new Set<string>()
+
+/**
+ * One administrative connection per test process holds the leases' locks; it closes a moment
+ * after the last lease is given back (or with the process, which gives back any lease left).
+ */
+let admin: { client: Promise<pg.Client>; users: number; idle?: NodeJS.Timeout } | undefined
+
+function adminSession(): Promise<pg.Client> {
+  if (!admin) {
+    const client = new pg.Client({ connectionString: postgresUrl })
+    client.on('error', () => {})
+    admin = { client: client.connect().then(() => client), users: 0 }
+  }
+  clearTimeout(admin.idle)
+  admin.users += 1
+  return admin.client
+}
+
+function adminSessionDone(): void {
+  const session = admin
+  if (!session) return
+  session.users -= 1
+  if (session.users > 0) return
+  session.idle = setTimeout(() => {
+    if (admin !== session || session.users > 0) return
+    admin = undefined
+    void session.client.then((client) => client.end()).catch(() => {})
+  }, 1_000)
+  session.idle.unref()
+}
+
+/**
+ * Everything a test could change besides rows: relations, columns, defaults, constraints,
+ * indexes, triggers, functions, migrations. A clone is a file copy of the template, so object
+ * ids are the same in every pristine clone and can be compared as they are.
+ */
+async function schemaFingerprint(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ fingerprint: string }>`
+    SELECT md5(coalesce(string_agg(item, ' | ' ORDER BY item), '')) AS fingerprint FROM (
+      SELECT concat_ws(' ', 'relation', oid, relname, relkind, relnatts) AS item
+        FROM pg_class WHERE relnamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'column', a.attrelid, a.attnum, a.attname, a.atttypid,
+          a.atttypmod, a.attnotnull, a.attisdropped)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0
+      UNION ALL SELECT concat_ws(' ', 'default', d.oid, d.adrelid, d.adnum, d.adbin::text)
+        FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+        WHERE c.relnamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'constraint', oid, conname, contype, conrelid, confrelid,
+          conbin::text)
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'index', i.indexrelid, i.indrelid, i.indkey::text)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        WHERE c.relnamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'trigger', t.oid, t.tgname, t.tgfoid, t.tgenabled)
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'function', oid, proname, md5(prosrc)) FROM pg_proc
+        WHERE pronamespace = 'public'::regnamespace
+      UNION ALL SELECT concat_ws(' ', 'migration', name) FROM kysely_migration
+    ) items`.execute(db)
+  return rows[0]?.fingerprint ?? ''
+}
+
+/** Deletes every row but the migration records, in one transaction, and restarts sequences. */
+async function emptyDatabase(db: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{ name: string; parents: string[] }>`
+    SELECT c.relname::text AS name,
+        coalesce(array_agg(DISTINCT p.relname::text) FILTER (WHERE p.oid <> c.oid), '{}') AS parents
+      FROM pg_class c
+      LEFT JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f'
+      LEFT JOIN pg_class p ON p.oid = f.confrelid
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+        AND c.relname NOT IN ('kysely_migration', 'kysely_migration_lock')
+      GROUP BY c.relname`.execute(db)
+  const { rows: sequences } = await sql<{ name: string }>`
+    SELECT relname::text AS name FROM pg_class
+      WHERE relnamespace = 'public'::regnamespace AND relkind = 'S'`.execute(db)
+  // Triggers that refuse deletes (audit_log is append-only) are off for this transaction only.
+  const { rows: guards } = await sql<{ table: string; trigger: string }>`
+    SELECT c.relname::text AS table, t.tgname::text AS trigger
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+        AND t.tgenabled <> 'D' AND (t.tgtype & 8) <> 0`.execute(db)
+  // Children first, so no foreign key is ever left pointing at a deleted row.
+  const order: string[] = []
+  const left = new Map(rows.map((row) => [row.name, row.parents]))
+  while (left.size > 0) {
+    const referenced = new Set([...left.values()].flat())
+    const leaves = [...left.keys()].filter((name) => !referenced.has(name))
+    if (leaves.length === 0) break
+    for (const name of leaves) {
+      order.push(name)
+      left.delete(name)
+    }
+  }
+  const statements =
+    left.size > 0
+      ? // A cycle of foreign keys: TRUNCATE handles it, only slower.
+        [`TRUNCATE ${rows.map((row) => `"${row.name}"`).join(', ')} CASCADE`]
+      : order.map((name) => `DELETE FROM "${name}"`)
+  const toggle = (on: boolean) =>
+    guards.map(
+      (guard) =>
+        `ALTER TABLE "${guard.table}" ${on ? 'ENABLE' : 'DISABLE'} TRIGGER "${guard.trigger}"`,
+    )
+  statements.unshift(...toggle(false))
+  statements.push(...toggle(true))
+  for (const sequence of sequences) statements.push(`ALTER SEQUENCE "${sequence.name}" RESTART`)
+  // One round trip: several statements in one simple query run as one transaction.
+  await sql.raw(statements.join('; ')).execute(db)
 }
 
 async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {

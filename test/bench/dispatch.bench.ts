@@ -21,12 +21,12 @@
  * WAN, where the dispatcher window decides throughput (300 texts, paced at 10/s).
  *
  * Settings: BENCH_MESSAGES (2000), BENCH_WINDOW (10), BENCH_RATE (100), BENCH_PACED (500),
- * BENCH_OUTBOX_WINDOWS (1,16), BENCH_DATABASE_URL. Output: a table, the ratios, and
+ * BENCH_OUTBOX_WINDOWS (1,16), BENCH_CARRIERS (smpp,slow,http), BENCH_DATABASE_URL. Output: a table, the ratios, and
  * test/.tmp/bench-dispatch.json.
  * @module
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { smppCarrier } from '@textgate/server/carriers/smpp'
 import { twilioCarrier } from '@textgate/server/carriers/twilio'
@@ -52,6 +52,8 @@ const SLOW_ACK_MS = Number(process.env.BENCH_SLOW_ACK_MS ?? 50)
 const SLOW_MESSAGES = 300
 /** Dispatcher windows to measure the outbox with. */
 const OUTBOX_WINDOWS = (process.env.BENCH_OUTBOX_WINDOWS ?? '1,16').split(',').map(Number)
+/** Which carriers to run: `smpp` (instant peer), `slow` (the 50 ms peer), `http` (Twilio fake). */
+const CARRIERS = new Set((process.env.BENCH_CARRIERS ?? 'smpp,slow,http').split(','))
 const logger = createLogger('warn', { pretty: false })
 
 interface Result {
@@ -62,6 +64,8 @@ interface Result {
   perSecond: number
   p50: number
   p99: number
+  /** Drain rows: CPU time of this process per text, ms. */
+  cpuMsPerText?: number
 }
 
 function summarise(name: string, latencies: number[], seconds: number, errors: number): Result {
@@ -256,17 +260,22 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
     // 2a. Throughput: MESSAGES accepted texts waiting, then the dispatcher drains them.
     for (let i = 0; i < MESSAGES; i++) await enqueue(i)
     const drainStart = performance.now()
+    const cpuBefore = process.cpuUsage()
     dispatcher.start()
     await waitForAcks(MESSAGES)
+    const cpu = process.cpuUsage(cpuBefore)
     const drained = [...acked.values()]
-    results.push(
-      summarise(
+    results.push({
+      ...summarise(
         `${label}: outbox drain, window ${outboxWindow} (${storage.dialect})`,
         drained.map((at) => at - drainStart),
         (Math.max(...drained) - drainStart) / 1000,
         MESSAGES - acked.size + (await outboxErrors()),
       ),
-    )
+      // This process's CPU (dispatcher, adapter and the in-process peer): steadier than msg/s
+      // when other work shares the machine.
+      cpuMsPerText: (cpu.user + cpu.system) / 1000 / MESSAGES,
+    })
 
     // 2b. Latency: texts accepted at RATE per second while the dispatcher runs.
     acked.clear()
@@ -293,7 +302,9 @@ async function main() {
   console.log(
     `Dispatch benchmark: ${DEFAULT_MESSAGES} texts per run (${SLOW_MESSAGES} with the slow SMSC), ` +
       `SMPP submit window ${WINDOW}, ` +
-      `${cpus().length} CPUs, Node ${process.version}, carriers on 127.0.0.1\n`,
+      `${cpus().length} CPUs, load average ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}, Node ${process.version}, carriers on 127.0.0.1\n`,
   )
   const smsc = await startFakeSmsc({ receipts: 'tlv' })
   const slowSmsc = await startFakeSmsc({ receipts: 'tlv', ackDelayMs: SLOW_ACK_MS })
@@ -314,54 +325,57 @@ async function main() {
       sourceAddr: 'Bench',
       window: WINDOW,
     }
-    groups.push(
-      await runCarrier(
-        {
-          label: 'SMPP peer',
-          adapter: (id) => smppCarrier({ id, ...smppOptions, logger }),
-          spec: { type: 'smpp', ...smppOptions },
-        },
-        dir.path,
-      ),
-    )
+    if (CARRIERS.has('smpp'))
+      groups.push(
+        await runCarrier(
+          {
+            label: 'SMPP peer',
+            adapter: (id) => smppCarrier({ id, ...smppOptions, logger }),
+            spec: { type: 'smpp', ...smppOptions },
+          },
+          dir.path,
+        ),
+      )
     // The same peer answering after SLOW_ACK_MS, as a carrier across a WAN does: where the
     // dispatcher's window matters (fewer texts, paced at 10/s, to keep the run short).
     const slowOptions = { ...smppOptions, port: slowSmsc.port }
-    groups.push(
-      await runCarrier(
-        {
-          label: `SMPP peer, acks after ${SLOW_ACK_MS} ms`,
-          adapter: (id) => smppCarrier({ id, ...slowOptions, logger }),
-          spec: { type: 'smpp', ...slowOptions },
-          counts: { messages: SLOW_MESSAGES, paced: 100, rate: 10 },
-        },
-        dir.path,
-      ),
-    )
-    groups.push(
-      await runCarrier(
-        {
-          label: 'HTTP fake (Twilio)',
-          adapter: (id) => ({
-            ...twilioCarrier({
+    if (CARRIERS.has('slow'))
+      groups.push(
+        await runCarrier(
+          {
+            label: `SMPP peer, acks after ${SLOW_ACK_MS} ms`,
+            adapter: (id) => smppCarrier({ id, ...slowOptions, logger }),
+            spec: { type: 'smpp', ...slowOptions },
+            counts: { messages: SLOW_MESSAGES, paced: 100, rate: 10 },
+          },
+          dir.path,
+        ),
+      )
+    if (CARRIERS.has('http'))
+      groups.push(
+        await runCarrier(
+          {
+            label: 'HTTP fake (Twilio)',
+            adapter: (id) => ({
+              ...twilioCarrier({
+                accountSid: TWILIO_SID,
+                authToken: TWILIO_TOKEN,
+                from: '+15005550006',
+                baseUrl: twilio.baseUrl,
+              }),
+              id,
+            }),
+            spec: {
+              type: 'twilio',
               accountSid: TWILIO_SID,
-              authToken: TWILIO_TOKEN,
+              authTokenEnv: 'BENCH_TWILIO_TOKEN',
               from: '+15005550006',
               baseUrl: twilio.baseUrl,
-            }),
-            id,
-          }),
-          spec: {
-            type: 'twilio',
-            accountSid: TWILIO_SID,
-            authTokenEnv: 'BENCH_TWILIO_TOKEN',
-            from: '+15005550006',
-            baseUrl: twilio.baseUrl,
+            },
           },
-        },
-        dir.path,
-      ),
-    )
+          dir.path,
+        ),
+      )
   } finally {
     await smsc.close()
     await slowSmsc.close()
@@ -375,6 +389,7 @@ async function main() {
       'msg/s': r.perSecond.toFixed(0),
       'p50 ms': r.p50.toFixed(2),
       'p99 ms': r.p99.toFixed(2),
+      'CPU ms/text': r.cpuMsPerText?.toFixed(3) ?? '',
       errors: r.errors,
     })),
   )
@@ -395,6 +410,11 @@ async function main() {
     '\nEach outbox run is compared with the raw adapter against the same carrier fake, on this\n' +
       'machine, in this run. Burst latencies include queueing behind all texts at once; the paced\n' +
       'runs arrive below capacity.',
+  )
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
   )
   const outDir = join(ROOT, 'test/.tmp')
   mkdirSync(outDir, { recursive: true })

@@ -27,6 +27,11 @@ const raised = {
   destinations: {
     budgetPerHour: { low: HIGH, medium: HIGH, high: HIGH },
     unconvertedPerDay: { low: HIGH, medium: HIGH, high: HIGH },
+    // Its prefixes' too: the synthetic numbers are consecutive, a few blocks of 100 000.
+    prefix: {
+      budgetPerHour: { low: HIGH, medium: HIGH, high: HIGH },
+      unconvertedPerDay: { low: HIGH, medium: HIGH, high: HIGH },
+    },
   },
 }
 

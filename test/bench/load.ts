@@ -9,6 +9,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
 import autocannon from 'autocannon'
 
 import {
@@ -66,7 +67,82 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   let next = limited ? 0 : spec.offset
   let exhausted = false
 
+  /**
+   * Open loop at `spec.rate`: request i is due at start + i / rate and goes out then on a free
+   * keep-alive connection (a new one when all are busy); its latency runs from when it was due,
+   * so a server that falls behind shows it (no coordinated omission).
+   */
+  async function pacedPhase(seconds: number) {
+    const rate = spec.rate ?? 1
+    const latencies: number[] = []
+    let errors = 0
+    let firstError = ''
+    let sent = 0
+    const agents = spec.targets.map(() => new Agent({ keepAlive: true, maxSockets: 256 }))
+    const started = performance.now()
+    const total = Math.floor(seconds * rate)
+    const answers: Promise<void>[] = []
+    for (let k = 0; k < total; k++) {
+      const due = started + (k * 1000) / rate
+      const wait = due - performance.now()
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+      const i = next++
+      if (limited && i >= supply.length) {
+        exhausted = true
+        break
+      }
+      const target = k % spec.targets.length
+      const url = new URL(spec.targets[target] as string)
+      const { path, body } = bodyFor(spec.kind, i, supply, spec.signals)
+      answers.push(
+        new Promise<void>((resolve) => {
+          const req = request(
+            {
+              host: url.hostname,
+              port: url.port,
+              path,
+              method: 'POST',
+              agent: agents[target],
+              headers: {
+                ...spec.headers,
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(body),
+                'x-forwarded-for': clientIp(limited ? spec.offset + i : i),
+              },
+            },
+            (res) => {
+              res.resume()
+              res.on('end', () => {
+                latencies.push(performance.now() - due)
+                sent++
+                if (res.statusCode !== spec.expect) {
+                  errors++
+                  firstError ||= `HTTP ${res.statusCode}`
+                }
+                resolve()
+              })
+            },
+          )
+          req.on('error', (error) => {
+            errors++
+            firstError ||= error.message
+            resolve()
+          })
+          req.end(body)
+        }),
+      )
+    }
+    await Promise.all(answers)
+    for (const agent of agents) agent.destroy()
+    const elapsed = (performance.now() - started) / 1000
+    latencies.sort((a, b) => a - b)
+    const at = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+    return { sent, errors, firstError, elapsed, p50: at(0.5), p99: at(0.99), measured: true }
+  }
+
   async function phase(seconds: number, measured: boolean) {
+    if (spec.paced && spec.rate) return pacedPhase(seconds)
     const latencies: number[] = []
     let errors = 0
     let firstError = ''

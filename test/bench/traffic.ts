@@ -17,6 +17,14 @@ export interface LoadSpec {
   warmupSeconds: number
   /** Requests per second over all connections; absent = as fast as answers come. */
   rate?: number
+  /**
+   * With `rate`: send at evenly spaced moments (open loop, one request every 1/rate s, on as
+   * many keep-alive connections as needed), latency counted from the moment a request was due.
+   * Without it autocannon enforces the rate per second: each second's quota goes out as fast as
+   * answers come, then the connections wait for the next second, so half the maximum rate is
+   * the maximum rate half of the time.
+   */
+  paced?: boolean
   /** Stop after this many requests (the memory rows). */
   amount?: number
   /** For check and verify: a JSON file of `[id, phone, code][]`, consumed in order. */

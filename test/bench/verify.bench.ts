@@ -25,6 +25,13 @@
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
  *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
+ * - `half`: only the half-rate rows (BENCH_HALF_START_RATE and BENCH_HALF_CHECK_RATE, else half
+ *   of one full-speed row each measured first).
+ * Half-rate rows run twice: with autocannon's rate (each second's quota sent as fast as answers
+ * come, then a pause: the maximum rate half of the time) and evenly paced (open loop).
+ *
+ * BENCH_LOOP_DELAY=1 prints each row's server event-loop delay (p99, max, stalls over 10 ms).
+ *
  * BENCH_CPU_PROF=<folder> writes a V8 CPU profile of each Textgate server process there (open it
  * in Chrome DevTools or speedscope) to see where a request's time goes.
  *
@@ -37,7 +44,7 @@
  * @module
  */
 import { execSync, spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -83,9 +90,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BARE_MINIMUM = 10_000
 const CPU_PROF = process.env.BENCH_CPU_PROF
 /** The environment of a Textgate server under test. */
-const SERVER_ENV = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
+const SERVER_ENV: Record<string, string> = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
+/** BENCH_LOOP_DELAY=1: each row also prints the servers' event-loop delay (loop-delay.mjs). */
+const LOOP_DELAY_FILE = process.env.BENCH_LOOP_DELAY
+  ? join(ROOT, 'test/.tmp', `bench-loop-delay-${process.pid}.jsonl`)
+  : undefined
+if (LOOP_DELAY_FILE) SERVER_ENV.BENCH_LOOP_DELAY_FILE = LOOP_DELAY_FILE
 const SERVER_NODE_ARGS = [
   ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+  ...(LOOP_DELAY_FILE ? ['--import', join(ROOT, 'test/bench/loop-delay.mjs')] : []),
   // Extra node flags for the Textgate servers (e.g. `--require ./count-statements.cjs`).
   ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
 ]
@@ -95,6 +108,8 @@ const TMP = join(ROOT, 'test/.tmp')
 interface Row extends LoadResult {
   /** Server CPU time per request (warm-up included), ms. */
   cpuMsPerRequest: number
+  /** With BENCH_LOOP_DELAY: the servers' event-loop delay while the row was measured. */
+  loop?: LoopDelay
   name: string
   kind: LoadKind
 }
@@ -135,6 +150,11 @@ const GUARD_ON: FraudSettingsInput = {
   destinations: {
     budgetPerHour: { low: HIGH, medium: HIGH, high: HIGH },
     unconvertedPerDay: { low: HIGH, medium: HIGH, high: HIGH },
+    // Its prefixes' too: the synthetic numbers are consecutive, a few blocks of 100 000.
+    prefix: {
+      budgetPerHour: { low: HIGH, medium: HIGH, high: HIGH },
+      unconvertedPerDay: { low: HIGH, medium: HIGH, high: HIGH },
+    },
   },
   callers: { deviceStartsPerHour: HIGH },
 }
@@ -170,7 +190,7 @@ function cpuOf(pids: (number | undefined)[]): number {
 async function load(
   spec: Omit<LoadSpec, 'connections' | 'durationSeconds' | 'warmupSeconds'> &
     Partial<LoadSpec> & { pids: (number | undefined)[] },
-): Promise<LoadResult & { cpuMsPerRequest: number }> {
+): Promise<LoadResult & { cpuMsPerRequest: number; loop?: LoopDelay }> {
   const { pids, ...rest } = spec
   const full: LoadSpec = {
     connections: CONNECTIONS,
@@ -179,6 +199,7 @@ async function load(
     ...rest,
   }
   const cpuBefore = cpuOf(pids)
+  const measuredFrom = Date.now() + full.warmupSeconds * 1000
   const result = await new Promise<LoadResult>((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -195,7 +216,39 @@ async function load(
     })
   })
   const cpu = cpuOf(pids) - cpuBefore
-  return { ...result, cpuMsPerRequest: cpu / Math.max(1, result.requests + result.warmupRequests) }
+  return {
+    ...result,
+    cpuMsPerRequest: cpu / Math.max(1, result.requests + result.warmupRequests),
+    loop: LOOP_DELAY_FILE ? loopDelayOf(pids, measuredFrom + 1000, Date.now()) : undefined,
+  }
+}
+
+interface LoopDelay {
+  /** Worst per-second p99 and max of the servers' event-loop delay, ms. */
+  p99: number
+  max: number
+  /** Loop-delay samples over 10 ms, in all. */
+  stalls: number
+}
+
+/** The servers' event-loop delay between `from` and `to` (loop-delay.mjs's lines). */
+function loopDelayOf(
+  pids: (number | undefined)[],
+  from: number,
+  to: number,
+): LoopDelay | undefined {
+  if (!existsSync(LOOP_DELAY_FILE ?? '')) return undefined
+  const lines = readFileSync(LOOP_DELAY_FILE ?? '', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LoopDelay & { at: number; pid: number })
+    .filter((line) => pids.includes(line.pid) && line.at >= from && line.at <= to)
+  if (lines.length === 0) return undefined
+  return {
+    p99: Math.max(0, ...lines.map((l) => l.p99)),
+    max: Math.max(0, ...lines.map((l) => l.max)),
+    stalls: lines.reduce((sum, l) => sum + l.stalls, 0),
+  }
 }
 
 /** A row's requests use fresh numbers: budget for the fastest rate a 2-core machine reaches. */
@@ -203,11 +256,14 @@ const rangeFor = (seconds = SECONDS + WARMUP) => seconds * 40_000
 
 function report(row: Row): Row {
   const flag = row.errors > 0 ? `  INVALID: ${row.errors} errors, first ${row.firstError}` : ''
+  const loop = row.loop
+    ? `  loop delay p99 ${row.loop.p99} ms, max ${row.loop.max} ms, ${row.loop.stalls} stalls > 10 ms`
+    : ''
   const ran = row.exhausted
     ? ` (ran out of prepared verifications after ${row.seconds.toFixed(1)} s)`
     : ''
   console.log(
-    `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${ran}${flag}`,
+    `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${loop}${ran}${flag}`,
   )
   return row
 }
@@ -402,6 +458,50 @@ async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promis
   }
 }
 
+/**
+ * Start and check at half their maximum rate, on a fresh server: as autocannon paces a rate
+ * (each second's quota as fast as it goes, then a pause) and evenly paced (open loop).
+ */
+async function halfRateRows(
+  rows: Record<string, Row>,
+  startMax: number,
+  checkMax: number,
+  before?: { revision: string; cliPath: string },
+) {
+  const prefix = before ? 'before' : ''
+  const label = before ? `before (${before.revision}): ` : ''
+  console.log(`\nSQLite at half the maximum rate (latency with headroom) ${label}`)
+  const tgHalf = await startTextgates(undefined, 1, before?.cliPath)
+  const startRate = Math.max(1, Math.round(startMax / 2))
+  const checkRate = Math.max(1, Math.round(checkMax / 2))
+  try {
+    rows[`${prefix}startHalf`] = await startRow(`${label}Textgate start at ½ max rate`, tgHalf, {
+      rate: startRate,
+    })
+    rows[`${prefix}checkHalf`] = await checkRow(`${label}Textgate check at ½ max rate`, tgHalf, {
+      rate: checkRate,
+    })
+    rows[`${prefix}startPacedHalf`] = await startRow(
+      `${label}Textgate start at ½ max rate, evenly paced`,
+      tgHalf,
+      {
+        rate: startRate,
+        paced: true,
+      },
+    )
+    rows[`${prefix}checkPacedHalf`] = await checkRow(
+      `${label}Textgate check at ½ max rate, evenly paced`,
+      tgHalf,
+      {
+        rate: checkRate,
+        paced: true,
+      },
+    )
+  } finally {
+    await tgHalf.close()
+  }
+}
+
 async function main() {
   const load1 = loadavg()[0]?.toFixed(2)
   console.log(
@@ -577,16 +677,41 @@ async function main() {
         rows[key] = { ...row, errors, firstError: list.find((r) => r.errors > 0)?.firstError ?? '' }
     }
 
-    const tgHalf = KINDS.has('check') ? await startTextgates(undefined) : undefined
-    if (tgHalf && rows.check) {
-      console.log('\nSQLite at half the maximum rate (latency with headroom)')
-      rows.startHalf = await startRow('Textgate start at ½ max rate', tgHalf, {
-        rate: Math.max(1, Math.round(rows.start.perSecond / 2)),
-      })
-      rows.checkHalf = await checkRow('Textgate check at ½ max rate', tgHalf, {
-        rate: Math.max(1, Math.round(rows.check.perSecond / 2)),
-      })
-      await tgHalf.close()
+    if (rows.check) await halfRateRows(rows, rows.start.perSecond, rows.check.perSecond)
+  }
+
+  if (SECTIONS.has('half')) {
+    // Only the latency rows: at BENCH_HALF_START_RATE / BENCH_HALF_CHECK_RATE when given, else
+    // at half of what one row each at full speed measures first.
+    console.log('\nSQLite: start and check at full speed, for the half-rate rows')
+    let startMax = Number(process.env.BENCH_HALF_START_RATE ?? 0) * 2
+    let checkMax = Number(process.env.BENCH_HALF_CHECK_RATE ?? 0) * 2
+    if (!startMax || !checkMax) {
+      const tg = await startTextgates(undefined)
+      try {
+        if (!startMax) {
+          rows.start = await startRow('Textgate start', tg)
+          startMax = rows.start.perSecond
+        }
+        if (!checkMax) {
+          rows.check = await checkRow('Textgate check', tg)
+          checkMax = rows.check.perSecond
+        }
+      } finally {
+        await tg.close()
+      }
+    }
+    await halfRateRows(rows, startMax, checkMax)
+    if (BEFORE) {
+      const checkout = checkoutBefore(BEFORE)
+      try {
+        await halfRateRows(rows, startMax, checkMax, {
+          revision: BEFORE,
+          cliPath: checkout.cliPath,
+        })
+      } finally {
+        checkout.remove()
+      }
     }
   }
 

@@ -149,15 +149,35 @@ export const styles = [
     flex-wrap: wrap;
     gap: calc(var(--_spacing) / 2);
   }
-  /* Verify, Send a new code and Change number share one row on a phone: long labels wrap
-     between words inside their button. */
+  /* The code step: Verify is its one button; Send a new code and Change number are text links
+     on the row below, side by side when they fit, else one under the other. No label breaks
+     inside its control, in any language, and each keeps a 44 px touch target. */
   .actions.code {
-    flex-wrap: nowrap;
+    display: grid;
+    justify-items: start;
+    gap: calc(var(--_spacing) / 3);
   }
   .actions.code button {
-    flex: 1 1 auto;
-    padding-inline: calc(var(--_spacing) * 0.6);
-    line-height: 1.2;
+    white-space: nowrap;
+  }
+  .links {
+    display: flex;
+    flex-wrap: wrap;
+    column-gap: calc(var(--_spacing) * 1.5);
+  }
+  .links button {
+    border: 0;
+    background: transparent;
+    color: var(--_text);
+    /* Lined up with Verify's edge; at least 44 px each way, even for a two-character label. */
+    padding-inline: 0;
+    min-inline-size: 2.75rem;
+    text-align: start;
+    text-decoration: underline;
+    text-underline-offset: 0.2em;
+  }
+  .links button:disabled {
+    text-decoration: none;
   }
 `,
 ]

@@ -1,21 +1,19 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit'
-import { createClient, TextgateApiError } from './api/client'
+import { createClient } from './api/client'
 import { VerificationSession } from './api/session'
 import { CountdownController } from './controllers/countdown'
+import { FlowController } from './controllers/flow'
 import { FormController } from './controllers/form'
 import { LocaleController } from './controllers/locale'
-import { type ErrorField, ProblemController } from './controllers/problem'
+import { ProblemController } from './controllers/problem'
 import { SignalsController } from './controllers/signals'
 import { SlotPresenceController } from './controllers/slot-presence'
-import { WebOtpController } from './controllers/web-otp'
 import type {
   CountryPickEvent,
   TextgateCountryPicker,
 } from './country-picker/textgate-country-picker'
-import type { TextgateEventMap, TextgateStep } from './events'
-import { asciiDigits } from './phone'
+import type { TextgateEventMap } from './events'
 import { PhoneField } from './phone/field'
-import { afterPress } from './pointer'
 import { renderCodeStep } from './steps/code-step'
 import { renderDoneStep } from './steps/done-step'
 import { renderPhoneStep } from './steps/phone-step'
@@ -111,12 +109,6 @@ export class TextgateVerify extends LitElement {
     marketingText: { type: String, attribute: 'marketing-text' },
     captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
-    step: { state: true },
-    consent: { state: true },
-    marketing: { state: true },
-    codeText: { state: true },
-    busy: { state: true },
-    status: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -148,40 +140,46 @@ export class TextgateVerify extends LitElement {
    */
   declare marketingText: string
 
-  declare private step: TextgateStep
-  declare private consent: boolean
-  declare private marketing: boolean
-  declare private codeText: string
-  declare private busy: boolean
-  declare private status: string
-
   private readonly clock = new CountdownController(this)
   private readonly locale = new LocaleController(this)
   private readonly problem = new ProblemController(this, this.clock, () => this.t)
   private readonly formValue = new FormController(this, () => ({
-    step: this.step,
+    step: this.flow.step,
     name: this.name,
     token: this.session.token,
     marketing: this.session.marketing,
     required: this.required,
-    started: this.step !== 'phone' || /\d/.test(this.phone.text),
+    started: this.flow.step !== 'phone' || /\d/.test(this.phone.text),
     message: this.problem.message || this.t.required,
-    anchor: this.partElement(this.step === 'code' ? 'code-input' : 'phone-input') ?? undefined,
+    anchor: this.partElement(this.flow.step === 'code' ? 'code-input' : 'phone-input') ?? undefined,
   }))
-  private readonly otp = new WebOtpController(this, (code) => {
-    if (this.step === 'code') this.setCode(code)
-  })
   private readonly phone = new PhoneField(this, () =>
     this.partElement<HTMLInputElement>('phone-input'),
   )
   private readonly session = new VerificationSession(this, () => this.client())
   private readonly marketingSlot = new SlotPresenceController(this, 'marketing')
   private readonly signals = new SignalsController(this)
+  /** The steps and what moves them on: Send, Verify, Send a new code, Change number. */
+  private readonly flow = new FlowController(this, {
+    texts: () => this.t,
+    phone: this.phone,
+    session: this.session,
+    problem: this.problem,
+    clock: this.clock,
+    startOptions: () => ({
+      consentVersion: this.consentVersion,
+      captchaToken: this.captchaToken,
+      signals: this.signals.collect(),
+    }),
+    marketingOffered: () => this.marketingOffered,
+    part: (name) => this.partElement(name),
+    onReset: () => void this.picker?.hide(false),
+  })
   private configRequested = false
 
   /** The step renders' event handlers: one object, so Lit keeps the same listeners. */
   private readonly on = {
-    send: (event?: Event) => void this.onSendCode(event),
+    send: this.flow.send,
     phoneInput: (event: InputEvent) => {
       this.signals.input(event)
       this.phone.onInput(event)
@@ -189,26 +187,18 @@ export class TextgateVerify extends LitElement {
     },
     phoneKey: () => this.signals.key(),
     phoneFocus: () => this.signals.focus(),
-    phoneBlur: () => void this.onPhoneBlur(),
-    consent: (event: Event) => {
-      this.consent = (event.target as HTMLInputElement).checked
-      this.problem.clearAt('consent')
-    },
-    marketing: (event: Event) => {
-      this.marketing = (event.target as HTMLInputElement).checked
-    },
+    phoneBlur: this.flow.phoneBlur,
+    consent: this.flow.setConsent,
+    marketing: this.flow.setMarketing,
     pick: (event: CountryPickEvent) => {
       this.phone.choose(event.country)
       this.problem.clearAt('phone')
-      this.focusPart('phone-input')
+      this.partElement('phone-input')?.focus()
     },
-    check: (event?: Event) => void this.onCheck(event),
-    codeInput: (event: Event) => {
-      this.otp.stop() // The shopper types: WebOTP stops waiting.
-      this.setCode((event.target as HTMLInputElement).value)
-    },
-    resend: () => void this.onResend(),
-    change: () => void this.onChangeNumber(),
+    check: this.flow.check,
+    codeInput: this.flow.codeInput,
+    resend: this.flow.resend,
+    change: this.flow.change,
   }
 
   constructor() {
@@ -224,9 +214,6 @@ export class TextgateVerify extends LitElement {
     this.consentVersion = 'v1'
     this.marketingText = ''
     this.theme = ''
-    this.step = 'phone'
-    this.status = ''
-    this.reset()
   }
 
   /** The token once verified, else an empty string. */
@@ -260,17 +247,7 @@ export class TextgateVerify extends LitElement {
 
   /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
-    this.clock.stop()
-    this.otp.stop()
-    this.problem.reset()
-    this.session.reset()
-    this.step = 'phone'
-    this.codeText = ''
-    this.consent = false
-    this.marketing = false
-    this.status = ''
-    this.busy = false
-    void this.picker?.hide(false)
+    this.flow.reset()
   }
 
   override connectedCallback(): void {
@@ -289,7 +266,7 @@ export class TextgateVerify extends LitElement {
 
   /** Focuses the field of the current step. */
   override focus(options?: FocusOptions): void {
-    const target = { phone: 'phone-input', code: 'code-input', done: 'done' }[this.step]
+    const target = { phone: 'phone-input', code: 'code-input', done: 'done' }[this.flow.step]
     const element = this.partElement(target)
     if (element) element.focus(options)
     else super.focus(options)
@@ -320,7 +297,7 @@ export class TextgateVerify extends LitElement {
     if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
+  protected override updated(): void {
     if (!this.configRequested && this.publishableKey && this.isConnected) {
       // The project's settings, asked once; without them the widget still works.
       this.configRequested = true
@@ -329,193 +306,36 @@ export class TextgateVerify extends LitElement {
         () => this.defaultCountry,
       )
     }
-    if (changed.has('step' as keyof TextgateVerify)) {
-      const phone = this.step === 'phone' ? {} : { phone: this.session.e164 }
-      this.dispatch('textgate-step', { step: this.step, ...phone })
-    }
-  }
-
-  private dispatch<K extends keyof TextgateEventMap>(
-    type: K,
-    detail: TextgateEventMap[K]['detail'],
-  ) {
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }))
   }
 
   private client() {
     return createClient({ server: this.server, publishableKey: this.publishableKey })
   }
 
-  /** Shows a refused request's message and tells the page; `retry` repeats a network failure. */
-  private fail(error: unknown, at: ErrorField, retry: () => Promise<void>): void {
-    this.dispatch('textgate-error', this.problem.fail(error, at, retry, this.step === 'code'))
-  }
-
-  /** One request of the flow, with the controls busy; a refusal is shown at `at` and returned. */
-  private async request<T>(at: ErrorField, retry: () => Promise<void>, run: () => Promise<T>) {
-    this.busy = true
-    try {
-      return { value: await run() }
-    } catch (error) {
-      this.fail(error, at, retry)
-      return { error }
-    } finally {
-      this.busy = false
-    }
-  }
-
-  /** Checks the number when the shopper leaves the field, so problems show before sending. */
-  private async onPhoneBlur(): Promise<void> {
-    if (!/\d/.test(this.phone.text) || this.step !== 'phone') return
-    const checked = await this.phone.validate(this.t).catch(() => undefined)
-    if (!checked || !('problem' in checked) || this.step !== 'phone') return
-    // Leaving the field by pressing another control (consent, Send, the store's button): the
-    // message, which moves what is below it, waits until that press is over, so it lands.
-    await afterPress()
-    if (this.step === 'phone' && !this.problem.message) this.problem.show(checked.problem, 'phone')
-  }
-
-  private async onSendCode(event?: Event): Promise<void> {
-    event?.preventDefault()
-    if (this.busy) return
-    this.problem.clear()
-    const retry = () => this.onSendCode()
-    const checked = await this.phone.validate(this.t).catch(() => undefined)
-    if (!checked)
-      return this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', retry)
-    if ('problem' in checked) {
-      this.problem.show(checked.problem, 'phone')
-      return this.focusPart('phone-input')
-    }
-    if (!this.consent) {
-      this.problem.show(this.t.consentMissing, 'consent')
-      return this.focusPart('consent-checkbox')
-    }
-    const started = await this.request('phone', retry, () =>
-      this.session.start({
-        number: checked.number,
-        consentVersion: this.consentVersion,
-        marketing: this.marketingOffered ? this.marketing : undefined,
-        locale: this.t.$code,
-        captchaToken: this.captchaToken,
-        signals: this.signals.collect(),
-      }),
-    )
-    if ('error' in started) return this.focusAfterFailure('phone-input')
-    this.codeText = ''
-    this.status = this.t.codeSentTo(this.session.shownPhone)
-    this.step = 'code'
-    this.clock.start()
-    await this.focusAfter('code-input')
-    this.otp.start()
-  }
-
-  private setCode(text: string): void {
-    const length = this.session.pending?.codeLength ?? 6
-    const digits = asciiDigits(text).replace(/\D/g, '').slice(0, length)
-    const input = this.partElement<HTMLInputElement>('code-input')
-    if (input) input.value = digits
-    this.codeText = digits
-    if (!this.problem.terminal) this.problem.clearAt('code')
-    if (digits.length === length) void this.onCheck()
-  }
-
-  private async onCheck(event?: Event): Promise<void> {
-    event?.preventDefault()
-    const pending = this.session.pending
-    if (!pending || this.busy || this.problem.terminal) return
-    if (this.codeText.length !== pending.codeLength) {
-      this.problem.show(this.t.codeLabel(pending.codeLength), 'code')
-      return this.focusPart('code-input')
-    }
-    this.otp.stop()
-    const checked = await this.request(
-      'code',
-      () => this.onCheck(),
-      () => this.session.check(this.codeText),
-    )
-    if ('error' in checked) {
-      const { error } = checked
-      if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
-        this.codeText = ''
-        await this.updateComplete
-        const input = this.partElement<HTMLInputElement>('code-input')
-        if (input) input.value = ''
-        input?.focus()
-      } else if (this.problem.terminal) await this.focusAfter('change-button')
-      else await this.focusAfterFailure('code-input')
-      return
-    }
-    const token = checked.value
-    this.clock.stop()
-    this.step = 'done'
-    this.status = ''
-    this.problem.clear()
-    const { e164: phone, marketing } = this.session
-    this.dispatch('textgate-verified', { token, phone, verificationId: pending.id, marketing })
-    await this.focusAfter('done')
-  }
-
-  private async onResend(): Promise<void> {
-    if (!this.session.pending || this.busy) return
-    const resent = await this.request(
-      'code',
-      () => this.onResend(),
-      () => this.session.resend(),
-    )
-    if ('error' in resent) return this.focusAfterFailure('code-input')
-    // The number stays in view: "We sent a code to … A new code is on its way."
-    this.status = `${this.t.codeSentTo(this.session.shownPhone)} ${this.t.newCodeSent}`
-    this.problem.clear()
-    this.clock.start()
-    this.otp.start()
-    await this.focusAfter('code-input')
-  }
-
-  private async onChangeNumber(): Promise<void> {
-    this.reset()
-    await this.focusAfter('phone-input')
-  }
-
   private partElement<T extends HTMLElement>(name: string): T | null {
     return this.renderRoot?.querySelector<T>(`[part~="${name}"]`) ?? null
   }
 
-  private focusPart(name: string): void {
-    this.partElement(name)?.focus()
-  }
-
-  /** Focuses a part once the state just set is rendered. */
-  private async focusAfter(name: string): Promise<void> {
-    await this.updateComplete
-    this.focusPart(name)
-  }
-
-  /** The button pressed was disabled while busy: focus goes to Try again, else to `field`. */
-  private focusAfterFailure(field: string): Promise<void> {
-    return this.focusAfter(this.problem.retry ? 'retry-button' : field)
-  }
-
   private renderStep() {
-    const { t, on, problem } = this
-    const common = { t, on, invalid: problem.at, disabled: this.disabled, busy: this.busy }
+    const { t, on, problem, flow } = this
+    const common = { t, on, invalid: problem.at, disabled: this.disabled, busy: flow.busy }
     const verification = this.session.pending
-    if (this.step === 'code' && verification) {
+    if (flow.step === 'code' && verification) {
       return renderCodeStep({
         ...common,
         terminal: problem.terminal,
         verification,
-        codeText: this.codeText,
+        codeText: flow.codeText,
         resendWait: Math.max(
           this.clock.secondsUntil(verification.resendAfter),
           this.clock.secondsUntil(problem.waitUntil),
         ),
-        status: this.status,
+        status: flow.status,
         message: problem.render('code', 'code'),
         timeLocale: this.locale.tag,
       })
     }
-    if (this.step === 'done')
+    if (flow.step === 'done')
       return renderDoneStep({ t, on, verifiedPhone: this.session.shownPhone })
     return renderPhoneStep({
       ...common,
@@ -525,10 +345,10 @@ export class TextgateVerify extends LitElement {
       preferred: this.phone.preferred(this.preferredCountries),
       country: this.phone.find(this.phone.country, t.$code),
       phoneText: this.phone.text,
-      consent: this.consent,
+      consent: flow.consent,
       consentText: this.consentText,
       marketingOffered: this.marketingOffered,
-      marketing: this.marketing,
+      marketing: flow.marketing,
       marketingText: this.marketingText,
     })
   }
@@ -538,8 +358,8 @@ export class TextgateVerify extends LitElement {
       <div part="base" dir=${this.t.$dir} lang=${this.t.$code}>
         ${this.renderStep()}
         ${
-          this.step === 'phone'
-            ? html`<p id="status" part="status" role="status">${this.status}</p>`
+          this.flow.step === 'phone'
+            ? html`<p id="status" part="status" role="status">${this.flow.status}</p>`
             : nothing
         }
       </div>

@@ -40,6 +40,17 @@ const STATE_CACHE_MS = 10_000
 export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
   /** What this process last saw per destination, to skip the database while nothing changes. */
   const known = new Map<string, { restricted: boolean; at: number; nextProbeAt: number }>()
+  /**
+   * The restricted prefixes per project, as this process last read them: a start to a prefix
+   * not in the set needs no look at the database to know there is nothing to lift.
+   */
+  const prefixes = new Map<string, { at: number; subjects: Set<string> }>()
+  const notePrefix = (projectId: string, subject: string, restricted: boolean) => {
+    if (!subject.startsWith('prefix:')) return
+    const set = prefixes.get(projectId)?.subjects
+    if (restricted) set?.add(subject)
+    else set?.delete(subject)
+  }
 
   /**
    * The decision-log entry and the webhook event, in the transaction that opened or lifted the
@@ -145,6 +156,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
         at,
         nextProbeAt: opened ? at + firstProbeAfterMs : (seen?.nextProbeAt ?? 0),
       })
+      notePrefix(projectId, subject, true)
       if (opened) await announce(event)
     },
 
@@ -189,8 +201,28 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
           .where('subject', '=', subject)
           .executeTakeFirst()) !== undefined
       if (!stillOpen) known.set(key, { restricted: false, at, nextProbeAt: 0 })
+      notePrefix(projectId, subject, stillOpen)
       if (lifted) await announce(lifted)
       return stillOpen
+    },
+
+    /**
+     * The project's restricted prefixes (`prefix:+4474001`), read at most every ten seconds per
+     * process; what this process restricts or lifts meanwhile is in it at once.
+     */
+    async restrictedPrefixes(projectId: string, at: number): Promise<ReadonlySet<string>> {
+      const cached = prefixes.get(projectId)
+      if (cached && at - cached.at < STATE_CACHE_MS && at >= cached.at) return cached.subjects
+      const rows = await db
+        .selectFrom('fraud_restrictions')
+        .select('subject')
+        .where('project_id', '=', projectId)
+        .where('subject', 'like', 'prefix:%')
+        .execute()
+      const subjects = new Set(rows.map((r) => r.subject))
+      if (prefixes.size > 10_000) prefixes.clear()
+      prefixes.set(projectId, { at, subjects })
+      return subjects
     },
 
     /** Is a half-open probe due for this destination (without taking it)? */

@@ -156,6 +156,36 @@ export const FraudSettings = v.strictObject({
       firstProbeAfter: v.optional(Duration, '1h'),
       /** A restriction is held at least this long before it may be lifted. */
       minRestriction: v.optional(Duration, '30m'),
+      /**
+       * Ceilings per number prefix inside a country, from the prefix's own baseline: a block of
+       * numbers with little history gets a small budget, so pumping concentrated in a range or
+       * two is held even where the country is open. The same multipliers, probes and events as
+       * the country's ceilings.
+       */
+      prefix: v.optional(
+        v.strictObject({
+          /** `enforce` follows `destinations.mode`; `shadow` only records; `off` skips. */
+          mode: v.optional(Mode, 'enforce'),
+          /**
+           * A prefix is the number without its last `digits` digits: 5 is a block of 100 000
+           * numbers (see the README for the choice).
+           */
+          digits: v.optional(
+            v.pipe(
+              v.number(),
+              v.integer('must be a whole number'),
+              v.minValue(3, 'digits must be 3 to 8'),
+              v.maxValue(8, 'digits must be 3 to 8'),
+            ),
+            5,
+          ),
+          /** Texts per hour a prefix gets on top of its baseline, by the country's prior risk. */
+          budgetPerHour: v.optional(RiskCounts, { low: 5, medium: 3, high: 2 }),
+          /** Texts nobody entered in 24 h a prefix may have on top of its baseline. */
+          unconvertedPerDay: v.optional(RiskCounts, { low: 20, medium: 10, high: 5 }),
+        }),
+        {},
+      ),
     }),
     {},
   ),

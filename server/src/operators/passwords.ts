@@ -9,11 +9,27 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 export const MIN_PASSWORD_LENGTH = 12
 export const MAX_PASSWORD_LENGTH = 256
 
-// OWASP Password Storage Cheat Sheet: N=2^15, r=8, p=3 (32 MiB) is one of its equal choices.
-const N = 2 ** 15
-const R = 8
-const P = 3
+export interface PasswordCost {
+  N: number
+  r: number
+  p: number
+}
+
+/** OWASP Password Storage Cheat Sheet: N=2^15, r=8, p=3 (32 MiB) is one of its equal choices. */
+export const PASSWORD_COST: Readonly<PasswordCost> = Object.freeze({ N: 2 ** 15, r: 8, p: 3 })
 const KEY_LENGTH = 32
+
+let cost: Readonly<PasswordCost> = PASSWORD_COST
+
+/**
+ * Tests only: hash new passwords at a lower cost (a hash keeps its own parameters, so
+ * verifying is unchanged). In-process suites log operators in hundreds of times, each a
+ * 32 MiB scrypt at the production cost. Refused outside vitest, so no server can run with it.
+ */
+export function setPasswordCostForTests(testCost: PasswordCost): void {
+  if (!process.env.VITEST) throw new Error('setPasswordCostForTests is for tests run by vitest')
+  cost = Object.freeze({ ...testCost })
+}
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -30,8 +46,9 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
 /** `scrypt$N$r$p$salt$hash`: the parameters travel with the hash so they can be raised later. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16)
-  const key = await derive(password, salt, N, R, P)
-  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$')
+  const { N, r, p } = cost
+  const key = await derive(password, salt, N, r, p)
+  return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

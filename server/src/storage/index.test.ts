@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { migrateToLatest, openStorage, parseDatabaseUrl } from './index'
 import { migrations } from './migrations'
 
@@ -55,6 +55,76 @@ for (const dialect of DIALECTS) {
         )
       } finally {
         await storage.dispose()
+      }
+    })
+
+    it('hands each suite an empty database with every table, whatever the last suite did', async () => {
+      const tablesOf = async (storage: TestStorage) =>
+        (await storage.db.introspection.getTables()).map((t) => t.name).sort()
+      const rowsIn = async (storage: TestStorage, tables: string[]) => {
+        let rows = 0
+        for (const table of tables.filter((t) => !t.startsWith('kysely_'))) {
+          const result = await sql<{
+            n: number | string
+          }>`select count(*) as n from ${sql.table(table)}`.execute(storage.db)
+          rows += Number(result.rows[0]?.n)
+        }
+        return rows
+      }
+      // On PostgreSQL the next lease is usually this very database (the lowest free slot).
+      const first = await createTestStorage(dialect)
+      const tables = await tablesOf(first)
+      try {
+        expect(tables).toContain('audit_log')
+        expect(await rowsIn(first, tables)).toBe(0)
+        await first.db
+          .insertInto('projects')
+          .values({
+            id: 'prj_dirty',
+            name: 'x',
+            allowed_origins: '[]',
+            allowed_countries: null,
+            brand: 'x',
+            code_length: 6,
+            created_at: 1,
+          })
+          .execute()
+        await sql`insert into audit_log (id, project_id, seq, at, actor_type, actor_label, action, prev_hash, hash)
+          values ('aud_1', 'prj_dirty', 1, 1, 'system', 'x', 'x', 'x', 'x')`.execute(first.db)
+        await first.db.schema.dropTable('fraud_list_entries').execute()
+        expect(await rowsIn(first, await tablesOf(first))).toBeGreaterThan(0)
+      } finally {
+        await first.dispose()
+      }
+      const second = await createTestStorage(dialect)
+      try {
+        expect(await tablesOf(second)).toEqual(tables)
+        expect(await rowsIn(second, tables)).toBe(0)
+      } finally {
+        await second.dispose()
+      }
+    })
+
+    it('gives suites open at once databases of their own', async () => {
+      const storages = await Promise.all([1, 2, 3].map(() => createTestStorage(dialect)))
+      try {
+        await storages[0]?.db
+          .insertInto('projects')
+          .values({
+            id: 'prj_mine',
+            name: 'x',
+            allowed_origins: '[]',
+            allowed_countries: null,
+            brand: 'x',
+            code_length: 6,
+            created_at: 1,
+          })
+          .execute()
+        for (const other of storages.slice(1)) {
+          expect(await other.db.selectFrom('projects').selectAll().execute()).toEqual([])
+        }
+      } finally {
+        await Promise.all(storages.map((storage) => storage.dispose()))
       }
     })
 

@@ -60,6 +60,17 @@ export function mobileNumber(random: Random, country: CountryCode): string {
   throw new Error(`no mobile number found for ${country}`)
 }
 
+/** A valid mobile (or fixed-line-or-mobile) number, as the guard's number-type check wants. */
+export function isMobile(phone: string): boolean {
+  try {
+    const parsed = parsePhoneNumberWithError(phone)
+    const type = parsed.getType()
+    return parsed.isValid() && (type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE')
+  } catch {
+    return false
+  }
+}
+
 export const ipv4 = (random: Random) =>
   `${random.int(11, 223)}.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`
 export const ipv6 = (random: Random) =>

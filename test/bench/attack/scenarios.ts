@@ -10,6 +10,7 @@ import {
   humanSignals,
   ipv4,
   ipv6,
+  isMobile,
   mobileNumber,
   type Random,
 } from './actors'
@@ -180,6 +181,85 @@ function widgetBot(key: string, captcha: boolean): Scenario {
   }
 }
 
+/** Two weeks of history: mostly Great Britain (about 4 verified an hour by day), a little elsewhere. */
+async function britishHistory(world: World, random: Random) {
+  // Two weeks of history: mostly Great Britain, busier by day, a little elsewhere.
+  const devices: string[] = []
+  const start = world.now()
+  for (let hour = 0; hour < 14 * 24; hour++) {
+    const at = start + hour * HOUR
+    const local = new Date(at).getUTCHours()
+    const gb = local >= 8 && local <= 22 ? 4 : 1
+    for (let i = 0; i < gb + (random.next() < 0.3 ? 1 : 0); i++) {
+      const deviceId = random.id(22)
+      if (random.next() < 0.2) devices.push(deviceId)
+      const country = random.next() < 0.9 ? 'GB' : random.pick(['US', 'DE', 'FR'] as const)
+      world.setNow(at + i * 60_000)
+      await world.fraud.afterApproved({
+        projectId: world.projectId,
+        fraudSettings: null,
+        phone: mobileNumber(random, country),
+        country,
+        mode: 'live',
+        signals: { deviceId },
+      })
+    }
+  }
+  world.setNow(start + 14 * 24 * HOUR)
+  return { returningDevices: devices }
+}
+
+/**
+ * Random valid GB mobiles inside `ranges` blocks of `width` numbers each (the blocks drawn from
+ * the same numbering the shoppers' numbers come from), never repeating.
+ */
+function pumpingInRanges(random: Random, starts: number, width: number, ranges: number) {
+  const digits = String(width - 1).length
+  const blocks = Array.from({ length: ranges }, () => mobileNumber(random, 'GB').slice(0, -digits))
+  const ips = rotatingAddresses(random, starts)
+  const seen = new Set<string>()
+  const events: AttackEvent[] = []
+  while (events.length < starts) {
+    const phone = `${random.pick(blocks)}${String(random.int(0, width - 1)).padStart(digits, '0')}`
+    if (seen.has(phone) || !isMobile(phone)) continue
+    seen.add(phone)
+    events.push({
+      kind: 'attack',
+      at: random.int(0, HOUR),
+      phone,
+      caller: scriptCaller(ips[events.length] as string, undefined),
+    })
+  }
+  return events
+}
+
+/** Random pumping inside one open country the store sells in: two ranges, shoppers around. */
+function pumpingOneCountry(key: string, title: string, width: number, variation = false) {
+  return {
+    key,
+    title,
+    ...(variation ? { variation: true } : {}),
+    warmup: britishHistory,
+    events(random: Random, { returningDevices }: { returningDevices: string[] }) {
+      return [
+        ...pumpingInRanges(random, scale(1200), width, 2),
+        // Real shoppers in Great Britain (a third on returning devices) and elsewhere.
+        ...Array.from({ length: scale(30) }, () =>
+          shopper(
+            random,
+            'GB',
+            random.int(0, HOUR),
+            random.next() < 0.33 && returningDevices.length > 0
+              ? random.pick(returningDevices)
+              : undefined,
+          ),
+        ),
+        ...shoppers(random, scale(10), ELSEWHERE, HOUR),
+      ]
+    },
+  } satisfies Scenario
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     key: 'a',
@@ -239,32 +319,7 @@ export const SCENARIOS: Scenario[] = [
     key: 'f',
     title: "(f) flash sale: a burst in the country most of the store's shoppers are in",
     shoppersOnly: true,
-    async warmup(world, random) {
-      // Two weeks of history: mostly Great Britain, busier by day, a little elsewhere.
-      const devices: string[] = []
-      const start = world.now()
-      for (let hour = 0; hour < 14 * 24; hour++) {
-        const at = start + hour * HOUR
-        const local = new Date(at).getUTCHours()
-        const gb = local >= 8 && local <= 22 ? 4 : 1
-        for (let i = 0; i < gb + (random.next() < 0.3 ? 1 : 0); i++) {
-          const deviceId = random.id(22)
-          if (random.next() < 0.2) devices.push(deviceId)
-          const country = random.next() < 0.9 ? 'GB' : random.pick(['US', 'DE', 'FR'] as const)
-          world.setNow(at + i * 60_000)
-          await world.fraud.afterApproved({
-            projectId: world.projectId,
-            fraudSettings: null,
-            phone: mobileNumber(random, country),
-            country,
-            mode: 'live',
-            signals: { deviceId },
-          })
-        }
-      }
-      world.setNow(start + 14 * 24 * HOUR)
-      return { returningDevices: devices }
-    },
+    warmup: britishHistory,
     events(random, { returningDevices }) {
       // The sale: ten times the usual hour, a third of them returning shoppers.
       return Array.from({ length: scale(200) }, () =>
@@ -279,6 +334,11 @@ export const SCENARIOS: Scenario[] = [
       )
     },
   },
+  pumpingOneCountry(
+    'g',
+    '(g) random pumping in one open country with history (GB): two 100 000-number ranges, rotating IPv4/IPv6, no signals',
+    100_000,
+  ),
   {
     key: 'v-medium',
     title: '(variation) random pumping of medium-risk and unlisted countries, no signals',
@@ -357,4 +417,10 @@ export const SCENARIOS: Scenario[] = [
       ]
     },
   },
+  pumpingOneCountry(
+    'v-wide',
+    '(variation) (g) over two ranges of 1 000 000 numbers each (ten prefixes apiece)',
+    1_000_000,
+    true,
+  ),
 ]

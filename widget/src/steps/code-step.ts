@@ -1,9 +1,10 @@
 /**
- * The second step: the one-time code, Verify, Send a new code, Change number.
+ * The second step: the one-time code, Verify, and below it Send a new code and Change number as
+ * text links (after a refusal that ends the verification, only Start again).
  * @module
  */
 import type { StartVerificationResponse } from '@textgate/shared'
-import { html, nothing } from 'lit'
+import { html } from 'lit'
 import type { Translation } from '../translations/en'
 
 export interface CodeStepView {
@@ -33,6 +34,10 @@ export interface CodeStepView {
 
 export function renderCodeStep(v: CodeStepView) {
   const { t, on, verification } = v
+  const change = (label: string) =>
+    html`<button part="change-button" type="button" ?disabled=${v.busy} @click=${on.change}>
+      ${label}
+    </button>`
   const expires = new Date(verification.expiresAt).toLocaleTimeString([v.timeLocale, t.$code], {
     timeStyle: 'short',
   })
@@ -60,22 +65,22 @@ export function renderCodeStep(v: CodeStepView) {
       <div class="actions code">
         ${
           v.terminal
-            ? nothing
+            ? change(t.startAgain)
             : html`<button part="submit-button" type="submit" ?disabled=${v.disabled || v.busy}>
                   ${v.busy ? t.verifying : t.verify}
                 </button>
-                <button
-                  part="resend-button"
-                  type="button"
-                  ?disabled=${v.disabled || v.busy || v.resendWait > 0}
-                  @click=${on.resend}
-                >
-                  ${v.resendWait > 0 ? t.resendIn(v.resendWait) : t.resend}
-                </button>`
+                <div class="links">
+                  <button
+                    part="resend-button"
+                    type="button"
+                    ?disabled=${v.disabled || v.busy || v.resendWait > 0}
+                    @click=${on.resend}
+                  >
+                    ${v.resendWait > 0 ? t.resendIn(v.resendWait) : t.resend}
+                  </button>
+                  ${change(t.changeNumber)}
+                </div>`
         }
-        <button part="change-button" type="button" ?disabled=${v.busy} @click=${on.change}>
-          ${v.terminal ? t.startAgain : t.changeNumber}
-        </button>
       </div>
     </form>
   `

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fraudCheckContract, type TestStart } from '../../../testing/fraud-check.case'
 import { createChallengeService } from '../challenge'
 import { fraudContext } from '../context'
@@ -6,6 +6,7 @@ import { databaseCounters } from '../counters'
 import { createFraudGuard } from '../guard'
 import { type FraudSettingsInput, parseFraudSettings } from '../settings'
 import type { CallerSignals, CheckDeps } from '../types'
+import { conversionCheck } from './conversion'
 import { destinationCheck } from './destination'
 
 const AT = Date.parse('2026-12-07T12:00:00Z')
@@ -30,11 +31,27 @@ const liveStart = (overrides: Partial<TestStart> = {}): TestStart => ({
   ...overrides,
 })
 
-/** Texts sent to `country` (as the guard counts them after each real start). */
-async function sendTexts(deps: CheckDeps, start: TestStart, count: number, at: number) {
-  const ctx = fraudContext(start, { settings: parseFraudSettings({}), at })
-  for (let i = 0; i < count; i++) await destinationCheck.afterSent?.(ctx, deps)
+/**
+ * Texts sent to `start`'s country (as the guard counts them after each real start), to numbers
+ * spread over many prefixes unless `samePrefix` (then all to the start's own prefix).
+ */
+async function sendTexts(
+  deps: CheckDeps,
+  start: TestStart,
+  count: number,
+  at: number,
+  samePrefix = false,
+) {
+  const settings = parseFraudSettings({})
+  for (let i = 0; i < count; i++) {
+    const phone = samePrefix ? start.phone : spread(start.phone, i)
+    await destinationCheck.afterSent?.(fraudContext({ ...start, phone }, { settings, at }), deps)
+  }
 }
+
+/** `phone` with the three digits before its last five replaced by `i`: another 100k block. */
+const spread = (phone: string, i: number) =>
+  `${phone.slice(0, -8)}${String(i % 1000).padStart(3, '0')}${phone.slice(-5)}`
 
 fraudCheckContract({
   check: destinationCheck,
@@ -166,6 +183,172 @@ fraudCheckContract({
       expect(lifted).toHaveLength(1)
     })
 
+    describe('per-prefix ceilings from the baseline', () => {
+      // Great Britain: low risk, so open without history; its prefixes are 100 000-number blocks.
+      const GB = liveStart({ country: 'GB', phone: '+447400123456' })
+      const inPrefix = (i: number) => ({ ...GB, phone: `+4474001${String(i).padStart(5, '0')}` })
+      const restrictionEvents = () =>
+        storage()
+          .db.selectFrom('fraud_events')
+          .select(['outcome', 'phone', 'country', 'reasons', 'figures'])
+          .where('outcome', 'in', ['restricted', 'lifted'])
+          .orderBy('created_at')
+          .execute()
+
+      it('holds a prefix without history to its budget inside an open country, weighing the caller, and tells the operator once', async () => {
+        // Five texts to one block of GB an hour: the budget of a low-risk country's prefix.
+        await sendTexts(deps(), GB, 5, AT - 60_000, true)
+        const unsigned = await run(inPrefix(777))
+        expect(unsigned.findings.map((f) => `${f.decision}:${f.reason}`)).toEqual([
+          'block:destination.prefix.rate',
+          'block:caller.no_signals',
+        ])
+        // A caller without signals is told (429), never decoyed; the figures explain it.
+        expect(unsigned.findings[0]?.refusal?.code).toBe('rate_limited')
+        expect(unsigned.findings[0]?.figures).toMatchObject({
+          prefixSent1h: 5,
+          prefixRateCeiling: 5,
+          prefixBaselinePerHour: 0,
+        })
+        // A person gets the escalation and so their code; a bot (two strikes) the decoy.
+        const person = await run({ ...inPrefix(778), signals: HUMAN })
+        expect(person.findings.length).toBeGreaterThan(0)
+        expect(person.findings.every((f) => f.decision === 'challenge' && f.interactive)).toBe(true)
+        const bot = await run({ ...inPrefix(779), signals: { ...HUMAN, webdriver: true } })
+        expect(bot.findings.every((f) => f.decision === 'block' && f.scope === 'number')).toBe(true)
+        // The rest of the country, and the same block in another project, are untouched.
+        expect(await reasons({ ...GB, phone: '+447400923456' })).toEqual([])
+        expect(await reasons({ ...inPrefix(780), projectId: 'prj_other' })).toEqual([])
+        // One restricted event for the block, with the reason and the figures.
+        const events = await restrictionEvents()
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({ outcome: 'restricted', phone: '+4474001', country: '' })
+        expect(JSON.parse(events[0]?.reasons ?? '[]')).toEqual(['destination.prefix.rate'])
+        expect(JSON.parse(events[0]?.figures ?? '{}')).toMatchObject({
+          country: 'GB',
+          prefix: '+4474001',
+          prefixSent1h: 5,
+          prefixRateCeiling: 5,
+        })
+      })
+
+      it('restricts a prefix as the starts come (surge), before the texts', async () => {
+        // 15 starts to one block in an hour (none texted here) are within 3 × the budget of 5.
+        for (let i = 0; i < 15; i++) expect(await reasons(inPrefix(i))).toEqual([])
+        const surge = await run(inPrefix(15))
+        expect(surge.findings.map((f) => f.reason)).toContain('destination.prefix.surge')
+        expect(surge.findings[0]?.figures).toMatchObject({
+          prefixStarts1h: 16,
+          prefixSurgeCeiling: 15,
+        })
+        // A start sent again with the answer to its challenge is not counted twice.
+        const again = await run({ ...inPrefix(15), answered: true })
+        expect(again.findings[0]?.figures).toMatchObject({ prefixStarts1h: 16 })
+      })
+
+      it("makes room from the prefix's own history and from the shoppers verifying in it now", async () => {
+        const settings = parseFraudSettings({})
+        // Its shoppers verifying right now (a flash sale): 8 texts, 6 codes entered.
+        await sendTexts(deps(), GB, 8, AT - 60_000, true)
+        for (let i = 0; i < 6; i++) {
+          const ctx = fraudContext(inPrefix(100 + i), { settings, at: AT - 30_000 })
+          await destinationCheck.afterApproved?.(ctx, deps())
+        }
+        const sale = await run(inPrefix(200))
+        expect(sale.findings).toEqual([])
+        // Another block with the same texts and nobody entering them is held.
+        const other = { ...GB, phone: '+447400234567' }
+        await sendTexts(deps(), other, 8, AT - 60_000, true)
+        expect(await reasons(other)).toContain('block:destination.prefix.rate')
+
+        // A block with steady history: 4 shoppers an hour for a day (an EWMA of about 1.6 an
+        // hour, two hours ago) gets 5 + 4 × 1.6: 12 texts an hour.
+        const busy = { ...GB, phone: '+447400345678' }
+        for (let h = 25; h > 1; h--) {
+          for (let i = 0; i < 4; i++) {
+            const ctx = fraudContext(busy, { settings, at: AT - h * HOUR + i * 60_000 })
+            await destinationCheck.afterApproved?.(ctx, deps())
+          }
+        }
+        await sendTexts(deps(), busy, 11, AT - 60_000, true)
+        expect((await run(busy)).findings).toEqual([])
+        await sendTexts(deps(), busy, 1, AT - 60_000, true)
+        const over = await run(busy)
+        expect(over.findings.map((f) => f.reason)).toContain('destination.prefix.rate')
+        expect(over.findings[0]?.figures).toMatchObject({ prefixRateCeiling: 12, prefixSent1h: 12 })
+        expect(over.findings[0]?.figures?.prefixBaselinePerHour).toBeGreaterThan(1.5)
+      })
+
+      it('lets a probe through a restricted prefix, then lifts it once the texts stop', async () => {
+        await sendTexts(deps(), GB, 6, AT - 60_000, true)
+        expect(await reasons(inPrefix(1))).toContain('block:destination.prefix.rate')
+        const later = AT + HOUR + 60_000
+        await sendTexts(deps(), GB, 6, later - 60_000, true)
+        const taken = await run({ ...inPrefix(2), answered: true }, {}, later)
+        expect(taken.findings.map((f) => f.reason)).toContain('destination.probe')
+        expect(taken.findings.every((f) => f.decision === 'challenge')).toBe(true)
+        const next = await run({ ...inPrefix(3), answered: true }, {}, later + 1000)
+        expect(next.findings.every((f) => f.decision === 'block')).toBe(true)
+        // Two quiet hours later: lifted, once, with the figures.
+        const quiet = later + 2 * HOUR + 60_000
+        expect((await run(inPrefix(4), {}, quiet)).findings).toEqual([])
+        await run(inPrefix(5), {}, quiet + 20_000)
+        const events = await restrictionEvents()
+        expect(events.map((e) => e.outcome)).toEqual(['restricted', 'lifted'])
+        expect(events[1]).toMatchObject({ phone: '+4474001' })
+        expect(JSON.parse(events[1]?.reasons ?? '[]')).toEqual(['lifted:destination.prefix.rate'])
+        expect(
+          await storage().db.selectFrom('fraud_restrictions').select('subject').execute(),
+        ).toEqual([])
+      })
+
+      it("lifts the conversion breaker's prefix restriction too once its rate recovers", async () => {
+        const settings = parseFraudSettings({})
+        const phone = '+447400555123'
+        const ctx = fraudContext({ ...GB, phone }, { settings, at: AT - 60_000 })
+        // 8 texts, none entered, to a 10 000-number block: the breaker's block rate.
+        for (let i = 0; i < 8; i++) await conversionCheck.afterSent?.(ctx, deps())
+        expect(await reasons({ ...GB, phone: '+447400555999' })).toContain(
+          'block:conversion.prefix',
+        )
+        const later = AT + 3 * HOUR
+        expect(await reasons({ ...GB, phone: '+447400555998' })).not.toEqual([])
+        expect((await run({ ...GB, phone: '+447400555997' }, {}, later)).findings).toEqual([])
+        const events = await restrictionEvents()
+        expect(events.map((e) => [e.outcome, e.phone])).toEqual([
+          ['restricted', '+44740055'],
+          ['lifted', '+44740055'],
+        ])
+      })
+
+      it('prefix in shadow: records what it would do, acts as if open; off: not judged', async () => {
+        await sendTexts(deps(), GB, 5, AT - 60_000, true)
+        const shadow = await run(inPrefix(9), { destinations: { prefix: { mode: 'shadow' } } })
+        expect(shadow.findings).toEqual([])
+        expect(shadow.shadowReasons).toEqual([
+          'block:destination.prefix.rate',
+          'block:caller.no_signals',
+        ])
+        const off = await run(inPrefix(10), { destinations: { prefix: { mode: 'off' } } })
+        expect(off.findings).toEqual([])
+        expect(off.shadowReasons ?? []).toEqual([])
+        expect(await storage().db.selectFrom('fraud_restrictions').selectAll().execute()).toEqual(
+          [],
+        )
+        // Destinations in shadow: the prefix is judged and only recorded, through the guard.
+        const guard = guardAt(() => AT)
+        const assessment = await guard.assess({
+          ...inPrefix(11),
+          fraudSettings: JSON.stringify({ destinations: { mode: 'shadow' } }),
+        })
+        expect(assessment.decoy).toBe(false)
+        expect(assessment.shadowReasons).toContain('block:destination.prefix.rate')
+        expect(await storage().db.selectFrom('fraud_restrictions').selectAll().execute()).toEqual(
+          [],
+        )
+      })
+    })
+
     it('weighs the store server (secret key) as itself: the cold budget, then probes and throttling, never a decoy', async () => {
       const server = liveStart({ keyKind: 'secret', phone: '+2348031110000' })
       // Cold Nigeria, no signals: through while the cold budget lasts.
@@ -251,4 +434,25 @@ fraudCheckContract({
       expect(await storage().db.selectFrom('fraud_restrictions').selectAll().execute()).toEqual([])
     })
   },
+})
+
+describe('destination prefix settings', () => {
+  it('defaults to 100 000-number blocks and names a bad value', () => {
+    const { prefix } = parseFraudSettings({}).destinations
+    expect(prefix).toEqual({
+      mode: 'enforce',
+      digits: 5,
+      budgetPerHour: { low: 5, medium: 3, high: 2 },
+      unconvertedPerDay: { low: 20, medium: 10, high: 5 },
+    })
+    expect(() => parseFraudSettings({ destinations: { prefix: { digits: 2 } } })).toThrow(
+      'destinations.prefix.digits: digits must be 3 to 8',
+    )
+    expect(() =>
+      parseFraudSettings({ destinations: { prefix: { budgetPerHour: { low: 0 } } } }),
+    ).toThrow(/destinations\.prefix\.budgetPerHour/)
+    expect(() => parseFraudSettings({ destinations: { prefix: { mode: 'loud' } } })).toThrow(
+      'destinations.prefix.mode: mode must be enforce, shadow or off',
+    )
+  })
 })

@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../../storage'
 import { type CallerClass, judgeCaller } from '../callers'
+import type { CounterRef } from '../counters'
 import { createBaselines } from '../destinations/baseline'
 import {
   type DestinationState,
@@ -21,6 +22,11 @@ import {
   destinationReadRefs,
   deviceStartRef,
   judgeDestination,
+  judgePrefix,
+  NO_BASELINE,
+  type PrefixVerdict,
+  prefixRefs,
+  prefixSubjectOf,
   sentRefs,
   verifiedRefs,
 } from '../destinations/verdict'
@@ -61,25 +67,47 @@ export const destinationCheck: FraudCheck = {
     const { baselines, restrictions } = stateOf(db, logger)
     const conversion = conversionRefs(ctx)
     const deviceId = ctx.caller.signals?.deviceId
-    const [hits, reads, baseline] = await Promise.all([
-      counters.hit(destinationHitRefs(ctx), ctx.at),
-      counters.read(
-        [
-          ...destinationReadRefs(ctx),
-          conversion.country.sent,
-          conversion.country.entered,
-          conversion.prefix.sent,
-          conversion.prefix.entered,
-          // An answered start was counted when it was first asked: read only.
-          ...(deviceId && ctx.caller.answered ? [deviceStartRef(ctx.project.id, deviceId)] : []),
-        ],
-        ctx.at,
-      ),
+    const answered = ctx.caller.answered === true
+    const enforcing = settings.mode === 'enforce'
+    // The number's prefix, judged against its own ceilings unless `destinations.prefix` is off;
+    // its counters ride in the same round trip as the country's.
+    const prefixMode = settings.prefix.mode
+    const prefixSubject = prefixSubjectOf(ctx)
+    const prefixCounters = prefixRefs(ctx.project.id, prefixSubject)
+    const judgingPrefix = prefixMode !== 'off'
+
+    const hitList = destinationHitRefs(ctx)
+    // A start sent again with its answer is the same start: the prefix reads its count then.
+    const prefixHitAt = judgingPrefix && !answered ? hitList.push(prefixCounters.starts) - 1 : -1
+    const readList: CounterRef[] = [
+      ...destinationReadRefs(ctx),
+      conversion.country.sent,
+      conversion.country.entered,
+      conversion.prefix.sent,
+      conversion.prefix.entered,
+    ]
+    // An answered start was counted when it was first asked: read only.
+    const deviceReadAt =
+      deviceId && answered ? readList.push(deviceStartRef(ctx.project.id, deviceId)) - 1 : -1
+    const prefixReadAt = judgingPrefix
+      ? readList.push(
+          prefixCounters.sent1h,
+          prefixCounters.sent24h,
+          prefixCounters.verified1h,
+          prefixCounters.verified24h,
+          ...(answered ? [prefixCounters.starts] : []),
+        ) - (answered ? 5 : 4)
+      : -1
+    const [hits, reads, baseline, restrictedPrefixes] = await Promise.all([
+      counters.hit(hitList, ctx.at),
+      counters.read(readList, ctx.at),
       baselines.of(ctx.project.id, `country:${ctx.destination.country}`, ctx.at),
+      // Which prefixes are restricted (read every ten seconds at most), for lifting them.
+      enforcing ? restrictions.restrictedPrefixes(ctx.project.id, ctx.at) : new Set<string>(),
     ])
     const [sent1h = 0, sent24h = 0, verified24h = 0, spentMicro = 0, deviceVerified = 0] = reads
     const [countrySent = 0, countryEntered = 0, prefixSent = 0, prefixEntered = 0] = reads.slice(5)
-    const deviceStarts = deviceId ? (ctx.caller.answered ? reads[9] : hits[1]) : undefined
+    const deviceStarts = deviceId ? (answered ? reads[deviceReadAt] : hits[1]) : undefined
     const caller = judgeCaller(
       ctx.caller.signals,
       ctx.caller.userAgent,
@@ -92,20 +120,41 @@ export const destinationCheck: FraudCheck = {
       { starts1h: hits[0] ?? 0, sent1h, sent24h, verified24h, spentMicro },
       baseline,
     )
+    const risk = destination.figures.risk
+
+    let prefix: PrefixVerdict | undefined
+    if (judgingPrefix) {
+      const at = (i: number) => reads[prefixReadAt + i] ?? 0
+      const counts = {
+        starts1h: (answered ? at(4) : hits[prefixHitAt]) ?? 0,
+        sent1h: at(0),
+        sent24h: at(1),
+        verified1h: at(2),
+        verified24h: at(3),
+      }
+      prefix = judgePrefix(ctx, prefixSubject, risk, counts, NO_BASELINE)
+      // Over its ceilings without history: does its own history make room? Only then is the
+      // prefix's baseline read (through the cache), so most starts cost no extra round trip.
+      if (prefix.reasons.length > 0) {
+        const own = await baselines.of(ctx.project.id, prefixSubject, ctx.at)
+        if (own.perHour > 0 || own.perDay > 0) {
+          prefix = judgePrefix(ctx, prefixSubject, risk, counts, own)
+        }
+      }
+    }
 
     // The conversion breaker, as a restriction of the country or the number's prefix.
     const breaker = ctx.settings.conversion
     const breaks = (sent: number, entered: number, minSent: number) =>
       breaker.mode === 'enforce' && sent >= minSent && entered / sent < breaker.blockBelow
     const countrySubject = `country:${ctx.destination.country}`
-    const prefixSubject = `prefix:${prefixOf(ctx.destination.phone, breaker.prefixDigits)}`
+    const breakerSubject = `prefix:${prefixOf(ctx.destination.phone, breaker.prefixDigits)}`
     const restrictedBy = destination.state === 'restricted' ? [...destination.reasons] : []
     if (breaks(countrySent, countryEntered, breaker.minSent))
       restrictedBy.push('conversion.country')
-    const prefixBroken = breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)
 
-    const enforcing = settings.mode === 'enforce'
     const firstProbeMs = durationMs(settings.firstProbeAfter)
+    const minRestrictionMs = durationMs(settings.minRestriction)
     let where: DestinationState = destination.state
     let probeSubject: string | undefined
     const figures = { country: ctx.destination.country, ...destination.figures }
@@ -129,7 +178,7 @@ export const destinationCheck: FraudCheck = {
         countrySubject,
         figures,
         ctx.at,
-        durationMs(settings.minRestriction),
+        minRestrictionMs,
       )
       if (held) {
         where = 'restricted'
@@ -137,19 +186,52 @@ export const destinationCheck: FraudCheck = {
         restrictedBy.push('destination.held')
       }
     }
-    if (prefixBroken) {
+
+    // The number's prefixes over a ceiling now: its own ceilings (when they act) and the
+    // conversion breaker's (its own prefix length); each restricted under its own subject.
+    const over = new Map<string, { reasons: string[]; figures: Record<string, unknown> }>()
+    const overPrefix = (subject: string, reasons: string[], what: Record<string, unknown>) => {
+      const seen = over.get(subject)
+      if (seen) {
+        seen.reasons.push(...reasons)
+        Object.assign(seen.figures, what)
+      } else over.set(subject, { reasons: [...reasons], figures: { ...what } })
+    }
+    const prefixFigures = { country: ctx.destination.country, risk, ...prefix?.figures }
+    if (prefix && prefixMode === 'enforce' && prefix.reasons.length > 0) {
+      overPrefix(prefixSubject, prefix.reasons, prefixFigures)
+    }
+    if (breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)) {
+      overPrefix(breakerSubject, ['conversion.prefix'], {
+        country: ctx.destination.country,
+        prefix: breakerSubject.slice('prefix:'.length),
+        conversionSent: round(prefixSent),
+        conversionEntered: round(prefixEntered),
+      })
+    }
+    for (const [subject, { reasons, figures: what }] of over) {
       where = 'restricted'
-      restrictedBy.push('conversion.prefix')
-      probeSubject ??= prefixSubject
+      restrictedBy.push(...reasons)
+      probeSubject ??= subject
       if (enforcing) {
-        await restrictions.restrict(
-          ctx.project.id,
-          prefixSubject,
-          ['conversion.prefix'],
-          figures,
-          ctx.at,
-          firstProbeMs,
-        )
+        await restrictions.restrict(ctx.project.id, subject, reasons, what, ctx.at, firstProbeMs)
+      }
+    }
+    // A restricted prefix of this number that no ceiling holds any more: lifted once held
+    // minRestriction (a start to a prefix that is not restricted looks at no table).
+    for (const subject of new Set([prefixSubject, breakerSubject])) {
+      if (over.has(subject) || !restrictedPrefixes.has(subject)) continue
+      const held = await restrictions.lift(
+        ctx.project.id,
+        subject,
+        subject === prefixSubject ? prefixFigures : { country: ctx.destination.country },
+        ctx.at,
+        minRestrictionMs,
+      )
+      if (held) {
+        where = 'restricted'
+        probeSubject ??= subject
+        restrictedBy.push('destination.prefix.held')
       }
     }
 
@@ -183,6 +265,7 @@ export const destinationCheck: FraudCheck = {
       ...numeric(destination.figures),
       ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
       deviceVerified30d: round(deviceVerified),
+      ...(prefix ? numeric(prefix.figures) : {}),
     }
     const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
 
@@ -199,27 +282,50 @@ export const destinationCheck: FraudCheck = {
         )
       }
     }
+    // What the prefix's ceilings would change, while they are only recorded (prefix in shadow).
+    if (prefix && prefixMode === 'shadow' && prefix.reasons.length > 0 && where !== 'restricted') {
+      const wouldWeigh = weigh('restricted', risk, acting.caller, captcha)
+      if (wouldWeigh.action !== acting.action) {
+        const would = wouldWeigh.action === 'probe' ? 'throttle' : wouldWeigh.action
+        shadowReasons.push(
+          ...findingsOf(
+            would,
+            [...prefix.reasons, ...caller.reasons],
+            acting.caller,
+            destination,
+            numbers,
+            ctx,
+          ).map((f) => `${f.decision}:${f.reason}`),
+        )
+      }
+    }
     return { findings, shadowReasons }
   },
 
+  // Counted whatever the prefix mode, so its figures are true the moment it is switched on.
   async afterSent(ctx, { counters }) {
     if (!isLive(ctx)) return
-    await counters.add(sentRefs(ctx.project.id, ctx.destination.country), ctx.at)
+    await counters.add(
+      sentRefs(ctx.project.id, ctx.destination.country, prefixSubjectOf(ctx)),
+      ctx.at,
+    )
   },
 
   async afterApproved(ctx, { db, counters, logger }) {
     if (!isLive(ctx)) return
     const { baselines } = stateOf(db, logger)
     await counters.add(
-      verifiedRefs(ctx.project.id, ctx.destination.country, ctx.caller.signals?.deviceId),
+      verifiedRefs(
+        ctx.project.id,
+        ctx.destination.country,
+        ctx.caller.signals?.deviceId,
+        prefixSubjectOf(ctx),
+      ),
       ctx.at,
     )
     await baselines.countVerified(
       ctx.project.id,
-      [
-        `country:${ctx.destination.country}`,
-        `prefix:${prefixOf(ctx.destination.phone, ctx.settings.conversion.prefixDigits)}`,
-      ],
+      [`country:${ctx.destination.country}`, prefixSubjectOf(ctx)],
       ctx.at,
     )
   },

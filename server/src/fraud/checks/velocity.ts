@@ -6,6 +6,7 @@
  * @module
  */
 import { addressGroup } from '../../http/client-ip'
+import { judgeCaller } from '../callers'
 import type { CounterRef } from '../counters'
 import { prefixOf } from '../network'
 import { durationMs, type VelocityRule } from '../settings'
@@ -30,6 +31,29 @@ function subjectOf(rule: VelocityRule, { destination, caller }: FraudContext): s
 }
 
 const NUMBER_SCOPES = new Set(['phone', 'prefix', 'country'])
+
+/**
+ * A prefix over its block limit is one strike about the destination, not about the caller.
+ * While the destination check weighs callers (a live key, destinations enforcing, with its own
+ * per-prefix ceilings), a caller who looks like a person or is the store's server gets a
+ * challenge here instead of the decoy: the destination check restricts the prefix and weighs
+ * them there (a person escalates and gets their code; a bot, two strikes, is decoyed). A real
+ * shopper whose number falls in a range being pumped was decoyed before.
+ */
+function personTakenOver(rule: VelocityRule, ctx: FraudContext): boolean {
+  const { destinations, callers } = ctx.settings
+  if (rule.scope !== 'prefix' || ctx.project.mode !== 'live') return false
+  if (destinations.mode !== 'enforce' || destinations.prefix.mode !== 'enforce') return false
+  if (callers.mode !== 'enforce') return true
+  const caller = judgeCaller(
+    ctx.caller.signals,
+    ctx.caller.userAgent,
+    {},
+    callers,
+    ctx.caller.keyKind,
+  ).class
+  return caller === 'human' || caller === 'server'
+}
 
 export const velocityCheck: FraudCheck = {
   id: 'velocity',
@@ -60,7 +84,14 @@ export const velocityCheck: FraudCheck = {
       const value = values[i] ?? 0
       const scope = NUMBER_SCOPES.has(rule.scope) ? ('number' as const) : ('request' as const)
       const reason = `velocity.${rule.scope === 'prefix' ? `prefix${rule.digits}` : rule.scope}.${rule.window}`
-      if (rule.blockAt !== undefined && value > rule.blockAt) {
+      if (rule.blockAt !== undefined && value > rule.blockAt && personTakenOver(rule, ctx)) {
+        findings.push({
+          decision: 'challenge',
+          reason,
+          scope,
+          figures: { count: value, limit: rule.blockAt },
+        })
+      } else if (rule.blockAt !== undefined && value > rule.blockAt) {
         findings.push({
           decision: 'block',
           reason,

@@ -14,6 +14,7 @@
  * @module
  */
 import type { CounterRef } from '../counters'
+import { prefixOf } from '../network'
 import type { FraudContext } from '../types'
 import type { Baseline } from './baseline'
 import { type DestinationPrior, priorOf } from './prior'
@@ -83,17 +84,52 @@ export function destinationReadRefs({ project, destination, caller, at }: FraudC
   ] satisfies CounterRef[]
 }
 
+/** The destination prefix of a number: `prefix:+4474001` (the number without its last digits). */
+export const prefixSubjectOf = (ctx: Pick<FraudContext, 'destination' | 'settings'>) =>
+  `prefix:${prefixOf(ctx.destination.phone, ctx.settings.destinations.prefix.digits)}`
+
+/**
+ * A prefix's counters, in the same round trip as the country's: starts in the last hour (hit,
+ * or read when the start comes back with its answer), texts and verified shoppers in the last
+ * hour and day.
+ */
+export function prefixRefs(projectId: string, subject: string) {
+  return {
+    starts: { key: `dest-start:${projectId}:${subject}`, windowMs: HOUR_MS },
+    sent1h: { key: `dest-sent:${projectId}:${subject}`, windowMs: HOUR_MS },
+    sent24h: { key: `dest-sent:${projectId}:${subject}`, windowMs: DAY_MS },
+    verified1h: { key: `dest-verified:${projectId}:${subject}`, windowMs: HOUR_MS },
+    verified24h: { key: `dest-verified:${projectId}:${subject}`, windowMs: DAY_MS },
+  } satisfies Record<string, CounterRef>
+}
+
 /** Counted with every real text (not decoys). */
-export const sentRefs = (projectId: string, country: string): CounterRef[] => [
-  { key: `dest-sent:${projectId}:${country}`, windowMs: HOUR_MS },
-  { key: `dest-sent:${projectId}:${country}`, windowMs: DAY_MS },
-]
+export function sentRefs(projectId: string, country: string, prefixSubject?: string) {
+  const refs: CounterRef[] = [
+    { key: `dest-sent:${projectId}:${country}`, windowMs: HOUR_MS },
+    { key: `dest-sent:${projectId}:${country}`, windowMs: DAY_MS },
+  ]
+  if (prefixSubject) {
+    const p = prefixRefs(projectId, prefixSubject)
+    refs.push(p.sent1h, p.sent24h)
+  }
+  return refs
+}
 
 /** Counted with every code entered. */
-export function verifiedRefs(projectId: string, country: string, deviceId: string | undefined) {
+export function verifiedRefs(
+  projectId: string,
+  country: string,
+  deviceId: string | undefined,
+  prefixSubject?: string,
+) {
   const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
   if (deviceId) {
     refs.push({ key: `device-verified:${projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
+  }
+  if (prefixSubject) {
+    const p = prefixRefs(projectId, prefixSubject)
+    refs.push(p.verified1h, p.verified24h)
   }
   return refs
 }
@@ -155,6 +191,81 @@ export function judgeDestination(
     return { state: 'cold', reasons: [`destination.cold.${prior.risk}`], figures }
   }
   return { state: 'open', reasons: [], figures }
+}
+
+export interface PrefixFigures {
+  prefix: string
+  prefixBaselinePerHour: number
+  prefixBaselinePerDay: number
+  prefixStarts1h: number
+  prefixSent1h: number
+  prefixVerified1h: number
+  prefixUnconverted24h: number
+  prefixRateCeiling: number
+  prefixSurgeCeiling: number
+  prefixUnconvertedCeiling: number
+}
+
+export interface PrefixVerdict {
+  /** `destination.prefix.*` reason codes: the ceilings the prefix is over (none: within them). */
+  reasons: string[]
+  figures: PrefixFigures
+}
+
+export const NO_BASELINE: Baseline = { perHour: 0, perDay: 0 }
+
+/**
+ * A number prefix inside its country, against ceilings from its own baseline, as the country's:
+ * texts in the last hour ≥ budget + multiplier × expected shoppers an hour (`prefix.rate`);
+ * starts in the last hour, sent or not, above the surge multiple of that (`prefix.surge`); texts
+ * nobody entered in 24 h ≥ the unconverted budget + multiplier × expected a day
+ * (`prefix.unconverted`). Expected shoppers an hour is the larger of the prefix's baseline and
+ * its shoppers verified in the last hour, so a flash sale's shoppers, who enter their codes, make
+ * room for the next ones; a pumper, who enters none, stays at the budget. Every ceiling grows
+ * with the baseline, so a prefix within its ceilings at no baseline is within them at any:
+ * the caller reads the baseline only when that first judgement finds the prefix over.
+ */
+export function judgePrefix(
+  ctx: Pick<FraudContext, 'settings'>,
+  subject: string,
+  risk: DestinationPrior['risk'],
+  counts: {
+    starts1h: number
+    sent1h: number
+    sent24h: number
+    verified1h: number
+    verified24h: number
+  },
+  baseline: Baseline,
+): PrefixVerdict {
+  const settings = ctx.settings.destinations
+  const { budgetPerHour, unconvertedPerDay } = settings.prefix
+  const expectedPerHour = Math.max(baseline.perHour, counts.verified1h)
+  const rateCeiling = Math.ceil(budgetPerHour[risk] + settings.ceilingMultiplier * expectedPerHour)
+  const surgeCeiling = Math.ceil(settings.surgeMultiplier * rateCeiling)
+  const unconvertedCeiling = Math.ceil(
+    unconvertedPerDay[risk] + settings.ceilingMultiplier * baseline.perDay,
+  )
+  const unconverted24h = Math.max(0, counts.sent24h - counts.verified24h)
+  const reasons: string[] = []
+  if (counts.sent1h >= rateCeiling) reasons.push('destination.prefix.rate')
+  if (counts.starts1h > surgeCeiling) reasons.push('destination.prefix.surge')
+  if (unconverted24h >= unconvertedCeiling) reasons.push('destination.prefix.unconverted')
+  return {
+    reasons,
+    figures: {
+      prefix: subject.slice('prefix:'.length),
+      prefixBaselinePerHour: round(baseline.perHour),
+      prefixBaselinePerDay: round(baseline.perDay),
+      prefixStarts1h: round(counts.starts1h),
+      prefixSent1h: round(counts.sent1h),
+      prefixVerified1h: round(counts.verified1h),
+      prefixUnconverted24h: round(unconverted24h),
+      prefixRateCeiling: rateCeiling,
+      prefixSurgeCeiling: surgeCeiling,
+      prefixUnconvertedCeiling: unconvertedCeiling,
+    },
+  }
 }
 
 const round = (n: number) => Math.round(n * 100) / 100
