@@ -46,7 +46,7 @@
 import { execSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
 import { type FraudSettingsInput, parseFraudSettings } from '@textgate/server/fraud/settings'
 import { newId } from '@textgate/server/ids'
@@ -95,7 +95,10 @@ const SERVER_ENV: Record<string, string> = { LOG_LEVEL: 'warn', TRUST_PROXY: '1'
 const LOOP_DELAY_FILE = process.env.BENCH_LOOP_DELAY
   ? join(ROOT, 'test/.tmp', `bench-loop-delay-${process.pid}.jsonl`)
   : undefined
-if (LOOP_DELAY_FILE) SERVER_ENV.BENCH_LOOP_DELAY_FILE = LOOP_DELAY_FILE
+if (LOOP_DELAY_FILE) {
+  mkdirSync(dirname(LOOP_DELAY_FILE), { recursive: true })
+  SERVER_ENV.BENCH_LOOP_DELAY_FILE = LOOP_DELAY_FILE
+}
 const SERVER_NODE_ARGS = [
   ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
   ...(LOOP_DELAY_FILE ? ['--import', join(ROOT, 'test/bench/loop-delay.mjs')] : []),
