@@ -22,6 +22,8 @@ export default defineConfig({
           name: 'unit',
           isolate: false,
           maxWorkers: 2,
+          // Projects with their own worker counts run one group after another: unit, fuzz, process.
+          sequence: { groupOrder: 0 },
           include: [
             'shared/src/**/*.test.ts',
             'store/src/**/*.test.ts',
@@ -35,6 +37,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'fuzz',
+          sequence: { groupOrder: 1 },
           include: ['server/src/**/*.fuzz.test.ts'],
         },
       },
@@ -42,6 +45,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'process',
+          sequence: { groupOrder: 2 },
           include: ['test/**/*.test.ts'],
         },
       },
