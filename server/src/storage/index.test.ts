@@ -7,6 +7,17 @@ import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/sto
 import { migrateToLatest, openStorage, parseDatabaseUrl } from './index'
 import { migrations } from './migrations'
 
+/** A minimal project row, to leave something in a leased database. */
+const projectRow = (id: string) => ({
+  id,
+  name: 'x',
+  allowed_origins: '[]',
+  allowed_countries: null,
+  brand: 'x',
+  code_length: 6,
+  created_at: 1,
+})
+
 describe('DATABASE_URL', () => {
   it('reads every documented form', () => {
     expect(parseDatabaseUrl('postgres://u@h:5432/db')).toEqual({
@@ -77,18 +88,7 @@ for (const dialect of DIALECTS) {
       try {
         expect(tables).toContain('audit_log')
         expect(await rowsIn(first, tables)).toBe(0)
-        await first.db
-          .insertInto('projects')
-          .values({
-            id: 'prj_dirty',
-            name: 'x',
-            allowed_origins: '[]',
-            allowed_countries: null,
-            brand: 'x',
-            code_length: 6,
-            created_at: 1,
-          })
-          .execute()
+        await first.db.insertInto('projects').values(projectRow('prj_dirty')).execute()
         await sql`insert into audit_log (id, project_id, seq, at, actor_type, actor_label, action, prev_hash, hash)
           values ('aud_1', 'prj_dirty', 1, 1, 'system', 'x', 'x', 'x', 'x')`.execute(first.db)
         await first.db.schema.dropTable('fraud_list_entries').execute()
@@ -108,18 +108,7 @@ for (const dialect of DIALECTS) {
     it('gives suites open at once databases of their own', async () => {
       const storages = await Promise.all([1, 2, 3].map(() => createTestStorage(dialect)))
       try {
-        await storages[0]?.db
-          .insertInto('projects')
-          .values({
-            id: 'prj_mine',
-            name: 'x',
-            allowed_origins: '[]',
-            allowed_countries: null,
-            brand: 'x',
-            code_length: 6,
-            created_at: 1,
-          })
-          .execute()
+        await storages[0]?.db.insertInto('projects').values(projectRow('prj_mine')).execute()
         for (const other of storages.slice(1)) {
           expect(await other.db.selectFrom('projects').selectAll().execute()).toEqual([])
         }
