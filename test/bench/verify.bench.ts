@@ -38,6 +38,9 @@
  * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
  * in the SQLite rounds, for before/after rows from one run.
  *
+ * Each start row first waits (up to BENCH_SETTLE_MS, 60 s) until the server has dispatched every
+ * due text of the rows before it, so no row pays for another's backlog.
+ *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
  * generator is the bottleneck, so ratios mean nothing) or when any row saw an error; it then exits
  * non-zero. Output: tables with ratios, and test/.tmp/bench-verify.json.
@@ -411,7 +414,38 @@ const headersFor = (project: CreatedProject) => ({
   origin: ORIGIN,
 })
 
+/** How long a row waits for the texts of the rows before it to leave the outbox. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 60_000)
+
+/**
+ * Waits until the server has dispatched every due text of earlier rows, so each start row begins
+ * with an empty outbox (a row must not pay for its predecessor's backlog, nor skip its own).
+ */
+async function settle(tg: TextgateUnderTest): Promise<void> {
+  const storage = openStorage(tg.databaseUrl)
+  const until = Date.now() + SETTLE_MS
+  try {
+    for (;;) {
+      const { due } = await storage.db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.countAll<number>().as('due'))
+        .where('state', '=', 'pending')
+        .where('available_at', '<=', Date.now())
+        .executeTakeFirstOrThrow()
+      if (Number(due) === 0) return
+      if (Date.now() > until) {
+        console.log(`  (the outbox still held ${due} due texts after ${SETTLE_MS / 1000} s)`)
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    await storage.close()
+  }
+}
+
 async function startRow(name: string, tg: TextgateUnderTest, extra: Partial<LoadSpec> = {}) {
+  await settle(tg)
   const row = await load({
     targets: tg.urls,
     pids: tg.pids,
@@ -723,8 +757,13 @@ async function main() {
       `\nFraud guard cost: live-key starts with caller signals, one SQLite server, ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} taking turns`,
     )
     const tg = await startTextgates(undefined)
-    const settings = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
-    const turns: Record<keyof typeof settings, Row[]> = { off: [], round1: [], on: [] }
+    const all = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
+    // BENCH_GUARD=on (say) runs one setting alone, e.g. to profile it.
+    const only = process.env.BENCH_GUARD?.split(',')
+    const settings = Object.fromEntries(
+      Object.entries(all).filter(([name]) => !only || only.includes(name)),
+    ) as Partial<typeof all>
+    const turns: Record<keyof typeof all, Row[]> = { off: [], round1: [], on: [] }
     try {
       const storage = openStorage(tg.databaseUrl)
       const keys: Record<string, string> = {}
@@ -757,28 +796,32 @@ async function main() {
     } finally {
       await tg.close()
     }
-    const pairedMedian = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
-      const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
-      return values[Math.floor((values.length - 1) / 2)] ?? 0
+    if (turns.on.length === 0 || turns.off.length === 0 || turns.round1.length === 0) {
+      console.log('  (some settings left out by BENCH_GUARD: no ratios)')
+    } else {
+      const pairedMedian = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
+        const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
+        return values[Math.floor((values.length - 1) / 2)] ?? 0
+      }
+      const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
+      const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
+      const guard = {
+        onVsOff: pairedMedian(turns.on, turns.off, throughput),
+        onVsRound1: pairedMedian(turns.on, turns.round1, throughput),
+        onVsOffPerCpu: pairedMedian(turns.on, turns.off, perCpu),
+        onVsRound1PerCpu: pairedMedian(turns.on, turns.round1, perCpu),
+      }
+      rows.guardOff = median(turns.off)
+      rows.guardRound1 = median(turns.round1)
+      rows.guardOn = median(turns.on)
+      out.guard = guard
+      console.log(
+        `  start throughput, guard on ÷ off: ${guard.onVsOff.toFixed(2)} (per CPU-second ${guard.onVsOffPerCpu.toFixed(2)}); ` +
+          `on ÷ round 1 only (the destination and caller checks): ${guard.onVsRound1.toFixed(2)} ` +
+          `(per CPU-second ${guard.onVsRound1PerCpu.toFixed(2)}), goal ≥ ${GUARD_GOAL.toFixed(2)} ` +
+          `${guard.onVsRound1 >= GUARD_GOAL ? '✓' : '✗'}; load average ${loadavg()[0]?.toFixed(2)}`,
+      )
     }
-    const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
-    const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
-    const guard = {
-      onVsOff: pairedMedian(turns.on, turns.off, throughput),
-      onVsRound1: pairedMedian(turns.on, turns.round1, throughput),
-      onVsOffPerCpu: pairedMedian(turns.on, turns.off, perCpu),
-      onVsRound1PerCpu: pairedMedian(turns.on, turns.round1, perCpu),
-    }
-    rows.guardOff = median(turns.off)
-    rows.guardRound1 = median(turns.round1)
-    rows.guardOn = median(turns.on)
-    out.guard = guard
-    console.log(
-      `  start throughput, guard on ÷ off: ${guard.onVsOff.toFixed(2)} (per CPU-second ${guard.onVsOffPerCpu.toFixed(2)}); ` +
-        `on ÷ round 1 only (the destination and caller checks): ${guard.onVsRound1.toFixed(2)} ` +
-        `(per CPU-second ${guard.onVsRound1PerCpu.toFixed(2)}), goal ≥ ${GUARD_GOAL.toFixed(2)} ` +
-        `${guard.onVsRound1 >= GUARD_GOAL ? '✓' : '✗'}; load average ${loadavg()[0]?.toFixed(2)}`,
-    )
   }
 
   if ((SECTIONS.has('postgres') || SECTIONS.has('scale')) && !POSTGRES_URL) {
