@@ -20,7 +20,8 @@ const { dirname, join } = require('node:path')
 const ROOT = join(__dirname, '../..')
 const pg = require(require.resolve('pg', { paths: [join(ROOT, 'server')] }))
 const FILE =
-  process.env.COUNT_STATEMENTS_FILE ?? join(ROOT, 'test/.tmp', `count-statements-${process.pid}.json`)
+  process.env.COUNT_STATEMENTS_FILE ??
+  join(ROOT, 'test/.tmp', `count-statements-${process.pid}.json`)
 
 const request = new AsyncLocalStorage()
 /** `POST /v1/verifications/ver_x/check` → `POST /v1/verifications/:id/check`. */

@@ -86,7 +86,8 @@ async function main() {
         },
         body: JSON.stringify({ phone: phoneNumber(i), consent: { accepted: true, version: 'b' } }),
       })
-      if (response.status !== 201) throw new Error(`start: ${response.status} ${await response.text()}`)
+      if (response.status !== 201)
+        throw new Error(`start: ${response.status} ${await response.text()}`)
       await response.arrayBuffer()
     }
     const snapshot = async (): Promise<Record<string, KindCount>> => {
