@@ -1,7 +1,7 @@
 /**
  * A preload that counts what a Textgate server asks of PostgreSQL, per kind of request:
  * statements (each `Client.query`, one network round trip) and pool checkouts
- * (`Pool.connect`). A statement is put down to the HTTP request whose work issued it (through
+ * (`Pool.connect`, counted with the first statement on the client it hands out). A statement is put down to the HTTP request whose work issued it (through
  * AsyncLocalStorage, so a batch shared by several requests counts once, for the one that
  * started it); statements of no request (dispatcher, housekeeping) count under `(background)`.
  *
@@ -72,6 +72,10 @@ pg.Client.prototype.query = function countedQuery(config, ...rest) {
     if (current && fromPollingLoop()) current = undefined
     const stats = kindStats(current ? current.kind : '(background)')
     stats.statements += 1
+    if (this[CHECKED_OUT]) {
+      this[CHECKED_OUT] = false
+      stats.checkouts += 1
+    }
     const sql = normalise(text)
     stats.sql.set(sql, (stats.sql.get(sql) ?? 0) + 1)
     current?.statements.push(sql)
@@ -79,12 +83,18 @@ pg.Client.prototype.query = function countedQuery(config, ...rest) {
   return query.call(this, config, ...rest)
 }
 
+// A checkout counts for whoever runs the first statement on the client it hands out.
+const CHECKED_OUT = Symbol('checked out')
 const connect = pg.Pool.prototype.connect
 pg.Pool.prototype.connect = function countedConnect(...args) {
-  let current = request.getStore()
-  if (current && fromPollingLoop()) current = undefined
-  kindStats(current ? current.kind : '(background)').checkouts += 1
-  return connect.apply(this, args)
+  const checkout = connect.apply(this, args)
+  checkout?.then?.(
+    (client) => {
+      client[CHECKED_OUT] = true
+    },
+    () => {},
+  )
+  return checkout
 }
 
 function snapshot() {
