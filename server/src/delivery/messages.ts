@@ -53,17 +53,18 @@ export async function recordQueued(trx: RowWriter, message: NewMessage): Promise
   })
 }
 
-/** A worker is handing the queued message to `carrier`. */
+/** A worker is handing the queued messages to `carrier`. */
 export async function recordSending(
   trx: Writer,
-  messageId: string,
+  messageIds: string[],
   carrier: string,
   at: number,
 ): Promise<void> {
+  if (messageIds.length === 0) return
   await trx
     .updateTable('messages')
     .set({ status: 'sending', carrier, updated_at: at })
-    .where('id', '=', messageId)
+    .where('id', 'in', messageIds)
     .where('status', '=', 'queued')
     .execute()
 }
