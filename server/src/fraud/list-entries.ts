@@ -5,7 +5,7 @@
  * entry counts for nothing (the guard and the lists skip it) until housekeeping deletes it.
  * @module
  */
-import type { ExpressionBuilder, Kysely } from 'kysely'
+import { type ExpressionBuilder, type Kysely, PostgresAdapter, sql } from 'kysely'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database, FraudListKind, FraudListName } from '../storage'
@@ -183,46 +183,150 @@ export interface ListMatch {
   value: string
 }
 
-/** The entries in force at `at` that match a request; block entries first. */
+interface Lookup {
+  projectId: string
+  subject: ListSubject
+  at: number
+  /** Every prefix of the number from two characters (`+4`) on. */
+  prefixes: string[]
+}
+
+const lookupOf = (projectId: string, subject: ListSubject, at: number): Lookup => {
+  const prefixes: string[] = []
+  for (let end = 2; end <= subject.phone.length; end++) prefixes.push(subject.phone.slice(0, end))
+  return { projectId, subject, at, prefixes }
+}
+
+const lookupValues = ({ projectId, subject, at, prefixes }: Lookup) => [
+  projectId,
+  at,
+  subject.phone,
+  subject.country,
+  ...prefixes,
+]
+
+/** The select of one lookup, its values from `v(from)` on (in the order of lookupValues). */
+const lookupQuery = (
+  db: Kysely<Database>,
+  prefixes: number,
+  v: (index: number) => never,
+  from = 0,
+) =>
+  db
+    .selectFrom('fraud_list_entries')
+    .select(['list', 'kind', 'value'])
+    .where('project_id', 'in', [v(from), ALL_PROJECTS])
+    .where(inForce(v(from + 1)))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('kind', '=', 'phone'), eb('value', '=', v(from + 2))]),
+        eb.and([
+          eb('kind', '=', 'prefix'),
+          eb(
+            'value',
+            'in',
+            Array.from({ length: prefixes }, (_, i) => v(from + 4 + i)),
+          ),
+        ]),
+        eb.and([eb('kind', '=', 'country'), eb('value', '=', v(from + 3))]),
+        eb('kind', '=', 'ip'),
+      ]),
+    )
+
+/** What a lookup's rows match: ip entries by address or network; block entries first. */
+function matchesOf(rows: ListMatch[], subject: ListSubject): ListMatch[] {
+  const matches = rows
+    .filter((row) => row.kind !== 'ip' || (subject.ip !== null && ipMatches(subject.ip, row.value)))
+    .map(({ list, kind, value }) => ({ list, kind, value }))
+  return matches.sort((a, b) => (a.list === b.list ? 0 : a.list === 'block' ? -1 : 1))
+}
+
+/** Every start runs this: compiled once per number length (see runTemplate). */
+const lookUpOne = (db: Kysely<Database>, lookup: Lookup) =>
+  runTemplate(db, `matchLists:${lookup.prefixes.length}`, lookupValues(lookup), (v) =>
+    lookupQuery(db, lookup.prefixes.length, v),
+  )
+
+/**
+ * Several lookups in one statement (`… UNION ALL …`, each row tagged with its lookup), compiled
+ * once per sequence of number lengths.
+ */
+async function lookUpMany(db: Kysely<Database>, lookups: Lookup[]): Promise<ListMatch[][]> {
+  const offsets: number[] = []
+  let next = 0
+  for (const lookup of lookups) {
+    offsets.push(next)
+    next += 4 + lookup.prefixes.length
+  }
+  const rows = await runTemplate(
+    db,
+    `matchLists:${lookups.map((lookup) => lookup.prefixes.length).join(',')}`,
+    lookups.flatMap(lookupValues),
+    (v) => {
+      const [first, ...rest] = lookups.map((lookup, i) =>
+        lookupQuery(db, lookup.prefixes.length, v, offsets[i]).select(sql.lit(i).as('lookup')),
+      )
+      let query = first as NonNullable<typeof first>
+      for (const part of rest) query = query.unionAll(part)
+      return query
+    },
+  )
+  const byLookup: ListMatch[][] = lookups.map(() => [])
+  for (const row of rows) byLookup[Number(row.lookup)]?.push(row)
+  return byLookup
+}
+
+interface Pending extends Lookup {
+  resolve(matches: ListMatch[]): void
+  reject(error: unknown): void
+}
+
+/** PostgreSQL: lookups queued in one turn of the event loop, per database handle. */
+const queues = new WeakMap<Kysely<Database>, Pending[]>()
+
+/** Most lookups one statement carries (PostgreSQL takes at most 65,535 parameters). */
+const MAX_LOOKUPS = 64
+
+async function flush(db: Kysely<Database>, batch: Pending[]): Promise<void> {
+  try {
+    const found =
+      batch.length === 1 ? [await lookUpOne(db, batch[0] as Pending)] : await lookUpMany(db, batch)
+    for (const [i, pending] of batch.entries()) {
+      pending.resolve(matchesOf(found[i] ?? [], pending.subject))
+    }
+  } catch (error) {
+    for (const pending of batch) pending.reject(error)
+  }
+}
+
+/**
+ * The entries in force at `at` that match a request; block entries first. On PostgreSQL the
+ * lookups of starts arriving together share one round trip (each still sees the entries in
+ * force when its statement runs, as before); SQLite, in process, asks at once.
+ */
 export async function matchLists(
   db: Kysely<Database>,
   projectId: string,
   subject: ListSubject,
   at = Date.now(),
 ): Promise<ListMatch[]> {
-  const prefixes: string[] = []
-  for (let end = 2; end <= subject.phone.length; end++) prefixes.push(subject.phone.slice(0, end))
-  // Every start runs this: compiled once per number length (see runTemplate).
-  const rows = await runTemplate(
-    db,
-    `matchLists:${prefixes.length}`,
-    [projectId, at, subject.phone, subject.country, ...prefixes],
-    (v) =>
-      db
-        .selectFrom('fraud_list_entries')
-        .select(['list', 'kind', 'value'])
-        .where('project_id', 'in', [v(0), ALL_PROJECTS])
-        .where(inForce(v(1)))
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('kind', '=', 'phone'), eb('value', '=', v(2))]),
-            eb.and([
-              eb('kind', '=', 'prefix'),
-              eb(
-                'value',
-                'in',
-                prefixes.map((_, i) => v(4 + i)),
-              ),
-            ]),
-            eb.and([eb('kind', '=', 'country'), eb('value', '=', v(3))]),
-            eb('kind', '=', 'ip'),
-          ]),
-        ),
-  )
-  const matches = rows.filter(
-    (row) => row.kind !== 'ip' || (subject.ip !== null && ipMatches(subject.ip, row.value)),
-  )
-  return matches.sort((a, b) => (a.list === b.list ? 0 : a.list === 'block' ? -1 : 1))
+  const lookup = lookupOf(projectId, subject, at)
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
+    return matchesOf(await lookUpOne(db, lookup), subject)
+  }
+  return new Promise((resolve, reject) => {
+    let queue = queues.get(db)
+    if (!queue || queue.length >= MAX_LOOKUPS) {
+      const batch: Pending[] = []
+      queue = batch
+      queues.set(db, batch)
+      setImmediate(() => {
+        if (queues.get(db) === batch) queues.delete(db)
+        void flush(db, batch)
+      })
+    }
+    queue.push({ ...lookup, resolve, reject })
+  })
 }
 
 /** Deletes entries that expired before `at` (housekeeping); returns how many. */

@@ -1,8 +1,9 @@
-import { expect, it } from 'vitest'
+import { PostgresAdapter } from 'kysely'
+import { expect, it, vi } from 'vitest'
 import { fraudCheckContract } from '../../../testing/fraud-check.case'
 import { fraudContext } from '../context'
 import { databaseCounters } from '../counters'
-import { addListEntry, listEntries } from '../list-entries'
+import { addListEntry, listEntries, matchLists } from '../list-entries'
 import { DEFAULT_FRAUD_SETTINGS } from '../settings'
 import { listsCheck } from './lists'
 
@@ -34,6 +35,46 @@ fraudCheckContract({
         findings: [{ decision: 'block', reason: 'list.block.country', scope: 'number' }],
         allow: undefined,
       })
+    })
+
+    it('answers lookups made together each with its own matches', async () => {
+      const { db } = storage()
+      const at = Date.now()
+      await addListEntry(db, 'prj_many', { list: 'block', kind: 'prefix', value: '+4474001' })
+      await addListEntry(db, 'prj_many', { list: 'allow', kind: 'ip', value: '198.51.100.0/24' })
+      await addListEntry(db, '*', { list: 'block', kind: 'country', value: 'NG' })
+      await addListEntry(db, 'prj_other', { list: 'block', kind: 'phone', value: '+447400999999' })
+      const statements = vi.spyOn(db, 'executeQuery')
+      const found = await Promise.all([
+        matchLists(
+          db,
+          'prj_many',
+          { phone: '+447400123456', country: 'GB', ip: '198.51.100.7' },
+          at,
+        ),
+        matchLists(db, 'prj_many', { phone: '+2348031234567', country: 'NG', ip: null }, at),
+        matchLists(
+          db,
+          'prj_many',
+          { phone: '+447400999999', country: 'GB', ip: '203.0.113.1' },
+          at,
+        ),
+        matchLists(db, 'prj_other', { phone: '+447400999999', country: 'GB', ip: null }, at),
+      ])
+      // PostgreSQL asks once for all four; SQLite, in process, asks for each.
+      expect(statements).toHaveBeenCalledTimes(
+        db.getExecutor().adapter instanceof PostgresAdapter ? 1 : 4,
+      )
+      statements.mockRestore()
+      expect(found).toEqual([
+        [
+          { list: 'block', kind: 'prefix', value: '+4474001' },
+          { list: 'allow', kind: 'ip', value: '198.51.100.0/24' },
+        ],
+        [{ list: 'block', kind: 'country', value: 'NG' }],
+        [],
+        [{ list: 'block', kind: 'phone', value: '+447400999999' }],
+      ])
     })
 
     it('an entry stops counting once it has expired', async () => {
