@@ -73,7 +73,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   // Each dispatcher worker holds a connection while it claims or records a text: leave room
   // beside them for API requests.
-  const storage = openStorage(config.databaseUrl, { poolSize: 10 + config.outboxWindow })
+  const storage = openStorage(config.databaseUrl, {
+    poolSize: 10 + config.outboxWindow,
+    walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
+  })
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)
