@@ -18,7 +18,7 @@
  * then checkpoints inside its commits again.
  * @module
  */
-import { statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
@@ -53,12 +53,29 @@ function walBytes() {
   }
 }
 
+/**
+ * The two salts in the WAL file's header (bytes 16-23): SQLite draws new ones each time the WAL
+ * starts over. Empty when there is no header.
+ */
+function walSalts() {
+  let fd
+  try {
+    fd = openSync(`${path}-wal`, 'r')
+    const salts = Buffer.alloc(8)
+    return readSync(fd, salts, 0, 8, 16) === 8 ? salts.toString('hex') : ''
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
 let waitingForQuiet = false
 let lockedTicks = 0
 let quietBackoffMs = 0
 let nextQuietAt = 0
-/** The WAL's frames when the last quiet moment ended: fewer since means it started over. */
-let framesAfterQuiet = -1
+/** The WAL's salts when the last quiet moment ended (null: none since it last started over). */
+let saltsAfterQuiet = null
 
 function tick() {
   try {
@@ -72,9 +89,9 @@ function tick() {
       result = next
     }
     lockedTicks = 0
-    if (framesAfterQuiet >= 0 && result.log < framesAfterQuiet) {
+    if (saltsAfterQuiet !== null && walSalts() !== saltsAfterQuiet) {
       // The WAL started over after the last quiet moment: the next one may come as soon as needed.
-      framesAfterQuiet = -1
+      saltsAfterQuiet = null
       quietBackoffMs = 0
       nextQuietAt = 0
     }
@@ -104,7 +121,7 @@ function whileQuiet() {
   try {
     const truncate = walBytes() > truncateBytes
     const result = checkpoint(truncate ? 'TRUNCATE' : 'PASSIVE')
-    framesAfterQuiet = result.log
+    saltsAfterQuiet = walSalts()
     if (truncate && result.busy) quietBackoffMs = Math.max(quietBackoffMs, MAX_QUIET_BACKOFF_MS)
     else quietBackoffMs = Math.min(Math.max(2 * quietBackoffMs, intervalMs), MAX_QUIET_BACKOFF_MS)
     nextQuietAt = Date.now() + quietBackoffMs
