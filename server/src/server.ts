@@ -73,8 +73,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   // Each dispatcher worker holds a connection while it claims or records a text: leave room
   // beside them for API requests.
+  // Requests, plus the dispatcher's one transaction at a time and its claim renewals.
   const storage = openStorage(config.databaseUrl, {
-    poolSize: 10 + config.outboxWindow,
+    poolSize: 12,
     walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
   })
   const applied = await migrateToLatest(storage)

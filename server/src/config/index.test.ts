@@ -116,7 +116,7 @@ describe('settings', () => {
     })
     expect(config.routing?.carriers.map((c) => c.id)).toEqual(['smsc-a'])
     expect(config.outboxClaimMs).toBe(30_000)
-    expect(config.outboxWindow).toBe(1)
+    expect(config.outboxWindow).toBe(16)
     expect(() => loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_OUTBOX_WINDOW: '0' })).toThrow(
       /TEXTGATE_OUTBOX_WINDOW must be at least 1/,
     )

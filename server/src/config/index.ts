@@ -12,6 +12,13 @@ import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 
+/**
+ * Texts a dispatcher keeps with carriers at once: enough to keep up with a busy store on one
+ * process (one commit records a batch of answers), at the cost of at most this many texts sent
+ * twice when a process is killed mid-send.
+ */
+export const DEFAULT_OUTBOX_WINDOW = 16
+
 export interface Config {
   port: number
   /** The token issuer; no trailing slash. */
@@ -274,7 +281,7 @@ export function loadConfig(
     redisUrl: settings.REDIS_URL,
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
-    outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? 1,
+    outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? DEFAULT_OUTBOX_WINDOW,
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,

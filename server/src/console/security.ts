@@ -3,12 +3,14 @@
  * origin checks, per-project roles and the project's IP allowlist.
  * @module
  */
+
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Kysely } from 'kysely'
 import { ipMatches } from '../fraud/network'
 import { ApiError } from '../http/errors'
+import { setResponseHeader } from '../http/headers'
 import { can, type Permission, roleIn, rolesOf } from '../operators'
 import { csrfToken, readSession, type Session } from '../operators/sessions'
 import type { Database, OperatorRole, Project } from '../storage'
@@ -38,12 +40,12 @@ export const CONSOLE_CSP = [
 export function consoleHeaders(): MiddlewareHandler {
   return async function consoleHeaders(c, next) {
     await next()
-    c.header('Content-Security-Policy', CONSOLE_CSP)
-    c.header('X-Content-Type-Options', 'nosniff')
-    c.header('X-Frame-Options', 'DENY')
-    c.header('Referrer-Policy', 'no-referrer')
-    c.header('Cross-Origin-Opener-Policy', 'same-origin')
-    if (c.req.path.startsWith('/console/api/')) c.header('Cache-Control', 'no-store')
+    setResponseHeader(c, 'Content-Security-Policy', CONSOLE_CSP)
+    setResponseHeader(c, 'X-Content-Type-Options', 'nosniff')
+    setResponseHeader(c, 'X-Frame-Options', 'DENY')
+    setResponseHeader(c, 'Referrer-Policy', 'no-referrer')
+    setResponseHeader(c, 'Cross-Origin-Opener-Policy', 'same-origin')
+    if (c.req.path.startsWith('/console/api/')) setResponseHeader(c, 'Cache-Control', 'no-store')
   }
 }
 

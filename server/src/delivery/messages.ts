@@ -8,7 +8,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, KeyMode } from '../storage'
-import { insertRow } from '../storage/row-insert'
+import { insertRow, type RowWriter } from '../storage/row-insert'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { recordParts } from './parts'
 
@@ -31,7 +31,7 @@ export interface NewMessage {
 }
 
 /** Writes a new message, `queued` (or `suppressed` for a decoy). */
-export async function recordQueued(trx: Writer, message: NewMessage): Promise<void> {
+export async function recordQueued(trx: RowWriter, message: NewMessage): Promise<void> {
   await insertRow(trx, 'messages', {
     id: message.id,
     verification_id: message.verificationId,
@@ -53,17 +53,18 @@ export async function recordQueued(trx: Writer, message: NewMessage): Promise<vo
   })
 }
 
-/** A worker is handing the queued message to `carrier`. */
+/** A worker is handing the queued messages to `carrier`. */
 export async function recordSending(
   trx: Writer,
-  messageId: string,
+  messageIds: string[],
   carrier: string,
   at: number,
 ): Promise<void> {
+  if (messageIds.length === 0) return
   await trx
     .updateTable('messages')
     .set({ status: 'sending', carrier, updated_at: at })
-    .where('id', '=', messageId)
+    .where('id', 'in', messageIds)
     .where('status', '=', 'queued')
     .execute()
 }

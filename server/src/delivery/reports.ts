@@ -10,11 +10,11 @@
  * @module
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
+import { bodyLimit } from '../http/body-limit'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database } from '../storage'

@@ -78,6 +78,17 @@ describe.each(stores)('fraud counters in %s', (_name, setup) => {
     expect(await store.read([shared, own(1), own(2)], T0 + 5)).toEqual([8, 5, 2])
   })
 
+  it('reads, in the round trip of a hit, the previous window and the hit itself', async () => {
+    const { store, dispose } = await setup()
+    disposers.push(dispose)
+    const ref = { key: 'start:p:prefix-4:+4474', windowMs: HOUR }
+    await store.hit([ref], T0 + 10, 10)
+    const at = T0 + HOUR + HOUR / 4
+    const [hit, read] = await Promise.all([store.hit([ref], at), store.read([ref], at)])
+    expect(hit).toEqual([8.5])
+    expect(read).toEqual([8.5])
+  })
+
   it('counts a fixed window alone, and adds without answering', async () => {
     const { store, dispose } = await setup()
     disposers.push(dispose)

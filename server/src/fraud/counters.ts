@@ -8,7 +8,7 @@
  * concurrent processes never lose an increment, on SQLite and on PostgreSQL.
  * @module
  */
-import type { Kysely } from 'kysely'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Database } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 
@@ -54,19 +54,88 @@ interface Pending {
 /** Rows of one multi-row upsert: PostgreSQL takes at most 65,535 parameters per statement. */
 const MAX_ROWS_PER_UPSERT = 1_000
 
+interface CounterRow {
+  key: string
+  bucket: number
+  count: number
+  expires_at: number
+}
+
+const upsertQuery = (db: Kysely<Database>, rows: number, v: (index: number) => never) =>
+  db
+    .insertInto('fraud_counters')
+    .values(
+      Array.from({ length: rows }, (_, i) => ({
+        key: v(4 * i),
+        bucket: v(4 * i + 1),
+        count: v(4 * i + 2),
+        expires_at: v(4 * i + 3),
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
+        count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
+      })),
+    )
+    .returning(['key', 'bucket', 'count'])
+
+const readQuery = (db: Kysely<Database>, keys: number, v: (index: number) => never, from: number) =>
+  db
+    .selectFrom('fraud_counters')
+    .select(['key', 'bucket', 'count'])
+    .where(
+      'key',
+      'in',
+      Array.from({ length: keys }, (_, i) => v(from + 1 + i)),
+    )
+    .where('bucket', '>=', v(from))
+
+const rowValues = (rows: CounterRow[]) =>
+  rows.flatMap((row) => [row.key, row.bucket, row.count, row.expires_at])
+
+/** Adds each row's count (rows in key order); every row's new total. */
+const upsert = (db: Kysely<Database>, rows: CounterRow[]) =>
+  // Compiled once per number of rows (see runTemplate): four values a row.
+  runTemplate(db, `counters.upsert:${rows.length}`, rowValues(rows), (v) =>
+    upsertQuery(db, rows.length, v),
+  )
+
+/** The stored windows of `keys` from bucket `oldest` on. */
+const read = (db: Kysely<Database>, keys: string[], oldest: number) =>
+  runTemplate(db, `counters.read:${keys.length}`, [oldest, ...keys], (v) =>
+    readQuery(db, keys.length, v, 0),
+  )
+
+/**
+ * {@link upsert} and {@link read} in one statement (PostgreSQL: a data-modifying CTE); each row
+ * says which part it comes from.
+ */
+const upsertAndRead = (db: Kysely<Database>, rows: CounterRow[], keys: string[], oldest: number) =>
+  runTemplate(
+    db,
+    `counters.upsert-read:${rows.length}:${keys.length}`,
+    [...rowValues(rows), oldest, ...keys],
+    (v) =>
+      db
+        .with('up', () => upsertQuery(db, rows.length, v))
+        .selectFrom('up')
+        .select(['key', 'bucket', 'count', sql<number>`1`.as('upserted')])
+        .unionAll(
+          readQuery(db, keys.length, v, 4 * rows.length).select(sql<number>`0`.as('upserted')),
+        ),
+  )
+
 /**
  * Runs every queued caller's hits and reads in two statements: one multi-row upsert for all the
  * hits (`… ON CONFLICT DO UPDATE … RETURNING`, rows in key order so that two processes lock them
- * in the same order) and one select for the previous windows and the reads. Several callers
+ * in the same order) and one select for the previous windows and the reads; on PostgreSQL both
+ * in one statement, a round trip less on every start. Several callers
  * hitting one counter get the values they would have got one after another, so every limit
  * stays exact: the upsert returns the total, and each caller's value is that total less what
  * the callers queued after it added.
  */
 async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
-  const added = new Map<
-    string,
-    { key: string; bucket: number; count: number; expires_at: number }
-  >()
+  const added = new Map<string, CounterRow>()
   const hitsOf = batch.map(({ refs, at, amount }) => {
     if (amount === null) return []
     const unique = new Map<string, CounterRef>()
@@ -88,38 +157,9 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     })
   })
 
-  const totals = new Map<string, number>()
   const rows = [...added.values()].sort((a, b) =>
     a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
   )
-  for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
-    const part = rows.slice(from, from + MAX_ROWS_PER_UPSERT)
-    // Compiled once per number of rows (see runTemplate): four values a row.
-    const updated = await runTemplate(
-      db,
-      `counters.upsert:${part.length}`,
-      part.flatMap((row) => [row.key, row.bucket, row.count, row.expires_at]),
-      (v) =>
-        db
-          .insertInto('fraud_counters')
-          .values(
-            part.map((_, i) => ({
-              key: v(4 * i),
-              bucket: v(4 * i + 1),
-              count: v(4 * i + 2),
-              expires_at: v(4 * i + 3),
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['key', 'bucket']).doUpdateSet((eb) => ({
-              count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
-            })),
-          )
-          .returning(['key', 'bucket', 'count']),
-    )
-    for (const row of updated) totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
-  }
-
   // Previous windows of the sliding hits, current (and previous) windows of the reads.
   const keys = new Set<string>()
   let oldest = Number.POSITIVE_INFINITY
@@ -131,25 +171,35 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
       oldest = Math.min(oldest, bucketOf(at, ref.windowMs) - (ref.fixed ? 0 : ref.windowMs))
     }
   }
+  const wanted = [...keys]
+
+  const totals = new Map<string, number>()
   const stored = new Map<string, number>()
-  if (keys.size > 0) {
-    const wanted = [...keys]
-    const found = await runTemplate(
-      db,
-      `counters.read:${wanted.length}`,
-      [oldest, ...wanted],
-      (v) =>
-        db
-          .selectFrom('fraud_counters')
-          .select(['key', 'bucket', 'count'])
-          .where(
-            'key',
-            'in',
-            wanted.map((_, i) => v(1 + i)),
-          )
-          .where('bucket', '>=', v(0)),
-    )
-    for (const row of found) stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+  if (
+    rows.length > 0 &&
+    rows.length <= MAX_ROWS_PER_UPSERT &&
+    wanted.length > 0 &&
+    db.getExecutor().adapter instanceof PostgresAdapter
+  ) {
+    // PostgreSQL: one round trip. The read sees the table as it was before the upsert (one
+    // snapshot per statement), which is all it needs: what was upserted comes from RETURNING.
+    for (const row of await upsertAndRead(db, rows, wanted, oldest)) {
+      const id = `${row.key}@${Number(row.bucket)}`
+      if (Number(row.upserted) === 1) totals.set(id, Number(row.count))
+      else stored.set(id, Number(row.count))
+    }
+  } else {
+    for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
+      const part = rows.slice(from, from + MAX_ROWS_PER_UPSERT)
+      for (const row of await upsert(db, part)) {
+        totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+      }
+    }
+    if (wanted.length > 0) {
+      for (const row of await read(db, wanted, oldest)) {
+        stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+      }
+    }
   }
   for (const [id, total] of totals) stored.set(id, total)
 

@@ -16,13 +16,13 @@
  * @module
  */
 
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import { codeLabel, fraudDecisions } from '../metrics'
 import type { Database } from '../storage'
-import { insertRow } from '../storage/row-insert'
+import { insertRow, type RowWriter } from '../storage/row-insert'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
 import { FRAUD_CHECKS } from './checks'
 import { type ContextInput, fraudContext } from './context'
@@ -122,7 +122,7 @@ export function createFraudGuard({
 
   /** One row of the decision log; `verificationId` is null for refusals and challenges. */
   async function logEvent(
-    target: Transaction<Database> | Kysely<Database>,
+    target: RowWriter,
     ctx: FraudContext,
     event: {
       verificationId: string | null
@@ -319,7 +319,7 @@ export function createFraudGuard({
 
     /** Records the decision with the verification it produced (inside its transaction). */
     async record(
-      trx: Transaction<Database> | Kysely<Database>,
+      trx: RowWriter,
       assessment: Assessment & { ctx: FraudContext },
       verificationId: string,
     ) {

@@ -8,17 +8,32 @@
 import { createHmac } from 'node:crypto'
 import type { CounterRef, CounterStore } from './counters'
 
+/** Counter-key HMACs kept per process. */
+const DIGEST_CACHE_SIZE = 4096
+
 /**
  * @example
  * const counters = keyedCounters(databaseCounters(db), secrets.pepper)
  */
 export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore {
   const key = createHmac('sha256', secret).update('textgate/counter-keys/v1').digest()
-  const keyed = (refs: CounterRef[]) =>
-    refs.map((ref) => ({
-      ...ref,
-      key: createHmac('sha256', key).update(ref.key).digest('base64url').slice(0, 32),
-    }))
+  // A start names a dozen counters, most of them shared by every start to a country or from a
+  // project (`start:prj_…:country:GB`): their HMACs are kept, in memory only, the oldest dropped
+  // past the bound, so a hot key costs a map lookup rather than an HMAC.
+  const digests = new Map<string, string>()
+  const digestOf = (plain: string) => {
+    let digest = digests.get(plain)
+    if (digest === undefined) {
+      digest = createHmac('sha256', key).update(plain).digest('base64url').slice(0, 32)
+      if (digests.size >= DIGEST_CACHE_SIZE) {
+        const oldest = digests.keys().next().value
+        if (oldest !== undefined) digests.delete(oldest)
+      }
+      digests.set(plain, digest)
+    }
+    return digest
+  }
+  const keyed = (refs: CounterRef[]) => refs.map((ref) => ({ ...ref, key: digestOf(ref.key) }))
   return {
     hit: (refs, at, amount) => store.hit(keyed(refs), at, amount),
     add: (refs, at, amount) => store.add(keyed(refs), at, amount),

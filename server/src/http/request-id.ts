@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { type RequestLogContext, requestContext } from '../logger'
+import { setResponseHeader } from './headers'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -32,6 +33,6 @@ export function requestId({ fromTrustedProxy }: RequestIdOptions): MiddlewareHan
     if (trace?.[1] && !/^0+$/.test(trace[1])) context.traceId = trace[1]
     c.set('requestId', id)
     await requestContext.run(context, () => next())
-    c.header('X-Request-Id', id)
+    setResponseHeader(c, 'X-Request-Id', id)
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Claiming the next due outbox row: the row, its text and the state of its code, in one
+ * Claiming due outbox rows: the rows, their texts and the state of their codes, in one
  * transaction. Claims expire, so rows held by a process that crashed are picked up again.
  * @module
  */
@@ -23,14 +23,17 @@ export interface Claimed {
 }
 
 /**
- * Claims the next due row and marks its text as being sent, inside `trx`. Undefined when
- * nothing is due.
+ * Claims up to `limit` due rows, oldest first, and marks their texts as being sent, inside
+ * `trx`: one statement claims them all, one reads their texts, one marks them per carrier.
+ * Empty when nothing is due.
  */
-export async function claimNext(
+export async function claimDue(
   ctx: DispatchContext,
   trx: Transaction<Database>,
   at: number,
-): Promise<Claimed | undefined> {
+  limit: number,
+): Promise<Claimed[]> {
+  if (limit < 1) return []
   let due = trx
     .selectFrom('outbox')
     .select('id')
@@ -38,18 +41,19 @@ export async function claimNext(
     .where('available_at', '<=', at)
     .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
     .orderBy('available_at')
-    .limit(1)
+    .limit(limit)
   // Several processes share one PostgreSQL: each takes rows the others have not locked.
   if (ctx.dialect === 'postgres') due = due.forUpdate().skipLocked()
-  const row = await trx
+  const rows = await trx
     .updateTable('outbox')
     .set({ claimed_by: ctx.workerId, claimed_until: at + ctx.claimMs })
     .where('id', 'in', due)
     .returningAll()
-    .executeTakeFirst()
-  if (!row) return undefined
-  // The text and the state of its code, in one read.
-  const { verification_status, verification_expires_at, ...message } = await trx
+    .execute()
+  if (rows.length === 0) return []
+  rows.sort((a, b) => Number(a.available_at) - Number(b.available_at))
+  // The texts and the state of their codes, in one read.
+  const found = await trx
     .selectFrom('messages')
     .leftJoin('verifications', 'verifications.id', 'messages.verification_id')
     .selectAll('messages')
@@ -57,25 +61,40 @@ export async function claimNext(
       'verifications.status as verification_status',
       'verifications.expires_at as verification_expires_at',
     ])
-    .where('messages.id', '=', row.message_id)
-    .executeTakeFirstOrThrow()
-  if (!message.body_encrypted) return { row, message }
-  // A code that can no longer be used is not worth a text (a long outage, or a resend
-  // still queued when the shopper already verified with the earlier code).
-  if (verification_expires_at === null || verification_expires_at <= at) {
-    return { row, message, stale: 'the code expired before it could be sent' }
-  }
-  if (verification_status !== 'pending') {
-    return { row, message, stale: `the verification is already ${verification_status}` }
-  }
-  let carrier: CarrierAdapter | undefined
-  try {
-    carrier = ctx.carrierFor(message.mode, message.to)
-  } catch (error) {
-    return { row, message, noCarrier: error }
-  }
-  await recordSending(trx, message.id, carrier.id, at)
-  return { row, message, carrier, expiresAt: verification_expires_at }
+    .where(
+      'messages.id',
+      'in',
+      rows.map((row) => row.message_id),
+    )
+    .execute()
+  const byId = new Map(found.map((m) => [m.id, m]))
+  const sending = new Map<string, string[]>()
+  const claimed = rows.map((row): Claimed => {
+    const read = byId.get(row.message_id)
+    if (!read) throw new Error(`[textgate] [outbox] row ${row.id} has no message`)
+    const { verification_status, verification_expires_at, ...message } = read
+    if (!message.body_encrypted) return { row, message }
+    // A code that can no longer be used is not worth a text (a long outage, or a resend
+    // still queued when the shopper already verified with the earlier code).
+    if (verification_expires_at === null || verification_expires_at <= at) {
+      return { row, message, stale: 'the code expired before it could be sent' }
+    }
+    if (verification_status !== 'pending') {
+      return { row, message, stale: `the verification is already ${verification_status}` }
+    }
+    let carrier: CarrierAdapter
+    try {
+      carrier = ctx.carrierFor(message.mode, message.to)
+    } catch (error) {
+      return { row, message, noCarrier: error }
+    }
+    const ids = sending.get(carrier.id)
+    if (ids) ids.push(message.id)
+    else sending.set(carrier.id, [message.id])
+    return { row, message, carrier, expiresAt: verification_expires_at }
+  })
+  for (const [carrier, ids] of sending) await recordSending(trx, ids, carrier, at)
+  return claimed
 }
 
 /** Keeps the claim on `row` alive while its send is under way (a slow carrier, failovers). */

@@ -1,16 +1,18 @@
 /**
- * The outbox dispatcher: `window` workers claim due rows and hand their texts to a carrier.
+ * The outbox dispatcher: one pipeline per process keeps up to `window` texts with carriers,
+ * claiming due rows and recording answers in shared commits.
  * @module
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CarrierAdapter } from '../carriers/types'
+import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import type { KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
-import { claimNext } from './claim'
+import { type Claimed, claimDue } from './claim'
 import type { DispatchContext } from './context'
-import { deliver } from './send'
+import { deliver, type Outcome } from './send'
 
 export interface DispatcherOptions {
   storage: Storage
@@ -73,37 +75,98 @@ export function createDispatcher({
     maxAttempts,
   }
 
-  // The workers' claims and answers share commits with each other and with starts.
+  // Claims and answers share commits with each other and with starts.
   const inTransaction = sharedBatchedTransactions(db)
 
-  /**
-   * One of `window` workers: claims a row, sends it, then records the answer and claims the next
-   * row in one commit — so the answer is always written before the next text goes out, at one
-   * commit per text.
-   */
-  async function work(active: () => boolean): Promise<number> {
-    let sent = 0
-    if (!active()) return sent
-    let claimed = await inTransaction((trx) => claimNext(ctx, trx, now()))
-    while (claimed) {
-      const outcome = await deliver(ctx, claimed)
-      const goOn = active()
-      try {
-        claimed = await inTransaction(async (trx) => {
-          await outcome.write(trx)
-          return goOn ? claimNext(ctx, trx, now()) : undefined
-        })
-      } catch (error) {
-        // Whatever failed, the answer must not be lost with the claim: write it on its own.
-        logger.warn({ err: error }, 'outbox claim failed; recording the last answer alone')
-        await db.transaction().execute((trx) => outcome.write(trx))
-        claimed = undefined
-      }
-      sent++
-      await outcome.after?.()
+  /** Applies early reports for texts the carriers just took, one lookup per carrier. */
+  async function applyEarly(outcomes: Outcome[]): Promise<void> {
+    const byCarrier = new Map<string, string[]>()
+    for (const { sent } of outcomes) {
+      if (!sent) continue
+      const ids = byCarrier.get(sent.carrier)
+      if (ids) ids.push(...sent.carrierMessageIds)
+      else byCarrier.set(sent.carrier, [...sent.carrierMessageIds])
     }
-    return sent
+    for (const [carrier, carrierMessageIds] of byCarrier) {
+      // (The housekeeping sweep catches a report that raced this very moment.)
+      await applyEarlyReports(db, now(), { carrier, carrierMessageIds }).catch((error: unknown) =>
+        logger.warn({ err: error, carrier }, 'early reports'),
+      )
+    }
   }
 
-  return createPollingLoop({ window, pollIntervalMs, logger, label: 'outbox round failed', work })
+  /**
+   * The pipeline: up to `window` texts with carriers at once. Each commit writes the answers
+   * that came back since the last one and claims as many due rows as there are free places, so
+   * an answer is always written before its place goes to another text (at most `window` texts
+   * handed over and not recorded, whatever the carrier's speed), and a busy outbox costs one
+   * claim and one commit per batch of texts, not per text.
+   */
+  async function work(active: () => boolean): Promise<number> {
+    let handled = 0
+    let inFlight = 0
+    let finished: Outcome[] = []
+    let wake: (() => void) | undefined
+    for (;;) {
+      // Taken inside the body, which the batcher may run twice (alone after a failed batch).
+      let written: Outcome[] | undefined
+      let claimed: Claimed[] = []
+      const free = () => (active() ? window - inFlight : 0)
+      if (finished.length > 0 || free() > 0) {
+        try {
+          claimed = await inTransaction(async (trx) => {
+            if (!written) {
+              written = finished
+              finished = []
+            }
+            for (const outcome of written) await outcome.write(trx)
+            return claimDue(ctx, trx, now(), free())
+          })
+        } catch (error) {
+          // Whatever failed, the answers must not be lost with the claim: write each alone.
+          logger.warn({ err: error }, 'outbox claim failed; recording the answers alone')
+          for (const outcome of written ?? []) {
+            await db.transaction().execute((trx) => outcome.write(trx))
+          }
+          claimed = []
+        }
+      }
+      if (written && written.length > 0) {
+        handled += written.length
+        await applyEarly(written)
+      }
+      for (const claim of claimed) {
+        inFlight++
+        deliver(ctx, claim).then(
+          (outcome) => {
+            inFlight--
+            finished.push(outcome)
+            wake?.()
+          },
+          (error: unknown) => {
+            // Not answered: the claim expires and the text is sent again later.
+            inFlight--
+            logger.error({ err: error, row: claim.row.id }, 'outbox send failed unexpectedly')
+            wake?.()
+          },
+        )
+      }
+      if (inFlight === 0 && finished.length === 0 && claimed.length === 0) return handled
+      if (finished.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        wake = undefined
+      }
+    }
+  }
+
+  // One pipeline per process: it keeps `window` texts in flight on its own.
+  return createPollingLoop({
+    window: 1,
+    pollIntervalMs,
+    logger,
+    label: 'outbox round failed',
+    work,
+  })
 }

@@ -2,14 +2,13 @@
  * Writing a text to send: the message and its outbox row, in the caller's transaction.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely'
 import { segmentInfo } from '../carriers/segments'
 import type { TemplateData } from '../carriers/types'
 import { recordQueued } from '../delivery/messages'
 import { newId } from '../ids'
 import { encrypt } from '../secrets'
-import type { Database, KeyMode } from '../storage'
-import { insertRow } from '../storage/row-insert'
+import type { KeyMode } from '../storage'
+import { insertRow, type RowWriter } from '../storage/row-insert'
 
 export interface EnqueueInput {
   verificationId: string
@@ -28,9 +27,9 @@ export interface EnqueueInput {
   suppressed?: boolean
 }
 
-/** Writes the message and its outbox row; call inside the verification's transaction. */
+/** Writes the message and its outbox row; call inside the verification's transaction or batch. */
 export async function enqueueMessage(
-  trx: Transaction<Database> | Kysely<Database>,
+  trx: RowWriter,
   encryptionKey: Buffer,
   input: EnqueueInput,
 ): Promise<string> {

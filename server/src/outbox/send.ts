@@ -6,16 +6,19 @@
 import type { Transaction } from 'kysely'
 import { CarrierError, type SendResult, type TemplateData } from '../carriers/types'
 import { recordNotSent, recordSendFailure, recordSent } from '../delivery/messages'
-import { applyEarlyReports } from '../delivery/reports'
 import { decrypt } from '../secrets'
 import type { Database, OutboxRow } from '../storage'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
 
-/** What a worker writes about a text it handled, and what it does once that is committed. */
+/** What the dispatcher writes about a text it handled, and what to look up once committed. */
 export interface Outcome {
   write: (trx: Transaction<Database>) => Promise<void>
-  after?: () => Promise<void>
+  /**
+   * The carrier's ids of a text it took: a fast carrier may have reported before our commit,
+   * so the dispatcher applies any early report for them once the answer is written.
+   */
+  sent?: { carrier: string; carrierMessageIds: string[] }
 }
 
 const BACKOFF_BASE_MS = 1_000
@@ -85,16 +88,7 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
         .where('id', '=', row.id)
         .execute()
     },
-    // A fast carrier may have reported before our commit: apply what it said. (The
-    // housekeeping sweep catches a report that raced this very moment.)
-    after: async () => {
-      await applyEarlyReports(ctx.db, now(), {
-        carrier: carrierId,
-        carrierMessageIds: sentIds,
-      }).catch((error: unknown) =>
-        logger.warn({ err: error, messageId: message.id }, 'early reports'),
-      )
-    },
+    sent: { carrier: carrierId, carrierMessageIds: sentIds },
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
 import type { Database } from './index'
@@ -53,6 +53,35 @@ for (const dialect of DIALECTS) {
           .orderBy('id')
           .execute()
         expect(ids.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'f'])
+      } finally {
+        await storage.dispose()
+      }
+    })
+    it('runs a lone one-statement body without a transaction, and batches it with others', async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        const { db } = storage
+        const inTransaction = batchedTransactions(db)
+        const transactions = vi.spyOn(db, 'transaction')
+        const insert = (id: string) =>
+          inTransaction.oneStatement(async (writer) => {
+            await writer.insertInto('sandbox_messages').values(row(id)).execute()
+            return id
+          })
+        expect(await insert('a')).toBe('a')
+        expect(transactions).not.toHaveBeenCalled()
+        // Queued with others: one transaction for all, as any body.
+        expect(
+          await Promise.all([
+            insert('b'),
+            inTransaction((trx) => trx.insertInto('sandbox_messages').values(row('c')).execute()),
+          ]),
+        ).toHaveLength(2)
+        expect(transactions).toHaveBeenCalledTimes(1)
+        // A failing one alone fails alone.
+        await expect(insert('a')).rejects.toThrow()
+        const ids = await db.selectFrom('sandbox_messages').select('id').orderBy('id').execute()
+        expect(ids.map((r) => r.id)).toEqual(['a', 'b', 'c'])
       } finally {
         await storage.dispose()
       }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS } from '../../testing/storage'
-import { insertRow } from './row-insert'
+import { describe, expect, it, vi } from 'vitest'
+import { createTestStorage, DIALECTS, insertTestVerification } from '../../testing/storage'
+import { createProject } from '../projects'
+import { insertRow, RowBatch } from './row-insert'
 
 const event = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -59,6 +60,89 @@ for (const dialect of DIALECTS) {
           .select((eb) => eb.fn.countAll().as('n'))
           .executeTakeFirstOrThrow()
         expect(Number(count.n)).toBe(2)
+      } finally {
+        await storage.dispose()
+      }
+    })
+    it('writes a batch in order, in one statement on PostgreSQL, all or nothing', async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        const { db } = storage
+        const { project } = await createProject(db, {
+          name: 'Rows',
+          origins: ['https://shop.example'],
+        })
+        await insertTestVerification(db, {
+          id: 'ver_rows',
+          projectId: project.id,
+          phone: '+447700900123',
+          now: 1,
+        })
+        const message = (id: string) => ({
+          id,
+          verification_id: 'ver_rows',
+          project_id: project.id,
+          mode: 'test' as const,
+          to: '+447700900123',
+          body_encrypted: null,
+          template_encrypted: null,
+          status: 'queued' as const,
+          carrier: null,
+          carrier_message_id: null,
+          error: null,
+          created_at: 1,
+          sent_at: null,
+          delivered_at: null,
+          updated_at: 1,
+          encoding: 'GSM-7',
+          segments: 1,
+        })
+        const outbox = (id: string, messageId: string) => ({
+          id,
+          message_id: messageId,
+          state: 'pending' as const,
+          available_at: 1,
+          claimed_by: null,
+          claimed_until: null,
+          last_error: null,
+          created_at: 1,
+        })
+        const batchOf = (n: string) => {
+          const rows = new RowBatch()
+          // The outbox row refers to the message added before it in the same batch.
+          rows.add('messages', message(`msg_${n}`))
+          rows.add('outbox', outbox(`obx_${n}`, `msg_${n}`))
+          rows.add('fraud_events', event(`fev_${n}`))
+          return rows
+        }
+        const statements = vi.spyOn(db, 'executeQuery')
+        const rows = batchOf('1')
+        expect(rows.isOneStatementOn(db)).toBe(dialect === 'postgres')
+        await rows.write(db)
+        await batchOf('2').write(db)
+        expect(statements).toHaveBeenCalledTimes(dialect === 'postgres' ? 2 : 6)
+        statements.mockRestore()
+
+        // A constraint broken by the last row: nothing of the batch is written.
+        const broken = new RowBatch()
+        broken.add('messages', message('msg_3'))
+        broken.add('fraud_events', event('fev_1'))
+        const write =
+          dialect === 'postgres'
+            ? broken.write(db)
+            : db.transaction().execute((trx) => broken.write(trx))
+        await expect(write).rejects.toThrow()
+        const ids = async (table: 'messages' | 'outbox' | 'fraud_events') =>
+          (await db.selectFrom(table).select('id').orderBy('id').execute()).map((r) => r.id)
+        expect(await ids('messages')).toEqual(['msg_1', 'msg_2'])
+        expect(await ids('outbox')).toEqual(['obx_1', 'obx_2'])
+        expect(await ids('fraud_events')).toEqual(['fev_1', 'fev_2'])
+        const [stored] = await db
+          .selectFrom('outbox')
+          .selectAll()
+          .where('id', '=', 'obx_2')
+          .execute()
+        expect(stored).toMatchObject({ message_id: 'msg_2', state: 'pending' })
       } finally {
         await storage.dispose()
       }

@@ -1,61 +1,180 @@
 /**
- * Inserting one row on the hot path without building and compiling a Kysely query each time.
+ * Inserting rows on the hot path without building and compiling a Kysely query each time.
  * Kysely builds an operation tree and compiles it to SQL for every insert, which costs more
  * than SQLite takes to run it; the SQL of one table and set of columns never changes, so it is
  * compiled once per dialect and reused with each row's values. (The SQLite driver then reuses
- * its prepared statement by that SQL text, see openStorage.)
+ * its prepared statement by that SQL text, see openStorage.) Rows that belong together go into
+ * a {@link RowBatch}: one statement on PostgreSQL, where each statement is a round trip.
  * @module
  */
-import { CompiledQuery, type Insertable, type Kysely, type Transaction } from 'kysely'
+import {
+  CompiledQuery,
+  type Insertable,
+  type Kysely,
+  PostgresAdapter,
+  type Transaction,
+} from 'kysely'
 import type { Database } from './schema'
 
 type Writer = Kysely<Database> | Transaction<Database>
 
-/** SQL by `table(columns)`, per dialect (the adapter object identifies it). */
+/** Where a row goes: the database now, or a batch written later in one go. */
+export type RowWriter = Writer | RowBatch
+
+/** SQL by `table(columns)` (or a batch's shapes), per dialect (the adapter identifies it). */
 const compiled = new WeakMap<object, Map<string, string | null>>()
 
 const sameValues = (a: readonly unknown[], b: readonly unknown[]) =>
   a.length === b.length && a.every((value, i) => value === b[i])
 
-/**
- * Runs `insert into table (columns) values (…)` for `row`, exactly as
- * `db.insertInto(table).values(row).execute()` would (columns whose value is undefined are left
- * out). The first insert of a table and column set is compiled by Kysely; when its parameters
- * are not the row's values in column order (a value Kysely turns into SQL), that shape always
- * goes through Kysely.
- * @example
- * await insertRow(trx, 'outbox', { id, message_id, state: 'pending', … })
- */
-export async function insertRow<T extends keyof Database & string>(
-  db: Writer,
-  table: T,
-  row: Insertable<Database[T]>,
-): Promise<void> {
+interface Row {
+  table: keyof Database & string
+  values: Record<string, unknown>
+  shape: string
+  parameters: unknown[]
+}
+
+function rowOf(table: keyof Database & string, row: object): Row {
   const values = row as Record<string, unknown>
   const columns = Object.keys(values).filter((column) => values[column] !== undefined)
-  const parameters = columns.map((column) => values[column])
+  return {
+    table,
+    values,
+    shape: `${table}(${columns.join(',')})`,
+    parameters: columns.map((column) => values[column]),
+  }
+}
+
+function shapesOf(db: Writer): Map<string, string | null> {
   const { adapter } = db.getExecutor()
   let byShape = compiled.get(adapter)
   if (!byShape) {
     byShape = new Map()
     compiled.set(adapter, byShape)
   }
-  const shape = `${table}(${columns.join(',')})`
-  let sql = byShape.get(shape)
+  return byShape
+}
+
+/**
+ * The SQL of `row`'s shape, compiled by Kysely the first time; null when its parameters are not
+ * the row's values in column order (a value Kysely turns into SQL): that shape always goes
+ * through Kysely.
+ */
+function sqlOf(db: Writer, row: Row): string | null {
+  const byShape = shapesOf(db)
+  let sql = byShape.get(row.shape)
   if (sql === undefined) {
-    const query = db.insertInto(table).values(row as never)
-    const first = query.compile()
-    sql = sameValues(first.parameters, parameters) ? first.sql : null
-    byShape.set(shape, sql)
-    await db.executeQuery(first)
-    return
+    const first = db
+      .insertInto(row.table)
+      .values(row.values as never)
+      .compile()
+    sql = sameValues(first.parameters, row.parameters) ? first.sql : null
+    byShape.set(row.shape, sql)
   }
+  return sql
+}
+
+async function insertNow(db: Writer, row: Row): Promise<void> {
+  const sql = sqlOf(db, row)
   if (sql === null) {
     await db
-      .insertInto(table)
-      .values(row as never)
+      .insertInto(row.table)
+      .values(row.values as never)
       .execute()
     return
   }
-  await db.executeQuery(CompiledQuery.raw(sql, parameters))
+  await db.executeQuery(CompiledQuery.raw(sql, row.parameters))
+}
+
+/**
+ * Runs `insert into table (columns) values (…)` for `row`, exactly as
+ * `db.insertInto(table).values(row).execute()` would (columns whose value is undefined are left
+ * out); into a {@link RowBatch}, it only queues the row.
+ * @example
+ * await insertRow(trx, 'outbox', { id, message_id, state: 'pending', … })
+ */
+export async function insertRow<T extends keyof Database & string>(
+  db: RowWriter,
+  table: T,
+  row: Insertable<Database[T]>,
+): Promise<void> {
+  if (db instanceof RowBatch) {
+    db.add(table, row)
+    return
+  }
+  await insertNow(db, rowOf(table, row))
+}
+
+const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresAdapter
+
+/**
+ * Rows written together, in the order they were added, by {@link RowBatch.write}: on
+ * PostgreSQL in one statement (each insert a data-modifying CTE of the last one: atomic on its
+ * own, and foreign keys are checked at its end, so a row may refer to one added before it); on
+ * SQLite one statement per row, as {@link insertRow} runs them (statements there cost no round
+ * trip, and SQLite has no data-modifying CTEs).
+ * @example
+ * const rows = new RowBatch()
+ * await insertRow(rows, 'messages', message)
+ * await insertRow(rows, 'outbox', outboxRow)
+ * await rows.write(trx)
+ */
+export class RowBatch {
+  readonly #rows: Row[] = []
+
+  add<T extends keyof Database & string>(table: T, row: Insertable<Database[T]>): void {
+    this.#rows.push(rowOf(table, row))
+  }
+
+  /** True when {@link write} takes one statement on `db` (atomic without a transaction). */
+  isOneStatementOn(db: Writer): boolean {
+    return this.#rows.length === 1 || (this.#rows.length > 1 && isPostgres(db))
+  }
+
+  async write(db: Writer): Promise<void> {
+    const rows = this.#rows
+    if (rows.length === 0) return
+    if (rows.length === 1 || !isPostgres(db)) {
+      for (const row of rows) await insertNow(db, row)
+      return
+    }
+    const byShape = shapesOf(db)
+    const shape = rows.map((row) => row.shape).join('+')
+    let sql = byShape.get(shape)
+    if (sql === undefined) {
+      const parts = rows.map((row) => sqlOf(db, row))
+      sql = parts.every((part) => part !== null) ? chained(parts as string[]) : null
+      byShape.set(shape, sql)
+    }
+    if (sql === null) {
+      for (const row of rows) await insertNow(db, row)
+      return
+    }
+    await db.executeQuery(
+      CompiledQuery.raw(
+        sql,
+        rows.flatMap((row) => row.parameters),
+      ),
+    )
+  }
+}
+
+/**
+ * PostgreSQL inserts as one statement: `with "r0" as (insert …), "r1" as (insert …) insert …`,
+ * each one's `$n` placeholders numbered on from the one before. Only SQL whose parameters are
+ * its row's values (see sqlOf) comes here: its text holds no `$` but the placeholders.
+ */
+function chained(parts: string[]): string {
+  let offset = 0
+  const renumbered = parts.map((part) => {
+    let count = 0
+    const sql = part.replace(/\$(\d+)/g, (_, n: string) => {
+      count = Math.max(count, Number(n))
+      return `$${Number(n) + offset}`
+    })
+    offset += count
+    return sql
+  })
+  const last = renumbered.pop() as string
+  return `with ${renumbered.map((sql, i) => `"r${i}" as (${sql})`).join(', ')} ${last}`
 }

@@ -24,6 +24,7 @@ import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
+import { RowBatch } from '../storage/row-insert'
 import type { TokenService } from '../tokens'
 import { codeMessage } from './code-message'
 import { IdempotencyRace, keepIdempotent, readIdempotent, startRequestHash } from './idempotency'
@@ -165,58 +166,67 @@ export function createVerificationService({
         attemptsLeft: MAX_CHECKS,
         codeLength: project.code_length,
       }
+      // The start's rows (verification, decision, message, outbox) are written together: one
+      // statement on PostgreSQL, which needs no transaction of its own unless the
+      // idempotency key is kept beside it.
+      const rows = new RowBatch()
+      await insertPending(rows, {
+        id,
+        project_id: project.id,
+        mode: apiKey.mode,
+        phone: phone.e164,
+        country: phone.country,
+        channel: 'sms',
+        locale: input.locale ?? null,
+        status: 'pending',
+        code_hmac: hashCode(secrets.pepper, id, code),
+        code_length: project.code_length,
+        attempts: 0,
+        sends: 1,
+        consent_version: consentVersion,
+        consent_at: at,
+        consent_marketing: input.consent.marketing ? 1 : 0,
+        origin: meta.origin,
+        ip: meta.ip,
+        created_at: at,
+        expires_at: expiresAt,
+        resend_after: resendAfter,
+        approved_at: null,
+        risk_decision: risk.decision,
+        risk_reasons: JSON.stringify([
+          ...risk.reasons,
+          ...risk.shadowReasons.map((r) => `shadow:${r}`),
+        ]),
+        signals: input.signals ? JSON.stringify(input.signals) : null,
+      })
+      await fraud.record(rows, risk, id)
+      // A blocked number gets a decoy: written the same way, never sent.
+      await enqueueMessage(rows, secrets.encryptionKey, {
+        verificationId: id,
+        projectId: project.id,
+        mode: apiKey.mode,
+        to: phone.e164,
+        ...codeMessage(project, phone.e164, code, meta.origin, input.locale),
+        now: at,
+        suppressed: risk.decoy,
+      })
       try {
-        await inStartTransaction(async (trx) => {
-          if (idempotencyKey) {
-            await keepIdempotent(trx, {
-              projectId: project.id,
-              key: idempotencyKey,
-              requestHash,
-              body,
-              at,
-            })
-          }
-          await insertPending(trx, {
-            id,
-            project_id: project.id,
-            mode: apiKey.mode,
-            phone: phone.e164,
-            country: phone.country,
-            channel: 'sms',
-            locale: input.locale ?? null,
-            status: 'pending',
-            code_hmac: hashCode(secrets.pepper, id, code),
-            code_length: project.code_length,
-            attempts: 0,
-            sends: 1,
-            consent_version: consentVersion,
-            consent_at: at,
-            consent_marketing: input.consent.marketing ? 1 : 0,
-            origin: meta.origin,
-            ip: meta.ip,
-            created_at: at,
-            expires_at: expiresAt,
-            resend_after: resendAfter,
-            approved_at: null,
-            risk_decision: risk.decision,
-            risk_reasons: JSON.stringify([
-              ...risk.reasons,
-              ...risk.shadowReasons.map((r) => `shadow:${r}`),
-            ]),
-            signals: input.signals ? JSON.stringify(input.signals) : null,
+        if (!idempotencyKey && rows.isOneStatementOn(db)) {
+          await inStartTransaction.oneStatement((writer) => rows.write(writer))
+        } else {
+          await inStartTransaction(async (trx) => {
+            if (idempotencyKey) {
+              await keepIdempotent(trx, {
+                projectId: project.id,
+                key: idempotencyKey,
+                requestHash,
+                body,
+                at,
+              })
+            }
+            await rows.write(trx)
           })
-          await fraud.record(trx, risk, id)
-          // A blocked number gets a decoy: written the same way, never sent.
-          await enqueueMessage(trx, secrets.encryptionKey, {
-            verificationId: id,
-            projectId: project.id,
-            mode: apiKey.mode,
-            to: phone.e164,
-            ...codeMessage(project, phone.e164, code, meta.origin, input.locale),
-            now: at,
-            suppressed: risk.decoy,
-          })
-        })
+        }
       } catch (error) {
         if (error instanceof IdempotencyRace && idempotencyKey) {
           const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)

@@ -9,7 +9,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, NewVerification, Verification } from '../storage'
-import { insertRow } from '../storage/row-insert'
+import { insertRow, type RowWriter } from '../storage/row-insert'
 import { emitWebhookEvent } from '../webhooks/emit'
 
 export const CODE_TTL_MS = 10 * 60_000
@@ -25,7 +25,7 @@ export const iso = (ms: number) => new Date(ms).toISOString()
 
 /** Writes a new pending verification; call inside the start's transaction. */
 export async function insertPending(
-  trx: Transaction<Database>,
+  trx: RowWriter,
   row: NewVerification & { status: 'pending' },
 ): Promise<void> {
   await insertRow(trx, 'verifications', row)
