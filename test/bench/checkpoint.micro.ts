@@ -19,7 +19,8 @@ import { openStorage } from '@textgate/server/storage'
 const COMMITS = Number(process.env.CHECKPOINT_BENCH_COMMITS ?? 20_000)
 const ROUNDS = Number(process.env.CHECKPOINT_BENCH_ROUNDS ?? 2)
 
-interface BenchTables {
+// A type, not an interface: withTables wants a record type.
+type BenchTables = {
   bench_rows: { id: string; phone: string; body: string; created_at: number }
   bench_outbox: { id: string; row_id: string; due_at: number }
   bench_counters: { key: string; n: number }
