@@ -54,12 +54,20 @@ http.Server.prototype.emit = function countedEmit(event, req, ...rest) {
 
 const normalise = (text) => String(text).replace(/\s+/g, ' ').trim().slice(0, 240)
 
-function fromPollingLoop() {
+/**
+ * A request that nudged the outbox dispatcher (or a webhook loop) lends its async context to
+ * that loop, which keeps it for every round after: statements whose stack runs through the
+ * loops, the dispatcher or the carriers are theirs, not the request's.
+ */
+const BACKGROUND =
+  /[\\/]src[\\/](polling|outbox[\\/](dispatcher|send|claim|status)|carriers|webhooks|delivery[\\/](reports|parts|early))/
+
+function fromBackground() {
   const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 100
+  Error.stackTraceLimit = 200
   const { stack = '' } = new Error()
   Error.stackTraceLimit = limit
-  return /[\\/]src[\\/]polling[\\/]/.test(stack)
+  return BACKGROUND.test(stack)
 }
 
 const query = pg.Client.prototype.query
@@ -67,9 +75,7 @@ pg.Client.prototype.query = function countedQuery(config, ...rest) {
   const text = typeof config === 'string' ? config : config?.text
   if (text !== undefined) {
     let current = request.getStore()
-    // A request that nudged the outbox dispatcher (or a webhook loop) runs its round in its own
-    // async context: that round's statements are the dispatcher's, not the request's.
-    if (current && fromPollingLoop()) current = undefined
+    if (current && fromBackground()) current = undefined
     const stats = kindStats(current ? current.kind : '(background)')
     stats.statements += 1
     if (this[CHECKED_OUT]) {

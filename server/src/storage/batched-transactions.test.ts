@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
 import type { Database } from './index'
+import { RowBatch } from './row-insert'
 
 const row = (id: string) => ({
   id,
@@ -57,31 +58,49 @@ for (const dialect of DIALECTS) {
         await storage.dispose()
       }
     })
-    it('runs a lone one-statement body without a transaction, and batches it with others', async () => {
+    it('writes row batches of one turn in one statement on PostgreSQL, without a transaction', async () => {
       const storage = await createTestStorage(dialect)
       try {
         const { db } = storage
         const inTransaction = batchedTransactions(db)
         const transactions = vi.spyOn(db, 'transaction')
-        const insert = (id: string) =>
-          inTransaction.oneStatement(async (writer) => {
-            await writer.insertInto('sandbox_messages').values(row(id)).execute()
-            return id
-          })
-        expect(await insert('a')).toBe('a')
-        expect(transactions).not.toHaveBeenCalled()
-        // Queued with others: one transaction for all, as any body.
-        expect(
-          await Promise.all([
-            insert('b'),
-            inTransaction((trx) => trx.insertInto('sandbox_messages').values(row('c')).execute()),
-          ]),
-        ).toHaveLength(2)
-        expect(transactions).toHaveBeenCalledTimes(1)
-        // A failing one alone fails alone.
-        await expect(insert('a')).rejects.toThrow()
+        const statements = vi.spyOn(db, 'executeQuery')
+        const rowsOf = (...ids: string[]) => {
+          const rows = new RowBatch()
+          for (const id of ids) rows.add('sandbox_messages', row(id))
+          return rows
+        }
+        const postgres = dialect === 'postgres'
+        // Alone.
+        await inTransaction.insertRows(rowsOf('a', 'b'))
+        expect(transactions).toHaveBeenCalledTimes(postgres ? 0 : 1)
+        // Three batches of one turn: one statement on PostgreSQL, one transaction on SQLite.
+        await Promise.all([
+          inTransaction.insertRows(rowsOf('c')),
+          inTransaction.insertRows(rowsOf('d', 'e')),
+          inTransaction.insertRows(rowsOf('f')),
+        ])
+        expect(transactions).toHaveBeenCalledTimes(postgres ? 0 : 2)
+        if (postgres) expect(statements).toHaveBeenCalledTimes(2)
+        // With another body: in its transaction, which answers as ever.
+        const [, other] = await Promise.all([
+          inTransaction.insertRows(rowsOf('g')),
+          inTransaction(async (trx) => {
+            await trx.insertInto('sandbox_messages').values(row('h')).execute()
+            return 'h'
+          }),
+        ])
+        expect(other).toBe('h')
+        expect(transactions).toHaveBeenCalledTimes(postgres ? 1 : 3)
+        // A failing batch fails alone; the others of its turn are written.
+        const results = await Promise.allSettled([
+          inTransaction.insertRows(rowsOf('i')),
+          inTransaction.insertRows(rowsOf('j', 'a')),
+          inTransaction.insertRows(rowsOf('k')),
+        ])
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
         const ids = await db.selectFrom('sandbox_messages').select('id').orderBy('id').execute()
-        expect(ids.map((r) => r.id)).toEqual(['a', 'b', 'c'])
+        expect(ids.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'k'])
       } finally {
         await storage.dispose()
       }

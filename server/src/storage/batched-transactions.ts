@@ -6,22 +6,24 @@
  * @module
  */
 import type { Kysely, Transaction } from 'kysely'
+import { RowBatch } from './row-insert'
 import type { Database } from './schema'
 
 /** Runs `body` in a transaction that may be shared with others queued at the same time. */
 export interface BatchedTransaction {
   <T>(body: (trx: Transaction<Database>) => Promise<T>): Promise<T>
   /**
-   * For a body that writes in one statement (atomic on its own, see RowBatch): batched with
-   * others it shares their transaction; alone it runs without one, which on PostgreSQL saves
-   * the BEGIN and COMMIT round trips.
+   * Writes `rows` (see RowBatch). On PostgreSQL the row batches queued together are written as
+   * one statement, atomic on its own: without a transaction (no BEGIN and COMMIT round trips)
+   * unless other bodies share the turn, and then in theirs.
    */
-  oneStatement<T>(body: (db: Kysely<Database>) => Promise<T>): Promise<T>
+  insertRows(rows: RowBatch): Promise<void>
 }
 
 interface Queued {
   body: (trx: Transaction<Database>) => Promise<unknown>
-  oneStatement: boolean
+  /** Set for insertRows: the rows the body writes. */
+  rows?: RowBatch | undefined
   resolve(value: unknown): void
   reject(error: unknown): void
 }
@@ -55,8 +57,8 @@ export function batchedTransactions(
   let queue: Queued[] = []
   let scheduled = false
 
-  function alone({ body, oneStatement, resolve, reject }: Queued): Promise<void> {
-    const run = oneStatement ? body(db as Transaction<Database>) : db.transaction().execute(body)
+  function alone({ body, rows, resolve, reject }: Queued): Promise<void> {
+    const run = rows?.isOneStatementOn(db) ? rows.write(db) : db.transaction().execute(body)
     return run.then(resolve, reject)
   }
 
@@ -66,19 +68,28 @@ export function batchedTransactions(
     queue = queue.slice(maxBatch)
     if (queue.length > 0) schedule()
     if (batch.length === 1) return alone(batch[0] as Queued)
+    // The row batches of the turn become one, written first; then the other bodies in order.
+    const rows = RowBatch.merge(batch.flatMap((queued) => (queued.rows ? [queued.rows] : [])))
+    const bodies = batch.filter((queued) => !queued.rows)
     let values: unknown[]
     try {
-      values = await db.transaction().execute(async (trx) => {
-        const out: unknown[] = []
-        for (const { body } of batch) out.push(await body(trx))
-        return out
-      })
+      if (bodies.length === 0 && rows.isOneStatementOn(db)) {
+        await rows.write(db)
+        values = []
+      } else {
+        values = await db.transaction().execute(async (trx) => {
+          await rows.write(trx)
+          const out: unknown[] = []
+          for (const { body } of bodies) out.push(await body(trx))
+          return out
+        })
+      }
     } catch {
-      // Whichever body failed (or the commit), each gets its own answer.
+      // Whichever body or row failed (or the commit), each gets its own answer.
       for (const queued of batch) await alone(queued)
       return
     }
-    for (const [i, { resolve }] of batch.entries()) resolve(values[i])
+    for (const { rows, resolve } of batch) resolve(rows ? undefined : values.shift())
   }
 
   function schedule(): void {
@@ -87,13 +98,12 @@ export function batchedTransactions(
     setImmediate(() => void flush())
   }
 
-  const enqueue = <T>(body: (trx: Transaction<Database>) => Promise<T>, oneStatement: boolean) =>
+  const enqueue = <T>(body: (trx: Transaction<Database>) => Promise<T>, rows?: RowBatch) =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ body, oneStatement, resolve: resolve as (value: unknown) => void, reject })
+      queue.push({ body, rows, resolve: resolve as (value: unknown) => void, reject })
       schedule()
     })
-  return Object.assign(
-    <T>(body: (trx: Transaction<Database>) => Promise<T>) => enqueue(body, false),
-    { oneStatement: <T>(body: (db: Kysely<Database>) => Promise<T>) => enqueue(body, true) },
-  )
+  return Object.assign(<T>(body: (trx: Transaction<Database>) => Promise<T>) => enqueue(body), {
+    insertRows: (rows: RowBatch) => enqueue((trx) => rows.write(trx), rows),
+  })
 }

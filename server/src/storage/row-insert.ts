@@ -108,11 +108,11 @@ export async function insertRow<T extends keyof Database & string>(
 const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresAdapter
 
 /**
- * Rows written together, in the order they were added, by {@link RowBatch.write}: on
- * PostgreSQL in one statement (each insert a data-modifying CTE of the last one: atomic on its
- * own, and foreign keys are checked at its end, so a row may refer to one added before it); on
- * SQLite one statement per row, as {@link insertRow} runs them (statements there cost no round
- * trip, and SQLite has no data-modifying CTEs).
+ * Rows written together by {@link RowBatch.write}: on PostgreSQL in one statement (one
+ * multi-row insert per table and column set, each but the last a data-modifying CTE: atomic on
+ * its own, and foreign keys are checked at its end, so a row may refer to one added before it);
+ * on SQLite one statement per row in the order they were added, as {@link insertRow} runs them
+ * (statements there cost no round trip, and SQLite has no data-modifying CTEs).
  * @example
  * const rows = new RowBatch()
  * await insertRow(rows, 'messages', message)
@@ -121,6 +121,13 @@ const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresA
  */
 export class RowBatch {
   readonly #rows: Row[] = []
+
+  /** One batch of the rows of `batches`, in their order. */
+  static merge(batches: readonly RowBatch[]): RowBatch {
+    const merged = new RowBatch()
+    for (const batch of batches) merged.#rows.push(...batch.#rows)
+    return merged
+  }
 
   add<T extends keyof Database & string>(table: T, row: Insertable<Database[T]>): void {
     this.#rows.push(rowOf(table, row))
@@ -138,12 +145,20 @@ export class RowBatch {
       for (const row of rows) await insertNow(db, row)
       return
     }
+    const groups = new Map<string, Row[]>()
+    for (const row of rows) {
+      const group = groups.get(row.shape)
+      if (group) group.push(row)
+      else groups.set(row.shape, [row])
+    }
     const byShape = shapesOf(db)
-    const shape = rows.map((row) => row.shape).join('+')
+    const shape = [...groups].map(([rowShape, group]) => `${rowShape}*${group.length}`).join('+')
     let sql = byShape.get(shape)
     if (sql === undefined) {
-      const parts = rows.map((row) => sqlOf(db, row))
+      const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
       sql = parts.every((part) => part !== null) ? chained(parts as string[]) : null
+      // A batch's shape carries its row counts: bounded, as query templates are.
+      if (byShape.size >= MAX_SHAPES) byShape.clear()
       byShape.set(shape, sql)
     }
     if (sql === null) {
@@ -153,16 +168,32 @@ export class RowBatch {
     await db.executeQuery(
       CompiledQuery.raw(
         sql,
-        rows.flatMap((row) => row.parameters),
+        [...groups.values()].flat().flatMap((row) => row.parameters),
       ),
     )
   }
 }
 
+/** Shapes kept per dialect. */
+const MAX_SHAPES = 500
+
+/** One multi-row insert of rows of one shape (see sqlOf), or null. */
+function groupSqlOf(db: Writer, group: Row[]): string | null {
+  const [first] = group
+  if (!first) return null
+  if (group.length === 1) return sqlOf(db, first)
+  const compiledGroup = db
+    .insertInto(first.table)
+    .values(group.map((row) => row.values) as never)
+    .compile()
+  const parameters = group.flatMap((row) => row.parameters)
+  return sameValues(compiledGroup.parameters, parameters) ? compiledGroup.sql : null
+}
+
 /**
  * PostgreSQL inserts as one statement: `with "r0" as (insert …), "r1" as (insert …) insert …`,
  * each one's `$n` placeholders numbered on from the one before. Only SQL whose parameters are
- * its row's values (see sqlOf) comes here: its text holds no `$` but the placeholders.
+ * its rows' values (see sqlOf) comes here: its text holds no `$` but the placeholders.
  */
 function chained(parts: string[]): string {
   let offset = 0
@@ -176,5 +207,6 @@ function chained(parts: string[]): string {
     return sql
   })
   const last = renumbered.pop() as string
+  if (renumbered.length === 0) return last
   return `with ${renumbered.map((sql, i) => `"r${i}" as (${sql})`).join(', ')} ${last}`
 }

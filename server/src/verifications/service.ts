@@ -166,9 +166,9 @@ export function createVerificationService({
         attemptsLeft: MAX_CHECKS,
         codeLength: project.code_length,
       }
-      // The start's rows (verification, decision, message, outbox) are written together: one
-      // statement on PostgreSQL, which needs no transaction of its own unless the
-      // idempotency key is kept beside it.
+      // The start's rows (verification, decision, message, outbox) are written together: on
+      // PostgreSQL one statement with those of the other starts of the moment, which needs no
+      // transaction of its own unless an idempotency key is kept beside it.
       const rows = new RowBatch()
       await insertPending(rows, {
         id,
@@ -211,8 +211,8 @@ export function createVerificationService({
         suppressed: risk.decoy,
       })
       try {
-        if (!idempotencyKey && rows.isOneStatementOn(db)) {
-          await inStartTransaction.oneStatement((writer) => rows.write(writer))
+        if (!idempotencyKey) {
+          await inStartTransaction.insertRows(rows)
         } else {
           await inStartTransaction(async (trx) => {
             if (idempotencyKey) {
