@@ -158,6 +158,11 @@ async function server() {
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
   })
+  // The WAL checkpoint thread's file, which the bundle starts by its URL beside itself.
+  cpSync(
+    join(root, 'server/src/storage/checkpoint-worker.mjs'),
+    join(dir, 'lib/cli/checkpoint-worker.mjs'),
+  )
   cpSync(viteBuild('server/console', 'console'), join(dir, 'console/dist'), { recursive: true })
   const script = join(out, 'build', 'widget')
   cpSync(join(script, 'widget.js'), join(dir, 'widget/dist/widget.js'))

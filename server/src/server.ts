@@ -74,7 +74,10 @@ export async function startServer(
   // Each dispatcher worker holds a connection while it claims or records a text: leave room
   // beside them for API requests.
   // Requests, plus the dispatcher's one transaction at a time and its claim renewals.
-  const storage = openStorage(config.databaseUrl, { poolSize: 12 })
+  const storage = openStorage(config.databaseUrl, {
+    poolSize: 12,
+    walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
+  })
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)

@@ -102,7 +102,8 @@ export async function withStorage<T>(
   config: Config,
   run: (storage: Storage) => Promise<T>,
 ): Promise<T> {
-  const storage = openStorage(config.databaseUrl)
+  // A short command: SQLite checkpoints inside its commits, with no thread to start and stop.
+  const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
   try {
     await migrateToLatest(storage)
     return await run(storage)

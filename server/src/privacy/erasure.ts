@@ -7,6 +7,7 @@
  * the WAL truncated, so no old copy of a row stays on disk.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Transaction } from 'kysely'
 import { newId } from '../ids'
 import type { Database, Storage } from '../storage'
@@ -127,10 +128,27 @@ export async function eraseNumber(storage: Storage, input: ErasureInput): Promis
     // Updated rows leave their old copies in free pages and in the WAL: rewrite the file and
     // empty the WAL so the number is nowhere on disk.
     await sql`VACUUM`.execute(storage.db)
-    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(storage.db)
+    await truncateWal(storage)
   }
   return result
 }
+
+/**
+ * The WAL checkpoint thread (or another process's) may be checkpointing at this moment, and a
+ * TRUNCATE then reports `busy` at once: it is tried again until it gets through.
+ */
+async function truncateWal(storage: Storage): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { rows } = await sql<{
+      busy: number
+    }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(storage.db)
+    if (rows[0]?.busy === 0 || attempt === TRUNCATE_ATTEMPTS) return
+    await sleep(TRUNCATE_RETRY_MS)
+  }
+}
+
+const TRUNCATE_ATTEMPTS = 40
+const TRUNCATE_RETRY_MS = 50
 
 async function deleteHeldReports(
   trx: Transaction<Database>,

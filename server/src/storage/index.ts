@@ -6,12 +6,15 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
+import { startWalCheckpointer, type WalCheckpointerOptions } from './checkpointer'
 import { migrationProvider } from './migrations'
 import type { Database } from './schema'
+import { quietSqliteDialect } from './sqlite-dialect'
 
+export type { WalCheckpointerOptions } from './checkpointer'
 export type * from './schema'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -43,6 +46,18 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 
 const INT8_OID = 20
 
+export interface OpenStorageOptions {
+  /** PostgreSQL: connections in the pool. */
+  poolSize?: number
+  /** PostgreSQL: an idle connection was lost (stderr by default). */
+  onIdleClientError?: (error: Error) => void
+  /**
+   * A SQLite file: WAL checkpoints on a worker thread (the default), or with `false` inside
+   * whichever commit fills the WAL, as SQLite does by itself (enough for a short command).
+   */
+  walCheckpointer?: false | WalCheckpointerOptions
+}
+
 /**
  * Opens a connection pool for `url`. Times are stored as epoch ms in bigint columns, so
  * PostgreSQL's int8 is parsed to a number (safe: ms timestamps stay far below 2^53).
@@ -50,10 +65,7 @@ const INT8_OID = 20
  * const storage = openStorage('sqlite::memory:')
  * await migrateToLatest(storage)
  */
-export function openStorage(
-  url: string,
-  options: { poolSize?: number; onIdleClientError?: (error: Error) => void } = {},
-): Storage {
+export function openStorage(url: string, options: OpenStorageOptions = {}): Storage {
   const location = parseDatabaseUrl(url)
   if (location.dialect === 'postgres') {
     const pool = new pg.Pool({
@@ -83,10 +95,24 @@ export function openStorage(
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
-  })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  const { dialect, quiet } = quietSqliteDialect({ database: withStatementCache(sqlite) })
+  const db = new Kysely<Database>({ dialect })
+  const checkpointer =
+    location.path !== ':memory:' && options.walCheckpointer !== false
+      ? startWalCheckpointer({ sqlite, path: location.path, quiet }, options.walCheckpointer)
+      : undefined
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      try {
+        await db.destroy()
+      } finally {
+        // After the serving connection: the last checkpoint then sees every write.
+        await checkpointer?.stop()
+      }
+    },
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ export const migrateCommand: Command = {
   usage: '  migrate                       apply pending database migrations',
   async run({ out }) {
     const config = settings()
-    const storage = openStorage(config.databaseUrl)
+    const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
     try {
       const applied = await migrateToLatest(storage)
       out.print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', {

@@ -1,0 +1,150 @@
+/**
+ * WAL checkpoints on a worker thread, on a real SQLite file: the WAL stays bounded while writes
+ * go on with the serving connection's automatic checkpoint off, close() ends the thread and
+ * leaves a consistent file, and a failed thread hands checkpoints back to the commits.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, statSync, truncateSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import SqliteDatabase from 'better-sqlite3'
+import { sql } from 'kysely'
+import { describe, expect, it, vi } from 'vitest'
+import { startWalCheckpointer } from './checkpointer'
+import { openStorage, type Storage } from './index'
+
+const tempFile = () => join(mkdtempSync(join(tmpdir(), 'tg-checkpoint-')), 'textgate.db')
+const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0)
+const autocheckpoint = async (storage: Storage) =>
+  (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(storage.db)).rows[0]
+    ?.wal_autocheckpoint
+
+describe('WAL checkpoint thread', () => {
+  for (const { writes, pause } of [
+    { writes: 'in bursts, as requests come', pause: (i: number) => i % 10 === 0 && sleep(1) },
+    // The thread seldom catches up on its own: quiet moments let the WAL start over.
+    { writes: 'back to back', pause: () => new Promise(setImmediate) },
+  ]) {
+    it(`keeps the WAL bounded while writes go on ${writes}, the serving connection checkpointing nothing`, async () => {
+      const file = tempFile()
+      const storage = openStorage(`sqlite:${file}`, {
+        walCheckpointer: { intervalMs: 20, resetFrames: 200 },
+      })
+      try {
+        await sql`create table blobs (id integer primary key, body blob not null)`.execute(
+          storage.db,
+        )
+        await vi.waitFor(async () => expect(await autocheckpoint(storage)).toBe(0))
+
+        // 3000 commits of a 4 KiB row each: some 36 MiB of WAL frames (a row takes three
+        // pages), 13 MiB of database.
+        let largestWal = 0
+        for (let i = 1; i <= 3000; i++) {
+          await storage.db.transaction().execute(async (trx) => {
+            await sql`insert into blobs (body) values (randomblob(4096))`.execute(trx)
+          })
+          largestWal = Math.max(largestWal, sizeOf(`${file}-wal`))
+          await pause(i)
+        }
+        // The pages reached the database file, and the WAL started over again and again: it
+        // would otherwise hold every frame written, more than twice the database (3-5 MiB here).
+        await vi.waitFor(() => expect(sizeOf(file)).toBeGreaterThan(3000 * 4096))
+        expect(largestWal).toBeLessThan(sizeOf(file))
+        expect(await autocheckpoint(storage)).toBe(0)
+      } finally {
+        await storage.close()
+      }
+      // Both connections closed (the thread's too: the last one to close removes the WAL).
+      expect(existsSync(`${file}-wal`)).toBe(false)
+      const reopened = new SqliteDatabase(file, { readonly: true })
+      try {
+        expect(reopened.pragma('integrity_check', { simple: true })).toBe('ok')
+        expect(reopened.prepare('select count(*) from blobs').pluck().get()).toBe(3000)
+      } finally {
+        reopened.close()
+      }
+    })
+  }
+
+  it('is not started for a database in memory, or when turned off', async () => {
+    for (const storage of [
+      openStorage('sqlite::memory:'),
+      openStorage(`sqlite:${tempFile()}`, { walCheckpointer: false }),
+    ]) {
+      try {
+        await sleep(50)
+        expect(await autocheckpoint(storage)).toBe(1000)
+      } finally {
+        await storage.close()
+      }
+    }
+  })
+
+  it('hands checkpoints back to the commits when the thread fails, and says so', async () => {
+    const file = tempFile()
+    const sqlite = new SqliteDatabase(file)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.exec('create table t (x)')
+    const errors: Error[] = []
+    const checkpointer = startWalCheckpointer(
+      { sqlite, path: file, quiet: (work) => work() },
+      { intervalMs: 200, onError: (error) => errors.push(error) },
+    )
+    try {
+      await vi.waitFor(() => expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0))
+      // A commit the thread has yet to copy, whose WAL file then loses its frames (a damaged
+      // disk): the thread's next checkpoint cannot read them.
+      sqlite.exec('insert into t values (1)')
+      truncateSync(`${file}-wal`, 0)
+      await vi.waitFor(() => expect(errors).toHaveLength(1))
+      expect(errors[0]?.message).toMatch(
+        /^\[textgate\] \[storage\] the WAL checkpoint thread failed and checkpoints are back inside commits: /,
+      )
+      expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    } finally {
+      await checkpointer.stop()
+      sqlite.close()
+    }
+  })
+
+  it('reports a thread that cannot open the database, leaving automatic checkpoints on', async () => {
+    const sqlite = new SqliteDatabase(':memory:')
+    const errors: Error[] = []
+    const checkpointer = startWalCheckpointer(
+      { sqlite, path: join(tmpdir(), 'tg-checkpoint-missing', 'none.db'), quiet: (work) => work() },
+      { onError: (error) => errors.push(error) },
+    )
+    await vi.waitFor(() => expect(errors).toHaveLength(1))
+    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    await checkpointer.stop()
+    sqlite.close()
+  })
+
+  it('lets a short process exit, whether or not it closed its storage', () => {
+    const storage = fileURLToPath(new URL('./index.ts', import.meta.url))
+    const script = `
+      import { sql } from 'kysely'
+      import { openStorage } from ${JSON.stringify(storage)}
+      const closed = openStorage('sqlite:${tempFile()}')
+      const left = openStorage('sqlite:${tempFile()}')
+      for (const s of [closed, left]) await sql\`create table t (x)\`.execute(s.db)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await closed.close()
+      console.log('done')`
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: fileURLToPath(new URL('.', import.meta.url)),
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    )
+    expect(run.stderr).toBe('')
+    expect(run.stdout.trim()).toBe('done')
+    // A thread that kept the process alive would have it killed at the timeout (status null).
+    expect(run.status).toBe(0)
+  })
+})
