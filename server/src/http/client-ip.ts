@@ -61,22 +61,41 @@ export function trustedProxies(value: string | undefined): TrustedProxies {
     )
   }
   const parsed: Range[] = ranges.map((range) => ipaddr.parseCIDR(range))
+  // Every request asks about its peer (the proxy, most of the time the same few addresses):
+  // the answers are kept, the oldest dropped past the bound.
+  const answers = new Map<string, boolean>()
   return {
     ranges,
     has(ip) {
-      if (!ipaddr.isValid(ip)) return false
-      const address = ipaddr.process(ip)
-      return parsed.some(([network, bits]) => {
-        if (address.kind() === network.kind()) return address.match(network, bits)
-        // An IPv4 peer against an IPv6 range written for mapped addresses, and the reverse.
-        if (address.kind() === 'ipv4' && network.kind() === 'ipv6') {
-          return (address as ipaddr.IPv4).toIPv4MappedAddress().match(network, bits)
+      let answer = answers.get(ip)
+      if (answer === undefined) {
+        answer = matches(ip)
+        if (answers.size >= TRUST_ANSWERS_KEPT) {
+          const oldest = answers.keys().next().value
+          if (oldest !== undefined) answers.delete(oldest)
         }
-        return false
-      })
+        answers.set(ip, answer)
+      }
+      return answer
     },
   }
+
+  function matches(ip: string): boolean {
+    if (!ipaddr.isValid(ip)) return false
+    const address = ipaddr.process(ip)
+    return parsed.some(([network, bits]) => {
+      if (address.kind() === network.kind()) return address.match(network, bits)
+      // An IPv4 peer against an IPv6 range written for mapped addresses, and the reverse.
+      if (address.kind() === 'ipv4' && network.kind() === 'ipv6') {
+        return (address as ipaddr.IPv4).toIPv4MappedAddress().match(network, bits)
+      }
+      return false
+    })
+  }
 }
+
+/** Answers of `TrustedProxies.has` kept per list. */
+const TRUST_ANSWERS_KEPT = 1024
 
 export const NO_TRUSTED_PROXIES = trustedProxies('false')
 
