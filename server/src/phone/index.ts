@@ -3,7 +3,13 @@
  * metadata, so the number type is known), and masking for display.
  * @module
  */
-import { type CountryCode, type NumberType, parsePhoneNumberWithError } from 'libphonenumber-js/max'
+import {
+  type CountryCode,
+  getCountries,
+  getCountryCallingCode,
+  type NumberType,
+  parsePhoneNumberWithError,
+} from 'libphonenumber-js/max'
 import { ApiError } from '../http/errors'
 
 export interface ParsedPhone {
@@ -60,12 +66,23 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
 export function maskPhone(e164: string): string {
   const digits = e164.slice(1)
   const visibleEnd = digits.slice(-2)
-  let countryCode = digits.slice(0, 1)
-  try {
-    countryCode = parsePhoneNumberWithError(e164).countryCallingCode
-  } catch {
-    // Only valid numbers are stored, so this is unreachable in practice.
-  }
+  const countryCode = callingCodeOf(digits)
   const hidden = digits.length - countryCode.length - visibleEnd.length
   return `+${countryCode} ${'•'.repeat(Math.max(0, hidden))}${visibleEnd}`
+}
+
+let callingCodes: Set<string> | undefined
+
+/**
+ * The country calling code that starts `digits` (E.164 without the +). Calling codes are
+ * prefix-free (ITU-T E.164), so the one of 1 to 3 digits that is a code is the code: no parse of
+ * the whole number needed. The first digit when none matches (never, for a stored number).
+ */
+function callingCodeOf(digits: string): string {
+  callingCodes ??= new Set(getCountries().map((country) => getCountryCallingCode(country)))
+  for (let length = 1; length <= 3; length++) {
+    const candidate = digits.slice(0, length)
+    if (callingCodes.has(candidate)) return candidate
+  }
+  return digits.slice(0, 1)
 }

@@ -68,12 +68,24 @@ export function startWalCheckpointer(
     onError = reportToStderr,
   }: WalCheckpointerOptions = {},
 ): WalCheckpointer {
-  const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
-    workerData: { path, intervalMs, resetFrames, truncateBytes, busyTimeoutMs },
-    // Neither tsx nor a preload the process was started with (a benchmark's probe) belongs in
-    // this plain JavaScript thread.
-    execArgv: [],
-  })
+  let worker: Worker
+  try {
+    worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+      workerData: { path, intervalMs, resetFrames, truncateBytes, busyTimeoutMs },
+      // Neither tsx nor a preload the process was started with (a benchmark's probe) belongs in
+      // this plain JavaScript thread.
+      execArgv: [],
+    })
+  } catch (error) {
+    // No thread (none can be started here): SQLite's own checkpoints, which were never off.
+    onError(
+      new Error(
+        `[textgate] [storage] the WAL checkpoint thread did not start, checkpoints stay inside commits: ${(error as Error).message}`,
+        { cause: error },
+      ),
+    )
+    return { stop: async () => {} }
+  }
 
   let state: 'running' | 'stopping' | 'ended' = 'running'
   /** Ends the quiet moment under way, if any. */
