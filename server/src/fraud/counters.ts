@@ -106,12 +106,18 @@ const read = (db: Kysely<Database>, keys: string[], oldest: number) =>
     readQuery(db, keys.length, v, 0),
   )
 
+/** Key places of a read beside an upsert come in steps (see upsertAndRead). */
+const KEY_STEP = 8
+
 /**
  * {@link upsert} and {@link read} in one statement (PostgreSQL: a data-modifying CTE); each row
- * says which part it comes from.
+ * says which part it comes from. The keys take places in steps of {@link KEY_STEP} (the last
+ * repeated: the same `IN` list), so the shapes of rows × keys stay few.
  */
-const upsertAndRead = (db: Kysely<Database>, rows: CounterRow[], keys: string[], oldest: number) =>
-  runTemplate(
+function upsertAndRead(db: Kysely<Database>, rows: CounterRow[], wanted: string[], oldest: number) {
+  const places = Math.ceil(wanted.length / KEY_STEP) * KEY_STEP
+  const keys = Array.from({ length: places }, (_, i) => wanted[Math.min(i, wanted.length - 1)])
+  return runTemplate(
     db,
     `counters.upsert-read:${rows.length}:${keys.length}`,
     [...rowValues(rows), oldest, ...keys],
@@ -124,15 +130,16 @@ const upsertAndRead = (db: Kysely<Database>, rows: CounterRow[], keys: string[],
           readQuery(db, keys.length, v, 4 * rows.length).select(sql<number>`0`.as('upserted')),
         ),
   )
+}
 
 /**
  * Runs every queued caller's hits and reads in two statements: one multi-row upsert for all the
  * hits (`… ON CONFLICT DO UPDATE … RETURNING`, rows in key order so that two processes lock them
  * in the same order) and one select for the previous windows and the reads; on PostgreSQL both
- * in one statement, a round trip less on every start. Several callers
- * hitting one counter get the values they would have got one after another, so every limit
- * stays exact: the upsert returns the total, and each caller's value is that total less what
- * the callers queued after it added.
+ * in one statement, a round trip less on every start. Several callers hitting one counter get
+ * the values they would have got one after another, so every limit stays exact: the upsert
+ * returns the total, and each caller's value is that total less what the callers queued after
+ * it added.
  */
 async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
   const added = new Map<string, CounterRow>()

@@ -247,24 +247,30 @@ const lookUpOne = (db: Kysely<Database>, lookup: Lookup) =>
     lookupQuery(db, lookup.prefixes.length, v),
   )
 
+/** Prefixes of an E.164 number: `+` and at most 15 digits. */
+const E164_PREFIXES = 15
+
 /**
- * Several lookups in one statement (`… UNION ALL …`, each row tagged with its lookup), compiled
- * once per sequence of number lengths.
+ * Several lookups in one statement (`… UNION ALL …`, each row tagged with its lookup). Each
+ * lookup takes the same number of prefix places (the last prefix repeated: the same `IN`
+ * list), so the SQL depends on the number of lookups alone and is compiled once per count.
  */
 async function lookUpMany(db: Kysely<Database>, lookups: Lookup[]): Promise<ListMatch[][]> {
-  const offsets: number[] = []
-  let next = 0
-  for (const lookup of lookups) {
-    offsets.push(next)
-    next += 4 + lookup.prefixes.length
-  }
+  const places = Math.max(E164_PREFIXES, ...lookups.map((lookup) => lookup.prefixes.length))
+  const padded = lookups.map((lookup) => ({
+    ...lookup,
+    prefixes: Array.from(
+      { length: places },
+      (_, i) => lookup.prefixes[Math.min(i, lookup.prefixes.length - 1)] ?? lookup.subject.phone,
+    ),
+  }))
   const rows = await runTemplate(
     db,
-    `matchLists:${lookups.map((lookup) => lookup.prefixes.length).join(',')}`,
-    lookups.flatMap(lookupValues),
+    `matchLists:${lookups.length}x${places}`,
+    padded.flatMap(lookupValues),
     (v) => {
-      const [first, ...rest] = lookups.map((lookup, i) =>
-        lookupQuery(db, lookup.prefixes.length, v, offsets[i]).select(sql.lit(i).as('lookup')),
+      const [first, ...rest] = padded.map((_, i) =>
+        lookupQuery(db, places, v, i * (4 + places)).select(sql.lit(i).as('lookup')),
       )
       let query = first as NonNullable<typeof first>
       for (const part of rest) query = query.unionAll(part)
