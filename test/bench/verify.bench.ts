@@ -16,8 +16,8 @@
  * - `postgres`: start and check on PostgreSQL (BENCH_POSTGRES_URL, else
  *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after).
  * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL.
- * - `guard`: the fraud guard's cost, live keys (the guard weighs live traffic only; no routes
- *   file, so nothing leaves the machine) and the widget's caller signals on every start: start
+ * - `guard`: the fraud guard's cost, live keys (the guard weighs live traffic only; their texts
+ *   go to a real SMPP peer on loopback, in this process) and the widget's caller signals on every start: start
  *   with every check off, with round 1's checks (destinations and callers off), and with every
  *   check on, on one SQLite server, BENCH_ROUNDS rounds taking turns; prints on ÷ off and
  *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90).
@@ -55,6 +55,7 @@ import { type FraudSettingsInput, parseFraudSettings } from '@textgate/server/fr
 import { newId } from '@textgate/server/ids'
 import { hashCode } from '@textgate/server/one-time-codes'
 import { createApiKey, createProject as createStoreProject } from '@textgate/server/projects'
+import { startFakeSmsc } from '@textgate/server/testing/carriers/smpp'
 import pg from 'pg'
 import {
   type CreatedProject,
@@ -315,10 +316,11 @@ async function startTextgates(
   databaseUrl: string | undefined,
   processes = 1,
   cliPath?: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<TextgateUnderTest> {
   const first = await startTextgate({
     databaseUrl,
-    env: SERVER_ENV,
+    env: { ...SERVER_ENV, ...extraEnv },
     direct: true,
     nodeArgs: SERVER_NODE_ARGS,
     ...(cliPath ? { cliPath } : {}),
@@ -329,7 +331,7 @@ async function startTextgates(
       servers.push(
         await startTextgate({
           databaseUrl: first.env.DATABASE_URL,
-          env: SERVER_ENV,
+          env: { ...SERVER_ENV, ...extraEnv },
           direct: true,
           nodeArgs: SERVER_NODE_ARGS,
           ...(cliPath ? { cliPath } : {}),
@@ -756,7 +758,32 @@ async function main() {
     console.log(
       `\nFraud guard cost: live-key starts with caller signals, one SQLite server, ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} taking turns`,
     )
-    const tg = await startTextgates(undefined)
+    // Live texts go to a real SMPP peer on loopback (in this process), as a store's would: with
+    // no route they would fail and be retried for minutes, into the rows after theirs.
+    const smsc = await startFakeSmsc({ receipts: 'tlv' })
+    const routesFile = join(TMP, `bench-routes-${process.pid}.json`)
+    mkdirSync(TMP, { recursive: true })
+    writeFileSync(
+      routesFile,
+      JSON.stringify({
+        carriers: [
+          {
+            id: 'bench-smsc',
+            type: 'smpp',
+            host: smsc.host,
+            port: smsc.port,
+            systemId: smsc.options.systemId,
+            passwordEnv: 'TG_BENCH_SMSC_PASSWORD',
+            sourceAddr: 'Bench',
+          },
+        ],
+        projects: { '*': { rules: [{ routes: [{ carrier: 'bench-smsc' }] }] } },
+      }),
+    )
+    const tg = await startTextgates(undefined, 1, undefined, {
+      TEXTGATE_ROUTES_FILE: routesFile,
+      TG_BENCH_SMSC_PASSWORD: smsc.options.password,
+    })
     const all = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
     // BENCH_GUARD=on (say) runs one setting alone, e.g. to profile it.
     const only = process.env.BENCH_GUARD?.split(',')
@@ -795,6 +822,7 @@ async function main() {
       }
     } finally {
       await tg.close()
+      await smsc.close()
     }
     if (turns.on.length === 0 || turns.off.length === 0 || turns.round1.length === 0) {
       console.log('  (some settings left out by BENCH_GUARD: no ratios)')
