@@ -105,7 +105,8 @@ export async function insertRow<T extends keyof Database & string>(
   await insertNow(db, rowOf(table, row))
 }
 
-const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresAdapter
+/** Whether `db` speaks PostgreSQL (else SQLite). */
+export const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresAdapter
 
 /**
  * Rows written together by {@link RowBatch.write}: on PostgreSQL in one statement (one

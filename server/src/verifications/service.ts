@@ -24,7 +24,7 @@ import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
-import { RowBatch } from '../storage/row-insert'
+import { isPostgres, RowBatch } from '../storage/row-insert'
 import type { TokenService } from '../tokens'
 import { codeMessage } from './code-message'
 import { IdempotencyRace, keepIdempotent, readIdempotent, startRequestHash } from './idempotency'
@@ -100,6 +100,7 @@ export function createVerificationService({
 }: VerificationServiceOptions) {
   // Starts arriving together share one commit (with the dispatcher's writes of that moment).
   const inStartTransaction = sharedBatchedTransactions(db)
+  const postgres = isPostgres(db)
   return {
     async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
       const at = now()
@@ -243,7 +244,11 @@ export function createVerificationService({
     async check(auth: KeyLookup, id: string, code: string): Promise<CheckVerificationResponse> {
       const at = now()
       const projectId = auth.project.id
-      const reserved = await reserveAttempt(db, projectId, id, at)
+      // On SQLite the reservation shares a commit with the other writes of the moment; on
+      // PostgreSQL one statement alone is its own commit, a round trip, no BEGIN needed.
+      const reserved = postgres
+        ? await reserveAttempt(db, projectId, id, at)
+        : await inStartTransaction((trx) => reserveAttempt(trx, projectId, id, at))
       if (!reserved) {
         const row = await loadVerification(db, projectId, id)
         if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
@@ -264,7 +269,7 @@ export function createVerificationService({
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 
-      const approved = await markApproved(db, projectId, id, at)
+      const approved = await markApproved(db, projectId, id, at, inStartTransaction)
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
       await fraud.afterApproved({
         projectId,

@@ -63,7 +63,7 @@ export function notPendingError(row: Verification, at: number): ApiError {
  * MAX_CHECKS. Undefined when the verification takes no check.
  */
 export async function reserveAttempt(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   projectId: string,
   id: string,
   at: number,
@@ -107,8 +107,10 @@ export async function markApproved(
   projectId: string,
   id: string,
   at: number,
+  inTransaction: <T>(body: (trx: Transaction<Database>) => Promise<T>) => Promise<T> = (body) =>
+    db.transaction().execute(body),
 ) {
-  const approved = await db.transaction().execute(async (trx) => {
+  const approved = await inTransaction(async (trx) => {
     const row = await trx
       .updateTable('verifications')
       .set({ status: 'approved', approved_at: at })

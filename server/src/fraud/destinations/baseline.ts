@@ -9,8 +9,9 @@
  * conditional update, so concurrent processes never double-fold or lose a hit.
  * @module
  */
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../../storage'
+import { sharedBatchedTransactions } from '../../storage/batched-transactions'
 
 const HOUR_MS = 3_600_000
 /** 1970-01-01 was a Thursday: 72 hours later is a Monday 00:00 UTC. */
@@ -54,7 +55,12 @@ const slotsAt = (at: number) => [
 export function createBaselines(db: Kysely<Database>) {
   const cache = new Map<string, { at: number; value: Baseline }>()
 
-  async function hitSlot(projectId: string, subject: string, at: number) {
+  async function hitSlot(
+    db: Kysely<Database> | Transaction<Database>,
+    projectId: string,
+    subject: string,
+    at: number,
+  ) {
     for (const { slot, period, alpha } of slotsAt(at)) {
       for (let attempt = 0; attempt < 5; attempt++) {
         const bumped = await db
@@ -106,7 +112,11 @@ export function createBaselines(db: Kysely<Database>) {
   return {
     /** Counts a verified shopper for each destination (`country:NG`, `prefix:+234803`). */
     async countVerified(projectId: string, subjects: string[], at: number): Promise<void> {
-      for (const subject of subjects) await hitSlot(projectId, subject, at)
+      // One commit for all of them, shared with the other writes of the moment (on SQLite a
+      // commit is the dearest part of a small write).
+      await sharedBatchedTransactions(db)(async (trx) => {
+        for (const subject of subjects) await hitSlot(trx, projectId, subject, at)
+      })
       for (const subject of subjects) cache.delete(`${projectId}|${subject}`)
     },
 
