@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS, insertTestVerification } from '../../testing/storage'
 import { createProject } from '../projects'
@@ -143,6 +144,47 @@ for (const dialect of DIALECTS) {
           .where('id', '=', 'obx_2')
           .execute()
         expect(stored).toMatchObject({ message_id: 'msg_2', state: 'pending' })
+      } finally {
+        await storage.dispose()
+      }
+    })
+    it('writes a batch with a row Kysely must build all or nothing too', async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        const { db } = storage
+        await insertRow(db, 'fraud_events', event('a'))
+        const rows = new RowBatch()
+        // A value that is SQL, not a parameter, in a shape first seen with it (no ip): that
+        // shape is never compiled once.
+        const built = (id: string) => ({
+          ...event(id),
+          ip: undefined,
+          figures: sql<string>`'{"built":1}'` as never,
+        })
+        rows.add('fraud_events', built('b'))
+        rows.add('fraud_events', event('a'))
+        const write = rows.isOneStatementOn(db)
+          ? rows.write(db)
+          : db.transaction().execute((trx) => rows.write(trx))
+        await expect(write).rejects.toThrow()
+        const ids = await db.selectFrom('fraud_events').select('id').execute()
+        expect(ids.map((r) => r.id)).toEqual(['a'])
+        const fine = new RowBatch()
+        fine.add('fraud_events', built('b'))
+        fine.add('fraud_events', event('c'))
+        await (fine.isOneStatementOn(db)
+          ? fine.write(db)
+          : db.transaction().execute((trx) => fine.write(trx)))
+        const stored = await db
+          .selectFrom('fraud_events')
+          .select(['id', 'figures'])
+          .orderBy('id')
+          .execute()
+        expect(stored).toEqual([
+          { id: 'a', figures: null },
+          { id: 'b', figures: '{"built":1}' },
+          { id: 'c', figures: null },
+        ])
       } finally {
         await storage.dispose()
       }

@@ -163,7 +163,12 @@ export class RowBatch {
       byShape.set(shape, sql)
     }
     if (sql === null) {
-      for (const row of rows) await insertNow(db, row)
+      // A row Kysely must build each time: one statement a row, still all or nothing.
+      if (db.isTransaction) for (const row of rows) await insertNow(db, row)
+      else
+        await db.transaction().execute(async (trx) => {
+          for (const row of rows) await insertNow(trx, row)
+        })
       return
     }
     await db.executeQuery(
