@@ -10,7 +10,7 @@
  * after). STARTS (200) concurrent starts, SEQUENTIAL (20) one at a time.
  * @module
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseFraudSettings } from '@textgate/server/fraud/settings'
 import pg from 'pg'
@@ -129,6 +129,7 @@ async function main() {
     }
   } finally {
     await server.close()
+    rmSync(file, { force: true })
     await admin(POSTGRES_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
   }
 }
