@@ -290,6 +290,11 @@ function checkoutBefore(revision: string): { cliPath: string; remove(): void } {
   return { cliPath: join(dir.path, 'server/src/cli/main.ts'), remove: dir.remove }
 }
 
+/** The share of one core a row's servers used: throughput × CPU time per request. */
+function bareCoreShare(row: Row): string {
+  return `${Math.round((row.perSecond * row.cpuMsPerRequest) / 10)} %`
+}
+
 /** The row of median throughput. */
 function median(list: Row[]): Row {
   const sorted = [...list].sort((a, b) => a.perSecond - b.perSecond)
@@ -589,7 +594,8 @@ async function main() {
     if (rows.bare.perSecond < BARE_MINIMUM) {
       problems.push(
         `INVALID: the bare Hono route ran at ${rows.bare.perSecond.toFixed(0)} req/s (< ${BARE_MINIMUM}): ` +
-          'the machine or the load generator is the bottleneck',
+          `the machine or the load generator is the bottleneck (the bare server used ${bareCoreShare(rows.bare)} ` +
+          'of a core: near 100 % the server is CPU-bound and the machine is the limit; well under, the load generator)',
       )
       console.log(`  ${problems.at(-1)}`)
     }
