@@ -29,7 +29,7 @@ import { routerFromConfig } from './routing'
 import { deriveSecrets } from './secrets'
 import { migrateToLatest, openStorage } from './storage'
 import { createTokenService } from './tokens'
-import { createVerificationService, expireVerifications } from './verifications/service'
+import { createVerificationService, expireAllPending } from './verifications/service'
 import { createWebhookDispatcher } from './webhooks'
 
 export const DEFAULT_WIDGET_PATH = fileURLToPath(
@@ -207,9 +207,10 @@ export async function startServer(
     undefined,
     config.retentionDays * 24 * 60 * 60_000,
   )
-  // Codes that ran out become `verification.failed` (expired) events within half a minute.
+  // Codes that ran out become `verification.failed` (expired) events within half a minute, in
+  // small batches with the event loop free between them (requests go on meanwhile).
   const expiry = setInterval(() => {
-    expireVerifications(storage.db, Date.now()).catch((error: unknown) =>
+    expireAllPending(storage.db, Date.now()).catch((error: unknown) =>
       logger.warn({ err: error }, 'expiring verifications failed'),
     )
   }, 30_000)

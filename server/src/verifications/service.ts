@@ -46,7 +46,15 @@ import {
   reserveAttempt,
 } from './state'
 
-export { CODE_TTL_MS, expireVerifications, MAX_CHECKS, MAX_SENDS, resendDelayMs } from './state'
+export {
+  CODE_TTL_MS,
+  EXPIRE_BATCH,
+  expireAllPending,
+  expireVerifications,
+  MAX_CHECKS,
+  MAX_SENDS,
+  resendDelayMs,
+} from './state'
 
 const DEFAULT_CONSENT_VERSION = 'v1'
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { WebhookEventData } from '@textgate/shared'
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, NewVerification, Verification } from '../storage'
@@ -202,6 +202,9 @@ export async function markCanceled(
  * raises `verification.failed` for each, in the same transaction. Safe to run in several
  * processes: a row is expired once.
  */
+/** Verifications one expiry transaction moves at most (a SQLite transaction blocks the loop). */
+export const EXPIRE_BATCH = 100
+
 export async function expireVerifications(
   db: Kysely<Database>,
   at: number,
@@ -215,13 +218,15 @@ export async function expireVerifications(
       .where('expires_at', '<=', at)
     if (id !== undefined) update = update.where('id', '=', id)
     else {
+      // `'pending'` written into the SQL, not bound: only then may SQLite and PostgreSQL use the
+      // partial index on pending rows' expiry (a bound value could be anything).
       update = update.where('id', 'in', (eb) =>
         eb
           .selectFrom('verifications')
           .select('id')
-          .where('status', '=', 'pending')
+          .where('status', '=', sql.lit('pending'))
           .where('expires_at', '<=', at)
-          .limit(500),
+          .limit(EXPIRE_BATCH),
       )
     }
     const rows = await update
@@ -232,6 +237,21 @@ export async function expireVerifications(
   })
   for (const row of expired) verificationsTotal.inc({ status: 'expired', country: row.country })
   return expired.length
+}
+
+/**
+ * Expires every pending verification whose code ran out by `at`, EXPIRE_BATCH per transaction
+ * with the event loop free between them, so a sweep over a backlog never holds the loop (or, on
+ * SQLite, the connection) for long. Returns how many it expired.
+ */
+export async function expireAllPending(db: Kysely<Database>, at: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const expired = await expireVerifications(db, at)
+    total += expired
+    if (expired < EXPIRE_BATCH) return total
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 /** `verification.failed` for a row that just left `pending`, in the transaction that moved it. */

@@ -19,6 +19,7 @@ import * as callbackReplays from './20261201T031000-callback-replays'
 import * as operatorsAudit from './20261201T033000-operators-audit'
 import * as listExpiryConsentVersions from './20261201T060000-list-expiry-consent-versions'
 import * as operatorPasskeys from './20261201T070000-operator-passkeys'
+import * as pendingExpiryIndex from './20261201T150000-pending-expiry-index'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T033000-operators-audit': operatorsAudit,
   '20261201T060000-list-expiry-consent-versions': listExpiryConsentVersions,
   '20261201T070000-operator-passkeys': operatorPasskeys,
+  '20261201T150000-pending-expiry-index': pendingExpiryIndex,
 }
 
 export const migrationProvider: MigrationProvider = {
