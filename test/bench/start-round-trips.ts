@@ -12,9 +12,9 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseFraudSettings } from '@textgate/server/fraud/settings'
 import pg from 'pg'
 import { createProject, ROOT, startTextgate } from '../support/processes'
+import { RAISED_LIMITS } from './raised-limits'
 import { clientIp, phoneNumber } from './traffic'
 
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
@@ -25,18 +25,7 @@ const ORIGIN = 'http://bench.store.test'
 const START = 'POST /v1/verifications'
 
 /** verify.bench.ts's project: every check on, limits out of reach. */
-const HIGH = 1_000_000_000
-const FRAUD_SETTINGS = {
-  velocity: {
-    rules: parseFraudSettings({}).velocity.rules.map((rule) => ({
-      ...rule,
-      ...(rule.challengeAt ? { challengeAt: HIGH } : {}),
-      ...(rule.blockAt ? { blockAt: HIGH } : {}),
-    })),
-  },
-  conversion: { challengeBelow: 0, blockBelow: 0 },
-  spend: { dailyProjectCap: HIGH, dailyCountryCap: HIGH },
-}
+const FRAUD_SETTINGS = RAISED_LIMITS
 
 interface KindCount {
   requests: number

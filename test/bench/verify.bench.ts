@@ -51,7 +51,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
-import { type FraudSettingsInput, parseFraudSettings } from '@textgate/server/fraud/settings'
+import type { FraudSettingsInput } from '@textgate/server/fraud/settings'
 import { newId } from '@textgate/server/ids'
 import { hashCode } from '@textgate/server/one-time-codes'
 import { createApiKey, createProject as createStoreProject } from '@textgate/server/projects'
@@ -68,6 +68,7 @@ import {
   TEST_SECRET,
   tempDir,
 } from '../support/processes'
+import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -121,18 +122,7 @@ interface Row extends LoadResult {
   kind: LoadKind
 }
 
-const HIGH = 1_000_000_000
-const BENCH_FRAUD_SETTINGS = {
-  velocity: {
-    rules: parseFraudSettings({}).velocity.rules.map((rule) => ({
-      ...rule,
-      ...(rule.challengeAt ? { challengeAt: HIGH } : {}),
-      ...(rule.blockAt ? { blockAt: HIGH } : {}),
-    })),
-  },
-  conversion: { challengeBelow: 0, blockBelow: 0 },
-  spend: { dailyProjectCap: HIGH, dailyCountryCap: HIGH },
-}
+const BENCH_FRAUD_SETTINGS = RAISED_LIMITS
 
 /** Every check off: the guard's floor. */
 const OFF = { mode: 'off' } as const
