@@ -3,7 +3,8 @@
  * authenticated encryption used for data at rest (signing keys, message bodies).
  * @module
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto'
+import { randomPoolBytes } from '../random'
 
 export interface Secrets {
   /** Pepper of HMAC(pepper, code): codes are stored only as that HMAC. */
@@ -34,7 +35,8 @@ const CIPHER_VERSION = 'v1'
 
 /** AES-256-GCM; the result is `v1.<base64url(iv ‖ tag ‖ ciphertext)>`. */
 export function encrypt(key: Buffer, plaintext: string | Buffer): string {
-  const iv = randomBytes(12)
+  // A fresh random IV per text (96 bits, as GCM wants), from the CSPRNG's pooled bytes.
+  const iv = randomPoolBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
   const sealed = Buffer.concat([iv, cipher.getAuthTag(), ciphertext])
