@@ -56,6 +56,9 @@ export interface StartServerOptions {
   consoleDir?: string
 }
 
+/** How long an idle keep-alive connection stays open (longer than a proxy's 60 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000
+
 /**
  * @example
  * const server = await startServer(loadConfig(process.env), { logger })
@@ -184,6 +187,10 @@ export async function startServer(
     ) as Server
     listening.once('error', reject)
   })
+  // Keep idle keep-alive connections longer than the proxies in front do (nginx, load balancers:
+  // 60 s), so the server never closes one just as a proxy or client sends on it (Node's 5 s
+  // default makes such races, seen as resets and 502s, common under uneven traffic).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
   // METRICS_PORT: /metrics alone on a port of its own (a private network's), token optional.
   let metricsServer: Server | undefined
   if (config.metricsPort !== undefined) {

@@ -8,6 +8,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, KeyMode } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { insertRow, type RowWriter } from '../storage/row-insert'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { recordParts } from './parts'
@@ -61,12 +62,21 @@ export async function recordSending(
   at: number,
 ): Promise<void> {
   if (messageIds.length === 0) return
-  await trx
-    .updateTable('messages')
-    .set({ status: 'sending', carrier, updated_at: at })
-    .where('id', 'in', messageIds)
-    .where('status', '=', 'queued')
-    .execute()
+  await runTemplate(
+    trx,
+    `messages.sending:${messageIds.length}`,
+    [carrier, at, ...messageIds],
+    (v) =>
+      trx
+        .updateTable('messages')
+        .set({ status: 'sending', carrier: v(0), updated_at: v(1) })
+        .where(
+          'id',
+          'in',
+          messageIds.map((_, i) => v(i + 2)),
+        )
+        .where('status', '=', 'queued'),
+  )
 }
 
 /** The carrier took the message: its answer, the parts of a long text, the body dropped. */
@@ -79,27 +89,42 @@ export async function recordSent(
     at,
   }: { messageId: string; carrier: string; result: SendResult; at: number },
 ): Promise<void> {
-  await trx
-    .updateTable('messages')
-    .set({
-      status: result.status,
-      carrier,
-      carrier_message_id: result.carrierMessageId,
-      body_encrypted: null,
-      template_encrypted: null,
-      sent_at: at,
-      delivered_at: result.status === 'delivered' ? at : null,
-      error: null,
-      updated_at: at,
-      status_at: at,
-      ...(result.cost
-        ? { cost_amount: result.cost.amount, cost_currency: result.cost.currency }
-        : {}),
-      // The carrier's own part count, when it states one, is what it bills.
-      ...(result.parts ? { segments: result.parts } : {}),
-    })
-    .where('id', '=', messageId)
-    .execute()
+  // Compiled once per kind of answer (see runTemplate): every text sent runs it.
+  const values = [
+    messageId,
+    result.status,
+    carrier,
+    result.carrierMessageId,
+    at,
+    result.status === 'delivered' ? at : null,
+    result.cost?.amount,
+    result.cost?.currency,
+    result.parts,
+  ]
+  await runTemplate(
+    trx,
+    `messages.sent:${result.cost ? 1 : 0}${result.parts ? 1 : 0}`,
+    values,
+    (v) =>
+      trx
+        .updateTable('messages')
+        .set({
+          status: v(1),
+          carrier: v(2),
+          carrier_message_id: v(3),
+          body_encrypted: null,
+          template_encrypted: null,
+          sent_at: v(4),
+          delivered_at: v(5),
+          error: null,
+          updated_at: v(4),
+          status_at: v(4),
+          ...(result.cost ? { cost_amount: v(6), cost_currency: v(7) } : {}),
+          // The carrier's own part count, when it states one, is what it bills.
+          ...(result.parts ? { segments: v(8) } : {}),
+        })
+        .where('id', '=', v(0)),
+  )
   // Every part's id of a long text, so a report for any part finds the message.
   await recordParts(trx, { messageId, carrier, status: result.status, at }, result.sentParts)
   await messageStatusMoved(trx, messageId, at, { status: result.status, carrier })

@@ -18,6 +18,7 @@ import { bodyLimit } from '../http/body-limit'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { applyPartReport, findPart } from './parts'
 import { statusesBefore } from './status-order'
@@ -142,13 +143,23 @@ export async function applyEarlyReports(
   only?: { carrier: string; carrierMessageIds: string[] },
 ): Promise<number> {
   if (only?.carrierMessageIds.length === 0) return 0
-  let query = db.selectFrom('early_reports').selectAll().orderBy('received_at')
-  if (only) {
-    query = query
-      .where('carrier', '=', only.carrier)
-      .where('carrier_message_id', 'in', only.carrierMessageIds)
-  }
-  const rows = await query.limit(1000).execute()
+  const all = () => db.selectFrom('early_reports').selectAll().orderBy('received_at').limit(1000)
+  // After every batch of texts sent: compiled once per number of ids (see runTemplate).
+  const rows = only
+    ? await runTemplate(
+        db,
+        `earlyReports:${only.carrierMessageIds.length}`,
+        [only.carrier, ...only.carrierMessageIds],
+        (v) =>
+          all()
+            .where('carrier', '=', v(0))
+            .where(
+              'carrier_message_id',
+              'in',
+              only.carrierMessageIds.map((_, i) => v(i + 1)),
+            ),
+      )
+    : await all().execute()
   let applied = 0
   for (const row of rows) {
     const report = JSON.parse(row.report) as DeliveryReport

@@ -7,6 +7,7 @@ import type { Selectable, Transaction } from 'kysely'
 import type { CarrierAdapter } from '../carriers/types'
 import { recordSending } from '../delivery/messages'
 import type { Database, OutboxRow } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import type { DispatchContext } from './context'
 
 export interface Claimed {
@@ -34,39 +35,51 @@ export async function claimDue(
   limit: number,
 ): Promise<Claimed[]> {
   if (limit < 1) return []
-  let due = trx
-    .selectFrom('outbox')
-    .select('id')
-    .where('state', '=', 'pending')
-    .where('available_at', '<=', at)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
-    .orderBy('available_at')
-    .limit(limit)
-  // Several processes share one PostgreSQL: each takes rows the others have not locked.
-  if (ctx.dialect === 'postgres') due = due.forUpdate().skipLocked()
-  const rows = await trx
-    .updateTable('outbox')
-    .set({ claimed_by: ctx.workerId, claimed_until: at + ctx.claimMs })
-    .where('id', 'in', due)
-    .returningAll()
-    .execute()
+  // Compiled once (see runTemplate): the dispatcher runs it for every batch of texts.
+  const rows = await runTemplate(
+    trx,
+    'outbox.claim',
+    [ctx.workerId, at + ctx.claimMs, at, limit],
+    (v) => {
+      let due = trx
+        .selectFrom('outbox')
+        .select('id')
+        .where('state', '=', 'pending')
+        .where('available_at', '<=', v(2))
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', v(2))]))
+        .orderBy('available_at')
+        .limit(v(3))
+      // Several processes share one PostgreSQL: each takes rows the others have not locked.
+      if (ctx.dialect === 'postgres') due = due.forUpdate().skipLocked()
+      return trx
+        .updateTable('outbox')
+        .set({ claimed_by: v(0), claimed_until: v(1) })
+        .where('id', 'in', due)
+        .returningAll()
+    },
+  )
   if (rows.length === 0) return []
   rows.sort((a, b) => Number(a.available_at) - Number(b.available_at))
   // The texts and the state of their codes, in one read.
-  const found = await trx
-    .selectFrom('messages')
-    .leftJoin('verifications', 'verifications.id', 'messages.verification_id')
-    .selectAll('messages')
-    .select([
-      'verifications.status as verification_status',
-      'verifications.expires_at as verification_expires_at',
-    ])
-    .where(
-      'messages.id',
-      'in',
-      rows.map((row) => row.message_id),
-    )
-    .execute()
+  const found = await runTemplate(
+    trx,
+    `outbox.claimedTexts:${rows.length}`,
+    rows.map((row) => row.message_id),
+    (v) =>
+      trx
+        .selectFrom('messages')
+        .leftJoin('verifications', 'verifications.id', 'messages.verification_id')
+        .selectAll('messages')
+        .select([
+          'verifications.status as verification_status',
+          'verifications.expires_at as verification_expires_at',
+        ])
+        .where(
+          'messages.id',
+          'in',
+          rows.map((_, i) => v(i)),
+        ),
+  )
   const byId = new Map(found.map((m) => [m.id, m]))
   const sending = new Map<string, string[]>()
   const claimed = rows.map((row): Claimed => {

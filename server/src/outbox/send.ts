@@ -8,6 +8,7 @@ import { CarrierError, type SendResult, type TemplateData } from '../carriers/ty
 import { recordNotSent, recordSendFailure, recordSent } from '../delivery/messages'
 import { decrypt } from '../secrets'
 import type { Database, OutboxRow } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
 
@@ -82,11 +83,12 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
   return {
     write: async (trx) => {
       await recordSent(trx, { messageId: message.id, carrier: carrierId, result, at })
-      await trx
-        .updateTable('outbox')
-        .set({ state: 'done', claimed_until: null, last_error: null })
-        .where('id', '=', row.id)
-        .execute()
+      await runTemplate(trx, 'outbox.done', [row.id], (v) =>
+        trx
+          .updateTable('outbox')
+          .set({ state: 'done', claimed_until: null, last_error: null })
+          .where('id', '=', v(0)),
+      )
     },
     sent: { carrier: carrierId, carrierMessageIds: sentIds },
   }

@@ -8,6 +8,7 @@ import type { WebhookEventData, WebhookEventType } from '@textgate/shared'
 import type { Kysely, Transaction } from 'kysely'
 import { newId } from '../ids'
 import type { Database, KeyMode } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 
 export interface WebhookEventInput<T extends WebhookEventType> {
   type: T
@@ -49,12 +50,18 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
   db: Transaction<Database> | Kysely<Database>,
   input: WebhookEventInput<T>,
 ): Promise<string | null> {
-  const endpoints = await db
-    .selectFrom('webhook_endpoints')
-    .select(['id', 'events', 'enabled', 'disabled_reason'])
-    .where('project_id', '=', input.projectId)
-    .where('mode', '=', input.mode)
-    .execute()
+  // Every delivered text asks this: compiled once (see runTemplate).
+  const endpoints = await runTemplate(
+    db,
+    'webhooks.endpoints',
+    [input.projectId, input.mode],
+    (v) =>
+      db
+        .selectFrom('webhook_endpoints')
+        .select(['id', 'events', 'enabled', 'disabled_reason'])
+        .where('project_id', '=', v(0))
+        .where('mode', '=', v(1)),
+  )
   // A manually disabled endpoint gets nothing; one disabled for failing keeps its events as
   // failed deliveries, so a replay after it is fixed recovers them.
   const targets = endpoints.filter(

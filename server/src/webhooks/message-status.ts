@@ -7,6 +7,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import { codeLabel, deliveryLatency, messagesTotal } from '../metrics'
 import type { Database } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { emitWebhookEvent } from './emit'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -28,23 +29,24 @@ export async function messageStatusMoved(
     messagesTotal.inc({ carrier: codeLabel(written.carrier ?? 'none'), status: written.status })
     return
   }
-  const message = await trx
-    .selectFrom('messages')
-    .select([
-      'id',
-      'verification_id',
-      'project_id',
-      'mode',
-      'to',
-      'status',
-      'carrier',
-      'error_code',
-      'segments',
-      'created_at',
-      'delivered_at',
-    ])
-    .where('id', '=', messageId)
-    .executeTakeFirst()
+  const [message] = await runTemplate(trx, 'messages.statusRead', [messageId], (v) =>
+    trx
+      .selectFrom('messages')
+      .select([
+        'id',
+        'verification_id',
+        'project_id',
+        'mode',
+        'to',
+        'status',
+        'carrier',
+        'error_code',
+        'segments',
+        'created_at',
+        'delivered_at',
+      ])
+      .where('id', '=', v(0)),
+  )
   if (!message) return
   const carrier = codeLabel(message.carrier ?? 'none')
   messagesTotal.inc({ carrier, status: message.status })
