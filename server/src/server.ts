@@ -141,12 +141,14 @@ export async function startServer(
     }
     logger.info('fraud guard counters in Redis')
   }
+  const nudgeDispatcher = () => dispatcher.nudge()
   const verifications = createVerificationService({
     db: storage.db,
     secrets,
     tokens,
     fraud,
-    onEnqueued: () => dispatcher.nudge(),
+    // On the next turn of the event loop: the start's answer is written to its socket first.
+    onEnqueued: () => setImmediate(nudgeDispatcher),
   })
 
   let accepting = true

@@ -243,9 +243,14 @@ export function createVerificationService({
         }
         throw error
       }
-      if (!risk.decoy) onEnqueued()
       verificationsTotal.inc({ status: 'started', country: phone.country })
-      await fraud.afterStart(risk)
+      try {
+        await fraud.afterStart(risk)
+      } finally {
+        // The dispatcher is told last: its claim would otherwise hold the connection while
+        // this start's own last writes wait (a lone start answered about a claim later).
+        if (!risk.decoy) onEnqueued()
+      }
       return { status: 201, body, replayed: false }
     },
 
