@@ -1,18 +1,22 @@
 /**
- * The outbox dispatcher: one pipeline per process keeps up to `window` texts with carriers,
- * claiming due rows and recording answers in shared commits.
+ * The outbox dispatcher: a pipeline per process (four sharing the window on PostgreSQL) keeps up
+ * to `window` texts with carriers, claiming due rows and recording answers in shared commits.
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import type { Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import type { CarrierAdapter } from '../carriers/types'
 import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
-import type { KeyMode, Storage } from '../storage'
+import type { Database, KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import { type Claimed, claimDue } from './claim'
 import type { DispatchContext } from './context'
 import { deliver, type Outcome } from './send'
+
+/** Pipelines per process on PostgreSQL (each with its share of the window). */
+const POSTGRES_PIPELINES = 4
 
 export interface DispatcherOptions {
   storage: Storage
@@ -75,8 +79,21 @@ export function createDispatcher({
     maxAttempts,
   }
 
-  // Claims and answers share commits with each other and with starts.
-  const inTransaction = sharedBatchedTransactions(db)
+  // On SQLite, claims and answers share commits with each other and with starts: one pipeline
+  // (one connection, so nothing would overlap anyway). On PostgreSQL a batch's writes are round
+  // trips one after another, so several pipelines share the window and overlap theirs on the
+  // pool, each in transactions of its own.
+  const pipelines = storage.dialect === 'postgres' ? Math.min(POSTGRES_PIPELINES, window) : 1
+  const inTransaction =
+    pipelines === 1
+      ? sharedBatchedTransactions(db)
+      : <T>(body: (trx: Transaction<Database>) => Promise<T>) => db.transaction().execute(body)
+  /** Each pipeline's share of the window: together never more than `window` texts. */
+  const shares = Array.from(
+    { length: pipelines },
+    (_, i) => Math.floor(window / pipelines) + (i < window % pipelines ? 1 : 0),
+  )
+  let nextPipeline = 0
 
   /** Applies early reports for texts the carriers just took, one lookup per carrier. */
   async function applyEarly(outcomes: Outcome[]): Promise<void> {
@@ -103,6 +120,7 @@ export function createDispatcher({
    * claim and one commit per batch of texts, not per text.
    */
   async function work(active: () => boolean): Promise<number> {
+    const share = shares[nextPipeline++ % pipelines] as number
     let handled = 0
     let inFlight = 0
     let finished: Outcome[] = []
@@ -111,7 +129,7 @@ export function createDispatcher({
       // Taken inside the body, which the batcher may run twice (alone after a failed batch).
       let written: Outcome[] | undefined
       let claimed: Claimed[] = []
-      const free = () => (active() ? window - inFlight : 0)
+      const free = () => (active() ? share - inFlight : 0)
       if (finished.length > 0 || free() > 0) {
         try {
           claimed = await inTransaction(async (trx) => {
@@ -161,9 +179,9 @@ export function createDispatcher({
     }
   }
 
-  // One pipeline per process: it keeps `window` texts in flight on its own.
+  // One pipeline per process on SQLite, POSTGRES_PIPELINES on PostgreSQL, sharing `window`.
   return createPollingLoop({
-    window: 1,
+    window: pipelines,
     pollIntervalMs,
     logger,
     label: 'outbox round failed',
