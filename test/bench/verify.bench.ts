@@ -38,8 +38,10 @@
  * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
  * in the SQLite rounds, for before/after rows from one run.
  *
- * Each start row first waits (up to BENCH_SETTLE_MS, 60 s) until the server has dispatched every
- * due text of the rows before it, so no row pays for another's backlog.
+ * Every row, the peer's included, first waits (up to BENCH_SETTLE_MS, 60 s) until every Textgate
+ * server up has dispatched its due texts and gone idle, so no row pays for another's backlog or
+ * shares the machine with it. A start row then waits for its own last texts to be sent and counts
+ * that time and CPU: a server cannot look fast by falling behind on its texts.
  *
  * A run is INVALID when the bare Hono route answers under 10,000 req/s (the machine or the load
  * generator is the bottleneck, so ratios mean nothing) or when any row saw an error; it then exits
