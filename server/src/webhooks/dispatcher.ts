@@ -12,6 +12,7 @@ import { newId } from '../ids'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import { decrypt } from '../secrets'
 import type { Database, Storage, WebhookEndpointTable } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { onWebhookEvent } from './emit'
 import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
@@ -217,9 +218,27 @@ export function createWebhookDispatcher({
     }
   }
 
+  /**
+   * Whether any delivery may be due: one indexed read, no transaction. Every poll of every
+   * worker asks, and most find nothing (a store without endpoints never has any), so the claim's
+   * write transaction (which takes SQLite's one connection) runs only when there is a candidate.
+   */
+  async function anyDue(at: number): Promise<boolean> {
+    const [row] = await runTemplate(db, 'webhooks.anyDue', [at], (v) =>
+      db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('state', '=', 'pending')
+        .where('available_at', '<=', v(0))
+        .limit(1),
+    )
+    return row !== undefined
+  }
+
   async function work(active: () => boolean): Promise<number> {
     let made = 0
     while (active()) {
+      if (!(await anyDue(now()))) break
       const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
       if (!claimed) break
       await attempt(claimed)
