@@ -46,6 +46,9 @@ export default defineConfig({
         test: {
           name: 'process',
           sequence: { groupOrder: 2 },
+          // A page or a server process answering a step on a loaded 2-core CI machine: polls
+          // wait up to 10 s (vitest's 1 s default failed a console step that answers in ms).
+          expect: { poll: { timeout: 10_000 } },
           include: ['test/**/*.test.ts'],
         },
       },
