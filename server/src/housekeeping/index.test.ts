@@ -1,37 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
-import { cleanUp, deleteExpiredCounters } from './index'
+import { cleanUp } from './index'
 
 for (const dialect of DIALECTS) {
   describe(`housekeeping (${dialect})`, () => {
-    it('expires counters in batches, leaving the live ones', async () => {
-      const storage = await createTestStorage(dialect)
-      const at = Date.parse('2026-11-25T12:00:00Z')
-      await storage.db
-        .insertInto('fraud_counters')
-        .values([
-          ...Array.from({ length: 7 }, (_, i) => ({
-            key: `start:old:${i}`,
-            bucket: at - 7_200_000,
-            count: 1,
-            expires_at: at - 1 - i,
-          })),
-          { key: 'start:now', bucket: at - 60_000, count: 1, expires_at: at + 3_600_000 },
-          { key: 'start:edge', bucket: at - 60_000, count: 1, expires_at: at },
-        ])
-        .execute()
-      // 7 expired rows, 3 a statement: three statements, the last one short.
-      expect(await deleteExpiredCounters(storage.db, at, 3)).toBe(7)
-      const left = await storage.db
-        .selectFrom('fraud_counters')
-        .select('key')
-        .orderBy('key')
-        .execute()
-      expect(left.map((r) => r.key)).toEqual(['start:edge', 'start:now'])
-      expect(await deleteExpiredCounters(storage.db, at, 3)).toBe(0)
-      await storage.close()
-    })
-
     it('removes only what has outlived its use', async () => {
       const storage = await createTestStorage(dialect)
       const at = Date.parse('2026-11-25T12:00:00Z')

@@ -4,13 +4,12 @@
  * week, the fraud guard's expired counters, spent challenges and list entries, and its decisions after 30 days. Each statement is idempotent, so several processes may run it.
  * @module
  */
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../delivery/reports'
 import { deleteExpiredListEntries } from '../fraud/list-entries'
 import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
-import { isPostgres } from '../storage/row-insert'
 
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
 const REDEEMED_LEEWAY_MS = 60_000
@@ -31,7 +30,7 @@ export async function cleanUp(
       .deleteFrom('sandbox_messages')
       .where('created_at', '<', at - SANDBOX_RETENTION_MS)
       .executeTakeFirst(),
-    deleteExpiredCounters(db, at),
+    db.deleteFrom('fraud_counters').where('expires_at', '<', at).executeTakeFirst(),
     db.deleteFrom('fraud_spent_challenges').where('expires_at', '<', at).executeTakeFirst(),
     db
       .deleteFrom('fraud_events')
@@ -51,41 +50,12 @@ export async function cleanUp(
     redeemedTokens: Number(redeemed.numDeletedRows),
     idempotencyKeys: Number(idempotency.numDeletedRows),
     sandboxMessages: Number(sandbox.numDeletedRows),
-    fraudCounters: counters,
+    fraudCounters: Number(counters.numDeletedRows),
     spentChallenges: Number(challenges.numDeletedRows),
     fraudEvents: Number(events.numDeletedRows),
     callbackReplays: Number(replays.numDeletedRows),
     expiredListEntries: listEntries,
     masked: retention,
-  }
-}
-
-/** Expired counters deleted per statement. */
-export const COUNTER_EXPIRY_BATCH = 1_000
-
-/**
- * Deletes expired fraud counters `batch` rows at a time, with the event loop free between
- * statements: every start creates about nine counter rows (its number, address, ranges…), so a
- * busy store expires tens of thousands per round, and one DELETE of them all would hold SQLite's
- * serving connection (and the event loop) for that long. The count of rows deleted.
- */
-export async function deleteExpiredCounters(
-  db: Kysely<Database>,
-  at: number,
-  batch = COUNTER_EXPIRY_BATCH,
-): Promise<number> {
-  // A row's own address (SQLite's rowid, PostgreSQL's ctid) picks each batch through the
-  // expiry index; a row another process deleted meanwhile is simply not there.
-  const row = sql.raw(isPostgres(db) ? 'ctid' : 'rowid')
-  let deleted = 0
-  for (;;) {
-    const result = await sql`delete from fraud_counters where ${row} in (
-      select ${row} from fraud_counters where expires_at < ${at} limit ${batch}
-    )`.execute(db)
-    const count = Number(result.numAffectedRows ?? 0)
-    deleted += count
-    if (count < batch) return deleted
-    await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
