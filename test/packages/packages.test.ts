@@ -55,6 +55,9 @@ async function start(command: string, args: string[], env: Record<string, string
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: `npx` does not pass SIGTERM on to the server it started, so
+    // the group is signalled, or every run leaves a `textgate serve` behind.
+    detached: true,
   })
   children.push(child)
   let log = ''
@@ -145,11 +148,26 @@ beforeAll(async () => {
   )
 }, 20 * 60_000)
 
+/** Whether any process of the group `pid` leads is still running. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 afterAll(async () => {
   for (const child of children) {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((r) => child.once('exit', r))
+      process.kill(-child.pid, 'SIGTERM')
+      await exited
+      // …and the server under it has ended too (it finishes its requests first).
+      for (let i = 0; i < 100 && groupAlive(child.pid); i++) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
   }
   project.remove()
