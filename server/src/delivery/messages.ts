@@ -5,12 +5,13 @@
  * caller's transaction, so the outbox records a message and its outbox row together.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, KeyMode } from '../storage'
 import { runTemplate } from '../storage/query-templates'
-import { insertRow, type RowWriter } from '../storage/row-insert'
-import { messageStatusMoved } from '../webhooks/message-status'
+import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
+import type { EndpointsRead } from '../webhooks/emit'
+import { announceMessageStatus, messageStatusMoved } from '../webhooks/message-status'
 import { recordParts } from './parts'
 
 type Writer = Transaction<Database> | Kysely<Database>
@@ -79,55 +80,112 @@ export async function recordSending(
   )
 }
 
-/** The carrier took the message: its answer, the parts of a long text, the body dropped. */
-export async function recordSent(
-  trx: Writer,
-  {
-    messageId,
-    carrier,
-    result,
-    at,
-  }: { messageId: string; carrier: string; result: SendResult; at: number },
-): Promise<void> {
-  // Compiled once per kind of answer (see runTemplate): every text sent runs it.
-  const values = [
-    messageId,
-    result.status,
-    carrier,
-    result.carrierMessageId,
-    at,
-    result.status === 'delivered' ? at : null,
-    result.cost?.amount,
-    result.cost?.currency,
-    result.parts,
-  ]
-  await runTemplate(
-    trx,
-    `messages.sent:${result.cost ? 1 : 0}${result.parts ? 1 : 0}`,
-    values,
-    (v) =>
-      trx
-        .updateTable('messages')
-        .set({
-          status: v(1),
-          carrier: v(2),
-          carrier_message_id: v(3),
-          body_encrypted: null,
-          template_encrypted: null,
-          sent_at: v(4),
-          delivered_at: v(5),
-          error: null,
-          updated_at: v(4),
-          status_at: v(4),
-          ...(result.cost ? { cost_amount: v(6), cost_currency: v(7) } : {}),
-          // The carrier's own part count, when it states one, is what it bills.
-          ...(result.parts ? { segments: v(8) } : {}),
-        })
-        .where('id', '=', v(0)),
+/** A text a carrier took, as the dispatcher records it with the others of its commit. */
+export interface SentText {
+  /** The message as it was claimed (status `sending`): nothing else writes it until this. */
+  message: Selectable<Database['messages']>
+  /** The adapter that took it. */
+  carrier: string
+  result: SendResult
+  /** When the carrier answered. */
+  at: number
+}
+
+/** The values of one text in {@link recordSentMany}'s statement, in its columns' order. */
+const SENT_COLUMNS = [
+  ['id', 'text'],
+  ['status', 'text'],
+  ['carrier', 'text'],
+  ['carrier_message_id', 'text'],
+  ['at', 'bigint'],
+  ['delivered_at', 'bigint'],
+  ['cost_amount', 'text'],
+  ['cost_currency', 'text'],
+  ['segments', 'integer'],
+] as const
+
+const sentManySql = new Map<string, string>()
+
+/**
+ * `with v(…) as (values …) update messages … from v`, for `count` texts: SQLite and PostgreSQL
+ * both take it (PostgreSQL with the first row's types spelt out, as its VALUES has no table to
+ * infer them from).
+ */
+function sentManyStatement(postgres: boolean, count: number): string {
+  const key = `${postgres ? 'pg' : 'sqlite'}:${count}`
+  let statement = sentManySql.get(key)
+  if (statement) return statement
+  let n = 0
+  const rows = Array.from(
+    { length: count },
+    (_, row) =>
+      `(${SENT_COLUMNS.map(([, type]) => {
+        n++
+        if (!postgres) return '?'
+        return row === 0 ? `$${n}::${type}` : `$${n}`
+      }).join(', ')})`,
   )
-  // Every part's id of a long text, so a report for any part finds the message.
-  await recordParts(trx, { messageId, carrier, status: result.status, at }, result.sentParts)
-  await messageStatusMoved(trx, messageId, at, { status: result.status, carrier })
+  statement =
+    `with "v" (${SENT_COLUMNS.map(([name]) => `"${name}"`).join(', ')}) as (values ${rows.join(', ')}) ` +
+    'update "messages" set "status" = "v"."status", "carrier" = "v"."carrier", ' +
+    '"carrier_message_id" = "v"."carrier_message_id", "body_encrypted" = null, ' +
+    '"template_encrypted" = null, "sent_at" = "v"."at", "delivered_at" = "v"."delivered_at", ' +
+    '"error" = null, "updated_at" = "v"."at", "status_at" = "v"."at", ' +
+    '"cost_amount" = coalesce("v"."cost_amount", "messages"."cost_amount"), ' +
+    '"cost_currency" = coalesce("v"."cost_currency", "messages"."cost_currency"), ' +
+    '"segments" = coalesce("v"."segments", "messages"."segments") ' +
+    'from "v" where "messages"."id" = "v"."id"'
+  if (sentManySql.size > 64) sentManySql.clear()
+  sentManySql.set(key, statement)
+  return statement
+}
+
+/**
+ * Records the texts the carriers took since the dispatcher's last commit: each as
+ * one statement for them all (its body dropped, the carrier's answer and any cost and part count kept),  (a text costs a round trip less on
+ * PostgreSQL, and the batch's events read each project's webhook endpoints once). The status
+ * is announced from what was claimed and written, with no read back.
+ */
+export async function recordSentMany(trx: Writer, texts: readonly SentText[]): Promise<void> {
+  if (texts.length === 0) return
+  const values: unknown[] = []
+  for (const { message, carrier, result, at } of texts) {
+    values.push(
+      message.id,
+      result.status,
+      carrier,
+      result.carrierMessageId,
+      at,
+      result.status === 'delivered' ? at : null,
+      result.cost?.amount ?? null,
+      result.cost ? result.cost.currency : null,
+      // The carrier's own part count, when it states one, is what it bills.
+      result.parts || null,
+    )
+  }
+  await trx.executeQuery(
+    CompiledQuery.raw(sentManyStatement(isPostgres(trx), texts.length), values),
+  )
+  const endpoints: EndpointsRead = new Map()
+  for (const { message, carrier, result, at } of texts) {
+    await recordParts(
+      trx,
+      { messageId: message.id, carrier, status: result.status, at },
+      result.sentParts,
+    )
+    await announceMessageStatus(
+      trx,
+      {
+        ...message,
+        status: result.status,
+        carrier,
+        delivered_at: result.status === 'delivered' ? at : null,
+        segments: result.parts || message.segments,
+      },
+      at,
+      endpoints,
+    )
+  }
 }
 
 /** A text that is no use any more (its code expired, its verification is over): never sent. */

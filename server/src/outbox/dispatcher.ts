@@ -13,7 +13,7 @@ import type { Database, KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import { type Claimed, claimDue } from './claim'
 import type { DispatchContext } from './context'
-import { deliver, type Outcome } from './send'
+import { deliver, type Outcome, writeOutcomes } from './send'
 
 /** Pipelines per process on PostgreSQL (each with its share of the window). */
 const POSTGRES_PIPELINES = 4
@@ -100,9 +100,9 @@ export function createDispatcher({
     const byCarrier = new Map<string, string[]>()
     for (const { sent } of outcomes) {
       if (!sent) continue
-      const ids = byCarrier.get(sent.carrier)
+      const ids = byCarrier.get(sent.text.carrier)
       if (ids) ids.push(...sent.carrierMessageIds)
-      else byCarrier.set(sent.carrier, [...sent.carrierMessageIds])
+      else byCarrier.set(sent.text.carrier, [...sent.carrierMessageIds])
     }
     for (const [carrier, carrierMessageIds] of byCarrier) {
       // (The housekeeping sweep catches a report that raced this very moment.)
@@ -137,14 +137,14 @@ export function createDispatcher({
               written = finished
               finished = []
             }
-            for (const outcome of written) await outcome.write(trx)
+            await writeOutcomes(trx, written)
             return claimDue(ctx, trx, now(), free())
           })
         } catch (error) {
           // Whatever failed, the answers must not be lost with the claim: write each alone.
           logger.warn({ err: error }, 'outbox claim failed; recording the answers alone')
           for (const outcome of written ?? []) {
-            await db.transaction().execute((trx) => outcome.write(trx))
+            await db.transaction().execute((trx) => writeOutcomes(trx, [outcome]))
           }
           claimed = []
         }

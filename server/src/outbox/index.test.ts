@@ -9,6 +9,7 @@ import {
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
+import { createEndpoint } from '../webhooks/endpoints'
 import { createDispatcher, type DispatcherOptions, enqueueMessage } from './index'
 
 const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')
@@ -272,6 +273,106 @@ for (const dialect of DIALECTS) {
       await draining
       const row = await storage.db.selectFrom('messages').selectAll().executeTakeFirstOrThrow()
       expect(row).toMatchObject({ status: 'sent', carrier_message_id: 'c_slow' })
+    })
+
+    it('records a commit of mixed answers as each text alone would be recorded', async () => {
+      const ids = await enqueue(8)
+      const endpoint = await createEndpoint(
+        storage.db,
+        encryptionKey,
+        { projectId, mode: 'test' },
+        { url: 'https://93.184.215.14/hooks', events: ['message.delivered', 'message.failed'] },
+      )
+      // Every text is with the carrier before any answer comes back, so one commit records all.
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let waiting = 0
+      const mixed: CarrierAdapter = {
+        id: 'mixed',
+        capabilities: { unicode: true, deliveryReports: true, maxParts: 2 },
+        async send(message) {
+          const i = ids.indexOf(message.id)
+          if (++waiting === ids.length) release()
+          await gate
+          if (i % 4 === 0) return { carrierMessageId: `d_${i}`, status: 'delivered' }
+          if (i % 4 === 1) {
+            return {
+              carrierMessageId: `p_${i}_1`,
+              status: 'sent',
+              cost: { amount: '0.0421', currency: 'EUR' },
+              parts: 2,
+              sentParts: [{ carrierMessageId: `p_${i}_1` }, { carrierMessageId: `p_${i}_2` }],
+            }
+          }
+          if (i % 4 === 2) return { carrierMessageId: `s_${i}`, status: 'sent' }
+          throw new CarrierError('mixed', 'absent subscriber', { permanent: true, code: '27' })
+        },
+      }
+      await dispatcher(mixed, { window: 8 }).drain()
+      const rows = await storage.db.selectFrom('messages').selectAll().orderBy('id').execute()
+      const row = (i: number) => rows.find((r) => r.id === ids[i])
+      for (const i of [0, 4]) {
+        expect(row(i)).toMatchObject({
+          status: 'delivered',
+          carrier: 'mixed',
+          carrier_message_id: `d_${i}`,
+          body_encrypted: null,
+          sent_at: now,
+          delivered_at: now,
+          status_at: now,
+          cost_amount: null,
+          segments: 1,
+        })
+      }
+      for (const i of [1, 5]) {
+        expect(row(i)).toMatchObject({
+          status: 'sent',
+          carrier_message_id: `p_${i}_1`,
+          delivered_at: null,
+          cost_amount: '0.0421',
+          cost_currency: 'EUR',
+          segments: 2,
+        })
+      }
+      for (const i of [2, 6]) {
+        expect(row(i)).toMatchObject({ status: 'sent', carrier_message_id: `s_${i}`, segments: 1 })
+        expect(row(i)?.cost_amount).toBeNull()
+      }
+      for (const i of [3, 7]) {
+        expect(row(i)).toMatchObject({
+          status: 'failed',
+          error_code: '27',
+          carrier_message_id: null,
+        })
+      }
+      const parts = await storage.db.selectFrom('message_parts').selectAll().execute()
+      expect(parts.map((p) => p.carrier_message_id).sort()).toEqual([
+        'p_1_1',
+        'p_1_2',
+        'p_5_1',
+        'p_5_2',
+      ])
+      const outbox = await storage.db.selectFrom('outbox').select('state').execute()
+      expect(outbox.map((o) => o.state).sort()).toEqual(['dead', 'dead', ...Array(6).fill('done')])
+      const events = await storage.db
+        .selectFrom('webhook_messages')
+        .innerJoin('webhook_deliveries', 'webhook_deliveries.message_id', 'webhook_messages.id')
+        .select(['type', 'payload', 'endpoint_id'])
+        .execute()
+      expect(events.every((e) => e.endpoint_id === endpoint.id)).toBe(true)
+      const delivered = events.filter((e) => e.type === 'message.delivered')
+      expect(delivered.map((e) => JSON.parse(e.payload).data.messageId).sort()).toEqual(
+        [ids[0], ids[4]].sort(),
+      )
+      expect(JSON.parse(delivered[0]?.payload ?? '{}').data).toMatchObject({
+        carrier: 'mixed',
+        status: 'delivered',
+        segments: 1,
+        errorCode: null,
+      })
+      expect(events.filter((e) => e.type === 'message.failed')).toHaveLength(2)
     })
 
     it('takes over rows whose claim expired (a process died mid-send)', async () => {

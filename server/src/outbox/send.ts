@@ -5,21 +5,63 @@
  */
 import type { Transaction } from 'kysely'
 import { CarrierError, type SendResult, type TemplateData } from '../carriers/types'
-import { recordNotSent, recordSendFailure, recordSent } from '../delivery/messages'
+import {
+  recordNotSent,
+  recordSendFailure,
+  recordSentMany,
+  type SentText,
+} from '../delivery/messages'
 import { decrypt } from '../secrets'
 import type { Database, OutboxRow } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
 
-/** What the dispatcher writes about a text it handled, and what to look up once committed. */
+/**
+ * What the dispatcher writes about a text it handled: a text a carrier took (`sent`, recorded
+ * with the others of its commit by {@link writeOutcomes}), or any other outcome's own writes.
+ */
 export interface Outcome {
-  write: (trx: Transaction<Database>) => Promise<void>
-  /**
-   * The carrier's ids of a text it took: a fast carrier may have reported before our commit,
-   * so the dispatcher applies any early report for them once the answer is written.
-   */
-  sent?: { carrier: string; carrierMessageIds: string[] }
+  write?: (trx: Transaction<Database>) => Promise<void>
+  sent?: {
+    text: SentText
+    /** Its outbox row, done once the send is recorded. */
+    outboxId: string
+    /**
+     * The carrier's ids of the text: a fast carrier may have reported before our commit, so
+     * the dispatcher applies any early report for them once the answer is written.
+     */
+    carrierMessageIds: string[]
+  }
+}
+
+/**
+ * Writes what the dispatcher learnt since its last commit, inside `trx`: the texts carriers
+ * took in one statement, their outbox rows done in another, then every other outcome's writes.
+ */
+export async function writeOutcomes(
+  trx: Transaction<Database>,
+  outcomes: readonly Outcome[],
+): Promise<void> {
+  const sent = outcomes.flatMap((outcome) => (outcome.sent ? [outcome.sent] : []))
+  if (sent.length > 0) {
+    await recordSentMany(
+      trx,
+      sent.map((s) => s.text),
+    )
+    const ids = sent.map((s) => s.outboxId)
+    await runTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
+      trx
+        .updateTable('outbox')
+        .set({ state: 'done', claimed_until: null, last_error: null })
+        .where(
+          'id',
+          'in',
+          ids.map((_, i) => v(i)),
+        ),
+    )
+  }
+  for (const outcome of outcomes) await outcome.write?.(trx)
 }
 
 const BACKOFF_BASE_MS = 1_000
@@ -81,16 +123,11 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
     ]),
   ]
   return {
-    write: async (trx) => {
-      await recordSent(trx, { messageId: message.id, carrier: carrierId, result, at })
-      await runTemplate(trx, 'outbox.done', [row.id], (v) =>
-        trx
-          .updateTable('outbox')
-          .set({ state: 'done', claimed_until: null, last_error: null })
-          .where('id', '=', v(0)),
-      )
+    sent: {
+      text: { message, carrier: carrierId, result, at },
+      outboxId: row.id,
+      carrierMessageIds: sentIds,
     },
-    sent: { carrier: carrierId, carrierMessageIds: sentIds },
   }
 }
 

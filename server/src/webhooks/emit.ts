@@ -22,6 +22,21 @@ export interface WebhookEventInput<T extends WebhookEventType> {
   at: number
 }
 
+/** A project's endpoints (for one mode), as read inside one transaction. */
+export interface EndpointRow {
+  id: string
+  events: string | null
+  enabled: number
+  disabled_reason: string | null
+}
+
+/**
+ * Endpoints read in one transaction, by project and mode: pass the same map to every
+ * {@link emitWebhookEvent} of a batch so each project's are read once. Only for the life of
+ * that transaction (what it reads cannot change under it).
+ */
+export type EndpointsRead = Map<string, EndpointRow[]>
+
 let sequence = 0
 const listeners = new Set<() => void>()
 
@@ -49,19 +64,22 @@ export function wants(events: string | null, type: string): boolean {
 export async function emitWebhookEvent<T extends WebhookEventType>(
   db: Transaction<Database> | Kysely<Database>,
   input: WebhookEventInput<T>,
+  /** Endpoints already read in this transaction (a batch of events reads each project's once). */
+  known?: EndpointsRead,
 ): Promise<string | null> {
-  // Every delivered text asks this: compiled once (see runTemplate).
-  const endpoints = await runTemplate(
-    db,
-    'webhooks.endpoints',
-    [input.projectId, input.mode],
-    (v) =>
+  const key = `${input.projectId}\u0000${input.mode}`
+  let endpoints = known?.get(key)
+  if (!endpoints) {
+    // Every delivered text asks this: compiled once (see runTemplate).
+    endpoints = await runTemplate(db, 'webhooks.endpoints', [input.projectId, input.mode], (v) =>
       db
         .selectFrom('webhook_endpoints')
         .select(['id', 'events', 'enabled', 'disabled_reason'])
         .where('project_id', '=', v(0))
         .where('mode', '=', v(1)),
-  )
+    )
+    known?.set(key, endpoints)
+  }
   // A manually disabled endpoint gets nothing; one disabled for failing keeps its events as
   // failed deliveries, so a replay after it is fixed recovers them.
   const targets = endpoints.filter(

@@ -4,11 +4,11 @@
  * writer of a message's status, inside its transaction, right after the status moved.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, Selectable, Transaction } from 'kysely'
 import { codeLabel, deliveryLatency, messagesTotal } from '../metrics'
 import type { Database } from '../storage'
 import { runTemplate } from '../storage/query-templates'
-import { emitWebhookEvent } from './emit'
+import { type EndpointsRead, emitWebhookEvent } from './emit'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -47,7 +47,36 @@ export async function messageStatusMoved(
       ])
       .where('id', '=', v(0)),
   )
-  if (!message) return
+  if (message) await announceMessageStatus(trx, message, at)
+}
+
+/** What an announcement says of a message: its row as it now is. */
+export type MessageNow = Pick<
+  Selectable<Database['messages']>,
+  | 'id'
+  | 'verification_id'
+  | 'project_id'
+  | 'mode'
+  | 'to'
+  | 'status'
+  | 'carrier'
+  | 'error_code'
+  | 'segments'
+  | 'created_at'
+  | 'delivered_at'
+>
+
+/**
+ * Counts the message's status and raises its event (delivered, undelivered, failed), from its
+ * row as the caller knows it now is: the dispatcher, which has just written what it sent, needs
+ * no read back. `endpoints` shares the webhook endpoints read between a batch's messages.
+ */
+export async function announceMessageStatus(
+  trx: Transaction<Database> | Kysely<Database>,
+  message: MessageNow,
+  at: number,
+  endpoints?: EndpointsRead,
+): Promise<void> {
   const carrier = codeLabel(message.carrier ?? 'none')
   messagesTotal.inc({ carrier, status: message.status })
   if (message.status === 'delivered' && message.delivered_at !== null) {
@@ -80,8 +109,8 @@ export async function messageStatusMoved(
     at,
   }
   if (message.status === 'delivered') {
-    await emitWebhookEvent(trx, { ...event, type: 'message.delivered', data })
+    await emitWebhookEvent(trx, { ...event, type: 'message.delivered', data }, endpoints)
   } else {
-    await emitWebhookEvent(trx, { ...event, type: 'message.failed', data })
+    await emitWebhookEvent(trx, { ...event, type: 'message.failed', data }, endpoints)
   }
 }

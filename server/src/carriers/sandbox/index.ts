@@ -9,6 +9,7 @@ import { newId } from '../../ids'
 import { encrypt } from '../../secrets'
 import type { Database } from '../../storage'
 import { sharedBatchedTransactions } from '../../storage/batched-transactions'
+import { RowBatch } from '../../storage/row-insert'
 import type { CarrierAdapter, OutgoingMessage, SendResult } from '../types'
 
 export interface SandboxCarrierOptions {
@@ -37,10 +38,11 @@ export function sandboxCarrier({ db, encryptionKey, now = Date.now }: SandboxCar
         status: 'delivered' as const,
         created_at: now(),
       }
-      // Shares a commit with the other writes of the moment (starts, other texts).
-      await inTransaction(async (trx) => {
-        await trx.insertInto('sandbox_messages').values(row).execute()
-      })
+      // Shares a commit with the other writes of the moment (starts, other texts), and on
+      // PostgreSQL one statement with the other texts of the moment.
+      const rows = new RowBatch()
+      rows.add('sandbox_messages', row)
+      await inTransaction.insertRows(rows)
       return { carrierMessageId, status: 'delivered' }
     },
   } satisfies CarrierAdapter
