@@ -233,12 +233,28 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
  */
 export function databaseCounters(db: Kysely<Database>): CounterStore {
   let queue: Pending[] = []
+  let running = false
+  let scheduled = false
+  function schedule() {
+    if (scheduled || running) return
+    scheduled = true
+    setImmediate(flush)
+  }
+  // One batch at a time: the batches would take the same rows' locks in turn anyway (every
+  // start counts its project's counters), so callers that come while one runs join the next.
   function flush() {
+    scheduled = false
     const batch = queue
     queue = []
-    runBatch(db, batch).catch((error: unknown) => {
-      for (const pending of batch) pending.reject(error)
-    })
+    running = true
+    runBatch(db, batch)
+      .catch((error: unknown) => {
+        for (const pending of batch) pending.reject(error)
+      })
+      .finally(() => {
+        running = false
+        if (queue.length > 0) schedule()
+      })
   }
   function enqueue(
     refs: CounterRef[],
@@ -248,8 +264,8 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
   ): Promise<number[]> {
     if (refs.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      if (queue.length === 0) setImmediate(flush)
       queue.push({ refs, at, amount, values, resolve, reject })
+      schedule()
     })
   }
   return {
