@@ -84,6 +84,8 @@ const SECTIONS = new Set(
 /** `start` runs only the start rows (and the peer's send-otp) of the sqlite and postgres sections. */
 const KINDS = new Set((process.env.BENCH_KINDS ?? 'start,check').split(',').map((s) => s.trim()))
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
+/** BENCH_SCALE_DB=sqlite: the scale section's processes share one SQLite file instead. */
+const SCALE_ON_SQLITE = process.env.BENCH_SCALE_DB === 'sqlite'
 const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2,4').split(',').map(Number)
 const MEMORY_STARTS = Number(process.env.BENCH_MEMORY_STARTS ?? 100_000)
 const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 5)
@@ -922,10 +924,15 @@ async function main() {
   }
 
   const scale: { processes: number; row: Row }[] = []
-  if (SECTIONS.has('scale') && POSTGRES_URL) {
-    console.log('\nScale-out: start on N server processes sharing one PostgreSQL')
+  if (SECTIONS.has('scale') && (POSTGRES_URL || SCALE_ON_SQLITE)) {
+    console.log(
+      `\nScale-out: start on N server processes sharing one ${SCALE_ON_SQLITE ? 'SQLite file' : 'PostgreSQL'}`,
+    )
     for (const processes of PROCESSES) {
-      await withPostgresDatabase(async (url) => {
+      const onDatabase = SCALE_ON_SQLITE
+        ? (run: (url: string | undefined) => Promise<void>) => run(undefined)
+        : withPostgresDatabase
+      await onDatabase(async (url) => {
         const tg = await startTextgates(url, processes)
         try {
           const row = await startRow(
