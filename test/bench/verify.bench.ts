@@ -122,6 +122,8 @@ interface Row extends LoadResult {
   cpuMsPerRequest: number
   /** Start rows: how long the outbox took to send the row's last texts after the load ended. */
   drainSeconds?: number
+  /** Start rows: texts still due in the outbox when the load ended. */
+  queued?: number
   /** With BENCH_LOOP_DELAY: the servers' event-loop delay while the row was measured. */
   loop?: LoopDelay
   name: string
@@ -265,7 +267,7 @@ function report(row: Row): Row {
     : ''
   const drained =
     row.drainSeconds && row.drainSeconds > 0
-      ? `  (texts still queued at the end: ${row.drainSeconds.toFixed(1)} s to send them, counted)`
+      ? `  (${row.queued ?? '?'} texts still queued at the end: ${row.drainSeconds.toFixed(1)} s to send them, counted)`
       : ''
   const ran = row.exhausted
     ? ` (ran out of prepared verifications after ${row.seconds.toFixed(1)} s)`
@@ -436,9 +438,10 @@ const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 60_000)
  * an empty outbox (a row must not pay for its predecessor's backlog, nor skip its own, nor a peer
  * row share the machine with Textgate's).
  */
-async function settle(tg: TextgateUnderTest): Promise<void> {
+async function settle(tg: TextgateUnderTest): Promise<number> {
   const storage = openStorage(tg.databaseUrl)
   const until = Date.now() + SETTLE_MS
+  let first: number | undefined
   try {
     for (;;) {
       const { due } = await storage.db
@@ -447,10 +450,11 @@ async function settle(tg: TextgateUnderTest): Promise<void> {
         .where('state', '=', 'pending')
         .where('available_at', '<=', Date.now())
         .executeTakeFirstOrThrow()
-      if (Number(due) === 0) return
+      first ??= Number(due)
+      if (Number(due) === 0) return first
       if (Date.now() > until) {
         console.log(`  (the outbox still held ${due} due texts after ${SETTLE_MS / 1000} s)`)
-        return
+        return first
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
@@ -500,7 +504,7 @@ async function startRow(name: string, tg: TextgateUnderTest, extra: Partial<Load
   })
   const cpuBefore = cpuOf(tg.pids)
   const drainFrom = Date.now()
-  await settle(tg)
+  const queued = await settle(tg)
   const drainSeconds = (Date.now() - drainFrom) / 1000
   const drainCpu = cpuOf(tg.pids) - cpuBefore
   const all = Math.max(1, row.requests + row.warmupRequests)
@@ -511,6 +515,7 @@ async function startRow(name: string, tg: TextgateUnderTest, extra: Partial<Load
     perSecond: row.requests / (row.seconds + drainSeconds),
     cpuMsPerRequest: row.cpuMsPerRequest + drainCpu / all,
     drainSeconds,
+    queued,
   })
 }
 

@@ -1,22 +1,18 @@
 /**
- * The outbox dispatcher: a pipeline per process (four sharing the window on PostgreSQL) keeps up
- * to `window` texts with carriers, claiming due rows and recording answers in shared commits.
+ * The outbox dispatcher: one pipeline per process keeps up to `window` texts with carriers,
+ * claiming due rows and recording answers in commits shared with the starts of the moment.
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import type { Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import type { CarrierAdapter } from '../carriers/types'
 import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
-import type { Database, KeyMode, Storage } from '../storage'
+import type { KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import { type Claimed, claimDue } from './claim'
 import type { DispatchContext } from './context'
 import { deliver, type Outcome, writeOutcomes } from './send'
-
-/** Pipelines per process on PostgreSQL (each with its share of the window). */
-const POSTGRES_PIPELINES = 4
 
 export interface DispatcherOptions {
   storage: Storage
@@ -79,21 +75,11 @@ export function createDispatcher({
     maxAttempts,
   }
 
-  // On SQLite, claims and answers share commits with each other and with starts: one pipeline
-  // (one connection, so nothing would overlap anyway). On PostgreSQL a batch's writes are round
-  // trips one after another, so several pipelines share the window and overlap theirs on the
-  // pool, each in transactions of its own.
-  const pipelines = storage.dialect === 'postgres' ? Math.min(POSTGRES_PIPELINES, window) : 1
-  const inTransaction =
-    pipelines === 1
-      ? sharedBatchedTransactions(db)
-      : <T>(body: (trx: Transaction<Database>) => Promise<T>) => db.transaction().execute(body)
-  /** Each pipeline's share of the window: together never more than `window` texts. */
-  const shares = Array.from(
-    { length: pipelines },
-    (_, i) => Math.floor(window / pipelines) + (i < window % pipelines ? 1 : 0),
-  )
-  let nextPipeline = 0
+  // Claims and answers share commits with each other and with starts (group commit). On
+  // PostgreSQL, several pipelines splitting the window were tried (2026-12-01, four then two and
+  // three): their transactions contended for the same rows and connections, and the outbox fell
+  // further behind than with one whose batches are larger.
+  const inTransaction = sharedBatchedTransactions(db)
 
   /** Applies early reports for texts the carriers just took, one lookup per carrier. */
   async function applyEarly(outcomes: Outcome[]): Promise<void> {
@@ -120,7 +106,6 @@ export function createDispatcher({
    * claim and one commit per batch of texts, not per text.
    */
   async function work(active: () => boolean): Promise<number> {
-    const share = shares[nextPipeline++ % pipelines] as number
     let handled = 0
     let inFlight = 0
     let finished: Outcome[] = []
@@ -129,7 +114,7 @@ export function createDispatcher({
       // Taken inside the body, which the batcher may run twice (alone after a failed batch).
       let written: Outcome[] | undefined
       let claimed: Claimed[] = []
-      const free = () => (active() ? share - inFlight : 0)
+      const free = () => (active() ? window - inFlight : 0)
       if (finished.length > 0 || free() > 0) {
         try {
           claimed = await inTransaction(async (trx) => {
@@ -179,9 +164,8 @@ export function createDispatcher({
     }
   }
 
-  // One pipeline per process on SQLite, POSTGRES_PIPELINES on PostgreSQL, sharing `window`.
   return createPollingLoop({
-    window: pipelines,
+    window: 1,
     pollIntervalMs,
     logger,
     label: 'outbox round failed',

@@ -154,7 +154,6 @@ for (const dialect of DIALECTS) {
       })
     })
 
-    // 6: on PostgreSQL four pipelines share it unevenly (2, 2, 1, 1).
     for (const window of [1, 4, 6]) {
       it(`has at most window=${window} texts at the carrier unrecorded at once`, async () => {
         await enqueue(12)
