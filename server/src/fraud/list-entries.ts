@@ -247,39 +247,58 @@ const lookUpOne = (db: Kysely<Database>, lookup: Lookup) =>
     lookupQuery(db, lookup.prefixes.length, v),
   )
 
-/** Prefixes of an E.164 number: `+` and at most 15 digits. */
-const E164_PREFIXES = 15
-
 /**
- * Several lookups in one statement (`… UNION ALL …`, each row tagged with its lookup). Each
- * lookup takes the same number of prefix places (the last prefix repeated: the same `IN`
- * list), so the SQL depends on the number of lookups alone and is compiled once per count.
+ * PostgreSQL: several lookups in one statement of one shape, whatever their number: each value
+ * kind is one array parameter (`= any($n)`), so the server plans one small statement, not a
+ * `UNION ALL` of one branch per lookup. Each row then goes to the lookups it matches.
  */
 async function lookUpMany(db: Kysely<Database>, lookups: Lookup[]): Promise<ListMatch[][]> {
-  const places = Math.max(E164_PREFIXES, ...lookups.map((lookup) => lookup.prefixes.length))
-  const padded = lookups.map((lookup) => ({
-    ...lookup,
-    prefixes: Array.from(
-      { length: places },
-      (_, i) => lookup.prefixes[Math.min(i, lookup.prefixes.length - 1)] ?? lookup.subject.phone,
-    ),
-  }))
+  const projects = new Set<string>([ALL_PROJECTS])
+  const phones = new Set<string>()
+  const countries = new Set<string>()
+  const prefixes = new Set<string>()
+  let earliest = Number.POSITIVE_INFINITY
+  for (const lookup of lookups) {
+    projects.add(lookup.projectId)
+    phones.add(lookup.subject.phone)
+    countries.add(lookup.subject.country)
+    for (const prefix of lookup.prefixes) prefixes.add(prefix)
+    earliest = Math.min(earliest, lookup.at)
+  }
   const rows = await runTemplate(
     db,
-    `matchLists:${lookups.length}x${places}`,
-    padded.flatMap(lookupValues),
-    (v) => {
-      const [first, ...rest] = padded.map((_, i) =>
-        lookupQuery(db, places, v, i * (4 + places)).select(sql.lit(i).as('lookup')),
-      )
-      let query = first as NonNullable<typeof first>
-      for (const part of rest) query = query.unionAll(part)
-      return query
-    },
+    'matchLists:arrays',
+    [[...projects], earliest, [...phones], [...countries], [...prefixes]],
+    (v) =>
+      db
+        .selectFrom('fraud_list_entries')
+        .select(['project_id', 'list', 'kind', 'value', 'expires_at'])
+        .where('project_id', '=', sql<string>`any(${v(0)})`)
+        .where(inForce(v(1)))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('kind', '=', 'phone'), eb('value', '=', sql<string>`any(${v(2)})`)]),
+            eb.and([eb('kind', '=', 'country'), eb('value', '=', sql<string>`any(${v(3)})`)]),
+            eb.and([eb('kind', '=', 'prefix'), eb('value', '=', sql<string>`any(${v(4)})`)]),
+            eb('kind', '=', 'ip'),
+          ]),
+        ),
   )
-  const byLookup: ListMatch[][] = lookups.map(() => [])
-  for (const row of rows) byLookup[Number(row.lookup)]?.push(row)
-  return byLookup
+  return lookups.map((lookup) => {
+    const prefixesOfLookup = new Set(lookup.prefixes)
+    return rows.filter(
+      (row) =>
+        (row.project_id === lookup.projectId || row.project_id === ALL_PROJECTS) &&
+        (row.expires_at === null || Number(row.expires_at) > lookup.at) &&
+        (row.kind === 'phone'
+          ? row.value === lookup.subject.phone
+          : row.kind === 'country'
+            ? row.value === lookup.subject.country
+            : row.kind === 'prefix'
+              ? prefixesOfLookup.has(row.value)
+              : true),
+    )
+  })
 }
 
 interface Pending extends Lookup {
@@ -290,13 +309,12 @@ interface Pending extends Lookup {
 /** PostgreSQL: lookups queued in one turn of the event loop, per database handle. */
 const queues = new WeakMap<Kysely<Database>, Pending[]>()
 
-/** Most lookups one statement carries (PostgreSQL takes at most 65,535 parameters). */
-const MAX_LOOKUPS = 64
+/** Most lookups one statement carries. */
+const MAX_LOOKUPS = 256
 
 async function flush(db: Kysely<Database>, batch: Pending[]): Promise<void> {
   try {
-    const found =
-      batch.length === 1 ? [await lookUpOne(db, batch[0] as Pending)] : await lookUpMany(db, batch)
+    const found = await lookUpMany(db, batch)
     for (const [i, pending] of batch.entries()) {
       pending.resolve(matchesOf(found[i] ?? [], pending.subject))
     }
