@@ -106,6 +106,8 @@ export function createFraudGuard({
   checks = FRAUD_CHECKS,
 }: FraudGuardOptions) {
   const deps = { db, counters, logger }
+  /** Tallies written behind answers (see afterStart), until they are. */
+  const behind = new Set<Promise<void>>()
   const screening = checks.filter((check) => check.phase !== 'reserve')
   const reserving = checks.filter((check) => check.phase === 'reserve')
   const settingsCache = new Map<string, FraudSettings>()
@@ -333,10 +335,21 @@ export function createFraudGuard({
       })
     },
 
-    /** After the start committed: a real text counts towards the conversion rates. */
-    async afterStart(assessment: Assessment & { ctx: FraudContext }) {
+    /**
+     * After the start committed: a real text counts towards the conversion rates. Written
+     * behind the answer (the shopper does not wait for a tally); the promise never rejects: a
+     * failure is logged. Tallies of this process keep their order with every other counter call
+     * (one queue), and close() waits for those still being written.
+     */
+    afterStart(assessment: Assessment & { ctx: FraudContext }): Promise<void> {
       // Decoys are counted apart (same work, so the same timing), never as codes sent.
-      await afterSent(assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx)
+      const tally = afterSent(assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx)
+        .catch((error: unknown) => {
+          logger?.warn({ err: error }, 'fraud guard: could not count a text sent')
+        })
+        .finally(() => behind.delete(tally))
+      behind.add(tally)
+      return tally
     },
 
     /** After the right code was entered. */
@@ -350,8 +363,9 @@ export function createFraudGuard({
       await counters.read([{ key: 'health', windowMs: 60_000 }], now())
     },
 
-    /** Closes the counter store's connection (Redis). */
+    /** Waits for the tallies still being written, then closes the counter store (Redis). */
     close: async () => {
+      await Promise.all(behind)
       await counters.close?.()
     },
 

@@ -244,13 +244,11 @@ export function createVerificationService({
         throw error
       }
       verificationsTotal.inc({ status: 'started', country: phone.country })
-      try {
-        await fraud.afterStart(risk)
-      } finally {
-        // The dispatcher is told last: its claim would otherwise hold the connection while
-        // this start's own last writes wait (a lone start answered about a claim later).
+      // The text's tallies are written behind the answer; the dispatcher is told after them, so
+      // its claim does not hold the connection they wait for.
+      void fraud.afterStart(risk).then(() => {
         if (!risk.decoy) onEnqueued()
-      }
+      })
       return { status: 201, body, replayed: false }
     },
 
