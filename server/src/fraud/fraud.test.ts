@@ -606,3 +606,55 @@ describe.each(DIALECTS)('spend caps from route prices on %s', (dialect) => {
     }
   })
 })
+
+describe('tallies written behind the answer', () => {
+  it('logs a tally that fails instead of failing the start, and close() waits for one under way', async () => {
+    const storage = await createTestStorage('sqlite')
+    try {
+      let release!: () => void
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let adds = 0
+      const warnings: string[] = []
+      const guard = createFraudGuard({
+        db: storage.db,
+        challenges: createChallengeService(storage.db, Buffer.alloc(32, 7)),
+        logger: { warn: (_: unknown, message: string) => warnings.push(message) } as never,
+        counters: {
+          hit: async (refs) => refs.map(() => 0),
+          read: async (refs) => refs.map(() => 0),
+          add: async () => {
+            adds++
+            if (adds === 1) throw new Error('counter store down')
+            await held
+          },
+        },
+      })
+      const assessment = await guard.assess({
+        projectId: 'prj_tally',
+        fraudSettings: null,
+        mode: 'test',
+        phone: '+447400300300',
+        country: 'GB',
+        numberType: 'mobile',
+        ip: '198.51.100.9',
+      })
+      await expect(guard.afterStart(assessment)).resolves.toBeUndefined()
+      expect(warnings).toContain('fraud guard: could not count a text sent')
+      // A second tally hangs until released: close() must not return before it is written.
+      void guard.afterStart(assessment)
+      let closed = false
+      const closing = guard.close().then(() => {
+        closed = true
+      })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(closed).toBe(false)
+      release()
+      await closing
+      expect(closed).toBe(true)
+    } finally {
+      await storage.dispose()
+    }
+  })
+})
