@@ -141,10 +141,11 @@ function sentManyStatement(postgres: boolean, count: number): string {
 }
 
 /**
- * Records the texts the carriers took since the dispatcher's last commit: each as
- * one statement for them all (its body dropped, the carrier's answer and any cost and part count kept),  (a text costs a round trip less on
- * PostgreSQL, and the batch's events read each project's webhook endpoints once). The status
- * is announced from what was claimed and written, with no read back.
+ * Records the texts the carriers took since the dispatcher's last commit, in one statement for
+ * them all: each text's body dropped, the carrier's answer kept, and its cost and part count
+ * where the carrier stated them (a text costs a round trip less on PostgreSQL). Long texts'
+ * part ids follow, then each status is announced from what was claimed and written, with no
+ * read back; the batch's events read each project's webhook endpoints once.
  */
 export async function recordSentMany(trx: Writer, texts: readonly SentText[]): Promise<void> {
   if (texts.length === 0) return
