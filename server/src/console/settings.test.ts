@@ -82,8 +82,13 @@ for (const dialect of DIALECTS) {
       expect(secret.lastUsedAt).toBeNull()
       const lookup = (key: string) => h.call('GET', '/v1/fraud/lists', { key, origin: null })
       expect((await lookup(secretKey)).status).toBe(200)
-      const used = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
-      expect(used.find((k: { id: string }) => k.id === secret.id).lastUsedAt).not.toBeNull()
+      // "Last used" is written off the request's path: it shows up shortly after.
+      await expect
+        .poll(async () => {
+          const used = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
+          return used.find((k: { id: string }) => k.id === secret.id).lastUsedAt
+        })
+        .not.toBeNull()
 
       const later = await clients.developer!.call(
         'POST',
