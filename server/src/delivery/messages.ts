@@ -159,7 +159,7 @@ export async function recordSentMany(trx: Writer, texts: readonly SentText[]): P
       at,
       result.status === 'delivered' ? at : null,
       result.cost?.amount ?? null,
-      result.cost ? result.cost.currency : null,
+      result.cost?.currency ?? null,
       // The carrier's own part count, when it states one, is what it bills.
       result.parts || null,
     )

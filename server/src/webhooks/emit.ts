@@ -5,9 +5,9 @@
  * @module
  */
 import type { WebhookEventData, WebhookEventType } from '@textgate/shared'
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, Selectable, Transaction } from 'kysely'
 import { newId } from '../ids'
-import type { Database, KeyMode } from '../storage'
+import type { Database, KeyMode, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 
 export interface WebhookEventInput<T extends WebhookEventType> {
@@ -23,12 +23,10 @@ export interface WebhookEventInput<T extends WebhookEventType> {
 }
 
 /** A project's endpoints (for one mode), as read inside one transaction. */
-export interface EndpointRow {
-  id: string
-  events: string | null
-  enabled: number
-  disabled_reason: string | null
-}
+type EndpointRow = Pick<
+  Selectable<WebhookEndpointTable>,
+  'id' | 'events' | 'enabled' | 'disabled_reason'
+>
 
 /**
  * Endpoints read in one transaction, by project and mode: pass the same map to every

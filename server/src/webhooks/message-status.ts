@@ -17,18 +17,7 @@ export async function messageStatusMoved(
   trx: Transaction<Database> | Kysely<Database>,
   messageId: string,
   at: number,
-  /** What the caller just wrote, when it knows: a text merely `sent` needs no read. */
-  written?: { status: string; carrier: string | null },
 ): Promise<void> {
-  if (
-    written &&
-    written.status !== 'delivered' &&
-    written.status !== 'failed' &&
-    written.status !== 'undelivered'
-  ) {
-    messagesTotal.inc({ carrier: codeLabel(written.carrier ?? 'none'), status: written.status })
-    return
-  }
   const [message] = await runTemplate(trx, 'messages.statusRead', [messageId], (v) =>
     trx
       .selectFrom('messages')
