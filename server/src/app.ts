@@ -21,7 +21,7 @@ import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client
 import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
-import { requestId } from './http/request-id'
+import { requestId, requestLog } from './http/request-id'
 import { keyRoutes } from './keys/routes'
 import { httpMetrics, metricsHandler } from './metrics'
 import { openApiRoutes } from './openapi/routes'
@@ -100,19 +100,21 @@ export function createApp({
 
   app.use(requestId({ fromTrustedProxy }))
   app.use(httpMetrics())
-  app.use(async function requestLog(c, next) {
+  app.use(async function logRequest(c, next) {
     const started = performance.now()
     await next()
     // The path only: queries can hold phone numbers, and headers hold keys.
-    logger.debug(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      'request',
-    )
+    if (logger.isLevelEnabled('debug')) {
+      requestLog(c, logger).debug(
+        {
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      )
+    }
   })
   app.use(responseHeaders())
   app.use(requestGuard())
@@ -190,7 +192,10 @@ export function createApp({
   app.notFound((c) => sendError(c, new ApiError('not_found')))
   app.onError((error, c) => {
     if (error instanceof ApiError) return sendError(c, error)
-    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error')
+    requestLog(c, logger).error(
+      { err: error, method: c.req.method, path: c.req.path },
+      'unhandled error',
+    )
     return sendError(c, new ApiError('internal_error'))
   })
   return app

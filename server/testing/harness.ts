@@ -79,7 +79,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     now,
     timeoutMs: 5_000,
   })
-  const fraud = createFraud({ db: storage.db, secrets, now })
+  const fraud = createFraud({ db: storage.db, secrets, logger, now })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
   const app = createApp({
     storage,

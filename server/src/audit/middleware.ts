@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import { requestLog } from '../http/request-id'
 import type { Database } from '../storage'
 import { type AuditActor, appendAudit, GLOBAL_CHAIN } from './index'
 
@@ -71,7 +72,7 @@ export function auditTrail({ db, logger, now = Date.now }: AuditTrailOptions): M
         at: now(),
       })
     } catch (error) {
-      logger.error({ err: error, path: c.req.path }, 'could not write the audit log')
+      requestLog(c, logger).error({ err: error, path: c.req.path }, 'could not write the audit log')
     }
   }
 }

@@ -16,6 +16,7 @@ import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
 import { bodyLimit } from '../http/body-limit'
 import { ApiError } from '../http/errors'
+import { requestLog } from '../http/request-id'
 import { newId } from '../ids'
 import type { Database } from '../storage'
 import { runTemplate } from '../storage/query-templates'
@@ -201,7 +202,7 @@ export function carrierReportRoutes({
   const routes = new Hono()
   // One warning a minute per carrier at most, with the count since: bad callbacks cannot flood.
   const badSignatures = new Map<string, { warnedAt: number; since: number }>()
-  function warnBadSignature(carrier: string): void {
+  function warnBadSignature(carrier: string, log: Logger): void {
     const at = Date.now()
     const seen = badSignatures.get(carrier)
     if (seen && at - seen.warnedAt < BAD_SIGNATURE_WARN_EVERY_MS) {
@@ -210,7 +211,7 @@ export function carrierReportRoutes({
     }
     badSignatures.set(carrier, { warnedAt: at, since: 0 })
     // Neither the body nor the URL is logged: both can hold numbers and tokens.
-    logger.warn(
+    log.warn(
       { carrier, suppressedSinceLastWarning: seen?.since ?? 0 },
       'delivery report with a wrong, stale or missing signature',
     )
@@ -243,7 +244,7 @@ export function carrierReportRoutes({
       body: c.req.method === 'POST' ? await c.req.text() : '',
     }
     if (!adapter.verifyCallback(request)) {
-      warnBadSignature(id)
+      warnBadSignature(id, requestLog(c, logger))
       throw new ApiError('invalid_signature')
     }
     const at = now()
@@ -260,13 +261,13 @@ export function carrierReportRoutes({
         .executeTakeFirst()
       if (Number(fresh.numInsertedOrUpdatedRows ?? 0) === 0) {
         // A copy of a callback already applied: acknowledged (so the carrier stops), not applied.
-        logger.debug({ carrier: id }, 'replayed delivery report ignored')
+        requestLog(c, logger).debug({ carrier: id }, 'replayed delivery report ignored')
         return c.json({ replayed: true })
       }
     }
     const reports = adapter.parseReports(request, at)
     const result = await applyReports(db, adapter.id, reports, at)
-    logger.debug({ carrier: id, ...result }, 'delivery reports')
+    requestLog(c, logger).debug({ carrier: id, ...result }, 'delivery reports')
     return c.json(result)
   })
   return routes

@@ -2,6 +2,7 @@
  * The {@link FraudContext} of a start, resend or approval: what every check sees.
  * @module
  */
+import type { RequestLogContext } from '../logger'
 import { networkOf } from './network'
 import type { FraudSettings } from './settings'
 import type { CallerSignals, FraudContext } from './types'
@@ -20,6 +21,8 @@ export interface ContextInput {
   answered?: boolean | undefined
   /** The kind of API key the start came with. */
   keyKind?: 'publishable' | 'secret' | undefined
+  /** The request being weighed: its log lines carry its id. */
+  request?: RequestLogContext | undefined
 }
 
 export function fraudContext(
@@ -58,5 +61,6 @@ export function fraudContext(
     },
     at: options.at,
     settings,
+    request: input.request,
   }
 }

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { createProject } from '../projects'
 import { createRestrictions, onRestrictionEvent, type RestrictionEvent } from './events'
@@ -84,10 +85,14 @@ for (const dialect of DIALECTS) {
     }
 
     it('opens and lifts a restriction together with its decision-log entry and webhook, or not at all', async () => {
+      const { logger, lines } = capturedLogger()
       // A fresh process view each time, so no cache of this one skips the database.
-      const restrictions = () => createRestrictions(storage.db)
+      const restrictions = () => createRestrictions(storage.db, logger)
+      // Opened by a start: its line names the request.
       const restrict = (at: number) =>
-        restrictions().restrict(projectId, SUBJECT, ['destination.rate'], { sent1h: 9 }, at, HOUR)
+        restrictions().restrict(projectId, SUBJECT, ['destination.rate'], { sent1h: 9 }, at, HOUR, {
+          requestId: 'req-restricting',
+        })
 
       await withoutDecisionLog(() => restrict(AT))
       expect(await rows()).toEqual({ restrictions: [], events: [], webhooks: [] })
@@ -100,6 +105,13 @@ for (const dialect of DIALECTS) {
         webhooks: [{ type: 'fraud.restricted' }],
       })
       expect(heard.map((e) => e.type)).toEqual(['fraud.restricted'])
+      expect(lines).toEqual([
+        expect.objectContaining({
+          event: 'fraud.restricted',
+          subject: SUBJECT,
+          requestId: 'req-restricting',
+        }),
+      ])
 
       const lift = (at: number) => restrictions().lift(projectId, SUBJECT, { sent1h: 0 }, at, 0)
       await withoutDecisionLog(() => lift(AT + HOUR))
@@ -113,6 +125,9 @@ for (const dialect of DIALECTS) {
         webhooks: [{ type: 'fraud.restricted' }, { type: 'fraud.lifted' }],
       })
       expect(heard.map((e) => e.type)).toEqual(['fraud.restricted', 'fraud.lifted'])
+      // Lifted with no request at hand: the line carries no id rather than a wrong one.
+      expect(lines[1]).toMatchObject({ event: 'fraud.lifted', subject: SUBJECT })
+      expect(lines[1]).not.toHaveProperty('requestId')
     })
   })
 }

@@ -13,6 +13,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { newId } from '../ids'
+import { type RequestLogContext, requestLogger } from '../logger'
 import type { Database } from '../storage'
 import { emitWebhookEvent } from '../webhooks/emit'
 
@@ -90,9 +91,13 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
     })
   }
 
-  /** After the commit: the operator's log line and the in-process listeners. */
-  async function announce(event: RestrictionEvent) {
-    logger?.warn(
+  /**
+   * After the commit: the operator's log line (with the id of the request that made the change)
+   * and the in-process listeners.
+   */
+  async function announce(event: RestrictionEvent, request: RequestLogContext | undefined) {
+    const log = requestLogger(logger, request)
+    log?.warn(
       {
         event: event.type,
         projectId: event.projectId,
@@ -106,7 +111,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       try {
         await listener(event)
       } catch (error) {
-        logger?.error({ err: error, event: event.type }, 'fraud guard: event listener failed')
+        log?.error({ err: error, event: event.type }, 'fraud guard: event listener failed')
       }
     }
   }
@@ -120,6 +125,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       figures: Record<string, unknown>,
       at: number,
       firstProbeAfterMs: number,
+      request?: RequestLogContext,
     ) {
       const key = `${projectId}|${subject}`
       const seen = known.get(key)
@@ -157,7 +163,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
         nextProbeAt: opened ? at + firstProbeAfterMs : (seen?.nextProbeAt ?? 0),
       })
       notePrefix(projectId, subject, true)
-      if (opened) await announce(event)
+      if (opened) await announce(event, request)
     },
 
     /** Lifts an open restriction held at least `minMs`; emits `fraud.lifted` when this call did. */
@@ -167,6 +173,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       figures: Record<string, unknown>,
       at: number,
       minMs: number,
+      request?: RequestLogContext,
     ) {
       const key = `${projectId}|${subject}`
       const seen = known.get(key)
@@ -202,7 +209,7 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
           .executeTakeFirst()) !== undefined
       if (!stillOpen) known.set(key, { restricted: false, at, nextProbeAt: 0 })
       notePrefix(projectId, subject, stillOpen)
-      if (lifted) await announce(lifted)
+      if (lifted) await announce(lifted, request)
       return stillOpen
     },
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { solveChallenge } from 'altcha-lib/v1'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
+import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { createChallengeService } from './challenge'
 import { createFraudGuard } from './guard'
@@ -616,11 +617,11 @@ describe('tallies written behind the answer', () => {
         release = resolve
       })
       let adds = 0
-      const warnings: string[] = []
+      const { logger, lines } = capturedLogger()
       const guard = createFraudGuard({
         db: storage.db,
         challenges: createChallengeService(storage.db, Buffer.alloc(32, 7)),
-        logger: { warn: (_: unknown, message: string) => warnings.push(message) } as never,
+        logger,
         counters: {
           hit: async (refs) => refs.map(() => 0),
           read: async (refs) => refs.map(() => 0),
@@ -639,9 +640,18 @@ describe('tallies written behind the answer', () => {
         country: 'GB',
         numberType: 'mobile',
         ip: '198.51.100.9',
+        request: { requestId: 'req-tally-1' },
       })
       await expect(guard.afterStart(assessment)).resolves.toBeUndefined()
-      expect(warnings).toContain('fraud guard: could not count a text sent')
+      // The line names the request whose start it was, though written after its answer.
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: 'fraud guard: could not count a text sent',
+          requestId: 'req-tally-1',
+          err: expect.objectContaining({ message: 'counter store down' }),
+        }),
+      )
       // A second tally hangs until released: close() must not return before it is written.
       void guard.afterStart(assessment)
       let closed = false

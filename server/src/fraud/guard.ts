@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import { requestLogger } from '../logger'
 import { codeLabel, fraudDecisions } from '../metrics'
 import type { Database } from '../storage'
 import { insertRow, type RowWriter } from '../storage/row-insert'
@@ -277,7 +278,7 @@ export function createFraudGuard({
           reasons.push(...findings.map(reasonOf))
           decision = 'block'
           if (warn) {
-            logger?.warn(
+            requestLogger(logger, ctx.request)?.warn(
               {
                 projectId: ctx.project.id,
                 country: ctx.destination.country,
@@ -345,7 +346,10 @@ export function createFraudGuard({
       // Decoys are counted apart (same work, so the same timing), never as codes sent.
       const tally = afterSent(assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx)
         .catch((error: unknown) => {
-          logger?.warn({ err: error }, 'fraud guard: could not count a text sent')
+          requestLogger(logger, assessment.ctx.request)?.warn(
+            { err: error },
+            'fraud guard: could not count a text sent',
+          )
         })
         .finally(() => behind.delete(tally))
       behind.add(tally)

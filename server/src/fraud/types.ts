@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import type { RequestLogContext } from '../logger'
 import type { Database, KeyMode } from '../storage'
 import type { CounterStore } from './counters'
 import type { CheckMode, FraudSettings } from './settings'
@@ -98,6 +99,8 @@ export interface FraudContext {
   }
   at: number
   settings: FraudSettings
+  /** The request being weighed, for the log lines written about it (none in background work). */
+  request?: RequestLogContext | undefined
 }
 
 /** What a check may use besides the context. */

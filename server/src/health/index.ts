@@ -9,6 +9,7 @@ import type { ReadinessResponse } from '@textgate/shared'
 import { Hono } from 'hono'
 import { type Kysely, sql } from 'kysely'
 import type { Logger } from 'pino'
+import { requestLog } from '../http/request-id'
 import type { Database } from '../storage'
 import { migrations } from '../storage/migrations'
 
@@ -129,7 +130,7 @@ export function healthRoutes(options: HealthOptions) {
   })
   routes.get('/readyz', async (c) => {
     c.header('Cache-Control', 'no-store')
-    const result = await readiness(options)
+    const result = await readiness({ ...options, logger: requestLog(c, options.logger) })
     return c.json(result, result.status === 'ready' ? 200 : 503)
   })
   return routes

@@ -1,17 +1,20 @@
 /**
  * Request ids: `X-Request-Id` from a trusted proxy is kept (when it is a sane token), any other
- * request gets a new one; it is returned in the answer and carried by every log line made while
- * the request is handled. A W3C `traceparent` from a trusted proxy adds its trace id to the logs.
+ * request gets a new one; it is returned in the answer and carried by every log line about the
+ * request ({@link requestLog}, and the units' lines it is handed to). A W3C `traceparent` from a trusted proxy adds its trace id to the logs.
  * @module
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
-import { type RequestLogContext, requestContext } from '../logger'
+import type { Logger } from 'pino'
+import { type RequestLogContext, requestLogger } from '../logger'
 import { setResponseHeader } from './headers'
 
 declare module 'hono' {
   interface ContextVariableMap {
     requestId: string
+    /** What the request's log lines carry: see {@link requestLog}. */
+    requestLog: RequestLogContext
   }
 }
 
@@ -32,7 +35,13 @@ export function requestId({ fromTrustedProxy }: RequestIdOptions): MiddlewareHan
     const trace = trusted ? TRACEPARENT.exec(c.req.header('traceparent') ?? '') : null
     if (trace?.[1] && !/^0+$/.test(trace[1])) context.traceId = trace[1]
     c.set('requestId', id)
-    await requestContext.run(context, () => next())
+    c.set('requestLog', context)
+    await next()
     setResponseHeader(c, 'X-Request-Id', id)
   }
+}
+
+/** `logger` with the id (and trace id) of the request `c` on each line. */
+export function requestLog(c: Context, logger: Logger): Logger {
+  return requestLogger(logger, c.get('requestLog'))
 }

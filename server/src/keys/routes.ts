@@ -11,6 +11,7 @@ import * as v from 'valibot'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
+import { requestLog } from '../http/request-id'
 import { isId } from '../ids'
 import type { Database } from '../storage'
 import { createKey, listKeys, revokeKey } from './index'
@@ -39,7 +40,7 @@ export function keyRoutes(db: Kysely<Database>, logger: Logger, now: () => numbe
       const result = await revokeKey(db, project.id, id, {
         mode: apiKey.mode,
         now: now(),
-        logger,
+        logger: requestLog(c, logger),
         by: apiKey.id,
       })
       if (!result.revoked && result.reason === 'not_found') throw new ApiError('not_found')

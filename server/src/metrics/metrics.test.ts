@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harness'
+import { capturedLogger } from '../../testing/log-capture'
 import { DIALECTS } from '../../testing/storage'
 import { loadConfig } from '../config'
-import { requestId } from '../http/request-id'
+import { requestId, requestLog } from '../http/request-id'
 import { createLogger } from '../logger'
 import { startServer } from '../server'
 import { bearerMatches } from './index'
@@ -96,22 +96,17 @@ for (const dialect of DIALECTS) {
 
 describe('request ids', () => {
   function app(trusted: boolean) {
-    const lines: Record<string, unknown>[] = []
-    const logger = createLogger('info', {
-      destination: new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(JSON.parse(String(chunk)) as Record<string, unknown>)
-          done()
-        },
-      }),
-    })
+    const { logger, lines } = capturedLogger('info')
     const hono = new Hono()
     hono.use(requestId({ fromTrustedProxy: () => trusted }))
     hono.get('/work', async (c) => {
-      // A unit's own logger, made at start-up, deep in an async call chain.
+      // A unit's own logger, made at start-up, handed the request deep in an async call chain.
+      const unit = { work: async (log: typeof logger) => log.info('working') }
       await new Promise((resolve) => setTimeout(resolve, 5))
-      logger.info('working')
-      await Promise.resolve().then(() => logger.warn('still working'))
+      await unit.work(requestLog(c, logger))
+      await Promise.resolve().then(() => requestLog(c, logger).warn('still working'))
+      // Background work, not handed the request, says so by carrying no id.
+      logger.info('background')
       return c.text('ok')
     })
     return { hono, lines }
@@ -124,9 +119,39 @@ describe('request ids', () => {
     const idB = b.headers.get('X-Request-Id')
     expect(idA).toMatch(/^[0-9a-f-]{36}$/)
     expect(idB).not.toBe(idA)
-    expect(lines).toHaveLength(4)
+    expect(lines).toHaveLength(6)
     expect(lines.filter((l) => l.requestId === idA)).toHaveLength(2)
     expect(lines.filter((l) => l.requestId === idB)).toHaveLength(2)
+    expect(lines.filter((l) => l.msg === 'background' && !('requestId' in l))).toHaveLength(2)
+  })
+
+  it('names the request in what a unit logs about it: a start past the daily spend cap', async () => {
+    const { logger, lines } = capturedLogger('info')
+    const h = await createHarness('sqlite', { logger })
+    try {
+      const { publishableKey } = await h.project({
+        fraudSettings: {
+          velocity: { mode: 'off' },
+          conversion: { mode: 'off' },
+          destinations: { mode: 'off' },
+          callers: { mode: 'off' },
+          spend: { dailyCountryCap: 0.015, defaultCostPerSms: 0.01 },
+        },
+      })
+      const start = (phone: string) =>
+        h.call('POST', '/v1/verifications', {
+          key: publishableKey,
+          body: { phone, consent: { accepted: true } },
+        })
+      expect((await start('+447400123001')).status).toBe(201)
+      // The second text would pass the cap: a decoy, and the guard's warning names this request.
+      const capped = await start('+447400123002')
+      expect(capped.status).toBe(201)
+      const warning = lines.find((l) => l.msg === 'fraud guard: daily spend cap reached')
+      expect(warning).toMatchObject({ requestId: capped.headers.get('X-Request-Id') })
+    } finally {
+      await h.dispose()
+    }
   })
 
   it('keeps an incoming id only from a trusted proxy, and only a sane one', async () => {

@@ -49,6 +49,7 @@ export function verificationRoutes(
         ip: ipOf(c),
         idempotencyKey,
         userAgent: c.req.header('User-Agent') ?? null,
+        request: c.get('requestLog'),
       })
       if (result.replayed) c.header('Idempotent-Replayed', 'true')
       return c.json(result.body, result.status as 201)
@@ -63,6 +64,7 @@ export function verificationRoutes(
         await verifications.resend(c.get('auth'), verificationId(c), {
           origin: c.req.header('Origin') ?? null,
           ip: ipOf(c),
+          request: c.get('requestLog'),
         }),
       )
     })

@@ -16,6 +16,7 @@ import type { Kysely } from 'kysely'
 import type { FraudGuard } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import type { RequestLogContext } from '../logger'
 import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
 import { enqueueMessage } from '../outbox'
@@ -75,6 +76,8 @@ export interface RequestMeta {
   idempotencyKey?: string | undefined
   /** The caller's User-Agent header, weighed by the fraud guard for automation hints. */
   userAgent?: string | null | undefined
+  /** The request's log context: lines written about this start or resend carry its id. */
+  request?: RequestLogContext | undefined
 }
 
 export interface StartResult {
@@ -160,6 +163,7 @@ export function createVerificationService({
         signals: input.signals,
         userAgent: meta.userAgent ?? null,
         keyKind: apiKey.kind,
+        request: meta.request,
       })
 
       const id = newId('ver')
@@ -337,6 +341,7 @@ export function createVerificationService({
           phone: row.phone,
           country: row.country,
           ip: meta.ip,
+          request: meta.request,
         }))
 
       const code = generateCode(row.code_length)

@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
+import { requestLog } from '../../http/request-id'
 import { createKey, listKeys, revokeKey } from '../../keys'
 import { forgetCachedKeys } from '../../keys/invalidation'
 import {
@@ -149,7 +150,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
     .post('/keys/:keyId/revoke', need('keys.write'), async (c) => {
       const result = await revokeKey(db, c.get('project').id, c.req.param('keyId'), {
         now: now(),
-        logger,
+        logger: requestLog(c, logger),
         by: `operator ${c.get('operator').email}`,
       })
       if (!result.revoked && result.reason === 'not_found') throw new ApiError('not_found')
@@ -171,7 +172,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       const revoked = revokeOld
         ? await revokeKey(db, projectId, old.id, {
             now: now(),
-            logger,
+            logger: requestLog(c, logger),
             by: `operator ${c.get('operator').email}`,
           })
         : undefined

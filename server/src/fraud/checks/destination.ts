@@ -169,6 +169,7 @@ export const destinationCheck: FraudCheck = {
           figures,
           ctx.at,
           firstProbeMs,
+          ctx.request,
         )
       }
     } else if (enforcing) {
@@ -179,6 +180,7 @@ export const destinationCheck: FraudCheck = {
         figures,
         ctx.at,
         minRestrictionMs,
+        ctx.request,
       )
       if (held) {
         where = 'restricted'
@@ -214,7 +216,15 @@ export const destinationCheck: FraudCheck = {
       restrictedBy.push(...reasons)
       probeSubject ??= subject
       if (enforcing) {
-        await restrictions.restrict(ctx.project.id, subject, reasons, what, ctx.at, firstProbeMs)
+        await restrictions.restrict(
+          ctx.project.id,
+          subject,
+          reasons,
+          what,
+          ctx.at,
+          firstProbeMs,
+          ctx.request,
+        )
       }
     }
     // A restricted prefix of this number that no ceiling holds any more: lifted once held
@@ -227,6 +237,7 @@ export const destinationCheck: FraudCheck = {
         subject === prefixSubject ? prefixFigures : { country: ctx.destination.country },
         ctx.at,
         minRestrictionMs,
+        ctx.request,
       )
       if (held) {
         where = 'restricted'
