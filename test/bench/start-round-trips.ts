@@ -98,7 +98,9 @@ async function main() {
         while (next < 20 + SEQUENTIAL + STARTS) await start()
       }),
     )
-    const concurrent = (await snapshot())[START]
+    const concurrentAll = await snapshot()
+    const concurrent = concurrentAll[START]
+    const background = concurrentAll['(background)']
 
     console.log('Statements of one start (sequential), in order:')
     for (const [i, statement] of (sequential?.last ?? []).entries()) {
@@ -115,6 +117,16 @@ async function main() {
     console.log('\nStatements per start, concurrent, by SQL:')
     for (const [statement, count] of Object.entries(concurrent?.sql ?? {})) {
       console.log(`  ${(count / (concurrent?.requests ?? 1)).toFixed(2)}  ${statement}`)
+    }
+    // The dispatcher's work for those starts (claims, answers, sandbox texts): no request's.
+    const starts = concurrent?.requests ?? 1
+    console.log(
+      `\nBackground (dispatcher) statements per start, concurrent: ${((background?.statements ?? 0) / starts).toFixed(2)}`,
+    )
+    for (const [statement, count] of Object.entries(background?.sql ?? {}).sort(
+      (a, b) => b[1] - a[1],
+    )) {
+      console.log(`  ${(count / starts).toFixed(2)}  ${statement}`)
     }
   } finally {
     await server.close()
