@@ -74,6 +74,35 @@ for (const dialect of DIALECTS) {
       expect(payload.jti).toBe(claims.jti)
     })
 
+    it('signs with ES256 too, in the JOSE signature format (r‖s) that jose verifies', async () => {
+      const es = await createTestStorage(dialect)
+      try {
+        const es256 = createTokenService({
+          db: es.db,
+          encryptionKey,
+          issuer: ISSUER,
+          alg: 'ES256',
+          now: clock,
+        })
+        await es256.ensureSigningKey()
+        const token = await es256.issue(input)
+        expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256' })
+        // 64 bytes: r and s of P-256 side by side, not a DER sequence.
+        expect(Buffer.from(token.split('.')[2] as string, 'base64url')).toHaveLength(64)
+        const { payload } = await jwtVerify(token, createLocalJWKSet(await es256.jwks()), {
+          currentDate: new Date(now),
+          algorithms: ['ES256'],
+        })
+        expect(payload).toMatchObject({ sub: 'ver_1', aud: 'prj_a', iss: ISSUER })
+        await expect(es256.redeem(token, 'prj_a', 'live')).resolves.toMatchObject({
+          valid: true,
+          claims: { phone_number: '+447400123123' },
+        })
+      } finally {
+        await es.dispose()
+      }
+    })
+
     it('keeps private keys encrypted and out of the JWKS', async () => {
       const rows = await storage.db.selectFrom('signing_keys').selectAll().execute()
       for (const row of rows) {
