@@ -24,8 +24,8 @@ export function requestLogger<L extends Logger | undefined>(
 }
 
 /**
- * JSON logs; authorization headers and keys are redacted wherever they would appear; every
- * line made while handling a request carries its `requestId`.
+ * JSON logs; authorization headers and keys are redacted wherever they would appear. Lines about
+ * a request carry its `requestId` through {@link requestLogger}.
  */
 export function createLogger(
   level: string,

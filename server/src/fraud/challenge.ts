@@ -5,9 +5,10 @@
  * project configured one.
  * @module
  */
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto'
 import type { PowChallenge } from '@textgate/shared'
 import type { Kysely } from 'kysely'
+import { safeEqual } from '../carriers/http'
 import type { Database } from '../storage'
 import type { FraudSettings } from './settings'
 
@@ -16,13 +17,6 @@ const CHALLENGE_TTL_MS = 5 * 60_000
 const SALT_BYTES = 12
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex')
-
-/** Equal strings, compared in constant time. */
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
 
 export interface ChallengeService {
   /**
@@ -123,7 +117,7 @@ export function createChallengeService(
       if (!Number.isFinite(expires) || expires <= at) return false
       // The number solves the puzzle, and the puzzle is ours (its signature is our HMAC).
       const solved = sha256Hex(`${salt.endsWith('&') ? salt : `${salt}&`}${number}`)
-      if (!sameText(solved, challenge) || !sameText(signatureOf(solved), signature)) return false
+      if (!safeEqual(solved, challenge) || !safeEqual(signatureOf(solved), signature)) return false
       // Once only: the signature is remembered until the puzzle expires.
       const inserted = await db
         .insertInto('fraud_spent_challenges')

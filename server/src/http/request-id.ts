@@ -1,7 +1,8 @@
 /**
  * Request ids: `X-Request-Id` from a trusted proxy is kept (when it is a sane token), any other
  * request gets a new one; it is returned in the answer and carried by every log line about the
- * request ({@link requestLog}, and the units' lines it is handed to). A W3C `traceparent` from a trusted proxy adds its trace id to the logs.
+ * request ({@link requestLog}, and the units' lines it is handed to). A W3C `traceparent` from a
+ * trusted proxy adds its trace id to the logs.
  * @module
  */
 import { randomUUID } from 'node:crypto'
