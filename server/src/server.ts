@@ -149,6 +149,7 @@ export async function startServer(
     fraud,
     // On the next turn of the event loop: the start's answer is written to its socket first.
     onEnqueued: () => setImmediate(nudgeDispatcher),
+    dispatcher,
   })
 
   let accepting = true

@@ -220,7 +220,7 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
       // Unique per run: on PostgreSQL every run shares one database.
       const verificationId = `ver_bench_${runTag}_${i}`
       const at = Date.now()
-      const messageId = await storage.db.transaction().execute(async (trx) => {
+      const text = await storage.db.transaction().execute(async (trx) => {
         await insertTestVerification(trx, {
           id: verificationId,
           projectId,
@@ -236,7 +236,7 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
           now: at,
         })
       })
-      accepted.set(messageId, performance.now())
+      accepted.set(text.message.id, performance.now())
       dispatcher.nudge()
     }
     const waitForAcks = async (count: number) => {

@@ -32,9 +32,12 @@ export interface NewMessage {
   now: number
 }
 
-/** Writes a new message, `queued` (or `suppressed` for a decoy). */
-export async function recordQueued(trx: RowWriter, message: NewMessage): Promise<void> {
-  await insertRow(trx, 'messages', {
+/** Writes a new message, `queued` (or `suppressed` for a decoy); the row as it was written. */
+export async function recordQueued(
+  trx: RowWriter,
+  message: NewMessage,
+): Promise<Selectable<Database['messages']>> {
+  const written = {
     id: message.id,
     verification_id: message.verificationId,
     project_id: message.projectId,
@@ -52,7 +55,17 @@ export async function recordQueued(trx: RowWriter, message: NewMessage): Promise
     updated_at: message.now,
     encoding: message.encoding,
     segments: message.segments,
-  })
+  } as const
+  await insertRow(trx, 'messages', written)
+  // The columns left out start empty.
+  return {
+    ...written,
+    error_code: null,
+    cost_amount: null,
+    cost_currency: null,
+    failed_at: null,
+    status_at: null,
+  }
 }
 
 /** A worker is handing the queued messages to `carrier`. */

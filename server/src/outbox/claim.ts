@@ -3,7 +3,7 @@
  * transaction. Claims expire, so rows held by a process that crashed are picked up again.
  * @module
  */
-import type { Selectable, Transaction } from 'kysely'
+import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { CarrierAdapter } from '../carriers/types'
 import { recordSending } from '../delivery/messages'
 import type { Database, OutboxRow } from '../storage'
@@ -127,4 +127,23 @@ export function holdClaim(ctx: DispatchContext, row: OutboxRow): () => void {
   )
   timer.unref()
   return () => clearInterval(timer)
+}
+
+/**
+ * Clears this dispatcher's claims on `ids` (texts it will not send after all), so any process's
+ * next claim takes them at once instead of when the claims expire.
+ */
+export async function releaseClaims(
+  ctx: DispatchContext,
+  db: Transaction<Database> | Kysely<Database>,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length === 0) return
+  await db
+    .updateTable('outbox')
+    .set({ claimed_by: null, claimed_until: null })
+    .where('id', 'in', ids)
+    .where('claimed_by', '=', ctx.workerId)
+    .where('state', '=', 'pending')
+    .execute()
 }

@@ -10,8 +10,10 @@ import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import type { KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
-import { type Claimed, claimDue } from './claim'
+import { type Claimed, claimDue, releaseClaims } from './claim'
 import type { DispatchContext } from './context'
+import type { EnqueuedText, OutboxClaim } from './enqueue'
+import { createHandoffQueue } from './handoff'
 import { deliver, type Outcome, writeOutcomes } from './send'
 
 export interface DispatcherOptions {
@@ -37,6 +39,13 @@ export interface DispatcherOptions {
   claimMs?: number
   /** Failed sends after which a text is given up (`dead`); crashes are not counted. */
   maxAttempts?: number
+  /** Texts handed over in memory that may wait for a place at once (more are written unclaimed). */
+  handoffCapacity?: number
+  /**
+   * How long a text handed over may wait for a place before it is released to a database claim,
+   * which checks again that its code is still usable.
+   */
+  handoffMaxAgeMs?: number
 }
 
 /**
@@ -44,7 +53,19 @@ export interface DispatcherOptions {
  * tick (called after a message is enqueued); `drain` runs claim-and-send rounds until nothing is
  * due (for tests and scripts).
  */
-export type Dispatcher = PollingLoop
+export interface Dispatcher extends PollingLoop {
+  /**
+   * The claim to write a text with when this process will hand it over after the commit (see
+   * {@link Dispatcher.handOff}); none while the dispatcher is stopped or its queue is full, and
+   * the text is then written unclaimed and found by a claim as before.
+   */
+  claimForHandoff(at: number): OutboxClaim | undefined
+  /**
+   * A committed text written with {@link Dispatcher.claimForHandoff}'s claim, to send without
+   * claiming it back; `expiresAt` is when its code stops working.
+   */
+  handOff(text: EnqueuedText, expiresAt: number): void
+}
 
 /**
  * @example
@@ -61,6 +82,8 @@ export function createDispatcher({
   window = 1,
   claimMs = 30_000,
   maxAttempts = 8,
+  handoffCapacity = 10_000,
+  handoffMaxAgeMs = 2_000,
 }: DispatcherOptions): Dispatcher {
   const { db } = storage
   const ctx: DispatchContext = {
@@ -98,12 +121,29 @@ export function createDispatcher({
     }
   }
 
+  // Texts enqueued with this dispatcher's claim, handed over after their commit (./handoff).
+  const handoff = createHandoffQueue({ capacity: handoffCapacity, maxAgeMs: handoffMaxAgeMs })
+  let started = false
+  /** A database claim is wanted: a nudge from a text not handed over, a drain, a full claim. */
+  let claimWanted = true
+  let lastClaimAt = Number.NEGATIVE_INFINITY
+  /** Pipelines waiting for answers, to wake when a text is handed over. */
+  const waiting = new Set<() => void>()
+  let wakeScheduled = false
+
+  /** Whether this round should ask the database for due rows, besides the texts handed over. */
+  function claimDueNow(at: number): boolean {
+    // The polling interval still applies: retries coming due, rows a crashed process held.
+    return claimWanted || at - lastClaimAt >= pollIntervalMs * 0.8
+  }
+
   /**
    * The pipeline: up to `window` texts with carriers at once. Each commit writes the answers
    * that came back since the last one and claims as many due rows as there are free places, so
    * an answer is always written before its place goes to another text (at most `window` texts
    * handed over and not recorded, whatever the carrier's speed), and a busy outbox costs one
-   * claim and one commit per batch of texts, not per text.
+   * claim and one commit per batch of texts, not per text. Texts handed over in memory take
+   * free places first; they need no commit before they are sent.
    */
   async function work(active: () => boolean): Promise<number> {
     let handled = 0
@@ -114,8 +154,13 @@ export function createDispatcher({
       // Taken inside the body, which the batcher may run twice (alone after a failed batch).
       let written: Outcome[] | undefined
       let claimed: Claimed[] = []
-      const free = () => (active() ? window - inFlight : 0)
-      if (finished.length > 0 || free() > 0) {
+      const free = active() ? window - inFlight : 0
+      const handed = handoff.take(free, now())
+      const releasing = handoff.takeReleased()
+      const wanted = free - handed.length
+      // Texts just released are claimed back in the same commit, with the claim's checks.
+      const claiming = wanted > 0 && (releasing.length > 0 || claimDueNow(now()))
+      if (finished.length > 0 || releasing.length > 0 || claiming) {
         try {
           claimed = await inTransaction(async (trx) => {
             if (!written) {
@@ -123,7 +168,14 @@ export function createDispatcher({
               finished = []
             }
             await writeOutcomes(trx, written)
-            return claimDue(ctx, trx, now(), free())
+            await releaseClaims(ctx, trx, releasing)
+            if (!claiming) return []
+            const at = now()
+            const rows = await claimDue(ctx, trx, at, wanted)
+            lastClaimAt = at
+            // A full claim may have left more due rows behind.
+            claimWanted = rows.length === wanted
+            return rows
           })
         } catch (error) {
           // Whatever failed, the answers must not be lost with the claim: write each alone.
@@ -138,7 +190,7 @@ export function createDispatcher({
         handled += written.length
         await applyEarly(written)
       }
-      for (const claim of claimed) {
+      for (const claim of [...handed, ...claimed]) {
         inFlight++
         deliver(ctx, claim).then(
           (outcome) => {
@@ -154,21 +206,83 @@ export function createDispatcher({
           },
         )
       }
-      if (inFlight === 0 && finished.length === 0 && claimed.length === 0) return handled
-      if (finished.length === 0) {
+      const idle = handed.length === 0 && claimed.length === 0
+      // (Stopping leaves texts handed over in the queue, for stop to release.)
+      const queued = active() && handoff.size > 0
+      if (inFlight === 0 && finished.length === 0 && idle && !queued) return handled
+      const room = active() && inFlight < window && handoff.size > 0
+      if (finished.length === 0 && !room) {
         await new Promise<void>((resolve) => {
           wake = resolve
+          waiting.add(resolve)
         })
+        if (wake) waiting.delete(wake)
         wake = undefined
       }
     }
   }
 
-  return createPollingLoop({
+  /** Wakes the pipeline on the next turn of the event loop, or starts a round. */
+  function wakeSoon(): void {
+    if (wakeScheduled) return
+    wakeScheduled = true
+    setImmediate(() => {
+      wakeScheduled = false
+      if (waiting.size > 0) for (const resolve of waiting) resolve()
+      else loop.nudge()
+    })
+  }
+
+  const loop = createPollingLoop({
     window: 1,
     pollIntervalMs,
     logger,
     label: 'outbox round failed',
     work,
   })
+
+  return {
+    start() {
+      started = true
+      loop.start()
+    },
+    async stop() {
+      started = false
+      await loop.stop()
+      // Texts handed over and not sent: their claims are cleared for the next process.
+      await releaseClaims(ctx, db, handoff.clear()).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not release the texts handed over'),
+      )
+    },
+    nudge() {
+      claimWanted = true
+      loop.nudge()
+    },
+    drain() {
+      claimWanted = true
+      return loop.drain()
+    },
+    claimForHandoff(at) {
+      if (!started || !handoff.hasRoom()) return undefined
+      return { by: ctx.workerId, until: at + claimMs }
+    },
+    handOff(text, expiresAt) {
+      const { message, outbox } = text
+      const claimed: Claimed = { row: outbox, message, expiresAt }
+      try {
+        claimed.carrier = carrierFor(message.mode, message.to)
+      } catch (error) {
+        claimed.noCarrier = error
+      }
+      if (!started) {
+        // Stopped since the claim was given: release it rather than keep it in memory.
+        releaseClaims(ctx, db, [outbox.id]).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not release a text handed over'),
+        )
+        return
+      }
+      handoff.push(claimed, now())
+      wakeSoon()
+    },
+  }
 }

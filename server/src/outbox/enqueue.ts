@@ -1,13 +1,16 @@
 /**
- * Writing a text to send: the message and its outbox row, in the caller's transaction.
+ * Writing a text to send: the message and its outbox row, in the caller's transaction. A row
+ * may be written already claimed by this process's dispatcher, which is then handed the text in
+ * memory after the commit (see ./handoff) instead of claiming it back from the database.
  * @module
  */
+import type { Selectable } from 'kysely'
 import { segmentInfo } from '../carriers/segments'
 import type { TemplateData } from '../carriers/types'
 import { recordQueued } from '../delivery/messages'
 import { newId } from '../ids'
 import { encrypt } from '../secrets'
-import type { KeyMode } from '../storage'
+import type { Database, KeyMode, OutboxRow } from '../storage'
 import { insertRow, type RowWriter } from '../storage/row-insert'
 
 export interface EnqueueInput {
@@ -25,6 +28,24 @@ export interface EnqueueInput {
    * row is born done and no carrier ever sees it.
    */
   suppressed?: boolean
+  /**
+   * Write the outbox row claimed (by `by`, until `until`): the dispatcher that gave this claim
+   * will be handed the text after the commit. A crash before it sends leaves the row to be
+   * claimed again once the claim expires, as with any claim.
+   */
+  claim?: OutboxClaim | undefined
+}
+
+/** A claim on an outbox row, written with it. */
+export interface OutboxClaim {
+  by: string
+  until: number
+}
+
+/** The rows a text was written as, exactly as a claim would read them back. */
+export interface EnqueuedText {
+  message: Selectable<Database['messages']>
+  outbox: OutboxRow
 }
 
 /** Writes the message and its outbox row; call inside the verification's transaction or batch. */
@@ -32,11 +53,11 @@ export async function enqueueMessage(
   trx: RowWriter,
   encryptionKey: Buffer,
   input: EnqueueInput,
-): Promise<string> {
+): Promise<EnqueuedText> {
   const messageId = newId('msg')
   const { encoding, segments } = segmentInfo(input.body)
   const bodyEncrypted = encrypt(encryptionKey, input.body)
-  await recordQueued(trx, {
+  const message = await recordQueued(trx, {
     id: messageId,
     verificationId: input.verificationId,
     projectId: input.projectId,
@@ -52,15 +73,17 @@ export async function enqueueMessage(
     suppressed: Boolean(input.suppressed),
     now: input.now,
   })
-  await insertRow(trx, 'outbox', {
+  const claim = input.suppressed ? undefined : input.claim
+  const outbox = {
     id: newId('obx'),
     message_id: messageId,
     state: input.suppressed ? 'done' : 'pending',
     available_at: input.now,
-    claimed_by: null,
-    claimed_until: null,
+    claimed_by: claim?.by ?? null,
+    claimed_until: claim?.until ?? null,
     last_error: null,
     created_at: input.now,
-  })
-  return messageId
+  } as const
+  await insertRow(trx, 'outbox', outbox)
+  return { message, outbox: { ...outbox, attempts: 0 } }
 }

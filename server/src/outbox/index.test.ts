@@ -10,7 +10,7 @@ import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carr
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { createEndpoint } from '../webhooks/endpoints'
-import { createDispatcher, type DispatcherOptions, enqueueMessage } from './index'
+import { createDispatcher, type Dispatcher, type DispatcherOptions, enqueueMessage } from './index'
 
 const { encryptionKey } = deriveSecrets('outbox-test-secret-that-is-long-enough')
 const logger = pino({ level: 'silent' })
@@ -66,16 +66,15 @@ for (const dialect of DIALECTS) {
             phone: `+4477009001${String(i).padStart(2, '0')}`,
             now,
           })
-          ids.push(
-            await enqueueMessage(trx, encryptionKey, {
-              verificationId,
-              projectId,
-              mode: 'test',
-              to: `+4477009001${String(i).padStart(2, '0')}`,
-              body: `code ${i}`,
-              now,
-            }),
-          )
+          const text = await enqueueMessage(trx, encryptionKey, {
+            verificationId,
+            projectId,
+            mode: 'test',
+            to: `+4477009001${String(i).padStart(2, '0')}`,
+            body: `code ${i}`,
+            now,
+          })
+          ids.push(text.message.id)
         })
       }
       return ids
@@ -391,6 +390,186 @@ for (const dialect of DIALECTS) {
       now += 10_001
       await survivor.drain()
       expect(sent).toHaveLength(1)
+    })
+
+    describe('texts handed over after their commit', () => {
+      /** Enqueues texts claimed by `d` and hands each over after its commit, as a start does. */
+      async function handOver(d: Dispatcher, from: number, count: number, give = true) {
+        const ids: string[] = []
+        for (let i = from; i < from + count; i++) {
+          const to = `+4477009002${String(i).padStart(2, '0')}`
+          const claim = d.claimForHandoff(now)
+          expect(claim).toBeDefined()
+          const text = await storage.db.transaction().execute(async (trx) => {
+            await insertTestVerification(trx, {
+              id: `ver_${i}`,
+              projectId,
+              mode: 'test',
+              phone: to,
+              now,
+            })
+            return enqueueMessage(trx, encryptionKey, {
+              verificationId: `ver_${i}`,
+              projectId,
+              mode: 'test',
+              to,
+              body: `code ${i}`,
+              now,
+              claim,
+            })
+          })
+          if (give) d.handOff(text, now + 600_000)
+          ids.push(text.message.id)
+        }
+        return ids
+      }
+
+      async function until(done: () => boolean) {
+        const deadline = Date.now() + 5_000
+        while (!done()) {
+          if (Date.now() > deadline) throw new Error('timed out')
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+      }
+
+      /** A carrier whose sends wait until `release` is called. */
+      function gatedCarrier() {
+        const sent: string[] = []
+        const gates: (() => void)[] = []
+        const carrier: CarrierAdapter = {
+          id: 'gated',
+          capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+          async send(message) {
+            sent.push(message.id)
+            await new Promise<void>((resolve) => gates.push(resolve))
+            return { carrierMessageId: `c_${message.id}`, status: 'sent' }
+          },
+        }
+        return { carrier, sent, release: () => gates.shift()?.() }
+      }
+
+      it('sends them without claiming them back, and no other process takes them', async () => {
+        const seen: { status: string; claimedBy: string | null }[] = []
+        const { carrier, sent } = recordingCarrier()
+        const checking: CarrierAdapter = {
+          ...carrier,
+          async send(message) {
+            // What the database says as the carrier is handed the text.
+            const row = await storage.db
+              .selectFrom('messages')
+              .innerJoin('outbox', 'outbox.message_id', 'messages.id')
+              .select(['messages.status', 'outbox.claimed_by'])
+              .where('messages.id', '=', message.id)
+              .executeTakeFirstOrThrow()
+            seen.push({ status: row.status, claimedBy: row.claimed_by })
+            return carrier.send(message)
+          },
+        }
+        const a = dispatcher(checking, { window: 4 })
+        a.start()
+        const ids = await handOver(a, 0, 3)
+        const other = recordingCarrier()
+        await dispatcher(other.carrier).drain()
+        await until(() => sent.length === 3)
+        await a.stop()
+        expect(other.sent).toHaveLength(0)
+        expect(sent.map((m) => m.id).sort()).toEqual([...ids].sort())
+        expect(sent.map((m) => m.expiresAt)).toEqual(Array(3).fill(now + 600_000))
+        // Written claimed by this dispatcher, and never through a claim (which marks `sending`).
+        const claimedBy = seen[0]?.claimedBy
+        expect(claimedBy).toMatch(/^w_/)
+        expect(seen).toEqual(Array(3).fill({ status: 'queued', claimedBy }))
+        const rows = await storage.db
+          .selectFrom('messages')
+          .innerJoin('outbox', 'outbox.message_id', 'messages.id')
+          .select(['status', 'state', 'body_encrypted', 'carrier'])
+          .execute()
+        expect(rows).toEqual(
+          Array(3).fill({
+            status: 'sent',
+            state: 'done',
+            body_encrypted: null,
+            carrier: 'recording',
+          }),
+        )
+      })
+
+      it('leaves a text committed but never handed over (a crash) to a claim once its claim expires', async () => {
+        const dead = dispatcher(recordingCarrier().carrier, { claimMs: 10_000 })
+        dead.start()
+        await handOver(dead, 0, 1, false)
+        const { carrier, sent } = recordingCarrier()
+        const survivor = dispatcher(carrier)
+        await survivor.drain()
+        expect(sent).toHaveLength(0)
+        now += 10_001
+        await survivor.drain()
+        expect(sent).toHaveLength(1)
+        await dead.stop()
+      })
+
+      it('releases a text that waited too long to a claim, which checks its code again', async () => {
+        const gated = gatedCarrier()
+        const d = dispatcher(gated.carrier, { window: 1, handoffMaxAgeMs: 2_000 })
+        d.start()
+        const [first, second, third] = await handOver(d, 0, 3)
+        await until(() => gated.sent.length === 1)
+        // While the first text is with the carrier, the shopper of the second verifies anyway.
+        await storage.db
+          .updateTable('verifications')
+          .set({ status: 'approved' })
+          .where('id', '=', 'ver_1')
+          .execute()
+        now += 2_001
+        gated.release()
+        await until(() => gated.sent.length === 2)
+        gated.release()
+        await d.drain()
+        await d.stop()
+        expect(gated.sent).toEqual([first, third])
+        const row = await storage.db
+          .selectFrom('messages')
+          .innerJoin('outbox', 'outbox.message_id', 'messages.id')
+          .select(['status', 'error_code', 'state'])
+          .where('messages.id', '=', second!)
+          .executeTakeFirstOrThrow()
+        expect(row).toEqual({ status: 'failed', error_code: 'not_sent', state: 'dead' })
+      })
+
+      it('stopping releases the texts still waiting, for the next process at once', async () => {
+        const gated = gatedCarrier()
+        const d = dispatcher(gated.carrier, { window: 1 })
+        d.start()
+        const [, second] = await handOver(d, 0, 2)
+        await until(() => gated.sent.length === 1)
+        const stopped = d.stop()
+        gated.release()
+        await stopped
+        const row = await storage.db
+          .selectFrom('outbox')
+          .select(['claimed_by', 'claimed_until', 'state'])
+          .where('message_id', '=', second!)
+          .executeTakeFirstOrThrow()
+        expect(row).toEqual({ claimed_by: null, claimed_until: null, state: 'pending' })
+        const { carrier, sent } = recordingCarrier()
+        await dispatcher(carrier).drain()
+        expect(sent.map((m) => m.id)).toEqual([second])
+      })
+
+      it('gives no claim while stopped or while its queue is full', async () => {
+        const d = dispatcher(recordingCarrier().carrier, { handoffCapacity: 1 })
+        expect(d.claimForHandoff(now)).toBeUndefined()
+        d.start()
+        expect(d.claimForHandoff(now)).toEqual({
+          by: expect.stringMatching(/^w_/),
+          until: now + 30_000,
+        })
+        await handOver(d, 0, 1)
+        // Handed over and not yet taken (the dispatcher takes it on the next turn).
+        expect(d.claimForHandoff(now)).toBeUndefined()
+        await d.stop()
+        expect(d.claimForHandoff(now)).toBeUndefined()
+      })
     })
   })
 }

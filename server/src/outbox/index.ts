@@ -5,5 +5,5 @@
  * @module
  */
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from './dispatcher'
-export { type EnqueueInput, enqueueMessage } from './enqueue'
+export { type EnqueuedText, type EnqueueInput, enqueueMessage, type OutboxClaim } from './enqueue'
 export { backoffMs } from './send'

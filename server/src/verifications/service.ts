@@ -19,7 +19,7 @@ import { newId } from '../ids'
 import type { RequestLogContext } from '../logger'
 import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
-import { enqueueMessage } from '../outbox'
+import { type Dispatcher, enqueueMessage } from '../outbox'
 import { maskPhone, parsePhoneAnyType } from '../phone'
 import { allowedCountries, consentVersions, type KeyLookup } from '../projects'
 import type { Secrets } from '../secrets'
@@ -92,8 +92,13 @@ export interface VerificationServiceOptions {
   tokens: TokenService
   fraud: FraudGuard
   now?: () => number
-  /** Called after a message was committed to the outbox. */
+  /** Called after a message was committed to the outbox unclaimed (not handed over). */
   onEnqueued?: () => void
+  /**
+   * This process's dispatcher: a text is written claimed by it and handed over after the
+   * commit, so it is sent without a claim round trip (see outbox/handoff).
+   */
+  dispatcher?: Pick<Dispatcher, 'claimForHandoff' | 'handOff'> | undefined
 }
 
 /**
@@ -108,6 +113,7 @@ export function createVerificationService({
   fraud,
   now = Date.now,
   onEnqueued = () => {},
+  dispatcher,
 }: VerificationServiceOptions) {
   // Starts arriving together share one commit (with the dispatcher's writes of that moment).
   const inStartTransaction = sharedBatchedTransactions(db)
@@ -214,7 +220,9 @@ export function createVerificationService({
       })
       await fraud.record(rows, risk, id)
       // A blocked number gets a decoy: written the same way, never sent.
-      await enqueueMessage(rows, secrets.encryptionKey, {
+      const claim = risk.decoy ? undefined : dispatcher?.claimForHandoff(at)
+      const text = await enqueueMessage(rows, secrets.encryptionKey, {
+        claim,
         verificationId: id,
         projectId: project.id,
         mode: apiKey.mode,
@@ -251,7 +259,8 @@ export function createVerificationService({
       // The text's tallies are written behind the answer; the dispatcher is told after them, so
       // its claim does not hold the connection they wait for.
       void fraud.afterStart(risk).then(() => {
-        if (!risk.decoy) onEnqueued()
+        if (claim) dispatcher?.handOff(text, expiresAt)
+        else if (!risk.decoy) onEnqueued()
       })
       return { status: 201, body, replayed: false }
     },
@@ -347,15 +356,17 @@ export function createVerificationService({
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
       const resendAfter = at + resendDelayMs(row.sends + 1)
-      const updated = await db.transaction().execute(async (trx) => {
+      const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
+      const text = await db.transaction().execute(async (trx) => {
         const renewed = await renewCode(trx, row, {
           codeHmac: hashCode(secrets.pepper, id, code),
           expiresAt,
           resendAfter,
           at,
         })
-        if (!renewed) return false
-        await enqueueMessage(trx, secrets.encryptionKey, {
+        if (!renewed) return undefined
+        return enqueueMessage(trx, secrets.encryptionKey, {
+          claim,
           suppressed,
           verificationId: id,
           projectId: project.id,
@@ -364,10 +375,10 @@ export function createVerificationService({
           ...codeMessage(project, row.phone, code, meta.origin ?? row.origin, row.locale),
           now: at,
         })
-        return true
       })
-      if (!updated) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
-      if (!suppressed) onEnqueued()
+      if (!text) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+      if (claim) dispatcher?.handOff(text, expiresAt)
+      else if (!suppressed) onEnqueued()
       return {
         resendAfter: iso(resendAfter),
         expiresAt: iso(expiresAt),
