@@ -131,6 +131,7 @@ export async function addListEntry(
         .doUpdateSet({ note: row.note, expires_at: row.expires_at }),
     )
     .execute()
+  forgetListCopies(db, projectId)
   const stored = await db
     .selectFrom('fraud_list_entries')
     .selectAll()
@@ -152,6 +153,7 @@ export async function removeListEntry(
     .where('id', '=', id)
     .where('project_id', '=', projectId)
     .executeTakeFirst()
+  forgetListCopies(db, projectId)
   return Number(result.numDeletedRows) > 0
 }
 
@@ -289,7 +291,7 @@ async function lookUpMany(db: Kysely<Database>, lookups: Lookup[]): Promise<List
     return rows.filter(
       (row) =>
         (row.project_id === lookup.projectId || row.project_id === ALL_PROJECTS) &&
-        (row.expires_at === null || Number(row.expires_at) > lookup.at) &&
+        inForceAt(row, lookup.at) &&
         (row.kind === 'phone'
           ? row.value === lookup.subject.phone
           : row.kind === 'country'
@@ -299,6 +301,112 @@ async function lookUpMany(db: Kysely<Database>, lookups: Lookup[]): Promise<List
               : true),
     )
   })
+}
+
+/** An entry as a lookup reads it. */
+interface EntryRow extends ListMatch {
+  project_id: string
+  expires_at: number | null
+}
+
+const inForceAt = (row: EntryRow, at: number) =>
+  row.expires_at === null || Number(row.expires_at) > at
+
+/**
+ * How long this process trusts its copy of a project's lists: a change made elsewhere (the CLI,
+ * another server process) counts here within it; a change made through this process counts at
+ * once ({@link forgetListCopies}).
+ */
+export const LIST_COPY_TTL_MS = 2_000
+/** A project whose entries (with every project's) are more than this is asked per lookup. */
+const LIST_COPY_MAX_ENTRIES = 5_000
+const LIST_COPY_MAX_PROJECTS = 10_000
+
+/** A project's entries (and every project's), indexed by kind and value; ip entries apart. */
+interface ListCopy {
+  byValue: Map<string, EntryRow[]>
+  ips: EntryRow[]
+}
+
+const copies = new WeakMap<
+  Kysely<Database>,
+  Map<string, { fetchedAt: number; copy: Promise<ListCopy | undefined> }>
+>()
+
+const valueKey = (kind: FraudListKind, value: string) => `${kind}\u0000${value}`
+
+async function loadCopy(db: Kysely<Database>, projectId: string): Promise<ListCopy | undefined> {
+  const rows = await runTemplate(db, 'lists.copy', [projectId, LIST_COPY_MAX_ENTRIES + 1], (v) =>
+    db
+      .selectFrom('fraud_list_entries')
+      .select(['project_id', 'list', 'kind', 'value', 'expires_at'])
+      .where('project_id', 'in', [v(0), ALL_PROJECTS])
+      .limit(v(1)),
+  )
+  if (rows.length > LIST_COPY_MAX_ENTRIES) return undefined
+  const copy: ListCopy = { byValue: new Map(), ips: [] }
+  for (const row of rows) {
+    if (row.kind === 'ip') {
+      copy.ips.push(row)
+      continue
+    }
+    const key = valueKey(row.kind, row.value)
+    const same = copy.byValue.get(key)
+    if (same) same.push(row)
+    else copy.byValue.set(key, [row])
+  }
+  return copy
+}
+
+/**
+ * This process's copy of a project's lists, read again once it is {@link LIST_COPY_TTL_MS}
+ * old (one read shared by the lookups of that moment); undefined when the lists are too long
+ * to copy, and each lookup asks the database.
+ */
+function copyOf(db: Kysely<Database>, projectId: string): Promise<ListCopy | undefined> {
+  let byProject = copies.get(db)
+  if (!byProject) {
+    byProject = new Map()
+    copies.set(db, byProject)
+  }
+  const now = Date.now()
+  const held = byProject.get(projectId)
+  if (held && now - held.fetchedAt < LIST_COPY_TTL_MS) return held.copy
+  const entry = { fetchedAt: now, copy: loadCopy(db, projectId) }
+  byProject.delete(projectId)
+  byProject.set(projectId, entry)
+  if (byProject.size > LIST_COPY_MAX_PROJECTS) {
+    byProject.delete(byProject.keys().next().value as string)
+  }
+  // A failed read is not kept: the next lookup asks again.
+  entry.copy.catch(() => {
+    if (byProject.get(projectId) === entry) byProject.delete(projectId)
+  })
+  return entry.copy
+}
+
+/** The entries of `copy` a lookup matches (ip entries by kind only, as the database's). */
+function matchCopy(copy: ListCopy, lookup: Lookup): EntryRow[] {
+  const found: EntryRow[] = []
+  const add = (rows: EntryRow[] | undefined) => {
+    for (const row of rows ?? []) if (inForceAt(row, lookup.at)) found.push(row)
+  }
+  add(copy.byValue.get(valueKey('phone', lookup.subject.phone)))
+  add(copy.byValue.get(valueKey('country', lookup.subject.country)))
+  for (const prefix of lookup.prefixes) add(copy.byValue.get(valueKey('prefix', prefix)))
+  add(copy.ips)
+  return found
+}
+
+/**
+ * Drops this process's copies of the lists (of one project, or all when `projectId` is `*` or
+ * absent): called after every change made through this process, so it counts at once.
+ */
+export function forgetListCopies(db: Kysely<Database>, projectId?: string): void {
+  const byProject = copies.get(db)
+  if (!byProject) return
+  if (projectId === undefined || projectId === ALL_PROJECTS) byProject.clear()
+  else byProject.delete(projectId)
 }
 
 interface Pending extends Lookup {
@@ -324,9 +432,10 @@ async function flush(db: Kysely<Database>, batch: Pending[]): Promise<void> {
 }
 
 /**
- * The entries in force at `at` that match a request; block entries first. On PostgreSQL the
- * lookups of starts arriving together share one round trip (each still sees the entries in
- * force when its statement runs, as before); SQLite, in process, asks at once.
+ * The entries in force at `at` that match a request; block entries first. A project's lists
+ * are read from this process's copy (at most {@link LIST_COPY_TTL_MS} old) unless they are too
+ * long to copy; then on PostgreSQL the lookups of starts arriving together share one round trip
+ * (each still sees the entries in force when its statement runs), and SQLite asks at once.
  */
 export async function matchLists(
   db: Kysely<Database>,
@@ -335,6 +444,9 @@ export async function matchLists(
   at = Date.now(),
 ): Promise<ListMatch[]> {
   const lookup = lookupOf(projectId, subject, at)
+  // Most projects' lists are short: matched in memory, with no statement per start.
+  const copy = await copyOf(db, projectId)
+  if (copy) return matchesOf(matchCopy(copy, lookup), subject)
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
     return matchesOf(await lookUpOne(db, lookup), subject)
   }

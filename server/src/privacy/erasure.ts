@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Transaction } from 'kysely'
+import { forgetListCopies } from '../fraud/list-entries'
 import { newId } from '../ids'
 import type { Database, Storage } from '../storage'
 
@@ -124,6 +125,8 @@ export async function eraseNumber(storage: Storage, input: ErasureInput): Promis
       .execute()
     return { id, rows }
   })
+  // This process's copies of the lists may hold the number: read them again.
+  forgetListCopies(storage.db)
   if (storage.dialect === 'sqlite') {
     // Updated rows leave their old copies in free pages and in the WAL: rewrite the file and
     // empty the WAL so the number is nowhere on disk.

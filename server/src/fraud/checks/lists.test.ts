@@ -3,7 +3,13 @@ import { expect, it, vi } from 'vitest'
 import { fraudCheckContract } from '../../../testing/fraud-check.case'
 import { fraudContext } from '../context'
 import { databaseCounters } from '../counters'
-import { addListEntry, listEntries, matchLists } from '../list-entries'
+import {
+  addListEntry,
+  LIST_COPY_TTL_MS,
+  listEntries,
+  matchLists,
+  removeListEntry,
+} from '../list-entries'
 import { DEFAULT_FRAUD_SETTINGS } from '../settings'
 import { listsCheck } from './lists'
 
@@ -61,10 +67,11 @@ fraudCheckContract({
         ),
         matchLists(db, 'prj_other', { phone: '+447400999999', country: 'GB', ip: null }, at),
       ])
-      // PostgreSQL asks once for all four; SQLite, in process, asks for each.
-      expect(statements).toHaveBeenCalledTimes(
-        db.getExecutor().adapter instanceof PostgresAdapter ? 1 : 4,
-      )
+      // Short lists are copied into memory: one read per project, shared by its lookups.
+      expect(statements).toHaveBeenCalledTimes(2)
+      statements.mockClear()
+      await matchLists(db, 'prj_many', { phone: '+447400123456', country: 'GB', ip: null }, at)
+      expect(statements).not.toHaveBeenCalled()
       statements.mockRestore()
       expect(found).toEqual([
         [
@@ -75,6 +82,103 @@ fraudCheckContract({
         [],
         [{ list: 'block', kind: 'phone', value: '+447400999999' }],
       ])
+    })
+
+    it('asks the database per lookup for a list too long to copy, batched on PostgreSQL', async () => {
+      const { db } = storage()
+      const at = Date.now()
+      const entries = Array.from({ length: 5_001 }, (_, i) => ({
+        id: `fle_long_${i}`,
+        project_id: 'prj_long',
+        list: 'block' as const,
+        kind: 'phone' as const,
+        value: `+4474000${String(i).padStart(5, '0')}`,
+        note: null,
+        created_at: at,
+        expires_at: null,
+      }))
+      for (let i = 0; i < entries.length; i += 1_000) {
+        await db
+          .insertInto('fraud_list_entries')
+          .values(entries.slice(i, i + 1_000))
+          .execute()
+      }
+      const statements = vi.spyOn(db, 'executeQuery')
+      const subject = (n: number) => ({
+        phone: `+4474000${String(n).padStart(5, '0')}`,
+        country: 'GB',
+        ip: null,
+      })
+      const found = await Promise.all([
+        matchLists(db, 'prj_long', subject(12), at),
+        matchLists(db, 'prj_long', subject(5_000), at),
+        matchLists(db, 'prj_long', subject(99_999), at),
+      ])
+      // The copy's read (too many), then PostgreSQL asks once for all three, SQLite for each.
+      expect(statements).toHaveBeenCalledTimes(
+        db.getExecutor().adapter instanceof PostgresAdapter ? 2 : 4,
+      )
+      statements.mockRestore()
+      expect(found).toEqual([
+        [{ list: 'block', kind: 'phone', value: '+447400000012' }],
+        [{ list: 'block', kind: 'phone', value: '+447400005000' }],
+        [],
+      ])
+      // Not copied, so a change made elsewhere counts at once.
+      await db
+        .insertInto('fraud_list_entries')
+        .values({ ...entries[0]!, id: 'fle_long_new', value: '+447400099999' })
+        .execute()
+      expect(await matchLists(db, 'prj_long', subject(99_999), at)).toHaveLength(1)
+    })
+
+    it('a change made elsewhere counts within LIST_COPY_TTL_MS, one made here at once', async () => {
+      const { db } = storage()
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        const at = Date.now()
+        const subject = { phone: '+447400123456', country: 'GB', ip: null }
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toEqual([])
+        // Another process (the CLI, another server) adds an entry: straight into the table.
+        await db
+          .insertInto('fraud_list_entries')
+          .values({
+            id: 'fle_elsewhere',
+            project_id: 'prj_ttl',
+            list: 'block',
+            kind: 'prefix',
+            value: '+447400',
+            note: null,
+            created_at: at,
+            expires_at: null,
+          })
+          .execute()
+        vi.setSystemTime(at + LIST_COPY_TTL_MS - 1)
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toEqual([])
+        vi.setSystemTime(at + LIST_COPY_TTL_MS)
+        const block = { list: 'block', kind: 'prefix', value: '+447400' }
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toEqual([block])
+        // Through this process: at once, for this project and (for `*`) every project.
+        const allow = await addListEntry(db, 'prj_ttl', {
+          list: 'allow',
+          kind: 'phone',
+          value: '+447400123456',
+        })
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toEqual([
+          block,
+          { list: 'allow', kind: 'phone', value: '+447400123456' },
+        ])
+        expect(await removeListEntry(db, 'prj_ttl', allow.id)).toBe(true)
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toEqual([block])
+        await addListEntry(db, '*', { list: 'block', kind: 'country', value: 'GB' })
+        expect(await matchLists(db, 'prj_ttl', subject, at)).toContainEqual({
+          list: 'block',
+          kind: 'country',
+          value: 'GB',
+        })
+      } finally {
+        vi.useRealTimers()
+      }
     })
 
     it('an entry stops counting once it has expired', async () => {
