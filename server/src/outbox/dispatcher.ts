@@ -142,24 +142,29 @@ export function createDispatcher({
    * that came back since the last one and claims as many due rows as there are free places, so
    * an answer is always written before its place goes to another text (at most `window` texts
    * handed over and not recorded, whatever the carrier's speed), and a busy outbox costs one
-   * claim and one commit per batch of texts, not per text. Texts handed over in memory take
-   * free places first; they need no commit before they are sent.
+   * claim and one commit per batch of texts, not per text. Texts handed over in memory fill the
+   * places a claim leaves; they need no commit before they are sent. A claim goes first when one
+   * is due (at most every poll interval, or while due rows remain), so retries and released
+   * texts are not starved by a steady stream of new ones.
    */
   async function work(active: () => boolean): Promise<number> {
     let handled = 0
     let inFlight = 0
     let finished: Outcome[] = []
+    /** Texts found too old in memory, released in the next commit. */
+    let stale: string[] = []
     let wake: (() => void) | undefined
     for (;;) {
       // Taken inside the body, which the batcher may run twice (alone after a failed batch).
       let written: Outcome[] | undefined
       let claimed: Claimed[] = []
       const free = active() ? window - inFlight : 0
-      const handed = handoff.take(free, now())
-      const releasing = handoff.takeReleased()
-      const wanted = free - handed.length
-      // Texts just released are claimed back in the same commit, with the claim's checks.
-      const claiming = wanted > 0 && (releasing.length > 0 || claimDueNow(now()))
+      const releasing = stale
+      stale = []
+      // Texts released are claimed back first (in this commit when there is room), with the
+      // claim's checks.
+      if (releasing.length > 0) claimWanted = true
+      const claiming = free > 0 && claimDueNow(now())
       if (finished.length > 0 || releasing.length > 0 || claiming) {
         try {
           claimed = await inTransaction(async (trx) => {
@@ -171,10 +176,10 @@ export function createDispatcher({
             await releaseClaims(ctx, trx, releasing)
             if (!claiming) return []
             const at = now()
-            const rows = await claimDue(ctx, trx, at, wanted)
+            const rows = await claimDue(ctx, trx, at, free)
             lastClaimAt = at
             // A full claim may have left more due rows behind.
-            claimWanted = rows.length === wanted
+            claimWanted = rows.length === free
             return rows
           })
         } catch (error) {
@@ -186,6 +191,8 @@ export function createDispatcher({
           claimed = []
         }
       }
+      const handed = handoff.take(active() ? window - inFlight - claimed.length : 0, now())
+      stale = handoff.takeReleased()
       if (written && written.length > 0) {
         handled += written.length
         await applyEarly(written)
@@ -206,12 +213,12 @@ export function createDispatcher({
           },
         )
       }
-      const idle = handed.length === 0 && claimed.length === 0
+      const idle = handed.length === 0 && claimed.length === 0 && stale.length === 0
       // (Stopping leaves texts handed over in the queue, for stop to release.)
       const queued = active() && handoff.size > 0
       if (inFlight === 0 && finished.length === 0 && idle && !queued) return handled
       const room = active() && inFlight < window && handoff.size > 0
-      if (finished.length === 0 && !room) {
+      if (finished.length === 0 && !room && stale.length === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve
           waiting.add(resolve)

@@ -536,6 +536,47 @@ for (const dialect of DIALECTS) {
         expect(row).toEqual({ status: 'failed', error_code: 'not_sent', state: 'dead' })
       })
 
+      it('claims a due text first, so a steady stream of texts handed over does not starve it', async () => {
+        const sent: string[] = []
+        const carrier: CarrierAdapter = {
+          id: 'steady',
+          capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
+          async send(message) {
+            await new Promise((resolve) => setTimeout(resolve, 2))
+            sent.push(message.id)
+            return { carrierMessageId: `c_${message.id}`, status: 'sent' }
+          },
+        }
+        const d = dispatcher(carrier, { window: 1, pollIntervalMs: 1_000 })
+        d.start()
+        const stream = await handOver(d, 0, 30)
+        await until(() => sent.length >= 2)
+        // A text written unclaimed (a retry coming due, a row released elsewhere)…
+        const due = await storage.db.transaction().execute(async (trx) => {
+          await insertTestVerification(trx, {
+            id: 'ver_due',
+            projectId,
+            mode: 'test',
+            phone: '+447700900999',
+            now,
+          })
+          return enqueueMessage(trx, encryptionKey, {
+            verificationId: 'ver_due',
+            projectId,
+            mode: 'test',
+            to: '+447700900999',
+            body: 'due',
+            now,
+          })
+        })
+        // …is claimed once a poll interval has passed, ahead of the texts still in memory (not
+        // yet too old to send from there).
+        now += 1_000
+        await until(() => sent.length === 31)
+        await d.stop()
+        expect(sent.indexOf(due.message.id)).toBeLessThan(sent.indexOf(stream[29]!))
+      })
+
       it('stopping releases the texts still waiting, for the next process at once', async () => {
         const gated = gatedCarrier()
         const d = dispatcher(gated.carrier, { window: 1 })
