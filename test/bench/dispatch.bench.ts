@@ -13,7 +13,8 @@
  *   as the API does) into a fresh SQLite file (or PostgreSQL with BENCH_DATABASE_URL), then the
  *   real dispatcher, with the router in front of an SMPP adapter, sends them all. Throughput.
  * - outbox dispatch, paced: PACED verifications committed at BENCH_RATE per second while the
- *   dispatcher runs. Latency = commit ("accepted") → submit_sm_resp ("carrier-acknowledged").
+ *   dispatcher runs, each text claimed and handed to the dispatcher after its commit as a start
+ *   does. Latency = commit ("accepted") → submit_sm_resp ("carrier-acknowledged").
  * The two outbox runs are made once per dispatcher window (TEXTGATE_OUTBOX_WINDOW: texts handed
  * over and not yet recorded, the most a crash can duplicate): the default 1, and 16.
  *
@@ -216,10 +217,12 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
     })
     const accepted = new Map<string, number>()
     const runTag = `${label.replace(/\W+/g, '')}_${outboxWindow}`
-    const enqueue = async (i: number) => {
+    /** A text committed as a start commits it: `handOver`, claimed and handed to the dispatcher. */
+    const enqueue = async (i: number, handOver = false) => {
       // Unique per run: on PostgreSQL every run shares one database.
       const verificationId = `ver_bench_${runTag}_${i}`
       const at = Date.now()
+      const claim = handOver ? dispatcher.claimForHandoff(at) : undefined
       const text = await storage.db.transaction().execute(async (trx) => {
         await insertTestVerification(trx, {
           id: verificationId,
@@ -234,10 +237,12 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
           to: phone(i),
           body: body(i),
           now: at,
+          claim,
         })
       })
       accepted.set(text.message.id, performance.now())
-      dispatcher.nudge()
+      if (claim) dispatcher.handOff(text, at + 600_000)
+      else dispatcher.nudge()
     }
     const waitForAcks = async (count: number) => {
       const deadline = Date.now() + 120_000
@@ -281,7 +286,8 @@ async function runCarrier(target: Target, dir: string): Promise<Result[]> {
     acked.clear()
     accepted.clear()
     const pacedOutboxStart = performance.now()
-    await paced(PACED, RATE, (i) => enqueue(MESSAGES + i))
+    // As the API's starts do: each text written claimed and handed over after its commit.
+    await paced(PACED, RATE, (i) => enqueue(MESSAGES + i, true))
     await waitForAcks(PACED)
     await dispatcher.stop()
     results.push(
