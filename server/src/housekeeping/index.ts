@@ -14,6 +14,9 @@ import type { Database } from '../storage'
 const SANDBOX_RETENTION_MS = 7 * 24 * 60 * 60_000
 const REDEEMED_LEEWAY_MS = 60_000
 const FRAUD_EVENT_RETENTION_MS = 30 * 24 * 60 * 60_000
+const RETENTION_SLACK_MS = 60 * 60_000
+/** Per database: the cutoff of this process's last retention pass. */
+const maskedBefore = new WeakMap<Kysely<Database>, number>()
 
 export async function cleanUp(
   db: Kysely<Database>,
@@ -34,6 +37,8 @@ export async function cleanUp(
     db.deleteFrom('fraud_spent_challenges').where('expires_at', '<', at).executeTakeFirst(),
     db
       .deleteFrom('fraud_events')
+      // Through (project_id, created_at): one range per project, not the whole table.
+      .where('project_id', 'in', db.selectFrom('projects').select('id'))
       .where('created_at', '<', at - FRAUD_EVENT_RETENTION_MS)
       .executeTakeFirst(),
   ])
@@ -42,7 +47,13 @@ export async function cleanUp(
     .deleteFrom('callback_replays')
     .where('expires_at', '<', at)
     .executeTakeFirst()
-  const retention = await applyRetention(db, at, retentionMs)
+  // After a first pass over everything, each pass masks only what crossed the line since the
+  // last one (with an hour's slack for rows committed late or clocks that differ).
+  const last = maskedBefore.get(db)
+  const since =
+    last === undefined || last > at - retentionMs ? undefined : last - RETENTION_SLACK_MS
+  const retention = await applyRetention(db, at, retentionMs, since)
+  maskedBefore.set(db, at - retentionMs)
   // Reports held for a message id that was stored meanwhile, or expired.
   const earlyReports = await applyEarlyReports(db, at)
   return {

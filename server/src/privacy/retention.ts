@@ -30,17 +30,26 @@ export interface RetentionResult {
   figures: number
 }
 
-/** Masks what is older than `retentionMs` at `at`. */
+/**
+ * Masks what is older than `retentionMs` at `at`; with `since`, only rows created from then on
+ * (what crossed the line since an earlier pass). Each statement goes through its table's
+ * (project_id, created_at) index, one range per project, instead of reading the whole table.
+ */
 export async function applyRetention(
   db: Kysely<Database>,
   at: number,
   retentionMs: number,
+  since?: number,
 ): Promise<RetentionResult> {
   const cutoff = at - retentionMs
+  const projects = db.selectFrom('projects').select('id')
+  const from = since ?? Number.MIN_SAFE_INTEGER
   const [verifications, messages, fraudEvents, signals, figures] = await Promise.all([
     db
       .updateTable('verifications')
       .set({ phone: masked('phone'), ip: null })
+      .where('project_id', 'in', projects)
+      .where('created_at', '>=', from)
       .where('created_at', '<', cutoff)
       .where('phone', 'like', '+%')
       .where('phone', 'not like', `%${MASK_MARK}%`)
@@ -48,6 +57,8 @@ export async function applyRetention(
     db
       .updateTable('messages')
       .set({ to: masked('to') })
+      .where('project_id', 'in', projects)
+      .where('created_at', '>=', from)
       .where('created_at', '<', cutoff)
       .where('to', 'like', '+%')
       .where('to', 'not like', `%${MASK_MARK}%`)
@@ -55,6 +66,8 @@ export async function applyRetention(
     db
       .updateTable('fraud_events')
       .set({ phone: masked('phone'), ip: null })
+      .where('project_id', 'in', projects)
+      .where('created_at', '>=', from)
       .where('created_at', '<', cutoff)
       .where('phone', 'like', '+%')
       .where('phone', 'not like', `%${MASK_MARK}%`)
@@ -63,12 +76,16 @@ export async function applyRetention(
     db
       .updateTable('verifications')
       .set({ signals: null })
+      .where('project_id', 'in', projects)
+      .where('created_at', '>=', from)
       .where('created_at', '<', cutoff)
       .where('signals', 'is not', null)
       .executeTakeFirst(),
     db
       .updateTable('fraud_events')
       .set({ figures: null })
+      .where('project_id', 'in', projects)
+      .where('created_at', '>=', from)
       .where('created_at', '<', cutoff)
       .where('figures', 'is not', null)
       .executeTakeFirst(),

@@ -20,6 +20,7 @@ import * as operatorsAudit from './20261201T033000-operators-audit'
 import * as listExpiryConsentVersions from './20261201T060000-list-expiry-consent-versions'
 import * as operatorPasskeys from './20261201T070000-operator-passkeys'
 import * as pendingExpiryIndex from './20261201T150000-pending-expiry-index'
+import * as housekeepingIndexes from './20261202T010000-housekeeping-indexes'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T060000-list-expiry-consent-versions': listExpiryConsentVersions,
   '20261201T070000-operator-passkeys': operatorPasskeys,
   '20261201T150000-pending-expiry-index': pendingExpiryIndex,
+  '20261202T010000-housekeeping-indexes': housekeepingIndexes,
 }
 
 export const migrationProvider: MigrationProvider = {
