@@ -37,6 +37,7 @@ export function onRestrictionEvent(listener: Listener): () => void {
 }
 
 const STATE_CACHE_MS = 10_000
+const NONE: ReadonlySet<string> = new Set()
 
 export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
   /** What this process last saw per destination, to skip the database while nothing changes. */
@@ -230,6 +231,14 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       if (prefixes.size > 10_000) prefixes.clear()
       prefixes.set(projectId, { at, subjects })
       return subjects
+    },
+
+    /**
+     * The restricted prefixes as this process knows them now, without a look at the database
+     * (empty before the first {@link restrictedPrefixes} of the project).
+     */
+    knownRestrictedPrefixes(projectId: string): ReadonlySet<string> {
+      return prefixes.get(projectId)?.subjects ?? NONE
     },
 
     /** Is a half-open probe due for this destination (without taking it)? */
