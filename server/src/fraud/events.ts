@@ -20,7 +20,7 @@ import { emitWebhookEvent } from '../webhooks/emit'
 export interface RestrictionEvent {
   type: 'fraud.restricted' | 'fraud.lifted'
   projectId: string
-  /** `country:NG` or `prefix:+2348031`. */
+  /** `country:NG` or `prefix:+2348031` (its length in `figures.prefixDigits`). */
   subject: string
   reasons: string[]
   figures: Record<string, unknown>
@@ -60,6 +60,8 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
    */
   async function record(trx: Transaction<Database>, event: RestrictionEvent) {
     const [kind, value] = event.subject.split(':') as [string, string]
+    // A prefix's length: its figures say how many trailing digits it drops.
+    const digits = kind === 'prefix' ? event.figures.prefixDigits : undefined
     await trx
       .insertInto('fraud_events')
       .values({
@@ -82,7 +84,11 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       projectId: event.projectId,
       mode: 'live',
       data: {
-        subject: { kind: kind === 'prefix' ? 'prefix' : 'country', value },
+        subject: {
+          kind: kind === 'prefix' ? 'prefix' : 'country',
+          value,
+          ...(typeof digits === 'number' ? { digits } : {}),
+        },
         reasons: event.reasons,
         until: null,
         at: new Date(event.at).toISOString(),

@@ -5,6 +5,7 @@ import { fraudContext } from '../context'
 import { databaseCounters } from '../counters'
 import { prefixLevelsOf, verifiedRefs } from '../destinations/verdict'
 import { createFraudGuard } from '../guard'
+import { recentEvents } from '../routes'
 import { type FraudSettingsInput, parseFraudSettings } from '../settings'
 import type { CallerSignals, CheckDeps } from '../types'
 import { conversionCheck } from './conversion'
@@ -413,6 +414,11 @@ fraudCheckContract({
             prefixDigits: 6,
             prefixSent1h: 8,
             prefixRateCeiling: 8,
+          })
+          const listed = await recentEvents(storage().db, 'prj_dest')
+          expect(listed.find((e) => e.outcome === 'restricted')).toMatchObject({
+            phone: '+447410',
+            range: '+447410xxxxxx',
           })
 
           // Two quiet hours later: lifted, once, with the block's figures.
