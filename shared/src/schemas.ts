@@ -354,6 +354,11 @@ export const FraudEvent = v.object({
   outcome: v.string(),
   reasons: v.array(v.string()),
   shadowReasons: v.array(v.string()),
+  /**
+   * A restriction of a number range (outcome `restricted` or `lifted`): the range, its open
+   * digits as `x` (`+447400xxxxxx`, 1 000 000 numbers); `phone` holds its prefix.
+   */
+  range: v.optional(v.string()),
   createdAt: isoTimestamp,
 })
 export type FraudEvent = v.InferOutput<typeof FraudEvent>

@@ -66,6 +66,11 @@ export const FraudRestrictionData = v.object({
   subject: v.object({
     kind: v.picklist(['phone', 'prefix', 'ip', 'country', 'project']),
     value: v.string(),
+    /**
+     * For a prefix: how many trailing digits its numbers have after `value` (5: a block of
+     * 100 000 numbers, 6: of 1 000 000), as the guard judges ranges at several widths.
+     */
+    digits: v.optional(v.number()),
   }),
   /** Reason codes of the fraud guard, such as `velocity_phone` or `manual`. */
   reasons: v.array(v.string()),

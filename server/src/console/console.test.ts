@@ -10,6 +10,7 @@ import {
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
 import { appendAudit, verifyAuditChain } from '../audit'
+import { createRestrictions } from '../fraud/events'
 import { completeSetup, createOperator } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
 import { newTotpSecret, totpCode } from '../operators/totp'
@@ -407,6 +408,30 @@ for (const dialect of DIALECTS) {
       await owner.call('PUT', `${p}/settings`, { body: { modes: { lists: 'enforce' } } })
       const entry = added.json.id
       expect((await owner.call('DELETE', `${p}/lists/${entry}`)).status).toBe(200)
+    })
+
+    it('fraud: the decision log shows a restricted range with its width, masked as its prefix for an analyst', async () => {
+      await createRestrictions(h.db).restrict(
+        projectId,
+        'prefix:+44740012',
+        ['conversion.prefix'],
+        { country: 'GB', prefix: '+44740012', prefixDigits: 4 },
+        Date.now(),
+        3_600_000,
+      )
+      const p = `/projects/${projectId}/fraud/events`
+      const restricted = (events: { outcome: string }[]) =>
+        events.find((e) => e.outcome === 'restricted')
+      const owner = await login(h, ops.owner!)
+      expect(restricted((await owner.call('GET', p)).json.events)).toMatchObject({
+        phone: '+44740012',
+        range: '+44740012xxxx',
+      })
+      const analyst = await login(h, ops.analyst!)
+      expect(restricted((await analyst.call('GET', p)).json.events)).toMatchObject({
+        phone: '+4474•012',
+        range: '+4474•012xxxx',
+      })
     })
 
     it('keeps the audit log append-only and detects an edited row by name', async () => {

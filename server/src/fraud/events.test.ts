@@ -9,6 +9,7 @@ import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { createProject } from '../projects'
 import { createRestrictions, onRestrictionEvent, type RestrictionEvent } from './events'
+import { recentEvents } from './routes'
 
 const AT = Date.parse('2026-12-07T12:00:00Z')
 const HOUR = 3_600_000
@@ -128,6 +129,48 @@ for (const dialect of DIALECTS) {
       // Lifted with no request at hand: the line carries no id rather than a wrong one.
       expect(lines[1]).toMatchObject({ event: 'fraud.lifted', subject: SUBJECT })
       expect(lines[1]).not.toHaveProperty('requestId')
+    })
+
+    it("tells a prefix restriction's length: the webhook's subject and the decision log's range", async () => {
+      const restrictions = createRestrictions(storage.db)
+      const figures = { country: 'GB', prefix: '+447400', prefixDigits: 6, prefixSent1h: 8 }
+      await restrictions.restrict(
+        projectId,
+        'prefix:+447400',
+        ['destination.prefix.rate'],
+        figures,
+        AT + 5 * HOUR,
+        HOUR,
+      )
+      const message = await storage.db
+        .selectFrom('webhook_messages')
+        .select('payload')
+        .where('project_id', '=', projectId)
+        .where('created_at', '=', AT + 5 * HOUR)
+        .executeTakeFirstOrThrow()
+      expect(JSON.parse(message.payload).data.subject).toEqual({
+        kind: 'prefix',
+        value: '+447400',
+        digits: 6,
+      })
+      const [logged] = await recentEvents(storage.db, projectId, { limit: 1 })
+      expect(logged).toMatchObject({
+        outcome: 'restricted',
+        phone: '+447400',
+        range: '+447400xxxxxx',
+      })
+      // A country has no range.
+      await restrictions.restrict(
+        projectId,
+        'country:GB',
+        ['destination.rate'],
+        {},
+        AT + 6 * HOUR,
+        HOUR,
+      )
+      const [country] = await recentEvents(storage.db, projectId, { limit: 1 })
+      expect(country).toMatchObject({ outcome: 'restricted', country: 'GB' })
+      expect(country).not.toHaveProperty('range')
     })
   })
 }

@@ -20,7 +20,7 @@ import { emitWebhookEvent } from '../webhooks/emit'
 export interface RestrictionEvent {
   type: 'fraud.restricted' | 'fraud.lifted'
   projectId: string
-  /** `country:NG` or `prefix:+2348031`. */
+  /** `country:NG` or `prefix:+2348031` (its length in `figures.prefixDigits`). */
   subject: string
   reasons: string[]
   figures: Record<string, unknown>
@@ -37,6 +37,7 @@ export function onRestrictionEvent(listener: Listener): () => void {
 }
 
 const STATE_CACHE_MS = 10_000
+const NONE: ReadonlySet<string> = new Set()
 
 export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
   /** What this process last saw per destination, to skip the database while nothing changes. */
@@ -59,6 +60,8 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
    */
   async function record(trx: Transaction<Database>, event: RestrictionEvent) {
     const [kind, value] = event.subject.split(':') as [string, string]
+    // A prefix's length: its figures say how many trailing digits it drops.
+    const digits = kind === 'prefix' ? event.figures.prefixDigits : undefined
     await trx
       .insertInto('fraud_events')
       .values({
@@ -81,7 +84,11 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       projectId: event.projectId,
       mode: 'live',
       data: {
-        subject: { kind: kind === 'prefix' ? 'prefix' : 'country', value },
+        subject: {
+          kind: kind === 'prefix' ? 'prefix' : 'country',
+          value,
+          ...(typeof digits === 'number' ? { digits } : {}),
+        },
         reasons: event.reasons,
         until: null,
         at: new Date(event.at).toISOString(),
@@ -230,6 +237,14 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
       if (prefixes.size > 10_000) prefixes.clear()
       prefixes.set(projectId, { at, subjects })
       return subjects
+    },
+
+    /**
+     * The restricted prefixes as this process knows them now, without a look at the database
+     * (empty before the first {@link restrictedPrefixes} of the project).
+     */
+    knownRestrictedPrefixes(projectId: string): ReadonlySet<string> {
+      return prefixes.get(projectId)?.subjects ?? NONE
     },
 
     /** Is a half-open probe due for this destination (without taking it)? */

@@ -4,6 +4,7 @@
  * @module
  */
 import ipaddr from 'ipaddr.js'
+import { callingCodeOf } from '../phone'
 
 /** Normalised address text (IPv4-mapped IPv6 becomes IPv4), or null when not an address. */
 export function normaliseIp(ip: string | null | undefined): string | null {
@@ -46,6 +47,12 @@ export function ipMatches(ip: string, range: string): boolean {
 
 export function isIpOrCidr(value: string): boolean {
   return ipaddr.isValid(value) || ipaddr.isValidCIDR(value)
+}
+
+/** How many digits the number has after its country calling code: `+447400123456` → 10. */
+export function nationalDigitsOf(e164: string): number {
+  const digits = e164.slice(1)
+  return digits.length - callingCodeOf(digits).length
 }
 
 /** `+447400123456` without its last `digits` digits: `+447400123`. */

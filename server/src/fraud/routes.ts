@@ -27,18 +27,37 @@ export async function recentEvents(
     .limit(limit)
   if (decision) query = query.where('decision', '=', decision)
   const rows = await query.execute()
-  return rows.map((row) => ({
-    id: row.id,
-    verificationId: row.verification_id,
-    phone: row.phone,
-    country: row.country,
-    ip: row.ip,
-    decision: row.decision as 'allow' | 'challenge' | 'block',
-    outcome: row.outcome,
-    reasons: JSON.parse(row.reasons) as string[],
-    shadowReasons: JSON.parse(row.shadow_reasons) as string[],
-    createdAt: new Date(Number(row.created_at)).toISOString(),
-  }))
+  return rows.map((row) => {
+    const range = rangeOf(row)
+    return {
+      id: row.id,
+      verificationId: row.verification_id,
+      phone: row.phone,
+      country: row.country,
+      ip: row.ip,
+      decision: row.decision as 'allow' | 'challenge' | 'block',
+      outcome: row.outcome,
+      reasons: JSON.parse(row.reasons) as string[],
+      shadowReasons: JSON.parse(row.shadow_reasons) as string[],
+      ...(range !== undefined ? { range } : {}),
+      createdAt: new Date(Number(row.created_at)).toISOString(),
+    }
+  })
+}
+
+/**
+ * A range restriction's numbers, its open digits as `x`: `+447400xxxxxx`. Its row keeps the
+ * prefix as `phone` and the prefix's length in its figures (`prefixDigits`); rows written before
+ * the guard judged several lengths have none.
+ */
+function rangeOf(row: { outcome: string; phone: string; figures: string | null }) {
+  if (row.outcome !== 'restricted' && row.outcome !== 'lifted') return undefined
+  if (!row.phone || !row.figures) return undefined
+  const digits = (JSON.parse(row.figures) as { prefixDigits?: unknown }).prefixDigits
+  if (typeof digits !== 'number' || !Number.isInteger(digits) || digits < 1 || digits > 15) {
+    return undefined
+  }
+  return `${row.phone}${'x'.repeat(digits)}`
 }
 
 /**

@@ -18,6 +18,13 @@ const Share = v.pipe(v.number(), v.minValue(0), v.maxValue(1))
 const Money = v.pipe(v.number(), v.minValue(0))
 const Country = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'a country is an ISO 3166 alpha-2 code'))
 const RiskCounts = v.strictObject({ low: Count, medium: Count, high: Count })
+/** Trailing digits a destination prefix drops: 3 (a block of 1 000 numbers) to 8. */
+const PrefixDigits = v.pipe(
+  v.number('digits is a prefix length or a list of them'),
+  v.integer('must be a whole number'),
+  v.minValue(3, 'digits must be 3 to 8'),
+  v.maxValue(8, 'digits must be 3 to 8'),
+)
 
 export const VELOCITY_SCOPES = ['phone', 'ip', 'network', 'prefix', 'country', 'project'] as const
 export type VelocityScope = (typeof VELOCITY_SCOPES)[number]
@@ -157,32 +164,65 @@ export const FraudSettings = v.strictObject({
       /** A restriction is held at least this long before it may be lifted. */
       minRestriction: v.optional(Duration, '30m'),
       /**
-       * Ceilings per number prefix inside a country, from the prefix's own baseline: a block of
+       * Ceilings per number prefix inside a country, from the prefix's own history: a block of
        * numbers with little history gets a small budget, so pumping concentrated in a range or
-       * two is held even where the country is open. The same multipliers, probes and events as
-       * the country's ceilings.
+       * two is held even where the country is open. Judged at several prefix lengths at once, so
+       * a range ten or a hundred times wider is one block of a wider length rather than many
+       * small budgets. The same multipliers, probes and events as the country's ceilings.
        */
       prefix: v.optional(
         v.strictObject({
           /** `enforce` follows `destinations.mode`; `shadow` only records; `off` skips. */
           mode: v.optional(Mode, 'enforce'),
           /**
-           * A prefix is the number without its last `digits` digits: 5 is a block of 100 000
-           * numbers (see the README for the choice).
+           * The prefix lengths judged: a prefix is the number without its last `digits` digits,
+           * so 5 is a block of 100 000 numbers, 6 of 1 000 000, 7 of 10 000 000. One length or a
+           * list of up to four; each is judged on its own (see the README for the choice).
            */
           digits: v.optional(
+            v.union(
+              [
+                v.pipe(
+                  PrefixDigits,
+                  v.transform((digits) => [digits]),
+                ),
+                v.pipe(
+                  v.array(PrefixDigits),
+                  v.minLength(1, 'digits needs at least one prefix length'),
+                  v.maxLength(4, 'digits takes at most four prefix lengths'),
+                  v.check(
+                    (list) => new Set(list).size === list.length,
+                    'digits lists each prefix length once',
+                  ),
+                  v.transform((list) => [...list].sort((a, b) => a - b)),
+                ),
+              ],
+              'digits is a prefix length (3 to 8) or a list of up to four',
+            ),
+            [5, 6, 7],
+          ),
+          /**
+           * Texts per hour the narrowest prefix gets on top of its history, by the country's
+           * prior risk (a wider one: see `budgetGrowth`).
+           */
+          budgetPerHour: v.optional(RiskCounts, { low: 5, medium: 3, high: 2 }),
+          /** Texts nobody entered in 24 h the narrowest prefix may have on top of its history. */
+          unconvertedPerDay: v.optional(RiskCounts, { low: 20, medium: 10, high: 5 }),
+          /**
+           * A prefix one digit wider gets this many times the budgets of the narrower one
+           * (rounded up): 5, 8, 12 texts an hour at 5, 6, 7 digits. More than 1, so that one
+           * range held at its own budget does not also restrict the wider blocks around it;
+           * a range spread over several narrower blocks meets the wider budget instead of
+           * theirs added up.
+           */
+          budgetGrowth: v.optional(
             v.pipe(
               v.number(),
-              v.integer('must be a whole number'),
-              v.minValue(3, 'digits must be 3 to 8'),
-              v.maxValue(8, 'digits must be 3 to 8'),
+              v.minValue(1, 'budgetGrowth must be 1 to 10'),
+              v.maxValue(10, 'budgetGrowth must be 1 to 10'),
             ),
-            5,
+            1.5,
           ),
-          /** Texts per hour a prefix gets on top of its baseline, by the country's prior risk. */
-          budgetPerHour: v.optional(RiskCounts, { low: 5, medium: 3, high: 2 }),
-          /** Texts nobody entered in 24 h a prefix may have on top of its baseline. */
-          unconvertedPerDay: v.optional(RiskCounts, { low: 20, medium: 10, high: 5 }),
         }),
         {},
       ),
@@ -238,15 +278,19 @@ export class FraudSettingsError extends Error {
 export function parseFraudSettings(input: unknown): FraudSettings {
   const value = typeof input === 'string' ? JSON.parse(input) : (input ?? {})
   const result = v.safeParse(FraudSettings, value)
-  if (!result.success) {
-    throw new FraudSettingsError(
-      result.issues.map((issue) => {
-        const path = issue.path?.map((p) => String(p.key)).join('.') ?? '(root)'
-        return `${path}: ${issue.message}`
-      }),
-    )
-  }
+  if (!result.success) throw new FraudSettingsError(result.issues.flatMap((issue) => lines(issue)))
   return result.output
+}
+
+/**
+ * One line per issue. A value of the right type that fails a union's check (`digits: 2`) is
+ * told by that check's own message, not the union's "expected number or array".
+ */
+function lines(issue: v.BaseIssue<unknown>, parent: string[] = []): string[] {
+  const path = [...parent, ...(issue.path?.map((p) => String(p.key)) ?? [])]
+  const checks = issue.type === 'union' ? issue.issues?.filter((i) => i.kind === 'validation') : []
+  if (checks && checks.length > 0) return checks.flatMap((sub) => lines(sub, path))
+  return [`${path.length > 0 ? path.join('.') : '(root)'}: ${issue.message}`]
 }
 
 export const DEFAULT_FRAUD_SETTINGS: FraudSettings = parseFraudSettings({})

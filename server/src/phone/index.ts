@@ -78,7 +78,7 @@ let callingCodes: Set<string> | undefined
  * prefix-free (ITU-T E.164), so the one of 1 to 3 digits that is a code is the code: no parse of
  * the whole number needed. The first digit when none matches (never, for a stored number).
  */
-function callingCodeOf(digits: string): string {
+export function callingCodeOf(digits: string): string {
   callingCodes ??= new Set(getCountries().map((country) => getCountryCallingCode(country)))
   for (let length = 1; length <= 3; length++) {
     const candidate = digits.slice(0, length)

@@ -234,7 +234,13 @@ function pumpingInRanges(random: Random, starts: number, width: number, ranges: 
 }
 
 /** Random pumping inside one open country the store sells in: two ranges, shoppers around. */
-function pumpingOneCountry(key: string, title: string, width: number, variation = false) {
+function pumpingOneCountry(
+  key: string,
+  title: string,
+  width: number,
+  variation = false,
+  ranges = 2,
+) {
   return {
     key,
     title,
@@ -242,7 +248,7 @@ function pumpingOneCountry(key: string, title: string, width: number, variation 
     warmup: britishHistory,
     events(random: Random, { returningDevices }: { returningDevices: string[] }) {
       return [
-        ...pumpingInRanges(random, scale(1200), width, 2),
+        ...pumpingInRanges(random, scale(1200), width, ranges),
         // Real shoppers in Great Britain (a third on returning devices) and elsewhere.
         ...Array.from({ length: scale(30) }, () =>
           shopper(
@@ -422,5 +428,12 @@ export const SCENARIOS: Scenario[] = [
     '(variation) (g) over two ranges of 1 000 000 numbers each (ten prefixes apiece)',
     1_000_000,
     true,
+  ),
+  pumpingOneCountry(
+    'v-wider',
+    "(variation) (g) over one range of 10 000 000 numbers: the block the store's GB shoppers are in (a hundred prefixes of 100 000)",
+    10_000_000,
+    true,
+    1,
   ),
 ]

@@ -6,6 +6,8 @@ import { t } from '../strings/en'
 interface FraudEvent {
   id: string
   phone: string
+  /** A restricted or lifted number range: `+447400xxxxxx`. */
+  range?: string
   decision: string
   outcome: string
   reasons: string[]
@@ -197,7 +199,7 @@ export class FraudPage extends ProjectPage {
           <tbody>${this.events.map(
             (
               e,
-            ) => html`<tr><td>${fmt.time(Date.parse(e.createdAt))}</td><td class="mono">${e.phone}</td><td>${e.decision}</td><td>${e.outcome}</td>
+            ) => html`<tr><td>${fmt.time(Date.parse(e.createdAt))}</td><td class="mono">${e.range ?? e.phone}</td><td>${e.decision}</td><td>${e.outcome}</td>
               <td><code>${[...e.reasons, ...e.shadowReasons.map((r) => `shadow ${r}`)].join(', ')}</code></td></tr>`,
           )}</tbody></table>`,
         )}

@@ -121,7 +121,7 @@ async function fraudSubcommand(
         const events = await recentEvents(db, project, { limit, decision: values.decision })
         const lines = events.map(
           (e) =>
-            `${e.createdAt}  ${e.decision.padEnd(9)} ${e.outcome.padEnd(15)} ${e.phone.padEnd(16)} ${(e.ip ?? '-').padEnd(15)} ${e.reasons.join(' ')}${e.shadowReasons.length ? ` [shadow: ${e.shadowReasons.join(' ')}]` : ''}`,
+            `${e.createdAt}  ${e.decision.padEnd(9)} ${e.outcome.padEnd(15)} ${(e.range ?? e.phone).padEnd(16)} ${(e.ip ?? '-').padEnd(15)} ${e.reasons.join(' ')}${e.shadowReasons.length ? ` [shadow: ${e.shadowReasons.join(' ')}]` : ''}`,
         )
         return { human: lines.length ? lines.join('\n') : 'no decisions yet', data: events }
       }

@@ -101,11 +101,16 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
       const full = can(c.get('role'), 'pii.read')
       const events = await recentEvents(db, c.get('project').id, { limit: 100, decision })
       return c.json({
-        events: events.map((e) => ({
-          ...e,
-          phone: full ? e.phone : maskPhone(e.phone),
-          ip: full ? e.ip : maskIp(e.ip),
-        })),
+        events: events.map((e) => {
+          const phone = full ? e.phone : maskPhone(e.phone)
+          return {
+            ...e,
+            phone,
+            // A range keeps its open digits (its width) and is masked as its prefix is.
+            ...(e.range !== undefined ? { range: `${phone}${e.range.slice(e.phone.length)}` } : {}),
+            ip: full ? e.ip : maskIp(e.ip),
+          }
+        }),
       })
     })
     .get('/lists', need('fraud.read'), async (c) =>

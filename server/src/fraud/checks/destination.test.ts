@@ -3,7 +3,9 @@ import { fraudCheckContract, type TestStart } from '../../../testing/fraud-check
 import { createChallengeService } from '../challenge'
 import { fraudContext } from '../context'
 import { databaseCounters } from '../counters'
+import { prefixLevelsOf, verifiedRefs } from '../destinations/verdict'
 import { createFraudGuard } from '../guard'
+import { recentEvents } from '../routes'
 import { type FraudSettingsInput, parseFraudSettings } from '../settings'
 import type { CallerSignals, CheckDeps } from '../types'
 import { conversionCheck } from './conversion'
@@ -49,9 +51,12 @@ async function sendTexts(
   }
 }
 
-/** `phone` with the three digits before its last five replaced by `i`: another 100k block. */
+/**
+ * `phone` with the three digits before its last seven replaced by `i`: another block of
+ * 10 000 000 numbers, so another prefix at every length the guard judges.
+ */
 const spread = (phone: string, i: number) =>
-  `${phone.slice(0, -8)}${String(i % 1000).padStart(3, '0')}${phone.slice(-5)}`
+  `${phone.slice(0, -10)}${String(i % 1000).padStart(3, '0')}${phone.slice(-7)}`
 
 fraudCheckContract({
   check: destinationCheck,
@@ -261,22 +266,66 @@ fraudCheckContract({
         await sendTexts(deps(), other, 8, AT - 60_000, true)
         expect(await reasons(other)).toContain('block:destination.prefix.rate')
 
-        // A block with steady history: 4 shoppers an hour for a day (an EWMA of about 1.6 an
-        // hour, two hours ago) gets 5 + 4 × 1.6: 12 texts an hour.
-        const busy = { ...GB, phone: '+447400345678' }
-        for (let h = 25; h > 1; h--) {
+        // (Each block below in a block of 10 000 000 of its own: those above hold 16 texts.)
+        // A block with steady history: 4 shoppers an hour for a day that ended two days ago (an
+        // EWMA of about 0.6 an hour now, none of them in the last day's counts) gets
+        // 5 + 4 × 0.6: 8 texts an hour.
+        const busy = { ...GB, phone: '+447420345678' }
+        for (let h = 72; h > 48; h--) {
           for (let i = 0; i < 4; i++) {
             const ctx = fraudContext(busy, { settings, at: AT - h * HOUR + i * 60_000 })
             await destinationCheck.afterApproved?.(ctx, deps())
           }
         }
-        await sendTexts(deps(), busy, 11, AT - 60_000, true)
+        await sendTexts(deps(), busy, 7, AT - 60_000, true)
         expect((await run(busy)).findings).toEqual([])
         await sendTexts(deps(), busy, 1, AT - 60_000, true)
         const over = await run(busy)
         expect(over.findings.map((f) => f.reason)).toContain('destination.prefix.rate')
-        expect(over.findings[0]?.figures).toMatchObject({ prefixRateCeiling: 12, prefixSent1h: 12 })
-        expect(over.findings[0]?.figures?.prefixBaselinePerHour).toBeGreaterThan(1.5)
+        expect(over.findings[0]?.figures).toMatchObject({
+          prefixRateCeiling: 8,
+          prefixSent1h: 8,
+          prefixVerified24h: 0,
+        })
+        expect(over.findings[0]?.figures?.prefixBaselinePerHour).toBeGreaterThan(0.5)
+
+        // A block whose shoppers verified all through the last day without a stored baseline:
+        // 4 texts an hour until two hours ago, 2 codes entered. Its texts nobody entered (33 in
+        // the counters' estimate of the last 24 h, which slides over whole days) are within
+        // 20 + 4 × the 33 entered; the same texts with no code entered are not.
+        const daily = { ...GB, phone: '+447430456789' }
+        // (The one without codes in the United States: Great Britain's own texts nobody entered
+        // are over its country's ceiling by now.)
+        const unentered = { ...GB, country: 'US', phone: '+12125550123' }
+        for (let h = 23; h >= 2; h--) {
+          await sendTexts(deps(), daily, 4, AT - h * HOUR, true)
+          await sendTexts(deps(), unentered, 4, AT - h * HOUR, true)
+          await deps().counters.add(
+            verifiedRefs('prj_dest', 'GB', undefined, [
+              'prefix:+4474304',
+              'prefix:+447430',
+              'prefix:+44743',
+            ]),
+            AT - h * HOUR,
+            2,
+          )
+        }
+        const steady = await run(daily)
+        expect(steady.findings).toEqual([])
+        const held = await run(unentered)
+        expect(held.findings.map((f) => f.reason)).toContain('destination.prefix.unconverted')
+        expect(held.findings[0]?.figures).toMatchObject({
+          prefixUnconverted24h: 66,
+          prefixUnconvertedCeiling: 20,
+        })
+        // Its figures, through a bot's start (decoyed: findings with figures either way).
+        const bot = { ...daily, signals: { ...HUMAN, webdriver: true } }
+        expect((await run(bot)).findings[0]?.figures).toMatchObject({
+          prefixSent1h: 0,
+          prefixVerified24h: 33,
+          prefixUnconverted24h: 33,
+          prefixUnconvertedCeiling: 152,
+        })
       })
 
       it('lets a probe through a restricted prefix, then lifts it once the texts stop', async () => {
@@ -319,6 +368,142 @@ fraudCheckContract({
           ['restricted', '+44740055'],
           ['lifted', '+44740055'],
         ])
+      })
+
+      describe('ranges wider than one prefix', () => {
+        const settings = parseFraudSettings({})
+        /** A real text to `phone` at `at`, counted as the guard counts it. */
+        const textTo = (phone: string, at = AT - 60_000) =>
+          destinationCheck.afterSent?.(fraudContext({ ...GB, phone }, { settings, at }), deps())
+        const gb = (phone: string) => ({ ...GB, phone })
+
+        it('holds a range of 1 000 000 numbers at its own budget, not at ten budgets of 100 000', async () => {
+          // Eight texts an hour spread over the blocks of 100 000 of +447410…: one each, far
+          // under their own budget of 5, but the budget of the block of 1 000 000 (5 × 1.5).
+          for (let i = 0; i < 8; i++) await textTo(`+447410${i}12345`)
+          const shadow = await run(gb('+447410912345'), {
+            destinations: { prefix: { mode: 'shadow' } },
+          })
+          expect(shadow.findings).toEqual([])
+          expect(shadow.shadowReasons).toContain('block:destination.prefix.rate')
+          const held = await run(gb('+447410912345'))
+          expect(held.findings.map((f) => `${f.decision}:${f.reason}`)).toEqual([
+            'block:destination.prefix.rate',
+            'block:caller.no_signals',
+          ])
+          expect(held.findings[0]?.figures).toMatchObject({
+            prefixSent1h: 0,
+            prefixRateCeiling: 5,
+            prefix6Sent1h: 8,
+            prefix6RateCeiling: 8,
+            prefix7Sent1h: 8,
+            prefix7RateCeiling: 12,
+          })
+          // A person in the range gets the escalation (and so the code), as for any prefix.
+          const person = await run({ ...gb('+447410912346'), signals: HUMAN })
+          expect(person.findings.every((f) => f.decision === 'challenge' && f.interactive)).toBe(
+            true,
+          )
+          // Restricted as the block it is, once; the numbers around it are untouched.
+          expect(await reasons(gb('+447411912345'))).toEqual([])
+          const events = await restrictionEvents()
+          expect(events.map((e) => [e.outcome, e.phone])).toEqual([['restricted', '+447410']])
+          expect(JSON.parse(events[0]?.figures ?? '{}')).toMatchObject({
+            country: 'GB',
+            prefix: '+447410',
+            prefixDigits: 6,
+            prefixSent1h: 8,
+            prefixRateCeiling: 8,
+          })
+          const listed = await recentEvents(storage().db, 'prj_dest')
+          expect(listed.find((e) => e.outcome === 'restricted')).toMatchObject({
+            phone: '+447410',
+            range: '+447410xxxxxx',
+          })
+
+          // Two quiet hours later: lifted, once, with the block's figures.
+          const quiet = AT + 2 * HOUR
+          expect((await run(gb('+447410912345'), {}, quiet)).findings).toEqual([])
+          await run(gb('+447410812345'), {}, quiet + 20_000)
+          const after = await restrictionEvents()
+          expect(after.map((e) => [e.outcome, e.phone])).toEqual([
+            ['restricted', '+447410'],
+            ['lifted', '+447410'],
+          ])
+          expect(JSON.parse(after[1]?.reasons ?? '[]')).toEqual(['lifted:destination.prefix.rate'])
+          expect(JSON.parse(after[1]?.figures ?? '{}')).toMatchObject({ prefixDigits: 6 })
+        })
+
+        it('holds a range of 10 000 000 numbers at the block of 10 000 000, by its texts and as its starts come', async () => {
+          // Twelve texts over the ten blocks of 1 000 000 of +44742…: at most two each.
+          for (let i = 0; i < 12; i++)
+            await textTo(`+44742${i % 10}${String(i).padStart(2, '0')}4321`)
+          const held = await run(gb('+447429000000'))
+          expect(held.findings.map((f) => f.reason)).toContain('destination.prefix.rate')
+          expect(held.findings[0]?.figures).toMatchObject({
+            prefix6Sent1h: 1,
+            prefix7Sent1h: 12,
+            prefix7RateCeiling: 12,
+          })
+          expect((await restrictionEvents()).map((e) => e.phone)).toEqual(['+44742'])
+          // Starts, sent or not, over three times that: a surge, before the texts (+44743…,
+          // four starts in each block of 1 000 000, under its surge ceiling of 24).
+          for (let i = 0; i < 36; i++) {
+            expect(await reasons(gb(`+44743${i % 10}${String(i).padStart(6, '0')}`))).toEqual([])
+          }
+          const surge = await run(gb('+447439999999'))
+          expect(surge.findings.map((f) => f.reason)).toContain('destination.prefix.surge')
+          expect(surge.findings[0]?.figures).toMatchObject({
+            prefix7Starts1h: 37,
+            prefix7SurgeCeiling: 36,
+          })
+        })
+
+        it('leaves the wider blocks alone when one range inside them is held at its own budget', async () => {
+          // Five texts to +4474301…, then forty more starts there (restricted: throttled).
+          for (let i = 0; i < 5; i++) await textTo(`+4474301${String(i).padStart(5, '0')}`)
+          for (let i = 0; i < 40; i++) {
+            expect(await reasons(gb(`+4474301${String(100 + i).padStart(5, '0')}`))).toContain(
+              'block:destination.prefix.rate',
+            )
+          }
+          // A text to it now (a person who passed the escalation) counts there only.
+          await textTo('+447430199999', AT)
+          // The rest of its blocks of 1 000 000 and 10 000 000: the five texts and the starts
+          // before it was restricted, within their budgets (8 and 12 texts, 24 and 36 starts).
+          const next = await run(gb('+447430212345'))
+          expect(next.findings).toEqual([])
+          const restricted = await storage()
+            .db.selectFrom('fraud_restrictions')
+            .select('subject')
+            .execute()
+          expect(restricted).toEqual([{ subject: 'prefix:+4474301' }])
+          const figures = (
+            await run({ ...gb('+447430212346'), signals: { ...HUMAN, webdriver: true } })
+          ).findings[0]?.figures
+          expect(figures).toMatchObject({ prefix6Sent1h: 5, prefix7Sent1h: 5 })
+          expect(figures?.prefix6Starts1h).toBeLessThan(5)
+        })
+
+        it('lets real shoppers sharing a wide block through: their codes make its room', async () => {
+          // A flash sale over +44744…: 40 texts in the hour, 36 codes entered, spread over its
+          // blocks of 1 000 000 (four texts each). Its block of 10 000 000 took 40 texts, over
+          // its bare budget of 12, but its shoppers' codes give it 12 + 4 × 36.
+          for (let i = 0; i < 40; i++) {
+            const phone = `+44744${i % 10}${String(i).padStart(6, '0')}`
+            await textTo(phone, AT - 50 * 60_000 + i * 60_000)
+            if (i % 10 !== Math.floor(i / 10)) {
+              const ctx = fraudContext(gb(phone), { settings, at: AT - 49 * 60_000 + i * 60_000 })
+              await destinationCheck.afterApproved?.(ctx, deps())
+            }
+          }
+          const shopper = await run(gb('+447449999999'))
+          expect(shopper.findings).toEqual([])
+          expect(shopper.shadowReasons ?? []).toEqual([])
+          expect(await storage().db.selectFrom('fraud_restrictions').selectAll().execute()).toEqual(
+            [],
+          )
+        })
       })
 
       it('prefix in shadow: records what it would do, acts as if open; off: not judged', async () => {
@@ -437,16 +622,30 @@ fraudCheckContract({
 })
 
 describe('destination prefix settings', () => {
-  it('defaults to 100 000-number blocks and names a bad value', () => {
+  it('defaults to blocks of 100 000, 1 000 000 and 10 000 000 numbers and names a bad value', () => {
     const { prefix } = parseFraudSettings({}).destinations
     expect(prefix).toEqual({
       mode: 'enforce',
-      digits: 5,
+      digits: [5, 6, 7],
       budgetPerHour: { low: 5, medium: 3, high: 2 },
       unconvertedPerDay: { low: 20, medium: 10, high: 5 },
+      budgetGrowth: 1.5,
     })
-    expect(() => parseFraudSettings({ destinations: { prefix: { digits: 2 } } })).toThrow(
-      'destinations.prefix.digits: digits must be 3 to 8',
+    // One length as before, or a list (kept in order, narrowest first).
+    const digits = (value: unknown) =>
+      parseFraudSettings({ destinations: { prefix: { digits: value } } }).destinations.prefix.digits
+    expect(digits(5)).toEqual([5])
+    expect(digits([7, 4])).toEqual([4, 7])
+    expect(() => digits(2)).toThrow('destinations.prefix.digits: digits must be 3 to 8')
+    expect(() => digits([5, 9])).toThrow('destinations.prefix.digits.1: digits must be 3 to 8')
+    expect(() => digits([5, 5])).toThrow('digits lists each prefix length once')
+    expect(() => digits([])).toThrow('digits needs at least one prefix length')
+    expect(() => digits([3, 4, 5, 6, 7])).toThrow('digits takes at most four prefix lengths')
+    expect(() => digits('5')).toThrow(
+      'destinations.prefix.digits: digits is a prefix length (3 to 8) or a list of up to four',
+    )
+    expect(() => parseFraudSettings({ destinations: { prefix: { budgetGrowth: 0.5 } } })).toThrow(
+      'destinations.prefix.budgetGrowth: budgetGrowth must be 1 to 10',
     )
     expect(() =>
       parseFraudSettings({ destinations: { prefix: { budgetPerHour: { low: 0 } } } }),
@@ -454,5 +653,31 @@ describe('destination prefix settings', () => {
     expect(() => parseFraudSettings({ destinations: { prefix: { mode: 'loud' } } })).toThrow(
       'destinations.prefix.mode: mode must be enforce, shadow or off',
     )
+  })
+
+  it('judges each length that keeps at least two digits of the national number', () => {
+    const levels = (phone: string, settings: FraudSettingsInput = {}) =>
+      prefixLevelsOf({
+        destination: fraudContext(
+          { projectId: 'prj_levels', mode: 'live', phone, country: 'XX', ip: null },
+          { settings: parseFraudSettings(settings), at: AT },
+        ).destination,
+        settings: parseFraudSettings(settings),
+      }).map((level) => `${level.digits} ${level.subject}`)
+    // Great Britain, ten national digits: all three.
+    expect(levels('+447400123456')).toEqual([
+      '5 prefix:+4474001',
+      '6 prefix:+447400',
+      '7 prefix:+44740',
+    ])
+    // Denmark, eight: a block of 10 000 000 would be a tenth of the country (the country's
+    // ceilings judge that).
+    expect(levels('+4520123456')).toEqual(['5 prefix:+45201', '6 prefix:+4520'])
+    // Iceland, seven: the 100 000-number block only.
+    expect(levels('+3546111234')).toEqual(['5 prefix:+35461'])
+    // One length, as configured before.
+    expect(levels('+447400123456', { destinations: { prefix: { digits: 5 } } })).toEqual([
+      '5 prefix:+4474001',
+    ])
   })
 })

@@ -17,6 +17,7 @@ import { type CallerClass, judgeCaller } from '../callers'
 import type { CounterRef } from '../counters'
 import { createBaselines } from '../destinations/baseline'
 import {
+  countedLevels,
   type DestinationState,
   destinationHitRefs,
   destinationReadRefs,
@@ -25,8 +26,8 @@ import {
   judgePrefix,
   NO_BASELINE,
   type PrefixVerdict,
+  prefixLevelsOf,
   prefixRefs,
-  prefixSubjectOf,
   sentRefs,
   verifiedRefs,
 } from '../destinations/verdict'
@@ -56,6 +57,7 @@ function stateOf(db: Kysely<Database>, logger: Logger | undefined) {
 }
 
 const isLive = (ctx: FraudContext) => ctx.project.mode === 'live'
+const NONE: ReadonlySet<string> = new Set()
 
 export const destinationCheck: FraudCheck = {
   id: 'destination',
@@ -69,16 +71,21 @@ export const destinationCheck: FraudCheck = {
     const deviceId = ctx.caller.signals?.deviceId
     const answered = ctx.caller.answered === true
     const enforcing = settings.mode === 'enforce'
-    // The number's prefix, judged against its own ceilings unless `destinations.prefix` is off;
-    // its counters ride in the same round trip as the country's.
+    // The number's prefixes (one per length of `destinations.prefix.digits`), each judged
+    // against its own ceilings unless `destinations.prefix` is off; their counters ride in the
+    // same round trip as the country's.
     const prefixMode = settings.prefix.mode
-    const prefixSubject = prefixSubjectOf(ctx)
-    const prefixCounters = prefixRefs(ctx.project.id, prefixSubject)
-    const judgingPrefix = prefixMode !== 'off'
+    const levels = prefixLevelsOf(ctx)
+    const judged = prefixMode !== 'off' ? levels : []
+
+    // A start in a restricted prefix counts no more at the wider ones around it: restricted as
+    // this process knows it now (its read below, every ten seconds at most, is not waited for).
+    const counted = countedLevels(
+      judged,
+      enforcing ? restrictions.knownRestrictedPrefixes(ctx.project.id) : NONE,
+    )
 
     const hitList = destinationHitRefs(ctx)
-    // A start sent again with its answer is the same start: the prefix reads its count then.
-    const prefixHitAt = judgingPrefix && !answered ? hitList.push(prefixCounters.starts) - 1 : -1
     const readList: CounterRef[] = [
       ...destinationReadRefs(ctx),
       conversion.country.sent,
@@ -89,21 +96,21 @@ export const destinationCheck: FraudCheck = {
     // An answered start was counted when it was first asked: read only.
     const deviceReadAt =
       deviceId && answered ? readList.push(deviceStartRef(ctx.project.id, deviceId)) - 1 : -1
-    const prefixReadAt = judgingPrefix
-      ? readList.push(
-          prefixCounters.sent1h,
-          prefixCounters.sent24h,
-          prefixCounters.verified1h,
-          prefixCounters.verified24h,
-          ...(answered ? [prefixCounters.starts] : []),
-        ) - (answered ? 5 : 4)
-      : -1
+    // Each prefix's starts are hit, or only read: a start sent again with its answer is the same
+    // start, and one in a restricted narrower prefix is not counted here. Then its four counts.
+    const places = judged.map((level, i) => {
+      const refs = prefixRefs(ctx.project.id, level.subject)
+      const hit = !answered && i < counted
+      const starts = hit ? hitList.push(refs.starts) - 1 : readList.push(refs.starts) - 1
+      const read = readList.push(refs.sent1h, refs.sent24h, refs.verified1h, refs.verified24h) - 4
+      return { level, hit, starts, read }
+    })
     const [hits, reads, baseline, restrictedPrefixes] = await Promise.all([
       counters.hit(hitList, ctx.at),
       counters.read(readList, ctx.at),
       baselines.of(ctx.project.id, `country:${ctx.destination.country}`, ctx.at),
       // Which prefixes are restricted (read every ten seconds at most), for lifting them.
-      enforcing ? restrictions.restrictedPrefixes(ctx.project.id, ctx.at) : new Set<string>(),
+      enforcing ? restrictions.restrictedPrefixes(ctx.project.id, ctx.at) : NONE,
     ])
     const [sent1h = 0, sent24h = 0, verified24h = 0, spentMicro = 0, deviceVerified = 0] = reads
     const [countrySent = 0, countryEntered = 0, prefixSent = 0, prefixEntered = 0] = reads.slice(5)
@@ -122,26 +129,30 @@ export const destinationCheck: FraudCheck = {
     )
     const risk = destination.figures.risk
 
-    let prefix: PrefixVerdict | undefined
-    if (judgingPrefix) {
-      const at = (i: number) => reads[prefixReadAt + i] ?? 0
+    const prefixes = places.map(({ level, hit, starts, read }) => {
+      const at = (j: number) => reads[read + j] ?? 0
       const counts = {
-        starts1h: (answered ? at(4) : hits[prefixHitAt]) ?? 0,
+        starts1h: (hit ? hits[starts] : reads[starts]) ?? 0,
         sent1h: at(0),
         sent24h: at(1),
         verified1h: at(2),
         verified24h: at(3),
       }
-      prefix = judgePrefix(ctx, prefixSubject, risk, counts, NO_BASELINE)
-      // Over its ceilings without history: does its own history make room? Only then is the
-      // prefix's baseline read (through the cache), so most starts cost no extra round trip.
-      if (prefix.reasons.length > 0) {
-        const own = await baselines.of(ctx.project.id, prefixSubject, ctx.at)
-        if (own.perHour > 0 || own.perDay > 0) {
-          prefix = judgePrefix(ctx, prefixSubject, risk, counts, own)
-        }
+      return { counts, verdict: judgePrefix(ctx, level, risk, counts, NO_BASELINE) }
+    })
+    // The narrowest prefix over its ceilings without a stored baseline: does its own baseline
+    // make room? Only then is it read (through the cache), so most starts cost no extra round
+    // trip. The wider prefixes keep none: their history is their shoppers verified in the last
+    // hour and day, counted anyway.
+    const narrowest = prefixes[0]
+    if (narrowest && narrowest.verdict.reasons.length > 0) {
+      const { level } = narrowest.verdict
+      const own = await baselines.of(ctx.project.id, level.subject, ctx.at)
+      if (own.perHour > 0 || own.perDay > 0) {
+        narrowest.verdict = judgePrefix(ctx, level, risk, narrowest.counts, own)
       }
     }
+    const verdicts = prefixes.map((p) => p.verdict)
 
     // The conversion breaker, as a restriction of the country or the number's prefix.
     const breaker = ctx.settings.conversion
@@ -189,8 +200,9 @@ export const destinationCheck: FraudCheck = {
       }
     }
 
-    // The number's prefixes over a ceiling now: its own ceilings (when they act) and the
-    // conversion breaker's (its own prefix length); each restricted under its own subject.
+    // The number's prefixes over a ceiling now: their own ceilings (when they act), at each
+    // length, and the conversion breaker's (its own prefix length); each restricted under its
+    // own subject.
     const over = new Map<string, { reasons: string[]; figures: Record<string, unknown> }>()
     const overPrefix = (subject: string, reasons: string[], what: Record<string, unknown>) => {
       const seen = over.get(subject)
@@ -199,14 +211,25 @@ export const destinationCheck: FraudCheck = {
         Object.assign(seen.figures, what)
       } else over.set(subject, { reasons: [...reasons], figures: { ...what } })
     }
-    const prefixFigures = { country: ctx.destination.country, risk, ...prefix?.figures }
-    if (prefix && prefixMode === 'enforce' && prefix.reasons.length > 0) {
-      overPrefix(prefixSubject, prefix.reasons, prefixFigures)
+    const figuresOf = (verdict: PrefixVerdict) => ({
+      country: ctx.destination.country,
+      risk,
+      ...verdict.figures,
+    })
+    const prefixesOver = verdicts.filter((verdict) => verdict.reasons.length > 0)
+    if (prefixMode === 'enforce') {
+      for (const verdict of prefixesOver) {
+        overPrefix(verdict.level.subject, verdict.reasons, figuresOf(verdict))
+      }
+    }
+    const breakerFigures = {
+      country: ctx.destination.country,
+      prefix: breakerSubject.slice('prefix:'.length),
+      prefixDigits: breaker.prefixDigits,
     }
     if (breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)) {
       overPrefix(breakerSubject, ['conversion.prefix'], {
-        country: ctx.destination.country,
-        prefix: breakerSubject.slice('prefix:'.length),
+        ...breakerFigures,
         conversionSent: round(prefixSent),
         conversionEntered: round(prefixEntered),
       })
@@ -229,12 +252,27 @@ export const destinationCheck: FraudCheck = {
     }
     // A restricted prefix of this number that no ceiling holds any more: lifted once held
     // minRestriction (a start to a prefix that is not restricted looks at no table).
-    for (const subject of new Set([prefixSubject, breakerSubject])) {
+    const liftFigures = new Map<string, Record<string, unknown>>([
+      [breakerSubject, breakerFigures],
+      ...levels.map((level): [string, Record<string, unknown>] => [
+        level.subject,
+        {
+          country: ctx.destination.country,
+          prefix: level.subject.slice('prefix:'.length),
+          prefixDigits: level.digits,
+        },
+      ]),
+      ...verdicts.map((verdict): [string, Record<string, unknown>] => [
+        verdict.level.subject,
+        figuresOf(verdict),
+      ]),
+    ])
+    for (const [subject, what] of liftFigures) {
       if (over.has(subject) || !restrictedPrefixes.has(subject)) continue
       const held = await restrictions.lift(
         ctx.project.id,
         subject,
-        subject === prefixSubject ? prefixFigures : { country: ctx.destination.country },
+        what,
         ctx.at,
         minRestrictionMs,
         ctx.request,
@@ -268,15 +306,18 @@ export const destinationCheck: FraudCheck = {
           : await restrictions.probeDue(ctx.project.id, probeSubject, ctx.at))
       action = !due ? 'throttle' : server ? 'allow' : 'probe'
     }
+    // Once each: several prefixes over the same ceiling are one reason (and one step of work).
     const why = [
-      ...(where === 'restricted' ? restrictedBy : destination.reasons),
-      ...caller.reasons,
+      ...new Set([
+        ...(where === 'restricted' ? restrictedBy : destination.reasons),
+        ...caller.reasons,
+      ]),
     ]
     const numbers: Record<string, number> = {
       ...numeric(destination.figures),
       ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
       deviceVerified30d: round(deviceVerified),
-      ...(prefix ? numeric(prefix.figures) : {}),
+      ...prefixNumbers(verdicts),
     }
     const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
 
@@ -293,15 +334,16 @@ export const destinationCheck: FraudCheck = {
         )
       }
     }
-    // What the prefix's ceilings would change, while they are only recorded (prefix in shadow).
-    if (prefix && prefixMode === 'shadow' && prefix.reasons.length > 0 && where !== 'restricted') {
+    // What the prefixes' ceilings would change, while they are only recorded (prefix in shadow).
+    if (prefixMode === 'shadow' && prefixesOver.length > 0 && where !== 'restricted') {
       const wouldWeigh = weigh('restricted', risk, acting.caller, captcha)
       if (wouldWeigh.action !== acting.action) {
         const would = wouldWeigh.action === 'probe' ? 'throttle' : wouldWeigh.action
+        const prefixReasons = prefixesOver.flatMap((verdict) => verdict.reasons)
         shadowReasons.push(
           ...findingsOf(
             would,
-            [...prefix.reasons, ...caller.reasons],
+            [...new Set([...prefixReasons, ...caller.reasons])],
             acting.caller,
             destination,
             numbers,
@@ -314,29 +356,37 @@ export const destinationCheck: FraudCheck = {
   },
 
   // Counted whatever the prefix mode, so its figures are true the moment it is switched on.
-  async afterSent(ctx, { counters }) {
+  // A text to a restricted prefix is not counted at the wider ones around it (see run).
+  async afterSent(ctx, { db, counters, logger }) {
     if (!isLive(ctx)) return
-    await counters.add(
-      sentRefs(ctx.project.id, ctx.destination.country, prefixSubjectOf(ctx)),
-      ctx.at,
-    )
+    const levels = prefixLevelsOf(ctx)
+    const restricted =
+      ctx.settings.destinations.mode === 'enforce'
+        ? stateOf(db, logger).restrictions.knownRestrictedPrefixes(ctx.project.id)
+        : NONE
+    const subjects = levels.slice(0, countedLevels(levels, restricted)).map((l) => l.subject)
+    await counters.add(sentRefs(ctx.project.id, ctx.destination.country, subjects), ctx.at)
   },
 
   async afterApproved(ctx, { db, counters, logger }) {
     if (!isLive(ctx)) return
     const { baselines } = stateOf(db, logger)
+    const levels = prefixLevelsOf(ctx)
     await counters.add(
       verifiedRefs(
         ctx.project.id,
         ctx.destination.country,
         ctx.caller.signals?.deviceId,
-        prefixSubjectOf(ctx),
+        levels.map((level) => level.subject),
       ),
       ctx.at,
     )
+    // A stored baseline for the country and the narrowest prefix only (two rows each): the
+    // wider prefixes judge their history from the verified counters above.
+    const narrowest = levels[0]
     await baselines.countVerified(
       ctx.project.id,
-      [`country:${ctx.destination.country}`, prefixSubjectOf(ctx)],
+      [`country:${ctx.destination.country}`, ...(narrowest ? [narrowest.subject] : [])],
       ctx.at,
     )
   },
@@ -385,6 +435,20 @@ function findingsOf(
 }
 
 const round = (n: number) => Math.round(n * 100) / 100
+
+/**
+ * The prefixes' figures for the decision log: the narrowest prefix's as `prefixSent1h`, …, each
+ * wider one's with its length in the name (`prefix6Sent1h`, `prefix7RateCeiling`).
+ */
+function prefixNumbers(verdicts: PrefixVerdict[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [i, verdict] of verdicts.entries()) {
+    for (const [key, value] of Object.entries(numeric(verdict.figures))) {
+      out[i === 0 ? key : key.replace(/^prefix/, `prefix${verdict.level.digits}`)] = value
+    }
+  }
+  return out
+}
 
 function numeric(values: object): Record<string, number> {
   const out: Record<string, number> = {}

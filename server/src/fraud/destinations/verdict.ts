@@ -14,7 +14,7 @@
  * @module
  */
 import type { CounterRef } from '../counters'
-import { prefixOf } from '../network'
+import { nationalDigitsOf, prefixOf } from '../network'
 import type { FraudContext } from '../types'
 import type { Baseline } from './baseline'
 import { type DestinationPrior, priorOf } from './prior'
@@ -84,9 +84,49 @@ export function destinationReadRefs({ project, destination, caller, at }: FraudC
   ] satisfies CounterRef[]
 }
 
-/** The destination prefix of a number: `prefix:+4474001` (the number without its last digits). */
-export const prefixSubjectOf = (ctx: Pick<FraudContext, 'destination' | 'settings'>) =>
-  `prefix:${prefixOf(ctx.destination.phone, ctx.settings.destinations.prefix.digits)}`
+/** One prefix of a number that the guard judges: its length and its restriction subject. */
+export interface PrefixLevel {
+  /** Trailing digits dropped: 5 is the number's block of 100 000 numbers. */
+  digits: number
+  /** `prefix:+4474001`: its counters, baseline and restriction go by this. */
+  subject: string
+}
+
+/**
+ * A prefix keeps at least this many digits of the national number: a wider one would be a
+ * tenth of the country or all of it (a 10 000 000-number block of an eight-digit numbering
+ * plan), which is what the country's own ceilings are for.
+ */
+const MIN_NATIONAL_DIGITS_KEPT = 2
+
+/**
+ * The number's prefixes at each length of `destinations.prefix.digits`, narrowest first:
+ * `prefix:+4474001`, `prefix:+447400`, `prefix:+44740` for `+447400123456` and 5, 6, 7. A length
+ * that would keep fewer than two digits of the national number is left to the country.
+ */
+export function prefixLevelsOf(ctx: Pick<FraudContext, 'destination' | 'settings'>) {
+  const { phone } = ctx.destination
+  const national = nationalDigitsOf(phone)
+  const levels: PrefixLevel[] = []
+  for (const digits of ctx.settings.destinations.prefix.digits) {
+    if (national - digits < MIN_NATIONAL_DIGITS_KEPT) continue
+    levels.push({ digits, subject: `prefix:${prefixOf(phone, digits)}` })
+  }
+  return levels
+}
+
+/**
+ * How many of a number's prefixes (narrowest first) its starts and texts count at: up to the
+ * narrowest one that is restricted, none wider. A restricted prefix's traffic is held by its own
+ * restriction; counted at the wider prefixes around it as well, one range pumped on would push
+ * them over too and restrict ten or a hundred times the numbers. What it took before it was
+ * restricted (its budget) still counts there, which the wider budgets leave room for
+ * (`budgetGrowth`). Codes entered count everywhere: they make room.
+ */
+export function countedLevels(levels: PrefixLevel[], restricted: ReadonlySet<string>): number {
+  const narrowest = levels.findIndex((level) => restricted.has(level.subject))
+  return narrowest === -1 ? levels.length : narrowest + 1
+}
 
 /**
  * A prefix's counters, in the same round trip as the country's: starts in the last hour (hit,
@@ -103,14 +143,14 @@ export function prefixRefs(projectId: string, subject: string) {
   } satisfies Record<string, CounterRef>
 }
 
-/** Counted with every real text (not decoys). */
-export function sentRefs(projectId: string, country: string, prefixSubject?: string) {
+/** Counted with every real text (not decoys): the country's and each judged prefix's. */
+export function sentRefs(projectId: string, country: string, prefixSubjects: string[] = []) {
   const refs: CounterRef[] = [
     { key: `dest-sent:${projectId}:${country}`, windowMs: HOUR_MS },
     { key: `dest-sent:${projectId}:${country}`, windowMs: DAY_MS },
   ]
-  if (prefixSubject) {
-    const p = prefixRefs(projectId, prefixSubject)
+  for (const subject of prefixSubjects) {
+    const p = prefixRefs(projectId, subject)
     refs.push(p.sent1h, p.sent24h)
   }
   return refs
@@ -121,14 +161,14 @@ export function verifiedRefs(
   projectId: string,
   country: string,
   deviceId: string | undefined,
-  prefixSubject?: string,
+  prefixSubjects: string[] = [],
 ) {
   const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
   if (deviceId) {
     refs.push({ key: `device-verified:${projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
   }
-  if (prefixSubject) {
-    const p = prefixRefs(projectId, prefixSubject)
+  for (const subject of prefixSubjects) {
+    const p = prefixRefs(projectId, subject)
     refs.push(p.verified1h, p.verified24h)
   }
   return refs
@@ -195,11 +235,14 @@ export function judgeDestination(
 
 export interface PrefixFigures {
   prefix: string
+  /** Trailing digits the prefix drops: 5 is a block of 100 000 numbers. */
+  prefixDigits: number
   prefixBaselinePerHour: number
   prefixBaselinePerDay: number
   prefixStarts1h: number
   prefixSent1h: number
   prefixVerified1h: number
+  prefixVerified24h: number
   prefixUnconverted24h: number
   prefixRateCeiling: number
   prefixSurgeCeiling: number
@@ -207,6 +250,7 @@ export interface PrefixFigures {
 }
 
 export interface PrefixVerdict {
+  level: PrefixLevel
   /** `destination.prefix.*` reason codes: the ceilings the prefix is over (none: within them). */
   reasons: string[]
   figures: PrefixFigures
@@ -215,19 +259,23 @@ export interface PrefixVerdict {
 export const NO_BASELINE: Baseline = { perHour: 0, perDay: 0 }
 
 /**
- * A number prefix inside its country, against ceilings from its own baseline, as the country's:
+ * A number prefix inside its country, against ceilings from its own history, as the country's:
  * texts in the last hour ≥ budget + multiplier × expected shoppers an hour (`prefix.rate`);
  * starts in the last hour, sent or not, above the surge multiple of that (`prefix.surge`); texts
- * nobody entered in 24 h ≥ the unconverted budget + multiplier × expected a day
+ * nobody entered in 24 h ≥ the unconverted budget + multiplier × expected shoppers a day
  * (`prefix.unconverted`). Expected shoppers an hour is the larger of the prefix's baseline and
- * its shoppers verified in the last hour, so a flash sale's shoppers, who enter their codes, make
- * room for the next ones; a pumper, who enters none, stays at the budget. Every ceiling grows
- * with the baseline, so a prefix within its ceilings at no baseline is within them at any:
- * the caller reads the baseline only when that first judgement finds the prefix over.
+ * its shoppers verified in the last hour; a day, the larger of the baseline's and its shoppers
+ * verified in the last 24 h. So a flash sale's shoppers, who enter their codes, make room for the
+ * next ones, and a wide block that real shoppers use every day (a big city's, an operator's) has
+ * the room of its day without a stored baseline; a pumper, who enters none, stays at the budget.
+ * The budgets are the narrowest length's, times `budgetGrowth` for each digit a wider prefix
+ * drops beyond it. Every ceiling grows with the baseline, so a prefix within its ceilings at no
+ * baseline is within them at any: the caller reads the baseline only when that first judgement
+ * finds the prefix over.
  */
 export function judgePrefix(
   ctx: Pick<FraudContext, 'settings'>,
-  subject: string,
+  level: PrefixLevel,
   risk: DestinationPrior['risk'],
   counts: {
     starts1h: number
@@ -239,12 +287,17 @@ export function judgePrefix(
   baseline: Baseline,
 ): PrefixVerdict {
   const settings = ctx.settings.destinations
-  const { budgetPerHour, unconvertedPerDay } = settings.prefix
+  const { budgetPerHour, unconvertedPerDay, budgetGrowth, digits } = settings.prefix
+  // A wider prefix's budgets grow with each digit it drops beyond the narrowest length.
+  const growth = budgetGrowth ** Math.max(0, level.digits - (digits[0] ?? level.digits))
+  const budget = Math.ceil(budgetPerHour[risk] * growth)
+  const unconvertedBudget = Math.ceil(unconvertedPerDay[risk] * growth)
   const expectedPerHour = Math.max(baseline.perHour, counts.verified1h)
-  const rateCeiling = Math.ceil(budgetPerHour[risk] + settings.ceilingMultiplier * expectedPerHour)
+  const expectedPerDay = Math.max(baseline.perDay, counts.verified24h)
+  const rateCeiling = Math.ceil(budget + settings.ceilingMultiplier * expectedPerHour)
   const surgeCeiling = Math.ceil(settings.surgeMultiplier * rateCeiling)
   const unconvertedCeiling = Math.ceil(
-    unconvertedPerDay[risk] + settings.ceilingMultiplier * baseline.perDay,
+    unconvertedBudget + settings.ceilingMultiplier * expectedPerDay,
   )
   const unconverted24h = Math.max(0, counts.sent24h - counts.verified24h)
   const reasons: string[] = []
@@ -252,14 +305,17 @@ export function judgePrefix(
   if (counts.starts1h > surgeCeiling) reasons.push('destination.prefix.surge')
   if (unconverted24h >= unconvertedCeiling) reasons.push('destination.prefix.unconverted')
   return {
+    level,
     reasons,
     figures: {
-      prefix: subject.slice('prefix:'.length),
+      prefix: level.subject.slice('prefix:'.length),
+      prefixDigits: level.digits,
       prefixBaselinePerHour: round(baseline.perHour),
       prefixBaselinePerDay: round(baseline.perDay),
       prefixStarts1h: round(counts.starts1h),
       prefixSent1h: round(counts.sent1h),
       prefixVerified1h: round(counts.verified1h),
+      prefixVerified24h: round(counts.verified24h),
       prefixUnconverted24h: round(unconverted24h),
       prefixRateCeiling: rateCeiling,
       prefixSurgeCeiling: surgeCeiling,
