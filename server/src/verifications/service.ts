@@ -256,8 +256,9 @@ export function createVerificationService({
         throw error
       }
       verificationsTotal.inc({ status: 'started', country: phone.country })
-      // The text's tallies are written behind the answer; the dispatcher is told after them, so
-      // its claim does not hold the connection they wait for.
+      // The text's tallies are written behind the answer; the dispatcher gets the text after
+      // them (or, when this process did not claim it, is nudged to claim it), so its commit does
+      // not hold the connection they wait for.
       void fraud.afterStart(risk).then(() => {
         if (claim) dispatcher?.handOff(text, expiresAt)
         else if (!risk.decoy) onEnqueued()
