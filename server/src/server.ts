@@ -14,7 +14,7 @@ import { createApp } from './app'
 import { sandboxCarrier } from './carriers/sandbox'
 import { CarrierError } from './carriers/types'
 import type { Config } from './config'
-import { applyReports } from './delivery/reports'
+import { reportIntake } from './delivery/reports'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
 import {
@@ -177,8 +177,10 @@ export async function startServer(
   })
   // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
   // exactly as HTTP callbacks do.
+  // (Those of one moment share a commit: see reportIntake.)
+  const takeReport = reportIntake(storage.db)
   router?.onReport((report) => {
-    applyReports(storage.db, report.carrier, [report], Date.now()).catch((error: unknown) =>
+    takeReport(report.carrier, report).catch((error: unknown) =>
       logger.warn({ err: error, carrier: report.carrier }, 'could not store a delivery report'),
     )
   })

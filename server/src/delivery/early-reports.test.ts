@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
-import { applyEarlyReports, applyReports, EARLY_REPORT_TTL_MS } from './reports'
+import { applyEarlyReports, applyReports, EARLY_REPORT_TTL_MS, reportIntake } from './reports'
 
 describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) => {
   let h: Harness
@@ -68,5 +68,26 @@ describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) =>
     await applyReports(h.db, 'twilio', [report('SMrace', at)], at)
     await messageSentAs('SMrace')
     expect(await applyEarlyReports(h.db, h.now())).toBe(1)
+  })
+
+  it('applies receipts arriving together on a carrier connection in one transaction', async () => {
+    await messageSentAs('SMtogether1')
+    await messageSentAs('SMtogether2')
+    const at = h.now()
+    const take = reportIntake(h.db, h.now)
+    const transactions = vi.spyOn(h.db, 'transaction')
+    await Promise.all([
+      take('twilio', report('SMtogether1', at)),
+      take('twilio', report('SMtogether2', at)),
+      // Not stored yet: held, in the same transaction.
+      take('twilio', report('SMtogether3', at)),
+    ])
+    // One for the three, where each applied report took its own before.
+    expect(transactions).toHaveBeenCalledTimes(1)
+    transactions.mockRestore()
+    const statuses = await h.db.selectFrom('messages').select('status').execute()
+    expect(statuses.map((m) => m.status)).toEqual(['delivered', 'delivered'])
+    const held = await h.db.selectFrom('early_reports').select('carrier_message_id').execute()
+    expect(held).toEqual([{ carrier_message_id: 'SMtogether3' }])
   })
 })

@@ -19,6 +19,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { sumDecimals } from '../carriers/money'
 import type { Cost, DeliveryReport, SentPart } from '../carriers/types'
 import type { Database, MessagePartStatus, MessagePartTable } from '../storage'
+import { withinTransaction } from '../storage/batched-transactions'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { statusesBefore } from './status-order'
 
@@ -101,7 +102,7 @@ export async function recordParts(
 
 /** The message a part id of `carrier` belongs to, if it is one. */
 export async function findPart(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   carrier: string,
   carrierMessageId: string,
 ): Promise<{ messageId: string; part: number } | undefined> {
@@ -120,7 +121,7 @@ export async function findPart(
  * (a duplicate, or older than what the part already says).
  */
 export async function applyPartReport(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   carrier: string,
   report: DeliveryReport,
   now: number,
@@ -130,7 +131,7 @@ export async function applyPartReport(
   )
   // Parts are stored as `sent`: a `sent` report for one is always old news.
   if (before.length === 0) return false
-  return db.transaction().execute(async (trx) => {
+  return withinTransaction(db, async (trx) => {
     const moved = await trx
       .updateTable('message_parts')
       .set({

@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from 'hono'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
@@ -19,6 +19,7 @@ import { ApiError } from '../http/errors'
 import { requestLog } from '../http/request-id'
 import { newId } from '../ids'
 import type { Database } from '../storage'
+import { sharedBatchedTransactions, withinTransaction } from '../storage/batched-transactions'
 import { runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { applyPartReport, findPart } from './parts'
@@ -42,12 +43,15 @@ export const EARLY_REPORT_TTL_MS = 60 * 60_000
 
 type Outcome = 'applied' | 'stale' | 'unknown'
 
+/** The database, or a transaction a report's writes join (see {@link reportIntake}). */
+export type ReportWriter = Kysely<Database> | Transaction<Database>
+
 /**
  * Applies one report: to its part when the id is one part of a long text (see ./parts),
  * else to the message with that carrier id, forward only.
  */
 async function applyReport(
-  db: Kysely<Database>,
+  db: ReportWriter,
   carrier: string,
   report: DeliveryReport,
   now: number,
@@ -66,7 +70,7 @@ async function applyReport(
   if (!message) return 'unknown'
   const final = report.status !== 'sent'
   const failed = report.status === 'failed' || report.status === 'undelivered'
-  return db.transaction().execute(async (trx) => {
+  return withinTransaction(db, async (trx) => {
     const result = await trx
       .updateTable('messages')
       .set({
@@ -103,7 +107,7 @@ async function applyReport(
  * server processes) cannot move it backwards either.
  */
 export async function applyReports(
-  db: Kysely<Database>,
+  db: ReportWriter,
   carrier: string,
   reports: DeliveryReport[],
   now: number,
@@ -131,6 +135,40 @@ export async function applyReports(
     }
   }
   return { received: reports.length, applied, ...(held ? { held } : {}) }
+}
+
+/**
+ * Reports that arrive one at a time on a carrier's own connection (SMPP `deliver_sm`): those of
+ * one turn of the event loop are applied together, inside the transaction the other writes of
+ * that moment share (starts, the dispatcher's answers), so a burst of receipts costs one commit
+ * rather than one each. Each report is still applied on its own terms (forward only, held when
+ * its message is not stored yet); a failed batch is applied again alone, as every batched write.
+ * The returned function resolves when its report's batch is stored.
+ */
+export function reportIntake(
+  db: Kysely<Database>,
+  now: () => number = Date.now,
+): (carrier: string, report: DeliveryReport) => Promise<void> {
+  const inTransaction = sharedBatchedTransactions(db)
+  let queued = new Map<string, DeliveryReport[]>()
+  let flushed: Promise<void> | undefined
+  function flush(): Promise<void> {
+    const batch = queued
+    queued = new Map()
+    flushed = undefined
+    return Promise.all(
+      [...batch].map(([carrier, reports]) =>
+        inTransaction((trx) => applyReports(trx, carrier, reports, now())),
+      ),
+    ).then(() => undefined)
+  }
+  return (carrier, report) => {
+    const reports = queued.get(carrier)
+    if (reports) reports.push(report)
+    else queued.set(carrier, [report])
+    flushed ??= new Promise<void>((resolve) => setImmediate(resolve)).then(flush)
+    return flushed
+  }
 }
 
 /**

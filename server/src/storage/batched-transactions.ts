@@ -107,3 +107,14 @@ export function batchedTransactions(
     insertRows: (rows: RowBatch) => enqueue((trx) => rows.write(trx), rows),
   })
 }
+
+/**
+ * Runs `body` inside `db` when it is a transaction already (a batch's, say), else in a
+ * transaction of its own: for writes that must be atomic whoever calls them.
+ */
+export function withinTransaction<T>(
+  db: Kysely<Database> | Transaction<Database>,
+  body: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  return db.isTransaction ? body(db as Transaction<Database>) : db.transaction().execute(body)
+}
