@@ -138,36 +138,20 @@ export async function applyReports(
 }
 
 /**
- * Reports that arrive one at a time on a carrier's own connection (SMPP `deliver_sm`): those of
- * one turn of the event loop are applied together, inside the transaction the other writes of
- * that moment share (starts, the dispatcher's answers), so a burst of receipts costs one commit
- * rather than one each. Each report is still applied on its own terms (forward only, held when
- * its message is not stored yet); a failed batch is applied again alone, as every batched write.
- * The returned function resolves when its report's batch is stored.
+ * Reports that arrive one at a time on a carrier's own connection (SMPP `deliver_sm`): each is
+ * applied inside the shared batched transaction, so those of one turn of the event loop share
+ * one commit with each other and with the other writes of that moment (starts, the
+ * dispatcher's answers) rather than taking one each. Each report is still applied on its own
+ * terms (forward only, held when its message is not stored yet); a failed batch is applied again
+ * alone, as every batched write. The returned function resolves when its report is stored.
  */
 export function reportIntake(
   db: Kysely<Database>,
   now: () => number = Date.now,
 ): (carrier: string, report: DeliveryReport) => Promise<void> {
   const inTransaction = sharedBatchedTransactions(db)
-  let queued = new Map<string, DeliveryReport[]>()
-  let flushed: Promise<void> | undefined
-  function flush(): Promise<void> {
-    const batch = queued
-    queued = new Map()
-    flushed = undefined
-    return Promise.all(
-      [...batch].map(([carrier, reports]) =>
-        inTransaction((trx) => applyReports(trx, carrier, reports, now())),
-      ),
-    ).then(() => undefined)
-  }
-  return (carrier, report) => {
-    const reports = queued.get(carrier)
-    if (reports) reports.push(report)
-    else queued.set(carrier, [report])
-    flushed ??= new Promise<void>((resolve) => setImmediate(resolve)).then(flush)
-    return flushed
+  return async (carrier, report) => {
+    await inTransaction((trx) => applyReports(trx, carrier, [report], now()))
   }
 }
 

@@ -54,6 +54,17 @@ for (const dialect of DIALECTS) {
       })
     }
 
+    /** Another dispatcher sends nothing while a claim of `claimMs` holds, then the one text. */
+    async function expectTakenOverOnceExpired(claimMs: number) {
+      const { carrier, sent } = recordingCarrier()
+      const survivor = dispatcher(carrier)
+      await survivor.drain()
+      expect(sent).toHaveLength(0)
+      now += claimMs + 1
+      await survivor.drain()
+      expect(sent).toHaveLength(1)
+    }
+
     async function enqueue(count: number) {
       const ids: string[] = []
       for (let i = 0; i < count; i++) {
@@ -383,13 +394,7 @@ for (const dialect of DIALECTS) {
       const dead = dispatcher(hanging, { claimMs: 10_000 })
       void dead.drain()
       await new Promise((resolve) => setTimeout(resolve, 50))
-      const { carrier, sent } = recordingCarrier()
-      const survivor = dispatcher(carrier)
-      await survivor.drain()
-      expect(sent).toHaveLength(0)
-      now += 10_001
-      await survivor.drain()
-      expect(sent).toHaveLength(1)
+      await expectTakenOverOnceExpired(10_000)
     })
 
     describe('texts handed over after their commit', () => {
@@ -498,13 +503,7 @@ for (const dialect of DIALECTS) {
         const dead = dispatcher(recordingCarrier().carrier, { claimMs: 10_000 })
         dead.start()
         await handOver(dead, 0, 1, false)
-        const { carrier, sent } = recordingCarrier()
-        const survivor = dispatcher(carrier)
-        await survivor.drain()
-        expect(sent).toHaveLength(0)
-        now += 10_001
-        await survivor.drain()
-        expect(sent).toHaveLength(1)
+        await expectTakenOverOnceExpired(10_000)
         await dead.stop()
       })
 
