@@ -6,15 +6,27 @@
 import ipaddr from 'ipaddr.js'
 import { callingCodeOf } from '../phone'
 
+/**
+ * An IPv4 address already in its normal form (four decimal octets, no leading zeros): most
+ * addresses a server meets. Those are their own normal form, so every request need not parse
+ * its address three times; anything else (IPv6, `010.1.1.1`, `0x7f.1`) goes through ipaddr.js.
+ */
+const CANONICAL_IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+export const isCanonicalIpv4 = (ip: string) => CANONICAL_IPV4.test(ip)
+
 /** Normalised address text (IPv4-mapped IPv6 becomes IPv4), or null when not an address. */
 export function normaliseIp(ip: string | null | undefined): string | null {
-  if (!ip || !ipaddr.isValid(ip)) return null
+  if (!ip) return null
+  if (isCanonicalIpv4(ip)) return ip
+  if (!ipaddr.isValid(ip)) return null
   const parsed = ipaddr.process(ip)
   return parsed.toString()
 }
 
 /** `203.0.113.0/24` or `2001:db8:1::/48`. */
 export function networkOf(ip: string): string {
+  if (isCanonicalIpv4(ip)) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`
   const parsed = ipaddr.process(ip)
   if (parsed.kind() === 'ipv4') {
     const [a, b, c] = (parsed as ipaddr.IPv4).octets

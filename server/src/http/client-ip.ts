@@ -9,7 +9,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import ipaddr from 'ipaddr.js'
-import { normaliseIp } from '../fraud/network'
+import { isCanonicalIpv4, normaliseIp } from '../fraud/network'
 
 /** Named ranges TRUST_PROXY accepts beside addresses and CIDRs. */
 export const PROXY_RANGE_NAMES: Record<string, string[]> = {
@@ -139,6 +139,7 @@ export function clientIp(
  * addressGroup('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
  */
 export function addressGroup(ip: string): string {
+  if (isCanonicalIpv4(ip)) return ip
   const parsed = ipaddr.process(ip)
   if (parsed.kind() === 'ipv4') return parsed.toString()
   const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4)

@@ -9,6 +9,7 @@ import { recordSending } from '../delivery/messages'
 import type { Database, OutboxRow } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import type { DispatchContext } from './context'
+import type { PlainText } from './enqueue'
 
 export interface Claimed {
   row: OutboxRow
@@ -21,6 +22,8 @@ export interface Claimed {
   stale?: string
   /** When the code in the text stops working. */
   expiresAt?: number
+  /** The body and template in clear, when handed over in memory (no decryption needed). */
+  plain?: PlainText
 }
 
 /**

@@ -274,8 +274,8 @@ export function createDispatcher({
       return { by: ctx.workerId, until: at + claimMs }
     },
     handOff(text, expiresAt) {
-      const { message, outbox } = text
-      const claimed: Claimed = { row: outbox, message, expiresAt }
+      const { message, outbox, plain } = text
+      const claimed: Claimed = { row: outbox, message, expiresAt, plain }
       try {
         claimed.carrier = carrierFor(message.mode, message.to)
       } catch (error) {

@@ -46,6 +46,14 @@ export interface OutboxClaim {
 export interface EnqueuedText {
   message: Selectable<Database['messages']>
   outbox: OutboxRow
+  /** What the message's encrypted columns hold, for a hand-over to send without decrypting. */
+  plain: PlainText
+}
+
+/** A text's body and template as they were before encryption. */
+export interface PlainText {
+  body: string
+  template?: TemplateData
 }
 
 /** Writes the message and its outbox row; call inside the verification's transaction or batch. */
@@ -85,5 +93,9 @@ export async function enqueueMessage(
     created_at: input.now,
   } as const
   await insertRow(trx, 'outbox', outbox)
-  return { message, outbox: { ...outbox, attempts: 0 } }
+  return {
+    message,
+    outbox: { ...outbox, attempts: 0 },
+    plain: input.template ? { body: input.body, template: input.template } : { body: input.body },
+  }
 }

@@ -6,7 +6,12 @@ import {
   insertTestVerification,
   type TestStorage,
 } from '../../testing/storage'
-import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
+import {
+  type CarrierAdapter,
+  CarrierError,
+  type OutgoingMessage,
+  type TemplateData,
+} from '../carriers/types'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { createEndpoint } from '../webhooks/endpoints'
@@ -399,7 +404,13 @@ for (const dialect of DIALECTS) {
 
     describe('texts handed over after their commit', () => {
       /** Enqueues texts claimed by `d` and hands each over after its commit, as a start does. */
-      async function handOver(d: Dispatcher, from: number, count: number, give = true) {
+      async function handOver(
+        d: Dispatcher,
+        from: number,
+        count: number,
+        give = true,
+        template?: TemplateData,
+      ) {
         const ids: string[] = []
         for (let i = from; i < from + count; i++) {
           const to = `+4477009002${String(i).padStart(2, '0')}`
@@ -421,6 +432,7 @@ for (const dialect of DIALECTS) {
               body: `code ${i}`,
               now,
               claim,
+              ...(template ? { template } : {}),
             })
           })
           if (give) d.handOff(text, now + 600_000)
@@ -497,6 +509,35 @@ for (const dialect of DIALECTS) {
             carrier: 'recording',
           }),
         )
+      })
+
+      it('gives the carrier the same body and template as a claim from the database would', async () => {
+        const template: TemplateData = {
+          values: { code: '482913', minutes: '10', brand: 'Shop' },
+          locale: 'zh-CN',
+          signName: '示例商店',
+        }
+        const handedOver = recordingCarrier()
+        const a = dispatcher(handedOver.carrier)
+        a.start()
+        await handOver(a, 0, 1, true, template)
+        await until(() => handedOver.sent.length === 1)
+        await a.stop()
+        // The same text left to a claim (its hand-over never came): read back and decrypted.
+        const dead = dispatcher(recordingCarrier().carrier, { claimMs: 10_000 })
+        dead.start()
+        await handOver(dead, 1, 1, false, template)
+        await dead.stop()
+        now += 10_001
+        const claimedBack = recordingCarrier()
+        await dispatcher(claimedBack.carrier).drain()
+        expect(claimedBack.sent).toHaveLength(1)
+        const [fromMemory] = handedOver.sent
+        const [fromDatabase] = claimedBack.sent
+        expect(fromMemory?.body).toBe('code 0')
+        expect(fromDatabase?.body).toBe('code 1')
+        expect(fromMemory?.template).toEqual(template)
+        expect(fromDatabase?.template).toEqual(fromMemory?.template)
       })
 
       it('leaves a text committed but never handed over (a crash) to a claim once its claim expires', async () => {

@@ -16,6 +16,7 @@ import type { Database, OutboxRow } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
+import type { PlainText } from './enqueue'
 
 /**
  * What the dispatcher writes about a text it handled: a text a carrier took (`sent`, recorded
@@ -74,7 +75,7 @@ export function backoffMs(attempt: number): number {
 
 /** Sends a claimed text (or decides not to) and says what to write about it. */
 export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<Outcome> {
-  const { row, message, carrier, noCarrier, stale, expiresAt } = claimed
+  const { row, message, carrier, noCarrier, stale, expiresAt, plain } = claimed
   const { logger, encryptionKey, now } = ctx
   if (!message.body_encrypted) {
     return {
@@ -96,17 +97,12 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
     result = await carrier.send({
       id: message.id,
       to: message.to,
-      body: decrypt(encryptionKey, message.body_encrypted),
+      // Handed over in memory, the text is still in clear: no decryption.
+      body: plain?.body ?? decrypt(encryptionKey, message.body_encrypted),
       projectId: message.project_id,
       mode: message.mode,
       ...(expiresAt ? { expiresAt } : {}),
-      ...(message.template_encrypted
-        ? {
-            template: JSON.parse(
-              decrypt(encryptionKey, message.template_encrypted),
-            ) as TemplateData,
-          }
-        : {}),
+      ...templateOf(message, plain, encryptionKey),
     })
   } catch (error) {
     return { write: fail(ctx, row, message.id, carrier.id, error) }
@@ -128,6 +124,19 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
       outboxId: row.id,
       carrierMessageIds: sentIds,
     },
+  }
+}
+
+/** The template data a template-only carrier needs, if the text has any. */
+function templateOf(
+  message: Claimed['message'],
+  plain: PlainText | undefined,
+  encryptionKey: Buffer,
+): { template?: TemplateData } {
+  if (plain) return plain.template ? { template: plain.template } : {}
+  if (!message.template_encrypted) return {}
+  return {
+    template: JSON.parse(decrypt(encryptionKey, message.template_encrypted)) as TemplateData,
   }
 }
 

@@ -53,10 +53,14 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
       reason: reason === 'INVALID_COUNTRY' ? 'country_required' : reason.toLowerCase(),
     })
   }
-  if (!parsed.isValid() || !parsed.country) {
+  // A type means the number matched its country's patterns: with full metadata that is what
+  // isValid() checks (it runs the same type lookup), so it is asked only when no type is found
+  // (a country whose metadata has no type patterns). One pass over the patterns, not two.
+  const type = parsed.getType()
+  if (!parsed.country || (type === undefined && !parsed.isValid())) {
     throw new ApiError('invalid_phone', { reason: 'invalid_number' })
   }
-  return { e164: parsed.number, country: parsed.country, type: parsed.getType() ?? 'UNKNOWN' }
+  return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
 }
 
 /**

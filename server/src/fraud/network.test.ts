@@ -1,0 +1,48 @@
+import ipaddr from 'ipaddr.js'
+import { describe, expect, it } from 'vitest'
+import { addressGroup } from '../http/client-ip'
+import { isCanonicalIpv4, networkOf, normaliseIp } from './network'
+
+describe('addresses as the guard groups them', () => {
+  it('normalises every form ipaddr.js reads, and takes canonical IPv4 as it is', () => {
+    const cases: [string, string | null][] = [
+      ['203.0.113.7', '203.0.113.7'],
+      ['0.0.0.0', '0.0.0.0'],
+      ['255.255.255.255', '255.255.255.255'],
+      ['::ffff:203.0.113.7', '203.0.113.7'],
+      ['2001:DB8::1', '2001:db8::1'],
+      ['010.0.0.1', '8.0.0.1'],
+      ['0x7f.0.0.1', '127.0.0.1'],
+      ['256.1.1.1', null],
+      ['1.2.3', '1.2.0.3'],
+      ['1.2.3.4 ', null],
+      ['', null],
+      ['shop.example', null],
+    ]
+    for (const [input, expected] of cases) {
+      expect(normaliseIp(input), input).toBe(expected)
+    }
+    expect(isCanonicalIpv4('203.0.113.7')).toBe(true)
+    expect(isCanonicalIpv4('203.0.113.07')).toBe(false)
+    expect(isCanonicalIpv4('::1')).toBe(false)
+  })
+
+  it('gives the same answers as a full parse for every canonical IPv4 shape', () => {
+    // Octets of each width and edge: the fast path must agree with ipaddr.js on all of them.
+    const octets = ['0', '9', '10', '99', '100', '199', '200', '249', '250', '255']
+    for (const a of octets) {
+      for (const b of octets) {
+        const ip = `${a}.${b}.${b}.${a}`
+        const parsed = ipaddr.process(ip) as ipaddr.IPv4
+        expect(normaliseIp(ip)).toBe(parsed.toString())
+        expect(addressGroup(ip)).toBe(parsed.toString())
+        expect(networkOf(ip)).toBe(`${parsed.octets.slice(0, 3).join('.')}.0/24`)
+      }
+    }
+  })
+
+  it('groups IPv6 by its /48 network and /64 subscriber block', () => {
+    expect(networkOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1::/48')
+    expect(addressGroup('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64')
+  })
+})
