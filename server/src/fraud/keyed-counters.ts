@@ -6,9 +6,10 @@
  * @module
  */
 import { createHmac } from 'node:crypto'
+import { BoundedCache } from '../bounded-cache'
 import type { CounterRef, CounterStore } from './counters'
 
-/** Counter-key HMACs kept per process. */
+/** Counter-key HMACs kept per process (a generation: up to twice as many). */
 const DIGEST_CACHE_SIZE = 4096
 
 /**
@@ -20,20 +21,16 @@ export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore
   // A start names a dozen counters, most of them shared by every start to a country or from a
   // project (`start:prj_…:country:GB`): their HMACs are kept, in memory only, the oldest dropped
   // past the bound, so a hot key costs a map lookup rather than an HMAC.
-  const digests = new Map<string, string>()
-  const digestOf = (plain: string) => {
-    let digest = digests.get(plain)
-    if (digest === undefined) {
-      digest = createHmac('sha256', key).update(plain).digest('base64url').slice(0, 32)
-      if (digests.size >= DIGEST_CACHE_SIZE) {
-        const oldest = digests.keys().next().value
-        if (oldest !== undefined) digests.delete(oldest)
-      }
-      digests.set(plain, digest)
-    }
-    return digest
-  }
-  const keyed = (refs: CounterRef[]) => refs.map((ref) => ({ ...ref, key: digestOf(ref.key) }))
+  const digests = new BoundedCache<string, string>(DIGEST_CACHE_SIZE)
+  const hmacOf = (plain: string) =>
+    createHmac('sha256', key).update(plain).digest('base64url').slice(0, 32)
+  const keyed = (refs: CounterRef[]) =>
+    refs.map((ref) => {
+      const digest = digests.getOrSet(ref.key, hmacOf)
+      return ref.fixed === undefined
+        ? { key: digest, windowMs: ref.windowMs }
+        : { key: digest, windowMs: ref.windowMs, fixed: ref.fixed }
+    })
   return {
     hit: (refs, at, amount) => store.hit(keyed(refs), at, amount),
     add: (refs, at, amount) => store.add(keyed(refs), at, amount),

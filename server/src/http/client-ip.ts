@@ -9,6 +9,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import ipaddr from 'ipaddr.js'
+import { BoundedCache } from '../bounded-cache'
 import { isCanonicalIpv4, normaliseIp } from '../fraud/network'
 
 /** Named ranges TRUST_PROXY accepts beside addresses and CIDRs. */
@@ -63,21 +64,10 @@ export function trustedProxies(value: string | undefined): TrustedProxies {
   const parsed: Range[] = ranges.map((range) => ipaddr.parseCIDR(range))
   // Every request asks about its peer (the proxy, most of the time the same few addresses):
   // the answers are kept, the oldest dropped past the bound.
-  const answers = new Map<string, boolean>()
+  const answers = new BoundedCache<string, boolean>(TRUST_ANSWERS_KEPT)
   return {
     ranges,
-    has(ip) {
-      let answer = answers.get(ip)
-      if (answer === undefined) {
-        answer = matches(ip)
-        if (answers.size >= TRUST_ANSWERS_KEPT) {
-          const oldest = answers.keys().next().value
-          if (oldest !== undefined) answers.delete(oldest)
-        }
-        answers.set(ip, answer)
-      }
-      return answer
-    },
+    has: (ip) => answers.getOrSet(ip, matches),
   }
 
   function matches(ip: string): boolean {

@@ -8,6 +8,8 @@ import type { MiddlewareHandler } from 'hono'
 import { ApiError } from './errors'
 
 const CONTROL_CHARACTERS = /[\p{Cc}]/u
+/** What decoding could change or refuse: a percent-escape or a control character. */
+const NEEDS_DECODING = /[%\p{Cc}]/u
 
 function decodes(text: string): string | undefined {
   try {
@@ -19,6 +21,8 @@ function decodes(text: string): string | undefined {
 
 export function requestGuard(): MiddlewareHandler {
   return async function requestGuard(c, next) {
+    // Most URLs hold neither: nothing to decode, nothing to refuse, no URL to parse.
+    if (!NEEDS_DECODING.test(c.req.url)) return next()
     const url = new URL(c.req.url)
     const path = decodes(url.pathname)
     if (path === undefined || CONTROL_CHARACTERS.test(path)) throw new ApiError('not_found')

@@ -142,14 +142,17 @@ export function createVerificationService({
         })
       }
 
-      const requestHash = startRequestHash({
-        e164: phone.e164,
-        consentVersion: input.consent.version,
-        locale: input.locale,
-        channel: input.channel,
-        marketing: input.consent.marketing,
-      })
       const idempotencyKey = meta.idempotencyKey
+      // What a replay must match, hashed only when a key is kept.
+      const requestHash = idempotencyKey
+        ? startRequestHash({
+            e164: phone.e164,
+            consentVersion: input.consent.version,
+            locale: input.locale,
+            channel: input.channel,
+            marketing: input.consent.marketing,
+          })
+        : ''
       if (idempotencyKey) {
         const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)
         if (replay) return replay
