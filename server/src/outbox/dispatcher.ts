@@ -108,7 +108,9 @@ export function createDispatcher({
   async function applyEarly(outcomes: Outcome[]): Promise<void> {
     const byCarrier = new Map<string, string[]>()
     for (const { sent } of outcomes) {
-      if (!sent) continue
+      // A carrier that confirmed delivery in its answer (the sandbox) gave its last word with
+      // it: there is no report of its to have come early.
+      if (!sent || sent.text.result.status === 'delivered') continue
       const ids = byCarrier.get(sent.text.carrier)
       if (ids) ids.push(...sent.carrierMessageIds)
       else byCarrier.set(sent.text.carrier, [...sent.carrierMessageIds])

@@ -12,6 +12,7 @@ import {
   type OutgoingMessage,
   type TemplateData,
 } from '../carriers/types'
+import { applyReports } from '../delivery/reports'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
 import { createEndpoint } from '../webhooks/endpoints'
@@ -115,6 +116,27 @@ for (const dialect of DIALECTS) {
       expect(sent.map((m) => m.body).sort()).toContain('code 7')
       const rows = await storage.db.selectFrom('messages').selectAll().execute()
       expect(rows.every((r) => r.status === 'sent' && r.body_encrypted === null)).toBe(true)
+    })
+
+    it('applies a report that came before the send was recorded, once the carrier answered', async () => {
+      const [id] = await enqueue(1)
+      // The carrier reports `c_1` delivered before the dispatcher wrote that id down.
+      const at = now
+      await applyReports(
+        storage.db,
+        'recording',
+        [{ carrierMessageId: 'c_1', status: 'delivered', at }],
+        at,
+      )
+      expect(await storage.db.selectFrom('early_reports').select('id').execute()).toHaveLength(1)
+      await dispatcher(recordingCarrier().carrier).drain()
+      const row = await storage.db
+        .selectFrom('messages')
+        .select(['status', 'carrier_message_id'])
+        .where('id', '=', id!)
+        .executeTakeFirstOrThrow()
+      expect(row).toEqual({ status: 'delivered', carrier_message_id: 'c_1' })
+      expect(await storage.db.selectFrom('early_reports').select('id').execute()).toEqual([])
     })
 
     it('stores message bodies encrypted until a carrier takes them', async () => {
