@@ -19,6 +19,8 @@ export const isCanonicalIpv4 = (ip: string) => CANONICAL_IPV4.test(ip)
 export function normaliseIp(ip: string | null | undefined): string | null {
   if (!ip) return null
   if (isCanonicalIpv4(ip)) return ip
+  // A dual-stack socket's IPv4 peer (`::ffff:127.0.0.1`): its IPv4 address.
+  if (ip.startsWith('::ffff:') && isCanonicalIpv4(ip.slice(7))) return ip.slice(7)
   if (!ipaddr.isValid(ip)) return null
   const parsed = ipaddr.process(ip)
   return parsed.toString()
