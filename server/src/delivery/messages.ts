@@ -5,16 +5,14 @@
  * caller's transaction, so the outbox records a message and its outbox row together.
  * @module
  */
-import { CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely'
+import { CompiledQuery, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
-import type { Database, KeyMode } from '../storage'
+import type { Database, DatabaseWriter, KeyMode } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
 import type { EndpointsRead } from '../webhooks/emit'
 import { announceMessageStatus, messageStatusMoved } from '../webhooks/message-status'
 import { recordParts } from './parts'
-
-type Writer = Transaction<Database> | Kysely<Database>
 
 export interface NewMessage {
   id: string
@@ -70,7 +68,7 @@ export async function recordQueued(
 
 /** A worker is handing the queued messages to `carrier`. */
 export async function recordSending(
-  trx: Writer,
+  trx: DatabaseWriter,
   messageIds: string[],
   carrier: string,
   at: number,
@@ -160,7 +158,10 @@ function sentManyStatement(postgres: boolean, count: number): string {
  * part ids follow, then each status is announced from what was claimed and written, with no
  * read back; the batch's events read each project's webhook endpoints once.
  */
-export async function recordSentMany(trx: Writer, texts: readonly SentText[]): Promise<void> {
+export async function recordSentMany(
+  trx: DatabaseWriter,
+  texts: readonly SentText[],
+): Promise<void> {
   if (texts.length === 0) return
   const values: unknown[] = []
   for (const { message, carrier, result, at } of texts) {
@@ -204,7 +205,7 @@ export async function recordSentMany(trx: Writer, texts: readonly SentText[]): P
 
 /** A text that is no use any more (its code expired, its verification is over): never sent. */
 export async function recordNotSent(
-  trx: Writer,
+  trx: DatabaseWriter,
   messageId: string,
   reason: string,
   at: number,
@@ -227,7 +228,7 @@ export async function recordNotSent(
 
 /** A send failed: queued again for a retry, or failed for good (`giveUp`, body dropped). */
 export async function recordSendFailure(
-  trx: Writer,
+  trx: DatabaseWriter,
   failure: {
     messageId: string
     giveUp: boolean

@@ -18,7 +18,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import { sumDecimals } from '../carriers/money'
 import type { Cost, DeliveryReport, SentPart } from '../carriers/types'
-import type { Database, MessagePartStatus, MessagePartTable } from '../storage'
+import type { Database, DatabaseWriter, MessagePartStatus, MessagePartTable } from '../storage'
 import { withinTransaction } from '../storage/batched-transactions'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { statusesBefore } from './status-order'
@@ -102,7 +102,7 @@ export async function recordParts(
 
 /** The message a part id of `carrier` belongs to, if it is one. */
 export async function findPart(
-  db: Kysely<Database> | Transaction<Database>,
+  db: DatabaseWriter,
   carrier: string,
   carrierMessageId: string,
 ): Promise<{ messageId: string; part: number } | undefined> {
@@ -121,7 +121,7 @@ export async function findPart(
  * (a duplicate, or older than what the part already says).
  */
 export async function applyPartReport(
-  db: Kysely<Database> | Transaction<Database>,
+  db: DatabaseWriter,
   carrier: string,
   report: DeliveryReport,
   now: number,

@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from 'hono'
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { CALLBACK_MAX_SKEW_MS } from '../carriers/callback-time'
 import type { CallbackRequest, CarrierAdapter, DeliveryReport } from '../carriers/types'
@@ -18,7 +18,7 @@ import { bodyLimit } from '../http/body-limit'
 import { ApiError } from '../http/errors'
 import { requestLog } from '../http/request-id'
 import { newId } from '../ids'
-import type { Database } from '../storage'
+import type { Database, DatabaseWriter } from '../storage'
 import { sharedBatchedTransactions, withinTransaction } from '../storage/batched-transactions'
 import { runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
@@ -44,14 +44,13 @@ export const EARLY_REPORT_TTL_MS = 60 * 60_000
 type Outcome = 'applied' | 'stale' | 'unknown'
 
 /** The database, or a transaction a report's writes join (see {@link reportIntake}). */
-export type ReportWriter = Kysely<Database> | Transaction<Database>
 
 /**
  * Applies one report: to its part when the id is one part of a long text (see ./parts),
  * else to the message with that carrier id, forward only.
  */
 async function applyReport(
-  db: ReportWriter,
+  db: DatabaseWriter,
   carrier: string,
   report: DeliveryReport,
   now: number,
@@ -107,7 +106,7 @@ async function applyReport(
  * server processes) cannot move it backwards either.
  */
 export async function applyReports(
-  db: ReportWriter,
+  db: DatabaseWriter,
   carrier: string,
   reports: DeliveryReport[],
   now: number,

@@ -25,12 +25,7 @@ export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore
   const hmacOf = (plain: string) =>
     createHmac('sha256', key).update(plain).digest('base64url').slice(0, 32)
   const keyed = (refs: CounterRef[]) =>
-    refs.map((ref) => {
-      const digest = digests.getOrSet(ref.key, hmacOf)
-      return ref.fixed === undefined
-        ? { key: digest, windowMs: ref.windowMs }
-        : { key: digest, windowMs: ref.windowMs, fixed: ref.fixed }
-    })
+    refs.map((ref) => ({ ...ref, key: digests.getOrSet(ref.key, hmacOf) }))
   return {
     hit: (refs, at, amount) => store.hit(keyed(refs), at, amount),
     add: (refs, at, amount) => store.add(keyed(refs), at, amount),

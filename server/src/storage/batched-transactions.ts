@@ -7,7 +7,7 @@
  */
 import type { Kysely, Transaction } from 'kysely'
 import { RowBatch } from './row-insert'
-import type { Database } from './schema'
+import type { Database, DatabaseWriter } from './schema'
 
 /** Runs `body` in a transaction that may be shared with others queued at the same time. */
 export interface BatchedTransaction {
@@ -113,7 +113,7 @@ export function batchedTransactions(
  * transaction of its own: for writes that must be atomic whoever calls them.
  */
 export function withinTransaction<T>(
-  db: Kysely<Database> | Transaction<Database>,
+  db: DatabaseWriter,
   body: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
   return db.isTransaction ? body(db as Transaction<Database>) : db.transaction().execute(body)

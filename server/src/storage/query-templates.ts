@@ -7,10 +7,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { type Compilable, CompiledQuery, type Kysely, type Transaction } from 'kysely'
-import type { Database } from './schema'
-
-type Runner = Kysely<Database> | Transaction<Database>
+import { type Compilable, CompiledQuery } from 'kysely'
+import type { DatabaseWriter } from './schema'
 
 /** Each parameter of the compiled SQL: a value by its index, or a constant of the query. */
 type Slot = { value: number } | { constant: unknown }
@@ -58,7 +56,7 @@ function templateOf(compiled: CompiledQuery, count: number): Template | null {
  * )
  */
 export async function runTemplate<R>(
-  db: Runner,
+  db: DatabaseWriter,
   shape: string,
   values: readonly unknown[],
   build: (value: (index: number) => never) => Compilable<R>,

@@ -7,19 +7,11 @@
  * a {@link RowBatch}: one statement on PostgreSQL, where each statement is a round trip.
  * @module
  */
-import {
-  CompiledQuery,
-  type Insertable,
-  type Kysely,
-  PostgresAdapter,
-  type Transaction,
-} from 'kysely'
-import type { Database } from './schema'
-
-type Writer = Kysely<Database> | Transaction<Database>
+import { CompiledQuery, type Insertable, PostgresAdapter } from 'kysely'
+import type { Database, DatabaseWriter } from './schema'
 
 /** Where a row goes: the database now, or a batch written later in one go. */
-export type RowWriter = Writer | RowBatch
+export type RowWriter = DatabaseWriter | RowBatch
 
 /** SQL by `table(columns)` (or a batch's shapes), per dialect (the adapter identifies it). */
 const compiled = new WeakMap<object, Map<string, string | null>>()
@@ -45,7 +37,7 @@ function rowOf(table: keyof Database & string, row: object): Row {
   }
 }
 
-function shapesOf(db: Writer): Map<string, string | null> {
+function shapesOf(db: DatabaseWriter): Map<string, string | null> {
   const { adapter } = db.getExecutor()
   let byShape = compiled.get(adapter)
   if (!byShape) {
@@ -60,7 +52,7 @@ function shapesOf(db: Writer): Map<string, string | null> {
  * the row's values in column order (a value Kysely turns into SQL): that shape always goes
  * through Kysely.
  */
-function sqlOf(db: Writer, row: Row): string | null {
+function sqlOf(db: DatabaseWriter, row: Row): string | null {
   const byShape = shapesOf(db)
   let sql = byShape.get(row.shape)
   if (sql === undefined) {
@@ -74,7 +66,7 @@ function sqlOf(db: Writer, row: Row): string | null {
   return sql
 }
 
-async function insertNow(db: Writer, row: Row): Promise<void> {
+async function insertNow(db: DatabaseWriter, row: Row): Promise<void> {
   const sql = sqlOf(db, row)
   if (sql === null) {
     await db
@@ -106,7 +98,8 @@ export async function insertRow<T extends keyof Database & string>(
 }
 
 /** Whether `db` speaks PostgreSQL (else SQLite). */
-export const isPostgres = (db: Writer) => db.getExecutor().adapter instanceof PostgresAdapter
+export const isPostgres = (db: DatabaseWriter) =>
+  db.getExecutor().adapter instanceof PostgresAdapter
 
 /**
  * Rows written together by {@link RowBatch.write}: on PostgreSQL in one statement (one
@@ -135,11 +128,11 @@ export class RowBatch {
   }
 
   /** True when {@link write} takes one statement on `db` (atomic without a transaction). */
-  isOneStatementOn(db: Writer): boolean {
+  isOneStatementOn(db: DatabaseWriter): boolean {
     return this.#rows.length === 1 || (this.#rows.length > 1 && isPostgres(db))
   }
 
-  async write(db: Writer): Promise<void> {
+  async write(db: DatabaseWriter): Promise<void> {
     const rows = this.#rows
     if (rows.length === 0) return
     if (rows.length === 1 || !isPostgres(db)) {
@@ -184,7 +177,7 @@ export class RowBatch {
 const MAX_SHAPES = 500
 
 /** One multi-row insert of rows of one shape (see sqlOf), or null. */
-function groupSqlOf(db: Writer, group: Row[]): string | null {
+function groupSqlOf(db: DatabaseWriter, group: Row[]): string | null {
   const [first] = group
   if (!first) return null
   if (group.length === 1) return sqlOf(db, first)

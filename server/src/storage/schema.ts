@@ -3,7 +3,7 @@
  * JSON columns are text.
  * @module
  */
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
 
 export interface ProjectTable {
   id: string
@@ -463,6 +463,9 @@ export interface CallbackReplayTable {
   signature: string
   expires_at: number
 }
+
+/** The database or a transaction on it: where a write that may join a caller's transaction goes. */
+export type DatabaseWriter = Kysely<Database> | Transaction<Database>
 
 export interface Database {
   projects: ProjectTable

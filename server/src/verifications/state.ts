@@ -8,7 +8,7 @@ import type { WebhookEventData } from '@textgate/shared'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
-import type { Database, NewVerification, Verification } from '../storage'
+import type { Database, DatabaseWriter, NewVerification, Verification } from '../storage'
 import { insertRow, type RowWriter } from '../storage/row-insert'
 import { emitWebhookEvent } from '../webhooks/emit'
 
@@ -63,7 +63,7 @@ export function notPendingError(row: Verification, at: number): ApiError {
  * MAX_CHECKS. Undefined when the verification takes no check.
  */
 export async function reserveAttempt(
-  db: Kysely<Database> | Transaction<Database>,
+  db: DatabaseWriter,
   projectId: string,
   id: string,
   at: number,

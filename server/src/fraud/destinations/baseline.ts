@@ -9,8 +9,8 @@
  * conditional update, so concurrent processes never double-fold or lose a hit.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely'
-import type { Database } from '../../storage'
+import type { Kysely } from 'kysely'
+import type { Database, DatabaseWriter } from '../../storage'
 import { sharedBatchedTransactions } from '../../storage/batched-transactions'
 
 const HOUR_MS = 3_600_000
@@ -55,12 +55,7 @@ const slotsAt = (at: number) => [
 export function createBaselines(db: Kysely<Database>) {
   const cache = new Map<string, { at: number; value: Baseline }>()
 
-  async function hitSlot(
-    db: Kysely<Database> | Transaction<Database>,
-    projectId: string,
-    subject: string,
-    at: number,
-  ) {
+  async function hitSlot(db: DatabaseWriter, projectId: string, subject: string, at: number) {
     for (const { slot, period, alpha } of slotsAt(at)) {
       for (let attempt = 0; attempt < 5; attempt++) {
         const bumped = await db
