@@ -184,7 +184,10 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     advance(ms: number) {
       nowMs += ms
     },
-    dispose: () => storage.dispose(),
+    dispose: async () => {
+      await fraud.close()
+      await storage.dispose()
+    },
   }
 }
 

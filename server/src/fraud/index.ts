@@ -9,9 +9,8 @@ import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { type ChallengeService, createChallengeService } from './challenge'
-import { databaseCounters, redisCounters } from './counters'
+import { keyedCounters, leasedCounters, redisCounters } from './counters'
 import { createFraudGuard } from './guard'
-import { keyedCounters } from './keyed-counters'
 
 export { type ChallengeService, createChallengeService } from './challenge'
 export type { FraudGuard } from './guard'
@@ -36,7 +35,7 @@ export function createFraud(options: {
           connectTimeout: 2_000,
         }),
       )
-    : databaseCounters(options.db)
+    : leasedCounters(options.db, { logger: options.logger })
   return createFraudGuard({
     db: options.db,
     // Keys of counters name numbers and addresses: stored only as keyed HMACs.

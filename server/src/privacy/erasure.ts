@@ -2,7 +2,7 @@
  * Erasure by number (GDPR Art. 17): every row that holds the number is removed or masked —
  * verifications, messages, held delivery reports, fraud decisions, sandbox inboxes, replayable
  * idempotency answers, webhook payloads — and operator-made allow/block entries only when asked.
- * Fraud counters need nothing: their keys are keyed HMACs (fraud/keyed-counters.ts). A record
+ * Fraud counters need nothing: their keys are keyed HMACs (fraud/counters/keyed.ts). A record
  * that an erasure happened is kept, without the number. On SQLite the file is then vacuumed and
  * the WAL truncated, so no old copy of a row stays on disk.
  * @module

@@ -186,6 +186,19 @@ export interface FraudCounterTable {
   expires_at: number
 }
 
+/** One row per server process using the fraud counters, with when it last said so. */
+export interface FraudCounterProcessTable {
+  id: string
+  seen_at: number
+}
+
+/** The one row (`counters`) naming the process that alone writes the fraud counters. */
+export interface FraudCounterLeaseTable {
+  name: string
+  holder: string | null
+  expires_at: number
+}
+
 export type FraudListName = 'allow' | 'block'
 export type FraudListKind = 'phone' | 'prefix' | 'ip' | 'country'
 
@@ -478,6 +491,8 @@ export interface Database {
   redeemed_tokens: RedeemedTokenTable
   idempotency_keys: IdempotencyKeyTable
   fraud_counters: FraudCounterTable
+  fraud_counter_processes: FraudCounterProcessTable
+  fraud_counter_lease: FraudCounterLeaseTable
   fraud_list_entries: FraudListEntryTable
   fraud_events: FraudEventTable
   fraud_spent_challenges: FraudSpentChallengeTable

@@ -21,6 +21,7 @@ import * as listExpiryConsentVersions from './20261201T060000-list-expiry-consen
 import * as operatorPasskeys from './20261201T070000-operator-passkeys'
 import * as pendingExpiryIndex from './20261201T150000-pending-expiry-index'
 import * as housekeepingIndexes from './20261202T010000-housekeeping-indexes'
+import * as counterLease from './20261202T080000-counter-lease'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T070000-operator-passkeys': operatorPasskeys,
   '20261201T150000-pending-expiry-index': pendingExpiryIndex,
   '20261202T010000-housekeeping-indexes': housekeepingIndexes,
+  '20261202T080000-counter-lease': counterLease,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
-import { type CounterStore, databaseCounters, redisCounters } from './counters'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
+import { type CounterStore, databaseCounters, redisCounters } from '.'
 
 const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL
 const HOUR = 3_600_000

@@ -6,8 +6,8 @@
  * @module
  */
 import { createHmac } from 'node:crypto'
-import { BoundedCache } from '../bounded-cache'
-import type { CounterRef, CounterStore } from './counters'
+import { BoundedCache } from '../../bounded-cache'
+import type { CounterRef, CounterStore } from './types'
 
 /** Counter-key HMACs kept per process (a generation: up to twice as many). */
 const DIGEST_CACHE_SIZE = 4096

@@ -1,43 +1,20 @@
 /**
- * Sliding-window counters shared by every server process: in the database by default, or in
- * Redis when REDIS_URL is set (see {@link redisCounters}).
- *
- * Each counter keeps one row per fixed window; the sliding estimate weighs the previous window
- * by how much of it still overlaps the last `window` (the "sliding window counter" of rate
- * limiters). A hit is one multi-row upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), so
+ * Counters in the database, exact across server processes: each counter keeps one row per fixed
+ * window (see ./types.ts). A hit is one multi-row upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), so
  * concurrent processes never lose an increment, on SQLite and on PostgreSQL.
  * @module
  */
 import { type Kysely, PostgresAdapter, sql } from 'kysely'
-import type { Database } from '../storage'
-import { runTemplate } from '../storage/query-templates'
-
-export interface CounterRef {
-  /** What is counted, e.g. `start:ip:203.0.113.7`. */
-  key: string
-  windowMs: number
-  /**
-   * A fixed window (a day's spend): only the current window counts, so a hit needs no read of
-   * the previous one.
-   */
-  fixed?: boolean
-}
-
-const rowKey = (ref: CounterRef) => `${ref.key}|${ref.windowMs}`
-const bucketOf = (at: number, windowMs: number) => Math.floor(at / windowMs) * windowMs
-
-function estimate(
-  ref: CounterRef,
-  at: number,
-  countOf: (id: string) => number | undefined,
-): { current: number; previous: number; value: number } {
-  const bucket = bucketOf(at, ref.windowMs)
-  const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
-  const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
-  if (ref.fixed) return { current, previous: 0, value: current }
-  const overlap = 1 - (at - bucket) / ref.windowMs
-  return { current, previous, value: current + previous * overlap }
-}
+import type { Database, DatabaseWriter } from '../../storage'
+import { runTemplate } from '../../storage/query-templates'
+import {
+  bucketOf,
+  type CounterRef,
+  type CounterRow,
+  type CounterStore,
+  estimate,
+  rowKey,
+} from './types'
 
 /** One caller's counters waiting for the next round trip. */
 interface Pending {
@@ -54,14 +31,7 @@ interface Pending {
 /** Rows of one multi-row upsert: PostgreSQL takes at most 65,535 parameters per statement. */
 const MAX_ROWS_PER_UPSERT = 1_000
 
-interface CounterRow {
-  key: string
-  bucket: number
-  count: number
-  expires_at: number
-}
-
-const upsertQuery = (db: Kysely<Database>, rows: number, v: (index: number) => never) =>
+const upsertQuery = (db: DatabaseWriter, rows: number, v: (index: number) => never) =>
   db
     .insertInto('fraud_counters')
     .values(
@@ -77,7 +47,6 @@ const upsertQuery = (db: Kysely<Database>, rows: number, v: (index: number) => n
         count: eb('fraud_counters.count', '+', eb.ref('excluded.count')),
       })),
     )
-    .returning(['key', 'bucket', 'count'])
 
 const readQuery = (db: Kysely<Database>, keys: number, v: (index: number) => never, from: number) =>
   db
@@ -97,11 +66,27 @@ const rowValues = (rows: CounterRow[]) =>
 const upsert = (db: Kysely<Database>, rows: CounterRow[]) =>
   // Compiled once per number of rows (see runTemplate): four values a row.
   runTemplate(db, `counters.upsert:${rows.length}`, rowValues(rows), (v) =>
-    upsertQuery(db, rows.length, v),
+    upsertQuery(db, rows.length, v).returning(['key', 'bucket', 'count']),
   )
 
-/** The stored windows of `keys` from bucket `oldest` on. */
-const read = (db: Kysely<Database>, keys: string[], oldest: number) =>
+/** Rows of the largest statement of {@link addRows}. */
+const MAX_ROWS_PER_ADD = 512
+
+/**
+ * Adds each row's count, answering nothing (the write-behind flush, see ./write-behind.ts).
+ * Rows go in statements of powers of two, so that a few statement shapes serve every size.
+ */
+export async function addRows(db: DatabaseWriter, rows: CounterRow[]): Promise<void> {
+  for (let from = 0; from < rows.length; ) {
+    const size = Math.min(MAX_ROWS_PER_ADD, 2 ** Math.floor(Math.log2(rows.length - from)))
+    const part = rows.slice(from, from + size)
+    await runTemplate(db, `counters.add:${size}`, rowValues(part), (v) => upsertQuery(db, size, v))
+    from += size
+  }
+}
+
+/** The stored windows of `keys` (each a `rowKey`) from bucket `oldest` on. */
+export const read = (db: Kysely<Database>, keys: string[], oldest: number) =>
   runTemplate(db, `counters.read:${keys.length}`, [oldest, ...keys], (v) =>
     readQuery(db, keys.length, v, 0),
   )
@@ -123,7 +108,7 @@ function upsertAndRead(db: Kysely<Database>, rows: CounterRow[], wanted: string[
     [...rowValues(rows), oldest, ...keys],
     (v) =>
       db
-        .with('up', () => upsertQuery(db, rows.length, v))
+        .with('up', () => upsertQuery(db, rows.length, v).returning(['key', 'bucket', 'count']))
         .selectFrom('up')
         .select(['key', 'bucket', 'count', sql<number>`1`.as('upserted')])
         .unionAll(
@@ -277,72 +262,34 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
   }
 }
 
-/** Where the guard keeps its counters. */
-export interface CounterStore {
-  /** Adds `amount` to each counter; each one's sliding value including this hit. */
-  hit(refs: CounterRef[], at: number, amount?: number): Promise<number[]>
-  /** Adds `amount` to each counter, when the values are not needed (one statement less). */
-  add(refs: CounterRef[], at: number, amount?: number): Promise<void>
-  /** Each counter's sliding value, without counting. */
-  read(refs: CounterRef[], at: number): Promise<number[]>
-  close?(): Promise<void>
-}
-
-/** The part of an ioredis client the counters use. */
-export interface RedisLike {
-  multi(): {
-    incrby(key: string, amount: number): unknown
-    pexpire(key: string, ms: number): unknown
-    get(key: string): unknown
-    exec(): Promise<[Error | null, unknown][] | null>
-  }
-  quit(): Promise<unknown>
-}
+/** Rows a page of {@link storedIds} reads. */
+const SCAN_PAGE = 5_000
 
 /**
- * Counters in Redis: one key per counter and window, `INCRBY` + `PEXPIRE` in a MULTI (atomic
- * on the server), read together with the previous window's key. Keys expire on their own.
+ * The id (`rowKey@bucket`) of every counter row, a page at a time in key order (keyset paging:
+ * every page is an index range, however big the table). Expired rows too: callers may count at
+ * times of their own (the guard's clock), and housekeeping deletes them within minutes anyway.
  */
-export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): CounterStore {
-  const keyOf = (ref: CounterRef, bucket: number) => `${prefix}${rowKey(ref)}@${bucket}`
-  async function run(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
-    if (refs.length === 0) return []
-    const multi = redis.multi()
-    for (const ref of refs) {
-      const bucket = bucketOf(at, ref.windowMs)
-      if (amount !== null) {
-        multi.incrby(keyOf(ref, bucket), amount)
-        // A relative lifetime: the app's clock decides the window, not the Redis server's.
-        multi.pexpire(keyOf(ref, bucket), Math.max(1_000, bucket + 2 * ref.windowMs - at))
-      } else {
-        multi.get(keyOf(ref, bucket))
-      }
-      multi.get(keyOf(ref, bucket - ref.windowMs))
+export async function* storedIds(db: Kysely<Database>): AsyncGenerator<string[]> {
+  let after: { key: string; bucket: number } | undefined
+  for (;;) {
+    let query = db
+      .selectFrom('fraud_counters')
+      .select(['key', 'bucket'])
+      .orderBy('key')
+      .orderBy('bucket')
+      .limit(SCAN_PAGE)
+    if (after) {
+      const { key, bucket } = after
+      query = query.where((eb) =>
+        eb.or([eb('key', '>', key), eb.and([eb('key', '=', key), eb('bucket', '>', bucket)])]),
+      )
     }
-    const replies = await multi.exec()
-    if (!replies) throw new Error('[textgate] [fraud] the Redis transaction was aborted')
-    const step = amount !== null ? 3 : 2
-    return refs.map((ref, i) => {
-      const bucket = bucketOf(at, ref.windowMs)
-      const [currentError, current] = replies[i * step] ?? [null, 0]
-      const [previousError, previous] = replies[i * step + step - 1] ?? [null, 0]
-      if (currentError) throw currentError
-      if (previousError) throw previousError
-      const counts = new Map<string, number>([
-        [`${rowKey(ref)}@${bucket}`, Number(current ?? 0)],
-        [`${rowKey(ref)}@${bucket - ref.windowMs}`, Number(previous ?? 0)],
-      ])
-      return estimate(ref, at, (id) => counts.get(id)).value
-    })
-  }
-  return {
-    hit: (refs, at, amount = 1) => run(refs, at, amount),
-    add: async (refs, at, amount = 1) => {
-      await run(refs, at, amount)
-    },
-    read: (refs, at) => run(refs, at, null),
-    close: async () => {
-      await redis.quit()
-    },
+    const rows = await query.execute()
+    if (rows.length === 0) return
+    yield rows.map((row) => `${row.key}@${Number(row.bucket)}`)
+    const last = rows.at(-1) as { key: string; bucket: number }
+    after = { key: last.key, bucket: Number(last.bucket) }
+    if (rows.length < SCAN_PAGE) return
   }
 }

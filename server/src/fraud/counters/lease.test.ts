@@ -1,0 +1,77 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
+import { databaseCounters } from './database'
+import { type LeasedCounters, leasedCounters } from './lease'
+
+/** Ten times faster than in production, so a test sees hand-overs happen. */
+const timings = { flushMs: 10, beatMs: 100, leaseMs: 500, aliveMs: 1_000, waitMs: 5_000 }
+const ref = { key: 'start:p:country:GB', windowMs: 3_600_000 }
+
+async function until(what: string, ready: () => boolean) {
+  const deadline = Date.now() + 5_000
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const sorted = (values: (number | undefined)[]) => [...values].sort((a, b) => (a ?? 0) - (b ?? 0))
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe.each(DIALECTS)('counters of server processes on one %s database', (dialect) => {
+  let storage: TestStorage
+  const opened: LeasedCounters[] = []
+  const open = () => {
+    const counters = leasedCounters(storage.db, { timings })
+    opened.push(counters)
+    return counters
+  }
+  afterAll(async () => {
+    for (const counters of opened) await counters.close()
+    await storage?.dispose()
+  })
+
+  it('count in memory alone and in the table together, losing no count as they switch', async () => {
+    storage = await createTestStorage(dialect)
+    const table = databaseCounters(storage.db)
+    const at = Date.now()
+
+    const first = open()
+    await until('the first is alone and counts in memory', () => first.mode === 'local')
+    const alone = await Promise.all(range(1, 30).map(() => first.hit([ref], at)))
+    expect(sorted(alone.map((v) => v[0]))).toEqual(range(1, 30))
+
+    // A second process starts while the first counts: it waits until the first has written
+    // what it holds and given the lease back, then both count in the table.
+    const second = open()
+    const together = await Promise.all([
+      ...range(1, 20).map(() => first.hit([ref], at)),
+      ...range(1, 20).map(() => second.hit([ref], at)),
+    ])
+    expect(sorted(together.map((v) => v[0]))).toEqual(range(31, 70))
+    expect([first.mode, second.mode]).toEqual(['shared', 'shared'])
+    expect(await table.read([ref], at)).toEqual([70])
+
+    // The second stops: the first is alone again and takes the counters back into memory.
+    await second.close()
+    await until('the first is alone again', () => first.mode === 'local')
+    expect(await first.hit([ref], at)).toEqual([71])
+    await first.close()
+    expect(await table.read([ref], at)).toEqual([71])
+  })
+
+  it('two processes starting together never both count in memory', async () => {
+    const table = databaseCounters(storage.db)
+    const key = { key: 'start:p:ip:203.0.113.1', windowMs: 600_000 }
+    const at = Date.now()
+    const [a, b] = [open(), open()]
+    const values = await Promise.all(
+      range(1, 40).map((i) => ((i % 2 === 0 ? a : b) as LeasedCounters).hit([key], at)),
+    )
+    expect(sorted(values.map((v) => v[0]))).toEqual(range(1, 40))
+    expect([a.mode, b.mode].filter((mode) => mode === 'local')).toEqual([])
+    await Promise.all([a.close(), b.close()])
+    expect(await table.read([key], at)).toEqual([40])
+  })
+})

@@ -1,0 +1,334 @@
+/**
+ * The fraud counters of the server processes on one database: exact across processes always,
+ * from memory while one process runs alone.
+ *
+ * - Every process says it is alive (`fraud_counter_processes`) every second.
+ * - A process that sees no other takes the sole-writer lease (`fraud_counter_lease`, renewed
+ *   every second, lapsing after a few) and answers counters from memory, writing them behind
+ *   (./write-behind.ts). Taking it, it looks for other processes once more: of two processes
+ *   starting together, one sees the other's row or the other sees the lease taken.
+ * - A process that starts while the lease is held waits: the holder sees it within a second,
+ *   writes what it holds, and gives the lease back. From then on every process counts in the
+ *   table, exactly (./database.ts), until one is alone again.
+ * - A holder that cannot renew stops answering from memory before the lease lapses; one that
+ *   dies loses what it had not written, at most one flush (a tenth of a second) of counts.
+ * - A process counts in the table only while its own "alive" row is fresh, so a holder never
+ *   takes the lease while it is still counting there.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { Database } from '../../storage'
+import { databaseCounters } from './database'
+import { bucketOf, type CounterRef, type CounterStore, rowKey } from './types'
+import { buildFilter, type WriteBehindCounters, writeBehindCounters } from './write-behind'
+
+export type LeaseMode =
+  /** Not yet known whether another process runs. */
+  | 'starting'
+  /** Another process holds the lease: counting waits until it is handed back. */
+  | 'waiting'
+  /** Counting in the table (other processes run). */
+  | 'shared'
+  /** The lease is ours; reading which rows exist, still counting in the table. */
+  | 'taking'
+  /** The lease is ours: counting in memory. */
+  | 'local'
+  /** Writing what memory holds, to give the lease back. */
+  | 'handing-over'
+  | 'closed'
+
+export interface LeaseTimings {
+  /** How often counts held in memory are written. */
+  flushMs: number
+  /** How often a process says it is alive and the holder renews the lease. */
+  beatMs: number
+  /** How long a lease lasts unless renewed. */
+  leaseMs: number
+  /** How long a process counts as alive after it last said so. */
+  aliveMs: number
+  /** How long a counter call waits for the lease to be handed over before it fails. */
+  waitMs: number
+}
+
+const TIMINGS: LeaseTimings = {
+  flushMs: 100,
+  beatMs: 1_000,
+  leaseMs: 5_000,
+  aliveMs: 10_000,
+  waitMs: 10_000,
+}
+
+const LEASE = 'counters'
+
+export interface LeasedCounters extends CounterStore {
+  readonly mode: LeaseMode
+  readonly id: string
+  close(): Promise<void>
+}
+
+export function leasedCounters(
+  db: Kysely<Database>,
+  {
+    logger,
+    timings: given = {},
+    id = randomUUID(),
+  }: { logger?: Logger | undefined; timings?: Partial<LeaseTimings>; id?: string } = {},
+): LeasedCounters {
+  const timings = { ...TIMINGS, ...given }
+  const shared = databaseCounters(db)
+  let mode: LeaseMode = 'starting'
+  let local: WriteBehindCounters | undefined
+  /** When the lease lapses unless renewed (ours). */
+  let leaseUntil = 0
+  /** When this process last wrote that it is alive. */
+  let aliveAt = 0
+  let nextBeat = 0
+  /** Counter calls in the table not yet answered. */
+  const inTable = new Set<Promise<unknown>>()
+  /** While taking the lease: ids counted in the table, for the filter being read. */
+  let takenMeanwhile: Set<string> | undefined
+
+  let waiters: (() => void)[] = []
+  function notify() {
+    const woken = waiters
+    waiters = []
+    for (const wake of woken) wake()
+  }
+  function setMode(next: LeaseMode) {
+    if (mode === next) return
+    logger?.debug({ from: mode, to: next }, 'fraud counters: %s', next)
+    mode = next
+    notify()
+  }
+
+  const wall = Date.now
+  /** Counting in memory needs the lease for a while yet: a beat or two may be late. */
+  const leaseHeld = () => wall() < leaseUntil - 2 * timings.beatMs
+  /** Counting in the table needs every holder to see this process alive. */
+  const seenAlive = () => wall() < aliveAt + timings.aliveMs - 3 * timings.beatMs
+
+  /** The store to count in now, once there is one. */
+  async function current(): Promise<CounterStore> {
+    const deadline = wall() + timings.waitMs
+    for (;;) {
+      if (mode === 'local' && local && leaseHeld()) return local
+      if (mode === 'local') void handOver('the lease is about to lapse')
+      if ((mode === 'shared' || mode === 'taking') && seenAlive()) return tracked
+      if (mode === 'closed') throw new Error('[textgate] [fraud] the counters are closed')
+      const left = deadline - wall()
+      if (left <= 0) {
+        throw new Error(
+          '[textgate] [fraud] the counters are not available: another server process holds them and has not handed them over',
+        )
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, timings.beatMs))
+        waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  function track<T>(call: Promise<T>): Promise<T> {
+    inTable.add(call)
+    void call.then(
+      () => inTable.delete(call),
+      () => inTable.delete(call),
+    )
+    return call
+  }
+  function noteTaken(refs: CounterRef[], at: number) {
+    if (!takenMeanwhile) return
+    for (const ref of refs) takenMeanwhile.add(`${rowKey(ref)}@${bucketOf(at, ref.windowMs)}`)
+  }
+  /** The table's counters, with what is under way known. */
+  const tracked: CounterStore = {
+    hit: (refs, at, amount) => {
+      noteTaken(refs, at)
+      return track(shared.hit(refs, at, amount))
+    },
+    add: (refs, at, amount) => {
+      noteTaken(refs, at)
+      return track(shared.add(refs, at, amount))
+    },
+    read: (refs, at) => track(shared.read(refs, at)),
+  }
+
+  const othersAlive = async (at: number) => {
+    const row = await db
+      .selectFrom('fraud_counter_processes')
+      .select((eb) => eb.fn.countAll<number>().as('others'))
+      .where('id', '!=', id)
+      .where('seen_at', '>', at - timings.aliveMs)
+      .executeTakeFirstOrThrow()
+    return Number(row.others) > 0
+  }
+
+  const leaseIsFree = async (at: number) => {
+    const lease = await db
+      .selectFrom('fraud_counter_lease')
+      .select(['holder', 'expires_at'])
+      .where('name', '=', LEASE)
+      .executeTakeFirst()
+    return !lease || lease.holder === null || lease.holder === id || Number(lease.expires_at) < at
+  }
+
+  async function release() {
+    await db
+      .updateTable('fraud_counter_lease')
+      .set({ holder: null, expires_at: 0 })
+      .where('name', '=', LEASE)
+      .where('holder', '=', id)
+      .execute()
+    leaseUntil = 0
+  }
+
+  async function take(at: number) {
+    // The migration writes the row; a table emptied since gets it back.
+    await db
+      .insertInto('fraud_counter_lease')
+      .values({ name: LEASE, holder: null, expires_at: 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute()
+    const taken = await db
+      .updateTable('fraud_counter_lease')
+      .set({ holder: id, expires_at: at + timings.leaseMs })
+      .where('name', '=', LEASE)
+      .where((eb) =>
+        eb.or([eb('holder', 'is', null), eb('holder', '=', id), eb('expires_at', '<', at)]),
+      )
+      .executeTakeFirst()
+    if (Number(taken.numUpdatedRows) === 0) return setMode('waiting')
+    leaseUntil = at + timings.leaseMs
+    // The lease is written: a process that wrote its row before now is seen here, and one
+    // that writes it after sees the lease taken and waits.
+    if (await othersAlive(at)) {
+      await release()
+      return setMode('shared')
+    }
+    takenMeanwhile = new Set()
+    setMode('taking')
+    try {
+      const filter = await buildFilter(db)
+      // Calls counted in the table until now must have landed before memory takes over.
+      setMode('handing-over')
+      await Promise.allSettled([...inTable])
+      for (const taken of takenMeanwhile) filter.add(taken)
+      local = writeBehindCounters(db, filter)
+      setMode('local')
+      logger?.info('fraud counters in memory: this server process is alone on the database')
+    } catch (error) {
+      await release().catch(() => {})
+      setMode('shared')
+      throw error
+    } finally {
+      takenMeanwhile = undefined
+    }
+  }
+
+  let handing: Promise<void> | undefined
+  /** Writes what memory holds and gives the lease back; the table counts from then on. */
+  function handOver(why: string): Promise<void> {
+    handing ??= (async () => {
+      setMode('handing-over')
+      try {
+        await local?.flush()
+        local = undefined
+        await release()
+        logger?.info({ why }, 'fraud counters in the table: %s', why)
+        // Lost rather than given back: another process may hold it now.
+        setMode((await leaseIsFree(wall())) ? 'shared' : 'waiting')
+      } finally {
+        handing = undefined
+      }
+    })()
+    return handing
+  }
+
+  async function beat() {
+    const at = wall()
+    await db
+      .insertInto('fraud_counter_processes')
+      .values({ id, seen_at: at })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ seen_at: at }))
+      .execute()
+    aliveAt = at
+    notify()
+    // Rows of processes long gone.
+    await db
+      .deleteFrom('fraud_counter_processes')
+      .where('seen_at', '<', at - 60 * timings.aliveMs)
+      .execute()
+    const others = await othersAlive(at)
+    if (mode === 'local') {
+      const renewed = await db
+        .updateTable('fraud_counter_lease')
+        .set({ expires_at: at + timings.leaseMs })
+        .where('name', '=', LEASE)
+        .where('holder', '=', id)
+        .executeTakeFirst()
+      if (Number(renewed.numUpdatedRows) === 0) return handOver('the lease was lost')
+      leaseUntil = at + timings.leaseMs
+      if (others) return handOver('another server process started on the database')
+      return
+    }
+    if (mode === 'starting' || mode === 'waiting' || mode === 'shared') {
+      if (!(await leaseIsFree(at))) return setMode('waiting')
+      if (!others) return take(at)
+      setMode('shared')
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  let stopping = false
+  let ticking: Promise<void> | undefined
+  async function tick() {
+    try {
+      if (mode === 'handing-over' && !handing && local) await handOver('retrying')
+      if (mode === 'local') await local?.flush()
+      if (wall() >= nextBeat) {
+        nextBeat = wall() + timings.beatMs
+        await beat()
+      } else if (mode === 'waiting' && (await leaseIsFree(wall()))) {
+        setMode(seenAlive() ? 'shared' : 'starting')
+      }
+    } catch (error) {
+      logger?.warn({ err: error, mode }, 'fraud counters: could not keep the lease up to date')
+    }
+  }
+  function loop() {
+    if (stopping) return
+    timer = setTimeout(() => {
+      ticking = tick().finally(loop)
+    }, timings.flushMs)
+    timer.unref()
+  }
+  ticking = tick().finally(loop)
+
+  return {
+    get mode() {
+      return mode
+    },
+    id,
+    hit: async (refs, at, amount) => (await current()).hit(refs, at, amount),
+    add: async (refs, at, amount) => (await current()).add(refs, at, amount),
+    read: async (refs, at) => (await current()).read(refs, at),
+    async close() {
+      if (stopping) return
+      stopping = true
+      clearTimeout(timer)
+      await ticking
+      try {
+        if (local) await handOver('this server process is stopping')
+        await Promise.allSettled([...inTable])
+        await db.deleteFrom('fraud_counter_processes').where('id', '=', id).execute()
+      } finally {
+        setMode('closed')
+      }
+    },
+  }
+}

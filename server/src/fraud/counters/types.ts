@@ -1,0 +1,52 @@
+/**
+ * What the fraud guard's counters are: sliding-window counts kept one row per fixed window.
+ * The sliding estimate weighs the previous window by how much of it still overlaps the last
+ * `window` (the "sliding window counter" of rate limiters).
+ * @module
+ */
+
+export interface CounterRef {
+  /** What is counted, e.g. `start:ip:203.0.113.7`. */
+  key: string
+  windowMs: number
+  /**
+   * A fixed window (a day's spend): only the current window counts, so a hit needs no read of
+   * the previous one.
+   */
+  fixed?: boolean
+}
+
+export const rowKey = (ref: CounterRef) => `${ref.key}|${ref.windowMs}`
+export const bucketOf = (at: number, windowMs: number) => Math.floor(at / windowMs) * windowMs
+
+export function estimate(
+  ref: CounterRef,
+  at: number,
+  countOf: (id: string) => number | undefined,
+): { current: number; previous: number; value: number } {
+  const bucket = bucketOf(at, ref.windowMs)
+  const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
+  if (ref.fixed) return { current, previous: 0, value: current }
+  const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  const overlap = 1 - (at - bucket) / ref.windowMs
+  return { current, previous, value: current + previous * overlap }
+}
+
+export interface CounterRow {
+  /** `rowKey` of the counter. */
+  key: string
+  bucket: number
+  count: number
+  expires_at: number
+}
+
+/** Where the guard keeps its counters. */
+export interface CounterStore {
+  /** Adds `amount` to each counter; each one's sliding value including this hit. */
+  hit(refs: CounterRef[], at: number, amount?: number): Promise<number[]>
+  /** Adds `amount` to each counter, when the values are not needed (one statement less). */
+  add(refs: CounterRef[], at: number, amount?: number): Promise<void>
+  /** Each counter's sliding value, without counting. */
+  read(refs: CounterRef[], at: number): Promise<number[]>
+  close?(): Promise<void>
+}

@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
+import { BloomFilter } from './bloom'
+import { databaseCounters } from './database'
+import type { CounterRef } from './types'
+import { buildFilter, writeBehindCounters } from './write-behind'
+
+const HOUR = 3_600_000
+const T0 = Date.parse('2026-11-27T10:00:00Z')
+
+/** A small deterministic generator, so a failing sequence can be replayed. */
+function random(seed: number) {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+/** Counters as plainly as they can be written, to check the stores against. */
+function modelCounters() {
+  const counts = new Map<string, number>()
+  const id = (ref: CounterRef, bucket: number) => `${ref.key}|${ref.windowMs}@${bucket}`
+  const value = (ref: CounterRef, at: number) => {
+    const bucket = Math.floor(at / ref.windowMs) * ref.windowMs
+    const current = counts.get(id(ref, bucket)) ?? 0
+    if (ref.fixed) return current
+    const previous = counts.get(id(ref, bucket - ref.windowMs)) ?? 0
+    return current + previous * (1 - (at - bucket) / ref.windowMs)
+  }
+  return {
+    hit(refs: CounterRef[], at: number, amount: number) {
+      const ids = new Set(refs.map((ref) => id(ref, Math.floor(at / ref.windowMs) * ref.windowMs)))
+      for (const each of ids) counts.set(each, (counts.get(each) ?? 0) + amount)
+      return refs.map((ref) => value(ref, at))
+    },
+    read: (refs: CounterRef[], at: number) => refs.map((ref) => value(ref, at)),
+  }
+}
+
+describe('the Bloom filter', () => {
+  it('never forgets a string and rarely invents one', () => {
+    const filter = new BloomFilter(10_000, 0.01)
+    for (let i = 0; i < 10_000; i++) filter.add(`start:p:phone:+4474${i}|3600000@${i}`)
+    for (let i = 0; i < 10_000; i++)
+      expect(filter.has(`start:p:phone:+4474${i}|3600000@${i}`)).toBe(true)
+    let invented = 0
+    for (let i = 0; i < 10_000; i++) if (filter.has(`other:${i}`)) invented++
+    expect(invented).toBeLessThan(250)
+  })
+})
+
+describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
+  const storages: TestStorage[] = []
+  afterAll(async () => {
+    for (const storage of storages) await storage.dispose()
+  })
+  const open = async () => {
+    const storage = await createTestStorage(dialect)
+    storages.push(storage)
+    return storage
+  }
+
+  it.each([7, 11, 23])(
+    'answers every call as the table does, whatever is kept, flushed or forgotten (seed %i)',
+    async (seed) => {
+      // Two databases, the same calls: one counted in the table, one in memory written behind
+      // with a cache of 3 values a generation and a filter sized for 20 rows (rebuilt past it).
+      const [exact, behind] = [await open(), await open()]
+      const table = databaseCounters(exact.db)
+      const memory = writeBehindCounters(behind.db, new BloomFilter(20), {
+        valuesPerGeneration: 3,
+      })
+      const model = modelCounters()
+      const next = random(seed)
+      const keys = Array.from({ length: 12 }, (_, i) => `start:p:ip:198.51.100.${i}`)
+      const windows = [600_000, HOUR]
+      let at = T0
+      for (let step = 0; step < 400; step++) {
+        at += Math.floor(next() * 120_000)
+        const refs: CounterRef[] = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({
+          key: keys[Math.floor(next() * keys.length)] as string,
+          windowMs: windows[Math.floor(next() * windows.length)] as number,
+          ...(next() < 0.2 ? { fixed: true } : {}),
+        }))
+        const kind = next()
+        if (kind < 0.6) {
+          const amount = 1 + Math.floor(next() * 3)
+          const [a, b] = await Promise.all([
+            table.hit(refs, at, amount),
+            memory.hit(refs, at, amount),
+          ])
+          expect(a, `step ${step}`).toEqual(model.hit(refs, at, amount))
+          expect(b, `step ${step}`).toEqual(a)
+        } else if (kind < 0.9) {
+          const expected = model.read(refs, at)
+          expect(await table.read(refs, at), `step ${step}`).toEqual(expected)
+          expect(await memory.read(refs, at), `step ${step}`).toEqual(expected)
+        } else {
+          await memory.flush()
+        }
+      }
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      // Written behind, the rows are the table's rows.
+      const rows = (storage: TestStorage) =>
+        storage.db
+          .selectFrom('fraud_counters')
+          .select(['key', 'bucket', 'count'])
+          .orderBy('key')
+          .orderBy('bucket')
+          .execute()
+          .then((list) => list.map((row) => [row.key, Number(row.bucket), Number(row.count)]))
+      expect(await rows(behind)).toEqual(await rows(exact))
+    },
+  )
+
+  it('gives concurrent callers of one counter the values they would get one after another', async () => {
+    const storage = await open()
+    const memory = writeBehindCounters(storage.db, await buildFilter(storage.db))
+    const ref = { key: 'start:p:country:GB', windowMs: HOUR }
+    const values = await Promise.all(Array.from({ length: 50 }, () => memory.hit([ref], T0 + 1)))
+    expect(values.map((v) => v[0]).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    )
+  })
+
+  it('starts from the rows in the table, and keeps what a failed flush held', async () => {
+    const storage = await open()
+    const ref = { key: 'start:p:phone:+447400111222', windowMs: HOUR }
+    await databaseCounters(storage.db).hit([ref], T0 + 10, 4)
+    const memory = writeBehindCounters(storage.db, await buildFilter(storage.db))
+    expect(await memory.hit([ref], T0 + 20)).toEqual([5])
+    await storage.db.schema.alterTable('fraud_counters').renameTo('fraud_counters_away').execute()
+    await expect(memory.flush()).rejects.toThrow()
+    expect(memory.unwritten).toBe(1)
+    await storage.db.schema.alterTable('fraud_counters_away').renameTo('fraud_counters').execute()
+    await memory.flush()
+    expect(await databaseCounters(storage.db).read([ref], T0 + 30)).toEqual([5])
+  })
+})
