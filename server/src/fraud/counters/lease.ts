@@ -2,12 +2,12 @@
  * The fraud counters of the server processes on one database: exact across processes always,
  * from memory while one process runs alone.
  *
- * - Every process says it is alive (`fraud_counter_processes`) every second.
+ * - Every process says it is alive (`fraud_counter_processes`) twice a second.
  * - A process that sees no other takes the sole-writer lease (`fraud_counter_lease`, renewed
- *   every second, lapsing after a few) and answers counters from memory, writing them behind
+ *   twice a second, lapsing after three seconds) and answers counters from memory, writing them behind
  *   (./write-behind.ts). Taking it, it looks for other processes once more: of two processes
  *   starting together, one sees the other's row or the other sees the lease taken.
- * - A process that starts while the lease is held waits: the holder sees it within a second,
+ * - A process that starts while the lease is held waits: the holder sees it within half a second,
  *   writes what it holds, and gives the lease back. From then on every process counts in the
  *   table, exactly (./database.ts), until one is alone again.
  * - A holder that cannot renew stops answering from memory before the lease lapses; one that
@@ -54,9 +54,9 @@ export interface LeaseTimings {
 
 const TIMINGS: LeaseTimings = {
   flushMs: 100,
-  beatMs: 1_000,
-  leaseMs: 5_000,
-  aliveMs: 10_000,
+  beatMs: 500,
+  leaseMs: 3_000,
+  aliveMs: 5_000,
   waitMs: 10_000,
 }
 
