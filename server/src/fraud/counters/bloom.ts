@@ -1,7 +1,7 @@
 /**
- * A Bloom filter of strings: "certainly never added" or "maybe added", in a fixed number of
- * bits. The write-behind counters use one to tell a counter that has no row in the database
- * (most keys of a start are new: its number, its address) without asking the database.
+ * Bloom filters of strings: "certainly never added" or "maybe added", in a fixed number of bits.
+ * The write-behind counters use them ({@link KnownRows}) to tell a counter that has no row in the
+ * database (most keys of a start are new: its number, its address) without asking the database.
  * @module
  */
 
@@ -65,5 +65,58 @@ export class BloomFilter {
   /** Bytes of the bit array. */
   get bytes(): number {
     return this.#bits.byteLength
+  }
+}
+
+const HOUR_MS = 3_600_000
+
+/** Strings a partition's first filter is sized for; each next one is twice as large. */
+const FIRST_LAYER = 16_384
+
+/**
+ * Which counter rows may exist, by the hour their rows expire in: a partition per hour, each a
+ * stack of Bloom filters (a full one gets a larger one on top), dropped once the hour is past.
+ * So it never needs rebuilding from the table and holds only rows that can still be read.
+ */
+export class KnownRows {
+  readonly #partitions = new Map<number, BloomFilter[]>()
+  /** Partitions before this hour were dropped: what they held is unknown. */
+  #dropped = Number.NEGATIVE_INFINITY
+
+  add(id: string, expiresAt: number): void {
+    const hour = Math.floor(expiresAt / HOUR_MS)
+    let layers = this.#partitions.get(hour)
+    if (!layers) {
+      layers = [new BloomFilter(FIRST_LAYER)]
+      this.#partitions.set(hour, layers)
+    }
+    let top = layers.at(-1) as BloomFilter
+    if (top.added >= top.capacity) {
+      top = new BloomFilter(top.capacity * 2)
+      layers.push(top)
+    }
+    top.add(id)
+  }
+
+  /** False only when the row of `id` (expiring at `expiresAt`) certainly does not exist. */
+  mayExist(id: string, expiresAt: number): boolean {
+    const hour = Math.floor(expiresAt / HOUR_MS)
+    if (hour < this.#dropped) return true
+    const layers = this.#partitions.get(hour)
+    return layers?.some((layer) => layer.has(id)) ?? false
+  }
+
+  /** Drops the partitions of rows that expired over an hour before `now`. */
+  prune(now: number): void {
+    const keep = Math.floor(now / HOUR_MS) - 1
+    if (keep <= this.#dropped) return
+    for (const hour of this.#partitions.keys()) if (hour < keep) this.#partitions.delete(hour)
+    this.#dropped = keep
+  }
+
+  get bytes(): number {
+    let bytes = 0
+    for (const layers of this.#partitions.values()) for (const l of layers) bytes += l.bytes
+    return bytes
   }
 }

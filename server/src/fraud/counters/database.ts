@@ -262,20 +262,21 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
   }
 }
 
-/** Rows a page of {@link storedIds} reads. */
+/** Rows a page of {@link storedRows} reads. */
 const SCAN_PAGE = 5_000
 
 /**
- * The id (`rowKey@bucket`) of every counter row, a page at a time in key order (keyset paging:
- * every page is an index range, however big the table). Expired rows too: callers may count at
- * times of their own (the guard's clock), and housekeeping deletes them within minutes anyway.
+ * Every counter row's id (`rowKey@bucket`) and expiry, a page at a time in key order (keyset
+ * paging: every page is an index range, however big the table).
  */
-export async function* storedIds(db: Kysely<Database>): AsyncGenerator<string[]> {
+export async function* storedRows(
+  db: Kysely<Database>,
+): AsyncGenerator<{ id: string; expiresAt: number }[]> {
   let after: { key: string; bucket: number } | undefined
   for (;;) {
     let query = db
       .selectFrom('fraud_counters')
-      .select(['key', 'bucket'])
+      .select(['key', 'bucket', 'expires_at'])
       .orderBy('key')
       .orderBy('bucket')
       .limit(SCAN_PAGE)
@@ -287,7 +288,10 @@ export async function* storedIds(db: Kysely<Database>): AsyncGenerator<string[]>
     }
     const rows = await query.execute()
     if (rows.length === 0) return
-    yield rows.map((row) => `${row.key}@${Number(row.bucket)}`)
+    yield rows.map((row) => ({
+      id: `${row.key}@${Number(row.bucket)}`,
+      expiresAt: Number(row.expires_at),
+    }))
     const last = rows.at(-1) as { key: string; bucket: number }
     after = { key: last.key, bucket: Number(last.bucket) }
     if (rows.length < SCAN_PAGE) return

@@ -22,7 +22,7 @@ import type { Logger } from 'pino'
 import type { Database } from '../../storage'
 import { databaseCounters } from './database'
 import { bucketOf, type CounterRef, type CounterStore, rowKey } from './types'
-import { buildFilter, type WriteBehindCounters, writeBehindCounters } from './write-behind'
+import { readKnownRows, type WriteBehindCounters, writeBehindCounters } from './write-behind'
 
 export type LeaseMode =
   /** Not yet known whether another process runs. */
@@ -88,7 +88,7 @@ export function leasedCounters(
   /** Counter calls in the table not yet answered. */
   const inTable = new Set<Promise<unknown>>()
   /** While taking the lease: ids counted in the table, for the filter being read. */
-  let takenMeanwhile: Set<string> | undefined
+  let takenMeanwhile: Map<string, number> | undefined
 
   let waiters: (() => void)[] = []
   function notify() {
@@ -143,7 +143,10 @@ export function leasedCounters(
   }
   function noteTaken(refs: CounterRef[], at: number) {
     if (!takenMeanwhile) return
-    for (const ref of refs) takenMeanwhile.add(`${rowKey(ref)}@${bucketOf(at, ref.windowMs)}`)
+    for (const ref of refs) {
+      const bucket = bucketOf(at, ref.windowMs)
+      takenMeanwhile.set(`${rowKey(ref)}@${bucket}`, bucket + 2 * ref.windowMs)
+    }
   }
   /** The table's counters, with what is under way known. */
   const tracked: CounterStore = {
@@ -210,15 +213,15 @@ export function leasedCounters(
       await release()
       return setMode('shared')
     }
-    takenMeanwhile = new Set()
+    takenMeanwhile = new Map()
     setMode('taking')
     try {
-      const filter = await buildFilter(db)
+      const known = await readKnownRows(db)
       // Calls counted in the table until now must have landed before memory takes over.
       setMode('handing-over')
       await Promise.allSettled([...inTable])
-      for (const taken of takenMeanwhile) filter.add(taken)
-      local = writeBehindCounters(db, filter)
+      for (const [taken, expiresAt] of takenMeanwhile) known.add(taken, expiresAt)
+      local = writeBehindCounters(db, known)
       setMode('local')
       logger?.info('fraud counters in memory: this server process is alone on the database')
     } catch (error) {

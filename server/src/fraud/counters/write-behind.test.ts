@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
-import { BloomFilter } from './bloom'
+import { BloomFilter, KnownRows } from './bloom'
 import { databaseCounters } from './database'
 import type { CounterRef } from './types'
-import { buildFilter, writeBehindCounters } from './write-behind'
+import { readKnownRows, writeBehindCounters } from './write-behind'
 
 const HOUR = 3_600_000
 const T0 = Date.parse('2026-11-27T10:00:00Z')
@@ -50,6 +50,21 @@ describe('the Bloom filter', () => {
   })
 })
 
+describe('the rows known to exist', () => {
+  it('holds more rows than its first filter, and forgets only hours long past', () => {
+    const known = new KnownRows()
+    const at = Date.parse('2026-12-02T10:30:00Z')
+    for (let i = 0; i < 50_000; i++) known.add(`row:${i}`, at + HOUR)
+    expect(known.bytes).toBeGreaterThan(new BloomFilter(16_384).bytes)
+    for (let i = 0; i < 50_000; i += 97) expect(known.mayExist(`row:${i}`, at + HOUR)).toBe(true)
+    expect(known.mayExist('row:none', at + 3 * HOUR)).toBe(false)
+    known.prune(at + 3 * HOUR)
+    // Its hour was dropped: nothing can be said any more, so it may exist.
+    expect(known.mayExist('row:none', at + HOUR)).toBe(true)
+    expect(known.mayExist('row:none', at + 3 * HOUR)).toBe(false)
+  })
+})
+
 describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
   const storages: TestStorage[] = []
   afterAll(async () => {
@@ -65,10 +80,10 @@ describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
     'answers every call as the table does, whatever is kept, flushed or forgotten (seed %i)',
     async (seed) => {
       // Two databases, the same calls: one counted in the table, one in memory written behind
-      // with a cache of 3 values a generation and a filter sized for 20 rows (rebuilt past it).
+      // with a cache of 3 values a generation; the hours go by, so rows are forgotten as they expire.
       const [exact, behind] = [await open(), await open()]
       const table = databaseCounters(exact.db)
-      const memory = writeBehindCounters(behind.db, new BloomFilter(20), {
+      const memory = writeBehindCounters(behind.db, new KnownRows(), {
         valuesPerGeneration: 3,
       })
       const model = modelCounters()
@@ -117,7 +132,7 @@ describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
 
   it('gives concurrent callers of one counter the values they would get one after another', async () => {
     const storage = await open()
-    const memory = writeBehindCounters(storage.db, await buildFilter(storage.db))
+    const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
     const ref = { key: 'start:p:country:GB', windowMs: HOUR }
     const values = await Promise.all(Array.from({ length: 50 }, () => memory.hit([ref], T0 + 1)))
     expect(values.map((v) => v[0]).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
@@ -129,7 +144,7 @@ describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
     const storage = await open()
     const ref = { key: 'start:p:phone:+447400111222', windowMs: HOUR }
     await databaseCounters(storage.db).hit([ref], T0 + 10, 4)
-    const memory = writeBehindCounters(storage.db, await buildFilter(storage.db))
+    const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
     expect(await memory.hit([ref], T0 + 20)).toEqual([5])
     await storage.db.schema.alterTable('fraud_counters').renameTo('fraud_counters_away').execute()
     await expect(memory.flush()).rejects.toThrow()

@@ -5,8 +5,8 @@
  * trip to count.
  *
  * - Values: a bounded cache of counters' current counts. A counter not in it is read from the
- *   database (its row, plus what is counted and not yet written), unless the Bloom filter of
- *   rows that may exist says it has none: a start's own number and address are new, so most
+ *   database (its row, plus what is counted and not yet written), unless the Bloom filters of
+ *   rows that may exist say it has none: a start's own number and address are new, so most
  *   of its counters cost no read at all.
  * - Writes: what is counted is summed per row and added every flush (a few multi-row upserts in
  *   one transaction), so a start's counting costs a share of a statement, not two.
@@ -16,8 +16,8 @@
 import type { Kysely } from 'kysely'
 import { BoundedCache } from '../../bounded-cache'
 import type { Database } from '../../storage'
-import { BloomFilter } from './bloom'
-import { addRows, read, storedIds } from './database'
+import { KnownRows } from './bloom'
+import { addRows, read, storedRows } from './database'
 import {
   bucketOf,
   type CounterRef,
@@ -29,9 +29,6 @@ import {
 
 /** Counter values kept per generation (the cache keeps up to twice as many). */
 const VALUES_PER_GENERATION = 50_000
-
-/** Rows the Bloom filter is sized for at least; it is rebuilt from the table once past it. */
-const MIN_FILTER_CAPACITY = 1_000_000
 
 export interface WriteBehindCounters extends CounterStore {
   /** Writes what was counted and not yet written; resolves once it is in the database. */
@@ -48,37 +45,24 @@ interface Pending {
   reject(error: unknown): void
 }
 
-/** A filter of every stored row's id, read from the table; the ids `also` are added too. */
-export async function buildFilter(
-  db: Kysely<Database>,
-  also: Iterable<string> = [],
-): Promise<BloomFilter> {
-  const { rows } = await db
-    .selectFrom('fraud_counters')
-    .select((eb) => eb.fn.countAll<number>().as('rows'))
-    .executeTakeFirstOrThrow()
-  const filter = new BloomFilter(Math.max(MIN_FILTER_CAPACITY, 2 * Number(rows)))
-  for (const id of also) filter.add(id)
-  for await (const page of storedIds(db)) for (const id of page) filter.add(id)
-  return filter
+/** Which rows the table holds, read from it: taken once no other process writes it. */
+export async function readKnownRows(db: Kysely<Database>): Promise<KnownRows> {
+  const known = new KnownRows()
+  for await (const page of storedRows(db)) for (const row of page) known.add(row.id, row.expiresAt)
+  return known
 }
 
-/**
- * @param known every id (`rowKey@bucket`) that may have a row: from {@link buildFilter}, taken
- *   after no other process writes the table.
- */
+/** @param known the rows the table holds (see {@link readKnownRows}). */
 export function writeBehindCounters(
   db: Kysely<Database>,
-  known: BloomFilter,
-  { now = Date.now, valuesPerGeneration = VALUES_PER_GENERATION } = {},
+  known: KnownRows,
+  { valuesPerGeneration = VALUES_PER_GENERATION } = {},
 ): WriteBehindCounters {
   const values = new BoundedCache<string, number>(valuesPerGeneration)
   /** Counts not yet written, per row id. */
   let unwritten = new Map<string, CounterRow>()
-  let filter = known
-  /** While a filter is being rebuilt: the ids remembered meanwhile, to add to it. */
-  let meanwhile: Set<string> | undefined
-  let rebuildAfter = 0
+  /** The latest time counted at: rows that expired well before it are forgotten. */
+  let latest = 0
 
   let tail: Promise<unknown> = Promise.resolve()
   /** Runs `job` after every job before it has settled. */
@@ -111,35 +95,6 @@ export function writeBehindCounters(
     }
   }
 
-  function remember(id: string) {
-    filter.add(id)
-    meanwhile?.add(id)
-    if (!meanwhile && filter.added > filter.capacity && now() >= rebuildAfter) {
-      rebuildFilter().catch(() => {
-        // The full filter still answers rightly, only with more reads: try again later.
-        rebuildAfter = now() + 10_000
-      })
-    }
-  }
-
-  /**
-   * A filter past its capacity answers "maybe" too often: a new one is read from the table.
-   * Rows written while the table is read were counted before the rebuild began (then they were
-   * unwritten then) or after (then they are remembered meanwhile): the new filter gets both.
-   */
-  async function rebuildFilter() {
-    meanwhile = new Set()
-    try {
-      // Taken between jobs: no flush is half done, so every row is in the table or unwritten.
-      const unwrittenIds = await exclusive(() => [...unwritten.keys()])
-      const rebuilt = await buildFilter(db, unwrittenIds)
-      for (const id of meanwhile) rebuilt.add(id)
-      filter = rebuilt
-    } finally {
-      meanwhile = undefined
-    }
-  }
-
   async function runBatch(batch: Pending[]) {
     /** The batch's counters, held apart from the cache, which may drop them meanwhile. */
     const counts = new Map<string, number>()
@@ -151,12 +106,13 @@ export function writeBehindCounters(
       if (counts.has(id) || missing.has(id)) return
       const kept = values.get(id)
       if (kept !== undefined) counts.set(id, kept)
-      else if (unwritten.has(id) || filter.has(id)) {
+      else if (unwritten.has(id) || known.mayExist(id, bucket + 2 * ref.windowMs)) {
         missing.set(id, rowKey(ref))
         oldest = Math.min(oldest, bucket)
       } else counts.set(id, 0)
     }
     for (const { refs, at } of batch) {
+      if (at > latest) latest = at
       for (const ref of refs) {
         const bucket = bucketOf(at, ref.windowMs)
         need(ref, bucket)
@@ -190,13 +146,9 @@ export function writeBehindCounters(
           const row = unwritten.get(id)
           if (row) row.count += amount
           else {
-            unwritten.set(id, {
-              key: rowKey(ref),
-              bucket,
-              count: amount,
-              expires_at: bucket + 2 * ref.windowMs,
-            })
-            remember(id)
+            const expiresAt = bucket + 2 * ref.windowMs
+            unwritten.set(id, { key: rowKey(ref), bucket, count: amount, expires_at: expiresAt })
+            known.add(id, expiresAt)
           }
         }
       }
@@ -216,6 +168,7 @@ export function writeBehindCounters(
     return exclusive(async () => {
       // What callers asked before the flush is counted first, so the flush holds it.
       await runQueued()
+      known.prune(latest)
       if (unwritten.size === 0) return
       const rows = [...unwritten.values()].sort((a, b) =>
         a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
