@@ -15,6 +15,13 @@ function fnv1a(text: string, seed: number): number {
   return hash >>> 0
 }
 
+/** Two independent hashes of a string: a filter's probes are combinations of them. */
+export type Hashes = readonly [number, number]
+
+export function hashesOf(text: string): Hashes {
+  return [fnv1a(text, 0x811c9dc5), fnv1a(text, 0x5bd1e995) | 1]
+}
+
 export class BloomFilter {
   readonly #bits: Uint32Array
   readonly #size: number
@@ -36,11 +43,13 @@ export class BloomFilter {
   }
 
   add(text: string): void {
-    const h1 = fnv1a(text, 0x811c9dc5)
-    const h2 = fnv1a(text, 0x5bd1e995) | 1
+    this.addHashed(hashesOf(text))
+  }
+
+  /** {@link add} with the string's hashes (see {@link hashesOf}), to test several filters. */
+  addHashed([h1, h2]: Hashes): void {
     for (let i = 0; i < this.#probes; i++) {
-      const bit = (h1 + Math.imul(i, h2)) >>> 0
-      const at = bit % this.#size
+      const at = ((h1 + Math.imul(i, h2)) >>> 0) % this.#size
       this.#bits[at >>> 5] = (this.#bits[at >>> 5] ?? 0) | (1 << (at & 31))
     }
     this.#added++
@@ -48,8 +57,10 @@ export class BloomFilter {
 
   /** False: `text` was certainly never added. True: it may have been. */
   has(text: string): boolean {
-    const h1 = fnv1a(text, 0x811c9dc5)
-    const h2 = fnv1a(text, 0x5bd1e995) | 1
+    return this.hasHashed(hashesOf(text))
+  }
+
+  hasHashed([h1, h2]: Hashes): boolean {
     for (let i = 0; i < this.#probes; i++) {
       const at = ((h1 + Math.imul(i, h2)) >>> 0) % this.#size
       if (((this.#bits[at >>> 5] ?? 0) & (1 << (at & 31))) === 0) return false
@@ -70,8 +81,11 @@ export class BloomFilter {
 
 const HOUR_MS = 3_600_000
 
-/** Strings a partition's first filter is sized for; each next one is twice as large. */
-const FIRST_LAYER = 16_384
+/**
+ * Strings a partition's first filter is sized for (160 KB), each next one twice as large. Few
+ * partitions fill at once (a day's counters share one: their rows all expire two days on).
+ */
+const FIRST_LAYER = 131_072
 
 /**
  * Which counter rows may exist, by the hour their rows expire in: a partition per hour, each a
@@ -95,7 +109,7 @@ export class KnownRows {
       top = new BloomFilter(top.capacity * 2)
       layers.push(top)
     }
-    top.add(id)
+    top.addHashed(hashesOf(id))
   }
 
   /** False only when the row of `id` (expiring at `expiresAt`) certainly does not exist. */
@@ -103,7 +117,10 @@ export class KnownRows {
     const hour = Math.floor(expiresAt / HOUR_MS)
     if (hour < this.#dropped) return true
     const layers = this.#partitions.get(hour)
-    return layers?.some((layer) => layer.has(id)) ?? false
+    if (!layers) return false
+    const hashes = hashesOf(id)
+    for (const layer of layers) if (layer.hasHashed(hashes)) return true
+    return false
   }
 
   /** Drops the partitions of rows that expired over an hour before `now`. */

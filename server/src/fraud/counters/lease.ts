@@ -114,13 +114,17 @@ export function leasedCounters(
     const deadline = wall() + timings.waitMs
     for (;;) {
       if (mode === 'local' && local && leaseHeld()) return local
-      if (mode === 'local') void handOver('the lease is about to lapse')
+      if (mode === 'local') {
+        handOver('the lease is about to lapse').catch((error: unknown) =>
+          logger?.warn({ err: error }, 'fraud counters: could not hand the counters over yet'),
+        )
+      }
       if ((mode === 'shared' || mode === 'taking') && seenAlive()) return tracked
       if (mode === 'closed') throw new Error('[textgate] [fraud] the counters are closed')
       const left = deadline - wall()
       if (left <= 0) {
         throw new Error(
-          '[textgate] [fraud] the counters are not available: another server process holds them and has not handed them over',
+          `[textgate] [fraud] the counters are not available (${mode}): ${mode === 'waiting' ? 'another server process holds them and has not handed them over' : 'the database cannot be reached'}`,
         )
       }
       await new Promise<void>((resolve) => {
@@ -190,6 +194,19 @@ export function leasedCounters(
     leaseUntil = 0
   }
 
+  /** Extends our lease from `at`; false when it is not ours any more. */
+  async function renew(at: number): Promise<boolean> {
+    const renewed = await db
+      .updateTable('fraud_counter_lease')
+      .set({ expires_at: at + timings.leaseMs })
+      .where('name', '=', LEASE)
+      .where('holder', '=', id)
+      .executeTakeFirst()
+    if (Number(renewed.numUpdatedRows) === 0) return false
+    leaseUntil = at + timings.leaseMs
+    return true
+  }
+
   async function take(at: number) {
     // The migration writes the row; a table emptied since gets it back.
     await db
@@ -221,6 +238,8 @@ export function leasedCounters(
       setMode('handing-over')
       await Promise.allSettled([...inTable])
       for (const [taken, expiresAt] of takenMeanwhile) known.add(taken, expiresAt)
+      // Reading a large table takes a while: the lease is renewed before memory counts.
+      if (!(await renew(wall()))) return setMode('waiting')
       local = writeBehindCounters(db, known)
       setMode('local')
       logger?.info('fraud counters in memory: this server process is alone on the database')
@@ -268,14 +287,7 @@ export function leasedCounters(
       .execute()
     const others = await othersAlive(at)
     if (mode === 'local') {
-      const renewed = await db
-        .updateTable('fraud_counter_lease')
-        .set({ expires_at: at + timings.leaseMs })
-        .where('name', '=', LEASE)
-        .where('holder', '=', id)
-        .executeTakeFirst()
-      if (Number(renewed.numUpdatedRows) === 0) return handOver('the lease was lost')
-      leaseUntil = at + timings.leaseMs
+      if (!(await renew(at))) return handOver('the lease was lost')
       if (others) return handOver('another server process started on the database')
       return
     }

@@ -54,9 +54,9 @@ describe('the rows known to exist', () => {
   it('holds more rows than its first filter, and forgets only hours long past', () => {
     const known = new KnownRows()
     const at = Date.parse('2026-12-02T10:30:00Z')
-    for (let i = 0; i < 50_000; i++) known.add(`row:${i}`, at + HOUR)
-    expect(known.bytes).toBeGreaterThan(new BloomFilter(16_384).bytes)
-    for (let i = 0; i < 50_000; i += 97) expect(known.mayExist(`row:${i}`, at + HOUR)).toBe(true)
+    for (let i = 0; i < 200_000; i++) known.add(`row:${i}`, at + HOUR)
+    expect(known.bytes).toBeGreaterThan(new BloomFilter(131_072).bytes)
+    for (let i = 0; i < 200_000; i += 97) expect(known.mayExist(`row:${i}`, at + HOUR)).toBe(true)
     expect(known.mayExist('row:none', at + 3 * HOUR)).toBe(false)
     known.prune(at + 3 * HOUR)
     // Its hour was dropped: nothing can be said any more, so it may exist.
