@@ -27,8 +27,11 @@ import {
   rowKey,
 } from './types'
 
-/** Counter values kept per generation (the cache keeps up to twice as many). */
-const VALUES_PER_GENERATION = 50_000
+/**
+ * Counter values kept per generation (the cache keeps up to twice as many): the counters read
+ * again are the shared ones (a project, a country, a prefix), and a hit keeps them in.
+ */
+const VALUES_PER_GENERATION = 16_384
 
 export interface WriteBehindCounters extends CounterStore {
   /** Writes what was counted and not yet written; resolves once it is in the database. */
