@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
+import { openStorage } from '../../storage'
 import { databaseCounters } from './database'
 import { type LeasedCounters, leasedCounters } from './lease'
 
@@ -73,5 +77,37 @@ describe.each(DIALECTS)('counters of server processes on one %s database', (dial
     expect([a.mode, b.mode].filter((mode) => mode === 'local')).toEqual([])
     await Promise.all([a.close(), b.close()])
     expect(await table.read([key], at)).toEqual([40])
+  })
+
+  it('go on without a holder that died, once its lease has lapsed', async () => {
+    // Two connections to one database, as two processes have: the holder's is cut, so it can
+    // neither write what it holds nor renew its lease nor give it back.
+    const shared = await createTestStorage(dialect, {
+      sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-lease-')), 'counters.db'),
+    })
+    const doomed = openStorage(shared.url)
+    const key = { key: 'start:p:phone:+447400123456', windowMs: 3_600_000 }
+    const at = Date.now()
+    const holder = leasedCounters(doomed.db, { timings: { ...timings, waitMs: 1_000 } })
+    await until('the holder counts in memory', () => holder.mode === 'local')
+    await holder.hit([key], at, 5)
+    // Long enough for the holder to write what it counted.
+    await new Promise((resolve) => setTimeout(resolve, 5 * timings.flushMs))
+    await holder.hit([key], at, 1)
+    await doomed.close()
+
+    const started = Date.now()
+    const survivor = leasedCounters(shared.db, { timings })
+    // It waits for the lease to lapse, then counts: what the holder wrote is there, what it
+    // held unwritten (at most one flush) is lost.
+    const [value] = await survivor.hit([key], at)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(timings.leaseMs / 2)
+    expect(value).toBeGreaterThanOrEqual(6)
+    expect(value).toBeLessThanOrEqual(7)
+    // The dead holder answers nothing from memory once its lease could have lapsed.
+    await expect(holder.hit([key], at)).rejects.toThrow()
+    await survivor.close()
+    await holder.close().catch(() => {})
+    await shared.dispose()
   })
 })
