@@ -17,7 +17,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../../storage'
 import { databaseCounters } from './database'
@@ -104,10 +104,25 @@ export function leasedCounters(
   }
 
   const wall = Date.now
+  /**
+   * The database's clock less this process's, on PostgreSQL: servers on several machines judge
+   * each other's rows (`seen_at`, `expires_at`) by one clock. SQLite is one machine's.
+   */
+  let skew = 0
+  /** The time rows are written and judged in. */
+  const clock = () => wall() + skew
+  async function readSkew() {
+    if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return
+    const sent = wall()
+    const { rows } = await sql<{ now: string }>`
+      SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`.execute(db)
+    const received = wall()
+    skew = Number(rows[0]?.now) - (sent + received) / 2
+  }
   /** Counting in memory needs the lease for a while yet: a beat or two may be late. */
-  const leaseHeld = () => wall() < leaseUntil - 2 * timings.beatMs
+  const leaseHeld = () => clock() < leaseUntil - 2 * timings.beatMs
   /** Counting in the table needs every holder to see this process alive. */
-  const seenAlive = () => wall() < aliveAt + timings.aliveMs - 3 * timings.beatMs
+  const seenAlive = () => clock() < aliveAt + timings.aliveMs - 3 * timings.beatMs
 
   /** The store to count in now, once there is one. */
   async function current(): Promise<CounterStore> {
@@ -239,7 +254,7 @@ export function leasedCounters(
       await Promise.allSettled([...inTable])
       for (const [taken, expiresAt] of takenMeanwhile) known.add(taken, expiresAt)
       // Reading a large table takes a while: the lease is renewed before memory counts.
-      if (!(await renew(wall()))) return setMode('waiting')
+      if (!(await renew(clock()))) return setMode('waiting')
       local = writeBehindCounters(db, known)
       setMode('local')
       logger?.info('fraud counters in memory: this server process is alone on the database')
@@ -263,7 +278,7 @@ export function leasedCounters(
         await release()
         logger?.info({ why }, 'fraud counters in the table: %s', why)
         // Lost rather than given back: another process may hold it now.
-        setMode((await leaseIsFree(wall())) ? 'shared' : 'waiting')
+        setMode((await leaseIsFree(clock())) ? 'shared' : 'waiting')
       } finally {
         handing = undefined
       }
@@ -272,7 +287,8 @@ export function leasedCounters(
   }
 
   async function beat() {
-    const at = wall()
+    await readSkew()
+    const at = clock()
     await db
       .insertInto('fraud_counter_processes')
       .values({ id, seen_at: at })
@@ -308,7 +324,7 @@ export function leasedCounters(
       if (wall() >= nextBeat) {
         nextBeat = wall() + timings.beatMs
         await beat()
-      } else if (mode === 'waiting' && (await leaseIsFree(wall()))) {
+      } else if (mode === 'waiting' && (await leaseIsFree(clock()))) {
         setMode(seenAlive() ? 'shared' : 'starting')
       }
     } catch (error) {
