@@ -82,10 +82,16 @@ export class BloomFilter {
 const HOUR_MS = 3_600_000
 
 /**
- * Strings a partition's first filter is sized for (160 KB), each next one twice as large. Few
+ * Strings a partition's first filter is sized for (230 KB), each next one twice as large. Few
  * partitions fill at once (a day's counters share one: their rows all expire two days on).
  */
 const FIRST_LAYER = 131_072
+
+/**
+ * Each filter's false positives at capacity: a start checks about two dozen rows, and each
+ * false "maybe" costs the batch a read (a round trip on PostgreSQL).
+ */
+const FALSE_POSITIVES = 0.001
 
 /**
  * Which counter rows may exist, by the hour their rows expire in: a partition per hour, each a
@@ -101,12 +107,12 @@ export class KnownRows {
     const hour = Math.floor(expiresAt / HOUR_MS)
     let layers = this.#partitions.get(hour)
     if (!layers) {
-      layers = [new BloomFilter(FIRST_LAYER)]
+      layers = [new BloomFilter(FIRST_LAYER, FALSE_POSITIVES)]
       this.#partitions.set(hour, layers)
     }
     let top = layers.at(-1) as BloomFilter
     if (top.added >= top.capacity) {
-      top = new BloomFilter(top.capacity * 2)
+      top = new BloomFilter(top.capacity * 2, FALSE_POSITIVES)
       layers.push(top)
     }
     top.addHashed(hashesOf(id))

@@ -80,10 +80,13 @@ export function leasedCounters(
   const shared = databaseCounters(db)
   let mode: LeaseMode = 'starting'
   let local: WriteBehindCounters | undefined
-  /** When the lease lapses unless renewed (ours). */
-  let leaseUntil = 0
-  /** When this process last wrote that it is alive. */
-  let aliveAt = 0
+  /**
+   * When (this process's monotonic clock) our lease was last taken or renewed, and when this
+   * process last wrote that it is alive: both from before the statement was sent, so the lease
+   * lapses for others no sooner than it counts as lapsed here, whatever the clocks.
+   */
+  let leaseFrom = Number.NEGATIVE_INFINITY
+  let aliveFrom = Number.NEGATIVE_INFINITY
   let nextBeat = 0
   /** Counter calls in the table not yet answered. */
   const inTable = new Set<Promise<unknown>>()
@@ -109,6 +112,8 @@ export function leasedCounters(
    * each other's rows (`seen_at`, `expires_at`) by one clock. SQLite is one machine's.
    */
   let skew = 0
+  /** The last readings of the skew: the one with the shortest round trip is the truest. */
+  const readings: { roundTrip: number; skew: number }[] = []
   /** The time rows are written and judged in. */
   const clock = () => wall() + skew
   async function readSkew() {
@@ -117,12 +122,17 @@ export function leasedCounters(
     const { rows } = await sql<{ now: string }>`
       SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`.execute(db)
     const received = wall()
-    skew = Number(rows[0]?.now) - (sent + received) / 2
+    // Whole milliseconds: the times are written to bigint columns.
+    const reading = Math.round(Number(rows[0]?.now) - (sent + received) / 2)
+    readings.push({ roundTrip: received - sent, skew: reading })
+    if (readings.length > 20) readings.shift()
+    skew = readings.reduce((best, r) => (r.roundTrip < best.roundTrip ? r : best)).skew
   }
+  const monotonic = () => performance.now()
   /** Counting in memory needs the lease for a while yet: a beat or two may be late. */
-  const leaseHeld = () => clock() < leaseUntil - 2 * timings.beatMs
+  const leaseHeld = () => monotonic() < leaseFrom + timings.leaseMs - 2 * timings.beatMs
   /** Counting in the table needs every holder to see this process alive. */
-  const seenAlive = () => clock() < aliveAt + timings.aliveMs - 3 * timings.beatMs
+  const seenAlive = () => monotonic() < aliveFrom + timings.aliveMs - 3 * timings.beatMs
 
   /** The store to count in now, once there is one. */
   async function current(): Promise<CounterStore> {
@@ -206,11 +216,11 @@ export function leasedCounters(
       .where('name', '=', LEASE)
       .where('holder', '=', id)
       .execute()
-    leaseUntil = 0
+    leaseFrom = Number.NEGATIVE_INFINITY
   }
 
-  /** Extends our lease from `at`; false when it is not ours any more. */
-  async function renew(at: number): Promise<boolean> {
+  /** Extends our lease from `at` (`since` on the monotonic clock); false when it is not ours. */
+  async function renew(at: number, since = monotonic()): Promise<boolean> {
     const renewed = await db
       .updateTable('fraud_counter_lease')
       .set({ expires_at: at + timings.leaseMs })
@@ -218,11 +228,11 @@ export function leasedCounters(
       .where('holder', '=', id)
       .executeTakeFirst()
     if (Number(renewed.numUpdatedRows) === 0) return false
-    leaseUntil = at + timings.leaseMs
+    leaseFrom = since
     return true
   }
 
-  async function take(at: number) {
+  async function take(at: number, since: number) {
     // The migration writes the row; a table emptied since gets it back.
     await db
       .insertInto('fraud_counter_lease')
@@ -238,7 +248,7 @@ export function leasedCounters(
       )
       .executeTakeFirst()
     if (Number(taken.numUpdatedRows) === 0) return setMode('waiting')
-    leaseUntil = at + timings.leaseMs
+    leaseFrom = since
     // The lease is written: a process that wrote its row before now is seen here, and one
     // that writes it after sees the lease taken and waits.
     if (await othersAlive(at)) {
@@ -287,6 +297,7 @@ export function leasedCounters(
   }
 
   async function beat() {
+    const since = monotonic()
     await readSkew()
     const at = clock()
     await db
@@ -294,7 +305,7 @@ export function leasedCounters(
       .values({ id, seen_at: at })
       .onConflict((oc) => oc.column('id').doUpdateSet({ seen_at: at }))
       .execute()
-    aliveAt = at
+    aliveFrom = since
     notify()
     // Rows of processes long gone.
     await db
@@ -303,13 +314,13 @@ export function leasedCounters(
       .execute()
     const others = await othersAlive(at)
     if (mode === 'local') {
-      if (!(await renew(at))) return handOver('the lease was lost')
+      if (!(await renew(at, since))) return handOver('the lease was lost')
       if (others) return handOver('another server process started on the database')
       return
     }
     if (mode === 'starting' || mode === 'waiting' || mode === 'shared') {
       if (!(await leaseIsFree(at))) return setMode('waiting')
-      if (!others) return take(at)
+      if (!others) return take(at, since)
       setMode('shared')
     }
   }
@@ -320,13 +331,14 @@ export function leasedCounters(
   async function tick() {
     try {
       if (mode === 'handing-over' && !handing && local) await handOver('retrying')
-      if (mode === 'local') await local?.flush()
+      // The beat first: under load, a flush may wait behind the batches being counted.
       if (wall() >= nextBeat) {
         nextBeat = wall() + timings.beatMs
         await beat()
       } else if (mode === 'waiting' && (await leaseIsFree(clock()))) {
         setMode(seenAlive() ? 'shared' : 'starting')
       }
+      if (mode === 'local') await local?.flush()
     } catch (error) {
       logger?.warn({ err: error, mode }, 'fraud counters: could not keep the lease up to date')
     }
