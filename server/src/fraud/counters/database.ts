@@ -13,6 +13,9 @@ import {
   type CounterRow,
   type CounterStore,
   estimate,
+  expiryOf,
+  inRowOrder,
+  rowId,
   rowKey,
 } from './types'
 
@@ -134,7 +137,7 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     for (const ref of refs) unique.set(rowKey(ref), ref)
     return [...unique.values()].map((ref) => {
       const bucket = bucketOf(at, ref.windowMs)
-      const id = `${rowKey(ref)}@${bucket}`
+      const id = rowId(rowKey(ref), bucket)
       const row = added.get(id)
       if (row) row.count += amount
       else {
@@ -142,16 +145,14 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
           key: rowKey(ref),
           bucket,
           count: amount,
-          expires_at: bucket + 2 * ref.windowMs,
+          expires_at: expiryOf(ref, bucket),
         })
       }
       return { id, amount }
     })
   })
 
-  const rows = [...added.values()].sort((a, b) =>
-    a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
-  )
+  const rows = [...added.values()].sort(inRowOrder)
   // Previous windows of the sliding hits, current (and previous) windows of the reads.
   const keys = new Set<string>()
   let oldest = Number.POSITIVE_INFINITY
@@ -176,7 +177,7 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     // PostgreSQL: one round trip. The read sees the table as it was before the upsert (one
     // snapshot per statement), which is all it needs: what was upserted comes from RETURNING.
     for (const row of await upsertAndRead(db, rows, wanted, oldest)) {
-      const id = `${row.key}@${Number(row.bucket)}`
+      const id = rowId(row.key, Number(row.bucket))
       if (Number(row.upserted) === 1) totals.set(id, Number(row.count))
       else stored.set(id, Number(row.count))
     }
@@ -184,12 +185,12 @@ async function runBatch(db: Kysely<Database>, batch: Pending[]): Promise<void> {
     for (let from = 0; from < rows.length; from += MAX_ROWS_PER_UPSERT) {
       const part = rows.slice(from, from + MAX_ROWS_PER_UPSERT)
       for (const row of await upsert(db, part)) {
-        totals.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+        totals.set(rowId(row.key, Number(row.bucket)), Number(row.count))
       }
     }
     if (wanted.length > 0) {
       for (const row of await read(db, wanted, oldest)) {
-        stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+        stored.set(rowId(row.key, Number(row.bucket)), Number(row.count))
       }
     }
   }
@@ -289,7 +290,7 @@ export async function* storedRows(
     const rows = await query.execute()
     if (rows.length === 0) return
     yield rows.map((row) => ({
-      id: `${row.key}@${Number(row.bucket)}`,
+      id: rowId(row.key, Number(row.bucket)),
       expiresAt: Number(row.expires_at),
     }))
     const last = rows.at(-1) as { key: string; bucket: number }

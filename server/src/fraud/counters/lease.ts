@@ -21,7 +21,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../../storage'
 import { databaseCounters } from './database'
-import { bucketOf, type CounterRef, type CounterStore, rowKey } from './types'
+import { bucketOf, type CounterRef, type CounterStore, expiryOf, rowId, rowKey } from './types'
 import { readKnownRows, type WriteBehindCounters, writeBehindCounters } from './write-behind'
 
 export type LeaseMode =
@@ -174,7 +174,7 @@ export function leasedCounters(
     if (!takenMeanwhile) return
     for (const ref of refs) {
       const bucket = bucketOf(at, ref.windowMs)
-      takenMeanwhile.set(`${rowKey(ref)}@${bucket}`, bucket + 2 * ref.windowMs)
+      takenMeanwhile.set(rowId(rowKey(ref), bucket), expiryOf(ref, bucket))
     }
   }
   /** The table's counters, with what is under way known. */

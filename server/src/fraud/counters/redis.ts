@@ -2,7 +2,15 @@
  * Counters in Redis (REDIS_URL): one key per counter and window, atomic on the Redis server.
  * @module
  */
-import { bucketOf, type CounterRef, type CounterStore, estimate, rowKey } from './types'
+import {
+  bucketOf,
+  type CounterRef,
+  type CounterStore,
+  estimate,
+  expiryOf,
+  rowId,
+  rowKey,
+} from './types'
 
 /** The part of an ioredis client the counters use. */
 export interface RedisLike {
@@ -29,7 +37,7 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
       if (amount !== null) {
         multi.incrby(keyOf(ref, bucket), amount)
         // A relative lifetime: the app's clock decides the window, not the Redis server's.
-        multi.pexpire(keyOf(ref, bucket), Math.max(1_000, bucket + 2 * ref.windowMs - at))
+        multi.pexpire(keyOf(ref, bucket), Math.max(1_000, expiryOf(ref, bucket) - at))
       } else {
         multi.get(keyOf(ref, bucket))
       }
@@ -45,8 +53,8 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
       if (currentError) throw currentError
       if (previousError) throw previousError
       const counts = new Map<string, number>([
-        [`${rowKey(ref)}@${bucket}`, Number(current ?? 0)],
-        [`${rowKey(ref)}@${bucket - ref.windowMs}`, Number(previous ?? 0)],
+        [rowId(rowKey(ref), bucket), Number(current ?? 0)],
+        [rowId(rowKey(ref), bucket - ref.windowMs), Number(previous ?? 0)],
       ])
       return estimate(ref, at, (id) => counts.get(id)).value
     })

@@ -18,6 +18,10 @@ export interface CounterRef {
 
 export const rowKey = (ref: CounterRef) => `${ref.key}|${ref.windowMs}`
 export const bucketOf = (at: number, windowMs: number) => Math.floor(at / windowMs) * windowMs
+/** A counter row's id: its {@link rowKey} and the start of its window. */
+export const rowId = (key: string, bucket: number) => `${key}@${bucket}`
+/** When the row of `ref`'s window starting at `bucket` is no longer read (two windows on). */
+export const expiryOf = (ref: CounterRef, bucket: number) => bucket + 2 * ref.windowMs
 
 export function estimate(
   ref: CounterRef,
@@ -25,9 +29,9 @@ export function estimate(
   countOf: (id: string) => number | undefined,
 ): { current: number; previous: number; value: number } {
   const bucket = bucketOf(at, ref.windowMs)
-  const current = countOf(`${rowKey(ref)}@${bucket}`) ?? 0
+  const current = countOf(rowId(rowKey(ref), bucket)) ?? 0
   if (ref.fixed) return { current, previous: 0, value: current }
-  const previous = countOf(`${rowKey(ref)}@${bucket - ref.windowMs}`) ?? 0
+  const previous = countOf(rowId(rowKey(ref), bucket - ref.windowMs)) ?? 0
   const overlap = 1 - (at - bucket) / ref.windowMs
   return { current, previous, value: current + previous * overlap }
 }
@@ -39,6 +43,10 @@ export interface CounterRow {
   count: number
   expires_at: number
 }
+
+/** Rows in key order, then window: the order every writer locks them in. */
+export const inRowOrder = (a: CounterRow, b: CounterRow) =>
+  a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1
 
 /** Where the guard keeps its counters. */
 export interface CounterStore {

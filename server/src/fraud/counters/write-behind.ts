@@ -24,6 +24,9 @@ import {
   type CounterRow,
   type CounterStore,
   estimate,
+  expiryOf,
+  inRowOrder,
+  rowId,
   rowKey,
 } from './types'
 
@@ -105,11 +108,11 @@ export function writeBehindCounters(
     const missing = new Map<string, string>()
     let oldest = Number.POSITIVE_INFINITY
     const need = (ref: CounterRef, bucket: number) => {
-      const id = `${rowKey(ref)}@${bucket}`
+      const id = rowId(rowKey(ref), bucket)
       if (counts.has(id) || missing.has(id)) return
       const kept = values.get(id)
       if (kept !== undefined) counts.set(id, kept)
-      else if (unwritten.has(id) || known.mayExist(id, bucket + 2 * ref.windowMs)) {
+      else if (unwritten.has(id) || known.mayExist(id, expiryOf(ref, bucket))) {
         missing.set(id, rowKey(ref))
         oldest = Math.min(oldest, bucket)
       } else counts.set(id, 0)
@@ -125,7 +128,7 @@ export function writeBehindCounters(
     if (missing.size > 0) {
       const stored = new Map<string, number>()
       for (const row of await read(db, [...new Set(missing.values())], oldest)) {
-        stored.set(`${row.key}@${Number(row.bucket)}`, Number(row.count))
+        stored.set(rowId(row.key, Number(row.bucket)), Number(row.count))
       }
       // A counter's whole count: its row and what is not yet written of it.
       for (const id of missing.keys()) {
@@ -140,7 +143,7 @@ export function writeBehindCounters(
         const seen = new Set<string>()
         for (const ref of refs) {
           const bucket = bucketOf(at, ref.windowMs)
-          const id = `${rowKey(ref)}@${bucket}`
+          const id = rowId(rowKey(ref), bucket)
           if (seen.has(id)) continue
           seen.add(id)
           const count = countOf(id) + amount
@@ -149,7 +152,7 @@ export function writeBehindCounters(
           const row = unwritten.get(id)
           if (row) row.count += amount
           else {
-            const expiresAt = bucket + 2 * ref.windowMs
+            const expiresAt = expiryOf(ref, bucket)
             unwritten.set(id, { key: rowKey(ref), bucket, count: amount, expires_at: expiresAt })
             known.add(id, expiresAt)
           }
@@ -173,9 +176,7 @@ export function writeBehindCounters(
       await runQueued()
       known.prune(latest)
       if (unwritten.size === 0) return
-      const rows = [...unwritten.values()].sort((a, b) =>
-        a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1,
-      )
+      const rows = [...unwritten.values()].sort(inRowOrder)
       const writing = unwritten
       unwritten = new Map()
       try {
