@@ -82,16 +82,17 @@ export class BloomFilter {
 const HOUR_MS = 3_600_000
 
 /**
- * Strings a partition's first filter is sized for (230 KB), each next one twice as large. Few
+ * Strings a partition's first filter is sized for (307 KiB), each next one twice as large. Few
  * partitions fill at once (a day's counters share one: their rows all expire two days on).
  */
 const FIRST_LAYER = 131_072
 
 /**
  * Each filter's false positives at capacity: a start checks about two dozen rows, and each
- * false "maybe" costs the batch a read (a round trip on PostgreSQL).
+ * false "maybe" costs the batch a read (a round trip on PostgreSQL) and a wait behind any
+ * flush under way; at 0.1 % one start in a hundred paid that wait, at the tail of latency.
  */
-const FALSE_POSITIVES = 0.001
+const FALSE_POSITIVES = 0.0001
 
 /**
  * Which counter rows may exist, by the hour their rows expire in: a partition per hour, each a

@@ -19,6 +19,19 @@ async function until(what: string, ready: () => boolean) {
   }
 }
 
+/** `work`, failing with what it was doing if it takes over 8 s (not at the test's timeout). */
+async function step<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after 8 s: ${what}`)), 8_000)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 const sorted = (values: (number | undefined)[]) => [...values].sort((a, b) => (a ?? 0) - (b ?? 0))
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -90,11 +103,11 @@ describe.each(DIALECTS)('counters of server processes on one %s database', (dial
     const at = Date.now()
     const holder = leasedCounters(doomed.db, { timings: { ...timings, waitMs: 1_000 } })
     await until('the holder counts in memory', () => holder.mode === 'local')
-    await holder.hit([key], at, 5)
+    await step('the holder counting 5', holder.hit([key], at, 5))
     // Long enough for the holder to write what it counted.
     await new Promise((resolve) => setTimeout(resolve, 5 * timings.flushMs))
-    await holder.hit([key], at, 1)
-    await doomed.close()
+    await step('the holder counting 1', holder.hit([key], at, 1))
+    await step("closing the holder's connection", doomed.close())
 
     const lease = await shared.db
       .selectFrom('fraud_counter_lease')
@@ -103,14 +116,19 @@ describe.each(DIALECTS)('counters of server processes on one %s database', (dial
     const survivor = leasedCounters(shared.db, { timings })
     // It waits for the lease to lapse, then counts: what the holder wrote is there, what it
     // held unwritten (at most one flush) is lost.
-    const [value] = await survivor.hit([key], at)
+    const [value] = await step('the survivor counting', survivor.hit([key], at))
     expect(Date.now()).toBeGreaterThanOrEqual(Number(lease.expires_at))
     expect(value).toBeGreaterThanOrEqual(6)
     expect(value).toBeLessThanOrEqual(7)
     // The dead holder answers nothing from memory once its lease could have lapsed.
-    await expect(holder.hit([key], at)).rejects.toThrow()
-    await survivor.close()
-    await holder.close().catch(() => {})
+    await expect(step('the dead holder refusing', holder.hit([key], at))).rejects.toThrow(
+      /not available/,
+    )
+    await step('the survivor closing', survivor.close())
+    await step(
+      'the holder closing',
+      holder.close().catch(() => {}),
+    )
     await shared.dispose()
   })
 })

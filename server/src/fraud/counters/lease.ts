@@ -283,7 +283,7 @@ export function leasedCounters(
     handing ??= (async () => {
       setMode('handing-over')
       try {
-        await local?.flush()
+        await local?.flushAll()
         local = undefined
         await release()
         logger?.info({ why }, 'fraud counters in the table: %s', why)

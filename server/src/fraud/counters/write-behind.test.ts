@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
 import { BloomFilter, KnownRows } from './bloom'
@@ -129,6 +130,85 @@ describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
       expect(await rows(behind)).toEqual(await rows(exact))
     },
   )
+
+  it.each([5, 13])(
+    'answers callers while a flush is being written, in parts, as the table does (seed %i)',
+    async (seed) => {
+      // Each round, a flush of a few hundred rows (several parts) is under way while every
+      // counter of the round is hit once, all at the same time: a counter the cache dropped is
+      // read behind the flush, one it keeps is answered at once. Every answer must be the
+      // model's, whatever order they come in.
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, new KnownRows(), { valuesPerGeneration: 50 })
+      const model = modelCounters()
+      const next = random(seed)
+      const keys = Array.from({ length: 400 }, (_, i) => `start:p:phone:+44740000${1000 + i}`)
+      let at = T0
+      for (let round = 0; round < 6; round++) {
+        at += Math.floor(next() * 600_000)
+        const picked = keys.filter(() => next() < 0.6)
+        const calls = picked.map((key) => ({ ref: { key, windowMs: HOUR }, hit: next() < 0.8 }))
+        // One call per counter: each answer is known whatever order they come in.
+        const expected = calls.map(({ ref, hit }) =>
+          hit ? model.hit([ref], at, 1) : model.read([ref], at),
+        )
+        const flushing = memory.flush()
+        // Calls arrive over the next few turns of the event loop, between the flush's parts.
+        const answers = await Promise.all(
+          calls.map(async ({ ref, hit }, i) => {
+            for (let turn = 0; turn < i % 5; turn++) await new Promise(setImmediate)
+            return hit ? memory.hit([ref], at) : memory.read([ref], at)
+          }),
+        )
+        await flushing
+        expect(answers, `round ${round}`).toEqual(expected)
+      }
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      const fresh = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      const all = keys.map((key) => ({ key, windowMs: HOUR }))
+      expect(await fresh.read(all, at)).toEqual(model.read(all, at))
+    },
+  )
+
+  it('keeps the parts of a flush that failed part-way, and writes them next time', async () => {
+    const storage = await open()
+    const memory = writeBehindCounters(storage.db, new KnownRows())
+    // 300 rows: three parts; a row of the second is refused by a trigger.
+    const refs = Array.from({ length: 300 }, (_, i) => ({
+      // Keys in row order as in index order.
+      key: `start:p:ip:${String(i).padStart(3, '0')}`,
+      windowMs: HOUR,
+    }))
+    const refused = `${refs[200]?.key}|${HOUR}`
+    await memory.hit(refs, T0 + 5, 2)
+    if (dialect === 'postgres') {
+      await sql`CREATE OR REPLACE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN
+        IF NEW.key = ${sql.lit(refused)} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW;
+        END $$ LANGUAGE plpgsql`.execute(storage.db)
+      await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters FOR EACH ROW
+        EXECUTE FUNCTION refuse_row()`.execute(storage.db)
+    } else {
+      await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters
+        WHEN NEW.key = ${sql.lit(refused)} BEGIN SELECT RAISE(ABORT, 'refused'); END`.execute(
+        storage.db,
+      )
+    }
+    await expect(memory.flush()).rejects.toThrow(/refused/)
+    // The first part was written; the second and third wait, with the hits counted meanwhile.
+    expect(memory.unwritten).toBe(300 - 128)
+    const table = databaseCounters(storage.db)
+    expect(await table.read(refs.slice(0, 128), T0 + 6)).toEqual(refs.slice(0, 128).map(() => 2))
+    expect(await table.read(refs.slice(128), T0 + 6)).toEqual(refs.slice(128).map(() => 0))
+    expect(await memory.hit(refs.slice(250), T0 + 7)).toEqual(refs.slice(250).map(() => 3))
+    if (dialect === 'postgres') {
+      await sql`DROP TRIGGER refuse ON fraud_counters`.execute(storage.db)
+      await sql`DROP FUNCTION refuse_row`.execute(storage.db)
+    } else await sql`DROP TRIGGER refuse`.execute(storage.db)
+    await memory.flush()
+    expect(memory.unwritten).toBe(0)
+    expect(await table.read(refs, T0 + 8)).toEqual(refs.map((_, i) => (i < 250 ? 2 : 3)))
+  })
 
   it('gives concurrent callers of one counter the values they would get one after another', async () => {
     const storage = await open()

@@ -8,9 +8,11 @@
  *   database (its row, plus what is counted and not yet written), unless the Bloom filters of
  *   rows that may exist say it has none: a start's own number and address are new, so most
  *   of its counters cost no read at all.
- * - Writes: what is counted is summed per row and added every flush (a few multi-row upserts in
- *   one transaction), so a start's counting costs a share of a statement, not two.
- * - Reads, hits and flushes run one at a time, so a read never sees a flush half done.
+ * - Writes: what is counted is summed per row and added every flush (multi-row upserts), so a
+ *   start's counting costs a share of a statement, not two.
+ * - A flush writes in parts of 128 rows, each its own transaction, with other
+ *   writers' transactions between them. A batch that must read rows waits for a flush under
+ *   way, so no read sees one half done; a batch memory answers does not wait.
  * @module
  */
 import type { Kysely } from 'kysely'
@@ -35,10 +37,17 @@ import {
  * again are the shared ones (a project, a country, a prefix), and a hit keeps them in.
  */
 const VALUES_PER_GENERATION = 16_384
+/**
+ * Rows a flush writes per transaction: on SQLite a transaction holds the one connection, and
+ * the starts waiting for it to commit wait for the whole part (about 2 ms for 128 rows).
+ */
+const ROWS_PER_TRANSACTION = 128
 
 export interface WriteBehindCounters extends CounterStore {
   /** Writes what was counted and not yet written; resolves once it is in the database. */
   flush(): Promise<void>
+  /** Flushes until every caller so far is answered and written (before a hand-over). */
+  flushAll(): Promise<void>
   /** Rows with counts not yet written. */
   readonly unwritten: number
 }
@@ -80,31 +89,39 @@ export function writeBehindCounters(
 
   let queue: Pending[] = []
   let scheduled = false
+  /** Batches waiting in the exclusive line (to read rows, behind a flush under way). */
+  let lined = 0
   function schedule() {
     if (scheduled) return
     scheduled = true
     setImmediate(() => {
       scheduled = false
-      exclusive(runQueued).catch(() => {})
+      const batch = queue
+      queue = []
+      if (batch.length === 0) return
+      // The common batch (its shared counters kept, the start's own ones new) is answered here
+      // and now, even while a flush is being written or another batch waits to read. One that
+      // must read waits for the line: a row it reads is not in memory, so no batch answered
+      // meanwhile counts it without reading it too (and lining up behind this one).
+      const plan = planOf(batch)
+      if (plan.missing.size === 0) return settle(batch, plan.counts)
+      lined++
+      exclusive(() => runBatch(batch)).finally(() => lined--)
     })
   }
 
-  /** Runs what callers have asked so far (their promises settle with it). */
-  async function runQueued() {
-    const batch = queue
-    queue = []
-    if (batch.length === 0) return
-    try {
-      await runBatch(batch)
-    } catch (error) {
-      for (const pending of batch) pending.reject(error)
-    }
+  interface Plan {
+    /** The batch's counters, held apart from the cache, which may drop them meanwhile. */
+    counts: Map<string, number>
+    /** Counters neither kept nor certainly without a row (id → row key): their rows are read. */
+    missing: Map<string, string>
+    /** The oldest window of those. */
+    oldest: number
   }
 
-  async function runBatch(batch: Pending[]) {
-    /** The batch's counters, held apart from the cache, which may drop them meanwhile. */
+  /** What of a batch memory answers, and which rows must be read for the rest. */
+  function planOf(batch: Pending[]): Plan {
     const counts = new Map<string, number>()
-    // Counters neither kept nor certainly without a row: read their rows.
     const missing = new Map<string, string>()
     let oldest = Number.POSITIVE_INFINITY
     const need = (ref: CounterRef, bucket: number) => {
@@ -125,18 +142,33 @@ export function writeBehindCounters(
         if (!ref.fixed) need(ref, bucket - ref.windowMs)
       }
     }
-    if (missing.size > 0) {
-      const stored = new Map<string, number>()
-      for (const row of await read(db, [...new Set(missing.values())], oldest)) {
-        stored.set(rowId(row.key, Number(row.bucket)), Number(row.count))
+    return { counts, missing, oldest }
+  }
+
+  /** Runs a batch in the exclusive line: after any flush under way, reading what it must. */
+  async function runBatch(batch: Pending[]) {
+    try {
+      const { counts, missing, oldest } = planOf(batch)
+      if (missing.size > 0) {
+        const stored = new Map<string, number>()
+        for (const row of await read(db, [...new Set(missing.values())], oldest)) {
+          stored.set(rowId(row.key, Number(row.bucket)), Number(row.count))
+        }
+        // A counter's whole count: its row and what is not yet written of it.
+        for (const id of missing.keys()) {
+          const count = (stored.get(id) ?? 0) + (unwritten.get(id)?.count ?? 0)
+          counts.set(id, count)
+          values.set(id, count)
+        }
       }
-      // A counter's whole count: its row and what is not yet written of it.
-      for (const id of missing.keys()) {
-        const count = (stored.get(id) ?? 0) + (unwritten.get(id)?.count ?? 0)
-        counts.set(id, count)
-        values.set(id, count)
-      }
+      settle(batch, counts)
+    } catch (error) {
+      for (const pending of batch) pending.reject(error)
     }
+  }
+
+  /** Counts the batch's hits and answers its callers. */
+  function settle(batch: Pending[], counts: Map<string, number>) {
     const countOf = (id: string) => counts.get(id) ?? 0
     for (const { refs, at, amount, resolve } of batch) {
       if (amount !== null) {
@@ -173,24 +205,42 @@ export function writeBehindCounters(
   function flush(): Promise<void> {
     return exclusive(async () => {
       // What callers asked before the flush is counted first, so the flush holds it.
-      await runQueued()
+      const asked = queue
+      queue = []
+      if (asked.length > 0) await runBatch(asked)
       known.prune(latest)
       if (unwritten.size === 0) return
       const rows = [...unwritten.values()].sort(inRowOrder)
-      const writing = unwritten
       unwritten = new Map()
-      try {
-        await db.transaction().execute((trx) => addRows(trx, rows))
-      } catch (error) {
-        // Nothing of it was written (one transaction): it waits for the next flush.
-        for (const [id, row] of writing) {
-          const later = unwritten.get(id)
-          if (later) later.count += row.count
-          else unwritten.set(id, row)
+      // In parts, each its own transaction, the other writers' transactions between them: a
+      // busy moment's flush never holds the connection for long.
+      for (let from = 0; from < rows.length; from += ROWS_PER_TRANSACTION) {
+        const part = rows.slice(from, from + ROWS_PER_TRANSACTION)
+        try {
+          await db.transaction().execute((trx) => addRows(trx, part))
+        } catch (error) {
+          // This part and those after it were not written: they wait for the next flush.
+          for (const row of rows.slice(from)) {
+            const id = rowId(row.key, row.bucket)
+            const later = unwritten.get(id)
+            if (later) later.count += row.count
+            else unwritten.set(id, row)
+          }
+          throw error
         }
-        throw error
+        if (from + ROWS_PER_TRANSACTION < rows.length) await new Promise(setImmediate)
       }
     })
+  }
+
+  /** Flushes until nothing is asked, lined up or unwritten (a hand-over: no caller comes after). */
+  async function flushAll(): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      await flush()
+      if (queue.length === 0 && lined === 0 && unwritten.size === 0) return
+      // Callers asked meanwhile are answered on the next turn of the event loop.
+      await new Promise(setImmediate)
+    }
   }
 
   return {
@@ -200,6 +250,7 @@ export function writeBehindCounters(
     },
     read: (refs, at) => enqueue(refs, at, null),
     flush,
+    flushAll,
     get unwritten() {
       return unwritten.size
     },
