@@ -22,6 +22,7 @@ import * as operatorPasskeys from './20261201T070000-operator-passkeys'
 import * as pendingExpiryIndex from './20261201T150000-pending-expiry-index'
 import * as housekeepingIndexes from './20261202T010000-housekeeping-indexes'
 import * as counterLease from './20261202T080000-counter-lease'
+import * as sentMessagesIndex from './20261202T110000-sent-messages-index'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T150000-pending-expiry-index': pendingExpiryIndex,
   '20261202T010000-housekeeping-indexes': housekeepingIndexes,
   '20261202T080000-counter-lease': counterLease,
+  '20261202T110000-sent-messages-index': sentMessagesIndex,
 }
 
 export const migrationProvider: MigrationProvider = {
