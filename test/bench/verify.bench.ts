@@ -576,9 +576,10 @@ async function halfRateRows(
     rows[`${prefix}startHalf`] = await startRow(`${label}Textgate start at ½ max rate`, tgHalf, {
       rate: startRate,
     })
-    rows[`${prefix}checkHalf`] = await checkRow(`${label}Textgate check at ½ max rate`, tgHalf, {
-      rate: checkRate,
-    })
+    if (KINDS.has('check'))
+      rows[`${prefix}checkHalf`] = await checkRow(`${label}Textgate check at ½ max rate`, tgHalf, {
+        rate: checkRate,
+      })
     rows[`${prefix}startPacedHalf`] = await startRow(
       `${label}Textgate start at ½ max rate, evenly paced`,
       tgHalf,
@@ -587,14 +588,15 @@ async function halfRateRows(
         paced: true,
       },
     )
-    rows[`${prefix}checkPacedHalf`] = await checkRow(
-      `${label}Textgate check at ½ max rate, evenly paced`,
-      tgHalf,
-      {
-        rate: checkRate,
-        paced: true,
-      },
-    )
+    if (KINDS.has('check'))
+      rows[`${prefix}checkPacedHalf`] = await checkRow(
+        `${label}Textgate check at ½ max rate, evenly paced`,
+        tgHalf,
+        {
+          rate: checkRate,
+          paced: true,
+        },
+      )
   } finally {
     await tgHalf.close()
   }
