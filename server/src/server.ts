@@ -156,6 +156,7 @@ export async function startServer(
   const metricsRegistry = createMetricsRegistry({
     db: storage.db,
     breakers: () => router?.health() ?? [],
+    countersMode: () => fraud.countersMode(),
   })
   const app = createApp({
     storage,

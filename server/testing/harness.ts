@@ -95,7 +95,14 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,
     now,
-    metrics: { registry: createMetricsRegistry({ db: storage.db, now }), token: METRICS_TOKEN },
+    metrics: {
+      registry: createMetricsRegistry({
+        db: storage.db,
+        now,
+        countersMode: () => fraud.countersMode(),
+      }),
+      token: METRICS_TOKEN,
+    },
     ...(options.router ? { router: options.router } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
   })

@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { type ChallengeService, createChallengeService } from './challenge'
-import { keyedCounters, leasedCounters, redisCounters } from './counters'
+import { keyedCounters, type LeaseMode, leasedCounters, redisCounters } from './counters'
 import { createFraudGuard } from './guard'
 
 export { type ChallengeService, createChallengeService } from './challenge'
@@ -27,16 +27,19 @@ export function createFraud(options: {
   /** The proof-of-work puzzles (the database's, with the pepper, unless given). */
   challenges?: ChallengeService
 }) {
-  const counters = options.redisUrl
-    ? redisCounters(
-        new Redis(options.redisUrl, {
-          // Fail a start fast rather than wait long while Redis is away.
-          maxRetriesPerRequest: 1,
-          connectTimeout: 2_000,
-        }),
-      )
+  const leased = options.redisUrl
+    ? undefined
     : leasedCounters(options.db, { logger: options.logger })
-  return createFraudGuard({
+  const counters =
+    leased ??
+    redisCounters(
+      new Redis(options.redisUrl as string, {
+        // Fail a start fast rather than wait long while Redis is away.
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+      }),
+    )
+  const guard = createFraudGuard({
     db: options.db,
     // Keys of counters name numbers and addresses: stored only as keyed HMACs.
     counters: keyedCounters(counters, options.secrets.pepper),
@@ -45,4 +48,11 @@ export function createFraud(options: {
     logger: options.logger,
     now: options.now,
   })
+  return Object.assign(guard, {
+    /** Where this process counts now (see LeaseMode), or `redis`: for the metrics. */
+    countersMode: (): CountersMode => leased?.mode ?? 'redis',
+  })
 }
+
+/** Where a server process keeps its fraud counters: a lease mode, or Redis. */
+export type CountersMode = LeaseMode | 'redis'

@@ -84,18 +84,34 @@ export interface MetricsSources {
   db: Kysely<Database>
   /** Each live route's circuit breaker, when a routing file is loaded. */
   breakers?: () => { carrier: string; state: string }[]
+  /** Where the fraud guard keeps its counters now (a lease mode, or `redis`). */
+  countersMode?: () => string
   now?: () => number
 }
+
+/** The places the fraud counters can be in (see fraud/counters/lease.ts), and Redis. */
+const COUNTERS_MODES = [
+  'starting',
+  'waiting',
+  'shared',
+  'taking',
+  'local',
+  'handing-over',
+  'closed',
+  'redis',
+] as const
 
 const BREAKER_STATES = ['closed', 'open', 'half-open', 'isolated'] as const
 
 /**
  * The registry one server serves: the process-wide counters plus gauges read from its database
- * (outbox and webhook queue depth and oldest age) and router (breaker states) when scraped.
+ * (outbox and webhook queue depth and oldest age), router (breaker states) and fraud guard
+ * (where its counters are) when scraped.
  */
 export function createMetricsRegistry({
   db,
   breakers = () => [],
+  countersMode,
   now = Date.now,
 }: MetricsSources): Registry {
   const gauges = new Registry()
@@ -142,6 +158,21 @@ export function createMetricsRegistry({
       }
     },
   })
+  if (countersMode) {
+    new Gauge({
+      name: 'textgate_fraud_counters_mode',
+      help:
+        'Where this server process keeps its fraud counters: 1 for its current mode, 0 for the ' +
+        'others. local: in memory, written behind (alone on the database); shared: in the ' +
+        'table (other processes run); waiting: another process holds them; redis: REDIS_URL.',
+      labelNames: ['mode'] as const,
+      registers: [gauges],
+      collect() {
+        const now = countersMode()
+        for (const mode of COUNTERS_MODES) this.set({ mode }, mode === now ? 1 : 0)
+      },
+    })
+  }
   return Registry.merge([counters, gauges])
 }
 

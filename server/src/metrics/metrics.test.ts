@@ -85,6 +85,10 @@ for (const dialect of DIALECTS) {
       expect(text).toMatch(/^textgate_outbox_oldest_age_seconds \d/m)
       expect(text).toMatch(/^textgate_webhook_queue_depth \d+$/m)
       expect(text).toMatch(/^textgate_webhook_queue_oldest_age_seconds \d/m)
+      // Alone on its database, the process counts in memory; one mode at a time.
+      expect(text).toMatch(/^textgate_fraud_counters_mode\{mode="local"\} 1$/m)
+      expect(text.match(/^textgate_fraud_counters_mode\{mode="[a-z-]+"\} 1$/gm)).toHaveLength(1)
+      expect(text).toMatch(/^textgate_fraud_counters_mode\{mode="shared"\} 0$/m)
       expect(text).toMatch(/^process_cpu_user_seconds_total /m)
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m)
       // Bounded labels: no ids, numbers or paths as sent.
@@ -203,7 +207,9 @@ describe('METRICS_PORT', () => {
       expect(server.metricsPort).toBeGreaterThan(0)
       const own = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)
       expect(own.status).toBe(200)
-      expect(await own.text()).toMatch(/textgate_outbox_depth 0/)
+      const scraped = await own.text()
+      expect(scraped).toMatch(/textgate_outbox_depth 0/)
+      expect(scraped).toMatch(/^textgate_fraud_counters_mode\{mode="[a-z-]+"\} 1$/m)
       const main = await fetch(`http://127.0.0.1:${server.port}/metrics`)
       expect(main.status).toBe(404)
       const other = await fetch(`http://127.0.0.1:${server.metricsPort}/v1/verifications`)

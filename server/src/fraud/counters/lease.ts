@@ -61,6 +61,8 @@ const TIMINGS: LeaseTimings = {
 }
 
 const LEASE = 'counters'
+/** Beats between two sweeps of the rows of processes gone for long. */
+const STALE_SWEEP_BEATS = 120
 
 export interface LeasedCounters extends CounterStore {
   readonly mode: LeaseMode
@@ -296,6 +298,7 @@ export function leasedCounters(
     return handing
   }
 
+  let beats = 0
   async function beat() {
     const since = monotonic()
     await readSkew()
@@ -307,11 +310,13 @@ export function leasedCounters(
       .execute()
     aliveFrom = since
     notify()
-    // Rows of processes long gone.
-    await db
-      .deleteFrom('fraud_counter_processes')
-      .where('seen_at', '<', at - 60 * timings.aliveMs)
-      .execute()
+    // Rows of processes long gone, once a minute or so (the first beat included).
+    if (beats++ % STALE_SWEEP_BEATS === 0) {
+      await db
+        .deleteFrom('fraud_counter_processes')
+        .where('seen_at', '<', at - 60 * timings.aliveMs)
+        .execute()
+    }
     const others = await othersAlive(at)
     if (mode === 'local') {
       if (!(await renew(at, since))) return handOver('the lease was lost')
