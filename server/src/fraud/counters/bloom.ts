@@ -104,7 +104,7 @@ export class KnownRows {
   /** Partitions before this hour were dropped: what they held is unknown. */
   #dropped = Number.NEGATIVE_INFINITY
 
-  add(id: string, expiresAt: number): void {
+  add(id: string, expiresAt: number, hashes: Hashes = hashesOf(id)): void {
     const hour = Math.floor(expiresAt / HOUR_MS)
     let layers = this.#partitions.get(hour)
     if (!layers) {
@@ -116,16 +116,15 @@ export class KnownRows {
       top = new BloomFilter(top.capacity * 2, FALSE_POSITIVES)
       layers.push(top)
     }
-    top.addHashed(hashesOf(id))
+    top.addHashed(hashes)
   }
 
   /** False only when the row of `id` (expiring at `expiresAt`) certainly does not exist. */
-  mayExist(id: string, expiresAt: number): boolean {
+  mayExist(id: string, expiresAt: number, hashes: Hashes = hashesOf(id)): boolean {
     const hour = Math.floor(expiresAt / HOUR_MS)
     if (hour < this.#dropped) return true
     const layers = this.#partitions.get(hour)
     if (!layers) return false
-    const hashes = hashesOf(id)
     for (const layer of layers) if (layer.hasHashed(hashes)) return true
     return false
   }

@@ -164,6 +164,16 @@ export function leasedCounters(
     }
   }
 
+  /** The store to count in, straight away in the common case (in memory, the lease held). */
+  function storeNow(): CounterStore {
+    if (mode === 'local' && local && leaseHeld()) return local
+    return {
+      hit: async (refs, at, amount) => (await current()).hit(refs, at, amount),
+      add: async (refs, at, amount) => (await current()).add(refs, at, amount),
+      read: async (refs, at) => (await current()).read(refs, at),
+    }
+  }
+
   function track<T>(call: Promise<T>): Promise<T> {
     inTable.add(call)
     void call.then(
@@ -362,9 +372,9 @@ export function leasedCounters(
       return mode
     },
     id,
-    hit: async (refs, at, amount) => (await current()).hit(refs, at, amount),
-    add: async (refs, at, amount) => (await current()).add(refs, at, amount),
-    read: async (refs, at) => (await current()).read(refs, at),
+    hit: (refs, at, amount) => storeNow().hit(refs, at, amount),
+    add: (refs, at, amount) => storeNow().add(refs, at, amount),
+    read: (refs, at) => storeNow().read(refs, at),
     async close() {
       if (stopping) return
       stopping = true

@@ -32,8 +32,14 @@ export function estimate(
   const current = countOf(rowId(rowKey(ref), bucket)) ?? 0
   if (ref.fixed) return { current, previous: 0, value: current }
   const previous = countOf(rowId(rowKey(ref), bucket - ref.windowMs)) ?? 0
-  const overlap = 1 - (at - bucket) / ref.windowMs
-  return { current, previous, value: current + previous * overlap }
+  return { current, previous, value: slidingValue(ref, at, current, previous) }
+}
+
+/** The sliding value from the counts of the current window and the one before it. */
+export function slidingValue(ref: CounterRef, at: number, current: number, previous: number) {
+  if (ref.fixed) return current
+  const overlap = 1 - (at - bucketOf(at, ref.windowMs)) / ref.windowMs
+  return current + previous * overlap
 }
 
 export interface CounterRow {

@@ -18,18 +18,18 @@
 import type { Kysely } from 'kysely'
 import { BoundedCache } from '../../bounded-cache'
 import type { Database } from '../../storage'
-import { KnownRows } from './bloom'
+import { type Hashes, hashesOf, KnownRows } from './bloom'
 import { addRows, read, storedRows } from './database'
 import {
   bucketOf,
   type CounterRef,
   type CounterRow,
   type CounterStore,
-  estimate,
   expiryOf,
   inRowOrder,
   rowId,
   rowKey,
+  slidingValue,
 } from './types'
 
 /**
@@ -54,10 +54,32 @@ export interface WriteBehindCounters extends CounterStore {
 
 interface Pending {
   refs: CounterRef[]
+  /** Each ref's rows, named once per call. */
+  rows: RefRows[]
   at: number
   amount: number | null
   resolve(values: number[]): void
   reject(error: unknown): void
+}
+
+/** A counter's rows for one call: its key, its current window and the one before. */
+interface RefRows {
+  key: string
+  bucket: number
+  current: string
+  /** Absent for a fixed window. */
+  previous: string | undefined
+}
+
+function rowsOf(ref: CounterRef, at: number): RefRows {
+  const key = rowKey(ref)
+  const bucket = bucketOf(at, ref.windowMs)
+  return {
+    key,
+    bucket,
+    current: rowId(key, bucket),
+    previous: ref.fixed ? undefined : rowId(key, bucket - ref.windowMs),
+  }
 }
 
 /** Which rows the table holds, read from it: taken once no other process writes it. */
@@ -104,7 +126,7 @@ export function writeBehindCounters(
       // must read waits for the line: a row it reads is not in memory, so no batch answered
       // meanwhile counts it without reading it too (and lining up behind this one).
       const plan = planOf(batch)
-      if (plan.missing.size === 0) return settle(batch, plan.counts)
+      if (plan.missing.size === 0) return settle(batch, plan)
       lined++
       exclusive(() => runBatch(batch)).finally(() => lined--)
     })
@@ -117,38 +139,47 @@ export function writeBehindCounters(
     missing: Map<string, string>
     /** The oldest window of those. */
     oldest: number
+    /** The Bloom hashes of the rows found new, for adding them (hashed once). */
+    hashes: Map<string, Hashes>
   }
 
   /** What of a batch memory answers, and which rows must be read for the rest. */
   function planOf(batch: Pending[]): Plan {
     const counts = new Map<string, number>()
     const missing = new Map<string, string>()
+    const hashes = new Map<string, Hashes>()
     let oldest = Number.POSITIVE_INFINITY
-    const need = (ref: CounterRef, bucket: number) => {
-      const id = rowId(rowKey(ref), bucket)
+    const need = (id: string, key: string, bucket: number, expiresAt: number) => {
       if (counts.has(id) || missing.has(id)) return
       const kept = values.get(id)
-      if (kept !== undefined) counts.set(id, kept)
-      else if (unwritten.has(id) || known.mayExist(id, expiryOf(ref, bucket))) {
-        missing.set(id, rowKey(ref))
+      if (kept !== undefined) return counts.set(id, kept)
+      const hashed = hashesOf(id)
+      if (unwritten.has(id) || known.mayExist(id, expiresAt, hashed)) {
+        missing.set(id, key)
         oldest = Math.min(oldest, bucket)
-      } else counts.set(id, 0)
-    }
-    for (const { refs, at } of batch) {
-      if (at > latest) latest = at
-      for (const ref of refs) {
-        const bucket = bucketOf(at, ref.windowMs)
-        need(ref, bucket)
-        if (!ref.fixed) need(ref, bucket - ref.windowMs)
+      } else {
+        counts.set(id, 0)
+        hashes.set(id, hashed)
       }
     }
-    return { counts, missing, oldest }
+    for (const { refs, rows, at } of batch) {
+      if (at > latest) latest = at
+      refs.forEach((ref, i) => {
+        const { key, bucket, current, previous } = rows[i] as RefRows
+        need(current, key, bucket, expiryOf(ref, bucket))
+        if (previous !== undefined) {
+          need(previous, key, bucket - ref.windowMs, expiryOf(ref, bucket - ref.windowMs))
+        }
+      })
+    }
+    return { counts, missing, oldest, hashes }
   }
 
   /** Runs a batch in the exclusive line: after any flush under way, reading what it must. */
   async function runBatch(batch: Pending[]) {
     try {
-      const { counts, missing, oldest } = planOf(batch)
+      const plan = planOf(batch)
+      const { counts, missing, oldest } = plan
       if (missing.size > 0) {
         const stored = new Map<string, number>()
         for (const row of await read(db, [...new Set(missing.values())], oldest)) {
@@ -161,22 +192,21 @@ export function writeBehindCounters(
           values.set(id, count)
         }
       }
-      settle(batch, counts)
+      settle(batch, plan)
     } catch (error) {
       for (const pending of batch) pending.reject(error)
     }
   }
 
   /** Counts the batch's hits and answers its callers. */
-  function settle(batch: Pending[], counts: Map<string, number>) {
-    const countOf = (id: string) => counts.get(id) ?? 0
-    for (const { refs, at, amount, resolve } of batch) {
+  function settle(batch: Pending[], { counts, hashes }: Plan) {
+    const countOf = (id: string | undefined) => (id === undefined ? 0 : (counts.get(id) ?? 0))
+    for (const { refs, rows, at, amount, resolve } of batch) {
       if (amount !== null) {
         const seen = new Set<string>()
-        for (const ref of refs) {
-          const bucket = bucketOf(at, ref.windowMs)
-          const id = rowId(rowKey(ref), bucket)
-          if (seen.has(id)) continue
+        refs.forEach((ref, i) => {
+          const { key, bucket, current: id } = rows[i] as RefRows
+          if (seen.has(id)) return
           seen.add(id)
           const count = countOf(id) + amount
           counts.set(id, count)
@@ -185,19 +215,24 @@ export function writeBehindCounters(
           if (row) row.count += amount
           else {
             const expiresAt = expiryOf(ref, bucket)
-            unwritten.set(id, { key: rowKey(ref), bucket, count: amount, expires_at: expiresAt })
-            known.add(id, expiresAt)
+            unwritten.set(id, { key, bucket, count: amount, expires_at: expiresAt })
+            known.add(id, expiresAt, hashes.get(id))
           }
-        }
+        })
       }
-      resolve(refs.map((ref) => estimate(ref, at, countOf).value))
+      resolve(
+        refs.map((ref, i) => {
+          const { current, previous } = rows[i] as RefRows
+          return slidingValue(ref, at, countOf(current), countOf(previous))
+        }),
+      )
     }
   }
 
   function enqueue(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
     if (refs.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      queue.push({ refs, at, amount, resolve, reject })
+      queue.push({ refs, rows: refs.map((ref) => rowsOf(ref, at)), at, amount, resolve, reject })
       schedule()
     })
   }
