@@ -92,6 +92,42 @@ describe.each(DIALECTS)('counters of server processes on one %s database', (dial
     expect(await table.read([key], at)).toEqual([40])
   })
 
+  it('closes within its wait when the database stops answering', async () => {
+    const alone = await createTestStorage(dialect)
+    const holder = leasedCounters(alone.db, { timings: { ...timings, waitMs: 1_000 } })
+    await until('the holder counts in memory', () => holder.mode === 'local')
+    await step('the holder counting', holder.hit([ref], Date.now(), 3))
+    // The database stops answering the holder: on SQLite a transaction that never ends holds
+    // the one connection; on PostgreSQL another connection locks the lease row, so renewing it
+    // waits.
+    let letGo = () => {}
+    const stuck = new Promise<void>((resolve) => {
+      letGo = resolve
+    })
+    const other = dialect === 'postgres' ? openStorage(alone.url) : undefined
+    let locked: Promise<unknown>
+    if (other) {
+      let isLocked = () => {}
+      const lockHeld = new Promise<void>((resolve) => {
+        isLocked = resolve
+      })
+      locked = other.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('fraud_counter_lease').selectAll().forUpdate().execute()
+        isLocked()
+        await stuck
+      })
+      await lockHeld
+    } else locked = alone.db.transaction().execute(() => stuck)
+    const started = Date.now()
+    await expect(step('the holder closing', holder.close())).rejects.toThrow(/did not answer/)
+    expect(Date.now() - started).toBeLessThan(4_000)
+    expect(holder.mode).toBe('closed')
+    letGo()
+    await locked
+    await other?.close()
+    await alone.dispose()
+  })
+
   it('go on without a holder that died, once its lease has lapsed', async () => {
     // Two connections to one database, as two processes have: the holder's is cut, so it can
     // neither write what it holds nor renew its lease nor give it back.

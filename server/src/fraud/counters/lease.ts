@@ -379,11 +379,26 @@ export function leasedCounters(
       if (stopping) return
       stopping = true
       clearTimeout(timer)
-      await ticking
+      // A database that stopped answering must not hold the server's shutdown: each wait is
+      // bounded, and what memory held unwritten is then lost (as if the process had died).
+      const bounded = <T>(work: Promise<T>) => {
+        let timeout: NodeJS.Timeout | undefined
+        const late = new Promise<never>((_, reject) => {
+          timeout = setTimeout(
+            () => reject(new Error('the database did not answer')),
+            timings.waitMs,
+          )
+        })
+        return Promise.race([work, late]).finally(() => clearTimeout(timeout))
+      }
       try {
-        if (local) await handOver('this server process is stopping')
-        await Promise.allSettled([...inTable])
-        await db.deleteFrom('fraud_counter_processes').where('id', '=', id).execute()
+        await bounded(ticking ?? Promise.resolve())
+        if (local) await bounded(handOver('this server process is stopping'))
+        await bounded(Promise.allSettled([...inTable]))
+        await bounded(db.deleteFrom('fraud_counter_processes').where('id', '=', id).execute())
+      } catch (error) {
+        logger?.warn({ err: error }, 'fraud counters: closed without writing what was left')
+        throw error
       } finally {
         setMode('closed')
       }

@@ -125,8 +125,13 @@ export function writeBehindCounters(
       // and now, even while a flush is being written or another batch waits to read. One that
       // must read waits for the line: a row it reads is not in memory, so no batch answered
       // meanwhile counts it without reading it too (and lining up behind this one).
-      const plan = planOf(batch)
-      if (plan.missing.size === 0) return settle(batch, plan)
+      try {
+        const plan = planOf(batch)
+        if (plan.missing.size === 0) return settle(batch, plan)
+      } catch (error) {
+        for (const pending of batch) pending.reject(error)
+        return
+      }
       lined++
       exclusive(() => runBatch(batch)).finally(() => lined--)
     })
