@@ -21,9 +21,10 @@
  *   with every check off, with round 1's checks (destinations and callers off), and with every
  *   check on, on one SQLite server, BENCH_ROUNDS rounds taking turns; prints on ÷ off and
  *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90).
- * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (5) rows of
- *   BENCH_MEMORY_STARTS / rows starts (100,000 in all); growth between the second row and the last
- *   over BENCH_LEAK_PERCENT (10 %) reports a leak.
+ * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (10) rows of
+ *   BENCH_MEMORY_STARTS / rows starts (100,000 in all), each the lowest RSS over the 2 s after
+ *   the row; the median of the later half of the rows over the median of the earlier half (from
+ *   the second row) by more than BENCH_LEAK_PERCENT (10 %) reports a leak.
  *
  * - `half`: only the half-rate rows (BENCH_HALF_START_RATE and BENCH_HALF_CHECK_RATE, else half
  *   of one full-speed row each measured first).
@@ -88,7 +89,7 @@ const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST
 const SCALE_ON_SQLITE = process.env.BENCH_SCALE_DB === 'sqlite'
 const PROCESSES = (process.env.BENCH_PROCESSES ?? '1,2,4').split(',').map(Number)
 const MEMORY_STARTS = Number(process.env.BENCH_MEMORY_STARTS ?? 100_000)
-const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 5)
+const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 10)
 const LEAK_PERCENT = Number(process.env.BENCH_LEAK_PERCENT ?? 10)
 /** Verifications prepared for each check row: more than a 2-core machine checks in a row. */
 const CHECK_SUPPLY = Number(process.env.BENCH_CHECK_SUPPLY ?? 60_000)
@@ -309,6 +310,19 @@ function rssMiB(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
   return kb / 1024
+}
+
+/**
+ * The lowest RSS over `ms` (sampled every 100 ms): right after a row, RSS swings by tens of MiB
+ * with where the garbage collector happens to be, and its floor is what a leak would raise.
+ */
+async function rssFloorMiB(pid: number | undefined, ms = 2_000): Promise<number> {
+  let floor = rssMiB(pid)
+  for (let waited = 0; waited < ms; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100))
+    floor = Math.min(floor, rssMiB(pid))
+  }
+  return floor
 }
 
 interface TextgateUnderTest {
@@ -975,16 +989,31 @@ async function main() {
           offset: takeRange(perRow + 1000),
         })
         if (row.errors > 0) problems.push(`memory row ${r}: ${row.errors} errors`)
-        memory.push({ after: r * perRow, rssMiB: rssMiB(tg.pids[0]) })
-        console.log(`    RSS after ${r * perRow} starts: ${memory.at(-1)?.rssMiB.toFixed(1)} MiB`)
+        memory.push({ after: r * perRow, rssMiB: await rssFloorMiB(tg.pids[0]) })
+        console.log(
+          `    RSS after ${r * perRow} starts (lowest over 2 s): ${memory.at(-1)?.rssMiB.toFixed(1)} MiB`,
+        )
       }
-      const second = memory[Math.min(2, memory.length - 1)]?.rssMiB ?? 0
-      const last = memory.at(-1)?.rssMiB ?? 0
-      const growthPercent = second > 0 ? ((last - second) / second) * 100 : 0
+      // Rows 2 onwards (the first fills caches and the database's page cache): the median of
+      // the later half against the median of the earlier half. After a row, RSS swings by tens
+      // of MiB with where the garbage collector happens to be; a leak moves the middle.
+      const rows = memory.slice(2).map((m) => m.rssMiB)
+      const half = Math.ceil(rows.length / 2)
+      const median = (list: number[]) => {
+        const sorted = [...list].sort((a, b) => a - b)
+        const mid = Math.floor(sorted.length / 2)
+        return sorted.length % 2
+          ? (sorted[mid] ?? 0)
+          : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+      }
+      const earlier = median(rows.slice(0, half))
+      const later = median(rows.slice(half))
+      const growthPercent =
+        rows.length >= 2 && earlier > 0 ? ((later - earlier) / earlier) * 100 : 0
       leak = { growthPercent, leaked: growthPercent > LEAK_PERCENT }
       console.log(
-        `  leak check: RSS ${growthPercent >= 0 ? '+' : ''}${growthPercent.toFixed(1)} % from after row 2 to after row ${MEMORY_ROWS} ` +
-          `(limit ${LEAK_PERCENT} %): ${leak.leaked ? 'GROWS — possible leak' : 'no growth'}`,
+        `  leak check: median RSS ${growthPercent >= 0 ? '+' : ''}${growthPercent.toFixed(1)} % from rows 2–${half + 1} (${earlier.toFixed(1)} MiB) ` +
+          `to rows ${half + 2}–${MEMORY_ROWS} (${later.toFixed(1)} MiB) (limit ${LEAK_PERCENT} %): ${leak.leaked ? 'GROWS — possible leak' : 'no growth'}`,
       )
       if (leak.leaked)
         problems.push(`memory grew ${growthPercent.toFixed(1)} % across repeated rows`)
