@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { Secrets } from '../secrets'
 import type { Database } from '../storage'
 import { type ChallengeService, createChallengeService } from './challenge'
-import { keyedCounters, type LeaseMode, leasedCounters, redisCounters } from './counters'
+import { type CountersMode, keyedCounters, leasedCounters, redisCounters } from './counters'
 import { createFraudGuard } from './guard'
 
 export { type ChallengeService, createChallengeService } from './challenge'
@@ -53,6 +53,3 @@ export function createFraud(options: {
     countersMode: (): CountersMode => leased?.mode ?? 'redis',
   })
 }
-
-/** Where a server process keeps its fraud counters: a lease mode, or Redis. */
-export type CountersMode = LeaseMode | 'redis'

@@ -10,6 +10,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { Kysely } from 'kysely'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { COUNTERS_MODES, type CountersMode } from '../fraud/counters'
 import { type QueueFigures, queueFigures } from '../outbox/status'
 import type { Database } from '../storage'
 
@@ -85,21 +86,9 @@ export interface MetricsSources {
   /** Each live route's circuit breaker, when a routing file is loaded. */
   breakers?: () => { carrier: string; state: string }[]
   /** Where the fraud guard keeps its counters now (a lease mode, or `redis`). */
-  countersMode?: () => string
+  countersMode?: () => CountersMode
   now?: () => number
 }
-
-/** The places the fraud counters can be in (see fraud/counters/lease.ts), and Redis. */
-const COUNTERS_MODES = [
-  'starting',
-  'waiting',
-  'shared',
-  'taking',
-  'local',
-  'handing-over',
-  'closed',
-  'redis',
-] as const
 
 const BREAKER_STATES = ['closed', 'open', 'half-open', 'isolated'] as const
 

@@ -9,6 +9,19 @@
  */
 export { databaseCounters } from './database'
 export { keyedCounters } from './keyed'
-export { type LeasedCounters, type LeaseMode, type LeaseTimings, leasedCounters } from './lease'
+
+import { LEASE_MODES } from './lease'
+
+export {
+  LEASE_MODES,
+  type LeasedCounters,
+  type LeaseMode,
+  type LeaseTimings,
+  leasedCounters,
+} from './lease'
 export { type RedisLike, redisCounters } from './redis'
 export type { CounterRef, CounterStore } from './types'
+
+/** Where a server process can keep its fraud counters: a lease mode, or Redis. */
+export const COUNTERS_MODES = [...LEASE_MODES, 'redis'] as const
+export type CountersMode = (typeof COUNTERS_MODES)[number]

@@ -24,20 +24,23 @@ import { databaseCounters } from './database'
 import { bucketOf, type CounterRef, type CounterStore, expiryOf, rowId, rowKey } from './types'
 import { readKnownRows, type WriteBehindCounters, writeBehindCounters } from './write-behind'
 
-export type LeaseMode =
+/** Where a process is with the counters, in the order a lone process goes through them. */
+export const LEASE_MODES = [
   /** Not yet known whether another process runs. */
-  | 'starting'
+  'starting',
   /** Another process holds the lease: counting waits until it is handed back. */
-  | 'waiting'
+  'waiting',
   /** Counting in the table (other processes run). */
-  | 'shared'
+  'shared',
   /** The lease is ours; reading which rows exist, still counting in the table. */
-  | 'taking'
+  'taking',
   /** The lease is ours: counting in memory. */
-  | 'local'
+  'local',
   /** Writing what memory holds, to give the lease back. */
-  | 'handing-over'
-  | 'closed'
+  'handing-over',
+  'closed',
+] as const
+export type LeaseMode = (typeof LEASE_MODES)[number]
 
 export interface LeaseTimings {
   /** How often counts held in memory are written. */
@@ -164,15 +167,15 @@ export function leasedCounters(
     }
   }
 
-  /** The store to count in, straight away in the common case (in memory, the lease held). */
-  function storeNow(): CounterStore {
-    if (mode === 'local' && local && leaseHeld()) return local
-    return {
-      hit: async (refs, at, amount) => (await current()).hit(refs, at, amount),
-      add: async (refs, at, amount) => (await current()).add(refs, at, amount),
-      read: async (refs, at) => (await current()).read(refs, at),
-    }
+  /** Counts wherever {@link current} says, once there is a store to count in. */
+  const whenReady: CounterStore = {
+    hit: async (refs, at, amount) => (await current()).hit(refs, at, amount),
+    add: async (refs, at, amount) => (await current()).add(refs, at, amount),
+    read: async (refs, at) => (await current()).read(refs, at),
   }
+  /** The store to count in, straight away in the common case (in memory, the lease held). */
+  const storeNow = (): CounterStore =>
+    mode === 'local' && local && leaseHeld() ? local : whenReady
 
   function track<T>(call: Promise<T>): Promise<T> {
     inTable.add(call)
