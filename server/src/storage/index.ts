@@ -49,6 +49,13 @@ const INT8_OID = 20
 export interface OpenStorageOptions {
   /** PostgreSQL: connections in the pool. */
   poolSize?: number
+  /**
+   * PostgreSQL: how long a query waits for a connection (a new one to open, or one of a full
+   * pool to come free) before it fails with an error saying so. Without a bound, a database
+   * that stopped answering (a partition, a pool ended under a waiting caller) would hold its
+   * callers forever.
+   */
+  connectionWaitMs?: number
   /** PostgreSQL: an idle connection was lost (stderr by default). */
   onIdleClientError?: (error: Error) => void
   /**
@@ -57,6 +64,9 @@ export interface OpenStorageOptions {
    */
   walCheckpointer?: false | WalCheckpointerOptions
 }
+
+/** PostgreSQL: the default for {@link OpenStorageOptions.connectionWaitMs}. */
+export const POSTGRES_CONNECTION_WAIT_MS = 10_000
 
 /** The serving connection's page cache, KiB. */
 const SQLITE_CACHE_KIB = 32 * 1024
@@ -74,6 +84,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
     const pool = new pg.Pool({
       connectionString: location.connectionString,
       max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectionWaitMs ?? POSTGRES_CONNECTION_WAIT_MS,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID
