@@ -74,9 +74,7 @@ export async function startServer(
     consoleDir,
   }: StartServerOptions,
 ): Promise<RunningServer> {
-  // Each dispatcher worker holds a connection while it claims or records a text: leave room
-  // beside them for API requests.
-  // Requests, plus the dispatcher's one transaction at a time and its claim renewals.
+  // PostgreSQL: requests, plus the dispatcher's one transaction at a time and its claim renewals.
   const storage = openStorage(config.databaseUrl, {
     poolSize: 12,
     walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
