@@ -219,9 +219,10 @@ export function createWebhookDispatcher({
   }
 
   /**
-   * Whether any delivery may be due: one indexed read, no transaction. Every poll of every
-   * worker asks, and most find nothing (a store without endpoints never has any), so the claim's
-   * write transaction (which takes SQLite's one connection) runs only when there is a candidate.
+   * Whether any delivery may be due: one indexed read, no transaction. Every poll asks (once
+   * for the round's workers, see anyDueShared), and most find nothing (a store without
+   * endpoints never has any), so the claim's write transaction (which takes SQLite's one
+   * connection) runs only when there is a candidate.
    */
   async function anyDue(at: number): Promise<boolean> {
     const [row] = await runTemplate(db, 'webhooks.anyDue', [at], (v) =>
@@ -235,10 +236,19 @@ export function createWebhookDispatcher({
     return row !== undefined
   }
 
+  /** The read under way: workers that ask while it runs (a round's, at once) share its answer. */
+  let asking: Promise<boolean> | undefined
+  function anyDueShared(at: number): Promise<boolean> {
+    asking ??= anyDue(at).finally(() => {
+      asking = undefined
+    })
+    return asking
+  }
+
   async function work(active: () => boolean): Promise<number> {
     let made = 0
     while (active()) {
-      if (!(await anyDue(now()))) break
+      if (!(await anyDueShared(now()))) break
       const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
       if (!claimed) break
       await attempt(claimed)

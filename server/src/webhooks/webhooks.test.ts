@@ -1,4 +1,5 @@
 import { WebhookEvent } from '@textgate/shared'
+import type { CompiledQuery } from 'kysely'
 import { pino } from 'pino'
 import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -377,6 +378,59 @@ for (const dialect of DIALECTS) {
       expect(receiver.received).toEqual([])
       const deleted = await h.call('DELETE', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
       expect(deleted.status).toBe(204)
+    })
+
+    it('asks once whether anything is due for all the workers of a round, then delivers with all of them', async () => {
+      // Counts the "is anything due" reads the dispatcher sends through its database handle.
+      let asked = 0
+      const db = h.storage.db
+      const counting = new Proxy(db, {
+        get(target, property) {
+          if (property === 'executeQuery') {
+            return (query: CompiledQuery) => {
+              if (/from "webhook_deliveries" where "state" = .* limit/.test(query.sql)) asked++
+              return target.executeQuery(query)
+            }
+          }
+          const value = Reflect.get(target, property)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const sent: SendInput[] = []
+      const dispatcher = createWebhookDispatcher({
+        storage: { ...h.storage, db: counting },
+        encryptionKey: h.secrets.encryptionKey,
+        logger: pino({ level: 'silent' }),
+        window: 4,
+        send: async (input): Promise<SendOutcome> => {
+          sent.push(input)
+          return { ok: true, statusCode: 204, latencyMs: 1, error: null }
+        },
+      })
+      // Nothing due: one read for the round's four workers.
+      expect(await dispatcher.drain()).toBe(0)
+      expect(asked).toBe(1)
+      // Three due: every one delivered (the workers go on asking as they finish).
+      await endpoint()
+      for (let i = 0; i < 3; i++) {
+        await h.db.transaction().execute((trx) =>
+          emitWebhookEvent(trx, {
+            type: 'verification.approved',
+            projectId,
+            mode: 'test',
+            orderKey: `ver_${i}`,
+            at: Date.now(),
+            data: {
+              verificationId: `ver_${i}`,
+              phone: PHONE,
+              country: 'GB',
+              approvedAt: new Date().toISOString(),
+            },
+          }),
+        )
+      }
+      expect(await dispatcher.drain()).toBe(3)
+      expect(sent.map((input) => input.url)).toEqual([receiver.url, receiver.url, receiver.url])
     })
 
     it('gives up after the schedule and disables an endpoint failing for days', async () => {
