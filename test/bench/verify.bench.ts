@@ -305,6 +305,13 @@ function median(list: Row[]): Row {
   return sorted[Math.floor((sorted.length - 1) / 2)] as Row
 }
 
+/** The median of numbers (the mean of the middle two for an even count; 0 for none). */
+function medianValue(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
 /** Resident set size of a process, in MiB (Linux /proc). */
 function rssMiB(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -999,15 +1006,8 @@ async function main() {
       // of MiB with where the garbage collector happens to be; a leak moves the middle.
       const rows = memory.slice(2).map((m) => m.rssMiB)
       const half = Math.ceil(rows.length / 2)
-      const median = (list: number[]) => {
-        const sorted = [...list].sort((a, b) => a - b)
-        const mid = Math.floor(sorted.length / 2)
-        return sorted.length % 2
-          ? (sorted[mid] ?? 0)
-          : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-      }
-      const earlier = median(rows.slice(0, half))
-      const later = median(rows.slice(half))
+      const earlier = medianValue(rows.slice(0, half))
+      const later = medianValue(rows.slice(half))
       const growthPercent =
         rows.length >= 2 && earlier > 0 ? ((later - earlier) / earlier) * 100 : 0
       leak = { growthPercent, leaked: growthPercent > LEAK_PERCENT }

@@ -7,11 +7,10 @@
  * - ./keyed.ts: keys as keyed HMACs, whichever the store.
  * @module
  */
-export { databaseCounters } from './database'
-export { keyedCounters } from './keyed'
-
 import { LEASE_MODES } from './lease'
 
+export { databaseCounters } from './database'
+export { keyedCounters } from './keyed'
 export {
   LEASE_MODES,
   type LeasedCounters,
