@@ -50,7 +50,14 @@
  * @module
  */
 import { execSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -121,6 +128,8 @@ const TMP = join(ROOT, 'test/.tmp')
 interface Row extends LoadResult {
   /** Server CPU time per request (warm-up included), ms. */
   cpuMsPerRequest: number
+  /** PostgreSQL rows, database on this machine: its processes' CPU time per request, ms. */
+  databaseCpuMsPerRequest?: number
   /** Start rows: how long the outbox took to send the row's last texts after the load ended. */
   drainSeconds?: number
   /** Start rows: texts still due in the outbox when the load ended. */
@@ -186,6 +195,40 @@ function cpuOf(pids: (number | undefined)[]): number {
   let total = 0
   for (const pid of pids) total += cpuMs(pid)
   return total
+}
+
+/**
+ * CPU time (ms) this machine's PostgreSQL processes have used so far, or undefined when none run
+ * here (a remote database). A backend that exits takes its time with it: the pool's connections
+ * live through a row, so a row's difference is the database's work for it.
+ */
+function localPostgresCpuMs(): number | undefined {
+  let total = 0
+  let found = false
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue
+      total += cpuMs(Number(entry))
+      found = true
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found ? total : undefined
+}
+
+/** Runs a PostgreSQL row and adds the database's own CPU time per request to it (and prints it). */
+async function withDatabaseCpu(run: () => Promise<Row>): Promise<Row> {
+  const before = localPostgresCpuMs()
+  const row = await run()
+  const after = localPostgresCpuMs()
+  if (before === undefined || after === undefined) return row
+  const databaseCpuMsPerRequest = (after - before) / Math.max(1, row.requests + row.warmupRequests)
+  console.log(
+    `    PostgreSQL's own processes: ${databaseCpuMsPerRequest.toFixed(3)} ms CPU/req (server and database ${(row.cpuMsPerRequest + databaseCpuMsPerRequest).toFixed(3)} ms/req)`,
+  )
+  return { ...row, databaseCpuMsPerRequest }
 }
 
 /**
@@ -943,8 +986,10 @@ async function main() {
     await withPostgresDatabase(async (url) => {
       const tg = await startTextgates(url)
       try {
-        rows.pgStart = await startRow('Textgate start on PostgreSQL', tg)
-        if (KINDS.has('check')) rows.pgCheck = await checkRow('Textgate check on PostgreSQL', tg)
+        rows.pgStart = await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', tg))
+        if (KINDS.has('check')) {
+          rows.pgCheck = await withDatabaseCpu(() => checkRow('Textgate check on PostgreSQL', tg))
+        }
       } finally {
         await tg.close()
       }
@@ -963,12 +1008,10 @@ async function main() {
       await onDatabase(async (url) => {
         const tg = await startTextgates(url, processes)
         try {
-          const row = await startRow(
-            `start, ${processes} process${processes > 1 ? 'es' : ''}`,
-            tg,
-            {
+          const row = await withDatabaseCpu(() =>
+            startRow(`start, ${processes} process${processes > 1 ? 'es' : ''}`, tg, {
               connections: Math.max(CONNECTIONS, processes * 4),
-            },
+            }),
           )
           scale.push({ processes, row })
         } finally {
