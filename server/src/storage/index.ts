@@ -11,6 +11,7 @@ import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { startWalCheckpointer, type WalCheckpointerOptions } from './checkpointer'
 import { migrationProvider } from './migrations'
+import { withNamedStatements } from './postgres-statements'
 import type { Database } from './schema'
 import { quietSqliteDialect } from './sqlite-dialect'
 
@@ -100,7 +101,9 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
         ((error) =>
           process.stderr.write(`[textgate] [storage] idle connection lost: ${error.message}\n`)),
     )
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: withNamedStatements(pool) }),
+    })
     return { db, dialect: 'postgres', close: () => db.destroy() }
   }
   if (location.path !== ':memory:') protectDatabaseFile(location.path)
