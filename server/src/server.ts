@@ -77,6 +77,7 @@ export async function startServer(
   // PostgreSQL: requests, plus the dispatcher's one transaction at a time and its claim renewals.
   const storage = openStorage(config.databaseUrl, {
     poolSize: 12,
+    prepared: config.postgresPrepared,
     walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
   })
   const applied = await migrateToLatest(storage)

@@ -79,6 +79,16 @@ describe('settings', () => {
     expect(second.secretSource).toBe('file')
   })
 
+  it('runs PostgreSQL inserts prepared unless TEXTGATE_POSTGRES_PREPARED is off', () => {
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET }).postgresPrepared).toBe(true)
+    expect(
+      loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_POSTGRES_PREPARED: 'off' }).postgresPrepared,
+    ).toBe(false)
+    expect(() => loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_POSTGRES_PREPARED: 'no' })).toThrow(
+      /TEXTGATE_POSTGRES_PREPARED must be on or off/,
+    )
+  })
+
   it('accepts the DATABASE_URL forms', () => {
     for (const url of [
       'postgres://u@h/db',

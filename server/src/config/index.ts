@@ -44,6 +44,12 @@ export interface Config {
   outboxClaimMs: number
   /** Texts a process sends at once without having recorded them: the most a crash can repeat. */
   outboxWindow: number
+  /**
+   * PostgreSQL: hot inserts run as named (prepared) statements (TEXTGATE_POSTGRES_PREPARED,
+   * on by default; off behind a pooler that cannot keep them, such as PgBouncer before 1.21 in
+   * transaction mode).
+   */
+  postgresPrepared: boolean
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
@@ -186,6 +192,9 @@ const EnvSchema = v.object({
       v.maxValue(65535, 'METRICS_PORT must be between 0 and 65535'),
     ),
   ),
+  TEXTGATE_POSTGRES_PREPARED: v.optional(
+    v.picklist(['on', 'off'], 'TEXTGATE_POSTGRES_PREPARED must be on or off'),
+  ),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
     v.pipe(
       v.string(),
@@ -282,6 +291,7 @@ export function loadConfig(
     routing,
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
     outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? DEFAULT_OUTBOX_WINDOW,
+    postgresPrepared: settings.TEXTGATE_POSTGRES_PREPARED !== 'off',
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,

@@ -57,6 +57,12 @@ export interface OpenStorageOptions {
    * callers forever.
    */
   connectionWaitMs?: number
+  /**
+   * PostgreSQL: inserts run more than once become named (prepared) statements, parsed once per
+   * connection (see ./postgres-statements.ts); `false` sends every statement unnamed, for a
+   * pooler that cannot keep prepared statements. Default true.
+   */
+  prepared?: boolean
   /** PostgreSQL: an idle connection was lost (stderr by default). */
   onIdleClientError?: (error: Error) => void
   /**
@@ -102,7 +108,9 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
           process.stderr.write(`[textgate] [storage] idle connection lost: ${error.message}\n`)),
     )
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: withNamedStatements(pool) }),
+      dialect: new PostgresDialect({
+        pool: options.prepared === false ? pool : withNamedStatements(pool),
+      }),
     })
     return { db, dialect: 'postgres', close: () => db.destroy() }
   }

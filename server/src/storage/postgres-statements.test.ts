@@ -2,6 +2,7 @@ import { CompiledQuery, Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { openStorage } from './index'
 import { withNamedStatements } from './postgres-statements'
 
 /** A pool of one connection, so what it has prepared is what `pg_prepared_statements` lists. */
@@ -82,6 +83,28 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL named statements', () 
       expect(rows).toEqual([{ n: 3 }])
     } finally {
       await c.dispose()
+    }
+  })
+
+  it('is what openStorage does on PostgreSQL, unless told prepared: false', async () => {
+    const leased = await createTestStorage('postgres')
+    try {
+      for (const prepared of [undefined, false]) {
+        const storage = openStorage(leased.url, { poolSize: 1, prepared })
+        try {
+          const run = (text: string, values: unknown[] = []) =>
+            storage.db.executeQuery<{ statement: string }>(CompiledQuery.raw(text, values))
+          const insert = `insert into named_o (id) values ($1)`
+          await run('create table if not exists named_o (id text primary key)')
+          for (let i = 0; i < 3; i++) await run(insert, [`${prepared}-${i}`])
+          const { rows } = await run('select statement from pg_prepared_statements')
+          expect(rows.map((r) => r.statement)).toEqual(prepared === false ? [] : [insert])
+        } finally {
+          await storage.close()
+        }
+      }
+    } finally {
+      await leased.dispose()
     }
   })
 
