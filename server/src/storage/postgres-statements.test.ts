@@ -6,11 +6,11 @@ import { openStorage } from './index'
 import { withNamedStatements } from './postgres-statements'
 
 /** A pool of one connection, so what it has prepared is what `pg_prepared_statements` lists. */
-async function oneConnection(namedTexts?: number) {
+async function oneConnection(bounds: { namedTexts?: number; namedParameters?: number } = {}) {
   const leased = await createTestStorage('postgres')
   const pool = new pg.Pool({ connectionString: leased.url, max: 1 })
   const db = new Kysely<unknown>({
-    dialect: new PostgresDialect({ pool: withNamedStatements(pool, { namedTexts }) }),
+    dialect: new PostgresDialect({ pool: withNamedStatements(pool, bounds) }),
   })
   const run = (text: string, values: unknown[] = []) =>
     db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, values))
@@ -56,7 +56,7 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL named statements', () 
   })
 
   it('never names a statement that reads a table, one without values, or texts past its bound', async () => {
-    const c = await oneConnection(2)
+    const c = await oneConnection({ namedTexts: 2 })
     try {
       // Reads: their generic plan could be made while the table is empty and kept as it grows.
       const reads = [
@@ -105,6 +105,22 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL named statements', () 
       }
     } finally {
       await leased.dispose()
+    }
+  })
+
+  it('names no text with more than a sixth of its parameter budget, nor past the budget', async () => {
+    const c = await oneConnection({ namedParameters: 12 })
+    try {
+      const two = (n: number) => `insert into named_t (id, note) values ($1 + ${n}00, $2)`
+      const wide = 'insert into named_t (id, note) values ($1, $2), ($3, $4)'
+      for (let i = 0; i < 3; i++) await c.run(wide, [10 * i + 1, 'a', 10 * i + 2, 'b'])
+      // 4 parameters: over 12 / 6.
+      expect(await c.prepared()).toEqual([])
+      for (let n = 1; n <= 7; n++) for (let i = 0; i < 2; i++) await c.run(two(n), [i, 'v'])
+      // 2 parameters each: six fill the budget of 12, the seventh runs unnamed.
+      expect(await c.prepared()).toEqual([1, 2, 3, 4, 5, 6].map(two).sort())
+    } finally {
+      await c.dispose()
     }
   })
 
