@@ -12,10 +12,10 @@
  * PG_BENCH_ROUNDS (2).
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { openStorage } from '@textgate/server/storage'
 import { CompiledQuery, type Kysely, sql } from 'kysely'
 import pg from 'pg'
+import { cpuMs } from './proc-cpu'
 
 const URL = process.env.BENCH_POSTGRES_URL ?? process.env.TEXTGATE_TEST_POSTGRES_URL
 const STATEMENTS = Number(process.env.PG_BENCH_STATEMENTS ?? 3_000)
@@ -24,12 +24,10 @@ const COLUMNS = Array.from({ length: 20 }, (_, i) => `c${i}`)
 const ROWS = 3
 const TABLE = `pg_bench_${process.pid}`
 
-/** CPU time (user + system) of a local process so far, ms; undefined when it is not local. */
-function cpuMs(pid: number): number | undefined {
+/** A local process's CPU time so far (ms); undefined when it is not on this machine. */
+function cpuMsIfLocal(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10
+    return cpuMs(pid)
   } catch {
     return undefined
   }
@@ -56,11 +54,11 @@ interface Runner {
 
 async function measure(runner: Runner, pid: number, text: string, values: () => unknown[]) {
   await runner.begin()
-  const cpuBefore = cpuMs(pid)
+  const cpuBefore = cpuMsIfLocal(pid)
   const started = process.hrtime.bigint()
   for (let i = 0; i < STATEMENTS; i++) await runner.run(text, values())
   const wallUs = Number(process.hrtime.bigint() - started) / 1e3 / STATEMENTS
-  const cpuAfter = cpuMs(pid)
+  const cpuAfter = cpuMsIfLocal(pid)
   await runner.commit()
   const cpuUs =
     cpuBefore === undefined || cpuAfter === undefined

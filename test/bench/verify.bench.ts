@@ -50,14 +50,7 @@
  * @module
  */
 import { execSync, spawn } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -78,6 +71,7 @@ import {
   TEST_SECRET,
   tempDir,
 } from '../support/processes'
+import { cpuMs, localPostgresCpuMs } from './proc-cpu'
 import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
 
@@ -184,38 +178,10 @@ function takeRange(count: number): number {
   return offset
 }
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc, clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
-
 function cpuOf(pids: (number | undefined)[]): number {
   let total = 0
   for (const pid of pids) total += cpuMs(pid)
   return total
-}
-
-/**
- * CPU time (ms) this machine's PostgreSQL processes have used so far, or undefined when none run
- * here (a remote database). A backend that exits takes its time with it: the pool's connections
- * live through a row, so a row's difference is the database's work for it.
- */
-function localPostgresCpuMs(): number | undefined {
-  let total = 0
-  let found = false
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue
-      total += cpuMs(Number(entry))
-      found = true
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return found ? total : undefined
 }
 
 /** Runs a PostgreSQL row and adds the database's own CPU time per request to it (and prints it). */
