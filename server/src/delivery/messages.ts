@@ -5,13 +5,18 @@
  * caller's transaction, so the outbox records a message and its outbox row together.
  * @module
  */
-import { CompiledQuery, type Selectable } from 'kysely'
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
-import type { EndpointsRead } from '../webhooks/emit'
-import { announceMessageStatus, messageStatusMoved } from '../webhooks/message-status'
+import { type EndpointsRead, endpointsOf, receives } from '../webhooks/emit'
+import {
+  announceMessageStatus,
+  isAnnounced,
+  messageStatusMoved,
+  statusEvent,
+} from '../webhooks/message-status'
 import { recordParts } from './parts'
 
 export interface NewMessage {
@@ -100,6 +105,8 @@ export interface SentText {
   result: SendResult
   /** When the carrier answered. */
   at: number
+  /** Its outbox row, done with it. */
+  outboxId: string
 }
 
 /** The values of one text in {@link recordSentMany}'s statement, in its columns' order. */
@@ -113,6 +120,7 @@ const SENT_COLUMNS = [
   ['cost_amount', 'text'],
   ['cost_currency', 'text'],
   ['segments', 'integer'],
+  ['outbox_id', 'text'],
 ] as const
 
 const sentManySql = new Map<string, string>()
@@ -120,7 +128,8 @@ const sentManySql = new Map<string, string>()
 /**
  * `with v(…) as (values …) update messages … from v`, for `count` texts: SQLite and PostgreSQL
  * both take it (PostgreSQL with the first row's types spelt out, as its VALUES has no table to
- * infer them from).
+ * infer them from). On PostgreSQL a data-modifying `with` also marks the texts' outbox rows
+ * done in the same statement; SQLite's `with` can only read, so there that is a second one.
  */
 function sentManyStatement(postgres: boolean, count: number): string {
   const key = `${postgres ? 'pg' : 'sqlite'}:${count}`
@@ -136,8 +145,12 @@ function sentManyStatement(postgres: boolean, count: number): string {
         return row === 0 ? `$${n}::${type}` : `$${n}`
       }).join(', ')})`,
   )
+  const outboxDone = postgres
+    ? ', "o" as (update "outbox" set "state" = \'done\', "claimed_until" = null, ' +
+      '"last_error" = null from "v" where "outbox"."id" = "v"."outbox_id")'
+    : ''
   statement =
-    `with "v" (${SENT_COLUMNS.map(([name]) => `"${name}"`).join(', ')}) as (values ${rows.join(', ')}) ` +
+    `with "v" (${SENT_COLUMNS.map(([name]) => `"${name}"`).join(', ')}) as (values ${rows.join(', ')})${outboxDone} ` +
     'update "messages" set "status" = "v"."status", "carrier" = "v"."carrier", ' +
     '"carrier_message_id" = "v"."carrier_message_id", "body_encrypted" = null, ' +
     '"template_encrypted" = null, "sent_at" = "v"."at", "delivered_at" = "v"."delivered_at", ' +
@@ -154,17 +167,20 @@ function sentManyStatement(postgres: boolean, count: number): string {
 /**
  * Records the texts the carriers took since the dispatcher's last commit, in one statement for
  * them all: each text's body dropped, the carrier's answer kept, and its cost and part count
- * where the carrier stated them (a text costs a round trip less on PostgreSQL). Long texts'
- * part ids follow, then each status is announced from what was claimed and written, with no
- * read back; the batch's events read each project's webhook endpoints once.
+ * where the carrier stated them, and its outbox row done (in the same statement on PostgreSQL,
+ * a second one on SQLite). Long texts' part ids follow, then each status is announced from what
+ * was claimed and written, with no read back; the batch's events read each project's webhook
+ * endpoints once (or not at all, when `endpoints` holds them already: see
+ * {@link readEndpointsFor}).
  */
 export async function recordSentMany(
   trx: DatabaseWriter,
   texts: readonly SentText[],
+  endpoints: EndpointsRead = new Map(),
 ): Promise<void> {
   if (texts.length === 0) return
   const values: unknown[] = []
-  for (const { message, carrier, result, at } of texts) {
+  for (const { message, carrier, result, at, outboxId } of texts) {
     values.push(
       message.id,
       result.status,
@@ -176,12 +192,24 @@ export async function recordSentMany(
       result.cost?.currency ?? null,
       // The carrier's own part count, when it states one, is what it bills.
       result.parts || null,
+      outboxId,
     )
   }
-  await trx.executeQuery(
-    CompiledQuery.raw(sentManyStatement(isPostgres(trx), texts.length), values),
-  )
-  const endpoints: EndpointsRead = new Map()
+  const postgres = isPostgres(trx)
+  await trx.executeQuery(CompiledQuery.raw(sentManyStatement(postgres, texts.length), values))
+  if (!postgres) {
+    const ids = texts.map((text) => text.outboxId)
+    await runTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
+      trx
+        .updateTable('outbox')
+        .set({ state: 'done', claimed_until: null, last_error: null })
+        .where(
+          'id',
+          'in',
+          ids.map((_, i) => v(i)),
+        ),
+    )
+  }
   for (const { message, carrier, result, at } of texts) {
     await recordParts(
       trx,
@@ -201,6 +229,28 @@ export async function recordSentMany(
       endpoints,
     )
   }
+}
+
+/**
+ * Reads, outside any transaction, the webhook endpoints the texts' statuses would be announced
+ * to, into `endpoints`, and says whether any of them wants one of those events: when none does,
+ * {@link recordSentMany} writes nothing but its statement (no transaction needed on PostgreSQL).
+ * An endpoint added between this read and that statement misses those events, as one added
+ * during a READ COMMITTED transaction's own read would.
+ */
+export async function readEndpointsFor(
+  db: Kysely<Database>,
+  texts: readonly SentText[],
+  endpoints: EndpointsRead,
+): Promise<boolean> {
+  let wanted = false
+  for (const { message, result } of texts) {
+    if (!isAnnounced(result.status)) continue
+    const type = statusEvent(result.status)
+    const targets = await endpointsOf(db, message.project_id, message.mode, endpoints)
+    if (targets.some((endpoint) => receives(endpoint, type))) wanted = true
+  }
+  return wanted
 }
 
 /** A text that is no use any more (its code expired, its verification is over): never sent. */

@@ -14,7 +14,7 @@ import { type Claimed, claimDue, releaseClaims } from './claim'
 import type { DispatchContext } from './context'
 import type { EnqueuedText, OutboxClaim } from './enqueue'
 import { createHandoffQueue } from './handoff'
-import { deliver, type Outcome, writeOutcomes } from './send'
+import { deliver, type Outcome, writeOutcomes, writeSentAlone } from './send'
 
 export interface DispatcherOptions {
   storage: Storage
@@ -169,21 +169,32 @@ export function createDispatcher({
       const claiming = free > 0 && claimDueNow(now())
       if (finished.length > 0 || releasing.length > 0 || claiming) {
         try {
-          claimed = await inTransaction(async (trx) => {
-            if (!written) {
-              written = finished
-              finished = []
+          // On PostgreSQL, answers alone are most often one statement with no transaction.
+          // (If it fails, the answers are written one by one below.)
+          if (!claiming && releasing.length === 0) {
+            written = finished
+            finished = []
+            if (!(await writeSentAlone(db, written, new Map()))) {
+              finished = [...written, ...finished]
+              written = undefined
             }
-            await writeOutcomes(trx, written)
-            await releaseClaims(ctx, trx, releasing)
-            if (!claiming) return []
-            const at = now()
-            const rows = await claimDue(ctx, trx, at, free)
-            lastClaimAt = at
-            // A full claim may have left more due rows behind.
-            claimWanted = rows.length === free
-            return rows
-          })
+          }
+          if (!written)
+            claimed = await inTransaction(async (trx) => {
+              if (!written) {
+                written = finished
+                finished = []
+              }
+              await writeOutcomes(trx, written)
+              await releaseClaims(ctx, trx, releasing)
+              if (!claiming) return []
+              const at = now()
+              const rows = await claimDue(ctx, trx, at, free)
+              lastClaimAt = at
+              // A full claim may have left more due rows behind.
+              claimWanted = rows.length === free
+              return rows
+            })
         } catch (error) {
           // Whatever failed, the answers must not be lost with the claim: write each alone.
           logger.warn({ err: error }, 'outbox claim failed; recording the answers alone')

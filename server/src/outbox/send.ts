@@ -3,9 +3,10 @@
  * here: the worker records the outcome in the same commit as its next claim.
  * @module
  */
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import { CarrierError, type SendResult, type TemplateData } from '../carriers/types'
 import {
+  readEndpointsFor,
   recordNotSent,
   recordSendFailure,
   recordSentMany,
@@ -13,7 +14,8 @@ import {
 } from '../delivery/messages'
 import { decrypt } from '../secrets'
 import type { Database, OutboxRow } from '../storage'
-import { runTemplate } from '../storage/query-templates'
+import { isPostgres } from '../storage/row-insert'
+import type { EndpointsRead } from '../webhooks/emit'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
 import type { PlainText } from './enqueue'
@@ -25,9 +27,8 @@ import type { PlainText } from './enqueue'
 export interface Outcome {
   write?: (trx: Transaction<Database>) => Promise<void>
   sent?: {
+    /** The text, with its outbox row (done once the send is recorded). */
     text: SentText
-    /** Its outbox row, done once the send is recorded. */
-    outboxId: string
     /**
      * The carrier's ids of the text: a fast carrier may have reported before our commit, so
      * the dispatcher applies any early report for them once the answer is written.
@@ -38,31 +39,39 @@ export interface Outcome {
 
 /**
  * Writes what the dispatcher learnt since its last commit, inside `trx`: the texts carriers
- * took in one statement, their outbox rows done in another, then every other outcome's writes.
+ * took, their outbox rows done with them, then every other outcome's writes.
  */
 export async function writeOutcomes(
   trx: Transaction<Database>,
   outcomes: readonly Outcome[],
 ): Promise<void> {
-  const sent = outcomes.flatMap((outcome) => (outcome.sent ? [outcome.sent] : []))
-  if (sent.length > 0) {
-    await recordSentMany(
-      trx,
-      sent.map((s) => s.text),
-    )
-    const ids = sent.map((s) => s.outboxId)
-    await runTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
-      trx
-        .updateTable('outbox')
-        .set({ state: 'done', claimed_until: null, last_error: null })
-        .where(
-          'id',
-          'in',
-          ids.map((_, i) => v(i)),
-        ),
-    )
-  }
+  const sent = outcomes.flatMap((outcome) => (outcome.sent ? [outcome.sent.text] : []))
+  await recordSentMany(trx, sent)
   for (const outcome of outcomes) await outcome.write?.(trx)
+}
+
+/**
+ * On PostgreSQL, writes outcomes that are all plain texts a carrier took, when no webhook
+ * endpoint wants their statuses, as one statement with no transaction around it (a statement
+ * is atomic on its own): two round trips (the endpoints' read, the statement) where a
+ * transaction takes five. Says false, having written nothing, when the outcomes need a
+ * transaction (see {@link writeOutcomes}): on SQLite, where commits are shared instead; for a
+ * long text's parts, any other outcome, or an event to write.
+ */
+export async function writeSentAlone(
+  db: Kysely<Database>,
+  outcomes: readonly Outcome[],
+  endpoints: EndpointsRead,
+): Promise<boolean> {
+  if (!isPostgres(db) || outcomes.length === 0) return false
+  const sent: SentText[] = []
+  for (const { sent: text, write } of outcomes) {
+    if (write || !text || (text.text.result.sentParts?.length ?? 0) > 1) return false
+    sent.push(text.text)
+  }
+  if (await readEndpointsFor(db, sent, endpoints)) return false
+  await recordSentMany(db, sent, endpoints)
+  return true
 }
 
 const BACKOFF_BASE_MS = 1_000
@@ -120,8 +129,7 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
   ]
   return {
     sent: {
-      text: { message, carrier: carrierId, result, at },
-      outboxId: row.id,
+      text: { message, carrier: carrierId, result, at, outboxId: row.id },
       carrierMessageIds: sentIds,
     },
   }

@@ -23,7 +23,7 @@ export interface WebhookEventInput<T extends WebhookEventType> {
 }
 
 /** A project's endpoints (for one mode), as read inside one transaction. */
-type EndpointRow = Pick<
+export type EndpointRow = Pick<
   Selectable<WebhookEndpointTable>,
   'id' | 'events' | 'enabled' | 'disabled_reason'
 >
@@ -50,6 +50,44 @@ export function wants(events: string | null, type: string): boolean {
 }
 
 /**
+ * The project's endpoints for `mode`, from `known` when read there already (and kept there when
+ * read now).
+ */
+export async function endpointsOf(
+  db: Transaction<Database> | Kysely<Database>,
+  projectId: string,
+  mode: KeyMode,
+  known?: EndpointsRead,
+): Promise<EndpointRow[]> {
+  const key = `${projectId}\u0000${mode}`
+  let endpoints = known?.get(key)
+  if (!endpoints) {
+    // Every delivered text asks this: compiled once (see runTemplate).
+    endpoints = await runTemplate(db, 'webhooks.endpoints', [projectId, mode], (v) =>
+      db
+        .selectFrom('webhook_endpoints')
+        .select(['id', 'events', 'enabled', 'disabled_reason'])
+        .where('project_id', '=', v(0))
+        .where('mode', '=', v(1)),
+    )
+    known?.set(key, endpoints)
+  }
+  return endpoints
+}
+
+/**
+ * Whether an event of `type` is written for the endpoint: a manually disabled endpoint gets
+ * nothing; one disabled for failing keeps its events as failed deliveries, so a replay after it
+ * is fixed recovers them.
+ */
+export function receives(endpoint: EndpointRow, type: string): boolean {
+  return (
+    wants(endpoint.events, type) &&
+    (endpoint.enabled === 1 || endpoint.disabled_reason === 'failing')
+  )
+}
+
+/**
  * Writes the event and one delivery per endpoint of the project and mode that wants it.
  * Returns the event's id (the `webhook-id`), or null when no endpoint wants it (nothing is
  * written then).
@@ -65,24 +103,8 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
   /** Endpoints already read in this transaction (a batch of events reads each project's once). */
   known?: EndpointsRead,
 ): Promise<string | null> {
-  const key = `${input.projectId}\u0000${input.mode}`
-  let endpoints = known?.get(key)
-  if (!endpoints) {
-    // Every delivered text asks this: compiled once (see runTemplate).
-    endpoints = await runTemplate(db, 'webhooks.endpoints', [input.projectId, input.mode], (v) =>
-      db
-        .selectFrom('webhook_endpoints')
-        .select(['id', 'events', 'enabled', 'disabled_reason'])
-        .where('project_id', '=', v(0))
-        .where('mode', '=', v(1)),
-    )
-    known?.set(key, endpoints)
-  }
-  // A manually disabled endpoint gets nothing; one disabled for failing keeps its events as
-  // failed deliveries, so a replay after it is fixed recovers them.
-  const targets = endpoints.filter(
-    (e) => wants(e.events, input.type) && (e.enabled === 1 || e.disabled_reason === 'failing'),
-  )
+  const endpoints = await endpointsOf(db, input.projectId, input.mode, known)
+  const targets = endpoints.filter((endpoint) => receives(endpoint, input.type))
   if (targets.length === 0) return null
   const id = newId('msg')
   const payload = JSON.stringify({

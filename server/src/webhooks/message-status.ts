@@ -39,6 +39,19 @@ export async function messageStatusMoved(
   if (message) await announceMessageStatus(trx, message, at)
 }
 
+/** The statuses announced to webhooks. */
+export type AnnouncedStatus = 'delivered' | 'failed' | 'undelivered'
+
+/** Whether a message's status is announced: delivered, failed or undelivered. */
+export function isAnnounced(status: string): status is AnnouncedStatus {
+  return status === 'delivered' || status === 'failed' || status === 'undelivered'
+}
+
+/** The event an announced status raises (undelivered is a `message.failed`). */
+export function statusEvent(status: AnnouncedStatus): 'message.delivered' | 'message.failed' {
+  return status === 'delivered' ? 'message.delivered' : 'message.failed'
+}
+
 /** What an announcement says of a message: its row as it now is. */
 export type MessageNow = Pick<
   Selectable<Database['messages']>,
@@ -74,19 +87,14 @@ export async function announceMessageStatus(
       Math.max(0, message.delivered_at - message.created_at) / 1000,
     )
   }
-  if (
-    message.status !== 'delivered' &&
-    message.status !== 'failed' &&
-    message.status !== 'undelivered'
-  ) {
-    return
-  }
+  const { status } = message
+  if (!isAnnounced(status)) return
   const data = {
     messageId: message.id,
     verificationId: message.verification_id,
     to: message.to,
     carrier: message.carrier,
-    status: message.status,
+    status,
     errorCode: message.error_code,
     segments: message.segments,
     at: iso(at),
@@ -97,9 +105,5 @@ export async function announceMessageStatus(
     orderKey: message.verification_id,
     at,
   }
-  if (message.status === 'delivered') {
-    await emitWebhookEvent(trx, { ...event, type: 'message.delivered', data }, endpoints)
-  } else {
-    await emitWebhookEvent(trx, { ...event, type: 'message.failed', data }, endpoints)
-  }
+  await emitWebhookEvent(trx, { ...event, type: statusEvent(status), data }, endpoints)
 }
