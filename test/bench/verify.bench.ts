@@ -599,9 +599,11 @@ async function halfRateRows(
   const prefix = before ? 'before' : ''
   const label = before ? `before (${before.revision}): ` : ''
   console.log(`\nSQLite at half the maximum rate (latency with headroom) ${label}`)
-  const tgHalf = await startTextgates(undefined, 1, before?.cliPath)
   const startRate = Math.max(1, Math.round(startMax / 2))
   const checkRate = Math.max(1, Math.round(checkMax / 2))
+  // The floor: what this machine and the load generator add to a request at that pace.
+  if (!before) rows.barePacedHalf = await barePacedRow(startRate)
+  const tgHalf = await startTextgates(undefined, 1, before?.cliPath)
   try {
     rows[`${prefix}startHalf`] = await startRow(`${label}Textgate start at ½ max rate`, tgHalf, {
       rate: startRate,
@@ -629,6 +631,39 @@ async function halfRateRows(
       )
   } finally {
     await tgHalf.close()
+  }
+}
+
+/**
+ * The bare Hono route evenly paced at `rate`: the latency any server gets at that pace on this
+ * machine from this load generator (its timers, its HTTP client, the shared cores).
+ */
+async function barePacedRow(rate: number): Promise<Row> {
+  const port = await freePort()
+  const bare = await startProcess(
+    [join(ROOT, 'test/bench/baseline-server.ts')],
+    { PORT: String(port) },
+    port,
+    '/healthz',
+    { direct: true },
+  )
+  try {
+    return report({
+      name: "bare Hono route at the start's ½ rate, evenly paced (floor)",
+      kind: 'echo',
+      ...(await load({
+        targets: [bare.url],
+        pids: [bare.child.pid],
+        kind: 'echo',
+        headers: {},
+        offset: takeRange(rangeFor()),
+        expect: 201,
+        rate,
+        paced: true,
+      })),
+    })
+  } finally {
+    await bare.stop()
   }
 }
 
