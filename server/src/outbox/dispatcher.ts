@@ -171,7 +171,7 @@ export function createDispatcher({
         try {
           // On PostgreSQL, answers alone are most often one statement with no transaction.
           // (If it fails, the answers are written one by one below.)
-          if (!claiming && releasing.length === 0) {
+          if (ctx.dialect === 'postgres' && !claiming && releasing.length === 0) {
             written = finished
             finished = []
             if (!(await writeSentAlone(db, written, new Map()))) {
