@@ -297,7 +297,7 @@ export function createVerificationService({
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 
-      const approved = await markApproved(db, projectId, id, at, inStartTransaction)
+      const approved = await markApproved(db, projectId, id, at, inStartTransaction, reserved.mode)
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
       await fraud.afterApproved({
         projectId,

@@ -8,9 +8,9 @@ import type { WebhookEventData } from '@textgate/shared'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
-import type { Database, DatabaseWriter, NewVerification, Verification } from '../storage'
-import { insertRow, type RowWriter } from '../storage/row-insert'
-import { emitWebhookEvent } from '../webhooks/emit'
+import type { Database, DatabaseWriter, KeyMode, NewVerification, Verification } from '../storage'
+import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
+import { type EndpointsRead, emitWebhookEvent, endpointsOf, receives } from '../webhooks/emit'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -109,34 +109,62 @@ export async function markApproved(
   at: number,
   inTransaction: <T>(body: (trx: Transaction<Database>) => Promise<T>) => Promise<T> = (body) =>
     db.transaction().execute(body),
+  /** The verification's key mode, when the caller knows it (see below). */
+  mode?: KeyMode,
 ) {
-  const approved = await inTransaction(async (trx) => {
-    const row = await trx
+  const approve = (writer: DatabaseWriter) =>
+    writer
       .updateTable('verifications')
       .set({ status: 'approved', approved_at: at })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .returning(['phone', 'country', 'mode', 'consent_version', 'consent_at', 'consent_marketing'])
       .executeTakeFirst()
+  // On PostgreSQL, while no webhook endpoint of the project wants these events, the update is
+  // one statement with no transaction around it (its endpoints are read first, as under READ
+  // COMMITTED a transaction's own read would be: an endpoint added in between misses this one).
+  const endpoints: EndpointsRead = new Map()
+  if (mode && isPostgres(db)) {
+    const targets = await endpointsOf(db, projectId, mode, endpoints)
+    const wanted = targets.some(
+      (endpoint) =>
+        receives(endpoint, 'verification.approved') || receives(endpoint, 'consent.marketing'),
+    )
+    if (!wanted) {
+      const row = await approve(db)
+      if (row) verificationsTotal.inc({ status: 'approved', country: row.country })
+      return row
+    }
+  }
+  const approved = await inTransaction(async (trx) => {
+    const row = await approve(trx)
     if (!row) return undefined
     const event = { projectId, mode: row.mode, orderKey: id, at }
-    await emitWebhookEvent(trx, {
-      ...event,
-      type: 'verification.approved',
-      data: { verificationId: id, phone: row.phone, country: row.country, approvedAt: iso(at) },
-    })
+    await emitWebhookEvent(
+      trx,
+      {
+        ...event,
+        type: 'verification.approved',
+        data: { verificationId: id, phone: row.phone, country: row.country, approvedAt: iso(at) },
+      },
+      endpoints,
+    )
     // The opt-in counts once the number is proven to be the shopper's.
     if (Number(row.consent_marketing) === 1) {
-      await emitWebhookEvent(trx, {
-        ...event,
-        type: 'consent.marketing',
-        data: {
-          verificationId: id,
-          phone: row.phone,
-          consentVersion: row.consent_version,
-          at: iso(at),
+      await emitWebhookEvent(
+        trx,
+        {
+          ...event,
+          type: 'consent.marketing',
+          data: {
+            verificationId: id,
+            phone: row.phone,
+            consentVersion: row.consent_version,
+            at: iso(at),
+          },
         },
-      })
+        endpoints,
+      )
     }
     return row
   })

@@ -91,6 +91,36 @@ for (const dialect of DIALECTS) {
       expect(again.json.error.code).toBe('verification_not_pending')
     })
 
+    it('approves with no transaction on PostgreSQL while no webhook endpoint wants the event', async () => {
+      const { id, code } = await startAndReadCode('+447400123188')
+      await h.dispatcher.drain()
+      const db = h.db
+      const transaction = db.transaction.bind(db)
+      let transactions = 0
+      db.transaction = () => {
+        transactions++
+        return transaction()
+      }
+      try {
+        const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code },
+        })
+        expect(checked.json).toMatchObject({ id, status: 'approved' })
+      } finally {
+        db.transaction = transaction
+      }
+      const row = await db
+        .selectFrom('verifications')
+        .select(['status', 'approved_at'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      expect(row).toEqual({ status: 'approved', approved_at: expect.any(Number) })
+      // One statement on PostgreSQL; SQLite shares the commits of the moment instead.
+      if (dialect === 'postgres') expect(transactions).toBe(0)
+      else expect(transactions).toBeGreaterThan(0)
+    })
+
     it('accepts a pasted code with spaces and dashes', async () => {
       const { id, code } = await startAndReadCode()
       const pasted = `${code.slice(0, 3)} - ${code.slice(3)}`
