@@ -69,8 +69,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
   /**
    * Open loop at `spec.rate`: request i is due at start + i / rate and goes out then on a free
-   * keep-alive connection (a new one when all are busy); its latency runs from when it was due,
-   * so a server that falls behind shows it (no coordinated omission).
+   * keep-alive connection (a new one when all are busy); its latency runs from when it was due
+   * (or from when it left, if a timer woke early), so a server that falls behind shows it (no
+   * coordinated omission).
    */
   async function pacedPhase(seconds: number) {
     const rate = spec.rate ?? 1
@@ -84,10 +85,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     const answers: Promise<void>[] = []
     for (let k = 0; k < total; k++) {
       const due = started + (k * 1000) / rate
-      // Never before it is due (a timer wakes a little late: the requests due by then go out
-      // together), so no latency is counted from a moment after the request left.
+      // Sent when due; the requests due by the time the timer wakes go out together. A timer
+      // may still wake a little early (libuv's clock is in whole, cached milliseconds): such a
+      // request's latency runs from when it left, never from a moment after.
       const wait = due - performance.now()
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      const from = Math.max(due, performance.now())
       const i = next++
       if (limited && i >= supply.length) {
         exhausted = true
@@ -115,7 +118,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
             (res) => {
               res.resume()
               res.on('end', () => {
-                latencies.push(performance.now() - due)
+                latencies.push(performance.now() - from)
                 sent++
                 if (res.statusCode !== spec.expect) {
                   errors++
