@@ -447,3 +447,24 @@ export async function insertTestVerification(
     })
     .execute()
 }
+
+/**
+ * Runs `body` while counting the transactions opened on `db` (`db.transaction()` calls), for
+ * tests that a write takes no transaction of its own.
+ */
+export async function countingTransactions<T>(
+  db: Kysely<Database>,
+  body: () => Promise<T>,
+): Promise<{ value: T; transactions: number }> {
+  const transaction = db.transaction.bind(db)
+  let transactions = 0
+  db.transaction = () => {
+    transactions++
+    return transaction()
+  }
+  try {
+    return { value: await body(), transactions }
+  } finally {
+    db.transaction = transaction
+  }
+}

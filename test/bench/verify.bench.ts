@@ -602,7 +602,12 @@ async function halfRateRows(
   const startRate = Math.max(1, Math.round(startMax / 2))
   const checkRate = Math.max(1, Math.round(checkMax / 2))
   // The floor: what this machine and the load generator add to a request at that pace.
-  if (!before) rows.barePacedHalf = await barePacedRow(startRate)
+  if (!before) {
+    rows.barePacedHalf = await bareRow(
+      "bare Hono route at the start's ½ rate, evenly paced (floor)",
+      startRate,
+    )
+  }
   const tgHalf = await startTextgates(undefined, 1, before?.cliPath)
   try {
     rows[`${prefix}startHalf`] = await startRow(`${label}Textgate start at ½ max rate`, tgHalf, {
@@ -635,10 +640,11 @@ async function halfRateRows(
 }
 
 /**
- * The bare Hono route evenly paced at `rate`: the latency any server gets at that pace on this
- * machine from this load generator (its timers, its HTTP client, the shared cores).
+ * A row of the bare Hono route (parse a JSON body, answer JSON) on a server of its own: as fast
+ * as it goes (the ceiling), or evenly paced at `rate` (the latency any server gets at that pace on
+ * this machine from this load generator: its timers, its HTTP client, the shared cores).
  */
-async function barePacedRow(rate: number): Promise<Row> {
+async function bareRow(name: string, rate?: number): Promise<Row> {
   const port = await freePort()
   const bare = await startProcess(
     [join(ROOT, 'test/bench/baseline-server.ts')],
@@ -649,7 +655,7 @@ async function barePacedRow(rate: number): Promise<Row> {
   )
   try {
     return report({
-      name: "bare Hono route at the start's ½ rate, evenly paced (floor)",
+      name,
       kind: 'echo',
       ...(await load({
         targets: [bare.url],
@@ -658,8 +664,7 @@ async function barePacedRow(rate: number): Promise<Row> {
         headers: {},
         offset: takeRange(rangeFor()),
         expect: 201,
-        rate,
-        paced: true,
+        ...(rate ? { rate, paced: true } : {}),
       })),
     })
   } finally {
@@ -685,41 +690,15 @@ async function main() {
     loadAverageAtStart: loadavg(),
     node: process.version,
   }
-
   // The ceiling: a bare Hono route on the same runtime and HTTP stack.
-  {
-    const port = await freePort()
-    const bare = await startProcess(
-      [join(ROOT, 'test/bench/baseline-server.ts')],
-      { PORT: String(port) },
-      port,
-      '/healthz',
-      { direct: true },
+  rows.bare = await bareRow('bare Hono route (POST /echo)')
+  if (rows.bare.perSecond < BARE_MINIMUM) {
+    problems.push(
+      `INVALID: the bare Hono route ran at ${rows.bare.perSecond.toFixed(0)} req/s (< ${BARE_MINIMUM}): ` +
+        `the machine or the load generator is the bottleneck (the bare server used ${bareCoreShare(rows.bare)} ` +
+        'of a core: near 100 % the server is CPU-bound and the machine is the limit; well under, the load generator)',
     )
-    try {
-      rows.bare = report({
-        name: 'bare Hono route (POST /echo)',
-        kind: 'echo',
-        ...(await load({
-          targets: [bare.url],
-          pids: [bare.child.pid],
-          kind: 'echo',
-          headers: {},
-          offset: takeRange(rangeFor()),
-          expect: 201,
-        })),
-      })
-    } finally {
-      await bare.stop()
-    }
-    if (rows.bare.perSecond < BARE_MINIMUM) {
-      problems.push(
-        `INVALID: the bare Hono route ran at ${rows.bare.perSecond.toFixed(0)} req/s (< ${BARE_MINIMUM}): ` +
-          `the machine or the load generator is the bottleneck (the bare server used ${bareCoreShare(rows.bare)} ` +
-          'of a core: near 100 % the server is CPU-bound and the machine is the limit; well under, the load generator)',
-      )
-      console.log(`  ${problems.at(-1)}`)
-    }
+    console.log(`  ${problems.at(-1)}`)
   }
 
   if (SECTIONS.has('sqlite')) {

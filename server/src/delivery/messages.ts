@@ -10,7 +10,7 @@ import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
-import { type EndpointsRead, endpointsOf, receives } from '../webhooks/emit'
+import { anyEndpointWants, type EndpointsRead } from '../webhooks/emit'
 import {
   announceMessageStatus,
   isAnnounced,
@@ -246,9 +246,9 @@ export async function readEndpointsFor(
   let wanted = false
   for (const { message, result } of texts) {
     if (!isAnnounced(result.status)) continue
-    const type = statusEvent(result.status)
-    const targets = await endpointsOf(db, message.project_id, message.mode, endpoints)
-    if (targets.some((endpoint) => receives(endpoint, type))) wanted = true
+    const types = [statusEvent(result.status)]
+    if (await anyEndpointWants(db, message.project_id, message.mode, types, endpoints))
+      wanted = true
   }
   return wanted
 }

@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
+  countingTransactions,
   createTestStorage,
   DIALECTS,
   insertTestVerification,
@@ -425,6 +426,32 @@ for (const dialect of DIALECTS) {
     })
 
     describe('texts handed over after their commit', () => {
+      /** Enqueues text `i` claimed by `d` for a hand-over, as a start does. */
+      async function enqueueClaimed(d: Dispatcher, i: number, template?: TemplateData) {
+        const to = `+4477009002${String(i).padStart(2, '0')}`
+        const claim = d.claimForHandoff(now)
+        expect(claim).toBeDefined()
+        return storage.db.transaction().execute(async (trx) => {
+          await insertTestVerification(trx, {
+            id: `ver_${i}`,
+            projectId,
+            mode: 'test',
+            phone: to,
+            now,
+          })
+          return enqueueMessage(trx, encryptionKey, {
+            verificationId: `ver_${i}`,
+            projectId,
+            mode: 'test',
+            to,
+            body: `code ${i}`,
+            now,
+            claim,
+            ...(template ? { template } : {}),
+          })
+        })
+      }
+
       /** Enqueues texts claimed by `d` and hands each over after its commit, as a start does. */
       async function handOver(
         d: Dispatcher,
@@ -435,37 +462,16 @@ for (const dialect of DIALECTS) {
       ) {
         const ids: string[] = []
         for (let i = from; i < from + count; i++) {
-          const to = `+4477009002${String(i).padStart(2, '0')}`
-          const claim = d.claimForHandoff(now)
-          expect(claim).toBeDefined()
-          const text = await storage.db.transaction().execute(async (trx) => {
-            await insertTestVerification(trx, {
-              id: `ver_${i}`,
-              projectId,
-              mode: 'test',
-              phone: to,
-              now,
-            })
-            return enqueueMessage(trx, encryptionKey, {
-              verificationId: `ver_${i}`,
-              projectId,
-              mode: 'test',
-              to,
-              body: `code ${i}`,
-              now,
-              claim,
-              ...(template ? { template } : {}),
-            })
-          })
+          const text = await enqueueClaimed(d, i, template)
           if (give) d.handOff(text, now + 600_000)
           ids.push(text.message.id)
         }
         return ids
       }
 
-      async function until(done: () => boolean) {
+      async function until(done: () => boolean | Promise<boolean>) {
         const deadline = Date.now() + 5_000
-        while (!done()) {
+        while (!(await done())) {
           if (Date.now() > deadline) throw new Error('timed out')
           await new Promise((resolve) => setTimeout(resolve, 5))
         }
@@ -675,52 +681,21 @@ for (const dialect of DIALECTS) {
         d.start()
         // The first round's claim (a transaction) is over before the texts come.
         await d.drain()
-        const texts = []
-        for (let i = 0; i < count; i++) {
-          const to = `+4477009003${String(i).padStart(2, '0')}`
-          const claim = d.claimForHandoff(now)
-          texts.push(
-            await storage.db.transaction().execute(async (trx) => {
-              await insertTestVerification(trx, {
-                id: `ver_${i}`,
-                projectId,
-                mode: 'test',
-                phone: to,
-                now,
-              })
-              return enqueueMessage(trx, encryptionKey, {
-                verificationId: `ver_${i}`,
-                projectId,
-                mode: 'test',
-                to,
-                body: `code ${i}`,
-                now,
-                claim,
-              })
-            }),
-          )
-        }
+        const texts: Awaited<ReturnType<typeof enqueueClaimed>>[] = []
+        for (let i = 0; i < count; i++) texts.push(await enqueueClaimed(d, i))
         const db = storage.db
-        const transaction = db.transaction.bind(db)
-        let transactions = 0
-        db.transaction = () => {
-          transactions++
-          return transaction()
-        }
-        try {
-          for (const text of texts) d.handOff(text, now + 600_000)
-          const done = async () =>
-            (await db.selectFrom('outbox').select('id').where('state', '=', 'done').execute())
-              .length === count
-          const deadline = Date.now() + 5_000
-          while (!(await done())) {
-            if (Date.now() > deadline) throw new Error('timed out')
-            await new Promise((resolve) => setTimeout(resolve, 5))
+        const { transactions } = await countingTransactions(db, async () => {
+          try {
+            for (const text of texts) d.handOff(text, now + 600_000)
+            await until(
+              async () =>
+                (await db.selectFrom('outbox').select('id').where('state', '=', 'done').execute())
+                  .length === count,
+            )
+          } finally {
+            await d.stop()
           }
-        } finally {
-          await d.stop()
-          db.transaction = transaction
-        }
+        })
         const messages = await db
           .selectFrom('messages')
           .select(['status', 'body_encrypted'])

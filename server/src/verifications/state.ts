@@ -10,7 +10,7 @@ import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, DatabaseWriter, KeyMode, NewVerification, Verification } from '../storage'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
-import { type EndpointsRead, emitWebhookEvent, endpointsOf, receives } from '../webhooks/emit'
+import { anyEndpointWants, type EndpointsRead, emitWebhookEvent } from '../webhooks/emit'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -125,11 +125,8 @@ export async function markApproved(
   // COMMITTED a transaction's own read would be: an endpoint added in between misses this one).
   const endpoints: EndpointsRead = new Map()
   if (mode && isPostgres(db)) {
-    const targets = await endpointsOf(db, projectId, mode, endpoints)
-    const wanted = targets.some(
-      (endpoint) =>
-        receives(endpoint, 'verification.approved') || receives(endpoint, 'consent.marketing'),
-    )
+    const types = ['verification.approved', 'consent.marketing']
+    const wanted = await anyEndpointWants(db, projectId, mode, types, endpoints)
     if (!wanted) {
       const row = await approve(db)
       if (row) verificationsTotal.inc({ status: 'approved', country: row.country })

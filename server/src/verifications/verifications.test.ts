@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
-import { DIALECTS } from '../../testing/storage'
+import { countingTransactions, DIALECTS } from '../../testing/storage'
 import { MAX_CHECKS } from './service'
 
 const PHONE = '+447400123123'
@@ -95,21 +95,13 @@ for (const dialect of DIALECTS) {
       const { id, code } = await startAndReadCode('+447400123188')
       await h.dispatcher.drain()
       const db = h.db
-      const transaction = db.transaction.bind(db)
-      let transactions = 0
-      db.transaction = () => {
-        transactions++
-        return transaction()
-      }
-      try {
+      const { transactions } = await countingTransactions(db, async () => {
         const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
           key: pk,
           body: { code },
         })
         expect(checked.json).toMatchObject({ id, status: 'approved' })
-      } finally {
-        db.transaction = transaction
-      }
+      })
       const row = await db
         .selectFrom('verifications')
         .select(['status', 'approved_at'])

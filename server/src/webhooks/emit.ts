@@ -23,7 +23,7 @@ export interface WebhookEventInput<T extends WebhookEventType> {
 }
 
 /** A project's endpoints (for one mode), as read inside one transaction. */
-export type EndpointRow = Pick<
+type EndpointRow = Pick<
   Selectable<WebhookEndpointTable>,
   'id' | 'events' | 'enabled' | 'disabled_reason'
 >
@@ -53,7 +53,7 @@ export function wants(events: string | null, type: string): boolean {
  * The project's endpoints for `mode`, from `known` when read there already (and kept there when
  * read now).
  */
-export async function endpointsOf(
+async function endpointsOf(
   db: Transaction<Database> | Kysely<Database>,
   projectId: string,
   mode: KeyMode,
@@ -80,11 +80,26 @@ export async function endpointsOf(
  * nothing; one disabled for failing keeps its events as failed deliveries, so a replay after it
  * is fixed recovers them.
  */
-export function receives(endpoint: EndpointRow, type: string): boolean {
+function receives(endpoint: EndpointRow, type: string): boolean {
   return (
     wants(endpoint.events, type) &&
     (endpoint.enabled === 1 || endpoint.disabled_reason === 'failing')
   )
+}
+
+/**
+ * Whether any endpoint of the project and mode receives an event of one of `types` (read into
+ * `known`, so a transaction after it need not read them again).
+ */
+export async function anyEndpointWants(
+  db: Transaction<Database> | Kysely<Database>,
+  projectId: string,
+  mode: KeyMode,
+  types: readonly string[],
+  known: EndpointsRead,
+): Promise<boolean> {
+  const endpoints = await endpointsOf(db, projectId, mode, known)
+  return endpoints.some((endpoint) => types.some((type) => receives(endpoint, type)))
 }
 
 /**
