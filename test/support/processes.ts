@@ -271,8 +271,26 @@ export async function sandboxCode(
       const code = /^(\d+)/.exec(newest.body)?.[1]
       if (code) return code
     }
-    if (Date.now() > deadline) throw new Error(`no code reached ${phone}`)
+    if (Date.now() > deadline) {
+      throw new Error(`no code reached ${phone}: ${await guardSaid(textgateUrl, project, phone)}`)
+    }
     await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** What the fraud guard decided about `phone` (a decoy is answered as sent, and never sent). */
+async function guardSaid(textgateUrl: string, project: CreatedProject, phone: string) {
+  try {
+    const res = await fetch(`${textgateUrl}/v1/fraud/events?limit=500`, {
+      headers: { Authorization: `Bearer ${project.secretKey}` },
+    })
+    const events = (await res.json()) as { phone: string; outcome: string; reasons: string[] }[]
+    const about = events.filter((event) => event.phone === phone)
+    return about.length
+      ? `the guard's events for it: ${JSON.stringify(about)}`
+      : `the guard recorded no event for it (${events.length} events in all)`
+  } catch (error) {
+    return `the guard's events could not be read (${(error as Error).message})`
   }
 }
 
