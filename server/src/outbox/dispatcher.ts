@@ -10,6 +10,7 @@ import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import type { KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
+import type { EndpointsRead } from '../webhooks/emit'
 import { type Claimed, claimDue, releaseClaims } from './claim'
 import type { DispatchContext } from './context'
 import type { EnqueuedText, OutboxClaim } from './enqueue'
@@ -168,13 +169,15 @@ export function createDispatcher({
       if (releasing.length > 0) claimWanted = true
       const claiming = free > 0 && claimDueNow(now())
       if (finished.length > 0 || releasing.length > 0 || claiming) {
+        // The projects' webhook endpoints, read once for the round whichever way it writes.
+        const endpoints: EndpointsRead = new Map()
         try {
           // On PostgreSQL, answers alone are most often one statement with no transaction.
           // (If it fails, the answers are written one by one below.)
           if (ctx.dialect === 'postgres' && !claiming && releasing.length === 0) {
             written = finished
             finished = []
-            if (!(await writeSentAlone(db, written, new Map()))) {
+            if (!(await writeSentAlone(db, written, endpoints))) {
               finished = [...written, ...finished]
               written = undefined
             }
@@ -185,7 +188,7 @@ export function createDispatcher({
                 written = finished
                 finished = []
               }
-              await writeOutcomes(trx, written)
+              await writeOutcomes(trx, written, endpoints)
               await releaseClaims(ctx, trx, releasing)
               if (!claiming) return []
               const at = now()

@@ -44,9 +44,11 @@ export interface Outcome {
 export async function writeOutcomes(
   trx: Transaction<Database>,
   outcomes: readonly Outcome[],
+  /** Webhook endpoints read already (by {@link writeSentAlone}), not read again. */
+  endpoints: EndpointsRead = new Map(),
 ): Promise<void> {
   const sent = outcomes.flatMap((outcome) => (outcome.sent ? [outcome.sent.text] : []))
-  await recordSentMany(trx, sent)
+  await recordSentMany(trx, sent, endpoints)
   for (const outcome of outcomes) await outcome.write?.(trx)
 }
 
