@@ -47,11 +47,18 @@ export interface TestStorage extends Storage {
  */
 export async function createTestStorage(
   dialect: DialectName,
-  { sqliteFile }: { sqliteFile?: string | undefined } = {},
+  {
+    sqliteFile,
+    writerThread = false,
+  }: {
+    sqliteFile?: string | undefined
+    /** SQLite in `sqliteFile`: the starts' writes go through a writer thread, as the server's do. */
+    writerThread?: boolean
+  } = {},
 ): Promise<TestStorage> {
   if (dialect === 'sqlite') {
     const url = sqliteFile ? `sqlite:${sqliteFile}` : 'sqlite::memory:'
-    const storage = openStorage(url)
+    const storage = openStorage(url, { writerThread })
     try {
       await replaySqliteSchema(storage.db)
       // Finds nothing to do when the replay is complete; migrates (and says so by being slow)

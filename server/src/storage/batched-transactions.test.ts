@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Transaction } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
@@ -14,10 +17,29 @@ const row = (id: string) => ({
   created_at: 1,
 })
 
-for (const dialect of DIALECTS) {
-  describe(`batched transactions (${dialect})`, () => {
+/** Each dialect, and SQLite as the server opens it: a file whose inserts go to a writer thread. */
+const SETUPS = [
+  ...DIALECTS.map((dialect) => ({ name: dialect, dialect, writer: false })),
+  ...(DIALECTS.includes('sqlite')
+    ? [{ name: 'sqlite, writer thread', dialect: 'sqlite' as const, writer: true }]
+    : []),
+]
+
+const open = ({ dialect, writer }: (typeof SETUPS)[number]) =>
+  createTestStorage(dialect, {
+    ...(writer
+      ? {
+          sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-batched-')), 'textgate.db'),
+          writerThread: true,
+        }
+      : {}),
+  })
+
+for (const setup of SETUPS) {
+  const { dialect } = setup
+  describe(`batched transactions (${setup.name})`, () => {
     it('commits transactions queued together once, and a failing one alone fails', async () => {
-      const storage = await createTestStorage(dialect)
+      const storage = await open(setup)
       try {
         const inTransaction = batchedTransactions(storage.db)
         const seen: Transaction<Database>[] = []
@@ -59,7 +81,7 @@ for (const dialect of DIALECTS) {
       }
     })
     it('writes row batches of one turn in one statement on PostgreSQL, without a transaction', async () => {
-      const storage = await createTestStorage(dialect)
+      const storage = await open(setup)
       try {
         const { db } = storage
         const inTransaction = batchedTransactions(db)
@@ -71,17 +93,21 @@ for (const dialect of DIALECTS) {
           return rows
         }
         const postgres = dialect === 'postgres'
+        // Rows that take no transaction here: one statement on PostgreSQL, or on SQLite one
+        // transaction on the writer thread.
+        const none = postgres || setup.writer
         // Alone.
         await inTransaction.insertRows(rowsOf('a', 'b'))
-        expect(transactions).toHaveBeenCalledTimes(postgres ? 0 : 1)
+        expect(transactions).toHaveBeenCalledTimes(none ? 0 : 1)
         // Three batches of one turn: one statement on PostgreSQL, one transaction on SQLite.
         await Promise.all([
           inTransaction.insertRows(rowsOf('c')),
           inTransaction.insertRows(rowsOf('d', 'e')),
           inTransaction.insertRows(rowsOf('f')),
         ])
-        expect(transactions).toHaveBeenCalledTimes(postgres ? 0 : 2)
+        expect(transactions).toHaveBeenCalledTimes(none ? 0 : 2)
         if (postgres) expect(statements).toHaveBeenCalledTimes(2)
+        if (setup.writer) expect(statements).toHaveBeenCalledTimes(0)
         // With another body: in its transaction, which answers as ever.
         const [, other] = await Promise.all([
           inTransaction.insertRows(rowsOf('g')),
@@ -91,7 +117,7 @@ for (const dialect of DIALECTS) {
           }),
         ])
         expect(other).toBe('h')
-        expect(transactions).toHaveBeenCalledTimes(postgres ? 1 : 3)
+        expect(transactions).toHaveBeenCalledTimes(none ? 1 : 3)
         // A failing batch fails alone; the others of its turn are written.
         const results = await Promise.allSettled([
           inTransaction.insertRows(rowsOf('i')),

@@ -8,6 +8,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import { RowBatch } from './row-insert'
 import type { Database, DatabaseWriter } from './schema'
+import { writerThreadOf } from './writer-thread'
 
 /** Runs `body` in a transaction that may be shared with others queued at the same time. */
 export interface BatchedTransaction {
@@ -57,8 +58,17 @@ export function batchedTransactions(
   let queue: Queued[] = []
   let scheduled = false
 
+  /** Writes `rows` on the SQLite writer thread when `db` has one (and they can go there). */
+  function onWriterThread(rows: RowBatch): Promise<void> | undefined {
+    const writer = writerThreadOf(db)
+    const statements = writer && rows.sqliteStatements(db)
+    return statements ? writer.write(statements) : undefined
+  }
+
   function alone({ body, rows, resolve, reject }: Queued): Promise<void> {
-    const run = rows?.isOneStatementOn(db) ? rows.write(db) : db.transaction().execute(body)
+    const run =
+      (rows && onWriterThread(rows)) ??
+      (rows?.isOneStatementOn(db) ? rows.write(db) : db.transaction().execute(body))
     return run.then(resolve, reject)
   }
 
@@ -71,6 +81,21 @@ export function batchedTransactions(
     // The row batches of the turn become one, written first; then the other bodies in order.
     const rows = RowBatch.merge(batch.flatMap((queued) => (queued.rows ? [queued.rows] : [])))
     const bodies = batch.filter((queued) => !queued.rows)
+    // On SQLite with a writer thread, the rows are written there, and the other bodies of the
+    // turn (which read as they write) share a transaction of their own here.
+    const elsewhere = onWriterThread(rows)
+    if (elsewhere) {
+      const rowsWritten = elsewhere.then(
+        () => {
+          for (const queued of batch) if (queued.rows) queued.resolve(undefined)
+        },
+        async () => {
+          for (const queued of batch) if (queued.rows) await alone(queued)
+        },
+      )
+      await Promise.all([rowsWritten, bodies.length > 0 ? runTogether(bodies) : undefined])
+      return
+    }
     let values: unknown[]
     try {
       if (bodies.length === 0 && rows.isOneStatementOn(db)) {
@@ -90,6 +115,23 @@ export function batchedTransactions(
       return
     }
     for (const { rows, resolve } of batch) resolve(rows ? undefined : values.shift())
+  }
+
+  /** `bodies` in one transaction, each re-run alone when it fails. */
+  async function runTogether(bodies: Queued[]): Promise<void> {
+    if (bodies.length === 1) return alone(bodies[0] as Queued)
+    let values: unknown[]
+    try {
+      values = await db.transaction().execute(async (trx) => {
+        const out: unknown[] = []
+        for (const { body } of bodies) out.push(await body(trx))
+        return out
+      })
+    } catch {
+      for (const queued of bodies) await alone(queued)
+      return
+    }
+    for (const [i, queued] of bodies.entries()) queued.resolve(values[i])
   }
 
   function schedule(): void {

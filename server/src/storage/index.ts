@@ -14,6 +14,7 @@ import { migrationProvider } from './migrations'
 import { withNamedStatements } from './postgres-statements'
 import type { Database } from './schema'
 import { quietSqliteDialect } from './sqlite-dialect'
+import { attachWriterThread, startWriterThread, type WriterThread } from './writer-thread'
 
 export type { WalCheckpointerOptions } from './checkpointer'
 export type * from './schema'
@@ -70,6 +71,14 @@ export interface OpenStorageOptions {
    * whichever commit fills the WAL, as SQLite does by itself (enough for a short command).
    */
   walCheckpointer?: false | WalCheckpointerOptions
+  /**
+   * A SQLite file: the hot path's batches of inserts (a turn's starts) are written and committed
+   * by a thread of their own (see ./writer-thread.ts) instead of the serving thread. Default
+   * false (a short command has nothing to gain); the server turns it on.
+   */
+  writerThread?: boolean
+  /** Called once if the writer thread fails (stderr by default); writes then stay on this thread. */
+  onWriterError?: (error: Error) => void
 }
 
 /** PostgreSQL: the default for {@link OpenStorageOptions.connectionWaitMs}. */
@@ -123,17 +132,43 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
   // 32 MiB of page cache (SQLite's default is 2 MiB): the hot pages of a busy store's tables
   // and indexes stay in memory instead of being read from the file again.
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`)
-  const { dialect, quiet } = quietSqliteDialect({ database: withStatementCache(sqlite) })
+  const { dialect, quiet, exclusive } = quietSqliteDialect({ database: withStatementCache(sqlite) })
   const db = new Kysely<Database>({ dialect })
   const checkpointer =
     location.path !== ':memory:' && options.walCheckpointer !== false
       ? startWalCheckpointer({ sqlite, path: location.path, quiet }, options.walCheckpointer)
       : undefined
+  let writer: WriterThread | undefined
+  if (location.path !== ':memory:' && options.writerThread) {
+    const onError =
+      options.onWriterError ?? ((error: Error) => process.stderr.write(`${error.message}\n`))
+    try {
+      writer = startWriterThread({
+        path: location.path,
+        exclusive,
+        // With a checkpoint thread, no commit checkpoints, on either connection.
+        autocheckpoint: checkpointer ? 0 : 1000,
+        cacheKib: SQLITE_CACHE_KIB,
+        onError,
+      })
+    } catch (error) {
+      // No thread (none can be started here): every write stays on the serving connection.
+      onError(
+        new Error(
+          `[textgate] [storage] the SQLite writer thread did not start, writes stay on the serving thread: ${(error as Error).message}`,
+          { cause: error },
+        ),
+      )
+    }
+  }
+  if (writer) attachWriterThread(db, writer)
   return {
     db,
     dialect: 'sqlite',
     close: async () => {
       try {
+        // First: the writes it has under way are answered; later ones take this connection.
+        await writer?.stop()
         await db.destroy()
       } finally {
         // After the serving connection: the last checkpoint then sees every write.

@@ -61,6 +61,19 @@ export async function runTemplate<R>(
   values: readonly unknown[],
   build: (value: (index: number) => never) => Compilable<R>,
 ): Promise<R[]> {
+  return (await db.executeQuery<R>(compileTemplate(db, shape, values, build))).rows
+}
+
+/**
+ * The query {@link runTemplate} would run, compiled and not run: for a connection other than
+ * `db`'s (the SQLite writer thread), which takes SQL and parameters.
+ */
+export function compileTemplate<R>(
+  db: DatabaseWriter,
+  shape: string,
+  values: readonly unknown[],
+  build: (value: (index: number) => never) => Compilable<R>,
+): CompiledQuery<R> {
   const { adapter } = db.getExecutor()
   let byShape = templates.get(adapter)
   if (!byShape) {
@@ -73,12 +86,9 @@ export async function runTemplate<R>(
     if (byShape.size >= MAX_SHAPES) byShape.clear()
     byShape.set(shape, template)
   }
-  if (template === null) {
-    const compiled = build((index) => values[index] as never).compile()
-    return (await db.executeQuery(compiled)).rows
-  }
+  if (template === null) return build((index) => values[index] as never).compile()
   const parameters = template.slots.map((slot) =>
     'value' in slot ? values[slot.value] : slot.constant,
   )
-  return (await db.executeQuery<R>(CompiledQuery.raw(template.sql, parameters))).rows
+  return CompiledQuery.raw(template.sql, parameters) as CompiledQuery<R>
 }

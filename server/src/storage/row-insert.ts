@@ -9,6 +9,7 @@
  */
 import { CompiledQuery, type Insertable, PostgresAdapter } from 'kysely'
 import type { Database, DatabaseWriter } from './schema'
+import type { WriteStatement } from './writer-thread'
 
 /** Where a row goes: the database now, or a batch written later in one go. */
 export type RowWriter = DatabaseWriter | RowBatch
@@ -130,6 +131,21 @@ export class RowBatch {
   /** True when {@link write} takes one statement on `db` (atomic without a transaction). */
   isOneStatementOn(db: DatabaseWriter): boolean {
     return this.#rows.length === 1 || (this.#rows.length > 1 && isPostgres(db))
+  }
+
+  /**
+   * The batch as SQLite statements, one a row in order, to be run by another connection (the
+   * writer thread); null on PostgreSQL, or when a row's shape must go through Kysely each time.
+   */
+  sqliteStatements(db: DatabaseWriter): WriteStatement[] | null {
+    if (isPostgres(db)) return null
+    const statements: WriteStatement[] = []
+    for (const row of this.#rows) {
+      const sql = sqlOf(db, row)
+      if (sql === null) return null
+      statements.push([sql, row.parameters])
+    }
+    return statements
   }
 
   async write(db: DatabaseWriter): Promise<void> {

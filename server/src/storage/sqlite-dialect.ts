@@ -23,6 +23,12 @@ export interface QuietSqliteDialect {
    * current caller gives the connection back and before anyone waiting gets it.
    */
   quiet(work: () => Promise<void>): Promise<void>
+  /**
+   * Runs `work` holding the connection as a caller like any other (in turn, behind those
+   * waiting): for writes made on another connection to the same file (the writer thread), so
+   * they never meet this connection's transactions at SQLite's write lock.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T>
 }
 
 /**
@@ -47,6 +53,14 @@ export function quietSqliteDialect(config: SqliteDialectConfig): QuietSqliteDial
       await lock.acquire({ first: true })
       try {
         await work()
+      } finally {
+        lock.release()
+      }
+    },
+    async exclusive(work) {
+      await lock.acquire()
+      try {
+        return await work()
       } finally {
         lock.release()
       }

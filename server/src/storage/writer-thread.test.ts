@@ -1,0 +1,128 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Kysely, sql } from 'kysely'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestStorage, type TestStorage } from '../../testing/storage'
+import { batchedTransactions } from './batched-transactions'
+import type { Database } from './index'
+import { RowBatch } from './row-insert'
+import { type WriteStatement, writerThreadOf } from './writer-thread'
+
+const INSERT =
+  'insert into "sandbox_messages" ("id", "project_id", "to", "body_encrypted", "status", "created_at") values (?, ?, ?, ?, ?, ?)'
+const rowOf = (id: string): WriteStatement => [
+  INSERT,
+  [id, 'prj_writer', '+447700900123', 'x', 'delivered', 1],
+]
+
+const ids = async (db: Kysely<Database>) =>
+  (await db.selectFrom('sandbox_messages').select('id').orderBy('id').execute()).map((r) => r.id)
+
+/** Changes made by the serving connection itself (SQLite counts them per connection). */
+const ownChanges = async (db: Kysely<Database>) =>
+  Number(
+    (await sql<{ n: number }>`select total_changes() as n`.execute(db)).rows[0]?.n ?? Number.NaN,
+  )
+
+let storage: TestStorage | undefined
+const open = async () => {
+  storage = await createTestStorage('sqlite', {
+    sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-writer-')), 'textgate.db'),
+    writerThread: true,
+  })
+  return storage
+}
+afterEach(async () => {
+  await storage?.dispose()
+  storage = undefined
+})
+
+describe('SQLite writer thread', () => {
+  it('commits a batch on its own connection, and the serving connection reads it at once', async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    expect(writer?.running).toBe(true)
+    const before = await ownChanges(db)
+    await writer?.write([rowOf('a'), rowOf('b')])
+    expect(await ids(db)).toEqual(['a', 'b'])
+    // Written elsewhere: the serving connection made no change.
+    expect(await ownChanges(db)).toBe(before)
+  })
+
+  it("rolls a failing batch back whole, with SQLite's error code", async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    await writer?.write([rowOf('a')])
+    const failed = writer?.write([rowOf('b'), rowOf('a')])
+    await expect(failed).rejects.toMatchObject({
+      name: 'SqliteError',
+      code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    })
+    expect(await ids(db)).toEqual(['a'])
+    // The thread goes on.
+    await writer?.write([rowOf('c')])
+    expect(await ids(db)).toEqual(['a', 'c'])
+  })
+
+  it('binds byte values as blobs, as the serving connection would', async () => {
+    const { db } = await open()
+    await sql`create table blobs (id integer primary key, body blob not null)`.execute(db)
+    const body = Buffer.from([0, 1, 2, 250, 255])
+    await writerThreadOf(db)?.write([['insert into blobs (id, body) values (?, ?)', [1, body]]])
+    const [row] = (await sql<{ body: Buffer }>`select body from blobs`.execute(db)).rows
+    expect(Buffer.isBuffer(row?.body) && row.body.equals(body)).toBe(true)
+  })
+
+  it('never writes while a serving transaction is open (no SQLITE_BUSY for one that reads, waits, then writes)', async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    const jobs: Promise<unknown>[] = []
+    for (let i = 0; i < 30; i++) {
+      // A transaction that reads, lets the event loop turn (the thread could write meanwhile if
+      // it did not wait for the connection), then writes: SQLite refuses its write with
+      // SQLITE_BUSY_SNAPSHOT when another connection committed after its read.
+      jobs.push(
+        db.transaction().execute(async (trx) => {
+          await trx.selectFrom('sandbox_messages').select('id').execute()
+          await sleep(1)
+          await trx
+            .insertInto('sandbox_messages')
+            .values({
+              id: `main-${i}`,
+              project_id: 'prj_writer',
+              to: '+447700900123',
+              body_encrypted: 'x',
+              status: 'delivered',
+              created_at: 1,
+            })
+            .execute()
+        }),
+      )
+      jobs.push(writer?.write([rowOf(`thread-${i}`)]) as Promise<void>)
+    }
+    const results = await Promise.allSettled(jobs)
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+    expect((await ids(db)).length).toBe(60)
+  })
+
+  it('hands writes back to the serving connection once it has stopped', async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    const inTransaction = batchedTransactions(db)
+    const rows = new RowBatch()
+    rows.add('sandbox_messages', {
+      id: 'a',
+      project_id: 'prj_writer',
+      to: '+447700900123',
+      body_encrypted: 'x',
+      status: 'delivered',
+      created_at: 1,
+    })
+    await writer?.stop()
+    expect(writerThreadOf(db)).toBeUndefined()
+    await inTransaction.insertRows(rows)
+    expect(await ids(db)).toEqual(['a'])
+  })
+})

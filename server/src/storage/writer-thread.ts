@@ -1,0 +1,184 @@
+/**
+ * SQLite writes off the serving thread. better-sqlite3 is synchronous: a start's inserts and
+ * their commit (a quarter of a start's time on the serving thread, the commit the dearest part)
+ * stop the event loop while they run. Batches of plain write statements (the starts' rows of a
+ * turn, see ./batched-transactions.ts) go instead to a worker thread with its own connection to
+ * the file (`writer-worker.mjs`), each batch one transaction there, while the serving thread
+ * goes on with other requests.
+ *
+ * The serving connection is held (as any caller holds it, in turn) from the moment a batch is
+ * sent until it is committed, so the two connections never write at once: no SQLITE_BUSY, no
+ * transaction that reads and then writes meets the other's lock, and the WAL checkpointer's
+ * quiet moments stay quiet. A write answered has been committed, so whatever reads next on the
+ * serving connection sees it (WAL: each read transaction sees every commit before it began).
+ * @module
+ */
+import { Worker } from 'node:worker_threads'
+import type { Kysely } from 'kysely'
+import type { Database } from './schema'
+
+/** One write statement: its SQL and its parameters (SQLite's `?` in order). */
+export type WriteStatement = readonly [sql: string, parameters: readonly unknown[]]
+
+export interface WriterThread {
+  /**
+   * Runs `statements` as one transaction on the thread. Resolves once committed; rejects with
+   * SQLite's error (its `code` kept, e.g. SQLITE_CONSTRAINT_UNIQUE) once rolled back.
+   */
+  write(statements: readonly WriteStatement[]): Promise<void>
+  /** False once the thread has failed or stopped: writes then go through the serving connection. */
+  readonly running: boolean
+  /** Waits for the writes under way, then ends the thread. */
+  stop(): Promise<void>
+}
+
+export interface WriterThreadOptions {
+  /** The database file (already created and in WAL mode). */
+  path: string
+  /** Runs work holding the serving connection (see `quietSqliteDialect`'s `exclusive`). */
+  exclusive: <T>(work: () => Promise<T>) => Promise<T>
+  /** The thread's `wal_autocheckpoint`: 0 while a checkpoint thread copies the WAL. */
+  autocheckpoint: number
+  /** Page cache of the thread's connection, KiB. */
+  cacheKib: number
+  /** Called once if the thread fails (stderr by default). */
+  onError?: (error: Error) => void
+}
+
+/** A SQLite error from the thread: the same name, message and code as on this one. */
+class SqliteWriteError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message)
+    this.name = name
+  }
+}
+
+/** A thread that has not ended this long after being asked to is terminated. */
+const STOP_TIMEOUT_MS = 5_000
+
+const writers = new WeakMap<object, WriterThread>()
+
+/** The writer thread serving `db`, when it has one that runs (see {@link startWriterThread}). */
+export function writerThreadOf(db: object): WriterThread | undefined {
+  const writer = writers.get(db)
+  return writer?.running ? writer : undefined
+}
+
+/** Makes `writer` the one {@link writerThreadOf} answers for `db`. */
+export function attachWriterThread(db: Kysely<Database>, writer: WriterThread): void {
+  writers.set(db, writer)
+}
+
+/**
+ * Starts the writer thread for the SQLite file at `path`. It does not keep the process alive.
+ * @example
+ * const { dialect, exclusive } = quietSqliteDialect({ database: sqlite })
+ * const writer = startWriterThread({ path, exclusive, autocheckpoint: 0, cacheKib: 32768 })
+ * await writer.write([['insert into outbox (id, state) values (?, ?)', [id, 'pending']]])
+ */
+export function startWriterThread({
+  path,
+  exclusive,
+  autocheckpoint,
+  cacheKib,
+  onError = (error) => process.stderr.write(`${error.message}\n`),
+}: WriterThreadOptions): WriterThread {
+  const worker = new Worker(new URL('./writer-worker.mjs', import.meta.url), {
+    workerData: { path, cacheKib, autocheckpoint, busyTimeoutMs: 5_000 },
+    // Neither tsx nor a preload the process was started with belongs in this plain thread.
+    execArgv: [],
+  })
+  let state: 'running' | 'stopping' | 'ended' = 'running'
+  let nextId = 0
+  const pending = new Map<number, { resolve(): void; reject(error: Error): void }>()
+  /** Writes sent or waiting for the serving connection. */
+  const underWay = new Set<Promise<unknown>>()
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+
+  const fail = (error: Error) => {
+    if (state === 'ended') return
+    const stopping = state === 'stopping'
+    state = 'ended'
+    const failure = new Error(
+      `[textgate] [storage] the SQLite writer thread failed: ${error.message}`,
+      {
+        cause: error,
+      },
+    )
+    for (const { reject } of pending.values()) reject(failure)
+    pending.clear()
+    if (!stopping)
+      onError(new Error(`${failure.message}; writes go through the serving connection`))
+  }
+
+  worker.on(
+    'message',
+    (
+      message: 'ready' | { id: number; error?: { name: string; message: string; code?: string } },
+    ) => {
+      if (message === 'ready') return
+      const waiting = pending.get(message.id)
+      if (!waiting) return
+      pending.delete(message.id)
+      if (message.error) {
+        const { name, message: text, code } = message.error
+        waiting.reject(new SqliteWriteError(name, text, code))
+      } else waiting.resolve()
+    },
+  )
+  worker.unref()
+  worker.on('error', fail)
+  worker.once('exit', (code) => {
+    if (state === 'stopping' && code === 0) state = 'ended'
+    else fail(new Error(`the thread ended (exit code ${code})`))
+  })
+
+  const send = (statements: readonly WriteStatement[]) =>
+    new Promise<void>((resolve, reject) => {
+      if (state !== 'running') {
+        reject(new Error('[textgate] [storage] the SQLite writer thread is not running'))
+        return
+      }
+      const id = nextId++
+      pending.set(id, { resolve, reject })
+      // Referenced while a batch is out, so the process waits for its answer.
+      if (pending.size === 1) worker.ref()
+      worker.postMessage({ id, statements })
+    }).finally(() => {
+      if (pending.size === 0) worker.unref()
+    })
+
+  const writer: WriterThread = {
+    write(statements) {
+      if (statements.length === 0) return Promise.resolve()
+      const write = exclusive(() => send(statements))
+      underWay.add(write)
+      void write.then(
+        () => underWay.delete(write),
+        () => underWay.delete(write),
+      )
+      return write
+    },
+    get running() {
+      return state === 'running'
+    },
+    async stop() {
+      while (underWay.size > 0) await Promise.allSettled([...underWay])
+      if (state === 'running') {
+        state = 'stopping'
+        worker.postMessage('stop')
+      }
+      const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS)
+      try {
+        await ended
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+  return writer
+}
