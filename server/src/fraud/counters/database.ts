@@ -4,9 +4,10 @@
  * concurrent processes never lose an increment, on SQLite and on PostgreSQL.
  * @module
  */
-import { type Kysely, PostgresAdapter, sql } from 'kysely'
+import { CompiledQuery, type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Database, DatabaseWriter } from '../../storage'
-import { runTemplate } from '../../storage/query-templates'
+import { compileTemplate, runTemplate } from '../../storage/query-templates'
+import type { WriteStatement } from '../../storage/writer-thread'
 import {
   bucketOf,
   type CounterRef,
@@ -80,12 +81,27 @@ const MAX_ROWS_PER_ADD = 512
  * Rows go in statements of powers of two, so that a few statement shapes serve every size.
  */
 export async function addRows(db: DatabaseWriter, rows: CounterRow[]): Promise<void> {
+  for (const { sql, parameters } of addStatements(db, rows)) {
+    await db.executeQuery(CompiledQuery.raw(sql, [...parameters]))
+  }
+}
+
+/** The statements of {@link addRows}, compiled for `db`'s dialect, to run elsewhere. */
+export function addRowStatements(db: DatabaseWriter, rows: CounterRow[]): WriteStatement[] {
+  return addStatements(db, rows).map(({ sql, parameters }) => [sql, parameters])
+}
+
+function addStatements(db: DatabaseWriter, rows: CounterRow[]): CompiledQuery[] {
+  const statements: CompiledQuery[] = []
   for (let from = 0; from < rows.length; ) {
     const size = Math.min(MAX_ROWS_PER_ADD, 2 ** Math.floor(Math.log2(rows.length - from)))
     const part = rows.slice(from, from + size)
-    await runTemplate(db, `counters.add:${size}`, rowValues(part), (v) => upsertQuery(db, size, v))
+    statements.push(
+      compileTemplate(db, `counters.add:${size}`, rowValues(part), (v) => upsertQuery(db, size, v)),
+    )
     from += size
   }
+  return statements
 }
 
 /** The stored windows of `keys` (each a `rowKey`) from bucket `oldest` on. */

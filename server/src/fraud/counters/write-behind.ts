@@ -18,8 +18,9 @@
 import type { Kysely } from 'kysely'
 import { BoundedCache } from '../../bounded-cache'
 import type { Database } from '../../storage'
+import { writerThreadOf } from '../../storage/writer-thread'
 import { type Hashes, hashesOf, KnownRows } from './bloom'
-import { addRows, read, storedRows } from './database'
+import { addRowStatements, addRows, read, storedRows } from './database'
 import {
   bucketOf,
   type CounterRef,
@@ -257,7 +258,10 @@ export function writeBehindCounters(
       for (let from = 0; from < rows.length; from += ROWS_PER_TRANSACTION) {
         const part = rows.slice(from, from + ROWS_PER_TRANSACTION)
         try {
-          await db.transaction().execute((trx) => addRows(trx, part))
+          // On SQLite's writer thread when the server has one, else here.
+          const writer = writerThreadOf(db)
+          if (writer) await writer.write(addRowStatements(db, part))
+          else await db.transaction().execute((trx) => addRows(trx, part))
         } catch (error) {
           // This part and those after it were not written: they wait for the next flush.
           for (const row of rows.slice(from)) {
