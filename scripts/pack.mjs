@@ -158,11 +158,11 @@ async function server() {
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
   })
-  // The WAL checkpoint thread's file, which the bundle starts by its URL beside itself.
-  cpSync(
-    join(root, 'server/src/storage/checkpoint-worker.mjs'),
-    join(dir, 'lib/cli/checkpoint-worker.mjs'),
-  )
+  // The WAL checkpoint thread's and the SQLite writer thread's files, which the bundle starts
+  // by their URLs beside itself.
+  for (const thread of ['checkpoint-worker.mjs', 'writer-worker.mjs']) {
+    cpSync(join(root, 'server/src/storage', thread), join(dir, 'lib/cli', thread))
+  }
   cpSync(viteBuild('server/console', 'console'), join(dir, 'console/dist'), { recursive: true })
   const script = join(out, 'build', 'widget')
   cpSync(join(script, 'widget.js'), join(dir, 'widget/dist/widget.js'))

@@ -79,6 +79,8 @@ export async function startServer(
     poolSize: 12,
     prepared: config.postgresPrepared,
     walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
+    writerThread: config.sqliteWriterThread,
+    onWriterError: (error) => logger.error({ err: error }, error.message),
   })
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')

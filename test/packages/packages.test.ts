@@ -199,6 +199,7 @@ describe('installed packages (npm pack, plain npm)', () => {
     let textgateUrl = ''
     let storeUrl = ''
     let keys: CreatedProject
+    let serverLog: () => string = () => ''
     let webhookSecret = ''
     /**
      * The one real token of these tests: verifying offline does not consume it, and more
@@ -239,7 +240,9 @@ describe('installed packages (npm pack, plain npm)', () => {
         env,
       )
       keys = JSON.parse(created)
-      await start('npx', ['--no-install', 'textgate', 'serve'], env, `${textgateUrl}/readyz`)
+      serverLog = (
+        await start('npx', ['--no-install', 'textgate', 'serve'], env, `${textgateUrl}/readyz`)
+      ).log
 
       const storePort = await freePort()
       storeUrl = `http://127.0.0.1:${storePort}`
@@ -381,6 +384,12 @@ describe('installed packages (npm pack, plain npm)', () => {
         })
       }
     }, 300_000)
+
+    it('runs the SQLite writer and checkpoint threads from the package (neither failed)', () => {
+      // The bundle starts each thread from its file beside it: a file left out of the package
+      // shows here as a failed thread, its writes back on the serving thread.
+      expect(serverLog()).not.toMatch(/thread (failed|did not start)/)
+    })
   })
 
   it('builds a page that imports the widget with vite', () => {

@@ -89,6 +89,16 @@ describe('settings', () => {
     )
   })
 
+  it('writes SQLite on a thread of its own unless TEXTGATE_SQLITE_WRITER is inline', () => {
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET }).sqliteWriterThread).toBe(true)
+    expect(
+      loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_SQLITE_WRITER: 'inline' }).sqliteWriterThread,
+    ).toBe(false)
+    expect(() => loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_SQLITE_WRITER: 'off' })).toThrow(
+      /TEXTGATE_SQLITE_WRITER must be thread or inline/,
+    )
+  })
+
   it('accepts the DATABASE_URL forms', () => {
     for (const url of [
       'postgres://u@h/db',

@@ -50,6 +50,11 @@ export interface Config {
    * transaction mode).
    */
   postgresPrepared: boolean
+  /**
+   * SQLite: the starts' inserts are written and committed on a thread of their own
+   * (TEXTGATE_SQLITE_WRITER=thread, the default) or on the serving thread (`inline`).
+   */
+  sqliteWriterThread: boolean
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
@@ -195,6 +200,9 @@ const EnvSchema = v.object({
   TEXTGATE_POSTGRES_PREPARED: v.optional(
     v.picklist(['on', 'off'], 'TEXTGATE_POSTGRES_PREPARED must be on or off'),
   ),
+  TEXTGATE_SQLITE_WRITER: v.optional(
+    v.picklist(['thread', 'inline'], 'TEXTGATE_SQLITE_WRITER must be thread or inline'),
+  ),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
     v.pipe(
       v.string(),
@@ -292,6 +300,7 @@ export function loadConfig(
     outboxClaimMs: settings.TEXTGATE_OUTBOX_CLAIM_MS ?? 30_000,
     outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? DEFAULT_OUTBOX_WINDOW,
     postgresPrepared: settings.TEXTGATE_POSTGRES_PREPARED !== 'off',
+    sqliteWriterThread: settings.TEXTGATE_SQLITE_WRITER !== 'inline',
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,
