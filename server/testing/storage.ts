@@ -8,6 +8,9 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import pg from 'pg'
 import {
@@ -29,6 +32,25 @@ function selectDialects(): DialectName[] {
 }
 
 export const DIALECTS: DialectName[] = selectDialects()
+
+/** A way the server opens its storage: a dialect, and on SQLite whether a writer thread writes. */
+export interface StorageSetup {
+  /** For a suite's name: `sqlite`, `postgres`, `sqlite, writer thread`. */
+  name: string
+  dialect: DialectName
+  writerThread: boolean
+}
+
+/**
+ * {@link DIALECTS}, and SQLite as the server opens it (a file whose hot writes go through the
+ * writer thread), for the suites whose code takes a different path there.
+ */
+export const STORAGE_SETUPS: StorageSetup[] = [
+  ...DIALECTS.map((dialect) => ({ name: dialect, dialect, writerThread: false })),
+  ...(DIALECTS.includes('sqlite')
+    ? [{ name: 'sqlite, writer thread', dialect: 'sqlite' as const, writerThread: true }]
+    : []),
+]
 
 /** Said once by the suites, so nobody mistakes a SQLite-only run for a full one. */
 export const DIALECT_NOTE = postgresUrl
@@ -52,12 +74,18 @@ export async function createTestStorage(
     writerThread = false,
   }: {
     sqliteFile?: string | undefined
-    /** SQLite in `sqliteFile`: the starts' writes go through a writer thread, as the server's do. */
+    /**
+     * SQLite in a file (`sqliteFile`, or one in a new temporary folder): the hot path's writes
+     * go through a writer thread, as the server's do.
+     */
     writerThread?: boolean
   } = {},
 ): Promise<TestStorage> {
   if (dialect === 'sqlite') {
-    const url = sqliteFile ? `sqlite:${sqliteFile}` : 'sqlite::memory:'
+    const file =
+      sqliteFile ??
+      (writerThread ? join(mkdtempSync(join(tmpdir(), 'tg-storage-')), 'textgate.db') : undefined)
+    const url = file ? `sqlite:${file}` : 'sqlite::memory:'
     const storage = openStorage(url, { writerThread })
     try {
       await replaySqliteSchema(storage.db)

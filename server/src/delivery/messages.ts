@@ -8,8 +8,9 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
-import { runTemplate } from '../storage/query-templates'
+import { compileTemplate, runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
+import { writerThreadOf } from '../storage/writer-thread'
 import { anyEndpointWants, type EndpointsRead } from '../webhooks/emit'
 import {
   announceMessageStatus,
@@ -196,10 +197,11 @@ export async function recordSentMany(
     )
   }
   const postgres = isPostgres(trx)
-  await trx.executeQuery(CompiledQuery.raw(sentManyStatement(postgres, texts.length), values))
-  if (!postgres) {
+  const sent = CompiledQuery.raw(sentManyStatement(postgres, texts.length), values)
+  if (postgres) await trx.executeQuery(sent)
+  else {
     const ids = texts.map((text) => text.outboxId)
-    await runTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
+    const done = compileTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
       trx
         .updateTable('outbox')
         .set({ state: 'done', claimed_until: null, last_error: null })
@@ -209,6 +211,18 @@ export async function recordSentMany(
           ids.map((_, i) => v(i)),
         ),
     )
+    // Outside a transaction, with a SQLite writer thread: both statements in one transaction
+    // there (see writeSentAlone).
+    const writer = trx.isTransaction ? undefined : writerThreadOf(trx)
+    if (writer) {
+      await writer.write([
+        [sent.sql, sent.parameters],
+        [done.sql, done.parameters],
+      ])
+    } else {
+      await trx.executeQuery(sent)
+      await trx.executeQuery(done)
+    }
   }
   for (const { message, carrier, result, at } of texts) {
     await recordParts(

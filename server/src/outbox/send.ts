@@ -15,6 +15,7 @@ import {
 import { decrypt } from '../secrets'
 import type { Database, OutboxRow } from '../storage'
 import { isPostgres } from '../storage/row-insert'
+import { writerThreadOf } from '../storage/writer-thread'
 import type { EndpointsRead } from '../webhooks/emit'
 import { type Claimed, holdClaim } from './claim'
 import type { DispatchContext } from './context'
@@ -53,19 +54,20 @@ export async function writeOutcomes(
 }
 
 /**
- * On PostgreSQL, writes outcomes that are all plain texts a carrier took, when no webhook
- * endpoint wants their statuses, as one statement with no transaction around it (a statement
- * is atomic on its own): two round trips (the endpoints' read, the statement) where a
- * transaction takes five. Says false, having written nothing, when the outcomes need a
- * transaction (see {@link writeOutcomes}): on SQLite, where commits are shared instead; for a
- * long text's parts, any other outcome, or an event to write.
+ * Writes outcomes that are all plain texts a carrier took, when no webhook endpoint wants
+ * their statuses, outside a transaction here: on PostgreSQL as one statement (atomic on its
+ * own): two round trips (the endpoints' read, the statement) where a transaction takes five; on
+ * SQLite with a writer thread, as one transaction of two statements there, off the serving
+ * thread. Says false, having written nothing, when the outcomes need a transaction (see
+ * {@link writeOutcomes}): on SQLite without a writer thread, where commits are shared instead;
+ * for a long text's parts, any other outcome, or an event to write.
  */
 export async function writeSentAlone(
   db: Kysely<Database>,
   outcomes: readonly Outcome[],
   endpoints: EndpointsRead,
 ): Promise<boolean> {
-  if (!isPostgres(db) || outcomes.length === 0) return false
+  if (outcomes.length === 0 || !(isPostgres(db) || writerThreadOf(db))) return false
   const sent: SentText[] = []
   for (const { sent: text, write } of outcomes) {
     if (write || !text || (text.text.result.sentParts?.length ?? 0) > 1) return false

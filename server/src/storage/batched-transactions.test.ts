@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Transaction } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
-import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { createTestStorage, STORAGE_SETUPS } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
 import type { Database } from './index'
 import { RowBatch } from './row-insert'
@@ -17,29 +14,11 @@ const row = (id: string) => ({
   created_at: 1,
 })
 
-/** Each dialect, and SQLite as the server opens it: a file whose inserts go to a writer thread. */
-const SETUPS = [
-  ...DIALECTS.map((dialect) => ({ name: dialect, dialect, writer: false })),
-  ...(DIALECTS.includes('sqlite')
-    ? [{ name: 'sqlite, writer thread', dialect: 'sqlite' as const, writer: true }]
-    : []),
-]
-
-const open = ({ dialect, writer }: (typeof SETUPS)[number]) =>
-  createTestStorage(dialect, {
-    ...(writer
-      ? {
-          sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-batched-')), 'textgate.db'),
-          writerThread: true,
-        }
-      : {}),
-  })
-
-for (const setup of SETUPS) {
+for (const setup of STORAGE_SETUPS) {
   const { dialect } = setup
   describe(`batched transactions (${setup.name})`, () => {
     it('commits transactions queued together once, and a failing one alone fails', async () => {
-      const storage = await open(setup)
+      const storage = await createTestStorage(dialect, { writerThread: setup.writerThread })
       try {
         const inTransaction = batchedTransactions(storage.db)
         const seen: Transaction<Database>[] = []
@@ -81,7 +60,7 @@ for (const setup of SETUPS) {
       }
     })
     it('writes row batches of one turn in one statement on PostgreSQL, without a transaction', async () => {
-      const storage = await open(setup)
+      const storage = await createTestStorage(dialect, { writerThread: setup.writerThread })
       try {
         const { db } = storage
         const inTransaction = batchedTransactions(db)
@@ -95,7 +74,7 @@ for (const setup of SETUPS) {
         const postgres = dialect === 'postgres'
         // Rows that take no transaction here: one statement on PostgreSQL, or on SQLite one
         // transaction on the writer thread.
-        const none = postgres || setup.writer
+        const none = postgres || setup.writerThread
         // Alone.
         await inTransaction.insertRows(rowsOf('a', 'b'))
         expect(transactions).toHaveBeenCalledTimes(none ? 0 : 1)
@@ -107,7 +86,7 @@ for (const setup of SETUPS) {
         ])
         expect(transactions).toHaveBeenCalledTimes(none ? 0 : 2)
         if (postgres) expect(statements).toHaveBeenCalledTimes(2)
-        if (setup.writer) expect(statements).toHaveBeenCalledTimes(0)
+        if (setup.writerThread) expect(statements).toHaveBeenCalledTimes(0)
         // With another body: in its transaction, which answers as ever.
         const [, other] = await Promise.all([
           inTransaction.insertRows(rowsOf('g')),

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Kysely, sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -28,10 +25,7 @@ const ownChanges = async (db: Kysely<Database>) =>
 
 let storage: TestStorage | undefined
 const open = async () => {
-  storage = await createTestStorage('sqlite', {
-    sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-writer-')), 'textgate.db'),
-    writerThread: true,
-  })
+  storage = await createTestStorage('sqlite', { writerThread: true })
   return storage
 }
 afterEach(async () => {
