@@ -29,6 +29,16 @@ interface Queued {
   reject(error: unknown): void
 }
 
+/** Runs `bodies` one after another in `trx`: their answers, in order. */
+async function runBodies(
+  trx: Transaction<Database>,
+  bodies: readonly Queued[],
+): Promise<unknown[]> {
+  const out: unknown[] = []
+  for (const { body } of bodies) out.push(await body(trx))
+  return out
+}
+
 const shared = new WeakMap<Kysely<Database>, BatchedTransaction>()
 
 /**
@@ -104,9 +114,7 @@ export function batchedTransactions(
       } else {
         values = await db.transaction().execute(async (trx) => {
           await rows.write(trx)
-          const out: unknown[] = []
-          for (const { body } of bodies) out.push(await body(trx))
-          return out
+          return runBodies(trx, bodies)
         })
       }
     } catch {
@@ -122,11 +130,7 @@ export function batchedTransactions(
     if (bodies.length === 1) return alone(bodies[0] as Queued)
     let values: unknown[]
     try {
-      values = await db.transaction().execute(async (trx) => {
-        const out: unknown[] = []
-        for (const { body } of bodies) out.push(await body(trx))
-        return out
-      })
+      values = await db.transaction().execute((trx) => runBodies(trx, bodies))
     } catch {
       for (const queued of bodies) await alone(queued)
       return

@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Database as SqliteConnection } from 'better-sqlite3'
+import { awaitThreadEnd } from './thread-end'
 
 export interface WalCheckpointerOptions {
   /** How often the thread checkpoints (ms). */
@@ -163,12 +164,7 @@ export function startWalCheckpointer(
         state = 'stopping'
         worker.postMessage('stop')
       }
-      const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS)
-      try {
-        await ended
-      } finally {
-        clearTimeout(timer)
-      }
+      await awaitThreadEnd(worker, ended, STOP_TIMEOUT_MS)
     },
   }
 }

@@ -16,6 +16,7 @@
 import { Worker } from 'node:worker_threads'
 import type { Kysely } from 'kysely'
 import type { Database } from './schema'
+import { awaitThreadEnd } from './thread-end'
 
 /** One write statement: its SQL and its parameters (SQLite's `?` in order). */
 export type WriteStatement = readonly [sql: string, parameters: readonly unknown[]]
@@ -172,12 +173,7 @@ export function startWriterThread({
         state = 'stopping'
         worker.postMessage('stop')
       }
-      const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS)
-      try {
-        await ended
-      } finally {
-        clearTimeout(timer)
-      }
+      await awaitThreadEnd(worker, ended, STOP_TIMEOUT_MS)
     },
   }
   return writer
