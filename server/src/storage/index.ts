@@ -79,6 +79,8 @@ export interface OpenStorageOptions {
   writerThread?: boolean
   /** Called once if the writer thread fails (stderr by default); writes then stay on this thread. */
   onWriterError?: (error: Error) => void
+  /** The writer thread's file (see ./writer-thread.ts); tests give one that fails. */
+  writerWorkerUrl?: URL
 }
 
 /** PostgreSQL: the default for {@link OpenStorageOptions.connectionWaitMs}. */
@@ -150,6 +152,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
         autocheckpoint: checkpointer ? 0 : 1000,
         cacheKib: SQLITE_CACHE_KIB,
         onError,
+        ...(options.writerWorkerUrl ? { workerUrl: options.writerWorkerUrl } : {}),
       })
     } catch (error) {
       // No thread (none can be started here): every write stays on the serving connection.

@@ -1,9 +1,12 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Kysely, sql } from 'kysely'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTestStorage, type TestStorage } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
-import type { Database } from './index'
+import { type Database, migrateToLatest, openStorage } from './index'
 import { RowBatch } from './row-insert'
 import { type WriteStatement, writerThreadOf } from './writer-thread'
 
@@ -118,5 +121,46 @@ describe('SQLite writer thread', () => {
     expect(writerThreadOf(db)).toBeUndefined()
     await inTransaction.insertRows(rows)
     expect(await ids(db)).toEqual(['a'])
+  })
+
+  it('loses no write when the thread dies mid-batch: the starts are retried here, and it says so once', async () => {
+    const onWriterError = vi.fn()
+    const dying = openStorage(
+      `sqlite:${join(mkdtempSync(join(tmpdir(), 'tg-writer-')), 'textgate.db')}`,
+      {
+        writerThread: true,
+        writerWorkerUrl: new URL('../../testing/failing-writer-worker.mjs', import.meta.url),
+        onWriterError,
+      },
+    )
+    try {
+      await migrateToLatest(dying)
+      expect(writerThreadOf(dying.db)?.running).toBe(true)
+      const inTransaction = batchedTransactions(dying.db)
+      const batchOf = (id: string) => {
+        const rows = new RowBatch()
+        rows.add('sandbox_messages', {
+          id,
+          project_id: 'prj_writer',
+          to: '+447700900123',
+          body_encrypted: 'x',
+          status: 'delivered',
+          created_at: 1,
+        })
+        return rows
+      }
+      // One turn's batches go to the thread together; it dies on them.
+      await Promise.all(['a', 'b', 'c'].map((id) => inTransaction.insertRows(batchOf(id))))
+      expect(await ids(dying.db)).toEqual(['a', 'b', 'c'])
+      expect(writerThreadOf(dying.db)).toBeUndefined()
+      await inTransaction.insertRows(batchOf('d'))
+      expect(await ids(dying.db)).toEqual(['a', 'b', 'c', 'd'])
+      expect(onWriterError).toHaveBeenCalledTimes(1)
+      expect(String(onWriterError.mock.calls[0]?.[0])).toMatch(
+        /writer thread failed: the thread ended \(exit code 3\); writes go through the serving connection/,
+      )
+    } finally {
+      await dying.close()
+    }
   })
 })

@@ -44,6 +44,8 @@ export interface WriterThreadOptions {
   cacheKib: number
   /** Called once if the thread fails (stderr by default). */
   onError?: (error: Error) => void
+  /** The thread's file (`writer-worker.mjs` beside this one); tests give one that fails. */
+  workerUrl?: URL
 }
 
 /** A SQLite error from the thread: the same name, message and code as on this one. */
@@ -87,8 +89,9 @@ export function startWriterThread({
   autocheckpoint,
   cacheKib,
   onError = (error) => process.stderr.write(`${error.message}\n`),
+  workerUrl = new URL('./writer-worker.mjs', import.meta.url),
 }: WriterThreadOptions): WriterThread {
-  const worker = new Worker(new URL('./writer-worker.mjs', import.meta.url), {
+  const worker = new Worker(workerUrl, {
     workerData: { path, cacheKib, autocheckpoint, busyTimeoutMs: 5_000 },
     // Neither tsx nor a preload the process was started with belongs in this plain thread.
     execArgv: [],
