@@ -10,7 +10,6 @@ import { applyEarlyReports } from '../delivery/reports'
 import { createPollingLoop, type PollingLoop } from '../polling'
 import type { KeyMode, Storage } from '../storage'
 import { sharedBatchedTransactions } from '../storage/batched-transactions'
-import { writerThreadOf } from '../storage/writer-thread'
 import type { EndpointsRead } from '../webhooks/emit'
 import { type Claimed, claimDue, releaseClaims } from './claim'
 import type { DispatchContext } from './context'
@@ -173,14 +172,10 @@ export function createDispatcher({
         // The projects' webhook endpoints, read once for the round whichever way it writes.
         const endpoints: EndpointsRead = new Map()
         try {
-          // On PostgreSQL, answers alone are most often one statement with no transaction; on
-          // SQLite with a writer thread, one transaction there. (If it fails, the answers are
-          // written one by one below.)
-          if (
-            (ctx.dialect === 'postgres' || writerThreadOf(db)) &&
-            !claiming &&
-            releasing.length === 0
-          ) {
+          // Answers alone are most often written with no transaction here: one statement on
+          // PostgreSQL, one transaction on SQLite's writer thread (writeSentAlone says whether it
+          // could). If it fails, the answers are written one by one below.
+          if (!claiming && releasing.length === 0) {
             written = finished
             finished = []
             if (!(await writeSentAlone(db, written, endpoints))) {

@@ -36,7 +36,10 @@ export interface WorldOptions {
 export type World = Awaited<ReturnType<typeof createWorld>>
 
 export async function createWorld(options: WorldOptions) {
-  const storage = await createTestStorage(options.dialect)
+  // SQLite as the server opens it: a file whose hot writes go through the writer thread.
+  const storage = await createTestStorage(options.dialect, {
+    writerThread: options.dialect === 'sqlite',
+  })
   const secrets = deriveSecrets(randomBytes(32).toString('hex'))
   let nowMs = options.startAt ?? Date.parse('2026-12-07T09:00:00Z')
   const now = () => nowMs
