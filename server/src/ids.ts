@@ -1,4 +1,4 @@
-import { randomPoolBytes } from './random'
+import { fillFromPool } from './random'
 
 /** Base32 in ASCII order, so ids that start with a time sort by it. */
 const ALPHABET = '234567abcdefghijklmnopqrstuvwxyz'
@@ -14,17 +14,24 @@ const RANDOM_LENGTH = 16
  * page of the whole index): the reasoning of UUIDv7 (RFC 9562).
  */
 export function newId(prefix: string, at = Date.now()): string {
-  let time = ''
+  // Written as character codes into one buffer and read as one string: appending 25 characters
+  // one by one makes a chain of 25 partial strings for the garbage collector (a start makes
+  // several ids).
   let rest = Math.max(0, Math.floor(at))
-  for (let i = 0; i < TIME_LENGTH; i++) {
-    time = ALPHABET[rest % 32] + time
+  for (let i = TIME_LENGTH - 1; i >= 0; i--) {
+    ID_CHARS[i] = ALPHABET_CODES[rest % 32] as number
     rest = Math.floor(rest / 32)
   }
-  let id = `${prefix}_${time}`
-  const random = randomPoolBytes(RANDOM_LENGTH)
-  for (let i = 0; i < RANDOM_LENGTH; i++) id += ALPHABET[(random[i] as number) & 31]
-  return id
+  fillFromPool(ID_CHARS, TIME_LENGTH, ID_CHARS.length)
+  for (let i = TIME_LENGTH; i < ID_CHARS.length; i++) {
+    ID_CHARS[i] = ALPHABET_CODES[(ID_CHARS[i] as number) & 31] as number
+  }
+  return `${prefix}_${ID_CHARS.toString('latin1')}`
 }
+
+const ALPHABET_CODES = Buffer.from(ALPHABET, 'latin1')
+/** The characters after the prefix, rewritten by every call (ids are made one at a time). */
+const ID_CHARS = Buffer.alloc(TIME_LENGTH + RANDOM_LENGTH)
 
 /**
  * True when `value` looks like an id {@link newId} made with `prefix` (ids made by older versions

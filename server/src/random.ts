@@ -10,12 +10,20 @@ let used = pool.length
 
 /** `length` (at most 4096) fresh random bytes, a copy of the pool's next unused ones. */
 export function randomPoolBytes(length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length)
+  fillFromPool(bytes, 0, length)
+  return bytes
+}
+
+/** Writes fresh random bytes into `target[start..end)` (at most 4096), with no allocation. */
+export function fillFromPool(target: Uint8Array, start: number, end: number): void {
+  const length = end - start
   if (length > pool.length) throw new RangeError('[textgate] [random] asked for more than the pool')
   if (used + length > pool.length) {
     randomFillSync(pool)
     used = 0
   }
-  const bytes = Buffer.from(pool.subarray(used, used + length))
+  target.set(pool.subarray(used, used + length), start)
+  // Handed out once: the pool's copy is not left to be read again.
   used += length
-  return bytes
 }

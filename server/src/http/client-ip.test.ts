@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import ipaddr from 'ipaddr.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
@@ -71,6 +72,55 @@ describe('client addresses behind trusted proxies', () => {
     expect(() => loadConfig({ HOST: 'not a host!', TEXTGATE_SECRET: secret })).toThrow(
       /HOST must be/,
     )
+  })
+
+  it('answers for IPv4 addresses as ipaddr.js matches them, mapped IPv6 ranges included', () => {
+    // The IPv4 fast path against ipaddr.js's own matching, over ranges of every width and both
+    // families, and addresses at and around their edges.
+    const lists = [
+      '10.0.0.0/8, 192.168.1.7',
+      '172.16.0.0/12, 0.0.0.0/32',
+      '203.0.113.128/25',
+      '0.0.0.0/0',
+      '::ffff:10.0.0.0/104',
+      '::ffff:0:0/96',
+      '::/0',
+      '::/80, 2001:db8::/32',
+      'fc00::/7',
+      '255.255.255.255/32, 127.0.0.0/8',
+    ]
+    const addresses = [
+      '10.0.0.0',
+      '10.255.255.255',
+      '11.0.0.0',
+      '9.255.255.255',
+      '192.168.1.7',
+      '192.168.1.8',
+      '172.15.255.255',
+      '172.16.0.1',
+      '172.31.255.255',
+      '172.32.0.0',
+      '0.0.0.0',
+      '203.0.113.127',
+      '203.0.113.128',
+      '203.0.113.255',
+      '255.255.255.255',
+      '127.0.0.1',
+      '128.0.0.1',
+    ]
+    for (const list of lists) {
+      const trusted = trustedProxies(list)
+      const ranges = trusted.ranges.map((range) => ipaddr.parseCIDR(range))
+      for (const ip of addresses) {
+        const address = ipaddr.parse(ip) as ipaddr.IPv4
+        const expected = ranges.some(([network, bits]) =>
+          network.kind() === 'ipv4'
+            ? address.match(network, bits)
+            : address.toIPv4MappedAddress().match(network, bits),
+        )
+        expect(trusted.has(ip), `${ip} in ${list}`).toBe(expected)
+      }
+    }
   })
 
   it('groups IPv6 addresses by /64 and leaves IPv4 as it is', () => {

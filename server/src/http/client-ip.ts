@@ -62,12 +62,29 @@ export function trustedProxies(value: string | undefined): TrustedProxies {
     )
   }
   const parsed: Range[] = ranges.map((range) => ipaddr.parseCIDR(range))
+  // A canonical IPv4 address is matched as a 32-bit number against the IPv4 ranges and the
+  // IPv4-mapped IPv6 ones (`::ffff:10.0.0.0/104`): the hop a proxy forwarded for is a new address
+  // on most requests, and parsing each into an object cost more than the rest of this function.
+  const ipv4Ranges = parsed.flatMap(([network, bits]): [number, number][] => {
+    if (network.kind() === 'ipv4') return [[ipv4Number(network.toString()), bits]]
+    const v6 = network as ipaddr.IPv6
+    // A range wider than the mapped block (`::/0`) holds every IPv4 address or none.
+    if (bits < 96) return MAPPED_BLOCK.match(v6, bits) ? [[0, 0]] : []
+    if (!v6.isIPv4MappedAddress()) return []
+    return [[ipv4Number(v6.toIPv4Address().toString()), bits - 96]]
+  })
+  const ipv4Matches = (ip: string) => {
+    const address = ipv4Number(ip)
+    return ipv4Ranges.some(
+      ([network, bits]) => bits === 0 || (address ^ network) >>> (32 - bits) === 0,
+    )
+  }
   // Every request asks about its peer (the proxy, most of the time the same few addresses):
   // the answers are kept, the oldest dropped past the bound.
   const answers = new BoundedCache<string, boolean>(TRUST_ANSWERS_KEPT)
   return {
     ranges,
-    has: (ip) => answers.getOrSet(ip, matches),
+    has: (ip) => (isCanonicalIpv4(ip) ? ipv4Matches(ip) : answers.getOrSet(ip, matches)),
   }
 
   function matches(ip: string): boolean {
@@ -82,6 +99,16 @@ export function trustedProxies(value: string | undefined): TrustedProxies {
       return false
     })
   }
+}
+
+/** `::ffff:0.0.0.0`, where IPv4-mapped IPv6 addresses begin. */
+const MAPPED_BLOCK = new ipaddr.IPv6([0, 0, 0, 0, 0, 0xffff, 0, 0])
+
+/** A canonical dotted IPv4 address as an unsigned 32-bit number. */
+function ipv4Number(ip: string): number {
+  let value = 0
+  for (const part of ip.split('.')) value = value * 256 + Number(part)
+  return value >>> 0
 }
 
 /** Answers of `TrustedProxies.has` kept per list. */
