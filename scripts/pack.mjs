@@ -143,7 +143,11 @@ async function widget() {
 async function server() {
   const dir = staged('server')
   const { dependencies } = manifest('server')
-  const external = Object.keys(dependencies).filter((name) => !name.startsWith('@textgate/'))
+  // libphonenumber-js goes inside the bundle: the workspace patches it (patches/: its pattern
+  // matcher keeps its compiled RegExps), and an install from the registry would not be patched.
+  const external = Object.keys(dependencies).filter(
+    (name) => !name.startsWith('@textgate/') && name !== 'libphonenumber-js',
+  )
   // lib/cli/ is two levels deep, as server/src/server.ts and server/src/console/static.ts are
   // below the repository's widget/ and server/console/: their `new URL('../../…')` defaults
   // then find widget/dist and console/dist inside the package.
