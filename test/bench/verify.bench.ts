@@ -49,8 +49,8 @@
  * non-zero. Output: tables with ratios, and test/.tmp/bench-verify.json.
  * @module
  */
-import { execSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { deriveSecrets, openStorage } from '@textgate/server'
@@ -71,6 +71,7 @@ import {
   TEST_SECRET,
   tempDir,
 } from '../support/processes'
+import { checkoutBefore } from './checkout'
 import { cpuMs, localPostgresCpuMs } from './proc-cpu'
 import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
@@ -286,21 +287,6 @@ function report(row: Row): Row {
     `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${loop}${drained}${ran}${flag}`,
   )
   return row
-}
-
-/**
- * The CLI of another revision's server, checked out in a temporary folder outside the repository
- * (so no test runner finds its tests) with this checkout's installed packages, for before/after
- * rows measured in one run.
- */
-function checkoutBefore(revision: string): { cliPath: string; remove(): void } {
-  const dir = tempDir('tg-bench-before-')
-  execSync(`git archive ${revision} server package.json tsconfig.json | tar -x -C ${dir.path}`, {
-    cwd: ROOT,
-  })
-  symlinkSync(join(ROOT, 'node_modules'), join(dir.path, 'node_modules'))
-  symlinkSync(join(ROOT, 'server/node_modules'), join(dir.path, 'server/node_modules'))
-  return { cliPath: join(dir.path, 'server/src/cli/main.ts'), remove: dir.remove }
 }
 
 /** The share of one core a row's servers used: throughput × CPU time per request. */

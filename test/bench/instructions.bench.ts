@@ -1,0 +1,226 @@
+/**
+ * `pnpm bench:instructions`: how many CPU instructions a start costs, counted by valgrind's
+ * callgrind, for this checkout's server and, with BENCH_BEFORE=<git revision>, that revision's,
+ * in alternating rounds. Instruction counts do not move with what else the machine is doing,
+ * where requests per second and CPU time on a shared 2-core host move by a third between runs,
+ * so a change of a few percent on the hot path can be told from noise here when it cannot there.
+ *
+ * Each server runs under callgrind with instrumentation off (startup at about a tenth of native
+ * speed), on a fresh SQLite file with the bench's raised fraud limits. A warm-up of
+ * INSTR_WARMUP (1000) starts lets the JIT settle; then instrumentation is switched on
+ * (`callgrind_control -i on`), INSTR_STARTS (600) starts are sent over 4 keep-alive
+ * connections (each its own number and address, as `pnpm bench` sends them), the server is
+ * given 3 s to send their texts, and the counts are dumped per thread. Printed per start, in
+ * millions: the serving thread (thread 1: HTTP, the fraud guard, the dispatcher), and the whole
+ * process (with the SQLite writer and checkpoint threads, and V8's helper threads, whose
+ * garbage collection and compilation move between runs: expect ±10 % there, less on thread 1).
+ * INSTR_ROUNDS (2) rounds; the medians and, with BENCH_BEFORE, now ÷ before.
+ *
+ * Needs valgrind (`apt-get install valgrind`); a run takes about 5 minutes a server a round.
+ * @module
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { join } from 'node:path'
+import { createProject, freePort, ROOT, TEST_SECRET, tempDir } from '../support/processes'
+import { checkoutBefore } from './checkout'
+import { RAISED_LIMITS } from './raised-limits'
+import { clientIp, phoneNumber } from './traffic'
+
+const STARTS = Number(process.env.INSTR_STARTS ?? 600)
+const WARMUP = Number(process.env.INSTR_WARMUP ?? 1000)
+const ROUNDS = Number(process.env.INSTR_ROUNDS ?? 2)
+const BEFORE = process.env.BENCH_BEFORE
+const CONNECTIONS = 4
+const ORIGIN = 'http://bench.store.test'
+const CLI = join(ROOT, 'server/src/cli/main.ts')
+
+interface Counted {
+  /** Millions of instructions a start: the serving thread, and every thread. */
+  serving: number
+  all: number
+}
+
+/** Sends `count` starts over {@link CONNECTIONS} connections; every answer must be 201. */
+async function sendStarts(port: number, key: string, from: number, count: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+  let next = from
+  const end = from + count
+  const one = (i: number) =>
+    new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        {
+          port,
+          method: 'POST',
+          path: '/v1/verifications',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${key}`,
+            origin: ORIGIN,
+            'x-forwarded-for': clientIp(i),
+          },
+        },
+        (response) => {
+          response.resume()
+          response.on('end', () => resolve(response.statusCode ?? 0))
+        },
+      )
+      request.on('error', reject)
+      request.end(JSON.stringify({ phone: phoneNumber(i), consent: { accepted: true } }))
+    })
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < end) {
+        const status = await one(next++)
+        if (status !== 201) throw new Error(`a start answered ${status}`)
+      }
+    }),
+  )
+  agent.destroy()
+}
+
+const health = (port: number) =>
+  new Promise<number>((resolve) => {
+    http
+      .get({ port, path: '/healthz' }, (response) => {
+        response.resume()
+        resolve(response.statusCode ?? 0)
+      })
+      .on('error', () => resolve(0))
+  })
+
+/** One server under callgrind: its instructions a start over {@link STARTS} starts. */
+async function count(cliPath: string, offset: number): Promise<Counted> {
+  const dir = tempDir('tg-instr-')
+  const port = await freePort()
+  const env = {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    TEXTGATE_SECRET: TEST_SECRET,
+    TEXTGATE_DATA_DIR: dir.path,
+    DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
+    LOG_LEVEL: 'warn',
+    TRUST_PROXY: '1',
+  }
+  const out = join(dir.path, 'callgrind.out')
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--separate-threads=yes',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      '--import',
+      'tsx',
+      cliPath,
+      'serve',
+    ],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let log = ''
+  child.stdout.on('data', (chunk) => {
+    log += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    log += chunk
+  })
+  try {
+    const deadline = Date.now() + 600_000
+    while ((await health(port)) !== 200) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`the server under valgrind did not come up:\n${log.slice(-2000)}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const settings = join(dir.path, 'bench-fraud.json')
+    writeFileSync(settings, JSON.stringify(RAISED_LIMITS))
+    const project = createProject(env, 'Bench store', [ORIGIN], settings, cliPath)
+    await sendStarts(port, project.publishableKey, offset, WARMUP)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const pid = String(child.pid)
+    execFileSync('callgrind_control', ['-i', 'on', pid], { stdio: 'ignore' })
+    await sendStarts(port, project.publishableKey, offset + WARMUP, STARTS)
+    // Their texts are part of a start's work: the dispatcher sends them meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    execFileSync('callgrind_control', ['-i', 'off', pid], { stdio: 'ignore' })
+    execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' })
+    // The dump: callgrind.out.1-01 (thread 1), -02, … ; `totals:` is each thread's count.
+    let serving = 0
+    let all = 0
+    for (const file of readdirSync(dir.path)) {
+      const thread = /^callgrind\.out\.1-(\d+)$/.exec(file)?.[1]
+      if (!thread) continue
+      const total = Number(
+        /^totals: (\d+)/m.exec(readFileSync(join(dir.path, file), 'utf8'))?.[1] ?? 0,
+      )
+      all += total
+      if (Number(thread) === 1) serving = total
+    }
+    if (all === 0) throw new Error(`callgrind counted nothing:\n${log.slice(-2000)}`)
+    return { serving: serving / STARTS / 1e6, all: all / STARTS / 1e6 }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) =>
+      child.exitCode !== null ? resolve(null) : child.once('exit', resolve),
+    )
+    rmSync(dir.path, { recursive: true, force: true })
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
+if (spawnSync('valgrind', ['--version']).status !== 0) {
+  console.error('pnpm bench:instructions needs valgrind (apt-get install -y valgrind)')
+  process.exit(1)
+}
+
+const before = BEFORE ? checkoutBefore(BEFORE) : undefined
+const sides = [
+  { name: 'now', cliPath: CLI },
+  ...(before && BEFORE ? [{ name: `before (${BEFORE})`, cliPath: before.cliPath }] : []),
+]
+const counted = new Map<string, Counted[]>(sides.map((side) => [side.name, []]))
+console.log(
+  `Instructions a start under callgrind: ${WARMUP} starts of warm-up, then ${STARTS} counted, ${CONNECTIONS} connections, ${ROUNDS} rounds taking turns (millions a start)`,
+)
+let offset = 8_000_000
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const side of sides) {
+      const result = await count(side.cliPath, offset)
+      offset += WARMUP + STARTS
+      counted.get(side.name)?.push(result)
+      console.log(
+        `  round ${round}  ${side.name.padEnd(24)} serving thread ${result.serving.toFixed(3)}  all threads ${result.all.toFixed(3)}`,
+      )
+    }
+  }
+} finally {
+  before?.remove()
+}
+const medians = sides.map((side) => {
+  const list = counted.get(side.name) ?? []
+  return {
+    name: side.name,
+    serving: median(list.map((c) => c.serving)),
+    all: median(list.map((c) => c.all)),
+  }
+})
+for (const m of medians) {
+  console.log(
+    `  median  ${m.name.padEnd(24)} serving thread ${m.serving.toFixed(3)}  all threads ${m.all.toFixed(3)}`,
+  )
+}
+const [now, then] = medians
+if (now && then) {
+  console.log(
+    `  now ÷ before: serving thread ${(now.serving / then.serving).toFixed(3)}, all threads ${(now.all / then.all).toFixed(3)}`,
+  )
+}
