@@ -11,6 +11,7 @@
 // Prints each tarball's packed and unpacked size; `--json` prints them as JSON instead.
 import { spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -172,6 +173,13 @@ async function server() {
   cpSync(join(script, 'widget.js'), join(dir, 'widget/dist/widget.js'))
   cpSync(join(script, 'chunks'), join(dir, 'widget/dist/chunks'), { recursive: true })
   cpSync(join(root, 'server/README.md'), join(dir, 'README.md'))
+  // The licenses of what the bundle carries inside it (libphonenumber-js: MIT, its metadata
+  // Apache-2.0): they travel with the copy.
+  const fromServer = createRequire(join(root, 'server/package.json'))
+  const bundled = dirname(fromServer.resolve('libphonenumber-js/package.json'))
+  for (const file of ['LICENSE', 'LICENSE.Apache']) {
+    cpSync(join(bundled, file), join(dir, 'lib/cli/third-party/libphonenumber-js', file))
+  }
   writeManifest('server', {
     description: manifest('.').description,
     bin: { textgate: './lib/cli/textgate.js' },

@@ -193,6 +193,14 @@ describe('installed packages (npm pack, plain npm)', () => {
       const text = readFileSync(join(dir, `node_modules/@textgate/${name}/package.json`), 'utf8')
       expect(text).not.toContain('workspace:')
     }
+    // The server bundles (patched) libphonenumber-js instead of depending on it: its licences
+    // come along.
+    const server = join(dir, 'node_modules/@textgate/server')
+    const serverManifest = JSON.parse(readFileSync(join(server, 'package.json'), 'utf8'))
+    expect(Object.keys(serverManifest.dependencies)).not.toContain('libphonenumber-js')
+    const notices = join(server, 'lib/cli/third-party/libphonenumber-js')
+    expect(readFileSync(join(notices, 'LICENSE'), 'utf8')).toMatch(/MIT|Permission is hereby/)
+    expect(existsSync(join(notices, 'LICENSE.Apache'))).toBe(true)
   })
 
   describe('a store server on the packed server', () => {
