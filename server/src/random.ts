@@ -24,6 +24,6 @@ export function fillFromPool(target: Uint8Array, start: number, end: number): vo
     used = 0
   }
   target.set(pool.subarray(used, used + length), start)
-  // Handed out once: the pool's copy is not left to be read again.
+  // Past what was handed out: no byte is handed out twice.
   used += length
 }

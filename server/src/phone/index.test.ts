@@ -15,8 +15,8 @@ describe('maskPhone', () => {
 describe('parsePhoneAnyType', () => {
   it('compiles no pattern per parse (the workspace patch of libphonenumber-js keeps them)', () => {
     // libphonenumber-js built a RegExp for every pattern it tried (5 a parse of these numbers,
-    // most of the parse's time); the patch in patches/ keeps each one. A version bump drops the patch silently (pnpm keys it by the
-    // exact version): this fails then, so the patch is carried over.
+    // most of the parse's time); the patch in patches/ keeps each one. pnpm keys a patch by the
+    // exact version, so a version bump drops it silently: this fails then.
     const numbers = (from: number) =>
       Array.from({ length: 50 }, (_, i) => [
         `+44740${String(from + i).padStart(7, '0')}`,
