@@ -27,6 +27,11 @@ export interface HandoffQueue {
   readonly size: number
 }
 
+interface Item {
+  claimed: Claimed
+  at: number
+}
+
 export function createHandoffQueue({
   capacity,
   maxAgeMs,
@@ -34,9 +39,20 @@ export function createHandoffQueue({
   capacity: number
   maxAgeMs: number
 }): HandoffQueue {
-  let items: { claimed: Claimed; at: number }[] = []
+  let items: (Item | undefined)[] = []
   let head = 0
   let released: string[] = []
+
+  /**
+   * The oldest item, its slot emptied: a taken text (its row, its encrypted body) must not stay
+   * reachable from the array until the next compaction, or every text in flight outlives the
+   * young generation and is copied into the old one.
+   */
+  function shift(): Item {
+    const item = items[head] as Item
+    items[head++] = undefined
+    return item
+  }
 
   function compact(): void {
     if (head > 1024 && head * 2 > items.length) {
@@ -53,13 +69,13 @@ export function createHandoffQueue({
     take(count, now) {
       const taken: Claimed[] = []
       while (head < items.length && taken.length < count) {
-        const item = items[head++] as { claimed: Claimed; at: number }
+        const item = shift()
         if (now - item.at > maxAgeMs) released.push(item.claimed.row.id)
         else taken.push(item.claimed)
       }
       // Stale items behind a full window are released too, not kept waiting.
-      while (head < items.length && now - (items[head] as { at: number }).at > maxAgeMs) {
-        released.push((items[head++] as { claimed: Claimed }).claimed.row.id)
+      while (head < items.length && now - (items[head] as Item).at > maxAgeMs) {
+        released.push(shift().claimed.row.id)
       }
       compact()
       return taken
@@ -70,7 +86,7 @@ export function createHandoffQueue({
       return ids
     },
     clear() {
-      const ids = [...released, ...items.slice(head).map((item) => item.claimed.row.id)]
+      const ids = [...released, ...items.slice(head).map((item) => (item as Item).claimed.row.id)]
       items = []
       head = 0
       released = []
