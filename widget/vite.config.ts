@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineConfig, type Plugin, version as viteVersion } from 'vite'
+import { licenses } from './scripts/licenses.ts'
 
 const METADATA_DIR = join(import.meta.dirname, 'src', 'phone', 'metadata')
 
@@ -26,7 +27,22 @@ const METADATA_HASH = metadataHash()
 // `--mode module` builds the npm package's entry for bundlers instead (scripts/pack.mjs): the
 // same code with `lit` left as an import, so a store whose own code uses Lit loads it once.
 export default defineConfig(({ mode }) => ({
-  plugins: [collapseTemplates(), plainDynamicImports()],
+  plugins: [
+    collapseTemplates(),
+    plainDynamicImports(),
+    // dist/widget.licenses.txt (served at /widget.licenses.txt) and a banner naming it.
+    licenses({
+      fileName: 'widget.licenses.txt',
+      product: 'Textgate widget',
+      derived: [
+        {
+          dir: METADATA_DIR,
+          from: 'libphonenumber-js',
+          note: "Its metadata.max.json, from Google's libphonenumber under the Apache License 2.0 (LICENSE.Apache below), is also in the widget, split by calling code into chunks/<code>-*.js (widget/scripts/metadata.mjs).",
+        },
+      ],
+    }),
+  ],
   build: {
     target: 'es2022',
     minify: true,

@@ -1,0 +1,128 @@
+/**
+ * The built widget carries the licences of the third-party code inside it (./licenses.ts): the
+ * notices file beside the entry holds each bundled package's licence texts, and the entry opens
+ * with a banner naming them and that file. Both builds run as `vite build` runs them (the
+ * script-tag build and scripts/pack.mjs's `--mode module`), into temporary folders: never into
+ * widget/dist, which a server under test elsewhere may be serving.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { licenses } from './licenses.ts'
+
+const widget = join(import.meta.dirname, '..')
+const out = mkdtempSync(join(tmpdir(), 'tg-widget-licenses-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+function viteBuild(name: string, args: string[] = []): string {
+  const outDir = join(out, name)
+  const result = spawnSync(
+    join(widget, 'node_modules/.bin/vite'),
+    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn', ...args],
+    // Without vitest's NODE_ENV=test, which would make vite build Lit's development variant.
+    { cwd: widget, encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined } },
+  )
+  if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}${result.stderr}`)
+  return outDir
+}
+
+/** The notices file's sections: package name → its licence id and the text under it. */
+function sections(notices: string): Map<string, { license: string; text: string }> {
+  const parts = notices.split(/^={78}\n/m).slice(1)
+  return new Map(
+    parts.map((part) => {
+      const [, name, license] = part.match(/^(\S+) \S+\nLicense: (.+)\n/) ?? []
+      return [name ?? part.slice(0, 40), { license: license ?? '', text: part }]
+    }),
+  )
+}
+
+const BSD_3 = 'Redistribution and use in source and binary forms'
+const MIT = 'Permission is hereby granted, free of charge'
+
+describe('third-party licences of the built widget', () => {
+  let script = ''
+  let module = ''
+  beforeAll(() => {
+    script = viteBuild('script')
+    module = viteBuild('module', ['--mode', 'module'])
+  }, 180_000)
+
+  it('writes widget.licenses.txt beside widget.js with the licence texts of Lit and libphonenumber-js', () => {
+    const notices = sections(readFileSync(join(script, 'widget.licenses.txt'), 'utf8'))
+    expect([...notices].map(([name, { license }]) => `${name} ${license}`)).toEqual([
+      '@lit/reactive-element BSD-3-Clause',
+      'libphonenumber-js MIT',
+      'lit BSD-3-Clause',
+      'lit-element BSD-3-Clause',
+      'lit-html BSD-3-Clause',
+    ])
+    for (const name of ['@lit/reactive-element', 'lit', 'lit-element', 'lit-html']) {
+      expect(notices.get(name)?.text).toContain(BSD_3)
+      expect(notices.get(name)?.text).toContain('Google LLC')
+    }
+    const phone = notices.get('libphonenumber-js')?.text
+    expect(phone).toContain(MIT)
+    // Its metadata, in the phone metadata chunks, is Google's libphonenumber's: Apache-2.0.
+    expect(phone).toContain('Apache License')
+    expect(phone).toContain('Version 2.0, January 2004')
+    expect(phone).toContain('split by calling code into chunks/')
+  })
+
+  it('opens widget.js with a short banner naming the packages and the notices file', () => {
+    const code = readFileSync(join(script, 'widget.js'), 'utf8')
+    const banner = code.slice(0, code.indexOf('\n'))
+    expect(banner).toBe(
+      '/*! Textgate widget. Bundles @lit/reactive-element, lit, lit-element, lit-html (BSD-3-Clause); libphonenumber-js (MIT). Licence texts: ./widget.licenses.txt */',
+    )
+    // Once, at the top of the entry: the chunks widget.js loads are not made larger.
+    expect(code).not.toContain('Lit is in dev mode')
+    for (const chunk of readdirSync(join(script, 'chunks'))) {
+      expect(readFileSync(join(script, 'chunks', chunk), 'utf8'), chunk).not.toContain('/*!')
+    }
+  })
+
+  it('ships notices with the npm package’s module build, which bundles libphonenumber-js but not Lit', () => {
+    const notices = sections(readFileSync(join(module, 'widget.licenses.txt'), 'utf8'))
+    expect([...notices.keys()]).toEqual(['libphonenumber-js'])
+    expect(notices.get('libphonenumber-js')?.text).toContain(MIT)
+    expect(notices.get('libphonenumber-js')?.text).toContain('Apache License')
+    expect(readFileSync(join(module, 'index.js'), 'utf8')).toMatch(
+      /^\/\*! Textgate widget\. Bundles libphonenumber-js \(MIT\)\. Licence texts: \.\/widget\.licenses\.txt \*\/\n/,
+    )
+  })
+
+  it('stops the build when a bundled package has no licence file', async () => {
+    const root = join(out, 'unlicensed')
+    const pkg = join(root, 'node_modules', 'unlicensed')
+    mkdirSync(pkg, { recursive: true })
+    writeFileSync(join(pkg, 'package.json'), '{ "name": "unlicensed", "version": "1.0.0" }\n')
+    writeFileSync(join(pkg, 'index.js'), 'export const greeting = "hello"\n')
+    writeFileSync(
+      join(root, 'entry.js'),
+      'import { greeting } from "unlicensed"\nconsole.log(greeting)\n',
+    )
+    const bundle = () =>
+      build({
+        root,
+        configFile: false,
+        logLevel: 'silent',
+        plugins: [licenses({ fileName: 'x.licenses.txt', product: 'X' })],
+        build: { write: false, rollupOptions: { input: join(root, 'entry.js') } },
+      })
+    await expect(bundle()).rejects.toThrow(/unlicensed@1\.0\.0 is bundled .* no licence file/)
+    // …and with a licence file, it is there.
+    writeFileSync(join(pkg, 'LICENSE'), 'Unlicensed fixture licence\n')
+    const built = await bundle()
+    const output = (Array.isArray(built) ? built : [built]).flatMap((b) =>
+      'output' in b ? b.output : [],
+    )
+    const notices = output.find((file) => file.fileName === 'x.licenses.txt')
+    expect(notices?.type === 'asset' && String(notices.source)).toContain(
+      'unlicensed 1.0.0\nLicense: not stated in its package.json\n\n--- LICENSE ---\n\nUnlicensed fixture licence\n',
+    )
+  })
+})
