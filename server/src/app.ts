@@ -34,7 +34,7 @@ import type { TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
 import { webhookRoutes } from './webhooks/routes'
-import { widgetChunks, widgetFile } from './widget-assets'
+import { widgetChunks, widgetFile, widgetLicenses } from './widget-assets'
 import { widgetConfigRoutes } from './widget-config/routes'
 
 export interface AppDeps {
@@ -154,6 +154,7 @@ export function createApp({
     return c.json(await tokens.jwks())
   })
   app.get('/widget.js', widgetFile(widgetPath))
+  app.get('/widget.licenses.txt', widgetLicenses(widgetPath))
   app.get('/chunks/:name', widgetChunks(widgetPath))
 
   app.route(

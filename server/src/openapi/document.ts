@@ -486,6 +486,15 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/widget.licenses.txt',
+    operationId: 'widgetLicenses',
+    summary: 'The licence texts of the third-party code widget.js and its chunks bundle.',
+    tag: 'Widget',
+    security: 'none',
+    responses: { '200': { description: 'Plain text.', contentType: 'text/plain' } },
+  },
+  {
+    method: 'get',
     path: '/chunks/{name}',
     operationId: 'widgetChunk',
     summary: "The widget's lazy chunks (languages, phone metadata).",

@@ -5,17 +5,20 @@ import { gunzipSync } from 'node:zlib'
 import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ApiError, sendError } from '../http/errors'
-import { widgetChunks, widgetFile } from './index'
+import { widgetChunks, widgetFile, widgetLicenses } from './index'
 
 const dir = mkdtempSync(join(tmpdir(), 'tg-widget-'))
 mkdirSync(join(dir, 'chunks'))
 writeFileSync(join(dir, 'widget.js'), 'import("./chunks/fr-Ab12Cd34.js")\n')
 writeFileSync(join(dir, 'chunks', 'fr-Ab12Cd34.js'), 'export default { $code: "fr" }\n')
 writeFileSync(join(dir, 'secret.js'), 'not a chunk\n')
+const LICENSES = 'Textgate widget: the third-party software in widget.js …\nlit 3.3.3\n'
+writeFileSync(join(dir, 'widget.licenses.txt'), LICENSES)
 
 const app = new Hono()
 app.get('/widget.js', widgetFile(join(dir, 'widget.js')))
 app.get('/chunks/:name', widgetChunks(join(dir, 'widget.js')))
+app.get('/widget.licenses.txt', widgetLicenses(join(dir, 'widget.js')))
 app.onError((error, c) =>
   sendError(c, error instanceof ApiError ? error : new ApiError('internal_error')),
 )
@@ -47,6 +50,32 @@ describe('widget files', () => {
       headers: { 'If-None-Match': etag },
     })
     expect(again.status).toBe(304)
+  })
+
+  it('serves the licences of what widget.js bundles as text, beside it, cached as it is', async () => {
+    const response = await app.request('/widget.licenses.txt')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Content-Type')).toBe('text/plain; charset=utf-8')
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=300')
+    expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff')
+    expect(await response.text()).toBe(LICENSES)
+    const compressed = await app.request('/widget.licenses.txt', {
+      headers: { 'Accept-Encoding': 'gzip' },
+    })
+    expect(gunzipSync(Buffer.from(await compressed.arrayBuffer())).toString()).toBe(LICENSES)
+    const again = await app.request('/widget.licenses.txt', {
+      headers: { 'If-None-Match': compressed.headers.get('ETag')! },
+    })
+    expect(again.status).toBe(304)
+  })
+
+  it('answers not_found for the licences when the widget is not built', async () => {
+    const unbuilt = new Hono()
+    unbuilt.get('/widget.licenses.txt', widgetLicenses(join(dir, 'missing', 'widget.js')))
+    unbuilt.onError((error, c) => sendError(c, error as ApiError))
+    const response = await unbuilt.request('/widget.licenses.txt')
+    expect(response.status).toBe(404)
+    expect((await response.json()).error.code).toBe('not_found')
   })
 
   it('serves nothing else from the disk', async () => {

@@ -1,7 +1,9 @@
 /**
- * Serves the built widget (`widget/dist/widget.js`) and the chunks it imports lazily
- * (`widget/dist/chunks/*.js`: other languages, each country's phone metadata) with ETag and
- * pre-compressed bodies. A file is re-read when it changes on disk, so a rebuild needs no restart.
+ * Serves the built widget (`widget/dist/widget.js`), the chunks it imports lazily
+ * (`widget/dist/chunks/*.js`: other languages, each country's phone metadata) and the licences of
+ * the third-party code inside them (`widget/dist/widget.licenses.txt`, named by widget.js's
+ * banner) with ETag and pre-compressed bodies. A file is re-read when it changes on disk, so a
+ * rebuild needs no restart.
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -42,7 +44,12 @@ function fileLoader(path: string) {
   }
 }
 
-function send(c: Context, file: Loaded, cacheControl: string): Response {
+function send(
+  c: Context,
+  file: Loaded,
+  cacheControl: string,
+  contentType = 'text/javascript; charset=utf-8',
+): Response {
   // A module script from another origin needs CORS; the file is public, and stores load it
   // from their own pages (also those sending Cross-Origin-Embedder-Policy).
   c.header('Access-Control-Allow-Origin', '*')
@@ -51,7 +58,7 @@ function send(c: Context, file: Loaded, cacheControl: string): Response {
   c.header('Cache-Control', cacheControl)
   c.header('ETag', file.etag)
   c.header('Vary', 'Accept-Encoding')
-  c.header('Content-Type', 'text/javascript; charset=utf-8')
+  c.header('Content-Type', contentType)
   if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304)
   const accepted = c.req.header('Accept-Encoding') ?? ''
   const [encoding, body] = /\bbr\b/.test(accepted)
@@ -72,6 +79,26 @@ export function widgetFile(path: string) {
       throw new ApiError('not_found', {}, { message: 'widget.js is not built: run `pnpm build`' })
     }
     return send(c, file, 'public, max-age=300')
+  }
+}
+
+/**
+ * `GET /widget.licenses.txt`: the licence texts of the packages widget.js and its chunks bundle
+ * (Lit, libphonenumber-js), written beside widget.js by its build. The banner at the top of
+ * widget.js points here; cached as widget.js is, since they change together.
+ */
+export function widgetLicenses(widgetPath: string) {
+  const load = fileLoader(join(widgetPath, '..', 'widget.licenses.txt'))
+  return function serveWidgetLicenses(c: Context): Response {
+    const file = load()
+    if (!file) {
+      throw new ApiError(
+        'not_found',
+        {},
+        { message: 'widget.licenses.txt is not built: run `pnpm build`' },
+      )
+    }
+    return send(c, file, 'public, max-age=300', 'text/plain; charset=utf-8')
   }
 }
 
