@@ -115,10 +115,14 @@ async function widget() {
   const cwd = join(root, 'widget')
   const script = viteBuild('widget', 'widget')
   const module = viteBuild('widget', 'widget-module', ['--mode', 'module'])
-  // The script-tag build, as the server serves it: everything inside, chunks beside it.
+  // The script-tag build, as the server serves it: everything inside, chunks beside it. Each
+  // build's widget.licenses.txt (the licences of the third-party code it bundles, which its
+  // entry's banner names) travels beside its entry.
   cpSync(join(script, 'widget.js'), join(dir, 'dist/widget.js'))
+  cpSync(join(script, 'widget.licenses.txt'), join(dir, 'dist/widget.licenses.txt'))
   cpSync(join(script, 'chunks'), join(dir, 'dist/chunks'), { recursive: true })
   cpSync(join(module, 'index.js'), join(dir, 'dist/module/index.js'))
+  cpSync(join(module, 'widget.licenses.txt'), join(dir, 'dist/module/widget.licenses.txt'))
   cpSync(join(module, 'chunks'), join(dir, 'dist/module/chunks'), { recursive: true })
   await bundleTypes(join(cwd, 'src/index.ts'), join(dir, 'dist/module/index.d.ts'), ['lit'])
   cpSync(join(cwd, 'custom-elements.json'), join(dir, 'custom-elements.json'))
@@ -131,6 +135,7 @@ async function widget() {
     exports: {
       '.': { types: './dist/module/index.d.ts', default: './dist/module/index.js' },
       './widget.js': './dist/widget.js',
+      './widget.licenses.txt': './dist/widget.licenses.txt',
       './custom-elements.json': './custom-elements.json',
       './package.json': './package.json',
     },
@@ -171,6 +176,8 @@ async function server() {
   cpSync(viteBuild('server/console', 'console'), join(dir, 'console/dist'), { recursive: true })
   const script = join(out, 'build', 'widget')
   cpSync(join(script, 'widget.js'), join(dir, 'widget/dist/widget.js'))
+  // Served at /widget.licenses.txt, as widget.js's banner says.
+  cpSync(join(script, 'widget.licenses.txt'), join(dir, 'widget/dist/widget.licenses.txt'))
   cpSync(join(script, 'chunks'), join(dir, 'widget/dist/chunks'), { recursive: true })
   cpSync(join(root, 'server/README.md'), join(dir, 'README.md'))
   // The licenses of what the bundle carries inside it (libphonenumber-js: MIT, its metadata

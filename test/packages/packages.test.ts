@@ -188,6 +188,18 @@ describe('installed packages (npm pack, plain npm)', () => {
     expect(readFileSync(join(widget, 'dist/module/index.d.ts'), 'utf8')).toContain(
       "'textgate-verify': TextgateVerify",
     )
+    // The widget bundles Lit (script-tag build) and libphonenumber-js (both builds): their
+    // licences ship beside each entry, which names them in its banner.
+    const scriptNotices = readFileSync(join(widget, 'dist/widget.licenses.txt'), 'utf8')
+    expect(scriptNotices).toContain('Redistribution and use in source and binary forms')
+    expect(scriptNotices).toContain('Permission is hereby granted, free of charge')
+    expect(scriptNotices).toContain('Apache License')
+    expect(readFileSync(join(widget, 'dist/widget.js'), 'utf8')).toMatch(
+      /^\/\*! Textgate widget\. Bundles .*lit.*libphonenumber-js.*\.\/widget\.licenses\.txt \*\//,
+    )
+    const moduleNotices = readFileSync(join(widget, 'dist/module/widget.licenses.txt'), 'utf8')
+    expect(moduleNotices).toContain('Permission is hereby granted, free of charge')
+    expect(readFileSync(join(widget, 'dist/module/index.js'), 'utf8')).toMatch(/^\/\*! Textgate/)
     // No manifest may point at the workspace.
     for (const name of ['widget', 'store', 'server']) {
       const text = readFileSync(join(dir, `node_modules/@textgate/${name}/package.json`), 'utf8')
@@ -280,6 +292,10 @@ describe('installed packages (npm pack, plain npm)', () => {
       const widget = await fetch(`${textgateUrl}/widget.js`)
       expect(widget.status).toBe(200)
       expect(await widget.text()).toContain('textgate-verify')
+      const licenses = await fetch(`${textgateUrl}/widget.licenses.txt`)
+      expect(licenses.status).toBe(200)
+      expect(licenses.headers.get('Content-Type')).toBe('text/plain; charset=utf-8')
+      expect(await licenses.text()).toContain('Redistribution and use in source and binary forms')
       expect((await fetch(`${textgateUrl}/console/`)).status).toBe(200)
       expect((await fetch(`${textgateUrl}/docs`)).status).toBe(200)
     })
