@@ -27,8 +27,8 @@ const say = (line) => json || console.log(`[pack] ${line}`)
 const manifest = (pkg) => JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8'))
 const version = manifest('.').version ?? manifest('server').version
 
-function run(command, args, cwd) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: 'pipe' })
+function run(command, args, cwd, env = process.env) {
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', stdio: 'pipe' })
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
   }
@@ -106,6 +106,9 @@ function viteBuild(pkg, name, args = []) {
     join(root, pkg, 'node_modules/.bin/vite'),
     ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn', ...args],
     join(root, pkg),
+    // A package is a production build whoever runs this: under a test runner (NODE_ENV=test)
+    // Vite would otherwise bundle Lit's development build.
+    { ...process.env, NODE_ENV: 'production' },
   )
   return outDir
 }

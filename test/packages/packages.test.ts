@@ -194,9 +194,13 @@ describe('installed packages (npm pack, plain npm)', () => {
     expect(scriptNotices).toContain('Redistribution and use in source and binary forms')
     expect(scriptNotices).toContain('Permission is hereby granted, free of charge')
     expect(scriptNotices).toContain('Apache License')
-    expect(readFileSync(join(widget, 'dist/widget.js'), 'utf8')).toMatch(
+    const widgetJs = readFileSync(join(widget, 'dist/widget.js'), 'utf8')
+    expect(widgetJs).toMatch(
       /^\/\*! Textgate widget\. Bundles .*lit.*libphonenumber-js.*\.\/widget\.licenses\.txt \*\//,
     )
+    // A production build, though this test runs pack.mjs with NODE_ENV=test: Lit's development
+    // build (its "dev mode" warnings, 13 kB more) must not ship.
+    expect(widgetJs).not.toContain('dev mode')
     const moduleNotices = readFileSync(join(widget, 'dist/module/widget.licenses.txt'), 'utf8')
     expect(moduleNotices).toContain('Permission is hereby granted, free of charge')
     expect(readFileSync(join(widget, 'dist/module/index.js'), 'utf8')).toMatch(/^\/\*! Textgate/)
