@@ -50,6 +50,63 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('writes each row under its own columns, however many shapes a table has', async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        // 8 sets of columns (each nullable one there or left out) in 3 orders: 24 shapes, more
+        // than are kept per table, each written twice in turn.
+        const optional = ['verification_id', 'ip', 'figures'] as const
+        const shapes: ((row: Record<string, unknown>) => Record<string, unknown>)[] = []
+        for (let set = 0; set < 8; set++) {
+          const omit = (row: Record<string, unknown>) =>
+            Object.fromEntries(
+              Object.entries(row).filter(([column]) => {
+                const bit = optional.indexOf(column as (typeof optional)[number])
+                return bit < 0 || (set & (1 << bit)) === 0
+              }),
+            )
+          shapes.push(omit)
+          shapes.push((row) => Object.fromEntries(Object.entries(omit(row)).reverse()))
+          shapes.push((row) => {
+            const entries = Object.entries(omit(row))
+            return Object.fromEntries([...entries.slice(3), ...entries.slice(0, 3)])
+          })
+        }
+        const written: Record<string, unknown>[] = []
+        for (let round = 0; round < 2; round++) {
+          for (const [i, shape] of shapes.entries()) {
+            const row = shape(
+              event(`r${round}-${String(i).padStart(2, '0')}`, {
+                verification_id: `ver of ${i}`,
+                figures: `{"shape":${i}}`,
+                created_at: 100 * round + i,
+              }),
+            )
+            await insertRow(storage.db, 'fraud_events', row as never)
+            written.push(row)
+          }
+        }
+        const rows = await storage.db.selectFrom('fraud_events').selectAll().orderBy('id').execute()
+        expect(rows).toHaveLength(written.length)
+        for (const row of rows) {
+          const given = written.find((w) => w.id === row.id) as Record<string, unknown>
+          expect({
+            verification_id: row.verification_id,
+            ip: row.ip,
+            figures: row.figures,
+            created_at: Number(row.created_at),
+          }).toEqual({
+            verification_id: given.verification_id ?? null,
+            ip: given.ip ?? null,
+            figures: given.figures ?? null,
+            created_at: given.created_at,
+          })
+        }
+      } finally {
+        await storage.dispose()
+      }
+    })
+
     it('fails like Kysely on a constraint, and the next insert of that shape still works', async () => {
       const storage = await createTestStorage(dialect)
       try {

@@ -27,13 +27,34 @@ interface Row {
   parameters: unknown[]
 }
 
+/** Shapes a table's rows have had (their columns, and the shape's name), a few per table. */
+const shapesOfTable = new Map<string, { columns: readonly string[]; shape: string }[]>()
+const SHAPES_KEPT = 16
+
+/**
+ * `table(column,…)`: the name a row's shape is compiled under. A table's rows come in a few
+ * shapes, so a known one is found by comparing column names (the same interned strings, each
+ * compared by pointer) instead of joining them into a new string and hashing it on every row.
+ */
+function shapeOf(table: string, columns: readonly string[]): string {
+  let known = shapesOfTable.get(table)
+  if (!known) {
+    known = []
+    shapesOfTable.set(table, known)
+  }
+  for (const seen of known) if (sameValues(seen.columns, columns)) return seen.shape
+  const shape = `${table}(${columns.join(',')})`
+  if (known.length < SHAPES_KEPT) known.push({ columns, shape })
+  return shape
+}
+
 function rowOf(table: keyof Database & string, row: object): Row {
   const values = row as Record<string, unknown>
   const columns = Object.keys(values).filter((column) => values[column] !== undefined)
   return {
     table,
     values,
-    shape: `${table}(${columns.join(',')})`,
+    shape: shapeOf(table, columns),
     parameters: columns.map((column) => values[column]),
   }
 }
