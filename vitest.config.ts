@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config'
  * - `unit`, the everyday loop (`pnpm test:unit`): unit tests and in-process HTTP tests through
  *   the real Hono app on real SQLite/PostgreSQL. Two workers and no per-file module isolation:
  *   suites share loaded modules (each still gets its own database and app), which saves most of
- *   the time a file used to spend importing. Also the widget build's checks (widget/scripts/).
+ *   the time a file used to spend importing. Also the browser builds' checks (widget/scripts/,
+ *   scripts/).
  * - `fuzz` (`pnpm test:fuzz`): the property-based fuzzing of every route, thousands of
  *   in-process requests.
  * - `process` (`pnpm test:process`): real server processes, browsers and faults.
@@ -30,6 +31,7 @@ export default defineConfig({
             'server/src/**/*.test.ts',
             'demo/src/**/*.test.ts',
             'widget/scripts/**/*.test.ts',
+            'scripts/**/*.test.ts',
           ],
           exclude: [...configDefaults.exclude, '**/*.fuzz.test.ts'],
         },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defineConfig, type Plugin, version as viteVersion } from 'vite'
-import { licenses } from './scripts/licenses.ts'
+import { licenses } from '../scripts/vite-licenses.ts'
 
 const METADATA_DIR = join(import.meta.dirname, 'src', 'phone', 'metadata')
 

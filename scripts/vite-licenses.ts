@@ -1,18 +1,21 @@
 /**
- * The licences of the third-party code inside the built widget. widget.js and its chunks carry
- * Lit (BSD-3-Clause) and libphonenumber-js (MIT; its metadata Apache-2.0) in minified form, and
- * each of those licences asks that its notice go with every copy: a store that puts widget.js
- * on its pages redistributes them. The minifier keeps no comments of theirs, so this Vite plugin
- * writes the notices itself: it lists the packages whose modules are really in the output (entry
- * and chunks, not what the source merely depends on), reads each one's licence files from its
- * installed folder, emits them in one plain-text file beside the entry, and puts a short legal
- * banner naming that file at the top of the entry. A bundled package without a licence file
- * stops the build, so a new dependency cannot slip in without its notice.
+ * The licences of the third-party code inside the browser bundles Textgate ships: the widget
+ * (widget.js and its chunks carry Lit, BSD-3-Clause, and libphonenumber-js, MIT, its metadata
+ * Apache-2.0) and the operator console (Lit, @simplewebauthn/browser, uPlot, uqr). Each of those
+ * licences asks that its notice go with every copy: a store that puts widget.js on its pages
+ * redistributes them, and so does the server package, which carries both builds. The minifier
+ * keeps no comments of theirs, so this Vite plugin writes the notices itself: it lists the
+ * packages whose modules are really in the output (entry and chunks, not what the source merely
+ * depends on), reads each one's licence files from its installed folder, emits them in one
+ * plain-text file beside the entry, and puts a short legal banner at the top of the entry naming
+ * that file by a relative URL. A bundled package without a licence file stops the build, so a new
+ * dependency cannot slip in without its notice. Both builds import it from here
+ * (widget/vite.config.ts, server/console/vite.config.ts): one copy of the rules.
  * @module
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, posix } from 'node:path'
 import { normalizePath, type Plugin } from 'vite'
 
 /**
@@ -31,9 +34,13 @@ export interface DerivedModules {
 }
 
 export interface LicensesOptions {
-  /** The notices file, written beside the entry; the banner names it. */
+  /**
+   * The notices file, relative to the output folder; beside the entry (`widget.licenses.txt`,
+   * or `assets/console.licenses.txt` when the entry is under assets/), so that one relative URL
+   * in the entry's banner finds it wherever the folder is served or installed.
+   */
   fileName: string
-  /** Who bundles, the banner's first words. */
+  /** Who bundles, the banner's first words and the build's name in its errors. */
   product: string
   /** Generated modules that count as a package's code (the package's licence covers them too). */
   derived?: DerivedModules[]
@@ -87,6 +94,12 @@ function bannerList(packages: BundledPackage[]): string {
     .sort()
     .map((license) => `${[...new Set(groups.get(license))].join(', ')} (${license})`)
     .join('; ')
+}
+
+/** Where `to` is from the folder of `from`, both relative to the output folder: `./x`, `../x`. */
+function relativeUrl(from: string, to: string): string {
+  const path = posix.relative(posix.dirname(from), to)
+  return path.startsWith('../') ? path : `./${path}`
 }
 
 function noticesText(product: string, entry: string, packages: BundledPackage[]): string {
@@ -148,7 +161,7 @@ export function licenses({ fileName, product, derived = [] }: LicensesOptions): 
           ])
         if (!files.length) {
           this.error(
-            `[textgate] [licenses] ${manifest.name}@${manifest.version} is bundled into the widget, but its folder has no licence file (LICENSE, LICENSE.md, COPYING…): ${root}. Its licence must ship with the widget: find its text before bundling it.`,
+            `[textgate] [licenses] ${manifest.name}@${manifest.version} is bundled into the ${product} build, but its folder has no licence file (LICENSE, LICENSE.md, COPYING…): ${root}. Its licence must ship with the build: find its text before bundling it.`,
           )
         }
         return {
@@ -162,13 +175,16 @@ export function licenses({ fileName, product, derived = [] }: LicensesOptions): 
       packages.sort(byNameAndVersion)
       if (!packages.length) return
 
-      // A relative URL: beside widget.js wherever it is served or installed.
-      const said = `${product}. Bundles ${bannerList(packages)}. Licence texts: ./${fileName}`
-      const banner = `/*! ${said.replaceAll('*/', '*\\/')} */\n`
-      for (const chunk of chunks) {
-        if (chunk.isEntry) chunk.code = banner + chunk.code
+      const entries = chunks.filter((chunk) => chunk.isEntry)
+      for (const entry of entries) {
+        // A relative URL: it finds the notices wherever the output folder is served or installed.
+        const said = `${product}. Bundles ${bannerList(packages)}. Licence texts: ${relativeUrl(entry.fileName, fileName)}`
+        entry.code = `/*! ${said.replaceAll('*/', '*\\/')} */\n${entry.code}`
       }
-      const entry = chunks.find((chunk) => chunk.isEntry)?.fileName ?? 'the widget'
+      // The notices name the entry as seen from beside them.
+      const entry = entries[0]
+        ? posix.relative(posix.dirname(fileName), entries[0].fileName)
+        : 'the entry'
       this.emitFile({ type: 'asset', fileName, source: noticesText(product, entry, packages) })
     },
   }
