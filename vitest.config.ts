@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config'
  *   the real Hono app on real SQLite/PostgreSQL. Two workers and no per-file module isolation:
  *   suites share loaded modules (each still gets its own database and app), which saves most of
  *   the time a file used to spend importing. Also the browser builds' checks (widget/scripts/,
- *   scripts/).
+ *   scripts/, server/console/).
  * - `fuzz` (`pnpm test:fuzz`): the property-based fuzzing of every route, thousands of
  *   in-process requests.
  * - `process` (`pnpm test:process`): real server processes, browsers and faults.
@@ -32,6 +32,7 @@ export default defineConfig({
             'demo/src/**/*.test.ts',
             'widget/scripts/**/*.test.ts',
             'scripts/**/*.test.ts',
+            'server/console/*.test.ts',
           ],
           exclude: [...configDefaults.exclude, '**/*.fuzz.test.ts'],
         },

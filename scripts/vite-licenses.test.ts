@@ -1,6 +1,7 @@
 /**
  * The licences plugin (./vite-licenses.ts) on small builds of its own, in memory: what it does
- * whatever the product. The widget's real builds are checked in widget/scripts/licenses.test.ts.
+ * whatever the product. The widget's and the console's real builds are checked beside them
+ * (widget/scripts/licenses.test.ts, server/console/licenses.test.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,6 +1,8 @@
 /**
  * The console's built page (server/console/dist): index.html for every console path (the page
- * routes in the browser), and its hashed assets with a long cache.
+ * routes in the browser), its hashed assets with a long cache, and beside them the licence texts
+ * of the third-party code its script bundles (assets/console.licenses.txt, written by the build
+ * and named by the banner atop the script), which must go with every copy served.
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -17,7 +19,14 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain; charset=utf-8',
 }
+
+/**
+ * The notices file the console's build writes beside its script (server/console/vite.config.ts).
+ * Its name carries no hash, so it is revalidated instead of cached for a year.
+ */
+const CONSOLE_LICENSES = 'console.licenses.txt'
 
 export function consolePage(dir: string) {
   let cached: string | undefined
@@ -42,7 +51,10 @@ export function consoleAsset(dir: string) {
       return c.notFound()
     }
     c.header('Content-Type', type)
-    c.header('Cache-Control', 'public, max-age=31536000, immutable')
+    c.header(
+      'Cache-Control',
+      name === CONSOLE_LICENSES ? 'no-cache' : 'public, max-age=31536000, immutable',
+    )
     return c.body(readFileSync(path))
   }
 }
