@@ -468,7 +468,8 @@ export const OPERATIONS: Operation[] = [
     method: 'get',
     path: '/docs/{file}',
     operationId: 'docsAsset',
-    summary: "The reference page's scripts and styles.",
+    summary:
+      "The reference page's scripts and styles, and Swagger UI's licence files (LICENSE, NOTICE, swagger-ui-bundle.js.LICENSE.txt).",
     tag: 'Operations',
     security: 'none',
     responses: {

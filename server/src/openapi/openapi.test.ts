@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { checkResponse } from './contract.testing'
@@ -90,5 +93,37 @@ describe('OpenAPI document', () => {
       expect(answer.status, asset).toBe(200)
     }
     expect((await h.app.request('http://textgate.test/docs/..%2Fpackage.json')).status).toBe(404)
+  })
+
+  it('serves Swagger UI’s licence and NOTICE beside it, named by the page, and its files as shipped', async () => {
+    // Apache-2.0 §4: a copy of the licence and the NOTICE file go with the redistributed files.
+    const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+    const html = await (await h.app.request('http://textgate.test/docs')).text()
+    for (const [path, says] of [
+      ['/docs/LICENSE', 'Version 2.0, January 2004'],
+      ['/docs/NOTICE', 'SmartBear Software'],
+      ['/docs/swagger-ui-bundle.js.LICENSE.txt', 'Permission is hereby granted'],
+    ] as const) {
+      expect(html).toContain(`href="${path}"`)
+      const answer = await h.app.request(`http://textgate.test${path}`)
+      expect(answer.status, path).toBe(200)
+      expect(answer.headers.get('Content-Type'), path).toBe('text/plain; charset=utf-8')
+      const text = await answer.text()
+      expect(text, path).toContain(says)
+      expect(text, path).toBe(readFileSync(join(dist, path.slice('/docs/'.length)), 'utf8'))
+    }
+    // The script and the stylesheet keep the licence comments they ship with, and the script's
+    // first line names a file that is served beside it.
+    const script = await (
+      await h.app.request('http://textgate.test/docs/swagger-ui-bundle.js')
+    ).text()
+    expect(script).toBe(readFileSync(join(dist, 'swagger-ui-bundle.js'), 'utf8'))
+    const named = script.match(/^\/\*! For license information please see (\S+) \*\//)?.[1]
+    expect(new URL(named ?? '', 'http://textgate.test/docs/swagger-ui-bundle.js').pathname).toBe(
+      '/docs/swagger-ui-bundle.js.LICENSE.txt',
+    )
+    const css = await (await h.app.request('http://textgate.test/docs/swagger-ui.css')).text()
+    expect(css).toBe(readFileSync(join(dist, 'swagger-ui.css'), 'utf8'))
+    expect(css).toContain('/*! normalize.css')
   })
 })

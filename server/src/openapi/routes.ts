@@ -1,7 +1,12 @@
 /**
  * `/openapi.json` (generated once per process) and `/docs`, Swagger UI served from this server
  * (swagger-ui-dist, no CDN) under a strict CSP of its own: scripts, styles and requests from
- * 'self' only, nothing inline.
+ * 'self' only, nothing inline. Serving swagger-ui-dist's files redistributes them, and its
+ * Apache License 2.0 (§4) asks that a copy of the licence and its NOTICE go with them: both are
+ * served from the installed package at /docs/LICENSE and /docs/NOTICE, which the page names.
+ * The script and stylesheet are sent as the package ships them, with their own licence comments;
+ * the script's first line points to the licences of what it bundles, the
+ * swagger-ui-bundle.js.LICENSE.txt beside it, served there too.
  * @module
  */
 import { readFileSync } from 'node:fs'
@@ -23,7 +28,9 @@ const PAGE = `<!doctype html>
 <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 </head>
 <body>
+<!-- Swagger UI (swagger-ui-dist), Apache License 2.0: /docs/LICENSE, /docs/NOTICE -->
 <div id="swagger-ui"></div>
+<footer class="swagger-ui"><p class="wrapper">Rendered by Swagger UI (Apache License 2.0): <a href="/docs/LICENSE">LICENSE</a>, <a href="/docs/NOTICE">NOTICE</a>, and the <a href="/docs/swagger-ui-bundle.js.LICENSE.txt">licences of what its script bundles</a>.</p></footer>
 <script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script>
 </body>
@@ -39,10 +46,14 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `
 
+/** Files of the installed swagger-ui-dist, sent as they are. */
 const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
   'favicon-32x32.png': 'image/png',
+  LICENSE: 'text/plain; charset=utf-8',
+  NOTICE: 'text/plain; charset=utf-8',
+  'swagger-ui-bundle.js.LICENSE.txt': 'text/plain; charset=utf-8',
 }
 
 export function openApiRoutes({
