@@ -301,7 +301,12 @@ describe('installed packages (npm pack, plain npm)', () => {
       expect(licenses.headers.get('Content-Type')).toBe('text/plain; charset=utf-8')
       expect(await licenses.text()).toContain('Redistribution and use in source and binary forms')
       expect((await fetch(`${textgateUrl}/console/`)).status).toBe(200)
+      // The console's and the API reference's bundles carry their licences too.
+      const consoleLicenses = await fetch(`${textgateUrl}/console/assets/console.licenses.txt`)
+      expect(consoleLicenses.status).toBe(200)
+      expect(await consoleLicenses.text()).toContain('uplot')
       expect((await fetch(`${textgateUrl}/docs`)).status).toBe(200)
+      expect(await (await fetch(`${textgateUrl}/docs/LICENSE`)).text()).toContain('Apache License')
     })
 
     it('verifies a real token, redeems it once, and verifies the webhook it caused', async () => {
