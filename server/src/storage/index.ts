@@ -134,7 +134,9 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
   // 32 MiB of page cache (SQLite's default is 2 MiB): the hot pages of a busy store's tables
   // and indexes stay in memory instead of being read from the file again.
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`)
-  const { dialect, quiet, exclusive } = quietSqliteDialect({ database: withStatementCache(sqlite) })
+  const { dialect, quiet, exclusive, waiting } = quietSqliteDialect({
+    database: withStatementCache(sqlite),
+  })
   const db = new Kysely<Database>({ dialect })
   const checkpointer =
     location.path !== ':memory:' && options.walCheckpointer !== false
@@ -148,6 +150,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
       writer = startWriterThread({
         path: location.path,
         exclusive,
+        waiting,
         // With a checkpoint thread, no commit checkpoints, on either connection.
         autocheckpoint: checkpointer ? 0 : 1000,
         cacheKib: SQLITE_CACHE_KIB,

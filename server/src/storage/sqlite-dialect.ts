@@ -29,6 +29,8 @@ export interface QuietSqliteDialect {
    * they never meet this connection's transactions at SQLite's write lock.
    */
   exclusive<T>(work: () => Promise<T>): Promise<T>
+  /** How many callers wait for the connection. */
+  waiting(): number
 }
 
 /**
@@ -65,6 +67,7 @@ export function quietSqliteDialect(config: SqliteDialectConfig): QuietSqliteDial
         lock.release()
       }
     },
+    waiting: () => lock.waiting,
   }
 }
 
@@ -78,6 +81,10 @@ class LockedConnectionAdapter extends SqliteAdapter {
 class ConnectionLock {
   #held = false
   #waiting: (() => void)[] = []
+
+  get waiting(): number {
+    return this.#waiting.length
+  }
 
   acquire({ first = false } = {}): Promise<void> {
     if (!this.#held) {

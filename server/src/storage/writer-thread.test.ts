@@ -2,13 +2,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import BetterSqlite3 from 'better-sqlite3'
 import { type Kysely, sql } from 'kysely'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTestStorage, type TestStorage } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
 import { type Database, migrateToLatest, openStorage } from './index'
 import { RowBatch } from './row-insert'
-import { type WriteStatement, writerThreadOf } from './writer-thread'
+import { quietSqliteDialect } from './sqlite-dialect'
+import { startWriterThread, type WriteStatement, writerThreadOf } from './writer-thread'
 
 const INSERT =
   'insert into "sandbox_messages" ("id", "project_id", "to", "body_encrypted", "status", "created_at") values (?, ?, ?, ?, ?, ?)'
@@ -102,6 +104,59 @@ describe('SQLite writer thread', () => {
     const results = await Promise.allSettled(jobs)
     expect(results.filter((r) => r.status === 'rejected')).toEqual([])
     expect((await ids(db)).length).toBe(60)
+  })
+
+  describe('batches under way share the connection while nobody waits for it', () => {
+    // A stand-in thread answers a batch as soon as the next one arrives, else 700 ms later.
+    const pairing = () => {
+      const { exclusive, waiting } = quietSqliteDialect({
+        database: new BetterSqlite3(':memory:'),
+      })
+      const writer = startWriterThread({
+        path: ':memory:',
+        exclusive,
+        waiting,
+        autocheckpoint: 0,
+        cacheKib: 1,
+        workerUrl: new URL('../../testing/pairing-writer-worker.mjs', import.meta.url),
+      })
+      return { writer, exclusive }
+    }
+
+    it('sends a batch behind the one in the thread instead of waiting for its answer', async () => {
+      const { writer } = pairing()
+      try {
+        await writer.write([rowOf('warm-up')])
+        const began = performance.now()
+        await Promise.all([
+          writer.write([rowOf('a')]),
+          writer.write([rowOf('b')]),
+          writer.write([rowOf('c')]),
+        ])
+        // Sent one behind the other: a and b answered at once, c after the delay (700 ms).
+        // One at a time, each would wait out the delay (2.1 s).
+        expect(performance.now() - began).toBeLessThan(1_400)
+      } finally {
+        await writer.stop()
+      }
+    })
+
+    it('lets a caller waiting for the connection in before the next batch', async () => {
+      const { writer, exclusive } = pairing()
+      try {
+        await writer.write([rowOf('warm-up')])
+        const order: string[] = []
+        const a = writer.write([rowOf('a')]).then(() => order.push('a'))
+        const caller = exclusive(async () => {
+          order.push('caller')
+        })
+        const b = writer.write([rowOf('b')]).then(() => order.push('b'))
+        await Promise.all([a, caller, b])
+        expect(order).toEqual(['a', 'caller', 'b'])
+      } finally {
+        await writer.stop()
+      }
+    })
   })
 
   it('hands writes back to the serving connection once it has stopped', async () => {

@@ -38,6 +38,12 @@ export interface WriterThreadOptions {
   path: string
   /** Runs work holding the serving connection (see `quietSqliteDialect`'s `exclusive`). */
   exclusive: <T>(work: () => Promise<T>) => Promise<T>
+  /**
+   * How many callers wait for the serving connection (`quietSqliteDialect`'s `waiting`). While
+   * nobody else does, a batch joins the hold of the batches under way instead of waiting for
+   * their answers; without it, every batch takes the connection for itself.
+   */
+  waiting?: () => number
   /** The thread's `wal_autocheckpoint`: 0 while a checkpoint thread copies the WAL. */
   autocheckpoint: number
   /** Page cache of the thread's connection, KiB. */
@@ -86,6 +92,7 @@ export function attachWriterThread(db: Kysely<Database>, writer: WriterThread): 
 export function startWriterThread({
   path,
   exclusive,
+  waiting = () => Number.POSITIVE_INFINITY,
   autocheckpoint,
   cacheKib,
   onError = (error) => process.stderr.write(`${error.message}\n`),
@@ -156,10 +163,66 @@ export function startWriterThread({
       if (pending.size === 0) worker.unref()
     })
 
+  /**
+   * The hold of the serving connection that the batches under way share. A batch that comes
+   * while one is in the thread (or waits for the connection) and nobody else waits for it is
+   * sent as soon as the hold has the connection, behind the others (the thread runs them in
+   * order, each its own transaction), instead of waiting for their answers and then for the
+   * connection: one hop between threads less in its wait. The hold ends when its last batch is
+   * answered; once another caller waits, a new batch queues behind that caller.
+   */
+  interface Hold {
+    batches: number
+    /** In the connection's waiting line (it was held when the hold asked for it)… */
+    queued: boolean
+    /** …until it has it. */
+    granted: boolean
+    ready: Promise<void>
+    end(): void
+  }
+  let hold: Hold | undefined
+
+  function newHold(): Hold {
+    let grant = () => {}
+    const created: Hold = {
+      batches: 0,
+      queued: false,
+      granted: false,
+      ready: new Promise<void>((resolve) => {
+        grant = resolve
+      }),
+      end: () => {},
+    }
+    const before = waiting()
+    // (exclusive asks for the connection before it first awaits: a waiting line one longer
+    // now means this hold is in it.)
+    void exclusive(
+      () =>
+        new Promise<void>((end) => {
+          created.granted = true
+          created.end = end
+          grant()
+        }),
+    )
+    created.queued = waiting() > before
+    return created
+  }
+
   const writer: WriterThread = {
     write(statements) {
       if (statements.length === 0) return Promise.resolve()
-      const write = exclusive(() => send(statements))
+      // Callers waiting for the connection, but for the hold itself when it waits in line.
+      const others = waiting() - (hold?.queued && !hold.granted ? 1 : 0)
+      if (!hold || others > 0) hold = newHold()
+      const current = hold
+      current.batches++
+      const write = current.ready.then(() => send(statements))
+      const answered = () => {
+        if (--current.batches > 0) return
+        if (hold === current) hold = undefined
+        current.end()
+      }
+      write.then(answered, answered)
       underWay.add(write)
       void write.then(
         () => underWay.delete(write),
