@@ -7,7 +7,8 @@
  * goes on with other requests.
  *
  * The serving connection is held (as any caller holds it, in turn) from the moment a batch is
- * sent until it is committed, so the two connections never write at once: no SQLITE_BUSY, no
+ * sent until it is committed (batches that come meanwhile share that hold while nobody else
+ * waits for the connection), so the two connections never write at once: no SQLITE_BUSY, no
  * transaction that reads and then writes meets the other's lock, and the WAL checkpointer's
  * quiet moments stay quiet. A write answered has been committed, so whatever reads next on the
  * serving connection sees it (WAL: each read transaction sees every commit before it began).
