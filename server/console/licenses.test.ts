@@ -6,43 +6,26 @@
  * `vite build` runs it, into a temporary folder: never into server/console/dist, which a server
  * under test elsewhere may be serving.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { noticeSections, viteBuild } from '../../test/support/licenses'
 import { consoleAsset, consolePage } from '../src/console/static'
 
 const consoleDir = import.meta.dirname
 const out = mkdtempSync(join(tmpdir(), 'tg-console-licenses-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-/** The notices file's sections: package name → its licence id and the text under it. */
-function sections(notices: string): Map<string, { license: string; text: string }> {
-  const parts = notices.split(/^={78}\n/m).slice(1)
-  return new Map(
-    parts.map((part) => {
-      const [, name, license] = part.match(/^(\S+) \S+\nLicense: (.+)\n/) ?? []
-      return [name ?? part.slice(0, 40), { license: license ?? '', text: part }]
-    }),
-  )
-}
-
 describe('third-party licences of the built console', () => {
   const dist = join(out, 'dist')
   beforeAll(() => {
-    const result = spawnSync(
-      join(consoleDir, 'node_modules/.bin/vite'),
-      ['build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'],
-      // Without vitest's NODE_ENV=test, which would make vite build Lit's development variant.
-      { cwd: consoleDir, encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined } },
-    )
-    if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}${result.stderr}`)
+    viteBuild(consoleDir, dist)
   }, 180_000)
 
   it('writes assets/console.licenses.txt with the licence texts of Lit, SimpleWebAuthn, uPlot and uqr', () => {
-    const notices = sections(readFileSync(join(dist, 'assets/console.licenses.txt'), 'utf8'))
+    const notices = noticeSections(readFileSync(join(dist, 'assets/console.licenses.txt'), 'utf8'))
     expect([...notices].map(([name, { license }]) => `${name} ${license}`)).toEqual([
       '@lit/reactive-element BSD-3-Clause',
       '@simplewebauthn/browser MIT',

@@ -6,38 +6,17 @@
  * script-tag build and scripts/pack.mjs's `--mode module`), into temporary folders: never into
  * widget/dist, which a server under test elsewhere may be serving.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { noticeSections, viteBuild } from '../../test/support/licenses'
 
 const widget = join(import.meta.dirname, '..')
 const out = mkdtempSync(join(tmpdir(), 'tg-widget-licenses-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-function viteBuild(name: string, args: string[] = []): string {
-  const outDir = join(out, name)
-  const result = spawnSync(
-    join(widget, 'node_modules/.bin/vite'),
-    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn', ...args],
-    // Without vitest's NODE_ENV=test, which would make vite build Lit's development variant.
-    { cwd: widget, encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined } },
-  )
-  if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}${result.stderr}`)
-  return outDir
-}
-
-/** The notices file's sections: package name → its licence id and the text under it. */
-function sections(notices: string): Map<string, { license: string; text: string }> {
-  const parts = notices.split(/^={78}\n/m).slice(1)
-  return new Map(
-    parts.map((part) => {
-      const [, name, license] = part.match(/^(\S+) \S+\nLicense: (.+)\n/) ?? []
-      return [name ?? part.slice(0, 40), { license: license ?? '', text: part }]
-    }),
-  )
-}
+const build = (name: string, args: string[] = []) => viteBuild(widget, join(out, name), args)
 
 const BSD_3 = 'Redistribution and use in source and binary forms'
 const MIT = 'Permission is hereby granted, free of charge'
@@ -46,12 +25,12 @@ describe('third-party licences of the built widget', () => {
   let script = ''
   let module = ''
   beforeAll(() => {
-    script = viteBuild('script')
-    module = viteBuild('module', ['--mode', 'module'])
+    script = build('script')
+    module = build('module', ['--mode', 'module'])
   }, 180_000)
 
   it('writes widget.licenses.txt beside widget.js with the licence texts of Lit and libphonenumber-js', () => {
-    const notices = sections(readFileSync(join(script, 'widget.licenses.txt'), 'utf8'))
+    const notices = noticeSections(readFileSync(join(script, 'widget.licenses.txt'), 'utf8'))
     expect([...notices].map(([name, { license }]) => `${name} ${license}`)).toEqual([
       '@lit/reactive-element BSD-3-Clause',
       'libphonenumber-js MIT',
@@ -85,7 +64,7 @@ describe('third-party licences of the built widget', () => {
   })
 
   it('ships notices with the npm package’s module build, which bundles libphonenumber-js but not Lit', () => {
-    const notices = sections(readFileSync(join(module, 'widget.licenses.txt'), 'utf8'))
+    const notices = noticeSections(readFileSync(join(module, 'widget.licenses.txt'), 'utf8'))
     expect([...notices.keys()]).toEqual(['libphonenumber-js'])
     expect(notices.get('libphonenumber-js')?.text).toContain(MIT)
     expect(notices.get('libphonenumber-js')?.text).toContain('Apache License')
