@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { brotliCompressSync, gzipSync } from 'node:zlib'
 import type { Context } from 'hono'
 import { ApiError } from '../http/errors'
@@ -70,37 +70,32 @@ function send(
   return c.body(new Uint8Array(body))
 }
 
-/** `GET /widget.js`: short-lived cache, the URL never changes. */
-export function widgetFile(path: string) {
+/**
+ * A file the widget's build writes under a name that never changes: cached for a short while,
+ * `not_found` until built.
+ */
+function builtFile(path: string, contentType?: string) {
   const load = fileLoader(path)
-  return function serveWidget(c: Context): Response {
+  const name = basename(path)
+  return function serveBuilt(c: Context): Response {
     const file = load()
     if (!file) {
-      throw new ApiError('not_found', {}, { message: 'widget.js is not built: run `pnpm build`' })
+      throw new ApiError('not_found', {}, { message: `${name} is not built: run \`pnpm build\`` })
     }
-    return send(c, file, 'public, max-age=300')
+    return send(c, file, 'public, max-age=300', contentType)
   }
 }
+
+/** `GET /widget.js`: short-lived cache, the URL never changes. */
+export const widgetFile = (path: string) => builtFile(path)
 
 /**
  * `GET /widget.licenses.txt`: the licence texts of the packages widget.js and its chunks bundle
  * (Lit, libphonenumber-js), written beside widget.js by its build. The banner at the top of
  * widget.js points here; cached as widget.js is, since they change together.
  */
-export function widgetLicenses(widgetPath: string) {
-  const load = fileLoader(join(widgetPath, '..', 'widget.licenses.txt'))
-  return function serveWidgetLicenses(c: Context): Response {
-    const file = load()
-    if (!file) {
-      throw new ApiError(
-        'not_found',
-        {},
-        { message: 'widget.licenses.txt is not built: run `pnpm build`' },
-      )
-    }
-    return send(c, file, 'public, max-age=300', 'text/plain; charset=utf-8')
-  }
-}
+export const widgetLicenses = (widgetPath: string) =>
+  builtFile(join(widgetPath, '..', 'widget.licenses.txt'), 'text/plain; charset=utf-8')
 
 /** Chunk names as Vite writes them: `<name>-<hash>.js`; nothing else is served. */
 const CHUNK_NAME = /^[\w.-]+-[\w-]{6,}\.js$/
