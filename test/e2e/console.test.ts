@@ -526,7 +526,19 @@ describe('the operator console in Chromium', () => {
       path: join(SHOTS, 'analyst-messaging-390.png'),
       fullPage: true,
     })
+    // An operator of this project sees its outbox, not the whole server's…
+    expect(await analyst.page.locator('[data-testid="server-outbox"]').count()).toBe(0)
     await analyst.page.context().close()
+
+    // …the owner, an operator of every project, sees both.
+    const owner = await newPage()
+    await loginWithKeyboard(owner.page, textgate.url, emails.owner!, secrets.owner!)
+    await owner.page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    await owner.page.locator('[data-testid="server-outbox"]').waitFor()
+    expect(await owner.page.locator('[data-testid="outbox"]').count()).toBe(1)
+    expect(await owner.watch.violations()).toEqual([])
+    expect(owner.watch.errors).toEqual([])
+    await owner.page.context().close()
   }, 90_000)
 
   it('fraud list entry with an expiry, consent versions and a key rotation, from the pages', async () => {

@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely'
 import { ipMatches } from '../fraud/network'
 import { ApiError } from '../http/errors'
 import { setResponseHeader } from '../http/headers'
-import { can, type Permission, roleIn, rolesOf } from '../operators'
+import { ALL_PROJECTS, can, type Permission, roleIn, rolesOf } from '../operators'
 import { csrfToken, readSession, type Session } from '../operators/sessions'
 import type { Database, OperatorRole, Project } from '../storage'
 
@@ -20,6 +20,8 @@ declare module 'hono' {
     session: Session & { id: string }
     project: Project
     role: OperatorRole
+    /** The operator's role on every project (a `*` grant), which server-wide figures need. */
+    everyProjectRole: OperatorRole | undefined
   }
 }
 
@@ -169,7 +171,8 @@ export function ipAllowed(project: Pick<Project, 'ip_allowlist'>, ip: string | n
 export function projectAccess(db: Kysely<Database>): MiddlewareHandler {
   return async function projectAccess(c, next) {
     const projectId = c.req.param('projectId') ?? ''
-    const role = roleIn(await rolesOf(db, c.get('operator').id), projectId)
+    const roles = await rolesOf(db, c.get('operator').id)
+    const role = roleIn(roles, projectId)
     const project = role
       ? await db.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst()
       : undefined
@@ -178,6 +181,7 @@ export function projectAccess(db: Kysely<Database>): MiddlewareHandler {
     if (!ipAllowed(project, c.get('clientIp'))) throw new ApiError('ip_not_allowed')
     c.set('project', project)
     c.set('role', role)
+    c.set('everyProjectRole', roles.roles[ALL_PROJECTS])
     await next()
   }
 }

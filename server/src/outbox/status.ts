@@ -3,7 +3,7 @@
  * did lately. Read from the database, so it covers every process sharing it.
  * @module
  */
-import type { Kysely } from 'kysely'
+import type { Kysely, SelectQueryBuilder } from 'kysely'
 import type { Database } from '../storage'
 
 export interface OutboxStatus {
@@ -64,6 +64,92 @@ export async function queueFigures(
   return {
     depth: Number(row?.depth ?? 0),
     oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000),
+  }
+}
+
+/** The outbox as the console shows it: the queue's figures and where its texts stand. */
+export interface OutboxFigures extends QueueFigures {
+  /** Due now and not held by a process. */
+  due: number
+  /** Held by a process sending them. */
+  sending: number
+  /** Waiting for a retry. */
+  retrying: number
+  /** Given up on. */
+  dead: number
+}
+
+/**
+ * The outbox's figures: the whole server's (the same depth and age as /metrics), or with
+ * `projectId` only that project's texts. The outbox is shared by every project and names none,
+ * so a project's rows are told by their message (a lookup by key per pending or dead row: the
+ * rows read are those two states', never the project's whole history).
+ */
+export async function outboxFigures(
+  db: Kysely<Database>,
+  now: number,
+  projectId?: string,
+): Promise<OutboxFigures> {
+  const ofProject = <QB extends SelectQueryBuilder<Database, 'outbox', object>>(qb: QB): QB =>
+    projectId === undefined
+      ? qb
+      : (qb.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('messages')
+              .select('messages.id')
+              .whereRef('messages.id', '=', 'outbox.message_id')
+              .where('messages.project_id', '=', projectId),
+          ),
+        ) as QB)
+  const pending = await ofProject(
+    db
+      .selectFrom('outbox')
+      .select((eb) => {
+        const unclaimed = eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])
+        return [
+          eb.fn.countAll<number>().as('depth'),
+          eb.fn.min<number>('outbox.created_at').as('oldest'),
+          eb.fn
+            .sum<number>(
+              eb
+                .case()
+                .when(eb.and([eb('available_at', '<=', now), unclaimed]))
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as('due'),
+          eb.fn
+            .sum<number>(eb.case().when('claimed_until', '>=', now).then(1).else(0).end())
+            .as('sending'),
+          eb.fn
+            .sum<number>(
+              eb
+                .case()
+                .when(eb.and([eb('available_at', '>', now), unclaimed]))
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as('retrying'),
+        ]
+      })
+      .where('outbox.state', '=', 'pending'),
+  ).executeTakeFirstOrThrow()
+  const dead = await ofProject(
+    db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('outbox.state', '=', 'dead'),
+  ).executeTakeFirstOrThrow()
+  const oldest = pending.oldest === null ? null : Number(pending.oldest)
+  return {
+    depth: Number(pending.depth ?? 0),
+    oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000),
+    due: Number(pending.due ?? 0),
+    sending: Number(pending.sending ?? 0),
+    retrying: Number(pending.retrying ?? 0),
+    dead: Number(dead.n),
   }
 }
 

@@ -1,4 +1,4 @@
-import { html } from 'lit'
+import { html, nothing } from 'lit'
 import { ApiError, api } from '../api'
 import { fmt, ProjectPage, scrollTable } from '../page'
 import { t } from '../strings/en'
@@ -36,14 +36,18 @@ interface Delivery {
     deliveryRate: number | null
     latencyMs: { median: number | null; p95: number | null }
   }[]
-  outbox: {
-    depth: number
-    oldestAgeSeconds: number
-    due: number
-    sending: number
-    retrying: number
-    dead: number
-  }
+  /** This project's texts in the outbox. */
+  outbox: OutboxFigures
+  /** Every project's (as /metrics has them): only for an operator of every project. */
+  serverOutbox?: OutboxFigures
+}
+interface OutboxFigures {
+  depth: number
+  oldestAgeSeconds: number
+  due: number
+  sending: number
+  retrying: number
+  dead: number
 }
 
 const PREVIEW_DELAY_MS = 250
@@ -287,15 +291,26 @@ export class MessagingPage extends ProjectPage {
     </section>
     <section class="card" aria-labelledby="outbox-h"><h2 id="outbox-h">${t.messaging.outbox}</h2>
       <p class="muted">${t.messaging.outboxHelp}</p>
-      <dl class="figures" data-testid="outbox">
-        <div><dt>${t.messaging.depth}</dt><dd>${fmt.number(d.outbox.depth)}</dd></div>
-        <div><dt>${t.messaging.oldestAge}</dt><dd>${fmt.duration(Math.round(d.outbox.oldestAgeSeconds * 1000))}</dd></div>
-        <div><dt>${t.messaging.due}</dt><dd>${fmt.number(d.outbox.due)}</dd></div>
-        <div><dt>${t.messaging.sending}</dt><dd>${fmt.number(d.outbox.sending)}</dd></div>
-        <div><dt>${t.messaging.retrying}</dt><dd>${fmt.number(d.outbox.retrying)}</dd></div>
-        <div><dt>${t.messaging.dead}</dt><dd>${fmt.number(d.outbox.dead)}</dd></div>
-      </dl>
+      ${this.outboxFigures(d.outbox, 'outbox')}
+      ${
+        d.serverOutbox
+          ? html`<h3>${t.messaging.serverOutbox}</h3>
+            <p class="muted">${t.messaging.serverOutboxHelp}</p>
+            ${this.outboxFigures(d.serverOutbox, 'server-outbox')}`
+          : nothing
+      }
     </section>`
+  }
+
+  private outboxFigures(o: OutboxFigures, testId: string) {
+    return html`<dl class="figures" data-testid=${testId}>
+      <div><dt>${t.messaging.depth}</dt><dd>${fmt.number(o.depth)}</dd></div>
+      <div><dt>${t.messaging.oldestAge}</dt><dd>${fmt.duration(Math.round(o.oldestAgeSeconds * 1000))}</dd></div>
+      <div><dt>${t.messaging.due}</dt><dd>${fmt.number(o.due)}</dd></div>
+      <div><dt>${t.messaging.sending}</dt><dd>${fmt.number(o.sending)}</dd></div>
+      <div><dt>${t.messaging.retrying}</dt><dd>${fmt.number(o.retrying)}</dd></div>
+      <div><dt>${t.messaging.dead}</dt><dd>${fmt.number(o.dead)}</dd></div>
+    </dl>`
   }
 
   override render() {

@@ -251,7 +251,9 @@ export const en = {
     oldestAge: 'Oldest pending',
     due: 'Due now',
     retrying: 'Waiting to retry',
-    outboxHelp: "The whole server's outbox, the same figures as /metrics.",
+    outboxHelp: "This project's texts waiting to be sent, being sent, or given up on.",
+    serverOutbox: 'Whole server',
+    serverOutboxHelp: "Every project's texts, the same figures as /metrics.",
     breakerStates: {
       closed: 'closed (sending)',
       open: 'open (skipped)',

@@ -11,7 +11,8 @@ import * as v from 'valibot'
 import { segmentInfo } from '../../carriers/segments'
 import { readJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
-import { outboxStatus, queueFigures } from '../../outbox/status'
+import { can } from '../../operators'
+import { outboxFigures } from '../../outbox/status'
 import { parsePhoneAnyType } from '../../phone'
 import {
   allowedCountries,
@@ -233,20 +234,14 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
           latencyMs: { median: latency.median, p95: latency.p95 },
         })
       }
-      // The whole server's outbox (it is shared by every project): the figures /metrics exports.
-      const queue = await queueFigures(db, 'outbox', at)
-      const status = await outboxStatus(db, at, { deadLimit: 0 })
+      // This project's texts in the outbox; the whole server's (the figures /metrics exports,
+      // other projects' texts in them) only for an operator who may read every project's.
+      const everyProject = can(c.get('everyProjectRole'), 'delivery.read')
       return c.json({
         since: new Date(since).toISOString(),
         routes,
-        outbox: {
-          depth: queue.depth,
-          oldestAgeSeconds: queue.oldestAgeSeconds,
-          due: status.pending.due,
-          sending: status.pending.claimed,
-          retrying: status.pending.retrying,
-          dead: status.dead,
-        },
+        outbox: await outboxFigures(db, at, project.id),
+        ...(everyProject ? { serverOutbox: await outboxFigures(db, at) } : {}),
       })
     })
 }
