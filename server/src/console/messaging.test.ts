@@ -19,6 +19,8 @@ const SECRETS = {
   callbackSecret: 'env-callback-secret-4d5e6f',
   twilioToken: 'env-twilio-token-9z8y7x',
   accountSid: 'AC0123456789abcdef0123456789abcdef',
+  /** Under a field name that says nothing (a gateway's own `acct`). */
+  innocentlyNamed: 'gw-acct-2718281828',
 }
 const ENV = {
   GW_TOKEN: `Bearer ${SECRETS.gatewayToken}`,
@@ -33,7 +35,13 @@ function routingDocument(projectId: string) {
         id: 'gw',
         type: 'generic',
         url: `https://shop:${SECRETS.urlPassword}@gw.example/send?access_token=${SECRETS.urlToken}&route=fast`,
-        body: { to: '{{to}}', text: '{{text}}', api_key: SECRETS.literalBodyKey },
+        body: {
+          to: '{{to}}',
+          text: '{{text}}',
+          api_key: SECRETS.literalBodyKey,
+          acct: SECRETS.innocentlyNamed,
+          type: 'sms',
+        },
         headers: { 'X-Api-Key': SECRETS.headerKey },
         headersEnv: { Authorization: 'GW_TOKEN' },
         responseIdPath: 'id',
@@ -98,7 +106,13 @@ describe('redactSecrets', () => {
     expect(gw.url).toBe(
       `https://${REDACTED}:${REDACTED}@gw.example/send?access_token=${REDACTED}&route=fast`,
     )
-    expect(gw.body).toEqual({ to: '{{to}}', text: '{{text}}', api_key: REDACTED })
+    expect(gw.body).toEqual({
+      to: '{{to}}',
+      text: '{{text}}',
+      api_key: REDACTED,
+      acct: REDACTED,
+      type: 'sms',
+    })
     expect(gw.headers).toEqual({ 'X-Api-Key': REDACTED })
     // A variable's name is where the secret lives, not the secret: it stays readable.
     expect(gw.headersEnv).toEqual({ Authorization: 'GW_TOKEN' })
@@ -113,6 +127,52 @@ describe('redactSecrets', () => {
         { T: SECRETS.twilioToken },
       ),
     ).toEqual({ note: REDACTED, authTokenEnv: 'T' })
+  })
+
+  it("shows a gateway's own body and header values only when they cannot be credentials", () => {
+    const shown = redactSecrets(
+      {
+        carriers: [
+          {
+            id: 'gw',
+            type: 'generic',
+            url: 'https://gw.example/send',
+            body: {
+              to: '+{{to}}',
+              message: '{{brand}}: {{text}}',
+              channel: 'SMS',
+              flash: false,
+              parts: 1,
+              p: 'hunter2',
+              user: 'shop-4411',
+              pin: 482913,
+              nested: { sender: 'Shop', account: 'a1b2c3d4e5f6' },
+              list: ['{{id}}', 'Zx9-secret'],
+            },
+            headers: { 'X-Channel': 'otp', 'X-Acct': 'acct-991a', 'X-Auth': 'Bearer abc' },
+            responseIdPath: 'data.id',
+          },
+        ],
+      },
+      {},
+    ) as { carriers: Record<string, unknown>[] }
+    const gw = shown.carriers[0] as Record<string, unknown>
+    expect(gw.body).toEqual({
+      to: '+{{to}}',
+      message: '{{brand}}: {{text}}',
+      channel: 'SMS',
+      flash: false,
+      parts: 1,
+      p: REDACTED,
+      user: REDACTED,
+      pin: REDACTED,
+      nested: { sender: 'Shop', account: REDACTED },
+      list: ['{{id}}', REDACTED],
+    })
+    expect(gw.headers).toEqual({ 'X-Channel': 'otp', 'X-Acct': REDACTED, 'X-Auth': REDACTED })
+    // Outside the gateway's own fields, names still decide: a path or a URL is shown.
+    expect(gw.responseIdPath).toBe('data.id')
+    expect(gw.url).toBe('https://gw.example/send')
   })
 })
 

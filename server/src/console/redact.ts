@@ -5,6 +5,12 @@
  * field whose name sounds secret (a `…Env` field keeps its variable's name, which is not the
  * secret), the user and password of URLs and secret-sounding query parameters, and any text
  * equal to the value of an environment variable the file names.
+ *
+ * A field's name cannot be trusted where the operator chose it: a generic carrier's `body` and
+ * `headers` are the gateway's own fields (`"p": "…"`, `"X-Acct": "…"`). There a value is shown
+ * only when it cannot be a secret: made of `{{placeholders}}` (and punctuation or spaces between
+ * them), a plain word (letters only, up to 16), `true`/`false`, or a number under 1000. Any
+ * other literal is hidden, whatever its field is called.
  * @module
  */
 
@@ -14,6 +20,19 @@ export const REDACTED = '•••'
 const SECRET_NAME =
   /(secret|passw|pwd|token|api[-_]?key|apikey|key|credential|auth|signature|private|cookie|session|sid$)/i
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** Fields whose keys the operator names (a gateway's own): their values are judged by shape. */
+const FREE_FORM = new Set(['body', 'headers'])
+/** Only placeholders, with spaces or punctuation around them: `{{to}}`, `{{brand}}: {{text}}`. */
+const PLACEHOLDERS_ONLY = /^[\s\p{P}\p{S}]*(\{\{\w+\}\}[\s\p{P}\p{S}]*)*$/u
+/** A plain word, as a message type or channel is: `sms`, `SMS`, `unicode`, `Text`. */
+const PLAIN_WORD = /^[A-Za-z]{1,16}$/
+
+/** Whether a value in a free-form field is shown: one that cannot be a credential. */
+function harmless(value: unknown): boolean {
+  if (typeof value === 'boolean' || value === null) return true
+  if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) < 1000
+  return typeof value === 'string' && (PLACEHOLDERS_ONLY.test(value) || PLAIN_WORD.test(value))
+}
 
 /** Names of the environment variables a routing document points at (`…Env` fields). */
 function envNames(value: unknown, names = new Set<string>()): Set<string> {
@@ -70,22 +89,29 @@ export function redactSecrets(
   const secrets = new Set(
     [...envNames(value)].map((name) => env[name]).filter((s): s is string => !!s && s.length >= 4),
   )
-  const walk = (node: unknown, secretField: boolean, envField: boolean): unknown => {
-    if (Array.isArray(node)) return node.map((item) => walk(item, secretField, envField))
+  const walk = (
+    node: unknown,
+    secretField: boolean,
+    envField: boolean,
+    freeForm: boolean,
+  ): unknown => {
+    if (Array.isArray(node)) return node.map((item) => walk(item, secretField, envField, freeForm))
     if (node && typeof node === 'object') {
       return Object.fromEntries(
         Object.entries(node).map(([key, inner]) => {
           // Inside a `…Env` field every value is a variable's name (headersEnv: header → name).
           const env = envField || /Env$/.test(key)
-          return [key, walk(inner, !env && (secretField || SECRET_NAME.test(key)), env)]
+          const secret = !env && (secretField || SECRET_NAME.test(key))
+          return [key, walk(inner, secret, env, freeForm || (!env && FREE_FORM.has(key)))]
         }),
       )
     }
+    if (freeForm && !secretField && !harmless(node)) return REDACTED
     if (typeof node !== 'string') return secretField && node !== null ? REDACTED : node
     if (envField && ENV_NAME.test(node) && !secrets.has(node)) return node
     if (secretField || envField) return REDACTED
     if ([...secrets].some((secret) => node.includes(secret))) return REDACTED
     return redactUrl(node)
   }
-  return walk(value, false, false)
+  return walk(value, false, false, false)
 }
