@@ -639,7 +639,6 @@ export function buildOpenApiDocument({
   }
   return {
     openapi: '3.1.0',
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: 'Textgate',
       version: '1',
