@@ -54,7 +54,7 @@ describe('/docs', () => {
     expect(await page.locator('.opblock-tag').count()).toBeGreaterThanOrEqual(8)
     // The document keeps OpenAPI 3.1's own schema dialect, which Swagger UI renders without its
     // "value different from the default … not supported" warning.
-    expect(await page.locator('body').innerText()).not.toMatch(/different from the default/i)
+    expect(await page.locator('body').textContent()).not.toMatch(/different from the default/i)
     // Opening an operation shows its schema.
     await page.locator('.opblock-summary').first().click()
     await page.waitForSelector('.opblock-body', { timeout: 5_000 })
