@@ -37,7 +37,9 @@
  * in Chrome DevTools or speedscope) to see where a request's time goes.
  *
  * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
- * in the SQLite rounds, for before/after rows from one run.
+ * in the SQLite rounds, for before/after rows from one run. With BENCH_NOW_NODE_OPTIONS (e.g.
+ * `--max-semi-space-size=64`) this checkout's server in those rounds runs with those Node options
+ * and the other without: BENCH_BEFORE=HEAD then compares a V8 flag, paired, on the same code.
  *
  * Every row, the peer's included, first waits (up to BENCH_SETTLE_MS, 60 s) until every Textgate
  * server up has dispatched its due texts and gone idle, so no row pays for another's backlog or
@@ -101,6 +103,10 @@ const BEFORE = process.env.BENCH_BEFORE
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BARE_MINIMUM = 10_000
 const CPU_PROF = process.env.BENCH_CPU_PROF
+/** Extra environment of this checkout's server in the SQLite rounds (BENCH_NOW_NODE_OPTIONS). */
+const NOW_ENV: Record<string, string> = process.env.BENCH_NOW_NODE_OPTIONS
+  ? { NODE_OPTIONS: process.env.BENCH_NOW_NODE_OPTIONS }
+  : {}
 /** The environment of a Textgate server under test. */
 const SERVER_ENV: Record<string, string> = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
 /** BENCH_LOOP_DELAY=1: each row also prints the servers' event-loop delay (loop-delay.mjs). */
@@ -692,7 +698,7 @@ async function main() {
       `\nSQLite: Textgate and better-auth's phone-number plugin (peer), one process each, ` +
         `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} taking turns (the median round is kept)`,
     )
-    const tg = await startTextgates(undefined)
+    const tg = await startTextgates(undefined, 1, undefined, NOW_ENV)
     const dir = tempDir('tg-peer-')
     const port = await freePort()
     let peer: Started | undefined
