@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, makeOperator } from '../../testing/console'
 import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harness'
-import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
+import { DIALECT_NOTE, DIALECTS, insertTestVerification } from '../../testing/storage'
 import { segmentInfo } from '../carriers/segments'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
 import { createRouter, parseRoutingConfig } from '../routing'
@@ -415,31 +415,14 @@ for (const dialect of DIALECTS) {
           })),
         )
         .execute()
-      await h.db
-        .insertInto('verifications')
-        .values(
-          otherIds.map((id) => ({
-            id: `ver_${id}`,
-            project_id: other.id,
-            mode: 'live' as const,
-            phone: '+447400123999',
-            country: 'GB',
-            channel: 'sms',
-            locale: null,
-            status: 'pending' as const,
-            code_hmac: 'x',
-            code_length: 6,
-            consent_version: 'v1',
-            consent_at: at,
-            origin: null,
-            ip: null,
-            created_at: at - 600_000,
-            expires_at: at + 600_000,
-            resend_after: at,
-            approved_at: null,
-          })),
-        )
-        .execute()
+      for (const id of otherIds) {
+        await insertTestVerification(h.db, {
+          id: `ver_${id}`,
+          projectId: other.id,
+          phone: '+447400123999',
+          now: at - 600_000,
+        })
+      }
       await h.db
         .insertInto('messages')
         .values(

@@ -79,17 +79,29 @@ export interface OutboxFigures extends QueueFigures {
   dead: number
 }
 
+/** The pending and given-up rows' counts, of the whole server or of one project's texts. */
+interface QueueCounts {
+  depth: number
+  /** The oldest pending row's creation, ms. */
+  oldest: number | null
+  due: number
+  claimed: number
+  retrying: number
+  /** The oldest due and unclaimed row's due time, ms. */
+  oldestDue: number | null
+  dead: number
+}
+
 /**
- * The outbox's figures: the whole server's (the same depth and age as /metrics), or with
- * `projectId` only that project's texts. The outbox is shared by every project and names none,
- * so a project's rows are told by their message (a lookup by key per pending or dead row: the
- * rows read are those two states', never the project's whole history).
+ * The outbox is shared by every project and names none, so with `projectId` a row's project is
+ * told by its message (a lookup by key per pending or dead row: the rows read are those two
+ * states', never the project's whole history).
  */
-export async function outboxFigures(
+async function queueCounts(
   db: Kysely<Database>,
   now: number,
   projectId?: string,
-): Promise<OutboxFigures> {
+): Promise<QueueCounts> {
   const ofProject = <QB extends SelectQueryBuilder<Database, 'outbox', object>>(qb: QB): QB =>
     projectId === undefined
       ? qb
@@ -106,32 +118,20 @@ export async function outboxFigures(
       .selectFrom('outbox')
       .select((eb) => {
         const unclaimed = eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])
+        const due = eb.and([eb('available_at', '<=', now), unclaimed])
+        const retrying = eb.and([eb('available_at', '>', now), unclaimed])
+        const claimed = eb('claimed_until', '>=', now)
+        const count = (when: typeof due) =>
+          eb.fn.sum<number>(eb.case().when(when).then(1).else(0).end())
         return [
           eb.fn.countAll<number>().as('depth'),
           eb.fn.min<number>('outbox.created_at').as('oldest'),
+          count(due).as('due'),
+          count(claimed).as('claimed'),
+          count(retrying).as('retrying'),
           eb.fn
-            .sum<number>(
-              eb
-                .case()
-                .when(eb.and([eb('available_at', '<=', now), unclaimed]))
-                .then(1)
-                .else(0)
-                .end(),
-            )
-            .as('due'),
-          eb.fn
-            .sum<number>(eb.case().when('claimed_until', '>=', now).then(1).else(0).end())
-            .as('sending'),
-          eb.fn
-            .sum<number>(
-              eb
-                .case()
-                .when(eb.and([eb('available_at', '>', now), unclaimed]))
-                .then(1)
-                .else(0)
-                .end(),
-            )
-            .as('retrying'),
+            .min<number>(eb.case().when(due).then(eb.ref('available_at')).end())
+            .as('oldest_due'),
         ]
       })
       .where('outbox.state', '=', 'pending'),
@@ -142,14 +142,35 @@ export async function outboxFigures(
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('outbox.state', '=', 'dead'),
   ).executeTakeFirstOrThrow()
-  const oldest = pending.oldest === null ? null : Number(pending.oldest)
+  const orNull = (value: unknown) => (value === null || value === undefined ? null : Number(value))
   return {
     depth: Number(pending.depth ?? 0),
-    oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000),
+    oldest: orNull(pending.oldest),
     due: Number(pending.due ?? 0),
-    sending: Number(pending.sending ?? 0),
+    claimed: Number(pending.claimed ?? 0),
     retrying: Number(pending.retrying ?? 0),
+    oldestDue: orNull(pending.oldest_due),
     dead: Number(dead.n),
+  }
+}
+
+/**
+ * The outbox's figures: the whole server's (the same depth and age as /metrics), or with
+ * `projectId` only that project's texts.
+ */
+export async function outboxFigures(
+  db: Kysely<Database>,
+  now: number,
+  projectId?: string,
+): Promise<OutboxFigures> {
+  const counts = await queueCounts(db, now, projectId)
+  return {
+    depth: counts.depth,
+    oldestAgeSeconds: counts.oldest === null ? 0 : Math.max(0, (now - counts.oldest) / 1000),
+    due: counts.due,
+    sending: counts.claimed,
+    retrying: counts.retrying,
+    dead: counts.dead,
   }
 }
 
@@ -170,28 +191,7 @@ export async function outboxStatus(
   { hours = 1, deadLimit = 10 }: { hours?: number; deadLimit?: number } = {},
 ): Promise<OutboxStatus> {
   const since = now - hours * 3_600_000
-  const pending = await db
-    .selectFrom('outbox')
-    .select((eb) => {
-      const unclaimed = eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])
-      const due = eb.and([eb('available_at', '<=', now), unclaimed])
-      const retrying = eb.and([eb('available_at', '>', now), unclaimed])
-      return [
-        eb.fn.sum<number>(eb.case().when(due).then(1).else(0).end()).as('due'),
-        eb.fn
-          .sum<number>(eb.case().when('claimed_until', '>=', now).then(1).else(0).end())
-          .as('claimed'),
-        eb.fn.sum<number>(eb.case().when(retrying).then(1).else(0).end()).as('retrying'),
-        eb.fn.min<number>(eb.case().when(due).then(eb.ref('available_at')).end()).as('oldest_due'),
-      ]
-    })
-    .where('state', '=', 'pending')
-    .executeTakeFirstOrThrow()
-  const dead = await db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', '=', 'dead')
-    .executeTakeFirstOrThrow()
+  const counts = await queueCounts(db, now)
   const latestDead = await db
     .selectFrom('outbox')
     .innerJoin('messages', 'messages.id', 'outbox.message_id')
@@ -235,15 +235,10 @@ export async function outboxStatus(
     const reported = tally.delivered + tally.failed
     tally.deliveryRate = reported > 0 ? tally.delivered / reported : null
   }
-  const oldestDue = pending.oldest_due === null ? null : Number(pending.oldest_due)
   return {
-    pending: {
-      due: Number(pending.due ?? 0),
-      claimed: Number(pending.claimed ?? 0),
-      retrying: Number(pending.retrying ?? 0),
-    },
-    oldestDueMs: oldestDue === null ? null : Math.max(0, now - oldestDue),
-    dead: Number(dead.n),
+    pending: { due: counts.due, claimed: counts.claimed, retrying: counts.retrying },
+    oldestDueMs: counts.oldestDue === null ? null : Math.max(0, now - counts.oldestDue),
+    dead: counts.dead,
     latestDead: latestDead.map((row) => ({
       messageId: row.id,
       to: maskPhone(row.to),
