@@ -1,18 +1,37 @@
 /**
  * Preloaded into a benchmarked server (`--import`, plain JavaScript since it loads before tsx) when BENCH_LOOP_DELAY_FILE is set: samples the
  * event loop's delay (perf_hooks, 1 ms resolution) and appends one JSON line a second to that file
- * — `{ at, p50, p99, max, stalls }`, in ms, `stalls` being the samples over 10 ms — so the bench
- * can tell a slow request from a blocked loop. Not part of the server.
+ * — `{ at, p50, p99, max, stalls, served }`, in ms, `stalls` being the samples over 10 ms and
+ * `served` the times from each request's arrival (the `request` event) to its response's last
+ * byte handed to the kernel, for every request but GETs (the bench's rows are POSTs) — so the
+ * bench can tell a slow request from a blocked loop, and the server's tail from the time spent
+ * outside it (socket buffers, the load generator). Not part of the server.
  * @module
  */
 import { appendFileSync } from 'node:fs'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Server } from 'node:http'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
 const file = process.env.BENCH_LOOP_DELAY_FILE
 if (file) {
   const histogram = monitorEventLoopDelay({ resolution: 1 })
   histogram.enable()
   const ms = (ns) => Math.round(ns / 10_000) / 100
+
+  /** Request-to-finish times of this second, ms. */
+  let served = []
+  const emit = Server.prototype.emit
+  Server.prototype.emit = function timed(event, request, response) {
+    if (event === 'request' && request.method !== 'GET') {
+      const began = performance.now()
+      response.once('finish', () => {
+        served.push(Math.round((performance.now() - began) * 100) / 100)
+      })
+    }
+    // biome-ignore lint/complexity/noArguments: the event's arguments pass through untouched
+    return emit.apply(this, arguments)
+  }
+
   const timer = setInterval(() => {
     // Delay beyond the 1 ms sampling interval is time the loop could not run.
     let stalls = 0
@@ -32,9 +51,11 @@ if (file) {
         p99: ms(histogram.percentile(99)),
         max: ms(histogram.max),
         stalls,
+        served,
       })}\n`,
     )
     histogram.reset()
+    served = []
   }, 1000)
   timer.unref()
 }

@@ -31,7 +31,9 @@
  * Half-rate rows run twice: with autocannon's rate (each second's quota sent as fast as answers
  * come, then a pause: the maximum rate half of the time) and evenly paced (open loop).
  *
- * BENCH_LOOP_DELAY=1 prints each row's server event-loop delay (p99, max, stalls over 10 ms).
+ * BENCH_LOOP_DELAY=1 prints each row's server event-loop delay (p99, max, stalls over 10 ms) and
+ * the servers' own request-to-finish p50 and p99 (the tail inside the server, apart from the
+ * time a request spends in socket buffers and the load generator).
  *
  * BENCH_CPU_PROF=<folder> writes a V8 CPU profile of each Textgate server process there (open it
  * in Chrome DevTools or speedscope) to see where a request's time goes.
@@ -252,6 +254,11 @@ interface LoopDelay {
   max: number
   /** Loop-delay samples over 10 ms, in all. */
   stalls: number
+  /**
+   * The servers' own request-to-finish times (arrival to the response's last byte handed to the
+   * kernel), ms: a p99 here far under the row's says the rest of its tail is outside the server.
+   */
+  served?: { p50: number; p99: number }
 }
 
 /** The servers' event-loop delay between `from` and `to` (loop-delay.mjs's lines). */
@@ -264,13 +271,23 @@ function loopDelayOf(
   const lines = readFileSync(LOOP_DELAY_FILE ?? '', 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as LoopDelay & { at: number; pid: number })
+    .map(
+      (line) =>
+        JSON.parse(line) as Omit<LoopDelay, 'served'> & {
+          at: number
+          pid: number
+          served?: number[]
+        },
+    )
     .filter((line) => pids.includes(line.pid) && line.at >= from && line.at <= to)
   if (lines.length === 0) return undefined
+  const served = lines.flatMap((l) => l.served ?? []).sort((a, b) => a - b)
+  const at = (q: number) => served[Math.min(served.length - 1, Math.floor(q * served.length))] ?? 0
   return {
     p99: Math.max(0, ...lines.map((l) => l.p99)),
     max: Math.max(0, ...lines.map((l) => l.max)),
     stalls: lines.reduce((sum, l) => sum + l.stalls, 0),
+    ...(served.length > 0 ? { served: { p50: at(0.5), p99: at(0.99) } } : {}),
   }
 }
 
@@ -280,7 +297,11 @@ const rangeFor = (seconds = SECONDS + WARMUP) => seconds * 40_000
 function report(row: Row): Row {
   const flag = row.errors > 0 ? `  INVALID: ${row.errors} errors, first ${row.firstError}` : ''
   const loop = row.loop
-    ? `  loop delay p99 ${row.loop.p99} ms, max ${row.loop.max} ms, ${row.loop.stalls} stalls > 10 ms`
+    ? `  loop delay p99 ${row.loop.p99} ms, max ${row.loop.max} ms, ${row.loop.stalls} stalls > 10 ms${
+        row.loop.served
+          ? `; inside the server p50 ${row.loop.served.p50.toFixed(2)} ms, p99 ${row.loop.served.p99.toFixed(2)} ms`
+          : ''
+      }`
     : ''
   const drained =
     row.drainSeconds && row.drainSeconds > 0
