@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { openStorage } from '@textgate/server/storage'
+import { quantileOf } from './quantile'
 
 const COMMITS = Number(process.env.CHECKPOINT_BENCH_COMMITS ?? 20_000)
 const ROUNDS = Number(process.env.CHECKPOINT_BENCH_ROUNDS ?? 2)
@@ -92,7 +93,7 @@ async function round(mode: 'inline' | 'thread') {
     }
     loop.disable()
     times.sort((a, b) => a - b)
-    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0
+    const at = (q: number) => quantileOf(times, q)
     return {
       mode,
       commits: times.length,

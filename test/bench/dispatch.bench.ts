@@ -42,6 +42,7 @@ import { startFakeSmsc } from '@textgate/server/testing/carriers/smpp'
 import { startTwilioFake } from '@textgate/server/testing/carriers/twilio'
 import { insertTestVerification } from '@textgate/server/testing/storage'
 import { ROOT, tempDir } from '../support/processes'
+import { quantileOf } from './quantile'
 
 const DEFAULT_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 10)
@@ -71,8 +72,7 @@ interface Result {
 
 function summarise(name: string, latencies: number[], seconds: number, errors: number): Result {
   latencies.sort((a, b) => a - b)
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+  const at = (q: number) => quantileOf(latencies, q)
   return {
     name,
     messages: latencies.length,

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import autocannon from 'autocannon'
-
+import { quantileOf } from './quantile'
 import {
   clientIp,
   type LoadKind,
@@ -141,9 +141,15 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     for (const agent of agents) agent.destroy()
     const elapsed = (performance.now() - started) / 1000
     latencies.sort((a, b) => a - b)
-    const at = (q: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-    return { sent, errors, firstError, elapsed, p50: at(0.5), p99: at(0.99), measured: true }
+    return {
+      sent,
+      errors,
+      firstError,
+      elapsed,
+      p50: quantileOf(latencies, 0.5),
+      p99: quantileOf(latencies, 0.99),
+      measured: true,
+    }
   }
 
   async function phase(seconds: number, measured: boolean) {
@@ -216,9 +222,15 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     await Promise.all(runs)
     const elapsed = (performance.now() - started) / 1000
     latencies.sort((a, b) => a - b)
-    const at = (q: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-    return { sent, errors, firstError, elapsed, p50: at(0.5), p99: at(0.99), measured }
+    return {
+      sent,
+      errors,
+      firstError,
+      elapsed,
+      p50: quantileOf(latencies, 0.5),
+      p99: quantileOf(latencies, 0.99),
+      measured,
+    }
   }
 
   let warmupRequests = 0

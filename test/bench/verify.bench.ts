@@ -77,6 +77,7 @@ import {
 } from '../support/processes'
 import { checkoutBefore } from './checkout'
 import { cpuMs, localPostgresCpuMs } from './proc-cpu'
+import { quantileOf } from './quantile'
 import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
 
@@ -282,12 +283,13 @@ function loopDelayOf(
     .filter((line) => pids.includes(line.pid) && line.at >= from && line.at <= to)
   if (lines.length === 0) return undefined
   const served = lines.flatMap((l) => l.served ?? []).sort((a, b) => a - b)
-  const at = (q: number) => served[Math.min(served.length - 1, Math.floor(q * served.length))] ?? 0
   return {
     p99: Math.max(0, ...lines.map((l) => l.p99)),
     max: Math.max(0, ...lines.map((l) => l.max)),
     stalls: lines.reduce((sum, l) => sum + l.stalls, 0),
-    ...(served.length > 0 ? { served: { p50: at(0.5), p99: at(0.99) } } : {}),
+    ...(served.length > 0
+      ? { served: { p50: quantileOf(served, 0.5), p99: quantileOf(served, 0.99) } }
+      : {}),
   }
 }
 
