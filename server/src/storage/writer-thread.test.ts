@@ -65,6 +65,42 @@ describe('SQLite writer thread', () => {
     expect(await ids(db)).toEqual(['a', 'c'])
   })
 
+  it('commits batches that queued up together, and still rolls a failing one back alone', async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    if (!writer) throw new Error('no writer thread')
+    await writer.write([rowOf('taken')])
+    const before = writer.commits
+    // A long batch keeps the thread busy while the next four queue up behind it.
+    const long = Array.from({ length: 3_000 }, (_, i) =>
+      rowOf(`long-${String(i).padStart(4, '0')}`),
+    )
+    const answers = await Promise.allSettled([
+      writer.write(long),
+      writer.write([rowOf('a'), rowOf('b')]),
+      writer.write([rowOf('c'), rowOf('taken')]),
+      writer.write([rowOf('d')]),
+      writer.write([rowOf('e')]),
+    ])
+    expect(answers.map((a) => a.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ])
+    expect((answers[2] as PromiseRejectedResult).reason).toMatchObject({
+      name: 'SqliteError',
+      code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    })
+    // The failing batch's first row went with it; every other batch is in.
+    const written = await ids(db)
+    expect(written.filter((id) => !id.startsWith('long-'))).toEqual(['a', 'b', 'd', 'e', 'taken'])
+    expect(written.length).toBe(3_005)
+    // Five batches, at most two commits: the long one, then the four that waited for it.
+    expect(writer.commits - before).toBeLessThanOrEqual(2)
+  })
+
   it('binds byte values as blobs, as the serving connection would', async () => {
     const { db } = await open()
     await sql`create table blobs (id integer primary key, body blob not null)`.execute(db)

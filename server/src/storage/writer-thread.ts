@@ -30,6 +30,11 @@ export interface WriterThread {
   write(statements: readonly WriteStatement[]): Promise<void>
   /** False once the thread has failed or stopped: writes then go through the serving connection. */
   readonly running: boolean
+  /**
+   * Transactions the thread has committed. Batches that queue up while it is busy share one
+   * (see `writer-worker.mjs`), so under load this grows slower than the batches written.
+   */
+  readonly commits: number
   /** Waits for the writes under way, then ends the thread. */
   stop(): Promise<void>
 }
@@ -106,6 +111,7 @@ export function startWriterThread({
   })
   let state: 'running' | 'stopping' | 'ended' = 'running'
   let nextId = 0
+  let commits = 0
   const pending = new Map<number, { resolve(): void; reject(error: Error): void }>()
   /** Writes sent or waiting for the serving connection. */
   const underWay = new Set<Promise<unknown>>()
@@ -130,9 +136,16 @@ export function startWriterThread({
   worker.on(
     'message',
     (
-      message: 'ready' | { id: number; error?: { name: string; message: string; code?: string } },
+      message:
+        | 'ready'
+        | {
+            id: number
+            commits?: number
+            error?: { name: string; message: string; code?: string }
+          },
     ) => {
       if (message === 'ready') return
+      commits = Math.max(commits, message.commits ?? 0)
       const waiting = pending.get(message.id)
       if (!waiting) return
       pending.delete(message.id)
@@ -233,6 +246,9 @@ export function startWriterThread({
     },
     get running() {
       return state === 'running'
+    },
+    get commits() {
+      return commits
     },
     async stop() {
       while (underWay.size > 0) await Promise.allSettled([...underWay])

@@ -6,17 +6,25 @@
  * it loads the same under tsx, vitest and the packed build (which copies it beside the CLI).
  *
  * Messages in: `{ id, statements: [sql, parameters][] }`, then `'stop'`. Out: `'ready'`, then
- * `{ id }` once a batch is committed or `{ id, error: { name, message, code } }` once it is
- * rolled back.
+ * `{ id, commits }` once a batch is committed or `{ id, commits, error: { name, message, code } }`
+ * once it is rolled back (`commits`: the transactions the thread has committed so far).
+ *
+ * Batches that queued up while the thread was busy share one transaction, each in its own
+ * savepoint: a batch that fails is rolled back alone, as if it had been a transaction of its own,
+ * and the others commit. A commit is the dearest statement here (it writes every page the
+ * transaction dirtied to the WAL, and pages shared by the batches once), so under load the
+ * thread commits less often, not more.
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
 /** @type {{ path: string, cacheKib: number, autocheckpoint: number, busyTimeoutMs: number }} */
 const { path, cacheKib, autocheckpoint, busyTimeoutMs } = workerData
 /** Prepared statements kept, by SQL text (the hot path writes a few dozen distinct ones). */
 const STATEMENT_CACHE_SIZE = 200
+/** Queued batches one transaction takes at most (a bound on the wait of the first). */
+const BATCHES_PER_COMMIT = 32
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 const db = new Database(path, { fileMustExist: true, timeout: busyTimeoutMs })
@@ -47,32 +55,110 @@ const bindable = (value) =>
 const begin = db.prepare('begin immediate')
 const commit = db.prepare('commit')
 const rollback = db.prepare('rollback')
+const savepoint = db.prepare('savepoint batch')
+const release = db.prepare('release batch')
+const rollbackToSavepoint = db.prepare('rollback to batch')
 
 /** @param {[string, unknown[]][]} batch */
+function run(batch) {
+  for (const [sql, parameters] of batch) prepared(sql).run(...parameters.map(bindable))
+}
+
+/** One batch, its own transaction. @param {[string, unknown[]][]} batch */
 function write(batch) {
   begin.run()
   try {
-    for (const [sql, parameters] of batch) prepared(sql).run(...parameters.map(bindable))
+    run(batch)
     commit.run()
+    commits++
   } catch (error) {
     if (db.inTransaction) rollback.run()
     throw error
   }
 }
 
-port.on('message', (message) => {
-  if (message === 'stop') {
-    db.close()
-    port.close()
+/** @typedef {{ id: number, statements: [string, unknown[]][] }} Batch */
+
+/** Transactions committed so far, sent with every answer. */
+let commits = 0
+
+/** @param {number} id @param {unknown} [error] */
+function answer(id, error) {
+  if (error === undefined) {
+    port.postMessage({ id, commits })
     return
   }
-  const { id, statements: batch } = message
+  const { name, message: text, code } = /** @type {Error & { code?: string }} */ (error)
+  port.postMessage({ id, commits, error: { name, message: text, code } })
+}
+
+/** @param {Batch} batch */
+function writeAlone({ id, statements: batch }) {
   try {
     write(batch)
-    port.postMessage({ id })
+    answer(id)
   } catch (error) {
-    const { name, message: text, code } = /** @type {Error & { code?: string }} */ (error)
-    port.postMessage({ id, error: { name, message: text, code } })
+    answer(id, error)
   }
+}
+
+/**
+ * Several batches in one transaction, each in a savepoint. When the transaction itself fails
+ * (an error SQLite answers by rolling everything back, or the commit), nothing of it stays and
+ * each batch is run again alone, so every batch gets the answer it would have had alone.
+ * @param {Batch[]} batches
+ */
+function writeTogether(batches) {
+  /** @type {Map<number, unknown>} */
+  const failed = new Map()
+  try {
+    begin.run()
+    for (const { id, statements } of batches) {
+      savepoint.run()
+      try {
+        run(statements)
+        release.run()
+      } catch (error) {
+        // Throws when SQLite has already rolled the transaction back: then all run alone.
+        rollbackToSavepoint.run()
+        release.run()
+        failed.set(id, error)
+      }
+    }
+    commit.run()
+    commits++
+  } catch {
+    if (db.inTransaction) rollback.run()
+    for (const batch of batches) writeAlone(batch)
+    return
+  }
+  for (const { id } of batches) answer(id, failed.get(id))
+}
+
+function stop() {
+  db.close()
+  port.close()
+}
+
+port.on('message', (message) => {
+  if (message === 'stop') {
+    stop()
+    return
+  }
+  /** @type {Batch[]} */
+  const batches = [message]
+  let stopping = false
+  while (batches.length < BATCHES_PER_COMMIT) {
+    const queued = receiveMessageOnPort(port)
+    if (!queued) break
+    if (queued.message === 'stop') {
+      stopping = true
+      break
+    }
+    batches.push(queued.message)
+  }
+  if (batches.length === 1) writeAlone(message)
+  else writeTogether(batches)
+  if (stopping) stop()
 })
 port.postMessage('ready')
