@@ -10,6 +10,11 @@ export interface OutgoingMessage {
   to: string
   /** The rendered text, as free-text carriers send it. */
   body: string
+  /**
+   * The same text as the outbox keeps it, sealed with the server's key (`secrets.encrypt`): an
+   * adapter that stores a copy (the sandbox's inbox) stores this instead of sealing it again.
+   */
+  sealedBody?: string
   projectId: string
   mode: KeyMode
   /**

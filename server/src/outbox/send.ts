@@ -112,6 +112,7 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
       to: message.to,
       // Handed over in memory, the text is still in clear: no decryption.
       body: plain?.body ?? decrypt(encryptionKey, message.body_encrypted),
+      sealedBody: message.body_encrypted,
       projectId: message.project_id,
       mode: message.mode,
       ...(expiresAt ? { expiresAt } : {}),

@@ -34,7 +34,8 @@ export function sandboxCarrier({ db, encryptionKey, now = Date.now }: SandboxCar
         id: carrierMessageId,
         project_id: message.projectId,
         to: message.to,
-        body_encrypted: encrypt(encryptionKey, message.body),
+        // The outbox's sealed copy when the dispatcher has one: no second encryption.
+        body_encrypted: message.sealedBody ?? encrypt(encryptionKey, message.body),
         status: 'delivered' as const,
         created_at: now(),
       }
