@@ -98,6 +98,8 @@ export function createApp({
   const { db } = storage
   const app = new Hono()
 
+  // Outermost: puts the request's header record (request id, CORS, nosniff) on every answer.
+  app.use(responseHeaders())
   app.use(requestId({ fromTrustedProxy }))
   app.use(httpMetrics())
   app.use(async function logRequest(c, next) {
@@ -116,7 +118,6 @@ export function createApp({
       )
     }
   })
-  app.use(responseHeaders())
   app.use(requestGuard())
   const apiBodyLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,

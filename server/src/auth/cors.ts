@@ -6,6 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Kysely } from 'kysely'
+import { answerHeaders, appendAnswerHeader } from '../http/headers'
 import type { Database } from '../storage'
 
 const EXPOSED_HEADERS = 'Retry-After, Idempotent-Replayed'
@@ -26,11 +27,19 @@ export function isPublishableRoute(method: string, path: string): boolean {
   return PUBLISHABLE_ROUTES.some(([m, pattern]) => m === method && pattern.test(path))
 }
 
-/** Lets a browser on `origin` read this response. */
+/** Lets a browser on `origin` read this request's answer, whatever it is. */
 export function allowOrigin(c: Context, origin: string): void {
-  c.header('Access-Control-Allow-Origin', origin)
-  c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS)
-  c.header('Vary', 'Origin', { append: true })
+  const headers = answerHeaders(c)
+  headers['access-control-allow-origin'] = origin
+  headers['access-control-expose-headers'] = EXPOSED_HEADERS
+  appendAnswerHeader(c, 'Vary', 'Origin')
+}
+
+/** Takes back {@link allowOrigin}: no browser may read this answer. */
+export function disallowOrigin(c: Context): void {
+  const headers = answerHeaders(c)
+  delete headers['access-control-allow-origin']
+  delete headers['access-control-expose-headers']
 }
 
 /** Origins of every project, refreshed every 2 s, or sooner (at most every 200 ms) on a miss. */

@@ -12,7 +12,7 @@ import { ApiError } from '../http/errors'
 import { keyCacheFor } from '../keys/cache'
 import { allowedOrigins, type KeyLookup } from '../projects'
 import type { Database, KeyKind } from '../storage'
-import { allowOrigin, isKnownOrigin } from './cors'
+import { allowOrigin, disallowOrigin, isKnownOrigin } from './cors'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -79,8 +79,7 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     }
     if (lookup.apiKey.kind === 'secret') {
       // A secret key's answer is never for a browser, even on a route the widget also uses.
-      c.header('Access-Control-Allow-Origin', undefined)
-      c.header('Access-Control-Expose-Headers', undefined)
+      disallowOrigin(c)
       // The project's IP allowlist binds its secret keys (store servers have fixed addresses).
       if (!ipAllowed(lookup.project, c.get('clientIp') ?? null))
         throw new ApiError('ip_not_allowed')

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
 import { type RequestLogContext, requestLogger } from '../logger'
-import { setResponseHeader } from './headers'
+import { answerHeaders } from './headers'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -37,8 +37,8 @@ export function requestId({ fromTrustedProxy }: RequestIdOptions): MiddlewareHan
     if (trace?.[1] && !/^0+$/.test(trace[1])) context.traceId = trace[1]
     c.set('requestId', id)
     c.set('requestLog', context)
+    answerHeaders(c)['x-request-id'] = id
     await next()
-    setResponseHeader(c, 'X-Request-Id', id)
   }
 }
 

@@ -4,6 +4,7 @@ import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harnes
 import { capturedLogger } from '../../testing/log-capture'
 import { DIALECTS } from '../../testing/storage'
 import { loadConfig } from '../config'
+import { responseHeaders } from '../http/headers'
 import { requestId, requestLog } from '../http/request-id'
 import { createLogger } from '../logger'
 import { startServer } from '../server'
@@ -102,6 +103,7 @@ describe('request ids', () => {
   function app(trusted: boolean) {
     const { logger, lines } = capturedLogger('info')
     const hono = new Hono()
+    hono.use(responseHeaders())
     hono.use(requestId({ fromTrustedProxy: () => trusted }))
     hono.get('/work', async (c) => {
       // A unit's own logger, made at start-up, handed the request deep in an async call chain.

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
+import { answerHeaders, jsonAnswer } from '../http/headers'
 import { isId } from '../ids'
 import type { Database } from '../storage'
 import type { VerificationService } from './service'
@@ -51,13 +52,13 @@ export function verificationRoutes(
         userAgent: c.req.header('User-Agent') ?? null,
         request: c.get('requestLog'),
       })
-      if (result.replayed) c.header('Idempotent-Replayed', 'true')
-      return c.json(result.body, result.status as 201)
+      if (result.replayed) answerHeaders(c)['idempotent-replayed'] = 'true'
+      return jsonAnswer(c, result.body, result.status)
     })
     .post('/:id/check', either, async (c) => {
       const id = verificationId(c)
       const { code } = await readJson(c, CheckVerificationRequest)
-      return c.json(await verifications.check(c.get('auth'), id, code))
+      return jsonAnswer(c, await verifications.check(c.get('auth'), id, code))
     })
     .post('/:id/resend', either, async (c) => {
       return c.json(
