@@ -72,6 +72,17 @@ class SqliteWriteError extends Error {
   }
 }
 
+/**
+ * A statement as it crosses to the thread: its SQL text, or the number the text was given (with
+ * the text itself the first time).
+ */
+type NumberedStatement =
+  | readonly [sql: string, parameters: readonly unknown[]]
+  | readonly [id: number, parameters: readonly unknown[], sql?: string]
+
+/** SQL texts numbered at most (the hot path writes a few dozen distinct ones). */
+const MAX_STATEMENT_IDS = 1_000
+
 /** A thread that has not ended this long after being asked to is terminated. */
 const STOP_TIMEOUT_MS = 5_000
 
@@ -162,6 +173,23 @@ export function startWriterThread({
     else fail(new Error(`the thread ended (exit code ${code})`))
   })
 
+  /**
+   * SQL texts the thread has been sent, by the number they go by after that: a statement's text
+   * crosses to the thread once, with its first use, and then only its number does (a start's
+   * statements are a few thousand characters of SQL, copied on every message otherwise).
+   */
+  const statementIds = new Map<string, number>()
+  const numbered = (statements: readonly WriteStatement[]) =>
+    statements.map(([sql, parameters]): NumberedStatement => {
+      const known = statementIds.get(sql)
+      if (known !== undefined) return [known, parameters]
+      // Past the bound (SQL made per call somewhere), texts go as they are.
+      if (statementIds.size >= MAX_STATEMENT_IDS) return [sql, parameters]
+      const id = statementIds.size
+      statementIds.set(sql, id)
+      return [id, parameters, sql]
+    })
+
   const send = (statements: readonly WriteStatement[]) =>
     new Promise<void>((resolve, reject) => {
       if (state !== 'running') {
@@ -172,7 +200,7 @@ export function startWriterThread({
       pending.set(id, { resolve, reject })
       // Referenced while a batch is out, so the process waits for its answer.
       if (pending.size === 1) worker.ref()
-      worker.postMessage({ id, statements })
+      worker.postMessage({ id, statements: numbered(statements) })
     }).finally(() => {
       if (pending.size === 0) worker.unref()
     })

@@ -5,7 +5,9 @@
  * transactions, so the two connections never meet at SQLite's write lock. Plain JavaScript, so
  * it loads the same under tsx, vitest and the packed build (which copies it beside the CLI).
  *
- * Messages in: `{ id, statements: [sql, parameters][] }`, then `'stop'`. Out: `'ready'`, then
+ * Messages in: `{ id, statements }`, then `'stop'`. A statement is `[sql, parameters]`, or
+ * `[number, parameters, sql]` the first time the serving thread sends that SQL, and
+ * `[number, parameters]` after (the text crosses once). Out: `'ready'`, then
  * `{ id, commits }` once a batch is committed or `{ id, commits, error: { name, message, code } }`
  * once it is rolled back (`commits`: the transactions the thread has committed so far).
  *
@@ -59,12 +61,33 @@ const savepoint = db.prepare('savepoint batch')
 const release = db.prepare('release batch')
 const rollbackToSavepoint = db.prepare('rollback to batch')
 
-/** @param {[string, unknown[]][]} batch */
-function run(batch) {
-  for (const [sql, parameters] of batch) prepared(sql).run(...parameters.map(bindable))
+/** SQL texts by the number the serving thread gave them. */
+/** @type {string[]} */
+const texts = []
+/** Their prepared statements (kept: the serving thread numbers a bounded set of texts). */
+/** @type {import('better-sqlite3').Statement[]} */
+const numbered = []
+
+/** @typedef {[string, unknown[]] | [number, unknown[], string?]} Statement */
+
+/** @param {Statement} statement */
+function statementOf([sqlOrId, , text]) {
+  if (typeof sqlOrId === 'string') return prepared(sqlOrId)
+  if (text !== undefined) texts[sqlOrId] = text
+  let statement = numbered[sqlOrId]
+  if (!statement) {
+    statement = db.prepare(/** @type {string} */ (texts[sqlOrId]))
+    numbered[sqlOrId] = statement
+  }
+  return statement
 }
 
-/** One batch, its own transaction. @param {[string, unknown[]][]} batch */
+/** @param {Statement[]} batch */
+function run(batch) {
+  for (const statement of batch) statementOf(statement).run(...statement[1].map(bindable))
+}
+
+/** One batch, its own transaction. @param {Statement[]} batch */
 function write(batch) {
   begin.run()
   try {
@@ -77,7 +100,7 @@ function write(batch) {
   }
 }
 
-/** @typedef {{ id: number, statements: [string, unknown[]][] }} Batch */
+/** @typedef {{ id: number, statements: Statement[] }} Batch */
 
 /** Transactions committed so far, sent with every answer. */
 let commits = 0
