@@ -11,11 +11,13 @@
  *
  * SQLite starts the WAL over at a write that finds every frame copied, so under steady writes a
  * thread that copies behind them never lets it start over. Once the WAL holds `resetFrames`
- * frames and a few passes have not caught up, the thread asks for a quiet moment (the main
- * thread holds its connection between transactions) and catches up then; the next write starts
- * the WAL over. A WAL file grown past `truncateBytes` (a long reader held it) is truncated in
- * a quiet moment. An error other than a passing lock ends the thread: the serving connection
- * then checkpoints inside its commits again.
+ * frames, the thread copies pass after pass, for up to RESTART_WAIT_MS: a pass that copies the
+ * last frames between two commits lets the next commit start the WAL over, and nobody waits.
+ * When that does not happen in time (writes faster than the copying, a reader elsewhere), it
+ * asks for a quiet moment (the main thread holds its connection between transactions) and
+ * catches up then; the next write starts the WAL over. A WAL file grown past `truncateBytes` (a
+ * long reader held it) is truncated in a quiet moment. An error other than a passing lock ends
+ * the thread: the serving connection then checkpoints inside its commits again.
  * @module
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
@@ -24,8 +26,18 @@ import Database from 'better-sqlite3'
 
 /** @type {{ path: string, intervalMs: number, resetFrames: number, truncateBytes: number, busyTimeoutMs: number }} */
 const { path, intervalMs, resetFrames, truncateBytes, busyTimeoutMs } = workerData
-/** Passes that copy what was written during the pass before, before asking for a quiet moment. */
-const CATCH_UP_PASSES = 3
+/**
+ * How long the thread copies pass after pass, once the WAL is due to start over, for a commit to
+ * start it over with nobody stopped: it takes a pause between commits longer than a pass. Under
+ * 1,000 starts a second evenly paced (two commits a start) that took 24-47 ms here, where a
+ * quiet moment stopped every statement for 3-16 ms, every 1.5 s. Past this a quiet moment, as
+ * often as their backoff allows. Writes back to back leave no such pause: the first wait is a
+ * quarter of this, each that ends in a quiet moment halves the next one (down to
+ * MIN_RESTART_WAIT_MS) and each that does not doubles it, so a saturated server neither spends a
+ * core on waits that cannot succeed nor lets its WAL grow long past `resetFrames` meanwhile.
+ */
+const RESTART_WAIT_MS = 100
+const MIN_RESTART_WAIT_MS = 5
 /** Quiet moments that did not let the WAL start over (a reader elsewhere) are spaced up to this. */
 const MAX_QUIET_BACKOFF_MS = 5_000
 /** A lock held by another process can last; past this many ticks in a row it is an error. */
@@ -76,26 +88,52 @@ let quietBackoffMs = 0
 let nextQuietAt = 0
 /** The WAL's salts when the last quiet moment ended (null: none since it last started over). */
 let saltsAfterQuiet = null
+/** How long the next wait for a commit to start the WAL over may last (see RESTART_WAIT_MS). */
+let restartWaitMs = RESTART_WAIT_MS / 4
+/** The WAL's frames at the last pass of the tick before. */
+let lastLog = -1
+
+/**
+ * No frame came since the pass that found `before` frames, and all are copied.
+ * @param {{ busy: number, log: number, checkpointed: number }} result
+ * @param {number} before
+ */
+function isCaughtUp({ busy, log, checkpointed }, before) {
+  return busy === 0 && log === before && checkpointed === log
+}
 
 function tick() {
   try {
     let result = checkpoint('PASSIVE')
     // A result counts the frames there were when the pass began: the WAL is caught up once a
-    // pass finds no more than the one before it did.
-    let caughtUp = false
-    for (let pass = 0; pass < CATCH_UP_PASSES && !caughtUp && unreset(result); pass++) {
-      const next = checkpoint('PASSIVE')
-      caughtUp = next.busy === 0 && next.log === result.log
-      result = next
+    // pass finds no more than the one before it did and copied them all (no write came
+    // meanwhile: the next one starts the WAL over).
+    let caughtUp = isCaughtUp(result, lastLog)
+    let restarted = false
+    if (unreset(result) && !caughtUp && !waitingForQuiet && Date.now() >= nextQuietAt) {
+      // Writes are coming: pass after pass until one of them starts the WAL over, or time is up.
+      const salts = walSalts()
+      const until = performance.now() + restartWaitMs
+      do {
+        const next = checkpoint('PASSIVE')
+        caughtUp = isCaughtUp(next, result.log)
+        result = next
+        restarted = walSalts() !== salts
+      } while (!restarted && performance.now() < until)
+      restartWaitMs = restarted
+        ? Math.min(2 * restartWaitMs, RESTART_WAIT_MS)
+        : Math.max(restartWaitMs / 2, MIN_RESTART_WAIT_MS)
     }
+    lastLog = result.log
     lockedTicks = 0
-    if (saltsAfterQuiet !== null && walSalts() !== saltsAfterQuiet) {
-      // The WAL started over after the last quiet moment: the next one may come as soon as needed.
+    if (restarted || (saltsAfterQuiet !== null && walSalts() !== saltsAfterQuiet)) {
+      // The WAL started over (after the last quiet moment, or with none): the next quiet moment
+      // may come as soon as needed.
       saltsAfterQuiet = null
       quietBackoffMs = 0
       nextQuietAt = 0
     }
-    const wanted = (unreset(result) && !caughtUp) || walBytes() > truncateBytes
+    const wanted = (unreset(result) && !caughtUp && !restarted) || walBytes() > truncateBytes
     if (wanted && !waitingForQuiet && Date.now() >= nextQuietAt) {
       waitingForQuiet = true
       port.postMessage('quiet')

@@ -27,6 +27,8 @@ export interface WalCheckpointerOptions {
 export interface WalCheckpointer {
   /** Stops the thread after a last checkpoint; resolves once it has ended. */
   stop(): Promise<void>
+  /** Quiet moments the serving connection was lent for so far (each stops every statement). */
+  readonly quietMoments: number
 }
 
 /** SQLite's own default, restored when the thread fails. */
@@ -95,7 +97,7 @@ export function startWalCheckpointer(
         { cause: error },
       ),
     )
-    return { stop: async () => {} }
+    return { stop: async () => {}, quietMoments: 0 }
   }
 
   let state: 'running' | 'stopping' | 'ended' = 'running'
@@ -122,9 +124,11 @@ export function startWalCheckpointer(
     )
   }
 
+  let quietMoments = 0
   const lendConnection = () =>
     quiet(async () => {
       if (state !== 'running') return
+      quietMoments++
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, QUIET_TIMEOUT_MS)
         endQuiet = () => {
@@ -159,6 +163,9 @@ export function startWalCheckpointer(
   })
 
   return {
+    get quietMoments() {
+      return quietMoments
+    },
     async stop() {
       if (state === 'running') {
         state = 'stopping'
