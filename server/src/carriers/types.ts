@@ -2,7 +2,9 @@
  * The carrier adapter interface: every way of handing a text to a network implements it.
  * @module
  */
+
 import type { KeyMode } from '../storage'
+import type { RowBatch } from '../storage/row-insert'
 
 export interface OutgoingMessage {
   /** Our message id; adapters pass it as the carrier's client reference where they can. */
@@ -15,6 +17,13 @@ export interface OutgoingMessage {
    * adapter that stores a copy (the sandbox's inbox) stores this instead of sealing it again.
    */
   sealedBody?: string
+  /**
+   * The caller writes the rows a send returns (`SendResult.rows`) in the commit that records
+   * the send (the outbox's dispatcher does): an adapter that delivers into the database (the
+   * sandbox's inbox) then returns its rows instead of writing them, and a text and the record
+   * of its sending land in one commit. Unset, such an adapter writes them itself.
+   */
+  rowsWithRecord?: boolean
   projectId: string
   mode: KeyMode
   /**
@@ -83,6 +92,8 @@ export interface SendResult {
    * own. The dispatcher stores them with the send, so a report for any part finds its message.
    */
   sentParts?: SentPart[]
+  /** What the send is, as rows not yet written (see `OutgoingMessage.rowsWithRecord`). */
+  rows?: RowBatch
 }
 
 export interface SenderIdRules {

@@ -9,7 +9,7 @@ import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
 import { compileTemplate, runTemplate } from '../storage/query-templates'
-import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
+import { insertRow, isPostgres, RowBatch, type RowWriter } from '../storage/row-insert'
 import { writerThreadOf } from '../storage/writer-thread'
 import { anyEndpointWants, type EndpointsRead } from '../webhooks/emit'
 import {
@@ -196,10 +196,15 @@ export async function recordSentMany(
       outboxId,
     )
   }
+  // What sandbox sends are (their inbox rows), written first, in the same commit where there
+  // is one (a transaction, or the SQLite writer thread's).
+  const rows = RowBatch.merge(texts.flatMap(({ result }) => (result.rows ? [result.rows] : [])))
   const postgres = isPostgres(trx)
   const sent = CompiledQuery.raw(sentManyStatement(postgres, texts.length), values)
-  if (postgres) await trx.executeQuery(sent)
-  else {
+  if (postgres) {
+    await rows.write(trx)
+    await trx.executeQuery(sent)
+  } else {
     const ids = texts.map((text) => text.outboxId)
     const done = compileTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>
       trx
@@ -214,14 +219,23 @@ export async function recordSentMany(
     // Outside a transaction, with a SQLite writer thread: both statements in one transaction
     // there (see writeSentAlone).
     const writer = trx.isTransaction ? undefined : writerThreadOf(trx)
-    if (writer) {
+    const rowStatements = writer ? rows.sqliteStatements(trx) : null
+    if (writer && rowStatements) {
       await writer.write([
+        ...rowStatements,
         [sent.sql, sent.parameters],
         [done.sql, done.parameters],
       ])
-    } else {
+    } else if (trx.isTransaction || rows.isEmpty) {
+      await rows.write(trx)
       await trx.executeQuery(sent)
       await trx.executeQuery(done)
+    } else {
+      await trx.transaction().execute(async (inner) => {
+        await rows.write(inner)
+        await inner.executeQuery(sent)
+        await inner.executeQuery(done)
+      })
     }
   }
   for (const { message, carrier, result, at } of texts) {

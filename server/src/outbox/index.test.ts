@@ -7,12 +7,14 @@ import {
   STORAGE_SETUPS,
   type TestStorage,
 } from '../../testing/storage'
+import { sandboxCarrier } from '../carriers/sandbox'
 import {
   type CarrierAdapter,
   CarrierError,
   type OutgoingMessage,
   type TemplateData,
 } from '../carriers/types'
+import { recordSentMany } from '../delivery/messages'
 import { applyReports } from '../delivery/reports'
 import { createProject } from '../projects'
 import { deriveSecrets } from '../secrets'
@@ -72,9 +74,9 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(sent).toHaveLength(1)
     }
 
-    async function enqueue(count: number) {
+    async function enqueue(count: number, from = 0) {
       const ids: string[] = []
-      for (let i = 0; i < count; i++) {
+      for (let i = from; i < from + count; i++) {
         const verificationId = `ver_${i}`
         await storage.db.transaction().execute(async (trx) => {
           await insertTestVerification(trx, {
@@ -117,6 +119,63 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(sent.map((m) => m.body).sort()).toContain('code 7')
       const rows = await storage.db.selectFrom('messages').selectAll().execute()
       expect(rows.every((r) => r.status === 'sent' && r.body_encrypted === null)).toBe(true)
+    })
+
+    it("writes a sandbox text's inbox row in the commit that records its sending, or neither", async () => {
+      await enqueue(3)
+      const sandbox = sandboxCarrier({ db: storage.db, encryptionKey, now: () => now })
+      await dispatcher(sandbox).drain()
+      const sent = await storage.db
+        .selectFrom('messages')
+        .select(['id', 'status', 'carrier_message_id', 'project_id'])
+        .execute()
+      const inbox = await storage.db.selectFrom('sandbox_messages').select('id').execute()
+      expect(sent.map((m) => m.status)).toEqual(['delivered', 'delivered', 'delivered'])
+      expect(inbox.map((r) => r.id).sort()).toEqual(sent.map((m) => m.carrier_message_id).sort())
+
+      // A record whose inbox row cannot be written (its id already taken) writes nothing.
+      const [id] = await enqueue(1, 3)
+      const message = await storage.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('id', '=', id as string)
+        .executeTakeFirstOrThrow()
+      const { id: outboxId } = await storage.db
+        .selectFrom('outbox')
+        .select('id')
+        .where('message_id', '=', message.id)
+        .executeTakeFirstOrThrow()
+      const result = await sandbox.send({
+        id: message.id,
+        to: message.to,
+        body: 'code 9',
+        projectId,
+        mode: 'test',
+        rowsWithRecord: true,
+      })
+      result.rows?.add('sandbox_messages', {
+        id: inbox[0]?.id as string,
+        project_id: projectId,
+        to: message.to,
+        body_encrypted: 'taken',
+        status: 'delivered',
+        created_at: now,
+      })
+      await expect(
+        recordSentMany(storage.db, [{ message, carrier: 'sandbox', result, at: now, outboxId }]),
+      ).rejects.toThrow()
+      const after = await storage.db
+        .selectFrom('messages')
+        .select('status')
+        .where('id', '=', message.id)
+        .executeTakeFirstOrThrow()
+      expect(after.status).not.toMatch(/sent|delivered/)
+      const written = await storage.db
+        .selectFrom('sandbox_messages')
+        .select('id')
+        .where('id', '=', result.carrierMessageId)
+        .execute()
+      expect(written).toHaveLength(0)
     })
 
     it('applies a report that came before the send was recorded, once the carrier answered', async () => {

@@ -113,6 +113,8 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
       // Handed over in memory, the text is still in clear: no decryption.
       body: plain?.body ?? decrypt(encryptionKey, message.body_encrypted),
       sealedBody: message.body_encrypted,
+      // A sandbox's inbox row is written with the record of the send (recordSentMany).
+      rowsWithRecord: true,
       projectId: message.project_id,
       mode: message.mode,
       ...(expiresAt ? { expiresAt } : {}),

@@ -145,6 +145,10 @@ export class RowBatch {
     return merged
   }
 
+  get isEmpty(): boolean {
+    return this.#rows.length === 0
+  }
+
   add<T extends keyof Database & string>(table: T, row: Insertable<Database[T]>): void {
     this.#rows.push(rowOf(table, row))
   }

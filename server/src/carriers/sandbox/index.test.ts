@@ -39,6 +39,23 @@ describe('sandbox carrier', () => {
     expect(await stored(sent.carrierMessageId)).toBe(sealedBody)
   })
 
+  it('hands its inbox row back, unwritten, to a caller that writes it with the record of the send', async () => {
+    const sent = await sandboxCarrier({ db: storage.db, encryptionKey: key }).send({
+      ...message,
+      rowsWithRecord: true,
+    })
+    expect(sent.status).toBe('delivered')
+    const kept = () =>
+      storage.db
+        .selectFrom('sandbox_messages')
+        .select('id')
+        .where('id', '=', sent.carrierMessageId)
+        .execute()
+    expect(await kept()).toHaveLength(0)
+    await sent.rows?.write(storage.db)
+    expect(await kept()).toHaveLength(1)
+  })
+
   it('seals the text itself when it is given none', async () => {
     const sent = await sandboxCarrier({ db: storage.db, encryptionKey: key }).send(message)
     const body = await stored(sent.carrierMessageId)

@@ -39,10 +39,12 @@ export function sandboxCarrier({ db, encryptionKey, now = Date.now }: SandboxCar
         status: 'delivered' as const,
         created_at: now(),
       }
-      // Shares a commit with the other writes of the moment (starts, other texts), and on
-      // PostgreSQL one statement with the other texts of the moment.
       const rows = new RowBatch()
       rows.add('sandbox_messages', row)
+      // The dispatcher writes the inbox row in the commit that records the send.
+      if (message.rowsWithRecord) return { carrierMessageId, status: 'delivered', rows }
+      // Else it shares a commit with the other writes of the moment (starts, other texts), and
+      // on PostgreSQL one statement with the other texts of the moment.
       await inTransaction.insertRows(rows)
       return { carrierMessageId, status: 'delivered' }
     },
