@@ -8,6 +8,7 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
+import { sharedBatchedTransactions } from '../storage/batched-transactions'
 import { compileTemplate, runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, RowBatch, type RowWriter } from '../storage/row-insert'
 import { writerThreadOf } from '../storage/writer-thread'
@@ -221,7 +222,8 @@ export async function recordSentMany(
     const writer = trx.isTransaction ? undefined : writerThreadOf(trx)
     const rowStatements = writer ? rows.sqliteStatements(trx) : null
     if (writer && rowStatements) {
-      await writer.write([
+      // In the writer thread's transaction of the starts of the moment, after their rows.
+      await sharedBatchedTransactions(trx as Kysely<Database>).writeStatements([
         ...rowStatements,
         [sent.sql, sent.parameters],
         [done.sql, done.parameters],

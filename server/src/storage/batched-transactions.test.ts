@@ -4,6 +4,7 @@ import { createTestStorage, STORAGE_SETUPS } from '../../testing/storage'
 import { batchedTransactions } from './batched-transactions'
 import type { Database } from './index'
 import { RowBatch } from './row-insert'
+import { type WriterThread, type WriteStatement, writerThreadOf } from './writer-thread'
 
 const row = (id: string) => ({
   id,
@@ -59,6 +60,55 @@ for (const setup of STORAGE_SETUPS) {
         await storage.dispose()
       }
     })
+    it.runIf(setup.writerThread)(
+      "runs statements queued with a turn's rows after them, in their one transaction on the writer thread",
+      async () => {
+        const storage = await createTestStorage(dialect, { writerThread: true })
+        try {
+          const { db } = storage
+          const inTransaction = batchedTransactions(db)
+          const writes = vi.spyOn(writerThreadOf(db) as WriterThread, 'write')
+          const rowsOf = (id: string) => {
+            const rows = new RowBatch()
+            rows.add('sandbox_messages', row(id))
+            return rows
+          }
+          const seal = (id: string): WriteStatement => [
+            'update "sandbox_messages" set "body_encrypted" = ? where "id" = ?',
+            ['sealed', id],
+          ]
+          // The statement updates a row queued before it in the same turn: it runs after it.
+          await Promise.all([
+            inTransaction.insertRows(rowsOf('a')),
+            inTransaction.writeStatements([seal('a')]),
+            inTransaction.insertRows(rowsOf('b')),
+          ])
+          expect(writes).toHaveBeenCalledTimes(1)
+          // A failing statement fails alone; the rest of its turn is written.
+          const results = await Promise.allSettled([
+            inTransaction.insertRows(rowsOf('c')),
+            inTransaction.writeStatements([
+              ['insert into "sandbox_messages" ("id") values (?)', ['a']],
+            ]),
+            inTransaction.writeStatements([seal('b')]),
+          ])
+          expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+          const rows = await db
+            .selectFrom('sandbox_messages')
+            .select(['id', 'body_encrypted'])
+            .orderBy('id')
+            .execute()
+          expect(rows).toEqual([
+            { id: 'a', body_encrypted: 'sealed' },
+            { id: 'b', body_encrypted: 'sealed' },
+            { id: 'c', body_encrypted: 'x' },
+          ])
+        } finally {
+          await storage.dispose()
+        }
+      },
+    )
+
     it('writes row batches of one turn in one statement on PostgreSQL, without a transaction', async () => {
       const storage = await createTestStorage(dialect, { writerThread: setup.writerThread })
       try {

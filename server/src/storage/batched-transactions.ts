@@ -5,10 +5,10 @@
  * again on its own, so one request's error never becomes another's.
  * @module
  */
-import type { Kysely, Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely'
 import { RowBatch } from './row-insert'
 import type { Database, DatabaseWriter } from './schema'
-import { writerThreadOf } from './writer-thread'
+import { type WriteStatement, writerThreadOf } from './writer-thread'
 
 /** Runs `body` in a transaction that may be shared with others queued at the same time. */
 export interface BatchedTransaction {
@@ -19,12 +19,20 @@ export interface BatchedTransaction {
    * unless other bodies share the turn, and then in theirs.
    */
   insertRows(rows: RowBatch): Promise<void>
+  /**
+   * Runs SQLite `statements` that read nothing back (a text's record), in one transaction: on
+   * the writer thread, after the rows queued in the same turn and in their transaction; in a
+   * transaction here when they cannot go there.
+   */
+  writeStatements(statements: readonly WriteStatement[]): Promise<void>
 }
 
 interface Queued {
   body: (trx: Transaction<Database>) => Promise<unknown>
   /** Set for insertRows: the rows the body writes. */
   rows?: RowBatch | undefined
+  /** Set for writeStatements: the statements the body runs. */
+  statements?: readonly WriteStatement[] | undefined
   resolve(value: unknown): void
   reject(error: unknown): void
 }
@@ -68,16 +76,24 @@ export function batchedTransactions(
   let queue: Queued[] = []
   let scheduled = false
 
-  /** Writes `rows` on the SQLite writer thread when `db` has one (and they can go there). */
-  function onWriterThread(rows: RowBatch): Promise<void> | undefined {
+  /**
+   * Writes `rows`, then `more`, on the SQLite writer thread when `db` has one (and the rows can
+   * go there).
+   */
+  function onWriterThread(
+    rows: RowBatch,
+    more: readonly WriteStatement[] = [],
+  ): Promise<void> | undefined {
     const writer = writerThreadOf(db)
     const statements = writer && rows.sqliteStatements(db)
-    return statements ? writer.write(statements) : undefined
+    if (!statements) return undefined
+    return writer.write(more.length > 0 ? [...statements, ...more] : statements)
   }
 
-  function alone({ body, rows, resolve, reject }: Queued): Promise<void> {
+  function alone({ body, rows, statements, resolve, reject }: Queued): Promise<void> {
     const run =
       (rows && onWriterThread(rows)) ??
+      (statements && onWriterThread(new RowBatch(), statements)) ??
       (rows?.isOneStatementOn(db) ? rows.write(db) : db.transaction().execute(body))
     return run.then(resolve, reject)
   }
@@ -90,22 +106,28 @@ export function batchedTransactions(
     if (batch.length === 1) return alone(batch[0] as Queued)
     // The row batches of the turn become one, written first; then the other bodies in order.
     const rows = RowBatch.merge(batch.flatMap((queued) => (queued.rows ? [queued.rows] : [])))
-    const bodies = batch.filter((queued) => !queued.rows)
-    // On SQLite with a writer thread, the rows are written there, and the other bodies of the
-    // turn (which read as they write) share a transaction of their own here.
-    const elsewhere = onWriterThread(rows)
+    // On SQLite with a writer thread, the rows are written there, then the statements queued
+    // with them, in one transaction; the other bodies of the turn (which read as they write)
+    // share a transaction of their own here.
+    const elsewhere = onWriterThread(
+      rows,
+      batch.flatMap((queued) => queued.statements ?? []),
+    )
     if (elsewhere) {
-      const rowsWritten = elsewhere.then(
+      const there = batch.filter((queued) => queued.rows || queued.statements)
+      const here = batch.filter((queued) => !queued.rows && !queued.statements)
+      const written = elsewhere.then(
         () => {
-          for (const queued of batch) if (queued.rows) queued.resolve(undefined)
+          for (const queued of there) queued.resolve(undefined)
         },
         async () => {
-          for (const queued of batch) if (queued.rows) await alone(queued)
+          for (const queued of there) await alone(queued)
         },
       )
-      await Promise.all([rowsWritten, bodies.length > 0 ? runTogether(bodies) : undefined])
+      await Promise.all([written, here.length > 0 ? runTogether(here) : undefined])
       return
     }
+    const bodies = batch.filter((queued) => !queued.rows)
     let values: unknown[]
     try {
       if (bodies.length === 0 && rows.isOneStatementOn(db)) {
@@ -144,13 +166,27 @@ export function batchedTransactions(
     setImmediate(() => void flush())
   }
 
-  const enqueue = <T>(body: (trx: Transaction<Database>) => Promise<T>, rows?: RowBatch) =>
+  const enqueue = <T>(
+    body: (trx: Transaction<Database>) => Promise<T>,
+    rows?: RowBatch,
+    statements?: readonly WriteStatement[],
+  ) =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ body, rows, resolve: resolve as (value: unknown) => void, reject })
+      queue.push({ body, rows, statements, resolve: resolve as (value: unknown) => void, reject })
       schedule()
     })
   return Object.assign(<T>(body: (trx: Transaction<Database>) => Promise<T>) => enqueue(body), {
     insertRows: (rows: RowBatch) => enqueue((trx) => rows.write(trx), rows),
+    writeStatements: (statements: readonly WriteStatement[]) =>
+      enqueue(
+        async (trx) => {
+          for (const [sql, parameters] of statements) {
+            await trx.executeQuery(CompiledQuery.raw(sql, [...parameters]))
+          }
+        },
+        undefined,
+        statements,
+      ),
   })
 }
 
