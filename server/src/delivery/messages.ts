@@ -8,7 +8,7 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { SendResult } from '../carriers/types'
 import type { Database, DatabaseWriter, KeyMode } from '../storage'
-import { sharedBatchedTransactions } from '../storage/batched-transactions'
+import { sharedBatchedTransactions, withinTransaction } from '../storage/batched-transactions'
 import { compileTemplate, runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, RowBatch, type RowWriter } from '../storage/row-insert'
 import { writerThreadOf } from '../storage/writer-thread'
@@ -203,8 +203,14 @@ export async function recordSentMany(
   const postgres = isPostgres(trx)
   const sent = CompiledQuery.raw(sentManyStatement(postgres, texts.length), values)
   if (postgres) {
-    await rows.write(trx)
-    await trx.executeQuery(sent)
+    // The inbox rows and the record land together: in the caller's transaction, or in one of
+    // their own (the record alone is one statement, atomic without one).
+    if (rows.isEmpty) await trx.executeQuery(sent)
+    else
+      await withinTransaction(trx, async (inner) => {
+        await rows.write(inner)
+        await inner.executeQuery(sent)
+      })
   } else {
     const ids = texts.map((text) => text.outboxId)
     const done = compileTemplate(trx, `outbox.done:${ids.length}`, ids, (v) =>

@@ -176,6 +176,28 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         .where('id', '=', result.carrierMessageId)
         .execute()
       expect(written).toHaveLength(0)
+
+      // Nor does a record that fails after its inbox row was written (its time is no number).
+      const retry = await sandbox.send({
+        id: message.id,
+        to: message.to,
+        body: 'code 9',
+        projectId,
+        mode: 'test',
+        rowsWithRecord: true,
+      })
+      await expect(
+        recordSentMany(storage.db, [
+          { message, carrier: 'sandbox', result: retry, at: Number.NaN, outboxId },
+        ]),
+      ).rejects.toThrow()
+      expect(
+        await storage.db
+          .selectFrom('sandbox_messages')
+          .select('id')
+          .where('id', '=', retry.carrierMessageId)
+          .execute(),
+      ).toHaveLength(0)
     })
 
     it('applies a report that came before the send was recorded, once the carrier answered', async () => {
