@@ -1,10 +1,10 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
+import { createTestStorage, STORAGE_SETUPS, type TestStorage } from '../../../testing/storage'
 import { BloomFilter, KnownRows } from './bloom'
 import { databaseCounters } from './database'
 import type { CounterRef } from './types'
-import { readKnownRows, writeBehindCounters } from './write-behind'
+import { flushPartRows, readKnownRows, writeBehindCounters } from './write-behind'
 
 const HOUR = 3_600_000
 const T0 = Date.parse('2026-11-27T10:00:00Z')
@@ -66,171 +66,182 @@ describe('the rows known to exist', () => {
   })
 })
 
-describe.each(DIALECTS)('write-behind counters (%s)', (dialect) => {
-  const storages: TestStorage[] = []
-  afterAll(async () => {
-    for (const storage of storages) await storage.dispose()
-  })
-  const open = async () => {
-    const storage = await createTestStorage(dialect)
-    storages.push(storage)
-    return storage
-  }
+for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
+  describe(`write-behind counters (${name})`, () => {
+    const storages: TestStorage[] = []
+    afterAll(async () => {
+      for (const storage of storages) await storage.dispose()
+    })
+    const open = async () => {
+      const storage = await createTestStorage(dialect, { writerThread })
+      storages.push(storage)
+      return storage
+    }
 
-  it.each([7, 11, 23])(
-    'answers every call as the table does, whatever is kept, flushed or forgotten (seed %i)',
-    async (seed) => {
-      // Two databases, the same calls: one counted in the table, one in memory written behind
-      // with a cache of 3 values a generation; the hours go by, so rows are forgotten as they expire.
-      const [exact, behind] = [await open(), await open()]
-      const table = databaseCounters(exact.db)
-      const memory = writeBehindCounters(behind.db, new KnownRows(), {
-        valuesPerGeneration: 3,
-      })
-      const model = modelCounters()
-      const next = random(seed)
-      const keys = Array.from({ length: 12 }, (_, i) => `start:p:ip:198.51.100.${i}`)
-      const windows = [600_000, HOUR]
-      let at = T0
-      for (let step = 0; step < 400; step++) {
-        at += Math.floor(next() * 120_000)
-        const refs: CounterRef[] = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({
-          key: keys[Math.floor(next() * keys.length)] as string,
-          windowMs: windows[Math.floor(next() * windows.length)] as number,
-          ...(next() < 0.2 ? { fixed: true } : {}),
-        }))
-        const kind = next()
-        if (kind < 0.6) {
-          const amount = 1 + Math.floor(next() * 3)
-          const [a, b] = await Promise.all([
-            table.hit(refs, at, amount),
-            memory.hit(refs, at, amount),
-          ])
-          expect(a, `step ${step}`).toEqual(model.hit(refs, at, amount))
-          expect(b, `step ${step}`).toEqual(a)
-        } else if (kind < 0.9) {
-          const expected = model.read(refs, at)
-          expect(await table.read(refs, at), `step ${step}`).toEqual(expected)
-          expect(await memory.read(refs, at), `step ${step}`).toEqual(expected)
-        } else {
-          await memory.flush()
+    it.each([7, 11, 23])(
+      'answers every call as the table does, whatever is kept, flushed or forgotten (seed %i)',
+      async (seed) => {
+        // Two databases, the same calls: one counted in the table, one in memory written behind
+        // with a cache of 3 values a generation; the hours go by, so rows are forgotten as they expire.
+        const [exact, behind] = [await open(), await open()]
+        const table = databaseCounters(exact.db)
+        const memory = writeBehindCounters(behind.db, new KnownRows(), {
+          valuesPerGeneration: 3,
+        })
+        const model = modelCounters()
+        const next = random(seed)
+        const keys = Array.from({ length: 12 }, (_, i) => `start:p:ip:198.51.100.${i}`)
+        const windows = [600_000, HOUR]
+        let at = T0
+        for (let step = 0; step < 400; step++) {
+          at += Math.floor(next() * 120_000)
+          const refs: CounterRef[] = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({
+            key: keys[Math.floor(next() * keys.length)] as string,
+            windowMs: windows[Math.floor(next() * windows.length)] as number,
+            ...(next() < 0.2 ? { fixed: true } : {}),
+          }))
+          const kind = next()
+          if (kind < 0.6) {
+            const amount = 1 + Math.floor(next() * 3)
+            const [a, b] = await Promise.all([
+              table.hit(refs, at, amount),
+              memory.hit(refs, at, amount),
+            ])
+            expect(a, `step ${step}`).toEqual(model.hit(refs, at, amount))
+            expect(b, `step ${step}`).toEqual(a)
+          } else if (kind < 0.9) {
+            const expected = model.read(refs, at)
+            expect(await table.read(refs, at), `step ${step}`).toEqual(expected)
+            expect(await memory.read(refs, at), `step ${step}`).toEqual(expected)
+          } else {
+            await memory.flush()
+          }
         }
-      }
-      await memory.flush()
-      expect(memory.unwritten).toBe(0)
-      // Written behind, the rows are the table's rows.
-      const rows = (storage: TestStorage) =>
-        storage.db
-          .selectFrom('fraud_counters')
-          .select(['key', 'bucket', 'count'])
-          .orderBy('key')
-          .orderBy('bucket')
-          .execute()
-          .then((list) => list.map((row) => [row.key, Number(row.bucket), Number(row.count)]))
-      expect(await rows(behind)).toEqual(await rows(exact))
-    },
-  )
+        await memory.flush()
+        expect(memory.unwritten).toBe(0)
+        // Written behind, the rows are the table's rows.
+        const rows = (storage: TestStorage) =>
+          storage.db
+            .selectFrom('fraud_counters')
+            .select(['key', 'bucket', 'count'])
+            .orderBy('key')
+            .orderBy('bucket')
+            .execute()
+            .then((list) => list.map((row) => [row.key, Number(row.bucket), Number(row.count)]))
+        expect(await rows(behind)).toEqual(await rows(exact))
+      },
+    )
 
-  it.each([5, 13])(
-    'answers callers while a flush is being written, in parts, as the table does (seed %i)',
-    async (seed) => {
-      // Each round, a flush of a few hundred rows (several parts) is under way while every
-      // counter of the round is hit once, all at the same time: a counter the cache dropped is
-      // read behind the flush, one it keeps is answered at once. Every answer must be the
-      // model's, whatever order they come in.
+    it.each([5, 13])(
+      'answers callers while a flush is being written, in parts, as the table does (seed %i)',
+      async (seed) => {
+        // Each round, a flush of a few hundred rows (several parts) is under way while every
+        // counter of the round is hit once, all at the same time: a counter the cache dropped is
+        // read behind the flush, one it keeps is answered at once. Every answer must be the
+        // model's, whatever order they come in.
+        const storage = await open()
+        const memory = writeBehindCounters(storage.db, new KnownRows(), { valuesPerGeneration: 50 })
+        const model = modelCounters()
+        const next = random(seed)
+        const keys = Array.from({ length: 400 }, (_, i) => `start:p:phone:+44740000${1000 + i}`)
+        let at = T0
+        for (let round = 0; round < 6; round++) {
+          at += Math.floor(next() * 600_000)
+          const picked = keys.filter(() => next() < 0.6)
+          const calls = picked.map((key) => ({ ref: { key, windowMs: HOUR }, hit: next() < 0.8 }))
+          // One call per counter: each answer is known whatever order they come in.
+          const expected = calls.map(({ ref, hit }) =>
+            hit ? model.hit([ref], at, 1) : model.read([ref], at),
+          )
+          const flushing = memory.flush()
+          // Calls arrive over the next few turns of the event loop, between the flush's parts.
+          const answers = await Promise.all(
+            calls.map(async ({ ref, hit }, i) => {
+              for (let turn = 0; turn < i % 5; turn++) await new Promise(setImmediate)
+              return hit ? memory.hit([ref], at) : memory.read([ref], at)
+            }),
+          )
+          await flushing
+          expect(answers, `round ${round}`).toEqual(expected)
+        }
+        await memory.flush()
+        expect(memory.unwritten).toBe(0)
+        const fresh = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+        const all = keys.map((key) => ({ key, windowMs: HOUR }))
+        expect(await fresh.read(all, at)).toEqual(model.read(all, at))
+      },
+    )
+
+    it('keeps the parts of a flush that failed part-way, and writes them next time', async () => {
       const storage = await open()
-      const memory = writeBehindCounters(storage.db, new KnownRows(), { valuesPerGeneration: 50 })
-      const model = modelCounters()
-      const next = random(seed)
-      const keys = Array.from({ length: 400 }, (_, i) => `start:p:phone:+44740000${1000 + i}`)
-      let at = T0
-      for (let round = 0; round < 6; round++) {
-        at += Math.floor(next() * 600_000)
-        const picked = keys.filter(() => next() < 0.6)
-        const calls = picked.map((key) => ({ ref: { key, windowMs: HOUR }, hit: next() < 0.8 }))
-        // One call per counter: each answer is known whatever order they come in.
-        const expected = calls.map(({ ref, hit }) =>
-          hit ? model.hit([ref], at, 1) : model.read([ref], at),
-        )
-        const flushing = memory.flush()
-        // Calls arrive over the next few turns of the event loop, between the flush's parts.
-        const answers = await Promise.all(
-          calls.map(async ({ ref, hit }, i) => {
-            for (let turn = 0; turn < i % 5; turn++) await new Promise(setImmediate)
-            return hit ? memory.hit([ref], at) : memory.read([ref], at)
-          }),
-        )
-        await flushing
-        expect(answers, `round ${round}`).toEqual(expected)
-      }
-      await memory.flush()
-      expect(memory.unwritten).toBe(0)
-      const fresh = writeBehindCounters(storage.db, await readKnownRows(storage.db))
-      const all = keys.map((key) => ({ key, windowMs: HOUR }))
-      expect(await fresh.read(all, at)).toEqual(model.read(all, at))
-    },
-  )
-
-  it('keeps the parts of a flush that failed part-way, and writes them next time', async () => {
-    const storage = await open()
-    const memory = writeBehindCounters(storage.db, new KnownRows())
-    // 300 rows: three parts; a row of the second is refused by a trigger.
-    const refs = Array.from({ length: 300 }, (_, i) => ({
-      // Keys in row order as in index order.
-      key: `start:p:ip:${String(i).padStart(3, '0')}`,
-      windowMs: HOUR,
-    }))
-    const refused = `${refs[200]?.key}|${HOUR}`
-    await memory.hit(refs, T0 + 5, 2)
-    if (dialect === 'postgres') {
-      await sql`CREATE OR REPLACE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN
+      const memory = writeBehindCounters(storage.db, new KnownRows())
+      // 300 rows in parts (three of 128; on the writer thread, of 16): row 200 is refused by a
+      // trigger, so the parts before its own are written.
+      const refs = Array.from({ length: 300 }, (_, i) => ({
+        // Keys in row order as in index order.
+        key: `start:p:ip:${String(i).padStart(3, '0')}`,
+        windowMs: HOUR,
+      }))
+      const refused = `${refs[200]?.key}|${HOUR}`
+      await memory.hit(refs, T0 + 5, 2)
+      if (dialect === 'postgres') {
+        await sql`CREATE OR REPLACE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN
         IF NEW.key = ${sql.lit(refused)} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW;
         END $$ LANGUAGE plpgsql`.execute(storage.db)
-      await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters FOR EACH ROW
+        await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters FOR EACH ROW
         EXECUTE FUNCTION refuse_row()`.execute(storage.db)
-    } else {
-      await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters
+      } else {
+        await sql`CREATE TRIGGER refuse BEFORE INSERT ON fraud_counters
         WHEN NEW.key = ${sql.lit(refused)} BEGIN SELECT RAISE(ABORT, 'refused'); END`.execute(
-        storage.db,
+          storage.db,
+        )
+      }
+      await expect(memory.flush()).rejects.toThrow(/refused/)
+      // The parts before the refused row's were written; the rest wait, with the hits counted
+      // meanwhile.
+      const size = flushPartRows(storage.db, 300)
+      expect(size).toBe(writerThread ? 16 : 128)
+      const written = Math.floor(200 / size) * size
+      expect(memory.unwritten).toBe(300 - written)
+      const table = databaseCounters(storage.db)
+      expect(await table.read(refs.slice(0, written), T0 + 6)).toEqual(
+        refs.slice(0, written).map(() => 2),
       )
-    }
-    await expect(memory.flush()).rejects.toThrow(/refused/)
-    // The first part was written; the second and third wait, with the hits counted meanwhile.
-    expect(memory.unwritten).toBe(300 - 128)
-    const table = databaseCounters(storage.db)
-    expect(await table.read(refs.slice(0, 128), T0 + 6)).toEqual(refs.slice(0, 128).map(() => 2))
-    expect(await table.read(refs.slice(128), T0 + 6)).toEqual(refs.slice(128).map(() => 0))
-    expect(await memory.hit(refs.slice(250), T0 + 7)).toEqual(refs.slice(250).map(() => 3))
-    if (dialect === 'postgres') {
-      await sql`DROP TRIGGER refuse ON fraud_counters`.execute(storage.db)
-      await sql`DROP FUNCTION refuse_row`.execute(storage.db)
-    } else await sql`DROP TRIGGER refuse`.execute(storage.db)
-    await memory.flush()
-    expect(memory.unwritten).toBe(0)
-    expect(await table.read(refs, T0 + 8)).toEqual(refs.map((_, i) => (i < 250 ? 2 : 3)))
-  })
+      expect(await table.read(refs.slice(written), T0 + 6)).toEqual(
+        refs.slice(written).map(() => 0),
+      )
+      expect(await memory.hit(refs.slice(250), T0 + 7)).toEqual(refs.slice(250).map(() => 3))
+      if (dialect === 'postgres') {
+        await sql`DROP TRIGGER refuse ON fraud_counters`.execute(storage.db)
+        await sql`DROP FUNCTION refuse_row`.execute(storage.db)
+      } else await sql`DROP TRIGGER refuse`.execute(storage.db)
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      expect(await table.read(refs, T0 + 8)).toEqual(refs.map((_, i) => (i < 250 ? 2 : 3)))
+    })
 
-  it('gives concurrent callers of one counter the values they would get one after another', async () => {
-    const storage = await open()
-    const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
-    const ref = { key: 'start:p:country:GB', windowMs: HOUR }
-    const values = await Promise.all(Array.from({ length: 50 }, () => memory.hit([ref], T0 + 1)))
-    expect(values.map((v) => v[0]).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
-      Array.from({ length: 50 }, (_, i) => i + 1),
-    )
-  })
+    it('gives concurrent callers of one counter the values they would get one after another', async () => {
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      const ref = { key: 'start:p:country:GB', windowMs: HOUR }
+      const values = await Promise.all(Array.from({ length: 50 }, () => memory.hit([ref], T0 + 1)))
+      expect(values.map((v) => v[0]).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      )
+    })
 
-  it('starts from the rows in the table, and keeps what a failed flush held', async () => {
-    const storage = await open()
-    const ref = { key: 'start:p:phone:+447400111222', windowMs: HOUR }
-    await databaseCounters(storage.db).hit([ref], T0 + 10, 4)
-    const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
-    expect(await memory.hit([ref], T0 + 20)).toEqual([5])
-    await storage.db.schema.alterTable('fraud_counters').renameTo('fraud_counters_away').execute()
-    await expect(memory.flush()).rejects.toThrow()
-    expect(memory.unwritten).toBe(1)
-    await storage.db.schema.alterTable('fraud_counters_away').renameTo('fraud_counters').execute()
-    await memory.flush()
-    expect(await databaseCounters(storage.db).read([ref], T0 + 30)).toEqual([5])
+    it('starts from the rows in the table, and keeps what a failed flush held', async () => {
+      const storage = await open()
+      const ref = { key: 'start:p:phone:+447400111222', windowMs: HOUR }
+      await databaseCounters(storage.db).hit([ref], T0 + 10, 4)
+      const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      expect(await memory.hit([ref], T0 + 20)).toEqual([5])
+      await storage.db.schema.alterTable('fraud_counters').renameTo('fraud_counters_away').execute()
+      await expect(memory.flush()).rejects.toThrow()
+      expect(memory.unwritten).toBe(1)
+      await storage.db.schema.alterTable('fraud_counters_away').renameTo('fraud_counters').execute()
+      await memory.flush()
+      expect(await databaseCounters(storage.db).read([ref], T0 + 30)).toEqual([5])
+    })
   })
-})
+}
