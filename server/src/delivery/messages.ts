@@ -234,12 +234,11 @@ export async function recordSentMany(
         [sent.sql, sent.parameters],
         [done.sql, done.parameters],
       ])
-    } else if (trx.isTransaction || rows.isEmpty) {
-      await rows.write(trx)
+    } else if (rows.isEmpty) {
       await trx.executeQuery(sent)
       await trx.executeQuery(done)
     } else {
-      await trx.transaction().execute(async (inner) => {
+      await withinTransaction(trx, async (inner) => {
         await rows.write(inner)
         await inner.executeQuery(sent)
         await inner.executeQuery(done)

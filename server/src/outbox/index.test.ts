@@ -145,14 +145,16 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         .select('id')
         .where('message_id', '=', message.id)
         .executeTakeFirstOrThrow()
-      const result = await sandbox.send({
-        id: message.id,
-        to: message.to,
-        body: 'code 9',
-        projectId,
-        mode: 'test',
-        rowsWithRecord: true,
-      })
+      const send = () =>
+        sandbox.send({
+          id: message.id,
+          to: message.to,
+          body: 'code 9',
+          projectId,
+          mode: 'test',
+          rowsWithRecord: true,
+        })
+      const result = await send()
       result.rows?.add('sandbox_messages', {
         id: inbox[0]?.id as string,
         project_id: projectId,
@@ -178,14 +180,7 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(written).toHaveLength(0)
 
       // Nor does a record that fails after its inbox row was written (its time is no number).
-      const retry = await sandbox.send({
-        id: message.id,
-        to: message.to,
-        body: 'code 9',
-        projectId,
-        mode: 'test',
-        rowsWithRecord: true,
-      })
+      const retry = await send()
       await expect(
         recordSentMany(storage.db, [
           { message, carrier: 'sandbox', result: retry, at: Number.NaN, outboxId },
