@@ -95,13 +95,18 @@ for (const dialect of DIALECTS) {
       const { id, code } = await startAndReadCode('+447400123188')
       await h.dispatcher.drain()
       const db = h.db
-      const { transactions } = await countingTransactions(db, async () => {
-        const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
-          key: pk,
-          body: { code },
-        })
-        expect(checked.json).toMatchObject({ id, status: 'approved' })
-      })
+      // Only the check's own: the start's counters are flushed by a timer meanwhile.
+      const { transactions } = await countingTransactions(
+        db,
+        async () => {
+          const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+            key: pk,
+            body: { code },
+          })
+          expect(checked.json).toMatchObject({ id, status: 'approved' })
+        },
+        { ownOnly: true },
+      )
       const row = await db
         .selectFrom('verifications')
         .select(['status', 'approved_at'])
