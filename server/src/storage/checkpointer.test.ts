@@ -70,8 +70,8 @@ describe('WAL checkpoint thread', () => {
         let restarts = 0
         let salts = ''
         const started = performance.now()
-        for (let i = 1; i <= 3000 || (restarts < 5 && performance.now() - started < 10_000); i++) {
-          commits = i
+        while (commits < 3000 || (restarts < 5 && performance.now() - started < 10_000)) {
+          commits++
           await storage.db.transaction().execute(async (trx) => {
             await sql`insert into blobs (body) values (randomblob(4096))`.execute(trx)
           })
@@ -79,7 +79,7 @@ describe('WAL checkpoint thread', () => {
           const now = walSalts(`${file}-wal`)
           if (salts && now !== salts) restarts++
           salts = now
-          await pause(i)
+          await pause(commits)
         }
         // The pages reached the database file, and the WAL started over again and again (11-22
         // times here; back to back, after a short wait for a commit to do it, in quiet moments):
