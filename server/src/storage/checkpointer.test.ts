@@ -62,15 +62,15 @@ describe('WAL checkpoint thread', () => {
         )
         await vi.waitFor(async () => expect(await autocheckpoint(storage)).toBe(0))
 
-        // 3000 commits or more of a 4 KiB row each: some 36 MiB of WAL frames (a row takes
-        // three pages), 13 MiB of database. On until the WAL has started over 5 times (10 s at
-        // most): a fast machine writes 3000 back to back in 150-230 ms, a handful of the
-        // thread's ticks and waits, and the WAL then started over only 2-4 times in them.
+        // 3000 commits or more of a 4 KiB row each (a row takes three pages: some 12 KiB of WAL
+        // frames a commit, 4 KiB of database), and on until the WAL has started over 10 times
+        // (10 s at most): a fast machine writes 3000 back to back in 150-230 ms, a handful of the
+        // thread's ticks and waits.
         let largestWal = 0
         let restarts = 0
         let salts = ''
         const started = performance.now()
-        while (commits < 3000 || (restarts < 5 && performance.now() - started < 10_000)) {
+        while (commits < 3000 || (restarts < 10 && performance.now() - started < 10_000)) {
           commits++
           await storage.db.transaction().execute(async (trx) => {
             await sql`insert into blobs (body) values (randomblob(4096))`.execute(trx)
@@ -81,13 +81,16 @@ describe('WAL checkpoint thread', () => {
           salts = now
           await pause(commits)
         }
-        // The pages reached the database file, and the WAL started over again and again (11-22
-        // times here; back to back, after a short wait for a commit to do it, in quiet moments):
-        // it would otherwise hold every frame written, about three times the database (its
-        // largest was 2.7-5.9 MiB here).
+        // The pages reached the database file, and the WAL kept starting over (a WAL that stops
+        // starting over runs the loop to its 10 s). Its largest size is the frames written in
+        // one turn of the thread (a tick, a pass, a quiet moment), each of which syncs the
+        // database file: 2.7-12 MiB here, against some 13 MiB of database. A disk shared with
+        // other suites can hold one sync for hundreds of ms while the commits, which do not
+        // sync, go on: the WAL then reached 0.5-1.8 times the database in one turn (a loop of
+        // `dd conv=fsync` beside it). A WAL that held every frame would be three times it.
         await vi.waitFor(() => expect(sizeOf(file)).toBeGreaterThan(commits * 4096))
-        expect(restarts).toBeGreaterThanOrEqual(5)
-        expect(largestWal).toBeLessThan(sizeOf(file))
+        expect(restarts).toBeGreaterThanOrEqual(10)
+        expect(largestWal).toBeLessThan(2 * sizeOf(file))
         expect(await autocheckpoint(storage)).toBe(0)
       } finally {
         await storage.close()
