@@ -138,15 +138,16 @@ async function count(cliPath: string, offset: number): Promise<Counted> {
     const settings = join(dir.path, 'bench-fraud.json')
     writeFileSync(settings, JSON.stringify(RAISED_LIMITS))
     const project = createProject(env, 'Bench store', [ORIGIN], settings, cliPath)
-    await sendStarts(port, project.publishableKey, offset, WARMUP).catch((error) => {
-      throw new Error(`${error.message}:\n${log.slice(-3000)}`)
-    })
+    // A start refused under callgrind (a lease lapsing, say) fails the run with the server's log.
+    const withLog = (work: Promise<void>) =>
+      work.catch((error: Error) => {
+        throw new Error(`${error.message}:\n${log.slice(-3000)}`)
+      })
+    await withLog(sendStarts(port, project.publishableKey, offset, WARMUP))
     await new Promise((resolve) => setTimeout(resolve, 3000))
     const pid = String(child.pid)
     execFileSync('callgrind_control', ['-i', 'on', pid], { stdio: 'ignore' })
-    await sendStarts(port, project.publishableKey, offset + WARMUP, STARTS).catch((error) => {
-      throw new Error(`${error.message}:\n${log.slice(-3000)}`)
-    })
+    await withLog(sendStarts(port, project.publishableKey, offset + WARMUP, STARTS))
     // Their texts are part of a start's work: the dispatcher sends them meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 3000))
     execFileSync('callgrind_control', ['-i', 'off', pid], { stdio: 'ignore' })
