@@ -745,8 +745,8 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
        * Hands `count` texts to a started dispatcher whose carrier answers `delivered`, counting
        * the transactions opened while they are recorded; resolves once all are written.
        */
-      async function recordHanded(count: number) {
-        const delivering: CarrierAdapter = {
+      async function recordHanded(count: number, carrier?: CarrierAdapter) {
+        const delivering: CarrierAdapter = carrier ?? {
           id: 'delivering',
           capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
           async send(message) {
@@ -787,6 +787,18 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         // On PostgreSQL each batch of answers is one statement (outbox rows done in it); on
         // SQLite with a writer thread, one transaction there; on SQLite without one, they
         // share the commits of the moment instead.
+        if (dialect === 'postgres' || writerThread) expect(transactions).toBe(0)
+        else expect(transactions).toBeGreaterThan(0)
+      })
+
+      it('records sandbox texts handed over, their inbox rows in the same statement, with no transaction here (PostgreSQL, SQLite with a writer thread)', async () => {
+        const sandbox = sandboxCarrier({ db: storage.db, encryptionKey, now: () => now })
+        const { transactions, events } = await recordHanded(9, sandbox)
+        expect(events).toEqual([])
+        const inbox = await storage.db.selectFrom('sandbox_messages').select('id').execute()
+        const sent = await storage.db.selectFrom('messages').select('carrier_message_id').execute()
+        expect(inbox.map((r) => r.id).sort()).toEqual(sent.map((m) => m.carrier_message_id).sort())
+        expect(inbox).toHaveLength(9)
         if (dialect === 'postgres' || writerThread) expect(transactions).toBe(0)
         else expect(transactions).toBeGreaterThan(0)
       })

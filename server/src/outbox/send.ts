@@ -56,8 +56,8 @@ export async function writeOutcomes(
 /**
  * Writes outcomes that are all plain texts a carrier took, when no webhook endpoint wants
  * their statuses, outside a transaction here: on PostgreSQL as one statement (atomic on its
- * own): two round trips (the endpoints' read, the statement) where a transaction takes five
- * (sandbox texts, whose inbox rows come too, take a transaction); on SQLite with a writer
+ * own, a sandbox's inbox rows in it too): two round trips (the endpoints' read, the
+ * statement) where a transaction takes five; on SQLite with a writer
  * thread, as one transaction there, off the serving thread. Says false, having written
  * nothing, when the outcomes need a transaction (see {@link writeOutcomes}): on SQLite without
  * a writer thread, where commits are shared instead; for a long text's parts, any other

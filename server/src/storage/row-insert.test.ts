@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS, insertTestVerification } from '../../testing/storage'
 import { createProject } from '../projects'
@@ -205,6 +205,65 @@ for (const dialect of DIALECTS) {
         await storage.dispose()
       }
     })
+    it("puts a batch's inserts before a statement of its own `with` as one statement on PostgreSQL, all or nothing", async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        const { db } = storage
+        const rows = new RowBatch()
+        rows.add('fraud_events', event('fev_a'))
+        rows.add('fraud_events', event('fev_b'))
+        const tail = CompiledQuery.raw(
+          'with "v" ("id", "at") as (values ($1::text, $2::bigint)) ' +
+            'update "fraud_events" set "created_at" = "v"."at" from "v" where "fraud_events"."id" = "v"."id"',
+          ['fev_old', 7],
+        )
+        await insertRow(db, 'fraud_events', event('fev_old'))
+        const one = rows.beforeStatement(db, 'touch', tail)
+        if (dialect !== 'postgres') {
+          // SQLite has no data-modifying CTEs: the caller writes the two in a transaction.
+          expect(one).toBeNull()
+          return
+        }
+        expect(one?.parameters).toEqual([
+          ...Object.values(event('fev_a')),
+          ...Object.values(event('fev_b')),
+          'fev_old',
+          7,
+        ])
+        await db.executeQuery(one as CompiledQuery)
+        const stored = await db
+          .selectFrom('fraud_events')
+          .select(['id', 'created_at'])
+          .orderBy('id')
+          .execute()
+        expect(stored.map((r) => [r.id, Number(r.created_at)])).toEqual([
+          ['fev_a', 1],
+          ['fev_b', 1],
+          ['fev_old', 7],
+        ])
+        // The same shape again (from the cache), failing in its last part: no row is written.
+        const again = new RowBatch()
+        again.add('fraud_events', event('fev_c'))
+        again.add('fraud_events', event('fev_d'))
+        const failing = again.beforeStatement(
+          db,
+          'touch',
+          CompiledQuery.raw(tail.sql, ['fev_old', 'not a number']),
+        )
+        await expect(db.executeQuery(failing as CompiledQuery)).rejects.toThrow()
+        expect(
+          await db
+            .selectFrom('fraud_events')
+            .select('id')
+            .where('id', 'in', ['fev_c', 'fev_d'])
+            .execute(),
+        ).toEqual([])
+        expect(new RowBatch().beforeStatement(db, 'touch', tail)).toBeNull()
+      } finally {
+        await storage.dispose()
+      }
+    })
+
     it('writes a batch with a row Kysely must build all or nothing too', async () => {
       const storage = await createTestStorage(dialect)
       try {

@@ -173,6 +173,38 @@ export class RowBatch {
     return statements
   }
 
+  /**
+   * On PostgreSQL, the batch's inserts and then `statement` as one statement (atomic on its
+   * own: no transaction, one round trip): the inserts go first as data-modifying CTEs, `statement`
+   * (which may start with its own `with`) is the last part and its parameters come after the
+   * rows'. `key` names `statement`'s SQL for the cache (a statement whose text varies must have
+   * a key that varies with it). Null on SQLite, for an empty batch, or when a row's shape must
+   * go through Kysely each time.
+   * @example
+   * const one = rows.beforeStatement(db, 'sent:3', sent)
+   * if (one) await db.executeQuery(one)
+   */
+  beforeStatement(db: DatabaseWriter, key: string, statement: CompiledQuery): CompiledQuery | null {
+    if (this.#rows.length === 0 || !isPostgres(db)) return null
+    const { groups, shape } = groupsOf(this.#rows)
+    const byShape = shapesOf(db)
+    const cacheKey = `${shape}>${key}`
+    let sql = byShape.get(cacheKey)
+    if (sql === undefined) {
+      const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
+      sql = parts.every((part) => part !== null)
+        ? chained([...(parts as string[]), statement.sql], { lastMayHaveWith: true })
+        : null
+      if (byShape.size >= MAX_SHAPES) byShape.clear()
+      byShape.set(cacheKey, sql)
+    }
+    if (sql === null) return null
+    return CompiledQuery.raw(sql, [
+      ...[...groups.values()].flat().flatMap((row) => row.parameters),
+      ...statement.parameters,
+    ])
+  }
+
   async write(db: DatabaseWriter): Promise<void> {
     const rows = this.#rows
     if (rows.length === 0) return
@@ -180,14 +212,8 @@ export class RowBatch {
       for (const row of rows) await insertNow(db, row)
       return
     }
-    const groups = new Map<string, Row[]>()
-    for (const row of rows) {
-      const group = groups.get(row.shape)
-      if (group) group.push(row)
-      else groups.set(row.shape, [row])
-    }
+    const { groups, shape } = groupsOf(rows)
     const byShape = shapesOf(db)
-    const shape = [...groups].map(([rowShape, group]) => `${rowShape}*${group.length}`).join('+')
     let sql = byShape.get(shape)
     if (sql === undefined) {
       const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
@@ -217,6 +243,18 @@ export class RowBatch {
 /** Shapes kept per dialect. */
 const MAX_SHAPES = 500
 
+/** Rows by shape (in the order shapes first come), and the name of that grouping. */
+function groupsOf(rows: readonly Row[]): { groups: Map<string, Row[]>; shape: string } {
+  const groups = new Map<string, Row[]>()
+  for (const row of rows) {
+    const group = groups.get(row.shape)
+    if (group) group.push(row)
+    else groups.set(row.shape, [row])
+  }
+  const shape = [...groups].map(([rowShape, group]) => `${rowShape}*${group.length}`).join('+')
+  return { groups, shape }
+}
+
 /** One multi-row insert of rows of one shape (see sqlOf), or null. */
 function groupSqlOf(db: DatabaseWriter, group: Row[]): string | null {
   const [first] = group
@@ -233,9 +271,10 @@ function groupSqlOf(db: DatabaseWriter, group: Row[]): string | null {
 /**
  * PostgreSQL inserts as one statement: `with "r0" as (insert …), "r1" as (insert …) insert …`,
  * each one's `$n` placeholders numbered on from the one before. Only SQL whose parameters are
- * its rows' values (see sqlOf) comes here: its text holds no `$` but the placeholders.
+ * its rows' values (see sqlOf) comes here, and a last statement of ours (see
+ * RowBatch.beforeStatement): texts that hold no `$` but the placeholders.
  */
-function chained(parts: string[]): string {
+function chained(parts: string[], { lastMayHaveWith = false } = {}): string {
   let offset = 0
   const renumbered = parts.map((part) => {
     let count = 0
@@ -246,7 +285,14 @@ function chained(parts: string[]): string {
     offset += count
     return sql
   })
-  const last = renumbered.pop() as string
+  let last = renumbered.pop() as string
   if (renumbered.length === 0) return last
-  return `with ${renumbered.map((sql, i) => `"r${i}" as (${sql})`).join(', ')} ${last}`
+  const ctes = renumbered.map((sql, i) => `"r${i}" as (${sql})`).join(', ')
+  // A last part with its own `with` list: its CTEs join the list after the inserts'.
+  const own = lastMayHaveWith ? /^with\s+/i.exec(last) : null
+  if (own) {
+    last = last.slice(own[0].length)
+    return `with ${ctes}, ${last}`
+  }
+  return `with ${ctes} ${last}`
 }
