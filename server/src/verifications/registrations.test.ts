@@ -134,6 +134,38 @@ for (const dialect of DIALECTS) {
           .execute()
         expect(rows).toEqual([{ status: 'sent', template_encrypted: null }])
       })
+
+      it('stores template data for a live text until it is sent, and none for a test-mode text (the sandbox sends bodies)', async () => {
+        const { project, pk } = await liveProject(alibaba())
+        const testKey = await createApiKey(h.db, project.id, 'publishable', 'test')
+        const queued = async (key: string, phone: string) => {
+          const started = await h.call('POST', '/v1/verifications', {
+            key,
+            body: { phone, consent: { accepted: true }, locale: 'zh-CN' },
+          })
+          expect(started.status).toBe(201)
+          return h.db
+            .selectFrom('messages')
+            .select(['mode', 'status', 'template_encrypted'])
+            .where('verification_id', '=', started.json.id)
+            .executeTakeFirstOrThrow()
+        }
+        expect(await queued(pk, '+8613800138002')).toEqual({
+          mode: 'live',
+          status: 'queued',
+          template_encrypted: expect.stringMatching(/^v1\./),
+        })
+        expect(await queued(testKey, '+8613800138003')).toEqual({
+          mode: 'test',
+          status: 'queued',
+          template_encrypted: null,
+        })
+        await h.dispatcher.drain()
+        expect(fake.sends.at(-1)).toMatchObject({
+          to: '+8613800138002',
+          templateCode: 'SMS_154950909',
+        })
+      })
     })
 
     it('passes the DLT ids of a +91 text to Infobip', async () => {

@@ -13,6 +13,7 @@ import type {
   VerificationDetails,
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
+import type { TemplateData } from '../carriers/types'
 import type { FraudGuard } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
@@ -99,6 +100,18 @@ export interface VerificationServiceOptions {
    * commit, so it is sent without a claim round trip (see outbox/handoff).
    */
   dispatcher?: Pick<Dispatcher, 'claimForHandoff' | 'handOff'> | undefined
+}
+
+/**
+ * What a text keeps: a test-mode text never leaves the sandbox (DESIGN: test keys never reach a
+ * real carrier), which sends bodies, so the template data only template-only carriers read is
+ * neither encrypted nor stored for it.
+ */
+function textFor(
+  mode: 'test' | 'live',
+  text: { body: string; template: TemplateData },
+): { body: string; template?: TemplateData } {
+  return mode === 'test' ? { body: text.body } : text
 }
 
 /**
@@ -230,7 +243,7 @@ export function createVerificationService({
         projectId: project.id,
         mode: apiKey.mode,
         to: phone.e164,
-        ...codeMessage(project, phone.e164, code, meta.origin, input.locale),
+        ...textFor(apiKey.mode, codeMessage(project, phone.e164, code, meta.origin, input.locale)),
         now: at,
         suppressed: risk.decoy,
       })
@@ -376,7 +389,10 @@ export function createVerificationService({
           projectId: project.id,
           mode: row.mode,
           to: row.phone,
-          ...codeMessage(project, row.phone, code, meta.origin ?? row.origin, row.locale),
+          ...textFor(
+            row.mode,
+            codeMessage(project, row.phone, code, meta.origin ?? row.origin, row.locale),
+          ),
           now: at,
         })
       })
