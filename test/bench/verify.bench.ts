@@ -15,7 +15,9 @@
  *   (a new peer process each round, see BENCH_PEER_KEPT); then start and check again at half
  *   their maximum rate (latency at a load with headroom).
  * - `postgres`: start and check on PostgreSQL (BENCH_POSTGRES_URL, else
- *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after).
+ *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after). With `sqlite` too,
+ *   the PostgreSQL start takes a turn in each of its rounds, right after SQLite's start, and
+ *   "PostgreSQL start ÷ SQLite start" is the median of the rounds' ratios.
  * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL.
  * - `guard`: the fraud guard's cost, live keys (the guard weighs live traffic only; their texts
  *   go to a real SMPP peer on loopback, in this process) and the widget's caller signals on every start: start
@@ -588,9 +590,10 @@ async function checkRow(name: string, tg: TextgateUnderTest, extra: Partial<Load
   return report({ name, kind: 'check', ...row })
 }
 
-async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+/** A new database on the PostgreSQL server of POSTGRES_URL, and how to drop it. */
+async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = new URL(POSTGRES_URL ?? '')
-  const name = `tg_bench_${process.pid}_${Date.now()}`
+  const name = `tg_bench_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`
   const exec = async (sql: string) => {
     const client = new pg.Client({ connectionString: admin.toString() })
     await client.connect()
@@ -603,10 +606,18 @@ async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promis
   await exec(`CREATE DATABASE ${name}`)
   const url = new URL(admin)
   url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  }
+}
+
+async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const database = await createPostgresDatabase()
   try {
-    return await run(url.toString())
+    return await run(database.url)
   } finally {
-    await exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await database.drop()
   }
 }
 
@@ -737,7 +748,7 @@ async function main() {
     let before: TextgateUnderTest | undefined
     let beforeCheckout: { cliPath: string; remove(): void } | undefined
     const rounds: Record<
-      'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck',
+      'start' | 'check' | 'peerSend' | 'peerVerify' | 'beforeStart' | 'beforeCheck' | 'pgStart',
       Row[]
     > = {
       start: [],
@@ -746,8 +757,18 @@ async function main() {
       peerVerify: [],
       beforeStart: [],
       beforeCheck: [],
+      pgStart: [],
     }
+    // With the PostgreSQL section, its start row takes a turn in each round too, right after
+    // SQLite's: "PostgreSQL start ÷ SQLite start" is then a ratio of rows that shared the
+    // machine's load, as the peer's are, not of rows minutes apart.
+    let pgDatabase: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined
+    let pgTextgate: TextgateUnderTest | undefined
     try {
+      if (SECTIONS.has('postgres') && POSTGRES_URL) {
+        pgDatabase = await createPostgresDatabase()
+        pgTextgate = await startTextgates(pgDatabase.url)
+      }
       if (BEFORE) {
         beforeCheckout = checkoutBefore(BEFORE)
         before = await startTextgates(undefined, 1, beforeCheckout.cliPath)
@@ -768,6 +789,12 @@ async function main() {
           peer = await startPeer(round)
         }
         rounds.start.push(await startRow('Textgate start (POST /v1/verifications)', tg))
+        if (pgTextgate) {
+          const onPostgres = pgTextgate
+          rounds.pgStart.push(
+            await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', onPostgres)),
+          )
+        }
         if (before) rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
         rounds.peerSend.push(
           report({
@@ -809,6 +836,8 @@ async function main() {
       await peer?.stop()
       dir.remove()
       await tg.close()
+      await pgTextgate?.close()
+      await pgDatabase?.drop()
       await before?.close()
       beforeCheckout?.remove()
     }
@@ -825,6 +854,9 @@ async function main() {
       checkVsVerify: paired(rounds.check, rounds.peerVerify, throughput),
       startVsSendOtpPerCpu: paired(rounds.start, rounds.peerSend, perCpu),
       checkVsVerifyPerCpu: paired(rounds.check, rounds.peerVerify, perCpu),
+      ...(rounds.pgStart.length > 0
+        ? { postgresStartVsSqliteStart: paired(rounds.pgStart, rounds.start, throughput) }
+        : {}),
       ...(before
         ? {
             startAfterVsBefore: paired(rounds.start, rounds.beforeStart, throughput),
@@ -840,6 +872,7 @@ async function main() {
     }
     rows.start = median(rounds.start)
     rows.peerSend = median(rounds.peerSend)
+    if (rounds.pgStart.length > 0) rows.pgStart = median(rounds.pgStart)
     if (KINDS.has('check')) {
       rows.check = median(rounds.check)
       rows.peerVerify = median(rounds.peerVerify)
@@ -991,12 +1024,13 @@ async function main() {
   if ((SECTIONS.has('postgres') || SECTIONS.has('scale')) && !POSTGRES_URL) {
     console.log('\nPostgreSQL rows skipped: set BENCH_POSTGRES_URL or TEXTGATE_TEST_POSTGRES_URL')
   }
-  if (SECTIONS.has('postgres') && POSTGRES_URL) {
+  if (SECTIONS.has('postgres') && POSTGRES_URL && !(rows.pgStart && !KINDS.has('check'))) {
     console.log('\nPostgreSQL, one server process')
     await withPostgresDatabase(async (url) => {
       const tg = await startTextgates(url)
       try {
-        rows.pgStart = await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', tg))
+        // Measured in the SQLite rounds already when they ran (see there).
+        rows.pgStart ??= await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', tg))
         if (KINDS.has('check')) {
           rows.pgCheck = await withDatabaseCpu(() => checkRow('Textgate check on PostgreSQL', tg))
         }
@@ -1113,7 +1147,11 @@ async function main() {
       console.log(`  ${name.padEnd(26)} ${value.toFixed(2)}`)
     }
   }
-  if (rows.pgStart && rows.start) {
+  if (pairedRatios.postgresStartVsSqliteStart) {
+    console.log(
+      `PostgreSQL start ÷ SQLite start: ${pairedRatios.postgresStartVsSqliteStart.toFixed(2)} (the median of the rounds' ratios)`,
+    )
+  } else if (rows.pgStart && rows.start) {
     console.log(`PostgreSQL start ÷ SQLite start: ${ratio(rows.pgStart, rows.start)}`)
   }
   if (rows.pgCheck && rows.check) {
