@@ -186,23 +186,7 @@ export class RowBatch {
    */
   beforeStatement(db: DatabaseWriter, key: string, statement: CompiledQuery): CompiledQuery | null {
     if (this.#rows.length === 0 || !isPostgres(db)) return null
-    const { groups, shape } = groupsOf(this.#rows)
-    const byShape = shapesOf(db)
-    const cacheKey = `${shape}>${key}`
-    let sql = byShape.get(cacheKey)
-    if (sql === undefined) {
-      const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
-      sql = parts.every((part) => part !== null)
-        ? chained([...(parts as string[]), statement.sql], { lastMayHaveWith: true })
-        : null
-      if (byShape.size >= MAX_SHAPES) byShape.clear()
-      byShape.set(cacheKey, sql)
-    }
-    if (sql === null) return null
-    return CompiledQuery.raw(sql, [
-      ...[...groups.values()].flat().flatMap((row) => row.parameters),
-      ...statement.parameters,
-    ])
+    return chainedStatement(db, this.#rows, { key, statement })
   }
 
   async write(db: DatabaseWriter): Promise<void> {
@@ -212,17 +196,8 @@ export class RowBatch {
       for (const row of rows) await insertNow(db, row)
       return
     }
-    const { groups, shape } = groupsOf(rows)
-    const byShape = shapesOf(db)
-    let sql = byShape.get(shape)
-    if (sql === undefined) {
-      const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
-      sql = parts.every((part) => part !== null) ? chained(parts as string[]) : null
-      // A batch's shape carries its row counts: bounded, as query templates are.
-      if (byShape.size >= MAX_SHAPES) byShape.clear()
-      byShape.set(shape, sql)
-    }
-    if (sql === null) {
+    const statement = chainedStatement(db, rows)
+    if (statement === null) {
       // A row Kysely must build each time: one statement a row, still all or nothing.
       if (db.isTransaction) for (const row of rows) await insertNow(db, row)
       else
@@ -231,20 +206,23 @@ export class RowBatch {
         })
       return
     }
-    await db.executeQuery(
-      CompiledQuery.raw(
-        sql,
-        [...groups.values()].flat().flatMap((row) => row.parameters),
-      ),
-    )
+    await db.executeQuery(statement)
   }
 }
 
 /** Shapes kept per dialect. */
 const MAX_SHAPES = 500
 
-/** Rows by shape (in the order shapes first come), and the name of that grouping. */
-function groupsOf(rows: readonly Row[]): { groups: Map<string, Row[]>; shape: string } {
+/**
+ * `rows` as one PostgreSQL statement (see chained), `tail` last when given, compiled once per
+ * shape of the batch (its tables, columns and row counts) and tail key; null when a row's shape
+ * must go through Kysely each time.
+ */
+function chainedStatement(
+  db: DatabaseWriter,
+  rows: readonly Row[],
+  tail?: { key: string; statement: CompiledQuery },
+): CompiledQuery | null {
   const groups = new Map<string, Row[]>()
   for (const row of rows) {
     const group = groups.get(row.shape)
@@ -252,7 +230,20 @@ function groupsOf(rows: readonly Row[]): { groups: Map<string, Row[]>; shape: st
     else groups.set(row.shape, [row])
   }
   const shape = [...groups].map(([rowShape, group]) => `${rowShape}*${group.length}`).join('+')
-  return { groups, shape }
+  const cacheKey = tail ? `${shape}>${tail.key}` : shape
+  const byShape = shapesOf(db)
+  let sql = byShape.get(cacheKey)
+  if (sql === undefined) {
+    const parts = [...groups.values()].map((group) => groupSqlOf(db, group))
+    if (tail) parts.push(tail.statement.sql)
+    sql = parts.every((part) => part !== null) ? chained(parts as string[]) : null
+    // A batch's shape carries its row counts: bounded, as query templates are.
+    if (byShape.size >= MAX_SHAPES) byShape.clear()
+    byShape.set(cacheKey, sql)
+  }
+  if (sql === null) return null
+  const parameters = [...groups.values()].flat().flatMap((row) => row.parameters)
+  return CompiledQuery.raw(sql, tail ? [...parameters, ...tail.statement.parameters] : parameters)
 }
 
 /** One multi-row insert of rows of one shape (see sqlOf), or null. */
@@ -274,7 +265,7 @@ function groupSqlOf(db: DatabaseWriter, group: Row[]): string | null {
  * its rows' values (see sqlOf) comes here, and a last statement of ours (see
  * RowBatch.beforeStatement): texts that hold no `$` but the placeholders.
  */
-function chained(parts: string[], { lastMayHaveWith = false } = {}): string {
+function chained(parts: string[]): string {
   let offset = 0
   const renumbered = parts.map((part) => {
     let count = 0
@@ -288,8 +279,9 @@ function chained(parts: string[], { lastMayHaveWith = false } = {}): string {
   let last = renumbered.pop() as string
   if (renumbered.length === 0) return last
   const ctes = renumbered.map((sql, i) => `"r${i}" as (${sql})`).join(', ')
-  // A last part with its own `with` list: its CTEs join the list after the inserts'.
-  const own = lastMayHaveWith ? /^with\s+/i.exec(last) : null
+  // A last part with its own `with` list (a tail of ours; inserts never have one): its CTEs
+  // join the list after the inserts'.
+  const own = /^with\s+/i.exec(last)
   if (own) {
     last = last.slice(own[0].length)
     return `with ${ctes}, ${last}`
