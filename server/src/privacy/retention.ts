@@ -30,6 +30,24 @@ export interface RetentionResult {
   figures: number
 }
 
+/** PostgreSQL's SQLSTATE for a deadlock: the statement was rolled back, and may run again. */
+const DEADLOCK = '40P01'
+
+/**
+ * Runs an idempotent statement, again when PostgreSQL chose it to break a deadlock (processes
+ * masking at once lock the same rows, and its victim is rolled back whole): a few tries.
+ */
+async function againOnDeadlock<T>(run: () => Promise<T>, tries = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run()
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= tries) throw error
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
+    }
+  }
+}
+
 /**
  * Masks what is older than `retentionMs` at `at`; with `since`, only rows created from then on
  * (what crossed the line since an earlier pass). Each statement goes through its table's
@@ -45,50 +63,60 @@ export async function applyRetention(
   const projects = db.selectFrom('projects').select('id')
   const from = since ?? Number.MIN_SAFE_INTEGER
   const [verifications, messages, fraudEvents, signals, figures] = await Promise.all([
-    db
-      .updateTable('verifications')
-      .set({ phone: masked('phone'), ip: null })
-      .where('project_id', 'in', projects)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', cutoff)
-      .where('phone', 'like', '+%')
-      .where('phone', 'not like', `%${MASK_MARK}%`)
-      .executeTakeFirst(),
-    db
-      .updateTable('messages')
-      .set({ to: masked('to') })
-      .where('project_id', 'in', projects)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', cutoff)
-      .where('to', 'like', '+%')
-      .where('to', 'not like', `%${MASK_MARK}%`)
-      .executeTakeFirst(),
-    db
-      .updateTable('fraud_events')
-      .set({ phone: masked('phone'), ip: null })
-      .where('project_id', 'in', projects)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', cutoff)
-      .where('phone', 'like', '+%')
-      .where('phone', 'not like', `%${MASK_MARK}%`)
-      .executeTakeFirst(),
+    againOnDeadlock(() =>
+      db
+        .updateTable('verifications')
+        .set({ phone: masked('phone'), ip: null })
+        .where('project_id', 'in', projects)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', cutoff)
+        .where('phone', 'like', '+%')
+        .where('phone', 'not like', `%${MASK_MARK}%`)
+        .executeTakeFirst(),
+    ),
+    againOnDeadlock(() =>
+      db
+        .updateTable('messages')
+        .set({ to: masked('to') })
+        .where('project_id', 'in', projects)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', cutoff)
+        .where('to', 'like', '+%')
+        .where('to', 'not like', `%${MASK_MARK}%`)
+        .executeTakeFirst(),
+    ),
+    againOnDeadlock(() =>
+      db
+        .updateTable('fraud_events')
+        .set({ phone: masked('phone'), ip: null })
+        .where('project_id', 'in', projects)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', cutoff)
+        .where('phone', 'like', '+%')
+        .where('phone', 'not like', `%${MASK_MARK}%`)
+        .executeTakeFirst(),
+    ),
     // Apart from the masking above, so rows masked before signals were kept are cleared too.
-    db
-      .updateTable('verifications')
-      .set({ signals: null })
-      .where('project_id', 'in', projects)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', cutoff)
-      .where('signals', 'is not', null)
-      .executeTakeFirst(),
-    db
-      .updateTable('fraud_events')
-      .set({ figures: null })
-      .where('project_id', 'in', projects)
-      .where('created_at', '>=', from)
-      .where('created_at', '<', cutoff)
-      .where('figures', 'is not', null)
-      .executeTakeFirst(),
+    againOnDeadlock(() =>
+      db
+        .updateTable('verifications')
+        .set({ signals: null })
+        .where('project_id', 'in', projects)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', cutoff)
+        .where('signals', 'is not', null)
+        .executeTakeFirst(),
+    ),
+    againOnDeadlock(() =>
+      db
+        .updateTable('fraud_events')
+        .set({ figures: null })
+        .where('project_id', 'in', projects)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', cutoff)
+        .where('figures', 'is not', null)
+        .executeTakeFirst(),
+    ),
   ])
   return {
     verifications: Number(verifications.numUpdatedRows),
