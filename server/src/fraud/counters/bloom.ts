@@ -23,6 +23,26 @@ export function hashesOf(text: string): Hashes {
   return [h1 >>> 0, (h2 >>> 0) | 1]
 }
 
+/** Murmur3's finaliser: every bit of `h` moves about half the bits of the result. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * The hashes of a counter's row from its row key's {@link hashesOf} and the start of its window
+ * (ms): a counter's key is hashed once, not each of its rows' names.
+ */
+export function rowHashes([h1, h2]: Hashes, bucket: number): Hashes {
+  // Windows start on whole seconds at least: seconds fit in 32 bits until 2106.
+  const seconds = Math.floor(bucket / 1000) >>> 0
+  return [
+    mix(h1 ^ Math.imul(seconds, 0x9e3779b1)),
+    (mix(h2 + Math.imul(seconds, 0x7feb352d)) | 1) >>> 0,
+  ]
+}
+
 export class BloomFilter {
   readonly #bits: Uint32Array
   readonly #size: number
@@ -105,7 +125,13 @@ export class KnownRows {
   /** Partitions before this hour were dropped: what they held is unknown. */
   #dropped = Number.NEGATIVE_INFINITY
 
-  add(id: string, expiresAt: number, hashes: Hashes = hashesOf(id)): void {
+  /** Adds the row of `rowKey`'s window starting at `bucket`, expiring at `expiresAt`. */
+  add(rowKey: string, bucket: number, expiresAt: number): void {
+    this.addHashed(expiresAt, rowHashes(hashesOf(rowKey), bucket))
+  }
+
+  /** {@link add} by the row's hashes (see {@link rowHashes}). */
+  addHashed(expiresAt: number, hashes: Hashes): void {
     const hour = Math.floor(expiresAt / HOUR_MS)
     let layers = this.#partitions.get(hour)
     if (!layers) {
@@ -120,8 +146,13 @@ export class KnownRows {
     top.addHashed(hashes)
   }
 
-  /** False only when the row of `id` (expiring at `expiresAt`) certainly does not exist. */
-  mayExist(id: string, expiresAt: number, hashes: Hashes = hashesOf(id)): boolean {
+  /** False only when that row (expiring at `expiresAt`) certainly does not exist. */
+  mayExist(rowKey: string, bucket: number, expiresAt: number): boolean {
+    return this.mayExistHashed(expiresAt, rowHashes(hashesOf(rowKey), bucket))
+  }
+
+  /** {@link mayExist} by the row's hashes (see {@link rowHashes}). */
+  mayExistHashed(expiresAt: number, hashes: Hashes): boolean {
     const hour = Math.floor(expiresAt / HOUR_MS)
     if (hour < this.#dropped) return true
     const layers = this.#partitions.get(hour)

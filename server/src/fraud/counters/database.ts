@@ -283,12 +283,12 @@ export function databaseCounters(db: Kysely<Database>): CounterStore {
 const SCAN_PAGE = 5_000
 
 /**
- * Every counter row's id (`rowKey@bucket`) and expiry, a page at a time in key order (keyset
- * paging: every page is an index range, however big the table).
+ * Every counter row's key, window and expiry, a page at a time in key order (keyset paging:
+ * every page is an index range, however big the table).
  */
 export async function* storedRows(
   db: Kysely<Database>,
-): AsyncGenerator<{ id: string; expiresAt: number }[]> {
+): AsyncGenerator<{ key: string; bucket: number; expiresAt: number }[]> {
   let after: { key: string; bucket: number } | undefined
   for (;;) {
     let query = db
@@ -306,7 +306,8 @@ export async function* storedRows(
     const rows = await query.execute()
     if (rows.length === 0) return
     yield rows.map((row) => ({
-      id: rowId(row.key, Number(row.bucket)),
+      key: row.key,
+      bucket: Number(row.bucket),
       expiresAt: Number(row.expires_at),
     }))
     const last = rows.at(-1) as { key: string; bucket: number }

@@ -96,7 +96,7 @@ export function leasedCounters(
   /** Counter calls in the table not yet answered. */
   const inTable = new Set<Promise<unknown>>()
   /** While taking the lease: ids counted in the table, for the filter being read. */
-  let takenMeanwhile: Map<string, number> | undefined
+  let takenMeanwhile: Map<string, { key: string; bucket: number; expiresAt: number }> | undefined
 
   let waiters: (() => void)[] = []
   function notify() {
@@ -189,7 +189,8 @@ export function leasedCounters(
     if (!takenMeanwhile) return
     for (const ref of refs) {
       const bucket = bucketOf(at, ref.windowMs)
-      takenMeanwhile.set(rowId(rowKey(ref), bucket), expiryOf(ref, bucket))
+      const key = rowKey(ref)
+      takenMeanwhile.set(rowId(key, bucket), { key, bucket, expiresAt: expiryOf(ref, bucket) })
     }
   }
   /** The table's counters, with what is under way known. */
@@ -277,7 +278,9 @@ export function leasedCounters(
       // Calls counted in the table until now must have landed before memory takes over.
       setMode('handing-over')
       await Promise.allSettled([...inTable])
-      for (const [taken, expiresAt] of takenMeanwhile) known.add(taken, expiresAt)
+      for (const { key, bucket, expiresAt } of takenMeanwhile.values()) {
+        known.add(key, bucket, expiresAt)
+      }
       // Reading a large table takes a while: the lease is renewed before memory counts.
       if (!(await renew(clock()))) return setMode('waiting')
       local = writeBehindCounters(db, known)

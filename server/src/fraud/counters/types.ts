@@ -21,7 +21,8 @@ export const bucketOf = (at: number, windowMs: number) => Math.floor(at / window
 /** A counter row's id: its {@link rowKey} and the start of its window. */
 export const rowId = (key: string, bucket: number) => `${key}@${bucket}`
 /** When the row of `ref`'s window starting at `bucket` is no longer read (two windows on). */
-export const expiryOf = (ref: CounterRef, bucket: number) => bucket + 2 * ref.windowMs
+export const expiryOf = (ref: Pick<CounterRef, 'windowMs'>, bucket: number) =>
+  bucket + 2 * ref.windowMs
 
 export function estimate(
   ref: CounterRef,

@@ -55,14 +55,15 @@ describe('the rows known to exist', () => {
   it('holds more rows than its first filter, and forgets only hours long past', () => {
     const known = new KnownRows()
     const at = Date.parse('2026-12-02T10:30:00Z')
-    for (let i = 0; i < 200_000; i++) known.add(`row:${i}`, at + HOUR)
+    for (let i = 0; i < 200_000; i++) known.add(`row:${i}`, at, at + HOUR)
     expect(known.bytes).toBeGreaterThan(new BloomFilter(131_072).bytes)
-    for (let i = 0; i < 200_000; i += 97) expect(known.mayExist(`row:${i}`, at + HOUR)).toBe(true)
-    expect(known.mayExist('row:none', at + 3 * HOUR)).toBe(false)
+    for (let i = 0; i < 200_000; i += 97)
+      expect(known.mayExist(`row:${i}`, at, at + HOUR)).toBe(true)
+    expect(known.mayExist('row:none', at, at + 3 * HOUR)).toBe(false)
     known.prune(at + 3 * HOUR)
     // Its hour was dropped: nothing can be said any more, so it may exist.
-    expect(known.mayExist('row:none', at + HOUR)).toBe(true)
-    expect(known.mayExist('row:none', at + 3 * HOUR)).toBe(false)
+    expect(known.mayExist('row:none', at, at + HOUR)).toBe(true)
+    expect(known.mayExist('row:none', at, at + 3 * HOUR)).toBe(false)
   })
 })
 
@@ -86,7 +87,7 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         const [exact, behind] = [await open(), await open()]
         const table = databaseCounters(exact.db)
         const memory = writeBehindCounters(behind.db, new KnownRows(), {
-          valuesPerGeneration: 3,
+          keysPerGeneration: 3,
         })
         const model = modelCounters()
         const next = random(seed)
@@ -140,7 +141,7 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         // read behind the flush, one it keeps is answered at once. Every answer must be the
         // model's, whatever order they come in.
         const storage = await open()
-        const memory = writeBehindCounters(storage.db, new KnownRows(), { valuesPerGeneration: 50 })
+        const memory = writeBehindCounters(storage.db, new KnownRows(), { keysPerGeneration: 50 })
         const model = modelCounters()
         const next = random(seed)
         const keys = Array.from({ length: 400 }, (_, i) => `start:p:phone:+44740000${1000 + i}`)
@@ -228,6 +229,26 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(values.map((v) => v[0]).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
         Array.from({ length: 50 }, (_, i) => i + 1),
       )
+    })
+
+    it('counts a new row once for each caller while another caller of it reads the table', async () => {
+      const storage = await open()
+      const stored = { key: 'start:p:ip:203.0.113.9', windowMs: HOUR }
+      await databaseCounters(storage.db).hit([stored], T0 + 1, 5)
+      const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      const fresh = { key: 'start:p:phone:+447400999000', windowMs: HOUR }
+      // The first call reads `stored` (it has a row); the next ones, on the turns after, are
+      // answered from memory while that read is under way. Each counts `fresh` once.
+      const first = memory.hit([stored, fresh], T0 + 2)
+      const others: Promise<number[]>[] = []
+      for (let turn = 0; turn < 5; turn++) {
+        await new Promise(setImmediate)
+        others.push(memory.hit([fresh], T0 + 3))
+      }
+      const values = [(await first)[1], ...(await Promise.all(others)).map((v) => v[0])]
+      expect(values.sort()).toEqual([1, 2, 3, 4, 5, 6])
+      expect((await first)[0]).toBe(6)
+      expect(await memory.read([fresh], T0 + 4)).toEqual([6])
     })
 
     it('starts from the rows in the table, and keeps what a failed flush held', async () => {

@@ -4,10 +4,12 @@
  * counter rows, what this process has counted is the whole truth, and a start needs no round
  * trip to count.
  *
- * - Values: a bounded cache of counters' current counts. A counter not in it is read from the
- *   database (its row, plus what is counted and not yet written), unless the Bloom filters of
- *   rows that may exist say it has none: a start's own number and address are new, so most
- *   of its counters cost no read at all.
+ * - Values: what this process knows of each key's rows (every window length asked for, the
+ *   current window and the one before), in a bounded cache by key: a counter costs a lookup by
+ *   its key, with no row name built. A row not known is read from the database, unless the
+ *   Bloom filters of rows that may exist say it has none: a start's own number and address are
+ *   new, so most of its counters cost no read at all. A key with counts not yet written stays
+ *   until they are.
  * - Writes: what is counted is summed per row and added every flush (multi-row upserts), so a
  *   start's counting costs a share of a statement, not two.
  * - A flush writes in parts (128 rows; on SQLite's writer thread 16, more for a large flush),
@@ -17,10 +19,9 @@
  * @module
  */
 import type { Kysely } from 'kysely'
-import { BoundedCache } from '../../bounded-cache'
 import type { Database } from '../../storage'
 import { writerThreadOf } from '../../storage/writer-thread'
-import { type Hashes, hashesOf, KnownRows } from './bloom'
+import { type Hashes, hashesOf, KnownRows, rowHashes } from './bloom'
 import { addRowStatements, addRows, read, storedRows } from './database'
 import {
   bucketOf,
@@ -35,10 +36,11 @@ import {
 } from './types'
 
 /**
- * Counter values kept per generation (the cache keeps up to twice as many): the counters read
- * again are the shared ones (a project, a country, a prefix), and a hit keeps them in.
+ * Keys whose counters are kept per generation (the cache keeps up to twice as many): the keys
+ * asked for again are the shared ones (a project, a country, a prefix), and a hit keeps them in.
+ * A key holds its windows of each length asked for (a start's number: an hour and a day).
  */
-const VALUES_PER_GENERATION = 16_384
+const KEYS_PER_GENERATION = 8_192
 /**
  * Rows a flush writes per transaction: on SQLite a transaction holds the one connection, and
  * the starts waiting for it to commit wait for the whole part (about 2 ms for 128 rows).
@@ -70,40 +72,68 @@ export interface WriteBehindCounters extends CounterStore {
   readonly unwritten: number
 }
 
+/** One window of a counter (a table row, or one to be), as this process knows it. */
+interface Row {
+  readonly bucket: number
+  /** Its whole count: the table's and what is counted here. Undefined until known (read). */
+  count: number | undefined
+  /** Counted here and not yet written; above zero, the row is in the list to write. */
+  unwritten: number
+  /** In the Bloom filters of rows that may exist. */
+  known: boolean
+  /** The last call that counted it: a call counts a row once, however many refs name it. */
+  call: number
+}
+
+/** A counter: a key and a window length, with the windows of it asked for lately. */
+interface Counter {
+  readonly windowMs: number
+  /** Its {@link rowKey}: the table's key column. */
+  readonly rowKey: string
+  /** The Bloom hashes of its row key, which each of its rows' hashes derive from. */
+  readonly hashes: Hashes
+  rows: Row[]
+}
+
+/** What this process knows of a key: a counter per window length (one or two, mostly). */
+interface Entry {
+  readonly key: string
+  counters: Counter[]
+}
+
 interface Pending {
   refs: CounterRef[]
-  /** Each ref's rows, named once per call. */
-  rows: RefRows[]
   at: number
   amount: number | null
+  /** Planned: each ref's key and counter, its current window and the one before (a fixed window has none). */
+  entries: Entry[]
+  counters: Counter[]
+  rows: (Row | undefined)[]
   resolve(values: number[]): void
   reject(error: unknown): void
 }
 
-/** A counter's rows for one call: its key, its current window and the one before. */
-interface RefRows {
-  key: string
-  bucket: number
-  current: string
-  /** Absent for a fixed window. */
-  previous: string | undefined
-}
-
-function rowsOf(ref: CounterRef, at: number): RefRows {
-  const key = rowKey(ref)
-  const bucket = bucketOf(at, ref.windowMs)
-  return {
-    key,
-    bucket,
-    current: rowId(key, bucket),
-    previous: ref.fixed ? undefined : rowId(key, bucket - ref.windowMs),
-  }
+/** A row to be counted that is not in the list to write yet, with what names it there. */
+interface Unwritten {
+  entry: Entry
+  counter: Counter
+  row: Row
 }
 
 /** Which rows the table holds, read from it: taken once no other process writes it. */
 export async function readKnownRows(db: Kysely<Database>): Promise<KnownRows> {
   const known = new KnownRows()
-  for await (const page of storedRows(db)) for (const row of page) known.add(row.id, row.expiresAt)
+  let key = ''
+  let hashes: Hashes = [0, 1]
+  for await (const page of storedRows(db)) {
+    for (const row of page) {
+      if (row.key !== key) {
+        key = row.key
+        hashes = hashesOf(key)
+      }
+      known.addHashed(row.expiresAt, rowHashes(hashes, row.bucket))
+    }
+  }
   return known
 }
 
@@ -111,13 +141,56 @@ export async function readKnownRows(db: Kysely<Database>): Promise<KnownRows> {
 export function writeBehindCounters(
   db: Kysely<Database>,
   known: KnownRows,
-  { valuesPerGeneration = VALUES_PER_GENERATION } = {},
+  { keysPerGeneration = KEYS_PER_GENERATION } = {},
 ): WriteBehindCounters {
-  const values = new BoundedCache<string, number>(valuesPerGeneration)
-  /** Counts not yet written, per row id. */
-  let unwritten = new Map<string, CounterRow>()
+  // What is known of each key, in two generations: when the current one is full it becomes the
+  // previous one and the one before is dropped (between batches, never in the middle of one,
+  // so a batch's rows stay one object each). A hit in the previous generation moves the key on.
+  let current = new Map<string, Entry>()
+  let previous = new Map<string, Entry>()
+  /** Keys with rows not yet written, and keys being written: never dropped meanwhile. */
+  let pinned = new Map<string, Entry>()
+  let writing = new Map<string, Entry>()
+  /** Rows with counts not yet written. */
+  let unwritten: Unwritten[] = []
   /** The latest time counted at: rows that expired well before it are forgotten. */
   let latest = 0
+  let calls = 0
+
+  function entryOf(key: string): Entry {
+    let entry = current.get(key)
+    if (entry !== undefined) return entry
+    entry = previous.get(key) ?? pinned.get(key) ?? writing.get(key) ?? { key, counters: [] }
+    current.set(key, entry)
+    return entry
+  }
+  function age() {
+    if (current.size < keysPerGeneration) return
+    previous = current
+    current = new Map()
+  }
+
+  function counterOf(entry: Entry, windowMs: number): Counter {
+    for (const counter of entry.counters) if (counter.windowMs === windowMs) return counter
+    const key = rowKey({ key: entry.key, windowMs })
+    const counter: Counter = { windowMs, rowKey: key, hashes: hashesOf(key), rows: [] }
+    entry.counters.push(counter)
+    return counter
+  }
+
+  /** The counter's row of the window starting at `bucket`, known or to be read. */
+  function rowOf(counter: Counter, bucket: number): Row {
+    const { rows, windowMs } = counter
+    for (const row of rows) if (row.bucket === bucket) return row
+    const row: Row = { bucket, count: undefined, unwritten: 0, known: false, call: 0 }
+    // Windows long past are no longer read (the row before the current one is): forgotten
+    // here once written.
+    if (rows.length >= 2) {
+      counter.rows = rows.filter((r) => r.unwritten > 0 || r.bucket >= bucket - 2 * windowMs)
+    }
+    counter.rows.push(row)
+    return row
+  }
 
   let tail: Promise<unknown> = Promise.resolve()
   /** Runs `job` after every job before it has settled. */
@@ -144,118 +217,135 @@ export function writeBehindCounters(
       // must read waits for the line: a row it reads is not in memory, so no batch answered
       // meanwhile counts it without reading it too (and lining up behind this one).
       try {
-        const plan = planOf(batch)
-        if (plan.missing.size === 0) return settle(batch, plan)
+        const missing = plan(batch)
+        if (missing.size === 0) return settle(batch)
       } catch (error) {
         for (const pending of batch) pending.reject(error)
         return
+      } finally {
+        age()
       }
       lined++
       exclusive(() => runBatch(batch)).finally(() => lined--)
     })
   }
 
-  interface Plan {
-    /** The batch's counters, held apart from the cache, which may drop them meanwhile. */
-    counts: Map<string, number>
-    /** Counters neither kept nor certainly without a row (id → row key): their rows are read. */
-    missing: Map<string, string>
-    /** The oldest window of those. */
-    oldest: number
-    /** The Bloom hashes of the rows found new, for adding them (hashed once). */
-    hashes: Map<string, Hashes>
-  }
-
-  /** What of a batch memory answers, and which rows must be read for the rest. */
-  function planOf(batch: Pending[]): Plan {
-    const counts = new Map<string, number>()
-    const missing = new Map<string, string>()
-    const hashes = new Map<string, Hashes>()
-    let oldest = Number.POSITIVE_INFINITY
-    const need = (id: string, key: string, bucket: number, expiresAt: number) => {
-      if (counts.has(id) || missing.has(id)) return
-      const kept = values.get(id)
-      if (kept !== undefined) return counts.set(id, kept)
-      const hashed = hashesOf(id)
-      if (unwritten.has(id) || known.mayExist(id, expiresAt, hashed)) {
-        missing.set(id, key)
-        oldest = Math.min(oldest, bucket)
-      } else {
-        counts.set(id, 0)
-        hashes.set(id, hashed)
+  /**
+   * Names each call's rows, and answers from memory what it can: a row not known is certainly
+   * new when the Bloom filters say so (count 0), else it is to be read. The rows to read, by
+   * row id, with their counters.
+   */
+  function plan(batch: Pending[]): Map<string, { counter: Counter; row: Row }> {
+    const missing = new Map<string, { counter: Counter; row: Row }>()
+    const need = (counter: Counter, row: Row) => {
+      if (row.count !== undefined) return
+      const hashes = rowHashes(counter.hashes, row.bucket)
+      if (known.mayExistHashed(expiryOf(counter, row.bucket), hashes)) {
+        missing.set(rowId(counter.rowKey, row.bucket), { counter, row })
+      } else row.count = 0
+    }
+    for (const pending of batch) {
+      const { refs, at, entries, counters, rows } = pending
+      if (at > latest) latest = at
+      entries.length = 0
+      counters.length = 0
+      rows.length = 0
+      for (const ref of refs) {
+        const entry = entryOf(ref.key)
+        const counter = counterOf(entry, ref.windowMs)
+        entries.push(entry)
+        counters.push(counter)
+        const bucket = bucketOf(at, ref.windowMs)
+        const now = rowOf(counter, bucket)
+        need(counter, now)
+        rows.push(now)
+        if (ref.fixed) rows.push(undefined)
+        else {
+          const before = rowOf(counter, bucket - ref.windowMs)
+          need(counter, before)
+          rows.push(before)
+        }
       }
     }
-    for (const { refs, rows, at } of batch) {
-      if (at > latest) latest = at
-      refs.forEach((ref, i) => {
-        const { key, bucket, current, previous } = rows[i] as RefRows
-        need(current, key, bucket, expiryOf(ref, bucket))
-        if (previous !== undefined) {
-          need(previous, key, bucket - ref.windowMs, expiryOf(ref, bucket - ref.windowMs))
-        }
-      })
-    }
-    return { counts, missing, oldest, hashes }
+    return missing
   }
 
   /** Runs a batch in the exclusive line: after any flush under way, reading what it must. */
   async function runBatch(batch: Pending[]) {
     try {
-      const plan = planOf(batch)
-      const { counts, missing, oldest } = plan
-      if (missing.size > 0) {
-        const stored = new Map<string, number>()
-        for (const row of await read(db, [...new Set(missing.values())], oldest)) {
-          stored.set(rowId(row.key, Number(row.bucket)), Number(row.count))
+      // Planned again after each read (in the same turn as its answers): what was counted or
+      // dropped meanwhile is what this batch counts on.
+      for (;;) {
+        let missing: Map<string, { counter: Counter; row: Row }>
+        try {
+          missing = plan(batch)
+          if (missing.size === 0) return settle(batch)
+        } finally {
+          age()
         }
-        // A counter's whole count: its row and what is not yet written of it.
-        for (const id of missing.keys()) {
-          const count = (stored.get(id) ?? 0) + (unwritten.get(id)?.count ?? 0)
-          counts.set(id, count)
-          values.set(id, count)
+        let oldest = Number.POSITIVE_INFINITY
+        const keys = new Set<string>()
+        for (const { counter, row } of missing.values()) {
+          keys.add(counter.rowKey)
+          if (row.bucket < oldest) oldest = row.bucket
         }
+        const stored = await read(db, [...keys], oldest)
+        for (const found of stored) {
+          const place = missing.get(rowId(found.key, Number(found.bucket)))
+          if (place === undefined || place.row.count !== undefined) continue
+          place.row.count = Number(found.count) + place.row.unwritten
+          place.row.known = true
+        }
+        for (const { row } of missing.values()) row.count ??= row.unwritten
       }
-      settle(batch, plan)
     } catch (error) {
       for (const pending of batch) pending.reject(error)
     }
   }
 
-  /** Counts the batch's hits and answers its callers. */
-  function settle(batch: Pending[], { counts, hashes }: Plan) {
-    const countOf = (id: string | undefined) => (id === undefined ? 0 : (counts.get(id) ?? 0))
-    for (const { refs, rows, at, amount, resolve } of batch) {
+  /** Counts the batch's hits and answers its callers (every row planned is known). */
+  function settle(batch: Pending[]) {
+    for (const { refs, entries, counters, rows, at, amount, resolve } of batch) {
+      const call = ++calls
       if (amount !== null) {
-        const seen = new Set<string>()
-        refs.forEach((ref, i) => {
-          const { key, bucket, current: id } = rows[i] as RefRows
-          if (seen.has(id)) return
-          seen.add(id)
-          const count = countOf(id) + amount
-          counts.set(id, count)
-          values.set(id, count)
-          const row = unwritten.get(id)
-          if (row) row.count += amount
-          else {
-            const expiresAt = expiryOf(ref, bucket)
-            unwritten.set(id, { key, bucket, count: amount, expires_at: expiresAt })
-            known.add(id, expiresAt, hashes.get(id))
+        for (let i = 0; i < refs.length; i++) {
+          const row = rows[2 * i] as Row
+          if (row.call === call) continue
+          row.call = call
+          row.count = (row.count as number) + amount
+          const counter = counters[i] as Counter
+          if (row.unwritten === 0) {
+            const entry = entries[i] as Entry
+            unwritten.push({ entry, counter, row })
+            pinned.set(entry.key, entry)
           }
-        })
+          row.unwritten += amount
+          if (!row.known) {
+            known.addHashed(expiryOf(counter, row.bucket), rowHashes(counter.hashes, row.bucket))
+            row.known = true
+          }
+        }
       }
-      resolve(
-        refs.map((ref, i) => {
-          const { current, previous } = rows[i] as RefRows
-          return slidingValue(ref, at, countOf(current), countOf(previous))
-        }),
-      )
+      const values: number[] = []
+      for (let i = 0; i < refs.length; i++) {
+        const before = rows[2 * i + 1]
+        values.push(
+          slidingValue(
+            refs[i] as CounterRef,
+            at,
+            (rows[2 * i] as Row).count as number,
+            before === undefined ? 0 : (before.count as number),
+          ),
+        )
+      }
+      resolve(values)
     }
   }
 
   function enqueue(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
     if (refs.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      queue.push({ refs, rows: refs.map((ref) => rowsOf(ref, at)), at, amount, resolve, reject })
+      queue.push({ refs, at, amount, entries: [], counters: [], rows: [], resolve, reject })
       schedule()
     })
   }
@@ -267,30 +357,54 @@ export function writeBehindCounters(
       queue = []
       if (asked.length > 0) await runBatch(asked)
       known.prune(latest)
-      if (unwritten.size === 0) return
-      const rows = [...unwritten.values()].sort(inRowOrder)
-      unwritten = new Map()
-      // In parts, each its own transaction, the other writers' transactions between them: a
-      // busy moment's flush never holds the connection for long.
-      const size = flushPartRows(db, rows.length)
-      for (let from = 0; from < rows.length; from += size) {
-        const part = rows.slice(from, from + size)
-        try {
-          // On SQLite's writer thread when the server has one, else here.
-          const writer = writerThreadOf(db)
-          if (writer) await writer.write(addRowStatements(db, part))
-          else await db.transaction().execute((trx) => addRows(trx, part))
-        } catch (error) {
-          // This part and those after it were not written: they wait for the next flush.
-          for (const row of rows.slice(from)) {
-            const id = rowId(row.key, row.bucket)
-            const later = unwritten.get(id)
-            if (later) later.count += row.count
-            else unwritten.set(id, row)
-          }
-          throw error
+      if (unwritten.length === 0) return
+      // Rows in key order, then window: the order every writer locks them in.
+      const taken = unwritten.sort((a, b) =>
+        inRowOrder(
+          { key: a.counter.rowKey, bucket: a.row.bucket, count: 0, expires_at: 0 },
+          { key: b.counter.rowKey, bucket: b.row.bucket, count: 0, expires_at: 0 },
+        ),
+      )
+      const rows: CounterRow[] = taken.map(({ counter, row }) => {
+        const out = {
+          key: counter.rowKey,
+          bucket: row.bucket,
+          count: row.unwritten,
+          expires_at: expiryOf(counter, row.bucket),
         }
-        if (from + size < rows.length) await new Promise(setImmediate)
+        row.unwritten = 0
+        return out
+      })
+      unwritten = []
+      writing = pinned
+      pinned = new Map()
+      try {
+        // In parts, each its own transaction, the other writers' transactions between them: a
+        // busy moment's flush never holds the connection for long.
+        const size = flushPartRows(db, rows.length)
+        for (let from = 0; from < rows.length; from += size) {
+          const part = rows.slice(from, from + size)
+          try {
+            // On SQLite's writer thread when the server has one, else here.
+            const writer = writerThreadOf(db)
+            if (writer) await writer.write(addRowStatements(db, part))
+            else await db.transaction().execute((trx) => addRows(trx, part))
+          } catch (error) {
+            // This part and those after it were not written: they wait for the next flush.
+            for (let i = from; i < rows.length; i++) {
+              const { entry, counter, row } = taken[i] as Unwritten
+              if (row.unwritten === 0) {
+                unwritten.push({ entry, counter, row })
+                pinned.set(entry.key, entry)
+              }
+              row.unwritten += (rows[i] as CounterRow).count
+            }
+            throw error
+          }
+          if (from + size < rows.length) await new Promise(setImmediate)
+        }
+      } finally {
+        writing = new Map()
       }
     })
   }
@@ -299,7 +413,7 @@ export function writeBehindCounters(
   async function flushAll(): Promise<void> {
     for (let round = 0; round < 10; round++) {
       await flush()
-      if (queue.length === 0 && lined === 0 && unwritten.size === 0) return
+      if (queue.length === 0 && lined === 0 && unwritten.length === 0) return
       // Callers asked meanwhile are answered on the next turn of the event loop.
       await new Promise(setImmediate)
     }
@@ -314,7 +428,7 @@ export function writeBehindCounters(
     flush,
     flushAll,
     get unwritten() {
-      return unwritten.size
+      return unwritten.length
     },
   }
 }
