@@ -7,6 +7,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { BoundedCache } from '../../bounded-cache'
+import { sha256Hmac } from '../../secrets/hmac'
 import type { CounterRef, CounterStore } from './types'
 
 /** Counter-key HMACs kept per process (a generation: up to twice as many). */
@@ -22,8 +23,8 @@ export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore
   // project (`start:prj_…:country:GB`): their HMACs are kept, in memory only, the oldest dropped
   // past the bound, so a hot key costs a map lookup rather than an HMAC.
   const digests = new BoundedCache<string, string>(DIGEST_CACHE_SIZE)
-  const hmacOf = (plain: string) =>
-    createHmac('sha256', key).update(plain).digest('base64url').slice(0, 32)
+  const hmac = sha256Hmac(key)
+  const hmacOf = (plain: string) => hmac(plain, 'base64url').slice(0, 32)
   const keyed = (refs: CounterRef[]) =>
     refs.map((ref) => ({ ...ref, key: digests.getOrSet(ref.key, hmacOf) }))
   return {

@@ -118,6 +118,9 @@ interface Unwritten {
   entry: Entry
   counter: Counter
   row: Row
+  /** The row's key and window in the table (for the order rows are written in). */
+  key: string
+  bucket: number
 }
 
 /** Which rows the table holds, read from it: taken once no other process writes it. */
@@ -316,7 +319,7 @@ export function writeBehindCounters(
           const counter = counters[i] as Counter
           if (row.unwritten === 0) {
             const entry = entries[i] as Entry
-            unwritten.push({ entry, counter, row })
+            unwritten.push({ entry, counter, row, key: counter.rowKey, bucket: row.bucket })
             pinned.set(entry.key, entry)
           }
           row.unwritten += amount
@@ -359,12 +362,7 @@ export function writeBehindCounters(
       known.prune(latest)
       if (unwritten.length === 0) return
       // Rows in key order, then window: the order every writer locks them in.
-      const taken = unwritten.sort((a, b) =>
-        inRowOrder(
-          { key: a.counter.rowKey, bucket: a.row.bucket, count: 0, expires_at: 0 },
-          { key: b.counter.rowKey, bucket: b.row.bucket, count: 0, expires_at: 0 },
-        ),
-      )
+      const taken = unwritten.sort(inRowOrder)
       const rows: CounterRow[] = taken.map(({ counter, row }) => {
         const out = {
           key: counter.rowKey,
@@ -394,7 +392,7 @@ export function writeBehindCounters(
             for (let i = from; i < rows.length; i++) {
               const { entry, counter, row } = taken[i] as Unwritten
               if (row.unwritten === 0) {
-                unwritten.push({ entry, counter, row })
+                unwritten.push({ entry, counter, row, key: counter.rowKey, bucket: row.bucket })
                 pinned.set(entry.key, entry)
               }
               row.unwritten += (rows[i] as CounterRow).count
