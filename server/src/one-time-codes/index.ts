@@ -3,7 +3,8 @@
  * so a code is bound to the verification that created it, compared in constant time.
  * @module
  */
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
+import { randomInt, timingSafeEqual } from 'node:crypto'
+import { type Sha256Hmac, sha256Hmac } from '../secrets/hmac'
 
 /** A code of `length` decimal digits, uniformly drawn (leading zeros allowed). */
 export function generateCode(length: number): string {
@@ -12,8 +13,16 @@ export function generateCode(length: number): string {
   return code
 }
 
+/** Each pepper's HMAC, its pads laid out once (a server has one pepper). */
+const hmacs = new WeakMap<Buffer, Sha256Hmac>()
+
 export function hashCode(pepper: Buffer, verificationId: string, code: string): string {
-  return createHmac('sha256', pepper).update(`${verificationId}\u0000${code}`).digest('hex')
+  let hmac = hmacs.get(pepper)
+  if (!hmac) {
+    hmac = sha256Hmac(pepper)
+    hmacs.set(pepper, hmac)
+  }
+  return hmac(`${verificationId}\u0000${code}`, 'hex')
 }
 
 /** Constant-time comparison of a submitted code with the stored HMAC. */
