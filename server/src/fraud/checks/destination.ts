@@ -252,21 +252,26 @@ export const destinationCheck: FraudCheck = {
     }
     // A restricted prefix of this number that no ceiling holds any more: lifted once held
     // minRestriction (a start to a prefix that is not restricted looks at no table).
-    const liftFigures = new Map<string, Record<string, unknown>>([
-      [breakerSubject, breakerFigures],
-      ...levels.map((level): [string, Record<string, unknown>] => [
-        level.subject,
-        {
-          country: ctx.destination.country,
-          prefix: level.subject.slice('prefix:'.length),
-          prefixDigits: level.digits,
-        },
-      ]),
-      ...verdicts.map((verdict): [string, Record<string, unknown>] => [
-        verdict.level.subject,
-        figuresOf(verdict),
-      ]),
-    ])
+    // (Most starts: none of this project's prefixes is restricted, and nothing is built.)
+    const liftFigures = new Map<string, Record<string, unknown>>(
+      restrictedPrefixes.size === 0
+        ? []
+        : [
+            [breakerSubject, breakerFigures],
+            ...levels.map((level): [string, Record<string, unknown>] => [
+              level.subject,
+              {
+                country: ctx.destination.country,
+                prefix: level.subject.slice('prefix:'.length),
+                prefixDigits: level.digits,
+              },
+            ]),
+            ...verdicts.map((verdict): [string, Record<string, unknown>] => [
+              verdict.level.subject,
+              figuresOf(verdict),
+            ]),
+          ],
+    )
     for (const [subject, what] of liftFigures) {
       if (over.has(subject) || !restrictedPrefixes.has(subject)) continue
       const held = await restrictions.lift(
@@ -313,12 +318,15 @@ export const destinationCheck: FraudCheck = {
         ...caller.reasons,
       ]),
     ]
-    const numbers: Record<string, number> = {
-      ...numeric(destination.figures),
-      ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
-      deviceVerified30d: round(deviceVerified),
-      ...prefixNumbers(verdicts),
-    }
+    // The figures of the decision log, made only for a finding (an allowed start has none).
+    let made: Record<string, number> | undefined
+    const numbers = () =>
+      (made ??= {
+        ...numeric(destination.figures),
+        ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
+        deviceVerified30d: round(deviceVerified),
+        ...prefixNumbers(verdicts),
+      })
     const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
 
     // What the signals would change, while they are only recorded (callers in shadow).
@@ -397,10 +405,11 @@ function findingsOf(
   why: string[],
   caller: CallerClass,
   destination: ReturnType<typeof judgeDestination>,
-  figures: Record<string, number>,
+  figuresOf: () => Record<string, number>,
   ctx: FraudContext,
 ): Finding[] {
   if (action === 'allow') return []
+  const figures = figuresOf()
   const reasons = why.length > 0 ? why : [`destination.${action}`]
   if (action === 'decoy') {
     return reasons.map((reason) => ({ decision: 'block', reason, scope: 'number', figures }))
