@@ -26,7 +26,12 @@ export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore
   const hmac = sha256Hmac(key)
   const hmacOf = (plain: string) => hmac(plain, 'base64url').slice(0, 32)
   const keyed = (refs: CounterRef[]) =>
-    refs.map((ref) => ({ ...ref, key: digests.getOrSet(ref.key, hmacOf) }))
+    refs.map((ref): CounterRef => {
+      const key = digests.getOrSet(ref.key, hmacOf)
+      return ref.fixed
+        ? { key, windowMs: ref.windowMs, fixed: true }
+        : { key, windowMs: ref.windowMs }
+    })
   return {
     hit: (refs, at, amount) => store.hit(keyed(refs), at, amount),
     add: (refs, at, amount) => store.add(keyed(refs), at, amount),
