@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -49,6 +49,27 @@ describe('SQLite writer thread', () => {
     // Written elsewhere: the serving connection made no change.
     expect(await ownChanges(db)).toBe(before)
   })
+
+  it.runIf(process.platform === 'linux')(
+    'runs at a lower priority than the serving thread, on Linux',
+    async () => {
+      // Every thread of this process and its nice value (field 19 of /proc's stat line).
+      const niceOfThreads = () =>
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+        })
+      const before = niceOfThreads()
+      const { db } = await open()
+      await writerThreadOf(db)?.write([rowOf('sbx_nice')])
+      const after = niceOfThreads()
+      expect(after.filter((nice) => nice === 5).length).toBe(
+        before.filter((nice) => nice === 5).length + 1,
+      )
+      // The serving thread keeps its own.
+      expect(after[0]).toBe(before[0])
+    },
+  )
 
   it("rolls a failing batch back whole, with SQLite's error code", async () => {
     const { db } = await open()

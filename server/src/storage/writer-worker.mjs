@@ -18,11 +18,19 @@
  * thread commits less often, not more.
  * @module
  */
+import { setPriority } from 'node:os'
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 
-/** @type {{ path: string, cacheKib: number, autocheckpoint: number, busyTimeoutMs: number }} */
-const { path, cacheKib, autocheckpoint, busyTimeoutMs } = workerData
+/** @type {{ path: string, cacheKib: number, autocheckpoint: number, busyTimeoutMs: number, nice: number }} */
+const { path, cacheKib, autocheckpoint, busyTimeoutMs, nice } = workerData
+// This thread's own priority (Linux only: see WRITER_NICE in writer-thread.ts). Raising a nice
+// value needs no privilege; should it fail, the thread runs as it is.
+if (nice) {
+  try {
+    setPriority(0, nice)
+  } catch {}
+}
 /** Prepared statements kept, by SQL text (the hot path writes a few dozen distinct ones). */
 const STATEMENT_CACHE_SIZE = 200
 /** Queued batches one transaction takes at most (a bound on the wait of the first). */
