@@ -20,6 +20,7 @@ import { sumDecimals } from '../carriers/money'
 import type { Cost, DeliveryReport, SentPart } from '../carriers/types'
 import type { Database, DatabaseWriter, MessagePartStatus, MessagePartTable } from '../storage'
 import { withinTransaction } from '../storage/batched-transactions'
+import { runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { statusesBefore } from './status-order'
 
@@ -106,12 +107,14 @@ export async function findPart(
   carrier: string,
   carrierMessageId: string,
 ): Promise<{ messageId: string; part: number } | undefined> {
-  const row = await db
-    .selectFrom('message_parts')
-    .select(['message_id', 'part'])
-    .where('carrier', '=', carrier)
-    .where('carrier_message_id', '=', carrierMessageId)
-    .executeTakeFirst()
+  // Every report asks this (most name a whole text): compiled once (see runTemplate).
+  const [row] = await runTemplate(db, 'parts.find', [carrier, carrierMessageId], (v) =>
+    db
+      .selectFrom('message_parts')
+      .select(['message_id', 'part'])
+      .where('carrier', '=', v(0))
+      .where('carrier_message_id', '=', v(1)),
+  )
   return row && { messageId: row.message_id, part: row.part }
 }
 

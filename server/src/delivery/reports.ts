@@ -20,7 +20,7 @@ import { requestLog } from '../http/request-id'
 import { newId } from '../ids'
 import type { Database, DatabaseWriter } from '../storage'
 import { sharedBatchedTransactions, withinTransaction } from '../storage/batched-transactions'
-import { runTemplate } from '../storage/query-templates'
+import { compileTemplate, runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
 import { applyPartReport, findPart } from './parts'
 import { statusesBefore } from './status-order'
@@ -46,6 +46,53 @@ type Outcome = 'applied' | 'stale' | 'unknown'
 /** The database, or a transaction a report's writes join (see {@link reportIntake}). */
 
 /**
+ * The UPDATE that moves a message to a report's status, forward only: compiled once per
+ * status and per which of the error code and the cost the report carries.
+ */
+function statusUpdate(
+  db: DatabaseWriter,
+  carrier: string,
+  messageId: string,
+  report: DeliveryReport,
+  now: number,
+) {
+  const final = report.status !== 'sent'
+  const failed = report.status === 'failed' || report.status === 'undelivered'
+  const error = failed
+    ? `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`
+    : null
+  const { errorCode, cost } = report
+  const values = [
+    messageId,
+    report.status,
+    report.at,
+    now,
+    error,
+    errorCode ?? null,
+    cost?.amount ?? null,
+    cost?.currency ?? null,
+  ]
+  const shape = `reports.update:${report.status}:${errorCode ? 1 : 0}:${cost ? 1 : 0}`
+  return compileTemplate(db, shape, values, (v) =>
+    db
+      .updateTable('messages')
+      .set({
+        status: v(1),
+        status_at: v(2),
+        updated_at: v(3),
+        ...(report.status === 'delivered' ? { delivered_at: v(2) } : {}),
+        ...(failed ? { failed_at: v(2), error: v(4) } : {}),
+        ...(errorCode ? { error_code: v(5) } : {}),
+        ...(cost ? { cost_amount: v(6), cost_currency: v(7) } : {}),
+        // A final status means the text is out of our hands: never keep its body.
+        ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
+      })
+      .where('id', '=', v(0))
+      .where('status', 'in', statusesBefore(report.status)),
+  )
+}
+
+/**
  * Applies one report: to its part when the id is one part of a long text (see ./parts),
  * else to the message with that carrier id, forward only.
  */
@@ -57,43 +104,26 @@ async function applyReport(
 ): Promise<Outcome> {
   // The message first, then the part: both are committed together, so a message seen here
   // means its parts are visible too, and a first part's id is never taken for a whole text.
-  const message = await db
-    .selectFrom('messages')
-    .select('id')
-    .where('carrier', '=', carrier)
-    .where('carrier_message_id', '=', report.carrierMessageId)
-    .executeTakeFirst()
+  // Each statement is compiled once per shape (see runTemplate): a busy SMPP bind sends one
+  // report for every text.
+  const [message] = await runTemplate(
+    db,
+    'reports.message',
+    [carrier, report.carrierMessageId],
+    (v) =>
+      db
+        .selectFrom('messages')
+        .select('id')
+        .where('carrier', '=', v(0))
+        .where('carrier_message_id', '=', v(1)),
+  )
   if (await findPart(db, carrier, report.carrierMessageId)) {
     return (await applyPartReport(db, carrier, report, now)) ? 'applied' : 'stale'
   }
   if (!message) return 'unknown'
-  const final = report.status !== 'sent'
-  const failed = report.status === 'failed' || report.status === 'undelivered'
   return withinTransaction(db, async (trx) => {
-    const result = await trx
-      .updateTable('messages')
-      .set({
-        status: report.status,
-        status_at: report.at,
-        updated_at: now,
-        ...(report.status === 'delivered' ? { delivered_at: report.at } : {}),
-        ...(failed
-          ? {
-              failed_at: report.at,
-              error: `${carrier} reported ${report.status}${report.errorCode ? ` (error ${report.errorCode})` : ''}`,
-            }
-          : {}),
-        ...(report.errorCode ? { error_code: report.errorCode } : {}),
-        ...(report.cost
-          ? { cost_amount: report.cost.amount, cost_currency: report.cost.currency }
-          : {}),
-        // A final status means the text is out of our hands: never keep its body.
-        ...(final ? { body_encrypted: null, template_encrypted: null } : {}),
-      })
-      .where('id', '=', message.id)
-      .where('status', 'in', statusesBefore(report.status))
-      .executeTakeFirst()
-    if (Number(result.numUpdatedRows) === 0) return 'stale'
+    const result = await trx.executeQuery(statusUpdate(trx, carrier, message.id, report, now))
+    if (Number(result.numAffectedRows ?? 0) === 0) return 'stale'
     await messageStatusMoved(trx, message.id, report.at)
     return 'applied'
   })
