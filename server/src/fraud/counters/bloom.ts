@@ -34,7 +34,7 @@ function mix(h: number): number {
  * The hashes of a counter's row from its row key's {@link hashesOf} and the start of its window
  * (ms): a counter's key is hashed once, not each of its rows' names.
  */
-export function rowHashes([h1, h2]: Hashes, bucket: number): Hashes {
+export function rowHashes(h1: number, h2: number, bucket: number): Hashes {
   // Windows start on whole seconds at least: seconds fit in 32 bits until 2106.
   const seconds = Math.floor(bucket / 1000) >>> 0
   return [
@@ -127,7 +127,7 @@ export class KnownRows {
 
   /** Adds the row of `rowKey`'s window starting at `bucket`, expiring at `expiresAt`. */
   add(rowKey: string, bucket: number, expiresAt: number): void {
-    this.addHashed(expiresAt, rowHashes(hashesOf(rowKey), bucket))
+    this.addHashed(expiresAt, rowHashes(...hashesOf(rowKey), bucket))
   }
 
   /** {@link add} by the row's hashes (see {@link rowHashes}). */
@@ -148,7 +148,7 @@ export class KnownRows {
 
   /** False only when that row (expiring at `expiresAt`) certainly does not exist. */
   mayExist(rowKey: string, bucket: number, expiresAt: number): boolean {
-    return this.mayExistHashed(expiresAt, rowHashes(hashesOf(rowKey), bucket))
+    return this.mayExistHashed(expiresAt, rowHashes(...hashesOf(rowKey), bucket))
   }
 
   /** {@link mayExist} by the row's hashes (see {@link rowHashes}). */

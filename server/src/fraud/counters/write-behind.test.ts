@@ -251,6 +251,36 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(await memory.read([fresh], T0 + 4)).toEqual([6])
     })
 
+    it('keeps every window counted while flushes fail and the windows move on', async () => {
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, new KnownRows(), { keysPerGeneration: 2 })
+      const model = modelCounters()
+      const refs = [
+        { key: 'start:p:ip:203.0.113.1', windowMs: 600_000 },
+        { key: 'start:p:ip:203.0.113.2', windowMs: 600_000 },
+        { key: 'start:p:ip:203.0.113.3', windowMs: 600_000 },
+      ]
+      await storage.db.schema.alterTable('fraud_counters').renameTo('fraud_counters_away').execute()
+      // Six windows of ten minutes, every one hit, none written.
+      for (let step = 0; step < 12; step++) {
+        const at = T0 + step * 300_000
+        expect(await memory.hit(refs, at), `step ${step}`).toEqual(model.hit(refs, at, 1))
+        await expect(memory.flush()).rejects.toThrow()
+      }
+      await storage.db.schema.alterTable('fraud_counters_away').renameTo('fraud_counters').execute()
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      const rows = await storage.db
+        .selectFrom('fraud_counters')
+        .select(['bucket', 'count'])
+        .execute()
+      // Three keys, six windows each, two hits in each window.
+      expect(rows).toHaveLength(18)
+      for (const row of rows) expect(Number(row.count)).toBe(2)
+      const at = T0 + 12 * 300_000
+      expect(await memory.read(refs, at)).toEqual(model.read(refs, at))
+    })
+
     it('starts from the rows in the table, and keeps what a failed flush held', async () => {
       const storage = await open()
       const ref = { key: 'start:p:phone:+447400111222', windowMs: HOUR }

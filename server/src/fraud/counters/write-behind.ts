@@ -40,7 +40,7 @@ import {
  * asked for again are the shared ones (a project, a country, a prefix), and a hit keeps them in.
  * A key holds its windows of each length asked for (a start's number: an hour and a day).
  */
-const KEYS_PER_GENERATION = 8_192
+const KEYS_PER_GENERATION = 4_096
 /**
  * Rows a flush writes per transaction: on SQLite a transaction holds the one connection, and
  * the starts waiting for it to commit wait for the whole part (about 2 ms for 128 rows).
@@ -85,28 +85,38 @@ interface Row {
   call: number
 }
 
-/** A counter: a key and a window length, with the windows of it asked for lately. */
+/**
+ * A counter: a key and a window length, with the windows of it asked for lately. The cache
+ * holds thousands, so a counter is one object with its windows in fields, not in arrays.
+ */
 interface Counter {
+  /** The key (the first window length asked for stands for it in the cache). */
+  readonly key: string
   readonly windowMs: number
   /** Its {@link rowKey}: the table's key column. */
   readonly rowKey: string
   /** The Bloom hashes of its row key, which each of its rows' hashes derive from. */
-  readonly hashes: Hashes
-  rows: Row[]
-}
-
-/** What this process knows of a key: a counter per window length (one or two, mostly). */
-interface Entry {
-  readonly key: string
-  counters: Counter[]
+  readonly h1: number
+  readonly h2: number
+  /** The key's counter of another window length. */
+  next: Counter | undefined
+  /** The windows asked for lately: the current one, the one before, and the one before that. */
+  row0: Row | undefined
+  row1: Row | undefined
+  row2: Row | undefined
+  /** Older windows not written yet (a flush failing for a while): rare. */
+  older: Row[] | undefined
 }
 
 interface Pending {
   refs: CounterRef[]
   at: number
   amount: number | null
-  /** Planned: each ref's key and counter, its current window and the one before (a fixed window has none). */
-  entries: Entry[]
+  /**
+   * Planned: each ref's key (its first counter) and counter, its current window and the one
+   * before (a fixed window has none).
+   */
+  keys: Counter[]
   counters: Counter[]
   rows: (Row | undefined)[]
   resolve(values: number[]): void
@@ -115,7 +125,8 @@ interface Pending {
 
 /** A row to be counted that is not in the list to write yet, with what names it there. */
 interface Unwritten {
-  entry: Entry
+  /** The key's first counter, which keeps the key in memory until written. */
+  first: Counter
   counter: Counter
   row: Row
   /** The row's key and window in the table (for the order rows are written in). */
@@ -134,7 +145,7 @@ export async function readKnownRows(db: Kysely<Database>): Promise<KnownRows> {
         key = row.key
         hashes = hashesOf(key)
       }
-      known.addHashed(row.expiresAt, rowHashes(hashes, row.bucket))
+      known.addHashed(row.expiresAt, rowHashes(hashes[0], hashes[1], row.bucket))
     }
   }
   return known
@@ -149,23 +160,24 @@ export function writeBehindCounters(
   // What is known of each key, in two generations: when the current one is full it becomes the
   // previous one and the one before is dropped (between batches, never in the middle of one,
   // so a batch's rows stay one object each). A hit in the previous generation moves the key on.
-  let current = new Map<string, Entry>()
-  let previous = new Map<string, Entry>()
+  let current = new Map<string, Counter>()
+  let previous = new Map<string, Counter>()
   /** Keys with rows not yet written, and keys being written: never dropped meanwhile. */
-  let pinned = new Map<string, Entry>()
-  let writing = new Map<string, Entry>()
+  let pinned = new Map<string, Counter>()
+  let writing = new Map<string, Counter>()
   /** Rows with counts not yet written. */
   let unwritten: Unwritten[] = []
   /** The latest time counted at: rows that expired well before it are forgotten. */
   let latest = 0
   let calls = 0
 
-  function entryOf(key: string): Entry {
-    let entry = current.get(key)
-    if (entry !== undefined) return entry
-    entry = previous.get(key) ?? pinned.get(key) ?? writing.get(key) ?? { key, counters: [] }
-    current.set(key, entry)
-    return entry
+  /** The key's first counter (made of this window length when the key is new). */
+  function keyOf(key: string, windowMs: number): Counter {
+    let first = current.get(key)
+    if (first !== undefined) return first
+    first = previous.get(key) ?? pinned.get(key) ?? writing.get(key) ?? newCounter(key, windowMs)
+    current.set(key, first)
+    return first
   }
   function age() {
     if (current.size < keysPerGeneration) return
@@ -173,25 +185,57 @@ export function writeBehindCounters(
     current = new Map()
   }
 
-  function counterOf(entry: Entry, windowMs: number): Counter {
-    for (const counter of entry.counters) if (counter.windowMs === windowMs) return counter
-    const key = rowKey({ key: entry.key, windowMs })
-    const counter: Counter = { windowMs, rowKey: key, hashes: hashesOf(key), rows: [] }
-    entry.counters.push(counter)
-    return counter
+  function newCounter(key: string, windowMs: number): Counter {
+    const name = rowKey({ key, windowMs })
+    const [h1, h2] = hashesOf(name)
+    return {
+      key,
+      windowMs,
+      rowKey: name,
+      // As 32-bit integers (small integers in V8, not numbers boxed apart): the same probes.
+      h1: h1 | 0,
+      h2: h2 | 0,
+      next: undefined,
+      row0: undefined,
+      row1: undefined,
+      row2: undefined,
+      older: undefined,
+    }
+  }
+
+  /** The key's counter of `windowMs` (`first`: the key's first counter). */
+  function counterOf(first: Counter, windowMs: number): Counter {
+    let counter = first
+    for (;;) {
+      if (counter.windowMs === windowMs) return counter
+      if (counter.next === undefined) break
+      counter = counter.next
+    }
+    counter.next = newCounter(first.key, windowMs)
+    return counter.next
   }
 
   /** The counter's row of the window starting at `bucket`, known or to be read. */
   function rowOf(counter: Counter, bucket: number): Row {
-    const { rows, windowMs } = counter
-    for (const row of rows) if (row.bucket === bucket) return row
+    const { row0, row1, row2, older } = counter
+    if (row0?.bucket === bucket) return row0
+    if (row1?.bucket === bucket) return row1
+    if (row2?.bucket === bucket) return row2
+    if (older !== undefined) for (const row of older) if (row.bucket === bucket) return row
     const row: Row = { bucket, count: undefined, unwritten: 0, known: false, call: 0 }
-    // Windows long past are no longer read (the row before the current one is): forgotten
-    // here once written.
-    if (rows.length >= 2) {
-      counter.rows = rows.filter((r) => r.unwritten > 0 || r.bucket >= bucket - 2 * windowMs)
+    // It takes an empty place, else the oldest window's: windows long past are no longer read
+    // (the one before the current one is), and one not written yet waits in `older`.
+    const oldest = (a: Row | undefined, b: Row | undefined) =>
+      a === undefined || (b !== undefined && a.bucket <= b.bucket) ? a : b
+    const out = oldest(oldest(row0, row1), row2)
+    if (out !== undefined && out.unwritten > 0) counter.older = [...(older ?? []), out]
+    else if (older !== undefined) {
+      const waiting = older.filter((r) => r.unwritten > 0)
+      counter.older = waiting.length > 0 ? waiting : undefined
     }
-    counter.rows.push(row)
+    if (out === row0) counter.row0 = row
+    else if (out === row1) counter.row1 = row
+    else counter.row2 = row
     return row
   }
 
@@ -242,21 +286,21 @@ export function writeBehindCounters(
     const missing = new Map<string, { counter: Counter; row: Row }>()
     const need = (counter: Counter, row: Row) => {
       if (row.count !== undefined) return
-      const hashes = rowHashes(counter.hashes, row.bucket)
+      const hashes = rowHashes(counter.h1, counter.h2, row.bucket)
       if (known.mayExistHashed(expiryOf(counter, row.bucket), hashes)) {
         missing.set(rowId(counter.rowKey, row.bucket), { counter, row })
       } else row.count = 0
     }
     for (const pending of batch) {
-      const { refs, at, entries, counters, rows } = pending
+      const { refs, at, keys, counters, rows } = pending
       if (at > latest) latest = at
-      entries.length = 0
+      keys.length = 0
       counters.length = 0
       rows.length = 0
       for (const ref of refs) {
-        const entry = entryOf(ref.key)
-        const counter = counterOf(entry, ref.windowMs)
-        entries.push(entry)
+        const first = keyOf(ref.key, ref.windowMs)
+        const counter = counterOf(first, ref.windowMs)
+        keys.push(first)
         counters.push(counter)
         const bucket = bucketOf(at, ref.windowMs)
         const now = rowOf(counter, bucket)
@@ -308,7 +352,7 @@ export function writeBehindCounters(
 
   /** Counts the batch's hits and answers its callers (every row planned is known). */
   function settle(batch: Pending[]) {
-    for (const { refs, entries, counters, rows, at, amount, resolve } of batch) {
+    for (const { refs, keys, counters, rows, at, amount, resolve } of batch) {
       const call = ++calls
       if (amount !== null) {
         for (let i = 0; i < refs.length; i++) {
@@ -318,13 +362,16 @@ export function writeBehindCounters(
           row.count = (row.count as number) + amount
           const counter = counters[i] as Counter
           if (row.unwritten === 0) {
-            const entry = entries[i] as Entry
-            unwritten.push({ entry, counter, row, key: counter.rowKey, bucket: row.bucket })
-            pinned.set(entry.key, entry)
+            const first = keys[i] as Counter
+            unwritten.push({ first, counter, row, key: counter.rowKey, bucket: row.bucket })
+            pinned.set(first.key, first)
           }
           row.unwritten += amount
           if (!row.known) {
-            known.addHashed(expiryOf(counter, row.bucket), rowHashes(counter.hashes, row.bucket))
+            known.addHashed(
+              expiryOf(counter, row.bucket),
+              rowHashes(counter.h1, counter.h2, row.bucket),
+            )
             row.known = true
           }
         }
@@ -348,7 +395,7 @@ export function writeBehindCounters(
   function enqueue(refs: CounterRef[], at: number, amount: number | null): Promise<number[]> {
     if (refs.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      queue.push({ refs, at, amount, entries: [], counters: [], rows: [], resolve, reject })
+      queue.push({ refs, at, amount, keys: [], counters: [], rows: [], resolve, reject })
       schedule()
     })
   }
@@ -390,10 +437,10 @@ export function writeBehindCounters(
           } catch (error) {
             // This part and those after it were not written: they wait for the next flush.
             for (let i = from; i < rows.length; i++) {
-              const { entry, counter, row } = taken[i] as Unwritten
+              const { first, counter, row } = taken[i] as Unwritten
               if (row.unwritten === 0) {
-                unwritten.push({ entry, counter, row, key: counter.rowKey, bucket: row.bucket })
-                pinned.set(entry.key, entry)
+                unwritten.push({ first, counter, row, key: counter.rowKey, bucket: row.bucket })
+                pinned.set(first.key, first)
               }
               row.unwritten += (rows[i] as CounterRow).count
             }
