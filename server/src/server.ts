@@ -80,6 +80,7 @@ export async function startServer(
     prepared: config.postgresPrepared,
     walCheckpointer: { onError: (error) => logger.error({ err: error }, error.message) },
     writerThread: config.sqliteWriterThread,
+    writerNice: config.sqliteWriterNice,
     onWriterError: (error) => logger.error({ err: error }, error.message),
   })
   const applied = await migrateToLatest(storage)

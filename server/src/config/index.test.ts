@@ -89,6 +89,18 @@ describe('settings', () => {
     )
   })
 
+  it('runs the SQLite writer thread at nice 5 unless TEXTGATE_SQLITE_WRITER_NICE says otherwise', () => {
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET }).sqliteWriterNice).toBe(5)
+    expect(
+      loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_SQLITE_WRITER_NICE: '0' }).sqliteWriterNice,
+    ).toBe(0)
+    for (const bad of ['20', '-1', 'low']) {
+      expect(() =>
+        loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_SQLITE_WRITER_NICE: bad }),
+      ).toThrow(/TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19/)
+    }
+  })
+
   it('writes SQLite on a thread of its own unless TEXTGATE_SQLITE_WRITER is inline', () => {
     expect(loadConfig({ TEXTGATE_SECRET: SECRET }).sqliteWriterThread).toBe(true)
     expect(

@@ -11,6 +11,7 @@ import * as v from 'valibot'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
+import { DEFAULT_WRITER_NICE } from '../storage/writer-thread'
 
 /**
  * Texts a dispatcher keeps with carriers at once: enough to keep up with a busy store on one
@@ -55,6 +56,11 @@ export interface Config {
    * (TEXTGATE_SQLITE_WRITER=thread, the default) or on the serving thread (`inline`).
    */
   sqliteWriterThread: boolean
+  /**
+   * SQLite on Linux: the writer thread's nice value (TEXTGATE_SQLITE_WRITER_NICE, 0–19, default
+   * 5): below the serving thread, which limits a start; 0 runs it at the serving thread's.
+   */
+  sqliteWriterNice: number
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
@@ -203,6 +209,14 @@ const EnvSchema = v.object({
   TEXTGATE_SQLITE_WRITER: v.optional(
     v.picklist(['thread', 'inline'], 'TEXTGATE_SQLITE_WRITER must be thread or inline'),
   ),
+  TEXTGATE_SQLITE_WRITER_NICE: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19'),
+      v.transform(Number),
+      v.maxValue(19, 'TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19'),
+    ),
+  ),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
     v.pipe(
       v.string(),
@@ -301,6 +315,7 @@ export function loadConfig(
     outboxWindow: settings.TEXTGATE_OUTBOX_WINDOW ?? DEFAULT_OUTBOX_WINDOW,
     postgresPrepared: settings.TEXTGATE_POSTGRES_PREPARED !== 'off',
     sqliteWriterThread: settings.TEXTGATE_SQLITE_WRITER !== 'inline',
+    sqliteWriterNice: settings.TEXTGATE_SQLITE_WRITER_NICE ?? DEFAULT_WRITER_NICE,
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,

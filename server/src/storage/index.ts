@@ -81,6 +81,8 @@ export interface OpenStorageOptions {
   onWriterError?: (error: Error) => void
   /** The writer thread's file (see ./writer-thread.ts); tests give one that fails. */
   writerWorkerUrl?: URL
+  /** The writer thread's nice value on Linux (see ./writer-thread.ts). */
+  writerNice?: number
 }
 
 /** PostgreSQL: the default for {@link OpenStorageOptions.connectionWaitMs}. */
@@ -156,6 +158,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
         cacheKib: SQLITE_CACHE_KIB,
         onError,
         ...(options.writerWorkerUrl ? { workerUrl: options.writerWorkerUrl } : {}),
+        ...(options.writerNice !== undefined ? { nice: options.writerNice } : {}),
       })
     } catch (error) {
       // No thread (none can be started here): every write stays on the serving connection.

@@ -68,6 +68,22 @@ describe('SQLite writer thread', () => {
       )
       // The serving thread keeps its own.
       expect(after[0]).toBe(before[0])
+      await storage?.dispose()
+      storage = undefined
+      // TEXTGATE_SQLITE_WRITER_NICE=0: the writer at the serving thread's priority.
+      const level = openStorage(
+        `sqlite:${join(mkdtempSync(join(tmpdir(), 'tg-writer-')), 'textgate.db')}`,
+        { writerThread: true, writerNice: 0 },
+      )
+      try {
+        await migrateToLatest(level)
+        await writerThreadOf(level.db)?.write([rowOf('sbx_level')])
+        expect(niceOfThreads().filter((nice) => nice === 5).length).toBe(
+          before.filter((nice) => nice === 5).length,
+        )
+      } finally {
+        await level.close()
+      }
     },
   )
 

@@ -58,6 +58,8 @@ export interface WriterThreadOptions {
   onError?: (error: Error) => void
   /** The thread's file (`writer-worker.mjs` beside this one); tests give one that fails. */
   workerUrl?: URL
+  /** Its nice value on Linux (see {@link DEFAULT_WRITER_NICE}); 0: the serving thread's. */
+  nice?: number
 }
 
 /** A SQLite error from the thread: the same name, message and code as on this one. */
@@ -95,15 +97,15 @@ export function writerThreadOf(db: object): WriterThread | undefined {
 }
 
 /**
- * The writer thread's nice value on Linux, where it is a thread's own (elsewhere it would be the
- * whole process's, so it is left alone there). Its commits are not the bottleneck, the serving
+ * The writer thread's nice value on Linux (TEXTGATE_SQLITE_WRITER_NICE), where it is a thread's
+ * own (elsewhere it would be the whole process's, so it is left alone there). Its commits are not the bottleneck, the serving
  * thread is: waking up for a batch, a thread at the serving thread's priority often takes that
  * thread's core from it mid-request. At 5 the kernel lets the serving thread run on and gives
  * the writer the other core or the serving thread's waits (paired `pnpm bench` rows, start on
  * SQLite: 1.06 and 1.06 the median of three rounds niced after not, 0.97 not after niced, 0.98
  * the same code twice).
  */
-const WRITER_NICE = 5
+export const DEFAULT_WRITER_NICE = 5
 
 /** Makes `writer` the one {@link writerThreadOf} answers for `db`. */
 export function attachWriterThread(db: Kysely<Database>, writer: WriterThread): void {
@@ -125,6 +127,7 @@ export function startWriterThread({
   cacheKib,
   onError = (error) => process.stderr.write(`${error.message}\n`),
   workerUrl = new URL('./writer-worker.mjs', import.meta.url),
+  nice = DEFAULT_WRITER_NICE,
 }: WriterThreadOptions): WriterThread {
   const worker = new Worker(workerUrl, {
     workerData: {
@@ -132,7 +135,7 @@ export function startWriterThread({
       cacheKib,
       autocheckpoint,
       busyTimeoutMs: 5_000,
-      nice: process.platform === 'linux' ? WRITER_NICE : 0,
+      nice: process.platform === 'linux' ? nice : 0,
     },
     // Neither tsx nor a preload the process was started with belongs in this plain thread.
     execArgv: [],
