@@ -8,7 +8,7 @@
  * at the same time, on SQLite and PostgreSQL.
  * @module
  */
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, sql, type UpdateResult } from 'kysely'
 import type { Database } from '../storage'
 
 export const DEFAULT_RETENTION_DAYS = 30
@@ -60,69 +60,52 @@ export async function applyRetention(
   since?: number,
 ): Promise<RetentionResult> {
   const cutoff = at - retentionMs
-  const projects = db.selectFrom('projects').select('id')
   const from = since ?? Number.MIN_SAFE_INTEGER
+  // The rows every statement touches: the window, one index range per project.
+  const due = sql<boolean>`${sql.ref('project_id')} in (select ${sql.ref('id')} from ${sql.table('projects')})
+    and ${sql.ref('created_at')} >= ${from} and ${sql.ref('created_at')} < ${cutoff}`
+  // A number not masked yet: stored in full (E.164), without the mark.
+  const unmasked = (column: string) =>
+    sql<boolean>`${sql.ref(column)} like '+%' and ${sql.ref(column)} not like ${`%${MASK_MARK}%`}`
+  const updated = async (query: { executeTakeFirst(): Promise<UpdateResult> }) =>
+    Number((await againOnDeadlock(() => query.executeTakeFirst())).numUpdatedRows)
   const [verifications, messages, fraudEvents, signals, figures] = await Promise.all([
-    againOnDeadlock(() =>
+    updated(
       db
         .updateTable('verifications')
         .set({ phone: masked('phone'), ip: null })
-        .where('project_id', 'in', projects)
-        .where('created_at', '>=', from)
-        .where('created_at', '<', cutoff)
-        .where('phone', 'like', '+%')
-        .where('phone', 'not like', `%${MASK_MARK}%`)
-        .executeTakeFirst(),
+        .where(due)
+        .where(unmasked('phone')),
     ),
-    againOnDeadlock(() =>
+    updated(
       db
         .updateTable('messages')
         .set({ to: masked('to') })
-        .where('project_id', 'in', projects)
-        .where('created_at', '>=', from)
-        .where('created_at', '<', cutoff)
-        .where('to', 'like', '+%')
-        .where('to', 'not like', `%${MASK_MARK}%`)
-        .executeTakeFirst(),
+        .where(due)
+        .where(unmasked('to')),
     ),
-    againOnDeadlock(() =>
+    updated(
       db
         .updateTable('fraud_events')
         .set({ phone: masked('phone'), ip: null })
-        .where('project_id', 'in', projects)
-        .where('created_at', '>=', from)
-        .where('created_at', '<', cutoff)
-        .where('phone', 'like', '+%')
-        .where('phone', 'not like', `%${MASK_MARK}%`)
-        .executeTakeFirst(),
+        .where(due)
+        .where(unmasked('phone')),
     ),
     // Apart from the masking above, so rows masked before signals were kept are cleared too.
-    againOnDeadlock(() =>
+    updated(
       db
         .updateTable('verifications')
         .set({ signals: null })
-        .where('project_id', 'in', projects)
-        .where('created_at', '>=', from)
-        .where('created_at', '<', cutoff)
-        .where('signals', 'is not', null)
-        .executeTakeFirst(),
+        .where(due)
+        .where('signals', 'is not', null),
     ),
-    againOnDeadlock(() =>
+    updated(
       db
         .updateTable('fraud_events')
         .set({ figures: null })
-        .where('project_id', 'in', projects)
-        .where('created_at', '>=', from)
-        .where('created_at', '<', cutoff)
-        .where('figures', 'is not', null)
-        .executeTakeFirst(),
+        .where(due)
+        .where('figures', 'is not', null),
     ),
   ])
-  return {
-    verifications: Number(verifications.numUpdatedRows),
-    messages: Number(messages.numUpdatedRows),
-    fraudEvents: Number(fraudEvents.numUpdatedRows),
-    signals: Number(signals.numUpdatedRows),
-    figures: Number(figures.numUpdatedRows),
-  }
+  return { verifications, messages, fraudEvents, signals, figures }
 }

@@ -405,11 +405,11 @@ function findingsOf(
   why: string[],
   caller: CallerClass,
   destination: ReturnType<typeof judgeDestination>,
-  figuresOf: () => Record<string, number>,
+  numbersOf: () => Record<string, number>,
   ctx: FraudContext,
 ): Finding[] {
   if (action === 'allow') return []
-  const figures = figuresOf()
+  const figures = numbersOf()
   const reasons = why.length > 0 ? why : [`destination.${action}`]
   if (action === 'decoy') {
     return reasons.map((reason) => ({ decision: 'block', reason, scope: 'number', figures }))

@@ -52,10 +52,8 @@ export interface CounterRow {
 }
 
 /** Rows in key order, then window: the order every writer locks them in. */
-export const inRowOrder = (
-  a: Pick<CounterRow, 'key' | 'bucket'>,
-  b: Pick<CounterRow, 'key' | 'bucket'>,
-) => (a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1)
+export const inRowOrder = (a: CounterRow, b: CounterRow) =>
+  a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1
 
 /** Where the guard keeps its counters. */
 export interface CounterStore {

@@ -129,9 +129,6 @@ interface Unwritten {
   first: Counter
   counter: Counter
   row: Row
-  /** The row's key and window in the table (for the order rows are written in). */
-  key: string
-  bucket: number
 }
 
 /** Which rows the table holds, read from it: taken once no other process writes it. */
@@ -363,7 +360,7 @@ export function writeBehindCounters(
           const counter = counters[i] as Counter
           if (row.unwritten === 0) {
             const first = keys[i] as Counter
-            unwritten.push({ first, counter, row, key: counter.rowKey, bucket: row.bucket })
+            unwritten.push({ first, counter, row })
             pinned.set(first.key, first)
           }
           row.unwritten += amount
@@ -409,17 +406,20 @@ export function writeBehindCounters(
       known.prune(latest)
       if (unwritten.length === 0) return
       // Rows in key order, then window: the order every writer locks them in.
-      const taken = unwritten.sort(inRowOrder)
-      const rows: CounterRow[] = taken.map(({ counter, row }) => {
-        const out = {
+      const pairs = unwritten.map((place) => {
+        const { counter, row } = place
+        const out: CounterRow = {
           key: counter.rowKey,
           bucket: row.bucket,
           count: row.unwritten,
           expires_at: expiryOf(counter, row.bucket),
         }
         row.unwritten = 0
-        return out
+        return { place, out }
       })
+      pairs.sort((a, b) => inRowOrder(a.out, b.out))
+      const taken = pairs.map((pair) => pair.place)
+      const rows = pairs.map((pair) => pair.out)
       unwritten = []
       writing = pinned
       pinned = new Map()
@@ -439,7 +439,7 @@ export function writeBehindCounters(
             for (let i = from; i < rows.length; i++) {
               const { first, counter, row } = taken[i] as Unwritten
               if (row.unwritten === 0) {
-                unwritten.push({ first, counter, row, key: counter.rowKey, bucket: row.bucket })
+                unwritten.push({ first, counter, row })
                 pinned.set(first.key, first)
               }
               row.unwritten += (rows[i] as CounterRow).count
