@@ -38,6 +38,27 @@ export type EndpointsRead = Map<string, EndpointRow[]>
 let sequence = 0
 const listeners = new Set<() => void>()
 
+/**
+ * How long this process takes a project's having no endpoints (for a mode) as still true: the
+ * dispatcher asks for every round of texts, and most projects have none, so at a few hundred
+ * rounds a second the read was a statement on the serving connection per text at low rates.
+ * An endpoint created in this process counts at once ({@link forgetEndpointAbsence}); one
+ * created by another process sharing the database receives events raised from at most this
+ * long after. Only an empty answer is kept: a list of endpoints is read every time, so an
+ * endpoint deleted elsewhere is never written a delivery.
+ */
+export const ENDPOINT_ABSENCE_KEPT_MS = 1_000
+/** Projects and modes that had no endpoints, and until when that is taken as still true. */
+const withoutEndpoints = new Map<string, number>()
+/** A bound on the map (it is emptied when full: entries come back with the next read). */
+const ABSENCES_KEPT = 10_000
+const NONE: readonly EndpointRow[] = Object.freeze([])
+
+/** Call after writing an endpoint: this process then reads every project's endpoints afresh. */
+export function forgetEndpointAbsence(): void {
+  withoutEndpoints.clear()
+}
+
 /** Called (in this process) after an event was written; the dispatcher polls sooner. */
 export function onWebhookEvent(listener: () => void): () => void {
   listeners.add(listener)
@@ -61,7 +82,11 @@ async function endpointsOf(
 ): Promise<EndpointRow[]> {
   const key = `${projectId}\u0000${mode}`
   let endpoints = known?.get(key)
-  if (!endpoints) {
+  if (endpoints) return endpoints
+  const now = Date.now()
+  if ((withoutEndpoints.get(key) ?? 0) > now) {
+    endpoints = NONE as EndpointRow[]
+  } else {
     // Every delivered text asks this: compiled once (see runTemplate).
     endpoints = await runTemplate(db, 'webhooks.endpoints', [projectId, mode], (v) =>
       db
@@ -70,8 +95,13 @@ async function endpointsOf(
         .where('project_id', '=', v(0))
         .where('mode', '=', v(1)),
     )
-    known?.set(key, endpoints)
+    if (endpoints.length > 0) withoutEndpoints.delete(key)
+    else {
+      if (withoutEndpoints.size >= ABSENCES_KEPT) withoutEndpoints.clear()
+      withoutEndpoints.set(key, now + ENDPOINT_ABSENCE_KEPT_MS)
+    }
   }
+  known?.set(key, endpoints)
   return endpoints
 }
 

@@ -16,6 +16,7 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import { encrypt } from '../secrets'
 import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } from '../storage'
+import { forgetEndpointAbsence } from './emit'
 import { checkResolvedHost, checkWebhookUrl, WebhookUrlError } from './url-policy'
 
 const DEFAULT_KEEP_PREVIOUS_MS = 24 * 60 * 60_000
@@ -103,6 +104,7 @@ export async function createEndpoint(
     updated_at: at,
   }
   await db.insertInto('webhook_endpoints').values(row).execute()
+  forgetEndpointAbsence()
   return { ...endpointView(row, at), secret }
 }
 
