@@ -32,3 +32,76 @@ export function localPostgresCpuMs(): number | undefined {
   }
   return found ? total : undefined
 }
+
+/** A thread's time so far (Linux /proc schedstat): on a CPU, and runnable but waiting for one (ns). */
+export interface ThreadTime {
+  tid: number
+  cpuNs: number
+  waitNs: number
+}
+
+/** Every thread of `pid` with its time so far, or an empty list when /proc does not say. */
+export function threadTimes(pid: number | undefined): ThreadTime[] {
+  const threads: ThreadTime[] = []
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return threads
+  }
+  for (const tid of tids) {
+    try {
+      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')
+      threads.push({ tid: Number(tid), cpuNs: Number(cpu), waitNs: Number(wait) })
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads
+}
+
+/** This machine's CPU time so far (/proc/stat, clock ticks): busy and in all, every core summed. */
+export function machineTicks(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number)
+  const total = fields.reduce((sum, n) => sum + n, 0)
+  // idle and iowait
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+  return { busy: total - idle, total }
+}
+
+/**
+ * Where a process's threads spent a stretch of time, from two {@link threadTimes} readings
+ * `seconds` apart: for its main thread (the serving thread: tid = pid) and its busiest other
+ * thread, the shares of the stretch on a CPU and waiting for one; the rest of the main thread's
+ * time it had nothing to run. `machine`: the share of all cores busy over the same stretch.
+ */
+export function threadShares(
+  pid: number,
+  before: ThreadTime[],
+  after: ThreadTime[],
+  seconds: number,
+): {
+  main: { cpu: number; waiting: number }
+  busiestOther?: { cpu: number; waiting: number }
+  others: number
+} {
+  const ns = seconds * 1e9
+  const was = new Map(before.map((t) => [t.tid, t]))
+  const used = after.map((t) => ({
+    tid: t.tid,
+    cpu: (t.cpuNs - (was.get(t.tid)?.cpuNs ?? 0)) / ns,
+    waiting: (t.waitNs - (was.get(t.tid)?.waitNs ?? 0)) / ns,
+  }))
+  const main = used.find((t) => t.tid === pid) ?? { cpu: 0, waiting: 0 }
+  const rest = used.filter((t) => t.tid !== pid).sort((a, b) => b.cpu - a.cpu)
+  const busiest = rest[0]
+  return {
+    main: { cpu: main.cpu, waiting: main.waiting },
+    ...(busiest ? { busiestOther: { cpu: busiest.cpu, waiting: busiest.waiting } } : {}),
+    others: rest.slice(1).reduce((sum, t) => sum + t.cpu, 0),
+  }
+}

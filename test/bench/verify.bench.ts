@@ -79,7 +79,14 @@ import {
   tempDir,
 } from '../support/processes'
 import { checkoutBefore } from './checkout'
-import { cpuMs, localPostgresCpuMs } from './proc-cpu'
+import {
+  cpuMs,
+  localPostgresCpuMs,
+  machineTicks,
+  type ThreadTime,
+  threadShares,
+  threadTimes,
+} from './proc-cpu'
 import { quantileOf } from './quantile'
 import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
@@ -127,6 +134,14 @@ const SERVER_ENV: Record<string, string> = { LOG_LEVEL: 'warn', TRUST_PROXY: '1'
 const LOOP_DELAY_FILE = process.env.BENCH_LOOP_DELAY
   ? join(ROOT, 'test/.tmp', `bench-loop-delay-${process.pid}.jsonl`)
   : undefined
+/**
+ * BENCH_THREADS=1: each row also prints where its (first) server's threads spent the measured
+ * seconds (Linux schedstat): the serving thread's shares on a CPU and waiting for one, the
+ * busiest other thread's (on SQLite, the writer), the other threads' CPU, and the whole
+ * machine's busy share. A serving thread near 100 % on a CPU is the limit; one that waits for a
+ * CPU shares its cores; one that neither runs nor waits has nothing to do.
+ */
+const THREADS = process.env.BENCH_THREADS === '1'
 if (LOOP_DELAY_FILE) {
   mkdirSync(dirname(LOOP_DELAY_FILE), { recursive: true })
   SERVER_ENV.BENCH_LOOP_DELAY_FILE = LOOP_DELAY_FILE
@@ -151,6 +166,8 @@ interface Row extends LoadResult {
   queued?: number
   /** With BENCH_LOOP_DELAY: the servers' event-loop delay while the row was measured. */
   loop?: LoopDelay
+  /** With BENCH_THREADS: where the first server's threads spent the measured seconds. */
+  threads?: ThreadSplit
   name: string
   kind: LoadKind
 }
@@ -226,7 +243,7 @@ async function withDatabaseCpu(run: () => Promise<Row>): Promise<Row> {
 async function load(
   spec: Omit<LoadSpec, 'connections' | 'durationSeconds' | 'warmupSeconds'> &
     Partial<LoadSpec> & { pids: (number | undefined)[] },
-): Promise<LoadResult & { cpuMsPerRequest: number; loop?: LoopDelay }> {
+): Promise<LoadResult & { cpuMsPerRequest: number; loop?: LoopDelay; threads?: ThreadSplit }> {
   const { pids, ...rest } = spec
   const full: LoadSpec = {
     connections: CONNECTIONS,
@@ -237,6 +254,17 @@ async function load(
   await quietMachine()
   const cpuBefore = cpuOf(pids)
   const measuredFrom = Date.now() + full.warmupSeconds * 1000
+  // The threads' times once the warm-up is over (BENCH_THREADS).
+  const watched = pids[0]
+  let threadsFrom:
+    | { at: number; threads: ThreadTime[]; machine: { busy: number; total: number } }
+    | undefined
+  const warmedUp =
+    THREADS && watched !== undefined
+      ? setTimeout(() => {
+          threadsFrom = { at: Date.now(), threads: threadTimes(watched), machine: machineTicks() }
+        }, full.warmupSeconds * 1000)
+      : undefined
   const result = await new Promise<LoadResult>((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -253,11 +281,36 @@ async function load(
     })
   })
   const cpu = cpuOf(pids) - cpuBefore
+  clearTimeout(warmedUp)
+  let threads: ThreadSplit | undefined
+  // (Set by the timer once the warm-up is over: a callback's assignment TypeScript cannot see.)
+  const from = threadsFrom as typeof threadsFrom
+  if (watched !== undefined && from) {
+    const machine = machineTicks()
+    threads = {
+      ...threadShares(watched, from.threads, threadTimes(watched), (Date.now() - from.at) / 1000),
+      machine: (machine.busy - from.machine.busy) / Math.max(1, machine.total - from.machine.total),
+    }
+  }
   return {
     ...result,
+    ...(threads ? { threads } : {}),
     cpuMsPerRequest: cpu / Math.max(1, result.requests + result.warmupRequests),
     loop: LOOP_DELAY_FILE ? loopDelayOf(pids, measuredFrom + 1000, Date.now()) : undefined,
   }
+}
+
+/** Where a row's server threads spent its measured seconds (BENCH_THREADS), as shares of it. */
+type ThreadSplit = ReturnType<typeof threadShares> & { machine: number }
+
+const percent = (share: number) => `${Math.round(share * 100)} %`
+
+/** A row's thread split as printed. */
+function describeThreads({ main, busiestOther, others, machine }: ThreadSplit): string {
+  const other = busiestOther
+    ? `; busiest other thread ${percent(busiestOther.cpu)} on a CPU, ${percent(busiestOther.waiting)} waiting`
+    : ''
+  return `    threads: serving ${percent(main.cpu)} on a CPU, ${percent(main.waiting)} waiting for one, ${percent(Math.max(0, 1 - main.cpu - main.waiting))} with nothing to run${other}; the rest ${percent(others)} of a core; machine ${percent(machine)} busy`
 }
 
 interface LoopDelay {
@@ -326,6 +379,7 @@ function report(row: Row): Row {
   console.log(
     `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${loop}${drained}${ran}${flag}`,
   )
+  if (row.threads) console.log(describeThreads(row.threads))
   return row
 }
 
