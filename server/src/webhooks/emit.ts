@@ -53,9 +53,15 @@ const withoutEndpoints = new Map<string, number>()
 /** A bound on the map (it is emptied when full: entries come back with the next read). */
 const ABSENCES_KEPT = 10_000
 const NONE: readonly EndpointRow[] = Object.freeze([])
+/**
+ * Bumped by {@link forgetEndpointAbsence}: an empty answer read while an endpoint was being
+ * created here (the read began before the endpoint's commit) is not kept.
+ */
+let endpointWrites = 0
 
 /** Call after writing an endpoint: this process then reads every project's endpoints afresh. */
 export function forgetEndpointAbsence(): void {
+  endpointWrites++
   withoutEndpoints.clear()
 }
 
@@ -87,6 +93,7 @@ async function endpointsOf(
   if ((withoutEndpoints.get(key) ?? 0) > now) {
     endpoints = NONE as EndpointRow[]
   } else {
+    const writesBefore = endpointWrites
     // Every delivered text asks this: compiled once (see runTemplate).
     endpoints = await runTemplate(db, 'webhooks.endpoints', [projectId, mode], (v) =>
       db
@@ -96,7 +103,7 @@ async function endpointsOf(
         .where('mode', '=', v(1)),
     )
     if (endpoints.length > 0) withoutEndpoints.delete(key)
-    else {
+    else if (endpointWrites === writesBefore) {
       if (withoutEndpoints.size >= ABSENCES_KEPT) withoutEndpoints.clear()
       withoutEndpoints.set(key, now + ENDPOINT_ABSENCE_KEPT_MS)
     }
