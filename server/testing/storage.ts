@@ -510,3 +510,31 @@ export async function countingTransactions<T>(
     db.transaction = transaction
   }
 }
+
+/**
+ * A webhook endpoint row written straight into the database, as another process (or an operator
+ * with SQL) would: no address to resolve, no secret to keep, and no cache of this process told.
+ */
+export async function insertTestWebhookEndpoint(
+  db: Kysely<Database>,
+  row: { id: string; projectId: string; now: number; mode?: KeyMode },
+): Promise<void> {
+  await db
+    .insertInto('webhook_endpoints')
+    .values({
+      id: row.id,
+      project_id: row.projectId,
+      mode: row.mode ?? 'live',
+      url: 'https://hooks.shop.example/textgate',
+      description: null,
+      events: null,
+      disabled_reason: null,
+      failing_since: null,
+      secret_encrypted: 'x',
+      previous_secret_encrypted: null,
+      previous_secret_expires_at: null,
+      created_at: row.now,
+      updated_at: row.now,
+    })
+    .execute()
+}

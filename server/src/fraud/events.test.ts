@@ -6,7 +6,12 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { capturedLogger } from '../../testing/log-capture'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
+import {
+  createTestStorage,
+  DIALECTS,
+  insertTestWebhookEndpoint,
+  type TestStorage,
+} from '../../testing/storage'
 import { createProject } from '../projects'
 import { createRestrictions, onRestrictionEvent, type RestrictionEvent } from './events'
 import { recentEvents } from './routes'
@@ -28,24 +33,7 @@ for (const dialect of DIALECTS) {
         await createProject(storage.db, { name: 'Events', origins: ['https://shop.example'] })
       ).project.id
       // A live endpoint that wants every event (written directly: no address to resolve).
-      await storage.db
-        .insertInto('webhook_endpoints')
-        .values({
-          id: 'whe_events',
-          project_id: projectId,
-          mode: 'live',
-          url: 'https://hooks.shop.example/textgate',
-          description: null,
-          events: null,
-          disabled_reason: null,
-          failing_since: null,
-          secret_encrypted: 'x',
-          previous_secret_encrypted: null,
-          previous_secret_expires_at: null,
-          created_at: AT,
-          updated_at: AT,
-        })
-        .execute()
+      await insertTestWebhookEndpoint(storage.db, { id: 'whe_events', projectId, now: AT })
       stopListening = onRestrictionEvent((event) => {
         if (event.projectId === projectId) heard.push(event)
       })

@@ -4,7 +4,12 @@
  * process within the second, and a project with endpoints is read every time.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
+import {
+  createTestStorage,
+  DIALECTS,
+  insertTestWebhookEndpoint,
+  type TestStorage,
+} from '../../testing/storage'
 import { createProject } from '../projects'
 import { ENDPOINT_ABSENCE_KEPT_MS, emitWebhookEvent, forgetEndpointAbsence } from './emit'
 import { createEndpoint } from './endpoints'
@@ -48,24 +53,7 @@ for (const dialect of DIALECTS) {
 
     /** An endpoint as another process sharing the database would write it. */
     const writtenElsewhere = (projectId: string, id: string) =>
-      storage.db
-        .insertInto('webhook_endpoints')
-        .values({
-          id,
-          project_id: projectId,
-          mode: 'live',
-          url: 'https://hooks.shop.example/textgate',
-          description: null,
-          events: null,
-          disabled_reason: null,
-          failing_since: null,
-          secret_encrypted: 'x',
-          previous_secret_encrypted: null,
-          previous_secret_expires_at: null,
-          created_at: AT,
-          updated_at: AT,
-        })
-        .execute()
+      insertTestWebhookEndpoint(storage.db, { id, projectId, now: AT })
 
     it('sees an endpoint another process created within the second the absence is kept', async () => {
       vi.useFakeTimers({ toFake: ['Date'], now: AT })
