@@ -45,6 +45,8 @@
  * in the SQLite rounds, for before/after rows from one run. With BENCH_NOW_NODE_OPTIONS (e.g.
  * `--max-semi-space-size=64`) this checkout's server in those rounds runs with those Node options
  * and the other without: BENCH_BEFORE=HEAD then compares a V8 flag, paired, on the same code.
+ * The two take turns going first (this checkout's row first in odd rounds), and before round 1
+ * every Textgate server gets a settling start load of BENCH_WARMUP seconds, not counted.
  *
  * Every row, the peer's included, first waits (up to BENCH_SETTLE_MS, 60 s) until every Textgate
  * server up has dispatched its due texts and gone idle, so no row pays for another's backlog or
@@ -835,12 +837,28 @@ async function main() {
           '/healthz',
           { direct: true },
         )
+      // A settling start load on each Textgate server, not counted: the first row of a run
+      // read 10-25 % under the same server's later rows, so round 1's pair was unfair to
+      // whichever row went first (this checkout's, with BENCH_BEFORE).
+      for (const server of [tg, before, pgTextgate]) {
+        if (!server) continue
+        await startRow('settling (not counted)', server, {
+          durationSeconds: WARMUP,
+          warmupSeconds: 0,
+        })
+      }
       for (let round = 1; round <= ROUNDS; round++) {
         if (ROUNDS > 1) console.log(`  round ${round}`)
         // The peer at its best: a new process on a new file each round (see PEER_KEPT).
         if (!peer || !PEER_KEPT) {
           await peer?.stop()
           peer = await startPeer(round)
+        }
+        // With BENCH_BEFORE the pair takes turns going first (the rows of a run still climb from
+        // one to the next: a fixed order would favour the second).
+        const beforeFirst = before !== undefined && round % 2 === 0
+        if (before && beforeFirst) {
+          rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
         }
         rounds.start.push(await startRow('Textgate start (POST /v1/verifications)', tg))
         if (pgTextgate) {
@@ -849,7 +867,9 @@ async function main() {
             await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', onPostgres)),
           )
         }
-        if (before) rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
+        if (before && !beforeFirst) {
+          rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
+        }
         rounds.peerSend.push(
           report({
             name: 'better-auth send-otp',
@@ -865,8 +885,13 @@ async function main() {
           }),
         )
         if (!KINDS.has('check')) continue
+        if (before && beforeFirst) {
+          rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
+        }
         rounds.check.push(await checkRow('Textgate check (POST …/check)', tg))
-        if (before) rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
+        if (before && !beforeFirst) {
+          rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
+        }
         const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
         const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
         writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
