@@ -258,13 +258,13 @@ async function load(
   const measuredFrom = Date.now() + full.warmupSeconds * 1000
   // The threads' times once the warm-up is over (BENCH_THREADS).
   const watched = pids[0]
-  let threadsFrom:
-    | { at: number; threads: ThreadTime[]; machine: { busy: number; total: number } }
-    | undefined
+  const sampled: {
+    from?: { at: number; threads: ThreadTime[]; machine: { busy: number; total: number } }
+  } = {}
   const warmedUp =
     THREADS && watched !== undefined
       ? setTimeout(() => {
-          threadsFrom = { at: Date.now(), threads: threadTimes(watched), machine: machineTicks() }
+          sampled.from = { at: Date.now(), threads: threadTimes(watched), machine: machineTicks() }
         }, full.warmupSeconds * 1000)
       : undefined
   const result = await new Promise<LoadResult>((resolve, reject) => {
@@ -285,8 +285,7 @@ async function load(
   const cpu = cpuOf(pids) - cpuBefore
   clearTimeout(warmedUp)
   let threads: ThreadSplit | undefined
-  // (Set by the timer once the warm-up is over: a callback's assignment TypeScript cannot see.)
-  const from = threadsFrom as typeof threadsFrom
+  const { from } = sampled
   if (watched !== undefined && from) {
     const machine = machineTicks()
     threads = {
@@ -856,10 +855,14 @@ async function main() {
         }
         // With BENCH_BEFORE the pair takes turns going first (the rows of a run still climb from
         // one to the next: a fixed order would favour the second).
-        const beforeFirst = before !== undefined && round % 2 === 0
-        if (before && beforeFirst) {
-          rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
+        const beforeFirst = round % 2 === 0
+        const beforeStart = async () => {
+          if (before) rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
         }
+        const beforeCheck = async () => {
+          if (before) rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
+        }
+        if (beforeFirst) await beforeStart()
         rounds.start.push(await startRow('Textgate start (POST /v1/verifications)', tg))
         if (pgTextgate) {
           const onPostgres = pgTextgate
@@ -867,9 +870,7 @@ async function main() {
             await withDatabaseCpu(() => startRow('Textgate start on PostgreSQL', onPostgres)),
           )
         }
-        if (before && !beforeFirst) {
-          rounds.beforeStart.push(await startRow(`before (${BEFORE}): start`, before))
-        }
+        if (!beforeFirst) await beforeStart()
         rounds.peerSend.push(
           report({
             name: 'better-auth send-otp',
@@ -885,13 +886,9 @@ async function main() {
           }),
         )
         if (!KINDS.has('check')) continue
-        if (before && beforeFirst) {
-          rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
-        }
+        if (beforeFirst) await beforeCheck()
         rounds.check.push(await checkRow('Textgate check (POST …/check)', tg))
-        if (before && !beforeFirst) {
-          rounds.beforeCheck.push(await checkRow(`before (${BEFORE}): check`, before))
-        }
+        if (!beforeFirst) await beforeCheck()
         const codes = (await (await fetch(`${peer.url}/bench/codes`)).json()) as [string, string][]
         const supplyFile = join(TMP, `bench-peer-supply-${process.pid}.json`)
         writeFileSync(supplyFile, JSON.stringify(codes.map(([phone, code]) => ['', phone, code])))
