@@ -147,6 +147,19 @@ describe('SQLite writer thread', () => {
     expect(Buffer.isBuffer(row?.body) && row.body.equals(body)).toBe(true)
   })
 
+  it("keeps its transactions' journals in memory, not in temporary files", async () => {
+    // SQLite's default spills a savepoint's or a multi-row statement's journal past 64 KiB into
+    // a new temporary file (created, written and deleted for a batch of counters).
+    const { db } = await open()
+    await sql`create table probe (temp_store integer not null)`.execute(db)
+    await writerThreadOf(db)?.write([
+      ['insert into probe select temp_store from pragma_temp_store', []],
+    ])
+    const [row] = (await sql<{ temp_store: number }>`select temp_store from probe`.execute(db)).rows
+    // 2: MEMORY.
+    expect(row?.temp_store).toBe(2)
+  })
+
   it('never writes while a serving transaction is open (no SQLITE_BUSY for one that reads, waits, then writes)', async () => {
     const { db } = await open()
     const writer = writerThreadOf(db)
