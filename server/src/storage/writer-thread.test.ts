@@ -138,6 +138,30 @@ describe('SQLite writer thread', () => {
     expect(writer.commits - before).toBeLessThanOrEqual(2)
   })
 
+  it('answers the rows each statement changed when asked, alone or sharing a commit', async () => {
+    const { db } = await open()
+    const writer = writerThreadOf(db)
+    if (!writer) throw new Error('no writer thread')
+    await writer.write([rowOf('a'), rowOf('b'), rowOf('c')])
+    const update = (status: string, ...of: string[]): WriteStatement => [
+      `update sandbox_messages set status = ? where id in (${of.map(() => '?').join(', ')})`,
+      [status, ...of],
+    ]
+    expect(await writer.writeCounted([update('x', 'a', 'b'), update('y', 'c', 'none')])).toEqual([
+      2, 1,
+    ])
+    // Behind a long batch, so that it shares the next commit with another batch.
+    const long = Array.from({ length: 2_000 }, (_, i) => rowOf(`long-${i}`))
+    const before = writer.commits
+    const [, , counted] = await Promise.all([
+      writer.write(long),
+      writer.write([update('z', 'b')]),
+      writer.writeCounted([update('w', 'a', 'none'), update('w', 'none')]),
+    ])
+    expect(counted).toEqual([1, 0])
+    expect(writer.commits - before).toBeLessThanOrEqual(2)
+  })
+
   it('binds byte values as blobs, as the serving connection would', async () => {
     const { db } = await open()
     await sql`create table blobs (id integer primary key, body blob not null)`.execute(db)

@@ -28,6 +28,8 @@ export interface WriterThread {
    * SQLite's error (its `code` kept, e.g. SQLITE_CONSTRAINT_UNIQUE) once rolled back.
    */
   write(statements: readonly WriteStatement[]): Promise<void>
+  /** {@link write}, answering how many rows each statement changed (SQLite's `changes()`). */
+  writeCounted(statements: readonly WriteStatement[]): Promise<number[]>
   /** False once the thread has failed or stopped: writes then go through the serving connection. */
   readonly running: boolean
   /**
@@ -143,7 +145,10 @@ export function startWriterThread({
   let state: 'running' | 'stopping' | 'ended' = 'running'
   let nextId = 0
   let commits = 0
-  const pending = new Map<number, { resolve(): void; reject(error: Error): void }>()
+  const pending = new Map<
+    number,
+    { resolve(changes: number[] | undefined): void; reject(error: Error): void }
+  >()
   /** Writes sent or waiting for the serving connection. */
   const underWay = new Set<Promise<unknown>>()
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
@@ -172,6 +177,7 @@ export function startWriterThread({
         | {
             id: number
             commits?: number
+            changes?: number[]
             error?: { name: string; message: string; code?: string }
           },
     ) => {
@@ -183,7 +189,7 @@ export function startWriterThread({
       if (message.error) {
         const { name, message: text, code } = message.error
         waiting.reject(new SqliteWriteError(name, text, code))
-      } else waiting.resolve()
+      } else waiting.resolve(message.changes)
     },
   )
   worker.unref()
@@ -210,8 +216,8 @@ export function startWriterThread({
       return [id, parameters, sql]
     })
 
-  const send = (statements: readonly WriteStatement[]) =>
-    new Promise<void>((resolve, reject) => {
+  const send = (statements: readonly WriteStatement[], counted: boolean) =>
+    new Promise<number[] | undefined>((resolve, reject) => {
       if (state !== 'running') {
         reject(new Error('[textgate] [storage] the SQLite writer thread is not running'))
         return
@@ -220,7 +226,11 @@ export function startWriterThread({
       pending.set(id, { resolve, reject })
       // Referenced while a batch is out, so the process waits for its answer.
       if (pending.size === 1) worker.ref()
-      worker.postMessage({ id, statements: numbered(statements) })
+      worker.postMessage(
+        counted
+          ? { id, statements: numbered(statements), counted }
+          : { id, statements: numbered(statements) },
+      )
     }).finally(() => {
       if (pending.size === 0) worker.unref()
     })
@@ -270,27 +280,40 @@ export function startWriterThread({
     return created
   }
 
+  function enqueue(statements: readonly WriteStatement[], counted: boolean) {
+    // Callers waiting for the connection, but for the hold itself when it waits in line.
+    const others = waiting() - (hold?.queued && !hold.granted ? 1 : 0)
+    if (!hold || others > 0) hold = newHold()
+    const current = hold
+    current.batches++
+    const write = current.ready.then(() => send(statements, counted))
+    const answered = () => {
+      if (--current.batches > 0) return
+      if (hold === current) hold = undefined
+      current.end()
+    }
+    write.then(answered, answered)
+    underWay.add(write)
+    void write.then(
+      () => underWay.delete(write),
+      () => underWay.delete(write),
+    )
+    return write
+  }
+
   const writer: WriterThread = {
     write(statements) {
       if (statements.length === 0) return Promise.resolve()
-      // Callers waiting for the connection, but for the hold itself when it waits in line.
-      const others = waiting() - (hold?.queued && !hold.granted ? 1 : 0)
-      if (!hold || others > 0) hold = newHold()
-      const current = hold
-      current.batches++
-      const write = current.ready.then(() => send(statements))
-      const answered = () => {
-        if (--current.batches > 0) return
-        if (hold === current) hold = undefined
-        current.end()
+      // Answered with no changes (undefined): not counted.
+      return enqueue(statements, false) as Promise<unknown> as Promise<void>
+    },
+    async writeCounted(statements) {
+      if (statements.length === 0) return []
+      const changes = await enqueue(statements, true)
+      if (changes?.length !== statements.length) {
+        throw new Error('[textgate] [storage] the SQLite writer thread did not count the changes')
       }
-      write.then(answered, answered)
-      underWay.add(write)
-      void write.then(
-        () => underWay.delete(write),
-        () => underWay.delete(write),
-      )
-      return write
+      return changes
     },
     get running() {
       return state === 'running'

@@ -5,11 +5,12 @@
  * transactions, so the two connections never meet at SQLite's write lock. Plain JavaScript, so
  * it loads the same under tsx, vitest and the packed build (which copies it beside the CLI).
  *
- * Messages in: `{ id, statements }`, then `'stop'`. A statement is `[sql, parameters]`, or
+ * Messages in: `{ id, statements, counted? }`, then `'stop'`. A statement is `[sql, parameters]`, or
  * `[number, parameters, sql]` the first time the serving thread sends that SQL, and
  * `[number, parameters]` after (the text crosses once). Out: `'ready'`, then
- * `{ id, commits }` once a batch is committed or `{ id, commits, error: { name, message, code } }`
- * once it is rolled back (`commits`: the transactions the thread has committed so far).
+ * `{ id, commits }` once a batch is committed (with `changes`, the rows each statement changed,
+ * when the batch was sent `counted`) or `{ id, commits, error: { name, message, code } }` once it
+ * is rolled back (`commits`: the transactions the thread has committed so far).
  *
  * Batches that queued up while the thread was busy share one transaction, each in its own
  * savepoint: a batch that fails is rolled back alone, as if it had been a transaction of its own,
@@ -96,33 +97,42 @@ function statementOf([sqlOrId, , text]) {
   return statement
 }
 
-/** @param {Statement[]} batch */
-function run(batch) {
-  for (const statement of batch) statementOf(statement).run(...statement[1].map(bindable))
+/**
+ * Runs the batch's statements; when `counted`, the rows each one changed.
+ * @param {Batch} batch
+ * @returns {number[] | undefined}
+ */
+function run({ statements: batch, counted }) {
+  if (!counted) {
+    for (const statement of batch) statementOf(statement).run(...statement[1].map(bindable))
+    return undefined
+  }
+  return batch.map((statement) => statementOf(statement).run(...statement[1].map(bindable)).changes)
 }
 
-/** One batch, its own transaction. @param {Statement[]} batch */
+/** One batch, its own transaction. @param {Batch} batch */
 function write(batch) {
   begin.run()
   try {
-    run(batch)
+    const changes = run(batch)
     commit.run()
     commits++
+    return changes
   } catch (error) {
     if (db.inTransaction) rollback.run()
     throw error
   }
 }
 
-/** @typedef {{ id: number, statements: Statement[] }} Batch */
+/** @typedef {{ id: number, statements: Statement[], counted?: boolean }} Batch */
 
 /** Transactions committed so far, sent with every answer. */
 let commits = 0
 
-/** @param {number} id @param {unknown} [error] */
-function answer(id, error) {
+/** @param {number} id @param {unknown} [error] @param {number[]} [changes] */
+function answer(id, error, changes) {
   if (error === undefined) {
-    port.postMessage({ id, commits })
+    port.postMessage(changes ? { id, commits, changes } : { id, commits })
     return
   }
   const { name, message: text, code } = /** @type {Error & { code?: string }} */ (error)
@@ -130,10 +140,10 @@ function answer(id, error) {
 }
 
 /** @param {Batch} batch */
-function writeAlone({ id, statements: batch }) {
+function writeAlone(batch) {
+  const { id } = batch
   try {
-    write(batch)
-    answer(id)
+    answer(id, undefined, write(batch))
   } catch (error) {
     answer(id, error)
   }
@@ -148,12 +158,16 @@ function writeAlone({ id, statements: batch }) {
 function writeTogether(batches) {
   /** @type {Map<number, unknown>} */
   const failed = new Map()
+  /** @type {Map<number, number[]>} */
+  const changed = new Map()
   try {
     begin.run()
-    for (const { id, statements } of batches) {
+    for (const batch of batches) {
+      const { id } = batch
       savepoint.run()
       try {
-        run(statements)
+        const changes = run(batch)
+        if (changes) changed.set(id, changes)
         release.run()
       } catch (error) {
         // Throws when SQLite has already rolled the transaction back: then all run alone.
@@ -169,7 +183,7 @@ function writeTogether(batches) {
     for (const batch of batches) writeAlone(batch)
     return
   }
-  for (const { id } of batches) answer(id, failed.get(id))
+  for (const { id } of batches) answer(id, failed.get(id), changed.get(id))
 }
 
 function stop() {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
 import { openStorage } from '../../storage'
@@ -77,6 +78,49 @@ describe.each(DIALECTS)('counters of server processes on one %s database', (dial
     await first.close()
     expect(await table.read([ref], at)).toEqual([71])
   })
+
+  it.runIf(dialect === 'sqlite')(
+    'beat through the writer thread when the server has one: the serving connection writes nothing while the lease is held',
+    async () => {
+      const threaded = await createTestStorage('sqlite', { writerThread: true })
+      const holder = leasedCounters(threaded.db, { timings })
+      try {
+        await until('the holder counts in memory', () => holder.mode === 'local')
+        const lease = () =>
+          threaded.db
+            .selectFrom('fraud_counter_lease')
+            .select(['holder', 'expires_at'])
+            .executeTakeFirstOrThrow()
+        const seen = async () =>
+          Number(
+            (
+              await threaded.db
+                .selectFrom('fraud_counter_processes')
+                .select('seen_at')
+                .where('id', '=', holder.id)
+                .executeTakeFirstOrThrow()
+            ).seen_at,
+          )
+        // Rows the serving connection itself changed (SQLite counts them per connection).
+        const ownChanges = async () =>
+          Number(
+            (await sql<{ n: number }>`select total_changes() as n`.execute(threaded.db)).rows[0]?.n,
+          )
+        const [before, leaseBefore, seenBefore] = [await ownChanges(), await lease(), await seen()]
+        await new Promise((resolve) => setTimeout(resolve, 3 * timings.beatMs))
+        // Renewed and seen alive meanwhile, by the thread.
+        expect(Number((await lease()).expires_at)).toBeGreaterThan(Number(leaseBefore.expires_at))
+        expect(await seen()).toBeGreaterThan(seenBefore)
+        expect(await ownChanges()).toBe(before)
+        // A renewal through the thread that changes no row (the lease is another's) is told apart.
+        await threaded.db.updateTable('fraud_counter_lease').set({ holder: 'another' }).execute()
+        await until('the holder stops counting in memory', () => holder.mode !== 'local')
+      } finally {
+        await holder.close()
+        await threaded.dispose()
+      }
+    },
+  )
 
   it('two processes starting together never both count in memory', async () => {
     const table = databaseCounters(storage.db)

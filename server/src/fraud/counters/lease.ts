@@ -17,9 +17,10 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { type Kysely, PostgresAdapter, sql } from 'kysely'
+import { type CompiledQuery, type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../../storage'
+import { writerThreadOf } from '../../storage/writer-thread'
 import { databaseCounters } from './database'
 import { bucketOf, type CounterRef, type CounterStore, expiryOf, rowId, rowKey } from './types'
 import { readKnownRows, type WriteBehindCounters, writeBehindCounters } from './write-behind'
@@ -235,15 +236,36 @@ export function leasedCounters(
     leaseFrom = Number.NEGATIVE_INFINITY
   }
 
+  /**
+   * Runs one of the beat's writes (`here` runs it on the serving connection): on SQLite's writer
+   * thread when the server has one, so the serving connection writes nothing while the lease is
+   * held. Each of its writes (four a second) emptied the writer thread's page cache, as SQLite
+   * drops a connection's cache when another connection has written, and held the serving
+   * thread for a commit. The rows it changed.
+   */
+  async function beatWrite(
+    query: { compile(): CompiledQuery },
+    here: () => Promise<bigint | undefined>,
+  ): Promise<number> {
+    const writer = writerThreadOf(db)
+    if (!writer) return Number((await here()) ?? 0)
+    const { sql: text, parameters } = query.compile()
+    const [changes] = await writer.writeCounted([[text, parameters]])
+    return changes ?? 0
+  }
+
   /** Extends our lease from `at` (`since` on the monotonic clock); false when it is not ours. */
   async function renew(at: number, since = monotonic()): Promise<boolean> {
-    const renewed = await db
+    const query = db
       .updateTable('fraud_counter_lease')
       .set({ expires_at: at + timings.leaseMs })
       .where('name', '=', LEASE)
       .where('holder', '=', id)
-      .executeTakeFirst()
-    if (Number(renewed.numUpdatedRows) === 0) return false
+    const renewed = await beatWrite(
+      query,
+      async () => (await query.executeTakeFirst()).numUpdatedRows,
+    )
+    if (renewed === 0) return false
     leaseFrom = since
     return true
   }
@@ -319,11 +341,11 @@ export function leasedCounters(
     const since = monotonic()
     await readSkew()
     const at = clock()
-    await db
+    const alive = db
       .insertInto('fraud_counter_processes')
       .values({ id, seen_at: at })
       .onConflict((oc) => oc.column('id').doUpdateSet({ seen_at: at }))
-      .execute()
+    await beatWrite(alive, async () => (await alive.executeTakeFirst()).numInsertedOrUpdatedRows)
     aliveFrom = since
     notify()
     // Rows of processes long gone, once a minute or so (the first beat included).
