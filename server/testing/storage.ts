@@ -23,6 +23,7 @@ import {
   type Storage,
 } from '../src/storage/index'
 import { migrations } from '../src/storage/migrations'
+import { writerThreadOf } from '../src/storage/writer-thread'
 
 const postgresUrl = process.env.TEXTGATE_TEST_POSTGRES_URL
 
@@ -77,12 +78,28 @@ export async function createTestStorage(
     sqliteFile?: string | undefined
     /**
      * SQLite in a file (`sqliteFile`, or one in a new temporary folder): the hot path's writes
-     * go through a writer thread, as the server's do.
+     * go through a writer thread, as the server's do. Without `sqliteFile`, the file may be one
+     * an earlier suite gave back (emptied, its threads still running): a suite that needs its
+     * own threads to end at dispose passes a file.
      */
     writerThread?: boolean
   } = {},
 ): Promise<TestStorage> {
   if (dialect === 'sqlite') {
+    // A file with a writer thread of its own: one a suite gave back, emptied, when there is one.
+    for (let pooled = writerThread && !sqliteFile ? sqliteFilePool.pop() : undefined; pooled; ) {
+      // Emptied now rather than when given back: a write its last suite left under way is in.
+      if (
+        await emptySqliteFile(pooled.storage.db).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        return poolable(pooled.storage, pooled.url)
+      }
+      await pooled.storage.close()
+      pooled = sqliteFilePool.pop()
+    }
     const file =
       sqliteFile ??
       (writerThread ? join(mkdtempSync(join(tmpdir(), 'tg-storage-')), 'textgate.db') : undefined)
@@ -97,6 +114,7 @@ export async function createTestStorage(
       await storage.close()
       throw error
     }
+    if (writerThread && !sqliteFile) return poolable(storage, url)
     return { ...storage, url, dispose: () => storage.close() }
   }
   if (!postgresUrl) throw new Error('TEXTGATE_TEST_POSTGRES_URL is not set')
@@ -135,6 +153,60 @@ export async function createTestStorage(
     await lease.release()
     throw error
   }
+}
+
+/**
+ * SQLite files with a writer thread, given back by the suites that used them, emptied for the
+ * next suite that asks for one: starting a storage's two threads (the writer and the WAL
+ * checkpointer) costs about 130 ms of CPU here, and the unit project opens hundreds.
+ */
+const sqliteFilePool: { storage: Storage; url: string }[] = []
+/** Files kept for reuse at most (each holds two idle threads). */
+const SQLITE_FILE_POOL_SIZE = 4
+
+/** `storage` (a SQLite file with a writer thread) whose dispose gives it back to the pool. */
+function poolable(storage: Storage, url: string): TestStorage {
+  let disposed = false
+  return {
+    ...storage,
+    url,
+    dispose: async () => {
+      if (disposed) return
+      disposed = true
+      // Only a file whose thread still runs (a suite may have stopped it); one whose schema a
+      // suite changed (a table or a trigger added) is closed when next asked for.
+      if (sqliteFilePool.length < SQLITE_FILE_POOL_SIZE && writerThreadOf(storage.db)) {
+        sqliteFilePool.push({ storage, url })
+      } else await storage.close()
+    },
+  }
+}
+
+/**
+ * Deletes every row but the migrations' records, triggers (audit_log refuses deletes) dropped
+ * and made again in the same transaction; fails when the schema is not the migrated one.
+ */
+async function emptySqliteFile(db: Kysely<Database>): Promise<void> {
+  const { objects } = await sqliteSchema()
+  if ((await sqliteObjects(db)) !== objects) throw new Error('the schema was changed')
+  const { rows } = await sql<{ type: string; name: string; sql: string }>`
+    SELECT type, name, sql FROM sqlite_master
+      WHERE type IN ('table', 'trigger') AND substr(name, 1, 7) <> 'sqlite_'
+        AND name NOT IN ('kysely_migration', 'kysely_migration_lock')`.execute(db)
+  const triggers = rows.filter((row) => row.type === 'trigger')
+  await sql`PRAGMA foreign_keys = OFF`.execute(db)
+  try {
+    await db.transaction().execute(async (trx) => {
+      for (const trigger of triggers) await sql`DROP TRIGGER ${sql.id(trigger.name)}`.execute(trx)
+      for (const table of rows.filter((row) => row.type === 'table')) {
+        await sql`DELETE FROM ${sql.table(table.name)}`.execute(trx)
+      }
+      for (const trigger of triggers) await sql.raw(trigger.sql).execute(trx)
+    })
+  } finally {
+    await sql`PRAGMA foreign_keys = ON`.execute(db)
+  }
+  if ((await sqliteObjects(db)) !== objects) throw new Error('the schema did not come back whole')
 }
 
 /**

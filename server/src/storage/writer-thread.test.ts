@@ -60,7 +60,12 @@ describe('SQLite writer thread', () => {
           return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
         })
       const before = niceOfThreads()
-      const { db } = await open()
+      // A file of its own, not one kept for reuse: disposing of it ends its thread.
+      storage = await createTestStorage('sqlite', {
+        writerThread: true,
+        sqliteFile: join(mkdtempSync(join(tmpdir(), 'tg-writer-')), 'textgate.db'),
+      })
+      const { db } = storage
       await writerThreadOf(db)?.write([rowOf('sbx_nice')])
       const after = niceOfThreads()
       expect(after.filter((nice) => nice === 5).length).toBe(
