@@ -237,20 +237,17 @@ export function leasedCounters(
   }
 
   /**
-   * Runs one of the beat's writes (`here` runs it on the serving connection): on SQLite's writer
-   * thread when the server has one, so the serving connection writes nothing while the lease is
-   * held. Each of its writes (four a second) emptied the writer thread's page cache, as SQLite
-   * drops a connection's cache when another connection has written, and held the serving
-   * thread for a commit. The rows it changed.
+   * Runs one of the beat's writes: on SQLite's writer thread when the server has one, so the
+   * serving connection writes nothing while the lease is held (each of its writes, four a
+   * second, emptied the writer thread's page cache, as SQLite drops a connection's cache when
+   * another connection has written, and held the serving thread for a commit), else here. The
+   * rows it changed.
    */
-  async function beatWrite(
-    query: { compile(): CompiledQuery },
-    here: () => Promise<bigint | undefined>,
-  ): Promise<number> {
+  async function beatWrite(query: { compile(): CompiledQuery }): Promise<number> {
+    const compiled = query.compile()
     const writer = writerThreadOf(db)
-    if (!writer) return Number((await here()) ?? 0)
-    const { sql: text, parameters } = query.compile()
-    const [changes] = await writer.writeCounted([[text, parameters]])
+    if (!writer) return Number((await db.executeQuery(compiled)).numAffectedRows ?? 0)
+    const [changes] = await writer.writeCounted([[compiled.sql, compiled.parameters]])
     return changes ?? 0
   }
 
@@ -261,11 +258,7 @@ export function leasedCounters(
       .set({ expires_at: at + timings.leaseMs })
       .where('name', '=', LEASE)
       .where('holder', '=', id)
-    const renewed = await beatWrite(
-      query,
-      async () => (await query.executeTakeFirst()).numUpdatedRows,
-    )
-    if (renewed === 0) return false
+    if ((await beatWrite(query)) === 0) return false
     leaseFrom = since
     return true
   }
@@ -345,7 +338,7 @@ export function leasedCounters(
       .insertInto('fraud_counter_processes')
       .values({ id, seen_at: at })
       .onConflict((oc) => oc.column('id').doUpdateSet({ seen_at: at }))
-    await beatWrite(alive, async () => (await alive.executeTakeFirst()).numInsertedOrUpdatedRows)
+    await beatWrite(alive)
     aliveFrom = since
     notify()
     // Rows of processes long gone, once a minute or so (the first beat included).
