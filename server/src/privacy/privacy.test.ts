@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import { createEndpoint } from '../webhooks/endpoints'
-import { applyRetention, DAY_MS } from './retention'
+import { applyRetention, DAY_MS, type RetentionResult } from './retention'
 
 const PHONE = '+447400123456'
 /** Every form the number could be written in. */
@@ -265,6 +265,72 @@ for (const dialect of DIALECTS) {
         figures: 0,
       })
       void sk
+    })
+  })
+}
+
+// A deadlock needs row locks held by two writers at once: PostgreSQL's, not SQLite's one writer.
+if (DIALECTS.includes('postgres')) {
+  describe('retention chosen to break a deadlock (postgres)', () => {
+    let h: Harness
+    let pk: string
+
+    beforeAll(async () => {
+      h = await createHarness('postgres')
+      pk = (await h.project({ name: 'Deadlock', fraudSettings: {} })).publishableKey
+    })
+    afterAll(() => h.dispose())
+
+    it('runs the statement PostgreSQL rolled back again, and masks every row', async () => {
+      const ids: string[] = []
+      for (const phone of ['+447400111111', '+447400222222', '+447400333333']) {
+        const res = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone, consent: { accepted: true } },
+        })
+        expect(res.status).toBe(201)
+        ids.push(res.json.id as string)
+      }
+      const [first, , last] = ids
+      const lockWaits = async () => {
+        const { rows } = await sql<{ n: string }>`
+          select count(*) as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'
+            and query like 'update "verifications"%'`.execute(h.db)
+        return Number(rows[0]?.n)
+      }
+      let retention: Promise<RetentionResult> | undefined
+      let waitedMs = 0
+      await h.db.transaction().execute(async (trx) => {
+        // This side never looks for the deadlock first (retention's connections do, after the
+        // default second), so retention's statement is the one rolled back.
+        await sql`set local deadlock_timeout = '30s'`.execute(trx)
+        const touch = (id: string | undefined) =>
+          trx
+            .updateTable('verifications')
+            .set({ status: sql`status` })
+            .where('id', '=', id ?? '')
+            .execute()
+        await touch(last)
+        retention = applyRetention(h.db, h.now() + 31 * DAY_MS, 30 * DAY_MS)
+        // Retention's masking takes the rows in the order they were written: it holds the first
+        // ones and waits for the last, held here...
+        await vi.waitFor(async () => expect(await lockWaits()).toBe(1), {
+          timeout: 10_000,
+          interval: 20,
+        })
+        // ...and this side now wants the first: each waits for the other.
+        const asked = performance.now()
+        await touch(first)
+        waitedMs = performance.now() - asked
+      })
+      // The first row was retention's until PostgreSQL broke the deadlock (a deadlock_timeout
+      // later): without one, this side would have had it at once.
+      expect(waitedMs).toBeGreaterThan(500)
+      const result = await retention
+      expect(result?.verifications).toBe(3)
+      const phones = await h.db.selectFrom('verifications').select('phone').execute()
+      expect(phones.every(({ phone }) => phone.includes('…'))).toBe(true)
     })
   })
 }
