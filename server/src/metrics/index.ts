@@ -87,6 +87,8 @@ export interface MetricsSources {
   breakers?: () => { carrier: string; state: string }[]
   /** Where the fraud guard keeps its counters now (a lease mode, or `redis`). */
   countersMode?: () => CountersMode
+  /** SQLite with a checkpoint thread: the quiet moments lent to it so far (Storage.quietMoments). */
+  quietMoments?: () => number
   now?: () => number
 }
 
@@ -101,6 +103,7 @@ export function createMetricsRegistry({
   db,
   breakers = () => [],
   countersMode,
+  quietMoments,
   now = Date.now,
 }: MetricsSources): Registry {
   const gauges = new Registry()
@@ -159,6 +162,22 @@ export function createMetricsRegistry({
       collect() {
         const now = countersMode()
         for (const mode of COUNTERS_MODES) this.set({ mode }, mode === now ? 1 : 0)
+      },
+    })
+  }
+  if (quietMoments) {
+    let counted = 0
+    new Counter({
+      name: 'textgate_sqlite_quiet_moments_total',
+      help:
+        'Quiet moments lent to the SQLite checkpoint thread: the WAL was due to start over and no ' +
+        'pause between commits let it, so every database statement of this process waited ' +
+        'while the thread copied the last frames and synced the file.',
+      registers: [gauges],
+      collect() {
+        const now = quietMoments()
+        if (now > counted) this.inc(now - counted)
+        counted = now
       },
     })
   }

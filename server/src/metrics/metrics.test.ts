@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Hono } from 'hono'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harness'
 import { capturedLogger } from '../../testing/log-capture'
@@ -8,9 +12,58 @@ import { responseHeaders } from '../http/headers'
 import { requestId, requestLog } from '../http/request-id'
 import { createLogger } from '../logger'
 import { startServer } from '../server'
-import { bearerMatches } from './index'
+import { openStorage } from '../storage'
+import { bearerMatches, createMetricsRegistry } from './index'
 
 const PHONE = '+447400123999'
+
+describe('metrics: SQLite quiet moments', () => {
+  it('counts the quiet moments lent to the checkpoint thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-quiet-metric-'))
+    // A WAL due to start over every 200 frames, checked every 20 ms.
+    const storage = openStorage(`sqlite:${join(dir, 'textgate.db')}`, {
+      walCheckpointer: { intervalMs: 20, resetFrames: 200 },
+    })
+    try {
+      const { quietMoments } = storage
+      expect(quietMoments).toBeTypeOf('function')
+      const registry = createMetricsRegistry({
+        db: storage.db,
+        ...(quietMoments ? { quietMoments } : {}),
+      })
+      const scraped = async () => {
+        const text = await registry.getSingleMetricAsString('textgate_sqlite_quiet_moments_total')
+        return Number(/^textgate_sqlite_quiet_moments_total (\d+)$/m.exec(text)?.[1])
+      }
+      expect(await scraped()).toBe(0)
+      await sql`create table blobs (id integer primary key, body blob not null)`.execute(storage.db)
+      // Commits back to back leave the thread no pause to start the WAL over in: it asks for
+      // quiet moments.
+      const started = performance.now()
+      while ((quietMoments?.() ?? 0) < 2 && performance.now() - started < 10_000) {
+        await sql`insert into blobs (body) values (randomblob(4096))`.execute(storage.db)
+        await new Promise(setImmediate)
+      }
+      const counted = quietMoments?.() ?? 0
+      expect(counted).toBeGreaterThanOrEqual(2)
+      // Every one so far, and only those: the count never goes back (a scrape adds what is new).
+      expect(await scraped()).toBeGreaterThanOrEqual(counted)
+      expect(await scraped()).toBeLessThanOrEqual(quietMoments?.() ?? 0)
+    } finally {
+      await storage.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('is absent where there is no checkpoint thread (SQLite in memory)', async () => {
+    const storage = openStorage('sqlite::memory:')
+    try {
+      expect(storage.quietMoments).toBeUndefined()
+    } finally {
+      await storage.close()
+    }
+  })
+})
 
 for (const dialect of DIALECTS) {
   describe(`metrics (${dialect})`, () => {

@@ -26,6 +26,11 @@ export interface Storage {
   dialect: DialectName
   /** Closes every connection. */
   close(): Promise<void>
+  /**
+   * SQLite with a checkpoint thread: the quiet moments lent to it so far, each of which held
+   * every statement of this process while it ran (see ./checkpointer). Absent otherwise.
+   */
+  quietMoments?: () => number
 }
 
 export type DatabaseLocation =
@@ -174,6 +179,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
   return {
     db,
     dialect: 'sqlite',
+    ...(checkpointer ? { quietMoments: () => checkpointer.quietMoments } : {}),
     close: async () => {
       try {
         // First: the writes it has under way are answered; later ones take this connection.
