@@ -159,7 +159,7 @@ export async function startServer(
     db: storage.db,
     breakers: () => router?.health() ?? [],
     countersMode: () => fraud.countersMode(),
-    ...(storage.quietMoments ? { quietMoments: storage.quietMoments } : {}),
+    quietMoments: storage.quietMoments,
   })
   const app = createApp({
     storage,

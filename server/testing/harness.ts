@@ -100,7 +100,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
         db: storage.db,
         now,
         countersMode: () => fraud.countersMode(),
-        ...(storage.quietMoments ? { quietMoments: storage.quietMoments } : {}),
+        quietMoments: storage.quietMoments,
       }),
       token: METRICS_TOKEN,
     },

@@ -88,7 +88,7 @@ export interface MetricsSources {
   /** Where the fraud guard keeps its counters now (a lease mode, or `redis`). */
   countersMode?: () => CountersMode
   /** SQLite with a checkpoint thread: the quiet moments lent to it so far (Storage.quietMoments). */
-  quietMoments?: () => number
+  quietMoments?: (() => number) | undefined
   now?: () => number
 }
 

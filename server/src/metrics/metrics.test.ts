@@ -27,10 +27,7 @@ describe('metrics: SQLite quiet moments', () => {
     try {
       const { quietMoments } = storage
       expect(quietMoments).toBeTypeOf('function')
-      const registry = createMetricsRegistry({
-        db: storage.db,
-        ...(quietMoments ? { quietMoments } : {}),
-      })
+      const registry = createMetricsRegistry({ db: storage.db, quietMoments })
       const scraped = async () => {
         const text = await registry.getSingleMetricAsString('textgate_sqlite_quiet_moments_total')
         return Number(/^textgate_sqlite_quiet_moments_total (\d+)$/m.exec(text)?.[1])
