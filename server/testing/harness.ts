@@ -44,6 +44,8 @@ export interface HarnessOptions {
   logger?: Logger
   /** SQLite only: a database file instead of memory (the erasure test reads its bytes). */
   sqliteFile?: string | undefined
+  /** SQLite in a file only: the hot path's writes through a writer thread, as the server's. */
+  writerThread?: boolean
   /** A live router and its routing file, for the console's Messaging page. */
   router?: Router
   routing?: RoutingConfig
@@ -51,7 +53,10 @@ export interface HarnessOptions {
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
   setPasswordCostForTests(TEST_PASSWORD_COST)
-  const storage = await createTestStorage(dialect, { sqliteFile: options.sqliteFile })
+  const storage = await createTestStorage(dialect, {
+    sqliteFile: options.sqliteFile,
+    writerThread: options.writerThread ?? false,
+  })
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
   const now = () => nowMs

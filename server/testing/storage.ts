@@ -20,6 +20,7 @@ import {
   type KeyMode,
   migrateToLatest,
   openStorage,
+  SQLITE_SCRUBBED_VERSION,
   type Storage,
 } from '../src/storage/index'
 import { migrations } from '../src/storage/migrations'
@@ -267,6 +268,8 @@ async function replaySqliteSchema(db: Kysely<Database>): Promise<void> {
     await sql`INSERT INTO kysely_migration_lock (id, is_locked)
       VALUES ('migration_lock', 0)`.execute(trx)
   })
+  // Built here from nothing, it never held a deleted row: no one-time rewrite at migration.
+  await sql.raw(`PRAGMA user_version = ${SQLITE_SCRUBBED_VERSION}`).execute(db)
   if (!sqliteReplayChecked) {
     if ((await sqliteObjects(db)) !== objects) {
       throw new Error('[test storage] the replayed SQLite schema differs from the migrated one')

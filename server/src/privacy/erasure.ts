@@ -3,8 +3,8 @@
  * verifications, messages, held delivery reports, fraud decisions, sandbox inboxes, replayable
  * idempotency answers, webhook payloads — and operator-made allow/block entries only when asked.
  * Fraud counters need nothing: their keys are keyed HMACs (fraud/counters/keyed.ts). A record
- * that an erasure happened is kept, without the number. On SQLite the file is then vacuumed and
- * the WAL truncated, so no old copy of a row stays on disk.
+ * that an erasure happened is kept, without the number. On SQLite every write zeroes what it
+ * removes (secure_delete) and the WAL is then emptied, so no old copy of a row stays on disk.
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -128,9 +128,9 @@ export async function eraseNumber(storage: Storage, input: ErasureInput): Promis
   // This process's copies of the lists may hold the number: read them again.
   forgetListCopies(storage.db)
   if (storage.dialect === 'sqlite') {
-    // Updated rows leave their old copies in free pages and in the WAL: rewrite the file and
-    // empty the WAL so the number is nowhere on disk.
-    await sql`VACUUM`.execute(storage.db)
+    // The updates and deletes zeroed the number's old copies in the file (every connection runs
+    // with secure_delete: see openStorage); the WAL still holds page images from before. Copy
+    // them into the file and empty it, so the number is nowhere on disk.
     await truncateWal(storage)
   }
   return result

@@ -49,7 +49,8 @@ for (const dialect of DIALECTS) {
     const file = dialect === 'sqlite' ? join(dir, 'textgate.db') : undefined
 
     beforeAll(async () => {
-      h = await createHarness(dialect, { sqliteFile: file })
+      // The server's SQLite set-up: its hot path writes through the writer thread's connection.
+      h = await createHarness(dialect, { sqliteFile: file, writerThread: file !== undefined })
       // Default fraud settings: counters keyed by the number are written too.
       const created = await h.project({ name: 'Erase', fraudSettings: {} })
       pk = created.publishableKey

@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
-import { migrateToLatest, openStorage, parseDatabaseUrl } from './index'
+import { migrateToLatest, openStorage, parseDatabaseUrl, type Storage } from './index'
 import { migrations } from './migrations'
 
 /** A minimal project row, to leave something in a leased database. */
@@ -41,6 +42,67 @@ describe('DATABASE_URL', () => {
     const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(storage.db)
     expect(rows[0]?.journal_mode).toBe('wal')
     await storage.close()
+  })
+
+  it('zeroes what its writes remove, and rewrites once a file written before that was so', async () => {
+    const NUMBER = '+447400123456'
+    const dir = mkdtempSync(join(tmpdir(), 'tg-storage-'))
+    const path = join(dir, 'textgate.db')
+    const holdsNumber = () =>
+      [path, `${path}-wal`].some(
+        (file) => existsSync(file) && readFileSync(file).toString('latin1').includes(NUMBER),
+      )
+    /** A row holding the number, then deleted, by a connection of its own (`secure_delete` as given). */
+    const writeAndDelete = (secureDelete: 'ON' | 'OFF', table: string) => {
+      const raw = new SqliteDatabase(path)
+      raw.pragma(`secure_delete = ${secureDelete}`)
+      raw.exec(`create table if not exists ${table} (id integer primary key, phone text)`)
+      raw.prepare(`insert into ${table} (phone) values (?), ('+15550000000')`).run(NUMBER)
+      raw.prepare(`delete from ${table} where phone = ?`).run(NUMBER)
+      raw.pragma('wal_checkpoint(TRUNCATE)')
+      raw.close()
+    }
+
+    const version = async (storage: Storage) =>
+      (await sql<{ user_version: number }>`pragma user_version`.execute(storage.db)).rows[0]
+        ?.user_version
+    // A new file is marked as it is created: nothing was ever deleted in it.
+    const created = openStorage(`sqlite:${path}`)
+    const rewrites: string[] = []
+    await migrateToLatest(created, { log: (message) => rewrites.push(message) })
+    expect(await version(created)).toBe(1)
+    await created.close()
+    expect(rewrites).toEqual([])
+
+    // A file an earlier version wrote (unmarked), where a deleted row's bytes stayed in the
+    // page's free space.
+    const older = new SqliteDatabase(path)
+    older.pragma('user_version = 0')
+    older.close()
+    writeAndDelete('OFF', 'before')
+    expect(holdsNumber()).toBe(true)
+    const storage = openStorage(`sqlite:${path}`)
+    await migrateToLatest(storage, { log: (message) => rewrites.push(message) })
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(storage.db)
+    expect(holdsNumber()).toBe(false)
+    expect(await version(storage)).toBe(1)
+    expect(rewrites).toEqual([expect.stringMatching(/rewriting the SQLite file once/)])
+    // Its own writes zero what they remove: nothing to rewrite.
+    await sql`create table probe (id integer primary key, phone text)`.execute(storage.db)
+    await sql`insert into probe (phone) values (${NUMBER}), ('+15550000000')`.execute(storage.db)
+    await sql`delete from probe where phone = ${NUMBER}`.execute(storage.db)
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(storage.db)
+    expect(holdsNumber()).toBe(false)
+    await storage.close()
+
+    // Once marked, a start does not rewrite the file again (a remnant planted behind its back stays).
+    writeAndDelete('OFF', 'planted')
+    const again = openStorage(`sqlite:${path}`)
+    await migrateToLatest(again, { log: (message) => rewrites.push(message) })
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(again.db)
+    expect(holdsNumber()).toBe(true)
+    expect(rewrites).toHaveLength(1)
+    await again.close()
   })
 })
 

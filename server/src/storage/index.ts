@@ -6,11 +6,11 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect } from 'kysely'
+import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, sql } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { startWalCheckpointer, type WalCheckpointerOptions } from './checkpointer'
-import { migrationProvider } from './migrations'
+import { migrationProvider, migrations } from './migrations'
 import { withNamedStatements } from './postgres-statements'
 import type { Database } from './schema'
 import { quietSqliteDialect } from './sqlite-dialect'
@@ -138,6 +138,9 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
+  // What an update or a delete removes (a number masked, a row deleted, a cell moved) is zeroed
+  // where it lay, so erasure needs no rewrite of the whole file (see scrubFreeSpaceOnce).
+  sqlite.pragma('secure_delete = ON')
   // 32 MiB of page cache (SQLite's default is 2 MiB): the hot pages of a busy store's tables
   // and indexes stay in memory instead of being read from the file again.
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`)
@@ -241,7 +244,10 @@ function withStatementCache(sqlite: KyselySqlite): KyselySqlite {
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(storage: Storage): Promise<string[]> {
+export async function migrateToLatest(
+  storage: Storage,
+  { log }: { log?: (message: string) => void } = {},
+): Promise<string[]> {
   const migrator = new Migrator({ db: storage.db, provider: migrationProvider })
   const { error, results = [] } = await migrator.migrateToLatest()
   const failed = results.find((result) => result.status === 'Error')
@@ -251,5 +257,35 @@ export async function migrateToLatest(storage: Storage): Promise<string[]> {
       cause: error,
     })
   }
+  if (storage.dialect === 'sqlite') {
+    // A file every migration was applied to just now is new: nothing was ever deleted in it.
+    const created = results.length === Object.keys(migrations).length
+    await scrubFreeSpaceOnce(storage.db, created, log)
+  }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/** `PRAGMA user_version` of a SQLite file whose free space holds nothing deleted. */
+export const SQLITE_SCRUBBED_VERSION = 1
+
+/**
+ * Every connection writes with `secure_delete` (see openStorage), so nothing an update or a
+ * delete removed stays in the file's free space. A file written before that may hold such
+ * remnants (a number masked by erasure, but its old copy left in a page's free space): it is
+ * rewritten once, here at start-up, before any request, and marked so it never is again.
+ */
+async function scrubFreeSpaceOnce(
+  db: Kysely<Database>,
+  created: boolean,
+  log: ((message: string) => void) | undefined,
+): Promise<void> {
+  const { rows } = await sql<{ user_version: number }>`PRAGMA user_version`.execute(db)
+  if ((rows[0]?.user_version ?? 0) >= SQLITE_SCRUBBED_VERSION) return
+  if (!created) {
+    log?.(
+      'rewriting the SQLite file once (VACUUM), so no deleted or masked data stays in its free space; a large file takes a while',
+    )
+    await sql`VACUUM`.execute(db)
+  }
+  await sql.raw(`PRAGMA user_version = ${SQLITE_SCRUBBED_VERSION}`).execute(db)
 }

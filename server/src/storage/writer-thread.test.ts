@@ -189,6 +189,20 @@ describe('SQLite writer thread', () => {
     expect(row?.temp_store).toBe(2)
   })
 
+  it('zeroes what its writes remove, as the serving connection does (secure_delete)', async () => {
+    // An update or a delete on the thread's connection must not leave the old row's bytes in
+    // the file: erasure relies on it (privacy/erasure.ts).
+    const { db } = await open()
+    await sql`create table probe_secure (secure_delete integer not null)`.execute(db)
+    await writerThreadOf(db)?.write([
+      ['insert into probe_secure select secure_delete from pragma_secure_delete', []],
+    ])
+    const [row] = (
+      await sql<{ secure_delete: number }>`select secure_delete from probe_secure`.execute(db)
+    ).rows
+    expect(row?.secure_delete).toBe(1)
+  })
+
   it('never writes while a serving transaction is open (no SQLITE_BUSY for one that reads, waits, then writes)', async () => {
     const { db } = await open()
     const writer = writerThreadOf(db)

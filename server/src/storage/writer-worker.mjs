@@ -42,6 +42,8 @@ const db = new Database(path, { fileMustExist: true, timeout: busyTimeoutMs })
 // The serving connection's settings, so a write here means what it means there.
 db.pragma('synchronous = NORMAL')
 db.pragma('foreign_keys = ON')
+// As the serving connection: what this connection's writes remove is zeroed where it lay.
+db.pragma('secure_delete = ON')
 db.pragma(`cache_size = -${cacheKib}`)
 db.pragma(`wal_autocheckpoint = ${autocheckpoint}`)
 // The originals of the pages a transaction's savepoints and multi-row statements change (kept to
