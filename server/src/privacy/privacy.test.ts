@@ -150,6 +150,55 @@ for (const dialect of DIALECTS) {
       for (const { key } of keys) expect(key).toMatch(/^[A-Za-z0-9_-]{32}\|\d+$/)
     })
 
+    it('removes the kept answers of a number with hundreds of verifications', async () => {
+      // More verifications than one pass over the answers looks for (IDS_PER_PASS, 200).
+      const MANY = '+447400777888'
+      const id = await verify(MANY, 'idem-many-0')
+      const [verification] = await h.db
+        .selectFrom('verifications')
+        .selectAll()
+        .where('id', '=', id)
+        .execute()
+      const [answer] = await h.db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('key', '=', 'idem-many-0')
+        .execute()
+      if (!verification || !answer) throw new Error('no verification or kept answer')
+      const copies = Array.from({ length: 450 }, (_, i) => `${id}x${i}`)
+      for (let from = 0; from < copies.length; from += 50) {
+        const part = copies.slice(from, from + 50)
+        await h.db
+          .insertInto('verifications')
+          .values(part.map((copy) => ({ ...verification, id: copy })))
+          .execute()
+        await h.db
+          .insertInto('idempotency_keys')
+          .values(
+            part.map((copy) => ({
+              ...answer,
+              key: `idem-${copy}`,
+              response_body: answer.response_body.replace(`"${id}"`, `"${copy}"`),
+            })),
+          )
+          .execute()
+      }
+      const erased = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: MANY },
+      })
+      expect(erased.status).toBe(200)
+      expect(erased.json.rows).toMatchObject({ verifications: 451, idempotencyKeys: 451 })
+      const left = await h.db
+        .selectFrom('idempotency_keys')
+        .select('key')
+        .where('key', 'like', 'idem-%')
+        .where('key', '!=', 'idem-erase-1')
+        .execute()
+      expect(left).toEqual([])
+    })
+
     it('refuses a bad number with 400 and changes nothing', async () => {
       const before = await h.db.selectFrom('erasures').select('id').execute()
       const res = await h.call('POST', '/v1/erasures', {
