@@ -83,7 +83,7 @@ export async function startServer(
     writerNice: config.sqliteWriterNice,
     onWriterError: (error) => logger.error({ err: error }, error.message),
   })
-  const applied = await migrateToLatest(storage, { log: (message) => logger.info(message) })
+  const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)
   const tokens = createTokenService({

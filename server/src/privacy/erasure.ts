@@ -4,14 +4,15 @@
  * idempotency answers, webhook payloads — and operator-made allow/block entries only when asked.
  * Fraud counters need nothing: their keys are keyed HMACs (fraud/counters/keyed.ts). A record
  * that an erasure happened is kept, without the number. On SQLite every write zeroes what it
- * removes (secure_delete) and the WAL is then emptied, so no old copy of a row stays on disk.
+ * removes (secure_delete; a file from an earlier version is rewritten once) and the WAL is then
+ * emptied, so no old copy of a row stays on disk.
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Transaction } from 'kysely'
 import { forgetListCopies } from '../fraud/list-entries'
 import { newId } from '../ids'
-import type { Database, Storage } from '../storage'
+import { type Database, type Storage, scrubSqliteFreeSpace } from '../storage'
 
 export const ERASED = '[erased]'
 
@@ -132,8 +133,10 @@ export async function eraseNumber(storage: Storage, input: ErasureInput): Promis
   forgetListCopies(storage.db)
   if (storage.dialect === 'sqlite') {
     // The updates and deletes zeroed the number's old copies in the file (every connection runs
-    // with secure_delete: see openStorage); the WAL still holds page images from before. Copy
-    // them into the file and empty it, so the number is nowhere on disk.
+    // with secure_delete: see openStorage), unless an earlier version wrote it: then it is
+    // rewritten, once. The WAL still holds page images from before: copy them into the file and
+    // empty it, so the number is nowhere on disk.
+    await scrubSqliteFreeSpace(storage.db)
     await truncateWal(storage)
   }
   return result

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
@@ -218,6 +219,34 @@ for (const dialect of DIALECTS) {
           if (existsSync(path)) expect([path, statSync(path).mode & 0o777]).toEqual([path, 0o600])
         }
         expect(statSync(dir).mode & 0o777).toBe(0o700)
+      })
+
+      it('leaves no remnant an earlier version left in the file (rewritten once, at the first erasure)', async () => {
+        const LEFT = '+447400999000'
+        const holdsLeft = () =>
+          [file, `${file}-wal`].some(
+            (path) => existsSync(path) && readFileSync(path).toString('latin1').includes(LEFT),
+          )
+        // As an earlier version left it: unmarked, and a deleted row's bytes in free space.
+        const earlier = new SqliteDatabase(file)
+        earlier.pragma('secure_delete = OFF')
+        earlier.exec('create table earlier_rows (id integer primary key, phone text)')
+        earlier.prepare('insert into earlier_rows (phone) values (?), (?)').run(LEFT, OTHER)
+        earlier.prepare('delete from earlier_rows where phone = ?').run(LEFT)
+        earlier.pragma('wal_checkpoint(TRUNCATE)')
+        earlier.pragma('user_version = 0')
+        earlier.close()
+        expect(holdsLeft()).toBe(true)
+
+        const erased = await h.call('POST', '/v1/erasures', {
+          key: sk,
+          origin: null,
+          body: { phone: LEFT },
+        })
+        expect(erased.status).toBe(200)
+        expect(holdsLeft()).toBe(false)
+        const { rows } = await sql<{ user_version: number }>`pragma user_version`.execute(h.db)
+        expect(rows[0]?.user_version).toBe(1)
       })
     }
   })

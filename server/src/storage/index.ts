@@ -243,11 +243,11 @@ function withStatementCache(sqlite: KyselySqlite): KyselySqlite {
   }
 }
 
+/** `PRAGMA user_version` of a SQLite file whose free space holds nothing deleted. */
+export const SQLITE_SCRUBBED_VERSION = 1
+
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(
-  storage: Storage,
-  { log }: { log?: (message: string) => void } = {},
-): Promise<string[]> {
+export async function migrateToLatest(storage: Storage): Promise<string[]> {
   const migrator = new Migrator({ db: storage.db, provider: migrationProvider })
   const { error, results = [] } = await migrator.migrateToLatest()
   const failed = results.find((result) => result.status === 'Error')
@@ -257,35 +257,24 @@ export async function migrateToLatest(
       cause: error,
     })
   }
-  if (storage.dialect === 'sqlite') {
-    // A file every migration was applied to just now is new: nothing was ever deleted in it.
-    const created = results.length === Object.keys(migrations).length
-    await scrubFreeSpaceOnce(storage.db, created, log)
+  // A SQLite file every migration was applied to just now is new: nothing was ever deleted in
+  // it, and every write to it zeroes what it removes (see scrubSqliteFreeSpace).
+  if (storage.dialect === 'sqlite' && results.length === Object.keys(migrations).length) {
+    await sql.raw(`PRAGMA user_version = ${SQLITE_SCRUBBED_VERSION}`).execute(storage.db)
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
-/** `PRAGMA user_version` of a SQLite file whose free space holds nothing deleted. */
-export const SQLITE_SCRUBBED_VERSION = 1
-
 /**
- * Every connection writes with `secure_delete` (see openStorage), so nothing an update or a
- * delete removed stays in the file's free space. A file written before that may hold such
- * remnants (a number masked by erasure, but its old copy left in a page's free space): it is
- * rewritten once, here at start-up, before any request, and marked so it never is again.
+ * Rewrites a SQLite file (VACUUM) once, if an earlier version wrote it: every connection now
+ * writes with `secure_delete` (see openStorage), so nothing an update or a delete removes stays
+ * in the file's free space, but a file written before may hold such remnants (a number masked by
+ * an erasure, its old copy left in a page's free space). Marked after, so it never runs again.
+ * Erasure calls it: the first one after an upgrade pays the rewrite every erasure used to.
  */
-async function scrubFreeSpaceOnce(
-  db: Kysely<Database>,
-  created: boolean,
-  log: ((message: string) => void) | undefined,
-): Promise<void> {
+export async function scrubSqliteFreeSpace(db: Kysely<Database>): Promise<void> {
   const { rows } = await sql<{ user_version: number }>`PRAGMA user_version`.execute(db)
   if ((rows[0]?.user_version ?? 0) >= SQLITE_SCRUBBED_VERSION) return
-  if (!created) {
-    log?.(
-      'rewriting the SQLite file once (VACUUM), so no deleted or masked data stays in its free space; a large file takes a while',
-    )
-    await sql`VACUUM`.execute(db)
-  }
+  await sql`VACUUM`.execute(db)
   await sql.raw(`PRAGMA user_version = ${SQLITE_SCRUBBED_VERSION}`).execute(db)
 }
