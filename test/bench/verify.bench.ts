@@ -23,7 +23,8 @@
  *   go to a real SMPP peer on loopback, in this process) and the widget's caller signals on every start: start
  *   with every check off, with round 1's checks (destinations and callers off), and with every
  *   check on, on one SQLite server, BENCH_ROUNDS rounds taking turns; prints on ÷ off and
- *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90).
+ *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90). With BENCH_BEFORE,
+ *   that revision's server takes a turn with every check on in each round (live path now ÷ before).
  * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (10) rows of
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all), each the lowest RSS over the 2 s after
  *   the row; the median of the later half of the rows over the median of the earlier half (from
@@ -71,6 +72,7 @@ import { startFakeSmsc } from '@textgate/server/testing/carriers/smpp'
 import pg from 'pg'
 import {
   type CreatedProject,
+  cli,
   createProject,
   freePort,
   ROOT,
@@ -426,6 +428,8 @@ interface TextgateUnderTest {
   urls: string[]
   project: CreatedProject
   databaseUrl: string
+  /** The first server's environment (what its CLI needs to reach its database and secrets). */
+  env: Record<string, string | undefined>
   pids: (number | undefined)[]
   close(): Promise<void>
 }
@@ -467,6 +471,7 @@ async function startTextgates(
       urls: servers.map((s) => s.url),
       project,
       databaseUrl: first.env.DATABASE_URL ?? '',
+      env: first.env,
       pids: servers.map((s) => s.child.pid),
       close: async () => {
         running.delete(tg)
@@ -664,6 +669,41 @@ async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<
   return {
     url: url.toString(),
     drop: () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  }
+}
+
+/**
+ * The guard section's before server (BENCH_BEFORE): that revision's checkout serving its own
+ * SQLite file with the same routes, and a live key of a project with the guard fully on, both
+ * made by that revision's CLI.
+ */
+async function guardBeforeServer(revision: string, routesEnv: Record<string, string>) {
+  const checkout = checkoutBefore(revision)
+  const tg = await startTextgates(undefined, 1, checkout.cliPath, routesEnv)
+  try {
+    const settingsFile = join(TMP, `bench-guard-on-${process.pid}.json`)
+    writeFileSync(settingsFile, JSON.stringify(GUARD_ON))
+    const env = { ...tg.env, ...routesEnv }
+    const project = createProject(env, 'Guard on', [ORIGIN], settingsFile, checkout.cliPath)
+    const created = cli(
+      ['keys', 'create', '--project', project.projectId, '--live', '--json'],
+      env,
+      checkout.cliPath,
+    )
+    if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`)
+    const key = (JSON.parse(created.stdout) as { publishableKey: string }).publishableKey
+    return {
+      tg,
+      key,
+      close: async () => {
+        await tg.close()
+        checkout.remove()
+      },
+    }
+  } catch (error) {
+    await tg.close()
+    checkout.remove()
+    throw error
   }
 }
 
@@ -1025,17 +1065,26 @@ async function main() {
         projects: { '*': { rules: [{ routes: [{ carrier: 'bench-smsc' }] }] } },
       }),
     )
-    const tg = await startTextgates(undefined, 1, undefined, {
+    const routesEnv = {
       TEXTGATE_ROUTES_FILE: routesFile,
       TG_BENCH_SMSC_PASSWORD: smsc.options.password,
-    })
+    }
+    const tg = await startTextgates(undefined, 1, undefined, routesEnv)
+    // With BENCH_BEFORE, that revision's server (its own SQLite file, bound to the same SMPP
+    // peer) takes a turn with the guard fully on in each round: the live path before and after.
+    const before = BEFORE ? await guardBeforeServer(BEFORE, routesEnv) : undefined
     const all = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
     // BENCH_GUARD=on (say) runs one setting alone, e.g. to profile it.
     const only = process.env.BENCH_GUARD?.split(',')
     const settings = Object.fromEntries(
       Object.entries(all).filter(([name]) => !only || only.includes(name)),
     ) as Partial<typeof all>
-    const turns: Record<keyof typeof all, Row[]> = { off: [], round1: [], on: [] }
+    const turns: Record<keyof typeof all | 'before', Row[]> = {
+      off: [],
+      round1: [],
+      on: [],
+      before: [],
+    }
     try {
       const storage = openStorage(tg.databaseUrl)
       const keys: Record<string, string> = {}
@@ -1051,23 +1100,44 @@ async function main() {
       } finally {
         await storage.close()
       }
-      const names = Object.keys(settings) as (keyof typeof settings)[]
+      const names: (keyof typeof turns)[] = Object.keys(settings) as (keyof typeof settings)[]
+      if (before) names.push('before')
       for (let round = 1; round <= ROUNDS; round++) {
         if (ROUNDS > 1) console.log(`  round ${round}`)
         // A different row first in each round, so no setting always runs on a fresh machine.
         for (let i = 0; i < names.length; i++) {
-          const name = names[(i + round - 1) % names.length] as keyof typeof settings
+          const name = names[(i + round - 1) % names.length] as keyof typeof turns
           turns[name].push(
-            await startRow(`start, guard ${name === 'round1' ? 'round 1 only' : name}`, tg, {
-              headers: { authorization: `Bearer ${keys[name]}`, origin: ORIGIN },
-              signals: true,
-            }),
+            name === 'before' && before
+              ? await startRow(`before (${BEFORE}): start, guard on`, before.tg, {
+                  headers: { authorization: `Bearer ${before.key}`, origin: ORIGIN },
+                  signals: true,
+                })
+              : await startRow(`start, guard ${name === 'round1' ? 'round 1 only' : name}`, tg, {
+                  headers: { authorization: `Bearer ${keys[name]}`, origin: ORIGIN },
+                  signals: true,
+                }),
           )
         }
       }
     } finally {
       await tg.close()
+      await before?.close()
       await smsc.close()
+    }
+    if (before && turns.on.length > 0) {
+      const ratios = turns.on.map((row, i) => row.perSecond / (turns.before[i]?.perSecond ?? 1))
+      const perCpu = turns.on.map(
+        (row, i) => (turns.before[i]?.cpuMsPerRequest ?? 0) / row.cpuMsPerRequest,
+      )
+      const mid = (values: number[]) =>
+        [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0
+      rows.guardOnBefore = median(turns.before)
+      out.guardNowVsBefore = { throughput: mid(ratios), perCpu: mid(perCpu) }
+      console.log(
+        `  guard on, now ÷ before (${BEFORE}): ${ratios.map((r) => r.toFixed(2)).join(' / ')}, ` +
+          `median ${mid(ratios).toFixed(2)} (per CPU-second ${mid(perCpu).toFixed(2)})`,
+      )
     }
     if (turns.on.length === 0 || turns.off.length === 0 || turns.round1.length === 0) {
       console.log('  (some settings left out by BENCH_GUARD: no ratios)')
