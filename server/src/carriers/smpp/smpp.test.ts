@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type FakeSmsc, type FakeSmscOptions, startFakeSmsc } from '../../../testing/carriers/smpp'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
@@ -214,6 +215,43 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     )
     expect(smsc.submitted).toHaveLength(12)
     expect(smsc.maxOutstanding).toBe(3)
+  })
+
+  it('writes the PDUs of one turn of the event loop in one write', async () => {
+    const adapter = await setUp({ receipts: 'tlv' }, { window: 16 })
+    const reports: DeliveryReport[] = []
+    adapter.onReport((report) => reports.push(report))
+    await adapter.connect()
+    // Every write the adapter's socket makes to the peer, counted where net.Socket hands it on.
+    const writes: number[] = []
+    type Write = (this: Socket, ...args: unknown[]) => unknown
+    const { _write, _writev } = Socket.prototype as unknown as Record<string, Write | undefined>
+    const toPeer = (socket: Socket) => socket.remotePort === smsc.port
+    Object.assign(Socket.prototype, {
+      _write(this: Socket, ...args: unknown[]) {
+        if (toPeer(this)) writes.push(1)
+        return _write?.apply(this, args)
+      },
+      _writev(this: Socket, chunks: unknown[], ...rest: unknown[]) {
+        if (toPeer(this)) writes.push(chunks.length)
+        return _writev?.apply(this, [chunks, ...rest])
+      },
+    })
+    try {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          adapter.send(message(`+4477009003${String(i).padStart(2, '0')}`, `code ${i}`)),
+        ),
+      )
+      // The ten submit_sm of one turn: one write of ten PDUs, not ten writes.
+      expect(writes[0]).toBe(10)
+      await until(() => reports.length === 10)
+      // Then the ten deliver_sm_resp, written as their receipts come in.
+      await until(() => writes.reduce((sum, n) => sum + n, 0) === 20)
+    } finally {
+      Object.assign(Socket.prototype, { _write, _writev })
+    }
+    expect(smsc.submitted).toHaveLength(10)
   })
 
   it('keeps the bind alive with enquire_link', async () => {
