@@ -24,7 +24,8 @@
  *   with every check off, with round 1's checks (destinations and callers off), and with every
  *   check on, on one SQLite server, BENCH_ROUNDS rounds taking turns; prints on ÷ off and
  *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90). With BENCH_BEFORE,
- *   that revision's server takes a turn with every check on in each round (live path now ÷ before).
+ *   that revision's server runs a row with every check on beside this checkout's in each round,
+ *   the two taking turns going first (the live path's now ÷ before).
  * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (10) rows of
  *   BENCH_MEMORY_STARTS / rows starts (100,000 in all), each the lowest RSS over the 2 s after
  *   the row; the median of the later half of the rows over the median of the earlier half (from
@@ -1100,13 +1101,18 @@ async function main() {
       } finally {
         await storage.close()
       }
-      const names: (keyof typeof turns)[] = Object.keys(settings) as (keyof typeof settings)[]
-      if (before) names.push('before')
+      const names = Object.keys(settings) as (keyof typeof settings)[]
       for (let round = 1; round <= ROUNDS; round++) {
         if (ROUNDS > 1) console.log(`  round ${round}`)
         // A different row first in each round, so no setting always runs on a fresh machine.
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(i + round - 1) % names.length] as keyof typeof turns
+        const order: (keyof typeof turns)[] = names.map(
+          (_, i) => names[(i + round - 1) % names.length] as keyof typeof settings,
+        )
+        // The before row right beside this revision's row with every check on, after it in odd
+        // rounds and before it in even ones, as the SQLite section pairs its rows.
+        const on = order.indexOf('on')
+        if (before && on >= 0) order.splice(round % 2 === 1 ? on + 1 : on, 0, 'before')
+        for (const name of order) {
           turns[name].push(
             name === 'before' && before
               ? await startRow(`before (${BEFORE}): start, guard on`, before.tg, {
