@@ -1073,7 +1073,15 @@ async function main() {
     const tg = await startTextgates(undefined, 1, undefined, routesEnv)
     // With BENCH_BEFORE, that revision's server (its own SQLite file, bound to the same SMPP
     // peer) takes a turn with the guard fully on in each round: the live path before and after.
-    const before = BEFORE ? await guardBeforeServer(BEFORE, routesEnv) : undefined
+    // A revision older than the guard's settings cannot take them: no before row then.
+    const before = BEFORE
+      ? await guardBeforeServer(BEFORE, routesEnv).catch((error: Error) => {
+          console.log(
+            `  before (${BEFORE}): no guard row (${error.message.split('\n', 2).join(' ')})`,
+          )
+          return undefined
+        })
+      : undefined
     const all = { off: GUARD_OFF, round1: GUARD_ROUND1, on: GUARD_ON }
     // BENCH_GUARD=on (say) runs one setting alone, e.g. to profile it.
     const only = process.env.BENCH_GUARD?.split(',')
