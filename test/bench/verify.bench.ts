@@ -1356,4 +1356,10 @@ async function main() {
   }
 }
 
-await main()
+try {
+  await main()
+} catch (error) {
+  // A section that failed half-way leaves servers up: they go with the run, not after it.
+  for (const tg of running) await tg.close().catch(() => {})
+  throw error
+}
