@@ -1072,7 +1072,7 @@ async function main() {
     }
     const tg = await startTextgates(undefined, 1, undefined, routesEnv)
     // With BENCH_BEFORE, that revision's server (its own SQLite file, bound to the same SMPP
-    // peer) takes a turn with the guard fully on in each round: the live path before and after.
+    // peer) runs a row with the guard fully on beside this one's: the live path before and after.
     // A revision older than the guard's settings cannot take them: no before row then.
     const before = BEFORE
       ? await guardBeforeServer(BEFORE, routesEnv).catch((error: Error) => {
@@ -1139,29 +1139,28 @@ async function main() {
       await before?.close()
       await smsc.close()
     }
+    const pairedMedian = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
+      const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
+      return values[Math.floor((values.length - 1) / 2)] ?? 0
+    }
+    const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
+    const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
     if (before && turns.on.length > 0) {
-      const ratios = turns.on.map((row, i) => row.perSecond / (turns.before[i]?.perSecond ?? 1))
-      const perCpu = turns.on.map(
-        (row, i) => (turns.before[i]?.cpuMsPerRequest ?? 0) / row.cpuMsPerRequest,
-      )
-      const mid = (values: number[]) =>
-        [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0
+      const nowVsBefore = {
+        throughput: pairedMedian(turns.on, turns.before, throughput),
+        perCpu: pairedMedian(turns.on, turns.before, perCpu),
+      }
+      const rounds = turns.on.map((row, i) => throughput(row, turns.before[i] as Row).toFixed(2))
       rows.guardOnBefore = median(turns.before)
-      out.guardNowVsBefore = { throughput: mid(ratios), perCpu: mid(perCpu) }
+      out.guardNowVsBefore = nowVsBefore
       console.log(
-        `  guard on, now ÷ before (${BEFORE}): ${ratios.map((r) => r.toFixed(2)).join(' / ')}, ` +
-          `median ${mid(ratios).toFixed(2)} (per CPU-second ${mid(perCpu).toFixed(2)})`,
+        `  guard on, now ÷ before (${BEFORE}): ${rounds.join(' / ')}, ` +
+          `median ${nowVsBefore.throughput.toFixed(2)} (per CPU-second ${nowVsBefore.perCpu.toFixed(2)})`,
       )
     }
     if (turns.on.length === 0 || turns.off.length === 0 || turns.round1.length === 0) {
       console.log('  (some settings left out by BENCH_GUARD: no ratios)')
     } else {
-      const pairedMedian = (a: Row[], b: Row[], of: (x: Row, y: Row) => number) => {
-        const values = a.map((x, i) => (b[i] ? of(x, b[i] as Row) : 0)).sort((x, y) => x - y)
-        return values[Math.floor((values.length - 1) / 2)] ?? 0
-      }
-      const throughput = (x: Row, y: Row) => x.perSecond / y.perSecond
-      const perCpu = (x: Row, y: Row) => y.cpuMsPerRequest / x.cpuMsPerRequest
       const guard = {
         onVsOff: pairedMedian(turns.on, turns.off, throughput),
         onVsRound1: pairedMedian(turns.on, turns.round1, throughput),
