@@ -7,6 +7,7 @@
 import { type Kysely, PostgresAdapter } from 'kysely'
 import { newId } from '../ids'
 import type { AuditActorType, AuditRow, Database } from '../storage'
+import { withFields } from '../with-fields'
 import { GENESIS_HASH, rowHash } from './chain'
 
 export { type AuditNote, auditTrail } from './middleware'
@@ -73,7 +74,7 @@ export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Prom
       after: json(entry.after),
       prev_hash: head.hash,
     }
-    const row: AuditRow = { ...fields, hash: rowHash(fields) }
+    const row: AuditRow = withFields(fields, { hash: rowHash(fields) })
     await trx.insertInto('audit_log').values(row).execute()
     await trx
       .updateTable('audit_heads')

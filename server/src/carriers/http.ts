@@ -5,6 +5,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { withFields } from '../with-fields'
 import { CarrierError } from './types'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
@@ -33,7 +34,7 @@ export async function carrierFetch(
   timeoutMs: number,
 ): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
+    return await fetch(url, withFields(init, { signal: AbortSignal.timeout(timeoutMs) }))
   } catch (error) {
     const name = (error as Error | undefined)?.name
     if (name === 'TimeoutError' || name === 'AbortError') {

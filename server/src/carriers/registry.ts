@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino'
 import * as v from 'valibot'
+import { withFields } from '../with-fields'
 import { alibabaKind } from './alibaba/entry'
 import { genericKind } from './generic/entry'
 import { infobipKind } from './infobip/entry'
@@ -13,7 +14,7 @@ import type { CarrierKind, EntrySchema } from './kind'
 import { smppKind } from './smpp/entry'
 import { tencentKind } from './tencent/entry'
 import { twilioKind } from './twilio/entry'
-import { type CarrierAdapter, CarrierError } from './types'
+import { type CarrierAdapter, CarrierError, type OutgoingMessage, type SendResult } from './types'
 import { vonageKind } from './vonage/entry'
 
 export const CARRIER_KINDS = [
@@ -103,17 +104,16 @@ export function asEntryError(error: unknown, id: string): unknown {
  */
 function named(adapter: CarrierAdapter, id: string): CarrierAdapter {
   if (adapter.id === id) return adapter
-  return {
-    ...adapter,
+  return withFields(adapter, {
     id,
-    async send(message) {
+    async send(message: OutgoingMessage): Promise<SendResult> {
       try {
         return await adapter.send(message)
       } catch (error) {
         throw asEntryError(error, id)
       }
     },
-  }
+  })
 }
 
 /** Builds the adapter a carrier entry describes, under the entry's id. */

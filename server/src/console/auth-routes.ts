@@ -43,6 +43,7 @@ import {
 } from '../operators/sessions'
 import { totpSecretText, totpUri } from '../operators/totp'
 import type { Database } from '../storage'
+import { withFields } from '../with-fields'
 import {
   auditNote,
   type CookieSettings,
@@ -316,9 +317,9 @@ export function authRoutes(options: AuthRoutesOptions) {
         .orderBy('created_at')
         .execute()
       const projects = rows
-        .map((p) => ({ ...p, role: roles[p.id] ?? wildcard }))
+        .map((p) => withFields(p, { role: roles[p.id] ?? wildcard }))
         .filter((p) => p.role !== undefined)
-        .map((p) => ({ ...p, permissions: ROLE_PERMISSIONS[p.role!] }))
+        .map((p) => withFields(p, { permissions: ROLE_PERMISSIONS[p.role!] }))
       return c.json({
         operator,
         csrfToken: csrfToken(csrf, session.id),

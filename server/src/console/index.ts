@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../storage'
+import { withFields } from '../with-fields'
 import { authRoutes } from './auth-routes'
 import { type ProjectRoutesDeps, projectRoutes } from './project-routes'
 import {
@@ -40,7 +41,7 @@ export function consoleRoutes(options: ConsoleOptions) {
   api.use(sessionGate({ db, cookie, csrf, publicUrl, now }))
   api.route('/', authRoutes({ db, encryptionKey, cookie, csrf, issuer: publicUrl, now }))
   api.use('/projects/:projectId/*', requireOperator(db), projectAccess(db))
-  api.route('/projects/:projectId', projectRoutes({ ...options, db, now }))
+  api.route('/projects/:projectId', projectRoutes(withFields(options, { db, now })))
 
   const app = new Hono()
   app.use(consoleHeaders())

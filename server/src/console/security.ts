@@ -14,6 +14,7 @@ import { setResponseHeader } from '../http/headers'
 import { ALL_PROJECTS, can, type Permission, roleIn, rolesOf } from '../operators'
 import { csrfToken, readSession, type Session } from '../operators/sessions'
 import type { Database, OperatorRole, Project } from '../storage'
+import { withFields } from '../with-fields'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -122,7 +123,7 @@ export function sessionGate({
   return async function sessionGate(c, next) {
     const id = sessionCookie(c, cookie)
     const session = id ? await readSession(db, id, now()) : undefined
-    if (session && id) c.set('session', { ...session, id })
+    if (session && id) c.set('session', withFields(session, { id }))
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       if (!sameOrigin(c, publicUrl)) throw new ApiError('csrf_failed')
       if (session && id) {
@@ -196,5 +197,5 @@ export function need(permission: Permission): MiddlewareHandler {
 
 /** Adds to what the audit trail records for this request. */
 export function auditNote(c: Context, note: import('../audit').AuditNote): void {
-  c.set('audit', { ...c.get('audit'), ...note })
+  c.set('audit', withFields(c.get('audit'), note))
 }

@@ -42,7 +42,11 @@ export async function recordQueued(
   trx: RowWriter,
   message: NewMessage,
 ): Promise<Selectable<Database['messages']>> {
-  const written = {
+  // Every column, those that start empty too: the row as it is written is the row returned.
+  // (One literal, not the columns written spread into a larger one: on Node 20, an object that
+  // starts as a spread copy and then gains properties gets a hidden class of its own, allocated
+  // in the old generation, for every message.)
+  const row = {
     id: message.id,
     verification_id: message.verificationId,
     project_id: message.projectId,
@@ -54,23 +58,20 @@ export async function recordQueued(
     carrier: null,
     carrier_message_id: null,
     error: message.suppressed ? 'blocked by the fraud guard' : null,
-    created_at: message.now,
-    sent_at: null,
-    delivered_at: null,
-    updated_at: message.now,
-    encoding: message.encoding,
-    segments: message.segments,
-  } as const
-  await insertRow(trx, 'messages', written)
-  // The columns left out start empty.
-  return {
-    ...written,
     error_code: null,
     cost_amount: null,
     cost_currency: null,
+    created_at: message.now,
+    sent_at: null,
+    delivered_at: null,
     failed_at: null,
     status_at: null,
-  }
+    updated_at: message.now,
+    encoding: message.encoding,
+    segments: message.segments,
+  } satisfies Selectable<Database['messages']>
+  await insertRow(trx, 'messages', row)
+  return row
 }
 
 /** A worker is handing the queued messages to `carrier`. */
@@ -256,11 +257,17 @@ export async function recordSentMany(
     await announceMessageStatus(
       trx,
       {
-        ...message,
+        id: message.id,
+        verification_id: message.verification_id,
+        project_id: message.project_id,
+        mode: message.mode,
+        to: message.to,
         status: result.status,
         carrier,
-        delivered_at: result.status === 'delivered' ? at : null,
+        error_code: message.error_code,
         segments: result.parts || message.segments,
+        created_at: message.created_at,
+        delivered_at: result.status === 'delivered' ? at : null,
       },
       at,
       endpoints,

@@ -14,7 +14,8 @@ export interface ContextInput {
   country: string
   /** libphonenumber's type, lower case; `mobile` when unknown (a resend, an approval). */
   numberType?: string | undefined
-  ip: string | null
+  /** The caller's address; null (or left out) when unknown, as for an approval. */
+  ip?: string | null | undefined
   signals?: CallerSignals | undefined
   userAgent?: string | null | undefined
   /** The start carries a challenge solution or a captcha token. */
@@ -32,9 +33,12 @@ export function fraudContext(
     at: number
     /** Price of one text to `phone` on the route a live message of the project would take. */
     routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
+    /** Whether the start carries an answer (a challenge solution, a captcha token): else `input.answered`. */
+    answered?: boolean | undefined
   },
 ): FraudContext {
   const { settings, routeCost } = options
+  const ip = input.ip ?? null
   let cost: number | undefined
   return {
     project: { id: input.projectId, mode: input.mode },
@@ -52,11 +56,11 @@ export function fraudContext(
       },
     },
     caller: {
-      ip: input.ip,
-      network: input.ip === null ? null : networkOf(input.ip),
+      ip,
+      network: ip === null ? null : networkOf(ip),
       signals: input.signals,
       userAgent: input.userAgent,
-      answered: input.answered,
+      answered: options.answered ?? input.answered,
       keyKind: input.keyKind,
     },
     at: options.at,

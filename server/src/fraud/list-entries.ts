@@ -10,6 +10,7 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { Database, FraudListKind, FraudListName } from '../storage'
 import { runTemplate } from '../storage/query-templates'
+import { withFields } from '../with-fields'
 import { ipMatches, isIpOrCidr } from './network'
 
 export const ALL_PROJECTS = '*'
@@ -461,7 +462,7 @@ export async function matchLists(
         void flush(db, batch)
       })
     }
-    queue.push({ ...lookup, resolve, reject })
+    queue.push(withFields(lookup, { resolve, reject }))
   })
 }
 

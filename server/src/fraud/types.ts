@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { RequestLogContext } from '../logger'
 import type { Database, KeyMode } from '../storage'
+import { withFields } from '../with-fields'
 import type { CounterStore } from './counters'
 import type { CheckMode, FraudSettings } from './settings'
 
@@ -166,5 +167,7 @@ export interface FraudCheck {
 
 /** The same context for another tally of the project (`:saved`, `:decoy`). */
 export function tallyOf(ctx: FraudContext, suffix: string): FraudContext {
-  return { ...ctx, project: { ...ctx.project, id: `${ctx.project.id}:${suffix}` } }
+  return withFields(ctx, {
+    project: withFields(ctx.project, { id: `${ctx.project.id}:${suffix}` }),
+  })
 }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { requestLog } from '../http/request-id'
 import type { Database } from '../storage'
 import { migrations } from '../storage/migrations'
+import { withFields } from '../with-fields'
 
 /** A due row nobody claimed for this long means no dispatcher is working the queue. */
 export const STUCK_AFTER_MS = 5 * 60_000
@@ -130,7 +131,7 @@ export function healthRoutes(options: HealthOptions) {
   })
   routes.get('/readyz', async (c) => {
     c.header('Cache-Control', 'no-store')
-    const result = await readiness({ ...options, logger: requestLog(c, options.logger) })
+    const result = await readiness(withFields(options, { logger: requestLog(c, options.logger) }))
     return c.json(result, result.status === 'ready' ? 200 : 503)
   })
   return routes

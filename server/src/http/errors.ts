@@ -7,6 +7,7 @@ import { ERRORS, type ErrorBody, type ErrorCode } from '@textgate/shared'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type * as v from 'valibot'
+import { withFields } from '../with-fields'
 
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode
@@ -23,7 +24,7 @@ export class ApiError extends Error {
   readonly retryAfterSeconds: number | undefined
 
   toBody(): ErrorBody {
-    return { error: { ...this.details, code: this.code, message: this.message } }
+    return { error: withFields(this.details, { code: this.code, message: this.message }) }
   }
 }
 

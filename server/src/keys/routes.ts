@@ -14,6 +14,7 @@ import { ApiError } from '../http/errors'
 import { requestLog } from '../http/request-id'
 import { isId } from '../ids'
 import type { Database } from '../storage'
+import { withFields } from '../with-fields'
 import { createKey, listKeys, revokeKey } from './index'
 
 const CreateKeyRequest = v.strictObject({
@@ -31,7 +32,7 @@ export function keyRoutes(db: Kysely<Database>, logger: Logger, now: () => numbe
       const { kind } = await readJson(c, CreateKeyRequest)
       const { project, apiKey } = c.get('auth')
       const { key, summary } = await createKey(db, project.id, kind, apiKey.mode, now())
-      return c.json({ ...summary, key }, 201)
+      return c.json(withFields(summary, { key }), 201)
     })
     .post('/:id/revoke', secret, async (c) => {
       const id = c.req.param('id')

@@ -45,6 +45,7 @@ import {
 import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { ErasureRequest } from '../privacy/routes'
+import { withFields } from '../with-fields'
 
 type Security =
   | 'publishable'
@@ -670,8 +671,7 @@ export function buildOpenApiDocument({
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
       },
       schemas: {
-        Error: {
-          ...jsonSchema(ErrorResponse, 'output'),
+        Error: withFields(jsonSchema(ErrorResponse, 'output'), {
           properties: {
             error: {
               type: 'object',
@@ -682,7 +682,7 @@ export function buildOpenApiDocument({
               },
             },
           },
-        },
+        }),
       },
     },
   }

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely'
 import { newId } from '../ids'
 import { decryptToBuffer, encrypt } from '../secrets'
 import type { Database, Operator, OperatorRole } from '../storage'
+import { withFields } from '../with-fields'
 import { hashPassword, passwordProblem, spendPasswordTime, verifyPassword } from './passwords'
 import { matchTotp, newTotpSecret } from './totp'
 
@@ -198,7 +199,7 @@ export async function completeSetup(
     })
     .where('id', '=', row.id)
     .execute()
-  return { ...row, password_hash: passwordHash }
+  return withFields(row, { password_hash: passwordHash })
 }
 
 export function passwordMessage(problem: string): string {
@@ -353,10 +354,11 @@ export async function projectOperators(db: Kysely<Database>, projectId: string) 
     .orderBy('operators.email')
     .execute()
     .then((rows) =>
-      rows.map(({ password_hash, ...row }) => ({
-        ...row,
-        allProjects: row.project_id === ALL_PROJECTS,
-        pending: password_hash === null,
-      })),
+      rows.map(({ password_hash, ...row }) =>
+        withFields(row, {
+          allProjects: row.project_id === ALL_PROJECTS,
+          pending: password_hash === null,
+        }),
+      ),
     )
 }

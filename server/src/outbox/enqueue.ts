@@ -82,7 +82,7 @@ export async function enqueueMessage(
     now: input.now,
   })
   const claim = input.suppressed ? undefined : input.claim
-  const outbox = {
+  const outbox: OutboxRow = {
     id: newId('obx'),
     message_id: messageId,
     state: input.suppressed ? 'done' : 'pending',
@@ -91,11 +91,12 @@ export async function enqueueMessage(
     claimed_until: claim?.until ?? null,
     last_error: null,
     created_at: input.now,
-  } as const
+    attempts: 0,
+  }
   await insertRow(trx, 'outbox', outbox)
   return {
     message,
-    outbox: { ...outbox, attempts: 0 },
+    outbox,
     plain: input.template ? { body: input.body, template: input.template } : { body: input.body },
   }
 }

@@ -29,6 +29,7 @@ import {
   type OutgoingMessage,
   type SendResult,
 } from '../carriers/types'
+import { withFields } from '../with-fields'
 import type { RouteSpec, RoutingConfig, RuleSpec } from './routing-file'
 
 export interface PlannedRoute extends RouteSpec {
@@ -168,7 +169,7 @@ export function createRouter({
         weightedOrder(
           chosen.rule.routes.filter((route) => route.priority === priority && route.weight > 0),
           random,
-        ).map((route) => ({ ...route, rule: `projects.${key}.rules.${chosen.index}` })),
+        ).map((route) => withFields(route, { rule: `projects.${key}.rules.${chosen.index}` })),
       )
     }
     return []
@@ -215,11 +216,10 @@ export function createRouter({
           if (failures.length > 0) {
             logger?.info({ messageId: message.id, carrier: adapter.id, failures }, 'failed over')
           }
-          return {
-            ...result,
+          return withFields(result, {
             carrier: result.carrier ?? adapter.id,
             cost: routeCost(route, segments) ?? result.cost,
-          }
+          })
         } catch (error) {
           if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
             failures.push(`${route.carrier}: circuit open`)
@@ -275,7 +275,7 @@ export function createRouter({
     onReport(listener) {
       const unsubscribe = [...adapters.values()].map(
         (adapter) =>
-          adapter.onReport?.((report) => listener({ ...report, carrier: adapter.id })) ??
+          adapter.onReport?.((report) => listener(withFields(report, { carrier: adapter.id }))) ??
           (() => {}),
       )
       return () => {

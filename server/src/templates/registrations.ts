@@ -22,6 +22,7 @@
  */
 import * as v from 'valibot'
 import type { TemplateData, TemplateParamName } from '../carriers/types'
+import { withFields } from '../with-fields'
 import { pickTemplate } from './index'
 
 const PARAM_NAMES = ['code', 'minutes', 'brand'] as const
@@ -99,12 +100,11 @@ const LocaleTag = v.pipe(
 )
 
 export const SmsRegistrationsSchema = v.strictObject(
-  {
-    ...sections(),
+  withFields(sections(), {
     locales: v.optional(
       v.record(LocaleTag, v.strictObject(sections(), fieldMessage), 'must be an object'),
     ),
-  },
+  }),
   fieldMessage,
 )
 
@@ -154,7 +154,11 @@ function forLocale(registrations: SmsRegistrations, locale: string | null): Sect
 function merge<T extends object>(base: T | undefined, over: T | undefined): T | undefined {
   if (!base) return over
   if (!over) return base
-  return { ...base, ...Object.fromEntries(Object.entries(over).filter(([, x]) => x !== undefined)) }
+  return Object.assign(
+    {},
+    base,
+    Object.fromEntries(Object.entries(over).filter(([, x]) => x !== undefined)),
+  )
 }
 
 export interface TemplateDataInput {

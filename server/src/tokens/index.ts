@@ -26,6 +26,7 @@ import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, SigningKey } from '../storage'
+import { withFields } from '../with-fields'
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
 
@@ -109,7 +110,7 @@ export function createTokenService({
     return {
       kid,
       alg,
-      public_jwk: JSON.stringify({ ...jwk, kid, alg, use: 'sig' }),
+      public_jwk: JSON.stringify(withFields(jwk, { kid, alg, use: 'sig' })),
       private_key_encrypted: encrypt(encryptionKey, await exportPKCS8(privateKey)),
       created_at: at,
       retired_at: null,
@@ -143,7 +144,8 @@ export function createTokenService({
     if (current && at - current.checkedAt < CURRENT_KEY_RECHECK_MS) return current
     const row = await currentRow()
     if (!row) throw new Error('[textgate] [tokens] no signing key: call ensureSigningKey() first')
-    current = current?.kid === row.kid ? { ...current, checkedAt: at } : await load(row, at)
+    current =
+      current?.kid === row.kid ? withFields(current, { checkedAt: at }) : await load(row, at)
     return current
   }
 
@@ -186,26 +188,22 @@ export function createTokenService({
     }: IssueTokenInput): Promise<string> {
       const key = await currentKey()
       const iat = Math.floor(now() / 1000)
-      const claims: Omit<PhoneTokenClaims, 'iss' | 'aud' | 'sub' | 'jti' | 'iat' | 'exp'> = {
+      // One literal in the claims' order (a spread of the first five with the rest added would
+      // give every token's object a hidden class of its own on Node 20).
+      const claims: PhoneTokenClaims = {
         mode,
         phone_number: phone,
         phone_number_verified: true,
         consent: { version: consent.version, at: Math.floor(consent.at / 1000) },
         amr: ['sms'],
+        iss: issuer,
+        aud: tokenAudience(projectId, mode),
+        sub: verificationId,
+        jti: randomBytes(18).toString('base64url'),
+        iat,
+        exp: iat + ttlSeconds,
       }
-      return signCompact(
-        { alg: key.alg, kid: key.kid, typ: PHONE_TOKEN_TYPE },
-        {
-          ...claims,
-          iss: issuer,
-          aud: tokenAudience(projectId, mode),
-          sub: verificationId,
-          jti: randomBytes(18).toString('base64url'),
-          iat,
-          exp: iat + ttlSeconds,
-        },
-        key,
-      )
+      return signCompact({ alg: key.alg, kid: key.kid, typ: PHONE_TOKEN_TYPE }, claims, key)
     },
 
     /** Public keys of the current key and of retired keys whose tokens may still be valid. */

@@ -136,13 +136,15 @@ export async function markApproved(
   const approved = await inTransaction(async (trx) => {
     const row = await approve(trx)
     if (!row) return undefined
-    const event = { projectId, mode: row.mode, orderKey: id, at }
     await emitWebhookEvent(
       trx,
       {
-        ...event,
+        projectId,
+        mode: row.mode,
         type: 'verification.approved',
         data: { verificationId: id, phone: row.phone, country: row.country, approvedAt: iso(at) },
+        orderKey: id,
+        at,
       },
       endpoints,
     )
@@ -151,7 +153,8 @@ export async function markApproved(
       await emitWebhookEvent(
         trx,
         {
-          ...event,
+          projectId,
+          mode: row.mode,
           type: 'consent.marketing',
           data: {
             verificationId: id,
@@ -159,6 +162,8 @@ export async function markApproved(
             consentVersion: row.consent_version,
             at: iso(at),
           },
+          orderKey: id,
+          at,
         },
         endpoints,
       )

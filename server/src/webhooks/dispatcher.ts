@@ -13,6 +13,7 @@ import { createPollingLoop, type PollingLoop } from '../polling'
 import { decrypt } from '../secrets'
 import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
+import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
 import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
@@ -195,10 +196,15 @@ export function createWebhookDispatcher({
     })
     onAttempt?.({ type: message.type, outcome, final })
     const log = { endpointId: endpoint.id, deliveryId: delivery.id, webhookId: message.id }
-    if (outcome.ok) logger.debug({ ...log, attempt: attempts }, 'webhook delivered')
+    if (outcome.ok) logger.debug(withFields(log, { attempt: attempts }), 'webhook delivered')
     else {
       logger.warn(
-        { ...log, attempt: attempts, status: outcome.statusCode, err: outcome.error, final },
+        withFields(log, {
+          attempt: attempts,
+          status: outcome.statusCode,
+          err: outcome.error,
+          final,
+        }),
         final ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry',
       )
     }

@@ -16,6 +16,7 @@ import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import { encrypt } from '../secrets'
 import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } from '../storage'
+import { withFields } from '../with-fields'
 import { forgetEndpointAbsence } from './emit'
 import { checkResolvedHost, checkWebhookUrl, WebhookUrlError } from './url-policy'
 
@@ -105,7 +106,7 @@ export async function createEndpoint(
   }
   await db.insertInto('webhook_endpoints').values(row).execute()
   forgetEndpointAbsence()
-  return { ...endpointView(row, at), secret }
+  return withFields(endpointView(row, at), { secret })
 }
 
 export async function listEndpoints(
@@ -209,7 +210,7 @@ export async function rotateSecret(
     })
     .where('id', '=', row.id)
     .execute()
-  return { ...endpointView(await load(db, scope, id), at), secret }
+  return withFields(endpointView(await load(db, scope, id), at), { secret })
 }
 
 export async function listDeliveries(

@@ -99,11 +99,16 @@ export async function announceMessageStatus(
     segments: message.segments,
     at: iso(at),
   }
-  const event = {
-    projectId: message.project_id,
-    mode: message.mode,
-    orderKey: message.verification_id,
-    at,
-  }
-  await emitWebhookEvent(trx, { ...event, type: statusEvent(status), data }, endpoints)
+  await emitWebhookEvent(
+    trx,
+    {
+      projectId: message.project_id,
+      mode: message.mode,
+      type: statusEvent(status),
+      data,
+      orderKey: message.verification_id,
+      at,
+    },
+    endpoints,
+  )
 }

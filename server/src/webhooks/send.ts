@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { Webhook } from 'standardwebhooks'
 import type { KeyMode } from '../storage'
+import { withFields } from '../with-fields'
 import { guardedLookup, literalAllowed } from './url-policy'
 
 export interface SendInput {
@@ -48,7 +49,7 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
       settled = true
       const ok =
         outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300
-      resolve({ ...outcome, latencyMs: elapsed(), ok })
+      resolve(withFields(outcome, { latencyMs: elapsed(), ok }))
     }
     const url = new URL(input.url)
     if (!literalAllowed(input.url, input.mode)) {

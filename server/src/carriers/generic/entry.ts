@@ -3,6 +3,7 @@
  * @module
  */
 import * as v from 'valibot'
+import { withFields } from '../../with-fields'
 import {
   EnvName,
   fieldMessage,
@@ -117,7 +118,7 @@ export const genericKind = defineCarrierKind({
     genericCapabilities({
       body: entry.body,
       capabilities: entry.capabilities,
-      callback: entry.callback && { ...entry.callback, secret: entry.callback.secretEnv },
+      callback: entry.callback && withFields(entry.callback, { secret: entry.callback.secretEnv }),
     }),
   secretEnvFields: (entry) => [
     ...Object.entries(entry.headersEnv ?? {}).map(
@@ -138,12 +139,12 @@ export const genericKind = defineCarrierKind({
       method: entry.method,
       bodyFormat: entry.bodyFormat,
       body: entry.body,
-      headers: {
-        ...entry.headers,
-        ...Object.fromEntries(
+      headers: withFields(
+        entry.headers ?? {},
+        Object.fromEntries(
           Object.entries(entry.headersEnv ?? {}).map(([header, name]) => [header, secret(name)]),
         ),
-      },
+      ),
       from: entry.from,
       responseIdPath: entry.responseIdPath,
       callback: entry.callback && {

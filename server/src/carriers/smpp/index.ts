@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
 import smpp, { type PDU, type Session } from 'smpp'
+import { withFields } from '../../with-fields'
 import { indiaDltIds } from '../template-data'
 import {
   type CarrierAdapter,
@@ -419,14 +420,13 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
     binding = new Promise<Session>((resolve, reject) => {
       const candidate = smpp.connect(
         tls
-          ? {
-              ...tls,
+          ? withFields(tls, {
               // Verification is on unless switched off in so many words.
               rejectUnauthorized: tls.rejectUnauthorized !== false,
               host: options.host,
               port: options.port,
               tls: true,
-            }
+            })
           : { host: options.host, port: options.port },
       )
       let settled = false
@@ -615,15 +615,16 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         ...validityField(message),
       }
       if (encoded.parts.length === 1) {
-        const carrierMessageId = await submit({ ...base, short_message: encoded.whole })
+        const carrierMessageId = await submit(withFields(base, { short_message: encoded.whole }))
         return { carrierMessageId, status: 'sent', segments: 1 }
       }
       if (longMessages === 'payload') {
-        const carrierMessageId = await submit({
-          ...base,
-          short_message: Buffer.alloc(0),
-          message_payload: encoded.whole,
-        })
+        const carrierMessageId = await submit(
+          withFields(base, {
+            short_message: Buffer.alloc(0),
+            message_payload: encoded.whole,
+          }),
+        )
         return { carrierMessageId, status: 'sent', segments: encoded.parts.length }
       }
       reference = (reference + 1) % 256
@@ -632,7 +633,9 @@ export function smppCarrier(options: SmppCarrierOptions): SmppCarrier {
         const udh = concatUdh(reference, encoded.parts.length, index + 1)
         try {
           ids.push(
-            await submit({ ...base, esm_class: 0x40, short_message: Buffer.concat([udh, part]) }),
+            await submit(
+              withFields(base, { esm_class: 0x40, short_message: Buffer.concat([udh, part]) }),
+            ),
           )
         } catch (error) {
           // Parts already accepted will reach the phone; a retry sends the whole text again.

@@ -13,6 +13,7 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Database } from '../../storage'
+import { withFields } from '../../with-fields'
 import { type CallerClass, judgeCaller } from '../callers'
 import type { CounterRef } from '../counters'
 import { createBaselines } from '../destinations/baseline'
@@ -228,11 +229,14 @@ export const destinationCheck: FraudCheck = {
       prefixDigits: breaker.prefixDigits,
     }
     if (breaks(prefixSent, prefixEntered, breaker.minSentPerPrefix)) {
-      overPrefix(breakerSubject, ['conversion.prefix'], {
-        ...breakerFigures,
-        conversionSent: round(prefixSent),
-        conversionEntered: round(prefixEntered),
-      })
+      overPrefix(
+        breakerSubject,
+        ['conversion.prefix'],
+        withFields(breakerFigures, {
+          conversionSent: round(prefixSent),
+          conversionEntered: round(prefixEntered),
+        }),
+      )
     }
     for (const [subject, { reasons, figures: what }] of over) {
       where = 'restricted'
@@ -321,12 +325,13 @@ export const destinationCheck: FraudCheck = {
     // The figures of the decision log, made only for a finding (an allowed start has none).
     let made: Record<string, number> | undefined
     const numbers = () =>
-      (made ??= {
-        ...numeric(destination.figures),
-        ...(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}),
-        deviceVerified30d: round(deviceVerified),
-        ...prefixNumbers(verdicts),
-      })
+      (made ??= withFields(
+        numeric(destination.figures),
+        withFields(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}, {
+          deviceVerified30d: round(deviceVerified),
+          ...prefixNumbers(verdicts),
+        }),
+      ))
     const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
 
     // What the signals would change, while they are only recorded (callers in shadow).

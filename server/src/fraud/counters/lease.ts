@@ -82,7 +82,7 @@ export function leasedCounters(
     id = randomUUID(),
   }: { logger?: Logger | undefined; timings?: Partial<LeaseTimings>; id?: string } = {},
 ): LeasedCounters {
-  const timings = { ...TIMINGS, ...given }
+  const timings: LeaseTimings = Object.assign({}, TIMINGS, given)
   const shared = databaseCounters(db)
   let mode: LeaseMode = 'starting'
   let local: WriteBehindCounters | undefined

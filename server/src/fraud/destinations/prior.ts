@@ -148,5 +148,5 @@ export function priorOf(
 ): DestinationPrior {
   const builtIn = DESTINATION_PRIOR[country] ?? UNLISTED
   const own = overrides[country]
-  return own ? { ...builtIn, ...own } : builtIn
+  return own ? Object.assign({}, builtIn, own) : builtIn
 }
