@@ -169,7 +169,7 @@ export function createFraudGuard({
     logEvent(db, ctx, { verificationId: null, decision, outcome, reasons, shadowReasons, findings })
 
   // The input is passed as it is, never spread into a copy with a field more (see
-  // server/src/hot-path-shapes.test.ts): `answered` goes beside it.
+  // ../with-fields.ts): `answered` goes beside it.
   const contextOf = (
     input: ContextInput & { fraudSettings: string | null },
     answered?: boolean,
