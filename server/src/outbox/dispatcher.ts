@@ -47,7 +47,28 @@ export interface DispatcherOptions {
    * which checks again that its code is still usable.
    */
   handoffMaxAgeMs?: number
+  /**
+   * How long answers wait for others before they are recorded while texts come close together
+   * (ms; 0: never). See {@link ANSWER_WAIT_MS}.
+   */
+  answerWaitMs?: number
 }
+
+/**
+ * While texts come close together (the last answers were recorded under {@link BUSY_MS} ago) and
+ * the window has room for more, a round that has only answers to record waits this long first.
+ * Texts handed over meanwhile then go to their carriers together, and their answers are recorded
+ * together: one commit for several texts instead of one each (a commit writes every page it
+ * touched: the messages', the outbox's and, for the sandbox, the inbox's). Measured on evenly
+ * paced sandbox starts at 1,450 a second: the SQLite writer thread's CPU 14 % lower, its waits
+ * for a core 37 % shorter, 10 % fewer bytes written, and the start's p99 16.3 / 5.9 ms against
+ * 24.9 / 15.2 without (RESULTS, 2026-12-05 eighth). No text waits for a carrier any longer
+ * than it did, and the window's bound holds: no text goes to a carrier during the wait. Alone
+ * (the last answers long ago), answers are recorded at once.
+ */
+export const ANSWER_WAIT_MS = 3
+/** Answers recorded less than this long ago make the dispatcher "busy" (see ANSWER_WAIT_MS). */
+const BUSY_MS = 20
 
 /**
  * `stop` stops claiming and waits for sends under way; `nudge` polls now instead of at the next
@@ -85,6 +106,7 @@ export function createDispatcher({
   maxAttempts = 8,
   handoffCapacity = 10_000,
   handoffMaxAgeMs = 2_000,
+  answerWaitMs = ANSWER_WAIT_MS,
 }: DispatcherOptions): Dispatcher {
   const { db } = storage
   const ctx: DispatchContext = {
@@ -130,6 +152,8 @@ export function createDispatcher({
   /** A database claim is wanted: a nudge from a text not handed over, a drain, a full claim. */
   let claimWanted = true
   let lastClaimAt = Number.NEGATIVE_INFINITY
+  /** When answers alone were last recorded (`now()`), to tell a busy moment. */
+  let answersRecordedAt = Number.NEGATIVE_INFINITY
   /** Pipelines waiting for answers, to wake when a text is handed over. */
   const waiting = new Set<() => void>()
   let wakeScheduled = false
@@ -176,6 +200,15 @@ export function createDispatcher({
           // PostgreSQL, one transaction on SQLite's writer thread (writeSentAlone says whether it
           // could). If it fails, the answers are written one by one below.
           if (!claiming && releasing.length === 0) {
+            // A busy moment's answers wait a little for the texts behind them (ANSWER_WAIT_MS).
+            if (
+              answerWaitMs > 0 &&
+              inFlight + finished.length < window &&
+              now() - answersRecordedAt < BUSY_MS
+            ) {
+              await new Promise((resolve) => setTimeout(resolve, answerWaitMs))
+            }
+            answersRecordedAt = now()
             written = finished
             finished = []
             if (!(await writeSentAlone(db, written, endpoints))) {

@@ -829,6 +829,45 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         await d.stop()
         expect(d.claimForHandoff(now)).toBeUndefined()
       })
+
+      it('records answers at once when alone, and in a busy moment waits for the texts behind them without sending meanwhile', async () => {
+        // A wait far longer than any scheduling jitter, so the test reads it from the clock.
+        const wait = 300
+        const { carrier, sent } = recordingCarrier()
+        const d = dispatcher(carrier, { window: 8, answerWaitMs: wait })
+        d.start()
+        await d.drain()
+        const recorded = async (count: number) =>
+          (await storage.db.selectFrom('outbox').select('id').where('state', '=', 'done').execute())
+            .length === count
+        try {
+          // Alone (no answers recorded lately): recorded without the wait.
+          let from = performance.now()
+          await handOver(d, 0, 1)
+          await until(() => recorded(1))
+          expect(performance.now() - from).toBeLessThan(wait * 0.8)
+          // Busy (the clock has not moved since): the next answer waits…
+          from = performance.now()
+          await handOver(d, 1, 1)
+          await until(() => sent.length === 2)
+          // …and the texts handed over meanwhile do not go to the carrier during the wait.
+          await handOver(d, 2, 2)
+          await new Promise((resolve) => setTimeout(resolve, wait / 3))
+          expect(sent).toHaveLength(2)
+          expect(await recorded(1)).toBe(true)
+          await until(() => recorded(4))
+          expect(performance.now() - from).toBeGreaterThanOrEqual(wait * 0.9)
+          expect(sent).toHaveLength(4)
+          // A moment later (the clock moved on), alone again: at once.
+          now += 60_000
+          from = performance.now()
+          await handOver(d, 4, 1)
+          await until(() => recorded(5))
+          expect(performance.now() - from).toBeLessThan(wait * 0.8)
+        } finally {
+          await d.stop()
+        }
+      })
     })
   })
 }
