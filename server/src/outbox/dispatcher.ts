@@ -60,11 +60,12 @@ export interface DispatcherOptions {
  * Texts handed over meanwhile then go to their carriers together, and their answers are recorded
  * together: one commit for several texts instead of one each (a commit writes every page it
  * touched: the messages', the outbox's and, for the sandbox, the inbox's). Measured on evenly
- * paced sandbox starts at 1,450 a second: the SQLite writer thread's CPU 14 % lower, its waits
- * for a core 37 % shorter, 10 % fewer bytes written, and the start's p99 16.3 / 5.9 ms against
- * 24.9 / 15.2 without (RESULTS, 2026-12-05 eighth). No text waits for a carrier any longer
- * than it did, and the window's bound holds: no text goes to a carrier during the wait. Alone
- * (the last answers long ago), answers are recorded at once.
+ * paced sandbox starts at 1,450 a second (RESULTS, 2026-12-05 eighth): the SQLite writer
+ * thread's CPU about 14 % lower and 10 % fewer bytes written; paired bench rows, server CPU a
+ * start 0.664 / 0.689 ms against 0.723 / 0.715 and p99 inside the server 11.35 / 12.34 ms against
+ * 16.10 / 16.76. The window's bound holds: no text goes to a carrier during the wait (a text
+ * handed over then goes up to this much later). Alone (the last answers long ago), answers are
+ * recorded at once; with a window of 1 there is never room, so never a wait.
  */
 export const ANSWER_WAIT_MS = 3
 /** Answers recorded less than this long ago make the dispatcher "busy" (see ANSWER_WAIT_MS). */
