@@ -13,7 +13,6 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Hono } from 'hono'
-import { withFields } from '../with-fields'
 import { buildOpenApiDocument } from './document'
 
 export const DOCS_CSP =
@@ -72,11 +71,10 @@ export function openApiRoutes({
 
   routes.get('/openapi.json', (c) => {
     document ??= JSON.stringify(
-      buildOpenApiDocument(
-        withFields(serverUrl ? { serverUrl } : {}, {
-          internalRoutes: internalRoutes(),
-        }),
-      ),
+      buildOpenApiDocument({
+        internalRoutes: internalRoutes(),
+        ...(serverUrl ? { serverUrl } : {}),
+      }),
     )
     c.header('Content-Type', 'application/json; charset=utf-8')
     c.header('Cache-Control', 'public, max-age=300')

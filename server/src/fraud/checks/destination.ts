@@ -325,12 +325,12 @@ export const destinationCheck: FraudCheck = {
     // The figures of the decision log, made only for a finding (an allowed start has none).
     let made: Record<string, number> | undefined
     const numbers = () =>
-      (made ??= withFields(
+      (made ??= Object.assign(
+        {},
         numeric(destination.figures),
-        withFields(deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {}, {
-          deviceVerified30d: round(deviceVerified),
-          ...prefixNumbers(verdicts),
-        }),
+        deviceStarts !== undefined ? { deviceStarts1h: round(deviceStarts) } : {},
+        { deviceVerified30d: round(deviceVerified) },
+        prefixNumbers(verdicts),
       ))
     const findings = findingsOf(action, why, acting.caller, destination, numbers, ctx)
 
