@@ -1,7 +1,8 @@
 /**
  * The benchmark's load generator, run as a process of its own so that it never shares an event
  * loop (or a core's time slice) with a server it measures: autocannon, closed loop over keep-alive
- * connections, or at a fixed overall rate. Every request carries its own phone number and its own
+ * connections, or at a fixed overall rate; or evenly paced, open loop (./paced-client.ts). Every
+ * request carries its own phone number and its own
  * client address (X-Forwarded-For), as real shoppers do.
  *
  * Input: one JSON {@link LoadSpec} as the first argument. Output: one JSON {@link LoadResult} line
@@ -9,8 +10,8 @@
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import autocannon from 'autocannon'
+import { type Answer, ConnectionPool, type PacedRequest, requestBytes } from './paced-client'
 import { quantileOf } from './quantile'
 import {
   clientIp,
@@ -69,9 +70,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
   /**
    * Open loop at `spec.rate`: request i is due at start + i / rate and goes out then on a free
-   * keep-alive connection (a new one when all are busy); its latency runs from when it was due
-   * (or from when it left, if a timer woke early), so a server that falls behind shows it (no
-   * coordinated omission).
+   * keep-alive connection (a new one when all are busy; see ./paced-client.ts); its latency runs
+   * from when it was due (or from when it left, if a timer woke early), so a server that falls
+   * behind shows it (no coordinated omission).
    */
   async function pacedPhase(seconds: number) {
     const rate = spec.rate ?? 1
@@ -79,66 +80,66 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     let errors = 0
     let firstError = ''
     let sent = 0
-    const agents = spec.targets.map(() => new Agent({ keepAlive: true, maxSockets: 256 }))
+    const urls = spec.targets.map((target) => new URL(target))
+    const pools = urls.map((url) => new ConnectionPool(url.hostname, Number(url.port)))
     const started = performance.now()
     const total = Math.floor(seconds * rate)
-    const answers: Promise<void>[] = []
+    let issued = 0
+    let answered = 0
+    /** Set once every request has gone out; resolves once each has its answer. */
+    let allSent = false
+    let allAnswered = () => {}
+    const whenAllAnswered = new Promise<void>((resolve) => {
+      allAnswered = resolve
+    })
+    const onAnswer = (request: PacedRequest) => (answer: Answer | Error) => {
+      if (answer instanceof Error) {
+        errors++
+        firstError ||= answer.message
+      } else {
+        latencies.push(answer.at - request.from)
+        sent++
+        if (answer.status !== spec.expect) {
+          errors++
+          firstError ||= `HTTP ${answer.status}`
+        }
+      }
+      if (++answered === issued && allSent) allAnswered()
+    }
     for (let k = 0; k < total; k++) {
       const due = started + (k * 1000) / rate
-      // Sent when due; the requests due by the time the timer wakes go out together. A timer
-      // may still wake a little early (libuv's clock is in whole, cached milliseconds): such a
-      // request's latency runs from when it left, never from a moment after.
+      // Sent when due; the requests due by the time the timer wakes go out together. A request
+      // sent late counts from when it was due (the lateness is part of its wait); a timer may
+      // also wake a little early (libuv's clock is in whole, cached milliseconds), and such a
+      // request counts from when it left, never from a moment after.
       const wait = due - performance.now()
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-      const from = Math.max(due, performance.now())
       const i = next++
       if (limited && i >= supply.length) {
         exhausted = true
         break
       }
       const target = k % spec.targets.length
-      const url = new URL(spec.targets[target] as string)
+      const url = urls[target] as URL
       const { path, body } = bodyFor(spec.kind, i, supply, spec.signals)
-      answers.push(
-        new Promise<void>((resolve) => {
-          const req = request(
-            {
-              host: url.hostname,
-              port: url.port,
-              path,
-              method: 'POST',
-              agent: agents[target],
-              headers: {
-                ...spec.headers,
-                'content-type': 'application/json',
-                'content-length': Buffer.byteLength(body),
-                'x-forwarded-for': clientIp(limited ? spec.offset + i : i),
-              },
-            },
-            (res) => {
-              res.resume()
-              res.on('end', () => {
-                latencies.push(performance.now() - from)
-                sent++
-                if (res.statusCode !== spec.expect) {
-                  errors++
-                  firstError ||= `HTTP ${res.statusCode}`
-                }
-                resolve()
-              })
-            },
-          )
-          req.on('error', (error) => {
-            errors++
-            firstError ||= error.message
-            resolve()
-          })
-          req.end(body)
-        }),
+      const bytes = requestBytes(
+        url.host,
+        path,
+        {
+          ...spec.headers,
+          'content-type': 'application/json',
+          'x-forwarded-for': clientIp(limited ? spec.offset + i : i),
+        },
+        body,
       )
+      const request: PacedRequest = { bytes, from: Math.min(due, performance.now()) }
+      issued++
+      ;(pools[target] as ConnectionPool).send(request, onAnswer(request))
     }
-    await Promise.all(answers)
-    for (const agent of agents) agent.destroy()
+    allSent = true
+    if (answered === issued) allAnswered()
+    await whenAllAnswered
+    for (const pool of pools) pool.close()
     const elapsed = (performance.now() - started) / 1000
     latencies.sort((a, b) => a - b)
     return {
