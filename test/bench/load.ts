@@ -2,8 +2,8 @@
  * The benchmark's load generator, run as a process of its own so that it never shares an event
  * loop (or a core's time slice) with a server it measures: autocannon, closed loop over keep-alive
  * connections, or at a fixed overall rate; or evenly paced, open loop (./paced-client.ts). Every
- * request carries its own phone number and its own
- * client address (X-Forwarded-For), as real shoppers do.
+ * request carries its own phone number and its own client address (X-Forwarded-For), as real
+ * shoppers do.
  *
  * Input: one JSON {@link LoadSpec} as the first argument. Output: one JSON {@link LoadResult} line
  * on stdout. Used by verify.bench.ts; not meant to be run by hand.
