@@ -682,10 +682,15 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
 
       it('claims a due text first, so a steady stream of texts handed over does not starve it', async () => {
         const sent: string[] = []
+        // Holds the stream's sends while the due text is written, so a slow insert on a busy
+        // machine cannot let all 30 go first (what is tested is the order of claims after it).
+        let held: Promise<void> | undefined
+        let release = () => {}
         const carrier: CarrierAdapter = {
           id: 'steady',
           capabilities: { unicode: true, deliveryReports: false, maxParts: 1 },
           async send(message) {
+            if (held) await held
             await new Promise((resolve) => setTimeout(resolve, 2))
             sent.push(message.id)
             return { carrierMessageId: `c_${message.id}`, status: 'sent' }
@@ -695,6 +700,9 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         d.start()
         const stream = await handOver(d, 0, 30)
         await until(() => sent.length >= 2)
+        held = new Promise<void>((resolve) => {
+          release = resolve
+        })
         // A text written unclaimed (a retry coming due, a row released elsewhere)…
         const due = await storage.db.transaction().execute(async (trx) => {
           await insertTestVerification(trx, {
@@ -716,6 +724,8 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
         // …is claimed once a poll interval has passed, ahead of the texts still in memory (not
         // yet too old to send from there).
         now += 1_000
+        held = undefined
+        release()
         await until(() => sent.length === 31)
         await d.stop()
         expect(sent.indexOf(due.message.id)).toBeLessThan(sent.indexOf(stream[29]!))
