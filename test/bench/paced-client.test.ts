@@ -137,6 +137,26 @@ describe('the paced client’s connections', () => {
     expect((answer as Error).message).toMatch(/closed before the answer/)
   })
 
+  it('answers an error for a request with no answer in time, and goes on with the next', async () => {
+    let seen = 0
+    const server = createHttpServer((req, res) => {
+      req.resume()
+      // The first request never gets an answer; the next ones do.
+      if (seen++ > 0) req.on('end', () => res.end('{}'))
+    })
+    const port = await listen(server)
+    const pool = new ConnectionPool('127.0.0.1', port, 1, 200)
+    const started = performance.now()
+    const answers = await sendAll(pool, [
+      requestBytes('h', '/', {}, '{}'),
+      requestBytes('h', '/', {}, '{}'),
+    ])
+    pool.close()
+    expect((answers[0] as Error).message).toMatch(/no answer within 200 ms/)
+    expect((answers[1] as Answer).status).toBe(200)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190)
+  })
+
   it('refuses a header that would split the request', () => {
     expect(() => requestBytes('h', '/', { 'x-a': 'b\r\nx-c: d' }, '')).toThrow(/bad header/)
   })

@@ -165,11 +165,15 @@ interface Connection {
   out: PacedRequest | undefined
   /** The callback of the request out. */
   done: ((answer: Answer | Error) => void) | undefined
+  /** Ends the connection with an error once the request out has waited `timeoutMs`. */
+  timer: NodeJS.Timeout | undefined
 }
 
 /**
  * Keep-alive connections to one server. `send` puts a request on a free connection (opening one
- * when none is free, up to `maxConnections`, then queueing) and calls back with its answer.
+ * when none is free, up to `maxConnections`, then queueing) and calls back with its answer, or
+ * with an error when the connection fails or no answer came within `timeoutMs` (10 s, as
+ * autocannon's default).
  */
 export class ConnectionPool {
   private readonly free: Connection[] = []
@@ -181,6 +185,7 @@ export class ConnectionPool {
     private readonly host: string,
     private readonly port: number,
     private readonly maxConnections = 256,
+    private readonly timeoutMs = 10_000,
   ) {}
 
   send(request: PacedRequest, done: (answer: Answer | Error) => void): void {
@@ -199,20 +204,27 @@ export class ConnectionPool {
   private put(connection: Connection, request: PacedRequest, done: Connection['done']) {
     connection.out = request
     connection.done = done
-    connection.socket.write(request.bytes)
+    const { socket } = connection
+    connection.timer = setTimeout(
+      () => socket.destroy(new Error(`no answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    )
+    socket.write(request.bytes)
   }
 
   private connect(): Connection {
     this.open++
     const socket = connect({ host: this.host, port: this.port, noDelay: true })
-    const connection: Connection = { socket, out: undefined, done: undefined }
+    const connection: Connection = { socket, out: undefined, done: undefined, timer: undefined }
     const fail = (error: Error) => {
+      clearTimeout(connection.timer)
       const { done } = connection
       connection.out = undefined
       connection.done = undefined
       done?.(error)
     }
     const parser = new AnswerParser((status, keepAlive) => {
+      clearTimeout(connection.timer)
       const { done } = connection
       connection.out = undefined
       connection.done = undefined
