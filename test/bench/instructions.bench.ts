@@ -6,21 +6,32 @@
  * so a change of a few percent on the hot path can be told from noise here when it cannot there.
  *
  * Each server runs under callgrind with instrumentation off (startup at about a tenth of native
- * speed), on a fresh SQLite file with the bench's raised fraud limits. A warm-up of
- * INSTR_WARMUP (1000) starts lets the JIT settle; then instrumentation is switched on
- * (`callgrind_control -i on`), INSTR_STARTS (600) starts are sent over 4 keep-alive
- * connections (each its own number and address, as `pnpm bench` sends them), the server is
- * given 3 s to send their texts, and the counts are dumped per thread. Printed per start, in
- * millions: the serving thread (thread 1: HTTP, the fraud guard, the dispatcher), and the whole
- * process (with the SQLite writer and checkpoint threads, and V8's helper threads, whose
- * garbage collection and compilation move between runs: expect ±10 % there, less on thread 1).
- * INSTR_ROUNDS (2) rounds; the medians and, with BENCH_BEFORE, now ÷ before.
+ * speed), on a fresh SQLite file with the bench's raised fraud limits. After a warm-up of
+ * INSTR_WARMUP (1000) starts, instrumentation is switched on (`callgrind_control -i on`),
+ * INSTR_STARTS (600) starts are sent over 4 keep-alive connections (each its own number and
+ * address, as `pnpm bench` sends them), the server is given 3 s to send their texts, and the
+ * counts are dumped per thread. Printed per start, in millions: the serving thread (thread 1:
+ * HTTP, the fraud guard, the dispatcher), and the whole process (with the SQLite writer and
+ * checkpoint threads, and V8's helper threads). INSTR_ROUNDS (2) rounds; the medians and, with
+ * BENCH_BEFORE, now ÷ before.
+ *
+ * What it counts is not the JIT's steady state: under callgrind the optimizing compiler is
+ * still at work in the counted starts (about half of every thread's instructions, on V8's helper
+ * threads; with INSTR_NODE_ARGS=--no-concurrent-recompilation on the serving thread, 55 % of
+ * its count after 1000 starts of warm-up and 38 % after 3000), so the serving thread runs
+ * mostly baseline (Sparkplug) code, where natively it runs optimized code. Compare revisions
+ * with it (both sides are counted alike), not the figures with native CPU time; a change that
+ * only matters to optimized code (object shapes, inlining) may not show here.
+ *
+ * INSTR_GAP_MS sends the counted starts one at a time, each that long after the last answer
+ * (each finds the server idle, as evenly paced starts at a low rate do); INSTR_KEEP=<folder>
+ * keeps the dumps (with each function's system calls) for `callgrind_annotate`.
  *
  * Needs valgrind (`apt-get install valgrind`); a run takes about 5 minutes a server a round.
  * @module
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
 import { createProject, freePort, ROOT, TEST_SECRET, tempDir } from '../support/processes'
@@ -33,6 +44,16 @@ const WARMUP = Number(process.env.INSTR_WARMUP ?? 1000)
 const ROUNDS = Number(process.env.INSTR_ROUNDS ?? 2)
 const BEFORE = process.env.BENCH_BEFORE
 const CONNECTIONS = 4
+/**
+ * INSTR_GAP_MS: when over 0, the counted starts go one at a time, each this long after the last
+ * one's answer, so each finds the server idle (its writes, text and answer done), as starts
+ * evenly paced at a low rate do; 0 (the default) sends them over {@link CONNECTIONS}.
+ */
+const GAP_MS = Number(process.env.INSTR_GAP_MS ?? 0)
+/** INSTR_NODE_ARGS: node flags for the server under callgrind, space-separated. */
+const NODE_ARGS = (process.env.INSTR_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/** INSTR_KEEP: a folder to copy each round's dumps into, for `callgrind_annotate`. */
+const KEEP = process.env.INSTR_KEEP
 const ORIGIN = 'http://bench.store.test'
 const CLI = join(ROOT, 'server/src/cli/main.ts')
 
@@ -42,9 +63,18 @@ interface Counted {
   all: number
 }
 
-/** Sends `count` starts over {@link CONNECTIONS} connections; every answer must be 201. */
-async function sendStarts(port: number, key: string, from: number, count: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+/**
+ * Sends `count` starts over `connections` connections, each waiting `gapMs` after an answer
+ * before its next start; every answer must be 201.
+ */
+async function sendStarts(
+  port: number,
+  key: string,
+  from: number,
+  count: number,
+  { connections = CONNECTIONS, gapMs = 0 } = {},
+) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
   let next = from
   const end = from + count
   const one = (i: number) =>
@@ -71,10 +101,11 @@ async function sendStarts(port: number, key: string, from: number, count: number
       request.end(JSON.stringify({ phone: phoneNumber(i), consent: { accepted: true } }))
     })
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
+    Array.from({ length: connections }, async () => {
       while (next < end) {
         const status = await one(next++)
         if (status !== 201) throw new Error(`a start answered ${status}`)
+        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs))
       }
     }),
   )
@@ -92,7 +123,7 @@ const health = (port: number) =>
   })
 
 /** One server under callgrind: its instructions a start over {@link STARTS} starts. */
-async function count(cliPath: string, offset: number): Promise<Counted> {
+async function count(cliPath: string, offset: number, label: string): Promise<Counted> {
   const dir = tempDir('tg-instr-')
   const port = await freePort()
   const env = {
@@ -112,7 +143,10 @@ async function count(cliPath: string, offset: number): Promise<Counted> {
       '--instr-atstart=no',
       '--separate-threads=yes',
       `--callgrind-out-file=${out}`,
+      // Kept dumps also count each function's system calls (sysCount), for annotation.
+      ...(KEEP ? ['--collect-systime=yes'] : []),
       process.execPath,
+      ...NODE_ARGS,
       '--import',
       'tsx',
       cliPath,
@@ -147,7 +181,15 @@ async function count(cliPath: string, offset: number): Promise<Counted> {
     await new Promise((resolve) => setTimeout(resolve, 3000))
     const pid = String(child.pid)
     execFileSync('callgrind_control', ['-i', 'on', pid], { stdio: 'ignore' })
-    await withLog(sendStarts(port, project.publishableKey, offset + WARMUP, STARTS))
+    await withLog(
+      sendStarts(
+        port,
+        project.publishableKey,
+        offset + WARMUP,
+        STARTS,
+        GAP_MS > 0 ? { connections: 1, gapMs: GAP_MS } : {},
+      ),
+    )
     // Their texts are part of a start's work: the dispatcher sends them meanwhile.
     await new Promise((resolve) => setTimeout(resolve, 3000))
     execFileSync('callgrind_control', ['-i', 'off', pid], { stdio: 'ignore' })
@@ -165,6 +207,14 @@ async function count(cliPath: string, offset: number): Promise<Counted> {
       if (Number(thread) === 1) serving = total
     }
     if (all === 0) throw new Error(`callgrind counted nothing:\n${log.slice(-2000)}`)
+    if (KEEP) {
+      mkdirSync(KEEP, { recursive: true })
+      for (const file of readdirSync(dir.path)) {
+        if (file.startsWith('callgrind.out.')) {
+          copyFileSync(join(dir.path, file), join(KEEP, `${label}.${file}`))
+        }
+      }
+    }
     return { serving: serving / STARTS / 1e6, all: all / STARTS / 1e6 }
   } finally {
     child.kill('SIGTERM')
@@ -193,13 +243,17 @@ const sides = [
 ]
 const counted = new Map<string, Counted[]>(sides.map((side) => [side.name, []]))
 console.log(
-  `Instructions a start under callgrind: ${WARMUP} starts of warm-up, then ${STARTS} counted, ${CONNECTIONS} connections, ${ROUNDS} rounds taking turns (millions a start)`,
+  `Instructions a start under callgrind: ${WARMUP} starts of warm-up, then ${STARTS} counted, ${GAP_MS > 0 ? `one at a time, ${GAP_MS} ms after each answer` : `${CONNECTIONS} connections`}, ${ROUNDS} rounds taking turns (millions a start)`,
 )
 let offset = 8_000_000
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const side of sides) {
-      const result = await count(side.cliPath, offset)
+      const result = await count(
+        side.cliPath,
+        offset,
+        `${side.name.replace(/\W+/g, '-')}-round${round}`,
+      )
       offset += WARMUP + STARTS
       counted.get(side.name)?.push(result)
       console.log(
