@@ -396,16 +396,17 @@ function bareCoreShare(row: Row): string {
   return `${Math.round((row.perSecond * row.cpuMsPerRequest) / 10)} %`
 }
 
-/** The row of median throughput. */
-function median(list: Row[]): Row {
-  const sorted = [...list].sort((a, b) => a.perSecond - b.perSecond)
+/** The row of median throughput, or of median `by` (the lower middle one of an even count). */
+function median(list: Row[], by: (row: Row) => number = (row) => row.perSecond): Row {
+  const sorted = [...list].sort((a, b) => by(a) - by(b))
   return sorted[Math.floor((sorted.length - 1) / 2)] as Row
 }
 
-/** The row of median p99 (the lower middle one of an even count). */
-function medianByP99(list: Row[]): Row {
-  const sorted = [...list].sort((a, b) => a.p99 - b.p99)
-  return sorted[Math.floor((sorted.length - 1) / 2)] as Row
+/** `row` (kept from `rounds`) with the errors of every round: one in any round makes it invalid. */
+function withErrorsOf(row: Row, rounds: Row[]): Row {
+  const errors = rounds.reduce((sum, r) => sum + r.errors, 0)
+  if (errors <= row.errors) return row
+  return { ...row, errors, firstError: rounds.find((r) => r.errors > 0)?.firstError ?? '' }
 }
 
 /** The median of numbers (the mean of the middle two for an even count; 0 for none). */
@@ -790,17 +791,14 @@ async function halfRateRows(
     await tgHalf.close()
   }
   for (const [key, list] of Object.entries(rounds)) {
-    const kept = medianByP99(list)
-    const errors = list.reduce((sum, r) => sum + r.errors, 0)
-    rows[`${prefix}${key}`] = {
-      ...kept,
-      name:
-        list.length > 1
-          ? `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')})`
-          : kept.name,
-      errors,
-      firstError: list.find((r) => r.errors > 0)?.firstError ?? kept.firstError,
-    }
+    const kept = withErrorsOf(
+      median(list, (row) => row.p99),
+      list,
+    )
+    rows[`${prefix}${key}`] =
+      list.length > 1
+        ? { ...kept, name: `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')})` }
+        : kept
   }
 }
 
@@ -1030,10 +1028,8 @@ async function main() {
     }
     // A row with errors in any round makes the kept row invalid too.
     for (const [key, list] of Object.entries(rounds)) {
-      const errors = list.reduce((sum, r) => sum + r.errors, 0)
       const row = rows[key]
-      if (row && errors > row.errors)
-        rows[key] = { ...row, errors, firstError: list.find((r) => r.errors > 0)?.firstError ?? '' }
+      if (row) rows[key] = withErrorsOf(row, list)
     }
 
     if (rows.check) await halfRateRows(rows, rows.start.perSecond, rows.check.perSecond)
