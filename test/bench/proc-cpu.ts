@@ -61,7 +61,7 @@ export function threadTimes(pid: number | undefined): ThreadTime[] {
 }
 
 /** This machine's CPU time so far (/proc/stat, clock ticks): busy and in all, every core summed. */
-export function machineTicks(): { busy: number; total: number } {
+export function machineTicks(): { busy: number; total: number; steal: number } {
   const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
     .trim()
     .split(/\s+/)
@@ -70,8 +70,19 @@ export function machineTicks(): { busy: number; total: number } {
   const total = fields.reduce((sum, n) => sum + n, 0)
   // idle and iowait
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
-  return { busy: total - idle, total }
+  // steal: time the hypervisor gave this machine's virtual CPUs to something else while they had
+  // work to run (counted in busy)
+  return { busy: total - idle, total, steal: fields[7] ?? 0 }
 }
+
+/**
+ * The share of this machine's CPU time the hypervisor took (steal) between two
+ * {@link machineTicks} readings: work that was ready to run and did not.
+ */
+export const stealShare = (
+  before: { total: number; steal: number },
+  after: { total: number; steal: number },
+) => (after.steal - before.steal) / Math.max(1, after.total - before.total)
 
 /**
  * Where a process's threads spent a stretch of time, from two {@link threadTimes} readings
