@@ -183,7 +183,7 @@ interface Row extends LoadResult {
   threads?: ThreadSplit
   /**
    * The share of the machine's CPU time the hypervisor took while the row was measured (steal,
-   * /proc/stat; undefined where the kernel does not count it).
+   * /proc/stat; 0 where the kernel does not count it).
    */
   steal?: number
   name: string
@@ -304,11 +304,11 @@ async function load(
   })
   const cpu = cpuOf(pids) - cpuBefore
   clearTimeout(warmedUp)
-  const steal = stealShare(measuredMachine, machineTicks())
+  const machine = machineTicks()
+  const steal = stealShare(measuredMachine, machine)
   let threads: ThreadSplit | undefined
   const { from } = sampled
   if (watched !== undefined && from) {
-    const machine = machineTicks()
     threads = {
       ...threadShares(watched, from.threads, threadTimes(watched), (Date.now() - from.at) / 1000),
       machine: (machine.busy - from.machine.busy) / Math.max(1, machine.total - from.machine.total),
@@ -326,7 +326,8 @@ async function load(
 /** Where a row's server threads spent its measured seconds (BENCH_THREADS), as shares of it. */
 type ThreadSplit = ReturnType<typeof threadShares> & { machine: number }
 
-const percent = (share: number) => `${Math.round(share * 100)} %`
+/** A share as a percentage, `digits` after the point. */
+const percent = (share: number, digits = 0) => `${(share * 100).toFixed(digits)} %`
 
 /** A row's thread split as printed. */
 function describeThreads({ main, busiestOther, others, machine }: ThreadSplit): string {
@@ -383,12 +384,11 @@ function loopDelayOf(
 /** Steal from this share of the machine's CPU time up is printed with a row… */
 const STEAL_NOTED = 0.005
 /**
- * …and from this share up (the footnote says 2 %) the row is marked as measured on a busy host:
+ * …and from this share up the row is marked as measured on a busy host:
  * its latency then says more about the host than about the server (evenly paced half-rate
  * starts on the same code read p99 8-112 ms in one session; the worst rows had 9-40 % steal).
  */
 const STEAL_BUSY = 0.02
-const percentOf = (share: number) => `${(share * 100).toFixed(1)} %`
 /** Whether a row's steal marks it (as printed: 1.96 % reads 2.0 % and is marked too). */
 const hostBusy = (steal: number) => Math.round(steal * 1000) >= STEAL_BUSY * 1000
 
@@ -413,7 +413,7 @@ function report(row: Row): Row {
     : ''
   const stolen =
     row.steal !== undefined && row.steal >= STEAL_NOTED
-      ? `  host steal ${percentOf(row.steal)}${hostBusy(row.steal) ? ' (host busy)' : ''}`
+      ? `  host steal ${percent(row.steal, 1)}${hostBusy(row.steal) ? ' (host busy)' : ''}`
       : ''
   console.log(
     `  ${row.name.padEnd(44)} ${row.perSecond.toFixed(0).padStart(7)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  server CPU ${row.cpuMsPerRequest.toFixed(3)} ms/req${stolen}${loop}${drained}${ran}${flag}`,
@@ -1354,7 +1354,7 @@ async function main() {
     'p99 ms': r.p99.toFixed(2),
     'CPU ms/req': r.cpuMsPerRequest.toFixed(3),
     'req per CPU-s vs peer': key.endsWith('Half') ? '' : cpuRatio(r, peerOf[key]),
-    'host steal': r.steal === undefined ? '' : percentOf(r.steal),
+    'host steal': r.steal === undefined ? '' : percent(r.steal, 1),
     errors: r.errors,
     valid: r.errors === 0 ? 'yes' : 'INVALID',
   }))
@@ -1404,7 +1404,7 @@ async function main() {
       '\n(background work such as sending the text included); "req per CPU-s vs peer" = how many more' +
       '\nrequests Textgate serves per second of CPU than the peer: what throughput compares to when the' +
       '\nmachine is quiet, and steady when it is not. "host steal" = the share of the CPUs\' time the' +
-      '\nhypervisor gave to other work while the row was measured (/proc/stat); a row with 2 % or more' +
+      `\nhypervisor gave to other work while the row was measured (/proc/stat); a row with ${percent(STEAL_BUSY)} or more` +
       '\nis marked "host busy": its latency then says more about the host than about the server.' +
       '\nEvery server and the load generator ran on this machine in this run; load average at the end' +
       `\n${loadavg()[0]?.toFixed(2)} (other work on the machine skews absolute figures).`,
