@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import { InFlight } from '../in-flight'
 import { requestLogger } from '../logger'
 import { codeLabel, fraudDecisions } from '../metrics'
 import type { Database } from '../storage'
@@ -108,7 +109,7 @@ export function createFraudGuard({
 }: FraudGuardOptions) {
   const deps = { db, counters, logger }
   /** Tallies written behind answers (see afterStart), until they are. */
-  const behind = new Set<Promise<void>>()
+  const behind = new InFlight()
   const screening = checks.filter((check) => check.phase !== 'reserve')
   const reserving = checks.filter((check) => check.phase === 'reserve')
   const settingsCache = new Map<string, FraudSettings>()
@@ -354,16 +355,15 @@ export function createFraudGuard({
      */
     afterStart(assessment: Assessment & { ctx: FraudContext }): Promise<void> {
       // Decoys are counted apart (same work, so the same timing), never as codes sent.
-      const tally = afterSent(assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx)
-        .catch((error: unknown) => {
-          requestLogger(logger, assessment.ctx.request)?.warn(
-            { err: error },
-            'fraud guard: could not count a text sent',
-          )
-        })
-        .finally(() => behind.delete(tally))
-      behind.add(tally)
-      return tally
+      const tally = afterSent(
+        assessment.decoy ? tallyOf(assessment.ctx, 'decoy') : assessment.ctx,
+      ).catch((error: unknown) => {
+        requestLogger(logger, assessment.ctx.request)?.warn(
+          { err: error },
+          'fraud guard: could not count a text sent',
+        )
+      })
+      return behind.track(tally)
     },
 
     /** After the right code was entered. */
@@ -380,7 +380,7 @@ export function createFraudGuard({
 
     /** Waits for the tallies still being written, then closes the counter store (Redis). */
     close: async () => {
-      await Promise.all(behind)
+      await behind.settled()
       await counters.close?.()
     },
 

@@ -1,8 +1,10 @@
 /**
  * The API key lookup cache of one process: every authenticated request asks it, so it is an
  * in-process map with a short lifetime per entry (bounded staleness: a key revoked by another
- * process stops working here within {@link KEY_CACHE_TTL_MS}) and a bounded size (least recently
- * used out). It also records when each key was last used, at most once a minute per key.
+ * process stops working here within {@link KEY_CACHE_TTL_MS}) and a bounded size (the entry
+ * fetched longest ago out: each is fetched again every TTL anyway, and a hit moves nothing, since
+ * a long-lived Map that loses and regains a key per request makes old-generation garbage, see
+ * ../in-flight). It also records when each key was last used, at most once a minute per key.
  * @module
  */
 import type { Kysely } from 'kysely'
@@ -67,11 +69,9 @@ export function createKeyCache(
       const at = now()
       const hash = hashKey(rawKey)
       let entry = entries.get(hash)
-      if (entry && at - entry.fetchedAt < ttlMs) {
-        // Most recently used last, so the oldest is first out.
-        entries.delete(hash)
-        entries.set(hash, entry)
-      } else {
+      if (!entry || at - entry.fetchedAt >= ttlMs) {
+        // Fetched last, so the one fetched longest ago is first out.
+        if (entry) entries.delete(hash)
         entry = { lookup: findApiKeyByHash(db, hash), fetchedAt: at }
         entries.set(hash, entry)
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)

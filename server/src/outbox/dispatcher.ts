@@ -155,8 +155,11 @@ export function createDispatcher({
   let lastClaimAt = Number.NEGATIVE_INFINITY
   /** When answers alone were last recorded (`now()`), to tell a busy moment. */
   let answersRecordedAt = Number.NEGATIVE_INFINITY
-  /** Pipelines waiting for answers, to wake when a text is handed over. */
-  const waiting = new Set<() => void>()
+  /**
+   * Pipelines waiting for answers, to wake when a text is handed over (an array: a long-lived
+   * Set gaining and losing one per wait makes old-generation garbage, see ../in-flight).
+   */
+  const waiting: (() => void)[] = []
   let wakeScheduled = false
 
   /** Whether this round should ask the database for due rows, besides the texts handed over. */
@@ -272,9 +275,12 @@ export function createDispatcher({
       if (finished.length === 0 && !room && stale.length === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve
-          waiting.add(resolve)
+          waiting.push(resolve)
         })
-        if (wake) waiting.delete(wake)
+        // Out of the waiting line (the last one takes its place: the order does not matter).
+        const at = wake ? waiting.indexOf(wake) : -1
+        if (at >= 0) waiting[at] = waiting[waiting.length - 1] as () => void
+        if (at >= 0) waiting.pop()
         wake = undefined
       }
     }
@@ -286,7 +292,7 @@ export function createDispatcher({
     wakeScheduled = true
     setImmediate(() => {
       wakeScheduled = false
-      if (waiting.size > 0) for (const resolve of waiting) resolve()
+      if (waiting.length > 0) for (const resolve of waiting) resolve()
       else loop.nudge()
     })
   }

@@ -9,6 +9,7 @@ import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, sql } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
+import { BoundedCache } from '../bounded-cache'
 import { startWalCheckpointer, type WalCheckpointerOptions } from './checkpointer'
 import { migrationProvider, migrations } from './migrations'
 import { withNamedStatements } from './postgres-statements'
@@ -214,32 +215,26 @@ function protectDatabaseFile(path: string): void {
   }
 }
 
-/** Prepared statements kept per connection; the hot path uses a few dozen distinct ones. */
-const STATEMENT_CACHE_SIZE = 500
+/**
+ * Prepared statements kept per connection a generation (up to twice as many); the hot path
+ * uses a few dozen.
+ */
+const STATEMENT_CACHE_SIZE = 250
 
 /**
  * Kysely asks better-sqlite3 to prepare every query anew, which costs as much as running it:
- * keep each prepared statement by its SQL text (least recently used out past the bound). A
- * statement is bound afresh on every run, and the one connection runs one query at a time.
+ * keep each prepared statement by its SQL text (in two generations, see BoundedCache: a hit
+ * moves nothing, where moving the entry to the end of a Map on every query made old-generation
+ * garbage, see ../in-flight). A statement is bound afresh on every run, and the one connection
+ * runs one query at a time.
  */
 function withStatementCache(sqlite: KyselySqlite): KyselySqlite {
-  const statements = new Map<string, ReturnType<KyselySqlite['prepare']>>()
+  const statements = new BoundedCache<string, ReturnType<KyselySqlite['prepare']>>(
+    STATEMENT_CACHE_SIZE,
+  )
   return {
     close: () => sqlite.close(),
-    prepare(sql) {
-      let statement = statements.get(sql)
-      if (statement) {
-        statements.delete(sql)
-      } else {
-        statement = sqlite.prepare(sql)
-        if (statements.size >= STATEMENT_CACHE_SIZE) {
-          const oldest = statements.keys().next().value
-          if (oldest !== undefined) statements.delete(oldest)
-        }
-      }
-      statements.set(sql, statement)
-      return statement
-    },
+    prepare: (sql) => statements.getOrSet(sql, (text) => sqlite.prepare(text)),
   }
 }
 

@@ -16,6 +16,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Kysely } from 'kysely'
+import { InFlight, WaitingById } from '../in-flight'
 import type { Database } from './schema'
 import { awaitThreadEnd } from './thread-end'
 
@@ -143,14 +144,14 @@ export function startWriterThread({
     execArgv: [],
   })
   let state: 'running' | 'stopping' | 'ended' = 'running'
-  let nextId = 0
   let commits = 0
-  const pending = new Map<
-    number,
-    { resolve(changes: number[] | undefined): void; reject(error: Error): void }
-  >()
+  /** Batches sent, by the number their answer comes back with. */
+  const pending = new WaitingById<{
+    resolve(changes: number[] | undefined): void
+    reject(error: Error): void
+  }>()
   /** Writes sent or waiting for the serving connection. */
-  const underWay = new Set<Promise<unknown>>()
+  const underWay = new InFlight()
   const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
 
   const fail = (error: Error) => {
@@ -163,8 +164,7 @@ export function startWriterThread({
         cause: error,
       },
     )
-    for (const { reject } of pending.values()) reject(failure)
-    pending.clear()
+    for (const { reject } of pending.takeAll()) reject(failure)
     if (!stopping)
       onError(new Error(`${failure.message}; writes go through the serving connection`))
   }
@@ -183,9 +183,8 @@ export function startWriterThread({
     ) => {
       if (message === 'ready') return
       commits = Math.max(commits, message.commits ?? 0)
-      const waiting = pending.get(message.id)
+      const waiting = pending.take(message.id)
       if (!waiting) return
-      pending.delete(message.id)
       if (message.error) {
         const { name, message: text, code } = message.error
         waiting.reject(new SqliteWriteError(name, text, code))
@@ -222,8 +221,7 @@ export function startWriterThread({
         reject(new Error('[textgate] [storage] the SQLite writer thread is not running'))
         return
       }
-      const id = nextId++
-      pending.set(id, { resolve, reject })
+      const id = pending.add({ resolve, reject })
       // Referenced while a batch is out, so the process waits for its answer.
       if (pending.size === 1) worker.ref()
       worker.postMessage(
@@ -293,12 +291,7 @@ export function startWriterThread({
       current.end()
     }
     write.then(answered, answered)
-    underWay.add(write)
-    void write.then(
-      () => underWay.delete(write),
-      () => underWay.delete(write),
-    )
-    return write
+    return underWay.track(write)
   }
 
   const writer: WriterThread = {
@@ -322,7 +315,7 @@ export function startWriterThread({
       return commits
     },
     async stop() {
-      while (underWay.size > 0) await Promise.allSettled([...underWay])
+      while (underWay.size > 0) await underWay.settled()
       if (state === 'running') {
         state = 'stopping'
         worker.postMessage('stop')

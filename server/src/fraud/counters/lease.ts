@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto'
 import { type CompiledQuery, type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { Logger } from 'pino'
+import { InFlight } from '../../in-flight'
 import type { Database } from '../../storage'
 import { writerThreadOf } from '../../storage/writer-thread'
 import { databaseCounters } from './database'
@@ -95,7 +96,7 @@ export function leasedCounters(
   let aliveFrom = Number.NEGATIVE_INFINITY
   let nextBeat = 0
   /** Counter calls in the table not yet answered. */
-  const inTable = new Set<Promise<unknown>>()
+  const inTable = new InFlight()
   /** While taking the lease: ids counted in the table, for the filter being read. */
   let takenMeanwhile: Map<string, { key: string; bucket: number; expiresAt: number }> | undefined
 
@@ -179,12 +180,7 @@ export function leasedCounters(
     mode === 'local' && local && leaseHeld() ? local : whenReady
 
   function track<T>(call: Promise<T>): Promise<T> {
-    inTable.add(call)
-    void call.then(
-      () => inTable.delete(call),
-      () => inTable.delete(call),
-    )
-    return call
+    return inTable.track(call)
   }
   function noteTaken(refs: CounterRef[], at: number) {
     if (!takenMeanwhile) return
@@ -292,7 +288,7 @@ export function leasedCounters(
       const known = await readKnownRows(db)
       // Calls counted in the table until now must have landed before memory takes over.
       setMode('handing-over')
-      await Promise.allSettled([...inTable])
+      await inTable.settled()
       for (const { key, bucket, expiresAt } of takenMeanwhile.values()) {
         known.add(key, bucket, expiresAt)
       }
@@ -415,7 +411,7 @@ export function leasedCounters(
       try {
         await bounded(ticking ?? Promise.resolve())
         if (local) await bounded(handOver('this server process is stopping'))
-        await bounded(Promise.allSettled([...inTable]))
+        await bounded(inTable.settled())
         await bounded(db.deleteFrom('fraud_counter_processes').where('id', '=', id).execute())
       } catch (error) {
         logger?.warn({ err: error }, 'fraud counters: closed without writing what was left')

@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { InFlight, WaitingById } from './in-flight'
+
+/** A promise and the functions that settle it. */
+function deferred() {
+  let resolve = () => {}
+  let reject = (_: unknown) => {}
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+const turns = async (n = 3) => {
+  for (let i = 0; i < n; i++) await new Promise(setImmediate)
+}
+
+describe('InFlight', () => {
+  it('settles once every promise tracked so far has, whichever order they settle in', async () => {
+    const work = new InFlight()
+    const [a, b, c] = [deferred(), deferred(), deferred()]
+    work.track(a.promise)
+    work.track(b.promise.catch(() => {}))
+    let settled = false
+    void work.settled().then(() => {
+      settled = true
+    })
+    // Tracked after the wait began: not waited for.
+    work.track(c.promise)
+    expect(work.size).toBe(3)
+    b.reject(new Error('a failed write still settles'))
+    await turns()
+    expect(settled).toBe(false)
+    a.resolve()
+    await turns()
+    expect(settled).toBe(true)
+    expect(work.size).toBe(1)
+    c.resolve()
+    await turns()
+    expect(work.size).toBe(0)
+    await work.settled()
+  })
+
+  it('returns the promise it tracks, rejections included', async () => {
+    const work = new InFlight()
+    await expect(work.track(Promise.resolve(7))).resolves.toBe(7)
+    await expect(work.track(Promise.reject(new Error('no')))).rejects.toThrow('no')
+    await work.settled()
+    expect(work.size).toBe(0)
+  })
+})
+
+describe('WaitingById', () => {
+  it('hands each value back once, by its number, in any order, past its first ring', () => {
+    const waiting = new WaitingById<string>()
+    const ids = Array.from({ length: 100 }, (_, i) => waiting.add(`v${i}`))
+    expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(waiting.size).toBe(100)
+    // Odd ones first, then even ones backwards.
+    for (let i = 1; i < 100; i += 2) expect(waiting.take(i)).toBe(`v${i}`)
+    expect(waiting.take(1)).toBeUndefined()
+    expect(waiting.oldest).toBe(0)
+    for (let i = 98; i >= 0; i -= 2) expect(waiting.take(i)).toBe(`v${i}`)
+    expect(waiting.size).toBe(0)
+    expect(waiting.oldest).toBe(100)
+    // Numbers never handed out, or taken, give nothing.
+    for (const id of [-1, 0, 100, 1.5, Number.NaN]) expect(waiting.take(id)).toBeUndefined()
+  })
+
+  it('keeps numbers apart when a slow one holds its slot while many come and go', () => {
+    const waiting = new WaitingById<number>()
+    const slow = waiting.add(-1)
+    for (let i = 0; i < 1_000; i++) expect(waiting.take(waiting.add(i))).toBe(i)
+    expect(waiting.size).toBe(1)
+    expect(waiting.takeAll()).toEqual([-1])
+    expect(waiting.take(slow)).toBeUndefined()
+  })
+})
+
+describe('what these save (this Node)', () => {
+  it('a long-lived Map churned per request makes old-generation garbage; these do not', () => {
+    // V8's own figures, in a child with --expose-gc: the old space's growth per add-and-take
+    // once the collection is in the old generation (young space large, so no scavenge promotes).
+    const script = `
+      import v8 from 'node:v8'
+      const { InFlight, WaitingById } = await import(${JSON.stringify(join(import.meta.dirname, 'in-flight.ts'))})
+      const old = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size
+      const perCycle = async (state, cycle) => {
+        for (let i = 0; i < 1000; i++) await cycle(state, i)
+        gc(); gc()
+        const before = old()
+        for (let i = 0; i < 50000; i++) await cycle(state, i)
+        return (old() - before) / 50000
+      }
+      const done = Promise.resolve()
+      console.log(JSON.stringify({
+        map: await perCycle(new Map(), (m, i) => { m.set(i, i); m.delete(i) }),
+        set: await perCycle(new Set(), (s, i) => { s.add(i); s.delete(i) }),
+        inFlight: await perCycle(new InFlight(), (f) => f.track(done)),
+        waitingById: await perCycle(new WaitingById(), (w, i) => { w.take(w.add(i)) }),
+      }))
+    `
+    const figures = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '--expose-gc',
+          '--max-semi-space-size=64',
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as Record<'map' | 'set' | 'inFlight' | 'waitingById', number>
+    // Measured here: the Map and the Set 119-157 bytes a cycle, these 0.01-2.2.
+    expect(figures.map).toBeGreaterThan(50)
+    expect(figures.set).toBeGreaterThan(50)
+    expect(figures.inFlight).toBeLessThan(10)
+    expect(figures.waitingById).toBeLessThan(10)
+  })
+})
