@@ -28,4 +28,29 @@ describe('BoundedCache', () => {
     expect(cache.getOrSet('a', make)).toBe('A')
     expect(made).toBe(1)
   })
+
+  it('with young generations, keeps a value asked for once only a few sets long', () => {
+    const cache = new BoundedCache<string, number>(1_000, { young: 4 })
+    cache.set('once', 0)
+    // Asked again at once (the same request): still there, not admitted.
+    expect(cache.get('once')).toBe(0)
+    for (let i = 0; i < 8; i++) cache.set(`k${i}`, i)
+    expect(cache.get('once')).toBeUndefined()
+    // Never more than the two young generations hold, however many are set once.
+    for (let i = 0; i < 1_000; i++) cache.set(`n${i}`, i)
+    expect(cache.size).toBeLessThanOrEqual(8)
+  })
+
+  it('with young generations, admits a value asked for again after its generation turned', () => {
+    const cache = new BoundedCache<string, number>(1_000, { young: 4 })
+    cache.set('shared', 1)
+    for (let i = 0; i < 4; i++) cache.set(`a${i}`, i)
+    // In the older young generation now: this ask admits it to the cache.
+    expect(cache.get('shared')).toBe(1)
+    for (let i = 0; i < 1_000; i++) {
+      cache.set(`n${i}`, i)
+      if (i % 100 === 0) expect(cache.get('shared')).toBe(1)
+    }
+    expect(cache.get('shared')).toBe(1)
+  })
 })

@@ -12,6 +12,11 @@ import type { CounterRef, CounterStore } from './types'
 
 /** Counter-key HMACs kept per process (a generation: up to twice as many). */
 const DIGEST_CACHE_SIZE = 4096
+/**
+ * HMACs asked for once wait in young generations of this many (about 30 starts' own keys),
+ * and enter the cache when asked for again after: a start's own number and address die young.
+ */
+const DIGEST_YOUNG = 256
 
 /**
  * @example
@@ -22,7 +27,7 @@ export function keyedCounters(store: CounterStore, secret: Buffer): CounterStore
   // A start names a dozen counters, most of them shared by every start to a country or from a
   // project (`start:prj_…:country:GB`): their HMACs are kept, in memory only, the oldest dropped
   // past the bound, so a hot key costs a map lookup rather than an HMAC.
-  const digests = new BoundedCache<string, string>(DIGEST_CACHE_SIZE)
+  const digests = new BoundedCache<string, string>(DIGEST_CACHE_SIZE, { young: DIGEST_YOUNG })
   const hmac = sha256Hmac(key)
   const hmacOf = (plain: string) => hmac(plain, 'base64url').slice(0, 32)
   const keyed = (refs: CounterRef[]) =>

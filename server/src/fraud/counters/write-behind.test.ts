@@ -221,6 +221,27 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(await table.read(refs, T0 + 8)).toEqual(refs.map((_, i) => (i < 250 ? 2 : 3)))
     })
 
+    it('keeps a key asked for again after a flush, and forgets one asked for by one start', async () => {
+      // The table is changed behind the store's back (no other process writes it in use): what
+      // the store answers then shows whether it kept the key in memory or reads it again.
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, new KnownRows())
+      const once = { key: 'start:p:phone:+447400123001', windowMs: HOUR }
+      const shared = { key: 'start:p:country:GB', windowMs: HOUR }
+      const day = { key: once.key, windowMs: 24 * HOUR }
+      expect(await memory.hit([once, shared, day], T0 + 1)).toEqual([1, 1, 1])
+      // The same start asking again before the flush (to read, to count what was sent) is not
+      // a second start.
+      expect(await memory.read([once, day], T0 + 1)).toEqual([1, 1])
+      await memory.flush()
+      // Another start after the flush: the shared key's row is read, and the key kept.
+      expect(await memory.hit([shared], T0 + 2)).toEqual([2])
+      await memory.flush()
+      await databaseCounters(storage.db).hit([once, shared, day], T0 + 3, 10)
+      expect(await memory.read([once, day], T0 + 4)).toEqual([11, 11])
+      expect(await memory.read([shared], T0 + 4)).toEqual([2])
+    })
+
     it('gives concurrent callers of one counter the values they would get one after another', async () => {
       const storage = await open()
       const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))

@@ -10,6 +10,12 @@
  *   Bloom filters of rows that may exist say it has none: a start's own number and address are
  *   new, so most of its counters cost no read at all. A key with counts not yet written stays
  *   until they are.
+ * - Admission: a key enters the cache when asked for again after the flush that followed its
+ *   first ask, or when it had rows in the table (the shared ones: a project, a country, a
+ *   prefix). A key asked for by one start only (its own number and address) is kept in a map
+ *   made anew at each flush. The cache's maps then hold a hundred keys or so, where thousands of
+ *   new keys a second made them grow for seconds: by then in the old generation, each rehash
+ *   allocated its new table there (see ../../in-flight), garbage for the next mark-compact.
  * - Writes: what is counted is summed per row and added every flush (multi-row upserts), so a
  *   start's counting costs a share of a statement, not two.
  * - A flush writes in parts (128 rows; on SQLite's writer thread 16, more for a large flush),
@@ -100,6 +106,8 @@ interface Counter {
   readonly h2: number
   /** The key's counter of another window length. */
   next: Counter | undefined
+  /** The flush interval the key was first asked for in (its first counter's field). */
+  readonly epoch: number
   /** The windows asked for lately: the current one, the one before, and the one before that. */
   row0: Row | undefined
   row1: Row | undefined
@@ -159,6 +167,12 @@ export function writeBehindCounters(
   // so a batch's rows stay one object each). A hit in the previous generation moves the key on.
   let current = new Map<string, Counter>()
   let previous = new Map<string, Counter>()
+  /**
+   * Keys first asked for since the last flush began, not (yet) admitted to the cache:
+   * forgotten at each flush (the lease's beat flushes every tenth of a second, failing or not),
+   * never in the middle of a batch, which plans again after each read and must find its keys.
+   */
+  let fresh = new Map<string, Counter>()
   /** Keys with rows not yet written, and keys being written: never dropped meanwhile. */
   let pinned = new Map<string, Counter>()
   let writing = new Map<string, Counter>()
@@ -167,13 +181,22 @@ export function writeBehindCounters(
   /** The latest time counted at: rows that expired well before it are forgotten. */
   let latest = 0
   let calls = 0
-
-  /** The key's first counter (made of this window length when the key is new). */
+  /** Flushes begun: the interval between two is an epoch. */
+  let epoch = 0
+  /**
+   * The key's first counter (made of this window length when the key is new). A key the cache
+   * does not hold enters it when asked for again after the flush that followed its first ask:
+   * a start asks for its own keys several times within a few milliseconds (to count, to read,
+   * to count what was sent), and that is not a second start.
+   */
   function keyOf(key: string, windowMs: number): Counter {
     let first = current.get(key)
     if (first !== undefined) return first
-    first = previous.get(key) ?? pinned.get(key) ?? writing.get(key) ?? newCounter(key, windowMs)
-    current.set(key, first)
+    first = previous.get(key) ?? fresh.get(key) ?? pinned.get(key) ?? writing.get(key)
+    if (first === undefined) {
+      first = newCounter(key, windowMs)
+      fresh.set(key, first)
+    } else if (first.epoch !== epoch) current.set(key, first)
     return first
   }
   function age() {
@@ -193,6 +216,7 @@ export function writeBehindCounters(
       h1: h1 | 0,
       h2: h2 | 0,
       next: undefined,
+      epoch,
       row0: undefined,
       row1: undefined,
       row2: undefined,
@@ -339,6 +363,9 @@ export function writeBehindCounters(
           if (place === undefined || place.row.count !== undefined) continue
           place.row.count = Number(found.count) + place.row.unwritten
           place.row.known = true
+          // A key with rows in the table was counted before: it is kept, not read again.
+          const first = fresh.get(place.counter.key)
+          if (first !== undefined) current.set(first.key, first)
         }
         for (const { row } of missing.values()) row.count ??= row.unwritten
       }
@@ -404,6 +431,10 @@ export function writeBehindCounters(
       queue = []
       if (asked.length > 0) await runBatch(asked)
       known.prune(latest)
+      // Keys asked for in one epoch are forgotten from here (kept while being written): a start
+      // asking again reads what was written.
+      fresh = new Map()
+      epoch++
       if (unwritten.length === 0) return
       // Rows in key order, then window: the order every writer locks them in.
       const pairs = unwritten.map((place) => {
