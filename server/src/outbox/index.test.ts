@@ -645,7 +645,12 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       })
 
       it('leaves a text committed but never handed over (a crash) to a claim once its claim expires', async () => {
-        const dead = dispatcher(recordingCarrier().carrier, { claimMs: 10_000 })
+        // A crashed process polls no more: this one's loop must not claim the text itself once the
+        // test's clock passes its claim (its poll, on a busy machine, raced the survivor's).
+        const dead = dispatcher(recordingCarrier().carrier, {
+          claimMs: 10_000,
+          pollIntervalMs: 3_600_000,
+        })
         dead.start()
         await handOver(dead, 0, 1, false)
         await expectTakenOverOnceExpired(10_000)
