@@ -78,6 +78,26 @@ describe('WaitingById', () => {
     expect(waiting.takeAll()).toEqual([-1])
     expect(waiting.take(slow)).toBeUndefined()
   })
+
+  it('gives back the memory of a burst once nothing waits, and goes on numbering', () => {
+    const waiting = new WaitingById<number>()
+    const burst = Array.from({ length: 5_000 }, (_, i) => waiting.add(i))
+    expect(waiting.capacity).toBeGreaterThanOrEqual(5_000)
+    for (const id of burst.slice(0, -1)) waiting.take(id)
+    // One still waits: the ring keeps its size.
+    expect(waiting.capacity).toBeGreaterThanOrEqual(5_000)
+    expect(waiting.take(4_999)).toBe(4_999)
+    expect(waiting.capacity).toBe(16)
+    expect(waiting.oldest).toBe(5_000)
+    const ids = Array.from({ length: 40 }, (_, i) => waiting.add(100 + i))
+    expect(ids[0]).toBe(5_000)
+    expect(ids.map((id) => waiting.take(id))).toEqual(ids.map((_, i) => 100 + i))
+    // A burst of 1,024 or fewer keeps its ring: the next one will need it again.
+    const kept = Array.from({ length: 1_000 }, (_, i) => waiting.add(i))
+    for (const id of kept) waiting.take(id)
+    expect(waiting.size).toBe(0)
+    expect(waiting.capacity).toBe(1_024)
+  })
 })
 
 describe('what these save (this Node)', () => {

@@ -52,15 +52,21 @@ export class InFlight {
   }
 }
 
+const FIRST_SLOTS = 16
+/** A ring larger than this goes back to {@link FIRST_SLOTS} slots when it empties. */
+const SHRINK_ABOVE = 1024
+
 /**
  * Values waiting for an answer by a number handed out in order (messages to a thread, requests
- * on a connection): a ring of slots, grown when more are waiting than it holds, never shrunk.
+ * on a connection): a ring of slots, grown when more are waiting than it holds, and back to its
+ * first size once nothing waits in a ring grown past {@link SHRINK_ABOVE} slots (a burst does not
+ * keep its memory).
  * @example
  * const id = waiting.add({ resolve, reject })
  * waiting.take(answer.id)?.resolve(answer.value)
  */
 export class WaitingById<T> {
-  #slots: (T | undefined)[] = new Array(16).fill(undefined)
+  #slots: (T | undefined)[] = new Array(FIRST_SLOTS).fill(undefined)
   /** The oldest number still waiting, or `#next` when none is. */
   #oldest = 0
   #next = 0
@@ -83,6 +89,11 @@ export class WaitingById<T> {
     if (value === undefined) return undefined
     this.#slots[slot] = undefined
     this.#size--
+    if (this.#size === 0) {
+      this.#oldest = this.#next
+      if (this.#slots.length > SHRINK_ABOVE) this.#slots = new Array(FIRST_SLOTS).fill(undefined)
+      return value
+    }
     while (
       this.#oldest < this.#next &&
       this.#slots[this.#oldest % this.#slots.length] === undefined
@@ -94,6 +105,11 @@ export class WaitingById<T> {
   /** How many values wait. */
   get size(): number {
     return this.#size
+  }
+
+  /** How many values the ring holds before it grows. */
+  get capacity(): number {
+    return this.#slots.length
   }
 
   /** The lowest number still waiting; {@link next} when none is. */

@@ -279,8 +279,10 @@ export function createDispatcher({
         })
         // Out of the waiting line (the last one takes its place: the order does not matter).
         const at = wake ? waiting.indexOf(wake) : -1
-        if (at >= 0) waiting[at] = waiting[waiting.length - 1] as () => void
-        if (at >= 0) waiting.pop()
+        if (at >= 0) {
+          waiting[at] = waiting[waiting.length - 1] as () => void
+          waiting.pop()
+        }
         wake = undefined
       }
     }
