@@ -49,10 +49,19 @@ export interface LoadResult {
   exhausted: boolean
 }
 
-/** Distinct valid UK mobile numbers: +44 7400 000000 … +44 7409 999999 (10 million). */
-export const phoneNumber = (i: number) => `+44740${String(i % 10_000_000).padStart(7, '0')}`
-/** A distinct client address per request (10.0.0.0/8). */
-export const clientIp = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+/**
+ * BENCH_NUMBER_POOL=n: numbers and client addresses repeat every n requests (returning shoppers,
+ * whose counters the server has seen before), instead of each request having its own.
+ */
+const POOL = Math.max(0, Math.floor(Number(process.env.BENCH_NUMBER_POOL ?? 0))) || 0
+const pooled = (i: number) => (POOL > 0 ? i % POOL : i)
+/** Valid UK mobile numbers: +44 7400 000000 … +44 7409 999999 (10 million), each its own. */
+export const phoneNumber = (i: number) => `+44740${String(pooled(i) % 10_000_000).padStart(7, '0')}`
+/** A client address per request (10.0.0.0/8). */
+export const clientIp = (i: number) => {
+  const n = pooled(i)
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
+}
 
 /** The caller signals a person's widget sends, with a device id of its own per request. */
 export const signalsFor = (i: number) => ({

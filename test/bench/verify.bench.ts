@@ -26,10 +26,11 @@
  *   on ÷ round 1 (the cost of the destination and caller checks; goal ≥ 0.90). With BENCH_BEFORE,
  *   that revision's server runs a row with every check on beside this checkout's in each round,
  *   the two taking turns going first (the live path's now ÷ before).
- * - `memory`: a fresh SQLite server's RSS idle, then after each of BENCH_MEMORY_ROWS (10) rows of
- *   BENCH_MEMORY_STARTS / rows starts (100,000 in all), each the lowest RSS over the 2 s after
- *   the row; the median of the later half of the rows over the median of the earlier half (from
- *   the second row) by more than BENCH_LEAK_PERCENT (10 %) reports a leak.
+ * - `memory`: a fresh SQLite server's RSS and JS heap idle, then after each of BENCH_MEMORY_ROWS
+ *   (10) rows of BENCH_MEMORY_STARTS / rows starts (100,000 in all), each read after a full
+ *   garbage collection in the server (./gc-on-signal.mjs), RSS as its lowest over the next 2 s;
+ *   the median of the later half of the rows over the median of the earlier half (from the second
+ *   row) by more than BENCH_LEAK_PERCENT (10 %), for either, reports a leak.
  *
  * - `half`: only the half-rate rows (BENCH_HALF_START_RATE and BENCH_HALF_CHECK_RATE, else half
  *   of one full-speed row each measured first).
@@ -44,6 +45,9 @@
  * BENCH_LOOP_DELAY=1 prints each row's server event-loop delay (p99, max, stalls over 10 ms) and
  * the servers' own request-to-finish p50 and p99 (the tail inside the server, apart from the
  * time a request spends in socket buffers and the load generator).
+ *
+ * BENCH_NUMBER_POOL=n: numbers and client addresses repeat every n requests (returning shoppers)
+ * instead of each request having its own (./traffic.ts).
  *
  * BENCH_CPU_PROF=<folder> writes a V8 CPU profile of each Textgate server process there (open it
  * in Chrome DevTools or speedscope) to see where a request's time goes.
@@ -467,6 +471,22 @@ async function rssFloorMiB(pid: number | undefined, ms = 2_000): Promise<number>
   return floor
 }
 
+/**
+ * Asks the server (preloaded with ./gc-on-signal.mjs) for a full garbage collection and returns
+ * the JS heap it then keeps, MiB.
+ */
+async function heapAfterCollection(pid: number | undefined, report: string): Promise<number> {
+  const before = readFileSync(report, 'utf8').length
+  process.kill(pid as number, 'SIGUSR2')
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50))
+    const text = readFileSync(report, 'utf8')
+    const line = text.slice(before).split('\n')[0]
+    if (line) return (JSON.parse(line) as { heapUsed: number }).heapUsed / 1024 / 1024
+  }
+  throw new Error('the server did not report a full collection within 10 s (gc-on-signal.mjs)')
+}
+
 interface TextgateUnderTest {
   urls: string[]
   project: CreatedProject
@@ -486,12 +506,13 @@ async function startTextgates(
   processes = 1,
   cliPath?: string,
   extraEnv: Record<string, string> = {},
+  extraNodeArgs: string[] = [],
 ): Promise<TextgateUnderTest> {
   const first = await startTextgate({
     databaseUrl,
     env: { ...SERVER_ENV, ...extraEnv },
     direct: true,
-    nodeArgs: SERVER_NODE_ARGS,
+    nodeArgs: [...SERVER_NODE_ARGS, ...extraNodeArgs],
     ...(cliPath ? { cliPath } : {}),
   })
   const servers = [first]
@@ -502,7 +523,7 @@ async function startTextgates(
           databaseUrl: first.env.DATABASE_URL,
           env: { ...SERVER_ENV, ...extraEnv },
           direct: true,
-          nodeArgs: SERVER_NODE_ARGS,
+          nodeArgs: [...SERVER_NODE_ARGS, ...extraNodeArgs],
           ...(cliPath ? { cliPath } : {}),
         }),
       )
@@ -1285,15 +1306,29 @@ async function main() {
     }
   }
 
-  const memory: { after: number; rssMiB: number }[] = []
-  let leak: { growthPercent: number; leaked: boolean } | undefined
+  const memory: { after: number; rssMiB: number; heapMiB: number }[] = []
+  let leak: { growthPercent: number; heapGrowthPercent: number; leaked: boolean } | undefined
   if (SECTIONS.has('memory')) {
     console.log(`\nMemory: one SQLite server, ${MEMORY_STARTS} starts in ${MEMORY_ROWS} rows`)
-    const tg = await startTextgates(undefined)
+    const gcReport = join(TMP, `bench-gc-${process.pid}.jsonl`)
+    writeFileSync(gcReport, '')
+    const tg = await startTextgates(undefined, 1, undefined, { BENCH_GC_REPORT_FILE: gcReport }, [
+      '--expose-gc',
+      '--import',
+      join(ROOT, 'test/bench/gc-on-signal.mjs'),
+    ])
+    /** A full collection in the server, then its RSS floor and the JS heap it keeps. */
+    const measure = async (after: number) => {
+      const heapMiB = await heapAfterCollection(tg.pids[0], gcReport)
+      memory.push({ after, rssMiB: await rssFloorMiB(tg.pids[0]), heapMiB })
+      return memory.at(-1) as (typeof memory)[number]
+    }
     try {
       await new Promise((r) => setTimeout(r, 1000))
-      memory.push({ after: 0, rssMiB: rssMiB(tg.pids[0]) })
-      console.log(`  RSS idle: ${memory[0]?.rssMiB.toFixed(1)} MiB`)
+      const idle = await measure(0)
+      console.log(
+        `  after a full collection, idle: RSS ${idle.rssMiB.toFixed(1)} MiB, JS heap ${idle.heapMiB.toFixed(1)} MiB`,
+      )
       const perRow = Math.ceil(MEMORY_STARTS / MEMORY_ROWS)
       for (let r = 1; r <= MEMORY_ROWS; r++) {
         const row = await startRow(`starts ${(r - 1) * perRow + 1}–${r * perRow}`, tg, {
@@ -1303,27 +1338,39 @@ async function main() {
           offset: takeRange(perRow + 1000),
         })
         if (row.errors > 0) problems.push(`memory row ${r}: ${row.errors} errors`)
-        memory.push({ after: r * perRow, rssMiB: await rssFloorMiB(tg.pids[0]) })
+        const after = await measure(r * perRow)
         console.log(
-          `    RSS after ${r * perRow} starts (lowest over 2 s): ${memory.at(-1)?.rssMiB.toFixed(1)} MiB`,
+          `    after ${r * perRow} starts and a full collection: RSS ${after.rssMiB.toFixed(1)} MiB (lowest over 2 s), JS heap ${after.heapMiB.toFixed(1)} MiB`,
         )
       }
       // Rows 2 onwards (the first fills caches and the database's page cache): the median of
-      // the later half against the median of the earlier half. After a row, RSS swings by tens
-      // of MiB with where the garbage collector happens to be; a leak moves the middle.
-      const rows = memory.slice(2).map((m) => m.rssMiB)
-      const half = Math.ceil(rows.length / 2)
-      const earlier = medianValue(rows.slice(0, half))
-      const later = medianValue(rows.slice(half))
-      const growthPercent =
-        rows.length >= 2 && earlier > 0 ? ((later - earlier) / earlier) * 100 : 0
-      leak = { growthPercent, leaked: growthPercent > LEAK_PERCENT }
+      // the later half against the median of the earlier half, for RSS (native memory too:
+      // SQLite, buffers) and for the JS heap. Each is read after a full collection, so garbage
+      // not yet collected does not count; a leak moves the middle.
+      const growth = (values: number[]) => {
+        const half = Math.ceil(values.length / 2)
+        const earlier = medianValue(values.slice(0, half))
+        const later = medianValue(values.slice(half))
+        const percent = values.length >= 2 && earlier > 0 ? ((later - earlier) / earlier) * 100 : 0
+        return { half, earlier, later, percent }
+      }
+      const rss = growth(memory.slice(2).map((m) => m.rssMiB))
+      const heap = growth(memory.slice(2).map((m) => m.heapMiB))
+      leak = {
+        growthPercent: rss.percent,
+        heapGrowthPercent: heap.percent,
+        leaked: rss.percent > LEAK_PERCENT || heap.percent > LEAK_PERCENT,
+      }
+      const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`
       console.log(
-        `  leak check: median RSS ${growthPercent >= 0 ? '+' : ''}${growthPercent.toFixed(1)} % from rows 2–${half + 1} (${earlier.toFixed(1)} MiB) ` +
-          `to rows ${half + 2}–${MEMORY_ROWS} (${later.toFixed(1)} MiB) (limit ${LEAK_PERCENT} %): ${leak.leaked ? 'GROWS — possible leak' : 'no growth'}`,
+        `  leak check, median from rows 2–${rss.half + 1} to rows ${rss.half + 2}–${MEMORY_ROWS} (limit ${LEAK_PERCENT} %): ` +
+          `RSS ${signed(rss.percent)} (${rss.earlier.toFixed(1)} → ${rss.later.toFixed(1)} MiB), ` +
+          `JS heap ${signed(heap.percent)} (${heap.earlier.toFixed(1)} → ${heap.later.toFixed(1)} MiB): ${leak.leaked ? 'GROWS — possible leak' : 'no growth'}`,
       )
-      if (leak.leaked)
-        problems.push(`memory grew ${growthPercent.toFixed(1)} % across repeated rows`)
+      if (rss.percent > LEAK_PERCENT)
+        problems.push(`memory grew ${rss.percent.toFixed(1)} % across repeated rows (RSS)`)
+      if (heap.percent > LEAK_PERCENT)
+        problems.push(`the JS heap grew ${heap.percent.toFixed(1)} % across repeated rows`)
     } finally {
       await tg.close()
     }
