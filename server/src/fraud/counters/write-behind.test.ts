@@ -272,6 +272,60 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(await memory.read([fresh], T0 + 4)).toEqual([6])
     })
 
+    it('reads a row a caller needs without waiting for a flush under way', async () => {
+      // A returning shopper's number: its row is in the table, its key no longer in memory.
+      const storage = await open()
+      const returning = { key: 'start:p:phone:+447400555000', windowMs: HOUR }
+      await databaseCounters(storage.db).hit([returning], T0 + 1, 3)
+      const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      // A flush of 3,000 rows: many parts, each its own transaction, the event loop turning
+      // between them.
+      const many = Array.from({ length: 3_000 }, (_, i) => ({
+        key: `start:p:ip:10.0.${i >> 8}.${i & 255}`,
+        windowMs: HOUR,
+      }))
+      await memory.hit(many, T0 + 2)
+      const order: string[] = []
+      const flushed = memory.flush().then(() => order.push('flush'))
+      await new Promise(setImmediate)
+      const answer = memory.hit([returning], T0 + 3).then((values) => {
+        order.push('read')
+        return values
+      })
+      await Promise.all([flushed, answer])
+      expect(await answer).toEqual([4])
+      expect(order).toEqual(['read', 'flush'])
+    })
+
+    it('keeps a row being written in memory when its counter moves on, so a read counts it', async () => {
+      // The row of the first hour is in the last part of a long flush; while it is on its way,
+      // three later hours push it out of the counter's windows; then a caller whose clock is
+      // still in the second hour asks for the sliding value, which weighs the first hour's row.
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, new KnownRows())
+      const model = modelCounters()
+      const ref = { key: 'start:p:ip:~last', windowMs: HOUR }
+      const before = Array.from({ length: 3_000 }, (_, i) => ({
+        key: `start:p:ip:10.1.${i >> 8}.${i & 255}`,
+        windowMs: HOUR,
+      }))
+      model.hit(before, T0 + 1, 1)
+      await memory.hit(before, T0 + 1)
+      expect(await memory.hit([ref], T0 + 2, 5)).toEqual(model.hit([ref], T0 + 2, 5))
+      const flushed = memory.flush()
+      await new Promise(setImmediate)
+      for (const hour of [1, 2, 3]) {
+        const at = T0 + hour * HOUR + 10
+        expect(await memory.hit([ref], at), `hour ${hour}`).toEqual(model.hit([ref], at, 1))
+      }
+      const late = T0 + HOUR + HOUR / 2
+      expect(await memory.read([ref], late)).toEqual(model.read([ref], late))
+      await flushed
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      expect(await databaseCounters(storage.db).read([ref], late)).toEqual(model.read([ref], late))
+    })
+
     it('keeps every window counted while flushes fail and the windows move on', async () => {
       const storage = await open()
       const memory = writeBehindCounters(storage.db, new KnownRows(), { keysPerGeneration: 2 })
