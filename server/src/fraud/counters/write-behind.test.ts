@@ -326,6 +326,71 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       expect(await databaseCounters(storage.db).read([ref], late)).toEqual(model.read([ref], late))
     })
 
+    it("answers a batch whose callers' clocks are hours apart (a clock stepped between them)", async () => {
+      // One batch names six windows of one counter, which keeps three: reading some must not
+      // push out the others it read, or the batch would read for ever.
+      const storage = await open()
+      const ref = { key: 'start:p:ip:192.0.2.77', windowMs: 600_000 }
+      const model = modelCounters()
+      const times = [T0 + 5, T0 + HOUR + 5, T0 + 2 * HOUR + 5]
+      for (const at of times) {
+        await databaseCounters(storage.db).hit([ref], at - 600_000, 2)
+        model.hit([ref], at - 600_000, 2)
+      }
+      const memory = writeBehindCounters(storage.db, await readKnownRows(storage.db))
+      const expected = times.map((at) => model.hit([ref], at, 1))
+      expect(await Promise.all(times.map((at) => memory.hit([ref], at)))).toEqual(expected)
+    })
+
+    it.each([3, 17, 29])(
+      'loses and doubles no count while reads, flushes and moving windows overlap (seed %i)',
+      async (seed) => {
+        // Calls from many callers at once, their clocks up to two hours apart, flushes begun
+        // at random moments and not waited for, a cache of 3 keys a generation: whatever order
+        // the answers come in, once all is written the table holds exactly what was counted.
+        const storage = await open()
+        const memory = writeBehindCounters(storage.db, new KnownRows(), { keysPerGeneration: 3 })
+        const model = modelCounters()
+        const next = random(seed)
+        const keys = Array.from({ length: 30 }, (_, i) => `start:p:phone:+4474009${1000 + i}`)
+        const windows = [600_000, HOUR]
+        let at = T0
+        const flushes: Promise<void>[] = []
+        for (let round = 0; round < 8; round++) {
+          at += Math.floor(next() * 2 * HOUR)
+          const calls: Promise<unknown>[] = []
+          for (let i = 0; i < 60; i++) {
+            const refs = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({
+              key: keys[Math.floor(next() * keys.length)] as string,
+              windowMs: windows[Math.floor(next() * windows.length)] as number,
+            }))
+            const when = at - Math.floor(next() * 2 * HOUR)
+            const hit = next() < 0.7
+            if (hit) model.hit(refs, when, 1)
+            const waits = Math.floor(next() * 4)
+            calls.push(
+              (async () => {
+                for (let turn = 0; turn < waits; turn++) await new Promise(setImmediate)
+                return hit ? memory.hit(refs, when) : memory.read(refs, when)
+              })(),
+            )
+            if (next() < 0.05) flushes.push(memory.flush())
+          }
+          await Promise.all(calls)
+        }
+        await Promise.all(flushes)
+        await memory.flush()
+        expect(memory.unwritten).toBe(0)
+        // Every window of every counter: the table's count is the model's.
+        const all = keys.flatMap((key) => windows.map((windowMs) => ({ key, windowMs })))
+        const table = databaseCounters(storage.db)
+        for (let t = T0 - 2 * HOUR; t <= at + HOUR; t += 600_000) {
+          const fixed = all.map((ref) => ({ ...ref, fixed: true }))
+          expect(await table.read(fixed, t), `at ${t - T0}`).toEqual(model.read(fixed, t))
+        }
+      },
+    )
+
     it('keeps every window counted while flushes fail and the windows move on', async () => {
       const storage = await open()
       const memory = writeBehindCounters(storage.db, new KnownRows(), { keysPerGeneration: 2 })

@@ -64,6 +64,8 @@ const ROWS_PER_TRANSACTION = 128
  */
 const ROWS_PER_WRITER_PART = 16
 const WRITER_PARTS_PER_FLUSH = 32
+/** Reads of the table one batch makes at most before it fails (see runBatch). */
+const MAX_READS_PER_BATCH = 8
 
 /** How many rows a part of a flush of `rows` rows writes on `db`. */
 export const flushPartRows = (db: Kysely<Database>, rows: number) =>
@@ -89,6 +91,8 @@ interface Row {
   unwritten: number
   /** Counted here and being written by a flush under way: the row stays in memory meanwhile. */
   writing: number
+  /** The last plan that named it: a plan never pushes out a row it named itself. */
+  planned: number
   /** In the Bloom filters of rows that may exist. */
   known: boolean
   /** The last call that counted it: a call counts a row once, however many refs name it. */
@@ -187,6 +191,8 @@ export function writeBehindCounters(
   /** The latest time counted at: rows that expired well before it are forgotten. */
   let latest = 0
   let calls = 0
+  /** Plans made (see Row.planned). */
+  let plans = 0
   /** Flushes begun: the interval between two is an epoch. */
   let epoch = 0
   /**
@@ -250,17 +256,28 @@ export function writeBehindCounters(
     if (row1?.bucket === bucket) return row1
     if (row2?.bucket === bucket) return row2
     if (older !== undefined) for (const row of older) if (row.bucket === bucket) return row
-    const row: Row = { bucket, count: undefined, unwritten: 0, writing: 0, known: false, call: 0 }
+    const row: Row = {
+      bucket,
+      count: undefined,
+      unwritten: 0,
+      writing: 0,
+      planned: 0,
+      known: false,
+      call: 0,
+    }
     // It takes an empty place, else the oldest window's: windows long past are no longer read
-    // (the one before the current one is), and one not written yet, or being written, waits in
-    // `older` (a row read from the table must find every count of it there).
+    // (the one before the current one is). One not written yet, or being written, waits in
+    // `older` (a row read from the table must find every count of it there), and so does one
+    // the plan under way named: a batch whose callers' clocks span more windows than a counter
+    // keeps (a clock stepped back or forth between two of them) would otherwise push out, each
+    // time it planned, the rows it had just read, and read them again for ever.
     const oldest = (a: Row | undefined, b: Row | undefined) =>
       a === undefined || (b !== undefined && a.bucket <= b.bucket) ? a : b
     const out = oldest(oldest(row0, row1), row2)
-    if (out !== undefined && (out.unwritten > 0 || out.writing > 0))
+    if (out !== undefined && (out.unwritten > 0 || out.writing > 0 || out.planned === plans))
       counter.older = [...(older ?? []), out]
     else if (older !== undefined) {
-      const waiting = older.filter((r) => r.unwritten > 0 || r.writing > 0)
+      const waiting = older.filter((r) => r.unwritten > 0 || r.writing > 0 || r.planned === plans)
       counter.older = waiting.length > 0 ? waiting : undefined
     }
     if (out === row0) counter.row0 = row
@@ -321,7 +338,9 @@ export function writeBehindCounters(
    */
   function plan(batch: Pending[]): Map<string, { counter: Counter; row: Row }> {
     const missing = new Map<string, { counter: Counter; row: Row }>()
+    plans++
     const need = (counter: Counter, row: Row) => {
+      row.planned = plans
       if (row.count !== undefined) return
       const hashes = rowHashes(counter.h1, counter.h2, row.bucket)
       if (known.mayExistHashed(expiryOf(counter, row.bucket), hashes)) {
@@ -358,8 +377,13 @@ export function writeBehindCounters(
   async function runBatch(batch: Pending[]) {
     try {
       // Planned again after each read (in the same turn as its answers): what was counted or
-      // dropped meanwhile is what this batch counts on.
-      for (;;) {
+      // dropped meanwhile is what this batch counts on. A row read is kept until the batch is
+      // answered, so a second read is rare and a third would be a fault: it fails the batch
+      // rather than read on for ever (each read answers as a microtask, so a loop of them would
+      // never let the event loop turn).
+      for (let reads = 0; ; reads++) {
+        if (reads === MAX_READS_PER_BATCH)
+          throw new Error(`fraud counters: rows still unknown after ${reads} reads of the table`)
         let missing: Map<string, { counter: Counter; row: Row }>
         try {
           missing = plan(batch)
