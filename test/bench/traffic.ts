@@ -55,7 +55,7 @@ export interface LoadResult {
  */
 const POOL = Math.max(0, Math.floor(Number(process.env.BENCH_NUMBER_POOL ?? 0))) || 0
 const pooled = (i: number) => (POOL > 0 ? i % POOL : i)
-/** Valid UK mobile numbers: +44 7400 000000 … +44 7409 999999 (10 million), each its own. */
+/** Valid UK mobile numbers: +44 7400 000000 … +44 7409 999999 (10 million), one per request unless pooled. */
 export const phoneNumber = (i: number) => `+44740${String(pooled(i) % 10_000_000).padStart(7, '0')}`
 /** A client address per request (10.0.0.0/8). */
 export const clientIp = (i: number) => {
