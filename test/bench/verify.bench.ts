@@ -53,9 +53,12 @@
  * in Chrome DevTools or speedscope) to see where a request's time goes.
  *
  * BENCH_BEFORE=<git revision> also runs that revision's server (checked out in a temporary folder)
- * in the SQLite rounds, for before/after rows from one run. With BENCH_NOW_NODE_OPTIONS (e.g.
- * `--max-semi-space-size=64`) this checkout's server in those rounds runs with those Node options
- * and the other without: BENCH_BEFORE=HEAD then compares a V8 flag, paired, on the same code.
+ * in the SQLite rounds, for before/after rows from one run, and beside this checkout's in the
+ * half-rate rows (both up together, rows alternating, p99 ratios per round). With
+ * BENCH_NOW_NODE_OPTIONS (e.g. `--max-semi-space-size=64`) or BENCH_NOW_ENV (a JSON object of
+ * variables, e.g. `{"TEXTGATE_SQLITE_WRITER_NICE":"0"}`) this checkout's server runs with those
+ * and the other without: BENCH_BEFORE=HEAD then compares a V8 flag or a setting, paired, on the
+ * same code.
  * The two take turns going first (this checkout's row first in odd rounds), and before round 1
  * every Textgate server gets a settling start load of BENCH_WARMUP seconds, not counted.
  *
@@ -141,10 +144,40 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const HALF_ROUNDS = Number(process.env.BENCH_HALF_ROUNDS ?? ROUNDS)
 const BARE_MINIMUM = 10_000
 const CPU_PROF = process.env.BENCH_CPU_PROF
-/** Extra environment of this checkout's server in the SQLite rounds (BENCH_NOW_NODE_OPTIONS). */
-const NOW_ENV: Record<string, string> = process.env.BENCH_NOW_NODE_OPTIONS
-  ? { NODE_OPTIONS: process.env.BENCH_NOW_NODE_OPTIONS }
-  : {}
+/**
+ * Extra environment of this checkout's server in the SQLite rounds and the half-rate rows:
+ * BENCH_NOW_ENV (a JSON object of variables, e.g. `{"TEXTGATE_SQLITE_WRITER_NICE":"0"}`) and
+ * BENCH_NOW_NODE_OPTIONS (its NODE_OPTIONS).
+ */
+const NOW_ENV: Record<string, string> = {
+  ...nowEnvFrom(process.env.BENCH_NOW_ENV),
+  ...(process.env.BENCH_NOW_NODE_OPTIONS
+    ? { NODE_OPTIONS: process.env.BENCH_NOW_NODE_OPTIONS }
+    : {}),
+}
+
+/** BENCH_NOW_ENV's variables; a value that is not a JSON object of strings stops the run. */
+function nowEnvFrom(text: string | undefined): Record<string, string> {
+  if (!text) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    !Object.values(parsed).every((value) => typeof value === 'string')
+  ) {
+    console.error(
+      `BENCH_NOW_ENV must be a JSON object of strings, e.g. '{"TEXTGATE_SQLITE_WRITER_NICE":"0"}'; got: ${text}`,
+    )
+    process.exit(2)
+  }
+  return parsed as Record<string, string>
+}
 /** The environment of a Textgate server under test. */
 const SERVER_ENV: Record<string, string> = { LOG_LEVEL: 'warn', TRUST_PROXY: '1' }
 /** BENCH_LOOP_DELAY=1: each row also prints the servers' event-loop delay (loop-delay.mjs). */
@@ -780,78 +813,106 @@ async function withPostgresDatabase<T>(run: (url: string) => Promise<T>): Promis
   }
 }
 
+/** A server of the half-rate rows: this checkout's, or BENCH_BEFORE's. */
+interface HalfRateContender {
+  /** Prefix of its row keys ('' for this checkout, 'before' for the other revision). */
+  prefix: string
+  /** Prefix of its row names. */
+  label: string
+  cliPath?: string
+  env?: Record<string, string>
+}
+
 /**
- * Start and check at half their maximum rate, on a fresh server: as autocannon paces a rate
+ * Start and check at half their maximum rate, on fresh servers: as autocannon paces a rate
  * (each second's quota as fast as it goes, then a pause) and evenly paced (open loop), in
  * {@link HALF_ROUNDS} rounds. One 10 s row's p99 rests on a handful of event-loop stalls and
  * moves fourfold between runs of the same code on a shared host, so each kind keeps the row of
  * median p99 over the rounds (as the throughput rows keep their median round), named with every
- * round's p99.
+ * round's p99. With a second contender (BENCH_BEFORE), both servers are up together and each of
+ * its rows runs right beside this checkout's, the two taking turns going first, and the p99
+ * ratios of each round's pair are returned: the host's drift over a run then falls on both.
  */
 async function halfRateRows(
   rows: Record<string, Row>,
   startMax: number,
   checkMax: number,
-  before?: { revision: string; cliPath: string },
-) {
-  const prefix = before ? 'before' : ''
-  const label = before ? `before (${before.revision}): ` : ''
-  console.log(`\nSQLite at half the maximum rate (latency with headroom) ${label}`)
+  contenders: HalfRateContender[],
+): Promise<Record<string, number[]>> {
   const startRate = Math.max(1, Math.round(startMax / 2))
   const checkRate = Math.max(1, Math.round(checkMax / 2))
+  console.log(
+    `\nSQLite at half the maximum rate (latency with headroom): ${startRate} starts and ${checkRate} checks a second`,
+  )
   // The floor: what this machine and the load generator add to a request at that pace.
-  if (!before) {
-    rows.barePacedHalf = await bareRow(
-      "bare Hono route at the start's ½ rate, evenly paced (floor)",
-      startRate,
-    )
-  }
-  const rounds: Record<string, Row[]> = {}
-  const keep = (key: string, row: Row) => {
-    rounds[key] = [...(rounds[key] ?? []), row]
-  }
-  const tgHalf = await startTextgates(undefined, 1, before?.cliPath)
+  rows.barePacedHalf = await bareRow(
+    "bare Hono route at the start's ½ rate, evenly paced (floor)",
+    startRate,
+  )
+  const kinds: { key: string; name: string; check: boolean; paced: boolean }[] = [
+    { key: 'startHalf', name: 'Textgate start at ½ max rate', check: false, paced: false },
+    { key: 'checkHalf', name: 'Textgate check at ½ max rate', check: true, paced: false },
+    {
+      key: 'startPacedHalf',
+      name: 'Textgate start at ½ max rate, evenly paced',
+      check: false,
+      paced: true,
+    },
+    {
+      key: 'checkPacedHalf',
+      name: 'Textgate check at ½ max rate, evenly paced',
+      check: true,
+      paced: true,
+    },
+  ].filter((kind) => !kind.check || KINDS.has('check'))
+  /** Rows by contender, then by kind, one per round. */
+  const rounds = contenders.map(() => ({}) as Record<string, Row[]>)
+  const servers: TextgateUnderTest[] = []
   try {
+    for (const c of contenders) servers.push(await startTextgates(undefined, 1, c.cliPath, c.env))
     for (let round = 1; round <= HALF_ROUNDS; round++) {
       if (HALF_ROUNDS > 1) console.log(`  round ${round}`)
-      keep(
-        'startHalf',
-        await startRow(`${label}Textgate start at ½ max rate`, tgHalf, { rate: startRate }),
-      )
-      if (KINDS.has('check'))
-        keep(
-          'checkHalf',
-          await checkRow(`${label}Textgate check at ½ max rate`, tgHalf, { rate: checkRate }),
-        )
-      keep(
-        'startPacedHalf',
-        await startRow(`${label}Textgate start at ½ max rate, evenly paced`, tgHalf, {
-          rate: startRate,
-          paced: true,
-        }),
-      )
-      if (KINDS.has('check'))
-        keep(
-          'checkPacedHalf',
-          await checkRow(`${label}Textgate check at ½ max rate, evenly paced`, tgHalf, {
-            rate: checkRate,
-            paced: true,
-          }),
-        )
+      for (const kind of kinds) {
+        // With two contenders, this checkout's row goes first in odd rounds.
+        const order = contenders.map((_, i) => i)
+        if (round % 2 === 0) order.reverse()
+        for (const i of order) {
+          const c = contenders[i] as HalfRateContender
+          const tg = servers[i] as TextgateUnderTest
+          const extra = { rate: kind.check ? checkRate : startRate, paced: kind.paced }
+          const name = `${c.label}${kind.name}`
+          const row = kind.check ? await checkRow(name, tg, extra) : await startRow(name, tg, extra)
+          const mine = rounds[i] as Record<string, Row[]>
+          mine[kind.key] = [...(mine[kind.key] ?? []), row]
+        }
+      }
     }
   } finally {
-    await tgHalf.close()
+    for (const tg of servers) await tg.close()
   }
-  for (const [key, list] of Object.entries(rounds)) {
-    const kept = withErrorsOf(
-      median(list, (row) => row.p99),
-      list,
-    )
-    rows[`${prefix}${key}`] =
-      list.length > 1
-        ? { ...kept, name: `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')})` }
-        : kept
+  contenders.forEach((c, i) => {
+    for (const [key, list] of Object.entries(rounds[i] as Record<string, Row[]>)) {
+      const kept = withErrorsOf(
+        median(list, (row) => row.p99),
+        list,
+      )
+      rows[`${c.prefix}${key}`] =
+        list.length > 1
+          ? { ...kept, name: `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')})` }
+          : kept
+    }
+  })
+  // The p99 of this checkout's row ÷ the other's, round by round.
+  const paired: Record<string, number[]> = {}
+  const [mine, theirs] = rounds
+  if (mine && theirs) {
+    for (const kind of kinds) {
+      const a = mine[kind.key] ?? []
+      const b = theirs[kind.key] ?? []
+      paired[kind.key] = a.map((row, r) => row.p99 / Math.max(1e-9, b[r]?.p99 ?? Number.NaN))
+    }
   }
+  return paired
 }
 
 /**
@@ -896,6 +957,8 @@ async function main() {
   )
   const rows: Record<string, Row> = {}
   let pairedRatios: Record<string, number> = {}
+  /** BENCH_SECTIONS=half with BENCH_BEFORE: p99 now ÷ before per kind, median of the rounds. */
+  const halfP99Ratios: Record<string, number> = {}
   const problems: string[] = []
   const out: Record<string, unknown> = {
     seconds: SECONDS,
@@ -1084,7 +1147,11 @@ async function main() {
       if (row) rows[key] = withErrorsOf(row, list)
     }
 
-    if (rows.check) await halfRateRows(rows, rows.start.perSecond, rows.check.perSecond)
+    if (rows.check) {
+      await halfRateRows(rows, rows.start.perSecond, rows.check.perSecond, [
+        { prefix: '', label: '', env: NOW_ENV },
+      ])
+    }
   }
 
   if (SECTIONS.has('half')) {
@@ -1108,17 +1175,25 @@ async function main() {
         await tg.close()
       }
     }
-    await halfRateRows(rows, startMax, checkMax)
-    if (BEFORE) {
-      const checkout = checkoutBefore(BEFORE)
-      try {
-        await halfRateRows(rows, startMax, checkMax, {
-          revision: BEFORE,
-          cliPath: checkout.cliPath,
-        })
-      } finally {
-        checkout.remove()
+    const checkout = BEFORE ? checkoutBefore(BEFORE) : undefined
+    try {
+      const paired = await halfRateRows(rows, startMax, checkMax, [
+        { prefix: '', label: '', env: NOW_ENV },
+        ...(checkout
+          ? [{ prefix: 'before', label: `before (${BEFORE}): `, cliPath: checkout.cliPath }]
+          : []),
+      ])
+      if (Object.keys(paired).length > 0) {
+        console.log(`\n  p99 now ÷ before (${BEFORE}), each round's pair (median):`)
+        for (const [key, list] of Object.entries(paired)) {
+          halfP99Ratios[key] = medianValue(list)
+          console.log(
+            `    ${key.padEnd(15)} ${list.map((x) => x.toFixed(2)).join(' / ')} (${medianValue(list).toFixed(2)})`,
+          )
+        }
       }
+    } finally {
+      checkout?.remove()
     }
   }
 
@@ -1459,7 +1534,7 @@ async function main() {
   mkdirSync(TMP, { recursive: true })
   writeFileSync(
     join(TMP, 'bench-verify.json'),
-    `${JSON.stringify({ ...out, rows, pairedRatios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
+    `${JSON.stringify({ ...out, rows, pairedRatios, halfP99Ratios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
   )
   if (problems.length > 0) {
     console.error(`\n${problems.map((p) => `- ${p}`).join('\n')}\nThe run is INVALID.`)
