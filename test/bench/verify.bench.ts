@@ -909,7 +909,7 @@ async function halfRateRows(
     for (const kind of kinds) {
       const a = mine[kind.key] ?? []
       const b = theirs[kind.key] ?? []
-      paired[kind.key] = a.map((row, r) => row.p99 / Math.max(1e-9, b[r]?.p99 ?? Number.NaN))
+      paired[kind.key] = a.map((row, r) => row.p99 / (b[r]?.p99 ?? Number.NaN))
     }
   }
   return paired
@@ -1186,9 +1186,10 @@ async function main() {
       if (Object.keys(paired).length > 0) {
         console.log(`\n  p99 now ÷ before (${BEFORE}), each round's pair (median):`)
         for (const [key, list] of Object.entries(paired)) {
-          halfP99Ratios[key] = medianValue(list)
+          const middle = medianValue(list)
+          halfP99Ratios[key] = middle
           console.log(
-            `    ${key.padEnd(15)} ${list.map((x) => x.toFixed(2)).join(' / ')} (${medianValue(list).toFixed(2)})`,
+            `    ${key.padEnd(15)} ${list.map((x) => x.toFixed(2)).join(' / ')} (${middle.toFixed(2)})`,
           )
         }
       }
