@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
-import { type CounterStore, databaseCounters, redisCounters } from '.'
+import { type CounterStore, databaseCounters, type RedisLike, redisCounters } from '.'
 
 const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL
 const HOUR = 3_600_000
@@ -115,3 +115,84 @@ if (!redisUrl) {
     it.skip('needs TEXTGATE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379); CI sets it', () => {})
   })
 }
+
+describe.runIf(redisUrl)('fraud counters in redis, batched', () => {
+  const clients: Redis[] = []
+  afterAll(async () => {
+    for (const client of clients) await client.quit()
+  })
+  /** A store on its own key prefix, and the script calls it sent (through a counting client). */
+  function setup() {
+    const client = new Redis(redisUrl as string)
+    clients.push(client)
+    const calls = { evalsha: 0, eval: 0 }
+    const counted: RedisLike = {
+      evalsha: (...args) => {
+        calls.evalsha++
+        return client.evalsha(...args)
+      },
+      eval: (...args) => {
+        calls.eval++
+        return client.eval(...args)
+      },
+      quit: async () => {},
+    }
+    const prefix = `textgate:test:${randomBytes(4).toString('hex')}:`
+    return { store: redisCounters(counted, prefix), calls, client, prefix }
+  }
+
+  it('sends the calls of one turn as one script call', async () => {
+    const { store, calls } = setup()
+    const ref = (n: number) => ({ key: `start:p:phone:+4474000000${n}`, windowMs: HOUR })
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, n) => store.hit([ref(n), ref(99)], T0 + n)),
+      store.read([ref(99)], T0 + 30),
+    ])
+    expect(calls.evalsha + calls.eval).toBe(1)
+    // The shared counter's values run 1…20 in call order, and the read comes after them all.
+    expect(results.slice(0, 20).map((values) => values[1])).toEqual(
+      Array.from({ length: 20 }, (_, n) => n + 1),
+    )
+    expect(results[20]).toEqual([20])
+    // The next turn is the next script call.
+    await store.hit([ref(1)], T0 + 40)
+    expect(calls.evalsha + calls.eval).toBe(2)
+  })
+
+  it('loads the script again when the server has forgotten it', async () => {
+    const { store, calls, client } = setup()
+    const ref = { key: 'start:p:ip:198.51.100.77', windowMs: HOUR }
+    await store.hit([ref], T0)
+    await client.script('FLUSH')
+    expect(await store.hit([ref], T0 + 1)).toEqual([2])
+    expect(calls.eval).toBeGreaterThanOrEqual(1)
+  })
+
+  it('splits a turn of many counters into several script calls, still counting each once', async () => {
+    const { store, calls } = setup()
+    const refs = (call: number) =>
+      Array.from({ length: 30 }, (_, i) => ({ key: `start:p:prefix:${call}:${i}`, windowMs: HOUR }))
+    const shared = { key: 'start:p:project', windowMs: HOUR }
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, call) => store.hit([shared, ...refs(call)], T0 + call)),
+    )
+    // 40 calls of 31 counters: over the 512 a script call takes, so several.
+    expect(calls.evalsha + calls.eval).toBeGreaterThan(1)
+    expect(results.map((values) => values[0])).toEqual(Array.from({ length: 40 }, (_, n) => n + 1))
+    expect(results.every((values) => values.slice(1).every((v) => v === 1))).toBe(true)
+  })
+
+  it('rejects every call of a script call Redis refuses, and counts on after', async () => {
+    const { store, client, prefix } = setup()
+    const broken = { key: 'start:p:ip:203.0.113.200', windowMs: HOUR }
+    const fine = { key: 'start:p:ip:203.0.113.201', windowMs: HOUR }
+    // A key of another type where the counter's current window would be: INCRBY fails.
+    await client.hset(`${prefix}${broken.key}|${HOUR}@${T0}`, 'x', '1')
+    const outcomes = await Promise.allSettled([store.hit([broken], T0), store.hit([fine], T0)])
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+    // The script stopped at the refused counter, the first: the other was not counted. The store
+    // goes on with the next turn.
+    expect(await store.hit([fine], T0 + 1)).toEqual([1])
+  })
+})
