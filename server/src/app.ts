@@ -13,6 +13,7 @@ import { apiKeyAuth, corsPreflight } from './auth'
 import type { CarrierAdapter } from './carriers/types'
 import { consoleRoutes } from './console'
 import { carrierReportRoutes } from './delivery/reports'
+import { CountersUnavailableError } from './fraud/counters'
 import { fraudRoutes } from './fraud/routes'
 import { healthRoutes } from './health'
 import { readJson } from './http/body'
@@ -64,6 +65,11 @@ export interface AppDeps {
   /** The live router and its routing file, for the console's routing view. */
   router?: Router
   routing?: RoutingConfig
+  /**
+   * One round trip to the fraud guard's counters when they live outside the database (Redis):
+   * readiness reports them; throws when they cannot be reached.
+   */
+  countersCheck?: () => Promise<void>
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -94,6 +100,7 @@ export function createApp({
   consoleDir,
   router,
   routing,
+  countersCheck,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -139,7 +146,7 @@ export function createApp({
   app.use('/v1/*', audit)
   app.use('/console/api/*', audit)
 
-  app.route('/', healthRoutes({ db, logger, isAccepting, now }))
+  app.route('/', healthRoutes({ db, logger, isAccepting, now, countersCheck }))
   if (metrics) app.get('/metrics', metricsHandler(metrics.registry, metrics.token))
   app.route(
     '/',
@@ -194,6 +201,21 @@ export function createApp({
   app.notFound((c) => sendError(c, new ApiError('not_found')))
   app.onError((error, c) => {
     if (error instanceof ApiError) return sendError(c, error)
+    // Not let through uncounted: refused for now (the outage is logged once, by the Redis client;
+    // each refusal is in the request log as a 503).
+    if (error instanceof CountersUnavailableError) {
+      return sendError(
+        c,
+        new ApiError(
+          'service_unavailable',
+          {},
+          {
+            message: 'The fraud checks cannot run right now. Try again in a moment.',
+            retryAfterSeconds: 1,
+          },
+        ),
+      )
+    }
     requestLog(c, logger).error(
       { err: error, method: c.req.method, path: c.req.path },
       'unhandled error',

@@ -178,6 +178,7 @@ export async function startServer(
     consoleDir,
     router,
     routing: config.routing,
+    ...(config.redisUrl ? { countersCheck: () => fraud.checkCounters() } : {}),
   })
   // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
   // exactly as HTTP callbacks do.

@@ -18,6 +18,8 @@ export const ReadinessResponse = v.object({
     webhooks: v.picklist(['ok', 'stuck', 'unknown']),
     /** The process is not shutting down. */
     accepting: v.boolean(),
+    /** Only when the fraud counters live outside the database (REDIS_URL): Redis answered. */
+    counters: v.optional(v.picklist(['ok', 'unreachable'])),
   }),
   /** Age in seconds of the oldest due, unclaimed row of each queue (0 when none). */
   oldestDueSeconds: v.object({ outbox: v.number(), webhooks: v.number() }),

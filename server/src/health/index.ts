@@ -1,8 +1,8 @@
 /**
  * Probes for orchestrators: `/healthz` says the process is alive (it answers; it does not touch
  * the database, so a database outage does not get every process restarted), `/readyz` says it
- * should get traffic: the database answers, its migrations are current, and neither outbox has
- * rows due for minutes that nobody claims.
+ * should get traffic: the database answers (and Redis, when the fraud counters live there), its
+ * migrations are current, and neither outbox has rows due for minutes that nobody claims.
  * @module
  */
 import type { ReadinessResponse } from '@textgate/shared'
@@ -23,6 +23,8 @@ export interface HealthOptions {
   logger: Logger
   isAccepting: () => boolean
   now?: () => number
+  /** One round trip to counters kept outside the database (Redis); absent when they are not. */
+  countersCheck?: () => Promise<void>
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -68,6 +70,7 @@ export async function readiness({
   logger,
   isAccepting,
   now = Date.now,
+  countersCheck,
 }: HealthOptions): Promise<ReadinessResponse> {
   const at = now()
   const checks: ReadinessResponse['checks'] = {
@@ -112,8 +115,18 @@ export async function readiness({
       logger.error({ err: error }, 'readiness check failed')
     }
   }
+  if (countersCheck) {
+    try {
+      await withTimeout(countersCheck(), DB_TIMEOUT_MS)
+      checks.counters = 'ok'
+    } catch (error) {
+      logger.error({ err: error }, 'readiness: fraud counters unreachable')
+      checks.counters = 'unreachable'
+    }
+  }
   const ready =
     checks.accepting &&
+    checks.counters !== 'unreachable' &&
     checks.database === 'ok' &&
     (checks.migrations === 'current' || checks.migrations === 'ahead') &&
     checks.outbox === 'ok' &&

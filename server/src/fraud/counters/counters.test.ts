@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../../testing/storage'
-import { type CounterStore, databaseCounters, type RedisLike, redisCounters } from '.'
+import {
+  type CounterStore,
+  CountersUnavailableError,
+  databaseCounters,
+  type RedisLike,
+  redisCounters,
+} from '.'
 
 const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL
 const HOUR = 3_600_000
@@ -182,6 +188,39 @@ describe.runIf(redisUrl)('fraud counters in redis, batched', () => {
     expect(results.every((values) => values.slice(1).every((v) => v === 1))).toBe(true)
   })
 
+  it('fails at once, without sending, while a connection that worked is not ready', async () => {
+    const { client } = setup()
+    const ref = { key: 'start:p:ip:198.51.100.90', windowMs: HOUR }
+    let status = 'connecting'
+    let sends = 0
+    const store = redisCounters(
+      {
+        evalsha: (...args) => {
+          sends++
+          return client.evalsha(...args)
+        },
+        eval: (...args) => {
+          sends++
+          return client.eval(...args)
+        },
+        quit: async () => {},
+        get status() {
+          return status
+        },
+      },
+      `textgate:test:${randomBytes(4).toString('hex')}:`,
+    )
+    // Before its first answer a store waits for the connection (a server starting up)…
+    expect(await store.hit([ref], T0)).toEqual([1])
+    expect(sends).toBe(1)
+    // …after it, a connection that is not ready fails the calls at once, sending nothing.
+    status = 'reconnecting'
+    await expect(store.hit([ref], T0 + 1)).rejects.toBeInstanceOf(CountersUnavailableError)
+    expect(sends).toBe(1)
+    status = 'ready'
+    expect(await store.hit([ref], T0 + 2)).toEqual([2])
+  })
+
   it('rejects every call of a script call Redis refuses, and counts on after', async () => {
     const { store, client, prefix } = setup()
     const broken = { key: 'start:p:ip:203.0.113.200', windowMs: HOUR }
@@ -190,7 +229,10 @@ describe.runIf(redisUrl)('fraud counters in redis, batched', () => {
     await client.hset(`${prefix}${broken.key}|${HOUR}@${T0}`, 'x', '1')
     const outcomes = await Promise.allSettled([store.hit([broken], T0), store.hit([fine], T0)])
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
-    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+    const reason = (outcomes[0] as PromiseRejectedResult).reason as Error
+    // Redis's own refusal, said as is: not taken for Redis being away.
+    expect(reason).not.toBeInstanceOf(CountersUnavailableError)
+    expect(String(reason)).toMatch(/WRONGTYPE/)
     // The script stopped at the refused counter, the first: the other was not counted. The store
     // goes on with the next turn.
     expect(await store.hit([fine], T0 + 1)).toEqual([1])

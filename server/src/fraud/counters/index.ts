@@ -19,7 +19,7 @@ export {
   leasedCounters,
 } from './lease'
 export { type RedisLike, redisCounters } from './redis'
-export type { CounterRef, CounterStore } from './types'
+export { type CounterRef, type CounterStore, CountersUnavailableError } from './types'
 
 /** Where a server process can keep its fraud counters: a lease mode, or Redis. */
 export const COUNTERS_MODES = [...LEASE_MODES, 'redis'] as const

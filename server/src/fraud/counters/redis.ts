@@ -7,6 +7,7 @@ import {
   bucketOf,
   type CounterRef,
   type CounterStore,
+  CountersUnavailableError,
   expiryOf,
   rowKey,
   slidingValue,
@@ -17,6 +18,8 @@ export interface RedisLike {
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>
   eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>
   quit(): Promise<unknown>
+  /** ioredis's connection state (`ready` when commands go straight to the server). */
+  readonly status?: string
 }
 
 /**
@@ -83,13 +86,33 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
   let queue: Pending[] = []
   let scheduled = false
 
-  const count = async (keys: string[], args: (string | number)[]) => {
+  /** A script call has been answered: from then on, a connection not ready fails at once. */
+  let answered = false
+
+  const send = async (keys: string[], args: (string | number)[]) => {
     try {
       return await redis.evalsha(COUNT_SHA, keys.length, ...keys, ...args)
     } catch (error) {
       // The server's script cache is empty (restarted, flushed): send the script itself.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
       return redis.eval(COUNT_SCRIPT, keys.length, ...keys, ...args)
+    }
+  }
+
+  const count = async (keys: string[], args: (string | number)[]) => {
+    // Once the connection has worked, a lost one fails the calls now instead of queueing them
+    // until ioredis gives up (seconds); before that (the server starting) they wait for it.
+    if (answered && redis.status !== undefined && redis.status !== 'ready') {
+      throw new CountersUnavailableError(`Redis connection ${redis.status}`)
+    }
+    try {
+      const replies = await send(keys, args)
+      answered = true
+      return replies
+    } catch (error) {
+      // Redis answered with an error (a key of another type): the script's fault, said as is.
+      if (error instanceof Error && error.name === 'ReplyError') throw error
+      throw new CountersUnavailableError((error as Error).message, { cause: error })
     }
   }
 

@@ -55,6 +55,17 @@ export interface CounterRow {
 export const inRowOrder = (a: CounterRow, b: CounterRow) =>
   a.key === b.key ? a.bucket - b.bucket : a.key < b.key ? -1 : 1
 
+/**
+ * The counter store cannot be reached (Redis away or not answering): the request that needed a
+ * count cannot be judged, so it is refused as unavailable (503), never let through uncounted.
+ */
+export class CountersUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`[textgate] [fraud] the counters cannot be reached: ${message}`, options)
+    this.name = 'CountersUnavailableError'
+  }
+}
+
 /** Where the guard keeps its counters. */
 export interface CounterStore {
   /** Adds `amount` to each counter; each one's sliding value including this hit. */
