@@ -140,11 +140,11 @@ export function redisCounters(redis: RedisLike, prefix = 'textgate:fraud:'): Cou
     if (!Array.isArray(replies) || replies.length !== counters * 2) {
       throw new Error('[textgate] [fraud] Redis answered the counters script with something else')
     }
-    let at = 0
+    let reply = 0
     for (const call of calls) {
       const values = call.refs.map((ref) => {
-        const current = Number(replies[at++])
-        const previous = Number(replies[at++])
+        const current = Number(replies[reply++])
+        const previous = Number(replies[reply++])
         return slidingValue(ref, call.at, current, previous)
       })
       call.resolve(values)
