@@ -5,7 +5,14 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CreatedProject, cliAsync, freePort, startTextgate } from '../support/processes'
+import {
+  type CreatedProject,
+  cliAsync,
+  freePort,
+  sandboxCode,
+  sandboxNumber,
+  startTextgate,
+} from '../support/processes'
 
 const redisUrl = process.env.TEXTGATE_TEST_REDIS_URL
 
@@ -103,6 +110,46 @@ describe.runIf(redisUrl)('counters in Redis while Redis is away', () => {
     }
     expect((await readiness()).body.checks.counters).toBe('ok')
     expect((await start()).res.status).toBe(201)
+  })
+
+  it('gives back the checks it could not judge while Redis is away', async () => {
+    // Another range than the first test's, whose starts its velocity counts.
+    const phone = await sandboxNumber(server.url, project)
+    const headers = {
+      Authorization: `Bearer ${project.secretKey}`,
+      'Content-Type': 'application/json',
+    }
+    const started = await fetch(`${server.url}/v1/verifications`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ phone, consent: { accepted: true } }),
+    })
+    const startedBody = await started.text()
+    expect(started.status, startedBody).toBe(201)
+    const { id } = JSON.parse(startedBody) as { id: string }
+    const code = await sandboxCode(server.url, project, phone)
+    const check = (body: { code: string }) =>
+      fetch(`${server.url}/v1/verifications/${id}/check`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      })
+
+    await proxy.cut()
+    // More checks than a verification has: none of them may use one up.
+    for (let i = 0; i < 6; i++) {
+      const res = await check({ code: i % 2 ? code : '000000' })
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('1')
+    }
+    await proxy.open()
+    const until = Date.now() + 10_000
+    while ((await readiness()).status !== 200 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const approved = await check({ code })
+    expect(approved.status).toBe(200)
+    expect(((await approved.json()) as { token?: string }).token).toMatch(/^ey/)
   })
 })
 

@@ -6,6 +6,7 @@ import { createHarness, type Harness } from '../../testing/harness'
 import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
 import { createChallengeService } from './challenge'
+import { CountersUnavailableError } from './counters'
 import { createFraudGuard } from './guard'
 import { FraudSettingsError, type FraudSettingsInput, parseFraudSettings } from './settings'
 
@@ -672,6 +673,68 @@ describe('tallies written behind the answer', () => {
       release()
       await closing
       expect(closed).toBe(true)
+    } finally {
+      await storage.dispose()
+    }
+  })
+})
+
+describe('counting after the code was judged, while the counter store is away', () => {
+  const away = () => Promise.reject(new CountersUnavailableError('connection is closed'))
+
+  it('logs a tally of a code entered that fails, and never fails the approved check', async () => {
+    const storage = await createTestStorage('sqlite')
+    try {
+      const { logger, lines } = capturedLogger()
+      const guard = createFraudGuard({
+        db: storage.db,
+        challenges: createChallengeService(storage.db, Buffer.alloc(32, 7)),
+        logger,
+        counters: { hit: away, read: away, add: away },
+      })
+      const approved = guard.afterApproved({
+        projectId: 'prj_away',
+        fraudSettings: null,
+        mode: 'live',
+        phone: '+447400300301',
+        country: 'GB',
+      })
+      await expect(approved).resolves.toBeUndefined()
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: 'fraud guard: could not count a code entered',
+          err: expect.objectContaining({ name: 'CountersUnavailableError' }),
+        }),
+      )
+    } finally {
+      await storage.dispose()
+    }
+  })
+
+  it('answers undefined for a wrong code it could not count, and lets other failures through', async () => {
+    const storage = await createTestStorage('sqlite')
+    try {
+      const { logger, lines } = capturedLogger()
+      let failure: () => Promise<never> = away
+      const guard = createFraudGuard({
+        db: storage.db,
+        challenges: createChallengeService(storage.db, Buffer.alloc(32, 7)),
+        logger,
+        counters: { hit: () => failure(), read: () => failure(), add: () => failure() },
+      })
+      await expect(guard.countWrongCode('prj_away', '+447400300302')).resolves.toBeUndefined()
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 40, msg: 'fraud guard: could not count a wrong code' }),
+      )
+      // Not an outage (a bug, a refused script): the check fails rather than guess.
+      failure = () => Promise.reject(new Error('WRONGTYPE'))
+      await expect(guard.countWrongCode('prj_away', '+447400300302')).rejects.toThrow('WRONGTYPE')
+      // Reading before the code is judged is not softened: the caller gives the check back.
+      failure = away
+      await expect(guard.wrongCodes('prj_away', '+447400300302')).rejects.toBeInstanceOf(
+        CountersUnavailableError,
+      )
     } finally {
       await storage.dispose()
     }

@@ -28,7 +28,7 @@ import { insertRow, type RowWriter } from '../storage/row-insert'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
 import { FRAUD_CHECKS } from './checks'
 import { type ContextInput, fraudContext } from './context'
-import { type CounterStore, databaseCounters } from './counters'
+import { type CounterStore, CountersUnavailableError, databaseCounters } from './counters'
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings, parseFraudSettings } from './settings'
 import {
   type CheckOutcome,
@@ -366,11 +366,22 @@ export function createFraudGuard({
       return behind.track(tally)
     },
 
-    /** After the right code was entered. */
+    /**
+     * After the right code was entered. Never throws: the verification is approved by then, and
+     * a tally that could not be written (Redis away, say) is logged rather than cost the shopper
+     * their token.
+     */
     async afterApproved(input: Omit<AssessInput, 'numberType' | 'ip'>) {
       // No `ip` in the input: the caller is unknown here.
       const ctx = contextOf(input)
-      await Promise.all(checks.map((check) => check.afterApproved?.(ctx, deps)))
+      const tallies = await Promise.allSettled(
+        checks.map((check) => check.afterApproved?.(ctx, deps)),
+      )
+      for (const tally of tallies) {
+        if (tally.status === 'rejected') {
+          logger?.warn({ err: tally.reason }, 'fraud guard: could not count a code entered')
+        }
+      }
     },
 
     /** One round trip to the counter store: throws when it cannot be reached. */
@@ -393,12 +404,22 @@ export function createFraudGuard({
       return value ?? 0
     },
 
-    async countWrongCode(projectId: string, phone: string): Promise<number> {
-      const [value] = await counters.hit(
-        [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
-        now(),
-      )
-      return value ?? 0
+    /**
+     * Counts a wrong code for this number. Undefined, and logged, when the counter store cannot
+     * be reached: the code was judged already, so the shopper is still told it was wrong.
+     */
+    async countWrongCode(projectId: string, phone: string): Promise<number | undefined> {
+      try {
+        const [value] = await counters.hit(
+          [{ key: `wrong:${projectId}:${phone}`, windowMs: WRONG_CODE_WINDOW_MS }],
+          now(),
+        )
+        return value ?? 0
+      } catch (error) {
+        if (!(error instanceof CountersUnavailableError)) throw error
+        logger?.warn({ err: error }, 'fraud guard: could not count a wrong code')
+        return undefined
+      }
     },
   }
 }

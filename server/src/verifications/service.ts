@@ -43,6 +43,7 @@ import {
   markCanceled,
   markFailed,
   notPendingError,
+  releaseAttempt,
   renewCode,
   resendDelayMs,
   reserveAttempt,
@@ -301,10 +302,20 @@ export function createVerificationService({
       }
       // Guessing is bounded per number too: new verifications do not bring new guesses.
       const maxWrong = fraud.settingsOf(auth.project.fraud_settings).maxWrongCodesPerNumber
-      if ((await fraud.wrongCodes(projectId, reserved.phone)) >= maxWrong) await fail()
+      let wrongBefore: number
+      try {
+        wrongBefore = await fraud.wrongCodes(projectId, reserved.phone)
+      } catch (error) {
+        // The guard could not answer (Redis away: 503), so the code was never judged and the
+        // check reserved for it is given back.
+        if (postgres) await releaseAttempt(db, projectId, id)
+        else await inStartTransaction((trx) => releaseAttempt(trx, projectId, id))
+        throw error
+      }
+      if (wrongBefore >= maxWrong) await fail()
 
       if (!codeMatches(secrets.pepper, id, code, reserved.code_hmac)) {
-        const wrong = await fraud.countWrongCode(projectId, reserved.phone)
+        const wrong = (await fraud.countWrongCode(projectId, reserved.phone)) ?? wrongBefore + 1
         const attemptsLeft = MAX_CHECKS - reserved.attempts
         if (attemptsLeft <= 0 || wrong >= maxWrong) await fail()
         throw new ApiError('incorrect_code', { attemptsLeft })

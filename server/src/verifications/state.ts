@@ -80,6 +80,21 @@ export async function reserveAttempt(
     .executeTakeFirst()
 }
 
+/**
+ * Gives back a check `reserveAttempt` took for a code that was never judged (the fraud guard
+ * could not answer). Only while the verification is still pending.
+ */
+export async function releaseAttempt(db: DatabaseWriter, projectId: string, id: string) {
+  await db
+    .updateTable('verifications')
+    .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .where('status', '=', 'pending')
+    .where('attempts', '>', 0)
+    .execute()
+}
+
 /** pending → failed (too many wrong codes), with `verification.failed`; once. */
 export async function markFailed(db: Kysely<Database>, projectId: string, id: string, at: number) {
   const failed = await db.transaction().execute(async (trx) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
 import { countingTransactions, DIALECTS } from '../../testing/storage'
+import { CountersUnavailableError } from '../fraud/counters'
 import { MAX_CHECKS } from './service'
 
 const PHONE = '+447400123123'
@@ -174,6 +175,53 @@ for (const dialect of DIALECTS) {
         .where('id', '=', id)
         .executeTakeFirstOrThrow()
       expect(row.attempts).toBe(MAX_CHECKS)
+    })
+
+    it('gives the check back when the fraud counters cannot answer, and tells a wrong code it could not count', async () => {
+      const { id, code } = await startAndReadCode()
+      const wrong = code === '000000' ? '111111' : '000000'
+      const attempts = async () =>
+        (
+          await h.db
+            .selectFrom('verifications')
+            .select('attempts')
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow()
+        ).attempts
+      const { wrongCodes, countWrongCode } = h.fraud
+      try {
+        // Away before the code is judged: 503 (never a guess let through), and no check used.
+        h.fraud.wrongCodes = () => Promise.reject(new CountersUnavailableError('closed'))
+        for (let i = 0; i < MAX_CHECKS + 1; i++) {
+          const res = await h.call('POST', `/v1/verifications/${id}/check`, {
+            key: pk,
+            body: { code: i % 2 ? code : wrong },
+          })
+          expect(res.status).toBe(503)
+          expect(res.json.error.code).toBe('service_unavailable')
+          expect(res.headers.get('Retry-After')).toBe('1')
+        }
+        expect(await attempts()).toBe(0)
+        // Away only once the wrong code was judged: told so, and that check is used.
+        h.fraud.wrongCodes = wrongCodes
+        h.fraud.countWrongCode = () => Promise.resolve(undefined)
+        const res = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code: wrong },
+        })
+        expect(res.status).toBe(400)
+        expect(res.json.error).toMatchObject({ code: 'incorrect_code', attemptsLeft: 4 })
+        expect(await attempts()).toBe(1)
+      } finally {
+        h.fraud.wrongCodes = wrongCodes
+        h.fraud.countWrongCode = countWrongCode
+      }
+      const right = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code },
+      })
+      expect(right.status).toBe(200)
+      expect(right.json.status).toBe('approved')
     })
 
     it('refuses an expired code with 410', async () => {
