@@ -31,6 +31,8 @@ import { SCENARIOS, type Scenario, type SimEvent } from './attack/scenarios'
 import { createWorld } from './attack/world'
 
 const SHARE_GOAL = 0.02
+/** More browser-bot starts than this share without any answer make a run invalid. */
+const BOT_STUCK_LIMIT = 0.1
 const WIDGET = join(ROOT, 'widget/dist/widget.js')
 
 interface RunResult {
@@ -46,6 +48,9 @@ interface RunResult {
   shoppersFailed: number
   shoppersChallenged: number
   failures: string[]
+  botStuck: string[]
+  /** Browser-bot starts given up on while solving a proof of work (the guard's cost). */
+  botGaveUp: number
   seconds: number
 }
 
@@ -82,6 +87,10 @@ async function runOnce(
     let shoppers = 0
     let challenged = 0
     const failures: string[] = []
+    // Browser-bot starts that got no answer: none sent, but a bot that mostly gets stuck says
+    // more about the bot than about the guard, so too many make the run invalid.
+    const botStuck: string[] = []
+    let botGaveUp = 0
 
     const runCheck = async (item: (typeof checks)[number]) => {
       world.setNow(t0 + item.at)
@@ -110,6 +119,8 @@ async function runOnce(
         attackStarts++
         const outcome = await (bot as BrowserBot).start(event.phone, event.ip, random)
         if (outcome.id) attackIds.push(outcome.id)
+        if (outcome.stuck) botStuck.push(`${event.phone}: ${outcome.stuck}`)
+        if (outcome.gaveUp) botGaveUp++
       } else {
         shoppers++
         const outcome = await start(world, event.phone, event.caller)
@@ -144,6 +155,8 @@ async function runOnce(
       shoppersFailed: failures.length,
       shoppersChallenged: challenged,
       failures,
+      botStuck,
+      botGaveUp,
       seconds: (Date.now() - began) / 1000,
     }
   } finally {
@@ -188,6 +201,13 @@ async function main() {
             `  ${scenario.key} ${dialect.padEnd(8)} seed ${String(seed).padEnd(10)} sent ${r.attackSent}/${r.attackStarts} (${percent(r.share)}), shoppers failed ${r.shoppersFailed}/${r.shoppers} (challenged ${r.shoppersChallenged}), attacker CPU ${r.attackerCpuSeconds.toFixed(1)} s, ${r.seconds.toFixed(0)} s`,
           )
           for (const f of r.failures.slice(0, 5)) console.log(`      ${f}`)
+          if (r.botGaveUp > 0) {
+            console.log(`      the browser bot gave up on ${r.botGaveUp} proofs of work`)
+          }
+          if (r.botStuck.length > 0) {
+            console.log(`      the browser bot got no answer ${r.botStuck.length} times:`)
+            for (const f of r.botStuck.slice(0, 3)) console.log(`        ${f}`)
+          }
         }
       }
     } finally {
@@ -199,7 +219,13 @@ async function main() {
       if (runs.length === 0) continue
       const shareOk = scenario.shoppersOnly || runs.every((r) => r.share <= SHARE_GOAL)
       const shoppersOk = runs.every((r) => r.shoppersFailed === 0)
-      if (!shareOk || !shoppersOk) missed = true
+      const botOk = runs.every((r) => r.botStuck.length <= BOT_STUCK_LIMIT * r.attackStarts)
+      if (!botOk) {
+        console.error(
+          `(${scenario.key}) INVALID on ${dialect}: the browser bot got no answer for more than ${percent(BOT_STUCK_LIMIT)} of its starts`,
+        )
+      }
+      if (!shareOk || !shoppersOk || !botOk) missed = true
       table[dialect] = {
         'attack texts sent / attack starts (min / median / max), goal ≤ 2 %': scenario.shoppersOnly
           ? 'no attack'

@@ -13,11 +13,28 @@ import { type Browser, chromium } from 'playwright-core'
 import { CHROMIUM_ARGS, chromiumPath } from '../../support/browser'
 import type { Random } from './actors'
 
+export interface BotOutcome {
+  status: number
+  id?: string
+  /** No answer, and not for the guard's reasons: the page or the bot went wrong. */
+  stuck?: string
+  /** No answer because the bot ran out of time on the guard's proof of work. */
+  gaveUp?: string
+}
+
+/** How long the bot waits for the widget to let it submit, and then for the start's answer. */
+const SUBMIT_WAIT_MS = 20_000
+const ANSWER_WAIT_MS = 30_000
+
 export interface BrowserBot {
   /** The store page's origin (allow it in the project). */
   origin: string
   attach(textgateUrl: string, publishableKey: string): void
-  start(phone: string, ip: string, random: Random): Promise<{ status: number; id?: string }>
+  /**
+   * Status 0 when no answer came: `gaveUp` when the bot was still solving a proof of work,
+   * `stuck` otherwise (what the page showed instead).
+   */
+  start(phone: string, ip: string, random: Random): Promise<BotOutcome>
   /** CPU seconds the browser's processes used so far. */
   cpuSeconds(): number
   close(): Promise<void>
@@ -112,8 +129,19 @@ export async function createBrowserBot(): Promise<BrowserBot> {
         await widget('phone-input').pressSequentially(phone, { delay: random.int(20, 60) })
         await widget('consent-checkbox').check()
         // The widget solves proof-of-work challenges itself and retries; a captcha it cannot do.
-        const answered = new Promise<{ status: number; id?: string }>((resolve) => {
-          const timer = setTimeout(() => resolve({ status: 0 }), 30_000)
+        let timer: NodeJS.Timeout | undefined
+        let solving = false
+        const answered = new Promise<BotOutcome>((resolve) => {
+          // Still working on a proof of work by then is the bot's cost, not a stuck bot.
+          timer = setTimeout(
+            () =>
+              resolve(
+                solving
+                  ? { status: 0, gaveUp: 'proof of work not solved in time' }
+                  : { status: 0, stuck: 'no answer to the start' },
+              ),
+            ANSWER_WAIT_MS,
+          )
           tab.on('response', async (r) => {
             if (r.url() !== `${textgateUrl}/v1/verifications` || r.request().method() !== 'POST') {
               return
@@ -122,12 +150,26 @@ export async function createBrowserBot(): Promise<BrowserBot> {
               id?: string
               error?: { captcha?: unknown }
             }
-            if (r.status() === 428 && !json.error?.captcha) return
+            if (r.status() === 428 && !json.error?.captcha) {
+              solving = true
+              return
+            }
             clearTimeout(timer)
             resolve({ status: r.status(), ...(json.id ? { id: json.id } : {}) })
           })
         })
-        await widget('submit-button').click()
+        try {
+          await widget('submit-button').click({ timeout: SUBMIT_WAIT_MS })
+        } catch {
+          // The widget kept its button disabled (a wait it was told to keep, or a page that
+          // never finished loading): no start was sent. Say what it showed.
+          clearTimeout(timer)
+          const shown = await widget('error')
+            .first()
+            .textContent({ timeout: 1_000 })
+            .catch(() => null)
+          return { status: 0, stuck: `could not submit; the widget said: ${shown ?? 'nothing'}` }
+        }
         return await answered
       } finally {
         await context.close()
