@@ -1,3 +1,10 @@
+import { createServer as createHttpServer } from 'node:http'
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server,
+  type Socket,
+} from 'node:net'
 import { WebhookEvent } from '@textgate/shared'
 import type { CompiledQuery } from 'kysely'
 import { pino } from 'pino'
@@ -10,7 +17,7 @@ import { expireVerifications } from '../verifications/service'
 import { createWebhookDispatcher } from './dispatcher'
 import { emitWebhookEvent } from './emit'
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS, retryDelayMs } from './schedule'
-import type { SendInput, SendOutcome } from './send'
+import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { guardedLookup } from './url-policy'
 
 const PHONE = '+447400123456'
@@ -39,6 +46,68 @@ describe('guarded DNS lookup', () => {
       guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
     )
     expect(test.error).toBeNull()
+  })
+})
+
+describe('one webhook post', () => {
+  const sockets = new Set<Socket>()
+  const servers: Server[] = []
+  afterAll(() => {
+    for (const socket of sockets) socket.destroy()
+    for (const server of servers) server.close()
+  })
+  async function listen(server: Server): Promise<string> {
+    servers.push(server)
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  }
+  const post = (url: string) =>
+    sendWebhook({
+      url,
+      mode: 'test',
+      messageId: 'msg_slow',
+      payload: '{}',
+      secrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`],
+      at: new Date(),
+      timeoutMs: 400,
+    })
+  /** Settles with the outcome, or 'still waiting' after 3 s. */
+  const within3s = (outcome: Promise<SendOutcome>) =>
+    Promise.race([
+      outcome,
+      new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 3000)),
+    ])
+
+  it('gives up on an endpoint that sends its answer a byte at a time, past the time allowed', async () => {
+    // Never silent for as long as the socket's idle timeout, never done.
+    const url = await listen(
+      createTcpServer((socket) => {
+        const line = 'HTTP/1.1 200 OK\r\nX-Slow: '
+        let i = 0
+        const timer = setInterval(() => socket.write(line[i++] ?? 'a'), 50)
+        socket.on('close', () => clearInterval(timer))
+        socket.on('error', () => {})
+      }),
+    )
+    const outcome = await within3s(post(url))
+    expect(outcome).toMatchObject({ ok: false, statusCode: null })
+    expect((outcome as SendOutcome).error).toMatch(/no answer within 400 ms/)
+  })
+
+  it('counts a 2xx that came in time, without waiting for a body that never ends', async () => {
+    const url = await listen(
+      createHttpServer((_req, res) => {
+        res.writeHead(200)
+        const timer = setInterval(() => res.write('.'), 50)
+        res.on('close', () => clearInterval(timer))
+      }),
+    )
+    const outcome = await within3s(post(url))
+    expect(outcome).toMatchObject({ ok: true, statusCode: 200, error: null })
   })
 })
 
