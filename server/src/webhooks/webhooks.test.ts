@@ -18,7 +18,7 @@ import { createWebhookDispatcher } from './dispatcher'
 import { emitWebhookEvent } from './emit'
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS, retryDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
-import { guardedLookup } from './url-policy'
+import { guardedLookup, literalAllowed } from './url-policy'
 
 const PHONE = '+447400123456'
 
@@ -419,6 +419,37 @@ for (const dialect of DIALECTS) {
       expect(ok.status).toBe(201)
       // A test key sees only test endpoints.
       expect(await list()).toEqual([])
+    })
+
+    it('refuses test-mode endpoints on the private network, link-local or reserved addresses', async () => {
+      for (const url of [
+        'https://10.1.2.3/x',
+        'https://192.168.1.5/x',
+        'https://172.16.0.1/x',
+        'https://169.254.169.254/latest/meta-data',
+        'https://100.64.0.1/x',
+        'https://[fd00::1]/x',
+        'https://[fe80::1]/x',
+        'https://[::ffff:10.0.0.1]/x',
+        'https://[::a9fe:a9fe]/x',
+        'https://0.0.0.0/x',
+      ]) {
+        const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
+        expect([url, r.status, r.json.error?.code]).toEqual([url, 422, 'webhook_url_not_allowed'])
+        // And were one stored before (or by hand), no connection is made to it.
+        expect([url, literalAllowed(url, 'test')]).toEqual([url, false])
+      }
+      // A developer's own machine, and the internet, stay open to test keys.
+      for (const url of [
+        'http://127.0.0.1:8080/hooks',
+        'http://localhost:8080/hooks',
+        'https://[::1]/hooks',
+        'https://93.184.215.14/hooks',
+      ]) {
+        const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
+        expect([url, r.status]).toEqual([url, 201])
+        expect(literalAllowed(url, 'test')).toBe(true)
+      }
     })
 
     it('answers other projects, publishable keys and bad bodies with clear errors', async () => {
