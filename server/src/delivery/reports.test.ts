@@ -337,5 +337,58 @@ for (const dialect of DIALECTS) {
       const wrongToken = { ...first, url: first.url.replace(infobipToken, 'guess') }
       expect((await deliver(h, wrongToken)).status).toBe(401)
     })
+
+    it('acknowledges malformed batches, applying only their well-formed reports', async () => {
+      h = await createHarness(dialect, {
+        publicUrl: PUBLIC_URL,
+        liveCarrier: infobipCarrier({
+          baseUrl: fake.baseUrl,
+          apiKey: infobipKey,
+          from: 'Shop',
+          notifyUrl: infobipCallback,
+          callbackToken: infobipToken,
+        }),
+      })
+      const { project } = await h.project()
+      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123778', consent: { accepted: true } },
+      })
+      await h.dispatcher.drain()
+      const message = async () =>
+        (await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })).json.messages[0]
+      const { carrierMessageId } = await message()
+      const valid = JSON.parse(
+        fake.deliveryReport(carrierMessageId, 'delivered', { at: Date.now() }).body,
+      ).results[0]
+      const post = (results: unknown) => {
+        const genuine = fake.deliveryReport(carrierMessageId, 'delivered')
+        return deliver(h, { ...genuine, body: JSON.stringify(results) })
+      }
+      const stray = { ...valid, status: { groupName: 'constructor' } }
+      for (const body of [
+        null,
+        5,
+        { results: 5 },
+        { results: [null] },
+        { results: [{ ...valid, messageId: { $ne: 1 } }] },
+        { results: [stray] },
+        { results: [{ ...valid, messageId: 'x'.repeat(10_000) }] },
+      ]) {
+        const answer = await deliver(h, {
+          ...fake.deliveryReport(carrierMessageId, 'delivered'),
+          body: JSON.stringify(body),
+        })
+        expect([body, answer.status, answer.json.applied]).toEqual([body, 200, 0])
+        expect((await message()).status).toBe('sent')
+      }
+      expect(await h.db.selectFrom('early_reports').selectAll().execute()).toEqual([])
+      // The good report of a batch with bad ones still counts.
+      const answer = await post({ results: [null, stray, 7, valid] })
+      expect(answer).toMatchObject({ status: 200, json: { applied: 1 } })
+      expect((await message()).status).toBe('delivered')
+    })
   })
 }

@@ -43,6 +43,43 @@ export const EARLY_REPORT_TTL_MS = 60 * 60_000
 
 type Outcome = 'applied' | 'stale' | 'unknown'
 
+const REPORT_STATUSES: ReadonlySet<unknown> = new Set([
+  'sent',
+  'delivered',
+  'failed',
+  'undelivered',
+])
+/** Longer than any carrier's message id (Twilio's are 34 characters, Infobip's 36). */
+const MAX_CARRIER_ID_LENGTH = 256
+
+/**
+ * A report as the adapters' parsers return it, checked before it touches the database: they read
+ * carrier bodies loosely, so an id that is an object, a status looked up by a word such as
+ * "constructor" (an Object method, not a status) or a time of 1e303 came through and failed the
+ * statement (a 500, retried by the carrier). Such a report is left out; an unusable time becomes
+ * the receive time.
+ */
+function wellFormed(report: DeliveryReport, receivedAt: number): DeliveryReport | undefined {
+  const id: unknown = report?.carrierMessageId
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_CARRIER_ID_LENGTH) return
+  if (!REPORT_STATUSES.has(report.status)) return
+  const checked: DeliveryReport = {
+    carrierMessageId: id,
+    status: report.status,
+    at:
+      Number.isSafeInteger(Math.trunc(report.at)) && report.at >= 0
+        ? Math.trunc(report.at)
+        : receivedAt,
+  }
+  if (typeof report.carrierStatus === 'string') checked.carrierStatus = report.carrierStatus
+  if (typeof report.errorCode === 'string' && report.errorCode.length > 0) {
+    checked.errorCode = report.errorCode
+  }
+  const cost = report.cost
+  if (typeof cost?.amount === 'string' && typeof cost.currency === 'string') checked.cost = cost
+  return checked
+}
+
 /** The database, or a transaction a report's writes join (see {@link reportIntake}). */
 
 /**
@@ -144,7 +181,9 @@ export async function applyReports(
 ): Promise<ApplyResult> {
   let applied = 0
   let held = 0
-  for (const report of reports) {
+  for (const received of reports) {
+    const report = wellFormed(received, now)
+    if (!report) continue
     const outcome = await applyReport(db, carrier, report, now)
     if (outcome === 'applied') applied++
     if (outcome === 'unknown' && hold) {
@@ -316,7 +355,14 @@ export function carrierReportRoutes({
         return c.json({ replayed: true })
       }
     }
-    const reports = adapter.parseReports(request, at)
+    let reports: DeliveryReport[]
+    try {
+      reports = adapter.parseReports(request, at)
+    } catch {
+      // A body of the wrong shape (null, a number where a list belongs): no report in it,
+      // acknowledged like unreadable JSON, so the carrier does not send it again and again.
+      reports = []
+    }
     const result = await applyReports(db, adapter.id, reports, at)
     requestLog(c, logger).debug({ carrier: id, ...result }, 'delivery reports')
     return c.json(result)

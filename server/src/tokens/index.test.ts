@@ -398,4 +398,76 @@ for (const dialect of DIALECTS) {
       }
     })
   })
+
+  describe(`verifyPhoneToken's key cache across a rotation (${dialect})`, () => {
+    let storage: TestStorage
+    let tokens: TokenService
+    let server: Server
+    let issuer: string
+    let jwksRequests = 0
+
+    beforeAll(async () => {
+      storage = await createTestStorage(dialect)
+      server = createServer(async (_req, res) => {
+        jwksRequests++
+        res.setHeader('Content-Type', 'application/json')
+        res.end(JSON.stringify(await tokens.jwks()))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
+      await tokens.ensureSigningKey()
+    })
+    afterAll(async () => {
+      server.close()
+      await storage.dispose()
+    })
+
+    it("verifies a token of the new key right after a rotation, and the old key's still", async () => {
+      const old = await tokens.issue(input)
+      await verifyPhoneToken(old, { issuer, audience: 'prj_a' })
+      const before = jwksRequests
+      const { kid } = await tokens.rotate()
+      const fresh = await tokens.issue(input)
+      expect(decodeProtectedHeader(fresh).kid).toBe(kid)
+      // Within seconds of the first fetch: jose's cooldown alone refused this as unknown_key.
+      const claims = await verifyPhoneToken(fresh, { issuer, audience: 'prj_a' })
+      expect(claims.phone_number).toBe(input.phone)
+      expect(jwksRequests - before).toBe(1)
+      await verifyPhoneToken(old, { issuer, audience: 'prj_a' })
+      expect(jwksRequests - before).toBe(1)
+    })
+
+    it('fetches the JWKS at most once for any number of tokens with made-up kids', async () => {
+      const token = await tokens.issue(input)
+      const [h, p, s] = token.split('.') as [string, string, string]
+      const header = JSON.parse(Buffer.from(h, 'base64url').toString())
+      const withKid = (kid: string) =>
+        `${Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url')}.${p}.${s}`
+      const before = jwksRequests
+      const codes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          verifyPhoneToken(withKid(`made-up-${i}`), { issuer, audience: 'prj_a' }).then(
+            () => 'ok',
+            (error: PhoneTokenError) => error.code,
+          ),
+        ),
+      )
+      for (let i = 0; i < 20; i++) {
+        codes.push(
+          await verifyPhoneToken(withKid(`later-${i}`), { issuer, audience: 'prj_a' }).then(
+            () => 'ok',
+            (error: PhoneTokenError) => error.code,
+          ),
+        )
+      }
+      expect(new Set(codes)).toEqual(new Set(['unknown_key']))
+      // One at most (none when the rotation above started the cooldown).
+      expect(jwksRequests - before).toBeLessThanOrEqual(1)
+      const after = jwksRequests
+      // The real key still verifies from the cache.
+      await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
+      expect(jwksRequests).toBe(after)
+    })
+  })
 }

@@ -1,9 +1,10 @@
 /**
  * One signed POST to an endpoint, over node:http(s) with the guarded DNS lookup, no redirects
- * followed, and a bounded time. The answer's body is read and dropped: only the status counts.
+ * followed, and a bounded time for the whole exchange. The answer's body is read and dropped:
+ * only the status counts.
  * @module
  */
-import { request as httpRequest } from 'node:http'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { Webhook } from 'standardwebhooks'
 import type { KeyMode } from '../storage'
@@ -44,9 +45,11 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
   const elapsed = () => Math.round(performance.now() - started)
   return new Promise((resolve) => {
     let settled = false
+    let deadline: NodeJS.Timeout | undefined
     const finish = (outcome: Omit<SendOutcome, 'latencyMs' | 'ok'>) => {
       if (settled) return
       settled = true
+      clearTimeout(deadline)
       const ok =
         outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300
       resolve(withFields(outcome, { latencyMs: elapsed(), ok }))
@@ -57,6 +60,7 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
       return
     }
     const body = Buffer.from(input.payload)
+    let response: IncomingMessage | undefined
     const seconds = Math.floor(input.at.getTime() / 1000)
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
@@ -78,20 +82,31 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
         },
         timeout: input.timeoutMs,
       },
-      (response) => {
+      (answer) => {
+        response = answer
         let read = 0
-        response.on('data', (chunk: Buffer) => {
+        answer.on('data', (chunk: Buffer) => {
           read += chunk.length
-          if (read > 64 * 1024) response.destroy()
+          if (read > 64 * 1024) answer.destroy()
         })
-        response.on('error', () => {})
-        response.on('close', () => finish({ statusCode: response.statusCode ?? null, error: null }))
-        response.on('end', () => finish({ statusCode: response.statusCode ?? null, error: null }))
+        answer.on('error', () => {})
+        answer.on('close', () => finish({ statusCode: answer.statusCode ?? null, error: null }))
+        answer.on('end', () => finish({ statusCode: answer.statusCode ?? null, error: null }))
       },
     )
     request.on('timeout', () => {
       request.destroy(new Error(`no answer within ${input.timeoutMs} ms`))
     })
+    // The socket's timeout above is for silence only: an endpoint that answers a byte at a time
+    // (its headers, or a body that never ends) would hold the delivery, and one of the
+    // dispatcher's few slots for every project, for as long as it likes. The whole exchange gets
+    // timeoutMs: a status already received counts, the rest of the body is not waited for.
+    deadline = setTimeout(() => {
+      const statusCode = response?.statusCode ?? null
+      if (statusCode !== null) finish({ statusCode, error: null })
+      request.destroy(new Error(`no answer within ${input.timeoutMs} ms`))
+    }, input.timeoutMs)
+    deadline.unref()
     request.on('error', (error: NodeJS.ErrnoException) => {
       finish({ statusCode: null, error: (error.code ? `${error.code}: ` : '') + error.message })
     })

@@ -2,7 +2,8 @@
  * Where webhooks may go. Live-mode endpoints must be https on a public address, checked when
  * the endpoint is saved and again on every connection (the address the name resolves to at
  * send time is the one connected to, so DNS rebinding cannot reach a private network).
- * Test-mode endpoints may also use plain http to loopback, for a developer's own machine.
+ * Test-mode endpoints may also use loopback (plain http too), for a developer's own machine, and
+ * nothing else private: anyone holding a test key must not reach the operator's network.
  * @module
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
@@ -21,8 +22,12 @@ export class WebhookUrlError extends Error {
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false
   let parsed = ipaddr.parse(address)
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
+  if (parsed.kind() === 'ipv6') {
+    const ipv6 = parsed as ipaddr.IPv6
+    if (ipv6.isIPv4MappedAddress()) parsed = ipv6.toIPv4Address()
+    // ::a.b.c.d, the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1), which ipaddr.js
+    // calls unicast: never a public address of its own.
+    else if (ipv6.parts.slice(0, 6).every((part) => part === 0)) return false
   }
   return parsed.range() === 'unicast'
 }
@@ -68,14 +73,20 @@ export function checkWebhookUrl(raw: string, mode: KeyMode): string {
     if (isIP(host) && !isPublicAddress(host)) {
       throw new WebhookUrlError('live-mode webhooks cannot go to a private or reserved address')
     }
+  } else if (isIP(host) && !addressAllowed(host, mode)) {
+    throw new WebhookUrlError(
+      'test-mode webhooks can go to loopback or a public address, not a private or reserved one',
+    )
   }
   return url.toString()
 }
 
-/** Whether `address` may be connected to for an endpoint of `mode` with hostname `host`. */
+/** Whether `address` may be connected to for an endpoint of `mode`. */
 function addressAllowed(address: string, mode: KeyMode): boolean {
-  // Test mode reaches a developer's own machine and network; live mode only the internet.
-  return mode === 'test' || isPublicAddress(address)
+  // Live mode reaches only the internet; test mode a developer's own machine too. Not the
+  // private network, link-local (cloud metadata) or reserved ranges: test keys are handed to
+  // every store's developers, and the delivery log's errors would map that network for them.
+  return isPublicAddress(address) || (mode === 'test' && isLoopbackAddress(address))
 }
 
 /** Resolves `host` and refuses when any address it has is not allowed (checked on save). */

@@ -1,3 +1,10 @@
+import { createServer as createHttpServer } from 'node:http'
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server,
+  type Socket,
+} from 'node:net'
 import { WebhookEvent } from '@textgate/shared'
 import type { CompiledQuery } from 'kysely'
 import { pino } from 'pino'
@@ -10,8 +17,8 @@ import { expireVerifications } from '../verifications/service'
 import { createWebhookDispatcher } from './dispatcher'
 import { emitWebhookEvent } from './emit'
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS, retryDelayMs } from './schedule'
-import type { SendInput, SendOutcome } from './send'
-import { guardedLookup } from './url-policy'
+import { type SendInput, type SendOutcome, sendWebhook } from './send'
+import { guardedLookup, literalAllowed } from './url-policy'
 
 const PHONE = '+447400123456'
 
@@ -39,6 +46,68 @@ describe('guarded DNS lookup', () => {
       guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
     )
     expect(test.error).toBeNull()
+  })
+})
+
+describe('one webhook post', () => {
+  const sockets = new Set<Socket>()
+  const servers: Server[] = []
+  afterAll(() => {
+    for (const socket of sockets) socket.destroy()
+    for (const server of servers) server.close()
+  })
+  async function listen(server: Server): Promise<string> {
+    servers.push(server)
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  }
+  const post = (url: string) =>
+    sendWebhook({
+      url,
+      mode: 'test',
+      messageId: 'msg_slow',
+      payload: '{}',
+      secrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`],
+      at: new Date(),
+      timeoutMs: 400,
+    })
+  /** Settles with the outcome, or 'still waiting' after 3 s. */
+  const within3s = (outcome: Promise<SendOutcome>) =>
+    Promise.race([
+      outcome,
+      new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 3000)),
+    ])
+
+  it('gives up on an endpoint that sends its answer a byte at a time, past the time allowed', async () => {
+    // Never silent for as long as the socket's idle timeout, never done.
+    const url = await listen(
+      createTcpServer((socket) => {
+        const line = 'HTTP/1.1 200 OK\r\nX-Slow: '
+        let i = 0
+        const timer = setInterval(() => socket.write(line[i++] ?? 'a'), 50)
+        socket.on('close', () => clearInterval(timer))
+        socket.on('error', () => {})
+      }),
+    )
+    const outcome = await within3s(post(url))
+    expect(outcome).toMatchObject({ ok: false, statusCode: null })
+    expect((outcome as SendOutcome).error).toMatch(/no answer within 400 ms/)
+  })
+
+  it('counts a 2xx that came in time, without waiting for a body that never ends', async () => {
+    const url = await listen(
+      createHttpServer((_req, res) => {
+        res.writeHead(200)
+        const timer = setInterval(() => res.write('.'), 50)
+        res.on('close', () => clearInterval(timer))
+      }),
+    )
+    const outcome = await within3s(post(url))
+    expect(outcome).toMatchObject({ ok: true, statusCode: 200, error: null })
   })
 })
 
@@ -350,6 +419,37 @@ for (const dialect of DIALECTS) {
       expect(ok.status).toBe(201)
       // A test key sees only test endpoints.
       expect(await list()).toEqual([])
+    })
+
+    it('refuses test-mode endpoints on the private network, link-local or reserved addresses', async () => {
+      for (const url of [
+        'https://10.1.2.3/x',
+        'https://192.168.1.5/x',
+        'https://172.16.0.1/x',
+        'https://169.254.169.254/latest/meta-data',
+        'https://100.64.0.1/x',
+        'https://[fd00::1]/x',
+        'https://[fe80::1]/x',
+        'https://[::ffff:10.0.0.1]/x',
+        'https://[::a9fe:a9fe]/x',
+        'https://0.0.0.0/x',
+      ]) {
+        const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
+        expect([url, r.status, r.json.error?.code]).toEqual([url, 422, 'webhook_url_not_allowed'])
+        // And were one stored before (or by hand), no connection is made to it.
+        expect([url, literalAllowed(url, 'test')]).toEqual([url, false])
+      }
+      // A developer's own machine, and the internet, stay open to test keys.
+      for (const url of [
+        'http://127.0.0.1:8080/hooks',
+        'http://localhost:8080/hooks',
+        'https://[::1]/hooks',
+        'https://93.184.215.14/hooks',
+      ]) {
+        const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
+        expect([url, r.status]).toEqual([url, 201])
+        expect(literalAllowed(url, 'test')).toBe(true)
+      }
     })
 
     it('answers other projects, publishable keys and bad bodies with clear errors', async () => {

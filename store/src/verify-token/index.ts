@@ -67,19 +67,49 @@ function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
   }
 }
 
-// One key set per URL for the life of the process: jose caches the keys and refetches on an
-// unknown kid (a rotation), at most once per cooldown.
+/** How long a key set stays cached before it is fetched again on its own. */
+const JWKS_MAX_AGE_MS = 10 * 60_000
+/** At most one fetch a cooldown for tokens whose kid the cached key set lacks. */
+const UNKNOWN_KID_COOLDOWN_MS = 30_000
+
+// One key set per URL for the life of the process.
 const keySets = new Map<string, JWTVerifyGetKey>()
 
+/**
+ * The keys at `url`, cached, fetched again on their own every 10 minutes, and on a kid the
+ * cache lacks (a rotation), at most once per cooldown. jose's own cooldown also counts the
+ * first fetch, so a token signed with a new key right after a rotation was refused as
+ * `unknown_key` for up to 30 s after the store had verified any token: here only fetches made
+ * for an unknown kid start the cooldown. Any number of tokens with made-up kids still cause at
+ * most one fetch a cooldown (concurrent ones share it), besides the 10-minute refresh.
+ */
 function remoteKeySet(url: string): JWTVerifyGetKey {
   let keySet = keySets.get(url)
-  if (!keySet) {
-    keySet = createRemoteJWKSet(new URL(url), {
-      cacheMaxAge: 10 * 60_000,
-      cooldownDuration: 30_000,
-    })
-    keySets.set(url, keySet)
+  if (keySet) return keySet
+  // jose's own refetch on an unknown kid is turned off (an endless cooldown): done below.
+  const remote = createRemoteJWKSet(new URL(url), {
+    cacheMaxAge: JWKS_MAX_AGE_MS,
+    cooldownDuration: Number.POSITIVE_INFINITY,
+  })
+  let unknownKidFetchAt = Number.NEGATIVE_INFINITY
+  let unknownKidFetch: Promise<void> | undefined
+  keySet = async (header, token) => {
+    try {
+      return await remote(header, token)
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
+      if (!unknownKidFetch) {
+        if (Date.now() - unknownKidFetchAt < UNKNOWN_KID_COOLDOWN_MS) throw error
+        unknownKidFetchAt = Date.now()
+        unknownKidFetch = remote.reload().finally(() => {
+          unknownKidFetch = undefined
+        })
+      }
+      await unknownKidFetch
+      return remote(header, token)
+    }
   }
+  keySets.set(url, keySet)
   return keySet
 }
 

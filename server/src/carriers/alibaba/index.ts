@@ -250,7 +250,8 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
       }
       if (!Array.isArray(items)) return []
       const reports: DeliveryReport[] = []
-      for (const item of items as Record<string, unknown>[]) {
+      for (const item of items as (Record<string, unknown> | null)[]) {
+        if (typeof item !== 'object' || item === null) continue
         const bizId = item.biz_id
         if (typeof bizId !== 'string' || typeof item.success !== 'boolean') continue
         const stamp = typeof item.report_time === 'string' ? item.report_time : ''

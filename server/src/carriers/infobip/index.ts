@@ -204,7 +204,9 @@ export function infobipCarrier(options: InfobipOptions): CarrierAdapter {
         return []
       }
       const reports: DeliveryReport[] = []
-      for (const result of parsed.results ?? []) {
+      const results: unknown = parsed?.results
+      for (const result of Array.isArray(results) ? (results as (InfobipReport | null)[]) : []) {
+        if (typeof result !== 'object' || result === null) continue
         const status = GROUPS[result.status?.groupName ?? '']
         if (!result.messageId || !status) continue
         const at = parseInfobipTime(result.doneAt ?? result.sentAt)

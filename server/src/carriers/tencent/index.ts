@@ -295,7 +295,8 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       }
       if (!Array.isArray(items)) return []
       const reports: DeliveryReport[] = []
-      for (const item of items as Record<string, string | undefined>[]) {
+      for (const item of items as (Record<string, unknown> | null)[]) {
+        if (typeof item !== 'object' || item === null) continue
         const sid = item.sid
         const status =
           item.report_status === 'SUCCESS'
@@ -303,15 +304,17 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
             : item.report_status === 'FAIL'
               ? 'failed'
               : undefined
-        if (!sid || !status) continue
-        const stamp = item.user_receive_time
+        if (typeof sid !== 'string' || !sid || !status) continue
+        const stamp = typeof item.user_receive_time === 'string' ? item.user_receive_time : ''
         const at = stamp ? Date.parse(`${stamp.replace(' ', 'T')}${offset}`) : Number.NaN
         const report: DeliveryReport = {
           carrierMessageId: sid,
           status,
           at: Number.isNaN(at) ? receivedAt : at,
         }
-        if (status === 'failed' && item.errmsg) report.errorCode = item.errmsg
+        if (status === 'failed' && typeof item.errmsg === 'string' && item.errmsg) {
+          report.errorCode = item.errmsg
+        }
         reports.push(report)
       }
       return reports
