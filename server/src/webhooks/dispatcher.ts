@@ -215,7 +215,8 @@ export function createWebhookDispatcher({
         {
           endpointId: endpoint.id,
           projectId: endpoint.project_id,
-          url: endpoint.url,
+          // Without its query: receivers often put a token there.
+          url: withoutQuery(endpoint.url),
           failingSince: new Date(endpoint.failing_since ?? at).toISOString(),
         },
         'webhook endpoint disabled: every delivery failed for 5 days',
@@ -271,4 +272,15 @@ export function createWebhookDispatcher({
     work,
     subscribe: (tick) => onWebhookEvent(() => setTimeout(tick, 20).unref()),
   })
+}
+
+/** `url` with its query and fragment left out (shown as `?…`), for logs. */
+export function withoutQuery(url: string): string {
+  try {
+    const parsed = new URL(url)
+    const hidden = parsed.search || parsed.hash ? '?…' : ''
+    return `${parsed.origin}${parsed.pathname}${hidden}`
+  } catch {
+    return '(not a URL)'
+  }
 }
