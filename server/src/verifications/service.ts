@@ -165,6 +165,7 @@ export function createVerificationService({
             locale: input.locale,
             channel: input.channel,
             marketing: input.consent.marketing,
+            mode: apiKey.mode,
           })
         : ''
       if (idempotencyKey) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
 import { countingTransactions, DIALECTS } from '../../testing/storage'
 import { CountersUnavailableError } from '../fraud/counters'
+import { createApiKey } from '../projects'
 import { MAX_CHECKS } from './service'
 
 const PHONE = '+447400123123'
@@ -290,6 +291,21 @@ for (const dialect of DIALECTS) {
       )
       expect(different.status).toBe(409)
       expect(different.json.error.code).toBe('idempotency_conflict')
+    })
+
+    it('never replays a test-mode start to a live key that reuses its Idempotency-Key', async () => {
+      // A store going live with the same keys (a cart id) must not get a sandbox verification,
+      // whose code is readable by anyone holding the page's pk_test_.
+      const pkLive = await createApiKey(h.db, projectId, 'publishable', 'live')
+      const body = { phone: '+447400123779', consent: { accepted: true } }
+      const headers = { 'Idempotency-Key': 'cart-42' }
+      const asTest = await start(body, headers)
+      expect(asTest.status).toBe(201)
+      const asLive = await h.call('POST', '/v1/verifications', { key: pkLive, body, headers })
+      expect(asLive.headers.get('Idempotent-Replayed')).toBeNull()
+      expect(asLive.json.id).not.toBe(asTest.json.id)
+      expect(asLive.status).toBe(409)
+      expect(asLive.json.error.code).toBe('idempotency_conflict')
     })
 
     it('reads national numbers with a country, and 00-prefixed ones', async () => {
