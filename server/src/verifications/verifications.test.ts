@@ -130,6 +130,25 @@ for (const dialect of DIALECTS) {
       expect(checked.status).toBe(200)
     })
 
+    it('takes a number and a code typed in another script, with invisible marks', async () => {
+      // What a shopper's keyboard gives: full-width or Arabic-Indic digits, a full-width plus.
+      const started = await start({
+        phone: '＋４４７４００１２３１９０',
+        consent: { accepted: true },
+      })
+      expect(started.status).toBe(201)
+      expect(started.json.to).toBe('+44 ••••••••90')
+      const [code] = await h.inbox(sk, '+447400123190')
+      const arabic = [...code!].map((d) => String.fromCodePoint(0x660 + Number(d))).join('')
+      const pasted = `\u2068${arabic.slice(0, 3)}\u200b\u2013${arabic.slice(3)}\u2069`
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pk,
+        body: { code: pasted },
+      })
+      expect(checked.status).toBe(200)
+      expect(checked.json.status).toBe('approved')
+    })
+
     it('counts wrong codes down and locks after five', async () => {
       const { id, code } = await startAndReadCode()
       const wrong = code === '000000' ? '111111' : '000000'
