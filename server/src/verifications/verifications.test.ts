@@ -394,6 +394,42 @@ for (const dialect of DIALECTS) {
       },
     )
 
+    it.each([
+      [{ consent: { accepted: true } }, 'phone', 'phone is required'],
+      [
+        { phone: PHONE, consent: { accepted: true }, extra: 1 },
+        'extra',
+        'extra is not a field of this request',
+      ],
+      [
+        { phone: PHONE, consent: { accepted: true }, locale: 5 },
+        'locale',
+        'locale must be a string, not 5',
+      ],
+      [
+        { phone: PHONE, consent: { accepted: true }, captcha: { token: '' } },
+        'captcha.token',
+        'captcha.token must be at least 1 character',
+      ],
+    ])('says in words what is wrong with %j, naming the field', async (body, path, message) => {
+      const res = await start(body)
+      expect(res.status).toBe(400)
+      expect(res.json.error.message).toBe(message)
+      expect(res.json.error.issues[0]).toEqual({ path, message })
+    })
+
+    it('names the header or the query parameter at fault in the message', async () => {
+      const badKey = await start(undefined, { 'Idempotency-Key': 'k'.repeat(256) })
+      expect(badKey.status).toBe(400)
+      expect(badKey.json.error.message).toMatch(/Idempotency-Key|1 to 255/)
+      const sandbox = await h.call('GET', '/v1/sandbox/messages', { key: pk })
+      expect(sandbox.status).toBe(400)
+      expect(sandbox.json.error.message).toBe('to is required')
+      const control = await h.call('GET', '/v1/sandbox/messages?to=%2B447400123123%00', { key: pk })
+      expect(control.status).toBe(400)
+      expect(control.json.error.message).toMatch(/control characters/)
+    })
+
     it('wants JSON and a small body', async () => {
       const form = await h.call('POST', '/v1/verifications', {
         key: pk,
