@@ -52,6 +52,16 @@ describe('widget files', () => {
     expect(again.status).toBe(304)
   })
 
+  it('answers 304 to any If-None-Match naming the ETag: a list, a weak tag, or *', async () => {
+    const etag = (await app.request('/widget.js')).headers.get('ETag')!
+    for (const header of [etag, `"other", ${etag}`, `W/${etag}`, '*']) {
+      const response = await app.request('/widget.js', { headers: { 'If-None-Match': header } })
+      expect([header, response.status]).toEqual([header, 304])
+    }
+    const other = await app.request('/widget.js', { headers: { 'If-None-Match': '"other"' } })
+    expect(other.status).toBe(200)
+  })
+
   it('serves the licences of what widget.js bundles as text, beside it, cached as it is', async () => {
     const response = await app.request('/widget.licenses.txt')
     expect(response.status).toBe(200)

@@ -44,6 +44,17 @@ function fileLoader(path: string) {
   }
 }
 
+/**
+ * Whether `If-None-Match` names `etag` (RFC 9110 §13.1.2): `*`, or a list of tags compared
+ * weakly, so `W/"…"` matches too. A proxy that compresses the file itself (nginx with gzip on)
+ * weakens the ETag it passes on, and browsers then send that form back.
+ */
+function noneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
+}
+
 function send(
   c: Context,
   file: Loaded,
@@ -59,7 +70,7 @@ function send(
   c.header('ETag', file.etag)
   c.header('Vary', 'Accept-Encoding')
   c.header('Content-Type', contentType)
-  if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304)
+  if (noneMatchHits(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304)
   const accepted = c.req.header('Accept-Encoding') ?? ''
   const [encoding, body] = /\bbr\b/.test(accepted)
     ? ['br', file.brotli]
