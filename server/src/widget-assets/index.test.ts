@@ -62,6 +62,19 @@ describe('widget files', () => {
     expect(other.status).toBe(200)
   })
 
+  it('never sends a coding Accept-Encoding refuses with q=0', async () => {
+    for (const [accept, expected] of [
+      ['gzip;q=0', null],
+      ['br;q=0, gzip', 'gzip'],
+      ['br;q=0.0, gzip;q=0', null],
+      ['GZIP', 'gzip'],
+      ['gzip;q=0.5, br;q=1', 'br'],
+    ] as const) {
+      const response = await app.request('/widget.js', { headers: { 'Accept-Encoding': accept } })
+      expect([accept, response.headers.get('Content-Encoding')]).toEqual([accept, expected])
+    }
+  })
+
   it('serves the licences of what widget.js bundles as text, beside it, cached as it is', async () => {
     const response = await app.request('/widget.licenses.txt')
     expect(response.status).toBe(200)

@@ -55,6 +55,20 @@ function noneMatchHits(header: string | undefined, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
 }
 
+/**
+ * The content codings `Accept-Encoding` accepts (RFC 9110 §12.5.3): names in lower case, without
+ * those it refuses with `q=0`.
+ */
+function acceptedEncodings(header: string | undefined): Set<string> {
+  const accepted = new Set<string>()
+  for (const item of (header ?? '').split(',')) {
+    const [name = '', ...params] = item.split(';').map((part) => part.trim().toLowerCase())
+    const q = params.find((param) => param.startsWith('q='))
+    if (name && !(q !== undefined && Number(q.slice(2)) === 0)) accepted.add(name)
+  }
+  return accepted
+}
+
 function send(
   c: Context,
   file: Loaded,
@@ -71,10 +85,10 @@ function send(
   c.header('Vary', 'Accept-Encoding')
   c.header('Content-Type', contentType)
   if (noneMatchHits(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304)
-  const accepted = c.req.header('Accept-Encoding') ?? ''
-  const [encoding, body] = /\bbr\b/.test(accepted)
+  const accepted = acceptedEncodings(c.req.header('Accept-Encoding'))
+  const [encoding, body] = accepted.has('br')
     ? ['br', file.brotli]
-    : /\bgzip\b/.test(accepted)
+    : accepted.has('gzip') || accepted.has('x-gzip')
       ? ['gzip', file.gzip]
       : [undefined, file.raw]
   if (encoding) c.header('Content-Encoding', encoding)
