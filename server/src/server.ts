@@ -17,6 +17,7 @@ import type { Config } from './config'
 import { reportIntake } from './delivery/reports'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
+import { jsonClientErrors } from './http/client-error'
 import {
   codeLabel,
   createMetricsRegistry,
@@ -201,6 +202,8 @@ export async function startServer(
   // 60 s), so the server never closes one just as a proxy or client sends on it (Node's 5 s
   // default makes such races, seen as resets and 502s, common under uneven traffic).
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  // Requests the HTTP parser refuses (headers too large, broken framing) get a JSON error too.
+  jsonClientErrors(server)
   // METRICS_PORT: /metrics alone on a port of its own (a private network's), token optional.
   let metricsServer: Server | undefined
   if (config.metricsPort !== undefined) {

@@ -98,6 +98,21 @@ export const ERRORS = {
     widget: 'message',
   },
   payload_too_large: { status: 413, message: 'The request body is too large.', widget: 'generic' },
+  headers_too_large: {
+    status: 431,
+    message: 'The request line or headers are too large.',
+    widget: 'generic',
+  },
+  malformed_request: {
+    status: 400,
+    message: 'The request is not well-formed HTTP.',
+    widget: 'generic',
+  },
+  request_timeout: {
+    status: 408,
+    message: 'The request took too long to arrive.',
+    widget: 'generic',
+  },
   unsupported_media_type: {
     status: 415,
     message: 'Send the body as application/json.',

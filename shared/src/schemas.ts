@@ -22,6 +22,30 @@ const noControlCharacters = (field: string) =>
     `${field} must not contain control characters`,
   )
 
+const OTHER_DIGIT = /[^\P{Nd}0-9]|＋/u
+const OTHER_DIGITS = /[^\P{Nd}0-9]|＋/gu
+const DIGIT = /^\p{Nd}$/u
+
+/**
+ * Every Unicode decimal digit (Arabic-Indic, Persian, Devanagari, full-width…) as 0–9, and a
+ * full-width plus as +, as the widget reads what shoppers type: a caller that passes a
+ * shopper's input on as it was typed gets the same answer as the widget.
+ * @example
+ * asciiDigits('＋٤٤ ٧٤٠٠') // '+44 7400'
+ */
+export function asciiDigits(text: string): string {
+  // Nearly every input has ASCII digits only: nothing to replace.
+  if (!OTHER_DIGIT.test(text)) return text
+  return text.replace(OTHER_DIGITS, (ch) => {
+    if (ch === '＋') return '+'
+    const code = ch.codePointAt(0) as number
+    // Unicode keeps each script's digits 0–9 as one run of ten code points.
+    let zero = code
+    while (zero > code - 50 && DIGIT.test(String.fromCodePoint(zero - 1))) zero--
+    return String((code - zero) % 10)
+  })
+}
+
 /** Goes into the signed token as `consent.version`: a short tag in a safe alphabet. */
 export const CONSENT_VERSION = /^[A-Za-z0-9._:+/@ -]{1,64}$/
 
@@ -191,8 +215,9 @@ export type WidgetConfigResponse = v.InferOutput<typeof WidgetConfigResponse>
 export const CheckVerificationRequest = v.strictObject({
   code: v.pipe(
     v.string('code must be a string'),
-    // Shoppers paste codes as "123 456" or "123-456".
-    v.transform((code) => code.replace(/[\s-]/g, '')),
+    // Shoppers paste codes as "123 456" or "123-456" (any dash), with invisible marks from
+    // messaging apps (bidi isolates, zero-width spaces), typed in their script's digits.
+    v.transform((code) => asciiDigits(code).replace(/[\s\p{Cf}\p{Pd}]/gu, '')),
     v.regex(/^\d+$/, 'code must be digits only'),
     v.minLength(CODE_LENGTH_MIN),
     v.maxLength(CODE_LENGTH_MAX),

@@ -51,5 +51,5 @@ export function validate<TSchema extends v.GenericSchema>(
   const issues = describeIssues(result.issues)
   // A Map: a body key named `toString` or `__proto__` must not find Object.prototype's members.
   const code = FIELD_CODES.get(issues[0]?.path ?? '') ?? 'invalid_request'
-  throw new ApiError(code, { issues }, { message: result.issues[0]?.message })
+  throw new ApiError(code, { issues }, { message: issues[0]?.message })
 }

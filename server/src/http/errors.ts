@@ -16,7 +16,9 @@ export class ApiError extends Error {
     readonly details: Record<string, unknown> = {},
     options: { message?: string; retryAfterSeconds?: number } = {},
   ) {
-    super(options.message ?? ERRORS[code].message)
+    // Without a message of its own, an error that lists issues says the first one: it names
+    // what was wrong (a query parameter, a header), where the code's message speaks of a body.
+    super(options.message ?? firstIssueMessage(details) ?? ERRORS[code].message)
     this.name = 'ApiError'
     this.status = ERRORS[code].status as ContentfulStatusCode
     this.retryAfterSeconds = options.retryAfterSeconds
@@ -36,10 +38,46 @@ export function sendError(c: Context, error: ApiError): Response {
   return c.json(error.toBody(), error.status)
 }
 
+function firstIssueMessage(details: Record<string, unknown>): string | undefined {
+  const issues = details.issues
+  if (!Array.isArray(issues)) return undefined
+  const message = (issues[0] as { message?: unknown } | undefined)?.message
+  return typeof message === 'string' && message !== '' ? message : undefined
+}
+
 /** Turns valibot issues into readable `{ path, message }` details. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]) {
-  return issues.map((issue) => ({
-    path: issue.path?.map((item) => String(item.key)).join('.') ?? '',
-    message: issue.message,
-  }))
+  return issues.map((issue) => {
+    const path = issue.path?.map((item) => String(item.key)).join('.') ?? ''
+    return { path, message: plainMessage(issue, path) }
+  })
+}
+
+const EXPECTED: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  Object: 'an object',
+  Array: 'an array',
+}
+
+/**
+ * The issue's message, in words that name the field, where valibot's default one would be sent
+ * ("Invalid key: Expected never but received "x"", "Invalid type: Expected string but received
+ * undefined"). A message the schema wrote itself is kept.
+ */
+function plainMessage(issue: v.BaseIssue<unknown>, path: string): string {
+  if (!issue.message.startsWith('Invalid ')) return issue.message
+  const field = path || 'the body'
+  // A strict object's key that is not in the schema.
+  if (issue.expected === 'never') return `${field} is not a field of this request`
+  if (issue.received === 'undefined') return `${field} is required`
+  const requirement = (issue as { requirement?: unknown }).requirement
+  const characters = `${requirement} character${requirement === 1 ? '' : 's'}`
+  if (issue.type === 'max_length') return `${field} must be at most ${characters}`
+  if (issue.type === 'min_length') return `${field} must be at least ${characters}`
+  if (issue.kind === 'schema' && issue.expected) {
+    return `${field} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${issue.received}`
+  }
+  return `${field} is not valid`
 }

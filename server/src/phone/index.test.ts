@@ -42,3 +42,17 @@ describe('parsePhoneAnyType', () => {
     expect(built).toBeLessThanOrEqual(150)
   })
 })
+
+describe('parsePhoneAnyType with digits of other scripts', () => {
+  it.each<[string, string | undefined, string]>([
+    ['＋４４７４００１２３４５６', undefined, 'full-width, full-width plus'],
+    ['٠٠٤٤٧٤٠٠١٢٣٤٥٦', undefined, 'Arabic-Indic, 00 prefix'],
+    ['+۴۴ ۷۴۰۰ ۱۲۳۴۵۶', undefined, 'Persian'],
+    ['०७४०० १२३४५६', 'GB', 'Devanagari, national'],
+  ])('reads %s (country %s: %s) as the widget does', (phone, country) => {
+    expect(parsePhoneAnyType(phone, country)).toMatchObject({
+      e164: '+447400123456',
+      country: 'GB',
+    })
+  })
+})

@@ -3,6 +3,8 @@
  * metadata, so the number type is known), and masking for display.
  * @module
  */
+
+import { asciiDigits } from '@textgate/shared'
 import {
   type CountryCode,
   getCountries,
@@ -40,7 +42,9 @@ export function parsePhone(phone: string, country?: string): ParsedPhone {
  * the metadata cannot tell): the fraud guard decides which types may receive a code.
  */
 export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone {
-  const input = phone.trim().replace(/^00/, '+')
+  // Digits of any script and a full-width plus read as the widget reads them (a `٠٠` or `＋`
+  // international prefix included, which libphonenumber-js alone takes for a national number).
+  const input = asciiDigits(phone).trim().replace(/^00/, '+')
   let parsed: ReturnType<typeof parsePhoneNumberWithError>
   try {
     parsed = parsePhoneNumberWithError(

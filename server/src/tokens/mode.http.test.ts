@@ -62,5 +62,30 @@ for (const dialect of DIALECTS) {
       })
       expect(asTest.json).toMatchObject({ valid: true, claims: { mode: 'test' } })
     })
+
+    it('does not count a test verification checked with a live key as a live shopper verified', async () => {
+      // Live destination figures grow with verified shoppers: a sandbox code (readable by anyone
+      // with the page's pk_test_) checked with the page's pk_live_ must not feed them.
+      const pkLive = await createApiKey(h.db, projectId, 'publishable', 'live')
+      const phone = '+447400123778'
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pkTest,
+        body: { phone, consent: { accepted: true } },
+      })
+      expect(started.status).toBe(201)
+      const [code] = await h.inbox(skTest, phone)
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pkLive,
+        body: { code },
+      })
+      expect(checked.status).toBe(200)
+      expect(decodeJwt(checked.json.token)).toMatchObject({ mode: 'test' })
+      const baselines = await h.db
+        .selectFrom('fraud_baselines')
+        .select('subject')
+        .where('project_id', '=', projectId)
+        .execute()
+      expect(baselines).toEqual([])
+    })
   })
 }

@@ -28,6 +28,8 @@ export function startRequestHash(input: {
   locale?: string | undefined
   channel?: string | undefined
   marketing?: boolean | undefined
+  /** The starting key's mode: a test start and a live one are never the same request. */
+  mode: 'test' | 'live'
 }): string {
   return createHash('sha256')
     .update(
@@ -38,6 +40,8 @@ export function startRequestHash(input: {
         input.channel ?? 'sms',
         // Only when given: hashes of starts without the opt-in stay as they were.
         ...(input.marketing ? ['marketing'] : []),
+        // Only for test mode: live starts' hashes stay as they were.
+        ...(input.mode === 'test' ? ['test'] : []),
       ]),
     )
     .digest('hex')

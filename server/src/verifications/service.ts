@@ -165,6 +165,7 @@ export function createVerificationService({
             locale: input.locale,
             channel: input.channel,
             marketing: input.consent.marketing,
+            mode: apiKey.mode,
           })
         : ''
       if (idempotencyKey) {
@@ -323,10 +324,12 @@ export function createVerificationService({
 
       const approved = await markApproved(db, projectId, id, at, inStartTransaction, reserved.mode)
       if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      // Tallied in the verification's mode, not the checking key's: a test verification (its
+      // code readable in the sandbox inbox) checked with a live key is no live shopper verified.
       await fraud.afterApproved({
         projectId,
         fraudSettings: auth.project.fraud_settings,
-        mode: auth.apiKey.mode,
+        mode: reserved.mode,
         phone: reserved.phone,
         country: reserved.country,
         signals: reserved.signals ? (JSON.parse(reserved.signals) as CallerSignals) : undefined,

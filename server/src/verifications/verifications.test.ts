@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
 import { countingTransactions, DIALECTS } from '../../testing/storage'
 import { CountersUnavailableError } from '../fraud/counters'
+import { createApiKey } from '../projects'
 import { MAX_CHECKS } from './service'
 
 const PHONE = '+447400123123'
@@ -127,6 +128,25 @@ for (const dialect of DIALECTS) {
         body: { code: pasted },
       })
       expect(checked.status).toBe(200)
+    })
+
+    it('takes a number and a code typed in another script, with invisible marks', async () => {
+      // What a shopper's keyboard gives: full-width or Arabic-Indic digits, a full-width plus.
+      const started = await start({
+        phone: '＋４４７４００１２３１９０',
+        consent: { accepted: true },
+      })
+      expect(started.status).toBe(201)
+      expect(started.json.to).toBe('+44 ••••••••90')
+      const [code] = await h.inbox(sk, '+447400123190')
+      const arabic = [...code!].map((d) => String.fromCodePoint(0x660 + Number(d))).join('')
+      const pasted = `\u2068${arabic.slice(0, 3)}\u200b\u2013${arabic.slice(3)}\u2069`
+      const checked = await h.call('POST', `/v1/verifications/${started.json.id}/check`, {
+        key: pk,
+        body: { code: pasted },
+      })
+      expect(checked.status).toBe(200)
+      expect(checked.json.status).toBe('approved')
     })
 
     it('counts wrong codes down and locks after five', async () => {
@@ -292,6 +312,21 @@ for (const dialect of DIALECTS) {
       expect(different.json.error.code).toBe('idempotency_conflict')
     })
 
+    it('never replays a test-mode start to a live key that reuses its Idempotency-Key', async () => {
+      // A store going live with the same keys (a cart id) must not get a sandbox verification,
+      // whose code is readable by anyone holding the page's pk_test_.
+      const pkLive = await createApiKey(h.db, projectId, 'publishable', 'live')
+      const body = { phone: '+447400123779', consent: { accepted: true } }
+      const headers = { 'Idempotency-Key': 'cart-42' }
+      const asTest = await start(body, headers)
+      expect(asTest.status).toBe(201)
+      const asLive = await h.call('POST', '/v1/verifications', { key: pkLive, body, headers })
+      expect(asLive.headers.get('Idempotent-Replayed')).toBeNull()
+      expect(asLive.json.id).not.toBe(asTest.json.id)
+      expect(asLive.status).toBe(409)
+      expect(asLive.json.error.code).toBe('idempotency_conflict')
+    })
+
     it('reads national numbers with a country, and 00-prefixed ones', async () => {
       const national = await start({
         phone: '07400 123124',
@@ -358,6 +393,42 @@ for (const dialect of DIALECTS) {
         expect(res.json.error.issues[0]).toMatchObject({ path })
       },
     )
+
+    it.each([
+      [{ consent: { accepted: true } }, 'phone', 'phone is required'],
+      [
+        { phone: PHONE, consent: { accepted: true }, extra: 1 },
+        'extra',
+        'extra is not a field of this request',
+      ],
+      [
+        { phone: PHONE, consent: { accepted: true }, locale: 5 },
+        'locale',
+        'locale must be a string, not 5',
+      ],
+      [
+        { phone: PHONE, consent: { accepted: true }, captcha: { token: '' } },
+        'captcha.token',
+        'captcha.token must be at least 1 character',
+      ],
+    ])('says in words what is wrong with %j, naming the field', async (body, path, message) => {
+      const res = await start(body)
+      expect(res.status).toBe(400)
+      expect(res.json.error.message).toBe(message)
+      expect(res.json.error.issues[0]).toEqual({ path, message })
+    })
+
+    it('names the header or the query parameter at fault in the message', async () => {
+      const badKey = await start(undefined, { 'Idempotency-Key': 'k'.repeat(256) })
+      expect(badKey.status).toBe(400)
+      expect(badKey.json.error.message).toMatch(/Idempotency-Key|1 to 255/)
+      const sandbox = await h.call('GET', '/v1/sandbox/messages', { key: pk })
+      expect(sandbox.status).toBe(400)
+      expect(sandbox.json.error.message).toBe('to is required')
+      const control = await h.call('GET', '/v1/sandbox/messages?to=%2B447400123123%00', { key: pk })
+      expect(control.status).toBe(400)
+      expect(control.json.error.message).toMatch(/control characters/)
+    })
 
     it('wants JSON and a small body', async () => {
       const form = await h.call('POST', '/v1/verifications', {

@@ -52,6 +52,29 @@ describe('widget files', () => {
     expect(again.status).toBe(304)
   })
 
+  it('answers 304 to any If-None-Match naming the ETag: a list, a weak tag, or *', async () => {
+    const etag = (await app.request('/widget.js')).headers.get('ETag')!
+    for (const header of [etag, `"other", ${etag}`, `W/${etag}`, '*']) {
+      const response = await app.request('/widget.js', { headers: { 'If-None-Match': header } })
+      expect([header, response.status]).toEqual([header, 304])
+    }
+    const other = await app.request('/widget.js', { headers: { 'If-None-Match': '"other"' } })
+    expect(other.status).toBe(200)
+  })
+
+  it('never sends a coding Accept-Encoding refuses with q=0', async () => {
+    for (const [accept, expected] of [
+      ['gzip;q=0', null],
+      ['br;q=0, gzip', 'gzip'],
+      ['br;q=0.0, gzip;q=0', null],
+      ['GZIP', 'gzip'],
+      ['gzip;q=0.5, br;q=1', 'br'],
+    ] as const) {
+      const response = await app.request('/widget.js', { headers: { 'Accept-Encoding': accept } })
+      expect([accept, response.headers.get('Content-Encoding')]).toEqual([accept, expected])
+    }
+  })
+
   it('serves the licences of what widget.js bundles as text, beside it, cached as it is', async () => {
     const response = await app.request('/widget.licenses.txt')
     expect(response.status).toBe(200)

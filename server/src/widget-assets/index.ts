@@ -44,6 +44,31 @@ function fileLoader(path: string) {
   }
 }
 
+/**
+ * Whether `If-None-Match` names `etag` (RFC 9110 §13.1.2): `*`, or a list of tags compared
+ * weakly, so `W/"…"` matches too. A proxy that compresses the file itself (nginx with gzip on)
+ * weakens the ETag it passes on, and browsers then send that form back.
+ */
+function noneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  if (header.trim() === '*') return true
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
+}
+
+/**
+ * The content codings `Accept-Encoding` accepts (RFC 9110 §12.5.3): names in lower case, without
+ * those it refuses with `q=0`.
+ */
+function acceptedEncodings(header: string | undefined): Set<string> {
+  const accepted = new Set<string>()
+  for (const item of (header ?? '').split(',')) {
+    const [name = '', ...params] = item.split(';').map((part) => part.trim().toLowerCase())
+    const q = params.find((param) => param.startsWith('q='))
+    if (name && !(q !== undefined && Number(q.slice(2)) === 0)) accepted.add(name)
+  }
+  return accepted
+}
+
 function send(
   c: Context,
   file: Loaded,
@@ -59,11 +84,11 @@ function send(
   c.header('ETag', file.etag)
   c.header('Vary', 'Accept-Encoding')
   c.header('Content-Type', contentType)
-  if (c.req.header('If-None-Match') === file.etag) return c.body(null, 304)
-  const accepted = c.req.header('Accept-Encoding') ?? ''
-  const [encoding, body] = /\bbr\b/.test(accepted)
+  if (noneMatchHits(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304)
+  const accepted = acceptedEncodings(c.req.header('Accept-Encoding'))
+  const [encoding, body] = accepted.has('br')
     ? ['br', file.brotli]
-    : /\bgzip\b/.test(accepted)
+    : accepted.has('gzip') || accepted.has('x-gzip')
       ? ['gzip', file.gzip]
       : [undefined, file.raw]
   if (encoding) c.header('Content-Encoding', encoding)

@@ -1,0 +1,47 @@
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (a request line or headers over
+ * `--max-http-header-size`, broken framing, a request that never finished arriving) get the
+ * contract's JSON error too. Node's own answer to them is a bare status line with no body.
+ * @module
+ */
+import type { Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { ERRORS, type ErrorCode } from '@textgate/shared'
+
+function codeOf(error: NodeJS.ErrnoException): ErrorCode {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large'
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout'
+  return 'malformed_request'
+}
+
+/** The `clientError` listener: answers with a JSON error and closes the connection. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A connection the client closed or reset has no one to answer (Node does the same).
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const code = codeOf(error)
+  const { status, message } = ERRORS[code]
+  const body = JSON.stringify({ error: { code, message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${reasonOf(status)}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\n' +
+      'X-Content-Type-Options: nosniff\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  )
+}
+
+function reasonOf(status: number): string {
+  if (status === 431) return 'Request Header Fields Too Large'
+  if (status === 408) return 'Request Timeout'
+  return 'Bad Request'
+}
+
+/** Replaces Node's bare answers to unparseable requests with JSON errors on `server`. */
+export function jsonClientErrors(server: Server): void {
+  server.on('clientError', answerClientError)
+}
