@@ -16,8 +16,11 @@ function codeOf(error: NodeJS.ErrnoException): ErrorCode {
 
 /** The `clientError` listener: answers with a JSON error and closes the connection. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  // A connection the client closed or reset has no one to answer (Node does the same).
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A connection the client closed or reset has no one to answer, and one whose answer to an
+  // earlier request is already under way cannot take another in the middle (Node's own
+  // handler makes both checks).
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
     socket.destroy()
     return
   }
