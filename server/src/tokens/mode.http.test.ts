@@ -63,6 +63,26 @@ for (const dialect of DIALECTS) {
       expect(asTest.json).toMatchObject({ valid: true, claims: { mode: 'test' } })
     })
 
+    it('keeps live verifications from test secret keys: not found to read or cancel', async () => {
+      const pkLive = await createApiKey(h.db, projectId, 'publishable', 'live')
+      const started = await h.call('POST', '/v1/verifications', {
+        key: pkLive,
+        body: { phone: '+447400123779', consent: { accepted: true } },
+      })
+      expect(started.status).toBe(201)
+      const path = `/v1/verifications/${started.json.id}`
+      for (const [method, suffix] of [
+        ['GET', ''],
+        ['POST', '/cancel'],
+      ] as const) {
+        const res = await h.call(method, path + suffix, { key: skTest, origin: null })
+        expect(res.status).toBe(404)
+        expect(res.json.error.code).toBe('verification_not_found')
+      }
+      const asLive = await h.call('GET', path, { key: skLive, origin: null })
+      expect(asLive.json).toMatchObject({ mode: 'live', status: 'pending' })
+    })
+
     it('does not count a test verification checked with a live key as a live shopper verified', async () => {
       // Live destination figures grow with verified shoppers: a sandbox code (readable by anyone
       // with the page's pk_test_) checked with the page's pk_live_ must not feed them.

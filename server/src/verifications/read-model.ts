@@ -5,6 +5,7 @@
  */
 import type { CallerSignals, VerificationDetails } from '@textgate/shared'
 import type { Kysely } from 'kysely'
+import { ApiError } from '../http/errors'
 import type { Database } from '../storage'
 import { iso, loadVerification, MAX_CHECKS } from './state'
 
@@ -17,8 +18,11 @@ export async function readVerification(
   projectId: string,
   id: string,
   at: number,
+  /** The reading key's mode: a test key never sees a live verification (it is not found). */
+  keyMode?: 'test' | 'live',
 ): Promise<VerificationDetails> {
   const row = await loadVerification(db, projectId, id)
+  if (keyMode === 'test' && row.mode === 'live') throw new ApiError('verification_not_found')
   const status = row.status === 'pending' && row.expires_at <= at ? 'expired' : row.status
   const messages = await db
     .selectFrom('messages')

@@ -428,6 +428,12 @@ export function createVerificationService({
     async cancel(auth: KeyLookup, id: string): Promise<VerificationDetails> {
       const projectId = auth.project.id
       const at = now()
+      // Test keys go to every developer of the store: they neither see nor end live shoppers'
+      // verifications (not found, as for any id of another project).
+      if (auth.apiKey.mode === 'test') {
+        const row = await loadVerification(db, projectId, id)
+        if (row.mode === 'live') throw new ApiError('verification_not_found')
+      }
       if (!(await markCanceled(db, projectId, id, at))) {
         const row = await loadVerification(db, projectId, id)
         if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
@@ -441,7 +447,7 @@ export function createVerificationService({
     },
 
     get(auth: KeyLookup, id: string): Promise<VerificationDetails> {
-      return readVerification(db, auth.project.id, id, now())
+      return readVerification(db, auth.project.id, id, now(), auth.apiKey.mode)
     },
   }
 }
