@@ -35,6 +35,7 @@ import type { TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
 import { webhookRoutes } from './webhooks/routes'
+import type { WebhookNetworks } from './webhooks/url-policy'
 import { widgetChunks, widgetFile, widgetLicenses } from './widget-assets'
 import { widgetConfigRoutes } from './widget-config/routes'
 
@@ -70,6 +71,8 @@ export interface AppDeps {
    * readiness reports them; throws when they cannot be reached.
    */
   countersCheck?: () => Promise<void>
+  /** The operator's networks webhook endpoints may be in besides the internet. */
+  webhookNetworks?: WebhookNetworks
 }
 
 const MAX_BODY_BYTES = 16 * 1024
@@ -101,6 +104,7 @@ export function createApp({
   router,
   routing,
   countersCheck,
+  webhookNetworks,
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
@@ -174,7 +178,7 @@ export function createApp({
   app.route('/v1/keys', keyRoutes(db, logger, now))
   app.route('/v1/erasures', erasureRoutes(storage, now))
   app.route('/v1/sandbox', sandboxRoutes(db, secrets.encryptionKey))
-  app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now))
+  app.route('/v1/webhooks', webhookRoutes(db, secrets.encryptionKey, now, webhookNetworks))
   app.route('/v1/carriers', carrierReportRoutes({ db, carriers, logger, publicUrl, now }))
   app.post('/v1/tokens/redeem', apiKeyAuth({ db, kinds: ['secret'] }), async (c) => {
     const { token } = await readJson(c, RedeemTokenRequest)

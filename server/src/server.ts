@@ -116,6 +116,7 @@ export async function startServer(
     encryptionKey: secrets.encryptionKey,
     logger,
     claimMs: config.webhookClaimMs,
+    networks: config.webhookNetworks,
     onAttempt: ({ type, outcome, final }) =>
       webhookAttempts.inc({
         type: codeLabel(type),
@@ -180,6 +181,7 @@ export async function startServer(
     router,
     routing: config.routing,
     ...(config.redisUrl ? { countersCheck: () => fraud.checkCounters() } : {}),
+    webhookNetworks: config.webhookNetworks,
   })
   // Receipts that arrive on a carrier's own connection (SMPP deliver_sm) move messages forward
   // exactly as HTTP callbacks do.

@@ -56,6 +56,18 @@ describe('settings', () => {
       'TRUST_PROXY: "maybe" is not an address, a CIDR range, loopback or private',
       'REDIS_URL must be redis://host:port[/db] or rediss://… (TLS)',
     ])
+    expect(
+      problems({ TEXTGATE_WEBHOOK_NETWORKS: '10.0.0.0/8,docker', TEXTGATE_SECRET: SECRET }),
+    ).toEqual([
+      'TEXTGATE_WEBHOOK_NETWORKS: "docker" is not a network in CIDR form (such as 10.0.0.0/8 or fd00::/8)',
+    ])
+    const withNetworks = loadConfig({
+      TEXTGATE_WEBHOOK_NETWORKS: '172.16.0.0/12',
+      TEXTGATE_SECRET: SECRET,
+    })
+    expect(withNetworks.webhookNetworks.map(([a, bits]) => `${a.toString()}/${bits}`)).toEqual([
+      '172.16.0.0/12',
+    ])
   })
 
   it('refuses to start in production without a secret', () => {

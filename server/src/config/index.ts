@@ -12,6 +12,11 @@ import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 import { DEFAULT_WRITER_NICE } from '../storage/writer-thread'
+import {
+  NO_WEBHOOK_NETWORKS,
+  parseWebhookNetworks,
+  type WebhookNetworks,
+} from '../webhooks/url-policy'
 
 /**
  * Texts a dispatcher keeps with carriers at once: enough to keep up with a busy store on one
@@ -63,6 +68,11 @@ export interface Config {
   sqliteWriterNice: number
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
+  /**
+   * Networks of the operator's (CIDR ranges, TEXTGATE_WEBHOOK_NETWORKS) that webhook endpoints
+   * may be in besides the public internet; none by default.
+   */
+  webhookNetworks: WebhookNetworks
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
   metricsToken?: string | undefined
   /** A separate port serving only /metrics, without a token (METRICS_PORT). */
@@ -184,6 +194,19 @@ const EnvSchema = v.object({
       v.regex(/^\d+$/, 'TEXTGATE_WEBHOOK_CLAIM_MS must be a whole number of milliseconds'),
       v.transform(Number),
       v.minValue(1_000, 'TEXTGATE_WEBHOOK_CLAIM_MS must be at least 1000'),
+    ),
+  ),
+  TEXTGATE_WEBHOOK_NETWORKS: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        try {
+          return parseWebhookNetworks(dataset.value)
+        } catch (error) {
+          addIssue({ message: `TEXTGATE_WEBHOOK_NETWORKS: ${(error as Error).message}` })
+          return NEVER
+        }
+      }),
     ),
   ),
   METRICS_TOKEN: v.optional(
@@ -317,6 +340,7 @@ export function loadConfig(
     sqliteWriterThread: settings.TEXTGATE_SQLITE_WRITER !== 'inline',
     sqliteWriterNice: settings.TEXTGATE_SQLITE_WRITER_NICE ?? DEFAULT_WRITER_NICE,
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
+    webhookNetworks: settings.TEXTGATE_WEBHOOK_NETWORKS ?? NO_WEBHOOK_NETWORKS,
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,
   }

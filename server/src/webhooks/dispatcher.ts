@@ -17,6 +17,7 @@ import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
 import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
+import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
 
 export interface WebhookDispatcherOptions {
   storage: Storage
@@ -32,6 +33,8 @@ export interface WebhookDispatcherOptions {
   claimMs?: number
   /** Time an endpoint gets to answer. */
   timeoutMs?: number
+  /** The operator's networks endpoints may reach besides the internet (TEXTGATE_WEBHOOK_NETWORKS). */
+  networks?: WebhookNetworks
   /** Replaces the HTTP post (tests of scheduling). */
   send?: (input: SendInput) => Promise<SendOutcome>
   /** Called after each attempt (metrics). */
@@ -59,6 +62,7 @@ export function createWebhookDispatcher({
   window = 4,
   claimMs = 60_000,
   timeoutMs = 15_000,
+  networks = NO_WEBHOOK_NETWORKS,
   send = sendWebhook,
   onAttempt,
   onEndpointDisabled,
@@ -135,6 +139,7 @@ export function createWebhookDispatcher({
       secrets,
       at: new Date(signingClock()),
       timeoutMs,
+      networks,
     })
     const done = now()
     const attempts = delivery.attempts + 1

@@ -18,7 +18,12 @@ import { encrypt } from '../secrets'
 import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } from '../storage'
 import { withFields } from '../with-fields'
 import { forgetEndpointAbsence } from './emit'
-import { checkResolvedHost, checkWebhookUrl, WebhookUrlError } from './url-policy'
+import {
+  checkResolvedHost,
+  checkWebhookUrl,
+  type WebhookNetworks,
+  WebhookUrlError,
+} from './url-policy'
 
 const DEFAULT_KEEP_PREVIOUS_MS = 24 * 60 * 60_000
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -31,6 +36,8 @@ export function newWebhookSecret(): string {
 export interface Scope {
   projectId: string
   mode: KeyMode
+  /** The operator's networks endpoints may be in besides the internet (TEXTGATE_WEBHOOK_NETWORKS). */
+  networks?: WebhookNetworks
 }
 
 type EndpointRow = Selectable<WebhookEndpointTable>
@@ -54,10 +61,10 @@ export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint
   }
 }
 
-async function checkedUrl(url: string, mode: KeyMode): Promise<string> {
+async function checkedUrl(url: string, scope: Scope): Promise<string> {
   try {
-    const normalised = checkWebhookUrl(url, mode)
-    await checkResolvedHost(normalised, mode)
+    const normalised = checkWebhookUrl(url, scope.mode, scope.networks)
+    await checkResolvedHost(normalised, scope.mode, scope.networks)
     return normalised
   } catch (error) {
     if (error instanceof WebhookUrlError) {
@@ -86,7 +93,7 @@ export async function createEndpoint(
   input: { url: string; events?: WebhookEventType[] | undefined; description?: string | undefined },
   at = Date.now(),
 ): Promise<WebhookEndpointWithSecret> {
-  const url = await checkedUrl(input.url, scope.mode)
+  const url = await checkedUrl(input.url, scope)
   const secret = newWebhookSecret()
   const row: EndpointRow = {
     id: newId('we'),
@@ -144,7 +151,7 @@ export async function updateEndpoint(
   at = Date.now(),
 ): Promise<WebhookEndpoint> {
   const row = await load(db, scope, id)
-  const url = input.url === undefined ? undefined : await checkedUrl(input.url, scope.mode)
+  const url = input.url === undefined ? undefined : await checkedUrl(input.url, scope)
   await db
     .updateTable('webhook_endpoints')
     .set({

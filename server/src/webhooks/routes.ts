@@ -26,11 +26,7 @@ import {
   type Scope,
   updateEndpoint,
 } from './endpoints'
-
-const scopeOf = (c: Context): Scope => {
-  const { project, apiKey } = c.get('auth')
-  return { projectId: project.id, mode: apiKey.mode }
-}
+import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
 
 /** A replay body is optional: none (or an empty one) replays everything failed. */
 async function readOptional<T>(c: Context, read: () => Promise<T>, empty: T): Promise<T> {
@@ -39,7 +35,17 @@ async function readOptional<T>(c: Context, read: () => Promise<T>, empty: T): Pr
   return read()
 }
 
-export function webhookRoutes(db: Kysely<Database>, encryptionKey: Buffer, now = Date.now) {
+export function webhookRoutes(
+  db: Kysely<Database>,
+  encryptionKey: Buffer,
+  now = Date.now,
+  /** The operator's networks endpoints may be in besides the internet (TEXTGATE_WEBHOOK_NETWORKS). */
+  networks: WebhookNetworks = NO_WEBHOOK_NETWORKS,
+) {
+  const scopeOf = (c: Context): Scope => {
+    const { project, apiKey } = c.get('auth')
+    return { projectId: project.id, mode: apiKey.mode, networks }
+  }
   const routes = new Hono()
   routes.use(apiKeyAuth({ db, kinds: ['secret'] }))
 

@@ -9,11 +9,19 @@ import { request as httpsRequest } from 'node:https'
 import { Webhook } from 'standardwebhooks'
 import type { KeyMode } from '../storage'
 import { withFields } from '../with-fields'
-import { guardedLookup, literalAllowed } from './url-policy'
+import {
+  guardedLookup,
+  literalAllowed,
+  NO_WEBHOOK_NETWORKS,
+  plainHttp,
+  type WebhookNetworks,
+} from './url-policy'
 
 export interface SendInput {
   url: string
   mode: KeyMode
+  /** The operator's networks endpoints may reach besides the internet (TEXTGATE_WEBHOOK_NETWORKS). */
+  networks?: WebhookNetworks
   /** The event id, the same on every attempt and replay. */
   messageId: string
   payload: string
@@ -55,7 +63,8 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
       resolve(withFields(outcome, { latencyMs: elapsed(), ok }))
     }
     const url = new URL(input.url)
-    if (!literalAllowed(input.url, input.mode)) {
+    const networks = input.networks ?? NO_WEBHOOK_NETWORKS
+    if (!literalAllowed(input.url, input.mode, networks)) {
       finish({ statusCode: null, error: 'the address is private or reserved' })
       return
     }
@@ -66,7 +75,7 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
       url,
       {
         method: 'POST',
-        lookup: guardedLookup(input.mode) as never,
+        lookup: guardedLookup(input.mode, networks, plainHttp(url)) as never,
         headers: {
           'content-type': 'application/json',
           'content-length': String(body.length),

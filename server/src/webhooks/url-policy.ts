@@ -4,6 +4,10 @@
  * send time is the one connected to, so DNS rebinding cannot reach a private network).
  * Test-mode endpoints may also use loopback (plain http too), for a developer's own machine, and
  * nothing else private: anyone holding a test key must not reach the operator's network.
+ *
+ * The operator may name networks of their own (TEXTGATE_WEBHOOK_NETWORKS: the store's servers
+ * on a private network, a Docker bridge) that endpoints of either mode may reach too: https in
+ * live mode, plain http too in test mode, as loopback.
  * @module
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
@@ -32,6 +36,45 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast'
 }
 
+/** Networks the operator allows endpoints in besides the public internet (CIDR ranges). */
+export type WebhookNetworks = readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]
+
+export const NO_WEBHOOK_NETWORKS: WebhookNetworks = []
+
+/**
+ * Parses a comma-separated list of CIDR ranges (`10.0.0.0/8, fd00::/8`); throws an Error naming
+ * the first that is not one.
+ * @example
+ * parseWebhookNetworks('172.16.0.0/12') // [[IPv4 172.16.0.0, 12]]
+ */
+export function parseWebhookNetworks(text: string): WebhookNetworks {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      try {
+        return ipaddr.parseCIDR(part)
+      } catch {
+        throw new Error(`"${part}" is not a network in CIDR form (such as 10.0.0.0/8 or fd00::/8)`)
+      }
+    })
+}
+
+/** Whether `address` is in one of `networks` (IPv4-mapped IPv6 read as IPv4). */
+export function inWebhookNetworks(address: string, networks: WebhookNetworks): boolean {
+  if (networks.length === 0 || !ipaddr.isValid(address)) return false
+  let parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
+  }
+  return networks.some(
+    ([network, bits]) =>
+      network.kind() === parsed.kind() &&
+      (parsed as ipaddr.IPv4).match(network as ipaddr.IPv4, bits),
+  )
+}
+
 export function isLoopbackAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false
   let parsed = ipaddr.parse(address)
@@ -50,7 +93,11 @@ const isLoopbackHost = (host: string) =>
  * Checks the shape of an endpoint URL for `mode` and returns it normalised. DNS is checked
  * separately ({@link checkResolvedHost}) and again on every delivery.
  */
-export function checkWebhookUrl(raw: string, mode: KeyMode): string {
+export function checkWebhookUrl(
+  raw: string,
+  mode: KeyMode,
+  networks: WebhookNetworks = NO_WEBHOOK_NETWORKS,
+): string {
   let url: URL
   try {
     url = new URL(raw)
@@ -61,19 +108,26 @@ export function checkWebhookUrl(raw: string, mode: KeyMode): string {
   const host = hostOf(url)
   if (url.protocol === 'http:') {
     if (mode === 'test' && isLoopbackHost(host)) return url.toString()
+    // A name is resolved on save and at each connection: its addresses must be the operator's.
+    if (mode === 'test' && networks.length > 0 && !isIP(host)) return url.toString()
+    if (mode === 'test' && inWebhookNetworks(host, networks)) return url.toString()
     throw new WebhookUrlError(
       mode === 'test'
-        ? 'plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)'
+        ? networks.length > 0
+          ? 'plain http is allowed only to loopback and TEXTGATE_WEBHOOK_NETWORKS'
+          : 'plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)'
         : 'live-mode webhook URLs must be https',
     )
   }
   if (url.protocol !== 'https:') throw new WebhookUrlError('the URL must be https')
   if (mode === 'live') {
-    if (isLoopbackHost(host)) throw new WebhookUrlError('live-mode webhooks cannot go to loopback')
-    if (isIP(host) && !isPublicAddress(host)) {
+    if (isLoopbackHost(host) && !inWebhookNetworks(host, networks)) {
+      throw new WebhookUrlError('live-mode webhooks cannot go to loopback')
+    }
+    if (isIP(host) && !addressAllowed(host, mode, networks)) {
       throw new WebhookUrlError('live-mode webhooks cannot go to a private or reserved address')
     }
-  } else if (isIP(host) && !addressAllowed(host, mode)) {
+  } else if (isIP(host) && !addressAllowed(host, mode, networks)) {
     throw new WebhookUrlError(
       'test-mode webhooks can go to loopback or a public address, not a private or reserved one',
     )
@@ -81,23 +135,49 @@ export function checkWebhookUrl(raw: string, mode: KeyMode): string {
   return url.toString()
 }
 
-/** Whether `address` may be connected to for an endpoint of `mode`. */
-function addressAllowed(address: string, mode: KeyMode): boolean {
+/**
+ * Whether `address` may be connected to for an endpoint of `mode` (`plain`: over http, which
+ * only loopback and the operator's networks take).
+ */
+function addressAllowed(
+  address: string,
+  mode: KeyMode,
+  networks: WebhookNetworks,
+  plain = false,
+): boolean {
   // Live mode reaches only the internet; test mode a developer's own machine too. Not the
   // private network, link-local (cloud metadata) or reserved ranges: test keys are handed to
   // every store's developers, and the delivery log's errors would map that network for them.
-  return isPublicAddress(address) || (mode === 'test' && isLoopbackAddress(address))
+  // The operator's own networks are theirs to open, to either mode.
+  if (inWebhookNetworks(address, networks)) return true
+  if (mode === 'test' && isLoopbackAddress(address)) return true
+  return !plain && isPublicAddress(address)
 }
 
 /** Resolves `host` and refuses when any address it has is not allowed (checked on save). */
-export async function checkResolvedHost(rawUrl: string, mode: KeyMode): Promise<void> {
-  const host = hostOf(new URL(rawUrl))
+export async function checkResolvedHost(
+  rawUrl: string,
+  mode: KeyMode,
+  networks: WebhookNetworks = NO_WEBHOOK_NETWORKS,
+): Promise<void> {
+  const url = new URL(rawUrl)
+  const host = hostOf(url)
   if (isIP(host)) return
+  const plain = plainHttp(url)
   const addresses = await new Promise<LookupAddress[]>((resolve) =>
     dnsLookup(host, { all: true }, (error, found) => resolve(error ? [] : found)),
   )
-  const bad = addresses.find((a) => !addressAllowed(a.address, mode))
-  if (bad) throw new WebhookUrlError(`${host} resolves to a private or reserved address`)
+  if (plain && addresses.length === 0) {
+    throw new WebhookUrlError(`${host} does not resolve: plain http needs its addresses known`)
+  }
+  const bad = addresses.find((a) => !addressAllowed(a.address, mode, networks, plain))
+  if (bad) {
+    throw new WebhookUrlError(
+      plain
+        ? `${host} resolves outside loopback and TEXTGATE_WEBHOOK_NETWORKS (plain http)`
+        : `${host} resolves to a private or reserved address`,
+    )
+  }
 }
 
 type LookupCallback = (
@@ -110,7 +190,11 @@ type LookupCallback = (
  * A `lookup` for http.request that resolves the name and refuses to connect when an address
  * is not allowed: the check and the connection use the same answer.
  */
-export function guardedLookup(mode: KeyMode) {
+export function guardedLookup(
+  mode: KeyMode,
+  networks: WebhookNetworks = NO_WEBHOOK_NETWORKS,
+  plain = false,
+) {
   return function guardedLookup(
     hostname: string,
     options: { all?: boolean },
@@ -118,7 +202,7 @@ export function guardedLookup(mode: KeyMode) {
   ): void {
     dnsLookup(hostname, { all: true }, (error, addresses) => {
       if (error) return callback(error, [])
-      const allowed = addresses.filter((a) => addressAllowed(a.address, mode))
+      const allowed = addresses.filter((a) => addressAllowed(a.address, mode, networks, plain))
       if (allowed.length === 0) {
         const refused = Object.assign(
           new Error(`${hostname} resolves only to private or reserved addresses`),
@@ -134,7 +218,17 @@ export function guardedLookup(mode: KeyMode) {
 }
 
 /** For IP-literal hosts (no lookup happens): the same rule. */
-export function literalAllowed(rawUrl: string, mode: KeyMode): boolean {
-  const host = hostOf(new URL(rawUrl))
-  return !isIP(host) || addressAllowed(host, mode)
+export function literalAllowed(
+  rawUrl: string,
+  mode: KeyMode,
+  networks: WebhookNetworks = NO_WEBHOOK_NETWORKS,
+): boolean {
+  const url = new URL(rawUrl)
+  const host = hostOf(url)
+  return !isIP(host) || addressAllowed(host, mode, networks, plainHttp(url))
+}
+
+/** Plain http to a host that is not loopback: only the operator's networks take it. */
+export function plainHttp(url: URL): boolean {
+  return url.protocol === 'http:' && !isLoopbackHost(hostOf(url))
 }

@@ -18,7 +18,13 @@ import { createWebhookDispatcher } from './dispatcher'
 import { emitWebhookEvent } from './emit'
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS, retryDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
-import { guardedLookup, literalAllowed } from './url-policy'
+import {
+  checkResolvedHost,
+  checkWebhookUrl,
+  guardedLookup,
+  literalAllowed,
+  parseWebhookNetworks,
+} from './url-policy'
 
 const PHONE = '+447400123456'
 
@@ -46,6 +52,90 @@ describe('guarded DNS lookup', () => {
       guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
     )
     expect(test.error).toBeNull()
+  })
+})
+
+describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
+  const networks = parseWebhookNetworks(' 10.0.0.0/8, fd00::/8 ,127.0.0.0/8')
+
+  it('reads CIDR ranges, and names the first that is not one', () => {
+    expect(networks.map(([address, bits]) => `${address.toString()}/${bits}`)).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '127.0.0.0/8',
+    ])
+    expect(parseWebhookNetworks('')).toEqual([])
+    expect(() => parseWebhookNetworks('10.0.0.0/8, 192.168.1.1')).toThrow(
+      '"192.168.1.1" is not a network in CIDR form',
+    )
+  })
+
+  it('opens those networks to endpoints of either mode, https for live, and no others', () => {
+    // Live: https into the operator's networks; plain http never.
+    expect(checkWebhookUrl('https://10.1.2.3/hooks', 'live', networks)).toBe(
+      'https://10.1.2.3/hooks',
+    )
+    expect(() => checkWebhookUrl('http://10.1.2.3/hooks', 'live', networks)).toThrow(
+      'must be https',
+    )
+    // Test: plain http too, as to loopback.
+    expect(checkWebhookUrl('http://10.1.2.3:8080/hooks', 'test', networks)).toBe(
+      'http://10.1.2.3:8080/hooks',
+    )
+    expect(literalAllowed('https://[fd00::2]/hooks', 'live', networks)).toBe(true)
+    expect(literalAllowed('http://10.1.2.3:8080/hooks', 'test', networks)).toBe(true)
+    // Outside them nothing changes: other private ranges, metadata, plain http to the internet.
+    for (const mode of ['test', 'live'] as const) {
+      expect(() => checkWebhookUrl('https://192.168.1.5/x', mode, networks)).toThrow(
+        'private or reserved',
+      )
+      expect(literalAllowed('https://169.254.169.254/x', mode, networks)).toBe(false)
+    }
+    expect(literalAllowed('http://93.184.215.14/hooks', 'test', networks)).toBe(false)
+    // Without the setting, the operator's networks are as closed as any.
+    expect(() => checkWebhookUrl('https://10.1.2.3/hooks', 'live')).toThrow('private or reserved')
+    expect(literalAllowed('http://10.1.2.3:8080/hooks', 'test')).toBe(false)
+  })
+
+  it('connects a live endpoint to a name in them, checked on save and at the connection', async () => {
+    // localhost (127.0.0.1 and ::1) stands for a name on the operator's network.
+    const v4 = parseWebhookNetworks('127.0.0.0/8')
+    const lookup = (nets = v4) =>
+      new Promise<{ error: NodeJS.ErrnoException | null; found: unknown }>((resolve) =>
+        guardedLookup('live', nets)('localhost', { all: true }, (error, found) =>
+          resolve({ error, found }),
+        ),
+      )
+    const allowed = await lookup()
+    expect(allowed.error).toBeNull()
+    // Only the addresses inside the networks are offered to the connection.
+    expect(allowed.found).toEqual([{ address: '127.0.0.1', family: 4 }])
+    expect((await lookup([])).error?.code).toBe('EADDRNOTALLOWED')
+    await expect(checkResolvedHost('https://localhost/hooks', 'live', v4)).resolves.toBeUndefined()
+    // A test-mode plain-http name must resolve inside loopback or the networks only.
+    await expect(
+      checkResolvedHost('http://localhost.textgate.invalid/x', 'test', v4),
+    ).rejects.toThrow('does not resolve')
+
+    const receiver = await startReceiver(['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'])
+    try {
+      const post = (nets?: typeof v4) =>
+        sendWebhook({
+          url: receiver.url,
+          mode: 'live',
+          ...(nets ? { networks: nets } : {}),
+          messageId: 'msg_networks',
+          payload: '{"type":"verification.approved"}',
+          secrets: receiver.secrets,
+          at: new Date(),
+          timeoutMs: 2_000,
+        })
+      expect(await post()).toMatchObject({ ok: false, error: 'the address is private or reserved' })
+      expect(await post(v4)).toMatchObject({ ok: true, statusCode: 204 })
+      expect(receiver.received).toHaveLength(1)
+    } finally {
+      await receiver.close()
+    }
   })
 })
 

@@ -19,6 +19,7 @@ import {
   updateEndpoint,
 } from '../../webhooks'
 import type { Scope } from '../../webhooks/endpoints'
+import type { WebhookNetworks } from '../../webhooks/url-policy'
 import { type Command, settings, UsageError, withStorage } from '../command'
 
 const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
@@ -40,12 +41,14 @@ class WebhooksUsageError extends UsageError {}
 interface WebhooksCommandContext {
   storage: Storage
   secret: string
+  /** TEXTGATE_WEBHOOK_NETWORKS, as the server reads it. */
+  networks: WebhookNetworks
 }
 
 /** Runs `webhooks <sub> ...args`; returns what to print. */
 async function webhooksSubcommand(
   argv: string[],
-  { storage, secret }: WebhooksCommandContext,
+  { storage, secret, networks }: WebhooksCommandContext,
 ): Promise<{ human: string; data: unknown }> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -67,7 +70,11 @@ async function webhooksSubcommand(
   })
   const sub = positionals[1] ?? ''
   if (!values.project) throw new WebhooksUsageError(`webhooks ${sub} needs --project ID`)
-  const scope: Scope = { projectId: values.project, mode: values.live ? 'live' : 'test' }
+  const scope: Scope = {
+    projectId: values.project,
+    mode: values.live ? 'live' : 'test',
+    networks,
+  }
   const { db } = storage
   const needEndpoint = () => {
     if (!values.endpoint) throw new WebhooksUsageError(`webhooks ${sub} needs --endpoint ID`)
@@ -192,7 +199,11 @@ export const webhooksCommand: Command = {
   async run({ argv, out }) {
     const config = settings()
     const result = await withStorage(config, (storage) =>
-      webhooksSubcommand(argv, { storage, secret: config.secret }),
+      webhooksSubcommand(argv, {
+        storage,
+        secret: config.secret,
+        networks: config.webhookNetworks,
+      }),
     )
     out.print(result.human, result.data)
   },
