@@ -237,6 +237,34 @@ for (const dialect of DIALECTS) {
       }
     }, 60_000)
 
+    it("lets a project's owner set no role here for an owner of every project", async () => {
+      const root = await makeOperator(h, 'root@shop.example', 'owner', '*')
+      const owner = await login(h, ops.owner!)
+      const p = `/projects/${projectId}/settings/operators`
+      const invited = await owner.call('POST', p, {
+        body: { email: root.email, role: 'support' },
+      })
+      expect(invited.status).toBe(403)
+      const rootClient = await login(h, root)
+      expect((await rootClient.call('GET', `/projects/${projectId}/audit`)).status).toBe(200)
+      // An owner of every project may (the CLI's first owner inviting another one).
+      const granted = await rootClient.call('POST', p, {
+        body: { email: 'wide@shop.example', role: 'analyst' },
+      })
+      expect(granted.status).toBe(201)
+      await h.db
+        .insertInto('operator_roles')
+        .values({ operator_id: granted.json.id, project_id: '*', role: 'owner', created_at: 0 })
+        .execute()
+      expect(
+        (await owner.call('PUT', `${p}/${granted.json.id}`, { body: { role: 'support' } })).status,
+      ).toBe(403)
+      expect(
+        (await rootClient.call('PUT', `${p}/${granted.json.id}`, { body: { role: 'developer' } }))
+          .status,
+      ).toBe(200)
+    })
+
     it('applies the project IP allowlist to the console and to secret keys', async () => {
       const owner = await login(h, ops.owner!, { 'X-Forwarded-For': '203.0.113.7' })
       const set = await owner.call('PUT', `/projects/${projectId}/settings`, {

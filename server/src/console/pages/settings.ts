@@ -1,5 +1,5 @@
 import { CONSENT_VERSION } from '@textgate/shared'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
@@ -8,6 +8,7 @@ import { requestLog } from '../../http/request-id'
 import { createKey, listKeys, revokeKey } from '../../keys'
 import { forgetCachedKeys } from '../../keys/invalidation'
 import {
+  ALL_PROJECTS,
   createOperator,
   issueSetupLink,
   OperatorError,
@@ -82,6 +83,23 @@ const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
 
 export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
   const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
+  /**
+   * A role in this project overrides an operator's every-project grant, so only an owner of
+   * every project may set one for an operator who has such a grant: otherwise a project's own
+   * owner could make the server's owner a support agent here, shut out of its audit log.
+   */
+  async function mayChangeRoleOf(c: Context, operatorId: string) {
+    if (c.get('everyProjectRole') === 'owner') return
+    const everyProject = await db
+      .selectFrom('operator_roles')
+      .select('role')
+      .where('operator_id', '=', operatorId)
+      .where('project_id', '=', ALL_PROJECTS)
+      .executeTakeFirst()
+    if (everyProject) {
+      throw new ApiError('forbidden', { message: 'This operator works on every project.' })
+    }
+  }
   return new Hono()
     .get('/', need('settings.read'), (c) => c.json(presentSettings(c.get('project'))))
     .put('/', need('settings.write'), async (c) => {
@@ -229,6 +247,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
             .select(['id', 'email'])
             .where('email', '=', email.trim().toLowerCase())
             .executeTakeFirstOrThrow()
+          await mayChangeRoleOf(c, existing.id)
           await setRole(db, existing.id, { projectId, role }, now())
           auditNote(c, {
             action: 'operator.grant',
@@ -251,6 +270,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         .where('project_id', '=', projectId)
         .executeTakeFirst()
       if (!current) throw new ApiError('not_found')
+      await mayChangeRoleOf(c, operatorId)
       await setRole(db, operatorId, { projectId, role }, now())
       auditNote(c, {
         action: 'operator.role',
