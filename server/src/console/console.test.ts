@@ -13,7 +13,7 @@ import { appendAudit, verifyAuditChain } from '../audit'
 import { createRestrictions } from '../fraud/events'
 import { completeSetup, createOperator } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
-import { newTotpSecret, totpCode } from '../operators/totp'
+import { newTotpSecret, totpCode, totpSecretText } from '../operators/totp'
 
 console.info(DIALECT_NOTE)
 
@@ -183,6 +183,31 @@ for (const dialect of DIALECTS) {
       expect((await laptop.call('POST', '/logout/everywhere')).status).toBe(200)
       expect((await phone.call('GET', '/session')).status).toBe(401)
       expect((await laptop.call('GET', '/session')).status).toBe(401)
+    })
+
+    it('ends every session of an operator whose password and authenticator are reset', async () => {
+      const op = await makeOperator(h, 'reset@shop.example', 'developer', projectId)
+      const before = await login(h, op)
+      const owner = await login(h, ops.owner!)
+      const link = await owner.call(
+        'POST',
+        `/projects/${projectId}/settings/operators/${op.id}/link`,
+      )
+      expect(link.status).toBe(200)
+      const token = new URL(link.json.setupUrl).hash.replace('#token=', '')
+      const secret = newTotpSecret()
+      h.advance(30_000)
+      const setup = await consoleRequest(h, 'POST', '/setup', {
+        body: {
+          token,
+          password: 'a different passphrase 77',
+          totpSecret: totpSecretText(secret),
+          code: totpCode(secret, h.now()),
+        },
+      })
+      expect(setup.status).toBe(200)
+      expect((await before.call('GET', '/session')).status).toBe(401)
+      expect((await owner.call('GET', '/session')).status).toBe(200)
     })
 
     it('refuses changes without the CSRF token or from another origin', async () => {

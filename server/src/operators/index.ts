@@ -199,6 +199,9 @@ export async function completeSetup(
     })
     .where('id', '=', row.id)
     .execute()
+  // New credentials end every session opened with the old ones (a reset link is how an owner
+  // takes an account back from whoever had its password and authenticator).
+  await db.deleteFrom('operator_sessions').where('operator_id', '=', row.id).execute()
   return withFields(row, { password_hash: passwordHash })
 }
 
