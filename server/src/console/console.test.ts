@@ -451,6 +451,19 @@ for (const dialect of DIALECTS) {
         ).status,
       ).toBe(403)
       expect((await analyst.call('GET', `${p}/events`)).json.events[0].phone).toContain('•')
+      // A listed number is shown in full only to roles that read numbers in full.
+      const number = await owner.call('POST', `${p}/lists`, {
+        body: { list: 'block', kind: 'phone', value: '+447400123999', note: 'chargebacks' },
+      })
+      expect(number.status).toBe(201)
+      const listed = (client: typeof owner) =>
+        client
+          .call('GET', `${p}/lists`)
+          .then((r) => r.json.entries.find((e: { id: string }) => e.id === number.json.id).value)
+      expect(await listed(owner)).toBe('+447400123999')
+      expect(await listed(analyst)).not.toContain('123999')
+      expect(await listed(analyst)).toContain('•')
+      expect((await owner.call('DELETE', `${p}/lists/${number.json.id}`)).status).toBe(200)
       const saved = await owner.call('PUT', `${p}/settings`, {
         body: { modes: { lists: 'shadow' } },
       })
