@@ -578,6 +578,25 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    it('names a chain whose head row was deleted (no trigger guards the heads)', async () => {
+      const actor = { type: 'cli' as const, id: null, label: 'cli' }
+      for (let i = 0; i < 3; i += 1) {
+        await appendAudit(h.db, { projectId: 'prj_headless', actor, action: `h.${i}` })
+      }
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+        ok: true,
+        chains: 1,
+        rows: 3,
+      })
+      // A plain DELETE, no trigger to lift: the chain's rows are left, the head is gone.
+      await h.db.deleteFrom('audit_heads').where('project_id', '=', 'prj_headless').execute()
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+        ok: false,
+        chains: 1,
+        broken: { projectId: 'prj_headless', seq: 3, reason: 'head_mismatch' },
+      })
+    })
+
     it('keeps one gapless chain per project under concurrent appends', async () => {
       const actor = { type: 'cli' as const, id: null, label: 'cli' }
       await Promise.all(
