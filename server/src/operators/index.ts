@@ -298,12 +298,13 @@ export async function checkPassword(
     await spendPasswordTime(password)
     throw lockedError(operator.locked_until, now)
   }
-  if (!(await verifyPassword(password, operator.password_hash))) {
-    await recordFailure(db, operator.id, now)
-    throw invalid
-  }
+  const right = await verifyPassword(password, operator.password_hash)
+  if (!right) await recordFailure(db, operator.id, now)
+  // Once locked, the same answer for a right and a wrong password: in a burst, the guesses
+  // still being checked when it locks must not tell which of them was right.
   const locked = await lockedNow(db, operator.id, now)
   if (locked !== null) throw lockedError(locked, now)
+  if (!right) throw invalid
   return operator
 }
 
@@ -330,6 +331,9 @@ export async function checkTotp(
   const step = matchTotp(secret, code.trim(), now, operator.totp_last_step)
   if (step === null) {
     await recordFailure(db, operator.id, now)
+    // Once locked, the same answer as the right code gets (below).
+    const locked = await lockedNow(db, operator.id, now)
+    if (locked !== null) throw lockedError(locked, now)
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
   // Taken only while the account is not locked: wrong codes sent alongside may have locked it.
