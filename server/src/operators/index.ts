@@ -20,6 +20,9 @@ export const ALL_PROJECTS = '*'
 export const LINK_TTL_MS = 72 * 3600_000
 const MAX_FAILED_LOGINS = 10
 const LOCKOUT_MS = 15 * 60_000
+/** The one answer to a refused password, whatever the reason (the lock included). */
+const INVALID_CREDENTIALS =
+  'The email or password is wrong. After 10 failed logins an account is locked for 15 minutes.'
 
 export class OperatorError extends Error {
   constructor(
@@ -271,8 +274,9 @@ export async function lockedNow(db: Kysely<Database>, operatorId: string, now: n
 }
 
 /**
- * The first factor. The same error, after the same work, for an unknown email, a wrong password
- * and an account not set up yet.
+ * The first factor. The same error, after the same work, for an unknown email, a wrong password,
+ * an account not set up yet and a locked account (right password or not): a distinct answer
+ * for a locked account would tell that the email is an operator's after ten wrong passwords.
  */
 export async function checkPassword(
   db: Kysely<Database>,
@@ -289,22 +293,19 @@ export async function checkPassword(
   const operator = email
     ? await db.selectFrom('operators').selectAll().where('email', '=', email).executeTakeFirst()
     : undefined
-  const invalid = new OperatorError('invalid_credentials', 'The email or password is wrong.')
+  const invalid = new OperatorError('invalid_credentials', INVALID_CREDENTIALS)
   if (!operator?.password_hash || operator.disabled_at !== null) {
     await spendPasswordTime(password)
     throw invalid
   }
   if (operator.locked_until !== null && operator.locked_until > now) {
     await spendPasswordTime(password)
-    throw lockedError(operator.locked_until, now)
+    throw invalid
   }
   const right = await verifyPassword(password, operator.password_hash)
   if (!right) await recordFailure(db, operator.id, now)
-  // Once locked, the same answer for a right and a wrong password: in a burst, the guesses
-  // still being checked when it locks must not tell which of them was right.
-  const locked = await lockedNow(db, operator.id, now)
-  if (locked !== null) throw lockedError(locked, now)
-  if (!right) throw invalid
+  // A right password is refused too if wrong ones sent alongside locked the account meanwhile.
+  if (!right || (await lockedNow(db, operator.id, now)) !== null) throw invalid
   return operator
 }
 
