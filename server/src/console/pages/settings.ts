@@ -206,7 +206,10 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       )
     })
     .post('/signing-key/rotate', need('keys.write'), async (c) => {
-      if (c.get('role') !== 'owner') throw new ApiError('forbidden', { permission: 'owner' })
+      // One signing key serves every project: rotating it is not one project's owner's call.
+      if (c.get('everyProjectRole') !== 'owner') {
+        throw new ApiError('forbidden', { permission: 'owner of every project' })
+      }
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
       const rotated = await tokens.rotate()
