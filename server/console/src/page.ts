@@ -8,6 +8,8 @@ export interface ProjectInfo {
   name: string
   role: string
   permissions: string[]
+  /** Owner of every project: the server's signing key is theirs to rotate. */
+  everyProjectOwner?: boolean
 }
 
 /** Formatting in the browser's locale and time zone. */

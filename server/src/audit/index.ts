@@ -113,7 +113,23 @@ export async function verifyAuditChain(
 ): Promise<ChainReport> {
   let headsQuery = db.selectFrom('audit_heads').selectAll().orderBy('project_id')
   if (options.projectId) headsQuery = headsQuery.where('project_id', '=', options.projectId)
-  const heads = await headsQuery.execute()
+  let chainsQuery = db.selectFrom('audit_log').select('project_id').distinct()
+  if (options.projectId) chainsQuery = chainsQuery.where('project_id', '=', options.projectId)
+  const stored = await headsQuery.execute()
+  // Every chain that has rows, head or not: the head row is what appends keep up to date, and
+  // without this a chain whose head was deleted would simply not be looked at.
+  const headless = (await chainsQuery.execute())
+    .map((row) => row.project_id)
+    .filter((projectId) => !stored.some((head) => head.project_id === projectId))
+  const heads = [
+    ...stored.map((head) => withFields(head, { missing: false })),
+    ...headless.map((projectId) => ({
+      project_id: projectId,
+      seq: 0,
+      hash: GENESIS_HASH,
+      missing: true,
+    })),
+  ].sort((a, b) => (a.project_id < b.project_id ? -1 : a.project_id > b.project_id ? 1 : 0))
   let rows = 0
   for (const head of heads) {
     let expectedSeq = 1
@@ -147,16 +163,16 @@ export async function verifyAuditChain(
       }
       if (page.length < PAGE) break
     }
-    if (Number(head.seq) !== expectedSeq - 1 || head.hash !== prev) {
+    if (head.missing || Number(head.seq) !== expectedSeq - 1 || head.hash !== prev) {
       return {
         ok: false,
         chains: heads.length,
         rows,
         broken: {
           projectId: head.project_id,
-          seq: Math.min(Number(head.seq), expectedSeq),
+          seq: head.missing ? expectedSeq - 1 : Math.min(Number(head.seq), expectedSeq),
           id: null,
-          reason: head.seq > expectedSeq - 1 ? 'missing_row' : 'head_mismatch',
+          reason: !head.missing && head.seq > expectedSeq - 1 ? 'missing_row' : 'head_mismatch',
         },
       }
     }

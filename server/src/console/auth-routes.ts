@@ -319,7 +319,12 @@ export function authRoutes(options: AuthRoutesOptions) {
       const projects = rows
         .map((p) => withFields(p, { role: roles[p.id] ?? wildcard }))
         .filter((p) => p.role !== undefined)
-        .map((p) => withFields(p, { permissions: ROLE_PERMISSIONS[p.role!] }))
+        .map((p) =>
+          withFields(p, {
+            permissions: ROLE_PERMISSIONS[p.role!],
+            everyProjectOwner: wildcard === 'owner',
+          }),
+        )
       return c.json({
         operator,
         csrfToken: csrfToken(csrf, session.id),

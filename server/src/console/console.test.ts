@@ -13,7 +13,7 @@ import { appendAudit, verifyAuditChain } from '../audit'
 import { createRestrictions } from '../fraud/events'
 import { completeSetup, createOperator } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
-import { newTotpSecret, totpCode } from '../operators/totp'
+import { newTotpSecret, totpCode, totpSecretText } from '../operators/totp'
 
 console.info(DIALECT_NOTE)
 
@@ -185,6 +185,31 @@ for (const dialect of DIALECTS) {
       expect((await laptop.call('GET', '/session')).status).toBe(401)
     })
 
+    it('ends every session of an operator whose password and authenticator are reset', async () => {
+      const op = await makeOperator(h, 'reset@shop.example', 'developer', projectId)
+      const before = await login(h, op)
+      const owner = await login(h, ops.owner!)
+      const link = await owner.call(
+        'POST',
+        `/projects/${projectId}/settings/operators/${op.id}/link`,
+      )
+      expect(link.status).toBe(200)
+      const token = new URL(link.json.setupUrl).hash.replace('#token=', '')
+      const secret = newTotpSecret()
+      h.advance(30_000)
+      const setup = await consoleRequest(h, 'POST', '/setup', {
+        body: {
+          token,
+          password: 'a different passphrase 77',
+          totpSecret: totpSecretText(secret),
+          code: totpCode(secret, h.now()),
+        },
+      })
+      expect(setup.status).toBe(200)
+      expect((await before.call('GET', '/session')).status).toBe(401)
+      expect((await owner.call('GET', '/session')).status).toBe(200)
+    })
+
     it('refuses changes without the CSRF token or from another origin', async () => {
       const owner = await login(h, ops.owner!)
       const body = { brand: 'Shop!' }
@@ -236,6 +261,34 @@ for (const dialect of DIALECTS) {
         expect((await client.call('GET', '/projects/prj_nope/settings')).status).toBe(403)
       }
     }, 60_000)
+
+    it("lets a project's owner set no role here for an owner of every project", async () => {
+      const root = await makeOperator(h, 'root@shop.example', 'owner', '*')
+      const owner = await login(h, ops.owner!)
+      const p = `/projects/${projectId}/settings/operators`
+      const invited = await owner.call('POST', p, {
+        body: { email: root.email, role: 'support' },
+      })
+      expect(invited.status).toBe(403)
+      const rootClient = await login(h, root)
+      expect((await rootClient.call('GET', `/projects/${projectId}/audit`)).status).toBe(200)
+      // An owner of every project may (the CLI's first owner inviting another one).
+      const granted = await rootClient.call('POST', p, {
+        body: { email: 'wide@shop.example', role: 'analyst' },
+      })
+      expect(granted.status).toBe(201)
+      await h.db
+        .insertInto('operator_roles')
+        .values({ operator_id: granted.json.id, project_id: '*', role: 'owner', created_at: 0 })
+        .execute()
+      expect(
+        (await owner.call('PUT', `${p}/${granted.json.id}`, { body: { role: 'support' } })).status,
+      ).toBe(403)
+      expect(
+        (await rootClient.call('PUT', `${p}/${granted.json.id}`, { body: { role: 'developer' } }))
+          .status,
+      ).toBe(200)
+    })
 
     it('applies the project IP allowlist to the console and to secret keys', async () => {
       const owner = await login(h, ops.owner!, { 'X-Forwarded-For': '203.0.113.7' })
@@ -398,6 +451,19 @@ for (const dialect of DIALECTS) {
         ).status,
       ).toBe(403)
       expect((await analyst.call('GET', `${p}/events`)).json.events[0].phone).toContain('•')
+      // A listed number is shown in full only to roles that read numbers in full.
+      const number = await owner.call('POST', `${p}/lists`, {
+        body: { list: 'block', kind: 'phone', value: '+447400123999', note: 'chargebacks' },
+      })
+      expect(number.status).toBe(201)
+      const listed = (client: typeof owner) =>
+        client
+          .call('GET', `${p}/lists`)
+          .then((r) => r.json.entries.find((e: { id: string }) => e.id === number.json.id).value)
+      expect(await listed(owner)).toBe('+447400123999')
+      expect(await listed(analyst)).not.toContain('123999')
+      expect(await listed(analyst)).toContain('•')
+      expect((await owner.call('DELETE', `${p}/lists/${number.json.id}`)).status).toBe(200)
       const saved = await owner.call('PUT', `${p}/settings`, {
         body: { modes: { lists: 'shadow' } },
       })
@@ -509,6 +575,25 @@ for (const dialect of DIALECTS) {
       expect(await verifyAuditChain(h.db, { projectId: 'prj_b' })).toMatchObject({
         ok: false,
         broken: { reason: 'missing_row' },
+      })
+    })
+
+    it('names a chain whose head row was deleted (no trigger guards the heads)', async () => {
+      const actor = { type: 'cli' as const, id: null, label: 'cli' }
+      for (let i = 0; i < 3; i += 1) {
+        await appendAudit(h.db, { projectId: 'prj_headless', actor, action: `h.${i}` })
+      }
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+        ok: true,
+        chains: 1,
+        rows: 3,
+      })
+      // A plain DELETE, no trigger to lift: the chain's rows are left, the head is gone.
+      await h.db.deleteFrom('audit_heads').where('project_id', '=', 'prj_headless').execute()
+      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+        ok: false,
+        chains: 1,
+        broken: { projectId: 'prj_headless', seq: 3, reason: 'head_mismatch' },
       })
     })
 

@@ -132,15 +132,20 @@ for (const dialect of DIALECTS) {
       expect(audit).toHaveLength(2)
     })
 
-    it('rotates the signing key (owner only): the JWKS keeps the old key, new tokens use the new one', async () => {
+    it('rotates the signing key (owner of every project only): the JWKS keeps the old key, new tokens use the new one', async () => {
       const before = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
         (k: { kid: string }) => k.kid,
       )
-      for (const role of ['developer', 'analyst', 'support']) {
+      // The one key signs every project's tokens: one project's owner may not rotate it either.
+      for (const role of ['developer', 'analyst', 'support', 'owner']) {
         const refused = await clients[role]!.call('POST', `${base()}/settings/signing-key/rotate`)
         expect([role, refused.status]).toEqual([role, 403])
       }
-      const rotated = await clients.owner!.call('POST', `${base()}/settings/signing-key/rotate`)
+      const session = await clients.owner!.call('GET', '/session')
+      expect(session.json.projects[0].everyProjectOwner).toBe(false)
+      const root = await login(h, await makeOperator(h, 'root@shop.example', 'owner', '*'))
+      expect((await root.call('GET', '/session')).json.projects[0].everyProjectOwner).toBe(true)
+      const rotated = await root.call('POST', `${base()}/settings/signing-key/rotate`)
       expect(rotated.status).toBe(200)
       expect(before).toContain(rotated.json.retiredKid)
       expect(before).not.toContain(rotated.json.kid)

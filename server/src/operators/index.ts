@@ -20,6 +20,9 @@ export const ALL_PROJECTS = '*'
 export const LINK_TTL_MS = 72 * 3600_000
 const MAX_FAILED_LOGINS = 10
 const LOCKOUT_MS = 15 * 60_000
+/** The one answer to a refused password, whatever the reason (the lock included). */
+const INVALID_CREDENTIALS =
+  'The email or password is wrong. After 10 failed logins an account is locked for 15 minutes.'
 
 export class OperatorError extends Error {
   constructor(
@@ -199,6 +202,9 @@ export async function completeSetup(
     })
     .where('id', '=', row.id)
     .execute()
+  // New credentials end every session opened with the old ones (a reset link is how an owner
+  // takes an account back from whoever had its password and authenticator).
+  await db.deleteFrom('operator_sessions').where('operator_id', '=', row.id).execute()
   return withFields(row, { password_hash: passwordHash })
 }
 
@@ -218,22 +224,59 @@ export function passwordMessage(problem: string): string {
 /** A fresh TOTP secret for a setup page (kept by the browser until the setup completes). */
 export { newTotpSecret }
 
-/** One more failed login; the tenth in a row locks the account for a while. */
-export async function recordFailure(db: Kysely<Database>, operator: Operator, now: number) {
-  const failures = operator.failed_logins + 1
+/**
+ * One more failed login; the tenth in a row locks the account for a while. One statement that
+ * counts from the stored value, so failures that run at the same time each count (a count read
+ * before a 100 ms scrypt and written back after let a burst of guesses count as one).
+ */
+export async function recordFailure(db: Kysely<Database>, operatorId: string, now: number) {
   await db
     .updateTable('operators')
-    .set({
-      failed_logins: failures >= MAX_FAILED_LOGINS ? 0 : failures,
-      locked_until: failures >= MAX_FAILED_LOGINS ? now + LOCKOUT_MS : operator.locked_until,
+    .set((eb) => {
+      const locks = eb('failed_logins', '>=', MAX_FAILED_LOGINS - 1)
+      return {
+        failed_logins: eb
+          .case()
+          .when(locks)
+          .then(0)
+          .else(eb('failed_logins', '+', 1))
+          .end(),
+        locked_until: eb
+          .case()
+          .when(locks)
+          .then(now + LOCKOUT_MS)
+          .else(eb.ref('locked_until'))
+          .end(),
+      }
     })
-    .where('id', '=', operator.id)
+    .where('id', '=', operatorId)
     .execute()
 }
 
+export function lockedError(lockedUntil: number, now: number): OperatorError {
+  return new OperatorError('locked', 'Too many failed logins: try again later.', {
+    retryAfterSeconds: Math.ceil((lockedUntil - now) / 1000),
+  })
+}
+
 /**
- * The first factor. The same error, after the same work, for an unknown email, a wrong password
- * and an account not set up yet.
+ * The account's lock as stored now, read again after a slow check: guesses sent at once all
+ * pass the first look before any of them fails, and a right one among them must not open an
+ * account the wrong ones locked meanwhile.
+ */
+export async function lockedNow(db: Kysely<Database>, operatorId: string, now: number) {
+  const row = await db
+    .selectFrom('operators')
+    .select('locked_until')
+    .where('id', '=', operatorId)
+    .executeTakeFirst()
+  return row?.locked_until != null && row.locked_until > now ? row.locked_until : null
+}
+
+/**
+ * The first factor. The same error, after the same work, for an unknown email, a wrong password,
+ * an account not set up yet and a locked account (right password or not): a distinct answer
+ * for a locked account would tell that the email is an operator's after ten wrong passwords.
  */
 export async function checkPassword(
   db: Kysely<Database>,
@@ -250,21 +293,19 @@ export async function checkPassword(
   const operator = email
     ? await db.selectFrom('operators').selectAll().where('email', '=', email).executeTakeFirst()
     : undefined
-  const invalid = new OperatorError('invalid_credentials', 'The email or password is wrong.')
+  const invalid = new OperatorError('invalid_credentials', INVALID_CREDENTIALS)
   if (!operator?.password_hash || operator.disabled_at !== null) {
     await spendPasswordTime(password)
     throw invalid
   }
   if (operator.locked_until !== null && operator.locked_until > now) {
     await spendPasswordTime(password)
-    throw new OperatorError('locked', 'Too many failed logins: try again later.', {
-      retryAfterSeconds: Math.ceil((operator.locked_until - now) / 1000),
-    })
-  }
-  if (!(await verifyPassword(password, operator.password_hash))) {
-    await recordFailure(db, operator, now)
     throw invalid
   }
+  const right = await verifyPassword(password, operator.password_hash)
+  if (!right) await recordFailure(db, operator.id, now)
+  // A right password is refused too if wrong ones sent alongside locked the account meanwhile.
+  if (!right || (await lockedNow(db, operator.id, now)) !== null) throw invalid
   return operator
 }
 
@@ -285,26 +326,31 @@ export async function checkTotp(
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
   if (operator.locked_until !== null && operator.locked_until > now) {
-    throw new OperatorError('locked', 'Too many failed logins: try again later.', {
-      retryAfterSeconds: Math.ceil((operator.locked_until - now) / 1000),
-    })
+    throw lockedError(operator.locked_until, now)
   }
   const secret = new Uint8Array(decryptToBuffer(encryptionKey, operator.totp_secret_encrypted))
   const step = matchTotp(secret, code.trim(), now, operator.totp_last_step)
   if (step === null) {
-    await recordFailure(db, operator, now)
+    await recordFailure(db, operator.id, now)
+    // Once locked, the same answer as the right code gets (below).
+    const locked = await lockedNow(db, operator.id, now)
+    if (locked !== null) throw lockedError(locked, now)
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
+  // Taken only while the account is not locked: wrong codes sent alongside may have locked it.
   let taken = db
     .updateTable('operators')
     .set({ totp_last_step: step, failed_logins: 0, locked_until: null })
     .where('id', '=', operatorId)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
   taken =
     operator.totp_last_step === null
       ? taken.where('totp_last_step', 'is', null)
       : taken.where('totp_last_step', '<', step)
   const result = await taken.executeTakeFirst()
   if (Number(result.numUpdatedRows) !== 1) {
+    const locked = await lockedNow(db, operatorId, now)
+    if (locked !== null) throw lockedError(locked, now)
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
   return operator

@@ -19,7 +19,7 @@ import {
 import type { Kysely } from 'kysely'
 import { newId } from '../ids'
 import type { Database, Operator } from '../storage'
-import { OperatorError, recordFailure } from './index'
+import { lockedError, lockedNow, OperatorError, recordFailure } from './index'
 
 export interface RelyingParty {
   /** The server's host name (WebAuthn refuses IP addresses). */
@@ -235,7 +235,7 @@ export async function checkPasskey(
     .where('credential_id', '=', input.response.id)
     .executeTakeFirst()
   const refuse = async (): Promise<never> => {
-    await recordFailure(db, operator, input.now)
+    await recordFailure(db, operator.id, input.now)
     throw new OperatorError('invalid_passkey', 'The passkey was not accepted.')
   }
   if (!key) return refuse()
@@ -263,10 +263,18 @@ export async function checkPasskey(
     .set({ counter: result.authenticationInfo.newCounter, last_used_at: input.now })
     .where('id', '=', key.id)
     .execute()
-  await db
+  // Cleared only while not locked: forged answers sent alongside may have locked the account.
+  const cleared = await db
     .updateTable('operators')
     .set({ failed_logins: 0, locked_until: null })
     .where('id', '=', operator.id)
-    .execute()
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', input.now)]))
+    .executeTakeFirst()
+  if (Number(cleared.numUpdatedRows) !== 1) {
+    const locked = await lockedNow(db, operator.id, input.now)
+    throw locked === null
+      ? new OperatorError('invalid_passkey', 'The passkey was not accepted.')
+      : lockedError(locked, input.now)
+  }
   return operator
 }

@@ -230,7 +230,7 @@ export class SettingsPage extends ProjectPage {
         }
       </section>
       ${
-        this.project.role === 'owner'
+        this.project.everyProjectOwner
           ? html`<section class="card" aria-labelledby="signing-h"><h2 id="signing-h">${t.settings.signing}</h2>
             <button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></section>`
           : ''

@@ -113,9 +113,16 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
         }),
       })
     })
-    .get('/lists', need('fraud.read'), async (c) =>
-      c.json({ entries: await listEntries(db, c.get('project').id, now()) }),
-    )
+    .get('/lists', need('fraud.read'), async (c) => {
+      const entries = await listEntries(db, c.get('project').id, now())
+      // A listed number is a person's number: in full only for roles that read numbers in full.
+      const full = can(c.get('role'), 'pii.read')
+      return c.json({
+        entries: entries.map((e) =>
+          full || e.kind !== 'phone' ? e : { ...e, value: maskPhone(e.value) },
+        ),
+      })
+    })
     .post('/lists', need('fraud.write'), async (c) => {
       const input = await readJson(c, ListAdd)
       const entry = await addListEntry(db, c.get('project').id, input, now())

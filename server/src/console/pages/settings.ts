@@ -1,5 +1,5 @@
 import { CONSENT_VERSION } from '@textgate/shared'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
@@ -8,6 +8,7 @@ import { requestLog } from '../../http/request-id'
 import { createKey, listKeys, revokeKey } from '../../keys'
 import { forgetCachedKeys } from '../../keys/invalidation'
 import {
+  ALL_PROJECTS,
   createOperator,
   issueSetupLink,
   OperatorError,
@@ -82,6 +83,23 @@ const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
 
 export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
   const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
+  /**
+   * A role in this project overrides an operator's every-project grant, so only an owner of
+   * every project may set one for an operator who has such a grant: otherwise a project's own
+   * owner could make the server's owner a support agent here, shut out of its audit log.
+   */
+  async function mayChangeRoleOf(c: Context, operatorId: string) {
+    if (c.get('everyProjectRole') === 'owner') return
+    const everyProject = await db
+      .selectFrom('operator_roles')
+      .select('role')
+      .where('operator_id', '=', operatorId)
+      .where('project_id', '=', ALL_PROJECTS)
+      .executeTakeFirst()
+    if (everyProject) {
+      throw new ApiError('forbidden', { message: 'This operator works on every project.' })
+    }
+  }
   return new Hono()
     .get('/', need('settings.read'), (c) => c.json(presentSettings(c.get('project'))))
     .put('/', need('settings.write'), async (c) => {
@@ -188,7 +206,10 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       )
     })
     .post('/signing-key/rotate', need('keys.write'), async (c) => {
-      if (c.get('role') !== 'owner') throw new ApiError('forbidden', { permission: 'owner' })
+      // One signing key serves every project: rotating it is not one project's owner's call.
+      if (c.get('everyProjectRole') !== 'owner') {
+        throw new ApiError('forbidden', { permission: 'owner of every project' })
+      }
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
       const rotated = await tokens.rotate()
@@ -229,6 +250,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
             .select(['id', 'email'])
             .where('email', '=', email.trim().toLowerCase())
             .executeTakeFirstOrThrow()
+          await mayChangeRoleOf(c, existing.id)
           await setRole(db, existing.id, { projectId, role }, now())
           auditNote(c, {
             action: 'operator.grant',
@@ -251,6 +273,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         .where('project_id', '=', projectId)
         .executeTakeFirst()
       if (!current) throw new ApiError('not_found')
+      await mayChangeRoleOf(c, operatorId)
       await setRole(db, operatorId, { projectId, role }, now())
       auditNote(c, {
         action: 'operator.role',

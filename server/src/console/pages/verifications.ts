@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import ipaddr from 'ipaddr.js'
 import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { readJson, validate } from '../../http/body'
@@ -20,11 +21,17 @@ const ListQuery = v.object({
 })
 const Lookup = v.strictObject({ phone: v.pipe(v.string(), v.maxLength(40)) })
 
-/** An address with its last part hidden (the network stays readable). */
+/**
+ * An address with its last part hidden (the network stays readable): an IPv4 address without
+ * its last byte, an IPv6 address as its /64 network. IPv6 is expanded first: the written form
+ * drops zero groups (`2001:db8::1234`), so its first four groups can be the whole address.
+ */
 export function maskIp(ip: string | null): string | null {
   if (!ip) return ip
   if (ip.includes('.')) return ip.replace(/\.\d+$/, '.x')
-  return `${ip.split(':').slice(0, 4).join(':')}:…`
+  if (!ipaddr.IPv6.isValid(ip)) return '…'
+  const network = ipaddr.IPv6.parse(ip).parts.slice(0, 4)
+  return `${network.map((part) => part.toString(16)).join(':')}:…`
 }
 
 const json = (text: string | null) => (text ? JSON.parse(text) : null)
