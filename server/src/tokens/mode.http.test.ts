@@ -63,7 +63,7 @@ for (const dialect of DIALECTS) {
       expect(asTest.json).toMatchObject({ valid: true, claims: { mode: 'test' } })
     })
 
-    it('keeps live verifications from test secret keys: not found to read or cancel', async () => {
+    it('keeps live verifications from test keys: not found to read, cancel, check or resend', async () => {
       const pkLive = await createApiKey(h.db, projectId, 'publishable', 'live')
       const started = await h.call('POST', '/v1/verifications', {
         key: pkLive,
@@ -79,6 +79,21 @@ for (const dialect of DIALECTS) {
         expect(res.status).toBe(404)
         expect(res.json.error.code).toBe('verification_not_found')
       }
+      // Nor does the page's public test key check its code (no attempt used) or resend it.
+      for (const [suffix, body] of [
+        ['/check', { code: '123456' }],
+        ['/resend', undefined],
+      ] as const) {
+        const res = await h.call('POST', path + suffix, { key: pkTest, body })
+        expect(res.status).toBe(404)
+        expect(res.json.error.code).toBe('verification_not_found')
+      }
+      const row = await h.db
+        .selectFrom('verifications')
+        .select(['attempts', 'sends'])
+        .where('id', '=', started.json.id)
+        .executeTakeFirstOrThrow()
+      expect(row).toEqual({ attempts: 0, sends: 1 })
       const asLive = await h.call('GET', path, { key: skLive, origin: null })
       expect(asLive.json).toMatchObject({ mode: 'live', status: 'pending' })
     })

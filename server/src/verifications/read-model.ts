@@ -5,7 +5,6 @@
  */
 import type { CallerSignals, VerificationDetails } from '@textgate/shared'
 import type { Kysely } from 'kysely'
-import { ApiError } from '../http/errors'
 import type { Database } from '../storage'
 import { iso, loadVerification, MAX_CHECKS } from './state'
 
@@ -21,8 +20,7 @@ export async function readVerification(
   /** The reading key's mode: a test key never sees a live verification (it is not found). */
   keyMode?: 'test' | 'live',
 ): Promise<VerificationDetails> {
-  const row = await loadVerification(db, projectId, id)
-  if (keyMode === 'test' && row.mode === 'live') throw new ApiError('verification_not_found')
+  const row = await loadVerification(db, projectId, id, keyMode)
   const status = row.status === 'pending' && row.expires_at <= at ? 'expired' : row.status
   const messages = await db
     .selectFrom('messages')

@@ -36,6 +36,11 @@ export async function loadVerification(
   db: Kysely<Database>,
   projectId: string,
   id: string,
+  /**
+   * The asking key's mode: test keys go to every developer of the store, so a live
+   * verification is not found to them (live keys see both).
+   */
+  keyMode?: KeyMode,
 ): Promise<Verification> {
   const row = await db
     .selectFrom('verifications')
@@ -43,7 +48,9 @@ export async function loadVerification(
     .where('id', '=', id)
     .where('project_id', '=', projectId)
     .executeTakeFirst()
-  if (!row) throw new ApiError('verification_not_found')
+  if (!row || (keyMode === 'test' && row.mode === 'live')) {
+    throw new ApiError('verification_not_found')
+  }
   return row
 }
 
@@ -67,12 +74,16 @@ export async function reserveAttempt(
   projectId: string,
   id: string,
   at: number,
+  /** The checking key's mode: a test key reserves only on test verifications. */
+  keyMode?: KeyMode,
 ) {
-  return db
+  let reserve = db
     .updateTable('verifications')
     .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
     .where('id', '=', id)
     .where('project_id', '=', projectId)
+  if (keyMode === 'test') reserve = reserve.where('mode', '=', 'test')
+  return reserve
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_CHECKS)
     .where('expires_at', '>', at)
