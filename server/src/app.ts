@@ -9,7 +9,7 @@ import { type Context, Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { auditTrail } from './audit'
-import { apiKeyAuth, corsPreflight } from './auth'
+import { allowOrigin, apiKeyAuth, corsPreflight, isKnownOrigin, isPublishableRoute } from './auth'
 import type { CarrierAdapter } from './carriers/types'
 import { consoleRoutes } from './console'
 import { carrierReportRoutes } from './delivery/reports'
@@ -128,6 +128,15 @@ export function createApp({
         'request',
       )
     }
+  })
+  // A widget route's refusals before its key is read (a body too large, a query the guard
+  // refuses) are readable from origins some project allows, as the key's own errors are: the
+  // page's developer sees the JSON error, not a CORS failure. A secret key takes it back.
+  app.use('/v1/*', async function widgetRefusalsReadable(c, next) {
+    const origin = c.req.header('Origin')
+    if (origin && isPublishableRoute(c.req.method, c.req.path) && (await isKnownOrigin(db, origin)))
+      allowOrigin(c, origin)
+    await next()
   })
   app.use(requestGuard())
   const apiBodyLimit = bodyLimit({

@@ -22,7 +22,7 @@ declare module 'hono' {
   }
 }
 
-export { allowOrigin, corsPreflight, isPublishableRoute } from './cors'
+export { allowOrigin, corsPreflight, isKnownOrigin, isPublishableRoute } from './cors'
 
 export interface ApiKeyAuthOptions {
   db: Kysely<Database>

@@ -443,6 +443,25 @@ for (const dialect of DIALECTS) {
       })
       expect(huge.status).toBe(413)
       expect(huge.json.error.code).toBe('payload_too_large')
+      // Refused before the key is read, and still readable by the page (not a CORS failure).
+      expect(huge.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
+      const control = await h.call('GET', '/v1/sandbox/messages?to=%2B447400123123%00', { key: pk })
+      expect(control.status).toBe(400)
+      expect(control.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
+      // Not from an origin no project allows, and never on a secret-key route.
+      const elsewhere = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        origin: 'https://elsewhere.example',
+        body: { phone: PHONE, consent: { accepted: true, version: 'x'.repeat(40_000) } },
+      })
+      expect(elsewhere.status).toBe(413)
+      expect(elsewhere.headers.get('Access-Control-Allow-Origin')).toBeNull()
+      const secret = await h.call('POST', '/v1/tokens/redeem', {
+        key: sk,
+        body: { token: 'x'.repeat(40_000) },
+      })
+      expect(secret.status).toBe(413)
+      expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
     })
 
     it('keeps to the countries a project allows', async () => {
