@@ -131,17 +131,25 @@ export async function createBrowserBot(): Promise<BrowserBot> {
         // The widget solves proof-of-work challenges itself and retries; a captcha it cannot do.
         let timer: NodeJS.Timeout | undefined
         let solving = false
+        let posted = 0
+        tab.on('request', (r) => {
+          if (r.url() === `${textgateUrl}/v1/verifications` && r.method() === 'POST') posted++
+        })
+        const shown = () =>
+          widget('error')
+            .first()
+            .textContent({ timeout: 1_000 })
+            .catch(() => null)
         const answered = new Promise<BotOutcome>((resolve) => {
           // Still working on a proof of work by then is the bot's cost, not a stuck bot.
-          timer = setTimeout(
-            () =>
-              resolve(
-                solving
-                  ? { status: 0, gaveUp: 'proof of work not solved in time' }
-                  : { status: 0, stuck: 'no answer to the start' },
-              ),
-            ANSWER_WAIT_MS,
-          )
+          timer = setTimeout(async () => {
+            if (solving) return resolve({ status: 0, gaveUp: 'proof of work not solved in time' })
+            const said = await shown()
+            resolve({
+              status: 0,
+              stuck: `no answer to the start (${posted} sent; the widget said: ${said || 'nothing'})`,
+            })
+          }, ANSWER_WAIT_MS)
           tab.on('response', async (r) => {
             if (r.url() !== `${textgateUrl}/v1/verifications` || r.request().method() !== 'POST') {
               return
@@ -164,11 +172,13 @@ export async function createBrowserBot(): Promise<BrowserBot> {
           // The widget kept its button disabled (a wait it was told to keep, or a page that
           // never finished loading): no start was sent. Say what it showed.
           clearTimeout(timer)
-          const shown = await widget('error')
-            .first()
-            .textContent({ timeout: 1_000 })
+          const disabled = await widget('submit-button')
+            .isDisabled({ timeout: 1_000 })
             .catch(() => null)
-          return { status: 0, stuck: `could not submit; the widget said: ${shown ?? 'nothing'}` }
+          return {
+            status: 0,
+            stuck: `could not submit (button disabled: ${disabled}); the widget said: ${(await shown()) || 'nothing'}`,
+          }
         }
         return await answered
       } finally {
