@@ -65,9 +65,12 @@ describe('settings', () => {
       TEXTGATE_WEBHOOK_NETWORKS: '172.16.0.0/12',
       TEXTGATE_SECRET: SECRET,
     })
-    expect(withNetworks.webhookNetworks.map(([a, bits]) => `${a.toString()}/${bits}`)).toEqual([
-      '172.16.0.0/12',
-    ])
+    const { ranges, testLoopback } = withNetworks.webhookNetworks
+    expect(ranges.map(([a, bits]) => `${a.toString()}/${bits}`)).toEqual(['172.16.0.0/12'])
+    expect(testLoopback).toBe(true)
+    // In production loopback is the server's own services: closed unless listed.
+    const production = loadConfig({ NODE_ENV: 'production', TEXTGATE_SECRET: SECRET })
+    expect(production.webhookNetworks).toEqual({ ranges: [], testLoopback: false })
   })
 
   it('refuses to start in production without a secret', () => {

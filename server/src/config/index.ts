@@ -14,7 +14,7 @@ import { parseDatabaseUrl } from '../storage'
 import { DEFAULT_WRITER_NICE } from '../storage/writer-thread'
 import {
   NO_WEBHOOK_NETWORKS,
-  parseWebhookNetworks,
+  parseWebhookRanges,
   type WebhookNetworks,
 } from '../webhooks/url-policy'
 
@@ -69,8 +69,9 @@ export interface Config {
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
   /**
-   * Networks of the operator's (CIDR ranges, TEXTGATE_WEBHOOK_NETWORKS) that webhook endpoints
-   * may be in besides the public internet; none by default.
+   * Where webhook endpoints may be besides the public internet: the operator's networks (CIDR
+   * ranges, TEXTGATE_WEBHOOK_NETWORKS; none by default), and loopback for test mode outside
+   * production.
    */
   webhookNetworks: WebhookNetworks
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
@@ -201,7 +202,7 @@ const EnvSchema = v.object({
       v.string(),
       v.rawTransform(({ dataset, addIssue, NEVER }) => {
         try {
-          return parseWebhookNetworks(dataset.value)
+          return parseWebhookRanges(dataset.value)
         } catch (error) {
           addIssue({ message: `TEXTGATE_WEBHOOK_NETWORKS: ${(error as Error).message}` })
           return NEVER
@@ -340,7 +341,10 @@ export function loadConfig(
     sqliteWriterThread: settings.TEXTGATE_SQLITE_WRITER !== 'inline',
     sqliteWriterNice: settings.TEXTGATE_SQLITE_WRITER_NICE ?? DEFAULT_WRITER_NICE,
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
-    webhookNetworks: settings.TEXTGATE_WEBHOOK_NETWORKS ?? NO_WEBHOOK_NETWORKS,
+    webhookNetworks: {
+      ranges: settings.TEXTGATE_WEBHOOK_NETWORKS ?? NO_WEBHOOK_NETWORKS.ranges,
+      testLoopback: !production,
+    },
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,
   }

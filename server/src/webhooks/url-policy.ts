@@ -2,8 +2,9 @@
  * Where webhooks may go. Live-mode endpoints must be https on a public address, checked when
  * the endpoint is saved and again on every connection (the address the name resolves to at
  * send time is the one connected to, so DNS rebinding cannot reach a private network).
- * Test-mode endpoints may also use loopback (plain http too), for a developer's own machine, and
- * nothing else private: anyone holding a test key must not reach the operator's network.
+ * Test-mode endpoints may also use loopback (plain http too), for a developer's own machine,
+ * outside production, and nothing else private: anyone holding a test key must not reach the
+ * operator's network.
  *
  * The operator may name networks of their own (TEXTGATE_WEBHOOK_NETWORKS: the store's servers
  * on a private network, a Docker bridge) that endpoints of either mode may reach too: https in
@@ -36,18 +37,26 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast'
 }
 
-/** Networks the operator allows endpoints in besides the public internet (CIDR ranges). */
-export type WebhookNetworks = readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]
+/** Where endpoints may be besides the public internet. */
+export interface WebhookNetworks {
+  /** The operator's networks (CIDR ranges, TEXTGATE_WEBHOOK_NETWORKS), open to either mode. */
+  ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]
+  /**
+   * Loopback for test-mode endpoints: a developer's own machine. Outside production only: on a
+   * production server loopback is that server's own services, not anyone's development box.
+   */
+  testLoopback: boolean
+}
 
-export const NO_WEBHOOK_NETWORKS: WebhookNetworks = []
+export const NO_WEBHOOK_NETWORKS: WebhookNetworks = { ranges: [], testLoopback: true }
 
 /**
  * Parses a comma-separated list of CIDR ranges (`10.0.0.0/8, fd00::/8`); throws an Error naming
  * the first that is not one.
  * @example
- * parseWebhookNetworks('172.16.0.0/12') // [[IPv4 172.16.0.0, 12]]
+ * parseWebhookRanges('172.16.0.0/12') // [[IPv4 172.16.0.0, 12]]
  */
-export function parseWebhookNetworks(text: string): WebhookNetworks {
+export function parseWebhookRanges(text: string): WebhookNetworks['ranges'] {
   return text
     .split(',')
     .map((part) => part.trim())
@@ -63,12 +72,12 @@ export function parseWebhookNetworks(text: string): WebhookNetworks {
 
 /** Whether `address` is in one of `networks` (IPv4-mapped IPv6 read as IPv4). */
 export function inWebhookNetworks(address: string, networks: WebhookNetworks): boolean {
-  if (networks.length === 0 || !ipaddr.isValid(address)) return false
+  if (networks.ranges.length === 0 || !ipaddr.isValid(address)) return false
   let parsed = ipaddr.parse(address)
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address()
   }
-  return networks.some(
+  return networks.ranges.some(
     ([network, bits]) =>
       network.kind() === parsed.kind() &&
       (parsed as ipaddr.IPv4).match(network as ipaddr.IPv4, bits),
@@ -107,16 +116,18 @@ export function checkWebhookUrl(
   if (url.username || url.password) throw new WebhookUrlError('the URL must not hold credentials')
   const host = hostOf(url)
   if (url.protocol === 'http:') {
-    if (mode === 'test' && isLoopbackHost(host)) return url.toString()
+    if (mode === 'test' && networks.testLoopback && isLoopbackHost(host)) return url.toString()
     // A name is resolved on save and at each connection: its addresses must be the operator's.
-    if (mode === 'test' && networks.length > 0 && !isIP(host)) return url.toString()
+    if (mode === 'test' && networks.ranges.length > 0 && !isIP(host)) return url.toString()
     if (mode === 'test' && inWebhookNetworks(host, networks)) return url.toString()
     throw new WebhookUrlError(
-      mode === 'test'
-        ? networks.length > 0
-          ? 'plain http is allowed only to loopback and TEXTGATE_WEBHOOK_NETWORKS'
-          : 'plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)'
-        : 'live-mode webhook URLs must be https',
+      mode === 'live'
+        ? 'live-mode webhook URLs must be https'
+        : networks.testLoopback
+          ? `plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)${networks.ranges.length > 0 ? ' and TEXTGATE_WEBHOOK_NETWORKS' : ''}`
+          : networks.ranges.length > 0
+            ? 'plain http is allowed only to TEXTGATE_WEBHOOK_NETWORKS'
+            : 'test-mode webhook URLs must be https on this server (loopback is its own, in production)',
     )
   }
   if (url.protocol !== 'https:') throw new WebhookUrlError('the URL must be https')
@@ -127,6 +138,8 @@ export function checkWebhookUrl(
     if (isIP(host) && !addressAllowed(host, mode, networks)) {
       throw new WebhookUrlError('live-mode webhooks cannot go to a private or reserved address')
     }
+  } else if (isLoopbackHost(host) && !networks.testLoopback && !inWebhookNetworks(host, networks)) {
+    throw new WebhookUrlError('webhooks cannot go to loopback on this server (in production)')
   } else if (isIP(host) && !addressAllowed(host, mode, networks)) {
     throw new WebhookUrlError(
       'test-mode webhooks can go to loopback or a public address, not a private or reserved one',
@@ -150,7 +163,7 @@ function addressAllowed(
   // every store's developers, and the delivery log's errors would map that network for them.
   // The operator's own networks are theirs to open, to either mode.
   if (inWebhookNetworks(address, networks)) return true
-  if (mode === 'test' && isLoopbackAddress(address)) return true
+  if (mode === 'test' && networks.testLoopback && isLoopbackAddress(address)) return true
   return !plain && isPublicAddress(address)
 }
 

@@ -23,7 +23,9 @@ import {
   checkWebhookUrl,
   guardedLookup,
   literalAllowed,
-  parseWebhookNetworks,
+  NO_WEBHOOK_NETWORKS,
+  parseWebhookRanges,
+  type WebhookNetworks,
 } from './url-policy'
 
 const PHONE = '+447400123456'
@@ -56,18 +58,47 @@ describe('guarded DNS lookup', () => {
 })
 
 describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
-  const networks = parseWebhookNetworks(' 10.0.0.0/8, fd00::/8 ,127.0.0.0/8')
+  const ranges = (text: string, testLoopback = true): WebhookNetworks => ({
+    ranges: parseWebhookRanges(text),
+    testLoopback,
+  })
+  const networks = ranges(' 10.0.0.0/8, fd00::/8 ,127.0.0.0/8')
 
   it('reads CIDR ranges, and names the first that is not one', () => {
-    expect(networks.map(([address, bits]) => `${address.toString()}/${bits}`)).toEqual([
+    expect(networks.ranges.map(([address, bits]) => `${address.toString()}/${bits}`)).toEqual([
       '10.0.0.0/8',
       'fd00::/8',
       '127.0.0.0/8',
     ])
-    expect(parseWebhookNetworks('')).toEqual([])
-    expect(() => parseWebhookNetworks('10.0.0.0/8, 192.168.1.1')).toThrow(
+    expect(parseWebhookRanges('')).toEqual([])
+    expect(() => parseWebhookRanges('10.0.0.0/8, 192.168.1.1')).toThrow(
       '"192.168.1.1" is not a network in CIDR form',
     )
+  })
+
+  it('closes loopback to test keys in production, unless the operator lists it', async () => {
+    const production = ranges('', false)
+    for (const url of [
+      'http://127.0.0.1:8080/hooks',
+      'http://localhost:8080/hooks',
+      'https://[::1]/x',
+    ]) {
+      expect(() => checkWebhookUrl(url, 'test', production)).toThrow('on this server')
+      // A name is held at its lookup (below); an address at once.
+      if (!url.includes('localhost')) expect(literalAllowed(url, 'test', production)).toBe(false)
+    }
+    const lookup = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+      guardedLookup('test', production)('localhost', { all: true }, (error) => resolve(error)),
+    )
+    expect(lookup?.code).toBe('EADDRNOTALLOWED')
+    // Listed, it is the operator's to open.
+    const listed = ranges('127.0.0.0/8', false)
+    expect(checkWebhookUrl('http://127.0.0.1:8080/hooks', 'test', listed)).toBe(
+      'http://127.0.0.1:8080/hooks',
+    )
+    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', listed)).toBe(true)
+    // Outside production, as before.
+    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', NO_WEBHOOK_NETWORKS)).toBe(true)
   })
 
   it('opens those networks to endpoints of either mode, https for live, and no others', () => {
@@ -99,7 +130,7 @@ describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
 
   it('connects a live endpoint to a name in them, checked on save and at the connection', async () => {
     // localhost (127.0.0.1 and ::1) stands for a name on the operator's network.
-    const v4 = parseWebhookNetworks('127.0.0.0/8')
+    const v4 = ranges('127.0.0.0/8')
     const lookup = (nets = v4) =>
       new Promise<{ error: NodeJS.ErrnoException | null; found: unknown }>((resolve) =>
         guardedLookup('live', nets)('localhost', { all: true }, (error, found) =>
@@ -110,7 +141,7 @@ describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
     expect(allowed.error).toBeNull()
     // Only the addresses inside the networks are offered to the connection.
     expect(allowed.found).toEqual([{ address: '127.0.0.1', family: 4 }])
-    expect((await lookup([])).error?.code).toBe('EADDRNOTALLOWED')
+    expect((await lookup(NO_WEBHOOK_NETWORKS)).error?.code).toBe('EADDRNOTALLOWED')
     await expect(checkResolvedHost('https://localhost/hooks', 'live', v4)).resolves.toBeUndefined()
     // A test-mode plain-http name must resolve inside loopback or the networks only.
     await expect(
