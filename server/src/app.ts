@@ -155,7 +155,7 @@ export function createApp({
     await next()
   })
   // Every secret-key write and every operator action, whatever the route.
-  const audit = auditTrail({ db, logger, now })
+  const audit = auditTrail({ db, auditKey: secrets.auditKey, logger, now })
   app.use('/v1/*', audit)
   app.use('/console/api/*', audit)
 
@@ -200,6 +200,7 @@ export function createApp({
     consoleRoutes({
       db,
       encryptionKey: secrets.encryptionKey,
+      auditKey: secrets.auditKey,
       publicUrl: publicUrl ?? 'http://localhost:8787',
       logger,
       consoleDir,

@@ -11,6 +11,7 @@ import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { createApp } from './app'
+import { sealAfterMigrations } from './audit'
 import { sandboxCarrier } from './carriers/sandbox'
 import { CarrierError } from './carriers/types'
 import type { Config } from './config'
@@ -87,6 +88,9 @@ export async function startServer(
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)
+  // At the upgrade to keyed audit chains, the older chains get a keyed row that seals them.
+  const sealed = await sealAfterMigrations(storage.db, secrets.auditKey, applied)
+  if (sealed.length > 0) logger.info({ chains: sealed }, 'audit chains sealed with a keyed row')
   const tokens = createTokenService({
     db: storage.db,
     encryptionKey: secrets.encryptionKey,

@@ -155,6 +155,11 @@ export const ERRORS = {
     message: 'An operator with this email already exists.',
     widget: false,
   },
+  passkey_exists: {
+    status: 409,
+    message: 'This passkey is already registered.',
+    widget: false,
+  },
   internal_error: { status: 500, message: 'Something went wrong on our side.', widget: 'generic' },
   service_unavailable: {
     status: 503,

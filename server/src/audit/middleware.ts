@@ -34,15 +34,22 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface AuditTrailOptions {
   db: Kysely<Database>
+  /** The chain's HMAC key (`Secrets.auditKey`). */
+  auditKey: Buffer
   logger: Logger
   now?: () => number
 }
 
 /**
  * @example
- * app.use('/v1/*', auditTrail({ db, logger }))
+ * app.use('/v1/*', auditTrail({ db, auditKey: secrets.auditKey, logger }))
  */
-export function auditTrail({ db, logger, now = Date.now }: AuditTrailOptions): MiddlewareHandler {
+export function auditTrail({
+  db,
+  auditKey,
+  logger,
+  now = Date.now,
+}: AuditTrailOptions): MiddlewareHandler {
   return async function auditTrail(c, next) {
     await next()
     const note = c.get('audit')
@@ -59,7 +66,7 @@ export function auditTrail({ db, logger, now = Date.now }: AuditTrailOptions): M
     // Publishable-key calls (the widget) and unauthenticated noise are not operator actions.
     if (!actor) return
     try {
-      await appendAudit(db, {
+      await appendAudit(db, auditKey, {
         projectId: projectId ?? GLOBAL_CHAIN,
         actor,
         action: note?.action ?? `${c.req.method} ${c.req.path}`,

@@ -4,7 +4,9 @@
  * @module
  */
 import { parseArgs } from 'node:util'
+import { sealAfterMigrations } from '../audit'
 import { type Config, loadConfig } from '../config'
+import { deriveSecrets } from '../secrets'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
 
 /** Every option any command takes (one parse for all, so each command sees the same flags). */
@@ -105,7 +107,9 @@ export async function withStorage<T>(
   // A short command: SQLite checkpoints inside its commits, with no thread to start and stop.
   const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
   try {
-    await migrateToLatest(storage)
+    const applied = await migrateToLatest(storage)
+    // At the upgrade to keyed audit chains, the older chains get a keyed row that seals them.
+    await sealAfterMigrations(storage.db, deriveSecrets(config.secret).auditKey, applied)
     return await run(storage)
   } finally {
     await storage.close()

@@ -9,8 +9,9 @@ import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { GLOBAL_CHAIN } from '../audit'
+import { type CounterRef, databaseCounters, keyedCounters } from '../fraud/counters'
 import { readJson } from '../http/body'
-import type { clientIp } from '../http/client-ip'
+import { addressGroup, type clientIp } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import {
   checkPassword,
@@ -87,6 +88,17 @@ export interface AuthRoutesOptions {
   now: () => number
 }
 
+/**
+ * Sign-in attempts per client address (IPv6 by its /64), each step on its own: every attempt
+ * counts, refused ones included, before any scrypt or TOTP work, so one address can neither burn
+ * the server's CPU on password hashes nor run through an account's lockout allowance alone.
+ * Generous for people: a login is one attempt at each step.
+ */
+export const SIGN_IN_LIMITS = [
+  { windowMs: 60_000, max: 10 },
+  { windowMs: 3_600_000, max: 60 },
+] as const
+
 export function asApiError(error: unknown): never {
   if (error instanceof OperatorError) {
     switch (error.code) {
@@ -113,6 +125,31 @@ export function asApiError(error: unknown): never {
 export function authRoutes(options: AuthRoutesOptions) {
   const { db, encryptionKey, cookie, csrf, issuer, now } = options
   const rp = relyingParty(issuer)
+  // In the database (exact across server processes, on SQLite and PostgreSQL), keyed by HMAC so
+  // the table keeps no address.
+  const counters = keyedCounters(databaseCounters(db), encryptionKey)
+
+  /** Counts this attempt at `step` from the client's address; 429 past a limit. */
+  async function limitSignIn(c: Context, step: 'password' | 'second-factor') {
+    const ip = c.get('clientIp')
+    if (!ip) return
+    const refs: CounterRef[] = SIGN_IN_LIMITS.map(({ windowMs }) => ({
+      key: `console-sign-in:${step}:${addressGroup(ip)}`,
+      windowMs,
+    }))
+    const values = await counters.hit(refs, now())
+    const over = SIGN_IN_LIMITS.filter((limit, i) => (values[i] ?? 0) > limit.max)
+    if (over.length > 0) {
+      throw new ApiError(
+        'rate_limited',
+        {},
+        {
+          message: 'Too many sign-in attempts from this address: try again later.',
+          retryAfterSeconds: Math.max(...over.map((limit) => limit.windowMs / 1000)),
+        },
+      )
+    }
+  }
   const who = (c: Parameters<typeof clientIp>[0]) => ({
     ip: c.get('clientIp'),
     userAgent: c.req.header('User-Agent') ?? null,
@@ -155,6 +192,7 @@ export function authRoutes(options: AuthRoutesOptions) {
   return new Hono()
     .post('/login', async (c) => {
       const { email, password } = await readJson(c, Login)
+      await limitSignIn(c, 'password')
       try {
         const operator = await checkPassword(db, email, password, now())
         const id = await createSession(
@@ -183,6 +221,7 @@ export function authRoutes(options: AuthRoutesOptions) {
       const { code } = await readJson(c, Totp)
       const session = c.get('session')
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
+      await limitSignIn(c, 'second-factor')
       try {
         const operator = await checkTotp(db, encryptionKey, session.operatorId, code, now())
         return await finishLogin(c, session, operator, 'totp')
@@ -201,6 +240,7 @@ export function authRoutes(options: AuthRoutesOptions) {
       const { response } = await readJson(c, PasskeyLogin)
       const session = c.get('session')
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
+      await limitSignIn(c, 'second-factor')
       try {
         const operator = await checkPasskey(db, rp, {
           operatorId: session.operatorId,

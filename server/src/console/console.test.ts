@@ -9,7 +9,14 @@ import {
 } from '../../testing/console'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
-import { appendAudit, verifyAuditChain } from '../audit'
+import {
+  appendAudit,
+  KEYED_CHAIN_MIGRATION,
+  sealAfterMigrations,
+  sealUnkeyedChains,
+  verifyAuditChain,
+} from '../audit'
+import { GENESIS_HASH, legacyRowHash, rowHash } from '../audit/chain'
 import { createRestrictions } from '../fraud/events'
 import { completeSetup, createOperator } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
@@ -501,7 +508,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('keeps the audit log append-only and detects an edited row by name', async () => {
-      expect((await verifyAuditChain(h.db)).ok).toBe(true)
+      expect((await verifyAuditChain(h.db, h.secrets.auditKey)).ok).toBe(true)
       await expect(
         sql`update audit_log set actor_label = 'someone else'`.execute(h.db),
       ).rejects.toThrow(/append-only/)
@@ -521,11 +528,24 @@ for (const dialect of DIALECTS) {
       const rows = []
       for (let i = 0; i < 5; i += 1) {
         rows.push(
-          await appendAudit(h.db, { projectId: 'prj_a', actor, action: `step.${i}`, after: { i } }),
+          await appendAudit(h.db, h.secrets.auditKey, {
+            projectId: 'prj_a',
+            actor,
+            action: `step.${i}`,
+            after: { i },
+          }),
         )
-        await appendAudit(h.db, { projectId: 'prj_b', actor, action: `other.${i}` })
+        await appendAudit(h.db, h.secrets.auditKey, {
+          projectId: 'prj_b',
+          actor,
+          action: `other.${i}`,
+        })
       }
-      expect(await verifyAuditChain(h.db)).toMatchObject({ ok: true, chains: 2, rows: 10 })
+      expect(await verifyAuditChain(h.db, h.secrets.auditKey)).toMatchObject({
+        ok: true,
+        chains: 2,
+        rows: 10,
+      })
       // Someone with database access lifts the protection and edits the third row.
       await dropProtection(h)
       await h.db
@@ -533,7 +553,7 @@ for (const dialect of DIALECTS) {
         .set({ after: '{"i":99}' })
         .where('id', '=', rows[2]!.id)
         .execute()
-      expect(await verifyAuditChain(h.db)).toMatchObject({
+      expect(await verifyAuditChain(h.db, h.secrets.auditKey)).toMatchObject({
         ok: false,
         broken: { projectId: 'prj_a', seq: 3, id: rows[2]!.id, reason: 'hash_mismatch' },
       })
@@ -546,10 +566,10 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow()
       await h.db
         .updateTable('audit_log')
-        .set({ hash: rowHash(edited) })
+        .set({ hash: rowHash(h.secrets.auditKey, edited) })
         .where('id', '=', rows[2]!.id)
         .execute()
-      expect((await verifyAuditChain(h.db)).broken).toMatchObject({
+      expect((await verifyAuditChain(h.db, h.secrets.auditKey)).broken).toMatchObject({
         seq: 4,
         id: rows[3]!.id,
         reason: 'prev_hash_mismatch',
@@ -562,7 +582,9 @@ for (const dialect of DIALECTS) {
         .orderBy('seq')
         .execute()
       await h.db.deleteFrom('audit_log').where('id', '=', b[1]!.id).execute()
-      expect(await verifyAuditChain(h.db, { projectId: 'prj_b' })).toMatchObject({
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_b' }),
+      ).toMatchObject({
         ok: false,
         broken: { projectId: 'prj_b', seq: 2, reason: 'missing_row' },
       })
@@ -572,7 +594,9 @@ for (const dialect of DIALECTS) {
         .where('project_id', '=', 'prj_b')
         .where('seq', '<=', 4)
         .execute()
-      expect(await verifyAuditChain(h.db, { projectId: 'prj_b' })).toMatchObject({
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_b' }),
+      ).toMatchObject({
         ok: false,
         broken: { reason: 'missing_row' },
       })
@@ -581,16 +605,24 @@ for (const dialect of DIALECTS) {
     it('names a chain whose head row was deleted (no trigger guards the heads)', async () => {
       const actor = { type: 'cli' as const, id: null, label: 'cli' }
       for (let i = 0; i < 3; i += 1) {
-        await appendAudit(h.db, { projectId: 'prj_headless', actor, action: `h.${i}` })
+        await appendAudit(h.db, h.secrets.auditKey, {
+          projectId: 'prj_headless',
+          actor,
+          action: `h.${i}`,
+        })
       }
-      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_headless' }),
+      ).toMatchObject({
         ok: true,
         chains: 1,
         rows: 3,
       })
       // A plain DELETE, no trigger to lift: the chain's rows are left, the head is gone.
       await h.db.deleteFrom('audit_heads').where('project_id', '=', 'prj_headless').execute()
-      expect(await verifyAuditChain(h.db, { projectId: 'prj_headless' })).toMatchObject({
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_headless' }),
+      ).toMatchObject({
         ok: false,
         chains: 1,
         broken: { projectId: 'prj_headless', seq: 3, reason: 'head_mismatch' },
@@ -601,13 +633,178 @@ for (const dialect of DIALECTS) {
       const actor = { type: 'cli' as const, id: null, label: 'cli' }
       await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          appendAudit(h.db, { projectId: 'prj_c', actor, action: `c.${i}` }),
+          appendAudit(h.db, h.secrets.auditKey, { projectId: 'prj_c', actor, action: `c.${i}` }),
         ),
       )
-      expect(await verifyAuditChain(h.db, { projectId: 'prj_c' })).toMatchObject({
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_c' }),
+      ).toMatchObject({
         ok: true,
         rows: 40,
       })
+    })
+  })
+  describe(`keyed audit chain (${dialect})`, () => {
+    let h: Harness
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      await dropProtection(h)
+    })
+    afterAll(() => h?.dispose())
+    const actor = { type: 'cli' as const, id: null, label: 'cli' }
+    const chain = (projectId: string) =>
+      h.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('seq')
+        .execute()
+    /** Writes `rows` over the stored ones (hashes recomputed by `hash`) and moves the head. */
+    async function rewrite(
+      rows: Awaited<ReturnType<typeof chain>>,
+      from: number,
+      hash: (row: (typeof rows)[number]) => string,
+    ) {
+      let prev = from === 0 ? GENESIS_HASH : rows[from - 1]!.hash
+      for (const row of rows.slice(from)) {
+        row.prev_hash = prev
+        row.hash = hash(row)
+        prev = row.hash
+        await h.db
+          .updateTable('audit_log')
+          .set({ after: row.after, prev_hash: row.prev_hash, hash: row.hash })
+          .where('id', '=', row.id)
+          .execute()
+      }
+      await h.db
+        .updateTable('audit_heads')
+        .set({ hash: prev })
+        .where('project_id', '=', rows[0]!.project_id)
+        .execute()
+    }
+
+    it('refuses rows recomputed by someone without TEXTGATE_SECRET', async () => {
+      for (let i = 0; i < 5; i += 1) {
+        await appendAudit(h.db, h.secrets.auditKey, {
+          projectId: 'prj_k',
+          actor,
+          action: `k.${i}`,
+          after: { i },
+        })
+      }
+      expect(await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_k' })).toEqual({
+        ok: true,
+        chains: 1,
+        rows: 5,
+        chainSchemes: [{ projectId: 'prj_k', scheme: 'hmac-sha256', rows: 5, unkeyedRows: 0 }],
+      })
+      const rows = await chain('prj_k')
+      expect(rows.every((row) => row.hash.startsWith('hmac-sha256:'))).toBe(true)
+      // The triggers dropped, the third row edited, it and every row after it recomputed with
+      // plain SHA-256 and the head moved: the chain links up, but unkeyed rows follow keyed ones.
+      rows[2]!.after = '{"i":99}'
+      await rewrite(rows, 2, legacyRowHash)
+      expect(
+        (await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_k' })).broken,
+      ).toEqual({ projectId: 'prj_k', seq: 3, id: rows[2]!.id, reason: 'unkeyed_row' })
+      // The same, as keyed rows under a key not derived from the server's secret.
+      const guessed = Buffer.alloc(32, 7)
+      await rewrite(rows, 2, (row) => rowHash(guessed, row))
+      expect(
+        (await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_k' })).broken,
+      ).toEqual({ projectId: 'prj_k', seq: 3, id: rows[2]!.id, reason: 'hash_mismatch' })
+      // The whole chain rewritten with plain SHA-256 from its first row: it links up, but no
+      // keyed row vouches for it.
+      await rewrite(rows, 0, legacyRowHash)
+      expect(await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_k' })).toEqual({
+        ok: false,
+        chains: 1,
+        rows: 5,
+        chainSchemes: [{ projectId: 'prj_k', scheme: 'sha256', rows: 5, unkeyedRows: 5 }],
+        broken: { projectId: 'prj_k', seq: 5, id: null, reason: 'unkeyed_chain' },
+      })
+      // Only the secret's holder writes rows that verify.
+      await rewrite(rows, 0, (row) => rowHash(h.secrets.auditKey, row))
+      expect((await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_k' })).ok).toBe(
+        true,
+      )
+    })
+
+    it('verifies rows written before the chain was keyed once a keyed row seals them', async () => {
+      // A chain as a server before keyed hashes wrote it: plain SHA-256 rows.
+      let prev = GENESIS_HASH
+      for (let seq = 1; seq <= 3; seq += 1) {
+        const fields = {
+          id: `aud_old${seq}`,
+          project_id: 'prj_old',
+          seq,
+          at: h.now(),
+          actor_type: 'cli' as const,
+          actor_id: null,
+          actor_label: 'cli',
+          action: `old.${seq}`,
+          target: null,
+          ip: null,
+          user_agent: null,
+          status: null,
+          before: null,
+          after: JSON.stringify({ seq }),
+          prev_hash: prev,
+        }
+        prev = legacyRowHash(fields)
+        await h.db
+          .insertInto('audit_log')
+          .values({ ...fields, hash: prev })
+          .execute()
+      }
+      await h.db
+        .insertInto('audit_heads')
+        .values({ project_id: 'prj_old', seq: 3, hash: prev })
+        .execute()
+      // Not sealed yet: anyone could have written it, so it does not pass.
+      expect(
+        await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_old' }),
+      ).toMatchObject({
+        ok: false,
+        chainSchemes: [{ projectId: 'prj_old', scheme: 'sha256', rows: 3, unkeyedRows: 3 }],
+        broken: { projectId: 'prj_old', seq: 3, reason: 'unkeyed_chain' },
+      })
+      // Only the run that applies the keyed-chain migration seals: a keyed row after the old
+      // ones, once.
+      expect(await sealAfterMigrations(h.db, h.secrets.auditKey, [], h.now())).toEqual([])
+      expect(
+        await sealAfterMigrations(h.db, h.secrets.auditKey, [KEYED_CHAIN_MIGRATION], h.now()),
+      ).toEqual(['prj_old'])
+      expect(await sealUnkeyedChains(h.db, h.secrets.auditKey, h.now())).toEqual([])
+      await appendAudit(h.db, h.secrets.auditKey, { projectId: 'prj_old', actor, action: 'new' })
+      const rows = await chain('prj_old')
+      expect(rows.map((row) => [row.action, row.hash.startsWith('hmac-sha256:')])).toEqual([
+        ['old.1', false],
+        ['old.2', false],
+        ['old.3', false],
+        ['audit.keyed', true],
+        ['new', true],
+      ])
+      expect(await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_old' })).toEqual({
+        ok: true,
+        chains: 1,
+        rows: 5,
+        chainSchemes: [
+          {
+            projectId: 'prj_old',
+            scheme: 'sha256+hmac-sha256',
+            rows: 5,
+            unkeyedRows: 3,
+            sealedAt: h.now(),
+          },
+        ],
+      })
+      // An old row edited and the old rows after it recomputed: the seal's link breaks.
+      rows[1]!.after = '{"seq":99}'
+      await rewrite(rows.slice(0, 3), 1, legacyRowHash)
+      expect(
+        (await verifyAuditChain(h.db, h.secrets.auditKey, { projectId: 'prj_old' })).broken,
+      ).toEqual({ projectId: 'prj_old', seq: 4, id: rows[3]!.id, reason: 'prev_hash_mismatch' })
     })
   })
 }

@@ -1,3 +1,5 @@
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import { isoCBOR } from '@simplewebauthn/server/helpers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   consoleRequest,
@@ -18,6 +20,57 @@ const FORGED = {
   type: 'public-key',
   response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
   clientExtensionResults: {},
+}
+
+/**
+ * A registration response as an authenticator without attestation (`fmt: "none"`) gives it: a
+ * real P-256 public key under `credentialId`, for the challenge and origin of the options.
+ */
+function noneAttestation(options: { challenge: string; rp: { id: string } }, credentialId: Buffer) {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = publicKey.export({ format: 'jwk' })
+  const coseKey = new Map<number, number | Uint8Array>([
+    [1, 2],
+    [3, -7],
+    [-1, 1],
+    [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
+    [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],
+  ])
+  const length = Buffer.alloc(2)
+  length.writeUInt16BE(credentialId.length)
+  const authData = Buffer.concat([
+    createHash('sha256').update(options.rp.id).digest(),
+    Buffer.from([0x41]), // user present, attested credential data
+    Buffer.alloc(4),
+    Buffer.alloc(16), // AAGUID
+    length,
+    credentialId,
+    Buffer.from(isoCBOR.encode(coseKey)),
+  ])
+  const attestationObject = isoCBOR.encode(
+    new Map<string, unknown>([
+      ['fmt', 'none'],
+      ['attStmt', new Map()],
+      ['authData', new Uint8Array(authData)],
+    ]) as never,
+  )
+  const clientData = {
+    type: 'webauthn.create',
+    challenge: options.challenge,
+    origin: `http://${options.rp.id}:8787`,
+  }
+  const id = credentialId.toString('base64url')
+  return {
+    id,
+    rawId: id,
+    type: 'public-key',
+    response: {
+      clientDataJSON: Buffer.from(JSON.stringify(clientData)).toString('base64url'),
+      attestationObject: Buffer.from(attestationObject).toString('base64url'),
+      transports: ['internal'],
+    },
+    clientExtensionResults: {},
+  }
 }
 
 for (const dialect of DIALECTS) {
@@ -125,6 +178,36 @@ for (const dialect of DIALECTS) {
         .where('action', '=', 'login.passkey_refused')
         .execute()
       expect(audit).toEqual([{ actor_label: 'owner@shop.example' }])
+    })
+
+    it('answers 409 passkey_exists to a credential id that is already registered', async () => {
+      const credentialId = Buffer.from('a credential registered once')
+      const register = async (client: Awaited<ReturnType<typeof login>>, name: string) => {
+        const { json } = await client.call('POST', '/passkeys/options')
+        return client.call('POST', '/passkeys', {
+          body: { name, response: noneAttestation(json.options, credentialId) },
+        })
+      }
+      const mine = await login(h, owner)
+      const first = await register(mine, 'Laptop')
+      expect(first.status).toBe(201)
+      // The same credential again, by its owner and by another operator: a clear conflict,
+      // not a 500 from the unique constraint, and nothing stored twice.
+      for (const client of [mine, await login(h, other)]) {
+        const again = await register(client, 'Again')
+        expect(again.status).toBe(409)
+        expect(again.json.error).toMatchObject({
+          code: 'passkey_exists',
+          message: 'This passkey is already registered.',
+        })
+      }
+      const stored = await h.db
+        .selectFrom('operator_passkeys')
+        .select(['operator_id', 'name'])
+        .where('credential_id', '=', credentialId.toString('base64url'))
+        .execute()
+      expect(stored).toEqual([{ operator_id: owner.id, name: 'Laptop' }])
+      await h.db.deleteFrom('operator_passkeys').where('id', '=', first.json.id).execute()
     })
 
     it("lists and removes one's own passkeys only", async () => {

@@ -21,6 +21,8 @@ import { verificationRoutes } from './pages/verifications'
 export interface ProjectRoutesDeps {
   db: Kysely<Database>
   encryptionKey: Buffer
+  /** The audit chain's HMAC key, to verify it. */
+  auditKey: Buffer
   logger: Logger
   publicUrl: string
   now: () => number

@@ -33,6 +33,7 @@ export class OperatorError extends Error {
       | 'weak_password'
       | 'invalid_totp'
       | 'invalid_passkey'
+      | 'passkey_exists'
       | 'invalid_credentials'
       | 'locked',
     message: string,

@@ -25,8 +25,17 @@ for (const dialect of DIALECTS) {
     }, 60_000)
     afterAll(() => h?.dispose())
 
-    const password = (operator: TestOperator, guess: string) =>
-      consoleRequest(h, 'POST', '/login', { body: { email: operator.email, password: guess } })
+    // Each guess from an address of its own: the guesser the account lockout is for, whom the
+    // per-address limit does not stop.
+    let guesses = 0
+    const password = (operator: TestOperator, guess: string, from?: string) => {
+      guesses += 1
+      const address = from ?? `10.${(guesses >> 16) & 255}.${(guesses >> 8) & 255}.${guesses & 255}`
+      return consoleRequest(h, 'POST', '/login', {
+        body: { email: operator.email, password: guess },
+        headers: { 'X-Forwarded-For': address },
+      })
+    }
     const stored = (operator: TestOperator) =>
       h.db
         .selectFrom('operators')
@@ -82,6 +91,57 @@ for (const dialect of DIALECTS) {
       expect(answers.every((a) => a.status === 401 || a.status === 429)).toBe(true)
       expect((await stored(operator)).locked_until).toBeGreaterThan(h.now())
       expect((await code({ code: right })).status).toBe(429)
+    })
+
+    it('limits sign-in attempts per client address before any password work, answered 429', async () => {
+      const operator = await makeOperator(h, 'limited@shop.example', 'owner', projectId)
+      const nobody = { ...operator, email: 'nobody-limited@shop.example' }
+      const from = '198.51.100.7'
+      for (let i = 0; i < 10; i += 1) {
+        expect((await password(nobody, `wrong from one place ${i}`, from)).status).toBe(401)
+      }
+      // The 11th within the minute, even the right password: refused before the scrypt, and
+      // not counted toward the account's lockout.
+      for (const guess of ['wrong from one place 11', GOOD_PASSWORD]) {
+        const limited = await password(operator, guess, from)
+        expect(limited.status).toBe(429)
+        expect(limited.json.error.code).toBe('rate_limited')
+        expect(limited.headers.get('Retry-After')).toBe('60')
+      }
+      expect(await stored(operator)).toEqual({ failed_logins: 0, locked_until: null })
+      // An IPv6 client is limited by its /64, whichever address of it it uses.
+      for (let i = 0; i < 10; i += 1) {
+        expect((await password(nobody, `v6 ${i}`, `2001:db8:7:7::${i + 1}`)).status).toBe(401)
+      }
+      expect((await password(operator, 'v6 again', '2001:db8:7:7:ffff::1')).status).toBe(429)
+      // Another address is not held up; the limited one is let in again a minute on.
+      expect((await password(operator, GOOD_PASSWORD, '198.51.100.8')).status).toBe(200)
+      h.advance(2 * 60_000)
+      expect((await password(operator, GOOD_PASSWORD, from)).status).toBe(200)
+    })
+
+    it('limits second-factor attempts per client address, answered 429', async () => {
+      const operator = await makeOperator(h, 'limited-totp@shop.example', 'owner', projectId)
+      h.advance(30_000)
+      const from = '198.51.100.9'
+      const first = await password(operator, GOOD_PASSWORD, from)
+      expect(first.status).toBe(200)
+      const right = totpCode(operator.secret, h.now())
+      const wrong = right === '000000' ? '111111' : '000000'
+      const code = (value: string) =>
+        consoleRequest(h, 'POST', '/login/totp', {
+          cookie: first.cookie,
+          csrf: first.json.csrfToken,
+          body: { code: value },
+          headers: { 'X-Forwarded-For': from },
+        })
+      for (let i = 0; i < 9; i += 1) expect((await code(wrong)).status).toBe(401)
+      await h.db.updateTable('operators').set({ failed_logins: 0 }).execute()
+      expect((await code(wrong)).status).toBe(401)
+      const limited = await code(right)
+      expect(limited.status).toBe(429)
+      expect(limited.json.error.code).toBe('rate_limited')
+      expect(limited.headers.get('Retry-After')).toBe('60')
     })
 
     const unlock = (operator: TestOperator) =>

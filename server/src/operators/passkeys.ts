@@ -174,7 +174,19 @@ export async function registerPasskey(
     created_at: input.now,
     last_used_at: null,
   }
-  await db.insertInto('operator_passkeys').values(row).execute()
+  // A credential is registered once, to one operator: the browser excludes the operator's own
+  // (excludeCredentials), but a replayed or crafted response, or another operator's
+  // authenticator, can still name a credential id already stored. The insert does nothing on
+  // that id (the unique constraint, not a read before it, decides between concurrent requests).
+  const inserted = await db
+    .insertInto('operator_passkeys')
+    .values(row)
+    .onConflict((oc) => oc.column('credential_id').doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  if (!inserted) {
+    throw new OperatorError('passkey_exists', 'This passkey is already registered.')
+  }
   return { id: row.id, name: row.name, createdAt: input.now, lastUsedAt: null }
 }
 

@@ -11,11 +11,14 @@ export interface Secrets {
   pepper: Buffer
   /** AES-256-GCM key for private signing keys and message bodies at rest. */
   encryptionKey: Buffer
+  /** HMAC key of the audit log's hash chain: only its holder can write a row that verifies. */
+  auditKey: Buffer
 }
 
 // The version in each label lets a future derivation coexist with this one during rotation.
 const PEPPER_INFO = 'textgate/code-pepper/v1'
 const ENCRYPTION_INFO = 'textgate/at-rest-encryption/v1'
+const AUDIT_INFO = 'textgate/audit-chain/v1'
 const SALT = 'textgate'
 
 /**
@@ -28,6 +31,7 @@ export function deriveSecrets(secret: string): Secrets {
   return {
     pepper: Buffer.from(hkdfSync('sha256', ikm, SALT, PEPPER_INFO, 32)),
     encryptionKey: Buffer.from(hkdfSync('sha256', ikm, SALT, ENCRYPTION_INFO, 32)),
+    auditKey: Buffer.from(hkdfSync('sha256', ikm, SALT, AUDIT_INFO, 32)),
   }
 }
 

@@ -14,6 +14,7 @@ import {
   OperatorError,
   ROLES,
 } from '../../operators'
+import { deriveSecrets } from '../../secrets'
 import type { Database } from '../../storage'
 import { type Command, settings, UsageError, withStorage } from '../command'
 
@@ -41,6 +42,7 @@ async function operatorsSubcommand(
   values: { email?: string; role?: string; project?: string },
   db: Kysely<Database>,
   publicUrl: string,
+  auditKey: Buffer,
 ): Promise<CommandResult> {
   switch (sub) {
     case 'create': {
@@ -62,7 +64,7 @@ async function operatorsSubcommand(
           email: values.email,
           grants: [{ projectId, role: values.role }],
         })
-        await appendAudit(db, {
+        await appendAudit(db, auditKey, {
           projectId: values.project ?? GLOBAL_CHAIN,
           actor: CLI_ACTOR,
           action: 'operator.create',
@@ -94,7 +96,7 @@ async function operatorsSubcommand(
       const operator = await findOperatorByEmail(db, values.email).catch(() => undefined)
       if (!operator) throw new OperatorsUsageError(`no operator ${values.email}`)
       const token = await issueSetupLink(db, operator.id)
-      await appendAudit(db, {
+      await appendAudit(db, auditKey, {
         projectId: GLOBAL_CHAIN,
         actor: CLI_ACTOR,
         action: 'operator.link',
@@ -155,7 +157,13 @@ export const operatorsCommand: Command = {
   async run({ words, values, out }) {
     const config = settings()
     const result = await withStorage(config, ({ db }) =>
-      operatorsSubcommand(words[1] ?? '', values, db, config.publicUrl),
+      operatorsSubcommand(
+        words[1] ?? '',
+        values,
+        db,
+        config.publicUrl,
+        deriveSecrets(config.secret).auditKey,
+      ),
     )
     out.print(result.human, result.data)
   },

@@ -45,7 +45,7 @@ function query(c: { req: { query(name: string): string | undefined } }) {
   })
 }
 
-export function auditRoutes({ db }: ProjectRoutesDeps) {
+export function auditRoutes({ db, auditKey }: ProjectRoutesDeps) {
   return new Hono()
     .get('/', need('audit.read'), async (c) => {
       const q = query(c)
@@ -69,6 +69,6 @@ export function auditRoutes({ db }: ProjectRoutesDeps) {
       )
     })
     .get('/verify', need('audit.read'), async (c) => {
-      return c.json(await verifyAuditChain(db, { projectId: c.get('project').id }))
+      return c.json(await verifyAuditChain(db, auditKey, { projectId: c.get('project').id }))
     })
 }

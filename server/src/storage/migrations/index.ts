@@ -23,6 +23,7 @@ import * as pendingExpiryIndex from './20261201T150000-pending-expiry-index'
 import * as housekeepingIndexes from './20261202T010000-housekeeping-indexes'
 import * as counterLease from './20261202T080000-counter-lease'
 import * as sentMessagesIndex from './20261202T110000-sent-messages-index'
+import * as keyedAuditChain from './20261206T200000-keyed-audit-chain'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -44,6 +45,7 @@ export const migrations: Record<string, Migration> = {
   '20261202T010000-housekeeping-indexes': housekeepingIndexes,
   '20261202T080000-counter-lease': counterLease,
   '20261202T110000-sent-messages-index': sentMessagesIndex,
+  '20261206T200000-keyed-audit-chain': keyedAuditChain,
 }
 
 export const migrationProvider: MigrationProvider = {
