@@ -281,12 +281,15 @@ export async function verifyAuditChain(
         if (Number(row.seq) !== expectedSeq) {
           return broken({ seq: expectedSeq, id: null, reason: 'missing_row' })
         }
-        if (row.prev_hash !== prev) return broken({ ...at, reason: 'prev_hash_mismatch' })
+        if (row.prev_hash !== prev)
+          return broken({ seq: at.seq, id: at.id, reason: 'prev_hash_mismatch' })
         const scheme = schemeOf(row.hash)
         // Unkeyed hashes are only ever older than keyed ones: one after a keyed row was
         // written by someone without the secret.
-        if (scheme === 'sha256' && keyed > 0) return broken({ ...at, reason: 'unkeyed_row' })
-        if (expectedHash(key, row) !== row.hash) return broken({ ...at, reason: 'hash_mismatch' })
+        if (scheme === 'sha256' && keyed > 0)
+          return broken({ seq: at.seq, id: at.id, reason: 'unkeyed_row' })
+        if (expectedHash(key, row) !== row.hash)
+          return broken({ seq: at.seq, id: at.id, reason: 'hash_mismatch' })
         if (scheme === 'sha256') unkeyed += 1
         else {
           if (keyed === 0 && unkeyed > 0) sealedAt = Number(row.at)
