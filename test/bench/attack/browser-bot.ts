@@ -24,7 +24,7 @@ export interface BotOutcome {
 
 /** How long the bot waits for the widget to let it submit, and then for the start's answer. */
 const SUBMIT_WAIT_MS = 20_000
-const ANSWER_WAIT_MS = 30_000
+const ANSWER_WAIT_MS = 60_000
 
 export interface BrowserBot {
   /** The store page's origin (allow it in the project). */
@@ -132,8 +132,14 @@ export async function createBrowserBot(): Promise<BrowserBot> {
         let timer: NodeJS.Timeout | undefined
         let solving = false
         let posted = 0
+        let failed = ''
+        const isStart = (r: { url(): string; method(): string }) =>
+          r.url() === `${textgateUrl}/v1/verifications` && r.method() === 'POST'
         tab.on('request', (r) => {
-          if (r.url() === `${textgateUrl}/v1/verifications` && r.method() === 'POST') posted++
+          if (isStart(r)) posted++
+        })
+        tab.on('requestfailed', (r) => {
+          if (isStart(r)) failed = r.failure()?.errorText ?? 'failed'
         })
         const shown = () =>
           widget('error')
@@ -147,7 +153,7 @@ export async function createBrowserBot(): Promise<BrowserBot> {
             const said = await shown()
             resolve({
               status: 0,
-              stuck: `no answer to the start (${posted} sent; the widget said: ${said || 'nothing'})`,
+              stuck: `no answer to the start in ${ANSWER_WAIT_MS / 1000} s (${posted} sent${failed ? `, failed: ${failed}` : ''}; the widget said: ${said || 'nothing'})`,
             })
           }, ANSWER_WAIT_MS)
           tab.on('response', async (r) => {
