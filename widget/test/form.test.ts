@@ -53,6 +53,36 @@ describe('form API and theming', () => {
     expect(new FormData(form).get('phone_token')).to.equal(null)
   })
 
+  it('follows a disabled fieldset and comes back when it is enabled again', async () => {
+    const { form, el } = await mount()
+    const fieldset = document.createElement('fieldset')
+    form.prepend(fieldset)
+    fieldset.append(el)
+    await el.updateComplete
+    const phone = () => part<HTMLInputElement>(el, 'phone-input')
+    fieldset.disabled = true
+    await el.updateComplete
+    expect(phone().disabled).to.equal(true)
+    expect(part<HTMLButtonElement>(el, 'submit-button').disabled).to.equal(true)
+    expect(new FormData(form).has('phone_token')).to.equal(false)
+    // As an input's: the element's own attribute stays the page's, not the fieldset's.
+    expect(el.disabled).to.equal(false)
+    expect(el.hasAttribute('disabled')).to.equal(false)
+    fieldset.disabled = false
+    await el.updateComplete
+    expect(phone().disabled).to.equal(false)
+    expect(el.matches(':disabled')).to.equal(false)
+    // The element's own disabled outlasts a fieldset's.
+    el.disabled = true
+    fieldset.disabled = true
+    await el.updateComplete
+    fieldset.disabled = false
+    await el.updateComplete
+    expect(phone().disabled).to.equal(true)
+    el.disabled = false
+    await waitUntil(() => !phone().disabled, 'stayed disabled')
+  })
+
   it('fires textgate-step with typed details, and reset() and focus() work', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],
