@@ -1,5 +1,5 @@
 /// <reference types="mocha" />
-import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
 import {
   approved,
   fakeServer,
@@ -123,6 +123,25 @@ describe('code step', () => {
       expect(server.calls.at(-1)!.body).to.deep.equal({ code: '654321' })
     })
 
+    it('waits for the SMS only while on the page, and again once put back', async () => {
+      server = fakeServer({ '/v1/verifications': [started()] })
+      const signals = fakeOtp(new Promise(() => {}))
+      const { el, form } = await mount()
+      await reachCodeStep(el)
+      expect(signals).to.have.length(1)
+      el.remove()
+      expect(signals[0]!.aborted).to.equal(true)
+      form.append(el)
+      await el.updateComplete
+      expect(signals).to.have.length(2)
+      expect(signals[1]!.aborted).to.equal(false)
+      type(part<HTMLInputElement>(el, 'code-input'), '1')
+      expect(signals[1]!.aborted).to.equal(true)
+      el.remove()
+      form.append(el)
+      expect(signals).to.have.length(2)
+    })
+
     it('stops waiting for the SMS when the shopper types', async () => {
       server = fakeServer({ '/v1/verifications': [started()] })
       const signals = fakeOtp(new Promise(() => {}))
@@ -157,6 +176,52 @@ describe('code step', () => {
     resend().click()
     await waitUntil(() => part(el, 'status').textContent?.includes('new code'))
     expect(resend().disabled).to.equal(true)
+  })
+
+  it('keeps counting down when the element is moved, and leaves no timer once removed', async () => {
+    let reply!: () => void
+    server = fakeServer({
+      '/v1/verifications': [{ ...started(2_000), after: new Promise<void>((r) => (reply = r)) }],
+      '/v1/verifications/:id/resend': [
+        {
+          status: 200,
+          body: {
+            resendAfter: new Date(Date.now() + 5_000).toISOString(),
+            expiresAt: new Date(Date.now() + 600_000).toISOString(),
+            attemptsLeft: 4,
+          },
+        },
+      ],
+    })
+    const { el, form } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => server!.calls.length === 1)
+    // Taken out while Send waits for the server: the answer comes, but nothing ticks.
+    el.remove()
+    let updates = 0
+    const requestUpdate = el.requestUpdate.bind(el)
+    el.requestUpdate = (...args: Parameters<typeof el.requestUpdate>) => {
+      updates++
+      return requestUpdate(...args)
+    }
+    reply()
+    await waitUntil(() => el.matches(':state(code-sent)'))
+    await aTimeout(50)
+    updates = 0
+    await aTimeout(1_300)
+    expect(updates, 'updates while off the page').to.equal(0)
+    // Put back (a store moving its form into a dialog): the countdown goes on and ends.
+    form.append(el)
+    const resend = () => part<HTMLButtonElement>(el, 'resend-button')
+    await el.updateComplete
+    await waitUntil(() => !resend().disabled, 'resend never enabled', { timeout: 3000 })
+    // Moved while it counts: it keeps counting.
+    resend().click()
+    await waitUntil(() => resend().disabled && /\d/.test(resend().textContent ?? ''))
+    el.remove()
+    form.append(el)
+    await waitUntil(() => !resend().disabled, 'resend never enabled again', { timeout: 4000 })
   })
 
   it('change number goes back to the phone step with the number kept', async () => {
