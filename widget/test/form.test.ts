@@ -1,9 +1,10 @@
 /// <reference types="mocha" />
-import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
 import type { TextgateStepDetail } from '../src/index'
 import {
   approved,
   fakeServer,
+  fillPhone,
   focused,
   insertText,
   mount,
@@ -51,6 +52,48 @@ describe('form API and theming', () => {
     expect(el.matches(':state(code-sent)')).to.equal(false)
     expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
     expect(new FormData(form).get('phone_token')).to.equal(null)
+  })
+
+  it('a reset while the server answers wins over the answer', async () => {
+    let answerStart!: () => void
+    let answerCheck!: () => void
+    server = fakeServer({
+      '/v1/verifications': [
+        { ...started(), after: new Promise<void>((r) => (answerStart = r)) },
+        started(),
+      ],
+      '/v1/verifications/:id/check': [
+        { ...approved, after: new Promise<void>((r) => (answerCheck = r)) },
+      ],
+    })
+    const { form, el } = await mount()
+    const submit = () => part<HTMLButtonElement>(el, 'submit-button')
+    await fillPhone(el, '07400 123123')
+    submit().click()
+    await waitUntil(() => server!.calls.length === 1)
+    form.reset()
+    await el.updateComplete
+    expect(submit().disabled).to.equal(false)
+    answerStart()
+    await aTimeout(50)
+    await el.updateComplete
+    expect(el.matches(':state(code-sent)'), 'code step after the reset').to.equal(false)
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
+    // The same while Verify waits: no token reaches the form after its reset.
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => server!.calls.length === 3)
+    let verified = false
+    el.addEventListener('textgate-verified', () => (verified = true))
+    form.reset()
+    answerCheck()
+    await aTimeout(50)
+    await el.updateComplete
+    expect(verified).to.equal(false)
+    expect(el.value).to.equal('')
+    expect(new FormData(form).get('phone_token')).to.equal(null)
+    expect(el.matches(':state(verified)')).to.equal(false)
+    expect(el.checkValidity()).to.equal(false)
   })
 
   it('follows a disabled fieldset and comes back when it is enabled again', async () => {

@@ -20,6 +20,14 @@ export interface StartOptions {
   signals: CallerSignals
 }
 
+/** The session was reset while a request was under way: its answer was not applied. */
+export class SessionReset extends Error {
+  constructor() {
+    super('reset')
+    this.name = 'SessionReset'
+  }
+}
+
 export class VerificationSession {
   /** The pending (or approved) verification. */
   pending: StartVerificationResponse | undefined
@@ -32,6 +40,8 @@ export class VerificationSession {
   /** The token once approved, else ''. */
   token = ''
   private idempotencyKey = ''
+  /** Grows with every reset: the answer to a request made before then is not applied. */
+  private generation = 0
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -40,6 +50,7 @@ export class VerificationSession {
 
   /** Forgets the verification and its token. */
   reset(): void {
+    this.generation++
     this.pending = undefined
     this.shownPhone = this.e164 = this.token = this.idempotencyKey = ''
     this.marketing = false
@@ -51,8 +62,10 @@ export class VerificationSession {
     const { number, marketing } = options
     const consent = { accepted: true as const, version: options.consentVersion || 'v1' }
     this.idempotencyKey ||= crypto.randomUUID()
+    const generation = this.generation
+    let pending: StartVerificationResponse
     try {
-      this.pending = await this.client().start(
+      pending = await this.client().start(
         {
           phone: number.e164,
           country: number.country,
@@ -64,12 +77,15 @@ export class VerificationSession {
         this.idempotencyKey,
       )
     } catch (error) {
+      this.since(generation)
       // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
       if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
         this.idempotencyKey = ''
       }
       throw error
     }
+    this.since(generation)
+    this.pending = pending
     this.idempotencyKey = ''
     this.marketing = marketing === true
     // Isolated left to right (LRI … PDI): in an Arabic sentence the number keeps its order.
@@ -82,7 +98,11 @@ export class VerificationSession {
   async resend(): Promise<void> {
     const pending = this.pending
     if (!pending) return
-    this.pending = { ...pending, ...(await this.client().resend(pending.id)) }
+    const generation = this.generation
+    const resent = await this.client()
+      .resend(pending.id)
+      .finally(() => this.since(generation))
+    this.pending = { ...pending, ...resent }
     this.host.requestUpdate()
   }
 
@@ -90,7 +110,16 @@ export class VerificationSession {
   async check(code: string): Promise<string> {
     const pending = this.pending
     if (!pending) throw new TextgateApiError('verification_not_found', 'not started', 0)
-    this.token = (await this.client().check(pending.id, code)).token
+    const generation = this.generation
+    const checked = await this.client()
+      .check(pending.id, code)
+      .finally(() => this.since(generation))
+    this.token = checked.token
     return this.token
+  }
+
+  /** Throws SessionReset when the session was reset since `generation`. */
+  private since(generation: number): void {
+    if (generation !== this.generation) throw new SessionReset()
   }
 }

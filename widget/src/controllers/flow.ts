@@ -8,7 +8,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
 import { TextgateApiError } from '../api/client'
-import type { StartOptions, VerificationSession } from '../api/session'
+import { SessionReset, type StartOptions, type VerificationSession } from '../api/session'
 import type { TextgateEventMap, TextgateStep } from '../events'
 import { asciiDigits } from '../phone'
 import type { PhoneField } from '../phone/field'
@@ -147,6 +147,7 @@ export class FlowController implements ReactiveController, FlowState {
         locale: this.t.$code,
       }),
     )
+    if ('reset' in started) return
     if ('error' in started) return this.focusAfterFailure('phone-input')
     this.set({ codeText: '', status: this.t.codeSentTo(session.shownPhone), step: 'code' })
     clock.start()
@@ -187,6 +188,7 @@ export class FlowController implements ReactiveController, FlowState {
       () => this.check(),
       () => session.check(this.codeText),
     )
+    if ('reset' in checked) return
     if ('error' in checked) {
       const { error } = checked
       if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
@@ -217,6 +219,7 @@ export class FlowController implements ReactiveController, FlowState {
       () => this.resend(),
       () => session.resend(),
     )
+    if ('reset' in resent) return
     if ('error' in resent) return this.focusAfterFailure('code-input')
     // The number stays in view: "We sent a code to … A new code is on its way."
     this.set({ status: `${this.t.codeSentTo(session.shownPhone)} ${this.t.newCodeSent}` })
@@ -253,16 +256,26 @@ export class FlowController implements ReactiveController, FlowState {
     this.dispatch('textgate-error', this.parts.problem.fail(error, at, retry, this.step === 'code'))
   }
 
-  /** One request of the flow, with the controls busy; a refusal is shown at `at` and returned. */
-  private async request<T>(at: ErrorField, retry: () => Promise<void>, run: () => Promise<T>) {
+  /**
+   * One request of the flow, with the controls busy; a refusal is shown at `at` and returned.
+   * After a reset while it was under way (Change number, the form's reset), its answer is
+   * dropped: the flow, and whether it is busy, are the reset's and any request's made since.
+   */
+  private async request<T>(
+    at: ErrorField,
+    retry: () => Promise<void>,
+    run: () => Promise<T>,
+  ): Promise<{ value: T } | { error: unknown } | { reset: true }> {
     this.set({ busy: true })
     try {
-      return { value: await run() }
+      const value = await run()
+      this.set({ busy: false })
+      return { value }
     } catch (error) {
+      if (error instanceof SessionReset) return { reset: true }
+      this.set({ busy: false })
       this.fail(error, at, retry)
       return { error }
-    } finally {
-      this.set({ busy: false })
     }
   }
 
