@@ -40,6 +40,8 @@ export class VerificationSession {
   /** The token once approved, else ''. */
   token = ''
   private idempotencyKey = ''
+  /** The start the key was made for: another number or consent takes a new key. */
+  private idempotentStart = ''
   /** Grows with every reset: the answer to a request made before then is not applied. */
   private generation = 0
 
@@ -61,6 +63,10 @@ export class VerificationSession {
   async start(options: StartOptions): Promise<void> {
     const { number, marketing } = options
     const consent = { accepted: true as const, version: options.consentVersion || 'v1' }
+    // The server answers the same key with another start by idempotency_conflict.
+    const same = JSON.stringify([number.e164, consent.version, options.locale, marketing === true])
+    if (same !== this.idempotentStart) this.idempotencyKey = ''
+    this.idempotentStart = same
     this.idempotencyKey ||= crypto.randomUUID()
     const generation = this.generation
     let pending: StartVerificationResponse
@@ -78,8 +84,14 @@ export class VerificationSession {
       )
     } catch (error) {
       this.since(generation)
-      // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
-      if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
+      // The start may have been carried out with its answer lost (a network failure, a proxy's
+      // 502/504 page, a server error): the key is kept, so the retry cannot send a second SMS.
+      if (
+        !(
+          error instanceof TextgateApiError &&
+          (error.code === 'network_error' || error.status >= 500)
+        )
+      ) {
         this.idempotencyKey = ''
       }
       throw error
