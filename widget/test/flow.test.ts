@@ -1,5 +1,6 @@
 /// <reference types="mocha" />
 import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
+import en from '../src/translations/en'
 import {
   approved,
   fakeServer,
@@ -253,6 +254,43 @@ describe('errors', () => {
     await waitUntil(() => part(el, 'code-input'))
     const [first, second] = server.calls
     expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
+  })
+
+  it('a 2xx answer that is not the server’s (a misrouted page, a garbled body) is a failure', async () => {
+    const { expiresAt } = started().body
+    server = fakeServer({
+      '/v1/verifications': [
+        { status: 200, body: '<!doctype html><title>Shop</title>' },
+        { status: 201, body: { id: 'ver_abc', status: 'pending' } },
+        started(0),
+      ],
+      '/v1/verifications/:id/resend': [{ status: 200, body: { expiresAt, resendAfter: 'soon' } }],
+      '/v1/verifications/:id/check': [{ status: 200, body: { id: 'ver_abc', status: 'approved' } }],
+    })
+    const { el } = await mount()
+    const errors: string[] = []
+    el.addEventListener('textgate-error', (event) => errors.push(event.detail.code))
+    await fillPhone(el, '07400 123123')
+    const submit = () => part<HTMLButtonElement>(el, 'submit-button')
+    for (const count of [1, 2]) {
+      submit().click()
+      await waitUntil(() => errors.length === count)
+      await el.updateComplete
+      expect(part(el, 'error').textContent).to.contain(en.errors.unknown)
+      expect(el.matches(':state(code-sent)')).to.equal(false)
+    }
+    submit().click()
+    await waitUntil(() => part(el, 'code-input'))
+    await waitUntil(() => !part<HTMLButtonElement>(el, 'resend-button').disabled)
+    part<HTMLButtonElement>(el, 'resend-button').click()
+    await waitUntil(() => part(el, 'error').textContent)
+    expect(el.shadowRoot!.querySelector('.hint')!.textContent).to.not.contain('Invalid')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => errors.length === 4)
+    await el.updateComplete
+    expect(errors).to.deep.equal(['unknown', 'unknown', 'unknown', 'unknown'])
+    expect(el.matches(':state(verified)')).to.equal(false)
+    expect(el.value).to.equal('')
   })
 
   it('a network failure while checking the code offers Try again, which checks it again', async () => {

@@ -27,6 +27,25 @@ export class TextgateApiError extends Error {
   }
 }
 
+/** An ISO date the widget can count down to. */
+const isDate = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+
+/**
+ * What the widget reads from each success, checked: a 2xx answer without it (a proxy's or a
+ * misrouted HTML page, a garbled body) is a failure, not a step the widget cannot show.
+ */
+const looksLike = {
+  start: (body: Record<string, unknown>) =>
+    typeof body.id === 'string' &&
+    isDate(body.expiresAt) &&
+    isDate(body.resendAfter) &&
+    Number.isInteger(body.codeLength) &&
+    (body.codeLength as number) >= 4 &&
+    (body.codeLength as number) <= 10,
+  check: (body: Record<string, unknown>) => typeof body.token === 'string' && body.token !== '',
+  resend: (body: Record<string, unknown>) => isDate(body.expiresAt) && isDate(body.resendAfter),
+}
+
 export interface ClientOptions {
   server: string
   publishableKey: string
@@ -39,19 +58,28 @@ export function createClient({ server, publishableKey }: ClientOptions) {
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
+    expected: (body: Record<string, unknown>) => boolean = () => true,
   ): Promise<T> {
-    return request<T>(path, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${publishableKey}`,
-        'Content-Type': 'application/json',
-        ...headers,
+    return request<T>(
+      path,
+      {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${publishableKey}`,
+          'Content-Type': 'application/json',
+          ...headers,
+        },
+        body: JSON.stringify(body ?? {}),
       },
-      body: JSON.stringify(body ?? {}),
-    })
+      expected,
+    )
   }
 
-  async function request<T>(path: string, init: RequestInit): Promise<T> {
+  async function request<T>(
+    path: string,
+    init: RequestInit,
+    expected: (body: Record<string, unknown>) => boolean = () => true,
+  ): Promise<T> {
     let response: Response
     try {
       response = await fetch(`${base}${path}`, init)
@@ -59,7 +87,16 @@ export function createClient({ server, publishableKey }: ClientOptions) {
       throw new TextgateApiError('network_error', 'network error', 0)
     }
     const json: unknown = await response.json().catch(() => undefined)
-    if (response.ok) return json as T
+    if (response.ok) {
+      if (json && typeof json === 'object' && expected(json as Record<string, unknown>)) {
+        return json as T
+      }
+      throw new TextgateApiError(
+        'unknown',
+        `HTTP ${response.status}: unexpected answer`,
+        response.status,
+      )
+    }
     const retryAfter = Number(response.headers.get('Retry-After'))
     if (isErrorBody(json)) {
       const { code, message, ...details } = json.error
@@ -91,6 +128,7 @@ export function createClient({ server, publishableKey }: ClientOptions) {
           '/v1/verifications',
           { ...body, ...extra },
           { 'Idempotency-Key': idempotencyKey },
+          looksLike.start,
         )
       let attempt = 0
       let extra: { challenge?: string } = {}
@@ -108,11 +146,19 @@ export function createClient({ server, publishableKey }: ClientOptions) {
       }
     },
     check: (id: string, code: string) =>
-      post<CheckVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/check`, {
-        code,
-      }),
+      post<CheckVerificationResponse>(
+        `/v1/verifications/${encodeURIComponent(id)}/check`,
+        { code },
+        {},
+        looksLike.check,
+      ),
     resend: (id: string) =>
-      post<ResendVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/resend`, {}),
+      post<ResendVerificationResponse>(
+        `/v1/verifications/${encodeURIComponent(id)}/resend`,
+        {},
+        {},
+        looksLike.resend,
+      ),
   }
 }
 
