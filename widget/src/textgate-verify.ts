@@ -176,7 +176,8 @@ export class TextgateVerify extends LitElement {
     part: (name) => this.partElement(name),
     onReset: () => void this.picker?.hide(false),
   })
-  private configRequested = false
+  /** The server and key whose settings were asked for last. */
+  private configFor = ''
   /**
    * The browser says the element is disabled: its own `disabled`, or a disabled `<fieldset>`
    * around it. Kept apart from `disabled`, which stays the element's own attribute (as an
@@ -309,9 +310,11 @@ export class TextgateVerify extends LitElement {
     // formDisabledCallback also runs while an update reflects `disabled` to the attribute, after
     // that update's render: one more render shows what it said.
     if (changed.has('disabled')) this.requestUpdate()
-    if (!this.configRequested && this.publishableKey && this.isConnected) {
-      // The project's settings, asked once; without them the widget still works.
-      this.configRequested = true
+    const project = this.publishableKey ? `${this.server} ${this.publishableKey}` : ''
+    if (project && project !== this.configFor && this.isConnected) {
+      // The project's settings, asked once per server and key (a page may set either later);
+      // without them the widget still works.
+      this.configFor = project
       void this.phone.loadConfig(
         () => this.client().config(),
         () => this.defaultCountry,
