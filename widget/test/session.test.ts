@@ -83,6 +83,35 @@ describe('verification session', () => {
     expect(second).to.not.equal(first)
   })
 
+  it('gives up on a server that never answers: a network failure, with the key kept', async () => {
+    const original = window.fetch
+    const keys: (string | null)[] = []
+    // A stalled connection: no answer until the request is aborted.
+    window.fetch = (_input: RequestInfo | URL, init?: RequestInit) => {
+      keys.push(new Headers(init?.headers).get('Idempotency-Key'))
+      return new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason))
+      })
+    }
+    try {
+      const session = new VerificationSession(host, () =>
+        createClient({
+          server: 'https://verify.example',
+          publishableKey: 'pk_test_x',
+          timeoutMs: 100,
+        }),
+      )
+      for (const _ of [1, 2]) {
+        const error = await session.start(options()).catch((e: TextgateApiError) => e)
+        expect((error as TextgateApiError).code).to.equal('network_error')
+      }
+      expect(keys).to.have.length(2)
+      expect(keys[1]).to.equal(keys[0])
+    } finally {
+      window.fetch = original
+    }
+  })
+
   it('sends the marketing opt-in only when offered, and keeps what the server said', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

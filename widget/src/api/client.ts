@@ -49,9 +49,15 @@ const looksLike = {
 export interface ClientOptions {
   server: string
   publishableKey: string
+  /**
+   * A request without an answer by then fails as a network failure (Try again, with the same
+   * Idempotency-Key), rather than leaving the controls busy for as long as a stalled connection
+   * lasts. Default 30 s.
+   */
+  timeoutMs?: number
 }
 
-export function createClient({ server, publishableKey }: ClientOptions) {
+export function createClient({ server, publishableKey, timeoutMs = 30_000 }: ClientOptions) {
   const base = server.replace(/\/+$/, '')
 
   async function post<T>(
@@ -80,13 +86,20 @@ export function createClient({ server, publishableKey }: ClientOptions) {
     init: RequestInit,
     expected: (body: Record<string, unknown>) => boolean = () => true,
   ): Promise<T> {
+    // Browsers without AbortSignal.timeout wait as long as the connection does.
+    const signal = AbortSignal.timeout?.(timeoutMs)
     let response: Response
+    let json: unknown
     try {
-      response = await fetch(`${base}${path}`, init)
+      response = await fetch(`${base}${path}`, { ...init, signal })
+      // The body is read under the same deadline: a server may stall after its headers too.
+      json = await response.json().catch((error: unknown) => {
+        if (signal?.aborted) throw error
+        return undefined
+      })
     } catch {
       throw new TextgateApiError('network_error', 'network error', 0)
     }
-    const json: unknown = await response.json().catch(() => undefined)
     if (response.ok) {
       if (json && typeof json === 'object' && expected(json as Record<string, unknown>)) {
         return json as T
