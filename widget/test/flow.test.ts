@@ -86,6 +86,39 @@ describe('code step', () => {
     expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
   })
 
+  it('takes a whole code pasted after digits already typed as the code', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    type(input, '12')
+    const verified = oneEvent(el, 'textgate-verified')
+    // What Chromium does for Ctrl+V at the end of "12": the text goes in, `data` holds it.
+    input.value = '12482 913'
+    input.dispatchEvent(
+      new InputEvent('input', { inputType: 'insertFromPaste', data: '482 913', bubbles: true }),
+    )
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '482913' })
+  })
+
+  it('adds a part of a code pasted after digits typed to them', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    type(input, '12')
+    input.value = '12345'
+    input.dispatchEvent(
+      new InputEvent('input', { inputType: 'insertFromPaste', data: '345', bubbles: true }),
+    )
+    await el.updateComplete
+    expect(input.value).to.equal('12345')
+  })
+
   describe('WebOTP', () => {
     const credentials = navigator.credentials as unknown as Record<string, unknown>
     const win = window as unknown as Record<string, unknown>

@@ -155,10 +155,18 @@ export class FlowController implements ReactiveController, FlowState {
     this.otp.start()
   }
 
-  /** The shopper types in the code field: WebOTP stops waiting. */
+  /**
+   * The shopper types in the code field: WebOTP stops waiting. A whole code pasted or dropped
+   * into digits already typed is the code, not those digits followed by its first ones.
+   */
   readonly codeInput = (event: Event): void => {
     this.otp.stop()
-    this.setCode((event.target as HTMLInputElement).value)
+    const { inputType, data } = event as InputEvent
+    const length = this.parts.session.pending?.codeLength ?? 6
+    const whole =
+      /^insertFrom(Paste|Drop)/.test(inputType ?? '') &&
+      asciiDigits(data ?? '').replace(/\D/g, '').length >= length
+    this.setCode(whole ? data! : (event.target as HTMLInputElement).value)
   }
 
   /** Takes a code (digits in any script, spaces and dashes dropped); checks it at full length. */
