@@ -96,6 +96,32 @@ describe('form API and theming', () => {
     expect(el.checkValidity()).to.equal(false)
   })
 
+  it('goes back to the phone step, number kept, a little before the token expires', async () => {
+    const part64 = (value: object) =>
+      btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    // A token that lives 2 s, issued by a server whose clock is an hour behind this browser's.
+    const iat = Math.floor(Date.now() / 1000) - 3600
+    const token = `${part64({ alg: 'EdDSA' })}.${part64({ iat, exp: iat + 2 })}.c2ln`
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [{ status: 200, body: { ...approved.body, token } }],
+    })
+    const { form, el } = await mount()
+    const steps: string[] = []
+    el.addEventListener('textgate-step', (event) => steps.push(event.detail.step))
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => el.matches(':state(verified)'))
+    expect(new FormData(form).get('phone_token')).to.equal(token)
+    await waitUntil(() => !el.matches(':state(verified)'), 'still verified', { timeout: 3000 })
+    await el.updateComplete
+    expect(steps).to.deep.equal(['code', 'done', 'phone'])
+    expect(new FormData(form).get('phone_token')).to.equal(null)
+    expect(el.checkValidity()).to.equal(false)
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('07400 123123')
+    expect(part(el, 'error').textContent).to.contain('Verify your phone number.')
+  })
+
   it('follows a disabled fieldset and comes back when it is enabled again', async () => {
     const { form, el } = await mount()
     const fieldset = document.createElement('fieldset')

@@ -39,6 +39,8 @@ export class VerificationSession {
   marketing = false
   /** The token once approved, else ''. */
   token = ''
+  /** When the token stops being valid, by this browser's clock; undefined when not known. */
+  tokenExpiresAt: number | undefined
   private idempotencyKey = ''
   /** The start the key was made for: another number or consent takes a new key. */
   private idempotentStart = ''
@@ -55,6 +57,7 @@ export class VerificationSession {
     this.generation++
     this.pending = undefined
     this.shownPhone = this.e164 = this.token = this.idempotencyKey = ''
+    this.tokenExpiresAt = undefined
     this.marketing = false
     this.host.requestUpdate()
   }
@@ -127,11 +130,27 @@ export class VerificationSession {
       .check(pending.id, code)
       .finally(() => this.since(generation))
     this.token = checked.token
+    this.tokenExpiresAt = expiryOf(checked.token)
     return this.token
   }
 
   /** Throws SessionReset when the session was reset since `generation`. */
   private since(generation: number): void {
     if (generation !== this.generation) throw new SessionReset()
+  }
+}
+
+/**
+ * When a token received now expires, by this browser's clock: its lifetime (`exp` − `iat`) from
+ * now, so a browser clock set wrong does not matter; undefined when the token does not say.
+ */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')
+    const { iat, exp } = JSON.parse(atob(payload)) as { iat?: unknown; exp?: unknown }
+    const lifetime = Number(exp) - Number(iat)
+    return lifetime > 0 ? Date.now() + lifetime * 1000 : undefined
+  } catch {
+    return undefined
   }
 }

@@ -63,6 +63,8 @@ export class FlowController implements ReactiveController, FlowState {
   /** The step the page was last told about (`textgate-step`). */
   private announced: TextgateStep | undefined
   private readonly otp: WebOtpController
+  /** Ends the done step when the token expires. */
+  private expiry: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     private readonly host: Host,
@@ -82,9 +84,18 @@ export class FlowController implements ReactiveController, FlowState {
     this.dispatch('textgate-step', { step: this.step, ...phone })
   }
 
+  hostConnected(): void {
+    this.watchExpiry()
+  }
+
+  hostDisconnected(): void {
+    clearTimeout(this.expiry)
+  }
+
   /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
     const { clock, problem, session } = this.parts
+    clearTimeout(this.expiry)
     clock.stop()
     this.otp.stop()
     problem.reset()
@@ -215,6 +226,7 @@ export class FlowController implements ReactiveController, FlowState {
     problem.clear()
     const { e164: phone, marketing } = session
     this.dispatch('textgate-verified', { token, phone, verificationId: pending.id, marketing })
+    this.watchExpiry()
     await this.focusAfter('done')
   }
 
@@ -241,6 +253,26 @@ export class FlowController implements ReactiveController, FlowState {
   readonly change = async (): Promise<void> => {
     this.reset()
     await this.focusAfter('phone-input')
+  }
+
+  /**
+   * Once verified, the token expires (10 minutes at most): a little before that, the widget goes
+   * back to the phone step with the number kept, and asks for it to be verified again, so the
+   * form cannot be sent with a token the store's server would refuse.
+   */
+  private watchExpiry(): void {
+    clearTimeout(this.expiry)
+    const expiresAt = this.parts.session.tokenExpiresAt
+    if (this.step !== 'done' || expiresAt === undefined) return
+    // Time for the form to reach the store's server: a tenth of the wait, 30 s at most.
+    const left = expiresAt - Date.now()
+    this.expiry = setTimeout(
+      () => {
+        this.reset()
+        this.parts.problem.show(this.t.required, 'phone')
+      },
+      left - Math.min(30_000, left / 10),
+    )
   }
 
   private get t(): Translation {
