@@ -25,7 +25,8 @@ export const asApiError = (error: unknown): TextgateApiError =>
 export function errorMessage(error: TextgateApiError, t: Translation): string {
   const errors = t.errors as Record<string, string | undefined>
   if (error.code === 'rate_limited') return rateLimitMessage(error.retryAfterSeconds, t)
-  const message = errors[error.code] ?? t.errors.unknown
+  // Its own keys only: a code such as "constructor" or "toString" names no message.
+  const message = (Object.hasOwn(errors, error.code) && errors[error.code]) || t.errors.unknown
   if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {
     return `${message} ${t.attemptsLeft(error.details.attemptsLeft)}`
   }

@@ -109,6 +109,7 @@ export class TextgateVerify extends LitElement {
     marketingText: { type: String, attribute: 'marketing-text' },
     captchaToken: { type: String, attribute: false },
     theme: { type: String, reflect: true },
+    formDisabled: { state: true },
   }
 
   /** Publishable key of the store's project (`pk_test_…` or `pk_live_…`). */
@@ -175,7 +176,14 @@ export class TextgateVerify extends LitElement {
     part: (name) => this.partElement(name),
     onReset: () => void this.picker?.hide(false),
   })
-  private configRequested = false
+  /** The server and key whose settings were asked for last. */
+  private configFor = ''
+  /**
+   * The browser says the element is disabled: its own `disabled`, or a disabled `<fieldset>`
+   * around it. Kept apart from `disabled`, which stays the element's own attribute (as an
+   * input's does): reflecting the fieldset's state into it would outlive the fieldset's.
+   */
+  declare private formDisabled: boolean
 
   /** The step renders' event handlers: one object, so Lit keeps the same listeners. */
   private readonly on = {
@@ -214,6 +222,7 @@ export class TextgateVerify extends LitElement {
     this.consentVersion = 'v1'
     this.marketingText = ''
     this.theme = ''
+    this.formDisabled = false
   }
 
   /** The token once verified, else an empty string. */
@@ -261,7 +270,7 @@ export class TextgateVerify extends LitElement {
   }
 
   formDisabledCallback(disabled: boolean): void {
-    this.disabled = disabled
+    this.formDisabled = disabled
   }
 
   /** Focuses the field of the current step. */
@@ -297,10 +306,15 @@ export class TextgateVerify extends LitElement {
     if (changed.has('defaultCountry') && this.isConnected) this.phone.detect(this.defaultCountry)
   }
 
-  protected override updated(): void {
-    if (!this.configRequested && this.publishableKey && this.isConnected) {
-      // The project's settings, asked once; without them the widget still works.
-      this.configRequested = true
+  protected override updated(changed: PropertyValues<this>): void {
+    // formDisabledCallback also runs while an update reflects `disabled` to the attribute, after
+    // that update's render: one more render shows what it said.
+    if (changed.has('disabled')) this.requestUpdate()
+    const project = this.publishableKey ? `${this.server} ${this.publishableKey}` : ''
+    if (project && project !== this.configFor && this.isConnected) {
+      // The project's settings, asked once per server and key (a page may set either later);
+      // without them the widget still works.
+      this.configFor = project
       void this.phone.loadConfig(
         () => this.client().config(),
         () => this.defaultCountry,
@@ -318,7 +332,8 @@ export class TextgateVerify extends LitElement {
 
   private renderStep() {
     const { t, on, problem, flow } = this
-    const common = { t, on, invalid: problem.at, disabled: this.disabled, busy: flow.busy }
+    const disabled = this.disabled || this.formDisabled
+    const common = { t, on, invalid: problem.at, disabled, busy: flow.busy }
     const verification = this.session.pending
     if (flow.step === 'code' && verification) {
       return renderCodeStep({
@@ -336,7 +351,7 @@ export class TextgateVerify extends LitElement {
       })
     }
     if (flow.step === 'done')
-      return renderDoneStep({ t, on, verifiedPhone: this.session.shownPhone })
+      return renderDoneStep({ t, on, disabled, verifiedPhone: this.session.shownPhone })
     return renderPhoneStep({
       ...common,
       waiting: problem.waitUntil > 0,

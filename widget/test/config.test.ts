@@ -35,6 +35,34 @@ describe('project settings from GET /v1/config', () => {
     expect(server.calls).to.have.length(1)
   })
 
+  it('asks again when the page sets another key or server, and takes the latest answer', async () => {
+    let slow!: () => void
+    server = fakeServer({
+      '/v1/config': [
+        config({ allowedCountries: ['GB'] }),
+        { ...config({ allowedCountries: ['DE'] }), after: new Promise<void>((r) => (slow = r)) },
+        config({ allowedCountries: ['FR'] }),
+      ],
+    })
+    const { el } = await mount('default-country="GB"')
+    await waitUntil(() => server!.calls.length === 1)
+    el.publishableKey = 'pk_test_other'
+    await waitUntil(() => server!.calls.length === 2, 'not asked for the new key')
+    el.server = 'https://verify.example/'
+    await waitUntil(() => server!.calls.length === 3, 'not asked at the new server')
+    await waitUntil(() => countryShown(el).includes('France'), 'the new settings not taken')
+    // The answer for the key set in between comes last: it is not the page's project any more.
+    slow()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await el.updateComplete
+    expect(countryShown(el)).to.contain('France')
+    expect(server.calls.map((call) => call.headers.get('Authorization'))).to.deep.equal([
+      'Bearer pk_test_x',
+      'Bearer pk_test_other',
+      'Bearer pk_test_other',
+    ])
+  })
+
   it('without default-country, takes the server hint before the browser languages', async () => {
     server = fakeServer({ '/v1/config': [config({ country: 'JP' })] })
     const { el } = await mount('')

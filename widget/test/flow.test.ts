@@ -1,5 +1,6 @@
 /// <reference types="mocha" />
-import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
+import en from '../src/translations/en'
 import {
   approved,
   fakeServer,
@@ -85,6 +86,39 @@ describe('code step', () => {
     expect(server.calls.at(-1)!.body).to.deep.equal({ code: '123456' })
   })
 
+  it('takes a whole code pasted after digits already typed as the code', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    type(input, '12')
+    const verified = oneEvent(el, 'textgate-verified')
+    // What Chromium does for Ctrl+V at the end of "12": the text goes in, `data` holds it.
+    input.value = '12482 913'
+    input.dispatchEvent(
+      new InputEvent('input', { inputType: 'insertFromPaste', data: '482 913', bubbles: true }),
+    )
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '482913' })
+  })
+
+  it('adds a part of a code pasted after digits typed to them', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    type(input, '12')
+    input.value = '12345'
+    input.dispatchEvent(
+      new InputEvent('input', { inputType: 'insertFromPaste', data: '345', bubbles: true }),
+    )
+    await el.updateComplete
+    expect(input.value).to.equal('12345')
+  })
+
   describe('WebOTP', () => {
     const credentials = navigator.credentials as unknown as Record<string, unknown>
     const win = window as unknown as Record<string, unknown>
@@ -123,6 +157,25 @@ describe('code step', () => {
       expect(server.calls.at(-1)!.body).to.deep.equal({ code: '654321' })
     })
 
+    it('waits for the SMS only while on the page, and again once put back', async () => {
+      server = fakeServer({ '/v1/verifications': [started()] })
+      const signals = fakeOtp(new Promise(() => {}))
+      const { el, form } = await mount()
+      await reachCodeStep(el)
+      expect(signals).to.have.length(1)
+      el.remove()
+      expect(signals[0]!.aborted).to.equal(true)
+      form.append(el)
+      await el.updateComplete
+      expect(signals).to.have.length(2)
+      expect(signals[1]!.aborted).to.equal(false)
+      type(part<HTMLInputElement>(el, 'code-input'), '1')
+      expect(signals[1]!.aborted).to.equal(true)
+      el.remove()
+      form.append(el)
+      expect(signals).to.have.length(2)
+    })
+
     it('stops waiting for the SMS when the shopper types', async () => {
       server = fakeServer({ '/v1/verifications': [started()] })
       const signals = fakeOtp(new Promise(() => {}))
@@ -159,6 +212,52 @@ describe('code step', () => {
     expect(resend().disabled).to.equal(true)
   })
 
+  it('keeps counting down when the element is moved, and leaves no timer once removed', async () => {
+    let reply!: () => void
+    server = fakeServer({
+      '/v1/verifications': [{ ...started(2_000), after: new Promise<void>((r) => (reply = r)) }],
+      '/v1/verifications/:id/resend': [
+        {
+          status: 200,
+          body: {
+            resendAfter: new Date(Date.now() + 5_000).toISOString(),
+            expiresAt: new Date(Date.now() + 600_000).toISOString(),
+            attemptsLeft: 4,
+          },
+        },
+      ],
+    })
+    const { el, form } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => server!.calls.length === 1)
+    // Taken out while Send waits for the server: the answer comes, but nothing ticks.
+    el.remove()
+    let updates = 0
+    const requestUpdate = el.requestUpdate.bind(el)
+    el.requestUpdate = (...args: Parameters<typeof el.requestUpdate>) => {
+      updates++
+      return requestUpdate(...args)
+    }
+    reply()
+    await waitUntil(() => el.matches(':state(code-sent)'))
+    await aTimeout(50)
+    updates = 0
+    await aTimeout(1_300)
+    expect(updates, 'updates while off the page').to.equal(0)
+    // Put back (a store moving its form into a dialog): the countdown goes on and ends.
+    form.append(el)
+    const resend = () => part<HTMLButtonElement>(el, 'resend-button')
+    await el.updateComplete
+    await waitUntil(() => !resend().disabled, 'resend never enabled', { timeout: 3000 })
+    // Moved while it counts: it keeps counting.
+    resend().click()
+    await waitUntil(() => resend().disabled && /\d/.test(resend().textContent ?? ''))
+    el.remove()
+    form.append(el)
+    await waitUntil(() => !resend().disabled, 'resend never enabled again', { timeout: 4000 })
+  })
+
   it('change number goes back to the phone step with the number kept', async () => {
     server = fakeServer({ '/v1/verifications': [started()] })
     const { el } = await mount()
@@ -188,6 +287,43 @@ describe('errors', () => {
     await waitUntil(() => part(el, 'code-input'))
     const [first, second] = server.calls
     expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
+  })
+
+  it('a 2xx answer that is not the server’s (a misrouted page, a garbled body) is a failure', async () => {
+    const { expiresAt } = started().body
+    server = fakeServer({
+      '/v1/verifications': [
+        { status: 200, body: '<!doctype html><title>Shop</title>' },
+        { status: 201, body: { id: 'ver_abc', status: 'pending' } },
+        started(0),
+      ],
+      '/v1/verifications/:id/resend': [{ status: 200, body: { expiresAt, resendAfter: 'soon' } }],
+      '/v1/verifications/:id/check': [{ status: 200, body: { id: 'ver_abc', status: 'approved' } }],
+    })
+    const { el } = await mount()
+    const errors: string[] = []
+    el.addEventListener('textgate-error', (event) => errors.push(event.detail.code))
+    await fillPhone(el, '07400 123123')
+    const submit = () => part<HTMLButtonElement>(el, 'submit-button')
+    for (const count of [1, 2]) {
+      submit().click()
+      await waitUntil(() => errors.length === count)
+      await el.updateComplete
+      expect(part(el, 'error').textContent).to.contain(en.errors.unknown)
+      expect(el.matches(':state(code-sent)')).to.equal(false)
+    }
+    submit().click()
+    await waitUntil(() => part(el, 'code-input'))
+    await waitUntil(() => !part<HTMLButtonElement>(el, 'resend-button').disabled)
+    part<HTMLButtonElement>(el, 'resend-button').click()
+    await waitUntil(() => part(el, 'error').textContent)
+    expect(el.shadowRoot!.querySelector('.hint')!.textContent).to.not.contain('Invalid')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => errors.length === 4)
+    await el.updateComplete
+    expect(errors).to.deep.equal(['unknown', 'unknown', 'unknown', 'unknown'])
+    expect(el.matches(':state(verified)')).to.equal(false)
+    expect(el.value).to.equal('')
   })
 
   it('a network failure while checking the code offers Try again, which checks it again', async () => {

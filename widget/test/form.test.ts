@@ -1,9 +1,10 @@
 /// <reference types="mocha" />
-import { expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
 import type { TextgateStepDetail } from '../src/index'
 import {
   approved,
   fakeServer,
+  fillPhone,
   focused,
   insertText,
   mount,
@@ -51,6 +52,104 @@ describe('form API and theming', () => {
     expect(el.matches(':state(code-sent)')).to.equal(false)
     expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
     expect(new FormData(form).get('phone_token')).to.equal(null)
+  })
+
+  it('a reset while the server answers wins over the answer', async () => {
+    let answerStart!: () => void
+    let answerCheck!: () => void
+    server = fakeServer({
+      '/v1/verifications': [
+        { ...started(), after: new Promise<void>((r) => (answerStart = r)) },
+        started(),
+      ],
+      '/v1/verifications/:id/check': [
+        { ...approved, after: new Promise<void>((r) => (answerCheck = r)) },
+      ],
+    })
+    const { form, el } = await mount()
+    const submit = () => part<HTMLButtonElement>(el, 'submit-button')
+    await fillPhone(el, '07400 123123')
+    submit().click()
+    await waitUntil(() => server!.calls.length === 1)
+    form.reset()
+    await el.updateComplete
+    expect(submit().disabled).to.equal(false)
+    answerStart()
+    await aTimeout(50)
+    await el.updateComplete
+    expect(el.matches(':state(code-sent)'), 'code step after the reset').to.equal(false)
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
+    // The same while Verify waits: no token reaches the form after its reset.
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => server!.calls.length === 3)
+    let verified = false
+    el.addEventListener('textgate-verified', () => (verified = true))
+    form.reset()
+    answerCheck()
+    await aTimeout(50)
+    await el.updateComplete
+    expect(verified).to.equal(false)
+    expect(el.value).to.equal('')
+    expect(new FormData(form).get('phone_token')).to.equal(null)
+    expect(el.matches(':state(verified)')).to.equal(false)
+    expect(el.checkValidity()).to.equal(false)
+  })
+
+  it('goes back to the phone step, number kept, a little before the token expires', async () => {
+    const part64 = (value: object) =>
+      btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    // A token that lives 2 s, issued by a server whose clock is an hour behind this browser's.
+    const iat = Math.floor(Date.now() / 1000) - 3600
+    const token = `${part64({ alg: 'EdDSA' })}.${part64({ iat, exp: iat + 2 })}.c2ln`
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [{ status: 200, body: { ...approved.body, token } }],
+    })
+    const { form, el } = await mount()
+    const steps: string[] = []
+    el.addEventListener('textgate-step', (event) => steps.push(event.detail.step))
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => el.matches(':state(verified)'))
+    expect(new FormData(form).get('phone_token')).to.equal(token)
+    await waitUntil(() => !el.matches(':state(verified)'), 'still verified', { timeout: 3000 })
+    await el.updateComplete
+    expect(steps).to.deep.equal(['code', 'done', 'phone'])
+    expect(new FormData(form).get('phone_token')).to.equal(null)
+    expect(el.checkValidity()).to.equal(false)
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('07400 123123')
+    expect(part(el, 'error').textContent).to.contain('Verify your phone number.')
+  })
+
+  it('follows a disabled fieldset and comes back when it is enabled again', async () => {
+    const { form, el } = await mount()
+    const fieldset = document.createElement('fieldset')
+    form.prepend(fieldset)
+    fieldset.append(el)
+    await el.updateComplete
+    const phone = () => part<HTMLInputElement>(el, 'phone-input')
+    fieldset.disabled = true
+    await el.updateComplete
+    expect(phone().disabled).to.equal(true)
+    expect(part<HTMLButtonElement>(el, 'submit-button').disabled).to.equal(true)
+    expect(new FormData(form).has('phone_token')).to.equal(false)
+    // As an input's: the element's own attribute stays the page's, not the fieldset's.
+    expect(el.disabled).to.equal(false)
+    expect(el.hasAttribute('disabled')).to.equal(false)
+    fieldset.disabled = false
+    await el.updateComplete
+    expect(phone().disabled).to.equal(false)
+    expect(el.matches(':disabled')).to.equal(false)
+    // The element's own disabled outlasts a fieldset's.
+    el.disabled = true
+    fieldset.disabled = true
+    await el.updateComplete
+    fieldset.disabled = false
+    await el.updateComplete
+    expect(phone().disabled).to.equal(true)
+    el.disabled = false
+    await waitUntil(() => !phone().disabled, 'stayed disabled')
   })
 
   it('fires textgate-step with typed details, and reset() and focus() work', async () => {

@@ -177,4 +177,31 @@ describe('messages, invalid fields and focus (round 2)', () => {
     await waitUntil(() => !submit().disabled, 'Send stayed disabled', { timeout: 3000 })
     expect(part(el, 'error').textContent?.trim()).to.equal('')
   })
+  it('a rate limit is announced once, not at every second of its countdown', async () => {
+    server = fakeServer({
+      '/v1/verifications': [
+        { ...refusal(429, 'rate_limited'), headers: { 'Retry-After': '3' } },
+        refusal(403, 'blocked'),
+      ],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const submit = () => part<HTMLButtonElement>(el, 'submit-button')
+    const error = () => part(el, 'error')
+    submit().click()
+    await waitUntil(() => error().textContent?.includes('3 seconds'))
+    // On screen the first time: an alert, read out.
+    expect(error().getAttribute('role')).to.equal('alert')
+    expect(error().hasAttribute('aria-live')).to.equal(false)
+    await waitUntil(() => error().textContent?.includes('2 seconds'), 'no countdown', {
+      timeout: 2000,
+    })
+    // Each second's new text is there to see, but not read out again.
+    expect(error().getAttribute('aria-live')).to.equal('off')
+    await waitUntil(() => !submit().disabled, 'Send stayed disabled', { timeout: 4000 })
+    submit().click()
+    await waitUntil(() => error().textContent?.trim())
+    expect(error().textContent).to.not.contain('second')
+    expect(error().hasAttribute('aria-live')).to.equal(false)
+  })
 })

@@ -24,6 +24,15 @@ const refused = (code: string, retryAfter?: number) =>
   new TextgateApiError(code, code, 400, {}, retryAfter)
 
 describe('problem controller', () => {
+  it('says "something went wrong" for a code it has no message for, whatever its name', () => {
+    const { problem } = setup()
+    for (const code of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'no_such_code']) {
+      const detail = problem.fail(refused(code), 'phone')
+      expect(detail.message, code).to.equal(en.errors.unknown)
+      expect(problem.message, code).to.equal(en.errors.unknown)
+    }
+  })
+
   it('offers Try again for a network failure only, and ends the verification only when allowed', () => {
     const { problem, updates } = setup()
     const retry = async () => {}

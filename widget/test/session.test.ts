@@ -54,6 +54,64 @@ describe('verification session', () => {
     })
   })
 
+  it('keeps the Idempotency-Key after a 5xx answer, for the same start only', async () => {
+    const gateway = { status: 504, body: '<html><h1>504 Gateway Time-out</h1></html>' }
+    server = fakeServer({
+      '/v1/verifications': [gateway, refusal(503, 'service_unavailable'), gateway, started()],
+    })
+    const session = new VerificationSession(host, client)
+    const codes: string[] = []
+    for (const start of [options(), options(), options(), { ...options(), locale: 'de' }]) {
+      await session.start(start).catch((error: TextgateApiError) => codes.push(error.code))
+    }
+    expect(codes).to.deep.equal(['unknown', 'service_unavailable', 'unknown'])
+    const keys = server.calls.map((call) => call.headers.get('Idempotency-Key'))
+    expect(keys[1]).to.equal(keys[0])
+    expect(keys[2]).to.equal(keys[0])
+    // Another start (here in another language) is another request: a key of its own.
+    expect(keys[3]).to.not.equal(keys[0])
+  })
+
+  it('takes a new Idempotency-Key for another number after a network failure', async () => {
+    server = fakeServer({ '/v1/verifications': ['network-error', started()] })
+    const session = new VerificationSession(host, client)
+    await session.start(options()).catch(() => {})
+    const other = options()
+    other.number = { ...other.number, e164: '+447400123124' }
+    await session.start(other)
+    const [first, second] = server.calls.map((call) => call.headers.get('Idempotency-Key'))
+    expect(second).to.not.equal(first)
+  })
+
+  it('gives up on a server that never answers: a network failure, with the key kept', async () => {
+    const original = window.fetch
+    const keys: (string | null)[] = []
+    // A stalled connection: no answer until the request is aborted.
+    window.fetch = (_input: RequestInfo | URL, init?: RequestInit) => {
+      keys.push(new Headers(init?.headers).get('Idempotency-Key'))
+      return new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason))
+      })
+    }
+    try {
+      const session = new VerificationSession(host, () =>
+        createClient({
+          server: 'https://verify.example',
+          publishableKey: 'pk_test_x',
+          timeoutMs: 100,
+        }),
+      )
+      for (const _ of [1, 2]) {
+        const error = await session.start(options()).catch((e: TextgateApiError) => e)
+        expect((error as TextgateApiError).code).to.equal('network_error')
+      }
+      expect(keys).to.have.length(2)
+      expect(keys[1]).to.equal(keys[0])
+    } finally {
+      window.fetch = original
+    }
+  })
+
   it('sends the marketing opt-in only when offered, and keeps what the server said', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

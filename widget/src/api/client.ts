@@ -27,39 +27,92 @@ export class TextgateApiError extends Error {
   }
 }
 
+/** An ISO date the widget can count down to. */
+const isDate = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+
+/**
+ * What the widget reads from each success, checked: a 2xx answer without it (a proxy's or a
+ * misrouted HTML page, a garbled body) is a failure, not a step the widget cannot show.
+ */
+const looksLike = {
+  start: (body: Record<string, unknown>) =>
+    typeof body.id === 'string' &&
+    isDate(body.expiresAt) &&
+    isDate(body.resendAfter) &&
+    Number.isInteger(body.codeLength) &&
+    (body.codeLength as number) >= 4 &&
+    (body.codeLength as number) <= 10,
+  check: (body: Record<string, unknown>) => typeof body.token === 'string' && body.token !== '',
+  // Merged into the verification: what it leaves out stays as it was.
+  resend: (body: Record<string, unknown>) =>
+    (body.expiresAt === undefined || isDate(body.expiresAt)) &&
+    (body.resendAfter === undefined || isDate(body.resendAfter)),
+}
+
 export interface ClientOptions {
   server: string
   publishableKey: string
+  /**
+   * A request without an answer by then fails as a network failure (Try again, with the same
+   * Idempotency-Key), rather than leaving the controls busy for as long as a stalled connection
+   * lasts. Default 30 s.
+   */
+  timeoutMs?: number
 }
 
-export function createClient({ server, publishableKey }: ClientOptions) {
+export function createClient({ server, publishableKey, timeoutMs = 30_000 }: ClientOptions) {
   const base = server.replace(/\/+$/, '')
 
   async function post<T>(
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
+    expected: (body: Record<string, unknown>) => boolean = () => true,
   ): Promise<T> {
-    return request<T>(path, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${publishableKey}`,
-        'Content-Type': 'application/json',
-        ...headers,
+    return request<T>(
+      path,
+      {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${publishableKey}`,
+          'Content-Type': 'application/json',
+          ...headers,
+        },
+        body: JSON.stringify(body ?? {}),
       },
-      body: JSON.stringify(body ?? {}),
-    })
+      expected,
+    )
   }
 
-  async function request<T>(path: string, init: RequestInit): Promise<T> {
+  async function request<T>(
+    path: string,
+    init: RequestInit,
+    expected: (body: Record<string, unknown>) => boolean = () => true,
+  ): Promise<T> {
+    // Browsers without AbortSignal.timeout wait as long as the connection does.
+    const signal = AbortSignal.timeout?.(timeoutMs)
     let response: Response
+    let json: unknown
     try {
-      response = await fetch(`${base}${path}`, init)
+      response = await fetch(`${base}${path}`, { ...init, signal })
+      // The body is read under the same deadline: a server may stall after its headers too.
+      json = await response.json().catch((error: unknown) => {
+        if (signal?.aborted) throw error
+        return undefined
+      })
     } catch {
       throw new TextgateApiError('network_error', 'network error', 0)
     }
-    const json: unknown = await response.json().catch(() => undefined)
-    if (response.ok) return json as T
+    if (response.ok) {
+      if (json && typeof json === 'object' && expected(json as Record<string, unknown>)) {
+        return json as T
+      }
+      throw new TextgateApiError(
+        'unknown',
+        `HTTP ${response.status}: unexpected answer`,
+        response.status,
+      )
+    }
     const retryAfter = Number(response.headers.get('Retry-After'))
     if (isErrorBody(json)) {
       const { code, message, ...details } = json.error
@@ -91,6 +144,7 @@ export function createClient({ server, publishableKey }: ClientOptions) {
           '/v1/verifications',
           { ...body, ...extra },
           { 'Idempotency-Key': idempotencyKey },
+          looksLike.start,
         )
       let attempt = 0
       let extra: { challenge?: string } = {}
@@ -108,11 +162,19 @@ export function createClient({ server, publishableKey }: ClientOptions) {
       }
     },
     check: (id: string, code: string) =>
-      post<CheckVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/check`, {
-        code,
-      }),
+      post<CheckVerificationResponse>(
+        `/v1/verifications/${encodeURIComponent(id)}/check`,
+        { code },
+        {},
+        looksLike.check,
+      ),
     resend: (id: string) =>
-      post<ResendVerificationResponse>(`/v1/verifications/${encodeURIComponent(id)}/resend`, {}),
+      post<ResendVerificationResponse>(
+        `/v1/verifications/${encodeURIComponent(id)}/resend`,
+        {},
+        {},
+        looksLike.resend,
+      ),
   }
 }
 

@@ -20,6 +20,14 @@ export interface StartOptions {
   signals: CallerSignals
 }
 
+/** The session was reset while a request was under way: its answer was not applied. */
+export class SessionReset extends Error {
+  constructor() {
+    super('reset')
+    this.name = 'SessionReset'
+  }
+}
+
 export class VerificationSession {
   /** The pending (or approved) verification. */
   pending: StartVerificationResponse | undefined
@@ -31,7 +39,13 @@ export class VerificationSession {
   marketing = false
   /** The token once approved, else ''. */
   token = ''
+  /** When the token stops being valid, by this browser's clock; undefined when not known. */
+  tokenExpiresAt: number | undefined
   private idempotencyKey = ''
+  /** The start the key was made for: another number or consent takes a new key. */
+  private idempotentStart = ''
+  /** Grows with every reset: the answer to a request made before then is not applied. */
+  private generation = 0
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -40,8 +54,10 @@ export class VerificationSession {
 
   /** Forgets the verification and its token. */
   reset(): void {
+    this.generation++
     this.pending = undefined
     this.shownPhone = this.e164 = this.token = this.idempotencyKey = ''
+    this.tokenExpiresAt = undefined
     this.marketing = false
     this.host.requestUpdate()
   }
@@ -50,9 +66,15 @@ export class VerificationSession {
   async start(options: StartOptions): Promise<void> {
     const { number, marketing } = options
     const consent = { accepted: true as const, version: options.consentVersion || 'v1' }
+    // The server answers the same key with another start by idempotency_conflict.
+    const same = JSON.stringify([number.e164, consent.version, options.locale, marketing === true])
+    if (same !== this.idempotentStart) this.idempotencyKey = ''
+    this.idempotentStart = same
     this.idempotencyKey ||= crypto.randomUUID()
+    const generation = this.generation
+    let pending: StartVerificationResponse
     try {
-      this.pending = await this.client().start(
+      pending = await this.client().start(
         {
           phone: number.e164,
           country: number.country,
@@ -64,12 +86,21 @@ export class VerificationSession {
         this.idempotencyKey,
       )
     } catch (error) {
-      // A network failure keeps the Idempotency-Key: the retry cannot send a second SMS.
-      if (!(error instanceof TextgateApiError && error.code === 'network_error')) {
+      this.since(generation)
+      // The start may have been carried out with its answer lost (a network failure, a proxy's
+      // 502/504 page, a server error): the key is kept, so the retry cannot send a second SMS.
+      if (
+        !(
+          error instanceof TextgateApiError &&
+          (error.code === 'network_error' || error.status >= 500)
+        )
+      ) {
         this.idempotencyKey = ''
       }
       throw error
     }
+    this.since(generation)
+    this.pending = pending
     this.idempotencyKey = ''
     this.marketing = marketing === true
     // Isolated left to right (LRI … PDI): in an Arabic sentence the number keeps its order.
@@ -82,7 +113,11 @@ export class VerificationSession {
   async resend(): Promise<void> {
     const pending = this.pending
     if (!pending) return
-    this.pending = { ...pending, ...(await this.client().resend(pending.id)) }
+    const generation = this.generation
+    const resent = await this.client()
+      .resend(pending.id)
+      .finally(() => this.since(generation))
+    this.pending = { ...pending, ...resent }
     this.host.requestUpdate()
   }
 
@@ -90,7 +125,32 @@ export class VerificationSession {
   async check(code: string): Promise<string> {
     const pending = this.pending
     if (!pending) throw new TextgateApiError('verification_not_found', 'not started', 0)
-    this.token = (await this.client().check(pending.id, code)).token
+    const generation = this.generation
+    const checked = await this.client()
+      .check(pending.id, code)
+      .finally(() => this.since(generation))
+    this.token = checked.token
+    this.tokenExpiresAt = expiryOf(checked.token)
     return this.token
+  }
+
+  /** Throws SessionReset when the session was reset since `generation`. */
+  private since(generation: number): void {
+    if (generation !== this.generation) throw new SessionReset()
+  }
+}
+
+/**
+ * When a token received now expires, by this browser's clock: its lifetime (`exp` − `iat`) from
+ * now, so a browser clock set wrong does not matter; undefined when the token does not say.
+ */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')
+    const { iat, exp } = JSON.parse(atob(payload)) as { iat?: unknown; exp?: unknown }
+    const lifetime = Number(exp) - Number(iat)
+    return lifetime > 0 ? Date.now() + lifetime * 1000 : undefined
+  } catch {
+    return undefined
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
 import { TextgateApiError } from '../api/client'
-import type { StartOptions, VerificationSession } from '../api/session'
+import { SessionReset, type StartOptions, type VerificationSession } from '../api/session'
 import type { TextgateEventMap, TextgateStep } from '../events'
 import { asciiDigits } from '../phone'
 import type { PhoneField } from '../phone/field'
@@ -63,6 +63,8 @@ export class FlowController implements ReactiveController, FlowState {
   /** The step the page was last told about (`textgate-step`). */
   private announced: TextgateStep | undefined
   private readonly otp: WebOtpController
+  /** Ends the done step when the token expires. */
+  private expiry: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     private readonly host: Host,
@@ -82,9 +84,18 @@ export class FlowController implements ReactiveController, FlowState {
     this.dispatch('textgate-step', { step: this.step, ...phone })
   }
 
+  hostConnected(): void {
+    this.watchExpiry()
+  }
+
+  hostDisconnected(): void {
+    clearTimeout(this.expiry)
+  }
+
   /** Back to the phone step, forgetting any code and token; the number typed stays. */
   reset(): void {
     const { clock, problem, session } = this.parts
+    clearTimeout(this.expiry)
     clock.stop()
     this.otp.stop()
     problem.reset()
@@ -147,6 +158,7 @@ export class FlowController implements ReactiveController, FlowState {
         locale: this.t.$code,
       }),
     )
+    if ('reset' in started) return
     if ('error' in started) return this.focusAfterFailure('phone-input')
     this.set({ codeText: '', status: this.t.codeSentTo(session.shownPhone), step: 'code' })
     clock.start()
@@ -154,10 +166,18 @@ export class FlowController implements ReactiveController, FlowState {
     this.otp.start()
   }
 
-  /** The shopper types in the code field: WebOTP stops waiting. */
+  /**
+   * The shopper types in the code field: WebOTP stops waiting. A whole code pasted or dropped
+   * into digits already typed is the code, not those digits followed by its first ones.
+   */
   readonly codeInput = (event: Event): void => {
     this.otp.stop()
-    this.setCode((event.target as HTMLInputElement).value)
+    const { inputType, data } = event as InputEvent
+    const length = this.parts.session.pending?.codeLength ?? 6
+    const whole =
+      /^insertFrom(Paste|Drop)/.test(inputType ?? '') &&
+      asciiDigits(data ?? '').replace(/\D/g, '').length >= length
+    this.setCode(whole ? data! : (event.target as HTMLInputElement).value)
   }
 
   /** Takes a code (digits in any script, spaces and dashes dropped); checks it at full length. */
@@ -187,6 +207,7 @@ export class FlowController implements ReactiveController, FlowState {
       () => this.check(),
       () => session.check(this.codeText),
     )
+    if ('reset' in checked) return
     if ('error' in checked) {
       const { error } = checked
       if (error instanceof TextgateApiError && error.code === 'incorrect_code') {
@@ -205,6 +226,7 @@ export class FlowController implements ReactiveController, FlowState {
     problem.clear()
     const { e164: phone, marketing } = session
     this.dispatch('textgate-verified', { token, phone, verificationId: pending.id, marketing })
+    this.watchExpiry()
     await this.focusAfter('done')
   }
 
@@ -217,6 +239,7 @@ export class FlowController implements ReactiveController, FlowState {
       () => this.resend(),
       () => session.resend(),
     )
+    if ('reset' in resent) return
     if ('error' in resent) return this.focusAfterFailure('code-input')
     // The number stays in view: "We sent a code to … A new code is on its way."
     this.set({ status: `${this.t.codeSentTo(session.shownPhone)} ${this.t.newCodeSent}` })
@@ -230,6 +253,26 @@ export class FlowController implements ReactiveController, FlowState {
   readonly change = async (): Promise<void> => {
     this.reset()
     await this.focusAfter('phone-input')
+  }
+
+  /**
+   * Once verified, the token expires (10 minutes at most): a little before that, the widget goes
+   * back to the phone step with the number kept, and asks for it to be verified again, so the
+   * form cannot be sent with a token the store's server would refuse.
+   */
+  private watchExpiry(): void {
+    clearTimeout(this.expiry)
+    const expiresAt = this.parts.session.tokenExpiresAt
+    if (this.step !== 'done' || expiresAt === undefined) return
+    // Time for the form to reach the store's server: a tenth of the wait, 30 s at most.
+    const left = expiresAt - Date.now()
+    this.expiry = setTimeout(
+      () => {
+        this.reset()
+        this.parts.problem.show(this.t.required, 'phone')
+      },
+      left - Math.min(30_000, left / 10),
+    )
   }
 
   private get t(): Translation {
@@ -253,16 +296,26 @@ export class FlowController implements ReactiveController, FlowState {
     this.dispatch('textgate-error', this.parts.problem.fail(error, at, retry, this.step === 'code'))
   }
 
-  /** One request of the flow, with the controls busy; a refusal is shown at `at` and returned. */
-  private async request<T>(at: ErrorField, retry: () => Promise<void>, run: () => Promise<T>) {
+  /**
+   * One request of the flow, with the controls busy; a refusal is shown at `at` and returned.
+   * After a reset while it was under way (Change number, the form's reset), its answer is
+   * dropped: the flow, and whether it is busy, are the reset's and any request's made since.
+   */
+  private async request<T>(
+    at: ErrorField,
+    retry: () => Promise<void>,
+    run: () => Promise<T>,
+  ): Promise<{ value: T } | { error: unknown } | { reset: true }> {
     this.set({ busy: true })
     try {
-      return { value: await run() }
+      const value = await run()
+      this.set({ busy: false })
+      return { value }
     } catch (error) {
+      if (error instanceof SessionReset) return { reset: true }
+      this.set({ busy: false })
       this.fail(error, at, retry)
       return { error }
-    } finally {
-      this.set({ busy: false })
     }
   }
 

@@ -24,6 +24,11 @@ export class ProblemController implements ReactiveController {
   terminal = false
   /** A rate limit holds Send (and "Send a new code") until then, in ms since the epoch; 0 if none. */
   waitUntil = 0
+  /**
+   * The message has been on screen: the countdown's later texts are not announced again (a
+   * screen reader would otherwise read the alert out every second).
+   */
+  private shown = false
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -38,6 +43,7 @@ export class ProblemController implements ReactiveController {
     this.at = at
     this.retry = undefined
     this.terminal = false
+    this.shown = false
     this.host.requestUpdate()
   }
 
@@ -83,6 +89,10 @@ export class ProblemController implements ReactiveController {
     else this.reset()
   }
 
+  hostUpdated(): void {
+    if (this.message) this.shown = true
+  }
+
   /** "Try again": repeats the failed action. */
   readonly onRetry = async (): Promise<void> => {
     const retry = this.retry
@@ -94,7 +104,12 @@ export class ProblemController implements ReactiveController {
   render(place: ErrorField, home: ErrorField) {
     if (place !== (this.at || home)) return nothing
     return html`<div class="error-row">
-      <p id="error" part="error" role="alert">${this.message}</p>
+      <p
+        id="error"
+        part="error"
+        role="alert"
+        aria-live=${this.waitUntil && this.shown ? 'off' : nothing}
+      >${this.message}</p>
       ${
         this.retry
           ? html`<button part="retry-button" type="button" @click=${this.onRetry}>

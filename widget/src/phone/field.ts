@@ -38,6 +38,8 @@ export class PhoneField {
   /** The server's guess of the shopper's country (CDN headers, Accept-Language). */
   private serverHint: CountryCode | undefined
   private readonly catalogs = new Map<string, Country[]>()
+  /** Settings asked for so far: only the last one's answer is taken. */
+  private configLoads = 0
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -163,10 +165,16 @@ export class PhoneField {
     return refused ? { problem: t.countryNotOffered(refused) } : { number: checked }
   }
 
-  /** Takes the project's settings from `load`, then detects again; without them all still works. */
+  /**
+   * Takes the project's settings from `load`, then detects again; without them all still works.
+   * An answer that comes after a newer load began (another key or server) is dropped.
+   */
   async loadConfig(load: () => Promise<WidgetConfigResponse>, defaultCountry: () => string) {
+    const loadNumber = ++this.configLoads
     try {
-      this.configure(await load())
+      const config = await load()
+      if (loadNumber !== this.configLoads) return
+      this.configure(config)
     } catch {
       return // The server checks the country at the start anyway.
     }

@@ -7,6 +7,7 @@ import type { Translation } from '../translations/en'
 
 export interface DoneStepView {
   t: Translation
+  disabled: boolean
   verifiedPhone: string
   on: { change: () => void }
 }
@@ -20,7 +21,7 @@ export function renderDoneStep(v: DoneStepView) {
       </p>
     </div>
     <div class="actions">
-      <button part="change-button" type="button" @click=${v.on.change}>
+      <button part="change-button" type="button" ?disabled=${v.disabled} @click=${v.on.change}>
         ${v.t.changeNumber}
       </button>
     </div>
