@@ -2,7 +2,7 @@
  * `pnpm textgate migrate`: applies pending database migrations.
  * @module
  */
-import { migrateToLatest, openStorage } from '../../storage'
+import { migrateToLatest, openStorage, reachDatabase } from '../../storage'
 import { type Command, settings } from '../command'
 
 export const migrateCommand: Command = {
@@ -12,6 +12,7 @@ export const migrateCommand: Command = {
     const config = settings()
     const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
     try {
+      await reachDatabase(storage, config.databaseUrl)
       const applied = await migrateToLatest(storage)
       out.print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date', {
         applied,
