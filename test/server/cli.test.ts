@@ -72,6 +72,18 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
       expect(result.body.error?.code).toBe('usage')
       expect(result.stderr).toContain(result.body.error?.message.split('\n')[0])
     }
+    // A country code of the right shape that is no country (UK for GB) would refuse every
+    // number the project is sent.
+    const uk = json(
+      ['projects', 'create', '--name', 'UK shop', '--origin', 'https://uk.example'].concat([
+        '--country',
+        'UK',
+      ]),
+    )
+    expect(uk.status).toBe(1)
+    expect(uk.body.error?.message).toBe(
+      '"UK" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+    )
     // A success is JSON as before.
     const keys = json(['keys', 'list', '--project', projectId])
     expect(keys.status, keys.stderr).toBe(0)
