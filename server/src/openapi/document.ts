@@ -75,8 +75,8 @@ interface Response {
 
 /**
  * Headers the server adds to its answers, in `components.headers`. `X-Request-Id` is on every
- * answer; `Retry-After` on an error answer that says when to try again (429); the others where
- * an operation's response names them.
+ * answer; `Retry-After` on an error answer that says when to try again (429, a passing 503); the
+ * others where an operation's response names them.
  */
 export const RESPONSE_HEADERS = {
   'X-Request-Id': {
@@ -85,7 +85,8 @@ export const RESPONSE_HEADERS = {
     schema: { type: 'string' },
   },
   'Retry-After': {
-    description: 'Seconds to wait before trying again: sent with 429.',
+    description:
+      'Seconds to wait before trying again: sent with every 429, and with a 503 that expects to pass.',
     schema: { type: 'integer', minimum: 1 },
   },
   'Idempotent-Replayed': {
