@@ -29,7 +29,7 @@ import {
 import { createDispatcher } from './outbox'
 import { routerFromConfig } from './routing'
 import { deriveSecrets } from './secrets'
-import { migrateToLatest, openStorage } from './storage'
+import { migrateToLatest, openStorage, reachDatabase } from './storage'
 import { createTokenService } from './tokens'
 import { createVerificationService, expireAllPending } from './verifications/service'
 import { createWebhookDispatcher } from './webhooks'
@@ -85,6 +85,7 @@ export async function startServer(
     writerNice: config.sqliteWriterNice,
     onWriterError: (error) => logger.error({ err: error }, error.message),
   })
+  await reachDatabase(storage, config.databaseUrl)
   const applied = await migrateToLatest(storage)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
   const secrets = deriveSecrets(config.secret)

@@ -169,6 +169,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
       response.status,
       response.headers.get('Content-Type'),
       json,
+      response.headers,
     )
     if (problems.length > 0) throw new Error(`[openapi] ${problems.join('; ')}`)
     return { status: response.status, headers: response.headers, json }

@@ -174,6 +174,17 @@ export const StartVerificationRequest = v.strictObject({
 })
 export type StartVerificationRequest = v.InferInput<typeof StartVerificationRequest>
 
+/**
+ * The `Idempotency-Key` header of a start: the route checks it with this schema and the OpenAPI
+ * document is generated from it, so both say the same.
+ */
+export const IdempotencyKey = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(255),
+  v.regex(/^[\x21-\x7e]+$/, 'must be 1 to 255 visible ASCII characters'),
+)
+
 export const StartVerificationResponse = v.object({
   id: v.string(),
   status: v.literal('pending'),

@@ -3,11 +3,19 @@
  * output (human or `--json`), the settings and a migrated database.
  * @module
  */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import type { Kysely } from 'kysely'
 import { sealAfterMigrations } from '../audit'
 import { type Config, loadConfig } from '../config'
 import { deriveSecrets } from '../secrets'
-import { migrateToLatest, openStorage, type Storage } from '../storage'
+import {
+  type Database,
+  migrateToLatest,
+  openStorage,
+  reachDatabase,
+  type Storage,
+} from '../storage'
 
 /** Every option any command takes (one parse for all, so each command sees the same flags). */
 export const OPTIONS = {
@@ -48,6 +56,52 @@ export type Values = ReturnType<typeof parseCommandLine>['values']
 
 /** A mistake in how a command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
+
+/**
+ * Refuses a project id that names no project: a mistyped id would otherwise list nothing, erase
+ * nothing or add list entries for no project, and report success. `everyProject`: the command
+ * also takes `'*'` for every project.
+ */
+export async function requireProject(
+  db: Kysely<Database>,
+  projectId: string,
+  { everyProject = false }: { everyProject?: boolean } = {},
+): Promise<void> {
+  if (everyProject && projectId === '*') return
+  const found = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  if (!found) throw new Error(`no project ${projectId}`)
+}
+
+/** A file the command was pointed at, or an error that names it and says why it cannot be read. */
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message
+    throw new Error(`cannot read ${path}: ${why}`)
+  }
+}
+
+/** A JSON file the command was pointed at, or an error that names it and what is wrong. */
+export function readJsonFile(path: string, text = readTextFile(path)): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`)
+  }
+}
 
 export interface Output {
   json: boolean
@@ -107,6 +161,7 @@ export async function withStorage<T>(
   // A short command: SQLite checkpoints inside its commits, with no thread to start and stop.
   const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
   try {
+    await reachDatabase(storage, config.databaseUrl)
     const applied = await migrateToLatest(storage)
     // At the upgrade to keyed audit chains, the older chains get a keyed row that seals them.
     await sealAfterMigrations(storage.db, deriveSecrets(config.secret).auditKey, applied)

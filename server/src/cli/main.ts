@@ -43,21 +43,37 @@ async function run(argv: string[]): Promise<void> {
   await command.run({ words, values, argv, out: output(values.json) })
 }
 
-run(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`textgate: ${error.message}\n\n${USAGE}\n`)
-    process.exit(2)
+/** node:util parseArgs refusing an option (unknown, missing its value, …). */
+function isParseArgsError(error: unknown): error is Error {
+  return (
+    error instanceof Error && /^ERR_PARSE_ARGS_/.test(String((error as { code?: unknown }).code))
+  )
+}
+
+/**
+ * Says why the command failed on stderr and exits non-zero; with `--json`, stdout gets the error
+ * as JSON too (`{ "error": { "code", "message" } }`), so a script reads JSON either way.
+ */
+function fail(code: 'usage' | 'invalid_settings' | 'failed', message: string, hint = '') {
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`)
   }
+  process.stderr.write(
+    code === 'invalid_settings' ? `${message}\n` : `textgate: ${message}\n${hint}`,
+  )
+  process.exit(code === 'usage' ? 2 : 1)
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) return fail('usage', error.message, `\n${USAGE}\n`)
+  if (isParseArgsError(error)) return fail('usage', error.message, 'See pnpm textgate --help.\n')
   if (
     error instanceof ConfigError ||
     error instanceof FraudSettingsError ||
     error instanceof RegistrationsError ||
     error instanceof RoutingConfigError
   ) {
-    process.stderr.write(`${error.message}\n`)
-    process.exit(1)
+    return fail('invalid_settings', error.message)
   }
-  const message = error instanceof Error ? error.message : String(error)
-  process.stderr.write(`textgate: ${message}\n`)
-  process.exit(1)
+  return fail('failed', error instanceof Error ? error.message : String(error))
 })

@@ -17,6 +17,52 @@ import { bearerMatches, createMetricsRegistry } from './index'
 
 const PHONE = '+447400123999'
 
+/**
+ * Problems with a Prometheus text exposition (format 0.0.4): a sample line that does not parse
+ * (label values quoted, with only \\ \" \n escaped), a family without its HELP and TYPE before
+ * its samples, a HELP or TYPE given twice, or the same series twice.
+ */
+function expositionProblems(text: string): string[] {
+  const problems: string[] = []
+  const help = new Set<string>()
+  const type = new Map<string, string>()
+  const series = new Set<string>()
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)( -?\d+)?$/
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line)
+    if (comment) {
+      const [, kind, name = '', rest = ''] = comment
+      if (kind === 'HELP') {
+        if (help.has(name)) problems.push(`HELP twice for ${name}`)
+        help.add(name)
+      } else {
+        if (type.has(name)) problems.push(`TYPE twice for ${name}`)
+        if (!/^(counter|gauge|histogram|summary|untyped)$/.test(rest)) problems.push(line)
+        type.set(name, rest)
+      }
+      continue
+    }
+    const match = sample.exec(line)
+    if (!match) {
+      problems.push(`unparsable: ${line}`)
+      continue
+    }
+    const [, name = '', labels = ''] = match
+    const family = [name, name.replace(/_(bucket|sum|count)$/, '')].find((n) => type.has(n))
+    if (!family || !help.has(family)) problems.push(`no HELP and TYPE before ${name}`)
+    const key = `${name}{${labels
+      .split(/,(?=[a-zA-Z_])/)
+      .filter(Boolean)
+      .sort()
+      .join(',')}}`
+    if (series.has(key)) problems.push(`series twice: ${key}`)
+    series.add(key)
+  }
+  return problems
+}
+
 describe('metrics: SQLite quiet moments', () => {
   it('counts the quiet moments lent to the checkpoint thread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-quiet-metric-'))
@@ -142,6 +188,7 @@ for (const dialect of DIALECTS) {
       expect(text).toMatch(/^textgate_fraud_counters_mode\{mode="shared"\} 0$/m)
       expect(text).toMatch(/^process_cpu_user_seconds_total /m)
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m)
+      expect(expositionProblems(text)).toEqual([])
       // Bounded labels: no ids, numbers or paths as sent.
       const labels = [...text.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).join('\n')
       expect(labels).not.toMatch(/ver_|\+44|7400|wp-login|doesnotexist/)
@@ -233,6 +280,14 @@ describe('request ids', () => {
       const replaced = await trusted.hono.request('/work', { headers: { 'X-Request-Id': bad } })
       expect(replaced.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/)
     }
+  })
+
+  it('finds what is wrong in an exposition', () => {
+    const good = '# HELP a_total A.\n# TYPE a_total counter\na_total{x="q\\"\\\\"} 1\n'
+    expect(expositionProblems(good)).toEqual([])
+    expect(expositionProblems(`${good}a_total{x="q\\"\\\\"} 2\n`)).toHaveLength(1)
+    expect(expositionProblems('a_total 1\n')).toHaveLength(1)
+    expect(expositionProblems('# HELP a A.\n# TYPE a gauge\na{x="un"quoted"} 1\n')).toHaveLength(1)
   })
 
   it('compares the metrics token in constant time and exactly', () => {

@@ -1,7 +1,9 @@
 /**
  * Checks real answers against the OpenAPI document: the test harness runs every JSON answer of
  * every HTTP-level test through {@link checkResponse}, so each documented response schema is
- * held to the responses the contract tests actually see (ajv, JSON Schema 2020-12).
+ * held to the responses the contract tests actually see (ajv, JSON Schema 2020-12), and each
+ * header of an answer that is not plain HTTP (CORS, caching, security headers) to the headers
+ * documented for its route and status.
  * @module
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
@@ -13,7 +15,34 @@ interface Compiled {
   path: string
   method: string
   responses: Map<string, ValidateFunction | null>
+  /** Header names (lower case) documented per status. */
+  headers: Map<string, Set<string>>
 }
+
+/**
+ * Headers any answer may carry without being documented per operation: HTTP's own, CORS and
+ * the security and caching headers. Every other header an answer carries is part of the API
+ * (`Retry-After`, `Idempotent-Replayed`, `X-Request-Id`, …) and must be documented.
+ */
+const PLAIN_HTTP_HEADERS = new Set([
+  'cache-control',
+  'connection',
+  'content-disposition',
+  'content-encoding',
+  'content-length',
+  'content-security-policy',
+  'content-type',
+  'cross-origin-resource-policy',
+  'date',
+  'etag',
+  'keep-alive',
+  'last-modified',
+  'set-cookie',
+  'transfer-encoding',
+  'vary',
+  'www-authenticate',
+  'x-content-type-options',
+])
 
 let compiled: Compiled[] | undefined
 
@@ -27,13 +56,21 @@ function compile(): Compiled[] {
     const pattern = new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+').replace(/\./g, '\\.')}$`)
     for (const [method, operation] of Object.entries(operations)) {
       const responses = new Map<string, ValidateFunction | null>()
+      const headers = new Map<string, Set<string>>()
       for (const [status, response] of Object.entries(
         (
           operation as {
-            responses: Record<string, { content?: Record<string, { schema?: object }> }>
+            responses: Record<
+              string,
+              { content?: Record<string, { schema?: object }>; headers?: Record<string, unknown> }
+            >
           }
         ).responses,
       )) {
+        headers.set(
+          status,
+          new Set(Object.keys(response.headers ?? {}).map((name) => name.toLowerCase())),
+        )
         const schema = response.content?.['application/json']?.schema
         responses.set(
           status,
@@ -44,19 +81,23 @@ function compile(): Compiled[] {
             : null,
         )
       }
-      out.push({ pattern, path, method, responses })
+      out.push({ pattern, path, method, responses, headers })
     }
   }
   return out
 }
 
-/** Problems with one answer: undocumented route, or a body its documented schema refuses. */
+/**
+ * Problems with one answer: undocumented route, a header not documented for its status, or a
+ * body its documented schema refuses.
+ */
 export function checkResponse(
   method: string,
   url: string,
   status: number,
   contentType: string | null,
   body: unknown,
+  headers?: Headers,
 ): string[] {
   compiled ??= compile()
   const path = new URL(url, 'http://x').pathname
@@ -70,6 +111,17 @@ export function checkResponse(
   if (!operation) {
     // Unknown paths answer the documented 404 error; nothing else may be undocumented.
     return status === 404 || status === 405 ? [] : [`${method} ${path} is not documented`]
+  }
+  const documented =
+    operation.headers.get(String(status)) ?? operation.headers.get('default') ?? new Set()
+  const undocumented = [...(headers?.keys() ?? [])].filter(
+    (name) =>
+      !PLAIN_HTTP_HEADERS.has(name) && !name.startsWith('access-control-') && !documented.has(name),
+  )
+  if (undocumented.length > 0) {
+    return [
+      `${method} ${operation.path} ${status} sends undocumented headers: ${undocumented.join(', ')}`,
+    ]
   }
   if (!contentType?.includes('json') || body === undefined) return []
   const validate = operation.responses.has(String(status))

@@ -19,6 +19,7 @@ import {
   FraudListEntry,
   FraudListEntryRequest,
   FraudSummary,
+  IdempotencyKey,
   JsonWebKeySet,
   LivenessResponse,
   ReadinessResponse,
@@ -68,6 +69,43 @@ interface Response {
   schema?: v.GenericSchema
   /** Defaults to application/json when a schema is given. */
   contentType?: string
+  /** Headers of this answer besides those every answer has (see {@link RESPONSE_HEADERS}). */
+  headers?: ResponseHeader[]
+}
+
+/**
+ * Headers the server adds to its answers, in `components.headers`. `X-Request-Id` is on every
+ * answer; `Retry-After` on an error answer that says when to try again (429, a passing 503); the
+ * others where an operation's response names them.
+ */
+export const RESPONSE_HEADERS = {
+  'X-Request-Id': {
+    description:
+      'The id of this request, in every log line about it (kept from a trusted proxy, else new).',
+    schema: { type: 'string' },
+  },
+  'Retry-After': {
+    description:
+      'Seconds to wait before trying again: sent with every 429, and with a 503 that expects to pass.',
+    schema: { type: 'integer', minimum: 1 },
+  },
+  'Idempotent-Replayed': {
+    description:
+      '`true` when this is the answer kept for an earlier request with the same `Idempotency-Key`.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+} as const
+
+type ResponseHeader = keyof typeof RESPONSE_HEADERS
+
+/** Response headers as `$ref`s into `components.headers`: every answer's, then `names`. */
+function responseHeaders(names: ResponseHeader[] = []) {
+  return Object.fromEntries(
+    (['X-Request-Id', ...names] as ResponseHeader[]).map((name) => [
+      name,
+      { $ref: `#/components/headers/${name}` },
+    ]),
+  )
 }
 
 export interface Operation {
@@ -103,11 +141,15 @@ export const OPERATIONS: Operation[] = [
       {
         name: 'Idempotency-Key',
         description: 'Replays the first answer for 24 h when the same request is sent again.',
-        schema: v.pipe(v.string(), v.maxLength(255)),
+        schema: IdempotencyKey,
       },
     ],
     responses: {
-      '201': { description: 'Started; a code is on its way.', schema: StartVerificationResponse },
+      '201': {
+        description: 'Started; a code is on its way.',
+        schema: StartVerificationResponse,
+        headers: ['Idempotent-Replayed'],
+      },
     },
   },
   {
@@ -530,6 +572,7 @@ const SECURITY: Record<Security, Record<string, string[]>[]> = {
 
 const ERROR_RESPONSE = {
   description: 'An error: `{ error: { code, message, …details } }` (see the `ErrorCode` enum).',
+  headers: responseHeaders(['Retry-After']),
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 }
 
@@ -562,6 +605,7 @@ function operationObject(op: Operation) {
   for (const [status, response] of Object.entries(op.responses)) {
     responses[status] = {
       description: response.description,
+      headers: responseHeaders(response.headers),
       ...(response.schema
         ? { content: { 'application/json': { schema: jsonSchema(response.schema, 'output') } } }
         : response.contentType
@@ -670,6 +714,7 @@ export function buildOpenApiDocument({
         },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
       },
+      headers: RESPONSE_HEADERS,
       schemas: {
         Error: withFields(jsonSchema(ErrorResponse, 'output'), {
           properties: {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, type Harness } from '../../testing/harness'
+import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
 import { checkResponse } from './contract.testing'
 import type { buildOpenApiDocument } from './document'
 
@@ -77,6 +78,133 @@ describe('OpenAPI document', () => {
       }),
     ).toHaveLength(1)
     expect(checkResponse('GET', '/v1/undocumented', 200, 'application/json', {})).toHaveLength(1)
+  })
+
+  it('holds every answer header that is not plain HTTP to the headers documented for it', () => {
+    const headers = (entries: Record<string, string>) => new Headers(entries)
+    const plain = { 'content-type': 'application/json', 'x-request-id': 'r1', vary: 'Origin' }
+    expect(
+      checkResponse('GET', '/healthz', 200, 'application/json', { status: 'ok' }, headers(plain)),
+    ).toEqual([])
+    // A 429 says when to try again; a replayed start says so.
+    expect(
+      checkResponse(
+        'POST',
+        '/v1/verifications/ver_x/resend',
+        429,
+        'application/json',
+        { error: { code: 'rate_limited', message: 'x' } },
+        headers({ ...plain, 'retry-after': '30' }),
+      ),
+    ).toEqual([])
+    const started = {
+      id: 'ver_x',
+      status: 'pending',
+      to: '+44 ••••13',
+      expiresAt: '2026-11-25T12:10:00.000Z',
+      resendAfter: '2026-11-25T12:00:30.000Z',
+      attemptsLeft: 5,
+      codeLength: 6,
+    }
+    expect(
+      checkResponse(
+        'POST',
+        '/v1/verifications',
+        201,
+        'application/json',
+        started,
+        headers({ ...plain, 'idempotent-replayed': 'true' }),
+      ),
+    ).toEqual([])
+    // A header the document does not name for that answer is drift.
+    for (const extra of [{ 'idempotent-replayed': 'true' }, { 'x-debug': '1' }] as Record<
+      string,
+      string
+    >[]) {
+      expect(
+        checkResponse(
+          'GET',
+          '/healthz',
+          200,
+          'application/json',
+          { status: 'ok' },
+          headers({ ...plain, ...extra }),
+        ),
+      ).toHaveLength(1)
+    }
+  })
+
+  it('documents each request header parameter with the checks the server applies', async () => {
+    const document = (await h.call('GET', '/openapi.json')).json as ReturnType<
+      typeof buildOpenApiDocument
+    >
+    const { publishableKey } = await h.project()
+    const ajv = new Ajv2020({ strict: false })
+    // (HTTP trims a field value's outer spaces, so none is sampled.)
+    const samples = ['', 'a', 'order-42_retry:1', 'two words', 'é', 'x'.repeat(255)]
+    samples.push('x'.repeat(256))
+    let checked = 0
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations) as [
+        string,
+        { parameters?: { in: string; name: string; schema: object }[] },
+      ][]) {
+        for (const parameter of operation.parameters ?? []) {
+          if (parameter.in !== 'header') continue
+          const documented = ajv.compile(parameter.schema)
+          for (const value of samples) {
+            // A start with a body that is wrong, so nothing is sent: the header is checked first.
+            const answer = await h.app.request(`http://textgate.test${path}`, {
+              method: method.toUpperCase(),
+              headers: {
+                Authorization: `Bearer ${publishableKey}`,
+                Origin: ORIGIN,
+                'Content-Type': 'application/json',
+                [parameter.name]: value,
+              },
+              body: '{}',
+            })
+            const body = (await answer.json()) as {
+              error?: { issues?: { path: string }[] }
+            }
+            const refused = Boolean(
+              body.error?.issues?.some((issue) => issue.path === parameter.name),
+            )
+            expect(refused, `${parameter.name}: ${JSON.stringify(value)}`).toBe(!documented(value))
+            checked++
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0)
+  })
+
+  it('has every $ref resolve inside the document', async () => {
+    const document = (await h.call('GET', '/openapi.json')).json
+    const refs: string[] = []
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk)
+      else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === '$ref' && typeof value === 'string') refs.push(value)
+          else walk(value)
+        }
+      }
+    }
+    walk(document)
+    expect(refs.length).toBeGreaterThan(0)
+    const unresolved = refs.filter(
+      (ref) =>
+        !ref.startsWith('#/') ||
+        ref
+          .slice(2)
+          .split('/')
+          .reduce<unknown>(
+            (node, part) => (node as Record<string, unknown> | undefined)?.[part],
+            document,
+          ) === undefined,
+    )
+    expect(unresolved).toEqual([])
   })
 
   it('serves /docs with a strict CSP and its assets from this server', async () => {

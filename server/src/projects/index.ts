@@ -7,6 +7,7 @@
  */
 import { hash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { isSupportedCountry } from 'libphonenumber-js/max'
 import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import { forgetCachedKeys } from '../keys/invalidation'
@@ -113,8 +114,12 @@ export async function createProject(
   if (input.origins.length === 0) throw new Error('a project needs at least one --origin')
   const origins = [...new Set(input.origins.map(normalizeOrigin))]
   const countries = input.countries?.map((country) => {
-    if (!/^[A-Za-z]{2}$/.test(country)) throw new Error(`"${country}" is not an ISO country code`)
-    return country.toUpperCase()
+    const code = country.toUpperCase()
+    // A code of the right shape that is no country (UK for GB) would refuse every number.
+    if (!/^[A-Z]{2}$/.test(code) || !isSupportedCountry(code)) {
+      throw new Error(`"${country}" is not an ISO 3166-1 alpha-2 country code (such as GB)`)
+    }
+    return code
   })
   const codeLength = input.codeLength ?? 6
   if (!Number.isInteger(codeLength) || codeLength < 4 || codeLength > 10) {

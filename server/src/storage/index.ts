@@ -241,6 +241,34 @@ function withStatementCache(sqlite: KyselySqlite): KyselySqlite {
 /** `PRAGMA user_version` of a SQLite file whose free space holds nothing deleted. */
 export const SQLITE_SCRUBBED_VERSION = 1
 
+/** The database's address for a message: a PostgreSQL URL without its user and password. */
+function databaseLabel(databaseUrl: string): string {
+  if (databaseUrl.startsWith('sqlite:')) return databaseUrl
+  try {
+    const url = new URL(databaseUrl)
+    return `${url.protocol}//${url.host}${url.pathname}`
+  } catch {
+    return 'postgres'
+  }
+}
+
+/**
+ * Asks the database one query, so that one that cannot be reached (down, wrong port, refused
+ * login) is named as such rather than as a failed migration.
+ */
+export async function reachDatabase(storage: Storage, databaseUrl: string): Promise<void> {
+  try {
+    await sql`select 1`.execute(storage.db)
+  } catch (error) {
+    // A refused connection to every address of a host is an AggregateError without a message.
+    const { message, code } = error as { message?: string; code?: string }
+    throw new Error(
+      `cannot reach the database at ${databaseLabel(databaseUrl)}: ${message || code || String(error)}`,
+      { cause: error },
+    )
+  }
+}
+
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(storage: Storage): Promise<string[]> {
   const migrator = new Migrator({ db: storage.db, provider: migrationProvider })

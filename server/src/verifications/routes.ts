@@ -5,9 +5,14 @@
  * @module
  */
 
-import { CheckVerificationRequest, StartVerificationRequest } from '@textgate/shared'
+import {
+  CheckVerificationRequest,
+  IdempotencyKey,
+  StartVerificationRequest,
+} from '@textgate/shared'
 import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
+import * as v from 'valibot'
 import { apiKeyAuth } from '../auth'
 import { readJson } from '../http/body'
 import { ApiError } from '../http/errors'
@@ -15,8 +20,6 @@ import { answerHeaders, jsonAnswer } from '../http/headers'
 import { isId } from '../ids'
 import type { Database } from '../storage'
 import type { VerificationService } from './service'
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
 /** The `:id` of the path, refused as unknown before any query when it is not a verification id. */
 function verificationId(c: { req: { param(name: 'id'): string } }): string {
@@ -37,7 +40,7 @@ export function verificationRoutes(
   return new Hono()
     .post('/', either, async (c) => {
       const idempotencyKey = c.req.header('Idempotency-Key')
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      if (idempotencyKey !== undefined && !v.is(IdempotencyKey, idempotencyKey)) {
         throw new ApiError('invalid_request', {
           issues: [
             { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },

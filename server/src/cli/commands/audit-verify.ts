@@ -6,7 +6,7 @@
  */
 import { type ChainSummary, verifyAuditChain } from '../../audit'
 import { deriveSecrets } from '../../secrets'
-import { type Command, settings, withStorage } from '../command'
+import { type Command, requireProject, settings, withStorage } from '../command'
 
 const SCHEMES: Record<ChainSummary['scheme'], string> = {
   'hmac-sha256': 'keyed (HMAC-SHA256)',
@@ -36,9 +36,13 @@ export const auditVerifyCommand: Command = {
   async run({ values, out }) {
     const config = settings()
     const { auditKey } = deriveSecrets(config.secret)
-    const report = await withStorage(config, ({ db }) =>
-      verifyAuditChain(db, auditKey, { projectId: values.project }),
-    )
+    const report = await withStorage(config, async ({ db }) => {
+      // '*' is the chain of what belongs to no project (operators, settings).
+      if (values.project !== undefined) {
+        await requireProject(db, values.project, { everyProject: true })
+      }
+      return verifyAuditChain(db, auditKey, { projectId: values.project })
+    })
     const chains = report.chainSchemes.map(describe)
     if (report.ok) {
       out.print(

@@ -6,7 +6,7 @@
  */
 import { parsePhoneAnyType } from '../../phone'
 import { eraseNumber } from '../../privacy/erasure'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
 
 export const eraseCommand: Command = {
   name: 'erase',
@@ -25,14 +25,16 @@ export const eraseCommand: Command = {
         `--phone ${phone} is not a valid number (national numbers need --country)`,
       )
     }
-    const erased = await withStorage(settings(), (storage) =>
-      eraseNumber(storage, {
+    const erased = await withStorage(settings(), async (storage) => {
+      // A mistyped project would erase nothing and still report the erasure done.
+      await requireProject(storage.db, project, { everyProject: true })
+      return eraseNumber(storage, {
         phone: e164,
         projectId: project,
         includeLists: values['include-lists'],
         requestedBy: 'cli',
-      }),
-    )
+      })
+    })
     const lines = Object.entries(erased.rows).map(([table, n]) => `  ${table}: ${n}`)
     out.print([`erasure ${erased.id} done`, ...lines].join('\n'), erased)
   },

@@ -2,7 +2,6 @@
  * `pnpm textgate fraud …`: the operator's commands for the fraud guard.
  * @module
  */
-import { readFileSync } from 'node:fs'
 import type { Kysely } from 'kysely'
 import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../../fraud/list-entries'
 import { recentEvents, summary } from '../../fraud/routes'
@@ -10,7 +9,15 @@ import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../../fraud/settings
 import { ApiError } from '../../http/errors'
 import { setFraudSettings } from '../../projects'
 import type { Database, FraudListKind } from '../../storage'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import {
+  type Command,
+  readJsonFile,
+  readTextFile,
+  requireProject,
+  settings,
+  UsageError,
+  withStorage,
+} from '../command'
 
 const FRAUD_USAGE = `  fraud settings --project ID [--file settings.json]
                                 show a project's fraud settings, or replace them
@@ -43,18 +50,27 @@ export interface FraudCliValues {
 
 class FraudUsageError extends UsageError {}
 
+const DECISIONS = ['allow', 'challenge', 'block']
+const SUBCOMMANDS = ['settings', 'block', 'allow', 'lists', 'remove', 'events', 'summary']
+
 async function fraudSubcommand(
   sub: string,
   values: FraudCliValues,
   db: Kysely<Database>,
 ): Promise<{ human: string; data: unknown }> {
+  if (!SUBCOMMANDS.includes(sub)) throw new FraudUsageError(`unknown command "fraud ${sub}"`)
   const project = values.project
   if (!project) throw new FraudUsageError(`fraud ${sub} needs --project ID`)
+  // Lists take '*' for every project; the other subcommands read one project's own rows.
+  await requireProject(db, project, {
+    everyProject: ['block', 'allow', 'lists', 'remove'].includes(sub),
+  })
   try {
     switch (sub) {
       case 'settings': {
         if (values.file) {
-          const text = readFileSync(values.file, 'utf8')
+          const text = readTextFile(values.file)
+          readJsonFile(values.file, text)
           if (!(await setFraudSettings(db, project, text))) {
             throw new FraudUsageError(`no project ${project}`)
           }
@@ -117,6 +133,9 @@ async function fraudSubcommand(
         const limit = values.limit === undefined ? 50 : Number(values.limit)
         if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
           throw new FraudUsageError('--limit must be 1 to 500')
+        }
+        if (values.decision !== undefined && !DECISIONS.includes(values.decision)) {
+          throw new FraudUsageError('--decision must be allow, challenge or block')
         }
         const events = await recentEvents(db, project, { limit, decision: values.decision })
         const lines = events.map(

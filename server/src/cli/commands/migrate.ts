@@ -4,7 +4,7 @@
  */
 import { sealAfterMigrations } from '../../audit'
 import { deriveSecrets } from '../../secrets'
-import { migrateToLatest, openStorage } from '../../storage'
+import { migrateToLatest, openStorage, reachDatabase } from '../../storage'
 import { type Command, settings } from '../command'
 
 export const migrateCommand: Command = {
@@ -15,6 +15,7 @@ export const migrateCommand: Command = {
     const config = settings()
     const storage = openStorage(config.databaseUrl, { walCheckpointer: false })
     try {
+      await reachDatabase(storage, config.databaseUrl)
       const applied = await migrateToLatest(storage)
       // At the upgrade to keyed audit chains, the older chains get a keyed row that seals them.
       const sealed = await sealAfterMigrations(

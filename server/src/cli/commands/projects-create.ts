@@ -2,9 +2,15 @@
  * `pnpm textgate projects create`: a project and its test keys.
  * @module
  */
-import { readFileSync } from 'node:fs'
-import { createProject } from '../../projects'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type CreateProjectInput, createProject } from '../../projects'
+import {
+  type Command,
+  readJsonFile,
+  readTextFile,
+  settings,
+  UsageError,
+  withStorage,
+} from '../command'
 
 export const projectsCreateCommand: Command = {
   name: 'projects create',
@@ -29,14 +35,12 @@ export const projectsCreateCommand: Command = {
         brand: values.brand,
         codeLength,
         fraudSettings: values['fraud-settings']
-          ? JSON.parse(readFileSync(values['fraud-settings'], 'utf8'))
+          ? (readJsonFile(values['fraud-settings']) as CreateProjectInput['fraudSettings'])
           : undefined,
         templates: values.templates
-          ? JSON.parse(readFileSync(values.templates, 'utf8'))
+          ? (readJsonFile(values.templates) as Record<string, string>)
           : undefined,
-        registrations: values.registrations
-          ? readFileSync(values.registrations, 'utf8')
-          : undefined,
+        registrations: values.registrations ? readTextFile(values.registrations) : undefined,
       }),
     )
     const origins = JSON.parse(created.project.allowed_origins) as string[]

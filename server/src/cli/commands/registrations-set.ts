@@ -2,10 +2,9 @@
  * `pnpm textgate registrations set`: a project's China sign name and template ids, India DLT ids.
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { setRegistrations } from '../../projects'
 import { parseRegistrations } from '../../templates/registrations'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type Command, readTextFile, settings, UsageError, withStorage } from '../command'
 
 export const registrationsSetCommand: Command = {
   name: 'registrations set',
@@ -16,7 +15,7 @@ export const registrationsSetCommand: Command = {
     const { project, file, reset } = values
     if (!project) throw new UsageError('registrations set needs --project ID')
     if (!file && !reset) throw new UsageError('registrations set needs --file or --reset')
-    const registrations = reset ? null : readFileSync(file!, 'utf8')
+    const registrations = reset ? null : readTextFile(file!)
     const found = await withStorage(settings(), ({ db }) =>
       setRegistrations(db, project, registrations),
     )

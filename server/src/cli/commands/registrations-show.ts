@@ -3,7 +3,7 @@
  * @module
  */
 import { getRegistrations } from '../../projects'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
 
 export const registrationsShowCommand: Command = {
   name: 'registrations show',
@@ -12,7 +12,10 @@ export const registrationsShowCommand: Command = {
   async run({ values, out }) {
     const { project } = values
     if (!project) throw new UsageError('registrations show needs --project ID')
-    const registrations = await withStorage(settings(), ({ db }) => getRegistrations(db, project))
+    const registrations = await withStorage(settings(), async ({ db }) => {
+      await requireProject(db, project)
+      return getRegistrations(db, project)
+    })
     out.print(registrations ? JSON.stringify(registrations, null, 2) : 'no SMS registrations', {
       projectId: project,
       registrations,

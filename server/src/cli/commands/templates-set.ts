@@ -2,9 +2,8 @@
  * `pnpm textgate templates set`: replaces a project's code-message templates.
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { setTemplates } from '../../projects'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type Command, readJsonFile, settings, UsageError, withStorage } from '../command'
 
 export const templatesSetCommand: Command = {
   name: 'templates set',
@@ -14,7 +13,7 @@ export const templatesSetCommand: Command = {
     const { project, file, reset } = values
     if (!project) throw new UsageError('templates set needs --project ID')
     if (!file && !reset) throw new UsageError('templates set needs --file or --reset')
-    const templates = reset ? null : JSON.parse(readFileSync(file!, 'utf8'))
+    const templates = reset ? null : (readJsonFile(file!) as Record<string, string>)
     const found = await withStorage(settings(), ({ db }) => setTemplates(db, project, templates))
     if (!found) throw new UsageError(`no project ${project}`)
     out.print(

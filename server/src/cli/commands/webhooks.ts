@@ -20,7 +20,7 @@ import {
 } from '../../webhooks'
 import type { Scope } from '../../webhooks/endpoints'
 import type { WebhookNetworks } from '../../webhooks/url-policy'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
 
 const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
                                 add an endpoint (test mode unless --live); prints its
@@ -37,6 +37,17 @@ const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE .
                                 send one delivery again, or every failed one (same webhook-id)`
 
 class WebhooksUsageError extends UsageError {}
+
+const SUBCOMMANDS = [
+  'create',
+  'list',
+  'enable',
+  'disable',
+  'delete',
+  'rotate-secret',
+  'deliveries',
+  'replay',
+]
 
 interface WebhooksCommandContext {
   storage: Storage
@@ -69,7 +80,15 @@ async function webhooksSubcommand(
     },
   })
   const sub = positionals[1] ?? ''
+  if (!SUBCOMMANDS.includes(sub)) {
+    throw new WebhooksUsageError(
+      sub
+        ? `unknown command "webhooks ${sub}"`
+        : `webhooks needs one of: ${SUBCOMMANDS.join(', ')}`,
+    )
+  }
   if (!values.project) throw new WebhooksUsageError(`webhooks ${sub} needs --project ID`)
+  await requireProject(storage.db, values.project)
   const scope: Scope = {
     projectId: values.project,
     mode: values.live ? 'live' : 'test',

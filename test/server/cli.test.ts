@@ -1,0 +1,114 @@
+/**
+ * `pnpm textgate` as an operator's script meets it: wrong arguments, a mistyped project id, a
+ * database it cannot reach. Each says what is wrong with a non-zero exit code and no stack
+ * trace, and with `--json` stdout is JSON whatever happened.
+ */
+import { writeFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli, createProject, type Env, tempDir } from '../support/processes'
+
+describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
+  const dir = tempDir('tg-cli-')
+  const env: Env = {
+    DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
+    TEXTGATE_DATA_DIR: dir.path,
+    TEXTGATE_SECRET: 'cli-test-secret-that-is-at-least-32-bytes',
+  }
+  let projectId = ''
+  beforeAll(() => {
+    projectId = createProject(env, 'CLI shop', ['https://shop.example']).projectId
+  })
+  afterAll(() => dir.remove())
+
+  /** Runs with --json: stdout must be JSON, stderr must hold no stack trace. */
+  function json(args: string[], extraEnv: Env = {}) {
+    const result = cli([...args, '--json'], { ...env, ...extraEnv })
+    expect(result.stderr, args.join(' ')).not.toMatch(/^\s+at /m)
+    let body: unknown
+    expect(
+      () => {
+        body = JSON.parse(result.stdout)
+      },
+      `${args.join(' ')}: stdout ${JSON.stringify(result.stdout)}`,
+    ).not.toThrow()
+    return { ...result, body: body as { error?: { code: string; message: string } } }
+  }
+
+  it('refuses a project id that names no project, and changes nothing', () => {
+    const missing = 'prj_doesnotexist000000000000'
+    for (const args of [
+      ['fraud', 'block', '--project', missing, '--prefix', '+4479112'],
+      ['fraud', 'lists', '--project', missing],
+      ['fraud', 'events', '--project', missing],
+      ['webhooks', 'list', '--project', missing],
+      ['registrations', 'show', '--project', missing],
+      ['erase', '--phone', '+447400123456', '--project', missing],
+      ['audit', 'verify', '--project', missing],
+    ]) {
+      const result = json(args)
+      expect(result.status, args.join(' ')).not.toBe(0)
+      expect(result.body.error?.message, args.join(' ')).toBe(`no project ${missing}`)
+      expect(result.stderr).toContain(`no project ${missing}`)
+    }
+    // The block entry was not added for a project that does not exist.
+    const lists = json(['fraud', 'lists', '--project', '*'])
+    expect(lists.status, lists.stderr).toBe(0)
+    expect(lists.body).toEqual([])
+    // '*' still means every project where the command takes it.
+    expect(json(['audit', 'verify', '--project', '*']).status).toBe(0)
+  })
+
+  it('answers bad arguments with a usage error, as JSON on stdout with --json', () => {
+    for (const args of [
+      ['keys', 'list', '--project', projectId, '--bogus'],
+      ['fraud', 'summary', '--project'],
+      ['fraud', 'events', '--project', projectId, '--decision', 'sometimes'],
+      ['webhooks'],
+      ['webhooks', 'list', '--project', projectId, '--bogus'],
+      ['nonsense'],
+    ]) {
+      const result = json(args)
+      expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(2)
+      expect(result.body.error?.code).toBe('usage')
+      expect(result.stderr).toContain(result.body.error?.message.split('\n')[0])
+    }
+    // A country code of the right shape that is no country (UK for GB) would refuse every
+    // number the project is sent.
+    const uk = json(
+      ['projects', 'create', '--name', 'UK shop', '--origin', 'https://uk.example'].concat([
+        '--country',
+        'UK',
+      ]),
+    )
+    expect(uk.status).toBe(1)
+    expect(uk.body.error?.message).toBe(
+      '"UK" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+    )
+    // A success is JSON as before.
+    const keys = json(['keys', 'list', '--project', projectId])
+    expect(keys.status, keys.stderr).toBe(0)
+    expect(Array.isArray(keys.body)).toBe(true)
+  })
+
+  it('names a file it cannot read or parse', () => {
+    const bad = `${dir.path}/templates.json`
+    writeFileSync(bad, '{ "en": ')
+    const unreadable = json(['templates', 'set', '--project', projectId, '--file', `${bad}.nope`])
+    expect(unreadable.status).not.toBe(0)
+    expect(unreadable.body.error?.message).toBe(`cannot read ${bad}.nope: no such file`)
+    const invalid = json(['templates', 'set', '--project', projectId, '--file', bad])
+    expect(invalid.status).not.toBe(0)
+    expect(invalid.body.error?.message).toMatch(`${bad} is not valid JSON`)
+  })
+
+  it('says so when the database cannot be reached, without its password', () => {
+    const result = json(['keys', 'list', '--project', projectId], {
+      DATABASE_URL: 'postgres://ops:hunter22@127.0.0.1:1/textgate',
+    })
+    expect(result.status).toBe(1)
+    expect(result.body.error?.message).toMatch(
+      /^cannot reach the database at postgres:\/\/127\.0\.0\.1:1\/textgate: /,
+    )
+    expect(`${result.stdout}${result.stderr}`).not.toContain('hunter22')
+  })
+})
