@@ -129,10 +129,18 @@ export function authRoutes(options: AuthRoutesOptions) {
   // the table keeps no address.
   const counters = keyedCounters(databaseCounters(db), encryptionKey)
 
-  /** Counts this attempt at `step` from the client's address; 429 past a limit. */
-  async function limitSignIn(c: Context, step: 'password' | 'second-factor') {
+  /**
+   * Counts this attempt at `step` from the client's address; 429 past a limit. Counted before
+   * the password work, so a burst cannot pass the limit together; the returned function gives
+   * the attempt back once it succeeded, so only refused attempts use up the address's room (an
+   * office of operators behind one address signs in as often as it likes).
+   */
+  async function limitSignIn(
+    c: Context,
+    step: 'password' | 'second-factor',
+  ): Promise<() => Promise<void>> {
     const ip = c.get('clientIp')
-    if (!ip) return
+    if (!ip) return async () => {}
     const refs: CounterRef[] = SIGN_IN_LIMITS.map(({ windowMs }) => ({
       key: `console-sign-in:${step}:${addressGroup(ip)}`,
       windowMs,
@@ -149,6 +157,7 @@ export function authRoutes(options: AuthRoutesOptions) {
         },
       )
     }
+    return () => counters.add(refs, now(), -1)
   }
   const who = (c: Parameters<typeof clientIp>[0]) => ({
     ip: c.get('clientIp'),
@@ -192,9 +201,10 @@ export function authRoutes(options: AuthRoutesOptions) {
   return new Hono()
     .post('/login', async (c) => {
       const { email, password } = await readJson(c, Login)
-      await limitSignIn(c, 'password')
+      const succeeded = await limitSignIn(c, 'password')
       try {
         const operator = await checkPassword(db, email, password, now())
+        await succeeded()
         const id = await createSession(
           db,
           { operatorId: operator.id, stage: 'mfa', ...who(c) },
@@ -221,9 +231,10 @@ export function authRoutes(options: AuthRoutesOptions) {
       const { code } = await readJson(c, Totp)
       const session = c.get('session')
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
-      await limitSignIn(c, 'second-factor')
+      const succeeded = await limitSignIn(c, 'second-factor')
       try {
         const operator = await checkTotp(db, encryptionKey, session.operatorId, code, now())
+        await succeeded()
         return await finishLogin(c, session, operator, 'totp')
       } catch (error) {
         await refusedSecondFactor(c, session.operatorId, 'login.totp_refused')
@@ -240,7 +251,7 @@ export function authRoutes(options: AuthRoutesOptions) {
       const { response } = await readJson(c, PasskeyLogin)
       const session = c.get('session')
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
-      await limitSignIn(c, 'second-factor')
+      const succeeded = await limitSignIn(c, 'second-factor')
       try {
         const operator = await checkPasskey(db, rp, {
           operatorId: session.operatorId,
@@ -248,6 +259,7 @@ export function authRoutes(options: AuthRoutesOptions) {
           response: response as unknown as AuthenticationResponseJSON,
           now: now(),
         })
+        await succeeded()
         return await finishLogin(c, session, operator, 'passkey')
       } catch (error) {
         await refusedSecondFactor(c, session.operatorId, 'login.passkey_refused')

@@ -120,6 +120,18 @@ for (const dialect of DIALECTS) {
       expect((await password(operator, GOOD_PASSWORD, from)).status).toBe(200)
     })
 
+    it('counts only refused attempts against an address: operators behind one sign in at will', async () => {
+      const operator = await makeOperator(h, 'office@shop.example', 'owner', projectId)
+      const from = '198.51.100.20'
+      for (let i = 0; i < 15; i += 1) {
+        expect((await password(operator, GOOD_PASSWORD, from)).status).toBe(200)
+      }
+      for (let i = 0; i < 5; i += 1) {
+        expect((await password(operator, `office typo ${i}`, from)).status).toBe(401)
+      }
+      expect((await password(operator, GOOD_PASSWORD, from)).status).toBe(200)
+    })
+
     it('limits second-factor attempts per client address, answered 429', async () => {
       const operator = await makeOperator(h, 'limited-totp@shop.example', 'owner', projectId)
       h.advance(30_000)
