@@ -273,7 +273,8 @@ for (const dialect of DIALECTS) {
     afterAll(() => fake.close())
     afterEach(() => h?.dispose())
 
-    it('applies each report of a batch, with cost and the carrier time', async () => {
+    /** A server whose live texts go to the Infobip fake, and a project's live keys. */
+    async function liveOnInfobip() {
       h = await createHarness(dialect, {
         publicUrl: PUBLIC_URL,
         liveCarrier: infobipCarrier({
@@ -287,6 +288,11 @@ for (const dialect of DIALECTS) {
       const { project } = await h.project()
       const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
       const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      return { pk, sk }
+    }
+
+    it('applies each report of a batch, with cost and the carrier time', async () => {
+      const { pk, sk } = await liveOnInfobip()
       const ids: string[] = []
       for (const phone of ['+447400123778', '+447400123779']) {
         const started = await h.call('POST', '/v1/verifications', {
@@ -339,19 +345,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('acknowledges malformed batches, applying only their well-formed reports', async () => {
-      h = await createHarness(dialect, {
-        publicUrl: PUBLIC_URL,
-        liveCarrier: infobipCarrier({
-          baseUrl: fake.baseUrl,
-          apiKey: infobipKey,
-          from: 'Shop',
-          notifyUrl: infobipCallback,
-          callbackToken: infobipToken,
-        }),
-      })
-      const { project } = await h.project()
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await liveOnInfobip()
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123778', consent: { accepted: true } },

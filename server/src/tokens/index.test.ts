@@ -211,6 +211,24 @@ for (const dialect of DIALECTS) {
   })
 }
 
+/**
+ * A token issuer's JWKS on loopback, as a store server fetches it: the issuer URL, and `onFetch`
+ * called for every request (any path; only the JWKS path is answered).
+ */
+async function jwksIssuer(jwks: () => Promise<unknown>, onFetch: () => void) {
+  const server = createServer(async (req, res) => {
+    onFetch()
+    if (req.url !== '/.well-known/jwks.json') {
+      res.writeHead(404).end()
+      return
+    }
+    res.setHeader('Content-Type', 'application/json')
+    res.end(JSON.stringify(await jwks()))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+}
+
 for (const dialect of DIALECTS) {
   describe(`verifyPhoneToken (store servers, ${dialect})`, () => {
     let storage: TestStorage
@@ -222,17 +240,10 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       storage = await createTestStorage(dialect)
-      server = createServer(async (req, res) => {
-        jwksRequests++
-        if (req.url !== '/.well-known/jwks.json') {
-          res.writeHead(404).end()
-          return
-        }
-        res.setHeader('Content-Type', 'application/json')
-        res.end(JSON.stringify(await tokens.jwks()))
-      })
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      ;({ server, issuer } = await jwksIssuer(
+        () => tokens.jwks(),
+        () => jwksRequests++,
+      ))
       tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
       await tokens.ensureSigningKey()
     })
@@ -408,13 +419,10 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       storage = await createTestStorage(dialect)
-      server = createServer(async (_req, res) => {
-        jwksRequests++
-        res.setHeader('Content-Type', 'application/json')
-        res.end(JSON.stringify(await tokens.jwks()))
-      })
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-      issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      ;({ server, issuer } = await jwksIssuer(
+        () => tokens.jwks(),
+        () => jwksRequests++,
+      ))
       tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
       await tokens.ensureSigningKey()
     })
