@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { decrypt, deriveSecrets } from '../secrets'
+import type { DialectName } from '../storage'
 import { createTokenService, type TokenService } from './index'
 
 const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')
@@ -212,21 +213,26 @@ for (const dialect of DIALECTS) {
 }
 
 /**
- * A token issuer's JWKS on loopback, as a store server fetches it: the issuer URL, and `onFetch`
- * called for every request (any path; only the JWKS path is answered).
+ * A token issuer on a fresh database with its JWKS on loopback, as a store server fetches it;
+ * `onFetch` is called for every request (any path; only the JWKS path is answered).
  */
-async function jwksIssuer(jwks: () => Promise<unknown>, onFetch: () => void) {
+async function jwksIssuer(dialect: DialectName, onFetch: () => void) {
+  const storage = await createTestStorage(dialect)
+  let tokens: TokenService | undefined
   const server = createServer(async (req, res) => {
     onFetch()
-    if (req.url !== '/.well-known/jwks.json') {
+    if (req.url !== '/.well-known/jwks.json' || !tokens) {
       res.writeHead(404).end()
       return
     }
     res.setHeader('Content-Type', 'application/json')
-    res.end(JSON.stringify(await jwks()))
+    res.end(JSON.stringify(await tokens.jwks()))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
+  await tokens.ensureSigningKey()
+  return { storage, tokens, issuer, server }
 }
 
 for (const dialect of DIALECTS) {
@@ -239,13 +245,7 @@ for (const dialect of DIALECTS) {
     let strangerStorage: TestStorage | undefined
 
     beforeAll(async () => {
-      storage = await createTestStorage(dialect)
-      ;({ server, issuer } = await jwksIssuer(
-        () => tokens.jwks(),
-        () => jwksRequests++,
-      ))
-      tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
-      await tokens.ensureSigningKey()
+      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => jwksRequests++))
     })
     afterAll(async () => {
       server.close()
@@ -418,13 +418,7 @@ for (const dialect of DIALECTS) {
     let jwksRequests = 0
 
     beforeAll(async () => {
-      storage = await createTestStorage(dialect)
-      ;({ server, issuer } = await jwksIssuer(
-        () => tokens.jwks(),
-        () => jwksRequests++,
-      ))
-      tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
-      await tokens.ensureSigningKey()
+      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => jwksRequests++))
     })
     afterAll(async () => {
       server.close()
