@@ -19,8 +19,10 @@ const PHONE = '+447400123999'
 
 /**
  * Problems with a Prometheus text exposition (format 0.0.4): a sample line that does not parse
- * (label values quoted, with only \\ \" \n escaped), a family without its HELP and TYPE before
- * its samples, a HELP or TYPE given twice, or the same series twice.
+ * (label values quoted, with only \\ \" \n escaped; NaN and Inf in any case, as Prometheus's
+ * float parser reads them: prom-client writes the event-loop lag's mean as `Nan` before it has a
+ * sample), a family without its HELP and TYPE before its samples, a HELP or TYPE given twice, or
+ * the same series twice.
  */
 function expositionProblems(text: string): string[] {
   const problems: string[] = []
@@ -28,7 +30,7 @@ function expositionProblems(text: string): string[] {
   const type = new Map<string, string>()
   const series = new Set<string>()
   const sample =
-    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)( -?\d+)?$/
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]?[Ii][Nn][Ff])( -?\d+)?$/
   for (const line of text.split('\n')) {
     if (line === '') continue
     const comment = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line)
@@ -285,6 +287,7 @@ describe('request ids', () => {
   it('finds what is wrong in an exposition', () => {
     const good = '# HELP a_total A.\n# TYPE a_total counter\na_total{x="q\\"\\\\"} 1\n'
     expect(expositionProblems(good)).toEqual([])
+    expect(expositionProblems('# HELP a A.\n# TYPE a gauge\na Nan\n')).toEqual([])
     expect(expositionProblems(`${good}a_total{x="q\\"\\\\"} 2\n`)).toHaveLength(1)
     expect(expositionProblems('a_total 1\n')).toHaveLength(1)
     expect(expositionProblems('# HELP a A.\n# TYPE a gauge\na{x="un"quoted"} 1\n')).toHaveLength(1)
