@@ -129,15 +129,6 @@ export function createApp({
       )
     }
   })
-  // A widget route's refusals before its key is read (a body too large, a query the guard
-  // refuses) are readable from origins some project allows, as the key's own errors are: the
-  // page's developer sees the JSON error, not a CORS failure. A secret key takes it back.
-  app.use('/v1/*', async function widgetRefusalsReadable(c, next) {
-    const origin = c.req.header('Origin')
-    if (origin && isPublishableRoute(c.req.method, c.req.path) && (await isKnownOrigin(db, origin)))
-      allowOrigin(c, origin)
-    await next()
-  })
   app.use(requestGuard())
   const apiBodyLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -213,8 +204,23 @@ export function createApp({
   )
 
   app.notFound((c) => sendError(c, new ApiError('not_found')))
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return sendError(c, error)
+  app.onError(async (error, c) => {
+    if (error instanceof ApiError) {
+      // A widget route's refusal before its key was read (a body too large, a query the guard
+      // refuses) is readable from origins some project allows, as the key's own errors are: the
+      // page's developer sees the JSON error, not a CORS failure. Once the key is read, CORS is
+      // its decision (none for a secret key).
+      const origin = c.req.header('Origin')
+      if (
+        origin &&
+        !c.get('keyChecked') &&
+        isPublishableRoute(c.req.method, c.req.path) &&
+        (await isKnownOrigin(db, origin))
+      ) {
+        allowOrigin(c, origin)
+      }
+      return sendError(c, error)
+    }
     // Not let through uncounted: refused for now (the outage is logged once, by the Redis client;
     // each refusal is in the request log as a 503).
     if (error instanceof CountersUnavailableError) {

@@ -17,6 +17,8 @@ import { allowOrigin, disallowOrigin, isKnownOrigin } from './cors'
 declare module 'hono' {
   interface ContextVariableMap {
     auth: KeyLookup
+    /** Set once apiKeyAuth began: CORS for this answer is then its decision. */
+    keyChecked: boolean
     /** The client's address (TRUST_PROXY applied), set once per request by the app. */
     clientIp: string | null
   }
@@ -57,6 +59,7 @@ function requestOrigin(c: Context): string | undefined {
  */
 export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): MiddlewareHandler {
   return async function apiKeyAuth(c, next) {
+    c.set('keyChecked', true)
     const origin = requestOrigin(c)
     const sent = c.req.header('Origin')
     // A widget route's errors help the page's developer: readable from origins some project
