@@ -23,18 +23,26 @@ export class WebhookUrlError extends Error {
   }
 }
 
+/**
+ * `address` parsed, an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) read as the IPv4 address it
+ * carries; undefined when it is not an address.
+ */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  return ipaddr.isValid(address) ? ipaddr.process(address) : undefined
+}
+
 /** True for an address on the public internet (no private, loopback, link-local, CGNAT …). */
 export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false
-  let parsed = ipaddr.parse(address)
-  if (parsed.kind() === 'ipv6') {
-    const ipv6 = parsed as ipaddr.IPv6
-    if (ipv6.isIPv4MappedAddress()) parsed = ipv6.toIPv4Address()
-    // ::a.b.c.d, the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1), which ipaddr.js
-    // calls unicast: never a public address of its own.
-    else if (ipv6.parts.slice(0, 6).every((part) => part === 0)) return false
+  const parsed = parseAddress(address)
+  // ::a.b.c.d, the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1), which ipaddr.js calls
+  // unicast: never a public address of its own.
+  if (
+    parsed?.kind() === 'ipv6' &&
+    (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)
+  ) {
+    return false
   }
-  return parsed.range() === 'unicast'
+  return parsed?.range() === 'unicast'
 }
 
 /** Where endpoints may be besides the public internet. */
@@ -72,11 +80,8 @@ export function parseWebhookRanges(text: string): WebhookNetworks['ranges'] {
 
 /** Whether `address` is in one of `networks` (IPv4-mapped IPv6 read as IPv4). */
 export function inWebhookNetworks(address: string, networks: WebhookNetworks): boolean {
-  if (networks.ranges.length === 0 || !ipaddr.isValid(address)) return false
-  let parsed = ipaddr.parse(address)
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
-  }
+  const parsed = networks.ranges.length > 0 ? parseAddress(address) : undefined
+  if (!parsed) return false
   return networks.ranges.some(
     ([network, bits]) =>
       network.kind() === parsed.kind() &&
@@ -85,12 +90,7 @@ export function inWebhookNetworks(address: string, networks: WebhookNetworks): b
 }
 
 export function isLoopbackAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false
-  let parsed = ipaddr.parse(address)
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address()
-  }
-  return parsed.range() === 'loopback'
+  return parseAddress(address)?.range() === 'loopback'
 }
 
 const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1')
@@ -116,10 +116,7 @@ export function checkWebhookUrl(
   if (url.username || url.password) throw new WebhookUrlError('the URL must not hold credentials')
   const host = hostOf(url)
   if (url.protocol === 'http:') {
-    if (mode === 'test' && networks.testLoopback && isLoopbackHost(host)) return url.toString()
-    // A name is resolved on save and at each connection: its addresses must be the operator's.
-    if (mode === 'test' && networks.ranges.length > 0 && !isIP(host)) return url.toString()
-    if (mode === 'test' && inWebhookNetworks(host, networks)) return url.toString()
+    if (mode === 'test' && plainHttpAllowed(host, networks)) return url.toString()
     throw new WebhookUrlError(
       mode === 'live'
         ? 'live-mode webhook URLs must be https'
@@ -146,6 +143,16 @@ export function checkWebhookUrl(
     )
   }
   return url.toString()
+}
+
+/**
+ * Whether a test-mode endpoint may use plain http to `host`: loopback (outside production) and
+ * the operator's networks. A name is resolved on save and at each connection, where its
+ * addresses must be the operator's, so any name passes here once the operator named networks.
+ */
+function plainHttpAllowed(host: string, networks: WebhookNetworks): boolean {
+  if (isIP(host)) return addressAllowed(host, 'test', networks, true)
+  return (networks.testLoopback && isLoopbackHost(host)) || networks.ranges.length > 0
 }
 
 /**
