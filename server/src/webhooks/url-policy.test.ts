@@ -18,7 +18,9 @@ describe('webhook address rules', () => {
   })
 
   it('never takes the deprecated IPv4-compatible form, or a non-address, as public', () => {
-    expect(isPublicAddress('::8.8.8.8')).toBe(false)
+    // As URLs and DNS answers write it (ipaddr.js itself reads `::8.8.8.8` as IPv4-mapped).
+    expect(isPublicAddress('::808:808')).toBe(false)
+    expect(isPublicAddress('::a9fe:a9fe')).toBe(false)
     expect(isPublicAddress('example.com')).toBe(false)
     expect(isLoopbackAddress('localhost')).toBe(false)
     expect(inWebhookNetworks('not-an-address', networks)).toBe(false)
