@@ -55,6 +55,40 @@ export const CreateApiKeyRequest = v.strictObject({
 
 const Ranked = v.array(v.object({ key: v.string(), count: v.number() }))
 
+/** `GET /v1/fraud/summary?hours=`: the window, in hours (1 when left out; at most 720). */
+export const FraudSummaryQuery = v.object({
+  hours: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^\d{1,3}(\.\d{1,3})?$/,
+        'hours must be a number of hours, more than 0 and at most 720',
+      ),
+      v.transform(Number),
+      v.gtValue(0, 'hours must be more than 0 and at most 720'),
+      v.maxValue(720, 'hours must be more than 0 and at most 720'),
+    ),
+    '1',
+  ),
+})
+
+/** `GET /v1/fraud/events?limit=&decision=`: how many (1–500, 50 when left out), and which. */
+export const FraudEventsQuery = v.object({
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,3}$/, 'limit must be a whole number from 1 to 500'),
+      v.transform(Number),
+      v.minValue(1, 'limit must be a whole number from 1 to 500'),
+      v.maxValue(500, 'limit must be a whole number from 1 to 500'),
+    ),
+    '50',
+  ),
+  decision: v.optional(
+    v.picklist(['allow', 'challenge', 'block'], 'decision must be allow, challenge or block'),
+  ),
+})
+
 /** `GET /v1/fraud/summary`: what the guard did lately. */
 export const FraudSummary = v.object({
   since: isoTimestamp,

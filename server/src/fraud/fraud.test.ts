@@ -557,6 +557,41 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       expect(bad.status).toBe(400)
     })
 
+    it('holds the query to what the API documents, with a clear message', async () => {
+      const { secretKey } = await shop({})
+      for (const [query, message] of [
+        ['/v1/fraud/events?limit=0', 'limit must be a whole number from 1 to 500'],
+        ['/v1/fraud/events?limit=501', 'limit must be a whole number from 1 to 500'],
+        ['/v1/fraud/events?limit=1e2', 'limit must be a whole number from 1 to 500'],
+        ['/v1/fraud/events?limit=%2010', 'limit must be a whole number from 1 to 500'],
+        ['/v1/fraud/events?decision=maybe', 'decision must be allow, challenge or block'],
+        ['/v1/fraud/summary?hours=0', 'hours must be more than 0 and at most 720'],
+        ['/v1/fraud/summary?hours=721', 'hours must be more than 0 and at most 720'],
+        [
+          '/v1/fraud/summary?hours=0x10',
+          'hours must be a number of hours, more than 0 and at most 720',
+        ],
+        [
+          '/v1/fraud/summary?hours=',
+          'hours must be a number of hours, more than 0 and at most 720',
+        ],
+      ] as const) {
+        const res = await h.call('GET', query, { key: secretKey })
+        expect([query, res.status, res.json.error.code, res.json.error.message]).toEqual([
+          query,
+          400,
+          'invalid_request',
+          message,
+        ])
+      }
+      for (const query of ['/v1/fraud/events?limit=500', '/v1/fraud/summary?hours=720']) {
+        expect([query, (await h.call('GET', query, { key: secretKey })).status]).toEqual([
+          query,
+          200,
+        ])
+      }
+    })
+
     it('sums up what the guard stopped', async () => {
       const { publishableKey, secretKey } = await shop({
         velocity: { rules: [{ scope: 'prefix', digits: 4, window: '1h', blockAt: 2 }] },

@@ -3,11 +3,11 @@
  * decisions with their reasons.
  * @module
  */
-import { FraudListEntryRequest } from '@textgate/shared'
+import { FraudEventsQuery, FraudListEntryRequest, FraudSummaryQuery } from '@textgate/shared'
 import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
-import { readJson } from '../http/body'
+import { readJson, validate } from '../http/body'
 import { ApiError } from '../http/errors'
 import { isId } from '../ids'
 import type { Database } from '../storage'
@@ -119,29 +119,13 @@ export function fraudRoutes(db: Kysely<Database>, now: () => number = Date.now) 
       return c.body(null, 204)
     })
     .get('/summary', secret, async (c) => {
-      const hours = Number(c.req.query('hours') ?? 1)
-      if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 30) {
-        throw new ApiError('invalid_request', {
-          issues: [{ path: 'hours', message: 'hours must be more than 0 and at most 720' }],
-        })
-      }
+      const { hours } = validate(FraudSummaryQuery, c.req.query())
       // Whole milliseconds: times are integer columns, and PostgreSQL refuses 1.5 for a bigint.
       const since = Math.floor(now() - hours * 3_600_000)
       return c.json(await summary(db, c.get('auth').project.id, since))
     })
     .get('/events', secret, async (c) => {
-      const limit = Number(c.req.query('limit') ?? 50)
-      const decision = c.req.query('decision')
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-        throw new ApiError('invalid_request', {
-          issues: [{ path: 'limit', message: 'limit must be 1 to 500' }],
-        })
-      }
-      if (decision !== undefined && !['allow', 'challenge', 'block'].includes(decision)) {
-        throw new ApiError('invalid_request', {
-          issues: [{ path: 'decision', message: 'decision must be allow, challenge or block' }],
-        })
-      }
+      const { limit, decision } = validate(FraudEventsQuery, c.req.query())
       return c.json(await recentEvents(db, c.get('auth').project.id, { limit, decision }))
     })
 }

@@ -44,6 +44,14 @@ const PLAIN_HTTP_HEADERS = new Set([
   'x-content-type-options',
 ])
 
+interface DocumentedResponse {
+  content?: Record<string, { schema?: object }>
+  headers?: Record<string, unknown>
+}
+
+/** Statuses any route may answer without listing them (see the document's `default`). */
+const ANY_ROUTE_STATUSES = new Set([408, 431, 500])
+
 let compiled: Compiled[] | undefined
 
 function compile(): Compiled[] {
@@ -57,16 +65,16 @@ function compile(): Compiled[] {
     for (const [method, operation] of Object.entries(operations)) {
       const responses = new Map<string, ValidateFunction | null>()
       const headers = new Map<string, Set<string>>()
-      for (const [status, response] of Object.entries(
-        (
-          operation as {
-            responses: Record<
-              string,
-              { content?: Record<string, { schema?: object }>; headers?: Record<string, unknown> }
-            >
-          }
-        ).responses,
+      for (const [status, listed] of Object.entries(
+        (operation as { responses: Record<string, DocumentedResponse | { $ref: string }> })
+          .responses,
       )) {
+        const response =
+          '$ref' in listed
+            ? (document.components.responses[
+                listed.$ref.replace('#/components/responses/', '')
+              ] as DocumentedResponse)
+            : listed
         headers.set(
           status,
           new Set(Object.keys(response.headers ?? {}).map((name) => name.toLowerCase())),
@@ -111,6 +119,15 @@ export function checkResponse(
   if (!operation) {
     // Unknown paths answer the documented 404 error; nothing else may be undocumented.
     return status === 404 || status === 405 ? [] : [`${method} ${path} is not documented`]
+  }
+  if (
+    status >= 400 &&
+    !ANY_ROUTE_STATUSES.has(status) &&
+    !operation.responses.has(String(status))
+  ) {
+    return [
+      `${method} ${operation.path} answered ${status}, which its document leaves to \`default\`: add it to the operation's errors`,
+    ]
   }
   const documented =
     operation.headers.get(String(status)) ?? operation.headers.get('default') ?? new Set()

@@ -16,9 +16,11 @@ import {
   ERRORS,
   ErrorResponse,
   FraudEvent,
+  FraudEventsQuery,
   FraudListEntry,
   FraudListEntryRequest,
   FraudSummary,
+  FraudSummaryQuery,
   IdempotencyKey,
   JsonWebKeySet,
   LivenessResponse,
@@ -29,13 +31,16 @@ import {
   ReplayWebhooksResponse,
   ResendVerificationResponse,
   RotateWebhookSecretRequest,
+  SandboxMessagesQuery,
   SandboxMessagesResponse,
+  SandboxRandomNumberQuery,
   SandboxRandomNumberResponse,
   StartVerificationRequest,
   StartVerificationResponse,
   UpdateWebhookEndpointRequest,
   VerificationDetails,
   WEBHOOK_EVENT_TYPES,
+  WebhookDeliveriesQuery,
   WebhookDeliveryList,
   WebhookEndpoint,
   WebhookEndpointList,
@@ -62,6 +67,25 @@ interface Param {
   description: string
   required?: boolean
   schema: v.GenericSchema
+}
+
+/**
+ * A route's query parameters from the object schema it validates them with, so the document and
+ * the server cannot differ: `descriptions` names each one.
+ */
+function queryParams<TEntries extends v.ObjectEntries>(
+  schema: v.ObjectSchema<TEntries, undefined>,
+  descriptions: { [Name in keyof TEntries]: string },
+): Param[] {
+  return Object.entries(schema.entries).map(([name, entry]) => ({
+    name,
+    description: descriptions[name] as string,
+    required: entry.type !== 'optional',
+    schema:
+      entry.type === 'optional'
+        ? (entry as v.OptionalSchema<v.GenericSchema, unknown>).wrapped
+        : entry,
+  }))
 }
 
 interface Response {
@@ -122,17 +146,21 @@ export interface Operation {
   query?: Param[]
   headers?: Param[]
   responses: Record<string, Response>
+  /**
+   * Error statuses it answers beyond those its key, body, query and path parameters imply (see
+   * {@link errorStatuses}); the contract check fails a test that sees one not listed.
+   */
+  errors?: number[]
   /** A route of the console's own page API: listed, marked `x-internal`, not for stores. */
   internal?: boolean
 }
-
-const str = v.string()
 
 export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/verifications',
     operationId: 'startVerification',
+    errors: [403, 409, 422, 428, 429, 503],
     summary: 'Start a verification: check the number, screen it, text a code.',
     tag: 'Verifications',
     security: 'publishableOrSecret',
@@ -156,6 +184,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/v1/verifications/{id}/check',
     operationId: 'checkVerification',
+    errors: [409, 410, 429, 503],
     summary: 'Check the code; the answer carries the phone token.',
     tag: 'Verifications',
     security: 'publishableOrSecret',
@@ -166,6 +195,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/v1/verifications/{id}/resend',
     operationId: 'resendVerification',
+    errors: [409, 410, 429, 503],
     summary: 'Send a new code (with back-off).',
     tag: 'Verifications',
     security: 'publishableOrSecret',
@@ -185,6 +215,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/v1/verifications/{id}/cancel',
     operationId: 'cancelVerification',
+    errors: [409, 410],
     summary:
       'Cancel a pending verification: its code stops working, `verification.failed` (canceled) is sent.',
     tag: 'Verifications',
@@ -306,14 +337,10 @@ export const OPERATIONS: Operation[] = [
     summary: "The guard's latest decisions with reason codes.",
     tag: 'Fraud guard',
     security: 'secret',
-    query: [
-      { name: 'limit', description: '1–500 (50).', schema: v.pipe(str, v.regex(/^\d+$/)) },
-      {
-        name: 'decision',
-        description: 'Only this decision.',
-        schema: v.picklist(['allow', 'challenge', 'block']),
-      },
-    ],
+    query: queryParams(FraudEventsQuery, {
+      limit: 'How many, 1–500 (50).',
+      decision: 'Only this decision.',
+    }),
     responses: { '200': { description: 'Decisions, newest first.', schema: v.array(FraudEvent) } },
   },
   {
@@ -323,17 +350,20 @@ export const OPERATIONS: Operation[] = [
     summary: 'Outcomes, top reasons, ranges and countries stopped most.',
     tag: 'Fraud guard',
     security: 'secret',
-    query: [{ name: 'hours', description: 'Window in hours (1).', schema: str }],
+    query: queryParams(FraudSummaryQuery, {
+      hours: 'The window in hours, over 0 and up to 720 (1).',
+    }),
     responses: { '200': { description: 'Summary.', schema: FraudSummary } },
   },
   {
     method: 'get',
     path: '/v1/sandbox/numbers/random',
     operationId: 'sandboxRandomNumber',
+    errors: [422],
     summary: 'A valid mobile number reserved for tests.',
     tag: 'Sandbox',
     security: 'testSecret',
-    query: [{ name: 'country', description: 'ISO 3166-1 alpha-2.', required: true, schema: str }],
+    query: queryParams(SandboxRandomNumberQuery, { country: 'ISO 3166-1 alpha-2.' }),
     responses: { '200': { description: 'A number.', schema: SandboxRandomNumberResponse } },
   },
   {
@@ -343,7 +373,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Texts "delivered" to a sandbox number, newest first.',
     tag: 'Sandbox',
     security: 'testSecret',
-    query: [{ name: 'to', description: 'E.164 number.', required: true, schema: str }],
+    query: queryParams(SandboxMessagesQuery, { to: 'E.164 number.' }),
     responses: { '200': { description: 'Messages.', schema: SandboxMessagesResponse } },
   },
   ...(['get', 'post'] as const).map(
@@ -355,6 +385,8 @@ export const OPERATIONS: Operation[] = [
       tag: 'Carriers',
       security: 'carrier',
       bodyOptional: true,
+      // A report whose signature or URL token does not check; one larger than a carrier sends.
+      errors: [401, 413],
       responses: { '200': { description: 'Applied.', schema: CarrierReportsResult } },
     }),
   ),
@@ -371,6 +403,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/v1/webhooks/endpoints',
     operationId: 'createWebhookEndpoint',
+    errors: [422],
     summary: 'Add an endpoint; the answer carries its `whsec_` secret once.',
     tag: 'Webhooks',
     security: 'secret',
@@ -390,6 +423,7 @@ export const OPERATIONS: Operation[] = [
     method: 'patch',
     path: '/v1/webhooks/endpoints/{id}',
     operationId: 'updateWebhookEndpoint',
+    errors: [422],
     summary: 'Change the URL, events, description, or enable/disable.',
     tag: 'Webhooks',
     security: 'secret',
@@ -423,20 +457,17 @@ export const OPERATIONS: Operation[] = [
     summary: 'The delivery log: deliveries with every attempt.',
     tag: 'Webhooks',
     security: 'secret',
-    query: [
-      {
-        name: 'state',
-        description: 'Only this state.',
-        schema: v.picklist(['pending', 'delivered', 'failed']),
-      },
-      { name: 'limit', description: '1–100 (50).', schema: v.pipe(str, v.regex(/^\d{1,3}$/)) },
-    ],
+    query: queryParams(WebhookDeliveriesQuery, {
+      state: 'Only this state.',
+      limit: 'How many, 1–100 (50).',
+    }),
     responses: { '200': { description: 'Deliveries, newest first.', schema: WebhookDeliveryList } },
   },
   {
     method: 'post',
     path: '/v1/webhooks/endpoints/{id}/replay',
     operationId: 'replayWebhookEndpoint',
+    errors: [409],
     summary: 'Send every failed delivery again (same `webhook-id`).',
     tag: 'Webhooks',
     security: 'secret',
@@ -448,6 +479,7 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/v1/webhooks/deliveries/{id}/replay',
     operationId: 'replayWebhookDelivery',
+    errors: [409],
     summary: 'Send one delivery again (same `webhook-id`).',
     tag: 'Webhooks',
     security: 'secret',
@@ -576,6 +608,58 @@ const ERROR_RESPONSE = {
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 }
 
+/**
+ * Statuses any route may answer, left under `default`: a request Node's parser refuses (431), one
+ * that took too long to arrive (408), a fault (500).
+ */
+const ANY_ROUTE_STATUSES = new Set([408, 431, 500])
+
+/** Each error status and its codes, as `components.responses.Error<status>`. */
+function errorResponses() {
+  const codes = new Map<number, string[]>()
+  for (const [code, { status }] of Object.entries(ERRORS)) {
+    if (!ANY_ROUTE_STATUSES.has(status)) codes.set(status, [...(codes.get(status) ?? []), code])
+  }
+  return Object.fromEntries(
+    [...codes].map(([status, list]) => [
+      `Error${status}`,
+      {
+        description: `An error, its code one of ${list.map((code) => `\`${code}\``).join(', ')}.`,
+        headers: responseHeaders(['Retry-After']),
+        content: {
+          'application/json': {
+            schema: withFields(jsonSchema(ErrorResponse, 'output'), {
+              properties: {
+                error: {
+                  type: 'object',
+                  required: ['code', 'message'],
+                  properties: { code: { type: 'string', enum: list }, message: { type: 'string' } },
+                },
+              },
+            }),
+          },
+        },
+      },
+    ]),
+  )
+}
+
+/**
+ * The error statuses an operation documents: 400 (any URL), what its key (401, 403), body (413,
+ * 415) and path parameters (404) imply, and its own `errors`.
+ */
+export function errorStatuses(op: Operation): number[] {
+  // A URL holding control characters or broken percent-escapes (refused before any route runs).
+  const statuses = new Set([400, ...(op.errors ?? [])])
+  const add = (...list: number[]) => {
+    for (const status of list) statuses.add(status)
+  }
+  if (op.security !== 'none' && op.security !== 'carrier') add(401, 403)
+  if (op.body) add(413, 415)
+  if (op.path.includes('{')) add(404)
+  return [...statuses].sort((a, b) => a - b)
+}
+
 function operationObject(op: Operation) {
   const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string)
   const parameters = [
@@ -611,6 +695,11 @@ function operationObject(op: Operation) {
         : response.contentType
           ? { content: { [response.contentType]: {} } }
           : {}),
+    }
+  }
+  if (!op.internal) {
+    for (const status of errorStatuses(op)) {
+      responses[status] ??= { $ref: `#/components/responses/Error${status}` }
     }
   }
   responses.default = ERROR_RESPONSE
@@ -715,6 +804,7 @@ export function buildOpenApiDocument({
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
       },
       headers: RESPONSE_HEADERS,
+      responses: errorResponses(),
       schemas: {
         Error: withFields(jsonSchema(ErrorResponse, 'output'), {
           properties: {

@@ -64,6 +64,62 @@ describe('OpenAPI document', () => {
     )
   })
 
+  it('lists each error status a route answers, with the codes that status carries', async () => {
+    const document = (await h.call('GET', '/openapi.json')).json
+    const start = document.paths['/v1/verifications'].post
+    expect(Object.keys(start.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '409', '422', '428', '429', '503']),
+    )
+    expect(start.responses['429']).toEqual({ $ref: '#/components/responses/Error429' })
+    const tooMany = document.components.responses.Error429
+    expect(
+      tooMany.content['application/json'].schema.properties.error.properties.code.enum,
+    ).toEqual(['rate_limited', 'max_attempts_reached', 'max_sends_reached'])
+    // A status the route does not list is a drift the contract check reports, as is an error
+    // code its status does not carry.
+    expect(
+      checkResponse('GET', '/v1/keys', 409, 'application/json', {
+        error: { code: 'idempotency_conflict', message: 'x' },
+      }),
+    ).toEqual([expect.stringContaining('GET /v1/keys answered 409')])
+    expect(
+      checkResponse('POST', '/v1/verifications', 429, 'application/json', {
+        error: { code: 'invalid_phone', message: 'x' },
+      }),
+    ).toHaveLength(1)
+    expect(
+      checkResponse('POST', '/v1/verifications', 429, 'application/json', {
+        error: { code: 'rate_limited', message: 'x' },
+      }),
+    ).toEqual([])
+  })
+
+  it('documents query parameters as the server reads them', async () => {
+    const document = (await h.call('GET', '/openapi.json')).json
+    const query = (path: string) =>
+      Object.fromEntries(
+        document.paths[path].get.parameters
+          .filter((p: { in: string }) => p.in === 'query')
+          .map((p: { name: string; required: boolean; schema: unknown }) => [
+            p.name,
+            { required: p.required, schema: p.schema },
+          ]),
+      )
+    expect(query('/v1/fraud/events')).toEqual({
+      limit: { required: false, schema: { type: 'string', pattern: '^\\d{1,3}$' } },
+      decision: {
+        required: false,
+        schema: { type: 'string', enum: ['allow', 'challenge', 'block'] },
+      },
+    })
+    expect(query('/v1/sandbox/messages').to.required).toBe(true)
+    expect(query('/v1/webhooks/endpoints/{id}/deliveries').state.schema.enum).toEqual([
+      'pending',
+      'delivered',
+      'failed',
+    ])
+  })
+
   it('refuses answers that do not match their documented schema', () => {
     expect(checkResponse('GET', '/healthz', 200, 'application/json', { status: 'ok' })).toEqual([])
     expect(
