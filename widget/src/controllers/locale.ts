@@ -17,7 +17,10 @@ import type { Translation } from '../translations/en'
 export class LocaleController implements ReactiveController {
   /** The texts in use. */
   t: Translation = en
-  /** The shopper's own tag for that language ("en-GB"), for dates and times. */
+  /**
+   * The shopper's own tag for that language ("en-GB"), for dates and times; it changes with the
+   * texts, never before them, so a clock is not in a language the sentence around it is not.
+   */
   tag = 'en'
   private locale: Locale = 'en'
   private langs: MutationObserver | undefined
@@ -45,19 +48,23 @@ export class LocaleController implements ReactiveController {
       ...(navigator.languages ?? [navigator.language]),
     ]
     const locale = chooseLocale(tags[0]!, tags[1]!, tags.slice(2))
+    const tag = formatTag(locale, tags)
     this.locale = locale
-    this.tag = formatTag(locale, tags)
+    // Until a language's texts have loaded, the ones on screen stay (nothing blank).
     const ready = loadedTranslation(locale)
-    if (ready) this.set(ready)
+    if (ready) this.set(ready, locale, tag)
     else
       void loadTranslation(locale).then((translation) => {
-        if (this.locale === locale) this.set(translation)
+        if (this.locale === locale) this.set(translation, locale, tag)
       })
   }
 
-  private set(translation: Translation): void {
-    if (translation === this.t) return
+  private set(translation: Translation, locale: Locale, tag: string): void {
+    // English in place of a chunk that could not load: its clock is English too.
+    if (translation.$code !== locale) tag = translation.$code
+    if (translation === this.t && tag === this.tag) return
     this.t = translation
+    this.tag = tag
     this.host.requestUpdate()
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { WidgetConfigResponse } from '@textgate/shared'
 import type { ReactiveControllerHost } from 'lit'
-import type { Translation } from '../translations/en'
+import type { Wording } from '../i18n'
 import {
   type Country,
   type CountryCode,
@@ -23,7 +23,7 @@ import {
 } from './index'
 
 /** A number the project takes, or what the shopper is told about the one typed. */
-export type Validated = { number: Extract<PhoneCheck, { ok: true }> } | { problem: string }
+export type Validated = { number: Extract<PhoneCheck, { ok: true }> } | { problem: Wording }
 
 export class PhoneField {
   /** The number as shown in the field. */
@@ -112,12 +112,6 @@ export class PhoneField {
     )
   }
 
-  /** The country's name in `locale` when the project does not take its numbers, else undefined. */
-  refused(code: CountryCode, locale: string): string | undefined {
-    if (!this.allowed || this.allowed.includes(code)) return undefined
-    return this.find(code, locale)?.name ?? code
-  }
-
   /** The shopper picked `country` in the list. */
   choose(country: Country): void {
     const previous = dialCodeOf(this.country)
@@ -155,14 +149,18 @@ export class PhoneField {
 
   /**
    * Checks the number for sending: the number when it is valid and the project takes its
-   * country, else the message for the shopper in `t`'s language. Rejects when the country's
-   * metadata cannot load.
+   * country, else what the shopper is told (the country named in the language of the moment).
+   * Rejects when the country's metadata cannot load.
    */
-  async validate(t: Translation): Promise<Validated> {
+  async validate(): Promise<Validated> {
     const checked = await this.check()
-    if (!checked.ok) return { problem: t.phoneErrors[checked.reason] }
-    const refused = this.refused(checked.country, t.$code)
-    return refused ? { problem: t.countryNotOffered(refused) } : { number: checked }
+    if (!checked.ok) {
+      const { reason } = checked
+      return { problem: (t) => t.phoneErrors[reason] }
+    }
+    const { country } = checked
+    if (!this.allowed || this.allowed.includes(country)) return { number: checked }
+    return { problem: (t) => t.countryNotOffered(this.find(country, t.$code)?.name ?? country) }
   }
 
   /**
