@@ -258,6 +258,18 @@ describe('code step', () => {
     await waitUntil(() => !resend().disabled, 'resend never enabled again', { timeout: 4000 })
   })
 
+  it('Send pressed twice (a double click, Enter twice) starts one verification', async () => {
+    server = fakeServer({ '/v1/verifications': [started(), started()] })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const send = part<HTMLButtonElement>(el, 'submit-button')
+    send.click()
+    send.click()
+    await waitUntil(() => el.matches(':state(code-sent)'))
+    await aTimeout(100)
+    expect(server.calls.length).to.equal(1)
+  })
+
   it('change number goes back to the phone step with the number kept', async () => {
     server = fakeServer({ '/v1/verifications': [started()] })
     const { el } = await mount()

@@ -60,6 +60,8 @@ export class FlowController implements ReactiveController, FlowState {
   busy = false
   /** What the status line says, worded in the language in use when shown. */
   private says: Wording | undefined
+  /** Send is checking the number, before its request makes the flow busy. */
+  private validating = false
   /** The step the page was last told about (`textgate-step`). */
   private announced: TextgateStep | undefined
   private readonly otp: WebOtpController
@@ -134,11 +136,14 @@ export class FlowController implements ReactiveController, FlowState {
   /** Send: checks the number and the consent, then starts the verification. */
   readonly send = async (event?: Event): Promise<void> => {
     event?.preventDefault()
-    if (this.busy) return
+    // A second press (a double click, Enter twice) while the first checks the number: one start.
+    if (this.busy || this.validating) return
     const { phone, problem, session, clock } = this.parts
     problem.clear()
     const retry = () => this.send()
+    this.validating = true
     const checked = await phone.validate().catch(() => undefined)
+    this.validating = false
     if (!checked)
       return this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', retry)
     if ('problem' in checked) {
