@@ -188,4 +188,22 @@ describe('a language change in the middle of a flow', () => {
     expect(part(el, 'country-list').getAttribute('aria-label')).to.equal(ar.countryLabel)
     expect(edge('country-panel', 'right')).to.equal(edge('country-button', 'right'))
   })
+
+  it('follows the lang of a section around it, as HTML inherits it, and its changes', async () => {
+    server = fakeServer({ '/v1/verifications': [started()] })
+    const { el, form } = await mount()
+    const section = document.createElement('section')
+    section.lang = 'fr'
+    form.parentElement!.append(section)
+    section.append(form)
+    await waitUntil(() => text(el, 'submit-button') === fr.sendCode, 'never French')
+    await reachCodeStep(el)
+    section.lang = 'de'
+    await waitUntil(() => text(el, 'submit-button') === de.verify, 'never German')
+    expect(text(el, 'status')).to.equal(de.codeSentTo(SHOWN))
+    // The element's own lang comes first.
+    el.lang = 'fr'
+    await waitUntil(() => text(el, 'submit-button') === fr.verify, 'own lang not first')
+    section.remove()
+  })
 })

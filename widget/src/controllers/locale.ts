@@ -1,6 +1,7 @@
 /**
- * The widget's language: the element's `lang`, else the page's `<html lang>` (both watched), else
- * the browser's languages. English is built in; another language's texts load first, then apply.
+ * The widget's language: the nearest `lang` — the element's own, else its closest ancestor's (as
+ * HTML inherits it), else the page's `<html lang>`, all watched — else the browser's languages.
+ * English is built in; another language's texts load first, then apply.
  * @module
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
@@ -31,7 +32,8 @@ export class LocaleController implements ReactiveController {
 
   hostConnected(): void {
     this.langs = new MutationObserver(() => this.apply())
-    this.langs.observe(document.documentElement, { attributeFilter: ['lang'] })
+    // The whole page: a store may set lang on a section around the widget, not on <html>.
+    this.langs.observe(document.documentElement, { attributeFilter: ['lang'], subtree: true })
     this.langs.observe(this.host, { attributeFilter: ['lang'] })
     this.apply()
   }
@@ -40,10 +42,10 @@ export class LocaleController implements ReactiveController {
     this.langs?.disconnect()
   }
 
-  /** Chooses the locale (again: the element's or the page's `lang` changed). */
+  /** Chooses the locale (again: a `lang` changed, the element's, around it or the page's). */
   private apply(): void {
     const tags = [
-      this.host.getAttribute('lang') ?? '',
+      this.host.closest('[lang]')?.getAttribute('lang') ?? '',
       document.documentElement.lang,
       ...(navigator.languages ?? [navigator.language]),
     ]
