@@ -61,7 +61,7 @@ export class PhoneField {
   }
 
   /**
-   * Sets the starting country unless the shopper chose one: `defaultCountry`, else the server's
+   * Sets the starting country unless the shopper chose one or typed digits: `defaultCountry`, else the server's
    * hint, else the browser's languages — the first the project accepts, else the first country
    * it accepts.
    */
@@ -77,7 +77,9 @@ export class PhoneField {
     const found = candidates.find(accepted) ?? allowed?.[0]
     const next = found ? (found.toUpperCase() as CountryCode) : undefined
     this.detected = next
-    if (!this.chosen && next !== this.country) this.setCountry(next)
+    // Nor once digits are typed under the country shown: settings that arrive late on a slow
+    // network would move the number the shopper is typing to another country.
+    if (!this.chosen && !/\d/.test(this.text) && next !== this.country) this.setCountry(next)
   }
 
   /**
