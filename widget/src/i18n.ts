@@ -8,6 +8,12 @@ import en, { type Translation } from './translations/en'
 export type { Translation }
 export { en }
 
+/**
+ * A message kept as what it says, not as one language's text: worded anew with the texts in use
+ * at each render, so a change of language mid-flow re-words what is already on screen.
+ */
+export type Wording = (t: Translation) => string
+
 export const LOCALES = [
   'en',
   'zh-CN',

@@ -38,7 +38,8 @@ const SCRIPT_ORIGIN = new URL(import.meta.url).origin
  * @attr {string} consent-text - Text of the consent checkbox; the `consent` slot replaces it.
  * @attr {string} consent-version - Sent with the verification, and in the token's `consent.version`.
  * @attr {string} marketing-text - Label of the optional marketing checkbox; shows it.
- * @attr {string} lang - Language of the texts; else the page's `<html lang>`, else the browser's.
+ * @attr {string} lang - Language of the texts; else the nearest `lang` around the element (a section's,
+ *   the page's `<html lang>`), else the browser's. May change at any time, mid-flow included.
  * @attr {string} theme - `light`, `dark`, or `auto` (follows the system's mode); without it the
  *   widget takes the page's `color-scheme`, which is light unless the page declares otherwise.
  *

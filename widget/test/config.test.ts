@@ -123,6 +123,24 @@ describe('project settings from GET /v1/config', () => {
     expect(countryShown(second.el)).to.contain('Germany')
   })
 
+  it('never moves a number being typed to another country when the settings come late', async () => {
+    let answer!: () => void
+    const slow = new Promise<void>((resolve) => (answer = resolve))
+    server = fakeServer({ '/v1/config': [{ ...config({ country: 'JP' }), after: slow }] })
+    const { el } = await mount('')
+    const before = countryShown(el)
+    const phone = part<HTMLInputElement>(el, 'phone-input')
+    insertText(phone, '2015550123')
+    await el.updateComplete
+    const typed = phone.value
+    answer()
+    await waitUntil(() => server!.calls.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await el.updateComplete
+    expect(countryShown(el)).to.equal(before)
+    expect(phone.value).to.equal(typed)
+  })
+
   it('lists only the allowed countries and starts on one of them', async () => {
     server = fakeServer({ '/v1/config': [config({ allowedCountries: ['FR', 'BE'] })] })
     const { el } = await mount('default-country="GB"')

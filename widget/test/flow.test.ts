@@ -258,6 +258,18 @@ describe('code step', () => {
     await waitUntil(() => !resend().disabled, 'resend never enabled again', { timeout: 4000 })
   })
 
+  it('Send pressed twice (a double click, Enter twice) starts one verification', async () => {
+    server = fakeServer({ '/v1/verifications': [started(), started()] })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const send = part<HTMLButtonElement>(el, 'submit-button')
+    send.click()
+    send.click()
+    await waitUntil(() => el.matches(':state(code-sent)'))
+    await aTimeout(100)
+    expect(server.calls.length).to.equal(1)
+  })
+
   it('change number goes back to the phone step with the number kept', async () => {
     server = fakeServer({ '/v1/verifications': [started()] })
     const { el } = await mount()
@@ -287,6 +299,30 @@ describe('errors', () => {
     await waitUntil(() => part(el, 'code-input'))
     const [first, second] = server.calls
     expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
+  })
+
+  it('a proxy’s 502 page (no error body) offers Try again, with the same Idempotency-Key', async () => {
+    const gateway = { status: 502, body: '<html><h1>502 Bad Gateway</h1></html>' }
+    server = fakeServer({
+      '/v1/verifications': [gateway, started()],
+      '/v1/verifications/:id/check': [gateway, approved],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const failed = oneEvent(el, 'textgate-error')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    expect((await failed).detail.code).to.equal('service_unavailable')
+    await el.updateComplete
+    expect(part(el, 'error').textContent).to.equal(en.errors.service_unavailable)
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await waitUntil(() => el.matches(':state(code-sent)'))
+    const [first, second] = server.calls
+    expect(second!.headers.get('Idempotency-Key')).to.equal(first!.headers.get('Idempotency-Key'))
+    type(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => part(el, 'retry-button'), 'no Try again after Verify')
+    expect(part<HTMLInputElement>(el, 'code-input').value).to.equal('123456')
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await waitUntil(() => el.matches(':state(verified)'))
   })
 
   it('a 2xx answer that is not the server’s (a misrouted page, a garbled body) is a failure', async () => {

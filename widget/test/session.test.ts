@@ -61,15 +61,36 @@ describe('verification session', () => {
     })
     const session = new VerificationSession(host, client)
     const codes: string[] = []
-    for (const start of [options(), options(), options(), { ...options(), locale: 'de' }]) {
+    for (const start of [options(), options(), options(), { ...options(), consentVersion: 'v2' }]) {
       await session.start(start).catch((error: TextgateApiError) => codes.push(error.code))
     }
-    expect(codes).to.deep.equal(['unknown', 'service_unavailable', 'unknown'])
+    expect(codes).to.deep.equal([
+      'service_unavailable',
+      'service_unavailable',
+      'service_unavailable',
+    ])
     const keys = server.calls.map((call) => call.headers.get('Idempotency-Key'))
     expect(keys[1]).to.equal(keys[0])
     expect(keys[2]).to.equal(keys[0])
-    // Another start (here in another language) is another request: a key of its own.
+    // Another start (here with another consent) is another request: a key of its own.
     expect(keys[3]).to.not.equal(keys[0])
+  })
+
+  it('repeats a start under its kept key in its first language, after the widget’s changed', async () => {
+    server = fakeServer({ '/v1/verifications': ['network-error', started(), started()] })
+    const session = new VerificationSession(host, client)
+    await session.start(options()).catch(() => {})
+    await session.start({ ...options(), locale: 'fr' })
+    // Once answered, the key is spent: the next start is a new one, in the language of now.
+    await session.start({ ...options(), locale: 'fr' })
+    const sent = server.calls.map((call) => [
+      call.headers.get('Idempotency-Key'),
+      (call.body as { locale: string }).locale,
+    ])
+    expect(sent[1]).to.deep.equal(sent[0])
+    expect(sent[0]![1]).to.equal('en')
+    expect(sent[2]![0]).to.not.equal(sent[0]![0])
+    expect(sent[2]![1]).to.equal('fr')
   })
 
   it('takes a new Idempotency-Key for another number after a network failure', async () => {

@@ -120,7 +120,10 @@ export function createClient({ server, publishableKey, timeoutMs = 30_000 }: Cli
         new TextgateApiError(code, message, response.status, details, retryAfter || undefined),
       )
     }
-    throw new TextgateApiError('unknown', `HTTP ${response.status}`, response.status)
+    // A 5xx without the server's error body is a proxy's or load balancer's page (a deploy, an
+    // overloaded upstream): passing, worth a Try again, as the server's own service_unavailable.
+    const code = response.status >= 500 ? 'service_unavailable' : 'unknown'
+    throw new TextgateApiError(code, `HTTP ${response.status}`, response.status)
   }
 
   return {

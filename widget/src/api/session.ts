@@ -44,6 +44,8 @@ export class VerificationSession {
   private idempotencyKey = ''
   /** The start the key was made for: another number or consent takes a new key. */
   private idempotentStart = ''
+  /** The language of that start, which its repeats keep. */
+  private idempotentLocale = ''
   /** Grows with every reset: the answer to a request made before then is not applied. */
   private generation = 0
 
@@ -67,10 +69,15 @@ export class VerificationSession {
     const { number, marketing } = options
     const consent = { accepted: true as const, version: options.consentVersion || 'v1' }
     // The server answers the same key with another start by idempotency_conflict.
-    const same = JSON.stringify([number.e164, consent.version, options.locale, marketing === true])
+    const same = JSON.stringify([number.e164, consent.version, marketing === true])
     if (same !== this.idempotentStart) this.idempotencyKey = ''
     this.idempotentStart = same
-    this.idempotencyKey ||= crypto.randomUUID()
+    // Repeated under its kept key, a start is sent as it was, in the language it was first sent
+    // in even if the widget's has changed since: the server replays it, no second SMS.
+    if (!this.idempotencyKey) {
+      this.idempotencyKey = crypto.randomUUID()
+      this.idempotentLocale = options.locale
+    }
     const generation = this.generation
     let pending: StartVerificationResponse
     try {
@@ -79,7 +86,7 @@ export class VerificationSession {
           phone: number.e164,
           country: number.country,
           consent: marketing === undefined ? consent : { ...consent, marketing },
-          locale: options.locale,
+          locale: this.idempotentLocale,
           ...(options.captchaToken ? { captcha: { token: options.captchaToken } } : {}),
           signals: options.signals,
         },

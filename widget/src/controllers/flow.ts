@@ -10,10 +10,10 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit'
 import { TextgateApiError } from '../api/client'
 import { SessionReset, type StartOptions, type VerificationSession } from '../api/session'
 import type { TextgateEventMap, TextgateStep } from '../events'
+import type { Translation, Wording } from '../i18n'
 import { asciiDigits } from '../phone'
 import type { PhoneField } from '../phone/field'
 import { afterPress } from '../pointer'
-import type { Translation } from '../translations/en'
 import type { CountdownController } from './countdown'
 import type { ErrorField, ProblemController } from './problem'
 import { WebOtpController } from './web-otp'
@@ -45,7 +45,7 @@ export interface FlowState {
   /** A request is under way: the controls wait. */
   busy: boolean
   /** The status line: "We sent a code to …", and what happened since. */
-  status: string
+  readonly status: string
 }
 
 type Host = ReactiveControllerHost & HTMLElement
@@ -58,8 +58,10 @@ export class FlowController implements ReactiveController, FlowState {
   codeText = ''
   /** A request is under way: the controls wait. */
   busy = false
-  /** The status line: "We sent a code to …", and what happened since. */
-  status = ''
+  /** What the status line says, worded in the language in use when shown. */
+  private says: Wording | undefined
+  /** Send is checking the number, before its request makes the flow busy. */
+  private validating = false
   /** The step the page was last told about (`textgate-step`). */
   private announced: TextgateStep | undefined
   private readonly otp: WebOtpController
@@ -74,6 +76,11 @@ export class FlowController implements ReactiveController, FlowState {
     this.otp = new WebOtpController(host, (code) => {
       if (this.step === 'code') this.setCode(code)
     })
+  }
+
+  /** The status line: "We sent a code to …", and what happened since. */
+  get status(): string {
+    return this.says?.(this.t) ?? ''
   }
 
   /** Tells the page about a new step once it is rendered. */
@@ -100,14 +107,8 @@ export class FlowController implements ReactiveController, FlowState {
     this.otp.stop()
     problem.reset()
     session.reset()
-    this.set({
-      step: 'phone',
-      codeText: '',
-      consent: false,
-      marketing: false,
-      status: '',
-      busy: false,
-    })
+    this.says = undefined
+    this.set({ step: 'phone', codeText: '', consent: false, marketing: false, busy: false })
     this.parts.onReset?.()
   }
 
@@ -124,7 +125,7 @@ export class FlowController implements ReactiveController, FlowState {
   readonly phoneBlur = async (): Promise<void> => {
     const { phone, problem } = this.parts
     if (!/\d/.test(phone.text) || this.step !== 'phone') return
-    const checked = await phone.validate(this.t).catch(() => undefined)
+    const checked = await phone.validate().catch(() => undefined)
     if (!checked || !('problem' in checked) || this.step !== 'phone') return
     // Leaving the field by pressing another control (consent, Send, the store's button): the
     // message, which moves what is below it, waits until that press is over, so it lands.
@@ -135,11 +136,14 @@ export class FlowController implements ReactiveController, FlowState {
   /** Send: checks the number and the consent, then starts the verification. */
   readonly send = async (event?: Event): Promise<void> => {
     event?.preventDefault()
-    if (this.busy) return
+    // A second press (a double click, Enter twice) while the first checks the number: one start.
+    if (this.busy || this.validating) return
     const { phone, problem, session, clock } = this.parts
     problem.clear()
     const retry = () => this.send()
-    const checked = await phone.validate(this.t).catch(() => undefined)
+    this.validating = true
+    const checked = await phone.validate().catch(() => undefined)
+    this.validating = false
     if (!checked)
       return this.fail(new TextgateApiError('network_error', 'metadata', 0), 'phone', retry)
     if ('problem' in checked) {
@@ -147,7 +151,7 @@ export class FlowController implements ReactiveController, FlowState {
       return this.focusPart('phone-input')
     }
     if (!this.consent) {
-      problem.show(this.t.consentMissing, 'consent')
+      problem.show((t) => t.consentMissing, 'consent')
       return this.focusPart('consent-checkbox')
     }
     const started = await this.request('phone', retry, () =>
@@ -160,7 +164,8 @@ export class FlowController implements ReactiveController, FlowState {
     )
     if ('reset' in started) return
     if ('error' in started) return this.focusAfterFailure('phone-input')
-    this.set({ codeText: '', status: this.t.codeSentTo(session.shownPhone), step: 'code' })
+    this.says = (t) => t.codeSentTo(session.shownPhone)
+    this.set({ codeText: '', step: 'code' })
     clock.start()
     await this.focusAfter('code-input')
     this.otp.start()
@@ -198,7 +203,7 @@ export class FlowController implements ReactiveController, FlowState {
     const pending = session.pending
     if (!pending || this.busy || problem.terminal) return
     if (this.codeText.length !== pending.codeLength) {
-      problem.show(this.t.codeLabel(pending.codeLength), 'code')
+      problem.show((t) => t.codeLabel(pending.codeLength), 'code')
       return this.focusPart('code-input')
     }
     this.otp.stop()
@@ -222,7 +227,8 @@ export class FlowController implements ReactiveController, FlowState {
     }
     const token = checked.value
     clock.stop()
-    this.set({ step: 'done', status: '' })
+    this.says = undefined
+    this.set({ step: 'done' })
     problem.clear()
     const { e164: phone, marketing } = session
     this.dispatch('textgate-verified', { token, phone, verificationId: pending.id, marketing })
@@ -242,7 +248,8 @@ export class FlowController implements ReactiveController, FlowState {
     if ('reset' in resent) return
     if ('error' in resent) return this.focusAfterFailure('code-input')
     // The number stays in view: "We sent a code to … A new code is on its way."
-    this.set({ status: `${this.t.codeSentTo(session.shownPhone)} ${this.t.newCodeSent}` })
+    this.says = (t) => `${t.codeSentTo(session.shownPhone)} ${t.newCodeSent}`
+    this.host.requestUpdate()
     problem.clear()
     clock.start()
     this.otp.start()
@@ -269,7 +276,7 @@ export class FlowController implements ReactiveController, FlowState {
     this.expiry = setTimeout(
       () => {
         this.reset()
-        this.parts.problem.show(this.t.required, 'phone')
+        this.parts.problem.show((t) => t.required, 'phone')
       },
       left - Math.min(30_000, left / 10),
     )
@@ -279,7 +286,7 @@ export class FlowController implements ReactiveController, FlowState {
     return this.parts.texts()
   }
 
-  private set(state: Partial<FlowState>): void {
+  private set(state: Partial<Omit<FlowState, 'status'>>): void {
     Object.assign(this, state)
     this.host.requestUpdate()
   }

@@ -7,15 +7,15 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit'
 import { asApiError, errorMessage, RETRYABLE, rateLimitMessage, TERMINAL } from '../errors'
 import type { TextgateErrorDetail } from '../events'
-import type { Translation } from '../translations/en'
+import type { Translation, Wording } from '../i18n'
 import type { CountdownController } from './countdown'
 
 /** The field a message is about; '' for none. */
 export type ErrorField = 'phone' | 'consent' | 'code' | ''
 
 export class ProblemController implements ReactiveController {
-  /** The message shown, '' for none. */
-  message = ''
+  /** What the message says (an error's code and details, not its text); undefined for none. */
+  private says: Wording | undefined
   /** Which field it is about, for aria-invalid and where the line shows. */
   at: ErrorField = ''
   /** The failed action, when "Try again" can repeat it (network failures). */
@@ -38,8 +38,15 @@ export class ProblemController implements ReactiveController {
     host.addController(this)
   }
 
-  show(message: string, at: ErrorField): void {
-    this.message = message
+  /** The message shown, in the widget's language now; a rate limit's counts down. */
+  get message(): string {
+    const t = this.texts()
+    const left = this.clock.secondsUntil(this.waitUntil)
+    return left ? rateLimitMessage(left, t) : (this.says?.(t) ?? '')
+  }
+
+  show(says: Wording | undefined, at: ErrorField): void {
+    this.says = says
     this.at = at
     this.retry = undefined
     this.terminal = false
@@ -48,7 +55,7 @@ export class ProblemController implements ReactiveController {
   }
 
   clear(): void {
-    this.show('', '')
+    this.show(undefined, '')
   }
 
   /** Clears the message when it is about `field`. */
@@ -68,25 +75,21 @@ export class ProblemController implements ReactiveController {
    */
   fail(error: unknown, at: ErrorField, retry?: () => Promise<void>, mayEnd = false) {
     const apiError = asApiError(error)
-    const message = errorMessage(apiError, this.texts())
-    this.show(message, at)
+    this.show((t) => errorMessage(apiError, t), at)
     if (apiError.code === 'rate_limited' && apiError.retryAfterSeconds) {
       this.waitUntil = Date.now() + apiError.retryAfterSeconds * 1000
       this.clock.start()
     }
     if (RETRYABLE.has(apiError.code)) this.retry = retry
     this.terminal = mayEnd && TERMINAL.has(apiError.code)
-    const detail: TextgateErrorDetail = { code: apiError.code, message }
+    const detail: TextgateErrorDetail = { code: apiError.code, message: this.message }
     if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds
     return detail
   }
 
-  /** The rate limit's message counts down with the clock; when it ends, Send is back. */
+  /** When the rate limit's wait ends, its message goes and Send is back. */
   hostUpdate(): void {
-    if (!this.waitUntil) return
-    const left = this.clock.secondsUntil(this.waitUntil)
-    if (left > 0) this.message = rateLimitMessage(left, this.texts())
-    else this.reset()
+    if (this.waitUntil && !this.clock.secondsUntil(this.waitUntil)) this.reset()
   }
 
   hostUpdated(): void {

@@ -149,6 +149,9 @@ export class TextgateCountryPicker extends LitElement {
     if (changed.has('open')) {
       if (this.open) this.placement.show()
       else this.placement.hide()
+    } else if (changed.has('t') && this.open) {
+      // Another language, perhaps another direction: the button may have moved to the other side.
+      this.placement.place()
     }
     if (changed.has('active' as keyof TextgateCountryPicker) && this.open) {
       this.renderRoot

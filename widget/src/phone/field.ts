@@ -7,7 +7,7 @@
  */
 import type { WidgetConfigResponse } from '@textgate/shared'
 import type { ReactiveControllerHost } from 'lit'
-import type { Translation } from '../translations/en'
+import type { Wording } from '../i18n'
 import {
   type Country,
   type CountryCode,
@@ -23,7 +23,7 @@ import {
 } from './index'
 
 /** A number the project takes, or what the shopper is told about the one typed. */
-export type Validated = { number: Extract<PhoneCheck, { ok: true }> } | { problem: string }
+export type Validated = { number: Extract<PhoneCheck, { ok: true }> } | { problem: Wording }
 
 export class PhoneField {
   /** The number as shown in the field. */
@@ -61,7 +61,7 @@ export class PhoneField {
   }
 
   /**
-   * Sets the starting country unless the shopper chose one: `defaultCountry`, else the server's
+   * Sets the starting country unless the shopper chose one or typed digits: `defaultCountry`, else the server's
    * hint, else the browser's languages — the first the project accepts, else the first country
    * it accepts.
    */
@@ -77,7 +77,9 @@ export class PhoneField {
     const found = candidates.find(accepted) ?? allowed?.[0]
     const next = found ? (found.toUpperCase() as CountryCode) : undefined
     this.detected = next
-    if (!this.chosen && next !== this.country) this.setCountry(next)
+    // Nor once digits are typed under the country shown: settings that arrive late on a slow
+    // network would move the number the shopper is typing to another country.
+    if (!this.chosen && !/\d/.test(this.text) && next !== this.country) this.setCountry(next)
   }
 
   /**
@@ -110,12 +112,6 @@ export class PhoneField {
       this.catalog(locale).find((c) => c.code === code) ??
       countryList(locale).find((c) => c.code === code)
     )
-  }
-
-  /** The country's name in `locale` when the project does not take its numbers, else undefined. */
-  refused(code: CountryCode, locale: string): string | undefined {
-    if (!this.allowed || this.allowed.includes(code)) return undefined
-    return this.find(code, locale)?.name ?? code
   }
 
   /** The shopper picked `country` in the list. */
@@ -155,14 +151,18 @@ export class PhoneField {
 
   /**
    * Checks the number for sending: the number when it is valid and the project takes its
-   * country, else the message for the shopper in `t`'s language. Rejects when the country's
-   * metadata cannot load.
+   * country, else what the shopper is told (the country named in the language of the moment).
+   * Rejects when the country's metadata cannot load.
    */
-  async validate(t: Translation): Promise<Validated> {
+  async validate(): Promise<Validated> {
     const checked = await this.check()
-    if (!checked.ok) return { problem: t.phoneErrors[checked.reason] }
-    const refused = this.refused(checked.country, t.$code)
-    return refused ? { problem: t.countryNotOffered(refused) } : { number: checked }
+    if (!checked.ok) {
+      const { reason } = checked
+      return { problem: (t) => t.phoneErrors[reason] }
+    }
+    const { country } = checked
+    if (!this.allowed || this.allowed.includes(country)) return { number: checked }
+    return { problem: (t) => t.countryNotOffered(this.find(country, t.$code)?.name ?? country) }
   }
 
   /**
