@@ -20,12 +20,17 @@ export interface ParsedPhone {
   type: NonNullable<NumberType> | 'UNKNOWN'
 }
 
+/** Why a number with an extension is refused. */
+const EXTENSION_MESSAGE =
+  'Text messages cannot reach a phone extension: enter the number without it.'
+
 /** Types that can receive a text message. */
 export const SMS_CAPABLE_TYPES: ReadonlySet<string> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE'])
 
 /**
  * Parses `phone` (E.164, `00…`, or national digits with `country`) and checks it can get SMS.
- * Throws ApiError `invalid_phone` or `unsupported_number_type`; never anything else.
+ * Throws ApiError `invalid_phone` (also for a number with an extension) or
+ * `unsupported_number_type`; never anything else.
  * @example
  * parsePhone('(201) 555-0123', 'US') // { e164: '+12015550123', country: 'US', type: ... }
  */
@@ -63,6 +68,11 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
   const type = parsed.getType()
   if (!parsed.country || (type === undefined && !parsed.isValid())) {
     throw new ApiError('invalid_phone', { reason: 'invalid_number' })
+  }
+  // libphonenumber-js reads "ext. 123", ";ext=123" or "x123" as an extension and leaves it out
+  // of the number: a text would go to the switchboard, never to the extension typed.
+  if (parsed.ext) {
+    throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
   }
   return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
 }
