@@ -9,13 +9,21 @@ import { type Context, Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { auditTrail } from './audit'
-import { allowOrigin, apiKeyAuth, corsPreflight, isKnownOrigin, isPublishableRoute } from './auth'
+import {
+  allowOrigin,
+  answersPreflight,
+  apiKeyAuth,
+  corsPreflight,
+  isKnownOrigin,
+  isPublishableRoute,
+} from './auth'
 import type { CarrierAdapter } from './carriers/types'
 import { consoleRoutes } from './console'
 import { carrierReportRoutes } from './delivery/reports'
 import { CountersUnavailableError } from './fraud/counters'
 import { fraudRoutes } from './fraud/routes'
 import { healthRoutes } from './health'
+import { allowedMethods, notFoundOrNotAllowed } from './http/allowed-methods'
 import { readJson } from './http/body'
 import { bodyLimit } from './http/body-limit'
 import { clientIp, NO_TRUSTED_PROXIES, type TrustedProxies } from './http/client-ip'
@@ -108,6 +116,7 @@ export function createApp({
 }: AppDeps) {
   const { db } = storage
   const app = new Hono()
+  const methodsOf = allowedMethods({ routes: () => app.routes, preflight: answersPreflight })
 
   // Outermost: puts the request's header record (request id, CORS, nosniff) on every answer.
   app.use(responseHeaders())
@@ -140,7 +149,7 @@ export function createApp({
   app.use('/v1/*', (c, next) =>
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
-  app.use('/v1/*', corsPreflight(db))
+  app.use('/v1/*', corsPreflight(db, methodsOf))
   app.use('*', async function clientAddress(c, next) {
     c.set('clientIp', clientIp(c, trustedProxies, peerWhenUnknown))
     await next()
@@ -203,7 +212,7 @@ export function createApp({
     }),
   )
 
-  app.notFound((c) => sendError(c, new ApiError('not_found')))
+  app.notFound(notFoundOrNotAllowed(methodsOf))
   app.onError(async (error, c) => {
     if (error instanceof ApiError) {
       // A widget route's refusal before its key was read (a body too large, a query the guard

@@ -68,6 +68,11 @@ export const ERRORS = {
     widget: 'message',
   },
   not_found: { status: 404, message: 'Not found.', widget: 'generic' },
+  method_not_allowed: {
+    status: 405,
+    message: 'This path does not accept this method; the Allow header lists those it does.',
+    widget: 'generic',
+  },
   verification_not_found: { status: 404, message: 'No such verification.', widget: 'message' },
   webhook_endpoint_not_found: { status: 404, message: 'No such webhook endpoint.', widget: false },
   webhook_delivery_not_found: { status: 404, message: 'No such webhook delivery.', widget: false },

@@ -565,6 +565,13 @@ describe('the operator console in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'owner-fraud-expiry.png'), fullPage: true })
 
     await page.goto(`${textgate.url}/console/p/${project.projectId}/settings`)
+    // A code of the right shape that is no country (UK for GB) is named on the page; nothing saved.
+    await page.locator('#countries').fill('GB, UK')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="settings-message"]').textContent())
+      .toBe('Something went wrong: "UK" is not an ISO 3166-1 alpha-2 country code (such as GB)')
+    await page.locator('#countries').fill('')
     await page.locator('#consentVersions').fill('2026-12\n2026-01')
     await page.getByRole('button', { name: 'Save settings' }).click()
     await expect

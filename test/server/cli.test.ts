@@ -101,6 +101,20 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(invalid.body.error?.message).toMatch(`${bad} is not valid JSON`)
   })
 
+  it('stops at once, naming the folder and why, when the database folder cannot be made', () => {
+    // Node's recursive mkdir spun for ever here (/proc answers ENOENT, its parent EEXIST).
+    const database = 'sqlite:/proc/textgate-test/db.sqlite'
+    const message = `cannot create /proc/textgate-test, the folder of the SQLite database ${database}: /proc cannot hold folders (ENOENT)`
+    for (const command of [['migrate'], ['keys', 'list', '--project', projectId]]) {
+      const result = json(command, { DATABASE_URL: database })
+      expect([command[0], result.status]).toEqual([command[0], 1])
+      expect(result.body.error?.message).toBe(message)
+    }
+    const serve = cli(['serve'], { ...env, DATABASE_URL: database, PORT: '0' })
+    expect(serve.status).toBe(1)
+    expect(serve.stderr).toContain(message)
+  })
+
   it('says so when the database cannot be reached, without its password', () => {
     const result = json(['keys', 'list', '--project', projectId], {
       DATABASE_URL: 'postgres://ops:hunter22@127.0.0.1:1/textgate',

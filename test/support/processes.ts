@@ -32,12 +32,18 @@ export function tempDir(prefix = 'tg-'): { path: string; remove(): void } {
 
 export type Env = Record<string, string | undefined>
 
+/** Longer than any command takes on a loaded machine; then it is stopped (SIGTERM). */
+const CLI_TIMEOUT_MS = 60_000
+
 /** Runs a CLI command to completion. */
 export function cli(args: string[], env: Env, cliPath = CLI) {
   const result = spawnSync(TSX, [cliPath, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
+    // A command that never ends fails its test (status null) rather than hang the suite: this
+    // process's own timers cannot fire while it waits.
+    timeout: CLI_TIMEOUT_MS,
   })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }

@@ -55,8 +55,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     if (response.status === 401 && !path.startsWith('/login') && !path.startsWith('/setup')) {
       window.dispatchEvent(new CustomEvent(SESSION_ENDED))
     }
-    const issues = Array.isArray(error.issues)
-      ? `: ${error.issues.map((i: { path: string; message: string }) => `${i.path} ${i.message}`).join('; ')}`
+    // The message is already the first issue's when the server had none of its own.
+    const more = Array.isArray(error.issues)
+      ? (error.issues as { path: string; message: string }[]).filter(
+          (issue) => issue.message !== error.message,
+        )
+      : []
+    const issues = more.length
+      ? `: ${more.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`
       : ''
     throw new ApiError(
       response.status,

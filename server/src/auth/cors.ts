@@ -27,6 +27,11 @@ export function isPublishableRoute(method: string, path: string): boolean {
   return PUBLISHABLE_ROUTES.some(([m, pattern]) => m === method && pattern.test(path))
 }
 
+/** True when `path` is a widget route's, whose preflights (OPTIONS) are answered. */
+export function answersPreflight(path: string): boolean {
+  return PUBLISHABLE_ROUTES.some(([, pattern]) => pattern.test(path))
+}
+
 /** Lets a browser on `origin` read this request's answer, whatever it is. */
 export function allowOrigin(c: Context, origin: string): void {
   const headers = answerHeaders(c)
@@ -79,13 +84,20 @@ export async function isKnownOrigin(db: Kysely<Database>, origin: string): Promi
 }
 
 /**
- * Answers CORS preflights of publishable-key routes from origins a project allows. Any other
- * preflight gets 204 without CORS headers: the browser then refuses the request.
+ * Answers OPTIONS on the widget's routes: CORS headers for a preflight from an origin a project
+ * allows, none for another (the browser then refuses the request), and `Allow` (the methods
+ * `allow` lists for the path) either way. OPTIONS on any other path is left to routing, which
+ * answers it as any method the path does not serve.
  */
-export function corsPreflight(db: Kysely<Database>): MiddlewareHandler {
+export function corsPreflight(
+  db: Kysely<Database>,
+  allow: (path: string) => string[],
+): MiddlewareHandler {
   return async function corsPreflight(c, next) {
+    if (c.req.method !== 'OPTIONS' || !answersPreflight(c.req.path)) return next()
+    c.header('Allow', allow(c.req.path).join(', '))
     const origin = c.req.header('Origin')
-    if (c.req.method !== 'OPTIONS' || !origin) return next()
+    if (!origin) return c.body(null, 204)
     c.header('Vary', 'Origin')
     const method = (c.req.header('Access-Control-Request-Method') ?? '').toUpperCase()
     if (isPublishableRoute(method, c.req.path) && (await isKnownOrigin(db, origin))) {

@@ -24,7 +24,13 @@ declare module 'hono' {
   }
 }
 
-export { allowOrigin, corsPreflight, isKnownOrigin, isPublishableRoute } from './cors'
+export {
+  allowOrigin,
+  answersPreflight,
+  corsPreflight,
+  isKnownOrigin,
+  isPublishableRoute,
+} from './cors'
 
 export interface ApiKeyAuthOptions {
   db: Kysely<Database>

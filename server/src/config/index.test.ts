@@ -94,6 +94,15 @@ describe('settings', () => {
     expect(second.secretSource).toBe('file')
   })
 
+  it.skipIf(!statSync('/proc', { throwIfNoEntry: false })?.isDirectory())(
+    'names a data folder that cannot be made, at once (recursive mkdir spun for ever on /proc)',
+    () => {
+      expect(problems({ TEXTGATE_DATA_DIR: '/proc/textgate-test' })).toEqual([
+        'cannot create /proc/textgate-test, the folder of the generated secret (TEXTGATE_DATA_DIR): /proc cannot hold folders (ENOENT)',
+      ])
+    },
+  )
+
   it('runs PostgreSQL inserts prepared unless TEXTGATE_POSTGRES_PREPARED is off', () => {
     expect(loadConfig({ TEXTGATE_SECRET: SECRET }).postgresPrepared).toBe(true)
     expect(

@@ -4,11 +4,12 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
+import { makePrivateFolder } from '../private-folder'
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
 import { parseDatabaseUrl } from '../storage'
 import { DEFAULT_WRITER_NICE } from '../storage/writer-thread'
@@ -293,9 +294,10 @@ export function loadConfig(
       secretSource = 'file'
     } else {
       secret = randomBytes(48).toString('base64url')
-      if (!existsSync(dirname(file))) {
-        mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-        chmodSync(dirname(file), 0o700)
+      try {
+        makePrivateFolder(dirname(file), 'the generated secret (TEXTGATE_DATA_DIR)')
+      } catch (error) {
+        throw new ConfigError([(error as Error).message])
       }
       writeFileSync(file, `${secret}\n`, { mode: 0o600 })
       chmodSync(file, 0o600)

@@ -49,6 +49,8 @@ export function consoleRoutes(options: ConsoleOptions) {
   app.get('/assets/:name', consoleAsset(consoleDir))
   const page = consolePage(consoleDir)
   app.get('/', page)
-  app.get('/*', (c) => (c.req.path.startsWith('/console/api/') ? c.notFound() : page(c)))
+  // Every other path is the page's (it routes in the browser), but for the API's: a path under
+  // /console/api that no API route serves is no path at all, whatever the method.
+  app.get('/:page{(?!api(?:/|$)).*}', page)
   return app
 }

@@ -76,6 +76,30 @@ for (const dialect of DIALECTS) {
       expect((await start('+447400100005', '2025-01')).status).toBe(201)
     })
 
+    it('keeps allowed countries to real ones: UK is refused by name, gb is GB', async () => {
+      const put = (allowedCountries: string[] | null) =>
+        clients.owner!.call('PUT', `${base()}/settings`, { body: { allowedCountries } })
+      const refused = await put(['gb', 'UK'])
+      expect(refused.status).toBe(400)
+      expect(refused.json.error).toMatchObject({
+        code: 'invalid_request',
+        message: '"UK" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+        issues: [{ path: 'allowedCountries.1' }],
+      })
+      for (const wrong of ['ZZ', 'XX', 'EU', 'G', 'GBR', ' ']) {
+        expect([wrong, (await put([wrong])).status]).toEqual([wrong, 400])
+      }
+      // Nothing was saved: numbers of every country still start.
+      expect((await clients.owner!.call('GET', `${base()}/settings`)).json.allowedCountries).toBe(
+        null,
+      )
+      const saved = await put(['gb', ' fr ', 'GB'])
+      expect(saved.status).toBe(200)
+      expect(saved.json.allowedCountries).toEqual(['GB', 'FR'])
+      expect((await start('+33612345678')).status).toBe(201)
+      expect((await put(null)).json.allowedCountries).toBe(null)
+    })
+
     it('rotates a key: a replacement of the same kind and mode, the old one revoked now or later', async () => {
       const keys = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
       const secret = keys.find((k: { kind: string }) => k.kind === 'secret')

@@ -2,13 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startInfobipFake } from '../../testing/carriers/infobip'
 import { startTwilioFake } from '../../testing/carriers/twilio'
 import { startVonageFake } from '../../testing/carriers/vonage'
-import { createHarness, type Harness } from '../../testing/harness'
+import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
 import { infobipCarrier } from '../carriers/infobip/index'
 import { twilioCarrier } from '../carriers/twilio/index'
 import { type CallbackRequest, CarrierError } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage/index'
 import { createApiKey } from '../projects'
+import { forgetEndpointAbsence } from '../webhooks/emit'
 import { statusesBefore } from './reports'
 
 const PUBLIC_URL = 'https://verify.example'
@@ -115,6 +116,106 @@ for (const dialect of DIALECTS) {
         errorCode: null,
       })
     })
+
+    /** What an operator and a store see of the message: its row, events, /metrics figures. */
+    async function observed(messageId: string) {
+      const row = await h.db
+        .selectFrom('messages')
+        .select(['status', 'status_at', 'updated_at', 'delivered_at', 'failed_at', 'error_code'])
+        .where('id', '=', messageId)
+        .executeTakeFirstOrThrow()
+      const events = await h.db
+        .selectFrom('webhook_messages')
+        .select('type')
+        .where('type', 'like', 'message.%')
+        .execute()
+      const scraped = await h.app.request('http://textgate.test/metrics', {
+        headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+      })
+      const text = await scraped.text()
+      const figure = (name: string) =>
+        Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+      return {
+        row,
+        events: events.map((e) => e.type),
+        held: (await h.db.selectFrom('early_reports').select('id').execute()).length,
+        metrics: Object.fromEntries<number>(
+          ['sent', 'delivered', 'undelivered', 'failed'].map((status) => [
+            status,
+            figure(`textgate_messages_total\\{carrier="twilio",status="${status}"\\}`),
+          ]),
+        ),
+        latencies: figure('textgate_message_delivery_seconds_count\\{carrier="twilio"\\}'),
+      }
+    }
+
+    it.each(['delivered', 'undelivered'] as const)(
+      'changes nothing when status callbacks are replayed, before and after %s',
+      async (final) => {
+        const { message } = await sentMessage()
+        const sid = message.carrierMessageId as string
+        const { id: messageId, project_id: projectId } = await h.db
+          .selectFrom('messages')
+          .select(['id', 'project_id'])
+          .where('carrier_message_id', '=', sid)
+          .executeTakeFirstOrThrow()
+        // An endpoint that wants every event: a second message.* event would be written for it.
+        await h.db
+          .insertInto('webhook_endpoints')
+          .values({
+            id: 'we_replays',
+            project_id: projectId,
+            mode: 'live',
+            url: 'https://hooks.shop.example/textgate',
+            description: null,
+            events: null,
+            enabled: 1,
+            disabled_reason: null,
+            failing_since: null,
+            secret_encrypted: 'unused',
+            previous_secret_encrypted: null,
+            previous_secret_expires_at: null,
+            created_at: h.now(),
+            updated_at: h.now(),
+          })
+          .execute()
+        forgetEndpointAbsence()
+        // Twilio's callbacks as an attacker captured them: the same signed body, sent again.
+        const sent = fake.deliveryReport(sid, 'sent')
+        const ended = fake.deliveryReport(
+          sid,
+          final,
+          final === 'undelivered' ? { errorCode: '30003' } : {},
+        )
+
+        const atSend = await observed(messageId)
+        // The same status twice, while it is the message's own (the dispatcher recorded sent).
+        for (let i = 0; i < 2; i++) {
+          expect(await deliver(h, sent)).toMatchObject({ status: 200, json: { applied: 0 } })
+        }
+        expect(await observed(messageId)).toEqual(atSend)
+
+        expect(await deliver(h, ended)).toMatchObject({ status: 200, json: { applied: 1 } })
+        const atEnd = await observed(messageId)
+        expect(atEnd.row.status).toBe(final)
+        expect(atEnd.events).toEqual([
+          final === 'delivered' ? 'message.delivered' : 'message.failed',
+        ])
+        expect(Number(atEnd.metrics[final]) - Number(atSend.metrics[final])).toBe(1)
+        expect(atEnd.latencies - atSend.latencies).toBe(final === 'delivered' ? 1 : 0)
+
+        // After the final state: the final callback again, then the earlier one, later on.
+        h.advance(60_000)
+        for (const replay of [ended, ended, sent]) {
+          expect(await deliver(h, replay)).toMatchObject({
+            status: 200,
+            json: { received: 1, applied: 0 },
+          })
+        }
+        expect(await observed(messageId)).toEqual(atEnd)
+        expect(atEnd.held).toBe(0)
+      },
+    )
 
     it('records a failure with the carrier error code', async () => {
       const { id, sk, message } = await sentMessage()

@@ -20,14 +20,37 @@ const FIELD_CODES: ReadonlyMap<string, ErrorCode> = new Map([
   ['code', 'invalid_code_format'],
 ])
 
+/** `application/json`, or a structured-syntax type `application/<name>+json` (RFC 6839). */
+const JSON_ESSENCE = /^application\/(?:[a-z0-9!#$&^_.+-]+\+)?json$/
+
+/**
+ * Refuses a body whose Content-Type does not say JSON: not `application/json` or
+ * `application/<name>+json` (`application/json-seq`, `application/jsonx`, `text/json` are
+ * other formats), or a charset other than UTF-8, the only one JSON is read in.
+ */
+export function checkJsonContentType(header: string | undefined): void {
+  const [essence = '', ...parameters] = (header ?? '').split(';')
+  if (!JSON_ESSENCE.test(essence.trim().toLowerCase())) {
+    throw new ApiError('unsupported_media_type')
+  }
+  for (const parameter of parameters) {
+    const equals = parameter.indexOf('=')
+    if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue
+    const charset = parameter
+      .slice(equals + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+    if (charset.toLowerCase() !== 'utf-8') {
+      throw new ApiError('unsupported_media_type', {}, { message: 'Send the JSON body in UTF-8.' })
+    }
+  }
+}
+
 export async function readJson<TSchema extends v.GenericSchema>(
   c: Context,
   schema: TSchema,
 ): Promise<v.InferOutput<TSchema>> {
-  const type = c.req.header('Content-Type') ?? ''
-  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-    throw new ApiError('unsupported_media_type')
-  }
+  checkJsonContentType(c.req.header('Content-Type'))
   let body: unknown
   try {
     body = await c.req.json()

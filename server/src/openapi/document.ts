@@ -742,7 +742,7 @@ export function buildOpenApiDocument({
     ;(paths[op.path] as Record<string, unknown>)[op.method] = operationObject(op)
   }
   for (const route of internalRoutes) {
-    const path = route.path.replace(/:(\w+)/g, '{$1}')
+    const path = route.path.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}')
     const method = route.method.toLowerCase() as Operation['method']
     paths[path] ??= {}
     ;(paths[path] as Record<string, unknown>)[method] ??= operationObject({
@@ -777,7 +777,10 @@ export function buildOpenApiDocument({
       title: 'Textgate',
       version: '1',
       description:
-        'Phone verification by SMS for online stores. Generated from the valibot schemas the server validates with.',
+        'Phone verification by SMS for online stores. Generated from the valibot schemas the server validates with.\n\n' +
+        'Every error is `{ error: { code, message, …details } }` (the `Error` schema; each operation lists it as its `default` answer). ' +
+        'A path the API does not have is `404 not_found`; a path it has, asked with a method it does not serve, is `405 method_not_allowed` ' +
+        'with an `Allow` header listing the methods it does (HEAD wherever GET is; OPTIONS on the widget routes, which answer CORS preflights).',
       license: { name: 'See the repository' },
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),

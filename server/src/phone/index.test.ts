@@ -56,3 +56,27 @@ describe('parsePhoneAnyType with digits of other scripts', () => {
     })
   })
 })
+
+describe('parsePhoneAnyType with an extension', () => {
+  it.each<[string, string | undefined]>([
+    ['+1 650 253 0000 ext. 123', undefined],
+    ['+1 650 253 0000 ext 123', undefined],
+    ['+16502530000;ext=123', undefined],
+    ['tel:+1-650-253-0000;ext=123', undefined],
+    ['+1 650 253 0000 x123', undefined],
+    ['+1 650 253 0000 #123', undefined],
+    ['(650) 253-0000 extension 123', 'US'],
+  ])('refuses %s (country %s) rather than drop the extension', (phone, country) => {
+    expect(() => parsePhoneAnyType(phone, country)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_phone',
+        details: { reason: 'extension' },
+        message: 'Text messages cannot reach a phone extension: enter the number without it.',
+      }),
+    )
+  })
+
+  it('still reads the number alone', () => {
+    expect(parsePhoneAnyType('+1 650 253 0000').e164).toBe('+16502530000')
+  })
+})

@@ -9,6 +9,7 @@ import {
   type CountryCode,
   getCountries,
   getCountryCallingCode,
+  isSupportedCountry,
   type NumberType,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
@@ -20,12 +21,17 @@ export interface ParsedPhone {
   type: NonNullable<NumberType> | 'UNKNOWN'
 }
 
+/** Why a number with an extension is refused. */
+const EXTENSION_MESSAGE =
+  'Text messages cannot reach a phone extension: enter the number without it.'
+
 /** Types that can receive a text message. */
 export const SMS_CAPABLE_TYPES: ReadonlySet<string> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE'])
 
 /**
  * Parses `phone` (E.164, `00…`, or national digits with `country`) and checks it can get SMS.
- * Throws ApiError `invalid_phone` or `unsupported_number_type`; never anything else.
+ * Throws ApiError `invalid_phone` (also for a number with an extension) or
+ * `unsupported_number_type`; never anything else.
  * @example
  * parsePhone('(201) 555-0123', 'US') // { e164: '+12015550123', country: 'US', type: ... }
  */
@@ -64,7 +70,31 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
   if (!parsed.country || (type === undefined && !parsed.isValid())) {
     throw new ApiError('invalid_phone', { reason: 'invalid_number' })
   }
+  // libphonenumber-js reads "ext. 123", ";ext=123" or "x123" as an extension and leaves it out
+  // of the number: a text would go to the switchboard, never to the extension typed.
+  if (parsed.ext) {
+    throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
+  }
   return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
+}
+
+/**
+ * `value` as an ISO 3166-1 alpha-2 code (upper case) when it names a country numbers are parsed
+ * for (libphonenumber-js's metadata: every country with a numbering plan), else undefined: `UK`,
+ * `ZZ` or `XX` are no country, and a project limited to one would refuse every number.
+ * @example
+ * countryCode('gb') // 'GB'
+ * countryCode('UK') // undefined
+ */
+export function countryCode(value: string): string | undefined {
+  const code = value.trim().toUpperCase()
+  return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code) ? code : undefined
+}
+
+/** What {@link countryCode} refusing `value` tells the operator (a long value cut short). */
+export function notACountry(value: string): string {
+  const shown = value.length > 12 ? `${value.slice(0, 12)}…` : value
+  return `"${shown}" is not an ISO 3166-1 alpha-2 country code (such as GB)`
 }
 
 /**

@@ -7,10 +7,10 @@
  */
 import { hash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { isSupportedCountry } from 'libphonenumber-js/max'
 import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import { forgetCachedKeys } from '../keys/invalidation'
+import { countryCode, notACountry } from '../phone'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
 import { templateProblem } from '../templates'
 import { parseRegistrations, type SmsRegistrations } from '../templates/registrations'
@@ -114,11 +114,8 @@ export async function createProject(
   if (input.origins.length === 0) throw new Error('a project needs at least one --origin')
   const origins = [...new Set(input.origins.map(normalizeOrigin))]
   const countries = input.countries?.map((country) => {
-    const code = country.toUpperCase()
-    // A code of the right shape that is no country (UK for GB) would refuse every number.
-    if (!/^[A-Z]{2}$/.test(code) || !isSupportedCountry(code)) {
-      throw new Error(`"${country}" is not an ISO 3166-1 alpha-2 country code (such as GB)`)
-    }
+    const code = countryCode(country)
+    if (!code) throw new Error(notACountry(country))
     return code
   })
   const codeLength = input.codeLength ?? 6

@@ -3,13 +3,14 @@
  * and runs migrations.
  * @module
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, sql } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { BoundedCache } from '../bounded-cache'
+import { makePrivateFolder } from '../private-folder'
 import { startWalCheckpointer, type WalCheckpointerOptions } from './checkpointer'
 import { migrationProvider, migrations } from './migrations'
 import { withNamedStatements } from './postgres-statements'
@@ -203,11 +204,7 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
  * database file.
  */
 function protectDatabaseFile(path: string): void {
-  const dir = dirname(path)
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    chmodSync(dir, 0o700)
-  }
+  makePrivateFolder(dirname(path), `the SQLite database sqlite:${path}`)
   closeSync(openSync(path, 'a', 0o600))
   chmodSync(path, 0o600)
   for (const companion of [`${path}-wal`, `${path}-shm`]) {

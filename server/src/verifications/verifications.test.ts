@@ -380,6 +380,26 @@ for (const dialect of DIALECTS) {
       expect(Number(after.n)).toBe(Number(before.n))
     })
 
+    it('refuses a number with an extension, saying a text cannot reach one', async () => {
+      const stored = () => h.db.selectFrom('messages').select('id').execute()
+      const before = await stored()
+      for (const [phone, country] of [
+        ['+1 650 253 0000 ext. 123', undefined],
+        ['+16502530000;ext=123', undefined],
+        ['+44 7400 123123 x123', undefined],
+        ['07400 123123 ext 5', 'GB'],
+      ]) {
+        const res = await start({ phone, country, consent: { accepted: true } })
+        expect([phone, res.status]).toEqual([phone, 400])
+        expect(res.json.error).toEqual({
+          code: 'invalid_phone',
+          message: 'Text messages cannot reach a phone extension: enter the number without it.',
+          reason: 'extension',
+        })
+      }
+      expect(await stored()).toEqual(before)
+    })
+
     it.each([
       [{ marketing: 'yes' }, 'consent.marketing', /consent\.marketing must be true or false/],
       [{ version: 42 }, 'consent.version', /./],

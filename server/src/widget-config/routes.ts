@@ -6,8 +6,8 @@
 import type { WidgetConfigResponse } from '@textgate/shared'
 import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
-import { isSupportedCountry } from 'libphonenumber-js/max'
 import { apiKeyAuth } from '../auth'
+import { countryCode } from '../phone'
 import { allowedCountries } from '../projects'
 import type { Database } from '../storage'
 
@@ -21,9 +21,7 @@ export const COUNTRY_HEADERS = [
 
 /** A real ISO 3166 alpha-2 country with a phone plan; not XX (unknown) or T1 (Tor). */
 function validCountry(value: string | undefined): string | undefined {
-  const code = value?.trim().toUpperCase()
-  if (!code || !/^[A-Z]{2}$/.test(code) || code === 'XX') return undefined
-  return isSupportedCountry(code) ? code : undefined
+  return value === undefined ? undefined : countryCode(value)
 }
 
 /** The region of the first Accept-Language tag that has one (`fr-CA;q=0.9` → CA). */

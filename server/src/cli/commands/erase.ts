@@ -4,6 +4,7 @@
  * never the number.
  * @module
  */
+import { ApiError } from '../../http/errors'
 import { parsePhoneAnyType } from '../../phone'
 import { eraseNumber } from '../../privacy/erasure'
 import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
@@ -20,7 +21,10 @@ export const eraseCommand: Command = {
     let e164: string
     try {
       e164 = parsePhoneAnyType(phone, values.country?.[0]).e164
-    } catch {
+    } catch (error) {
+      if (error instanceof ApiError && error.details.reason === 'extension') {
+        throw new UsageError(`--phone ${phone}: ${error.message}`)
+      }
       throw new UsageError(
         `--phone ${phone} is not a valid number (national numbers need --country)`,
       )

@@ -18,6 +18,7 @@ import {
   setRole,
 } from '../../operators'
 import { endAllSessions } from '../../operators/sessions'
+import { countryCode, notACountry } from '../../phone'
 import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
 import { asApiError } from '../auth-routes'
@@ -31,7 +32,20 @@ const SettingsUpdate = v.strictObject({
     v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.minLength(1), v.maxLength(50)),
   ),
   allowedCountries: v.optional(
-    v.nullable(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')))),
+    v.nullable(
+      v.array(
+        v.pipe(
+          v.string(),
+          // The countries numbers are parsed for: a code of the right shape that is no
+          // country (UK for GB) would refuse every number sent from it.
+          v.check(
+            (value) => countryCode(value) !== undefined,
+            (issue) => notACountry(String(issue.input)),
+          ),
+          v.transform((value) => countryCode(value) as string),
+        ),
+      ),
+    ),
   ),
   codeLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4), v.maxValue(10))),
   /** The first is current (recorded when the widget names none); empty or null: any version. */
@@ -117,7 +131,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         input.allowedCountries === undefined
           ? undefined
           : input.allowedCountries?.length
-            ? JSON.stringify([...new Set(input.allowedCountries.map((x) => x.toUpperCase()))])
+            ? JSON.stringify([...new Set(input.allowedCountries)])
             : null
       const changes = {
         ...(input.name === undefined ? {} : { name: input.name }),

@@ -1,0 +1,93 @@
+/**
+ * Bodies are read as JSON only when their Content-Type says JSON: application/json or
+ * application/<name>+json, in UTF-8. Anything else is 415 and changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness, type Harness } from '../../testing/harness'
+import { DIALECTS } from '../../testing/storage'
+import { checkJsonContentType } from './body'
+
+const refusal = (header: string | undefined) => {
+  try {
+    checkJsonContentType(header)
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+it('reads application/json and application/<name>+json, with parameters, in UTF-8', () => {
+  for (const header of [
+    'application/json',
+    'Application/JSON',
+    'application/json; charset=utf-8',
+    'application/json;charset="UTF-8"',
+    'application/json ; foo=bar',
+    'application/merge-patch+json',
+    'application/vnd.api+json; charset=utf-8',
+  ]) {
+    expect([header, refusal(header)]).toEqual([header, undefined])
+  }
+})
+
+it('refuses other types that merely start with application/json, and other charsets', () => {
+  for (const header of [
+    undefined,
+    '',
+    'application/json-seq',
+    'application/jsonx',
+    'application/json5',
+    'application/json+xml',
+    'application/+json',
+    'text/json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json/x',
+  ]) {
+    expect([header, refusal(header)]).toEqual([header, 'Send the body as application/json.'])
+  }
+  for (const header of [
+    'application/json; charset=iso-8859-1',
+    'application/json; charset=utf-16',
+    'application/problem+json; charset="latin1"',
+  ]) {
+    expect([header, refusal(header)]).toEqual([header, 'Send the JSON body in UTF-8.'])
+  }
+})
+
+for (const dialect of DIALECTS) {
+  describe(`request bodies over HTTP (${dialect})`, () => {
+    let h: Harness
+    let pk: string
+    beforeAll(async () => {
+      h = await createHarness(dialect)
+      pk = (await h.project()).publishableKey
+    })
+    afterAll(() => h.dispose())
+
+    const start = (contentType: string) =>
+      h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123456', consent: { accepted: true } },
+        headers: { 'Content-Type': contentType },
+      })
+
+    it('starts nothing for a body that is not declared JSON', async () => {
+      for (const contentType of ['application/json-seq', 'application/jsonlines', 'text/json']) {
+        const refused = await start(contentType)
+        expect([contentType, refused.status]).toEqual([contentType, 415])
+        expect(refused.json.error).toEqual({
+          code: 'unsupported_media_type',
+          message: 'Send the body as application/json.',
+        })
+      }
+      const latin1 = await start('application/json; charset=iso-8859-1')
+      expect(latin1.status).toBe(415)
+      expect(latin1.json.error.message).toBe('Send the JSON body in UTF-8.')
+      expect(await h.db.selectFrom('verifications').select('id').execute()).toEqual([])
+      const json = await start('application/json; charset=UTF-8')
+      expect(json.status).toBe(201)
+    })
+  })
+}
