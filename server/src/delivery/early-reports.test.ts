@@ -54,6 +54,31 @@ describe.each(DIALECTS)('reports faster than our own commit on %s', (dialect) =>
     expect(await h.db.selectFrom('early_reports').selectAll().execute()).toEqual([])
   })
 
+  it('holds one report per id and status: replays and retries keep nothing more', async () => {
+    const at = h.now()
+    for (let i = 0; i < 5; i++) {
+      const result = await applyReports(h.db, 'twilio', [report('SMreplayed', at + i)], at + i)
+      expect(result).toEqual({ received: 1, applied: 0, held: 1 })
+    }
+    const sent = { carrierMessageId: 'SMreplayed', status: 'sent' as const, at }
+    await applyReports(h.db, 'twilio', [sent, sent], at)
+    await applyReports(h.db, 'infobip', [report('SMreplayed', at)], at)
+    const held = await h.db
+      .selectFrom('early_reports')
+      .select(['carrier', 'report'])
+      .where('carrier_message_id', '=', 'SMreplayed')
+      .orderBy('carrier')
+      .execute()
+    expect(held.map((row) => [row.carrier, JSON.parse(row.report).status]).sort()).toEqual([
+      ['infobip', 'delivered'],
+      ['twilio', 'delivered'],
+      ['twilio', 'sent'],
+    ])
+    // The held delivered report still applies once the message is stored.
+    await messageSentAs('SMreplayed')
+    expect(await applyEarlyReports(h.db, h.now())).toBeGreaterThanOrEqual(1)
+  })
+
   it('drops held reports that never find their message, after an hour', async () => {
     const at = h.now()
     await applyReports(h.db, 'twilio', [report('SMnever', at)], at)

@@ -187,7 +187,11 @@ export async function applyReports(
     const outcome = await applyReport(db, carrier, report, now)
     if (outcome === 'applied') applied++
     if (outcome === 'unknown' && hold) {
-      // Faster than our own commit: keep it until the dispatcher stores the carrier's id.
+      // Faster than our own commit: keep it until the dispatcher stores the carrier's id. One
+      // report per id and status is enough (status only moves forward): a replay or a carrier's
+      // retry of one already held keeps nothing more.
+      held++
+      if (await alreadyHeld(db, carrier, report)) continue
       await db
         .insertInto('early_reports')
         .values({
@@ -199,10 +203,24 @@ export async function applyReports(
           expires_at: now + EARLY_REPORT_TTL_MS,
         })
         .execute()
-      held++
     }
   }
   return { received: reports.length, applied, ...(held ? { held } : {}) }
+}
+
+/** Whether a report of the same status is held for the same message id already. */
+async function alreadyHeld(
+  db: DatabaseWriter,
+  carrier: string,
+  report: DeliveryReport,
+): Promise<boolean> {
+  const rows = await db
+    .selectFrom('early_reports')
+    .select('report')
+    .where('carrier', '=', carrier)
+    .where('carrier_message_id', '=', report.carrierMessageId)
+    .execute()
+  return rows.some((row) => (JSON.parse(row.report) as DeliveryReport).status === report.status)
 }
 
 /**
