@@ -214,11 +214,26 @@ footer { text-align: center; color: var(--muted); font-size: 0.85rem; padding: 2
 
 /**
  * The register page's own script (same origin, so the strict CSP allows it): once the widget has
- * sent a code, the sandbox inbox box shows the number the shopper typed, not the hint.
+ * sent a code, the sandbox inbox box shows the number the shopper typed, not the hint; and the
+ * form goes once: Create account waits while the store answers (a double click would send it
+ * twice), and is back when the browser returns to the page from its history.
  */
 export const STORE_JS = `const widget = document.querySelector('textgate-verify')
 const inbox = document.getElementById('inbox-to')
 widget?.addEventListener('textgate-step', (event) => {
   if (inbox && event.detail.phone) inbox.value = event.detail.phone
+})
+const register = document.querySelector('form[action="/register"]')
+const create = register?.querySelector('button[type="submit"]')
+let sending = false
+register?.addEventListener('submit', (event) => {
+  if (sending) return event.preventDefault()
+  sending = true
+  if (create) create.disabled = true
+})
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return
+  sending = false
+  if (create) create.disabled = false
 })
 `

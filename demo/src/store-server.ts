@@ -3,7 +3,10 @@
  *
  * The registration form carries the widget's token as `phone_token`. The store checks it offline
  * with `verifyPhoneToken` (signature, issuer, audience, expiry), then redeems it once with its
- * secret key so a token cannot create two accounts, and only then stores the account.
+ * secret key so a token cannot create two accounts, and only then stores the account, with the
+ * token's id. The same form sent again (a double click, a reload that posts it again) is answered
+ * as the first was, from the account that token made, rather than with the redeem's
+ * `already_redeemed`.
  *
  * Run: `tsx demo/src/store-server.ts` (settings below), or `pnpm start` for everything at once.
  * @module
@@ -14,7 +17,14 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { isErrorBody } from '@textgate/shared/errors'
-import { createRedeemClient, PhoneTokenError, verifyPhoneToken } from '@textgate/store'
+import {
+  createRedeemClient,
+  type PhoneTokenClaims,
+  PhoneTokenError,
+  type PhoneTokenErrorCode,
+  type RedeemFailure,
+  verifyPhoneToken,
+} from '@textgate/store'
 import Database from 'better-sqlite3'
 import { Hono } from 'hono'
 import { inboxPage, registerPage, STORE_CSS, STORE_JS, themesPage, welcomePage } from './pages'
@@ -38,15 +48,21 @@ interface Account {
   phone_verified_at: string
   /** 1 when the shopper ticked the widget's optional marketing checkbox. */
   marketing_opt_in: number
+  /** The `jti` of the phone token that made the account: a repeated form finds it. */
+  phone_token_id: string | null
   created_at: string
 }
+
+/** What a registration came to: the account, or the message the form comes back with. */
+type Outcome = { accountId: number } | { status: 422 | 503; message: string }
 
 const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f6f5c"/></svg>'
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
-const TOKEN_PROBLEMS: Record<string, string> = {
+/** What the shopper reads for each reason a token is refused (offline, or by the redeem). */
+const TOKEN_PROBLEMS = {
   invalid_token: 'Please verify your phone number before creating the account.',
   expired: 'Your phone verification has expired. Please verify the number again.',
   wrong_audience: 'That phone verification was not made for this store. Please verify again.',
@@ -56,7 +72,8 @@ const TOKEN_PROBLEMS: Record<string, string> = {
   already_redeemed: 'That phone verification was already used. Please verify the number again.',
   test_mode: 'That phone verification was made in test mode. Please verify again.',
   wrong_mode: 'That phone verification was made in test mode. Please verify again.',
-}
+  wrong_project: 'That phone verification was not made for this store. Please verify again.',
+} satisfies Record<PhoneTokenErrorCode | RedeemFailure, string>
 
 export function openAccounts(dbPath: string) {
   const db = new Database(dbPath)
@@ -74,10 +91,16 @@ export function openAccounts(dbPath: string) {
   if (!columns.some((column) => column.name === 'marketing_opt_in')) {
     db.exec('ALTER TABLE accounts ADD COLUMN marketing_opt_in INTEGER NOT NULL DEFAULT 0')
   }
+  // …and the token's id, one account per token (older accounts have none).
+  if (!columns.some((column) => column.name === 'phone_token_id')) {
+    db.exec('ALTER TABLE accounts ADD COLUMN phone_token_id TEXT')
+  }
+  db.exec('CREATE UNIQUE INDEX IF NOT EXISTS accounts_phone_token_id ON accounts (phone_token_id)')
   const insert = db.prepare(
-    'INSERT INTO accounts (name, email, phone, phone_verified_at, marketing_opt_in, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO accounts (name, email, phone, phone_verified_at, marketing_opt_in, phone_token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
   const byId = db.prepare('SELECT * FROM accounts WHERE id = ?')
+  const byToken = db.prepare('SELECT * FROM accounts WHERE phone_token_id = ?')
   return {
     create(account: Omit<Account, 'id' | 'created_at'>): number {
       const result = insert.run(
@@ -86,11 +109,14 @@ export function openAccounts(dbPath: string) {
         account.phone,
         account.phone_verified_at,
         account.marketing_opt_in,
+        account.phone_token_id,
         new Date().toISOString(),
       )
       return Number(result.lastInsertRowid)
     },
     find: (id: number) => byId.get(id) as Account | undefined,
+    /** The account a phone token (by its `jti`) made, if any. */
+    findByToken: (tokenId: string) => byToken.get(tokenId) as Account | undefined,
     close: () => db.close(),
   }
 }
@@ -106,6 +132,24 @@ export function createStoreApp(options: StoreOptions) {
     secretKey: options.secretKey,
     timeoutMs: 5_000,
   })
+
+  /**
+   * Registrations under way, by token id: the same form sent again while the first is still
+   * being handled (a double click) waits for it and gets its outcome.
+   */
+  const underWay = new Map<string, Promise<Outcome>>()
+
+  /** Runs `register` once per token; a repeat gets the outcome of the account it made. */
+  function registerOnce(tokenId: string, register: () => Promise<Outcome>): Promise<Outcome> {
+    const made = accounts.findByToken(tokenId)
+    if (made) return Promise.resolve({ accountId: made.id })
+    let running = underWay.get(tokenId)
+    if (!running) {
+      running = register().finally(() => underWay.delete(tokenId))
+      underWay.set(tokenId, running)
+    }
+    return running
+  }
 
   async function textgate(path: string, init: RequestInit = {}): Promise<Response> {
     return fetch(`${textgateUrl}${path}`, {
@@ -190,44 +234,56 @@ export function createStoreApp(options: StoreOptions) {
     }
 
     // 1. Offline check: signature against Textgate's JWKS, issuer, audience (this project), expiry.
-    let phone: string
-    let verifiedAt: number
+    let claims: PhoneTokenClaims
     try {
-      const claims = await verifyPhoneToken(form.phone_token, {
+      claims = await verifyPhoneToken(form.phone_token, {
         issuer: publicUrl,
         audience: options.projectId,
         // The demo runs on test keys and the sandbox: a real store leaves this off in production.
         allowTestMode: true,
         jwksUrl: `${textgateUrl}/.well-known/jwks.json`,
       })
-      phone = claims.phone_number
-      verifiedAt = claims.iat
     } catch (error) {
       const code = error instanceof PhoneTokenError ? error.code : 'invalid_token'
       return c.html(await page(values, TOKEN_PROBLEMS[code]), 422)
     }
+    // The widget adds `phone_token_marketing=yes` beside the token when the shopper opted in.
+    const marketing = form.phone_token_marketing === 'yes' ? 1 : 0
 
-    // 2. One use only: redeem the token so a replayed form cannot create a second account.
-    try {
-      const result = await redeemer.redeem(form.phone_token)
-      if (!result.valid) {
-        const message = TOKEN_PROBLEMS[result.reason] ?? TOKEN_PROBLEMS.invalid_token
-        return c.html(await page(values, message), 422)
+    // 2. One use only: redeem the token so a replayed form cannot create a second account. The
+    //    same form sent again is answered from the account its token made (below).
+    const outcome = await registerOnce(claims.jti, async () => {
+      try {
+        const result = await redeemer.redeem(form.phone_token)
+        if (!result.valid) {
+          return { status: 422, message: TOKEN_PROBLEMS[result.reason] }
+        }
+      } catch (error) {
+        console.error('[demo] could not redeem the phone token:', (error as Error).message)
+        return { status: 503, message: TOKEN_PROBLEMS.jwks_unreachable }
       }
-    } catch (error) {
-      console.error('[demo] could not redeem the phone token:', (error as Error).message)
-      return c.html(await page(values, TOKEN_PROBLEMS.jwks_unreachable), 503)
-    }
-
-    const id = accounts.create({
-      name,
-      email,
-      phone,
-      phone_verified_at: new Date(verifiedAt * 1000).toISOString(),
-      // The widget adds `phone_token_marketing=yes` beside the token when the shopper opted in.
-      marketing_opt_in: form.phone_token_marketing === 'yes' ? 1 : 0,
+      const accountId = accounts.create({
+        name,
+        email,
+        phone: claims.phone_number,
+        phone_verified_at: new Date(claims.iat * 1000).toISOString(),
+        marketing_opt_in: marketing,
+        phone_token_id: claims.jti,
+      })
+      return { accountId }
     })
-    return c.redirect(`/welcome/${id}`, 303)
+    if ('message' in outcome) return c.html(await page(values, outcome.message), outcome.status)
+    // The token made this account: only the same form gets it again, another is refused.
+    const account = accounts.find(outcome.accountId)
+    if (
+      !account ||
+      account.name !== name ||
+      account.email !== email ||
+      account.marketing_opt_in !== marketing
+    ) {
+      return c.html(await page(values, TOKEN_PROBLEMS.already_redeemed), 422)
+    }
+    return c.redirect(`/welcome/${account.id}`, 303)
   })
 
   app.get('/welcome/:id', (c) => {

@@ -75,6 +75,15 @@ export const Consent = v.object(
   'consent must be an object { accepted: true, version?, marketing? }',
 )
 
+/**
+ * The shopper's language as a BCP 47 tag (`fr`, `pt-BR`, `zh-Hant-TW`): the code message is
+ * worded in it, falling back to the project's English for a language it has no wording for.
+ */
+export const Locale = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'locale must be BCP 47'),
+)
+
 export const Channel = v.picklist(['sms'], 'channel must be "sms"')
 
 export const VerificationStatus = v.picklist([
@@ -142,9 +151,7 @@ export const StartVerificationRequest = v.strictObject({
   ),
   country: v.optional(CountryCode),
   consent: Consent,
-  locale: v.optional(
-    v.pipe(v.string(), v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'locale must be BCP 47')),
-  ),
+  locale: v.optional(Locale),
   channel: v.optional(Channel),
   /**
    * The solved proof-of-work challenge (ALTCHA payload, base64 JSON) when a previous start
@@ -244,6 +251,16 @@ export const CheckVerificationResponse = v.object({
 export type CheckVerificationResponse = v.InferOutput<typeof CheckVerificationResponse>
 
 // POST /v1/verifications/{id}/resend
+/**
+ * The body of a resend, optional (an empty POST resends as before): the widget names the
+ * language it shows now, which may have changed since the start, and the new code is worded in
+ * it (and later resends without one keep it).
+ */
+export const ResendVerificationRequest = v.strictObject({
+  locale: v.optional(Locale),
+})
+export type ResendVerificationRequest = v.InferInput<typeof ResendVerificationRequest>
+
 export const ResendVerificationResponse = v.object({
   resendAfter: isoTimestamp,
   expiresAt: isoTimestamp,
@@ -285,6 +302,7 @@ export const VerificationDetails = v.object({
   phone: v.string(),
   country: v.string(),
   channel: Channel,
+  /** The language of its latest code: the start's `locale`, or a later resend's. */
   locale: v.nullable(v.string()),
   consent: v.object({ version: v.string(), at: isoTimestamp, marketing: v.boolean() }),
   createdAt: isoTimestamp,

@@ -2,7 +2,8 @@
  * The demo store's server against a real Textgate process: what it accepts and what it refuses.
  */
 import { join } from 'node:path'
-import { createStoreApp } from '@textgate/demo/store-server'
+import { createStoreApp, openAccounts } from '@textgate/demo/store-server'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type CreatedProject,
@@ -58,7 +59,7 @@ describe('demo store server', () => {
     expect(response.headers.get('Content-Security-Policy')).toContain("script-src 'self'")
   })
 
-  it('creates the account from a valid token and refuses the same token a second time', async () => {
+  it('creates the account from a valid token, answers the same form again with it, refuses another', async () => {
     const phone = await sandboxNumber(textgate.url, project, 'GB')
     const token = await verifyThroughApi(textgate.url, project, phone)
     const fields = { name: 'Ada <Lovelace>', email: 'ada@example.com', phone_token: token }
@@ -72,9 +73,51 @@ describe('demo store server', () => {
     expect(html.replace(/(\d) (?=\d)/g, '$1')).toContain(phone)
     expect(html).toMatch(/\+44 \d{4} \d{6}/)
 
-    const replayed = await register(fields)
-    expect(replayed.status).toBe(422)
-    expect(await replayed.text()).toContain('already used')
+    // The same form again (a reload that posts it again): the same account, not an error.
+    const again = await register(fields)
+    expect(again.status).toBe(303)
+    expect(again.headers.get('Location')).toBe(created.headers.get('Location'))
+    // The token with other details is a second account from one verification: refused.
+    const other = await register({ ...fields, email: 'eve@example.com' })
+    expect(other.status).toBe(422)
+    expect(await other.text()).toContain('already used')
+  })
+
+  it('a form sent twice at once (a double click) makes one account, and both land on it', async () => {
+    const phone = await sandboxNumber(textgate.url, project, 'GB')
+    const token = await verifyThroughApi(textgate.url, project, phone)
+    const fields = { name: 'Katherine', email: 'katherine@example.com', phone_token: token }
+    const [first, second] = await Promise.all([register(fields), register(fields)])
+    expect([first.status, second.status]).toEqual([303, 303])
+    expect(second.headers.get('Location')).toBe(first.headers.get('Location'))
+    const accounts = new Database(join(dir.path, 'store.db'), { readonly: true })
+    const rows = accounts.prepare('SELECT id FROM accounts WHERE phone = ?').all(phone)
+    accounts.close()
+    expect(rows).toHaveLength(1)
+  })
+
+  it('opens a store database from before accounts kept their token id', () => {
+    const path = join(dir.path, 'old-store.db')
+    const old = new Database(path)
+    old.exec(`CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,
+      phone TEXT NOT NULL, phone_verified_at TEXT NOT NULL, created_at TEXT NOT NULL)`)
+    old.exec(`INSERT INTO accounts (name, email, phone, phone_verified_at, created_at)
+      VALUES ('Ada', 'ada@example.com', '+447400123123', '2026-01-01', '2026-01-01')`)
+    old.close()
+    const accounts = openAccounts(path)
+    expect(accounts.find(1)).toMatchObject({ name: 'Ada', phone_token_id: null })
+    const fields = {
+      name: 'Grace',
+      email: 'grace@example.com',
+      phone: '+447400123124',
+      phone_verified_at: '2026-01-01',
+      marketing_opt_in: 0,
+    }
+    const id = accounts.create({ ...fields, phone_token_id: 'tok_1' })
+    expect(accounts.findByToken('tok_1')?.id).toBe(id)
+    // One account per token, whatever the store's code does.
+    expect(() => accounts.create({ ...fields, phone_token_id: 'tok_1' })).toThrow(/UNIQUE/)
+    accounts.close()
   })
 
   it('refuses a token made for another project', async () => {

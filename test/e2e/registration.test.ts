@@ -95,6 +95,48 @@ describe('a shopper registers at the demo store', () => {
     await page.close()
   })
 
+  it('a double click on Create account sends the form once and lands on the welcome page', async () => {
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    await page.fill('input[name="name"]', 'Katherine Johnson')
+    await page.fill('input[name="email"]', 'katherine@example.com')
+    const phone = await sandboxNumber('GB')
+    await sendCode(page, phone)
+    await widget(page, 'code-input').fill(await latestCode(phone))
+    await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
+    // A slow connection: each answer takes a while, so the shopper clicks again meanwhile, as
+    // people do (Playwright's own dblclick lands both clicks in one task, which browsers merge).
+    const posts: string[] = []
+    await page.route('**/register', async (route) => {
+      posts.push(route.request().method())
+      const response = await route.fetch({ maxRedirects: 0 })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      // The page of a submission the browser gave up on is no longer wanted.
+      await route.fulfill({ response }).catch(() => {})
+    })
+    // Two presses 150 ms apart, the second while the first is on its way (a disabled button
+    // takes no press, as for a person).
+    await page.evaluate(() => {
+      const create = document.querySelector<HTMLButtonElement>('form[action="/register"] > button')!
+      create.click()
+      setTimeout(() => create.click(), 150)
+    })
+    // (The page that ends up shown: the second press, when it went out, aborts the first.)
+    await expect.poll(() => new URL(page.url()).pathname).not.toBe('/')
+    await page.waitForLoadState()
+    expect(await page.locator('body').textContent()).not.toContain('already used')
+    expect(page.url()).toMatch(/\/welcome\/\d+$/)
+    expect(await page.locator('h1').textContent()).toContain('Katherine Johnson')
+    expect(posts).toHaveLength(1)
+    const accounts = new Database(join(dir.path, 'store.db'), { readonly: true })
+    const rows = accounts
+      .prepare('SELECT id FROM accounts WHERE email = ?')
+      .all('katherine@example.com')
+    accounts.close()
+    expect(rows).toHaveLength(1)
+    await page.close()
+  })
+
   it('submits the optional marketing opt-in beside the token when the shopper ticks it', async () => {
     const page = await browser.newPage()
     await page.goto(storeUrl)

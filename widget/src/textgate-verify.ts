@@ -265,9 +265,10 @@ export class TextgateVerify extends LitElement {
     this.phone.detect(this.defaultCountry)
   }
 
+  /** The form's reset: back to the start, as the page first showed it (number, country). */
   formResetCallback(): void {
     this.reset()
-    this.phone.clear()
+    this.phone.reset()
   }
 
   formDisabledCallback(disabled: boolean): void {

@@ -11,6 +11,7 @@ import {
   part,
   reachCodeStep,
   refusal,
+  resent,
   started,
   type,
 } from './helpers'
@@ -190,16 +191,7 @@ describe('code step', () => {
   it('disables resend with a countdown until resendAfter', async () => {
     server = fakeServer({
       '/v1/verifications': [started(1_500)],
-      '/v1/verifications/:id/resend': [
-        {
-          status: 200,
-          body: {
-            resendAfter: new Date(Date.now() + 60_000).toISOString(),
-            expiresAt: new Date(Date.now() + 600_000).toISOString(),
-            attemptsLeft: 5,
-          },
-        },
-      ],
+      '/v1/verifications/:id/resend': [resent()],
     })
     const { el } = await mount()
     await reachCodeStep(el)
@@ -216,16 +208,7 @@ describe('code step', () => {
     let reply!: () => void
     server = fakeServer({
       '/v1/verifications': [{ ...started(2_000), after: new Promise<void>((r) => (reply = r)) }],
-      '/v1/verifications/:id/resend': [
-        {
-          status: 200,
-          body: {
-            resendAfter: new Date(Date.now() + 5_000).toISOString(),
-            expiresAt: new Date(Date.now() + 600_000).toISOString(),
-            attemptsLeft: 4,
-          },
-        },
-      ],
+      '/v1/verifications/:id/resend': [resent(5_000, 4)],
     })
     const { el, form } = await mount()
     await fillPhone(el, '07400 123123')

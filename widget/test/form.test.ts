@@ -54,6 +54,32 @@ describe('form API and theming', () => {
     expect(new FormData(form).get('phone_token')).to.equal(null)
   })
 
+  it('a form reset also forgets the country the shopper chose or typed', async () => {
+    const { form, el } = await mount()
+    const country = () => part(el, 'country-button').textContent ?? ''
+    expect(country()).to.contain('United Kingdom')
+    part<HTMLButtonElement>(el, 'country-button').click()
+    await el.updateComplete
+    insertText(part<HTMLInputElement>(el, 'country-search'), 'Germany')
+    await el.updateComplete
+    part<HTMLElement>(el, 'country-option').click()
+    await waitUntil(() => country().includes('Germany'))
+    insertText(part<HTMLInputElement>(el, 'phone-input'), '01512 3456789')
+    form.reset()
+    await el.updateComplete
+    expect(country()).to.contain('United Kingdom')
+    expect(part<HTMLInputElement>(el, 'phone-input').value).to.equal('')
+    // A country named by a number typed with +: the same.
+    insertText(part<HTMLInputElement>(el, 'phone-input'), '+33 6 12 34 56 78')
+    await waitUntil(() => country().includes('France'))
+    form.reset()
+    await el.updateComplete
+    expect(country()).to.contain('United Kingdom')
+    // Nothing is the shopper's choice any more: the page's default moves it again.
+    el.defaultCountry = 'IE'
+    await waitUntil(() => country().includes('Ireland'), country())
+  })
+
   it('a reset while the server answers wins over the answer', async () => {
     let answerStart!: () => void
     let answerCheck!: () => void

@@ -75,6 +75,16 @@ export const started = (resendInMs = 30_000) => ({
   },
 })
 
+/** A resend's answer: the next one allowed in `resendInMs`. */
+export const resent = (resendInMs = 60_000, attemptsLeft = 5) => ({
+  status: 200,
+  body: {
+    resendAfter: new Date(Date.now() + resendInMs).toISOString(),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    attemptsLeft,
+  },
+})
+
 export const config = (body: Record<string, unknown> = {}) => ({
   status: 200,
   body: { country: null, allowedCountries: null, codeLength: 6, brand: 'Shop', ...body },

@@ -13,6 +13,7 @@ import {
   part,
   reachCodeStep,
   refusal,
+  resent,
   started,
   type,
 } from './helpers'
@@ -158,6 +159,23 @@ describe('a language change in the middle of a flow', () => {
     expect(second!.body).to.deep.include({ ...sent, locale: 'en' })
     await el.updateComplete
     expect(text(el, 'status')).to.equal(fr.codeSentTo(SHOWN))
+  })
+
+  it('Send a new code after a change asks for the code in the new language', async () => {
+    server = fakeServer({
+      '/v1/verifications': [started(0)],
+      '/v1/verifications/:id/resend': [resent()],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    el.lang = 'de'
+    await waitUntil(() => text(el, 'resend-button') === de.resend, 'never German')
+    part<HTMLButtonElement>(el, 'resend-button').click()
+    await waitUntil(() => text(el, 'status').includes(de.newCodeSent), 'no new code')
+    const [start, resend] = server.calls
+    expect((start!.body as { locale: string }).locale).to.equal('en')
+    expect(resend!.url).to.match(/\/v1\/verifications\/ver_abc\/resend$/)
+    expect(resend!.body).to.deep.equal({ locale: 'de' })
   })
 
   it('re-words a rate limit’s countdown', async () => {

@@ -65,6 +65,22 @@ export async function readJson<TSchema extends v.GenericSchema>(
   return validate(schema, body)
 }
 
+/**
+ * A body that may be left out: none, or an empty one whatever its Content-Type (a client that
+ * sends `Content-Type: application/json` on every request), reads as `empty`; anything else is
+ * read as by {@link readJson}.
+ * @example
+ * const { locale } = await readOptionalJson(c, ResendVerificationRequest, {})
+ */
+export async function readOptionalJson<TSchema extends v.GenericSchema>(
+  c: Context,
+  schema: TSchema,
+  empty: v.InferOutput<TSchema>,
+): Promise<v.InferOutput<TSchema>> {
+  if ((await c.req.text()).trim() === '') return empty
+  return readJson(c, schema)
+}
+
 export function validate<TSchema extends v.GenericSchema>(
   schema: TSchema,
   input: unknown,

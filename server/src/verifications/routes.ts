@@ -8,13 +8,14 @@
 import {
   CheckVerificationRequest,
   IdempotencyKey,
+  ResendVerificationRequest,
   StartVerificationRequest,
 } from '@textgate/shared'
 import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import * as v from 'valibot'
 import { apiKeyAuth } from '../auth'
-import { readJson } from '../http/body'
+import { readJson, readOptionalJson } from '../http/body'
 import { ApiError } from '../http/errors'
 import { answerHeaders, jsonAnswer } from '../http/headers'
 import { isId } from '../ids'
@@ -64,8 +65,11 @@ export function verificationRoutes(
       return jsonAnswer(c, await verifications.check(c.get('auth'), id, code))
     })
     .post('/:id/resend', either, async (c) => {
+      const id = verificationId(c)
+      // Optional: a client that sends no body (or an empty one) resends as before.
+      const input = await readOptionalJson(c, ResendVerificationRequest, {})
       return c.json(
-        await verifications.resend(c.get('auth'), verificationId(c), {
+        await verifications.resend(c.get('auth'), id, input, {
           origin: c.req.header('Origin') ?? null,
           ip: ipOf(c),
           request: c.get('requestLog'),

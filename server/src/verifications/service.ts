@@ -72,6 +72,11 @@ export interface StartInput {
   signals?: CallerSignals | undefined
 }
 
+export interface ResendInput {
+  /** The language to word the new code in (BCP 47); the verification's when left out. */
+  locale?: string | undefined
+}
+
 export interface RequestMeta {
   origin: string | null
   ip: string | null
@@ -345,9 +350,14 @@ export function createVerificationService({
       return { id, status: 'approved', token }
     },
 
+    /**
+     * A new code, worded in `input.locale` when the caller names one (the widget's language may
+     * have changed since the start), else in the verification's.
+     */
     async resend(
       auth: KeyLookup,
       id: string,
+      input: ResendInput,
       meta: RequestMeta,
     ): Promise<ResendVerificationResponse> {
       const at = now()
@@ -389,12 +399,14 @@ export function createVerificationService({
       const expiresAt = at + CODE_TTL_MS
       const resendAfter = at + resendDelayMs(row.sends + 1)
       const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
+      const locale = input.locale ?? row.locale
       const text = await db.transaction().execute(async (trx) => {
         const renewed = await renewCode(trx, row, {
           codeHmac: hashCode(secrets.pepper, id, code),
           expiresAt,
           resendAfter,
           at,
+          locale: input.locale,
         })
         if (!renewed) return undefined
         return enqueueMessage(trx, secrets.encryptionKey, {
@@ -406,7 +418,7 @@ export function createVerificationService({
           to: row.phone,
           ...textFor(
             row.mode,
-            codeMessage(project, row.phone, code, meta.origin ?? row.origin, row.locale),
+            codeMessage(project, row.phone, code, meta.origin ?? row.origin, locale),
           ),
           now: at,
         })

@@ -207,7 +207,14 @@ export async function markApproved(
 export async function renewCode(
   trx: Transaction<Database>,
   row: Pick<Verification, 'id' | 'sends'>,
-  next: { codeHmac: string; expiresAt: number; resendAfter: number; at: number },
+  next: {
+    codeHmac: string
+    expiresAt: number
+    resendAfter: number
+    at: number
+    /** The language the new code is worded in, when the resend named one: later ones keep it. */
+    locale?: string | undefined
+  },
 ): Promise<boolean> {
   const result = await trx
     .updateTable('verifications')
@@ -216,6 +223,7 @@ export async function renewCode(
       code_hmac: next.codeHmac,
       expires_at: next.expiresAt,
       resend_after: next.resendAfter,
+      ...(next.locale === undefined ? {} : { locale: next.locale }),
     })
     .where('id', '=', row.id)
     .where('status', '=', 'pending')

@@ -293,6 +293,68 @@ for (const dialect of DIALECTS) {
       expect(ok.status).toBe(200)
     })
 
+    it('words a resent code in the language the resend names, and keeps it for later ones', async () => {
+      const phone = '+447400123556'
+      const texts = async () => {
+        await h.dispatcher.drain()
+        const { json } = await h.call(
+          'GET',
+          `/v1/sandbox/messages?to=${encodeURIComponent(phone)}`,
+          { key: sk },
+        )
+        return (json as { body: string }[]).map((m) => m.body)
+      }
+      const resend = (body?: unknown, headers: Record<string, string> = {}) =>
+        h.call('POST', `/v1/verifications/${id}/resend`, { key: pk, body, headers })
+      const started = await start({ phone, consent: { accepted: true }, locale: 'fr' })
+      const id = started.json.id as string
+      expect((await texts())[0]).toMatch(/^\d{6} est votre code de vérification Northwind/)
+
+      // A bad body changes nothing: no text, no send counted, the back-off as it was.
+      h.advance(30_000)
+      for (const [body, contentType, status, message] of [
+        [{ locale: 'not a tag!' }, 'application/json', 400, 'locale must be BCP 47'],
+        [{ locale: 5 }, 'application/json', 400, 'locale must be a string, not 5'],
+        [{ language: 'de' }, 'application/json', 400, 'language is not a field of this request'],
+        ['{"locale":', 'application/json', 400, 'body is not JSON'],
+        ['locale=de', 'application/x-www-form-urlencoded', 415, undefined],
+      ] as const) {
+        const refused = await resend(body, { 'Content-Type': contentType })
+        expect(refused.status, JSON.stringify(body)).toBe(status)
+        if (message) expect(refused.json.error.message).toBe(message)
+      }
+      expect(await texts()).toHaveLength(1)
+
+      const de = await resend({ locale: 'de' })
+      expect(de.status).toBe(200)
+      expect(Date.parse(de.json.resendAfter) - h.now()).toBe(60_000)
+      const [second] = await texts()
+      expect(second).toMatch(/^\d{6} ist Ihr Bestätigungscode für Northwind/)
+      const details = await h.call('GET', `/v1/verifications/${id}`, { key: sk })
+      expect(details.json).toMatchObject({ locale: 'de', sends: 2 })
+
+      // No body, as before: in the language the shopper last chose.
+      h.advance(60_000)
+      expect((await resend()).status).toBe(200)
+      expect((await texts())[0]).toMatch(/^\d{6} ist Ihr Bestätigungscode/)
+      // An empty body with a JSON type (a client that sends it on every request) is none too.
+      h.advance(120_000)
+      expect((await resend('', { 'Content-Type': 'application/json' })).status).toBe(200)
+      expect((await texts())[0]).toMatch(/^\d{6} ist Ihr Bestätigungscode/)
+      // A language with no wording: English, as for a start.
+      h.advance(240_000)
+      expect((await resend({ locale: 'sw-KE' })).status).toBe(200)
+      const all = await texts()
+      expect(all[0]).toMatch(/^(\d{6}) is your Northwind verification code/)
+      expect(all).toHaveLength(5)
+      const latest = /^(\d{6})/.exec(all[0]!)![1]
+      const checked = await h.call('POST', `/v1/verifications/${id}/check`, {
+        key: pk,
+        body: { code: latest },
+      })
+      expect(checked.status).toBe(200)
+    })
+
     it('answers the same Idempotency-Key and body with the same verification and one SMS', async () => {
       const phone = '+447400123777'
       const body = { phone, consent: { accepted: true } }

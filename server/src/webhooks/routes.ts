@@ -13,7 +13,7 @@ import {
 import { type Context, Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
-import { readJson, validate } from '../http/body'
+import { readJson, readOptionalJson, validate } from '../http/body'
 import type { Database } from '../storage'
 import {
   createEndpoint,
@@ -27,13 +27,6 @@ import {
   updateEndpoint,
 } from './endpoints'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
-
-/** A replay body is optional: none (or an empty one) replays everything failed. */
-async function readOptional<T>(c: Context, read: () => Promise<T>, empty: T): Promise<T> {
-  const length = c.req.header('Content-Length')
-  if (!c.req.header('Content-Type') && (length === undefined || length === '0')) return empty
-  return read()
-}
 
 export function webhookRoutes(
   db: Kysely<Database>,
@@ -66,7 +59,7 @@ export function webhookRoutes(
     return c.body(null, 204)
   })
   routes.post('/endpoints/:id/rotate-secret', async (c) => {
-    const input = await readOptional(c, () => readJson(c, RotateWebhookSecretRequest), {})
+    const input = await readOptionalJson(c, RotateWebhookSecretRequest, {})
     const keepMs =
       input.keepPreviousSeconds === undefined ? undefined : input.keepPreviousSeconds * 1000
     return c.json(
@@ -78,7 +71,7 @@ export function webhookRoutes(
     return c.json({ data: await listDeliveries(db, scopeOf(c), c.req.param('id'), query) })
   })
   routes.post('/endpoints/:id/replay', async (c) => {
-    const input = await readOptional(c, () => readJson(c, ReplayWebhooksRequest), {})
+    const input = await readOptionalJson(c, ReplayWebhooksRequest, {})
     const since = input.since === undefined ? undefined : Date.parse(input.since)
     const replayed = await replay(db, scopeOf(c), { endpointId: c.req.param('id'), since }, now())
     return c.json({ replayed })

@@ -5,6 +5,7 @@
 import type {
   CheckVerificationResponse,
   PowChallenge,
+  ResendVerificationRequest,
   ResendVerificationResponse,
   StartVerificationRequest,
   StartVerificationResponse,
@@ -171,10 +172,11 @@ export function createClient({ server, publishableKey, timeoutMs = 30_000 }: Cli
         {},
         looksLike.check,
       ),
-    resend: (id: string) =>
+    /** Sends a new code, worded in `locale` (the widget's language now). */
+    resend: (id: string, locale: string) =>
       post<ResendVerificationResponse>(
         `/v1/verifications/${encodeURIComponent(id)}/resend`,
-        {},
+        { locale } satisfies ResendVerificationRequest,
         {},
         looksLike.resend,
       ),

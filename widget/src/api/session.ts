@@ -116,13 +116,16 @@ export class VerificationSession {
     this.host.requestUpdate()
   }
 
-  /** Sends a new code. */
-  async resend(): Promise<void> {
+  /**
+   * Sends a new code, worded in `locale`: the widget's language now, which may not be the one
+   * the verification started in.
+   */
+  async resend(locale: string): Promise<void> {
     const pending = this.pending
     if (!pending) return
     const generation = this.generation
     const resent = await this.client()
-      .resend(pending.id)
+      .resend(pending.id, locale)
       .finally(() => this.since(generation))
     this.pending = { ...pending, ...resent }
     this.host.requestUpdate()

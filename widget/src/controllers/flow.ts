@@ -236,14 +236,17 @@ export class FlowController implements ReactiveController, FlowState {
     await this.focusAfter('done')
   }
 
-  /** Send a new code; the number stays in view and focus goes back to the code field. */
+  /**
+   * Send a new code, in the language shown now; the number stays in view and focus goes back to
+   * the code field.
+   */
   readonly resend = async (): Promise<void> => {
     const { session, problem, clock } = this.parts
     if (!session.pending || this.busy) return
     const resent = await this.request(
       'code',
       () => this.resend(),
-      () => session.resend(),
+      () => session.resend(this.t.$code),
     )
     if ('reset' in resent) return
     if ('error' in resent) return this.focusAfterFailure('code-input')

@@ -139,9 +139,15 @@ export class PhoneField {
     if (result.text.startsWith('+') && !result.country) void this.loadMetadata()
   }
 
-  clear(): void {
+  /**
+   * Empties the field (the form's reset): the number goes, and with it the shopper's choice of
+   * country, so the field starts again on the detected one, which settings may move again.
+   */
+  reset(): void {
     this.text = ''
-    this.host.requestUpdate()
+    this.chosen = false
+    if (this.country !== this.detected) this.setCountry(this.detected)
+    else this.host.requestUpdate()
   }
 
   /** Checks the number (loading its country's metadata first). */
