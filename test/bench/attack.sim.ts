@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import type { DialectName } from '@textgate/server/storage'
 import { DIALECTS } from '@textgate/server/testing/storage'
 import { ROOT } from '../support/processes'
-import { check, seededRandom, start } from './attack/actors'
+import { type Caller, check, resend, seededRandom, start } from './attack/actors'
 import { type BrowserBot, createBrowserBot } from './attack/browser-bot'
 import { SCENARIOS, type Scenario, type SimEvent } from './attack/scenarios'
 import { createWorld } from './attack/world'
@@ -82,6 +82,15 @@ async function runOnce(
       caller: SimEvent & { kind: 'shopper' }
     }[] = []
     const attackIds: string[] = []
+    // The attacker's own follow-ups of its starts: resends, and codes entered for its own SIMs.
+    const followUps: {
+      at: number
+      step: 'resend' | 'verify'
+      id: string
+      phone: string
+      caller: Caller
+      left: number
+    }[] = []
     let attackStarts = 0
     let attackerCpu = 0
     let shoppers = 0
@@ -103,18 +112,61 @@ async function runOnce(
       if (status !== 200) failures.push(`${item.phone}: check answered ${status}`)
     }
 
-    for (const event of events) {
-      // Shoppers enter their code 20-90 s after the start: run the checks due by now.
-      checks.sort((a, b) => a.at - b.at)
-      while (checks.length > 0 && (checks[0] as (typeof checks)[number]).at <= event.at) {
-        await runCheck(checks.shift() as (typeof checks)[number])
+    const runFollowUp = async (item: (typeof followUps)[number]) => {
+      world.setNow(t0 + item.at)
+      if (item.step === 'verify') {
+        const code = await world.codeFor(item.phone)
+        if (code) await check(world, item.id, code, item.caller)
+        return
       }
+      const answer = await resend(world, item.id, item.caller)
+      if (answer.status === 200 && item.left > 1 && answer.resendAfter !== undefined) {
+        followUps.push({ ...item, at: answer.resendAfter - t0, left: item.left - 1 })
+      }
+    }
+    const runDue = async (until: number) => {
+      for (;;) {
+        checks.sort((a, b) => a.at - b.at)
+        followUps.sort((a, b) => a.at - b.at)
+        const check = checks[0]
+        const followUp = followUps[0]
+        const next = Math.min(check?.at ?? Infinity, followUp?.at ?? Infinity)
+        if (next === Infinity || next > until) return
+        if (check && check.at === next) await runCheck(checks.shift() as typeof check)
+        else await runFollowUp(followUps.shift() as NonNullable<typeof followUp>)
+      }
+    }
+
+    for (const event of events) {
+      // Shoppers enter their code 20-90 s after the start, attackers resend: run what is due.
+      await runDue(event.at)
       world.setNow(t0 + event.at)
       if (event.kind === 'attack') {
-        attackStarts++
+        // A start to one of the attacker's own SIMs is its cost, not its take: not in the share.
+        const own = event.verifiesAfterMs !== undefined
+        if (!own) attackStarts++
         const outcome = await start(world, event.phone, event.caller)
         attackerCpu += outcome.cpuSeconds
-        if (outcome.id) attackIds.push(outcome.id)
+        if (outcome.id) {
+          if (!own) attackIds.push(outcome.id)
+          const follow = { id: outcome.id, phone: event.phone, caller: event.caller }
+          if (event.resends) {
+            followUps.push({
+              ...follow,
+              step: 'resend',
+              at: event.at + 30_000,
+              left: event.resends,
+            })
+          }
+          if (event.verifiesAfterMs !== undefined) {
+            followUps.push({
+              ...follow,
+              step: 'verify',
+              at: event.at + event.verifiesAfterMs,
+              left: 0,
+            })
+          }
+        }
       } else if (event.kind === 'browser-bot') {
         attackStarts++
         const outcome = await (bot as BrowserBot).start(event.phone, event.ip, random)
@@ -137,8 +189,7 @@ async function runOnce(
         })
       }
     }
-    checks.sort((a, b) => a.at - b.at)
-    for (const item of checks) await runCheck(item)
+    await runDue(Infinity)
 
     if (bot) attackerCpu = bot.cpuSeconds() - botCpuBefore
     const attackSent = await world.textsSent(attackIds)

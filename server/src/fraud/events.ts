@@ -43,15 +43,31 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
   /** What this process last saw per destination, to skip the database while nothing changes. */
   const known = new Map<string, { restricted: boolean; at: number; nextProbeAt: number }>()
   /**
-   * The restricted prefixes per project, as this process last read them: a start to a prefix
-   * not in the set needs no look at the database to know there is nothing to lift.
+   * The restricted prefixes (and countries) per project, as this process last read them: a start
+   * to a prefix not in the set needs no look at the database to know there is nothing to lift.
    */
-  const prefixes = new Map<string, { at: number; subjects: Set<string> }>()
+  const prefixes = new Map<string, { at: number; subjects: Set<string>; countries: Set<string> }>()
   const notePrefix = (projectId: string, subject: string, restricted: boolean) => {
-    if (!subject.startsWith('prefix:')) return
-    const set = prefixes.get(projectId)?.subjects
+    const cached = prefixes.get(projectId)
+    const set = subject.startsWith('prefix:') ? cached?.subjects : cached?.countries
     if (restricted) set?.add(subject)
     else set?.delete(subject)
+  }
+  async function readRestricted(projectId: string, at: number) {
+    const cached = prefixes.get(projectId)
+    if (cached && at - cached.at < STATE_CACHE_MS && at >= cached.at) return cached
+    const rows = await db
+      .selectFrom('fraud_restrictions')
+      .select('subject')
+      .where('project_id', '=', projectId)
+      .execute()
+    const read = { at, subjects: new Set<string>(), countries: new Set<string>() }
+    for (const { subject } of rows) {
+      ;(subject.startsWith('prefix:') ? read.subjects : read.countries).add(subject)
+    }
+    if (prefixes.size > 10_000) prefixes.clear()
+    prefixes.set(projectId, read)
+    return read
   }
 
   /**
@@ -222,21 +238,20 @@ export function createRestrictions(db: Kysely<Database>, logger?: Logger) {
 
     /**
      * The project's restricted prefixes (`prefix:+4474001`), read at most every ten seconds per
-     * process; what this process restricts or lifts meanwhile is in it at once.
+     * process (with its restricted countries); what this process restricts or lifts meanwhile is
+     * in it at once.
      */
     async restrictedPrefixes(projectId: string, at: number): Promise<ReadonlySet<string>> {
-      const cached = prefixes.get(projectId)
-      if (cached && at - cached.at < STATE_CACHE_MS && at >= cached.at) return cached.subjects
-      const rows = await db
-        .selectFrom('fraud_restrictions')
-        .select('subject')
-        .where('project_id', '=', projectId)
-        .where('subject', 'like', 'prefix:%')
-        .execute()
-      const subjects = new Set(rows.map((r) => r.subject))
-      if (prefixes.size > 10_000) prefixes.clear()
-      prefixes.set(projectId, { at, subjects })
-      return subjects
+      return (await readRestricted(projectId, at)).subjects
+    },
+
+    /**
+     * Whether any of `subjects` (`country:NG`, `prefix:+4474001`) is restricted, from the same
+     * read as {@link restrictedPrefixes}: a look at the database every ten seconds at most.
+     */
+    async anyRestricted(projectId: string, subjects: string[], at: number): Promise<boolean> {
+      const read = await readRestricted(projectId, at)
+      return subjects.some((s) => read.subjects.has(s) || read.countries.has(s))
     },
 
     /**

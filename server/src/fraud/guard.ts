@@ -112,6 +112,7 @@ export function createFraudGuard({
   const behind = new InFlight()
   const screening = checks.filter((check) => check.phase !== 'reserve')
   const reserving = checks.filter((check) => check.phase === 'reserve')
+  const resendScreening = checks.filter((check) => check.beforeResend)
   const settingsCache = new Map<string, FraudSettings>()
   function settingsOf(json: string | null): FraudSettings {
     if (json === null) return DEFAULT_FRAUD_SETTINGS
@@ -183,12 +184,16 @@ export function createFraudGuard({
     })
 
   /** Runs `list` in order; what enforcing checks found, shadow reasons, and an enforced allow. */
-  async function runChecks(list: readonly FraudCheck[], ctx: FraudContext) {
+  async function runChecks(
+    list: readonly FraudCheck[],
+    ctx: FraudContext,
+    run = (check: FraudCheck) => check.run(ctx, deps),
+  ) {
     const enforced: Enforced[] = []
     const shadowReasons: string[] = []
     let allow: string | undefined
     // Side by side: their counters then share one round trip (see databaseCounters).
-    const outcomes = await Promise.all(list.map((check) => check.run(ctx, deps)))
+    const outcomes = await Promise.all(list.map(run))
     for (const [i, check] of list.entries()) {
       const mode = check.mode(ctx.settings)
       const outcome = outcomes[i] as CheckOutcome
@@ -314,17 +319,32 @@ export function createFraudGuard({
     },
 
     /**
-     * Before a resend: reserves its cost against the daily caps and counts it as a code sent.
-     * Returns true when a cap is reached (the resend becomes a decoy), false to send.
+     * Before a resend: the checks that hold a resend to what a start would get now (a
+     * restricted destination), then its cost reserved against the daily caps; counted as a code
+     * sent. `answered`: the start passed a challenge. Returns true when the resend becomes a
+     * decoy, false to send.
      */
     async reserveResend(
-      input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'>,
+      input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'> & {
+        answered: boolean
+      },
     ): Promise<boolean> {
-      const ctx = contextOf(input)
-      const reserved = await runChecks(reserving, ctx)
-      const findings = reserved.enforced.flatMap((r) => r.findings)
+      const ctx = contextOf(input, input.answered)
+      const held = await runChecks(resendScreening, ctx, (check) =>
+        (check.beforeResend as NonNullable<FraudCheck['beforeResend']>)(ctx, deps),
+      )
+      const holding = held.enforced.flatMap((r) => r.findings).filter((f) => f.decision === 'block')
+      const reserved = holding.length > 0 ? undefined : await runChecks(reserving, ctx)
+      const findings = [...holding, ...(reserved?.enforced.flatMap((r) => r.findings) ?? [])]
       if (findings.length > 0) {
-        await recordRefusal(ctx, 'block', 'resend_suppressed', findings.map(reasonOf), [])
+        await recordRefusal(
+          ctx,
+          'block',
+          'resend_suppressed',
+          findings.map(reasonOf),
+          held.shadowReasons,
+          findings,
+        )
         return true
       }
       await afterSent(ctx)

@@ -161,6 +161,12 @@ export interface FraudCheck {
    * so decoys are counted apart, never as codes sent.
    */
   afterSent?(ctx: FraudContext, deps: CheckDeps): Promise<void>
+  /**
+   * Before a resend, whatever the phase: a resend is another text to the same number, so a
+   * check may hold it to what a start there would get now. An enforced `block` finding makes
+   * the resend a decoy. `ctx.caller.answered` says whether the start passed a challenge.
+   */
+  beforeResend?(ctx: FraudContext, deps: CheckDeps): Promise<CheckOutcome>
   /** The right code was entered. The caller is unknown here (ip null). */
   afterApproved?(ctx: FraudContext, deps: CheckDeps): Promise<void>
 }

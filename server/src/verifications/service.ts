@@ -393,6 +393,7 @@ export function createVerificationService({
           country: row.country,
           ip: meta.ip,
           request: meta.request,
+          answered: row.risk_decision === 'challenge',
         }))
 
       const code = generateCode(row.code_length)

@@ -227,3 +227,14 @@ export async function start(world: World, phone: string, caller: Caller): Promis
 export async function check(world: World, id: string, code: string, caller: Caller) {
   return (await post(world, `/v1/verifications/${id}/check`, { code }, caller)).status
 }
+
+/** A resend; the simulated time of the next one allowed, when this one was answered 200. */
+export async function resend(
+  world: World,
+  id: string,
+  caller: Caller,
+): Promise<{ status: number; resendAfter?: number }> {
+  const res = await post(world, `/v1/verifications/${id}/resend`, {}, caller)
+  const next = typeof res.json.resendAfter === 'string' ? Date.parse(res.json.resendAfter) : NaN
+  return { status: res.status, ...(Number.isFinite(next) ? { resendAfter: next } : {}) }
+}

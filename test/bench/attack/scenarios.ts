@@ -24,6 +24,13 @@ export interface AttackEvent {
   at: number
   phone: string
   caller: Caller
+  /** Resends to ask for after the start, each as soon as the server allows it. */
+  resends?: number
+  /**
+   * The attacker controls this number (a SIM of its own): it reads the code and enters it this
+   * many ms after the start, to make the destination's conversion look healthy.
+   */
+  verifiesAfterMs?: number
 }
 export interface ShopperEvent {
   kind: 'shopper'
@@ -213,7 +220,13 @@ async function britishHistory(world: World, random: Random) {
  * Random valid GB mobiles inside `ranges` blocks of `width` numbers each (the blocks drawn from
  * the same numbering the shoppers' numbers come from), never repeating.
  */
-function pumpingInRanges(random: Random, starts: number, width: number, ranges: number) {
+function pumpingInRanges(
+  random: Random,
+  starts: number,
+  width: number,
+  ranges: number,
+  resends = 0,
+) {
   const digits = String(width - 1).length
   const blocks = Array.from({ length: ranges }, () => mobileNumber(random, 'GB').slice(0, -digits))
   const ips = rotatingAddresses(random, starts)
@@ -228,6 +241,7 @@ function pumpingInRanges(random: Random, starts: number, width: number, ranges: 
       at: random.int(0, HOUR),
       phone,
       caller: scriptCaller(ips[events.length] as string, undefined),
+      ...(resends > 0 ? { resends } : {}),
     })
   }
   return events
@@ -240,6 +254,7 @@ function pumpingOneCountry(
   width: number,
   variation = false,
   ranges = 2,
+  resends = 0,
 ) {
   return {
     key,
@@ -248,7 +263,7 @@ function pumpingOneCountry(
     warmup: britishHistory,
     events(random: Random, { returningDevices }: { returningDevices: string[] }) {
       return [
-        ...pumpingInRanges(random, scale(1200), width, ranges),
+        ...pumpingInRanges(random, scale(1200), width, ranges, resends),
         // Real shoppers in Great Britain (a third on returning devices) and elsewhere.
         ...Array.from({ length: scale(30) }, () =>
           shopper(
@@ -436,4 +451,134 @@ export const SCENARIOS: Scenario[] = [
     true,
     1,
   ),
+  pumpingOneCountry(
+    'v-resend',
+    '(variation) (g) where every start is followed by every resend allowed (4, at 30 s, 1, 2 and 4 min)',
+    100_000,
+    true,
+    2,
+    4,
+  ),
+  {
+    key: 'v-launder',
+    title:
+      '(variation) (g) plus conversion laundering: the pumper owns one SIM in each 10 000-number block of its two ranges and enters their codes, every 15 min each',
+    variation: true,
+    warmup: britishHistory,
+    events(random, { returningDevices }) {
+      const pumping = pumpingInRanges(random, scale(1200), 100_000, 2)
+      // Its own SIMs: one in each 10 000-number block the pumping touches, so every prefix the
+      // guard judges sees codes entered; each verified four times an hour from a fresh browser.
+      const blocks = [...new Set(pumping.map((e) => e.phone.slice(0, -4)))]
+      const laundering: AttackEvent[] = []
+      for (const block of blocks) {
+        let sim = `${block}${String(random.int(0, 9999)).padStart(4, '0')}`
+        while (!isMobile(sim)) sim = `${block}${String(random.int(0, 9999)).padStart(4, '0')}`
+        for (let at = random.int(0, 15 * MINUTE); at < HOUR; at += 15 * MINUTE) {
+          laundering.push({
+            kind: 'attack',
+            at,
+            phone: sim,
+            caller: scriptCaller(ipv4(random), humanSignals(random, random.id(22), sim)),
+            verifiesAfterMs: random.int(20_000, 60_000),
+          })
+        }
+      }
+      return [
+        ...pumping,
+        ...laundering,
+        ...Array.from({ length: scale(30) }, () =>
+          shopper(
+            random,
+            'GB',
+            random.int(0, HOUR),
+            random.next() < 0.33 && returningDevices.length > 0
+              ? random.pick(returningDevices)
+              : undefined,
+          ),
+        ),
+        ...shoppers(random, scale(10), ELSEWHERE, HOUR),
+      ]
+    },
+  },
+  {
+    key: 'v-trusted',
+    title:
+      '(variation) trust laundering: 3 SIMs of its own (GB) verified from 24 fresh browsers, whose device ids then pump the high-cost countries at 4 starts an hour each for 6 hours, replaying human signals',
+    variation: true,
+    events(random) {
+      const sims = Array.from({ length: 3 }, () => mobileNumber(random, 'GB'))
+      const devices = Array.from({ length: scale(24) }, () => random.id(22))
+      const events: SimEvent[] = []
+      // First hour: each device verifies one of the SIMs (8 a SIM, under its per-number block).
+      for (const [i, device] of devices.entries()) {
+        const sim = sims[i % sims.length] as string
+        events.push({
+          kind: 'attack',
+          at: Math.floor((i / devices.length) * HOUR),
+          phone: sim,
+          caller: scriptCaller(ipv4(random), humanSignals(random, device, sim)),
+          verifiesAfterMs: random.int(20_000, 60_000),
+        })
+      }
+      // Then six hours of pumping, each device at its 4 starts an hour, from rotating addresses.
+      for (const device of devices) {
+        for (let k = 0; k < 24; k++) {
+          const phone = mobileNumber(random, random.pick(PUMPED))
+          events.push({
+            kind: 'attack',
+            at: HOUR + k * 15 * MINUTE + random.int(0, 14 * MINUTE),
+            phone,
+            caller: scriptCaller(
+              random.next() < 0.5 ? ipv4(random) : ipv6(random),
+              humanSignals(random, device, phone),
+            ),
+          })
+        }
+      }
+      return [
+        ...events,
+        ...shoppers(random, scale(8), PUMPED, 7 * HOUR),
+        ...shoppers(random, scale(24), ELSEWHERE, 7 * HOUR),
+      ]
+    },
+  },
+  {
+    key: 'v-home',
+    title:
+      "(variation) the store's own country (GB) pumped at random over its whole numbering, 30 starts an hour for 8 daytime hours, replaying human signals with fresh device ids, among its usual shoppers; the store has Turnstile",
+    variation: true,
+    captcha: true,
+    warmup: britishHistory,
+    events(random, { returningDevices }) {
+      const span = 8 * HOUR
+      const attacks: AttackEvent[] = Array.from({ length: scale(240) }, () => {
+        const phone = mobileNumber(random, 'GB')
+        return {
+          kind: 'attack' as const,
+          at: random.int(0, span),
+          phone,
+          caller: scriptCaller(
+            random.next() < 0.5 ? ipv4(random) : ipv6(random),
+            humanSignals(random, random.id(22), phone),
+          ),
+        }
+      })
+      return [
+        ...attacks,
+        // Its usual day: about 4 verified an hour in GB, a third on returning devices.
+        ...Array.from({ length: scale(32) }, () =>
+          shopper(
+            random,
+            'GB',
+            random.int(0, span),
+            random.next() < 0.33 && returningDevices.length > 0
+              ? random.pick(returningDevices)
+              : undefined,
+          ),
+        ),
+        ...shoppers(random, scale(8), ELSEWHERE, span),
+      ]
+    },
+  },
 ]

@@ -167,7 +167,10 @@ export async function createWorld(options: WorldOptions) {
       if (!row) return undefined
       return /(\d{4,10})/.exec(decrypt(secrets.encryptionKey, row.body_encrypted))?.[1]
     },
-    /** How many of these verifications had a real text handed to the carrier. */
+    /**
+     * How many texts (first sends and resends) these verifications had handed to the carrier:
+     * a pumper is paid per text, so each resend counts.
+     */
     async textsSent(verificationIds: string[]): Promise<number> {
       await dispatcher.drain()
       let sent = 0
@@ -178,7 +181,7 @@ export async function createWorld(options: WorldOptions) {
           .where('verification_id', 'in', verificationIds.slice(i, i + 500))
           .where('status', '!=', 'suppressed')
           .execute()
-        sent += new Set(rows.map((r) => r.verification_id)).size
+        sent += rows.length
       }
       return sent
     },

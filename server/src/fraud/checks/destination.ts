@@ -368,6 +368,31 @@ export const destinationCheck: FraudCheck = {
     return { findings, shadowReasons }
   },
 
+  // A resend is another text to the same number. Into a country or prefix restricted now, only
+  // a start that passed the weighing's challenge (a person who escalated, a trusted device, a
+  // probe) keeps its resends: one let through while the destination was open, unchallenged, is
+  // held like a new start there, else every text it got would bring four more past the ceiling.
+  // The restrictions are read with the starts' (every ten seconds at most per process).
+  async beforeResend(ctx, { db, logger }) {
+    const settings = ctx.settings.destinations
+    if (!isLive(ctx) || settings.mode === 'off' || ctx.caller.answered) return { findings: [] }
+    const { phone, country } = ctx.destination
+    const subjects = [
+      `country:${country}`,
+      `prefix:${prefixOf(phone, ctx.settings.conversion.prefixDigits)}`,
+      ...(settings.prefix.mode !== 'off' ? prefixLevelsOf(ctx).map((level) => level.subject) : []),
+    ]
+    const restricted = await stateOf(db, logger).restrictions.anyRestricted(
+      ctx.project.id,
+      subjects,
+      ctx.at,
+    )
+    if (!restricted) return { findings: [] }
+    return {
+      findings: [{ decision: 'block', reason: 'destination.resend_restricted', scope: 'number' }],
+    }
+  },
+
   // Counted whatever the prefix mode, so its figures are true the moment it is switched on.
   // A text to a restricted prefix is not counted at the wider ones around it (see run).
   async afterSent(ctx, { db, counters, logger }) {
