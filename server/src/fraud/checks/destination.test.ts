@@ -237,6 +237,30 @@ fraudCheckContract({
         })
       })
 
+      it('holds the resends of an unchallenged start once its prefix is restricted, not those of a start that passed a challenge', async () => {
+        const guard = guardAt(() => AT)
+        const resend = (answered: boolean, phone = inPrefix(1).phone) =>
+          guard.reserveResend({ ...GB, phone, fraudSettings: null, answered })
+        // Open: a resend is sent.
+        expect(await resend(false)).toBe(false)
+        // Its block restricted: the texts of a start let through while it was open stop here...
+        await sendTexts(deps(), GB, 5, AT - 60_000, true)
+        await run(inPrefix(777))
+        expect(await resend(false)).toBe(true)
+        // ...but a person who passed the escalation there keeps theirs, and the rest of the
+        // country is untouched.
+        expect(await resend(true)).toBe(false)
+        expect(await resend(false, '+447400923456')).toBe(false)
+        const held = await storage()
+          .db.selectFrom('fraud_events')
+          .select('reasons')
+          .where('outcome', '=', 'resend_suppressed')
+          .execute()
+        expect(held.map((r) => JSON.parse(r.reasons))).toEqual([
+          ['block:destination.resend_restricted'],
+        ])
+      })
+
       it('restricts a prefix as the starts come (surge), before the texts', async () => {
         // 15 starts to one block in an hour (none texted here) are within 3 × the budget of 5.
         for (let i = 0; i < 15; i++) expect(await reasons(inPrefix(i))).toEqual([])
