@@ -12,7 +12,7 @@
  *   browser bot, the CPU of its whole Chromium process tree).
  *
  * Env: ATTACK_SEEDS=1,2,3 (else 5 random seeds), ATTACK_RUNS (seeds when random, default 5),
- * SCENARIOS=a,b (default all but the variations: v-medium, v-slow, v-devices, v-small, v-wide, v-wider), DIALECTS=sqlite|postgres (PostgreSQL needs
+ * SCENARIOS=a,b (default all but the variations: v-medium, v-slow, v-devices, v-small, v-wide, v-wider, v-resend, v-launder, v-trusted, v-home), DIALECTS=sqlite|postgres (PostgreSQL needs
  * TEXTGATE_TEST_POSTGRES_URL), ATTACK_SCALE=0.5 (fewer starts). Exits 2 when a goal is missed.
  * Writes test/.tmp/attack.json.
  * @module
