@@ -247,6 +247,18 @@ function pumpingInRanges(
   return events
 }
 
+/** Shoppers in Great Britain over `spanMs`, a third of them on devices that verified before. */
+function britishShoppers(random: Random, count: number, spanMs: number, returning: string[]) {
+  return Array.from({ length: count }, () =>
+    shopper(
+      random,
+      'GB',
+      random.int(0, spanMs),
+      random.next() < 0.33 && returning.length > 0 ? random.pick(returning) : undefined,
+    ),
+  )
+}
+
 /** Random pumping inside one open country the store sells in: two ranges, shoppers around. */
 function pumpingOneCountry(
   key: string,
@@ -265,16 +277,7 @@ function pumpingOneCountry(
       return [
         ...pumpingInRanges(random, scale(1200), width, ranges, resends),
         // Real shoppers in Great Britain (a third on returning devices) and elsewhere.
-        ...Array.from({ length: scale(30) }, () =>
-          shopper(
-            random,
-            'GB',
-            random.int(0, HOUR),
-            random.next() < 0.33 && returningDevices.length > 0
-              ? random.pick(returningDevices)
-              : undefined,
-          ),
-        ),
+        ...britishShoppers(random, scale(30), HOUR, returningDevices),
         ...shoppers(random, scale(10), ELSEWHERE, HOUR),
       ]
     },
@@ -487,16 +490,7 @@ export const SCENARIOS: Scenario[] = [
       return [
         ...pumping,
         ...laundering,
-        ...Array.from({ length: scale(30) }, () =>
-          shopper(
-            random,
-            'GB',
-            random.int(0, HOUR),
-            random.next() < 0.33 && returningDevices.length > 0
-              ? random.pick(returningDevices)
-              : undefined,
-          ),
-        ),
+        ...britishShoppers(random, scale(30), HOUR, returningDevices),
         ...shoppers(random, scale(10), ELSEWHERE, HOUR),
       ]
     },
@@ -567,16 +561,7 @@ export const SCENARIOS: Scenario[] = [
       return [
         ...attacks,
         // Its usual day: about 4 verified an hour in GB, a third on returning devices.
-        ...Array.from({ length: scale(32) }, () =>
-          shopper(
-            random,
-            'GB',
-            random.int(0, span),
-            random.next() < 0.33 && returningDevices.length > 0
-              ? random.pick(returningDevices)
-              : undefined,
-          ),
-        ),
+        ...britishShoppers(random, scale(32), span, returningDevices),
         ...shoppers(random, scale(8), ELSEWHERE, span),
       ]
     },
