@@ -4,7 +4,8 @@
  *
  * - `server`: the store's own server, starting with its secret key: no browser, so no signals,
  *   and the store answers for it (its secret keys are bound to its IP allowlist);
- * - `trusted`: a device that verified at this store in the last 30 days, and nothing bot-like;
+ * - `trusted`: a device that verified a number of the same country at this store in the last 30
+ *   days, and nothing bot-like;
  * - `human`: interaction signals present and plausible, no automation hint;
  * - `unknown`: no interaction signals on a publishable key (not the widget: a script, or a store
  *   server using its publishable key);
@@ -22,7 +23,10 @@ export type CallerClass = 'server' | 'trusted' | 'human' | 'unknown' | 'bot'
 export interface CallerFigures {
   /** Starts from this device id in the last hour, this one included. */
   deviceStarts1h?: number
-  /** Verifications this device id completed at this store in the last 30 days. */
+  /**
+   * Verifications this device id completed at this store in the last 30 days, for numbers of the
+   * destination's country.
+   */
   deviceVerified30d?: number
 }
 

@@ -117,7 +117,19 @@ fraudCheckContract({
       expect(await reasons(liveStart({ signals: { ...HUMAN, webdriver: true } }))).toContain(
         'block:caller.webdriver',
       )
-      // A device that verified here before is trusted.
+      // A device that verified a number of another country is not trusted here: a code entered
+      // on an attacker's own British SIM opens no high-risk country to its device.
+      const laundered = { ...HUMAN, deviceId: 'dev-laundered' }
+      const elsewhere = fraudContext(
+        liveStart({ signals: laundered, country: 'GB', phone: '+447400123456' }),
+        { settings: parseFraudSettings({}), at: AT - HOUR },
+      )
+      await destinationCheck.afterApproved?.(elsewhere, deps())
+      expect(await reasons(liveStart({ signals: laundered, phone: '+2348039999999' }))).toEqual([
+        'challenge:destination.cold.high',
+        'challenge:caller.escalated',
+      ])
+      // A device that verified a number of this country here before is trusted in it.
       const approved = fraudContext(liveStart({ signals: HUMAN }), {
         settings: parseFraudSettings({}),
         at: AT - HOUR,

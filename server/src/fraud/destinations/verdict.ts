@@ -55,6 +55,20 @@ export const deviceStartRef = (projectId: string, deviceId: string): CounterRef 
 })
 
 /**
+ * Codes a device entered at this store in the last 30 days, for numbers of one country: what
+ * makes it trusted there, and only there. Trust earned on a number of one country (an attacker's
+ * own SIM, entered once) does not open a cold or restricted high-risk country to that device.
+ */
+export const deviceVerifiedRef = (
+  projectId: string,
+  country: string,
+  deviceId: string,
+): CounterRef => ({
+  key: `device-verified:${projectId}:${country}:${deviceId}`,
+  windowMs: DEVICE_MEMORY_MS,
+})
+
+/**
  * Counters hit on every start: starts per country and per device in the last hour. A start sent
  * again with the answer to its challenge is the same start: its device is not counted twice
  * (a shopper who solved a puzzle or two would otherwise look like a device on a spree).
@@ -80,7 +94,7 @@ export function destinationReadRefs({ project, destination, caller, at }: FraudC
     // The spend check's tally of today for this country.
     { key: `spend:${project.id}:country:${country}:${dayStart}`, windowMs: DAY_MS },
     // Read even without a device id, so every start reads as many rows (equal timing).
-    { key: `device-verified:${project.id}:${deviceId ?? '-'}`, windowMs: DEVICE_MEMORY_MS },
+    deviceVerifiedRef(project.id, country, deviceId ?? '-'),
   ] satisfies CounterRef[]
 }
 
@@ -165,7 +179,7 @@ export function verifiedRefs(
 ) {
   const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
   if (deviceId) {
-    refs.push({ key: `device-verified:${projectId}:${deviceId}`, windowMs: DEVICE_MEMORY_MS })
+    refs.push(deviceVerifiedRef(projectId, country, deviceId))
   }
   for (const subject of prefixSubjects) {
     const p = prefixRefs(projectId, subject)
