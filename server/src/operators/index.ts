@@ -375,6 +375,26 @@ export function roleIn(roles: OperatorRoles, projectId: string): OperatorRole | 
   return roles.roles[projectId] ?? roles.roles[ALL_PROJECTS]
 }
 
+/**
+ * The role granted to the operator in exactly `projectId` (`'*'`: the every-project grant),
+ * without the every-project fallback of {@link roleIn}: the grant a change or removal acts on.
+ * @example
+ * const everyProject = await grantIn(db, operatorId, ALL_PROJECTS)
+ */
+export async function grantIn(
+  db: Kysely<Database>,
+  operatorId: string,
+  projectId: string,
+): Promise<OperatorRole | undefined> {
+  const row = await db
+    .selectFrom('operator_roles')
+    .select('role')
+    .where('operator_id', '=', operatorId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  return row?.role
+}
+
 export async function findOperatorByEmail(db: Kysely<Database>, email: string) {
   return db
     .selectFrom('operators')

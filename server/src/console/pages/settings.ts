@@ -10,6 +10,7 @@ import { forgetCachedKeys } from '../../keys/invalidation'
 import {
   ALL_PROJECTS,
   createOperator,
+  grantIn,
   issueSetupLink,
   OperatorError,
   projectOperators,
@@ -90,13 +91,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
    */
   async function mayChangeRoleOf(c: Context, operatorId: string) {
     if (c.get('everyProjectRole') === 'owner') return
-    const everyProject = await db
-      .selectFrom('operator_roles')
-      .select('role')
-      .where('operator_id', '=', operatorId)
-      .where('project_id', '=', ALL_PROJECTS)
-      .executeTakeFirst()
-    if (everyProject) {
+    if (await grantIn(db, operatorId, ALL_PROJECTS)) {
       throw new ApiError('forbidden', { message: 'This operator works on every project.' })
     }
   }
@@ -266,19 +261,14 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       const { role } = await readJson(c, RoleChange)
       const operatorId = c.req.param('operatorId')
       const projectId = c.get('project').id
-      const current = await db
-        .selectFrom('operator_roles')
-        .select('role')
-        .where('operator_id', '=', operatorId)
-        .where('project_id', '=', projectId)
-        .executeTakeFirst()
+      const current = await grantIn(db, operatorId, projectId)
       if (!current) throw new ApiError('not_found')
       await mayChangeRoleOf(c, operatorId)
       await setRole(db, operatorId, { projectId, role }, now())
       auditNote(c, {
         action: 'operator.role',
         target: operatorId,
-        before: { role: current.role },
+        before: { role: current },
         after: { role },
       })
       return c.json({ ok: true })
@@ -289,12 +279,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       if (operatorId === c.get('operator').id) {
         throw new ApiError('invalid_request', { message: 'You cannot remove yourself.' })
       }
-      const current = await db
-        .selectFrom('operator_roles')
-        .select('role')
-        .where('operator_id', '=', operatorId)
-        .where('project_id', '=', projectId)
-        .executeTakeFirst()
+      const current = await grantIn(db, operatorId, projectId)
       if (!current) throw new ApiError('not_found')
       await removeRole(db, operatorId, projectId)
       const left = await db
@@ -306,7 +291,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       auditNote(c, {
         action: 'operator.remove',
         target: operatorId,
-        before: { role: current.role },
+        before: { role: current },
         after: null,
       })
       return c.json({ ok: true })
