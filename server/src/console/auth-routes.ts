@@ -92,7 +92,8 @@ export interface AuthRoutesOptions {
  * Sign-in attempts per client address (IPv6 by its /64), each step on its own: every attempt
  * counts, refused ones included, before any scrypt or TOTP work, so one address can neither burn
  * the server's CPU on password hashes nor run through an account's lockout allowance alone.
- * Generous for people: a login is one attempt at each step.
+ * Generous for people: a login is one attempt at each step. A setup link's page (reading the
+ * link, then choosing the password) is a step of its own under the same limits.
  */
 export const SIGN_IN_LIMITS = [
   { windowMs: 60_000, max: 10 },
@@ -137,7 +138,7 @@ export function authRoutes(options: AuthRoutesOptions) {
    */
   async function limitSignIn(
     c: Context,
-    step: 'password' | 'second-factor',
+    step: 'password' | 'second-factor' | 'setup',
   ): Promise<() => Promise<void>> {
     const ip = c.get('clientIp')
     if (!ip) return async () => {}
@@ -303,8 +304,10 @@ export function authRoutes(options: AuthRoutesOptions) {
     })
     .post('/setup/describe', async (c) => {
       const { token } = await readJson(c, SetupToken)
+      const succeeded = await limitSignIn(c, 'setup')
       try {
         const { email } = await describeSetupLink(db, token, now())
+        await succeeded()
         const secret = newTotpSecret()
         return c.json({
           email,
@@ -317,6 +320,7 @@ export function authRoutes(options: AuthRoutesOptions) {
     })
     .post('/setup', async (c) => {
       const input = await readJson(c, Setup)
+      const succeeded = await limitSignIn(c, 'setup')
       try {
         const operator = await completeSetup(
           db,
@@ -329,6 +333,7 @@ export function authRoutes(options: AuthRoutesOptions) {
           },
           now(),
         )
+        await succeeded()
         auditNote(c, {
           projectId: GLOBAL_CHAIN,
           action: 'operator.setup',

@@ -9,8 +9,8 @@ import {
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
 import type { Database } from '../storage'
-import { checkPassword, checkTotp } from './index'
-import { totpCode } from './totp'
+import { checkPassword, checkTotp, createOperator } from './index'
+import { newTotpSecret, totpCode, totpSecretText } from './totp'
 
 console.info(DIALECT_NOTE)
 
@@ -154,6 +154,53 @@ for (const dialect of DIALECTS) {
       expect(limited.status).toBe(429)
       expect(limited.json.error.code).toBe('rate_limited')
       expect(limited.headers.get('Retry-After')).toBe('60')
+    })
+
+    it('limits setup-link attempts per client address as it limits sign-in, answered 429', async () => {
+      const { setupToken } = await createOperator(h.db, {
+        email: 'invited@shop.example',
+        grants: [{ projectId, role: 'analyst' }],
+        now: h.now(),
+      })
+      const setup = (path: '/setup' | '/setup/describe', token: string, from: string) => {
+        const secret = newTotpSecret()
+        return consoleRequest(h, 'POST', path, {
+          body:
+            path === '/setup'
+              ? {
+                  token,
+                  password: GOOD_PASSWORD,
+                  totpSecret: totpSecretText(secret),
+                  code: totpCode(secret, h.now()),
+                }
+              : { token },
+          headers: { 'X-Forwarded-For': from },
+        })
+      }
+      const from = '198.51.100.30'
+      for (let i = 0; i < 10; i += 1) {
+        const guess = `made-up-setup-token-${String(i).padStart(24, '0')}`
+        const refused = await setup(i % 2 ? '/setup' : '/setup/describe', guess, from)
+        expect(refused.status).toBe(410)
+      }
+      // The 11th within the minute, even with the real link: refused before any work.
+      for (const path of ['/setup/describe', '/setup'] as const) {
+        const limited = await setup(path, setupToken, from)
+        expect(limited.status).toBe(429)
+        expect(limited.json.error.code).toBe('rate_limited')
+        expect(limited.headers.get('Retry-After')).toBe('60')
+      }
+      // The link was not used; from another address it works, and opening it again and again
+      // (a page reloaded) uses none of the address's room.
+      const elsewhere = '198.51.100.31'
+      for (let i = 0; i < 12; i += 1) {
+        expect((await setup('/setup/describe', setupToken, elsewhere)).status).toBe(200)
+      }
+      expect((await setup('/setup', setupToken, elsewhere)).status).toBe(200)
+      h.advance(2 * 60_000)
+      expect(
+        (await setup('/setup/describe', 'made-up-setup-token-after-a-minute', from)).status,
+      ).toBe(410)
     })
 
     const unlock = (operator: TestOperator) =>
