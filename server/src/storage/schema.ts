@@ -157,6 +157,8 @@ export interface SigningKeyTable {
   created_at: number
   /** When it stopped signing (a newer key took over); null while current. */
   retired_at: number | null
+  /** When it was withdrawn (compromised): out of the JWKS from then on, its tokens refused. */
+  withdrawn_at: number | null
 }
 
 export interface RedeemedTokenTable {

@@ -1,5 +1,5 @@
 import { CONSENT_VERSION } from '@textgate/shared'
-import { type Context, Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
@@ -21,6 +21,7 @@ import {
 import { endAllSessions } from '../../operators/sessions'
 import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
+import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { auditNote, ipAllowlist, need } from '../security'
@@ -76,11 +77,23 @@ const KeyRotate = v.strictObject({
   /** Revoke the old key at once (a leaked key) instead of after the new one is deployed. */
   revokeOld: v.optional(v.boolean(), false),
 })
+const Withdraw = v.strictObject({
+  /** Make a new signing key in the same step: needed when the key withdrawn is the one signing. */
+  rotate: v.optional(v.boolean(), false),
+})
 const Invite = v.strictObject({
   email: v.pipe(v.string(), v.maxLength(254)),
   role: v.picklist(ROLES),
 })
 const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
+
+/** One signing key serves every project: rotating or withdrawing it is no one project's call. */
+const everyProjectOwner: MiddlewareHandler = async function everyProjectOwner(c, next) {
+  if (c.get('everyProjectRole') !== 'owner') {
+    throw new ApiError('forbidden', { permission: 'owner of every project' })
+  }
+  await next()
+}
 
 export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
   const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
@@ -200,11 +213,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         201,
       )
     })
-    .post('/signing-key/rotate', need('keys.write'), async (c) => {
-      // One signing key serves every project: rotating it is not one project's owner's call.
-      if (c.get('everyProjectRole') !== 'owner') {
-        throw new ApiError('forbidden', { permission: 'owner of every project' })
-      }
+    .post('/signing-key/rotate', need('keys.write'), everyProjectOwner, async (c) => {
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
       const rotated = await tokens.rotate()
@@ -215,6 +224,37 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         after: { kid: rotated.kid },
       })
       return c.json(rotated)
+    })
+    .get('/signing-keys', need('keys.read'), everyProjectOwner, async (c) => {
+      if (!tokens) throw new ApiError('service_unavailable')
+      return c.json({ keys: await tokens.signingKeys() })
+    })
+    .post('/signing-keys/:kid/withdraw', need('keys.write'), everyProjectOwner, async (c) => {
+      const { rotate } = await readJson(c, Withdraw)
+      if (!tokens) throw new ApiError('service_unavailable')
+      const kid = c.req.param('kid')
+      // Named before the attempt: a refused withdrawal is audited as one too.
+      auditNote(c, { action: 'signing_key.withdraw', target: kid })
+      let result: WithdrawResult
+      try {
+        result = await tokens.withdraw(kid, { rotate })
+      } catch (error) {
+        if (!(error instanceof SigningKeyError)) throw error
+        throw error.code === 'not_found'
+          ? new ApiError('not_found')
+          : new ApiError('signing_key_in_use', { kid })
+      }
+      if (result.withdrawn) {
+        signingKeyWithdrawn(requestLog(c, logger), result, `operator ${c.get('operator').email}`)
+      }
+      auditNote(c, {
+        after: {
+          withdrawn: result.withdrawn,
+          newKid: result.newKid,
+          currentKid: result.currentKid,
+        },
+      })
+      return c.json(result)
     })
     .get('/operators', need('operators.manage'), async (c) =>
       c.json({ operators: await projectOperators(db, c.get('project').id) }),
