@@ -160,6 +160,12 @@ export class SettingsPage extends ProjectPage {
     })
   }
 
+  /** Its accessible name is the visible text and the kid (WCAG 2.5.3: the name holds the label). */
+  private withdrawButton(key: SigningKey) {
+    const text = key.current ? t.settings.withdrawCurrent : t.settings.withdraw
+    return html`<button type="button" class="danger" aria-label=${`${text} ${key.kid}`} @click=${() => this.withdrawSigning(key)}>${text}</button>`
+  }
+
   private signingState(key: SigningKey) {
     if (key.withdrawnAt) return t.settings.withdrawnAt(fmt.time(at(key.withdrawnAt)))
     if (key.current) return t.settings.signs
@@ -276,11 +282,7 @@ export class SettingsPage extends ProjectPage {
                 (
                   k,
                 ) => html`<tr><td><code>${k.kid}</code></td><td>${fmt.time(at(k.createdAt))}</td><td>${this.signingState(k)}</td>
-                  <td>${
-                    k.published
-                      ? html`<button type="button" class="danger" aria-label=${t.settings.withdrawLabel(k.kid)} @click=${() => this.withdrawSigning(k)}>${k.current ? t.settings.withdrawCurrent : t.settings.withdraw}</button>`
-                      : ''
-                  }</td></tr>`,
+                  <td>${k.published ? this.withdrawButton(k) : ''}</td></tr>`,
               )}</tbody></table>`,
             )}
             <p class="row"><button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></p>

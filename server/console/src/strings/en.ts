@@ -303,7 +303,6 @@ export const en = {
     withdrawnAt: (when: string) => `Withdrawn ${when}`,
     withdraw: 'Withdraw',
     withdrawCurrent: 'Withdraw and make a new key',
-    withdrawLabel: (kid: string) => `Withdraw ${kid}`,
     confirmWithdraw: (kid: string, current: boolean) =>
       `Withdraw ${kid} now? It leaves the JWKS at once and tokens it signed are refused, even unexpired ones.${current ? ' A new key signs from now on.' : ''}`,
     withdrawn: (kid: string, current: string) =>
