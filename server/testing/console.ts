@@ -44,6 +44,8 @@ export async function makeOperator(
 
 export interface ConsoleClient {
   cookie: string
+  /** The browser's device cookie (`name=value`), set once both factors passed. */
+  deviceCookie: string
   csrf: string
   call(
     method: string,
@@ -53,29 +55,43 @@ export interface ConsoleClient {
   ): Promise<{ status: number; json: any; headers: Headers; text: string }>
 }
 
-function cookieOf(response: Response): string | undefined {
-  const set = response.headers.get('Set-Cookie')
-  return set?.split(';')[0]
+/** The `name=value` of the cookie whose name ends in `suffix`, as the response set it. */
+function cookieOf(response: Response, suffix: string): string | undefined {
+  return response.headers
+    .getSetCookie()
+    .map((set) => set.split(';')[0] as string)
+    .find((pair) => pair.split('=')[0]?.endsWith(suffix))
 }
 
-/** A raw console API request as the page would send it (same origin, JSON). */
+/**
+ * A raw console API request as the page would send it (same origin, JSON). `cookie` and
+ * `deviceCookie` are `name=value` pairs as answers give them.
+ */
 export async function consoleRequest(
   h: Harness,
   method: string,
   path: string,
   {
     cookie,
+    deviceCookie,
     csrf,
     body,
     headers = {},
-  }: { cookie?: string; csrf?: string; body?: unknown; headers?: Record<string, string> } = {},
+  }: {
+    cookie?: string | undefined
+    deviceCookie?: string | undefined
+    csrf?: string
+    body?: unknown
+    headers?: Record<string, string>
+  } = {},
 ) {
   h.advance(1)
+  const cookies = [cookie, deviceCookie].filter(Boolean).join('; ')
   const response = await h.app.request(`${CONSOLE_ORIGIN}/console/api${path}`, {
     method,
     headers: {
       ...(method === 'GET' ? {} : { Origin: CONSOLE_ORIGIN }),
-      ...(cookie ? { Cookie: cookie } : {}),
+      ...(cookies ? { Cookie: cookies } : {}),
       ...(csrf ? { 'X-CSRF-Token': csrf } : {}),
       ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       ...headers,
@@ -95,19 +111,25 @@ export async function consoleRequest(
     json,
     headers: response.headers,
     text,
-    cookie: cookieOf(response),
+    cookie: cookieOf(response, 'textgate_console'),
+    deviceCookie: cookieOf(response, 'textgate_device'),
   }
 }
 
-/** Logs in with the password and the current TOTP code (moving the clock to a fresh step). */
+/**
+ * Logs in with the password and the current TOTP code (moving the clock to a fresh step), from a
+ * browser with `deviceCookie` if given (one the operator signed in on before).
+ */
 export async function login(
   h: Harness,
   operator: TestOperator,
   headers: Record<string, string> = {},
+  deviceCookie?: string,
 ): Promise<ConsoleClient> {
   const first = await consoleRequest(h, 'POST', '/login', {
     body: { email: operator.email, password: GOOD_PASSWORD },
     headers,
+    deviceCookie,
   })
   if (first.status !== 200 || !first.cookie)
     throw new Error(`password step: ${first.status} ${first.text}`)
@@ -118,13 +140,15 @@ export async function login(
     csrf: first.json.csrfToken,
     body: { code: totpCode(operator.secret, h.now()) },
     headers,
+    deviceCookie,
   })
-  if (second.status !== 200 || !second.cookie)
+  if (second.status !== 200 || !second.cookie || !second.deviceCookie)
     throw new Error(`totp step: ${second.status} ${second.text}`)
   const cookie = second.cookie
   const csrf = second.json.csrfToken as string
   return {
     cookie,
+    deviceCookie: second.deviceCookie,
     csrf,
     call: (method, path, init = {}) =>
       consoleRequest(h, method, path, {

@@ -165,6 +165,11 @@ export const ERRORS = {
     message: 'This passkey is already registered.',
     widget: false,
   },
+  signing_key_in_use: {
+    status: 409,
+    message: 'This key signs every token now: withdraw it together with a new key (rotate).',
+    widget: false,
+  },
   internal_error: { status: 500, message: 'Something went wrong on our side.', widget: 'generic' },
   service_unavailable: {
     status: 503,

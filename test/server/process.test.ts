@@ -140,6 +140,42 @@ describe('a running server', () => {
     expect(after.keys.map((k) => k.kid).sort()).toEqual([kid, retiredKid].sort())
     expect(after.keys.every((k) => k.d === undefined)).toBe(true)
   })
+
+  it('withdraws a signing key from the command line: the running server stops publishing it at once', async () => {
+    const kids = async () =>
+      (
+        (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
+          keys: { kid: string }[]
+        }
+      ).keys.map((k) => k.kid)
+    const [signing, retired] = await kids()
+    // The key that signs now: only with its successor made in the same step.
+    const alone = await cliAsync(['keys', 'withdraw', '--kid', signing!], server.env)
+    expect(alone.status).toBe(2)
+    expect(alone.stderr).toContain('--rotate')
+    const unknown = await cliAsync(['keys', 'withdraw', '--kid', 'no-such-kid'], server.env)
+    expect(unknown.status).toBe(1)
+    expect(unknown.stderr).toContain('no signing key no-such-kid')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await kids()).toEqual([signing, retired])
+    const withdrawn = await cliAsync(
+      ['keys', 'withdraw', '--kid', signing!, '--rotate', '--json'],
+      server.env,
+    )
+    expect(withdrawn.status, withdrawn.stderr).toBe(0)
+    const result = JSON.parse(withdrawn.stdout) as { withdrawn: boolean; newKid: string }
+    expect(result.withdrawn).toBe(true)
+    expect(withdrawn.stderr).toContain('"event":"signing_key.withdrawn"')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await kids()).toEqual([result.newKid, retired])
+    // The retired one alone, and the audit log holds both, its chain intact.
+    const second = await cliAsync(['keys', 'withdraw', '--kid', retired!, '--json'], server.env)
+    expect(second.status, second.stderr).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await kids()).toEqual([result.newKid])
+    const audit = await cliAsync(['audit', 'verify', '--json'], server.env)
+    expect(audit.status, audit.stdout).toBe(0)
+  })
 })
 
 describe('shutdown', () => {

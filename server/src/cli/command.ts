@@ -46,6 +46,8 @@ export const OPTIONS = {
   to: { type: 'string' },
   email: { type: 'string' },
   role: { type: 'string' },
+  kid: { type: 'string' },
+  rotate: { type: 'boolean', default: false },
 } as const
 
 export function parseCommandLine(argv: string[]) {
@@ -53,6 +55,9 @@ export function parseCommandLine(argv: string[]) {
 }
 
 export type Values = ReturnType<typeof parseCommandLine>['values']
+
+/** Who the audit log names for what a command did. */
+export const CLI_ACTOR = { type: 'cli' as const, id: null, label: 'cli' }
 
 /** A mistake in how a command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}

@@ -24,6 +24,7 @@ import {
   ROLE_PERMISSIONS,
   rolesOf,
 } from '../operators'
+import { DEVICE_TTL_MS, deviceKey, knownDevices, rememberDevice } from '../operators/devices'
 import {
   checkPasskey,
   listPasskeys,
@@ -49,7 +50,9 @@ import {
   auditNote,
   type CookieSettings,
   clearSessionCookie,
+  deviceCookie,
   requireOperator,
+  setDeviceCookie,
   setSessionCookie,
 } from './security'
 
@@ -92,7 +95,8 @@ export interface AuthRoutesOptions {
  * Sign-in attempts per client address (IPv6 by its /64), each step on its own: every attempt
  * counts, refused ones included, before any scrypt or TOTP work, so one address can neither burn
  * the server's CPU on password hashes nor run through an account's lockout allowance alone.
- * Generous for people: a login is one attempt at each step.
+ * Generous for people: a login is one attempt at each step. A setup link's page (reading the
+ * link, then choosing the password) is a step of its own under the same limits.
  */
 export const SIGN_IN_LIMITS = [
   { windowMs: 60_000, max: 10 },
@@ -128,6 +132,9 @@ export function authRoutes(options: AuthRoutesOptions) {
   // In the database (exact across server processes, on SQLite and PostgreSQL), keyed by HMAC so
   // the table keeps no address.
   const counters = keyedCounters(databaseCounters(db), encryptionKey)
+  const devicesKey = deviceKey(encryptionKey)
+  /** What this client's failed attempts count toward: its known browser's lock, or the account's. */
+  const devicesOf = (c: Context) => knownDevices(db, devicesKey, deviceCookie(c, cookie), now())
 
   /**
    * Counts this attempt at `step` from the client's address; 429 past a limit. Counted before
@@ -137,7 +144,7 @@ export function authRoutes(options: AuthRoutesOptions) {
    */
   async function limitSignIn(
     c: Context,
-    step: 'password' | 'second-factor',
+    step: 'password' | 'second-factor' | 'setup',
   ): Promise<() => Promise<void>> {
     const ip = c.get('clientIp')
     if (!ip) return async () => {}
@@ -164,7 +171,10 @@ export function authRoutes(options: AuthRoutesOptions) {
     userAgent: c.req.header('User-Agent') ?? null,
   })
 
-  /** Both factors passed: a new session id (an id seen before this point opens nothing). */
+  /**
+   * Both factors passed: a new session id (an id seen before this point opens nothing), and this
+   * browser is known for the operator from now on (its device cookie).
+   */
   async function finishLogin(
     c: Context,
     session: { id: string },
@@ -174,6 +184,8 @@ export function authRoutes(options: AuthRoutesOptions) {
     await endSession(db, session.id)
     const id = await createSession(db, { operatorId: operator.id, stage: 'full', ...who(c) }, now())
     setSessionCookie(c, cookie, id, ABSOLUTE_TIMEOUT_MS)
+    const device = await rememberDevice(db, devicesKey, deviceCookie(c, cookie), operator.id, now())
+    setDeviceCookie(c, cookie, device, DEVICE_TTL_MS)
     auditNote(c, {
       projectId: GLOBAL_CHAIN,
       action: 'login',
@@ -203,7 +215,7 @@ export function authRoutes(options: AuthRoutesOptions) {
       const { email, password } = await readJson(c, Login)
       const succeeded = await limitSignIn(c, 'password')
       try {
-        const operator = await checkPassword(db, email, password, now())
+        const operator = await checkPassword(db, email, password, now(), devicesOf(c))
         await succeeded()
         const id = await createSession(
           db,
@@ -233,7 +245,14 @@ export function authRoutes(options: AuthRoutesOptions) {
       if (session?.stage !== 'mfa') throw new ApiError('unauthenticated')
       const succeeded = await limitSignIn(c, 'second-factor')
       try {
-        const operator = await checkTotp(db, encryptionKey, session.operatorId, code, now())
+        const operator = await checkTotp(
+          db,
+          encryptionKey,
+          session.operatorId,
+          code,
+          now(),
+          devicesOf(c),
+        )
         await succeeded()
         return await finishLogin(c, session, operator, 'totp')
       } catch (error) {
@@ -258,6 +277,7 @@ export function authRoutes(options: AuthRoutesOptions) {
           sessionHash: session.idHash,
           response: response as unknown as AuthenticationResponseJSON,
           now: now(),
+          devices: devicesOf(c),
         })
         await succeeded()
         return await finishLogin(c, session, operator, 'passkey')
@@ -303,8 +323,10 @@ export function authRoutes(options: AuthRoutesOptions) {
     })
     .post('/setup/describe', async (c) => {
       const { token } = await readJson(c, SetupToken)
+      const succeeded = await limitSignIn(c, 'setup')
       try {
         const { email } = await describeSetupLink(db, token, now())
+        await succeeded()
         const secret = newTotpSecret()
         return c.json({
           email,
@@ -317,6 +339,7 @@ export function authRoutes(options: AuthRoutesOptions) {
     })
     .post('/setup', async (c) => {
       const input = await readJson(c, Setup)
+      const succeeded = await limitSignIn(c, 'setup')
       try {
         const operator = await completeSetup(
           db,
@@ -329,6 +352,7 @@ export function authRoutes(options: AuthRoutesOptions) {
           },
           now(),
         )
+        await succeeded()
         auditNote(c, {
           projectId: GLOBAL_CHAIN,
           action: 'operator.setup',

@@ -18,7 +18,7 @@ import {
 } from '../audit'
 import { GENESIS_HASH, legacyRowHash, rowHash } from '../audit/chain'
 import { createRestrictions } from '../fraud/events'
-import { completeSetup, createOperator } from '../operators'
+import { ALL_PROJECTS, completeSetup, createOperator, grantIn, setRole } from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
 import { newTotpSecret, totpCode, totpSecretText } from '../operators/totp'
 
@@ -295,6 +295,34 @@ for (const dialect of DIALECTS) {
         (await rootClient.call('PUT', `${p}/${granted.json.id}`, { body: { role: 'developer' } }))
           .status,
       ).toBe(200)
+    })
+
+    it("changes and removes only a grant made in this project, auditing the grant's role", async () => {
+      const wide = await makeOperator(h, 'wide-only@shop.example', 'analyst', '*')
+      expect(await grantIn(h.db, wide.id, ALL_PROJECTS)).toBe('analyst')
+      // The every-project grant applies here, but it is not this project's to change or remove.
+      expect(await grantIn(h.db, wide.id, projectId)).toBeUndefined()
+      const root = await login(h, await makeOperator(h, 'root-2@shop.example', 'owner', '*'))
+      const p = `/projects/${projectId}/settings/operators/${wide.id}`
+      expect((await root.call('PUT', p, { body: { role: 'support' } })).status).toBe(404)
+      expect((await root.call('DELETE', p)).status).toBe(404)
+      await setRole(h.db, wide.id, { projectId, role: 'support' })
+      expect((await root.call('PUT', p, { body: { role: 'developer' } })).status).toBe(200)
+      expect(await grantIn(h.db, wide.id, projectId)).toBe('developer')
+      expect((await root.call('DELETE', p)).status).toBe(200)
+      expect(await grantIn(h.db, wide.id, projectId)).toBeUndefined()
+      expect(await grantIn(h.db, wide.id, ALL_PROJECTS)).toBe('analyst')
+      const audit = await h.db
+        .selectFrom('audit_log')
+        .select(['action', 'before'])
+        .where('target', '=', wide.id)
+        .where('action', 'in', ['operator.role', 'operator.remove'])
+        .orderBy('seq')
+        .execute()
+      expect(audit.map((a) => [a.action, JSON.parse(a.before ?? 'null')])).toEqual([
+        ['operator.role', { role: 'support' }],
+        ['operator.remove', { role: 'developer' }],
+      ])
     })
 
     it('applies the project IP allowlist to the console and to secret keys', async () => {

@@ -53,7 +53,10 @@ export function consoleHeaders(): MiddlewareHandler {
 }
 
 export interface CookieSettings {
+  /** The session's cookie. */
   name: string
+  /** The device cookie's (see ../operators/devices.ts). */
+  deviceName: string
   secure: boolean
   path: string
 }
@@ -67,18 +70,48 @@ export function cookieSettings(publicUrl: string): CookieSettings {
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
   const secure = !(url.protocol === 'http:' && local)
   return secure
-    ? { name: '__Host-textgate_console', secure: true, path: '/' }
-    : { name: 'textgate_console', secure: false, path: '/console' }
+    ? {
+        name: '__Host-textgate_console',
+        deviceName: '__Host-textgate_device',
+        secure: true,
+        path: '/',
+      }
+    : { name: 'textgate_console', deviceName: 'textgate_device', secure: false, path: '/console' }
 }
 
-export function setSessionCookie(c: Context, cookie: CookieSettings, id: string, maxAgeMs: number) {
-  setCookie(c, cookie.name, id, {
+/** HttpOnly, SameSite=Strict, Secure except on a developer's plain-http localhost. */
+function setConsoleCookie(
+  c: Context,
+  cookie: CookieSettings,
+  name: string,
+  value: string,
+  maxAgeMs: number,
+) {
+  setCookie(c, name, value, {
     httpOnly: true,
     secure: cookie.secure,
     sameSite: 'Strict',
     path: cookie.path,
     maxAge: Math.floor(maxAgeMs / 1000),
   })
+}
+
+export function setSessionCookie(c: Context, cookie: CookieSettings, id: string, maxAgeMs: number) {
+  setConsoleCookie(c, cookie, cookie.name, id, maxAgeMs)
+}
+
+/** The browser's device cookie (../operators/devices.ts), set as the session's is. */
+export function setDeviceCookie(
+  c: Context,
+  cookie: CookieSettings,
+  value: string,
+  maxAgeMs: number,
+) {
+  setConsoleCookie(c, cookie, cookie.deviceName, value, maxAgeMs)
+}
+
+export function deviceCookie(c: Context, cookie: CookieSettings): string | undefined {
+  return getCookie(c, cookie.deviceName)
 }
 
 export function clearSessionCookie(c: Context, cookie: CookieSettings) {

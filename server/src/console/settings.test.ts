@@ -156,10 +156,22 @@ for (const dialect of DIALECTS) {
       expect(audit).toHaveLength(2)
     })
 
+    const jwksKids = async (): Promise<string[]> =>
+      (await h.call('GET', '/.well-known/jwks.json')).json.keys.map((k: { kid: string }) => k.kid)
+    /** The kid of a token issued now. */
+    const signingKid = async () => {
+      const token = await h.tokens.issue({
+        projectId,
+        verificationId: 'ver_signing',
+        phone: '+447400100010',
+        mode: 'test',
+        consent: { version: 'v1', at: h.now() },
+      })
+      return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string
+    }
+
     it('rotates the signing key (owner of every project only): the JWKS keeps the old key, new tokens use the new one', async () => {
-      const before = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
-        (k: { kid: string }) => k.kid,
-      )
+      const before = await jwksKids()
       // The one key signs every project's tokens: one project's owner may not rotate it either.
       for (const role of ['developer', 'analyst', 'support', 'owner']) {
         const refused = await clients[role]!.call('POST', `${base()}/settings/signing-key/rotate`)
@@ -173,19 +185,10 @@ for (const dialect of DIALECTS) {
       expect(rotated.status).toBe(200)
       expect(before).toContain(rotated.json.retiredKid)
       expect(before).not.toContain(rotated.json.kid)
-      const after = (await h.call('GET', '/.well-known/jwks.json')).json.keys.map(
-        (k: { kid: string }) => k.kid,
+      expect(await jwksKids()).toEqual(
+        expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]),
       )
-      expect(after).toEqual(expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]))
-      const token = await h.tokens.issue({
-        projectId,
-        verificationId: 'ver_rotation',
-        phone: '+447400100010',
-        mode: 'test',
-        consent: { version: 'v1', at: h.now() },
-      })
-      const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())
-      expect(header.kid).toBe(rotated.json.kid)
+      expect(await signingKid()).toBe(rotated.json.kid)
       const audit = await h.db
         .selectFrom('audit_log')
         .select(['action', 'target'])
@@ -193,6 +196,55 @@ for (const dialect of DIALECTS) {
         .where('status', '=', 200)
         .execute()
       expect(audit).toEqual([{ action: 'signing_key.rotate', target: rotated.json.kid }])
+    })
+
+    it('withdraws a signing key at once (owner of every project only), the signing one only with a new key, audited', async () => {
+      const root = await login(h, await makeOperator(h, 'root-withdraw@shop.example', 'owner', '*'))
+      const listed = await root.call('GET', `${base()}/settings/signing-keys`)
+      expect(listed.status).toBe(200)
+      const signing = listed.json.keys.find((k: { current: boolean }) => k.current).kid as string
+      expect(await jwksKids()).toContain(signing)
+      for (const role of ['developer', 'analyst', 'support', 'owner']) {
+        const path = `${base()}/settings/signing-keys/${signing}/withdraw`
+        const refused = await clients[role]!.call('POST', path, { body: { rotate: true } })
+        expect([role, refused.status]).toEqual([role, 403])
+        const list = await clients[role]!.call('GET', `${base()}/settings/signing-keys`)
+        expect([role, list.status]).toEqual([role, 403])
+      }
+      const withdraw = (kid: string, body: unknown) =>
+        root.call('POST', `${base()}/settings/signing-keys/${kid}/withdraw`, { body })
+      const alone = await withdraw(signing, {})
+      expect(alone.status).toBe(409)
+      expect(alone.json.error.code).toBe('signing_key_in_use')
+      expect(await jwksKids()).toContain(signing)
+      expect((await withdraw('2026-01-01_nosuchkey00000', { rotate: true })).status).toBe(404)
+      expect((await withdraw(signing, { rotate: 'yes' })).status).toBe(400)
+      const done = await withdraw(signing, { rotate: true })
+      expect(done.status).toBe(200)
+      expect(done.json).toMatchObject({ withdrawn: true, key: { kid: signing, published: false } })
+      expect(await jwksKids()).not.toContain(signing)
+      expect(await jwksKids()).toContain(done.json.newKid)
+      expect(await signingKid()).toBe(done.json.newKid)
+      expect((await withdraw(signing, { rotate: true })).json).toMatchObject({
+        withdrawn: false,
+        reason: 'already_withdrawn',
+      })
+      const audit = await h.db
+        .selectFrom('audit_log')
+        .select(['action', 'target', 'status', 'after'])
+        .where('action', '=', 'signing_key.withdraw')
+        .orderBy('seq')
+        .execute()
+      expect(audit.map((a) => [a.target, a.status])).toEqual([
+        [signing, 409],
+        ['2026-01-01_nosuchkey00000', 404],
+        [signing, 200],
+        [signing, 200],
+      ])
+      expect(JSON.parse(audit[2]!.after ?? 'null')).toMatchObject({
+        withdrawn: true,
+        newKid: done.json.newKid,
+      })
     })
 
     it('adds a list entry with a note and an expiry; once expired no list shows it', async () => {

@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, insertTestVerification } from '../../testing/storage'
+import { DEVICE_TTL_MS } from '../operators/devices'
 import { createProject } from '../projects'
 import { cleanUp } from './index'
 
@@ -65,6 +66,27 @@ for (const dialect of DIALECTS) {
           { ...entry, id: 'fle_never', value: '+4476', expires_at: null },
         ])
         .execute()
+      await storage.db
+        .insertInto('operators')
+        .values({
+          id: 'op_a',
+          email: 'a@shop.example',
+          password_hash: null,
+          totp_secret_encrypted: null,
+          totp_last_step: null,
+          locked_until: null,
+          created_at: 0,
+          disabled_at: null,
+        })
+        .execute()
+      const device = { operator_id: 'op_a', created_at: 0, locked_until: null }
+      await storage.db
+        .insertInto('operator_devices')
+        .values([
+          { ...device, id: 'unused-90-days', last_used_at: at - DEVICE_TTL_MS },
+          { ...device, id: 'used-since', last_used_at: at - DEVICE_TTL_MS + 60_000 },
+        ])
+        .execute()
       expect(await cleanUp(storage.db, at)).toEqual({
         earlyReports: 0,
         redeemedTokens: 1,
@@ -74,6 +96,7 @@ for (const dialect of DIALECTS) {
         spentChallenges: 1,
         fraudEvents: 0,
         callbackReplays: 0,
+        operatorDevices: 1,
         expiredListEntries: 1,
         masked: { verifications: 0, messages: 0, fraudEvents: 0, signals: 0, figures: 0 },
       })
@@ -85,6 +108,8 @@ for (const dialect of DIALECTS) {
         .orderBy('id')
         .execute()
       expect(entries.map((e) => e.id)).toEqual(['fle_later', 'fle_never'])
+      const devices = await storage.db.selectFrom('operator_devices').select('id').execute()
+      expect(devices).toEqual([{ id: 'used-since' }])
       await storage.dispose()
     })
 

@@ -1,13 +1,14 @@
 /**
  * Periodic clean-up of rows that only matter for a while: redeemed-token records past their
  * token's expiry, replayable Idempotency-Key answers after 24 h, sandbox inboxes after a
- * week, the fraud guard's expired counters, spent challenges and list entries, and its decisions after 30 days. Each statement is idempotent, so several processes may run it.
+ * week, the fraud guard's expired counters, spent challenges and list entries, and its decisions after 30 days, and console operators' browsers not signed in on for 90 days. Each statement is idempotent, so several processes may run it.
  * @module
  */
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { applyEarlyReports } from '../delivery/reports'
 import { deleteExpiredListEntries } from '../fraud/list-entries'
+import { dropExpiredDevices } from '../operators/devices'
 import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
 
@@ -47,6 +48,7 @@ export async function cleanUp(
     .deleteFrom('callback_replays')
     .where('expires_at', '<', at)
     .executeTakeFirst()
+  const operatorDevices = await dropExpiredDevices(db, at)
   // After a first pass over everything, each pass masks only what crossed the line since the
   // last one (with an hour's slack for rows committed late or clocks that differ).
   const last = maskedBefore.get(db)
@@ -65,6 +67,7 @@ export async function cleanUp(
     spentChallenges: Number(challenges.numDeletedRows),
     fraudEvents: Number(events.numDeletedRows),
     callbackReplays: Number(replays.numDeletedRows),
+    operatorDevices,
     expiredListEntries: listEntries,
     masked: retention,
   }

@@ -1,7 +1,8 @@
 /**
  * Operator accounts: created by the CLI or by an owner's invitation, each with a one-time setup
  * link where the operator chooses a password and enrols a TOTP authenticator; per-project roles;
- * login (password, then the second factor) with a lockout after repeated failures.
+ * login (password, then the second factor) with a lockout after repeated failures, the account's
+ * or, for a browser the operator signed in on before, that browser's (./lockout.ts, ./devices.ts).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
@@ -10,6 +11,14 @@ import { newId } from '../ids'
 import { decryptToBuffer, encrypt } from '../secrets'
 import type { Database, Operator, OperatorRole } from '../storage'
 import { withFields } from '../with-fields'
+import {
+  clearFailures,
+  type KnownDevices,
+  type Lockout,
+  lockedNow,
+  NO_DEVICE,
+  recordFailure,
+} from './lockout'
 import { hashPassword, passwordProblem, spendPasswordTime, verifyPassword } from './passwords'
 import { matchTotp, newTotpSecret } from './totp'
 
@@ -18,8 +27,6 @@ export { can, isRole, PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES } fr
 export const ALL_PROJECTS = '*'
 /** Setup and invitation links work once, within this time. */
 export const LINK_TTL_MS = 72 * 3600_000
-const MAX_FAILED_LOGINS = 10
-const LOCKOUT_MS = 15 * 60_000
 /** The one answer to a refused password, whatever the reason (the lock included). */
 const INVALID_CREDENTIALS =
   'The email or password is wrong. After 10 failed logins an account is locked for 15 minutes.'
@@ -204,8 +211,10 @@ export async function completeSetup(
     .where('id', '=', row.id)
     .execute()
   // New credentials end every session opened with the old ones (a reset link is how an owner
-  // takes an account back from whoever had its password and authenticator).
+  // takes an account back from whoever had its password and authenticator), and every browser
+  // they signed in on is unknown again.
   await db.deleteFrom('operator_sessions').where('operator_id', '=', row.id).execute()
+  await db.deleteFrom('operator_devices').where('operator_id', '=', row.id).execute()
   return withFields(row, { password_hash: passwordHash })
 }
 
@@ -225,65 +234,38 @@ export function passwordMessage(problem: string): string {
 /** A fresh TOTP secret for a setup page (kept by the browser until the setup completes). */
 export { newTotpSecret }
 
-/**
- * One more failed login; the tenth in a row locks the account for a while. One statement that
- * counts from the stored value, so failures that run at the same time each count (a count read
- * before a 100 ms scrypt and written back after let a burst of guesses count as one).
- */
-export async function recordFailure(db: Kysely<Database>, operatorId: string, now: number) {
-  await db
-    .updateTable('operators')
-    .set((eb) => {
-      const locks = eb('failed_logins', '>=', MAX_FAILED_LOGINS - 1)
-      return {
-        failed_logins: eb
-          .case()
-          .when(locks)
-          .then(0)
-          .else(eb('failed_logins', '+', 1))
-          .end(),
-        locked_until: eb
-          .case()
-          .when(locks)
-          .then(now + LOCKOUT_MS)
-          .else(eb.ref('locked_until'))
-          .end(),
-      }
-    })
-    .where('id', '=', operatorId)
-    .execute()
-}
-
 export function lockedError(lockedUntil: number, now: number): OperatorError {
   return new OperatorError('locked', 'Too many failed logins: try again later.', {
     retryAfterSeconds: Math.ceil((lockedUntil - now) / 1000),
   })
 }
 
-/**
- * The account's lock as stored now, read again after a slow check: guesses sent at once all
- * pass the first look before any of them fails, and a right one among them must not open an
- * account the wrong ones locked meanwhile.
- */
-export async function lockedNow(db: Kysely<Database>, operatorId: string, now: number) {
-  const row = await db
-    .selectFrom('operators')
-    .select('locked_until')
-    .where('id', '=', operatorId)
-    .executeTakeFirst()
-  return row?.locked_until != null && row.locked_until > now ? row.locked_until : null
+/** The lock the attempt counts toward: the account's as read with its row, a browser's read now. */
+export async function lockedBefore(
+  db: Kysely<Database>,
+  lockout: Lockout,
+  operator: Pick<Operator, 'locked_until'>,
+  now: number,
+): Promise<number | null> {
+  if (lockout.kind === 'device') return lockedNow(db, lockout, now)
+  return operator.locked_until !== null && operator.locked_until > now
+    ? operator.locked_until
+    : null
 }
 
 /**
  * The first factor. The same error, after the same work, for an unknown email, a wrong password,
  * an account not set up yet and a locked account (right password or not): a distinct answer
  * for a locked account would tell that the email is an operator's after ten wrong passwords.
+ * `devices`: the client's device cookie; from a browser the operator signed in on before, the
+ * attempt counts toward that browser's lock instead of the account's.
  */
 export async function checkPassword(
   db: Kysely<Database>,
   emailRaw: string,
   password: string,
   now = Date.now(),
+  devices: KnownDevices = NO_DEVICE,
 ): Promise<Operator> {
   let email: string
   try {
@@ -299,24 +281,32 @@ export async function checkPassword(
     await spendPasswordTime(password)
     throw invalid
   }
-  if (operator.locked_until !== null && operator.locked_until > now) {
+  const lockout = await devices.lockoutFor(operator.id)
+  if ((await lockedBefore(db, lockout, operator, now)) !== null) {
     await spendPasswordTime(password)
     throw invalid
   }
   const right = await verifyPassword(password, operator.password_hash)
-  if (!right) await recordFailure(db, operator.id, now)
-  // A right password is refused too if wrong ones sent alongside locked the account meanwhile.
-  if (!right || (await lockedNow(db, operator.id, now)) !== null) throw invalid
+  if (!right) await recordFailure(db, lockout, now)
+  // A right password is refused too if wrong ones sent alongside locked it meanwhile.
+  if (!right || (await lockedNow(db, lockout, now)) !== null) throw invalid
   return operator
 }
 
-/** The second factor; each step is taken once (the update is conditional on the last step). */
+/** Thrown inside a transaction to undo it: the step was taken by another request. */
+class StepTaken extends Error {}
+
+/**
+ * The second factor; each step is taken once (the update is conditional on the last step).
+ * Failures count as the password's do (`devices`: see {@link checkPassword}).
+ */
 export async function checkTotp(
   db: Kysely<Database>,
   encryptionKey: Buffer,
   operatorId: string,
   code: string,
   now = Date.now(),
+  devices: KnownDevices = NO_DEVICE,
 ): Promise<Operator> {
   const operator = await db
     .selectFrom('operators')
@@ -326,31 +316,41 @@ export async function checkTotp(
   if (!operator?.totp_secret_encrypted || operator.disabled_at !== null) {
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
-  if (operator.locked_until !== null && operator.locked_until > now) {
-    throw lockedError(operator.locked_until, now)
-  }
+  const lockout = await devices.lockoutFor(operatorId)
+  const lockedAt = await lockedBefore(db, lockout, operator, now)
+  if (lockedAt !== null) throw lockedError(lockedAt, now)
   const secret = new Uint8Array(decryptToBuffer(encryptionKey, operator.totp_secret_encrypted))
   const step = matchTotp(secret, code.trim(), now, operator.totp_last_step)
   if (step === null) {
-    await recordFailure(db, operator.id, now)
+    await recordFailure(db, lockout, now)
     // Once locked, the same answer as the right code gets (below).
-    const locked = await lockedNow(db, operator.id, now)
+    const locked = await lockedNow(db, lockout, now)
     if (locked !== null) throw lockedError(locked, now)
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
-  // Taken only while the account is not locked: wrong codes sent alongside may have locked it.
-  let taken = db
-    .updateTable('operators')
-    .set({ totp_last_step: step, failed_logins: 0, locked_until: null })
-    .where('id', '=', operatorId)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-  taken =
-    operator.totp_last_step === null
-      ? taken.where('totp_last_step', 'is', null)
-      : taken.where('totp_last_step', '<', step)
-  const result = await taken.executeTakeFirst()
-  if (Number(result.numUpdatedRows) !== 1) {
-    const locked = await lockedNow(db, operatorId, now)
+  // Taken only while not locked (wrong codes sent alongside may have locked it), and the count
+  // cleared only with the step taken: both or neither.
+  const taken = await db
+    .transaction()
+    .execute(async (trx) => {
+      if (!(await clearFailures(trx, lockout, now))) return false
+      let take = trx
+        .updateTable('operators')
+        .set({ totp_last_step: step })
+        .where('id', '=', operatorId)
+      take =
+        operator.totp_last_step === null
+          ? take.where('totp_last_step', 'is', null)
+          : take.where('totp_last_step', '<', step)
+      if (Number((await take.executeTakeFirst()).numUpdatedRows) !== 1) throw new StepTaken()
+      return true
+    })
+    .catch((error: unknown) => {
+      if (error instanceof StepTaken) return false
+      throw error
+    })
+  if (!taken) {
+    const locked = await lockedNow(db, lockout, now)
     if (locked !== null) throw lockedError(locked, now)
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
@@ -373,6 +373,26 @@ export async function rolesOf(db: Kysely<Database>, operatorId: string): Promise
 
 export function roleIn(roles: OperatorRoles, projectId: string): OperatorRole | undefined {
   return roles.roles[projectId] ?? roles.roles[ALL_PROJECTS]
+}
+
+/**
+ * The role granted to the operator in exactly `projectId` (`'*'`: the every-project grant),
+ * without the every-project fallback of {@link roleIn}: the grant a change or removal acts on.
+ * @example
+ * const everyProject = await grantIn(db, operatorId, ALL_PROJECTS)
+ */
+export async function grantIn(
+  db: Kysely<Database>,
+  operatorId: string,
+  projectId: string,
+): Promise<OperatorRole | undefined> {
+  const row = await db
+    .selectFrom('operator_roles')
+    .select('role')
+    .where('operator_id', '=', operatorId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  return row?.role
 }
 
 export async function findOperatorByEmail(db: Kysely<Database>, email: string) {

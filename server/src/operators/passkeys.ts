@@ -3,8 +3,8 @@
  * session, offered after the password. The WebAuthn ceremonies are `@simplewebauthn/server`'s;
  * here are only the storage and the rules: the relying party is the server's public host, each
  * challenge lives in the console session that asked for it and is used once, a signature counter
- * that goes backwards is refused, and a failed passkey counts toward the account's lockout like a
- * wrong TOTP code.
+ * that goes backwards is refused, and a failed passkey counts toward the lockout like a wrong
+ * TOTP code (the account's, or a known browser's).
  * @module
  */
 import {
@@ -19,7 +19,8 @@ import {
 import type { Kysely } from 'kysely'
 import { newId } from '../ids'
 import type { Database, Operator } from '../storage'
-import { lockedError, lockedNow, OperatorError, recordFailure } from './index'
+import { lockedBefore, lockedError, OperatorError } from './index'
+import { clearFailures, type KnownDevices, lockedNow, NO_DEVICE, recordFailure } from './lockout'
 
 export interface RelyingParty {
   /** The server's host name (WebAuthn refuses IP addresses). */
@@ -224,6 +225,8 @@ export async function checkPasskey(
     sessionHash: string
     response: AuthenticationResponseJSON
     now: number
+    /** The client's device cookie (see checkPassword). */
+    devices?: KnownDevices
   },
 ): Promise<Operator> {
   const operator = await db
@@ -234,11 +237,9 @@ export async function checkPasskey(
   if (!operator || operator.disabled_at !== null) {
     throw new OperatorError('invalid_passkey', 'The passkey was not accepted.')
   }
-  if (operator.locked_until !== null && operator.locked_until > input.now) {
-    throw new OperatorError('locked', 'Too many failed logins: try again later.', {
-      retryAfterSeconds: Math.ceil((operator.locked_until - input.now) / 1000),
-    })
-  }
+  const lockout = await (input.devices ?? NO_DEVICE).lockoutFor(operator.id)
+  const lockedAt = await lockedBefore(db, lockout, operator, input.now)
+  if (lockedAt !== null) throw lockedError(lockedAt, input.now)
   const expectedChallenge = await takeChallenge(db, input.sessionHash)
   const key = await db
     .selectFrom('operator_passkeys')
@@ -247,7 +248,7 @@ export async function checkPasskey(
     .where('credential_id', '=', input.response.id)
     .executeTakeFirst()
   const refuse = async (): Promise<never> => {
-    await recordFailure(db, operator.id, input.now)
+    await recordFailure(db, lockout, input.now)
     throw new OperatorError('invalid_passkey', 'The passkey was not accepted.')
   }
   if (!key) return refuse()
@@ -275,15 +276,9 @@ export async function checkPasskey(
     .set({ counter: result.authenticationInfo.newCounter, last_used_at: input.now })
     .where('id', '=', key.id)
     .execute()
-  // Cleared only while not locked: forged answers sent alongside may have locked the account.
-  const cleared = await db
-    .updateTable('operators')
-    .set({ failed_logins: 0, locked_until: null })
-    .where('id', '=', operator.id)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', input.now)]))
-    .executeTakeFirst()
-  if (Number(cleared.numUpdatedRows) !== 1) {
-    const locked = await lockedNow(db, operator.id, input.now)
+  // Cleared only while not locked: forged answers sent alongside may have locked it.
+  if (!(await clearFailures(db, lockout, input.now))) {
+    const locked = await lockedNow(db, lockout, input.now)
     throw locked === null
       ? new OperatorError('invalid_passkey', 'The passkey was not accepted.')
       : lockedError(locked, input.now)

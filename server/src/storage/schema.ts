@@ -157,6 +157,8 @@ export interface SigningKeyTable {
   created_at: number
   /** When it stopped signing (a newer key took over); null while current. */
   retired_at: number | null
+  /** When it was withdrawn (compromised): out of the JWKS from then on, its tokens refused. */
+  withdrawn_at: number | null
 }
 
 export interface RedeemedTokenTable {
@@ -346,6 +348,21 @@ export interface OperatorSessionTable {
   challenge: string | null
 }
 
+/**
+ * A browser an operator fully signed in on, named by its device cookie; its own failed sign-ins
+ * and lock, apart from the account's (which holds every other client).
+ */
+export interface OperatorDeviceTable {
+  /** SHA-256 (hex) of the random id in the cookie. */
+  id: string
+  operator_id: string
+  created_at: number
+  /** The last full sign-in on it: the cookie is trusted for 90 days from then. */
+  last_used_at: number
+  failed_logins: Generated<number>
+  locked_until: number | null
+}
+
 export interface OperatorPasskeyTable {
   id: string
   operator_id: string
@@ -505,6 +522,7 @@ export interface Database {
   operator_links: OperatorLinkTable
   operator_sessions: OperatorSessionTable
   operator_passkeys: OperatorPasskeyTable
+  operator_devices: OperatorDeviceTable
   audit_log: AuditLogTable
   audit_heads: AuditHeadTable
   erasures: ErasureTable

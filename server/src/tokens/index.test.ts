@@ -146,6 +146,54 @@ for (const dialect of DIALECTS) {
       expect(kids).toEqual([kid])
     })
 
+    it('withdraws a key at once: out of the JWKS and refused by redeem; the signing key only with its successor', async () => {
+      const signing = decodeProtectedHeader(await tokens.issue(input)).kid as string
+      const retiring = await tokens.issue(input)
+      now += 1_000
+      const { kid: next } = await tokens.rotate()
+      now += 1_000
+      // A retired key, still published for its tokens: withdrawn alone, no new key needed.
+      expect((await tokens.jwks()).keys.map((k) => k.kid)).toEqual([next, signing])
+      expect((await tokens.redeem(retiring, 'prj_a', 'live')).valid).toBe(true)
+      const stillValid = await tokens.issue(input)
+      const keys = await tokens.signingKeys()
+      expect(keys.filter((k) => k.kid === next || k.kid === signing)).toMatchObject([
+        { kid: next, current: true, published: true, withdrawnAt: null },
+        { kid: signing, current: false, published: true, withdrawnAt: null },
+      ])
+      // The key that signs now: refused without a successor made in the same step.
+      await expect(tokens.withdraw(next)).rejects.toMatchObject({ code: 'in_use' })
+      await expect(tokens.withdraw('2026-01-01_nosuchkey')).rejects.toMatchObject({
+        code: 'not_found',
+      })
+      const withdrawn = await tokens.withdraw(next, { rotate: true })
+      expect(withdrawn).toMatchObject({ withdrawn: true, key: { kid: next, published: false } })
+      expect(withdrawn.newKid).toBe(withdrawn.currentKid)
+      expect(withdrawn.currentKid).not.toBe(next)
+      // Gone from the JWKS at once (not after its tokens' 11 minutes), its tokens refused, and
+      // this process signs with the new key from now on.
+      expect((await tokens.jwks()).keys.map((k) => k.kid)).toEqual([withdrawn.currentKid, signing])
+      expect(await tokens.redeem(stillValid, 'prj_a', 'live')).toEqual({
+        valid: false,
+        reason: 'invalid_token',
+      })
+      expect(decodeProtectedHeader(await tokens.issue(input)).kid).toBe(withdrawn.currentKid)
+      // A retired key alone; a second call changes nothing.
+      expect((await tokens.withdraw(signing)).withdrawn).toBe(true)
+      expect(await tokens.withdraw(signing)).toMatchObject({
+        withdrawn: false,
+        reason: 'already_withdrawn',
+        newKid: null,
+      })
+      expect((await tokens.jwks()).keys.map((k) => k.kid)).toEqual([withdrawn.currentKid])
+      const rows = await storage.db
+        .selectFrom('signing_keys')
+        .select('kid')
+        .where('retired_at', 'is', null)
+        .execute()
+      expect(rows).toEqual([{ kid: withdrawn.currentKid }])
+    })
+
     it('redeems once; wrong project, tampered and expired tokens are refused', async () => {
       const token = await tokens.issue(input)
       expect(await tokens.redeem(token, 'prj_other', 'live')).toEqual({
@@ -440,36 +488,65 @@ for (const dialect of DIALECTS) {
       expect(jwksRequests - before).toBe(1)
     })
 
-    it('fetches the JWKS at most once for any number of tokens with made-up kids', async () => {
-      const token = await tokens.issue(input)
+    const withKid = (token: string, kid: string) => {
       const [h, p, s] = token.split('.') as [string, string, string]
       const header = JSON.parse(Buffer.from(h, 'base64url').toString())
-      const withKid = (kid: string) =>
-        `${Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url')}.${p}.${s}`
-      const before = jwksRequests
-      const codes = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          verifyPhoneToken(withKid(`made-up-${i}`), { issuer, audience: 'prj_a' }).then(
-            () => 'ok',
-            (error: PhoneTokenError) => error.code,
-          ),
-        ),
+      return `${Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url')}.${p}.${s}`
+    }
+    const outcome = (token: string) =>
+      verifyPhoneToken(token, { issuer, audience: 'prj_a' }).then(
+        () => 'ok',
+        (error: PhoneTokenError) => error.code,
       )
-      for (let i = 0; i < 20; i++) {
-        codes.push(
-          await verifyPhoneToken(withKid(`later-${i}`), { issuer, audience: 'prj_a' }).then(
-            () => 'ok',
-            (error: PhoneTokenError) => error.code,
-          ),
-        )
-      }
+
+    it('fetches the JWKS at most once per 5 s for any number of tokens with made-up kids', async () => {
+      const token = await tokens.issue(input)
+      const before = jwksRequests
+      const started = Date.now()
+      // Two bursts, the second while the first's fetch is under way or just done: each made-up
+      // kid waits for a fetch that started after it came, and there is one per 5 s at most.
+      const first = Array.from({ length: 40 }, (_, i) => outcome(withKid(token, `made-up-${i}`)))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const second = Array.from({ length: 40 }, (_, i) => outcome(withKid(token, `later-${i}`)))
+      const codes = await Promise.all([...first, ...second])
       expect(new Set(codes)).toEqual(new Set(['unknown_key']))
-      // One at most (none when the rotation above started the cooldown).
-      expect(jwksRequests - before).toBeLessThanOrEqual(1)
+      const fetches = jwksRequests - before
+      expect(fetches).toBeGreaterThanOrEqual(1)
+      expect(fetches).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 5_000))
       const after = jwksRequests
       // The real key still verifies from the cache.
       await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
       expect(jwksRequests).toBe(after)
-    })
+    }, 30_000)
+
+    it("verifies a new key's token that comes right after made-up kids, waiting instead of refusing it", async () => {
+      const token = await tokens.issue(input)
+      await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
+      // Someone sends a made-up kid: its fetch finds nothing.
+      expect(await outcome(withKid(token, 'made-up-before-rotation'))).toBe('unknown_key')
+      const { kid } = await tokens.rotate()
+      const fresh = await tokens.issue(input)
+      expect(decodeProtectedHeader(fresh).kid).toBe(kid)
+      const started = Date.now()
+      // The 30 s cooldown refused this as unknown_key; now it waits for the next fetch.
+      expect(await outcome(fresh)).toBe('ok')
+      expect(Date.now() - started).toBeLessThan(7_000)
+    }, 30_000)
+
+    it("stops verifying a withdrawn key's tokens at the next fetch: at once on the first token of its successor", async () => {
+      const compromised = await tokens.issue(input)
+      await verifyPhoneToken(compromised, { issuer, audience: 'prj_a' })
+      const kid = decodeProtectedHeader(compromised).kid as string
+      const { newKid } = await tokens.withdraw(kid, { rotate: true })
+      // The store's cache still holds the key until it fetches again (at the latest after
+      // 5 minutes); the server's redeem refuses the token at once.
+      expect(await outcome(compromised)).toBe('ok')
+      expect((await tokens.redeem(compromised, 'prj_a', 'live')).valid).toBe(false)
+      const fresh = await tokens.issue(input)
+      expect(decodeProtectedHeader(fresh).kid).toBe(newKid)
+      expect(await outcome(fresh)).toBe('ok')
+      // That fetch dropped the withdrawn key: tokens made with it are refused from now on.
+      expect(await outcome(compromised)).toBe('unknown_key')
+    }, 30_000)
   })
 }

@@ -1,6 +1,7 @@
 /**
  * Phone tokens: signing keys (created on first start, private halves encrypted at rest,
- * rotated by `pnpm textgate keys rotate`), the JWKS, issuing and one-time redemption.
+ * rotated by `pnpm textgate keys rotate`, withdrawn at once when compromised by `keys withdraw`),
+ * the JWKS, issuing and one-time redemption.
  * @module
  */
 import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
@@ -23,6 +24,7 @@ import {
   jwtVerify,
 } from 'jose'
 import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
 import * as v from 'valibot'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, SigningKey } from '../storage'
@@ -57,6 +59,41 @@ export interface IssueTokenInput {
   /** `at` in epoch milliseconds. */
   consent: { version: string; at: number }
 }
+
+/** A signing key as operators see it (its public half only). */
+export interface SigningKeySummary {
+  kid: string
+  alg: SigningAlgorithm
+  createdAt: string
+  /** When it stopped signing; null for the key that signs now. */
+  retiredAt: string | null
+  withdrawnAt: string | null
+  /** It signs new tokens. */
+  current: boolean
+  /** It is in the JWKS now (the current key, and retired keys until their tokens expired). */
+  published: boolean
+}
+
+export type WithdrawResult = {
+  key: SigningKeySummary
+  /** The key that signs now. */
+  currentKid: string
+  /** The key made in the same step (`rotate`), or null. */
+  newKid: string | null
+} & ({ withdrawn: true } | { withdrawn: false; reason: 'already_withdrawn' })
+
+export class SigningKeyError extends Error {
+  constructor(
+    /** `not_found`: no such kid; `in_use`: it signs now and no new key was asked for. */
+    readonly code: 'not_found' | 'in_use',
+    message: string,
+  ) {
+    super(`[textgate] [tokens] ${message}`)
+    this.name = 'SigningKeyError'
+  }
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
 
 interface CurrentKey {
   kid: string
@@ -114,8 +151,14 @@ export function createTokenService({
       private_key_encrypted: encrypt(encryptionKey, await exportPKCS8(privateKey)),
       created_at: at,
       retired_at: null,
+      withdrawn_at: null,
     }
   }
+
+  /** Still in the JWKS at `at`: not withdrawn, and current or retired within a token's life. */
+  const isPublished = (row: Pick<SigningKey, 'retired_at' | 'withdrawn_at'>, at: number) =>
+    row.withdrawn_at === null &&
+    (row.retired_at === null || Number(row.retired_at) > at - ttlMs - JWKS_LEEWAY_MS)
 
   /** The one unretired key. */
   async function currentRow(): Promise<SigningKey | undefined> {
@@ -153,6 +196,7 @@ export function createTokenService({
     const rows = await db
       .selectFrom('signing_keys')
       .select(['public_jwk', 'retired_at'])
+      .where('withdrawn_at', 'is', null)
       .where((eb) =>
         eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', at - ttlMs - JWKS_LEEWAY_MS)]),
       )
@@ -160,6 +204,28 @@ export function createTokenService({
       .execute()
     return rows.map((row) => JSON.parse(row.public_jwk) as JWK)
   }
+
+  async function summaryOf(kid: string, at: number): Promise<SigningKeySummary | undefined> {
+    const row = await db
+      .selectFrom('signing_keys')
+      .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at'])
+      .where('kid', '=', kid)
+      .executeTakeFirst()
+    return row && toSummary(row, at)
+  }
+
+  const toSummary = (
+    row: Pick<SigningKey, 'kid' | 'alg' | 'created_at' | 'retired_at' | 'withdrawn_at'>,
+    at: number,
+  ): SigningKeySummary => ({
+    kid: row.kid,
+    alg: row.alg,
+    createdAt: iso(row.created_at) as string,
+    retiredAt: iso(row.retired_at),
+    withdrawnAt: iso(row.withdrawn_at),
+    current: row.retired_at === null,
+    published: isPublished(row, at),
+  })
 
   return {
     /** Creates the first signing key if there is none. Safe when processes start together. */
@@ -229,6 +295,68 @@ export function createTokenService({
       return { kid: row.kid, retiredKid: retired[0]?.kid ?? null }
     },
 
+    /** Every signing key, newest first: which signs, which the JWKS holds, which were withdrawn. */
+    async signingKeys(): Promise<SigningKeySummary[]> {
+      const at = now()
+      const rows = await db
+        .selectFrom('signing_keys')
+        .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at'])
+        .orderBy('created_at', 'desc')
+        .orderBy('kid', 'desc')
+        .execute()
+      return rows.map((row) => toSummary(row, at))
+    },
+
+    /**
+     * Withdraws a key at once (compromised): it leaves the JWKS now, so redeem refuses its tokens
+     * here at once and store servers as soon as their JWKS cache fetches again. The key that signs
+     * now is withdrawn only with `rotate` (a new key made and signing in the same step: there is
+     * always one); `rotate` with a retired key also rotates. Idempotent: a second call says
+     * `already_withdrawn`. Throws {@link SigningKeyError}.
+     */
+    async withdraw(
+      kid: string,
+      { rotate = false }: { rotate?: boolean } = {},
+    ): Promise<WithdrawResult> {
+      const at = now()
+      const replacement = rotate ? await newKeyRow(at) : undefined
+      const done = await db.transaction().execute(async (trx) => {
+        const key = await trx
+          .selectFrom('signing_keys')
+          .select(['retired_at', 'withdrawn_at'])
+          .where('kid', '=', kid)
+          .executeTakeFirst()
+        if (!key) throw new SigningKeyError('not_found', `no signing key ${kid}`)
+        if (key.withdrawn_at !== null) return false
+        if (key.retired_at === null && !replacement) {
+          throw new SigningKeyError(
+            'in_use',
+            `${kid} signs every token now: withdraw it together with a new key (rotate)`,
+          )
+        }
+        if (replacement) {
+          await trx
+            .updateTable('signing_keys')
+            .set({ retired_at: at })
+            .where('retired_at', 'is', null)
+            .execute()
+          await trx.insertInto('signing_keys').values(replacement).execute()
+        }
+        await trx
+          .updateTable('signing_keys')
+          .set({ withdrawn_at: at })
+          .where('kid', '=', kid)
+          .execute()
+        return true
+      })
+      current = undefined
+      const key = (await summaryOf(kid, at)) as SigningKeySummary
+      const currentKid = (await currentRow())?.kid ?? ''
+      return done
+        ? { withdrawn: true, key, currentKid, newKid: replacement?.kid ?? null }
+        : { withdrawn: false, reason: 'already_withdrawn', key, currentKid, newKid: null }
+    },
+
     /**
      * Checks a token and consumes it: valid once, then `already_redeemed`. The jti's primary
      * key decides between concurrent calls, in any number of processes. A token whose mode is
@@ -284,3 +412,18 @@ export function createTokenService({
 }
 
 export type TokenService = ReturnType<typeof createTokenService>
+
+/**
+ * The log line of a withdrawal (`event: signing_key.withdrawn`), public kids only; the audit
+ * row is its caller's (the console's request, the CLI's own).
+ */
+export function signingKeyWithdrawn(
+  logger: Logger | undefined,
+  result: Extract<WithdrawResult, { withdrawn: true }>,
+  by: string,
+): void {
+  logger?.warn(
+    { event: 'signing_key.withdrawn', kid: result.key.kid, currentKid: result.currentKid, by },
+    'signing key withdrawn: out of the JWKS, its tokens refused',
+  )
+}

@@ -67,21 +67,25 @@ function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
   }
 }
 
-/** How long a key set stays cached before it is fetched again on its own. */
-const JWKS_MAX_AGE_MS = 10 * 60_000
-/** At most one fetch a cooldown for tokens whose kid the cached key set lacks. */
-const UNKNOWN_KID_COOLDOWN_MS = 30_000
+/**
+ * How long a key set stays cached before it is fetched again on its own: the JWKS's own
+ * `Cache-Control: max-age`. It bounds how long a withdrawn key's tokens still verify here when no
+ * token of the new key comes by first (see {@link remoteKeySet}).
+ */
+const JWKS_MAX_AGE_MS = 5 * 60_000
+/** At most one fetch per interval for tokens whose kid the cached key set lacks. */
+const UNKNOWN_KID_INTERVAL_MS = 5_000
 
 // One key set per URL for the life of the process.
 const keySets = new Map<string, JWTVerifyGetKey>()
 
 /**
- * The keys at `url`, cached, fetched again on their own every 10 minutes, and on a kid the
- * cache lacks (a rotation), at most once per cooldown. jose's own cooldown also counts the
- * first fetch, so a token signed with a new key right after a rotation was refused as
- * `unknown_key` for up to 30 s after the store had verified any token: here only fetches made
- * for an unknown kid start the cooldown. Any number of tokens with made-up kids still cause at
- * most one fetch a cooldown (concurrent ones share it), besides the 10-minute refresh.
+ * The keys at `url`, cached, fetched again on their own every 5 minutes, and for a token whose
+ * kid the cache lacks (a rotation, or a withdrawal's new key: that fetch also drops the withdrawn
+ * key). Such fetches start at most once per 5 s, however many made-up kids arrive; a token whose
+ * kid is unknown waits for a fetch that starts after it came (5 s at most, plus the fetch)
+ * instead of being refused, so a token of a new key is never refused because someone sent
+ * made-up kids just before it (the 30 s cooldown before this refused it for up to 30 s).
  */
 function remoteKeySet(url: string): JWTVerifyGetKey {
   let keySet = keySets.get(url)
@@ -91,23 +95,46 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
     cacheMaxAge: JWKS_MAX_AGE_MS,
     cooldownDuration: Number.POSITIVE_INFINITY,
   })
-  let unknownKidFetchAt = Number.NEGATIVE_INFINITY
-  let unknownKidFetch: Promise<void> | undefined
+  let lastStart = Number.NEGATIVE_INFINITY
+  let underWay: { startedAt: number; done: Promise<void> } | undefined
+  let due: Promise<void> | undefined
+  /** A fetch that starts at `at` or later: under way, due, or due as soon as the interval allows. */
+  const fetchSince = (at: number): Promise<void> => {
+    if (underWay && underWay.startedAt >= at) return underWay.done
+    due ??= (async () => {
+      const wait = lastStart + UNKNOWN_KID_INTERVAL_MS - Date.now()
+      // Awaited even when 0, so `due` is set before it is cleared below.
+      await (wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined)
+      due = undefined
+      lastStart = Date.now()
+      const fetch = { startedAt: lastStart, done: remote.reload() }
+      underWay = fetch
+      try {
+        await fetch.done
+      } finally {
+        if (underWay === fetch) underWay = undefined
+      }
+    })()
+    return due
+  }
   keySet = async (header, token) => {
+    const arrivedAt = Date.now()
     try {
       return await remote(header, token)
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
-      if (!unknownKidFetch) {
-        if (Date.now() - unknownKidFetchAt < UNKNOWN_KID_COOLDOWN_MS) throw error
-        unknownKidFetchAt = Date.now()
-        unknownKidFetch = remote.reload().finally(() => {
-          unknownKidFetch = undefined
-        })
-      }
-      await unknownKidFetch
-      return remote(header, token)
     }
+    // A fetch under way may bring it already (a burst of a new key's first tokens).
+    if (underWay) {
+      await underWay.done.catch(() => {})
+      try {
+        return await remote(header, token)
+      } catch (error) {
+        if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
+      }
+    }
+    await fetchSince(arrivedAt)
+    return remote(header, token)
   }
   keySets.set(url, keySet)
   return keySet

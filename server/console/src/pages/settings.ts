@@ -22,6 +22,16 @@ interface Key {
   lastUsedAt: string | null
 }
 
+/** A token signing key (public half), as GET settings/signing-keys lists it. */
+interface SigningKey {
+  kid: string
+  createdAt: string
+  retiredAt: string | null
+  withdrawnAt: string | null
+  current: boolean
+  published: boolean
+}
+
 const at = (iso: string | null) => (iso === null ? null : Date.parse(iso))
 interface Operator {
   id: string
@@ -42,6 +52,7 @@ export class SettingsPage extends ProjectPage {
     ...ProjectPage.properties,
     settings: { state: true },
     keys: { state: true },
+    signingKeys: { state: true },
     operators: { state: true },
     message: { state: true },
     newKeys: { state: true },
@@ -50,6 +61,7 @@ export class SettingsPage extends ProjectPage {
   }
   declare settings: Settings | undefined
   declare keys: Key[]
+  declare signingKeys: SigningKey[] | undefined
   declare operators: Operator[] | undefined
   declare message: string
   declare newKeys: { publishableKey: string; secretKey: string } | undefined
@@ -66,6 +78,9 @@ export class SettingsPage extends ProjectPage {
   protected async load() {
     this.settings = await api<Settings>('GET', `${this.base}/settings`)
     this.keys = (await api<{ keys: Key[] }>('GET', `${this.base}/settings/keys`)).keys
+    this.signingKeys = this.project.everyProjectOwner
+      ? (await api<{ keys: SigningKey[] }>('GET', `${this.base}/settings/signing-keys`)).keys
+      : undefined
     this.operators = this.can('operators.manage')
       ? (await api<{ operators: Operator[] }>('GET', `${this.base}/settings/operators`)).operators
       : undefined
@@ -126,8 +141,35 @@ export class SettingsPage extends ProjectPage {
   private rotateSigning() {
     void this.act(async () => {
       const { kid } = await api<{ kid: string }>('POST', `${this.base}/settings/signing-key/rotate`)
+      await this.load()
       return t.settings.rotated(kid)
     })
+  }
+
+  /** A compromised key: out of the JWKS now; the one that signs goes with a new key. */
+  private withdrawSigning(key: SigningKey) {
+    if (!confirm(t.settings.confirmWithdraw(key.kid, key.current))) return
+    void this.act(async () => {
+      const { currentKid } = await api<{ currentKid: string }>(
+        'POST',
+        `${this.base}/settings/signing-keys/${encodeURIComponent(key.kid)}/withdraw`,
+        { rotate: key.current },
+      )
+      await this.load()
+      return t.settings.withdrawn(key.kid, currentKid)
+    })
+  }
+
+  /** Its accessible name is the visible text and the kid (WCAG 2.5.3: the name holds the label). */
+  private withdrawButton(key: SigningKey) {
+    const text = key.current ? t.settings.withdrawCurrent : t.settings.withdraw
+    return html`<button type="button" class="danger" aria-label=${`${text} ${key.kid}`} @click=${() => this.withdrawSigning(key)}>${text}</button>`
+  }
+
+  private signingState(key: SigningKey) {
+    if (key.withdrawnAt) return t.settings.withdrawnAt(fmt.time(at(key.withdrawnAt)))
+    if (key.current) return t.settings.signs
+    return key.published ? t.settings.publishedStill : t.settings.expired
   }
 
   private invite(event: SubmitEvent) {
@@ -232,7 +274,19 @@ export class SettingsPage extends ProjectPage {
       ${
         this.project.everyProjectOwner
           ? html`<section class="card" aria-labelledby="signing-h"><h2 id="signing-h">${t.settings.signing}</h2>
-            <button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></section>`
+            ${scrollTable(
+              t.settings.signing,
+              html`<table><thead><tr><th scope="col">${t.settings.kid}</th><th scope="col">${t.settings.created}</th>
+                <th scope="col">${t.settings.state}</th><th scope="col"><span class="visually-hidden">${t.app.actions}</span></th></tr></thead>
+              <tbody>${(this.signingKeys ?? []).map(
+                (
+                  k,
+                ) => html`<tr><td><code>${k.kid}</code></td><td>${fmt.time(at(k.createdAt))}</td><td>${this.signingState(k)}</td>
+                  <td>${k.published ? this.withdrawButton(k) : ''}</td></tr>`,
+              )}</tbody></table>`,
+            )}
+            <p class="row"><button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></p>
+            <p class="muted">${t.settings.withdrawHelp}</p></section>`
           : ''
       }
       ${

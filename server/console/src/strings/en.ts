@@ -295,6 +295,20 @@ export const en = {
     signing: 'Token signing key',
     rotateSigning: 'Rotate the signing key',
     rotated: (kid: string) => `Now signing with ${kid}.`,
+    kid: 'Key id (kid)',
+    state: 'State',
+    signs: 'Signs new tokens',
+    publishedStill: 'Retired; published until its tokens expire',
+    expired: 'Retired',
+    withdrawnAt: (when: string) => `Withdrawn ${when}`,
+    withdraw: 'Withdraw',
+    withdrawCurrent: 'Withdraw and make a new key',
+    confirmWithdraw: (kid: string, current: boolean) =>
+      `Withdraw ${kid} now? It leaves the JWKS at once and tokens it signed are refused, even unexpired ones.${current ? ' A new key signs from now on.' : ''}`,
+    withdrawn: (kid: string, current: string) =>
+      `Withdrew ${kid}; now signing with ${current}. Stores using verifyPhoneToken drop it within 5 minutes.`,
+    withdrawHelp:
+      'Rotate to change keys routinely (the old key stays published until its tokens expire). Withdraw a key that may have leaked: it is unpublished at once.',
     operators: 'Operators',
     email: 'Email',
     role: 'Role',

@@ -11,6 +11,7 @@ import { keysCreateCommand } from './keys-create'
 import { keysListCommand } from './keys-list'
 import { keysRevokeCommand } from './keys-revoke'
 import { keysRotateCommand } from './keys-rotate'
+import { keysWithdrawCommand } from './keys-withdraw'
 import { migrateCommand } from './migrate'
 import { operatorsCommand } from './operators'
 import { outboxStatusCommand } from './outbox-status'
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   registrationsSetCommand,
   registrationsShowCommand,
   keysRotateCommand,
+  keysWithdrawCommand,
   fraudCommand,
   webhooksCommand,
   operatorsCommand,

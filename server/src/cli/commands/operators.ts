@@ -16,7 +16,7 @@ import {
 } from '../../operators'
 import { deriveSecrets } from '../../secrets'
 import type { Database } from '../../storage'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { CLI_ACTOR, type Command, settings, UsageError, withStorage } from '../command'
 
 const OPERATORS_USAGE = `  operators create --email EMAIL --role owner|developer|analyst|support [--project ID]
                                 a console operator (every project without --project);
@@ -30,8 +30,6 @@ interface CommandResult {
   human: string
   data: unknown
 }
-
-const CLI_ACTOR = { type: 'cli' as const, id: null, label: 'cli' }
 
 export function setupUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/console/setup#token=${token}`

@@ -1,5 +1,5 @@
 import { CONSENT_VERSION } from '@textgate/shared'
-import { type Context, Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
 import { readJson } from '../../http/body'
@@ -10,6 +10,7 @@ import { forgetCachedKeys } from '../../keys/invalidation'
 import {
   ALL_PROJECTS,
   createOperator,
+  grantIn,
   issueSetupLink,
   OperatorError,
   projectOperators,
@@ -21,6 +22,7 @@ import { endAllSessions } from '../../operators/sessions'
 import { countryCode, notACountry } from '../../phone'
 import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
+import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { auditNote, ipAllowlist, need } from '../security'
@@ -89,11 +91,23 @@ const KeyRotate = v.strictObject({
   /** Revoke the old key at once (a leaked key) instead of after the new one is deployed. */
   revokeOld: v.optional(v.boolean(), false),
 })
+const Withdraw = v.strictObject({
+  /** Make a new signing key in the same step: needed when the key withdrawn is the one signing. */
+  rotate: v.optional(v.boolean(), false),
+})
 const Invite = v.strictObject({
   email: v.pipe(v.string(), v.maxLength(254)),
   role: v.picklist(ROLES),
 })
 const RoleChange = v.strictObject({ role: v.picklist(ROLES) })
+
+/** One signing key serves every project: rotating or withdrawing it is no one project's call. */
+const everyProjectOwner: MiddlewareHandler = async function everyProjectOwner(c, next) {
+  if (c.get('everyProjectRole') !== 'owner') {
+    throw new ApiError('forbidden', { permission: 'owner of every project' })
+  }
+  await next()
+}
 
 export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRoutesDeps) {
   const setupUrl = (token: string) => `${publicUrl}/console/setup#token=${token}`
@@ -104,13 +118,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
    */
   async function mayChangeRoleOf(c: Context, operatorId: string) {
     if (c.get('everyProjectRole') === 'owner') return
-    const everyProject = await db
-      .selectFrom('operator_roles')
-      .select('role')
-      .where('operator_id', '=', operatorId)
-      .where('project_id', '=', ALL_PROJECTS)
-      .executeTakeFirst()
-    if (everyProject) {
+    if (await grantIn(db, operatorId, ALL_PROJECTS)) {
       throw new ApiError('forbidden', { message: 'This operator works on every project.' })
     }
   }
@@ -219,11 +227,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         201,
       )
     })
-    .post('/signing-key/rotate', need('keys.write'), async (c) => {
-      // One signing key serves every project: rotating it is not one project's owner's call.
-      if (c.get('everyProjectRole') !== 'owner') {
-        throw new ApiError('forbidden', { permission: 'owner of every project' })
-      }
+    .post('/signing-key/rotate', need('keys.write'), everyProjectOwner, async (c) => {
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
       const rotated = await tokens.rotate()
@@ -234,6 +238,37 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         after: { kid: rotated.kid },
       })
       return c.json(rotated)
+    })
+    .get('/signing-keys', need('keys.read'), everyProjectOwner, async (c) => {
+      if (!tokens) throw new ApiError('service_unavailable')
+      return c.json({ keys: await tokens.signingKeys() })
+    })
+    .post('/signing-keys/:kid/withdraw', need('keys.write'), everyProjectOwner, async (c) => {
+      const { rotate } = await readJson(c, Withdraw)
+      if (!tokens) throw new ApiError('service_unavailable')
+      const kid = c.req.param('kid')
+      // Named before the attempt: a refused withdrawal is audited as one too.
+      auditNote(c, { action: 'signing_key.withdraw', target: kid })
+      let result: WithdrawResult
+      try {
+        result = await tokens.withdraw(kid, { rotate })
+      } catch (error) {
+        if (!(error instanceof SigningKeyError)) throw error
+        throw error.code === 'not_found'
+          ? new ApiError('not_found')
+          : new ApiError('signing_key_in_use', { kid })
+      }
+      if (result.withdrawn) {
+        signingKeyWithdrawn(requestLog(c, logger), result, `operator ${c.get('operator').email}`)
+      }
+      auditNote(c, {
+        after: {
+          withdrawn: result.withdrawn,
+          newKid: result.newKid,
+          currentKid: result.currentKid,
+        },
+      })
+      return c.json(result)
     })
     .get('/operators', need('operators.manage'), async (c) =>
       c.json({ operators: await projectOperators(db, c.get('project').id) }),
@@ -280,19 +315,14 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       const { role } = await readJson(c, RoleChange)
       const operatorId = c.req.param('operatorId')
       const projectId = c.get('project').id
-      const current = await db
-        .selectFrom('operator_roles')
-        .select('role')
-        .where('operator_id', '=', operatorId)
-        .where('project_id', '=', projectId)
-        .executeTakeFirst()
+      const current = await grantIn(db, operatorId, projectId)
       if (!current) throw new ApiError('not_found')
       await mayChangeRoleOf(c, operatorId)
       await setRole(db, operatorId, { projectId, role }, now())
       auditNote(c, {
         action: 'operator.role',
         target: operatorId,
-        before: { role: current.role },
+        before: { role: current },
         after: { role },
       })
       return c.json({ ok: true })
@@ -303,12 +333,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       if (operatorId === c.get('operator').id) {
         throw new ApiError('invalid_request', { message: 'You cannot remove yourself.' })
       }
-      const current = await db
-        .selectFrom('operator_roles')
-        .select('role')
-        .where('operator_id', '=', operatorId)
-        .where('project_id', '=', projectId)
-        .executeTakeFirst()
+      const current = await grantIn(db, operatorId, projectId)
       if (!current) throw new ApiError('not_found')
       await removeRole(db, operatorId, projectId)
       const left = await db
@@ -320,7 +345,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       auditNote(c, {
         action: 'operator.remove',
         target: operatorId,
-        before: { role: current.role },
+        before: { role: current },
         after: null,
       })
       return c.json({ ok: true })

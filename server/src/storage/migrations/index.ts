@@ -24,6 +24,8 @@ import * as housekeepingIndexes from './20261202T010000-housekeeping-indexes'
 import * as counterLease from './20261202T080000-counter-lease'
 import * as sentMessagesIndex from './20261202T110000-sent-messages-index'
 import * as keyedAuditChain from './20261206T200000-keyed-audit-chain'
+import * as operatorDevices from './20261207T010000-operator-devices'
+import * as signingKeyWithdrawal from './20261207T020000-signing-key-withdrawal'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -46,6 +48,8 @@ export const migrations: Record<string, Migration> = {
   '20261202T080000-counter-lease': counterLease,
   '20261202T110000-sent-messages-index': sentMessagesIndex,
   '20261206T200000-keyed-audit-chain': keyedAuditChain,
+  '20261207T010000-operator-devices': operatorDevices,
+  '20261207T020000-signing-key-withdrawal': signingKeyWithdrawal,
 }
 
 export const migrationProvider: MigrationProvider = {
