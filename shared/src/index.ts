@@ -3,6 +3,7 @@
  * Store servers verify tokens with `@textgate/store`.
  * @module
  */
+export * from './countries'
 export * from './errors'
 export * from './operations'
 export * from './schemas'

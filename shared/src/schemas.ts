@@ -4,6 +4,7 @@
  * @module
  */
 import * as v from 'valibot'
+import { countryCode, notACountry } from './countries'
 import { REDEEM_FAILURES } from './errors'
 
 export const CODE_LENGTH_MIN = 4
@@ -49,11 +50,24 @@ export function asciiDigits(text: string): string {
 /** Goes into the signed token as `consent.version`: a short tag in a safe alphabet. */
 export const CONSENT_VERSION = /^[A-Za-z0-9._:+/@ -]{1,64}$/
 
-/** ISO 3166-1 alpha-2, upper- or lower-case on the way in, upper-case after parsing. */
+/**
+ * A country from an operator or API caller: an ISO 3166-1 alpha-2 code of a country numbers are
+ * parsed for (see countries.ts; `UK` and `XX` are refused, named), in any case on the way in,
+ * upper case after parsing.
+ */
 export const CountryCode = v.pipe(
-  v.string(),
-  v.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166-1 alpha-2 code such as "US"'),
-  v.toUpperCase(),
+  v.string('a country is an ISO 3166-1 alpha-2 code such as GB'),
+  v.metadata({
+    description:
+      'An ISO 3166-1 alpha-2 code of a country with a numbering plan (libphonenumber), in any case: GB, not UK.',
+    pattern: '^[A-Za-z]{2}$',
+    examples: ['GB'],
+  }),
+  v.check(
+    (value) => countryCode(value) !== undefined,
+    (issue) => notACountry(String(issue.input)),
+  ),
+  v.transform((value) => countryCode(value) as string),
 )
 
 export const Consent = v.object(

@@ -570,7 +570,9 @@ describe('the operator console in Chromium', () => {
     await page.getByRole('button', { name: 'Save settings' }).click()
     await expect
       .poll(() => page.locator('[data-testid="settings-message"]').textContent())
-      .toBe('Something went wrong: "UK" is not an ISO 3166-1 alpha-2 country code (such as GB)')
+      .toBe(
+        'Something went wrong: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+      )
     await page.locator('#countries').fill('')
     await page.locator('#consentVersions').fill('2026-12\n2026-01')
     await page.getByRole('button', { name: 'Save settings' }).click()

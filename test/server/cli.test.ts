@@ -82,12 +82,33 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     )
     expect(uk.status).toBe(1)
     expect(uk.body.error?.message).toBe(
-      '"UK" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+      '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
     )
     // A success is JSON as before.
     const keys = json(['keys', 'list', '--project', projectId])
     expect(keys.status, keys.stderr).toBe(0)
     expect(Array.isArray(keys.body)).toBe(true)
+  })
+
+  it('takes only countries that are countries, wherever a command takes one', () => {
+    const message = '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)'
+    const settings = `${dir.path}/fraud-settings.json`
+    writeFileSync(settings, JSON.stringify({ spend: { costs: { UK: 0.04 } } }))
+    for (const [args, status] of [
+      [['fraud', 'block', '--project', projectId, '--country', 'UK'], 2],
+      [['fraud', 'settings', '--project', projectId, '--file', settings], 1],
+      [['erase', '--phone', '07400 123456', '--country', 'UK', '--project', projectId], 2],
+    ] as const) {
+      const result = json([...args])
+      expect([args.join(' '), result.status]).toEqual([args.join(' '), status])
+      expect(result.body.error?.message).toContain(message)
+    }
+    // Nothing was added or saved.
+    expect(json(['fraud', 'lists', '--project', projectId]).body).toEqual([])
+    const saved = json(['fraud', 'settings', '--project', projectId]).body as {
+      spend?: { costs?: object }
+    }
+    expect(saved.spend?.costs).toEqual({})
   })
 
   it('names a file it cannot read or parse', () => {

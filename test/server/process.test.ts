@@ -83,10 +83,22 @@ describe('pnpm textgate routes', () => {
       }),
     )
     const bad = cli(['routes', 'check', '--file', file], {})
-    dir.remove()
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain('carriers.0.port: must be 1 to 65535')
     expect(bad.stderr).not.toContain('hunter22')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [carrier],
+        projects: { '*': { rules: [{ countries: ['UK'], routes: [{ carrier: 'smsc-a' }] }] } },
+      }),
+    )
+    const uk = cli(['routes', 'check', '--file', file], { SMSC_A_PASSWORD: 'hunter22' })
+    dir.remove()
+    expect(uk.status).toBe(1)
+    expect(uk.stderr).toContain(
+      'projects.*.rules.0.countries.0: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+    )
   })
 })
 

@@ -25,6 +25,10 @@ export const asApiError = (error: unknown): TextgateApiError =>
 export function errorMessage(error: TextgateApiError, t: Translation): string {
   const errors = t.errors as Record<string, string | undefined>
   if (error.code === 'rate_limited') return rateLimitMessage(error.retryAfterSeconds, t)
+  // The server's word for a number with an extension; the field itself never sends one.
+  if (error.code === 'invalid_phone' && error.details.reason === 'extension') {
+    return t.phoneErrors.extension
+  }
   // Its own keys only: a code such as "constructor" or "toString" names no message.
   const message = (Object.hasOwn(errors, error.code) && errors[error.code]) || t.errors.unknown
   if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {

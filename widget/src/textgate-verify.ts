@@ -192,7 +192,9 @@ export class TextgateVerify extends LitElement {
     phoneInput: (event: InputEvent) => {
       this.signals.input(event)
       this.phone.onInput(event)
-      this.problem.clearAt('phone')
+      const rest = this.phone.restProblem()
+      if (rest) this.problem.show(rest, 'phone')
+      else this.problem.clearAt('phone')
     },
     phoneKey: () => this.signals.key(),
     phoneFocus: () => this.signals.focus(),

@@ -207,6 +207,21 @@ describe('settings', () => {
     expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })).toEqual([
       `TEXTGATE_ROUTES_FILE (${file}): carriers.0.authTokenEnv: the environment variable TWILIO_AUTH_TOKEN is not set (carrier "twilio-us")`,
     ])
+    // A rule for UK (for GB) would never match a number: the server does not start with it.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        carriers: [carrier],
+        projects: {
+          '*': { rules: [{ countries: ['GB', 'UK'], routes: [{ carrier: 'smsc-a' }] }] },
+        },
+      }),
+    )
+    expect(
+      problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file, SMSC_A_PASSWORD: 'pw' }),
+    ).toEqual([
+      `TEXTGATE_ROUTES_FILE (${file}): projects.*.rules.0.countries.1: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)`,
+    ])
     writeFileSync(file, '{ nope')
     expect(problems({ TEXTGATE_SECRET: SECRET, TEXTGATE_ROUTES_FILE: file })[0]).toMatch(
       /^TEXTGATE_ROUTES_FILE \(.*routes.json\): not valid JSON/,

@@ -411,6 +411,17 @@ for (const dialect of DIALECTS) {
       const analyst = await login(h, ops.analyst!)
       const list = await analyst.call('GET', `/projects/${projectId}/verifications?country=GB`)
       expect(list.status).toBe(200)
+      // UK (for GB) is no country: named, not an empty list.
+      const uk = '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)'
+      for (const [client, path] of [
+        [analyst, `/projects/${projectId}/verifications?country=UK`],
+        [developer, `/projects/${projectId}/sandbox/number?country=UK`],
+      ] as const) {
+        const refused = await client.call('GET', path)
+        expect([path, refused.status, refused.json.error.message]).toEqual([path, 400, uk])
+      }
+      const lower = await developer.call('GET', `/projects/${projectId}/sandbox/number?country=gb`)
+      expect(lower.json.phone).toMatch(/^\+44/)
       expect(list.json.verifications[0].phone).not.toBe('+447400123456')
       expect(list.json.verifications[0].phone).toContain('•')
       const detail = await analyst.call(

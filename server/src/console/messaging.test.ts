@@ -276,6 +276,13 @@ for (const dialect of DIALECTS) {
       })
       expect(bad.status).toBe(400)
       expect(bad.json.error.issues[0]).toMatchObject({ path: 'template' })
+      const uk = await clients.developer!.call('POST', path('/preview'), {
+        body: { locale: 'en', country: 'UK' },
+      })
+      expect([uk.status, uk.json.error.message]).toEqual([
+        400,
+        '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+      ])
     })
 
     it('saves templates and registrations, refuses bad ones naming the field, and audits', async () => {

@@ -83,7 +83,7 @@ for (const dialect of DIALECTS) {
       expect(refused.status).toBe(400)
       expect(refused.json.error).toMatchObject({
         code: 'invalid_request',
-        message: '"UK" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+        message: '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
         issues: [{ path: 'allowedCountries.1' }],
       })
       for (const wrong of ['ZZ', 'XX', 'EU', 'G', 'GBR', ' ']) {

@@ -5,10 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { setFraudSettings } from '../projects'
 import { createChallengeService } from './challenge'
 import { CountersUnavailableError } from './counters'
 import { createFraudGuard } from './guard'
-import { FraudSettingsError, type FraudSettingsInput, parseFraudSettings } from './settings'
+import {
+  FraudSettingsError,
+  type FraudSettingsInput,
+  parseFraudSettings,
+  parseGivenFraudSettings,
+} from './settings'
 
 const CONSENT = { accepted: true, version: 'v1' }
 
@@ -71,6 +77,26 @@ describe('fraud settings', () => {
       expect(message).toContain('spend.dailyProjectCap')
       expect(message).toContain('surprise')
     }
+  })
+
+  it('takes from an operator only countries that are countries, each named', () => {
+    const given = {
+      spend: { costs: { GB: 0.04, UK: 0.04 } },
+      destinations: { prior: { XX: { risk: 'high' } } },
+    } satisfies FraudSettingsInput
+    expect(() => parseGivenFraudSettings(given)).toThrow(FraudSettingsError)
+    expect(() => parseGivenFraudSettings(given)).toThrow(
+      [
+        'invalid fraud settings:',
+        '  spend.costs.UK: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+        '  destinations.prior.XX: "XX" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+      ].join('\n'),
+    )
+    // Settings stored before countries were checked still load (UK simply matches no number).
+    expect(parseFraudSettings(given).spend.costs).toEqual({ GB: 0.04, UK: 0.04 })
+    expect(parseGivenFraudSettings({ spend: { costs: { GB: 0.04 } } }).spend.costs).toEqual({
+      GB: 0.04,
+    })
   })
 
   it('wants digits on a prefix rule and a limit on every rule', () => {
@@ -216,6 +242,17 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       })
       expect(bad.status).toBe(400)
       expect(bad.json.error.issues[0].message).toMatch(/address or a CIDR/)
+      // UK (for GB) would be stored and never match a number.
+      const uk = await h.call('POST', '/v1/fraud/lists', {
+        key: secretKey,
+        body: { list: 'block', kind: 'country', value: 'UK' },
+      })
+      expect([uk.status, uk.json.error.code, uk.json.error.message]).toEqual([
+        400,
+        'invalid_request',
+        '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+      ])
+      expect(uk.json.error.issues).toEqual([{ path: 'value', message: uk.json.error.message }])
       const refused = await h.call('GET', '/v1/fraud/lists', { key: publishableKey })
       expect(refused.json.error.code).toBe('wrong_key_type')
 
@@ -474,6 +511,30 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       // A new UTC day, a new budget.
       h.advance(24 * 3_600_000)
       expect((await start(publishableKey, '+33612345004')).status).toBe(201)
+    })
+  })
+
+  describe('settings naming no country', () => {
+    it('are refused when given, and still read when stored before the check', async () => {
+      const { project, publishableKey } = await shop({ spend: { costs: { GB: 0.04 } } })
+      const legacy = JSON.stringify({ spend: { costs: { UK: 0.04 } } })
+      await expect(setFraudSettings(h.db, project.id, legacy)).rejects.toThrow(
+        /spend\.costs\.UK: "UK" is not an ISO 3166-1 alpha-2 country code/,
+      )
+      const stored = await h.db
+        .selectFrom('projects')
+        .select('fraud_settings')
+        .where('id', '=', project.id)
+        .executeTakeFirstOrThrow()
+      expect(JSON.parse(stored.fraud_settings ?? '{}')).toEqual({ spend: { costs: { GB: 0.04 } } })
+      // As an older version could have stored them: starts go on.
+      await h.db
+        .updateTable('projects')
+        .set({ fraud_settings: legacy })
+        .where('id', '=', project.id)
+        .execute()
+      h.advance(60_000)
+      expect((await start(publishableKey, '+447400123456')).status).toBe(201)
     })
   })
 

@@ -5,6 +5,7 @@
  * entry counts for nothing (the guard and the lists skip it) until housekeeping deletes it.
  * @module
  */
+import { countryCode, notACountry } from '@textgate/shared'
 import { type ExpressionBuilder, type Kysely, PostgresAdapter, sql } from 'kysely'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
@@ -59,13 +60,16 @@ export function normaliseListValue(kind: FraudListKind, raw: string): string {
         })
       }
       return value.toLowerCase()
-    case 'country':
-      if (!/^[A-Za-z]{2}$/.test(value)) {
+    case 'country': {
+      // UK (for GB) or XX would be stored and never match a number.
+      const code = countryCode(value)
+      if (!code) {
         throw new ApiError('invalid_request', {
-          issues: [{ path: 'value', message: 'a country is an ISO 3166 alpha-2 code like GB' }],
+          issues: [{ path: 'value', message: notACountry(value) }],
         })
       }
-      return value.toUpperCase()
+      return code
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * so `{}` is a complete, safe configuration.
  * @module
  */
+import { countryCode, notACountry } from '@textgate/shared'
 import * as v from 'valibot'
 
 export type CheckMode = 'enforce' | 'shadow' | 'off'
@@ -16,6 +17,7 @@ const Duration = v.pipe(
 const Count = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1))
 const Share = v.pipe(v.number(), v.minValue(0), v.maxValue(1))
 const Money = v.pipe(v.number(), v.minValue(0))
+/** The shape only, so settings stored before countries were checked still load: see parseGivenFraudSettings. */
 const Country = v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'a country is an ISO 3166 alpha-2 code'))
 const RiskCounts = v.strictObject({ low: Count, medium: Count, high: Count })
 /** Trailing digits a destination prefix drops: 3 (a block of 1 000 numbers) to 8. */
@@ -280,6 +282,27 @@ export function parseFraudSettings(input: unknown): FraudSettings {
   const result = v.safeParse(FraudSettings, value)
   if (!result.success) throw new FraudSettingsError(result.issues.flatMap((issue) => lines(issue)))
   return result.output
+}
+
+/**
+ * Parses settings an operator gives (the CLI, the console, a new project) as stored settings are
+ * read, and checks that every country they name is one (countryCode: `UK` for GB, or `XX`, would
+ * never match a number). Stored settings are read without that check, so settings saved before
+ * it still load. Throws FraudSettingsError with one line per issue.
+ */
+export function parseGivenFraudSettings(input: unknown): FraudSettings {
+  const settings = parseFraudSettings(input)
+  const byCountry = {
+    'spend.costs': settings.spend.costs,
+    'destinations.prior': settings.destinations.prior,
+  }
+  const issues = Object.entries(byCountry).flatMap(([path, record]) =>
+    Object.keys(record)
+      .filter((code) => countryCode(code) === undefined)
+      .map((code) => `${path}.${code}: ${notACountry(code)}`),
+  )
+  if (issues.length > 0) throw new FraudSettingsError(issues)
+  return settings
 }
 
 /**

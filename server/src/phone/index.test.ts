@@ -1,3 +1,5 @@
+import { COUNTRY_CODES, countryCode, notACountry } from '@textgate/shared'
+import { getCountries } from 'libphonenumber-js/max'
 import { describe, expect, it } from 'vitest'
 import { maskPhone, parsePhoneAnyType } from './index'
 
@@ -78,5 +80,26 @@ describe('parsePhoneAnyType with an extension', () => {
 
   it('still reads the number alone', () => {
     expect(parsePhoneAnyType('+1 650 253 0000').e164).toBe('+16502530000')
+  })
+})
+
+describe('the countries operators and callers may name (shared/countries.ts)', () => {
+  it('are exactly the countries libphonenumber-js parses numbers for', () => {
+    // When libphonenumber-js adds or drops a country, copy its list into shared/src/countries.ts.
+    expect([...COUNTRY_CODES].sort()).toEqual([...getCountries()].sort())
+    for (const country of getCountries()) expect(countryCode(country.toLowerCase())).toBe(country)
+  })
+
+  it('refuse two letters that name no country, naming them, and GB for UK', () => {
+    for (const value of ['XX', 'ZZ', 'EU', 'UK', 'gbr', '', 'G'])
+      expect(countryCode(value)).toBe(undefined)
+    expect(notACountry('UK')).toBe(
+      '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+    )
+    expect(notACountry('uk')).toContain('the United Kingdom is GB')
+    expect(notACountry('XX')).toBe('"XX" is not an ISO 3166-1 alpha-2 country code (such as GB)')
+    expect(notACountry('Great Britain and N.I.')).toBe(
+      '"Great Britai…" is not an ISO 3166-1 alpha-2 country code (such as GB)',
+    )
   })
 })

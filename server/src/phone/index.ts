@@ -9,7 +9,6 @@ import {
   type CountryCode,
   getCountries,
   getCountryCallingCode,
-  isSupportedCountry,
   type NumberType,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
@@ -76,25 +75,6 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
     throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
   }
   return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
-}
-
-/**
- * `value` as an ISO 3166-1 alpha-2 code (upper case) when it names a country numbers are parsed
- * for (libphonenumber-js's metadata: every country with a numbering plan), else undefined: `UK`,
- * `ZZ` or `XX` are no country, and a project limited to one would refuse every number.
- * @example
- * countryCode('gb') // 'GB'
- * countryCode('UK') // undefined
- */
-export function countryCode(value: string): string | undefined {
-  const code = value.trim().toUpperCase()
-  return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code) ? code : undefined
-}
-
-/** What {@link countryCode} refusing `value` tells the operator (a long value cut short). */
-export function notACountry(value: string): string {
-  const shown = value.length > 12 ? `${value.slice(0, 12)}…` : value
-  return `"${shown}" is not an ISO 3166-1 alpha-2 country code (such as GB)`
 }
 
 /**

@@ -208,6 +208,16 @@ for (const dialect of DIALECTS) {
         body: { phone: 'not a number' },
       })
       expect(res.status).toBe(400)
+      // UK for GB: named, where it read as a number needing its country.
+      const uk = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: '07400 123456', country: 'UK' },
+      })
+      expect([uk.status, uk.json.error.message]).toEqual([
+        400,
+        '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+      ])
       expect(await h.db.selectFrom('erasures').select('id').execute()).toHaveLength(before.length)
       const pkTry = await h.call('POST', '/v1/erasures', { key: pk, body: { phone: PHONE } })
       expect(pkTry.status).toBe(403)

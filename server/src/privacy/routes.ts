@@ -2,6 +2,7 @@
  * `POST /v1/erasures` (secret key): erase a number from the project's records.
  * @module
  */
+import { CountryCode } from '@textgate/shared'
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { apiKeyAuth } from '../auth'
@@ -17,7 +18,7 @@ export const ErasureRequest = v.strictObject({
     v.maxLength(40),
     v.regex(/^[+\d\s().-]+$/, 'phone must be a number, E.164 or national with country'),
   ),
-  country: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/), v.toUpperCase())),
+  country: v.optional(CountryCode),
   /** Also remove allow/block list entries made for exactly this number. */
   includeLists: v.optional(v.boolean()),
 })

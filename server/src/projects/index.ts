@@ -6,11 +6,11 @@
  * @module
  */
 import { hash, randomBytes } from 'node:crypto'
+import { countryCode, notACountry } from '@textgate/shared'
 import type { Kysely } from 'kysely'
-import { type FraudSettingsInput, parseFraudSettings } from '../fraud/settings'
+import { type FraudSettingsInput, parseGivenFraudSettings } from '../fraud/settings'
 import { newId } from '../ids'
 import { forgetCachedKeys } from '../keys/invalidation'
-import { countryCode, notACountry } from '../phone'
 import type { ApiKey, Database, KeyKind, KeyMode, Project } from '../storage'
 import { templateProblem } from '../templates'
 import { parseRegistrations, type SmsRegistrations } from '../templates/registrations'
@@ -267,7 +267,7 @@ export async function setFraudSettings(
 
 function validSettingsJson(settings: unknown): string {
   const value = typeof settings === 'string' ? JSON.parse(settings) : settings
-  parseFraudSettings(value)
+  parseGivenFraudSettings(value)
   return JSON.stringify(value)
 }
 

@@ -349,7 +349,7 @@ describe('routing file validation', () => {
         nope: { rules: [] },
         '*': {
           rules: [
-            { countries: ['gb'], prefixes: ['4477'], routes: [{ carrier: 'a', weight: -1 }] },
+            { countries: ['XX'], prefixes: ['4477'], routes: [{ carrier: 'a', weight: -1 }] },
             { routes: [] },
           ],
         },
@@ -361,12 +361,19 @@ describe('routing file validation', () => {
         expect.stringMatching(/^carriers\.0\.colour: /),
         'carriers.1.type: unknown carrier type "carrier-pigeon" (known: "smpp", "twilio", "vonage", "infobip", "generic", "alibaba", "tencent")',
         expect.stringMatching(/^projects.nope: project keys must be/),
-        'projects.*.rules.0.countries.0: must be an upper-case ISO 3166 alpha-2 code',
+        'projects.*.rules.0.countries.0: "XX" is not an ISO 3166-1 alpha-2 country code (such as GB)',
         'projects.*.rules.0.prefixes.0: must be "+" and 1 to 15 digits',
         'projects.*.rules.0.routes.0.weight: must not be negative',
         'projects.*.rules.1.routes: must list at least one route',
       ]),
     )
+  })
+
+  it('takes a country in any case, as the API does', () => {
+    const routing = config({
+      projects: { '*': { rules: [{ countries: ['gb'], routes: [{ carrier: 'a' }] }] } },
+    })
+    expect(routing.projects['*']?.rules[0]?.countries).toEqual(['GB'])
   })
 
   it('checks references, duplicates and secrets after the shape', () => {

@@ -29,6 +29,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { CountryCode } from '@textgate/shared'
 import * as v from 'valibot'
 import { Identifier, Milliseconds, PositiveInteger } from '../carriers/entry-fields'
 import { CarrierSchema, kindOf, secretEnvFields } from '../carriers/registry'
@@ -55,12 +56,8 @@ export const RouteSchema = v.strictObject({
 })
 
 export const RuleSchema = v.strictObject({
-  /** ISO 3166 alpha-2 codes; absent means every country. */
-  countries: v.optional(
-    v.array(
-      v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'must be an upper-case ISO 3166 alpha-2 code')),
-    ),
-  ),
+  /** ISO 3166 alpha-2 codes of countries (`UK` is refused: GB); absent means every country. */
+  countries: v.optional(v.array(CountryCode)),
   /** E.164 prefixes ("+4477"); absent means every number. */
   prefixes: v.optional(
     v.array(v.pipe(v.string(), v.regex(/^\+\d{1,15}$/, 'must be "+" and 1 to 15 digits'))),

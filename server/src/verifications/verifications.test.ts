@@ -462,6 +462,28 @@ for (const dialect of DIALECTS) {
       expect(await stored()).toEqual(before)
     })
 
+    it('refuses a country that is none (UK, XX), naming it, and sends nothing', async () => {
+      const stored = () => h.db.selectFrom('messages').select('id').execute()
+      const before = await stored()
+      for (const [phone, country, hint] of [
+        ['07400 123123', 'UK', 'the United Kingdom is GB'],
+        [PHONE, 'XX', 'such as GB'],
+        [PHONE, 'uk', 'the United Kingdom is GB'],
+      ]) {
+        const res = await start({ phone, country, consent: { accepted: true } })
+        expect([country, res.status]).toEqual([country, 400])
+        expect(res.json.error).toMatchObject({
+          code: 'invalid_request',
+          message: `"${country}" is not an ISO 3166-1 alpha-2 country code (${hint})`,
+          issues: [{ path: 'country' }],
+        })
+      }
+      expect(await stored()).toEqual(before)
+      // Any case of a real one still does.
+      const res = await start({ phone: '07400 123987', country: 'gb', consent: { accepted: true } })
+      expect(res.status).toBe(201)
+    })
+
     it.each([
       [{ marketing: 'yes' }, 'consent.marketing', /consent\.marketing must be true or false/],
       [{ version: 42 }, 'consent.version', /./],
@@ -737,6 +759,11 @@ for (const dialect of DIALECTS) {
       }
       const bad = await h.call('GET', '/v1/sandbox/numbers/random?country=XYZ', { key: pk })
       expect(bad.status).toBe(400)
+      const uk = await h.call('GET', '/v1/sandbox/numbers/random?country=UK', { key: pk })
+      expect([uk.status, uk.json.error.message]).toEqual([
+        400,
+        '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+      ])
     })
 
     it('answers unknown routes with the JSON error shape', async () => {

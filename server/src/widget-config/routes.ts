@@ -3,11 +3,10 @@
  * for the picker, the project's allowed countries, the code length and the brand.
  * @module
  */
-import type { WidgetConfigResponse } from '@textgate/shared'
+import { countryCode, type WidgetConfigResponse } from '@textgate/shared'
 import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { apiKeyAuth } from '../auth'
-import { countryCode } from '../phone'
 import { allowedCountries } from '../projects'
 import type { Database } from '../storage'
 

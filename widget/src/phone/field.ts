@@ -20,6 +20,7 @@ import {
   isCountry,
   loadFor,
   type PhoneCheck,
+  problemAfterNumber,
 } from './index'
 
 /** A number the project takes, or what the shopper is told about the one typed. */
@@ -137,6 +138,12 @@ export class PhoneField {
     )
     this.apply(result, true)
     if (result.text.startsWith('+') && !result.country) void this.loadMetadata()
+  }
+
+  /** What the shopper is told at once when text follows the number (an extension), if any. */
+  restProblem(): Wording | undefined {
+    const reason = problemAfterNumber(this.text)
+    return reason && ((t) => t.phoneErrors[reason])
   }
 
   /**

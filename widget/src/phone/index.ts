@@ -152,6 +152,37 @@ export function asciiDigits(text: string): string {
   })
 }
 
+/**
+ * A number in the field, and what follows it: everything from the first letter (of any script),
+ * `#`, `~`, `;` or `,` after a digit — libphonenumber's extension labels (`ext.`, `x`, `#`,
+ * `;ext=`, `,,`, `доб`, `anexo`) and any other word ("Durchwahl", "poste"). What follows stays
+ * apart, as typed: an extension's digits must never join the number (`+43 664 1234567 x 8` would
+ * be another valid number). Before the first digit the same characters are dropped ("Tel:", a
+ * stray `#`).
+ */
+const NUMBER_AND_REST = /^(\P{Nd}*\p{Nd}[^\p{L}#＃~～;；,，]*)(.*)$/su
+
+/**
+ * The first characters of libphonenumber's extension labels (`ext`, `x`, `#`, `~`, `;`, `,`,
+ * `int`, `anexo`, `доб`, and their full-width forms): a label begun is enough, "e" of "ext".
+ */
+const EXTENSION_LABEL = /^[#＃~～;；,，xｘeｅiｉaд]/iu
+
+/** `text` split where what follows its number starts (see NUMBER_AND_REST); `rest` is '' if none. */
+function splitNumber(text: string): { number: string; rest: string } {
+  const [, number = text, rest = ''] = NUMBER_AND_REST.exec(text) ?? []
+  return { number, rest }
+}
+
+/**
+ * What is wrong with text after the number: an extension, else words that are no part of a
+ * phone number; undefined when nothing follows it.
+ */
+export function problemAfterNumber(text: string): 'extension' | 'invalid' | undefined {
+  const { rest } = splitNumber(text)
+  if (rest) return EXTENSION_LABEL.test(rest) ? 'extension' : 'invalid'
+}
+
 const DIGIT = /[\d+]/
 const countDigits = (text: string) => (text.match(/[\d+]/g) ?? []).length
 
@@ -167,6 +198,7 @@ function removeDigit(text: string, n: number): string {
  * `inputType` is the InputEvent's: when a delete removed only a space or bracket, the digit
  * next to it goes instead (before the caret for Backspace, after it for Delete), as shoppers
  * expect. A leading `00` becomes `+`, and a bracketed trunk `(0)` after the dial code goes.
+ * Text after the number (an extension: see NUMBER_AND_REST) follows it as typed, after one space.
  */
 export function formatInput(
   raw: string,
@@ -175,8 +207,9 @@ export function formatInput(
   inputType = '',
   previous = '',
 ): Formatted {
-  let text = asciiDigits(raw)
-  let digitsBefore = countDigits(asciiDigits(raw.slice(0, caret)))
+  const { number, rest } = splitNumber(raw)
+  let text = asciiDigits(number)
+  let digitsBefore = countDigits(asciiDigits(number.slice(0, caret)))
   if (/^\s*00/.test(text)) {
     text = text.replace(/^\s*00/, '+')
     digitsBefore = Math.max(0, digitsBefore - 1)
@@ -187,8 +220,11 @@ export function formatInput(
     text = text.replace(trunk[0], trunk[1]!)
     if (caret > trunk[0].length - 2) digitsBefore = Math.max(0, digitsBefore - 1)
   }
+  // A delete in the text after the number, or of it, took no formatting of the number.
   const onlyFormattingWent =
-    inputType.startsWith('delete') && countDigits(raw) === countDigits(previous)
+    inputType.startsWith('delete') &&
+    countDigits(raw) === countDigits(previous) &&
+    rest === splitNumber(previous).rest
   if (onlyFormattingWent && inputType === 'deleteContentBackward' && digitsBefore > 0) {
     text = removeDigit(text, digitsBefore)
     digitsBefore -= 1
@@ -213,6 +249,13 @@ export function formatInput(
     if (DIGIT.test(formatted[position]!)) seen++
     position++
   }
+  if (rest) {
+    formatted += ` ${rest}`
+    // In what follows the number, the caret keeps its place from the end.
+    if (caret > number.trimEnd().length) {
+      position = formatted.length - Math.min(rest.length, raw.length - caret)
+    }
+  }
   return { text: formatted, caret: position, country: detected }
 }
 
@@ -232,6 +275,7 @@ function withoutTrunk(digits: string, country: CountryCode): string | undefined 
 
 export type PhoneProblem =
   | 'empty'
+  | 'extension'
   | 'tooShort'
   | 'tooLong'
   | 'invalidCountry'
@@ -248,6 +292,8 @@ export async function checkPhone(
   input: string,
   country: CountryCode | undefined,
 ): Promise<PhoneCheck> {
+  const rest = problemAfterNumber(input)
+  if (rest) return { ok: false, reason: rest }
   const text = asciiDigits(input).trim().replace(/^00/, '+')
   if (text.replace(/\D/g, '').length === 0) return { ok: false, reason: 'empty' }
   const international = text.startsWith('+')

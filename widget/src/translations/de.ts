@@ -31,6 +31,7 @@ const de: Translation = {
   retry: 'Erneut versuchen',
   phoneErrors: {
     empty: 'Geben Sie Ihre Telefonnummer ein.',
+    extension: 'Eine SMS kann keine Durchwahl erreichen: Geben Sie die Nummer ohne Durchwahl ein.',
     tooShort: 'Diese Nummer ist zu kurz.',
     tooLong: 'Diese Nummer ist zu lang.',
     invalidCountry: 'Wählen Sie Ihr Land oder beginnen Sie die Nummer mit +.',

@@ -37,6 +37,8 @@ export interface Translation {
   retry: string
   phoneErrors: {
     empty: string
+    /** Text after the number: an extension, which no text message reaches. */
+    extension: string
     tooShort: string
     tooLong: string
     invalidCountry: string
@@ -91,6 +93,7 @@ const en: Translation = {
   retry: 'Try again',
   phoneErrors: {
     empty: 'Enter your phone number.',
+    extension: 'Text messages cannot reach a phone extension: enter the number without it.',
     tooShort: 'This number is too short.',
     tooLong: 'This number is too long.',
     invalidCountry: 'Choose your country, or start the number with +.',

@@ -31,6 +31,7 @@ const es: Translation = {
   retry: 'Reintentar',
   phoneErrors: {
     empty: 'Introduce tu número de teléfono.',
+    extension: 'Un SMS no puede llegar a una extensión: introduce el número sin ella.',
     tooShort: 'Este número es demasiado corto.',
     tooLong: 'Este número es demasiado largo.',
     invalidCountry: 'Elige tu país o empieza el número con +.',

@@ -31,6 +31,7 @@ const fr: Translation = {
   retry: 'Réessayer',
   phoneErrors: {
     empty: 'Saisissez votre numéro de téléphone.',
+    extension: 'Un SMS ne peut pas joindre un numéro de poste : saisissez le numéro sans le poste.',
     tooShort: 'Ce numéro est trop court.',
     tooLong: 'Ce numéro est trop long.',
     invalidCountry: 'Choisissez votre pays ou commencez le numéro par +.',

@@ -31,6 +31,7 @@ const id: Translation = {
   retry: 'Coba lagi',
   phoneErrors: {
     empty: 'Masukkan nomor telepon Anda.',
+    extension: 'SMS tidak dapat sampai ke nomor ekstensi: masukkan nomor tanpa ekstensi.',
     tooShort: 'Nomor ini terlalu pendek.',
     tooLong: 'Nomor ini terlalu panjang.',
     invalidCountry: 'Pilih negara Anda, atau awali nomor dengan +.',

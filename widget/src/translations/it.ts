@@ -31,6 +31,7 @@ const it: Translation = {
   retry: 'Riprova',
   phoneErrors: {
     empty: 'Inserisci il tuo numero di telefono.',
+    extension: 'Un SMS non può raggiungere un interno: inserisci il numero senza interno.',
     tooShort: 'Questo numero è troppo corto.',
     tooLong: 'Questo numero è troppo lungo.',
     invalidCountry: 'Scegli il tuo paese o inizia il numero con +.',

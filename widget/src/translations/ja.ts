@@ -31,6 +31,7 @@ const ja: Translation = {
   retry: '再試行',
   phoneErrors: {
     empty: '電話番号を入力してください。',
+    extension: 'SMS は内線番号には届きません。内線番号を除いて入力してください。',
     tooShort: '番号が短すぎます。',
     tooLong: '番号が長すぎます。',
     invalidCountry: '国を選択するか、番号を + から入力してください。',

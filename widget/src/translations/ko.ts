@@ -31,6 +31,7 @@ const ko: Translation = {
   retry: '다시 시도',
   phoneErrors: {
     empty: '전화번호를 입력하세요.',
+    extension: '문자는 내선 번호로 받을 수 없습니다. 내선 번호 없이 입력하세요.',
     tooShort: '번호가 너무 짧습니다.',
     tooLong: '번호가 너무 깁니다.',
     invalidCountry: '국가를 선택하거나 번호를 +로 시작하세요.',

@@ -36,6 +36,7 @@ const ptBR: Translation = {
   retry: 'Tentar novamente',
   phoneErrors: {
     empty: 'Digite seu número de telefone.',
+    extension: 'Um SMS não chega a um ramal: digite o número sem o ramal.',
     tooShort: 'Este número é curto demais.',
     tooLong: 'Este número é longo demais.',
     invalidCountry: 'Escolha seu país ou comece o número com +.',

@@ -31,6 +31,7 @@ const tr: Translation = {
   retry: 'Tekrar dene',
   phoneErrors: {
     empty: 'Telefon numaranızı girin.',
+    extension: 'SMS dahili numaraya ulaşamaz: numarayı dahili olmadan girin.',
     tooShort: 'Bu numara çok kısa.',
     tooLong: 'Bu numara çok uzun.',
     invalidCountry: 'Ülkenizi seçin veya numaraya + ile başlayın.',

@@ -31,6 +31,7 @@ const vi: Translation = {
   retry: 'Thử lại',
   phoneErrors: {
     empty: 'Nhập số điện thoại của bạn.',
+    extension: 'Tin nhắn SMS không thể đến số máy lẻ: hãy nhập số không kèm số máy lẻ.',
     tooShort: 'Số này quá ngắn.',
     tooLong: 'Số này quá dài.',
     invalidCountry: 'Chọn quốc gia của bạn, hoặc bắt đầu số bằng +.',

@@ -30,6 +30,7 @@ const zhCN: Translation = {
   retry: '重试',
   phoneErrors: {
     empty: '请输入手机号码。',
+    extension: '短信无法发送到分机号：请输入不带分机号的号码。',
     tooShort: '号码太短。',
     tooLong: '号码太长。',
     invalidCountry: '请选择国家/地区，或以 + 开头输入号码。',

@@ -30,6 +30,7 @@ const zhTW: Translation = {
   retry: '重試',
   phoneErrors: {
     empty: '請輸入手機號碼。',
+    extension: '簡訊無法傳送到分機號碼：請輸入不含分機的號碼。',
     tooShort: '號碼太短。',
     tooLong: '號碼太長。',
     invalidCountry: '請選擇國家/地區，或以 + 開頭輸入號碼。',

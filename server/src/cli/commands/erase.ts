@@ -4,6 +4,7 @@
  * never the number.
  * @module
  */
+import { countryCode, notACountry } from '@textgate/shared'
 import { ApiError } from '../../http/errors'
 import { parsePhoneAnyType } from '../../phone'
 import { eraseNumber } from '../../privacy/erasure'
@@ -18,9 +19,13 @@ export const eraseCommand: Command = {
     const { phone, project } = values
     if (!phone) throw new UsageError('erase needs --phone (E.164, or national with --country)')
     if (!project) throw new UsageError("erase needs --project ID (or '*' for every project)")
+    const given = values.country?.[0]
+    const country = given === undefined ? undefined : countryCode(given)
+    // UK for GB would otherwise read as "national numbers need --country".
+    if (given !== undefined && !country) throw new UsageError(notACountry(given))
     let e164: string
     try {
-      e164 = parsePhoneAnyType(phone, values.country?.[0]).e164
+      e164 = parsePhoneAnyType(phone, country).e164
     } catch (error) {
       if (error instanceof ApiError && error.details.reason === 'extension') {
         throw new UsageError(`--phone ${phone}: ${error.message}`)

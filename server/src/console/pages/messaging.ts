@@ -5,6 +5,7 @@
  * breaker state, delivery rate and latency, with the outbox's status.
  * @module
  */
+import { CountryCode } from '@textgate/shared'
 import { Hono } from 'hono'
 import { sql } from 'kysely'
 import * as v from 'valibot'
@@ -46,7 +47,7 @@ const Preview = v.strictObject({
   template: v.optional(v.pipe(v.string(), v.maxLength(1000))),
   /** Where the text would go: a number, or a country whose example number is used. */
   to: v.optional(v.pipe(v.string(), v.maxLength(40))),
-  country: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code'))),
+  country: v.optional(CountryCode),
 })
 
 const DAY_MS = 24 * 3_600_000

@@ -1,3 +1,4 @@
+import { CountryCode } from '@textgate/shared'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import * as v from 'valibot'
@@ -95,12 +96,9 @@ export function sandboxRoutes({ db, encryptionKey, verifications }: ProjectRoute
       return c.json({ messages: await inbox(c.get('project').id, to) })
     })
     .get('/number', need('sandbox.use'), (c) => {
-      const { country } = validate(
-        v.object({ country: v.pipe(v.string(), v.regex(/^[A-Z]{2}$/)) }),
-        {
-          country: (c.req.query('country') ?? '').toUpperCase(),
-        },
-      )
+      const { country } = validate(v.object({ country: CountryCode }), {
+        country: c.req.query('country') ?? '',
+      })
       return c.json({ phone: randomNumber(c, country) })
     })
     .post('/send', need('sandbox.use'), async (c) => {

@@ -1,4 +1,4 @@
-import { CONSENT_VERSION } from '@textgate/shared'
+import { CONSENT_VERSION, CountryCode } from '@textgate/shared'
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
@@ -19,7 +19,6 @@ import {
   setRole,
 } from '../../operators'
 import { endAllSessions } from '../../operators/sessions'
-import { countryCode, notACountry } from '../../phone'
 import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
 import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
@@ -35,18 +34,8 @@ const SettingsUpdate = v.strictObject({
   ),
   allowedCountries: v.optional(
     v.nullable(
-      v.array(
-        v.pipe(
-          v.string(),
-          // The countries numbers are parsed for: a code of the right shape that is no
-          // country (UK for GB) would refuse every number sent from it.
-          v.check(
-            (value) => countryCode(value) !== undefined,
-            (issue) => notACountry(String(issue.input)),
-          ),
-          v.transform((value) => countryCode(value) as string),
-        ),
-      ),
+      // A code of the right shape that is no country (UK for GB) would refuse every number.
+      v.array(CountryCode),
     ),
   ),
   codeLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4), v.maxValue(10))),

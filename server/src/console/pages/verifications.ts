@@ -1,3 +1,4 @@
+import { CountryCode } from '@textgate/shared'
 import { Hono } from 'hono'
 import ipaddr from 'ipaddr.js'
 import type { Kysely } from 'kysely'
@@ -13,7 +14,7 @@ import { auditNote, need } from '../security'
 
 const ListQuery = v.object({
   status: v.optional(v.picklist(['pending', 'approved', 'expired', 'failed', 'canceled'])),
-  country: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/))),
+  country: v.optional(CountryCode),
   decision: v.optional(v.picklist(['allow', 'challenge', 'block'])),
   carrier: v.optional(v.pipe(v.string(), v.maxLength(64))),
   before: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
