@@ -87,6 +87,29 @@ for (const dialect of DIALECTS) {
           { ...device, id: 'used-since', last_used_at: at - DEVICE_TTL_MS + 60_000 },
         ])
         .execute()
+      const session = {
+        operator_id: 'op_a',
+        created_at: at - 3_600_000,
+        ip: null,
+        user_agent: null,
+        challenge: null,
+      }
+      await storage.db
+        .insertInto('operator_sessions')
+        .values([
+          // Past its absolute end; idle past the timeout; a second factor never given; in use.
+          { ...session, id_hash: 'ended', stage: 'full', last_seen_at: at, expires_at: at - 1 },
+          {
+            ...session,
+            id_hash: 'idle',
+            stage: 'full',
+            last_seen_at: at - 24 * 3_600_000,
+            expires_at: at + 3_600_000,
+          },
+          { ...session, id_hash: 'mfa-gone', stage: 'mfa', last_seen_at: at, expires_at: at - 1 },
+          { ...session, id_hash: 'in-use', stage: 'full', last_seen_at: at, expires_at: at + 1 },
+        ])
+        .execute()
       expect(await cleanUp(storage.db, at)).toEqual({
         earlyReports: 0,
         redeemedTokens: 1,
@@ -97,6 +120,7 @@ for (const dialect of DIALECTS) {
         fraudEvents: 0,
         callbackReplays: 0,
         operatorDevices: 1,
+        operatorSessions: 3,
         expiredListEntries: 1,
         masked: { verifications: 0, messages: 0, fraudEvents: 0, signals: 0, figures: 0 },
       })
@@ -110,6 +134,8 @@ for (const dialect of DIALECTS) {
       expect(entries.map((e) => e.id)).toEqual(['fle_later', 'fle_never'])
       const devices = await storage.db.selectFrom('operator_devices').select('id').execute()
       expect(devices).toEqual([{ id: 'used-since' }])
+      const sessions = await storage.db.selectFrom('operator_sessions').select('id_hash').execute()
+      expect(sessions).toEqual([{ id_hash: 'in-use' }])
       await storage.dispose()
     })
 
@@ -171,8 +197,8 @@ for (const dialect of DIALECTS) {
         await cleanUp(watched, at)
         // Twice: the second pass is the incremental one.
         await cleanUp(watched, at + 600_000)
-        // (Small tables may be read whole: the projects, list entries and early reports.)
-        // (Small tables may be read whole: the projects, list entries and early reports.)
+        // (Small tables may be read whole: the projects, list entries, early reports and the
+        // operators' console sessions.)
         const scans: string[] = []
         for (const query of seen) {
           const plan = await storage.db.executeQuery<{ detail: string }>(
@@ -181,7 +207,7 @@ for (const dialect of DIALECTS) {
           for (const { detail } of plan.rows) {
             if (
               /^SCAN /.test(detail) &&
-              !/^SCAN (early_reports|fraud_list_entries|projects)\b/.test(detail)
+              !/^SCAN (early_reports|fraud_list_entries|operator_sessions|projects)\b/.test(detail)
             ) {
               scans.push(`${detail}: ${query.sql.slice(0, 80)}`)
             }

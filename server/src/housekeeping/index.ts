@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { applyEarlyReports } from '../delivery/reports'
 import { deleteExpiredListEntries } from '../fraud/list-entries'
 import { dropExpiredDevices } from '../operators/devices'
+import { dropExpiredSessions } from '../operators/sessions'
 import { applyRetention, DAY_MS, DEFAULT_RETENTION_DAYS } from '../privacy/retention'
 import type { Database } from '../storage'
 
@@ -49,6 +50,8 @@ export async function cleanUp(
     .where('expires_at', '<', at)
     .executeTakeFirst()
   const operatorDevices = await dropExpiredDevices(db, at)
+  // Console sessions past their lifetime or idle timeout (each is refused when read anyway).
+  const operatorSessions = await dropExpiredSessions(db, at)
   // After a first pass over everything, each pass masks only what crossed the line since the
   // last one (with an hour's slack for rows committed late or clocks that differ).
   const last = maskedBefore.get(db)
@@ -68,6 +71,7 @@ export async function cleanUp(
     fraudEvents: Number(events.numDeletedRows),
     callbackReplays: Number(replays.numDeletedRows),
     operatorDevices,
+    operatorSessions,
     expiredListEntries: listEntries,
     masked: retention,
   }

@@ -101,8 +101,9 @@ export async function endAllSessions(db: Kysely<Database>, operatorId: string): 
   return Number(result.numDeletedRows)
 }
 
-export async function dropExpiredSessions(db: Kysely<Database>, now = Date.now()) {
-  await db
+/** Sessions past their lifetime or idle timeout (housekeeping); returns how many went. */
+export async function dropExpiredSessions(db: Kysely<Database>, now = Date.now()): Promise<number> {
+  const result = await db
     .deleteFrom('operator_sessions')
     .where((eb) =>
       eb.or([
@@ -110,7 +111,8 @@ export async function dropExpiredSessions(db: Kysely<Database>, now = Date.now()
         eb.and([eb('stage', '=', 'full'), eb('last_seen_at', '<', now - IDLE_TIMEOUT_MS)]),
       ]),
     )
-    .execute()
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }
 
 /** The anti-CSRF token of a session: sent back in X-CSRF-Token on every change. */
