@@ -1,11 +1,12 @@
 /**
  * `pnpm textgate keys rotate`: sign new tokens with a new key; the old public key stays in the
- * JWKS until its tokens have expired.
+ * JWKS until its tokens have expired. Audited as the console's rotation is.
  * @module
  */
+import { appendAudit, GLOBAL_CHAIN } from '../../audit'
 import { deriveSecrets } from '../../secrets'
 import { createTokenService } from '../../tokens'
-import { type Command, settings, withStorage } from '../command'
+import { CLI_ACTOR, type Command, settings, withStorage } from '../command'
 
 export const keysRotateCommand: Command = {
   name: 'keys rotate',
@@ -13,14 +14,24 @@ export const keysRotateCommand: Command = {
                                 in the JWKS until their tokens have expired)`,
   async run({ out }) {
     const config = settings()
+    const secrets = deriveSecrets(config.secret)
     const rotated = await withStorage(config, async ({ db }) => {
       const tokens = createTokenService({
         db,
-        encryptionKey: deriveSecrets(config.secret).encryptionKey,
+        encryptionKey: secrets.encryptionKey,
         issuer: config.publicUrl,
       })
       await tokens.ensureSigningKey()
-      return tokens.rotate()
+      const done = await tokens.rotate()
+      await appendAudit(db, secrets.auditKey, {
+        projectId: GLOBAL_CHAIN,
+        actor: CLI_ACTOR,
+        action: 'signing_key.rotate',
+        target: done.kid,
+        before: { kid: done.retiredKid },
+        after: { kid: done.kid },
+      })
+      return done
     })
     out.print(
       `now signing with ${rotated.kid}; ${rotated.retiredKid ?? 'no key'} retired (still in the JWKS until its tokens expire)`,
