@@ -406,19 +406,21 @@ export const destinationCheck: FraudCheck = {
     await counters.add(sentRefs(ctx.project.id, ctx.destination.country, subjects), ctx.at)
   },
 
-  async afterApproved(ctx, { db, counters, logger }) {
+  // The destination's history (verified counters, baselines) counts a number once a day; the
+  // device's trust in the country, every code it entered.
+  async afterApproved(ctx, { db, counters, logger }, { firstToday }) {
     if (!isLive(ctx)) return
     const { baselines } = stateOf(db, logger)
     const levels = prefixLevelsOf(ctx)
-    await counters.add(
-      verifiedRefs(
-        ctx.project.id,
-        ctx.destination.country,
-        ctx.caller.signals?.deviceId,
-        levels.map((level) => level.subject),
-      ),
-      ctx.at,
+    const refs = verifiedRefs(
+      ctx.project.id,
+      ctx.destination.country,
+      ctx.caller.signals?.deviceId,
+      levels.map((level) => level.subject),
+      firstToday,
     )
+    if (refs.length > 0) await counters.add(refs, ctx.at)
+    if (!firstToday) return
     // A stored baseline for the country and the narrowest prefix only (two rows each): the
     // wider prefixes judge their history from the verified counters above.
     const narrowest = levels[0]
