@@ -28,15 +28,9 @@ import { insertRow, type RowWriter } from '../storage/row-insert'
 import { type ChallengeService, difficultyFor, verifyCaptcha } from './challenge'
 import { FRAUD_CHECKS } from './checks'
 import { type ContextInput, fraudContext } from './context'
-import {
-  type CounterRef,
-  type CounterStore,
-  CountersUnavailableError,
-  databaseCounters,
-} from './counters'
+import { type CounterStore, CountersUnavailableError, databaseCounters } from './counters'
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings, parseFraudSettings } from './settings'
 import {
-  type Approval,
   type CheckOutcome,
   type Decision,
   type Finding,
@@ -80,14 +74,6 @@ export interface FraudGuardOptions {
 }
 
 const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
-const DAY_MS = 86_400_000
-
-/** Codes entered for a number at a store in this UTC day (see {@link Approval}). */
-const approvalsTodayRef = ({ project, destination }: FraudContext): CounterRef => ({
-  key: `approved:${project.id}:${project.mode}:${destination.phone}`,
-  windowMs: DAY_MS,
-  fixed: true,
-})
 
 function worst(findings: Finding[]): Decision {
   let decision: Decision = 'allow'
@@ -408,23 +394,14 @@ export function createFraudGuard({
     async afterApproved(input: Omit<AssessInput, 'numberType' | 'ip'>) {
       // No `ip` in the input: the caller is unknown here.
       const ctx = contextOf(input)
-      const warn = (error: unknown) =>
-        logger?.warn({ err: error }, 'fraud guard: could not count a code entered')
-      // The number's codes entered today, this one included: one hit, exact across processes
-      // (each store counts atomically), so of two entered at once only one is the first.
-      let approval: Approval
-      try {
-        const [today = 1] = await counters.hit([approvalsTodayRef(ctx)], ctx.at)
-        approval = { firstToday: today <= 1 }
-      } catch (error) {
-        // The counters are away: the tallies below could not be written either.
-        warn(error)
-        return
-      }
       const tallies = await Promise.allSettled(
-        checks.map((check) => check.afterApproved?.(ctx, deps, approval)),
+        checks.map((check) => check.afterApproved?.(ctx, deps)),
       )
-      for (const tally of tallies) if (tally.status === 'rejected') warn(tally.reason)
+      for (const tally of tallies) {
+        if (tally.status === 'rejected') {
+          logger?.warn({ err: tally.reason }, 'fraud guard: could not count a code entered')
+        }
+      }
     },
 
     /** One round trip to the counter store: throws when it cannot be reached. */

@@ -167,24 +167,8 @@ export interface FraudCheck {
    * the resend a decoy. `ctx.caller.answered` says whether the start passed a challenge.
    */
   beforeResend?(ctx: FraudContext, deps: CheckDeps): Promise<CheckOutcome>
-  /**
-   * The right code was entered. The caller is unknown here (ip null). `approval` says whether
-   * it counts as a shopper verified (see {@link Approval}).
-   */
-  afterApproved?(ctx: FraudContext, deps: CheckDeps, approval: Approval): Promise<void>
-}
-
-/**
- * What a code entered counts for. A destination's history and conversion (its verified and
- * entered counters, its baselines) come from distinct shoppers, not from verifications: a
- * number counts once a day (UTC) however often its codes are entered. A store's shoppers almost
- * never verify one number several times a day; a pumper who enters the codes of a SIM of its
- * own in each block it pumps (conversion laundering) must, and gets one shopper a day of room
- * per SIM, not four texts an hour per code.
- */
-export interface Approval {
-  /** The number's first code entered at this store today: it counts as a shopper verified. */
-  firstToday: boolean
+  /** The right code was entered. The caller is unknown here (ip null). */
+  afterApproved?(ctx: FraudContext, deps: CheckDeps): Promise<void>
 }
 
 /** The same context for another tally of the project (`:saved`, `:decoy`). */

@@ -69,10 +69,7 @@ export const conversionCheck: FraudCheck = {
     const r = conversionRefs(ctx)
     await counters.add([r.country.sent, r.prefix.sent], ctx.at)
   },
-  // A number's codes entered convert once a day: a pumper entering its own SIM's codes over and
-  // over makes its block look converted no more than one shopper would.
-  async afterApproved(ctx, { counters }, { firstToday }) {
-    if (!firstToday) return
+  async afterApproved(ctx, { counters }) {
     const r = conversionRefs(ctx)
     await counters.add([r.country.entered, r.prefix.entered], ctx.at)
   },

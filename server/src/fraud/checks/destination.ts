@@ -406,21 +406,19 @@ export const destinationCheck: FraudCheck = {
     await counters.add(sentRefs(ctx.project.id, ctx.destination.country, subjects), ctx.at)
   },
 
-  // The destination's history (verified counters, baselines) counts a number once a day; the
-  // device's trust in the country, every code it entered.
-  async afterApproved(ctx, { db, counters, logger }, { firstToday }) {
+  async afterApproved(ctx, { db, counters, logger }) {
     if (!isLive(ctx)) return
     const { baselines } = stateOf(db, logger)
     const levels = prefixLevelsOf(ctx)
-    const refs = verifiedRefs(
-      ctx.project.id,
-      ctx.destination.country,
-      ctx.caller.signals?.deviceId,
-      levels.map((level) => level.subject),
-      firstToday,
+    await counters.add(
+      verifiedRefs(
+        ctx.project.id,
+        ctx.destination.country,
+        ctx.caller.signals?.deviceId,
+        levels.map((level) => level.subject),
+      ),
+      ctx.at,
     )
-    if (refs.length > 0) await counters.add(refs, ctx.at)
-    if (!firstToday) return
     // A stored baseline for the country and the narrowest prefix only (two rows each): the
     // wider prefixes judge their history from the verified counters above.
     const narrowest = levels[0]

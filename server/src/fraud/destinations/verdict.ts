@@ -170,23 +170,17 @@ export function sentRefs(projectId: string, country: string, prefixSubjects: str
   return refs
 }
 
-/**
- * Counted with a code entered: the device's trust in the country, with every one; a verified
- * shopper for the country and each judged prefix, only with the number's first today
- * (`firstToday`, see `Approval` in ../types.ts): the same number verified again is no new
- * shopper.
- */
+/** Counted with every code entered. */
 export function verifiedRefs(
   projectId: string,
   country: string,
   deviceId: string | undefined,
   prefixSubjects: string[] = [],
-  firstToday = true,
 ) {
-  const refs: CounterRef[] = []
-  if (deviceId) refs.push(deviceVerifiedRef(projectId, country, deviceId))
-  if (!firstToday) return refs
-  refs.push({ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS })
+  const refs: CounterRef[] = [{ key: `dest-verified:${projectId}:${country}`, windowMs: DAY_MS }]
+  if (deviceId) {
+    refs.push(deviceVerifiedRef(projectId, country, deviceId))
+  }
   for (const subject of prefixSubjects) {
     const p = prefixRefs(projectId, subject)
     refs.push(p.verified1h, p.verified24h)
