@@ -8,7 +8,7 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { buildOpenApiDocument } from './document'
+import { ANY_ROUTE_STATUSES, buildOpenApiDocument } from './document'
 
 interface Compiled {
   pattern: RegExp
@@ -48,9 +48,6 @@ interface DocumentedResponse {
   content?: Record<string, { schema?: object }>
   headers?: Record<string, unknown>
 }
-
-/** Statuses any route may answer without listing them (see the document's `default`). */
-const ANY_ROUTE_STATUSES = new Set([408, 431, 500])
 
 let compiled: Compiled[] | undefined
 

@@ -615,7 +615,7 @@ const ERROR_RESPONSE = {
  * Statuses any route may answer, left under `default`: a request Node's parser refuses (431), one
  * that took too long to arrive (408), a fault (500).
  */
-const ANY_ROUTE_STATUSES = new Set([408, 431, 500])
+export const ANY_ROUTE_STATUSES: ReadonlySet<number> = new Set([408, 431, 500])
 
 /** Each error status and its codes, as `components.responses.Error<status>`. */
 function errorResponses() {
