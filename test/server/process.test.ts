@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, cliAsync, createProject, startTextgate, tempDir } from '../support/processes'
+import { cli, cliAsync, createProject, ROOT, startTextgate, tempDir } from '../support/processes'
 
 describe('pnpm textgate', () => {
   it('names each bad setting and refuses to start', () => {
@@ -27,6 +28,45 @@ describe('pnpm textgate', () => {
     dir.remove()
     expect(status).toBe(1)
     expect(stderr).toMatch(/TEXTGATE_SECRET is required in production/)
+  })
+
+  it('answers `pnpm textgate … --json` with nothing but its JSON on stdout', {
+    timeout: 60_000,
+  }, () => {
+    // As DESIGN.md names it: through pnpm itself (the one running this suite, or the PATH's).
+    const pnpm = process.env.npm_execpath
+    const [command, prefix] = pnpm?.endsWith('js') ? [process.execPath, [pnpm]] : ['pnpm', []]
+    const dir = tempDir()
+    const run = (args: string[]) =>
+      spawnSync(command, [...prefix, 'textgate', ...args], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
+          TEXTGATE_SECRET: 'x'.repeat(40),
+          TEXTGATE_DATA_DIR: dir.path,
+        },
+        encoding: 'utf8',
+        timeout: 50_000,
+      })
+    try {
+      const made = run([
+        'projects',
+        'create',
+        '--name',
+        'Shop',
+        '--origin',
+        'https://a.example',
+        '--json',
+      ])
+      expect(made.status, made.stderr).toBe(0)
+      expect(JSON.parse(made.stdout)).toMatchObject({ projectId: expect.stringMatching(/^prj_/) })
+      const wrong = run(['projects', 'nope', '--json'])
+      expect(wrong.status).toBe(2)
+      expect(JSON.parse(wrong.stdout)).toMatchObject({ error: { code: 'usage' } })
+    } finally {
+      dir.remove()
+    }
   })
 
   it('explains usage errors', () => {
