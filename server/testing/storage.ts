@@ -379,6 +379,7 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
       },
       release: async () => {
         try {
+          await closeConnections(admin, name)
           await admin.query('SELECT pg_advisory_unlock($1, $2)', [family, slot])
         } finally {
           heldSlots.delete(`${family}:${slot}`)
@@ -400,6 +401,37 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
     throw error
   }
 }
+
+/**
+ * Waits for the connections to a database being given back to close (a pg pool's `end()`
+ * resolves before its sockets have), then ends any still open. Otherwise the next lease may
+ * drop the database under them (`DROP DATABASE … WITH (FORCE)` when a suite changed its schema)
+ * and a pool of the suite before, still closing, meets a FATAL error nobody handles (CI saw one
+ * from a test's own pool). A suite that leaves a connection open meets it itself instead.
+ */
+async function closeConnections(client: pg.Client, name: string): Promise<void> {
+  const open = async () =>
+    (
+      await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+        [name],
+      )
+    ).rows[0]?.n ?? 0
+  const deadline = Date.now() + CLOSING_GRACE_MS
+  while ((await open()) > 0) {
+    if (Date.now() >= deadline) {
+      await client.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
+        [name],
+      )
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** How long a database given back may keep connections that are closing. */
+const CLOSING_GRACE_MS = 2_000
 
 /** The slots this process holds (`family:slot`). */
 const heldSlots = new Set<string>()

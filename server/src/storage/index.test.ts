@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { sql } from 'kysely'
-import { describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { describe, expect, it, vi } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import {
   migrateToLatest,
@@ -240,6 +241,36 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL connection wait', () =
     } finally {
       await storage.close()
       await leased.dispose()
+    }
+  })
+})
+
+describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL test database leases', () => {
+  it('give a database back with no connection of the suite left on it', async () => {
+    const leased = await createTestStorage('postgres')
+    // A connection of the suite's own that is still open when it disposes its storage (as a
+    // pool's connections are for a moment after its end() resolves).
+    const straggler = new pg.Client({ connectionString: leased.url })
+    const errors: unknown[] = []
+    straggler.on('error', (error) => errors.push(error))
+    await straggler.connect()
+    const admin = new pg.Client({ connectionString: process.env.TEXTGATE_TEST_POSTGRES_URL })
+    await admin.connect()
+    try {
+      const name = new URL(leased.url).pathname.slice(1)
+      await leased.dispose()
+      // The next lease may drop the database at once: nothing of this suite may be on it then.
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+        [name],
+      )
+      expect(rows[0]?.n).toBe(0)
+      // The straggler met its end here, in its own suite.
+      // (PostgreSQL's FATAL 57P01, or the socket's end when it is read first.)
+      await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0))
+    } finally {
+      await admin.end()
+      await straggler.end().catch(() => {})
     }
   })
 })
