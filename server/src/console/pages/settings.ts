@@ -219,7 +219,12 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
     .post('/signing-key/rotate', need('keys.write'), everyProjectOwner, async (c) => {
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
-      const rotated = await tokens.rotate()
+      const rotated = await tokens.rotate().catch((error) => {
+        if (error instanceof SigningKeyError && error.code === 'changed') {
+          throw new ApiError('signing_key_changed', { currentKid: error.currentKid })
+        }
+        throw error
+      })
       auditNote(c, {
         action: 'signing_key.rotate',
         target: rotated.kid,
@@ -245,7 +250,9 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         if (!(error instanceof SigningKeyError)) throw error
         throw error.code === 'not_found'
           ? new ApiError('not_found')
-          : new ApiError('signing_key_in_use', { kid })
+          : error.code === 'changed'
+            ? new ApiError('signing_key_changed', { kid })
+            : new ApiError('signing_key_in_use', { kid })
       }
       if (result.withdrawn) {
         signingKeyWithdrawn(requestLog(c, logger), result, `operator ${c.get('operator').email}`)
