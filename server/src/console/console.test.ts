@@ -297,6 +297,43 @@ for (const dialect of DIALECTS) {
       ).toBe(200)
     })
 
+    it("refuses a project's owner a role here for an operator another project's invitation set up", async () => {
+      // The other project's owner invites an address they expect this project to invite too,
+      // and uses the setup link themselves: emails are never checked.
+      const otherOwner = await login(
+        h,
+        await makeOperator(h, 'other-owner@shop.example', 'owner', otherProjectId),
+      )
+      const planted = await otherOwner.call(
+        'POST',
+        `/projects/${otherProjectId}/settings/operators`,
+        {
+          body: { email: 'agency@support.example', role: 'support' },
+        },
+      )
+      expect(planted.status).toBe(201)
+      const owner = await login(h, ops.owner!)
+      const p = `/projects/${projectId}/settings/operators`
+      const granted = await owner.call('POST', p, {
+        body: { email: 'Agency@support.example', role: 'developer' },
+      })
+      expect(granted.status).toBe(409)
+      expect(granted.json.error.code).toBe('operator_exists')
+      expect(granted.json.error.message).toMatch(/owner of every project/)
+      expect(await grantIn(h.db, planted.json.id, projectId)).toBeUndefined()
+      // An owner of every project may, and then a role change by this project's owner is theirs.
+      const root = await login(h, await makeOperator(h, 'root-3@shop.example', 'owner', '*'))
+      expect(
+        (await root.call('POST', p, { body: { email: 'agency@support.example', role: 'support' } }))
+          .status,
+      ).toBe(200)
+      const again = await owner.call('POST', p, {
+        body: { email: 'agency@support.example', role: 'analyst' },
+      })
+      expect(again.status).toBe(200)
+      expect(await grantIn(h.db, planted.json.id, projectId)).toBe('analyst')
+    })
+
     it("changes and removes only a grant made in this project, auditing the grant's role", async () => {
       const wide = await makeOperator(h, 'wide-only@shop.example', 'analyst', '*')
       expect(await grantIn(h.db, wide.id, ALL_PROJECTS)).toBe('analyst')

@@ -296,6 +296,22 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
             .where('email', '=', email.trim().toLowerCase())
             .executeTakeFirstOrThrow()
           await mayChangeRoleOf(c, existing.id)
+          // Whoever used the setup link holds that account, and an email is never checked: the
+          // owner of another project may have invited this address there and set it up
+          // themselves. Only an owner of every project vouches for it here.
+          if (
+            c.get('everyProjectRole') !== 'owner' &&
+            !(await grantIn(db, existing.id, projectId))
+          ) {
+            throw new ApiError(
+              'operator_exists',
+              {},
+              {
+                message:
+                  'This email is already an operator of another project, set up through that invitation: only an owner of every project can give them a role here.',
+              },
+            )
+          }
           await setRole(db, existing.id, { projectId, role }, now())
           auditNote(c, {
             action: 'operator.grant',
