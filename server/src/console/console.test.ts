@@ -18,7 +18,15 @@ import {
 } from '../audit'
 import { GENESIS_HASH, legacyRowHash, rowHash } from '../audit/chain'
 import { createRestrictions } from '../fraud/events'
-import { ALL_PROJECTS, completeSetup, createOperator, grantIn, setRole } from '../operators'
+import {
+  ALL_PROJECTS,
+  completeSetup,
+  createOperator,
+  grantIn,
+  issueSetupLink,
+  setOperatorDisabled,
+  setRole,
+} from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
 import { newTotpSecret, totpCode, totpSecretText } from '../operators/totp'
 
@@ -215,6 +223,33 @@ for (const dialect of DIALECTS) {
       expect(setup.status).toBe(200)
       expect((await before.call('GET', '/session')).status).toBe(401)
       expect((await owner.call('GET', '/session')).status).toBe(200)
+    })
+
+    it('disables an operator of every project: sessions end, sign-in and setup links refused, until enabled', async () => {
+      const leaver = await makeOperator(h, 'leaver@shop.example', 'owner', '*')
+      const session = await login(h, leaver)
+      const link = await issueSetupLink(h.db, leaver.id, h.now())
+      expect(await setOperatorDisabled(h.db, leaver.id, true, h.now())).toBe(true)
+      expect(await setOperatorDisabled(h.db, leaver.id, true, h.now())).toBe(false)
+      expect((await session.call('GET', '/session')).status).toBe(401)
+      expect((await session.call('GET', `/projects/${projectId}/audit`)).status).toBe(401)
+      const refused = await consoleRequest(h, 'POST', '/login', {
+        body: { email: leaver.email, password: GOOD_PASSWORD },
+      })
+      const nobody = await consoleRequest(h, 'POST', '/login', {
+        body: { email: 'nobody-at-all@shop.example', password: GOOD_PASSWORD },
+      })
+      expect([refused.status, refused.json]).toEqual([nobody.status, nobody.json])
+      const described = await consoleRequest(h, 'POST', '/setup/describe', {
+        body: { token: link },
+      })
+      expect(described.status).toBe(410)
+      expect(await setOperatorDisabled(h.db, leaver.id, false, h.now())).toBe(true)
+      // Back with the same password and authenticator; the link issued before stays spent.
+      expect((await (await login(h, leaver)).call('GET', '/session')).status).toBe(200)
+      expect(
+        (await consoleRequest(h, 'POST', '/setup/describe', { body: { token: link } })).status,
+      ).toBe(410)
     })
 
     it('refuses changes without the CSRF token or from another origin', async () => {

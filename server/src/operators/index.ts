@@ -124,6 +124,38 @@ export async function removeRole(
     .execute()
 }
 
+/**
+ * Disables an operator (someone who left, an account that may be taken), or enables one again.
+ * A disabled operator's sessions end now, their unused setup links stop working, and every
+ * sign-in and setup is refused as for an email that is no operator's; roles stay, for an enable.
+ * Returns false when the operator already was in that state.
+ */
+export async function setOperatorDisabled(
+  db: Kysely<Database>,
+  operatorId: string,
+  disabled: boolean,
+  now = Date.now(),
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const changed = await trx
+      .updateTable('operators')
+      .set({ disabled_at: disabled ? now : null })
+      .where('id', '=', operatorId)
+      .where('disabled_at', disabled ? 'is' : 'is not', null)
+      .executeTakeFirst()
+    if (disabled) {
+      await trx.deleteFrom('operator_sessions').where('operator_id', '=', operatorId).execute()
+      await trx
+        .updateTable('operator_links')
+        .set({ used_at: now })
+        .where('operator_id', '=', operatorId)
+        .where('used_at', 'is', null)
+        .execute()
+    }
+    return Number(changed.numUpdatedRows) === 1
+  })
+}
+
 /** A new one-time link (earlier unused ones stop working). Only its hash is stored. */
 export async function issueSetupLink(
   db: Kysely<Database>,
