@@ -618,6 +618,26 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    it('filters the audit log by an action prefix with an underscore, taken literally', async () => {
+      for (const action of ['signing_key.rotate', 'signingXkey.rotate', 'signing%key.rotate']) {
+        await appendAudit(h.db, h.secrets.auditKey, {
+          projectId,
+          actor: { type: 'cli', id: null, label: 'cli' },
+          action,
+        })
+      }
+      const owner = await login(h, ops.owner!)
+      const listed = async (prefix: string) =>
+        (
+          await owner.call(
+            'GET',
+            `/projects/${projectId}/audit?action=${encodeURIComponent(prefix)}`,
+          )
+        ).json.entries.map((e: { action: string }) => e.action)
+      expect(await listed('signing_key.')).toEqual(['signing_key.rotate'])
+      expect(await listed('signing%')).toEqual(['signing%key.rotate'])
+    })
+
     it('keeps the audit log append-only and detects an edited row by name', async () => {
       expect((await verifyAuditChain(h.db, h.secrets.auditKey)).ok).toBe(true)
       await expect(
