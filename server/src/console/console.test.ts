@@ -462,6 +462,39 @@ for (const dialect of DIALECTS) {
       expect(lines[0].seq).toBeGreaterThan(lines.at(-1).seq)
     })
 
+    it("shows an owner of every project the server's log: refused sign-ins of any project's operators", async () => {
+      const refused = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.analyst!.email, password: 'a wrong guess entirely' },
+        headers: { 'X-Forwarded-For': '198.51.100.77' },
+      })
+      expect(refused.status).toBe(401)
+      const root = await login(h, await makeOperator(h, 'root-log@shop.example', 'owner', '*'))
+      const server = `/projects/${projectId}/audit?chain=server&action=login.password_refused`
+      const { status, json } = await root.call('GET', server)
+      expect(status).toBe(200)
+      expect(json.entries[0]).toMatchObject({
+        action: 'login.password_refused',
+        actor: { label: ops.analyst!.email },
+        ip: '198.51.100.77',
+      })
+      const exported = await root.call('GET', `/projects/${projectId}/audit/export?chain=server`)
+      expect(exported.headers.get('Content-Disposition')).toMatch(/audit-server\.jsonl/)
+      expect(exported.text).toContain('login.password_refused')
+      const verified = await root.call('GET', `/projects/${projectId}/audit/verify?chain=server`)
+      expect(verified.json).toMatchObject({ ok: true })
+      // The project's own log is as before; a project's owner does not read every project's.
+      const own = await root.call('GET', `/projects/${projectId}/audit?action=login`)
+      expect(own.json.entries).toEqual([])
+      const owner = await login(h, ops.owner!)
+      expect((await owner.call('GET', server)).status).toBe(403)
+      expect(
+        (await owner.call('GET', `/projects/${projectId}/audit/export?chain=server`)).status,
+      ).toBe(403)
+      expect(
+        (await owner.call('GET', `/projects/${projectId}/audit/verify?chain=server`)).status,
+      ).toBe(403)
+    })
+
     it('lists verifications masked, looks one up by full number for support (audited), runs the sandbox', async () => {
       const developer = await login(h, ops.developer!)
       const sent = await developer.call('POST', `/projects/${projectId}/sandbox/ask`, {
