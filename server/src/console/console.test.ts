@@ -425,6 +425,19 @@ for (const dialect of DIALECTS) {
         body: { ipAllowlist: ['not-an-ip'] },
       })
       expect(bad.status).toBe(400)
+      // A list without the operator's own address would lock every operator out of the
+      // project's console (no command changes it): refused, and the list stays as it was.
+      const shutOut = await owner.call('PUT', `/projects/${projectId}/settings`, {
+        body: { ipAllowlist: ['10.0.0.0/8'] },
+      })
+      expect(shutOut.status).toBe(400)
+      expect(shutOut.json.error).toMatchObject({ issues: [{ path: 'ipAllowlist' }] })
+      expect(shutOut.json.error.message).toMatch(
+        /Your address \(203\.0\.113\.7\) is not in this list/,
+      )
+      expect((await owner.call('GET', `/projects/${projectId}/settings`)).json.ipAllowlist).toEqual(
+        ['203.0.113.0/24', '2001:db8::/32'],
+      )
       expect(
         (await owner.call('PUT', `/projects/${projectId}/settings`, { body: { ipAllowlist: [] } }))
           .status,

@@ -24,7 +24,7 @@ import type { Project } from '../../storage'
 import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
-import { auditNote, ipAllowlist, need } from '../security'
+import { auditNote, ipAllowed, ipAllowlist, need } from '../security'
 
 const SettingsUpdate = v.strictObject({
   name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))),
@@ -122,6 +122,22 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       } catch (error) {
         throw new ApiError('invalid_request', {
           issues: [{ path: 'allowedOrigins', message: (error as Error).message }],
+        })
+      }
+      // A list without the operator's own address would shut every operator out at once (the
+      // list guards the console too, and no command changes it): refused, changing nothing.
+      if (
+        input.ipAllowlist?.length &&
+        !ipAllowed({ ip_allowlist: JSON.stringify(input.ipAllowlist) }, c.get('clientIp'))
+      ) {
+        const ip = c.get('clientIp') ?? 'unknown'
+        throw new ApiError('invalid_request', {
+          issues: [
+            {
+              path: 'ipAllowlist',
+              message: `Your address (${ip}) is not in this list: saving it would shut you, and every operator elsewhere, out of this project's console. Add your address or its range.`,
+            },
+          ],
         })
       }
       const countries =
