@@ -106,6 +106,13 @@ for (const dialect of DIALECTS) {
         ['settings', { codeLength: 0 }, 'codeLength must be at least 4'],
         ['settings', { codeLength: 11 }, 'codeLength must be at most 10'],
         ['settings', { codeLength: 6.5 }, 'codeLength must be a whole number'],
+        // The origins box emptied: a list, counted in entries, not characters.
+        ['settings', { allowedOrigins: [] }, 'allowedOrigins must be at least 1 entry'],
+        [
+          'settings',
+          { ipAllowlist: Array.from({ length: 101 }, (_, i) => `10.0.0.${i}`) },
+          'ipAllowlist must be at most 100 entries',
+        ],
         [
           'fraud/lists',
           { list: 'block', kind: 'phone', value: '+447400123456', expiresAt: 'tomorrow' },

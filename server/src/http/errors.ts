@@ -73,7 +73,10 @@ function plainMessage(issue: v.BaseIssue<unknown>, path: string): string {
   if (issue.expected === 'never') return `${field} is not a field of this request`
   if (issue.received === 'undefined') return `${field} is required`
   const requirement = (issue as { requirement?: unknown }).requirement
-  const characters = `${requirement} character${requirement === 1 ? '' : 's'}`
+  // A length is a list's entries or a text's characters.
+  const characters = Array.isArray(issue.input)
+    ? `${requirement} ${requirement === 1 ? 'entry' : 'entries'}`
+    : `${requirement} character${requirement === 1 ? '' : 's'}`
   if (issue.type === 'max_length') return `${field} must be at most ${characters}`
   if (issue.type === 'min_length') return `${field} must be at least ${characters}`
   // A number out of range, a fraction, a date that is none: say what would do.
