@@ -99,6 +99,38 @@ for (const dialect of DIALECTS) {
       expect(replay.status).toBe(401)
     })
 
+    it('says a code was used already when it is the step the setup took, so the operator waits for the next', async () => {
+      h.advance(30_000 - (h.now() % 30_000)) // the start of a step: the next requests stay in it
+      const fresh = await makeOperator(h, 'fresh@shop.example', 'analyst', projectId)
+      // Straight from the setup page to the login page, within the same 30 seconds.
+      const first = await consoleRequest(h, 'POST', '/login', {
+        body: { email: fresh.email, password: GOOD_PASSWORD },
+      })
+      expect(first.status).toBe(200)
+      const again = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) },
+      })
+      expect(again.status).toBe(401)
+      expect(again.json.error.message).toBe(
+        'That code was used already: enter the next one your authenticator app shows.',
+      )
+      const wrong = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) === '000000' ? '111111' : '000000' },
+      })
+      expect(wrong.json.error.message).toBe('That code is not right.')
+      h.advance(30_000)
+      const next = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) },
+      })
+      expect(next.status).toBe(200)
+    })
+
     it('answers a wrong password and an unknown email alike, and audits both', async () => {
       const wrong = await consoleRequest(h, 'POST', '/login', {
         body: { email: ops.owner!.email, password: 'not the password at all' },

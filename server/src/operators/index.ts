@@ -358,6 +358,15 @@ export async function checkTotp(
     // Once locked, the same answer as the right code gets (below).
     const locked = await lockedNow(db, lockout, now)
     if (locked !== null) throw lockedError(locked, now)
+    // A code of a step already taken (typically the setup's, typed again on the login page in
+    // the same 30 seconds) is refused as any wrong one, but said so: it opens nothing, and the
+    // operator needs to know to wait for the next one rather than check their clock.
+    if (matchTotp(secret, code.trim(), now, null) !== null) {
+      throw new OperatorError(
+        'invalid_totp',
+        'That code was used already: enter the next one your authenticator app shows.',
+      )
+    }
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
   // Taken only while not locked (wrong codes sent alongside may have locked it), and the count
