@@ -170,6 +170,12 @@ export const ERRORS = {
     message: 'This key signs every token now: withdraw it together with a new key (rotate).',
     widget: false,
   },
+  signing_key_changed: {
+    status: 409,
+    message:
+      'Another rotation or withdrawal made a new signing key at the same moment: nothing changed.',
+    widget: false,
+  },
   internal_error: { status: 500, message: 'Something went wrong on our side.', widget: 'generic' },
   service_unavailable: {
     status: 503,

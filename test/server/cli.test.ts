@@ -111,6 +111,26 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(saved.spend?.costs).toEqual({})
   })
 
+  it("sets, shows and resets a project's IP allowlist: the way back into a console it shuts out", () => {
+    const allowlist = (...args: string[]) =>
+      json(['projects', 'ip-allowlist', '--project', projectId, ...args])
+    const set = allowlist('--ip', '203.0.113.0/24, 2001:db8::/32')
+    expect(set.status, set.stderr).toBe(0)
+    expect(set.body).toMatchObject({ ipAllowlist: ['203.0.113.0/24', '2001:db8::/32'] })
+    const bad = allowlist('--ip', '10.0.0.0/8,nope')
+    expect(bad.status).toBe(2)
+    expect(bad.body.error?.message).toBe('"nope" is not an IP address or CIDR range')
+    expect(allowlist().body).toMatchObject({
+      ipAllowlist: ['203.0.113.0/24', '2001:db8::/32'],
+      changed: false,
+    })
+    expect(allowlist('--reset').body).toMatchObject({ ipAllowlist: [], changed: true })
+    expect(allowlist().body).toMatchObject({ ipAllowlist: [] })
+    // Each change is an audit row of the project: its chain still checks out.
+    const verified = json(['audit', 'verify', '--project', projectId])
+    expect(verified.status, verified.stderr).toBe(0)
+  })
+
   it('names a file it cannot read or parse', () => {
     const bad = `${dir.path}/templates.json`
     writeFileSync(bad, '{ "en": ')

@@ -5,7 +5,7 @@
  * recomputes every chain and names the first broken link.
  * @module
  */
-import { type Kysely, PostgresAdapter, type Transaction } from 'kysely'
+import { type Kysely, PostgresAdapter, sql, type Transaction } from 'kysely'
 import { newId } from '../ids'
 import type { AuditActorType, AuditRow, Database } from '../storage'
 import { withFields } from '../with-fields'
@@ -318,8 +318,8 @@ export async function verifyAuditChain(
 }
 
 export interface AuditQuery {
+  /** The chain: a project's id, or GLOBAL_CHAIN. */
   projectId: string
-  /** Include actions outside any project (logins) by the project's operators. */
   since?: number
   until?: number
   actor?: string
@@ -339,7 +339,12 @@ export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promis
   if (query.since !== undefined) q = q.where('at', '>=', query.since)
   if (query.until !== undefined) q = q.where('at', '<', query.until)
   if (query.actor) q = q.where('actor_label', '=', query.actor)
-  if (query.action) q = q.where('action', 'like', `${query.action.replace(/[%_\\]/g, '')}%`)
+  // A prefix, its LIKE wildcards escaped (not dropped: most actions hold an underscore, as in
+  // login.password_refused or signing_key.rotate).
+  if (query.action) {
+    const prefix = `${query.action.replace(/[%_\\]/g, '\\$&')}%`
+    q = q.where(sql<boolean>`action like ${prefix} escape '\\'`)
+  }
   if (query.before !== undefined) q = q.where('seq', '<', query.before)
   return q.execute()
 }

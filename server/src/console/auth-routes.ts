@@ -353,6 +353,18 @@ export function authRoutes(options: AuthRoutesOptions) {
           now(),
         )
         await succeeded()
+        // The link's holder chose the password and proved the authenticator: this browser is
+        // known for the operator from now on, as after a sign-in. So a reset link brings back an
+        // operator whom guessers keep locked out on a browser they never used: their sign-ins
+        // here count toward this browser's lock, not the account's.
+        const device = await rememberDevice(
+          db,
+          devicesKey,
+          deviceCookie(c, cookie),
+          operator.id,
+          now(),
+        )
+        setDeviceCookie(c, cookie, device, DEVICE_TTL_MS)
         auditNote(c, {
           projectId: GLOBAL_CHAIN,
           action: 'operator.setup',

@@ -18,7 +18,15 @@ import {
 } from '../audit'
 import { GENESIS_HASH, legacyRowHash, rowHash } from '../audit/chain'
 import { createRestrictions } from '../fraud/events'
-import { ALL_PROJECTS, completeSetup, createOperator, grantIn, setRole } from '../operators'
+import {
+  ALL_PROJECTS,
+  completeSetup,
+  createOperator,
+  grantIn,
+  issueSetupLink,
+  setOperatorDisabled,
+  setRole,
+} from '../operators'
 import { IDLE_TIMEOUT_MS } from '../operators/sessions'
 import { newTotpSecret, totpCode, totpSecretText } from '../operators/totp'
 
@@ -89,6 +97,38 @@ for (const dialect of DIALECTS) {
         body: { code },
       })
       expect(replay.status).toBe(401)
+    })
+
+    it('says a code was used already when it is the step the setup took, so the operator waits for the next', async () => {
+      h.advance(30_000 - (h.now() % 30_000)) // the start of a step: the next requests stay in it
+      const fresh = await makeOperator(h, 'fresh@shop.example', 'analyst', projectId)
+      // Straight from the setup page to the login page, within the same 30 seconds.
+      const first = await consoleRequest(h, 'POST', '/login', {
+        body: { email: fresh.email, password: GOOD_PASSWORD },
+      })
+      expect(first.status).toBe(200)
+      const again = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) },
+      })
+      expect(again.status).toBe(401)
+      expect(again.json.error.message).toBe(
+        'That code was used already: enter the next one your authenticator app shows.',
+      )
+      const wrong = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) === '000000' ? '111111' : '000000' },
+      })
+      expect(wrong.json.error.message).toBe('That code is not right.')
+      h.advance(30_000)
+      const next = await consoleRequest(h, 'POST', '/login/totp', {
+        cookie: first.cookie,
+        csrf: first.json.csrfToken,
+        body: { code: totpCode(fresh.secret, h.now()) },
+      })
+      expect(next.status).toBe(200)
     })
 
     it('answers a wrong password and an unknown email alike, and audits both', async () => {
@@ -217,6 +257,33 @@ for (const dialect of DIALECTS) {
       expect((await owner.call('GET', '/session')).status).toBe(200)
     })
 
+    it('disables an operator of every project: sessions end, sign-in and setup links refused, until enabled', async () => {
+      const leaver = await makeOperator(h, 'leaver@shop.example', 'owner', '*')
+      const session = await login(h, leaver)
+      const link = await issueSetupLink(h.db, leaver.id, h.now())
+      expect(await setOperatorDisabled(h.db, leaver.id, true, h.now())).toBe(true)
+      expect(await setOperatorDisabled(h.db, leaver.id, true, h.now())).toBe(false)
+      expect((await session.call('GET', '/session')).status).toBe(401)
+      expect((await session.call('GET', `/projects/${projectId}/audit`)).status).toBe(401)
+      const refused = await consoleRequest(h, 'POST', '/login', {
+        body: { email: leaver.email, password: GOOD_PASSWORD },
+      })
+      const nobody = await consoleRequest(h, 'POST', '/login', {
+        body: { email: 'nobody-at-all@shop.example', password: GOOD_PASSWORD },
+      })
+      expect([refused.status, refused.json]).toEqual([nobody.status, nobody.json])
+      const described = await consoleRequest(h, 'POST', '/setup/describe', {
+        body: { token: link },
+      })
+      expect(described.status).toBe(410)
+      expect(await setOperatorDisabled(h.db, leaver.id, false, h.now())).toBe(true)
+      // Back with the same password and authenticator; the link issued before stays spent.
+      expect((await (await login(h, leaver)).call('GET', '/session')).status).toBe(200)
+      expect(
+        (await consoleRequest(h, 'POST', '/setup/describe', { body: { token: link } })).status,
+      ).toBe(410)
+    })
+
     it('refuses changes without the CSRF token or from another origin', async () => {
       const owner = await login(h, ops.owner!)
       const body = { brand: 'Shop!' }
@@ -297,6 +364,43 @@ for (const dialect of DIALECTS) {
       ).toBe(200)
     })
 
+    it("refuses a project's owner a role here for an operator another project's invitation set up", async () => {
+      // The other project's owner invites an address they expect this project to invite too,
+      // and uses the setup link themselves: emails are never checked.
+      const otherOwner = await login(
+        h,
+        await makeOperator(h, 'other-owner@shop.example', 'owner', otherProjectId),
+      )
+      const planted = await otherOwner.call(
+        'POST',
+        `/projects/${otherProjectId}/settings/operators`,
+        {
+          body: { email: 'agency@support.example', role: 'support' },
+        },
+      )
+      expect(planted.status).toBe(201)
+      const owner = await login(h, ops.owner!)
+      const p = `/projects/${projectId}/settings/operators`
+      const granted = await owner.call('POST', p, {
+        body: { email: 'Agency@support.example', role: 'developer' },
+      })
+      expect(granted.status).toBe(409)
+      expect(granted.json.error.code).toBe('operator_exists')
+      expect(granted.json.error.message).toMatch(/owner of every project/)
+      expect(await grantIn(h.db, planted.json.id, projectId)).toBeUndefined()
+      // An owner of every project may, and then a role change by this project's owner is theirs.
+      const root = await login(h, await makeOperator(h, 'root-3@shop.example', 'owner', '*'))
+      expect(
+        (await root.call('POST', p, { body: { email: 'agency@support.example', role: 'support' } }))
+          .status,
+      ).toBe(200)
+      const again = await owner.call('POST', p, {
+        body: { email: 'agency@support.example', role: 'analyst' },
+      })
+      expect(again.status).toBe(200)
+      expect(await grantIn(h.db, planted.json.id, projectId)).toBe('analyst')
+    })
+
     it("changes and removes only a grant made in this project, auditing the grant's role", async () => {
       const wide = await makeOperator(h, 'wide-only@shop.example', 'analyst', '*')
       expect(await grantIn(h.db, wide.id, ALL_PROJECTS)).toBe('analyst')
@@ -353,6 +457,19 @@ for (const dialect of DIALECTS) {
         body: { ipAllowlist: ['not-an-ip'] },
       })
       expect(bad.status).toBe(400)
+      // A list without the operator's own address would lock every operator out of the
+      // project's console (no command changes it): refused, and the list stays as it was.
+      const shutOut = await owner.call('PUT', `/projects/${projectId}/settings`, {
+        body: { ipAllowlist: ['10.0.0.0/8'] },
+      })
+      expect(shutOut.status).toBe(400)
+      expect(shutOut.json.error).toMatchObject({ issues: [{ path: 'ipAllowlist' }] })
+      expect(shutOut.json.error.message).toMatch(
+        /Your address \(203\.0\.113\.7\) is not in this list/,
+      )
+      expect((await owner.call('GET', `/projects/${projectId}/settings`)).json.ipAllowlist).toEqual(
+        ['203.0.113.0/24', '2001:db8::/32'],
+      )
       expect(
         (await owner.call('PUT', `/projects/${projectId}/settings`, { body: { ipAllowlist: [] } }))
           .status,
@@ -388,6 +505,39 @@ for (const dialect of DIALECTS) {
         .map((l) => JSON.parse(l))
       expect(lines.length).toBe(json.entries.length >= 10 ? lines.length : json.entries.length)
       expect(lines[0].seq).toBeGreaterThan(lines.at(-1).seq)
+    })
+
+    it("shows an owner of every project the server's log: refused sign-ins of any project's operators", async () => {
+      const refused = await consoleRequest(h, 'POST', '/login', {
+        body: { email: ops.analyst!.email, password: 'a wrong guess entirely' },
+        headers: { 'X-Forwarded-For': '198.51.100.77' },
+      })
+      expect(refused.status).toBe(401)
+      const root = await login(h, await makeOperator(h, 'root-log@shop.example', 'owner', '*'))
+      const server = `/projects/${projectId}/audit?chain=server&action=login.password_refused`
+      const { status, json } = await root.call('GET', server)
+      expect(status).toBe(200)
+      expect(json.entries[0]).toMatchObject({
+        action: 'login.password_refused',
+        actor: { label: ops.analyst!.email },
+        ip: '198.51.100.77',
+      })
+      const exported = await root.call('GET', `/projects/${projectId}/audit/export?chain=server`)
+      expect(exported.headers.get('Content-Disposition')).toMatch(/audit-server\.jsonl/)
+      expect(exported.text).toContain('login.password_refused')
+      const verified = await root.call('GET', `/projects/${projectId}/audit/verify?chain=server`)
+      expect(verified.json).toMatchObject({ ok: true })
+      // The project's own log is as before; a project's owner does not read every project's.
+      const own = await root.call('GET', `/projects/${projectId}/audit?action=login`)
+      expect(own.json.entries).toEqual([])
+      const owner = await login(h, ops.owner!)
+      expect((await owner.call('GET', server)).status).toBe(403)
+      expect(
+        (await owner.call('GET', `/projects/${projectId}/audit/export?chain=server`)).status,
+      ).toBe(403)
+      expect(
+        (await owner.call('GET', `/projects/${projectId}/audit/verify?chain=server`)).status,
+      ).toBe(403)
     })
 
     it('lists verifications masked, looks one up by full number for support (audited), runs the sandbox', async () => {
@@ -544,6 +694,26 @@ for (const dialect of DIALECTS) {
         phone: '+4474•012',
         range: '+4474•012xxxx',
       })
+    })
+
+    it('filters the audit log by an action prefix with an underscore, taken literally', async () => {
+      for (const action of ['signing_key.rotate', 'signingXkey.rotate', 'signing%key.rotate']) {
+        await appendAudit(h.db, h.secrets.auditKey, {
+          projectId,
+          actor: { type: 'cli', id: null, label: 'cli' },
+          action,
+        })
+      }
+      const owner = await login(h, ops.owner!)
+      const listed = async (prefix: string) =>
+        (
+          await owner.call(
+            'GET',
+            `/projects/${projectId}/audit?action=${encodeURIComponent(prefix)}`,
+          )
+        ).json.entries.map((e: { action: string }) => e.action)
+      expect(await listed('signing_key.')).toEqual(['signing_key.rotate'])
+      expect(await listed('signing%')).toEqual(['signing%key.rotate'])
     })
 
     it('keeps the audit log append-only and detects an edited row by name', async () => {

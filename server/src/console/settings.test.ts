@@ -100,6 +100,34 @@ for (const dialect of DIALECTS) {
       expect((await put(null)).json.allowedCountries).toBe(null)
     })
 
+    it('says what a number or a time out of range should be, and saves nothing', async () => {
+      const cases: [string, unknown, string][] = [
+        // The settings form sends an emptied code length field as 0.
+        ['settings', { codeLength: 0 }, 'codeLength must be at least 4'],
+        ['settings', { codeLength: 11 }, 'codeLength must be at most 10'],
+        ['settings', { codeLength: 6.5 }, 'codeLength must be a whole number'],
+        // The origins box emptied: a list, counted in entries, not characters.
+        ['settings', { allowedOrigins: [] }, 'allowedOrigins must be at least 1 entry'],
+        [
+          'settings',
+          { ipAllowlist: Array.from({ length: 101 }, (_, i) => `10.0.0.${i}`) },
+          'ipAllowlist must be at most 100 entries',
+        ],
+        [
+          'fraud/lists',
+          { list: 'block', kind: 'phone', value: '+447400123456', expiresAt: 'tomorrow' },
+          'expiresAt must be a date and time such as 2026-12-31T00:00:00Z',
+        ],
+      ]
+      for (const [path, body, message] of cases) {
+        const method = path === 'settings' ? 'PUT' : 'POST'
+        const refused = await clients.owner!.call(method, `${base()}/${path}`, { body })
+        expect([path, refused.status, refused.json.error.message]).toEqual([path, 400, message])
+      }
+      expect((await clients.owner!.call('GET', `${base()}/settings`)).json.codeLength).toBe(6)
+      expect((await clients.owner!.call('GET', `${base()}/fraud/lists`)).json.entries).toEqual([])
+    })
+
     it('rotates a key: a replacement of the same kind and mode, the old one revoked now or later', async () => {
       const keys = (await clients.developer!.call('GET', `${base()}/settings/keys`)).json.keys
       const secret = keys.find((k: { kind: string }) => k.kind === 'secret')

@@ -73,9 +73,19 @@ function plainMessage(issue: v.BaseIssue<unknown>, path: string): string {
   if (issue.expected === 'never') return `${field} is not a field of this request`
   if (issue.received === 'undefined') return `${field} is required`
   const requirement = (issue as { requirement?: unknown }).requirement
-  const characters = `${requirement} character${requirement === 1 ? '' : 's'}`
+  // A length is a list's entries or a text's characters.
+  const characters = Array.isArray(issue.input)
+    ? `${requirement} ${requirement === 1 ? 'entry' : 'entries'}`
+    : `${requirement} character${requirement === 1 ? '' : 's'}`
   if (issue.type === 'max_length') return `${field} must be at most ${characters}`
   if (issue.type === 'min_length') return `${field} must be at least ${characters}`
+  // A number out of range, a fraction, a date that is none: say what would do.
+  if (issue.type === 'min_value') return `${field} must be at least ${requirement}`
+  if (issue.type === 'max_value') return `${field} must be at most ${requirement}`
+  if (issue.type === 'integer') return `${field} must be a whole number`
+  if (issue.type === 'iso_timestamp') {
+    return `${field} must be a date and time such as 2026-12-31T00:00:00Z`
+  }
   if (issue.kind === 'schema' && issue.expected) {
     return `${field} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${issue.received}`
   }

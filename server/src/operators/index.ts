@@ -124,6 +124,38 @@ export async function removeRole(
     .execute()
 }
 
+/**
+ * Disables an operator (someone who left, an account that may be taken), or enables one again.
+ * A disabled operator's sessions end now, their unused setup links stop working, and every
+ * sign-in and setup is refused as for an email that is no operator's; roles stay, for an enable.
+ * Returns false when the operator already was in that state.
+ */
+export async function setOperatorDisabled(
+  db: Kysely<Database>,
+  operatorId: string,
+  disabled: boolean,
+  now = Date.now(),
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const changed = await trx
+      .updateTable('operators')
+      .set({ disabled_at: disabled ? now : null })
+      .where('id', '=', operatorId)
+      .where('disabled_at', disabled ? 'is' : 'is not', null)
+      .executeTakeFirst()
+    if (disabled) {
+      await trx.deleteFrom('operator_sessions').where('operator_id', '=', operatorId).execute()
+      await trx
+        .updateTable('operator_links')
+        .set({ used_at: now })
+        .where('operator_id', '=', operatorId)
+        .where('used_at', 'is', null)
+        .execute()
+    }
+    return Number(changed.numUpdatedRows) === 1
+  })
+}
+
 /** A new one-time link (earlier unused ones stop working). Only its hash is stored. */
 export async function issueSetupLink(
   db: Kysely<Database>,
@@ -326,6 +358,15 @@ export async function checkTotp(
     // Once locked, the same answer as the right code gets (below).
     const locked = await lockedNow(db, lockout, now)
     if (locked !== null) throw lockedError(locked, now)
+    // A code of a step already taken (typically the setup's, typed again on the login page in
+    // the same 30 seconds) is refused as any wrong one, but said so: it opens nothing, and the
+    // operator needs to know to wait for the next one rather than check their clock.
+    if (matchTotp(secret, code.trim(), now, null) !== null) {
+      throw new OperatorError(
+        'invalid_totp',
+        'That code was used already: enter the next one your authenticator app shows.',
+      )
+    }
     throw new OperatorError('invalid_totp', 'That code is not right.')
   }
   // Taken only while not locked (wrong codes sent alongside may have locked it), and the count

@@ -332,6 +332,37 @@ for (const dialect of DIALECTS) {
       expect(await storedDevices(operator)).toEqual([{ failed_logins: 0, locked_until: null }])
     })
 
+    it('lets an operator locked out on a new browser back in through a setup link while the guessing goes on', async () => {
+      const operator = await makeOperator(h, 'besieged-new@shop.example', 'owner', projectId)
+      const guess = async () => {
+        for (let i = 0; i < 12; i += 1) {
+          expect((await password(operator, `spread-out guess ${i}`)).status).toBe(401)
+        }
+        expect((await stored(operator)).locked_until).toBeGreaterThan(h.now())
+      }
+      await guess()
+      // The owner has never used this browser: `operators link` gives them a setup link.
+      const token = await issueSetupLink(h.db, operator.id, h.now())
+      const secret = newTotpSecret()
+      const from = { 'X-Forwarded-For': '198.51.100.60' }
+      const setup = await consoleRequest(h, 'POST', '/setup', {
+        body: {
+          token,
+          password: GOOD_PASSWORD,
+          totpSecret: totpSecretText(secret),
+          code: totpCode(secret, h.now()),
+        },
+        headers: from,
+      })
+      expect(setup.status).toBe(200)
+      // The guessers lock the account again at once; the browser the link was used on still
+      // signs in, as a browser the operator signed in on before does.
+      await guess()
+      const back = await login(h, { ...operator, secret }, from, setup.deviceCookie)
+      expect((await back.call('GET', '/session')).status).toBe(200)
+      expect((await stored(operator)).locked_until).toBeGreaterThan(h.now())
+    })
+
     it("counts a known browser's failures against it alone: ten in a row lock that browser, not the account", async () => {
       const operator = await makeOperator(h, 'own-browser@shop.example', 'owner', projectId)
       h.advance(30_000)

@@ -194,6 +194,45 @@ for (const dialect of DIALECTS) {
       expect(rows).toEqual([{ kid: withdrawn.currentKid }])
     })
 
+    it('lets one of two processes changing the signing key at once win, and says so to the other', async () => {
+      // On PostgreSQL the loser's update waits for the winner's, then finds no key to retire
+      // and its insert met the one-current-key index: a 500 and a crashed command before.
+      const fresh = await createTestStorage(dialect)
+      const a = createTokenService({ db: fresh.db, encryptionKey, issuer: ISSUER })
+      const b = createTokenService({ db: fresh.db, encryptionKey, issuer: ISSUER })
+      await a.ensureSigningKey()
+      const currentKids = async () =>
+        (await a.signingKeys()).filter((k) => k.current).map((k) => k.kid)
+      for (let round = 0; round < 8; round++) {
+        const [signing] = await currentKids()
+        const [rotated, withdrawn] = await Promise.allSettled([
+          a.rotate(),
+          b.withdraw(signing as string, { rotate: true }),
+        ])
+        // A withdrawal is for a leaked key: it happens whoever made the next key first.
+        expect(withdrawn).toMatchObject({ status: 'fulfilled', value: { withdrawn: true } })
+        const [now] = await currentKids()
+        if (rotated.status === 'rejected') {
+          expect(rotated.reason).toMatchObject({ code: 'changed', currentKid: now })
+        }
+        expect(await currentKids()).toHaveLength(1)
+        const keys = await a.signingKeys()
+        expect(keys.find((k) => k.kid === signing)?.withdrawnAt).not.toBeNull()
+      }
+      for (let round = 0; round < 8; round++) {
+        const results = await Promise.allSettled([a.rotate(), b.rotate()])
+        const [now] = await currentKids()
+        for (const result of results) {
+          if (result.status === 'fulfilled') continue
+          expect(result.reason).toMatchObject({ code: 'changed', currentKid: now })
+          expect(String(result.reason.message)).toContain(`${now} signs now`)
+        }
+        expect(results.some((r) => r.status === 'fulfilled')).toBe(true)
+        expect(await currentKids()).toHaveLength(1)
+      }
+      await fresh.dispose()
+    })
+
     it('redeems once; wrong project, tampered and expired tokens are refused', async () => {
       const token = await tokens.issue(input)
       expect(await tokens.redeem(token, 'prj_other', 'live')).toEqual({

@@ -23,7 +23,7 @@ import {
   type JWK,
   jwtVerify,
 } from 'jose'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Logger } from 'pino'
 import * as v from 'valibot'
 import { decrypt, encrypt } from '../secrets'
@@ -84,9 +84,14 @@ export type WithdrawResult = {
 
 export class SigningKeyError extends Error {
   constructor(
-    /** `not_found`: no such kid; `in_use`: it signs now and no new key was asked for. */
-    readonly code: 'not_found' | 'in_use',
+    /**
+     * `not_found`: no such kid; `in_use`: it signs now and no new key was asked for;
+     * `changed`: another rotation or withdrawal made a new signing key at the same moment
+     * (`currentKid` signs now), so this rotation changed nothing.
+     */
+    readonly code: 'not_found' | 'in_use' | 'changed',
     message: string,
+    readonly currentKid?: string,
   ) {
     super(`[textgate] [tokens] ${message}`)
     this.name = 'SigningKeyError'
@@ -192,6 +197,32 @@ export function createTokenService({
     return current
   }
 
+  /**
+   * In `trx`: retires the key that signs and makes `row` the one. False when another process's
+   * rotation or withdrawal made its own new key at the same moment: on PostgreSQL our update
+   * waited for theirs, then found no current key to retire (theirs was not in its snapshot), and
+   * the one-current-key index refuses a second; the insert then does nothing and nothing changed.
+   */
+  async function replaceCurrent(
+    trx: Transaction<Database>,
+    row: SigningKey,
+    at: number,
+  ): Promise<{ retiredKid: string | null } | false> {
+    const retired = await trx
+      .updateTable('signing_keys')
+      .set({ retired_at: at })
+      .where('retired_at', 'is', null)
+      .returning('kid')
+      .execute()
+    const inserted = await trx
+      .insertInto('signing_keys')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .returning('kid')
+      .executeTakeFirst()
+    return inserted ? { retiredKid: retired[0]?.kid ?? null } : false
+  }
+
   async function publishedKeys(at: number): Promise<JWK[]> {
     const rows = await db
       .selectFrom('signing_keys')
@@ -281,18 +312,25 @@ export function createTokenService({
     async rotate(): Promise<{ kid: string; retiredKid: string | null }> {
       const at = now()
       const row = await newKeyRow(at)
-      const retired = await db.transaction().execute(async (trx) => {
-        const old = await trx
-          .updateTable('signing_keys')
-          .set({ retired_at: at })
-          .where('retired_at', 'is', null)
-          .returning('kid')
-          .execute()
-        await trx.insertInto('signing_keys').values(row).execute()
-        return old
-      })
+      const done = await db
+        .transaction()
+        .execute(async (trx) => {
+          const replaced = await replaceCurrent(trx, row, at)
+          // Undo the retirement, if any (none on PostgreSQL: see replaceCurrent).
+          if (!replaced) throw new SigningKeyError('changed', '')
+          return replaced
+        })
+        .catch(async (error) => {
+          if (!(error instanceof SigningKeyError)) throw error
+          const winner = (await currentRow())?.kid ?? ''
+          throw new SigningKeyError(
+            'changed',
+            `another rotation or withdrawal made a new signing key at the same moment: nothing changed here; ${winner} signs now`,
+            winner,
+          )
+        })
       current = undefined
-      return { kid: row.kid, retiredKid: retired[0]?.kid ?? null }
+      return { kid: row.kid, retiredKid: done.retiredKid }
     },
 
     /** Every signing key, newest first: which signs, which the JWKS holds, which were withdrawn. */
@@ -320,41 +358,53 @@ export function createTokenService({
     ): Promise<WithdrawResult> {
       const at = now()
       const replacement = rotate ? await newKeyRow(at) : undefined
-      const done = await db.transaction().execute(async (trx) => {
-        const key = await trx
-          .selectFrom('signing_keys')
-          .select(['retired_at', 'withdrawn_at'])
-          .where('kid', '=', kid)
-          .executeTakeFirst()
-        if (!key) throw new SigningKeyError('not_found', `no signing key ${kid}`)
-        if (key.withdrawn_at !== null) return false
-        if (key.retired_at === null && !replacement) {
-          throw new SigningKeyError(
-            'in_use',
-            `${kid} signs every token now: withdraw it together with a new key (rotate)`,
-          )
-        }
-        if (replacement) {
-          await trx
-            .updateTable('signing_keys')
-            .set({ retired_at: at })
-            .where('retired_at', 'is', null)
-            .execute()
-          await trx.insertInto('signing_keys').values(replacement).execute()
-        }
-        await trx
-          .updateTable('signing_keys')
-          .set({ withdrawn_at: at })
-          .where('kid', '=', kid)
-          .execute()
-        return true
-      })
-      current = undefined
-      const key = (await summaryOf(kid, at)) as SigningKeySummary
-      const currentKid = (await currentRow())?.kid ?? ''
-      return done
-        ? { withdrawn: true, key, currentKid, newKid: replacement?.kid ?? null }
-        : { withdrawn: false, reason: 'already_withdrawn', key, currentKid, newKid: null }
+      // A rotation or withdrawal that made its key at the same moment wins the race for the
+      // next signing key; a withdrawal must still happen, so it runs again on the state the
+      // winner left (its key may be retired, or already withdrawn, by then).
+      for (let round = 1; ; round++) {
+        const done = await db
+          .transaction()
+          .execute(async (trx) => {
+            const key = await trx
+              .selectFrom('signing_keys')
+              .select(['retired_at', 'withdrawn_at'])
+              .where('kid', '=', kid)
+              .executeTakeFirst()
+            if (!key) throw new SigningKeyError('not_found', `no signing key ${kid}`)
+            if (key.withdrawn_at !== null) return false
+            if (key.retired_at === null && !replacement) {
+              throw new SigningKeyError(
+                'in_use',
+                `${kid} signs every token now: withdraw it together with a new key (rotate)`,
+              )
+            }
+            if (replacement && !(await replaceCurrent(trx, replacement, at))) {
+              throw new SigningKeyError(
+                'changed',
+                'another signing key was made at the same moment',
+              )
+            }
+            await trx
+              .updateTable('signing_keys')
+              .set({ withdrawn_at: at })
+              .where('kid', '=', kid)
+              .execute()
+            return true
+          })
+          .catch((error) => {
+            if (error instanceof SigningKeyError && error.code === 'changed' && round < 3) {
+              return 'again' as const
+            }
+            throw error
+          })
+        if (done === 'again') continue
+        current = undefined
+        const key = (await summaryOf(kid, at)) as SigningKeySummary
+        const currentKid = (await currentRow())?.kid ?? ''
+        return done
+          ? { withdrawn: true, key, currentKid, newKid: replacement?.kid ?? null }
+          : { withdrawn: false, reason: 'already_withdrawn', key, currentKid, newKid: null }
+      }
     },
 
     /**

@@ -54,7 +54,7 @@ export class AuditPage extends ProjectPage {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
     const params = new URLSearchParams()
-    for (const name of ['actor', 'action']) {
+    for (const name of ['chain', 'actor', 'action']) {
       const value = String(form.get(name) ?? '').trim()
       if (value) params.set(name, value)
     }
@@ -69,7 +69,10 @@ export class AuditPage extends ProjectPage {
       ok: boolean
       rows: number
       broken?: { seq: number; reason: string }
-    }>('GET', `${this.base}/audit/verify`)
+    }>(
+      'GET',
+      `${this.base}/audit/verify?${new URLSearchParams(this.filters.slice(1)).get('chain') === 'server' ? 'chain=server' : ''}`,
+    )
     this.chain = report.ok
       ? t.audit.intact(report.rows)
       : t.audit.broken(report.broken!.seq, report.broken!.reason.replaceAll('_', ' '))
@@ -78,6 +81,13 @@ export class AuditPage extends ProjectPage {
   override render() {
     return html`<h1>${t.audit.heading}</h1>
       <form class="row card" @submit=${this.filter}>
+        ${
+          this.project.everyProjectOwner
+            ? html`<div><label for="chain">${t.audit.chain}</label><select id="chain" name="chain">
+              <option value="project">${t.audit.projectChain}</option>
+              <option value="server">${t.audit.serverChain}</option></select></div>`
+            : ''
+        }
         <div><label for="actor">${t.audit.actor}</label><input id="actor" name="actor"></div>
         <div><label for="action">${t.audit.actionPrefix}</label><input id="action" name="action"></div>
         <div><label for="since">${t.audit.since}</label><input id="since" name="since" type="date"></div>

@@ -338,6 +338,9 @@ export const en = {
     intact: (rows: number) => `Chain intact: ${rows} entries.`,
     broken: (seq: number, reason: string) => `Chain broken at entry #${seq}: ${reason}.`,
     more: 'Older entries',
+    chain: 'Log',
+    projectChain: 'This project',
+    serverChain: 'The server (sign-ins, commands)',
   },
   sandbox: {
     heading: 'Sandbox',

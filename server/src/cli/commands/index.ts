@@ -16,6 +16,7 @@ import { migrateCommand } from './migrate'
 import { operatorsCommand } from './operators'
 import { outboxStatusCommand } from './outbox-status'
 import { projectsCreateCommand } from './projects-create'
+import { projectsIpAllowlistCommand } from './projects-ip-allowlist'
 import { registrationsSetCommand } from './registrations-set'
 import { registrationsShowCommand } from './registrations-show'
 import { routesCheckCommand } from './routes-check'
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   migrateCommand,
   projectsCreateCommand,
+  projectsIpAllowlistCommand,
   templatesSetCommand,
   registrationsSetCommand,
   registrationsShowCommand,

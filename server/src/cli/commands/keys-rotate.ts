@@ -5,7 +5,7 @@
  */
 import { appendAudit, GLOBAL_CHAIN } from '../../audit'
 import { deriveSecrets } from '../../secrets'
-import { createTokenService } from '../../tokens'
+import { createTokenService, SigningKeyError } from '../../tokens'
 import { CLI_ACTOR, type Command, settings, withStorage } from '../command'
 
 export const keysRotateCommand: Command = {
@@ -22,7 +22,12 @@ export const keysRotateCommand: Command = {
         issuer: config.publicUrl,
       })
       await tokens.ensureSigningKey()
-      const done = await tokens.rotate()
+      const done = await tokens.rotate().catch((error) => {
+        if (!(error instanceof SigningKeyError && error.code === 'changed')) throw error
+        throw new Error(
+          `another rotation or withdrawal made a new signing key at the same moment: nothing changed; ${error.currentKid} signs now (run keys rotate again for yet another key)`,
+        )
+      })
       await appendAudit(db, secrets.auditKey, {
         projectId: GLOBAL_CHAIN,
         actor: CLI_ACTOR,

@@ -50,6 +50,11 @@ export const keysWithdrawCommand: Command = {
       } catch (error) {
         if (!(error instanceof SigningKeyError)) throw error
         if (error.code === 'not_found') throw new Error(`no signing key ${kid}`)
+        if (error.code === 'changed') {
+          throw new Error(
+            `other rotations or withdrawals kept making new signing keys at the same moment: ${kid} was not withdrawn; run keys withdraw again`,
+          )
+        }
         throw new UsageError(
           `${kid} signs every token now: withdraw it with --rotate, which makes a new key in the same step`,
         )

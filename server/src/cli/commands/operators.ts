@@ -13,6 +13,7 @@ import {
   issueSetupLink,
   OperatorError,
   ROLES,
+  setOperatorDisabled,
 } from '../../operators'
 import { deriveSecrets } from '../../secrets'
 import type { Database } from '../../storage'
@@ -22,7 +23,12 @@ const OPERATORS_USAGE = `  operators create --email EMAIL --role owner|developer
                                 a console operator (every project without --project);
                                 prints a one-time setup link (password + authenticator)
   operators link --email EMAIL  a new one-time setup link (resets password and authenticator)
-  operators list                operators and their roles`
+  operators disable --email EMAIL
+                                no more sign-ins for this operator (every project, an owner of
+                                every project too): sessions end now, setup links stop working
+  operators enable --email EMAIL
+                                sign-ins again, with the same password and authenticator
+  operators list                operators, their roles, and who is disabled`
 
 class OperatorsUsageError extends UsageError {}
 
@@ -93,6 +99,11 @@ async function operatorsSubcommand(
       if (!values.email) throw new OperatorsUsageError('operators link needs --email')
       const operator = await findOperatorByEmail(db, values.email).catch(() => undefined)
       if (!operator) throw new OperatorsUsageError(`no operator ${values.email}`)
+      if (operator.disabled_at !== null) {
+        throw new OperatorsUsageError(
+          `${operator.email} is disabled: operators enable --email ${operator.email} first`,
+        )
+      }
       const token = await issueSetupLink(db, operator.id)
       await appendAudit(db, auditKey, {
         projectId: GLOBAL_CHAIN,
@@ -112,6 +123,32 @@ async function operatorsSubcommand(
         },
       }
     }
+    case 'disable':
+    case 'enable': {
+      if (!values.email) throw new OperatorsUsageError(`operators ${sub} needs --email`)
+      const operator = await findOperatorByEmail(db, values.email).catch(() => undefined)
+      if (!operator) throw new OperatorsUsageError(`no operator ${values.email}`)
+      const disabled = sub === 'disable'
+      const changed = await setOperatorDisabled(db, operator.id, disabled)
+      if (changed) {
+        await appendAudit(db, auditKey, {
+          projectId: GLOBAL_CHAIN,
+          actor: CLI_ACTOR,
+          action: `operator.${sub}`,
+          target: operator.id,
+          before: { disabled: !disabled },
+          after: { disabled },
+        })
+      }
+      return {
+        human: changed
+          ? disabled
+            ? `disabled ${operator.email}: sessions ended, sign-ins and setup links refused`
+            : `enabled ${operator.email}: signs in with the same password and authenticator`
+          : `${operator.email} was already ${disabled ? 'disabled' : 'enabled'}`,
+        data: { operatorId: operator.id, email: operator.email, disabled, changed },
+      }
+    }
     case 'list': {
       const rows = await db
         .selectFrom('operators')
@@ -120,6 +157,7 @@ async function operatorsSubcommand(
           'operators.id',
           'operators.email',
           'operators.password_hash',
+          'operators.disabled_at',
           'operator_roles.project_id',
           'operator_roles.role',
         ])
@@ -129,6 +167,7 @@ async function operatorsSubcommand(
         id: r.id,
         email: r.email,
         setUp: r.password_hash !== null,
+        disabled: r.disabled_at !== null,
         projectId: r.project_id,
         role: r.role,
       }))
@@ -137,7 +176,7 @@ async function operatorsSubcommand(
           ? data
               .map(
                 (r) =>
-                  `${r.email}  ${r.role ?? '-'} in ${r.projectId ?? '-'}${r.setUp ? '' : '  (setup pending)'}`,
+                  `${r.email}  ${r.role ?? '-'} in ${r.projectId ?? '-'}${r.setUp ? '' : '  (setup pending)'}${r.disabled ? '  (disabled)' : ''}`,
               )
               .join('\n')
           : 'no operators',

@@ -1,7 +1,8 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
-import { listAudit, verifyAuditChain } from '../../audit'
+import { GLOBAL_CHAIN, listAudit, verifyAuditChain } from '../../audit'
 import { validate } from '../../http/body'
+import { ApiError } from '../../http/errors'
 import type { AuditRow } from '../../storage'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { need } from '../security'
@@ -13,6 +14,8 @@ const AuditQuery = v.object({
   action: v.optional(v.pipe(v.string(), v.maxLength(120))),
   before: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
   limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(500))),
+  /** `server`: the chain of what belongs to no one project (sign-ins, the command line). */
+  chain: v.optional(v.picklist(['project', 'server'])),
 })
 
 function present(row: AuditRow) {
@@ -42,33 +45,47 @@ function query(c: { req: { query(name: string): string | undefined } }) {
     action: read('action'),
     before: read('before'),
     limit: read('limit'),
+    chain: read('chain'),
   })
+}
+
+/**
+ * The chain asked for: the project's, or the server's (sign-ins and refused ones, setups, the
+ * command line's changes), which holds every project's operators and so is an owner of every
+ * project's alone.
+ */
+function chainOf(c: Context, chain: 'project' | 'server' | undefined): string {
+  if (chain !== 'server') return c.get('project').id
+  if (c.get('everyProjectRole') !== 'owner') {
+    throw new ApiError('forbidden', { permission: 'owner of every project' })
+  }
+  return GLOBAL_CHAIN
 }
 
 export function auditRoutes({ db, auditKey }: ProjectRoutesDeps) {
   return new Hono()
     .get('/', need('audit.read'), async (c) => {
-      const q = query(c)
+      const { chain, ...q } = query(c)
       const rows = await listAudit(db, {
-        projectId: c.get('project').id,
         ...q,
+        projectId: chainOf(c, chain),
         limit: q.limit ?? 100,
       })
       return c.json({ entries: rows.map(present) })
     })
     .get('/export', need('audit.read'), async (c) => {
-      const rows = await listAudit(db, {
-        projectId: c.get('project').id,
-        ...query(c),
-        limit: 10_000,
-      })
+      const { chain, ...q } = query(c)
+      const projectId = chainOf(c, chain)
+      const rows = await listAudit(db, { ...q, projectId, limit: 10_000 })
+      const name = projectId === GLOBAL_CHAIN ? 'server' : projectId
       c.header('Content-Type', 'application/x-ndjson; charset=utf-8')
-      c.header('Content-Disposition', `attachment; filename="audit-${c.get('project').id}.jsonl"`)
+      c.header('Content-Disposition', `attachment; filename="audit-${name}.jsonl"`)
       return c.body(
         rows.map((row) => JSON.stringify(present(row))).join('\n') + (rows.length ? '\n' : ''),
       )
     })
     .get('/verify', need('audit.read'), async (c) => {
-      return c.json(await verifyAuditChain(db, auditKey, { projectId: c.get('project').id }))
+      const { chain } = query(c)
+      return c.json(await verifyAuditChain(db, auditKey, { projectId: chainOf(c, chain) }))
     })
 }

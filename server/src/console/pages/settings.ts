@@ -24,7 +24,7 @@ import type { Project } from '../../storage'
 import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
-import { auditNote, ipAllowlist, need } from '../security'
+import { auditNote, ipAllowed, ipAllowlist, need } from '../security'
 
 const SettingsUpdate = v.strictObject({
   name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))),
@@ -124,6 +124,22 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
           issues: [{ path: 'allowedOrigins', message: (error as Error).message }],
         })
       }
+      // A list without the operator's own address would shut every operator out at once (the
+      // list guards the console too, and no command changes it): refused, changing nothing.
+      if (
+        input.ipAllowlist?.length &&
+        !ipAllowed({ ip_allowlist: JSON.stringify(input.ipAllowlist) }, c.get('clientIp'))
+      ) {
+        const ip = c.get('clientIp') ?? 'unknown'
+        throw new ApiError('invalid_request', {
+          issues: [
+            {
+              path: 'ipAllowlist',
+              message: `Your address (${ip}) is not in this list: saving it would shut you, and every operator elsewhere, out of this project's console. Add your address or its range.`,
+            },
+          ],
+        })
+      }
       const countries =
         input.allowedCountries === undefined
           ? undefined
@@ -219,7 +235,12 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
     .post('/signing-key/rotate', need('keys.write'), everyProjectOwner, async (c) => {
       if (!tokens) throw new ApiError('service_unavailable')
       await tokens.ensureSigningKey()
-      const rotated = await tokens.rotate()
+      const rotated = await tokens.rotate().catch((error) => {
+        if (error instanceof SigningKeyError && error.code === 'changed') {
+          throw new ApiError('signing_key_changed', { currentKid: error.currentKid })
+        }
+        throw error
+      })
       auditNote(c, {
         action: 'signing_key.rotate',
         target: rotated.kid,
@@ -245,7 +266,9 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
         if (!(error instanceof SigningKeyError)) throw error
         throw error.code === 'not_found'
           ? new ApiError('not_found')
-          : new ApiError('signing_key_in_use', { kid })
+          : error.code === 'changed'
+            ? new ApiError('signing_key_changed', { kid })
+            : new ApiError('signing_key_in_use', { kid })
       }
       if (result.withdrawn) {
         signingKeyWithdrawn(requestLog(c, logger), result, `operator ${c.get('operator').email}`)
@@ -289,6 +312,22 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
             .where('email', '=', email.trim().toLowerCase())
             .executeTakeFirstOrThrow()
           await mayChangeRoleOf(c, existing.id)
+          // Whoever used the setup link holds that account, and an email is never checked: the
+          // owner of another project may have invited this address there and set it up
+          // themselves. Only an owner of every project vouches for it here.
+          if (
+            c.get('everyProjectRole') !== 'owner' &&
+            !(await grantIn(db, existing.id, projectId))
+          ) {
+            throw new ApiError(
+              'operator_exists',
+              {},
+              {
+                message:
+                  'This email is already an operator of another project, set up through that invitation: only an owner of every project can give them a role here.',
+              },
+            )
+          }
           await setRole(db, existing.id, { projectId, role }, now())
           auditNote(c, {
             action: 'operator.grant',
