@@ -38,7 +38,6 @@ import {
   iso,
   loadVerification,
   MAX_CHECKS,
-  MAX_SENDS,
   markApproved,
   markCanceled,
   markFailed,
@@ -46,6 +45,7 @@ import {
   releaseAttempt,
   renewCode,
   resendDelayMs,
+  resendRefusal,
   reserveAttempt,
 } from './state'
 
@@ -363,23 +363,8 @@ export function createVerificationService({
       const at = now()
       const { project } = auth
       const row = await loadVerification(db, project.id, id, auth.apiKey.mode)
-      if (row.status !== 'pending' || row.expires_at <= at || row.attempts >= MAX_CHECKS) {
-        if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
-        throw notPendingError(row, at)
-      }
-      if (row.sends >= MAX_SENDS)
-        throw new ApiError(
-          'max_sends_reached',
-          {},
-          { retryAfterSeconds: (row.expires_at - at) / 1000 },
-        )
-      if (row.resend_after > at) {
-        throw new ApiError(
-          'rate_limited',
-          { resendAfter: iso(row.resend_after) },
-          { retryAfterSeconds: (row.resend_after - at) / 1000 },
-        )
-      }
+      const refusal = await resendRefusal(db, row, at)
+      if (refusal) throw refusal
 
       // A resend is a text paid for like the first: it reserves its cost against the spend caps
       // and counts as a code sent; past a cap it becomes a decoy too.
@@ -424,7 +409,15 @@ export function createVerificationService({
           now: at,
         })
       })
-      if (!text) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+      if (!text) {
+        // Another resend, a check or a cancel changed the verification since it was read: the
+        // answer says what it is now (the winning resend's wait, say), as if this one came after.
+        const current = await loadVerification(db, project.id, id, auth.apiKey.mode)
+        throw (
+          (await resendRefusal(db, current, at)) ??
+          new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+        )
+      }
       if (claim) dispatcher?.handOff(text, expiresAt)
       else if (!suppressed) onEnqueued()
       return {

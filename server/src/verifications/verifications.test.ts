@@ -293,6 +293,27 @@ for (const dialect of DIALECTS) {
       expect(ok.status).toBe(200)
     })
 
+    it('answers resends that lose a race with the winner\'s wait, not a 1 s retry', async () => {
+      const { id } = await startAndReadCode('+447400123557')
+      h.advance(30_000)
+      const resends = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          h.call('POST', `/v1/verifications/${id}/resend`, { key: pk }),
+        ),
+      )
+      const won = resends.filter((res) => res.status === 200)
+      expect(won).toHaveLength(1)
+      for (const lost of resends.filter((res) => res.status !== 200)) {
+        expect(lost.status).toBe(429)
+        expect(lost.json.error).toMatchObject({
+          code: 'rate_limited',
+          resendAfter: won[0]!.json.resendAfter,
+        })
+        expect(Number(lost.headers.get('Retry-After'))).toBe(60)
+      }
+      expect(await h.inbox(sk, '+447400123557')).toHaveLength(2)
+    })
+
     it('words a resent code in the language the resend names, and keeps it for later ones', async () => {
       const phone = '+447400123556'
       const texts = async () => {
