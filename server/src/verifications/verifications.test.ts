@@ -293,7 +293,7 @@ for (const dialect of DIALECTS) {
       expect(ok.status).toBe(200)
     })
 
-    it('answers resends that lose a race with the winner\'s wait, not a 1 s retry', async () => {
+    it("answers resends that lose a race with the winner's wait, not a 1 s retry", async () => {
       const { id } = await startAndReadCode('+447400123557')
       h.advance(30_000)
       const resends = await Promise.all(
@@ -587,6 +587,27 @@ for (const dialect of DIALECTS) {
       })
       expect(secret.status).toBe(413)
       expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    })
+
+    it('reads the sandbox inbox of ?to=+E164 written as DESIGN.md writes it, unencoded', async () => {
+      const phone = '+447400123558'
+      expect((await start({ phone, consent: { accepted: true } })).status).toBe(201)
+      await h.dispatcher.drain()
+      for (const query of [
+        '+447400123558', // the + arrives as a space
+        '%2B447400123558',
+        '%2B44%207400%20123558',
+        '+44-7400-123558',
+        '%E2%80%AA%2B44%C2%A07400%C2%A0123558%E2%80%AC', // as a phone's contacts app copies it
+      ]) {
+        const inbox = await h.call('GET', `/v1/sandbox/messages?to=${query}`, { key: pk })
+        expect(inbox.status, query).toBe(200)
+        expect(inbox.json, query).toHaveLength(1)
+        expect(inbox.json[0].to).toBe(phone)
+      }
+      const national = await h.call('GET', '/v1/sandbox/messages?to=07400123558', { key: pk })
+      expect(national.status).toBe(400)
+      expect(national.json.error.issues[0].message).toBe('to must be an E.164 number')
     })
 
     it('keeps to the countries a project allows', async () => {
