@@ -296,11 +296,24 @@ export function createVerificationService({
       // PostgreSQL one statement alone is its own commit, a round trip, no BEGIN needed.
       const keyMode = auth.apiKey.mode
       const reserved = postgres
-        ? await reserveAttempt(db, projectId, id, at, keyMode)
-        : await inStartTransaction((trx) => reserveAttempt(trx, projectId, id, at, keyMode))
+        ? await reserveAttempt(db, projectId, id, at, keyMode, code.length)
+        : await inStartTransaction((trx) =>
+            reserveAttempt(trx, projectId, id, at, keyMode, code.length),
+          )
       if (!reserved) {
         const row = await loadVerification(db, projectId, id, keyMode)
         if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
+        // A code of another length (a digit too many from a paste, a typo) cannot be this one:
+        // a bad input, refused without taking one of the verification's five checks.
+        const checkable =
+          row.status === 'pending' && row.expires_at > at && row.attempts < MAX_CHECKS
+        if (checkable && row.code_length !== code.length) {
+          throw new ApiError(
+            'invalid_code_format',
+            { codeLength: row.code_length },
+            { message: `The code is ${row.code_length} digits.` },
+          )
+        }
         throw notPendingError(row, at)
       }
       const fail = async (): Promise<never> => {

@@ -106,6 +106,8 @@ export async function reserveAttempt(
   at: number,
   /** The checking key's mode: a test key reserves only on test verifications. */
   keyMode?: KeyMode,
+  /** The length of the code given: one of another length than the verification's is no guess. */
+  codeLength?: number,
 ) {
   let reserve = db
     .updateTable('verifications')
@@ -113,6 +115,7 @@ export async function reserveAttempt(
     .where('id', '=', id)
     .where('project_id', '=', projectId)
   if (keyMode === 'test') reserve = reserve.where('mode', '=', 'test')
+  if (codeLength !== undefined) reserve = reserve.where('code_length', '=', codeLength)
   return reserve
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_CHECKS)

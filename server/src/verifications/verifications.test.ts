@@ -589,6 +589,28 @@ for (const dialect of DIALECTS) {
       expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
     })
 
+    it('refuses a code of another length without taking one of the five checks', async () => {
+      const { id, code } = await startAndReadCode('+447400123559')
+      const check = (body: unknown) =>
+        h.call('POST', `/v1/verifications/${id}/check`, { key: pk, body })
+      for (const wrongLength of ['1234', `${code}0`, `${code}${code}`.slice(0, 10)]) {
+        const res = await check({ code: wrongLength })
+        expect(res.status, wrongLength).toBe(400)
+        expect(res.json.error).toMatchObject({
+          code: 'invalid_code_format',
+          codeLength: 6,
+          message: 'The code is 6 digits.',
+        })
+      }
+      const wrong = await check({ code: code === '000000' ? '111111' : '000000' })
+      expect(wrong.json.error).toMatchObject({ code: 'incorrect_code', attemptsLeft: 4 })
+      expect((await check({ code })).status).toBe(200)
+      // Once approved, any code is answered by the verification's state, whatever its length.
+      const after = await check({ code: '1234' })
+      expect(after.status).toBe(409)
+      expect(after.json.error.code).toBe('verification_not_pending')
+    })
+
     it('reads the sandbox inbox of ?to=+E164 written as DESIGN.md writes it, unencoded', async () => {
       const phone = '+447400123558'
       expect((await start({ phone, consent: { accepted: true } })).status).toBe(201)
