@@ -2,6 +2,7 @@
  * Bodies are read as JSON only when their Content-Type says JSON: application/json or
  * application/<name>+json, in UTF-8. Anything else is 415 and changes nothing.
  */
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
@@ -88,6 +89,31 @@ for (const dialect of DIALECTS) {
       expect(await h.db.selectFrom('verifications').select('id').execute()).toEqual([])
       const json = await start('application/json; charset=UTF-8')
       expect(json.status).toBe(201)
+    })
+
+    it('refuses a compressed body as such, not as a body that is not JSON', async () => {
+      const body = gzipSync(JSON.stringify({ phone: '+447400123457', consent: { accepted: true } }))
+      for (const encoding of ['gzip', 'GZIP', 'br', 'identity, gzip']) {
+        const refused = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body,
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        })
+        expect([encoding, refused.status]).toEqual([encoding, 415])
+        expect(refused.json.error).toEqual({
+          code: 'unsupported_media_type',
+          message: 'Send the body uncompressed, without Content-Encoding.',
+        })
+        expect(refused.headers.get('Accept-Encoding')).toBe('identity')
+      }
+      const phones = await h.db.selectFrom('verifications').select('phone').execute()
+      expect(phones.map((row) => row.phone)).not.toContain('+447400123457')
+      const identity = await h.call('POST', '/v1/verifications', {
+        key: pk,
+        body: { phone: '+447400123457', consent: { accepted: true } },
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'identity' },
+      })
+      expect(identity.status).toBe(201)
     })
   })
 }

@@ -7,6 +7,7 @@ import type { ErrorCode } from '@textgate/shared'
 import type { Context } from 'hono'
 import * as v from 'valibot'
 import { ApiError, describeIssues } from './errors'
+import { answerHeaders } from './headers'
 
 /**
  * The error code for a schema failure whose first issue is at this path. Only a missing or
@@ -46,11 +47,32 @@ export function checkJsonContentType(header: string | undefined): void {
   }
 }
 
+/**
+ * Refuses a body sent compressed (`Content-Encoding: gzip`, `br`…): it is read as it arrives,
+ * and would otherwise be "not JSON". 415 with `Accept-Encoding: identity`, as RFC 9110 §15.5.16
+ * says for a content coding the server does not take.
+ */
+export function checkContentEncoding(header: string | undefined): void {
+  const codings = (header ?? '').split(',').map((coding) => coding.trim().toLowerCase())
+  if (codings.every((coding) => coding === '' || coding === 'identity')) return
+  throw new ApiError(
+    'unsupported_media_type',
+    {},
+    { message: 'Send the body uncompressed, without Content-Encoding.' },
+  )
+}
+
 export async function readJson<TSchema extends v.GenericSchema>(
   c: Context,
   schema: TSchema,
 ): Promise<v.InferOutput<TSchema>> {
   checkJsonContentType(c.req.header('Content-Type'))
+  try {
+    checkContentEncoding(c.req.header('Content-Encoding'))
+  } catch (error) {
+    answerHeaders(c)['accept-encoding'] = 'identity'
+    throw error
+  }
   let body: unknown
   try {
     body = await c.req.json()
