@@ -342,7 +342,11 @@ export function createVerificationService({
       }
 
       const approved = await markApproved(db, projectId, id, at, inStartTransaction, reserved.mode)
-      if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      if (!approved) {
+        // Another check approved it, or a cancel, the expiry sweep or a fifth wrong code ended
+        // it since this check was reserved: say which, as a later check would.
+        throw notPendingError(await loadVerification(db, projectId, id), at)
+      }
       // Tallied in the verification's mode, not the checking key's: a test verification (its
       // code readable in the sandbox inbox) checked with a live key is no live shopper verified.
       await fraud.afterApproved({

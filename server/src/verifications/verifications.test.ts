@@ -589,6 +589,33 @@ for (const dialect of DIALECTS) {
       expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
     })
 
+    it('answers a right code that lost to a cancel with the verification as it is now', async () => {
+      const { id, code } = await startAndReadCode('+447400123561')
+      const { wrongCodes } = h.fraud
+      try {
+        // The store cancels after the check was reserved, before it approves.
+        h.fraud.wrongCodes = async (...args) => {
+          const canceled = await h.call('POST', `/v1/verifications/${id}/cancel`, {
+            key: sk,
+            origin: null,
+          })
+          expect(canceled.json.status).toBe('canceled')
+          return wrongCodes(...args)
+        }
+        const res = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code },
+        })
+        expect(res.status).toBe(409)
+        expect(res.json.error).toMatchObject({
+          code: 'verification_not_pending',
+          status: 'canceled',
+        })
+      } finally {
+        h.fraud.wrongCodes = wrongCodes
+      }
+    })
+
     it('refuses a code of another length without taking one of the five checks', async () => {
       const { id, code } = await startAndReadCode('+447400123559')
       const check = (body: unknown) =>
