@@ -38,6 +38,7 @@ import {
   iso,
   loadVerification,
   MAX_CHECKS,
+  MAX_SENDS,
   markApproved,
   markCanceled,
   markFailed,
@@ -400,7 +401,9 @@ export function createVerificationService({
 
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
-      const resendAfter = at + resendDelayMs(row.sends + 1)
+      // After the last send allowed, no resend is taken before the code expires (the answer's
+      // resendAfter would otherwise promise one that max_sends_reached refuses).
+      const resendAfter = row.sends + 1 >= MAX_SENDS ? expiresAt : at + resendDelayMs(row.sends + 1)
       const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
       const locale = input.locale ?? row.locale
       const text = await db.transaction().execute(async (trx) => {
