@@ -61,9 +61,12 @@ for (const dialect of DIALECTS) {
   describe(`request bodies over HTTP (${dialect})`, () => {
     let h: Harness
     let pk: string
+    let sk: string
     beforeAll(async () => {
       h = await createHarness(dialect)
-      pk = (await h.project()).publishableKey
+      const project = await h.project()
+      pk = project.publishableKey
+      sk = project.secretKey
     })
     afterAll(() => h.dispose())
 
@@ -89,6 +92,51 @@ for (const dialect of DIALECTS) {
       expect(await h.db.selectFrom('verifications').select('id').execute()).toEqual([])
       const json = await start('application/json; charset=UTF-8')
       expect(json.status).toBe(201)
+    })
+
+    it('refuses a NUL in any string or key of a body, which PostgreSQL refuses in text', async () => {
+      const cases: [string, string, unknown, string][] = [
+        // The webhook description took any string: a 500 on PostgreSQL.
+        [
+          '/v1/webhooks/endpoints',
+          sk,
+          { url: 'http://127.0.0.1:9/hooks', description: 'a\u0000b' },
+          'description',
+        ],
+        [
+          '/v1/webhooks/endpoints',
+          sk,
+          { url: 'http://127.0.0.1:9/hooks', 'x\u0000': 1 },
+          'x\\u0000',
+        ],
+        [
+          '/v1/verifications',
+          pk,
+          { phone: '+4474\u000000123456', consent: { accepted: true } },
+          'phone',
+        ],
+      ]
+      for (const [path, key, body, field] of cases) {
+        const refused = await h.call('POST', path, {
+          key,
+          body,
+          origin: key === sk ? null : undefined,
+        })
+        expect([field, refused.status]).toEqual([field, 400])
+        expect(refused.json.error.issues[0]).toEqual({
+          path: field,
+          message: `${field} must not contain NUL characters`,
+        })
+      }
+      expect(await h.db.selectFrom('webhook_endpoints').select('id').execute()).toEqual([])
+      // A backslash before u0000 is no NUL.
+      const text = await h.call('POST', '/v1/webhooks/endpoints', {
+        key: sk,
+        origin: null,
+        body: { url: 'http://127.0.0.1:9/hooks', description: 'C:\\u0000 is not a NUL' },
+      })
+      expect(text.status).toBe(201)
+      expect(text.json.description).toBe('C:\\u0000 is not a NUL')
     })
 
     it('refuses a compressed body as such, not as a body that is not JSON', async () => {
