@@ -94,7 +94,7 @@ for (const dialect of DIALECTS) {
       expect(json.status).toBe(201)
     })
 
-    it('refuses a NUL in any string or key of a body, which PostgreSQL refuses in text', async () => {
+    it('refuses a NUL or a lone surrogate in any string or key of a body', async () => {
       const cases: [string, string, unknown, string][] = [
         // The webhook description took any string: a 500 on PostgreSQL.
         [
@@ -128,6 +128,18 @@ for (const dialect of DIALECTS) {
           message: `${field} must not contain NUL characters`,
         })
       }
+      // A lone surrogate was stored as U+FFFD, and the answer said otherwise.
+      for (const description of ['\ud800', 'x\udfffy']) {
+        const lone = await h.call('POST', '/v1/webhooks/endpoints', {
+          key: sk,
+          origin: null,
+          body: { url: 'http://127.0.0.1:9/hooks', description },
+        })
+        expect(lone.status).toBe(400)
+        expect(lone.json.error.message).toBe(
+          'description must be valid Unicode (it holds a lone surrogate)',
+        )
+      }
       expect(await h.db.selectFrom('webhook_endpoints').select('id').execute()).toEqual([])
       // A backslash before u0000 is no NUL.
       const text = await h.call('POST', '/v1/webhooks/endpoints', {
@@ -137,6 +149,14 @@ for (const dialect of DIALECTS) {
       })
       expect(text.status).toBe(201)
       expect(text.json.description).toBe('C:\\u0000 is not a NUL')
+      // An emoji escaped as its surrogate pair (Python's json.dumps does so) is fine.
+      const emoji = await h.call('POST', '/v1/webhooks/endpoints', {
+        key: sk,
+        origin: null,
+        body: '{"url":"http://127.0.0.1:9/hooks","description":"orders \\ud83d\\udce6"}',
+      })
+      expect(emoji.status).toBe(201)
+      expect(emoji.json.description).toBe('orders 📦')
     })
 
     it('refuses a compressed body as such, not as a body that is not JSON', async () => {

@@ -86,33 +86,46 @@ export async function readJson<TSchema extends v.GenericSchema>(
       issues: [{ path: '', message: 'body must be a JSON object' }],
     })
   }
-  // Only an escape can put a NUL in a JSON string: nearly every body is passed over in one scan.
-  const nul = text.includes('\\u0000') ? pathOfNul(body) : undefined
-  if (nul !== undefined) {
-    const message = `${nul} must not contain NUL characters`
-    throw new ApiError(FIELD_CODES.get(nul) ?? 'invalid_request', {
-      issues: [{ path: nul, message }],
-    })
+  // Only an escape can put a NUL or a lone surrogate in a JSON string: nearly every body is
+  // passed over in one scan.
+  const unstorable = UNSTORABLE_ESCAPE.test(text) ? findUnstorable(body) : undefined
+  if (unstorable) {
+    const { path, message } = unstorable
+    throw new ApiError(FIELD_CODES.get(path) ?? 'invalid_request', { issues: [{ path, message }] })
   }
   return validate(schema, body)
 }
 
+/** `\u0000`, or a surrogate's escape (paired ones, as `\ud83d\ude00`, are looked at too). */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/
+const LONE_SURROGATE = /\p{Cs}/u
+
+function problemOf(text: string, path: string): string | undefined {
+  if (text.includes('\0')) return `${path} must not contain NUL characters`
+  if (LONE_SURROGATE.test(text)) return `${path} must be valid Unicode (it holds a lone surrogate)`
+  return undefined
+}
+
 /**
- * The dotted path of the first string or key holding a NUL (U+0000), if any. No field of any
- * request holds one, and PostgreSQL refuses it in text and JSON columns (a 500, where a
- * field's own schema did not refuse control characters). Without recursion: a 16 KiB body
- * nests thousands deep.
+ * The first string or key no database keeps as sent, with its dotted path and what is wrong:
+ * a NUL (U+0000), which PostgreSQL refuses in text and JSON columns (a 500, where a field's own
+ * schema did not refuse control characters), or a lone surrogate, which is stored as U+FFFD
+ * (the answer would say one thing and the row another). No field of any request holds either.
+ * Without recursion: a 16 KiB body nests thousands deep.
  */
-function pathOfNul(body: object): string | undefined {
+function findUnstorable(body: object): { path: string; message: string } | undefined {
   const stack: [unknown, string][] = [[body, '']]
   for (let item = stack.pop(); item; item = stack.pop()) {
     const [value, path] = item
     if (typeof value === 'string') {
-      if (value.includes('\0')) return path
+      const message = problemOf(value, path)
+      if (message) return { path, message }
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, child] of Object.entries(value)) {
         const childPath = path ? `${path}.${key}` : key
-        if (key.includes('\0')) return childPath.replaceAll('\0', '\\u0000')
+        const shown = JSON.stringify(childPath).slice(1, -1)
+        const message = problemOf(key, shown)
+        if (message) return { path: shown, message }
         stack.push([child, childPath])
       }
     }
