@@ -46,7 +46,12 @@ export function sandboxRoutes(db: Kysely<Database>, encryptionKey: Buffer) {
       const phone = randomMobileNumber(country)
       if (!phone) {
         throw new ApiError('invalid_request', {
-          issues: [{ path: 'country', message: `no mobile numbers are known for ${country}` }],
+          issues: [
+            {
+              path: 'country',
+              message: `no mobile number reads as ${country} (its numbers read as another country's, or it has none)`,
+            },
+          ],
         })
       }
       return c.json({ phone })
