@@ -18,7 +18,7 @@ import type { Config } from './config'
 import { reportIntake } from './delivery/reports'
 import { createFraud } from './fraud'
 import { scheduleCleanUp } from './housekeeping'
-import { jsonClientErrors } from './http/client-error'
+import { jsonClientErrors, requestTimeouts } from './http/client-error'
 import {
   codeLabel,
   createMetricsRegistry,
@@ -56,6 +56,8 @@ export interface StartServerOptions {
   shutdownGraceMs?: number
   /** The console's built page (server/console/dist by default). */
   consoleDir?: string
+  /** How long a request may take to arrive before it is answered 408 (30 s by default). */
+  requestTimeoutMs?: number
 }
 
 /** How long an idle keep-alive connection stays open (longer than a proxy's 60 s). */
@@ -74,6 +76,7 @@ export async function startServer(
     hostname,
     shutdownGraceMs = 10_000,
     consoleDir,
+    requestTimeoutMs,
   }: StartServerOptions,
 ): Promise<RunningServer> {
   // PostgreSQL: requests, plus the dispatcher's one transaction at a time and its claim renewals.
@@ -200,7 +203,12 @@ export async function startServer(
 
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = serve(
-      { fetch: app.fetch, port: config.port, hostname: hostname ?? config.host },
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: hostname ?? config.host,
+        serverOptions: requestTimeouts(requestTimeoutMs),
+      },
       () => resolve(listening as Server),
     ) as Server
     listening.once('error', reject)

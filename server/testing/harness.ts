@@ -154,7 +154,10 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
         ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body:
+        body === undefined || typeof body === 'string' || body instanceof Uint8Array
+          ? (body as BodyInit | undefined)
+          : JSON.stringify(body),
     }
     // Each request a millisecond later, so "newest first" is well defined.
     nowMs += 1

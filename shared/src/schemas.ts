@@ -90,12 +90,15 @@ export const Consent = v.object(
 )
 
 /**
- * The shopper's language as a BCP 47 tag (`fr`, `pt-BR`, `zh-Hant-TW`): the code message is
- * worded in it, falling back to the project's English for a language it has no wording for.
+ * The shopper's language as a BCP 47 tag (`fr`, `pt-BR`, `zh-Hant-TW`, `ar-EG-u-nu-arab` with an
+ * extension, as `Intl` gives them): the code message is worded in it, falling back to the
+ * project's English for a language it has no wording for. It is kept with the verification, so
+ * it is bounded: 64 characters hold any tag a browser or `Intl` makes.
  */
 export const Locale = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'locale must be BCP 47'),
+  v.maxLength(64, 'locale must be at most 64 characters'),
+  v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'locale must be BCP 47'),
 )
 
 export const Channel = v.picklist(['sms'], 'channel must be "sms"')

@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
 import { addressGroup } from '../http/client-ip'
-import { isCanonicalIpv4, networkOf, normaliseIp } from './network'
+import { isCanonicalIpv4, isIpOrCidr, networkOf, normaliseIp } from './network'
 
 describe('addresses as the guard groups them', () => {
   it('normalises every form ipaddr.js reads, and takes canonical IPv4 as it is', () => {
@@ -47,5 +47,44 @@ describe('addresses as the guard groups them', () => {
   it('groups IPv6 by its /48 network and /64 subscriber block', () => {
     expect(networkOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1::/48')
     expect(addressGroup('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64')
+  })
+})
+
+describe('addresses and ranges an operator lists', () => {
+  it('takes addresses and CIDR ranges as written, IPv4 in four decimal octets', () => {
+    for (const value of [
+      '203.0.113.7',
+      '203.0.113.0/24',
+      '0.0.0.0/0',
+      '10.1.2.3/32',
+      '2001:db8::1',
+      '2001:db8::/32',
+      '::ffff:203.0.113.7',
+      '::/0',
+    ]) {
+      expect([value, isIpOrCidr(value)]).toEqual([value, true])
+    }
+  })
+
+  it("refuses inet_aton's old forms, which name another address than they seem to", () => {
+    for (const value of [
+      '010.1.2.3', // 8.1.2.3 to ipaddr.js
+      '010.0.0.0/8', // 8.0.0.0/8
+      '01.02.03.04',
+      '1', // 0.0.0.1
+      '3232235777', // 192.168.1.1
+      '192.168.1', // 192.168.0.1
+      '127.1',
+      '0x7f.0.0.1',
+      'fe80::1%eth0',
+      '1.2.3.4/33',
+      '2001:db8::/129',
+      '1.2.3.4/8/8',
+      '1.2.3.4/',
+      '1.2.3.4/+8',
+      '',
+    ]) {
+      expect([value, isIpOrCidr(value)]).toEqual([value, false])
+    }
   })
 })

@@ -3,6 +3,7 @@
  * (one customer's allocation, roughly), and a phone number without its last digits.
  * @module
  */
+import { isIP } from 'node:net'
 import ipaddr from 'ipaddr.js'
 import { callingCodeOf } from '../phone'
 
@@ -59,8 +60,21 @@ export function ipMatches(ip: string, range: string): boolean {
   }
 }
 
+/**
+ * An address or CIDR range as an operator writes one for a list: IPv4 as four decimal octets
+ * (net.isIP's rule), IPv6 without a zone. ipaddr.js alone also reads inet_aton's old forms,
+ * where `010.1.2.3` is 8.1.2.3 (octal), `1` is 0.0.0.1 and `192.168.1` is 192.168.0.1: an entry
+ * written for 10.1.2.3 would block, or allow, another network.
+ * @example
+ * isIpOrCidr('203.0.113.0/24') // true
+ * isIpOrCidr('010.1.2.3') // false
+ */
 export function isIpOrCidr(value: string): boolean {
-  return ipaddr.isValid(value) || ipaddr.isValidCIDR(value)
+  const [address = '', bits, ...rest] = value.split('/')
+  const version = address.includes('%') ? 0 : isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)
 }
 
 /** How many digits the number has after its country calling code: `+447400123456` → 10. */

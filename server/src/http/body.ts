@@ -7,6 +7,7 @@ import type { ErrorCode } from '@textgate/shared'
 import type { Context } from 'hono'
 import * as v from 'valibot'
 import { ApiError, describeIssues } from './errors'
+import { answerHeaders } from './headers'
 
 /**
  * The error code for a schema failure whose first issue is at this path. Only a missing or
@@ -46,14 +47,37 @@ export function checkJsonContentType(header: string | undefined): void {
   }
 }
 
+/**
+ * Refuses a body sent compressed (`Content-Encoding: gzip`, `br`…): it is read as it arrives,
+ * and would otherwise be "not JSON". 415 with `Accept-Encoding: identity`, as RFC 9110 §15.5.16
+ * says for a content coding the server does not take.
+ */
+export function checkContentEncoding(header: string | undefined): void {
+  const codings = (header ?? '').split(',').map((coding) => coding.trim().toLowerCase())
+  if (codings.every((coding) => coding === '' || coding === 'identity')) return
+  throw new ApiError(
+    'unsupported_media_type',
+    {},
+    { message: 'Send the body uncompressed, without Content-Encoding.' },
+  )
+}
+
 export async function readJson<TSchema extends v.GenericSchema>(
   c: Context,
   schema: TSchema,
 ): Promise<v.InferOutput<TSchema>> {
   checkJsonContentType(c.req.header('Content-Type'))
+  try {
+    checkContentEncoding(c.req.header('Content-Encoding'))
+  } catch (error) {
+    answerHeaders(c)['accept-encoding'] = 'identity'
+    throw error
+  }
+  let text: string
   let body: unknown
   try {
-    body = await c.req.json()
+    text = await c.req.text()
+    body = JSON.parse(text)
   } catch {
     throw new ApiError('invalid_request', { issues: [{ path: '', message: 'body is not JSON' }] })
   }
@@ -62,7 +86,51 @@ export async function readJson<TSchema extends v.GenericSchema>(
       issues: [{ path: '', message: 'body must be a JSON object' }],
     })
   }
+  // Only an escape can put a NUL or a lone surrogate in a JSON string: nearly every body is
+  // passed over in one scan.
+  const unstorable = UNSTORABLE_ESCAPE.test(text) ? findUnstorable(body) : undefined
+  if (unstorable) {
+    const { path, message } = unstorable
+    throw new ApiError(FIELD_CODES.get(path) ?? 'invalid_request', { issues: [{ path, message }] })
+  }
   return validate(schema, body)
+}
+
+/** `\u0000`, or a surrogate's escape (paired ones, as `\ud83d\ude00`, are looked at too). */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/
+const LONE_SURROGATE = /\p{Cs}/u
+
+function problemOf(text: string, path: string): string | undefined {
+  if (text.includes('\0')) return `${path} must not contain NUL characters`
+  if (LONE_SURROGATE.test(text)) return `${path} must be valid Unicode (it holds a lone surrogate)`
+  return undefined
+}
+
+/**
+ * The first string or key no database keeps as sent, with its dotted path and what is wrong:
+ * a NUL (U+0000), which PostgreSQL refuses in text and JSON columns (a 500, where a field's own
+ * schema did not refuse control characters), or a lone surrogate, which is stored as U+FFFD
+ * (the answer would say one thing and the row another). No field of any request holds either.
+ * Without recursion: a 16 KiB body nests thousands deep.
+ */
+function findUnstorable(body: object): { path: string; message: string } | undefined {
+  const stack: [unknown, string][] = [[body, '']]
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, path] = item
+    if (typeof value === 'string') {
+      const message = problemOf(value, path)
+      if (message) return { path, message }
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        const childPath = path ? `${path}.${key}` : key
+        const shown = JSON.stringify(childPath).slice(1, -1)
+        const message = problemOf(key, shown)
+        if (message) return { path: shown, message }
+        stack.push([child, childPath])
+      }
+    }
+  }
+  return undefined
 }
 
 /**

@@ -4,7 +4,7 @@
  * contract's JSON error too. Node's own answer to them is a bare status line with no body.
  * @module
  */
-import type { Server } from 'node:http'
+import type { Server, ServerOptions } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ERRORS, type ErrorCode } from '@textgate/shared'
 
@@ -47,4 +47,26 @@ function reasonOf(status: number): string {
 /** Replaces Node's bare answers to unparseable requests with JSON errors on `server`. */
 export function jsonClientErrors(server: Server): void {
   server.on('clientError', answerClientError)
+}
+
+/** How long a whole request (headers and body) may take to arrive: bodies here are ≤ 16 KiB. */
+export const REQUEST_TIMEOUT_MS = 30_000
+/** How long its headers may take. */
+const HEADERS_TIMEOUT_MS = 15_000
+
+/**
+ * The listener's timeouts for requests that arrive slowly. Node's defaults let a request take
+ * 300 s to arrive and check every 30 s, so a client sending a body a byte at a time (or not at
+ * all) held a connection, and a file descriptor, for five minutes: a thousand such connections
+ * cost almost nothing to open and use up a process's default limit of open files. A request
+ * over its time gets `408 request_timeout` (see {@link answerClientError}).
+ * @example
+ * serve({ fetch: app.fetch, port, serverOptions: requestTimeouts() })
+ */
+export function requestTimeouts(requestTimeoutMs = REQUEST_TIMEOUT_MS): ServerOptions {
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+    connectionsCheckingInterval: Math.max(250, Math.min(5_000, requestTimeoutMs / 4)),
+  }
 }

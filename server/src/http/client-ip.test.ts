@@ -61,6 +61,10 @@ describe('client addresses behind trusted proxies', () => {
     expect(() => trustedProxies('loopback, 10.0.0.0/33, proxy.local')).toThrow(
       /"10\.0\.0\.0\/33", "proxy\.local" is not an address/,
     )
+    // ipaddr.js alone reads these as 8.0.0.0/8 (octal) and 127.0.0.1: a proxy range of another network.
+    expect(() => trustedProxies('010.0.0.0/8, 127.1')).toThrow(
+      /"010\.0\.0\.0\/8", "127\.1" is not an address/,
+    )
     const secret = 'config-test-secret-0123456789-0123456789'
     const config = loadConfig({
       TRUST_PROXY: '10.0.0.0/8',

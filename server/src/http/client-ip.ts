@@ -10,7 +10,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import ipaddr from 'ipaddr.js'
 import { BoundedCache } from '../bounded-cache'
-import { isCanonicalIpv4, normaliseIp } from '../fraud/network'
+import { isCanonicalIpv4, isIpOrCidr, normaliseIp } from '../fraud/network'
 
 /** Named ranges TRUST_PROXY accepts beside addresses and CIDRs. */
 export const PROXY_RANGE_NAMES: Record<string, string[]> = {
@@ -45,7 +45,10 @@ export function trustedProxies(value: string | undefined): TrustedProxies {
   const bad: string[] = []
   for (const entry of entries) {
     for (const item of PROXY_RANGE_NAMES[entry] ?? [entry]) {
-      if (ipaddr.isValidCIDR(item)) {
+      // Written out (`010.0.0.0/8` would be 8.0.0.0/8 to ipaddr.js: see isIpOrCidr).
+      if (!isIpOrCidr(item)) {
+        bad.push(entry)
+      } else if (ipaddr.isValidCIDR(item)) {
         const [address, bits] = ipaddr.parseCIDR(item)
         ranges.push(`${address.toString()}/${bits}`)
       } else if (ipaddr.isValid(item)) {

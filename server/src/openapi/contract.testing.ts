@@ -25,6 +25,7 @@ interface Compiled {
  * (`Retry-After`, `Idempotent-Replayed`, `X-Request-Id`, …) and must be documented.
  */
 const PLAIN_HTTP_HEADERS = new Set([
+  'accept-encoding',
   'cache-control',
   'connection',
   'content-disposition',

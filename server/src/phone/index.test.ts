@@ -103,3 +103,23 @@ describe('the countries operators and callers may name (shared/countries.ts)', (
     )
   })
 })
+
+describe('parsePhoneAnyType with wide spaces and invisible marks', () => {
+  // The widget keeps only the digits of what is typed or pasted; libphonenumber-js alone takes
+  // these for the end of the number ("not a number").
+  it.each<[string, string | undefined, string]>([
+    ['+44\u20097400\u2009123456', undefined, 'thin spaces'],
+    ['+44\u202f7400\u202f123456', undefined, 'narrow no-break spaces (French formatting)'],
+    ['+44\u20077400\u2007123456', undefined, 'figure spaces'],
+    ['+44\u200e7400\u200e123456', undefined, 'left-to-right marks'],
+    ['\u200f+44 7400 123456\u200f', undefined, 'right-to-left marks around it'],
+    ['+44\u061c7400\u2068123456\u2069', undefined, 'Arabic letter mark, isolates'],
+    ['\u200e0044 7400 123456', undefined, 'a mark before the 00 prefix'],
+    ['07400\ufeff123456', 'GB', 'a BOM inside a national number'],
+  ])('reads %s (country %s: %s) as the widget does', (phone, country) => {
+    expect(parsePhoneAnyType(phone, country)).toMatchObject({
+      e164: '+447400123456',
+      country: 'GB',
+    })
+  })
+})

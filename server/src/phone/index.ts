@@ -24,6 +24,13 @@ export interface ParsedPhone {
 const EXTENSION_MESSAGE =
   'Text messages cannot reach a phone extension: enter the number without it.'
 
+/** Format characters (bidi marks, zero-width spaces, soft hyphens, BOM): never part of a number. */
+const INVISIBLE_MARKS = /\p{Cf}/gu
+/** Spaces other than the ASCII one, which libphonenumber-js reads inside a number. */
+const WIDE_SPACES = /\p{Zs}/gu
+/** Anything but printable ASCII: the only inputs that can hold either. */
+const NON_ASCII = /[^ -~]/
+
 /** Types that can receive a text message. */
 export const SMS_CAPABLE_TYPES: ReadonlySet<string> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE'])
 
@@ -49,7 +56,13 @@ export function parsePhone(phone: string, country?: string): ParsedPhone {
 export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone {
   // Digits of any script and a full-width plus read as the widget reads them (a `٠٠` or `＋`
   // international prefix included, which libphonenumber-js alone takes for a national number).
-  const input = asciiDigits(phone).trim().replace(/^00/, '+')
+  // So are spaces of any width and invisible marks, which the widget drops and
+  // libphonenumber-js takes for the end of the number: thin and narrow no-break spaces from
+  // formatted pages (French numbers), left-to-right marks around numbers copied in a
+  // right-to-left app.
+  let input = asciiDigits(phone)
+  if (NON_ASCII.test(input)) input = input.replace(INVISIBLE_MARKS, '').replace(WIDE_SPACES, ' ')
+  input = input.trim().replace(/^00/, '+')
   let parsed: ReturnType<typeof parsePhoneNumberWithError>
   try {
     parsed = parsePhoneNumberWithError(

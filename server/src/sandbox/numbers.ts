@@ -13,7 +13,12 @@ import {
 import examples from 'libphonenumber-js/mobile/examples'
 import { SMS_CAPABLE_TYPES } from '../phone'
 
-/** A random valid mobile number of `country` in E.164, or undefined if it has none. */
+/**
+ * A random valid mobile number of `country` in E.164, or undefined when there is none that
+ * reads as `country`: a territory that shares another's numbering plan (AX and FI, IM and GB, VA
+ * and IT…) has numbers libphonenumber-js reads as the other's, which a start then counts as
+ * that country (refused by a project that allows only the territory).
+ */
 export function randomMobileNumber(country: string): string | undefined {
   const example = getExampleNumber(country as CountryCode, examples)
   if (!example) return undefined
@@ -26,15 +31,17 @@ export function randomMobileNumber(country: string): string | undefined {
     let tail = ''
     for (let i = 0; i < vary; i++) tail += String(randomInt(0, 10))
     const candidate = `+${example.countryCallingCode}${national.slice(0, national.length - vary)}${tail}`
-    try {
-      const parsed = parsePhoneNumberWithError(candidate)
-      const type = parsed.getType()
-      if (parsed.isValid() && parsed.country === country && type && SMS_CAPABLE_TYPES.has(type)) {
-        return parsed.number
-      }
-    } catch {
-      // Try another tail.
-    }
+    if (readsAs(candidate, country)) return candidate
   }
-  return example.number
+  return readsAs(example.number, country) ? example.number : undefined
+}
+
+function readsAs(e164: string, country: string): boolean {
+  try {
+    const parsed = parsePhoneNumberWithError(e164)
+    const type = parsed.getType()
+    return parsed.isValid() && parsed.country === country && !!type && SMS_CAPABLE_TYPES.has(type)
+  } catch {
+    return false
+  }
 }

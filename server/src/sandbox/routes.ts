@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  asciiDigits,
   type SandboxMessage,
   SandboxMessagesQuery,
   SandboxRandomNumberQuery,
@@ -20,6 +21,19 @@ import { randomMobileNumber } from './numbers'
 
 const INBOX_LIMIT = 50
 
+/**
+ * `?to=` as people write it: `?to=+447400123456` unencoded (its `+` arrives as a space, as in
+ * any query string), or spaced and punctuated as the number is shown (`+44 7400 123456`).
+ * @example
+ * inboxNumber(' 447400123456') // '+447400123456'
+ */
+function inboxNumber(to: string | undefined): string | undefined {
+  if (to === undefined) return undefined
+  const text = asciiDigits(to)
+  const number = text.replace(/[\s\p{Cf}\p{Pd}().]/gu, '')
+  return /^\s+\d/.test(text) ? `+${number}` : number
+}
+
 export function sandboxRoutes(db: Kysely<Database>, encryptionKey: Buffer) {
   const testKey = apiKeyAuth({ db, kinds: ['publishable', 'secret'], testOnly: true })
   return new Hono()
@@ -32,13 +46,18 @@ export function sandboxRoutes(db: Kysely<Database>, encryptionKey: Buffer) {
       const phone = randomMobileNumber(country)
       if (!phone) {
         throw new ApiError('invalid_request', {
-          issues: [{ path: 'country', message: `no mobile numbers are known for ${country}` }],
+          issues: [
+            {
+              path: 'country',
+              message: `no mobile number reads as ${country} (its numbers read as another country's, or it has none)`,
+            },
+          ],
         })
       }
       return c.json({ phone })
     })
     .get('/messages', testKey, async (c) => {
-      const { to } = validate(SandboxMessagesQuery, { to: c.req.query('to') })
+      const { to } = validate(SandboxMessagesQuery, { to: inboxNumber(c.req.query('to')) })
       const rows = await db
         .selectFrom('sandbox_messages')
         .selectAll()

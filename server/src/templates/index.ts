@@ -45,20 +45,36 @@ export function templateProblem(template: string): string | null {
   return null
 }
 
-/** The best template for `locale`: exact tag, then its language, then a same-language tag. */
+/**
+ * The best template for `locale`: exact tag, then among its language's tags those in the same
+ * script (`zh-HK` and `zh-Hant` read Traditional Chinese: `zh-TW`, not `zh-CN`, as the widget
+ * picks its own language), the bare language first, then any tag of the language.
+ */
 export function pickTemplate<T = string>(
   locale: string | null | undefined,
   templates: Record<string, T>,
 ): T | undefined {
   if (!locale) return undefined
-  const exact = Object.keys(templates).find((tag) => tag.toLowerCase() === locale.toLowerCase())
+  const tags = Object.keys(templates)
+  const exact = tags.find((tag) => tag.toLowerCase() === locale.toLowerCase())
   if (exact) return templates[exact]
   const language = locale.split('-')[0]?.toLowerCase() ?? ''
-  if (templates[language]) return templates[language]
-  const sibling = Object.keys(templates).find(
-    (tag) => tag.split('-')[0]?.toLowerCase() === language,
-  )
-  return sibling ? templates[sibling] : undefined
+  const siblings = tags.filter((tag) => tag.split('-')[0]?.toLowerCase() === language)
+  if (siblings.length === 0) return undefined
+  const script = scriptOf(locale)
+  const sameScript = siblings.filter((tag) => scriptOf(tag) === script)
+  const candidates = sameScript.length > 0 ? sameScript : siblings
+  const bare = candidates.find((tag) => tag.toLowerCase() === language)
+  return templates[bare ?? (candidates[0] as string)]
+}
+
+/** The script a tag is written in, stated or likely (`zh-HK` → Hant), if Intl can tell. */
+function scriptOf(tag: string): string | undefined {
+  try {
+    return new Intl.Locale(tag).maximize().script
+  } catch {
+    return undefined
+  }
 }
 
 export function renderCodeMessage({

@@ -34,7 +34,13 @@ describe('code message templates', () => {
       '482913 est votre code de vérification Northwind. Il expire dans 10 minutes. Ne le partagez pas.',
     )
     expect(renderCodeMessage({ ...base, locale: 'zh-TW' })).toContain('驗證碼')
-    expect(renderCodeMessage({ ...base, locale: 'zh-HK' })).toMatch(/^482913 是您的Northwind/)
+    // Chinese by script, as the widget picks its language: Hong Kong and Macao read Traditional.
+    for (const locale of ['zh-HK', 'zh-Hant', 'zh-Hant-TW', 'zh-MO', 'ZH-hk']) {
+      expect(renderCodeMessage({ ...base, locale }), locale).toContain('驗證碼')
+    }
+    for (const locale of ['zh', 'zh-SG', 'zh-Hans', 'zh-Hans-CN']) {
+      expect(renderCodeMessage({ ...base, locale }), locale).toContain('验证码')
+    }
     expect(renderCodeMessage({ ...base, locale: 'sw' })).toMatch(/^482913 is your Northwind/)
   })
 
@@ -48,6 +54,9 @@ describe('code message templates', () => {
     )
     expect(renderCodeMessage({ ...base, locale: 'de', templates })).toMatch(/Bestätigungscode/)
     expect(renderCodeMessage({ ...base, locale: 'sw', templates })).toBe('Northwind code: 482913')
+    const chinese = { 'zh-Hans': '简体 {code}', 'zh-Hant': '繁體 {code}' }
+    expect(renderCodeMessage({ ...base, locale: 'zh-TW', templates: chinese })).toBe('繁體 482913')
+    expect(renderCodeMessage({ ...base, locale: 'zh-CN', templates: chinese })).toBe('简体 482913')
   })
 
   it('adds the WebOTP line for the widget page host', () => {

@@ -46,6 +46,7 @@ import {
   releaseAttempt,
   renewCode,
   resendDelayMs,
+  resendRefusal,
   reserveAttempt,
 } from './state'
 
@@ -296,11 +297,24 @@ export function createVerificationService({
       // PostgreSQL one statement alone is its own commit, a round trip, no BEGIN needed.
       const keyMode = auth.apiKey.mode
       const reserved = postgres
-        ? await reserveAttempt(db, projectId, id, at, keyMode)
-        : await inStartTransaction((trx) => reserveAttempt(trx, projectId, id, at, keyMode))
+        ? await reserveAttempt(db, projectId, id, at, keyMode, code.length)
+        : await inStartTransaction((trx) =>
+            reserveAttempt(trx, projectId, id, at, keyMode, code.length),
+          )
       if (!reserved) {
         const row = await loadVerification(db, projectId, id, keyMode)
         if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
+        // A code of another length (a digit too many from a paste, a typo) cannot be this one:
+        // a bad input, refused without taking one of the verification's five checks.
+        const checkable =
+          row.status === 'pending' && row.expires_at > at && row.attempts < MAX_CHECKS
+        if (checkable && row.code_length !== code.length) {
+          throw new ApiError(
+            'invalid_code_format',
+            { codeLength: row.code_length },
+            { message: `The code is ${row.code_length} digits.` },
+          )
+        }
         throw notPendingError(row, at)
       }
       const fail = async (): Promise<never> => {
@@ -329,7 +343,11 @@ export function createVerificationService({
       }
 
       const approved = await markApproved(db, projectId, id, at, inStartTransaction, reserved.mode)
-      if (!approved) throw new ApiError('verification_not_pending', { status: 'approved' })
+      if (!approved) {
+        // Another check approved it, or a cancel, the expiry sweep or a fifth wrong code ended
+        // it since this check was reserved: say which, as a later check would.
+        throw notPendingError(await loadVerification(db, projectId, id), at)
+      }
       // Tallied in the verification's mode, not the checking key's: a test verification (its
       // code readable in the sandbox inbox) checked with a live key is no live shopper verified.
       await fraud.afterApproved({
@@ -363,23 +381,8 @@ export function createVerificationService({
       const at = now()
       const { project } = auth
       const row = await loadVerification(db, project.id, id, auth.apiKey.mode)
-      if (row.status !== 'pending' || row.expires_at <= at || row.attempts >= MAX_CHECKS) {
-        if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, id)
-        throw notPendingError(row, at)
-      }
-      if (row.sends >= MAX_SENDS)
-        throw new ApiError(
-          'max_sends_reached',
-          {},
-          { retryAfterSeconds: (row.expires_at - at) / 1000 },
-        )
-      if (row.resend_after > at) {
-        throw new ApiError(
-          'rate_limited',
-          { resendAfter: iso(row.resend_after) },
-          { retryAfterSeconds: (row.resend_after - at) / 1000 },
-        )
-      }
+      const refusal = await resendRefusal(db, row, at)
+      if (refusal) throw refusal
 
       // A resend is a text paid for like the first: it reserves its cost against the spend caps
       // and counts as a code sent; past a cap it becomes a decoy too.
@@ -398,7 +401,9 @@ export function createVerificationService({
 
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
-      const resendAfter = at + resendDelayMs(row.sends + 1)
+      // After the last send allowed, no resend is taken before the code expires (the answer's
+      // resendAfter would otherwise promise one that max_sends_reached refuses).
+      const resendAfter = row.sends + 1 >= MAX_SENDS ? expiresAt : at + resendDelayMs(row.sends + 1)
       const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
       const locale = input.locale ?? row.locale
       const text = await db.transaction().execute(async (trx) => {
@@ -424,7 +429,15 @@ export function createVerificationService({
           now: at,
         })
       })
-      if (!text) throw new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+      if (!text) {
+        // Another resend, a check or a cancel changed the verification since it was read: the
+        // answer says what it is now (the winning resend's wait, say), as if this one came after.
+        const current = await loadVerification(db, project.id, id, auth.apiKey.mode)
+        throw (
+          (await resendRefusal(db, current, at)) ??
+          new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
+        )
+      }
       if (claim) dispatcher?.handOff(text, expiresAt)
       else if (!suppressed) onEnqueued()
       return {

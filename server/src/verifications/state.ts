@@ -66,6 +66,36 @@ export function notPendingError(row: Verification, at: number): ApiError {
 }
 
 /**
+ * Why `row` takes no resend at `at` (no longer pending, out of sends, or too soon), or undefined
+ * when it does. A pending verification found expired is marked so.
+ */
+export async function resendRefusal(
+  db: Kysely<Database>,
+  row: Verification,
+  at: number,
+): Promise<ApiError | undefined> {
+  if (row.status !== 'pending' || row.expires_at <= at || row.attempts >= MAX_CHECKS) {
+    if (row.status === 'pending' && row.expires_at <= at) await expireVerifications(db, at, row.id)
+    return notPendingError(row, at)
+  }
+  if (row.sends >= MAX_SENDS) {
+    return new ApiError(
+      'max_sends_reached',
+      {},
+      { retryAfterSeconds: (row.expires_at - at) / 1000 },
+    )
+  }
+  if (row.resend_after > at) {
+    return new ApiError(
+      'rate_limited',
+      { resendAfter: iso(row.resend_after) },
+      { retryAfterSeconds: (row.resend_after - at) / 1000 },
+    )
+  }
+  return undefined
+}
+
+/**
  * Reserves one check before the code is compared: parallel guesses can never exceed
  * MAX_CHECKS. Undefined when the verification takes no check.
  */
@@ -76,6 +106,8 @@ export async function reserveAttempt(
   at: number,
   /** The checking key's mode: a test key reserves only on test verifications. */
   keyMode?: KeyMode,
+  /** The length of the code given: one of another length than the verification's is no guess. */
+  codeLength?: number,
 ) {
   let reserve = db
     .updateTable('verifications')
@@ -83,6 +115,7 @@ export async function reserveAttempt(
     .where('id', '=', id)
     .where('project_id', '=', projectId)
   if (keyMode === 'test') reserve = reserve.where('mode', '=', 'test')
+  if (codeLength !== undefined) reserve = reserve.where('code_length', '=', codeLength)
   return reserve
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_CHECKS)

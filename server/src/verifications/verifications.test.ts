@@ -270,6 +270,8 @@ for (const dialect of DIALECTS) {
         expect(res.json.attemptsLeft).toBe(5)
         const next = waits[i + 1]
         if (next) expect(Date.parse(res.json.resendAfter) - h.now()).toBe(next)
+        // The fifth send is the last: no resend is taken before its code expires.
+        else expect(res.json.resendAfter).toBe(res.json.expiresAt)
         const codes = await h.inbox(sk, '+447400123555')
         expect(codes).toHaveLength(i + 2)
         latest = codes[0]!
@@ -291,6 +293,27 @@ for (const dialect of DIALECTS) {
         body: { code: latest },
       })
       expect(ok.status).toBe(200)
+    })
+
+    it("answers resends that lose a race with the winner's wait, not a 1 s retry", async () => {
+      const { id } = await startAndReadCode('+447400123557')
+      h.advance(30_000)
+      const resends = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          h.call('POST', `/v1/verifications/${id}/resend`, { key: pk }),
+        ),
+      )
+      const won = resends.filter((res) => res.status === 200)
+      expect(won).toHaveLength(1)
+      for (const lost of resends.filter((res) => res.status !== 200)) {
+        expect(lost.status).toBe(429)
+        expect(lost.json.error).toMatchObject({
+          code: 'rate_limited',
+          resendAfter: won[0]!.json.resendAfter,
+        })
+        expect(Number(lost.headers.get('Retry-After'))).toBe(60)
+      }
+      expect(await h.inbox(sk, '+447400123557')).toHaveLength(2)
     })
 
     it('words a resent code in the language the resend names, and keeps it for later ones', async () => {
@@ -566,6 +589,76 @@ for (const dialect of DIALECTS) {
       })
       expect(secret.status).toBe(413)
       expect(secret.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    })
+
+    it('answers a right code that lost to a cancel with the verification as it is now', async () => {
+      const { id, code } = await startAndReadCode('+447400123561')
+      const { wrongCodes } = h.fraud
+      try {
+        // The store cancels after the check was reserved, before it approves.
+        h.fraud.wrongCodes = async (...args) => {
+          const canceled = await h.call('POST', `/v1/verifications/${id}/cancel`, {
+            key: sk,
+            origin: null,
+          })
+          expect(canceled.json.status).toBe('canceled')
+          return wrongCodes(...args)
+        }
+        const res = await h.call('POST', `/v1/verifications/${id}/check`, {
+          key: pk,
+          body: { code },
+        })
+        expect(res.status).toBe(409)
+        expect(res.json.error).toMatchObject({
+          code: 'verification_not_pending',
+          status: 'canceled',
+        })
+      } finally {
+        h.fraud.wrongCodes = wrongCodes
+      }
+    })
+
+    it('refuses a code of another length without taking one of the five checks', async () => {
+      const { id, code } = await startAndReadCode('+447400123559')
+      const check = (body: unknown) =>
+        h.call('POST', `/v1/verifications/${id}/check`, { key: pk, body })
+      for (const wrongLength of ['1234', `${code}0`, `${code}${code}`.slice(0, 10)]) {
+        const res = await check({ code: wrongLength })
+        expect(res.status, wrongLength).toBe(400)
+        expect(res.json.error).toMatchObject({
+          code: 'invalid_code_format',
+          codeLength: 6,
+          message: 'The code is 6 digits.',
+        })
+      }
+      const wrong = await check({ code: code === '000000' ? '111111' : '000000' })
+      expect(wrong.json.error).toMatchObject({ code: 'incorrect_code', attemptsLeft: 4 })
+      expect((await check({ code })).status).toBe(200)
+      // Once approved, any code is answered by the verification's state, whatever its length.
+      const after = await check({ code: '1234' })
+      expect(after.status).toBe(409)
+      expect(after.json.error.code).toBe('verification_not_pending')
+    })
+
+    it('reads the sandbox inbox of ?to=+E164 written as DESIGN.md writes it, unencoded', async () => {
+      const phone = '+447400123558'
+      expect((await start({ phone, consent: { accepted: true } })).status).toBe(201)
+      await h.dispatcher.drain()
+      for (const query of [
+        '+447400123558', // the + arrives as a space
+        '%2B447400123558',
+        '%2B44%207400%20123558',
+        '+44-7400-123558',
+        '%E2%80%AA%2B44%C2%A07400%C2%A0123558%E2%80%AC', // as a phone's contacts app copies it
+      ]) {
+        const inbox = await h.call('GET', `/v1/sandbox/messages?to=${query}`, { key: pk })
+        expect(inbox.status, query).toBe(200)
+        expect(inbox.json, query).toHaveLength(1)
+        expect(inbox.json[0].to).toBe(phone)
+      }
+      const national = await h.call('GET', '/v1/sandbox/messages?to=07400123558', { key: pk })
+      expect(national.status).toBe(400)
+      expect(national.json.error.issues[0].message).toBe('to must be an E.164 number')
     })
 
     it('keeps to the countries a project allows', async () => {
