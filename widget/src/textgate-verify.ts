@@ -358,6 +358,7 @@ export class TextgateVerify extends LitElement {
       return renderDoneStep({ t, on, disabled, verifiedPhone: this.session.shownPhone })
     return renderPhoneStep({
       ...common,
+      required: this.required,
       waiting: problem.waitUntil > 0,
       message: (place) => problem.render(place, 'phone'),
       countries: this.phone.catalog(t.$code),

@@ -110,6 +110,31 @@ describe('accessibility (axe-core)', () => {
     expect(part(el, 'code-input').getAttribute('aria-describedby')).to.equal('status error')
   })
 
+  it('ties each error to its own field only, and says the number is required', async () => {
+    const { el } = await mount()
+    const phone = part<HTMLInputElement>(el, 'phone-input')
+    const consent = part<HTMLInputElement>(el, 'consent-checkbox')
+    // A screen reader reads `required` from the field itself, not from the host element.
+    expect(phone.getAttribute('aria-required')).to.equal('true')
+    el.required = false
+    await el.updateComplete
+    expect(phone.getAttribute('aria-required')).to.equal('false')
+    // Consent missing: the message describes the checkbox, not the phone field.
+    await fillPhone(el, '07400 123123', false)
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('accept'))
+    expect(consent.getAttribute('aria-describedby')).to.equal('error')
+    expect(phone.hasAttribute('aria-describedby')).to.equal(false)
+    // A number problem: the other way round.
+    consent.click()
+    phone.select()
+    document.execCommand('insertText', false, '0740')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('too short'))
+    expect(phone.getAttribute('aria-describedby')).to.equal('error')
+    expect(consent.hasAttribute('aria-describedby')).to.equal(false)
+  })
+
   it('can be used with the keyboard alone, focus following each step', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

@@ -11,6 +11,8 @@ export interface PhoneStepView {
   t: Translation
   disabled: boolean
   busy: boolean
+  /** The element is `required`: said on the phone field, which a screen reader reads. */
+  required: boolean
   /** A rate limit holds Send. */
   waiting: boolean
   invalid: 'phone' | 'consent' | 'code' | ''
@@ -66,7 +68,8 @@ export function renderPhoneStep(v: PhoneStepView) {
             placeholder=${t.phonePlaceholder}
             .value=${v.phoneText}
             aria-invalid=${v.invalid === 'phone' ? 'true' : 'false'}
-            aria-describedby="error"
+            aria-required=${v.required ? 'true' : 'false'}
+            aria-describedby=${v.invalid === 'phone' ? 'error' : nothing}
             ?disabled=${off}
             @input=${on.phoneInput}
             @blur=${on.phoneBlur}
@@ -82,6 +85,7 @@ export function renderPhoneStep(v: PhoneStepView) {
           type="checkbox"
           .checked=${v.consent}
           aria-invalid=${v.invalid === 'consent' ? 'true' : 'false'}
+          aria-describedby=${v.invalid === 'consent' ? 'error' : nothing}
           ?disabled=${off}
           @change=${on.consent}
         />
