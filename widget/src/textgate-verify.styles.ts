@@ -111,7 +111,7 @@ export const styles = [
     color: var(--_primary-text);
     font-weight: 600;
   }
-  [part~='submit-button']:disabled {
+  [part~='submit-button']:is(:disabled, [aria-disabled='true']) {
     opacity: 0.6;
     cursor: progress;
   }

@@ -70,7 +70,8 @@ export function renderPhoneStep(v: PhoneStepView) {
             aria-invalid=${v.invalid === 'phone' ? 'true' : 'false'}
             aria-required=${v.required ? 'true' : 'false'}
             aria-describedby=${v.invalid === 'phone' ? 'error' : nothing}
-            ?disabled=${off}
+            ?disabled=${v.disabled}
+            ?readonly=${v.busy}
             @input=${on.phoneInput}
             @blur=${on.phoneBlur}
             @keydown=${on.phoneKey}
@@ -107,7 +108,12 @@ export function renderPhoneStep(v: PhoneStepView) {
           : nothing
       }
       <div class="actions">
-        <button part="submit-button" type="submit" ?disabled=${off || v.waiting}>
+        <button
+          part="submit-button"
+          type="submit"
+          ?disabled=${v.disabled || v.waiting}
+          aria-disabled=${v.busy}
+        >
           ${v.busy ? t.sending : t.sendCode}
         </button>
       </div>
