@@ -337,7 +337,9 @@ export class TextgateVerify extends LitElement {
   private renderStep() {
     const { t, on, problem, flow } = this
     const disabled = this.disabled || this.formDisabled
-    const common = { t, on, invalid: problem.at, disabled, busy: flow.busy }
+    // A network failure or a rate limit is shown at the field but says nothing against its value.
+    const invalid = problem.retry || problem.waitUntil ? '' : problem.at
+    const common = { t, on, invalid, disabled, busy: flow.busy }
     const verification = this.session.pending
     if (flow.step === 'code' && verification) {
       return renderCodeStep({
