@@ -192,6 +192,33 @@ describe('accessibility (axe-core)', () => {
     await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus never reached the code')
   })
 
+  it('Enter on the consent box, or Try again: focus waits on Send, not on the page', async () => {
+    // Both controls go away or disable themselves once the start is under way.
+    const gates: (() => void)[] = []
+    const later = () => new Promise<void>((resolve) => gates.push(resolve))
+    server = fakeServer({
+      '/v1/verifications': [
+        { status: 503, body: {}, after: later() },
+        { ...started(), after: later() },
+      ],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLInputElement>(el, 'consent-checkbox').focus()
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => server!.calls.length === 1, 'no start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    gates[0]!()
+    await waitUntil(() => focused(el) === part(el, 'retry-button'), 'focus not on Try again')
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => server!.calls.length === 2, 'no second start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    gates[1]!()
+    await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus never reached the code')
+  })
+
   it('can be used with the keyboard alone, focus following each step', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

@@ -317,6 +317,14 @@ export class FlowController implements ReactiveController, FlowState {
     run: () => Promise<T>,
   ): Promise<{ value: T } | { error: unknown } | { reset: true }> {
     this.set({ busy: true })
+    // A control that disables itself (consent, after Enter on it) or goes (Try again) leaves
+    // focus on the page: it waits on the step's button instead, which says what is under way.
+    void this.host.updateComplete.then(() => {
+      const focused = this.host.shadowRoot?.activeElement
+      if (document.activeElement === document.body || focused?.matches(':disabled')) {
+        this.focusPart('submit-button')
+      }
+    })
     try {
       const value = await run()
       this.set({ busy: false })
