@@ -54,7 +54,7 @@ export function renderCodeStep(v: CodeStepView) {
           inputmode="numeric"
           autocomplete="one-time-code"
           .value=${v.codeText}
-          aria-invalid=${v.invalid === 'code' ? 'true' : 'false'}
+          aria-invalid=${v.invalid === 'code'}
           aria-describedby="status error"
           ?disabled=${v.disabled || v.terminal}
           @input=${on.codeInput}

@@ -67,8 +67,8 @@ export function renderPhoneStep(v: PhoneStepView) {
             inputmode="tel"
             placeholder=${t.phonePlaceholder}
             .value=${v.phoneText}
-            aria-invalid=${v.invalid === 'phone' ? 'true' : 'false'}
-            aria-required=${v.required ? 'true' : 'false'}
+            aria-invalid=${v.invalid === 'phone'}
+            aria-required=${v.required}
             aria-describedby=${v.invalid === 'phone' ? 'error' : nothing}
             ?disabled=${v.disabled}
             ?readonly=${v.busy}
@@ -85,7 +85,7 @@ export function renderPhoneStep(v: PhoneStepView) {
           part="consent-checkbox"
           type="checkbox"
           .checked=${v.consent}
-          aria-invalid=${v.invalid === 'consent' ? 'true' : 'false'}
+          aria-invalid=${v.invalid === 'consent'}
           aria-describedby=${v.invalid === 'consent' ? 'error' : nothing}
           ?disabled=${off}
           @change=${on.consent}
