@@ -73,10 +73,12 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     // key's own origins are checked below). From an origin no project allows the request goes
     // no further: its key is never read, so the answer is the same for every key (no oracle),
     // nothing runs, and a secret key a page holds cannot be used through a visitor's browser
-    // (past the project's IP allowlist). Secret-key routes never get CORS headers.
+    // (past the project's IP allowlist). The server's own pages (/docs' "Try it out") call it
+    // same-origin, as before. Secret-key routes never get CORS headers.
     if (sent && kinds.includes('publishable')) {
       allowOrigin(c, sent)
-      if (!(await isKnownOrigin(db, sent))) {
+      const sameOrigin = c.req.header('Sec-Fetch-Site') === 'same-origin'
+      if (!sameOrigin && !(await isKnownOrigin(db, sent))) {
         throw new ApiError('origin_not_allowed', { origin: sent })
       }
     }

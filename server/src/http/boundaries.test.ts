@@ -91,6 +91,16 @@ for (const dialect of DIALECTS) {
       expect([config.status, config.json.error.code]).toEqual([403, 'origin_not_allowed'])
       // Nothing ran: no verification, so no text.
       expect(await count()).toHaveLength(before)
+      // The server's own pages (/docs' "Try it out", same-origin in the browser's words) may
+      // still start with a secret key, as before.
+      const own = await h.call('POST', '/v1/verifications', {
+        key: sk,
+        origin: 'http://textgate.test',
+        headers: { 'Sec-Fetch-Site': 'same-origin' },
+        body,
+      })
+      expect(own.status).toBe(201)
+      expect(own.headers.get('Access-Control-Allow-Origin')).toBeNull()
     })
 
     it('never sends CORS headers with a secret-key answer', async () => {
