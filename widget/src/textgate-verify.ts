@@ -153,7 +153,14 @@ export class TextgateVerify extends LitElement {
     required: this.required,
     started: this.flow.step !== 'phone' || /\d/.test(this.phone.text),
     message: this.problem.message || this.t.required,
-    anchor: this.partElement(this.flow.step === 'code' ? 'code-input' : 'phone-input') ?? undefined,
+    anchor:
+      this.partElement(
+        this.flow.step === 'code'
+          ? 'code-input'
+          : this.problem.at === 'consent'
+            ? 'consent-checkbox'
+            : 'phone-input',
+      ) ?? undefined,
   }))
   private readonly phone = new PhoneField(this, () =>
     this.partElement<HTMLInputElement>('phone-input'),
