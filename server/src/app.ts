@@ -149,7 +149,7 @@ export function createApp({
   app.use('/v1/*', (c, next) =>
     c.req.path.startsWith('/v1/carriers/') ? next() : apiBodyLimit(c, next),
   )
-  app.use('/v1/*', corsPreflight(db, methodsOf))
+  app.use('/v1/*', corsPreflight(methodsOf))
   app.use('*', async function clientAddress(c, next) {
     c.set('clientIp', clientIp(c, trustedProxies, peerWhenUnknown))
     await next()

@@ -261,8 +261,18 @@ describe('a shopper registers at the demo store', () => {
     const phone = await sandboxNumber('GB')
     await widget(page, 'phone-input').fill(phone)
     await widget(page, 'consent-checkbox').check()
+    const refused = page.evaluate(
+      () =>
+        new Promise<string>((resolve) =>
+          document.addEventListener('textgate-error', (e) =>
+            resolve((e as CustomEvent).detail.code),
+          ),
+        ),
+    )
     await widget(page, 'submit-button').click()
-    await expect.poll(() => widget(page, 'error').textContent()).not.toBe('')
+    // The page reads why (the server's readable refusal), not "We could not reach the server".
+    expect(await refused).toBe('origin_not_allowed')
+    await expect.poll(() => widget(page, 'error').textContent()).toContain('site not allowed')
     expect(await widget(page, 'code-input').count()).toBe(0)
     await page.close()
   })

@@ -104,13 +104,14 @@ export const styles = [
     block-size: 1.1rem;
     accent-color: var(--_primary);
   }
+  /* Transparent, not none: forced colours paint it, so Send keeps its edge in high contrast. */
   [part~='submit-button'] {
-    border: 0;
+    border: 1px solid transparent;
     background: var(--_primary);
     color: var(--_primary-text);
     font-weight: 600;
   }
-  [part~='submit-button']:disabled {
+  [part~='submit-button']:is(:disabled, [aria-disabled='true']) {
     opacity: 0.6;
     cursor: progress;
   }

@@ -153,7 +153,14 @@ export class TextgateVerify extends LitElement {
     required: this.required,
     started: this.flow.step !== 'phone' || /\d/.test(this.phone.text),
     message: this.problem.message || this.t.required,
-    anchor: this.partElement(this.flow.step === 'code' ? 'code-input' : 'phone-input') ?? undefined,
+    anchor:
+      this.partElement(
+        this.flow.step === 'code'
+          ? 'code-input'
+          : this.problem.at === 'consent'
+            ? 'consent-checkbox'
+            : 'phone-input',
+      ) ?? undefined,
   }))
   private readonly phone = new PhoneField(this, () =>
     this.partElement<HTMLInputElement>('phone-input'),
@@ -337,7 +344,9 @@ export class TextgateVerify extends LitElement {
   private renderStep() {
     const { t, on, problem, flow } = this
     const disabled = this.disabled || this.formDisabled
-    const common = { t, on, invalid: problem.at, disabled, busy: flow.busy }
+    // A network failure or a rate limit is shown at the field but says nothing against its value.
+    const invalid = problem.retry || problem.waitUntil ? '' : problem.at
+    const common = { t, on, invalid, disabled, busy: flow.busy }
     const verification = this.session.pending
     if (flow.step === 'code' && verification) {
       return renderCodeStep({
@@ -358,6 +367,7 @@ export class TextgateVerify extends LitElement {
       return renderDoneStep({ t, on, disabled, verifiedPhone: this.session.shownPhone })
     return renderPhoneStep({
       ...common,
+      required: this.required,
       waiting: problem.waitUntil > 0,
       message: (place) => problem.render(place, 'phone'),
       countries: this.phone.catalog(t.$code),

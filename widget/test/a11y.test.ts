@@ -110,6 +110,115 @@ describe('accessibility (axe-core)', () => {
     expect(part(el, 'code-input').getAttribute('aria-describedby')).to.equal('status error')
   })
 
+  it('ties each error to its own field only, and says the number is required', async () => {
+    const { el } = await mount()
+    const phone = part<HTMLInputElement>(el, 'phone-input')
+    const consent = part<HTMLInputElement>(el, 'consent-checkbox')
+    // A screen reader reads `required` from the field itself, not from the host element.
+    expect(phone.getAttribute('aria-required')).to.equal('true')
+    el.required = false
+    await el.updateComplete
+    expect(phone.getAttribute('aria-required')).to.equal('false')
+    // Consent missing: the message describes the checkbox, not the phone field.
+    await fillPhone(el, '07400 123123', false)
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('accept'))
+    expect(consent.getAttribute('aria-describedby')).to.equal('error')
+    expect(phone.hasAttribute('aria-describedby')).to.equal(false)
+    // A number problem: the other way round.
+    consent.click()
+    phone.select()
+    document.execCommand('insertText', false, '0740')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('too short'))
+    expect(phone.getAttribute('aria-describedby')).to.equal('error')
+    expect(consent.hasAttribute('aria-describedby')).to.equal(false)
+  })
+
+  it('keeps focus on the pressed button (or the field Enter was pressed in) while it waits', async () => {
+    // Found on a 10 s server: Send disabled itself, and focus fell to the page's <body> for as
+    // long as the request took (a screen reader then starts reading the page from the top).
+    const gates: (() => void)[] = []
+    const later = () => new Promise<void>((resolve) => gates.push(resolve))
+    server = fakeServer({
+      '/v1/verifications': [{ ...started(0), after: later() }],
+      '/v1/verifications/:id/check': [
+        { ...refusal(400, 'incorrect_code', { attemptsLeft: 4 }), after: later() },
+      ],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const send = part<HTMLButtonElement>(el, 'submit-button')
+    send.focus()
+    send.click()
+    await waitUntil(() => server!.calls.length === 1, 'no start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    expect(send.getAttribute('aria-disabled')).to.equal('true')
+    send.click() // a second press while busy sends nothing more
+    gates[0]!()
+    await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus never reached the code')
+    expect(server.calls.length).to.equal(1)
+    // Verify pressed with the code typed: focus stays on it, then goes back to the field.
+    const verify = part<HTMLButtonElement>(el, 'submit-button')
+    verify.focus()
+    el.shadowRoot!.querySelector('form')!.requestSubmit() // incomplete: no request
+    const code = part<HTMLInputElement>(el, 'code-input')
+    code.value = '123456'
+    code.dispatchEvent(new InputEvent('input', { inputType: 'insertText', bubbles: true }))
+    await waitUntil(() => server!.calls.length === 2, 'no check')
+    verify.focus()
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    gates[1]!()
+    await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus not back on the code')
+  })
+
+  it('Enter in the phone field: focus stays in it while the start is under way', async () => {
+    let answer = () => {}
+    server = fakeServer({
+      '/v1/verifications': [{ ...started(), after: new Promise<void>((r) => (answer = r)) }],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const phone = part<HTMLInputElement>(el, 'phone-input')
+    phone.focus()
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => server!.calls.length === 1, 'no start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('phone-input')
+    expect(phone.readOnly).to.equal(true)
+    answer()
+    await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus never reached the code')
+  })
+
+  it('Enter on the consent box, or Try again: focus waits on Send, not on the page', async () => {
+    // Both controls go away or disable themselves once the start is under way.
+    const gates: (() => void)[] = []
+    const later = () => new Promise<void>((resolve) => gates.push(resolve))
+    server = fakeServer({
+      '/v1/verifications': [
+        { status: 503, body: {}, after: later() },
+        { ...started(), after: later() },
+      ],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    part<HTMLInputElement>(el, 'consent-checkbox').focus()
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => server!.calls.length === 1, 'no start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    gates[0]!()
+    await waitUntil(() => focused(el) === part(el, 'retry-button'), 'focus not on Try again')
+    await sendKeys({ press: 'Enter' })
+    await waitUntil(() => server!.calls.length === 2, 'no second start')
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part') ?? 'the page').to.equal('submit-button')
+    gates[1]!()
+    await waitUntil(() => focused(el) === part(el, 'code-input'), 'focus never reached the code')
+  })
+
   it('can be used with the keyboard alone, focus following each step', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

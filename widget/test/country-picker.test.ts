@@ -74,3 +74,20 @@ describe('<textgate-country-picker>', () => {
     }
   })
 })
+
+describe('<textgate-country-picker> in forced colours', () => {
+  it('marks the active option with an outline, which high contrast paints', async () => {
+    // Forced colours drop the highlight background: in Chromium's forced-colors emulation the
+    // option ↓ ↑ moved to looked like every other one. A transparent outline costs nothing in
+    // normal colours and shows there.
+    const el = await picker()
+    partIn(el, 'country-button')!.click()
+    await el.updateComplete
+    const active = el.shadowRoot!.querySelector('[part~="country-option"][aria-selected="true"]')!
+    const style = getComputedStyle(active)
+    expect([style.outlineStyle, Number.parseFloat(style.outlineWidth) >= 1]).to.deep.equal([
+      'solid',
+      true,
+    ])
+  })
+})

@@ -106,6 +106,24 @@ describe('code step', () => {
     expect(server.calls.at(-1)!.body).to.deep.equal({ code: '482913' })
   })
 
+  it('takes a whole code the keyboard inserts after digits typed (its SMS suggestion) as the code', async () => {
+    // Android keyboards offer the code from the SMS as a suggestion, inserted as text (not a
+    // paste): after "12" typed, it was "12482913", checked as 124829 (a wrong code, an attempt).
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [approved],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    insertText(input, '1')
+    insertText(input, '2')
+    const verified = oneEvent(el, 'textgate-verified')
+    insertText(input, '482913')
+    await verified
+    expect(server.calls.at(-1)!.body).to.deep.equal({ code: '482913' })
+  })
+
   it('adds a part of a code pasted after digits typed to them', async () => {
     server = fakeServer({ '/v1/verifications': [started()] })
     const { el } = await mount()

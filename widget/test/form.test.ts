@@ -31,6 +31,18 @@ describe('form API and theming', () => {
     expect(el.validity.valueMissing).to.equal(false)
   })
 
+  it('the form’s refusal points at the consent box when consent is what is missing', async () => {
+    // Found in Chromium: the store's submit showed "Please accept to receive the code." at the
+    // phone field and put focus there, not on the box to tick.
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123', false)
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('accept'), 'no consent message')
+    part<HTMLInputElement>(el, 'phone-input').focus()
+    expect(el.reportValidity()).to.equal(false)
+    expect(focused(el)?.getAttribute('part')).to.equal('consent-checkbox')
+  })
+
   it('without default-country, takes the country from the browser languages', async () => {
     const { el } = await mount('')
     const expected = navigator.languages

@@ -36,6 +36,26 @@ describe('messages, invalid fields and focus (round 2)', () => {
     expect(error).to.not.equal(normal)
   })
 
+  it('a failure that is not about the number (network, rate limit) leaves the field valid', async () => {
+    // Found in Chromium's accessibility tree: "We could not reach the server" marked a good
+    // number aria-invalid (a screen reader says "invalid entry"; the border turned red).
+    server = fakeServer({
+      '/v1/verifications': [
+        'network-error',
+        { ...refusal(429, 'rate_limited'), headers: { 'Retry-After': '60' } },
+      ],
+    })
+    const { el } = await mount()
+    await fillPhone(el, '07400 123123')
+    const phone = part<HTMLInputElement>(el, 'phone-input')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'retry-button'), 'no Try again')
+    expect(phone.getAttribute('aria-invalid')).to.equal('false')
+    part<HTMLButtonElement>(el, 'retry-button').click()
+    await waitUntil(() => part(el, 'error').textContent?.includes('minute'), 'no rate limit')
+    expect(phone.getAttribute('aria-invalid')).to.equal('false')
+  })
+
   it('defect 2: an invalid code field shows the error border', async () => {
     server = fakeServer({
       '/v1/verifications': [started()],

@@ -106,6 +106,18 @@ describe('phone number: formatting as typed', () => {
     }
   })
 
+  it('a whole + number pasted or inserted after digits already typed replaces them', async () => {
+    // Found in Chromium: "07" typed, then "+44 7400 123123" pasted (or offered by the keyboard)
+    // made "07447400123123", a number too long, which the shopper had to clear by hand.
+    for (const pasted of ['+44 7400 123123', '＋44 7400 123123']) {
+      const { el } = await mount('default-country="GB"')
+      const input = part<HTMLInputElement>(el, 'phone-input')
+      insertText(input, '07')
+      insertText(input, pasted)
+      await waitUntil(() => input.value === '+44 7400 123123', `${pasted}: got ${input.value}`)
+    }
+  })
+
   it('formatInput: caret after edits in the middle, selections and pastes', () => {
     // "(201) 555-0123": select "555" and type 9 → "(201) 9-0123" before formatting.
     let result = formatInput('(201) 9-0123', 7, 'US', 'insertText', '(201) 555-0123')

@@ -130,3 +130,14 @@ describe('theme and contrast (round 2, defect 1)', () => {
     })
   }
 })
+
+describe('forced colours (Windows high contrast)', () => {
+  it('Send keeps a visible edge: its border is transparent, not absent', async () => {
+    // Forced colours drop backgrounds and paint every border in the system's button text colour:
+    // a border-less primary button was left as bare text (seen in Chromium with forced-colors
+    // emulated). A transparent border costs nothing in normal colours and draws its edge there.
+    const { el } = await mount()
+    const style = getComputedStyle(part(el, 'submit-button'))
+    expect([style.borderTopStyle, style.borderTopWidth]).to.deep.equal(['solid', '1px'])
+  })
+})

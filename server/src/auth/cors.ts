@@ -72,8 +72,8 @@ function readOrigins(db: Kysely<Database>): OriginCache {
 }
 
 /**
- * True when some project allows `origin`. A preflight carries no key, so it is answered for the
- * origins of all projects; the real request is then held to its own key's.
+ * True when some project allows `origin`. A widget request from an origin none allows is refused
+ * before its key is read; from another, it is then held to its own key's origins.
  */
 export async function isKnownOrigin(db: Kysely<Database>, origin: string): Promise<boolean> {
   let entry = originCaches.get(db)
@@ -84,15 +84,14 @@ export async function isKnownOrigin(db: Kysely<Database>, origin: string): Promi
 }
 
 /**
- * Answers OPTIONS on the widget's routes: CORS headers for a preflight from an origin a project
- * allows, none for another (the browser then refuses the request), and `Allow` (the methods
- * `allow` lists for the path) either way. OPTIONS on any other path is left to routing, which
+ * Answers OPTIONS on the widget's routes: CORS headers for a preflight of a widget request from
+ * any origin, and `Allow` (the methods `allow` lists for the path) either way. The request that
+ * follows from an origin no project allows is refused before its key is read, with an answer
+ * the page can read (`origin_not_allowed`, see apiKeyAuth), rather than failing in the browser
+ * as if the server could not be reached. OPTIONS on any other path is left to routing, which
  * answers it as any method the path does not serve.
  */
-export function corsPreflight(
-  db: Kysely<Database>,
-  allow: (path: string) => string[],
-): MiddlewareHandler {
+export function corsPreflight(allow: (path: string) => string[]): MiddlewareHandler {
   return async function corsPreflight(c, next) {
     if (c.req.method !== 'OPTIONS' || !answersPreflight(c.req.path)) return next()
     c.header('Allow', allow(c.req.path).join(', '))
@@ -100,7 +99,7 @@ export function corsPreflight(
     if (!origin) return c.body(null, 204)
     c.header('Vary', 'Origin')
     const method = (c.req.header('Access-Control-Request-Method') ?? '').toUpperCase()
-    if (isPublishableRoute(method, c.req.path) && (await isKnownOrigin(db, origin))) {
+    if (isPublishableRoute(method, c.req.path)) {
       c.header('Access-Control-Allow-Origin', origin)
       c.header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
       c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type, Idempotency-Key')

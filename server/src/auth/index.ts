@@ -68,10 +68,19 @@ export function apiKeyAuth({ db, kinds, testOnly = false }: ApiKeyAuthOptions): 
     c.set('keyChecked', true)
     const origin = requestOrigin(c)
     const sent = c.req.header('Origin')
-    // A widget route's errors help the page's developer: readable from origins some project
-    // allows (the key's own are checked below). Secret-key routes never get CORS headers.
-    if (sent && kinds.includes('publishable') && (await isKnownOrigin(db, sent))) {
+    // A widget route's errors help the page's developer: readable from any origin, so a page
+    // the project does not list reads "origin_not_allowed" instead of a network failure (the
+    // key's own origins are checked below). From an origin no project allows the request goes
+    // no further: its key is never read, so the answer is the same for every key (no oracle),
+    // nothing runs, and a secret key a page holds cannot be used through a visitor's browser
+    // (past the project's IP allowlist). The server's own pages (/docs' "Try it out") call it
+    // same-origin, as before. Secret-key routes never get CORS headers.
+    if (sent && kinds.includes('publishable')) {
       allowOrigin(c, sent)
+      const sameOrigin = c.req.header('Sec-Fetch-Site') === 'same-origin'
+      if (!sameOrigin && !(await isKnownOrigin(db, sent))) {
+        throw new ApiError('origin_not_allowed', { origin: sent })
+      }
     }
     const header = c.req.header('Authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)

@@ -1,6 +1,6 @@
 /**
- * What the server tells browsers: CORS only on the widget's routes and only for a project's
- * origins, no-store on JSON, nosniff everywhere, widget.js loadable by stores and revalidated by
+ * What the server tells browsers: CORS only on the widget's routes, only for a project's
+ * origins (any other reads only the refusal made before its key is read), no-store on JSON, nosniff everywhere, widget.js loadable by stores and revalidated by
  * ETag, and error bodies without stacks or SQL.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -38,15 +38,22 @@ for (const dialect of DIALECTS) {
         headers: { Origin: origin, 'Access-Control-Request-Method': method },
       })
 
-    it('answers preflights of widget routes for project origins only', async () => {
+    it('answers preflights of widget routes from any origin', async () => {
       const ok = await preflight('/v1/verifications', ORIGIN)
       expect(ok.status).toBe(204)
       expect(ok.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
       const check = await preflight('/v1/verifications/ver_x/check', ORIGIN)
       expect(check.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
-      const evil = await preflight('/v1/verifications', EVIL)
-      expect(evil.headers.get('Access-Control-Allow-Origin')).toBeNull()
-      expect(evil.headers.get('Access-Control-Allow-Methods')).toBeNull()
+      // An origin no project allows: the browser may send the request, whose refusal the page
+      // then reads (below), instead of failing as if the server could not be reached.
+      for (const [path, method] of [
+        ['/v1/verifications', 'POST'],
+        ['/v1/config', 'GET'],
+      ] as const) {
+        const evil = await preflight(path, EVIL, method)
+        expect(evil.headers.get('Access-Control-Allow-Origin')).toBe(EVIL)
+        expect(evil.headers.get('Access-Control-Allow-Headers')).toContain('Authorization')
+      }
     })
 
     it('answers no preflight of a secret-key route, whatever the origin', async () => {
@@ -61,20 +68,39 @@ for (const dialect of DIALECTS) {
       }
     })
 
-    it('lets only the project’s origins read widget answers', async () => {
+    it('lets a page on an origin no project allows read only a refusal made before its key is read', async () => {
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: PHONE, consent: { accepted: true } },
       })
       expect(started.status).toBe(201)
       expect(started.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN)
-      const evil = await h.call('POST', '/v1/verifications', {
-        key: pk,
-        origin: EVIL,
-        body: { phone: PHONE, consent: { accepted: true } },
+      const count = () => h.db.selectFrom('verifications').select('id').execute()
+      const before = (await count()).length
+      const other = '+447400123998'
+      const body = { phone: other, consent: { accepted: true } }
+      // The same answer for the project's key, a key that does not exist and a secret key: the
+      // key is never read (no oracle for keys; a secret key a page holds does nothing).
+      for (const key of [pk, `pk_test_${'x'.repeat(32)}`, sk]) {
+        const evil = await h.call('POST', '/v1/verifications', { key, origin: EVIL, body })
+        expect(evil.status).toBe(403)
+        expect(evil.headers.get('Access-Control-Allow-Origin')).toBe(EVIL)
+        expect(evil.json.error).toMatchObject({ code: 'origin_not_allowed', origin: EVIL })
+      }
+      const config = await h.call('GET', '/v1/config', { key: pk, origin: EVIL })
+      expect([config.status, config.json.error.code]).toEqual([403, 'origin_not_allowed'])
+      // Nothing ran: no verification, so no text.
+      expect(await count()).toHaveLength(before)
+      // The server's own pages (/docs' "Try it out", same-origin in the browser's words) may
+      // still start with a secret key, as before.
+      const own = await h.call('POST', '/v1/verifications', {
+        key: sk,
+        origin: 'http://textgate.test',
+        headers: { 'Sec-Fetch-Site': 'same-origin' },
+        body,
       })
-      expect(evil.status).toBe(403)
-      expect(evil.headers.get('Access-Control-Allow-Origin')).toBeNull()
+      expect(own.status).toBe(201)
+      expect(own.headers.get('Access-Control-Allow-Origin')).toBeNull()
     })
 
     it('never sends CORS headers with a secret-key answer', async () => {
@@ -87,6 +113,12 @@ for (const dialect of DIALECTS) {
         for (const origin of [ORIGIN, EVIL]) {
           const res = await h.call(method, path, { key: sk, origin, body })
           expect(res.status, path).toBeLessThan(500)
+          if (origin === EVIL && path.startsWith('/v1/sandbox/')) {
+            // A widget route from an origin no project allows: refused before the key is read,
+            // so this is no secret-key answer (and the same for any key).
+            expect([res.status, res.json.error.code]).toEqual([403, 'origin_not_allowed'])
+            continue
+          }
           expect([path, res.headers.get('Access-Control-Allow-Origin')]).toEqual([path, null])
         }
       }

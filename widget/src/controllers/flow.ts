@@ -172,16 +172,15 @@ export class FlowController implements ReactiveController, FlowState {
   }
 
   /**
-   * The shopper types in the code field: WebOTP stops waiting. A whole code pasted or dropped
-   * into digits already typed is the code, not those digits followed by its first ones.
+   * The shopper types in the code field: WebOTP stops waiting. A whole code inserted into digits
+   * already typed (pasted, dropped, or a keyboard's suggestion from the SMS) is the code, not
+   * those digits followed by its first ones.
    */
   readonly codeInput = (event: Event): void => {
     this.otp.stop()
-    const { inputType, data } = event as InputEvent
+    const { data } = event as InputEvent
     const length = this.parts.session.pending?.codeLength ?? 6
-    const whole =
-      /^insertFrom(Paste|Drop)/.test(inputType ?? '') &&
-      asciiDigits(data ?? '').replace(/\D/g, '').length >= length
+    const whole = asciiDigits(data ?? '').replace(/\D/g, '').length >= length
     this.setCode(whole ? data! : (event.target as HTMLInputElement).value)
   }
 
@@ -317,6 +316,14 @@ export class FlowController implements ReactiveController, FlowState {
     run: () => Promise<T>,
   ): Promise<{ value: T } | { error: unknown } | { reset: true }> {
     this.set({ busy: true })
+    // A control that disables itself (consent, after Enter on it) or goes (Try again) leaves
+    // focus on the page: it waits on the step's button instead, which says what is under way.
+    void this.host.updateComplete.then(() => {
+      const focused = this.host.shadowRoot?.activeElement
+      if (document.activeElement === document.body || focused?.matches(':disabled')) {
+        this.focusPart('submit-button')
+      }
+    })
     try {
       const value = await run()
       this.set({ busy: false })

@@ -95,8 +95,11 @@ export const pickerStyles = [
     [part~='country-option'] .dial {
       color: var(--_muted);
     }
+    /* The outline shows the active option in forced colours, which drop the background. */
     [part~='country-option'][aria-selected='true'] {
       background: var(--_highlight);
+      outline: 2px solid transparent;
+      outline-offset: -2px;
     }
     [part~='country-option'].current .name {
       font-weight: 600;

@@ -234,7 +234,7 @@ export class TextgateCountryPicker extends LitElement {
             id="country-${c.code}"
             part="country-option"
             role="option"
-            aria-selected=${index === this.active ? 'true' : 'false'}
+            aria-selected=${index === this.active}
             class="${c.code === current?.code ? 'current' : ''} ${index === top - 1 ? 'last-preferred' : ''}"
             @pointerdown=${(e: Event) => e.preventDefault()}
             @click=${() => this.choose(c)}
@@ -275,7 +275,7 @@ export class TextgateCountryPicker extends LitElement {
           part="country-button"
           type="button"
           aria-haspopup="listbox"
-          aria-expanded=${this.open ? 'true' : 'false'}
+          aria-expanded=${this.open}
           ?disabled=${this.disabled}
           @click=${() => (this.open ? this.hide() : this.show())}
           @keydown=${this.onButtonKey}

@@ -129,6 +129,9 @@ export class PhoneField {
   /** The shopper typed, pasted or deleted in the field. */
   onInput(event: InputEvent): void {
     const input = event.target as HTMLInputElement
+    // A + number pasted or inserted (a keyboard's suggestion) is the whole number, not more of
+    // the digits already typed.
+    if (/[+＋].*\p{Nd}/u.test(event.data ?? '')) input.value = event.data!
     const result = formatInput(
       input.value,
       input.selectionStart ?? input.value.length,

@@ -54,7 +54,7 @@ export function renderCodeStep(v: CodeStepView) {
           inputmode="numeric"
           autocomplete="one-time-code"
           .value=${v.codeText}
-          aria-invalid=${v.invalid === 'code' ? 'true' : 'false'}
+          aria-invalid=${v.invalid === 'code'}
           aria-describedby="status error"
           ?disabled=${v.disabled || v.terminal}
           @input=${on.codeInput}
@@ -66,14 +66,20 @@ export function renderCodeStep(v: CodeStepView) {
         ${
           v.terminal
             ? change(t.startAgain)
-            : html`<button part="submit-button" type="submit" ?disabled=${v.disabled || v.busy}>
+            : html`<button
+                  part="submit-button"
+                  type="submit"
+                  ?disabled=${v.disabled}
+                  aria-disabled=${v.busy}
+                >
                   ${v.busy ? t.verifying : t.verify}
                 </button>
                 <div class="links">
                   <button
                     part="resend-button"
                     type="button"
-                    ?disabled=${v.disabled || v.busy || v.resendWait > 0}
+                    ?disabled=${v.disabled || v.resendWait > 0}
+                    aria-disabled=${v.busy}
                     @click=${on.resend}
                   >
                     ${v.resendWait > 0 ? t.resendIn(v.resendWait) : t.resend}

@@ -11,6 +11,8 @@ export interface PhoneStepView {
   t: Translation
   disabled: boolean
   busy: boolean
+  /** The element is `required`: said on the phone field, which a screen reader reads. */
+  required: boolean
   /** A rate limit holds Send. */
   waiting: boolean
   invalid: 'phone' | 'consent' | 'code' | ''
@@ -65,9 +67,11 @@ export function renderPhoneStep(v: PhoneStepView) {
             inputmode="tel"
             placeholder=${t.phonePlaceholder}
             .value=${v.phoneText}
-            aria-invalid=${v.invalid === 'phone' ? 'true' : 'false'}
-            aria-describedby="error"
-            ?disabled=${off}
+            aria-invalid=${v.invalid === 'phone'}
+            aria-required=${v.required}
+            aria-describedby=${v.invalid === 'phone' ? 'error' : nothing}
+            ?disabled=${v.disabled}
+            ?readonly=${v.busy}
             @input=${on.phoneInput}
             @blur=${on.phoneBlur}
             @keydown=${on.phoneKey}
@@ -81,7 +85,8 @@ export function renderPhoneStep(v: PhoneStepView) {
           part="consent-checkbox"
           type="checkbox"
           .checked=${v.consent}
-          aria-invalid=${v.invalid === 'consent' ? 'true' : 'false'}
+          aria-invalid=${v.invalid === 'consent'}
+          aria-describedby=${v.invalid === 'consent' ? 'error' : nothing}
           ?disabled=${off}
           @change=${on.consent}
         />
@@ -103,7 +108,12 @@ export function renderPhoneStep(v: PhoneStepView) {
           : nothing
       }
       <div class="actions">
-        <button part="submit-button" type="submit" ?disabled=${off || v.waiting}>
+        <button
+          part="submit-button"
+          type="submit"
+          ?disabled=${v.disabled || v.waiting}
+          aria-disabled=${v.busy}
+        >
           ${v.busy ? t.sending : t.sendCode}
         </button>
       </div>
