@@ -45,6 +45,8 @@ export default defineConfig(({ mode }) => ({
       ],
     }),
   ],
+  // A JSON module (a country's phone metadata) is only ever read whole, as its default export.
+  json: { namedExports: false },
   build: {
     target: 'es2022',
     minify: true,
