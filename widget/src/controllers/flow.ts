@@ -278,8 +278,11 @@ export class FlowController implements ReactiveController, FlowState {
     const left = expiresAt - Date.now()
     this.expiry = setTimeout(
       () => {
+        // Focus on the done step (its message, Change number) stays in the widget: on the field.
+        const focused = this.host.shadowRoot?.activeElement
         this.reset()
         this.parts.problem.show((t) => t.required, 'phone')
+        if (focused) void this.focusAfter('phone-input')
       },
       left - Math.min(30_000, left / 10),
     )
