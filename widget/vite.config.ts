@@ -28,6 +28,8 @@ const METADATA_HASH = metadataHash()
 // same code with `lit` left as an import, so a store whose own code uses Lit loads it once.
 export default defineConfig(({ mode }) => ({
   plugins: [
+    // The npm package's entry keeps the table of imports: a store's bundler follows those.
+    mode === 'module' ? [] : metadataLoader(),
     collapseTemplates(),
     plainDynamicImports(),
     // dist/widget.licenses.txt (served at /widget.licenses.txt) and a banner naming it.
@@ -43,6 +45,8 @@ export default defineConfig(({ mode }) => ({
       ],
     }),
   ],
+  // A JSON module (a country's phone metadata) is only ever read whole, as its default export.
+  json: { namedExports: false },
   build: {
     target: 'es2022',
     minify: true,
@@ -121,6 +125,48 @@ function plainDynamicImports(): Plugin {
       if (calls !== ends) this.error(`expected ${calls} preload markers, found ${ends}`)
       const plain = code.replaceAll('__vitePreload(', '(').replaceAll(', __VITE_PRELOAD__)', ')()')
       return { code: plain, map: null }
+    },
+  }
+}
+
+// widget.js loads a country's phone metadata with one import of the chunk's name,
+// `./chunks/<calling code>-<METADATA_HASH>.js`, instead of a table of about 200 loaders, one per
+// code (0.9 kB gzip). The chunks are still built, named as before: each is emitted here.
+function metadataLoader(): Plugin {
+  const index = join(METADATA_DIR, 'index.ts')
+  const table = '\nconst LOADERS:'
+  return {
+    name: 'textgate-metadata-loader',
+    apply: 'build',
+    enforce: 'pre',
+    buildStart() {
+      for (const name of readdirSync(METADATA_DIR)) {
+        if (!name.endsWith('.json')) continue
+        this.emitFile({
+          type: 'chunk',
+          id: join(METADATA_DIR, name),
+          fileName: `chunks/${name.slice(0, -'.json'.length)}-${METADATA_HASH}.js`,
+          preserveSignature: 'strict',
+        })
+      }
+    },
+    // Loaded by widget.js, never by a page: not entries for the manifest nor for the licence
+    // banner (widget.js carries it), as before.
+    generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle)) {
+        if (file.type === 'chunk' && file.facadeModuleId?.startsWith(`${METADATA_DIR}/`)) {
+          file.isEntry = false
+          file.isDynamicEntry = true
+        }
+      }
+    },
+    transform(code, id) {
+      if (id !== index) return null
+      const start = code.indexOf(table)
+      if (start < 0)
+        this.error(`${index} has no "${table.trim()}" table: rerun scripts/metadata.mjs`)
+      const load = `\nexport const loadMetadata = (code: string): Promise<{ default: CountriesMetadata }> =>\n  import(/* @vite-ignore */ \`./chunks/\${code}-${METADATA_HASH}.js\`)\n`
+      return { code: code.slice(0, start) + load, map: null }
     },
   }
 }

@@ -41,10 +41,17 @@ export const METADATA_VERSION = ${JSON.stringify(max.version)}
 /** Calling code → its countries, the main country first. */
 export const CALLING_CODES: Record<string, string[]> = ${JSON.stringify(table)}
 
-/** Calling code → a loader of its countries' metadata (a chunk of its own in the build). */
-export const LOADERS: Record<string, () => Promise<{ default: CountriesMetadata }>> = {
+/**
+ * Calling code → a loader of its countries' metadata (a chunk of its own in the build). The
+ * script-tag build keeps the chunks but replaces this table and \`loadMetadata\` by one import of
+ * the chunk's name (vite.config.ts, metadataLoader).
+ */
+const LOADERS: Record<string, () => Promise<{ default: CountriesMetadata }>> = {
 ${codes.map((code) => `  '${code}': () => import('./${code}.json'),`).join('\n')}
 }
+
+/** Loads the metadata of a calling code of CALLING_CODES. */
+export const loadMetadata = (code: string) => (LOADERS[code] as (typeof LOADERS)[string])()
 `,
 )
 

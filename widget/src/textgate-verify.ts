@@ -346,7 +346,7 @@ export class TextgateVerify extends LitElement {
     const disabled = this.disabled || this.formDisabled
     // A network failure or a rate limit is shown at the field but says nothing against its value.
     const invalid = problem.retry || problem.waitUntil ? '' : problem.at
-    const common = { t, on, invalid, disabled, busy: flow.busy }
+    const common = { t, on, invalid, disabled, busy: flow.busy, waiting: problem.waitUntil > 0 }
     const verification = this.session.pending
     if (flow.step === 'code' && verification) {
       return renderCodeStep({
@@ -368,7 +368,6 @@ export class TextgateVerify extends LitElement {
     return renderPhoneStep({
       ...common,
       required: this.required,
-      waiting: problem.waitUntil > 0,
       message: (place) => problem.render(place, 'phone'),
       countries: this.phone.catalog(t.$code),
       preferred: this.phone.preferred(this.preferredCountries),

@@ -409,6 +409,34 @@ describe('errors', () => {
     })
   })
 
+  it('a rate limit on the code holds Verify, and a code typed meanwhile is not sent', async () => {
+    // Found in Chromium: after a 429 on check, Verify stayed enabled, and each press (or each
+    // whole code typed) asked again, into another 429.
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [
+        { ...refusal(429, 'rate_limited'), headers: { 'Retry-After': '42' } },
+      ],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    const failed = oneEvent(el, 'textgate-error')
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    expect((await failed).detail.code).to.equal('rate_limited')
+    await el.updateComplete
+    const verify = part<HTMLButtonElement>(el, 'submit-button')
+    expect(verify.disabled).to.equal(true)
+    const checks = () => server!.calls.filter((call) => call.url.endsWith('/check')).length
+    expect(checks()).to.equal(1)
+    const input = part<HTMLInputElement>(el, 'code-input')
+    input.select()
+    insertText(input, '654321')
+    part<HTMLFormElement>(el, 'code-input').form!.requestSubmit()
+    await aTimeout(50)
+    expect(checks()).to.equal(1)
+    expect(part(el, 'error').textContent).to.contain('Try again in 42 seconds')
+  })
+
   it('blocked is named at the phone step', async () => {
     server = fakeServer({ '/v1/verifications': [refusal(403, 'blocked')] })
     const { el } = await mount()

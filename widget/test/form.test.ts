@@ -160,6 +160,45 @@ describe('form API and theming', () => {
     expect(part(el, 'error').textContent).to.contain('Verify your phone number.')
   })
 
+  it('keeps focus in the widget when the token expires with focus on the done message', async () => {
+    // Found in Chromium: the done step (and the focused ✓ line) went, and focus fell to <body>.
+    const part64 = (value: object) =>
+      btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    const iat = Math.floor(Date.now() / 1000)
+    const token = `${part64({ alg: 'EdDSA' })}.${part64({ iat, exp: iat + 2 })}.c2ln`
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [{ status: 200, body: { ...approved.body, token } }],
+    })
+    const { el } = await mount()
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => focused(el) === part(el, 'done'), 'focus on the done message')
+    await waitUntil(() => part(el, 'phone-input'), 'still done', { timeout: 3000 })
+    await el.updateComplete
+    expect(focused(el)?.getAttribute('part'), 'focused').to.equal('phone-input')
+  })
+
+  it('leaves focus where it is when the token expires with focus elsewhere on the page', async () => {
+    const part64 = (value: object) =>
+      btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    const iat = Math.floor(Date.now() / 1000)
+    const token = `${part64({ alg: 'EdDSA' })}.${part64({ iat, exp: iat + 2 })}.c2ln`
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [{ status: 200, body: { ...approved.body, token } }],
+    })
+    const { form, el } = await mount()
+    await reachCodeStep(el)
+    insertText(part<HTMLInputElement>(el, 'code-input'), '123456')
+    await waitUntil(() => focused(el) === part(el, 'done'), 'focus on the done message')
+    const name = form.querySelector<HTMLInputElement>('#before')!
+    name.focus()
+    await waitUntil(() => part(el, 'phone-input'), 'still done', { timeout: 3000 })
+    await el.updateComplete
+    expect(document.activeElement === name, 'focus on the name field').to.equal(true)
+  })
+
   it('follows a disabled fieldset and comes back when it is enabled again', async () => {
     const { form, el } = await mount()
     const fieldset = document.createElement('fieldset')
@@ -210,7 +249,7 @@ describe('form API and theming', () => {
     expect(el.value).to.equal('')
     expect(el.matches(':state(verified)')).to.equal(false)
     el.focus()
-    expect(focused(el)).to.equal(part(el, 'phone-input'))
+    expect(focused(el)?.getAttribute('part'), 'focused').to.equal('phone-input')
   })
 
   it('is light unless the page or theme says otherwise, and takes --textgate-* overrides', async () => {

@@ -200,7 +200,8 @@ export class FlowController implements ReactiveController, FlowState {
     event?.preventDefault()
     const { session, problem, clock } = this.parts
     const pending = session.pending
-    if (!pending || this.busy || problem.terminal) return
+    // A rate limit holds Verify (as it holds Send): a code typed meanwhile waits for its end.
+    if (!pending || this.busy || problem.terminal || problem.waitUntil) return
     if (this.codeText.length !== pending.codeLength) {
       problem.show((t) => t.codeLabel(pending.codeLength), 'code')
       return this.focusPart('code-input')
@@ -277,8 +278,11 @@ export class FlowController implements ReactiveController, FlowState {
     const left = expiresAt - Date.now()
     this.expiry = setTimeout(
       () => {
+        // Focus on the done step (its message, Change number) stays in the widget: on the field.
+        const focused = this.host.shadowRoot?.activeElement
         this.reset()
         this.parts.problem.show((t) => t.required, 'phone')
+        if (focused) void this.focusAfter('phone-input')
       },
       left - Math.min(30_000, left / 10),
     )

@@ -14,7 +14,7 @@ import {
   parsePhoneNumberWithError,
   validatePhoneNumberLength,
 } from 'libphonenumber-js/core'
-import { CALLING_CODES, LOADERS, METADATA_VERSION } from './metadata/index'
+import { CALLING_CODES, loadMetadata, METADATA_VERSION } from './metadata/index'
 
 export type { CountryCode }
 
@@ -46,11 +46,10 @@ const loading = new Map<string, Promise<void>>()
 /** Loads the metadata of one calling code (once); resolves when formatting can use it. */
 export function loadCallingCode(callingCode: string): Promise<void> {
   if (loaded.has(callingCode)) return Promise.resolve()
-  const loader = LOADERS[callingCode]
-  if (!loader) return Promise.resolve()
+  if (!CALLING_CODES[callingCode]) return Promise.resolve()
   let pending = loading.get(callingCode)
   if (!pending) {
-    pending = loader().then(
+    pending = loadMetadata(callingCode).then(
       (module) => {
         Object.assign(metadata.countries, module.default)
         loaded.add(callingCode)

@@ -11,6 +11,8 @@ export interface CodeStepView {
   t: Translation
   disabled: boolean
   busy: boolean
+  /** A rate limit's wait: Verify is held until it ends. */
+  waiting: boolean
   invalid: 'phone' | 'consent' | 'code' | ''
   /** The verification cannot go on: only "Start again" is offered. */
   terminal: boolean
@@ -69,7 +71,7 @@ export function renderCodeStep(v: CodeStepView) {
             : html`<button
                   part="submit-button"
                   type="submit"
-                  ?disabled=${v.disabled}
+                  ?disabled=${v.disabled || v.waiting}
                   aria-disabled=${v.busy}
                 >
                   ${v.busy ? t.verifying : t.verify}

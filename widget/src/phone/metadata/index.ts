@@ -241,8 +241,12 @@ export const CALLING_CODES: Record<string, string[]> = {
   '998': ['UZ'],
 }
 
-/** Calling code → a loader of its countries' metadata (a chunk of its own in the build). */
-export const LOADERS: Record<string, () => Promise<{ default: CountriesMetadata }>> = {
+/**
+ * Calling code → a loader of its countries' metadata (a chunk of its own in the build). The
+ * script-tag build keeps the chunks but replaces this table and `loadMetadata` by one import of
+ * the chunk's name (vite.config.ts, metadataLoader).
+ */
+const LOADERS: Record<string, () => Promise<{ default: CountriesMetadata }>> = {
   '1': () => import('./1.json'),
   '7': () => import('./7.json'),
   '20': () => import('./20.json'),
@@ -450,3 +454,6 @@ export const LOADERS: Record<string, () => Promise<{ default: CountriesMetadata 
   '996': () => import('./996.json'),
   '998': () => import('./998.json'),
 }
+
+/** Loads the metadata of a calling code of CALLING_CODES. */
+export const loadMetadata = (code: string) => (LOADERS[code] as (typeof LOADERS)[string])()
