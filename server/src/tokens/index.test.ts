@@ -450,6 +450,43 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('throws when allowTestMode or clockToleranceSeconds is not what it says (a string from the environment)', async () => {
+      // Found by attacking a real server: allowTestMode: process.env.X = "false" is truthy, and
+      // a sandbox-made test token passed as live.
+      const test = await tokens.issue({ ...input, mode: 'test' })
+      for (const value of ['false', '0', 'no', 1, null]) {
+        await expect(
+          verifyPhoneToken(test, {
+            issuer,
+            audience: 'prj_a',
+            allowTestMode: value as unknown as boolean,
+          }),
+        ).rejects.toThrow(/options\.allowTestMode must be true or false/)
+      }
+      // jose reads a string as a duration: "3h" let a 3-hour-old token through.
+      const old = createTokenService({
+        db: storage.db,
+        encryptionKey,
+        issuer,
+        now: () => Date.now() - 3 * 3600_000,
+      })
+      const expired = await old.issue(input)
+      for (const value of ['3h', '30', Number.NaN, -1, 61, Number.POSITIVE_INFINITY]) {
+        await expect(
+          verifyPhoneToken(expired, {
+            issuer,
+            audience: 'prj_a',
+            clockToleranceSeconds: value as number,
+          }),
+        ).rejects.toThrow(/options\.clockToleranceSeconds must be a number of seconds from 0 to 60/)
+      }
+      expect(
+        await codeOf(
+          verifyPhoneToken(expired, { issuer, audience: 'prj_a', clockToleranceSeconds: 60 }),
+        ),
+      ).toBe('expired')
+    })
+
     it('refuses tokens signed with our key that lack aud, iss, sub, jti, exp or mode, or mix modes', async () => {
       const row = await storage.db
         .selectFrom('signing_keys')

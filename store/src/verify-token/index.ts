@@ -42,19 +42,30 @@ export interface VerifyPhoneTokenOptions {
   /**
    * Accept test-mode tokens too (their `aud` is `<projectId>:test`, their `mode` claim `test`):
    * anyone can make one with a publishable test key and the sandbox inbox, so only a store's
-   * development or demo set-up should set this. Default false.
+   * development or demo set-up should set this. Default false; anything but a boolean (a string
+   * read from the environment, even "false") throws a TypeError.
    */
   allowTestMode?: boolean
   /** Defaults to `${issuer}/.well-known/jwks.json`. */
   jwksUrl?: string
+  /** Clock skew allowed on `exp` and `nbf`: 0 to 60 seconds, default 5; others throw a TypeError. */
   clockToleranceSeconds?: number
 }
 
+/** Clock skew allowed at most: a token lives 10 minutes. */
+const MAX_CLOCK_TOLERANCE_SECONDS = 60
+
 /**
  * A store that forgot to set its issuer or project id (an unset environment variable) would
- * otherwise accept every project's tokens: jose skips a check it is given no value for.
+ * otherwise accept every project's tokens: jose skips a check it is given no value for. Options
+ * read from the environment as strings are refused too (see below).
  */
-function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
+function checkOptions(options: {
+  issuer?: unknown
+  audience?: unknown
+  allowTestMode?: unknown
+  clockToleranceSeconds?: unknown
+}): void {
   for (const name of ['issuer', 'audience'] as const) {
     const value = options[name]
     if (typeof value !== 'string' || value.trim().length === 0) {
@@ -64,6 +75,24 @@ function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
         }); got ${value === undefined ? 'undefined' : JSON.stringify(value)}`,
       )
     }
+  }
+  // Read from the environment these arrive as strings, and "false" is truthy: test tokens
+  // (anyone's, from the sandbox inbox) would pass as live.
+  const { allowTestMode, clockToleranceSeconds } = options
+  if (allowTestMode !== undefined && typeof allowTestMode !== 'boolean') {
+    throw new TypeError(
+      `[textgate] [verify] options.allowTestMode must be true or false; got ${JSON.stringify(allowTestMode)}`,
+    )
+  }
+  // jose reads a string as a duration ("3h"): an expired token would pass for hours.
+  if (
+    clockToleranceSeconds !== undefined &&
+    (typeof clockToleranceSeconds !== 'number' ||
+      !(clockToleranceSeconds >= 0 && clockToleranceSeconds <= MAX_CLOCK_TOLERANCE_SECONDS))
+  ) {
+    throw new TypeError(
+      `[textgate] [verify] options.clockToleranceSeconds must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}; got ${JSON.stringify(clockToleranceSeconds)}`,
+    )
   }
 }
 
@@ -179,7 +208,7 @@ export async function verifyPhoneTokenWithKeys(
   if (claims.aud !== tokenAudience(audience, claims.mode)) {
     throw new PhoneTokenError('invalid_token', 'the mode claim and the audience disagree')
   }
-  if (claims.mode === 'test' && !allowTestMode) {
+  if (claims.mode === 'test' && allowTestMode !== true) {
     throw new PhoneTokenError(
       'test_mode',
       'the token was made with a test-mode key (set allowTestMode only in development)',
