@@ -25,6 +25,23 @@ const input = {
   consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
 }
 
+/**
+ * Other spellings of a token's signature that lenient base64url decoders (jose's) read as the
+ * same bytes: padding, whitespace, `+/`, and the last character with its unused bits set.
+ */
+function respellings(token: string): string[] {
+  const [h, p, s] = token.split('.') as [string, string, string]
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(s.at(-1) as string)
+  return [
+    `${h}.${p}.${s.slice(0, -1)}${alphabet[last ^ 1]}`,
+    `${h}.${p}.${s}==`,
+    `${h}.${p}.${s.slice(0, 20)} ${s.slice(20)}`,
+    `${h}.${p}.${s.slice(0, 20)}\n${s.slice(20)}`,
+    `${h}=.${p}.${s}`,
+  ]
+}
+
 for (const dialect of DIALECTS) {
   describe(`tokens (${dialect})`, () => {
     let storage: TestStorage
@@ -263,6 +280,19 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    it('redeems a token only as it was issued, not respelled in lenient base64url', async () => {
+      // Found attacking a real server: the signature with "==" after it, a space inside, or its
+      // last character's unused bits set redeemed (and verified) as the token itself.
+      const token = await tokens.issue(input)
+      for (const respelled of respellings(token)) {
+        expect([respelled, await tokens.redeem(respelled, 'prj_a', 'live')]).toEqual([
+          respelled,
+          { valid: false, reason: 'invalid_token' },
+        ])
+      }
+      expect(await tokens.redeem(token, 'prj_a', 'live')).toMatchObject({ valid: true })
+    })
+
     it('marks a test token in its mode claim and its audience, and redeems it only with a test key', async () => {
       const token = await tokens.issue({ ...input, verificationId: 'ver_t', mode: 'test' })
       expect(decodeJwt(token)).toMatchObject({ aud: 'prj_a:test', mode: 'test' })
@@ -407,6 +437,20 @@ for (const dialect of DIALECTS) {
       expect(
         await codeOf(verifyPhoneToken(token, { issuer: 'http://127.0.0.1:1', audience: 'prj_a' })),
       ).toBe('jwks_unreachable')
+    })
+
+    it('refuses a token respelled in lenient base64url, which jose alone verifies', async () => {
+      const token = await tokens.issue(input)
+      const keys = createLocalJWKSet(await tokens.jwks())
+      for (const respelled of respellings(token).slice(0, 3)) {
+        // The forger's premise: a plain jose verify takes it.
+        await expect(jwtVerify(respelled, keys, { issuer })).resolves.toBeDefined()
+        expect([
+          respelled,
+          await codeOf(verifyPhoneToken(respelled, { issuer, audience: 'prj_a' })),
+        ]).toEqual([respelled, 'invalid_token'])
+      }
+      expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('ok')
     })
 
     it('refuses test tokens unless the store opts in with allowTestMode', async () => {

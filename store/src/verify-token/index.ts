@@ -3,7 +3,12 @@
  * @module
  */
 
-import { PHONE_TOKEN_TYPE, PhoneTokenClaims, tokenAudience } from '@textgate/shared'
+import {
+  isCanonicalCompactJws,
+  PHONE_TOKEN_TYPE,
+  PhoneTokenClaims,
+  tokenAudience,
+} from '@textgate/shared'
 import {
   createRemoteJWKSet,
   errors,
@@ -189,6 +194,9 @@ export async function verifyPhoneTokenWithKeys(
     algorithms: ['EdDSA', 'ES256'],
     requiredClaims: ['iss', 'aud', 'sub', 'jti', 'exp', 'iat', 'mode'],
     clockTolerance: clockToleranceSeconds,
+  }
+  if (typeof token !== 'string' || !isCanonicalCompactJws(token)) {
+    throw new PhoneTokenError('invalid_token', 'not a JWS in canonical compact form')
   }
   let payload: unknown
   try {
