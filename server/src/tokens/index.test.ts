@@ -453,6 +453,31 @@ for (const dialect of DIALECTS) {
       expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('ok')
     })
 
+    it('says jwks_unreachable, not invalid_token, when the JWKS answers an HTTP error or not JSON', async () => {
+      // Found attacking a real set-up: Textgate down behind a proxy (502) made every shopper's
+      // token "invalid_token", and the demo store asked them to verify again.
+      const token = await tokens.issue(input)
+      for (const [status, type, body] of [
+        [502, 'text/html', '<html>Bad gateway</html>'],
+        [503, 'application/json', '{"error":{"code":"unavailable"}}'],
+        [200, 'text/html', '<html>maintenance</html>'],
+      ] as const) {
+        const down = createServer((_req, res) =>
+          res.writeHead(status, { 'content-type': type }).end(body),
+        )
+        await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve))
+        try {
+          const jwksUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}/.well-known/jwks.json`
+          expect([
+            status,
+            await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a', jwksUrl })),
+          ]).toEqual([status, 'jwks_unreachable'])
+        } finally {
+          down.close()
+        }
+      }
+    })
+
     it('refuses test tokens unless the store opts in with allowTestMode', async () => {
       const token = await tokens.issue({ ...input, mode: 'test' })
       expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('test_mode')

@@ -12,6 +12,8 @@ import {
 import {
   createRemoteJWKSet,
   errors,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
   jwtVerify,
@@ -110,6 +112,22 @@ const JWKS_MAX_AGE_MS = 5 * 60_000
 /** At most one fetch per interval for tokens whose kid the cached key set lacks. */
 const UNKNOWN_KID_INTERVAL_MS = 5_000
 
+/**
+ * The JWKS could not be had: no answer, an HTTP error (a proxy's 502 while Textgate is down), or
+ * an answer that is not a key set. jose throws a plain JOSEError for some of these, which is no
+ * reason to call the shopper's token invalid.
+ */
+class KeySetUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the JWKS could not be fetched', { cause })
+    this.name = 'KeySetUnavailable'
+  }
+}
+
+/** The key set was had and lacks the token's key (or holds several: jose then tries each). */
+const keyMissing = (error: unknown) =>
+  error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys
+
 // One key set per URL for the life of the process.
 const keySets = new Map<string, JWTVerifyGetKey>()
 
@@ -151,10 +169,14 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
     })()
     return due
   }
+  const lookUp = (header: JWSHeaderParameters, token: FlattenedJWSInput) =>
+    remote(header, token).catch((error: unknown) => {
+      throw keyMissing(error) ? error : new KeySetUnavailable(error)
+    })
   keySet = async (header, token) => {
     const arrivedAt = Date.now()
     try {
-      return await remote(header, token)
+      return await lookUp(header, token)
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
     }
@@ -162,13 +184,15 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
     if (underWay) {
       await underWay.done.catch(() => {})
       try {
-        return await remote(header, token)
+        return await lookUp(header, token)
       } catch (error) {
         if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
       }
     }
-    await fetchSince(arrivedAt)
-    return remote(header, token)
+    await fetchSince(arrivedAt).catch((error: unknown) => {
+      throw new KeySetUnavailable(error)
+    })
+    return lookUp(header, token)
   }
   keySets.set(url, keySet)
   return keySet
@@ -272,6 +296,12 @@ function translate(error: unknown): PhoneTokenError {
   if (error instanceof errors.JWKSNoMatchingKey) {
     return new PhoneTokenError('unknown_key', 'no published key matches the token', {
       cause: error,
+    })
+  }
+  if (error instanceof KeySetUnavailable) {
+    const reason = error.cause instanceof Error ? ` (${error.cause.message})` : ''
+    return new PhoneTokenError('jwks_unreachable', `the JWKS could not be fetched${reason}`, {
+      cause: error.cause,
     })
   }
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
