@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { PhoneTokenError, verifyPhoneToken, verifyPhoneTokenWithKeys } from '@textgate/store'
 import {
   createLocalJWKSet,
+  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   importPKCS8,
@@ -471,6 +472,12 @@ for (const dialect of DIALECTS) {
           expect([
             status,
             await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a', jwksUrl })),
+          ]).toEqual([status, 'jwks_unreachable'])
+          // The same with the store's own remote key set.
+          const own = createRemoteJWKSet(new URL(jwksUrl))
+          expect([
+            status,
+            await codeOf(verifyPhoneTokenWithKeys(token, own, { issuer, audience: 'prj_a' })),
           ]).toEqual([status, 'jwks_unreachable'])
         } finally {
           down.close()

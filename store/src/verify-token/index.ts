@@ -304,7 +304,13 @@ function translate(error: unknown): PhoneTokenError {
       cause: error.cause,
     })
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+  if (
+    // jose's remote key set throws a bare JOSEError for a non-200 answer or one not JSON, and
+    // nothing else does: a caller's own createRemoteJWKSet given to verifyPhoneTokenWithKeys.
+    (error instanceof errors.JOSEError && error.code === errors.JOSEError.code) ||
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid
+  ) {
     return new PhoneTokenError('jwks_unreachable', 'the JWKS could not be fetched', {
       cause: error,
     })
