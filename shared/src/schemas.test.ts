@@ -1,6 +1,10 @@
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
-import { ResendVerificationRequest, StartVerificationRequest } from './schemas'
+import {
+  isCanonicalCompactJws,
+  ResendVerificationRequest,
+  StartVerificationRequest,
+} from './schemas'
 
 const start = (locale: unknown) =>
   v.safeParse(StartVerificationRequest, {
@@ -32,5 +36,27 @@ describe('locale', () => {
     const result = start(locale)
     expect(result.success).toBe(false)
     expect(result.issues?.[0]?.message).toBe(message)
+  })
+})
+
+describe('isCanonicalCompactJws', () => {
+  it('takes three canonical base64url segments and nothing else', () => {
+    // Lengths 2, 3 and 4 mod 4; the last characters' unused bits are zero.
+    expect(isCanonicalCompactJws('eyJhIjoxfQ.eyJiIjoyMn0.AAAA')).toBe(true)
+    expect(isCanonicalCompactJws('AQ.AAE.AAAA')).toBe(true)
+    for (const bad of [
+      'AR.AAE.AAAA', // 4 unused bits, one set
+      'AQ.AAF.AAAA', // 2 unused bits, one set
+      'AQ==.AAE.AAAA',
+      'AQ.AAE.AA+/',
+      'AQ.AAE.AA AA',
+      'AQ.AAE.AAAAA', // 1 mod 4: no byte string spells so
+      'AQ.AAE.',
+      'AQ.AAE',
+      'AQ.AAE.AAAA.AAAA',
+      ' AQ.AAE.AAAA',
+    ]) {
+      expect([bad, isCanonicalCompactJws(bad)]).toEqual([bad, false])
+    }
   })
 })

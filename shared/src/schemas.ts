@@ -447,3 +447,25 @@ export function tokenAudience(projectId: string, mode: 'live' | 'test'): string 
 
 /** JWT header `typ` of Textgate phone tokens. */
 export const PHONE_TOKEN_TYPE = 'textgate-verification+jwt'
+
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** One segment in canonical base64url: no padding, whitespace or `+/`, unused low bits zero. */
+function isCanonicalBase64url(segment: string): boolean {
+  if (segment.length === 0 || segment.length % 4 === 1) return false
+  if (!/^[A-Za-z0-9_-]+$/.test(segment)) return false
+  const last = BASE64URL_ALPHABET.indexOf(segment.at(-1) as string)
+  const unusedBits = segment.length % 4 === 2 ? 0b1111 : segment.length % 4 === 3 ? 0b11 : 0
+  return (last & unusedBits) === 0
+}
+
+/**
+ * A JWS in compact serialization exactly as Textgate writes it: three segments, each canonical
+ * base64url. JWT libraries decode leniently (padding, whitespace, nonzero unused bits), so one
+ * token has many spellings that verify; only this one is accepted, so a token's text is as
+ * unique as its `jti`.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.')
+  return segments.length === 3 && segments.every(isCanonicalBase64url)
+}

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { PhoneTokenError, verifyPhoneToken, verifyPhoneTokenWithKeys } from '@textgate/store'
 import {
   createLocalJWKSet,
+  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   importPKCS8,
@@ -23,6 +24,23 @@ const input = {
   mode: 'live' as const,
   phone: '+447400123123',
   consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
+}
+
+/**
+ * Other spellings of a token's signature that lenient base64url decoders (jose's) read as the
+ * same bytes: padding, whitespace, `+/`, and the last character with its unused bits set.
+ */
+function respellings(token: string): string[] {
+  const [h, p, s] = token.split('.') as [string, string, string]
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(s.at(-1) as string)
+  return [
+    `${h}.${p}.${s.slice(0, -1)}${alphabet[last ^ 1]}`,
+    `${h}.${p}.${s}==`,
+    `${h}.${p}.${s.slice(0, 20)} ${s.slice(20)}`,
+    `${h}.${p}.${s.slice(0, 20)}\n${s.slice(20)}`,
+    `${h}=.${p}.${s}`,
+  ]
 }
 
 for (const dialect of DIALECTS) {
@@ -263,6 +281,19 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    it('redeems a token only as it was issued, not respelled in lenient base64url', async () => {
+      // Found attacking a real server: the signature with "==" after it, a space inside, or its
+      // last character's unused bits set redeemed (and verified) as the token itself.
+      const token = await tokens.issue(input)
+      for (const respelled of respellings(token)) {
+        expect([respelled, await tokens.redeem(respelled, 'prj_a', 'live')]).toEqual([
+          respelled,
+          { valid: false, reason: 'invalid_token' },
+        ])
+      }
+      expect(await tokens.redeem(token, 'prj_a', 'live')).toMatchObject({ valid: true })
+    })
+
     it('marks a test token in its mode claim and its audience, and redeems it only with a test key', async () => {
       const token = await tokens.issue({ ...input, verificationId: 'ver_t', mode: 'test' })
       expect(decodeJwt(token)).toMatchObject({ aud: 'prj_a:test', mode: 'test' })
@@ -409,6 +440,51 @@ for (const dialect of DIALECTS) {
       ).toBe('jwks_unreachable')
     })
 
+    it('refuses a token respelled in lenient base64url, which jose alone verifies', async () => {
+      const token = await tokens.issue(input)
+      const keys = createLocalJWKSet(await tokens.jwks())
+      for (const respelled of respellings(token).slice(0, 3)) {
+        // The forger's premise: a plain jose verify takes it.
+        await expect(jwtVerify(respelled, keys, { issuer })).resolves.toBeDefined()
+        expect([
+          respelled,
+          await codeOf(verifyPhoneToken(respelled, { issuer, audience: 'prj_a' })),
+        ]).toEqual([respelled, 'invalid_token'])
+      }
+      expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('ok')
+    })
+
+    it('says jwks_unreachable, not invalid_token, when the JWKS answers an HTTP error or not JSON', async () => {
+      // Found attacking a real set-up: Textgate down behind a proxy (502) made every shopper's
+      // token "invalid_token", and the demo store asked them to verify again.
+      const token = await tokens.issue(input)
+      for (const [status, type, body] of [
+        [502, 'text/html', '<html>Bad gateway</html>'],
+        [503, 'application/json', '{"error":{"code":"unavailable"}}'],
+        [200, 'text/html', '<html>maintenance</html>'],
+      ] as const) {
+        const down = createServer((_req, res) =>
+          res.writeHead(status, { 'content-type': type }).end(body),
+        )
+        await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve))
+        try {
+          const jwksUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}/.well-known/jwks.json`
+          expect([
+            status,
+            await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a', jwksUrl })),
+          ]).toEqual([status, 'jwks_unreachable'])
+          // The same with the store's own remote key set.
+          const own = createRemoteJWKSet(new URL(jwksUrl))
+          expect([
+            status,
+            await codeOf(verifyPhoneTokenWithKeys(token, own, { issuer, audience: 'prj_a' })),
+          ]).toEqual([status, 'jwks_unreachable'])
+        } finally {
+          down.close()
+        }
+      }
+    })
+
     it('refuses test tokens unless the store opts in with allowTestMode', async () => {
       const token = await tokens.issue({ ...input, mode: 'test' })
       expect(await codeOf(verifyPhoneToken(token, { issuer, audience: 'prj_a' }))).toBe('test_mode')
@@ -448,6 +524,43 @@ for (const dialect of DIALECTS) {
           }),
         ).rejects.toThrow(TypeError)
       }
+    })
+
+    it('throws when allowTestMode or clockToleranceSeconds is not what it says (a string from the environment)', async () => {
+      // Found by attacking a real server: allowTestMode: process.env.X = "false" is truthy, and
+      // a sandbox-made test token passed as live.
+      const test = await tokens.issue({ ...input, mode: 'test' })
+      for (const value of ['false', '0', 'no', 1, null]) {
+        await expect(
+          verifyPhoneToken(test, {
+            issuer,
+            audience: 'prj_a',
+            allowTestMode: value as unknown as boolean,
+          }),
+        ).rejects.toThrow(/options\.allowTestMode must be true or false/)
+      }
+      // jose reads a string as a duration: "3h" let a 3-hour-old token through.
+      const old = createTokenService({
+        db: storage.db,
+        encryptionKey,
+        issuer,
+        now: () => Date.now() - 3 * 3600_000,
+      })
+      const expired = await old.issue(input)
+      for (const value of ['3h', '30', Number.NaN, -1, 61, Number.POSITIVE_INFINITY]) {
+        await expect(
+          verifyPhoneToken(expired, {
+            issuer,
+            audience: 'prj_a',
+            clockToleranceSeconds: value as number,
+          }),
+        ).rejects.toThrow(/options\.clockToleranceSeconds must be a number of seconds from 0 to 60/)
+      }
+      expect(
+        await codeOf(
+          verifyPhoneToken(expired, { issuer, audience: 'prj_a', clockToleranceSeconds: 60 }),
+        ),
+      ).toBe('expired')
     })
 
     it('refuses tokens signed with our key that lack aud, iss, sub, jti, exp or mode, or mix modes', async () => {

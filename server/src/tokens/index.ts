@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
 import {
+  isCanonicalCompactJws,
   PHONE_TOKEN_TYPE,
   type PhoneTokenClaims,
   PhoneTokenClaims as PhoneTokenClaimsSchema,
@@ -414,6 +415,8 @@ export function createTokenService({
      */
     async redeem(token: string, projectId: string, keyMode: KeyMode): Promise<RedeemTokenResponse> {
       const at = now()
+      // jose would also take other spellings of it (padding, whitespace, nonzero unused bits).
+      if (!isCanonicalCompactJws(token)) return { valid: false, reason: 'invalid_token' }
       let claims: PhoneTokenClaims
       try {
         const keys = createLocalJWKSet({ keys: await publishedKeys(at) })

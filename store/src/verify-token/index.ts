@@ -3,10 +3,17 @@
  * @module
  */
 
-import { PHONE_TOKEN_TYPE, PhoneTokenClaims, tokenAudience } from '@textgate/shared'
+import {
+  isCanonicalCompactJws,
+  PHONE_TOKEN_TYPE,
+  PhoneTokenClaims,
+  tokenAudience,
+} from '@textgate/shared'
 import {
   createRemoteJWKSet,
   errors,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
   jwtVerify,
@@ -42,19 +49,30 @@ export interface VerifyPhoneTokenOptions {
   /**
    * Accept test-mode tokens too (their `aud` is `<projectId>:test`, their `mode` claim `test`):
    * anyone can make one with a publishable test key and the sandbox inbox, so only a store's
-   * development or demo set-up should set this. Default false.
+   * development or demo set-up should set this. Default false; anything but a boolean (a string
+   * read from the environment, even "false") throws a TypeError.
    */
   allowTestMode?: boolean
   /** Defaults to `${issuer}/.well-known/jwks.json`. */
   jwksUrl?: string
+  /** Clock skew allowed on `exp` and `nbf`: 0 to 60 seconds, default 5; others throw a TypeError. */
   clockToleranceSeconds?: number
 }
 
+/** Clock skew allowed at most: a token lives 10 minutes. */
+const MAX_CLOCK_TOLERANCE_SECONDS = 60
+
 /**
  * A store that forgot to set its issuer or project id (an unset environment variable) would
- * otherwise accept every project's tokens: jose skips a check it is given no value for.
+ * otherwise accept every project's tokens: jose skips a check it is given no value for. Options
+ * read from the environment as strings are refused too (see below).
  */
-function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
+function checkOptions(options: {
+  issuer?: unknown
+  audience?: unknown
+  allowTestMode?: unknown
+  clockToleranceSeconds?: unknown
+}): void {
   for (const name of ['issuer', 'audience'] as const) {
     const value = options[name]
     if (typeof value !== 'string' || value.trim().length === 0) {
@@ -64,6 +82,24 @@ function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
         }); got ${value === undefined ? 'undefined' : JSON.stringify(value)}`,
       )
     }
+  }
+  // Read from the environment these arrive as strings, and "false" is truthy: test tokens
+  // (anyone's, from the sandbox inbox) would pass as live.
+  const { allowTestMode, clockToleranceSeconds } = options
+  if (allowTestMode !== undefined && typeof allowTestMode !== 'boolean') {
+    throw new TypeError(
+      `[textgate] [verify] options.allowTestMode must be true or false; got ${JSON.stringify(allowTestMode)}`,
+    )
+  }
+  // jose reads a string as a duration ("3h"): an expired token would pass for hours.
+  if (
+    clockToleranceSeconds !== undefined &&
+    (typeof clockToleranceSeconds !== 'number' ||
+      !(clockToleranceSeconds >= 0 && clockToleranceSeconds <= MAX_CLOCK_TOLERANCE_SECONDS))
+  ) {
+    throw new TypeError(
+      `[textgate] [verify] options.clockToleranceSeconds must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}; got ${JSON.stringify(clockToleranceSeconds)}`,
+    )
   }
 }
 
@@ -75,6 +111,22 @@ function checkOptions(options: { issuer?: unknown; audience?: unknown }): void {
 const JWKS_MAX_AGE_MS = 5 * 60_000
 /** At most one fetch per interval for tokens whose kid the cached key set lacks. */
 const UNKNOWN_KID_INTERVAL_MS = 5_000
+
+/**
+ * The JWKS could not be had: no answer, an HTTP error (a proxy's 502 while Textgate is down), or
+ * an answer that is not a key set. jose throws a plain JOSEError for some of these, which is no
+ * reason to call the shopper's token invalid.
+ */
+class KeySetUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the JWKS could not be fetched', { cause })
+    this.name = 'KeySetUnavailable'
+  }
+}
+
+/** The key set was had and lacks the token's key (or holds several: jose then tries each). */
+const keyMissing = (error: unknown) =>
+  error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys
 
 // One key set per URL for the life of the process.
 const keySets = new Map<string, JWTVerifyGetKey>()
@@ -117,10 +169,14 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
     })()
     return due
   }
+  const lookUp = (header: JWSHeaderParameters, token: FlattenedJWSInput) =>
+    remote(header, token).catch((error: unknown) => {
+      throw keyMissing(error) ? error : new KeySetUnavailable(error)
+    })
   keySet = async (header, token) => {
     const arrivedAt = Date.now()
     try {
-      return await remote(header, token)
+      return await lookUp(header, token)
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
     }
@@ -128,13 +184,15 @@ function remoteKeySet(url: string): JWTVerifyGetKey {
     if (underWay) {
       await underWay.done.catch(() => {})
       try {
-        return await remote(header, token)
+        return await lookUp(header, token)
       } catch (error) {
         if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
       }
     }
-    await fetchSince(arrivedAt)
-    return remote(header, token)
+    await fetchSince(arrivedAt).catch((error: unknown) => {
+      throw new KeySetUnavailable(error)
+    })
+    return lookUp(header, token)
   }
   keySets.set(url, keySet)
   return keySet
@@ -161,6 +219,9 @@ export async function verifyPhoneTokenWithKeys(
     requiredClaims: ['iss', 'aud', 'sub', 'jti', 'exp', 'iat', 'mode'],
     clockTolerance: clockToleranceSeconds,
   }
+  if (typeof token !== 'string' || !isCanonicalCompactJws(token)) {
+    throw new PhoneTokenError('invalid_token', 'not a JWS in canonical compact form')
+  }
   let payload: unknown
   try {
     payload = (await jwtVerify(token, keys, verifyOptions)).payload
@@ -179,7 +240,7 @@ export async function verifyPhoneTokenWithKeys(
   if (claims.aud !== tokenAudience(audience, claims.mode)) {
     throw new PhoneTokenError('invalid_token', 'the mode claim and the audience disagree')
   }
-  if (claims.mode === 'test' && !allowTestMode) {
+  if (claims.mode === 'test' && allowTestMode !== true) {
     throw new PhoneTokenError(
       'test_mode',
       'the token was made with a test-mode key (set allowTestMode only in development)',
@@ -237,7 +298,19 @@ function translate(error: unknown): PhoneTokenError {
       cause: error,
     })
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+  if (error instanceof KeySetUnavailable) {
+    const reason = error.cause instanceof Error ? ` (${error.cause.message})` : ''
+    return new PhoneTokenError('jwks_unreachable', `the JWKS could not be fetched${reason}`, {
+      cause: error.cause,
+    })
+  }
+  if (
+    // jose's remote key set throws a bare JOSEError for a non-200 answer or one not JSON, and
+    // nothing else does: a caller's own createRemoteJWKSet given to verifyPhoneTokenWithKeys.
+    (error instanceof errors.JOSEError && error.code === errors.JOSEError.code) ||
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid
+  ) {
     return new PhoneTokenError('jwks_unreachable', 'the JWKS could not be fetched', {
       cause: error,
     })
