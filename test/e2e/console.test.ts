@@ -566,13 +566,35 @@ describe('the operator console in Chromium', () => {
 
     await page.goto(`${textgate.url}/console/p/${project.projectId}/settings`)
     // A code of the right shape that is no country (UK for GB) is named on the page; nothing saved.
+    // Each refusal is said at its field and with its label, not the API's field name
+    // ("codeLength must be at least 4"), and the first field refused has the focus.
+    await page.locator('#codeLength').fill('')
     await page.locator('#countries').fill('GB, UK')
     await page.getByRole('button', { name: 'Save settings' }).click()
     await expect
       .poll(() => page.locator('[data-testid="settings-message"]').textContent())
       .toBe(
-        'Something went wrong: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+        'Code length: must be at least 4; Allowed countries: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
       )
+    for (const [id, error] of [
+      ['codeLength', 'must be at least 4'],
+      ['countries', '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)'],
+    ] as const) {
+      const field = page.locator(`#${id}`)
+      expect(await field.getAttribute('aria-invalid')).toBe('true')
+      expect(
+        await page.locator(`#${await field.getAttribute('aria-describedby')}`).textContent(),
+      ).toBe(error)
+    }
+    expect(
+      await page.evaluate(() => {
+        let el = document.activeElement
+        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+        return el?.id
+      }),
+    ).toBe('codeLength')
+    await page.screenshot({ path: join(SHOTS, 'owner-settings-errors.png'), fullPage: true })
+    await page.locator('#codeLength').fill('6')
     await page.locator('#countries').fill('')
     await page.locator('#consentVersions').fill('2026-12\n2026-01')
     await page.getByRole('button', { name: 'Save settings' }).click()
