@@ -486,6 +486,13 @@ describe('the operator console in Chromium', () => {
       .poll(() => page.locator('[data-testid="preview-text"]').textContent())
       .toMatch(/^\d{6} is your Console shop code/)
     expect(await page.locator('[data-testid="preview-segments"]').textContent()).toBe('1')
+    // A registration the API refuses is named by the section's title and the key written.
+    await page.locator('#registrations').fill('{"signName": 5}')
+    await page.getByRole('button', { name: 'Save registrations' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="messaging-note"]').textContent())
+      .toMatch(/^China and India registrations: signName: /)
+    await page.locator('#registrations').fill('')
     // A Russian template: Cyrillic needs UCS-2 (70 characters a part), so it takes two parts
     // and costs twice as much on the route.
     await page.locator('#new-locale').fill('ru')
@@ -553,6 +560,12 @@ describe('the operator console in Chromium', () => {
     const { page, watch } = await newPage()
     await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
     await page.goto(`${textgate.url}/console/p/${project.projectId}/fraud`)
+    // A refusal names the field by its label, not the API's field name, and has no prefix.
+    await page.locator('#value').fill('abc')
+    await page.getByRole('button', { name: 'Add entry' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="fraud-note"]').textContent())
+      .toBe('Value: a phone is written +<digits>, like +4474001')
     await page.locator('#value').fill('+4474009')
     await page.locator('#note').fill('pumping from this range')
     await page.locator('#expires').fill('2099-01-02T03:04')

@@ -35,7 +35,8 @@ export function formErrors(
   const lines: [number, string][] = []
   for (const issue of issues) {
     const path = typeof issue.path === 'string' ? issue.path : ''
-    const [field = '', index] = path.split('.')
+    const [field = '', ...inner] = path.split('.')
+    const index = inner.join('.') || undefined
     const label = labels[field]?.replace(/\s*\(.*\)$/, '')
     if (typeof issue.message !== 'string') continue
     if (label === undefined) {
@@ -46,9 +47,14 @@ export function formErrors(
       ? issue.message.slice(path.length + 1)
       : issue.message
     const value = index === undefined ? undefined : (sent[field] as unknown[] | undefined)?.[+index]
-    // A list's entry: named by its value, unless the message already quotes it.
-    if (typeof value === 'string' && !text.includes(`"${value}"`)) {
-      text = `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}": ${text}`
+    // A list's entry: named by its value, unless the message already quotes it; a key inside a
+    // JSON the operator wrote (registrations.signName): by that key.
+    if (typeof value === 'string') {
+      if (!text.includes(`"${value}"`)) {
+        text = `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}": ${text}`
+      }
+    } else if (index !== undefined && !/^\d+$/.test(index)) {
+      text = `${index}: ${text}`
     }
     fields[field] = fields[field] ? `${fields[field]}; ${text}` : text
     lines.push([order.indexOf(field), `${label}: ${text}`])
