@@ -486,6 +486,13 @@ describe('the operator console in Chromium', () => {
       .poll(() => page.locator('[data-testid="preview-text"]').textContent())
       .toMatch(/^\d{6} is your Console shop code/)
     expect(await page.locator('[data-testid="preview-segments"]').textContent()).toBe('1')
+    // A registration the API refuses is named by the section's title and the key written.
+    await page.locator('#registrations').fill('{"signName": 5}')
+    await page.getByRole('button', { name: 'Save registrations' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="messaging-note"]').textContent())
+      .toMatch(/^China and India registrations: signName: /)
+    await page.locator('#registrations').fill('')
     // A Russian template: Cyrillic needs UCS-2 (70 characters a part), so it takes two parts
     // and costs twice as much on the route.
     await page.locator('#new-locale').fill('ru')
@@ -553,6 +560,12 @@ describe('the operator console in Chromium', () => {
     const { page, watch } = await newPage()
     await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
     await page.goto(`${textgate.url}/console/p/${project.projectId}/fraud`)
+    // A refusal names the field by its label, not the API's field name, and has no prefix.
+    await page.locator('#value').fill('abc')
+    await page.getByRole('button', { name: 'Add entry' }).click()
+    await expect
+      .poll(() => page.locator('[data-testid="fraud-note"]').textContent())
+      .toBe('Value: a phone is written +<digits>, like +4474001')
     await page.locator('#value').fill('+4474009')
     await page.locator('#note').fill('pumping from this range')
     await page.locator('#expires').fill('2099-01-02T03:04')
@@ -566,13 +579,35 @@ describe('the operator console in Chromium', () => {
 
     await page.goto(`${textgate.url}/console/p/${project.projectId}/settings`)
     // A code of the right shape that is no country (UK for GB) is named on the page; nothing saved.
+    // Each refusal is said at its field and with its label, not the API's field name
+    // ("codeLength must be at least 4"), and the first field refused has the focus.
+    await page.locator('#codeLength').fill('')
     await page.locator('#countries').fill('GB, UK')
     await page.getByRole('button', { name: 'Save settings' }).click()
     await expect
       .poll(() => page.locator('[data-testid="settings-message"]').textContent())
       .toBe(
-        'Something went wrong: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
+        'Code length: must be at least 4; Allowed countries: "UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
       )
+    for (const [id, error] of [
+      ['codeLength', 'must be at least 4'],
+      ['countries', '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)'],
+    ] as const) {
+      const field = page.locator(`#${id}`)
+      expect(await field.getAttribute('aria-invalid')).toBe('true')
+      expect(
+        await page.locator(`#${await field.getAttribute('aria-describedby')}`).textContent(),
+      ).toBe(error)
+    }
+    expect(
+      await page.evaluate(() => {
+        let el = document.activeElement
+        while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+        return el?.id
+      }),
+    ).toBe('codeLength')
+    await page.screenshot({ path: join(SHOTS, 'owner-settings-errors.png'), fullPage: true })
+    await page.locator('#codeLength').fill('6')
     await page.locator('#countries').fill('')
     await page.locator('#consentVersions').fill('2026-12\n2026-01')
     await page.getByRole('button', { name: 'Save settings' }).click()

@@ -4,6 +4,7 @@
  * trace, and with `--json` stdout is JSON whatever happened.
  */
 import { writeFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli, createProject, type Env, tempDir } from '../support/processes'
 
@@ -165,5 +166,268 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
       /^cannot reach the database at postgres:\/\/127\.0\.0\.1:1\/textgate: /,
     )
     expect(`${result.stdout}${result.stderr}`).not.toContain('hunter22')
+  })
+})
+
+/**
+ * Every change an operator makes from the command line is in the keyed audit log, as the same
+ * change from the console (or, where the console has none, the secret-key API) is: the same
+ * action, target and before/after, the command line as the actor, no secret in the row.
+ */
+describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
+  const dir = tempDir('tg-cli-audit-')
+  const env: Env = {
+    DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
+    TEXTGATE_DATA_DIR: dir.path,
+    TEXTGATE_SECRET: 'cli-audit-test-secret-that-is-at-least-32-bytes',
+  }
+  let projectId = ''
+  beforeAll(() => {
+    projectId = createProject(env, 'Audited shop', ['https://audited.example']).projectId
+    newRows()
+  })
+  afterAll(() => dir.remove())
+
+  interface Row {
+    project_id: string
+    actor_type: string
+    actor_label: string
+    action: string
+    target: string | null
+    before: unknown
+    after: unknown
+  }
+  let seen = 0
+  /** Everything written to the audit log since the last call. */
+  function newRows(): (Row & { raw: string })[] {
+    const file = new Database(`${dir.path}/textgate.db`, { readonly: true })
+    try {
+      const rows = file
+        .prepare(
+          'select rowid, project_id, actor_type, actor_label, action, target, before, after from audit_log where rowid > ? order by rowid',
+        )
+        .all(seen) as (Row & { rowid: number; before: string | null; after: string | null })[]
+      seen = rows.at(-1)?.rowid ?? seen
+      return rows.map(({ rowid: _, ...row }) => ({
+        ...row,
+        raw: JSON.stringify(row),
+        before: row.before === null ? null : JSON.parse(row.before),
+        after: row.after === null ? null : JSON.parse(row.after),
+      }))
+    } finally {
+      file.close()
+    }
+  }
+  /** Runs a command that changes something; its one audit row. */
+  function change(args: string[]) {
+    const result = cli([...args, '--json'], env)
+    expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0)
+    const rows = newRows()
+    expect(
+      rows.map((r) => r.action),
+      args.join(' '),
+    ).toHaveLength(1)
+    const row = rows[0]!
+    expect(row).toMatchObject({ actor_type: 'cli', actor_label: 'cli' })
+    return { body: JSON.parse(result.stdout) as Record<string, unknown>, row }
+  }
+
+  it("projects create: project.create in the new project's chain, the keys by prefix only", () => {
+    const { body, row } = change([
+      'projects',
+      'create',
+      '--name',
+      'Another shop',
+      '--origin',
+      'https://another.example',
+      '--country',
+      'GB',
+    ])
+    expect(row).toMatchObject({
+      project_id: body.projectId,
+      action: 'project.create',
+      target: body.projectId,
+      before: null,
+      after: {
+        name: 'Another shop',
+        allowedOrigins: ['https://another.example'],
+        allowedCountries: ['GB'],
+        codeLength: 6,
+        keys: { mode: 'test', publishable: expect.stringMatching(/^pk_test_/) },
+      },
+    })
+    expect(row.raw).not.toContain(body.secretKey)
+    expect(row.raw).not.toContain(body.publishableKey)
+  })
+
+  it('keys create and revoke: keys.create (prefixes, never the keys) and keys.revoke', () => {
+    const { body, row } = change(['keys', 'create', '--project', projectId, '--live'])
+    expect(row).toMatchObject({
+      project_id: projectId,
+      action: 'keys.create',
+      target: projectId,
+      after: {
+        mode: 'live',
+        publishable: expect.stringMatching(/^pk_live_/),
+        secret: expect.stringMatching(/^sk_live_/),
+      },
+    })
+    expect(row.raw).not.toContain(body.secretKey)
+    const keys = JSON.parse(cli(['keys', 'list', '--project', projectId, '--json'], env).stdout)
+    const live = (keys as { id: string; kind: string; mode: string }[]).find(
+      (k) => k.kind === 'secret' && k.mode === 'live',
+    )!
+    const revoked = change(['keys', 'revoke', '--project', projectId, '--id', live.id]).row
+    expect(revoked).toMatchObject({
+      project_id: projectId,
+      action: 'keys.revoke',
+      target: live.id,
+      before: { id: live.id, revokedAt: null },
+      after: { id: live.id, revokedAt: expect.any(String) },
+    })
+  })
+
+  it('fraud block, allow, remove and settings: fraud.list.add, fraud.list.remove, fraud.settings', () => {
+    const { body: entry, row } = change([
+      'fraud',
+      'block',
+      '--project',
+      projectId,
+      '--prefix',
+      '+4479112',
+      '--note',
+      'pumping',
+    ])
+    expect(row).toMatchObject({
+      project_id: projectId,
+      action: 'fraud.list.add',
+      target: entry.id,
+      after: { list: 'block', kind: 'prefix', value: '+4479112', note: 'pumping' },
+    })
+    // An entry for every project is the server's: its chain.
+    const every = change(['fraud', 'allow', '--project', '*', '--ip', '203.0.113.7']).row
+    expect(every).toMatchObject({
+      project_id: '*',
+      action: 'fraud.list.add',
+      after: { list: 'allow', kind: 'ip', value: '203.0.113.7', projectId: '*' },
+    })
+    expect(
+      change(['fraud', 'remove', '--project', projectId, '--id', entry.id as string]).row,
+    ).toMatchObject({
+      project_id: projectId,
+      action: 'fraud.list.remove',
+      target: entry.id,
+      before: { id: entry.id, value: '+4479112' },
+      after: null,
+    })
+    const file = `${dir.path}/fraud.json`
+    writeFileSync(file, JSON.stringify({ velocity: { mode: 'shadow' } }))
+    expect(change(['fraud', 'settings', '--project', projectId, '--file', file]).row).toMatchObject(
+      {
+        project_id: projectId,
+        action: 'fraud.settings',
+        target: projectId,
+        before: { velocity: { mode: 'enforce' } },
+        after: { velocity: { mode: 'shadow' } },
+      },
+    )
+    // Reading changes nothing and writes no row.
+    expect(cli(['fraud', 'settings', '--project', projectId], env).status).toBe(0)
+    expect(newRows()).toEqual([])
+  })
+
+  it('templates set and registrations set: templates.update and registrations.update', () => {
+    const templates = `${dir.path}/templates.json`
+    writeFileSync(templates, JSON.stringify({ fr: '{code} est votre code' }))
+    expect(
+      change(['templates', 'set', '--project', projectId, '--file', templates]).row,
+    ).toMatchObject({
+      project_id: projectId,
+      action: 'templates.update',
+      target: projectId,
+      before: null,
+      after: { fr: '{code} est votre code' },
+    })
+    expect(change(['templates', 'set', '--project', projectId, '--reset']).row).toMatchObject({
+      action: 'templates.update',
+      before: { fr: '{code} est votre code' },
+      after: null,
+    })
+    const registrations = `${dir.path}/registrations.json`
+    writeFileSync(registrations, JSON.stringify({ signName: 'GoodShop' }))
+    expect(
+      change(['registrations', 'set', '--project', projectId, '--file', registrations]).row,
+    ).toMatchObject({
+      project_id: projectId,
+      action: 'registrations.update',
+      target: projectId,
+      before: null,
+      after: { signName: 'GoodShop' },
+    })
+  })
+
+  it("erase: as the API's erasure, with its counts and never the number", () => {
+    const { body, row } = change(['erase', '--phone', '+447400123456', '--project', projectId])
+    expect(row).toMatchObject({
+      project_id: projectId,
+      action: 'POST /v1/erasures',
+      target: '/v1/erasures',
+      after: { id: body.id, rows: body.rows },
+    })
+    expect(row.raw).not.toMatch(/7400123456|740012|123456/)
+    expect(change(['erase', '--phone', '+447400123456', '--project', '*']).row.project_id).toBe('*')
+  })
+
+  it("webhooks create, disable, enable, rotate-secret, replay, delete: as the API's calls, never a secret", () => {
+    const created = change([
+      'webhooks',
+      'create',
+      '--project',
+      projectId,
+      '--url',
+      'http://127.0.0.1:9/hooks',
+    ])
+    const id = created.body.id as string
+    expect(created.body.secret).toMatch(/^whsec_/)
+    expect(created.row).toMatchObject({
+      project_id: projectId,
+      action: 'POST /v1/webhooks/endpoints',
+      target: '/v1/webhooks/endpoints',
+      after: { id, url: 'http://127.0.0.1:9/hooks', mode: 'test', enabled: true },
+    })
+    expect(created.row.raw).not.toContain(created.body.secret)
+    const endpoint = ['--project', projectId, '--endpoint', id]
+    expect(change(['webhooks', 'disable', ...endpoint]).row).toMatchObject({
+      action: `PATCH /v1/webhooks/endpoints/${id}`,
+      target: `/v1/webhooks/endpoints/${id}`,
+      before: { enabled: true },
+      after: { enabled: false, disabledReason: 'manual' },
+    })
+    expect(change(['webhooks', 'enable', ...endpoint]).row).toMatchObject({
+      action: `PATCH /v1/webhooks/endpoints/${id}`,
+      before: { enabled: false },
+      after: { enabled: true },
+    })
+    const rotated = change(['webhooks', 'rotate-secret', ...endpoint])
+    expect(rotated.row).toMatchObject({
+      action: `POST /v1/webhooks/endpoints/${id}/rotate-secret`,
+      after: { previousSecretExpiresAt: expect.any(String) },
+    })
+    expect(rotated.row.raw).not.toContain(rotated.body.secret)
+    expect(change(['webhooks', 'replay', ...endpoint]).row).toMatchObject({
+      action: `POST /v1/webhooks/endpoints/${id}/replay`,
+      after: { replayed: 0 },
+    })
+    expect(change(['webhooks', 'delete', ...endpoint]).row).toMatchObject({
+      action: `DELETE /v1/webhooks/endpoints/${id}`,
+      before: { id, url: 'http://127.0.0.1:9/hooks' },
+      after: null,
+    })
+  })
+
+  it('leaves every chain intact', () => {
+    const verified = cli(['audit', 'verify', '--json'], env)
+    expect(verified.status, verified.stdout).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true })
   })
 })

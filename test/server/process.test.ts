@@ -186,10 +186,16 @@ describe('a running server', () => {
     await new Promise((resolve) => setTimeout(resolve, 100))
     const { kid, retiredKid } = JSON.parse(rotated.stdout) as { kid: string; retiredKid: string }
     expect(retiredKid).toBe(before.keys[0]!.kid)
-    // Audited, as the console's rotation is: the log's one entry so far, its chain intact.
+    // Audited, as the console's rotation is: the server chain's one entry so far (the project
+    // and its live keys, made from the command line too, are in the project's), chains intact.
     const audit = await cliAsync(['audit', 'verify', '--json'], server.env)
     expect(audit.status, audit.stdout).toBe(0)
-    expect(JSON.parse(audit.stdout)).toMatchObject({ rows: 1, chains: 1 })
+    const report = JSON.parse(audit.stdout) as {
+      rows: number
+      chainSchemes: { projectId: string; rows: number }[]
+    }
+    expect(report.rows).toBe(3)
+    expect(report.chainSchemes.find((chain) => chain.projectId === '*')).toMatchObject({ rows: 1 })
     const after = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
       keys: { kid: string; d?: string }[]
     }

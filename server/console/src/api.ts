@@ -62,7 +62,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
         )
       : []
     const issues = more.length
-      ? `: ${more.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`
+      ? `: ${more
+          .map((issue) =>
+            // Most messages name their field already ("codeLength must be at least 4").
+            issue.message.startsWith(`${issue.path} `)
+              ? issue.message
+              : `${issue.path} ${issue.message}`,
+          )
+          .join('; ')}`
       : ''
     throw new ApiError(
       response.status,

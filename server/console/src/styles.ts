@@ -42,6 +42,8 @@ export const base = css`
   a { color: var(--accent); }
   .muted { color: var(--muted); }
   .error { color: var(--danger); }
+  [aria-invalid='true'] { border-color: var(--danger); }
+  .field-error { margin: 0.15rem 0 0.5rem; }
   .ok { color: var(--ok); }
   button, .button {
     font: inherit;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
-import { sealAfterMigrations } from '../audit'
+import { type AuditEntry, appendAudit, sealAfterMigrations } from '../audit'
 import { type Config, loadConfig } from '../config'
 import { deriveSecrets } from '../secrets'
 import {
@@ -58,6 +58,20 @@ export type Values = ReturnType<typeof parseCommandLine>['values']
 
 /** Who the audit log names for what a command did. */
 export const CLI_ACTOR = { type: 'cli' as const, id: null, label: 'cli' }
+
+/**
+ * Records what a command changed in the keyed audit log, as the console records the same change
+ * (its action, target and before/after), with the command line as the actor.
+ * @example
+ * await auditChange(db, config, { projectId, action: 'templates.update', target: projectId, before, after })
+ */
+export async function auditChange(
+  db: Kysely<Database>,
+  config: Pick<Config, 'secret'>,
+  entry: Omit<AuditEntry, 'actor'>,
+): Promise<void> {
+  await appendAudit(db, deriveSecrets(config.secret).auditKey, { ...entry, actor: CLI_ACTOR })
+}
 
 /** A mistake in how a command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}

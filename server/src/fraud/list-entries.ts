@@ -148,6 +148,21 @@ export async function addListEntry(
   return toEntry(stored)
 }
 
+/** One entry of exactly this project (`'*'`: of every project), in force or not. */
+export async function findListEntry(
+  db: Kysely<Database>,
+  projectId: string,
+  id: string,
+): Promise<ListEntry | undefined> {
+  const row = await db
+    .selectFrom('fraud_list_entries')
+    .selectAll()
+    .where('id', '=', id)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  return row && toEntry(row)
+}
+
 export async function removeListEntry(
   db: Kysely<Database>,
   projectId: string,

@@ -8,6 +8,7 @@ export { emitWebhookEvent, onWebhookEvent, type WebhookEventInput } from './emit
 export {
   createEndpoint,
   deleteEndpoint,
+  getEndpoint,
   listDeliveries,
   listEndpoints,
   newWebhookSecret,

@@ -1,5 +1,6 @@
 import { html } from 'lit'
-import { ApiError, api } from '../api'
+import { api } from '../api'
+import { formErrors } from '../field-errors'
 import { fmt, ProjectPage, scrollTable } from '../page'
 import { t } from '../strings/en'
 
@@ -77,30 +78,47 @@ export class FraudPage extends ProjectPage {
     return modes
   }
 
-  private async act(run: () => Promise<string>) {
+  /** A refusal is said with the labels of the form's fields (`labels`: the API's names → labels). */
+  private async act(
+    run: () => Promise<string>,
+    labels: Record<string, string> = {},
+    sent: Record<string, unknown> = {},
+  ) {
     this.note = ''
     try {
       this.note = await run()
     } catch (error) {
-      this.note = `${t.app.error}: ${error instanceof ApiError ? error.message : String(error)}`
+      this.note = formErrors(error, labels, sent).summary
     }
   }
 
   private add(event: SubmitEvent) {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
-    void this.act(async () => {
-      await api('POST', `${this.base}/fraud/lists`, {
-        list: String(form.get('list')),
-        kind: String(form.get('kind')),
-        value: String(form.get('value')),
-        note: String(form.get('note') ?? '') || undefined,
-        // The browser's local time, sent as an instant.
-        expiresAt: form.get('expires') ? new Date(String(form.get('expires'))).toISOString() : null,
-      })
-      await this.load()
-      return t.fraud.saved
-    })
+    const sent = {
+      list: String(form.get('list')),
+      kind: String(form.get('kind')),
+      value: String(form.get('value')),
+      note: String(form.get('note') ?? '') || undefined,
+      // The browser's local time, sent as an instant.
+      expiresAt: form.get('expires') ? new Date(String(form.get('expires'))).toISOString() : null,
+    }
+    const labels = {
+      list: t.fraud.list,
+      kind: t.fraud.kind,
+      value: t.fraud.value,
+      note: t.fraud.note,
+      expiresAt: t.fraud.expires,
+    }
+    void this.act(
+      async () => {
+        await api('POST', `${this.base}/fraud/lists`, sent)
+        await this.load()
+        return t.fraud.saved
+      },
+      labels,
+      sent,
+    )
   }
 
   private removeEntry(entry: ListEntry) {

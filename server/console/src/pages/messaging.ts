@@ -1,5 +1,6 @@
 import { html, nothing } from 'lit'
 import { ApiError, api } from '../api'
+import { formErrors } from '../field-errors'
 import { fmt, ProjectPage, scrollTable } from '../page'
 import { t } from '../strings/en'
 
@@ -129,12 +130,16 @@ export class MessagingPage extends ProjectPage {
     }
   }
 
+  /** A refusal is said with the labels of the page's forms, not the API's field names. */
   private async act(run: () => Promise<string>) {
     this.note = ''
     try {
       this.note = await run()
     } catch (error) {
-      this.note = `${t.app.error}: ${error instanceof ApiError ? error.message : String(error)}`
+      this.note = formErrors(error, {
+        templates: t.messaging.template,
+        registrations: t.messaging.registrations,
+      }).summary
     }
   }
 

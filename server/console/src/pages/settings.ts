@@ -1,5 +1,6 @@
-import { html } from 'lit'
-import { ApiError, api } from '../api'
+import { html, nothing } from 'lit'
+import { api } from '../api'
+import { formErrors } from '../field-errors'
 import { fmt, ProjectPage, scrollTable } from '../page'
 import { t } from '../strings/en'
 
@@ -41,6 +42,14 @@ interface Operator {
   pending: boolean
 }
 
+/** The form field of each setting the API names (its id in the page). */
+const FIELD_IDS: Record<string, string> = {
+  allowedOrigins: 'origins',
+  allowedCountries: 'countries',
+  email: 'invite-email',
+  role: 'invite-role',
+}
+
 const lines = (text: string) =>
   text
     .split(/[\n,]/)
@@ -58,6 +67,7 @@ export class SettingsPage extends ProjectPage {
     newKeys: { state: true },
     rotatedKey: { state: true },
     link: { state: true },
+    invalid: { state: true },
   }
   declare settings: Settings | undefined
   declare keys: Key[]
@@ -67,12 +77,15 @@ export class SettingsPage extends ProjectPage {
   declare newKeys: { publishableKey: string; secretKey: string } | undefined
   declare rotatedKey: string | undefined
   declare link: string
+  /** What the API refused in a form, per field (its API name), without the field's name. */
+  declare invalid: Record<string, string>
 
   constructor() {
     super()
     this.keys = []
     this.message = ''
     this.link = ''
+    this.invalid = {}
   }
 
   protected async load() {
@@ -86,30 +99,76 @@ export class SettingsPage extends ProjectPage {
       : undefined
   }
 
-  private async act(run: () => Promise<string | undefined>) {
+  /**
+   * Runs a change; a refusal is said with the labels of `form`'s fields (the API's names → their
+   * label text), each at its field, and the first field refused gets the focus.
+   */
+  private async act(
+    run: () => Promise<string | undefined>,
+    form: { labels: Record<string, string>; sent: Record<string, unknown> } = {
+      labels: {},
+      sent: {},
+    },
+  ) {
     this.message = ''
+    this.invalid = {}
     try {
       const said = await run()
       this.message = said ?? t.settings.saved
     } catch (error) {
-      this.message = `${t.app.error}: ${error instanceof ApiError ? error.message : String(error)}`
+      const { fields, summary } = formErrors(error, form.labels, form.sent)
+      this.invalid = fields
+      this.message = summary
+      const first = Object.keys(fields)[0]
+      if (first) {
+        await this.updateComplete
+        this.renderRoot.querySelector<HTMLElement>(`#${FIELD_IDS[first] ?? first}`)?.focus()
+      }
     }
+  }
+
+  /** Its error message under it, tied to it (`aria-describedby`), when the API refused it. */
+  private fieldError(field: string) {
+    const text = this.invalid[field]
+    return text
+      ? html`<p class="error field-error" id=${`${FIELD_IDS[field] ?? field}-error`}>${text}</p>`
+      : ''
+  }
+
+  private describedBy(field: string) {
+    return this.invalid[field] ? `${FIELD_IDS[field] ?? field}-error` : undefined
   }
 
   private save(event: SubmitEvent) {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
-    void this.act(async () => {
-      this.settings = await api<Settings>('PUT', `${this.base}/settings`, {
-        name: String(form.get('name')),
-        brand: String(form.get('brand')),
-        allowedOrigins: lines(String(form.get('origins'))),
-        allowedCountries: lines(String(form.get('countries'))),
-        codeLength: Number(form.get('codeLength')),
-        consentVersions: lines(String(form.get('consentVersions'))),
-        ipAllowlist: lines(String(form.get('ipAllowlist'))),
-      })
-    })
+    const sent = {
+      name: String(form.get('name')),
+      brand: String(form.get('brand')),
+      allowedOrigins: lines(String(form.get('origins'))),
+      allowedCountries: lines(String(form.get('countries'))),
+      codeLength: Number(form.get('codeLength')),
+      consentVersions: lines(String(form.get('consentVersions'))),
+      ipAllowlist: lines(String(form.get('ipAllowlist'))),
+    }
+    void this.act(
+      async () => {
+        this.settings = await api<Settings>('PUT', `${this.base}/settings`, sent)
+        return undefined
+      },
+      {
+        labels: {
+          name: t.settings.name,
+          brand: t.settings.brand,
+          codeLength: t.settings.codeLength,
+          allowedOrigins: t.settings.origins,
+          allowedCountries: t.settings.countries,
+          consentVersions: t.settings.consentVersions,
+          ipAllowlist: t.settings.ipAllowlist,
+        },
+        sent,
+      },
+    )
   }
 
   private createKeys(mode: 'test' | 'live') {
@@ -175,18 +234,20 @@ export class SettingsPage extends ProjectPage {
   private invite(event: SubmitEvent) {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
-    void this.act(async () => {
-      const answer = await api<{ setupUrl: string | null }>(
-        'POST',
-        `${this.base}/settings/operators`,
-        {
-          email: String(form.get('email')),
-          role: String(form.get('role')),
-        },
-      )
-      this.link = answer.setupUrl ?? ''
-      await this.load()
-    })
+    const sent = { email: String(form.get('email')), role: String(form.get('role')) }
+    void this.act(
+      async () => {
+        const answer = await api<{ setupUrl: string | null }>(
+          'POST',
+          `${this.base}/settings/operators`,
+          sent,
+        )
+        this.link = answer.setupUrl ?? ''
+        await this.load()
+        return undefined
+      },
+      { labels: { email: t.settings.email, role: t.settings.role }, sent },
+    )
   }
 
   private operatorAction(op: Operator, action: 'link' | 'remove' | 'role', role?: string) {
@@ -215,19 +276,19 @@ export class SettingsPage extends ProjectPage {
           ? html`<section class="card" aria-labelledby="project-h"><h2 id="project-h">${t.settings.project}</h2>
         <form @submit=${this.save}>
           <div class="grid">
-            <div><label for="name">${t.settings.name}</label><input id="name" name="name" .value=${s.name} ?disabled=${!write}></div>
-            <div><label for="brand">${t.settings.brand}</label><input id="brand" name="brand" .value=${s.brand} ?disabled=${!write}></div>
+            <div><label for="name">${t.settings.name}</label><input id="name" name="name" .value=${s.name} ?disabled=${!write} aria-invalid=${this.invalid.name ? 'true' : nothing} aria-describedby=${this.describedBy('name') ?? nothing}>${this.fieldError('name')}</div>
+            <div><label for="brand">${t.settings.brand}</label><input id="brand" name="brand" .value=${s.brand} ?disabled=${!write} aria-invalid=${this.invalid.brand ? 'true' : nothing} aria-describedby=${this.describedBy('brand') ?? nothing}>${this.fieldError('brand')}</div>
             <div><label for="codeLength">${t.settings.codeLength}</label>
-              <input id="codeLength" name="codeLength" type="number" min="4" max="10" .value=${String(s.codeLength)} ?disabled=${!write}></div>
+              <input id="codeLength" name="codeLength" type="number" min="4" max="10" .value=${String(s.codeLength)} ?disabled=${!write} aria-invalid=${this.invalid.codeLength ? 'true' : nothing} aria-describedby=${this.describedBy('codeLength') ?? nothing}>${this.fieldError('codeLength')}</div>
           </div>
           <label for="origins">${t.settings.origins}</label>
-          <textarea id="origins" name="origins" .value=${s.allowedOrigins.join('\n')} ?disabled=${!write}></textarea>
+          <textarea id="origins" name="origins" .value=${s.allowedOrigins.join('\n')} ?disabled=${!write} aria-invalid=${this.invalid.allowedOrigins ? 'true' : nothing} aria-describedby=${this.describedBy('allowedOrigins') ?? nothing}></textarea>${this.fieldError('allowedOrigins')}
           <label for="countries">${t.settings.countries}</label>
-          <input id="countries" name="countries" .value=${(s.allowedCountries ?? []).join(', ')} ?disabled=${!write}>
+          <input id="countries" name="countries" .value=${(s.allowedCountries ?? []).join(', ')} ?disabled=${!write} aria-invalid=${this.invalid.allowedCountries ? 'true' : nothing} aria-describedby=${this.describedBy('allowedCountries') ?? nothing}>${this.fieldError('allowedCountries')}
           <label for="consentVersions">${t.settings.consentVersions}</label>
-          <textarea id="consentVersions" name="consentVersions" .value=${(s.consentVersions ?? []).join('\n')} ?disabled=${!write}></textarea>
+          <textarea id="consentVersions" name="consentVersions" .value=${(s.consentVersions ?? []).join('\n')} ?disabled=${!write} aria-invalid=${this.invalid.consentVersions ? 'true' : nothing} aria-describedby=${this.describedBy('consentVersions') ?? nothing}></textarea>${this.fieldError('consentVersions')}
           <label for="ipAllowlist">${t.settings.ipAllowlist}</label>
-          <textarea id="ipAllowlist" name="ipAllowlist" .value=${s.ipAllowlist.join('\n')} ?disabled=${!write}></textarea>
+          <textarea id="ipAllowlist" name="ipAllowlist" .value=${s.ipAllowlist.join('\n')} ?disabled=${!write} aria-invalid=${this.invalid.ipAllowlist ? 'true' : nothing} aria-describedby=${this.describedBy('ipAllowlist') ?? nothing}></textarea>${this.fieldError('ipAllowlist')}
           ${write ? html`<p><button type="submit">${t.settings.save}</button></p>` : ''}
         </form></section>`
           : ''
@@ -316,7 +377,7 @@ export class SettingsPage extends ProjectPage {
           )}</tbody></table>`,
           )}
           <form class="row" @submit=${this.invite}>
-            <div><label for="invite-email">${t.settings.email}</label><input id="invite-email" name="email" type="email" required></div>
+            <div><label for="invite-email">${t.settings.email}</label><input id="invite-email" name="email" type="email" required aria-invalid=${this.invalid.email ? 'true' : nothing} aria-describedby=${this.describedBy('email') ?? nothing}>${this.fieldError('email')}</div>
             <div><label for="invite-role">${t.settings.role}</label><select id="invite-role" name="role">
               ${Object.entries(t.roles).map(([value, label]) => html`<option value=${value}>${label}</option>`)}</select></div>
             <button type="submit">${t.settings.invite}</button>

@@ -1,14 +1,23 @@
 /**
  * `pnpm textgate erase --phone N [--country XX] (--project ID | --project '*') [--include-lists]`:
  * erasure by number (GDPR Art. 17). Prints how many rows of each table were removed or masked,
- * never the number.
+ * never the number. Audited as the API's erasure is (`POST /v1/erasures`), with the erasure's id
+ * and counts, never the number.
  * @module
  */
 import { countryCode, notACountry } from '@textgate/shared'
+import { GLOBAL_CHAIN } from '../../audit'
 import { ApiError } from '../../http/errors'
 import { parsePhoneAnyType } from '../../phone'
 import { eraseNumber } from '../../privacy/erasure'
-import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
+import {
+  auditChange,
+  type Command,
+  requireProject,
+  settings,
+  UsageError,
+  withStorage,
+} from '../command'
 
 export const eraseCommand: Command = {
   name: 'erase',
@@ -34,15 +43,23 @@ export const eraseCommand: Command = {
         `--phone ${phone} is not a valid number (national numbers need --country)`,
       )
     }
-    const erased = await withStorage(settings(), async (storage) => {
+    const config = settings()
+    const erased = await withStorage(config, async (storage) => {
       // A mistyped project would erase nothing and still report the erasure done.
       await requireProject(storage.db, project, { everyProject: true })
-      return eraseNumber(storage, {
+      const done = await eraseNumber(storage, {
         phone: e164,
         projectId: project,
         includeLists: values['include-lists'],
         requestedBy: 'cli',
       })
+      await auditChange(storage.db, config, {
+        projectId: project === '*' ? GLOBAL_CHAIN : project,
+        action: 'POST /v1/erasures',
+        target: '/v1/erasures',
+        after: { id: done.id, includeLists: values['include-lists'], rows: done.rows },
+      })
+      return done
     })
     const lines = Object.entries(erased.rows).map(([table, n]) => `  ${table}: ${n}`)
     out.print([`erasure ${erased.id} done`, ...lines].join('\n'), erased)

@@ -3,13 +3,26 @@
  * @module
  */
 import type { Kysely } from 'kysely'
-import { ALL_PROJECTS, addListEntry, listEntries, removeListEntry } from '../../fraud/list-entries'
+import { GLOBAL_CHAIN } from '../../audit'
+import type { Config } from '../../config'
+import {
+  ALL_PROJECTS,
+  addListEntry,
+  findListEntry,
+  listEntries,
+  removeListEntry,
+} from '../../fraud/list-entries'
 import { recentEvents, summary } from '../../fraud/routes'
-import { DEFAULT_FRAUD_SETTINGS, parseFraudSettings } from '../../fraud/settings'
+import {
+  DEFAULT_FRAUD_SETTINGS,
+  type FraudSettings,
+  parseFraudSettings,
+} from '../../fraud/settings'
 import { ApiError } from '../../http/errors'
 import { setFraudSettings } from '../../projects'
 import type { Database, FraudListKind } from '../../storage'
 import {
+  auditChange,
   type Command,
   readJsonFile,
   readTextFile,
@@ -53,10 +66,26 @@ class FraudUsageError extends UsageError {}
 const DECISIONS = ['allow', 'challenge', 'block']
 const SUBCOMMANDS = ['settings', 'block', 'allow', 'lists', 'remove', 'events', 'summary']
 
+/** A project's settings in force: its own over the defaults. */
+async function effectiveSettings(db: Kysely<Database>, project: string): Promise<FraudSettings> {
+  const row = await db
+    .selectFrom('projects')
+    .select('fraud_settings')
+    .where('id', '=', project)
+    .executeTakeFirst()
+  if (!row) throw new FraudUsageError(`no project ${project}`)
+  return row.fraud_settings ? parseFraudSettings(row.fraud_settings) : DEFAULT_FRAUD_SETTINGS
+}
+
+/**
+ * Changes are audited as the console's are (`fraud.list.add`, `fraud.list.remove`,
+ * `fraud.settings`), in the project's chain; entries for every project in the server's.
+ */
 async function fraudSubcommand(
   sub: string,
   values: FraudCliValues,
   db: Kysely<Database>,
+  config: Pick<Config, 'secret'>,
 ): Promise<{ human: string; data: unknown }> {
   if (!SUBCOMMANDS.includes(sub)) throw new FraudUsageError(`unknown command "fraud ${sub}"`)
   const project = values.project
@@ -71,19 +100,20 @@ async function fraudSubcommand(
         if (values.file) {
           const text = readTextFile(values.file)
           readJsonFile(values.file, text)
+          const before = await effectiveSettings(db, project)
           if (!(await setFraudSettings(db, project, text))) {
             throw new FraudUsageError(`no project ${project}`)
           }
+          // The whole settings, not only the modes the console changes: a file changes any part.
+          await auditChange(db, config, {
+            projectId: project,
+            action: 'fraud.settings',
+            target: project,
+            before,
+            after: await effectiveSettings(db, project),
+          })
         }
-        const row = await db
-          .selectFrom('projects')
-          .select('fraud_settings')
-          .where('id', '=', project)
-          .executeTakeFirst()
-        if (!row) throw new FraudUsageError(`no project ${project}`)
-        const effective = row.fraud_settings
-          ? parseFraudSettings(row.fraud_settings)
-          : DEFAULT_FRAUD_SETTINGS
+        const effective = await effectiveSettings(db, project)
         return {
           human: `${values.file ? 'saved. ' : ''}effective settings of ${project}:\n${JSON.stringify(effective, null, 2)}`,
           data: effective,
@@ -112,6 +142,12 @@ async function fraudSubcommand(
           note: values.note,
           expiresAt: values.expires,
         })
+        await auditChange(db, config, {
+          projectId: project === ALL_PROJECTS ? GLOBAL_CHAIN : project,
+          action: 'fraud.list.add',
+          target: entry.id,
+          after: entry,
+        })
         const where = project === ALL_PROJECTS ? 'every project' : project
         return { human: `${sub} ${kind} ${entry.value} for ${where} (${entry.id})`, data: entry }
       }
@@ -125,8 +161,17 @@ async function fraudSubcommand(
       }
       case 'remove': {
         if (!values.id) throw new FraudUsageError('fraud remove needs --id ENTRY')
-        const removed = await removeListEntry(db, project, values.id)
-        if (!removed) throw new FraudUsageError(`no entry ${values.id} in ${project}`)
+        const before = await findListEntry(db, project, values.id)
+        if (!before || !(await removeListEntry(db, project, before.id))) {
+          throw new FraudUsageError(`no entry ${values.id} in ${project}`)
+        }
+        await auditChange(db, config, {
+          projectId: project === ALL_PROJECTS ? GLOBAL_CHAIN : project,
+          action: 'fraud.list.remove',
+          target: before.id,
+          before,
+          after: null,
+        })
         return { human: `removed ${values.id}`, data: { removed: values.id } }
       }
       case 'events': {
@@ -186,8 +231,9 @@ export const fraudCommand: Command = {
   name: 'fraud *',
   usage: FRAUD_USAGE,
   async run({ words, values, out }) {
-    const result = await withStorage(settings(), ({ db }) =>
-      fraudSubcommand(words[1] ?? '', values, db),
+    const config = settings()
+    const result = await withStorage(config, ({ db }) =>
+      fraudSubcommand(words[1] ?? '', values, db, config),
     )
     out.print(result.human, result.data)
   },

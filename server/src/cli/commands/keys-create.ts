@@ -1,9 +1,10 @@
 /**
- * `pnpm textgate keys create`: a new publishable and secret key pair for a project.
+ * `pnpm textgate keys create`: a new publishable and secret key pair for a project. Audited as
+ * the console's is (`keys.create`, with the keys' prefixes, never the keys).
  * @module
  */
-import { createApiKey } from '../../projects'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { createKey } from '../../keys'
+import { auditChange, type Command, settings, UsageError, withStorage } from '../command'
 
 export const keysCreateCommand: Command = {
   name: 'keys create',
@@ -14,18 +15,27 @@ export const keysCreateCommand: Command = {
     const projectId = values.project
     if (!projectId) throw new UsageError('keys create needs --project')
     const mode = values.live ? 'live' : 'test'
-    const keys = await withStorage(settings(), async ({ db }) => {
+    const config = settings()
+    const keys = await withStorage(config, async ({ db }) => {
       const project = await db
         .selectFrom('projects')
         .select('id')
         .where('id', '=', projectId)
         .executeTakeFirst()
       if (!project) throw new Error(`no project ${projectId}`)
+      const publishable = await createKey(db, project.id, 'publishable', mode)
+      const secret = await createKey(db, project.id, 'secret', mode)
+      await auditChange(db, config, {
+        projectId: project.id,
+        action: 'keys.create',
+        target: project.id,
+        after: { mode, publishable: publishable.summary.prefix, secret: secret.summary.prefix },
+      })
       return {
         projectId: project.id,
         mode,
-        publishableKey: await createApiKey(db, project.id, 'publishable', mode),
-        secretKey: await createApiKey(db, project.id, 'secret', mode),
+        publishableKey: publishable.key,
+        secretKey: secret.key,
       }
     })
     out.print(

@@ -1,11 +1,12 @@
 /**
  * `pnpm textgate keys revoke --project ID --id KEY`: every running server refuses the key within
- * seconds (their key caches expire), this process's revocation is logged as `key.revoked`.
+ * seconds (their key caches expire), this process's revocation is logged as `key.revoked`, and
+ * audited as the console's is (`keys.revoke`).
  * @module
  */
 import { pino } from 'pino'
 import { type KeySummary, revokeKey } from '../../keys'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { auditChange, type Command, settings, UsageError, withStorage } from '../command'
 
 export const keysRevokeCommand: Command = {
   name: 'keys revoke',
@@ -17,9 +18,20 @@ export const keysRevokeCommand: Command = {
     if (!id) throw new UsageError('keys revoke needs --id KEY (see keys list)')
     // The key.revoked line goes to stderr: stdout is the command's answer (--json).
     const logger = pino({ level: 'info', base: { service: 'textgate' } }, pino.destination(2))
-    const result = await withStorage(settings(), ({ db }) =>
-      revokeKey(db, project, id, { logger, by: 'cli' }),
-    )
+    const config = settings()
+    const result = await withStorage(config, async ({ db }) => {
+      const revoked = await revokeKey(db, project, id, { logger, by: 'cli' })
+      if (revoked.revoked || revoked.reason !== 'not_found') {
+        await auditChange(db, config, {
+          projectId: project,
+          action: 'keys.revoke',
+          target: id,
+          before: revoked.revoked ? { ...revoked.key, revokedAt: null } : revoked.key,
+          after: revoked.key,
+        })
+      }
+      return revoked
+    })
     if (!result.revoked && result.reason === 'not_found') {
       throw new Error(`no key ${id} in project ${project}`)
     }

@@ -1,9 +1,19 @@
 /**
- * `pnpm textgate projects create`: a project and its test keys.
+ * `pnpm textgate projects create`: a project and its test keys. Audited as `project.create` in
+ * the new project's chain: its settings in the shape of the console's `settings.update`, and the
+ * keys' prefixes as `keys.create` records them (never the keys).
  * @module
  */
-import { type CreateProjectInput, createProject } from '../../projects'
+import { listKeys } from '../../keys'
 import {
+  allowedCountries,
+  allowedOrigins,
+  type CreateProjectInput,
+  consentVersions,
+  createProject,
+} from '../../projects'
+import {
+  auditChange,
   type Command,
   readJsonFile,
   readTextFile,
@@ -27,8 +37,8 @@ export const projectsCreateCommand: Command = {
     const codeLength =
       values['code-length'] === undefined ? undefined : Number(values['code-length'])
     const config = settings()
-    const created = await withStorage(config, ({ db }) =>
-      createProject(db, {
+    const created = await withStorage(config, async ({ db }) => {
+      const done = await createProject(db, {
         name,
         origins: origin,
         countries: values.country,
@@ -41,8 +51,32 @@ export const projectsCreateCommand: Command = {
           ? (readJsonFile(values.templates) as Record<string, string>)
           : undefined,
         registrations: values.registrations ? readTextFile(values.registrations) : undefined,
-      }),
-    )
+      })
+      const { project } = done
+      const keys = await listKeys(db, project.id)
+      const prefix = (kind: string) => keys.find((k) => k.kind === kind)?.prefix
+      await auditChange(db, config, {
+        projectId: project.id,
+        action: 'project.create',
+        target: project.id,
+        after: {
+          // The fields of the console's settings (presentSettings), and what else was given.
+          id: project.id,
+          name: project.name,
+          brand: project.brand,
+          allowedOrigins: allowedOrigins(project),
+          allowedCountries: allowedCountries(project),
+          codeLength: project.code_length,
+          consentVersions: consentVersions(project),
+          ipAllowlist: [],
+          fraudSettings: project.fraud_settings ? JSON.parse(project.fraud_settings) : null,
+          templates: project.message_templates ? JSON.parse(project.message_templates) : null,
+          registrations: project.sms_registrations ? JSON.parse(project.sms_registrations) : null,
+          keys: { mode: 'test', publishable: prefix('publishable'), secret: prefix('secret') },
+        },
+      })
+      return done
+    })
     const origins = JSON.parse(created.project.allowed_origins) as string[]
     out.print(
       [

@@ -1,6 +1,8 @@
 /**
  * `pnpm textgate webhooks …`: webhook endpoints, their delivery log and replays, for the
- * operator (the same functions as the secret-key API).
+ * operator (the same functions as the secret-key API). Each change is audited as the API's same
+ * call is (its method and path as the action, the path as the target), with what changed and
+ * never a secret.
  * @module
  */
 
@@ -12,6 +14,7 @@ import type { Storage } from '../../storage'
 import {
   createEndpoint,
   deleteEndpoint,
+  getEndpoint,
   listDeliveries,
   listEndpoints,
   replay,
@@ -20,7 +23,14 @@ import {
 } from '../../webhooks'
 import type { Scope } from '../../webhooks/endpoints'
 import type { WebhookNetworks } from '../../webhooks/url-policy'
-import { type Command, requireProject, settings, UsageError, withStorage } from '../command'
+import {
+  auditChange,
+  type Command,
+  requireProject,
+  settings,
+  UsageError,
+  withStorage,
+} from '../command'
 
 const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE ...] [--description TEXT] [--live]
                                 add an endpoint (test mode unless --live); prints its
@@ -99,6 +109,19 @@ async function webhooksSubcommand(
     if (!values.endpoint) throw new WebhooksUsageError(`webhooks ${sub} needs --endpoint ID`)
     return values.endpoint
   }
+  const project = values.project
+  /** The API call that makes the same change: `POST /v1/webhooks/endpoints/we_…/replay`. */
+  const audit = (method: string, path: string, change: { before?: unknown; after?: unknown }) =>
+    auditChange(
+      db,
+      { secret },
+      {
+        projectId: project,
+        action: `${method} /v1/webhooks${path}`,
+        target: `/v1/webhooks${path}`,
+        ...change,
+      },
+    )
   try {
     switch (sub) {
       case 'create': {
@@ -114,6 +137,8 @@ async function webhooksSubcommand(
           events,
           description: values.description,
         })
+        const { secret: _shownOnce, ...endpoint } = created
+        await audit('POST', '/endpoints', { after: endpoint })
         return {
           human: `endpoint ${created.id} (${created.mode}) → ${created.url}\nsecret: ${created.secret}\n(shown once: give it to the receiver's Standard Webhooks verifier)`,
           data: created,
@@ -136,13 +161,20 @@ async function webhooksSubcommand(
       }
       case 'enable':
       case 'disable': {
-        const updated = await updateEndpoint(db, scope, needEndpoint(), {
-          enabled: sub === 'enable',
+        const id = needEndpoint()
+        const before = await getEndpoint(db, scope, id)
+        const updated = await updateEndpoint(db, scope, id, { enabled: sub === 'enable' })
+        await audit('PATCH', `/endpoints/${id}`, {
+          before: { enabled: before.enabled, disabledReason: before.disabledReason },
+          after: { enabled: updated.enabled, disabledReason: updated.disabledReason },
         })
         return { human: `${updated.id} ${updated.enabled ? 'enabled' : 'disabled'}`, data: updated }
       }
       case 'delete': {
-        await deleteEndpoint(db, scope, needEndpoint())
+        const id = needEndpoint()
+        const before = await getEndpoint(db, scope, id)
+        await deleteEndpoint(db, scope, id)
+        await audit('DELETE', `/endpoints/${id}`, { before, after: null })
         return { human: `deleted ${values.endpoint}`, data: { deleted: values.endpoint } }
       }
       case 'rotate-secret': {
@@ -150,13 +182,17 @@ async function webhooksSubcommand(
         if (!Number.isFinite(hours) || hours < 0 || hours > 168) {
           throw new WebhooksUsageError('--keep-hours must be between 0 and 168')
         }
+        const id = needEndpoint()
         const rotated = await rotateSecret(
           db,
           deriveSecrets(secret).encryptionKey,
           scope,
-          needEndpoint(),
+          id,
           hours * 3_600_000,
         )
+        await audit('POST', `/endpoints/${id}/rotate-secret`, {
+          after: { mode: rotated.mode, previousSecretExpiresAt: rotated.previousSecretExpiresAt },
+        })
         return {
           human: `new secret: ${rotated.secret}${rotated.previousSecretExpiresAt ? `\nthe previous secret also signs until ${rotated.previousSecretExpiresAt}` : ''}`,
           data: rotated,
@@ -197,6 +233,19 @@ async function webhooksSubcommand(
         const replayed = values.delivery
           ? await replay(db, scope, { deliveryId: values.delivery })
           : await replay(db, scope, { endpointId: needEndpoint(), since })
+        await audit(
+          'POST',
+          values.delivery
+            ? `/deliveries/${values.delivery}/replay`
+            : `/endpoints/${needEndpoint()}/replay`,
+          {
+            after: {
+              mode: scope.mode,
+              replayed,
+              ...(values.since === undefined ? {} : { since: values.since }),
+            },
+          },
+        )
         return { human: `replaying ${replayed} deliveries`, data: { replayed } }
       }
       default:
