@@ -16,6 +16,7 @@ import {
   reachDatabase,
   type Storage,
 } from '../storage'
+import { withFields } from '../with-fields'
 
 /** Every option any command takes (one parse for all, so each command sees the same flags). */
 export const OPTIONS = {
@@ -70,7 +71,11 @@ export async function auditChange(
   config: Pick<Config, 'secret'>,
   entry: Omit<AuditEntry, 'actor'>,
 ): Promise<void> {
-  await appendAudit(db, deriveSecrets(config.secret).auditKey, { ...entry, actor: CLI_ACTOR })
+  await appendAudit(
+    db,
+    deriveSecrets(config.secret).auditKey,
+    withFields(entry, { actor: CLI_ACTOR }),
+  )
 }
 
 /** A mistake in how a command was called: printed with the usage, exit code 2. */

@@ -6,6 +6,7 @@
  */
 import { pino } from 'pino'
 import { type KeySummary, revokeKey } from '../../keys'
+import { withFields } from '../../with-fields'
 import { auditChange, type Command, settings, UsageError, withStorage } from '../command'
 
 export const keysRevokeCommand: Command = {
@@ -26,7 +27,7 @@ export const keysRevokeCommand: Command = {
           projectId: project,
           action: 'keys.revoke',
           target: id,
-          before: revoked.revoked ? { ...revoked.key, revokedAt: null } : revoked.key,
+          before: revoked.revoked ? withFields(revoked.key, { revokedAt: null }) : revoked.key,
           after: revoked.key,
         })
       }
