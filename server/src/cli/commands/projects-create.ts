@@ -4,14 +4,10 @@
  * keys' prefixes as `keys.create` records them (never the keys).
  * @module
  */
+import { presentSettings } from '../../console/pages/settings'
 import { listKeys } from '../../keys'
-import {
-  allowedCountries,
-  allowedOrigins,
-  type CreateProjectInput,
-  consentVersions,
-  createProject,
-} from '../../projects'
+import { type CreateProjectInput, createProject } from '../../projects'
+import { withFields } from '../../with-fields'
 import {
   auditChange,
   type Command,
@@ -59,21 +55,13 @@ export const projectsCreateCommand: Command = {
         projectId: project.id,
         action: 'project.create',
         target: project.id,
-        after: {
-          // The fields of the console's settings (presentSettings), and what else was given.
-          id: project.id,
-          name: project.name,
-          brand: project.brand,
-          allowedOrigins: allowedOrigins(project),
-          allowedCountries: allowedCountries(project),
-          codeLength: project.code_length,
-          consentVersions: consentVersions(project),
-          ipAllowlist: [],
+        // The console's settings of the project, and what else was given.
+        after: withFields(presentSettings(project), {
           fraudSettings: project.fraud_settings ? JSON.parse(project.fraud_settings) : null,
           templates: project.message_templates ? JSON.parse(project.message_templates) : null,
           registrations: project.sms_registrations ? JSON.parse(project.sms_registrations) : null,
           keys: { mode: 'test', publishable: prefix('publishable'), secret: prefix('secret') },
-        },
+        }),
       })
       return done
     })
