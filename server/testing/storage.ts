@@ -418,13 +418,16 @@ async function closeConnections(client: pg.Client, name: string): Promise<void> 
       )
     ).rows[0]?.n ?? 0
   const deadline = Date.now() + CLOSING_GRACE_MS
+  let terminated = false
   while ((await open()) > 0) {
-    if (Date.now() >= deadline) {
+    // A terminated backend is listed until it has exited: wait for that too, a while longer.
+    if (Date.now() >= deadline + (terminated ? CLOSING_GRACE_MS : 0)) {
+      if (terminated) return
+      terminated = true
       await client.query(
         'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
         [name],
       )
-      return
     }
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
