@@ -15,7 +15,7 @@ import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
-import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
+import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
 
@@ -39,8 +39,13 @@ export interface WebhookDispatcherOptions {
   send?: (input: SendInput) => Promise<SendOutcome>
   /** Called after each attempt (metrics). */
   onAttempt?: (attempt: { type: string; outcome: SendOutcome; final: boolean }) => void
-  /** Called when an endpoint is disabled for failing. */
-  onEndpointDisabled?: (endpoint: { id: string; projectId: string; url: string }) => void
+  /** Called when an endpoint is disabled for failing, or for answering 410 Gone. */
+  onEndpointDisabled?: (endpoint: {
+    id: string
+    projectId: string
+    url: string
+    reason: 'failing' | 'gone'
+  }) => void
 }
 
 /** `drain` delivers everything due now (for tests and scripts) and returns attempts made. */
@@ -143,9 +148,13 @@ export function createWebhookDispatcher({
     })
     const done = now()
     const attempts = delivery.attempts + 1
-    const delay = outcome.ok ? undefined : retryDelayMs(attempts)
+    // 410 Gone: the receiver wants no more (Standard Webhooks: disable the endpoint). This
+    // delivery fails at once; the endpoint's later events are kept as failed deliveries, so
+    // enabling it and a replay recover them, as after days of failures.
+    const gone = outcome.statusCode === 410
+    const delay = outcome.ok || gone ? undefined : nextDelayMs(attempts, outcome.retryAfterMs)
     const final = outcome.ok || delay === undefined
-    let disabled = false
+    let disabled: 'failing' | 'gone' | undefined
     await db.transaction().execute(async (trx) => {
       await trx
         .insertInto('webhook_attempts')
@@ -182,7 +191,20 @@ export function createWebhookDispatcher({
         return
       }
       const failingSince = endpoint.failing_since ?? at
-      if (endpoint.failing_since === null) {
+      if (gone) {
+        const result = await trx
+          .updateTable('webhook_endpoints')
+          .set({
+            enabled: 0,
+            disabled_reason: 'gone',
+            failing_since: failingSince,
+            updated_at: done,
+          })
+          .where('id', '=', endpoint.id)
+          .where('enabled', '=', 1)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) > 0) disabled = 'gone'
+      } else if (endpoint.failing_since === null) {
         await trx
           .updateTable('webhook_endpoints')
           .set({ failing_since: at })
@@ -196,7 +218,7 @@ export function createWebhookDispatcher({
           .where('id', '=', endpoint.id)
           .where('enabled', '=', 1)
           .executeTakeFirst()
-        disabled = Number(result.numUpdatedRows) > 0
+        if (Number(result.numUpdatedRows) > 0) disabled = 'failing'
       }
     })
     onAttempt?.({ type: message.type, outcome, final })
@@ -224,9 +246,16 @@ export function createWebhookDispatcher({
           url: withoutQuery(endpoint.url),
           failingSince: new Date(endpoint.failing_since ?? at).toISOString(),
         },
-        'webhook endpoint disabled: every delivery failed for 5 days',
+        disabled === 'gone'
+          ? 'webhook endpoint disabled: it answered 410 Gone'
+          : 'webhook endpoint disabled: every delivery failed for 5 days',
       )
-      onEndpointDisabled?.({ id: endpoint.id, projectId: endpoint.project_id, url: endpoint.url })
+      onEndpointDisabled?.({
+        id: endpoint.id,
+        projectId: endpoint.project_id,
+        url: endpoint.url,
+        reason: disabled,
+      })
     }
   }
 

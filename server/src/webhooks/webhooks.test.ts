@@ -446,6 +446,91 @@ for (const dialect of DIALECTS) {
       expect(after.json.failingSince).toBeNull()
     })
 
+    it('disables an endpoint that answers 410 Gone, keeping its events for a replay', async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 410
+      await verify()
+      await h.webhooks.drain()
+      // Standard Webhooks: 410 means the receiver wants no more. No retry, and the endpoint is
+      // disabled at once, not after days of failures.
+      expect(receiver.requests).toBe(1)
+      const row = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(row.json).toMatchObject({ enabled: false, disabledReason: 'gone' })
+      const failed = await h.call(
+        'GET',
+        `/v1/webhooks/endpoints/${created.id}/deliveries?state=failed`,
+        { key: sk },
+      )
+      expect(failed.json.data).toHaveLength(1)
+      expect(failed.json.data[0].log).toEqual([expect.objectContaining({ statusCode: 410 })])
+      // Nothing more is sent, even after the schedule's first steps.
+      await verify()
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      // The receiver comes back: enabled, one replay recovers both approvals.
+      receiver.status = 204
+      await h.call('PATCH', `/v1/webhooks/endpoints/${created.id}`, {
+        key: sk,
+        body: { enabled: true },
+      })
+      const replayed = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/replay`, {
+        key: sk,
+        body: {},
+      })
+      expect(replayed.json).toEqual({ replayed: 2 })
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received).toHaveLength(2)
+    })
+
+    it("waits as long as the endpoint's Retry-After asks, never less than the schedule", async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 503
+      const waits: number[] = []
+      const due = async () => {
+        const [delivery] = await h.db
+          .selectFrom('webhook_deliveries')
+          .select(['id', 'available_at', 'state'])
+          .where('endpoint_id', '=', created.id)
+          .execute()
+        const [last] = await h.db
+          .selectFrom('webhook_attempts')
+          .select('created_at')
+          .where('delivery_id', '=', delivery?.id as string)
+          .orderBy('attempt', 'desc')
+          .limit(1)
+          .execute()
+        return (delivery?.available_at as number) - (last?.created_at as number)
+      }
+      // Delay-seconds: an hour instead of the schedule's 5 s.
+      receiver.errorHeaders = { 'retry-after': '3600' }
+      await verify()
+      await h.webhooks.drain()
+      waits.push(await due())
+      // Sooner than the schedule: the schedule's 5 minutes hold.
+      receiver.errorHeaders = { 'retry-after': '1' }
+      h.advance(3_600_000)
+      await h.webhooks.drain()
+      waits.push(await due())
+      // An HTTP date, and more than a day: held to a day.
+      receiver.errorHeaders = {
+        'retry-after': new Date(Date.now() + 10 * 86_400_000).toUTCString(),
+      }
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      waits.push(await due())
+      expect(receiver.requests).toBe(3)
+      expect(waits[0]).toBe(3_600_000)
+      expect(waits[1]).toBeGreaterThanOrEqual(4 * 60_000)
+      expect(waits[1]).toBeLessThanOrEqual(6 * 60_000)
+      expect(waits[2]).toBe(24 * 3_600_000)
+      receiver.status = 204
+      h.advance(24 * 3_600_000)
+      await h.webhooks.drain()
+      expect(receiver.received).toHaveLength(1)
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
