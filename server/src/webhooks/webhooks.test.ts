@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import {
   type AddressInfo,
@@ -571,6 +572,53 @@ for (const dialect of DIALECTS) {
       h.advance(6_100)
       await h.webhooks.drain()
       expect(receiver.received.at(-1)?.signature.split(' ')).toHaveLength(1)
+    })
+
+    it('verifies by hand as the spec writes it, not only with the standardwebhooks package', async () => {
+      const created = await endpoint()
+      const rotated = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+        key: sk,
+        body: { keepPreviousSeconds: 3600 },
+      })
+      const secrets = [rotated.json.secret as string, created.secret]
+      receiver.secrets = secrets
+      const { code } = await verify(true)
+      await h.webhooks.drain()
+      expect(receiver.received).toHaveLength(3)
+      for (const r of receiver.received) {
+        // Secrets: `whsec_` + base64 of 24–64 random bytes.
+        const keys = secrets.map((secret) => {
+          expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+          const key = Buffer.from(secret.slice('whsec_'.length), 'base64')
+          expect(key.length).toBeGreaterThanOrEqual(24)
+          expect(key.length).toBeLessThanOrEqual(64)
+          return key
+        })
+        // webhook-id without a '.', webhook-timestamp in whole seconds near now.
+        expect(r.id).toMatch(/^[A-Za-z0-9_-]+$/)
+        expect(r.timestamp).toMatch(/^\d+$/)
+        expect(Math.abs(Number(r.timestamp) - Date.now() / 1000)).toBeLessThan(300)
+        // `v1,<base64>` entries, space-separated, one per secret that signs, each the HMAC-SHA256
+        // of `{id}.{timestamp}.{body}`, compared in constant time.
+        const entries = r.signature.split(' ')
+        expect(entries).toHaveLength(2)
+        const signed = Buffer.from(`${r.id}.${r.timestamp}.${r.body}`)
+        for (const key of keys) {
+          const expected = createHmac('sha256', key).update(signed).digest()
+          const matching = entries.filter((entry) => {
+            const [version, value] = entry.split(',')
+            const got = Buffer.from(value ?? '', 'base64')
+            return version === 'v1' && got.length === 32 && timingSafeEqual(got, expected)
+          })
+          expect(matching).toHaveLength(1)
+        }
+        // The payload: `{ type, timestamp, data }`, an RFC 3339 time, nothing secret.
+        const payload = JSON.parse(r.body)
+        expect(Object.keys(payload).sort()).toEqual(['data', 'timestamp', 'type'])
+        expect(payload.type).toMatch(/^[a-z_]+(\.[a-z_]+)+$/)
+        expect(new Date(payload.timestamp).toISOString()).toBe(payload.timestamp)
+        for (const secret of [code, sk, pk, ...secrets]) expect(r.body).not.toContain(secret)
+      }
     })
 
     it('replays a delivery with the same webhook-id, so the receiver can tell', async () => {
