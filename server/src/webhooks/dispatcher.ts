@@ -19,6 +19,12 @@ import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
 
+/**
+ * Answers that say the endpoint as a whole is busy (429 Too Many Requests, 502, 503, 504), not
+ * that this event failed: the endpoint's other deliveries wait too.
+ */
+const THROTTLING = new Set([429, 502, 503, 504])
+
 export interface WebhookDispatcherOptions {
   storage: Storage
   encryptionKey: Buffer
@@ -181,6 +187,20 @@ export function createWebhookDispatcher({
         .where('id', '=', delivery.id)
         .where('claimed_by', '=', workerId)
         .execute()
+      if (delay !== undefined && THROTTLING.has(outcome.statusCode ?? 0)) {
+        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): its other
+        // due deliveries wait as long as this one instead of each spending an attempt on the
+        // same answer. Their attempts are not counted; new events still try once.
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ available_at: done + delay })
+          .where('endpoint_id', '=', endpoint.id)
+          .where('state', '=', 'pending')
+          .where('available_at', '<', done + delay)
+          .where('id', '!=', delivery.id)
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', done)]))
+          .execute()
+      }
       if (outcome.ok) {
         await trx
           .updateTable('webhook_endpoints')

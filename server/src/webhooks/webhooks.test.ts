@@ -532,6 +532,41 @@ for (const dialect of DIALECTS) {
       expect(receiver.received).toHaveLength(1)
     })
 
+    it("holds an endpoint's other deliveries while it answers 429, without spending their attempts", async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 429
+      receiver.errorHeaders = { 'retry-after': '600' }
+      // One delivery at a time, so the second is due when the first's answer comes.
+      const one = createWebhookDispatcher({
+        storage: h.storage,
+        encryptionKey: h.secrets.encryptionKey,
+        logger: pino({ level: 'silent' }),
+        now: h.now,
+        window: 1,
+      })
+      await verify()
+      await verify()
+      await one.drain()
+      // Two approvals due; the first's 429 holds the second: one request, not two.
+      expect(receiver.requests).toBe(1)
+      const rows = await h.db
+        .selectFrom('webhook_deliveries')
+        .select(['attempts', 'available_at', 'state'])
+        .where('endpoint_id', '=', created.id)
+        .orderBy('attempts', 'desc')
+        .execute()
+      expect(rows.map((r) => [r.state, r.attempts])).toEqual([
+        ['pending', 1],
+        ['pending', 0],
+      ])
+      expect(rows[1]?.available_at).toBe(rows[0]?.available_at)
+      expect((rows[0]?.available_at as number) - h.now()).toBeGreaterThanOrEqual(600_000)
+      receiver.status = 204
+      h.advance(600_000)
+      await one.drain()
+      expect(receiver.received).toHaveLength(2)
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
