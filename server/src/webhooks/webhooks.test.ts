@@ -567,6 +567,25 @@ for (const dialect of DIALECTS) {
       expect(receiver.received).toHaveLength(2)
     })
 
+    it("stays ready while a store's endpoint is down and its later events wait in order", async () => {
+      await endpoint()
+      receiver.status = 500
+      await verify()
+      await h.webhooks.drain()
+      // Minutes later the dispatcher keeps retrying message.delivered on its schedule; the
+      // approval behind it is due but waits for it on purpose: nothing is stuck.
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(2)
+      const ready = await h.call('GET', '/readyz')
+      expect(ready.json.checks.webhooks).toBe('ok')
+      expect(ready.status).toBe(200)
+      // A delivery due and claimed by no one for 5 minutes still counts (no dispatcher ran).
+      h.advance(12 * 60_000)
+      const stuck = await h.call('GET', '/readyz')
+      expect(stuck.json.checks.webhooks).toBe('stuck')
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
