@@ -25,6 +25,16 @@ import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
  */
 const THROTTLING = new Set([429, 502, 503, 504])
 
+/**
+ * Posts under way to one endpoint at once, over every process (claims are in the database): an
+ * endpoint that answers slowly (up to the 15 s allowed, a byte at a time) takes at most this
+ * many of the dispatcher's slots, and the other stores' events go on through the rest.
+ */
+export const IN_FLIGHT_PER_ENDPOINT = 2
+
+/** Thrown inside a claim's transaction to undo it: the endpoint has its share under way. */
+class OverShare extends Error {}
+
 export interface WebhookDispatcherOptions {
   storage: Storage
   encryptionKey: Buffer
@@ -91,6 +101,18 @@ export function createWebhookDispatcher({
       .where('d.endpoint_id', 'in', (eb) =>
         eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
       )
+      // Not to an endpoint that already has its share of posts under way.
+      .where(
+        (eb) =>
+          eb
+            .selectFrom('webhook_deliveries as f')
+            .select((f) => f.fn.countAll<number>().as('n'))
+            .whereRef('f.endpoint_id', '=', 'd.endpoint_id')
+            .where('f.state', '=', 'pending')
+            .where('f.claimed_until', '>', at),
+        '<',
+        IN_FLIGHT_PER_ENDPOINT,
+      )
       // Events of one verification reach an endpoint in order: wait for earlier ones.
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -119,6 +141,26 @@ export function createWebhookDispatcher({
       .returning(['id', 'message_id', 'endpoint_id', 'attempts'])
       .executeTakeFirst()
     if (!delivery) return undefined
+    if (storage.dialect === 'postgres') {
+      // Claims in other transactions are not seen by the count above until they commit: take
+      // the endpoint's row lock, so claims for one endpoint follow one another, and count
+      // again. Over its share, this claim is undone (the transaction rolls back).
+      await trx
+        .selectFrom('webhook_endpoints')
+        .select('id')
+        .where('id', '=', delivery.endpoint_id)
+        .forUpdate()
+        .execute()
+      const others = await trx
+        .selectFrom('webhook_deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('endpoint_id', '=', delivery.endpoint_id)
+        .where('state', '=', 'pending')
+        .where('claimed_until', '>', at)
+        .where('id', '!=', delivery.id)
+        .executeTakeFirst()
+      if (Number(others?.n ?? 0) >= IN_FLIGHT_PER_ENDPOINT) throw new OverShare()
+    }
     const endpoint = await trx
       .selectFrom('webhook_endpoints')
       .selectAll()
@@ -310,7 +352,16 @@ export function createWebhookDispatcher({
     let made = 0
     while (active()) {
       if (!(await anyDueShared(now()))) break
-      const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
+      const claimed = await db
+        .transaction()
+        .execute((trx) => claimIn(trx, now()))
+        .catch((error: unknown) => {
+          if (error instanceof OverShare) return 'over-share' as const
+          throw error
+        })
+      // The endpoint's share was taken meanwhile (its claims are committed now): look again,
+      // another endpoint's delivery may be due.
+      if (claimed === 'over-share') continue
       if (!claimed) break
       await attempt(claimed)
       made++

@@ -586,6 +586,84 @@ for (const dialect of DIALECTS) {
       expect(stuck.json.checks.webhooks).toBe('stuck')
     })
 
+    it('gives a slow endpoint two of the dispatcher slots, so other stores are not held behind it', async () => {
+      // An endpoint that takes 300 ms over each answer, counting the posts under way at once.
+      let inFlight = 0
+      let most = 0
+      /** At each slow answer: how many events the other endpoint had received. */
+      const otherHad: number[] = []
+      const slow = createHttpServer((request, response) => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        request.resume()
+        setTimeout(() => {
+          inFlight--
+          otherHad.push(receiver.received.length)
+          response.writeHead(204).end()
+        }, 300)
+      })
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+      try {
+        const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hooks`
+        const made = await h.call('POST', '/v1/webhooks/endpoints', {
+          key: sk,
+          body: { url: slowUrl, events: ['verification.approved'] },
+        })
+        expect(made.status).toBe(201)
+        await endpoint(['key.revoked'])
+        const at = Date.now()
+        for (let i = 0; i < 6; i++) {
+          await h.db.transaction().execute((trx) =>
+            emitWebhookEvent(trx, {
+              type: 'verification.approved',
+              projectId,
+              mode: 'test',
+              orderKey: `ver_slow_${i}`,
+              at,
+              data: {
+                verificationId: `ver_slow_${i}`,
+                phone: PHONE,
+                country: 'GB',
+                approvedAt: new Date(at).toISOString(),
+              },
+            }),
+          )
+        }
+        // Raised after all of them: without a share per endpoint it waits for every slot.
+        await h.db.transaction().execute((trx) =>
+          emitWebhookEvent(trx, {
+            type: 'key.revoked',
+            projectId,
+            mode: 'test',
+            at: at + 1,
+            data: {
+              keyId: 'key_1',
+              kind: 'secret',
+              hint: 'sk_test_…',
+              revokedAt: new Date(at).toISOString(),
+            },
+          }),
+        )
+        const dispatcher = createWebhookDispatcher({
+          storage: h.storage,
+          encryptionKey: h.secrets.encryptionKey,
+          logger: pino({ level: 'silent' }),
+          window: 4,
+        })
+        expect(await dispatcher.drain()).toBe(7)
+        expect(otherHad).toHaveLength(6)
+        expect(most).toBe(2)
+        expect(receiver.received.map((r) => r.event.type)).toEqual(['key.revoked'])
+        // The other endpoint's event went through beside the slow one's first posts, not after.
+        expect(otherHad[0]).toBe(1)
+      } finally {
+        await new Promise<void>((resolve) => {
+          slow.closeAllConnections()
+          slow.close(() => resolve())
+        })
+      }
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
