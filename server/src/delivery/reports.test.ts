@@ -255,6 +255,41 @@ for (const dialect of DIALECTS) {
       expect(details.json.messages[0].status).toBe('sent')
     })
 
+    it('checks the signature over statusCallbackUrl when it names another host than PUBLIC_URL', async () => {
+      // Callbacks through an ingress of their own: Twilio signs the URL it was given.
+      const ingress = 'https://carrier-callbacks.example/v1/carriers/twilio/reports'
+      const other = await startTwilioFake({ accountSid, authToken, callbackUrl: ingress })
+      try {
+        h = await createHarness(dialect, {
+          publicUrl: PUBLIC_URL,
+          liveCarrier: twilioCarrier({
+            accountSid,
+            authToken,
+            from: '+15005550006',
+            statusCallbackUrl: ingress,
+            baseUrl: other.baseUrl,
+          }),
+        })
+        const { project } = await h.project({ brand: 'Shop' })
+        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const started = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone: '+447400123778', consent: { accepted: true } },
+        })
+        await h.dispatcher.drain()
+        const details = await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })
+        const sid = details.json.messages[0].carrierMessageId as string
+        const genuine = other.deliveryReport(sid, 'delivered')
+        expect(await deliver(h, genuine)).toMatchObject({ status: 200, json: { applied: 1 } })
+        // Still over the URL it came to: another query is refused.
+        const moved = other.deliveryReport(sid, 'failed')
+        expect((await deliver(h, { ...moved, url: `${ingress}?x=1` })).status).toBe(401)
+      } finally {
+        await other.close()
+      }
+    })
+
     it('ignores a report for a message it does not know, and 404s an unknown carrier', async () => {
       await sentMessage()
       const unknown = await deliver(h, fake.deliveryReport('SMnope', 'delivered'))
