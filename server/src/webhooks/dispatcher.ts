@@ -144,12 +144,14 @@ export function createWebhookDispatcher({
     if (storage.dialect === 'postgres') {
       // Claims in other transactions are not seen by the count above until they commit: take
       // the endpoint's row lock, so claims for one endpoint follow one another, and count
-      // again. Over its share, this claim is undone (the transaction rolls back).
+      // again. Over its share, this claim is undone (the transaction rolls back). FOR NO KEY
+      // UPDATE: the key share a request's transaction takes to write a delivery for the
+      // endpoint (its foreign key) never waits for it.
       await trx
         .selectFrom('webhook_endpoints')
         .select('id')
         .where('id', '=', delivery.endpoint_id)
-        .forUpdate()
+        .forNoKeyUpdate()
         .execute()
       const others = await trx
         .selectFrom('webhook_deliveries')
