@@ -664,6 +664,41 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('takes a redirect as a failure and never follows it (the Location is not called)', async () => {
+      // The target a redirect would send the post to (in production, an internal address).
+      let targetHits = 0
+      const target = createHttpServer((request, response) => {
+        targetHits++
+        request.resume()
+        response.writeHead(204).end()
+      })
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+      const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/internal`
+      try {
+        const created = await endpoint(['verification.approved'])
+        receiver.status = 307
+        receiver.errorHeaders = { location: targetUrl }
+        await verify()
+        await h.webhooks.drain()
+        h.advance(6_100)
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(2)
+        expect(targetHits).toBe(0)
+        const log = await h.call('GET', `/v1/webhooks/endpoints/${created.id}/deliveries`, {
+          key: sk,
+        })
+        expect(log.json.data[0].state).toBe('pending')
+        expect(log.json.data[0].log.map((a: { statusCode: number }) => a.statusCode)).toEqual([
+          307, 307,
+        ])
+      } finally {
+        await new Promise<void>((resolve) => {
+          target.closeAllConnections()
+          target.close(() => resolve())
+        })
+      }
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
