@@ -28,6 +28,10 @@ export interface Receiver {
   secrets: string[]
   /** Status to answer while not 2xx (e.g. 503 for "down"); default 204. */
   status: number
+  /** Headers sent with an answer that is not 2xx (e.g. `retry-after`). */
+  errorHeaders: Record<string, string>
+  /** Every request that arrived, answered with an error or not. */
+  requests: number
   /** Wait before answering, ms. */
   delayMs: number
   close(): Promise<void>
@@ -40,6 +44,8 @@ export async function startReceiver(secrets: string[] = []): Promise<Receiver> {
     rejected: [],
     secrets,
     status: 204,
+    errorHeaders: {},
+    requests: 0,
     delayMs: 0,
   }
   const server: Server = createServer((request, response) => {
@@ -52,9 +58,10 @@ export async function startReceiver(secrets: string[] = []): Promise<Receiver> {
         'webhook-timestamp': String(request.headers['webhook-timestamp'] ?? ''),
         'webhook-signature': String(request.headers['webhook-signature'] ?? ''),
       }
+      receiver.requests++
       const answer = () => {
         if (receiver.status >= 300) {
-          response.writeHead(receiver.status).end()
+          response.writeHead(receiver.status, receiver.errorHeaders).end()
           return
         }
         let verified = false

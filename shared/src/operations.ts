@@ -111,13 +111,27 @@ export const JsonWebKeySet = v.object({
   ),
 })
 
+/** What some carriers need in the answer to count a push of reports received. */
+const CarrierAcknowledgement = {
+  /** Alibaba's SmsReport push reads `code` (0: received) … */
+  code: v.optional(v.number()),
+  msg: v.optional(v.string()),
+  /** … Tencent's status push `result` (0: received). */
+  result: v.optional(v.number()),
+  errmsg: v.optional(v.string()),
+}
 /**
  * `/v1/carriers/{carrier}/reports`: how many reports moved a message forward, or `replayed` for
  * a copy of a callback already applied (acknowledged, not applied again).
  */
 export const CarrierReportsResult = v.union([
-  v.object({ received: v.number(), applied: v.number(), held: v.optional(v.number()) }),
-  v.object({ replayed: v.literal(true) }),
+  v.object({
+    received: v.number(),
+    applied: v.number(),
+    held: v.optional(v.number()),
+    ...CarrierAcknowledgement,
+  }),
+  v.object({ replayed: v.literal(true), ...CarrierAcknowledgement }),
 ])
 
 /** The body of every error answer. */

@@ -150,8 +150,11 @@ export const WebhookEndpoint = v.object({
   events: v.nullable(v.array(WebhookEventTypeSchema)),
   description: v.nullable(v.string()),
   enabled: v.boolean(),
-  /** Why it is disabled: `manual`, or `failing` when deliveries failed for days. */
-  disabledReason: v.nullable(v.picklist(['manual', 'failing'])),
+  /**
+   * Why it is disabled: `manual`, `failing` when deliveries failed for days, or `gone` when the
+   * endpoint answered 410 Gone (Standard Webhooks: the receiver wants no more).
+   */
+  disabledReason: v.nullable(v.picklist(['manual', 'failing', 'gone'])),
   /** Since when every delivery attempt failed; null while it answers. */
   failingSince: v.nullable(isoTimestamp),
   /** Until when the previous secret still signs too (after a rotation). */

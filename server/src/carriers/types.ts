@@ -168,6 +168,12 @@ export interface CarrierAdapter {
    * callback carries no such signature (URL-token callbacks).
    */
   callbackReplayKey?(request: CallbackRequest): string | undefined
+  /**
+   * Fields the carrier reads in the JSON answer to a callback to count its push received, where
+   * a 200 alone is not enough (Alibaba's `{ code: 0 }`, Tencent's `{ result: 0 }`): without them
+   * it pushes the same reports again. Added to every 200 answer of its report route.
+   */
+  readonly callbackAcknowledgement?: Readonly<Record<string, string | number>>
   /** The delivery reports a verified callback carries (statuses we do not track are left out). */
   parseReports?(request: CallbackRequest, receivedAt: number): DeliveryReport[]
   close?(): Promise<void>

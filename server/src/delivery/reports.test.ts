@@ -4,7 +4,9 @@ import { startTwilioFake } from '../../testing/carriers/twilio'
 import { startVonageFake } from '../../testing/carriers/vonage'
 import { createHarness, type Harness, METRICS_TOKEN } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
+import { alibabaCarrier } from '../carriers/alibaba/index'
 import { infobipCarrier } from '../carriers/infobip/index'
+import { tencentCarrier } from '../carriers/tencent/index'
 import { twilioCarrier } from '../carriers/twilio/index'
 import { type CallbackRequest, CarrierError } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage/index'
@@ -253,6 +255,41 @@ for (const dialect of DIALECTS) {
       expect(details.json.messages[0].status).toBe('sent')
     })
 
+    it('checks the signature over statusCallbackUrl when it names another host than PUBLIC_URL', async () => {
+      // Callbacks through an ingress of their own: Twilio signs the URL it was given.
+      const ingress = 'https://carrier-callbacks.example/v1/carriers/twilio/reports'
+      const other = await startTwilioFake({ accountSid, authToken, callbackUrl: ingress })
+      try {
+        h = await createHarness(dialect, {
+          publicUrl: PUBLIC_URL,
+          liveCarrier: twilioCarrier({
+            accountSid,
+            authToken,
+            from: '+15005550006',
+            statusCallbackUrl: ingress,
+            baseUrl: other.baseUrl,
+          }),
+        })
+        const { project } = await h.project({ brand: 'Shop' })
+        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
+        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const started = await h.call('POST', '/v1/verifications', {
+          key: pk,
+          body: { phone: '+447400123778', consent: { accepted: true } },
+        })
+        await h.dispatcher.drain()
+        const details = await h.call('GET', `/v1/verifications/${started.json.id}`, { key: sk })
+        const sid = details.json.messages[0].carrierMessageId as string
+        const genuine = other.deliveryReport(sid, 'delivered')
+        expect(await deliver(h, genuine)).toMatchObject({ status: 200, json: { applied: 1 } })
+        // Still over the URL it came to: another query is refused.
+        const moved = other.deliveryReport(sid, 'failed')
+        expect((await deliver(h, { ...moved, url: `${ingress}?x=1` })).status).toBe(401)
+      } finally {
+        await other.close()
+      }
+    })
+
     it('ignores a report for a message it does not know, and 404s an unknown carrier', async () => {
       await sentMessage()
       const unknown = await deliver(h, fake.deliveryReport('SMnope', 'delivered'))
@@ -485,5 +522,78 @@ for (const dialect of DIALECTS) {
       expect(answer).toMatchObject({ status: 200, json: { applied: 1 } })
       expect((await message()).status).toBe('delivered')
     })
+  })
+
+  describe(`delivery reports over HTTP: the answer each carrier waits for (${dialect})`, () => {
+    let h: Harness | undefined
+    afterEach(() => h?.dispose())
+
+    // Bodies as the carriers document their pushes: a JSON array of reports, a URL token.
+    const pushes = [
+      {
+        carrier: tencentCarrier({
+          secretId: 'AKIDexample',
+          secretKey: 'tencent-secret',
+          smsSdkAppId: '1400006666',
+          callbackToken: 'cbt_tencent',
+        }),
+        token: 'cbt_tencent',
+        body: [
+          {
+            user_receive_time: '2026-11-25 20:03:04',
+            nationcode: '86',
+            mobile: '13800000000',
+            report_status: 'SUCCESS',
+            errmsg: 'DELIVRD',
+            description: '用户短信送达成功',
+            sid: '2640:3453453453453453453',
+          },
+        ],
+        // Tencent: `result` 0 is success; anything else (or none) is pushed again.
+        answer: { result: 0 },
+      },
+      {
+        carrier: alibabaCarrier({
+          accessKeyId: 'LTAIexample',
+          accessKeySecret: 'alibaba-secret',
+          callbackToken: 'cbt_alibaba',
+        }),
+        token: 'cbt_alibaba',
+        body: [
+          {
+            phone_number: '13800000000',
+            send_time: '2026-11-25 20:00:00',
+            report_time: '2026-11-25 20:00:05',
+            success: true,
+            err_code: 'DELIVERED',
+            err_msg: '用户接收成功',
+            sms_size: '1',
+            biz_id: '123456789^0',
+            out_id: '',
+          },
+        ],
+        // Alibaba's SmsReport: a numeric `code` in the answer, or it pushes again.
+        answer: { code: 0 },
+      },
+    ]
+
+    for (const push of pushes) {
+      it(`answers ${push.carrier.id}'s push in the form it counts as received`, async () => {
+        h = await createHarness(dialect, { publicUrl: PUBLIC_URL, liveCarrier: push.carrier })
+        const post = () =>
+          h!.call('POST', `/v1/carriers/${push.carrier.id}/reports?token=${push.token}`, {
+            body: JSON.stringify(push.body),
+            headers: { 'Content-Type': 'application/json' },
+            origin: null,
+          })
+        const answer = await post()
+        expect(answer.status).toBe(200)
+        // Held (no such message yet), and still acknowledged as the carrier wants.
+        expect(answer.json).toMatchObject(push.answer)
+        expect(answer.json).toMatchObject({ received: 1 })
+        const again = await post()
+        expect(again.json).toMatchObject(push.answer)
+      })
+    }
   })
 }

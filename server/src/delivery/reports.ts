@@ -22,6 +22,7 @@ import type { Database, DatabaseWriter } from '../storage'
 import { sharedBatchedTransactions, withinTransaction } from '../storage/batched-transactions'
 import { compileTemplate, runTemplate } from '../storage/query-templates'
 import { messageStatusMoved } from '../webhooks/message-status'
+import { withFields } from '../with-fields'
 import { applyPartReport, findPart } from './parts'
 import { statusesBefore } from './status-order'
 
@@ -370,7 +371,7 @@ export function carrierReportRoutes({
       if (Number(fresh.numInsertedOrUpdatedRows ?? 0) === 0) {
         // A copy of a callback already applied: acknowledged (so the carrier stops), not applied.
         requestLog(c, logger).debug({ carrier: id }, 'replayed delivery report ignored')
-        return c.json({ replayed: true })
+        return c.json(withFields(adapter.callbackAcknowledgement ?? {}, { replayed: true }))
       }
     }
     let reports: DeliveryReport[]
@@ -383,7 +384,7 @@ export function carrierReportRoutes({
     }
     const result = await applyReports(db, adapter.id, reports, at)
     requestLog(c, logger).debug({ carrier: id, ...result }, 'delivery reports')
-    return c.json(result)
+    return c.json(withFields(adapter.callbackAcknowledgement ?? {}, result))
   })
   return routes
 }

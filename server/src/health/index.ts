@@ -48,19 +48,46 @@ async function oldestDue(
   table: 'outbox' | 'webhook_deliveries',
   at: number,
 ): Promise<number> {
-  let query = db
-    .selectFrom(table)
-    .select((eb) => eb.fn.min('available_at').as('due'))
-    .where('state', '=', 'pending')
-    .where('available_at', '<=', at)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
-  // Deliveries to a disabled endpoint wait for it on purpose.
-  if (table === 'webhook_deliveries') {
-    query = query.where('endpoint_id', 'in', (eb) =>
-      eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
-    ) as typeof query
-  }
-  const row = await query.executeTakeFirst()
+  const row =
+    table === 'outbox'
+      ? await db
+          .selectFrom('outbox')
+          .select((eb) => eb.fn.min('available_at').as('due'))
+          .where('state', '=', 'pending')
+          .where('available_at', '<=', at)
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+          .executeTakeFirst()
+      : await db
+          .selectFrom('webhook_deliveries as d')
+          .select((eb) => eb.fn.min('d.available_at').as('due'))
+          .where('d.state', '=', 'pending')
+          .where('d.available_at', '<=', at)
+          .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', at)]))
+          // Deliveries to a disabled endpoint wait for it on purpose…
+          .where('d.endpoint_id', 'in', (eb) =>
+            eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
+          )
+          // …and so do those behind an earlier event of their verification that is being
+          // retried (events reach an endpoint in order): the dispatcher is not stuck on them,
+          // the store's endpoint is down, which is no reason to take every process out.
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('webhook_deliveries as p')
+                  .select('p.id')
+                  .whereRef('p.endpoint_id', '=', 'd.endpoint_id')
+                  .whereRef('p.order_key', '=', 'd.order_key')
+                  .where('p.state', '=', 'pending')
+                  .where((eb) =>
+                    eb.or([
+                      eb('p.seq', '<', eb.ref('d.seq')),
+                      eb.and([eb('p.seq', '=', eb.ref('d.seq')), eb('p.id', '<', eb.ref('d.id'))]),
+                    ]),
+                  ),
+              ),
+            ),
+          )
+          .executeTakeFirst()
   const due = row?.due === null || row?.due === undefined ? null : Number(row.due)
   return due === null ? 0 : Math.max(0, at - due)
 }

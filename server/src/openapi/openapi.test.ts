@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
@@ -62,6 +63,28 @@ describe('OpenAPI document', () => {
     expect(response.json.components.schemas.Error.properties.error.properties.code.enum).toContain(
       'invalid_phone',
     )
+  })
+
+  it('passes an OpenAPI 3.1 validator (its published JSON Schemas), and names the codes DESIGN lists', async () => {
+    const document = (await h.call('GET', '/openapi.json')).json
+    const validator = new Validator()
+    const result = await validator.validate(structuredClone(document))
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(validator.version).toBe('3.1')
+    const codes = document.components.schemas.Error.properties.error.properties.code.enum
+    for (const code of [
+      'invalid_phone',
+      'country_not_allowed',
+      'consent_required',
+      'rate_limited',
+      'blocked',
+      'incorrect_code',
+      'verification_expired',
+      'max_attempts_reached',
+    ]) {
+      expect(codes).toContain(code)
+    }
   })
 
   it('lists each error status a route answers, with the codes that status carries', async () => {

@@ -433,7 +433,7 @@ export interface WebhookEndpointTable {
   events: string | null
   /** 1 enabled, 0 disabled. */
   enabled: Generated<number>
-  /** 'manual' or 'failing' (disabled after days of failed deliveries). */
+  /** 'manual', 'failing' (disabled after days of failed deliveries) or 'gone' (it answered 410). */
   disabled_reason: string | null
   /** Since when every attempt failed; null while the endpoint answers. */
   failing_since: number | null

@@ -15,9 +15,25 @@ import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
-import { DISABLE_AFTER_MS, retryDelayMs } from './schedule'
+import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
+
+/**
+ * Answers that say the endpoint as a whole is busy (429 Too Many Requests, 502, 503, 504), not
+ * that this event failed: the endpoint's other deliveries wait too.
+ */
+const THROTTLING = new Set([429, 502, 503, 504])
+
+/**
+ * Posts under way to one endpoint at once, over every process (claims are in the database): an
+ * endpoint that answers slowly (up to the 15 s allowed, a byte at a time) takes at most this
+ * many of the dispatcher's slots, and the other stores' events go on through the rest.
+ */
+export const IN_FLIGHT_PER_ENDPOINT = 2
+
+/** Thrown inside a claim's transaction to undo it: the endpoint has its share under way. */
+class OverShare extends Error {}
 
 export interface WebhookDispatcherOptions {
   storage: Storage
@@ -39,8 +55,13 @@ export interface WebhookDispatcherOptions {
   send?: (input: SendInput) => Promise<SendOutcome>
   /** Called after each attempt (metrics). */
   onAttempt?: (attempt: { type: string; outcome: SendOutcome; final: boolean }) => void
-  /** Called when an endpoint is disabled for failing. */
-  onEndpointDisabled?: (endpoint: { id: string; projectId: string; url: string }) => void
+  /** Called when an endpoint is disabled for failing, or for answering 410 Gone. */
+  onEndpointDisabled?: (endpoint: {
+    id: string
+    projectId: string
+    url: string
+    reason: 'failing' | 'gone'
+  }) => void
 }
 
 /** `drain` delivers everything due now (for tests and scripts) and returns attempts made. */
@@ -80,6 +101,18 @@ export function createWebhookDispatcher({
       .where('d.endpoint_id', 'in', (eb) =>
         eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
       )
+      // Not to an endpoint that already has its share of posts under way.
+      .where(
+        (eb) =>
+          eb
+            .selectFrom('webhook_deliveries as f')
+            .select((f) => f.fn.countAll<number>().as('n'))
+            .whereRef('f.endpoint_id', '=', 'd.endpoint_id')
+            .where('f.state', '=', 'pending')
+            .where('f.claimed_until', '>', at),
+        '<',
+        IN_FLIGHT_PER_ENDPOINT,
+      )
       // Events of one verification reach an endpoint in order: wait for earlier ones.
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -108,6 +141,28 @@ export function createWebhookDispatcher({
       .returning(['id', 'message_id', 'endpoint_id', 'attempts'])
       .executeTakeFirst()
     if (!delivery) return undefined
+    if (storage.dialect === 'postgres') {
+      // Claims in other transactions are not seen by the count above until they commit: take
+      // the endpoint's row lock, so claims for one endpoint follow one another, and count
+      // again. Over its share, this claim is undone (the transaction rolls back). FOR NO KEY
+      // UPDATE: the key share a request's transaction takes to write a delivery for the
+      // endpoint (its foreign key) never waits for it.
+      await trx
+        .selectFrom('webhook_endpoints')
+        .select('id')
+        .where('id', '=', delivery.endpoint_id)
+        .forNoKeyUpdate()
+        .execute()
+      const others = await trx
+        .selectFrom('webhook_deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('endpoint_id', '=', delivery.endpoint_id)
+        .where('state', '=', 'pending')
+        .where('claimed_until', '>', at)
+        .where('id', '!=', delivery.id)
+        .executeTakeFirst()
+      if (Number(others?.n ?? 0) >= IN_FLIGHT_PER_ENDPOINT) throw new OverShare()
+    }
     const endpoint = await trx
       .selectFrom('webhook_endpoints')
       .selectAll()
@@ -143,9 +198,13 @@ export function createWebhookDispatcher({
     })
     const done = now()
     const attempts = delivery.attempts + 1
-    const delay = outcome.ok ? undefined : retryDelayMs(attempts)
+    // 410 Gone: the receiver wants no more (Standard Webhooks: disable the endpoint). This
+    // delivery fails at once; the endpoint's later events are kept as failed deliveries, so
+    // enabling it and a replay recover them, as after days of failures.
+    const gone = outcome.statusCode === 410
+    const delay = outcome.ok || gone ? undefined : nextDelayMs(attempts, outcome.retryAfterMs)
     const final = outcome.ok || delay === undefined
-    let disabled = false
+    let disabled: 'failing' | 'gone' | undefined
     await db.transaction().execute(async (trx) => {
       await trx
         .insertInto('webhook_attempts')
@@ -172,6 +231,20 @@ export function createWebhookDispatcher({
         .where('id', '=', delivery.id)
         .where('claimed_by', '=', workerId)
         .execute()
+      if (delay !== undefined && THROTTLING.has(outcome.statusCode ?? 0)) {
+        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): its other
+        // due deliveries wait as long as this one instead of each spending an attempt on the
+        // same answer. Their attempts are not counted; new events still try once.
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ available_at: done + delay })
+          .where('endpoint_id', '=', endpoint.id)
+          .where('state', '=', 'pending')
+          .where('available_at', '<', done + delay)
+          .where('id', '!=', delivery.id)
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', done)]))
+          .execute()
+      }
       if (outcome.ok) {
         await trx
           .updateTable('webhook_endpoints')
@@ -182,7 +255,20 @@ export function createWebhookDispatcher({
         return
       }
       const failingSince = endpoint.failing_since ?? at
-      if (endpoint.failing_since === null) {
+      if (gone) {
+        const result = await trx
+          .updateTable('webhook_endpoints')
+          .set({
+            enabled: 0,
+            disabled_reason: 'gone',
+            failing_since: failingSince,
+            updated_at: done,
+          })
+          .where('id', '=', endpoint.id)
+          .where('enabled', '=', 1)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) > 0) disabled = 'gone'
+      } else if (endpoint.failing_since === null) {
         await trx
           .updateTable('webhook_endpoints')
           .set({ failing_since: at })
@@ -196,7 +282,7 @@ export function createWebhookDispatcher({
           .where('id', '=', endpoint.id)
           .where('enabled', '=', 1)
           .executeTakeFirst()
-        disabled = Number(result.numUpdatedRows) > 0
+        if (Number(result.numUpdatedRows) > 0) disabled = 'failing'
       }
     })
     onAttempt?.({ type: message.type, outcome, final })
@@ -224,9 +310,16 @@ export function createWebhookDispatcher({
           url: withoutQuery(endpoint.url),
           failingSince: new Date(endpoint.failing_since ?? at).toISOString(),
         },
-        'webhook endpoint disabled: every delivery failed for 5 days',
+        disabled === 'gone'
+          ? 'webhook endpoint disabled: it answered 410 Gone'
+          : 'webhook endpoint disabled: every delivery failed for 5 days',
       )
-      onEndpointDisabled?.({ id: endpoint.id, projectId: endpoint.project_id, url: endpoint.url })
+      onEndpointDisabled?.({
+        id: endpoint.id,
+        projectId: endpoint.project_id,
+        url: endpoint.url,
+        reason: disabled,
+      })
     }
   }
 
@@ -261,7 +354,16 @@ export function createWebhookDispatcher({
     let made = 0
     while (active()) {
       if (!(await anyDueShared(now()))) break
-      const claimed = await db.transaction().execute((trx) => claimIn(trx, now()))
+      const claimed = await db
+        .transaction()
+        .execute((trx) => claimIn(trx, now()))
+        .catch((error: unknown) => {
+          if (error instanceof OverShare) return 'over-share' as const
+          throw error
+        })
+      // The endpoint's share was taken meanwhile (its claims are committed now): look again,
+      // another endpoint's delivery may be due.
+      if (claimed === 'over-share') continue
       if (!claimed) break
       await attempt(claimed)
       made++

@@ -114,13 +114,15 @@ async function endpointsOf(
 
 /**
  * Whether an event of `type` is written for the endpoint: a manually disabled endpoint gets
- * nothing; one disabled for failing keeps its events as failed deliveries, so a replay after it
- * is fixed recovers them.
+ * nothing; one disabled for failing, or for answering 410 Gone, keeps its events as failed
+ * deliveries, so a replay after it is enabled again recovers them.
  */
 function receives(endpoint: EndpointRow, type: string): boolean {
   return (
     wants(endpoint.events, type) &&
-    (endpoint.enabled === 1 || endpoint.disabled_reason === 'failing')
+    (endpoint.enabled === 1 ||
+      endpoint.disabled_reason === 'failing' ||
+      endpoint.disabled_reason === 'gone')
   )
 }
 

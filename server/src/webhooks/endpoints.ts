@@ -51,7 +51,11 @@ export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint
     description: row.description,
     enabled: row.enabled === 1,
     disabledReason:
-      row.enabled === 1 ? null : row.disabled_reason === 'failing' ? 'failing' : 'manual',
+      row.enabled === 1
+        ? null
+        : row.disabled_reason === 'failing' || row.disabled_reason === 'gone'
+          ? row.disabled_reason
+          : 'manual',
     failingSince: iso(row.failing_since),
     previousSecretExpiresAt:
       row.previous_secret_expires_at !== null && row.previous_secret_expires_at > at

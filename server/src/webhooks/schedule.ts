@@ -26,9 +26,41 @@ export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1
 /** An endpoint whose every attempt failed for this long is disabled. */
 export const DISABLE_AFTER_MS = 5 * 24 * HOUR
 
+/** The longest wait a receiver's `Retry-After` can ask for (the schedule's longest step). */
+export const MAX_RETRY_AFTER_MS = 24 * HOUR
+
 /** The wait after `attempts` failed attempts, ±20 % jitter; undefined when none is left. */
 export function retryDelayMs(attempts: number, random = Math.random): number | undefined {
   const base = RETRY_DELAYS_MS[attempts - 1]
   if (base === undefined) return undefined
   return Math.round(base * (0.8 + 0.4 * random()))
+}
+
+/**
+ * A `Retry-After` header in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110
+ * §10.2.3); undefined when absent or unreadable, 0 for a date already past.
+ * @example
+ * retryAfterMs('120', Date.now()) // 120_000
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+$/.test(text)) return Number(text) * SECOND
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+/**
+ * The wait before the next attempt: the schedule's step, or longer when the endpoint asked for
+ * longer with `Retry-After` (429, 503 …; Standard Webhooks asks senders to honour it), at most
+ * {@link MAX_RETRY_AFTER_MS}. Never shorter than the schedule: a receiver cannot speed retries up.
+ */
+export function nextDelayMs(
+  attempts: number,
+  askedMs: number | undefined,
+  random = Math.random,
+): number | undefined {
+  const scheduled = retryDelayMs(attempts, random)
+  if (scheduled === undefined || askedMs === undefined) return scheduled
+  return Math.max(scheduled, Math.min(askedMs, MAX_RETRY_AFTER_MS))
 }

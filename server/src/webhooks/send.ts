@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https'
 import { Webhook } from 'standardwebhooks'
 import type { KeyMode } from '../storage'
 import { withFields } from '../with-fields'
+import { retryAfterMs } from './schedule'
 import {
   guardedLookup,
   literalAllowed,
@@ -36,6 +37,8 @@ export interface SendOutcome {
   latencyMs: number
   error: string | null
   ok: boolean
+  /** The answer's `Retry-After`, in ms from when it came (absent when it had none). */
+  retryAfterMs?: number
 }
 
 /** The `webhook-signature` value: one `v1,<base64>` per secret, space-separated. */
@@ -54,13 +57,22 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
   return new Promise((resolve) => {
     let settled = false
     let deadline: NodeJS.Timeout | undefined
+    let response: IncomingMessage | undefined
     const finish = (outcome: Omit<SendOutcome, 'latencyMs' | 'ok'>) => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
       const ok =
         outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300
-      resolve(withFields(outcome, { latencyMs: elapsed(), ok }))
+      const header = response?.headers['retry-after']
+      const asked = ok ? undefined : retryAfterMs(header, Date.now())
+      resolve(
+        withFields(outcome, {
+          latencyMs: elapsed(),
+          ok,
+          ...(asked === undefined ? {} : { retryAfterMs: asked }),
+        }),
+      )
     }
     const url = new URL(input.url)
     const networks = input.networks ?? NO_WEBHOOK_NETWORKS
@@ -69,7 +81,6 @@ export function sendWebhook(input: SendInput): Promise<SendOutcome> {
       return
     }
     const body = Buffer.from(input.payload)
-    let response: IncomingMessage | undefined
     const seconds = Math.floor(input.at.getTime() / 1000)
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import {
   type AddressInfo,
@@ -446,6 +447,258 @@ for (const dialect of DIALECTS) {
       expect(after.json.failingSince).toBeNull()
     })
 
+    it('disables an endpoint that answers 410 Gone, keeping its events for a replay', async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 410
+      await verify()
+      await h.webhooks.drain()
+      // Standard Webhooks: 410 means the receiver wants no more. No retry, and the endpoint is
+      // disabled at once, not after days of failures.
+      expect(receiver.requests).toBe(1)
+      const row = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(row.json).toMatchObject({ enabled: false, disabledReason: 'gone' })
+      const failed = await h.call(
+        'GET',
+        `/v1/webhooks/endpoints/${created.id}/deliveries?state=failed`,
+        { key: sk },
+      )
+      expect(failed.json.data).toHaveLength(1)
+      expect(failed.json.data[0].log).toEqual([expect.objectContaining({ statusCode: 410 })])
+      // Nothing more is sent, even after the schedule's first steps.
+      await verify()
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      // The receiver comes back: enabled, one replay recovers both approvals.
+      receiver.status = 204
+      await h.call('PATCH', `/v1/webhooks/endpoints/${created.id}`, {
+        key: sk,
+        body: { enabled: true },
+      })
+      const replayed = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/replay`, {
+        key: sk,
+        body: {},
+      })
+      expect(replayed.json).toEqual({ replayed: 2 })
+      await h.webhooks.drain()
+      expect(receiver.rejected).toEqual([])
+      expect(receiver.received).toHaveLength(2)
+    })
+
+    it("waits as long as the endpoint's Retry-After asks, never less than the schedule", async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 503
+      const waits: number[] = []
+      const due = async () => {
+        const [delivery] = await h.db
+          .selectFrom('webhook_deliveries')
+          .select(['id', 'available_at', 'state'])
+          .where('endpoint_id', '=', created.id)
+          .execute()
+        const [last] = await h.db
+          .selectFrom('webhook_attempts')
+          .select('created_at')
+          .where('delivery_id', '=', delivery?.id as string)
+          .orderBy('attempt', 'desc')
+          .limit(1)
+          .execute()
+        return (delivery?.available_at as number) - (last?.created_at as number)
+      }
+      // Delay-seconds: an hour instead of the schedule's 5 s.
+      receiver.errorHeaders = { 'retry-after': '3600' }
+      await verify()
+      await h.webhooks.drain()
+      waits.push(await due())
+      // Sooner than the schedule: the schedule's 5 minutes hold.
+      receiver.errorHeaders = { 'retry-after': '1' }
+      h.advance(3_600_000)
+      await h.webhooks.drain()
+      waits.push(await due())
+      // An HTTP date, and more than a day: held to a day.
+      receiver.errorHeaders = {
+        'retry-after': new Date(Date.now() + 10 * 86_400_000).toUTCString(),
+      }
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      waits.push(await due())
+      expect(receiver.requests).toBe(3)
+      expect(waits[0]).toBe(3_600_000)
+      expect(waits[1]).toBeGreaterThanOrEqual(4 * 60_000)
+      expect(waits[1]).toBeLessThanOrEqual(6 * 60_000)
+      expect(waits[2]).toBe(24 * 3_600_000)
+      receiver.status = 204
+      h.advance(24 * 3_600_000)
+      await h.webhooks.drain()
+      expect(receiver.received).toHaveLength(1)
+    })
+
+    it("holds an endpoint's other deliveries while it answers 429, without spending their attempts", async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 429
+      receiver.errorHeaders = { 'retry-after': '600' }
+      // One delivery at a time, so the second is due when the first's answer comes.
+      const one = createWebhookDispatcher({
+        storage: h.storage,
+        encryptionKey: h.secrets.encryptionKey,
+        logger: pino({ level: 'silent' }),
+        now: h.now,
+        window: 1,
+      })
+      await verify()
+      await verify()
+      await one.drain()
+      // Two approvals due; the first's 429 holds the second: one request, not two.
+      expect(receiver.requests).toBe(1)
+      const rows = await h.db
+        .selectFrom('webhook_deliveries')
+        .select(['attempts', 'available_at', 'state'])
+        .where('endpoint_id', '=', created.id)
+        .orderBy('attempts', 'desc')
+        .execute()
+      expect(rows.map((r) => [r.state, r.attempts])).toEqual([
+        ['pending', 1],
+        ['pending', 0],
+      ])
+      expect(rows[1]?.available_at).toBe(rows[0]?.available_at)
+      expect((rows[0]?.available_at as number) - h.now()).toBeGreaterThanOrEqual(600_000)
+      receiver.status = 204
+      h.advance(600_000)
+      await one.drain()
+      expect(receiver.received).toHaveLength(2)
+    })
+
+    it("stays ready while a store's endpoint is down and its later events wait in order", async () => {
+      await endpoint()
+      receiver.status = 500
+      await verify()
+      await h.webhooks.drain()
+      // Minutes later the dispatcher keeps retrying message.delivered on its schedule; the
+      // approval behind it is due but waits for it on purpose: nothing is stuck.
+      h.advance(6 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(2)
+      const ready = await h.call('GET', '/readyz')
+      expect(ready.json.checks.webhooks).toBe('ok')
+      expect(ready.status).toBe(200)
+      // A delivery due and claimed by no one for 5 minutes still counts (no dispatcher ran).
+      h.advance(12 * 60_000)
+      const stuck = await h.call('GET', '/readyz')
+      expect(stuck.json.checks.webhooks).toBe('stuck')
+    })
+
+    it('gives a slow endpoint two of the dispatcher slots, so other stores are not held behind it', async () => {
+      // An endpoint that takes 300 ms over each answer, counting the posts under way at once.
+      let inFlight = 0
+      let most = 0
+      /** At each slow answer: how many events the other endpoint had received. */
+      const otherHad: number[] = []
+      const slow = createHttpServer((request, response) => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        request.resume()
+        setTimeout(() => {
+          inFlight--
+          otherHad.push(receiver.received.length)
+          response.writeHead(204).end()
+        }, 300)
+      })
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+      try {
+        const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hooks`
+        const made = await h.call('POST', '/v1/webhooks/endpoints', {
+          key: sk,
+          body: { url: slowUrl, events: ['verification.approved'] },
+        })
+        expect(made.status).toBe(201)
+        await endpoint(['key.revoked'])
+        const at = Date.now()
+        for (let i = 0; i < 6; i++) {
+          await h.db.transaction().execute((trx) =>
+            emitWebhookEvent(trx, {
+              type: 'verification.approved',
+              projectId,
+              mode: 'test',
+              orderKey: `ver_slow_${i}`,
+              at,
+              data: {
+                verificationId: `ver_slow_${i}`,
+                phone: PHONE,
+                country: 'GB',
+                approvedAt: new Date(at).toISOString(),
+              },
+            }),
+          )
+        }
+        // Raised after all of them: without a share per endpoint it waits for every slot.
+        await h.db.transaction().execute((trx) =>
+          emitWebhookEvent(trx, {
+            type: 'key.revoked',
+            projectId,
+            mode: 'test',
+            at: at + 1,
+            data: {
+              keyId: 'key_1',
+              kind: 'secret',
+              hint: 'sk_test_…',
+              revokedAt: new Date(at).toISOString(),
+            },
+          }),
+        )
+        const dispatcher = createWebhookDispatcher({
+          storage: h.storage,
+          encryptionKey: h.secrets.encryptionKey,
+          logger: pino({ level: 'silent' }),
+          window: 4,
+        })
+        expect(await dispatcher.drain()).toBe(7)
+        expect(otherHad).toHaveLength(6)
+        expect(most).toBe(2)
+        expect(receiver.received.map((r) => r.event.type)).toEqual(['key.revoked'])
+        // The other endpoint's event went through beside the slow one's first posts, not after.
+        expect(otherHad[0]).toBe(1)
+      } finally {
+        await new Promise<void>((resolve) => {
+          slow.closeAllConnections()
+          slow.close(() => resolve())
+        })
+      }
+    })
+
+    it('takes a redirect as a failure and never follows it (the Location is not called)', async () => {
+      // The target a redirect would send the post to (in production, an internal address).
+      let targetHits = 0
+      const target = createHttpServer((request, response) => {
+        targetHits++
+        request.resume()
+        response.writeHead(204).end()
+      })
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+      const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/internal`
+      try {
+        const created = await endpoint(['verification.approved'])
+        receiver.status = 307
+        receiver.errorHeaders = { location: targetUrl }
+        await verify()
+        await h.webhooks.drain()
+        h.advance(6_100)
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(2)
+        expect(targetHits).toBe(0)
+        const log = await h.call('GET', `/v1/webhooks/endpoints/${created.id}/deliveries`, {
+          key: sk,
+        })
+        expect(log.json.data[0].state).toBe('pending')
+        expect(log.json.data[0].log.map((a: { statusCode: number }) => a.statusCode)).toEqual([
+          307, 307,
+        ])
+      } finally {
+        await new Promise<void>((resolve) => {
+          target.closeAllConnections()
+          target.close(() => resolve())
+        })
+      }
+    })
+
     async function list(): Promise<string[]> {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
@@ -486,6 +739,53 @@ for (const dialect of DIALECTS) {
       h.advance(6_100)
       await h.webhooks.drain()
       expect(receiver.received.at(-1)?.signature.split(' ')).toHaveLength(1)
+    })
+
+    it('verifies by hand as the spec writes it, not only with the standardwebhooks package', async () => {
+      const created = await endpoint()
+      const rotated = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+        key: sk,
+        body: { keepPreviousSeconds: 3600 },
+      })
+      const secrets = [rotated.json.secret as string, created.secret]
+      receiver.secrets = secrets
+      const { code } = await verify(true)
+      await h.webhooks.drain()
+      expect(receiver.received).toHaveLength(3)
+      for (const r of receiver.received) {
+        // Secrets: `whsec_` + base64 of 24–64 random bytes.
+        const keys = secrets.map((secret) => {
+          expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+          const key = Buffer.from(secret.slice('whsec_'.length), 'base64')
+          expect(key.length).toBeGreaterThanOrEqual(24)
+          expect(key.length).toBeLessThanOrEqual(64)
+          return key
+        })
+        // webhook-id without a '.', webhook-timestamp in whole seconds near now.
+        expect(r.id).toMatch(/^[A-Za-z0-9_-]+$/)
+        expect(r.timestamp).toMatch(/^\d+$/)
+        expect(Math.abs(Number(r.timestamp) - Date.now() / 1000)).toBeLessThan(300)
+        // `v1,<base64>` entries, space-separated, one per secret that signs, each the HMAC-SHA256
+        // of `{id}.{timestamp}.{body}`, compared in constant time.
+        const entries = r.signature.split(' ')
+        expect(entries).toHaveLength(2)
+        const signed = Buffer.from(`${r.id}.${r.timestamp}.${r.body}`)
+        for (const key of keys) {
+          const expected = createHmac('sha256', key).update(signed).digest()
+          const matching = entries.filter((entry) => {
+            const [version, value] = entry.split(',')
+            const got = Buffer.from(value ?? '', 'base64')
+            return version === 'v1' && got.length === 32 && timingSafeEqual(got, expected)
+          })
+          expect(matching).toHaveLength(1)
+        }
+        // The payload: `{ type, timestamp, data }`, an RFC 3339 time, nothing secret.
+        const payload = JSON.parse(r.body)
+        expect(Object.keys(payload).sort()).toEqual(['data', 'timestamp', 'type'])
+        expect(payload.type).toMatch(/^[a-z_]+(\.[a-z_]+)+$/)
+        expect(new Date(payload.timestamp).toISOString()).toBe(payload.timestamp)
+        for (const secret of [code, sk, pk, ...secrets]) expect(r.body).not.toContain(secret)
+      }
     })
 
     it('replays a delivery with the same webhook-id, so the receiver can tell', async () => {

@@ -235,6 +235,10 @@ export function alibabaCarrier(options: AlibabaOptions): CarrierAdapter {
       return { carrierMessageId: json.BizId, status: 'sent' }
     },
 
+    // SmsReport's HTTP push counts as received only with a numeric `code` in the answer (0:
+    // received); else it pushes the same reports again.
+    callbackAcknowledgement: { code: 0, msg: 'OK' },
+
     verifyCallback(request: CallbackRequest): boolean {
       if (!options.callbackToken) return false
       const token = new URL(request.url).searchParams.get('token') ?? ''

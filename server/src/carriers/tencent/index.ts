@@ -280,6 +280,9 @@ export function tencentCarrier(options: TencentOptions): CarrierAdapter {
       }
     },
 
+    // Tencent counts a push received only when the answer says `result: 0`; else it pushes again.
+    callbackAcknowledgement: { result: 0, errmsg: 'OK' },
+
     verifyCallback(request: CallbackRequest): boolean {
       if (!options.callbackToken) return false
       const token = new URL(request.url).searchParams.get('token') ?? ''

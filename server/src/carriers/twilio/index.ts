@@ -68,6 +68,21 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64')
 }
 
+/**
+ * The URL a callback that reached `requestUrl` was sent to, when Twilio was given
+ * `callbackUrl`: its scheme and host (and the path prefix a proxy in front strips), with the
+ * path and query the request came with.
+ * @example
+ * asCalled('https://verify.example/v1/carriers/twilio/reports', 'https://hooks.example/tg/v1/carriers/twilio/reports')
+ * // 'https://hooks.example/tg/v1/carriers/twilio/reports'
+ */
+function asCalled(requestUrl: string, callbackUrl: string): string {
+  const request = new URL(requestUrl)
+  const given = new URL(callbackUrl)
+  const path = given.pathname.endsWith(request.pathname) ? given.pathname : request.pathname
+  return `${given.protocol}//${given.host}${path}${request.search}`
+}
+
 /** What the adapter can do, for these options. */
 export function twilioCapabilities(): CarrierCapabilities {
   return {
@@ -152,7 +167,11 @@ export function twilioCarrier(options: TwilioOptions): CarrierAdapter {
       const header = request.headers['x-twilio-signature']
       if (!header) return false
       const params = new URLSearchParams(request.method === 'POST' ? request.body : '')
-      return safeEqual(header, twilioSignature(options.authToken, request.url, params))
+      // Twilio signs the URL it called: ours as PUBLIC_URL reads it, or, when the callbacks go
+      // through a host of their own (statusCallbackUrl), that one.
+      const urls = [request.url]
+      if (options.statusCallbackUrl) urls.push(asCalled(request.url, options.statusCallbackUrl))
+      return urls.some((url) => safeEqual(header, twilioSignature(options.authToken, url, params)))
     },
 
     parseReports(request: CallbackRequest, receivedAt: number): DeliveryReport[] {
