@@ -386,18 +386,20 @@ export function createVerificationService({
 
       // A resend is a text paid for like the first: it reserves its cost against the spend caps
       // and counts as a code sent; past a cap it becomes a decoy too.
-      const suppressed =
-        row.risk_decision === 'block' ||
-        (await fraud.reserveResend({
-          projectId: project.id,
-          fraudSettings: project.fraud_settings,
-          mode: row.mode,
-          phone: row.phone,
-          country: row.country,
-          ip: meta.ip,
-          request: meta.request,
-          answered: row.risk_decision === 'challenge',
-        }))
+      const reservation =
+        row.risk_decision === 'block'
+          ? undefined
+          : await fraud.reserveResend({
+              projectId: project.id,
+              fraudSettings: project.fraud_settings,
+              mode: row.mode,
+              phone: row.phone,
+              country: row.country,
+              ip: meta.ip,
+              request: meta.request,
+              answered: row.risk_decision === 'challenge',
+            })
+      const suppressed = reservation?.decoy ?? true
 
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
@@ -406,7 +408,7 @@ export function createVerificationService({
       const resendAfter = row.sends + 1 >= MAX_SENDS ? expiresAt : at + resendDelayMs(row.sends + 1)
       const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
       const locale = input.locale ?? row.locale
-      const text = await db.transaction().execute(async (trx) => {
+      const renewing = db.transaction().execute(async (trx) => {
         const renewed = await renewCode(trx, row, {
           codeHmac: hashCode(secrets.pepper, id, code),
           expiresAt,
@@ -429,7 +431,14 @@ export function createVerificationService({
           now: at,
         })
       })
+      // A resend that queued no text (it lost its race, or could not be written) gives back the
+      // cost it reserved: the caps count what was sent, not what was tried.
+      const text = await renewing.catch(async (error: unknown) => {
+        if (reservation) await fraud.releaseResend(reservation)
+        throw error
+      })
       if (!text) {
+        if (reservation) await fraud.releaseResend(reservation)
         // Another resend, a check or a cancel changed the verification since it was read: the
         // answer says what it is now (the winning resend's wait, say), as if this one came after.
         const current = await loadVerification(db, project.id, id, auth.apiKey.mode)
@@ -438,6 +447,7 @@ export function createVerificationService({
           new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
         )
       }
+      if (reservation) await fraud.afterResend(reservation)
       if (claim) dispatcher?.handOff(text, expiresAt)
       else if (!suppressed) onEnqueued()
       return {
