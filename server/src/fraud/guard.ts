@@ -73,7 +73,8 @@ export interface FraudGuardOptions {
   checks?: readonly FraudCheck[]
 }
 
-const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
+/** Wrong codes are counted per number over this sliding window. */
+export const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
 
 function worst(findings: Finding[]): Decision {
   let decision: Decision = 'allow'

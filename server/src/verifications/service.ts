@@ -14,7 +14,7 @@ import type {
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
 import type { TemplateData } from '../carriers/types'
-import type { FraudGuard } from '../fraud/guard'
+import { type FraudGuard, WRONG_CODE_WINDOW_MS } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { RequestLogContext } from '../logger'
@@ -42,6 +42,7 @@ import {
   markApproved,
   markCanceled,
   markFailed,
+  maxAttemptsError,
   notPendingError,
   releaseAttempt,
   renewCode,
@@ -317,12 +318,23 @@ export function createVerificationService({
         }
         throw notPendingError(row, at)
       }
-      const fail = async (): Promise<never> => {
-        await markFailed(db, projectId, id, at)
-        throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
-      }
       // Guessing is bounded per number too: new verifications do not bring new guesses.
       const maxWrong = fraud.settingsOf(auth.project.fraud_settings).maxWrongCodesPerNumber
+      const fail = async (wrongOnNumber: number): Promise<never> => {
+        await markFailed(db, projectId, id, at)
+        // Out of this verification's checks: a new one takes five more. Out of the number's
+        // (the guard's wrong codes per number over a day): a new one would fail at its first
+        // check too, so the answer says to come back when the day's count has moved on.
+        if (wrongOnNumber < maxWrong) throw maxAttemptsError(reserved, at)
+        throw new ApiError(
+          'max_attempts_reached',
+          { attemptsLeft: 0, retry: 'later' },
+          {
+            message: 'Too many incorrect codes for this number. Try again later.',
+            retryAfterSeconds: WRONG_CODE_WINDOW_MS / 1000,
+          },
+        )
+      }
       let wrongBefore: number
       try {
         wrongBefore = await fraud.wrongCodes(projectId, reserved.phone)
@@ -333,12 +345,12 @@ export function createVerificationService({
         else await inStartTransaction((trx) => releaseAttempt(trx, projectId, id))
         throw error
       }
-      if (wrongBefore >= maxWrong) await fail()
+      if (wrongBefore >= maxWrong) await fail(wrongBefore)
 
       if (!codeMatches(secrets.pepper, id, code, reserved.code_hmac)) {
         const wrong = (await fraud.countWrongCode(projectId, reserved.phone)) ?? wrongBefore + 1
         const attemptsLeft = MAX_CHECKS - reserved.attempts
-        if (attemptsLeft <= 0 || wrong >= maxWrong) await fail()
+        if (attemptsLeft <= 0 || wrong >= maxWrong) await fail(wrong)
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 

@@ -54,11 +54,23 @@ export async function loadVerification(
   return row
 }
 
+/**
+ * This verification's five checks are spent: no wait makes it take another, so the answer says
+ * to start a new verification (which may be done at once), and its Retry-After is the time
+ * until this one's code would have expired anyway, so that a client that repeats requests on
+ * 429 after Retry-After does not repeat this one every second (it is at least 1 s).
+ */
+export function maxAttemptsError(row: Pick<Verification, 'expires_at'>, at: number): ApiError {
+  return new ApiError(
+    'max_attempts_reached',
+    { attemptsLeft: 0, retry: 'new_verification' },
+    { retryAfterSeconds: Math.max(0, row.expires_at - at) / 1000 },
+  )
+}
+
 /** The error that says why `row` can take no check or resend. */
 export function notPendingError(row: Verification, at: number): ApiError {
-  if (row.status === 'failed' || row.attempts >= MAX_CHECKS) {
-    return new ApiError('max_attempts_reached', {}, { retryAfterSeconds: 0 })
-  }
+  if (row.status === 'failed' || row.attempts >= MAX_CHECKS) return maxAttemptsError(row, at)
   if (row.status === 'expired' || (row.status === 'pending' && row.expires_at <= at)) {
     return new ApiError('verification_expired')
   }
@@ -120,7 +132,7 @@ export async function reserveAttempt(
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_CHECKS)
     .where('expires_at', '>', at)
-    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals'])
+    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals', 'expires_at'])
     .executeTakeFirst()
 }
 

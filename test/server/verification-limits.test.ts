@@ -1,6 +1,7 @@
 /**
- * Resends racing on one verification across two real server processes: one is sent, and the
- * spend caps hold only what was sent (a resend that lost keeps no reservation).
+ * The verification API's limits on two real server processes sharing a database: resends racing
+ * on one verification (one is sent, and the spend caps hold only what was sent: a resend that
+ * lost keeps no reservation), and the answer to a verification out of checks.
  */
 import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type CreatedProject,
   cliAsync,
+  sandboxCode,
   startTextgate,
   TEST_SECRET,
   tempDir,
@@ -32,7 +34,7 @@ function counterKey(plain: string): string {
   return createHmac('sha256', secret).update(plain).digest('base64url').slice(0, 32)
 }
 
-describe.each(DIALECTS)('resends racing on two server processes (%s)', (dialect) => {
+describe.each(DIALECTS)('the verification API on two server processes (%s)', (dialect) => {
   const dir = tempDir('tg-resend-')
   let storage: TestStorage | undefined
   let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
@@ -92,6 +94,40 @@ describe.each(DIALECTS)('resends racing on two server processes (%s)', (dialect)
     }
   }
 
+  it('tells a client out of checks to start again, not to repeat the check in a second', async () => {
+    const headers = {
+      Authorization: `Bearer ${project.publishableKey}`,
+      Origin: ORIGIN,
+      'Content-Type': 'application/json',
+      'X-Forwarded-For': '203.0.113.62',
+    }
+    const started = await fetch(`${servers[0]!.url}/v1/verifications`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ phone: '+447400123612', consent: { accepted: true } }),
+    })
+    const { id } = (await started.json()) as { id: string }
+    const code = await sandboxCode(servers[0]!.url, project, '+447400123612')
+    const wrong = code === '000000' ? '111111' : '000000'
+    let last: Response | undefined
+    for (let i = 0; i < 5; i++) {
+      last = await fetch(`${servers[i % 2]!.url}/v1/verifications/${id}/check`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ code: wrong }),
+      })
+    }
+    expect(last!.status).toBe(429)
+    expect(((await last!.json()) as { error: unknown }).error).toMatchObject({
+      code: 'max_attempts_reached',
+      retry: 'new_verification',
+    })
+    // The code's 10 minutes, less the few seconds this took.
+    const wait = Number(last!.headers.get('Retry-After'))
+    expect(wait).toBeGreaterThan(570)
+    expect(wait).toBeLessThanOrEqual(600)
+  })
+
   it('reserves the cost of the one resend sent, none for those that lost', async () => {
     const headers = {
       Authorization: `Bearer ${project.publishableKey}`,
@@ -129,7 +165,10 @@ describe.each(DIALECTS)('resends racing on two server processes (%s)', (dialect)
       `SELECT count(*) AS n FROM messages WHERE verification_id = '${id}'`,
     )
     expect(Number(messages[0]?.n)).toBe(2)
-    // The day's spend is two texts' (the start's and the one resend's), at the project's price.
+    // The day's spend is what was texted (this start and its one resend, and the other test's
+    // start), at the project's price: none of the losers' reservations.
+    const texts = await query<{ n: number }>('SELECT count(*) AS n FROM messages')
+    const spent = Number(texts[0]?.n) * ONE_TEXT
     const day = Math.floor(Date.now() / DAY_MS) * DAY_MS
     const spend = async (scope: string) => {
       const key = counterKey(`spend:${project.projectId}:${scope}:${day}`)
@@ -138,7 +177,7 @@ describe.each(DIALECTS)('resends racing on two server processes (%s)', (dialect)
       )
       return rows.map((row) => Number(row.count))
     }
-    expect(await spend('project')).toEqual([2 * ONE_TEXT])
-    expect(await spend('country:GB')).toEqual([2 * ONE_TEXT])
+    expect(await spend('project')).toEqual([spent])
+    expect(await spend('country:GB')).toEqual([spent])
   })
 })
