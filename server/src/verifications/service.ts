@@ -325,7 +325,7 @@ export function createVerificationService({
         // Out of this verification's checks: a new one takes five more. Out of the number's
         // (the guard's wrong codes per number over a day): a new one would fail at its first
         // check too, so the answer says to come back when the day's count has moved on.
-        if (wrongOnNumber < maxWrong) throw maxAttemptsError(reserved, at)
+        if (wrongOnNumber < maxWrong) throw maxAttemptsError(reserved, at, { attemptsLeft: 0 })
         throw new ApiError(
           'max_attempts_reached',
           { attemptsLeft: 0, retry: 'later' },

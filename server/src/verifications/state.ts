@@ -11,6 +11,7 @@ import { verificationsTotal } from '../metrics'
 import type { Database, DatabaseWriter, KeyMode, NewVerification, Verification } from '../storage'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
 import { anyEndpointWants, type EndpointsRead, emitWebhookEvent } from '../webhooks/emit'
+import { withFields } from '../with-fields'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -60,12 +61,14 @@ export async function loadVerification(
  * until this one's code would have expired anyway, so that a client that repeats requests on
  * 429 after Retry-After does not repeat this one every second (it is at least 1 s).
  */
-export function maxAttemptsError(row: Pick<Verification, 'expires_at'>, at: number): ApiError {
-  return new ApiError(
-    'max_attempts_reached',
-    { attemptsLeft: 0, retry: 'new_verification' },
-    { retryAfterSeconds: Math.max(0, row.expires_at - at) / 1000 },
-  )
+export function maxAttemptsError(
+  row: Pick<Verification, 'expires_at'>,
+  at: number,
+  details: { attemptsLeft?: 0 } = {},
+): ApiError {
+  return new ApiError('max_attempts_reached', withFields(details, { retry: 'new_verification' }), {
+    retryAfterSeconds: Math.max(0, row.expires_at - at) / 1000,
+  })
 }
 
 /** The error that says why `row` can take no check or resend. */
