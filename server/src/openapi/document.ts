@@ -363,7 +363,8 @@ export const OPERATIONS: Operation[] = [
     path: '/v1/sandbox/numbers/random',
     operationId: 'sandboxRandomNumber',
     errors: [422],
-    summary: 'A valid mobile number reserved for tests.',
+    summary:
+      "A valid mobile number reserved for tests, that a start of the project reads as `country` (a territory sharing another's numbering, such as IM, only where the project allows it and not the other country).",
     tag: 'Sandbox',
     security: 'testSecret',
     query: queryParams(SandboxRandomNumberQuery, { country: 'ISO 3166-1 alpha-2.' }),

@@ -143,8 +143,8 @@ export function createVerificationService({
     async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
       const at = now()
       const { project, apiKey } = auth
-      const phone = parsePhoneAnyType(input.phone, input.country)
       const countries = allowedCountries(project)
+      const phone = parsePhoneAnyType(input.phone, input.country, countries)
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
       }
