@@ -21,6 +21,8 @@ import {
 } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
+/** A store's page in development, with a port. */
+const DEV_ORIGIN = 'http://localhost:5173'
 const RESENDS = 8
 /** The price of one text to GB set for the project, in millionths (as the counters hold it). */
 const ONE_TEXT = 70_000
@@ -59,6 +61,8 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
         'Racing',
         '--origin',
         ORIGIN,
+        '--origin',
+        DEV_ORIGIN,
         '--fraud-settings',
         settings,
         '--json',
@@ -104,10 +108,10 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
     const started = await fetch(`${servers[0]!.url}/v1/verifications`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ phone: '+447400123612', consent: { accepted: true } }),
+      body: JSON.stringify({ phone: '+447400789612', consent: { accepted: true } }),
     })
     const { id } = (await started.json()) as { id: string }
-    const code = await sandboxCode(servers[0]!.url, project, '+447400123612')
+    const code = await sandboxCode(servers[0]!.url, project, '+447400789612')
     const wrong = code === '000000' ? '111111' : '000000'
     let last: Response | undefined
     for (let i = 0; i < 5; i++) {
@@ -126,6 +130,27 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
     const wait = Number(last!.headers.get('Retry-After'))
     expect(wait).toBeGreaterThan(570)
     expect(wait).toBeLessThanOrEqual(600)
+  })
+
+  it("ends a code's text with the WebOTP line of the page's host, without its port", async () => {
+    const phone = '+447400456613'
+    const started = await fetch(`${servers[1]!.url}/v1/verifications`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${project.publishableKey}`,
+        Origin: DEV_ORIGIN,
+        'Content-Type': 'application/json',
+        'X-Forwarded-For': '203.0.113.63',
+      },
+      body: JSON.stringify({ phone, consent: { accepted: true } }),
+    })
+    expect(started.status).toBe(201)
+    const code = await sandboxCode(servers[0]!.url, project, phone)
+    const inbox = await fetch(`${servers[0]!.url}/v1/sandbox/messages?to=${phone}`, {
+      headers: { Authorization: `Bearer ${project.secretKey}` },
+    })
+    const [message] = (await inbox.json()) as { body: string }[]
+    expect(message!.body.split('\n').at(-1)).toBe(`@localhost #${code}`)
   })
 
   it('reserves the cost of the one resend sent, none for those that lost', async () => {
