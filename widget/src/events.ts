@@ -23,7 +23,10 @@ export interface TextgateErrorDetail {
   code: string
   /** The message shown to the shopper, in the widget's language. */
   message: string
-  /** Seconds to wait, for `rate_limited`. */
+  /**
+   * Seconds to wait before trying the step again (the answer's Retry-After: `rate_limited`,
+   * `max_sends_reached`); never for a refusal that ends the verification (`max_attempts_reached`).
+   */
   retryAfter?: number
 }
 

@@ -182,6 +182,24 @@ describe('project settings from GET /v1/config', () => {
     expect(server.calls.at(-1)!.body).to.include({ phone: '+33612345678', country: 'FR' })
   })
 
+  it('sends a number its own parse reads as GB to a project that allows only IM, for the server to place', async () => {
+    // Sure's Manx 07924 numbers are in GB's ranges too: the server counts them as IM for such a
+    // project (a number of GB's own ranges it refuses with country_not_allowed).
+    server = fakeServer({
+      '/v1/config': [config({ allowedCountries: ['IM'] })],
+      '/v1/verifications': [started()],
+    })
+    const { el } = await mount('default-country="IM"')
+    await waitUntil(
+      () => (el as unknown as { phone: { allowed: unknown } }).phone.allowed !== null,
+      'the settings never arrived',
+    )
+    await fillPhone(el, '+44 7924 123456')
+    part<HTMLButtonElement>(el, 'submit-button').click()
+    await waitUntil(() => part(el, 'code-input'), 'code step never showed', { timeout: 5000 })
+    expect(server.calls.at(-1)!.body).to.include({ phone: '+447924123456' })
+  })
+
   it('works without the settings when the server cannot answer', async () => {
     server = fakeServer({ '/v1/config': ['network-error'], '/v1/verifications': [started()] })
     const { el } = await mount('default-country="GB"')

@@ -52,6 +52,16 @@ describe('problem controller', () => {
     expect([problem.message, problem.at, problem.terminal]).to.deep.equal(['', '', false])
   })
 
+  it('gives no wait with a refusal that ends the verification (its Retry-After is no wait)', () => {
+    const { problem } = setup()
+    const detail = problem.fail(refused('max_attempts_reached', 600), 'code', undefined, true)
+    expect(detail).to.deep.equal({
+      code: 'max_attempts_reached',
+      message: en.errors.max_attempts_reached,
+    })
+    expect([problem.terminal, problem.waitUntil]).to.deep.equal([true, 0])
+  })
+
   it('words a rate limit as a wait from now, counts it down, and lifts it at the end', () => {
     const { problem, clock } = setup()
     const detail = problem.fail(refused('rate_limited', 90), 'phone')

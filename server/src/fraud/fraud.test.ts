@@ -575,6 +575,7 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       })
       const phone = '+447400150015'
       const codes: string[] = []
+      const answers: { retry?: string; retryAfter: string | null }[] = []
       for (let v = 0; v < 2; v++) {
         const res = await start(publishableKey, phone)
         for (let i = 0; i < 5; i++) {
@@ -583,6 +584,10 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
             body: { code: '000000' },
           })
           codes.push(check.json.error.code)
+          answers.push({
+            retry: check.json.error.retry,
+            retryAfter: check.headers.get('Retry-After'),
+          })
         }
       }
       // 5 on the first (the fifth fails it), then the second stops at the 7th wrong guess overall.
@@ -591,6 +596,10 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
         'max_attempts_reached',
       ])
       expect(codes.slice(5, 7)).toEqual(['incorrect_code', 'max_attempts_reached'])
+      // The first verification's checks ran out (a new one helps); the number's did on the
+      // second (a new one would fail at its first check): come back in a day.
+      expect(answers[4]).toMatchObject({ retry: 'new_verification', retryAfter: '600' })
+      expect(answers[6]).toMatchObject({ retry: 'later', retryAfter: '86400' })
       expect(
         codes
           .slice(7)

@@ -73,7 +73,8 @@ export interface FraudGuardOptions {
   checks?: readonly FraudCheck[]
 }
 
-const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
+/** Wrong codes are counted per number over this sliding window. */
+export const WRONG_CODE_WINDOW_MS = 24 * 3_600_000
 
 function worst(findings: Finding[]): Decision {
   let decision: Decision = 'allow'
@@ -90,6 +91,15 @@ function refusalError(finding: Finding): ApiError {
     return new ApiError(code, details, { retryAfterSeconds: (retryAfterMs ?? 60_000) / 1000 })
   }
   return new ApiError(code, details)
+}
+
+/** What {@link FraudGuard.reserveResend} decided and reserved, for the resend to settle. */
+export interface ResendReservation {
+  ctx: FraudContext
+  /** No text may be sent. */
+  decoy: boolean
+  /** The `reserve` checks ran (their reservation is to be given back if no text is queued). */
+  reserved: boolean
 }
 
 interface Enforced {
@@ -320,15 +330,16 @@ export function createFraudGuard({
 
     /**
      * Before a resend: the checks that hold a resend to what a start would get now (a
-     * restricted destination), then its cost reserved against the daily caps; counted as a code
-     * sent. `answered`: the start passed a challenge. Returns true when the resend becomes a
-     * decoy, false to send.
+     * restricted destination), then its cost reserved against the daily caps. `answered`: the
+     * start passed a challenge. `decoy` is true when the resend becomes a decoy, false to send.
+     * The resend then either queues its text and calls {@link afterResend} (counted as a code
+     * sent), or queues none (it lost a race) and calls {@link releaseResend}.
      */
     async reserveResend(
       input: Omit<AssessInput, 'numberType' | 'challenge' | 'captchaToken'> & {
         answered: boolean
       },
-    ): Promise<boolean> {
+    ): Promise<ResendReservation> {
       const ctx = contextOf(input, input.answered)
       const held = await runChecks(resendScreening, ctx, (check) =>
         (check.beforeResend as NonNullable<FraudCheck['beforeResend']>)(ctx, deps),
@@ -345,10 +356,40 @@ export function createFraudGuard({
           held.shadowReasons,
           findings,
         )
-        return true
       }
-      await afterSent(ctx)
-      return false
+      return { ctx, decoy: findings.length > 0, reserved: reserved !== undefined }
+    },
+
+    /** A resend's text was queued: counted as a code sent (unless a decoy). Never throws. */
+    async afterResend(reservation: ResendReservation): Promise<void> {
+      if (reservation.decoy) return
+      await afterSent(reservation.ctx).catch((error: unknown) => {
+        requestLogger(logger, reservation.ctx.request)?.warn(
+          { err: error },
+          'fraud guard: could not count a text sent',
+        )
+      })
+    },
+
+    /**
+     * A resend queued no text after all (another resend, a check or a cancel changed the
+     * verification first): what it reserved is given back, exactly, so the caps count only what
+     * was sent. Never throws: a release that fails is logged (the caps then keep it, as before).
+     */
+    async releaseResend(reservation: ResendReservation): Promise<void> {
+      if (!reservation.reserved) return
+      const { ctx } = reservation
+      const released = await Promise.allSettled(
+        reserving.map((check) => check.release?.(ctx, deps)),
+      )
+      for (const release of released) {
+        if (release.status === 'rejected') {
+          requestLogger(logger, ctx.request)?.warn(
+            { err: release.reason },
+            'fraud guard: could not give back the cost of a resend not sent',
+          )
+        }
+      }
     },
 
     /** Records the decision with the verification it produced (inside its transaction). */

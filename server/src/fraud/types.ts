@@ -157,6 +157,12 @@ export interface FraudCheck {
   mode(settings: FraudSettings): CheckMode
   run(ctx: FraudContext, deps: CheckDeps): Promise<CheckOutcome>
   /**
+   * A `reserve` check gives back what its `run` reserved with `ctx` for a text that was never
+   * queued after all (a resend that lost its race to another): exactly that amount, in the same
+   * window.
+   */
+  release?(ctx: FraudContext, deps: CheckDeps): Promise<void>
+  /**
    * A code was queued (a start or resend). For a decoy the project id is `<project>:decoy`,
    * so decoys are counted apart, never as codes sent.
    */

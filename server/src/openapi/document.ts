@@ -111,7 +111,7 @@ export const RESPONSE_HEADERS = {
   },
   'Retry-After': {
     description:
-      'Seconds to wait before trying again: sent with every 429, and with a 503 that expects to pass.',
+      'Seconds before the same request may be repeated: sent with every 429, and with a 503 that expects to pass. A 429 `max_attempts_reached` is never lifted by waiting: its `retry` says what helps (`new_verification`: start one now; `later`: the number is out of wrong codes for a day).',
     schema: { type: 'integer', minimum: 1 },
   },
   'Idempotent-Replayed': {
@@ -363,7 +363,8 @@ export const OPERATIONS: Operation[] = [
     path: '/v1/sandbox/numbers/random',
     operationId: 'sandboxRandomNumber',
     errors: [422],
-    summary: 'A valid mobile number reserved for tests.',
+    summary:
+      "A valid mobile number reserved for tests, that a start of the project reads as `country` (a territory sharing another's numbering, such as IM, only where the project allows it and not the other country).",
     tag: 'Sandbox',
     security: 'testSecret',
     query: queryParams(SandboxRandomNumberQuery, { country: 'ISO 3166-1 alpha-2.' }),

@@ -81,6 +81,31 @@ describe('parsePhoneAnyType with an extension', () => {
   it('still reads the number alone', () => {
     expect(parsePhoneAnyType('+1 650 253 0000').e164).toBe('+16502530000')
   })
+
+  it("reads a territory's own ranges as the territory where the project allows it and not the main country", () => {
+    const read = (phone: string, country?: string, allowed?: string[] | null) => {
+      const { country: as, type } = parsePhoneAnyType(phone, country, allowed)
+      return `${as} ${type}`
+    }
+    // Sure's Manx 07924 is in GB's ranges too: libphonenumber-js reads it as GB's.
+    expect(read('+447924123456')).toBe('GB MOBILE')
+    expect(read('+447924123456', 'IM', null)).toBe('GB MOBILE')
+    expect(read('+447924123456', 'IM', ['GB', 'IM'])).toBe('GB MOBILE')
+    expect(read('+447924123456', undefined, ['IM'])).toBe('IM MOBILE')
+    expect(read('07924 123456', 'IM', ['IM'])).toBe('IM MOBILE')
+    expect(read('+447924123456', 'GB', ['FR', 'IM'])).toBe('IM MOBILE')
+    // Manx Telecom's 07624 is IM's alone.
+    expect(read('+447624123456')).toBe('IM MOBILE')
+    // The caller's country first among the territories that hold the number.
+    expect(read('+393123456789', undefined, ['VA'])).toBe('VA MOBILE')
+    expect(read('+358412345678', undefined, ['AX'])).toBe('AX MOBILE')
+    expect(read('+61412345678', 'CX', ['CC', 'CX'])).toBe('CX MOBILE')
+    expect(read('+61412345678', undefined, ['CC', 'CX'])).toBe('CC MOBILE')
+    // Not in the territory's ranges (GB's own, a US number), or of another calling code: as read.
+    expect(read('+447400123456', 'IM', ['IM'])).toBe('GB MOBILE')
+    expect(read('+12015550123', 'PR', ['PR', 'CA'])).toBe('US FIXED_LINE_OR_MOBILE')
+    expect(read('+33612345678', 'IM', ['IM'])).toBe('FR MOBILE')
+  })
 })
 
 describe('the countries operators and callers may name (shared/countries.ts)', () => {

@@ -5,13 +5,16 @@
  */
 
 import { asciiDigits } from '@textgate/shared'
+import { type E164Number, PhoneNumber } from 'libphonenumber-js/core'
 import {
   type CountryCode,
   getCountries,
   getCountryCallingCode,
+  isSupportedCountry,
   type NumberType,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
+import maxMetadata from 'libphonenumber-js/max/metadata'
 import { ApiError } from '../http/errors'
 
 export interface ParsedPhone {
@@ -41,8 +44,12 @@ export const SMS_CAPABLE_TYPES: ReadonlySet<string> = new Set(['MOBILE', 'FIXED_
  * @example
  * parsePhone('(201) 555-0123', 'US') // { e164: '+12015550123', country: 'US', type: ... }
  */
-export function parsePhone(phone: string, country?: string): ParsedPhone {
-  const parsed = parsePhoneAnyType(phone, country)
+export function parsePhone(
+  phone: string,
+  country?: string,
+  allowed?: readonly string[] | null,
+): ParsedPhone {
+  const parsed = parsePhoneAnyType(phone, country, allowed)
   if (!SMS_CAPABLE_TYPES.has(parsed.type)) {
     throw new ApiError('unsupported_number_type', { numberType: parsed.type.toLowerCase() })
   }
@@ -52,8 +59,18 @@ export function parsePhone(phone: string, country?: string): ParsedPhone {
 /**
  * Like {@link parsePhone}, but any valid number passes, whatever its type (`UNKNOWN` when
  * the metadata cannot tell): the fraud guard decides which types may receive a code.
+ *
+ * `allowed`: the project's countries (null or absent: every country). A number several
+ * countries' ranges hold is libphonenumber-js's main country's (GB for a Manx 07924, IT for any
+ * Vatican mobile, FI for an Åland one); where the project does not allow that country but allows
+ * a territory sharing its calling code whose own ranges hold the number, it is that territory's
+ * (`country`, the caller's, first): {@link territoryOf}.
  */
-export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone {
+export function parsePhoneAnyType(
+  phone: string,
+  country?: string,
+  allowed?: readonly string[] | null,
+): ParsedPhone {
   // Digits of any script and a full-width plus read as the widget reads them (a `٠٠` or `＋`
   // international prefix included, which libphonenumber-js alone takes for a national number).
   // So are spaces of any width and invisible marks, which the widget drops and
@@ -87,7 +104,37 @@ export function parsePhoneAnyType(phone: string, country?: string): ParsedPhone 
   if (parsed.ext) {
     throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
   }
+  if (allowed && !allowed.includes(parsed.country)) {
+    const territory = territoryOf(parsed.number, parsed.countryCallingCode, country, allowed)
+    if (territory) return { e164: parsed.number, country: territory.country, type: territory.type }
+  }
   return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
+}
+
+/**
+ * The first of `allowed` (`hint` first when it is one of them) that shares `e164`'s calling code
+ * and whose own ranges hold the number, with the number's type there. Only a project that would
+ * refuse the number as libphonenumber-js reads it asks: a territory never takes a number from a
+ * country the project allows, so no caller can move a number's count (the fraud guard's
+ * per-country budgets and spend caps) from an allowed country to a territory by naming it.
+ */
+function territoryOf(
+  e164: string,
+  callingCode: string,
+  hint: string | undefined,
+  allowed: readonly string[],
+): { country: string; type: ParsedPhone['type'] } | undefined {
+  const candidates = hint && allowed.includes(hint) ? [hint, ...allowed] : allowed
+  for (const candidate of candidates) {
+    if (!isSupportedCountry(candidate) || getCountryCallingCode(candidate) !== callingCode) continue
+    // The number read in the candidate's own numbering plan (its patterns alone).
+    const number = new PhoneNumber(e164 as E164Number, maxMetadata)
+    number.country = candidate
+    const type = number.getType()
+    if (type !== undefined || number.isValid())
+      return { country: candidate, type: type ?? 'UNKNOWN' }
+  }
+  return undefined
 }
 
 /**

@@ -23,4 +23,18 @@ describe('sandbox test numbers', () => {
     expect(none).toEqual(expect.arrayContaining(['AX', 'IM', 'VA']))
     expect(none.length).toBeLessThan(20)
   })
+
+  it("are, for a project that allows only a territory sharing another's numbering, the territory's", () => {
+    // libphonenumber-js reads these as GB's, IT's, FI's, AU's and NO's; a project that allows
+    // only the territory reads the territory's own ranges as the territory.
+    for (const country of ['IM', 'JE', 'GG', 'VA', 'AX', 'CC', 'CX', 'SJ']) {
+      for (let draw = 0; draw < 3; draw++) {
+        const phone = randomMobileNumber(country, [country])
+        expect(phone, country).toBeDefined()
+        expect(parsePhone(phone!, undefined, [country]).country, `${country}: ${phone}`).toBe(
+          country,
+        )
+      }
+    }
+  })
 })

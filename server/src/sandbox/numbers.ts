@@ -5,21 +5,21 @@
  * @module
  */
 import { randomInt } from 'node:crypto'
-import {
-  type CountryCode,
-  getExampleNumber,
-  parsePhoneNumberWithError,
-} from 'libphonenumber-js/max'
+import { type CountryCode, getExampleNumber } from 'libphonenumber-js/max'
 import examples from 'libphonenumber-js/mobile/examples'
-import { SMS_CAPABLE_TYPES } from '../phone'
+import { parsePhone } from '../phone'
 
 /**
- * A random valid mobile number of `country` in E.164, or undefined when there is none that
- * reads as `country`: a territory that shares another's numbering plan (AX and FI, IM and GB, VA
- * and IT…) has numbers libphonenumber-js reads as the other's, which a start then counts as
- * that country (refused by a project that allows only the territory).
+ * A random valid mobile number of `country` in E.164 that a start of a project allowing
+ * `allowed` (null: every country) reads as `country`, or undefined when there is none. A
+ * territory that shares another's numbering plan (AX and FI, IM and GB, VA and IT…) has numbers
+ * that libphonenumber-js reads as the other's: a project that allows the territory and not the
+ * other country reads the territory's own ranges as the territory (see phone/), others do not.
  */
-export function randomMobileNumber(country: string): string | undefined {
+export function randomMobileNumber(
+  country: string,
+  allowed: readonly string[] | null = null,
+): string | undefined {
   const example = getExampleNumber(country as CountryCode, examples)
   if (!example) return undefined
   const national = example.nationalNumber
@@ -31,16 +31,14 @@ export function randomMobileNumber(country: string): string | undefined {
     let tail = ''
     for (let i = 0; i < vary; i++) tail += String(randomInt(0, 10))
     const candidate = `+${example.countryCallingCode}${national.slice(0, national.length - vary)}${tail}`
-    if (readsAs(candidate, country)) return candidate
+    if (readsAs(candidate, country, allowed)) return candidate
   }
-  return readsAs(example.number, country) ? example.number : undefined
+  return readsAs(example.number, country, allowed) ? example.number : undefined
 }
 
-function readsAs(e164: string, country: string): boolean {
+function readsAs(e164: string, country: string, allowed: readonly string[] | null): boolean {
   try {
-    const parsed = parsePhoneNumberWithError(e164)
-    const type = parsed.getType()
-    return parsed.isValid() && parsed.country === country && !!type && SMS_CAPABLE_TYPES.has(type)
+    return parsePhone(e164, undefined, allowed).country === country
   } catch {
     return false
   }

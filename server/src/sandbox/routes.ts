@@ -43,13 +43,13 @@ export function sandboxRoutes(db: Kysely<Database>, encryptionKey: Buffer) {
       if (countries && !countries.includes(country)) {
         throw new ApiError('country_not_allowed', { country })
       }
-      const phone = randomMobileNumber(country)
+      const phone = randomMobileNumber(country, countries)
       if (!phone) {
         throw new ApiError('invalid_request', {
           issues: [
             {
               path: 'country',
-              message: `no mobile number reads as ${country} (its numbers read as another country's, or it has none)`,
+              message: `no mobile number reads as ${country} for this project: it has none, or its numbers read as another country's (a project that allows ${country} and not that country reads them as ${country})`,
             },
           ],
         })

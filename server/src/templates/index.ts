@@ -96,5 +96,8 @@ export function renderCodeMessage({
   const filled = template.replace(PLACEHOLDER, (match, name: string) => values[name] ?? match)
   const text = chinaSignature ? withChinaSignature(filled, chinaSignature) : filled
   if (!origin) return text
-  return `${text}\n\n@${new URL(origin).host} #${code}`
+  // The spec's line names a host, never a port (origin-bound one-time codes: the top-level
+  // origin is ("https", host, null, null), matched same-site): a page in development on
+  // localhost:5173 gets `@localhost`, which browsers' parsers read; `@localhost:5173` they do not.
+  return `${text}\n\n@${new URL(origin).hostname} #${code}`
 }

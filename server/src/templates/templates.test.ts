@@ -65,6 +65,16 @@ describe('code message templates', () => {
     )
   })
 
+  it('writes the host of the WebOTP line without the page port, as the spec reads it', () => {
+    const line = (origin: string) =>
+      renderCodeMessage({ ...base, origin, locale: 'en' })
+        .split('\n')
+        .at(-1)
+    expect(line('http://localhost:5173')).toBe('@localhost #482913')
+    expect(line('https://shop.example:8443')).toBe('@shop.example #482913')
+    expect(line('https://shop.example:443')).toBe('@shop.example #482913')
+  })
+
   it('refuses templates without {code}, with unknown placeholders or too long', () => {
     expect(() => validTemplatesJson({ en: 'Your code' })).toThrow(/must contain \{code\}/)
     expect(() => validTemplatesJson({ en: '{code} {name}' })).toThrow(

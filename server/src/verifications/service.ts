@@ -14,7 +14,7 @@ import type {
 } from '@textgate/shared'
 import type { Kysely } from 'kysely'
 import type { TemplateData } from '../carriers/types'
-import type { FraudGuard } from '../fraud/guard'
+import { type FraudGuard, WRONG_CODE_WINDOW_MS } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
 import type { RequestLogContext } from '../logger'
@@ -42,6 +42,7 @@ import {
   markApproved,
   markCanceled,
   markFailed,
+  maxAttemptsError,
   notPendingError,
   releaseAttempt,
   renewCode,
@@ -142,8 +143,8 @@ export function createVerificationService({
     async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
       const at = now()
       const { project, apiKey } = auth
-      const phone = parsePhoneAnyType(input.phone, input.country)
       const countries = allowedCountries(project)
+      const phone = parsePhoneAnyType(input.phone, input.country, countries)
       if (countries && !countries.includes(phone.country)) {
         throw new ApiError('country_not_allowed', { country: phone.country })
       }
@@ -317,12 +318,23 @@ export function createVerificationService({
         }
         throw notPendingError(row, at)
       }
-      const fail = async (): Promise<never> => {
-        await markFailed(db, projectId, id, at)
-        throw new ApiError('max_attempts_reached', { attemptsLeft: 0 }, { retryAfterSeconds: 0 })
-      }
       // Guessing is bounded per number too: new verifications do not bring new guesses.
       const maxWrong = fraud.settingsOf(auth.project.fraud_settings).maxWrongCodesPerNumber
+      const fail = async (wrongOnNumber: number): Promise<never> => {
+        await markFailed(db, projectId, id, at)
+        // Out of this verification's checks: a new one takes five more. Out of the number's
+        // (the guard's wrong codes per number over a day): a new one would fail at its first
+        // check too, so the answer says to come back when the day's count has moved on.
+        if (wrongOnNumber < maxWrong) throw maxAttemptsError(reserved, at, { attemptsLeft: 0 })
+        throw new ApiError(
+          'max_attempts_reached',
+          { attemptsLeft: 0, retry: 'later' },
+          {
+            message: 'Too many incorrect codes for this number. Try again later.',
+            retryAfterSeconds: WRONG_CODE_WINDOW_MS / 1000,
+          },
+        )
+      }
       let wrongBefore: number
       try {
         wrongBefore = await fraud.wrongCodes(projectId, reserved.phone)
@@ -333,12 +345,12 @@ export function createVerificationService({
         else await inStartTransaction((trx) => releaseAttempt(trx, projectId, id))
         throw error
       }
-      if (wrongBefore >= maxWrong) await fail()
+      if (wrongBefore >= maxWrong) await fail(wrongBefore)
 
       if (!codeMatches(secrets.pepper, id, code, reserved.code_hmac)) {
         const wrong = (await fraud.countWrongCode(projectId, reserved.phone)) ?? wrongBefore + 1
         const attemptsLeft = MAX_CHECKS - reserved.attempts
-        if (attemptsLeft <= 0 || wrong >= maxWrong) await fail()
+        if (attemptsLeft <= 0 || wrong >= maxWrong) await fail(wrong)
         throw new ApiError('incorrect_code', { attemptsLeft })
       }
 
@@ -386,18 +398,20 @@ export function createVerificationService({
 
       // A resend is a text paid for like the first: it reserves its cost against the spend caps
       // and counts as a code sent; past a cap it becomes a decoy too.
-      const suppressed =
-        row.risk_decision === 'block' ||
-        (await fraud.reserveResend({
-          projectId: project.id,
-          fraudSettings: project.fraud_settings,
-          mode: row.mode,
-          phone: row.phone,
-          country: row.country,
-          ip: meta.ip,
-          request: meta.request,
-          answered: row.risk_decision === 'challenge',
-        }))
+      const reservation =
+        row.risk_decision === 'block'
+          ? undefined
+          : await fraud.reserveResend({
+              projectId: project.id,
+              fraudSettings: project.fraud_settings,
+              mode: row.mode,
+              phone: row.phone,
+              country: row.country,
+              ip: meta.ip,
+              request: meta.request,
+              answered: row.risk_decision === 'challenge',
+            })
+      const suppressed = reservation?.decoy ?? true
 
       const code = generateCode(row.code_length)
       const expiresAt = at + CODE_TTL_MS
@@ -406,7 +420,7 @@ export function createVerificationService({
       const resendAfter = row.sends + 1 >= MAX_SENDS ? expiresAt : at + resendDelayMs(row.sends + 1)
       const claim = suppressed ? undefined : dispatcher?.claimForHandoff(at)
       const locale = input.locale ?? row.locale
-      const text = await db.transaction().execute(async (trx) => {
+      const renewing = db.transaction().execute(async (trx) => {
         const renewed = await renewCode(trx, row, {
           codeHmac: hashCode(secrets.pepper, id, code),
           expiresAt,
@@ -429,7 +443,14 @@ export function createVerificationService({
           now: at,
         })
       })
+      // A resend that queued no text (it lost its race, or could not be written) gives back the
+      // cost it reserved: the caps count what was sent, not what was tried.
+      const text = await renewing.catch(async (error: unknown) => {
+        if (reservation) await fraud.releaseResend(reservation)
+        throw error
+      })
       if (!text) {
+        if (reservation) await fraud.releaseResend(reservation)
         // Another resend, a check or a cancel changed the verification since it was read: the
         // answer says what it is now (the winning resend's wait, say), as if this one came after.
         const current = await loadVerification(db, project.id, id, auth.apiKey.mode)
@@ -438,6 +459,7 @@ export function createVerificationService({
           new ApiError('rate_limited', {}, { retryAfterSeconds: 1 })
         )
       }
+      if (reservation) await fraud.afterResend(reservation)
       if (claim) dispatcher?.handOff(text, expiresAt)
       else if (!suppressed) onEnqueued()
       return {

@@ -11,6 +11,7 @@ import { verificationsTotal } from '../metrics'
 import type { Database, DatabaseWriter, KeyMode, NewVerification, Verification } from '../storage'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
 import { anyEndpointWants, type EndpointsRead, emitWebhookEvent } from '../webhooks/emit'
+import { withFields } from '../with-fields'
 
 export const CODE_TTL_MS = 10 * 60_000
 export const MAX_CHECKS = 5
@@ -54,11 +55,25 @@ export async function loadVerification(
   return row
 }
 
+/**
+ * This verification's five checks are spent: no wait makes it take another, so the answer says
+ * to start a new verification (which may be done at once), and its Retry-After is the time
+ * until this one's code would have expired anyway, so that a client that repeats requests on
+ * 429 after Retry-After does not repeat this one every second (it is at least 1 s).
+ */
+export function maxAttemptsError(
+  row: Pick<Verification, 'expires_at'>,
+  at: number,
+  details: { attemptsLeft?: 0 } = {},
+): ApiError {
+  return new ApiError('max_attempts_reached', withFields(details, { retry: 'new_verification' }), {
+    retryAfterSeconds: Math.max(0, row.expires_at - at) / 1000,
+  })
+}
+
 /** The error that says why `row` can take no check or resend. */
 export function notPendingError(row: Verification, at: number): ApiError {
-  if (row.status === 'failed' || row.attempts >= MAX_CHECKS) {
-    return new ApiError('max_attempts_reached', {}, { retryAfterSeconds: 0 })
-  }
+  if (row.status === 'failed' || row.attempts >= MAX_CHECKS) return maxAttemptsError(row, at)
   if (row.status === 'expired' || (row.status === 'pending' && row.expires_at <= at)) {
     return new ApiError('verification_expired')
   }
@@ -120,7 +135,7 @@ export async function reserveAttempt(
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_CHECKS)
     .where('expires_at', '>', at)
-    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals'])
+    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals', 'expires_at'])
     .executeTakeFirst()
 }
 

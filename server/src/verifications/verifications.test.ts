@@ -165,14 +165,32 @@ for (const dialect of DIALECTS) {
         body: { code: wrong },
       })
       expect(fifth.status).toBe(429)
-      expect(fifth.json.error.code).toBe('max_attempts_reached')
-      expect(fifth.headers.get('Retry-After')).toMatch(/^\d+$/)
+      // Waiting never brings this verification another check: the answer says to start a new
+      // one, and Retry-After is when this one's code would have expired (not 1 s to hammer in).
+      expect(fifth.json.error).toMatchObject({
+        code: 'max_attempts_reached',
+        attemptsLeft: 0,
+        retry: 'new_verification',
+      })
+      expect(fifth.headers.get('Retry-After')).toBe(String(10 * 60))
+      h.advance(4 * 60_000)
       const right = await h.call('POST', `/v1/verifications/${id}/check`, {
         key: pk,
         body: { code },
       })
       expect(right.status).toBe(429)
-      expect(right.json.error.code).toBe('max_attempts_reached')
+      expect(right.json.error).toMatchObject({
+        code: 'max_attempts_reached',
+        retry: 'new_verification',
+      })
+      expect(right.headers.get('Retry-After')).toBe(String(6 * 60))
+      // A new verification of the number can be started at once, and takes its code.
+      const again = await startAndReadCode()
+      const approved = await h.call('POST', `/v1/verifications/${again.id}/check`, {
+        key: pk,
+        body: { code: again.code },
+      })
+      expect(approved.status).toBe(200)
     })
 
     it('never compares more than five codes, even when guesses race', async () => {

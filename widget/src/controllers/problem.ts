@@ -83,7 +83,11 @@ export class ProblemController implements ReactiveController {
     if (RETRYABLE.has(apiError.code)) this.retry = retry
     this.terminal = mayEnd && TERMINAL.has(apiError.code)
     const detail: TextgateErrorDetail = { code: apiError.code, message: this.message }
-    if (apiError.retryAfterSeconds) detail.retryAfter = apiError.retryAfterSeconds
+    // No wait brings a verification that ended back (max_attempts_reached's Retry-After only
+    // keeps clients from repeating the check): the shopper starts again.
+    if (apiError.retryAfterSeconds && !TERMINAL.has(apiError.code)) {
+      detail.retryAfter = apiError.retryAfterSeconds
+    }
     return detail
   }
 

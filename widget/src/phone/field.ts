@@ -177,7 +177,13 @@ export class PhoneField {
       return { problem: (t) => t.phoneErrors[reason] }
     }
     const { country } = checked
-    if (!this.allowed || this.allowed.includes(country)) return { number: checked }
+    // A number read as a country that shares its calling code with an allowed one (GB's reading
+    // of a Manx 07924 number, IT's of a Vatican one) goes to the server, which counts a
+    // territory's own ranges as the territory (or refuses the number, with its country).
+    const code = dialCodeOf(country)
+    if (!this.allowed || this.allowed.some((c) => c === country || dialCodeOf(c) === code)) {
+      return { number: checked }
+    }
     return { problem: (t) => t.countryNotOffered(this.find(country, t.$code)?.name ?? country) }
   }
 

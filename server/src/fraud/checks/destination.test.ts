@@ -252,7 +252,12 @@ fraudCheckContract({
       it('holds the resends of an unchallenged start once its prefix is restricted, not those of a start that passed a challenge', async () => {
         const guard = guardAt(() => AT)
         const resend = (answered: boolean, phone = inPrefix(1).phone) =>
-          guard.reserveResend({ ...GB, phone, fraudSettings: null, answered })
+          guard
+            .reserveResend({ ...GB, phone, fraudSettings: null, answered })
+            .then(async (reservation) => {
+              await guard.afterResend(reservation)
+              return reservation.decoy
+            })
         // Open: a resend is sent.
         expect(await resend(false)).toBe(false)
         // Its block restricted: the texts of a start let through while it was open stop here...

@@ -5,33 +5,37 @@
  * so a cap switched on mid-day sees the day's true spend.
  * @module
  */
-import type { Finding, FraudCheck } from '../types'
+import type { CounterRef } from '../counters'
+import type { Finding, FraudCheck, FraudContext } from '../types'
 
 const DAY_MS = 86_400_000
 /** Costs are counted in millionths, so that counters stay integers. */
 const MICRO = 1_000_000
 
+/** The day's counters a text to `ctx`'s destination is reserved against, and its cost. */
+function reservationOf({ project, destination, at }: FraudContext) {
+  const cost = Math.round(destination.cost * MICRO)
+  // A fixed UTC day: the bucket is the day, and only the current bucket is compared.
+  const dayStart = Math.floor(at / DAY_MS) * DAY_MS
+  const refs: CounterRef[] = [
+    { key: `spend:${project.id}:project:${dayStart}`, windowMs: DAY_MS, fixed: true },
+    {
+      key: `spend:${project.id}:country:${destination.country}:${dayStart}`,
+      windowMs: DAY_MS,
+      fixed: true,
+    },
+  ]
+  return { refs, dayStart, cost }
+}
+
 export const spendCheck: FraudCheck = {
   id: 'spend',
   phase: 'reserve',
   mode: (settings) => settings.spend.mode,
-  async run({ project, destination, at, settings }, { counters }) {
-    const { dailyProjectCap, dailyCountryCap } = settings.spend
-    const cost = Math.round(destination.cost * MICRO)
-    // A fixed UTC day: the bucket is the day, and only the current bucket is compared.
-    const dayStart = Math.floor(at / DAY_MS) * DAY_MS
-    const [projectSpend = 0, countrySpend = 0] = await counters.hit(
-      [
-        { key: `spend:${project.id}:project:${dayStart}`, windowMs: DAY_MS, fixed: true },
-        {
-          key: `spend:${project.id}:country:${destination.country}:${dayStart}`,
-          windowMs: DAY_MS,
-          fixed: true,
-        },
-      ],
-      dayStart,
-      cost,
-    )
+  async run(ctx, { counters }) {
+    const { dailyProjectCap, dailyCountryCap } = ctx.settings.spend
+    const { refs, dayStart, cost } = reservationOf(ctx)
+    const [projectSpend = 0, countrySpend = 0] = await counters.hit(refs, dayStart, cost)
     const findings: Finding[] = []
     if (projectSpend > dailyProjectCap * MICRO) {
       findings.push({
@@ -50,5 +54,11 @@ export const spendCheck: FraudCheck = {
       })
     }
     return { findings, warn: 'fraud guard: daily spend cap reached' }
+  },
+  // The same day's counters as the reservation (ctx.at is the reservation's time), so a release
+  // after midnight still gives back to the day that was charged.
+  async release(ctx, { counters }) {
+    const { refs, dayStart, cost } = reservationOf(ctx)
+    await counters.add(refs, dayStart, -cost)
   },
 }

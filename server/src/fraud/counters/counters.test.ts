@@ -105,6 +105,19 @@ describe.each(stores)('fraud counters in %s', (_name, setup) => {
     expect(await store.read([day], T0 + 24 * HOUR + 5)).toEqual([2])
   })
 
+  it('gives back an amount exactly: a negative add undoes a hit among others (a resend that lost)', async () => {
+    const { store, dispose } = await setup()
+    disposers.push(dispose)
+    const day = { key: 'spend:p:country:GB', windowMs: 24 * HOUR, fixed: true }
+    await Promise.all([
+      store.hit([day], T0, 70_000),
+      store.hit([day], T0 + 1, 70_000),
+      store.add([day], T0 + 2, -70_000),
+      store.hit([day], T0 + 3, 50_000),
+    ])
+    expect(await store.read([day], T0 + 4)).toEqual([120_000])
+  })
+
   it('keeps counters with the same key but different windows apart', async () => {
     const { store, dispose } = await setup()
     disposers.push(dispose)

@@ -173,6 +173,21 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       },
     )
 
+    it('gives back an amount exactly, in memory and in the rows written behind', async () => {
+      const storage = await open()
+      const memory = writeBehindCounters(storage.db, new KnownRows())
+      const day: CounterRef = { key: 'spend:p:project:0', windowMs: 24 * HOUR, fixed: true }
+      expect(await memory.hit([day], T0, 70_000)).toEqual([70_000])
+      await memory.flush()
+      expect(await memory.hit([day], T0 + 1, 70_000)).toEqual([140_000])
+      // A resend that lost its race gives its reservation back, before and after a flush.
+      await memory.add([day], T0 + 2, -70_000)
+      expect(await memory.read([day], T0 + 3)).toEqual([70_000])
+      await memory.flush()
+      expect(memory.unwritten).toBe(0)
+      expect(await databaseCounters(storage.db).read([day], T0 + 4)).toEqual([70_000])
+    })
+
     it('keeps the parts of a flush that failed part-way, and writes them next time', async () => {
       const storage = await open()
       const memory = writeBehindCounters(storage.db, new KnownRows())
