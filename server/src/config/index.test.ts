@@ -73,6 +73,29 @@ describe('settings', () => {
     expect(production.webhookNetworks).toEqual({ ranges: [], testLoopback: false })
   })
 
+  it('reads the console’s extra origins, and answers at loopback names unless production has a PUBLIC_URL', () => {
+    const config = loadConfig({
+      TEXTGATE_SECRET: SECRET,
+      TEXTGATE_CONSOLE_ORIGINS: 'HTTP://Console.Internal:8080/, https://ops.example:443',
+    })
+    expect(config.consoleOrigins).toEqual(['http://console.internal:8080', 'https://ops.example'])
+    expect(config.consoleLoopback).toBe(true)
+    expect(
+      problems({
+        TEXTGATE_SECRET: SECRET,
+        TEXTGATE_CONSOLE_ORIGINS: 'console.internal, https://x.example/console',
+      }),
+    ).toEqual([
+      'TEXTGATE_CONSOLE_ORIGINS: "console.internal", "https://x.example/console" is not an origin such as https://console.example.internal:8443 (scheme, host and port only)',
+    ])
+    const production = { NODE_ENV: 'production', TEXTGATE_SECRET: SECRET }
+    expect(loadConfig(production).consoleLoopback).toBe(true)
+    expect(
+      loadConfig(Object.assign({ PUBLIC_URL: 'https://verify.example' }, production))
+        .consoleLoopback,
+    ).toBe(false)
+  })
+
   it('refuses to start in production without a secret', () => {
     expect(problems({ NODE_ENV: 'production' })[0]).toMatch(
       /TEXTGATE_SECRET is required in production/,

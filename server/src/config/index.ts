@@ -30,6 +30,13 @@ export interface Config {
   port: number
   /** The token issuer; no trailing slash. */
   publicUrl: string
+  /** More origins the console is reached at (TEXTGATE_CONSOLE_ORIGINS), normalised. */
+  consoleOrigins: string[]
+  /**
+   * The console also answers at localhost, 127.0.0.1 and [::1] on the port a request came in
+   * on: PUBLIC_URL unset, or outside production.
+   */
+  consoleLoopback: boolean
   databaseUrl: string
   secret: string
   /** Where the secret came from, for the start-up log (never the value). */
@@ -109,6 +116,36 @@ const EnvSchema = v.object({
         (url) => !URL.canParse(url) || /^https?:$/.test(new URL(url).protocol),
         'PUBLIC_URL must use http or https',
       ),
+    ),
+  ),
+  TEXTGATE_CONSOLE_ORIGINS: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const entries = dataset.value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean)
+        const bad = entries.filter((entry) => {
+          if (!URL.canParse(entry)) return true
+          const url = new URL(entry)
+          return (
+            !/^https?:$/.test(url.protocol) ||
+            url.pathname !== '/' ||
+            url.search !== '' ||
+            url.hash !== '' ||
+            url.username !== '' ||
+            url.password !== ''
+          )
+        })
+        if (bad.length > 0) {
+          addIssue({
+            message: `TEXTGATE_CONSOLE_ORIGINS: ${bad.map((b) => `"${b}"`).join(', ')} is not an origin such as https://console.example.internal:8443 (scheme, host and port only)`,
+          })
+          return NEVER
+        }
+        return entries.map((entry) => new URL(entry).origin)
+      }),
     ),
   ),
   DATABASE_URL: v.optional(
@@ -326,6 +363,8 @@ export function loadConfig(
   return {
     port,
     publicUrl,
+    consoleOrigins: settings.TEXTGATE_CONSOLE_ORIGINS ?? [],
+    consoleLoopback: !settings.PUBLIC_URL || !production,
     databaseUrl,
     secret,
     secretSource,
