@@ -331,6 +331,7 @@ export const en = {
     change: 'Before → after',
     actor: 'Actor (email or key)',
     actionPrefix: 'Action starts with',
+    phone: 'About the number (+44…)',
     since: 'Since',
     filter: 'Filter',
     export: 'Export as JSON lines',
