@@ -314,6 +314,9 @@ export const en = {
     role: 'Role',
     invite: 'Invite',
     pending: 'Setup pending',
+    disabled: 'Disabled: cannot sign in',
+    disabledHelp:
+      'Disabled with pnpm textgate operators disable; operators enable lets them back in.',
     allProjects: 'every project',
     setupLink: 'One-time setup link (give it to the operator):',
     newLink: 'New setup link',
