@@ -32,6 +32,16 @@ describe('settings', () => {
     expect(
       loadConfig({ TEXTGATE_SECRET: SECRET, PUBLIC_URL: 'https://verify.shop.example/' }).publicUrl,
     ).toBe('https://verify.shop.example')
+    // WHATWG URL's origin: lower-case host, no default port; said once at start.
+    const warnings: string[] = []
+    const config = loadConfig(
+      { TEXTGATE_SECRET: SECRET, PUBLIC_URL: 'HTTPS://Verify.Shop.Example:443/textgate/' },
+      { warn: (message) => warnings.push(message) },
+    )
+    expect(config.publicUrl).toBe('https://verify.shop.example/textgate')
+    expect(warnings).toEqual([
+      'PUBLIC_URL is read as https://verify.shop.example/textgate (lower-case host, no default port, no trailing slash): tokens name it as their issuer.',
+    ])
   })
 
   it('names every bad value at once', () => {

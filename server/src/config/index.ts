@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { normaliseIssuer } from '@textgate/shared'
 import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
@@ -28,7 +29,10 @@ export const DEFAULT_OUTBOX_WINDOW = 16
 
 export interface Config {
   port: number
-  /** The token issuer; no trailing slash. */
+  /**
+   * The token issuer, normalised (@textgate/shared's normaliseIssuer): the URL's origin
+   * (lower-case host, default port dropped) and path without a trailing slash.
+   */
   publicUrl: string
   /** More origins the console is reached at (TEXTGATE_CONSOLE_ORIGINS), normalised. */
   consoleOrigins: string[]
@@ -314,7 +318,14 @@ export function loadConfig(
   const production = settings.NODE_ENV === 'production'
   const port = settings.PORT ?? 8787
   const dataDir = resolve(settings.TEXTGATE_DATA_DIR ?? './data')
-  const publicUrl = (settings.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '')
+  // WHATWG URL origin and path without a trailing slash (@textgate/shared's normaliseIssuer, as
+  // verifyPhoneToken reads the store's issuer): tokens' iss and the console's origin.
+  const publicUrl = normaliseIssuer(settings.PUBLIC_URL ?? `http://localhost:${port}`)
+  if (settings.PUBLIC_URL && publicUrl !== settings.PUBLIC_URL.replace(/\/+$/, '')) {
+    warn(
+      `PUBLIC_URL is read as ${publicUrl} (lower-case host, no default port, no trailing slash): tokens name it as their issuer.`,
+    )
+  }
   const databaseUrl = settings.DATABASE_URL ?? `sqlite:${dataDir}/textgate.db`
 
   let secret = settings.TEXTGATE_SECRET
