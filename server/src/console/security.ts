@@ -147,7 +147,8 @@ export function hostGate({
   return async function hostGate(c, next) {
     const host = requestedHost(c, trustedProxies, peerWhenUnknown)
     if (host === undefined || !hosts.hostAllowed(host, localPort(c))) {
-      const message = `This console answers only at ${hosts.origins.join(', ')}. Behind a proxy, pass the original Host (or X-Forwarded-Host from an address in TRUST_PROXY), or list the address you use in TEXTGATE_CONSOLE_ORIGINS.`
+      const where = `${hosts.origins.join(', ')}${hosts.loopback ? ' (and localhost, 127.0.0.1 or [::1] on the port it listens on)' : ''}`
+      const message = `This console answers only at ${where}. Behind a proxy, pass the original Host (or X-Forwarded-Host from an address in TRUST_PROXY), or list the address you use in TEXTGATE_CONSOLE_ORIGINS.`
       if (!c.req.path.startsWith('/console/api/')) return c.text(message, 421)
       throw new ApiError('misdirected_request', {}, { message })
     }

@@ -30,6 +30,8 @@ export interface ServerHostsOptions {
 export interface ServerHosts {
   /** Origins (scheme://host[:port], lower case) the set holds, loopback ones aside. */
   readonly origins: readonly string[]
+  /** Whether loopback names on the request's port are the server's too. */
+  readonly loopback: boolean
   /** True when `host` (a Host header's value) is one of the server's for a request on `port`. */
   hostAllowed(host: string, port: number | undefined): boolean
   /** True when `origin` (an Origin header's value) is one of the server's for `port`. */
@@ -65,6 +67,7 @@ export function serverHosts({
   const originSet = new Set(origins)
   return {
     origins,
+    loopback,
     hostAllowed(host, port) {
       const name = host.trim().toLowerCase()
       if (hosts.has(name)) return true
