@@ -52,6 +52,25 @@ describe('formErrors', () => {
 describe('api', () => {
   afterEach(() => vi.unstubAllGlobals())
 
+  it('leads a refusal without issues with the label of the field it is about (Sandbox, Account)', () => {
+    const invalidPhone = new ApiError(400, 'invalid_phone', 'This is not a valid phone number.')
+    expect(
+      formErrors(invalidPhone, { phone: 'Test number' }, { phone: '+44 12' }, { about: 'phone' }),
+    ).toEqual({
+      fields: { phone: 'This is not a valid phone number.' },
+      summary: 'Test number: This is not a valid phone number.',
+    })
+    // A server failure is not the field's fault; the browser's own errors are its sentence.
+    const failed = new ApiError(500, 'internal_error', 'Something failed on the server.')
+    expect(formErrors(failed, { phone: 'Test number' }, {}, { about: 'phone' }).summary).toBe(
+      'Something failed on the server.',
+    )
+    const cancelled = new Error('The operation either timed out or was not allowed.')
+    expect(formErrors(cancelled, { name: 'Name of the new passkey' }).summary).toBe(
+      'The operation either timed out or was not allowed.',
+    )
+  })
+
   it('names each field of a refusal once', async () => {
     vi.stubGlobal('fetch', async () =>
       Response.json(

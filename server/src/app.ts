@@ -31,6 +31,7 @@ import { ApiError, sendError } from './http/errors'
 import { responseHeaders } from './http/headers'
 import { requestGuard } from './http/request-guard'
 import { requestId, requestLog } from './http/request-id'
+import { serverHosts } from './http/server-hosts'
 import { keyRoutes } from './keys/routes'
 import { httpMetrics, metricsHandler } from './metrics'
 import { openApiRoutes } from './openapi/routes'
@@ -65,6 +66,13 @@ export interface AppDeps {
   carriers?: () => Iterable<CarrierAdapter>
   /** The public URL carriers call back (signatures over the URL are checked against it). */
   publicUrl?: string
+  /** More origins than PUBLIC_URL's the console is reached at (TEXTGATE_CONSOLE_ORIGINS). */
+  consoleOrigins?: readonly string[]
+  /**
+   * Whether the console also answers at localhost, 127.0.0.1 and [::1] on the port a request
+   * came in on (PUBLIC_URL unset, or outside production); default true.
+   */
+  consoleLoopback?: boolean
   /** Serves GET /metrics from `registry`, to `Authorization: Bearer <token>` only. */
   metrics?: { registry: Registry; token: string }
   /** Whether a request came through a trusted proxy (its X-Request-Id is then kept). */
@@ -98,6 +106,8 @@ export function createApp({
   isAccepting = () => true,
   carriers = () => [],
   publicUrl,
+  consoleOrigins = [],
+  consoleLoopback = true,
   metrics,
   // Only a request whose peer is a trusted proxy may name its own request id.
   fromTrustedProxy = (c) => {
@@ -195,13 +205,21 @@ export function createApp({
     return c.json(await tokens.redeem(token, project.id, apiKey.mode))
   })
 
+  const consolePublicUrl = publicUrl ?? 'http://localhost:8787'
   app.route(
     '/console',
     consoleRoutes({
       db,
       encryptionKey: secrets.encryptionKey,
       auditKey: secrets.auditKey,
-      publicUrl: publicUrl ?? 'http://localhost:8787',
+      publicUrl: consolePublicUrl,
+      hosts: serverHosts({
+        publicUrl: consolePublicUrl,
+        extraOrigins: consoleOrigins,
+        loopback: consoleLoopback,
+      }),
+      trustedProxies,
+      peerWhenUnknown,
       logger,
       consoleDir,
       now,

@@ -181,6 +181,8 @@ export async function startServer(
     trustedProxies: config.trustedProxies,
     isAccepting: () => accepting,
     publicUrl: config.publicUrl,
+    consoleOrigins: config.consoleOrigins,
+    consoleLoopback: config.consoleLoopback,
     carriers: () => router?.adapters() ?? [],
     ...(config.metricsToken
       ? { metrics: { registry: metricsRegistry, token: config.metricsToken } }

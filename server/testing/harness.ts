@@ -99,6 +99,8 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     peerWhenUnknown: '127.0.0.1',
     carriers: () => (options.liveCarrier ? [options.liveCarrier] : []),
     publicUrl: options.publicUrl,
+    // The console's test requests go to http://textgate.test (testing/console.ts).
+    consoleOrigins: ['http://textgate.test'],
     now,
     metrics: {
       registry: createMetricsRegistry({

@@ -144,6 +144,11 @@ export const ERRORS = {
     message: 'The request did not come from the console.',
     widget: false,
   },
+  misdirected_request: {
+    status: 421,
+    message: 'This server does not answer to that host name.',
+    widget: false,
+  },
   ip_not_allowed: {
     status: 403,
     message: 'This address is not on the project’s IP allowlist.',

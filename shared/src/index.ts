@@ -5,6 +5,7 @@
  */
 export * from './countries'
 export * from './errors'
+export * from './issuer'
 export * from './operations'
 export * from './schemas'
 export * from './webhooks'

@@ -458,6 +458,17 @@ describe('the operator console in Chromium', () => {
     await expect
       .poll(() => page.locator('[data-testid="ask-answer"]').textContent())
       .toContain(phone)
+    // A refused send is said with its field's label, as Settings says it.
+    await page.locator('#send-phone').fill('+44 12')
+    await page.locator('#send-phone').press('Enter')
+    await expect
+      .poll(() => page.locator('[data-testid="sandbox-note"]').textContent())
+      .toBe('Test number: This is not a valid phone number.')
+    await page.locator('#country').fill('ZZ')
+    await page.locator('#country').press('Enter')
+    await expect
+      .poll(() => page.locator('[data-testid="sandbox-note"]').textContent())
+      .toMatch(/^Country: /)
     await page.locator('#ask').fill('make me a sandwich')
     await page.keyboard.press('Enter')
     await expect.poll(() => page.locator('tg-sandbox-page [role="status"] li').count()).toBe(4)

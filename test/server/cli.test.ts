@@ -331,6 +331,31 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
         after: { velocity: { mode: 'shadow' } },
       },
     )
+    // A number is a person's: the row keeps it masked with a keyed digest, as the console's do,
+    // so an erasure by number leaves it nowhere (the row is append-only).
+    const phone = change(['fraud', 'block', '--project', projectId, '--phone', '+447400123456'])
+    expect(phone.body).toMatchObject({ value: '+447400123456' })
+    expect(phone.row).toMatchObject({
+      action: 'fraud.list.add',
+      after: {
+        kind: 'phone',
+        value: '+44 ••••••••56',
+        valueHmac: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/),
+      },
+    })
+    expect(phone.row.raw).not.toContain('7400123456')
+    const phoneRemoved = change([
+      'fraud',
+      'remove',
+      '--project',
+      projectId,
+      '--id',
+      phone.body.id as string,
+    ])
+    expect(phoneRemoved.row.raw).not.toContain('7400123456')
+    expect(phoneRemoved.row.before).toMatchObject({
+      valueHmac: (phone.row.after as { valueHmac: string }).valueHmac,
+    })
     // Reading changes nothing and writes no row.
     expect(cli(['fraud', 'settings', '--project', projectId], env).status).toBe(0)
     expect(newRows()).toEqual([])

@@ -17,6 +17,8 @@ export interface FormErrors {
  * @param labels the form's fields by the API's name, in the form's order, each with its label's
  *   text (what its parentheses add is left out)
  * @param sent what was sent, to name the entry of a list that is wrong
+ * @param about the field a refusal without issues is about (a form of one field), which then
+ *   leads the summary with its label
  * @example
  * const { fields, summary } = formErrors(error, { codeLength: 'Code length' }, body)
  */
@@ -24,8 +26,12 @@ export function formErrors(
   error: unknown,
   labels: Record<string, string>,
   sent: Record<string, unknown> = {},
+  { about }: { about?: string } = {},
 ): FormErrors {
-  if (!(error instanceof ApiError)) return { fields: {}, summary: String(error) }
+  if (!(error instanceof ApiError)) {
+    // The browser's own (a WebAuthn prompt cancelled): its sentence, not "Error: …".
+    return { fields: {}, summary: error instanceof Error ? error.message : String(error) }
+  }
   const issues = Array.isArray(error.details.issues)
     ? (error.details.issues as { path?: unknown; message?: unknown }[])
     : []
@@ -61,6 +67,11 @@ export function formErrors(
   }
   lines.sort(([a], [b]) => a - b)
   const ordered = Object.fromEntries(order.filter((f) => f in fields).map((f) => [f, fields[f]!]))
+  // A refusal without issues (invalid_phone) about the form's one field: said with its label.
+  const label = about === undefined ? undefined : labels[about]?.replace(/\s*\(.*\)$/, '')
+  if (!lines.length && label !== undefined && error.status < 500) {
+    return { fields: { [about as string]: error.message }, summary: `${label}: ${error.message}` }
+  }
   return {
     fields: ordered,
     summary: lines.length ? lines.map(([, line]) => line).join('; ') : error.message,

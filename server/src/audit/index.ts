@@ -10,8 +10,10 @@ import { newId } from '../ids'
 import type { AuditActorType, AuditRow, Database } from '../storage'
 import { withFields } from '../with-fields'
 import { expectedHash, GENESIS_HASH, rowHash, schemeOf } from './chain'
+import { phoneDigest, withoutPhoneNumbers } from './phones'
 
 export { type AuditNote, auditTrail } from './middleware'
+export { phoneDigest, withoutPhoneNumbers } from './phones'
 
 /** Chain of actions outside any one project (logins, operators, the CLI). */
 export const GLOBAL_CHAIN = '*'
@@ -73,8 +75,9 @@ async function appendIn(
     ip: entry.ip ?? null,
     user_agent: entry.userAgent?.slice(0, 300) ?? null,
     status: entry.status ?? null,
-    before: json(entry.before),
-    after: json(entry.after),
+    // Never a phone number in full: the row outlives any erasure (./phones.ts).
+    before: json(withoutPhoneNumbers(key, entry.before)),
+    after: json(withoutPhoneNumbers(key, entry.after)),
     prev_hash: head.hash,
   }
   const row: AuditRow = withFields(fields, { hash: rowHash(key, fields) })
@@ -326,6 +329,12 @@ export interface AuditQuery {
   action?: string
   limit?: number
   before?: number
+  /**
+   * Rows about this E.164 number: its keyed digest (rows since numbers are masked), or the
+   * number itself in a row written before; needs `auditKey`.
+   */
+  phone?: string
+  auditKey?: Buffer
 }
 
 /** Newest first, with filters; `before` pages by sequence number. */
@@ -346,5 +355,18 @@ export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promis
     q = q.where(sql<boolean>`action like ${prefix} escape '\\'`)
   }
   if (query.before !== undefined) q = q.where('seq', '<', query.before)
+  if (query.phone) {
+    if (!query.auditKey) throw new Error('listAudit: a phone filter needs the audit key')
+    // Digests are hex and numbers + and digits: nothing LIKE reads as a wildcard.
+    const patterns = [`%${phoneDigest(query.auditKey, query.phone)}%`, `%"${query.phone}"%`]
+    q = q.where((eb) =>
+      eb.or(
+        patterns.flatMap((pattern) => [
+          eb('before', 'like', pattern),
+          eb('after', 'like', pattern),
+        ]),
+      ),
+    )
+  }
   return q.execute()
 }

@@ -32,6 +32,16 @@ describe('settings', () => {
     expect(
       loadConfig({ TEXTGATE_SECRET: SECRET, PUBLIC_URL: 'https://verify.shop.example/' }).publicUrl,
     ).toBe('https://verify.shop.example')
+    // WHATWG URL's origin: lower-case host, no default port; said once at start.
+    const warnings: string[] = []
+    const config = loadConfig(
+      { TEXTGATE_SECRET: SECRET, PUBLIC_URL: 'HTTPS://Verify.Shop.Example:443/textgate/' },
+      { warn: (message) => warnings.push(message) },
+    )
+    expect(config.publicUrl).toBe('https://verify.shop.example/textgate')
+    expect(warnings).toEqual([
+      'PUBLIC_URL is read as https://verify.shop.example/textgate (lower-case host, no default port, no trailing slash): tokens name it as their issuer.',
+    ])
   })
 
   it('names every bad value at once', () => {
@@ -71,6 +81,29 @@ describe('settings', () => {
     // In production loopback is the server's own services: closed unless listed.
     const production = loadConfig({ NODE_ENV: 'production', TEXTGATE_SECRET: SECRET })
     expect(production.webhookNetworks).toEqual({ ranges: [], testLoopback: false })
+  })
+
+  it('reads the console’s extra origins, and answers at loopback names unless production has a PUBLIC_URL', () => {
+    const config = loadConfig({
+      TEXTGATE_SECRET: SECRET,
+      TEXTGATE_CONSOLE_ORIGINS: 'HTTP://Console.Internal:8080/, https://ops.example:443',
+    })
+    expect(config.consoleOrigins).toEqual(['http://console.internal:8080', 'https://ops.example'])
+    expect(config.consoleLoopback).toBe(true)
+    expect(
+      problems({
+        TEXTGATE_SECRET: SECRET,
+        TEXTGATE_CONSOLE_ORIGINS: 'console.internal, https://x.example/console',
+      }),
+    ).toEqual([
+      'TEXTGATE_CONSOLE_ORIGINS: "console.internal", "https://x.example/console" is not an origin such as https://console.example.internal:8443 (scheme, host and port only)',
+    ])
+    const production = { NODE_ENV: 'production', TEXTGATE_SECRET: SECRET }
+    expect(loadConfig(production).consoleLoopback).toBe(true)
+    expect(
+      loadConfig(Object.assign({ PUBLIC_URL: 'https://verify.example' }, production))
+        .consoleLoopback,
+    ).toBe(false)
   })
 
   it('refuses to start in production without a secret', () => {

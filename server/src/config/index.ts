@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { normaliseIssuer } from '@textgate/shared'
 import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
@@ -28,8 +29,18 @@ export const DEFAULT_OUTBOX_WINDOW = 16
 
 export interface Config {
   port: number
-  /** The token issuer; no trailing slash. */
+  /**
+   * The token issuer, normalised (@textgate/shared's normaliseIssuer): the URL's origin
+   * (lower-case host, default port dropped) and path without a trailing slash.
+   */
   publicUrl: string
+  /** More origins the console is reached at (TEXTGATE_CONSOLE_ORIGINS), normalised. */
+  consoleOrigins: string[]
+  /**
+   * The console also answers at localhost, 127.0.0.1 and [::1] on the port a request came in
+   * on: PUBLIC_URL unset, or outside production.
+   */
+  consoleLoopback: boolean
   databaseUrl: string
   secret: string
   /** Where the secret came from, for the start-up log (never the value). */
@@ -109,6 +120,36 @@ const EnvSchema = v.object({
         (url) => !URL.canParse(url) || /^https?:$/.test(new URL(url).protocol),
         'PUBLIC_URL must use http or https',
       ),
+    ),
+  ),
+  TEXTGATE_CONSOLE_ORIGINS: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const entries = dataset.value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean)
+        const bad = entries.filter((entry) => {
+          if (!URL.canParse(entry)) return true
+          const url = new URL(entry)
+          return (
+            !/^https?:$/.test(url.protocol) ||
+            url.pathname !== '/' ||
+            url.search !== '' ||
+            url.hash !== '' ||
+            url.username !== '' ||
+            url.password !== ''
+          )
+        })
+        if (bad.length > 0) {
+          addIssue({
+            message: `TEXTGATE_CONSOLE_ORIGINS: ${bad.map((b) => `"${b}"`).join(', ')} is not an origin such as https://console.example.internal:8443 (scheme, host and port only)`,
+          })
+          return NEVER
+        }
+        return entries.map((entry) => new URL(entry).origin)
+      }),
     ),
   ),
   DATABASE_URL: v.optional(
@@ -277,7 +318,14 @@ export function loadConfig(
   const production = settings.NODE_ENV === 'production'
   const port = settings.PORT ?? 8787
   const dataDir = resolve(settings.TEXTGATE_DATA_DIR ?? './data')
-  const publicUrl = (settings.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '')
+  // WHATWG URL origin and path without a trailing slash (@textgate/shared's normaliseIssuer, as
+  // verifyPhoneToken reads the store's issuer): tokens' iss and the console's origin.
+  const publicUrl = normaliseIssuer(settings.PUBLIC_URL ?? `http://localhost:${port}`)
+  if (settings.PUBLIC_URL && publicUrl !== settings.PUBLIC_URL.replace(/\/+$/, '')) {
+    warn(
+      `PUBLIC_URL is read as ${publicUrl} (lower-case host, no default port, no trailing slash): tokens name it as their issuer.`,
+    )
+  }
   const databaseUrl = settings.DATABASE_URL ?? `sqlite:${dataDir}/textgate.db`
 
   let secret = settings.TEXTGATE_SECRET
@@ -326,6 +374,8 @@ export function loadConfig(
   return {
     port,
     publicUrl,
+    consoleOrigins: settings.TEXTGATE_CONSOLE_ORIGINS ?? [],
+    consoleLoopback: !settings.PUBLIC_URL || !production,
     databaseUrl,
     secret,
     secretSource,

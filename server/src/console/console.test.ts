@@ -276,7 +276,15 @@ for (const dialect of DIALECTS) {
         body: { token: link },
       })
       expect(described.status).toBe(410)
+      // The Settings list says so (its roles stay, so it is still listed).
+      const owner = await login(h, ops.owner!)
+      const listed = async () =>
+        (await owner.call('GET', `/projects/${projectId}/settings/operators`)).json.operators.find(
+          (o: { id: string }) => o.id === leaver.id,
+        )
+      expect(await listed()).toMatchObject({ disabled: true, allProjects: true })
       expect(await setOperatorDisabled(h.db, leaver.id, false, h.now())).toBe(true)
+      expect(await listed()).toMatchObject({ disabled: false, disabled_at: null })
       // Back with the same password and authenticator; the link issued before stays spent.
       expect((await (await login(h, leaver)).call('GET', '/session')).status).toBe(200)
       expect(

@@ -6,6 +6,8 @@
 import { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
+import type { TrustedProxies } from '../http/client-ip'
+import type { ServerHosts } from '../http/server-hosts'
 import type { Database } from '../storage'
 import { withFields } from '../with-fields'
 import { authRoutes } from './auth-routes'
@@ -14,6 +16,7 @@ import {
   consoleHeaders,
   cookieSettings,
   csrfKey,
+  hostGate,
   projectAccess,
   requireOperator,
   sessionGate,
@@ -24,6 +27,10 @@ export interface ConsoleOptions extends Omit<ProjectRoutesDeps, 'db' | 'now'> {
   db: Kysely<Database>
   encryptionKey: Buffer
   publicUrl: string
+  /** The host names and origins the console answers at (DNS-rebinding defence). */
+  hosts: ServerHosts
+  trustedProxies: TrustedProxies
+  peerWhenUnknown: string | null
   logger: Logger
   consoleDir?: string
   now?: () => number
@@ -34,17 +41,27 @@ export interface ConsoleOptions extends Omit<ProjectRoutesDeps, 'db' | 'now'> {
  * app.route('/console', consoleRoutes({ db, encryptionKey, publicUrl, logger, ... }))
  */
 export function consoleRoutes(options: ConsoleOptions) {
-  const { db, encryptionKey, publicUrl, consoleDir = DEFAULT_CONSOLE_DIR, now = Date.now } = options
+  const {
+    db,
+    encryptionKey,
+    publicUrl,
+    hosts,
+    trustedProxies,
+    peerWhenUnknown,
+    consoleDir = DEFAULT_CONSOLE_DIR,
+    now = Date.now,
+  } = options
   const cookie = cookieSettings(publicUrl)
   const csrf = csrfKey(encryptionKey)
   const api = new Hono()
-  api.use(sessionGate({ db, cookie, csrf, publicUrl, now }))
+  api.use(sessionGate({ db, cookie, csrf, hosts, now }))
   api.route('/', authRoutes({ db, encryptionKey, cookie, csrf, issuer: publicUrl, now }))
   api.use('/projects/:projectId/*', requireOperator(db), projectAccess(db))
   api.route('/projects/:projectId', projectRoutes(withFields(options, { db, now })))
 
   const app = new Hono()
   app.use(consoleHeaders())
+  app.use(hostGate({ hosts, trustedProxies, peerWhenUnknown }))
   app.route('/api', api)
   app.get('/assets/:name', consoleAsset(consoleDir))
   const page = consolePage(consoleDir)

@@ -9,8 +9,10 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Kysely } from 'kysely'
 import { ipMatches } from '../fraud/network'
+import type { TrustedProxies } from '../http/client-ip'
 import { ApiError } from '../http/errors'
 import { setResponseHeader } from '../http/headers'
+import { localPort, requestedHost, type ServerHosts } from '../http/server-hosts'
 import { ALL_PROJECTS, can, type Permission, roleIn, rolesOf } from '../operators'
 import { csrfToken, readSession, type Session } from '../operators/sessions'
 import type { Database, OperatorRole, Project } from '../storage'
@@ -126,10 +128,42 @@ export function csrfKey(encryptionKey: Buffer): Buffer {
   return createHmac('sha256', encryptionKey).update('textgate/console-csrf/v1').digest()
 }
 
-/** The request comes from a page of this server (Origin, or Fetch Metadata, says so). */
-function sameOrigin(c: Context, publicUrl: string): boolean {
+export interface HostGateOptions {
+  hosts: ServerHosts
+  trustedProxies: TrustedProxies
+  peerWhenUnknown: string | null
+}
+
+/**
+ * Refuses (421 `misdirected_request`) a request whose host is not one of the server's own
+ * (../http/server-hosts.ts): a DNS-rebinding page reaches this server under its own name, and
+ * its requests carry that name.
+ */
+export function hostGate({
+  hosts,
+  trustedProxies,
+  peerWhenUnknown,
+}: HostGateOptions): MiddlewareHandler {
+  return async function hostGate(c, next) {
+    const host = requestedHost(c, trustedProxies, peerWhenUnknown)
+    if (host === undefined || !hosts.hostAllowed(host, localPort(c))) {
+      const where = `${hosts.origins.join(', ')}${hosts.loopback ? ' (and localhost, 127.0.0.1 or [::1] on the port it listens on)' : ''}`
+      const message = `This console answers only at ${where}. Behind a proxy, pass the original Host (or X-Forwarded-Host from an address in TRUST_PROXY), or list the address you use in TEXTGATE_CONSOLE_ORIGINS.`
+      if (!c.req.path.startsWith('/console/api/')) return c.text(message, 421)
+      throw new ApiError('misdirected_request', {}, { message })
+    }
+    await next()
+  }
+}
+
+/**
+ * The request comes from a page of this server: its `Origin` is one of the server's own (never
+ * compared with the request's `Host`, which a DNS-rebinding page chooses), or without one,
+ * Fetch Metadata says same-origin (after hostGate, the origin is one of the server's).
+ */
+function sameOrigin(c: Context, hosts: ServerHosts): boolean {
   const origin = c.req.header('Origin')
-  if (origin) return origin === new URL(publicUrl).origin || origin === new URL(c.req.url).origin
+  if (origin) return hosts.originAllowed(origin, localPort(c))
   const site = c.req.header('Sec-Fetch-Site')
   return site === 'same-origin'
 }
@@ -138,7 +172,7 @@ export interface SessionGateOptions {
   db: Kysely<Database>
   cookie: CookieSettings
   csrf: Buffer
-  publicUrl: string
+  hosts: ServerHosts
   now: () => number
 }
 
@@ -150,7 +184,7 @@ export function sessionGate({
   db,
   cookie,
   csrf,
-  publicUrl,
+  hosts,
   now,
 }: SessionGateOptions): MiddlewareHandler {
   return async function sessionGate(c, next) {
@@ -158,7 +192,7 @@ export function sessionGate({
     const session = id ? await readSession(db, id, now()) : undefined
     if (session && id) c.set('session', withFields(session, { id }))
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      if (!sameOrigin(c, publicUrl)) throw new ApiError('csrf_failed')
+      if (!sameOrigin(c, hosts)) throw new ApiError('csrf_failed')
       if (session && id) {
         const sent = Buffer.from(c.req.header('X-CSRF-Token') ?? '')
         const expected = Buffer.from(csrfToken(csrf, id))

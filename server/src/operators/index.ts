@@ -466,6 +466,8 @@ export async function projectOperators(db: Kysely<Database>, projectId: string) 
         withFields(row, {
           allProjects: row.project_id === ALL_PROJECTS,
           pending: password_hash === null,
+          /** `operators disable`: signs in no more until `operators enable`; roles kept. */
+          disabled: row.disabled_at !== null,
         }),
       ),
     )

@@ -9,8 +9,11 @@ import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { login, makeOperator } from '../../testing/console'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
+import { appendAudit, phoneDigest, verifyAuditChain } from '../audit'
+import { addListEntry } from '../fraud/list-entries'
 import { createEndpoint } from '../webhooks/endpoints'
 import { applyRetention, DAY_MS, type RetentionResult } from './retention'
 
@@ -138,6 +141,81 @@ for (const dialect of DIALECTS) {
       expect(records).toHaveLength(2)
       expect(JSON.stringify(records)).not.toMatch(/7400/)
       expect(records[0]).toMatchObject({ project_id: projectId })
+    })
+
+    it('writes a number put on a fraud list into the audit log masked with a keyed digest, so erasure leaves it nowhere', async () => {
+      const owner = await login(h, await makeOperator(h, 'owner@erase.example', 'owner', projectId))
+      const added = await owner.call('POST', `/projects/${projectId}/fraud/lists`, {
+        body: { list: 'block', kind: 'phone', value: PHONE, note: 'pumping' },
+      })
+      expect(added.status).toBe(201)
+      const removed = await owner.call(
+        'DELETE',
+        `/projects/${projectId}/fraud/lists/${added.json.id}`,
+      )
+      expect(removed.status).toBe(200)
+      // What `fraud block --phone` writes (cli/commands/fraud.ts), through the same append.
+      const entry = await addListEntry(h.db, projectId, {
+        list: 'block',
+        kind: 'phone',
+        value: PHONE,
+      })
+      await appendAudit(h.db, h.secrets.auditKey, {
+        projectId,
+        actor: { type: 'cli', id: null, label: 'cli' },
+        action: 'fraud.list.add',
+        target: entry.id,
+        after: entry,
+      })
+      const digest = phoneDigest(h.secrets.auditKey, PHONE)
+      const found = await owner.call(
+        'GET',
+        `/projects/${projectId}/audit?phone=${encodeURIComponent('07400 123456')}`,
+      )
+      // Not a GB number without its country: the filter reads it as the lookup does.
+      expect(found.status).toBe(400)
+      const byNumber = await owner.call(
+        'GET',
+        `/projects/${projectId}/audit?phone=${encodeURIComponent(PHONE)}`,
+      )
+      expect(byNumber.status).toBe(200)
+      expect(
+        byNumber.json.entries.map((e: { action: string; before: unknown; after: unknown }) => [
+          e.action,
+          e.before,
+          e.after,
+        ]),
+      ).toEqual([
+        [
+          'fraud.list.add',
+          null,
+          expect.objectContaining({ value: '+44 ••••••••56', valueHmac: digest }),
+        ],
+        [
+          'fraud.list.remove',
+          expect.objectContaining({ value: '+44 ••••••••56', valueHmac: digest }),
+          null,
+        ],
+        [
+          'fraud.list.add',
+          null,
+          expect.objectContaining({ value: '+44 ••••••••56', valueHmac: digest, note: 'pumping' }),
+        ],
+      ])
+      const other = await owner.call(
+        'GET',
+        `/projects/${projectId}/audit?phone=${encodeURIComponent(OTHER)}`,
+      )
+      expect(other.json.entries).toEqual([])
+
+      const erased = await h.call('POST', '/v1/erasures', {
+        key: sk,
+        origin: null,
+        body: { phone: PHONE, includeLists: true },
+      })
+      expect(erased.json.rows.listEntries).toBe(1)
+      expect(await formsFound(h, file)).toEqual([])
+      expect((await verifyAuditChain(h.db, h.secrets.auditKey, { projectId })).ok).toBe(true)
     })
 
     it('keeps counter keys only as keyed HMACs', async () => {

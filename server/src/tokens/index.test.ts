@@ -610,6 +610,84 @@ for (const dialect of DIALECTS) {
     })
   })
 
+  describe(`one issuer however written (${dialect})`, () => {
+    let storage: TestStorage
+    let tokens: TokenService
+    let server: Server
+    let issuer: string
+
+    beforeAll(async () => {
+      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => {}))
+    })
+    afterAll(async () => {
+      server.close()
+      await storage.dispose()
+    })
+
+    const codeOf = async (promise: Promise<unknown>) => {
+      try {
+        await promise
+        return 'ok'
+      } catch (error) {
+        return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
+      }
+    }
+
+    it('signs PUBLIC_URL normalised, and verifies and redeems tokens whose iss or setting is spelt another way', async () => {
+      // The server names itself in one spelling, whatever PUBLIC_URL's.
+      const odd = createTokenService({
+        db: storage.db,
+        encryptionKey,
+        issuer: 'HTTPS://Verify.Example:443/',
+      })
+      expect(decodeJwt(await odd.issue(input)).iss).toBe('https://verify.example')
+      // A store that writes the issuer another way (upper case, a trailing slash) verifies.
+      const spelt = `${issuer.toUpperCase()}/`
+      expect(
+        await codeOf(
+          verifyPhoneToken(await tokens.issue(input), { issuer: spelt, audience: 'prj_a' }),
+        ),
+      ).toBe('ok')
+      // A token a server signed before PUBLIC_URL was normalised (iss as configured) stays valid
+      // for its 10 minutes, at the store and at redeem.
+      const row = await storage.db
+        .selectFrom('signing_keys')
+        .selectAll()
+        .where('retired_at', 'is', null)
+        .executeTakeFirstOrThrow()
+      const key = await importPKCS8(decrypt(encryptionKey, row.private_key_encrypted), row.alg)
+      const iat = Math.floor(Date.now() / 1000)
+      const sign = (iss: string, jti: string) =>
+        new SignJWT({
+          iss,
+          aud: 'prj_a',
+          sub: 'ver_1',
+          jti,
+          iat,
+          exp: iat + 600,
+          mode: 'live',
+          phone_number: '+447400123123',
+          phone_number_verified: true,
+          consent: { version: 'v1', at: iat },
+          amr: ['sms'],
+        })
+          .setProtectedHeader({ alg: row.alg, kid: row.kid, typ: 'textgate-verification+jwt' })
+          .sign(key)
+      const before = await sign(issuer.replace('http://', 'HTTP://'), 'j-old-spelling')
+      expect(await codeOf(verifyPhoneToken(before, { issuer, audience: 'prj_a' }))).toBe('ok')
+      expect(await tokens.redeem(before, 'prj_a', 'live')).toMatchObject({ valid: true })
+      // Another issuer is still another issuer.
+      const elsewhere = await sign(`${issuer}/other`, 'j-elsewhere')
+      expect(await codeOf(verifyPhoneToken(elsewhere, { issuer, audience: 'prj_a' }))).toBe(
+        'wrong_issuer',
+      )
+      expect(await tokens.redeem(elsewhere, 'prj_a', 'live')).toEqual({
+        valid: false,
+        reason: 'invalid_token',
+      })
+    })
+  })
+
   describe(`verifyPhoneToken's key cache across a rotation (${dialect})`, () => {
     let storage: TestStorage
     let tokens: TokenService

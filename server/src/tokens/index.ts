@@ -7,6 +7,7 @@
 import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
 import {
   isCanonicalCompactJws,
+  normaliseIssuer,
   PHONE_TOKEN_TYPE,
   type PhoneTokenClaims,
   PhoneTokenClaims as PhoneTokenClaimsSchema,
@@ -16,6 +17,7 @@ import {
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
+  decodeJwt,
   errors,
   exportJWK,
   exportPKCS8,
@@ -32,6 +34,20 @@ import type { Database, KeyMode, SigningKey } from '../storage'
 import { withFields } from '../with-fields'
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
+
+/**
+ * The issuer jwtVerify is to require: the token's own `iss` when it is `expected` written
+ * another way, else `expected`. The signature covers `iss` either way.
+ */
+function claimedIssuer(token: string, expected: string): string {
+  try {
+    const { iss } = decodeJwt(token)
+    if (typeof iss === 'string' && normaliseIssuer(iss) === expected) return iss
+  } catch {
+    // Not a JWT: jwtVerify refuses it.
+  }
+  return expected
+}
 
 /** DESIGN.md: `exp` is 10 minutes at most. */
 export const MAX_TOKEN_TTL_SECONDS = 600
@@ -135,7 +151,7 @@ function signCompact(header: Record<string, unknown>, payload: object, key: Curr
 export function createTokenService({
   db,
   encryptionKey,
-  issuer,
+  issuer: configuredIssuer,
   alg = 'EdDSA',
   ttlSeconds = MAX_TOKEN_TTL_SECONDS,
   now = Date.now,
@@ -144,6 +160,8 @@ export function createTokenService({
     throw new Error(`[textgate] [tokens] ttlSeconds must be 1 to ${MAX_TOKEN_TTL_SECONDS}`)
   }
   const ttlMs = ttlSeconds * 1000
+  // Tokens name the issuer in one spelling (lower-case host, no default port, no trailing slash).
+  const issuer = normaliseIssuer(configuredIssuer)
   let current: CurrentKey | undefined
 
   async function newKeyRow(at: number): Promise<SigningKey> {
@@ -421,7 +439,9 @@ export function createTokenService({
       try {
         const keys = createLocalJWKSet({ keys: await publishedKeys(at) })
         const verified = await jwtVerify(token, keys, {
-          issuer,
+          // The same issuer however written: a token issued before an upgrade normalised
+          // PUBLIC_URL (`HTTPS://Verify.Example:443`) is redeemed within its 10 minutes.
+          issuer: claimedIssuer(token, issuer),
           typ: PHONE_TOKEN_TYPE,
           algorithms: ['EdDSA', 'ES256'],
           requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud', 'mode'],

@@ -5,12 +5,14 @@
 
 import {
   isCanonicalCompactJws,
+  normaliseIssuer,
   PHONE_TOKEN_TYPE,
   PhoneTokenClaims,
   tokenAudience,
 } from '@textgate/shared'
 import {
   createRemoteJWKSet,
+  decodeJwt,
   errors,
   type FlattenedJWSInput,
   type JWSHeaderParameters,
@@ -211,7 +213,7 @@ export async function verifyPhoneTokenWithKeys(
   const { issuer, audience, allowTestMode = false, clockToleranceSeconds = 5 } = options
   const testAudience = tokenAudience(audience, 'test')
   const verifyOptions: JWTVerifyOptions = {
-    issuer: issuer.replace(/\/+$/, ''),
+    issuer: claimedIssuer(token, normaliseIssuer(issuer)),
     // The test audience is accepted here only to name the refusal precisely below.
     audience: [audience, testAudience],
     typ: PHONE_TOKEN_TYPE,
@@ -270,8 +272,24 @@ export async function verifyPhoneToken(
   if (typeof token !== 'string' || token.length === 0) {
     throw new PhoneTokenError('invalid_token', 'no token was submitted')
   }
-  const url = jwksUrl ?? `${options.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`
+  const url = jwksUrl ?? `${normaliseIssuer(options.issuer)}/.well-known/jwks.json`
   return verifyPhoneTokenWithKeys(token, remoteKeySet(url), options)
+}
+
+/**
+ * The issuer jose is to require: the token's own `iss` when it is `expected` written another way
+ * (`HTTPS://Verify.Example:443` for `https://verify.example`: a server before PUBLIC_URL was
+ * normalised wrote it as configured), else `expected`, which a token from elsewhere then fails.
+ * The signature covers `iss` either way.
+ */
+function claimedIssuer(token: unknown, expected: string): string {
+  try {
+    const iss = typeof token === 'string' ? decodeJwt(token).iss : undefined
+    if (typeof iss === 'string' && normaliseIssuer(iss) === expected) return iss
+  } catch {
+    // Not a JWT: jwtVerify says so below.
+  }
+  return expected
 }
 
 function translate(error: unknown): PhoneTokenError {

@@ -1,6 +1,7 @@
 import { startRegistration } from '@simplewebauthn/browser'
 import { html, LitElement } from 'lit'
-import { ApiError, api } from '../api'
+import { api } from '../api'
+import { formErrors } from '../field-errors'
 import { fmt, scrollTable } from '../page'
 import { t } from '../strings/en'
 import { base } from '../styles'
@@ -44,17 +45,18 @@ export class AccountPage extends LitElement {
     try {
       this.passkeys = (await api<{ passkeys: Passkey[] }>('GET', '/passkeys')).passkeys
     } catch (error) {
-      this.note = `${t.app.error}: ${error instanceof Error ? error.message : String(error)}`
+      this.note = formErrors(error, {}).summary
     }
   }
 
-  private async act(run: () => Promise<string>) {
+  /** Runs a change; a refusal is said as Settings says it (the passkey's name by its label). */
+  private async act(run: () => Promise<string>, name = '') {
     this.busy = true
     this.note = ''
     try {
       this.note = await run()
     } catch (error) {
-      this.note = `${t.app.error}: ${error instanceof ApiError || error instanceof Error ? error.message : String(error)}`
+      this.note = formErrors(error, { name: t.account.name }, { name }).summary
     } finally {
       this.busy = false
     }
@@ -73,7 +75,7 @@ export class AccountPage extends LitElement {
       form.reset()
       await this.load()
       return t.account.added
-    })
+    }, name)
   }
 
   private removePasskey(passkey: Passkey) {

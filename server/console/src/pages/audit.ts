@@ -54,7 +54,7 @@ export class AuditPage extends ProjectPage {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
     const params = new URLSearchParams()
-    for (const name of ['chain', 'actor', 'action']) {
+    for (const name of ['chain', 'actor', 'action', 'phone']) {
       const value = String(form.get(name) ?? '').trim()
       if (value) params.set(name, value)
     }
@@ -90,6 +90,7 @@ export class AuditPage extends ProjectPage {
         }
         <div><label for="actor">${t.audit.actor}</label><input id="actor" name="actor"></div>
         <div><label for="action">${t.audit.actionPrefix}</label><input id="action" name="action"></div>
+        <div><label for="phone">${t.audit.phone}</label><input id="phone" name="phone" type="tel" autocomplete="off"></div>
         <div><label for="since">${t.audit.since}</label><input id="since" name="since" type="date"></div>
         <button type="submit">${t.audit.filter}</button>
       </form>

@@ -1,5 +1,6 @@
 import { html } from 'lit'
-import { ApiError, api } from '../api'
+import { api } from '../api'
+import { formErrors } from '../field-errors'
 import { fmt, ProjectPage, scrollTable } from '../page'
 import { t } from '../strings/en'
 
@@ -60,19 +61,31 @@ export class SandboxPage extends ProjectPage {
     }
   }
 
-  private async act(run: () => Promise<string>) {
+  /**
+   * Runs one form's request; a refusal is said as Settings says it, led by the field's label
+   * ("Test number: This is not a valid phone number.").
+   */
+  private async act(
+    field: { name: string; label: string; value: string },
+    run: () => Promise<string>,
+  ) {
     this.note = ''
     try {
       this.note = await run()
     } catch (error) {
-      this.note = `${t.app.error}: ${error instanceof ApiError ? error.message : String(error)}`
+      this.note = formErrors(
+        error,
+        { [field.name]: field.label },
+        { [field.name]: field.value },
+        { about: field.name },
+      ).summary
     }
   }
 
   private random(event: SubmitEvent) {
     event.preventDefault()
     const country = String(new FormData(event.target as HTMLFormElement).get('country') ?? 'GB')
-    void this.act(async () => {
+    void this.act({ name: 'country', label: t.sandbox.country, value: country }, async () => {
       const { phone } = await api<{ phone: string }>(
         'GET',
         `${this.base}/sandbox/number?country=${encodeURIComponent(country)}`,
@@ -86,7 +99,7 @@ export class SandboxPage extends ProjectPage {
   private send(event: SubmitEvent) {
     event.preventDefault()
     const phone = String(new FormData(event.target as HTMLFormElement).get('phone') ?? '')
-    void this.act(async () => {
+    void this.act({ name: 'phone', label: t.sandbox.phone, value: phone }, async () => {
       const answer = await api<{ phone: string }>('POST', `${this.base}/sandbox/send`, { phone })
       setTimeout(() => void this.poll(), 500)
       return t.sandbox.sent(answer.phone)
@@ -96,7 +109,7 @@ export class SandboxPage extends ProjectPage {
   private ask(event: SubmitEvent) {
     event.preventDefault()
     const text = String(new FormData(event.target as HTMLFormElement).get('text') ?? '')
-    void this.act(async () => {
+    void this.act({ name: 'text', label: t.sandbox.askLabel, value: text }, async () => {
       this.answer = await api('POST', `${this.base}/sandbox/ask`, { text })
       setTimeout(() => void this.poll(), 500)
       return ''

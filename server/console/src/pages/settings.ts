@@ -40,6 +40,8 @@ interface Operator {
   role: string
   allProjects: boolean
   pending: boolean
+  /** Cut off by `pnpm textgate operators disable` (roles kept). */
+  disabled: boolean
 }
 
 /** The form field of each setting the API names (its id in the page). */
@@ -359,7 +361,7 @@ export class SettingsPage extends ProjectPage {
           <tbody>${this.operators.map(
             (
               op,
-            ) => html`<tr><td>${op.email}${op.pending ? html` <span class="muted">(${t.settings.pending})</span>` : ''}</td>
+            ) => html`<tr><td>${op.email}${op.pending ? html` <span class="muted">(${t.settings.pending})</span>` : ''}${op.disabled ? html` <span class="muted" title=${t.settings.disabledHelp}>(${t.settings.disabled})</span>` : ''}</td>
               <td>${
                 op.allProjects
                   ? html`${t.roles[op.role]} (${t.settings.allProjects})`

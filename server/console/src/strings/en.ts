@@ -314,6 +314,9 @@ export const en = {
     role: 'Role',
     invite: 'Invite',
     pending: 'Setup pending',
+    disabled: 'Disabled: cannot sign in',
+    disabledHelp:
+      'Disabled with pnpm textgate operators disable; operators enable lets them back in.',
     allProjects: 'every project',
     setupLink: 'One-time setup link (give it to the operator):',
     newLink: 'New setup link',
@@ -331,6 +334,7 @@ export const en = {
     change: 'Before → after',
     actor: 'Actor (email or key)',
     actionPrefix: 'Action starts with',
+    phone: 'About the number (+44…)',
     since: 'Since',
     filter: 'Filter',
     export: 'Export as JSON lines',

@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import { GLOBAL_CHAIN, listAudit, verifyAuditChain } from '../../audit'
 import { validate } from '../../http/body'
 import { ApiError } from '../../http/errors'
+import { parsePhoneAnyType } from '../../phone'
 import type { AuditRow } from '../../storage'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { need } from '../security'
@@ -14,6 +15,8 @@ const AuditQuery = v.object({
   action: v.optional(v.pipe(v.string(), v.maxLength(120))),
   before: v.optional(v.pipe(v.string(), v.toNumber(), v.integer())),
   limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(500))),
+  /** Rows about this number (fraud list entries keep it masked, with a keyed digest). */
+  phone: v.optional(v.pipe(v.string(), v.maxLength(40))),
   /** `server`: the chain of what belongs to no one project (sign-ins, the command line). */
   chain: v.optional(v.picklist(['project', 'server'])),
 })
@@ -45,8 +48,14 @@ function query(c: { req: { query(name: string): string | undefined } }) {
     action: read('action'),
     before: read('before'),
     limit: read('limit'),
+    phone: read('phone'),
     chain: read('chain'),
   })
+}
+
+/** The query's number as E.164 (refused as a start refuses it), for listAudit. */
+function phoneOf(raw: string | undefined): string | undefined {
+  return raw === undefined ? undefined : parsePhoneAnyType(raw).e164
 }
 
 /**
@@ -65,18 +74,26 @@ function chainOf(c: Context, chain: 'project' | 'server' | undefined): string {
 export function auditRoutes({ db, auditKey }: ProjectRoutesDeps) {
   return new Hono()
     .get('/', need('audit.read'), async (c) => {
-      const { chain, ...q } = query(c)
+      const { chain, phone, ...q } = query(c)
       const rows = await listAudit(db, {
         ...q,
         projectId: chainOf(c, chain),
         limit: q.limit ?? 100,
+        phone: phoneOf(phone),
+        auditKey,
       })
       return c.json({ entries: rows.map(present) })
     })
     .get('/export', need('audit.read'), async (c) => {
-      const { chain, ...q } = query(c)
+      const { chain, phone, ...q } = query(c)
       const projectId = chainOf(c, chain)
-      const rows = await listAudit(db, { ...q, projectId, limit: 10_000 })
+      const rows = await listAudit(db, {
+        ...q,
+        projectId,
+        limit: 10_000,
+        phone: phoneOf(phone),
+        auditKey,
+      })
       const name = projectId === GLOBAL_CHAIN ? 'server' : projectId
       c.header('Content-Type', 'application/x-ndjson; charset=utf-8')
       c.header('Content-Disposition', `attachment; filename="audit-${name}.jsonl"`)
