@@ -1,9 +1,14 @@
 /**
  * `pnpm bench:instructions`: how many CPU instructions a start costs, counted by valgrind's
  * callgrind, for this checkout's server and, with BENCH_BEFORE=<git revision>, that revision's,
- * in alternating rounds. Instruction counts do not move with what else the machine is doing,
- * where requests per second and CPU time on a shared 2-core host move by a third between runs,
- * so a change of a few percent on the hot path can be told from noise here when it cannot there.
+ * in alternating rounds. On a quiet machine instruction counts move far less than requests per
+ * second and CPU time, which on a shared 2-core host move by a third between runs, so a change of
+ * a few percent on the hot path can be told from noise here when it cannot there. They are not
+ * independent of load: the server batches what arrives together (commits, counter flushes,
+ * texts) and the JIT compiles on its own threads' schedule, so on a loaded machine (load
+ * average 11, RESULTS' nineteenth session) two revisions with no hot-path change between them
+ * counted 2.3–2.5 times what main had counted an hour before on a quieter one. Run it
+ * with nothing else running, and compare only the rounds of one run.
  *
  * Each server runs under callgrind with instrumentation off (startup at about a tenth of native
  * speed), on a fresh SQLite file with the bench's raised fraud limits. After a warm-up of
