@@ -158,6 +158,9 @@ for (const dialect of DIALECTS) {
       const rotated = await cliAsync(['keys', 'rotate', '--json'], env())
       expect(rotated.status, rotated.stderr).toBe(0)
       const { kid } = JSON.parse(rotated.stdout) as { kid: string }
+      // Waiting: the leaked key still signs in both servers, past their 3 s recheck.
+      await new Promise((resolve) => setTimeout(resolve, 3_500))
+      expect(await tokenKids()).toEqual([signing, signing])
       const withdrawn = await cliAsync(['keys', 'withdraw', '--kid', signing!, '--json'], env())
       expect(withdrawn.status, withdrawn.stderr).toBe(0)
       expect(JSON.parse(withdrawn.stdout)).toMatchObject({
