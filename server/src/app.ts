@@ -40,7 +40,7 @@ import type { Router, RoutingConfig } from './routing'
 import { sandboxRoutes } from './sandbox/routes'
 import type { Secrets } from './secrets'
 import type { Storage } from './storage'
-import type { TokenService } from './tokens'
+import { JWKS_MAX_AGE_SECONDS, type TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
 import { webhookRoutes } from './webhooks/routes'
@@ -181,7 +181,8 @@ export function createApp({
   )
   app.get('/.well-known/jwks.json', async (c) => {
     c.header('Access-Control-Allow-Origin', '*')
-    c.header('Cache-Control', 'public, max-age=300')
+    // A rotation publishes the next key this long (and a margin) before it signs.
+    c.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
     return c.json(await tokens.jwks())
   })
   app.get('/widget.js', widgetFile(widgetPath))

@@ -49,6 +49,7 @@ export const OPTIONS = {
   role: { type: 'string' },
   kid: { type: 'string' },
   rotate: { type: 'boolean', default: false },
+  now: { type: 'boolean', default: false },
 } as const
 
 export function parseCommandLine(argv: string[]) {

@@ -81,6 +81,24 @@ describe('settings', () => {
     // In production loopback is the server's own services: closed unless listed.
     const production = loadConfig({ NODE_ENV: 'production', TEXTGATE_SECRET: SECRET })
     expect(production.webhookNetworks).toEqual({ ranges: [], testLoopback: false })
+    // Without NODE_ENV too, once PUBLIC_URL names a host that is not loopback: that server
+    // serves the internet. A development URL (unset, localhost, 127.0.0.1, [::1]) keeps it.
+    const loopbackFor = (PUBLIC_URL?: string, NODE_ENV?: string) =>
+      loadConfig({ PUBLIC_URL, NODE_ENV, TEXTGATE_SECRET: SECRET }).webhookNetworks.testLoopback
+    expect(loopbackFor('https://verify.shop.example')).toBe(false)
+    expect(loopbackFor('http://192.168.1.20:8787')).toBe(false)
+    expect(loopbackFor('https://verify.shop.example', 'development')).toBe(false)
+    for (const local of [
+      undefined,
+      'http://localhost:8787',
+      'http://LOCALHOST:8787',
+      'http://127.0.0.1:8787',
+      'http://[::1]:8787',
+      'https://verify.localhost',
+    ]) {
+      expect(loopbackFor(local), local).toBe(true)
+    }
+    expect(loopbackFor('http://localhost:8787', 'production')).toBe(false)
   })
 
   it('reads the console’s extra origins, and answers at loopback names unless production has a PUBLIC_URL', () => {

@@ -15,6 +15,7 @@ import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../rout
 import { parseDatabaseUrl } from '../storage'
 import { DEFAULT_WRITER_NICE } from '../storage/writer-thread'
 import {
+  isDevelopmentServer,
   NO_WEBHOOK_NETWORKS,
   parseWebhookRanges,
   type WebhookNetworks,
@@ -82,8 +83,8 @@ export interface Config {
   webhookClaimMs: number
   /**
    * Where webhook endpoints may be besides the public internet: the operator's networks (CIDR
-   * ranges, TEXTGATE_WEBHOOK_NETWORKS; none by default), and loopback for test mode outside
-   * production.
+   * ranges, TEXTGATE_WEBHOOK_NETWORKS; none by default), and loopback for test mode on a
+   * development server (not production and PUBLIC_URL on loopback).
    */
   webhookNetworks: WebhookNetworks
   /** Bearer token that GET /metrics requires (METRICS_TOKEN); unset: /metrics is not served. */
@@ -395,7 +396,7 @@ export function loadConfig(
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     webhookNetworks: {
       ranges: settings.TEXTGATE_WEBHOOK_NETWORKS ?? NO_WEBHOOK_NETWORKS.ranges,
-      testLoopback: !production,
+      testLoopback: isDevelopmentServer(publicUrl, production),
     },
     metricsToken: settings.METRICS_TOKEN,
     metricsPort: settings.METRICS_PORT,

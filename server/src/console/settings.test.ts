@@ -198,7 +198,7 @@ for (const dialect of DIALECTS) {
       return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string
     }
 
-    it('rotates the signing key (owner of every project only): the JWKS keeps the old key, new tokens use the new one', async () => {
+    it('rotates the signing key (owner of every project only): the new key is published first and signs after the wait; the JWKS keeps the old key', async () => {
       const before = await jwksKids()
       // The one key signs every project's tokens: one project's owner may not rotate it either.
       for (const role of ['developer', 'analyst', 'support', 'owner']) {
@@ -216,14 +216,27 @@ for (const dialect of DIALECTS) {
       expect(await jwksKids()).toEqual(
         expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]),
       )
+      expect(Date.parse(rotated.json.signsFrom) - h.now()).toBeGreaterThan(300_000)
+      // Published, not signing yet: the list shows it as the next key and when it signs.
+      expect(await signingKid()).toBe(rotated.json.retiredKid)
+      const listed = (await root.call('GET', `${base()}/settings/signing-keys`)).json.keys
+      expect(listed.slice(0, 2)).toMatchObject([
+        { kid: rotated.json.kid, next: true, current: false, signsFrom: rotated.json.signsFrom },
+        { kid: rotated.json.retiredKid, current: true, retiredAt: rotated.json.signsFrom },
+      ])
+      h.advance(Date.parse(rotated.json.signsFrom) - h.now())
       expect(await signingKid()).toBe(rotated.json.kid)
       const audit = await h.db
         .selectFrom('audit_log')
-        .select(['action', 'target'])
+        .select(['action', 'target', 'after'])
         .where('action', '=', 'signing_key.rotate')
         .where('status', '=', 200)
         .execute()
-      expect(audit).toEqual([{ action: 'signing_key.rotate', target: rotated.json.kid }])
+      expect(audit).toMatchObject([{ action: 'signing_key.rotate', target: rotated.json.kid }])
+      expect(JSON.parse(String(audit[0]?.after))).toMatchObject({
+        kid: rotated.json.kid,
+        signsFrom: rotated.json.signsFrom,
+      })
     })
 
     it('withdraws a signing key at once (owner of every project only), the signing one only with a new key, audited', async () => {

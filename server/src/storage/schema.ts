@@ -159,6 +159,11 @@ export interface SigningKeyTable {
   retired_at: number | null
   /** When it was withdrawn (compromised): out of the JWKS from then on, its tokens refused. */
   withdrawn_at: number | null
+  /**
+   * When it starts signing (a rotation publishes it in the JWKS first); null only on a row
+   * written before this column, whose key signed from its creation.
+   */
+  signs_from: number | null
 }
 
 export interface RedeemedTokenTable {

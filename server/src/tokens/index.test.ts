@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { decrypt, deriveSecrets } from '../secrets'
 import type { DialectName } from '../storage'
-import { createTokenService, type TokenService } from './index'
+import { createTokenService, JWKS_MAX_AGE_SECONDS, PREPUBLISH_MS, type TokenService } from './index'
 
 const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')
 const ISSUER = 'https://verify.example'
@@ -143,7 +143,7 @@ for (const dialect of DIALECTS) {
       await fresh.dispose()
     })
 
-    it('rotates: new tokens use the new key, old tokens verify until they expire', async () => {
+    it('rotates: the next key is published first, then signs in every process; old tokens verify until they expire', async () => {
       const oldToken = await tokens.issue(input)
       const oldKid = decodeProtectedHeader(oldToken).kid
       const other = createTokenService({
@@ -152,11 +152,31 @@ for (const dialect of DIALECTS) {
         issuer: ISSUER,
         now: clock,
       })
-      const { kid, retiredKid } = await other.rotate()
+      const rotatedAt = now
+      const { kid, retiredKid, signsFrom } = await other.rotate()
       expect(retiredKid).toBe(oldKid)
-      now += 3_001 // another process picks up the rotation within seconds
+      expect(Date.parse(signsFrom)).toBe(rotatedAt + PREPUBLISH_MS)
+      expect(PREPUBLISH_MS).toBeGreaterThan(JWKS_MAX_AGE_SECONDS * 1000)
+      // In the JWKS at once; no token carries its kid until the JWKS's max-age has passed.
+      expect((await tokens.jwks()).keys.map((key) => key.kid)).toEqual([kid, oldKid])
+      expect((await tokens.signingKeys()).slice(0, 2)).toMatchObject([
+        { kid, current: false, next: true, published: true, signsFrom },
+        { kid: oldKid, current: true, next: false, retiredAt: signsFrom },
+      ])
+      for (const wait of [3_001, 60_000, PREPUBLISH_MS - 63_002]) {
+        now += wait
+        expect(decodeProtectedHeader(await tokens.issue(input)).kid).toBe(oldKid)
+        expect(decodeProtectedHeader(await other.issue(input)).kid).toBe(oldKid)
+      }
+      expect(now).toBe(rotatedAt + PREPUBLISH_MS - 1)
+      now += 1 // the moment it signs: both processes switch then, by themselves
       const newToken = await tokens.issue(input)
       expect(decodeProtectedHeader(newToken).kid).toBe(kid)
+      expect(decodeProtectedHeader(await other.issue(input)).kid).toBe(kid)
+      expect((await tokens.signingKeys()).slice(0, 2)).toMatchObject([
+        { kid, current: true, next: false },
+        { kid: oldKid, current: false, published: true },
+      ])
       const jwks = createLocalJWKSet(await tokens.jwks())
       await expect(jwtVerify(oldToken, jwks, { currentDate: new Date(now) })).resolves.toBeDefined()
       now += 11 * 60_000
@@ -168,7 +188,7 @@ for (const dialect of DIALECTS) {
       const signing = decodeProtectedHeader(await tokens.issue(input)).kid as string
       const retiring = await tokens.issue(input)
       now += 1_000
-      const { kid: next } = await tokens.rotate()
+      const { kid: next } = await tokens.rotate({ now: true })
       now += 1_000
       // A retired key, still published for its tokens: withdrawn alone, no new key needed.
       expect((await tokens.jwks()).keys.map((k) => k.kid)).toEqual([next, signing])
@@ -210,6 +230,56 @@ for (const dialect of DIALECTS) {
         .where('retired_at', 'is', null)
         .execute()
       expect(rows).toEqual([{ kid: withdrawn.currentKid }])
+    })
+
+    it('withdraws with a next key waiting: the signing key alone (the next signs now), or the next (the rotation cancelled)', async () => {
+      const fresh = await createTestStorage(dialect)
+      const a = createTokenService({ db: fresh.db, encryptionKey, issuer: ISSUER, now: clock })
+      const b = createTokenService({ db: fresh.db, encryptionKey, issuer: ISSUER, now: clock })
+      const { kid: first } = await a.ensureSigningKey()
+      const kidOf = async (service: TokenService) =>
+        decodeProtectedHeader(await service.issue(input)).kid
+      expect(await kidOf(b)).toBe(first)
+      // The signing key leaks while a rotation waits: withdrawn alone, the next key takes over.
+      const { kid: second } = await a.rotate()
+      now += 1_000
+      const swapped = await a.withdraw(first)
+      expect(swapped).toMatchObject({ withdrawn: true, currentKid: second, newKid: null })
+      expect(await kidOf(a)).toBe(second)
+      now += 3_001 // another process within its recheck, as after any withdrawal
+      expect(await kidOf(b)).toBe(second)
+      expect((await a.jwks()).keys.map((k) => k.kid)).toEqual([second])
+      // The next key leaks before it signs: the rotation is cancelled, the signing key stays,
+      // long past the moment the next one would have started.
+      const { kid: third } = await a.rotate()
+      expect((await a.jwks()).keys.map((k) => k.kid)).toEqual([third, second])
+      const cancelled = await b.withdraw(third)
+      expect(cancelled).toMatchObject({ withdrawn: true, currentKid: second, newKid: null })
+      expect((await a.jwks()).keys.map((k) => k.kid)).toEqual([second])
+      now += PREPUBLISH_MS + 60_000
+      expect(await kidOf(a)).toBe(second)
+      expect(await kidOf(b)).toBe(second)
+      // A rotation, then another before the first signs: the newest is next, the first signs in
+      // between; `now` switches at once and takes the waiting key's place.
+      const { kid: fourth } = await a.rotate()
+      now += 60_000
+      const fifth = await b.rotate()
+      expect(fifth).toMatchObject({ retiredKid: second, replacedNextKid: fourth })
+      now += PREPUBLISH_MS - 60_000
+      expect(await kidOf(a)).toBe(fourth)
+      const sixth = await a.rotate({ now: true })
+      expect(sixth).toMatchObject({ retiredKid: fourth, replacedNextKid: fifth.kid })
+      expect(await kidOf(a)).toBe(sixth.kid)
+      now += 3_001
+      expect(await kidOf(b)).toBe(sixth.kid)
+      now += PREPUBLISH_MS
+      expect(await kidOf(b)).toBe(sixth.kid)
+      const keys = await a.signingKeys()
+      expect(keys.filter((k) => k.current).map((k) => k.kid)).toEqual([sixth.kid])
+      expect(keys.filter((k) => k.next)).toEqual([])
+      // With no next key the signing key is withdrawn only with a new one, as before.
+      await expect(a.withdraw(sixth.kid)).rejects.toMatchObject({ code: 'in_use' })
+      await fresh.dispose()
     })
 
     it('lets one of two processes changing the signing key at once win, and says so to the other', async () => {
@@ -707,7 +777,7 @@ for (const dialect of DIALECTS) {
       const old = await tokens.issue(input)
       await verifyPhoneToken(old, { issuer, audience: 'prj_a' })
       const before = jwksRequests
-      const { kid } = await tokens.rotate()
+      const { kid } = await tokens.rotate({ now: true })
       const fresh = await tokens.issue(input)
       expect(decodeProtectedHeader(fresh).kid).toBe(kid)
       // Within seconds of the first fetch: jose's cooldown alone refused this as unknown_key.
@@ -754,7 +824,7 @@ for (const dialect of DIALECTS) {
       await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
       // Someone sends a made-up kid: its fetch finds nothing.
       expect(await outcome(withKid(token, 'made-up-before-rotation'))).toBe('unknown_key')
-      const { kid } = await tokens.rotate()
+      const { kid } = await tokens.rotate({ now: true })
       const fresh = await tokens.issue(input)
       expect(decodeProtectedHeader(fresh).kid).toBe(kid)
       const started = Date.now()

@@ -2,8 +2,16 @@
  * Phone tokens: signing keys (created on first start, private halves encrypted at rest,
  * rotated by `pnpm textgate keys rotate`, withdrawn at once when compromised by `keys withdraw`),
  * the JWKS, issuing and one-time redemption.
+ *
+ * A rotation pre-publishes: the next key is in the JWKS at once but signs only from
+ * `signs_from`, {@link PREPUBLISH_MS} later, so a cache of the JWKS (a CDN, a store's JWT
+ * library) has fetched it before any token carries its kid. The key that signs meanwhile has
+ * `retired_at` set to that same moment, ahead of time: every process picks the key that signs
+ * at its own clock from the rows alone (signs_from ≤ now < retired_at), so each switches by
+ * itself, at that moment, without being told.
  * @module
  */
+
 import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
 import {
   isCanonicalCompactJws,
@@ -27,6 +35,7 @@ import {
   jwtVerify,
 } from 'jose'
 import type { Kysely, Transaction } from 'kysely'
+import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import * as v from 'valibot'
 import { decrypt, encrypt } from '../secrets'
@@ -55,6 +64,13 @@ export const MAX_TOKEN_TTL_SECONDS = 600
 const JWKS_LEEWAY_MS = 60_000
 /** How often a running server looks for a key rotated by another process. */
 const CURRENT_KEY_RECHECK_MS = 3_000
+/** The JWKS's `Cache-Control: max-age`: how long a cache in front of it may keep an answer. */
+export const JWKS_MAX_AGE_SECONDS = 300
+/**
+ * How long a rotated-in key is published before it signs: the JWKS's max-age, and a minute for
+ * a cache that fetched just before the rotation and clocks that differ.
+ */
+export const PREPUBLISH_MS = JWKS_MAX_AGE_SECONDS * 1000 + 60_000
 
 export interface TokenServiceOptions {
   db: Kysely<Database>
@@ -82,13 +98,32 @@ export interface SigningKeySummary {
   kid: string
   alg: SigningAlgorithm
   createdAt: string
-  /** When it stopped signing; null for the key that signs now. */
+  /**
+   * When it stops (or stopped) signing; null while nothing is to replace it. The key that signs
+   * while the next is pre-published has this moment set ahead, equal to the next's `signsFrom`.
+   */
   retiredAt: string | null
   withdrawnAt: string | null
-  /** It signs new tokens. */
+  /** When it starts (or started) signing. */
+  signsFrom: string
+  /** It signs new tokens now. */
   current: boolean
-  /** It is in the JWKS now (the current key, and retired keys until their tokens expired). */
+  /** The next key: published in the JWKS, signing from `signsFrom` (a rotation's wait). */
+  next: boolean
+  /** It is in the JWKS now (the current and next keys, retired keys until their tokens expired). */
   published: boolean
+}
+
+/** What a rotation did. */
+export interface RotateResult {
+  /** The new key. */
+  kid: string
+  /** When it signs: now with `now`, else {@link PREPUBLISH_MS} from now. */
+  signsFrom: string
+  /** The key that signed when the rotation was asked for (it signs until `signsFrom`). */
+  retiredKid: string | null
+  /** A next key that had not signed yet, replaced by this one (it signs never or briefly). */
+  replacedNextKid: string | null
 }
 
 export type WithdrawResult = {
@@ -102,7 +137,8 @@ export type WithdrawResult = {
 export class SigningKeyError extends Error {
   constructor(
     /**
-     * `not_found`: no such kid; `in_use`: it signs now and no new key was asked for;
+     * `not_found`: no such kid; `in_use`: it signs now, no next key is published and no new key
+     * was asked for;
      * `changed`: another rotation or withdrawal made a new signing key at the same moment
      * (`currentKid` signs now), so this rotation changed nothing.
      */
@@ -122,6 +158,8 @@ interface CurrentKey {
   alg: SigningAlgorithm
   privateKey: KeyObject
   checkedAt: number
+  /** When it stops signing (a next key's `signs_from`): looked up again then, not 3 s later. */
+  until: number
 }
 
 const base64urlJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -164,7 +202,7 @@ export function createTokenService({
   const issuer = normaliseIssuer(configuredIssuer)
   let current: CurrentKey | undefined
 
-  async function newKeyRow(at: number): Promise<SigningKey> {
+  async function newKeyRow(at: number, signsFrom = at): Promise<SigningKey> {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
     const jwk = await exportJWK(publicKey)
     const kid = `${new Date(at).toISOString().slice(0, 10)}_${(await calculateJwkThumbprint(jwk)).slice(0, 16)}`
@@ -176,6 +214,7 @@ export function createTokenService({
       created_at: at,
       retired_at: null,
       withdrawn_at: null,
+      signs_from: signsFrom,
     }
   }
 
@@ -184,9 +223,15 @@ export function createTokenService({
     row.withdrawn_at === null &&
     (row.retired_at === null || Number(row.retired_at) > at - ttlMs - JWKS_LEEWAY_MS)
 
-  /** The one unretired key. */
-  async function currentRow(): Promise<SigningKey | undefined> {
-    return db
+  const signsFromOf = (row: Pick<SigningKey, 'signs_from' | 'created_at'>) =>
+    Number(row.signs_from ?? row.created_at)
+  const signsFromColumn = sql<number>`coalesce(signs_from, created_at)`
+
+  /** The one unretired key: the next key while a rotation waits, else the one that signs. */
+  async function unretiredRow(
+    from: Kysely<Database> | Transaction<Database> = db,
+  ): Promise<SigningKey | undefined> {
+    return from
       .selectFrom('signing_keys')
       .selectAll()
       .where('retired_at', 'is', null)
@@ -196,6 +241,30 @@ export function createTokenService({
       .executeTakeFirst()
   }
 
+  /**
+   * The key that signs at `at`: signs_from ≤ at < retired_at, never a withdrawn one. A process
+   * whose clock is behind the one that made a key signing at once (the first key, `--now`, a
+   * withdrawal) may find none, or only a withdrawn one: it takes the unretired key then.
+   */
+  async function currentRow(
+    at: number,
+    from: Kysely<Database> | Transaction<Database> = db,
+  ): Promise<SigningKey | undefined> {
+    const row = await from
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('withdrawn_at', 'is', null)
+      .where(signsFromColumn, '<=', at)
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', at)]))
+      .orderBy(signsFromColumn, 'desc')
+      .orderBy('kid', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    if (row) return row
+    const unretired = await unretiredRow(from)
+    return unretired?.withdrawn_at === null ? unretired : undefined
+  }
+
   async function load(row: SigningKey, at: number): Promise<CurrentKey> {
     const pkcs8 = decrypt(encryptionKey, row.private_key_encrypted)
     return {
@@ -203,35 +272,50 @@ export function createTokenService({
       alg: row.alg,
       privateKey: createPrivateKey(pkcs8),
       checkedAt: at,
+      until: untilOf(row),
     }
   }
 
+  const untilOf = (row: SigningKey) =>
+    row.retired_at === null ? Number.POSITIVE_INFINITY : Number(row.retired_at)
+
   async function currentKey(): Promise<CurrentKey> {
     const at = now()
-    if (current && at - current.checkedAt < CURRENT_KEY_RECHECK_MS) return current
-    const row = await currentRow()
+    if (current && at - current.checkedAt < CURRENT_KEY_RECHECK_MS && at < current.until) {
+      return current
+    }
+    const row = await currentRow(at)
     if (!row) throw new Error('[textgate] [tokens] no signing key: call ensureSigningKey() first')
     current =
-      current?.kid === row.kid ? withFields(current, { checkedAt: at }) : await load(row, at)
+      current?.kid === row.kid
+        ? withFields(current, { checkedAt: at, until: untilOf(row) })
+        : await load(row, at)
     return current
   }
 
   /**
-   * In `trx`: retires the key that signs and makes `row` the one. False when another process's
-   * rotation or withdrawal made its own new key at the same moment: on PostgreSQL our update
-   * waited for theirs, then found no current key to retire (theirs was not in its snapshot), and
-   * the one-current-key index refuses a second; the insert then does nothing and nothing changed.
+   * In `trx`: makes `row` the unretired key, signing from its `signs_from`: the unretired key
+   * (the one that signs, or a next key not signing yet) retires then, and a key set to retire
+   * later (one signing while a next key waits, when `row` signs at once) stops then too, so one
+   * key signs at any moment. False when another process's rotation or withdrawal made its own
+   * new key at the same moment: on PostgreSQL our update waited for theirs, then found no
+   * unretired key (theirs was not in its snapshot), and the one-unretired-key index refuses a
+   * second; the insert then does nothing, and the caller's rollback undoes the rest.
    */
   async function replaceCurrent(
     trx: Transaction<Database>,
     row: SigningKey,
-    at: number,
   ): Promise<{ retiredKid: string | null } | false> {
-    const retired = await trx
+    const from = signsFromOf(row)
+    await trx
       .updateTable('signing_keys')
-      .set({ retired_at: at })
+      .set({ retired_at: from })
       .where('retired_at', 'is', null)
-      .returning('kid')
+      .execute()
+    await trx
+      .updateTable('signing_keys')
+      .set({ retired_at: from })
+      .where('retired_at', '>', from)
       .execute()
     const inserted = await trx
       .insertInto('signing_keys')
@@ -239,7 +323,7 @@ export function createTokenService({
       .onConflict((oc) => oc.doNothing())
       .returning('kid')
       .executeTakeFirst()
-    return inserted ? { retiredKid: retired[0]?.kid ?? null } : false
+    return inserted ? { retiredKid: null } : false
   }
 
   async function publishedKeys(at: number): Promise<JWK[]> {
@@ -250,6 +334,7 @@ export function createTokenService({
       .where((eb) =>
         eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', at - ttlMs - JWKS_LEEWAY_MS)]),
       )
+      .orderBy(signsFromColumn, 'desc')
       .orderBy('created_at', 'desc')
       .execute()
     return rows.map((row) => JSON.parse(row.public_jwk) as JWK)
@@ -258,29 +343,38 @@ export function createTokenService({
   async function summaryOf(kid: string, at: number): Promise<SigningKeySummary | undefined> {
     const row = await db
       .selectFrom('signing_keys')
-      .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at'])
+      .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at', 'signs_from'])
       .where('kid', '=', kid)
       .executeTakeFirst()
     return row && toSummary(row, at)
   }
 
   const toSummary = (
-    row: Pick<SigningKey, 'kid' | 'alg' | 'created_at' | 'retired_at' | 'withdrawn_at'>,
+    row: Pick<
+      SigningKey,
+      'kid' | 'alg' | 'created_at' | 'retired_at' | 'withdrawn_at' | 'signs_from'
+    >,
     at: number,
-  ): SigningKeySummary => ({
-    kid: row.kid,
-    alg: row.alg,
-    createdAt: iso(row.created_at) as string,
-    retiredAt: iso(row.retired_at),
-    withdrawnAt: iso(row.withdrawn_at),
-    current: row.retired_at === null,
-    published: isPublished(row, at),
-  })
+  ): SigningKeySummary => {
+    const from = signsFromOf(row)
+    const live = row.withdrawn_at === null
+    return {
+      kid: row.kid,
+      alg: row.alg,
+      createdAt: iso(row.created_at) as string,
+      retiredAt: iso(row.retired_at),
+      withdrawnAt: iso(row.withdrawn_at),
+      signsFrom: iso(from) as string,
+      current: live && from <= at && (row.retired_at === null || Number(row.retired_at) > at),
+      next: live && row.retired_at === null && from > at,
+      published: isPublished(row, at),
+    }
+  }
 
   return {
     /** Creates the first signing key if there is none. Safe when processes start together. */
     async ensureSigningKey(): Promise<{ kid: string }> {
-      const existing = await currentRow()
+      const existing = await unretiredRow()
       if (existing) return { kid: existing.kid }
       const row = await newKeyRow(now())
       try {
@@ -288,7 +382,7 @@ export function createTokenService({
       } catch (error) {
         // Another process created the first key at the same moment (one current key at most,
         // by a unique index): use theirs.
-        const winner = await currentRow()
+        const winner = await unretiredRow()
         if (!winner) throw error
         return { kid: winner.kid }
       }
@@ -322,26 +416,39 @@ export function createTokenService({
       return signCompact({ alg: key.alg, kid: key.kid, typ: PHONE_TOKEN_TYPE }, claims, key)
     },
 
-    /** Public keys of the current key and of retired keys whose tokens may still be valid. */
+    /**
+     * Public keys of the current key, of the next key (published before it signs), and of
+     * retired keys whose tokens may still be valid.
+     */
     async jwks(): Promise<JSONWebKeySet> {
       return { keys: await publishedKeys(now()) }
     },
 
-    /** Signs with a new key from now on; the old key stays published until its tokens expire. */
-    async rotate(): Promise<{ kid: string; retiredKid: string | null }> {
+    /**
+     * A new signing key: published in the JWKS at once, signing {@link PREPUBLISH_MS} later
+     * (`now`: at once), when the key that signs now stops; that key stays published until its
+     * tokens expire. A next key still waiting is replaced by this one. Throws
+     * {@link SigningKeyError} `changed` when another rotation or withdrawal won the moment.
+     */
+    async rotate({ now: immediate = false }: { now?: boolean } = {}): Promise<RotateResult> {
       const at = now()
-      const row = await newKeyRow(at)
+      const row = await newKeyRow(at, immediate ? at : at + PREPUBLISH_MS)
       const done = await db
         .transaction()
         .execute(async (trx) => {
-          const replaced = await replaceCurrent(trx, row, at)
-          // Undo the retirement, if any (none on PostgreSQL: see replaceCurrent).
+          const signer = await currentRow(at, trx)
+          const waiting = await unretiredRow(trx)
+          const replaced = await replaceCurrent(trx, row)
+          // Undo the retirements, if any (none on PostgreSQL: see replaceCurrent).
           if (!replaced) throw new SigningKeyError('changed', '')
-          return replaced
+          return {
+            retiredKid: signer?.kid ?? null,
+            replacedNextKid: waiting && signsFromOf(waiting) > at ? waiting.kid : null,
+          }
         })
         .catch(async (error) => {
           if (!(error instanceof SigningKeyError)) throw error
-          const winner = (await currentRow())?.kid ?? ''
+          const winner = (await currentRow(now()))?.kid ?? ''
           throw new SigningKeyError(
             'changed',
             `another rotation or withdrawal made a new signing key at the same moment: nothing changed here; ${winner} signs now`,
@@ -349,15 +456,24 @@ export function createTokenService({
           )
         })
       current = undefined
-      return { kid: row.kid, retiredKid: done.retiredKid }
+      return {
+        kid: row.kid,
+        signsFrom: iso(signsFromOf(row)) as string,
+        retiredKid: done.retiredKid,
+        replacedNextKid: done.replacedNextKid,
+      }
     },
 
-    /** Every signing key, newest first: which signs, which the JWKS holds, which were withdrawn. */
+    /**
+     * Every signing key, the latest to sign first: which signs, which is next and from when,
+     * which the JWKS holds, which were withdrawn.
+     */
     async signingKeys(): Promise<SigningKeySummary[]> {
       const at = now()
       const rows = await db
         .selectFrom('signing_keys')
-        .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at'])
+        .select(['kid', 'alg', 'created_at', 'retired_at', 'withdrawn_at', 'signs_from'])
+        .orderBy(signsFromColumn, 'desc')
         .orderBy('created_at', 'desc')
         .orderBy('kid', 'desc')
         .execute()
@@ -367,16 +483,18 @@ export function createTokenService({
     /**
      * Withdraws a key at once (compromised): it leaves the JWKS now, so redeem refuses its tokens
      * here at once and store servers as soon as their JWKS cache fetches again. The key that signs
-     * now is withdrawn only with `rotate` (a new key made and signing in the same step: there is
-     * always one); `rotate` with a retired key also rotates. Idempotent: a second call says
-     * `already_withdrawn`. Throws {@link SigningKeyError}.
+     * now is withdrawn with `rotate` (a new key made and signing in the same step: there is
+     * always one), or, while a rotation waits, alone: the next key, already published, signs
+     * from now on. The next key withdrawn alone is a rotation cancelled: the key that signs goes
+     * on signing. `rotate` with any other key also rotates, at once. Idempotent: a second call
+     * says `already_withdrawn`. Throws {@link SigningKeyError}.
      */
     async withdraw(
       kid: string,
       { rotate = false }: { rotate?: boolean } = {},
     ): Promise<WithdrawResult> {
       const at = now()
-      const replacement = rotate ? await newKeyRow(at) : undefined
+      const replacement = rotate ? await newKeyRow(at, at) : undefined
       // A rotation or withdrawal that made its key at the same moment wins the race for the
       // next signing key; a withdrawal must still happen, so it runs again on the state the
       // winner left (its key may be retired, or already withdrawn, by then).
@@ -391,17 +509,54 @@ export function createTokenService({
               .executeTakeFirst()
             if (!key) throw new SigningKeyError('not_found', `no signing key ${kid}`)
             if (key.withdrawn_at !== null) return false
-            if (key.retired_at === null && !replacement) {
-              throw new SigningKeyError(
-                'in_use',
-                `${kid} signs every token now: withdraw it together with a new key (rotate)`,
-              )
-            }
-            if (replacement && !(await replaceCurrent(trx, replacement, at))) {
-              throw new SigningKeyError(
-                'changed',
-                'another signing key was made at the same moment',
-              )
+            const signer = await currentRow(at, trx)
+            const unretired = await unretiredRow(trx)
+            const next = unretired && signsFromOf(unretired) > at ? unretired : undefined
+            if (replacement) {
+              if (!(await replaceCurrent(trx, replacement))) {
+                throw new SigningKeyError(
+                  'changed',
+                  'another signing key was made at the same moment',
+                )
+              }
+            } else if (signer?.kid === kid) {
+              if (!next) {
+                throw new SigningKeyError(
+                  'in_use',
+                  `${kid} signs every token now: withdraw it together with a new key (rotate)`,
+                )
+              }
+              // The next key is published already: it signs from now, not after the wait.
+              await trx
+                .updateTable('signing_keys')
+                .set({ signs_from: at })
+                .where('kid', '=', next.kid)
+                .where('retired_at', 'is', null)
+                .execute()
+              await trx
+                .updateTable('signing_keys')
+                .set({ retired_at: at })
+                .where('kid', '=', kid)
+                .execute()
+            } else if (next?.kid === kid) {
+              // A rotation cancelled: the next key retires unused (which frees the one
+              // unretired place) and the key that signs goes on signing, with no end set.
+              const cancelled = await trx
+                .updateTable('signing_keys')
+                .set({ retired_at: at })
+                .where('kid', '=', kid)
+                .where('retired_at', 'is', null)
+                .executeTakeFirst()
+              if (Number(cancelled.numUpdatedRows) === 0) {
+                throw new SigningKeyError('changed', 'the next key changed at the same moment')
+              }
+              if (signer) {
+                await trx
+                  .updateTable('signing_keys')
+                  .set({ retired_at: null })
+                  .where('kid', '=', signer.kid)
+                  .execute()
+              }
             }
             await trx
               .updateTable('signing_keys')
@@ -419,7 +574,7 @@ export function createTokenService({
         if (done === 'again') continue
         current = undefined
         const key = (await summaryOf(kid, at)) as SigningKeySummary
-        const currentKid = (await currentRow())?.kid ?? ''
+        const currentKid = (await currentRow(now()))?.kid ?? ''
         return done
           ? { withdrawn: true, key, currentKid, newKid: replacement?.kid ?? null }
           : { withdrawn: false, reason: 'already_withdrawn', key, currentKid, newKid: null }

@@ -3,8 +3,8 @@
  * the endpoint is saved and again on every connection (the address the name resolves to at
  * send time is the one connected to, so DNS rebinding cannot reach a private network).
  * Test-mode endpoints may also use loopback (plain http too), for a developer's own machine,
- * outside production, and nothing else private: anyone holding a test key must not reach the
- * operator's network.
+ * on a server that is plainly a development setup ({@link isDevelopmentServer}), and nothing
+ * else private: anyone holding a test key must not reach the operator's network.
  *
  * The operator may name networks of their own (TEXTGATE_WEBHOOK_NETWORKS: the store's servers
  * on a private network, a Docker bridge) that endpoints of either mode may reach too: https in
@@ -50,8 +50,9 @@ export interface WebhookNetworks {
   /** The operator's networks (CIDR ranges, TEXTGATE_WEBHOOK_NETWORKS), open to either mode. */
   ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[]
   /**
-   * Loopback for test-mode endpoints: a developer's own machine. Outside production only: on a
-   * production server loopback is that server's own services, not anyone's development box.
+   * Loopback for test-mode endpoints: a developer's own machine. On a development server only
+   * ({@link isDevelopmentServer}): on any other loopback is that server's own services (its
+   * database, Redis, metrics port), not anyone's development box.
    */
   testLoopback: boolean
 }
@@ -99,6 +100,24 @@ const isLoopbackHost = (host: string) =>
   host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host)
 
 /**
+ * Whether the server is plainly a developer's own: not `NODE_ENV=production`, and its public URL
+ * (PUBLIC_URL, unset: `http://localhost:PORT`) on loopback. NODE_ENV alone is not enough: a
+ * deployment that forgets it but names a real host in PUBLIC_URL serves the internet, and there
+ * loopback is the server's own services.
+ * @example
+ * isDevelopmentServer('http://localhost:8787', false) // true
+ * isDevelopmentServer('https://verify.shop.example', false) // false
+ */
+export function isDevelopmentServer(publicUrl: string, production: boolean): boolean {
+  if (production) return false
+  try {
+    return isLoopbackHost(hostOf(new URL(publicUrl)).toLowerCase())
+  } catch {
+    return false
+  }
+}
+
+/**
  * Checks the shape of an endpoint URL for `mode` and returns it normalised. DNS is checked
  * separately ({@link checkResolvedHost}) and again on every delivery.
  */
@@ -124,7 +143,7 @@ export function checkWebhookUrl(
           ? `plain http is allowed only to loopback (localhost, 127.0.0.1, ::1)${networks.ranges.length > 0 ? ' and TEXTGATE_WEBHOOK_NETWORKS' : ''}`
           : networks.ranges.length > 0
             ? 'plain http is allowed only to TEXTGATE_WEBHOOK_NETWORKS'
-            : 'test-mode webhook URLs must be https on this server (loopback is its own, in production)',
+            : 'test-mode webhook URLs must be https on this server (loopback is its own: not a development server)',
     )
   }
   if (url.protocol !== 'https:') throw new WebhookUrlError('the URL must be https')
@@ -136,7 +155,9 @@ export function checkWebhookUrl(
       throw new WebhookUrlError('live-mode webhooks cannot go to a private or reserved address')
     }
   } else if (isLoopbackHost(host) && !networks.testLoopback && !inWebhookNetworks(host, networks)) {
-    throw new WebhookUrlError('webhooks cannot go to loopback on this server (in production)')
+    throw new WebhookUrlError(
+      'webhooks cannot go to loopback on this server (loopback is its own: only a development server, NODE_ENV not production and PUBLIC_URL on localhost, allows it)',
+    )
   } else if (isIP(host) && !addressAllowed(host, mode, networks)) {
     throw new WebhookUrlError(
       'test-mode webhooks can go to loopback or a public address, not a private or reserved one',
@@ -146,7 +167,7 @@ export function checkWebhookUrl(
 }
 
 /**
- * Whether a test-mode endpoint may use plain http to `host`: loopback (outside production) and
+ * Whether a test-mode endpoint may use plain http to `host`: loopback (development server) and
  * the operator's networks. A name is resolved on save and at each connection, where its
  * addresses must be the operator's, so any name passes here once the operator named networks.
  */

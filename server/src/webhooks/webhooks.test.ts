@@ -77,7 +77,7 @@ describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
     )
   })
 
-  it('closes loopback to test keys in production, unless the operator lists it', async () => {
+  it('closes loopback to test keys off a development server, unless the operator lists it', async () => {
     const production = ranges('', false)
     for (const url of [
       'http://127.0.0.1:8080/hooks',

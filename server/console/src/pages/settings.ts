@@ -29,7 +29,10 @@ interface SigningKey {
   createdAt: string
   retiredAt: string | null
   withdrawnAt: string | null
+  signsFrom: string
   current: boolean
+  /** Published, signing from signsFrom (a rotation waiting for caches of the JWKS). */
+  next: boolean
   published: boolean
 }
 
@@ -201,20 +204,29 @@ export class SettingsPage extends ProjectPage {
 
   private rotateSigning() {
     void this.act(async () => {
-      const { kid } = await api<{ kid: string }>('POST', `${this.base}/settings/signing-key/rotate`)
+      const { kid, signsFrom } = await api<{ kid: string; signsFrom: string }>(
+        'POST',
+        `${this.base}/settings/signing-key/rotate`,
+      )
       await this.load()
-      return t.settings.rotated(kid)
+      return t.settings.rotated(kid, fmt.time(at(signsFrom)))
     })
   }
 
-  /** A compromised key: out of the JWKS now; the one that signs goes with a new key. */
+  /**
+   * A compromised key: out of the JWKS now; the one that signs goes with a new key, or with the
+   * next key taking over when a rotation waits.
+   */
   private withdrawSigning(key: SigningKey) {
-    if (!confirm(t.settings.confirmWithdraw(key.kid, key.current))) return
+    const rotate = this.needsNewKey(key)
+    const waiting = (this.signingKeys ?? []).some((k) => k.next)
+    const then = rotate ? 'new' : key.current && waiting ? 'next' : key.next ? 'cancel' : 'none'
+    if (!confirm(t.settings.confirmWithdraw(key.kid, then))) return
     void this.act(async () => {
       const { currentKid } = await api<{ currentKid: string }>(
         'POST',
         `${this.base}/settings/signing-keys/${encodeURIComponent(key.kid)}/withdraw`,
-        { rotate: key.current },
+        { rotate },
       )
       await this.load()
       return t.settings.withdrawn(key.kid, currentKid)
@@ -222,14 +234,21 @@ export class SettingsPage extends ProjectPage {
   }
 
   /** Its accessible name is the visible text and the kid (WCAG 2.5.3: the name holds the label). */
+  private needsNewKey(key: SigningKey) {
+    return key.current && !(this.signingKeys ?? []).some((k) => k.next)
+  }
+
   private withdrawButton(key: SigningKey) {
-    const text = key.current ? t.settings.withdrawCurrent : t.settings.withdraw
+    const text = this.needsNewKey(key) ? t.settings.withdrawCurrent : t.settings.withdraw
     return html`<button type="button" class="danger" aria-label=${`${text} ${key.kid}`} @click=${() => this.withdrawSigning(key)}>${text}</button>`
   }
 
   private signingState(key: SigningKey) {
     if (key.withdrawnAt) return t.settings.withdrawnAt(fmt.time(at(key.withdrawnAt)))
-    if (key.current) return t.settings.signs
+    if (key.current) {
+      return key.retiredAt ? t.settings.signsUntil(fmt.time(at(key.retiredAt))) : t.settings.signs
+    }
+    if (key.next) return t.settings.next(fmt.time(at(key.signsFrom)))
     return key.published ? t.settings.publishedStill : t.settings.expired
   }
 

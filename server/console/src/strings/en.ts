@@ -294,21 +294,32 @@ export const en = {
     newKeys: 'New keys: the secret key is shown only now.',
     signing: 'Token signing key',
     rotateSigning: 'Rotate the signing key',
-    rotated: (kid: string) => `Now signing with ${kid}.`,
+    rotated: (kid: string, when: string) =>
+      `${kid} is published now and signs from ${when}, once caches of the JWKS have it.`,
     kid: 'Key id (kid)',
     state: 'State',
     signs: 'Signs new tokens',
+    signsUntil: (when: string) => `Signs new tokens until ${when}`,
+    next: (when: string) => `Next: published, signs from ${when}`,
     publishedStill: 'Retired; published until its tokens expire',
     expired: 'Retired',
     withdrawnAt: (when: string) => `Withdrawn ${when}`,
     withdraw: 'Withdraw',
     withdrawCurrent: 'Withdraw and make a new key',
-    confirmWithdraw: (kid: string, current: boolean) =>
-      `Withdraw ${kid} now? It leaves the JWKS at once and tokens it signed are refused, even unexpired ones.${current ? ' A new key signs from now on.' : ''}`,
+    confirmWithdraw: (kid: string, then: 'new' | 'next' | 'cancel' | 'none') =>
+      `Withdraw ${kid} now? It leaves the JWKS at once and tokens it signed are refused, even unexpired ones.${
+        then === 'new'
+          ? ' A new key signs from now on.'
+          : then === 'next'
+            ? ' The next key, already published, signs from now on.'
+            : then === 'cancel'
+              ? ' The rotation is cancelled: the key that signs now goes on signing.'
+              : ''
+      }`,
     withdrawn: (kid: string, current: string) =>
       `Withdrew ${kid}; now signing with ${current}. Stores using verifyPhoneToken drop it within 5 minutes.`,
     withdrawHelp:
-      'Rotate to change keys routinely (the old key stays published until its tokens expire). Withdraw a key that may have leaked: it is unpublished at once.',
+      'Rotate to change keys routinely: the new key is published at once and signs 6 minutes later, when caches of the JWKS have it (pnpm textgate keys rotate --now switches at once); the old key stays published until its tokens expire. Withdraw a key that may have leaked: it is unpublished at once.',
     operators: 'Operators',
     email: 'Email',
     role: 'Role',

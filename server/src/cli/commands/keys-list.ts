@@ -1,10 +1,29 @@
 /**
  * `pnpm textgate keys list --project ID`: the project's keys — kind, mode, prefix, created,
- * last used, revoked.
+ * last used, revoked. Without --project: the token signing keys — which signs, the next one
+ * (published, and when it signs), which the JWKS holds, which were withdrawn.
  * @module
  */
 import { type KeySummary, listKeys } from '../../keys'
-import { type Command, settings, UsageError, withStorage } from '../command'
+import { deriveSecrets } from '../../secrets'
+import { createTokenService, type SigningKeySummary } from '../../tokens'
+import { type Command, settings, withStorage } from '../command'
+
+const signingRow = (key: SigningKeySummary) =>
+  [
+    key.kid.padEnd(28),
+    key.alg.padEnd(5),
+    `created ${key.createdAt}`,
+    key.withdrawnAt
+      ? `WITHDRAWN ${key.withdrawnAt}`
+      : key.current
+        ? `SIGNING${key.retiredAt ? ` until ${key.retiredAt}` : ''}`
+        : key.next
+          ? `NEXT: published, signs from ${key.signsFrom}`
+          : key.published
+            ? `retired ${key.retiredAt} (published until its tokens expire)`
+            : `retired ${key.retiredAt}`,
+  ].join('  ')
 
 const row = (key: KeySummary) =>
   [
@@ -19,10 +38,23 @@ const row = (key: KeySummary) =>
 
 export const keysListCommand: Command = {
   name: 'keys list',
-  usage: `  keys list --project ID        the project's keys: kind, mode, prefix, created, last used`,
+  usage: `  keys list --project ID        the project's keys: kind, mode, prefix, created, last used
+  keys list                     the token signing keys: signing, next (and when it signs),
+                                retired, withdrawn`,
   async run({ values, out }) {
     const project = values.project
-    if (!project) throw new UsageError('keys list needs --project ID')
+    if (!project) {
+      const config = settings()
+      const signing = await withStorage(config, async ({ db }) =>
+        createTokenService({
+          db,
+          encryptionKey: deriveSecrets(config.secret).encryptionKey,
+          issuer: config.publicUrl,
+        }).signingKeys(),
+      )
+      out.print(signing.length ? signing.map(signingRow).join('\n') : 'no signing keys', signing)
+      return
+    }
     const keys = await withStorage(settings(), async ({ db }) => {
       const found = await db
         .selectFrom('projects')

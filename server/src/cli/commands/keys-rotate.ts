@@ -1,18 +1,21 @@
 /**
- * `pnpm textgate keys rotate`: sign new tokens with a new key; the old public key stays in the
- * JWKS until its tokens have expired. Audited as the console's rotation is.
+ * `pnpm textgate keys rotate [--now]`: a new signing key, published in the JWKS at once and
+ * signing once caches of the JWKS have had time to fetch it (its max-age and a minute; every
+ * server process switches by itself then), or at once with --now. The old public key stays in
+ * the JWKS until its tokens have expired. Audited as the console's rotation is.
  * @module
  */
 import { appendAudit, GLOBAL_CHAIN } from '../../audit'
 import { deriveSecrets } from '../../secrets'
-import { createTokenService, SigningKeyError } from '../../tokens'
+import { createTokenService, JWKS_MAX_AGE_SECONDS, SigningKeyError } from '../../tokens'
 import { CLI_ACTOR, type Command, settings, withStorage } from '../command'
 
 export const keysRotateCommand: Command = {
   name: 'keys rotate',
-  usage: `  keys rotate                   sign new tokens with a new key (old public keys stay
-                                in the JWKS until their tokens have expired)`,
-  async run({ out }) {
+  usage: `  keys rotate [--now]           a new signing key: in the JWKS now, signing in 6 minutes
+                                (the JWKS's max-age and a minute), at once with --now (old
+                                public keys stay in the JWKS until their tokens have expired)`,
+  async run({ values, out }) {
     const config = settings()
     const secrets = deriveSecrets(config.secret)
     const rotated = await withStorage(config, async ({ db }) => {
@@ -22,7 +25,7 @@ export const keysRotateCommand: Command = {
         issuer: config.publicUrl,
       })
       await tokens.ensureSigningKey()
-      const done = await tokens.rotate().catch((error) => {
+      const done = await tokens.rotate({ now: values.now }).catch((error) => {
         if (!(error instanceof SigningKeyError && error.code === 'changed')) throw error
         throw new Error(
           `another rotation or withdrawal made a new signing key at the same moment: nothing changed; ${error.currentKid} signs now (run keys rotate again for yet another key)`,
@@ -33,13 +36,23 @@ export const keysRotateCommand: Command = {
         actor: CLI_ACTOR,
         action: 'signing_key.rotate',
         target: done.kid,
-        before: { kid: done.retiredKid },
-        after: { kid: done.kid },
+        before: { kid: done.retiredKid, nextKid: done.replacedNextKid },
+        after: { kid: done.kid, signsFrom: done.signsFrom },
       })
       return done
     })
+    const replaced = rotated.replacedNextKid
+      ? `\n${rotated.replacedNextKid}, the next key until now, ${values.now ? 'never signs' : `signs until ${rotated.signsFrom}`}`
+      : ''
     out.print(
-      `now signing with ${rotated.kid}; ${rotated.retiredKid ?? 'no key'} retired (still in the JWKS until its tokens expire)`,
+      values.now
+        ? `now signing with ${rotated.kid}; ${rotated.retiredKid ?? 'no key'} retired (still in the JWKS until its tokens expire)${replaced}`
+        : [
+            `${rotated.kid} is in the JWKS now and signs from ${rotated.signsFrom}, when caches of the JWKS`,
+            `(max-age ${JWKS_MAX_AGE_SECONDS} s) have it; every server switches by itself then.`,
+            `${rotated.retiredKid ?? 'no key'} signs until then, and stays in the JWKS until its tokens expire.${replaced}`,
+            'keys rotate --now switches at once; keys withdraw --kid the next key cancels it.',
+          ].join('\n'),
       rotated,
     )
   },

@@ -2,8 +2,9 @@
  * `pnpm textgate keys withdraw --kid KID [--rotate]`: a compromised signing key out of the JWKS
  * at once (not after its tokens expire, as `keys rotate` keeps it): redeem refuses its tokens at
  * once, store servers when their JWKS cache fetches again. The key that signs now is withdrawn
- * only with --rotate, which makes its successor in the same step. Audited; logged to stderr as
- * `signing_key.withdrawn`.
+ * with --rotate, which makes its successor in the same step, or alone while a rotation waits (the
+ * next key, already published, signs at once). The next key withdrawn cancels the rotation.
+ * Audited; logged to stderr as `signing_key.withdrawn`.
  * @module
  */
 import { pino } from 'pino'
@@ -17,7 +18,8 @@ export const keysWithdrawCommand: Command = {
   usage: `  keys withdraw --kid KID [--rotate]
                                 withdraw a compromised signing key now: out of the JWKS, its
                                 tokens refused; the key that signs now needs --rotate (a new
-                                key made in the same step)`,
+                                key made in the same step) unless a next key is waiting (it
+                                signs at once); the next key withdrawn cancels the rotation`,
   async run({ values, out }) {
     const { kid, rotate } = values
     if (!kid) {

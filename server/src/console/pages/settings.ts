@@ -244,8 +244,8 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       auditNote(c, {
         action: 'signing_key.rotate',
         target: rotated.kid,
-        before: { kid: rotated.retiredKid },
-        after: { kid: rotated.kid },
+        before: { kid: rotated.retiredKid, nextKid: rotated.replacedNextKid },
+        after: { kid: rotated.kid, signsFrom: rotated.signsFrom },
       })
       return c.json(rotated)
     })

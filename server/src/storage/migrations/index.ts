@@ -26,6 +26,7 @@ import * as sentMessagesIndex from './20261202T110000-sent-messages-index'
 import * as keyedAuditChain from './20261206T200000-keyed-audit-chain'
 import * as operatorDevices from './20261207T010000-operator-devices'
 import * as signingKeyWithdrawal from './20261207T020000-signing-key-withdrawal'
+import * as signingKeySignsFrom from './20261207T060000-signing-key-signs-from'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -50,6 +51,7 @@ export const migrations: Record<string, Migration> = {
   '20261206T200000-keyed-audit-chain': keyedAuditChain,
   '20261207T010000-operator-devices': operatorDevices,
   '20261207T020000-signing-key-withdrawal': signingKeyWithdrawal,
+  '20261207T060000-signing-key-signs-from': signingKeySignsFrom,
 }
 
 export const migrationProvider: MigrationProvider = {
