@@ -76,6 +76,35 @@ describe('the widget with the keyboard only', () => {
 
   const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
 
+  it('shows a focus ring in forced colours (high contrast), on every control Tab reaches', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.emulateMedia({ forcedColors: 'active' })
+    await page.goto(storeUrl)
+    await expect.poll(() => widget(page, 'phone-input').isVisible(), POLL).toBe(true)
+    await page.focus('input[name="email"]')
+    const rings: string[] = []
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab')
+      rings.push(
+        await page.evaluate(() => {
+          let el: Element | null = document.activeElement
+          while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+          const style = getComputedStyle(el!)
+          const name = el!.getAttribute('part') ?? el!.localName
+          return `${name}: ${style.outlineStyle} ${style.outlineColor === getComputedStyle(document.body).backgroundColor ? 'unseen' : 'seen'}`
+        }),
+      )
+    }
+    expect(rings.filter((ring) => !ring.startsWith('a:'))).toEqual([
+      'country-button: solid seen',
+      'phone-input: solid seen',
+      'consent-checkbox: solid seen',
+      'marketing-checkbox: solid seen',
+      'submit-button: solid seen',
+    ])
+    await page.close()
+  }, 60_000)
+
   for (const [lang, width, resend] of [
     ['en', 390, false],
     ['en', 1280, true],
