@@ -38,6 +38,47 @@ function focusedPart(): string {
   return ring ? name : `${name} (no ring)`
 }
 
+/**
+ * Where Chromium's accessibility tree gives `text` to a screen reader on a focus move: the
+ * focused node's description, and any live region (not `off`) whose text holds it.
+ */
+interface AXNode {
+  nodeId: string
+  parentId?: string
+  childIds?: string[]
+  ignored: boolean
+  name?: { value?: string }
+  description?: { value?: string }
+  properties?: { name: string; value: { value?: unknown } }[]
+}
+
+async function newCodeReadings(page: Page, text: string): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: AXNode[] }
+  await cdp.detach()
+  const byId = new Map(nodes.map((node) => [node.nodeId, node]))
+  const prop = (node: AXNode, name: string) =>
+    node.properties?.find((p) => p.name === name)?.value.value
+  const live = (node: AXNode | undefined) => {
+    const value = node && prop(node, 'live')
+    return value && value !== 'off' ? String(value) : ''
+  }
+  const textOf = (node: AXNode): string =>
+    [node.name?.value ?? '', ...(node.childIds ?? []).map((id) => textOf(byId.get(id)!))].join(' ')
+  const readings: string[] = []
+  for (const node of nodes) {
+    if (node.ignored) continue
+    if (prop(node, 'focused') && String(node.description?.value ?? '').includes(text)) {
+      readings.push('description of the focused field')
+    }
+    // A live region's root (its parent is not live): its text is what it announces.
+    if (live(node) && !live(byId.get(node.parentId ?? '')) && textOf(node).includes(text)) {
+      readings.push(`live region (${live(node)})`)
+    }
+  }
+  return readings
+}
+
 describe('the widget with the keyboard only', () => {
   let textgate: Awaited<ReturnType<typeof startTextgate>>
   let store: Started
@@ -186,6 +227,13 @@ describe('the widget with the keyboard only', () => {
         await press('Tab', 'submit-button')
         await press('Tab', 'resend-button')
         await press('Enter', 'code-input')
+        // One reading of "A new code is on its way": the focused field's description, or a live
+        // region's text, not both (Chromium read the status, polite, and the field it describes).
+        const said = await page.evaluate(() => {
+          const t = document.querySelector('textgate-verify')!.shadowRoot!
+          return t.querySelector('[part~="status"]')!.textContent!.trim()
+        })
+        expect(await newCodeReadings(page, said)).toEqual(['description of the focused field'])
         const previous = code
         await expect
           .poll(async () => (code = await sandboxCode(textgate.url, project, phone)), POLL)

@@ -47,9 +47,11 @@ export function renderCodeStep(v: CodeStepView) {
   const expires = new Date(verification.expiresAt).toLocaleTimeString([v.timeLocale, t.$code], {
     timeStyle: 'short',
   })
+  // The status is no live region: each change (code sent, new code) comes with focus moved to
+  // the code field, which it describes, so a screen reader reads it once, there.
   return html`
     <form class="step" novalidate @submit=${on.check}>
-      <p id="status" part="status" role="status">${v.status}</p>
+      <p id="status" part="status">${v.status}</p>
       <div>
         <label for="code">${t.codeLabel(verification.codeLength)}</label>
         <input
