@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
@@ -116,6 +117,31 @@ describe('the widget with the keyboard only', () => {
   })
 
   const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
+
+  it('shows the allowed territory (IM), not GB, for a +44 7924 number on a project that allows only IM', async () => {
+    const manx = createProject(textgate.env, 'Manx store', [storeUrl])
+    const db = new Database(String(textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
+    db.prepare('UPDATE projects SET allowed_countries = ? WHERE id = ?').run(
+      JSON.stringify(['IM']),
+      manx.projectId,
+    )
+    db.close()
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(storeUrl)
+    await page.evaluate(
+      (key) => document.querySelector('textgate-verify')!.setAttribute('publishable-key', key),
+      manx.publishableKey,
+    )
+    await expect.poll(() => widget(page, 'country-button').textContent(), POLL).toContain('+44')
+    expect(await widget(page, 'country-button').textContent()).toContain('Isle of Man')
+    await widget(page, 'phone-input').focus()
+    await page.keyboard.type('+44 7924 123456')
+    await page.waitForTimeout(300)
+    const shown = (await widget(page, 'country-button').textContent()) ?? ''
+    expect(shown).toContain('Isle of Man')
+    expect(shown).not.toContain('United Kingdom')
+    await page.close()
+  }, 60_000)
 
   it('shows a focus ring in forced colours (high contrast), on every control Tab reaches', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
