@@ -186,6 +186,37 @@ describe('a shopper registers at the demo store', () => {
     await page.close()
   })
 
+  it('says to try later or use another number once the number is out of wrong codes for the day', async () => {
+    // The number's wrong codes over 24 hours (maxWrongCodesPerNumber, 15 by default) are spent
+    // at the third verification's fifth: the server says retry "later", and starting again with
+    // the same number would only fail at its first check.
+    const page = await browser.newPage()
+    await page.goto(storeUrl)
+    const phone = await sandboxNumber('GB')
+    for (let round = 0; round < 3; round++) {
+      await sendCode(page, phone)
+      const code = await latestCode(phone)
+      const wrong = code === '000000' ? '111111' : '000000'
+      for (let i = 0; i < 5; i++) {
+        await widget(page, 'code-input').fill(wrong)
+        await expect.poll(() => widget(page, 'error').textContent()).not.toBe('')
+        if (i < 4) await expect.poll(() => widget(page, 'code-input').inputValue()).toBe('')
+      }
+      const ended = (await widget(page, 'error').textContent()) ?? ''
+      if (round < 2) {
+        expect(ended).toMatch(/Start again with your number/)
+        expect(await widget(page, 'change-button').textContent()).toMatch(/start again/i)
+        await widget(page, 'change-button').click()
+      } else {
+        expect(ended).toBe(
+          'Too many wrong codes for this number. Try again later or use another number.',
+        )
+        expect(await widget(page, 'change-button').textContent()).toMatch(/change number/i)
+      }
+    }
+    await page.close()
+  }, 60_000)
+
   it('tells the shopper when the code has expired', async () => {
     const page = await browser.newPage()
     await page.goto(storeUrl)

@@ -29,6 +29,10 @@ export function errorMessage(error: TextgateApiError, t: Translation): string {
   if (error.code === 'invalid_phone' && error.details.reason === 'extension') {
     return t.phoneErrors.extension
   }
+  // Out of wrong codes for the number, not just this verification: starting again would not help.
+  if (error.code === 'max_attempts_reached' && error.details.retry === 'later') {
+    return t.wrongCodesLater
+  }
   // Its own keys only: a code such as "constructor" or "toString" names no message.
   const message = (Object.hasOwn(errors, error.code) && errors[error.code]) || t.errors.unknown
   if (error.code === 'incorrect_code' && typeof error.details.attemptsLeft === 'number') {

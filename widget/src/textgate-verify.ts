@@ -351,7 +351,7 @@ export class TextgateVerify extends LitElement {
     if (flow.step === 'code' && verification) {
       return renderCodeStep({
         ...common,
-        terminal: problem.terminal,
+        ended: problem.terminal ? (problem.numberSpent ? t.changeNumber : t.startAgain) : '',
         verification,
         codeText: flow.codeText,
         resendWait: Math.max(

@@ -1,5 +1,5 @@
 /// <reference types="mocha" />
-import { expect, waitUntil } from '@open-wc/testing'
+import { aTimeout, expect, waitUntil } from '@open-wc/testing'
 import { countryFromLanguages } from '../src/phone'
 import {
   config,
@@ -198,6 +198,42 @@ describe('project settings from GET /v1/config', () => {
     part<HTMLButtonElement>(el, 'submit-button').click()
     await waitUntil(() => part(el, 'code-input'), 'code step never showed', { timeout: 5000 })
     expect(server.calls.at(-1)!.body).to.include({ phone: '+447924123456' })
+  })
+
+  it('shows the allowed territory, not the country it shares a numbering plan with, for a + number', async () => {
+    // Typing "+44 7924 …" on a project that allows only IM moved the picker to GB, a country the
+    // project does not offer (and the list does not hold): the server reads the number as IM.
+    server = fakeServer({ '/v1/config': [config({ allowedCountries: ['IM', 'JE'] })] })
+    const { el } = await mount('default-country="FR"')
+    await waitUntil(
+      () => (el as unknown as { phone: { allowed: unknown } }).phone.allowed !== null,
+      'the settings never arrived',
+    )
+    const button = () => part(el, 'country-button').textContent ?? ''
+    await waitUntil(() => button().includes('Isle of Man'), 'IM, the first allowed, at the start')
+    const input = part<HTMLInputElement>(el, 'phone-input')
+    insertText(input, '+44 7924 123456')
+    await el.updateComplete
+    await aTimeout(50)
+    expect(input.value).to.equal('+44 7924 123456')
+    expect(button()).to.contain('Isle of Man').and.not.contain('United Kingdom')
+    // A territory the shopper picked stays theirs, when it shares the number's calling code.
+    part<HTMLButtonElement>(el, 'country-button').click()
+    await el.updateComplete
+    const search = part<HTMLInputElement>(el, 'country-search')
+    insertText(search, 'Jersey')
+    search.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await el.updateComplete
+    await waitUntil(() => button().includes('Jersey'), 'Jersey picked')
+    input.select()
+    insertText(input, '+44 7924 654321')
+    await el.updateComplete
+    await aTimeout(50)
+    expect(button()).to.contain('Jersey')
+    // A number of a calling code no allowed country has keeps its own country (and is refused).
+    input.select()
+    insertText(input, '+33 6 12 34 56 78')
+    await waitUntil(() => button().includes('France'), 'France shown for a French number')
   })
 
   it('works without the settings when the server cannot answer', async () => {

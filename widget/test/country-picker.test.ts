@@ -78,8 +78,8 @@ describe('<textgate-country-picker>', () => {
 describe('<textgate-country-picker> in forced colours', () => {
   it('marks the active option with an outline, which high contrast paints', async () => {
     // Forced colours drop the highlight background: in Chromium's forced-colors emulation the
-    // option ↓ ↑ moved to looked like every other one. A transparent outline costs nothing in
-    // normal colours and shows there.
+    // option ↓ ↑ moved to looked like every other one. The outline (the primary colour in
+    // normal colours, see theme.test.ts) shows there.
     const el = await picker()
     partIn(el, 'country-button')!.click()
     await el.updateComplete

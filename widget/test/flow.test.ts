@@ -1,5 +1,6 @@
 /// <reference types="mocha" />
 import { aTimeout, expect, oneEvent, waitUntil } from '@open-wc/testing'
+import { loadTranslation } from '../src/i18n'
 import en from '../src/translations/en'
 import {
   approved,
@@ -468,6 +469,41 @@ describe('errors', () => {
       await waitUntil(() => part(el, 'phone-input'))
     })
   }
+
+  it('max_attempts_reached with retry "later" says to try later or use another number', async () => {
+    // Out of wrong codes for the number over the day, the server says `retry: "later"`: a new
+    // verification of the same number would fail at its first check, so "Start again with your
+    // number" sent the shopper round again into the same refusal.
+    server = fakeServer({
+      '/v1/verifications': [started()],
+      '/v1/verifications/:id/check': [
+        {
+          ...refusal(429, 'max_attempts_reached', { attemptsLeft: 0, retry: 'later' }),
+          headers: { 'Retry-After': '86400' },
+        },
+      ],
+    })
+    const { el } = await mount('default-country="GB" lang="ar"')
+    await waitUntil(() => part(el, 'submit-button').textContent?.includes('إرسال'))
+    await reachCodeStep(el)
+    const failed = oneEvent(el, 'textgate-error')
+    type(part<HTMLInputElement>(el, 'code-input'), '123456')
+    const ar = await loadTranslation('ar')
+    expect((await failed).detail).to.deep.equal({
+      code: 'max_attempts_reached',
+      message: ar.wrongCodesLater,
+    })
+    await el.updateComplete
+    expect(part(el, 'error').textContent?.trim()).to.equal(ar.wrongCodesLater)
+    expect(part(el, 'base').getAttribute('dir')).to.equal('rtl')
+    const change = part<HTMLButtonElement>(el, 'change-button')
+    expect(change.textContent?.trim()).to.equal(ar.changeNumber)
+    await waitUntil(() => focused(el) === change, 'focus on Change number')
+    // Worded anew in the language now.
+    el.setAttribute('lang', 'en')
+    await waitUntil(() => part(el, 'error').textContent?.trim() === en.wrongCodesLater)
+    expect(en.wrongCodesLater).to.not.equal(en.errors.max_attempts_reached)
+  })
 
   // Which codes the widget words itself is declared with each code in shared/errors.ts (`widget`),
   // not listed here: a new code the widget may get needs a message in every locale, or this fails.

@@ -81,6 +81,27 @@ describe('country search and the phone sheet (round 2)', () => {
     await waitUntil(() => pickerRoot(el).activeElement === button, 'focus not back on the button')
   })
 
+  for (const width of [390, 1280]) {
+    it(`at ${width} px, a country chosen with the keyboard leaves focus on the phone field`, async () => {
+      // Found in a keyboard pass: on a phone, Enter on a country moved focus to the phone field
+      // while the modal sheet, which makes everything else inert, was still open, so focus fell
+      // to the page's body when the sheet went.
+      await setViewport({ width, height: 760 })
+      const { el } = await mount()
+      part<HTMLButtonElement>(el, 'country-button').focus()
+      await sendKeys({ press: 'ArrowDown' })
+      await waitUntil(() => pickerRoot(el).activeElement === part(el, 'country-search'))
+      await sendKeys({ type: 'germany' })
+      await sendKeys({ press: 'Enter' })
+      await waitUntil(() => !part(el, 'country-panel'), 'the list did not close')
+      await waitUntil(
+        () => el.shadowRoot!.activeElement === part(el, 'phone-input'),
+        `focus on ${document.activeElement?.localName}, not the phone field`,
+      )
+      expect(part(el, 'country-button').textContent).to.contain('+49')
+    })
+  }
+
   it('defect 12: the sheet has a close button; on a desktop the list stays a popup', async () => {
     await setViewport({ width: 390, height: 760 })
     const { el } = await mount()

@@ -2,7 +2,7 @@
 // Round 2 defect 1: the default fits the page (light unless the page or the store opts into dark
 // or auto), and text keeps AA contrast against the store's own --textgate-color-primary.
 import { expect, waitUntil } from '@open-wc/testing'
-import { emulateMedia } from '@web/test-runner-commands'
+import { emulateMedia, sendKeys } from '@web/test-runner-commands'
 import { axeViolations, fillPhone, mount, part } from './helpers'
 
 /** Any CSS colour as sRGB 0–255, through a canvas (computed values may be oklch() or lch()). */
@@ -127,6 +127,32 @@ describe('theme and contrast (round 2, defect 1)', () => {
       part<HTMLButtonElement>(el, 'submit-button').click()
       await waitUntil(() => part(el, 'error').textContent?.trim())
       expect(await axeViolations(form)).to.deep.equal([])
+    })
+  }
+})
+
+describe('the active country, moved to with the arrow keys', () => {
+  for (const theme of ['light', 'dark']) {
+    it(`is marked at 3:1 against the list and its own background (${theme})`, async () => {
+      // Found in a keyboard pass: focus stays in the search field, and the option the arrows
+      // move to was marked only by --_highlight, 1.2:1 against the list in light (1.5:1 in
+      // dark): a keyboard user could hardly see which country Enter would take.
+      const { el } = await mount(`default-country="GB" theme="${theme}"`)
+      part<HTMLButtonElement>(el, 'country-button').click()
+      await waitUntil(() => part(el, 'country-search'))
+      await sendKeys({ press: 'ArrowDown' })
+      await el.updateComplete
+      const option = part(el, 'country-list').querySelector<HTMLElement>('[aria-selected="true"]')!
+      const style = getComputedStyle(option)
+      const list = getComputedStyle(part(el, 'country-panel')).backgroundColor
+      expect(style.outlineStyle).to.equal('solid')
+      // (The canvas reads a transparent colour as black.)
+      expect(style.outlineColor).to.not.match(/^transparent$|^rgba\(.*,\s*0\)$/)
+      expect(parseFloat(style.outlineWidth)).to.be.at.least(2)
+      expect(contrast(style.outlineColor, list), 'against the list').to.be.at.least(3)
+      expect(contrast(style.outlineColor, style.backgroundColor), 'against itself').to.be.at.least(
+        3,
+      )
     })
   }
 })

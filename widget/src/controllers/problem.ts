@@ -22,6 +22,8 @@ export class ProblemController implements ReactiveController {
   retry: (() => Promise<void>) | undefined
   /** The verification cannot go on: only "Start again" is offered. */
   terminal = false
+  /** Ended for the number, not just this verification (`retry: "later"`): another number helps. */
+  numberSpent = false
   /** A rate limit holds Send (and "Send a new code") until then, in ms since the epoch; 0 if none. */
   waitUntil = 0
   /**
@@ -82,6 +84,7 @@ export class ProblemController implements ReactiveController {
     }
     if (RETRYABLE.has(apiError.code)) this.retry = retry
     this.terminal = mayEnd && TERMINAL.has(apiError.code)
+    this.numberSpent = this.terminal && apiError.details.retry === 'later'
     const detail: TextgateErrorDetail = { code: apiError.code, message: this.message }
     // No wait brings a verification that ended back (max_attempts_reached's Retry-After only
     // keeps clients from repeating the check): the shopper starts again.

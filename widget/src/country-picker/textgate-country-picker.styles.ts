@@ -95,10 +95,11 @@ export const pickerStyles = [
     [part~='country-option'] .dial {
       color: var(--_muted);
     }
-    /* The outline shows the active option in forced colours, which drop the background. */
+    /* Focus stays in the search field: the outline shows which option the arrows are on (the
+       highlight alone is 1.2:1 against the list), in forced colours too. */
     [part~='country-option'][aria-selected='true'] {
       background: var(--_highlight);
-      outline: 2px solid transparent;
+      outline: 2px solid var(--_primary, currentColor);
       outline-offset: -2px;
     }
     [part~='country-option'].current .name {

@@ -160,9 +160,14 @@ export class TextgateCountryPicker extends LitElement {
     }
   }
 
-  private choose(country: Country): void {
+  /**
+   * Closes the list, then tells the widget, which moves focus to the phone field: while the
+   * sheet is open (a modal dialog) everything outside it is inert and cannot take focus.
+   */
+  private async choose(country: Country): Promise<void> {
+    this.open = false
+    await this.updateComplete
     this.dispatchEvent(new CountryPickEvent(country))
-    void this.hide(false)
   }
 
   private onButtonKey(event: KeyboardEvent): void {
@@ -190,7 +195,7 @@ export class TextgateCountryPicker extends LitElement {
     } else if (event.key === 'Enter') {
       event.preventDefault()
       const country = this.options()[this.active]
-      if (country) this.choose(country)
+      if (country) void this.choose(country)
     } else if (event.key === 'Escape') {
       event.preventDefault()
       event.stopPropagation()
@@ -237,7 +242,7 @@ export class TextgateCountryPicker extends LitElement {
             aria-selected=${index === this.active}
             class="${c.code === current?.code ? 'current' : ''} ${index === top - 1 ? 'last-preferred' : ''}"
             @pointerdown=${(e: Event) => e.preventDefault()}
-            @click=${() => this.choose(c)}
+            @click=${() => void this.choose(c)}
           >
             ${flag(c)}<span class="name">${c.name}</span
             ><span class="dial" dir="ltr">+${c.dialCode}</span>

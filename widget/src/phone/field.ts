@@ -231,8 +231,22 @@ export class PhoneField {
       if (moveCaret) input.setSelectionRange(result.caret, result.caret)
     }
     // A number typed with + names its country: the shopper's own input, so it may change it.
-    if (result.country) this.chosen = true
-    if (result.country && result.country !== this.country) this.country = result.country
+    let country = result.country
+    if (country) {
+      this.chosen = true
+      // Read as a country the project does not offer but that shares its calling code with one
+      // it does (GB's reading of a Manx +44 7924 number, for a project that allows only IM):
+      // the allowed one, as the server reads it; the one shown first, when it is such a one.
+      const code = dialCodeOf(country)
+      const allowed = this.allowed
+      if (allowed && !allowed.includes(country)) {
+        const shared = [this.country, ...allowed].find(
+          (c) => c && allowed.includes(c) && dialCodeOf(c) === code,
+        )
+        if (shared) country = shared
+      }
+      this.country = country
+    }
     this.host.requestUpdate()
   }
 }

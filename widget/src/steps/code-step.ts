@@ -1,6 +1,7 @@
 /**
  * The second step: the one-time code, Verify, and below it Send a new code and Change number as
- * text links (after a refusal that ends the verification, only Start again).
+ * text links (after a refusal that ends the verification, only Start again, or Change number when
+ * the number itself is out of wrong codes for the day).
  * @module
  */
 import type { StartVerificationResponse } from '@textgate/shared'
@@ -14,8 +15,11 @@ export interface CodeStepView {
   /** A rate limit's wait: Verify is held until it ends. */
   waiting: boolean
   invalid: 'phone' | 'consent' | 'code' | ''
-  /** The verification cannot go on: only "Start again" is offered. */
-  terminal: boolean
+  /**
+   * The verification cannot go on: only this button is offered (Start again, or Change number
+   * when the number itself is out of wrong codes); '' while it can.
+   */
+  ended: string
   verification: StartVerificationResponse
   codeText: string
   /** Seconds until a new code may be sent. */
@@ -43,9 +47,11 @@ export function renderCodeStep(v: CodeStepView) {
   const expires = new Date(verification.expiresAt).toLocaleTimeString([v.timeLocale, t.$code], {
     timeStyle: 'short',
   })
+  // The status is no live region: each change (code sent, new code) comes with focus moved to
+  // the code field, which it describes, so a screen reader reads it once, there.
   return html`
     <form class="step" novalidate @submit=${on.check}>
-      <p id="status" part="status" role="status">${v.status}</p>
+      <p id="status" part="status">${v.status}</p>
       <div>
         <label for="code">${t.codeLabel(verification.codeLength)}</label>
         <input
@@ -58,7 +64,7 @@ export function renderCodeStep(v: CodeStepView) {
           .value=${v.codeText}
           aria-invalid=${v.invalid === 'code'}
           aria-describedby="status error"
-          ?disabled=${v.disabled || v.terminal}
+          ?disabled=${v.disabled || !!v.ended}
           @input=${on.codeInput}
         />
         ${v.message}
@@ -66,8 +72,8 @@ export function renderCodeStep(v: CodeStepView) {
       <p class="hint">${t.expiresAt(expires)}</p>
       <div class="actions code">
         ${
-          v.terminal
-            ? change(t.startAgain)
+          v.ended
+            ? change(v.ended)
             : html`<button
                   part="submit-button"
                   type="submit"

@@ -43,6 +43,8 @@ const de: Translation = {
   consentMissing: 'Bitte stimmen Sie dem Empfang des Codes zu.',
   countryNotOffered: (country) =>
     `Nummern aus ${country} können hier nicht verwendet werden. Bitte nutzen Sie eine Nummer aus einem anderen Land.`,
+  wrongCodesLater:
+    'Zu viele falsche Codes für diese Nummer. Versuchen Sie es später oder mit einer anderen Nummer.',
   errors: {
     unknown: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
     network_error:

@@ -50,6 +50,11 @@ export interface Translation {
   /** A number of a country the project does not accept; `country` is its name. */
   countryNotOffered: (country: string) => string
   /**
+   * `max_attempts_reached` with `retry: "later"`: the number is out of wrong codes for the day,
+   * so a new verification of it would fail too (the button under it says Change number).
+   */
+  wrongCodesLater: string
+  /**
    * The shopper's message for each server error code the widget words itself (`widget:
    * 'message'` in shared/errors.ts: a new such code needs a message here), `network_error`, and
    * `unknown` for any other. `rate_limited` is the wait when the server gives none.
@@ -104,6 +109,7 @@ const en: Translation = {
   consentMissing: 'Please accept to receive the code.',
   countryNotOffered: (country) =>
     `Numbers from ${country} can’t be used here. Please use a number from another country.`,
+  wrongCodesLater: 'Too many wrong codes for this number. Try again later or use another number.',
   errors: {
     unknown: 'Something went wrong. Please try again.',
     network_error: 'We could not reach the server. Check your connection and try again.',

@@ -42,6 +42,8 @@ const es: Translation = {
   consentMissing: 'Acepta recibir el código.',
   countryNotOffered: (country) =>
     `Aquí no se pueden usar números de ${country}. Usa un número de otro país.`,
+  wrongCodesLater:
+    'Demasiados códigos incorrectos para este número. Inténtalo más tarde o usa otro número.',
   errors: {
     unknown: 'Algo salió mal. Inténtalo de nuevo.',
     network_error: 'No pudimos conectar con el servidor. Revisa tu conexión e inténtalo de nuevo.',

@@ -42,6 +42,8 @@ const fr: Translation = {
   consentMissing: 'Veuillez accepter de recevoir le code.',
   countryNotOffered: (country) =>
     `Les numéros de ce pays (${country}) ne peuvent pas être utilisés ici. Utilisez un numéro d’un autre pays.`,
+  wrongCodesLater:
+    'Trop de codes erronés pour ce numéro. Réessayez plus tard ou utilisez un autre numéro.',
   errors: {
     unknown: 'Une erreur est survenue. Veuillez réessayer.',
     network_error: 'Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.',

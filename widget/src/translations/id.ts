@@ -42,6 +42,8 @@ const id: Translation = {
   consentMissing: 'Setujui untuk menerima kode.',
   countryNotOffered: (country) =>
     `Nomor dari ${country} tidak dapat digunakan di sini. Gunakan nomor dari negara lain.`,
+  wrongCodesLater:
+    'Terlalu banyak kode yang salah untuk nomor ini. Coba lagi nanti atau gunakan nomor lain.',
   errors: {
     unknown: 'Terjadi kesalahan. Silakan coba lagi.',
     network_error: 'Server tidak dapat dihubungi. Periksa koneksi Anda lalu coba lagi.',

@@ -42,6 +42,8 @@ const it: Translation = {
   consentMissing: 'Accetta di ricevere il codice.',
   countryNotOffered: (country) =>
     `I numeri di questo paese (${country}) non possono essere usati qui. Usa un numero di un altro paese.`,
+  wrongCodesLater:
+    'Troppi codici errati per questo numero. Riprova più tardi o usa un altro numero.',
   errors: {
     unknown: 'Qualcosa è andato storto. Riprova.',
     network_error: 'Impossibile raggiungere il server. Controlla la connessione e riprova.',

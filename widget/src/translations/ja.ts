@@ -42,6 +42,8 @@ const ja: Translation = {
   consentMissing: 'コードの受信に同意してください。',
   countryNotOffered: (country) =>
     `${country}の電話番号はここでは使用できません。別の国の番号を入力してください。`,
+  wrongCodesLater:
+    'この番号で誤ったコードが多すぎます。しばらくしてからお試しいただくか、別の番号をお使いください。',
   errors: {
     unknown: '問題が発生しました。もう一度お試しください。',
     network_error: 'サーバーに接続できませんでした。接続を確認してもう一度お試しください。',

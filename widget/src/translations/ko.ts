@@ -42,6 +42,8 @@ const ko: Translation = {
   consentMissing: '코드 수신에 동의해 주세요.',
   countryNotOffered: (country) =>
     `${country} 번호는 여기에서 사용할 수 없습니다. 다른 국가의 번호를 입력해 주세요.`,
+  wrongCodesLater:
+    '이 번호로 잘못된 코드를 너무 많이 입력했습니다. 나중에 다시 시도하거나 다른 번호를 사용하세요.',
   errors: {
     unknown: '문제가 발생했습니다. 다시 시도해 주세요.',
     network_error: '서버에 연결할 수 없습니다. 연결을 확인하고 다시 시도하세요.',

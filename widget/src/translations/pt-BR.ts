@@ -47,6 +47,7 @@ const ptBR: Translation = {
   consentMissing: 'Aceite receber o código.',
   countryNotOffered: (country) =>
     `Números deste país (${country}) não podem ser usados aqui. Use um número de outro país.`,
+  wrongCodesLater: 'Muitos códigos errados para este número. Tente mais tarde ou use outro número.',
   errors: {
     unknown: 'Algo deu errado. Tente novamente.',
     network_error: 'Não foi possível acessar o servidor. Verifique sua conexão e tente novamente.',

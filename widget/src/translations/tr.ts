@@ -42,6 +42,8 @@ const tr: Translation = {
   consentMissing: 'Lütfen kodu almayı kabul edin.',
   countryNotOffered: (country) =>
     `${country} numaraları burada kullanılamaz. Lütfen başka bir ülkeden numara girin.`,
+  wrongCodesLater:
+    'Bu numara için çok fazla yanlış kod girildi. Daha sonra tekrar deneyin veya başka bir numara kullanın.',
   errors: {
     unknown: 'Bir sorun oluştu. Lütfen tekrar deneyin.',
     network_error: 'Sunucuya ulaşılamadı. Bağlantınızı kontrol edip tekrar deneyin.',

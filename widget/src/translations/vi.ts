@@ -42,6 +42,7 @@ const vi: Translation = {
   consentMissing: 'Vui lòng đồng ý nhận mã.',
   countryNotOffered: (country) =>
     `Không thể dùng số của ${country} ở đây. Vui lòng dùng số của quốc gia khác.`,
+  wrongCodesLater: 'Nhập sai mã quá nhiều lần cho số này. Vui lòng thử lại sau hoặc dùng số khác.',
   errors: {
     unknown: 'Đã xảy ra lỗi. Vui lòng thử lại.',
     network_error: 'Không kết nối được máy chủ. Kiểm tra kết nối rồi thử lại.',

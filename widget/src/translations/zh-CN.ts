@@ -40,6 +40,7 @@ const zhCN: Translation = {
   },
   consentMissing: '请同意接收验证码。',
   countryNotOffered: (country) => `此处不能使用${country}的号码。请使用其他国家/地区的号码。`,
+  wrongCodesLater: '此号码的错误次数过多。请稍后再试或使用其他号码。',
   errors: {
     unknown: '出了点问题，请重试。',
     network_error: '无法连接服务器。请检查网络后重试。',

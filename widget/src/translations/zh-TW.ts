@@ -40,6 +40,7 @@ const zhTW: Translation = {
   },
   consentMissing: '請同意接收驗證碼。',
   countryNotOffered: (country) => `此處不能使用${country}的號碼。請使用其他國家/地區的號碼。`,
+  wrongCodesLater: '此號碼的錯誤次數過多。請稍後再試或使用其他號碼。',
   errors: {
     unknown: '發生錯誤，請再試一次。',
     network_error: '無法連線到伺服器。請檢查網路連線後再試一次。',
