@@ -1,6 +1,6 @@
 /**
  * A rotation publishes the next signing key before any token carries its kid: two real servers
- * on one database, `pnpm textgate keys rotate` from a third process. Both JWKS have the new key
+ * on one database, `pnpm textgate keys rotate --publish-first` from a third process. Both JWKS have the new key
  * at once; both go on signing with the old one; `keys list` shows the next key and when it
  * signs; then both switch by themselves, without a restart or a signal.
  *
@@ -79,7 +79,7 @@ for (const dialect of DIALECTS) {
       expect(await tokenKids()).toEqual([first, first])
 
       const rotatedAt = Date.now()
-      const rotated = await cliAsync(['keys', 'rotate', '--json'], env())
+      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], env())
       expect(rotated.status, rotated.stderr).toBe(0)
       const { kid, retiredKid, signsFrom } = JSON.parse(rotated.stdout) as {
         kid: string
@@ -155,7 +155,7 @@ for (const dialect of DIALECTS) {
 
     it('withdraws the signing key while a rotation waits: the next key signs at once', async () => {
       const [signing] = await tokenKids()
-      const rotated = await cliAsync(['keys', 'rotate', '--json'], env())
+      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], env())
       expect(rotated.status, rotated.stderr).toBe(0)
       const { kid } = JSON.parse(rotated.stdout) as { kid: string }
       // Waiting: the leaked key still signs in both servers, past their 3 s recheck.

@@ -50,6 +50,7 @@ export const OPTIONS = {
   kid: { type: 'string' },
   rotate: { type: 'boolean', default: false },
   now: { type: 'boolean', default: false },
+  'publish-first': { type: 'boolean', default: false },
 } as const
 
 export function parseCommandLine(argv: string[]) {

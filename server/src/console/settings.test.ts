@@ -209,7 +209,9 @@ for (const dialect of DIALECTS) {
       expect(session.json.projects[0].everyProjectOwner).toBe(false)
       const root = await login(h, await makeOperator(h, 'root@shop.example', 'owner', '*'))
       expect((await root.call('GET', '/session')).json.projects[0].everyProjectOwner).toBe(true)
-      const rotated = await root.call('POST', `${base()}/settings/signing-key/rotate`)
+      const rotated = await root.call('POST', `${base()}/settings/signing-key/rotate`, {
+        body: { publishFirst: true },
+      })
       expect(rotated.status).toBe(200)
       expect(before).toContain(rotated.json.retiredKid)
       expect(before).not.toContain(rotated.json.kid)
@@ -237,6 +239,17 @@ for (const dialect of DIALECTS) {
         kid: rotated.json.kid,
         signsFrom: rotated.json.signsFrom,
       })
+    })
+
+    it('rotates the signing key at once by default: the next token carries the new kid', async () => {
+      const root = await login(h, await makeOperator(h, 'root2@shop.example', 'owner', '*'))
+      const rotated = await root.call('POST', `${base()}/settings/signing-key/rotate`)
+      expect(rotated.status).toBe(200)
+      expect(Date.parse(rotated.json.signsFrom)).toBeLessThanOrEqual(h.now())
+      expect(await signingKid()).toBe(rotated.json.kid)
+      expect(await jwksKids()).toEqual(
+        expect.arrayContaining([rotated.json.kid, rotated.json.retiredKid]),
+      )
     })
 
     it('withdraws a signing key at once (owner of every project only), the signing one only with a new key, audited', async () => {

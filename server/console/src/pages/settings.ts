@@ -202,14 +202,17 @@ export class SettingsPage extends ProjectPage {
     })
   }
 
-  private rotateSigning() {
+  private rotateSigning(publishFirst: boolean) {
     void this.act(async () => {
       const { kid, signsFrom } = await api<{ kid: string; signsFrom: string }>(
         'POST',
         `${this.base}/settings/signing-key/rotate`,
+        { publishFirst },
       )
       await this.load()
-      return t.settings.rotated(kid, fmt.time(at(signsFrom)))
+      return publishFirst
+        ? t.settings.rotated(kid, fmt.time(at(signsFrom)))
+        : t.settings.rotatedNow(kid)
     })
   }
 
@@ -367,7 +370,9 @@ export class SettingsPage extends ProjectPage {
                   <td>${k.published ? this.withdrawButton(k) : ''}</td></tr>`,
               )}</tbody></table>`,
             )}
-            <p class="row"><button type="button" class="secondary" @click=${this.rotateSigning}>${t.settings.rotateSigning}</button></p>
+            <p class="row"><button type="button" class="secondary" @click=${() => this.rotateSigning(false)}>${t.settings.rotateSigning}</button>
+              <button type="button" class="secondary" @click=${() => this.rotateSigning(true)}>${t.settings.rotateSigningLater}</button></p>
+            <p class="muted">${t.settings.rotateSigningHelp}</p>
             <p class="muted">${t.settings.withdrawHelp}</p></section>`
           : ''
       }

@@ -294,8 +294,12 @@ export const en = {
     newKeys: 'New keys: the secret key is shown only now.',
     signing: 'Token signing key',
     rotateSigning: 'Rotate the signing key',
+    rotateSigningLater: 'Publish a new key first (signs in 6 minutes)',
+    rotateSigningHelp:
+      'A rotation signs new tokens with the new key at once: verifiers fetch the JWKS again for a key id they do not know. Behind a CDN that caches the JWKS, publish first.',
     rotated: (kid: string, when: string) =>
       `${kid} is published now and signs from ${when}, once caches of the JWKS have it.`,
+    rotatedNow: (kid: string) => `${kid} signs new tokens now.`,
     kid: 'Key id (kid)',
     state: 'State',
     signs: 'Signs new tokens',

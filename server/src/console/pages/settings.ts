@@ -2,7 +2,7 @@ import { CONSENT_VERSION, CountryCode } from '@textgate/shared'
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import { isIpOrCidr } from '../../fraud/network'
-import { readJson } from '../../http/body'
+import { readJson, readOptionalJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
 import { requestLog } from '../../http/request-id'
 import { createKey, listKeys, revokeKey } from '../../keys'
@@ -61,6 +61,9 @@ const SettingsUpdate = v.strictObject({
     ),
   ),
 })
+
+/** A rotation of the token signing key: at once, or published first (`keys rotate --publish-first`). */
+const SigningKeyRotation = v.object({ publishFirst: v.optional(v.boolean()) })
 
 export function presentSettings(project: Project) {
   return {
@@ -234,8 +237,10 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
     })
     .post('/signing-key/rotate', need('keys.write'), everyProjectOwner, async (c) => {
       if (!tokens) throw new ApiError('service_unavailable')
+      // At once, or (publishFirst) in the JWKS now and signing after its max-age and a minute.
+      const { publishFirst } = await readOptionalJson(c, SigningKeyRotation, {})
       await tokens.ensureSigningKey()
-      const rotated = await tokens.rotate().catch((error) => {
+      const rotated = await tokens.rotate({ now: !publishFirst }).catch((error) => {
         if (error instanceof SigningKeyError && error.code === 'changed') {
           throw new ApiError('signing_key_changed', { currentKid: error.currentKid })
         }
