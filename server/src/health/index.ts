@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { requestLog } from '../http/request-id'
 import type { Database } from '../storage'
 import { migrations } from '../storage/migrations'
+import { firstOfItsOrder } from '../webhooks/ordering'
 import { withFields } from '../with-fields'
 
 /** A due row nobody claimed for this long means no dispatcher is working the queue. */
@@ -70,23 +71,7 @@ async function oldestDue(
           // …and so do those behind an earlier event of their verification that is being
           // retried (events reach an endpoint in order): the dispatcher is not stuck on them,
           // the store's endpoint is down, which is no reason to take every process out.
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('webhook_deliveries as p')
-                  .select('p.id')
-                  .whereRef('p.endpoint_id', '=', 'd.endpoint_id')
-                  .whereRef('p.order_key', '=', 'd.order_key')
-                  .where('p.state', '=', 'pending')
-                  .where((eb) =>
-                    eb.or([
-                      eb('p.seq', '<', eb.ref('d.seq')),
-                      eb.and([eb('p.seq', '=', eb.ref('d.seq')), eb('p.id', '<', eb.ref('d.id'))]),
-                    ]),
-                  ),
-              ),
-            ),
-          )
+          .where(firstOfItsOrder)
           .executeTakeFirst()
   const due = row?.due === null || row?.due === undefined ? null : Number(row.due)
   return due === null ? 0 : Math.max(0, at - due)

@@ -15,6 +15,7 @@ import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
+import { firstOfItsOrder } from './ordering'
 import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
@@ -114,23 +115,7 @@ export function createWebhookDispatcher({
         IN_FLIGHT_PER_ENDPOINT,
       )
       // Events of one verification reach an endpoint in order: wait for earlier ones.
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('webhook_deliveries as p')
-              .select('p.id')
-              .whereRef('p.endpoint_id', '=', 'd.endpoint_id')
-              .whereRef('p.order_key', '=', 'd.order_key')
-              .where('p.state', '=', 'pending')
-              .where((eb) =>
-                eb.or([
-                  eb('p.seq', '<', eb.ref('d.seq')),
-                  eb.and([eb('p.seq', '=', eb.ref('d.seq')), eb('p.id', '<', eb.ref('d.id'))]),
-                ]),
-              ),
-          ),
-        ),
-      )
+      .where(firstOfItsOrder)
       .orderBy('d.available_at')
       .limit(1)
     if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked()
