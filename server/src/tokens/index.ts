@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto'
 import {
   isCanonicalCompactJws,
   normaliseIssuer,
@@ -38,6 +38,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import * as v from 'valibot'
+import { randomPoolBytes } from '../random'
 import { decrypt, encrypt } from '../secrets'
 import type { Database, KeyMode, SigningKey } from '../storage'
 import { withFields } from '../with-fields'
@@ -409,7 +410,7 @@ export function createTokenService({
         iss: issuer,
         aud: tokenAudience(projectId, mode),
         sub: verificationId,
-        jti: randomBytes(18).toString('base64url'),
+        jti: randomPoolBytes(18).toString('base64url'),
         iat,
         exp: iat + ttlSeconds,
       }

@@ -9,6 +9,7 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import { ApiError } from '../http/errors'
 import { verificationsTotal } from '../metrics'
 import type { Database, DatabaseWriter, KeyMode, NewVerification, Verification } from '../storage'
+import { runTemplate } from '../storage/query-templates'
 import { insertRow, isPostgres, type RowWriter } from '../storage/row-insert'
 import { anyEndpointWants, type EndpointsRead, emitWebhookEvent } from '../webhooks/emit'
 import { withFields } from '../with-fields'
@@ -124,19 +125,31 @@ export async function reserveAttempt(
   /** The length of the code given: one of another length than the verification's is no guess. */
   codeLength?: number,
 ) {
-  let reserve = db
-    .updateTable('verifications')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id)
-    .where('project_id', '=', projectId)
-  if (keyMode === 'test') reserve = reserve.where('mode', '=', 'test')
-  if (codeLength !== undefined) reserve = reserve.where('code_length', '=', codeLength)
-  return reserve
-    .where('status', '=', 'pending')
-    .where('attempts', '<', MAX_CHECKS)
-    .where('expires_at', '>', at)
-    .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals', 'expires_at'])
-    .executeTakeFirst()
+  // Every check runs this: compiled once per shape (see runTemplate).
+  const testOnly = keyMode === 'test'
+  const byLength = codeLength !== undefined
+  const values: unknown[] = [id, projectId, at]
+  if (byLength) values.push(codeLength)
+  const [reserved] = await runTemplate(
+    db,
+    `verifications.reserve:${testOnly}:${byLength}`,
+    values,
+    (v) => {
+      let reserve = db
+        .updateTable('verifications')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', v(0))
+        .where('project_id', '=', v(1))
+      if (testOnly) reserve = reserve.where('mode', '=', 'test')
+      if (byLength) reserve = reserve.where('code_length', '=', v(3))
+      return reserve
+        .where('status', '=', 'pending')
+        .where('attempts', '<', MAX_CHECKS)
+        .where('expires_at', '>', v(2))
+        .returning(['code_hmac', 'attempts', 'phone', 'country', 'mode', 'signals', 'expires_at'])
+    },
+  )
+  return reserved
 }
 
 /**
@@ -186,14 +199,25 @@ export async function markApproved(
   /** The verification's key mode, when the caller knows it (see below). */
   mode?: KeyMode,
 ) {
-  const approve = (writer: DatabaseWriter) =>
-    writer
-      .updateTable('verifications')
-      .set({ status: 'approved', approved_at: at })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .returning(['phone', 'country', 'mode', 'consent_version', 'consent_at', 'consent_marketing'])
-      .executeTakeFirst()
+  // Every approval runs this: compiled once (see runTemplate).
+  const approve = async (writer: DatabaseWriter) => {
+    const [row] = await runTemplate(writer, 'verifications.approve', [at, id], (v) =>
+      writer
+        .updateTable('verifications')
+        .set({ status: 'approved', approved_at: v(0) })
+        .where('id', '=', v(1))
+        .where('status', '=', 'pending')
+        .returning([
+          'phone',
+          'country',
+          'mode',
+          'consent_version',
+          'consent_at',
+          'consent_marketing',
+        ]),
+    )
+    return row
+  }
   // On PostgreSQL, while no webhook endpoint of the project wants these events, the update is
   // one statement with no transaction around it (its endpoints are read first, as under READ
   // COMMITTED a transaction's own read would be: an endpoint added in between misses this one).
