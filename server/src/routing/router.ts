@@ -19,7 +19,6 @@ import {
   handleWhen,
   IsolatedCircuitError,
 } from 'cockatiel'
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import type { Logger } from 'pino'
 import { CHINA_SIGNATURE_REQUIRED, missingChinaSignature } from '../carriers/template-data'
 import {
@@ -29,6 +28,7 @@ import {
   type OutgoingMessage,
   type SendResult,
 } from '../carriers/types'
+import { countryOfNumber } from '../phone/territory'
 import { withFields } from '../with-fields'
 import type { RouteSpec, RoutingConfig, RuleSpec } from './routing-file'
 
@@ -71,7 +71,12 @@ const STATES: Record<CircuitState, RouteHealth['state']> = {
   [CircuitState.Isolated]: 'isolated',
 }
 
-/** How specific a rule is for a number: longest matching prefix first, then a named country. */
+/**
+ * How specific a rule is for a number: longest matching prefix first, then a named country.
+ * `countries` match the country the number belongs to as the rest of the server counts it
+ * (phone/territory.ts): a Manx number is IM's, not GB's, even where GB's ranges hold it too, and
+ * a rule for GB does not take it; a rule for a whole numbering plan names its prefix (`+44`).
+ */
 function ruleScore(rule: RuleSpec, to: string, country: string | undefined): number {
   if (rule.countries && !(country && rule.countries.includes(country))) return -1
   let prefixLength = 0
@@ -148,7 +153,7 @@ export function createRouter({
     let countryKnown = false
     const countryOf = () => {
       if (!countryKnown) {
-        country = parsePhoneNumberFromString(to)?.country
+        country = countryOfNumber(to)
         countryKnown = true
       }
       return country
