@@ -1,6 +1,7 @@
 import { type CountryCode, getCountries, getExampleNumber } from 'libphonenumber-js/max'
 import examples from 'libphonenumber-js/mobile/examples'
 import { describe, expect, it } from 'vitest'
+import { priorOf, UNLISTED } from '../fraud/destinations/prior'
 import { parsePhoneAnyType } from './index'
 import { countryOfNumber } from './territory'
 
@@ -73,3 +74,22 @@ describe('countryOfNumber: the territory a number belongs to', () => {
     }
   })
 })
+
+describe("a territory's entries", () => {
+  it("are its own: it does not inherit its main country's destination prior", () => {
+    // GB is low risk at $0.04; its territories are unlisted (medium) until given entries.
+    expect(priorOf('GB').risk).toBe('low')
+    for (const territory of ['IM', 'JE', 'GG', 'AX', 'VA']) {
+      expect(priorOf(countryOfNumber(territoryNumbers[territory]!)!), territory).toBe(UNLISTED)
+    }
+    expect(priorOf('IM', { IM: { risk: 'low' } })).toEqual({ risk: 'low', cost: UNLISTED.cost })
+  })
+})
+
+const territoryNumbers: Record<string, string> = {
+  IM: '+447924123456',
+  JE: '+447797123456',
+  GG: '+447781123456',
+  AX: '+35818123456',
+  VA: '+390669812345',
+}
