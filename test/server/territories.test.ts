@@ -14,6 +14,11 @@ import { createLiveProject, type LiveKeys } from '../support/live'
 import { type CreatedProject, cliAsync, startTextgate, tempDir } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
+
+interface SentLive {
+  keys?: LiveKeys
+  country?: string
+}
 const ACCOUNT_SID = 'AC00000000000000000000000000000002'
 const AUTH_TOKEN = 'local-twilio-auth-token'
 
@@ -22,6 +27,7 @@ describe.each(DIALECTS)('territories sharing a numbering plan (%s)', (dialect) =
   let server: Awaited<ReturnType<typeof startTextgate>>
   let twilio: Awaited<ReturnType<typeof startTwilioFake>>
   let live: LiveKeys
+  let liveAland: LiveKeys
   const dir = tempDir('tg-territories-')
   const projects: Record<string, CreatedProject> = {}
   let caller = 0
@@ -46,12 +52,14 @@ describe.each(DIALECTS)('territories sharing a numbering plan (%s)', (dialect) =
     writeFileSync(
       routesFile,
       JSON.stringify({
-        carriers: [carrier('twilio-gb'), carrier('twilio-im'), carrier('twilio-rest')],
+        carriers: ['gb', 'im', 'fi', 'ax', 'rest'].map((id) => carrier(`twilio-${id}`)),
         projects: {
           '*': {
             rules: [
               { countries: ['GB'], routes: [{ carrier: 'twilio-gb' }] },
               { countries: ['IM'], routes: [{ carrier: 'twilio-im' }] },
+              { countries: ['FI'], routes: [{ carrier: 'twilio-fi' }] },
+              { countries: ['AX'], routes: [{ carrier: 'twilio-ax' }] },
               { routes: [{ carrier: 'twilio-rest' }] },
             ],
           },
@@ -67,6 +75,7 @@ describe.each(DIALECTS)('territories sharing a numbering plan (%s)', (dialect) =
       },
     })
     live = await createLiveProject(String(server.env.DATABASE_URL), ORIGIN)
+    liveAland = await createLiveProject(String(server.env.DATABASE_URL), ORIGIN, ['AX'])
     for (const [name, countries] of Object.entries({
       IM: ['IM'],
       VA: ['VA'],
@@ -180,48 +189,62 @@ describe.each(DIALECTS)('territories sharing a numbering plan (%s)', (dialect) =
     expect(await start('all', '+393123456782')).toMatchObject({ status: 201, country: 'IT' })
   })
 
-  it('sends a live Manx text on the IM route, and a GB one on the GB route', async () => {
-    const sent = async (phone: string) => {
-      const res = await fetch(`${server.url}/v1/verifications`, {
-        method: 'POST',
-        headers: {
-          // The store's server: IM is a medium-risk destination with no history yet (it does
-          // not inherit GB's prior), which a caller without the widget's signals cannot open.
-          Authorization: `Bearer ${live.secret}`,
-          'Content-Type': 'application/json',
-          'X-Forwarded-For': `203.0.113.${++caller}`,
-        },
-        // The widget sends the country of its own parse: GB's, for a 07924 number.
-        body: JSON.stringify({ phone, country: 'GB', consent: { accepted: true } }),
+  /** Starts a live verification of `phone` (as the store's server) and waits for its text. */
+  async function sentLive(phone: string, { keys = live, country }: SentLive = {}) {
+    const res = await fetch(`${server.url}/v1/verifications`, {
+      method: 'POST',
+      headers: {
+        // The store's server: IM is a medium-risk destination with no history yet (it does
+        // not inherit GB's prior), which a caller without the widget's signals cannot open.
+        Authorization: `Bearer ${keys.secret}`,
+        'Content-Type': 'application/json',
+        'X-Forwarded-For': `203.0.113.${++caller}`,
+      },
+      body: JSON.stringify({ phone, country, consent: { accepted: true } }),
+    })
+    const body = (await res.json()) as { id: string }
+    expect(res.status, JSON.stringify(body)).toBe(201)
+    const read = async () => {
+      const details = await fetch(`${server.url}/v1/verifications/${body.id}`, {
+        headers: { Authorization: `Bearer ${keys.secret}` },
       })
-      const body = (await res.json()) as { id: string }
-      expect(res.status, JSON.stringify(body)).toBe(201)
-      const read = async () => {
-        const details = await fetch(`${server.url}/v1/verifications/${body.id}`, {
-          headers: { Authorization: `Bearer ${live.secret}` },
-        })
-        return (await details.json()) as {
-          country: string
-          messages: { status: string; carrier: string | null }[]
-        }
+      return (await details.json()) as {
+        country: string
+        messages: { status: string; carrier: string | null }[]
       }
-      await expect
-        .poll(async () => (await read()).messages[0]?.status, { timeout: 15_000, interval: 100 })
-        .toBe('sent')
-      const { country, messages } = await read()
-      return { country, carrier: messages[0]?.carrier }
     }
+    await expect
+      .poll(async () => (await read()).messages[0]?.status, { timeout: 15_000, interval: 100 })
+      .toBe('sent')
+    const counted = await read()
+    return { country: counted.country, carrier: counted.messages[0]?.carrier }
+  }
+
+  it('sends a live Manx text on the IM route, and a GB one on the GB route', async () => {
+    // The widget sends the country of its own parse: GB's, for a 07924 number.
+    const sent = (phone: string) => sentLive(phone, { country: 'GB' })
+    const before = twilio.accepted.length
     expect(await sent('+447924678901')).toEqual({ country: 'IM', carrier: 'twilio-im' })
     expect(await sent('+447624678901')).toEqual({ country: 'IM', carrier: 'twilio-im' })
     expect(await sent('+447400678901')).toEqual({ country: 'GB', carrier: 'twilio-gb' })
     // A Jersey mobile is JE's: no rule names JE, so the GB rule does not take it either.
     expect(await sent('+447797678901')).toEqual({ country: 'JE', carrier: 'twilio-rest' })
-    expect(twilio.accepted.map((request) => request.form.To)).toEqual([
+    expect(twilio.accepted.slice(before).map((request) => request.form.To)).toEqual([
       '+447924678901',
       '+447624678901',
       '+447400678901',
       '+447797678901',
     ])
+  })
+
+  it('routes a text as its verification was counted: an Åland mobile as AX where only AX is allowed', async () => {
+    // Åland's mobiles are in Finland's ranges (the number alone is FI's): a project that allows
+    // only AX counts it as AX, and its text takes the AX route, not the FI one.
+    expect(await sentLive('+358412345670', { keys: liveAland })).toEqual({
+      country: 'AX',
+      carrier: 'twilio-ax',
+    })
+    expect(await sentLive('+358412345671')).toEqual({ country: 'FI', carrier: 'twilio-fi' })
   })
 
   it('gives sandbox numbers of IM, VA and AX that their projects verify', async () => {

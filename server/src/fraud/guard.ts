@@ -66,7 +66,9 @@ export interface FraudGuardOptions {
   /** Where counters live: the database unless a Redis store is given. */
   counters?: CounterStore | undefined
   /** Price of one text to `phone` on the route a live message of the project would take. */
-  routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
+  routeCost?:
+    | ((projectId: string, phone: string, country: string) => number | undefined)
+    | undefined
   logger?: Logger | undefined
   now?: () => number
   /** The checks to run, in order; every check of `checks/` unless given. */

@@ -137,6 +137,29 @@ describe('rules for territories that share a numbering plan', () => {
     expect(carrierFor('+447400123456')).toEqual(['a'])
   })
 
+  it('matches the country the verification was counted as, when the message names it', async () => {
+    // An Åland mobile is in Finland's ranges: the number alone reads FI, a project that allows
+    // only AX counts it as AX, and its text names that country.
+    const nordic = createRouter({
+      config: config({
+        projects: {
+          prj_x: {
+            rules: [
+              { countries: ['FI'], routes: [{ carrier: 'a' }] },
+              { countries: ['AX'], routes: [{ carrier: 'b' }] },
+            ],
+          },
+        },
+      }),
+      adapters: new Map(['a', 'b'].map((id) => [id, fake(id)])),
+    })
+    expect(nordic.plan('prj_x', '+358412345678').map((r) => r.carrier)).toEqual(['a'])
+    expect(nordic.plan('prj_x', '+358412345678', 'AX').map((r) => r.carrier)).toEqual(['b'])
+    const message = msg('+358412345678', 'prj_x')
+    message.country = 'AX'
+    expect((await nordic.send(message)).carrier).toBe('b')
+  })
+
   it("gives a territory no rule names to the next rule, not to its parent's", () => {
     // A Jersey mobile is JE's: the GB rule does not take it (the default does); a rule for the
     // whole numbering plan names its prefix, "+44".

@@ -53,8 +53,11 @@ export interface RouteHealth {
 }
 
 export interface Router extends CarrierAdapter {
-  /** The routes a message would try, in order (weighted choices drawn now). */
-  plan(projectId: string, to: string): PlannedRoute[]
+  /**
+   * The routes a message would try, in order (weighted choices drawn now). `country`: the one its
+   * verification was counted as; absent, the number's own (phone/territory.ts).
+   */
+  plan(projectId: string, to: string, country?: string): PlannedRoute[]
   health(): RouteHealth[]
   /** Opens every connection-oriented adapter now; failures are logged and retried by them. */
   connect(): Promise<void>
@@ -148,9 +151,9 @@ export function createRouter({
     breakers.set(id, breaker)
   }
 
-  function plan(projectId: string, to: string): PlannedRoute[] {
-    let country: string | undefined
-    let countryKnown = false
+  function plan(projectId: string, to: string, counted?: string): PlannedRoute[] {
+    let country = counted
+    let countryKnown = counted !== undefined
     const countryOf = () => {
       if (!countryKnown) {
         country = countryOfNumber(to)
@@ -185,7 +188,7 @@ export function createRouter({
   }
 
   async function send(message: OutgoingMessage): Promise<SendResult> {
-    const routes = plan(message.projectId, message.to)
+    const routes = plan(message.projectId, message.to, message.country)
     if (routes.length === 0) {
       throw new CarrierError('router', 'no route is configured for this destination', {
         permanent: true,
