@@ -81,7 +81,7 @@ function mobilePattern(country: string): string | undefined {
 }
 
 /** `e164`'s type read in `country`'s numbering plan alone; undefined when its ranges do not hold it. */
-export function typeIn(e164: string, country: string): PhoneType | undefined {
+function typeIn(e164: string, country: string): PhoneType | undefined {
   const number = new PhoneNumber(e164 as E164Number, maxMetadata)
   number.country = country as CountryCode
   const type = number.getType()
