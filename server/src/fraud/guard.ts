@@ -65,7 +65,7 @@ export interface FraudGuardOptions {
   challenges: ChallengeService
   /** Where counters live: the database unless a Redis store is given. */
   counters?: CounterStore | undefined
-  /** Price of one text to `phone` on the route a live message of the project would take. */
+  /** Price of one text to `phone` (counted as `country`) on the route a live message would take. */
   routeCost?:
     | ((projectId: string, phone: string, country: string) => number | undefined)
     | undefined
