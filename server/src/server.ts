@@ -139,7 +139,7 @@ export async function startServer(
     redisUrl: config.redisUrl,
     // Spend caps count what the first live route for the number charges, when it names a price.
     routeCost: router
-      ? (projectId, phone) => router.plan(projectId, phone)[0]?.costPerSegment
+      ? (projectId, phone, country) => router.plan(projectId, phone, country)[0]?.costPerSegment
       : undefined,
   })
   if (config.redisUrl) {

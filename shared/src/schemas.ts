@@ -166,6 +166,12 @@ export const StartVerificationRequest = v.strictObject({
     v.minLength(1, 'phone is required'),
     v.maxLength(40, 'phone is too long'),
   ),
+  /**
+   * The country of `phone` given as national digits. The server reads a number's country from
+   * the number (server/src/phone/territory.ts), never from this: it only picks which of a
+   * project's allowed territories counts a number they share (CC or CX, for an Australian mobile
+   * on a project that allows both and not AU).
+   */
   country: v.optional(CountryCode),
   consent: Consent,
   locale: v.optional(Locale),

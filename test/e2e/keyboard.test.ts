@@ -143,6 +143,37 @@ describe('the widget with the keyboard only', () => {
     await page.close()
   }, 60_000)
 
+  it('sends a Manx +44 7924 number with the GB its own parse found; the server counts it as IM', async () => {
+    // Sure's 07924 is in GB's ranges too: the widget (libphonenumber-js) reads GB and says so in
+    // the start's `country`; the server reads the country from the number (phone/territory.ts).
+    const isles = createProject(textgate.env, 'Isles store', [storeUrl])
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(storeUrl)
+    await page.evaluate(
+      (key) => document.querySelector('textgate-verify')!.setAttribute('publishable-key', key),
+      isles.publishableKey,
+    )
+    await expect.poll(() => widget(page, 'phone-input').isVisible(), POLL).toBe(true)
+    await widget(page, 'phone-input').fill('+44 7924 123456')
+    await widget(page, 'consent-checkbox').check()
+    const started = page.waitForResponse(
+      (res) => res.url().endsWith('/v1/verifications') && res.request().method() === 'POST',
+    )
+    await widget(page, 'submit-button').click()
+    const response = await started
+    expect(JSON.parse(response.request().postData() ?? '{}')).toMatchObject({
+      phone: '+447924123456',
+      country: 'GB',
+    })
+    expect(response.status()).toBe(201)
+    const { id } = (await response.json()) as { id: string }
+    const details = await fetch(`${textgate.url}/v1/verifications/${id}`, {
+      headers: { Authorization: `Bearer ${isles.secretKey}` },
+    })
+    expect(((await details.json()) as { country: string }).country).toBe('IM')
+    await page.close()
+  }, 60_000)
+
   it('shows a focus ring in forced colours (high contrast), on every control Tab reaches', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await page.emulateMedia({ forcedColors: 'active' })

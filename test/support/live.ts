@@ -12,10 +12,19 @@ export interface LiveKeys {
   secret: string
 }
 
-export async function createLiveProject(databaseUrl: string, origin: string): Promise<LiveKeys> {
+/** `countries`: the project's allowed countries (absent: every country). */
+export async function createLiveProject(
+  databaseUrl: string,
+  origin: string,
+  countries?: string[],
+): Promise<LiveKeys> {
   const storage = openStorage(databaseUrl)
   try {
-    const { project } = await createProject(storage.db, { name: 'Live shop', origins: [origin] })
+    const { project } = await createProject(storage.db, {
+      name: 'Live shop',
+      origins: [origin],
+      ...(countries ? { countries } : {}),
+    })
     return {
       publishable: await createApiKey(storage.db, project.id, 'publishable', 'live'),
       secret: await createApiKey(storage.db, project.id, 'secret', 'live'),

@@ -38,6 +38,12 @@ export interface OutgoingMessage {
    * Absent on messages queued before it existed.
    */
   template?: TemplateData
+  /**
+   * The country its verification was counted as (phone/territory.ts; an allowed territory where
+   * the number alone cannot tell it): the router matches the routing file's `countries` to it.
+   * Absent: the router reads the number's country itself.
+   */
+  country?: string | undefined
 }
 
 /** The values a code message is made of; registered templates name them as their parameters. */

@@ -76,6 +76,7 @@ function routingDocument(projectId: string) {
               { carrier: 'tw', priority: 1, costPerSegment: 0.0079 },
             ],
           },
+          { countries: ['AX'], routes: [{ carrier: 'tw', costPerSegment: 0.09 }] },
         ],
       },
       prj_someoneelse: { rules: [{ routes: [{ carrier: 'elsewhere' }] }] },
@@ -283,6 +284,41 @@ for (const dialect of DIALECTS) {
         400,
         '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)',
       ])
+    })
+
+    it('previews the route a start of the project would take, with the country it would count', async () => {
+      // Åland's mobiles are in Finland's ranges: only a project that allows AX and not FI counts
+      // them as AX (and routes them on its AX rule).
+      const allow = (countries: string[] | null) =>
+        h.db
+          .updateTable('projects')
+          .set({ allowed_countries: countries ? JSON.stringify(countries) : null })
+          .where('id', '=', projectId)
+          .execute()
+      await allow(['AX'])
+      try {
+        const aland = await clients.developer!.call('POST', path('/preview'), {
+          body: { locale: 'en', country: 'AX' },
+        })
+        expect(aland.status).toBe(200)
+        expect(aland.json.to).toMatch(/^\+358/)
+        expect(aland.json.routes).toEqual([
+          expect.objectContaining({ carrier: 'tw', costPerSegment: 0.09 }),
+        ])
+        const typed = await clients.developer!.call('POST', path('/preview'), {
+          body: { locale: 'en', to: '+358412345678' },
+        })
+        expect(typed.json.routes).toEqual([
+          expect.objectContaining({ carrier: 'tw', costPerSegment: 0.09 }),
+        ])
+      } finally {
+        await allow(null)
+      }
+      // Where every country is allowed, the same number is Finland's.
+      const finnish = await clients.developer!.call('POST', path('/preview'), {
+        body: { locale: 'en', to: '+358412345678' },
+      })
+      expect(finnish.json.routes.map((r: { carrier: string }) => r.carrier)).toEqual(['gw', 'tw'])
     })
 
     it('saves templates and registrations, refuses bad ones naming the field, and audits', async () => {

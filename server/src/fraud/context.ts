@@ -31,8 +31,10 @@ export function fraudContext(
   options: {
     settings: FraudSettings
     at: number
-    /** Price of one text to `phone` on the route a live message of the project would take. */
-    routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
+    /** Price of one text to `phone` (counted as `country`) on the route a live message would take. */
+    routeCost?:
+      | ((projectId: string, phone: string, country: string) => number | undefined)
+      | undefined
     /** Whether the start carries an answer (a challenge solution, a captcha token): else `input.answered`. */
     answered?: boolean | undefined
   },
@@ -49,7 +51,9 @@ export function fraudContext(
       // Asked of the router only by a check that needs it (spend), once.
       get cost() {
         cost ??=
-          (input.mode === 'live' ? routeCost?.(input.projectId, input.phone) : undefined) ??
+          (input.mode === 'live'
+            ? routeCost?.(input.projectId, input.phone, input.country)
+            : undefined) ??
           settings.spend.costs[input.country] ??
           settings.spend.defaultCostPerSms
         return cost

@@ -65,8 +65,10 @@ export interface FraudGuardOptions {
   challenges: ChallengeService
   /** Where counters live: the database unless a Redis store is given. */
   counters?: CounterStore | undefined
-  /** Price of one text to `phone` on the route a live message of the project would take. */
-  routeCost?: ((projectId: string, phone: string) => number | undefined) | undefined
+  /** Price of one text to `phone` (counted as `country`) on the route a live message would take. */
+  routeCost?:
+    | ((projectId: string, phone: string, country: string) => number | undefined)
+    | undefined
   logger?: Logger | undefined
   now?: () => number
   /** The checks to run, in order; every check of `checks/` unless given. */

@@ -49,7 +49,7 @@ export function createFraud(options: {
   secrets: Secrets
   logger?: Logger
   now?: () => number
-  routeCost?: (projectId: string, phone: string) => number | undefined
+  routeCost?: (projectId: string, phone: string, country: string) => number | undefined
   /** Keep counters in this Redis instead of the database. */
   redisUrl?: string | undefined
   /** The proof-of-work puzzles (the database's, with the pepper, unless given). */

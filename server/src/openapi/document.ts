@@ -364,7 +364,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'sandboxRandomNumber',
     errors: [422],
     summary:
-      "A valid mobile number reserved for tests, that a start of the project reads as `country` (a territory sharing another's numbering, such as IM, only where the project allows it and not the other country).",
+      "A valid mobile number reserved for tests, that a start of the project reads as `country` (a territory whose mobiles are another country's ranges, such as AX or VA, only where the project allows it and not that country).",
     tag: 'Sandbox',
     security: 'testSecret',
     query: queryParams(SandboxRandomNumberQuery, { country: 'ISO 3166-1 alpha-2.' }),

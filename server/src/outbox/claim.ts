@@ -22,6 +22,8 @@ export interface Claimed {
   stale?: string
   /** When the code in the text stops working. */
   expiresAt?: number
+  /** The country its verification was counted as (the router's `countries` match it). */
+  country?: string
   /** The body and template in clear, when handed over in memory (no decryption needed). */
   plain?: PlainText
 }
@@ -76,6 +78,7 @@ export async function claimDue(
         .select([
           'verifications.status as verification_status',
           'verifications.expires_at as verification_expires_at',
+          'verifications.country as verification_country',
         ])
         .where(
           'messages.id',
@@ -88,7 +91,7 @@ export async function claimDue(
   const claimed = rows.map((row): Claimed => {
     const read = byId.get(row.message_id)
     if (!read) throw new Error(`[textgate] [outbox] row ${row.id} has no message`)
-    const { verification_status, verification_expires_at, ...message } = read
+    const { verification_status, verification_expires_at, verification_country, ...message } = read
     if (!message.body_encrypted) return { row, message }
     // A code that can no longer be used is not worth a text (a long outage, or a resend
     // still queued when the shopper already verified with the earlier code).
@@ -107,7 +110,8 @@ export async function claimDue(
     const ids = sending.get(carrier.id)
     if (ids) ids.push(message.id)
     else sending.set(carrier.id, [message.id])
-    return { row, message, carrier, expiresAt: verification_expires_at }
+    const country = verification_country ?? undefined
+    return { row, message, carrier, expiresAt: verification_expires_at, country }
   })
   for (const [carrier, ids] of sending) await recordSending(trx, ids, carrier, at)
   return claimed

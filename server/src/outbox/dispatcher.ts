@@ -333,8 +333,8 @@ export function createDispatcher({
       return { by: ctx.workerId, until: at + claimMs }
     },
     handOff(text, expiresAt) {
-      const { message, outbox, plain } = text
-      const claimed: Claimed = { row: outbox, message, expiresAt, plain }
+      const { message, outbox, plain, country } = text
+      const claimed: Claimed = { row: outbox, message, expiresAt, plain, country }
       try {
         claimed.carrier = carrierFor(message.mode, message.to)
       } catch (error) {

@@ -18,6 +18,8 @@ export interface EnqueueInput {
   projectId: string
   mode: KeyMode
   to: string
+  /** The country the verification was counted as: the router's, for a text handed over. */
+  country?: string
   body: string
   /** The values and registrations template-only carriers need (stored encrypted). */
   template?: TemplateData
@@ -48,6 +50,8 @@ export interface EnqueuedText {
   outbox: OutboxRow
   /** What the message's encrypted columns hold, for a hand-over to send without decrypting. */
   plain: PlainText
+  /** The verification's country, as a claim reads it with the message. */
+  country?: string | undefined
 }
 
 /** A text's body and template as they were before encryption. */
@@ -98,5 +102,6 @@ export async function enqueueMessage(
     message,
     outbox,
     plain: input.template ? { body: input.body, template: input.template } : { body: input.body },
+    country: input.country,
   }
 }

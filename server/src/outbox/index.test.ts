@@ -100,6 +100,22 @@ for (const { name, dialect, writerThread } of STORAGE_SETUPS) {
       return ids
     }
 
+    it("hands the carrier the country its verification was counted as (the router's countries)", async () => {
+      await enqueue(2)
+      // An Åland mobile a project that allows only AX counted as AX (the number alone is FI's).
+      await storage.db
+        .updateTable('verifications')
+        .set({ country: 'AX' })
+        .where('id', '=', 'ver_1')
+        .execute()
+      const { carrier, sent } = recordingCarrier()
+      await dispatcher(carrier).drain()
+      expect(sent.map((m) => [m.to, m.country])).toEqual([
+        ['+447700900100', 'GB'],
+        ['+447700900101', 'AX'],
+      ])
+    })
+
     it('sends each message once, even with two dispatchers sharing the database', async () => {
       await enqueue(40)
       const { carrier, sent } = recordingCarrier()

@@ -89,7 +89,7 @@ export function backoffMs(attempt: number): number {
 
 /** Sends a claimed text (or decides not to) and says what to write about it. */
 export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<Outcome> {
-  const { row, message, carrier, noCarrier, stale, expiresAt, plain } = claimed
+  const { row, message, carrier, noCarrier, stale, expiresAt, plain, country } = claimed
   const { logger, encryptionKey, now } = ctx
   if (!message.body_encrypted) {
     return {
@@ -118,6 +118,7 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
       rowsWithRecord: true,
       projectId: message.project_id,
       mode: message.mode,
+      country,
       ...(expiresAt ? { expiresAt } : {}),
       ...templateOf(message, plain, encryptionKey),
     })

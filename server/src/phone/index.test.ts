@@ -82,20 +82,23 @@ describe('parsePhoneAnyType with an extension', () => {
     expect(parsePhoneAnyType('+1 650 253 0000').e164).toBe('+16502530000')
   })
 
-  it("reads a territory's own ranges as the territory where the project allows it and not the main country", () => {
+  it("reads a territory's own ranges as the territory, and shared ones as the territory where the project allows it and not the main country", () => {
     const read = (phone: string, country?: string, allowed?: string[] | null) => {
       const { country: as, type } = parsePhoneAnyType(phone, country, allowed)
       return `${as} ${type}`
     }
-    // Sure's Manx 07924 is in GB's ranges too: libphonenumber-js reads it as GB's.
-    expect(read('+447924123456')).toBe('GB MOBILE')
-    expect(read('+447924123456', 'IM', null)).toBe('GB MOBILE')
-    expect(read('+447924123456', 'IM', ['GB', 'IM'])).toBe('GB MOBILE')
+    // Sure's Manx 07924 is in GB's ranges too (libphonenumber-js alone reads it as GB's): it
+    // is IM's whatever the project allows or the caller names (phone/territory.ts).
+    expect(read('+447924123456')).toBe('IM MOBILE')
+    expect(read('+447924123456', 'GB', null)).toBe('IM MOBILE')
+    expect(read('+447924123456', 'GB', ['GB', 'IM'])).toBe('IM MOBILE')
     expect(read('+447924123456', undefined, ['IM'])).toBe('IM MOBILE')
     expect(read('07924 123456', 'IM', ['IM'])).toBe('IM MOBILE')
+    expect(read('07924 123456', 'GB')).toBe('IM MOBILE')
     expect(read('+447924123456', 'GB', ['FR', 'IM'])).toBe('IM MOBILE')
-    // Manx Telecom's 07624 is IM's alone.
-    expect(read('+447624123456')).toBe('IM MOBILE')
+    // Nor does a project that allows GB and not IM count it as GB's (as for 07624, IM's alone).
+    expect(read('+447924123456', 'GB', ['GB'])).toBe('IM MOBILE')
+    expect(read('+447624123456', 'GB', ['GB'])).toBe('IM MOBILE')
     // The caller's country first among the territories that hold the number.
     expect(read('+393123456789', undefined, ['VA'])).toBe('VA MOBILE')
     expect(read('+358412345678', undefined, ['AX'])).toBe('AX MOBILE')

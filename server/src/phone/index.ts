@@ -5,22 +5,22 @@
  */
 
 import { asciiDigits } from '@textgate/shared'
-import { type E164Number, PhoneNumber } from 'libphonenumber-js/core'
 import {
   type CountryCode,
   getCountries,
   getCountryCallingCode,
-  isSupportedCountry,
-  type NumberType,
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
-import maxMetadata from 'libphonenumber-js/max/metadata'
 import { ApiError } from '../http/errors'
+import { allowedTerritoryOf, ownTerritoryOf, type PhoneType } from './territory'
+
+export { countryOfNumber } from './territory'
 
 export interface ParsedPhone {
   e164: string
+  /** The country the number belongs to (phone/territory.ts), or the allowed territory it counts as. */
   country: string
-  type: NonNullable<NumberType> | 'UNKNOWN'
+  type: PhoneType
 }
 
 /** Why a number with an extension is refused. */
@@ -60,11 +60,12 @@ export function parsePhone(
  * Like {@link parsePhone}, but any valid number passes, whatever its type (`UNKNOWN` when
  * the metadata cannot tell): the fraud guard decides which types may receive a code.
  *
- * `allowed`: the project's countries (null or absent: every country). A number several
- * countries' ranges hold is libphonenumber-js's main country's (GB for a Manx 07924, IT for any
- * Vatican mobile, FI for an Åland one); where the project does not allow that country but allows
- * a territory sharing its calling code whose own ranges hold the number, it is that territory's
- * (`country`, the caller's, first): {@link territoryOf}.
+ * The number's country is the territory whose own ranges hold it (IM for a Manx 07924, which
+ * GB's ranges hold too): {@link ownTerritoryOf}. `allowed`: the project's countries (null or
+ * absent: every country). A number whose territory cannot be told (any Vatican mobile is IT's
+ * too, any Åland one FI's) is the main country's; where the project does not allow that country
+ * but allows a territory sharing its calling code whose ranges hold the number, it is that
+ * territory's (`country`, the caller's, first): {@link allowedTerritoryOf}.
  */
 export function parsePhoneAnyType(
   phone: string,
@@ -104,37 +105,14 @@ export function parsePhoneAnyType(
   if (parsed.ext) {
     throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
   }
+  // The territory whose own ranges hold it, where libphonenumber-js read the main country's.
+  const own = ownTerritoryOf(parsed, type)
+  if (own) return { e164: parsed.number, country: own.country, type: own.type }
   if (allowed && !allowed.includes(parsed.country)) {
-    const territory = territoryOf(parsed.number, parsed.countryCallingCode, country, allowed)
+    const territory = allowedTerritoryOf(parsed, country, allowed)
     if (territory) return { e164: parsed.number, country: territory.country, type: territory.type }
   }
   return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
-}
-
-/**
- * The first of `allowed` (`hint` first when it is one of them) that shares `e164`'s calling code
- * and whose own ranges hold the number, with the number's type there. Only a project that would
- * refuse the number as libphonenumber-js reads it asks: a territory never takes a number from a
- * country the project allows, so no caller can move a number's count (the fraud guard's
- * per-country budgets and spend caps) from an allowed country to a territory by naming it.
- */
-function territoryOf(
-  e164: string,
-  callingCode: string,
-  hint: string | undefined,
-  allowed: readonly string[],
-): { country: string; type: ParsedPhone['type'] } | undefined {
-  const candidates = hint && allowed.includes(hint) ? [hint, ...allowed] : allowed
-  for (const candidate of candidates) {
-    if (!isSupportedCountry(candidate) || getCountryCallingCode(candidate) !== callingCode) continue
-    // The number read in the candidate's own numbering plan (its patterns alone).
-    const number = new PhoneNumber(e164 as E164Number, maxMetadata)
-    number.country = candidate
-    const type = number.getType()
-    if (type !== undefined || number.isValid())
-      return { country: candidate, type: type ?? 'UNKNOWN' }
-  }
-  return undefined
 }
 
 /**

@@ -110,6 +110,70 @@ describe('routing rules', () => {
   })
 })
 
+describe('rules for territories that share a numbering plan', () => {
+  // IM, JE and GG share +44 with GB, YT +262 with RE, JM +1 with the US: a rule names the
+  // territory the number belongs to, as the rest of the server counts it (phone/territory.ts).
+  const routing = config({
+    projects: {
+      prj_shop: {
+        rules: [
+          { countries: ['GB'], routes: [{ carrier: 'a' }] },
+          { countries: ['IM'], routes: [{ carrier: 'b' }] },
+        ],
+      },
+      '*': { rules: [{ routes: [{ carrier: 'c' }] }] },
+    },
+  })
+  const router = createRouter({
+    config: routing,
+    adapters: new Map(['a', 'b', 'c'].map((id) => [id, fake(id)])),
+  })
+  const carrierFor = (to: string) => router.plan('prj_shop', to).map((r) => r.carrier)
+
+  it("sends Manx numbers to the IM rule, those in GB's ranges too (Sure's 07924)", () => {
+    expect(carrierFor('+447924123456')).toEqual(['b'])
+    expect(carrierFor('+447624123456')).toEqual(['b'])
+    expect(carrierFor('+441624812345')).toEqual(['b'])
+    expect(carrierFor('+447400123456')).toEqual(['a'])
+  })
+
+  it('matches the country the verification was counted as, when the message names it', async () => {
+    // An Åland mobile is in Finland's ranges: the number alone reads FI, a project that allows
+    // only AX counts it as AX, and its text names that country.
+    const nordic = createRouter({
+      config: config({
+        projects: {
+          prj_x: {
+            rules: [
+              { countries: ['FI'], routes: [{ carrier: 'a' }] },
+              { countries: ['AX'], routes: [{ carrier: 'b' }] },
+            ],
+          },
+        },
+      }),
+      adapters: new Map(['a', 'b'].map((id) => [id, fake(id)])),
+    })
+    expect(nordic.plan('prj_x', '+358412345678').map((r) => r.carrier)).toEqual(['a'])
+    expect(nordic.plan('prj_x', '+358412345678', 'AX').map((r) => r.carrier)).toEqual(['b'])
+    const message = msg('+358412345678', 'prj_x')
+    message.country = 'AX'
+    expect((await nordic.send(message)).carrier).toBe('b')
+  })
+
+  it("gives a territory no rule names to the next rule, not to its parent's", () => {
+    // A Jersey mobile is JE's: the GB rule does not take it (the default does); a rule for the
+    // whole numbering plan names its prefix, "+44".
+    expect(carrierFor('+447797123456')).toEqual(['c'])
+    const plan = createRouter({
+      config: config({
+        projects: { prj_x: { rules: [{ prefixes: ['+44'], routes: [{ carrier: 'a' }] }] } },
+      }),
+      adapters: new Map([['a', fake('a')]]),
+    })
+    expect(plan.plan('prj_x', '+447924123456').map((r) => r.carrier)).toEqual(['a'])
+  })
+})
+
 describe('weighted choice among equal priorities', () => {
   const routing = config({
     projects: {

@@ -19,7 +19,6 @@ import {
   handleWhen,
   IsolatedCircuitError,
 } from 'cockatiel'
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
 import type { Logger } from 'pino'
 import { CHINA_SIGNATURE_REQUIRED, missingChinaSignature } from '../carriers/template-data'
 import {
@@ -29,6 +28,7 @@ import {
   type OutgoingMessage,
   type SendResult,
 } from '../carriers/types'
+import { countryOfNumber } from '../phone/territory'
 import { withFields } from '../with-fields'
 import type { RouteSpec, RoutingConfig, RuleSpec } from './routing-file'
 
@@ -53,8 +53,11 @@ export interface RouteHealth {
 }
 
 export interface Router extends CarrierAdapter {
-  /** The routes a message would try, in order (weighted choices drawn now). */
-  plan(projectId: string, to: string): PlannedRoute[]
+  /**
+   * The routes a message would try, in order (weighted choices drawn now). `country`: the one its
+   * verification was counted as; absent, the number's own (phone/territory.ts).
+   */
+  plan(projectId: string, to: string, country?: string): PlannedRoute[]
   health(): RouteHealth[]
   /** Opens every connection-oriented adapter now; failures are logged and retried by them. */
   connect(): Promise<void>
@@ -71,7 +74,12 @@ const STATES: Record<CircuitState, RouteHealth['state']> = {
   [CircuitState.Isolated]: 'isolated',
 }
 
-/** How specific a rule is for a number: longest matching prefix first, then a named country. */
+/**
+ * How specific a rule is for a number: longest matching prefix first, then a named country.
+ * `countries` match the country the number belongs to as the rest of the server counts it
+ * (phone/territory.ts): a Manx number is IM's, not GB's, even where GB's ranges hold it too, and
+ * a rule for GB does not take it; a rule for a whole numbering plan names its prefix (`+44`).
+ */
 function ruleScore(rule: RuleSpec, to: string, country: string | undefined): number {
   if (rule.countries && !(country && rule.countries.includes(country))) return -1
   let prefixLength = 0
@@ -143,12 +151,12 @@ export function createRouter({
     breakers.set(id, breaker)
   }
 
-  function plan(projectId: string, to: string): PlannedRoute[] {
-    let country: string | undefined
-    let countryKnown = false
+  function plan(projectId: string, to: string, counted?: string): PlannedRoute[] {
+    let country = counted
+    let countryKnown = counted !== undefined
     const countryOf = () => {
       if (!countryKnown) {
-        country = parsePhoneNumberFromString(to)?.country
+        country = countryOfNumber(to)
         countryKnown = true
       }
       return country
@@ -180,7 +188,7 @@ export function createRouter({
   }
 
   async function send(message: OutgoingMessage): Promise<SendResult> {
-    const routes = plan(message.projectId, message.to)
+    const routes = plan(message.projectId, message.to, message.country)
     if (routes.length === 0) {
       throw new CarrierError('router', 'no route is configured for this destination', {
         permanent: true,

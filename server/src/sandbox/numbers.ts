@@ -12,9 +12,9 @@ import { parsePhone } from '../phone'
 /**
  * A random valid mobile number of `country` in E.164 that a start of a project allowing
  * `allowed` (null: every country) reads as `country`, or undefined when there is none. A
- * territory that shares another's numbering plan (AX and FI, IM and GB, VA and IT…) has numbers
- * that libphonenumber-js reads as the other's: a project that allows the territory and not the
- * other country reads the territory's own ranges as the territory (see phone/), others do not.
+ * territory whose mobiles are another country's ranges (AX's are FI's, VA's IT's…) has none of
+ * its own: a project that allows the territory and not the other country reads them as the
+ * territory (see phone/territory.ts), others do not.
  */
 export function randomMobileNumber(
   country: string,

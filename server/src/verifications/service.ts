@@ -252,6 +252,7 @@ export function createVerificationService({
         projectId: project.id,
         mode: apiKey.mode,
         to: phone.e164,
+        country: phone.country,
         ...textFor(apiKey.mode, codeMessage(project, phone.e164, code, meta.origin, input.locale)),
         now: at,
         suppressed: risk.decoy,
@@ -436,6 +437,7 @@ export function createVerificationService({
           projectId: project.id,
           mode: row.mode,
           to: row.phone,
+          country: row.country,
           ...textFor(
             row.mode,
             codeMessage(project, row.phone, code, meta.origin ?? row.origin, locale),

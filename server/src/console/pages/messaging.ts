@@ -14,7 +14,7 @@ import { readJson } from '../../http/body'
 import { ApiError } from '../../http/errors'
 import { can } from '../../operators'
 import { outboxFigures } from '../../outbox/status'
-import { parsePhoneAnyType } from '../../phone'
+import { type ParsedPhone, parsePhoneAnyType } from '../../phone'
 import {
   allowedCountries,
   allowedOrigins,
@@ -152,17 +152,19 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
         }
         templates[input.locale] = input.template
       }
+      const allowed = allowedCountries(project)
       const country = (
         input.country ??
-        allowedCountries(project)?.[0] ??
+        allowed?.[0] ??
         input.locale.split('-')[1] ??
         'US'
       ).toUpperCase()
-      let to: string
+      // The number, and the country a start of this project would count it as (an Åland mobile
+      // is AX's where the project allows AX and not FI): the route is planned for that country.
+      let to: ParsedPhone
       try {
-        to = input.to
-          ? parsePhoneAnyType(input.to).e164
-          : (randomMobileNumber(country) ?? parsePhoneAnyType('+12015550123').e164)
+        const given = input.to ?? randomMobileNumber(country, allowed) ?? '+12015550123'
+        to = parsePhoneAnyType(given, undefined, allowed)
       } catch (error) {
         if (error instanceof ApiError) throw error
         throw new ApiError('invalid_phone')
@@ -171,13 +173,13 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
       const code = '1234567890'.repeat(2).slice(0, project.code_length)
       const { body } = codeMessage(
         { ...project, message_templates: JSON.stringify(templates) },
-        to,
+        to.e164,
         code,
         allowedOrigins(project)[0] ?? null,
         input.locale,
       )
       const info = segmentInfo(body)
-      const routes = (router?.plan(project.id, to) ?? []).map((route) => ({
+      const routes = (router?.plan(project.id, to.e164, to.country) ?? []).map((route) => ({
         carrier: route.carrier,
         rule: route.rule,
         priority: route.priority,
@@ -185,7 +187,7 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
         costPerSegment: route.costPerSegment ?? null,
         cost: routeCost(route, info.segments) ?? null,
       }))
-      return c.json({ to, text: body, ...info, routes })
+      return c.json({ to: to.e164, text: body, ...info, routes })
     })
     .get('/delivery', need('delivery.read'), async (c) => {
       const project = c.get('project')

@@ -25,7 +25,12 @@ export const PRIOR_SOURCE =
   'Textgate curation of public SMS-pumping (AIT) reports and A2P list prices, rounded'
 export const PRIOR_DATE = '2026-12-01'
 
-/** Risk of a country absent from the table. */
+/**
+ * Risk of a country absent from the table. A territory that shares another's numbering plan
+ * (IM, JE, GG with GB; AX with FI; VA with IT) is a country of its own here (phone/territory.ts
+ * tells it from the number) and does not inherit that country's entry: carriers price it apart,
+ * and an entry it has not earned would open it on a store's first day.
+ */
 export const UNLISTED: DestinationPrior = { risk: 'medium', cost: 0.08 }
 
 const high = (cost: number): DestinationPrior => ({ risk: 'high', cost })
