@@ -11,7 +11,7 @@ import type { CompiledQuery } from 'kysely'
 import { pino } from 'pino'
 import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, type Harness } from '../../testing/harness'
+import { createHarness, DEVELOPMENT_WEBHOOK_NETWORKS, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import { type Receiver, startReceiver } from '../../testing/webhook-receiver'
 import { expireVerifications } from '../verifications/service'
@@ -52,7 +52,9 @@ describe('guarded DNS lookup', () => {
     )
     expect(result.error?.code).toBe('EADDRNOTALLOWED')
     const test = await new Promise<{ error: NodeJS.ErrnoException | null }>((resolve) =>
-      guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
+      guardedLookup('test', DEVELOPMENT_WEBHOOK_NETWORKS)('localhost', { all: true }, (error) =>
+        resolve({ error }),
+      ),
     )
     expect(test.error).toBeNull()
   })
@@ -98,8 +100,11 @@ describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
       'http://127.0.0.1:8080/hooks',
     )
     expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', listed)).toBe(true)
-    // Outside production, as before.
-    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', NO_WEBHOOK_NETWORKS)).toBe(true)
+    // On a development server, as before; left out (an embedder's app), closed.
+    expect(
+      literalAllowed('http://127.0.0.1:8080/hooks', 'test', DEVELOPMENT_WEBHOOK_NETWORKS),
+    ).toBe(true)
+    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', NO_WEBHOOK_NETWORKS)).toBe(false)
   })
 
   it('opens those networks to endpoints of either mode, https for live, and no others', () => {
@@ -191,6 +196,7 @@ describe('one webhook post', () => {
     sendWebhook({
       url,
       mode: 'test',
+      networks: DEVELOPMENT_WEBHOOK_NETWORKS,
       messageId: 'msg_slow',
       payload: '{}',
       secrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`],
@@ -543,6 +549,7 @@ for (const dialect of DIALECTS) {
         logger: pino({ level: 'silent' }),
         now: h.now,
         window: 1,
+        networks: DEVELOPMENT_WEBHOOK_NETWORKS,
       })
       await verify()
       await verify()
@@ -649,6 +656,7 @@ for (const dialect of DIALECTS) {
           encryptionKey: h.secrets.encryptionKey,
           logger: pino({ level: 'silent' }),
           window: 4,
+          networks: DEVELOPMENT_WEBHOOK_NETWORKS,
         })
         expect(await dispatcher.drain()).toBe(7)
         expect(otherHad).toHaveLength(6)
@@ -869,7 +877,7 @@ for (const dialect of DIALECTS) {
       ]) {
         const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
         expect([url, r.status]).toEqual([url, 201])
-        expect(literalAllowed(url, 'test')).toBe(true)
+        expect(literalAllowed(url, 'test', DEVELOPMENT_WEBHOOK_NETWORKS)).toBe(true)
       }
     })
 
