@@ -159,6 +159,12 @@ export const WebhookEndpoint = v.object({
   failingSince: v.nullable(isoTimestamp),
   /** Until when the previous secret still signs too (after a rotation). */
   previousSecretExpiresAt: v.nullable(isoTimestamp),
+  /**
+   * The endpoint's retry time after it answered 429, 502, 503 or 504 (its `Retry-After`, or the
+   * schedule's step): no delivery to it is tried before, those raised since included. null when
+   * it is not held.
+   */
+  heldUntil: v.nullable(isoTimestamp),
   createdAt: isoTimestamp,
 })
 export type WebhookEndpoint = v.InferOutput<typeof WebhookEndpoint>

@@ -447,6 +447,11 @@ export interface WebhookEndpointTable {
   /** After a rotation, the previous secret signs too until `previous_secret_expires_at`. */
   previous_secret_encrypted: string | null
   previous_secret_expires_at: number | null
+  /**
+   * The endpoint's retry time after it answered 429, 502, 503 or 504: none of its deliveries is
+   * claimed before (see webhooks/endpoint-hold.ts); null, or past, when it is not held.
+   */
+  held_until: number | null
   created_at: number
   updated_at: number
 }

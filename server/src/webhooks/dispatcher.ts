@@ -15,16 +15,11 @@ import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
+import { holdEndpoint, THROTTLING, toEndpointTakingDeliveries } from './endpoint-hold'
 import { firstOfItsOrder } from './ordering'
 import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
-
-/**
- * Answers that say the endpoint as a whole is busy (429 Too Many Requests, 502, 503, 504), not
- * that this event failed: the endpoint's other deliveries wait too.
- */
-const THROTTLING = new Set([429, 502, 503, 504])
 
 /**
  * Posts under way to one endpoint at once, over every process (claims are in the database): an
@@ -99,9 +94,8 @@ export function createWebhookDispatcher({
       .where('d.state', '=', 'pending')
       .where('d.available_at', '<=', at)
       .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', at)]))
-      .where('d.endpoint_id', 'in', (eb) =>
-        eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
-      )
+      // Not to a disabled endpoint, nor to one held until its retry time (429, 503 …).
+      .where(toEndpointTakingDeliveries(at))
       // Not to an endpoint that already has its share of posts under way.
       .where(
         (eb) =>
@@ -217,18 +211,15 @@ export function createWebhookDispatcher({
         .where('claimed_by', '=', workerId)
         .execute()
       if (delay !== undefined && THROTTLING.has(outcome.statusCode ?? 0)) {
-        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): its other
-        // due deliveries wait as long as this one instead of each spending an attempt on the
-        // same answer. Their attempts are not counted; new events still try once.
-        await trx
-          .updateTable('webhook_deliveries')
-          .set({ available_at: done + delay })
-          .where('endpoint_id', '=', endpoint.id)
-          .where('state', '=', 'pending')
-          .where('available_at', '<', done + delay)
-          .where('id', '!=', delivery.id)
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', done)]))
-          .execute()
+        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): every
+        // delivery to it, those raised later included, waits as long as this one instead of
+        // each spending an attempt on the same answer.
+        await holdEndpoint(trx, {
+          endpointId: endpoint.id,
+          until: done + delay,
+          at: done,
+          doneWith: delivery.id,
+        })
       }
       if (outcome.ok) {
         await trx

@@ -18,6 +18,7 @@ import { encrypt } from '../secrets'
 import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } from '../storage'
 import { withFields } from '../with-fields'
 import { forgetEndpointAbsence } from './emit'
+import { dueAt } from './endpoint-hold'
 import {
   checkResolvedHost,
   checkWebhookUrl,
@@ -61,6 +62,7 @@ export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint
       row.previous_secret_expires_at !== null && row.previous_secret_expires_at > at
         ? iso(row.previous_secret_expires_at)
         : null,
+    heldUntil: row.held_until !== null && row.held_until > at ? iso(row.held_until) : null,
     createdAt: iso(row.created_at) as string,
   }
 }
@@ -112,6 +114,7 @@ export async function createEndpoint(
     secret_encrypted: encrypt(encryptionKey, secret),
     previous_secret_encrypted: null,
     previous_secret_expires_at: null,
+    held_until: null,
     created_at: at,
     updated_at: at,
   }
@@ -123,6 +126,7 @@ export async function createEndpoint(
 export async function listEndpoints(
   db: Kysely<Database>,
   scope: Scope,
+  at = Date.now(),
 ): Promise<WebhookEndpoint[]> {
   const rows = await db
     .selectFrom('webhook_endpoints')
@@ -131,15 +135,16 @@ export async function listEndpoints(
     .where('mode', '=', scope.mode)
     .orderBy('created_at')
     .execute()
-  return rows.map((row) => endpointView(row))
+  return rows.map((row) => endpointView(row, at))
 }
 
 export async function getEndpoint(
   db: Kysely<Database>,
   scope: Scope,
   id: string,
+  at = Date.now(),
 ): Promise<WebhookEndpoint> {
-  return endpointView(await load(db, scope, id))
+  return endpointView(await load(db, scope, id), at)
 }
 
 export async function updateEndpoint(
@@ -318,7 +323,14 @@ export async function replay(
   if (endpoint.enabled !== 1) throw new ApiError('webhook_endpoint_disabled')
   let update = db
     .updateTable('webhook_deliveries')
-    .set({ state: 'pending', attempts: 0, available_at: at, claimed_by: null, claimed_until: null })
+    .set({
+      state: 'pending',
+      attempts: 0,
+      // A held endpoint (it answered 429, 503 …) takes them at its retry time.
+      available_at: dueAt(at, endpoint.held_until),
+      claimed_by: null,
+      claimed_until: null,
+    })
     .where('endpoint_id', '=', endpointId)
   if ('deliveryId' in target) {
     update = update

@@ -574,6 +574,92 @@ for (const dialect of DIALECTS) {
       expect(receiver.received).toHaveLength(2)
     })
 
+    for (const status of [429, 503]) {
+      it(`holds an event raised after a ${status} until the endpoint's retry time, as the ones waiting`, async () => {
+        const created = await endpoint(['verification.approved'])
+        receiver.status = status
+        receiver.errorHeaders = { 'retry-after': '600' }
+        const first = await verify()
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        // Raised a minute later, well before the endpoint's retry time: it waits too.
+        h.advance(60_000)
+        const second = await verify()
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        const endpointRow = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, {
+          key: sk,
+        })
+        const heldUntil = Date.parse(endpointRow.json.heldUntil)
+        expect(heldUntil - h.now()).toBeGreaterThanOrEqual(500_000)
+        // The delivery log shows both waiting for it.
+        const log = await h.call('GET', `/v1/webhooks/endpoints/${created.id}/deliveries`, {
+          key: sk,
+        })
+        for (const delivery of log.json.data) {
+          expect(Date.parse(delivery.nextAttemptAt)).toBeGreaterThanOrEqual(heldUntil)
+        }
+        // Nothing is stuck while the endpoint asked for time, however long that is.
+        h.advance(8 * 60_000)
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+        // At the retry time both go (two verifications: no order between them), the hold over.
+        receiver.status = 204
+        h.advance(60_000)
+        await h.webhooks.drain()
+        expect(receiver.rejected).toEqual([])
+        expect(receiver.received.map((r) => r.event.data.verificationId).sort()).toEqual(
+          [first.id, second.id].sort(),
+        )
+        const after = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+        expect(after.json.heldUntil).toBeNull()
+      })
+    }
+
+    it("claims nothing for a held endpoint, even a delivery written due, and readiness waits for the hold's end", async () => {
+      const created = await endpoint(['key.revoked'])
+      const heldUntil = h.now() + 10 * 60_000
+      await h.db
+        .updateTable('webhook_endpoints')
+        .set({ held_until: heldUntil })
+        .where('id', '=', created.id)
+        .execute()
+      // Written due at once, as by a process that read the endpoint just before its hold began.
+      await h.db.transaction().execute((trx) =>
+        emitWebhookEvent(trx, {
+          type: 'key.revoked',
+          projectId,
+          mode: 'test',
+          at: h.now(),
+          data: {
+            keyId: 'key_1',
+            kind: 'secret',
+            hint: 'sk_test_…',
+            revokedAt: new Date(h.now()).toISOString(),
+          },
+        }),
+      )
+      await h.db
+        .updateTable('webhook_deliveries')
+        .set({ available_at: h.now() })
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      h.advance(9 * 60_000)
+      expect(await h.webhooks.drain()).toBe(0)
+      expect(receiver.requests).toBe(0)
+      expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+      // Due since the hold ended, not since it was written: a minute is not stuck.
+      h.advance(2 * 60_000)
+      expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+      // Five minutes after the hold, unclaimed, it is.
+      h.advance(5 * 60_000)
+      const stuck = await h.call('GET', '/readyz')
+      expect(stuck.json.checks.webhooks).toBe('stuck')
+      expect(await h.webhooks.drain()).toBe(1)
+      expect(receiver.received).toHaveLength(1)
+    })
+
     it("stays ready while a store's endpoint is down and its later events wait in order", async () => {
       await endpoint()
       receiver.status = 500
