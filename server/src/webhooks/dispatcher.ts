@@ -18,6 +18,7 @@ import { onWebhookEvent } from './emit'
 import { holdEndpoint, THROTTLING, toEndpointTakingDeliveries } from './endpoint-hold'
 import { firstOfItsOrder } from './ordering'
 import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
+import { inOverlap } from './secret-overlap'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
 
@@ -157,14 +158,11 @@ export function createWebhookDispatcher({
 
   async function attempt({ delivery, endpoint, message }: Claimed): Promise<void> {
     const at = now()
-    const secrets = [decrypt(encryptionKey, endpoint.secret_encrypted)]
-    if (
-      endpoint.previous_secret_encrypted &&
-      endpoint.previous_secret_expires_at !== null &&
-      endpoint.previous_secret_expires_at > at
-    ) {
-      secrets.push(decrypt(encryptionKey, endpoint.previous_secret_encrypted))
-    }
+    // The current secret, then every earlier one still in its overlap (newest first).
+    const secrets = [
+      endpoint.secret_encrypted,
+      ...inOverlap(endpoint.previous_secrets, at).map((p) => p.secret),
+    ].map((encrypted) => decrypt(encryptionKey, encrypted))
     const outcome = await send({
       url: endpoint.url,
       mode: endpoint.mode,

@@ -19,6 +19,7 @@ import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } fr
 import { withFields } from '../with-fields'
 import { forgetEndpointAbsence } from './emit'
 import { dueAt } from './endpoint-hold'
+import { afterRotation, inOverlap, type PreviousSecret } from './secret-overlap'
 import {
   checkResolvedHost,
   checkWebhookUrl,
@@ -43,7 +44,12 @@ export interface Scope {
 
 type EndpointRow = Selectable<WebhookEndpointTable>
 
+/** When the last earlier secret stops signing (the current one alone signs from then). */
+const overlapEnd = (previous: PreviousSecret[]) =>
+  previous.length === 0 ? null : Math.max(...previous.map((p) => p.expiresAt))
+
 export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint {
+  const previous = inOverlap(row.previous_secrets, at)
   return {
     id: row.id,
     url: row.url,
@@ -58,10 +64,8 @@ export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint
           ? row.disabled_reason
           : 'manual',
     failingSince: iso(row.failing_since),
-    previousSecretExpiresAt:
-      row.previous_secret_expires_at !== null && row.previous_secret_expires_at > at
-        ? iso(row.previous_secret_expires_at)
-        : null,
+    previousSecretExpiresAt: iso(overlapEnd(previous)),
+    previousSecrets: previous.map((p) => ({ expiresAt: iso(p.expiresAt) as string })),
     heldUntil: row.held_until !== null && row.held_until > at ? iso(row.held_until) : null,
     createdAt: iso(row.created_at) as string,
   }
@@ -112,8 +116,7 @@ export async function createEndpoint(
     disabled_reason: null,
     failing_since: null,
     secret_encrypted: encrypt(encryptionKey, secret),
-    previous_secret_encrypted: null,
-    previous_secret_expires_at: null,
+    previous_secrets: null,
     held_until: null,
     created_at: at,
     updated_at: at,
@@ -202,9 +205,14 @@ export async function deleteEndpoint(
   })
 }
 
+/** Rotations of one endpoint that meet: each tries again on what the other wrote. */
+const ROTATION_TRIES = 5
+
 /**
- * A new secret signs from now on; the previous one signs too (a second `v1,` signature) for
- * `keepPreviousMs`, so receivers can switch without losing an event.
+ * A new secret signs from now on; the one it replaces signs too (one more `v1,` signature) for
+ * `keepPreviousMs`, as do earlier ones until their own ends (five at most: see
+ * secret-overlap.ts), so receivers can switch without losing an event. `keepPreviousMs` 0: the
+ * new secret alone signs, at once.
  */
 export async function rotateSecret(
   db: Kysely<Database>,
@@ -214,19 +222,30 @@ export async function rotateSecret(
   keepPreviousMs = DEFAULT_KEEP_PREVIOUS_MS,
   at = Date.now(),
 ): Promise<WebhookEndpointWithSecret> {
-  const row = await load(db, scope, id)
   const secret = newWebhookSecret()
-  await db
-    .updateTable('webhook_endpoints')
-    .set({
-      secret_encrypted: encrypt(encryptionKey, secret),
-      previous_secret_encrypted: keepPreviousMs > 0 ? row.secret_encrypted : null,
-      previous_secret_expires_at: keepPreviousMs > 0 ? at + keepPreviousMs : null,
-      updated_at: at,
-    })
-    .where('id', '=', row.id)
-    .execute()
-  return withFields(endpointView(await load(db, scope, id), at), { secret })
+  for (let tries = 0; tries < ROTATION_TRIES; tries++) {
+    const row = await load(db, scope, id)
+    // Written only over the secret it read: a rotation that met another loses no secret.
+    const result = await db
+      .updateTable('webhook_endpoints')
+      .set({
+        secret_encrypted: encrypt(encryptionKey, secret),
+        previous_secrets: afterRotation(
+          row.secret_encrypted,
+          row.previous_secrets,
+          keepPreviousMs,
+          at,
+        ),
+        updated_at: at,
+      })
+      .where('id', '=', row.id)
+      .where('secret_encrypted', '=', row.secret_encrypted)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) > 0) {
+      return withFields(endpointView(await load(db, scope, id), at), { secret })
+    }
+  }
+  throw new Error('[textgate] [webhooks] the secret changed under each of 5 rotations in a row')
 }
 
 export async function listDeliveries(

@@ -94,8 +94,7 @@ for (const dialect of DIALECTS) {
             h.secrets.encryptionKey,
             newWebhookSecret(),
           ),
-          previous_secret_encrypted: null,
-          previous_secret_expires_at: null,
+          previous_secrets: null,
           created_at: h.now(),
           updated_at: h.now(),
         })

@@ -798,6 +798,87 @@ for (const dialect of DIALECTS) {
       return listed.json.data.map((e: { id: string }) => e.id)
     }
 
+    it('signs with every earlier secret still in its overlap, each until its own time, five at most', async () => {
+      const created = await endpoint(['verification.approved'])
+      const rotate = async (keepPreviousSeconds: number) => {
+        const r = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+          key: sk,
+          body: { keepPreviousSeconds },
+        })
+        expect(r.status).toBe(200)
+        return r.json as { secret: string; previousSecrets: { expiresAt: string }[] }
+      }
+      /** Which of `secrets` signed the newest delivery (each HMAC checked by hand). */
+      const signers = async (secrets: string[]) => {
+        await verify()
+        await h.webhooks.drain()
+        const r = receiver.received.at(-1)
+        if (!r) throw new Error('nothing received')
+        const entries = r.signature.split(' ').map((entry) => entry.replace(/^v1,/, ''))
+        const signed = `${r.id}.${r.timestamp}.${r.body}`
+        return {
+          entries: entries.length,
+          by: secrets.map((secret) =>
+            entries.includes(
+              createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+                .update(signed)
+                .digest('base64'),
+            ),
+          ),
+        }
+      }
+      const first = created.secret
+      const rotatedAt = h.now()
+      const second = (await rotate(3600)).secret
+      h.advance(10 * 60_000)
+      // Rotated again within the first overlap: the first secret still signs, until its own end.
+      const third = await rotate(7200)
+      expect(third.previousSecrets.map((p) => Date.parse(p.expiresAt))).toEqual([
+        h.now() + 7_200_000,
+        rotatedAt + 3_600_000 + 1,
+      ])
+      receiver.secrets = [first]
+      expect(await signers([third.secret, second, first])).toEqual({
+        entries: 3,
+        by: [true, true, true],
+      })
+      // The first's overlap ends; the second's goes on.
+      h.advance(55 * 60_000)
+      receiver.secrets = [second]
+      expect(await signers([third.secret, second, first])).toEqual({
+        entries: 2,
+        by: [true, true, false],
+      })
+      const shown = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(shown.json.previousSecrets).toHaveLength(1)
+      expect(shown.json.previousSecretExpiresAt).toBe(shown.json.previousSecrets[0].expiresAt)
+      h.advance(2 * 3_600_000)
+      receiver.secrets = [third.secret]
+      expect(await signers([third.secret, second])).toEqual({ entries: 1, by: [true, false] })
+      expect(receiver.rejected).toEqual([])
+
+      // Seven rotations in a row: the five newest earlier secrets sign, the oldest dropped first.
+      const secrets = [third.secret]
+      for (let i = 0; i < 7; i++) {
+        h.advance(60_000)
+        secrets.push((await rotate(3600)).secret)
+      }
+      const kept = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(kept.json.previousSecrets).toHaveLength(5)
+      receiver.secrets = [secrets.at(-1) as string]
+      const signed = await signers(secrets)
+      expect(signed.entries).toBe(6)
+      expect(signed.by).toEqual([false, false, true, true, true, true, true, true])
+      // Rotating with no overlap: the new secret alone signs, at once.
+      const alone = await rotate(0)
+      expect(alone.previousSecrets).toEqual([])
+      receiver.secrets = [alone.secret]
+      expect(await signers([alone.secret, ...secrets])).toEqual({
+        entries: 1,
+        by: [true, ...secrets.map(() => false)],
+      })
+    })
+
     it('signs with both secrets during a rotation, then with the new one alone', async () => {
       const created = await endpoint(['verification.approved'])
       const rotated = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
