@@ -8,12 +8,13 @@ import { Migrator } from 'kysely/migration'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { createProject } from '../projects'
 import { encrypt } from '../secrets'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { migrations } from '../storage/migrations'
 import { createWebhookDispatcher } from './dispatcher'
 import { emitWebhookEvent } from './emit'
-import { endpointView, newWebhookSecret } from './endpoints'
+import { createEndpoint, endpointView, newWebhookSecret, rotateSecret } from './endpoints'
 import type { SendInput } from './send'
 
 const KEY = Buffer.alloc(32, 9)
@@ -198,6 +199,46 @@ for (const dialect of DIALECTS) {
         ])
       } finally {
         await dispose()
+      }
+    })
+  })
+}
+
+for (const dialect of DIALECTS) {
+  describe(`rotations of one endpoint at once (${dialect})`, () => {
+    it('loses no secret: each keeps signing, whichever rotation wrote first', async () => {
+      const storage = await createTestStorage(dialect)
+      try {
+        const { project } = await createProject(storage.db, {
+          name: 'Busy shop',
+          origins: ['https://busy.example'],
+        })
+        const scope = {
+          projectId: project.id,
+          mode: 'test' as const,
+          networks: { ranges: [], testLoopback: true },
+        }
+        const created = await createEndpoint(storage.db, KEY, scope, {
+          url: 'http://127.0.0.1:9/hooks',
+        })
+        const rotations = await Promise.all(
+          [0, 1, 2].map(() => rotateSecret(storage.db, KEY, scope, created.id, 3_600_000, AT)),
+        )
+        const row = await storage.db
+          .selectFrom('webhook_endpoints')
+          .select(['secret_encrypted', 'previous_secrets'])
+          .where('id', '=', created.id)
+          .executeTakeFirstOrThrow()
+        const { decrypt } = await import('../secrets')
+        const current = decrypt(KEY, row.secret_encrypted)
+        const earlier = JSON.parse(row.previous_secrets ?? '[]').map((p: { secret: string }) =>
+          decrypt(KEY, p.secret),
+        )
+        // One of the three is current; the other two and the first secret still sign.
+        const all = [created.secret, ...rotations.map((r) => r.secret)]
+        expect([current, ...earlier].sort()).toEqual(all.sort())
+      } finally {
+        await storage.dispose()
       }
     })
   })
