@@ -17,7 +17,7 @@ import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
 import { holdEndpoint, THROTTLING, toEndpointTakingDeliveries } from './endpoint-hold'
 import { firstOfItsOrder } from './ordering'
-import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
+import { DISABLE_AFTER_MS, endpointHoldMs, nextDelayMs } from './schedule'
 import { inOverlap } from './secret-overlap'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
@@ -210,11 +210,12 @@ export function createWebhookDispatcher({
         .execute()
       if (delay !== undefined && THROTTLING.has(outcome.statusCode ?? 0)) {
         // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): every
-        // delivery to it, those raised later included, waits as long as this one instead of
-        // each spending an attempt on the same answer.
+        // delivery to it, those raised later included, waits as long as this one (at most 5
+        // minutes when the receiver named no time) instead of each spending an attempt on the
+        // same answer.
         await holdEndpoint(trx, {
           endpointId: endpoint.id,
-          until: done + delay,
+          until: done + endpointHoldMs(delay, outcome.retryAfterMs),
           at: done,
           doneWith: delivery.id,
         })

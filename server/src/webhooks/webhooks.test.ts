@@ -617,6 +617,39 @@ for (const dialect of DIALECTS) {
       })
     }
 
+    it('holds the endpoint at most 5 minutes after a 503 without Retry-After, though the failing delivery waits its own longer step', async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 503
+      const first = await verify()
+      // The delivery is on its fourth attempt: its next step is about two hours away.
+      await h.db
+        .updateTable('webhook_deliveries')
+        .set({ attempts: 3 })
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      const [failed] = await h.db
+        .selectFrom('webhook_deliveries')
+        .select(['available_at'])
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      expect((failed?.available_at as number) - h.now()).toBeGreaterThanOrEqual(90 * 60_000)
+      const held = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      const heldFor = Date.parse(held.json.heldUntil) - h.now()
+      expect(heldFor).toBeGreaterThan(0)
+      expect(heldFor).toBeLessThanOrEqual(5 * 60_000)
+      // A later event waits for the hold's end, not for the failing delivery's two hours.
+      receiver.status = 204
+      const second = await verify()
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      h.advance(5 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.received.map((r) => r.event.data.verificationId)).toEqual([second.id])
+      expect(first.id).not.toBe(second.id)
+    })
+
     it("claims nothing for a held endpoint, even a delivery written due, and readiness waits for the hold's end", async () => {
       const created = await endpoint(['key.revoked'])
       const heldUntil = h.now() + 10 * 60_000
