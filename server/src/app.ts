@@ -44,7 +44,7 @@ import { JWKS_MAX_AGE_SECONDS, type TokenService } from './tokens'
 import { verificationRoutes } from './verifications/routes'
 import type { VerificationService } from './verifications/service'
 import { webhookRoutes } from './webhooks/routes'
-import type { WebhookNetworks } from './webhooks/url-policy'
+import { isDevelopmentServer, type WebhookNetworks } from './webhooks/url-policy'
 import { widgetChunks, widgetFile, widgetLicenses } from './widget-assets'
 import { widgetConfigRoutes } from './widget-config/routes'
 
@@ -70,7 +70,9 @@ export interface AppDeps {
   consoleOrigins?: readonly string[]
   /**
    * Whether the console also answers at localhost, 127.0.0.1 and [::1] on the port a request
-   * came in on (PUBLIC_URL unset, or outside production); default true.
+   * came in on (the server's config: PUBLIC_URL unset, or outside production). Default: only
+   * when `publicUrl` is unset or itself on loopback, as a development server's is (an app whose
+   * production setting it does not know is given no more than production's).
    */
   consoleLoopback?: boolean
   /** Serves GET /metrics from `registry`, to `Authorization: Bearer <token>` only. */
@@ -107,7 +109,7 @@ export function createApp({
   carriers = () => [],
   publicUrl,
   consoleOrigins = [],
-  consoleLoopback = true,
+  consoleLoopback = publicUrl === undefined || isDevelopmentServer(publicUrl, false),
   metrics,
   // Only a request whose peer is a trusted proxy may name its own request id.
   fromTrustedProxy = (c) => {

@@ -20,6 +20,7 @@ import type { DialectName } from '../src/storage'
 import { createTokenService } from '../src/tokens'
 import { createVerificationService } from '../src/verifications/service'
 import { createWebhookDispatcher } from '../src/webhooks'
+import type { WebhookNetworks } from '../src/webhooks/url-policy'
 import { createTestStorage } from './storage'
 
 export const ORIGIN = 'https://shop.example'
@@ -49,7 +50,16 @@ export interface HarnessOptions {
   /** A live router and its routing file, for the console's Messaging page. */
   router?: Router
   routing?: RoutingConfig
+  /**
+   * Where webhook endpoints may be, for the app and the dispatcher (default: a development
+   * server's, loopback open to test mode, as `pnpm start` has it); `'library default'` passes
+   * none, as an embedder who leaves it out does.
+   */
+  webhookNetworks?: WebhookNetworks | 'library default'
 }
+
+/** A development server's webhook networks (`pnpm start`): test mode may post to loopback. */
+export const DEVELOPMENT_WEBHOOK_NETWORKS: WebhookNetworks = { ranges: [], testLoopback: true }
 
 export async function createHarness(dialect: DialectName, options: HarnessOptions = {}) {
   setPasswordCostForTests(TEST_PASSWORD_COST)
@@ -60,6 +70,10 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
   const secrets = deriveSecrets('test-secret-that-is-at-least-32-bytes-long')
   let nowMs = Date.parse('2026-11-25T12:00:00Z')
   const now = () => nowMs
+  const webhookNetworks =
+    options.webhookNetworks === 'library default'
+      ? undefined
+      : (options.webhookNetworks ?? DEVELOPMENT_WEBHOOK_NETWORKS)
   const logger = options.logger ?? pino({ level: 'silent' })
   const tokens = createTokenService({
     db: storage.db,
@@ -83,6 +97,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     logger,
     now,
     timeoutMs: 5_000,
+    ...(webhookNetworks ? { networks: webhookNetworks } : {}),
   })
   const fraud = createFraud({ db: storage.db, secrets, logger, now })
   const verifications = createVerificationService({ db: storage.db, secrets, tokens, fraud, now })
@@ -113,6 +128,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     },
     ...(options.router ? { router: options.router } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
+    ...(webhookNetworks ? { webhookNetworks } : {}),
   })
 
   /**
@@ -199,6 +215,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     call,
     inbox,
     project,
+    webhookNetworks,
     now,
     advance(ms: number) {
       nowMs += ms

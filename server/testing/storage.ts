@@ -641,8 +641,7 @@ export async function insertTestWebhookEndpoint(
       disabled_reason: null,
       failing_since: null,
       secret_encrypted: 'x',
-      previous_secret_encrypted: null,
-      previous_secret_expires_at: null,
+      previous_secrets: null,
       created_at: row.now,
       updated_at: row.now,
     })

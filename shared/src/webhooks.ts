@@ -157,8 +157,22 @@ export const WebhookEndpoint = v.object({
   disabledReason: v.nullable(v.picklist(['manual', 'failing', 'gone'])),
   /** Since when every delivery attempt failed; null while it answers. */
   failingSince: v.nullable(isoTimestamp),
-  /** Until when the previous secret still signs too (after a rotation). */
+  /**
+   * Until when an earlier secret still signs too (after a rotation): the last of
+   * `previousSecrets` to stop. null when the current secret alone signs.
+   */
   previousSecretExpiresAt: v.nullable(isoTimestamp),
+  /**
+   * The earlier secrets that still sign too, newest first, each until its own `expiresAt`
+   * (rotating again within an overlap keeps the earlier ones; five at most, the oldest dropped).
+   */
+  previousSecrets: v.array(v.object({ expiresAt: isoTimestamp })),
+  /**
+   * The endpoint's retry time after it answered 429, 502, 503 or 504 (its `Retry-After`, or the
+   * schedule's step): no delivery to it is tried before, those raised since included. null when
+   * it is not held.
+   */
+  heldUntil: v.nullable(isoTimestamp),
   createdAt: isoTimestamp,
 })
 export type WebhookEndpoint = v.InferOutput<typeof WebhookEndpoint>
@@ -174,7 +188,10 @@ export type WebhookEndpointWithSecret = v.InferOutput<typeof WebhookEndpointWith
 export const WebhookEndpointList = v.object({ data: v.array(WebhookEndpoint) })
 
 export const RotateWebhookSecretRequest = v.strictObject({
-  /** How long the previous secret keeps signing too (0–7 days, default 24 h). */
+  /**
+   * How long the secret replaced keeps signing too (0–7 days, default 24 h). Earlier secrets
+   * still in their overlap keep theirs (5 at most); 0 ends every overlap at once.
+   */
   keepPreviousSeconds: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 24 * 3600)),
   ),

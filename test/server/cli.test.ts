@@ -439,6 +439,20 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
       after: { previousSecretExpiresAt: expect.any(String) },
     })
     expect(rotated.row.raw).not.toContain(rotated.body.secret)
+    // Rotated again within that overlap: both earlier secrets sign, each until its own end, and
+    // the list says so (never a secret in the audit row).
+    const again = change(['webhooks', 'rotate-secret', ...endpoint, '--keep-hours', '1'])
+    expect(again.body.previousSecrets).toHaveLength(2)
+    expect(again.row).toMatchObject({
+      after: {
+        previousSecrets: [{ expiresAt: expect.any(String) }, { expiresAt: expect.any(String) }],
+      },
+    })
+    for (const secret of [rotated.body.secret, again.body.secret]) {
+      expect(again.row.raw).not.toContain(secret)
+    }
+    const listed = cli(['webhooks', 'list', '--project', projectId], env)
+    expect(listed.stdout).toMatch(/2 earlier secrets also sign: until \S+ \(newest\), until \S+/)
     expect(change(['webhooks', 'replay', ...endpoint]).row).toMatchObject({
       action: `POST /v1/webhooks/endpoints/${id}/replay`,
       after: { replayed: 0 },

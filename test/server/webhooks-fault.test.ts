@@ -56,7 +56,9 @@ async function runScenario(postgresUrl: string | undefined) {
     const created = await createEndpoint(
       storage.db,
       deriveSecrets(TEST_SECRET).encryptionKey,
-      { projectId: project.id, mode: 'test' },
+      // Saved as the development server it runs would (loopback open to test mode): the
+      // library's default is closed.
+      { projectId: project.id, mode: 'test', networks: { ranges: [], testLoopback: true } },
       { url: receiver.url },
     )
     receiver.secrets.push(created.secret)

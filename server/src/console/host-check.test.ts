@@ -5,11 +5,15 @@
  * load balancer calls answers whatever host it names. Real HTTP on 127.0.0.1, forged headers.
  */
 
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHarness } from '../../testing/harness'
 import { loadConfig } from '../config'
 import { createLogger } from '../logger'
 import { createProject } from '../projects'
@@ -283,6 +287,26 @@ describe('the console behind a proxy in production', () => {
       expect(answer.status).toBe(421)
     } finally {
       await running.close()
+    }
+  })
+})
+
+describe('the console of an app built with createApp left to its defaults, and a public URL', () => {
+  it('answers at that URL only, not at loopback names (as production’s config has it)', async () => {
+    const h = await createHarness('sqlite', { publicUrl: 'https://verify.shop.example' })
+    const listening = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' })
+    try {
+      await once(listening, 'listening')
+      const port = (listening.address() as AddressInfo).port
+      for (const name of ['localhost', '127.0.0.1', '[::1]']) {
+        const answer = await send(port, 'GET', '/console/api/session', { Host: `${name}:${port}` })
+        expect([name, answer.status]).toEqual([name, 421])
+      }
+      const own = await send(port, 'GET', '/console/api/session', { Host: 'verify.shop.example' })
+      expect(own.status).toBe(401)
+    } finally {
+      await new Promise((resolve) => listening.close(resolve))
+      await h.dispose()
     }
   })
 })

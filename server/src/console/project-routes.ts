@@ -17,6 +17,7 @@ import { overviewRoutes } from './pages/overview'
 import { sandboxRoutes } from './pages/sandbox'
 import { settingsRoutes } from './pages/settings'
 import { verificationRoutes } from './pages/verifications'
+import { webhookRoutes } from './pages/webhooks'
 
 export interface ProjectRoutesDeps {
   db: Kysely<Database>
@@ -41,4 +42,5 @@ export function projectRoutes(deps: ProjectRoutesDeps) {
     .route('/sandbox', sandboxRoutes(deps))
     .route('/fraud', fraudRoutes(deps))
     .route('/messaging', messagingRoutes(deps))
+    .route('/webhooks', webhookRoutes(deps))
 }

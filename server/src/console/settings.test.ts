@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ConsoleClient, login, makeOperator, type TestOperator } from '../../testing/console'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECT_NOTE, DIALECTS } from '../../testing/storage'
+import { startReceiver } from '../../testing/webhook-receiver'
 
 console.info(DIALECT_NOTE)
 
@@ -360,6 +361,54 @@ for (const dialect of DIALECTS) {
           })
         ).status,
       ).toBe(403)
+    })
+
+    it('shows each webhook endpoint with the earlier secrets still signing and its hold, never a secret', async () => {
+      const receiver = await startReceiver()
+      try {
+        const created = await h.call('POST', '/v1/webhooks/endpoints', {
+          key: secretKey,
+          body: { url: `${receiver.url}?token=receiver-token` },
+        })
+        expect(created.status).toBe(201)
+        const id = created.json.id as string
+        const rotate = (keepPreviousSeconds: number) =>
+          h.call('POST', `/v1/webhooks/endpoints/${id}/rotate-secret`, {
+            key: secretKey,
+            body: { keepPreviousSeconds },
+          })
+        const secrets = [created.json.secret, (await rotate(3600)).json.secret]
+        const last = await rotate(7200)
+        secrets.push(last.json.secret)
+        const heldUntil = h.now() + 600_000
+        await h.db
+          .updateTable('webhook_endpoints')
+          .set({ held_until: heldUntil })
+          .where('id', '=', id)
+          .execute()
+        // Logged in afresh: the tests before moved the clock past earlier sessions.
+        const developer = await login(h, ops.developer!)
+        const shown = await developer.call('GET', `${base()}/webhooks`)
+        expect(shown.status).toBe(200)
+        expect(shown.json.endpoints).toEqual([
+          expect.objectContaining({
+            id,
+            mode: 'test',
+            url: `${new URL(receiver.url).origin}${new URL(receiver.url).pathname}?…`,
+            enabled: true,
+            heldUntil: new Date(heldUntil).toISOString(),
+            previousSecrets: last.json.previousSecrets,
+          }),
+        ])
+        expect(shown.json.endpoints[0].previousSecrets).toHaveLength(2)
+        for (const secret of [...secrets, 'receiver-token'])
+          expect(shown.text).not.toContain(secret)
+        const analyst = await login(h, ops.analyst!)
+        expect((await analyst.call('GET', `${base()}/webhooks`)).status).toBe(403)
+      } finally {
+        await receiver.close()
+        await h.db.deleteFrom('webhook_endpoints').execute()
+      }
     })
   })
 }

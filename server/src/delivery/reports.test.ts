@@ -175,8 +175,7 @@ for (const dialect of DIALECTS) {
             disabled_reason: null,
             failing_since: null,
             secret_encrypted: 'unused',
-            previous_secret_encrypted: null,
-            previous_secret_expires_at: null,
+            previous_secrets: null,
             created_at: h.now(),
             updated_at: h.now(),
           })

@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { requestLog } from '../http/request-id'
 import type { Database } from '../storage'
 import { migrations } from '../storage/migrations'
+import { toEndpointTakingDeliveries } from '../webhooks/endpoint-hold'
 import { firstOfItsOrder } from '../webhooks/ordering'
 import { withFields } from '../with-fields'
 
@@ -60,14 +61,26 @@ async function oldestDue(
           .executeTakeFirst()
       : await db
           .selectFrom('webhook_deliveries as d')
-          .select((eb) => eb.fn.min('d.available_at').as('due'))
+          .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+          // Due since its own time, or since its endpoint's hold ended if that came later.
+          .select((eb) =>
+            eb.fn
+              .min(
+                eb
+                  .case()
+                  .when('e.held_until', '>', eb.ref('d.available_at'))
+                  .then(eb.ref('e.held_until'))
+                  .else(eb.ref('d.available_at'))
+                  .end(),
+              )
+              .as('due'),
+          )
           .where('d.state', '=', 'pending')
           .where('d.available_at', '<=', at)
           .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', at)]))
-          // Deliveries to a disabled endpoint wait for it on purpose…
-          .where('d.endpoint_id', 'in', (eb) =>
-            eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
-          )
+          // Deliveries to a disabled endpoint wait for it on purpose, as do those to an endpoint
+          // held until its retry time (it answered 429, 503 …)…
+          .where(toEndpointTakingDeliveries(at))
           // …and so do those behind an earlier event of their verification that is being
           // retried (events reach an endpoint in order): the dispatcher is not stuck on them,
           // the store's endpoint is down, which is no reason to take every process out.

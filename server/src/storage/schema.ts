@@ -444,9 +444,16 @@ export interface WebhookEndpointTable {
   failing_since: number | null
   /** The `whsec_` secret, encrypted like signing keys. */
   secret_encrypted: string
-  /** After a rotation, the previous secret signs too until `previous_secret_expires_at`. */
-  previous_secret_encrypted: string | null
-  previous_secret_expires_at: number | null
+  /**
+   * Earlier secrets that sign too after rotations, each until its own time: JSON
+   * `[{ secret, expiresAt }]`, newest first, secrets encrypted (see webhooks/secret-overlap.ts).
+   */
+  previous_secrets: string | null
+  /**
+   * The endpoint's retry time after it answered 429, 502, 503 or 504: none of its deliveries is
+   * claimed before (see webhooks/endpoint-hold.ts); null, or past, when it is not held.
+   */
+  held_until: number | null
   created_at: number
   updated_at: number
 }

@@ -15,16 +15,12 @@ import type { Database, Storage, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
 import { withFields } from '../with-fields'
 import { onWebhookEvent } from './emit'
+import { holdEndpoint, THROTTLING, toEndpointTakingDeliveries } from './endpoint-hold'
 import { firstOfItsOrder } from './ordering'
-import { DISABLE_AFTER_MS, nextDelayMs } from './schedule'
+import { DISABLE_AFTER_MS, endpointHoldMs, nextDelayMs } from './schedule'
+import { inOverlap } from './secret-overlap'
 import { type SendInput, type SendOutcome, sendWebhook } from './send'
 import { NO_WEBHOOK_NETWORKS, type WebhookNetworks } from './url-policy'
-
-/**
- * Answers that say the endpoint as a whole is busy (429 Too Many Requests, 502, 503, 504), not
- * that this event failed: the endpoint's other deliveries wait too.
- */
-const THROTTLING = new Set([429, 502, 503, 504])
 
 /**
  * Posts under way to one endpoint at once, over every process (claims are in the database): an
@@ -99,9 +95,8 @@ export function createWebhookDispatcher({
       .where('d.state', '=', 'pending')
       .where('d.available_at', '<=', at)
       .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', at)]))
-      .where('d.endpoint_id', 'in', (eb) =>
-        eb.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1),
-      )
+      // Not to a disabled endpoint, nor to one held until its retry time (429, 503 …).
+      .where(toEndpointTakingDeliveries(at))
       // Not to an endpoint that already has its share of posts under way.
       .where(
         (eb) =>
@@ -163,14 +158,11 @@ export function createWebhookDispatcher({
 
   async function attempt({ delivery, endpoint, message }: Claimed): Promise<void> {
     const at = now()
-    const secrets = [decrypt(encryptionKey, endpoint.secret_encrypted)]
-    if (
-      endpoint.previous_secret_encrypted &&
-      endpoint.previous_secret_expires_at !== null &&
-      endpoint.previous_secret_expires_at > at
-    ) {
-      secrets.push(decrypt(encryptionKey, endpoint.previous_secret_encrypted))
-    }
+    // The current secret, then every earlier one still in its overlap (newest first).
+    const secrets = [
+      endpoint.secret_encrypted,
+      ...inOverlap(endpoint.previous_secrets, at).map((p) => p.secret),
+    ].map((encrypted) => decrypt(encryptionKey, encrypted))
     const outcome = await send({
       url: endpoint.url,
       mode: endpoint.mode,
@@ -217,18 +209,16 @@ export function createWebhookDispatcher({
         .where('claimed_by', '=', workerId)
         .execute()
       if (delay !== undefined && THROTTLING.has(outcome.statusCode ?? 0)) {
-        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): its other
-        // due deliveries wait as long as this one instead of each spending an attempt on the
-        // same answer. Their attempts are not counted; new events still try once.
-        await trx
-          .updateTable('webhook_deliveries')
-          .set({ available_at: done + delay })
-          .where('endpoint_id', '=', endpoint.id)
-          .where('state', '=', 'pending')
-          .where('available_at', '<', done + delay)
-          .where('id', '!=', delivery.id)
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', done)]))
-          .execute()
+        // The endpoint is overloaded or rate-limiting (Standard Webhooks: throttle): every
+        // delivery to it, those raised later included, waits as long as this one (at most 5
+        // minutes when the receiver named no time) instead of each spending an attempt on the
+        // same answer.
+        await holdEndpoint(trx, {
+          endpointId: endpoint.id,
+          until: done + endpointHoldMs(delay, outcome.retryAfterMs),
+          at: done,
+          doneWith: delivery.id,
+        })
       }
       if (outcome.ok) {
         await trx

@@ -4,6 +4,7 @@
  * process within the second, and a project with endpoints is read every time.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { DEVELOPMENT_WEBHOOK_NETWORKS } from '../../testing/harness'
 import {
   createTestStorage,
   DIALECTS,
@@ -71,11 +72,11 @@ for (const dialect of DIALECTS) {
     it('sees an endpoint created in this process at once', async () => {
       const projectId = await project('Here')
       expect(await emit(projectId, 'test')).toBeNull()
-      // (Test mode: a loopback address is allowed, and no name to resolve.)
+      // (Test mode on a development server: a loopback address is allowed, no name to resolve.)
       await createEndpoint(
         storage.db,
         KEY,
-        { projectId, mode: 'test' },
+        { projectId, mode: 'test', networks: DEVELOPMENT_WEBHOOK_NETWORKS },
         { url: 'http://127.0.0.1:9/hook' },
       )
       expect(await emit(projectId, 'test')).toMatch(/^msg_/)

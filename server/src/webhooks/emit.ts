@@ -9,6 +9,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely'
 import { newId } from '../ids'
 import type { Database, KeyMode, WebhookEndpointTable } from '../storage'
 import { runTemplate } from '../storage/query-templates'
+import { dueAt } from './endpoint-hold'
 
 export interface WebhookEventInput<T extends WebhookEventType> {
   type: T
@@ -25,7 +26,7 @@ export interface WebhookEventInput<T extends WebhookEventType> {
 /** A project's endpoints (for one mode), as read inside one transaction. */
 type EndpointRow = Pick<
   Selectable<WebhookEndpointTable>,
-  'id' | 'events' | 'enabled' | 'disabled_reason'
+  'id' | 'events' | 'enabled' | 'disabled_reason' | 'held_until'
 >
 
 /**
@@ -98,7 +99,7 @@ async function endpointsOf(
     endpoints = await runTemplate(db, 'webhooks.endpoints', [projectId, mode], (v) =>
       db
         .selectFrom('webhook_endpoints')
-        .select(['id', 'events', 'enabled', 'disabled_reason'])
+        .select(['id', 'events', 'enabled', 'disabled_reason', 'held_until'])
         .where('project_id', '=', v(0))
         .where('mode', '=', v(1)),
     )
@@ -190,7 +191,8 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
         order_key: input.orderKey ?? null,
         seq,
         state: endpoint.enabled === 1 ? ('pending' as const) : ('failed' as const),
-        available_at: input.at,
+        // An endpoint held until its retry time (it answered 429, 503 …) gets it then.
+        available_at: dueAt(input.at, endpoint.held_until),
         claimed_by: null,
         claimed_until: null,
         created_at: input.at,

@@ -18,6 +18,8 @@ import { encrypt } from '../secrets'
 import type { Database, KeyMode, WebhookDeliveryState, WebhookEndpointTable } from '../storage'
 import { withFields } from '../with-fields'
 import { forgetEndpointAbsence } from './emit'
+import { dueAt } from './endpoint-hold'
+import { afterRotation, inOverlap, type PreviousSecret } from './secret-overlap'
 import {
   checkResolvedHost,
   checkWebhookUrl,
@@ -42,7 +44,12 @@ export interface Scope {
 
 type EndpointRow = Selectable<WebhookEndpointTable>
 
+/** When the last earlier secret stops signing (the current one alone signs from then). */
+const overlapEnd = (previous: PreviousSecret[]) =>
+  previous.length === 0 ? null : Math.max(...previous.map((p) => p.expiresAt))
+
 export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint {
+  const previous = inOverlap(row.previous_secrets, at)
   return {
     id: row.id,
     url: row.url,
@@ -57,10 +64,9 @@ export function endpointView(row: EndpointRow, at = Date.now()): WebhookEndpoint
           ? row.disabled_reason
           : 'manual',
     failingSince: iso(row.failing_since),
-    previousSecretExpiresAt:
-      row.previous_secret_expires_at !== null && row.previous_secret_expires_at > at
-        ? iso(row.previous_secret_expires_at)
-        : null,
+    previousSecretExpiresAt: iso(overlapEnd(previous)),
+    previousSecrets: previous.map((p) => ({ expiresAt: iso(p.expiresAt) as string })),
+    heldUntil: row.held_until !== null && row.held_until > at ? iso(row.held_until) : null,
     createdAt: iso(row.created_at) as string,
   }
 }
@@ -110,8 +116,8 @@ export async function createEndpoint(
     disabled_reason: null,
     failing_since: null,
     secret_encrypted: encrypt(encryptionKey, secret),
-    previous_secret_encrypted: null,
-    previous_secret_expires_at: null,
+    previous_secrets: null,
+    held_until: null,
     created_at: at,
     updated_at: at,
   }
@@ -123,6 +129,7 @@ export async function createEndpoint(
 export async function listEndpoints(
   db: Kysely<Database>,
   scope: Scope,
+  at = Date.now(),
 ): Promise<WebhookEndpoint[]> {
   const rows = await db
     .selectFrom('webhook_endpoints')
@@ -131,15 +138,16 @@ export async function listEndpoints(
     .where('mode', '=', scope.mode)
     .orderBy('created_at')
     .execute()
-  return rows.map((row) => endpointView(row))
+  return rows.map((row) => endpointView(row, at))
 }
 
 export async function getEndpoint(
   db: Kysely<Database>,
   scope: Scope,
   id: string,
+  at = Date.now(),
 ): Promise<WebhookEndpoint> {
-  return endpointView(await load(db, scope, id))
+  return endpointView(await load(db, scope, id), at)
 }
 
 export async function updateEndpoint(
@@ -197,9 +205,14 @@ export async function deleteEndpoint(
   })
 }
 
+/** Rotations of one endpoint that meet: each tries again on what the other wrote. */
+const ROTATION_TRIES = 5
+
 /**
- * A new secret signs from now on; the previous one signs too (a second `v1,` signature) for
- * `keepPreviousMs`, so receivers can switch without losing an event.
+ * A new secret signs from now on; the one it replaces signs too (one more `v1,` signature) for
+ * `keepPreviousMs`, as do earlier ones until their own ends (five at most: see
+ * secret-overlap.ts), so receivers can switch without losing an event. `keepPreviousMs` 0: the
+ * new secret alone signs, at once.
  */
 export async function rotateSecret(
   db: Kysely<Database>,
@@ -209,19 +222,30 @@ export async function rotateSecret(
   keepPreviousMs = DEFAULT_KEEP_PREVIOUS_MS,
   at = Date.now(),
 ): Promise<WebhookEndpointWithSecret> {
-  const row = await load(db, scope, id)
   const secret = newWebhookSecret()
-  await db
-    .updateTable('webhook_endpoints')
-    .set({
-      secret_encrypted: encrypt(encryptionKey, secret),
-      previous_secret_encrypted: keepPreviousMs > 0 ? row.secret_encrypted : null,
-      previous_secret_expires_at: keepPreviousMs > 0 ? at + keepPreviousMs : null,
-      updated_at: at,
-    })
-    .where('id', '=', row.id)
-    .execute()
-  return withFields(endpointView(await load(db, scope, id), at), { secret })
+  for (let tries = 0; tries < ROTATION_TRIES; tries++) {
+    const row = await load(db, scope, id)
+    // Written only over the secret it read: a rotation that met another loses no secret.
+    const result = await db
+      .updateTable('webhook_endpoints')
+      .set({
+        secret_encrypted: encrypt(encryptionKey, secret),
+        previous_secrets: afterRotation(
+          row.secret_encrypted,
+          row.previous_secrets,
+          keepPreviousMs,
+          at,
+        ),
+        updated_at: at,
+      })
+      .where('id', '=', row.id)
+      .where('secret_encrypted', '=', row.secret_encrypted)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) > 0) {
+      return withFields(endpointView(await load(db, scope, id), at), { secret })
+    }
+  }
+  throw new Error('[textgate] [webhooks] the secret changed under each of 5 rotations in a row')
 }
 
 export async function listDeliveries(
@@ -318,7 +342,14 @@ export async function replay(
   if (endpoint.enabled !== 1) throw new ApiError('webhook_endpoint_disabled')
   let update = db
     .updateTable('webhook_deliveries')
-    .set({ state: 'pending', attempts: 0, available_at: at, claimed_by: null, claimed_until: null })
+    .set({
+      state: 'pending',
+      attempts: 0,
+      // A held endpoint (it answered 429, 503 …) takes them at its retry time.
+      available_at: dueAt(at, endpoint.held_until),
+      claimed_by: null,
+      claimed_until: null,
+    })
     .where('endpoint_id', '=', endpointId)
   if ('deliveryId' in target) {
     update = update

@@ -42,13 +42,15 @@ export function webhookRoutes(
   const routes = new Hono()
   routes.use(apiKeyAuth({ db, kinds: ['secret'] }))
 
-  routes.get('/endpoints', async (c) => c.json({ data: await listEndpoints(db, scopeOf(c)) }))
+  routes.get('/endpoints', async (c) =>
+    c.json({ data: await listEndpoints(db, scopeOf(c), now()) }),
+  )
   routes.post('/endpoints', async (c) => {
     const input = await readJson(c, CreateWebhookEndpointRequest)
     return c.json(await createEndpoint(db, encryptionKey, scopeOf(c), input, now()), 201)
   })
   routes.get('/endpoints/:id', async (c) =>
-    c.json(await getEndpoint(db, scopeOf(c), c.req.param('id'))),
+    c.json(await getEndpoint(db, scopeOf(c), c.req.param('id'), now())),
   )
   routes.patch('/endpoints/:id', async (c) => {
     const input = await readJson(c, UpdateWebhookEndpointRequest)

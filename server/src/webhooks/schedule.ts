@@ -29,6 +29,21 @@ export const DISABLE_AFTER_MS = 5 * 24 * HOUR
 /** The longest wait a receiver's `Retry-After` can ask for (the schedule's longest step). */
 export const MAX_RETRY_AFTER_MS = 24 * HOUR
 
+/**
+ * The longest an answer without `Retry-After` holds a whole endpoint (the schedule's second
+ * step): a receiver failing one event again and again delays its other events this long at most,
+ * while that event waits its own step.
+ */
+export const MAX_UNASKED_HOLD_MS = 5 * MINUTE
+
+/**
+ * How long a throttling answer (429, 502, 503, 504) holds the endpoint: the delivery's own wait
+ * when the receiver named one (`Retry-After`), else that wait up to {@link MAX_UNASKED_HOLD_MS}.
+ */
+export function endpointHoldMs(delayMs: number, askedMs: number | undefined): number {
+  return askedMs === undefined ? Math.min(delayMs, MAX_UNASKED_HOLD_MS) : delayMs
+}
+
 /** The wait after `attempts` failed attempts, ±20 % jitter; undefined when none is left. */
 export function retryDelayMs(attempts: number, random = Math.random): number | undefined {
   const base = RETRY_DELAYS_MS[attempts - 1]

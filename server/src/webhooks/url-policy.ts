@@ -57,7 +57,15 @@ export interface WebhookNetworks {
   testLoopback: boolean
 }
 
-export const NO_WEBHOOK_NETWORKS: WebhookNetworks = { ranges: [], testLoopback: true }
+/**
+ * The internet only, for either mode: what the dispatcher, the routes and `sendWebhook`
+ * use when given no networks (an embedder building the app from the package). Loopback for
+ * test mode is the development server's to open (config: {@link isDevelopmentServer}).
+ */
+export const NO_WEBHOOK_NETWORKS: WebhookNetworks = Object.freeze({
+  ranges: [],
+  testLoopback: false,
+})
 
 /**
  * Parses a comma-separated list of CIDR ranges (`10.0.0.0/8, fd00::/8`); throws an Error naming

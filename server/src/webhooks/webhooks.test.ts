@@ -11,7 +11,7 @@ import type { CompiledQuery } from 'kysely'
 import { pino } from 'pino'
 import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, type Harness } from '../../testing/harness'
+import { createHarness, DEVELOPMENT_WEBHOOK_NETWORKS, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import { type Receiver, startReceiver } from '../../testing/webhook-receiver'
 import { expireVerifications } from '../verifications/service'
@@ -52,7 +52,9 @@ describe('guarded DNS lookup', () => {
     )
     expect(result.error?.code).toBe('EADDRNOTALLOWED')
     const test = await new Promise<{ error: NodeJS.ErrnoException | null }>((resolve) =>
-      guardedLookup('test')('localhost', { all: true }, (error) => resolve({ error })),
+      guardedLookup('test', DEVELOPMENT_WEBHOOK_NETWORKS)('localhost', { all: true }, (error) =>
+        resolve({ error }),
+      ),
     )
     expect(test.error).toBeNull()
   })
@@ -98,8 +100,11 @@ describe("the operator's own networks (TEXTGATE_WEBHOOK_NETWORKS)", () => {
       'http://127.0.0.1:8080/hooks',
     )
     expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', listed)).toBe(true)
-    // Outside production, as before.
-    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', NO_WEBHOOK_NETWORKS)).toBe(true)
+    // On a development server, as before; left out (an embedder's app), closed.
+    expect(
+      literalAllowed('http://127.0.0.1:8080/hooks', 'test', DEVELOPMENT_WEBHOOK_NETWORKS),
+    ).toBe(true)
+    expect(literalAllowed('http://127.0.0.1:8080/hooks', 'test', NO_WEBHOOK_NETWORKS)).toBe(false)
   })
 
   it('opens those networks to endpoints of either mode, https for live, and no others', () => {
@@ -191,6 +196,7 @@ describe('one webhook post', () => {
     sendWebhook({
       url,
       mode: 'test',
+      networks: DEVELOPMENT_WEBHOOK_NETWORKS,
       messageId: 'msg_slow',
       payload: '{}',
       secrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`],
@@ -543,6 +549,7 @@ for (const dialect of DIALECTS) {
         logger: pino({ level: 'silent' }),
         now: h.now,
         window: 1,
+        networks: DEVELOPMENT_WEBHOOK_NETWORKS,
       })
       await verify()
       await verify()
@@ -565,6 +572,125 @@ for (const dialect of DIALECTS) {
       h.advance(600_000)
       await one.drain()
       expect(receiver.received).toHaveLength(2)
+    })
+
+    for (const status of [429, 503]) {
+      it(`holds an event raised after a ${status} until the endpoint's retry time, as the ones waiting`, async () => {
+        const created = await endpoint(['verification.approved'])
+        receiver.status = status
+        receiver.errorHeaders = { 'retry-after': '600' }
+        const first = await verify()
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        // Raised a minute later, well before the endpoint's retry time: it waits too.
+        h.advance(60_000)
+        const second = await verify()
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        const endpointRow = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, {
+          key: sk,
+        })
+        const heldUntil = Date.parse(endpointRow.json.heldUntil)
+        expect(heldUntil - h.now()).toBeGreaterThanOrEqual(500_000)
+        // The delivery log shows both waiting for it.
+        const log = await h.call('GET', `/v1/webhooks/endpoints/${created.id}/deliveries`, {
+          key: sk,
+        })
+        for (const delivery of log.json.data) {
+          expect(Date.parse(delivery.nextAttemptAt)).toBeGreaterThanOrEqual(heldUntil)
+        }
+        // Nothing is stuck while the endpoint asked for time, however long that is.
+        h.advance(8 * 60_000)
+        await h.webhooks.drain()
+        expect(receiver.requests).toBe(1)
+        expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+        // At the retry time both go (two verifications: no order between them), the hold over.
+        receiver.status = 204
+        h.advance(60_000)
+        await h.webhooks.drain()
+        expect(receiver.rejected).toEqual([])
+        expect(receiver.received.map((r) => r.event.data.verificationId).sort()).toEqual(
+          [first.id, second.id].sort(),
+        )
+        const after = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+        expect(after.json.heldUntil).toBeNull()
+      })
+    }
+
+    it('holds the endpoint at most 5 minutes after a 503 without Retry-After, though the failing delivery waits its own longer step', async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 503
+      const first = await verify()
+      // The delivery is on its fourth attempt: its next step is about two hours away.
+      await h.db
+        .updateTable('webhook_deliveries')
+        .set({ attempts: 3 })
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      const [failed] = await h.db
+        .selectFrom('webhook_deliveries')
+        .select(['available_at'])
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      expect((failed?.available_at as number) - h.now()).toBeGreaterThanOrEqual(90 * 60_000)
+      const held = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      const heldFor = Date.parse(held.json.heldUntil) - h.now()
+      expect(heldFor).toBeGreaterThan(0)
+      expect(heldFor).toBeLessThanOrEqual(5 * 60_000)
+      // A later event waits for the hold's end, not for the failing delivery's two hours.
+      receiver.status = 204
+      const second = await verify()
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      h.advance(5 * 60_000)
+      await h.webhooks.drain()
+      expect(receiver.received.map((r) => r.event.data.verificationId)).toEqual([second.id])
+      expect(first.id).not.toBe(second.id)
+    })
+
+    it("claims nothing for a held endpoint, even a delivery written due, and readiness waits for the hold's end", async () => {
+      const created = await endpoint(['key.revoked'])
+      const heldUntil = h.now() + 10 * 60_000
+      await h.db
+        .updateTable('webhook_endpoints')
+        .set({ held_until: heldUntil })
+        .where('id', '=', created.id)
+        .execute()
+      // Written due at once, as by a process that read the endpoint just before its hold began.
+      await h.db.transaction().execute((trx) =>
+        emitWebhookEvent(trx, {
+          type: 'key.revoked',
+          projectId,
+          mode: 'test',
+          at: h.now(),
+          data: {
+            keyId: 'key_1',
+            kind: 'secret',
+            hint: 'sk_test_…',
+            revokedAt: new Date(h.now()).toISOString(),
+          },
+        }),
+      )
+      await h.db
+        .updateTable('webhook_deliveries')
+        .set({ available_at: h.now() })
+        .where('endpoint_id', '=', created.id)
+        .execute()
+      h.advance(9 * 60_000)
+      expect(await h.webhooks.drain()).toBe(0)
+      expect(receiver.requests).toBe(0)
+      expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+      // Due since the hold ended, not since it was written: a minute is not stuck.
+      h.advance(2 * 60_000)
+      expect((await h.call('GET', '/readyz')).json.checks.webhooks).toBe('ok')
+      // Five minutes after the hold, unclaimed, it is.
+      h.advance(5 * 60_000)
+      const stuck = await h.call('GET', '/readyz')
+      expect(stuck.json.checks.webhooks).toBe('stuck')
+      expect(await h.webhooks.drain()).toBe(1)
+      expect(receiver.received).toHaveLength(1)
     })
 
     it("stays ready while a store's endpoint is down and its later events wait in order", async () => {
@@ -649,6 +775,7 @@ for (const dialect of DIALECTS) {
           encryptionKey: h.secrets.encryptionKey,
           logger: pino({ level: 'silent' }),
           window: 4,
+          networks: DEVELOPMENT_WEBHOOK_NETWORKS,
         })
         expect(await dispatcher.drain()).toBe(7)
         expect(otherHad).toHaveLength(6)
@@ -703,6 +830,87 @@ for (const dialect of DIALECTS) {
       const listed = await h.call('GET', '/v1/webhooks/endpoints', { key: sk })
       return listed.json.data.map((e: { id: string }) => e.id)
     }
+
+    it('signs with every earlier secret still in its overlap, each until its own time, five at most', async () => {
+      const created = await endpoint(['verification.approved'])
+      const rotate = async (keepPreviousSeconds: number) => {
+        const r = await h.call('POST', `/v1/webhooks/endpoints/${created.id}/rotate-secret`, {
+          key: sk,
+          body: { keepPreviousSeconds },
+        })
+        expect(r.status).toBe(200)
+        return r.json as { secret: string; previousSecrets: { expiresAt: string }[] }
+      }
+      /** Which of `secrets` signed the newest delivery (each HMAC checked by hand). */
+      const signers = async (secrets: string[]) => {
+        await verify()
+        await h.webhooks.drain()
+        const r = receiver.received.at(-1)
+        if (!r) throw new Error('nothing received')
+        const entries = r.signature.split(' ').map((entry) => entry.replace(/^v1,/, ''))
+        const signed = `${r.id}.${r.timestamp}.${r.body}`
+        return {
+          entries: entries.length,
+          by: secrets.map((secret) =>
+            entries.includes(
+              createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+                .update(signed)
+                .digest('base64'),
+            ),
+          ),
+        }
+      }
+      const first = created.secret
+      const rotatedAt = h.now()
+      const second = (await rotate(3600)).secret
+      h.advance(10 * 60_000)
+      // Rotated again within the first overlap: the first secret still signs, until its own end.
+      const third = await rotate(7200)
+      expect(third.previousSecrets.map((p) => Date.parse(p.expiresAt))).toEqual([
+        h.now() + 7_200_000,
+        rotatedAt + 3_600_000 + 1,
+      ])
+      receiver.secrets = [first]
+      expect(await signers([third.secret, second, first])).toEqual({
+        entries: 3,
+        by: [true, true, true],
+      })
+      // The first's overlap ends; the second's goes on.
+      h.advance(55 * 60_000)
+      receiver.secrets = [second]
+      expect(await signers([third.secret, second, first])).toEqual({
+        entries: 2,
+        by: [true, true, false],
+      })
+      const shown = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(shown.json.previousSecrets).toHaveLength(1)
+      expect(shown.json.previousSecretExpiresAt).toBe(shown.json.previousSecrets[0].expiresAt)
+      h.advance(2 * 3_600_000)
+      receiver.secrets = [third.secret]
+      expect(await signers([third.secret, second])).toEqual({ entries: 1, by: [true, false] })
+      expect(receiver.rejected).toEqual([])
+
+      // Seven rotations in a row: the five newest earlier secrets sign, the oldest dropped first.
+      const secrets = [third.secret]
+      for (let i = 0; i < 7; i++) {
+        h.advance(60_000)
+        secrets.push((await rotate(3600)).secret)
+      }
+      const kept = await h.call('GET', `/v1/webhooks/endpoints/${created.id}`, { key: sk })
+      expect(kept.json.previousSecrets).toHaveLength(5)
+      receiver.secrets = [secrets.at(-1) as string]
+      const signed = await signers(secrets)
+      expect(signed.entries).toBe(6)
+      expect(signed.by).toEqual([false, false, true, true, true, true, true, true])
+      // Rotating with no overlap: the new secret alone signs, at once.
+      const alone = await rotate(0)
+      expect(alone.previousSecrets).toEqual([])
+      receiver.secrets = [alone.secret]
+      expect(await signers([alone.secret, ...secrets])).toEqual({
+        entries: 1,
+        by: [true, ...secrets.map(() => false)],
+      })
+    })
 
     it('signs with both secrets during a rotation, then with the new one alone', async () => {
       const created = await endpoint(['verification.approved'])
@@ -869,7 +1077,7 @@ for (const dialect of DIALECTS) {
       ]) {
         const r = await h.call('POST', '/v1/webhooks/endpoints', { key: sk, body: { url } })
         expect([url, r.status]).toEqual([url, 201])
-        expect(literalAllowed(url, 'test')).toBe(true)
+        expect(literalAllowed(url, 'test', DEVELOPMENT_WEBHOOK_NETWORKS)).toBe(true)
       }
     })
 

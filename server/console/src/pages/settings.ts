@@ -36,6 +36,18 @@ interface SigningKey {
   published: boolean
 }
 
+/** A webhook endpoint as GET webhooks lists it (its URL without the query). */
+interface WebhookEndpoint {
+  id: string
+  url: string
+  mode: string
+  enabled: boolean
+  disabledReason: string | null
+  heldUntil: string | null
+  /** Earlier secrets that still sign too, newest first. */
+  previousSecrets: { expiresAt: string }[]
+}
+
 const at = (iso: string | null) => (iso === null ? null : Date.parse(iso))
 interface Operator {
   id: string
@@ -67,6 +79,7 @@ export class SettingsPage extends ProjectPage {
     settings: { state: true },
     keys: { state: true },
     signingKeys: { state: true },
+    webhooks: { state: true },
     operators: { state: true },
     message: { state: true },
     newKeys: { state: true },
@@ -77,6 +90,7 @@ export class SettingsPage extends ProjectPage {
   declare settings: Settings | undefined
   declare keys: Key[]
   declare signingKeys: SigningKey[] | undefined
+  declare webhooks: WebhookEndpoint[] | undefined
   declare operators: Operator[] | undefined
   declare message: string
   declare newKeys: { publishableKey: string; secretKey: string } | undefined
@@ -98,6 +112,9 @@ export class SettingsPage extends ProjectPage {
     this.keys = (await api<{ keys: Key[] }>('GET', `${this.base}/settings/keys`)).keys
     this.signingKeys = this.project.everyProjectOwner
       ? (await api<{ keys: SigningKey[] }>('GET', `${this.base}/settings/signing-keys`)).keys
+      : undefined
+    this.webhooks = this.can('keys.read')
+      ? (await api<{ endpoints: WebhookEndpoint[] }>('GET', `${this.base}/webhooks`)).endpoints
       : undefined
     this.operators = this.can('operators.manage')
       ? (await api<{ operators: Operator[] }>('GET', `${this.base}/settings/operators`)).operators
@@ -246,6 +263,37 @@ export class SettingsPage extends ProjectPage {
     return html`<button type="button" class="danger" aria-label=${`${text} ${key.kid}`} @click=${() => this.withdrawSigning(key)}>${text}</button>`
   }
 
+  private webhookState(endpoint: WebhookEndpoint) {
+    if (!endpoint.enabled) return t.settings.webhookDisabled(endpoint.disabledReason ?? 'manual')
+    return endpoint.heldUntil
+      ? t.settings.heldUntil(fmt.time(at(endpoint.heldUntil)))
+      : t.settings.webhookActive
+  }
+
+  private webhooksCard(endpoints: WebhookEndpoint[]) {
+    return html`<section class="card" aria-labelledby="webhooks-h"><h2 id="webhooks-h">${t.settings.webhooks}</h2>
+      ${
+        endpoints.length === 0
+          ? html`<p class="muted">${t.settings.noWebhooks}</p>`
+          : scrollTable(
+              t.settings.webhooks,
+              html`<table><thead><tr><th scope="col">${t.settings.webhookUrl}</th><th scope="col">${t.settings.mode}</th>
+                <th scope="col">${t.settings.state}</th><th scope="col">${t.settings.earlierSecrets}</th></tr></thead>
+              <tbody>${endpoints.map(
+                (
+                  e,
+                ) => html`<tr data-testid="webhook-endpoint"><td><code>${e.url}</code></td><td>${e.mode}</td><td>${this.webhookState(e)}</td>
+                  <td>${
+                    e.previousSecrets.length === 0
+                      ? t.settings.currentSecretOnly
+                      : html`<ul>${e.previousSecrets.map((p) => html`<li>${t.settings.secretSignsUntil(fmt.time(at(p.expiresAt)))}</li>`)}</ul>`
+                  }</td></tr>`,
+              )}</tbody></table>`,
+            )
+      }
+      <p class="muted">${t.settings.webhooksHelp}</p></section>`
+  }
+
   private signingState(key: SigningKey) {
     if (key.withdrawnAt) return t.settings.withdrawnAt(fmt.time(at(key.withdrawnAt)))
     if (key.current) {
@@ -356,6 +404,7 @@ export class SettingsPage extends ProjectPage {
             : ''
         }
       </section>
+      ${this.webhooks ? this.webhooksCard(this.webhooks) : ''}
       ${
         this.project.everyProjectOwner
           ? html`<section class="card" aria-labelledby="signing-h"><h2 id="signing-h">${t.settings.signing}</h2>

@@ -301,6 +301,23 @@ export const en = {
       `${kid} is published now and signs from ${when}, once caches of the JWKS have it.`,
     rotatedNow: (kid: string) => `${kid} signs new tokens now.`,
     kid: 'Key id (kid)',
+    webhooks: 'Webhook endpoints',
+    noWebhooks:
+      'No webhook endpoints (add them with a secret key or pnpm textgate webhooks create).',
+    webhookUrl: 'URL',
+    earlierSecrets: 'Earlier secrets still signing',
+    currentSecretOnly: 'None: the current secret alone signs',
+    secretSignsUntil: (when: string) => `Signs too until ${when}`,
+    webhookActive: 'Delivering',
+    heldUntil: (when: string) => `Held until ${when}: it answered 429 or 503`,
+    webhookDisabled: (reason: string) =>
+      reason === 'gone'
+        ? 'Disabled: it answered 410 Gone'
+        : reason === 'failing'
+          ? 'Disabled: failing for 5 days'
+          : 'Disabled',
+    webhooksHelp:
+      'After a secret rotation the earlier secrets sign each delivery too (one signature each, newest first, five at most) until their own ends, so a receiver can move to the new secret. Manage endpoints with a secret key or pnpm textgate webhooks.',
     state: 'State',
     signs: 'Signs new tokens',
     signsUntil: (when: string) => `Signs new tokens until ${when}`,

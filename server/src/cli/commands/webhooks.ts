@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from 'node:util'
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@textgate/shared'
+import { WEBHOOK_EVENT_TYPES, type WebhookEndpoint, type WebhookEventType } from '@textgate/shared'
 import { ApiError } from '../../http/errors'
 import { deriveSecrets } from '../../secrets'
 import type { Storage } from '../../storage'
@@ -36,17 +36,36 @@ const WEBHOOKS_USAGE = `  webhooks create --project ID --url URL [--event TYPE .
                                 add an endpoint (test mode unless --live); prints its
                                 whsec_ secret once. Events: ${WEBHOOK_EVENT_TYPES.join(', ')}
   webhooks list --project ID [--live]
-                                endpoints with their state (disabled: manual or failing)
+                                endpoints with their state (disabled: manual or failing;
+                                held after a 429/503) and earlier secrets still signing
   webhooks enable|disable --project ID --endpoint ID [--live]
   webhooks delete --project ID --endpoint ID [--live]
   webhooks rotate-secret --project ID --endpoint ID [--keep-hours N] [--live]
-                                a new secret; the old one also signs for N hours (24)
+                                a new secret; the old one also signs for N hours (24),
+                                earlier ones until their own ends (5 at most); 0: new alone
   webhooks deliveries --project ID --endpoint ID [--state pending|delivered|failed]
                   [--limit N] [--live]   the delivery log: each attempt's status and latency
   webhooks replay --project ID (--delivery ID | --endpoint ID [--since ISO-TIME]) [--live]
                                 send one delivery again, or every failed one (same webhook-id)`
 
 class WebhooksUsageError extends UsageError {}
+
+/**
+ * The earlier secrets that still sign too, newest first, each with its end (`2 earlier secrets
+ * also sign: until T1 (newest), until T2`); empty when the current one alone signs.
+ */
+function overlapLine(endpoint: WebhookEndpoint, separator = ' '): string {
+  const ends = endpoint.previousSecrets.map(
+    (p, i) =>
+      `until ${p.expiresAt}${i === 0 && endpoint.previousSecrets.length > 1 ? ' (newest)' : ''}`,
+  )
+  if (ends.length === 0) return ''
+  const what =
+    ends.length === 1
+      ? 'the previous secret also signs'
+      : `${ends.length} earlier secrets also sign`
+  return `${separator}${what}: ${ends.join(', ')}`
+}
 
 const SUBCOMMANDS = [
   'create',
@@ -153,7 +172,7 @@ async function webhooksSubcommand(
               : endpoints
                   .map(
                     (e) =>
-                      `${e.id} ${e.enabled ? 'enabled' : `disabled (${e.disabledReason})`} ${e.url} events: ${e.events?.join(',') ?? 'all'}${e.failingSince ? ` failing since ${e.failingSince}` : ''}`,
+                      `${e.id} ${e.enabled ? 'enabled' : `disabled (${e.disabledReason})`} ${e.url} events: ${e.events?.join(',') ?? 'all'}${e.failingSince ? ` failing since ${e.failingSince}` : ''}${e.heldUntil ? ` held until ${e.heldUntil} (it asked for time)` : ''}${overlapLine(e)}`,
                   )
                   .join('\n'),
           data: endpoints,
@@ -191,10 +210,14 @@ async function webhooksSubcommand(
           hours * 3_600_000,
         )
         await audit('POST', `/endpoints/${id}/rotate-secret`, {
-          after: { mode: rotated.mode, previousSecretExpiresAt: rotated.previousSecretExpiresAt },
+          after: {
+            mode: rotated.mode,
+            previousSecretExpiresAt: rotated.previousSecretExpiresAt,
+            previousSecrets: rotated.previousSecrets,
+          },
         })
         return {
-          human: `new secret: ${rotated.secret}${rotated.previousSecretExpiresAt ? `\nthe previous secret also signs until ${rotated.previousSecretExpiresAt}` : ''}`,
+          human: `new secret: ${rotated.secret}${overlapLine(rotated, '\n')}`,
           data: rotated,
         }
       }

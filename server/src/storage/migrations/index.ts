@@ -27,6 +27,8 @@ import * as keyedAuditChain from './20261206T200000-keyed-audit-chain'
 import * as operatorDevices from './20261207T010000-operator-devices'
 import * as signingKeyWithdrawal from './20261207T020000-signing-key-withdrawal'
 import * as signingKeySignsFrom from './20261207T060000-signing-key-signs-from'
+import * as webhookEndpointHold from './20261207T100000-webhook-endpoint-hold'
+import * as webhookPreviousSecrets from './20261207T110000-webhook-previous-secrets'
 
 export const migrations: Record<string, Migration> = {
   '20261125T000000-initial': initial,
@@ -52,6 +54,8 @@ export const migrations: Record<string, Migration> = {
   '20261207T010000-operator-devices': operatorDevices,
   '20261207T020000-signing-key-withdrawal': signingKeyWithdrawal,
   '20261207T060000-signing-key-signs-from': signingKeySignsFrom,
+  '20261207T100000-webhook-endpoint-hold': webhookEndpointHold,
+  '20261207T110000-webhook-previous-secrets': webhookPreviousSecrets,
 }
 
 export const migrationProvider: MigrationProvider = {
