@@ -164,26 +164,44 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpoint> {
   const row = await load(db, scope, id)
   const url = input.url === undefined ? undefined : await checkedUrl(input.url, scope)
-  await db
-    .updateTable('webhook_endpoints')
-    .set({
-      url,
-      events:
-        input.events === undefined
-          ? undefined
-          : input.events === null
-            ? null
-            : JSON.stringify([...new Set(input.events)]),
-      description: input.description,
-      // Enabling starts the failure clock afresh; disabling by hand says so.
-      ...(input.enabled === true ? { enabled: 1, disabled_reason: null, failing_since: null } : {}),
-      ...(input.enabled === false && row.enabled === 1
-        ? { enabled: 0, disabled_reason: 'manual' }
-        : {}),
-      updated_at: at,
-    })
-    .where('id', '=', row.id)
-    .execute()
+  // A new URL is another receiver: the old one's hold (its 429 or 503) does not bind it, and
+  // the deliveries the hold moved go now (those on their own retry step keep it).
+  const heldFor = url !== undefined && url !== row.url ? row.held_until : null
+  await db.transaction().execute(async (trx) => {
+    if (heldFor !== null) {
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ available_at: at })
+        .where('endpoint_id', '=', row.id)
+        .where('state', '=', 'pending')
+        .where('available_at', '=', heldFor)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', at)]))
+        .execute()
+    }
+    await trx
+      .updateTable('webhook_endpoints')
+      .set({
+        url,
+        held_until: heldFor !== null ? null : undefined,
+        events:
+          input.events === undefined
+            ? undefined
+            : input.events === null
+              ? null
+              : JSON.stringify([...new Set(input.events)]),
+        description: input.description,
+        // Enabling starts the failure clock afresh; disabling by hand says so.
+        ...(input.enabled === true
+          ? { enabled: 1, disabled_reason: null, failing_since: null }
+          : {}),
+        ...(input.enabled === false && row.enabled === 1
+          ? { enabled: 0, disabled_reason: 'manual' }
+          : {}),
+        updated_at: at,
+      })
+      .where('id', '=', row.id)
+      .execute()
+  })
   return endpointView(await load(db, scope, id), at)
 }
 

@@ -617,6 +617,28 @@ for (const dialect of DIALECTS) {
       })
     }
 
+    it("ends the endpoint's hold when its URL changes: what waited for the old receiver goes to the new one now", async () => {
+      const created = await endpoint(['verification.approved'])
+      receiver.status = 429
+      receiver.errorHeaders = { 'retry-after': '3600' }
+      const first = await verify()
+      await h.webhooks.drain()
+      const second = await verify()
+      await h.webhooks.drain()
+      expect(receiver.requests).toBe(1)
+      receiver.status = 204
+      const moved = await h.call('PATCH', `/v1/webhooks/endpoints/${created.id}`, {
+        key: sk,
+        body: { url: `${receiver.url}?moved=1` },
+      })
+      expect(moved.status).toBe(200)
+      expect(moved.json.heldUntil).toBeNull()
+      await h.webhooks.drain()
+      expect(receiver.received.map((r) => r.event.data.verificationId).sort()).toEqual(
+        [first.id, second.id].sort(),
+      )
+    })
+
     it('holds the endpoint at most 5 minutes after a 503 without Retry-After, though the failing delivery waits its own longer step', async () => {
       const created = await endpoint(['verification.approved'])
       receiver.status = 503
