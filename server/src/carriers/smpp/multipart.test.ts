@@ -8,6 +8,7 @@ import smpp, { type PDU, type Session } from 'smpp'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../../testing/harness'
 import { DIALECTS } from '../../../testing/storage'
+import { waitUntil } from '../../../testing/wait-until'
 import { applyReports } from '../../delivery/reports'
 import { createApiKey } from '../../projects'
 import { type SmppCarrier, smppCarrier } from './index'
@@ -61,14 +62,6 @@ async function startSmsc() {
       for (const session of sessions) session.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
 
@@ -131,12 +124,12 @@ for (const dialect of DIALECTS) {
 
       smsc.receipt(ids[2]!, 2)
       smsc.receipt(ids[0]!, 2)
-      await until(() => applying.length === 2)
+      await waitUntil(() => applying.length === 2)
       await Promise.all(applying)
       expect((await message()).status).toBe('sent')
 
       smsc.receipt(ids[1]!, 2)
-      await until(() => applying.length === 3)
+      await waitUntil(() => applying.length === 3)
       expect(await Promise.all(applying)).toEqual([
         { received: 1, applied: 1 },
         { received: 1, applied: 1 },
