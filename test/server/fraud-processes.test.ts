@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { DIALECTS } from '@textgate/server/testing/storage'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CreatedProject, cliAsync } from '../support/processes'
+import { type CreatedProject, createProjectAsync } from '../support/processes'
 import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 const ORIGIN = 'https://shop.example'
@@ -41,22 +41,7 @@ describe.each(SETUPS)('two server processes on %s', (_name, dialect, redis) => {
       settings,
       JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '10m', blockAt: LIMIT }] } }),
     )
-    const created = await cliAsync(
-      [
-        'projects',
-        'create',
-        '--name',
-        'Shared',
-        '--origin',
-        ORIGIN,
-        '--fraud-settings',
-        settings,
-        '--json',
-      ],
-      pair.servers[0]!.env,
-    )
-    expect(created.status, created.stderr).toBe(0)
-    project = JSON.parse(created.stdout) as CreatedProject
+    project = await createProjectAsync(pair.servers[0]!.env, 'Shared', [ORIGIN], settings)
   })
 
   afterAll(async () => {

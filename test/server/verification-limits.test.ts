@@ -11,7 +11,12 @@ import { DIALECTS } from '@textgate/server/testing/storage'
 import Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CreatedProject, cliAsync, sandboxCode, TEST_SECRET } from '../support/processes'
+import {
+  type CreatedProject,
+  createProjectAsync,
+  sandboxCode,
+  TEST_SECRET,
+} from '../support/processes'
 import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 const ORIGIN = 'https://shop.example'
@@ -38,24 +43,8 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
     pair = await startTwoServers(dialect, { TRUST_PROXY: '1' }, 'tg-resend-')
     const settings = join(pair.dir, 'fraud.json')
     writeFileSync(settings, JSON.stringify({ spend: { costs: { GB: ONE_TEXT / 1_000_000 } } }))
-    const created = await cliAsync(
-      [
-        'projects',
-        'create',
-        '--name',
-        'Racing',
-        '--origin',
-        ORIGIN,
-        '--origin',
-        DEV_ORIGIN,
-        '--fraud-settings',
-        settings,
-        '--json',
-      ],
-      pair.servers[0]!.env,
-    )
-    expect(created.status, created.stderr).toBe(0)
-    project = JSON.parse(created.stdout) as CreatedProject
+    const env = pair.servers[0]!.env
+    project = await createProjectAsync(env, 'Racing', [ORIGIN, DEV_ORIGIN], settings)
   }, 120_000)
 
   afterAll(async () => {

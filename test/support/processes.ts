@@ -83,6 +83,23 @@ export interface CreatedProject {
   secretKey: string
 }
 
+function projectsCreateArgs(name: string, origins: string[], fraudSettingsFile?: string) {
+  return [
+    'projects',
+    'create',
+    '--name',
+    name,
+    ...origins.flatMap((o) => ['--origin', o]),
+    ...(fraudSettingsFile ? ['--fraud-settings', fraudSettingsFile] : []),
+    '--json',
+  ]
+}
+
+function createdProject(result: { status: number | null; stdout: string; stderr: string }) {
+  if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
+  return JSON.parse(result.stdout) as CreatedProject
+}
+
 export function createProject(
   env: Env,
   name: string,
@@ -91,21 +108,20 @@ export function createProject(
   /** Another checkout's CLI (the benchmark's before rows). */
   cliPath = CLI,
 ): CreatedProject {
-  const result = cli(
-    [
-      'projects',
-      'create',
-      '--name',
-      name,
-      ...origins.flatMap((o) => ['--origin', o]),
-      ...(fraudSettingsFile ? ['--fraud-settings', fraudSettingsFile] : []),
-      '--json',
-    ],
-    env,
-    cliPath,
-  )
-  if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
-  return JSON.parse(result.stdout) as CreatedProject
+  return createdProject(cli(projectsCreateArgs(name, origins, fraudSettingsFile), env, cliPath))
+}
+
+/**
+ * Like {@link createProject}, without blocking this process's event loop (see {@link cliAsync}):
+ * for a test that holds connections to running servers.
+ */
+export async function createProjectAsync(
+  env: Env,
+  name: string,
+  origins: string[],
+  fraudSettingsFile?: string,
+): Promise<CreatedProject> {
+  return createdProject(await cliAsync(projectsCreateArgs(name, origins, fraudSettingsFile), env))
 }
 
 export interface Started {
