@@ -15,9 +15,10 @@ import {
   startFakeSmsc,
   type TestPki,
 } from '../../../testing/carriers/smpp'
+import { routingProblems } from '../../../testing/routing-problems'
 import { waitUntil } from '../../../testing/wait-until'
 import { carrierFromSpec } from '../../routing/index'
-import { loadRoutingFile, parseRoutingConfig, RoutingConfigError } from '../../routing/routing-file'
+import { loadRoutingFile, parseRoutingConfig } from '../../routing/routing-file'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { type SmppCarrier, type SmppCarrierOptions, smppCarrier } from './index'
 
@@ -203,15 +204,7 @@ describe('routing file: SMPP tls', () => {
       {},
       baseDir ?? dir,
     )
-  const problems = (tls: unknown) => {
-    try {
-      parse(tls)
-    } catch (error) {
-      if (error instanceof RoutingConfigError) return error.problems
-      throw error
-    }
-    return []
-  }
+  const problems = (tls: unknown) => routingProblems(() => parse(tls))
 
   beforeAll(() => {
     pki = makeTestPki()
