@@ -10,7 +10,6 @@ import { createHarness, type Harness } from '../../../testing/harness'
 import { DIALECTS } from '../../../testing/storage'
 import { waitUntil } from '../../../testing/wait-until'
 import { applyReports } from '../../delivery/reports'
-import { createApiKey } from '../../projects'
 import { type SmppCarrier, smppCarrier } from './index'
 
 /**
@@ -93,9 +92,7 @@ for (const dialect of DIALECTS) {
       const before = adapter()
       h = await createHarness(dialect, { liveCarrier: before })
       const harness = h
-      const { project } = await h.project({ brand: 'Ромашка '.repeat(8).trim() })
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject({ brand: 'Ромашка '.repeat(8).trim() })
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123780', consent: { accepted: true } },
