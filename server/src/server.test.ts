@@ -1,23 +1,9 @@
-import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { sendRaw } from '../testing/raw-http'
 import { loadConfig } from './config'
 import { requestTimeouts } from './http/client-error'
 import { createLogger } from './logger'
 import { startServer } from './server'
-
-/** Sends `request` and reads the answer until the server closes the connection. */
-function send(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request))
-    let answer = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      answer += chunk
-    })
-    socket.on('end', () => resolve(answer))
-    socket.on('error', reject)
-  })
-}
 
 describe('requests that arrive slowly', () => {
   it('gives a request 30 s to arrive, its headers 15 s (Node: 300 s, checked every 30 s)', () => {
@@ -40,7 +26,7 @@ describe('requests that arrive slowly', () => {
     try {
       // Headers begun, never ended: with Node's defaults, a minute of waiting (a body that stops
       // arriving after a publishable key's headers, five minutes).
-      const answer = await send(
+      const answer = await sendRaw(
         server.port,
         'POST /v1/verifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n',
       )

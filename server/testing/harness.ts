@@ -13,7 +13,7 @@ import { createMetricsRegistry } from '../src/metrics'
 import { checkResponse } from '../src/openapi/contract.testing'
 import { setPasswordCostForTests } from '../src/operators/passwords'
 import { createDispatcher } from '../src/outbox'
-import { type CreateProjectInput, createProject } from '../src/projects'
+import { type CreateProjectInput, createApiKey, createProject } from '../src/projects'
 import type { Router, RoutingConfig } from '../src/routing'
 import { deriveSecrets } from '../src/secrets'
 import type { DialectName } from '../src/storage'
@@ -149,6 +149,14 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     })
   }
 
+  /** A project (as {@link project}) with a live publishable key `pk` and a live secret key `sk`. */
+  async function liveProject(input: Partial<CreateProjectInput> = {}) {
+    const created = await project(input)
+    const pk = await createApiKey(storage.db, created.project.id, 'publishable', 'live')
+    const sk = await createApiKey(storage.db, created.project.id, 'secret', 'live')
+    return { project: created.project, pk, sk }
+  }
+
   async function call(
     method: string,
     path: string,
@@ -216,6 +224,7 @@ export async function createHarness(dialect: DialectName, options: HarnessOption
     inbox,
     project,
     webhookNetworks,
+    liveProject,
     now,
     advance(ms: number) {
       nowMs += ms

@@ -173,6 +173,16 @@ describe('the operator console in Chromium', () => {
     return { page, watch }
   }
 
+  /** A new page, in a context of its own, with `role` logged in through the keyboard. */
+  async function loggedIn(role: string, width?: number) {
+    const opened = await newPage(width)
+    await loginWithKeyboard(opened.page, textgate.url, emails[role]!, secrets[role]!)
+    return opened
+  }
+
+  /** The address of the project's console page `name`, e.g. `messaging`. */
+  const projectPage = (name: string) => `${textgate.url}/console/p/${project.projectId}/${name}`
+
   it('sets up the first owner from the CLI link: password rules, QR code, authenticator code', async () => {
     const made = await createOperatorCli(textgate.env, 'owner@shop.example', 'owner')
     expect(made.setupUrl).toMatch(new RegExp(`^${textgate.url}/console/setup#token=`))
@@ -229,13 +239,12 @@ describe('the operator console in Chromium', () => {
 
   for (const role of ['owner', 'developer', 'analyst', 'support']) {
     it(`${role}: sees only its pages, each with 0 axe violations in light and dark; the server refuses the rest`, async () => {
-      const { page, watch } = await newPage()
-      await loginWithKeyboard(page, textgate.url, emails[role]!, secrets[role]!)
+      const { page, watch } = await loggedIn(role)
       const nav = await page.locator('nav#nav a').allTextContents()
       const expected = ROLE_PAGES[role]!
       expect(nav.length).toBe(expected.length)
       for (const name of expected) {
-        await page.goto(`${textgate.url}/console/p/${project.projectId}/${name}`)
+        await page.goto(projectPage(name))
         await page.locator('main h1').first().waitFor()
         await expect
           .poll(() => page.locator('main [role="status"]').first().textContent())
@@ -311,7 +320,7 @@ describe('the operator console in Chromium', () => {
       expect(statuses).toEqual(expectedStatuses[role])
       // A page outside the role, typed into the address bar: the page says so.
       if (!expected.includes('audit')) {
-        await page.goto(`${textgate.url}/console/p/${project.projectId}/audit`)
+        await page.goto(projectPage('audit'))
         await expect.poll(() => page.locator('main [role="alert"]').textContent()).toMatch(/role/)
       }
       expect(await watch.violations()).toEqual([])
@@ -321,9 +330,8 @@ describe('the operator console in Chromium', () => {
   }
 
   it('overview figures match the traffic, at 390 px without sideways scrolling', async () => {
-    const { page } = await newPage(390)
-    await loginWithKeyboard(page, textgate.url, emails.analyst!, secrets.analyst!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/overview`)
+    const { page } = await loggedIn('analyst', 390)
+    await page.goto(projectPage('overview'))
     await expect.poll(() => page.locator('[data-testid="funnel-started"]').textContent()).toBe('3')
     expect(await page.locator('[data-testid="funnel-verified"]').textContent()).toBe('3')
     expect(await page.locator('[data-testid="funnel-redeemed"]').textContent()).toBe('1')
@@ -338,11 +346,10 @@ describe('the operator console in Chromium', () => {
   }, 60_000)
 
   it('every page fits 390 px without sideways scrolling', async () => {
-    const { page, watch } = await newPage(390)
-    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
+    const { page, watch } = await loggedIn('owner', 390)
     const wide: Record<string, { scroll: number; wide: string[] }> = {}
     for (const name of ROLE_PAGES.owner!) {
-      await page.goto(`${textgate.url}/console/p/${project.projectId}/${name}`)
+      await page.goto(projectPage(name))
       await page.locator('main h1').first().waitFor()
       await expect
         .poll(() => page.locator('main [role="status"]').first().textContent())
@@ -358,9 +365,8 @@ describe('the operator console in Chromium', () => {
   }, 120_000)
 
   it('messaging with the keyboard alone: tab to the template, type, the preview follows', async () => {
-    const { page } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    const { page } = await loggedIn('owner')
+    await page.goto(projectPage('messaging'))
     await page.locator('[data-testid="preview-text"]').waitFor()
     const focusedId = () =>
       page.evaluate(() => {
@@ -383,9 +389,8 @@ describe('the operator console in Chromium', () => {
   }, 60_000)
 
   it('support looks up one shopper by full number (audited); the analyst sees numbers masked', async () => {
-    const { page } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.support!, secrets.support!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/lookup`)
+    const { page } = await loggedIn('support')
+    await page.goto(projectPage('lookup'))
     await page.locator('#phone').fill(verifiedPhones[0]!)
     await page.keyboard.press('Enter')
     await expect
@@ -396,9 +401,8 @@ describe('the operator console in Chromium', () => {
     expect(await apiFromPage(page, 'GET', `/projects/${project.projectId}/verifications`)).toBe(403)
     await page.context().close()
 
-    const analyst = await newPage()
-    await loginWithKeyboard(analyst.page, textgate.url, emails.analyst!, secrets.analyst!)
-    await analyst.page.goto(`${textgate.url}/console/p/${project.projectId}/verifications`)
+    const analyst = await loggedIn('analyst')
+    await analyst.page.goto(projectPage('verifications'))
     const firstLink = analyst.page.locator('tg-table a').first()
     await firstLink.waitFor()
     await firstLink.focus()
@@ -426,9 +430,8 @@ describe('the operator console in Chromium', () => {
   }, 90_000)
 
   it('sandbox: the plain-language box gives a number and sends a code that shows in the live inbox', async () => {
-    const { page, watch } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.developer!, secrets.developer!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/sandbox`)
+    const { page, watch } = await loggedIn('developer')
+    await page.goto(projectPage('sandbox'))
     await page.locator('#ask').fill('give me a random UK number')
     await page.keyboard.press('Enter')
     await expect
@@ -485,9 +488,8 @@ describe('the operator console in Chromium', () => {
   }, 90_000)
 
   it('messaging: the live preview follows the draft (GSM-7 to UCS-2, parts, cost), the routing file shows no secret', async () => {
-    const { page, watch } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.developer!, secrets.developer!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    const { page, watch } = await loggedIn('developer')
+    await page.goto(projectPage('messaging'))
     await expect
       .poll(() => page.locator('[data-testid="preview-encoding"]').textContent())
       .toBe('GSM-7')
@@ -538,9 +540,8 @@ describe('the operator console in Chromium', () => {
     await page.context().close()
 
     // The analyst sees the figures only, and the server keeps templates from them.
-    const analyst = await newPage(390)
-    await loginWithKeyboard(analyst.page, textgate.url, emails.analyst!, secrets.analyst!)
-    await analyst.page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    const analyst = await loggedIn('analyst', 390)
+    await analyst.page.goto(projectPage('messaging'))
     await analyst.page.locator('[data-testid="outbox"]').waitFor()
     expect(await analyst.page.locator('#template').count()).toBe(0)
     expect(await analyst.page.locator('[data-testid="routing-file"]').count()).toBe(0)
@@ -557,9 +558,8 @@ describe('the operator console in Chromium', () => {
     await analyst.page.context().close()
 
     // …the owner, an operator of every project, sees both.
-    const owner = await newPage()
-    await loginWithKeyboard(owner.page, textgate.url, emails.owner!, secrets.owner!)
-    await owner.page.goto(`${textgate.url}/console/p/${project.projectId}/messaging`)
+    const owner = await loggedIn('owner')
+    await owner.page.goto(projectPage('messaging'))
     await owner.page.locator('[data-testid="server-outbox"]').waitFor()
     expect(await owner.page.locator('[data-testid="outbox"]').count()).toBe(1)
     expect(await owner.watch.violations()).toEqual([])
@@ -568,9 +568,8 @@ describe('the operator console in Chromium', () => {
   }, 90_000)
 
   it('fraud list entry with an expiry, consent versions and a key rotation, from the pages', async () => {
-    const { page, watch } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/fraud`)
+    const { page, watch } = await loggedIn('owner')
+    await page.goto(projectPage('fraud'))
     // A refusal names the field by its label, not the API's field name, and has no prefix.
     await page.locator('#value').fill('abc')
     await page.getByRole('button', { name: 'Add entry' }).click()
@@ -588,7 +587,7 @@ describe('the operator console in Chromium', () => {
     expect(await row.textContent()).toMatch(/2099/)
     await page.screenshot({ path: join(SHOTS, 'owner-fraud-expiry.png'), fullPage: true })
 
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/settings`)
+    await page.goto(projectPage('settings'))
     // A code of the right shape that is no country (UK for GB) is named on the page; nothing saved.
     // Each refusal is said at its field and with its label, not the API's field name
     // ("codeLength must be at least 4"), and the first field refused has the focus.
@@ -662,9 +661,8 @@ describe('the operator console in Chromium', () => {
   }, 90_000)
 
   it('audits the console actions and verifies the chain from the CLI', async () => {
-    const { page } = await newPage()
-    await loginWithKeyboard(page, textgate.url, emails.owner!, secrets.owner!)
-    await page.goto(`${textgate.url}/console/p/${project.projectId}/audit`)
+    const { page } = await loggedIn('owner')
+    await page.goto(projectPage('audit'))
     await expect
       .poll(() => page.locator('tg-audit-page table').textContent())
       .toMatch(/settings\.update/)

@@ -5,26 +5,18 @@
  * wrong code, "Send a new code", "Change number", the done step and the token's expiry. After
  * each key, where focus is, and that it shows a ring.
  */
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
 import {
-  type CreatedProject,
   createProject,
-  freePort,
-  ROOT,
-  type Started,
+  type DemoStore,
   sandboxCode,
   sandboxNumber,
-  startProcess,
-  startTextgate,
-  tempDir,
+  startDemoStore,
 } from '../support/processes'
 
-const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
 /** The machine may be busy: polls wait up to 15 s. */
 const POLL = { timeout: 15_000 }
 
@@ -81,53 +73,31 @@ async function newCodeReadings(page: Page, text: string): Promise<string[]> {
 }
 
 describe('the widget with the keyboard only', () => {
-  let textgate: Awaited<ReturnType<typeof startTextgate>>
-  let store: Started
-  let project: CreatedProject
+  let demo: DemoStore
   let browser: Browser
-  let storeUrl: string
-  const dir = tempDir('tg-keyboard-')
 
   beforeAll(async () => {
-    textgate = await startTextgate()
-    const storePort = await freePort()
-    storeUrl = `http://127.0.0.1:${storePort}`
-    project = createProject(textgate.env, 'Keyboard store', [storeUrl])
-    const projectFile = join(dir.path, 'demo-project.json')
-    writeFileSync(projectFile, JSON.stringify(project))
-    store = await startProcess(
-      [STORE_ENTRY],
-      {
-        TEXTGATE_URL: textgate.url,
-        DEMO_PORT: String(storePort),
-        DEMO_PROJECT_FILE: projectFile,
-        DEMO_DB_PATH: join(dir.path, 'store.db'),
-      },
-      storePort,
-      '/',
-    )
+    demo = await startDemoStore('Keyboard store', 'tg-keyboard-')
     browser = await launchChromium()
   }, 90_000)
 
   afterAll(async () => {
     await browser?.close()
-    await store?.stop()
-    await textgate?.close()
-    dir.remove()
+    await demo?.close()
   })
 
   const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
 
   it('shows the allowed territory (IM), not GB, for a +44 7924 number on a project that allows only IM', async () => {
-    const manx = createProject(textgate.env, 'Manx store', [storeUrl])
-    const db = new Database(String(textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
+    const manx = createProject(demo.textgate.env, 'Manx store', [demo.url])
+    const db = new Database(String(demo.textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
     db.prepare('UPDATE projects SET allowed_countries = ? WHERE id = ?').run(
       JSON.stringify(['IM']),
       manx.projectId,
     )
     db.close()
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.evaluate(
       (key) => document.querySelector('textgate-verify')!.setAttribute('publishable-key', key),
       manx.publishableKey,
@@ -146,9 +116,9 @@ describe('the widget with the keyboard only', () => {
   it('sends a Manx +44 7924 number with the GB its own parse found; the server counts it as IM', async () => {
     // Sure's 07924 is in GB's ranges too: the widget (libphonenumber-js) reads GB and says so in
     // the start's `country`; the server reads the country from the number (phone/territory.ts).
-    const isles = createProject(textgate.env, 'Isles store', [storeUrl])
+    const isles = createProject(demo.textgate.env, 'Isles store', [demo.url])
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.evaluate(
       (key) => document.querySelector('textgate-verify')!.setAttribute('publishable-key', key),
       isles.publishableKey,
@@ -167,7 +137,7 @@ describe('the widget with the keyboard only', () => {
     })
     expect(response.status()).toBe(201)
     const { id } = (await response.json()) as { id: string }
-    const details = await fetch(`${textgate.url}/v1/verifications/${id}`, {
+    const details = await fetch(`${demo.textgate.url}/v1/verifications/${id}`, {
       headers: { Authorization: `Bearer ${isles.secretKey}` },
     })
     expect(((await details.json()) as { country: string }).country).toBe('IM')
@@ -177,7 +147,7 @@ describe('the widget with the keyboard only', () => {
   it('shows a focus ring in forced colours (high contrast), on every control Tab reaches', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await page.emulateMedia({ forcedColors: 'active' })
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await expect.poll(() => widget(page, 'phone-input').isVisible(), POLL).toBe(true)
     await page.focus('input[name="email"]')
     const rings: string[] = []
@@ -213,7 +183,7 @@ describe('the widget with the keyboard only', () => {
       const page = await browser.newPage({ viewport: { width, height: 800 } })
       // The page's timers run on a clock the test can move: the token's expiry is minutes away.
       await page.clock.install()
-      await page.goto(storeUrl)
+      await page.goto(demo.url)
       await page.evaluate(
         (l) => document.querySelector('textgate-verify')!.setAttribute('lang', l),
         lang,
@@ -259,7 +229,7 @@ describe('the widget with the keyboard only', () => {
       expect(await button()).toContain('+44')
 
       // Number, consent with Space, Send with Enter: focus on the code.
-      const phone = await sandboxNumber(textgate.url, project, 'GB')
+      const phone = await sandboxNumber(demo.textgate.url, demo.project, 'GB')
       await page.keyboard.type(phone.replace('+44', '0'))
       await press('Tab', 'consent-checkbox')
       await page.keyboard.press('Space')
@@ -268,7 +238,7 @@ describe('the widget with the keyboard only', () => {
       await press('Tab', 'marketing-checkbox')
       await press('Tab', 'submit-button')
       await press('Enter', 'code-input')
-      let code = await sandboxCode(textgate.url, project, phone)
+      let code = await sandboxCode(demo.textgate.url, demo.project, phone)
 
       // A wrong code: the field is emptied and keeps focus.
       await page.keyboard.type(code === '000000' ? '111111' : '000000')
@@ -293,7 +263,10 @@ describe('the widget with the keyboard only', () => {
         expect(await newCodeReadings(page, said)).toEqual(['description of the focused field'])
         const previous = code
         await expect
-          .poll(async () => (code = await sandboxCode(textgate.url, project, phone)), POLL)
+          .poll(
+            async () => (code = await sandboxCode(demo.textgate.url, demo.project, phone)),
+            POLL,
+          )
           .not.toBe(previous)
       }
 
@@ -311,7 +284,7 @@ describe('the widget with the keyboard only', () => {
       await press('Enter', 'code-input')
       const previous = code
       await expect
-        .poll(async () => (code = await sandboxCode(textgate.url, project, phone)), POLL)
+        .poll(async () => (code = await sandboxCode(demo.textgate.url, demo.project, phone)), POLL)
         .not.toBe(previous)
 
       // The done step: focus on the verified message (not in the Tab order), then Change number.

@@ -6,59 +6,29 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
 import {
-  type CreatedProject,
   cliAsync,
-  createProject,
-  freePort,
-  ROOT,
+  type DemoStore,
   sandboxNumber as randomNumber,
-  type Started,
   sandboxCode,
-  startProcess,
-  startTextgate,
-  tempDir,
+  startDemoStore,
 } from '../support/processes'
 
-const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
-
 describe('a shopper registers at the demo store', () => {
-  let textgate: Awaited<ReturnType<typeof startTextgate>>
-  let store: Started
-  let project: CreatedProject
+  let demo: DemoStore
   let browser: Browser
-  let storeUrl: string
-  const dir = tempDir('tg-e2e-')
 
   beforeAll(async () => {
-    textgate = await startTextgate()
-    const storePort = await freePort()
-    storeUrl = `http://127.0.0.1:${storePort}`
-    project = createProject(textgate.env, 'Demo store', [storeUrl])
-    const projectFile = join(dir.path, 'demo-project.json')
-    writeFileSync(projectFile, JSON.stringify(project))
-    store = await startProcess(
-      [STORE_ENTRY],
-      {
-        TEXTGATE_URL: textgate.url,
-        DEMO_PORT: String(storePort),
-        DEMO_PROJECT_FILE: projectFile,
-        DEMO_DB_PATH: join(dir.path, 'store.db'),
-      },
-      storePort,
-      '/',
-    )
+    demo = await startDemoStore('Demo store', 'tg-e2e-')
     browser = await launchChromium()
   })
 
   afterAll(async () => {
     await browser?.close()
-    await store?.stop()
-    await textgate?.close()
-    dir.remove()
+    await demo?.close()
   })
 
-  const sandboxNumber = (country = 'GB') => randomNumber(textgate.url, project, country)
-  const latestCode = (phone: string) => sandboxCode(textgate.url, project, phone)
+  const sandboxNumber = (country = 'GB') => randomNumber(demo.textgate.url, demo.project, country)
+  const latestCode = (phone: string) => sandboxCode(demo.textgate.url, demo.project, phone)
 
   const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
 
@@ -77,7 +47,7 @@ describe('a shopper registers at the demo store', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text())
     })
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.fill('input[name="name"]', 'Ada Lovelace')
     await page.fill('input[name="email"]', 'ada@example.com')
     const phone = await sandboxNumber('GB')
@@ -97,7 +67,7 @@ describe('a shopper registers at the demo store', () => {
 
   it('a double click on Create account sends the form once and lands on the welcome page', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.fill('input[name="name"]', 'Katherine Johnson')
     await page.fill('input[name="email"]', 'katherine@example.com')
     const phone = await sandboxNumber('GB')
@@ -128,7 +98,7 @@ describe('a shopper registers at the demo store', () => {
     expect(page.url()).toMatch(/\/welcome\/\d+$/)
     expect(await page.locator('h1').textContent()).toContain('Katherine Johnson')
     expect(posts).toHaveLength(1)
-    const accounts = new Database(join(dir.path, 'store.db'), { readonly: true })
+    const accounts = new Database(join(demo.dir, 'store.db'), { readonly: true })
     const rows = accounts
       .prepare('SELECT id FROM accounts WHERE email = ?')
       .all('katherine@example.com')
@@ -139,7 +109,7 @@ describe('a shopper registers at the demo store', () => {
 
   it('submits the optional marketing opt-in beside the token when the shopper ticks it', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.fill('input[name="name"]', 'Mary Somerville')
     await page.fill('input[name="email"]', 'mary@example.com')
     expect(await widget(page, 'marketing-checkbox').isChecked()).toBe(false)
@@ -156,18 +126,18 @@ describe('a shopper registers at the demo store', () => {
 
   it('keeps the form from submitting until the number is verified', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.fill('input[name="name"]', 'Grace Hopper')
     await page.fill('input[name="email"]', 'grace@example.com')
     await page.locator('form[action="/register"] > button[type="submit"]').click()
     await page.waitForTimeout(300)
-    expect(page.url()).toBe(`${storeUrl}/`)
+    expect(page.url()).toBe(`${demo.url}/`)
     await page.close()
   })
 
   it('locks the verification after five wrong codes', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     const phone = await sandboxNumber('US')
     await sendCode(page, phone)
     const code = await latestCode(phone)
@@ -191,7 +161,7 @@ describe('a shopper registers at the demo store', () => {
     // at the third verification's fifth: the server says retry "later", and starting again with
     // the same number would only fail at its first check.
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     const phone = await sandboxNumber('GB')
     for (let round = 0; round < 3; round++) {
       await sendCode(page, phone)
@@ -219,12 +189,12 @@ describe('a shopper registers at the demo store', () => {
 
   it('tells the shopper when the code has expired', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     const phone = await sandboxNumber('GB')
     await sendCode(page, phone)
     const code = await latestCode(phone)
     // Ten minutes pass: move the verification's expiry into the past in Textgate's database.
-    const db = new Database(String(textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
+    const db = new Database(String(demo.textgate.env.DATABASE_URL).replace(/^sqlite:/, ''))
     db.prepare('UPDATE verifications SET expires_at = ? WHERE phone = ?').run(Date.now() - 1, phone)
     db.close()
     await widget(page, 'code-input').fill(code)
@@ -235,7 +205,7 @@ describe('a shopper registers at the demo store', () => {
 
   it("solves the fraud guard's proof-of-work challenge without the shopper noticing", async () => {
     // From now on, every start from this address after its first in two hours is challenged.
-    const settings = join(dir.path, 'fraud.json')
+    const settings = join(demo.dir, 'fraud.json')
     writeFileSync(
       settings,
       // The caller check stays out of it: Playwright's Chromium reports navigator.webdriver and
@@ -246,15 +216,15 @@ describe('a shopper registers at the demo store', () => {
       }),
     )
     const set = await cliAsync(
-      ['fraud', 'settings', '--project', project.projectId, '--file', settings],
-      textgate.env,
+      ['fraud', 'settings', '--project', demo.project.projectId, '--file', settings],
+      demo.textgate.env,
     )
     expect(set.status, set.stderr).toBe(0)
     // A running server reads a project's settings afresh once its key cache entry expires.
     await new Promise((resolve) => setTimeout(resolve, KEY_CACHE_TTL_MS + 100))
     try {
       const page = await browser.newPage()
-      await page.goto(storeUrl)
+      await page.goto(demo.url)
       await sendCode(page, await sandboxNumber('GB'))
       await page.reload()
       const phone = await sandboxNumber('GB')
@@ -262,8 +232,8 @@ describe('a shopper registers at the demo store', () => {
       const code = await latestCode(phone)
       await widget(page, 'code-input').fill(code)
       await expect.poll(() => widget(page, 'done').isVisible(), { timeout: 10_000 }).toBe(true)
-      const events = await fetch(`${textgate.url}/v1/fraud/events?limit=3`, {
-        headers: { Authorization: `Bearer ${project.secretKey}` },
+      const events = await fetch(`${demo.textgate.url}/v1/fraud/events?limit=3`, {
+        headers: { Authorization: `Bearer ${demo.project.secretKey}` },
       })
       const [solved, challenged, first] = (await events.json()) as {
         outcome: string
@@ -279,8 +249,8 @@ describe('a shopper registers at the demo store', () => {
     } finally {
       writeFileSync(settings, '{}')
       await cliAsync(
-        ['fraud', 'settings', '--project', project.projectId, '--file', settings],
-        textgate.env,
+        ['fraud', 'settings', '--project', demo.project.projectId, '--file', settings],
+        demo.textgate.env,
       )
     }
   }, 60_000)
@@ -288,7 +258,7 @@ describe('a shopper registers at the demo store', () => {
   it('refuses the widget on a page from an origin the project does not allow', async () => {
     const page = await browser.newPage()
     // localhost and 127.0.0.1 are different origins; only the latter is allowed.
-    await page.goto(storeUrl.replace('127.0.0.1', 'localhost'))
+    await page.goto(demo.url.replace('127.0.0.1', 'localhost'))
     const phone = await sandboxNumber('GB')
     await widget(page, 'phone-input').fill(phone)
     await widget(page, 'consent-checkbox').check()

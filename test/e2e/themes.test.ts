@@ -1,63 +1,31 @@
 /**
  * The demo store's /themes page: three differently themed widgets, under the store's strict CSP.
  */
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
-import {
-  createProject,
-  freePort,
-  ROOT,
-  type Started,
-  startProcess,
-  startTextgate,
-  tempDir,
-} from '../support/processes'
+import { type DemoStore, startDemoStore } from '../support/processes'
 
-const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
 const THEMES = ['theme-light', 'theme-dark', 'theme-brand'] as const
 
 describe('the demo store’s themes page', () => {
-  let textgate: Awaited<ReturnType<typeof startTextgate>>
-  let store: Started
+  let demo: DemoStore
   let browser: Browser
-  let storeUrl: string
-  const dir = tempDir('tg-themes-')
 
   beforeAll(async () => {
-    textgate = await startTextgate()
-    const storePort = await freePort()
-    storeUrl = `http://127.0.0.1:${storePort}`
-    const project = createProject(textgate.env, 'Themes', [storeUrl])
-    const projectFile = join(dir.path, 'demo-project.json')
-    writeFileSync(projectFile, JSON.stringify(project))
-    store = await startProcess(
-      [STORE_ENTRY],
-      {
-        TEXTGATE_URL: textgate.url,
-        DEMO_PORT: String(storePort),
-        DEMO_PROJECT_FILE: projectFile,
-        DEMO_DB_PATH: join(dir.path, 'store.db'),
-      },
-      storePort,
-      '/',
-    )
+    demo = await startDemoStore('Themes', 'tg-themes-')
     browser = await launchChromium()
   }, 90_000)
 
   afterAll(async () => {
     await browser?.close()
-    await store?.stop()
-    await textgate?.close()
-    dir.remove()
+    await demo?.close()
   })
 
   it('is linked from the footer and has no inline styles or scripts', async () => {
-    const home = await (await fetch(storeUrl, { headers: { Connection: 'close' } })).text()
+    const home = await (await fetch(demo.url, { headers: { Connection: 'close' } })).text()
     expect(home).toContain('<a href="/themes">')
-    const response = await fetch(`${storeUrl}/themes`, { headers: { Connection: 'close' } })
+    const response = await fetch(`${demo.url}/themes`, { headers: { Connection: 'close' } })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-security-policy')).toContain("style-src 'self'")
     const html = await response.text()
@@ -72,7 +40,7 @@ describe('the demo store’s themes page', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text())
     })
-    await page.goto(`${storeUrl}/themes`)
+    await page.goto(`${demo.url}/themes`)
     for (const id of THEMES) {
       await expect.poll(() => page.locator(`#${id} [part~="submit-button"]`).isVisible()).toBe(true)
     }

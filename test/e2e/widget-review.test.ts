@@ -7,25 +7,19 @@
  * - the demo store's own fixes: inputs not bold, the welcome page's number formatted, the inbox
  *   box following the number the shopper typed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser'
 import {
-  type CreatedProject,
-  createProject,
-  freePort,
+  type DemoStore,
   ROOT,
   sandboxNumber as randomNumber,
-  type Started,
   sandboxCode,
-  startProcess,
-  startTextgate,
-  tempDir,
+  startDemoStore,
 } from '../support/processes'
 
-const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
 const SCREENS = join(ROOT, 'test/.tmp/screens')
 /** The machine may be busy: polls wait up to 15 s. */
 const POLL = { timeout: 15_000 }
@@ -53,40 +47,18 @@ function clippedText(): string[] {
 }
 
 describe('the widget for review: screenshots, clipping, the demo store', () => {
-  let textgate: Awaited<ReturnType<typeof startTextgate>>
-  let store: Started
-  let project: CreatedProject
+  let demo: DemoStore
   let browser: Browser
-  let storeUrl: string
-  const dir = tempDir('tg-review-')
 
   beforeAll(async () => {
-    textgate = await startTextgate()
-    const storePort = await freePort()
-    storeUrl = `http://127.0.0.1:${storePort}`
-    project = createProject(textgate.env, 'Review store', [storeUrl])
-    const projectFile = join(dir.path, 'demo-project.json')
-    writeFileSync(projectFile, JSON.stringify(project))
-    store = await startProcess(
-      [STORE_ENTRY],
-      {
-        TEXTGATE_URL: textgate.url,
-        DEMO_PORT: String(storePort),
-        DEMO_PROJECT_FILE: projectFile,
-        DEMO_DB_PATH: join(dir.path, 'store.db'),
-      },
-      storePort,
-      '/',
-    )
+    demo = await startDemoStore('Review store', 'tg-review-')
     browser = await launchChromium()
     mkdirSync(SCREENS, { recursive: true })
   }, 90_000)
 
   afterAll(async () => {
     await browser?.close()
-    await store?.stop()
-    await textgate?.close()
-    dir.remove()
+    await demo?.close()
   })
 
   const widget = (page: Page, part: string) => page.locator(`textgate-verify [part~="${part}"]`)
@@ -94,7 +66,7 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
   /** Opens the register page at `width`, with the widget in `variant`'s look and language. */
   async function open(width: number, variant: { lang?: string; dark?: boolean }) {
     const page = await browser.newPage({ viewport: { width, height: 900 } })
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     await page.evaluate(({ lang, dark }) => {
       const el = document.querySelector('textgate-verify')!
       if (lang) el.setAttribute('lang', lang)
@@ -118,7 +90,7 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
 
   /** Walks the steps, calling `at` on each (phone with an error shown, code, done). */
   async function walk(page: Page, at: (step: string) => Promise<void>) {
-    const phone = await randomNumber(textgate.url, project, 'GB')
+    const phone = await randomNumber(demo.textgate.url, demo.project, 'GB')
     await widget(page, 'phone-input').fill('07400 12')
     await widget(page, 'consent-checkbox').check()
     await widget(page, 'submit-button').click()
@@ -130,7 +102,7 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
     await widget(page, 'submit-button').click()
     await expect.poll(() => widget(page, 'code-input').isVisible(), POLL).toBe(true)
     await at('code')
-    await widget(page, 'code-input').fill(await sandboxCode(textgate.url, project, phone))
+    await widget(page, 'code-input').fill(await sandboxCode(demo.textgate.url, demo.project, phone))
     await expect.poll(() => widget(page, 'done').isVisible(), POLL).toBe(true)
     await at('done')
     return phone
@@ -177,21 +149,21 @@ describe('the widget for review: screenshots, clipping, the demo store', () => {
 
   it('demo store: inputs are not bold, the inbox follows the typed number, the welcome page formats it', async () => {
     const page = await browser.newPage()
-    await page.goto(storeUrl)
+    await page.goto(demo.url)
     expect(await page.$eval('input[name="name"]', (e) => getComputedStyle(e).fontWeight)).toBe(
       '400',
     )
     const hint = await page.inputValue('#inbox-to')
     await page.fill('input[name="name"]', 'Grace Hopper')
     await page.fill('input[name="email"]', 'grace@example.com')
-    let phone = await randomNumber(textgate.url, project, 'GB')
-    while (phone === hint) phone = await randomNumber(textgate.url, project, 'GB')
+    let phone = await randomNumber(demo.textgate.url, demo.project, 'GB')
+    while (phone === hint) phone = await randomNumber(demo.textgate.url, demo.project, 'GB')
     await widget(page, 'phone-input').fill(phone)
     await widget(page, 'consent-checkbox').check()
     await widget(page, 'submit-button').click()
     await expect.poll(() => widget(page, 'code-input').isVisible(), POLL).toBe(true)
     await expect.poll(() => page.inputValue('#inbox-to'), POLL).toBe(phone)
-    await widget(page, 'code-input').fill(await sandboxCode(textgate.url, project, phone))
+    await widget(page, 'code-input').fill(await sandboxCode(demo.textgate.url, demo.project, phone))
     await expect.poll(() => widget(page, 'done').isVisible(), POLL).toBe(true)
     await page.locator('form[action="/register"] > button[type="submit"]').click()
     await page.waitForURL(/\/welcome\//)

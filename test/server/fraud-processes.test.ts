@@ -4,10 +4,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
+import { DIALECTS } from '@textgate/server/testing/storage'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CreatedProject, cliAsync, startTextgate, tempDir } from '../support/processes'
+import { type CreatedProject, createProjectAsync } from '../support/processes'
+import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 const ORIGIN = 'https://shop.example'
 const LIMIT = 20
@@ -28,57 +29,29 @@ if (!redisUrl) {
 }
 
 describe.each(SETUPS)('two server processes on %s', (_name, dialect, redis) => {
-  const dir = tempDir('tg-fraud-')
-  let storage: TestStorage | undefined
-  let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+  let pair: TwoServers
   let project: CreatedProject
 
   beforeAll(async () => {
-    let databaseUrl = `sqlite:${join(dir.path, 'shared.db')}`
-    if (dialect === 'postgres') {
-      storage = await createTestStorage('postgres')
-      databaseUrl = storage.url
-    }
-    const env = {
-      DATABASE_URL: databaseUrl,
-      TRUST_PROXY: '1',
-      ...(redis ? { REDIS_URL: redis } : {}),
-    }
-    servers = [await startTextgate({ databaseUrl, env }), await startTextgate({ databaseUrl, env })]
+    const env = { TRUST_PROXY: '1', ...(redis ? { REDIS_URL: redis } : {}) }
+    pair = await startTwoServers(dialect, env, 'tg-fraud-')
     // Only the per-IP rule, so that every refusal below is that rule's.
-    const settings = join(dir.path, 'fraud.json')
+    const settings = join(pair.dir, 'fraud.json')
     writeFileSync(
       settings,
       JSON.stringify({ velocity: { rules: [{ scope: 'ip', window: '10m', blockAt: LIMIT }] } }),
     )
-    const created = await cliAsync(
-      [
-        'projects',
-        'create',
-        '--name',
-        'Shared',
-        '--origin',
-        ORIGIN,
-        '--fraud-settings',
-        settings,
-        '--json',
-      ],
-      servers[0]!.env,
-    )
-    expect(created.status, created.stderr).toBe(0)
-    project = JSON.parse(created.stdout) as CreatedProject
+    project = await createProjectAsync(pair.servers[0]!.env, 'Shared', [ORIGIN], settings)
   })
 
   afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()))
-    await storage?.dispose()
-    dir.remove()
+    await pair?.close()
   })
 
   it(`lets exactly ${LIMIT} of ${REQUESTS} racing starts from one address through`, async () => {
     const statuses = await Promise.all(
       Array.from({ length: REQUESTS }, async (_, i) => {
-        const server = servers[i % 2]!
+        const server = pair.servers[i % 2]!
         // Numbers in different ranges, so no other rule could apply.
         const phone = `+447400${String(100_000 + i * 7_919).slice(-6)}`
         const res = await fetch(`${server.url}/v1/verifications`, {
@@ -100,7 +73,7 @@ describe.each(SETUPS)('two server processes on %s', (_name, dialect, redis) => {
     expect(accepted).toBe(LIMIT)
     if (redis) {
       // The limit held through Redis: the database kept no velocity counters at all.
-      const db = new Database(join(dir.path, 'shared.db'), { readonly: true })
+      const db = new Database(join(pair.dir, 'shared.db'), { readonly: true })
       const rows = db
         .prepare("SELECT count(*) AS n FROM fraud_counters WHERE key LIKE 'start:%'")
         .get() as { n: number }

@@ -4,12 +4,10 @@
  * it. The callback is signed over PUBLIC_URL, as Twilio signs the URL it was given, while the
  * test posts to the server's own loopback address (a proxy in between, as in production).
  */
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { startTwilioFake } from '@textgate/server/testing/carriers/twilio'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLiveProject, type LiveKeys, startLive } from '../support/live'
-import { cliAsync, startTextgate, tempDir } from '../support/processes'
+import { type LiveTextgate, liveMessages, startLive, startLiveTextgate } from '../support/live'
+import { cliAsync } from '../support/processes'
 
 const ORIGIN = 'https://shop.example'
 const PUBLIC_URL = 'https://verify.shop.example'
@@ -19,10 +17,8 @@ const AUTH_TOKEN = 'local-twilio-auth-token'
 const REPORTS_URL = `${PUBLIC_URL}/v1/carriers/${CARRIER}/reports`
 
 describe('live texts over an HTTP carrier (Twilio)', () => {
-  const dir = tempDir('tg-http-carrier-')
   let twilio: Awaited<ReturnType<typeof startTwilioFake>>
-  let server: Awaited<ReturnType<typeof startTextgate>>
-  let keys: LiveKeys
+  let live: LiveTextgate
 
   beforeAll(async () => {
     twilio = await startTwilioFake({
@@ -30,10 +26,8 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
       authToken: AUTH_TOKEN,
       callbackUrl: REPORTS_URL,
     })
-    const routesFile = join(dir.path, 'routes.json')
-    writeFileSync(
-      routesFile,
-      JSON.stringify({
+    live = await startLiveTextgate(
+      {
         carriers: [
           {
             id: CARRIER,
@@ -45,40 +39,26 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
           },
         ],
         projects: { '*': { rules: [{ routes: [{ carrier: CARRIER, costPerSegment: 0.05 }] }] } },
-      }),
-    )
-    server = await startTextgate({
-      env: {
-        TEXTGATE_ROUTES_FILE: routesFile,
-        TG_HTTP_TWILIO_TOKEN: AUTH_TOKEN,
-        PUBLIC_URL,
       },
-    })
-    keys = await createLiveProject(String(server.env.DATABASE_URL), ORIGIN)
+      { TG_HTTP_TWILIO_TOKEN: AUTH_TOKEN, PUBLIC_URL },
+      ORIGIN,
+    )
   })
 
   afterAll(async () => {
-    await server?.close()
+    await live?.close()
     await twilio?.close()
-    dir.remove()
   })
 
   it('sends through the route, then a signed status callback marks the text delivered', async () => {
+    const { server, keys } = live
     const started = await startLive(server.url, keys, ORIGIN, '+447400321321')
     expect(started.status).toBe(201)
     const { id } = (await started.json()) as { id: string }
 
-    const read = async () => {
-      const res = await fetch(`${server.url}/v1/verifications/${id}`, {
-        headers: { Authorization: `Bearer ${keys.secret}` },
-      })
-      expect(res.status).toBe(200)
-      return (await res.json()) as {
-        messages: { status: string; carrier: string | null; deliveredAt: string | null }[]
-      }
-    }
+    const read = () => liveMessages(server.url, keys, id)
     await expect
-      .poll(async () => (await read()).messages[0]?.status, { timeout: 15_000, interval: 100 })
+      .poll(async () => (await read())[0]?.status, { timeout: 15_000, interval: 100 })
       .toBe('sent')
 
     // What Twilio received: the account's credentials, the number, the code text, our callback.
@@ -103,13 +83,13 @@ describe('live texts over an HTTP carrier (Twilio)', () => {
     // A forged callback (signature of another token) changes nothing.
     const forged = await post({ ...report.headers, 'x-twilio-signature': 'AAAA' })
     expect(forged.status).toBe(401)
-    expect((await read()).messages[0]?.status).toBe('sent')
+    expect((await read())[0]?.status).toBe('sent')
 
     const accepted = await post(report.headers)
     expect(accepted.status).toBe(200)
     expect(await accepted.json()).toEqual({ received: 1, applied: 1 })
 
-    const [message] = (await read()).messages
+    const [message] = await read()
     expect(message).toMatchObject({ status: 'delivered', carrier: CARRIER })
     expect(message?.deliveredAt).not.toBeNull()
 

@@ -3,39 +3,27 @@
  * the key revoked from the command line (a third process), both polled until they refuse it.
  */
 
-import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
+import { DIALECTS } from '@textgate/server/testing/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliAsync, createProject, startTextgate, TEST_SECRET, tempDir } from '../support/processes'
+import { cliAsync, createProject } from '../support/processes'
+import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 /** The promise of the key cache (keys/cache.ts), with room for a loaded machine. */
 const BOUND_MS = 5_000
 
 for (const dialect of DIALECTS) {
   describe(`key revocation across processes (${dialect})`, () => {
-    let storage: TestStorage | undefined
-    const dir = tempDir('tg-revoke-')
-    let databaseUrl: string
-    const servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+    let pair: TwoServers
 
     beforeAll(async () => {
-      if (dialect === 'postgres') {
-        storage = await createTestStorage('postgres')
-        databaseUrl = storage.url
-      } else {
-        databaseUrl = `sqlite:${dir.path}/shared.db`
-      }
-      // One after the other: the first migrates the database, the second finds it ready.
-      servers.push(await startTextgate({ databaseUrl }))
-      servers.push(await startTextgate({ databaseUrl }))
+      pair = await startTwoServers(dialect, {}, 'tg-revoke-')
     }, 120_000)
     afterAll(async () => {
-      await Promise.all(servers.map((s) => s.close()))
-      await storage?.dispose()
-      dir.remove()
+      await pair?.close()
     })
 
     it('both servers refuse a revoked secret key within 5 s', async () => {
-      const env = { DATABASE_URL: databaseUrl, TEXTGATE_SECRET: TEST_SECRET }
+      const { servers, cliEnv: env } = pair
       const project = createProject(env, 'Revoke', ['https://shop.example'])
       const call = (url: string) =>
         fetch(`${url}/v1/fraud/lists`, {

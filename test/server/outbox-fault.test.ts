@@ -15,6 +15,7 @@ import { type FakeSmsc, startFakeSmsc } from '@textgate/server/testing/carriers/
 import { createTestStorage, type TestStorage } from '@textgate/server/testing/storage'
 import { afterAll, describe, expect, it } from 'vitest'
 import { restartTextgate, type Started, startTextgate, tempDir } from '../support/processes'
+import { until } from '../support/until'
 
 const POSTGRES_URL = process.env.TEXTGATE_TEST_POSTGRES_URL
 const ROUNDS = 5
@@ -34,15 +35,6 @@ interface Outcome {
 
 /** The SMPP adapter's submit window (texts awaiting submit_sm_resp on the bind). */
 const SMPP_WINDOW = 10
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return true
-}
 
 async function runFaultScenario(
   databaseUrl: string | undefined,

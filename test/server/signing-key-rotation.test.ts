@@ -13,17 +13,15 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStorage } from '@textgate/server/storage'
-import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
+import { DIALECTS } from '@textgate/server/testing/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type CreatedProject,
   cliAsync,
   createProject,
-  startTextgate,
-  TEST_SECRET,
-  tempDir,
   verifyThroughApi,
 } from '../support/processes'
+import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 /** The `kid` of a token's protected header. */
 const kidOf = (token: string) =>
@@ -32,42 +30,29 @@ const kidOf = (token: string) =>
 
 for (const dialect of DIALECTS) {
   describe(`signing key rotation across processes (${dialect})`, () => {
-    let storage: TestStorage | undefined
-    const dir = tempDir('tg-rotate-')
-    let databaseUrl: string
-    const servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+    let pair: TwoServers
     let project: CreatedProject
     let phone = 447400100000
 
     beforeAll(async () => {
-      if (dialect === 'postgres') {
-        storage = await createTestStorage('postgres')
-        databaseUrl = storage.url
-      } else {
-        databaseUrl = `sqlite:${dir.path}/shared.db`
-      }
-      servers.push(await startTextgate({ databaseUrl }))
-      servers.push(await startTextgate({ databaseUrl }))
+      pair = await startTwoServers(dialect, {}, 'tg-rotate-')
       // Many verifications from one address in minutes: the guard's velocity rules would stop
       // them, and they are not what this file checks.
-      const settings = join(dir.path, 'fraud.json')
+      const settings = join(pair.dir, 'fraud.json')
       writeFileSync(settings, JSON.stringify({ velocity: { mode: 'off' } }))
-      project = createProject(servers[0]!.env, 'Rotate', ['https://shop.example'], settings)
+      project = createProject(pair.servers[0]!.env, 'Rotate', ['https://shop.example'], settings)
     }, 120_000)
     afterAll(async () => {
-      await Promise.all(servers.map((s) => s.close()))
-      await storage?.dispose()
-      dir.remove()
+      await pair?.close()
     })
 
-    const env = () => ({ DATABASE_URL: databaseUrl, TEXTGATE_SECRET: TEST_SECRET })
     const tokenKids = () =>
       Promise.all(
-        servers.map(async (s) => kidOf(await verifyThroughApi(s.url, project, `+${phone++}`))),
+        pair.servers.map(async (s) => kidOf(await verifyThroughApi(s.url, project, `+${phone++}`))),
       )
     const jwksKids = () =>
       Promise.all(
-        servers.map(async (s) => {
+        pair.servers.map(async (s) => {
           const res = await fetch(`${s.url}/.well-known/jwks.json`)
           expect(res.headers.get('cache-control')).toBe('public, max-age=300')
           return ((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)
@@ -79,7 +64,7 @@ for (const dialect of DIALECTS) {
       expect(await tokenKids()).toEqual([first, first])
 
       const rotatedAt = Date.now()
-      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], env())
+      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], pair.cliEnv)
       expect(rotated.status, rotated.stderr).toBe(0)
       const { kid, retiredKid, signsFrom } = JSON.parse(rotated.stdout) as {
         kid: string
@@ -98,19 +83,19 @@ for (const dialect of DIALECTS) {
       expect(retiredKid).toBe(first)
       expect(Date.parse(signsFrom) - rotatedAt).toBeGreaterThanOrEqual(360_000)
       expect(Date.parse(signsFrom) - rotatedAt).toBeLessThan(400_000)
-      const listed = await cliAsync(['keys', 'list', '--json'], env())
+      const listed = await cliAsync(['keys', 'list', '--json'], pair.cliEnv)
       expect(listed.status, listed.stderr).toBe(0)
       expect((JSON.parse(listed.stdout) as unknown[]).slice(0, 2)).toMatchObject([
         { kid, next: true, current: false, published: true, signsFrom },
         { kid: first, next: false, current: true, retiredAt: signsFrom },
       ])
-      const text = await cliAsync(['keys', 'list'], env())
+      const text = await cliAsync(['keys', 'list'], pair.cliEnv)
       expect(text.stdout).toContain(`${kid}`)
       expect(text.stdout).toContain(`NEXT: published, signs from ${signsFrom}`)
       expect(text.stdout).toContain(`SIGNING until ${signsFrom}`)
 
       // The wait runs out (see the file's comment): both servers switch by themselves.
-      const storage = openStorage(databaseUrl)
+      const storage = openStorage(pair.databaseUrl)
       const switchAt = Date.now() + 2_000
       try {
         await storage.db
@@ -129,7 +114,7 @@ for (const dialect of DIALECTS) {
       const before = await tokenKids()
       if (Date.now() < switchAt) expect(before).toEqual([first, first])
       const switched = await Promise.all(
-        servers.map(async (server) => {
+        pair.servers.map(async (server) => {
           for (;;) {
             const token = await verifyThroughApi(server.url, project, `+${phone++}`)
             if (kidOf(token) === kid) return Date.now() - switchAt
@@ -149,19 +134,22 @@ for (const dialect of DIALECTS) {
         [kid, first],
         [kid, first],
       ])
-      const audit = await cliAsync(['audit', 'verify', '--json'], env())
+      const audit = await cliAsync(['audit', 'verify', '--json'], pair.cliEnv)
       expect(audit.status, audit.stdout).toBe(0)
     }, 90_000)
 
     it('withdraws the signing key while a rotation waits: the next key signs at once', async () => {
       const [signing] = await tokenKids()
-      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], env())
+      const rotated = await cliAsync(['keys', 'rotate', '--publish-first', '--json'], pair.cliEnv)
       expect(rotated.status, rotated.stderr).toBe(0)
       const { kid } = JSON.parse(rotated.stdout) as { kid: string }
       // Waiting: the leaked key still signs in both servers, past their 3 s recheck.
       await new Promise((resolve) => setTimeout(resolve, 3_500))
       expect(await tokenKids()).toEqual([signing, signing])
-      const withdrawn = await cliAsync(['keys', 'withdraw', '--kid', signing!, '--json'], env())
+      const withdrawn = await cliAsync(
+        ['keys', 'withdraw', '--kid', signing!, '--json'],
+        pair.cliEnv,
+      )
       expect(withdrawn.status, withdrawn.stderr).toBe(0)
       expect(JSON.parse(withdrawn.stdout)).toMatchObject({
         withdrawn: true,

@@ -7,18 +7,17 @@ import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deriveSecrets } from '@textgate/server/secrets'
-import { createTestStorage, DIALECTS, type TestStorage } from '@textgate/server/testing/storage'
+import { DIALECTS } from '@textgate/server/testing/storage'
 import Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type CreatedProject,
-  cliAsync,
+  createProjectAsync,
   sandboxCode,
-  startTextgate,
   TEST_SECRET,
-  tempDir,
 } from '../support/processes'
+import { startTwoServers, type TwoServers } from '../support/two-servers'
 
 const ORIGIN = 'https://shop.example'
 /** A store's page in development, with a port. */
@@ -37,55 +36,29 @@ function counterKey(plain: string): string {
 }
 
 describe.each(DIALECTS)('the verification API on two server processes (%s)', (dialect) => {
-  const dir = tempDir('tg-resend-')
-  let storage: TestStorage | undefined
-  let servers: Awaited<ReturnType<typeof startTextgate>>[] = []
+  let pair: TwoServers
   let project: CreatedProject
-  let closed = false
 
   beforeAll(async () => {
-    let databaseUrl = `sqlite:${join(dir.path, 'shared.db')}`
-    if (dialect === 'postgres') {
-      storage = await createTestStorage('postgres')
-      databaseUrl = storage.url
-    }
-    const env = { DATABASE_URL: databaseUrl, TRUST_PROXY: '1' }
-    servers = [await startTextgate({ databaseUrl, env }), await startTextgate({ databaseUrl, env })]
-    const settings = join(dir.path, 'fraud.json')
+    pair = await startTwoServers(dialect, { TRUST_PROXY: '1' }, 'tg-resend-')
+    const settings = join(pair.dir, 'fraud.json')
     writeFileSync(settings, JSON.stringify({ spend: { costs: { GB: ONE_TEXT / 1_000_000 } } }))
-    const created = await cliAsync(
-      [
-        'projects',
-        'create',
-        '--name',
-        'Racing',
-        '--origin',
-        ORIGIN,
-        '--origin',
-        DEV_ORIGIN,
-        '--fraud-settings',
-        settings,
-        '--json',
-      ],
-      servers[0]!.env,
-    )
-    expect(created.status, created.stderr).toBe(0)
-    project = JSON.parse(created.stdout) as CreatedProject
+    const env = pair.servers[0]!.env
+    project = await createProjectAsync(env, 'Racing', [ORIGIN, DEV_ORIGIN], settings)
   }, 120_000)
 
   afterAll(async () => {
-    if (!closed) await Promise.all(servers.map((s) => s.close()))
-    await storage?.dispose()
-    dir.remove()
+    // Stopping a server the test stopped already does nothing.
+    await pair?.close()
   })
 
   /** Runs `query` on the shared database once the servers are stopped (their counts written). */
   async function query<T>(text: string): Promise<T[]> {
     if (dialect === 'postgres') {
-      const { rows } = await sql<T>`${sql.raw(text)}`.execute(storage!.db)
+      const { rows } = await sql<T>`${sql.raw(text)}`.execute(pair.storage!.db)
       return rows
     }
-    const db = new Database(join(dir.path, 'shared.db'))
+    const db = new Database(join(pair.dir, 'shared.db'))
     try {
       const statement = db.prepare(text)
       if (!statement.reader) {
@@ -105,17 +78,17 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
       'Content-Type': 'application/json',
       'X-Forwarded-For': '203.0.113.62',
     }
-    const started = await fetch(`${servers[0]!.url}/v1/verifications`, {
+    const started = await fetch(`${pair.servers[0]!.url}/v1/verifications`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ phone: '+447400789612', consent: { accepted: true } }),
     })
     const { id } = (await started.json()) as { id: string }
-    const code = await sandboxCode(servers[0]!.url, project, '+447400789612')
+    const code = await sandboxCode(pair.servers[0]!.url, project, '+447400789612')
     const wrong = code === '000000' ? '111111' : '000000'
     let last: Response | undefined
     for (let i = 0; i < 5; i++) {
-      last = await fetch(`${servers[i % 2]!.url}/v1/verifications/${id}/check`, {
+      last = await fetch(`${pair.servers[i % 2]!.url}/v1/verifications/${id}/check`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ code: wrong }),
@@ -134,7 +107,7 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
 
   it("ends a code's text with the WebOTP line of the page's host, without its port", async () => {
     const phone = '+447400456613'
-    const started = await fetch(`${servers[1]!.url}/v1/verifications`, {
+    const started = await fetch(`${pair.servers[1]!.url}/v1/verifications`, {
       method: 'POST',
       headers: {
         Authorization: `Bearer ${project.publishableKey}`,
@@ -145,8 +118,8 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
       body: JSON.stringify({ phone, consent: { accepted: true } }),
     })
     expect(started.status).toBe(201)
-    const code = await sandboxCode(servers[0]!.url, project, phone)
-    const inbox = await fetch(`${servers[0]!.url}/v1/sandbox/messages?to=${phone}`, {
+    const code = await sandboxCode(pair.servers[0]!.url, project, phone)
+    const inbox = await fetch(`${pair.servers[0]!.url}/v1/sandbox/messages?to=${phone}`, {
       headers: { Authorization: `Bearer ${project.secretKey}` },
     })
     const [message] = (await inbox.json()) as { body: string }[]
@@ -160,7 +133,7 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
       'Content-Type': 'application/json',
       'X-Forwarded-For': '203.0.113.61',
     }
-    const started = await fetch(`${servers[0]!.url}/v1/verifications`, {
+    const started = await fetch(`${pair.servers[0]!.url}/v1/verifications`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ phone: '+447400123611', consent: { accepted: true } }),
@@ -172,7 +145,7 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
 
     const statuses = await Promise.all(
       Array.from({ length: RESENDS }, async (_, i) => {
-        const res = await fetch(`${servers[i % 2]!.url}/v1/verifications/${id}/resend`, {
+        const res = await fetch(`${pair.servers[i % 2]!.url}/v1/verifications/${id}/resend`, {
           method: 'POST',
           headers,
           body: '{}',
@@ -184,8 +157,7 @@ describe.each(DIALECTS)('the verification API on two server processes (%s)', (di
     expect(statuses.filter((s) => s === 200)).toHaveLength(1)
     expect(statuses.filter((s) => s !== 200 && s !== '429 rate_limited')).toEqual([])
 
-    closed = true
-    await Promise.all(servers.map((s) => s.close()))
+    await Promise.all(pair.servers.map((s) => s.close()))
     const messages = await query<{ n: number }>(
       `SELECT count(*) AS n FROM messages WHERE verification_id = '${id}'`,
     )

@@ -21,20 +21,12 @@ import {
   TEST_SECRET,
   tempDir,
 } from '../support/processes'
+import { until } from '../support/until'
 
 const POSTGRES_URL = process.env.TEXTGATE_TEST_POSTGRES_URL
 const VERIFICATIONS = 30
 const EVENTS_EACH = 3
 const CRASHES = 3
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return true
-}
 
 async function runScenario(postgresUrl: string | undefined) {
   const receiver = await startReceiver()

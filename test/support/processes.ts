@@ -4,7 +4,7 @@
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { get as httpGet } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path'
 export const ROOT = resolve(import.meta.dirname, '../..')
 const TSX = join(ROOT, 'node_modules/.bin/tsx')
 const CLI = join(ROOT, 'server/src/cli/main.ts')
+const STORE_ENTRY = join(ROOT, 'demo/src/store-server.ts')
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -82,6 +83,23 @@ export interface CreatedProject {
   secretKey: string
 }
 
+function projectsCreateArgs(name: string, origins: string[], fraudSettingsFile?: string) {
+  return [
+    'projects',
+    'create',
+    '--name',
+    name,
+    ...origins.flatMap((o) => ['--origin', o]),
+    ...(fraudSettingsFile ? ['--fraud-settings', fraudSettingsFile] : []),
+    '--json',
+  ]
+}
+
+function createdProject(result: { status: number | null; stdout: string; stderr: string }) {
+  if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
+  return JSON.parse(result.stdout) as CreatedProject
+}
+
 export function createProject(
   env: Env,
   name: string,
@@ -90,21 +108,20 @@ export function createProject(
   /** Another checkout's CLI (the benchmark's before rows). */
   cliPath = CLI,
 ): CreatedProject {
-  const result = cli(
-    [
-      'projects',
-      'create',
-      '--name',
-      name,
-      ...origins.flatMap((o) => ['--origin', o]),
-      ...(fraudSettingsFile ? ['--fraud-settings', fraudSettingsFile] : []),
-      '--json',
-    ],
-    env,
-    cliPath,
-  )
-  if (result.status !== 0) throw new Error(`projects create failed: ${result.stderr}`)
-  return JSON.parse(result.stdout) as CreatedProject
+  return createdProject(cli(projectsCreateArgs(name, origins, fraudSettingsFile), env, cliPath))
+}
+
+/**
+ * Like {@link createProject}, without blocking this process's event loop (see {@link cliAsync}):
+ * for a test that holds connections to running servers.
+ */
+export async function createProjectAsync(
+  env: Env,
+  name: string,
+  origins: string[],
+  fraudSettingsFile?: string,
+): Promise<CreatedProject> {
+  return createdProject(await cliAsync(projectsCreateArgs(name, origins, fraudSettingsFile), env))
 }
 
 export interface Started {
@@ -219,6 +236,74 @@ export async function startTextgate(
       dir.remove()
       return code
     },
+  }
+}
+
+export type StartedTextgate = Awaited<ReturnType<typeof startTextgate>>
+
+export interface DemoStore {
+  textgate: StartedTextgate
+  /** The project the store uses; its only origin is the store's. */
+  project: CreatedProject
+  store: Started
+  /** The store's address, e.g. http://127.0.0.1:41234. */
+  url: string
+  /** The store's own folder: its project file and store.db, and room for a test's files. */
+  dir: string
+  /** Stops the store, then Textgate, and removes both folders. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts Textgate on a fresh SQLite and the demo store (demo/src/store-server.ts) in front of
+ * it, each on a free loopback port, with a project `projectName` for the store.
+ *
+ * @example
+ * const demo = await startDemoStore('Keyboard store', 'tg-keyboard-')
+ * await page.goto(demo.url)
+ * await demo.close()
+ */
+export async function startDemoStore(
+  projectName: string,
+  dirPrefix = 'tg-store-',
+): Promise<DemoStore> {
+  const dir = tempDir(dirPrefix)
+  let textgate: StartedTextgate | undefined
+  try {
+    textgate = await startTextgate()
+    const storePort = await freePort()
+    const url = `http://127.0.0.1:${storePort}`
+    const project = createProject(textgate.env, projectName, [url])
+    const projectFile = join(dir.path, 'demo-project.json')
+    writeFileSync(projectFile, JSON.stringify(project))
+    const store = await startProcess(
+      [STORE_ENTRY],
+      {
+        TEXTGATE_URL: textgate.url,
+        DEMO_PORT: String(storePort),
+        DEMO_PROJECT_FILE: projectFile,
+        DEMO_DB_PATH: join(dir.path, 'store.db'),
+      },
+      storePort,
+      '/',
+    )
+    const started = textgate
+    return {
+      textgate: started,
+      project,
+      store,
+      url,
+      dir: dir.path,
+      async close() {
+        await store.stop()
+        await started.close()
+        dir.remove()
+      },
+    }
+  } catch (error) {
+    await textgate?.close()
+    dir.remove()
+    throw error
   }
 }
 

@@ -4,7 +4,6 @@ import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import type { CallbackRequest, CarrierAdapter, ReportStatus } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage/index'
-import { createApiKey } from '../projects'
 import { applyReports } from './reports'
 
 const PUBLIC_URL = 'https://verify.example'
@@ -51,9 +50,7 @@ for (const dialect of DIALECTS) {
     /** Starts a verification whose text takes three parts and lets the dispatcher send it. */
     async function sentInParts(carrier: CarrierAdapter = vonage()) {
       h = await createHarness(dialect, { publicUrl: PUBLIC_URL, liveCarrier: carrier })
-      const { project } = await h.project({ brand: LONG_BRAND })
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject({ brand: LONG_BRAND })
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123779', consent: { accepted: true } },

@@ -10,7 +10,6 @@ import { tencentCarrier } from '../carriers/tencent/index'
 import { twilioCarrier } from '../carriers/twilio/index'
 import { type CallbackRequest, CarrierError } from '../carriers/types'
 import { vonageCarrier } from '../carriers/vonage/index'
-import { createApiKey } from '../projects'
 import { forgetEndpointAbsence } from '../webhooks/emit'
 import { statusesBefore } from './reports'
 
@@ -65,9 +64,7 @@ for (const dialect of DIALECTS) {
           baseUrl: fake.baseUrl,
         }),
       })
-      const { project } = await h.project({ brand })
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject({ brand })
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123778', consent: { accepted: true } },
@@ -269,9 +266,7 @@ for (const dialect of DIALECTS) {
             baseUrl: other.baseUrl,
           }),
         })
-        const { project } = await h.project({ brand: 'Shop' })
-        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const { pk, sk } = await h.liveProject({ brand: 'Shop' })
         const started = await h.call('POST', '/v1/verifications', {
           key: pk,
           body: { phone: '+447400123778', consent: { accepted: true } },
@@ -325,9 +320,7 @@ for (const dialect of DIALECTS) {
             restHost: fake.baseUrl,
           }),
         })
-        const { project } = await h.project()
-        const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-        const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+        const { pk, sk } = await h.liveProject()
         const started = await h.call('POST', '/v1/verifications', {
           key: pk,
           body: { phone: '+447400123778', consent: { accepted: true } },
@@ -380,9 +373,7 @@ for (const dialect of DIALECTS) {
           },
         },
       })
-      const { project } = await h.project()
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject()
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123778', consent: { accepted: true } },
@@ -422,9 +413,7 @@ for (const dialect of DIALECTS) {
           callbackToken: infobipToken,
         }),
       })
-      const { project } = await h.project()
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject()
       return { pk, sk }
     }
 

@@ -1,25 +1,11 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { serve } from '@hono/node-server'
 import { ERROR_CODES } from '@textgate/shared'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sendRaw } from '../../testing/raw-http'
 import { jsonClientErrors } from './client-error'
-
-/** Sends raw bytes and reads the whole answer (the server closes the connection). */
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request))
-    let answer = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      answer += chunk
-    })
-    socket.on('end', () => resolve(answer))
-    socket.on('error', reject)
-  })
-}
 
 function parse(answer: string) {
   const [head = '', body = ''] = answer.split('\r\n\r\n')
@@ -76,7 +62,7 @@ describe('requests the HTTP parser refuses', () => {
     ],
     ['no request line at all', 'GARBAGE\r\n\r\n', 400, 'malformed_request'],
   ])('answers %s with a JSON error', async (_, request, status, code) => {
-    const answer = parse(await raw(port, request))
+    const answer = parse(await sendRaw(port, request))
     expect(answer.status).toBe(status)
     expect(answer.headers['content-type']).toBe('application/json')
     expect(answer.headers['x-content-type-options']).toBe('nosniff')
@@ -85,7 +71,10 @@ describe('requests the HTTP parser refuses', () => {
   })
 
   it('still serves well-formed requests', async () => {
-    const answer = await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    const answer = await sendRaw(
+      port,
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
     expect(answer).toMatch(/^HTTP\/1\.1 200 /)
   })
 })

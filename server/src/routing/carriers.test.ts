@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { type FakeRequest, startFakeServer } from '../../testing/carriers/fake-server'
+import { routingProblems } from '../../testing/routing-problems'
 import { carrierFromSpec, routerFromConfig } from './index'
-import { parseRoutingConfig, RoutingConfigError } from './routing-file'
+import { parseRoutingConfig } from './routing-file'
 
 const ENV = {
   TWILIO_TOKEN: 'twilio-token',
@@ -105,15 +106,8 @@ const routing = (entries: unknown[]) => ({
   },
 })
 
-function problems(input: unknown, env: Record<string, string> = ENV): string[] {
-  try {
-    parseRoutingConfig(input, 'routes.json', env)
-  } catch (error) {
-    if (error instanceof RoutingConfigError) return error.problems
-    throw error
-  }
-  return []
-}
+const problems = (input: unknown, env: Record<string, string> = ENV) =>
+  routingProblems(() => parseRoutingConfig(input, 'routes.json', env))
 
 describe('HTTP carriers in the routing file', () => {
   it('accepts one entry of every type and builds each adapter under its own id', async () => {

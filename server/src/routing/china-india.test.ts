@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { routingProblems } from '../../testing/routing-problems'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
 import { carrierFromSpec } from './index'
 import { createRouter } from './router'
-import { parseRoutingConfig, RoutingConfigError } from './routing-file'
+import { parseRoutingConfig } from './routing-file'
 
 /** A recording adapter; template-only ones stand for Alibaba or Tencent. */
 function recorder(id: string, templatesOnly = false) {
@@ -88,15 +89,10 @@ describe('routing file: China and India fields', () => {
     password: 'pw',
     sourceAddr: 'SHOPIN',
   }
-  const problems = (carrier: object) => {
-    try {
-      parseRoutingConfig({ carriers: [carrier], projects: {} }, 'routes.json', {})
-    } catch (error) {
-      if (error instanceof RoutingConfigError) return error.problems
-      throw error
-    }
-    return []
-  }
+  const problems = (carrier: object) =>
+    routingProblems(() =>
+      parseRoutingConfig({ carriers: [carrier], projects: {} }, 'routes.json', {}),
+    )
 
   it('reads SMPP DLT TLV tags as "0x…" text or numbers, or false', () => {
     const parsed = parseRoutingConfig(

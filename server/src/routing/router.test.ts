@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { routingProblems } from '../../testing/routing-problems'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
 import { createRouter } from './router'
-import { parseRoutingConfig, RoutingConfigError } from './routing-file'
+import { parseRoutingConfig } from './routing-file'
 
 type Behaviour =
   | 'ok'
@@ -384,15 +385,8 @@ describe('failover, retries and circuit breakers', () => {
 })
 
 describe('routing file validation', () => {
-  function problems(input: unknown, env: Record<string, string> = {}): string[] {
-    try {
-      parseRoutingConfig(input, 'routes.json', env)
-    } catch (error) {
-      if (error instanceof RoutingConfigError) return error.problems
-      throw error
-    }
-    return []
-  }
+  const problems = (input: unknown, env: Record<string, string> = {}) =>
+    routingProblems(() => parseRoutingConfig(input, 'routes.json', env))
 
   it('names each bad field by its path', () => {
     const found = problems({

@@ -43,6 +43,16 @@ function respellings(token: string): string[] {
   ]
 }
 
+/** What a store's verification says of a token: 'ok', or the PhoneTokenError's code. */
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+    return 'ok'
+  } catch (error) {
+    return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
+  }
+}
+
 for (const dialect of DIALECTS) {
   describe(`tokens (${dialect})`, () => {
     let storage: TestStorage
@@ -441,15 +451,6 @@ for (const dialect of DIALECTS) {
       await strangerStorage?.dispose()
     })
 
-    const codeOf = async (promise: Promise<unknown>) => {
-      try {
-        await promise
-        return 'ok'
-      } catch (error) {
-        return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
-      }
-    }
-
     it('returns the claims of a valid token, fetching the JWKS once', async () => {
       const before = jwksRequests
       for (let i = 0; i < 3; i++) {
@@ -693,15 +694,6 @@ for (const dialect of DIALECTS) {
       server.close()
       await storage.dispose()
     })
-
-    const codeOf = async (promise: Promise<unknown>) => {
-      try {
-        await promise
-        return 'ok'
-      } catch (error) {
-        return error instanceof PhoneTokenError ? error.code : `unexpected: ${String(error)}`
-      }
-    }
 
     it('signs PUBLIC_URL normalised, and verifies and redeems tokens whose iss or setting is spelt another way', async () => {
       // The server names itself in one spelling, whatever PUBLIC_URL's.

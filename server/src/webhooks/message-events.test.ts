@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
 import { type CarrierAdapter, CarrierError } from '../carriers/types'
-import { createApiKey } from '../projects'
 
 /** A live carrier that refuses every text for good, with its own error code. */
 const refusing: CarrierAdapter = {
@@ -22,9 +21,7 @@ for (const dialect of DIALECTS) {
     afterAll(() => h.dispose())
 
     it('raises message.failed with the carrier and its code, never the text', async () => {
-      const { project } = await h.project()
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject()
       const endpoint = await h.call('POST', '/v1/webhooks/endpoints', {
         key: sk,
         body: { url: 'https://93.184.215.14/hooks', events: ['message.failed'] },

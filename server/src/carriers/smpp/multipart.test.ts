@@ -8,8 +8,8 @@ import smpp, { type PDU, type Session } from 'smpp'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../../testing/harness'
 import { DIALECTS } from '../../../testing/storage'
+import { waitUntil } from '../../../testing/wait-until'
 import { applyReports } from '../../delivery/reports'
-import { createApiKey } from '../../projects'
 import { type SmppCarrier, smppCarrier } from './index'
 
 /**
@@ -64,14 +64,6 @@ async function startSmsc() {
   }
 }
 
-async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 for (const dialect of DIALECTS) {
   describe(`SMPP texts in UDH parts: receipts after a restart (${dialect})`, () => {
     let h: Harness | undefined
@@ -100,9 +92,7 @@ for (const dialect of DIALECTS) {
       const before = adapter()
       h = await createHarness(dialect, { liveCarrier: before })
       const harness = h
-      const { project } = await h.project({ brand: 'Ромашка '.repeat(8).trim() })
-      const pk = await createApiKey(h.db, project.id, 'publishable', 'live')
-      const sk = await createApiKey(h.db, project.id, 'secret', 'live')
+      const { pk, sk } = await h.liveProject({ brand: 'Ромашка '.repeat(8).trim() })
       const started = await h.call('POST', '/v1/verifications', {
         key: pk,
         body: { phone: '+447400123780', consent: { accepted: true } },
@@ -131,12 +121,12 @@ for (const dialect of DIALECTS) {
 
       smsc.receipt(ids[2]!, 2)
       smsc.receipt(ids[0]!, 2)
-      await until(() => applying.length === 2)
+      await waitUntil(() => applying.length === 2)
       await Promise.all(applying)
       expect((await message()).status).toBe('sent')
 
       smsc.receipt(ids[1]!, 2)
-      await until(() => applying.length === 3)
+      await waitUntil(() => applying.length === 3)
       expect(await Promise.all(applying)).toEqual([
         { received: 1, applied: 1 },
         { received: 1, applied: 1 },

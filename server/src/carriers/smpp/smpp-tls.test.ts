@@ -15,21 +15,15 @@ import {
   startFakeSmsc,
   type TestPki,
 } from '../../../testing/carriers/smpp'
+import { routingProblems } from '../../../testing/routing-problems'
+import { waitUntil } from '../../../testing/wait-until'
 import { carrierFromSpec } from '../../routing/index'
-import { loadRoutingFile, parseRoutingConfig, RoutingConfigError } from '../../routing/routing-file'
+import { loadRoutingFile, parseRoutingConfig } from '../../routing/routing-file'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { type SmppCarrier, type SmppCarrierOptions, smppCarrier } from './index'
 
 function message(to: string, body: string): OutgoingMessage {
   return { id: `msg_${to}`, to, body, projectId: 'prj_1', mode: 'live' }
-}
-
-async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 /** A pino logger whose lines are kept, parsed. */
@@ -88,7 +82,7 @@ describe('SMPP over TLS', () => {
     expect(result.status).toBe('sent')
     expect(adapter.state).toBe('bound')
     expect(fake.submitted).toMatchObject([{ to: '+447700900140', text: 'Your code is 123456' }])
-    await until(() => reports.length === 1)
+    await waitUntil(() => reports.length === 1)
     expect(reports[0]).toMatchObject({
       carrierMessageId: result.carrierMessageId,
       status: 'delivered',
@@ -210,15 +204,7 @@ describe('routing file: SMPP tls', () => {
       {},
       baseDir ?? dir,
     )
-  const problems = (tls: unknown) => {
-    try {
-      parse(tls)
-    } catch (error) {
-      if (error instanceof RoutingConfigError) return error.problems
-      throw error
-    }
-    return []
-  }
+  const problems = (tls: unknown) => routingProblems(() => parse(tls))
 
   beforeAll(() => {
     pki = makeTestPki()

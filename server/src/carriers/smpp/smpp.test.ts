@@ -1,6 +1,7 @@
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type FakeSmsc, type FakeSmscOptions, startFakeSmsc } from '../../../testing/carriers/smpp'
+import { waitUntil } from '../../../testing/wait-until'
 import { CarrierError, type DeliveryReport, type OutgoingMessage } from '../types'
 import { decodeText, encodeText } from './encoding'
 import { relativeTime, type SmppCarrier, smppCarrier } from './index'
@@ -8,14 +9,6 @@ import { parseReceipt, parseReceiptText } from './receipt'
 
 function message(to: string, body: string, id = `msg_${to}`): OutgoingMessage {
   return { id, to, body, projectId: 'prj_1', mode: 'live' }
-}
-
-async function until(check: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 describe('GSM-7 / UCS-2 encoding', () => {
@@ -145,7 +138,7 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
       text: 'Your code is 123456',
       registeredDelivery: 1,
     })
-    await until(() => reports.length === 1)
+    await waitUntil(() => reports.length === 1)
     expect(reports[0]).toMatchObject({
       carrierMessageId: result.carrierMessageId,
       status: 'delivered',
@@ -158,7 +151,7 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     const reports: DeliveryReport[] = []
     adapter.onReport((report) => reports.push(report))
     const result = await adapter.send(message('+447700900124', 'Code 1'))
-    await until(() => reports.length === 1)
+    await waitUntil(() => reports.length === 1)
     expect(reports[0]).toMatchObject({
       carrierMessageId: result.carrierMessageId,
       status: 'delivered',
@@ -245,9 +238,9 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
       )
       // The ten submit_sm of one turn: one write of ten PDUs, not ten writes.
       expect(writes[0]).toBe(10)
-      await until(() => reports.length === 10)
+      await waitUntil(() => reports.length === 10)
       // Then the ten deliver_sm_resp, written as their receipts come in.
-      await until(() => writes.reduce((sum, n) => sum + n, 0) === 20)
+      await waitUntil(() => writes.reduce((sum, n) => sum + n, 0) === 20)
     } finally {
       Object.assign(Socket.prototype, { _write, _writev })
     }
@@ -257,7 +250,7 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
   it('keeps the bind alive with enquire_link', async () => {
     const adapter = await setUp({}, { enquireLinkMs: 30 })
     await adapter.connect()
-    await until(() => smsc.enquireLinks >= 3)
+    await waitUntil(() => smsc.enquireLinks >= 3)
     expect(adapter.state).toBe('bound')
   })
 
@@ -267,14 +260,14 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     expect(smsc.binds).toBe(1)
     smsc.dropBinds()
     // The jittered wait may be near zero: the re-bind can be done before the next poll.
-    await until(() => adapter.state !== 'bound' || smsc.binds === 2)
+    await waitUntil(() => adapter.state !== 'bound' || smsc.binds === 2)
     // While waiting to re-bind, sends fail at once with a transient error naming a wait.
     const during = await adapter.send(message('+447700900127', 'during')).catch((e) => e)
     if (adapter.state === 'waiting') {
       expect(during).toMatchObject({ permanent: false })
       expect(during.retryAfterMs).toBeLessThanOrEqual(200)
     }
-    await until(() => adapter.state === 'bound')
+    await waitUntil(() => adapter.state === 'bound')
     expect(smsc.binds).toBe(2)
     expect((await adapter.send(message('+447700900127', 'after'))).status).toBe('sent')
   })
@@ -288,15 +281,15 @@ describe('SMPP adapter against a real SMPP peer on 127.0.0.1', () => {
     const refused = await adapter.send(message('+447700900128', 'x')).catch((e) => e)
     expect(refused).toMatchObject({ permanent: false })
     smsc.refuseBinds(false)
-    await until(() => adapter.state === 'bound' || adapter.state === 'waiting')
+    await waitUntil(() => adapter.state === 'bound' || adapter.state === 'waiting')
     await adapter.connect().catch(() => {})
-    await until(() => adapter.state === 'bound')
+    await waitUntil(() => adapter.state === 'bound')
     smsc.mute(true)
     const hung = await adapter.send(message('+447700900128', 'y')).catch((e) => e)
     expect(hung).toMatchObject({ permanent: false })
     expect(hung.message).toContain('no submit_sm_resp')
     smsc.mute(false)
-    await until(() => adapter.state === 'bound')
+    await waitUntil(() => adapter.state === 'bound')
     expect((await adapter.send(message('+447700900128', 'z'))).status).toBe('sent')
   })
 
