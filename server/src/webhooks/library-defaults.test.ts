@@ -2,9 +2,9 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
+import { raiseKeyRevoked } from '../../testing/webhook-events'
 import { type Receiver, startReceiver } from '../../testing/webhook-receiver'
 import { createWebhookDispatcher } from './dispatcher'
-import { emitWebhookEvent } from './emit'
 import { newWebhookSecret } from './endpoints'
 import { sendWebhook } from './send'
 import { checkWebhookUrl, guardedLookup, literalAllowed } from './url-policy'
@@ -99,20 +99,7 @@ for (const dialect of DIALECTS) {
           updated_at: h.now(),
         })
         .execute()
-      await h.db.transaction().execute((trx) =>
-        emitWebhookEvent(trx, {
-          type: 'key.revoked',
-          projectId,
-          mode: 'test',
-          at: h.now(),
-          data: {
-            keyId: 'key_1',
-            kind: 'secret',
-            hint: 'sk_test_…',
-            revokedAt: new Date(h.now()).toISOString(),
-          },
-        }),
-      )
+      await raiseKeyRevoked(h.db, projectId, h.now())
       const dispatcher = createWebhookDispatcher({
         storage: h.storage,
         encryptionKey: h.secrets.encryptionKey,

@@ -8,12 +8,12 @@ import { Migrator } from 'kysely/migration'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
+import { raiseKeyRevoked } from '../../testing/webhook-events'
 import { createProject } from '../projects'
 import { encrypt } from '../secrets'
 import { migrateToLatest, openStorage, type Storage } from '../storage'
 import { migrations } from '../storage/migrations'
 import { createWebhookDispatcher } from './dispatcher'
-import { emitWebhookEvent } from './emit'
 import { createEndpoint, endpointView, newWebhookSecret, rotateSecret } from './endpoints'
 import type { SendInput } from './send'
 
@@ -154,21 +154,7 @@ for (const dialect of DIALECTS) {
             return { ok: true, statusCode: 204, latencyMs: 1, error: null }
           },
         })
-        const raise = () =>
-          storage.db.transaction().execute((trx) =>
-            emitWebhookEvent(trx, {
-              type: 'key.revoked',
-              projectId: 'prj_old',
-              mode: 'test',
-              at: clock,
-              data: {
-                keyId: 'key_1',
-                kind: 'secret',
-                hint: 'sk_test_…',
-                revokedAt: new Date(clock).toISOString(),
-              },
-            }),
-          )
+        const raise = () => raiseKeyRevoked(storage.db, 'prj_old', clock)
         const signedWith = () =>
           Object.fromEntries(sent.splice(0).map((s) => [s.url.split('/').at(-1), s.secrets]))
         await raise()

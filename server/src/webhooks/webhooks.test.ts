@@ -13,6 +13,7 @@ import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, DEVELOPMENT_WEBHOOK_NETWORKS, type Harness } from '../../testing/harness'
 import { DIALECTS } from '../../testing/storage'
+import { raiseKeyRevoked } from '../../testing/webhook-events'
 import { type Receiver, startReceiver } from '../../testing/webhook-receiver'
 import { expireVerifications } from '../verifications/service'
 import { createWebhookDispatcher } from './dispatcher'
@@ -681,20 +682,7 @@ for (const dialect of DIALECTS) {
         .where('id', '=', created.id)
         .execute()
       // Written due at once, as by a process that read the endpoint just before its hold began.
-      await h.db.transaction().execute((trx) =>
-        emitWebhookEvent(trx, {
-          type: 'key.revoked',
-          projectId,
-          mode: 'test',
-          at: h.now(),
-          data: {
-            keyId: 'key_1',
-            kind: 'secret',
-            hint: 'sk_test_…',
-            revokedAt: new Date(h.now()).toISOString(),
-          },
-        }),
-      )
+      await raiseKeyRevoked(h.db, projectId, h.now())
       await h.db
         .updateTable('webhook_deliveries')
         .set({ available_at: h.now() })
@@ -778,20 +766,7 @@ for (const dialect of DIALECTS) {
           )
         }
         // Raised after all of them: without a share per endpoint it waits for every slot.
-        await h.db.transaction().execute((trx) =>
-          emitWebhookEvent(trx, {
-            type: 'key.revoked',
-            projectId,
-            mode: 'test',
-            at: at + 1,
-            data: {
-              keyId: 'key_1',
-              kind: 'secret',
-              hint: 'sk_test_…',
-              revokedAt: new Date(at).toISOString(),
-            },
-          }),
-        )
+        await raiseKeyRevoked(h.db, projectId, at + 1, at)
         const dispatcher = createWebhookDispatcher({
           storage: h.storage,
           encryptionKey: h.secrets.encryptionKey,
