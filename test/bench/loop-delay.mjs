@@ -1,16 +1,17 @@
 /**
  * Preloaded into a benchmarked server (`--import`, plain JavaScript since it loads before tsx) when BENCH_LOOP_DELAY_FILE is set: samples the
  * event loop's delay (perf_hooks, 1 ms resolution) and appends one JSON line a second to that file
- * — `{ at, p50, p99, max, stalls, served }`, in ms, `stalls` being the samples over 10 ms and
+ * — `{ at, p50, p99, max, stalls, served, gc }`, in ms, `stalls` being the samples over 10 ms and
  * `served` the times from each request's arrival (the `request` event) to its response's last
- * byte handed to the kernel, for every request but GETs (the bench's rows are POSTs) — so the
+ * byte handed to the kernel, for every request but GETs (the bench's rows are POSTs), and `gc`, the
+ * second's garbage-collection pauses (count, ms in all, longest, how many were mark-compacts) — so the
  * bench can tell a slow request from a blocked loop, and the server's tail from the time spent
  * outside it (socket buffers, the load generator). Not part of the server.
  * @module
  */
 import { appendFileSync } from 'node:fs'
 import { Server } from 'node:http'
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks'
 
 const file = process.env.BENCH_LOOP_DELAY_FILE
 if (file) {
@@ -20,6 +21,16 @@ if (file) {
 
   /** Request-to-finish times of this second, ms. */
   let served = []
+  /** Garbage-collection pauses of this second: count, total and longest (ms), and the major ones. */
+  let gc = { count: 0, total: 0, max: 0, major: 0 }
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++
+      gc.total += entry.duration
+      gc.max = Math.max(gc.max, entry.duration)
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++
+    }
+  }).observe({ entryTypes: ['gc'] })
   const emit = Server.prototype.emit
   Server.prototype.emit = function timed(event, ...args) {
     const [request, response] = args
@@ -52,10 +63,12 @@ if (file) {
         max: ms(histogram.max),
         stalls,
         served,
+        gc: { count: gc.count, total: ms(gc.total * 1e6), max: ms(gc.max * 1e6), major: gc.major },
       })}\n`,
     )
     histogram.reset()
     served = []
+    gc = { count: 0, total: 0, max: 0, major: 0 }
   }, 1000)
   timer.unref()
 }

@@ -44,7 +44,9 @@
  *
  * BENCH_LOOP_DELAY=1 prints each row's server event-loop delay (p99, max, stalls over 10 ms) and
  * the servers' own request-to-finish p50 and p99 (the tail inside the server, apart from the
- * time a request spends in socket buffers and the load generator).
+ * time a request spends in socket buffers and the load generator), and their garbage collection
+ * (pauses, ms in all, the longest, and how many were mark-compacts, which stop the serving thread
+ * longest).
  *
  * BENCH_NUMBER_POOL=n: numbers and client addresses repeat every n requests (returning shoppers)
  * instead of each request having its own (./traffic.ts).
@@ -385,6 +387,8 @@ interface LoopDelay {
    * kernel), ms: a p99 here far under the row's says the rest of its tail is outside the server.
    */
   served?: { p50: number; p99: number }
+  /** Garbage collection in the servers' main threads over the row: pauses, ms in all, longest, major ones. */
+  gc?: { count: number; total: number; max: number; major: number }
 }
 
 /** The servers' event-loop delay between `from` and `to` (loop-delay.mjs's lines). */
@@ -403,17 +407,29 @@ function loopDelayOf(
           at: number
           pid: number
           served?: number[]
+          gc?: { count: number; total: number; max: number; major: number }
         },
     )
     .filter((line) => pids.includes(line.pid) && line.at >= from && line.at <= to)
   if (lines.length === 0) return undefined
   const served = lines.flatMap((l) => l.served ?? []).sort((a, b) => a - b)
+  const gcs = lines.flatMap((l) => (l.gc ? [l.gc] : []))
   return {
     p99: Math.max(0, ...lines.map((l) => l.p99)),
     max: Math.max(0, ...lines.map((l) => l.max)),
     stalls: lines.reduce((sum, l) => sum + l.stalls, 0),
     ...(served.length > 0
       ? { served: { p50: quantileOf(served, 0.5), p99: quantileOf(served, 0.99) } }
+      : {}),
+    ...(gcs.length > 0
+      ? {
+          gc: {
+            count: gcs.reduce((sum, g) => sum + g.count, 0),
+            total: gcs.reduce((sum, g) => sum + g.total, 0),
+            max: Math.max(...gcs.map((g) => g.max)),
+            major: gcs.reduce((sum, g) => sum + g.major, 0),
+          },
+        }
       : {}),
   }
 }
@@ -438,6 +454,10 @@ function report(row: Row): Row {
     ? `  loop delay p99 ${row.loop.p99} ms, max ${row.loop.max} ms, ${row.loop.stalls} stalls > 10 ms${
         row.loop.served
           ? `; inside the server p50 ${row.loop.served.p50.toFixed(2)} ms, p99 ${row.loop.served.p99.toFixed(2)} ms`
+          : ''
+      }${
+        row.loop.gc
+          ? `; GC ${row.loop.gc.count} pauses (${row.loop.gc.major} major), ${row.loop.gc.total.toFixed(0)} ms in all, longest ${row.loop.gc.max.toFixed(1)} ms`
           : ''
       }`
     : ''
