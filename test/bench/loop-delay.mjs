@@ -1,10 +1,10 @@
 /**
  * Preloaded into a benchmarked server (`--import`, plain JavaScript since it loads before tsx) when BENCH_LOOP_DELAY_FILE is set: samples the
  * event loop's delay (perf_hooks, 1 ms resolution) and appends one JSON line a second to that file
- * — `{ at, p50, p99, max, stalls, served, gc }`, in ms, `stalls` being the samples over 10 ms and
+ * — `{ at, p50, p99, max, stalls, served, memory, gc }`, in ms, `stalls` being the samples over 10 ms and
  * `served` the times from each request's arrival (the `request` event) to its response's last
  * byte handed to the kernel, for every request but GETs (the bench's rows are POSTs), and `gc`, the
- * second's garbage-collection pauses (count, ms in all, longest, how many were mark-compacts) — so the
+ * second's garbage-collection pauses (count, ms in all, longest, how many were mark-compacts), with `memory`, the RSS and JS heap in use at the second's end, bytes — so the
  * bench can tell a slow request from a blocked loop, and the server's tail from the time spent
  * outside it (socket buffers, the load generator). Not part of the server.
  * @module
@@ -63,6 +63,7 @@ if (file) {
         max: ms(histogram.max),
         stalls,
         served,
+        memory: { rss: process.memoryUsage.rss(), heap: process.memoryUsage().heapUsed },
         gc: { count: gc.count, total: ms(gc.total * 1e6), max: ms(gc.max * 1e6), major: gc.major },
       })}\n`,
     )

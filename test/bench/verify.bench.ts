@@ -389,6 +389,8 @@ interface LoopDelay {
   served?: { p50: number; p99: number }
   /** Garbage collection in the servers' main threads over the row: pauses, ms in all, longest, major ones. */
   gc?: { count: number; total: number; max: number; major: number }
+  /** The highest RSS and JS heap in use read over the row (once a second), MiB. */
+  memory?: { rss: number; heap: number }
 }
 
 /** The servers' event-loop delay between `from` and `to` (loop-delay.mjs's lines). */
@@ -408,12 +410,14 @@ function loopDelayOf(
           pid: number
           served?: number[]
           gc?: { count: number; total: number; max: number; major: number }
+          memory?: { rss: number; heap: number }
         },
     )
     .filter((line) => pids.includes(line.pid) && line.at >= from && line.at <= to)
   if (lines.length === 0) return undefined
   const served = lines.flatMap((l) => l.served ?? []).sort((a, b) => a - b)
   const gcs = lines.flatMap((l) => (l.gc ? [l.gc] : []))
+  const memory = lines.flatMap((l) => (l.memory ? [l.memory] : []))
   return {
     p99: Math.max(0, ...lines.map((l) => l.p99)),
     max: Math.max(0, ...lines.map((l) => l.max)),
@@ -428,6 +432,14 @@ function loopDelayOf(
             total: gcs.reduce((sum, g) => sum + g.total, 0),
             max: Math.max(...gcs.map((g) => g.max)),
             major: gcs.reduce((sum, g) => sum + g.major, 0),
+          },
+        }
+      : {}),
+    ...(memory.length > 0
+      ? {
+          memory: {
+            rss: Math.max(...memory.map((m) => m.rss)) / 2 ** 20,
+            heap: Math.max(...memory.map((m) => m.heap)) / 2 ** 20,
           },
         }
       : {}),
@@ -458,6 +470,10 @@ function report(row: Row): Row {
       }${
         row.loop.gc
           ? `; GC ${row.loop.gc.count} pauses (${row.loop.gc.major} major), ${row.loop.gc.total.toFixed(0)} ms in all, longest ${row.loop.gc.max.toFixed(1)} ms`
+          : ''
+      }${
+        row.loop.memory
+          ? `; up to ${row.loop.memory.rss.toFixed(0)} MiB RSS, ${row.loop.memory.heap.toFixed(0)} MiB JS heap`
           : ''
       }`
     : ''

@@ -176,6 +176,25 @@ describe('settings', () => {
     }
   })
 
+  it('lets the heap grow 500 % past the live data unless TEXTGATE_HEAP_GROWING_PERCENT says otherwise', () => {
+    expect(loadConfig({ TEXTGATE_SECRET: SECRET }).heapGrowingPercent).toBe(500)
+    for (const [value, percent] of [
+      ['0', 0],
+      ['150', 150],
+      ['1000', 1000],
+    ] as const) {
+      expect(
+        loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_HEAP_GROWING_PERCENT: value })
+          .heapGrowingPercent,
+      ).toBe(percent)
+    }
+    for (const bad of ['1001', '-1', '2.5', 'lots']) {
+      expect(() =>
+        loadConfig({ TEXTGATE_SECRET: SECRET, TEXTGATE_HEAP_GROWING_PERCENT: bad }),
+      ).toThrow(/TEXTGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to 1000/)
+    }
+  })
+
   it('writes SQLite on a thread of its own unless TEXTGATE_SQLITE_WRITER is inline', () => {
     expect(loadConfig({ TEXTGATE_SECRET: SECRET }).sqliteWriterThread).toBe(true)
     expect(

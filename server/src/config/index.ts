@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path'
 import { normaliseIssuer } from '@textgate/shared'
 import ipaddr from 'ipaddr.js'
 import * as v from 'valibot'
+import { DEFAULT_HEAP_GROWING_PERCENT } from '../heap'
 import { NO_TRUSTED_PROXIES, type TrustedProxies, trustedProxies } from '../http/client-ip'
 import { makePrivateFolder } from '../private-folder'
 import { loadRoutingFile, type RoutingConfig, RoutingConfigError } from '../routing/routing-file'
@@ -79,6 +80,12 @@ export interface Config {
    * 5): below the serving thread, which limits a start; 0 runs it at the serving thread's.
    */
   sqliteWriterNice: number
+  /**
+   * `serve`: how much the old generation may grow past what the last full collection left live,
+   * in per cent (TEXTGATE_HEAP_GROWING_PERCENT, default 500; 0 leaves it to V8): fewer
+   * collections that stop the serving thread, for more memory. See ../heap.ts.
+   */
+  heapGrowingPercent: number
   /** How long a claim on a webhook delivery holds before another process may take it. */
   webhookClaimMs: number
   /**
@@ -284,6 +291,14 @@ const EnvSchema = v.object({
       v.maxValue(19, 'TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19'),
     ),
   ),
+  TEXTGATE_HEAP_GROWING_PERCENT: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'TEXTGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to 1000'),
+      v.transform(Number),
+      v.maxValue(1000, 'TEXTGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to 1000'),
+    ),
+  ),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
     v.pipe(
       v.string(),
@@ -393,6 +408,7 @@ export function loadConfig(
     postgresPrepared: settings.TEXTGATE_POSTGRES_PREPARED !== 'off',
     sqliteWriterThread: settings.TEXTGATE_SQLITE_WRITER !== 'inline',
     sqliteWriterNice: settings.TEXTGATE_SQLITE_WRITER_NICE ?? DEFAULT_WRITER_NICE,
+    heapGrowingPercent: settings.TEXTGATE_HEAP_GROWING_PERCENT ?? DEFAULT_HEAP_GROWING_PERCENT,
     webhookClaimMs: settings.TEXTGATE_WEBHOOK_CLAIM_MS ?? 60_000,
     webhookNetworks: {
       ranges: settings.TEXTGATE_WEBHOOK_NETWORKS ?? NO_WEBHOOK_NETWORKS.ranges,

@@ -4,6 +4,7 @@
  * @module
  */
 import { loadConfig } from '../../config'
+import { setHeapGrowing } from '../../heap'
 import { createLogger } from '../../logger'
 import { startServer } from '../../server'
 import type { Command } from '../command'
@@ -16,6 +17,8 @@ export const serveCommand: Command = {
       pretty: Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production',
     })
     const config = loadConfig(process.env, { warn: (message) => logger.warn(message) })
+    // The process is the server's own: its collections are tuned for latency (../../heap).
+    if (config.heapGrowingPercent > 0) setHeapGrowing(config.heapGrowingPercent)
     const server = await startServer(config, { logger })
     logger.info(
       {
