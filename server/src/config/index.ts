@@ -109,17 +109,28 @@ export class ConfigError extends Error {
 
 const MIN_SECRET_BYTES = 32
 
+/** A setting that is a TCP port: a whole number from 0 to 65535. */
+const portNumber = (name: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a whole number`),
+    v.transform(Number),
+    v.integer(),
+    v.minValue(0, `${name} must be between 0 and 65535`),
+    v.maxValue(65535, `${name} must be between 0 and 65535`),
+  )
+
+/** A setting that is a whole number from 0 to `max`. */
+const wholeNumberUpTo = (name: string, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${name} must be a whole number from 0 to ${max}`),
+    v.transform(Number),
+    v.maxValue(max, `${name} must be a whole number from 0 to ${max}`),
+  )
+
 const EnvSchema = v.object({
-  PORT: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'PORT must be a whole number'),
-      v.transform(Number),
-      v.integer(),
-      v.minValue(0, 'PORT must be between 0 and 65535'),
-      v.maxValue(65535, 'PORT must be between 0 and 65535'),
-    ),
-  ),
+  PORT: v.optional(portNumber('PORT')),
   PUBLIC_URL: v.optional(
     v.pipe(
       v.string(),
@@ -267,38 +278,15 @@ const EnvSchema = v.object({
       v.regex(/^[\x21-\x7e]+$/, 'METRICS_TOKEN must be printable ASCII without spaces'),
     ),
   ),
-  METRICS_PORT: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'METRICS_PORT must be a whole number'),
-      v.transform(Number),
-      v.integer(),
-      v.minValue(0, 'METRICS_PORT must be between 0 and 65535'),
-      v.maxValue(65535, 'METRICS_PORT must be between 0 and 65535'),
-    ),
-  ),
+  METRICS_PORT: v.optional(portNumber('METRICS_PORT')),
   TEXTGATE_POSTGRES_PREPARED: v.optional(
     v.picklist(['on', 'off'], 'TEXTGATE_POSTGRES_PREPARED must be on or off'),
   ),
   TEXTGATE_SQLITE_WRITER: v.optional(
     v.picklist(['thread', 'inline'], 'TEXTGATE_SQLITE_WRITER must be thread or inline'),
   ),
-  TEXTGATE_SQLITE_WRITER_NICE: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19'),
-      v.transform(Number),
-      v.maxValue(19, 'TEXTGATE_SQLITE_WRITER_NICE must be a whole number from 0 to 19'),
-    ),
-  ),
-  TEXTGATE_HEAP_GROWING_PERCENT: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'TEXTGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to 1000'),
-      v.transform(Number),
-      v.maxValue(1000, 'TEXTGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to 1000'),
-    ),
-  ),
+  TEXTGATE_SQLITE_WRITER_NICE: v.optional(wholeNumberUpTo('TEXTGATE_SQLITE_WRITER_NICE', 19)),
+  TEXTGATE_HEAP_GROWING_PERCENT: v.optional(wholeNumberUpTo('TEXTGATE_HEAP_GROWING_PERCENT', 1000)),
   TEXTGATE_OUTBOX_WINDOW: v.optional(
     v.pipe(
       v.string(),
