@@ -5,16 +5,27 @@
 // (about 0.3–2.8 KB gzip) instead of every country's (19 KB gzip for "min", which also lacks the
 // number types that tell a mobile from a landline).
 //
+// index.ts also holds the table of the territories that share a calling code and have mobile
+// ranges of their own (IM, JE and GG with GB, YT with RE…), derived by the server's rule
+// (@textgate/shared/territory) from the same metadata and libphonenumber-js's example mobiles:
+// the widget then reads a Manx +44 7924 number as IM, as the server does, with no more metadata.
+//
 // `node scripts/metadata.mjs` regenerates; `--check` fails when the files are out of date.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tsImport } from 'tsx/esm/api'
 
 const widget = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(widget, 'src', 'phone', 'metadata')
 const require = createRequire(join(widget, 'package.json'))
 const max = require('libphonenumber-js/metadata.max.json')
+const exampleMobiles = require('libphonenumber-js/examples.mobile.json')
+const { territoriesWithOwnMobileRanges } = await tsImport(
+  '@textgate/shared/territory',
+  import.meta.url,
+)
 
 const files = new Map()
 const table = {}
@@ -42,6 +53,14 @@ export const METADATA_VERSION = ${JSON.stringify(max.version)}
 export const CALLING_CODES: Record<string, string[]> = ${JSON.stringify(table)}
 
 /**
+ * Calling code → the countries sharing it whose own mobile ranges make a number theirs where
+ * libphonenumber-js reads it as the main country (@textgate/shared/territory).
+ */
+export const OWN_MOBILE_TERRITORIES: Record<string, string[]> = ${JSON.stringify(
+    territoriesWithOwnMobileRanges(max, exampleMobiles),
+  )}
+
+/**
  * Calling code → a loader of its countries' metadata (a chunk of its own in the build). The
  * script-tag build keeps the chunks but replaces this table and \`loadMetadata\` by one import of
  * the chunk's name (vite.config.ts, metadataLoader).
@@ -55,6 +74,9 @@ export const loadMetadata = (code: string) => (LOADERS[code] as (typeof LOADERS)
 `,
 )
 
+// biome formats index.ts after it is written: it is compared without spaces, commas and quotes.
+const unformatted = (text) => text.replace(/[\s,'"]/g, '')
+
 if (process.argv.includes('--check')) {
   const stale = []
   for (const [name, text] of files) {
@@ -62,7 +84,8 @@ if (process.argv.includes('--check')) {
     try {
       current = readFileSync(join(out, name), 'utf8')
     } catch {}
-    if (name !== 'index.ts' && current !== text) stale.push(name)
+    const same = name === 'index.ts' ? unformatted(current) === unformatted(text) : current === text
+    if (!same) stale.push(name)
   }
   if (stale.length) {
     console.error(

@@ -182,9 +182,9 @@ describe('project settings from GET /v1/config', () => {
     expect(server.calls.at(-1)!.body).to.include({ phone: '+33612345678', country: 'FR' })
   })
 
-  it('sends a number its own parse reads as GB to a project that allows only IM, for the server to place', async () => {
-    // Sure's Manx 07924 numbers are in GB's ranges too: the server counts them as IM for such a
-    // project (a number of GB's own ranges it refuses with country_not_allowed).
+  it('sends a number its own parse reads as GB to a project that allows only IM, as IM', async () => {
+    // Sure's Manx 07924 numbers are in GB's ranges too: the server counts them as IM (a number of
+    // GB's own ranges it refuses with country_not_allowed), and so does the widget.
     server = fakeServer({
       '/v1/config': [config({ allowedCountries: ['IM'] })],
       '/v1/verifications': [started()],
@@ -197,7 +197,7 @@ describe('project settings from GET /v1/config', () => {
     await fillPhone(el, '+44 7924 123456')
     part<HTMLButtonElement>(el, 'submit-button').click()
     await waitUntil(() => part(el, 'code-input'), 'code step never showed', { timeout: 5000 })
-    expect(server.calls.at(-1)!.body).to.include({ phone: '+447924123456' })
+    expect(server.calls.at(-1)!.body).to.include({ phone: '+447924123456', country: 'IM' })
   })
 
   it('shows the allowed territory, not the country it shares a numbering plan with, for a + number', async () => {
@@ -217,7 +217,11 @@ describe('project settings from GET /v1/config', () => {
     await aTimeout(50)
     expect(input.value).to.equal('+44 7924 123456')
     expect(button()).to.contain('Isle of Man').and.not.contain('United Kingdom')
-    // A territory the shopper picked stays theirs, when it shares the number's calling code.
+    // A territory the shopper picked stays theirs while the number is on its way; once whole,
+    // the number names its own (territory.test.ts: an allowed one picked stays theirs where the
+    // number alone cannot tell them apart, as CC's and CX's in AU's ranges).
+    input.select()
+    document.execCommand('delete')
     part<HTMLButtonElement>(el, 'country-button').click()
     await el.updateComplete
     const search = part<HTMLInputElement>(el, 'country-search')
@@ -225,11 +229,15 @@ describe('project settings from GET /v1/config', () => {
     search.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
     await el.updateComplete
     await waitUntil(() => button().includes('Jersey'), 'Jersey picked')
-    input.select()
-    insertText(input, '+44 7924 654321')
+    insertText(input, '+44 7924 65')
     await el.updateComplete
     await aTimeout(50)
     expect(button()).to.contain('Jersey')
+    insertText(input, '4321')
+    await el.updateComplete
+    await aTimeout(50)
+    expect(input.value).to.equal('+44 7924 654321')
+    expect(button()).to.contain('Isle of Man')
     // A number of a calling code no allowed country has keeps its own country (and is refused).
     input.select()
     insertText(input, '+33 6 12 34 56 78')

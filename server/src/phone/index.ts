@@ -12,7 +12,7 @@ import {
   parsePhoneNumberWithError,
 } from 'libphonenumber-js/max'
 import { ApiError } from '../http/errors'
-import { allowedTerritoryOf, ownTerritoryOf, type PhoneType } from './territory'
+import { type PhoneType, place } from './territory'
 
 export { countryOfNumber } from './territory'
 
@@ -61,11 +61,11 @@ export function parsePhone(
  * the metadata cannot tell): the fraud guard decides which types may receive a code.
  *
  * The number's country is the territory whose own ranges hold it (IM for a Manx 07924, which
- * GB's ranges hold too): {@link ownTerritoryOf}. `allowed`: the project's countries (null or
+ * GB's ranges hold too): `ownTerritoryOf` (./territory). `allowed`: the project's countries (null or
  * absent: every country). A number whose territory cannot be told (any Vatican mobile is IT's
  * too, any Åland one FI's) is the main country's; where the project does not allow that country
  * but allows a territory sharing its calling code whose ranges hold the number, it is that
- * territory's (`country`, the caller's, first): {@link allowedTerritoryOf}.
+ * territory's (`country`, the caller's, first): `allowedTerritoryOf`.
  */
 export function parsePhoneAnyType(
   phone: string,
@@ -105,14 +105,10 @@ export function parsePhoneAnyType(
   if (parsed.ext) {
     throw new ApiError('invalid_phone', { reason: 'extension' }, { message: EXTENSION_MESSAGE })
   }
-  // The territory whose own ranges hold it, where libphonenumber-js read the main country's.
-  const own = ownTerritoryOf(parsed, type)
-  if (own) return { e164: parsed.number, country: own.country, type: own.type }
-  if (allowed && !allowed.includes(parsed.country)) {
-    const territory = allowedTerritoryOf(parsed, country, allowed)
-    if (territory) return { e164: parsed.number, country: territory.country, type: territory.type }
-  }
-  return { e164: parsed.number, country: parsed.country, type: type ?? 'UNKNOWN' }
+  // The territory whose own ranges hold it, where libphonenumber-js read the main country's;
+  // else, for a project that does not allow the country read, an allowed territory holding it.
+  const placed = place(parsed, type, country, allowed)! // It has a country: checked above.
+  return { e164: parsed.number, country: placed.country, type: placed.type ?? 'UNKNOWN' }
 }
 
 /**

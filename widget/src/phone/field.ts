@@ -138,6 +138,7 @@ export class PhoneField {
       this.country,
       event.inputType ?? '',
       this.text,
+      this.allowed,
     )
     this.apply(result, true)
     if (result.text.startsWith('+') && !result.country) void this.loadMetadata()
@@ -162,7 +163,7 @@ export class PhoneField {
 
   /** Checks the number (loading its country's metadata first). */
   check() {
-    return checkPhone(this.text, this.country)
+    return checkPhone(this.text, this.country, this.allowed)
   }
 
   /**
@@ -176,14 +177,10 @@ export class PhoneField {
       const { reason } = checked
       return { problem: (t) => t.phoneErrors[reason] }
     }
+    // The country as the server counts it (a Manx 07924 number is IM's, though GB's ranges
+    // hold it too; an Åland mobile AX's for a project that allows AX and not FI).
     const { country } = checked
-    // A number read as a country that shares its calling code with an allowed one (GB's reading
-    // of a Manx 07924 number, IT's of a Vatican one) goes to the server, which counts a
-    // territory's own ranges as the territory (or refuses the number, with its country).
-    const code = dialCodeOf(country)
-    if (!this.allowed || this.allowed.some((c) => c === country || dialCodeOf(c) === code)) {
-      return { number: checked }
-    }
+    if (!this.allowed || this.allowed.includes(country)) return { number: checked }
     return { problem: (t) => t.countryNotOffered(this.find(country, t.$code)?.name ?? country) }
   }
 
@@ -219,7 +216,7 @@ export class PhoneField {
     const input = this.input()
     const caret = input ? (input.selectionStart ?? this.text.length) : this.text.length
     const focused = !!input && (input.getRootNode() as ShadowRoot).activeElement === input
-    this.apply(formatInput(this.text, caret, this.country), focused)
+    this.apply(formatInput(this.text, caret, this.country, '', '', this.allowed), focused)
   }
 
   /** Shows a formatted number; `moveCaret` when the shopper is typing in the field. */
@@ -230,22 +227,11 @@ export class PhoneField {
       if (input.value !== result.text) input.value = result.text
       if (moveCaret) input.setSelectionRange(result.caret, result.caret)
     }
-    // A number typed with + names its country: the shopper's own input, so it may change it.
-    let country = result.country
-    if (country) {
+    // A number typed with + names its country (as the server reads it, for the countries the
+    // project allows): the shopper's own input, so it may change it.
+    if (result.country) {
       this.chosen = true
-      // Read as a country the project does not offer but that shares its calling code with one
-      // it does (GB's reading of a Manx +44 7924 number, for a project that allows only IM):
-      // the allowed one, as the server reads it; the one shown first, when it is such a one.
-      const code = dialCodeOf(country)
-      const allowed = this.allowed
-      if (allowed && !allowed.includes(country)) {
-        const shared = [this.country, ...allowed].find(
-          (c) => c && allowed.includes(c) && dialCodeOf(c) === code,
-        )
-        if (shared) country = shared
-      }
-      this.country = country
+      this.country = result.country
     }
     this.host.requestUpdate()
   }

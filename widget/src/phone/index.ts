@@ -7,14 +7,23 @@
  * and degrade to unformatted digits while it loads; `loadFor()` says when it is there.
  * @module
  */
+import { territoryRules } from '@textgate/shared/territory'
 import {
   AsYouType,
   type CountryCode,
+  type E164Number,
   type MetadataJson,
+  type NumberType,
+  PhoneNumber,
   parsePhoneNumberWithError,
   validatePhoneNumberLength,
 } from 'libphonenumber-js/core'
-import { CALLING_CODES, loadMetadata, METADATA_VERSION } from './metadata/index'
+import {
+  CALLING_CODES,
+  loadMetadata,
+  METADATA_VERSION,
+  OWN_MOBILE_TERRITORIES,
+} from './metadata/index'
 
 export type { CountryCode }
 
@@ -34,6 +43,33 @@ const metadata = {
   countries: {},
   nonGeographic: {},
 } as unknown as MetadataJson & { countries: Record<string, unknown> }
+
+type PhoneType = NonNullable<NumberType> | 'UNKNOWN'
+
+/**
+ * The server's reading of a number's country (@textgate/shared/territory), over the metadata of
+ * the calling codes loaded: a Manx +44 7924 number, which GB's ranges hold too, is IM's; an
+ * Åland mobile (Finland's ranges) is FI's, or AX's for a project that allows AX and not FI.
+ */
+const territories = territoryRules<PhoneType>(metadata, OWN_MOBILE_TERRITORIES, (e164, country) => {
+  const number = new PhoneNumber(e164 as E164Number, metadata)
+  number.country = country as CountryCode
+  return number.getType() ?? (number.isValid() ? 'UNKNOWN' : undefined)
+})
+
+/**
+ * The country a valid number counts as, and its type there, as the server counts it for a
+ * project that allows `allowed` (null: every country): `hint`, the country the shopper chose,
+ * goes first among allowed territories that the number alone cannot tell apart.
+ */
+function place(
+  number: PhoneNumber,
+  allowed: readonly string[] | null,
+  hint: string | undefined,
+): { country: CountryCode; type: PhoneType | undefined } {
+  const placed = territories.place(number, number.getType(), hint, allowed)
+  return { country: (placed?.country ?? number.country) as CountryCode, type: placed?.type }
+}
 
 const DIAL_CODES = new Map<string, string>()
 for (const [callingCode, countries] of Object.entries(CALLING_CODES)) {
@@ -132,7 +168,11 @@ export interface Formatted {
   text: string
   /** Caret position in `text` after the same number of digits as before. */
   caret: number
-  /** Country read from an international number, if any. */
+  /**
+   * Country read from an international number, if any: once the number is whole, the one the
+   * server counts it as (a Manx +44 7924 number is IM's); before, libphonenumber-js's guess,
+   * or an allowed country that shares its calling code where the project does not allow it.
+   */
   country: CountryCode | undefined
 }
 
@@ -198,6 +238,7 @@ function removeDigit(text: string, n: number): string {
  * next to it goes instead (before the caret for Backspace, after it for Delete), as shoppers
  * expect. A leading `00` becomes `+`, and a bracketed trunk `(0)` after the dial code goes.
  * Text after the number (an extension: see NUMBER_AND_REST) follows it as typed, after one space.
+ * `allowed`: the countries the project allows (null: every country).
  */
 export function formatInput(
   raw: string,
@@ -205,6 +246,7 @@ export function formatInput(
   country: CountryCode | undefined,
   inputType = '',
   previous = '',
+  allowed: readonly CountryCode[] | null = null,
 ): Formatted {
   const { number, rest } = splitNumber(raw)
   let text = asciiDigits(number)
@@ -237,7 +279,7 @@ export function formatInput(
   if (ready(cleaned, country)) {
     const formatter = new AsYouType(international ? undefined : country, metadata)
     formatted = formatter.input(cleaned)
-    if (international) detected = formatter.getCountry()
+    if (international) detected = countryTyped(formatter, allowed, country)
     else if (formatted === cleaned && country && !cleaned.startsWith('0')) {
       formatted = withoutTrunk(cleaned, country) ?? formatted
     }
@@ -256,6 +298,24 @@ export function formatInput(
     }
   }
   return { text: formatted, caret: position, country: detected }
+}
+
+/** The country of an international number being typed (see Formatted's `country`). */
+function countryTyped(
+  formatter: AsYouType,
+  allowed: readonly CountryCode[] | null,
+  shown: CountryCode | undefined,
+): CountryCode | undefined {
+  const number = formatter.getNumber()
+  if (number?.country && number.isValid()) return place(number, allowed, shown).country
+  const country = formatter.getCountry()
+  if (!country || !allowed || allowed.includes(country)) return country
+  // A number on its way (a Manx "+44 7924 …" for a project that allows only IM): the allowed
+  // country sharing its calling code, the one shown first.
+  const code = dialCodeOf(country)
+  return (
+    [shown, ...allowed].find((c) => c && allowed.includes(c) && dialCodeOf(c) === code) ?? country
+  )
 }
 
 /**
@@ -286,10 +346,15 @@ export type PhoneCheck =
   | { ok: true; e164: string; country: CountryCode; national: string; international: string }
   | { ok: false; reason: PhoneProblem }
 
-/** Checks a number before any SMS is paid for: possible, valid, and of a type that gets SMS. */
+/**
+ * Checks a number before any SMS is paid for: possible, valid, and of a type that gets SMS. Its
+ * `country` is the one the server counts it as for a project that allows `allowed` (null: every
+ * country), `country` (the one shown) first among territories the number cannot tell apart.
+ */
 export async function checkPhone(
   input: string,
   country: CountryCode | undefined,
+  allowed: readonly CountryCode[] | null = null,
 ): Promise<PhoneCheck> {
   const rest = problemAfterNumber(input)
   if (rest) return { ok: false, reason: rest }
@@ -310,8 +375,11 @@ export async function checkPhone(
   try {
     const parsed = parsePhoneNumberWithError(text, { defaultCountry }, metadata)
     if (!parsed.isValid() || !parsed.country) return { ok: false, reason: 'invalid' }
+    // The country as the server counts it (libphonenumber-js reads national digits by their
+    // ranges too, whatever the flag: 07924 under IM's is GB's reading, as +44 7924 is).
+    const placed = place(parsed, allowed, country)
     // The server's rule too: only these types can receive a text message.
-    const type = parsed.getType()
+    const { type } = placed
     if (type === 'FIXED_LINE') return { ok: false, reason: 'landline' }
     if (type !== 'MOBILE' && type !== 'FIXED_LINE_OR_MOBILE') {
       return { ok: false, reason: 'notMobile' }
@@ -319,7 +387,7 @@ export async function checkPhone(
     return {
       ok: true,
       e164: parsed.number,
-      country: parsed.country,
+      country: placed.country,
       national: parsed.formatNational(),
       international: parsed.formatInternational(),
     }

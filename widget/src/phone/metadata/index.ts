@@ -242,6 +242,38 @@ export const CALLING_CODES: Record<string, string[]> = {
 }
 
 /**
+ * Calling code → the countries sharing it whose own mobile ranges make a number theirs where
+ * libphonenumber-js reads it as the main country (@textgate/shared/territory).
+ */
+export const OWN_MOBILE_TERRITORIES: Record<string, string[]> = {
+  '1': [
+    'AG',
+    'AI',
+    'AS',
+    'BB',
+    'BM',
+    'BS',
+    'DM',
+    'DO',
+    'GD',
+    'JM',
+    'KN',
+    'KY',
+    'LC',
+    'MS',
+    'SX',
+    'TC',
+    'TT',
+    'VC',
+    'VG',
+  ],
+  '7': ['KZ'],
+  '44': ['GG', 'IM', 'JE'],
+  '262': ['YT'],
+  '599': ['BQ'],
+}
+
+/**
  * Calling code → a loader of its countries' metadata (a chunk of its own in the build). The
  * script-tag build keeps the chunks but replaces this table and `loadMetadata` by one import of
  * the chunk's name (vite.config.ts, metadataLoader).
