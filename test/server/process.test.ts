@@ -143,12 +143,25 @@ describe('pnpm textgate routes', () => {
 })
 
 describe('a running server', () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-process-test'
   let server: Awaited<ReturnType<typeof startTextgate>>
   beforeAll(async () => {
-    server = await startTextgate()
+    server = await startTextgate({
+      env: { METRICS_TOKEN, TEXTGATE_HEAP_GROWING_PERCENT: '300' },
+    })
   })
   afterAll(async () => {
     await server?.close()
+  })
+
+  it("sets V8's heap growing percent from TEXTGATE_HEAP_GROWING_PERCENT (serve does, ../../server/src/heap.ts)", async () => {
+    // V8 flags cannot be read back: /metrics shows what the process's setHeapGrowing call set
+    // (0 had serve not called it); heap.test.ts shows that call changes the collections.
+    const scraped = await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    })
+    expect(scraped.status).toBe(200)
+    expect(await scraped.text()).toMatch(/^textgate_heap_growing_percent 300$/m)
   })
 
   it('creates projects from the command line with test keys', () => {
