@@ -8,11 +8,15 @@ import { setHeapGrowing } from './heap'
  * objects that outlive the young generation (1 MB semi-spaces here) die in the old one, as a
  * start's new counter keys do. `percent` 0 leaves V8's own factor.
  */
-function growthPastLive(percent: number): { peakOverLive: number; majors: number } {
+function growthPastLive(percent: number): {
+  peakOverLive: number
+  majors: number
+  applied: number
+} {
   const script = `
     import v8 from 'node:v8'
     import { PerformanceObserver, constants } from 'node:perf_hooks'
-    const { setHeapGrowing } = await import(${JSON.stringify(join(import.meta.dirname, 'heap.ts'))})
+    const { setHeapGrowing, appliedHeapGrowingPercent } = await import(${JSON.stringify(join(import.meta.dirname, 'heap.ts'))})
     if (${percent} > 0) setHeapGrowing(${percent})
     const used = () => v8.getHeapStatistics().used_heap_size
     let majors = 0
@@ -39,7 +43,8 @@ function growthPastLive(percent: number): { peakOverLive: number; majors: number
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
-    process.stdout.write(JSON.stringify({ peakOverLive: peak / live, majors, kept: kept.length }))
+    const applied = appliedHeapGrowingPercent()
+    process.stdout.write(JSON.stringify({ peakOverLive: peak / live, majors, applied, kept: kept.length }))
   `
   return JSON.parse(
     execFileSync(
@@ -47,7 +52,7 @@ function growthPastLive(percent: number): { peakOverLive: number; majors: number
       ['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', script],
       { encoding: 'utf8' },
     ),
-  ) as { peakOverLive: number; majors: number }
+  ) as { peakOverLive: number; majors: number; applied: number }
 }
 
 describe('setHeapGrowing', () => {
@@ -58,6 +63,8 @@ describe('setHeapGrowing', () => {
     expect(own.peakOverLive).toBeLessThan(5)
     expect(six.peakOverLive).toBeGreaterThan(5)
     expect(six.majors).toBeLessThan(own.majors)
+    // What /metrics shows as textgate_heap_growing_percent: the value set, 0 until one is.
+    expect([own.applied, six.applied]).toEqual([0, 500])
   })
 
   it('refuses what is not a whole number of per cent', () => {

@@ -18,6 +18,9 @@ import { setFlagsFromString } from 'node:v8'
 /** The default: the old generation may grow to 6× what the last mark-compact left live. */
 export const DEFAULT_HEAP_GROWING_PERCENT = 500
 
+/** What {@link setHeapGrowing} last set in this process; 0 while V8 chooses. */
+let applied = 0
+
 /**
  * Sets V8's heap growing factor to 1 + `percent` / 100 for every collection from now on (0: V8
  * chooses, as it does without this). Process-wide: the writer thread's isolate too.
@@ -27,4 +30,14 @@ export function setHeapGrowing(percent: number): void {
     throw new RangeError(`heap growing percent must be a whole number ≥ 0, got ${percent}`)
   }
   setFlagsFromString(`--heap-growing-percent=${percent}`)
+  applied = percent
+}
+
+/**
+ * The heap growing percent this process set (0: none, V8 chooses). V8 flags cannot be read
+ * back: this is the record of the call, which `/metrics` shows as `textgate_heap_growing_percent`
+ * (test/server/process.test.ts reads it from a `serve` process).
+ */
+export function appliedHeapGrowingPercent(): number {
+  return applied
 }

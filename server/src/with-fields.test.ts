@@ -7,11 +7,11 @@ import { withFields } from './with-fields'
 
 const SRC = join(import.meta.dirname)
 
-/** The server's own code: not its tests, and not the console's pages (they run in a browser). */
+/** The server's own code, not its tests (the console's pages are its API routes: server code). */
 function serverFiles(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) return path.endsWith(join('console', 'pages')) ? [] : serverFiles(path)
+    if (entry.isDirectory()) return serverFiles(path)
     return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : []
   })
 }

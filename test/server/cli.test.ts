@@ -6,9 +6,10 @@
 import { writeFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, createProject, type Env, tempDir } from '../support/processes'
+import { cli, createProject, type Env, spawning, tempDir } from '../support/processes'
 
-describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
+// Each test's time limit is sized to the commands it runs (spawning(n)): each is a process.
+describe('pnpm textgate on bad input', () => {
   const dir = tempDir('tg-cli-')
   const env: Env = {
     DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
@@ -18,7 +19,7 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
   let projectId = ''
   beforeAll(() => {
     projectId = createProject(env, 'CLI shop', ['https://shop.example']).projectId
-  })
+  }, spawning(1))
   afterAll(() => dir.remove())
 
   /** Runs with --json: stdout must be JSON, stderr must hold no stack trace. */
@@ -35,7 +36,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     return { ...result, body: body as { error?: { code: string; message: string } } }
   }
 
-  it('refuses a project id that names no project, and changes nothing', () => {
+  it('refuses a project id that names no project, and changes nothing', {
+    timeout: spawning(9),
+  }, () => {
     const missing = 'prj_doesnotexist000000000000'
     for (const args of [
       ['fraud', 'block', '--project', missing, '--prefix', '+4479112'],
@@ -59,7 +62,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(json(['audit', 'verify', '--project', '*']).status).toBe(0)
   })
 
-  it('answers bad arguments with a usage error, as JSON on stdout with --json', () => {
+  it('answers bad arguments with a usage error, as JSON on stdout with --json', {
+    timeout: spawning(8),
+  }, () => {
     for (const args of [
       ['keys', 'list', '--project', projectId, '--bogus'],
       ['fraud', 'summary', '--project'],
@@ -91,7 +96,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(Array.isArray(keys.body)).toBe(true)
   })
 
-  it('takes only countries that are countries, wherever a command takes one', () => {
+  it('takes only countries that are countries, wherever a command takes one', {
+    timeout: spawning(5),
+  }, () => {
     const message = '"UK" is not an ISO 3166-1 alpha-2 country code (the United Kingdom is GB)'
     const settings = `${dir.path}/fraud-settings.json`
     writeFileSync(settings, JSON.stringify({ spend: { costs: { UK: 0.04 } } }))
@@ -112,7 +119,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(saved.spend?.costs).toEqual({})
   })
 
-  it("sets, shows and resets a project's IP allowlist: the way back into a console it shuts out", () => {
+  it("sets, shows and resets a project's IP allowlist: the way back into a console it shuts out", {
+    timeout: spawning(6),
+  }, () => {
     const allowlist = (...args: string[]) =>
       json(['projects', 'ip-allowlist', '--project', projectId, ...args])
     const set = allowlist('--ip', '203.0.113.0/24, 2001:db8::/32')
@@ -132,7 +141,7 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(verified.status, verified.stderr).toBe(0)
   })
 
-  it('names a file it cannot read or parse', () => {
+  it('names a file it cannot read or parse', { timeout: spawning(2) }, () => {
     const bad = `${dir.path}/templates.json`
     writeFileSync(bad, '{ "en": ')
     const unreadable = json(['templates', 'set', '--project', projectId, '--file', `${bad}.nope`])
@@ -143,7 +152,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(invalid.body.error?.message).toMatch(`${bad} is not valid JSON`)
   })
 
-  it('stops at once, naming the folder and why, when the database folder cannot be made', () => {
+  it('stops at once, naming the folder and why, when the database folder cannot be made', {
+    timeout: spawning(3),
+  }, () => {
     // Node's recursive mkdir spun for ever here (/proc answers ENOENT, its parent EEXIST).
     const database = 'sqlite:/proc/textgate-test/db.sqlite'
     const message = `cannot create /proc/textgate-test, the folder of the SQLite database ${database}: /proc cannot hold folders (ENOENT)`
@@ -157,7 +168,9 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
     expect(serve.stderr).toContain(message)
   })
 
-  it('says so when the database cannot be reached, without its password', () => {
+  it('says so when the database cannot be reached, without its password', {
+    timeout: spawning(1),
+  }, () => {
     const result = json(['keys', 'list', '--project', projectId], {
       DATABASE_URL: 'postgres://ops:hunter22@127.0.0.1:1/textgate',
     })
@@ -174,7 +187,7 @@ describe('pnpm textgate on bad input', { timeout: 60_000 }, () => {
  * change from the console (or, where the console has none, the secret-key API) is: the same
  * action, target and before/after, the command line as the actor, no secret in the row.
  */
-describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
+describe('pnpm textgate changes in the audit log', () => {
   const dir = tempDir('tg-cli-audit-')
   const env: Env = {
     DATABASE_URL: `sqlite:${dir.path}/textgate.db`,
@@ -185,7 +198,7 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
   beforeAll(() => {
     projectId = createProject(env, 'Audited shop', ['https://audited.example']).projectId
     newRows()
-  })
+  }, spawning(1))
   afterAll(() => dir.remove())
 
   interface Row {
@@ -232,7 +245,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     return { body: JSON.parse(result.stdout) as Record<string, unknown>, row }
   }
 
-  it("projects create: project.create in the new project's chain, the keys by prefix only", () => {
+  it("projects create: project.create in the new project's chain, the keys by prefix only", {
+    timeout: spawning(1),
+  }, () => {
     const { body, row } = change([
       'projects',
       'create',
@@ -260,7 +275,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     expect(row.raw).not.toContain(body.publishableKey)
   })
 
-  it('keys create and revoke: keys.create (prefixes, never the keys) and keys.revoke', () => {
+  it('keys create and revoke: keys.create (prefixes, never the keys) and keys.revoke', {
+    timeout: spawning(3),
+  }, () => {
     const { body, row } = change(['keys', 'create', '--project', projectId, '--live'])
     expect(row).toMatchObject({
       project_id: projectId,
@@ -287,7 +304,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     })
   })
 
-  it('fraud block, allow, remove and settings: fraud.list.add, fraud.list.remove, fraud.settings', () => {
+  it('fraud block, allow, remove and settings: fraud.list.add, fraud.list.remove, fraud.settings', {
+    timeout: spawning(7),
+  }, () => {
     const { body: entry, row } = change([
       'fraud',
       'block',
@@ -361,7 +380,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     expect(newRows()).toEqual([])
   })
 
-  it('templates set and registrations set: templates.update and registrations.update', () => {
+  it('templates set and registrations set: templates.update and registrations.update', {
+    timeout: spawning(3),
+  }, () => {
     const templates = `${dir.path}/templates.json`
     writeFileSync(templates, JSON.stringify({ fr: '{code} est votre code' }))
     expect(
@@ -391,7 +412,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     })
   })
 
-  it("erase: as the API's erasure, with its counts and never the number", () => {
+  it("erase: as the API's erasure, with its counts and never the number", {
+    timeout: spawning(2),
+  }, () => {
     const { body, row } = change(['erase', '--phone', '+447400123456', '--project', projectId])
     expect(row).toMatchObject({
       project_id: projectId,
@@ -403,7 +426,9 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     expect(change(['erase', '--phone', '+447400123456', '--project', '*']).row.project_id).toBe('*')
   })
 
-  it("webhooks create, disable, enable, rotate-secret, replay, delete: as the API's calls, never a secret", () => {
+  it("webhooks create, disable, enable, rotate-secret, replay, delete: as the API's calls, never a secret", {
+    timeout: spawning(8),
+  }, () => {
     const created = change([
       'webhooks',
       'create',
@@ -464,7 +489,7 @@ describe('pnpm textgate changes in the audit log', { timeout: 120_000 }, () => {
     })
   })
 
-  it('leaves every chain intact', () => {
+  it('leaves every chain intact', { timeout: spawning(1) }, () => {
     const verified = cli(['audit', 'verify', '--json'], env)
     expect(verified.status, verified.stdout).toBe(0)
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true })

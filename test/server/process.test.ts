@@ -2,10 +2,19 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, cliAsync, createProject, ROOT, startTextgate, tempDir } from '../support/processes'
+import {
+  CLI_TIMEOUT_MS,
+  cli,
+  cliAsync,
+  createProject,
+  ROOT,
+  spawning,
+  startTextgate,
+  tempDir,
+} from '../support/processes'
 
 describe('pnpm textgate', () => {
-  it('names each bad setting and refuses to start', () => {
+  it('names each bad setting and refuses to start', { timeout: spawning(1) }, () => {
     const { status, stderr } = cli(['serve'], {
       PORT: 'abc',
       DATABASE_URL: 'mongodb://x',
@@ -18,7 +27,7 @@ describe('pnpm textgate', () => {
     expect(stderr).not.toContain('too-short')
   })
 
-  it('refuses to start in production without TEXTGATE_SECRET', () => {
+  it('refuses to start in production without TEXTGATE_SECRET', { timeout: spawning(1) }, () => {
     const dir = tempDir()
     const { status, stderr } = cli(['serve'], {
       NODE_ENV: 'production',
@@ -31,7 +40,7 @@ describe('pnpm textgate', () => {
   })
 
   it('answers `pnpm textgate … --json` with nothing but its JSON on stdout', {
-    timeout: 60_000,
+    timeout: spawning(2),
   }, () => {
     // As DESIGN.md names it: through pnpm itself (the one running this suite, or the PATH's).
     const pnpm = process.env.npm_execpath
@@ -47,7 +56,7 @@ describe('pnpm textgate', () => {
           TEXTGATE_DATA_DIR: dir.path,
         },
         encoding: 'utf8',
-        timeout: 50_000,
+        timeout: CLI_TIMEOUT_MS,
       })
     try {
       const made = run([
@@ -69,7 +78,7 @@ describe('pnpm textgate', () => {
     }
   })
 
-  it('explains usage errors', () => {
+  it('explains usage errors', { timeout: spawning(2) }, () => {
     const { status, stderr } = cli(['projects', 'create', '--origin', 'https://a.example'], {})
     expect(status).toBe(2)
     expect(stderr).toContain('projects create needs --name')
@@ -84,7 +93,7 @@ describe('pnpm textgate', () => {
 
 describe('pnpm textgate routes', () => {
   it('checks a routing file and names each bad field, without printing secrets', {
-    timeout: 45_000,
+    timeout: spawning(4),
   }, () => {
     const dir = tempDir()
     const file = `${dir.path}/routes.json`
@@ -143,15 +152,28 @@ describe('pnpm textgate routes', () => {
 })
 
 describe('a running server', () => {
+  const METRICS_TOKEN = 'metrics-token-for-the-process-test'
   let server: Awaited<ReturnType<typeof startTextgate>>
   beforeAll(async () => {
-    server = await startTextgate()
-  })
+    server = await startTextgate({
+      env: { METRICS_TOKEN, TEXTGATE_HEAP_GROWING_PERCENT: '300' },
+    })
+  }, spawning(1))
   afterAll(async () => {
     await server?.close()
+  }, CLI_TIMEOUT_MS)
+
+  it("sets V8's heap growing percent from TEXTGATE_HEAP_GROWING_PERCENT (serve does, ../../server/src/heap.ts)", async () => {
+    // V8 flags cannot be read back: /metrics shows what the process's setHeapGrowing call set
+    // (0 had serve not called it); heap.test.ts shows that call changes the collections.
+    const scraped = await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    })
+    expect(scraped.status).toBe(200)
+    expect(await scraped.text()).toMatch(/^textgate_heap_growing_percent 300$/m)
   })
 
-  it('creates projects from the command line with test keys', () => {
+  it('creates projects from the command line with test keys', { timeout: spawning(2) }, () => {
     const project = createProject(server.env, 'CLI shop', [
       'https://shop.example',
       'http://localhost:3000/',
@@ -173,7 +195,9 @@ describe('a running server', () => {
     })
   })
 
-  it('starts signing with a key rotated --now while the old one stays published', async () => {
+  it('starts signing with a key rotated --now while the old one stays published', {
+    timeout: spawning(2),
+  }, async () => {
     const before = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
       keys: { kid: string }[]
     }
@@ -204,7 +228,9 @@ describe('a running server', () => {
     expect(after.keys.every((k) => k.d === undefined)).toBe(true)
   })
 
-  it('withdraws a signing key from the command line: the running server stops publishing it at once', async () => {
+  it('withdraws a signing key from the command line: the running server stops publishing it at once', {
+    timeout: spawning(5),
+  }, async () => {
     const kids = async () =>
       (
         (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
@@ -242,7 +268,10 @@ describe('a running server', () => {
 })
 
 describe('shutdown', () => {
-  it('finishes a request under way on SIGTERM, then exits cleanly', async () => {
+  // A server start and a CLI command, then the server's exit.
+  it('finishes a request under way on SIGTERM, then exits cleanly', {
+    timeout: spawning(3),
+  }, async () => {
     // Node itself, not the tsx wrapper: tsx gives a child only 30 ms to acknowledge a relayed
     // SIGTERM before it SIGKILLs it and exits 143, which a loaded machine can miss.
     const server = await startTextgate({ direct: true })

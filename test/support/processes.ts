@@ -34,7 +34,33 @@ export function tempDir(prefix = 'tg-'): { path: string; remove(): void } {
 export type Env = Record<string, string | undefined>
 
 /** Longer than any command takes on a loaded machine; then it is stopped (SIGTERM). */
-const CLI_TIMEOUT_MS = 60_000
+export const CLI_TIMEOUT_MS = 60_000
+
+/**
+ * How long a started process may take to answer its ready path before it is taken for hung
+ * (and killed, its output in the error): as long as a command may run. A process that exits
+ * early fails at once, whatever this is.
+ */
+export const READY_TIMEOUT_MS = CLI_TIMEOUT_MS
+
+/**
+ * What one spawned process (a CLI command, a server start) is given in a test's time limit: a
+ * 2-core machine under a load of 6 took 4–5 s a command (tsx compiling and starting a process)
+ * and 13 s for a test of two; this is four times that.
+ */
+const PER_PROCESS_MS = 20_000
+
+/**
+ * A test's (or hook's) time limit, sized to the processes it spawns one after another: each
+ * gets {@link PER_PROCESS_MS}, and one more hard limit on top, so that a process that hangs
+ * fails its test as itself (stopped at {@link CLI_TIMEOUT_MS}, status null, its output in the
+ * assertion; or not ready by {@link READY_TIMEOUT_MS}) rather than as a bare timeout. It bounds a
+ * failure, not a pass: a test takes what its processes take.
+ * @example it('…', { timeout: spawning(5) }, async () => { … five cliAsync calls … })
+ */
+export function spawning(processes: number): number {
+  return CLI_TIMEOUT_MS + processes * PER_PROCESS_MS
+}
 
 /** Runs a CLI command to completion. */
 export function cli(args: string[], env: Env, cliPath = CLI) {
@@ -161,7 +187,7 @@ export async function startProcess(
     child.once('exit', (code) => resolveExit(code)),
   )
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + READY_TIMEOUT_MS
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry.join(' ')} exited early:\n${log}`)
     if (await answers200(`${url}${readyPath}`)) break

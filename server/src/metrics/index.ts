@@ -11,6 +11,7 @@ import { matchedRoutes } from 'hono/route'
 import type { Kysely } from 'kysely'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { COUNTERS_MODES, type CountersMode } from '../fraud/counters'
+import { appliedHeapGrowingPercent } from '../heap'
 import { type QueueFigures, queueFigures } from '../outbox/status'
 import type { Database } from '../storage'
 
@@ -73,6 +74,18 @@ export const webhookEndpointsDisabled = new Counter({
   name: 'textgate_webhook_endpoints_disabled_total',
   help: 'Webhook endpoints disabled because every delivery failed for 5 days.',
   registers: [counters],
+})
+
+new Gauge({
+  name: 'textgate_heap_growing_percent',
+  help:
+    "V8's heap growing percent this process set (TEXTGATE_HEAP_GROWING_PERCENT for serve): the " +
+    'old generation grows to 1 + it/100 times what the last full collection left live; 0 when ' +
+    'V8 chooses (set to 0, or a process that embeds the server).',
+  registers: [counters],
+  collect() {
+    this.set(appliedHeapGrowingPercent())
+  },
 })
 
 /** A reason or status code as a label: known shape only, else "other". */

@@ -119,8 +119,8 @@ export async function deliver(ctx: DispatchContext, claimed: Claimed): Promise<O
       projectId: message.project_id,
       mode: message.mode,
       country,
-      ...(expiresAt ? { expiresAt } : {}),
-      ...templateOf(message, plain, encryptionKey),
+      expiresAt: expiresAt || undefined,
+      template: templateOf(message, plain, encryptionKey),
     })
   } catch (error) {
     return { write: fail(ctx, row, message.id, carrier.id, error) }
@@ -149,12 +149,10 @@ function templateOf(
   message: Claimed['message'],
   plain: PlainText | undefined,
   encryptionKey: Buffer,
-): { template?: TemplateData } {
-  if (plain) return plain.template ? { template: plain.template } : {}
-  if (!message.template_encrypted) return {}
-  return {
-    template: JSON.parse(decrypt(encryptionKey, message.template_encrypted)) as TemplateData,
-  }
+): TemplateData | undefined {
+  if (plain) return plain.template || undefined
+  if (!message.template_encrypted) return undefined
+  return JSON.parse(decrypt(encryptionKey, message.template_encrypted)) as TemplateData
 }
 
 /** Gives up a text that is no use any more, without a carrier seeing it. */

@@ -1,9 +1,11 @@
+import { mobilePattern } from '@textgate/shared/territory'
 import { type CountryCode, getCountries, getExampleNumber } from 'libphonenumber-js/max'
+import maxMetadata from 'libphonenumber-js/max/metadata'
 import examples from 'libphonenumber-js/mobile/examples'
 import { describe, expect, it } from 'vitest'
 import { priorOf, UNLISTED } from '../fraud/destinations/prior'
 import { parsePhoneAnyType } from './index'
-import { countryOfNumber } from './territory'
+import { countryOfNumber, leadingDigits, sharedMobileBlocks } from './territory'
 
 describe('countryOfNumber: the territory a number belongs to', () => {
   it.each<[string, string | undefined, string]>([
@@ -72,6 +74,31 @@ describe('countryOfNumber: the territory a number belongs to', () => {
       expect(parsePhoneAnyType(e164).country).toBe(country)
       expect(parsePhoneAnyType(e164, 'GB', [country]).country).toBe(country)
     }
+  })
+})
+
+describe("sharedMobileBlocks: territories in their main country's mobile blocks", () => {
+  it('are the Crown Dependencies beside GB and Mayotte beside Réunion, nothing else', () => {
+    const listed = [...sharedMobileBlocks()].map(
+      ([main, { callingCode, territories }]) =>
+        [main, callingCode, territories.map((t) => t.country)] as const,
+    )
+    expect(listed).toEqual([
+      ['GB', '44', ['GG', 'IM', 'JE']],
+      ['RE', '262', ['YT']],
+    ])
+  })
+
+  it("reads every country's mobile pattern", () => {
+    const patterns = getCountries().flatMap((country) => mobilePattern(maxMetadata, country) ?? [])
+    expect(patterns.length).toBeGreaterThan(200)
+    for (const pattern of patterns)
+      expect(leadingDigits(pattern, 2).size, pattern).toBeGreaterThan(0)
+    expect(leadingDigits('7(?:4576|[59]24\\d)\\d{5}', 2)).toEqual(new Set(['74', '75', '79']))
+    expect(leadingDigits('(?:4[0-8]|50)\\d{4,8}', 3).size).toBe(100)
+    expect(leadingDigits('1?2\\d{3}', 2)).toEqual(
+      new Set(['12', ...[...'0123456789'].map((d) => `2${d}`)]),
+    )
   })
 })
 

@@ -3,6 +3,7 @@ import { routingProblems } from '../../testing/routing-problems'
 import { type CarrierAdapter, CarrierError, type OutgoingMessage } from '../carriers/types'
 import { createRouter } from './router'
 import { parseRoutingConfig } from './routing-file'
+import { routingWarnings } from './warnings'
 
 type Behaviour =
   | 'ok'
@@ -466,5 +467,98 @@ describe('routing file validation', () => {
         { SMSC_A: 'pw' },
       ),
     ).toEqual(['projects.*.rules.0.routes: every route of priority 0 has weight 0'])
+  })
+})
+
+describe('warnings: a rule for a main country leaves out its territories', () => {
+  const rule = (fields: { countries?: string[]; prefixes?: string[] }, carrier = 'a') =>
+    Object.assign({ routes: [{ carrier }] }, fields)
+  const warningsOf = (projects: unknown) => routingWarnings(config({ projects }))
+  const GB_ONLY = /^projects\.\*\.rules\.0: names GB but not GG, IM, JE, and no rule takes/
+  // Mobiles of each territory in GB's (and RE's) mobile blocks, as the router counts them.
+  const numbers = {
+    IM: '+447924123456',
+    JE: '+447797123456',
+    GG: '+447781123456',
+    YT: '+262639012345',
+  }
+  const unrouted = (projects: unknown, projectId = 'prj_shop') => {
+    const router = createRouter({ config: config({ projects }), adapters: new Map() })
+    return Object.entries(numbers)
+      .filter(([, to]) => router.plan(projectId, to).length === 0)
+      .map(([country]) => country)
+  }
+
+  it('names the territories, how to add them, and only when their numbers have no route', () => {
+    const projects = { '*': { rules: [rule({ countries: ['GB', 'FR'] })] } }
+    const warnings = warningsOf(projects)
+    expect(warnings).toEqual([expect.stringMatching(GB_ONLY)])
+    expect(warnings[0]).toContain('add "GG", "IM", "JE" to this rule\'s countries')
+    expect(warnings[0]).toContain('"prefixes": ["+44"]')
+    // What it says is what the router does: those numbers find no route (Mayotte's either, but
+    // no rule names RE).
+    expect(unrouted(projects)).toEqual(['IM', 'JE', 'GG', 'YT'])
+    expect(
+      createRouter({ config: config({ projects }), adapters: new Map() }).plan(
+        'prj_shop',
+        '+447400123456',
+      ),
+    ).not.toEqual([])
+  })
+
+  it('is not said when a catch-all takes them, in the project or in "*"', () => {
+    const catchAll = rule({}, 'b')
+    const cases = [
+      { '*': { rules: [rule({ countries: ['GB'] }), catchAll] } },
+      { prj_shop: { rules: [rule({ countries: ['GB'] })] }, '*': { rules: [catchAll] } },
+      { '*': { rules: [rule({ countries: ['GB'] }), rule({ prefixes: ['+44'] }, 'b')] } },
+      { '*': { rules: [rule({ countries: ['GB'] }), rule({ prefixes: ['+447'] }, 'b')] } },
+      { '*': { rules: [rule({ countries: ['GB', 'IM', 'JE', 'GG'] })] } },
+      { '*': { rules: [rule({ countries: ['GB', 'IM'] }), rule({ countries: ['JE', 'GG'] })] } },
+    ]
+    for (const projects of cases) {
+      expect(warningsOf(projects)).toEqual([])
+      expect(unrouted(projects).filter((country) => country !== 'YT')).toEqual([])
+    }
+  })
+
+  it('names only the territories nothing takes, per rule and project', () => {
+    const warnings = warningsOf({
+      prj_shop: { rules: [rule({ countries: ['GB', 'IM'] })] },
+      prj_news: { rules: [rule({ countries: ['GB'] }), rule({ countries: ['FR'] })] },
+      '*': { rules: [rule({ countries: ['JE'] }), rule({ countries: ['RE'] })] },
+    })
+    expect(warnings).toEqual([
+      expect.stringMatching(/^projects\.prj_shop\.rules\.0: names GB but not GG, and no rule/),
+      expect.stringMatching(/^projects\.prj_news\.rules\.0: names GB but not GG, IM, and no rule/),
+      expect.stringMatching(
+        /^projects\.\*\.rules\.1: names RE but not YT, .*"prefixes": \["\+262"\]/,
+      ),
+    ])
+  })
+
+  it('counts a prefix rule that takes some of their mobiles as taking them', () => {
+    // +447624 takes Manx Telecom's mobiles (not Sure's 07924): IM is left out of the warning.
+    const projects = {
+      '*': { rules: [rule({ countries: ['GB'] }), rule({ prefixes: ['+447624'] })] },
+    }
+    expect(warningsOf(projects)).toEqual([
+      expect.stringMatching(/^projects\.\*\.rules\.0: names GB but not GG, JE, and no rule/),
+    ])
+  })
+
+  it('is not said for a rule that would not take their mobiles anyway, nor for other plans', () => {
+    expect(
+      warningsOf({
+        '*': {
+          rules: [
+            rule({ countries: ['GB'], prefixes: ['+4420'] }), // London lines
+            rule({ countries: ['US'] }), // the NANP countries have area codes of their own
+            rule({ countries: ['RU'] }), // KZ's mobiles are in other blocks
+            rule({ countries: ['FI', 'IT', 'AU'] }), // AX's, VA's, CC's mobiles are theirs
+          ],
+        },
+      }),
+    ).toEqual([])
   })
 })

@@ -167,6 +167,8 @@ export async function updateEndpoint(
   // A new URL is another receiver: the old one's hold (its 429 or 503) does not bind it, and
   // the deliveries the hold moved go now (those on their own retry step keep it).
   const heldFor = url !== undefined && url !== row.url ? row.held_until : null
+  const enabling = input.enabled === true
+  const disabling = input.enabled === false && row.enabled === 1
   await db.transaction().execute(async (trx) => {
     if (heldFor !== null) {
       await trx
@@ -190,13 +192,10 @@ export async function updateEndpoint(
               ? null
               : JSON.stringify([...new Set(input.events)]),
         description: input.description,
-        // Enabling starts the failure clock afresh; disabling by hand says so.
-        ...(input.enabled === true
-          ? { enabled: 1, disabled_reason: null, failing_since: null }
-          : {}),
-        ...(input.enabled === false && row.enabled === 1
-          ? { enabled: 0, disabled_reason: 'manual' }
-          : {}),
+        // Enabling starts the failure clock afresh; disabling by hand says so (undefined: as is).
+        enabled: enabling ? 1 : disabling ? 0 : undefined,
+        disabled_reason: enabling ? null : disabling ? 'manual' : undefined,
+        failing_since: enabling ? null : undefined,
         updated_at: at,
       })
       .where('id', '=', row.id)

@@ -5,6 +5,7 @@ import { validate } from '../../http/body'
 import { ApiError } from '../../http/errors'
 import { parsePhoneAnyType } from '../../phone'
 import type { AuditRow } from '../../storage'
+import { withFields } from '../../with-fields'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { need } from '../security'
 
@@ -75,25 +76,29 @@ export function auditRoutes({ db, auditKey }: ProjectRoutesDeps) {
   return new Hono()
     .get('/', need('audit.read'), async (c) => {
       const { chain, phone, ...q } = query(c)
-      const rows = await listAudit(db, {
-        ...q,
-        projectId: chainOf(c, chain),
-        limit: q.limit ?? 100,
-        phone: phoneOf(phone),
-        auditKey,
-      })
+      const rows = await listAudit(
+        db,
+        withFields(q, {
+          projectId: chainOf(c, chain),
+          limit: q.limit ?? 100,
+          phone: phoneOf(phone),
+          auditKey,
+        }),
+      )
       return c.json({ entries: rows.map(present) })
     })
     .get('/export', need('audit.read'), async (c) => {
       const { chain, phone, ...q } = query(c)
       const projectId = chainOf(c, chain)
-      const rows = await listAudit(db, {
-        ...q,
-        projectId,
-        limit: 10_000,
-        phone: phoneOf(phone),
-        auditKey,
-      })
+      const rows = await listAudit(
+        db,
+        withFields(q, {
+          projectId,
+          limit: 10_000,
+          phone: phoneOf(phone),
+          auditKey,
+        }),
+      )
       const name = projectId === GLOBAL_CHAIN ? 'server' : projectId
       c.header('Content-Type', 'application/x-ndjson; charset=utf-8')
       c.header('Content-Disposition', `attachment; filename="audit-${name}.jsonl"`)

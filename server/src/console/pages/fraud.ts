@@ -8,6 +8,7 @@ import { ApiError } from '../../http/errors'
 import { can } from '../../operators'
 import { maskPhone } from '../../outbox/status'
 import { setFraudSettings } from '../../projects'
+import { withFields } from '../../with-fields'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { auditNote, need } from '../security'
 import { maskIp } from './verifications'
@@ -103,13 +104,12 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
       return c.json({
         events: events.map((e) => {
           const phone = full ? e.phone : maskPhone(e.phone)
-          return {
-            ...e,
+          return withFields(e, {
             phone,
             // A range keeps its open digits (its width) and is masked as its prefix is.
-            ...(e.range !== undefined ? { range: `${phone}${e.range.slice(e.phone.length)}` } : {}),
+            range: e.range === undefined ? undefined : `${phone}${e.range.slice(e.phone.length)}`,
             ip: full ? e.ip : maskIp(e.ip),
-          }
+          })
         }),
       })
     })
@@ -119,7 +119,7 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
       const full = can(c.get('role'), 'pii.read')
       return c.json({
         entries: entries.map((e) =>
-          full || e.kind !== 'phone' ? e : { ...e, value: maskPhone(e.value) },
+          full || e.kind !== 'phone' ? e : withFields(e, { value: maskPhone(e.value) }),
         ),
       })
     })
@@ -157,7 +157,7 @@ export function fraudRoutes({ db, now }: ProjectRoutesDeps) {
             issues: [{ path: `modes.${check}`, message: 'no such check' }],
           })
         }
-        stored[check] = { ...(stored[check] ?? {}), mode }
+        stored[check] = withFields(stored[check] ?? {}, { mode })
       }
       try {
         await setFraudSettings(db, project.id, stored)

@@ -28,6 +28,7 @@ import type { Project } from '../../storage'
 import { DEFAULT_TEMPLATES } from '../../templates'
 import { parseRegistrations, RegistrationsError } from '../../templates/registrations'
 import { codeMessage } from '../../verifications/code-message'
+import { withFields } from '../../with-fields'
 import { percentiles } from '../overview'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { redactSecrets } from '../redact'
@@ -76,8 +77,9 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
     return redactSecrets({
       carriers: routing.carriers.filter((carrier) => used.has(carrier.id)),
       projects,
-      ...(routing.retry ? { retry: routing.retry } : {}),
-      ...(routing.breaker ? { breaker: routing.breaker } : {}),
+      // Absent from the file: undefined, left out of the JSON answer.
+      retry: routing.retry,
+      breaker: routing.breaker,
     })
   }
 
@@ -172,7 +174,7 @@ export function messagingRoutes({ db, router, routing, now }: ProjectRoutesDeps)
       // A code of the project's length, as the real text would carry.
       const code = '1234567890'.repeat(2).slice(0, project.code_length)
       const { body } = codeMessage(
-        { ...project, message_templates: JSON.stringify(templates) },
+        withFields(project, { message_templates: JSON.stringify(templates) }),
         to.e164,
         code,
         allowedOrigins(project)[0] ?? null,

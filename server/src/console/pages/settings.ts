@@ -22,6 +22,7 @@ import { endAllSessions } from '../../operators/sessions'
 import { allowedCountries, allowedOrigins, consentVersions, normalizeOrigin } from '../../projects'
 import type { Project } from '../../storage'
 import { SigningKeyError, signingKeyWithdrawn, type WithdrawResult } from '../../tokens'
+import { withFields } from '../../with-fields'
 import { asApiError } from '../auth-routes'
 import type { ProjectRoutesDeps } from '../project-routes'
 import { auditNote, ipAllowed, ipAllowlist, need } from '../security'
@@ -149,29 +150,39 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
           : input.allowedCountries?.length
             ? JSON.stringify([...new Set(input.allowedCountries)])
             : null
-      const changes = {
-        ...(input.name === undefined ? {} : { name: input.name }),
-        ...(input.brand === undefined ? {} : { brand: input.brand }),
-        ...(origins === undefined ? {} : { allowed_origins: JSON.stringify(origins) }),
-        ...(countries === undefined ? {} : { allowed_countries: countries }),
-        ...(input.codeLength === undefined ? {} : { code_length: input.codeLength }),
-        ...(input.consentVersions === undefined
-          ? {}
-          : {
-              consent_versions: input.consentVersions?.length
-                ? JSON.stringify([...new Set(input.consentVersions)])
-                : null,
-            }),
-        ...(input.ipAllowlist === undefined
-          ? {}
-          : { ip_allowlist: input.ipAllowlist.length ? JSON.stringify(input.ipAllowlist) : null }),
+      // Only the fields the request names: a field left out is not a field set to nothing.
+      const changes: Partial<
+        Pick<
+          Project,
+          | 'name'
+          | 'brand'
+          | 'allowed_origins'
+          | 'allowed_countries'
+          | 'code_length'
+          | 'consent_versions'
+          | 'ip_allowlist'
+        >
+      > = {}
+      if (input.name !== undefined) changes.name = input.name
+      if (input.brand !== undefined) changes.brand = input.brand
+      if (origins !== undefined) changes.allowed_origins = JSON.stringify(origins)
+      if (countries !== undefined) changes.allowed_countries = countries
+      if (input.codeLength !== undefined) changes.code_length = input.codeLength
+      if (input.consentVersions !== undefined) {
+        changes.consent_versions = input.consentVersions?.length
+          ? JSON.stringify([...new Set(input.consentVersions)])
+          : null
+      }
+      if (input.ipAllowlist !== undefined) {
+        changes.ip_allowlist = input.ipAllowlist.length ? JSON.stringify(input.ipAllowlist) : null
       }
       if (Object.keys(changes).length) {
         await db.updateTable('projects').set(changes).where('id', '=', project.id).execute()
         // Keys carry their project's settings in the key cache: starts see the change at once.
         forgetCachedKeys(db)
       }
-      const updated = { ...project, ...changes }
+      // withFields, typed for a partial change: the project with the fields the request set.
+      const updated: Project = Object.assign({}, project, changes)
       auditNote(c, {
         action: 'settings.update',
         target: project.id,
@@ -205,7 +216,7 @@ export function settingsRoutes({ db, tokens, publicUrl, now, logger }: ProjectRo
       auditNote(c, {
         action: 'keys.revoke',
         target: c.req.param('keyId'),
-        before: result.revoked ? { ...result.key, revokedAt: null } : result.key,
+        before: result.revoked ? withFields(result.key, { revokedAt: null }) : result.key,
         after: result.key,
       })
       return c.json({ revoked: result.revoked, key: result.key })
