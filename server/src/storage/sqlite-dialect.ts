@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  CompiledQuery,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -136,8 +137,16 @@ class LockedDriver implements Driver {
     }
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.#driver.beginTransaction(connection, settings)
+  /**
+   * `begin immediate`: the transaction takes the file's write lock at its start, waiting for it
+   * as long as `busy_timeout` allows, as the writer thread's do. Every transaction here writes,
+   * and most read first (the audit chain's last entry, a key's row): begun deferred, one whose
+   * snapshot another connection wrote past before its first write (the CLI beside a running
+   * server, or servers sharing a file) failed at once with "database is locked"
+   * (SQLITE_BUSY_SNAPSHOT), which no wait can mend.
+   */
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings) {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
