@@ -113,9 +113,10 @@ describe('the widget with the keyboard only', () => {
     await page.close()
   }, 60_000)
 
-  it('sends a Manx +44 7924 number with the GB its own parse found; the server counts it as IM', async () => {
-    // Sure's 07924 is in GB's ranges too: the widget (libphonenumber-js) reads GB and says so in
-    // the start's `country`; the server reads the country from the number (phone/territory.ts).
+  it('sends a Manx +44 7924 number as IM, as the server counts it', async () => {
+    // Sure's 07924 is in GB's ranges too (libphonenumber-js reads GB): the widget reads it by the
+    // server's rule (@textgate/shared/territory) and sends IM; the server reads the country from
+    // the number whatever the widget sends.
     const isles = createProject(demo.textgate.env, 'Isles store', [demo.url])
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await page.goto(demo.url)
@@ -133,7 +134,7 @@ describe('the widget with the keyboard only', () => {
     const response = await started
     expect(JSON.parse(response.request().postData() ?? '{}')).toMatchObject({
       phone: '+447924123456',
-      country: 'GB',
+      country: 'IM',
     })
     expect(response.status()).toBe(201)
     const { id } = (await response.json()) as { id: string }
