@@ -11,9 +11,9 @@ import {
   SignJWT,
 } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startJwksIssuer } from '../../testing/jwks-issuer'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
 import { decrypt, deriveSecrets } from '../secrets'
-import type { DialectName } from '../storage'
 import { createTokenService, JWKS_MAX_AGE_SECONDS, PREPUBLISH_MS, type TokenService } from './index'
 
 const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')
@@ -410,29 +410,6 @@ for (const dialect of DIALECTS) {
   })
 }
 
-/**
- * A token issuer on a fresh database with its JWKS on loopback, as a store server fetches it;
- * `onFetch` is called for every request (any path; only the JWKS path is answered).
- */
-async function jwksIssuer(dialect: DialectName, onFetch: () => void) {
-  const storage = await createTestStorage(dialect)
-  let tokens: TokenService | undefined
-  const server = createServer(async (req, res) => {
-    onFetch()
-    if (req.url !== '/.well-known/jwks.json' || !tokens) {
-      res.writeHead(404).end()
-      return
-    }
-    res.setHeader('Content-Type', 'application/json')
-    res.end(JSON.stringify(await tokens.jwks()))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
-  await tokens.ensureSigningKey()
-  return { storage, tokens, issuer, server }
-}
-
 for (const dialect of DIALECTS) {
   describe(`verifyPhoneToken (store servers, ${dialect})`, () => {
     let storage: TestStorage
@@ -443,7 +420,7 @@ for (const dialect of DIALECTS) {
     let strangerStorage: TestStorage | undefined
 
     beforeAll(async () => {
-      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => jwksRequests++))
+      ;({ storage, tokens, issuer, server } = await startJwksIssuer(dialect, () => jwksRequests++))
     })
     afterAll(async () => {
       server.close()
@@ -688,7 +665,7 @@ for (const dialect of DIALECTS) {
     let issuer: string
 
     beforeAll(async () => {
-      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => {}))
+      ;({ storage, tokens, issuer, server } = await startJwksIssuer(dialect, () => {}))
     })
     afterAll(async () => {
       server.close()
@@ -748,97 +725,5 @@ for (const dialect of DIALECTS) {
         reason: 'invalid_token',
       })
     })
-  })
-
-  describe(`verifyPhoneToken's key cache across a rotation (${dialect})`, () => {
-    let storage: TestStorage
-    let tokens: TokenService
-    let server: Server
-    let issuer: string
-    let jwksRequests = 0
-
-    beforeAll(async () => {
-      ;({ storage, tokens, issuer, server } = await jwksIssuer(dialect, () => jwksRequests++))
-    })
-    afterAll(async () => {
-      server.close()
-      await storage.dispose()
-    })
-
-    it("verifies a token of the new key right after a rotation, and the old key's still", async () => {
-      const old = await tokens.issue(input)
-      await verifyPhoneToken(old, { issuer, audience: 'prj_a' })
-      const before = jwksRequests
-      const { kid } = await tokens.rotate({ now: true })
-      const fresh = await tokens.issue(input)
-      expect(decodeProtectedHeader(fresh).kid).toBe(kid)
-      // Within seconds of the first fetch: jose's cooldown alone refused this as unknown_key.
-      const claims = await verifyPhoneToken(fresh, { issuer, audience: 'prj_a' })
-      expect(claims.phone_number).toBe(input.phone)
-      expect(jwksRequests - before).toBe(1)
-      await verifyPhoneToken(old, { issuer, audience: 'prj_a' })
-      expect(jwksRequests - before).toBe(1)
-    })
-
-    const withKid = (token: string, kid: string) => {
-      const [h, p, s] = token.split('.') as [string, string, string]
-      const header = JSON.parse(Buffer.from(h, 'base64url').toString())
-      return `${Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url')}.${p}.${s}`
-    }
-    const outcome = (token: string) =>
-      verifyPhoneToken(token, { issuer, audience: 'prj_a' }).then(
-        () => 'ok',
-        (error: PhoneTokenError) => error.code,
-      )
-
-    it('fetches the JWKS at most once per 5 s for any number of tokens with made-up kids', async () => {
-      const token = await tokens.issue(input)
-      const before = jwksRequests
-      const started = Date.now()
-      // Two bursts, the second while the first's fetch is under way or just done: each made-up
-      // kid waits for a fetch that started after it came, and there is one per 5 s at most.
-      const first = Array.from({ length: 40 }, (_, i) => outcome(withKid(token, `made-up-${i}`)))
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      const second = Array.from({ length: 40 }, (_, i) => outcome(withKid(token, `later-${i}`)))
-      const codes = await Promise.all([...first, ...second])
-      expect(new Set(codes)).toEqual(new Set(['unknown_key']))
-      const fetches = jwksRequests - before
-      expect(fetches).toBeGreaterThanOrEqual(1)
-      expect(fetches).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 5_000))
-      const after = jwksRequests
-      // The real key still verifies from the cache.
-      await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
-      expect(jwksRequests).toBe(after)
-    }, 30_000)
-
-    it("verifies a new key's token that comes right after made-up kids, waiting instead of refusing it", async () => {
-      const token = await tokens.issue(input)
-      await verifyPhoneToken(token, { issuer, audience: 'prj_a' })
-      // Someone sends a made-up kid: its fetch finds nothing.
-      expect(await outcome(withKid(token, 'made-up-before-rotation'))).toBe('unknown_key')
-      const { kid } = await tokens.rotate({ now: true })
-      const fresh = await tokens.issue(input)
-      expect(decodeProtectedHeader(fresh).kid).toBe(kid)
-      const started = Date.now()
-      // The 30 s cooldown refused this as unknown_key; now it waits for the next fetch.
-      expect(await outcome(fresh)).toBe('ok')
-      expect(Date.now() - started).toBeLessThan(7_000)
-    }, 30_000)
-
-    it("stops verifying a withdrawn key's tokens at the next fetch: at once on the first token of its successor", async () => {
-      const compromised = await tokens.issue(input)
-      await verifyPhoneToken(compromised, { issuer, audience: 'prj_a' })
-      const kid = decodeProtectedHeader(compromised).kid as string
-      const { newKid } = await tokens.withdraw(kid, { rotate: true })
-      // The store's cache still holds the key until it fetches again (at the latest after
-      // 5 minutes); the server's redeem refuses the token at once.
-      expect(await outcome(compromised)).toBe('ok')
-      expect((await tokens.redeem(compromised, 'prj_a', 'live')).valid).toBe(false)
-      const fresh = await tokens.issue(input)
-      expect(decodeProtectedHeader(fresh).kid).toBe(newKid)
-      expect(await outcome(fresh)).toBe('ok')
-      // That fetch dropped the withdrawn key: tokens made with it are refused from now on.
-      expect(await outcome(compromised)).toBe('unknown_key')
-    }, 30_000)
   })
 }
