@@ -6,9 +6,9 @@
  * requests, parses as Prometheus text with no attacker input in a label and no secret.
  */
 import { request } from 'node:http'
+import { checkResponse } from '@textgate/server/testing/openapi-contract'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkResponse } from '../../server/src/openapi/contract.testing'
 import {
   type CreatedProject,
   createProject,

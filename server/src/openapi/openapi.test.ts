@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness, ORIGIN } from '../../testing/harness'
-import { checkResponse } from './contract.testing'
+import { checkResponse } from '../../testing/openapi-contract'
 import type { buildOpenApiDocument } from './document'
 
 describe('OpenAPI document', () => {

@@ -8,7 +8,7 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { ANY_ROUTE_STATUSES, buildOpenApiDocument } from './document'
+import { ANY_ROUTE_STATUSES, buildOpenApiDocument } from '../src/openapi/document'
 
 interface Compiled {
   pattern: RegExp
