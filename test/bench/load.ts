@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import { type Answer, ConnectionPool, type PacedRequest, requestBytes } from './paced-client'
-import { quantileOf } from './quantile'
+import { bucketsOf, quantileOf } from './quantile'
 import {
   clientIp,
   type LoadKind,
@@ -149,6 +149,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       elapsed,
       p50: quantileOf(latencies, 0.5),
       p99: quantileOf(latencies, 0.99),
+      latencyBuckets: bucketsOf(latencies),
       measured: true,
     }
   }
@@ -230,6 +231,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       elapsed,
       p50: quantileOf(latencies, 0.5),
       p99: quantileOf(latencies, 0.99),
+      latencyBuckets: bucketsOf(latencies),
       measured,
     }
   }
@@ -245,6 +247,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     perSecond: measured.sent / measured.elapsed,
     p50: measured.p50,
     p99: measured.p99,
+    latencyBuckets: measured.latencyBuckets,
     warmupRequests,
     exhausted,
   }

@@ -3,6 +3,8 @@
  * requests carry: shared by verify.bench.ts and load.ts.
  * @module
  */
+import type { LatencyBuckets } from './quantile'
+
 export type LoadKind = 'echo' | 'start' | 'check' | 'peer-send' | 'peer-verify'
 
 export interface LoadSpec {
@@ -43,6 +45,8 @@ export interface LoadResult {
   perSecond: number
   p50: number
   p99: number
+  /** Every measured request's latency in 10 µs buckets, so rounds can be pooled (./quantile.ts). */
+  latencyBuckets: LatencyBuckets
   /** Requests the warm-up sent (and numbers or supply it consumed). */
   warmupRequests: number
   /** True when a supply-limited run ran out before its duration. */

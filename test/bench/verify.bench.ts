@@ -37,7 +37,7 @@
  * Half-rate rows run twice: with autocannon's rate (each second's quota sent as fast as answers
  * come, then a pause: the maximum rate half of the time) and evenly paced (open loop), in
  * BENCH_HALF_ROUNDS rounds (BENCH_ROUNDS by default) on one server; each kind keeps its median
- * p99 round.
+ * p99 round, and prints beside it the p99 of all its rounds' requests together (./quantile.ts).
  *
  * Every row also records the host's steal while it was measured (the share of the CPUs' time the
  * hypervisor gave to other work, /proc/stat): from 2 % up the row is marked "host busy".
@@ -107,7 +107,7 @@ import {
   threadShares,
   threadTimes,
 } from './proc-cpu'
-import { quantileOf } from './quantile'
+import { quantileOf, quantileOfBuckets } from './quantile'
 import { HIGH, RAISED_LIMITS } from './raised-limits'
 import { clientIp, type LoadKind, type LoadResult, type LoadSpec, phoneNumber } from './traffic'
 
@@ -216,6 +216,8 @@ interface Row extends LoadResult {
   drainSeconds?: number
   /** Start rows: texts still due in the outbox when the load ended. */
   queued?: number
+  /** Half-rate rows of several rounds: the p99 of every round's requests together, ms. */
+  pooledP99?: number
   /** With BENCH_LOOP_DELAY: the servers' event-loop delay while the row was measured. */
   loop?: LoopDelay
   /** With BENCH_THREADS: where the first server's threads spent the measured seconds. */
@@ -932,10 +934,24 @@ async function halfRateRows(
         median(list, (row) => row.p99),
         list,
       )
-      rows[`${c.prefix}${key}`] =
-        list.length > 1
-          ? { ...kept, name: `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')})` }
-          : kept
+      if (list.length <= 1) {
+        rows[`${c.prefix}${key}`] = kept
+        continue
+      }
+      // The median round's p99 is the row's; the p99 of every round's requests taken together
+      // is printed beside it, since one bad round of three moves it and not the median.
+      const pooledP99 = quantileOfBuckets(
+        list.map((row) => row.latencyBuckets),
+        0.99,
+      )
+      rows[`${c.prefix}${key}`] = {
+        ...kept,
+        name: `${kept.name} (p99 ${list.map((r) => r.p99.toFixed(2)).join(' / ')}; all rounds ${pooledP99.toFixed(2)})`,
+        pooledP99,
+      }
+      console.log(
+        `  ${c.label}${kinds.find((k) => k.key === key)?.name}: p99 of the median round ${kept.p99.toFixed(2)} ms, of all ${list.length} rounds' ${list.reduce((n, r) => n + r.requests, 0)} requests together ${pooledP99.toFixed(2)} ms`,
+      )
     }
   })
   // The p99 of this checkout's row ÷ the other's, round by round.
@@ -1571,7 +1587,7 @@ async function main() {
   mkdirSync(TMP, { recursive: true })
   writeFileSync(
     join(TMP, 'bench-verify.json'),
-    `${JSON.stringify({ ...out, rows, pairedRatios, halfP99Ratios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, null, 2)}\n`,
+    `${JSON.stringify({ ...out, rows, pairedRatios, halfP99Ratios, scale, memory, leak, problems, loadAverageAtEnd: loadavg() }, (key, value) => (key === 'latencyBuckets' ? undefined : value), 2)}\n`,
   )
   if (problems.length > 0) {
     console.error(`\n${problems.map((p) => `- ${p}`).join('\n')}\nThe run is INVALID.`)
