@@ -124,7 +124,10 @@ for (const dialect of DIALECTS) {
         // The 30 s cooldown refused this as unknown_key; now it waits for the next fetch: the
         // interval after the made-up kid's, and no longer.
         expect(await outcome(fresh, at)).toBe('ok')
-        expect(Date.now() - started).toBeGreaterThanOrEqual(4_000)
+        // (Its fetch came 5 s after the made-up kid's; the rotation and the issue in between take
+        // milliseconds, seconds at most on a loaded machine: a refusal or a fetch at once takes
+        // none of this.)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2_500)
         expect(Date.now() - started).toBeLessThan(7_000)
       }))
 
@@ -144,8 +147,8 @@ for (const dialect of DIALECTS) {
         expect(decodeProtectedHeader(fresh).kid).toBe(newKid)
         const started = Date.now()
         expect(await outcome(fresh, at)).toBe('ok')
-        // Its kid was new: fetched at once, with no interval to wait for.
-        expect(Date.now() - started).toBeLessThan(2_000)
+        // Its kid was new: fetched at once, with no interval (5 s) to wait for.
+        expect(Date.now() - started).toBeLessThan(3_000)
         // That fetch dropped the withdrawn key: tokens made with it are refused from now on.
         expect(await outcome(compromised, at)).toBe('unknown_key')
       }))
