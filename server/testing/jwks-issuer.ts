@@ -13,7 +13,19 @@ export interface JwksIssuer {
   server: Server
 }
 
-const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')
+/** The encryption key of the token tests' signing keys. */
+export const { encryptionKey: TOKEN_ENCRYPTION_KEY } = deriveSecrets(
+  'token-test-secret-that-is-long-enough!',
+)
+
+/** A live verification of a UK mobile, as the token tests issue tokens for. */
+export const TOKEN_INPUT = {
+  projectId: 'prj_a',
+  verificationId: 'ver_1',
+  mode: 'live' as const,
+  phone: '+447400123123',
+  consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
+}
 
 /**
  * A token issuer on a fresh database with its JWKS on loopback, as a store server fetches it.
@@ -38,7 +50,7 @@ export async function startJwksIssuer(
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  tokens = createTokenService({ db: storage.db, encryptionKey, issuer })
+  tokens = createTokenService({ db: storage.db, encryptionKey: TOKEN_ENCRYPTION_KEY, issuer })
   await tokens.ensureSigningKey()
   return { storage, tokens, issuer, server }
 }

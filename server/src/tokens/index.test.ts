@@ -11,21 +11,16 @@ import {
   SignJWT,
 } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startJwksIssuer } from '../../testing/jwks-issuer'
+import {
+  TOKEN_ENCRYPTION_KEY as encryptionKey,
+  TOKEN_INPUT as input,
+  startJwksIssuer,
+} from '../../testing/jwks-issuer'
 import { createTestStorage, DIALECTS, type TestStorage } from '../../testing/storage'
-import { decrypt, deriveSecrets } from '../secrets'
+import { decrypt } from '../secrets'
 import { createTokenService, JWKS_MAX_AGE_SECONDS, PREPUBLISH_MS, type TokenService } from './index'
 
-const { encryptionKey } = deriveSecrets('token-test-secret-that-is-long-enough!')
 const ISSUER = 'https://verify.example'
-const input = {
-  projectId: 'prj_a',
-  verificationId: 'ver_1',
-  mode: 'live' as const,
-  phone: '+447400123123',
-  consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
-}
-
 /**
  * Other spellings of a token's signature that lenient base64url decoders (jose's) read as the
  * same bytes: padding, whitespace, `+/`, and the last character with its unused bits set.

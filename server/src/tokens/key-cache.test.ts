@@ -1,7 +1,7 @@
 import { PhoneTokenError, verifyPhoneToken } from '@textgate/store'
 import { decodeProtectedHeader } from 'jose'
 import { describe, it } from 'vitest'
-import { type JwksIssuer, startJwksIssuer } from '../../testing/jwks-issuer'
+import { TOKEN_INPUT as input, type JwksIssuer, startJwksIssuer } from '../../testing/jwks-issuer'
 import { DIALECTS } from '../../testing/storage'
 import type { DialectName } from '../storage'
 
@@ -14,14 +14,6 @@ import type { DialectName } from '../storage'
  * verifyPhoneToken keeps one per JWKS URL for the life of the process). The tests share no keys
  * and no fetch times, so they run at once, and each waits only for the interval it is about.
  */
-
-const input = {
-  projectId: 'prj_a',
-  verificationId: 'ver_1',
-  mode: 'live' as const,
-  phone: '+447400123123',
-  consent: { version: 'tos-3', at: Date.parse('2026-11-25T12:00:00Z') },
-}
 
 interface Issuer extends JwksIssuer {
   /** JWKS requests the issuer has had. */
