@@ -91,8 +91,13 @@ interface Row {
   readonly bucket: number
   /** Its whole count: the table's and what is counted here. Undefined until known (read). */
   count: number | undefined
-  /** Counted here and not yet written; above zero, the row is in the list to write. */
+  /**
+   * Counted here and not yet written: below zero when what was reserved is given back (a spend
+   * reservation for a text not sent), and zero again when a change is undone before a flush.
+   */
   unwritten: number
+  /** In the list to write (`unwritten` below), once, whatever `unwritten` went through since. */
+  listed: boolean
   /** Counted here and being written by a flush under way: the row stays in memory meanwhile. */
   writing: number
   /** The last plan that named it: a plan never pushes out a row it named itself. */
@@ -264,6 +269,7 @@ export function writeBehindCounters(
       bucket,
       count: undefined,
       unwritten: 0,
+      listed: false,
       writing: 0,
       planned: 0,
       known: false,
@@ -278,10 +284,10 @@ export function writeBehindCounters(
     const oldest = (a: Row | undefined, b: Row | undefined) =>
       a === undefined || (b !== undefined && a.bucket <= b.bucket) ? a : b
     const out = oldest(oldest(row0, row1), row2)
-    if (out !== undefined && (out.unwritten > 0 || out.writing > 0 || out.planned === plans))
-      counter.older = [...(older ?? []), out]
+    const held = (r: Row) => r.listed || r.writing !== 0 || r.planned === plans
+    if (out !== undefined && held(out)) counter.older = [...(older ?? []), out]
     else if (older !== undefined) {
-      const waiting = older.filter((r) => r.unwritten > 0 || r.writing > 0 || r.planned === plans)
+      const waiting = older.filter(held)
       counter.older = waiting.length > 0 ? waiting : undefined
     }
     if (out === row0) counter.row0 = row
@@ -434,10 +440,14 @@ export function writeBehindCounters(
           row.call = call
           row.count = (row.count as number) + amount
           const counter = counters[i] as Counter
-          if (row.unwritten === 0) {
+          // Listed once: a count that went back to zero (a reservation given back) and then
+          // moved again is still one row to write, not two (PostgreSQL refuses an upsert that
+          // names one row twice).
+          if (!row.listed) {
             const first = keys[i] as Counter
             unwritten.push({ first, counter, row })
             pinned.set(first.key, first)
+            row.listed = true
           }
           row.unwritten += amount
           if (!row.known) {
@@ -496,6 +506,7 @@ export function writeBehindCounters(
         }
         row.writing += row.unwritten
         row.unwritten = 0
+        row.listed = false
         return { place, out }
       })
       pairs.sort((a, b) => inRowOrder(a.out, b.out))
@@ -520,9 +531,10 @@ export function writeBehindCounters(
             for (let i = from; i < rows.length; i++) {
               const { first, counter, row } = taken[i] as Unwritten
               const count = (rows[i] as CounterRow).count
-              if (row.unwritten === 0) {
+              if (!row.listed) {
                 unwritten.push({ first, counter, row })
                 pinned.set(first.key, first)
+                row.listed = true
               }
               row.unwritten += count
               row.writing -= count
