@@ -502,15 +502,39 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
       )
       expect(decisions).toEqual(['allow', 'allow', 'block'])
       expect(gb.map((r) => r.status)).toEqual([201, 201, 201])
-      // France has budget left, then the project's 0.25 runs out.
+      // The project has spent 0.10 (GB's decoy sent nothing and was not charged): France takes
+      // two texts to its own cap, Germany one more to the project's 0.25, and the next is refused.
       expect((await start(publishableKey, '+33612345001')).status).toBe(201)
       expect((await start(publishableKey, '+33612345002')).status).toBe(201)
-      const over = await start(publishableKey, '+33612345003')
+      expect((await start(publishableKey, '+4915112345001')).status).toBe(201)
+      const over = await start(publishableKey, '+4915112345002')
       expect(over.status).toBe(403)
       expect(over.json.error.code).toBe('blocked')
       // A new UTC day, a new budget.
       h.advance(24 * 3_600_000)
       expect((await start(publishableKey, '+33612345004')).status).toBe(201)
+    })
+
+    it("charges the project nothing for a pumped country's decoys past its cap", async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'off' },
+        destinations: { mode: 'off' },
+        conversion: { mode: 'off' },
+        spend: { dailyCountryCap: 0.1, dailyProjectCap: 0.25, defaultCostPerSms: 0.05 },
+      })
+      // GB's cap takes two texts; then forty more starts there are decoys.
+      const pumped = []
+      for (let i = 0; i < 42; i++) pumped.push(await start(publishableKey, `+4474001${500 + i}00`))
+      expect(pumped.every((r) => r.status === 201)).toBe(true)
+      const last = await details(secretKey, pumped[41]?.json.id)
+      expect(last.risk.reasons).toContain('block:spend.country')
+      // Shoppers elsewhere still get their texts: the project has spent 0.10 of its 0.25.
+      for (const phone of ['+33612345101', '+33612345102', '+4915112345101']) {
+        const shopper = await start(publishableKey, phone)
+        expect(shopper.status).toBe(201)
+        expect((await details(secretKey, shopper.json.id)).risk.decision).toBe('allow')
+      }
+      expect((await start(publishableKey, '+4915112345102')).status).toBe(403)
     })
   })
 

@@ -222,6 +222,28 @@ export function createFraudGuard({
     await Promise.all(checks.map((check) => check.afterSent?.(ctx, deps)))
   }
 
+  /**
+   * Gives back what the `reserve` checks reserved with `ctx`, for a text that is not sent. Never
+   * throws: a release that fails is logged (the caps then keep that cost). A decoy's answer does
+   * not wait for it (the in-memory counters give back at once; no slower answer tells a decoy
+   * apart); whatever awaits the returned promise has it done.
+   */
+  function giveBack(ctx: FraudContext): Promise<void> {
+    const released = Promise.allSettled(reserving.map((check) => check.release?.(ctx, deps))).then(
+      (results) => {
+        for (const result of results) {
+          if (result.status === 'rejected') {
+            requestLogger(logger, ctx.request)?.warn(
+              { err: result.reason },
+              'fraud guard: could not give back the cost of a text not sent',
+            )
+          }
+        }
+      },
+    )
+    return behind.track(released)
+  }
+
   return {
     settingsOf,
 
@@ -316,6 +338,11 @@ export function createFraudGuard({
             )
           }
         }
+        // Over a cap: no text goes, so the cost it reserved is given back (the caps count only
+        // what is sent). Kept, it would fill the project's cap with texts never sent: a pumped
+        // country at its own cap would go on charging the project for its decoys until every
+        // other country's shoppers were refused for the day.
+        if (decision === 'block') void giveBack(ctx)
       }
 
       const findings = enforced
@@ -348,7 +375,10 @@ export function createFraudGuard({
       )
       const holding = held.enforced.flatMap((r) => r.findings).filter((f) => f.decision === 'block')
       const reserved = holding.length > 0 ? undefined : await runChecks(reserving, ctx)
-      const findings = [...holding, ...(reserved?.enforced.flatMap((r) => r.findings) ?? [])]
+      const overCap = reserved?.enforced.flatMap((r) => r.findings) ?? []
+      // A resend over a cap sends nothing: what it reserved goes back at once, as for a start.
+      if (overCap.length > 0) void giveBack(ctx)
+      const findings = [...holding, ...overCap]
       if (findings.length > 0) {
         await recordRefusal(
           ctx,
@@ -359,7 +389,11 @@ export function createFraudGuard({
           findings,
         )
       }
-      return { ctx, decoy: findings.length > 0, reserved: reserved !== undefined }
+      return {
+        ctx,
+        decoy: findings.length > 0,
+        reserved: reserved !== undefined && overCap.length === 0,
+      }
     },
 
     /** A resend's text was queued: counted as a code sent (unless a decoy). Never throws. */
@@ -380,18 +414,7 @@ export function createFraudGuard({
      */
     async releaseResend(reservation: ResendReservation): Promise<void> {
       if (!reservation.reserved) return
-      const { ctx } = reservation
-      const released = await Promise.allSettled(
-        reserving.map((check) => check.release?.(ctx, deps)),
-      )
-      for (const release of released) {
-        if (release.status === 'rejected') {
-          requestLogger(logger, ctx.request)?.warn(
-            { err: release.reason },
-            'fraud guard: could not give back the cost of a resend not sent',
-          )
-        }
-      }
+      await giveBack(reservation.ctx)
     },
 
     /** Records the decision with the verification it produced (inside its transaction). */
