@@ -566,7 +566,7 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     it('pay like first texts: past the cap a resend is a decoy', async () => {
       const { publishableKey, secretKey } = await shop({
         velocity: { mode: 'off' },
-        spend: { dailyCountryCap: 0.1, defaultCostPerSms: 0.05 },
+        spend: { dailyCountryCap: 0.1, dailyProjectCap: 0.15, defaultCostPerSms: 0.05 },
       })
       const started = await start(publishableKey, '+447400210021')
       const resend = () =>
@@ -588,6 +588,9 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
         outcome: 'resend_suppressed',
         reasons: ['block:spend.country'],
       })
+      // The suppressed resend was not charged: the project has spent 0.10 of its 0.15.
+      expect((await start(publishableKey, '+33612345201')).status).toBe(201)
+      expect((await start(publishableKey, '+33612345202')).status).toBe(403)
     })
   })
 
