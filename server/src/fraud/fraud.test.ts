@@ -538,6 +538,35 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     })
   })
 
+  describe('idempotent starts', () => {
+    it('charge the spend caps once for requests that raced with one Idempotency-Key', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { mode: 'off' },
+        // This test is about the caps: nothing else holds the range's starts.
+        destinations: { mode: 'off' },
+        conversion: { mode: 'off' },
+        // Room for all eight at once: each reserves before they learn which one is written.
+        spend: { dailyCountryCap: 1, dailyProjectCap: 0.4, defaultCostPerSms: 0.05 },
+      })
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          h.call('POST', '/v1/verifications', {
+            key: publishableKey,
+            body: { phone: '+447400160016', consent: CONSENT },
+            headers: { 'X-Forwarded-For': '198.51.100.7', 'Idempotency-Key': 'cart-7' },
+          }),
+        ),
+      )
+      expect(new Set(results.map((r) => r.json.id)).size).toBe(1)
+      expect(await h.inbox(secretKey, '+447400160016')).toHaveLength(1)
+      // One text sent (0.05 of the project's 0.40): seven more fit, then the cap is reached.
+      for (let i = 0; i < 7; i++) {
+        expect((await start(publishableKey, `+44740016002${i}`)).status).toBe(201)
+      }
+      expect((await start(publishableKey, '+447400160030')).status).toBe(403)
+    })
+  })
+
   describe('settings naming no country', () => {
     it('are refused when given, and still read when stored before the check', async () => {
       const { project, publishableKey } = await shop({ spend: { costs: { GB: 0.04 } } })

@@ -417,6 +417,17 @@ export function createFraudGuard({
       await giveBack(reservation.ctx)
     },
 
+    /**
+     * A start assessed but not written after all (another request with its Idempotency-Key
+     * won the race and is replayed instead, or the write failed): what it reserved is given
+     * back, so the caps count only what was sent. Never throws.
+     */
+    async releaseStart(assessment: Assessment & { ctx: FraudContext }): Promise<void> {
+      // A decoy reserved nothing (its cost went to the saved tally, or was given back).
+      if (assessment.decoy) return
+      await giveBack(assessment.ctx)
+    },
+
     /** Records the decision with the verification it produced (inside its transaction). */
     async record(
       trx: RowWriter,

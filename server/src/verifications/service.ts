@@ -275,6 +275,8 @@ export function createVerificationService({
           })
         }
       } catch (error) {
+        // Nothing of this start was written, so no text goes: its reservation goes back.
+        await fraud.releaseStart(risk)
         if (error instanceof IdempotencyRace && idempotencyKey) {
           const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)
           if (replay) return replay
