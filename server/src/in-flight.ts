@@ -140,3 +140,54 @@ export class WaitingById<T> {
     this.#slots = slots
   }
 }
+
+/**
+ * Work under way by key (a keyed request this process is still answering), for a repeat of it to
+ * wait for. Few are under way at once (one a connection at most), so the keys sit in an array
+ * scanned in order and reused: no Map gains and loses an entry per request (see above). A
+ * thousand under way cost a start about a thousand string comparisons that differ early.
+ * @example
+ * const first = underWay.get(key)
+ * if (first) await first.catch(() => {})
+ * else await underWay.track(key, answer())
+ */
+export class UnderWayByKey {
+  #keys: (string | undefined)[] = []
+  #work: (Promise<unknown> | undefined)[] = []
+  #size = 0
+
+  /** The work under way for `key`, if any. */
+  get(key: string): Promise<unknown> | undefined {
+    for (let i = 0; i < this.#size; i++) if (this.#keys[i] === key) return this.#work[i]
+    return undefined
+  }
+
+  /** Keeps `work` under `key` until it settles; returns it. */
+  track<T>(key: string, work: Promise<T>): Promise<T> {
+    const at = this.#size++
+    this.#keys[at] = key
+    this.#work[at] = work
+    const settled = () => {
+      const i = this.#work.indexOf(work)
+      if (i < 0 || i >= this.#size) return
+      // The last slot moves into the freed one.
+      const last = --this.#size
+      this.#keys[i] = this.#keys[last]
+      this.#work[i] = this.#work[last]
+      this.#keys[last] = undefined
+      this.#work[last] = undefined
+      // A burst's arrays go once nothing is under way, as a ring's do.
+      if (last === 0 && this.#keys.length > SHRINK_ABOVE) {
+        this.#keys = []
+        this.#work = []
+      }
+    }
+    work.then(settled, settled)
+    return work
+  }
+
+  /** How many keys have work under way. */
+  get size(): number {
+    return this.#size
+  }
+}

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../../testing/harness'
 import { capturedLogger } from '../../testing/log-capture'
 import { createTestStorage, DIALECTS } from '../../testing/storage'
-import { setFraudSettings } from '../projects'
+import { findApiKey, setFraudSettings } from '../projects'
+import { createVerificationService } from '../verifications/service'
 import { createChallengeService } from './challenge'
 import { CountersUnavailableError } from './counters'
 import { createFraudGuard } from './guard'
@@ -539,26 +540,63 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
   })
 
   describe('idempotent starts', () => {
-    it('charge the spend caps once for requests that raced with one Idempotency-Key', async () => {
+    const racers = (key: string, phone: string) =>
+      Array.from({ length: 8 }, () =>
+        h.call('POST', '/v1/verifications', {
+          key,
+          body: { phone, consent: CONSENT },
+          headers: { 'X-Forwarded-For': '198.51.100.7', 'Idempotency-Key': 'cart-7' },
+        }),
+      )
+
+    it('assess requests that race with one Idempotency-Key once: counted and charged once', async () => {
+      const { publishableKey, secretKey } = await shop({
+        velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 2 }] },
+        destinations: { mode: 'off' },
+        conversion: { mode: 'off' },
+        // One text's room left after the racers' and the number's second start.
+        spend: { dailyCountryCap: 1, dailyProjectCap: 0.15, defaultCostPerSms: 0.05 },
+      })
+      const results = await Promise.all(racers(publishableKey, '+447400160016'))
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(201))
+      expect(new Set(results.map((r) => r.json.id)).size).toBe(1)
+      expect(await h.inbox(secretKey, '+447400160016')).toHaveLength(1)
+      // The number was started once: its second start is let through, its third challenged.
+      expect((await start(publishableKey, '+447400160016')).status).toBe(201)
+      expect((await start(publishableKey, '+447400160016')).status).toBe(428)
+      // Two texts sent (0.10 of the project's 0.15): one more fits, then the cap is reached.
+      expect((await start(publishableKey, '+447400160020')).status).toBe(201)
+      expect((await start(publishableKey, '+447400160021')).status).toBe(403)
+    })
+
+    it('charge the spend caps once for requests that race on two processes', async () => {
       const { publishableKey, secretKey } = await shop({
         velocity: { mode: 'off' },
-        // This test is about the caps: nothing else holds the range's starts.
         destinations: { mode: 'off' },
         conversion: { mode: 'off' },
         // Room for all eight at once: each reserves before they learn which one is written.
         spend: { dailyCountryCap: 1, dailyProjectCap: 0.4, defaultCostPerSms: 0.05 },
       })
-      const results = await Promise.all(
-        Array.from({ length: 8 }, () =>
-          h.call('POST', '/v1/verifications', {
-            key: publishableKey,
-            body: { phone: '+447400160016', consent: CONSENT },
-            headers: { 'X-Forwarded-For': '198.51.100.7', 'Idempotency-Key': 'cart-7' },
-          }),
+      // Another process on the same database: its starts race this one's.
+      const other = createVerificationService({
+        db: h.db,
+        secrets: h.secrets,
+        tokens: h.tokens,
+        fraud: h.fraud,
+        now: h.now,
+      })
+      const auth = await findApiKey(h.db, publishableKey)
+      if (!auth) throw new Error('no key')
+      const input = { phone: '+447400160016', consent: { accepted: true as const, version: 'v1' } }
+      const meta = { origin: null, ip: '198.51.100.7', idempotencyKey: 'cart-7' }
+      const results = await Promise.all([
+        ...racers(publishableKey, input.phone).slice(0, 4),
+        ...Array.from({ length: 4 }, () =>
+          other.start(auth, input, meta).then((r) => ({ status: r.status, json: r.body })),
         ),
-      )
+      ])
       expect(new Set(results.map((r) => r.json.id)).size).toBe(1)
-      expect(await h.inbox(secretKey, '+447400160016')).toHaveLength(1)
+      expect(await h.inbox(secretKey, input.phone)).toHaveLength(1)
       // One text sent (0.05 of the project's 0.40): seven more fit, then the cap is reached.
       for (let i = 0; i < 7; i++) {
         expect((await start(publishableKey, `+44740016002${i}`)).status).toBe(201)

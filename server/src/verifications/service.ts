@@ -17,6 +17,7 @@ import type { TemplateData } from '../carriers/types'
 import { type FraudGuard, WRONG_CODE_WINDOW_MS } from '../fraud/guard'
 import { ApiError } from '../http/errors'
 import { newId } from '../ids'
+import { UnderWayByKey } from '../in-flight'
 import type { RequestLogContext } from '../logger'
 import { verificationsTotal } from '../metrics'
 import { codeMatches, generateCode, hashCode } from '../one-time-codes'
@@ -62,6 +63,8 @@ export {
 } from './state'
 
 const DEFAULT_CONSENT_VERSION = 'v1'
+
+const ignore = () => {}
 
 export interface StartInput {
   phone: string
@@ -139,159 +142,183 @@ export function createVerificationService({
   // Starts arriving together share one commit (with the dispatcher's writes of that moment).
   const inStartTransaction = sharedBatchedTransactions(db)
   const postgres = isPostgres(db)
-  return {
-    async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
-      const at = now()
-      const { project, apiKey } = auth
-      const countries = allowedCountries(project)
-      const phone = parsePhoneAnyType(input.phone, input.country, countries)
-      if (countries && !countries.includes(phone.country)) {
-        throw new ApiError('country_not_allowed', { country: phone.country })
-      }
-      // A project that names its consent versions records the current one when the widget
-      // names none, and refuses a version it does not know (an old page, a typo).
-      const versions = consentVersions(project)
-      const consentVersion = input.consent.version ?? versions?.[0] ?? DEFAULT_CONSENT_VERSION
-      if (versions && !versions.includes(consentVersion)) {
-        throw new ApiError('invalid_request', {
-          issues: [
-            {
-              path: 'consent.version',
-              message: `consent.version must be one of this project's: ${versions.join(', ')}`,
-            },
-          ],
+  // Keyed starts this process is still answering, by project and Idempotency-Key.
+  const keyedUnderWay = new UnderWayByKey()
+
+  async function startOnce(
+    auth: KeyLookup,
+    input: StartInput,
+    meta: RequestMeta,
+  ): Promise<StartResult> {
+    const at = now()
+    const { project, apiKey } = auth
+    const countries = allowedCountries(project)
+    const phone = parsePhoneAnyType(input.phone, input.country, countries)
+    if (countries && !countries.includes(phone.country)) {
+      throw new ApiError('country_not_allowed', { country: phone.country })
+    }
+    // A project that names its consent versions records the current one when the widget
+    // names none, and refuses a version it does not know (an old page, a typo).
+    const versions = consentVersions(project)
+    const consentVersion = input.consent.version ?? versions?.[0] ?? DEFAULT_CONSENT_VERSION
+    if (versions && !versions.includes(consentVersion)) {
+      throw new ApiError('invalid_request', {
+        issues: [
+          {
+            path: 'consent.version',
+            message: `consent.version must be one of this project's: ${versions.join(', ')}`,
+          },
+        ],
+      })
+    }
+
+    const idempotencyKey = meta.idempotencyKey
+    // What a replay must match, hashed only when a key is kept.
+    const requestHash = idempotencyKey
+      ? startRequestHash({
+          e164: phone.e164,
+          consentVersion: input.consent.version,
+          locale: input.locale,
+          channel: input.channel,
+          marketing: input.consent.marketing,
+          mode: apiKey.mode,
+        })
+      : ''
+    if (idempotencyKey) {
+      const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)
+      if (replay) return replay
+    }
+
+    // Throws the challenge or the refusal; a blocked number gets a decoy: same answer, no text.
+    const risk = await fraud.assess({
+      projectId: project.id,
+      fraudSettings: project.fraud_settings,
+      mode: apiKey.mode,
+      phone: phone.e164,
+      country: phone.country,
+      numberType: phone.type.toLowerCase(),
+      ip: meta.ip,
+      challenge: input.challenge,
+      captchaToken: input.captcha?.token,
+      signals: input.signals,
+      userAgent: meta.userAgent ?? null,
+      keyKind: apiKey.kind,
+      request: meta.request,
+    })
+
+    const id = newId('ver')
+    const code = generateCode(project.code_length)
+    const expiresAt = at + CODE_TTL_MS
+    const resendAfter = at + resendDelayMs(1)
+    const body: StartVerificationResponse = {
+      id,
+      status: 'pending',
+      to: maskPhone(phone.e164),
+      expiresAt: iso(expiresAt),
+      resendAfter: iso(resendAfter),
+      attemptsLeft: MAX_CHECKS,
+      codeLength: project.code_length,
+    }
+    // The start's rows (verification, decision, message, outbox) are written together: on
+    // PostgreSQL one statement with those of the other starts of the moment, which needs no
+    // transaction of its own unless an idempotency key is kept beside it.
+    const rows = new RowBatch()
+    await insertPending(rows, {
+      id,
+      project_id: project.id,
+      mode: apiKey.mode,
+      phone: phone.e164,
+      country: phone.country,
+      channel: 'sms',
+      locale: input.locale ?? null,
+      status: 'pending',
+      code_hmac: hashCode(secrets.pepper, id, code),
+      code_length: project.code_length,
+      attempts: 0,
+      sends: 1,
+      consent_version: consentVersion,
+      consent_at: at,
+      consent_marketing: input.consent.marketing ? 1 : 0,
+      origin: meta.origin,
+      ip: meta.ip,
+      created_at: at,
+      expires_at: expiresAt,
+      resend_after: resendAfter,
+      approved_at: null,
+      risk_decision: risk.decision,
+      risk_reasons: JSON.stringify([
+        ...risk.reasons,
+        ...risk.shadowReasons.map((r) => `shadow:${r}`),
+      ]),
+      signals: input.signals ? JSON.stringify(input.signals) : null,
+    })
+    await fraud.record(rows, risk, id)
+    // A blocked number gets a decoy: written the same way, never sent.
+    const claim = risk.decoy ? undefined : dispatcher?.claimForHandoff(at)
+    const text = await enqueueMessage(rows, secrets.encryptionKey, {
+      claim,
+      verificationId: id,
+      projectId: project.id,
+      mode: apiKey.mode,
+      to: phone.e164,
+      country: phone.country,
+      ...textFor(apiKey.mode, codeMessage(project, phone.e164, code, meta.origin, input.locale)),
+      now: at,
+      suppressed: risk.decoy,
+    })
+    try {
+      if (!idempotencyKey) {
+        await inStartTransaction.insertRows(rows)
+      } else {
+        await inStartTransaction(async (trx) => {
+          if (idempotencyKey) {
+            await keepIdempotent(trx, {
+              projectId: project.id,
+              key: idempotencyKey,
+              requestHash,
+              body,
+              at,
+            })
+          }
+          await rows.write(trx)
         })
       }
-
-      const idempotencyKey = meta.idempotencyKey
-      // What a replay must match, hashed only when a key is kept.
-      const requestHash = idempotencyKey
-        ? startRequestHash({
-            e164: phone.e164,
-            consentVersion: input.consent.version,
-            locale: input.locale,
-            channel: input.channel,
-            marketing: input.consent.marketing,
-            mode: apiKey.mode,
-          })
-        : ''
-      if (idempotencyKey) {
+    } catch (error) {
+      // Nothing of this start was written, so no text goes: its reservation goes back.
+      await fraud.releaseStart(risk)
+      if (error instanceof IdempotencyRace && idempotencyKey) {
         const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)
         if (replay) return replay
       }
+      throw error
+    }
+    verificationsTotal.inc({ status: 'started', country: phone.country })
+    // The text's tallies are written behind the answer; the dispatcher gets the text after
+    // them (or, when this process did not claim it, is nudged to claim it), so its commit does
+    // not hold the connection they wait for.
+    void fraud.afterStart(risk).then(() => {
+      if (claim) dispatcher?.handOff(text, expiresAt)
+      else if (!risk.decoy) onEnqueued()
+    })
+    return { status: 201, body, replayed: false }
+  }
 
-      // Throws the challenge or the refusal; a blocked number gets a decoy: same answer, no text.
-      const risk = await fraud.assess({
-        projectId: project.id,
-        fraudSettings: project.fraud_settings,
-        mode: apiKey.mode,
-        phone: phone.e164,
-        country: phone.country,
-        numberType: phone.type.toLowerCase(),
-        ip: meta.ip,
-        challenge: input.challenge,
-        captchaToken: input.captcha?.token,
-        signals: input.signals,
-        userAgent: meta.userAgent ?? null,
-        keyKind: apiKey.kind,
-        request: meta.request,
-      })
-
-      const id = newId('ver')
-      const code = generateCode(project.code_length)
-      const expiresAt = at + CODE_TTL_MS
-      const resendAfter = at + resendDelayMs(1)
-      const body: StartVerificationResponse = {
-        id,
-        status: 'pending',
-        to: maskPhone(phone.e164),
-        expiresAt: iso(expiresAt),
-        resendAfter: iso(resendAfter),
-        attemptsLeft: MAX_CHECKS,
-        codeLength: project.code_length,
+  return {
+    /**
+     * Starts a verification. A retry whose first try (same project and Idempotency-Key) this
+     * process is still answering waits for it and is then replayed, so a client's concurrent
+     * retries are assessed once: each try would otherwise count in the velocity counters and
+     * reserve against the spend caps until it lost the race. Tries that reach different
+     * processes still race, and the losers give their spend back (see startOnce).
+     */
+    async start(auth: KeyLookup, input: StartInput, meta: RequestMeta): Promise<StartResult> {
+      const idempotencyKey = meta.idempotencyKey
+      if (!idempotencyKey) return startOnce(auth, input, meta)
+      const key = `${auth.project.id}\n${idempotencyKey}`
+      for (let first = keyedUnderWay.get(key); first; first = keyedUnderWay.get(key)) {
+        await first.then(ignore, ignore)
       }
-      // The start's rows (verification, decision, message, outbox) are written together: on
-      // PostgreSQL one statement with those of the other starts of the moment, which needs no
-      // transaction of its own unless an idempotency key is kept beside it.
-      const rows = new RowBatch()
-      await insertPending(rows, {
-        id,
-        project_id: project.id,
-        mode: apiKey.mode,
-        phone: phone.e164,
-        country: phone.country,
-        channel: 'sms',
-        locale: input.locale ?? null,
-        status: 'pending',
-        code_hmac: hashCode(secrets.pepper, id, code),
-        code_length: project.code_length,
-        attempts: 0,
-        sends: 1,
-        consent_version: consentVersion,
-        consent_at: at,
-        consent_marketing: input.consent.marketing ? 1 : 0,
-        origin: meta.origin,
-        ip: meta.ip,
-        created_at: at,
-        expires_at: expiresAt,
-        resend_after: resendAfter,
-        approved_at: null,
-        risk_decision: risk.decision,
-        risk_reasons: JSON.stringify([
-          ...risk.reasons,
-          ...risk.shadowReasons.map((r) => `shadow:${r}`),
-        ]),
-        signals: input.signals ? JSON.stringify(input.signals) : null,
-      })
-      await fraud.record(rows, risk, id)
-      // A blocked number gets a decoy: written the same way, never sent.
-      const claim = risk.decoy ? undefined : dispatcher?.claimForHandoff(at)
-      const text = await enqueueMessage(rows, secrets.encryptionKey, {
-        claim,
-        verificationId: id,
-        projectId: project.id,
-        mode: apiKey.mode,
-        to: phone.e164,
-        country: phone.country,
-        ...textFor(apiKey.mode, codeMessage(project, phone.e164, code, meta.origin, input.locale)),
-        now: at,
-        suppressed: risk.decoy,
-      })
-      try {
-        if (!idempotencyKey) {
-          await inStartTransaction.insertRows(rows)
-        } else {
-          await inStartTransaction(async (trx) => {
-            if (idempotencyKey) {
-              await keepIdempotent(trx, {
-                projectId: project.id,
-                key: idempotencyKey,
-                requestHash,
-                body,
-                at,
-              })
-            }
-            await rows.write(trx)
-          })
-        }
-      } catch (error) {
-        // Nothing of this start was written, so no text goes: its reservation goes back.
-        await fraud.releaseStart(risk)
-        if (error instanceof IdempotencyRace && idempotencyKey) {
-          const replay = await readIdempotent(db, project.id, idempotencyKey, requestHash, at)
-          if (replay) return replay
-        }
-        throw error
-      }
-      verificationsTotal.inc({ status: 'started', country: phone.country })
-      // The text's tallies are written behind the answer; the dispatcher gets the text after
-      // them (or, when this process did not claim it, is nudged to claim it), so its commit does
-      // not hold the connection they wait for.
-      void fraud.afterStart(risk).then(() => {
-        if (claim) dispatcher?.handOff(text, expiresAt)
-        else if (!risk.decoy) onEnqueued()
-      })
-      return { status: 201, body, replayed: false }
+      return keyedUnderWay.track(key, startOnce(auth, input, meta))
     },
 
     async check(auth: KeyLookup, id: string, code: string): Promise<CheckVerificationResponse> {
