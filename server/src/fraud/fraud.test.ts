@@ -124,6 +124,14 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     return h.project({ fraudSettings })
   }
 
+  /** Settings where only the spend caps hold starts (nothing else about the range counts). */
+  const capsOnly = (spend: FraudSettingsInput['spend']): FraudSettingsInput => ({
+    velocity: { mode: 'off' },
+    destinations: { mode: 'off' },
+    conversion: { mode: 'off' },
+    spend,
+  })
+
   function start(
     key: string,
     phone: string,
@@ -517,12 +525,9 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     })
 
     it("charges the project nothing for a pumped country's decoys past its cap", async () => {
-      const { publishableKey, secretKey } = await shop({
-        velocity: { mode: 'off' },
-        destinations: { mode: 'off' },
-        conversion: { mode: 'off' },
-        spend: { dailyCountryCap: 0.1, dailyProjectCap: 0.25, defaultCostPerSms: 0.05 },
-      })
+      const { publishableKey, secretKey } = await shop(
+        capsOnly({ dailyCountryCap: 0.1, dailyProjectCap: 0.25, defaultCostPerSms: 0.05 }),
+      )
       // GB's cap takes two texts; then forty more starts there are decoys.
       const pumped = []
       for (let i = 0; i < 42; i++) pumped.push(await start(publishableKey, `+4474001${500 + i}00`))
@@ -551,11 +556,9 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
 
     it('assess requests that race with one Idempotency-Key once: counted and charged once', async () => {
       const { publishableKey, secretKey } = await shop({
-        velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 2 }] },
-        destinations: { mode: 'off' },
-        conversion: { mode: 'off' },
         // One text's room left after the racers' and the number's second start.
-        spend: { dailyCountryCap: 1, dailyProjectCap: 0.15, defaultCostPerSms: 0.05 },
+        ...capsOnly({ dailyCountryCap: 1, dailyProjectCap: 0.15, defaultCostPerSms: 0.05 }),
+        velocity: { rules: [{ scope: 'phone', window: '1h', challengeAt: 2 }] },
       })
       const results = await Promise.all(racers(publishableKey, '+447400160016'))
       expect(results.map((r) => r.status)).toEqual(Array(8).fill(201))
@@ -570,13 +573,10 @@ describe.each(DIALECTS)('fraud guard on %s', (dialect) => {
     })
 
     it('charge the spend caps once for requests that race on two processes', async () => {
-      const { publishableKey, secretKey } = await shop({
-        velocity: { mode: 'off' },
-        destinations: { mode: 'off' },
-        conversion: { mode: 'off' },
-        // Room for all eight at once: each reserves before they learn which one is written.
-        spend: { dailyCountryCap: 1, dailyProjectCap: 0.4, defaultCostPerSms: 0.05 },
-      })
+      // Room for all eight at once: each reserves before they learn which one is written.
+      const { publishableKey, secretKey } = await shop(
+        capsOnly({ dailyCountryCap: 1, dailyProjectCap: 0.4, defaultCostPerSms: 0.05 }),
+      )
       // Another process on the same database: its starts race this one's.
       const other = createVerificationService({
         db: h.db,
