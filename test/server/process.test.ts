@@ -165,7 +165,7 @@ describe('a running server', () => {
 
   it("sets V8's heap growing percent from TEXTGATE_HEAP_GROWING_PERCENT (serve does, ../../server/src/heap.ts)", async () => {
     // V8 flags cannot be read back: /metrics shows what the process's setHeapGrowing call set
-    // (0 had serve not called it); heap.test.ts shows that call changes the collections.
+    // (0 had serve not called it); heap.process.test.ts shows that call changes the collections.
     const scraped = await fetch(`${server.url}/metrics`, {
       headers: { authorization: `Bearer ${METRICS_TOKEN}` },
     })
