@@ -19,6 +19,7 @@ import {
   type DialectName,
   type KeyMode,
   migrateToLatest,
+  openPostgresPool,
   openStorage,
   SQLITE_SCRUBBED_VERSION,
   type Storage,
@@ -122,7 +123,7 @@ export async function createTestStorage(
   const lease = await leasePostgresDatabase()
   try {
     const url = databaseUrl(lease.name).toString()
-    const open = () => openStorage(url, { poolSize: 20, onIdleClientError: () => {} })
+    const open = () => openStorage(url, { pool: warmPool(lease.name) })
     let storage = open()
     try {
       // The checks run on the suite's own connection, which is then warm for the suite.
@@ -130,6 +131,7 @@ export async function createTestStorage(
         await emptyDatabase(storage.db)
       } else {
         await storage.close()
+        await endWarmPool(lease.name)
         await lease.recreate()
         storage = open()
       }
@@ -137,6 +139,7 @@ export async function createTestStorage(
       // includes the migrations recorded, so the database is at the latest already.
     } catch (error) {
       await storage.close()
+      await endWarmPool(lease.name)
       throw error
     }
     return {
@@ -145,6 +148,7 @@ export async function createTestStorage(
       dispose: async () => {
         try {
           await storage.close()
+          await settleWarmPool(lease.name)
         } finally {
           await lease.release()
         }
@@ -154,6 +158,75 @@ export async function createTestStorage(
     await lease.release()
     throw error
   }
+}
+
+/**
+ * Each leased PostgreSQL database's pool, kept open from one suite to the next in this process.
+ * A new connection costs PostgreSQL about 25 ms of CPU here (a backend forked, its catalog
+ * caches filled, then torn down): the unit project used to open some 600 a run, a tenth of the
+ * machine's CPU. Named in `pg_stat_activity` so a lease's release tells them from a suite's own
+ * connections, which it still closes.
+ */
+const warmPools = new Map<string, pg.Pool>()
+/** The warm pools' connections are named so, with this process's id after it. */
+const WARM_APPLICATION = 'textgate-test-warm'
+const warmApplication = `${WARM_APPLICATION}-${process.pid}`
+/** Idle connections a database's pool keeps between suites. */
+const WARM_KEPT = 4
+
+function warmPool(name: string): pg.Pool {
+  let pool = warmPools.get(name)
+  if (!pool) {
+    pool = openPostgresPool(databaseUrl(name).toString(), {
+      poolSize: 20,
+      applicationName: warmApplication,
+      allowExitOnIdle: true,
+      onIdleClientError: () => {},
+    })
+    warmPools.set(name, pool)
+  }
+  return pool
+}
+
+/**
+ * Ends a database's warm pool and waits for its connections to be gone (a pool's `end()`
+ * resolves before its sockets have closed), so a database dropped next meets none of them.
+ */
+async function endWarmPool(name: string): Promise<void> {
+  const pool = warmPools.get(name)
+  if (!pool) return
+  warmPools.delete(name)
+  await pool.end()
+  const admin = await adminSession()
+  try {
+    await closeConnections(admin, name, warmApplication)
+  } finally {
+    adminSessionDone()
+  }
+}
+
+/**
+ * Leaves the next suite a pool as a new one would be, only warm: each idle connection's session
+ * reset (advisory locks, settings, listens, temporary tables) and at most {@link WARM_KEPT} of
+ * them. A suite that still holds a connection, or one that will not reset, ends the whole pool.
+ */
+async function settleWarmPool(name: string): Promise<void> {
+  const pool = warmPools.get(name)
+  if (!pool) return
+  if (pool.totalCount > pool.idleCount || pool.waitingCount > 0) return endWarmPool(name)
+  const clients = await Promise.all(Array.from({ length: pool.idleCount }, () => pool.connect()))
+  const reset = await Promise.all(
+    clients.map((client) =>
+      client.query('SELECT pg_advisory_unlock_all(); UNLISTEN *; RESET ALL; DISCARD TEMP').then(
+        () => true,
+        () => false,
+      ),
+    ),
+  )
+  clients.forEach((client, i) => {
+    client.release(!reset[i] || i >= WARM_KEPT)
+  })
+  if (reset.includes(false)) await endWarmPool(name)
 }
 
 /**
@@ -407,14 +480,24 @@ async function leasePostgresDatabase(): Promise<PostgresLease> {
  * resolves before its sockets have), then ends any still open. Otherwise the next lease may
  * drop the database under them (`DROP DATABASE … WITH (FORCE)` when a suite changed its schema)
  * and a pool of the suite before, still closing, meets a FATAL error nobody handles (CI saw one
- * from a test's own pool). A suite that leaves a connection open meets it itself instead.
+ * from a test's own pool). A suite that leaves a connection open meets it itself instead. The
+ * warm pools' connections, idle and reset, are left open; with `application`, only that one's
+ * connections are waited for (a warm pool being ended).
  */
-async function closeConnections(client: pg.Client, name: string): Promise<void> {
+async function closeConnections(
+  client: pg.Client,
+  name: string,
+  application?: string,
+): Promise<void> {
+  // A suite's connections: every one but the warm pools' (or only `application`'s).
+  const which = application
+    ? { where: 'application_name = $2', value: application }
+    : { where: "application_name NOT LIKE $2 || '-%'", value: WARM_APPLICATION }
   const open = async () =>
     (
       await client.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
-        [name],
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND ${which.where}`,
+        [name, which.value],
       )
     ).rows[0]?.n ?? 0
   const deadline = Date.now() + CLOSING_GRACE_MS
@@ -425,8 +508,8 @@ async function closeConnections(client: pg.Client, name: string): Promise<void> 
       if (terminated) return
       terminated = true
       await client.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
-        [name],
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND ${which.where}`,
+        [name, which.value],
       )
     }
     await new Promise((resolve) => setTimeout(resolve, 10))

@@ -259,9 +259,10 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL test database leases',
     try {
       const name = new URL(leased.url).pathname.slice(1)
       await leased.dispose()
-      // The next lease may drop the database at once: nothing of this suite may be on it then.
+      // The next lease may drop the database at once: nothing of this suite may be on it then
+      // (the helper's own warm connections, idle, are named for it).
       const { rows } = await admin.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name NOT LIKE 'textgate-test-warm-%'",
         [name],
       )
       expect(rows[0]?.n).toBe(0)
@@ -271,6 +272,44 @@ describe.runIf(DIALECTS.includes('postgres'))('PostgreSQL test database leases',
     } finally {
       await admin.end()
       await straggler.end().catch(() => {})
+    }
+  })
+
+  it("keep a database's connections warm for the next suite, each session reset", async () => {
+    const admin = new pg.Client({ connectionString: process.env.TEXTGATE_TEST_POSTGRES_URL })
+    await admin.connect()
+    try {
+      const leased = await createTestStorage('postgres')
+      const name = new URL(leased.url).pathname.slice(1)
+      // A session lock and a setting, left on one of the suite's connections.
+      const pid = await leased.db.connection().execute(async (connection) => {
+        await sql`select pg_advisory_lock(734211)`.execute(connection)
+        await sql`set statement_timeout = '1234ms'`.execute(connection)
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(
+          connection,
+        )
+        return rows[0]?.pid ?? 0
+      })
+      await leased.dispose()
+      // Still open and idle, named as this process's warm pool, its session reset last.
+      const { rows } = await admin.query<{ application: string; state: string; query: string }>(
+        `SELECT application_name AS application, state, query FROM pg_stat_activity
+          WHERE pid = $1 AND datname = $2`,
+        [pid, name],
+      )
+      expect(rows).toEqual([
+        {
+          application: `textgate-test-warm-${process.pid}`,
+          state: 'idle',
+          query: 'SELECT pg_advisory_unlock_all(); UNLISTEN *; RESET ALL; DISCARD TEMP',
+        },
+      ])
+      const { rows: locks } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 734211",
+      )
+      expect(locks[0]?.n).toBe(0)
+    } finally {
+      await admin.end()
     }
   })
 })

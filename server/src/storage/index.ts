@@ -6,7 +6,13 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, type SqliteDatabase as KyselySqlite, PostgresDialect, sql } from 'kysely'
+import {
+  Kysely,
+  type SqliteDatabase as KyselySqlite,
+  PostgresDialect,
+  type PostgresPool,
+  sql,
+} from 'kysely'
 import { Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { BoundedCache } from '../bounded-cache'
@@ -74,6 +80,12 @@ export interface OpenStorageOptions {
   /** PostgreSQL: an idle connection was lost (stderr by default). */
   onIdleClientError?: (error: Error) => void
   /**
+   * PostgreSQL: run on this pool (opened with {@link openPostgresPool}) instead of opening one;
+   * `close()` then leaves it open for its owner to end. For a process that opens its storage
+   * more than once on one database and would rather keep its connections warm.
+   */
+  pool?: pg.Pool
+  /**
    * A SQLite file: WAL checkpoints on a worker thread (the default), or with `false` inside
    * whichever commit fills the WAL, as SQLite does by itself (enough for a short command).
    */
@@ -99,6 +111,43 @@ export const POSTGRES_CONNECTION_WAIT_MS = 10_000
 const SQLITE_CACHE_KIB = 32 * 1024
 
 /**
+ * A PostgreSQL connection pool as {@link openStorage} opens one: int8 parsed to a number, a
+ * bound on the wait for a connection, and a lost idle connection reported rather than thrown.
+ * `applicationName` names its connections in `pg_stat_activity`.
+ */
+export function openPostgresPool(
+  connectionString: string,
+  options: Pick<OpenStorageOptions, 'poolSize' | 'connectionWaitMs' | 'onIdleClientError'> & {
+    applicationName?: string
+    /** Idle connections do not keep the process alive. */
+    allowExitOnIdle?: boolean
+  } = {},
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectionWaitMs ?? POSTGRES_CONNECTION_WAIT_MS,
+    allowExitOnIdle: options.allowExitOnIdle ?? false,
+    application_name: options.applicationName,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle connection the server dropped (restart, failover) must not crash the process:
+  // the pool discards it and opens a new one when needed.
+  pool.on(
+    'error',
+    options.onIdleClientError ??
+      ((error) =>
+        process.stderr.write(`[textgate] [storage] idle connection lost: ${error.message}\n`)),
+  )
+  return pool
+}
+
+/**
  * Opens a connection pool for `url`. Times are stored as epoch ms in bigint columns, so
  * PostgreSQL's int8 is parsed to a number (safe: ms timestamps stay far below 2^53).
  * @example
@@ -108,25 +157,16 @@ const SQLITE_CACHE_KIB = 32 * 1024
 export function openStorage(url: string, options: OpenStorageOptions = {}): Storage {
   const location = parseDatabaseUrl(url)
   if (location.dialect === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: location.connectionString,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectionWaitMs ?? POSTGRES_CONNECTION_WAIT_MS,
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID
-            ? (value: string) => Number(value)
-            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-      },
-    })
-    // An idle connection the server dropped (restart, failover) must not crash the process:
-    // the pool discards it and opens a new one when needed.
-    pool.on(
-      'error',
-      options.onIdleClientError ??
-        ((error) =>
-          process.stderr.write(`[textgate] [storage] idle connection lost: ${error.message}\n`)),
-    )
+    const kept = options.pool
+    const pool: PostgresPool = kept
+      ? // Its owner ends it: the storage's close() only lets go of it.
+        {
+          connect: () => kept.connect(),
+          end: async () => {},
+          Client: pg.Client,
+          options: kept.options,
+        }
+      : openPostgresPool(location.connectionString, options)
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({
         pool: options.prepared === false ? pool : withNamedStatements(pool),
