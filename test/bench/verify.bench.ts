@@ -18,7 +18,8 @@
  *   TEXTGATE_TEST_POSTGRES_URL; a fresh database per run, dropped after). With `sqlite` too,
  *   the PostgreSQL start takes a turn in each of its rounds, right after SQLite's start, and
  *   "PostgreSQL start ÷ SQLite start" is the median of the rounds' ratios.
- * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL.
+ * - `scale`: start on 1, 2 and 4 server processes (BENCH_PROCESSES) sharing one PostgreSQL,
+ *   each row after a settling start load of BENCH_WARMUP seconds per process, not counted.
  * - `guard`: the fraud guard's cost, live keys (the guard weighs live traffic only; their texts
  *   go to a real SMPP peer on loopback, in this process) and the widget's caller signals on every start: start
  *   with every check off, with round 1's checks (destinations and callers off), and with every
@@ -1421,6 +1422,15 @@ async function main() {
       await onDatabase(async (url) => {
         const tg = await startTextgates(url, processes)
         try {
+          // Each process settles on as many starts as the one-process row's server did: split
+          // over N processes, the same few seconds left each a fraction of that traffic, and
+          // most of a row's CPU went to V8 still compiling their code (2 processes: 2.2-2.5 ms
+          // of server CPU a start after 3 s, 1.08 after 20).
+          await startRow('settling (not counted)', tg, {
+            durationSeconds: WARMUP * processes,
+            warmupSeconds: 0,
+            connections: Math.max(CONNECTIONS, processes * 4),
+          })
           const row = await withDatabaseCpu(() =>
             startRow(`start, ${processes} process${processes > 1 ? 'es' : ''}`, tg, {
               connections: Math.max(CONNECTIONS, processes * 4),
