@@ -1421,6 +1421,7 @@ async function main() {
         : withPostgresDatabase
       await onDatabase(async (url) => {
         const tg = await startTextgates(url, processes)
+        const connections = Math.max(CONNECTIONS, processes * 4)
         try {
           // Each process settles on as many starts as the one-process row's server did: split
           // over N processes, the same few seconds left each a fraction of that traffic, and
@@ -1429,11 +1430,11 @@ async function main() {
           await startRow('settling (not counted)', tg, {
             durationSeconds: WARMUP * processes,
             warmupSeconds: 0,
-            connections: Math.max(CONNECTIONS, processes * 4),
+            connections,
           })
           const row = await withDatabaseCpu(() =>
             startRow(`start, ${processes} process${processes > 1 ? 'es' : ''}`, tg, {
-              connections: Math.max(CONNECTIONS, processes * 4),
+              connections,
             }),
           )
           scale.push({ processes, row })
